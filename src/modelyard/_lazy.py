@@ -1,0 +1,30 @@
+"""PEP 562 lazy attribute tables: ``import modelyard`` stays cheap and never imports torch.
+
+A package declares ``{public_name: "module.path"}``; the module is imported on first attribute access and
+the object cached in the package namespace, so later accesses are plain lookups.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Mapping
+from typing import Any
+
+
+def lazy_exports(
+    package_name: str, package_globals: dict[str, Any], table: Mapping[str, str]
+) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
+    """Return ``(__getattr__, __dir__)`` functions serving ``table`` for the package ``package_name``."""
+
+    def __getattr__(name: str) -> Any:
+        module_path = table.get(name)
+        if module_path is None:
+            raise AttributeError(f"module {package_name!r} has no attribute {name!r}")
+        value = getattr(importlib.import_module(module_path), name)
+        package_globals[name] = value
+        return value
+
+    def __dir__() -> list[str]:
+        return sorted(set(package_globals) | set(table))
+
+    return __getattr__, __dir__

@@ -1,0 +1,92 @@
+"""The modelyard exception hierarchy.
+
+Every error subclasses :class:`ModelyardError` *and* the standard-library kind a user would naturally catch
+(``ValueError``, ``FileNotFoundError``, ...), so ``except ValueError`` keeps working for code written
+against the reference library.
+"""
+
+from __future__ import annotations
+
+
+class ModelyardError(Exception):
+    """Base class of every error raised by modelyard."""
+
+
+class ConfigurationError(ModelyardError, ValueError):
+    """A configuration (or preprocessing config) has an invalid value, type or JSON content."""
+
+
+class MissingFileError(ModelyardError, FileNotFoundError):
+    """A file that a load needs is not in the folder or repository."""
+
+
+class HubError(ModelyardError, OSError):
+    """A hub could not serve a request (network, permissions, missing repository or revision)."""
+
+
+class RepositoryNotFoundError(HubError):
+    """The repository does not exist, or the token in use may not see it."""
+
+
+class RevisionNotFoundError(HubError):
+    """The branch, tag or commit does not exist in the repository."""
+
+
+class OfflineModeError(HubError):
+    """A file is needed that is not in the local cache and network access is switched off."""
+
+
+class WeightsError(ModelyardError, ValueError):
+    """Weights could not be loaded or saved as asked (bad file, shape mismatch, missing tensors)."""
+
+
+class IntegrityError(WeightsError):
+    """A file's content does not match the checksum recorded for it."""
+
+
+class UnsafeFileError(ModelyardError, PermissionError):
+    """A file was refused because loading it could run code (pickle) or the hub marked it unsafe."""
+
+
+class TrustRemoteCodeError(ModelyardError, ValueError):
+    """A repository ships code that would have to run, and the user has not trusted it."""
+
+
+class MissingDependencyError(ModelyardError, ImportError):
+    """Code needs packages that are not installed; the message lists what to install."""
+
+
+class RegistrationError(ModelyardError, ValueError):
+    """An Auto-class registration conflicts with an existing one or is inconsistent."""
+
+
+class UnknownModelTypeError(ModelyardError, ValueError):
+    """A ``model_type`` (or class name) is not known to the Auto classes."""
+
+
+class TokenizerError(ModelyardError, ValueError):
+    """A tokenizer was built or called with invalid input."""
+
+
+class FeatureExtractionError(ModelyardError, ValueError):
+    """A feature extractor, image processor or processor got invalid input or settings."""
+
+
+__all__ = [
+    "ConfigurationError",
+    "FeatureExtractionError",
+    "HubError",
+    "IntegrityError",
+    "MissingDependencyError",
+    "MissingFileError",
+    "ModelyardError",
+    "OfflineModeError",
+    "RegistrationError",
+    "RepositoryNotFoundError",
+    "RevisionNotFoundError",
+    "TokenizerError",
+    "TrustRemoteCodeError",
+    "UnknownModelTypeError",
+    "UnsafeFileError",
+    "WeightsError",
+]

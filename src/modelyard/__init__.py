@@ -95,33 +95,84 @@ __getattr__, __dir__ = lazy_exports(__name__, globals(), _EXPORTS)
 __all__ = sorted(_EXPORTS)  # noqa: PLE0605 (names resolved lazily)
 
 if TYPE_CHECKING:  # the same names, for type checkers and IDEs
+    from modelyard.auto import (  # noqa: F401
+        AutoConfig,
+        AutoFeatureExtractor,
+        AutoImageProcessor,
+        AutoModel,
+        AutoModelForAudioClassification,
+        AutoModelForCTC,
+        AutoModelForImageClassification,
+        AutoModelForMaskedLM,
+        AutoModelForMultipleChoice,
+        AutoModelForQuestionAnswering,
+        AutoModelForSequenceClassification,
+        AutoModelForTokenClassification,
+        AutoProcessor,
+        AutoTokenizer,
+    )
     from modelyard.configuration import PretrainedConfig  # noqa: F401
-    from modelyard.modeling import PreTrainedModel  # noqa: F401
-    from modelyard.outputs import ModelOutput, BaseModelOutput, BaseModelOutputWithPooling, MaskedLMOutput, SequenceClassifierOutput, TokenClassifierOutput, QuestionAnsweringModelOutput, MultipleChoiceModelOutput, ImageClassifierOutput, CausalLMOutput  # noqa: F401
-    from modelyard.auto import AutoConfig, AutoModel, AutoModelForMaskedLM, AutoModelForSequenceClassification, AutoModelForTokenClassification, AutoModelForQuestionAnswering, AutoModelForMultipleChoice, AutoModelForImageClassification, AutoModelForCTC, AutoModelForAudioClassification, AutoTokenizer, AutoFeatureExtractor, AutoImageProcessor, AutoProcessor  # noqa: F401
-    from modelyard.tokenization.base import PreTrainedTokenizerBase, BatchEncoding, AddedToken  # noqa: F401
-    from modelyard.tokenization.slow import PreTrainedTokenizer  # noqa: F401
-    from modelyard.tokenization.fast import PreTrainedTokenizerFast  # noqa: F401
-    from modelyard.feature_extraction import FeatureExtractionMixin, BatchFeature, SequenceFeatureExtractor  # noqa: F401
-    from modelyard.image_processing import ImageFeatureExtractionMixin, BaseImageProcessor  # noqa: F401
-    from modelyard.processing import ProcessorMixin  # noqa: F401
     from modelyard.dynamic_modules import clear_module_cache  # noqa: F401
+    from modelyard.feature_extraction import BatchFeature, FeatureExtractionMixin, SequenceFeatureExtractor  # noqa: F401
+    from modelyard.image_processing import BaseImageProcessor, ImageFeatureExtractionMixin  # noqa: F401
+    from modelyard.modeling import PreTrainedModel  # noqa: F401
     from modelyard.models.bert.configuration_bert import BertConfig  # noqa: F401
-    from modelyard.models.bert.modeling_bert import BertModel, BertForMaskedLM, BertForSequenceClassification, BertForTokenClassification, BertForQuestionAnswering, BertForMultipleChoice, BertPreTrainedModel  # noqa: F401
+    from modelyard.models.bert.modeling_bert import (  # noqa: F401
+        BertForMaskedLM,
+        BertForMultipleChoice,
+        BertForQuestionAnswering,
+        BertForSequenceClassification,
+        BertForTokenClassification,
+        BertModel,
+        BertPreTrainedModel,
+    )
     from modelyard.models.bert.tokenization_bert import BertTokenizer  # noqa: F401
     from modelyard.models.bert.tokenization_bert_fast import BertTokenizerFast  # noqa: F401
     from modelyard.models.distilbert.configuration_distilbert import DistilBertConfig  # noqa: F401
-    from modelyard.models.distilbert.modeling_distilbert import DistilBertModel, DistilBertForMaskedLM, DistilBertForSequenceClassification, DistilBertForTokenClassification, DistilBertForQuestionAnswering, DistilBertForMultipleChoice, DistilBertPreTrainedModel  # noqa: F401
+    from modelyard.models.distilbert.modeling_distilbert import (  # noqa: F401
+        DistilBertForMaskedLM,
+        DistilBertForMultipleChoice,
+        DistilBertForQuestionAnswering,
+        DistilBertForSequenceClassification,
+        DistilBertForTokenClassification,
+        DistilBertModel,
+        DistilBertPreTrainedModel,
+    )
     from modelyard.models.distilbert.tokenization_distilbert import DistilBertTokenizer  # noqa: F401
     from modelyard.models.distilbert.tokenization_distilbert_fast import DistilBertTokenizerFast  # noqa: F401
+    from modelyard.models.resnet.configuration_resnet import ResNetConfig  # noqa: F401
+    from modelyard.models.resnet.modeling_resnet import (  # noqa: F401
+        ResNetForImageClassification,
+        ResNetModel,
+        ResNetPreTrainedModel,
+    )
     from modelyard.models.vit.configuration_vit import ViTConfig  # noqa: F401
-    from modelyard.models.vit.modeling_vit import ViTModel, ViTForImageClassification, ViTPreTrainedModel  # noqa: F401
     from modelyard.models.vit.feature_extraction_vit import ViTFeatureExtractor  # noqa: F401
     from modelyard.models.vit.image_processing_vit import ViTImageProcessor  # noqa: F401
+    from modelyard.models.vit.modeling_vit import ViTForImageClassification, ViTModel, ViTPreTrainedModel  # noqa: F401
     from modelyard.models.wav2vec2.configuration_wav2vec2 import Wav2Vec2Config  # noqa: F401
-    from modelyard.models.wav2vec2.modeling_wav2vec2 import Wav2Vec2Model, Wav2Vec2ForCTC, Wav2Vec2ForSequenceClassification, Wav2Vec2PreTrainedModel  # noqa: F401
     from modelyard.models.wav2vec2.feature_extraction_wav2vec2 import Wav2Vec2FeatureExtractor  # noqa: F401
-    from modelyard.models.wav2vec2.tokenization_wav2vec2 import Wav2Vec2CTCTokenizer  # noqa: F401
+    from modelyard.models.wav2vec2.modeling_wav2vec2 import (  # noqa: F401
+        Wav2Vec2ForCTC,
+        Wav2Vec2ForSequenceClassification,
+        Wav2Vec2Model,
+        Wav2Vec2PreTrainedModel,
+    )
     from modelyard.models.wav2vec2.processing_wav2vec2 import Wav2Vec2Processor  # noqa: F401
-    from modelyard.models.resnet.configuration_resnet import ResNetConfig  # noqa: F401
-    from modelyard.models.resnet.modeling_resnet import ResNetModel, ResNetForImageClassification, ResNetPreTrainedModel  # noqa: F401
+    from modelyard.models.wav2vec2.tokenization_wav2vec2 import Wav2Vec2CTCTokenizer  # noqa: F401
+    from modelyard.outputs import (  # noqa: F401
+        BaseModelOutput,
+        BaseModelOutputWithPooling,
+        CausalLMOutput,
+        ImageClassifierOutput,
+        MaskedLMOutput,
+        ModelOutput,
+        MultipleChoiceModelOutput,
+        QuestionAnsweringModelOutput,
+        SequenceClassifierOutput,
+        TokenClassifierOutput,
+    )
+    from modelyard.processing import ProcessorMixin  # noqa: F401
+    from modelyard.tokenization.base import AddedToken, BatchEncoding, PreTrainedTokenizerBase  # noqa: F401
+    from modelyard.tokenization.fast import PreTrainedTokenizerFast  # noqa: F401
+    from modelyard.tokenization.slow import PreTrainedTokenizer  # noqa: F401

@@ -90,3 +90,10 @@ __all__ = [
     "UnsafeFileError",
     "WeightsError",
 ]
+
+
+class UnexpectedArgumentError(ModelyardError, TypeError):
+    """A keyword argument is neither a loading option nor a configuration attribute."""
+
+
+__all__.append("UnexpectedArgumentError")

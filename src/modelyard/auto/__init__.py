@@ -1,0 +1,28 @@
+"""Auto classes: load any supported (or registered) configuration, model or preprocessor by name.
+
+Lazy: importing one Auto class imports neither torch nor any model family.
+"""
+
+from __future__ import annotations
+
+from modelyard._lazy import lazy_exports
+
+_EXPORTS = {
+    "AutoConfig": "modelyard.auto.configuration_auto",
+    "AutoModel": "modelyard.auto.modeling_auto",
+    "AutoModelForMaskedLM": "modelyard.auto.modeling_auto",
+    "AutoModelForSequenceClassification": "modelyard.auto.modeling_auto",
+    "AutoModelForTokenClassification": "modelyard.auto.modeling_auto",
+    "AutoModelForQuestionAnswering": "modelyard.auto.modeling_auto",
+    "AutoModelForMultipleChoice": "modelyard.auto.modeling_auto",
+    "AutoModelForImageClassification": "modelyard.auto.modeling_auto",
+    "AutoModelForCTC": "modelyard.auto.modeling_auto",
+    "AutoModelForAudioClassification": "modelyard.auto.modeling_auto",
+    "AutoTokenizer": "modelyard.auto.tokenization_auto",
+    "AutoFeatureExtractor": "modelyard.auto.feature_extraction_auto",
+    "AutoImageProcessor": "modelyard.auto.image_processing_auto",
+    "AutoProcessor": "modelyard.auto.processing_auto",
+}
+
+__getattr__, __dir__ = lazy_exports(__name__, globals(), _EXPORTS)
+__all__ = sorted(_EXPORTS)

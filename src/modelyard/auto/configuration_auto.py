@@ -1,0 +1,115 @@
+"""``AutoConfig``: pick the configuration class from a file's ``model_type``."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from modelyard.auto.registry import ModelTypeTable
+from modelyard.configuration import PretrainedConfig
+from modelyard.errors import ConfigurationError
+from modelyard.hub.files import FileSource
+
+CONFIG_TABLE = ModelTypeTable(
+    "AutoConfig",
+    {
+        "bert": "BertConfig",
+        "distilbert": "DistilBertConfig",
+        "vit": "ViTConfig",
+        "wav2vec2": "Wav2Vec2Config",
+        "resnet": "ResNetConfig",
+    },
+)
+
+
+class AutoConfig:
+    """Not instantiable: use :meth:`from_pretrained` or :meth:`for_model`."""
+
+    def __init__(self) -> None:
+        raise OSError("AutoConfig is not meant to be instantiated; use AutoConfig.from_pretrained(...) or AutoConfig.for_model(...).")
+
+    @classmethod
+    def for_model(cls, model_type: str, *args: Any, **kwargs: Any) -> PretrainedConfig:
+        """A new default config of the class registered for ``model_type`` (kwargs override attributes)."""
+        config_class = CONFIG_TABLE.require(model_type, where="AutoConfig.for_model")
+        return config_class(*args, **kwargs)
+
+    @classmethod
+    def register(cls, model_type: str, config: type[PretrainedConfig], exist_ok: bool = False) -> None:
+        """Make ``config`` the class for ``model_type``; it must declare the same ``model_type``."""
+        if not (isinstance(config, type) and issubclass(config, PretrainedConfig)):
+            raise ConfigurationError(f"AutoConfig.register needs a PretrainedConfig subclass, got {config!r}.")
+        if config.model_type != model_type:
+            raise ConfigurationError(
+                f"{config.__name__}.model_type is {config.model_type!r} but it is being registered as "
+                f"{model_type!r}; the two must match (set `model_type = {model_type!r}` on the class)."
+            )
+        CONFIG_TABLE.register(model_type, config, exist_ok=exist_ok)
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        pretrained_model_name_or_path: str | os.PathLike[str] | FileSource,
+        *,
+        trust_remote_code: bool | None = None,
+        code_revision: str | None = None,
+        return_unused_kwargs: bool = False,
+        cache_dir: str | os.PathLike[str] | None = None,
+        local_files_only: bool = False,
+        token: str | bool | None = None,
+        revision: str | None = None,
+        subfolder: str = "",
+        **kwargs: Any,
+    ) -> Any:
+        """Load a config, choosing its class from ``model_type`` (or from ``auto_map`` for custom code)."""
+        path = os.fspath(pretrained_model_name_or_path) if not isinstance(pretrained_model_name_or_path, FileSource) else None
+        if path is not None and (os.path.isfile(path) or path.endswith(".json")):
+            config_dict = PretrainedConfig.get_config_dict(path)
+            source = None
+        else:
+            source = FileSource.open(
+                pretrained_model_name_or_path,  # type: ignore[arg-type]
+                revision=revision,
+                cache_dir=cache_dir,
+                token=token,
+                local_files_only=local_files_only,
+                subfolder=subfolder,
+            )
+            config_dict = PretrainedConfig.get_config_dict(source)
+        config_class = resolve_config_class(
+            config_dict, source=source, trust_remote_code=trust_remote_code, code_revision=code_revision
+        )
+        return config_class.from_dict(config_dict, return_unused_kwargs=return_unused_kwargs, **kwargs)
+
+
+def resolve_config_class(
+    config_dict: dict[str, Any],
+    *,
+    source: FileSource | None,
+    trust_remote_code: bool | None,
+    code_revision: str | None,
+) -> type[PretrainedConfig]:
+    """The class for a config dict: custom code from ``auto_map`` (behind the trust gate) or the table."""
+    model_type = config_dict.get("model_type")
+    auto_map = config_dict.get("auto_map") or {}
+    if "AutoConfig" in auto_map:
+        from modelyard.dynamic_modules import resolve_remote_class
+
+        remote = resolve_remote_class(
+            auto_map["AutoConfig"],
+            auto_class="AutoConfig",
+            source=source,
+            trust_remote_code=trust_remote_code,
+            code_revision=code_revision,
+            builtin=CONFIG_TABLE.get(model_type) if model_type in CONFIG_TABLE else None,
+        )
+        if remote is not None:
+            return remote
+    where = f"config.json of {config_dict.get('_name_or_path') or 'the given dict'}"
+    if model_type is None:
+        raise ConfigurationError(
+            f"{where} has no 'model_type' key, so AutoConfig cannot tell which class to use. Load it with the "
+            f"config class itself (e.g. BertConfig.from_pretrained), or add \"model_type\" to the file. Known: "
+            f"{', '.join(CONFIG_TABLE.model_types())}."
+        )
+    return CONFIG_TABLE.require(model_type, where=where)

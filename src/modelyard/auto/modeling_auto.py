@@ -1,0 +1,243 @@
+"""``AutoModel`` and the task Auto classes: pick the model class from the configuration's class."""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import os
+from typing import Any, ClassVar
+
+from modelyard.auto.configuration_auto import CONFIG_TABLE, resolve_config_class
+from modelyard.auto.registry import ConfigKeyedTable
+from modelyard.configuration import PretrainedConfig
+from modelyard.errors import UnexpectedArgumentError, UnknownModelTypeError
+from modelyard.hub.files import FileSource
+
+# Options of PreTrainedModel.from_pretrained; every other keyword is a config override.
+MODEL_LOAD_OPTIONS = frozenset(
+    {
+        "dtype",
+        "torch_dtype",
+        "ignore_mismatched_sizes",
+        "output_loading_info",
+        "use_safetensors",
+        "device",
+        "state_dict",
+        "low_cpu_mem_usage",
+    }
+)
+
+
+def _table(description: str, names: dict[str, str]) -> ConfigKeyedTable:
+    return ConfigKeyedTable(description, names, CONFIG_TABLE)
+
+
+MODEL_TABLE = _table(
+    "AutoModel",
+    {
+        "bert": "BertModel",
+        "distilbert": "DistilBertModel",
+        "vit": "ViTModel",
+        "wav2vec2": "Wav2Vec2Model",
+        "resnet": "ResNetModel",
+    },
+)
+MASKED_LM_TABLE = _table("AutoModelForMaskedLM", {"bert": "BertForMaskedLM", "distilbert": "DistilBertForMaskedLM"})
+SEQUENCE_CLASSIFICATION_TABLE = _table(
+    "AutoModelForSequenceClassification",
+    {"bert": "BertForSequenceClassification", "distilbert": "DistilBertForSequenceClassification"},
+)
+TOKEN_CLASSIFICATION_TABLE = _table(
+    "AutoModelForTokenClassification",
+    {"bert": "BertForTokenClassification", "distilbert": "DistilBertForTokenClassification"},
+)
+QUESTION_ANSWERING_TABLE = _table(
+    "AutoModelForQuestionAnswering",
+    {"bert": "BertForQuestionAnswering", "distilbert": "DistilBertForQuestionAnswering"},
+)
+MULTIPLE_CHOICE_TABLE = _table(
+    "AutoModelForMultipleChoice", {"bert": "BertForMultipleChoice", "distilbert": "DistilBertForMultipleChoice"}
+)
+IMAGE_CLASSIFICATION_TABLE = _table(
+    "AutoModelForImageClassification",
+    {"vit": "ViTForImageClassification", "resnet": "ResNetForImageClassification"},
+)
+CTC_TABLE = _table("AutoModelForCTC", {"wav2vec2": "Wav2Vec2ForCTC"})
+AUDIO_CLASSIFICATION_TABLE = _table(
+    "AutoModelForAudioClassification", {"wav2vec2": "Wav2Vec2ForSequenceClassification"}
+)
+
+
+class _AutoModel:
+    """Shared behaviour; each subclass names its table."""
+
+    _table: ClassVar[ConfigKeyedTable]
+
+    def __init__(self) -> None:
+        raise OSError(
+            f"{type(self).__name__} is not meant to be instantiated; use {type(self).__name__}.from_pretrained(...) "
+            f"or {type(self).__name__}.from_config(config)."
+        )
+
+    @classmethod
+    def register(cls, config_class: type[PretrainedConfig], model_class: type, exist_ok: bool = False) -> None:
+        """Use ``model_class`` for configs of ``config_class``; its ``config_class`` must be the same."""
+        cls._table.register(config_class, model_class, exist_ok=exist_ok)
+
+    @classmethod
+    def model_class_for(
+        cls,
+        config: PretrainedConfig,
+        *,
+        source: FileSource | None = None,
+        trust_remote_code: bool | None = None,
+        code_revision: str | None = None,
+    ) -> type:
+        """The model class this Auto class builds for ``config`` (custom code behind the trust gate)."""
+        auto_map = getattr(config, "auto_map", None) or {}
+        builtin = cls._table.get(type(config))
+        if cls.__name__ in auto_map:
+            from modelyard.dynamic_modules import resolve_remote_class
+
+            remote = resolve_remote_class(
+                auto_map[cls.__name__],
+                auto_class=cls.__name__,
+                source=source,
+                trust_remote_code=trust_remote_code,
+                code_revision=code_revision,
+                builtin=builtin,
+            )
+            if remote is not None:
+                return remote
+        if builtin is None:
+            raise UnknownModelTypeError(
+                f"{cls.__name__} has no model for {type(config).__name__} (model_type {config.model_type!r}). "
+                f"Model types it supports: {', '.join(cls._table.model_types())}. Register one with "
+                f"{cls.__name__}.register({type(config).__name__}, YourModelClass)."
+            )
+        return builtin
+
+    @classmethod
+    def from_config(cls, config: PretrainedConfig, *, trust_remote_code: bool | None = None, **kwargs: Any) -> Any:
+        """A randomly initialised model for ``config`` (no weights are loaded)."""
+        model_class = cls.model_class_for(config, trust_remote_code=trust_remote_code)
+        dtype = kwargs.pop("dtype", kwargs.pop("torch_dtype", None))
+        if kwargs:
+            raise UnexpectedArgumentError(f"{cls.__name__}.from_config got unexpected arguments {sorted(kwargs)}.")
+        model = model_class(config)
+        if dtype is not None:
+            from modelyard.modeling import resolve_dtype
+
+            model = model.to(resolve_dtype(dtype))
+        return model
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        pretrained_model_name_or_path: str | os.PathLike[str] | FileSource,
+        *model_args: Any,
+        config: PretrainedConfig | None = None,
+        trust_remote_code: bool | None = None,
+        code_revision: str | None = None,
+        revision: str | None = None,
+        cache_dir: str | os.PathLike[str] | None = None,
+        local_files_only: bool = False,
+        token: str | bool | None = None,
+        subfolder: str = "",
+        **kwargs: Any,
+    ) -> Any:
+        """Load a pretrained model; keywords that are not loading options override config attributes."""
+        if model_args:
+            raise UnexpectedArgumentError(
+                f"{cls.__name__}.from_pretrained takes the model location as its only positional argument; "
+                f"pass options by keyword (got {len(model_args)} extra positional arguments)."
+            )
+        source = FileSource.open(
+            pretrained_model_name_or_path,
+            revision=revision,
+            cache_dir=cache_dir,
+            token=token,
+            local_files_only=local_files_only,
+            subfolder=subfolder,
+        )
+        load_options = {k: kwargs.pop(k) for k in list(kwargs) if k in MODEL_LOAD_OPTIONS}
+        if config is None:
+            config_dict = PretrainedConfig.get_config_dict(source)
+            config_class = resolve_config_class(
+                config_dict, source=source, trust_remote_code=trust_remote_code, code_revision=code_revision
+            )
+            config, unused = config_class.from_dict(config_dict, return_unused_kwargs=True, **kwargs)
+        else:
+            config = copy.deepcopy(config)
+            unused = {k: v for k, v in kwargs.items() if not hasattr(config, k)}
+            config.update({k: v for k, v in kwargs.items() if k not in unused})
+        if unused:
+            raise UnexpectedArgumentError(_unused_message(cls.__name__, unused, type(config)))
+        model_class = cls.model_class_for(
+            config, source=source, trust_remote_code=trust_remote_code, code_revision=code_revision
+        )
+        return model_class.from_pretrained(source, config=config, **load_options)
+
+
+def _unused_message(where: str, unused: dict[str, Any], config_class: type[PretrainedConfig]) -> str:
+    known = config_class.known_attributes() | MODEL_LOAD_OPTIONS
+    parts = []
+    for key in unused:
+        match = difflib.get_close_matches(key, known, n=1, cutoff=0.75)
+        parts.append(f"{key!r} (did you mean {match[0]!r}?)" if match else repr(key))
+    return (
+        f"{where}.from_pretrained got keyword arguments that are neither loading options nor attributes of "
+        f"{config_class.__name__}: {', '.join(parts)}."
+    )
+
+
+class AutoModel(_AutoModel):
+    _table = MODEL_TABLE
+
+
+class AutoModelForMaskedLM(_AutoModel):
+    _table = MASKED_LM_TABLE
+
+
+class AutoModelForSequenceClassification(_AutoModel):
+    _table = SEQUENCE_CLASSIFICATION_TABLE
+
+
+class AutoModelForTokenClassification(_AutoModel):
+    _table = TOKEN_CLASSIFICATION_TABLE
+
+
+class AutoModelForQuestionAnswering(_AutoModel):
+    _table = QUESTION_ANSWERING_TABLE
+
+
+class AutoModelForMultipleChoice(_AutoModel):
+    _table = MULTIPLE_CHOICE_TABLE
+
+
+class AutoModelForImageClassification(_AutoModel):
+    _table = IMAGE_CLASSIFICATION_TABLE
+
+
+class AutoModelForCTC(_AutoModel):
+    _table = CTC_TABLE
+
+
+class AutoModelForAudioClassification(_AutoModel):
+    _table = AUDIO_CLASSIFICATION_TABLE
+
+
+AUTO_MODEL_CLASSES: dict[str, type[_AutoModel]] = {
+    klass.__name__: klass
+    for klass in (
+        AutoModel,
+        AutoModelForMaskedLM,
+        AutoModelForSequenceClassification,
+        AutoModelForTokenClassification,
+        AutoModelForQuestionAnswering,
+        AutoModelForMultipleChoice,
+        AutoModelForImageClassification,
+        AutoModelForCTC,
+        AutoModelForAudioClassification,
+    )
+}

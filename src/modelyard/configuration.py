@@ -1,0 +1,452 @@
+"""``PretrainedConfig``: the attributes a model is built from, saved as ``config.json``.
+
+Subclasses follow three rules (as the reference library's guide says): inherit from ``PretrainedConfig``,
+accept ``**kwargs`` in ``__init__``, and pass them to ``super().__init__``. Keys a class does not know are
+kept as attributes, so a config read from a file round-trips without losing anything.
+
+This module never imports torch.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import copy
+import difflib
+import inspect
+import json
+import logging
+import os
+import warnings
+from pathlib import Path
+from typing import Any, ClassVar, TypeVar
+
+from modelyard import __version__
+from modelyard.errors import ConfigurationError, MissingFileError
+from modelyard.hub.files import FileSource
+from modelyard.hub.push import PushToHubMixin
+
+logger = logging.getLogger(__name__)
+
+CONFIG_NAME = "config.json"
+PROBLEM_TYPES = ("regression", "single_label_classification", "multi_label_classification")
+
+C = TypeVar("C", bound="PretrainedConfig")
+
+# Attributes every config has, with their defaults. Only values that differ from these are written to
+# config.json (the "diff"), which keeps files short and equal to what the reference library writes.
+COMMON_DEFAULTS: dict[str, Any] = {
+    "return_dict": True,
+    "output_hidden_states": False,
+    "output_attentions": False,
+    "dtype": None,
+    "tie_word_embeddings": True,
+    "chunk_size_feed_forward": 0,
+    "is_encoder_decoder": False,
+    "is_decoder": False,
+    "add_cross_attention": False,
+    "architectures": None,
+    "finetuning_task": None,
+    "id2label": {0: "LABEL_0", 1: "LABEL_1"},
+    "label2id": {"LABEL_0": 0, "LABEL_1": 1},
+    "tokenizer_class": None,
+    "prefix": None,
+    "bos_token_id": None,
+    "pad_token_id": None,
+    "eos_token_id": None,
+    "sep_token_id": None,
+    "decoder_start_token_id": None,
+    "task_specific_params": None,
+    "problem_type": None,
+    "pruned_heads": {},
+}
+# Keys that are never attributes of the object (bookkeeping written next to the attributes).
+_FILE_ONLY_KEYS = ("model_type", "modelyard_version", "num_labels")
+
+# Set while building a config from a file: unknown keys there are data to keep, not typos to warn about.
+_loading_from_file: contextvars.ContextVar[bool] = contextvars.ContextVar("_loading_from_file", default=False)
+
+
+def _dtype_name(value: Any) -> Any:
+    """``torch.float16`` -> ``"float16"`` without importing torch; strings pass through."""
+    if value is None or isinstance(value, str):
+        return value
+    if type(value).__module__ == "torch" and str(value).startswith("torch."):
+        return str(value)[len("torch.") :]
+    return value
+
+
+class PretrainedConfig(PushToHubMixin):
+    """Base class of every model configuration.
+
+    Class attributes a family sets: ``model_type`` (the key used by the Auto classes and written to
+    ``config.json``) and ``attribute_map`` (aliases, e.g. ``{"hidden_size": "dim"}``: reading or writing
+    the alias reads or writes the real attribute).
+    """
+
+    model_type: ClassVar[str] = ""
+    attribute_map: ClassVar[dict[str, str]] = {}
+    _auto_class: ClassVar[str | None] = None
+
+    def __init__(self, **kwargs: Any) -> None:
+        if "torch_dtype" in kwargs:  # the older key name for the same setting
+            kwargs.setdefault("dtype", kwargs.pop("torch_dtype"))
+        num_labels = kwargs.pop("num_labels", None)
+        name_or_path = kwargs.pop("name_or_path", kwargs.pop("_name_or_path", ""))
+        commit_hash = kwargs.pop("_commit_hash", None)
+        for key in _FILE_ONLY_KEYS:
+            kwargs.pop(key, None)
+        if not _loading_from_file.get():
+            self._warn_on_probable_typos(kwargs)
+
+        for key, default in COMMON_DEFAULTS.items():
+            value = kwargs.pop(key, copy.deepcopy(default))
+            setattr(self, key, value)
+        self.dtype = _dtype_name(self.dtype)
+        self._normalise_labels(num_labels)
+        if self.problem_type is not None and self.problem_type not in PROBLEM_TYPES:
+            raise ConfigurationError(
+                f"problem_type must be one of {PROBLEM_TYPES} or None, got {self.problem_type!r}."
+            )
+        if isinstance(self.pruned_heads, dict):
+            self.pruned_heads = {int(k): list(v) for k, v in self.pruned_heads.items()}
+        self._name_or_path = str(name_or_path)
+        self._commit_hash = commit_hash
+        # Anything else (a newer library's setting, a user's own key) is kept as is.
+        for key, value in kwargs.items():
+            try:
+                setattr(self, key, value)
+            except AttributeError as err:
+                raise ConfigurationError(f"Cannot set {key}={value!r} on {type(self).__name__}: {err}") from err
+
+    # ------------------------------------------------------------------ aliases
+    def __setattr__(self, name: str, value: Any) -> None:
+        name = type(self).attribute_map.get(name, name)
+        super().__setattr__(name, value)
+
+    def __getattr__(self, name: str) -> Any:
+        # Only called when normal lookup fails: resolve aliases, then fail with a helpful message.
+        target = type(self).attribute_map.get(name)
+        if target is not None:
+            return getattr(self, target)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    # ------------------------------------------------------------------ labels
+    def _normalise_labels(self, num_labels: int | None) -> None:
+        if self.id2label is not None:
+            self.id2label = {int(k): v for k, v in self.id2label.items()}
+        if self.label2id is not None:
+            self.label2id = {k: int(v) for k, v in self.label2id.items()}
+        if num_labels is not None and (self.id2label is None or len(self.id2label) != num_labels):
+            self.num_labels = num_labels
+        elif self.id2label is not None and (self.label2id is None or len(self.label2id) != len(self.id2label)):
+            self.label2id = {label: i for i, label in self.id2label.items()}
+
+    @property
+    def num_labels(self) -> int:
+        return len(self.id2label) if self.id2label is not None else 0
+
+    @num_labels.setter
+    def num_labels(self, value: int) -> None:
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise ConfigurationError(f"num_labels must be a non-negative int, got {value!r}.")
+        if self.id2label is None or len(self.id2label) != value:
+            self.id2label = {i: f"LABEL_{i}" for i in range(value)}
+            self.label2id = {label: i for i, label in self.id2label.items()}
+
+    # ------------------------------------------------------------------ convenience
+    @property
+    def name_or_path(self) -> str:
+        return self._name_or_path
+
+    @name_or_path.setter
+    def name_or_path(self, value: str | os.PathLike[str]) -> None:
+        self._name_or_path = str(value)
+
+    @property
+    def torch_dtype(self) -> Any:
+        return self.dtype
+
+    @property
+    def use_return_dict(self) -> bool:
+        return bool(self.return_dict)
+
+    @classmethod
+    def known_attributes(cls) -> set[str]:
+        """Names a user may pass: ``__init__`` parameters along the class hierarchy, common ones, aliases."""
+        names = set(COMMON_DEFAULTS) | set(cls.attribute_map) | {"num_labels", "name_or_path", "torch_dtype"}
+        for klass in cls.__mro__:
+            init = klass.__dict__.get("__init__")
+            if init is None:
+                continue
+            for param in inspect.signature(init).parameters.values():
+                if param.kind in (param.POSITIONAL_OR_KEYWORD, param.KEYWORD_ONLY) and param.name != "self":
+                    names.add(param.name)
+        return names
+
+    def _warn_on_probable_typos(self, extra_kwargs: dict[str, Any]) -> None:
+        known = self.known_attributes()
+        for key in extra_kwargs:
+            if key in known or key.startswith("_"):
+                continue
+            close = difflib.get_close_matches(key, known, n=1, cutoff=0.8)
+            if close:
+                warnings.warn(
+                    f"{type(self).__name__} got an unknown argument {key!r}; did you mean {close[0]!r}? "
+                    f"It is kept as a new attribute, which the model will not use.",
+                    UserWarning,
+                    stacklevel=4,
+                )
+
+    # ------------------------------------------------------------------ serialisation
+    def to_dict(self) -> dict[str, Any]:
+        """Every attribute, plus ``model_type``; JSON-ready (dtypes as strings)."""
+        output = {k: copy.deepcopy(v) for k, v in self.__dict__.items() if not k.startswith("_")}
+        output["dtype"] = _dtype_name(output.get("dtype"))
+        if type(self).model_type:
+            output["model_type"] = type(self).model_type
+        output["modelyard_version"] = __version__
+        return output
+
+    def to_diff_dict(self) -> dict[str, Any]:
+        """Only what differs from the common defaults; every model-specific key is kept."""
+        full = self.to_dict()
+        return {
+            key: value
+            for key, value in full.items()
+            if key not in COMMON_DEFAULTS or value != COMMON_DEFAULTS[key]
+        }
+
+    def to_json_string(self, use_diff: bool = True) -> str:
+        data = self.to_diff_dict() if use_diff else self.to_dict()
+        return json.dumps(_json_ready(data), indent=2, sort_keys=True) + "\n"
+
+    def to_json_file(self, json_file_path: str | os.PathLike[str], use_diff: bool = True) -> None:
+        Path(json_file_path).write_text(self.to_json_string(use_diff=use_diff), encoding="utf-8")
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__} {self.to_json_string()}"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, PretrainedConfig):
+            return NotImplemented
+        mine, theirs = self.to_dict(), other.to_dict()
+        return type(self) is type(other) and mine == theirs
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, compared by value
+
+    def update(self, values: dict[str, Any]) -> None:
+        for key, value in values.items():
+            setattr(self, key, value)
+
+    def save_pretrained(
+        self, save_directory: str | os.PathLike[str], *, push_to_hub: bool = False, **push_kwargs: Any
+    ) -> list[Path]:
+        """Write ``config.json`` (and the custom code, when the class is registered for an Auto class)."""
+        directory = Path(save_directory)
+        if directory.is_file():
+            raise ConfigurationError(
+                f"save_directory {str(directory)!r} is a file; save_pretrained writes config.json into a folder. "
+                "Pass a folder path."
+            )
+        directory.mkdir(parents=True, exist_ok=True)
+        written: list[Path] = []
+        if type(self)._auto_class is not None:
+            from modelyard.dynamic_modules import save_custom_code
+
+            written += save_custom_code(self, directory, config=self)
+        path = directory / CONFIG_NAME
+        self.to_json_file(path)
+        written.append(path)
+        logger.info("Configuration saved in %s", path)
+        if push_to_hub:
+            self.push_to_hub(**push_kwargs, _folder=directory)
+        return written
+
+    # ------------------------------------------------------------------ loading
+    @classmethod
+    def from_pretrained(
+        cls: type[C],
+        pretrained_model_name_or_path: str | os.PathLike[str] | FileSource,
+        *,
+        cache_dir: str | os.PathLike[str] | None = None,
+        local_files_only: bool = False,
+        token: str | bool | None = None,
+        revision: str | None = None,
+        subfolder: str = "",
+        return_unused_kwargs: bool = False,
+        **kwargs: Any,
+    ) -> C | tuple[C, dict[str, Any]]:
+        """Load from a folder, a ``config.json`` path or a hub repository; ``kwargs`` override attributes.
+
+        Keyword arguments that are not attributes are returned with ``return_unused_kwargs=True``
+        (otherwise a warning names them).
+        """
+        config_dict = cls.get_config_dict(
+            pretrained_model_name_or_path,
+            cache_dir=cache_dir,
+            local_files_only=local_files_only,
+            token=token,
+            revision=revision,
+            subfolder=subfolder,
+        )
+        file_type = config_dict.get("model_type")
+        if cls.model_type and file_type and file_type != cls.model_type:
+            logger.warning(
+                "Loading a %r config into %s (model_type %r): this may give a model with wrong settings.",
+                file_type,
+                cls.__name__,
+                cls.model_type,
+            )
+        return cls.from_dict(config_dict, return_unused_kwargs=return_unused_kwargs, **kwargs)
+
+    @classmethod
+    def get_config_dict(
+        cls,
+        pretrained_model_name_or_path: str | os.PathLike[str] | FileSource,
+        *,
+        cache_dir: str | os.PathLike[str] | None = None,
+        local_files_only: bool = False,
+        token: str | bool | None = None,
+        revision: str | None = None,
+        subfolder: str = "",
+    ) -> dict[str, Any]:
+        """The raw dict of a config file, with ``_name_or_path`` and ``_commit_hash`` filled in."""
+        if not isinstance(pretrained_model_name_or_path, FileSource):
+            path = Path(os.fspath(pretrained_model_name_or_path)).expanduser()
+            if path.is_file() or path.suffix == ".json":
+                config_dict = cls._dict_from_json_file(path)
+                config_dict["_name_or_path"] = str(path.parent)
+                return config_dict
+        source = FileSource.open(
+            pretrained_model_name_or_path,
+            revision=revision,
+            cache_dir=cache_dir,
+            token=token,
+            local_files_only=local_files_only,
+            subfolder=subfolder,
+        )
+        path = source.get(CONFIG_NAME)
+        assert path is not None
+        config_dict = cls._dict_from_json_file(path)
+        config_dict["_name_or_path"] = source.name
+        config_dict["_commit_hash"] = source.commit_hash
+        return config_dict
+
+    @classmethod
+    def _dict_from_json_file(cls, path: Path) -> dict[str, Any]:
+        if not path.is_file():
+            hint = ""
+            if path.parent.is_dir() and (path.parent / CONFIG_NAME).is_file():
+                hint = (
+                    f" The folder {str(path.parent)!r} holds {CONFIG_NAME!r} (save_pretrained always writes that "
+                    f"name): pass {str(path.parent)!r} or {str(path.parent / CONFIG_NAME)!r}."
+                )
+            elif path.parent.is_dir():
+                jsons = sorted(p.name for p in path.parent.glob("*.json"))
+                hint = f" JSON files in {str(path.parent)!r}: {jsons or 'none'}."
+            raise MissingFileError(f"Configuration file {str(path)!r} does not exist.{hint}")
+        text = path.read_text(encoding="utf-8")
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise ConfigurationError(
+                f"{str(path)!r} is not valid JSON: {err.msg} at line {err.lineno}, column {err.colno}. "
+                "Fix the file, or write it again with save_pretrained()."
+            ) from err
+        if not isinstance(data, dict):
+            raise ConfigurationError(
+                f"{str(path)!r} must hold a JSON object of configuration attributes, got a {type(data).__name__}."
+            )
+        cls._check_value_types(data, source=str(path))
+        return data
+
+    @classmethod
+    def _check_value_types(cls, data: dict[str, Any], *, source: str) -> None:
+        """Compare file values with the types of this class's defaults; name the key and file on mismatch."""
+        defaults: dict[str, Any] = {}
+        for klass in reversed(cls.__mro__):
+            init = klass.__dict__.get("__init__")
+            if init is None:
+                continue
+            for param in inspect.signature(init).parameters.values():
+                if param.default is not inspect.Parameter.empty and param.default is not None:
+                    defaults[param.name] = param.default
+        for key, value in data.items():
+            key = cls.attribute_map.get(key, key)
+            if key not in defaults or value is None:
+                continue
+            expected = type(defaults[key])
+            ok = isinstance(value, expected) and not (isinstance(value, bool) and expected is not bool)
+            if expected is float and isinstance(value, int) and not isinstance(value, bool):
+                ok = True
+            if expected in (list, tuple) and isinstance(value, (list, tuple)):
+                ok = True
+            if not ok:
+                raise ConfigurationError(
+                    f"{source}: key {key!r} must be {expected.__name__} (like the default {defaults[key]!r}), "
+                    f"got {type(value).__name__} {value!r}. Fix the value in the file."
+                )
+
+    @classmethod
+    def from_dict(
+        cls: type[C], config_dict: dict[str, Any], *, return_unused_kwargs: bool = False, **kwargs: Any
+    ) -> C | tuple[C, dict[str, Any]]:
+        if not isinstance(config_dict, dict):
+            raise ConfigurationError(f"from_dict needs a dict, got {type(config_dict).__name__}.")
+        token = _loading_from_file.set(True)
+        try:
+            config = cls(**config_dict)
+        finally:
+            _loading_from_file.reset(token)
+        unused = {}
+        for key, value in kwargs.items():
+            if key in ("torch_dtype", "dtype"):
+                config.dtype = _dtype_name(value)
+            elif key == "num_labels" or hasattr(config, key):
+                setattr(config, key, value)
+            else:
+                unused[key] = value
+        if return_unused_kwargs:
+            return config, unused
+        if unused:
+            known = cls.known_attributes()
+            hints = [
+                f"{k!r} (did you mean {m[0]!r}?)" if (m := difflib.get_close_matches(k, known, n=1, cutoff=0.8)) else repr(k)
+                for k in unused
+            ]
+            warnings.warn(
+                f"{cls.__name__}: ignored keyword arguments that are not attributes: {', '.join(hints)}. "
+                "Pass return_unused_kwargs=True to receive them.",
+                UserWarning,
+                stacklevel=3,
+            )
+        return config
+
+    @classmethod
+    def from_json_file(cls: type[C], json_file: str | os.PathLike[str]) -> C:
+        data = cls._dict_from_json_file(Path(json_file))
+        config = cls.from_dict(data)
+        assert isinstance(config, cls)
+        return config
+
+    # ------------------------------------------------------------------ custom code
+    @classmethod
+    def register_for_auto_class(cls, auto_class: str | type = "AutoConfig") -> None:
+        """Save this class's code with the config, so ``AutoConfig`` can load it with trust_remote_code."""
+        name = auto_class if isinstance(auto_class, str) else auto_class.__name__
+        if name != "AutoConfig":
+            raise ConfigurationError(f"A configuration registers only for 'AutoConfig', got {name!r}.")
+        cls._auto_class = name
+
+
+def _json_ready(value: Any) -> Any:
+    """Dict keys to str (JSON), sets to sorted lists, dtypes to names."""
+    if isinstance(value, dict):
+        return {str(k): _json_ready(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_ready(v) for v in value]
+    if isinstance(value, set):
+        return sorted(_json_ready(v) for v in value)
+    if isinstance(value, PretrainedConfig):
+        return _json_ready(value.to_diff_dict())
+    return _dtype_name(value)

@@ -1,0 +1,301 @@
+"""Where the files of one load come from: a local folder, or a hub repository pinned to one commit.
+
+Every ``from_pretrained`` opens a :class:`FileSource` once and reads all its files through it, so a
+config, its weights and any custom code always come from the same commit, even if someone pushes in
+between. Remote files go through ``huggingface_hub`` (any hub: ``HF_ENDPOINT``), into its standard cache.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from collections.abc import Iterable
+from pathlib import Path
+
+from modelyard.errors import (
+    HubError,
+    MissingFileError,
+    OfflineModeError,
+    RepositoryNotFoundError,
+    RevisionNotFoundError,
+    UnsafeFileError,
+)
+from modelyard.hub import settings
+
+logger = logging.getLogger(__name__)
+
+COMMIT_RE = re.compile(r"^[0-9a-f]{40}$")
+_REPO_ID_RE = re.compile(r"^(?:[\w\-.]{1,96}/)?[\w\-.]{1,96}$")
+
+PathLike = str | os.PathLike[str]
+
+
+def is_commit_hash(revision: str | None) -> bool:
+    return revision is not None and COMMIT_RE.fullmatch(revision) is not None
+
+
+def _cache_repo_folder(cache_dir: Path, repo_id: str) -> Path:
+    return cache_dir / ("models--" + repo_id.replace("/", "--"))
+
+
+class FileSource:
+    """A folder on disk or a hub repository at a fixed commit. Build with :meth:`open`."""
+
+    def __init__(
+        self,
+        *,
+        local_dir: Path | None = None,
+        repo_id: str | None = None,
+        commit_hash: str | None = None,
+        revision: str | None = None,
+        cache_dir: Path | None = None,
+        token: str | bool | None = None,
+        local_files_only: bool = False,
+        subfolder: str = "",
+        unsafe_files: Iterable[str] = (),
+    ) -> None:
+        self.local_dir = local_dir
+        self.repo_id = repo_id
+        self.commit_hash = commit_hash
+        self.revision = revision
+        self.cache_dir = cache_dir
+        self.token = token
+        self.local_files_only = local_files_only
+        self.subfolder = subfolder.strip("/")
+        self.unsafe_files = frozenset(unsafe_files)
+        self._files_cache: list[str] | None = None
+
+    # ---------------------------------------------------------------- construction
+    @classmethod
+    def open(
+        cls,
+        path_or_repo_id: PathLike | FileSource,
+        *,
+        revision: str | None = None,
+        cache_dir: PathLike | None = None,
+        token: str | bool | None = None,
+        local_files_only: bool = False,
+        subfolder: str = "",
+    ) -> FileSource:
+        """Resolve ``path_or_repo_id`` once: a folder is used as is; a repo id is pinned to a commit."""
+        if isinstance(path_or_repo_id, FileSource):
+            return path_or_repo_id.with_subfolder(subfolder) if subfolder else path_or_repo_id
+        name = os.fspath(path_or_repo_id)
+        path = Path(name).expanduser()
+        if path.is_dir():
+            return cls(local_dir=path, subfolder=subfolder)
+        if path.is_file():
+            raise MissingFileError(
+                f"{name!r} is a file, but a folder or a repository id was expected here. "
+                f"Pass the folder that holds it: {str(path.parent)!r}."
+            )
+        looks_local = name.startswith((".", "/", "~")) or os.sep in name.strip("/").replace("/", "", 1)
+        if looks_local or not _REPO_ID_RE.fullmatch(name) or "--" in name or ".." in name:
+            raise MissingFileError(
+                f"{name!r} is neither an existing folder nor a valid hub repository id "
+                f"('name' or 'namespace/name'). Check the path (current directory: {os.getcwd()!r})."
+            )
+        offline = local_files_only or settings.is_offline()
+        source = cls(
+            repo_id=name,
+            revision=revision,
+            cache_dir=settings.hub_cache_dir(cache_dir),
+            token=token,
+            local_files_only=offline,
+            subfolder=subfolder,
+        )
+        source._pin_commit()
+        return source
+
+    def with_subfolder(self, subfolder: str) -> FileSource:
+        clone = FileSource(
+            local_dir=self.local_dir,
+            repo_id=self.repo_id,
+            commit_hash=self.commit_hash,
+            revision=self.revision,
+            cache_dir=self.cache_dir,
+            token=self.token,
+            local_files_only=self.local_files_only,
+            subfolder="/".join(p for p in (self.subfolder, subfolder.strip("/")) if p),
+            unsafe_files=self.unsafe_files,
+        )
+        return clone
+
+    @property
+    def is_local(self) -> bool:
+        return self.local_dir is not None
+
+    @property
+    def name(self) -> str:
+        """How to refer to this source in messages and in ``name_or_path``."""
+        return str(self.local_dir) if self.local_dir is not None else str(self.repo_id)
+
+    def __repr__(self) -> str:
+        if self.is_local:
+            return f"FileSource(local_dir={str(self.local_dir)!r}, subfolder={self.subfolder!r})"
+        return f"FileSource(repo_id={self.repo_id!r}, commit={self.commit_hash!r}, subfolder={self.subfolder!r})"
+
+    # ---------------------------------------------------------------- pinning
+    def _pin_commit(self) -> None:
+        """Turn the requested branch/tag into a commit once, so every file comes from that commit."""
+        requested = self.revision or "main"
+        if is_commit_hash(requested):
+            self.commit_hash = requested
+            return
+        assert self.repo_id is not None and self.cache_dir is not None
+        ref_file = _cache_repo_folder(self.cache_dir, self.repo_id) / "refs" / requested
+        if self.local_files_only:
+            if ref_file.is_file():
+                self.commit_hash = ref_file.read_text().strip()
+                return
+            raise OfflineModeError(
+                f"Repository {self.repo_id!r} at revision {requested!r} is not in the local cache "
+                f"({self.cache_dir}) and network access is off (local_files_only=True or HF_HUB_OFFLINE=1). "
+                "Load it once online, or pass a folder path."
+            )
+        from huggingface_hub import HfApi
+        from huggingface_hub import errors as hf_errors
+
+        api = HfApi(endpoint=settings.endpoint())
+        try:
+            info = api.repo_info(
+                self.repo_id, revision=requested, token=settings.get_token(self.token), files_metadata=True
+            )
+        except hf_errors.RevisionNotFoundError as err:
+            raise RevisionNotFoundError(
+                f"Revision {requested!r} does not exist in repository {self.repo_id!r} on {settings.endpoint()}. "
+                "Pass an existing branch, tag or full commit hash."
+            ) from err
+        except hf_errors.RepositoryNotFoundError as err:
+            raise RepositoryNotFoundError(
+                f"Repository {self.repo_id!r} was not found on {settings.endpoint()}, or it is private and the "
+                "token in use may not read it. Check the name, or log in with `modelyard login` / pass token=."
+            ) from err
+        except (hf_errors.HfHubHTTPError, OSError) as err:
+            # Hub unreachable: fall back to the last commit seen for this revision, like the client does.
+            if ref_file.is_file():
+                logger.warning("Could not reach %s (%s); using the cached commit of %r.", settings.endpoint(), err, requested)
+                self.commit_hash = ref_file.read_text().strip()
+                return
+            raise HubError(
+                f"Could not reach the hub at {settings.endpoint()} to resolve {self.repo_id!r}@{requested!r}, "
+                f"and nothing is cached for it: {err}. Check HF_ENDPOINT and your connection, or pass a folder."
+            ) from err
+        self.commit_hash = info.sha
+        self.unsafe_files = frozenset(_unsafe_siblings(info))
+        ref_file.parent.mkdir(parents=True, exist_ok=True)
+        ref_file.write_text(str(info.sha))
+
+    # ---------------------------------------------------------------- files
+    def _in_subfolder(self, filename: str) -> str:
+        return f"{self.subfolder}/{filename}" if self.subfolder else filename
+
+    def list_files(self) -> list[str]:
+        """Every file of the source (relative to its subfolder), sorted."""
+        if self._files_cache is not None:
+            return self._files_cache
+        prefix = self._in_subfolder("")
+        if self.local_dir is not None:
+            root = self.local_dir / self.subfolder if self.subfolder else self.local_dir
+            files = sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()) if root.is_dir() else []
+        else:
+            files = sorted(f[len(prefix):] for f in self._remote_files() if f.startswith(prefix))
+        self._files_cache = files
+        return files
+
+    def _remote_files(self) -> list[str]:
+        assert self.repo_id is not None and self.cache_dir is not None
+        snapshot = _cache_repo_folder(self.cache_dir, self.repo_id) / "snapshots" / str(self.commit_hash)
+        if self.local_files_only:
+            if not snapshot.is_dir():
+                return []
+            return [p.relative_to(snapshot).as_posix() for p in snapshot.rglob("*") if p.is_file()]
+        from huggingface_hub import HfApi
+
+        api = HfApi(endpoint=settings.endpoint())
+        return api.list_repo_files(self.repo_id, revision=self.commit_hash, token=settings.get_token(self.token))
+
+    def has_file(self, filename: str) -> bool:
+        return filename in self.list_files() if not self.is_local else self._local_path(filename).is_file()
+
+    def _local_path(self, filename: str) -> Path:
+        assert self.local_dir is not None
+        return self.local_dir / self._in_subfolder(filename)
+
+    def get(self, filename: str, *, required: bool = True) -> Path | None:
+        """The local path of ``filename``, downloading it if needed; ``None`` if absent and not required."""
+        if self.local_dir is not None:
+            path = self._local_path(filename)
+            if path.is_file():
+                return path
+            if required:
+                raise MissingFileError(self._missing_message(filename))
+            return None
+        return self._download(filename, required=required)
+
+    def _download(self, filename: str, *, required: bool) -> Path | None:
+        from huggingface_hub import errors as hf_errors
+        from huggingface_hub import hf_hub_download
+
+        full = self._in_subfolder(filename)
+        if full in self.unsafe_files:
+            raise UnsafeFileError(
+                f"The hub marked {full!r} in {self.repo_id!r} as unsafe (its pickle scan found code that would run "
+                "on load); modelyard refuses to download it. Ask the publisher for a safetensors file."
+            )
+        try:
+            path = hf_hub_download(
+                self.repo_id,  # type: ignore[arg-type]
+                full,
+                revision=self.commit_hash,
+                cache_dir=self.cache_dir,
+                token=settings.get_token(self.token),
+                local_files_only=self.local_files_only,
+                endpoint=settings.endpoint(),
+                library_name="modelyard",
+            )
+        except hf_errors.EntryNotFoundError as err:
+            if required:
+                raise MissingFileError(self._missing_message(filename)) from err
+            return None
+        except hf_errors.RepositoryNotFoundError as err:
+            raise RepositoryNotFoundError(
+                f"Repository {self.repo_id!r} was not found on {settings.endpoint()} (or is private)."
+            ) from err
+        except hf_errors.RevisionNotFoundError as err:
+            raise RevisionNotFoundError(f"Commit {self.commit_hash} is not in {self.repo_id!r}.") from err
+        except hf_errors.LocalEntryNotFoundError as err:
+            if self.local_files_only:
+                # Offline and not cached: absent for optional files, an error for required ones.
+                if not required:
+                    return None
+                raise OfflineModeError(
+                    f"{full!r} of {self.repo_id!r}@{self.commit_hash} is not in the local cache and network access "
+                    "is off. Load it once online first."
+                ) from err
+            raise HubError(f"Could not download {full!r} from {self.repo_id!r} on {settings.endpoint()}: {err}") from err
+        return Path(path)
+
+    def _missing_message(self, filename: str) -> str:
+        where = (
+            f"folder {str(self.local_dir / self.subfolder if self.subfolder else self.local_dir)!r}"
+            if self.local_dir is not None
+            else f"repository {self.repo_id!r} at commit {self.commit_hash}"
+        )
+        present = self.list_files()
+        shown = ", ".join(present[:12]) + (" ..." if len(present) > 12 else "") if present else "no files"
+        return f"{filename!r} was not found in {where}, which holds: {shown}."
+
+
+def _unsafe_siblings(info: object) -> list[str]:
+    """Files the hub's pickle scan flagged (modelyard's server marks ``siblings[].security.status``)."""
+    unsafe = []
+    for sibling in getattr(info, "siblings", None) or []:
+        security = getattr(sibling, "security", None)
+        if security is None and isinstance(sibling, dict):
+            security = sibling.get("security")
+        status = security.get("status") if isinstance(security, dict) else getattr(security, "status", None)
+        if status == "unsafe":
+            unsafe.append(getattr(sibling, "rfilename", None) or sibling.get("rfilename"))  # type: ignore[union-attr]
+    return [u for u in unsafe if u]

@@ -1,0 +1,601 @@
+"""``PreTrainedModel``: the base of every model (a ``torch.nn.Module`` built from a config).
+
+Loading never initialises weights the checkpoint provides: the model is built with its parameters on
+the ``meta`` device (no memory, no random init), each checkpoint tensor is read once and assigned in
+place, and only parameters the checkpoint lacks are materialised and initialised. What was newly
+initialised is reported, and judged: a new task head is expected; most of the model is suspicious.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import copy
+import logging
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, TypeVar
+
+import torch
+from torch import nn
+
+from modelyard.configuration import PretrainedConfig
+from modelyard.errors import ConfigurationError, WeightsError
+from modelyard.hub.files import FileSource
+from modelyard.hub.push import PushToHubMixin
+from modelyard.weights.checkpoint import Checkpoint, find_checkpoint
+from modelyard.weights.saving import save_state_dict
+
+logger = logging.getLogger(__name__)
+
+M = TypeVar("M", bound="PreTrainedModel")
+
+_DTYPES = {
+    "float32": torch.float32,
+    "float": torch.float32,
+    "float16": torch.float16,
+    "half": torch.float16,
+    "bfloat16": torch.bfloat16,
+    "float64": torch.float64,
+}
+# While True, post_init() skips weight initialisation (the loader fills the weights instead).
+_skip_init: contextvars.ContextVar[bool] = contextvars.ContextVar("_skip_init", default=False)
+
+
+def resolve_dtype(dtype: str | torch.dtype | None) -> torch.dtype | None:
+    """``"bfloat16"`` / ``torch.bfloat16`` -> ``torch.bfloat16``; None stays None."""
+    if dtype is None or isinstance(dtype, torch.dtype):
+        return dtype
+    name = str(dtype).removeprefix("torch.")
+    if name not in _DTYPES:
+        raise ConfigurationError(f"Unknown dtype {dtype!r}; use one of {sorted(_DTYPES)}, a torch.dtype or 'auto'.")
+    return _DTYPES[name]
+
+
+@contextlib.contextmanager
+def _parameters_on_meta() -> Iterator[None]:
+    """Build modules with parameters on the meta device (no memory, init is a no-op); buffers stay real.
+
+    Buffers such as position ids are computed in ``__init__`` and often not saved, so they must exist.
+    """
+    original = nn.Module.register_parameter
+
+    def register_on_meta(module: nn.Module, name: str, param: nn.Parameter | None) -> None:
+        original(module, name, param)
+        if param is not None and param.device.type != "meta":
+            module._parameters[name] = nn.Parameter(param.to("meta"), requires_grad=param.requires_grad)
+
+    nn.Module.register_parameter = register_on_meta  # type: ignore[method-assign]
+    token = _skip_init.set(True)
+    try:
+        yield
+    finally:
+        nn.Module.register_parameter = original  # type: ignore[method-assign]
+        _skip_init.reset(token)
+
+
+@dataclass
+class LoadReport:
+    """What a load did with the checkpoint; also readable as a dict (``report["missing_keys"]``)."""
+
+    missing_keys: list[str] = field(default_factory=list)
+    unexpected_keys: list[str] = field(default_factory=list)
+    mismatched_keys: list[tuple[str, tuple[int, ...], tuple[int, ...]]] = field(default_factory=list)
+    newly_initialized_fraction: float = 0.0
+    verdict: str = "complete"  # complete | new_head | partial | suspicious
+
+    def __getitem__(self, key: str) -> Any:
+        return getattr(self, key)
+
+    def keys(self) -> list[str]:
+        return ["missing_keys", "unexpected_keys", "mismatched_keys", "newly_initialized_fraction", "verdict"]
+
+    def summary(self, model_name: str, source: str) -> str:
+        lines = []
+        if self.missing_keys:
+            kind = {
+                "new_head": "This is expected: they form a new task head, which you should train before use.",
+                "partial": "Part of the base model is random: check that the checkpoint matches this architecture.",
+                "suspicious": "Most of the model is random: the checkpoint almost certainly does not fit this class.",
+            }[self.verdict]
+            lines.append(
+                f"{len(self.missing_keys)} weights of {model_name} were not in {source} and were newly initialised "
+                f"({self.newly_initialized_fraction:.0%} of parameters): {_short_list(self.missing_keys)}. {kind}"
+            )
+        if self.mismatched_keys:
+            shown = ", ".join(f"{k} {tuple(a)} -> {tuple(b)}" for k, a, b in self.mismatched_keys[:8])
+            lines.append(f"Re-initialised because of shape mismatches (ignore_mismatched_sizes=True): {shown}.")
+        if self.unexpected_keys:
+            lines.append(f"Weights in {source} not used by {model_name}: {_short_list(self.unexpected_keys)}.")
+        return "\n".join(lines)
+
+
+def _short_list(keys: list[str], limit: int = 8) -> str:
+    shown = ", ".join(keys[:limit])
+    return shown + (f", ... ({len(keys) - limit} more)" if len(keys) > limit else "")
+
+
+class PreTrainedModel(nn.Module, PushToHubMixin):
+    """Base class of every model.
+
+    Families set ``config_class``, ``base_model_prefix`` (the attribute holding the base model inside
+    task heads, e.g. ``"distilbert"``) and implement ``_init_weights(module)``; heads whose output layer
+    shares the input embedding matrix implement ``get_output_embeddings`` and list the shared key in
+    ``_tied_weights_keys``. Old checkpoint key names are mapped by ``_checkpoint_key_renames``.
+    """
+
+    config_class: ClassVar[type[PretrainedConfig] | None] = None
+    base_model_prefix: ClassVar[str] = ""
+    main_input_name: ClassVar[str] = "input_ids"
+    supports_gradient_checkpointing: ClassVar[bool] = False
+    _tied_weights_keys: ClassVar[list[str] | None] = None
+    # regexes of keys never reported (checkpoint leftovers, buffers computed at init)
+    _keys_to_ignore_on_load_missing: ClassVar[list[str] | None] = None
+    _keys_to_ignore_on_load_unexpected: ClassVar[list[str] | None] = None
+    # (pattern, replacement) applied to checkpoint keys before matching; LayerNorm gamma/beta are TF-era names
+    _checkpoint_key_renames: ClassVar[list[tuple[str, str]]] = [
+        (r"LayerNorm\.gamma$", "LayerNorm.weight"),
+        (r"LayerNorm\.beta$", "LayerNorm.bias"),
+    ]
+    _auto_class: ClassVar[str | None] = None
+
+    def __init__(self, config: PretrainedConfig, *args: Any, **kwargs: Any) -> None:
+        super().__init__()
+        if not isinstance(config, PretrainedConfig):
+            expected = self.config_class.__name__ if self.config_class else "PretrainedConfig"
+            raise ConfigurationError(
+                f"{type(self).__name__} must be built from a configuration object ({expected}), got "
+                f"{type(config).__name__}. Create one with {expected}(...) or {expected}.from_pretrained(...)."
+            )
+        if args or kwargs:
+            raise ConfigurationError(
+                f"{type(self).__name__}(config) takes only the config; got extra arguments "
+                f"{list(kwargs) or len(args)}. Set options on the config instead."
+            )
+        self.config = config
+        self.name_or_path = config.name_or_path
+
+    # ------------------------------------------------------------------ initialisation
+    def post_init(self) -> None:
+        """Call at the end of ``__init__``: initialise weights (unless loading) and tie embeddings."""
+        self.init_weights()
+
+    def _init_weights(self, module: nn.Module) -> None:
+        """Initialise one module's parameters; families override."""
+
+    def init_weights(self) -> None:
+        if not _skip_init.get():
+            self.apply(self._init_weights)
+        self.tie_weights()
+
+    # ------------------------------------------------------------------ embeddings
+    @property
+    def base_model(self) -> nn.Module:
+        return getattr(self, self.base_model_prefix, self) if self.base_model_prefix else self
+
+    def get_input_embeddings(self) -> nn.Module:
+        base = self.base_model
+        if base is not self:
+            return base.get_input_embeddings()  # type: ignore[operator]
+        raise NotImplementedError(f"{type(self).__name__} has no input embeddings.")
+
+    def set_input_embeddings(self, value: nn.Module) -> None:
+        base = self.base_model
+        if base is not self:
+            base.set_input_embeddings(value)  # type: ignore[operator]
+            return
+        raise NotImplementedError(f"{type(self).__name__} has no input embeddings.")
+
+    def get_output_embeddings(self) -> nn.Module | None:
+        return None
+
+    def tie_weights(self) -> None:
+        """Share the input embedding matrix with the output layer when the config asks for it."""
+        if not getattr(self.config, "tie_word_embeddings", False):
+            return
+        output = self.get_output_embeddings()
+        if output is None:
+            return
+        try:
+            inputs = self.get_input_embeddings()
+        except NotImplementedError:
+            return
+        output.weight = inputs.weight
+        bias = getattr(output, "bias", None)
+        if bias is not None and bias.device.type != "meta" and bias.shape[0] != inputs.weight.shape[0]:
+            grown = torch.zeros(inputs.weight.shape[0], dtype=bias.dtype, device=bias.device)
+            n = min(bias.shape[0], grown.shape[0])
+            grown[:n] = bias.data[:n]
+            output.bias = nn.Parameter(grown)
+        if hasattr(output, "out_features"):
+            output.out_features = inputs.weight.shape[0]
+
+    def resize_token_embeddings(
+        self, new_num_tokens: int | None = None, pad_to_multiple_of: int | None = None
+    ) -> nn.Embedding:
+        """Grow or shrink the vocabulary; new rows are initialised, kept rows are unchanged."""
+        old = self.get_input_embeddings()
+        if not isinstance(old, nn.Embedding):
+            raise NotImplementedError(f"{type(self).__name__}'s input embeddings are not an nn.Embedding.")
+        size = old.num_embeddings if new_num_tokens is None else new_num_tokens
+        if pad_to_multiple_of is not None:
+            if not isinstance(pad_to_multiple_of, int) or pad_to_multiple_of <= 0:
+                raise ValueError(f"pad_to_multiple_of must be a positive int, got {pad_to_multiple_of!r}.")
+            size = -(-size // pad_to_multiple_of) * pad_to_multiple_of
+        if size <= 0:
+            raise ValueError(f"new_num_tokens must be positive, got {size}.")
+        if size == old.num_embeddings:
+            return old
+        new = nn.Embedding(size, old.embedding_dim, padding_idx=old.padding_idx if (old.padding_idx or 0) < size else None)
+        new.to(device=old.weight.device, dtype=old.weight.dtype)
+        self._init_weights(new)
+        keep = min(size, old.num_embeddings)
+        with torch.no_grad():
+            new.weight[:keep] = old.weight[:keep]
+        self.set_input_embeddings(new)
+        output = self.get_output_embeddings()
+        if output is not None and not getattr(self.config, "tie_word_embeddings", False):
+            self._resize_output(output, size, keep)
+        self.config.vocab_size = size
+        self.tie_weights()
+        return new
+
+    def _resize_output(self, output: nn.Module, size: int, keep: int) -> None:
+        weight = output.weight  # type: ignore[union-attr]
+        grown = nn.Linear(weight.shape[1], size, bias=getattr(output, "bias", None) is not None)
+        grown.to(device=weight.device, dtype=weight.dtype)
+        self._init_weights(grown)
+        with torch.no_grad():
+            grown.weight[:keep] = weight[:keep]
+            if grown.bias is not None:
+                grown.bias.zero_()
+                grown.bias[:keep] = output.bias[:keep]  # type: ignore[union-attr,index]
+        output.weight = grown.weight  # type: ignore[union-attr]
+        if grown.bias is not None:
+            output.bias = grown.bias  # type: ignore[union-attr]
+        if hasattr(output, "out_features"):
+            output.out_features = size
+
+    # ------------------------------------------------------------------ heads
+    def prune_heads(self, heads_to_prune: dict[int, list[int]]) -> None:
+        """Remove attention heads: ``{layer: [head, ...]}``, numbered as in the unpruned model."""
+        for layer, heads in heads_to_prune.items():
+            merged = set(self.config.pruned_heads.get(layer, [])) | set(heads)
+            self.config.pruned_heads[layer] = sorted(merged)
+        base = self.base_model
+        prune = getattr(base, "_prune_heads", None)
+        if prune is None:
+            raise NotImplementedError(f"{type(self).__name__} does not support head pruning.")
+        prune(heads_to_prune)
+
+    # ------------------------------------------------------------------ introspection
+    @property
+    def device(self) -> torch.device:
+        for param in self.parameters():
+            return param.device
+        return torch.device("cpu")
+
+    @property
+    def dtype(self) -> torch.dtype:
+        for param in self.parameters():
+            if param.is_floating_point():
+                return param.dtype
+        return torch.get_default_dtype()
+
+    def num_parameters(self, only_trainable: bool = False, exclude_embeddings: bool = False) -> int:
+        excluded: set[int] = set()
+        if exclude_embeddings:
+            excluded = {id(m.weight) for m in self.modules() if isinstance(m, nn.Embedding)}
+        seen: set[int] = set()
+        total = 0
+        for param in self.parameters():  # parameters() already skips tied duplicates
+            if id(param) in excluded or id(param) in seen or (only_trainable and not param.requires_grad):
+                continue
+            seen.add(id(param))
+            total += param.numel()
+        return total
+
+    def gradient_checkpointing_enable(self, gradient_checkpointing_kwargs: dict[str, Any] | None = None) -> None:
+        """Recompute layer activations in the backward pass (less memory, more compute)."""
+        if not self.supports_gradient_checkpointing:
+            raise NotImplementedError(f"{type(self).__name__} does not support gradient checkpointing.")
+        import functools
+
+        from torch.utils.checkpoint import checkpoint
+
+        options = {"use_reentrant": False, **(gradient_checkpointing_kwargs or {})}
+        func = functools.partial(checkpoint, **options)
+        for module in self.modules():
+            if hasattr(module, "gradient_checkpointing"):
+                module.gradient_checkpointing = True
+                module._gradient_checkpointing_func = func  # type: ignore[assignment]
+
+    def gradient_checkpointing_disable(self) -> None:
+        for module in self.modules():
+            if hasattr(module, "gradient_checkpointing"):
+                module.gradient_checkpointing = False
+
+    @property
+    def is_gradient_checkpointing(self) -> bool:
+        return any(getattr(m, "gradient_checkpointing", False) for m in self.modules())
+
+    @classmethod
+    def register_for_auto_class(cls, auto_class: str | type = "AutoModel") -> None:
+        """Save this class's code with the weights, loadable by ``auto_class`` with trust_remote_code."""
+        name = auto_class if isinstance(auto_class, str) else auto_class.__name__
+        from modelyard.auto.modeling_auto import AUTO_MODEL_CLASSES
+
+        if name not in AUTO_MODEL_CLASSES:
+            raise ConfigurationError(f"Unknown auto class {name!r}; use one of {sorted(AUTO_MODEL_CLASSES)}.")
+        cls._auto_class = name
+
+    # ------------------------------------------------------------------ saving
+    def save_pretrained(
+        self,
+        save_directory: str | os.PathLike[str],
+        *,
+        max_shard_size: int | str = "5GB",
+        safe_serialization: bool = True,
+        state_dict: dict[str, torch.Tensor] | None = None,
+        push_to_hub: bool = False,
+        **push_kwargs: Any,
+    ) -> list[Path]:
+        """Write ``config.json`` and the weights (``model.safetensors`` or shards + index); returns the files."""
+        directory = Path(save_directory)
+        if directory.is_file():
+            raise WeightsError(f"save_directory {str(directory)!r} is a file; pass a folder path.")
+        directory.mkdir(parents=True, exist_ok=True)
+        config = copy.deepcopy(self.config)
+        config.architectures = [type(self).__name__]
+        config.dtype = str(self.dtype).removeprefix("torch.")
+        written: list[Path] = []
+        if type(self)._auto_class is not None:
+            from modelyard.dynamic_modules import save_custom_code
+
+            written += save_custom_code(self, directory, config=config)
+        state = self._state_dict_without_shared(state_dict if state_dict is not None else self.state_dict())
+        written += config.save_pretrained(directory)
+        written += save_state_dict(state, directory, max_shard_size=max_shard_size, safe_serialization=safe_serialization)
+        if push_to_hub:
+            self.push_to_hub(**push_kwargs, _folder=directory)
+        return written
+
+    def _state_dict_without_shared(self, state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """safetensors stores each tensor once: drop tied aliases, keeping the non-tied name."""
+        tied = [re.compile(p) for p in (self._tied_weights_keys or [])]
+        groups: dict[tuple[Any, ...], list[str]] = {}
+        for key, tensor in state.items():
+            if tensor.device.type == "meta":
+                raise WeightsError(f"Cannot save {key!r}: it was never loaded or initialised (meta tensor).")
+            storage = (tensor.device, tensor.untyped_storage().data_ptr(), tensor.storage_offset(), tuple(tensor.shape))
+            groups.setdefault(storage, []).append(key)
+        result = dict(state)
+        for keys in groups.values():
+            if len(keys) < 2:
+                continue
+            keep = next((k for k in keys if not any(p.search(k) for p in tied)), keys[0])
+            for key in keys:
+                if key != keep:
+                    del result[key]
+        return result
+
+    # ------------------------------------------------------------------ loading
+    @classmethod
+    def from_pretrained(
+        cls: type[M],
+        pretrained_model_name_or_path: str | os.PathLike[str] | FileSource,
+        *,
+        config: PretrainedConfig | None = None,
+        revision: str | None = None,
+        cache_dir: str | os.PathLike[str] | None = None,
+        local_files_only: bool = False,
+        token: str | bool | None = None,
+        subfolder: str = "",
+        dtype: str | torch.dtype | None = None,
+        torch_dtype: str | torch.dtype | None = None,
+        device: str | torch.device | None = None,
+        ignore_mismatched_sizes: bool = False,
+        output_loading_info: bool = False,
+        use_safetensors: bool | None = None,
+        state_dict: dict[str, torch.Tensor] | None = None,
+        _require_fit: bool = False,
+        **config_overrides: Any,
+    ) -> M | tuple[M, LoadReport]:
+        """Build the model from a folder or hub repository and load its weights.
+
+        ``dtype``: None loads in float32; ``"auto"`` keeps the checkpoint's dtype; or a dtype / name.
+        ``ignore_mismatched_sizes``: re-initialise weights whose shape differs instead of failing.
+        """
+        source = FileSource.open(
+            pretrained_model_name_or_path,
+            revision=revision,
+            cache_dir=cache_dir,
+            token=token,
+            local_files_only=local_files_only,
+            subfolder=subfolder,
+        )
+        config = cls._load_config(source, config, config_overrides)
+        checkpoint = (
+            Checkpoint.from_state_dict(state_dict)
+            if state_dict is not None
+            else find_checkpoint(source, use_safetensors=use_safetensors)
+        )
+        target_dtype = cls._target_dtype(dtype if dtype is not None else torch_dtype, config, checkpoint)
+        with _parameters_on_meta():
+            model = cls(config)
+        report = model._load_checkpoint(
+            checkpoint, dtype=target_dtype, device=torch.device(device) if device is not None else torch.device("cpu"),
+            ignore_mismatched_sizes=ignore_mismatched_sizes,
+        )
+        if target_dtype is not None:
+            model.config.dtype = str(target_dtype).removeprefix("torch.")
+        model.eval()
+        model.name_or_path = source.name
+        model.config.name_or_path = source.name
+        summary = report.summary(cls.__name__, source.name)
+        if _require_fit and report.verdict == "suspicious":
+            raise WeightsError(summary)
+        if summary:
+            logger.warning(summary)
+        return (model, report) if output_loading_info else model
+
+    @classmethod
+    def _load_config(
+        cls, source: FileSource, config: PretrainedConfig | None, overrides: dict[str, Any]
+    ) -> PretrainedConfig:
+        if config is None:
+            config_class = cls.config_class or PretrainedConfig
+            config, unused = config_class.from_pretrained(source, return_unused_kwargs=True, **overrides)  # type: ignore[misc]
+            if unused:
+                from modelyard.auto.modeling_auto import _unused_message
+                from modelyard.errors import UnexpectedArgumentError
+
+                raise UnexpectedArgumentError(_unused_message(cls.__name__, unused, config_class))
+            return config
+        config = copy.deepcopy(config)
+        for key, value in overrides.items():
+            if not hasattr(config, key):
+                from modelyard.errors import UnexpectedArgumentError
+
+                raise UnexpectedArgumentError(
+                    f"{cls.__name__}.from_pretrained got {key!r}, which is neither a loading option nor an "
+                    f"attribute of {type(config).__name__}."
+                )
+            setattr(config, key, value)
+        return config
+
+    @staticmethod
+    def _target_dtype(
+        dtype: str | torch.dtype | None, config: PretrainedConfig, checkpoint: Checkpoint
+    ) -> torch.dtype | None:
+        if dtype == "auto":
+            if config.dtype:
+                return resolve_dtype(config.dtype)
+            return None  # keep each tensor's own dtype
+        return resolve_dtype(dtype) if dtype is not None else torch.float32
+
+    def _rename_key(self, key: str) -> str:
+        for pattern, replacement in self._checkpoint_key_renames:
+            key = re.sub(pattern, replacement, key)
+        return key
+
+    def _map_checkpoint_keys(self, checkpoint_keys: list[str], expected: set[str]) -> dict[str, str]:
+        """checkpoint key -> model key: old names renamed, base-model prefix added or removed."""
+        renamed = {k: self._rename_key(k) for k in checkpoint_keys}
+        prefix = self.base_model_prefix
+        if not prefix:
+            return renamed
+        model_has_base = hasattr(self, prefix) and any(k.startswith(prefix + ".") for k in expected)
+        ckpt_has_prefix = any(v.startswith(prefix + ".") for v in renamed.values())
+        if model_has_base and not ckpt_has_prefix:  # base checkpoint into a model with a head
+            return {k: f"{prefix}.{v}" if f"{prefix}.{v}" in expected else v for k, v in renamed.items()}
+        if not model_has_base and ckpt_has_prefix:  # head checkpoint into the base model
+            return {k: v[len(prefix) + 1 :] if v.startswith(prefix + ".") else v for k, v in renamed.items()}
+        return renamed
+
+    def _load_checkpoint(
+        self,
+        checkpoint: Checkpoint,
+        *,
+        dtype: torch.dtype | None,
+        device: torch.device,
+        ignore_mismatched_sizes: bool,
+    ) -> LoadReport:
+        model_state = self.state_dict(keep_vars=True)
+        expected = set(model_state)
+        mapping = self._map_checkpoint_keys(checkpoint.keys(), expected)
+        to_load: dict[str, str] = {}  # model key -> checkpoint key
+        unexpected, mismatched = [], []
+        for ckpt_key, model_key in mapping.items():
+            if model_key not in expected:
+                unexpected.append(ckpt_key)
+                continue
+            want, have = tuple(model_state[model_key].shape), checkpoint.shapes[ckpt_key]
+            if want != have:
+                mismatched.append((model_key, have, want))
+                continue
+            to_load[model_key] = ckpt_key
+        if mismatched and not ignore_mismatched_sizes:
+            shown = "; ".join(f"{k}: checkpoint {tuple(h)} vs model {tuple(w)}" for k, h, w in mismatched[:10])
+            raise WeightsError(
+                f"{len(mismatched)} weights of the checkpoint have other shapes than {type(self).__name__} expects "
+                f"({shown}). If that is intended (e.g. a new number of labels), pass ignore_mismatched_sizes=True "
+                "to re-initialise them; otherwise fix the config to match the checkpoint."
+            )
+        reverse = {v: k for k, v in to_load.items()}
+        for ckpt_key, tensor in checkpoint.read(list(to_load.values()), device=device):
+            self._assign(reverse[ckpt_key], tensor, dtype)
+        self.tie_weights()
+        missing = self._initialise_missing(dtype, device)
+        self.to(device)
+        return self._report(missing, unexpected, mismatched)
+
+    def _assign(self, key: str, tensor: torch.Tensor, dtype: torch.dtype | None) -> None:
+        module_name, _, name = key.rpartition(".")
+        module = self.get_submodule(module_name)
+        if dtype is not None and tensor.is_floating_point() and tensor.dtype != dtype:
+            tensor = tensor.to(dtype)
+        if name in module._parameters:
+            old = module._parameters[name]
+            module._parameters[name] = nn.Parameter(tensor, requires_grad=old.requires_grad if old is not None else True)
+        else:
+            old_buffer = module._buffers.get(name)
+            if old_buffer is not None and not tensor.is_floating_point():
+                tensor = tensor.to(old_buffer.dtype)
+            module._buffers[name] = tensor
+
+    def _initialise_missing(self, dtype: torch.dtype | None, device: torch.device) -> list[str]:
+        """Materialise and initialise parameters the checkpoint did not provide; returns their keys."""
+        missing: list[str] = []
+        for module_name, module in self.named_modules():
+            meta = [n for n, p in module._parameters.items() if p is not None and p.device.type == "meta"]
+            if not meta:
+                continue
+            loaded = {
+                n: p.detach().clone() for n, p in module._parameters.items() if p is not None and n not in meta
+            }
+            for name in meta:
+                param = module._parameters[name]
+                assert param is not None
+                real = torch.zeros(param.shape, dtype=dtype or param.dtype, device=device)
+                module._parameters[name] = nn.Parameter(real, requires_grad=param.requires_grad)
+                missing.append(f"{module_name}.{name}" if module_name else name)
+            self._init_weights(module)
+            with torch.no_grad():  # _init_weights touches the whole module: restore what was loaded
+                for name, value in loaded.items():
+                    module._parameters[name].copy_(value)  # type: ignore[union-attr]
+        if missing:
+            self.tie_weights()
+        return missing
+
+    def _report(
+        self,
+        missing: list[str],
+        unexpected: list[str],
+        mismatched: list[tuple[str, tuple[int, ...], tuple[int, ...]]],
+    ) -> LoadReport:
+        ignore_missing = [re.compile(p) for p in (self._keys_to_ignore_on_load_missing or [])]
+        ignore_unexpected = [re.compile(p) for p in (self._keys_to_ignore_on_load_unexpected or [])]
+        mismatched_keys = {k for k, _, _ in mismatched}
+        reported_missing = sorted(
+            k for k in missing if k not in mismatched_keys and not any(p.search(k) for p in ignore_missing)
+        )
+        reported_unexpected = sorted(k for k in unexpected if not any(p.search(k) for p in ignore_unexpected))
+        sizes = dict(self.named_parameters())
+        total = sum(p.numel() for p in sizes.values()) or 1
+        fresh = sum(sizes[k].numel() for k in missing if k in sizes)
+        fraction = fresh / total
+        prefix = self.base_model_prefix
+        in_base = [k for k in reported_missing if not prefix or not hasattr(self, prefix) or k.startswith(prefix + ".")]
+        if not reported_missing:
+            verdict = "complete"
+        elif fraction > 0.5:
+            verdict = "suspicious"
+        elif in_base:
+            verdict = "partial"
+        else:
+            verdict = "new_head"
+        return LoadReport(reported_missing, reported_unexpected, mismatched, fraction, verdict)

@@ -1,0 +1,1 @@
+"""Model families, one folder each (the Hub's own file names)."""

@@ -1,0 +1,174 @@
+"""Reading checkpoints lazily: key names and shapes first, tensors one at a time.
+
+A :class:`Checkpoint` lists every tensor name with its shape and file without reading any data, so the
+loader can plan (rename keys, detect prefix and shape mismatches) before it reads a single weight; it
+then reads each tensor once, straight into the model.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from modelyard.errors import IntegrityError, MissingFileError, UnsafeFileError, WeightsError
+from modelyard.hub.files import FileSource
+
+logger = logging.getLogger(__name__)
+
+SAFE_WEIGHTS_NAME = "model.safetensors"
+SAFE_WEIGHTS_INDEX_NAME = "model.safetensors.index.json"
+WEIGHTS_NAME = "pytorch_model.bin"
+WEIGHTS_INDEX_NAME = "pytorch_model.bin.index.json"
+
+
+@dataclass
+class Checkpoint:
+    """Tensor names -> (file, shape), over one or more files of one format."""
+
+    files: list[Path]
+    format: str  # "safetensors" or "pickle"
+    shapes: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    key_file: dict[str, Path] = field(default_factory=dict)
+    _pickled: dict[Path, dict[str, torch.Tensor]] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_files(cls, files: list[Path], fmt: str) -> Checkpoint:
+        ckpt = cls(files=files, format=fmt)
+        for path in files:
+            if fmt == "safetensors":
+                from safetensors import safe_open
+
+                try:
+                    with safe_open(str(path), framework="pt") as handle:
+                        for key in handle.keys():
+                            ckpt.shapes[key] = tuple(handle.get_slice(key).get_shape())
+                            ckpt.key_file[key] = path
+                except Exception as err:  # safetensors raises its own error types
+                    raise WeightsError(f"{str(path)!r} is not a readable safetensors file: {err}") from err
+            else:
+                state = _load_pickle_weights(path)
+                ckpt._pickled[path] = state
+                for key, tensor in state.items():
+                    ckpt.shapes[key] = tuple(tensor.shape)
+                    ckpt.key_file[key] = path
+        return ckpt
+
+    @classmethod
+    def from_state_dict(cls, state_dict: dict[str, torch.Tensor]) -> Checkpoint:
+        ckpt = cls(files=[], format="memory")
+        memory = Path("<state_dict>")
+        ckpt._pickled[memory] = state_dict
+        for key, tensor in state_dict.items():
+            ckpt.shapes[key] = tuple(tensor.shape)
+            ckpt.key_file[key] = memory
+        return ckpt
+
+    def keys(self) -> list[str]:
+        return list(self.shapes)
+
+    def read(self, keys: list[str], *, device: str | torch.device = "cpu") -> Iterator[tuple[str, torch.Tensor]]:
+        """Yield ``(key, tensor)`` for ``keys``, reading each file once, in file order."""
+        by_file: dict[Path, list[str]] = {}
+        for key in keys:
+            by_file.setdefault(self.key_file[key], []).append(key)
+        for path, file_keys in by_file.items():
+            if path in self._pickled:
+                state = self._pickled[path]
+                for key in file_keys:
+                    yield key, state[key].to(device)
+                continue
+            from safetensors import safe_open
+
+            with safe_open(str(path), framework="pt", device=str(device)) as handle:
+                for key in file_keys:
+                    yield key, handle.get_tensor(key)
+
+
+def _load_pickle_weights(path: Path) -> dict[str, torch.Tensor]:
+    """``torch.load`` restricted to tensors: a pickle that would run code is refused, never executed."""
+    try:
+        state = torch.load(str(path), map_location="cpu", weights_only=True, mmap=True)
+    except Exception as err:
+        if "weights_only" in str(err) or "Unsupported global" in str(err):
+            raise UnsafeFileError(
+                f"{str(path)!r} is a pickle that holds more than tensors (it would import or call code when "
+                "loaded), so modelyard refuses it. Convert it to safetensors with code you trust."
+            ) from err
+        raise WeightsError(f"Could not read {str(path)!r} as PyTorch weights: {err}") from err
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise WeightsError(f"{str(path)!r} does not hold a flat state dict of tensors.")
+    return state
+
+
+def _read_index(path: Path) -> dict:
+    try:
+        index = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise WeightsError(f"{str(path)!r} is not valid JSON: {err.msg} at line {err.lineno}.") from err
+    if not isinstance(index, dict) or not isinstance(index.get("weight_map"), dict):
+        raise WeightsError(f"{str(path)!r} has no 'weight_map' object; it is not a checkpoint index.")
+    return index
+
+
+def sha256_of_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def find_checkpoint(source: FileSource, *, use_safetensors: bool | None = None) -> Checkpoint:
+    """Locate the weights of ``source``: safetensors first (single, then sharded), then ``.bin``.
+
+    ``use_safetensors=True`` refuses to fall back to pickle files; ``False`` reads only pickle files.
+    """
+    if use_safetensors is not False:
+        single = source.get(SAFE_WEIGHTS_NAME, required=False)
+        if single is not None:
+            return Checkpoint.from_files([single], "safetensors")
+        index_path = source.get(SAFE_WEIGHTS_INDEX_NAME, required=False)
+        if index_path is not None:
+            return Checkpoint.from_files(_shard_paths(source, index_path), "safetensors")
+        if use_safetensors:
+            raise MissingFileError(
+                f"No {SAFE_WEIGHTS_NAME} or {SAFE_WEIGHTS_INDEX_NAME} in {source.name} and use_safetensors=True. "
+                f"Files there: {source.list_files()}."
+            )
+    single = source.get(WEIGHTS_NAME, required=False)
+    if single is not None:
+        return Checkpoint.from_files([single], "pickle")
+    index_path = source.get(WEIGHTS_INDEX_NAME, required=False)
+    if index_path is not None:
+        return Checkpoint.from_files(_shard_paths(source, index_path), "pickle")
+    raise MissingFileError(
+        f"No weights in {source.name}: expected {SAFE_WEIGHTS_NAME}, {SAFE_WEIGHTS_INDEX_NAME}, {WEIGHTS_NAME} "
+        f"or {WEIGHTS_INDEX_NAME}; found {source.list_files() or 'no files'}. To build a model with random "
+        "weights from this config, use Model(config) or AutoModel.from_config(config)."
+    )
+
+
+def _shard_paths(source: FileSource, index_path: Path) -> list[Path]:
+    index = _read_index(index_path)
+    names = sorted(set(index["weight_map"].values()))
+    expected_hashes = (index.get("metadata") or {}).get("shard_sha256") or {}
+    paths = []
+    for name in names:
+        path = source.get(name)
+        assert path is not None
+        expected = expected_hashes.get(name)
+        if expected is not None:
+            actual = sha256_of_file(path)
+            if actual != expected:
+                raise IntegrityError(
+                    f"Shard {name!r} of {source.name} is corrupt or was replaced: sha256 {actual} differs from "
+                    f"{expected} recorded in {index_path.name}. Download or save the checkpoint again."
+                )
+        paths.append(path)
+    return paths

@@ -1,0 +1,33 @@
+"""Examples are part of the product: each runs, in a fresh process, as a user would run it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.slow
+def test_quickstart_runs(tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "quickstart.py"), "--workdir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    out = result.stdout
+    assert '"activation": "relu"' in out and '"attention_dropout": 0.4' in out
+    assert "identical outputs: True" in out
+    assert "missing=[] unexpected=[]" in out
+    assert "slow ids == fast ids: True" in out
+    assert '"resample": "PIL.Image.BOX"' in out
+    assert "quickstart finished" in out

@@ -1,0 +1,51 @@
+"""The public API is lazy: importing modelyard, configs and Auto classes never imports torch."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+import modelyard
+
+
+def _run(code: str) -> str:
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+def test_import_and_configs_do_not_import_torch() -> None:
+    out = _run(
+        "import sys\n"
+        "import modelyard\n"
+        "from modelyard import AutoConfig, DistilBertConfig, PretrainedConfig\n"
+        "c = DistilBertConfig(n_layers=2); str(c); AutoConfig.for_model('bert')\n"
+        "print(sorted(m for m in sys.modules if m == 'torch' or m.startswith('modelyard.models.bert')))"
+    )
+    assert out == "['modelyard.models.bert', 'modelyard.models.bert.configuration_bert']"
+
+
+def test_auto_class_import_imports_no_family() -> None:
+    out = _run(
+        "import sys\n"
+        "from modelyard import AutoModel, AutoModelForSequenceClassification\n"
+        "print(any(m.startswith('modelyard.models.') for m in sys.modules), 'torch' in sys.modules)"
+    )
+    assert out == "False False"
+
+
+def test_every_public_name_resolves() -> None:
+    missing = []
+    for name in modelyard.__all__:
+        try:
+            getattr(modelyard, name)
+        except (AttributeError, ImportError) as err:
+            missing.append(f"{name}: {err}")
+    assert not missing, "\n".join(missing)
+
+
+def test_unknown_name_is_attribute_error() -> None:
+    with pytest.raises(AttributeError, match="NoSuchThing"):
+        modelyard.NoSuchThing  # noqa: B018

@@ -1,1 +1,152 @@
-"""Placeholder for the live hub-server fixture (filled in by the hub work)."""
+"""A live modelyard hub for tests (pytest plugin, registered in ``tests/conftest.py``).
+
+Fixtures
+--------
+``hub_server`` (session scope)
+    A real uvicorn server on ``127.0.0.1:<free port>`` over a temp data folder, with user ``alice``, her
+    organisation ``acme`` and a write token. Repos persist for the whole session: give yours a unique name
+    (``hub_server.repo_id("my-test")``). Regular uploads go up to 10 MiB; LFS uses multipart from 16 MiB.
+``hub_env`` (function scope)
+    ``hub_server`` with ``hub_server.env()`` active for the test.
+
+``HubServer`` API (stable)
+--------------------------
+``url``, ``token`` (alice's write token), ``user`` (``"alice"``), ``org`` (``"acme"``), ``data_dir``;
+``add_user(name, orgs=()) -> str`` creates a user (and missing orgs) and returns a write token for it;
+``create_token(user, role="write") -> str``; ``repo_id(prefix, namespace=None) -> str`` a fresh
+``namespace/prefix-N``; ``api(token=...) -> HfApi`` bound to the server; ``env(token=..., disable_xet=True)``
+a context manager that sets ``HF_ENDPOINT``, ``HF_TOKEN`` and ``HF_HUB_DISABLE_XET`` *and* patches the
+copies ``huggingface_hub.constants`` took at import time (``ENDPOINT``, ``HUGGINGFACE_CO_URL_TEMPLATE``,
+``HF_HUB_DISABLE_XET``), so code that relies on the client's defaults talks to this server. Without it,
+pass ``endpoint=hub_server.url`` explicitly (the suite-wide autouse fixture points HF_ENDPOINT at a dead
+address).
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+MiB = 1024 * 1024
+
+
+class HubServer:
+    """Handle on a running hub; see the module docstring."""
+
+    user = "alice"
+    org = "acme"
+
+    def __init__(self, data_dir: Path, **settings: Any) -> None:
+        import uvicorn
+
+        from modelyard.server.app import create_app
+        from modelyard.server.config import HubSettings
+
+        self.data_dir = Path(data_dir)
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", 0))
+        self._sock = sock
+        port = sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{port}"
+        self.settings = HubSettings(data_dir=self.data_dir, port=port, **settings)
+        self.app = create_app(self.settings)
+        self.storage = self.app.state.hub.storage
+        config = uvicorn.Config(self.app, log_level="warning", access_log=False, lifespan="off",
+                                timeout_keep_alive=30)
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]}, daemon=True,
+                                        name="modelyard-hub")
+        self._counter = itertools.count(1)
+        self.token = ""
+
+    def start(self) -> HubServer:
+        self._thread.start()
+        deadline = time.monotonic() + 30
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError(f"The test hub at {self.url} did not start; see the log above.")
+            time.sleep(0.02)
+        self.storage.add_namespace(self.user, "user")
+        self.storage.add_namespace(self.org, "org")
+        self.storage.add_member(self.org, self.user)
+        self.token = self.create_token(self.user)
+        return self
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=15)
+        self._sock.close()
+
+    # -- helpers --------------------------------------------------------------------------------------
+    def create_token(self, user: str, role: str = "write") -> str:
+        return self.storage.create_token(user, role)
+
+    def add_user(self, name: str, orgs: tuple[str, ...] | list[str] = ()) -> str:
+        if self.storage.namespace_kind(name) is None:
+            self.storage.add_namespace(name, "user")
+        for org in orgs:
+            if self.storage.namespace_kind(org) is None:
+                self.storage.add_namespace(org, "org")
+            self.storage.add_member(org, name)
+        return self.create_token(name)
+
+    def repo_id(self, prefix: str = "repo", namespace: str | None = None) -> str:
+        return f"{namespace or self.user}/{prefix}-{next(self._counter)}"
+
+    def api(self, token: str | None | bool = None) -> Any:
+        from huggingface_hub import HfApi
+
+        return HfApi(endpoint=self.url, token=self.token if token is None else token)
+
+    @contextmanager
+    def env(self, token: str | None = None, *, disable_xet: bool = True) -> Iterator[HubServer]:
+        from huggingface_hub import constants
+
+        saved_env = {k: os.environ.get(k) for k in ("HF_ENDPOINT", "HF_TOKEN", "HF_HUB_DISABLE_XET")}
+        saved_consts = {k: getattr(constants, k) for k in ("ENDPOINT", "HUGGINGFACE_CO_URL_TEMPLATE",
+                                                            "HF_HUB_DISABLE_XET")}
+        os.environ["HF_ENDPOINT"] = self.url
+        os.environ["HF_TOKEN"] = token or self.token
+        if disable_xet:
+            os.environ["HF_HUB_DISABLE_XET"] = "1"
+        else:
+            os.environ.pop("HF_HUB_DISABLE_XET", None)
+        constants.ENDPOINT = self.url
+        constants.HUGGINGFACE_CO_URL_TEMPLATE = self.url + "/{repo_id}/resolve/{revision}/{filename}"
+        constants.HF_HUB_DISABLE_XET = disable_xet
+        try:
+            yield self
+        finally:
+            for key, value in saved_env.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+            for key, value in saved_consts.items():
+                setattr(constants, key, value)
+
+
+@pytest.fixture(scope="session")
+def hub_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubServer]:
+    server = HubServer(tmp_path_factory.mktemp("hub-data"), lfs_multipart_threshold=16 * MiB,
+                       lfs_chunk_size=6 * MiB).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def hub_env(hub_server: HubServer) -> Iterator[HubServer]:
+    with hub_server.env():
+        yield hub_server

@@ -1,0 +1,88 @@
+"""The FastAPI application: routers, raw-path routing and the error contract.
+
+Routing happens on the *raw* request path: the client percent-encodes revisions (``refs%2Fpr%2F1``) and
+tree paths (``a%2Fb``) as single segments, which a decoded path would split. Handlers therefore receive
+undecoded segments and decode each one with :func:`modelyard.server.service.seg`.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from modelyard.server import routes_files, routes_lfs, routes_repos, routes_upload
+from modelyard.server.config import HubSettings
+from modelyard.server.errors import HubHTTPError, error_response
+from modelyard.server.service import Hub
+
+logger = logging.getLogger(__name__)
+
+
+class RawPathMiddleware:
+    """Replace ``scope["path"]`` by the undecoded request path (see module docstring)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            raw = scope.get("raw_path")
+            if raw:
+                path = raw.decode("utf-8", "surrogateescape").split("?", 1)[0]
+            else:
+                path = quote(scope["path"], safe="/:@!$&'()*+,;=-._~")
+            scope = {**scope, "path": path}
+        await self.app(scope, receive, send)
+
+
+def _validation_message(exc: RequestValidationError) -> str:
+    parts = []
+    for err in exc.errors()[:5]:
+        where = ".".join(str(x) for x in err.get("loc", ()) if x != "body") or "request"
+        parts.append(f"{where}: {err.get('msg', 'invalid')}")
+    return "Invalid request: " + "; ".join(parts)
+
+
+def create_app(settings: HubSettings | None = None) -> FastAPI:
+    """Build the hub app over ``settings.data_dir`` (created if missing; stale upload temp files removed)."""
+    settings = settings or HubSettings.from_env()
+    hub = Hub(settings)
+    hub.store.clean_tmp()
+    app = FastAPI(title="modelyard hub", version="1", summary="A self-hosted model hub speaking the Hugging Face "
+                  "Hub HTTP API used by huggingface_hub.")
+    app.state.hub = hub
+
+    @app.exception_handler(HubHTTPError)
+    async def _hub_error(request: Request, exc: HubHTTPError) -> JSONResponse:
+        return exc.response()
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return error_response(400, _validation_message(exc))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        message = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+        if exc.status_code == 404:
+            message = f"Not found: no route for {request.method} {request.url.path}."
+        return error_response(exc.status_code, message, headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def _crash(request: Request, exc: Exception) -> JSONResponse:
+        logger.exception("unhandled error on %s %s", request.method, request.url.path)
+        return error_response(500, f"Internal server error ({type(exc).__name__}); see the hub's log.")
+
+    @app.get("/api/health", tags=["misc"])
+    def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    for module in (routes_repos, routes_upload, routes_lfs, routes_files):
+        app.include_router(module.router)
+    app.add_middleware(RawPathMiddleware)
+    return app

@@ -1,0 +1,101 @@
+"""Who is calling, and what they may do.
+
+Rules: anyone (even anonymous) reads public repos; private repos are visible only to their owner and the
+members of their organisation, and answer RepoNotFound to everyone else (401 anonymous, 404 signed in), so
+their existence does not leak. Writing needs a ``write`` token and a namespace that is the caller's own
+name or one of their organisations. A token that is sent but unknown is refused with 401 everywhere.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import time
+
+from modelyard.server.errors import HubHTTPError, forbidden, repo_not_found, unauthorized
+from modelyard.server.storage import Identity, Repo, Storage
+
+INVALID_CREDENTIALS = "Invalid credentials in Authorization header"
+
+
+def token_from_header(authorization: str | None) -> str | None:
+    """The token of ``Bearer <token>``, or the password of ``Basic`` auth (what git-lfs sends)."""
+    if not authorization:
+        return None
+    scheme, _, value = authorization.strip().partition(" ")
+    value = value.strip()
+    if scheme.lower() == "bearer" and value:
+        return value
+    if scheme.lower() == "basic" and value:
+        try:
+            decoded = base64.b64decode(value, validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            return None
+        return decoded.partition(":")[2] or None
+    return None
+
+
+def identify(storage: Storage, authorization: str | None) -> Identity | None:
+    """The caller's identity; None when anonymous; 401 when a token is sent but not valid."""
+    if not authorization:
+        return None
+    token = token_from_header(authorization)
+    identity = storage.identity(token) if token else None
+    if identity is None:
+        raise unauthorized(INVALID_CREDENTIALS)
+    return identity
+
+
+def owns_namespace(caller: Identity, namespace: str) -> bool:
+    lowered = namespace.lower()
+    return caller.name.lower() == lowered or any(org.lower() == lowered for org in caller.orgs)
+
+
+def can_read(caller: Identity | None, repo: Repo) -> bool:
+    return not repo.private or (caller is not None and owns_namespace(caller, repo.namespace))
+
+
+def require_read(caller: Identity | None, repo: Repo | None, repo_id: str) -> Repo:
+    if repo is None or not can_read(caller, repo):
+        raise repo_not_found(repo_id, anonymous=caller is None)
+    return repo
+
+
+def require_write_namespace(caller: Identity | None, namespace: str) -> Identity:
+    """Checks for creating or deleting repos in ``namespace``."""
+    if caller is None:
+        raise unauthorized("You must be signed in to write to the hub: pass a token with the 'write' role "
+                           "(HF_TOKEN, `modelyard login` or token=...).")
+    if caller.role != "write":
+        raise forbidden(f"Your token {caller.token_name!r} has the 'read' role; writing needs a 'write' token "
+                        f"(create one with `modelyard hub token create --user {caller.name} --role write`).")
+    if not owns_namespace(caller, namespace):
+        raise forbidden(f"You ({caller.name!r}) may not write to namespace {namespace!r}: it is neither your "
+                        "user name nor one of your organisations.")
+    return caller
+
+
+def require_write(caller: Identity | None, repo: Repo | None, repo_id: str) -> Identity:
+    """Checks for committing to, or changing refs of, an existing repo."""
+    repo = require_read(caller, repo, repo_id)
+    return require_write_namespace(caller, repo.namespace)
+
+
+# -- signed links (LFS upload hrefs carry their own credential: the client sends no token there) -----------
+def sign(secret: bytes, *parts: object) -> str:
+    message = "\x1f".join(str(p) for p in parts).encode("utf-8")
+    return hmac.new(secret, message, hashlib.sha256).hexdigest()
+
+
+def check_signature(secret: bytes, signature: str | None, expires: str | None, *parts: object) -> None:
+    try:
+        exp = int(expires or "")
+    except ValueError:
+        raise unauthorized("This upload link is missing its expiry; request a new one from the LFS batch API.") from None
+    if exp < time.time():
+        raise unauthorized("This upload link has expired; request a new one from the LFS batch API.")
+    expected = sign(secret, *parts, exp)
+    if not signature or not hmac.compare_digest(expected, signature):
+        raise HubHTTPError(403, "This upload link's signature is not valid; request a new one from the LFS batch API.")

@@ -1,0 +1,131 @@
+"""Content-addressed blob store: ``blobs/<aa>/<bb>/<sha256>`` under the data folder.
+
+A blob becomes visible only by an atomic rename of a fully written, fsynced temp file, so a server killed
+mid-upload leaves at most a stray temp file (removed at the next start), never a truncated blob. Blobs are
+immutable and shared by every repo and commit that holds the same content.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from modelyard.server.errors import bad_request
+
+
+class BlobStore:
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self.blobs = self.root / "blobs"
+        self.tmp = self.root / "tmp"
+        self.blobs.mkdir(parents=True, exist_ok=True)
+        self.tmp.mkdir(parents=True, exist_ok=True)
+
+    def clean_tmp(self) -> None:
+        """Remove temp files left by an interrupted upload (call at start, before serving)."""
+        for entry in self.tmp.iterdir():
+            if entry.is_dir():
+                shutil.rmtree(entry, ignore_errors=True)
+            else:
+                entry.unlink(missing_ok=True)
+
+    def path(self, sha256: str) -> Path:
+        return self.blobs / sha256[:2] / sha256[2:4] / sha256
+
+    def has(self, sha256: str, size: int | None = None) -> bool:
+        try:
+            st = self.path(sha256).stat()
+        except FileNotFoundError:
+            return False
+        return size is None or st.st_size == size
+
+    def put_bytes(self, content: bytes) -> str:
+        """Store ``content``; returns its sha256."""
+        sha = hashlib.sha256(content).hexdigest()
+        if not self.has(sha, len(content)):
+            with self.writer() as w:
+                w.write(content)
+                w.commit(expected_sha256=sha, expected_size=len(content))
+        return sha
+
+    def writer(self, *, subdir: str | None = None) -> BlobWriter:
+        folder = self.tmp / subdir if subdir else self.tmp
+        folder.mkdir(parents=True, exist_ok=True)
+        return BlobWriter(self, folder)
+
+    def install(self, temp_path: Path, sha256: str) -> None:
+        """Move a complete, fsynced temp file into place as blob ``sha256`` (no-op if already stored)."""
+        final = self.path(sha256)
+        if final.exists():
+            temp_path.unlink(missing_ok=True)
+            return
+        final.parent.mkdir(parents=True, exist_ok=True)
+        os.chmod(temp_path, 0o444)
+        os.replace(temp_path, final)
+        _fsync_dir(final.parent)
+
+
+class BlobWriter:
+    """Stream bytes to a temp file while hashing them; :meth:`commit` checks and installs the blob."""
+
+    def __init__(self, store: BlobStore, folder: Path) -> None:
+        self._store = store
+        fd, name = tempfile.mkstemp(dir=folder, prefix="upload-", suffix=".part")
+        self._file = os.fdopen(fd, "wb", buffering=0)
+        self.temp_path = Path(name)
+        self._hash = hashlib.sha256()
+        self.size = 0
+        self.sha256: str | None = None
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        self._hash.update(data)
+        view = memoryview(data)
+        while view:
+            written = self._file.write(view)
+            view = view[written:]
+        self.size += len(data)
+
+    def commit(self, *, expected_sha256: str | None = None, expected_size: int | None = None) -> str:
+        """fsync, verify against the announced oid/size, and install. Raises 400 on a mismatch."""
+        self._file.flush()
+        os.fsync(self._file.fileno())
+        self._file.close()
+        sha = self._hash.hexdigest()
+        if expected_size is not None and self.size != expected_size:
+            self.abort()
+            raise bad_request(f"Upload of {expected_sha256 or sha} has {self.size} bytes, expected {expected_size}; "
+                              "the transfer was cut or the announced size is wrong. Retry the upload.")
+        if expected_sha256 is not None and sha != expected_sha256:
+            self.abort()
+            raise bad_request(f"Uploaded content has sha256 {sha}, but {expected_sha256} was announced; "
+                              "the file changed during upload or was corrupted. Retry the upload.")
+        self._store.install(self.temp_path, sha)
+        self.sha256 = sha
+        return sha
+
+    def abort(self) -> None:
+        if not self._file.closed:
+            self._file.close()
+        self.temp_path.unlink(missing_ok=True)
+
+    def __enter__(self) -> BlobWriter:
+        return self
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        if self.sha256 is None:
+            self.abort()
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+

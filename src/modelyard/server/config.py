@@ -1,0 +1,100 @@
+"""Settings of the hub server: where data lives, where it listens, and the size limits.
+
+Every field can come from the environment (``MODELYARD_HUB_<FIELD>``, e.g. ``MODELYARD_HUB_PORT=8080``) or
+from ``modelyard hub serve`` options; :meth:`HubSettings.from_env` reads the former.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+MiB = 1024 * 1024
+GiB = 1024 * MiB
+
+
+def default_data_dir() -> Path:
+    """``$MODELYARD_HOME/hub``, or ``~/.modelyard/hub`` when MODELYARD_HOME is unset."""
+    home = os.environ.get("MODELYARD_HOME")
+    base = Path(home) if home else Path.home() / ".modelyard"
+    return base / "hub"
+
+
+@dataclass
+class HubSettings:
+    """Configuration of one hub server instance.
+
+    ``regular_max_size`` is the largest file that preupload answers ``regular`` for: such files travel
+    base64-encoded inside the commit request, so a stock ``huggingface_hub`` client with ``hf_xet``
+    installed can upload them without ``HF_HUB_DISABLE_XET=1``. Bigger files are answered ``lfs`` and go
+    through the LFS batch API (clients must then disable Xet, which modelyard's own client does).
+    """
+
+    data_dir: Path = field(default_factory=default_data_dir)
+    host: str = "127.0.0.1"
+    port: int = 8000
+    # Absolute base URL clients reach the server at (behind a proxy); derived from each request when None.
+    public_url: str | None = None
+    max_file_size: int = 50 * GiB
+    regular_max_size: int = 10 * MiB
+    # LFS files at or above this size are uploaded in parts of `lfs_chunk_size` bytes (multipart transfer).
+    lfs_multipart_threshold: int = 5 * GiB
+    lfs_chunk_size: int = 512 * MiB
+    # Lifetime of the signed LFS upload links handed out by the batch endpoint.
+    lfs_link_ttl: int = 24 * 3600
+    max_commit_operations: int = 25_000
+    tree_page_size: int = 1000
+    tree_expand_page_size: int = 50
+    commits_page_size: int = 50
+    # Pickle-based files larger than this are recorded as "not scanned" instead of scanned at commit time.
+    scan_max_size: int = 20 * GiB
+
+    def __post_init__(self) -> None:
+        self.data_dir = Path(self.data_dir).expanduser()
+        for name in ("max_file_size", "regular_max_size", "lfs_multipart_threshold", "lfs_chunk_size"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"HubSettings.{name} must be a positive byte count, got {getattr(self, name)!r}.")
+        if self.public_url is not None:
+            self.public_url = self.public_url.rstrip("/")
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> HubSettings:
+        """Build settings from ``MODELYARD_HUB_*`` variables; explicit ``overrides`` (not None) win."""
+        values: dict[str, object] = {}
+        for f in dataclasses.fields(cls):
+            raw = os.environ.get(f"MODELYARD_HUB_{f.name.upper()}")
+            if raw is None:
+                continue
+            if f.type in ("int", int):
+                try:
+                    values[f.name] = parse_size(raw)
+                except ValueError as err:
+                    raise ValueError(f"MODELYARD_HUB_{f.name.upper()}={raw!r}: {err}") from err
+            else:
+                values[f.name] = raw
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)  # type: ignore[arg-type]
+
+    @property
+    def db_path(self) -> Path:
+        return self.data_dir / "hub.sqlite"
+
+
+_UNITS = {"": 1, "b": 1, "k": 1024, "kb": 1024, "kib": 1024, "m": MiB, "mb": MiB, "mib": MiB, "g": GiB,
+          "gb": GiB, "gib": GiB, "t": 1024 * GiB, "tb": 1024 * GiB, "tib": 1024 * GiB}
+
+
+def parse_size(text: str) -> int:
+    """Parse ``"10MB"``, ``"512 MiB"``, ``"1g"`` or a plain integer into a byte count (binary units)."""
+    cleaned = text.strip().lower().replace(" ", "").replace("_", "")
+    digits = cleaned.rstrip("abcdefghijklmnopqrstuvwxyz")
+    unit = cleaned[len(digits):]
+    if not digits or unit not in _UNITS:
+        raise ValueError(f"cannot read {text!r} as a size; write e.g. 1048576, 512MB or 2GiB")
+    try:
+        number = float(digits)
+    except ValueError as err:
+        raise ValueError(f"cannot read {text!r} as a size; write e.g. 1048576, 512MB or 2GiB") from err
+    return int(number * _UNITS[unit])

@@ -1,0 +1,97 @@
+"""HTTP errors in the shape ``huggingface_hub`` maps to exceptions.
+
+Every error answer carries ``X-Error-Message`` (the text), an optional ``X-Error-Code`` (``RepoNotFound``,
+``RevisionNotFound``, ``EntryNotFound``, ``GatedRepo``: the only codes the client turns into specific
+exceptions) and the JSON body ``{"error": message}``. Without the code a plain 404 becomes a generic error,
+so handlers raise the helpers below instead of bare ``HTTPException``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi.responses import JSONResponse
+
+
+class HubHTTPError(Exception):
+    """An error answer: status, text, optional ``X-Error-Code``, extra headers and extra JSON fields."""
+
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        code: str | None = None,
+        headers: dict[str, str] | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.code = code
+        self.headers = dict(headers or {})
+        self.extra = dict(extra or {})
+
+    def response(self) -> JSONResponse:
+        return error_response(self.status, self.message, code=self.code, headers=self.headers, extra=self.extra)
+
+
+def error_response(
+    status: int,
+    message: str,
+    *,
+    code: str | None = None,
+    headers: dict[str, str] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> JSONResponse:
+    # Header values must be latin-1 and single-line; the JSON body keeps the full text.
+    header_text = " ".join(message.split()).encode("latin-1", "replace").decode("latin-1")
+    all_headers = {"X-Error-Message": header_text, **(headers or {})}
+    if code:
+        all_headers["X-Error-Code"] = code
+    return JSONResponse({"error": message, **(extra or {})}, status_code=status, headers=all_headers)
+
+
+def repo_not_found(repo_id: str, *, anonymous: bool = False) -> HubHTTPError:
+    # HF answers 401 to anonymous callers and 404 to signed-in ones; both carry RepoNotFound.
+    hint = " If it is private, pass a token that can read it." if anonymous else ""
+    return HubHTTPError(
+        401 if anonymous else 404,
+        f"Repository not found: {repo_id!r} does not exist or you may not see it.{hint}",
+        code="RepoNotFound",
+    )
+
+
+def revision_not_found(repo_id: str, revision: str, *, commit: str | None = None) -> HubHTTPError:
+    return HubHTTPError(
+        404,
+        f"Invalid rev id: {revision!r} is not a branch, tag, pull-request ref or commit of {repo_id!r}. "
+        "List the refs with `HfApi.list_repo_refs`.",
+        code="RevisionNotFound",
+        headers={"X-Repo-Commit": commit} if commit else None,
+    )
+
+
+def entry_not_found(repo_id: str, revision: str, path: str, *, commit: str, what: str = "file") -> HubHTTPError:
+    return HubHTTPError(
+        404,
+        f"Entry not found: no {what} {path!r} in {repo_id!r} at revision {revision!r}.",
+        code="EntryNotFound",
+        headers={"X-Repo-Commit": commit},
+    )
+
+
+def bad_request(message: str) -> HubHTTPError:
+    return HubHTTPError(400, message)
+
+
+def forbidden(message: str) -> HubHTTPError:
+    return HubHTTPError(403, message)
+
+
+def unauthorized(message: str) -> HubHTTPError:
+    return HubHTTPError(401, message)
+
+
+def conflict(message: str, **extra: Any) -> HubHTTPError:
+    return HubHTTPError(409, message, extra=extra)

@@ -1,0 +1,195 @@
+"""Validation of every name a client sends: namespaces, repo names, file paths, branch and tag names.
+
+Each check raises :class:`~modelyard.server.errors.HubHTTPError` (400) with the offending value and the
+rule it broke, so a client sees why a request was refused. Also: a small ``.gitignore`` matcher for the
+preupload ``shouldIgnore`` answer.
+"""
+
+from __future__ import annotations
+
+import re
+
+from modelyard.server.errors import bad_request
+
+# Same rule as huggingface_hub's client-side repo id check: ASCII word chars, '-' and '.', 1-96 chars.
+_NAME_RE = re.compile(r"[A-Za-z0-9_.\-]{1,96}")
+# Namespaces that would collide with the server's own top-level routes.
+RESERVED_NAMESPACES = frozenset(
+    {"api", "datasets", "spaces", "kernels", "models", "_lfs", "oauth", "docs", "redoc", "openapi.json",
+     "settings", "login", "logout", "new", "organizations", "static"}
+)
+MAX_PATH_LENGTH = 1024
+_SHA_RE = re.compile(r"[0-9a-f]{40}")
+_REF_FORBIDDEN = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]")
+
+
+def check_name(value: str, *, what: str = "repository name") -> str:
+    """A namespace or repo name: ``[A-Za-z0-9_.-]{1,96}``, no ``--`` or ``..``, no leading/trailing ``-``/``.``."""
+    if (
+        not isinstance(value, str)
+        or not _NAME_RE.fullmatch(value)
+        or "--" in value
+        or ".." in value
+        or value[0] in "-."
+        or value[-1] in "-."
+        or value.endswith(".git")
+    ):
+        raise bad_request(
+            f"Invalid {what} {value!r}: use 1-96 ASCII letters, digits, '_', '-' or '.', without '--' or '..', "
+            "not starting or ending with '-' or '.', and not ending with '.git'."
+        )
+    return value
+
+
+def check_namespace(value: str) -> str:
+    check_name(value, what="namespace")
+    if value.lower() in RESERVED_NAMESPACES:
+        raise bad_request(f"Invalid namespace {value!r}: it is reserved by the hub; choose another name.")
+    return value
+
+
+def check_path_in_repo(path: str, *, max_length: int = MAX_PATH_LENGTH) -> str:
+    """A file path inside a repository: relative, '/'-separated, no '..', '.', empty parts, '\\', NUL or '.git'."""
+    if not isinstance(path, str) or not path:
+        raise bad_request(f"Invalid path in repository {path!r}: it must be a non-empty string.")
+    problem = None
+    if len(path.encode("utf-8", "surrogatepass")) > max_length:
+        problem = f"it is longer than {max_length} bytes"
+    elif path.startswith("/"):
+        problem = "it is absolute; give it relative to the repository root"
+    elif "\\" in path:
+        problem = "it contains a backslash; use '/' as separator"
+    elif any(ord(c) < 0x20 or ord(c) == 0x7F for c in path):
+        problem = "it contains a NUL or control character"
+    elif path.endswith("/"):
+        problem = "it ends with '/'; name a file, not a folder"
+    else:
+        try:
+            path.encode("utf-8")
+        except UnicodeEncodeError:
+            problem = "it is not valid UTF-8"
+    if problem is None:
+        for part in path.split("/"):
+            if part in ("", ".", ".."):
+                problem = "it contains an empty, '.' or '..' component"
+                break
+            if part == ".git":
+                problem = "it reaches into '.git/', which the hub manages itself"
+                break
+    if problem:
+        raise bad_request(f"Invalid path in repository {path!r}: {problem}.")
+    return path
+
+
+def check_folder_path(path: str) -> str:
+    """A folder path (``deletedFolder``, tree listing): like a file path, a trailing '/' is allowed."""
+    stripped = path.rstrip("/")
+    if not stripped:
+        raise bad_request(f"Invalid folder path {path!r}: give a folder inside the repository, not its root.")
+    check_path_in_repo(stripped)
+    return stripped
+
+
+def check_ref_name(name: str, *, what: str = "branch") -> str:
+    """A branch or tag name, following ``git check-ref-format`` and refusing names that look like commit ids."""
+    problem = None
+    if not name or len(name) > 255:
+        problem = "it must be 1-255 characters long"
+    elif _REF_FORBIDDEN.search(name):
+        problem = "it contains a space, control character or one of ~ ^ : ? * [ \\"
+    elif ".." in name or "//" in name or "@{" in name or name == "@":
+        problem = "it contains '..', '//' or '@{'"
+    elif name.startswith(("/", "refs/")) or name.endswith(("/", ".", ".lock")):
+        problem = "it starts with '/' or 'refs/', or ends with '/', '.' or '.lock'"
+    elif any(part.startswith(".") for part in name.split("/")):
+        problem = "a component starts with '.'"
+    elif _SHA_RE.fullmatch(name):
+        problem = "it looks like a commit id"
+    if problem:
+        raise bad_request(f"Invalid {what} name {name!r}: {problem}. Choose a name like 'dev' or 'v1.0'.")
+    return name
+
+
+def is_commit_id(value: str) -> bool:
+    return bool(_SHA_RE.fullmatch(value))
+
+
+class GitIgnore:
+    """The subset of ``.gitignore`` rules that matter for uploads: globs, ``**``, ``!``, anchors, ``dir/``."""
+
+    def __init__(self, text: str) -> None:
+        self._rules: list[tuple[re.Pattern[str], bool, bool]] = []
+        for raw in text.splitlines():
+            line = raw.rstrip()
+            if not line or line.startswith("#"):
+                continue
+            negate = line.startswith("!")
+            if negate:
+                line = line[1:]
+            if line.startswith("\\"):
+                line = line[1:]
+            dir_only = line.endswith("/")
+            line = line.rstrip("/")
+            if not line:
+                continue
+            anchored = "/" in line
+            body = _glob_to_regex(line.lstrip("/"))
+            regex = body if anchored else f"(?:.*/)?{body}"
+            self._rules.append((re.compile(regex, re.DOTALL), negate, dir_only))
+
+    def _match(self, path: str, *, is_dir: bool) -> bool | None:
+        result = None
+        for regex, negate, dir_only in self._rules:
+            if dir_only and not is_dir:
+                continue
+            if regex.fullmatch(path):
+                result = not negate
+        return result
+
+    def ignored(self, path: str) -> bool:
+        parts = path.split("/")
+        # As in git, a file inside an ignored folder cannot be re-included.
+        for depth in range(1, len(parts)):
+            if self._match("/".join(parts[:depth]), is_dir=True):
+                return True
+        return bool(self._match(path, is_dir=False))
+
+
+def _glob_to_regex(pattern: str) -> str:
+    out: list[str] = []
+    i, n = 0, len(pattern)
+    while i < n:
+        if pattern.startswith("**/", i):
+            out.append("(?:.*/)?")
+            i += 3
+            continue
+        if pattern.startswith("/**", i) and i + 3 == n:
+            out.append("/.*")
+            i += 3
+            continue
+        c = pattern[i]
+        if c == "*":
+            if pattern.startswith("**", i):
+                out.append(".*")
+                i += 2
+                continue
+            out.append("[^/]*")
+        elif c == "?":
+            out.append("[^/]")
+        elif c == "[":
+            end = pattern.find("]", i + 2)
+            if end == -1:
+                out.append(re.escape(c))
+            else:
+                inner = pattern[i + 1 : end]
+                if inner.startswith("!"):
+                    inner = "^" + inner[1:]
+                out.append(f"[{inner.replace(chr(92), chr(92) * 2)}]")
+                i = end
+        elif c == "\\" and i + 1 < n:
+            i += 1
+            out.append(re.escape(pattern[i]))
+        else:
+            out.append(re.escape(c))
+        i += 1
+    return "".join(out)

@@ -1,0 +1,63 @@
+"""File downloads: ``HEAD``/``GET /{repo}/resolve/{revision}/{path}`` (and ``/datasets/``, ``/spaces/``).
+
+Bytes are served directly (no redirect), with the headers ``hf_hub_download`` reads: ``X-Repo-Commit`` (the
+40-hex commit, on every answer including 404 EntryNotFound so the client caches the miss), ``ETag`` (git
+blob id), and for LFS files ``X-Linked-Etag`` (the sha256, which the client prefers) and ``X-Linked-Size``.
+Range requests get 206. No ``X-Xet-*`` header is ever sent, so clients never try Xet downloads.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+import re
+
+from fastapi import APIRouter, Request
+from fastapi.responses import FileResponse, Response
+
+from modelyard.server.errors import entry_not_found
+from modelyard.server.paths import check_path_in_repo
+from modelyard.server.service import Hub, seg
+
+router = APIRouter()
+_PR_PATH = re.compile(r"(pr/\d+)/(.+)")
+
+
+class BlobResponse(FileResponse):
+    # Larger reads than Starlette's 64 KiB: fewer thread hops per GiB on big downloads.
+    chunk_size = 1024 * 1024
+
+
+def _resolve(request: Request, repo_type: str, namespace: str, name: str, revision: str, path: str) -> Response:
+    hub: Hub = request.app.state.hub
+    repo, _ = hub.readable_repo(request, repo_type, namespace, name)
+    rev, filename = seg(revision), seg(path)
+    # An unencoded "refs/pr/1" arrives split over the revision and the path.
+    if rev == "refs" and (match := _PR_PATH.fullmatch(filename)):
+        rev, filename = f"refs/{match.group(1)}", match.group(2)
+    commit = hub.resolve(repo, rev)
+    check_path_in_repo(filename)
+    entry = hub.manifest(repo, commit).get(filename)
+    if entry is None:
+        raise entry_not_found(repo.repo_id, rev, filename, commit=commit)
+    headers = {"X-Repo-Commit": commit, "ETag": f'"{entry.oid}"', "Cache-Control": "private, max-age=0"}
+    if entry.lfs:
+        headers["X-Linked-Etag"] = f'"{entry.sha256}"'
+        headers["X-Linked-Size"] = str(entry.size)
+    media_type = mimetypes.guess_type(filename)[0] or "application/octet-stream"
+    return BlobResponse(hub.store.path(entry.sha256), headers=headers, media_type=media_type,
+                        filename=filename.rsplit("/", 1)[-1], content_disposition_type="inline")
+
+
+def resolve(request: Request, namespace: str, name: str, revision: str, path: str) -> Response:
+    return _resolve(request, "models", namespace, name, revision, path)
+
+
+def resolve_typed(request: Request, prefix: str, namespace: str, name: str, revision: str, path: str) -> Response:
+    return _resolve(request, prefix, namespace, name, revision, path)
+
+
+for _method in ("GET", "HEAD"):
+    router.add_api_route("/{namespace}/{name}/resolve/{revision}/{path:path}", resolve, methods=[_method],
+                         tags=["files"], operation_id=f"resolve_model_file_{_method.lower()}")
+    router.add_api_route("/{prefix}/{namespace}/{name}/resolve/{revision}/{path:path}", resolve_typed,
+                         methods=[_method], tags=["files"], operation_id=f"resolve_file_{_method.lower()}")

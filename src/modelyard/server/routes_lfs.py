@@ -1,0 +1,274 @@
+"""Git LFS: the batch API and the transfers it hands out (basic PUT, multipart parts + completion, verify).
+
+Upload hrefs are self-authenticating (an HMAC over action, repo, oid, size and expiry in the query string)
+because the client sends no token to them. An uploaded object is hashed while it streams to disk, checked
+against the announced sha256 and size, installed in the blob store, and linked to the repository; a commit
+may then reference it. An object already stored for *another* repo must still be uploaded once (proof of
+possession), so knowing a private file's sha256 does not let anyone copy it.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import shutil
+import time
+import zlib
+from typing import Any, Literal
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from modelyard.server.auth import check_signature, require_read, sign
+from modelyard.server.blobstore import BlobWriter
+from modelyard.server.errors import HubHTTPError, bad_request
+from modelyard.server.routes_files import BlobResponse
+from modelyard.server.routes_upload import require_commit_rights
+from modelyard.server.service import URL_PREFIX, Hub, seg
+from modelyard.server.storage import Repo
+
+router = APIRouter()
+LFS_JSON = "application/vnd.git-lfs+json"
+_SHA256_RE = re.compile(r"[0-9a-f]{64}")
+_BUFFER = 4 * 1024 * 1024
+
+
+def hub_of(request: Request) -> Hub:
+    return request.app.state.hub
+
+
+class LfsObject(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    oid: str
+    size: int = Field(ge=0)
+
+
+class LfsBatchBody(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    operation: Literal["upload", "download"]
+    transfers: list[str] = ["basic"]
+    objects: list[LfsObject] = Field(max_length=1000)
+    hash_algo: str = "sha256"
+    ref: dict[str, Any] | None = None
+
+
+def _repo_from_git_path(hub: Hub, prefix: str | None, namespace: str, name_git: str) -> tuple[str, str, str]:
+    repo_type = hub.repo_type(prefix) if prefix else "model"
+    name = seg(name_git)
+    if not name.endswith(".git"):
+        raise HubHTTPError(404, f"Unknown LFS endpoint: expected '<namespace>/<name>.git/info/lfs/...', got {name!r}.")
+    return repo_type, seg(namespace), name[:-4]
+
+
+def _batch(request: Request, prefix: str | None, namespace: str, name_git: str, body: LfsBatchBody) -> JSONResponse:
+    hub = hub_of(request)
+    repo_type, ns, name = _repo_from_git_path(hub, prefix, namespace, name_git)
+    caller = hub.caller(request)
+    repo = require_read(caller, hub.storage.get_repo(repo_type, ns, name), f"{ns}/{name}")
+    if body.hash_algo != "sha256":
+        raise bad_request(f"LFS hash_algo {body.hash_algo!r} is not supported; use 'sha256'.")
+    if body.operation == "upload":
+        ref = (body.ref or {}).get("name")
+        ref = ref if isinstance(ref, str) else None
+        require_commit_rights(hub, caller, repo, ref if ref and ref.startswith("refs/pr/") else None, ref is None)
+    s = hub.settings
+    base = f"{hub.base_url(request)}/_lfs/{repo.type}/{repo.repo_id}"
+    expires = int(time.time()) + s.lfs_link_ttl
+    objects = []
+    for obj in body.objects:
+        oid = obj.oid.lower()
+        item: dict[str, Any] = {"oid": obj.oid, "size": obj.size}
+        if not _SHA256_RE.fullmatch(oid):
+            item["error"] = {"code": 422, "message": f"oid {obj.oid!r} is not a sha256 (64 hex characters)."}
+        elif obj.size > s.max_file_size:
+            item["error"] = {"code": 422, "message": f"object {oid} has {obj.size} bytes; this hub accepts files up "
+                             f"to {s.max_file_size} bytes."}
+        elif body.operation == "download":
+            if hub.store.has(oid, obj.size) and hub.storage.has_blob_link(repo, oid):
+                query = urlencode({"exp": expires, "sig": sign(hub.secret, "download", repo.type, repo.repo_id, oid,
+                                                               expires)})
+                item["actions"] = {"download": {"href": f"{base}/{oid}?{query}", "expires_in": s.lfs_link_ttl}}
+            else:
+                item["error"] = {"code": 404, "message": f"object {oid} is not stored for {repo.repo_id!r}."}
+        elif not (hub.store.has(oid, obj.size) and hub.storage.has_blob_link(repo, oid)):
+            item["actions"] = _upload_actions(hub, repo, base, oid, obj.size, expires, body.transfers)
+        objects.append(item)
+    return JSONResponse({"transfer": "basic", "objects": objects, "hash_algo": "sha256"},
+                        media_type=LFS_JSON)
+
+
+def _upload_actions(hub: Hub, repo: Repo, base: str, oid: str, size: int, expires: int,
+                    transfers: list[str]) -> dict[str, Any]:
+    s = hub.settings
+    verify = {"href": f"{base}/verify", "header": {}}
+    if "multipart" in transfers and size >= s.lfs_multipart_threshold and size > 0:
+        chunk = s.lfs_chunk_size
+        sig = sign(hub.secret, "multipart", repo.type, repo.repo_id, oid, size, chunk, expires)
+        query = urlencode({"size": size, "chunk": chunk, "exp": expires, "sig": sig})
+        header: dict[str, str] = {"chunk_size": str(chunk)}
+        for n in range(1, math.ceil(size / chunk) + 1):
+            header[str(n)] = f"{base}/{oid}/part/{n}?{query}"
+        return {"upload": {"href": f"{base}/{oid}/complete?{query}", "header": header}, "verify": verify}
+    sig = sign(hub.secret, "upload", repo.type, repo.repo_id, oid, size, 0, expires)
+    query = urlencode({"size": size, "exp": expires, "sig": sig})
+    return {"upload": {"href": f"{base}/{oid}?{query}", "header": {}}, "verify": verify}
+
+
+@router.post("/{namespace}/{name_git}/info/lfs/objects/batch", tags=["lfs"])
+def lfs_batch(request: Request, namespace: str, name_git: str, body: LfsBatchBody) -> JSONResponse:
+    return _batch(request, None, namespace, name_git, body)
+
+
+@router.post("/{prefix}/{namespace}/{name_git}/info/lfs/objects/batch", tags=["lfs"])
+def lfs_batch_typed(request: Request, prefix: str, namespace: str, name_git: str, body: LfsBatchBody) -> JSONResponse:
+    return _batch(request, prefix, namespace, name_git, body)
+
+
+# -- transfers ----------------------------------------------------------------------------------------
+def _signed_repo(hub: Hub, request: Request, action: str, repo_type: str, namespace: str, name: str, oid: str,
+                 chunk: int = 0) -> tuple[Repo, int]:
+    q = request.query_params
+    if repo_type not in URL_PREFIX:
+        raise HubHTTPError(404, f"Unknown repository type {repo_type!r} in LFS link.")
+    repo_id = f"{seg(namespace)}/{seg(name)}"
+    size = hub.int_param(q.get("size"), "size")
+    parts: tuple[Any, ...] = (action, repo_type, repo_id, oid, size, chunk) if action != "download" else (
+        action, repo_type, repo_id, oid)
+    check_signature(hub.secret, q.get("sig"), q.get("exp"), *parts)
+    repo = hub.storage.get_repo(repo_type, seg(namespace), seg(name))
+    if repo is None:
+        raise HubHTTPError(404, f"Repository {repo_id!r} no longer exists.", code="RepoNotFound")
+    return repo, size
+
+
+async def _receive(request: Request, writer: BlobWriter, limit: int) -> None:
+    """Stream the request body into ``writer``; hashing and disk writes run in a worker thread."""
+    buf = bytearray()
+    received = 0
+    async for chunk in request.stream():
+        received += len(chunk)
+        if received > limit:
+            raise bad_request(f"The upload is larger than the announced {limit} bytes.")
+        buf += chunk
+        if len(buf) >= _BUFFER:
+            data, buf = buf, bytearray()
+            await run_in_threadpool(writer.write, data)
+    if buf:
+        await run_in_threadpool(writer.write, buf)
+
+
+@router.put("/_lfs/{repo_type}/{namespace}/{name}/{oid}", tags=["lfs"])
+async def lfs_upload(request: Request, repo_type: str, namespace: str, name: str, oid: str) -> Response:
+    hub = hub_of(request)
+    repo, size = await run_in_threadpool(_signed_repo, hub, request, "upload", repo_type, namespace, name, oid)
+    with hub.store.writer() as writer:
+        await _receive(request, writer, size)
+        await run_in_threadpool(writer.commit, expected_sha256=oid, expected_size=size)
+    await run_in_threadpool(hub.storage.link_blob, repo, oid)
+    return Response(status_code=200)
+
+
+@router.put("/_lfs/{repo_type}/{namespace}/{name}/{oid}/part/{number}", tags=["lfs"])
+async def lfs_upload_part(request: Request, repo_type: str, namespace: str, name: str, oid: str,
+                          number: int) -> Response:
+    hub = hub_of(request)
+    chunk = hub.int_param(request.query_params.get("chunk"), "chunk")
+    _repo, size = await run_in_threadpool(_signed_repo, hub, request, "multipart", repo_type, namespace, name,
+                                          oid, chunk)
+    n_parts = math.ceil(size / chunk) if chunk else 0
+    if not 1 <= number <= n_parts:
+        raise bad_request(f"Part number {number} is out of range: this upload has parts 1 to {n_parts}.")
+    expected = min(chunk, size - (number - 1) * chunk)
+    folder = hub.store.tmp / f"multipart-{oid}-{size}-{chunk}"
+    folder.mkdir(parents=True, exist_ok=True)
+    part_path = folder / f"{number:06d}.part"
+    crc = 0
+    received = 0
+    temp = folder / f"{number:06d}.{time.monotonic_ns()}.tmp"
+    with open(temp, "wb") as fh:
+        async for data in request.stream():
+            received += len(data)
+            if received > expected:
+                temp.unlink(missing_ok=True)
+                raise bad_request(f"Part {number} is larger than its {expected} bytes.")
+            crc = zlib.crc32(data, crc)
+            fh.write(data)
+    if received != expected:
+        temp.unlink(missing_ok=True)
+        raise bad_request(f"Part {number} has {received} bytes, expected {expected}; retry the part.")
+    temp.replace(part_path)
+    return Response(status_code=200, headers={"ETag": f'"{number}-{crc:08x}"'})
+
+
+class CompletionBody(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    oid: str
+    parts: list[dict[str, Any]]
+
+
+def _assemble(hub: Hub, repo: Repo, oid: str, size: int, chunk: int, body: CompletionBody) -> None:
+    folder = hub.store.tmp / f"multipart-{oid}-{size}-{chunk}"
+    n_parts = math.ceil(size / chunk)
+    numbers = [p.get("partNumber") for p in body.parts]
+    if numbers != list(range(1, n_parts + 1)):
+        raise bad_request(f"Completion must list parts 1 to {n_parts} in order, got {numbers[:20]}.")
+    if hub.store.has(oid, size):
+        shutil.rmtree(folder, ignore_errors=True)
+    else:
+        missing = [n for n in range(1, n_parts + 1) if not (folder / f"{n:06d}.part").exists()]
+        if missing:
+            raise bad_request(f"Parts {missing[:20]} of {oid} were not uploaded; upload them, then complete again.")
+        with hub.store.writer() as writer:
+            for n in range(1, n_parts + 1):
+                with open(folder / f"{n:06d}.part", "rb") as fh:
+                    while block := fh.read(_BUFFER):
+                        writer.write(block)
+            writer.commit(expected_sha256=oid, expected_size=size)
+        shutil.rmtree(folder, ignore_errors=True)
+    hub.storage.link_blob(repo, oid)
+
+
+@router.post("/_lfs/{repo_type}/{namespace}/{name}/{oid}/complete", tags=["lfs"])
+def lfs_complete(request: Request, repo_type: str, namespace: str, name: str, oid: str,
+                 body: CompletionBody) -> JSONResponse:
+    hub = hub_of(request)
+    chunk = hub.int_param(request.query_params.get("chunk"), "chunk")
+    repo, size = _signed_repo(hub, request, "multipart", repo_type, namespace, name, oid, chunk)
+    if body.oid.lower() != oid:
+        raise bad_request(f"Completion names oid {body.oid!r} but the link is for {oid}.")
+    _assemble(hub, repo, oid, size, chunk, body)
+    return JSONResponse({"oid": oid, "size": size}, media_type=LFS_JSON)
+
+
+class VerifyBody(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    oid: str
+    size: int = Field(ge=0)
+
+
+@router.post("/_lfs/{repo_type}/{namespace}/{name}/verify", tags=["lfs"])
+def lfs_verify(request: Request, repo_type: str, namespace: str, name: str, body: VerifyBody) -> JSONResponse:
+    hub = hub_of(request)
+    if repo_type not in URL_PREFIX:
+        raise HubHTTPError(404, f"Unknown repository type {repo_type!r}.")
+    caller = hub.caller(request)
+    repo = require_read(caller, hub.storage.get_repo(repo_type, seg(namespace), seg(name)),
+                        f"{seg(namespace)}/{seg(name)}")
+    oid = body.oid.lower()
+    if not (hub.store.has(oid, body.size) and hub.storage.has_blob_link(repo, oid)):
+        raise HubHTTPError(404, f"LFS object {body.oid} ({body.size} bytes) is not stored for {repo.repo_id!r}; "
+                           "upload it again.")
+    return JSONResponse({"oid": oid, "size": body.size}, media_type=LFS_JSON)
+
+
+@router.get("/_lfs/{repo_type}/{namespace}/{name}/{oid}", tags=["lfs"])
+def lfs_download(request: Request, repo_type: str, namespace: str, name: str, oid: str) -> Response:
+    hub = hub_of(request)
+    repo, _ = _signed_repo(hub, request, "download", repo_type, namespace, name, oid)
+    if not (_SHA256_RE.fullmatch(oid) and hub.store.has(oid) and hub.storage.has_blob_link(repo, oid)):
+        raise HubHTTPError(404, f"LFS object {oid} is not stored for {repo.repo_id!r}.")
+    return BlobResponse(hub.store.path(oid), headers={"ETag": f'"{oid}"'})
+

@@ -1,0 +1,442 @@
+"""Account and repository routes: whoami, create/delete, info, tree, paths-info, refs, commits, branches, tags."""
+
+from __future__ import annotations
+
+import html
+from typing import Any, Literal
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Body, Form, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict
+
+from modelyard.server import scanning
+from modelyard.server.auth import require_read, require_write, require_write_namespace
+from modelyard.server.cards import card_metadata, validate_card
+from modelyard.server.errors import (
+    HubHTTPError,
+    conflict,
+    entry_not_found,
+    forbidden,
+)
+from modelyard.server.gitobjects import FileEntry, iso_z, pointer_size
+from modelyard.server.paths import check_name, check_namespace, check_ref_name
+from modelyard.server.service import Hub, seg
+from modelyard.server.storage import BRANCH, PR, TAG, Commit, Repo
+
+router = APIRouter()
+REPO = "/api/{repo_type}/{namespace}/{name}"
+
+
+def hub_of(request: Request) -> Hub:
+    return request.app.state.hub
+
+
+# -- accounts and misc --------------------------------------------------------------------------------
+@router.get("/api/whoami-v2", tags=["auth"])
+def whoami(request: Request) -> JSONResponse:
+    caller = hub_of(request).caller(request)
+    if caller is None:
+        raise HubHTTPError(401, "Missing Authorization header: send 'Authorization: Bearer <token>'.")
+    return JSONResponse({
+        "type": "user", "id": caller.name, "name": caller.name, "fullname": caller.name,
+        "orgs": [{"type": "org", "name": org} for org in caller.orgs],
+        "auth": {"type": "access_token", "accessToken": {"displayName": caller.token_name, "role": caller.role}},
+    })
+
+
+@router.get("/api/agent-harnesses", tags=["misc"])
+def agent_harnesses() -> JSONResponse:
+    # An empty registry: the client caches it for a day instead of asking in every process.
+    return JSONResponse({"standardEnvVars": [], "harnesses": {}})
+
+
+class ValidateYamlBody(BaseModel):
+    content: str = ""
+    repoType: str = "model"
+
+
+@router.post("/api/validate-yaml", tags=["misc"])
+def validate_yaml(body: ValidateYamlBody) -> JSONResponse:
+    errors = validate_card(body.content)
+    if errors:
+        return JSONResponse({"errors": [{"message": e} for e in errors], "warnings": []}, status_code=400,
+                            headers={"X-Error-Message": errors[0][:500]})
+    return JSONResponse({"errors": [], "warnings": []})
+
+
+# -- create / delete / settings -----------------------------------------------------------------------
+class CreateRepoBody(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    name: str
+    organization: str | None = None
+    visibility: Literal["private", "public"] | None = None
+    private: bool | None = None
+    type: Literal["model", "dataset", "space"] | None = None
+
+
+def _target(hub: Hub, request: Request, name: str, organization: str | None) -> tuple[str, str]:
+    caller = hub.caller(request)
+    if "/" in name and organization is None:
+        organization, _, name = name.partition("/")
+    namespace = organization or (caller.name if caller else "")
+    if not namespace:
+        raise HubHTTPError(401, "You must be signed in to create a repository: pass a token with the 'write' role.")
+    return check_namespace(namespace), check_name(name)
+
+
+@router.post("/api/repos/create", tags=["repos"])
+def create_repo(request: Request, body: CreateRepoBody) -> JSONResponse:
+    hub = hub_of(request)
+    namespace, name = _target(hub, request, body.name, body.organization)
+    repo_type = body.type or "model"
+    caller = require_write_namespace(hub.caller(request), namespace)
+    canonical = hub.storage.canonical_namespace(namespace)
+    if canonical is None:
+        raise forbidden(f"Namespace {namespace!r} does not exist; create the user or organisation first.")
+    private = body.visibility == "private" if body.visibility else bool(body.private)
+    repo = hub.storage.create_repo(repo_type, canonical, name, private=private, author=caller.name,
+                                   initial_blob=hub.gitattributes_blob)
+    if repo is None:
+        existing = hub.storage.get_repo(repo_type, canonical, name)
+        if existing is None:  # deleted in between; let the client retry
+            raise conflict(f"Repository {canonical}/{name} is being changed; retry.")
+        url = hub.repo_url(request, existing)
+        raise conflict(f"You already created this {repo_type} repo: {existing.repo_id}", url=url)
+    url = hub.repo_url(request, repo)
+    return JSONResponse({"url": url, "name": repo.repo_id, "id": repo.repo_id})
+
+
+class DeleteRepoBody(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    name: str
+    organization: str | None = None
+    type: Literal["model", "dataset", "space"] | None = None
+
+
+@router.delete("/api/repos/delete", tags=["repos"])
+def delete_repo(request: Request, body: DeleteRepoBody) -> JSONResponse:
+    hub = hub_of(request)
+    namespace, name = _target(hub, request, body.name, body.organization)
+    caller = hub.caller(request)
+    repo = hub.storage.get_repo(body.type or "model", namespace, name)
+    require_write(caller, repo, f"{namespace}/{name}")
+    hub.storage.delete_repo(repo)  # type: ignore[arg-type]  # require_write raised if None
+    return JSONResponse({})
+
+
+class SettingsBody(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    private: bool | None = None
+    visibility: Literal["private", "public"] | None = None
+
+
+@router.put(REPO + "/settings", tags=["repos"])
+def update_settings(request: Request, repo_type: str, namespace: str, name: str, body: SettingsBody) -> JSONResponse:
+    hub = hub_of(request)
+    repo, caller = hub.readable_repo(request, repo_type, namespace, name)
+    require_write(caller, repo, repo.repo_id)
+    private = body.private if body.visibility is None else body.visibility == "private"
+    if private is not None:
+        hub.storage.set_private(repo, private)
+    return JSONResponse({"private": private if private is not None else repo.private})
+
+
+# -- repo info ----------------------------------------------------------------------------------------
+def _siblings(hub: Hub, manifest: dict[str, FileEntry], blobs: bool) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    siblings = []
+    security = []
+    for path in sorted(manifest):
+        entry = manifest[path]
+        sec = scanning.sibling_security(path, hub.scan_of(path, entry))
+        item: dict[str, Any] = {"rfilename": path}
+        if blobs:
+            item.update(size=entry.size, blobId=entry.oid)
+            if entry.lfs:
+                item["lfs"] = {"size": entry.size, "sha256": entry.sha256,
+                               "pointerSize": pointer_size(entry.sha256, entry.size)}
+        item["security"] = sec
+        siblings.append(item)
+        security.append((path, sec))
+    return siblings, scanning.repo_security_status(security)
+
+
+def repo_info_payload(hub: Hub, request: Request, repo: Repo, commit: Commit, *, blobs: bool) -> dict[str, Any]:
+    manifest = hub.manifest(repo, commit)
+    siblings, security = _siblings(hub, manifest, blobs)
+    info: dict[str, Any] = {
+        "_id": f"{repo.id:024x}", "id": repo.repo_id, "author": repo.namespace, "sha": commit.oid,
+        "lastModified": iso_z(commit.date), "createdAt": iso_z(repo.created_at), "private": repo.private,
+        "gated": False, "disabled": False, "downloads": 0, "likes": 0, "tags": [],
+        "siblings": siblings, "securityRepoStatus": security,
+        "usedStorage": sum(e.size for e in manifest.values()),
+    }
+    if repo.type == "model":
+        info["modelId"] = repo.repo_id
+        config = manifest.get("config.json")
+        data = hub.small_json(config) if config else None
+        if isinstance(data, dict):
+            info["config"] = {k: data[k] for k in ("architectures", "model_type", "auto_map") if k in data}
+    readme = manifest.get("README.md")
+    card = card_metadata(hub.small_text(readme)) if readme else None
+    if card:
+        info["cardData"] = card
+        tags = card.get("tags")
+        info["tags"] = [t for t in tags if isinstance(t, str)] if isinstance(tags, list) else []
+        for key in ("library_name", "pipeline_tag"):
+            if isinstance(card.get(key), str):
+                info[key] = card[key]
+    if repo.type == "space":
+        info["sdk"] = (card or {}).get("sdk")
+    return info
+
+
+def _repo_info(request: Request, repo_type: str, namespace: str, name: str, revision: str | None,
+               blobs: bool | None) -> JSONResponse:
+    hub = hub_of(request)
+    repo, _ = hub.readable_repo(request, repo_type, namespace, name)
+    commit = hub.commit(repo, hub.resolve(repo, seg(revision) if revision else "main"))
+    return JSONResponse(repo_info_payload(hub, request, repo, commit, blobs=bool(blobs)))
+
+
+@router.get(REPO, tags=["repos"])
+def repo_info(request: Request, repo_type: str, namespace: str, name: str,
+              blobs: bool | None = None, securityStatus: bool | None = None) -> JSONResponse:
+    return _repo_info(request, repo_type, namespace, name, None, blobs)
+
+
+@router.get(REPO + "/revision/{revision}", tags=["repos"])
+def repo_info_at(request: Request, repo_type: str, namespace: str, name: str, revision: str,
+                 blobs: bool | None = None, securityStatus: bool | None = None) -> JSONResponse:
+    return _repo_info(request, repo_type, namespace, name, revision, blobs)
+
+
+# -- tree listing and paths-info ----------------------------------------------------------------------
+def _last_commits(hub: Hub, repo: Repo, head: Commit, targets: list[tuple[str, bool]],
+                  max_walk: int = 1000) -> dict[str, Commit]:
+    """For each (path, is_folder), the newest commit (first-parent) that changed it."""
+    found: dict[str, Commit] = {}
+    commit = head
+    manifest = hub.manifest(repo, commit)
+    trees = hub.tree_oids(commit.tree, manifest)
+    for _ in range(max_walk):
+        pending = [(p, d) for p, d in targets if p not in found]
+        if not pending:
+            break
+        parent = hub.storage.get_commit(repo, commit.parent) if commit.parent else None
+        if parent is None:
+            for p, _d in pending:
+                found[p] = commit
+            break
+        p_manifest = hub.manifest(repo, parent)
+        p_trees = hub.tree_oids(parent.tree, p_manifest)
+        for p, is_dir in pending:
+            now, before = (trees.get(p), p_trees.get(p)) if is_dir else (manifest.get(p), p_manifest.get(p))
+            if now != before:
+                found[p] = commit
+        commit, manifest, trees = parent, p_manifest, p_trees
+    return found
+
+
+def _entries(hub: Hub, repo: Repo, commit: Commit, paths: list[str], *, expand: bool) -> list[dict[str, Any]]:
+    manifest = hub.manifest(repo, commit)
+    trees = hub.tree_oids(commit.tree, manifest)
+    last = _last_commits(hub, repo, commit, [(p, p not in manifest) for p in paths]) if expand else {}
+    out = []
+    for path in paths:
+        entry = manifest.get(path)
+        if entry is None:
+            item: dict[str, Any] = {"type": "directory", "oid": trees[path], "size": 0, "path": path}
+        else:
+            item = {"type": "file", "oid": entry.oid, "size": entry.size, "path": path}
+            if entry.lfs:
+                item["lfs"] = {"oid": entry.sha256, "size": entry.size,
+                               "pointerSize": pointer_size(entry.sha256, entry.size)}
+            if expand:
+                item["securityFileStatus"] = scanning.file_security_status(path, hub.scan_of(path, entry))
+        if expand and path in last:
+            c = last[path]
+            item["lastCommit"] = {"id": c.oid, "title": c.title, "date": iso_z(c.date)}
+        out.append(item)
+    return out
+
+
+def _tree(request: Request, repo_type: str, namespace: str, name: str, revision: str, path: str,
+          recursive: bool, expand: bool, cursor: str | None) -> JSONResponse:
+    hub = hub_of(request)
+    repo, _ = hub.readable_repo(request, repo_type, namespace, name)
+    rev = seg(revision)
+    commit = hub.commit(repo, hub.resolve(repo, rev))
+    manifest = hub.manifest(repo, commit)
+    folders = [p for p in hub.tree_oids(commit.tree, manifest) if p]
+    folder = seg(path).strip("/")
+    if folder and folder not in folders:
+        what = "folder (it is a file)" if folder in manifest else "folder"
+        raise entry_not_found(repo.repo_id, rev, folder, commit=commit.oid, what=what)
+    prefix = folder + "/" if folder else ""
+    candidates = [p for p in (*folders, *manifest) if p.startswith(prefix)]
+    if not recursive:
+        candidates = [p for p in candidates if "/" not in p[len(prefix):]]
+    candidates.sort()
+    offset = hub.int_param(cursor, "cursor")
+    size = hub.settings.tree_expand_page_size if expand else hub.settings.tree_page_size
+    page = candidates[offset: offset + size]
+    headers = {"X-Repo-Commit": commit.oid}
+    if offset + size < len(candidates):
+        query = urlencode({"recursive": str(recursive).lower(), "expand": str(expand).lower(),
+                           "cursor": offset + size})
+        headers["Link"] = f'<{hub.base_url(request)}{request.url.path}?{query}>; rel="next"'
+    return JSONResponse(_entries(hub, repo, commit, page, expand=expand), headers=headers)
+
+
+@router.get(REPO + "/tree/{revision}", tags=["files"])
+def list_tree(request: Request, repo_type: str, namespace: str, name: str, revision: str,
+              recursive: bool = False, expand: bool = False, cursor: str | None = None) -> JSONResponse:
+    return _tree(request, repo_type, namespace, name, revision, "", recursive, expand, cursor)
+
+
+@router.get(REPO + "/tree/{revision}/{path:path}", tags=["files"])
+def list_tree_path(request: Request, repo_type: str, namespace: str, name: str, revision: str, path: str,
+                   recursive: bool = False, expand: bool = False, cursor: str | None = None) -> JSONResponse:
+    return _tree(request, repo_type, namespace, name, revision, path, recursive, expand, cursor)
+
+
+@router.post(REPO + "/paths-info/{revision}", tags=["files"])
+def paths_info(request: Request, repo_type: str, namespace: str, name: str, revision: str,
+               paths: list[str] = Form(default=[]), expand: bool = Form(default=False)) -> JSONResponse:
+    hub = hub_of(request)
+    repo, _ = hub.readable_repo(request, repo_type, namespace, name)
+    commit = hub.commit(repo, hub.resolve(repo, seg(revision)))
+    manifest = hub.manifest(repo, commit)
+    trees = hub.tree_oids(commit.tree, manifest)
+    wanted = []
+    for p in paths:
+        clean = p.strip("/")
+        if clean and (clean in manifest or clean in trees) and clean not in wanted:
+            wanted.append(clean)
+    return JSONResponse(_entries(hub, repo, commit, wanted, expand=expand))
+
+
+# -- refs, commits, branches, tags --------------------------------------------------------------------
+@router.get(REPO + "/refs", tags=["refs"])
+def list_refs(request: Request, repo_type: str, namespace: str, name: str,
+              include_prs: str | None = None) -> JSONResponse:
+    hub = hub_of(request)
+    repo, _ = hub.readable_repo(request, repo_type, namespace, name)
+    out: dict[str, list[dict[str, str]]] = {"branches": [], "tags": [], "converts": []}
+    prs = []
+    for row in hub.storage.refs(repo):
+        ref, target = row["name"], row["target"]
+        if ref.startswith(BRANCH):
+            out["branches"].append({"name": ref[len(BRANCH):], "ref": ref, "targetCommit": target})
+        elif ref.startswith(TAG):
+            out["tags"].append({"name": ref[len(TAG):], "ref": ref, "targetCommit": target})
+        elif ref.startswith(PR):
+            prs.append({"name": ref, "ref": ref, "targetCommit": target})
+    if include_prs in ("1", "true", "True"):
+        out["pullRequests"] = sorted(prs, key=lambda r: int(r["ref"][len(PR):]))
+    return JSONResponse(out)
+
+
+@router.get(REPO + "/commits/{revision}", tags=["refs"])
+def list_commits(request: Request, repo_type: str, namespace: str, name: str, revision: str,
+                 p: str | None = None) -> JSONResponse:
+    hub = hub_of(request)
+    repo, _ = hub.readable_repo(request, repo_type, namespace, name)
+    head = hub.resolve(repo, seg(revision))
+    page = hub.int_param(p, "p")
+    size = hub.settings.commits_page_size
+    formatted = "formatted" in request.query_params.getlist("expand[]") + request.query_params.getlist("expand")
+    commits = hub.storage.history(repo, head, offset=page * size, limit=size + 1)
+    items = []
+    for c in commits[:size]:
+        item: dict[str, Any] = {"id": c.oid, "title": c.title, "message": c.message,
+                                "authors": [{"user": c.author, "avatar": None}], "date": iso_z(c.date),
+                                "parents": [c.parent] if c.parent else []}
+        if formatted:
+            item["formatted"] = {"title": html.escape(c.title), "message": html.escape(c.message)}
+        items.append(item)
+    headers = {}
+    if len(commits) > size:
+        params = [("p", str(page + 1))] + ([("expand[]", "formatted")] if formatted else [])
+        headers["Link"] = f'<{hub.base_url(request)}{request.url.path}?{urlencode(params)}>; rel="next"'
+    return JSONResponse(items, headers=headers)
+
+
+class BranchBody(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    startingPoint: str | None = None
+
+
+@router.post(REPO + "/branch/{branch}", tags=["refs"])
+def create_branch(request: Request, repo_type: str, namespace: str, name: str, branch: str,
+                  body: BranchBody | None = Body(default=None)) -> JSONResponse:
+    hub = hub_of(request)
+    repo, caller = hub.readable_repo(request, repo_type, namespace, name)
+    require_write(caller, repo, repo.repo_id)
+    branch_name = check_ref_name(seg(branch), what="branch")
+    start = body.startingPoint if body and body.startingPoint else "main"
+    target = hub.resolve(repo, start)
+    if not hub.storage.create_ref(repo, BRANCH + branch_name, target):
+        raise conflict(f"Reference already exists: branch {branch_name!r} of {repo.repo_id!r}.")
+    return JSONResponse({"name": branch_name, "ref": BRANCH + branch_name, "targetCommit": target})
+
+
+@router.delete(REPO + "/branch/{branch}", tags=["refs"])
+def delete_branch(request: Request, repo_type: str, namespace: str, name: str, branch: str) -> JSONResponse:
+    hub = hub_of(request)
+    repo, caller = hub.readable_repo(request, repo_type, namespace, name)
+    require_write(caller, repo, repo.repo_id)
+    branch_name = seg(branch)
+    if branch_name == "main":
+        raise forbidden(f"Branch 'main' is the default branch of {repo.repo_id!r} and cannot be deleted.")
+    if not hub.storage.delete_ref(repo, BRANCH + branch_name):
+        raise HubHTTPError(404, f"Branch {branch_name!r} does not exist in {repo.repo_id!r}.", code="RevisionNotFound")
+    return JSONResponse({})
+
+
+class TagBody(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    tag: str
+    message: str | None = None
+
+
+@router.post(REPO + "/tag/{revision}", tags=["refs"])
+def create_tag(request: Request, repo_type: str, namespace: str, name: str, revision: str,
+               body: TagBody) -> JSONResponse:
+    hub = hub_of(request)
+    repo, caller = hub.readable_repo(request, repo_type, namespace, name)
+    require_write(caller, repo, repo.repo_id)
+    tag = check_ref_name(body.tag, what="tag")
+    target = hub.resolve(repo, seg(revision))
+    if not hub.storage.create_ref(repo, TAG + tag, target, body.message):
+        raise conflict(f"Reference already exists: tag {tag!r} of {repo.repo_id!r}.")
+    return JSONResponse({"name": tag, "ref": TAG + tag, "targetCommit": target})
+
+
+@router.delete(REPO + "/tag/{tag}", tags=["refs"])
+def delete_tag(request: Request, repo_type: str, namespace: str, name: str, tag: str) -> JSONResponse:
+    hub = hub_of(request)
+    repo, caller = hub.readable_repo(request, repo_type, namespace, name)
+    require_write(caller, repo, repo.repo_id)
+    tag_name = seg(tag)
+    if not hub.storage.delete_ref(repo, TAG + tag_name):
+        raise HubHTTPError(404, f"Tag {tag_name!r} does not exist in {repo.repo_id!r}.", code="RevisionNotFound")
+    return JSONResponse({})
+
+
+# -- Xet (not implemented: tell the client how to use LFS instead) -------------------------------------
+XET_MESSAGE = ("This hub does not implement Xet storage. Set HF_HUB_DISABLE_XET=1 in the environment of the client "
+               "(or huggingface_hub.constants.HF_HUB_DISABLE_XET = True) to upload large files through Git LFS; "
+               "modelyard's own push_to_hub and CLI do this automatically.")
+
+
+@router.get(REPO + "/xet-write-token/{revision}", tags=["misc"])
+@router.get(REPO + "/xet-read-token/{revision}", tags=["misc"])
+def xet_token(request: Request, repo_type: str, namespace: str, name: str, revision: str) -> JSONResponse:
+    hub = hub_of(request)
+    caller = hub.caller(request)
+    repo = hub.find_repo(hub.repo_type(repo_type), namespace, name)
+    require_read(caller, repo, f"{seg(namespace)}/{seg(name)}")
+    raise HubHTTPError(400, XET_MESSAGE)
+

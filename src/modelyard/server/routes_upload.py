@@ -1,0 +1,241 @@
+"""Upload routes: preupload, the NDJSON commit, and pull requests (discussions)."""
+
+from __future__ import annotations
+
+import tempfile
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from modelyard.server.auth import owns_namespace, require_read
+from modelyard.server.commits import apply_operations, lfs_entry_for, parse_commit
+from modelyard.server.errors import HubHTTPError, bad_request, forbidden, unauthorized
+from modelyard.server.gitobjects import FileEntry, iso_z
+from modelyard.server.paths import GitIgnore, check_path_in_repo
+from modelyard.server.service import Hub, seg
+from modelyard.server.storage import BRANCH, PR, Identity, NewCommit, Repo
+
+router = APIRouter()
+REPO = "/api/{repo_type}/{namespace}/{name}"
+STALE_PARENT = "A commit has happened since. Please refresh and try again."
+
+
+def hub_of(request: Request) -> Hub:
+    return request.app.state.hub
+
+
+def _flag(value: str | None) -> bool:
+    return value in ("1", "true", "True")
+
+
+def require_commit_rights(hub: Hub, caller: Identity | None, repo: Repo, ref: str | None, create_pr: bool) -> Identity:
+    """Branches need write access to the namespace; pull requests only a write token (as on the HF Hub),
+    and a pull-request ref accepts commits from its author too."""
+    if caller is None:
+        raise unauthorized("You must be signed in to commit: pass a token with the 'write' role.")
+    if caller.role != "write":
+        raise forbidden(f"Your token {caller.token_name!r} has the 'read' role; committing needs a 'write' token.")
+    if owns_namespace(caller, repo.namespace):
+        return caller
+    if create_pr:
+        return caller
+    if ref and ref.startswith(PR):
+        row = hub.storage.discussion(repo, int(ref[len(PR):]))
+        if row is not None and row["author"].lower() == caller.name.lower():
+            return caller
+    raise forbidden(f"You ({caller.name!r}) may not write to {repo.repo_id!r}; open a pull request instead "
+                    "(create_pr=True).")
+
+
+# -- preupload ----------------------------------------------------------------------------------------
+class PreuploadFile(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    path: str
+    size: int = Field(ge=0)
+    sample: str = ""
+
+
+class PreuploadBody(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    files: list[PreuploadFile] = Field(max_length=1000)
+    gitIgnore: str | None = None
+
+
+@router.post(REPO + "/preupload/{revision}", tags=["upload"])
+def preupload(request: Request, repo_type: str, namespace: str, name: str, revision: str,
+              body: PreuploadBody, create_pr: str | None = None) -> JSONResponse:
+    hub = hub_of(request)
+    repo, caller = hub.readable_repo(request, repo_type, namespace, name)
+    rev = seg(revision)
+    require_commit_rights(hub, caller, repo, rev if rev.startswith(PR) else None, _flag(create_pr))
+    commit = hub.commit(repo, hub.resolve(repo, rev))
+    manifest = hub.manifest(repo, commit)
+    ignore_text = body.gitIgnore
+    if ignore_text is None and ".gitignore" in manifest:
+        ignore_text = hub.small_text(manifest[".gitignore"])
+    ignore = GitIgnore(ignore_text) if ignore_text else None
+    files = []
+    for f in body.files:
+        check_path_in_repo(f.path)
+        if f.size > hub.settings.max_file_size:
+            raise HubHTTPError(413, f"File {f.path!r} has {f.size} bytes; this hub accepts files up to "
+                               f"{hub.settings.max_file_size} bytes (HubSettings.max_file_size).")
+        item: dict[str, Any] = {
+            "path": f.path,
+            "uploadMode": "lfs" if f.size > hub.settings.regular_max_size else "regular",
+            "shouldIgnore": bool(ignore and ignore.ignored(f.path)),
+        }
+        existing = manifest.get(f.path)
+        if existing is not None:
+            # The client drops a file whose oid matches its own: sha256 for LFS, git blob id otherwise.
+            item["oid"] = existing.sha256 if existing.lfs else existing.oid
+        files.append(item)
+    return JSONResponse({"files": files, "commitOid": commit.oid})
+
+
+# -- commit -------------------------------------------------------------------------------------------
+def _commit_sync(hub: Hub, request_base: str, repo: Repo, caller: Identity, ref: str, revision: str,
+                 create_pr: bool, body: Any) -> dict[str, Any]:
+    s = hub.settings
+    max_line = (s.regular_max_size + 2) // 3 * 4 + 64 * 1024
+    parsed = parse_commit(body, hub.store, max_line=max_line, max_regular=s.regular_max_size,
+                          max_file=s.max_file_size, max_operations=s.max_commit_operations)
+    # Make sure every LFS object is here and was uploaded through this repo (knowing a sha256 is not
+    # enough to copy someone else's private file), and scan pickles, all before taking the write lock.
+    lfs_entries: dict[str, FileEntry] = {}
+    for op in parsed.operations:
+        if op.kind == "add" and op.entry is not None:
+            hub.ensure_scanned(op.path, op.entry)
+        elif op.kind == "lfs" and op.sha256 is not None:
+            entry = lfs_entry_for(hub.store, op.sha256, op.size, op.path)
+            if not hub.storage.has_blob_link(repo, op.sha256):
+                raise bad_request(f"LFS object {op.sha256} for {op.path!r} was not uploaded to {repo.repo_id!r}; "
+                                  "upload it through this repository's LFS batch API first.")
+            hub.ensure_scanned(op.path, entry)
+            lfs_entries[op.sha256] = entry
+
+    def build(head: str, head_manifest: dict[str, FileEntry]) -> NewCommit:
+        if parsed.parent and not head.startswith(parsed.parent):
+            raise HubHTTPError(412, f"{STALE_PARENT} parentCommit {parsed.parent} is not the head of {revision!r} "
+                               f"({head}).")
+        manifest, lfs = apply_operations(
+            head_manifest, parsed.operations, repo_id=repo.repo_id, revision=revision,
+            lfs_lookup=lambda path, sha, size: lfs_entries[sha],
+        )
+        return NewCommit(manifest, caller.name, parsed.summary, parsed.description, lfs)
+
+    try:
+        oid, num = hub.storage.commit(repo, ref, build, create_pr=create_pr, pr_title=parsed.summary,
+                                      pr_description=parsed.description, pr_author=caller.name)
+    except LookupError:
+        raise hub_branch_gone(repo, revision) from None
+    url = f"{request_base}/{'' if repo.type == 'model' else repo.type + 's/'}{repo.repo_id}"
+    return {"success": True, "commitOid": oid, "commitUrl": f"{url}/commit/{oid}",
+            "commitMessage": parsed.summary, "hookOutput": "",
+            "pullRequestUrl": f"{url}/discussions/{num}" if num is not None else None}
+
+
+def hub_branch_gone(repo: Repo, revision: str) -> HubHTTPError:
+    return HubHTTPError(404, f"Branch {revision!r} of {repo.repo_id!r} was deleted while committing.",
+                        code="RevisionNotFound")
+
+
+@router.post(
+    REPO + "/commit/{revision}", tags=["upload"],
+    openapi_extra={"requestBody": {"required": True, "content": {"application/x-ndjson": {
+        "schema": {"type": "string", "description": "one JSON object per line: header, file, lfsFile, "
+                   "deletedFile, deletedFolder"}}}}},
+)
+async def commit(request: Request, repo_type: str, namespace: str, name: str, revision: str,
+                 create_pr: str | None = None) -> JSONResponse:
+    hub = hub_of(request)
+    rev = seg(revision)
+    pr = _flag(create_pr)
+
+    def target() -> tuple[Repo, Identity, str]:
+        repo, caller = hub.readable_repo(request, repo_type, namespace, name)
+        ref = hub.branch_ref(repo, rev)
+        if pr and not ref.startswith(BRANCH):
+            raise bad_request(f"create_pr=1 needs a branch to open the pull request against, got {rev!r}.")
+        return repo, require_commit_rights(hub, caller, repo, ref, pr), ref
+
+    repo, caller, ref = await run_in_threadpool(target)
+    limit = hub.settings.max_file_size * 2
+    # Buffer the body (to disk past 16 MiB) so parsing runs off the event loop with bounded memory.
+    with tempfile.SpooledTemporaryFile(max_size=16 * 1024 * 1024, dir=hub.store.tmp) as spool:
+        total = 0
+        async for chunk in request.stream():
+            total += len(chunk)
+            if total > limit:
+                raise HubHTTPError(413, f"The commit request is larger than {limit} bytes; upload big files via LFS.")
+            spool.write(chunk)
+        spool.seek(0)
+        result = await run_in_threadpool(_commit_sync, hub, hub.base_url(request), repo, caller, ref, rev, pr, spool)
+    return JSONResponse(result)
+
+
+# -- discussions and pull requests (what create_pr needs) ---------------------------------------------
+class DiscussionBody(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    title: str = Field(min_length=1, max_length=300)
+    description: str = ""
+    pullRequest: bool = False
+
+
+def _discussion_json(hub: Hub, repo: Repo, row: Any, *, details: bool) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "num": row["num"], "title": row["title"], "status": row["status"], "isPullRequest": bool(row["is_pr"]),
+        "createdAt": iso_z(row["created_at"]), "author": {"name": row["author"]},
+        "repo": {"name": repo.repo_id, "type": repo.type}, "pinned": False, "numComments": 0,
+    }
+    if details:
+        item["events"] = []
+        item["filesWithConflicts"] = []
+        item["changes"] = {"base": row["base"]} if row["is_pr"] else {}
+        item["description"] = row["description"]
+    return item
+
+
+@router.post(REPO + "/discussions", tags=["discussions"])
+def create_discussion(request: Request, repo_type: str, namespace: str, name: str, body: DiscussionBody) -> JSONResponse:
+    hub = hub_of(request)
+    repo, caller = hub.readable_repo(request, repo_type, namespace, name)
+    if caller is None:
+        raise unauthorized("You must be signed in to open a discussion or pull request.")
+    if body.pullRequest:
+        require_commit_rights(hub, caller, repo, None, True)
+    num = hub.storage.create_discussion(repo, body.title.strip(), body.description, caller.name,
+                                        is_pr=body.pullRequest)
+    return JSONResponse({"num": num, "pullRequest": body.pullRequest,
+                         "url": f"{hub.repo_url(request, repo)}/discussions/{num}"})
+
+
+@router.get(REPO + "/discussions", tags=["discussions"])
+def list_discussions(request: Request, repo_type: str, namespace: str, name: str, p: str | None = None,
+                     type: str | None = None, status: str | None = None, author: str | None = None) -> JSONResponse:
+    hub = hub_of(request)
+    repo, _ = hub.readable_repo(request, repo_type, namespace, name)
+    rows = hub.storage.discussions(repo)
+    if type in ("pull_request", "discussion"):
+        rows = [r for r in rows if bool(r["is_pr"]) == (type == "pull_request")]
+    if status in ("open", "closed", "merged", "draft"):
+        rows = [r for r in rows if r["status"] == status]
+    if author:
+        rows = [r for r in rows if r["author"].lower() == author.lower()]
+    page = hub.int_param(p, "p")
+    items = [_discussion_json(hub, repo, r, details=False) for r in rows[page * 50: page * 50 + 50]]
+    return JSONResponse({"discussions": items, "count": len(rows), "start": page * 50, "numClosedDiscussions": 0})
+
+
+@router.get(REPO + "/discussions/{num}", tags=["discussions"])
+def get_discussion(request: Request, repo_type: str, namespace: str, name: str, num: int) -> JSONResponse:
+    hub = hub_of(request)
+    repo, caller = hub.readable_repo(request, repo_type, namespace, name)
+    row = hub.storage.discussion(repo, num)
+    if row is None:
+        raise HubHTTPError(404, f"Discussion #{num} does not exist in {repo.repo_id!r}.")
+    require_read(caller, repo, repo.repo_id)
+    return JSONResponse(_discussion_json(hub, repo, row, details=True))

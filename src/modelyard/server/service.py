@@ -1,0 +1,179 @@
+"""The hub's state (settings, database, blob store) and the lookups every route shares."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections import OrderedDict
+from typing import Any
+from urllib.parse import unquote
+
+from fastapi import Request
+
+from modelyard.server import scanning
+from modelyard.server.auth import identify, require_read
+from modelyard.server.blobstore import BlobStore
+from modelyard.server.config import HubSettings
+from modelyard.server.errors import HubHTTPError, bad_request, revision_not_found
+from modelyard.server.gitobjects import FileEntry, git_blob_oid, tree_oids
+from modelyard.server.storage import GITATTRIBUTES, Commit, Identity, Repo, Storage
+
+logger = logging.getLogger(__name__)
+
+# URL segment <-> repo type ("models" in /api/models/..., "datasets/" prefix on file routes).
+REPO_TYPES = {"models": "model", "datasets": "dataset", "spaces": "space"}
+URL_PREFIX = {"model": "", "dataset": "datasets/", "space": "spaces/"}
+
+
+def seg(value: str) -> str:
+    """Decode one raw path segment (routes match the undecoded path, see ``app.RawPathMiddleware``)."""
+    return unquote(value, errors="strict") if "%" in value else value
+
+
+class Hub:
+    def __init__(self, settings: HubSettings) -> None:
+        self.settings = settings
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        self.storage = Storage(settings.db_path)
+        self.store = BlobStore(settings.data_dir)
+        self.secret = self.storage.secret()
+        self._gitattributes = (self.store.put_bytes(GITATTRIBUTES), len(GITATTRIBUTES), git_blob_oid(GITATTRIBUTES))
+        self._small_json: OrderedDict[str, Any] = OrderedDict()
+        self._trees: OrderedDict[str, dict[str, str]] = OrderedDict()
+        self._cache_lock = threading.Lock()
+
+    # -- request helpers ------------------------------------------------------------------------------
+    def base_url(self, request: Request) -> str:
+        """Absolute URL clients reach us at; the client parses repo URLs and pagination links against it."""
+        if self.settings.public_url:
+            return self.settings.public_url
+        return str(request.base_url).rstrip("/")
+
+    def caller(self, request: Request) -> Identity | None:
+        return identify(self.storage, request.headers.get("authorization"))
+
+    def repo_url(self, request: Request, repo: Repo) -> str:
+        return f"{self.base_url(request)}/{URL_PREFIX[repo.type]}{repo.repo_id}"
+
+    # -- repos and revisions --------------------------------------------------------------------------
+    @staticmethod
+    def repo_type(segment: str) -> str:
+        try:
+            return REPO_TYPES[segment]
+        except KeyError:
+            raise HubHTTPError(404, f"Unknown repository type {segment!r}; use models, datasets or spaces.") from None
+
+    def find_repo(self, repo_type: str, namespace: str, name: str) -> Repo | None:
+        return self.storage.get_repo(repo_type, seg(namespace), seg(name))
+
+    def readable_repo(self, request: Request, type_segment: str, namespace: str, name: str
+                      ) -> tuple[Repo, Identity | None]:
+        caller = self.caller(request)
+        repo_type = self.repo_type(type_segment)
+        repo = self.find_repo(repo_type, namespace, name)
+        return require_read(caller, repo, f"{seg(namespace)}/{seg(name)}"), caller
+
+    def resolve(self, repo: Repo, revision: str) -> str:
+        """Commit id of ``revision`` (branch, tag, refs/pr/N, full or short sha) or 404 RevisionNotFound."""
+        commit = self.storage.resolve(repo, revision) if revision else None
+        if commit is None:
+            raise revision_not_found(repo.repo_id, revision)
+        return commit
+
+    def commit(self, repo: Repo, oid: str) -> Commit:
+        found = self.storage.get_commit(repo, oid)
+        if found is None:  # refs always point at stored commits; this means a damaged database
+            raise HubHTTPError(500, f"Commit {oid} of {repo.repo_id!r} is missing from the database.")
+        return found
+
+    def manifest(self, repo: Repo, commit: Commit | str) -> dict[str, FileEntry]:
+        if isinstance(commit, str):
+            commit = self.commit(repo, commit)
+        return self.storage.manifest(commit.tree)
+
+    def tree_oids(self, tree: str, manifest: dict[str, FileEntry]) -> dict[str, str]:
+        with self._cache_lock:
+            cached = self._trees.get(tree)
+        if cached is None:
+            cached = tree_oids(manifest)
+            with self._cache_lock:
+                self._trees[tree] = cached
+                while len(self._trees) > 64:
+                    self._trees.popitem(last=False)
+        return cached
+
+    def branch_ref(self, repo: Repo, revision: str) -> str:
+        """The ref a commit to ``revision`` moves: ``refs/heads/<b>`` or an existing ``refs/pr/N``."""
+        ref = revision if revision.startswith(("refs/pr/", "refs/heads/")) else f"refs/heads/{revision}"
+        if self.storage.ref_target(repo, ref):
+            return ref
+        raise HubHTTPError(
+            404,
+            f"Invalid rev id: {revision!r} is not a branch (or pull-request ref) of {repo.repo_id!r}; commits go to "
+            "branches. Create it first with `HfApi.create_branch`.",
+            code="RevisionNotFound",
+        )
+
+    # -- file contents and scans ----------------------------------------------------------------------
+    def small_json(self, entry: FileEntry, limit: int = 1024 * 1024) -> Any:
+        """Parsed JSON of a small stored file (config.json...), or None when unreadable."""
+        if entry.size > limit:
+            return None
+        with self._cache_lock:
+            if entry.sha256 in self._small_json:
+                return self._small_json[entry.sha256]
+        try:
+            value = json.loads(self.store.path(entry.sha256).read_bytes())
+        except (OSError, ValueError):
+            value = None
+        with self._cache_lock:
+            self._small_json[entry.sha256] = value
+            while len(self._small_json) > 512:
+                self._small_json.popitem(last=False)
+        return value
+
+    def small_text(self, entry: FileEntry, limit: int = 1024 * 1024) -> str | None:
+        if entry.size > limit:
+            return None
+        try:
+            return self.store.path(entry.sha256).read_bytes().decode("utf-8")
+        except (OSError, UnicodeDecodeError):
+            return None
+
+    def ensure_scanned(self, path: str, entry: FileEntry) -> None:
+        """Scan a pickle-based file (once per content and suffix) before the commit that adds it lands."""
+        if scanning.file_kind(path) != "pickle":
+            return
+        key = scanning.scan_key(path)
+        if self.storage.get_scan(entry.sha256, key) is not None:
+            return
+        if entry.size > self.settings.scan_max_size:
+            status, details = "unscanned", {"message": f"larger than the scan limit of {self.settings.scan_max_size} "
+                                            "bytes", "imports": []}
+        else:
+            status, details = scanning.scan_pickle(self.store.path(entry.sha256), path)
+        if status != "safe":
+            logger.warning("security scan of %s (%s): %s - %s", path, entry.sha256, status, details.get("message"))
+        self.storage.put_scan(entry.sha256, key, status, details)
+
+    def scan_of(self, path: str, entry: FileEntry) -> dict[str, Any] | None:
+        if scanning.file_kind(path) != "pickle":
+            return None
+        return self.storage.get_scan(entry.sha256, scanning.scan_key(path))
+
+    @staticmethod
+    def int_param(value: str | None, name: str, default: int = 0) -> int:
+        if value is None or value == "":
+            return default
+        try:
+            number = int(value)
+        except ValueError:
+            raise bad_request(f"Query parameter {name}={value!r} must be a non-negative integer.") from None
+        if number < 0:
+            raise bad_request(f"Query parameter {name}={value!r} must be a non-negative integer.")
+        return number
+
+    @property
+    def gitattributes_blob(self) -> tuple[str, int, str]:
+        return self._gitattributes

@@ -1,0 +1,194 @@
+"""Client commands: ``login``, ``logout``, ``whoami``, ``upload``, ``download``.
+
+They use ``huggingface_hub`` against the hub named by ``HF_ENDPOINT`` (read when the command runs), store
+the token where ``huggingface_hub`` looks for it (``$HF_HOME/token``, mode 0600), and switch Xet off for
+any hub other than huggingface.co, since self-hosted hubs take large files through Git LFS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+DEFAULT_ENDPOINT = "https://huggingface.co"
+
+
+class CommandError(Exception):
+    """A failure to report as ``error: <message>`` with exit status 1."""
+
+
+# -- settings read at call time -------------------------------------------------------------------------
+def endpoint() -> str:
+    return os.environ.get("HF_ENDPOINT", DEFAULT_ENDPOINT).rstrip("/")
+
+
+def hf_home() -> Path:
+    if os.environ.get("HF_HOME"):
+        return Path(os.environ["HF_HOME"]).expanduser()
+    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(cache).expanduser() / "huggingface"
+
+
+def token_path() -> Path:
+    explicit = os.environ.get("HF_TOKEN_PATH")
+    return Path(explicit).expanduser() if explicit else hf_home() / "token"
+
+
+def stored_token() -> str | None:
+    env = os.environ.get("HF_TOKEN") or os.environ.get("HUGGING_FACE_HUB_TOKEN")
+    if env and env.strip():
+        return env.strip()
+    path = token_path()
+    if path.is_file():
+        return path.read_text(encoding="utf-8").strip() or None
+    return None
+
+
+def write_token(token: str) -> Path:
+    """Write the token file with mode 0600 (created that way, so it is never readable by others)."""
+    path = token_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.fchmod(fd, 0o600)
+        os.write(fd, token.encode("utf-8"))
+    finally:
+        os.close(fd)
+    return path
+
+
+def _api(token: str | None) -> Any:
+    """An ``HfApi`` bound to ``HF_ENDPOINT``, with Xet off unless the endpoint is huggingface.co."""
+    from huggingface_hub import HfApi, constants
+
+    url = endpoint()
+    host = url.split("://", 1)[-1].split("/", 1)[0].split(":", 1)[0]
+    if not (host == "huggingface.co" or host.endswith(".huggingface.co")):
+        constants.HF_HUB_DISABLE_XET = True  # read by the client at call time
+    return HfApi(endpoint=url, token=token, library_name="modelyard")
+
+
+def _hub_errors() -> tuple[type[BaseException], ...]:
+    from huggingface_hub.errors import EntryNotFoundError, HfHubHTTPError, LocalEntryNotFoundError
+
+    return (HfHubHTTPError, EntryNotFoundError, LocalEntryNotFoundError, OSError, ValueError)
+
+
+# -- commands -------------------------------------------------------------------------------------------
+def add_commands(commands: argparse._SubParsersAction) -> None:
+    login = commands.add_parser("login", help="save a hub token for later commands and libraries")
+    login.add_argument("--token", default=None, help="the token (asked for when omitted)")
+    login.set_defaults(handler=_login)
+    logout = commands.add_parser("logout", help="delete the saved token")
+    logout.set_defaults(handler=_logout)
+    whoami = commands.add_parser("whoami", help="show who the saved token belongs to")
+    whoami.add_argument("--token", default=None)
+    whoami.set_defaults(handler=_whoami)
+
+    upload = commands.add_parser("upload", help="upload a file or folder to a repository (created if missing)")
+    upload.add_argument("repo_id", help="namespace/name")
+    upload.add_argument("local_path", type=Path)
+    upload.add_argument("path_in_repo", nargs="?", default=None,
+                        help="destination in the repo (default: the file name, or the root for a folder)")
+    upload.add_argument("--repo-type", choices=["model", "dataset", "space"], default="model")
+    upload.add_argument("--revision", default=None, help="branch to commit to (default main)")
+    upload.add_argument("--private", action="store_true", help="create the repository as private")
+    upload.add_argument("--commit-message", default=None)
+    upload.add_argument("--create-pr", action="store_true", help="open a pull request instead of committing")
+    upload.add_argument("--token", default=None)
+    upload.set_defaults(handler=_upload)
+
+    download = commands.add_parser("download", help="download files (or a whole snapshot) of a repository")
+    download.add_argument("repo_id")
+    download.add_argument("files", nargs="*", help="files to fetch (default: the whole repository)")
+    download.add_argument("--revision", default=None, help="branch, tag or commit id")
+    download.add_argument("--repo-type", choices=["model", "dataset", "space"], default="model")
+    download.add_argument("--local-dir", type=Path, default=None, help="copy files here instead of the cache")
+    download.add_argument("--cache-dir", type=Path, default=None)
+    download.add_argument("--token", default=None)
+    download.set_defaults(handler=_download)
+
+
+def _login(args: argparse.Namespace) -> int:
+    token = args.token or getpass.getpass(f"Token for {endpoint()}: ").strip()
+    if not token:
+        raise CommandError("No token given; pass --token or type one at the prompt.")
+    try:
+        info = _api(token).whoami(token=token)
+    except _hub_errors() as err:
+        raise CommandError(f"{endpoint()} refused the token ({err}); nothing was saved. Check HF_ENDPOINT and "
+                           "the token.") from None
+    path = write_token(token)
+    print(f"Logged in to {endpoint()} as {info['name']}; token saved to {path}.")
+    return 0
+
+
+def _logout(args: argparse.Namespace) -> int:
+    path = token_path()
+    if path.exists():
+        path.unlink()
+        print(f"Logged out: removed {path}.")
+    else:
+        print(f"Not logged in (no token at {path}).")
+    if os.environ.get("HF_TOKEN"):
+        print("Note: HF_TOKEN is still set in the environment and will keep being used.")
+    return 0
+
+
+def _whoami(args: argparse.Namespace) -> int:
+    token = args.token or stored_token()
+    if not token:
+        raise CommandError("Not logged in: run `modelyard login` or set HF_TOKEN.")
+    try:
+        info = _api(token).whoami(token=token)
+    except _hub_errors() as err:
+        raise CommandError(f"{endpoint()} refused the token: {err}") from None
+    print(info["name"])
+    orgs = [o["name"] for o in info.get("orgs") or []]
+    if orgs:
+        print(f"orgs: {', '.join(orgs)}")
+    return 0
+
+
+def _upload(args: argparse.Namespace) -> int:
+    local: Path = args.local_path
+    if not local.exists():
+        raise CommandError(f"Local path {str(local)!r} does not exist; give a file or folder to upload.")
+    api = _api(args.token or stored_token())
+    try:
+        api.create_repo(args.repo_id, repo_type=args.repo_type, private=args.private or None, exist_ok=True)
+        if local.is_dir():
+            info = api.upload_folder(repo_id=args.repo_id, folder_path=local, path_in_repo=args.path_in_repo,
+                                     repo_type=args.repo_type, revision=args.revision,
+                                     commit_message=args.commit_message, create_pr=args.create_pr)
+        else:
+            info = api.upload_file(path_or_fileobj=str(local), path_in_repo=args.path_in_repo or local.name,
+                                   repo_id=args.repo_id, repo_type=args.repo_type, revision=args.revision,
+                                   commit_message=args.commit_message, create_pr=args.create_pr)
+    except _hub_errors() as err:
+        raise CommandError(f"Upload to {args.repo_id!r} on {endpoint()} failed: {err}") from None
+    print(getattr(info, "pr_url", None) or str(info))
+    return 0
+
+
+def _download(args: argparse.Namespace) -> int:
+    from huggingface_hub import hf_hub_download, snapshot_download
+
+    token = args.token or stored_token()
+    _api(token)  # applies the Xet switch for this endpoint
+    common = {"repo_type": args.repo_type, "revision": args.revision, "endpoint": endpoint(), "token": token,
+              "cache_dir": args.cache_dir, "local_dir": args.local_dir}
+    try:
+        if not args.files:
+            print(snapshot_download(args.repo_id, **common))
+        else:
+            for filename in args.files:
+                print(hf_hub_download(args.repo_id, filename, **common))
+    except _hub_errors() as err:
+        raise CommandError(f"Download from {args.repo_id!r} on {endpoint()} failed: {err}") from None
+    sys.stdout.flush()
+    return 0

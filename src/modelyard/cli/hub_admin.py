@@ -1,0 +1,170 @@
+"""``modelyard hub ...``: serve a hub, and manage its users, organisations and tokens.
+
+The admin commands work directly on the hub's data folder (SQLite), also while the server runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from modelyard.cli.client import CommandError
+
+
+def _data_dir_parent() -> argparse.ArgumentParser:
+    parent = argparse.ArgumentParser(add_help=False)
+    parent.add_argument("--data-dir", type=Path, default=None,
+                        help="the hub's data folder (default: $MODELYARD_HOME/hub or ~/.modelyard/hub)")
+    return parent
+
+
+def add_commands(commands: argparse._SubParsersAction) -> None:
+    common = _data_dir_parent()
+    hub = commands.add_parser("hub", help="run and administer a self-hosted hub")
+    sub = hub.add_subparsers(dest="hub_command", metavar="HUB_COMMAND")
+    hub.set_defaults(handler=lambda args: hub.print_help() or 2)
+
+    serve = sub.add_parser("serve", parents=[common], help="start the hub server")
+    serve.add_argument("--host", default=None, help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=None, help="port (default 8000)")
+    serve.add_argument("--public-url", default=None, help="URL clients use, when behind a proxy")
+    serve.add_argument("--regular-max-size", default=None,
+                       help="largest file accepted as a regular (non-LFS) upload, e.g. 10MB (default 10MiB)")
+    serve.add_argument("--max-file-size", default=None, help="largest accepted file, e.g. 50GB")
+    serve.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
+    serve.set_defaults(handler=_serve)
+
+    user = sub.add_parser("user", help="manage users").add_subparsers(dest="user_command", metavar="ACTION")
+    user_add = user.add_parser("add", parents=[common], help="create a user")
+    user_add.add_argument("name")
+    user_add.add_argument("--org", action="append", default=[], help="organisation to join (created if missing)")
+    user_add.add_argument("--fullname", default="")
+    user_add.set_defaults(handler=_user_add)
+    user_list = user.add_parser("list", parents=[common], help="list users and organisations")
+    user_list.set_defaults(handler=_user_list)
+
+    org = sub.add_parser("org", help="manage organisations").add_subparsers(dest="org_command", metavar="ACTION")
+    org_add = org.add_parser("add", parents=[common], help="create an organisation")
+    org_add.add_argument("name")
+    org_add.add_argument("--member", action="append", default=[], help="existing user to add as member")
+    org_add.set_defaults(handler=_org_add)
+
+    token = sub.add_parser("token", help="manage access tokens").add_subparsers(dest="token_command",
+                                                                               metavar="ACTION")
+    create = token.add_parser("create", parents=[common], help="create a token (printed once, stored hashed)")
+    create.add_argument("--user", required=True)
+    create.add_argument("--role", choices=["read", "write"], default="write")
+    create.add_argument("--name", default=None, help="display name of the token")
+    create.set_defaults(handler=_token_create)
+    revoke = token.add_parser("revoke", parents=[common], help="delete a user's tokens")
+    revoke.add_argument("--user", required=True)
+    revoke.add_argument("--name", default=None, help="only the token with this display name")
+    revoke.set_defaults(handler=_token_revoke)
+
+
+def _settings(args: argparse.Namespace, **extra: object):  # -> HubSettings
+    from modelyard.server.config import HubSettings, parse_size
+
+    sizes = {}
+    for name in ("regular_max_size", "max_file_size"):
+        value = getattr(args, name, None)
+        if value is not None:
+            try:
+                sizes[name] = parse_size(value)
+            except ValueError as err:
+                raise CommandError(f"--{name.replace('_', '-')}: {err}") from None
+    try:
+        return HubSettings.from_env(data_dir=args.data_dir, **sizes, **extra)
+    except ValueError as err:
+        raise CommandError(str(err)) from None
+
+
+def _storage(args: argparse.Namespace):  # -> Storage
+    from modelyard.server.storage import Storage
+
+    return Storage(_settings(args).db_path)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from modelyard.server.serve import serve
+    from modelyard.server.storage import Storage
+
+    settings = _settings(args, host=args.host, port=args.port, public_url=args.public_url)
+    storage = Storage(settings.db_path)
+    url = settings.public_url or f"http://{settings.host}:{settings.port}"
+    print(f"modelyard hub serving at {url} (data folder: {settings.data_dir})", flush=True)
+    if not any(row["kind"] == "user" for row in storage.list_namespaces()):
+        print("No users yet: run `modelyard hub user add NAME` and `modelyard hub token create --user NAME`.",
+              flush=True)
+    print(f"Clients: export HF_ENDPOINT={url} HF_HUB_DISABLE_XET=1", flush=True)
+    serve(settings, log_level=args.log_level)
+    return 0
+
+
+def _user_add(args: argparse.Namespace) -> int:
+    from modelyard.server.errors import HubHTTPError
+    from modelyard.server.paths import check_namespace
+
+    storage = _storage(args)
+    try:
+        check_namespace(args.name)
+        storage.add_namespace(args.name, "user", args.fullname)
+        for org in args.org:
+            if storage.namespace_kind(org) is None:
+                check_namespace(org)
+                storage.add_namespace(org, "org")
+            storage.add_member(org, args.name)
+    except ValueError as err:
+        raise CommandError(str(err)) from None
+    except HubHTTPError as err:  # from the name checks
+        raise CommandError(err.message) from None
+    orgs = f" (member of {', '.join(args.org)})" if args.org else ""
+    print(f"Created user {args.name}{orgs}. Give them a token: modelyard hub token create --user {args.name}")
+    return 0
+
+
+def _user_list(args: argparse.Namespace) -> int:
+    storage = _storage(args)
+    for row in storage.list_namespaces():
+        extra = ""
+        if row["kind"] == "user":
+            orgs = storage.user_orgs(row["name"])
+            extra = f"  orgs: {', '.join(orgs)}" if orgs else ""
+        print(f"{row['kind']:4}  {row['name']}{extra}")
+    return 0
+
+
+def _org_add(args: argparse.Namespace) -> int:
+    from modelyard.server.errors import HubHTTPError
+    from modelyard.server.paths import check_namespace
+
+    storage = _storage(args)
+    try:
+        check_namespace(args.name)
+        storage.add_namespace(args.name, "org")
+        for member in args.member:
+            storage.add_member(args.name, member)
+    except ValueError as err:
+        raise CommandError(str(err)) from None
+    except HubHTTPError as err:
+        raise CommandError(err.message) from None
+    print(f"Created organisation {args.name}.")
+    return 0
+
+
+def _token_create(args: argparse.Namespace) -> int:
+    storage = _storage(args)
+    try:
+        token = storage.create_token(args.user, args.role, args.name)
+    except ValueError as err:
+        raise CommandError(str(err)) from None
+    print(token)
+    print(f"(a {args.role} token for {args.user}; it is shown only once)", file=sys.stderr)
+    return 0
+
+
+def _token_revoke(args: argparse.Namespace) -> int:
+    count = _storage(args).revoke_tokens(args.user, args.name)
+    print(f"Revoked {count} token(s) of {args.user}.")
+    return 0

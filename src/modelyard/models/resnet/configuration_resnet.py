@@ -1,0 +1,86 @@
+"""``ResNetConfig``: the settings of a ResNet (keys and defaults as in ``microsoft/resnet-50``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from modelyard.configuration import PretrainedConfig
+from modelyard.errors import ConfigurationError
+
+
+class ResNetConfig(PretrainedConfig):
+    """Settings of :class:`~modelyard.ResNetModel`; the defaults give ResNet-50.
+
+    ``layer_type`` is ``"basic"`` (two 3x3 convolutions, ResNet-18/34) or ``"bottleneck"`` (1x1, 3x3, 1x1,
+    ResNet-50 and up). ``depths[i]`` layers with ``hidden_sizes[i]`` output channels form stage ``i + 1``.
+    ``out_features`` / ``out_indices`` name the stages a backbone would return (kept for file compatibility;
+    the default is the last stage).
+    """
+
+    model_type = "resnet"
+    layer_types = ("basic", "bottleneck")
+
+    def __init__(
+        self,
+        num_channels: int = 3,
+        embedding_size: int = 64,
+        hidden_sizes: list[int] | tuple[int, ...] = (256, 512, 1024, 2048),
+        depths: list[int] | tuple[int, ...] = (3, 4, 6, 3),
+        layer_type: str = "bottleneck",
+        hidden_act: str = "relu",
+        downsample_in_first_stage: bool = False,
+        downsample_in_bottleneck: bool = False,
+        out_features: list[str] | None = None,
+        out_indices: list[int] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        kwargs.pop("stage_names", None)  # derived from depths, written for the reference library
+        super().__init__(**kwargs)
+        if layer_type not in self.layer_types:
+            raise ConfigurationError(
+                f"layer_type={layer_type!r} is not one of {', '.join(self.layer_types)}; pick one of them."
+            )
+        if len(hidden_sizes) != len(depths):
+            raise ConfigurationError(
+                f"hidden_sizes ({list(hidden_sizes)}) and depths ({list(depths)}) must have one entry per stage; "
+                "give both the same length."
+            )
+        self.num_channels = num_channels
+        self.embedding_size = embedding_size
+        self.hidden_sizes = list(hidden_sizes)
+        self.depths = list(depths)
+        self.layer_type = layer_type
+        self.hidden_act = hidden_act
+        self.downsample_in_first_stage = downsample_in_first_stage
+        self.downsample_in_bottleneck = downsample_in_bottleneck
+        self.stage_names = ["stem"] + [f"stage{i}" for i in range(1, len(self.depths) + 1)]
+        self.out_features, self.out_indices = _aligned_out_features(out_features, out_indices, self.stage_names)
+
+
+def _aligned_out_features(
+    out_features: list[str] | None, out_indices: list[int] | None, stage_names: list[str]
+) -> tuple[list[str], list[int]]:
+    """Fill whichever of out_features / out_indices is missing from the other (last stage by default)."""
+    if out_features is None and out_indices is None:
+        return [stage_names[-1]], [len(stage_names) - 1]
+    if out_features is not None:
+        unknown = [name for name in out_features if name not in stage_names]
+        if unknown:
+            raise ConfigurationError(f"out_features {unknown} are not stages; the stages are {stage_names}.")
+    if out_indices is not None:
+        bad = [i for i in out_indices if not -len(stage_names) <= i < len(stage_names)]
+        if bad:
+            raise ConfigurationError(f"out_indices {bad} are out of range for the {len(stage_names)} stages {stage_names}.")
+    if out_features is None:
+        out_features = [stage_names[i] for i in out_indices or ()]
+    if out_indices is None:
+        out_indices = [stage_names.index(name) for name in out_features]
+    if [stage_names[i] for i in out_indices] != list(out_features):
+        raise ConfigurationError(
+            f"out_features {list(out_features)} and out_indices {list(out_indices)} name different stages; "
+            "give only one of them or make them agree."
+        )
+    return list(out_features), list(out_indices)
+
+
+__all__ = ["ResNetConfig"]

@@ -1,0 +1,389 @@
+"""ViT: a pre-norm Transformer encoder over 16x16 image patches plus a CLS token.
+
+What differs from the BERT-style encoders: the input is a patch projection (one strided ``Conv2d``) with a
+learned CLS token and learned absolute position embeddings (bicubically interpolated for other image
+sizes); each layer normalises *before* attention and MLP (``layernorm_before`` / ``layernorm_after``); a
+final ``layernorm`` follows the encoder. Attention math is the shared SDPA path in ``layers/attention``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+from torch import nn
+
+from modelyard.layers.activations import get_activation
+from modelyard.layers.attention import attend, expand_head_mask, merge_heads, split_heads
+from modelyard.layers.heads import sequence_classification_loss
+from modelyard.layers.pruning import heads_to_keep_index, prune_linear
+from modelyard.modeling import PreTrainedModel
+from modelyard.models.vit.configuration_vit import ViTConfig
+from modelyard.outputs import BaseModelOutput, BaseModelOutputWithPooling, ImageClassifierOutput
+
+
+def _pair(value: int | tuple[int, int] | list[int]) -> tuple[int, int]:
+    if isinstance(value, (tuple, list)):
+        return int(value[0]), int(value[1])
+    return int(value), int(value)
+
+
+# ---------------------------------------------------------------------------------------------- embeddings
+class ViTPatchEmbeddings(nn.Module):
+    """(batch, channels, height, width) pixels -> (batch, num_patches, hidden) patch vectors."""
+
+    def __init__(self, config: ViTConfig) -> None:
+        super().__init__()
+        self.image_size = _pair(config.image_size)
+        self.patch_size = _pair(config.patch_size)
+        self.num_channels = config.num_channels
+        self.num_patches = (self.image_size[0] // self.patch_size[0]) * (self.image_size[1] // self.patch_size[1])
+        self.projection = nn.Conv2d(
+            config.num_channels, config.hidden_size, kernel_size=self.patch_size, stride=self.patch_size
+        )
+
+    def forward(self, pixel_values: torch.Tensor, interpolate_pos_encoding: bool = False) -> torch.Tensor:
+        _, channels, height, width = pixel_values.shape
+        if channels != self.num_channels:
+            raise ValueError(
+                f"pixel_values have {channels} channels but the config says num_channels={self.num_channels}; "
+                "convert the images (e.g. to RGB) or set num_channels in the config."
+            )
+        if not interpolate_pos_encoding and (height, width) != self.image_size:
+            raise ValueError(
+                f"Input image size ({height}*{width}) doesn't match the model ({self.image_size[0]}*"
+                f"{self.image_size[1]}); resize the images, or pass interpolate_pos_encoding=True to interpolate "
+                "the position embeddings."
+            )
+        # (batch, hidden, rows, cols) -> (batch, rows * cols, hidden)
+        return self.projection(pixel_values).flatten(2).transpose(1, 2)
+
+
+class ViTEmbeddings(nn.Module):
+    """CLS token + patch embeddings + position embeddings."""
+
+    def __init__(self, config: ViTConfig) -> None:
+        super().__init__()
+        self.cls_token = nn.Parameter(torch.zeros(1, 1, config.hidden_size))
+        self.patch_embeddings = ViTPatchEmbeddings(config)
+        self.position_embeddings = nn.Parameter(
+            torch.zeros(1, self.patch_embeddings.num_patches + 1, config.hidden_size)
+        )
+        self.dropout = nn.Dropout(config.hidden_dropout_prob)
+        self.patch_size = _pair(config.patch_size)
+
+    def interpolate_pos_encoding(self, embeddings: torch.Tensor, height: int, width: int) -> torch.Tensor:
+        """Position embeddings resized (bicubic) to the patch grid of a ``height`` x ``width`` image."""
+        num_patches = embeddings.shape[1] - 1
+        num_positions = self.position_embeddings.shape[1] - 1
+        if num_patches == num_positions and height == width and not torch.jit.is_tracing():
+            return self.position_embeddings
+        dim = embeddings.shape[-1]
+        side = int(math.sqrt(num_positions))  # the trained grid is square
+        class_pos = self.position_embeddings[:, :1]
+        # (1, side * side, dim) -> (1, dim, side, side): interpolate over the spatial grid
+        grid = self.position_embeddings[:, 1:].reshape(1, side, side, dim).permute(0, 3, 1, 2)
+        grid = nn.functional.interpolate(
+            grid,
+            size=(height // self.patch_size[0], width // self.patch_size[1]),
+            mode="bicubic",
+            align_corners=False,
+        )
+        # (1, dim, rows, cols) -> (1, rows * cols, dim)
+        grid = grid.permute(0, 2, 3, 1).reshape(1, -1, dim)
+        return torch.cat((class_pos, grid), dim=1)
+
+    def forward(self, pixel_values: torch.Tensor, interpolate_pos_encoding: bool = False) -> torch.Tensor:
+        batch, _, height, width = pixel_values.shape
+        patches = self.patch_embeddings(pixel_values, interpolate_pos_encoding=interpolate_pos_encoding)
+        embeddings = torch.cat((self.cls_token.expand(batch, -1, -1), patches), dim=1)
+        if interpolate_pos_encoding:
+            embeddings = embeddings + self.interpolate_pos_encoding(embeddings, height, width)
+        else:
+            embeddings = embeddings + self.position_embeddings
+        return self.dropout(embeddings)
+
+
+# ---------------------------------------------------------------------------------------------- encoder
+class ViTSelfAttention(nn.Module):
+    def __init__(self, config: ViTConfig) -> None:
+        super().__init__()
+        if config.hidden_size % config.num_attention_heads != 0:
+            raise ValueError(
+                f"hidden_size ({config.hidden_size}) is not a multiple of num_attention_heads "
+                f"({config.num_attention_heads}); change one of them in the config."
+            )
+        self.num_attention_heads = config.num_attention_heads
+        self.attention_head_size = config.hidden_size // config.num_attention_heads
+        self.all_head_size = self.num_attention_heads * self.attention_head_size
+        self.dropout_prob = config.attention_probs_dropout_prob
+        self.query = nn.Linear(config.hidden_size, self.all_head_size, bias=config.qkv_bias)
+        self.key = nn.Linear(config.hidden_size, self.all_head_size, bias=config.qkv_bias)
+        self.value = nn.Linear(config.hidden_size, self.all_head_size, bias=config.qkv_bias)
+
+    def forward(
+        self, hidden_states: torch.Tensor, head_mask: torch.Tensor | None = None, output_attentions: bool = False
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        heads = self.num_attention_heads
+        context, probs = attend(
+            split_heads(self.query(hidden_states), heads),
+            split_heads(self.key(hidden_states), heads),
+            split_heads(self.value(hidden_states), heads),
+            dropout_p=self.dropout_prob if self.training else 0.0,
+            head_mask=head_mask,
+            output_attentions=output_attentions,
+        )
+        return merge_heads(context), probs
+
+
+class ViTSelfOutput(nn.Module):
+    """Output projection of attention; the residual is added in :class:`ViTLayer` (pre-norm)."""
+
+    def __init__(self, config: ViTConfig) -> None:
+        super().__init__()
+        self.dense = nn.Linear(config.hidden_size, config.hidden_size)
+        self.dropout = nn.Dropout(config.hidden_dropout_prob)
+
+    def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:
+        return self.dropout(self.dense(hidden_states))
+
+
+class ViTAttention(nn.Module):
+    def __init__(self, config: ViTConfig) -> None:
+        super().__init__()
+        self.attention = ViTSelfAttention(config)
+        self.output = ViTSelfOutput(config)
+        self.pruned_heads: set[int] = set()
+
+    def prune_heads(self, heads: list[int] | set[int]) -> None:
+        attn = self.attention
+        heads, index = heads_to_keep_index(heads, attn.num_attention_heads, attn.attention_head_size, self.pruned_heads)
+        if not heads:
+            return
+        attn.query = prune_linear(attn.query, index)
+        attn.key = prune_linear(attn.key, index)
+        attn.value = prune_linear(attn.value, index)
+        self.output.dense = prune_linear(self.output.dense, index, dim=1)
+        attn.num_attention_heads -= len(heads)
+        attn.all_head_size = attn.attention_head_size * attn.num_attention_heads
+        self.pruned_heads |= heads
+
+    def forward(
+        self, hidden_states: torch.Tensor, head_mask: torch.Tensor | None = None, output_attentions: bool = False
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        context, probs = self.attention(hidden_states, head_mask, output_attentions)
+        return self.output(context), probs
+
+
+class ViTIntermediate(nn.Module):
+    def __init__(self, config: ViTConfig) -> None:
+        super().__init__()
+        self.dense = nn.Linear(config.hidden_size, config.intermediate_size)
+        self.intermediate_act_fn = get_activation(config.hidden_act)
+
+    def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:
+        return self.intermediate_act_fn(self.dense(hidden_states))
+
+
+class ViTOutput(nn.Module):
+    def __init__(self, config: ViTConfig) -> None:
+        super().__init__()
+        self.dense = nn.Linear(config.intermediate_size, config.hidden_size)
+        self.dropout = nn.Dropout(config.hidden_dropout_prob)
+
+    def forward(self, hidden_states: torch.Tensor, input_tensor: torch.Tensor) -> torch.Tensor:
+        return self.dropout(self.dense(hidden_states)) + input_tensor
+
+
+class ViTLayer(nn.Module):
+    """Pre-norm block: x + attn(LN(x)), then h + MLP(LN(h))."""
+
+    def __init__(self, config: ViTConfig) -> None:
+        super().__init__()
+        self.attention = ViTAttention(config)
+        self.intermediate = ViTIntermediate(config)
+        self.output = ViTOutput(config)
+        self.layernorm_before = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
+        self.layernorm_after = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
+
+    def forward(
+        self, hidden_states: torch.Tensor, head_mask: torch.Tensor | None = None, output_attentions: bool = False
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        attention, probs = self.attention(self.layernorm_before(hidden_states), head_mask, output_attentions)
+        hidden_states = attention + hidden_states
+        out = self.output(self.intermediate(self.layernorm_after(hidden_states)), hidden_states)
+        return out, probs
+
+
+class ViTEncoder(nn.Module):
+    def __init__(self, config: ViTConfig) -> None:
+        super().__init__()
+        self.layer = nn.ModuleList([ViTLayer(config) for _ in range(config.num_hidden_layers)])
+        self.gradient_checkpointing = False
+
+    def forward(
+        self,
+        hidden_states: torch.Tensor,
+        head_mask: torch.Tensor | None = None,
+        output_attentions: bool = False,
+        output_hidden_states: bool = False,
+    ) -> BaseModelOutput:
+        all_hidden: tuple[torch.Tensor, ...] = ()
+        all_attn: tuple[torch.Tensor, ...] = ()
+        layer_masks = expand_head_mask(head_mask, len(self.layer))
+        for layer, layer_mask in zip(self.layer, layer_masks):
+            if output_hidden_states:
+                all_hidden += (hidden_states,)
+            if self.gradient_checkpointing and self.training:
+                hidden_states, probs = self._gradient_checkpointing_func(
+                    layer.__call__, hidden_states, layer_mask, output_attentions
+                )
+            else:
+                hidden_states, probs = layer(hidden_states, layer_mask, output_attentions)
+            if output_attentions:
+                all_attn += (probs,)
+        if output_hidden_states:
+            all_hidden += (hidden_states,)
+        return BaseModelOutput(
+            last_hidden_state=hidden_states,
+            hidden_states=all_hidden if output_hidden_states else None,
+            attentions=all_attn if output_attentions else None,
+        )
+
+
+class ViTPooler(nn.Module):
+    """dense + activation over the CLS token."""
+
+    def __init__(self, config: ViTConfig) -> None:
+        super().__init__()
+        self.dense = nn.Linear(config.hidden_size, config.pooler_output_size)
+        self.activation = get_activation(config.pooler_act)
+
+    def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:
+        return self.activation(self.dense(hidden_states[:, 0]))
+
+
+# ---------------------------------------------------------------------------------------------- models
+class ViTPreTrainedModel(PreTrainedModel):
+    config_class = ViTConfig
+    base_model_prefix = "vit"
+    main_input_name = "pixel_values"
+    supports_gradient_checkpointing = True
+
+    def _init_weights(self, module: nn.Module) -> None:
+        std = self.config.initializer_range
+        if isinstance(module, (nn.Linear, nn.Conv2d)):
+            # truncated normal in float32 (it is not implemented for half precision on every device)
+            weight = nn.init.trunc_normal_(torch.empty_like(module.weight, dtype=torch.float32), std=std)
+            with torch.no_grad():
+                module.weight.copy_(weight)
+                if module.bias is not None:
+                    module.bias.zero_()
+        elif isinstance(module, nn.LayerNorm):
+            with torch.no_grad():
+                module.weight.fill_(1.0)
+                module.bias.zero_()
+        elif isinstance(module, ViTEmbeddings):
+            with torch.no_grad():
+                for param in (module.position_embeddings, module.cls_token):
+                    param.copy_(nn.init.trunc_normal_(torch.empty_like(param, dtype=torch.float32), std=std))
+
+
+class ViTModel(ViTPreTrainedModel):
+    """The bare ViT encoder; ``add_pooling_layer=False`` leaves out the CLS pooler (as the heads do)."""
+
+    def __init__(self, config: ViTConfig, add_pooling_layer: bool = True) -> None:
+        super().__init__(config)
+        self.embeddings = ViTEmbeddings(config)
+        self.encoder = ViTEncoder(config)
+        self.layernorm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
+        self.pooler = ViTPooler(config) if add_pooling_layer else None
+        self.post_init()
+
+    def get_input_embeddings(self) -> ViTPatchEmbeddings:
+        return self.embeddings.patch_embeddings
+
+    def _prune_heads(self, heads_to_prune: dict[int, list[int]]) -> None:
+        for layer, heads in heads_to_prune.items():
+            self.encoder.layer[layer].attention.prune_heads(heads)
+
+    def forward(
+        self,
+        pixel_values: torch.Tensor | None = None,
+        head_mask: torch.Tensor | None = None,
+        output_attentions: bool | None = None,
+        output_hidden_states: bool | None = None,
+        interpolate_pos_encoding: bool | None = None,
+        return_dict: bool | None = None,
+    ) -> BaseModelOutputWithPooling | tuple[Any, ...]:
+        if pixel_values is None:
+            raise ValueError("ViTModel needs pixel_values (batch, channels, height, width); got None.")
+        output_attentions = self.config.output_attentions if output_attentions is None else output_attentions
+        output_hidden_states = (
+            self.config.output_hidden_states if output_hidden_states is None else output_hidden_states
+        )
+        weight_dtype = self.embeddings.patch_embeddings.projection.weight.dtype
+        if pixel_values.dtype != weight_dtype:  # e.g. float32 images into a half-precision model
+            pixel_values = pixel_values.to(weight_dtype)
+        embeddings = self.embeddings(pixel_values, interpolate_pos_encoding=bool(interpolate_pos_encoding))
+        encoded = self.encoder(
+            embeddings,
+            head_mask=head_mask,
+            output_attentions=output_attentions,
+            output_hidden_states=output_hidden_states,
+        )
+        sequence_output = self.layernorm(encoded.last_hidden_state)
+        pooled = self.pooler(sequence_output) if self.pooler is not None else None
+        output = BaseModelOutputWithPooling(
+            last_hidden_state=sequence_output,
+            pooler_output=pooled,
+            hidden_states=encoded.hidden_states,
+            attentions=encoded.attentions,
+        )
+        return output if _return_dict(self.config, return_dict) else output.to_tuple()
+
+
+class ViTForImageClassification(ViTPreTrainedModel):
+    """ViT with a linear classifier on the final CLS token (no pooler, as in the reference)."""
+
+    def __init__(self, config: ViTConfig) -> None:
+        super().__init__(config)
+        self.num_labels = config.num_labels
+        self.vit = ViTModel(config, add_pooling_layer=False)
+        self.classifier: nn.Module = (
+            nn.Linear(config.hidden_size, config.num_labels) if config.num_labels > 0 else nn.Identity()
+        )
+        self.post_init()
+
+    def forward(
+        self,
+        pixel_values: torch.Tensor | None = None,
+        head_mask: torch.Tensor | None = None,
+        labels: torch.Tensor | None = None,
+        output_attentions: bool | None = None,
+        output_hidden_states: bool | None = None,
+        interpolate_pos_encoding: bool | None = None,
+        return_dict: bool | None = None,
+    ) -> ImageClassifierOutput | tuple[Any, ...]:
+        outputs = self.vit(
+            pixel_values,
+            head_mask=head_mask,
+            output_attentions=output_attentions,
+            output_hidden_states=output_hidden_states,
+            interpolate_pos_encoding=interpolate_pos_encoding,
+            return_dict=True,
+        )
+        logits = self.classifier(outputs.last_hidden_state[:, 0, :])
+        loss = sequence_classification_loss(logits, labels, self.config) if labels is not None else None
+        output = ImageClassifierOutput(
+            loss=loss, logits=logits, hidden_states=outputs.hidden_states, attentions=outputs.attentions
+        )
+        return output if _return_dict(self.config, return_dict) else output.to_tuple()
+
+
+def _return_dict(config: ViTConfig, return_dict: bool | None) -> bool:
+    return config.use_return_dict if return_dict is None else return_dict
+
+
+__all__ = ["ViTForImageClassification", "ViTModel", "ViTPreTrainedModel"]

@@ -1,0 +1,663 @@
+"""Wav2Vec2: a 1-D convolutional feature encoder over raw audio, then a Transformer encoder.
+
+What differs from the text encoders: the input is a waveform (``input_values``, batch x samples) turned
+into ~50 frames per second by strided convolutions (``feature_extractor``), normalised and projected to
+``hidden_size`` (``feature_projection``); positions come from a grouped convolution with weight norm
+(``pos_conv_embed``) instead of a table. Two layer-norm orders exist: post-norm (base models) and
+pre-norm (``do_stable_layer_norm``, large models). A padding mask over samples becomes a mask over frames
+through the convolution length formula. Attention math is the shared SDPA path in ``layers/attention``.
+
+Training-time SpecAugment is supported (time and feature masks, LayerDrop); the pre-training heads
+(quantizer, contrastive loss), adapters and x-vector heads are not.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from typing import Any
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+from torch.nn.utils import parametrize
+
+from modelyard.layers.activations import get_activation
+from modelyard.layers.attention import attend, merge_heads, padding_mask_to_additive, split_heads
+from modelyard.modeling import PreTrainedModel
+from modelyard.models.wav2vec2.configuration_wav2vec2 import Wav2Vec2Config
+from modelyard.outputs import (
+    BaseModelOutput,
+    CausalLMOutput,
+    SequenceClassifierOutput,
+    Wav2Vec2BaseModelOutput,
+)
+
+
+# ---------------------------------------------------------------------------------------------- SpecAugment
+def _compute_mask_indices(
+    shape: tuple[int, int],
+    mask_prob: float,
+    mask_length: int,
+    attention_mask: torch.Tensor | None = None,
+    min_masks: int = 0,
+) -> torch.Tensor:
+    """A random (batch, length) bool mask of spans of ``mask_length``, covering about ``mask_prob`` of each
+    row's valid part (SpecAugment); spans never start in the padding given by ``attention_mask``."""
+    batch, length = shape
+    if not 1 <= mask_length <= length:
+        raise ValueError(
+            f"mask_length must be between 1 and the sequence length {length}, got {mask_length}; lower "
+            "mask_time_length / mask_feature_length in the config, or use longer inputs."
+        )
+    epsilon = torch.rand(()).item()  # probabilistic rounding of the number of spans
+
+    def num_spans(input_length: int) -> int:
+        count = max(int(mask_prob * input_length / mask_length + epsilon), min_masks)
+        count = min(count, length // mask_length)
+        return max(min(count, input_length - (mask_length - 1)), 0)
+
+    lengths = attention_mask.sum(-1).tolist() if attention_mask is not None else [length] * batch
+    mask = torch.zeros(batch, length, dtype=torch.bool)
+    offsets = torch.arange(mask_length)
+    for row, input_length in enumerate(int(n) for n in lengths):
+        count = num_spans(input_length)
+        if count == 0:
+            continue
+        starts = torch.randperm(input_length - mask_length + 1)[:count]
+        mask[row, (starts[:, None] + offsets).flatten().clamp(max=length - 1)] = True
+    return mask
+
+
+# ---------------------------------------------------------------------------------------------- feature encoder
+class _ConvLayer(nn.Module):
+    """Conv1d -> optional norm -> activation. The reference's three conv layer classes differ only in the norm
+    (none, GroupNorm with one group per channel, or LayerNorm over channels), so one class takes it as an option.
+    """
+
+    def __init__(self, config: Wav2Vec2Config, layer_id: int, norm: str | None) -> None:
+        super().__init__()
+        in_dim = config.conv_dim[layer_id - 1] if layer_id > 0 else 1
+        out_dim = config.conv_dim[layer_id]
+        self.conv = nn.Conv1d(
+            in_dim,
+            out_dim,
+            kernel_size=config.conv_kernel[layer_id],
+            stride=config.conv_stride[layer_id],
+            bias=config.conv_bias,
+        )
+        self.norm = norm
+        if norm == "group":
+            self.layer_norm: nn.Module = nn.GroupNorm(num_groups=out_dim, num_channels=out_dim, affine=True)
+        elif norm == "layer":
+            self.layer_norm = nn.LayerNorm(out_dim, elementwise_affine=True)
+        self.activation = get_activation(config.feat_extract_activation)
+
+    def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:
+        hidden_states = self.conv(hidden_states)  # (batch, channels, frames)
+        if self.norm == "group":
+            hidden_states = self.layer_norm(hidden_states)
+        elif self.norm == "layer":
+            # LayerNorm normalises the last dim: (batch, channels, frames) -> (batch, frames, channels) and back
+            hidden_states = self.layer_norm(hidden_states.transpose(-2, -1)).transpose(-2, -1)
+        return self.activation(hidden_states)
+
+
+class Wav2Vec2FeatureEncoder(nn.Module):
+    """(batch, samples) waveform -> (batch, conv_dim[-1], frames) features."""
+
+    def __init__(self, config: Wav2Vec2Config) -> None:
+        super().__init__()
+        count = len(config.conv_dim)
+        if config.feat_extract_norm == "group":
+            norms: list[str | None] = ["group"] + [None] * (count - 1)
+        elif config.feat_extract_norm == "layer":
+            norms = ["layer"] * count
+        else:
+            raise ValueError(f"config.feat_extract_norm must be 'group' or 'layer', got {config.feat_extract_norm!r}.")
+        self.conv_layers = nn.ModuleList(_ConvLayer(config, i, norm) for i, norm in enumerate(norms))
+        self.gradient_checkpointing = False
+        self._requires_grad = True
+
+    def _freeze_parameters(self) -> None:
+        for param in self.parameters():
+            param.requires_grad = False
+        self._requires_grad = False
+
+    def forward(self, input_values: torch.Tensor) -> torch.Tensor:
+        hidden_states = input_values[:, None]  # (batch, 1, samples)
+        checkpointing = self.gradient_checkpointing and self.training
+        if checkpointing and self._requires_grad:
+            # reentrant checkpointing only back-propagates into layers whose input requires grad
+            hidden_states = hidden_states.detach().requires_grad_(True)
+        for conv_layer in self.conv_layers:
+            if checkpointing:
+                hidden_states = self._gradient_checkpointing_func(conv_layer.__call__, hidden_states)
+            else:
+                hidden_states = conv_layer(hidden_states)
+        return hidden_states
+
+
+class Wav2Vec2FeatureProjection(nn.Module):
+    def __init__(self, config: Wav2Vec2Config) -> None:
+        super().__init__()
+        self.layer_norm = nn.LayerNorm(config.conv_dim[-1], eps=config.layer_norm_eps)
+        self.projection = nn.Linear(config.conv_dim[-1], config.hidden_size)
+        self.dropout = nn.Dropout(config.feat_proj_dropout)
+
+    def forward(self, hidden_states: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Returns (projected, normalised-but-unprojected) features."""
+        normed = self.layer_norm(hidden_states)
+        return self.dropout(self.projection(normed)), normed
+
+
+# ---------------------------------------------------------------------------------------------- encoder
+class Wav2Vec2PositionalConvEmbedding(nn.Module):
+    """Grouped convolution over time with weight norm (``dim=2``: one norm per kernel position).
+
+    The weight is stored as ``conv.parametrizations.weight.original0`` (g) / ``original1`` (v), torch's
+    parametrization names, which the reference library also writes; old ``weight_g`` / ``weight_v``
+    checkpoints are renamed on load.
+    """
+
+    def __init__(self, config: Wav2Vec2Config) -> None:
+        super().__init__()
+        conv = nn.Conv1d(
+            config.hidden_size,
+            config.hidden_size,
+            kernel_size=config.num_conv_pos_embeddings,
+            padding=config.num_conv_pos_embeddings // 2,
+            groups=config.num_conv_pos_embedding_groups,
+        )
+        self.conv = nn.utils.parametrizations.weight_norm(conv, name="weight", dim=2)
+        # "same" padding with an even kernel yields one frame too many: drop the last one
+        self.num_pad_remove = 1 if config.num_conv_pos_embeddings % 2 == 0 else 0
+        self.activation = get_activation(config.feat_extract_activation)
+
+    def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:
+        # (batch, frames, hidden) -> (batch, hidden, frames) for the convolution, and back
+        hidden_states = self.conv(hidden_states.transpose(1, 2))
+        if self.num_pad_remove:
+            hidden_states = hidden_states[:, :, : -self.num_pad_remove]
+        return self.activation(hidden_states).transpose(1, 2)
+
+
+class Wav2Vec2Attention(nn.Module):
+    """Bidirectional multi-head self-attention (q/k/v/out projections with bias)."""
+
+    def __init__(self, config: Wav2Vec2Config) -> None:
+        super().__init__()
+        embed_dim, num_heads = config.hidden_size, config.num_attention_heads
+        if embed_dim % num_heads != 0:
+            raise ValueError(
+                f"hidden_size ({embed_dim}) must be a multiple of num_attention_heads ({num_heads}); change one of "
+                "them in the config."
+            )
+        self.num_heads = num_heads
+        self.dropout = config.attention_dropout
+        self.k_proj = nn.Linear(embed_dim, embed_dim)
+        self.v_proj = nn.Linear(embed_dim, embed_dim)
+        self.q_proj = nn.Linear(embed_dim, embed_dim)
+        self.out_proj = nn.Linear(embed_dim, embed_dim)
+
+    def forward(
+        self,
+        hidden_states: torch.Tensor,
+        additive_mask: torch.Tensor | None = None,
+        output_attentions: bool = False,
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        context, probs = attend(
+            split_heads(self.q_proj(hidden_states), self.num_heads),
+            split_heads(self.k_proj(hidden_states), self.num_heads),
+            split_heads(self.v_proj(hidden_states), self.num_heads),
+            additive_mask=additive_mask,
+            dropout_p=self.dropout if self.training else 0.0,
+            output_attentions=output_attentions,
+        )
+        return self.out_proj(merge_heads(context)), probs
+
+
+class Wav2Vec2FeedForward(nn.Module):
+    def __init__(self, config: Wav2Vec2Config) -> None:
+        super().__init__()
+        self.intermediate_dropout = nn.Dropout(config.activation_dropout)
+        self.intermediate_dense = nn.Linear(config.hidden_size, config.intermediate_size)
+        self.intermediate_act_fn = get_activation(config.hidden_act)
+        self.output_dense = nn.Linear(config.intermediate_size, config.hidden_size)
+        self.output_dropout = nn.Dropout(config.hidden_dropout)
+
+    def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:
+        hidden_states = self.intermediate_dropout(self.intermediate_act_fn(self.intermediate_dense(hidden_states)))
+        return self.output_dropout(self.output_dense(hidden_states))
+
+
+class Wav2Vec2EncoderLayer(nn.Module):
+    """One Transformer block. Post-norm (base): LN(x + attn(x)), then LN(h + FF(h)).
+    Pre-norm (``stable_layer_norm``): x + attn(LN(x)), then h + FF(LN(h)). Same submodules either way."""
+
+    def __init__(self, config: Wav2Vec2Config, stable_layer_norm: bool) -> None:
+        super().__init__()
+        self.stable_layer_norm = stable_layer_norm
+        self.attention = Wav2Vec2Attention(config)
+        self.dropout = nn.Dropout(config.hidden_dropout)
+        self.layer_norm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
+        self.feed_forward = Wav2Vec2FeedForward(config)
+        self.final_layer_norm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
+
+    def forward(
+        self, hidden_states: torch.Tensor, additive_mask: torch.Tensor | None = None, output_attentions: bool = False
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        residual = hidden_states
+        if self.stable_layer_norm:
+            attention, probs = self.attention(self.layer_norm(hidden_states), additive_mask, output_attentions)
+            hidden_states = residual + self.dropout(attention)
+            hidden_states = hidden_states + self.feed_forward(self.final_layer_norm(hidden_states))
+        else:
+            attention, probs = self.attention(hidden_states, additive_mask, output_attentions)
+            hidden_states = self.layer_norm(residual + self.dropout(attention))
+            hidden_states = self.final_layer_norm(hidden_states + self.feed_forward(hidden_states))
+        return hidden_states, probs
+
+
+class Wav2Vec2Encoder(nn.Module):
+    """Positional convolution + layers. ``layer_norm`` runs before the layers (post-norm variant) or after
+    them (stable variant); ``hidden_states`` holds each layer's input plus the final output."""
+
+    def __init__(self, config: Wav2Vec2Config) -> None:
+        super().__init__()
+        self.stable_layer_norm = bool(config.do_stable_layer_norm)
+        self.layerdrop = config.layerdrop
+        self.pos_conv_embed = Wav2Vec2PositionalConvEmbedding(config)
+        self.layer_norm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
+        self.dropout = nn.Dropout(config.hidden_dropout)
+        self.layers = nn.ModuleList(
+            Wav2Vec2EncoderLayer(config, self.stable_layer_norm) for _ in range(config.num_hidden_layers)
+        )
+        self.gradient_checkpointing = False
+
+    def forward(
+        self,
+        hidden_states: torch.Tensor,
+        attention_mask: torch.Tensor | None = None,
+        output_attentions: bool = False,
+        output_hidden_states: bool = False,
+    ) -> BaseModelOutput:
+        additive_mask = None
+        if attention_mask is not None:
+            # padded frames enter the positional convolution as zeros, as in the reference
+            hidden_states = hidden_states.masked_fill(~attention_mask[..., None], 0.0)
+            additive_mask = padding_mask_to_additive(attention_mask, hidden_states.dtype)
+        hidden_states = hidden_states + self.pos_conv_embed(hidden_states)
+        if not self.stable_layer_norm:
+            hidden_states = self.layer_norm(hidden_states)
+        hidden_states = self.dropout(hidden_states)
+
+        all_hidden: tuple[torch.Tensor, ...] = ()
+        all_attn: tuple[torch.Tensor | None, ...] = ()
+        for layer in self.layers:
+            if output_hidden_states:
+                all_hidden += (hidden_states,)
+            probs = None
+            # LayerDrop: skip whole layers at random while training
+            if not (self.training and self.layerdrop > 0 and torch.rand(()).item() < self.layerdrop):
+                if self.gradient_checkpointing and self.training:
+                    hidden_states, probs = self._gradient_checkpointing_func(
+                        layer.__call__, hidden_states, additive_mask, output_attentions
+                    )
+                else:
+                    hidden_states, probs = layer(hidden_states, additive_mask, output_attentions)
+            if output_attentions:
+                all_attn += (probs,)
+        if self.stable_layer_norm:
+            hidden_states = self.layer_norm(hidden_states)
+        if output_hidden_states:
+            all_hidden += (hidden_states,)
+        return BaseModelOutput(
+            last_hidden_state=hidden_states,
+            hidden_states=all_hidden if output_hidden_states else None,
+            attentions=all_attn if output_attentions else None,  # type: ignore[arg-type]
+        )
+
+
+# ---------------------------------------------------------------------------------------------- models
+class Wav2Vec2PreTrainedModel(PreTrainedModel):
+    config_class = Wav2Vec2Config
+    base_model_prefix = "wav2vec2"
+    main_input_name = "input_values"
+    supports_gradient_checkpointing = True
+    # torch < 2.1 (and old checkpoints) name the weight-norm factors weight_g / weight_v
+    _checkpoint_key_renames = [
+        *PreTrainedModel._checkpoint_key_renames,
+        (r"\.weight_g$", ".parametrizations.weight.original0"),
+        (r"\.weight_v$", ".parametrizations.weight.original1"),
+    ]
+    # pre-training checkpoints carry the quantizer and projection heads, which these classes do not use
+    _keys_to_ignore_on_load_unexpected = [r"^quantizer\.", r"^project_q\.", r"^project_hid\."]
+
+    def _init_weights(self, module: nn.Module) -> None:
+        std = self.config.initializer_range
+        with torch.no_grad():
+            if isinstance(module, Wav2Vec2PositionalConvEmbedding):
+                self._init_pos_conv(module.conv.parametrizations.weight, module.conv.in_channels)  # type: ignore[union-attr]
+                nn.init.zeros_(module.conv.bias)
+            elif isinstance(module, parametrize.ParametrizationList):  # a weight-norm (g, v) pair on its own
+                self._init_pos_conv(module, module.original1.shape[0])
+            elif isinstance(module, Wav2Vec2FeatureProjection):
+                bound = math.sqrt(1 / module.projection.in_features)
+                nn.init.uniform_(module.projection.weight, -bound, bound)
+                nn.init.uniform_(module.projection.bias, -bound, bound)
+            elif isinstance(module, nn.Linear):
+                module.weight.normal_(mean=0.0, std=std)
+                if module.bias is not None:
+                    module.bias.zero_()
+            elif isinstance(module, (nn.LayerNorm, nn.GroupNorm)):
+                module.weight.fill_(1.0)
+                module.bias.zero_()
+            elif isinstance(module, nn.Conv1d):
+                if not parametrize.is_parametrized(module, "weight"):
+                    nn.init.kaiming_normal_(module.weight)
+                if module.bias is not None:
+                    bound = math.sqrt(module.groups / (module.in_channels * module.kernel_size[0]))
+                    nn.init.uniform_(module.bias, -bound, bound)
+            elif isinstance(module, Wav2Vec2Model) and module.masked_spec_embed is not None:
+                module.masked_spec_embed.uniform_()
+            elif isinstance(module, Wav2Vec2ForSequenceClassification) and module.layer_weights is not None:
+                module.layer_weights.fill_(1.0 / module.layer_weights.numel())
+
+    @staticmethod
+    def _init_pos_conv(weight_norm: nn.Module, in_channels: int) -> None:
+        """v ~ N(0, 2 / sqrt(kernel * in_channels)); g = |v| so the effective weight starts equal to v."""
+        v, g = weight_norm.original1, weight_norm.original0
+        nn.init.normal_(v, mean=0.0, std=2 * math.sqrt(1 / (v.shape[2] * in_channels)))
+        g.copy_(torch.linalg.vector_norm(v, dim=(0, 1), keepdim=True))  # one norm per kernel position
+
+    def _get_feat_extract_output_lengths(
+        self, input_lengths: torch.Tensor | int, add_adapter: bool | None = None
+    ) -> torch.Tensor | int:
+        """Frames the feature encoder makes from ``input_lengths`` samples (Conv1d length formula, no padding)."""
+        for kernel, stride in zip(self.config.conv_kernel, self.config.conv_stride):
+            if isinstance(input_lengths, torch.Tensor):
+                input_lengths = torch.div(input_lengths - kernel, stride, rounding_mode="floor") + 1
+            else:
+                input_lengths = (input_lengths - kernel) // stride + 1
+        return input_lengths
+
+    def _get_feature_vector_attention_mask(
+        self, feature_vector_length: int, attention_mask: torch.Tensor, add_adapter: bool | None = None
+    ) -> torch.Tensor:
+        """A (batch, samples) padding mask -> a (batch, frames) bool mask: the first L(len) frames are valid.
+
+        Lengths are counted, not positions: the mask is assumed right-padded, as the feature extractor pads.
+        """
+        lengths = self._get_feat_extract_output_lengths(attention_mask.sum(-1))
+        frames = torch.arange(feature_vector_length, device=attention_mask.device)
+        return frames[None, :] < torch.as_tensor(lengths, device=attention_mask.device).to(torch.long)[:, None]
+
+    def freeze_feature_encoder(self) -> None:
+        """Stop gradient updates of the convolutional feature encoder (common when fine-tuning)."""
+        self._base().feature_extractor._freeze_parameters()
+
+    def freeze_feature_extractor(self) -> None:
+        warnings.warn(
+            "freeze_feature_extractor() is deprecated; call freeze_feature_encoder() instead.",
+            FutureWarning,
+            stacklevel=2,
+        )
+        self.freeze_feature_encoder()
+
+    def _base(self) -> Wav2Vec2Model:
+        return self if isinstance(self, Wav2Vec2Model) else self.wav2vec2  # type: ignore[return-value]
+
+
+class Wav2Vec2Model(Wav2Vec2PreTrainedModel):
+    """The bare encoder: ``last_hidden_state`` (batch, frames, hidden) and ``extract_features`` (the
+    normalised convolutional features, batch x frames x conv_dim[-1])."""
+
+    def __init__(self, config: Wav2Vec2Config) -> None:
+        super().__init__(config)
+        if config.add_adapter or config.adapter_attn_dim is not None:
+            raise NotImplementedError(
+                "Wav2Vec2 adapters (config.add_adapter / config.adapter_attn_dim) are not supported by modelyard; "
+                "use a checkpoint without adapters or set add_adapter=False and adapter_attn_dim=None."
+            )
+        self.feature_extractor = Wav2Vec2FeatureEncoder(config)
+        self.feature_projection = Wav2Vec2FeatureProjection(config)
+        # the learned "masked frame" vector only exists when SpecAugment can mask frames
+        self.masked_spec_embed: nn.Parameter | None = None
+        if config.mask_time_prob > 0.0 or config.mask_feature_prob > 0.0:
+            self.masked_spec_embed = nn.Parameter(torch.empty(config.hidden_size).uniform_())
+        self.encoder = Wav2Vec2Encoder(config)
+        self.post_init()
+
+    def _mask_hidden_states(
+        self,
+        hidden_states: torch.Tensor,
+        mask_time_indices: torch.Tensor | None = None,
+        attention_mask: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """SpecAugment: replace masked frames by ``masked_spec_embed``, zero masked feature channels."""
+        if not getattr(self.config, "apply_spec_augment", True):
+            return hidden_states
+        batch, frames, hidden = hidden_states.shape
+        if mask_time_indices is None and self.training and self.config.mask_time_prob > 0:
+            mask_time_indices = _compute_mask_indices(
+                (batch, frames),
+                mask_prob=self.config.mask_time_prob,
+                mask_length=self.config.mask_time_length,
+                attention_mask=attention_mask,
+                min_masks=self.config.mask_time_min_masks,
+            ).to(hidden_states.device)
+        if mask_time_indices is not None:
+            if self.masked_spec_embed is None:
+                raise ValueError(
+                    "mask_time_indices were given but the model has no masked_spec_embed (mask_time_prob and "
+                    "mask_feature_prob are 0 in the config); set mask_time_prob > 0 when building the model."
+                )
+            embed = self.masked_spec_embed.to(hidden_states.dtype)
+            hidden_states = torch.where(mask_time_indices.bool()[..., None], embed, hidden_states)
+        if self.training and self.config.mask_feature_prob > 0:
+            feature_mask = _compute_mask_indices(
+                (batch, hidden),
+                mask_prob=self.config.mask_feature_prob,
+                mask_length=self.config.mask_feature_length,
+                min_masks=self.config.mask_feature_min_masks,
+            ).to(hidden_states.device)
+            hidden_states = hidden_states.masked_fill(feature_mask[:, None, :], 0.0)
+        return hidden_states
+
+    def forward(
+        self,
+        input_values: torch.Tensor | None,
+        attention_mask: torch.Tensor | None = None,
+        mask_time_indices: torch.Tensor | None = None,
+        output_attentions: bool | None = None,
+        output_hidden_states: bool | None = None,
+        return_dict: bool | None = None,
+    ) -> Wav2Vec2BaseModelOutput | tuple[Any, ...]:
+        if input_values is None:
+            raise ValueError("Wav2Vec2Model needs input_values (batch, samples); got None.")
+        if output_attentions is None:
+            output_attentions = self.config.output_attentions
+        if output_hidden_states is None:
+            output_hidden_states = self.config.output_hidden_states
+        # (batch, conv_dim[-1], frames) -> (batch, frames, conv_dim[-1])
+        features = self.feature_extractor(input_values).transpose(1, 2)
+        frame_mask = None
+        if attention_mask is not None:
+            frame_mask = self._get_feature_vector_attention_mask(features.shape[1], attention_mask)
+        hidden_states, features = self.feature_projection(features)
+        hidden_states = self._mask_hidden_states(
+            hidden_states, mask_time_indices=mask_time_indices, attention_mask=frame_mask
+        )
+        encoded = self.encoder(
+            hidden_states,
+            attention_mask=frame_mask,
+            output_attentions=output_attentions,
+            output_hidden_states=output_hidden_states,
+        )
+        output = Wav2Vec2BaseModelOutput(
+            last_hidden_state=encoded.last_hidden_state,
+            extract_features=features,
+            hidden_states=encoded.hidden_states,
+            attentions=encoded.attentions,
+        )
+        return output if _return_dict(self.config, return_dict) else output.to_tuple()
+
+
+class Wav2Vec2ForCTC(Wav2Vec2PreTrainedModel):
+    """Wav2Vec2 with a linear layer over the character vocabulary per frame, trained with CTC.
+
+    Labels are (batch, target_length) token ids padded with -100 (or any negative value); the CTC blank
+    is ``config.pad_token_id``.
+    """
+
+    def __init__(self, config: Wav2Vec2Config) -> None:
+        super().__init__(config)
+        if config.vocab_size is None:
+            raise ValueError(
+                "Wav2Vec2ForCTC needs config.vocab_size (the size of the CTC vocabulary); set it in the config, "
+                "e.g. Wav2Vec2ForCTC.from_pretrained(..., vocab_size=len(tokenizer))."
+            )
+        self.wav2vec2 = Wav2Vec2Model(config)
+        self.dropout = nn.Dropout(config.final_dropout)
+        self.lm_head = nn.Linear(config.hidden_size, config.vocab_size)
+        self.post_init()
+
+    def freeze_base_model(self) -> None:
+        """Train only ``lm_head``."""
+        for param in self.wav2vec2.parameters():
+            param.requires_grad = False
+
+    def forward(
+        self,
+        input_values: torch.Tensor | None,
+        attention_mask: torch.Tensor | None = None,
+        output_attentions: bool | None = None,
+        output_hidden_states: bool | None = None,
+        return_dict: bool | None = None,
+        labels: torch.Tensor | None = None,
+    ) -> CausalLMOutput | tuple[Any, ...]:
+        if labels is not None and labels.numel() and int(labels.max()) >= self.config.vocab_size:
+            raise ValueError(
+                f"CTC labels must be below vocab_size={self.config.vocab_size}, got {int(labels.max())}; check the "
+                "tokenizer matches the model, or set vocab_size."
+            )
+        outputs = self.wav2vec2(
+            input_values,
+            attention_mask=attention_mask,
+            output_attentions=output_attentions,
+            output_hidden_states=output_hidden_states,
+            return_dict=True,
+        )
+        logits = self.lm_head(self.dropout(outputs.last_hidden_state))
+        loss = None
+        if labels is not None:
+            loss = self._ctc_loss(logits, labels, input_values, attention_mask)  # type: ignore[arg-type]
+        output = CausalLMOutput(
+            loss=loss, logits=logits, hidden_states=outputs.hidden_states, attentions=outputs.attentions
+        )
+        return output if _return_dict(self.config, return_dict) else output.to_tuple()
+
+    def _ctc_loss(
+        self,
+        logits: torch.Tensor,
+        labels: torch.Tensor,
+        input_values: torch.Tensor,
+        attention_mask: torch.Tensor | None,
+    ) -> torch.Tensor:
+        if attention_mask is None:
+            sample_lengths = torch.full(
+                (input_values.shape[0],), input_values.shape[-1], dtype=torch.long, device=input_values.device
+            )
+        else:
+            sample_lengths = attention_mask.sum(-1)
+        input_lengths = self._get_feat_extract_output_lengths(sample_lengths).to(torch.long)  # type: ignore[union-attr]
+        label_mask = labels >= 0  # padding is -100
+        target_lengths = label_mask.sum(-1)
+        targets = labels.masked_select(label_mask)
+        # (batch, frames, vocab) -> (frames, batch, vocab), float32: ctc_loss has no half-precision kernel
+        log_probs = F.log_softmax(logits, dim=-1, dtype=torch.float32).transpose(0, 1)
+        with torch.backends.cudnn.flags(enabled=False):  # cuDNN's CTC gives different results and limits
+            return F.ctc_loss(
+                log_probs,
+                targets,
+                input_lengths,
+                target_lengths,
+                blank=self.config.pad_token_id,
+                reduction=self.config.ctc_loss_reduction,
+                zero_infinity=self.config.ctc_zero_infinity,
+            )
+
+
+class Wav2Vec2ForSequenceClassification(Wav2Vec2PreTrainedModel):
+    """Utterance classification: project frames, average the valid ones, classify.
+
+    With ``use_weighted_layer_sum`` the frames are a softmax-weighted sum of every layer's hidden states.
+    The loss is cross-entropy over ``num_labels`` classes, as in the reference.
+    """
+
+    def __init__(self, config: Wav2Vec2Config) -> None:
+        super().__init__(config)
+        if config.add_adapter:
+            raise ValueError(
+                "Wav2Vec2ForSequenceClassification does not support adapters (config.add_adapter=True); set "
+                "add_adapter=False."
+            )
+        self.wav2vec2 = Wav2Vec2Model(config)
+        self.layer_weights: nn.Parameter | None = None
+        if config.use_weighted_layer_sum:
+            num_layers = config.num_hidden_layers + 1  # layers + their input
+            self.layer_weights = nn.Parameter(torch.full((num_layers,), 1.0 / num_layers))
+        self.projector = nn.Linear(config.hidden_size, config.classifier_proj_size)
+        self.classifier = nn.Linear(config.classifier_proj_size, config.num_labels)
+        self.post_init()
+
+    def freeze_base_model(self) -> None:
+        """Train only ``projector`` and ``classifier`` (and ``layer_weights``)."""
+        for param in self.wav2vec2.parameters():
+            param.requires_grad = False
+
+    def forward(
+        self,
+        input_values: torch.Tensor | None,
+        attention_mask: torch.Tensor | None = None,
+        output_attentions: bool | None = None,
+        output_hidden_states: bool | None = None,
+        return_dict: bool | None = None,
+        labels: torch.Tensor | None = None,
+    ) -> SequenceClassifierOutput | tuple[Any, ...]:
+        outputs = self.wav2vec2(
+            input_values,
+            attention_mask=attention_mask,
+            output_attentions=output_attentions,
+            output_hidden_states=True if self.layer_weights is not None else output_hidden_states,
+            return_dict=True,
+        )
+        if self.layer_weights is not None:
+            stacked = torch.stack(outputs.hidden_states, dim=1)  # (batch, layers + 1, frames, hidden)
+            weights = F.softmax(self.layer_weights, dim=-1)
+            hidden_states = (stacked * weights.view(-1, 1, 1)).sum(dim=1)
+        else:
+            hidden_states = outputs.last_hidden_state
+        hidden_states = self.projector(hidden_states)
+        if attention_mask is None:
+            pooled = hidden_states.mean(dim=1)
+        else:
+            frame_mask = self._get_feature_vector_attention_mask(hidden_states.shape[1], attention_mask)
+            summed = hidden_states.masked_fill(~frame_mask[..., None], 0.0).sum(dim=1)
+            pooled = summed / frame_mask.sum(dim=1).view(-1, 1)
+        logits = self.classifier(pooled)
+        loss = None
+        if labels is not None:
+            loss = F.cross_entropy(logits.view(-1, self.config.num_labels), labels.view(-1))
+        output = SequenceClassifierOutput(
+            loss=loss, logits=logits, hidden_states=outputs.hidden_states, attentions=outputs.attentions
+        )
+        return output if _return_dict(self.config, return_dict) else output.to_tuple()
+
+
+def _return_dict(config: Wav2Vec2Config, return_dict: bool | None) -> bool:
+    return config.use_return_dict if return_dict is None else return_dict
+
+
+__all__ = ["Wav2Vec2ForCTC", "Wav2Vec2ForSequenceClassification", "Wav2Vec2Model", "Wav2Vec2PreTrainedModel"]

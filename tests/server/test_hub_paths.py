@@ -1,0 +1,107 @@
+"""Path and name attacks, sent raw (the stock client would refuse most of them before sending)."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import httpx
+import pytest
+from _hub_server import HubServer
+from huggingface_hub import HfApi
+
+BAD_PATHS = ["../escape.txt", "a/../../b", "/etc/passwd", "a\\b.txt", "nul\x00byte", ".git/config", "a/.git/hooks",
+             "./a", "a//b", "dir/", "", "x" * 2000, "ctrl\x01char"]
+
+
+def _commit(server: HubServer, repo_id: str, *ops: dict, token: str | None = None) -> httpx.Response:
+    lines = [{"key": "header", "value": {"summary": "attack", "description": ""}}, *ops]
+    body = "\n".join(json.dumps(line) for line in lines).encode()
+    return httpx.post(f"{server.url}/api/models/{repo_id}/commit/main", content=body,
+                      headers={"authorization": f"Bearer {token or server.token}",
+                               "content-type": "application/x-ndjson"})
+
+
+def _file(path: str, content: bytes = b"x") -> dict:
+    return {"key": "file", "value": {"path": path, "content": base64.b64encode(content).decode(),
+                                     "encoding": "base64"}}
+
+
+@pytest.mark.parametrize("path", BAD_PATHS)
+def test_bad_paths_are_refused_everywhere(hub_server: HubServer, api: HfApi, repo: str, path: str) -> None:
+    response = _commit(hub_server, repo, _file(path))
+    assert response.status_code == 400, response.text
+    assert "Invalid path" in response.headers["x-error-message"] and response.json()["error"]
+    preupload = httpx.post(f"{hub_server.url}/api/models/{repo}/preupload/main",
+                           json={"files": [{"path": path, "size": 1, "sample": ""}]},
+                           headers={"authorization": f"Bearer {hub_server.token}"})
+    assert preupload.status_code == 400
+    for key in ("lfsFile", "deletedFile"):
+        value = {"path": path, "algo": "sha256", "oid": "0" * 64, "size": 1}
+        assert _commit(hub_server, repo, {"key": key, "value": value}).status_code == 400
+    assert api.list_repo_files(repo) == [".gitattributes"]
+
+
+def test_traversal_in_urls_reads_nothing_outside(hub_server: HubServer, repo: str) -> None:
+    for url in (f"{hub_server.url}/{repo}/resolve/main/..%2F..%2Fhub.sqlite",
+                f"{hub_server.url}/{repo}/resolve/main/%2Fetc%2Fpasswd",
+                f"{hub_server.url}/{repo}/resolve/main/a%5Cb",
+                f"{hub_server.url}/api/models/{repo}/tree/main/..%2F..",
+                f"{hub_server.url}/{repo}/resolve/..%2F..%2Fetc/passwd"):
+        response = httpx.get(url)
+        assert response.status_code in (400, 404), url
+        assert b"SQLite" not in response.content and b"root:" not in response.content
+
+
+@pytest.mark.parametrize("name", ["a--b", "..", "x.git", "-lead", "has space", "é", "a" * 97, "a/b/c"])
+def test_bad_repo_names(hub_server: HubServer, name: str) -> None:
+    response = httpx.post(f"{hub_server.url}/api/repos/create", json={"name": name, "organization": "alice"},
+                          headers={"authorization": f"Bearer {hub_server.token}"})
+    assert response.status_code in (400, 403), response.text
+    assert response.json()["error"]
+
+
+def test_reserved_namespace_and_unknown_org(hub_server: HubServer) -> None:
+    auth = {"authorization": f"Bearer {hub_server.token}"}
+    response = httpx.post(f"{hub_server.url}/api/repos/create", json={"name": "x", "organization": "api"},
+                          headers=auth)
+    assert response.status_code == 400 and "reserved" in response.json()["error"]
+    response = httpx.post(f"{hub_server.url}/api/repos/create", json={"name": "x", "organization": "nobody"},
+                          headers=auth)
+    assert response.status_code == 403
+
+
+def test_size_limits(hub_server: HubServer, repo: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(hub_server.settings, "max_file_size", 1000)
+    preupload = httpx.post(f"{hub_server.url}/api/models/{repo}/preupload/main",
+                           json={"files": [{"path": "big.bin", "size": 1001, "sample": ""}]},
+                           headers={"authorization": f"Bearer {hub_server.token}"})
+    assert preupload.status_code == 413 and "1001" in preupload.json()["error"]
+    monkeypatch.setattr(hub_server.settings, "regular_max_size", 10)
+    response = _commit(hub_server, repo, _file("r.txt", b"x" * 11))
+    assert response.status_code == 413 and "LFS" in response.json()["error"]
+
+
+def test_malformed_commit_bodies(hub_server: HubServer, repo: str) -> None:
+    auth = {"authorization": f"Bearer {hub_server.token}", "content-type": "application/x-ndjson"}
+    url = f"{hub_server.url}/api/models/{repo}/commit/main"
+    for body in (b"not json", b'{"key": "file", "value": {}}', b'{"key":"header","value":{"summary":""}}',
+                 b'{"key": "weird", "value": {"path": "a"}}', b"[1, 2]", b""):
+        response = httpx.post(url, content=body, headers=auth)
+        assert response.status_code == 400, (body, response.text)
+    bad_b64 = {"key": "file", "value": {"path": "a.txt", "content": "***", "encoding": "base64"}}
+    assert _commit(hub_server, repo, bad_b64).status_code == 400
+    unknown_lfs = {"key": "lfsFile", "value": {"path": "w.bin", "algo": "sha256", "oid": "a" * 64, "size": 5}}
+    response = _commit(hub_server, repo, unknown_lfs)
+    assert response.status_code == 400 and "not uploaded" in response.json()["error"]
+
+
+def test_gitignore_marks_files_to_skip(hub_server: HubServer, repo: str) -> None:
+    response = httpx.post(
+        f"{hub_server.url}/api/models/{repo}/preupload/main",
+        json={"files": [{"path": p, "size": 1, "sample": ""} for p in ("a.log", "logs/x.txt", "keep.log", "b.txt")],
+              "gitIgnore": "*.log\n!keep.log\nlogs/\n"},
+        headers={"authorization": f"Bearer {hub_server.token}"},
+    )
+    ignored = {f["path"]: f["shouldIgnore"] for f in response.json()["files"]}
+    assert ignored == {"a.log": True, "logs/x.txt": True, "keep.log": False, "b.txt": False}

@@ -347,6 +347,9 @@ class ViTModel(ViTPreTrainedModel):
 class ViTForImageClassification(ViTPreTrainedModel):
     """ViT with a linear classifier on the final CLS token (no pooler, as in the reference)."""
 
+    # a ViTModel checkpoint carries the pooler, which this head does not use
+    _keys_to_ignore_on_load_unexpected = [r"^vit\.pooler\.", r"^pooler\."]
+
     def __init__(self, config: ViTConfig) -> None:
         super().__init__(config)
         self.num_labels = config.num_labels

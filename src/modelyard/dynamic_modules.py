@@ -1,41 +1,387 @@
-"""Custom code shared with the weights (``auto_map``, ``register_for_auto_class``, ``trust_remote_code``).
+"""Custom code shared with the weights: ``register_for_auto_class``, ``auto_map`` and ``trust_remote_code``.
 
-INTERFACE STUB: the full implementation (module cache keyed by repo and commit, trust gate, prompts,
-trusted publishers, dependency checks) replaces this file. The two functions below are what the rest of
-the library calls.
+Saving: a class registered with ``register_for_auto_class`` has its module (and every module that imports
+relatively, recursively) copied next to the saved files, and ``auto_map`` records ``"module.Class"``.
+
+Loading: an Auto class that meets an ``auto_map`` entry (``"module.Class"``, or ``"owner/repo--module.Class"``
+for code in another repository) asks :func:`resolve_remote_class`, which
+
+1. decides consent *before touching any code* (see :mod:`modelyard.dynamic.trust`): without it, nothing
+   from the repository is imported and the error names the repository, files and classes;
+2. fetches the module and its relative imports at the same commit as the weights (or ``code_revision``);
+3. copies them into the module cache, one folder per repository and commit (local folders: per content
+   hash), with file locks and atomic renames, so a later push or edit never changes code already pinned;
+4. checks the imports of every file with ``ast`` and reports all missing packages in one error;
+5. imports the module under ``modelyard_modules.<repo>.<commit>`` and returns the class. Any Auto-class
+   registration the code makes while being imported is undone, so remote code never changes what a later
+   load without it returns.
 """
 
 from __future__ import annotations
 
+import hashlib
+import keyword
+import logging
+import os
+import weakref
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from modelyard.errors import TrustRemoteCodeError
+from modelyard.dynamic import cache
+from modelyard.dynamic.closure import DirectoryReader, SourceReader, collect
+from modelyard.dynamic.imports import check_dependencies, scan_imports
+from modelyard.dynamic.naming import file_for_module, hub_package, local_package
+from modelyard.dynamic.saving import save_custom_code
+from modelyard.dynamic.trust import (
+    PROMPT_TIMEOUT_ENV,
+    TRUSTED_PUBLISHERS_ENV,
+    ask,
+    can_prompt,
+    is_trusted_publisher,
+    set_trusted_publishers,
+    trusted_publishers,
+)
+from modelyard.errors import ConfigurationError, MissingFileError, TrustRemoteCodeError
+from modelyard.hub.files import FileSource
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "PROMPT_TIMEOUT_ENV",
+    "TRUSTED_PUBLISHERS_ENV",
+    "clear_module_cache",
+    "get_class_from_dynamic_module",
+    "modules_cache_dir",
+    "parse_class_reference",
+    "resolve_remote_class",
+    "save_custom_code",
+    "set_trusted_publishers",
+    "trusted_publishers",
+]
+
+_SKIPPED_DIRS = {"__pycache__", "node_modules", "site-packages"}
 
 
-def save_custom_code(obj: Any, save_directory: Path, *, config: Any | None = None) -> list[Path]:
-    """Copy the modules defining ``type(obj)`` (and their relative imports) into ``save_directory`` and
-    record ``auto_map`` (on ``config`` when given, else on ``obj``'s own file). Returns the files written."""
-    raise NotImplementedError("saving custom code is not implemented yet")
+@dataclass(frozen=True)
+class _Origin:
+    key: tuple[str, ...]  # ("hub", repo_id, commit) or ("local", folder)
+    source: FileSource
+
+
+# Where each class returned by resolve_remote_class came from (for from_config and saving).
+_ORIGINS: weakref.WeakKeyDictionary[type, _Origin] = weakref.WeakKeyDictionary()
+
+
+def modules_cache_dir() -> Path:
+    """The folder holding cached remote code (``$MODELYARD_HOME/modules``)."""
+    return cache.modules_root()
+
+
+def clear_module_cache() -> None:
+    """Delete all cached remote code and forget the modules imported from it; the next load fetches again.
+    Objects already built from that code keep working."""
+    cache.clear()
+
+
+def parse_class_reference(reference: str) -> tuple[str | None, str, str]:
+    """``"owner/repo--pkg.module.Class"`` -> ``("owner/repo", "pkg.module", "Class")``; the repo is ``None``
+    for a reference to the same repository (``"module.Class"``)."""
+    repo_id, separator, rest = reference.partition("--")
+    if not separator:
+        repo_id, rest = None, reference
+    module, _, class_name = rest.rpartition(".")
+    parts = [*module.split("."), class_name] if module else []
+    if not parts or not all(p.isidentifier() and not keyword.iskeyword(p) for p in parts) or repo_id == "":
+        raise ConfigurationError(
+            f"auto_map entry {reference!r} is not a class reference: expected 'module.Class' (the module file "
+            "next to config.json, without .py) or 'owner/repo--module.Class' for code in another repository."
+        )
+    return repo_id, module, class_name
+
+
+def _choose(reference: str | list[str | None] | tuple[str | None, ...]) -> str:
+    """Tokenizer entries are ``[slow, fast]``: the fast class when there is one (pass a string to choose)."""
+    if isinstance(reference, str):
+        return reference
+    choices = [r for r in reference if isinstance(r, str) and r]
+    if not choices:
+        raise ConfigurationError(f"auto_map entry {reference!r} names no class.")
+    return choices[-1]
+
+
+def _source_key(source: FileSource) -> tuple[str, ...]:
+    if source.is_local:
+        root = source.local_dir / source.subfolder if source.subfolder else source.local_dir  # type: ignore[operator]
+        return ("local", str(Path(root).resolve()))
+    return ("hub", str(source.repo_id), str(source.commit_hash))
+
+
+def _describe_repo(source: FileSource | None, other_repo: str | None, code_revision: str | None) -> str:
+    if other_repo is not None:
+        pinned = f" at revision {code_revision!r}" if code_revision else " (its default branch)"
+        return f"repository {other_repo!r}{pinned}"
+    if source is None:
+        return "an unknown location"
+    if source.is_local:
+        return f"folder {source.name!r}"
+    commit = code_revision or source.commit_hash
+    return f"repository {source.repo_id!r} at commit {commit}"
+
+
+def _code_repo(source: FileSource | None, other_repo: str | None) -> str | None:
+    if other_repo is not None:
+        return other_repo
+    return source.repo_id if source is not None and not source.is_local else None
+
+
+def _request_text(auto_class: str, reference: str, module: str, class_name: str, where: str) -> str:
+    return (
+        f"The {where} ships custom code for {auto_class}: class {class_name} in {file_for_module(module)} "
+        f"(auto_map entry {reference!r}), plus any module that file imports relatively."
+    )
+
+
+def _refusal(
+    request: str, *, trust_remote_code: bool | None, code_repo: str | None, pin: str | None, misfit: str | None
+) -> str:
+    why = (
+        "trust_remote_code=False"
+        if trust_remote_code is False
+        else "trust_remote_code was not set and there is no terminal to ask on"
+        if not can_prompt()
+        else "the question was not answered yes"
+    )
+    lines = [request, f"None of it was imported or run ({why})."]
+    if misfit:
+        lines.append(f"A built-in class cannot stand in for it: {misfit}")
+    fix = "Read the code, then pass trust_remote_code=True to run it"
+    if pin:
+        fix += f" (add revision={pin!r} so a later push cannot change what runs)"
+    if code_repo and "/" in code_repo:
+        fix += f", or trust the publisher with {TRUSTED_PUBLISHERS_ENV}={code_repo.split('/', 1)[0]}"
+    lines.append(fix + ".")
+    return " ".join(lines)
+
+
+def _consent(trust_remote_code: bool | None, code_repo: str | None, *, fallback: bool, request: str) -> bool:
+    if trust_remote_code is True:
+        return True
+    if trust_remote_code is not None:
+        if trust_remote_code is not False:
+            raise ConfigurationError(f"trust_remote_code must be True, False or None, got {trust_remote_code!r}.")
+        return False
+    if is_trusted_publisher(code_repo):
+        logger.info("Running code from %s: its namespace is a trusted publisher.", code_repo)
+        return True
+    if fallback or not can_prompt():
+        return False
+    return ask(request)
+
+
+def _open_code_source(source: FileSource | None, other_repo: str | None, code_revision: str | None) -> FileSource:
+    hub = source is not None and not source.is_local
+    if other_repo is not None:
+        return FileSource.open(
+            other_repo,
+            revision=code_revision,
+            cache_dir=source.cache_dir if hub else None,  # type: ignore[union-attr]
+            token=source.token if source is not None else None,
+            local_files_only=bool(source is not None and source.local_files_only),
+        )
+    assert source is not None  # checked by the caller
+    if code_revision is None or code_revision == source.commit_hash:
+        return source
+    if source.is_local:
+        logger.warning("code_revision=%r is ignored for the local folder %s.", code_revision, source.name)
+        return source
+    return FileSource.open(
+        str(source.repo_id),
+        revision=code_revision,
+        cache_dir=source.cache_dir,
+        token=source.token,
+        local_files_only=source.local_files_only,
+        subfolder=source.subfolder,
+    )
+
+
+def _folder_hash(root: Path) -> str:
+    """Hash of every .py file under a local folder: any edit gives a new package (no stale modules)."""
+    digest = hashlib.sha256()
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and d not in _SKIPPED_DIRS)
+        for name in sorted(filenames):
+            if name.endswith(".py"):
+                path = Path(dirpath) / name
+                digest.update(path.relative_to(root).as_posix().encode() + b"\0")
+                digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()[:24]
+
+
+def _entry_file(reader: Any, module: str) -> str:
+    plain = file_for_module(module)
+    package = module.replace(".", "/") + "/__init__.py"
+    if not reader.exists(plain) and reader.exists(package):
+        return package
+    return plain
+
+
+def _fetch(code_source: FileSource, module: str) -> tuple[str, dict[str, bytes], str]:
+    """``(package, {relpath: content}, where)`` with the files in the module cache."""
+    if code_source.is_local:
+        root = code_source.local_dir / code_source.subfolder if code_source.subfolder else code_source.local_dir
+        assert root is not None
+        reader = DirectoryReader(root, where=f"folder {str(root)!r}")
+        closure = collect(reader, _entry_file(reader, module))
+        package = local_package(root, _folder_hash(root))
+        cache.install(package, module, closure.files)
+        return package, closure.files, reader.where
+    where = f"repository {code_source.repo_id!r} at commit {code_source.commit_hash}"
+    package = hub_package(str(code_source.repo_id), str(code_source.commit_hash))
+    cached = cache.cached_files(package, module)
+    if cached is not None:  # pinned and complete: no network needed at all
+        return package, cache.read_cached(package, cached), where
+    remote = SourceReader(code_source, where=where)
+    closure = collect(remote, _entry_file(remote, module))
+    cache.install(package, module, closure.files)
+    return package, closure.files, where
+
+
+def _import_class(package: str, module: str, class_name: str, files: dict[str, bytes], where: str) -> type:
+    required = {path: scan_imports(data, filename=path).absolute for path, data in files.items()}
+    check_dependencies(required, where=where, local_modules={p.split("/")[0].removesuffix(".py") for p in files})
+    from modelyard.auto import registry
+
+    before = registry.registrations_snapshot()
+    try:
+        loaded = cache.import_module(package, module)
+    finally:
+        changed = registry.restore_registrations(before)
+        if changed:
+            logger.warning(
+                "The custom code of %s registered classes with %s while being imported; that was undone so it "
+                "cannot change later loads. Use the classes it returns instead.",
+                where,
+                ", ".join(changed),
+            )
+    klass = getattr(loaded, class_name, None)
+    if not isinstance(klass, type):
+        raise MissingFileError(
+            f"{file_for_module(module)} in {where} defines no class {class_name!r} (auto_map points at it). "
+            f"Classes it defines: {', '.join(sorted(n for n, v in vars(loaded).items() if isinstance(v, type))) or 'none'}."
+        )
+    return klass
 
 
 def resolve_remote_class(
     reference: str | list[str | None],
     *,
     auto_class: str,
-    source: Any | None,
+    source: FileSource | None,
     trust_remote_code: bool | None,
     code_revision: str | None,
     builtin: type | None,
+    misfit: str | None = None,
 ) -> type | None:
-    """The class named by an ``auto_map`` entry (``"module.Class"`` or ``"repo--module.Class"``), imported
-    behind the trust gate; ``None`` means "use ``builtin``" (only when the user did not trust the code and
-    the built-in class really fits)."""
-    raise TrustRemoteCodeError(
-        f"The repository {getattr(source, 'name', '?')} defines custom code for {auto_class} ({reference}); "
-        "loading custom code is not implemented yet."
+    """The class an ``auto_map`` entry names, imported behind the trust gate.
+
+    Returns ``None`` when the user did not consent and ``builtin`` (a built-in or registered class that fits
+    the checkpoint) should be used instead; the caller must then check the weights really fit (models load with
+    ``_require_fit=True``) and call again with ``builtin=None`` and ``misfit=<why>`` if they do not. Without
+    consent and without a usable ``builtin`` it raises :class:`TrustRemoteCodeError`.
+    """
+    chosen = _choose(reference)
+    other_repo, module, class_name = parse_class_reference(chosen)
+    where = _describe_repo(source, other_repo, code_revision)
+    code_repo = _code_repo(source, other_repo)
+    request = _request_text(auto_class, chosen, module, class_name, where)
+    if misfit:
+        request += f" A built-in class cannot stand in for it: {misfit}"
+    fallback = builtin is not None and misfit is None
+    if not _consent(trust_remote_code, code_repo, fallback=fallback, request=request):
+        if fallback:
+            logger.warning(
+                "%s trust_remote_code is not set, so the built-in %s is used instead (it fits this checkpoint); "
+                "pass trust_remote_code=True to use the repository's own code.",
+                request,
+                builtin.__name__,  # type: ignore[union-attr]
+            )
+            return None
+        pin = code_revision or (source.commit_hash if source is not None and other_repo is None else None)
+        raise TrustRemoteCodeError(
+            _refusal(
+                _request_text(auto_class, chosen, module, class_name, where),
+                trust_remote_code=trust_remote_code,
+                code_repo=code_repo,
+                pin=pin,
+                misfit=misfit,
+            )
+        )
+    if source is None and other_repo is None:
+        raise TrustRemoteCodeError(
+            f"{auto_class} needs custom code ({chosen!r}), but this configuration does not say where it was loaded "
+            "from. Load it with from_pretrained(<folder or repo id>, trust_remote_code=True) instead."
+        )
+    code_source = _open_code_source(source, other_repo, code_revision)
+    package, files, code_where = _fetch(code_source, module)
+    klass = _import_class(package, module, class_name, files, code_where)
+    klass._auto_class = auto_class  # type: ignore[attr-defined]  # saving it copies its code again
+    _ORIGINS[klass] = _Origin(_source_key(code_source), code_source)
+    return klass
+
+
+def loaded_from(klass: type, source: FileSource | None) -> bool:
+    """Whether ``klass`` came from the custom code of ``source`` (same repository and commit, or same folder)."""
+    origin = _ORIGINS.get(klass)
+    return origin is not None and source is not None and origin.key == _source_key(source)
+
+
+def source_for_config(config: Any) -> FileSource | None:
+    """Where a config's custom code can be found when no source is given (``AutoModel.from_config``)."""
+    origin = _ORIGINS.get(type(config))
+    if origin is not None:
+        return origin.source
+    name = getattr(config, "name_or_path", "") or ""
+    commit = getattr(config, "_commit_hash", None)
+    if name and Path(name).is_dir():
+        return FileSource.open(name)
+    if name and commit:
+        try:
+            return FileSource.open(name, revision=commit)
+        except (OSError, ValueError):
+            return None
+    return None
+
+
+def get_class_from_dynamic_module(
+    class_reference: str,
+    pretrained_model_name_or_path: str | os.PathLike[str] | FileSource,
+    *,
+    trust_remote_code: bool | None = None,
+    code_revision: str | None = None,
+    revision: str | None = None,
+    auto_class: str = "AutoModel",
+    cache_dir: str | os.PathLike[str] | None = None,
+    local_files_only: bool = False,
+    token: str | bool | None = None,
+) -> type:
+    """Load one class of custom code directly (``"module.Class"`` in the given folder or repository, or
+    ``"owner/repo--module.Class"``), behind the same trust gate as the Auto classes."""
+    source = FileSource.open(
+        pretrained_model_name_or_path,
+        revision=revision,
+        cache_dir=cache_dir,
+        token=token,
+        local_files_only=local_files_only,
     )
+    klass = resolve_remote_class(
+        class_reference,
+        auto_class=auto_class,
+        source=source,
+        trust_remote_code=trust_remote_code,
+        code_revision=code_revision,
+        builtin=None,
+    )
+    assert klass is not None  # builtin=None: a refusal raises
+    return klass
 
-
-def clear_module_cache() -> None:
-    """Remove every cached remote-code module."""

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
 from modelyard.auto.registry import ModelTypeTable
-from modelyard.configuration import PretrainedConfig
+from modelyard.configuration import COMMON_DEFAULTS, PretrainedConfig
 from modelyard.errors import ConfigurationError
 from modelyard.hub.files import FileSource
 
@@ -65,7 +66,8 @@ class AutoConfig:
         path = os.fspath(pretrained_model_name_or_path) if not isinstance(pretrained_model_name_or_path, FileSource) else None
         if path is not None and (os.path.isfile(path) or path.endswith(".json")):
             config_dict = PretrainedConfig.get_config_dict(path)
-            source = None
+            # custom code, if any, sits next to the file
+            source = FileSource.open(Path(path).parent) if Path(path).parent.is_dir() else None
         else:
             source = FileSource.open(
                 pretrained_model_name_or_path,  # type: ignore[arg-type]
@@ -82,6 +84,30 @@ class AutoConfig:
         return config_class.from_dict(config_dict, return_unused_kwargs=return_unused_kwargs, **kwargs)
 
 
+# Keys every config file may hold that say nothing about the architecture.
+_BOOKKEEPING_KEYS = frozenset(
+    {"auto_map", "architectures", "model_type", "transformers_version", "modelyard_version", "torch_dtype", "num_labels"}
+)
+
+
+def builtin_config_misfit(config_class: type[PretrainedConfig], config_dict: dict[str, Any]) -> str | None:
+    """Why ``config_class`` cannot stand in for a file written for other (custom) code, or ``None`` if it can:
+    most of the file's own settings must be attributes the class knows."""
+    specific = [
+        key
+        for key in config_dict
+        if key not in COMMON_DEFAULTS and key not in _BOOKKEEPING_KEYS and not key.startswith("_")
+    ]
+    known = config_class.known_attributes()
+    unknown = [key for key in specific if key not in known]
+    if len(unknown) * 2 <= len(specific):
+        return None
+    return (
+        f"{len(unknown)} of the {len(specific)} settings in its config.json are unknown to {config_class.__name__} "
+        f"({', '.join(sorted(unknown)[:8])}{', ...' if len(unknown) > 8 else ''}), so it describes another architecture."
+    )
+
+
 def resolve_config_class(
     config_dict: dict[str, Any],
     *,
@@ -89,19 +115,26 @@ def resolve_config_class(
     trust_remote_code: bool | None,
     code_revision: str | None,
 ) -> type[PretrainedConfig]:
-    """The class for a config dict: custom code from ``auto_map`` (behind the trust gate) or the table."""
+    """The class for a config dict: custom code from ``auto_map`` (behind the trust gate) or the table.
+
+    Without consent, the table's class for the same ``model_type`` stands in only when the file's settings
+    are its own; otherwise the trust error is raised (never a config that silently drops the architecture).
+    """
     model_type = config_dict.get("model_type")
     auto_map = config_dict.get("auto_map") or {}
     if "AutoConfig" in auto_map:
         from modelyard.dynamic_modules import resolve_remote_class
 
+        candidate = CONFIG_TABLE.get(model_type) if model_type in CONFIG_TABLE else None
+        misfit = builtin_config_misfit(candidate, config_dict) if candidate is not None else None
         remote = resolve_remote_class(
             auto_map["AutoConfig"],
             auto_class="AutoConfig",
             source=source,
             trust_remote_code=trust_remote_code,
             code_revision=code_revision,
-            builtin=CONFIG_TABLE.get(model_type) if model_type in CONFIG_TABLE else None,
+            builtin=candidate if misfit is None else None,
+            misfit=misfit,
         )
         if remote is not None:
             return remote

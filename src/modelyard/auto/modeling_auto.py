@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 from modelyard.auto.configuration_auto import CONFIG_TABLE, resolve_config_class
 from modelyard.auto.registry import ConfigKeyedTable
 from modelyard.configuration import PretrainedConfig
-from modelyard.errors import UnexpectedArgumentError, UnknownModelTypeError
+from modelyard.errors import UnexpectedArgumentError, UnknownModelTypeError, WeightsError
 from modelyard.hub.files import FileSource
 
 # Options of PreTrainedModel.from_pretrained; every other keyword is a config override.
@@ -94,13 +94,34 @@ class _AutoModel:
         code_revision: str | None = None,
     ) -> type:
         """The model class this Auto class builds for ``config`` (custom code behind the trust gate)."""
+        model_class, _ = cls._resolve_model_class(
+            config, source=source, trust_remote_code=trust_remote_code, code_revision=code_revision
+        )
+        return model_class
+
+    @classmethod
+    def _resolve_model_class(
+        cls,
+        config: PretrainedConfig,
+        *,
+        source: FileSource | None,
+        trust_remote_code: bool | None,
+        code_revision: str | None,
+    ) -> tuple[type, Any]:
+        """``(class, stand_in_for)``: ``stand_in_for`` is the ``auto_map`` entry a built-in class replaces
+        because the user did not consent to custom code; such a class must prove it fits the weights."""
         auto_map = getattr(config, "auto_map", None) or {}
         builtin = cls._table.get(type(config))
-        if cls.__name__ in auto_map:
-            from modelyard.dynamic_modules import resolve_remote_class
+        reference = auto_map.get(cls.__name__)
+        if reference is not None:
+            from modelyard import dynamic_modules
 
-            remote = resolve_remote_class(
-                auto_map[cls.__name__],
+            if source is None:
+                source = dynamic_modules.source_for_config(config)
+            if trust_remote_code is None and dynamic_modules.loaded_from(type(config), source):
+                trust_remote_code = True  # the config's own code from this very source was already accepted
+            remote = dynamic_modules.resolve_remote_class(
+                reference,
                 auto_class=cls.__name__,
                 source=source,
                 trust_remote_code=trust_remote_code,
@@ -108,19 +129,22 @@ class _AutoModel:
                 builtin=builtin,
             )
             if remote is not None:
-                return remote
+                return remote, None
+            return builtin, reference  # type: ignore[return-value]  # builtin is set when remote is None
         if builtin is None:
+            custom = f" Its auto_map names custom code only for: {', '.join(sorted(auto_map))}." if auto_map else ""
             raise UnknownModelTypeError(
-                f"{cls.__name__} has no model for {type(config).__name__} (model_type {config.model_type!r}). "
+                f"{cls.__name__} has no model for {type(config).__name__} (model_type {config.model_type!r}).{custom} "
                 f"Model types it supports: {', '.join(cls._table.model_types())}. Register one with "
                 f"{cls.__name__}.register({type(config).__name__}, YourModelClass)."
             )
-        return builtin
+        return builtin, None
 
     @classmethod
     def from_config(cls, config: PretrainedConfig, *, trust_remote_code: bool | None = None, **kwargs: Any) -> Any:
         """A randomly initialised model for ``config`` (no weights are loaded)."""
-        model_class = cls.model_class_for(config, trust_remote_code=trust_remote_code)
+        code_revision = kwargs.pop("code_revision", None)
+        model_class = cls.model_class_for(config, trust_remote_code=trust_remote_code, code_revision=code_revision)
         dtype = kwargs.pop("dtype", kwargs.pop("torch_dtype", None))
         if kwargs:
             raise UnexpectedArgumentError(f"{cls.__name__}.from_config got unexpected arguments {sorted(kwargs)}.")
@@ -146,7 +170,14 @@ class _AutoModel:
         subfolder: str = "",
         **kwargs: Any,
     ) -> Any:
-        """Load a pretrained model; keywords that are not loading options override config attributes."""
+        """Load a pretrained model; keywords that are not loading options override config attributes.
+
+        ``trust_remote_code``: ``True`` runs the repository's own code (``auto_map``), ``False`` never does,
+        ``None`` (default) runs it only for a trusted publisher or after a yes on an interactive terminal.
+        Without consent, a built-in class is used only when the weights really fit it; otherwise
+        :class:`~modelyard.errors.TrustRemoteCodeError` is raised. ``revision`` pins the weights and the code
+        to one commit; ``code_revision`` takes the code from another revision.
+        """
         if model_args:
             raise UnexpectedArgumentError(
                 f"{cls.__name__}.from_pretrained takes the model location as its only positional argument; "
@@ -160,7 +191,9 @@ class _AutoModel:
             local_files_only=local_files_only,
             subfolder=subfolder,
         )
+        original_kwargs = dict(kwargs)
         load_options = {k: kwargs.pop(k) for k in list(kwargs) if k in MODEL_LOAD_OPTIONS}
+        given_config = config
         if config is None:
             config_dict = PretrainedConfig.get_config_dict(source)
             config_class = resolve_config_class(
@@ -173,10 +206,30 @@ class _AutoModel:
             config.update({k: v for k, v in kwargs.items() if k not in unused})
         if unused:
             raise UnexpectedArgumentError(_unused_message(cls.__name__, unused, type(config)))
-        model_class = cls.model_class_for(
+        model_class, stand_in_for = cls._resolve_model_class(
             config, source=source, trust_remote_code=trust_remote_code, code_revision=code_revision
         )
-        return model_class.from_pretrained(source, config=config, **load_options)
+        if stand_in_for is None:
+            return model_class.from_pretrained(source, config=config, **load_options)
+        try:
+            return model_class.from_pretrained(source, config=config, _require_fit=True, **load_options)
+        except WeightsError as err:
+            from modelyard.dynamic_modules import resolve_remote_class
+
+            # Asks on a terminal (trust_remote_code=None) or raises the trust error with the reason.
+            resolve_remote_class(
+                stand_in_for,
+                auto_class=cls.__name__,
+                source=source,
+                trust_remote_code=trust_remote_code,
+                code_revision=code_revision,
+                builtin=None,
+                misfit=f"the weights do not fit the built-in {model_class.__name__}: {err}",
+            )
+        # The user said yes: load again with the repository's code throughout (its config class included).
+        return cls.from_pretrained(
+            source, config=given_config, trust_remote_code=True, code_revision=code_revision, **original_kwargs
+        )
 
 
 def _unused_message(where: str, unused: dict[str, Any], config_class: type[PretrainedConfig]) -> str:

@@ -8,6 +8,7 @@ torch). Users add entries with ``register``; a taken key is an error unless ``ex
 from __future__ import annotations
 
 import importlib
+import weakref
 from typing import Any
 
 from modelyard.errors import RegistrationError, UnknownModelTypeError
@@ -22,6 +23,27 @@ FAMILY_MODULES: dict[str, str] = {
 }
 
 
+# Every table, so a snapshot can undo registrations made while importing remote code.
+_TABLES: weakref.WeakSet[Any] = weakref.WeakSet()
+
+
+def registrations_snapshot() -> dict[Any, dict[Any, Any]]:
+    """The user registrations of every table now (built-ins never change)."""
+    return {table: dict(table._registered) for table in list(_TABLES)}
+
+
+def restore_registrations(snapshot: dict[Any, dict[Any, Any]]) -> list[str]:
+    """Put every table back as in ``snapshot``; returns the descriptions of the tables that had changed."""
+    changed = []
+    for table in list(_TABLES):
+        before = snapshot.get(table, {})
+        if table._registered != before:
+            changed.append(table.description)
+            table._registered.clear()
+            table._registered.update(before)
+    return sorted(changed)
+
+
 def import_family_class(model_type: str, class_name: str) -> type:
     module = importlib.import_module(f"modelyard.models.{FAMILY_MODULES[model_type]}")
     return getattr(module, class_name)
@@ -34,6 +56,7 @@ class ModelTypeTable:
         self.description = description
         self._builtin = dict(builtin)
         self._registered: dict[str, Any] = {}
+        _TABLES.add(self)
 
     def __contains__(self, model_type: object) -> bool:
         return model_type in self._registered or model_type in self._builtin
@@ -49,6 +72,11 @@ class ModelTypeTable:
 
     def builtin_name(self, model_type: str) -> str | None:
         return self._builtin.get(model_type)
+
+    def builtin(self, model_type: str) -> Any | None:
+        """The built-in class for ``model_type``, ignoring registrations that replaced it."""
+        name = self._builtin.get(model_type)
+        return import_family_class(model_type, name) if name else None
 
     def require(self, model_type: str | None, *, where: str) -> Any:
         value = self.get(model_type) if model_type else None
@@ -86,6 +114,7 @@ class ConfigKeyedTable:
         self._builtin = dict(builtin)
         self._configs = config_table
         self._registered: dict[type, type] = {}
+        _TABLES.add(self)
 
     def model_types(self) -> list[str]:
         return sorted(set(self._builtin) | {c.model_type for c in self._registered})
@@ -101,7 +130,9 @@ class ConfigKeyedTable:
         name = self._builtin.get(model_type) if model_type else None
         if name is None:
             return None
-        builtin_config = self._configs.get(model_type)
+        # Compare with the built-in config class itself: a user config registered over the same
+        # model_type (exist_ok=True) must not inherit the built-in models.
+        builtin_config = self._configs.builtin(model_type)
         if builtin_config is None or not issubclass(config_class, builtin_config):
             return None
         return import_family_class(model_type, name)

@@ -1,0 +1,160 @@
+"""The module cache: remote code copied under ``$MODELYARD_HOME/modules/modelyard_modules/...`` and imported
+from there under its private package name.
+
+One folder per repository and commit (or local folder and content hash), so cached code never changes once
+written: a later push lands in a new folder. Writes go through a temporary file and an atomic rename under a
+file lock, so any number of processes can fill the same folder at once. Imports go through a finder that
+serves only the ``modelyard_modules`` namespace from the current cache folder; ``sys.path`` is never touched.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.abc
+import importlib.machinery
+import importlib.util
+import json
+import logging
+import os
+import shutil
+import sys
+import tempfile
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from types import ModuleType
+
+from filelock import FileLock
+
+from modelyard.dynamic.naming import ROOT_PACKAGE, package_directory
+from modelyard.hub import settings
+
+logger = logging.getLogger(__name__)
+
+MANIFEST = ".modelyard-code.json"
+_import_lock = threading.RLock()
+
+
+def modules_root() -> Path:
+    """Where cached remote code lives (``$MODELYARD_HOME/modules``); read at call time."""
+    return settings.modelyard_home() / "modules"
+
+
+def _lock_for(package: str) -> FileLock:
+    locks = modules_root() / ".locks"
+    locks.mkdir(parents=True, exist_ok=True)
+    return FileLock(str(locks / f"{package}.lock"), timeout=300)
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _read_manifest(directory: Path) -> dict[str, list[str]]:
+    try:
+        data = json.loads((directory / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    modules = data.get("modules") if isinstance(data, dict) else None
+    return modules if isinstance(modules, dict) else {}
+
+
+def cached_files(package: str, entry: str) -> list[str] | None:
+    """The files ``entry`` needs, if a previous load already put all of them in the cache (no fetch needed)."""
+    directory = package_directory(modules_root(), package)
+    files = _read_manifest(directory).get(entry)
+    if not files or not all((directory / f).is_file() for f in files):
+        return None
+    return list(files)
+
+
+def install(package: str, entry: str, files: dict[str, bytes]) -> Path:
+    """Write ``files`` into the package's cache folder (skipping identical ones) and record ``entry``'s closure."""
+    directory = package_directory(modules_root(), package)
+    with _lock_for(package):
+        for relpath, data in files.items():
+            target = directory / relpath
+            if target.is_file():
+                if target.read_bytes() == data:
+                    continue
+                logger.warning("Cached code %s differed from its source and was replaced.", target)
+            _write_atomic(target, data)
+        manifest = _read_manifest(directory)
+        manifest[entry] = list(files)
+        _write_atomic(directory / MANIFEST, json.dumps({"modules": manifest}, indent=1, sort_keys=True).encode())
+    return directory
+
+
+def read_cached(package: str, files: Sequence[str]) -> dict[str, bytes]:
+    directory = package_directory(modules_root(), package)
+    return {f: (directory / f).read_bytes() for f in files}
+
+
+class _CacheFinder(importlib.abc.MetaPathFinder):
+    """Finds ``modelyard_modules.*`` in the current module cache folder, and nothing else."""
+
+    def find_spec(
+        self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
+    ) -> importlib.machinery.ModuleSpec | None:
+        if fullname != ROOT_PACKAGE and not fullname.startswith(ROOT_PACKAGE + "."):
+            return None
+        location = package_directory(modules_root(), fullname)
+        if location.is_dir():
+            init = location / "__init__.py"
+            if init.is_file():
+                return importlib.util.spec_from_file_location(
+                    fullname, init, submodule_search_locations=[str(location)]
+                )
+            spec = importlib.machinery.ModuleSpec(fullname, None, is_package=True)
+            spec.submodule_search_locations = [str(location)]
+            return spec
+        module_file = location.with_name(location.name + ".py")
+        if module_file.is_file():
+            return importlib.util.spec_from_file_location(fullname, module_file)
+        return None
+
+
+_FINDER = _CacheFinder()
+
+
+def _install_finder() -> None:
+    if not any(isinstance(finder, _CacheFinder) for finder in sys.meta_path):
+        sys.meta_path.insert(0, _FINDER)
+
+
+def import_module(package: str, module: str) -> ModuleType:
+    """Import ``<package>.<module>`` from the cache (the same object on later calls)."""
+    name = f"{package}.{module}"
+    with _import_lock:
+        _install_finder()
+        existing = sys.modules.get(name)
+        if existing is not None:
+            return existing
+        return importlib.import_module(name)
+
+
+def loaded_module_names() -> list[str]:
+    return [name for name in sys.modules if name == ROOT_PACKAGE or name.startswith(ROOT_PACKAGE + ".")]
+
+
+def clear() -> None:
+    """Delete the module cache folder and forget imported remote modules (objects already made keep working)."""
+    with _import_lock:
+        for name in loaded_module_names():
+            sys.modules.pop(name, None)
+        importlib.invalidate_caches()
+        root = modules_root()
+        target = root / ROOT_PACKAGE
+        if target.exists():
+            # Move aside first so a concurrent reader never sees a half-deleted folder.
+            trash = root / f".trash-{os.getpid()}-{threading.get_ident()}"
+            os.replace(target, trash)
+            shutil.rmtree(trash, ignore_errors=True)

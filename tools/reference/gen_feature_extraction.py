@@ -5,8 +5,8 @@ Writes `<out>/feature_extraction/`:
                 [0, 1], float32 mono audio clips.
   expected.npz  numpy `savez_compressed` (no pickles; np.load reads it the same way): `<case>.<field>`.
   cases.json    per case: extractor class, init/call kwargs, which inputs (and as numpy or PIL), the output
-                keys, the reference's `to_dict()`, its printed form, the warnings it logged, or the error it
-                raised.
+                keys, the reference's `to_dict()` (enums as ints), `to_json_string()` (parsed) and printed
+                form, the warnings it logged, or the error it raised.
 Synthetic images are blocky (flat colour cells, a gradient corner, a noise patch) so the 224x224 outputs of
 the default extractor compress well.
 """
@@ -154,7 +154,8 @@ def run_case(case: dict[str, Any], inputs: dict[str, np.ndarray]) -> tuple[dict[
         "input_format": case["input_format"],
         "batched": case["batched"],
         "notes": case["notes"],
-        "to_dict": json.loads(extractor.to_json_string()),
+        "to_dict": jsonable(extractor.to_dict()),
+        "to_json_string": json.loads(extractor.to_json_string()),
         "repr": repr(extractor),
         "init_warnings": sorted(set(init_messages)),
     }

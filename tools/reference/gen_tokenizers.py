@@ -451,8 +451,11 @@ def ctc_fixture(vocab_file: Path) -> dict[str, Any]:
         "vocab_file": "wav2vec2_vocab.json (JSON; the document names such a file vocab.txt)",
         "construction": "Wav2Vec2CTCTokenizer(vocab_file, do_lower_case=X); other arguments default "
         "(unk <unk>, pad <pad>, bos <s>, eos </s>, word_delimiter |); uncased: X=True, cased: X=False",
-        "quirks": "do_lower_case=True UPPER-cases the input (the vocab is upper case); decode groups repeated "
-        "ids, drops <pad> (the CTC blank), maps | to a space; offsets are in frames",
+        "quirks": "do_lower_case=True UPPER-cases the input before the vocab lookup (the vocab is upper case) "
+        "and lower-cases the decoded text, while char/word offsets keep the vocab's case; decode groups "
+        "repeated ids (also for ids from encode: 'HELLO' decodes to 'HELO' unless group_tokens=False), drops "
+        "<pad> (the CTC blank), maps | to a space and keeps <s>/</s>/<unk> unless skip_special_tokens=True; "
+        "offsets are in frames (ids positions)",
         "settings": settings,
         "texts": texts_out,
         "decodes": decodes,

@@ -1,0 +1,113 @@
+"""``AutoImageProcessor``: pick the image processor class from ``preprocessor_config.json``
+(``image_processor_type``, else ``feature_extractor_type`` mapped to today's name, else ``auto_map``) or from
+``config.json``'s ``model_type``. Imports neither torch nor a model family."""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+from modelyard.auto.feature_extraction_auto import (
+    class_from_name,
+    register_class,
+    resolve_preprocessor_class,
+)
+from modelyard.auto.registry import ModelTypeTable
+from modelyard.errors import RegistrationError
+from modelyard.feature_extraction import load_preprocessor_dict, open_source, read_json_object
+from modelyard.hub.files import FileSource
+
+logger = logging.getLogger(__name__)
+
+IMAGE_PROCESSOR_TABLE = ModelTypeTable(
+    "AutoImageProcessor",
+    {
+        "vit": "ViTImageProcessor",
+    },
+)
+
+
+def _modern_name(name: str) -> type | None:
+    """``ViTFeatureExtractor`` -> ``ViTImageProcessor``; ``ViTImageProcessorFast`` -> ``ViTImageProcessor``
+    (modelyard has one implementation, already batched and threaded)."""
+    candidates = [name.replace("FeatureExtractor", "ImageProcessor"), name.removesuffix("Fast")]
+    for candidate in candidates:
+        if candidate != name:
+            found = class_from_name(candidate, IMAGE_PROCESSOR_TABLE)
+            if found is not None:
+                return found
+    return None
+
+
+class AutoImageProcessor:
+    """Not instantiable: use :meth:`from_pretrained`."""
+
+    def __init__(self) -> None:
+        raise OSError("AutoImageProcessor is not meant to be instantiated; use AutoImageProcessor.from_pretrained(...).")
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        pretrained_model_name_or_path: str | os.PathLike[str] | FileSource,
+        *,
+        config: Any = None,
+        trust_remote_code: bool | None = None,
+        code_revision: str | None = None,
+        use_fast: bool | None = None,
+        cache_dir: str | os.PathLike[str] | None = None,
+        local_files_only: bool = False,
+        token: str | bool | None = None,
+        revision: str | None = None,
+        subfolder: str = "",
+        **kwargs: Any,
+    ) -> Any:
+        """Load an image processor (``kwargs`` override attributes). ``use_fast`` is accepted for
+        compatibility and ignored: modelyard's image processors are one fast implementation."""
+        if use_fast is not None:
+            logger.debug("use_fast=%r ignored: modelyard has one (batched, threaded) image processor per model.", use_fast)
+        source, file_path = open_source(
+            pretrained_model_name_or_path,
+            cache_dir=cache_dir,
+            local_files_only=local_files_only,
+            token=token,
+            revision=revision,
+            subfolder=subfolder,
+        )
+        if file_path is not None:
+            data = read_json_object(file_path)
+        else:
+            assert source is not None
+            data = load_preprocessor_dict(source)
+            assert data is not None
+        processor_class = resolve_preprocessor_class(
+            data,
+            auto_class="AutoImageProcessor",
+            table=IMAGE_PROCESSOR_TABLE,
+            type_keys=("image_processor_type", "feature_extractor_type"),
+            source=source,
+            config=config,
+            trust_remote_code=trust_remote_code,
+            code_revision=code_revision,
+            where=f"preprocessor_config.json of {source.name if source else file_path}",
+            rename=_modern_name,
+        )
+        return processor_class.from_dict(data, **kwargs)
+
+    @staticmethod
+    def register(config_class: Any, image_processor_class: type | None = None, exist_ok: bool = False, **compat: Any) -> None:
+        """Use ``image_processor_class`` for ``config_class.model_type`` (or a model_type string). The
+        reference's ``slow_image_processor_class=`` / ``fast_image_processor_class=`` keywords are accepted."""
+        from modelyard.image_processing import BaseImageProcessor
+
+        slow = compat.pop("slow_image_processor_class", None)
+        fast = compat.pop("fast_image_processor_class", None)
+        chosen = image_processor_class or slow or fast
+        if compat:
+            raise RegistrationError(f"AutoImageProcessor.register got unexpected keyword argument(s) {sorted(compat)}.")
+        if not (isinstance(chosen, type) and issubclass(chosen, BaseImageProcessor)):
+            raise RegistrationError(f"AutoImageProcessor.register needs a BaseImageProcessor subclass, got {chosen!r}.")
+        register_class(IMAGE_PROCESSOR_TABLE, config_class, chosen, exist_ok=exist_ok)
+
+
+__all__ = ["IMAGE_PROCESSOR_TABLE", "AutoImageProcessor"]

@@ -1,0 +1,62 @@
+"""``ViTFeatureExtractor``: the document's ViT feature extractor (resize, then normalise).
+
+Same processing as :class:`~modelyard.models.vit.image_processing_vit.ViTImageProcessor`, with the settings
+layout the document prints: ``size`` as an int, ``resample`` as given (e.g. ``"PIL.Image.BOX"``, which
+really resizes with the BOX filter), saved with ``feature_extractor_type``. Keys it does not declare, such as
+``do_rescale`` or ``rescale_factor`` from files written by the reference library, are kept and honoured.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import PIL.Image
+
+from modelyard.image_processing import (
+    IMAGENET_STANDARD_MEAN,
+    IMAGENET_STANDARD_STD,
+    BaseImageProcessor,
+    ImageFeatureExtractionMixin,
+)
+
+
+class ViTFeatureExtractor(ImageFeatureExtractionMixin, BaseImageProcessor):
+    """ViT feature extractor: resize to ``size`` x ``size`` with ``resample``, scale pixels to [0, 1],
+    normalise with ``image_mean`` / ``image_std``; ``pixel_values`` are channels first.
+
+    Args:
+        do_resize: resize the images.
+        size: output size, an int (square) or ``(height, width)``.
+        resample: Pillow filter: ``PIL.Image.BOX``, its code ``4``, or a name (``"PIL.Image.BOX"``, ``"box"``).
+            Printed as given; saved to ``preprocessor_config.json`` as the int code, which the reference
+            library needs (so a reloaded extractor prints ``4``).
+        do_normalize: normalise with ``image_mean`` and ``image_std``.
+        image_mean: per-channel mean (default ``[0.5, 0.5, 0.5]``).
+        image_std: per-channel standard deviation (default ``[0.5, 0.5, 0.5]``).
+    """
+
+    type_key: ClassVar[str] = "feature_extractor_type"
+    default_auto_class: ClassVar[str] = "AutoFeatureExtractor"
+    model_input_names: ClassVar[list[str]] = ["pixel_values"]
+
+    def __init__(
+        self,
+        do_resize: bool = True,
+        size: int | tuple[int, int] | dict[str, int] = 224,
+        resample: Any = PIL.Image.Resampling.BILINEAR,
+        do_normalize: bool = True,
+        image_mean: float | list[float] | None = None,
+        image_std: float | list[float] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        self.do_resize = do_resize
+        self.size = size
+        self.resample = int(resample) if isinstance(resample, PIL.Image.Resampling) else resample
+        self.do_normalize = do_normalize
+        self.image_mean = image_mean if image_mean is not None else list(IMAGENET_STANDARD_MEAN)
+        self.image_std = image_std if image_std is not None else list(IMAGENET_STANDARD_STD)
+        super().__init__(**kwargs)
+
+
+
+__all__ = ["ViTFeatureExtractor"]

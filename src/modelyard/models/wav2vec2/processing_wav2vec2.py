@@ -1,0 +1,26 @@
+"""``Wav2Vec2Processor``: a Wav2Vec2 feature extractor and a CTC tokenizer in one object (speech recognition)."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from modelyard.processing import ProcessorMixin
+
+
+class Wav2Vec2Processor(ProcessorMixin):
+    """Wraps a :class:`Wav2Vec2FeatureExtractor` and a :class:`Wav2Vec2CTCTokenizer`.
+
+    ``processor(audio, sampling_rate=16000)`` gives ``input_values``; ``processor(text=...)`` gives
+    ``input_ids``; both at once give ``input_values`` plus ``labels``. ``decode`` / ``batch_decode`` turn
+    predicted ids back into text.
+    """
+
+    attributes: ClassVar[list[str]] = ["feature_extractor", "tokenizer"]
+    feature_extractor_class: ClassVar[str | None] = "Wav2Vec2FeatureExtractor"
+    tokenizer_class: ClassVar[str | None] = "Wav2Vec2CTCTokenizer"
+
+    def __init__(self, feature_extractor: Any = None, tokenizer: Any = None, **kwargs: Any) -> None:
+        super().__init__(feature_extractor=feature_extractor, tokenizer=tokenizer, **kwargs)
+
+
+__all__ = ["Wav2Vec2Processor"]

@@ -1,0 +1,396 @@
+"""``ProcessorMixin``: one object holding a model's preprocessors (feature extractor / image processor and
+tokenizer), saved and loaded together.
+
+A subclass declares its parts::
+
+    class Wav2Vec2Processor(ProcessorMixin):
+        attributes = ["feature_extractor", "tokenizer"]
+        feature_extractor_class = "Wav2Vec2FeatureExtractor"
+        tokenizer_class = "Wav2Vec2CTCTokenizer"
+
+Each part is saved with its own ``save_pretrained`` into the same folder (the reference library's layout:
+``preprocessor_config.json`` + tokenizer files, both carrying ``processor_class``). ``processor_config.json``
+is written only when the processor has settings of its own (``optional_attributes``) or custom code
+(``auto_map``). Tokenizers are used only through their public API: ``__call__``, ``decode``,
+``batch_decode``, ``pad``, ``save_pretrained``, ``from_pretrained``.
+
+Custom code: see the contract in :mod:`modelyard.feature_extraction`; a processor registered with
+``register_for_auto_class("AutoProcessor")`` also writes ``auto_map["AutoProcessor"]`` into its feature
+extractor's ``preprocessor_config.json`` and into ``processor_config.json``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import importlib
+import inspect
+import json
+import logging
+import os
+import sys
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, ClassVar, TypeVar
+
+from modelyard.errors import ConfigurationError, FeatureExtractionError, UnexpectedArgumentError
+from modelyard.feature_extraction import (
+    PROCESSOR_NAME,
+    FeatureExtractionMixin,
+    custom_code_auto_map,
+    jsonable,
+    open_source,
+    prepare_save_directory,
+    read_json_object,
+)
+from modelyard.hub.files import FileSource
+from modelyard.hub.push import PushToHubMixin
+
+logger = logging.getLogger(__name__)
+
+P = TypeVar("P", bound="ProcessorMixin")
+
+# Which call input each kind of part takes.
+_MODALITY_OF = {"feature_extractor": "audio", "image_processor": "images", "tokenizer": "text"}
+_TOKENIZER_API = ("__call__", "decode", "batch_decode", "save_pretrained")
+
+
+def _explicit_parameters(function: Any) -> tuple[set[str], bool]:
+    """Named keyword parameters of ``function`` and whether it also takes ``**kwargs``."""
+    try:
+        params = inspect.signature(function).parameters.values()
+    except (TypeError, ValueError):
+        return set(), True
+    names = {p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+    return names, any(p.kind is p.VAR_KEYWORD for p in params)
+
+
+class ProcessorMixin(PushToHubMixin):
+    """Bundles preprocessors; subclasses declare ``attributes`` and one ``<attribute>_class`` name each."""
+
+    attributes: ClassVar[list[str]] = ["feature_extractor", "tokenizer"]
+    # Settings of the processor itself, saved in processor_config.json.
+    optional_attributes: ClassVar[list[str]] = []
+    feature_extractor_class: ClassVar[str | None] = None
+    image_processor_class: ClassVar[str | None] = None
+    tokenizer_class: ClassVar[str | None] = None
+    # With audio (or images) and text in one call, the text's input_ids go under this key.
+    text_target_key: ClassVar[str] = "labels"
+    _auto_class: ClassVar[str | None] = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        optional = {k: kwargs.pop(k) for k in list(kwargs) if k in self.optional_attributes}
+        for key in ("processor_class", "auto_map"):
+            if key in kwargs:
+                optional[key] = kwargs.pop(key)
+        unknown = [k for k in kwargs if k not in self.attributes]
+        if unknown:
+            raise UnexpectedArgumentError(
+                f"{type(self).__name__} got unexpected keyword argument(s) {unknown}; its parts are "
+                f"{self.attributes} and its settings {self.optional_attributes or 'none'}."
+            )
+        if len(args) > len(self.attributes):
+            raise UnexpectedArgumentError(
+                f"{type(self).__name__} takes {len(self.attributes)} positional parts ({', '.join(self.attributes)}), "
+                f"got {len(args)}."
+            )
+        parts = dict(zip(self.attributes, args))
+        for name, value in kwargs.items():
+            if name in parts:
+                raise UnexpectedArgumentError(f"{type(self).__name__} got {name!r} both by position and by keyword.")
+            parts[name] = value
+        missing = [name for name in self.attributes if parts.get(name) is None]
+        if missing:
+            raise ConfigurationError(
+                f"{type(self).__name__} needs {', '.join(missing)}: pass "
+                + ", ".join(f"{m}=<{self._declared_class(m) or m}>" for m in missing)
+                + " (or load everything with from_pretrained)."
+            )
+        for name, value in parts.items():
+            self._check_part(name, value)
+            setattr(self, name, value)
+        self.auto_map = optional.pop("auto_map", None)
+        optional.pop("processor_class", None)
+        for name, value in optional.items():
+            setattr(self, name, value)
+
+    @classmethod
+    def _declared_class(cls, attribute: str) -> str | None:
+        return getattr(cls, f"{attribute}_class", None)
+
+    def _check_part(self, name: str, value: Any) -> None:
+        if "tokenizer" in name:
+            missing = [m for m in _TOKENIZER_API if not callable(getattr(value, m, None))]
+            if missing:
+                raise ConfigurationError(
+                    f"{type(self).__name__}: {name} must be a tokenizer (with {', '.join(_TOKENIZER_API)}), got "
+                    f"{type(value).__name__}, which lacks {', '.join(missing)}."
+                )
+        elif not isinstance(value, FeatureExtractionMixin):
+            expected = self._declared_class(name) or "a FeatureExtractionMixin subclass"
+            raise ConfigurationError(
+                f"{type(self).__name__}: {name} must be a feature extractor / image processor ({expected}), got "
+                f"{type(value).__name__}."
+            )
+
+    # ------------------------------------------------------------------ calling
+    def __call__(
+        self,
+        audio: Any = None,
+        text: Any = None,
+        images: Any = None,
+        *,
+        audio_kwargs: dict[str, Any] | None = None,
+        text_kwargs: dict[str, Any] | None = None,
+        images_kwargs: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        """Route inputs: ``audio`` to the feature extractor, ``images`` to the image processor, ``text`` to the
+        tokenizer. With audio (or images) and text, the result is the features plus ``labels`` = the text's
+        ``input_ids``.
+
+        Keyword arguments go to every called part whose ``__call__`` names them (``padding``,
+        ``return_tensors`` usually to both, ``sampling_rate`` to the feature extractor); for anything else, or
+        to give a part its own value, use ``audio_kwargs=`` / ``text_kwargs=`` / ``images_kwargs=``.
+        """
+        if "raw_speech" in kwargs:
+            warnings.warn("raw_speech= is deprecated; pass audio= (or the audio as first argument).", FutureWarning, stacklevel=2)
+            audio = kwargs.pop("raw_speech")
+        inputs = {"audio": audio, "text": text, "images": images}
+        given = {m for m, v in inputs.items() if v is not None}
+        if not given:
+            raise FeatureExtractionError(f"{type(self).__name__} needs an input: audio=, text= or images=.")
+        parts = {_MODALITY_OF.get(self._kind(a)): getattr(self, a) for a in self.attributes}
+        for modality in given:
+            if modality not in parts:
+                raise FeatureExtractionError(
+                    f"{type(self).__name__} has no part for {modality} (its parts: {', '.join(self.attributes)})."
+                )
+        if getattr(self, "_in_target_context_manager", False):
+            parts["audio"] = parts["images"] = self.tokenizer  # type: ignore[attr-defined]
+        explicit = {"audio": dict(audio_kwargs or {}), "text": dict(text_kwargs or {}), "images": dict(images_kwargs or {})}
+        routed = self._route_kwargs(kwargs, {m: parts[m] for m in given})
+        outputs: dict[str, Any] = {}
+        for modality in ("audio", "images", "text"):
+            if modality in given:
+                call_kwargs = {**routed[modality], **explicit[modality]}
+                outputs[modality] = parts[modality](inputs[modality], **call_kwargs)
+        if "text" not in outputs:
+            return outputs.get("audio", outputs.get("images"))
+        features = outputs.get("audio", outputs.get("images"))
+        if features is None:
+            return outputs["text"]
+        features[self.text_target_key] = outputs["text"]["input_ids"]
+        return features
+
+    def _route_kwargs(self, kwargs: dict[str, Any], called: dict[str, Any]) -> dict[str, dict[str, Any]]:
+        routed: dict[str, dict[str, Any]] = {m: {} for m in called}
+        signatures = {m: _explicit_parameters(part.__call__) for m, part in called.items()}
+        for key, value in kwargs.items():
+            targets = [m for m, (names, _) in signatures.items() if key in names]
+            if not targets:
+                # Tokenizers commonly take extra options through **kwargs.
+                targets = [m for m, (_, var) in signatures.items() if var and m == "text"]
+            if not targets:
+                parts = ", ".join(f"{type(called[m]).__name__}.__call__" for m in called)
+                raise UnexpectedArgumentError(
+                    f"{type(self).__name__}: keyword {key!r} is not a parameter of {parts}. Pass it to one part with "
+                    "audio_kwargs=, text_kwargs= or images_kwargs=."
+                )
+            for m in targets:
+                routed[m][key] = value
+        return routed
+
+    @staticmethod
+    def _kind(attribute: str) -> str:
+        for kind in _MODALITY_OF:
+            if kind in attribute:
+                return kind
+        return attribute
+
+    def pad(self, *args: Any, **kwargs: Any) -> Any:
+        """``pad(input_features, labels=...)``: features through the feature extractor's ``pad``, ``labels``
+        through the tokenizer's; both given: the features with ``labels`` = the padded ``input_ids``."""
+        if getattr(self, "_in_target_context_manager", False):
+            return self.tokenizer.pad(*args, **kwargs)  # type: ignore[attr-defined]
+        input_features = kwargs.pop("input_features", None)
+        labels = kwargs.pop("labels", None)
+        if args:
+            input_features, args = args[0], args[1:]
+        extractor = getattr(self, "feature_extractor", None) or getattr(self, "image_processor", None)
+        if input_features is not None:
+            if extractor is None or not hasattr(extractor, "pad"):
+                raise FeatureExtractionError(f"{type(self).__name__} has no feature extractor that can pad.")
+            input_features = extractor.pad(input_features, *args, **kwargs)
+        if labels is not None:
+            labels = self.tokenizer.pad(labels, **kwargs)  # type: ignore[attr-defined]
+        if labels is None:
+            return input_features
+        if input_features is None:
+            return labels
+        input_features[self.text_target_key] = labels["input_ids"]
+        return input_features
+
+    def decode(self, *args: Any, **kwargs: Any) -> Any:
+        """The tokenizer's ``decode``."""
+        return self.tokenizer.decode(*args, **kwargs)  # type: ignore[attr-defined]
+
+    def batch_decode(self, *args: Any, **kwargs: Any) -> Any:
+        """The tokenizer's ``batch_decode``."""
+        return self.tokenizer.batch_decode(*args, **kwargs)  # type: ignore[attr-defined]
+
+    @contextlib.contextmanager
+    def as_target_processor(self) -> Iterator[None]:
+        """Deprecated: inside the block, calls go to the tokenizer. Pass ``text=`` to ``__call__`` instead."""
+        warnings.warn(
+            "as_target_processor() is deprecated: pass the labels as text= in the same call as the audio, or in a "
+            "separate call.",
+            FutureWarning,
+            stacklevel=3,
+        )
+        self._in_target_context_manager = True
+        try:
+            yield
+        finally:
+            self._in_target_context_manager = False
+
+    @property
+    def model_input_names(self) -> list[str]:
+        names: list[str] = []
+        for attribute in self.attributes:
+            for name in getattr(getattr(self, attribute), "model_input_names", []):
+                if name not in names:
+                    names.append(name)
+        if any("tokenizer" in a for a in self.attributes) and len(self.attributes) > 1 and self.text_target_key not in names:
+            names.append(self.text_target_key)
+        return names
+
+    # ------------------------------------------------------------------ serialisation
+    def to_dict(self) -> dict[str, Any]:
+        """The processor's own settings (not its parts), ``auto_map`` when set, and ``processor_class``."""
+        output = {name: copy.deepcopy(getattr(self, name)) for name in self.optional_attributes if hasattr(self, name)}
+        if self.auto_map:
+            output["auto_map"] = dict(self.auto_map)
+        output["processor_class"] = type(self).__name__
+        return output
+
+    def to_json_string(self) -> str:
+        return json.dumps(jsonable(self.to_dict()), indent=2, sort_keys=True) + "\n"
+
+    def __repr__(self) -> str:
+        parts = "\n".join(f"- {name}: {getattr(self, name)!r}" for name in self.attributes)
+        return f"{type(self).__name__}:\n{parts}\n\n{self.to_json_string()}"
+
+    def save_pretrained(
+        self, save_directory: str | os.PathLike[str], *, push_to_hub: bool = False, **push_kwargs: Any
+    ) -> list[Path]:
+        """Save every part into ``save_directory`` (plus ``processor_config.json`` when needed)."""
+        directory = prepare_save_directory(save_directory)
+        written: list[Path] = []
+        auto_map = custom_code_auto_map(self, directory, written)
+        processor_map = {"AutoProcessor": auto_map["AutoProcessor"]} if auto_map and "AutoProcessor" in auto_map else None
+        for name in self.attributes:
+            part = getattr(self, name)
+            if hasattr(part, "_set_processor_class"):
+                part._set_processor_class(type(self).__name__)
+            if isinstance(part, FeatureExtractionMixin):
+                written += part._save_into(directory, extra_auto_map=processor_map)
+            else:
+                files = part.save_pretrained(directory)
+                written += [Path(f) for f in files or []]
+        data = self.to_dict()
+        if auto_map:
+            data["auto_map"] = auto_map
+        if set(data) != {"processor_class"}:
+            path = directory / PROCESSOR_NAME
+            path.write_text(json.dumps(jsonable(data), indent=2, sort_keys=True) + "\n", encoding="utf-8")
+            written.append(path)
+        logger.info("Processor saved in %s", directory)
+        if push_to_hub:
+            self.push_to_hub(**push_kwargs, _folder=directory)
+        return written
+
+    # ------------------------------------------------------------------ loading
+    @classmethod
+    def _part_class(cls, attribute: str) -> Any:
+        """The class named by ``<attribute>_class``: the processor's own module first (custom code), then
+        modelyard's public names (Auto classes included)."""
+        name = cls._declared_class(attribute)
+        if name is None:
+            raise ConfigurationError(f"{cls.__name__} declares no {attribute}_class; set it to the class name to load.")
+        module = sys.modules.get(cls.__module__)
+        if module is not None and isinstance(getattr(module, name, None), type):
+            return getattr(module, name)
+        modelyard = importlib.import_module("modelyard")
+        if name in getattr(modelyard, "__all__", ()):
+            return getattr(modelyard, name)
+        raise ConfigurationError(
+            f"{cls.__name__}.{attribute}_class is {name!r}, which is neither in {cls.__module__} nor a modelyard class."
+        )
+
+    @classmethod
+    def from_pretrained(
+        cls: type[P],
+        pretrained_model_name_or_path: str | os.PathLike[str] | FileSource,
+        *,
+        cache_dir: str | os.PathLike[str] | None = None,
+        local_files_only: bool = False,
+        token: str | bool | None = None,
+        revision: str | None = None,
+        subfolder: str = "",
+        trust_remote_code: bool | None = None,
+        code_revision: str | None = None,
+        **kwargs: Any,
+    ) -> P:
+        """Load every part from one folder or repository (one :class:`FileSource`).
+
+        ``kwargs``: the processor's own settings (``optional_attributes``), or ``<attribute>_kwargs={...}``
+        (e.g. ``tokenizer_kwargs={"do_lower_case": False}``) passed to one part's ``from_pretrained``.
+        ``trust_remote_code`` / ``code_revision`` reach parts loaded through Auto classes.
+        """
+        source, file_path = open_source(
+            pretrained_model_name_or_path,
+            cache_dir=cache_dir,
+            local_files_only=local_files_only,
+            token=token,
+            revision=revision,
+            subfolder=subfolder,
+        )
+        if source is None:
+            raise ConfigurationError(
+                f"{cls.__name__}.from_pretrained needs a folder or repository (its parts live in several files), "
+                f"got the file {str(file_path)!r}; pass its folder."
+            )
+        part_kwargs = {name: dict(kwargs.pop(f"{name}_kwargs", None) or {}) for name in cls.attributes}
+        own = {k: kwargs.pop(k) for k in list(kwargs) if k in cls.optional_attributes}
+        if kwargs:
+            raise UnexpectedArgumentError(
+                f"{cls.__name__}.from_pretrained got unexpected keyword argument(s) {sorted(kwargs)}. Give settings "
+                f"of one part as {', '.join(f'{a}_kwargs={{...}}' for a in cls.attributes)}."
+            )
+        parts = {}
+        for name in cls.attributes:
+            part_class = cls._part_class(name)
+            extra = part_kwargs[name]
+            if part_class.__name__.startswith("Auto"):
+                extra = {"trust_remote_code": trust_remote_code, "code_revision": code_revision, **extra}
+            parts[name] = part_class.from_pretrained(source, **extra)
+        processor_path = source.get(PROCESSOR_NAME, required=False)
+        settings: dict[str, Any] = {}
+        if processor_path is not None:
+            data = read_json_object(processor_path)
+            settings = {k: v for k, v in data.items() if k in cls.optional_attributes or k == "auto_map"}
+        settings.update(own)
+        return cls(**parts, **settings)
+
+    @classmethod
+    def register_for_auto_class(cls, auto_class: str | type = "AutoProcessor") -> None:
+        """Ship this class's code with saved files so ``AutoProcessor`` can load it (``trust_remote_code``)."""
+        name = auto_class if isinstance(auto_class, str) else auto_class.__name__
+        if name != "AutoProcessor":
+            raise ConfigurationError(f"A processor registers only for 'AutoProcessor', got {name!r}.")
+        cls._auto_class = name
+
+
+__all__ = ["ProcessorMixin"]

@@ -289,13 +289,11 @@ class FileSource:
 
 
 def _unsafe_siblings(info: object) -> list[str]:
-    """Files the hub's pickle scan flagged (modelyard's server marks ``siblings[].security.status``)."""
-    unsafe = []
-    for sibling in getattr(info, "siblings", None) or []:
-        security = getattr(sibling, "security", None)
-        if security is None and isinstance(sibling, dict):
-            security = sibling.get("security")
-        status = security.get("status") if isinstance(security, dict) else getattr(security, "status", None)
-        if status == "unsafe":
-            unsafe.append(getattr(sibling, "rfilename", None) or sibling.get("rfilename"))  # type: ignore[union-attr]
-    return [u for u in unsafe if u]
+    """Files the hub's pickle scan flagged as unsafe (or could not parse), from ``securityRepoStatus``.
+
+    The client keeps that top-level field (``ModelInfo.security_repo_status``) but drops unknown keys of
+    each sibling, so the per-file ``siblings[].security`` that modelyard's hub also sends is not read here.
+    """
+    status = getattr(info, "security_repo_status", None) or {}
+    issues = status.get("filesWithIssues") or [] if isinstance(status, dict) else []
+    return [i["path"] for i in issues if isinstance(i, dict) and i.get("level") in ("unsafe", "error") and i.get("path")]

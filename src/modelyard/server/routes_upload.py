@@ -143,11 +143,23 @@ def hub_branch_gone(repo: Repo, revision: str) -> HubHTTPError:
                         code="RevisionNotFound")
 
 
+_NDJSON_LINE = {
+    "type": "object", "required": ["key", "value"],
+    "properties": {
+        "key": {"type": "string", "enum": ["header", "file", "lfsFile", "deletedFile", "deletedFolder"]},
+        "value": {"type": "object", "properties": {
+            "summary": {"type": "string"}, "description": {"type": "string"}, "parentCommit": {"type": "string"},
+            "path": {"type": "string"}, "content": {"type": "string"}, "encoding": {"type": "string"},
+            "oid": {"type": "string"}, "algo": {"type": "string"}, "size": {"type": "integer"}}},
+    },
+}
+
+
 @router.post(
     REPO + "/commit/{revision}", tags=["upload"],
-    openapi_extra={"requestBody": {"required": True, "content": {"application/x-ndjson": {
-        "schema": {"type": "string", "description": "one JSON object per line: header, file, lfsFile, "
-                   "deletedFile, deletedFolder"}}}}},
+    openapi_extra={"requestBody": {"required": True, "content": {"application/x-ndjson": {"schema": {
+        "type": "array", "items": _NDJSON_LINE,
+        "description": "sent as one JSON object per line: a header line, then one line per operation"}}}}},
 )
 async def commit(request: Request, repo_type: str, namespace: str, name: str, revision: str,
                  create_pr: str | None = None) -> JSONResponse:

@@ -1,0 +1,106 @@
+"""The ``modelyard`` command: hub administration and the client commands against the live test hub."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+import pytest
+from _hub_server import HubServer
+
+from modelyard.cli.main import main
+
+
+@pytest.fixture
+def cli_env(hub_server: HubServer, monkeypatch: pytest.MonkeyPatch) -> HubServer:
+    monkeypatch.setenv("HF_ENDPOINT", hub_server.url)
+    return hub_server
+
+
+def test_login_whoami_logout(cli_env: HubServer, capsys: pytest.CaptureFixture[str], isolated_home: Path,
+                             monkeypatch: pytest.MonkeyPatch) -> None:
+    assert main(["whoami"]) == 1
+    assert "Not logged in" in capsys.readouterr().err
+    assert main(["login", "--token", "myd_wrong"]) == 1
+    assert "refused the token" in capsys.readouterr().err
+    token_file = isolated_home / "hf" / "token"
+    assert not token_file.exists()
+    assert main(["login", "--token", cli_env.token]) == 0
+    assert "as alice" in capsys.readouterr().out
+    assert token_file.read_text() == cli_env.token
+    assert stat.S_IMODE(token_file.stat().st_mode) == 0o600
+    assert main(["whoami"]) == 0
+    assert capsys.readouterr().out.splitlines() == ["alice", "orgs: acme"]
+    # huggingface_hub reads the same file (it computes the path at import, hence the patch here).
+    from huggingface_hub import constants, get_token
+
+    monkeypatch.setattr(constants, "HF_TOKEN_PATH", str(token_file))
+    assert get_token() == cli_env.token
+    assert main(["logout"]) == 0
+    assert not token_file.exists()
+
+
+def test_upload_and_download(cli_env: HubServer, capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HF_TOKEN", cli_env.token)
+    repo_id = cli_env.repo_id("cli")
+    folder = tmp_path / "model"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "config.json").write_text("{}")
+    (folder / "sub" / "weights.safetensors").write_bytes(b"\x01" * (11 * 1024 * 1024))  # LFS, Xet switched off
+    assert main(["upload", repo_id, str(folder), "--private"]) == 0
+    assert "/commit/" in capsys.readouterr().out
+    assert main(["upload", repo_id, str(folder / "config.json"), "extra/config.json"]) == 0
+    capsys.readouterr()
+    assert cli_env.api().model_info(repo_id).private is True
+    assert main(["download", repo_id, "config.json", "--cache-dir", str(tmp_path / "cache")]) == 0
+    path = Path(capsys.readouterr().out.strip())
+    assert path.read_text() == "{}"
+    assert main(["download", repo_id, "--local-dir", str(tmp_path / "local")]) == 0
+    capsys.readouterr()
+    assert (tmp_path / "local" / "sub" / "weights.safetensors").stat().st_size == 11 * 1024 * 1024
+    assert (tmp_path / "local" / "extra" / "config.json").exists()
+    assert main(["download", repo_id, "missing.txt", "--cache-dir", str(tmp_path / "cache")]) == 1
+    assert "missing.txt" in capsys.readouterr().err
+    assert main(["upload", repo_id, str(tmp_path / "nope")]) == 1
+    assert "does not exist" in capsys.readouterr().err
+
+
+def test_hub_admin_commands(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = ["--data-dir", str(tmp_path / "hub")]
+    assert main(["hub", "user", "add", "dana", "--org", "labs", *data]) == 0
+    assert main(["hub", "org", "add", "team", "--member", "dana", *data]) == 0
+    assert main(["hub", "token", "create", "--user", "dana", "--role", "read", *data]) == 0
+    token = capsys.readouterr().out.splitlines()[-1]
+    assert token.startswith("myd_")
+    assert main(["hub", "user", "list", *data]) == 0
+    listing = capsys.readouterr().out
+    assert "dana  orgs: labs, team" in listing and "org   labs" in listing
+    assert main(["hub", "user", "add", "dana", *data]) == 1
+    assert "already taken" in capsys.readouterr().err
+    assert main(["hub", "user", "add", "bad--name", *data]) == 1
+    assert "Invalid namespace" in capsys.readouterr().err
+    assert main(["hub", "token", "create", "--user", "ghost", *data]) == 1
+    assert "does not exist" in capsys.readouterr().err
+
+    from modelyard.server.storage import Storage
+
+    storage = Storage(tmp_path / "hub" / "hub.sqlite")
+    identity = storage.identity(token)
+    assert identity is not None and identity.role == "read" and identity.orgs == ("labs", "team")
+    assert main(["hub", "token", "revoke", "--user", "dana", *data]) == 0
+    assert storage.identity(token) is None
+
+
+def test_default_data_dir_follows_modelyard_home(isolated_home: Path) -> None:
+    from modelyard.server.config import HubSettings
+
+    assert HubSettings().data_dir == isolated_home / "modelyard" / "hub"
+
+
+def test_help(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([]) == 2
+    assert "hub" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main(["hub", "serve", "--help"])
+    assert "--data-dir" in capsys.readouterr().out

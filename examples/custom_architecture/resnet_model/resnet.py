@@ -195,4 +195,5 @@ def create_model(name: str, pretrained: bool = False, **kwargs: object) -> ResNe
     if name not in _VARIANTS:
         raise ValueError(f"Unknown model {name!r}; known: {', '.join(sorted(_VARIANTS))}.")
     block, layers, defaults = _VARIANTS[name]
+    layers = list(kwargs.pop("layers", layers))  # type: ignore[call-overload]
     return ResNet(block, layers, **{**defaults, **kwargs})  # type: ignore[arg-type]

@@ -43,6 +43,10 @@ def _write(directory: Path, files: dict[str, bytes], written: list[Path]) -> Non
 def _copy_class_code(klass: type, directory: Path, written: list[Path]) -> tuple[str, Path] | None:
     """Copy the code of ``klass`` into ``directory``; returns its ``module.Class`` reference and source folder."""
     module_file = _module_file(klass)
+    if klass.__module__ == "__main__" and "_auto_class" not in vars(klass):
+        # A script's subclass of a registered class inherited the registration; it has no file to ship.
+        logger.info("%s is defined in __main__ and not registered itself: no code saved for it.", klass.__name__)
+        return None
     if klass.__module__ == "__main__" or module_file is None or module_file.suffix != ".py":
         logger.warning(
             "Cannot save the code of %s with the files in %s: it is defined in %s, not in a .py file. Move it "
@@ -138,7 +142,7 @@ def save_custom_code(obj: Any, save_directory: Path, *, config: Any | None = Non
     value: Any = reference
     if auto_class == "AutoTokenizer":
         value = [reference, None]
-        if klass.__name__.endswith("Fast"):
+        if getattr(obj, "is_fast", klass.__name__.endswith("Fast")) is True:
             slow = getattr(klass, "slow_tokenizer_class", None)
             slow_copied = _copy_class_code(slow, directory, written) if isinstance(slow, type) else None
             value = [slow_copied[0] if slow_copied else None, reference]

@@ -27,8 +27,10 @@ lint: install
 test: install lint
 	$(VENV)/bin/pytest -q -p no:cacheprovider
 
+# The main job: the two guides end to end (the second one against the embedded hub).
 demo: install
 	$(PY) examples/quickstart.py
+	$(PY) examples/hub_demo.py
 
 include mk/reference.mk
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -31,3 +32,21 @@ def test_quickstart_runs(tmp_path: Path) -> None:
     assert "slow ids == fast ids: True" in out
     assert '"resample": "PIL.Image.BOX"' in out
     assert "quickstart finished" in out
+
+
+@pytest.mark.slow
+def test_hub_demo_runs_the_second_guide_against_the_embedded_hub(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "hub_demo.py"), "--tiny"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+    out = result.stdout
+    assert re.search(r"pushed to alice/custom-resnet50d at commit [0-9a-f]{40}", out)
+    assert "without trust_remote_code:" in out and "None of it was imported or run" in out
+    assert "same logits as the saved folder: True" in out
+    assert "hub demo finished" in out

@@ -1,0 +1,499 @@
+"""DistilBERT: a 6-layer distilled BERT without token types or pooler.
+
+Reads top to bottom: embeddings, attention, feed-forward, block, transformer, the base model, then the
+task heads. Submodule names equal the checkpoint keys of Hugging Face DistilBERT checkpoints
+(``distilbert.transformer.layer.0.attention.q_lin.weight``, ``vocab_projector.bias``, ...).
+"""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from modelyard.errors import ConfigurationError
+from modelyard.layers.activations import get_activation
+from modelyard.layers.attention import (
+    attend,
+    expand_head_mask,
+    merge_heads,
+    padding_mask_to_additive,
+    split_heads,
+)
+from modelyard.layers.heads import (
+    masked_lm_loss,
+    multiple_choice_loss,
+    question_answering_loss,
+    sequence_classification_loss,
+    token_classification_loss,
+)
+from modelyard.layers.pruning import heads_to_keep_index, prune_linear
+from modelyard.modeling import PreTrainedModel
+from modelyard.models.distilbert.configuration_distilbert import DistilBertConfig
+from modelyard.outputs import (
+    BaseModelOutput,
+    MaskedLMOutput,
+    MultipleChoiceModelOutput,
+    QuestionAnsweringModelOutput,
+    SequenceClassifierOutput,
+    TokenClassifierOutput,
+)
+
+Tensor = torch.Tensor
+
+
+def sinusoidal_table(n_positions: int, dim: int) -> Tensor:
+    """(n_positions, dim) fixed position encodings: sin on even columns, cos on odd ones (float64 math)."""
+    positions = torch.arange(n_positions, dtype=torch.float64)[:, None]
+    exponents = 2 * (torch.arange(dim, dtype=torch.float64) // 2) / dim
+    angles = positions / torch.pow(torch.tensor(10000.0, dtype=torch.float64), exponents)  # (n_positions, dim)
+    table = torch.empty(n_positions, dim, dtype=torch.float64)
+    table[:, 0::2] = torch.sin(angles[:, 0::2])
+    table[:, 1::2] = torch.cos(angles[:, 1::2])
+    return table.float()
+
+
+class Embeddings(nn.Module):
+    """Word plus position embeddings, then LayerNorm and dropout (no token types)."""
+
+    def __init__(self, config: DistilBertConfig) -> None:
+        super().__init__()
+        self.word_embeddings = nn.Embedding(config.vocab_size, config.dim, padding_idx=config.pad_token_id)
+        self.position_embeddings = nn.Embedding(config.max_position_embeddings, config.dim)
+        if config.sinusoidal_pos_embds:  # a fixed table, never trained; _init_weights fills it
+            self.position_embeddings.weight.requires_grad_(False)
+            self.position_embeddings.is_sinusoidal = True
+        self.LayerNorm = nn.LayerNorm(config.dim, eps=1e-12)
+        self.dropout = nn.Dropout(config.dropout)
+
+    def forward(self, input_ids: Tensor | None, inputs_embeds: Tensor | None = None) -> Tensor:
+        if inputs_embeds is None:
+            inputs_embeds = self.word_embeddings(input_ids)  # (batch, seq, dim)
+        seq_length = inputs_embeds.shape[1]
+        max_positions = self.position_embeddings.num_embeddings
+        if seq_length > max_positions:
+            raise ValueError(
+                f"Sequence length {seq_length} exceeds max_position_embeddings={max_positions} of this model; "
+                f"truncate the input to at most {max_positions} tokens (tokenizer: truncation=True)."
+            )
+        # Positions are always 0..seq-1: adding the table rows equals the lookup, without an index tensor.
+        embeddings = inputs_embeds + self.position_embeddings.weight[:seq_length]
+        return self.dropout(self.LayerNorm(embeddings))
+
+
+class MultiHeadSelfAttention(nn.Module):
+    """q/k/v/out projections; the attention itself runs on SDPA through ``layers.attention.attend``."""
+
+    def __init__(self, config: DistilBertConfig) -> None:
+        super().__init__()
+        if config.dim % config.n_heads != 0:
+            raise ConfigurationError(
+                f"dim ({config.dim}) must be a multiple of n_heads ({config.n_heads}); change one of them in the config."
+            )
+        self.n_heads = config.n_heads
+        self.attention_head_size = config.dim // config.n_heads
+        self.dropout_prob = config.attention_dropout
+        self.q_lin = nn.Linear(config.dim, config.dim)
+        self.k_lin = nn.Linear(config.dim, config.dim)
+        self.v_lin = nn.Linear(config.dim, config.dim)
+        self.out_lin = nn.Linear(config.dim, config.dim)
+        self.pruned_heads: set[int] = set()
+
+    def prune_heads(self, heads: list[int]) -> None:
+        """Remove heads (numbered as in the unpruned layer) from the projections."""
+        heads_set, index = heads_to_keep_index(heads, self.n_heads, self.attention_head_size, self.pruned_heads)
+        if not heads_set:
+            return
+        self.q_lin = prune_linear(self.q_lin, index)
+        self.k_lin = prune_linear(self.k_lin, index)
+        self.v_lin = prune_linear(self.v_lin, index)
+        self.out_lin = prune_linear(self.out_lin, index, dim=1)
+        self.n_heads -= len(heads_set)
+        self.pruned_heads |= heads_set
+
+    def forward(
+        self, x: Tensor, additive_mask: Tensor | None, head_mask: Tensor | None, output_attentions: bool
+    ) -> tuple[Tensor, Tensor | None]:
+        query = split_heads(self.q_lin(x), self.n_heads)  # (batch, heads, seq, head_dim)
+        key = split_heads(self.k_lin(x), self.n_heads)
+        value = split_heads(self.v_lin(x), self.n_heads)
+        context, probs = attend(
+            query,
+            key,
+            value,
+            additive_mask=additive_mask,
+            dropout_p=self.dropout_prob if self.training else 0.0,
+            head_mask=head_mask,
+            output_attentions=output_attentions,
+        )
+        return self.out_lin(merge_heads(context)), probs  # (batch, seq, dim)
+
+
+class FFN(nn.Module):
+    def __init__(self, config: DistilBertConfig) -> None:
+        super().__init__()
+        self.lin1 = nn.Linear(config.dim, config.hidden_dim)
+        self.lin2 = nn.Linear(config.hidden_dim, config.dim)
+        self.activation = get_activation(config.activation)
+        self.dropout = nn.Dropout(config.dropout)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.dropout(self.lin2(self.activation(self.lin1(x))))
+
+
+class TransformerBlock(nn.Module):
+    """Self-attention and feed-forward, each followed by residual + LayerNorm."""
+
+    def __init__(self, config: DistilBertConfig) -> None:
+        super().__init__()
+        self.attention = MultiHeadSelfAttention(config)
+        self.sa_layer_norm = nn.LayerNorm(config.dim, eps=1e-12)
+        self.ffn = FFN(config)
+        self.output_layer_norm = nn.LayerNorm(config.dim, eps=1e-12)
+
+    def forward(
+        self, x: Tensor, additive_mask: Tensor | None, head_mask: Tensor | None, output_attentions: bool
+    ) -> tuple[Tensor, Tensor | None]:
+        attended, probs = self.attention(x, additive_mask, head_mask, output_attentions)
+        attended = self.sa_layer_norm(attended + x)
+        return self.output_layer_norm(self.ffn(attended) + attended), probs
+
+
+class Transformer(nn.Module):
+    def __init__(self, config: DistilBertConfig) -> None:
+        super().__init__()
+        self.layer = nn.ModuleList([TransformerBlock(config) for _ in range(config.n_layers)])
+        self.gradient_checkpointing = False
+
+    def forward(
+        self,
+        x: Tensor,
+        additive_mask: Tensor | None,
+        head_masks: list[Tensor | None],
+        output_attentions: bool,
+        output_hidden_states: bool,
+    ) -> BaseModelOutput:
+        all_hidden: tuple[Tensor, ...] | None = (x,) if output_hidden_states else None
+        all_attentions: tuple[Tensor, ...] | None = () if output_attentions else None
+        checkpointing = self.gradient_checkpointing and self.training
+        for layer, head_mask in zip(self.layer, head_masks):
+            if checkpointing:
+                x, probs = self._gradient_checkpointing_func(layer.__call__, x, additive_mask, head_mask, output_attentions)
+            else:
+                x, probs = layer(x, additive_mask, head_mask, output_attentions)
+            if all_hidden is not None:
+                all_hidden += (x,)
+            if all_attentions is not None:
+                all_attentions += (probs,)
+        return BaseModelOutput(last_hidden_state=x, hidden_states=all_hidden, attentions=all_attentions)
+
+
+class DistilBertPreTrainedModel(PreTrainedModel):
+    """Weight initialisation and loading rules shared by every DistilBERT class."""
+
+    config_class = DistilBertConfig
+    base_model_prefix = "distilbert"
+    supports_gradient_checkpointing = True
+    _keys_to_ignore_on_load_unexpected = [r"position_ids$"]
+
+    def _init_weights(self, module: nn.Module) -> None:
+        std = self.config.initializer_range
+        with torch.no_grad():
+            if isinstance(module, nn.Linear):
+                module.weight.normal_(mean=0.0, std=std)
+                if module.bias is not None:
+                    module.bias.zero_()
+            elif isinstance(module, nn.Embedding):
+                if getattr(module, "is_sinusoidal", False):
+                    module.weight.copy_(sinusoidal_table(*module.weight.shape))
+                    return
+                module.weight.normal_(mean=0.0, std=std)
+                if module.padding_idx is not None:
+                    module.weight[module.padding_idx].zero_()
+            elif isinstance(module, nn.LayerNorm):
+                module.weight.fill_(1.0)
+                module.bias.zero_()
+
+
+class DistilBertModel(DistilBertPreTrainedModel):
+    """The bare DistilBERT encoder: hidden states of every token."""
+
+    def __init__(self, config: DistilBertConfig) -> None:
+        super().__init__(config)
+        self.embeddings = Embeddings(config)
+        self.transformer = Transformer(config)
+        if config.pruned_heads:  # a saved pruned model is rebuilt with the shapes its checkpoint has
+            self._prune_heads(config.pruned_heads)
+        self.post_init()
+
+    def get_input_embeddings(self) -> nn.Embedding:
+        return self.embeddings.word_embeddings
+
+    def set_input_embeddings(self, value: nn.Module) -> None:
+        self.embeddings.word_embeddings = value
+
+    def get_position_embeddings(self) -> nn.Embedding:
+        return self.embeddings.position_embeddings
+
+    def _prune_heads(self, heads_to_prune: dict[int, list[int]]) -> None:
+        for layer, heads in heads_to_prune.items():
+            self.transformer.layer[layer].attention.prune_heads(heads)
+
+    def forward(
+        self,
+        input_ids: Tensor | None = None,
+        attention_mask: Tensor | None = None,
+        head_mask: Tensor | None = None,
+        inputs_embeds: Tensor | None = None,
+        output_attentions: bool | None = None,
+        output_hidden_states: bool | None = None,
+        return_dict: bool | None = None,
+    ) -> BaseModelOutput | tuple[Tensor, ...]:
+        config = self.config
+        output_attentions = config.output_attentions if output_attentions is None else output_attentions
+        output_hidden_states = config.output_hidden_states if output_hidden_states is None else output_hidden_states
+        if (input_ids is None) == (inputs_embeds is None):
+            raise ValueError("Pass exactly one of input_ids or inputs_embeds to DistilBertModel.")
+        embeddings = self.embeddings(input_ids, inputs_embeds)  # (batch, seq, dim)
+        # Built once per forward and shared by every layer.
+        additive_mask = padding_mask_to_additive(attention_mask, embeddings.dtype)
+        if head_mask is not None:
+            head_mask = head_mask.to(embeddings.dtype)
+        head_masks = expand_head_mask(head_mask, len(self.transformer.layer))
+        result = self.transformer(
+            embeddings, additive_mask, head_masks, bool(output_attentions), bool(output_hidden_states)
+        )
+        return _finish(result, return_dict, config)
+
+
+def _finish(result: Any, return_dict: bool | None, config: DistilBertConfig) -> Any:
+    """The output object, or its tuple (None fields left out) when ``return_dict`` is False."""
+    return result if (config.use_return_dict if return_dict is None else return_dict) else result.to_tuple()
+
+
+class _DistilBertHead(DistilBertPreTrainedModel):
+    """Shared plumbing of the heads: run the base model and hand its output to ``head``."""
+
+    def _encode(
+        self,
+        input_ids: Tensor | None,
+        attention_mask: Tensor | None,
+        head_mask: Tensor | None,
+        inputs_embeds: Tensor | None,
+        output_attentions: bool | None,
+        output_hidden_states: bool | None,
+    ) -> BaseModelOutput:
+        out = self.distilbert(
+            input_ids,
+            attention_mask=attention_mask,
+            head_mask=head_mask,
+            inputs_embeds=inputs_embeds,
+            output_attentions=output_attentions,
+            output_hidden_states=output_hidden_states,
+            return_dict=True,
+        )
+        return cast(BaseModelOutput, out)
+
+    def get_position_embeddings(self) -> nn.Embedding:
+        return self.distilbert.get_position_embeddings()
+
+
+class DistilBertForMaskedLM(_DistilBertHead):
+    """DistilBERT with the masked-language-modelling head; the projection is tied to the word embeddings."""
+
+    _tied_weights_keys = ["vocab_projector.weight"]
+
+    def __init__(self, config: DistilBertConfig) -> None:
+        super().__init__(config)
+        self.activation = get_activation(config.activation)
+        self.distilbert = DistilBertModel(config)
+        self.vocab_transform = nn.Linear(config.dim, config.dim)
+        self.vocab_layer_norm = nn.LayerNorm(config.dim, eps=1e-12)
+        self.vocab_projector = nn.Linear(config.dim, config.vocab_size)
+        self.post_init()
+
+    def get_output_embeddings(self) -> nn.Linear:
+        return self.vocab_projector
+
+    def set_output_embeddings(self, new_embeddings: nn.Linear) -> None:
+        self.vocab_projector = new_embeddings
+
+    def forward(
+        self,
+        input_ids: Tensor | None = None,
+        attention_mask: Tensor | None = None,
+        head_mask: Tensor | None = None,
+        inputs_embeds: Tensor | None = None,
+        labels: Tensor | None = None,
+        output_attentions: bool | None = None,
+        output_hidden_states: bool | None = None,
+        return_dict: bool | None = None,
+    ) -> MaskedLMOutput | tuple[Tensor, ...]:
+        """``labels``: (batch, seq) token ids to predict, -100 where no prediction is scored."""
+        out = self._encode(input_ids, attention_mask, head_mask, inputs_embeds, output_attentions, output_hidden_states)
+        hidden = self.vocab_layer_norm(self.activation(self.vocab_transform(out.last_hidden_state)))
+        logits = self.vocab_projector(hidden)  # (batch, seq, vocab)
+        loss = masked_lm_loss(logits, labels) if labels is not None else None
+        result = MaskedLMOutput(loss=loss, logits=logits, hidden_states=out.hidden_states, attentions=out.attentions)
+        return _finish(result, return_dict, self.config)
+
+
+class DistilBertForSequenceClassification(_DistilBertHead):
+    """DistilBERT with a two-layer classifier (or regressor) on the first token."""
+
+    def __init__(self, config: DistilBertConfig) -> None:
+        super().__init__(config)
+        self.num_labels = config.num_labels
+        self.distilbert = DistilBertModel(config)
+        self.pre_classifier = nn.Linear(config.dim, config.dim)
+        self.classifier = nn.Linear(config.dim, config.num_labels)
+        self.dropout = nn.Dropout(config.seq_classif_dropout)
+        self.post_init()
+
+    def forward(
+        self,
+        input_ids: Tensor | None = None,
+        attention_mask: Tensor | None = None,
+        head_mask: Tensor | None = None,
+        inputs_embeds: Tensor | None = None,
+        labels: Tensor | None = None,
+        output_attentions: bool | None = None,
+        output_hidden_states: bool | None = None,
+        return_dict: bool | None = None,
+    ) -> SequenceClassifierOutput | tuple[Tensor, ...]:
+        """``labels``: (batch,) class ids, (batch, num_labels) floats for multi-label, or floats to regress."""
+        out = self._encode(input_ids, attention_mask, head_mask, inputs_embeds, output_attentions, output_hidden_states)
+        pooled = F.relu(self.pre_classifier(out.last_hidden_state[:, 0]))  # (batch, dim)
+        logits = self.classifier(self.dropout(pooled))  # (batch, num_labels)
+        loss = sequence_classification_loss(logits, labels, self.config) if labels is not None else None
+        result = SequenceClassifierOutput(
+            loss=loss, logits=logits, hidden_states=out.hidden_states, attentions=out.attentions
+        )
+        return _finish(result, return_dict, self.config)
+
+
+class DistilBertForQuestionAnswering(_DistilBertHead):
+    """DistilBERT predicting the start and end token of an answer span."""
+
+    def __init__(self, config: DistilBertConfig) -> None:
+        super().__init__(config)
+        if config.num_labels != 2:
+            raise ConfigurationError(
+                f"DistilBertForQuestionAnswering needs num_labels=2 (start and end logits), got {config.num_labels}; "
+                "remove num_labels/id2label from the config or set num_labels=2."
+            )
+        self.distilbert = DistilBertModel(config)
+        self.qa_outputs = nn.Linear(config.dim, config.num_labels)
+        self.dropout = nn.Dropout(config.qa_dropout)
+        self.post_init()
+
+    def forward(
+        self,
+        input_ids: Tensor | None = None,
+        attention_mask: Tensor | None = None,
+        head_mask: Tensor | None = None,
+        inputs_embeds: Tensor | None = None,
+        start_positions: Tensor | None = None,
+        end_positions: Tensor | None = None,
+        output_attentions: bool | None = None,
+        output_hidden_states: bool | None = None,
+        return_dict: bool | None = None,
+    ) -> QuestionAnsweringModelOutput | tuple[Tensor, ...]:
+        """``start_positions`` / ``end_positions``: (batch,) token indices; positions past the end are ignored."""
+        out = self._encode(input_ids, attention_mask, head_mask, inputs_embeds, output_attentions, output_hidden_states)
+        logits = self.qa_outputs(self.dropout(out.last_hidden_state))  # (batch, seq, 2)
+        start_logits, end_logits = (t.squeeze(-1).contiguous() for t in logits.split(1, dim=-1))  # (batch, seq)
+        loss = None
+        if start_positions is not None and end_positions is not None:
+            loss = question_answering_loss(start_logits, end_logits, start_positions, end_positions)
+        result = QuestionAnsweringModelOutput(
+            loss=loss,
+            start_logits=start_logits,
+            end_logits=end_logits,
+            hidden_states=out.hidden_states,
+            attentions=out.attentions,
+        )
+        return _finish(result, return_dict, self.config)
+
+
+class DistilBertForTokenClassification(_DistilBertHead):
+    """DistilBERT with a linear classifier on every token (e.g. named entities)."""
+
+    def __init__(self, config: DistilBertConfig) -> None:
+        super().__init__(config)
+        self.num_labels = config.num_labels
+        self.distilbert = DistilBertModel(config)
+        self.dropout = nn.Dropout(config.dropout)
+        self.classifier = nn.Linear(config.dim, config.num_labels)
+        self.post_init()
+
+    def forward(
+        self,
+        input_ids: Tensor | None = None,
+        attention_mask: Tensor | None = None,
+        head_mask: Tensor | None = None,
+        inputs_embeds: Tensor | None = None,
+        labels: Tensor | None = None,
+        output_attentions: bool | None = None,
+        output_hidden_states: bool | None = None,
+        return_dict: bool | None = None,
+    ) -> TokenClassifierOutput | tuple[Tensor, ...]:
+        """``labels``: (batch, seq) class ids, -100 where no label is scored."""
+        out = self._encode(input_ids, attention_mask, head_mask, inputs_embeds, output_attentions, output_hidden_states)
+        logits = self.classifier(self.dropout(out.last_hidden_state))  # (batch, seq, num_labels)
+        loss = token_classification_loss(logits, labels) if labels is not None else None
+        result = TokenClassifierOutput(loss=loss, logits=logits, hidden_states=out.hidden_states, attentions=out.attentions)
+        return _finish(result, return_dict, self.config)
+
+
+class DistilBertForMultipleChoice(_DistilBertHead):
+    """DistilBERT scoring each of several choices: inputs are (batch, num_choices, seq), logits (batch, num_choices)."""
+
+    def __init__(self, config: DistilBertConfig) -> None:
+        super().__init__(config)
+        self.distilbert = DistilBertModel(config)
+        self.pre_classifier = nn.Linear(config.dim, config.dim)
+        self.classifier = nn.Linear(config.dim, 1)
+        self.dropout = nn.Dropout(config.seq_classif_dropout)
+        self.post_init()
+
+    def forward(
+        self,
+        input_ids: Tensor | None = None,
+        attention_mask: Tensor | None = None,
+        head_mask: Tensor | None = None,
+        inputs_embeds: Tensor | None = None,
+        labels: Tensor | None = None,
+        output_attentions: bool | None = None,
+        output_hidden_states: bool | None = None,
+        return_dict: bool | None = None,
+    ) -> MultipleChoiceModelOutput | tuple[Tensor, ...]:
+        """``labels``: (batch,) index of the right choice."""
+        num_choices = (input_ids if input_ids is not None else inputs_embeds).shape[1]  # type: ignore[union-attr]
+        if input_ids is not None:
+            input_ids = input_ids.reshape(-1, input_ids.shape[-1])  # (batch * choices, seq)
+        if attention_mask is not None:
+            attention_mask = attention_mask.reshape(-1, attention_mask.shape[-1])
+        if inputs_embeds is not None:
+            inputs_embeds = inputs_embeds.reshape(-1, *inputs_embeds.shape[-2:])  # (batch * choices, seq, dim)
+        out = self._encode(input_ids, attention_mask, head_mask, inputs_embeds, output_attentions, output_hidden_states)
+        pooled = F.relu(self.pre_classifier(out.last_hidden_state[:, 0]))  # (batch * choices, dim)
+        logits = self.classifier(self.dropout(pooled)).view(-1, num_choices)  # (batch, choices)
+        loss = multiple_choice_loss(logits, labels) if labels is not None else None
+        result = MultipleChoiceModelOutput(
+            loss=loss, logits=logits, hidden_states=out.hidden_states, attentions=out.attentions
+        )
+        return _finish(result, return_dict, self.config)
+
+
+__all__ = [
+    "DistilBertForMaskedLM",
+    "DistilBertForMultipleChoice",
+    "DistilBertForQuestionAnswering",
+    "DistilBertForSequenceClassification",
+    "DistilBertForTokenClassification",
+    "DistilBertModel",
+    "DistilBertPreTrainedModel",
+]

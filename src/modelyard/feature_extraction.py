@@ -11,9 +11,9 @@ Custom-code contract (read by :mod:`modelyard.dynamic_modules`)
 * ``save_pretrained(directory)`` of an object whose class has ``_auto_class`` set calls
   ``save_custom_code(obj, directory)`` (no ``config``) *before* writing its JSON; the paths it returns are
   added to the returned list. It must copy the module defining ``type(obj)`` (and what it imports
-  relatively) into ``directory``. It may set ``obj.auto_map``; either way this module then writes
-  ``"auto_map": {**obj.auto_map, _auto_class: "<module file stem>.<ClassName>"}`` into the JSON it writes
-  (``preprocessor_config.json``; for processors also ``processor_config.json``).
+  relatively) into ``directory``. It may record the entry in ``obj.auto_map``; this module then writes
+  ``obj.auto_map`` into the JSON it writes (``preprocessor_config.json``; for processors also
+  ``processor_config.json``), adding ``{_auto_class: "<module file stem>.<ClassName>"}`` if it is missing.
 * The Auto classes pass an ``auto_map`` entry, exactly as stored in the file (a string, or a list for
   tokenizers), to ``resolve_remote_class(reference, auto_class=..., source=<FileSource or None>,
   trust_remote_code=..., code_revision=..., builtin=<built-in class or None>)``; ``None`` back means "use the
@@ -293,8 +293,8 @@ def custom_code_auto_map(obj: Any, directory: Path, written: list[Path]) -> dict
     from modelyard.dynamic_modules import save_custom_code
 
     written.extend(save_custom_code(obj, directory) or [])
-    auto_map = dict(getattr(obj, "auto_map", None) or {})
-    auto_map[auto_class] = f"{type(obj).__module__.rsplit('.', 1)[-1]}.{type(obj).__name__}"
+    auto_map = dict(getattr(obj, "auto_map", None) or {})  # save_custom_code may have recorded the entry
+    auto_map.setdefault(auto_class, f"{type(obj).__module__.rsplit('.', 1)[-1]}.{type(obj).__name__}")
     return auto_map
 
 

@@ -340,6 +340,14 @@ class BaseImageProcessor(FeatureExtractionMixin):
         if not flat:
             raise FeatureExtractionError(f"{type(self).__name__} got an empty batch; give at least one image.")
         items = [self._plan(i, image, settings) for i, image in enumerate(flat)]
+        first = items[0].image
+        if settings.scale != 1.0 and isinstance(first, np.ndarray) and first.dtype.kind == "f" and first.size:
+            if 0 <= first.min() and first.max() <= 1:
+                logger.warning(
+                    "The images look already rescaled (float pixels in [0, 1]) and do_rescale is on, so they are "
+                    "multiplied by rescale_factor=%s again. Pass do_rescale=False if they are in [0, 1].",
+                    settings.scale,
+                )
         affine = settings.scale != 1.0 or settings.mean is not None
         dtypes = {np.dtype(np.float32) if affine or self._resized_float(it, settings) else self._source_dtype(it) for it in items}
         shapes = {self._out_shape(it, settings) for it in items}

@@ -72,7 +72,8 @@ class AutoProcessor:
             )
         class_name, reference, model_type = _find_processor_class(source)
         builtin = class_from_name(class_name, PROCESSOR_TABLE) if class_name else None
-        if builtin is None and class_name is None and model_type in PROCESSOR_TABLE:
+        if builtin is None and class_name is None and model_type in PROCESSOR_TABLE and _has_tokenizer(source):
+            # The model type's processor, when the folder holds its parts (a tokenizer besides the preprocessor).
             builtin = PROCESSOR_TABLE.get(model_type)
         if reference is not None:
             remote = resolve_remote(
@@ -121,10 +122,14 @@ def _find_processor_class(source: FileSource) -> tuple[str | None, Any, str | No
     return None, None, model_type
 
 
+def _has_tokenizer(source: FileSource) -> bool:
+    return any(source.get(name, required=False) is not None for name in _TOKENIZER_FILES)
+
+
 def _single_preprocessor(source: FileSource, **kwargs: Any) -> Any:
     """No processor: the tokenizer, image processor or feature extractor alone (the first the files hold)."""
     tried: list[str] = []
-    if any(source.get(name, required=False) is not None for name in _TOKENIZER_FILES):
+    if _has_tokenizer(source):
         try:
             auto_tokenizer = importlib.import_module("modelyard").AutoTokenizer
             return auto_tokenizer.from_pretrained(source, **kwargs)

@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
+from common.model_tester import ModelTesterMixin
 from common.parity import assert_outputs_close, load_model_case, model_case_names, parity_dir
 
 import modelyard
@@ -239,3 +241,37 @@ def test_our_save_loads_in_the_reference_library(tmp_path: Path) -> None:
     result = json.loads(run.stdout.strip().splitlines()[-1])
     assert result == {"class": "ResNetForImageClassification", "info": {}, "diff": result["diff"], "downsample": True}
     assert result["diff"] < 1e-5
+
+
+# ---------------------------------------------------------------------------------------------- common tester
+class _ResNetCommon(ModelTesterMixin):
+    all_model_classes = (ResNetModel, ResNetForImageClassification)
+    has_attentions = False
+    layer_type = "basic"
+
+    def get_config(self) -> ResNetConfig:
+        return tiny_config(layer_type=self.layer_type, hidden_sizes=[8, 16] if self.layer_type == "basic" else [16, 32])
+
+    def get_inputs(self, model_class: type, config: ResNetConfig, with_labels: bool = False) -> dict[str, Any]:
+        inputs: dict[str, Any] = {"pixel_values": pixels(2, 32)}
+        if with_labels and model_class is ResNetForImageClassification:
+            inputs["labels"] = torch.tensor([0, 2])
+        return inputs
+
+    def expected_output_shapes(self, model_class: type, config: ResNetConfig, inputs: dict[str, Any]
+                               ) -> dict[str, tuple[int, ...]]:
+        last = config.hidden_sizes[-1]
+        if model_class is ResNetModel:
+            return {"last_hidden_state": (2, last, 4, 4), "pooler_output": (2, last, 1, 1)}
+        return {"logits": (2, config.num_labels)}
+
+    def num_hidden_states(self, config: ResNetConfig) -> int:
+        return len(config.depths) + 1  # the stem's output, then every stage's
+
+
+class TestResNetBasicCommon(_ResNetCommon):
+    layer_type = "basic"
+
+
+class TestResNetBottleneckCommon(_ResNetCommon):
+    layer_type = "bottleneck"

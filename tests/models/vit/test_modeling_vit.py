@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
+from common.model_tester import ModelTesterMixin
 from common.parity import assert_outputs_close, load_model_case, model_case_names
 
 import modelyard
@@ -232,3 +234,32 @@ def test_our_save_loads_in_the_reference_library(tmp_path: Path) -> None:
     assert base["info"] == {} and head["info"] == {}
     assert base["diff"] < 1e-5 and head["diff"] < 1e-5
     assert head["labels"] == {"0": "cat", "1": "dog", "2": "bird"}
+
+
+# ---------------------------------------------------------------------------------------------- common tester
+class TestViTCommon(ModelTesterMixin):
+    all_model_classes = (ViTModel, ViTForImageClassification)
+    head_masking = True
+    pruning = True
+    batch_size = 2
+
+    def get_config(self) -> ViTConfig:
+        return tiny_config(hidden_size=16, image_size=16, patch_size=4)
+
+    def get_inputs(self, model_class: type, config: ViTConfig, with_labels: bool = False) -> dict[str, Any]:
+        inputs: dict[str, Any] = {"pixel_values": pixels(self.batch_size, 16, 16)}
+        if with_labels and model_class is ViTForImageClassification:
+            inputs["labels"] = torch.tensor([0, 2])
+        return inputs
+
+    def expected_output_shapes(self, model_class: type, config: ViTConfig, inputs: dict[str, Any]
+                               ) -> dict[str, tuple[int, ...]]:
+        if model_class is ViTModel:
+            return {"last_hidden_state": (2, 17, 16), "pooler_output": (2, 16)}
+        return {"logits": (2, config.num_labels)}
+
+    def hidden_state_shape(self, model_class: type, config: ViTConfig, inputs: dict[str, Any]) -> tuple[int, ...]:
+        return (2, 17, 16)
+
+    def attention_shape(self, model_class: type, config: ViTConfig, inputs: dict[str, Any]) -> tuple[int, ...]:
+        return (2, 4, 17, 17)

@@ -1,0 +1,259 @@
+"""``AutoTokenizer``: pick the tokenizer class of a saved folder or hub repository.
+
+The class comes from ``tokenizer_config.json``'s ``tokenizer_class`` (its ``Fast`` variant first when
+``use_fast=True``), else from ``config.json`` (``tokenizer_class``, then ``model_type`` through
+``TOKENIZER_TABLE``); a repository's own code (``auto_map``) is used only behind the trust gate. All files
+are read through one ``FileSource``, so they come from the same commit.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+from typing import Any
+
+from modelyard.auto.registry import ModelTypeTable, import_family_class
+from modelyard.errors import RegistrationError, TokenizerError, UnknownModelTypeError
+from modelyard.hub.files import FileSource
+
+logger = logging.getLogger(__name__)
+
+TOKENIZER_CONFIG_FILE = "tokenizer_config.json"
+CONFIG_FILE = "config.json"
+
+
+class TokenizerTable(ModelTypeTable):
+    """``model_type -> (slow class, fast class)``; built-ins are ``"Slow,Fast"`` name pairs (empty = none)."""
+
+    def builtin_names(self, model_type: str) -> tuple[str | None, str | None] | None:
+        names = self.builtin_name(model_type)
+        if names is None:
+            return None
+        slow, _, fast = names.partition(",")
+        return slow or None, fast or None
+
+    def get(self, model_type: str) -> tuple[type | None, type | None] | None:
+        if model_type in self._registered:
+            return self._registered[model_type]
+        names = self.builtin_names(model_type)
+        if names is None:
+            return None
+        return tuple(import_family_class(model_type, n) if n else None for n in names)  # type: ignore[return-value]
+
+    def registered_pair(self, model_type: str) -> tuple[type | None, type | None] | None:
+        return self._registered.get(model_type)
+
+    def registered_classes(self) -> list[type]:
+        return [klass for pair in self._registered.values() for klass in pair if klass is not None]
+
+
+TOKENIZER_TABLE = TokenizerTable(
+    "AutoTokenizer",
+    {
+        "bert": "BertTokenizer,BertTokenizerFast",
+        "distilbert": "DistilBertTokenizer,DistilBertTokenizerFast",
+        "wav2vec2": "Wav2Vec2CTCTokenizer,",
+    },
+)
+
+
+def tokenizer_class_from_name(class_name: str) -> type | None:
+    """The tokenizer class called ``class_name``: built-in, registered, or a base class of modelyard."""
+    if class_name in ("PreTrainedTokenizerFast", "PreTrainedTokenizer"):
+        module = "fast" if class_name.endswith("Fast") else "slow"
+        return getattr(importlib.import_module(f"modelyard.tokenization.{module}"), class_name)
+    for model_type in TOKENIZER_TABLE.model_types():
+        names = TOKENIZER_TABLE.builtin_names(model_type)
+        if names is not None and class_name in names:
+            return import_family_class(model_type, class_name)
+    for klass in TOKENIZER_TABLE.registered_classes():
+        if klass.__name__ == class_name:
+            return klass
+    return None
+
+
+def _read_json_dict(source: FileSource, filename: str) -> dict[str, Any]:
+    from modelyard.tokenization.serialization import read_json
+
+    path = source.get(filename, required=False)
+    if path is None:
+        return {}
+    data = read_json(path, what=filename)
+    return data if isinstance(data, dict) else {}
+
+
+class AutoTokenizer:
+    """Not instantiable: use :meth:`AutoTokenizer.from_pretrained`."""
+
+    def __init__(self) -> None:
+        raise OSError("AutoTokenizer is not meant to be instantiated; use AutoTokenizer.from_pretrained(...).")
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        pretrained_model_name_or_path: str | os.PathLike[str] | FileSource,
+        *inputs: Any,
+        use_fast: bool = True,
+        tokenizer_type: str | None = None,
+        trust_remote_code: bool | None = None,
+        code_revision: str | None = None,
+        config: Any | None = None,
+        cache_dir: str | os.PathLike[str] | None = None,
+        local_files_only: bool = False,
+        token: str | bool | None = None,
+        revision: str | None = None,
+        subfolder: str = "",
+        **kwargs: Any,
+    ) -> Any:
+        """Load the tokenizer saved in a folder or repository: the fast class by default, the slow one with
+        ``use_fast=False`` (or when the model has no fast tokenizer). Keyword arguments go to the tokenizer."""
+        source = FileSource.open(
+            pretrained_model_name_or_path,
+            revision=revision,
+            cache_dir=cache_dir,
+            token=token,
+            local_files_only=local_files_only,
+            subfolder=subfolder,
+        )
+        if tokenizer_type is not None:
+            names = TOKENIZER_TABLE.builtin_names(tokenizer_type)
+            if names is None and tokenizer_type not in TOKENIZER_TABLE:
+                raise UnknownModelTypeError(
+                    f"tokenizer_type={tokenizer_type!r} is unknown; use one of {', '.join(TOKENIZER_TABLE.model_types())}."
+                )
+            return cls._pick(TOKENIZER_TABLE.get(tokenizer_type), use_fast, tokenizer_type).from_pretrained(source, *inputs, **kwargs)
+
+        tokenizer_config = _read_json_dict(source, TOKENIZER_CONFIG_FILE)
+        class_name = tokenizer_config.get("tokenizer_class")
+        auto_map = tokenizer_config.get("auto_map")
+        remote = auto_map if isinstance(auto_map, (list, tuple)) else (auto_map or {}).get("AutoTokenizer")
+        model_type = None
+        if class_name is None:
+            config_dict = _config_dict(config, source)
+            class_name = config_dict.get("tokenizer_class")
+            model_type = config_dict.get("model_type")
+            if remote is None:
+                remote = (config_dict.get("auto_map") or {}).get("AutoTokenizer")
+
+        local_class = cls._local_class(class_name, model_type, use_fast)
+        if remote is not None:
+            from modelyard.dynamic_modules import resolve_remote_class
+
+            slow_ref, fast_ref = (list(remote) + [None, None])[:2] if isinstance(remote, (list, tuple)) else (remote, None)
+            chosen = fast_ref if use_fast and fast_ref else slow_ref
+            if chosen is None:
+                chosen = fast_ref
+            remote_class = resolve_remote_class(
+                chosen,
+                auto_class="AutoTokenizer",
+                source=source,
+                trust_remote_code=trust_remote_code,
+                code_revision=code_revision,
+                builtin=local_class,
+            )
+            if remote_class is not None:
+                remote_class.register_for_auto_class("AutoTokenizer")
+                return remote_class.from_pretrained(source, *inputs, **kwargs)
+        if local_class is not None:
+            return local_class.from_pretrained(source, *inputs, **kwargs)
+        if class_name is not None:
+            raise UnknownModelTypeError(
+                f"{source.name} names tokenizer class {class_name!r}, which modelyard does not know. Register it with "
+                "AutoTokenizer.register(...), or load a repository that ships its code with trust_remote_code=True."
+            )
+        if model_type is None:
+            raise TokenizerError(
+                f"Cannot tell which tokenizer {source.name} needs: its tokenizer_config.json has no 'tokenizer_class' "
+                "and there is no config.json with a 'model_type'. Load it with a tokenizer class directly "
+                "(e.g. BertTokenizerFast.from_pretrained), or pass tokenizer_type=..."
+            )
+        raise UnknownModelTypeError(
+            f"{source.name}: no tokenizer is registered for model_type {model_type!r}. Known model types: "
+            f"{', '.join(TOKENIZER_TABLE.model_types())}. Register one with AutoTokenizer.register(config_class, ...)."
+        )
+
+    @staticmethod
+    def _pick(pair: tuple[type | None, type | None] | None, use_fast: bool, what: str) -> type:
+        slow, fast = pair or (None, None)
+        if use_fast and fast is not None:
+            return fast
+        if slow is not None:
+            if use_fast:
+                logger.info("%s has no fast tokenizer; using the slow %s.", what, slow.__name__)
+            return slow
+        if fast is not None:
+            return fast
+        raise UnknownModelTypeError(f"No tokenizer class is registered for {what!r}.")
+
+    @classmethod
+    def _local_class(cls, class_name: str | None, model_type: str | None, use_fast: bool) -> type | None:
+        if class_name is not None:
+            found = None
+            if use_fast and not class_name.endswith("Fast"):
+                found = tokenizer_class_from_name(f"{class_name}Fast")
+            return found or tokenizer_class_from_name(class_name)
+        if model_type is not None and model_type in TOKENIZER_TABLE:
+            return cls._pick(TOKENIZER_TABLE.get(model_type), use_fast, model_type)
+        return None
+
+    @staticmethod
+    def register(
+        config_class: type | str,
+        slow_tokenizer_class: type | None = None,
+        fast_tokenizer_class: type | None = None,
+        exist_ok: bool = False,
+    ) -> None:
+        """Make ``AutoTokenizer`` load these classes for checkpoints of ``config_class`` (its ``model_type``)."""
+        from modelyard.tokenization.fast import PreTrainedTokenizerFast
+        from modelyard.tokenization.slow import PreTrainedTokenizer
+
+        if slow_tokenizer_class is None and fast_tokenizer_class is None:
+            raise RegistrationError("AutoTokenizer.register needs slow_tokenizer_class, fast_tokenizer_class, or both.")
+        if slow_tokenizer_class is not None and issubclass(slow_tokenizer_class, PreTrainedTokenizerFast):
+            raise RegistrationError(
+                f"{slow_tokenizer_class.__name__} is a fast tokenizer; pass it as fast_tokenizer_class=, not slow_tokenizer_class=."
+            )
+        if fast_tokenizer_class is not None and issubclass(fast_tokenizer_class, PreTrainedTokenizer):
+            raise RegistrationError(
+                f"{fast_tokenizer_class.__name__} is a slow tokenizer; pass it as slow_tokenizer_class=, not fast_tokenizer_class=."
+            )
+        if (
+            slow_tokenizer_class is not None
+            and fast_tokenizer_class is not None
+            and issubclass(fast_tokenizer_class, PreTrainedTokenizerFast)
+            and fast_tokenizer_class.slow_tokenizer_class not in (None, slow_tokenizer_class)
+        ):
+            raise RegistrationError(
+                f"{fast_tokenizer_class.__name__}.slow_tokenizer_class is {fast_tokenizer_class.slow_tokenizer_class.__name__}, "
+                f"but {slow_tokenizer_class.__name__} is being registered as its slow class. Make them match."
+            )
+        model_type = config_class if isinstance(config_class, str) else getattr(config_class, "model_type", None)
+        if not model_type:
+            raise RegistrationError(
+                f"{getattr(config_class, '__name__', config_class)} has no model_type; set `model_type = \"...\"` on the "
+                "config class before registering its tokenizer."
+            )
+        existing = TOKENIZER_TABLE.registered_pair(model_type)
+        if existing is not None:
+            # Registering only the missing side keeps the other (as the reference does) and is no overwrite.
+            replaces = any(new is not None and old is not None and new is not old for new, old in zip((slow_tokenizer_class, fast_tokenizer_class), existing))
+            slow_tokenizer_class = slow_tokenizer_class or existing[0]
+            fast_tokenizer_class = fast_tokenizer_class or existing[1]
+            exist_ok = exist_ok or not replaces
+        TOKENIZER_TABLE.register(model_type, (slow_tokenizer_class, fast_tokenizer_class), exist_ok=exist_ok)
+
+
+def _config_dict(config: Any, source: FileSource) -> dict[str, Any]:
+    if config is not None:
+        if isinstance(config, dict):
+            return config
+        return {
+            "tokenizer_class": getattr(config, "tokenizer_class", None),
+            "model_type": getattr(config, "model_type", None),
+            "auto_map": getattr(config, "auto_map", None) or {},
+        }
+    return _read_json_dict(source, CONFIG_FILE)
+
+
+__all__ = ["TOKENIZER_TABLE", "AutoTokenizer", "TokenizerTable", "tokenizer_class_from_name"]

@@ -1,0 +1,354 @@
+"""``Wav2Vec2CTCTokenizer``: characters <-> ids for CTC speech recognition (slow tokenizer).
+
+The vocabulary is a JSON object ``{"<pad>": 0, ..., "|": 4, "A": 7, ...}`` (also when the file is named
+``.txt``, as in the guide), or ``{lang: {...}}`` per language with ``target_lang``. Encoding maps each
+character to an id, spaces to the word delimiter ``|``. Decoding is CTC's: repeated ids collapse, the
+padding token (the CTC blank) disappears, and the delimiter becomes a space; ``output_char_offsets`` /
+``output_word_offsets`` also give each character's / word's frame span.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import logging
+import os
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from modelyard.errors import MissingFileError, TokenizerError
+from modelyard.tokenization.added_tokens import AddedToken
+from modelyard.tokenization.encoding import to_py_obj
+from modelyard.tokenization.slow import PreTrainedTokenizer
+
+logger = logging.getLogger(__name__)
+
+VOCAB_FILES_NAMES = {"vocab_file": "vocab.json"}
+
+Offsets = list[dict[str, Any]]
+
+
+@dataclass
+class Wav2Vec2CTCTokenizerOutput:
+    """Decoded text with optional character and word offsets (in frames), readable by attribute or key."""
+
+    text: str | list[str]
+    char_offsets: Offsets | list[Offsets] | None = None
+    word_offsets: Offsets | list[Offsets] | None = None
+
+    def keys(self) -> list[str]:
+        return [f.name for f in fields(self) if getattr(self, f.name) is not None]
+
+    def items(self) -> list[tuple[str, Any]]:
+        return [(key, getattr(self, key)) for key in self.keys()]
+
+    def to_tuple(self) -> tuple[Any, ...]:
+        return tuple(value for _, value in self.items())
+
+    def __iter__(self) -> Any:
+        return iter(self.keys())
+
+    def __getitem__(self, key: str | int) -> Any:
+        if isinstance(key, str):
+            if key not in self.keys():
+                raise KeyError(key)
+            return getattr(self, key)
+        return self.to_tuple()[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.keys()
+
+
+class Wav2Vec2CTCTokenizer(PreTrainedTokenizer):
+    """Character-level CTC tokenizer of Wav2Vec2.
+
+    ``word_delimiter_token`` stands for spaces; ``do_lower_case=True`` means the vocabulary is upper case:
+    input is upper-cased before lookup and decoded text lower-cased.
+    """
+
+    vocab_files_names = VOCAB_FILES_NAMES
+    model_input_names = ["input_ids", "attention_mask"]  # noqa: RUF012
+
+    def __init__(
+        self,
+        vocab_file: str | os.PathLike[str],
+        bos_token: Any = "<s>",
+        eos_token: Any = "</s>",
+        unk_token: Any = "<unk>",
+        pad_token: Any = "<pad>",
+        word_delimiter_token: str = "|",
+        replace_word_delimiter_char: str = " ",
+        do_lower_case: bool = False,
+        target_lang: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        self._word_delimiter_token = word_delimiter_token
+        self.do_lower_case = do_lower_case
+        self.replace_word_delimiter_char = replace_word_delimiter_char
+        self.target_lang = target_lang
+        self.vocab = _read_vocab(vocab_file, type(self).__name__)
+        if target_lang is not None:
+            if target_lang not in self.vocab or not isinstance(self.vocab[target_lang], dict):
+                raise TokenizerError(
+                    f"target_lang={target_lang!r} is not a language of the vocabulary in {str(vocab_file)!r}; "
+                    f"it has: {', '.join(k for k, v in self.vocab.items() if isinstance(v, dict)) or 'no languages'}."
+                )
+            self.encoder = self.vocab[target_lang]
+        else:
+            self.encoder = self.vocab
+        self.decoder = {index: token for token, index in self.encoder.items()}
+        super().__init__(
+            unk_token=unk_token,
+            bos_token=bos_token,
+            eos_token=eos_token,
+            pad_token=pad_token,
+            do_lower_case=do_lower_case,
+            word_delimiter_token=word_delimiter_token,
+            replace_word_delimiter_char=replace_word_delimiter_char,
+            target_lang=target_lang,
+            **kwargs,
+        )
+        self._add_multichar_tokens()
+
+    def _add_multichar_tokens(self) -> None:
+        # Tokens longer than one character ("<pad>", "<unk>"...) must not be split into characters.
+        for token in self.encoder:
+            if len(token) > 1:
+                self.add_tokens(AddedToken(token, rstrip=True, lstrip=True, normalized=False))
+
+    def set_target_lang(self, target_lang: str) -> None:
+        """Switch a multilingual (nested) vocabulary to another language."""
+        if self.vocab is self.encoder or self.vocab == self.encoder:
+            raise TokenizerError("This vocabulary has a single language; set_target_lang needs a {lang: vocab} file.")
+        if target_lang not in self.vocab:
+            raise TokenizerError(f"target_lang={target_lang!r} is not in the vocabulary; choose one of {', '.join(self.vocab)}.")
+        self.target_lang = target_lang
+        self.init_kwargs["target_lang"] = target_lang
+        self.encoder = self.vocab[target_lang]
+        self.decoder = {index: token for token, index in self.encoder.items()}
+        self._add_multichar_tokens()
+
+    @property
+    def word_delimiter_token(self) -> str | None:
+        if self._word_delimiter_token is None:
+            if self.verbose:
+                logger.error("Using word_delimiter_token, but it is not set yet.")
+            return None
+        return str(self._word_delimiter_token)
+
+    @word_delimiter_token.setter
+    def word_delimiter_token(self, value: str | None) -> None:
+        self._word_delimiter_token = value
+
+    @property
+    def word_delimiter_token_id(self) -> int | None:
+        if self._word_delimiter_token is None:
+            return None
+        return self.convert_tokens_to_ids(self.word_delimiter_token)
+
+    @word_delimiter_token_id.setter
+    def word_delimiter_token_id(self, value: int) -> None:
+        self._word_delimiter_token = self.convert_ids_to_tokens(value)
+
+    @property
+    def vocab_size(self) -> int:
+        return len(self.decoder)
+
+    def get_vocab(self) -> dict[str, int]:
+        return {**self.encoder, **self.added_tokens_encoder}
+
+    def _add_tokens(self, new_tokens: list[str | AddedToken], special_tokens: bool = False) -> int:
+        # Plain strings are added unnormalized and without stripping (characters are case-sensitive here).
+        tokens = [AddedToken(t, rstrip=False, lstrip=False, normalized=False) if isinstance(t, str) else t for t in new_tokens]
+        return super()._add_tokens(tokens, special_tokens=special_tokens)
+
+    # ------------------------------------------------------------------ encoding
+    def prepare_for_tokenization(self, text: str, is_split_into_words: bool = False, **kwargs: Any) -> tuple[str, dict[str, Any]]:
+        return (" " + text if is_split_into_words else text), kwargs
+
+    def _tokenize(self, text: str, **kwargs: Any) -> list[str]:
+        if self.do_lower_case:
+            text = text.upper()
+        return list(text.replace(" ", self.word_delimiter_token or " "))
+
+    def _convert_token_to_id(self, token: str) -> int:
+        index = self.encoder.get(token)
+        return index if index is not None else self.encoder.get(self.unk_token)  # type: ignore[return-value]
+
+    def _convert_id_to_token(self, index: int) -> str:
+        return self.decoder.get(index, self.unk_token)  # type: ignore[return-value]
+
+    # ------------------------------------------------------------------ CTC decoding
+    def convert_tokens_to_string(  # type: ignore[override]
+        self,
+        tokens: list[str],
+        group_tokens: bool = True,
+        spaces_between_special_tokens: bool = False,
+        output_char_offsets: bool = False,
+        output_word_offsets: bool = False,
+    ) -> dict[str, Any]:
+        """CTC collapse of ``tokens``: ``{"text", "char_offsets", "word_offsets"}``."""
+        if not tokens:
+            return {"text": "", "char_offsets": [], "word_offsets": []}
+        if group_tokens:
+            groups = [(token, len(list(run))) for token, run in itertools.groupby(tokens)]
+            chars = [token for token, _ in groups]
+            repetitions = [count for _, count in groups]
+        else:
+            chars, repetitions = list(tokens), [1] * len(tokens)
+        pad, delimiter = self.pad_token, self.word_delimiter_token
+        kept = [self.replace_word_delimiter_char if c == delimiter else c for c in chars if c != pad]
+        char_offsets: Offsets | None = None
+        word_offsets: Offsets | None = None
+        if output_char_offsets or output_word_offsets:
+            char_offsets = self._compute_offsets(repetitions, chars, pad)
+            if len(char_offsets) != len(kept):
+                raise TokenizerError(
+                    f"Internal error: {len(char_offsets)} character offsets for {len(kept)} characters ({kept})."
+                )
+            for offset, char in zip(char_offsets, kept):
+                offset["char"] = char
+            if output_word_offsets:
+                word_offsets = self._get_word_offsets(char_offsets, self.replace_word_delimiter_char)
+            if not output_char_offsets:
+                char_offsets = None
+        text = (" " if spaces_between_special_tokens else "").join(kept).strip()
+        if self.do_lower_case:
+            text = text.lower()
+        return {"text": text, "char_offsets": char_offsets, "word_offsets": word_offsets}
+
+    @staticmethod
+    def _compute_offsets(char_repetitions: list[int], chars: list[str], ctc_token: Any) -> Offsets:
+        ends = list(itertools.accumulate(char_repetitions))
+        starts = [0, *ends[:-1]]
+        return [
+            {"char": char, "start_offset": start, "end_offset": end}
+            for char, start, end in zip(chars, starts, ends)
+            if char != ctc_token
+        ]
+
+    @staticmethod
+    def _get_word_offsets(offsets: Offsets, word_delimiter_char: str = " ") -> Offsets:
+        """Group character offsets into words, splitting at the delimiter character."""
+        words: Offsets = []
+        previous = "SPACE"
+        word, start, end = "", 0, 0
+        for offset in offsets:
+            char = offset["char"]
+            state = "SPACE" if char == word_delimiter_char else "WORD"
+            if state == previous:
+                end = offset["end_offset"]
+                word += char
+            elif state == "SPACE":
+                words.append({"word": word, "start_offset": start, "end_offset": end})
+            else:
+                start, end, word = offset["start_offset"], offset["end_offset"], char
+            previous = state
+        if previous == "WORD":
+            words.append({"word": word, "start_offset": start, "end_offset": end})
+        return words
+
+    def _decode(  # type: ignore[override]
+        self,
+        token_ids: int | list[int],
+        skip_special_tokens: bool = False,
+        clean_up_tokenization_spaces: bool | None = None,
+        group_tokens: bool = True,
+        spaces_between_special_tokens: bool = False,
+        output_word_offsets: bool = False,
+        output_char_offsets: bool = False,
+    ) -> str | Wav2Vec2CTCTokenizerOutput:
+        tokens = self.convert_ids_to_tokens(token_ids, skip_special_tokens=skip_special_tokens)
+        if isinstance(tokens, str):
+            tokens = [tokens]
+        if skip_special_tokens:
+            specials, pad = self._special_token_set(), self.pad_token
+            tokens = [t for t in tokens if t == pad or t not in specials]
+        result = self.convert_tokens_to_string(
+            tokens,
+            group_tokens=group_tokens,
+            spaces_between_special_tokens=spaces_between_special_tokens,
+            output_word_offsets=output_word_offsets,
+            output_char_offsets=output_char_offsets,
+        )
+        text = self._maybe_clean_up(result["text"], clean_up_tokenization_spaces)
+        if output_word_offsets or output_char_offsets:
+            return Wav2Vec2CTCTokenizerOutput(text=text, char_offsets=result["char_offsets"], word_offsets=result["word_offsets"])
+        return text
+
+    def decode(  # type: ignore[override]
+        self,
+        token_ids: Any,
+        skip_special_tokens: bool = False,
+        clean_up_tokenization_spaces: bool | None = None,
+        output_char_offsets: bool = False,
+        output_word_offsets: bool = False,
+        **kwargs: Any,
+    ) -> str | Wav2Vec2CTCTokenizerOutput:
+        """CTC-decode ids (a list, array or tensor of frame predictions) into text, optionally with offsets."""
+        return self._decode(
+            to_py_obj(token_ids),
+            skip_special_tokens=skip_special_tokens,
+            clean_up_tokenization_spaces=clean_up_tokenization_spaces,
+            output_char_offsets=output_char_offsets,
+            output_word_offsets=output_word_offsets,
+            **kwargs,
+        )
+
+    def batch_decode(  # type: ignore[override]
+        self,
+        sequences: Any,
+        skip_special_tokens: bool = False,
+        clean_up_tokenization_spaces: bool | None = None,
+        output_char_offsets: bool = False,
+        output_word_offsets: bool = False,
+        **kwargs: Any,
+    ) -> list[str] | Wav2Vec2CTCTokenizerOutput:
+        """:meth:`decode` each row; with offsets, one output whose fields are lists over the batch."""
+        decoded = [
+            self.decode(
+                row,
+                skip_special_tokens=skip_special_tokens,
+                clean_up_tokenization_spaces=clean_up_tokenization_spaces,
+                output_char_offsets=output_char_offsets,
+                output_word_offsets=output_word_offsets,
+                **kwargs,
+            )
+            for row in to_py_obj(sequences)
+        ]
+        if output_char_offsets or output_word_offsets:
+            if not decoded:
+                return Wav2Vec2CTCTokenizerOutput(text=[])
+            return Wav2Vec2CTCTokenizerOutput(**{key: [d[key] for d in decoded] for key in decoded[0]})  # type: ignore[index]
+        return decoded  # type: ignore[return-value]
+
+    # ------------------------------------------------------------------ saving
+    def save_vocabulary(self, save_directory: str | os.PathLike[str], filename_prefix: str | None = None) -> tuple[str, ...]:
+        directory = Path(save_directory)
+        if not directory.is_dir():
+            raise TokenizerError(f"save_vocabulary needs an existing folder, got {str(directory)!r}.")
+        path = directory / ((f"{filename_prefix}-" if filename_prefix else "") + VOCAB_FILES_NAMES["vocab_file"])
+        path.write_text(json.dumps(self.vocab, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
+        return (str(path),)
+
+
+def _read_vocab(vocab_file: str | os.PathLike[str] | None, owner: str) -> dict[str, Any]:
+    if vocab_file is None or not Path(vocab_file).is_file():
+        raise MissingFileError(
+            f"{owner} needs a JSON vocabulary file ({{token: id}}), but {vocab_file!r} is not a file. Pass "
+            f"vocab_file=<path>, or load a saved tokenizer with {owner}.from_pretrained(<folder or repo id>)."
+        )
+    try:
+        vocab = json.loads(Path(vocab_file).read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise TokenizerError(
+            f"The vocabulary {str(vocab_file)!r} is not JSON ({err}); {owner} reads a JSON object mapping each "
+            'character to its id, e.g. {"<pad>": 0, "|": 1, "A": 2} (whatever the file extension).'
+        ) from err
+    if not isinstance(vocab, dict):
+        raise TokenizerError(f"The vocabulary {str(vocab_file)!r} must be a JSON object {{token: id}}, got {type(vocab).__name__}.")
+    return vocab
+
+
+__all__ = ["Wav2Vec2CTCTokenizer", "Wav2Vec2CTCTokenizerOutput"]

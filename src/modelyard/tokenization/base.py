@@ -1,0 +1,531 @@
+"""``PreTrainedTokenizerBase``: the API shared by slow (pure Python) and fast (``tokenizers``) tokenizers.
+
+Calling a tokenizer validates its input (a text, a pair, or batches of either; pre-split words with
+``is_split_into_words=True``), resolves padding/truncation once, and hands off to ``_encode_plus`` /
+``_batch_encode_plus`` of the slow or fast subclass. Saving and loading use the reference library's files,
+so folders move freely between the two libraries. Nothing here imports torch.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import os
+from pathlib import Path
+from typing import Any, ClassVar, TypeVar
+
+from modelyard.errors import MissingFileError, TokenizerError
+from modelyard.hub.files import FileSource
+from modelyard.hub.push import PushToHubMixin
+from modelyard.tokenization import serialization
+from modelyard.tokenization.added_tokens import AddedToken
+from modelyard.tokenization.encoding import BatchEncoding, CharSpan, TensorType, TokenSpan, to_py_obj
+from modelyard.tokenization.padding import (
+    VERY_LARGE_INTEGER,
+    PaddingStrategy,
+    PaddingTruncationMixin,
+    TruncationStrategy,
+)
+from modelyard.tokenization.special_tokens import SpecialTokensMixin
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "AddedToken",
+    "BatchEncoding",
+    "CharSpan",
+    "PaddingStrategy",
+    "PreTrainedTokenizerBase",
+    "TensorType",
+    "TokenSpan",
+    "TruncationStrategy",
+]
+
+T = TypeVar("T", bound="PreTrainedTokenizerBase")
+
+TextInput = str
+PreTokenizedInput = list[str]
+EncodedInput = list[int]
+
+
+def _is_text_input(value: Any) -> bool:
+    """A str, a list of str, or a list of lists of str (empty lists allowed), as the reference accepts."""
+    if isinstance(value, str):
+        return True
+    if isinstance(value, (list, tuple)):
+        if not value or isinstance(value[0], str):
+            return True
+        if isinstance(value[0], (list, tuple)):
+            return not value[0] or isinstance(value[0][0], str)
+    return False
+
+
+class PreTrainedTokenizerBase(SpecialTokensMixin, PaddingTruncationMixin, PushToHubMixin):
+    """Base class of :class:`PreTrainedTokenizer` (slow) and :class:`PreTrainedTokenizerFast`.
+
+    Class attributes a tokenizer sets: ``vocab_files_names`` (constructor argument -> file name),
+    ``model_input_names`` (fields the model takes; the first is the one padded), ``padding_side`` and
+    ``truncation_side`` (defaults), ``slow_tokenizer_class`` (fast classes only).
+    """
+
+    vocab_files_names: ClassVar[dict[str, str]] = {}
+    model_input_names: list[str] = ["input_ids", "token_type_ids", "attention_mask"]  # noqa: RUF012
+    padding_side: str = "right"
+    truncation_side: str = "right"
+    slow_tokenizer_class: ClassVar[type | None] = None
+    _auto_class: ClassVar[str | None] = None
+
+    def __init__(self, **kwargs: Any) -> None:
+        for key in kwargs:
+            if callable(getattr(type(self), key, None)) and not isinstance(getattr(type(self), key), type):
+                # e.g. a saved key named like a method would shadow it when saved back
+                raise TokenizerError(
+                    f"Argument {key!r} clashes with the method {type(self).__name__}.{key}; rename the argument."
+                )
+        self.init_inputs: tuple[Any, ...] = ()
+        self.init_kwargs: dict[str, Any] = copy.deepcopy(kwargs)
+        self.name_or_path: str = str(kwargs.pop("name_or_path", ""))
+        self._processor_class = kwargs.pop("processor_class", None)
+        model_max_length = kwargs.pop("model_max_length", kwargs.pop("max_len", None))
+        self.model_max_length: int = VERY_LARGE_INTEGER if model_max_length is None else int(model_max_length)
+        self.padding_side = self._side(kwargs.pop("padding_side", self.padding_side), "padding_side")
+        self.truncation_side = self._side(kwargs.pop("truncation_side", self.truncation_side), "truncation_side")
+        self.model_input_names = list(kwargs.pop("model_input_names", self.model_input_names))
+        self.clean_up_tokenization_spaces: bool = kwargs.pop("clean_up_tokenization_spaces", False)
+        self.split_special_tokens: bool = kwargs.pop("split_special_tokens", False)
+        chat_template = kwargs.pop("chat_template", None)
+        if isinstance(chat_template, (list, tuple)):
+            chat_template = {entry["name"]: entry["template"] for entry in chat_template}
+        self.chat_template = chat_template
+        self.verbose: bool = kwargs.pop("verbose", False)
+        self._warned: set[str] = set()
+        self._init_special_tokens(kwargs)
+        if kwargs:
+            logger.debug("%s keeps unused arguments %s (saved back with the tokenizer).", type(self).__name__, sorted(kwargs))
+
+    @staticmethod
+    def _side(value: str, name: str) -> str:
+        if value not in ("left", "right"):
+            raise TokenizerError(f"{name} must be 'left' or 'right', got {value!r}.")
+        return value
+
+    # ------------------------------------------------------------------ vocabulary (subclasses implement)
+    @property
+    def is_fast(self) -> bool:
+        raise NotImplementedError
+
+    @property
+    def vocab_size(self) -> int:
+        """Size of the base vocabulary (without added tokens)."""
+        raise NotImplementedError
+
+    def get_vocab(self) -> dict[str, int]:
+        """Every token (base vocabulary and added tokens) and its id."""
+        raise NotImplementedError
+
+    def __len__(self) -> int:
+        raise NotImplementedError
+
+    @property
+    def added_tokens_decoder(self) -> dict[int, AddedToken]:
+        raise NotImplementedError
+
+    @property
+    def added_tokens_encoder(self) -> dict[str, int]:
+        return {token.content: index for index, token in sorted(self.added_tokens_decoder.items())}
+
+    def get_added_vocab(self) -> dict[str, int]:
+        return self.added_tokens_encoder
+
+    def convert_tokens_to_ids(self, tokens: str | list[str]) -> int | list[int]:
+        raise NotImplementedError
+
+    def convert_ids_to_tokens(self, ids: int | list[int], skip_special_tokens: bool = False) -> str | list[str]:
+        raise NotImplementedError
+
+    def convert_tokens_to_string(self, tokens: list[str]) -> str:
+        raise NotImplementedError
+
+    def tokenize(self, text: str, pair: str | None = None, add_special_tokens: bool = False, **kwargs: Any) -> list[str]:
+        raise NotImplementedError
+
+    def num_special_tokens_to_add(self, pair: bool = False) -> int:
+        return len(self.build_inputs_with_special_tokens([], [] if pair else None))
+
+    @property
+    def max_len_single_sentence(self) -> int:
+        return self.model_max_length - self.num_special_tokens_to_add(pair=False)
+
+    @property
+    def max_len_sentences_pair(self) -> int:
+        return self.model_max_length - self.num_special_tokens_to_add(pair=True)
+
+    def __repr__(self) -> str:
+        added = "\n\t".join(f"{index}: {token!r}," for index, token in self.added_tokens_decoder.items())
+        return (
+            f"{type(self).__name__}(name_or_path='{self.name_or_path}', vocab_size={self.vocab_size}, "
+            f"model_max_length={self.model_max_length}, is_fast={self.is_fast}, padding_side='{self.padding_side}', "
+            f"truncation_side='{self.truncation_side}', special_tokens={self.special_tokens_map}, "
+            f"clean_up_tokenization_spaces={self.clean_up_tokenization_spaces}, added_tokens_decoder={{\n\t{added}\n}}\n)"
+        )
+
+    # ------------------------------------------------------------------ special-token layout
+    def build_inputs_with_special_tokens(self, token_ids_0: list[int], token_ids_1: list[int] | None = None) -> list[int]:
+        """The model input for one sequence or a pair (the base class adds no special tokens)."""
+        return token_ids_0 if token_ids_1 is None else token_ids_0 + token_ids_1
+
+    def create_token_type_ids_from_sequences(self, token_ids_0: list[int], token_ids_1: list[int] | None = None) -> list[int]:
+        cls_len = int(self.cls_token_id is not None)
+        sep_len = int(self.sep_token_id is not None)
+        first = [0] * (cls_len + len(token_ids_0) + sep_len)
+        return first if token_ids_1 is None else first + [1] * (len(token_ids_1) + sep_len)
+
+    def get_special_tokens_mask(
+        self, token_ids_0: list[int], token_ids_1: list[int] | None = None, already_has_special_tokens: bool = False
+    ) -> list[int]:
+        """1 for special tokens, 0 for sequence tokens."""
+        if not already_has_special_tokens or token_ids_1 is not None:
+            raise TokenizerError(
+                "This tokenizer can only compute a special-tokens mask of ids that already contain the special "
+                "tokens (already_has_special_tokens=True, one sequence). Pass return_special_tokens_mask=True when "
+                "encoding instead."
+            )
+        special = self._special_id_set()
+        return [1 if token in special else 0 for token in token_ids_0]
+
+    # ------------------------------------------------------------------ encoding entry points
+    def __call__(
+        self,
+        text: str | list[str] | list[list[str]] | None = None,
+        text_pair: str | list[str] | list[list[str]] | None = None,
+        text_target: str | list[str] | list[list[str]] | None = None,
+        text_pair_target: str | list[str] | list[list[str]] | None = None,
+        *,
+        add_special_tokens: bool = True,
+        padding: bool | str | PaddingStrategy = False,
+        truncation: bool | str | TruncationStrategy | None = None,
+        max_length: int | None = None,
+        stride: int = 0,
+        is_split_into_words: bool = False,
+        pad_to_multiple_of: int | None = None,
+        padding_side: str | None = None,
+        return_tensors: str | TensorType | None = None,
+        return_token_type_ids: bool | None = None,
+        return_attention_mask: bool | None = None,
+        return_overflowing_tokens: bool = False,
+        return_special_tokens_mask: bool = False,
+        return_offsets_mapping: bool = False,
+        return_length: bool = False,
+        verbose: bool = True,
+        **kwargs: Any,
+    ) -> BatchEncoding:
+        """Encode a text, a pair of texts, or a batch of either, for the model.
+
+        ``text_target`` encodes labels the same way (returned as ``labels`` when ``text`` is given too).
+        Extra keyword arguments (e.g. ``split_special_tokens``) go to :meth:`tokenize`.
+        """
+        options = dict(
+            add_special_tokens=add_special_tokens,
+            padding=padding,
+            truncation=truncation,
+            max_length=max_length,
+            stride=stride,
+            is_split_into_words=is_split_into_words,
+            pad_to_multiple_of=pad_to_multiple_of,
+            padding_side=padding_side,
+            return_tensors=return_tensors,
+            return_token_type_ids=return_token_type_ids,
+            return_attention_mask=return_attention_mask,
+            return_overflowing_tokens=return_overflowing_tokens,
+            return_special_tokens_mask=return_special_tokens_mask,
+            return_offsets_mapping=return_offsets_mapping,
+            return_length=return_length,
+            verbose=verbose,
+            split_special_tokens=kwargs.pop("split_special_tokens", self.split_special_tokens),
+            **kwargs,
+        )
+        if text is None and text_target is None:
+            raise TokenizerError("Nothing to encode: pass text (and optionally text_pair) or text_target.")
+        encodings = self._call_one(text, text_pair, **options) if text is not None else None
+        if text_target is None:
+            return encodings  # type: ignore[return-value]
+        targets = self._call_one(text_target, text_pair_target, **options)
+        if encodings is None:
+            return targets
+        encodings["labels"] = targets["input_ids"]
+        return encodings
+
+    def _call_one(
+        self,
+        text: Any,
+        text_pair: Any = None,
+        *,
+        is_split_into_words: bool = False,
+        padding: Any = False,
+        truncation: Any = None,
+        max_length: int | None = None,
+        pad_to_multiple_of: int | None = None,
+        verbose: bool = True,
+        **options: Any,
+    ) -> BatchEncoding:
+        if not _is_text_input(text):
+            raise TokenizerError(
+                f"text must be a str (one example), a list of str (a batch, or one pre-split example with "
+                f"is_split_into_words=True) or a list of lists of str; got {type(text).__name__}: {text!r:.80}."
+            )
+        if text_pair is not None and not _is_text_input(text_pair):
+            raise TokenizerError(f"text_pair must be a str, a list of str or a list of lists of str; got {text_pair!r:.80}.")
+        if is_split_into_words:
+            batched = isinstance(text, (list, tuple)) and bool(text) and isinstance(text[0], (list, tuple))
+        else:
+            batched = isinstance(text, (list, tuple))
+        padding_strategy, truncation_strategy, max_length, options = self._get_padding_truncation_strategies(
+            padding=padding,
+            truncation=truncation,
+            max_length=max_length,
+            pad_to_multiple_of=pad_to_multiple_of,
+            verbose=verbose,
+            **options,
+        )
+        common = dict(
+            padding_strategy=padding_strategy,
+            truncation_strategy=truncation_strategy,
+            max_length=max_length,
+            is_split_into_words=is_split_into_words,
+            pad_to_multiple_of=pad_to_multiple_of,
+            verbose=verbose,
+            **options,
+        )
+        if not batched:
+            return self._encode_plus(text, text_pair, **common)
+        if isinstance(text_pair, str):
+            raise TokenizerError("For a batch of texts, text_pair must be a list of the same length, not a str.")
+        if text_pair is not None and len(text) != len(text_pair):
+            raise TokenizerError(f"text has {len(text)} examples but text_pair has {len(text_pair)}; they must match.")
+        batch = list(zip(text, text_pair)) if text_pair is not None else list(text)
+        return self._batch_encode_plus(batch, **common)
+
+    def encode_plus(
+        self, text: Any, text_pair: Any = None, *, padding: Any = False, truncation: Any = None, max_length: int | None = None,
+        pad_to_multiple_of: int | None = None, verbose: bool = True, **options: Any,
+    ) -> BatchEncoding:  # fmt: skip
+        """Encode one text (or pair); same options as calling the tokenizer."""
+        strategies = self._get_padding_truncation_strategies(padding, truncation, max_length, pad_to_multiple_of, verbose)
+        options.setdefault("split_special_tokens", self.split_special_tokens)
+        return self._encode_plus(
+            text, text_pair, padding_strategy=strategies[0], truncation_strategy=strategies[1], max_length=strategies[2],
+            pad_to_multiple_of=pad_to_multiple_of, verbose=verbose, **options,
+        )  # fmt: skip
+
+    def batch_encode_plus(
+        self, batch_text_or_text_pairs: list[Any], *, padding: Any = False, truncation: Any = None,
+        max_length: int | None = None, pad_to_multiple_of: int | None = None, verbose: bool = True, **options: Any,
+    ) -> BatchEncoding:  # fmt: skip
+        """Encode a batch of texts or (text, pair) tuples; same options as calling the tokenizer."""
+        strategies = self._get_padding_truncation_strategies(padding, truncation, max_length, pad_to_multiple_of, verbose)
+        options.setdefault("split_special_tokens", self.split_special_tokens)
+        return self._batch_encode_plus(
+            list(batch_text_or_text_pairs), padding_strategy=strategies[0], truncation_strategy=strategies[1],
+            max_length=strategies[2], pad_to_multiple_of=pad_to_multiple_of, verbose=verbose, **options,
+        )  # fmt: skip
+
+    def encode(self, text: Any, text_pair: Any = None, *, add_special_tokens: bool = True, **options: Any) -> list[int]:
+        """The token ids of a text (or pair), special tokens included by default."""
+        return self.encode_plus(text, text_pair, add_special_tokens=add_special_tokens, **options)["input_ids"]
+
+    def _encode_plus(self, text: Any, text_pair: Any = None, **options: Any) -> BatchEncoding:
+        raise NotImplementedError
+
+    def _batch_encode_plus(self, batch: list[Any], **options: Any) -> BatchEncoding:
+        raise NotImplementedError
+
+    # ------------------------------------------------------------------ decoding
+    def decode(
+        self,
+        token_ids: int | list[int] | Any,
+        skip_special_tokens: bool = False,
+        clean_up_tokenization_spaces: bool | None = None,
+        **kwargs: Any,
+    ) -> str:
+        """Turn ids (a list, an array or a tensor) back into text."""
+        return self._decode(
+            to_py_obj(token_ids),
+            skip_special_tokens=skip_special_tokens,
+            clean_up_tokenization_spaces=clean_up_tokenization_spaces,
+            **kwargs,
+        )
+
+    def batch_decode(
+        self,
+        sequences: list[list[int]] | Any,
+        skip_special_tokens: bool = False,
+        clean_up_tokenization_spaces: bool | None = None,
+        **kwargs: Any,
+    ) -> list[str]:
+        """:meth:`decode` every row of a batch."""
+        return [
+            self.decode(row, skip_special_tokens=skip_special_tokens, clean_up_tokenization_spaces=clean_up_tokenization_spaces, **kwargs)
+            for row in to_py_obj(sequences)
+        ]
+
+    def _decode(self, token_ids: int | list[int], skip_special_tokens: bool = False, clean_up_tokenization_spaces: bool | None = None, **kwargs: Any) -> str:
+        raise NotImplementedError
+
+    def _maybe_clean_up(self, text: str, clean_up_tokenization_spaces: bool | None) -> str:
+        if clean_up_tokenization_spaces is None:
+            clean_up_tokenization_spaces = self.clean_up_tokenization_spaces
+        return self.clean_up_tokenization(text) if clean_up_tokenization_spaces else text
+
+    @staticmethod
+    def clean_up_tokenization(out_string: str) -> str:
+        """Undo the spaces tokenization put before punctuation and English contractions."""
+        for spaced, joined in _CLEAN_UP:
+            out_string = out_string.replace(spaced, joined)
+        return out_string
+
+    # ------------------------------------------------------------------ save / load
+    def save_pretrained(
+        self,
+        save_directory: str | os.PathLike[str],
+        legacy_format: bool | None = None,
+        filename_prefix: str | None = None,
+        push_to_hub: bool = False,
+        **kwargs: Any,
+    ) -> tuple[str, ...]:
+        """Write the tokenizer's files into ``save_directory``; returns the paths written.
+
+        Files: ``tokenizer_config.json``, ``special_tokens_map.json``, ``added_tokens.json`` (when tokens were
+        added beyond the base vocabulary), the vocabulary file(s), and ``tokenizer.json`` for fast tokenizers
+        (``legacy_format=False``: only ``tokenizer.json``; ``True``: only the slow-format files).
+
+        Custom code contract (with ``modelyard.dynamic_modules``): when the class was registered with
+        ``register_for_auto_class("AutoTokenizer")`` (so ``type(self)._auto_class`` is set), this method first
+        puts ``auto_map = {"AutoTokenizer": [slow_ref, fast_ref]}`` into the tokenizer_config dict, each ref being
+        ``"<module file stem>.<ClassName>"`` or ``None`` (a fast class names its ``slow_tokenizer_class`` as the slow
+        ref when it has one); then calls ``save_custom_code(self, save_directory, config=tokenizer_config)``,
+        which copies the defining module(s) (and their relative imports) into ``save_directory``. That call may
+        rewrite ``tokenizer_config["auto_map"]`` (e.g. to ``"repo--module.Class"`` refs), or return a mapping of
+        auto-class names to refs that is merged into it; the dict is written to tokenizer_config.json afterwards.
+        """
+        directory = Path(save_directory)
+        if directory.is_file():
+            raise TokenizerError(f"save_pretrained needs a folder, but {str(directory)!r} is a file. Pass a folder path.")
+        directory.mkdir(parents=True, exist_ok=True)
+        prefix = f"{filename_prefix}-" if filename_prefix else ""
+        config_path = directory / (prefix + serialization.TOKENIZER_CONFIG_FILE)
+        special_path = directory / (prefix + serialization.SPECIAL_TOKENS_MAP_FILE)
+
+        config = serialization.build_tokenizer_config(self)
+        if self._auto_class is not None:
+            self._save_custom_code(directory, config)
+        serialization.write_json(config_path, config)
+        serialization.write_json(special_path, serialization.encode_added_tokens(self.special_tokens_map_extended, type_field=False))
+        written = self._save_pretrained(
+            directory, (str(config_path), str(special_path)), legacy_format=legacy_format, filename_prefix=filename_prefix
+        )
+        if push_to_hub:
+            repo_id = kwargs.pop("repo_id", directory.name)
+            self.push_to_hub(repo_id, _folder=directory, **kwargs)
+        return written
+
+    def _save_custom_code(self, directory: Path, config: dict[str, Any]) -> None:
+        from modelyard.dynamic_modules import save_custom_code
+
+        cls = type(self)
+        ref = f"{cls.__module__.rsplit('.', 1)[-1]}.{cls.__name__}"
+        if self.is_fast:
+            slow = getattr(cls, "slow_tokenizer_class", None)
+            slow_ref = f"{slow.__module__.rsplit('.', 1)[-1]}.{slow.__name__}" if slow is not None else None
+            entry = [slow_ref, ref]
+        else:
+            entry = [ref, None]
+        auto_map = dict(config.get("auto_map") or {})
+        auto_map[cls._auto_class or "AutoTokenizer"] = entry
+        config["auto_map"] = auto_map
+        returned = save_custom_code(self, directory, config=config)
+        if isinstance(returned, dict):
+            config["auto_map"] = {**config["auto_map"], **returned}
+
+    def _save_pretrained(
+        self, directory: Path, file_names: tuple[str, ...], legacy_format: bool | None = None, filename_prefix: str | None = None
+    ) -> tuple[str, ...]:
+        raise NotImplementedError
+
+    def save_vocabulary(self, save_directory: str | os.PathLike[str], filename_prefix: str | None = None) -> tuple[str, ...]:
+        """Write only the vocabulary file(s); returns their paths."""
+        raise NotImplementedError
+
+    @classmethod
+    def from_pretrained(
+        cls: type[T],
+        pretrained_model_name_or_path: str | os.PathLike[str] | FileSource,
+        *init_inputs: Any,
+        cache_dir: str | os.PathLike[str] | None = None,
+        force_download: bool = False,
+        local_files_only: bool = False,
+        token: str | bool | None = None,
+        revision: str | None = None,
+        subfolder: str = "",
+        trust_remote_code: bool | None = None,
+        **kwargs: Any,
+    ) -> T:
+        """Load a tokenizer saved by ``save_pretrained`` (here or in the reference library) from a folder or hub repo.
+
+        Keyword arguments override the saved constructor arguments (e.g. ``do_lower_case=False``).
+        """
+        kwargs.pop("_from_auto", None)
+        kwargs.pop("_commit_hash", None)
+        source = FileSource.open(
+            pretrained_model_name_or_path,
+            revision=revision,
+            cache_dir=cache_dir,
+            token=token,
+            local_files_only=local_files_only,
+            subfolder=subfolder,
+        )
+        files = serialization.resolve_files(cls, source)
+        return cls._from_files(source, files, init_inputs, kwargs)
+
+    @classmethod
+    def _required_file_groups(cls) -> list[list[str]]:
+        """Alternative sets of files (constructor argument names) a load needs; one full set suffices."""
+        return [list(cls.vocab_files_names)]
+
+    @classmethod
+    def _from_files(cls: type[T], source: FileSource, files: dict[str, Path | None], init_inputs: tuple[Any, ...], kwargs: dict[str, Any]) -> T:
+        groups = cls._required_file_groups()
+        if groups and not init_inputs and not any(all(files.get(k) or kwargs.get(k) for k in group) for group in groups):
+            wanted = " or ".join(
+                " + ".join(repr(cls._file_name(k)) for k in group) for group in groups if group
+            )
+            present = source.list_files()
+            raise MissingFileError(
+                f"{cls.__name__} needs {wanted} in {source.name}, which holds: {', '.join(present[:12]) or 'no files'}. "
+                "Pass the folder (or repository) the tokenizer was saved to, or use the class it was saved with "
+                "(AutoTokenizer.from_pretrained picks it)."
+            )
+        init_inputs, init_kwargs = serialization.load_init_kwargs(cls, source, files, init_inputs, kwargs)
+        try:
+            tokenizer = cls(*init_inputs, **init_kwargs)
+        except UnicodeDecodeError as err:
+            raise TokenizerError(f"Could not read the vocabulary of {cls.__name__} from {source.name}: {err}") from err
+        tokenizer.init_inputs = tuple(init_inputs)
+        return tokenizer
+
+    @classmethod
+    def _file_name(cls, key: str) -> str:
+        return cls.vocab_files_names.get(key) or serialization.FULL_TOKENIZER_FILE
+
+    @classmethod
+    def register_for_auto_class(cls, auto_class: str | type = "AutoTokenizer") -> None:
+        """Mark this (custom) class for ``AutoTokenizer``: saving then copies its code and writes ``auto_map``."""
+        name = auto_class if isinstance(auto_class, str) else auto_class.__name__
+        if name != "AutoTokenizer":
+            raise TokenizerError(f"Tokenizers register for 'AutoTokenizer', not {name!r}.")
+        cls._auto_class = name
+
+
+_CLEAN_UP = (
+    (" .", "."), (" ?", "?"), (" !", "!"), (" ,", ","), (" ' ", "'"), (" n't", "n't"),
+    (" 'm", "'m"), (" 's", "'s"), (" 've", "'ve"), (" 're", "'re"),
+)  # fmt: skip

@@ -1,0 +1,105 @@
+"""Slow -> fast conversion: build a ``tokenizers.Tokenizer`` equivalent to a slow tokenizer.
+
+``wordpiece_backend`` builds a WordPiece pipeline from plain settings (vocabulary, unknown token, BERT
+normalizer flags, ``[CLS] A [SEP] (B [SEP])`` template); ``convert_slow_tokenizer`` reads those settings from
+any slow WordPiece tokenizer (one with ``vocab`` and ``wordpiece_tokenizer`` attributes, and optionally a
+``basic_tokenizer``), so new WordPiece families convert without code here. Other algorithms register a
+converter in ``SLOW_TO_FAST_CONVERTERS`` under the slow class name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from modelyard.errors import TokenizerError
+
+
+def wordpiece_backend(
+    vocab: dict[str, int],
+    *,
+    unk_token: str,
+    continuing_subword_prefix: str = "##",
+    max_input_chars_per_word: int = 100,
+    clean_text: bool = True,
+    handle_chinese_chars: bool = True,
+    strip_accents: bool | None = None,
+    lowercase: bool = True,
+    cls_token: tuple[str, int] | None = None,
+    sep_token: tuple[str, int] | None = None,
+) -> Any:
+    """A ``tokenizers.Tokenizer`` doing BERT-style WordPiece with these settings.
+
+    ``cls_token``/``sep_token`` are ``(token, id)``; when both are given, single sequences become
+    ``CLS A SEP`` (type 0) and pairs ``CLS A SEP B SEP`` (B and its SEP type 1).
+    """
+    from tokenizers import Tokenizer, decoders, normalizers, pre_tokenizers, processors
+    from tokenizers.models import WordPiece
+
+    if unk_token not in vocab:
+        raise TokenizerError(f"The unknown token {unk_token!r} is not in the vocabulary; WordPiece needs it to map unknown words.")
+    backend = Tokenizer(
+        WordPiece(
+            dict(vocab),
+            unk_token=unk_token,
+            continuing_subword_prefix=continuing_subword_prefix,
+            max_input_chars_per_word=max_input_chars_per_word,
+        )
+    )
+    backend.normalizer = normalizers.BertNormalizer(
+        clean_text=clean_text, handle_chinese_chars=handle_chinese_chars, strip_accents=strip_accents, lowercase=lowercase
+    )
+    backend.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    if cls_token is not None and sep_token is not None:
+        cls, sep = cls_token[0], sep_token[0]
+        backend.post_processor = processors.TemplateProcessing(
+            single=f"{cls}:0 $A:0 {sep}:0",
+            pair=f"{cls}:0 $A:0 {sep}:0 $B:1 {sep}:1",
+            special_tokens=[cls_token, sep_token],
+        )
+    backend.decoder = decoders.WordPiece(prefix=continuing_subword_prefix)
+    return backend
+
+
+def convert_wordpiece(slow: Any) -> Any:
+    """Convert a slow WordPiece tokenizer (``BertTokenizer`` and relatives) from its attributes."""
+    wordpiece = getattr(slow, "wordpiece_tokenizer", None)
+    if wordpiece is None or not hasattr(slow, "vocab"):
+        raise TokenizerError(f"{type(slow).__name__} is not a WordPiece tokenizer (no vocab / wordpiece_tokenizer).")
+    basic = getattr(slow, "basic_tokenizer", None) if getattr(slow, "do_basic_tokenize", True) else None
+    # Without a basic tokenizer the slow side neither lower-cases nor strips accents nor spaces out CJK.
+    lowercase = bool(basic.do_lower_case) if basic is not None else False
+    strip_accents = basic.strip_accents if basic is not None else False
+    chinese = bool(basic.tokenize_chinese_chars) if basic is not None else False
+    cls, sep = slow.cls_token, slow.sep_token
+    return wordpiece_backend(
+        slow.vocab,
+        unk_token=str(slow.unk_token),
+        continuing_subword_prefix="##",
+        max_input_chars_per_word=wordpiece.max_input_chars_per_word,
+        handle_chinese_chars=chinese,
+        strip_accents=strip_accents,
+        lowercase=lowercase,
+        cls_token=(str(cls), slow.cls_token_id) if cls is not None else None,
+        sep_token=(str(sep), slow.sep_token_id) if sep is not None else None,
+    )
+
+
+SLOW_TO_FAST_CONVERTERS: dict[str, Callable[[Any], Any]] = {
+    "BertTokenizer": convert_wordpiece,
+    "DistilBertTokenizer": convert_wordpiece,
+}
+
+
+def convert_slow_tokenizer(slow: Any) -> Any:
+    """The ``tokenizers.Tokenizer`` for a slow tokenizer instance (by class name, else WordPiece by shape)."""
+    for klass in type(slow).__mro__:
+        converter = SLOW_TO_FAST_CONVERTERS.get(klass.__name__)
+        if converter is not None:
+            return converter(slow)
+    if hasattr(slow, "wordpiece_tokenizer"):
+        return convert_wordpiece(slow)
+    raise TokenizerError(
+        f"No converter from {type(slow).__name__} to a fast tokenizer. Register one in "
+        "modelyard.tokenization.convert.SLOW_TO_FAST_CONVERTERS, or load a tokenizer.json."
+    )

@@ -12,10 +12,9 @@ The transforms themselves live in :mod:`modelyard.image_transforms`.
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
@@ -43,7 +42,7 @@ _pool: ThreadPoolExecutor | None = None
 def _executor() -> ThreadPoolExecutor:
     global _pool
     if _pool is None:
-        _pool = ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1), thread_name_prefix="modelyard-image")
+        _pool = ThreadPoolExecutor(max_workers=min(8, T.usable_cpus()), thread_name_prefix="modelyard-image")
     return _pool
 
 
@@ -132,6 +131,7 @@ class _Settings:
     std: Any
     data_format: str
     input_data_format: str | None
+    coefficients: dict[tuple[int, float], tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
 
 
 @dataclass
@@ -361,7 +361,7 @@ class BaseImageProcessor(FeatureExtractionMixin):
             except FeatureExtractionError as err:
                 raise FeatureExtractionError(f"Image {i}: {err}") from err
 
-        if len(items) > 1 and (os.cpu_count() or 1) > 1:
+        if len(items) > 1 and T.usable_cpus() > 1:
             results = list(_executor().map(work, range(len(items))))
         else:
             results = [work(i) for i in range(len(items))]
@@ -511,7 +511,10 @@ class BaseImageProcessor(FeatureExtractionMixin):
                 out = np.empty(self._out_shape(item, s), dtype=np.float32 if factor != 1.0 else pixels.dtype)
             np.copyto(out, src, casting="unsafe")  # broadcasts grayscale to 3 channels when asked
             return out
-        a, b = T.affine_coefficients(item.channels, scale=scale, mean=s.mean, std=s.std)
+        key = (item.channels, scale)
+        if key not in s.coefficients:  # a handful of keys per call: computed once, shared by the threads
+            s.coefficients[key] = T.affine_coefficients(item.channels, scale=scale, mean=s.mean, std=s.std)
+        a, b = s.coefficients[key]
         shape = (-1, 1, 1) if first else (1, 1, -1)
         if out is None:
             out = np.empty(self._out_shape(item, s), dtype=np.float32)

@@ -8,6 +8,7 @@ reference library does, so resized pixels match it bit for bit.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Sequence
 from typing import Any, Literal
 
@@ -57,6 +58,14 @@ def resolve_resample(value: Any) -> int:
 
 
 # ---------------------------------------------------------------------------------------------- arrays
+def usable_cpus() -> int:
+    """CPUs this process may run on (its affinity mask, not the machine's count)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
 def to_numpy_image(image: Any) -> np.ndarray:
     """A PIL image, numpy array or torch tensor as a numpy array (no copy when it already is one)."""
     if isinstance(image, PIL.Image.Image):

@@ -8,7 +8,6 @@ into once and normalised in place, row by row, with the same numpy reductions th
 from __future__ import annotations
 
 import logging
-import os
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, ClassVar
 
@@ -23,6 +22,7 @@ from modelyard.feature_extraction import (
     round_up,
     to_numpy,
 )
+from modelyard.image_transforms import usable_cpus
 
 logger = logging.getLogger(__name__)
 
@@ -34,21 +34,22 @@ _pool: ThreadPoolExecutor | None = None
 def _executor() -> ThreadPoolExecutor:
     global _pool
     if _pool is None:
-        _pool = ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1), thread_name_prefix="modelyard-audio")
+        _pool = ThreadPoolExecutor(max_workers=min(4, usable_cpus()), thread_name_prefix="modelyard-audio")
     return _pool
 
 
-def _normalize_in_place(values: np.ndarray, scratch: np.ndarray | None = None) -> bool:
-    """``(x - mean) / sqrt(var + 1e-7)`` in place, in float32, computed exactly like ``np.mean``/``np.var``
-    (same reductions, same rounding) without their temporaries. False if the values are not finite."""
+def _normalize_into(values: np.ndarray, out: np.ndarray, scratch: np.ndarray | None = None) -> bool:
+    """``out = (values - mean) / sqrt(var + 1e-7)`` in float32 (``out`` may be ``values``), computed exactly
+    like ``np.mean`` / ``np.var`` do (same reductions, same rounding) without their temporaries and without a
+    separate copy. False if the values are not finite."""
     n = values.size
     mean = values.mean()
     if not np.isfinite(mean):
         return False
-    np.subtract(values, mean, out=values)
-    squares = np.multiply(values, values, out=scratch[:n].reshape(values.shape) if scratch is not None else None)
-    variance = values.dtype.type(np.add.reduce(squares, axis=None) / n)
-    np.divide(values, np.sqrt(variance + _EPSILON), out=values)
+    np.subtract(values, mean, out=out)
+    squares = np.multiply(out, out, out=scratch[:n].reshape(out.shape) if scratch is not None else None)
+    variance = out.dtype.type(np.add.reduce(squares, axis=None) / n)
+    np.divide(out, np.sqrt(variance + _EPSILON), out=out)
     return True
 
 
@@ -210,26 +211,29 @@ class Wav2Vec2FeatureExtractor(SequenceFeatureExtractor):
         right = self.padding_side == "right"
 
         def fill(i: int, scratch: np.ndarray | None = None) -> None:
-            row, n = rows[i], lengths[i]
+            row, n, clip = rows[i], lengths[i], clips[i]
             start = 0 if right else len(row) - n
             real = row[start : start + n]
-            np.copyto(real, clips[i], casting="unsafe")
             if n < len(row):
                 row[:start] = padding_value
                 row[start + n :] = padding_value
             if mask_rows is not None:
                 mask_rows[i][start : start + n] = 1
-            if self.do_normalize:
-                ok = _normalize_in_place(real if masked_stats else row, scratch)
+            if self.do_normalize and masked_stats and clip.dtype == np.float32 and clip.flags.c_contiguous:
+                ok = _normalize_into(clip, real, scratch)  # straight from the input: no copy pass
             else:
-                ok = bool(np.isfinite(np.add.reduce(real, axis=None)))
+                np.copyto(real, clip, casting="unsafe")
+                if self.do_normalize:
+                    ok = _normalize_into(real if masked_stats else row, real if masked_stats else row, scratch)
+                else:
+                    ok = bool(np.isfinite(np.add.reduce(real, axis=None)))
             if not ok:
                 raise FeatureExtractionError(
                     f"Clip {i} contains NaN or infinite samples; clean or drop it (np.nan_to_num(clip) replaces them)."
                 )
 
         total = sum(row_lengths)
-        if len(clips) > 1 and total >= _PARALLEL_MIN_SAMPLES and (os.cpu_count() or 1) > 1:
+        if len(clips) > 1 and total >= _PARALLEL_MIN_SAMPLES and usable_cpus() > 1:
             list(_executor().map(fill, range(len(clips))))
         else:
             scratch = np.empty(max(r.size for r in rows), dtype=np.float32) if self.do_normalize else None

@@ -110,7 +110,7 @@ class Wav2Vec2FeatureExtractor(SequenceFeatureExtractor):
         mono = self.feature_size == 1
         raw_speech = to_numpy(raw_speech)
         if isinstance(raw_speech, np.ndarray):
-            if raw_speech.ndim > 2 or (not mono and raw_speech.ndim > 3):
+            if raw_speech.ndim > (2 if mono else 3):
                 raise FeatureExtractionError(
                     f"{type(self).__name__} takes mono audio: one clip of shape (samples,) or a batch of shape "
                     f"(batch, samples), got an array of shape {raw_speech.shape}. For stereo, average the channels "

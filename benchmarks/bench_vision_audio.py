@@ -4,7 +4,7 @@
     Wav2Vec2-base    4 clips x 5 s of 16 kHz audio    (Wav2Vec2ForCTC, 32 characters)
     ResNet-50        224x224 images, batch 8          (ResNetForImageClassification, 1000 labels)
 
-Each figure is the median over fresh processes (`--processes`) of the per-process median of `--iters` timed
+Each figure is the median over fresh processes (`--processes`, run round-robin across the libraries) of the per-process median of `--iters` timed
 forwards (after `--warmup` untimed ones), in eval mode under ``torch.inference_mode()``, randomly
 initialised weights (the architecture, not the values, sets the cost), both libraries with the same
 torch thread count. Target: modelyard not slower than the reference (ratio <= 1.0 within noise).
@@ -21,7 +21,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from harness import Bench  # noqa: E402
+from harness import Bench, ChildError, Measurement, run_child, summarize  # noqa: E402
 
 FAMILIES: dict[str, dict[str, Any]] = {
     "vit": {
@@ -88,6 +88,36 @@ def build(families: list[str], *, iters: int, warmup: int, processes: int, threa
     return bench
 
 
+def run_interleaved(bench: Bench, rounds: int) -> None:
+    """Like ``Bench.run``, but round-robin: each round runs one fresh process per row and implementation, so a
+    burst of load on a shared machine hits both libraries alike instead of one row of one library."""
+    samples: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    failed: dict[tuple[str, str], str] = {}
+    available = [impl for impl in bench.impls if impl.available]
+    for round_index in range(rounds):
+        for row in bench.rows:
+            for impl in available:
+                key = (row.label, impl.name)
+                if key in failed:
+                    continue
+                print(f"  round {round_index + 1}/{rounds}: {row.label} [{impl.name}] ...", file=sys.stderr, flush=True)
+                try:
+                    result = run_child(impl.python, row.programs[impl.name])
+                except ChildError as err:
+                    failed[key] = f"failed: {str(err).strip().splitlines()[-1][:300]}"
+                    continue
+                samples.setdefault(key, []).append(result)
+    for row in bench.rows:
+        for impl in bench.impls:
+            key = (row.label, impl.name)
+            if not impl.available:
+                row.results[impl.name] = Measurement(impl.name, skipped=f"{impl.python} is missing")
+            elif key in failed:
+                row.results[impl.name] = Measurement(impl.name, skipped=failed[key])
+            else:
+                row.results[impl.name] = Measurement(impl.name, median=summarize(samples[key]), samples=samples[key])
+
+
 def main() -> None:
     import os
 
@@ -104,7 +134,7 @@ def main() -> None:
     if unknown:
         parser.error(f"unknown families {unknown}; choose from {list(FAMILIES)}")
     bench = build(families, iters=args.iters, warmup=args.warmup, processes=args.processes, threads=args.threads)
-    bench.run()
+    run_interleaved(bench, args.processes)
     bench.print_table()
     if args.save:
         print(f"saved {bench.save('vision_audio')}")

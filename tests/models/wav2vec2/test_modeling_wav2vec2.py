@@ -16,12 +16,12 @@ from safetensors.torch import load_file, save_file
 
 import modelyard
 from modelyard import AutoConfig, AutoModel, AutoModelForAudioClassification, AutoModelForCTC
+from modelyard.layers.spec_augment import compute_mask_indices
 from modelyard.models.wav2vec2.configuration_wav2vec2 import Wav2Vec2Config
 from modelyard.models.wav2vec2.modeling_wav2vec2 import (
     Wav2Vec2ForCTC,
     Wav2Vec2ForSequenceClassification,
     Wav2Vec2Model,
-    _compute_mask_indices,
 )
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -198,12 +198,12 @@ def test_compute_mask_indices_respects_lengths_and_spans() -> None:
     valid = torch.zeros(2, 40, dtype=torch.long)
     valid[0, :40] = 1
     valid[1, :20] = 1
-    mask = _compute_mask_indices((2, 40), mask_prob=0.5, mask_length=4, attention_mask=valid, min_masks=1)
+    mask = compute_mask_indices((2, 40), mask_prob=0.5, mask_length=4, attention_mask=valid, min_masks=1)
     assert mask.shape == (2, 40) and mask.dtype == torch.bool
     assert not mask[1, 20:].any()  # spans never start in the padding and end inside [start, start + 4)
     assert 4 <= int(mask[0].sum()) <= 20
     with pytest.raises(ValueError, match="mask_length must be between 1 and the sequence length 3"):
-        _compute_mask_indices((1, 3), 0.5, 4)
+        compute_mask_indices((1, 3), 0.5, 4)
 
 
 def test_gradient_checkpointing_gives_the_same_gradients() -> None:

@@ -7,7 +7,7 @@ into ~50 frames per second by strided convolutions (``feature_extractor``), norm
 pre-norm (``do_stable_layer_norm``, large models). A padding mask over samples becomes a mask over frames
 through the convolution length formula. Attention math is the shared SDPA path in ``layers/attention``.
 
-Training-time SpecAugment is supported (time and feature masks, LayerDrop); the pre-training heads
+Training-time SpecAugment (``layers/spec_augment``: time and feature masks) and LayerDrop are supported; the pre-training heads
 (quantizer, contrastive loss), adapters and x-vector heads are not.
 """
 
@@ -24,6 +24,7 @@ from torch.nn.utils import parametrize
 
 from modelyard.layers.activations import get_activation
 from modelyard.layers.attention import attend, merge_heads, padding_mask_to_additive, split_heads
+from modelyard.layers.spec_augment import compute_mask_indices
 from modelyard.modeling import PreTrainedModel
 from modelyard.models.wav2vec2.configuration_wav2vec2 import Wav2Vec2Config
 from modelyard.outputs import (
@@ -32,41 +33,6 @@ from modelyard.outputs import (
     SequenceClassifierOutput,
     Wav2Vec2BaseModelOutput,
 )
-
-
-# ---------------------------------------------------------------------------------------------- SpecAugment
-def _compute_mask_indices(
-    shape: tuple[int, int],
-    mask_prob: float,
-    mask_length: int,
-    attention_mask: torch.Tensor | None = None,
-    min_masks: int = 0,
-) -> torch.Tensor:
-    """A random (batch, length) bool mask of spans of ``mask_length``, covering about ``mask_prob`` of each
-    row's valid part (SpecAugment); spans never start in the padding given by ``attention_mask``."""
-    batch, length = shape
-    if not 1 <= mask_length <= length:
-        raise ValueError(
-            f"mask_length must be between 1 and the sequence length {length}, got {mask_length}; lower "
-            "mask_time_length / mask_feature_length in the config, or use longer inputs."
-        )
-    epsilon = torch.rand(()).item()  # probabilistic rounding of the number of spans
-
-    def num_spans(input_length: int) -> int:
-        count = max(int(mask_prob * input_length / mask_length + epsilon), min_masks)
-        count = min(count, length // mask_length)
-        return max(min(count, input_length - (mask_length - 1)), 0)
-
-    lengths = attention_mask.sum(-1).tolist() if attention_mask is not None else [length] * batch
-    mask = torch.zeros(batch, length, dtype=torch.bool)
-    offsets = torch.arange(mask_length)
-    for row, input_length in enumerate(int(n) for n in lengths):
-        count = num_spans(input_length)
-        if count == 0:
-            continue
-        starts = torch.randperm(input_length - mask_length + 1)[:count]
-        mask[row, (starts[:, None] + offsets).flatten().clamp(max=length - 1)] = True
-    return mask
 
 
 # ---------------------------------------------------------------------------------------------- feature encoder
@@ -405,6 +371,11 @@ class Wav2Vec2PreTrainedModel(PreTrainedModel):
         )
         self.freeze_feature_encoder()
 
+    def freeze_base_model(self) -> None:
+        """Train only the head (``lm_head``, or ``projector`` / ``classifier`` / ``layer_weights``)."""
+        for param in self._base().parameters():
+            param.requires_grad = False
+
     def _base(self) -> Wav2Vec2Model:
         return self if isinstance(self, Wav2Vec2Model) else self.wav2vec2  # type: ignore[return-value]
 
@@ -440,7 +411,7 @@ class Wav2Vec2Model(Wav2Vec2PreTrainedModel):
             return hidden_states
         batch, frames, hidden = hidden_states.shape
         if mask_time_indices is None and self.training and self.config.mask_time_prob > 0:
-            mask_time_indices = _compute_mask_indices(
+            mask_time_indices = compute_mask_indices(
                 (batch, frames),
                 mask_prob=self.config.mask_time_prob,
                 mask_length=self.config.mask_time_length,
@@ -456,7 +427,7 @@ class Wav2Vec2Model(Wav2Vec2PreTrainedModel):
             embed = self.masked_spec_embed.to(hidden_states.dtype)
             hidden_states = torch.where(mask_time_indices.bool()[..., None], embed, hidden_states)
         if self.training and self.config.mask_feature_prob > 0:
-            feature_mask = _compute_mask_indices(
+            feature_mask = compute_mask_indices(
                 (batch, hidden),
                 mask_prob=self.config.mask_feature_prob,
                 mask_length=self.config.mask_feature_length,
@@ -489,17 +460,9 @@ class Wav2Vec2Model(Wav2Vec2PreTrainedModel):
         hidden_states = self._mask_hidden_states(
             hidden_states, mask_time_indices=mask_time_indices, attention_mask=frame_mask
         )
-        encoded = self.encoder(
-            hidden_states,
-            attention_mask=frame_mask,
-            output_attentions=output_attentions,
-            output_hidden_states=output_hidden_states,
-        )
+        encoded = self.encoder(hidden_states, frame_mask, output_attentions, output_hidden_states)
         output = Wav2Vec2BaseModelOutput(
-            last_hidden_state=encoded.last_hidden_state,
-            extract_features=features,
-            hidden_states=encoded.hidden_states,
-            attentions=encoded.attentions,
+            encoded.last_hidden_state, features, encoded.hidden_states, encoded.attentions
         )
         return output if _return_dict(self.config, return_dict) else output.to_tuple()
 
@@ -522,11 +485,6 @@ class Wav2Vec2ForCTC(Wav2Vec2PreTrainedModel):
         self.dropout = nn.Dropout(config.final_dropout)
         self.lm_head = nn.Linear(config.hidden_size, config.vocab_size)
         self.post_init()
-
-    def freeze_base_model(self) -> None:
-        """Train only ``lm_head``."""
-        for param in self.wav2vec2.parameters():
-            param.requires_grad = False
 
     def forward(
         self,
@@ -559,19 +517,11 @@ class Wav2Vec2ForCTC(Wav2Vec2PreTrainedModel):
         return output if _return_dict(self.config, return_dict) else output.to_tuple()
 
     def _ctc_loss(
-        self,
-        logits: torch.Tensor,
-        labels: torch.Tensor,
-        input_values: torch.Tensor,
-        attention_mask: torch.Tensor | None,
+        self, logits: torch.Tensor, labels: torch.Tensor, input_values: torch.Tensor, attention_mask: torch.Tensor | None
     ) -> torch.Tensor:
         if attention_mask is None:
-            sample_lengths = torch.full(
-                (input_values.shape[0],), input_values.shape[-1], dtype=torch.long, device=input_values.device
-            )
-        else:
-            sample_lengths = attention_mask.sum(-1)
-        input_lengths = self._get_feat_extract_output_lengths(sample_lengths).to(torch.long)  # type: ignore[union-attr]
+            attention_mask = torch.ones(input_values.shape, dtype=torch.long, device=input_values.device)
+        input_lengths = self._get_feat_extract_output_lengths(attention_mask.sum(-1)).to(torch.long)  # type: ignore[union-attr]
         label_mask = labels >= 0  # padding is -100
         target_lengths = label_mask.sum(-1)
         targets = labels.masked_select(label_mask)
@@ -579,11 +529,7 @@ class Wav2Vec2ForCTC(Wav2Vec2PreTrainedModel):
         log_probs = F.log_softmax(logits, dim=-1, dtype=torch.float32).transpose(0, 1)
         with torch.backends.cudnn.flags(enabled=False):  # cuDNN's CTC gives different results and limits
             return F.ctc_loss(
-                log_probs,
-                targets,
-                input_lengths,
-                target_lengths,
-                blank=self.config.pad_token_id,
+                log_probs, targets, input_lengths, target_lengths, blank=self.config.pad_token_id,
                 reduction=self.config.ctc_loss_reduction,
                 zero_infinity=self.config.ctc_zero_infinity,
             )
@@ -611,11 +557,6 @@ class Wav2Vec2ForSequenceClassification(Wav2Vec2PreTrainedModel):
         self.projector = nn.Linear(config.hidden_size, config.classifier_proj_size)
         self.classifier = nn.Linear(config.classifier_proj_size, config.num_labels)
         self.post_init()
-
-    def freeze_base_model(self) -> None:
-        """Train only ``projector`` and ``classifier`` (and ``layer_weights``)."""
-        for param in self.wav2vec2.parameters():
-            param.requires_grad = False
 
     def forward(
         self,

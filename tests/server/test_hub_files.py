@@ -61,6 +61,11 @@ def test_xet_enabled_client_uploads_small_files_as_regular(hub_server: HubServer
     api.upload_file(path_or_fileobj=b"x" * 1000, path_in_repo="extra.bin", repo_id=repo)  # create_commit path
     assert api.list_repo_files(repo) == [".gitattributes", "README.md", "config.json", "extra.bin",
                                          "model.safetensors"]
+    # The pipeline opens pull requests through the discussions API, then commits to refs/pr/N.
+    pr = api.upload_folder(repo_id=repo, folder_path=make_folder({"new.txt": b"new"}), create_pr=True)
+    assert pr.pr_revision == "refs/pr/1"
+    assert "new.txt" in api.list_repo_files(repo, revision="refs/pr/1")
+    assert "new.txt" not in api.list_repo_files(repo)
 
 
 def test_xet_enabled_client_gets_told_to_disable_xet_for_big_files(api: HfApi, repo: str,
@@ -125,6 +130,10 @@ def test_download_missing_file_and_pinned_revisions(hub_server: HubServer, api: 
     assert _download(hub_server, repo, "f.txt", tmp_path, revision="dev").read_bytes() == b"dev"
     snap = snapshot_download(repo, revision="v1", endpoint=hub_server.url, cache_dir=tmp_path / "c2")
     assert Path(snap).name == v1
+    dataset = hub_server.repo_id("ds")
+    api.create_repo(dataset, repo_type="dataset", private=True)
+    api.upload_file(path_or_fileobj=b"a,b", path_in_repo="train.csv", repo_id=dataset, repo_type="dataset")
+    assert _download(hub_server, dataset, "train.csv", tmp_path, repo_type="dataset").read_bytes() == b"a,b"
     pr = api.upload_file(path_or_fileobj=b"pr", path_in_repo="f.txt", repo_id=repo, create_pr=True)
     assert _download(hub_server, repo, "f.txt", tmp_path, revision=pr.pr_revision).read_bytes() == b"pr"
     # An unencoded refs/pr/N is understood too.

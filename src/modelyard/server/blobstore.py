@@ -11,6 +11,7 @@ import hashlib
 import os
 import shutil
 import tempfile
+import threading
 from pathlib import Path
 
 from modelyard.server.errors import bad_request
@@ -69,10 +70,16 @@ class BlobStore:
 
 
 class BlobWriter:
-    """Stream bytes to a temp file while hashing them; :meth:`commit` checks and installs the blob."""
+    """Stream bytes to a temp file while hashing them; :meth:`commit` checks and installs the blob.
+
+    ``write`` may run in a worker thread while the event loop receives the next block; the lock makes
+    ``abort`` wait for an in-flight write, so the descriptor is never closed (and reused) under it.
+    """
 
     def __init__(self, store: BlobStore, folder: Path) -> None:
         self._store = store
+        self._lock = threading.Lock()
+        self._hash_lock = threading.Lock()
         fd, name = tempfile.mkstemp(dir=folder, prefix="upload-", suffix=".part")
         self._file = os.fdopen(fd, "wb", buffering=0)
         self.temp_path = Path(name)
@@ -81,18 +88,29 @@ class BlobWriter:
         self.sha256: str | None = None
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
-        self._hash.update(data)
-        view = memoryview(data)
-        while view:
-            written = self._file.write(view)
-            view = view[written:]
-        self.size += len(data)
+        self.hash_block(data)
+        self.write_block(data)
+
+    # The two halves of `write`, for callers that run them in parallel threads (block by block, in order).
+    def hash_block(self, data: bytes | bytearray | memoryview) -> None:
+        with self._hash_lock:
+            self._hash.update(data)
+
+    def write_block(self, data: bytes | bytearray | memoryview) -> None:
+        with self._lock:
+            if self._file.closed:
+                raise OSError("upload aborted")
+            view = memoryview(data)
+            while view:
+                written = self._file.write(view)
+                view = view[written:]
+            self.size += len(data)
 
     def commit(self, *, expected_sha256: str | None = None, expected_size: int | None = None) -> str:
         """fsync, verify against the announced oid/size, and install. Raises 400 on a mismatch."""
-        self._file.flush()
-        os.fsync(self._file.fileno())
-        self._file.close()
+        with self._lock:
+            os.fsync(self._file.fileno())
+            self._file.close()
         sha = self._hash.hexdigest()
         if expected_size is not None and self.size != expected_size:
             self.abort()
@@ -107,8 +125,9 @@ class BlobWriter:
         return sha
 
     def abort(self) -> None:
-        if not self._file.closed:
-            self._file.close()
+        with self._lock:
+            if not self._file.closed:
+                self._file.close()
         self.temp_path.unlink(missing_ok=True)
 
     def __enter__(self) -> BlobWriter:

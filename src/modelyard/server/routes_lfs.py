@@ -9,6 +9,7 @@ possession), so knowing a private file's sha256 does not let anyone copy it.
 
 from __future__ import annotations
 
+import asyncio
 import math
 import re
 import shutil
@@ -145,19 +146,34 @@ def _signed_repo(hub: Hub, request: Request, action: str, repo_type: str, namesp
 
 
 async def _receive(request: Request, writer: BlobWriter, limit: int) -> None:
-    """Stream the request body into ``writer``; hashing and disk writes run in a worker thread."""
+    """Stream the request body into ``writer``.
+
+    While the next block is received, the previous one is hashed and written to disk in two worker
+    threads (hashlib and file writes release the GIL), so one upload is not limited to one core.
+    """
     buf = bytearray()
     received = 0
-    async for chunk in request.stream():
-        received += len(chunk)
-        if received > limit:
-            raise bad_request(f"The upload is larger than the announced {limit} bytes.")
-        buf += chunk
-        if len(buf) >= _BUFFER:
-            data, buf = buf, bytearray()
-            await run_in_threadpool(writer.write, data)
-    if buf:
-        await run_in_threadpool(writer.write, buf)
+    pending: asyncio.Future[None] | None = None
+    try:
+        async for chunk in request.stream():
+            received += len(chunk)
+            if received > limit:
+                raise bad_request(f"The upload is larger than the announced {limit} bytes.")
+            buf += chunk
+            if len(buf) >= _BUFFER:
+                if pending is not None:
+                    await pending
+                data, buf = buf, bytearray()
+                pending = asyncio.gather(run_in_threadpool(writer.hash_block, data),
+                                         run_in_threadpool(writer.write_block, data))
+        if pending is not None:
+            await pending
+            pending = None
+        if buf:
+            await run_in_threadpool(writer.write, buf)
+    finally:
+        if pending is not None:  # failed or cancelled: the writer's abort waits for this write
+            pending.add_done_callback(lambda f: f.cancelled() or f.exception())
 
 
 @router.put("/_lfs/{repo_type}/{namespace}/{name}/{oid}", tags=["lfs"])

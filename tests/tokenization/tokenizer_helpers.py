@@ -10,7 +10,7 @@ SETTINGS = {"uncased": {"do_lower_case": True}, "cased": {"do_lower_case": False
 IMPLS = ("slow", "fast")
 REPO_ROOT = Path(__file__).resolve().parents[2]
 REF_PYTHON = REPO_ROOT / ".venv-ref" / "bin" / "python"
-EXTRA_FIXTURES = REPO_ROOT / "tests" / "fixtures" / "parity" / "tokenizers_extra"
+EXTRA_FIXTURES = REPO_ROOT / "tests" / "fixtures" / "tokenizers_extra"
 
 
 def minilm_dir() -> Path:

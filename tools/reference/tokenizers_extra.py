@@ -1,13 +1,14 @@
 """Extra tokenizer fixtures: reference-saved folders and added-token splitting (run with .venv-ref/bin/python).
 
-Writes `tests/fixtures/parity/tokenizers_extra/`:
+Writes `tests/fixtures/tokenizers_extra/` (outside tests/fixtures/parity, which holds exactly what
+tools/reference/generate.py writes):
   folders/<name>/   tokenizer folders written by the reference's save_pretrained (plus one hand-written
                     legacy folder), built on a tiny WordPiece vocabulary or the CTC vocabulary
   folders.json      per folder: what the reference loads from it (class via AutoTokenizer, fast and slow)
                     and its outputs on a few texts
   trie_splits.json  the reference's added-token split (its Trie) on random texts, overlapping tokens included
 
-    .venv-ref/bin/python tools/reference/tokenizers_extra.py [--out tests/fixtures/parity]
+    .venv-ref/bin/python tools/reference/tokenizers_extra.py [--out tests/fixtures]
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from _common import DEFAULT_OUT, check_reference, fresh_dir, quiet_reference, reference_tag, write_json
+from _common import REPO_ROOT, check_reference, fresh_dir, quiet_reference, reference_tag, write_json
+
+DEFAULT_OUT = REPO_ROOT / "tests" / "fixtures"
 
 TINY_VOCAB = (
     ["[PAD]", "[unused0]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]

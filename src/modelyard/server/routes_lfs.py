@@ -201,17 +201,26 @@ async def lfs_upload_part(request: Request, repo_type: str, namespace: str, name
     folder = hub.store.tmp / f"multipart-{oid}-{size}-{chunk}"
     folder.mkdir(parents=True, exist_ok=True)
     part_path = folder / f"{number:06d}.part"
-    crc = 0
-    received = 0
     temp = folder / f"{number:06d}.{time.monotonic_ns()}.tmp"
-    with open(temp, "wb") as fh:
+    crc, received = 0, 0
+    buf = bytearray()
+    fh = await run_in_threadpool(open, temp, "wb")
+    try:
         async for data in request.stream():
             received += len(data)
             if received > expected:
-                temp.unlink(missing_ok=True)
                 raise bad_request(f"Part {number} is larger than its {expected} bytes.")
             crc = zlib.crc32(data, crc)
-            fh.write(data)
+            buf += data
+            if len(buf) >= _BUFFER:
+                block, buf = buf, bytearray()
+                await run_in_threadpool(fh.write, block)
+        await run_in_threadpool(fh.write, buf)
+    except BaseException:
+        fh.close()
+        temp.unlink(missing_ok=True)
+        raise
+    fh.close()
     if received != expected:
         temp.unlink(missing_ok=True)
         raise bad_request(f"Part {number} has {received} bytes, expected {expected}; retry the part.")

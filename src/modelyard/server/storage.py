@@ -15,7 +15,7 @@ import sqlite3
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -292,7 +292,8 @@ class Storage:
         db.execute("UPDATE repos SET last_modified=? WHERE id=?", (now, repo_id))
         return oid
 
-    def commit(self, repo: Repo, ref: str, build: object, *, create_pr: bool = False,
+    def commit(self, repo: Repo, ref: str, build: Callable[[str, dict[str, FileEntry]], NewCommit], *,
+               create_pr: bool = False,
                pr_title: str = "", pr_description: str = "", pr_author: str = "") -> tuple[str, int | None]:
         """Apply ``build(head_oid, head_manifest) -> NewCommit`` atomically on top of ``ref``'s head.
 
@@ -306,7 +307,7 @@ class Storage:
             if row is None:
                 raise LookupError(ref)
             head = row["target"]
-            new: NewCommit = build(head, self.manifest_of(head, repo=repo, db=db))  # type: ignore[operator]
+            new = build(head, self.manifest_of(head, repo=repo, db=db))
             oid = self._write_commit(db, repo.id, head, new, now)
             num = None
             if create_pr:

@@ -171,3 +171,14 @@ def test_create_pull_request_via_discussions(api: HfApi, repo: str) -> None:
     pr = api.create_pull_request(repo, title="Manual PR")
     assert pr.git_reference == "refs/pr/1"
     assert api.model_info(repo, revision="refs/pr/1").sha == api.model_info(repo).sha
+
+
+def test_model_card_metadata_and_validation(hub_server: HubServer, api: HfApi, repo: str) -> None:
+    card = b"---\nlicense: mit\nlibrary_name: modelyard\ntags: [vision, resnet]\npipeline_tag: image-classification\n---\n# Hi\n"
+    api.upload_file(path_or_fileobj=card, path_in_repo="README.md", repo_id=repo)  # goes through validate-yaml
+    info = api.model_info(repo)
+    assert info.library_name == "modelyard" and info.pipeline_tag == "image-classification"
+    assert info.tags == ["vision", "resnet"] and info.card_data["license"] == "mit"
+    with pytest.raises(ValueError, match="Invalid YAML"):
+        api.upload_file(path_or_fileobj=b"---\nkey: [unclosed\n---\n", path_in_repo="README.md", repo_id=repo)
+    assert httpx.get(f"{hub_server.url}/api/agent-harnesses").json() == {"standardEnvVars": [], "harnesses": {}}

@@ -25,7 +25,8 @@ logger = logging.getLogger(__name__)
 
 
 class RawPathMiddleware:
-    """Replace ``scope["path"]`` by the undecoded request path (see module docstring)."""
+    """Replace ``scope["path"]`` by the undecoded request path (see module docstring), and echo the client's
+    ``X-Amzn-Trace-Id`` as ``X-Request-Id`` so the client's error messages name the request."""
 
     def __init__(self, app: Any) -> None:
         self.app = app
@@ -38,7 +39,19 @@ class RawPathMiddleware:
             else:
                 path = quote(scope["path"], safe="/:@!$&'()*+,;=-._~")
             scope = {**scope, "path": path}
+            trace = next((v for k, v in scope.get("headers", ()) if k == b"x-amzn-trace-id"), None)
+            if trace is not None and len(trace) <= 200:
+                send = _with_header(send, b"x-request-id", trace)
         await self.app(scope, receive, send)
+
+
+def _with_header(send: Any, name: bytes, value: bytes) -> Any:
+    async def wrapped(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            message = {**message, "headers": [*message.get("headers", ()), (name, value)]}
+        await send(message)
+
+    return wrapped
 
 
 def _validation_message(exc: RequestValidationError) -> str:

@@ -140,6 +140,19 @@ class BlobWriter:
                 start = (before // _WRITEBACK_STEP) * _WRITEBACK_STEP
                 _start_writeback(self._file.fileno(), start, self.size - start)
 
+    def checkpoint(self) -> tuple[object, int]:
+        """The hash state and size now, for :meth:`rollback` (a multipart part that fails half-way)."""
+        with self._hash_lock, self._lock:
+            return self._hash.copy(), self.size
+
+    def rollback(self, point: tuple[object, int]) -> None:
+        hash_state, size = point
+        with self._hash_lock, self._lock:
+            self._hash = hash_state.copy()  # type: ignore[attr-defined]
+            self.size = size
+            self._file.truncate(size)
+            self._file.seek(size)
+
     def commit(self, *, expected_sha256: str | None = None, expected_size: int | None = None) -> str:
         """fsync, verify against the announced oid/size, and install. Raises 400 on a mismatch."""
         with self._lock:
@@ -157,6 +170,13 @@ class BlobWriter:
         self._store.install(self.temp_path, sha)
         self.sha256 = sha
         return sha
+
+    def close_into(self, path: Path) -> None:
+        """Finish as a plain file at ``path`` (not a blob): used for parked multipart parts."""
+        with self._lock:
+            self._file.close()
+        os.replace(self.temp_path, path)
+        self.sha256 = ""  # nothing left for __exit__ to clean up
 
     def abort(self) -> None:
         with self._lock:

@@ -12,9 +12,7 @@ from __future__ import annotations
 import asyncio
 import math
 import re
-import shutil
 import time
-import zlib
 from typing import Any, Literal
 from urllib.parse import urlencode
 
@@ -171,8 +169,14 @@ async def _receive(request: Request, writer: BlobWriter, limit: int) -> None:
             pending = None
         if buf:
             await run_in_threadpool(writer.write, buf)
+    except Exception:
+        if pending is not None:  # let the in-flight block land before the caller aborts or rolls back
+            await asyncio.wait([pending])
+            pending.exception()
+            pending = None
+        raise
     finally:
-        if pending is not None:  # failed or cancelled: the writer's abort waits for this write
+        if pending is not None:  # cancelled: the writer's abort/rollback locks wait for this write
             pending.add_done_callback(lambda f: f.cancelled() or f.exception())
 
 
@@ -198,62 +202,14 @@ async def lfs_upload_part(request: Request, repo_type: str, namespace: str, name
     if not 1 <= number <= n_parts:
         raise bad_request(f"Part number {number} is out of range: this upload has parts 1 to {n_parts}.")
     expected = min(chunk, size - (number - 1) * chunk)
-    folder = hub.store.tmp / f"multipart-{oid}-{size}-{chunk}"
-    folder.mkdir(parents=True, exist_ok=True)
-    part_path = folder / f"{number:06d}.part"
-    temp = folder / f"{number:06d}.{time.monotonic_ns()}.tmp"
-    crc, received = 0, 0
-    buf = bytearray()
-    fh = await run_in_threadpool(open, temp, "wb")
-    try:
-        async for data in request.stream():
-            received += len(data)
-            if received > expected:
-                raise bad_request(f"Part {number} is larger than its {expected} bytes.")
-            crc = zlib.crc32(data, crc)
-            buf += data
-            if len(buf) >= _BUFFER:
-                block, buf = buf, bytearray()
-                await run_in_threadpool(fh.write, block)
-        await run_in_threadpool(fh.write, buf)
-    except BaseException:
-        fh.close()
-        temp.unlink(missing_ok=True)
-        raise
-    fh.close()
-    if received != expected:
-        temp.unlink(missing_ok=True)
-        raise bad_request(f"Part {number} has {received} bytes, expected {expected}; retry the part.")
-    temp.replace(part_path)
-    return Response(status_code=200, headers={"ETag": f'"{number}-{crc:08x}"'})
+    await hub.multipart.put_part(request, f"{oid}-{size}-{chunk}", n_parts, number, expected, _receive)
+    return Response(status_code=200, headers={"ETag": f'"{oid[:16]}-{number}"'})
 
 
 class CompletionBody(BaseModel):
     model_config = ConfigDict(extra="allow")
     oid: str
     parts: list[dict[str, Any]]
-
-
-def _assemble(hub: Hub, repo: Repo, oid: str, size: int, chunk: int, body: CompletionBody) -> None:
-    folder = hub.store.tmp / f"multipart-{oid}-{size}-{chunk}"
-    n_parts = math.ceil(size / chunk)
-    numbers = [p.get("partNumber") for p in body.parts]
-    if numbers != list(range(1, n_parts + 1)):
-        raise bad_request(f"Completion must list parts 1 to {n_parts} in order, got {numbers[:20]}.")
-    if hub.store.has(oid, size):
-        shutil.rmtree(folder, ignore_errors=True)
-    else:
-        missing = [n for n in range(1, n_parts + 1) if not (folder / f"{n:06d}.part").exists()]
-        if missing:
-            raise bad_request(f"Parts {missing[:20]} of {oid} were not uploaded; upload them, then complete again.")
-        with hub.store.writer() as writer:
-            for n in range(1, n_parts + 1):
-                with open(folder / f"{n:06d}.part", "rb") as fh:
-                    while block := fh.read(_BUFFER):
-                        writer.write(block)
-            writer.commit(expected_sha256=oid, expected_size=size)
-        shutil.rmtree(folder, ignore_errors=True)
-    hub.storage.link_blob(repo, oid)
 
 
 @router.post("/_lfs/{repo_type}/{namespace}/{name}/{oid}/complete", tags=["lfs"])
@@ -264,7 +220,12 @@ def lfs_complete(request: Request, repo_type: str, namespace: str, name: str, oi
     repo, size = _signed_repo(hub, request, "multipart", repo_type, namespace, name, oid, chunk)
     if body.oid.lower() != oid:
         raise bad_request(f"Completion names oid {body.oid!r} but the link is for {oid}.")
-    _assemble(hub, repo, oid, size, chunk, body)
+    n_parts = math.ceil(size / chunk) if chunk else 0
+    numbers = [p.get("partNumber") for p in body.parts]
+    if numbers != list(range(1, n_parts + 1)):
+        raise bad_request(f"Completion must list parts 1 to {n_parts} in order, got {numbers[:20]}.")
+    hub.multipart.complete(f"{oid}-{size}-{chunk}", oid, size)
+    hub.storage.link_blob(repo, oid)
     return JSONResponse({"oid": oid, "size": size}, media_type=LFS_JSON)
 
 

@@ -17,6 +17,7 @@ from modelyard.server.blobstore import BlobStore
 from modelyard.server.config import HubSettings
 from modelyard.server.errors import HubHTTPError, bad_request, revision_not_found
 from modelyard.server.gitobjects import FileEntry, git_blob_oid, tree_oids
+from modelyard.server.multipart import MultipartAssembler
 from modelyard.server.storage import GITATTRIBUTES, Commit, Identity, Repo, Storage
 
 logger = logging.getLogger(__name__)
@@ -38,6 +39,7 @@ class Hub:
         self.storage = Storage(settings.db_path)
         self.store = BlobStore(settings.data_dir)
         self.secret = self.storage.secret()
+        self.multipart = MultipartAssembler(self.store, settings.lfs_link_ttl)
         self._gitattributes = (self.store.put_bytes(GITATTRIBUTES), len(GITATTRIBUTES), git_blob_oid(GITATTRIBUTES))
         self._small_json: OrderedDict[str, Any] = OrderedDict()
         self._trees: OrderedDict[str, dict[str, str]] = OrderedDict()

@@ -12,7 +12,12 @@ from pathlib import Path
 import pytest
 import torch
 
-from modelyard import AutoConfig, AutoModelForSequenceClassification, BertConfig, BertForSequenceClassification
+from modelyard import (
+    AutoConfig,
+    AutoModelForSequenceClassification,
+    BertConfig,
+    BertForSequenceClassification,
+)
 from modelyard.errors import (
     OfflineModeError,
     RepositoryNotFoundError,

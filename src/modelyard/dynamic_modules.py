@@ -114,7 +114,7 @@ def _source_key(source: FileSource) -> tuple[str, ...]:
     if source.is_local:
         root = source.local_dir / source.subfolder if source.subfolder else source.local_dir  # type: ignore[operator]
         return ("local", str(Path(root).resolve()))
-    return ("hub", str(source.repo_id), str(source.commit_hash))
+    return ("hub", str(source.repo_id), str(source.commit_hash), source.subfolder)
 
 
 def _describe_repo(source: FileSource | None, other_repo: str | None, code_revision: str | None) -> str:
@@ -237,7 +237,7 @@ def _fetch(code_source: FileSource, module: str) -> tuple[str, dict[str, bytes],
         cache.install(package, module, closure.files)
         return package, closure.files, reader.where
     where = f"repository {code_source.repo_id!r} at commit {code_source.commit_hash}"
-    package = hub_package(str(code_source.repo_id), str(code_source.commit_hash))
+    package = hub_package(str(code_source.repo_id), str(code_source.commit_hash), code_source.subfolder)
     cached = cache.cached_files(package, module)
     if cached is not None:  # pinned and complete: no network needed at all
         return package, cache.read_cached(package, cached), where

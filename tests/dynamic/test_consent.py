@@ -250,3 +250,36 @@ def test_the_documents_resnet_is_never_the_builtin_resnet(tmp_path: Path) -> Non
     assert cache.loaded_module_names() == []
     loaded = AutoConfig.from_pretrained(folder, trust_remote_code=True)
     assert type(loaded).__name__ == "ResnetConfig" and loaded.stem_type == "deep"
+
+
+def test_yes_at_the_prompt_after_a_misfit_loads_the_custom_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import modelyard.dynamic_modules as dynamic_modules
+
+    questions: list[str] = []
+    monkeypatch.setattr(dynamic_modules, "can_prompt", lambda: True)
+    monkeypatch.setattr(dynamic_modules, "ask", lambda question: questions.append(question) or True)
+    folder = _bert_repo(tmp_path / "misfit", tmp_path / "marker", fitting_weights=False)
+    model = AutoModel.from_pretrained(folder)  # trust_remote_code=None on a "terminal"
+    assert type(model).__name__ == "ToyModel"
+    assert len(questions) == 1 and "do not fit the built-in BertModel" in questions[0]
+
+
+def test_from_config_of_a_remote_config(tmp_path: Path) -> None:
+    folder = toy_repo(tmp_path / "repo")
+    config = AutoConfig.from_pretrained(folder, trust_remote_code=True)
+    model = AutoModel.from_config(config)  # the config's own code was accepted: same folder, same consent
+    assert type(model).__name__ == "ToyModel" and model.config_class is type(config)
+    with pytest.raises(TrustRemoteCodeError):
+        AutoModel.from_config(config, trust_remote_code=False)
+
+
+def test_a_checkpoint_mostly_unused_by_the_builtin_does_not_fit(tmp_path: Path) -> None:
+    """All built-in weights present, but most checkpoint tensors belong to something else: not a fit."""
+    from safetensors.torch import load_file, save_file
+
+    folder = _bert_repo(tmp_path / "extra", tmp_path / "marker", fitting_weights=True)
+    tensors = load_file(folder / "model.safetensors")
+    extra = {f"custom_head.layers.{i}.weight": t.clone() for i, t in enumerate(tensors.values())}
+    save_file({**tensors, **extra, "custom_head.scale": tensors[next(iter(tensors))].clone()}, folder / "model.safetensors")
+    with pytest.raises(TrustRemoteCodeError, match="do not fit the built-in BertModel"):
+        AutoModel.from_pretrained(folder, trust_remote_code=False)

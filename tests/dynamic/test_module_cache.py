@@ -207,3 +207,14 @@ def test_eight_processes_load_the_same_code_at_once(offline: None, tmp_path: Pat
     assert not list(package_dir.rglob("*.tmp"))
     expected = Path(os.environ["HF_HUB_CACHE"], "models--acme--shared", "snapshots", A, "configuration_toy.py")
     assert (package_dir / "configuration_toy.py").read_bytes() == expected.read_bytes()
+
+
+def test_subfolders_of_one_commit_do_not_share_modules(offline: None) -> None:
+    files: dict[str, str | bytes] = {}
+    for sub, version in (("first", "1"), ("second", "2")):
+        files.update({f"{sub}/{path}": code for path, code in toy_files(version=version).items()})
+        files[f"{sub}/config.json"] = toy_config_json()
+    hub_cache_repo("acme/multi", A, files)
+    first = AutoConfig.from_pretrained("acme/multi", subfolder="first", trust_remote_code=True)
+    second = AutoConfig.from_pretrained("acme/multi", subfolder="second", trust_remote_code=True)
+    assert (_version(first), _version(second)) == ("1", "2")

@@ -31,9 +31,11 @@ def encode(text: str) -> str:
     return "".join(out)
 
 
-def hub_package(repo_id: str, commit: str) -> str:
+def hub_package(repo_id: str, commit: str, subfolder: str = "") -> str:
+    """Commits are 40 hex digits (no ``_``), so a subfolder suffix after ``_s_`` cannot be confused with them."""
     namespace, _, name = repo_id.rpartition("/")
-    return f"{ROOT_PACKAGE}.hub.n_{encode(namespace)}.r_{encode(name)}.c_{encode(commit)}"
+    suffix = f"_s_{encode(subfolder.strip('/'))}" if subfolder.strip("/") else ""
+    return f"{ROOT_PACKAGE}.hub.n_{encode(namespace)}.r_{encode(name)}.c_{encode(commit)}{suffix}"
 
 
 def local_package(folder: Path, content_hash: str) -> str:

@@ -40,6 +40,10 @@ def _write(directory: Path, files: dict[str, bytes], written: list[Path]) -> Non
             written.append(target)
 
 
+def _is_builtin(klass: type) -> bool:
+    return klass.__module__ == "modelyard" or klass.__module__.startswith("modelyard.")
+
+
 def _copy_class_code(klass: type, directory: Path, written: list[Path]) -> tuple[str, Path] | None:
     """Copy the code of ``klass`` into ``directory``; returns its ``module.Class`` reference and source folder."""
     module_file = _module_file(klass)
@@ -56,7 +60,7 @@ def _copy_class_code(klass: type, directory: Path, written: list[Path]) -> tuple
             "__main__" if klass.__module__ == "__main__" else klass.__module__,
         )
         return None
-    if klass.__module__ == "modelyard" or klass.__module__.startswith("modelyard."):
+    if _is_builtin(klass):
         logger.warning("%s is a built-in modelyard class: it loads without custom code, nothing copied.", klass.__name__)
         return None
     folder, files = collect_for_save(module_file)
@@ -144,7 +148,8 @@ def save_custom_code(obj: Any, save_directory: Path, *, config: Any | None = Non
         value = [reference, None]
         if getattr(obj, "is_fast", klass.__name__.endswith("Fast")) is True:
             slow = getattr(klass, "slow_tokenizer_class", None)
-            slow_copied = _copy_class_code(slow, directory, written) if isinstance(slow, type) else None
+            custom_slow = isinstance(slow, type) and not _is_builtin(slow)  # a built-in slow class needs no code
+            slow_copied = _copy_class_code(slow, directory, written) if custom_slow else None  # type: ignore[arg-type]
             value = [slow_copied[0] if slow_copied else None, reference]
     auto_map[auto_class] = value
     _record_config_code(config, obj, origin, directory, auto_map)

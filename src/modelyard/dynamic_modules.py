@@ -39,6 +39,7 @@ from modelyard.dynamic.trust import (
     ask,
     can_prompt,
     is_trusted_publisher,
+    prompt_timeout,
     set_trusted_publishers,
     trusted_publishers,
 )
@@ -145,13 +146,14 @@ def _request_text(auto_class: str, reference: str, module: str, class_name: str,
 def _refusal(
     request: str, *, trust_remote_code: bool | None, code_repo: str | None, pin: str | None, misfit: str | None
 ) -> str:
-    why = (
-        "trust_remote_code=False"
-        if trust_remote_code is False
-        else "trust_remote_code was not set and there is no terminal to ask on"
-        if not can_prompt()
-        else "the question was not answered yes"
-    )
+    if trust_remote_code is False:
+        why = "trust_remote_code=False"
+    elif prompt_timeout() <= 0:
+        why = f"trust_remote_code was not set and prompting is off ({PROMPT_TIMEOUT_ENV}=0)"
+    elif not can_prompt():
+        why = "trust_remote_code was not set and there is no terminal to ask on"
+    else:
+        why = "the question was not answered yes"
     lines = [request, f"None of it was imported or run ({why})."]
     if misfit:
         lines.append(f"A built-in class cannot stand in for it: {misfit}")

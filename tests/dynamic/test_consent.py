@@ -283,3 +283,14 @@ def test_a_checkpoint_mostly_unused_by_the_builtin_does_not_fit(tmp_path: Path) 
     save_file({**tensors, **extra, "custom_head.scale": tensors[next(iter(tensors))].clone()}, folder / "model.safetensors")
     with pytest.raises(TrustRemoteCodeError, match="do not fit the built-in BertModel"):
         AutoModel.from_pretrained(folder, trust_remote_code=False)
+
+
+def test_prompt_timeout_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    from modelyard.dynamic.trust import prompt_timeout
+
+    assert prompt_timeout() == 15.0
+    monkeypatch.setenv("MODELYARD_TRUST_PROMPT_TIMEOUT", "2.5")
+    assert prompt_timeout() == 2.5
+    monkeypatch.setenv("MODELYARD_TRUST_PROMPT_TIMEOUT", "soon")
+    with pytest.raises(ConfigurationError, match="MODELYARD_TRUST_PROMPT_TIMEOUT.*'soon'"):
+        prompt_timeout()

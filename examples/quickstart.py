@@ -57,7 +57,7 @@ def configuration(work: Path) -> DistilBertConfig:
 
 def model(work: Path, my_config: DistilBertConfig) -> None:
     section("Model")
-    small = DistilBertConfig.from_pretrained(work / "your_model_save_path", n_layers=2, dim=256, hidden_dim=512)
+    small = DistilBertConfig.from_pretrained(work / "your_model_save_path", n_layers=2, n_heads=4, dim=256, hidden_dim=512)
     model = DistilBertModel(small)
     print(f"DistilBertModel with random weights: {model.num_parameters():,} parameters")
     checkpoint = work / "distilbert-small"

@@ -19,6 +19,7 @@ from modelyard import (
     BertForSequenceClassification,
 )
 from modelyard.errors import (
+    HubError,
     OfflineModeError,
     RepositoryNotFoundError,
     RevisionNotFoundError,
@@ -156,3 +157,13 @@ def test_file_flagged_unsafe_by_the_hub_is_refused(hub_env, tmp_path: Path) -> N
     with pytest.raises(UnsafeFileError, match="pytorch_model.bin"):
         BertForSequenceClassification.from_pretrained(repo)
     assert not Path("/tmp/modelyard-pwned").exists()
+
+
+def test_unreachable_hub_falls_back_to_the_cached_commit(hub_env, monkeypatch: pytest.MonkeyPatch) -> None:
+    repo = hub_env.repo_id("bert-unreachable")
+    tiny_config().push_to_hub(repo)
+    assert BertConfig.from_pretrained(repo).hidden_size == 16
+    monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")  # nothing listens there; not offline mode
+    assert BertConfig.from_pretrained(repo).hidden_size == 16
+    with pytest.raises(HubError, match="Could not reach the hub"):
+        BertConfig.from_pretrained(hub_env.repo_id("never-pushed"))

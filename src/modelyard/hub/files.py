@@ -172,8 +172,8 @@ class FileSource:
                 f"Repository {self.repo_id!r} was not found on {settings.endpoint()}, or it is private and the "
                 "token in use may not read it. Check the name, or log in with `modelyard login` / pass token=."
             ) from err
-        except (hf_errors.HfHubHTTPError, OSError) as err:
-            # Hub unreachable: fall back to the last commit seen for this revision, like the client does.
+        except Exception as err:  # noqa: BLE001 - the client's HTTP stack raises its own connection errors
+            # Hub unreachable or failing: fall back to the last commit seen for this revision, as the client does.
             if ref_file.is_file():
                 logger.warning("Could not reach %s (%s); using the cached commit of %r.", settings.endpoint(), err, requested)
                 self.commit_hash = ref_file.read_text().strip()

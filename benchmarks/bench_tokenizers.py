@@ -5,7 +5,9 @@ punctuation, rare words), one sentence per call and in batches of 32 (padding + 
 target >= 3x the reference with identical output (checked through a hash of every id list).
 Fast BertTokenizerFast in batches of 64 with padding + truncation to torch tensors; target within 10% of
 calling `tokenizers.Tokenizer.encode_batch` directly for the same work (the "tokenizers" column: padding and
-truncation set on the Rust tokenizer, then the three fields to int64 torch tensors).
+truncation set on the Rust tokenizer, then the three fields to int64 torch tensors). Separate processes
+run one after the other, so a changing machine load skews that column; the last row therefore times both
+alternately in one process and reports the ratio.
 
 Each figure is the median of fresh processes; inside a process the workload runs several times and the
 best pass counts (what a warmed-up server sees); the slow rows also show the first, cold pass.
@@ -19,6 +21,7 @@ import argparse
 import hashlib
 import json
 import random
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -146,6 +149,50 @@ def fast_batched_tensors(impl: str, sentences: int = 2000, batch_size: int = 64,
     return {"sentences_per_s": len(texts) / seconds, "output_sha": digest}
 
 
+def fast_overhead(impl: str, sentences: int = 2000, batch_size: int = 64, rounds: int = 11) -> dict[str, Any]:
+    """modelyard vs tokenizers.encode_batch directly, interleaved in ONE process (fair under a varying load)."""
+    if impl != "modelyard":
+        return {"error": "ImportError: measured in the modelyard process only (both sides there)"}
+    import numpy as np
+    import torch
+    from tokenizers import Tokenizer
+
+    import modelyard
+
+    torch.set_num_threads(1)
+    texts = corpus(sentences)
+    batches = [texts[i : i + batch_size] for i in range(0, len(texts), batch_size)]
+    backend = Tokenizer.from_file(str(Path(_model_dir()) / "tokenizer.json"))
+    backend.enable_truncation(max_length=128)
+    backend.enable_padding(pad_id=0, pad_token="[PAD]")
+    tok = modelyard.BertTokenizerFast.from_pretrained(_model_dir())
+
+    def direct(batch: list[str]) -> Any:
+        encodings = backend.encode_batch(batch)
+        return [torch.from_numpy(np.array([getattr(e, f) for e in encodings], dtype=np.int64))
+                for f in ("ids", "type_ids", "attention_mask")]
+
+    def ours(batch: list[str]) -> Any:
+        return tok(batch, padding=True, truncation=True, max_length=128, return_tensors="pt")
+
+    def timed(encode: Any) -> float:
+        start = time.perf_counter()
+        for batch in batches:
+            encode(batch)
+        return time.perf_counter() - start
+
+    # Each round times both back to back (alternating which goes first); the median of the per-round
+    # ratios is robust to load changes between rounds.
+    ratios, best = [], {"direct": float("inf"), "ours": float("inf")}
+    for i in range(rounds):
+        order = (("direct", direct), ("ours", ours)) if i % 2 == 0 else (("ours", ours), ("direct", direct))
+        seconds = {name: timed(encode) for name, encode in order}
+        ratios.append(seconds["direct"] / seconds["ours"])
+        best = {name: min(best[name], seconds[name]) for name in best}
+    return {"ratio_to_direct": statistics.median(ratios), "sentences_per_s": len(texts) / best["ours"],
+            "direct_sentences_per_s": len(texts) / best["direct"]}
+
+
 def build(repeats: int, sentences: int) -> tuple[Bench, Bench]:
     slow = Bench("slow BertTokenizer (pure Python), MiniLM uncased vocab")
     common = {"metric": "sentences_per_s", "unit": "1/s", "lower_is_better": False, "repeats": repeats,
@@ -157,6 +204,9 @@ def build(repeats: int, sentences: int) -> tuple[Bench, Bench]:
     fast = Bench("fast BertTokenizerFast, batches of 64, pad+truncate to torch tensors", impls=impls)
     fast.add_function("batched to tensors", __file__, "fast_batched_tensors", {"sentences": sentences},
                       target="within 10% of tokenizers", **{**common, "extra_metrics": ("output_sha",)})
+    fast.add_function("same, interleaved with direct in one process", __file__, "fast_overhead",
+                      {"sentences": sentences}, metric="ratio_to_direct", unit="x", lower_is_better=False,
+                      repeats=repeats, target=">= 0.90", extra_metrics=("sentences_per_s", "direct_sentences_per_s"))
     return slow, fast
 
 
@@ -182,10 +232,12 @@ def main() -> None:
             print(f"{row.label}: identical output to the reference: {'yes' if len(set(shas.values())) == 1 else 'NO'}")
     ours, direct = _figure(fast, "modelyard"), _figure(fast, "tokenizers")
     if ours and direct:
-        ratio = ours["sentences_per_s"] / direct["sentences_per_s"]
         same = "yes" if ours["output_sha"] == direct["output_sha"] else "NO"
-        print(f"fast batched: modelyard at {ratio:.2f}x the throughput of tokenizers.encode_batch directly "
-              f"(target >= 0.90x); identical tensors: {same}")
+        print(f"fast batched: identical tensors to tokenizers.encode_batch directly: {same}")
+    interleaved = fast.rows[1].results.get("modelyard")
+    if interleaved is not None and interleaved.ok:
+        print(f"fast batched: modelyard at {interleaved.median['ratio_to_direct']:.2f}x the throughput of "
+              "tokenizers.encode_batch called directly (same process, interleaved; target >= 0.90x)")
     if args.save:
         print(f"saved {slow.save('tokenizers_slow')} and {fast.save('tokenizers_fast')}")
 

@@ -387,3 +387,20 @@ def test_preTrainedTokenizer_subclass_minimal(tmp_path: Path) -> None:
     assert out["input_ids"] == [[2, 3], [4, 0]] and out["attention_mask"] == [[1, 1], [1, 0]]
     assert tok.decode([2, 3, 9]) == "a b >"
     assert tok.add_tokens(["abc"]) == 1 and tok.tokenize("xabcx") == ["x", "abc", "x"]
+
+
+def test_generic_fast_tokenizer_from_a_tokenizers_object(tmp_path: Path) -> None:
+    """Any tokenizers.Tokenizer works through PreTrainedTokenizerFast (saved as tokenizer.json only)."""
+    from tokenizers import Tokenizer, models, pre_tokenizers
+
+    backend = Tokenizer(models.WordLevel({"[UNK]": 0, "hello": 1, "world": 2, "[PAD]": 3}, unk_token="[UNK]"))
+    backend.pre_tokenizer = pre_tokenizers.Whitespace()
+    tok = PreTrainedTokenizerFast(tokenizer_object=backend, unk_token="[UNK]", pad_token="[PAD]")
+    out = tok(["hello world", "hello there"], padding=True)
+    assert out["input_ids"] == [[1, 2], [1, 0]] and "token_type_ids" in out
+    tok.save_pretrained(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["special_tokens_map.json", "tokenizer.json", "tokenizer_config.json"]
+    loaded = AutoTokenizer.from_pretrained(tmp_path)
+    assert type(loaded) is PreTrainedTokenizerFast and loaded(["hello world"]).data == tok(["hello world"]).data
+    with pytest.raises(TokenizerError, match="legacy"):
+        tok.save_pretrained(tmp_path / "legacy", legacy_format=True)

@@ -95,11 +95,13 @@ def test_common_attributes_and_labels() -> None:
         BertConfig(problem_type="ranking")
 
 
-@pytest.mark.xfail(strict=True, reason="core bug: configuration.py keeps the default LABEL_0/LABEL_1 label2id "
-                   "when only id2label is given (same length), so label2id contradicts id2label")
 def test_label2id_follows_a_given_id2label() -> None:
     named = BertConfig(id2label={"0": "neg", "1": "pos"})
     assert named.label2id == {"neg": 0, "pos": 1}
+    from_label2id = BertConfig(label2id={"neg": 0, "pos": 1, "mixed": 2})
+    assert from_label2id.id2label == {0: "neg", 1: "pos", 2: "mixed"} and from_label2id.num_labels == 3
+    both = BertConfig(id2label={0: "a", 1: "b"}, num_labels=3)  # num_labels wins when it disagrees
+    assert both.num_labels == 3 and both.label2id == {"LABEL_0": 0, "LABEL_1": 1, "LABEL_2": 2}
 
 
 def test_diff_dict_keeps_model_keys_and_drops_common_defaults() -> None:

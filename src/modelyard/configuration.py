@@ -98,11 +98,12 @@ class PretrainedConfig(PushToHubMixin):
         if not _loading_from_file.get():
             self._warn_on_probable_typos(kwargs)
 
+        given_labels = {key for key in ("id2label", "label2id") if kwargs.get(key) is not None}
         for key, default in COMMON_DEFAULTS.items():
             value = kwargs.pop(key, copy.deepcopy(default))
             setattr(self, key, value)
         self.dtype = _dtype_name(self.dtype)
-        self._normalise_labels(num_labels)
+        self._normalise_labels(num_labels, given_labels)
         if self.problem_type is not None and self.problem_type not in PROBLEM_TYPES:
             raise ConfigurationError(
                 f"problem_type must be one of {PROBLEM_TYPES} or None, got {self.problem_type!r}."
@@ -131,15 +132,18 @@ class PretrainedConfig(PushToHubMixin):
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     # ------------------------------------------------------------------ labels
-    def _normalise_labels(self, num_labels: int | None) -> None:
+    def _normalise_labels(self, num_labels: int | None, given: set[str]) -> None:
+        """Keep id2label and label2id consistent; whichever the caller gave wins over the default."""
         if self.id2label is not None:
             self.id2label = {int(k): v for k, v in self.id2label.items()}
         if self.label2id is not None:
             self.label2id = {k: int(v) for k, v in self.label2id.items()}
+        if given == {"label2id"}:
+            self.id2label = {i: label for label, i in self.label2id.items()}
+        elif given == {"id2label"}:
+            self.label2id = {label: i for i, label in self.id2label.items()}
         if num_labels is not None and (self.id2label is None or len(self.id2label) != num_labels):
             self.num_labels = num_labels
-        elif self.id2label is not None and (self.label2id is None or len(self.label2id) != len(self.id2label)):
-            self.label2id = {label: i for i, label in self.id2label.items()}
 
     @property
     def num_labels(self) -> int:

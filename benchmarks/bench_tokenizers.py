@@ -151,8 +151,6 @@ def fast_batched_tensors(impl: str, sentences: int = 2000, batch_size: int = 64,
 
 def fast_overhead(impl: str, sentences: int = 2000, batch_size: int = 64, rounds: int = 11) -> dict[str, Any]:
     """modelyard vs tokenizers.encode_batch directly, interleaved in ONE process (fair under a varying load)."""
-    if impl != "modelyard":
-        return {"error": "ImportError: measured in the modelyard process only (both sides there)"}
     import numpy as np
     import torch
     from tokenizers import Tokenizer
@@ -204,9 +202,10 @@ def build(repeats: int, sentences: int) -> tuple[Bench, Bench]:
     fast = Bench("fast BertTokenizerFast, batches of 64, pad+truncate to torch tensors", impls=impls)
     fast.add_function("batched to tensors", __file__, "fast_batched_tensors", {"sentences": sentences},
                       target="within 10% of tokenizers", **{**common, "extra_metrics": ("output_sha",)})
-    fast.add_function("same, interleaved with direct in one process", __file__, "fast_overhead",
-                      {"sentences": sentences}, metric="ratio_to_direct", unit="x", lower_is_better=False,
-                      repeats=repeats, target=">= 0.90", extra_metrics=("sentences_per_s", "direct_sentences_per_s"))
+    row = fast.add_function("same, interleaved with direct in one process", __file__, "fast_overhead",
+                            {"sentences": sentences}, metric="ratio_to_direct", unit="x", lower_is_better=False,
+                            repeats=repeats, target=">= 0.90", extra_metrics=("sentences_per_s", "direct_sentences_per_s"))
+    row.programs = {"modelyard": row.programs["modelyard"]}  # both sides run inside the modelyard process
     return slow, fast
 
 

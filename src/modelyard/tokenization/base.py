@@ -399,13 +399,15 @@ class PreTrainedTokenizerBase(SpecialTokensMixin, PaddingTruncationMixin, PushTo
         (``legacy_format=False``: only ``tokenizer.json``; ``True``: only the slow-format files).
 
         Custom code contract (with ``modelyard.dynamic_modules``): when the class was registered with
-        ``register_for_auto_class("AutoTokenizer")`` (so ``type(self)._auto_class`` is set), this method first
-        puts ``auto_map = {"AutoTokenizer": [slow_ref, fast_ref]}`` into the tokenizer_config dict, each ref being
-        ``"<module file stem>.<ClassName>"`` or ``None`` (a fast class names its ``slow_tokenizer_class`` as the slow
-        ref when it has one); then calls ``save_custom_code(self, save_directory, config=tokenizer_config)``,
-        which copies the defining module(s) (and their relative imports) into ``save_directory``. That call may
-        rewrite ``tokenizer_config["auto_map"]`` (e.g. to ``"repo--module.Class"`` refs), or return a mapping of
-        auto-class names to refs that is merged into it; the dict is written to tokenizer_config.json afterwards.
+        ``register_for_auto_class("AutoTokenizer")`` (``type(self)._auto_class`` is set), this method calls
+        ``save_custom_code(self, save_directory, config=tokenizer_config)`` with the dict about to be written as
+        tokenizer_config.json. That call copies the module defining the class (and its relative imports) into
+        ``save_directory`` and sets ``tokenizer_config["auto_map"]["AutoTokenizer"] = [slow_ref, fast_ref]``,
+        each ``"<module>.<Class>"`` or ``None`` (a fast class names its ``slow_tokenizer_class`` as the slow ref).
+        It may instead return a mapping of auto-class names to refs, which is merged into ``auto_map``. It leaves
+        ``auto_map`` alone when nothing was copied (e.g. a built-in class), so the file never points at code the
+        folder lacks. ``AutoTokenizer.from_pretrained`` passes the chosen entry (fast by default, slow with
+        ``use_fast=False``) to ``resolve_remote_class``.
         """
         directory = Path(save_directory)
         if directory.is_file():
@@ -431,20 +433,9 @@ class PreTrainedTokenizerBase(SpecialTokensMixin, PaddingTruncationMixin, PushTo
     def _save_custom_code(self, directory: Path, config: dict[str, Any]) -> None:
         from modelyard.dynamic_modules import save_custom_code
 
-        cls = type(self)
-        ref = f"{cls.__module__.rsplit('.', 1)[-1]}.{cls.__name__}"
-        if self.is_fast:
-            slow = getattr(cls, "slow_tokenizer_class", None)
-            slow_ref = f"{slow.__module__.rsplit('.', 1)[-1]}.{slow.__name__}" if slow is not None else None
-            entry = [slow_ref, ref]
-        else:
-            entry = [ref, None]
-        auto_map = dict(config.get("auto_map") or {})
-        auto_map[cls._auto_class or "AutoTokenizer"] = entry
-        config["auto_map"] = auto_map
         returned = save_custom_code(self, directory, config=config)
         if isinstance(returned, dict):
-            config["auto_map"] = {**config["auto_map"], **returned}
+            config["auto_map"] = {**(config.get("auto_map") or {}), **returned}
 
     def _save_pretrained(
         self, directory: Path, file_names: tuple[str, ...], legacy_format: bool | None = None, filename_prefix: str | None = None

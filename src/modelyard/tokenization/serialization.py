@@ -37,6 +37,7 @@ _LEGACY_FILES = {
     "tokenizer_config_file": TOKENIZER_CONFIG_FILE,
     "tokenizer_file": FULL_TOKENIZER_FILE,
 }
+_MISSING = object()
 # Bookkeeping keys that never go back into tokenizer_config.json.
 _NOT_SAVED = ("name_or_path", "special_tokens_map_file", "tokenizer_file", "device_map")
 
@@ -238,5 +239,3 @@ def build_tokenizer_config(tokenizer: PreTrainedTokenizerBase) -> dict[str, Any]
         config.pop(key, None)
     return config
 
-
-_MISSING = object()

@@ -217,7 +217,8 @@ class PreTrainedTokenizer(PreTrainedTokenizerBase):
     def _convert_token_to_id_with_added_voc(self, token: str | None) -> int | None:
         if token is None:
             return None
-        return self._added_tokens_encoder.get(token, None) if token in self._added_tokens_encoder else self._convert_token_to_id(token)
+        index = self._added_tokens_encoder.get(token)
+        return index if index is not None else self._convert_token_to_id(token)
 
     def _convert_token_to_id(self, token: str) -> int:
         raise NotImplementedError

@@ -451,6 +451,9 @@ class Wav2Vec2Model(Wav2Vec2PreTrainedModel):
             output_attentions = self.config.output_attentions
         if output_hidden_states is None:
             output_hidden_states = self.config.output_hidden_states
+        weight_dtype = self.feature_extractor.conv_layers[0].conv.weight.dtype
+        if input_values.dtype != weight_dtype:  # e.g. float32 audio into a half-precision model
+            input_values = input_values.to(weight_dtype)
         # (batch, conv_dim[-1], frames) -> (batch, frames, conv_dim[-1])
         features = self.feature_extractor(input_values).transpose(1, 2)
         frame_mask = None

@@ -54,7 +54,9 @@ class ResNetConfig(PretrainedConfig):
         self.downsample_in_first_stage = downsample_in_first_stage
         self.downsample_in_bottleneck = downsample_in_bottleneck
         self.stage_names = ["stem"] + [f"stage{i}" for i in range(1, len(self.depths) + 1)]
-        self.out_features, self.out_indices = _aligned_out_features(out_features, out_indices, self.stage_names)
+        self.out_features, self.out_indices = _aligned_out_features(
+            out_features, out_indices, self.stage_names
+        )
 
 
 def _aligned_out_features(
@@ -70,7 +72,9 @@ def _aligned_out_features(
     if out_indices is not None:
         bad = [i for i in out_indices if not -len(stage_names) <= i < len(stage_names)]
         if bad:
-            raise ConfigurationError(f"out_indices {bad} are out of range for the {len(stage_names)} stages {stage_names}.")
+            raise ConfigurationError(
+                f"out_indices {bad} are out of range for the {len(stage_names)} stages {stage_names}."
+            )
     if out_features is None:
         out_features = [stage_names[i] for i in out_indices or ()]
     if out_indices is None:

@@ -42,11 +42,21 @@ class ResNetConvLayer(nn.Module):
     """Conv (no bias: BatchNorm follows) -> BatchNorm -> activation (none when ``activation`` is None)."""
 
     def __init__(
-        self, in_channels: int, out_channels: int, kernel_size: int = 3, stride: int = 1, activation: str | None = "relu"
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int = 3,
+        stride: int = 1,
+        activation: str | None = "relu",
     ) -> None:
         super().__init__()
         self.convolution = nn.Conv2d(
-            in_channels, out_channels, kernel_size=kernel_size, stride=stride, padding=kernel_size // 2, bias=False
+            in_channels,
+            out_channels,
+            kernel_size=kernel_size,
+            stride=stride,
+            padding=kernel_size // 2,
+            bias=False,
         )
         self.normalization = nn.BatchNorm2d(out_channels)
         self.activation = _activation(activation) if activation is not None else nn.Identity()
@@ -110,7 +120,9 @@ def _shortcut(in_channels: int, out_channels: int, stride: int) -> nn.Module:
 class ResNetBasicLayer(_ResidualLayer):
     """Two 3x3 convolutions (ResNet-18/34). The inner activation is always ReLU, as in the reference."""
 
-    def __init__(self, in_channels: int, out_channels: int, stride: int = 1, activation: str = "relu") -> None:
+    def __init__(
+        self, in_channels: int, out_channels: int, stride: int = 1, activation: str = "relu"
+    ) -> None:
         super().__init__()
         self.shortcut = _shortcut(in_channels, out_channels, stride)
         self.layer = nn.Sequential(
@@ -137,7 +149,9 @@ class ResNetBottleNeckLayer(_ResidualLayer):
         reduced = out_channels // reduction
         self.shortcut = _shortcut(in_channels, out_channels, stride)
         self.layer = nn.Sequential(
-            ResNetConvLayer(in_channels, reduced, kernel_size=1, stride=stride if downsample_in_bottleneck else 1),
+            ResNetConvLayer(
+                in_channels, reduced, kernel_size=1, stride=stride if downsample_in_bottleneck else 1
+            ),
             ResNetConvLayer(reduced, reduced, stride=1 if downsample_in_bottleneck else stride),
             ResNetConvLayer(reduced, out_channels, kernel_size=1, activation=None),
         )
@@ -147,15 +161,22 @@ class ResNetBottleNeckLayer(_ResidualLayer):
 class ResNetStage(nn.Module):
     """``depth`` residual layers; only the first changes channels / resolution."""
 
-    def __init__(self, config: ResNetConfig, in_channels: int, out_channels: int, stride: int = 2, depth: int = 2) -> None:
+    def __init__(
+        self, config: ResNetConfig, in_channels: int, out_channels: int, stride: int = 2, depth: int = 2
+    ) -> None:
         super().__init__()
         act = config.hidden_act
         if config.layer_type == "bottleneck":
             first: nn.Module = ResNetBottleNeckLayer(
-                in_channels, out_channels, stride=stride, activation=act,
+                in_channels,
+                out_channels,
+                stride=stride,
+                activation=act,
                 downsample_in_bottleneck=config.downsample_in_bottleneck,
             )
-            rest = [ResNetBottleNeckLayer(out_channels, out_channels, activation=act) for _ in range(depth - 1)]
+            rest = [
+                ResNetBottleNeckLayer(out_channels, out_channels, activation=act) for _ in range(depth - 1)
+            ]
         else:
             first = ResNetBasicLayer(in_channels, out_channels, stride=stride, activation=act)
             rest = [ResNetBasicLayer(out_channels, out_channels, activation=act) for _ in range(depth - 1)]
@@ -177,10 +198,14 @@ class ResNetEncoder(nn.Module):
                 stride=2 if (i > 0 or config.downsample_in_first_stage) else 1,
                 depth=depth,
             )
-            for i, (in_channels, out_channels, depth) in enumerate(zip(in_sizes, config.hidden_sizes, config.depths))
+            for i, (in_channels, out_channels, depth) in enumerate(
+                zip(in_sizes, config.hidden_sizes, config.depths)
+            )
         )
 
-    def forward(self, hidden_state: torch.Tensor, output_hidden_states: bool = False) -> BaseModelOutputWithNoAttention:
+    def forward(
+        self, hidden_state: torch.Tensor, output_hidden_states: bool = False
+    ) -> BaseModelOutputWithNoAttention:
         hidden_states: tuple[torch.Tensor, ...] = ()
         for stage in self.stages:
             if output_hidden_states:
@@ -265,11 +290,15 @@ class ResNetForImageClassification(ResNetPreTrainedModel):
         return_dict: bool | None = None,
     ) -> ImageClassifierOutputWithNoAttention | tuple[Any, ...]:
         if pixel_values is None:
-            raise ValueError("ResNetForImageClassification needs pixel_values (batch, channels, height, width).")
+            raise ValueError(
+                "ResNetForImageClassification needs pixel_values (batch, channels, height, width)."
+            )
         outputs = self.resnet(pixel_values, output_hidden_states=output_hidden_states, return_dict=True)
         logits = self.classifier(outputs.pooler_output)
         loss = sequence_classification_loss(logits, labels, self.config) if labels is not None else None
-        output = ImageClassifierOutputWithNoAttention(loss=loss, logits=logits, hidden_states=outputs.hidden_states)
+        output = ImageClassifierOutputWithNoAttention(
+            loss=loss, logits=logits, hidden_states=outputs.hidden_states
+        )
         return output if _return_dict(self.config, return_dict) else output.to_tuple()
 
 

@@ -17,6 +17,7 @@ from torch import nn
 from modelyard.layers.activations import get_activation
 from modelyard.layers.attention import attend, expand_head_mask, merge_heads, split_heads
 from modelyard.layers.heads import sequence_classification_loss
+from modelyard.layers.inference_activation import activate
 from modelyard.layers.pruning import heads_to_keep_index, prune_linear
 from modelyard.modeling import PreTrainedModel
 from modelyard.models.vit.configuration_vit import ViTConfig
@@ -38,7 +39,9 @@ class ViTPatchEmbeddings(nn.Module):
         self.image_size = _pair(config.image_size)
         self.patch_size = _pair(config.patch_size)
         self.num_channels = config.num_channels
-        self.num_patches = (self.image_size[0] // self.patch_size[0]) * (self.image_size[1] // self.patch_size[1])
+        self.num_patches = (self.image_size[0] // self.patch_size[0]) * (
+            self.image_size[1] // self.patch_size[1]
+        )
         self.projection = nn.Conv2d(
             config.num_channels, config.hidden_size, kernel_size=self.patch_size, stride=self.patch_size
         )
@@ -123,7 +126,10 @@ class ViTSelfAttention(nn.Module):
         self.value = nn.Linear(config.hidden_size, self.all_head_size, bias=config.qkv_bias)
 
     def forward(
-        self, hidden_states: torch.Tensor, head_mask: torch.Tensor | None = None, output_attentions: bool = False
+        self,
+        hidden_states: torch.Tensor,
+        head_mask: torch.Tensor | None = None,
+        output_attentions: bool = False,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         heads = self.num_attention_heads
         context, probs = attend(
@@ -158,7 +164,9 @@ class ViTAttention(nn.Module):
 
     def prune_heads(self, heads: list[int] | set[int]) -> None:
         attn = self.attention
-        heads, index = heads_to_keep_index(heads, attn.num_attention_heads, attn.attention_head_size, self.pruned_heads)
+        heads, index = heads_to_keep_index(
+            heads, attn.num_attention_heads, attn.attention_head_size, self.pruned_heads
+        )
         if not heads:
             return
         attn.query = prune_linear(attn.query, index)
@@ -170,7 +178,10 @@ class ViTAttention(nn.Module):
         self.pruned_heads |= heads
 
     def forward(
-        self, hidden_states: torch.Tensor, head_mask: torch.Tensor | None = None, output_attentions: bool = False
+        self,
+        hidden_states: torch.Tensor,
+        head_mask: torch.Tensor | None = None,
+        output_attentions: bool = False,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         context, probs = self.attention(hidden_states, head_mask, output_attentions)
         return self.output(context), probs
@@ -183,7 +194,7 @@ class ViTIntermediate(nn.Module):
         self.intermediate_act_fn = get_activation(config.hidden_act)
 
     def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:
-        return self.intermediate_act_fn(self.dense(hidden_states))
+        return activate(self.intermediate_act_fn, self.dense(hidden_states))
 
 
 class ViTOutput(nn.Module):
@@ -208,7 +219,10 @@ class ViTLayer(nn.Module):
         self.layernorm_after = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
 
     def forward(
-        self, hidden_states: torch.Tensor, head_mask: torch.Tensor | None = None, output_attentions: bool = False
+        self,
+        hidden_states: torch.Tensor,
+        head_mask: torch.Tensor | None = None,
+        output_attentions: bool = False,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         attention, probs = self.attention(self.layernorm_before(hidden_states), head_mask, output_attentions)
         hidden_states = attention + hidden_states
@@ -261,7 +275,7 @@ class ViTPooler(nn.Module):
         self.activation = get_activation(config.pooler_act)
 
     def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:
-        return self.activation(self.dense(hidden_states[:, 0]))
+        return activate(self.activation, self.dense(hidden_states[:, 0]))
 
 
 # ---------------------------------------------------------------------------------------------- models

@@ -86,14 +86,18 @@ class Wav2Vec2Config(PretrainedConfig):
         **kwargs: Any,
     ) -> None:
         kwargs.pop("num_feat_extract_layers", None)  # derived from conv_dim
-        super().__init__(pad_token_id=pad_token_id, bos_token_id=bos_token_id, eos_token_id=eos_token_id, **kwargs)
+        super().__init__(
+            pad_token_id=pad_token_id, bos_token_id=bos_token_id, eos_token_id=eos_token_id, **kwargs
+        )
         if not (len(conv_dim) == len(conv_stride) == len(conv_kernel)):
             raise ConfigurationError(
                 "conv_dim, conv_stride and conv_kernel need one entry per feature-encoder layer, got lengths "
                 f"{len(conv_dim)}, {len(conv_stride)} and {len(conv_kernel)}; give all three the same length."
             )
         if feat_extract_norm not in ("group", "layer"):
-            raise ConfigurationError(f"feat_extract_norm must be 'group' or 'layer', got {feat_extract_norm!r}.")
+            raise ConfigurationError(
+                f"feat_extract_norm must be 'group' or 'layer', got {feat_extract_norm!r}."
+            )
         if ctc_loss_reduction not in ("sum", "mean", "none"):
             raise ConfigurationError(
                 f"ctc_loss_reduction must be 'sum', 'mean' or 'none', got {ctc_loss_reduction!r}."

@@ -24,6 +24,7 @@ from torch.nn.utils import parametrize
 
 from modelyard.layers.activations import get_activation
 from modelyard.layers.attention import attend, merge_heads, padding_mask_to_additive, split_heads
+from modelyard.layers.inference_activation import activate
 from modelyard.layers.spec_augment import compute_mask_indices
 from modelyard.modeling import PreTrainedModel
 from modelyard.models.wav2vec2.configuration_wav2vec2 import Wav2Vec2Config
@@ -66,7 +67,7 @@ class _ConvLayer(nn.Module):
         elif self.norm == "layer":
             # LayerNorm normalises the last dim: (batch, channels, frames) -> (batch, frames, channels) and back
             hidden_states = self.layer_norm(hidden_states.transpose(-2, -1)).transpose(-2, -1)
-        return self.activation(hidden_states)
+        return activate(self.activation, hidden_states)
 
 
 class Wav2Vec2FeatureEncoder(nn.Module):
@@ -80,7 +81,9 @@ class Wav2Vec2FeatureEncoder(nn.Module):
         elif config.feat_extract_norm == "layer":
             norms = ["layer"] * count
         else:
-            raise ValueError(f"config.feat_extract_norm must be 'group' or 'layer', got {config.feat_extract_norm!r}.")
+            raise ValueError(
+                f"config.feat_extract_norm must be 'group' or 'layer', got {config.feat_extract_norm!r}."
+            )
         self.conv_layers = nn.ModuleList(_ConvLayer(config, i, norm) for i, norm in enumerate(norms))
         self.gradient_checkpointing = False
         self._requires_grad = True
@@ -145,7 +148,7 @@ class Wav2Vec2PositionalConvEmbedding(nn.Module):
         hidden_states = self.conv(hidden_states.transpose(1, 2))
         if self.num_pad_remove:
             hidden_states = hidden_states[:, :, : -self.num_pad_remove]
-        return self.activation(hidden_states).transpose(1, 2)
+        return activate(self.activation, hidden_states).transpose(1, 2)
 
 
 class Wav2Vec2Attention(nn.Module):
@@ -193,7 +196,9 @@ class Wav2Vec2FeedForward(nn.Module):
         self.output_dropout = nn.Dropout(config.hidden_dropout)
 
     def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:
-        hidden_states = self.intermediate_dropout(self.intermediate_act_fn(self.intermediate_dense(hidden_states)))
+        hidden_states = self.intermediate_dropout(
+            activate(self.intermediate_act_fn, self.intermediate_dense(hidden_states))
+        )
         return self.output_dropout(self.output_dense(hidden_states))
 
 
@@ -211,11 +216,16 @@ class Wav2Vec2EncoderLayer(nn.Module):
         self.final_layer_norm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
 
     def forward(
-        self, hidden_states: torch.Tensor, additive_mask: torch.Tensor | None = None, output_attentions: bool = False
+        self,
+        hidden_states: torch.Tensor,
+        additive_mask: torch.Tensor | None = None,
+        output_attentions: bool = False,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         residual = hidden_states
         if self.stable_layer_norm:
-            attention, probs = self.attention(self.layer_norm(hidden_states), additive_mask, output_attentions)
+            attention, probs = self.attention(
+                self.layer_norm(hidden_states), additive_mask, output_attentions
+            )
             hidden_states = residual + self.dropout(attention)
             hidden_states = hidden_states + self.feed_forward(self.final_layer_norm(hidden_states))
         else:
@@ -357,7 +367,9 @@ class Wav2Vec2PreTrainedModel(PreTrainedModel):
         """
         lengths = self._get_feat_extract_output_lengths(attention_mask.sum(-1))
         frames = torch.arange(feature_vector_length, device=attention_mask.device)
-        return frames[None, :] < torch.as_tensor(lengths, device=attention_mask.device).to(torch.long)[:, None]
+        return (
+            frames[None, :] < torch.as_tensor(lengths, device=attention_mask.device).to(torch.long)[:, None]
+        )
 
     def freeze_feature_encoder(self) -> None:
         """Stop gradient updates of the convolutional feature encoder (common when fine-tuning)."""
@@ -520,7 +532,11 @@ class Wav2Vec2ForCTC(Wav2Vec2PreTrainedModel):
         return output if _return_dict(self.config, return_dict) else output.to_tuple()
 
     def _ctc_loss(
-        self, logits: torch.Tensor, labels: torch.Tensor, input_values: torch.Tensor, attention_mask: torch.Tensor | None
+        self,
+        logits: torch.Tensor,
+        labels: torch.Tensor,
+        input_values: torch.Tensor,
+        attention_mask: torch.Tensor | None,
     ) -> torch.Tensor:
         if attention_mask is None:
             attention_mask = torch.ones(input_values.shape, dtype=torch.long, device=input_values.device)
@@ -532,7 +548,11 @@ class Wav2Vec2ForCTC(Wav2Vec2PreTrainedModel):
         log_probs = F.log_softmax(logits, dim=-1, dtype=torch.float32).transpose(0, 1)
         with torch.backends.cudnn.flags(enabled=False):  # cuDNN's CTC gives different results and limits
             return F.ctc_loss(
-                log_probs, targets, input_lengths, target_lengths, blank=self.config.pad_token_id,
+                log_probs,
+                targets,
+                input_lengths,
+                target_lengths,
+                blank=self.config.pad_token_id,
                 reduction=self.config.ctc_loss_reduction,
                 zero_infinity=self.config.ctc_zero_infinity,
             )
@@ -547,11 +567,6 @@ class Wav2Vec2ForSequenceClassification(Wav2Vec2PreTrainedModel):
 
     def __init__(self, config: Wav2Vec2Config) -> None:
         super().__init__(config)
-        if config.add_adapter:
-            raise ValueError(
-                "Wav2Vec2ForSequenceClassification does not support adapters (config.add_adapter=True); set "
-                "add_adapter=False."
-            )
         self.wav2vec2 = Wav2Vec2Model(config)
         self.layer_weights: nn.Parameter | None = None
         if config.use_weighted_layer_sum:

@@ -7,44 +7,14 @@ immutable and shared by every repo and commit that holds the same content.
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import hashlib
 import os
 import shutil
-import sys
 import tempfile
 import threading
-from collections.abc import Callable
 from pathlib import Path
 
 from modelyard.server.errors import bad_request
-
-_WRITEBACK_STEP = 64 * 1024 * 1024
-
-
-def _load_sync_file_range() -> Callable[[int, int, int], None] | None:
-    """Linux ``sync_file_range(..., SYNC_FILE_RANGE_WRITE)``: start writing dirty pages back without waiting.
-
-    Kicking writeback while an upload streams in makes the final fsync (needed for durability) nearly free
-    instead of flushing a whole GiB at the end. Not in the ``os`` module, hence ctypes; None elsewhere.
-    """
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
-        func = libc.sync_file_range
-    except (OSError, AttributeError):
-        return None
-    func.argtypes = [ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint]
-
-    def start_writeback(fd: int, offset: int, length: int) -> None:
-        func(fd, offset, length, 2)  # 2 = SYNC_FILE_RANGE_WRITE; failures only cost the optimisation
-
-    return start_writeback
-
-
-_start_writeback = _load_sync_file_range()
 
 
 class BlobStore:
@@ -134,11 +104,7 @@ class BlobWriter:
             while view:
                 written = self._file.write(view)
                 view = view[written:]
-            before = self.size
             self.size += len(data)
-            if _start_writeback and self.size // _WRITEBACK_STEP != before // _WRITEBACK_STEP:
-                start = (before // _WRITEBACK_STEP) * _WRITEBACK_STEP
-                _start_writeback(self._file.fileno(), start, self.size - start)
 
     def checkpoint(self) -> tuple[object, int]:
         """The hash state and size now, for :meth:`rollback` (a multipart part that fails half-way)."""

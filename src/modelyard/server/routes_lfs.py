@@ -147,28 +147,40 @@ async def _receive(request: Request, writer: BlobWriter, limit: int) -> None:
     """Stream the request body into ``writer``.
 
     While the next block is received, the previous one is hashed and written to disk in two worker
-    threads (hashlib and file writes release the GIL), so one upload is not limited to one core.
+    threads (hashlib and file writes release the GIL), so one upload is not limited to one core. Two
+    preallocated blocks take turns: fresh multi-MiB buffers per block would cost page faults per GiB.
     """
-    buf = bytearray()
-    received = 0
-    pending: asyncio.Future[None] | None = None
+    blocks = [bytearray(_BUFFER), bytearray(_BUFFER)]
+    current, fill, received = 0, 0, 0
+    pending: asyncio.Future[Any] | None = None
+
+    async def flush() -> None:
+        nonlocal pending, current, fill
+        if pending is not None:
+            await pending  # the other block is free again
+        data = memoryview(blocks[current])[:fill]
+        pending = asyncio.gather(run_in_threadpool(writer.hash_block, data),
+                                 run_in_threadpool(writer.write_block, data))
+        current, fill = 1 - current, 0
+
     try:
         async for chunk in request.stream():
             received += len(chunk)
             if received > limit:
                 raise bad_request(f"The upload is larger than the announced {limit} bytes.")
-            buf += chunk
-            if len(buf) >= _BUFFER:
-                if pending is not None:
-                    await pending
-                data, buf = buf, bytearray()
-                pending = asyncio.gather(run_in_threadpool(writer.hash_block, data),
-                                         run_in_threadpool(writer.write_block, data))
+            view = memoryview(chunk)
+            while view:
+                n = min(len(view), _BUFFER - fill)
+                blocks[current][fill:fill + n] = view[:n]
+                fill += n
+                view = view[n:]
+                if fill == _BUFFER:
+                    await flush()
+        if fill:
+            await flush()
         if pending is not None:
             await pending
             pending = None
-        if buf:
-            await run_in_threadpool(writer.write, buf)
     except Exception:
         if pending is not None:  # let the in-flight block land before the caller aborts or rolls back
             await asyncio.wait([pending])

@@ -161,8 +161,12 @@ def main() -> None:
         api = HfApi(endpoint=hub_url, token=token)
 
         # -- upload -----------------------------------------------------------------------------------
-        hub_up, static_up = [], []
+        hub_up, static_up, client_sha = [], [], []
         for run in range(args.repeats):
+            start = time.perf_counter()
+            with open(source, "rb") as fh:
+                hashlib.file_digest(fh, "sha256")  # what upload_file does first (the LFS oid)
+            client_sha.append(time.perf_counter() - start)
             repo = f"bench/up-{run}"
             api.create_repo(repo)
             start = time.perf_counter()
@@ -218,6 +222,7 @@ def main() -> None:
         print(f"{'':32}{'hub MiB/s':>12}{'static MiB/s':>14}{'ratio':>8}")
         rows = [("download: hf_hub_download", hub_down, static_down),
                 ("upload: HfApi.upload_file", hub_up, static_up)]
+        rows.append(("upload minus client sha256", [h - c for h, c in zip(hub_up, client_sha)], static_up))
         if hub_curl:
             rows.append(("download: curl (servers only)", hub_curl, static_curl))
         for label, hub_t, static_t in rows:
@@ -227,7 +232,7 @@ def main() -> None:
               f"{args.parallel * args.parallel_size_mib / par_seconds:.0f} MiB/s aggregate, {errors} errors")
         rounded = {k: [round(x, 3) for x in v] for k, v in (("hub_down", hub_down), ("static_down", static_down),
                                                             ("hub_up", hub_up), ("static_up", static_up))}
-        print(f"seconds per run: {rounded}")
+        print(f"seconds per run: {rounded}, client sha256 of the file: {[round(x, 3) for x in client_sha]}")
     finally:
         for proc in procs:
             proc.terminate()

@@ -417,6 +417,10 @@ class PreTrainedModel(nn.Module, PushToHubMixin):
             local_files_only=local_files_only,
             subfolder=subfolder,
         )
+        # Arguments of the model's own __init__ (e.g. add_pooling_layer=False) build the model;
+        # every other keyword overrides a config attribute.
+        init_args = cls.init_arguments()
+        model_kwargs = {k: config_overrides.pop(k) for k in list(config_overrides) if k in init_args}
         config = cls._load_config(source, config, config_overrides)
         checkpoint = (
             Checkpoint.from_state_dict(state_dict)
@@ -425,7 +429,7 @@ class PreTrainedModel(nn.Module, PushToHubMixin):
         )
         target_dtype = cls._target_dtype(dtype if dtype is not None else torch_dtype, config, checkpoint)
         with _parameters_on_meta():
-            model = cls(config)
+            model = cls(config, **model_kwargs)
         report = model._load_checkpoint(
             checkpoint, dtype=target_dtype, device=torch.device(device) if device is not None else torch.device("cpu"),
             ignore_mismatched_sizes=ignore_mismatched_sizes,
@@ -445,6 +449,18 @@ class PreTrainedModel(nn.Module, PushToHubMixin):
         return (model, report) if output_loading_info else model
 
     @classmethod
+    def init_arguments(cls) -> frozenset[str]:
+        """Keyword arguments this class's ``__init__`` takes besides the config (e.g. ``add_pooling_layer``)."""
+        import inspect
+
+        params = inspect.signature(cls.__init__).parameters.values()
+        return frozenset(
+            p.name
+            for p in params
+            if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.name not in ("self", "config")
+        )
+
+    @classmethod
     def _load_config(
         cls, source: FileSource, config: PretrainedConfig | None, overrides: dict[str, Any]
     ) -> PretrainedConfig:
@@ -455,7 +471,7 @@ class PreTrainedModel(nn.Module, PushToHubMixin):
                 from modelyard.auto.modeling_auto import _unused_message
                 from modelyard.errors import UnexpectedArgumentError
 
-                raise UnexpectedArgumentError(_unused_message(cls.__name__, unused, config_class))
+                raise UnexpectedArgumentError(_unused_message(cls.__name__, unused, config_class, cls.init_arguments()))
             return config
         config = copy.deepcopy(config)
         for key, value in overrides.items():
@@ -532,6 +548,10 @@ class PreTrainedModel(nn.Module, PushToHubMixin):
             self._assign(reverse[ckpt_key], tensor, dtype)
         self.tie_weights()
         missing = self._initialise_missing(dtype, device)
+        # Persistent buffers (e.g. BatchNorm running statistics) keep their initial values when absent:
+        # not random, but not trained either, so they are reported too.
+        parameter_keys = {name for name, _ in self.named_parameters(remove_duplicate=False)}
+        missing += sorted(expected - parameter_keys - set(to_load))
         self.to(device)
         return self._report(missing, unexpected, mismatched)
 

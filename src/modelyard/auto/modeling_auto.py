@@ -204,11 +204,14 @@ class _AutoModel:
             config = copy.deepcopy(config)
             unused = {k: v for k, v in kwargs.items() if not hasattr(config, k)}
             config.update({k: v for k, v in kwargs.items() if k not in unused})
-        if unused:
-            raise UnexpectedArgumentError(_unused_message(cls.__name__, unused, type(config)))
         model_class, stand_in_for = cls._resolve_model_class(
             config, source=source, trust_remote_code=trust_remote_code, code_revision=code_revision
         )
+        # What the config does not take may be an argument of the model class (add_pooling_layer=...).
+        init_args = model_class.init_arguments() if hasattr(model_class, "init_arguments") else frozenset()
+        load_options.update({k: unused.pop(k) for k in list(unused) if k in init_args})
+        if unused:
+            raise UnexpectedArgumentError(_unused_message(cls.__name__, unused, type(config), init_args))
         if stand_in_for is None:
             return model_class.from_pretrained(source, config=config, **load_options)
         try:
@@ -232,15 +235,17 @@ class _AutoModel:
         )
 
 
-def _unused_message(where: str, unused: dict[str, Any], config_class: type[PretrainedConfig]) -> str:
-    known = config_class.known_attributes() | MODEL_LOAD_OPTIONS
+def _unused_message(
+    where: str, unused: dict[str, Any], config_class: type[PretrainedConfig], init_args: frozenset[str] = frozenset()
+) -> str:
+    known = config_class.known_attributes() | MODEL_LOAD_OPTIONS | init_args
     parts = []
     for key in unused:
         match = difflib.get_close_matches(key, known, n=1, cutoff=0.75)
         parts.append(f"{key!r} (did you mean {match[0]!r}?)" if match else repr(key))
     return (
-        f"{where}.from_pretrained got keyword arguments that are neither loading options nor attributes of "
-        f"{config_class.__name__}: {', '.join(parts)}."
+        f"{where}.from_pretrained got keyword arguments that are neither loading options, attributes of "
+        f"{config_class.__name__} nor arguments of the model class: {', '.join(parts)}."
     )
 
 

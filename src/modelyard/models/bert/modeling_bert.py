@@ -453,7 +453,7 @@ class BertForMaskedLM(_BertHead):
     ) -> MaskedLMOutput | tuple[Tensor, ...]:
         """``labels``: (batch, seq) token ids to predict, -100 where no prediction is scored."""
         out = self._encode(input_ids, attention_mask, token_type_ids, position_ids, head_mask,
-                        inputs_embeds, output_attentions, output_hidden_states)
+                           inputs_embeds, output_attentions, output_hidden_states)
         logits = self.cls(out.last_hidden_state)  # (batch, seq, vocab)
         loss = masked_lm_loss(logits, labels) if labels is not None else None
         result = MaskedLMOutput(loss=loss, logits=logits, hidden_states=out.hidden_states, attentions=out.attentions)
@@ -486,7 +486,7 @@ class BertForSequenceClassification(_BertHead):
     ) -> SequenceClassifierOutput | tuple[Tensor, ...]:
         """``labels``: (batch,) class ids, (batch, num_labels) floats for multi-label, or floats to regress."""
         out = self._encode(input_ids, attention_mask, token_type_ids, position_ids, head_mask,
-                        inputs_embeds, output_attentions, output_hidden_states)
+                           inputs_embeds, output_attentions, output_hidden_states)
         logits = self.classifier(self.dropout(out.pooler_output))  # (batch, num_labels)
         loss = sequence_classification_loss(logits, labels, self.config) if labels is not None else None
         result = SequenceClassifierOutput(
@@ -527,7 +527,7 @@ class BertForMultipleChoice(_BertHead):
         if inputs_embeds is not None:
             inputs_embeds = inputs_embeds.reshape(-1, *inputs_embeds.shape[-2:])  # (batch * choices, seq, hidden)
         out = self._encode(flat(input_ids), flat(attention_mask), flat(token_type_ids), flat(position_ids),
-                        head_mask, inputs_embeds, output_attentions, output_hidden_states)
+                           head_mask, inputs_embeds, output_attentions, output_hidden_states)
         logits = self.classifier(self.dropout(out.pooler_output)).view(-1, num_choices)  # (batch, choices)
         loss = multiple_choice_loss(logits, labels) if labels is not None else None
         result = MultipleChoiceModelOutput(
@@ -564,7 +564,7 @@ class BertForTokenClassification(_BertHead):
     ) -> TokenClassifierOutput | tuple[Tensor, ...]:
         """``labels``: (batch, seq) class ids, -100 where no label is scored."""
         out = self._encode(input_ids, attention_mask, token_type_ids, position_ids, head_mask,
-                        inputs_embeds, output_attentions, output_hidden_states)
+                           inputs_embeds, output_attentions, output_hidden_states)
         logits = self.classifier(self.dropout(out.last_hidden_state))  # (batch, seq, num_labels)
         loss = token_classification_loss(logits, labels) if labels is not None else None
         result = TokenClassifierOutput(loss=loss, logits=logits, hidden_states=out.hidden_states, attentions=out.attentions)
@@ -599,7 +599,7 @@ class BertForQuestionAnswering(_BertHead):
     ) -> QuestionAnsweringModelOutput | tuple[Tensor, ...]:
         """``start_positions`` / ``end_positions``: (batch,) token indices; positions past the end are ignored."""
         out = self._encode(input_ids, attention_mask, token_type_ids, position_ids, head_mask,
-                        inputs_embeds, output_attentions, output_hidden_states)
+                           inputs_embeds, output_attentions, output_hidden_states)
         logits = self.qa_outputs(out.last_hidden_state)  # (batch, seq, 2)
         start_logits, end_logits = (t.squeeze(-1).contiguous() for t in logits.split(1, dim=-1))  # (batch, seq)
         loss = None

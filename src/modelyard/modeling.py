@@ -68,13 +68,30 @@ def _parameters_on_meta() -> Iterator[None]:
         if param is not None and param.device.type != "meta":
             module._parameters[name] = nn.Parameter(param.to("meta"), requires_grad=param.requires_grad)
 
+    # torch's own reset_parameters() would still run its init functions on the meta tensors, which costs
+    # time and imports heavy machinery for nothing: make them no-ops while the model is built.
+    saved_inits = {name: getattr(nn.init, name) for name in _TORCH_INIT_FUNCTIONS if hasattr(nn.init, name)}
     nn.Module.register_parameter = register_on_meta  # type: ignore[method-assign]
+    for name in saved_inits:
+        setattr(nn.init, name, _no_init)
     token = _skip_init.set(True)
     try:
         yield
     finally:
         nn.Module.register_parameter = original  # type: ignore[method-assign]
+        for name, function in saved_inits.items():
+            setattr(nn.init, name, function)
         _skip_init.reset(token)
+
+
+_TORCH_INIT_FUNCTIONS = (
+    "uniform_", "normal_", "trunc_normal_", "constant_", "ones_", "zeros_", "eye_", "dirac_",
+    "xavier_uniform_", "xavier_normal_", "kaiming_uniform_", "kaiming_normal_", "orthogonal_", "sparse_",
+)
+
+
+def _no_init(tensor: torch.Tensor, *args: Any, **kwargs: Any) -> torch.Tensor:
+    return tensor
 
 
 @dataclass
@@ -572,6 +589,7 @@ class PreTrainedModel(nn.Module, PushToHubMixin):
     def _initialise_missing(self, dtype: torch.dtype | None, device: torch.device) -> list[str]:
         """Materialise and initialise parameters the checkpoint did not provide; returns their keys."""
         missing: list[str] = []
+        materialised: dict[int, nn.Parameter] = {}  # by id of the meta parameter: tied ones stay shared
         for module_name, module in self.named_modules():
             meta = [n for n, p in module._parameters.items() if p is not None and p.device.type == "meta"]
             if not meta:
@@ -582,8 +600,11 @@ class PreTrainedModel(nn.Module, PushToHubMixin):
             for name in meta:
                 param = module._parameters[name]
                 assert param is not None
+                if id(param) in materialised:  # an alias of a parameter already materialised
+                    module._parameters[name] = materialised[id(param)]
+                    continue
                 real = torch.zeros(param.shape, dtype=dtype or param.dtype, device=device)
-                module._parameters[name] = nn.Parameter(real, requires_grad=param.requires_grad)
+                module._parameters[name] = materialised[id(param)] = nn.Parameter(real, requires_grad=param.requires_grad)
                 missing.append(f"{module_name}.{name}" if module_name else name)
             self._init_weights(module)
             with torch.no_grad():  # _init_weights touches the whole module: restore what was loaded

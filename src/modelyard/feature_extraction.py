@@ -234,6 +234,21 @@ def open_source(
     return source, None
 
 
+def read_preprocessor_settings(
+    pretrained_model_name_or_path: str | os.PathLike[str] | FileSource,
+    **hub_options: Any,
+) -> tuple[FileSource | None, dict[str, Any], str]:
+    """``(source, settings dict, name for messages)`` of a saved preprocessor: a JSON file path, or a folder /
+    repo id / FileSource read with :func:`load_preprocessor_dict`. ``hub_options`` go to :func:`open_source`."""
+    source, file_path = open_source(pretrained_model_name_or_path, **hub_options)
+    if file_path is not None:
+        return None, read_json_object(file_path), str(file_path)
+    assert source is not None
+    data = load_preprocessor_dict(source)
+    assert data is not None  # required=True raises instead of returning None
+    return source, data, source.name
+
+
 def load_preprocessor_dict(source: FileSource, *, required: bool = True) -> dict[str, Any] | None:
     """The feature-extractor / image-processor settings of ``source``: ``preprocessor_config.json``, or the
     ``"feature_extractor"`` / ``"image_processor"`` object nested in ``processor_config.json`` (newer format)."""
@@ -443,7 +458,7 @@ class FeatureExtractionMixin(PushToHubMixin):
         subfolder: str = "",
     ) -> dict[str, Any]:
         """The raw settings dict of a saved feature extractor."""
-        source, file_path = open_source(
+        _, data, _ = read_preprocessor_settings(
             pretrained_model_name_or_path,
             cache_dir=cache_dir,
             local_files_only=local_files_only,
@@ -451,11 +466,6 @@ class FeatureExtractionMixin(PushToHubMixin):
             revision=revision,
             subfolder=subfolder,
         )
-        if file_path is not None:
-            return read_json_object(file_path)
-        assert source is not None
-        data = load_preprocessor_dict(source)
-        assert data is not None
         return data
 
     @classmethod

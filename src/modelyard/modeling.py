@@ -444,7 +444,7 @@ class PreTrainedModel(nn.Module, PushToHubMixin):
             if state_dict is not None
             else find_checkpoint(source, use_safetensors=use_safetensors)
         )
-        target_dtype = cls._target_dtype(dtype if dtype is not None else torch_dtype, config, checkpoint)
+        target_dtype = cls._target_dtype(dtype if dtype is not None else torch_dtype, config)
         with _parameters_on_meta():
             model = cls(config, **model_kwargs)
         report = model._load_checkpoint(
@@ -503,9 +503,7 @@ class PreTrainedModel(nn.Module, PushToHubMixin):
         return config
 
     @staticmethod
-    def _target_dtype(
-        dtype: str | torch.dtype | None, config: PretrainedConfig, checkpoint: Checkpoint
-    ) -> torch.dtype | None:
+    def _target_dtype(dtype: str | torch.dtype | None, config: PretrainedConfig) -> torch.dtype | None:
         if dtype == "auto":
             if config.dtype:
                 return resolve_dtype(config.dtype)

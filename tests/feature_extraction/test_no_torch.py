@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from conftest import run_modelyard
+from fe_subprocess import run_modelyard
 
 SCRIPT = """
 import json, sys

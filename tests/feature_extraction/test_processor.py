@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import run_reference
+from fe_subprocess import run_reference
 
 from modelyard import AutoProcessor, ProcessorMixin, Wav2Vec2FeatureExtractor, Wav2Vec2Processor
 from modelyard.errors import ConfigurationError, FeatureExtractionError, UnexpectedArgumentError

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import run_reference
+from fe_subprocess import run_reference
 
 import modelyard
 from modelyard import (

@@ -16,9 +16,8 @@ from modelyard.auto.registry import ModelTypeTable
 from modelyard.errors import RegistrationError, UnknownModelTypeError
 from modelyard.feature_extraction import (
     FeatureExtractionMixin,
-    load_preprocessor_dict,
-    open_source,
     read_json_object,
+    read_preprocessor_settings,
 )
 from modelyard.hub.files import FileSource
 
@@ -130,7 +129,7 @@ class AutoFeatureExtractor:
         """Load a feature extractor: the class comes from ``feature_extractor_type`` (or
         ``image_processor_type``), then ``auto_map["AutoFeatureExtractor"]`` (custom code, behind
         ``trust_remote_code``), then ``config.json``'s ``model_type``. ``kwargs`` override attributes."""
-        source, file_path = open_source(
+        source, data, name = read_preprocessor_settings(
             pretrained_model_name_or_path,
             cache_dir=cache_dir,
             local_files_only=local_files_only,
@@ -138,12 +137,6 @@ class AutoFeatureExtractor:
             revision=revision,
             subfolder=subfolder,
         )
-        if file_path is not None:
-            data = read_json_object(file_path)
-        else:
-            assert source is not None
-            data = load_preprocessor_dict(source)
-            assert data is not None
         extractor_class = resolve_preprocessor_class(
             data,
             auto_class="AutoFeatureExtractor",
@@ -153,7 +146,7 @@ class AutoFeatureExtractor:
             config=config,
             trust_remote_code=trust_remote_code,
             code_revision=code_revision,
-            where=f"preprocessor_config.json of {source.name if source else file_path}",
+            where=f"preprocessor_config.json of {name}",
         )
         return extractor_class.from_dict(data, **kwargs)
 

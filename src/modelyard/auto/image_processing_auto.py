@@ -15,7 +15,7 @@ from modelyard.auto.feature_extraction_auto import (
 )
 from modelyard.auto.registry import ModelTypeTable
 from modelyard.errors import RegistrationError
-from modelyard.feature_extraction import load_preprocessor_dict, open_source, read_json_object
+from modelyard.feature_extraction import read_preprocessor_settings
 from modelyard.hub.files import FileSource
 
 logger = logging.getLogger(__name__)
@@ -66,7 +66,7 @@ class AutoImageProcessor:
         compatibility and ignored: modelyard's image processors are one fast implementation."""
         if use_fast is not None:
             logger.debug("use_fast=%r ignored: modelyard has one (batched, threaded) image processor per model.", use_fast)
-        source, file_path = open_source(
+        source, data, name = read_preprocessor_settings(
             pretrained_model_name_or_path,
             cache_dir=cache_dir,
             local_files_only=local_files_only,
@@ -74,12 +74,6 @@ class AutoImageProcessor:
             revision=revision,
             subfolder=subfolder,
         )
-        if file_path is not None:
-            data = read_json_object(file_path)
-        else:
-            assert source is not None
-            data = load_preprocessor_dict(source)
-            assert data is not None
         processor_class = resolve_preprocessor_class(
             data,
             auto_class="AutoImageProcessor",
@@ -89,7 +83,7 @@ class AutoImageProcessor:
             config=config,
             trust_remote_code=trust_remote_code,
             code_revision=code_revision,
-            where=f"preprocessor_config.json of {source.name if source else file_path}",
+            where=f"preprocessor_config.json of {name}",
             rename=_modern_name,
         )
         return processor_class.from_dict(data, **kwargs)

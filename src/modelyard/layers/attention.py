@@ -9,7 +9,6 @@ must scale them, because SDPA exposes neither.
 from __future__ import annotations
 
 import torch
-from torch import nn
 from torch.nn import functional as F
 
 
@@ -93,9 +92,3 @@ def expand_head_mask(head_mask: torch.Tensor | None, num_layers: int) -> list[to
         )
     return [head_mask[i][None, :, None, None] for i in range(num_layers)]
 
-
-class Identity(nn.Module):
-    """A placeholder that accepts and ignores extra arguments (used where a block is optional)."""
-
-    def forward(self, x: torch.Tensor, *args: object, **kwargs: object) -> torch.Tensor:
-        return x

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import platform
 import shutil
 import subprocess
 import sys
@@ -94,3 +95,10 @@ def test_server_and_cli_do_not_import_torch() -> None:
             "from modelyard.server.app import create_app; "
             "assert 'torch' not in sys.modules, 'torch imported'")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="mallopt tuning is glibc-only")
+def test_allocator_tuning_takes_on_glibc() -> None:
+    from modelyard.server.serve import tune_allocator
+
+    assert tune_allocator() is True

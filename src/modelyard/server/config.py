@@ -50,6 +50,9 @@ class HubSettings:
     commits_page_size: int = 50
     # Pickle-based files larger than this are recorded as "not scanned" instead of scanned at commit time.
     scan_max_size: int = 20 * GiB
+    # Write uploaded blobs with O_DIRECT where the filesystem allows it: write-once data skips the page
+    # cache (no second copy in memory, nothing left for fsync to flush); falls back to buffered writes.
+    direct_io: bool = True
 
     def __post_init__(self) -> None:
         self.data_dir = Path(self.data_dir).expanduser()
@@ -67,7 +70,9 @@ class HubSettings:
             raw = os.environ.get(f"MODELYARD_HUB_{f.name.upper()}")
             if raw is None:
                 continue
-            if f.type in ("int", int):
+            if f.type in ("bool", bool):
+                values[f.name] = parse_flag(raw, f"MODELYARD_HUB_{f.name.upper()}")
+            elif f.type in ("int", int):
                 try:
                     values[f.name] = parse_size(raw)
                 except ValueError as err:
@@ -80,6 +85,17 @@ class HubSettings:
     @property
     def db_path(self) -> Path:
         return self.data_dir / "hub.sqlite"
+
+
+_TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
+
+
+def parse_flag(text: str, name: str) -> bool:
+    """Parse an on/off environment value (``1/true/yes/on`` or ``0/false/no/off``)."""
+    cleaned = text.strip().lower()
+    if cleaned in _TRUE or cleaned in _FALSE:
+        return cleaned in _TRUE
+    raise ValueError(f"{name}={text!r} is not an on/off value; write 1 or 0 (or true/false, yes/no, on/off).")
 
 
 _UNITS = {"": 1, "b": 1, "k": 1024, "kb": 1024, "kib": 1024, "m": MiB, "mb": MiB, "mib": MiB, "g": GiB,

@@ -22,7 +22,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from modelyard.server.auth import check_signature, require_read, sign
-from modelyard.server.blobstore import BlobWriter
+from modelyard.server.blobstore import BlobWriter, aligned_buffer
 from modelyard.server.errors import HubHTTPError, bad_request
 from modelyard.server.routes_files import BlobResponse
 from modelyard.server.routes_upload import require_commit_rights
@@ -148,9 +148,10 @@ async def _receive(request: Request, writer: BlobWriter, limit: int) -> None:
 
     While the next block is received, the previous one is hashed and written to disk in two worker
     threads (hashlib and file writes release the GIL), so one upload is not limited to one core. Two
-    preallocated blocks take turns: fresh multi-MiB buffers per block would cost page faults per GiB.
+    preallocated, page-aligned blocks take turns: fresh multi-MiB buffers per block would cost page faults
+    per GiB, and aligned full blocks let the writer use direct I/O.
     """
-    blocks = [bytearray(_BUFFER), bytearray(_BUFFER)]
+    blocks = [aligned_buffer(_BUFFER), aligned_buffer(_BUFFER)]
     current, fill, received = 0, 0, 0
     pending: asyncio.Future[Any] | None = None
 

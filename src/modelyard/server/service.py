@@ -37,7 +37,7 @@ class Hub:
         self.settings = settings
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         self.storage = Storage(settings.db_path)
-        self.store = BlobStore(settings.data_dir)
+        self.store = BlobStore(settings.data_dir, direct_io=settings.direct_io)
         self.secret = self.storage.secret()
         self.multipart = MultipartAssembler(self.store, settings.lfs_link_ttl)
         self._gitattributes = (self.store.put_bytes(GITATTRIBUTES), len(GITATTRIBUTES), git_blob_oid(GITATTRIBUTES))

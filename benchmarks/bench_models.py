@@ -89,14 +89,22 @@ def _peak_rss_mb() -> float:
     return peak_rss_mb()
 
 
-def bare_load_and_read(impl: str, checkpoint: str, threads: int) -> dict:
+def bare_load_and_read(impl: str, checkpoint: str, threads: int, cold: bool = False) -> dict:
     """The baseline: ``safetensors.torch.load_file`` of the same file, then the same read."""
-    return load_and_read("bare", checkpoint, threads)
+    return load_and_read("bare", checkpoint, threads, cold)
 
 
-def load_and_read(impl: str, checkpoint: str, threads: int) -> dict:
+def load_and_read(impl: str, checkpoint: str, threads: int, cold: bool = False) -> dict:
     """``BertModel.from_pretrained`` then a read of every weight (modelyard / reference), or a bare
-    ``safetensors.torch.load_file`` + read (impl ``bare``)."""
+    ``safetensors.torch.load_file`` + read (impl ``bare``).
+
+    ``cold``: the file is first dropped from the OS page cache (``POSIX_FADV_DONTNEED``), as after a
+    download or a reboot, so the disk is read. Before the clock starts, a full garbage collection pays
+    what the imports left due (as ``timeit`` does by switching the collector off): otherwise whichever
+    side happens to cross the collector's threshold first is billed ~50 ms for objects torch created.
+    """
+    import gc
+
     import torch
     from harness import current_rss_mb
 
@@ -106,6 +114,11 @@ def load_and_read(impl: str, checkpoint: str, threads: int) -> dict:
         model_class = _model_class(impl, "bert")
     else:
         from safetensors.torch import load_file
+    if cold:
+        fd = os.open(path, os.O_RDONLY)
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        os.close(fd)
+    gc.collect()
     base_rss = current_rss_mb()
     start = time.perf_counter()
     if impl == "bare":
@@ -162,45 +175,48 @@ def build(paths: dict[str, Path], *, repeats: int, iters: int, threads: int, ski
                 repeats=repeats, metric="ms", unit="ms", target="<= 0.95x", extra_metrics=("checksum",),
             )
     if not skip_load:
-        bench.add_function(
-            "from_pretrained 335M + read", __file__, "load_and_read",
-            {"checkpoint": str(paths["large"]), "threads": threads},
-            repeats=repeats, target="<= 1.03x bare", extra_metrics=("rss_above_mb", "rss_over_size"),
-        )
+        for cache in ("warm", "cold"):
+            bench.add_function(
+                f"from_pretrained 335M + read, {cache} cache", __file__, "load_and_read",
+                {"checkpoint": str(paths["large"]), "threads": threads, "cold": cache == "cold"},
+                repeats=repeats, target="<= 1.03x bare", extra_metrics=("rss_above_mb", "rss_over_size"),
+            )
     return bench
 
 
-def run_interleaved(bench: Bench, *, verbose: bool = True) -> None:
-    """Like ``Bench.run`` but alternating implementations process by process (one warm-up each first)."""
-    for row in bench.rows:
-        impls = [impl for impl in bench.impls if impl.name in row.programs]
-        samples: dict[str, list[dict[str, Any]]] = {impl.name: [] for impl in impls}
-        skipped: dict[str, str] = {}
-        for round_ in range(row.warmup + row.repeats):
-            for impl in impls if round_ % 2 == 0 else impls[::-1]:
-                if impl.name in skipped:
-                    continue
-                if verbose:
-                    print(f"  {row.label} [{impl.name}] {round_ + 1}/{row.warmup + row.repeats}", file=sys.stderr,
-                          flush=True)
-                result = measure(impl, row.programs[impl.name], repeats=1, warmup=0, env=row.env)
-                if not result.ok:
-                    skipped[impl.name] = result.skipped
-                elif round_ >= row.warmup:
-                    samples[impl.name].extend(result.samples)
-        for impl in impls:
-            name = impl.name
-            row.results[name] = (Measurement(name, skipped=skipped[name]) if name in skipped else
-                                 Measurement(name, median=summarize(samples[name]), samples=samples[name]))
+def run_together(cells: list[tuple[Any, Any]], *, verbose: bool = True) -> None:
+    """Measure several (row, implementation) cells round by round, the order reversed every other round,
+    so that a change in machine load hits every cell alike."""
+    samples: dict[int, list[dict[str, Any]]] = {i: [] for i in range(len(cells))}
+    skipped: dict[int, str] = {}
+    rounds = max(row.warmup + row.repeats for row, _ in cells)
+    for round_ in range(rounds):
+        order = list(range(len(cells))) if round_ % 2 == 0 else list(range(len(cells)))[::-1]
+        for i in order:
+            row, impl = cells[i]
+            if i in skipped or round_ >= row.warmup + row.repeats:
+                continue
+            if verbose:
+                print(f"  {row.label} [{impl.name}] {round_ + 1}/{row.warmup + row.repeats}", file=sys.stderr,
+                      flush=True)
+            result = measure(impl, row.programs[impl.name], repeats=1, warmup=0, env=row.env)
+            if not result.ok:
+                skipped[i] = result.skipped
+            elif round_ >= row.warmup:
+                samples[i].extend(result.samples)
+    for i, (row, impl) in enumerate(cells):
+        row.results[impl.name] = (Measurement(impl.name, skipped=skipped[i]) if i in skipped else
+                                  Measurement(impl.name, median=summarize(samples[i]), samples=samples[i]))
 
 
 def bare_row(paths: dict[str, Path], *, repeats: int, threads: int) -> Bench:
     from harness import default_impls
 
     bench = Bench("bare safetensors load_file + read (same file)", impls=default_impls()[:1])
-    bench.add_function("load_file 335M + read", __file__, "bare_load_and_read",
-                       {"checkpoint": str(paths["large"]), "threads": threads}, repeats=repeats,
-                       extra_metrics=("rss_above_mb", "rss_over_size"))
+    for cache in ("warm", "cold"):
+        bench.add_function(f"load_file 335M + read, {cache} cache", __file__, "bare_load_and_read",
+                           {"checkpoint": str(paths["large"]), "threads": threads, "cold": cache == "cold"},
+                           repeats=repeats, extra_metrics=("rss_above_mb", "rss_over_size"))
     return bench
 
 
@@ -218,18 +234,25 @@ def main() -> None:
         paths = make_checkpoints(Path(tmp))
         bench = build(paths, repeats=args.repeats, iters=args.iters, threads=args.threads, skip_load=args.skip_load,
                       skip_forward=args.skip_forward)
-        run_interleaved(bench)
+        bare = bare_row(paths, repeats=args.repeats, threads=args.threads) if not args.skip_load else None
+        load_rows = [row for row in bench.rows if row.label.startswith("from_pretrained")]
+        for row in bench.rows:
+            if row not in load_rows:
+                run_together([(row, impl) for impl in bench.impls if impl.name in row.programs])
+        if bare is not None:
+            # each cache state: modelyard, reference and the bare load, round by round
+            for load_row, bare_load_row in zip(load_rows, bare.rows):
+                cells = [(load_row, impl) for impl in bench.impls if impl.name in load_row.programs]
+                run_together(cells + [(bare_load_row, bare.impls[0])])
         bench.print_table()
-        if not args.skip_load:
-            bare = bare_row(paths, repeats=args.repeats, threads=args.threads)
-            run_interleaved(bare)
+        if bare is not None:
             bare.print_table()
-            ours = bench.rows[-1].results["modelyard"].median
-            base = bare.rows[0].results["modelyard"].median
-            if ours and base:
-                print(f"from_pretrained + read vs bare load + read: time {ours['seconds'] / base['seconds']:.3f}x "
-                      f"(target <= 1.03x); peak RSS above interpreter {ours['rss_over_size']:.3f}x the "
-                      f"{ours['size_mb']:.0f} MiB checkpoint (target <= 1.05x; bare: {base['rss_over_size']:.3f}x)")
+            for ours_row, bare_load_row in zip(load_rows, bare.rows):
+                ours, base = ours_row.results["modelyard"].median, bare_load_row.results["modelyard"].median
+                if ours and base:
+                    print(f"{ours_row.label} vs bare: time {ours['seconds'] / base['seconds']:.3f}x "
+                          f"(target <= 1.03x); peak RSS above interpreter {ours['rss_over_size']:.3f}x the "
+                          f"{ours['size_mb']:.0f} MiB checkpoint (target <= 1.05x; bare: {base['rss_over_size']:.3f}x)")
         if args.save:
             print(f"saved {bench.save('models')}")
 

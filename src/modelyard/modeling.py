@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import copy
+import itertools
 import logging
 import os
 import re
@@ -559,20 +560,25 @@ class PreTrainedModel(nn.Module, PushToHubMixin):
                 "to re-initialise them; otherwise fix the config to match the checkpoint."
             )
         reverse = {v: k for k, v in to_load.items()}
+        modules = dict(self.named_modules(remove_duplicate=False))
         for ckpt_key, tensor in checkpoint.read(list(to_load.values()), device=device):
-            self._assign(reverse[ckpt_key], tensor, dtype)
+            model_key = reverse[ckpt_key]
+            module_name, _, name = model_key.rpartition(".")
+            self._assign(modules[module_name], name, tensor, dtype)
         self.tie_weights()
         missing = self._initialise_missing(dtype, device)
         # Persistent buffers (e.g. BatchNorm running statistics) keep their initial values when absent:
         # not random, but not trained either, so they are reported too.
         parameter_keys = {name for name, _ in self.named_parameters(remove_duplicate=False)}
         missing += sorted(expected - parameter_keys - set(to_load))
-        self.to(device)
+        # Non-persistent buffers (e.g. position ids) were built on the default device; a walk over every
+        # module costs more than checking first.
+        if any(t.device != device for t in itertools.chain(self.parameters(), self.buffers())):
+            self.to(device)
         return self._report(missing, unexpected, mismatched)
 
-    def _assign(self, key: str, tensor: torch.Tensor, dtype: torch.dtype | None) -> None:
-        module_name, _, name = key.rpartition(".")
-        module = self.get_submodule(module_name)
+    @staticmethod
+    def _assign(module: nn.Module, name: str, tensor: torch.Tensor, dtype: torch.dtype | None) -> None:
         if dtype is not None and tensor.is_floating_point() and tensor.dtype != dtype:
             tensor = tensor.to(dtype)
         if name in module._parameters:

@@ -29,6 +29,7 @@ from modelyard.layers.heads import (
     sequence_classification_loss,
     token_classification_loss,
 )
+from modelyard.layers.inference_activation import activate, add_residual
 from modelyard.layers.pruning import heads_to_keep_index, prune_linear
 from modelyard.modeling import PreTrainedModel
 from modelyard.models.bert.configuration_bert import BertConfig
@@ -140,7 +141,7 @@ class BertSelfOutput(nn.Module):
         self.dropout = nn.Dropout(config.hidden_dropout_prob)
 
     def forward(self, hidden_states: Tensor, residual: Tensor) -> Tensor:
-        return self.LayerNorm(self.dropout(self.dense(hidden_states)) + residual)
+        return self.LayerNorm(add_residual(self.dropout(self.dense(hidden_states)), residual))
 
 
 class BertAttention(nn.Module):
@@ -179,7 +180,7 @@ class BertIntermediate(nn.Module):
         self.intermediate_act_fn = get_activation(config.hidden_act)
 
     def forward(self, hidden_states: Tensor) -> Tensor:
-        return self.intermediate_act_fn(self.dense(hidden_states))
+        return activate(self.intermediate_act_fn, self.dense(hidden_states))
 
 
 class BertOutput(BertSelfOutput):

@@ -29,6 +29,7 @@ from modelyard.layers.heads import (
     sequence_classification_loss,
     token_classification_loss,
 )
+from modelyard.layers.inference_activation import activate, add_residual
 from modelyard.layers.pruning import heads_to_keep_index, prune_linear
 from modelyard.modeling import PreTrainedModel
 from modelyard.models.distilbert.configuration_distilbert import DistilBertConfig
@@ -140,7 +141,7 @@ class FFN(nn.Module):
         self.dropout = nn.Dropout(config.dropout)
 
     def forward(self, x: Tensor) -> Tensor:
-        return self.dropout(self.lin2(self.activation(self.lin1(x))))
+        return self.dropout(self.lin2(activate(self.activation, self.lin1(x))))
 
 
 class TransformerBlock(nn.Module):
@@ -157,8 +158,8 @@ class TransformerBlock(nn.Module):
         self, x: Tensor, additive_mask: Tensor | None, head_mask: Tensor | None, output_attentions: bool
     ) -> tuple[Tensor, Tensor | None]:
         attended, probs = self.attention(x, additive_mask, head_mask, output_attentions)
-        attended = self.sa_layer_norm(attended + x)
-        return self.output_layer_norm(self.ffn(attended) + attended), probs
+        attended = self.sa_layer_norm(add_residual(attended, x))
+        return self.output_layer_norm(add_residual(self.ffn(attended), attended)), probs
 
 
 class Transformer(nn.Module):

@@ -217,6 +217,8 @@ def test_wav2vec2_processor_round_trip(wav2vec2_processor: Wav2Vec2Processor, tm
     assert out["input_values"].shape == (2, 40) and out["labels"].shape == (2, 2)
     wav2vec2_processor.save_pretrained(tmp_path / "saved")
     assert not (tmp_path / "saved" / "processor_config.json").exists()
+    for name in ("tokenizer_config.json", "preprocessor_config.json"):  # either file names the processor
+        assert json.loads((tmp_path / "saved" / name).read_text())["processor_class"] == "Wav2Vec2Processor"
     loaded = AutoProcessor.from_pretrained(tmp_path / "saved")
     assert type(loaded) is Wav2Vec2Processor and loaded.feature_extractor.padding_value == 1.0
     assert loaded.batch_decode([[5, 6], [7, 0]]) == wav2vec2_processor.batch_decode([[5, 6], [7, 0]])

@@ -384,6 +384,11 @@ class PreTrainedTokenizerBase(SpecialTokensMixin, PaddingTruncationMixin, PushTo
         return out_string
 
     # ------------------------------------------------------------------ save / load
+    def _set_processor_class(self, processor_class: str) -> None:
+        """Remember the processor this tokenizer belongs to (written to tokenizer_config.json as
+        ``processor_class``, so ``AutoProcessor`` finds it from the tokenizer files alone)."""
+        self._processor_class = processor_class
+
     def save_pretrained(
         self,
         save_directory: str | os.PathLike[str],

@@ -178,7 +178,12 @@ class PreTrainedModel(nn.Module, PushToHubMixin):
 
     # ------------------------------------------------------------------ initialisation
     def post_init(self) -> None:
-        """Call at the end of ``__init__``: initialise weights (unless loading) and tie embeddings."""
+        """Call at the end of ``__init__``: prune the heads ``config.pruned_heads`` lists (a saved pruned
+        model is rebuilt with the shapes its checkpoint has), initialise weights (unless loading) and tie
+        embeddings."""
+        prune = getattr(self.base_model, "_prune_heads", None)
+        if self.config.pruned_heads and prune is not None:
+            prune(self.config.pruned_heads)  # no-op for heads already pruned (a head model's base did it)
         self.init_weights()
 
     def _init_weights(self, module: nn.Module) -> None:

@@ -347,8 +347,6 @@ class BertModel(BertPreTrainedModel):
         self.embeddings = BertEmbeddings(config)
         self.encoder = BertEncoder(config)
         self.pooler = BertPooler(config) if add_pooling_layer else None
-        if config.pruned_heads:  # a saved pruned model is rebuilt with the shapes its checkpoint has
-            self._prune_heads(config.pruned_heads)
         self.post_init()
 
     def get_input_embeddings(self) -> nn.Embedding:

@@ -225,8 +225,6 @@ class DistilBertModel(DistilBertPreTrainedModel):
         super().__init__(config)
         self.embeddings = Embeddings(config)
         self.transformer = Transformer(config)
-        if config.pruned_heads:  # a saved pruned model is rebuilt with the shapes its checkpoint has
-            self._prune_heads(config.pruned_heads)
         self.post_init()
 
     def get_input_embeddings(self) -> nn.Embedding:

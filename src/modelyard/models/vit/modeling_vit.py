@@ -313,8 +313,6 @@ class ViTModel(ViTPreTrainedModel):
         self.encoder = ViTEncoder(config)
         self.layernorm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
         self.pooler = ViTPooler(config) if add_pooling_layer else None
-        if config.pruned_heads:  # a saved pruned model is rebuilt with the shapes its checkpoint has
-            self._prune_heads(config.pruned_heads)
         self.post_init()
 
     def get_input_embeddings(self) -> ViTPatchEmbeddings:

@@ -30,6 +30,7 @@ from modelyard.layers.heads import (
     token_classification_loss,
 )
 from modelyard.layers.inference_activation import activate, add_residual
+from modelyard.layers.projection import project
 from modelyard.layers.pruning import heads_to_keep_index, prune_linear
 from modelyard.modeling import PreTrainedModel
 from modelyard.models.distilbert.configuration_distilbert import DistilBertConfig
@@ -117,9 +118,9 @@ class MultiHeadSelfAttention(nn.Module):
     def forward(
         self, x: Tensor, additive_mask: Tensor | None, head_mask: Tensor | None, output_attentions: bool
     ) -> tuple[Tensor, Tensor | None]:
-        query = split_heads(self.q_lin(x), self.n_heads)  # (batch, heads, seq, head_dim)
-        key = split_heads(self.k_lin(x), self.n_heads)
-        value = split_heads(self.v_lin(x), self.n_heads)
+        query = split_heads(project(self.q_lin, x), self.n_heads)  # (batch, heads, seq, head_dim)
+        key = split_heads(project(self.k_lin, x), self.n_heads)
+        value = split_heads(project(self.v_lin, x), self.n_heads)
         context, probs = attend(
             query,
             key,
@@ -129,7 +130,7 @@ class MultiHeadSelfAttention(nn.Module):
             head_mask=head_mask,
             output_attentions=output_attentions,
         )
-        return self.out_lin(merge_heads(context)), probs  # (batch, seq, dim)
+        return project(self.out_lin, merge_heads(context)), probs  # (batch, seq, dim)
 
 
 class FFN(nn.Module):
@@ -141,7 +142,7 @@ class FFN(nn.Module):
         self.dropout = nn.Dropout(config.dropout)
 
     def forward(self, x: Tensor) -> Tensor:
-        return self.dropout(self.lin2(activate(self.activation, self.lin1(x))))
+        return self.dropout(project(self.lin2, activate(self.activation, project(self.lin1, x))))
 
 
 class TransformerBlock(nn.Module):

@@ -39,6 +39,9 @@ def test_add_residual_in_place_only_without_grad_and_same_shape() -> None:
         torch.testing.assert_close(out, x + r, rtol=0, atol=0)
         wide = add_residual(torch.randn(2, 1), r)  # broadcast would not fit into the left operand
         assert wide.shape == (2, 3)
+        low = torch.randn(2, 3, dtype=torch.bfloat16)
+        promoted = add_residual(low, r)  # bf16 + fp32 is fp32; in place it would round to bf16
+        assert promoted.dtype == torch.float32 and low.data_ptr() != promoted.data_ptr()
     leaf = torch.randn(2, 3, requires_grad=True)
     add_residual(leaf * 2, r).sum().backward()
     torch.testing.assert_close(leaf.grad, torch.full((2, 3), 2.0))

@@ -37,8 +37,9 @@ def activate(activation: nn.Module, x: torch.Tensor) -> torch.Tensor:
 
 
 def add_residual(x: torch.Tensor, residual: torch.Tensor) -> torch.Tensor:
-    """``x + residual``; into ``x`` when autograd is off (``x`` must be a temporary of the full shape)."""
-    if torch.is_grad_enabled() or x.shape != residual.shape:
+    """``x + residual``; into ``x`` when autograd is off (``x`` must be a temporary). Out of place when the
+    sum would not fit ``x``: another shape (broadcasting) or dtype (``+`` promotes, ``add_`` would not)."""
+    if torch.is_grad_enabled() or x.shape != residual.shape or x.dtype != residual.dtype:
         return x + residual
     return x.add_(residual)
 

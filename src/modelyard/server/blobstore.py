@@ -136,8 +136,9 @@ class BlobWriter:
         with self._lock:
             if self._file.closed:
                 raise OSError("upload aborted")
-            view = memoryview(data)
-            if self.direct and (len(view) % DIRECT_ALIGN or self.size % DIRECT_ALIGN):
+            view = memoryview(data).cast("B")
+            nbytes = len(view)
+            if self.direct and (nbytes % DIRECT_ALIGN or self.size % DIRECT_ALIGN):
                 self._buffered()
             while view:
                 try:
@@ -148,7 +149,7 @@ class BlobWriter:
                     self._buffered()  # misaligned buffer, or a filesystem that takes the flag but not the write
                     continue
                 view = view[written:]
-            self.size += len(data)
+            self.size += nbytes
 
     def _buffered(self) -> None:
         _set_direct(self._file.fileno(), False)

@@ -16,7 +16,6 @@ import logging
 import os
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
@@ -28,6 +27,7 @@ from modelyard.errors import ConfigurationError, WeightsError
 from modelyard.hub.files import FileSource
 from modelyard.hub.push import PushToHubMixin
 from modelyard.weights.checkpoint import Checkpoint, find_checkpoint
+from modelyard.weights.report import LoadReport, judge_load
 from modelyard.weights.saving import save_state_dict
 
 logger = logging.getLogger(__name__)
@@ -93,47 +93,6 @@ _TORCH_INIT_FUNCTIONS = (
 
 def _no_init(tensor: torch.Tensor, *args: Any, **kwargs: Any) -> torch.Tensor:
     return tensor
-
-
-@dataclass
-class LoadReport:
-    """What a load did with the checkpoint; also readable as a dict (``report["missing_keys"]``)."""
-
-    missing_keys: list[str] = field(default_factory=list)
-    unexpected_keys: list[str] = field(default_factory=list)
-    mismatched_keys: list[tuple[str, tuple[int, ...], tuple[int, ...]]] = field(default_factory=list)
-    newly_initialized_fraction: float = 0.0
-    verdict: str = "complete"  # complete | new_head | partial | suspicious
-
-    def __getitem__(self, key: str) -> Any:
-        return getattr(self, key)
-
-    def keys(self) -> list[str]:
-        return ["missing_keys", "unexpected_keys", "mismatched_keys", "newly_initialized_fraction", "verdict"]
-
-    def summary(self, model_name: str, source: str) -> str:
-        lines = []
-        if self.missing_keys:
-            kind = {
-                "new_head": "This is expected: they form a new task head, which you should train before use.",
-                "partial": "Part of the base model is random: check that the checkpoint matches this architecture.",
-                "suspicious": "Most of the model is random: the checkpoint almost certainly does not fit this class.",
-            }[self.verdict]
-            lines.append(
-                f"{len(self.missing_keys)} weights of {model_name} were not in {source} and were newly initialised "
-                f"({self.newly_initialized_fraction:.0%} of parameters): {_short_list(self.missing_keys)}. {kind}"
-            )
-        if self.mismatched_keys:
-            shown = ", ".join(f"{k} {tuple(a)} -> {tuple(b)}" for k, a, b in self.mismatched_keys[:8])
-            lines.append(f"Re-initialised because of shape mismatches (ignore_mismatched_sizes=True): {shown}.")
-        if self.unexpected_keys:
-            lines.append(f"Weights in {source} not used by {model_name}: {_short_list(self.unexpected_keys)}.")
-        return "\n".join(lines)
-
-
-def _short_list(keys: list[str], limit: int = 8) -> str:
-    shown = ", ".join(keys[:limit])
-    return shown + (f", ... ({len(keys) - limit} more)" if len(keys) > limit else "")
 
 
 class PreTrainedModel(nn.Module, PushToHubMixin):
@@ -629,25 +588,13 @@ class PreTrainedModel(nn.Module, PushToHubMixin):
         unexpected: list[str],
         mismatched: list[tuple[str, tuple[int, ...], tuple[int, ...]]],
     ) -> LoadReport:
-        ignore_missing = [re.compile(p) for p in (self._keys_to_ignore_on_load_missing or [])]
-        ignore_unexpected = [re.compile(p) for p in (self._keys_to_ignore_on_load_unexpected or [])]
-        mismatched_keys = {k for k, _, _ in mismatched}
-        reported_missing = sorted(
-            k for k in missing if k not in mismatched_keys and not any(p.search(k) for p in ignore_missing)
-        )
-        reported_unexpected = sorted(k for k in unexpected if not any(p.search(k) for p in ignore_unexpected))
-        sizes = dict(self.named_parameters())
-        total = sum(p.numel() for p in sizes.values()) or 1
-        fresh = sum(sizes[k].numel() for k in missing if k in sizes)
-        fraction = fresh / total
         prefix = self.base_model_prefix
-        in_base = [k for k in reported_missing if not prefix or not hasattr(self, prefix) or k.startswith(prefix + ".")]
-        if not reported_missing:
-            verdict = "complete"
-        elif fraction > 0.5:
-            verdict = "suspicious"
-        elif in_base:
-            verdict = "partial"
-        else:
-            verdict = "new_head"
-        return LoadReport(reported_missing, reported_unexpected, mismatched, fraction, verdict)
+        return judge_load(
+            missing,
+            unexpected,
+            mismatched,
+            parameter_sizes={k: p.numel() for k, p in self.named_parameters()},
+            base_prefix=prefix if prefix and hasattr(self, prefix) else None,
+            ignore_missing=self._keys_to_ignore_on_load_missing or [],
+            ignore_unexpected=self._keys_to_ignore_on_load_unexpected or [],
+        )

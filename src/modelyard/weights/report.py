@@ -1,0 +1,88 @@
+"""What a load did with a checkpoint: the keys it left new, unused or re-initialised, and a verdict on it.
+
+A missing task head is expected when a base checkpoint is loaded into a head model; most of the model
+missing means the checkpoint does not fit the class. :func:`judge_load` tells the two apart, and
+:meth:`LoadReport.summary` words it for the log.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+Mismatch = tuple[str, tuple[int, ...], tuple[int, ...]]  # key, checkpoint shape, model shape
+
+
+@dataclass
+class LoadReport:
+    """What a load did with the checkpoint; also readable as a dict (``report["missing_keys"]``)."""
+
+    missing_keys: list[str] = field(default_factory=list)
+    unexpected_keys: list[str] = field(default_factory=list)
+    mismatched_keys: list[Mismatch] = field(default_factory=list)
+    newly_initialized_fraction: float = 0.0
+    verdict: str = "complete"  # complete | new_head | partial | suspicious
+
+    def __getitem__(self, key: str) -> Any:
+        return getattr(self, key)
+
+    def keys(self) -> list[str]:
+        return ["missing_keys", "unexpected_keys", "mismatched_keys", "newly_initialized_fraction", "verdict"]
+
+    def summary(self, model_name: str, source: str) -> str:
+        lines = []
+        if self.missing_keys:
+            kind = {
+                "new_head": "This is expected: they form a new task head, which you should train before use.",
+                "partial": "Part of the base model is random: check that the checkpoint matches this architecture.",
+                "suspicious": "Most of the model is random: the checkpoint almost certainly does not fit this class.",
+            }[self.verdict]
+            lines.append(
+                f"{len(self.missing_keys)} weights of {model_name} were not in {source} and were newly initialised "
+                f"({self.newly_initialized_fraction:.0%} of parameters): {_short_list(self.missing_keys)}. {kind}"
+            )
+        if self.mismatched_keys:
+            shown = ", ".join(f"{k} {tuple(a)} -> {tuple(b)}" for k, a, b in self.mismatched_keys[:8])
+            lines.append(f"Re-initialised because of shape mismatches (ignore_mismatched_sizes=True): {shown}.")
+        if self.unexpected_keys:
+            lines.append(f"Weights in {source} not used by {model_name}: {_short_list(self.unexpected_keys)}.")
+        return "\n".join(lines)
+
+
+def judge_load(
+    missing: list[str],
+    unexpected: list[str],
+    mismatched: list[Mismatch],
+    *,
+    parameter_sizes: dict[str, int],
+    base_prefix: str | None,
+    ignore_missing: list[str],
+    ignore_unexpected: list[str],
+) -> LoadReport:
+    """Build the report: keys matching an ignore pattern are left out, and the verdict says whether the
+    new weights are a task head (outside ``base_prefix``), part of the base model, or most of the model."""
+    missing_patterns = [re.compile(p) for p in ignore_missing]
+    unexpected_patterns = [re.compile(p) for p in ignore_unexpected]
+    mismatched_keys = {k for k, _, _ in mismatched}
+    reported_missing = sorted(
+        k for k in missing if k not in mismatched_keys and not any(p.search(k) for p in missing_patterns)
+    )
+    reported_unexpected = sorted(k for k in unexpected if not any(p.search(k) for p in unexpected_patterns))
+    total = sum(parameter_sizes.values()) or 1
+    fraction = sum(parameter_sizes.get(k, 0) for k in missing) / total
+    in_base = [k for k in reported_missing if base_prefix is None or k.startswith(base_prefix + ".")]
+    if not reported_missing:
+        verdict = "complete"
+    elif fraction > 0.5:
+        verdict = "suspicious"
+    elif in_base:
+        verdict = "partial"
+    else:
+        verdict = "new_head"
+    return LoadReport(reported_missing, reported_unexpected, mismatched, fraction, verdict)
+
+
+def _short_list(keys: list[str], limit: int = 8) -> str:
+    shown = ", ".join(keys[:limit])
+    return shown + (f", ... ({len(keys) - limit} more)" if len(keys) > limit else "")

@@ -14,19 +14,18 @@ called as usual.
 
 from __future__ import annotations
 
+import functools
+
 import torch
 from torch import nn
 from torch.nn.modules import module as _module
 
 FEW_ROWS = range(12, 33)
-_mkl: bool | None = None
 
 
+@functools.cache
 def _has_mkl() -> bool:
-    global _mkl
-    if _mkl is None:
-        _mkl = bool(torch.backends.mkl.is_available())
-    return _mkl
+    return bool(torch.backends.mkl.is_available())
 
 
 def _hooked(layer: nn.Module) -> bool:

@@ -6,10 +6,14 @@ import io
 import os
 import pickle
 import zipfile
+from pathlib import Path
 
 import httpx
+import pytest
 from _hub_server import HubServer
 from huggingface_hub import CommitOperationAdd, HfApi
+
+from modelyard.server.scanning import scan_pickle
 
 
 class _Exploit:
@@ -21,6 +25,10 @@ class _Exploit:
 
 def _malicious_pickle() -> bytes:
     return pickle.dumps({"weights": [1.0, 2.0], "payload": _Exploit()})
+
+
+# A STACK_GLOBAL with nothing before it: picklescan raises on it instead of reporting what it found earlier.
+_BREAKS_PICKLESCAN = b"\x93."
 
 
 def _torch_style_zip(payload: bytes) -> bytes:
@@ -42,7 +50,7 @@ def test_malicious_pickle_is_flagged(hub_server: HubServer, api: HfApi, repo: st
         CommitOperationAdd("pytorch_model.bin", _torch_style_zip(evil)),
         CommitOperationAdd("optimizer.pt", evil),
         CommitOperationAdd("safe.pkl", pickle.dumps({"a": [1, 2, 3], "b": "text"})),
-        CommitOperationAdd("big.ckpt", evil + os.urandom(11 * 1024 * 1024)),  # through LFS
+        CommitOperationAdd("big.ckpt", evil + _BREAKS_PICKLESCAN + os.urandom(11 * 1024 * 1024)),  # through LFS
         CommitOperationAdd("modeling_x.py", b"import os\n"),
         CommitOperationAdd("config.json", b"{}"),
     ], commit_message="weights")
@@ -73,3 +81,20 @@ def test_scan_result_is_shared_by_identical_content(hub_server: HubServer, api: 
     api.create_commit(repo, [CommitOperationAdd("copy/b.pth", evil)], commit_message="two")
     security = _siblings(hub_server, repo)
     assert security["a.pkl"]["status"] == security["copy/b.pth"]["status"] == "unsafe"
+
+
+@pytest.mark.parametrize("name", ["model.ckpt", "state.pkl", "weights.bin"])
+def test_dangerous_import_wins_over_a_scanner_crash_later_in_the_file(tmp_path: Path, name: str) -> None:
+    blob = tmp_path / "blob"
+    blob.write_bytes(_malicious_pickle() + _BREAKS_PICKLESCAN + b"\x00" * 64)
+    status, details = scan_pickle(blob, name)
+    assert status == "unsafe", details
+    assert {"posix.system", "os.system"} & {f"{i['module']}.{i['name']}" for i in details["imports"]}
+
+
+def test_scanner_crash_without_a_dangerous_import_is_an_error(tmp_path: Path) -> None:
+    blob = tmp_path / "blob"
+    blob.write_bytes(pickle.dumps({"a": 1}) + _BREAKS_PICKLESCAN)
+    status, details = scan_pickle(blob, "state.pkl")
+    assert status == "error", details
+    assert "could not read" in details["message"]

@@ -63,7 +63,13 @@ def scan_pickle(blob_path: Path, repo_path: str) -> tuple[str, dict[str, Any]]:
             result = scan_bytes(fh, repo_path, suffix)
     except Exception as err:  # a scanner crash must not take the commit down; record it instead
         logger.warning("picklescan failed on %s: %s", repo_path, err)
-        return "error", {"message": f"the scanner could not read the file: {err}", "imports": []}
+        # picklescan drops what it found when a later stream in the file breaks its parser (bytes after
+        # the first STOP can be anything), so read the leading pickle alone: a dangerous import there
+        # makes the file unsafe whatever follows.
+        leading = _scan_leading_pickle(blob_path, repo_path)
+        if leading is None or not any(g.safety == SafetyLevel.Dangerous for g in leading.globals):
+            return "error", {"message": f"the scanner could not read the file: {err}", "imports": []}
+        result = leading
     imports = [{"module": g.module, "name": g.name, "safety": g.safety.value} for g in result.globals]
     dangerous = [f"{g.module}.{g.name}" for g in result.globals if g.safety == SafetyLevel.Dangerous]
     if result.issues_count or dangerous:
@@ -75,6 +81,18 @@ def scan_pickle(blob_path: Path, repo_path: str) -> tuple[str, dict[str, Any]]:
     else:
         status, message = "safe", "no dangerous imports"
     return status, {"message": message, "imports": imports}
+
+
+def _scan_leading_pickle(blob_path: Path, repo_path: str) -> Any:
+    """picklescan's result for the first pickle stream of the file only, or None if that fails too."""
+    from picklescan.scanner import scan_pickle_bytes
+
+    try:
+        with open(blob_path, "rb") as fh:
+            return scan_pickle_bytes(fh, repo_path, multiple_pickles=False)
+    except Exception as err:
+        logger.warning("picklescan could not read the leading pickle of %s either: %s", repo_path, err)
+        return None
 
 
 def sibling_security(path: str, scan: dict[str, Any] | None) -> dict[str, Any]:

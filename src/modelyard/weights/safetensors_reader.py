@@ -61,7 +61,10 @@ class SafetensorsFile:
 
     def _mapped(self) -> mmap.mmap:
         if self._map is None:
-            with open(self.path, "rb") as handle:
+            # No POSIX_FADV_SEQUENTIAL (the safetensors package sets it): a model visits its weights in
+            # module order, not the file's alphabetical order, and the doubled read-around window made
+            # cold-cache loads of BERT-large take ~1.5x as long (benchmarks/bench_models.py, cold rows).
+            with open(self.path, "rb", buffering=0) as handle:
                 # ACCESS_COPY: private and writable, so torch gets a writable buffer that never writes back.
                 self._map = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_COPY)
         return self._map

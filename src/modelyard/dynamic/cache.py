@@ -18,7 +18,6 @@ import logging
 import os
 import shutil
 import sys
-import tempfile
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -26,6 +25,7 @@ from types import ModuleType
 
 from filelock import FileLock
 
+from modelyard.atomic_write import write_bytes
 from modelyard.dynamic.naming import ROOT_PACKAGE, package_directory
 from modelyard.hub import settings
 
@@ -44,18 +44,6 @@ def _lock_for(package: str) -> FileLock:
     locks = modules_root() / ".locks"
     locks.mkdir(parents=True, exist_ok=True)
     return FileLock(str(locks / f"{package}.lock"), timeout=300)
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _read_manifest(directory: Path) -> dict[str, list[str]]:
@@ -86,10 +74,10 @@ def install(package: str, entry: str, files: dict[str, bytes]) -> Path:
                 if target.read_bytes() == data:
                     continue
                 logger.warning("Cached code %s differed from its source and was replaced.", target)
-            _write_atomic(target, data)
+            write_bytes(target, data)
         manifest = _read_manifest(directory)
         manifest[entry] = list(files)
-        _write_atomic(directory / MANIFEST, json.dumps({"modules": manifest}, indent=1, sort_keys=True).encode())
+        write_bytes(directory / MANIFEST, json.dumps({"modules": manifest}, indent=1, sort_keys=True).encode())
     return directory
 
 

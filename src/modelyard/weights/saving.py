@@ -12,6 +12,7 @@ from pathlib import Path
 
 import torch
 
+from modelyard.atomic_write import replacing, write_bytes
 from modelyard.errors import WeightsError
 from modelyard.weights.checkpoint import (
     SAFE_WEIGHTS_INDEX_NAME,
@@ -86,12 +87,13 @@ def save_state_dict(
     hashes = {}
     for name, shard in zip(names, shards):
         path = directory / name
-        if safe_serialization:
-            from safetensors.torch import save_file
+        with replacing(path) as temp:  # the model may be a view of the file it replaces (see atomic_write)
+            if safe_serialization:
+                from safetensors.torch import save_file
 
-            save_file(shard, str(path), metadata={"format": "pt"})
-        else:
-            torch.save(shard, str(path))
+                save_file(shard, str(temp), metadata={"format": "pt"})
+            else:
+                torch.save(shard, str(temp))
         written.append(path)
         if len(shards) > 1:
             hashes[name] = sha256_of_file(path)
@@ -101,6 +103,6 @@ def save_state_dict(
             "weight_map": {key: name for name, shard in zip(names, shards) for key in shard},
         }
         index_path = directory / index_name
-        index_path.write_text(json.dumps(index, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        write_bytes(index_path, (json.dumps(index, indent=2, sort_keys=True) + "\n").encode("utf-8"))
         written.append(index_path)
     return written

@@ -69,7 +69,7 @@ def test_tensors_are_private_views_with_their_own_storage(tmp_path: Path) -> Non
     assert a.untyped_storage().nbytes() == a.nbytes  # safetensors' save_file sees no shared memory
     a.mul_(10)  # copy-on-write: the file keeps its bytes
     assert a.tolist() == [0.0, 10.0, 20.0, 30.0, 40.0, 50.0]
-    opened.close()
+    del opened
     assert path.read_bytes() == before
     assert SafetensorsFile(path).tensor("a").tolist() == [0.0, 1.0, 2.0, 3.0, 4.0, 5.0]
     save_file({"a": a, "b": b}, str(tmp_path / "again.safetensors"))
@@ -85,7 +85,8 @@ def test_the_map_is_released_with_the_last_tensor(tmp_path: Path) -> None:
 
     opened = SafetensorsFile(path)
     tensor = opened.tensor("a")
-    opened.close()
+    del opened
+    gc.collect()
     assert mapped()
     del tensor
     gc.collect()

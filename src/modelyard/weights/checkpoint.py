@@ -85,7 +85,6 @@ class Checkpoint:
             for key in file_keys:
                 tensor = opened.tensor(key)
                 yield key, tensor if tensor.device == device else tensor.to(device)
-            opened.close()
 
 
 def _load_pickle_weights(path: Path) -> dict[str, torch.Tensor]:

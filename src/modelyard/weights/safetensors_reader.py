@@ -6,7 +6,7 @@ The format is an 8-byte little-endian header length, a JSON header (``{name: {"d
 Each tensor is a view of a private (copy-on-write) map of the file, made with ``torch.frombuffer``: nothing
 is read until a weight is used, writing to a weight never reaches the file, and every tensor keeps its own
 storage (as the ``safetensors`` package's tensors do), so saving them again needs no de-aliasing. The map
-is unmapped once the last tensor viewing it is gone. The header is checked as strictly as the
+is unmapped once the file object and the last tensor viewing it are gone. The header is checked as strictly as the
 ``safetensors`` package checks it: known dtypes, byte lengths that match the shapes, tensors that tile the
 data section exactly.
 """
@@ -55,19 +55,9 @@ class SafetensorsFile:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.entries, self.metadata, self.data_start = _read_header(path)
+        self._map = _map_file(path)
+        self.entries, self.metadata, self.data_start = _read_header(path, self._map)
         self.shapes = {key: entry[1] for key, entry in self.entries.items()}
-        self._map: mmap.mmap | None = None
-
-    def _mapped(self) -> mmap.mmap:
-        if self._map is None:
-            # No POSIX_FADV_SEQUENTIAL (the safetensors package sets it): a model visits its weights in
-            # module order, not the file's alphabetical order, and the doubled read-around window made
-            # cold-cache loads of BERT-large take ~1.5x as long (benchmarks/bench_models.py, cold rows).
-            with open(self.path, "rb", buffering=0) as handle:
-                # ACCESS_COPY: private and writable, so torch gets a writable buffer that never writes back.
-                self._map = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_COPY)
-        return self._map
 
     def tensor(self, key: str) -> torch.Tensor:
         """The tensor ``key`` as a view of the file (copied only when the file leaves it misaligned)."""
@@ -76,35 +66,43 @@ class SafetensorsFile:
             return torch.empty(shape, dtype=dtype)
         offset = self.data_start + begin
         count = (end - begin) // dtype.itemsize
-        flat = torch.frombuffer(self._mapped(), dtype=dtype, count=count, offset=offset)
+        flat = torch.frombuffer(self._map, dtype=dtype, count=count, offset=offset)
         if _BIG_ENDIAN_HOST and dtype.itemsize > 1:  # the file is little-endian: reverse each element's bytes
             flat = flat.view(torch.uint8).view(count, dtype.itemsize).flip(1).contiguous().view(dtype).view(count)
         elif offset % dtype.itemsize:  # kernels may assume element alignment; writers normally keep it
             flat = flat.clone()
         return flat.view(shape)
 
-    def close(self) -> None:
-        """Forget the map; it is unmapped when the last tensor viewing it is freed."""
-        self._map = None
 
+def _map_file(path: Path) -> mmap.mmap:
+    """A private, writable map of the whole file: torch gets a writable buffer that never writes back.
 
-def _read_header(path: Path) -> tuple[dict[str, tuple[torch.dtype, tuple[int, ...], int, int]], dict[str, str], int]:
-    """Parse and validate the header; returns (entries, metadata, offset of the data section)."""
+    No POSIX_FADV_SEQUENTIAL (the safetensors package sets it): a model visits its weights in module
+    order, not the file's alphabetical order, and the doubled read-around window made cold-cache loads of
+    BERT-large take ~1.5x as long (benchmarks/bench_models.py, cold rows).
+    """
     try:
-        size = os.path.getsize(path)
-        with open(path, "rb") as handle:
-            prefix = handle.read(8)
-            if len(prefix) < 8:
+        with open(path, "rb", buffering=0) as handle:
+            size = os.fstat(handle.fileno()).st_size
+            if size < 8:
                 raise WeightsError(f"{str(path)!r} is not a safetensors file: it has only {size} bytes.")
-            (header_len,) = struct.unpack("<Q", prefix)
-            if header_len > min(_MAX_HEADER_BYTES, size - 8):
-                raise WeightsError(
-                    f"{str(path)!r} is not a valid safetensors file: its header claims {header_len} bytes but the "
-                    f"file has {size}. The file is truncated or not safetensors; download or save it again."
-                )
-            raw = handle.read(header_len)
+            return mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_COPY)
     except OSError as err:
         raise WeightsError(f"Could not read {str(path)!r}: {err}") from err
+
+
+def _read_header(
+    path: Path, mapped: mmap.mmap
+) -> tuple[dict[str, tuple[torch.dtype, tuple[int, ...], int, int]], dict[str, str], int]:
+    """Parse and validate the header; returns (entries, metadata, offset of the data section)."""
+    size = len(mapped)
+    (header_len,) = struct.unpack_from("<Q", mapped)
+    if header_len > min(_MAX_HEADER_BYTES, size - 8):
+        raise WeightsError(
+            f"{str(path)!r} is not a valid safetensors file: its header claims {header_len} bytes but the "
+            f"file has {size}. The file is truncated or not safetensors; download or save it again."
+        )
+    raw = mapped[8 : 8 + header_len]
     try:
         header = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as err:

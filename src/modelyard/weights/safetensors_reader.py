@@ -55,8 +55,8 @@ class SafetensorsFile:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._map = _map_file(path)
-        self.entries, self.metadata, self.data_start = _read_header(path, self._map)
+        raw_header, self._map = _open(path)
+        self.entries, self.metadata, self.data_start = _parse_header(path, raw_header, len(self._map))
         self.shapes = {key: entry[1] for key, entry in self.entries.items()}
 
     def tensor(self, key: str) -> torch.Tensor:
@@ -74,35 +74,38 @@ class SafetensorsFile:
         return flat.view(shape)
 
 
-def _map_file(path: Path) -> mmap.mmap:
-    """A private, writable map of the whole file: torch gets a writable buffer that never writes back.
+def _open(path: Path) -> tuple[bytes, mmap.mmap]:
+    """The raw JSON header, read with ``read()``, and a private writable map of the same open file.
 
-    No POSIX_FADV_SEQUENTIAL (the safetensors package sets it): a model visits its weights in module
-    order, not the file's alphabetical order, and the doubled read-around window made cold-cache loads of
-    BERT-large take ~1.5x as long (benchmarks/bench_models.py, cold rows).
+    The header is read rather than taken from the map: parsing it through the map made cold-cache loads
+    of BERT-large ~1.7x slower here (the read's readahead appears to carry over to the map's faults). No POSIX_FADV_SEQUENTIAL either (the safetensors package sets it): a model
+    visits its weights in module order, not the file's alphabetical order, and the doubled read-around
+    window cost ~1.5x (benchmarks/bench_models.py, cold rows).
     """
     try:
-        with open(path, "rb", buffering=0) as handle:
+        with open(path, "rb") as handle:
             size = os.fstat(handle.fileno()).st_size
-            if size < 8:
+            prefix = handle.read(8)
+            if len(prefix) < 8:
                 raise WeightsError(f"{str(path)!r} is not a safetensors file: it has only {size} bytes.")
-            return mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_COPY)
+            (header_len,) = struct.unpack("<Q", prefix)
+            if header_len > min(_MAX_HEADER_BYTES, size - 8):
+                raise WeightsError(
+                    f"{str(path)!r} is not a valid safetensors file: its header claims {header_len} bytes but "
+                    f"the file has {size}. The file is truncated or not safetensors; download or save it again."
+                )
+            raw = handle.read(header_len)
+            # ACCESS_COPY: private and writable, so torch gets a writable buffer that never writes back.
+            return raw, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_COPY)
     except OSError as err:
         raise WeightsError(f"Could not read {str(path)!r}: {err}") from err
 
 
-def _read_header(
-    path: Path, mapped: mmap.mmap
+def _parse_header(
+    path: Path, raw: bytes, size: int
 ) -> tuple[dict[str, tuple[torch.dtype, tuple[int, ...], int, int]], dict[str, str], int]:
     """Parse and validate the header; returns (entries, metadata, offset of the data section)."""
-    size = len(mapped)
-    (header_len,) = struct.unpack_from("<Q", mapped)
-    if header_len > min(_MAX_HEADER_BYTES, size - 8):
-        raise WeightsError(
-            f"{str(path)!r} is not a valid safetensors file: its header claims {header_len} bytes but the "
-            f"file has {size}. The file is truncated or not safetensors; download or save it again."
-        )
-    raw = mapped[8 : 8 + header_len]
+    header_len = len(raw)
     try:
         header = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as err:

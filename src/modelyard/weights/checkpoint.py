@@ -18,6 +18,7 @@ import torch
 
 from modelyard.errors import IntegrityError, MissingFileError, UnsafeFileError, WeightsError
 from modelyard.hub.files import FileSource
+from modelyard.weights.prefetch import prefetch
 from modelyard.weights.safetensors_reader import SafetensorsFile
 
 logger = logging.getLogger(__name__)
@@ -42,6 +43,7 @@ class Checkpoint:
     @classmethod
     def from_files(cls, files: list[Path], fmt: str) -> Checkpoint:
         ckpt = cls(files=files, format=fmt)
+        prefetch(files)
         for path in files:
             if fmt == "safetensors":
                 opened = SafetensorsFile(path)

@@ -18,8 +18,6 @@ import torch
 
 from modelyard.errors import IntegrityError, MissingFileError, UnsafeFileError, WeightsError
 from modelyard.hub.files import FileSource
-from modelyard.weights.prefetch import prefetch
-from modelyard.weights.safetensors_reader import SafetensorsFile
 
 logger = logging.getLogger(__name__)
 
@@ -38,18 +36,21 @@ class Checkpoint:
     shapes: dict[str, tuple[int, ...]] = field(default_factory=dict)
     key_file: dict[str, Path] = field(default_factory=dict)
     _pickled: dict[Path, dict[str, torch.Tensor]] = field(default_factory=dict, repr=False)
-    _safetensors: dict[Path, SafetensorsFile] = field(default_factory=dict, repr=False)
 
     @classmethod
     def from_files(cls, files: list[Path], fmt: str) -> Checkpoint:
         ckpt = cls(files=files, format=fmt)
-        prefetch(files)
         for path in files:
             if fmt == "safetensors":
-                opened = SafetensorsFile(path)
-                ckpt._safetensors[path] = opened
-                ckpt.shapes.update(opened.shapes)
-                ckpt.key_file.update(dict.fromkeys(opened.shapes, path))
+                from safetensors import safe_open
+
+                try:
+                    with safe_open(str(path), framework="pt") as handle:
+                        for key in handle.keys():
+                            ckpt.shapes[key] = tuple(handle.get_slice(key).get_shape())
+                            ckpt.key_file[key] = path
+                except Exception as err:  # safetensors raises its own error types
+                    raise WeightsError(f"{str(path)!r} is not a readable safetensors file: {err}") from err
             else:
                 state = _load_pickle_weights(path)
                 ckpt._pickled[path] = state
@@ -73,7 +74,6 @@ class Checkpoint:
 
     def read(self, keys: list[str], *, device: str | torch.device = "cpu") -> Iterator[tuple[str, torch.Tensor]]:
         """Yield ``(key, tensor)`` for ``keys``, reading each file once, in file order."""
-        device = torch.device(device)
         by_file: dict[Path, list[str]] = {}
         for key in keys:
             by_file.setdefault(self.key_file[key], []).append(key)
@@ -83,10 +83,11 @@ class Checkpoint:
                 for key in file_keys:
                     yield key, state[key].to(device)
                 continue
-            opened = self._safetensors[path]
-            for key in file_keys:
-                tensor = opened.tensor(key)
-                yield key, tensor if tensor.device == device else tensor.to(device)
+            from safetensors import safe_open
+
+            with safe_open(str(path), framework="pt", device=str(device)) as handle:
+                for key in file_keys:
+                    yield key, handle.get_tensor(key)
 
 
 def _load_pickle_weights(path: Path) -> dict[str, torch.Tensor]:

@@ -181,7 +181,9 @@ class ModelTesterMixin:
         for i, key in enumerate(out.keys()):
             assert out[key] is getattr(out, key) is out[i] is out.to_tuple()[i]
             assert key in out
-        assert list(out) == out.keys() and len(out) == len(out.keys())
+        assert list(out) == list(out.keys()) and len(out) == len(out.keys())
+        # a real mapping, as the reference's outputs are: dict(), .items(), isinstance checks
+        assert isinstance(out, dict) and dict(out) == dict(out.items()) and list(dict(out)) == list(out.keys())
         with pytest.raises(KeyError):
             out["no_such_field"]
         as_tuple = self.run(model, inputs, return_dict=False)

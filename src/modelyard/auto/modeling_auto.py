@@ -12,6 +12,7 @@ from modelyard.configuration import PretrainedConfig
 from modelyard.errors import UnexpectedArgumentError, UnknownModelTypeError, WeightsError
 from modelyard.hub.files import FileSource
 
+
 def _table(description: str, names: dict[str, str]) -> ConfigKeyedTable:
     return ConfigKeyedTable(description, names, CONFIG_TABLE)
 

@@ -33,6 +33,8 @@ from modelyard.configuration import PretrainedConfig
 from modelyard.modeling import PreTrainedModel
 from modelyard.outputs import ModelOutput
 
+from .tolerance import assert_close_kernels, assert_same_weights
+
 LABEL_NAMES = ("labels", "start_positions", "end_positions")
 
 
@@ -57,14 +59,16 @@ def flat_tensors(value: Any, prefix: str = "") -> dict[str, torch.Tensor]:
     return flat
 
 
-def assert_same_outputs(a: Any, b: Any, *, exact: bool = True, atol: float = 1e-6) -> None:
+def assert_same_outputs(a: Any, b: Any, *, depth: int = 4, width: int = 64) -> None:
+    """The same output fields, each equal up to reordered float sums (``tests/common/tolerance.py``):
+    kernels differ across CPUs and with memory layout, so outputs are never compared bit for bit."""
     fa, fb = flat_tensors(a), flat_tensors(b)
     assert fa.keys() == fb.keys(), f"different outputs: {sorted(fa)} vs {sorted(fb)}"
     for key in fa:
-        if exact:
-            assert torch.equal(fa[key], fb[key]), f"{key} differs (max {(fa[key] - fb[key]).abs().max():.3g})"
+        if fa[key].is_floating_point():
+            assert_close_kernels(fa[key], fb[key], depth=depth, width=width, what=key)
         else:
-            torch.testing.assert_close(fa[key], fb[key], atol=atol, rtol=0, msg=lambda m, k=key: f"{k}: {m}")
+            assert torch.equal(fa[key], fb[key]), key
 
 
 def perturb(model: nn.Module, seed: int = 0, std: float = 0.05) -> None:
@@ -213,7 +217,7 @@ class ModelTesterMixin:
                 assert all(tuple(h.shape) == shape for h in out.hidden_states), [h.shape for h in out.hidden_states]
             # the main outputs do not change when more is returned
             for key in plain.keys():
-                assert torch.equal(plain[key], out[key]), key
+                assert_close_kernels(out[key], plain[key], depth=4, what=key)
         if self.has_attentions:
             out = self.run(model, inputs, output_attentions=True)
             assert len(out.attentions) == self.num_attention_layers(config)
@@ -247,9 +251,8 @@ class ModelTesterMixin:
         assert not report.missing_keys and not report.unexpected_keys and not report.mismatched_keys
         assert type(loaded) is model_class and not loaded.training
         assert loaded.config.architectures == [model_class.__name__]
-        for key, value in model.state_dict().items():
-            assert torch.equal(value, loaded.state_dict()[key]), key
-        assert_same_outputs(self.run(model, inputs), self.run(loaded, inputs))
+        assert_same_weights(model, loaded)  # the round-trip promise: bit for bit
+        assert_same_outputs(self.run(model, inputs), self.run(loaded, inputs))  # kernels: within rounding
         loaded.save_pretrained(tmp_path / "c")
         assert file_bytes(tmp_path / "c")["model.safetensors"] == first["model.safetensors"]
 

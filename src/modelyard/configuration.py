@@ -313,7 +313,7 @@ class PretrainedConfig(PushToHubMixin):
         written.append(path)
         logger.info("Configuration saved in %s", path)
         if push_to_hub:
-            self.push_to_hub(**push_kwargs, _folder=directory)
+            self.push_to_hub(push_kwargs.pop("repo_id", directory.name), _folder=directory, **push_kwargs)
         return written
 
     # ------------------------------------------------------------------ loading

@@ -175,6 +175,9 @@ class PreTrainedModel(nn.Module, PushToHubMixin):
     # regexes of keys never reported (checkpoint leftovers, buffers computed at init)
     _keys_to_ignore_on_load_missing: ClassVar[list[str] | None] = None
     _keys_to_ignore_on_load_unexpected: ClassVar[list[str] | None] = None
+    # regexes of checkpoint keys holding buffers the model computes itself (old checkpoints saved
+    # position ids): dropped without a report, as the reference drops its non-persistent buffers
+    _computed_checkpoint_keys: ClassVar[list[str]] = []
     # (pattern, replacement) applied to checkpoint keys before matching; LayerNorm gamma/beta are TF-era names
     _checkpoint_key_renames: ClassVar[list[tuple[str, str]]] = [
         (r"LayerNorm\.gamma$", "LayerNorm.weight"),
@@ -248,7 +251,11 @@ class PreTrainedModel(nn.Module, PushToHubMixin):
             inputs = self.get_input_embeddings()
         except NotImplementedError:
             return
-        output.weight = inputs.weight
+        if getattr(self.config, "torchscript", False):
+            # TorchScript cannot share a parameter between two modules: the output layer gets a copy.
+            output.weight = nn.Parameter(inputs.weight.detach().clone())
+        else:
+            output.weight = inputs.weight
         bias = getattr(output, "bias", None)
         if bias is not None and bias.device.type != "meta" and bias.shape[0] != inputs.weight.shape[0]:
             grown = torch.zeros(inputs.weight.shape[0], dtype=bias.dtype, device=bias.device)
@@ -367,6 +374,21 @@ class PreTrainedModel(nn.Module, PushToHubMixin):
     def is_gradient_checkpointing(self) -> bool:
         return any(getattr(m, "gradient_checkpointing", False) for m in self.modules())
 
+    def enable_input_require_grads(self) -> None:
+        """Make the input embeddings' output require grad, so gradients flow to later trainable layers even
+        when the embeddings are frozen (adapters, gradient checkpointing with frozen inputs)."""
+
+        def require_grads(module: nn.Module, args: Any, output: torch.Tensor) -> None:
+            output.requires_grad_(True)
+
+        self.disable_input_require_grads()
+        self._require_grads_hook = self.get_input_embeddings().register_forward_hook(require_grads)
+
+    def disable_input_require_grads(self) -> None:
+        hook = self.__dict__.pop("_require_grads_hook", None)
+        if hook is not None:
+            hook.remove()
+
     @classmethod
     def register_for_auto_class(cls, auto_class: str | type = "AutoModel") -> None:
         """Save this class's code with the weights, loadable by ``auto_class`` with trust_remote_code."""
@@ -382,13 +404,24 @@ class PreTrainedModel(nn.Module, PushToHubMixin):
         self,
         save_directory: str | os.PathLike[str],
         *,
-        max_shard_size: int | str = "5GB",
-        safe_serialization: bool = True,
+        is_main_process: bool = True,
         state_dict: dict[str, torch.Tensor] | None = None,
         push_to_hub: bool = False,
+        max_shard_size: int | str = "5GB",
+        safe_serialization: bool = True,
+        variant: str | None = None,
         **push_kwargs: Any,
     ) -> list[Path]:
-        """Write ``config.json`` and the weights (``model.safetensors`` or shards + index); returns the files."""
+        """Write ``config.json`` and the weights (``model.safetensors`` or shards + index); returns the files.
+
+        Shards follow the state dict's order, split as the reference splits them. ``variant="fp16"`` writes
+        ``model.fp16.safetensors`` (next to any default weights, which stay). ``is_main_process=False`` (the
+        other ranks of a distributed run) writes nothing, so processes never race on the same files.
+        ``push_to_hub=True`` then uploads the folder (``repo_id=`` defaults to the folder's name; other
+        keywords go to :meth:`push_to_hub`).
+        """
+        if not is_main_process:
+            return []
         directory = Path(save_directory)
         if directory.is_file():
             raise WeightsError(f"save_directory {str(directory)!r} is a file; pass a folder path.")
@@ -403,9 +436,11 @@ class PreTrainedModel(nn.Module, PushToHubMixin):
             written += save_custom_code(self, directory, config=config)
         state = self._state_dict_without_shared(state_dict if state_dict is not None else self.state_dict())
         written += config.save_pretrained(directory)
-        written += save_state_dict(state, directory, max_shard_size=max_shard_size, safe_serialization=safe_serialization)
+        written += save_state_dict(
+            state, directory, max_shard_size=max_shard_size, safe_serialization=safe_serialization, variant=variant
+        )
         if push_to_hub:
-            self.push_to_hub(**push_kwargs, _folder=directory)
+            self.push_to_hub(push_kwargs.pop("repo_id", directory.name), _folder=directory, **push_kwargs)
         return written
 
     def _state_dict_without_shared(self, state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -590,9 +625,14 @@ class PreTrainedModel(nn.Module, PushToHubMixin):
         mapping = self._map_checkpoint_keys(checkpoint.keys(), expected)
         to_load: dict[str, str] = {}  # model key -> checkpoint key
         unexpected, mismatched = [], []
+        # Buffers the model computes itself (non-persistent, e.g. position ids) are not checkpoint data: an old
+        # checkpoint that still holds them is neither loaded from nor reported, as in the reference.
+        computed = {name for name, _ in self.named_buffers()} - expected
+        computed_patterns = [re.compile(p) for p in self._computed_checkpoint_keys]
         for ckpt_key, model_key in mapping.items():
             if model_key not in expected:
-                unexpected.append(ckpt_key)
+                if model_key not in computed and not any(p.search(model_key) for p in computed_patterns):
+                    unexpected.append(ckpt_key)
                 continue
             want, have = tuple(model_state[model_key].shape), checkpoint.shapes[ckpt_key]
             if want != have:
@@ -651,8 +691,9 @@ class PreTrainedModel(nn.Module, PushToHubMixin):
             for name in meta:
                 param = module._parameters[name]
                 assert param is not None
-                if id(param) in materialised:  # an alias of a parameter already materialised
-                    module._parameters[name] = materialised[id(param)]
+                if id(param) in materialised:  # an alias of a parameter already materialised: missing too,
+                    module._parameters[name] = materialised[id(param)]  # as the reference reports it
+                    missing.append(f"{module_name}.{name}" if module_name else name)
                     continue
                 real = torch.zeros(param.shape, dtype=dtype or param.dtype, device=device)
                 module._parameters[name] = materialised[id(param)] = nn.Parameter(real, requires_grad=param.requires_grad)

@@ -308,7 +308,7 @@ class ProcessorMixin(PushToHubMixin):
             written.append(path)
         logger.info("Processor saved in %s", directory)
         if push_to_hub:
-            self.push_to_hub(**push_kwargs, _folder=directory)
+            self.push_to_hub(push_kwargs.pop("repo_id", directory.name), _folder=directory, **push_kwargs)
         return written
 
     # ------------------------------------------------------------------ loading

@@ -35,6 +35,9 @@ class LoadReport(Mapping[str, list[str]]):
     newly_initialized_fraction: float = 0.0
     verdict: str = "complete"  # complete | new_head | partial | suspicious
     error_msgs: list[str] = field(default_factory=list)
+    # Unexpected keys the class expects to meet (a pooler a head does not use, pretraining-only layers):
+    # listed in unexpected_keys, as the reference lists them, but not worth a warning.
+    expected_leftovers: list[str] = field(default_factory=list, repr=False)
 
     @property
     def mismatched_keys(self) -> list[str]:
@@ -68,8 +71,9 @@ class LoadReport(Mapping[str, list[str]]):
         if self.mismatched_shapes:
             shown = ", ".join(f"{k} {tuple(a)} -> {tuple(b)}" for k, a, b in self.mismatched_shapes[:8])
             lines.append(f"Re-initialised because of shape mismatches (ignore_mismatched_sizes=True): {shown}.")
-        if self.unexpected_keys:
-            lines.append(f"Weights in {source} not used by {model_name}: {_short_list(self.unexpected_keys)}.")
+        surprising = [k for k in self.unexpected_keys if k not in set(self.expected_leftovers)]
+        if surprising:
+            lines.append(f"Weights in {source} not used by {model_name}: {_short_list(surprising)}.")
         return "\n".join(lines)
 
 
@@ -91,7 +95,7 @@ def judge_load(
     reported_missing = sorted(
         k for k in missing if k not in mismatched_keys and not any(p.search(k) for p in missing_patterns)
     )
-    reported_unexpected = sorted(k for k in unexpected if not any(p.search(k) for p in unexpected_patterns))
+    leftovers = sorted(k for k in unexpected if any(p.search(k) for p in unexpected_patterns))
     total = sum(parameter_sizes.values()) or 1
     fraction = sum(parameter_sizes.get(k, 0) for k in missing) / total
     in_base = [k for k in reported_missing if base_prefix is None or k.startswith(base_prefix + ".")]
@@ -103,7 +107,8 @@ def judge_load(
         verdict = "partial"
     else:
         verdict = "new_head"
-    return LoadReport(reported_missing, reported_unexpected, sorted(mismatched), fraction, verdict)
+    return LoadReport(reported_missing, sorted(unexpected), sorted(mismatched), fraction, verdict,
+                      expected_leftovers=leftovers)
 
 
 def _short_list(keys: list[str], limit: int = 8) -> str:

@@ -309,7 +309,7 @@ class BertPreTrainedModel(PreTrainedModel):
     base_model_prefix = "bert"
     supports_gradient_checkpointing = True
     # Older checkpoints store the position-id buffer; it is computed, not loaded.
-    _keys_to_ignore_on_load_unexpected = [r"position_ids$"]
+    _computed_checkpoint_keys = [r"position_ids$"]
 
     def _init_weights(self, module: nn.Module) -> None:
         std = self.config.initializer_range
@@ -420,7 +420,7 @@ class BertForMaskedLM(_BertHead):
     """BERT with the masked-language-modelling head (vocabulary logits per token)."""
 
     _tied_weights_keys = ["predictions.decoder.bias", "cls.predictions.decoder.weight"]
-    _keys_to_ignore_on_load_unexpected = [r"position_ids$", r"^(bert\.)?pooler\.", r"^cls\.seq_relationship\."]
+    _keys_to_ignore_on_load_unexpected = [r"^(bert\.)?pooler\.", r"^cls\.seq_relationship\."]
 
     def __init__(self, config: BertConfig) -> None:
         super().__init__(config)
@@ -541,7 +541,7 @@ class BertForMultipleChoice(_BertHead):
 class BertForTokenClassification(_BertHead):
     """BERT with a linear classifier on every token (e.g. named entities)."""
 
-    _keys_to_ignore_on_load_unexpected = [r"position_ids$", r"^(bert\.)?pooler\."]
+    _keys_to_ignore_on_load_unexpected = [r"^(bert\.)?pooler\."]
 
     def __init__(self, config: BertConfig) -> None:
         super().__init__(config)
@@ -576,7 +576,7 @@ class BertForTokenClassification(_BertHead):
 class BertForQuestionAnswering(_BertHead):
     """BERT predicting the start and end token of an answer span."""
 
-    _keys_to_ignore_on_load_unexpected = [r"position_ids$", r"^(bert\.)?pooler\."]
+    _keys_to_ignore_on_load_unexpected = [r"^(bert\.)?pooler\."]
 
     def __init__(self, config: BertConfig) -> None:
         super().__init__(config)

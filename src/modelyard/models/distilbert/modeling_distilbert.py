@@ -200,7 +200,7 @@ class DistilBertPreTrainedModel(PreTrainedModel):
     config_class = DistilBertConfig
     base_model_prefix = "distilbert"
     supports_gradient_checkpointing = True
-    _keys_to_ignore_on_load_unexpected = [r"position_ids$"]
+    _computed_checkpoint_keys = [r"position_ids$"]
 
     def _init_weights(self, module: nn.Module) -> None:
         std = self.config.initializer_range

@@ -257,13 +257,10 @@ class ProcessorMixin(PushToHubMixin):
 
     @property
     def model_input_names(self) -> list[str]:
+        """The parts' input names, in attribute order, as the reference lists them (a family may override)."""
         names: list[str] = []
         for attribute in self.attributes:
-            for name in getattr(getattr(self, attribute), "model_input_names", []):
-                if name not in names:
-                    names.append(name)
-        if any("tokenizer" in a for a in self.attributes) and len(self.attributes) > 1 and self.text_target_key not in names:
-            names.append(self.text_target_key)
+            names.extend(getattr(getattr(self, attribute), "model_input_names", []))
         return names
 
     # ------------------------------------------------------------------ serialisation

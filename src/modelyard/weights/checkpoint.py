@@ -16,9 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
+from tqdm.auto import tqdm
 
 from modelyard.errors import IntegrityError, MissingFileError, UnsafeFileError, WeightsError
 from modelyard.hub.files import FileSource
+from modelyard.logging import progress_bars_enabled
 
 logger = logging.getLogger(__name__)
 
@@ -78,7 +80,9 @@ class Checkpoint:
         by_file: dict[Path, list[str]] = {}
         for key in keys:
             by_file.setdefault(self.key_file[key], []).append(key)
-        for path, file_keys in by_file.items():
+        files = tqdm(by_file.items(), desc="Loading checkpoint shards", unit="shard",
+                     disable=len(by_file) < 2 or not progress_bars_enabled())
+        for path, file_keys in files:
             if path in self._pickled:
                 state = self._pickled[path]
                 for key in file_keys:

@@ -240,14 +240,35 @@ def test_eight_concurrent_loads_leave_torch_intact(saved_bert: Path) -> None:
     assert nn.init.normal_(torch.zeros(100)).abs().sum() > 0  # init functions are the originals again
 
 
-def test_overlapping_loads_in_the_interleaving_that_broke_torch(saved_bert: Path) -> None:
+def test_overlapping_loads_in_the_interleaving_that_broke_torch() -> None:
+    """Thread A enters, B enters, A exits, B exits: the order that left torch patched for the process."""
     from modelyard.modeling import _parameters_on_meta
 
-    a, b = _parameters_on_meta(), _parameters_on_meta()
-    a.__enter__()
-    b.__enter__()
-    a.__exit__(None, None, None)
-    b.__exit__(None, None, None)
+    steps = [threading.Event() for _ in range(4)]
+    built_inside: dict[str, str] = {}
+
+    def thread_a() -> None:
+        with _parameters_on_meta():
+            steps[0].set()
+            steps[1].wait(5)
+            built_inside["a"] = nn.Linear(2, 2).weight.device.type
+        steps[2].set()
+
+    def thread_b() -> None:
+        steps[0].wait(5)
+        with _parameters_on_meta():
+            steps[1].set()
+            steps[2].wait(5)
+            built_inside["b"] = nn.Linear(2, 2).weight.device.type
+
+    workers = [threading.Thread(target=thread_a), threading.Thread(target=thread_b)]
+    for worker in workers:
+        worker.start()
+    steps[1].wait(5)
+    outside = nn.Linear(2, 2).weight.device.type  # built while B is inside: still a normal model here
+    for worker in workers:
+        worker.join()
+    assert built_inside == {"a": "meta", "b": "meta"} and outside == "cpu"
     assert nn.Linear(2, 2).weight.device.type == "cpu"
 
 

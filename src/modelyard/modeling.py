@@ -422,10 +422,12 @@ class PreTrainedModel(nn.Module, PushToHubMixin):
         model.name_or_path = source.name
         model.config.name_or_path = source.name
         summary = report.summary(cls.__name__, source.name)
-        # A stand-in class must fit: most of its weights loaded, and most checkpoint tensors used.
-        unused_most = len(report.unexpected_keys) * 2 > len(checkpoint.keys())
-        if _require_fit and (report.verdict == "suspicious" or unused_most):
-            raise WeightsError(summary)
+        if _require_fit:  # a stand-in for refused custom code must fit the checkpoint completely
+            from modelyard.dynamic.stand_in import StandInMisfitError, stand_in_misfit
+
+            misfit = stand_in_misfit(report, model_name=cls.__name__)
+            if misfit:
+                raise StandInMisfitError(misfit)
         if summary:
             logger.warning(summary)
         return (model, report) if output_loading_info else model

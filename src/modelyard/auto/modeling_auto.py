@@ -217,6 +217,7 @@ class _AutoModel:
         try:
             return model_class.from_pretrained(source, config=config, _require_fit=True, **load_options)
         except WeightsError as err:
+            from modelyard.dynamic.stand_in import StandInMisfitError
             from modelyard.dynamic_modules import resolve_remote_class
 
             # Asks on a terminal (trust_remote_code=None) or raises the trust error with the reason.
@@ -227,7 +228,9 @@ class _AutoModel:
                 trust_remote_code=trust_remote_code,
                 code_revision=code_revision,
                 builtin=None,
-                misfit=f"the weights do not fit the built-in {model_class.__name__}: {err}",
+                misfit=str(err)
+                if isinstance(err, StandInMisfitError)
+                else f"the weights do not fit the built-in {model_class.__name__}: {err}",
             )
         # The user said yes: load again with the repository's code throughout (its config class included).
         return cls.from_pretrained(

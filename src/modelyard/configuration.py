@@ -243,9 +243,15 @@ class PretrainedConfig(PushToHubMixin):
             setattr(self, key, value)
 
     def save_pretrained(
-        self, save_directory: str | os.PathLike[str], *, push_to_hub: bool = False, **push_kwargs: Any
+        self,
+        save_directory: str | os.PathLike[str],
+        *,
+        push_to_hub: bool = False,
+        portable_code: bool = False,
+        **push_kwargs: Any,
     ) -> list[Path]:
-        """Write ``config.json`` (and the custom code, when the class is registered for an Auto class)."""
+        """Write ``config.json`` (and the custom code, when the class is registered for an Auto class;
+        ``portable_code=True`` writes its imports of modelyard so the transformers library can run it too)."""
         directory = Path(save_directory)
         if directory.is_file():
             raise ConfigurationError(
@@ -257,7 +263,7 @@ class PretrainedConfig(PushToHubMixin):
         if type(self)._auto_class is not None:
             from modelyard.dynamic_modules import save_custom_code
 
-            written += save_custom_code(self, directory, config=self)
+            written += save_custom_code(self, directory, config=self, portable=portable_code)
         path = directory / CONFIG_NAME
         self.to_json_file(path)
         written.append(path)

@@ -28,11 +28,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from modelyard.dynamic import cache
+from modelyard.dynamic import cache, remote_imports
 from modelyard.dynamic.closure import DirectoryReader, SourceReader, collect
 from modelyard.dynamic.imports import check_dependencies, scan_imports
 from modelyard.dynamic.naming import file_for_module, hub_package, local_package
+from modelyard.dynamic.portability import CodeTie, check_portable_code
 from modelyard.dynamic.provenance import unvouched_reason
+from modelyard.dynamic.remote_imports import (
+    REMOTE_TRANSFORMERS_ENV,
+    remote_transformers,
+    set_remote_transformers,
+)
 from modelyard.dynamic.saving import save_custom_code
 from modelyard.dynamic.trust import (
     PROMPT_TIMEOUT_ENV,
@@ -55,13 +61,18 @@ logger = logging.getLogger(__name__)
 
 __all__ = [
     "PROMPT_TIMEOUT_ENV",
+    "REMOTE_TRANSFORMERS_ENV",
     "TRUSTED_PUBLISHERS_ENV",
+    "CodeTie",
+    "check_portable_code",
     "clear_module_cache",
     "get_class_from_dynamic_module",
     "modules_cache_dir",
     "parse_class_reference",
+    "remote_transformers",
     "resolve_remote_class",
     "save_custom_code",
+    "set_remote_transformers",
     "set_trusted_publishers",
     "trusted_publishers",
 ]
@@ -327,8 +338,11 @@ def _fetch(code_source: FileSource, module: str) -> tuple[str, dict[str, bytes],
 
 
 def _import_class(package: str, module: str, class_name: str, files: dict[str, bytes], where: str) -> type:
-    required = {path: scan_imports(data, filename=path).absolute for path, data in files.items()}
+    provided = {"transformers"} if remote_imports.uses_compat() else set()  # the compatibility namespace
+    required = {path: set(scan_imports(data, filename=path).absolute) - provided for path, data in files.items()}
     check_dependencies(required, where=where, local_modules={p.split("/")[0].removesuffix(".py") for p in files})
+    remote_imports.check_transformers_uses(files, where=where)
+    remote_imports.register_package(package, where)
     from modelyard.auto import registry
 
     before = registry.registrations_snapshot()
@@ -413,6 +427,31 @@ def resolve_remote_class(
     klass._auto_class = auto_class  # type: ignore[attr-defined]  # saving it copies its code again
     _ORIGINS[klass] = _Origin(_source_key(code_source), code_source)
     return klass
+
+
+def is_modelyard_class(klass: type) -> bool:
+    """Whether ``klass`` builds on modelyard (remote code run on modelyard's compatibility namespace does);
+    ``False`` for a class built on the transformers library (``MODELYARD_REMOTE_TRANSFORMERS=transformers``)."""
+    return any(base.__module__ == "modelyard" or base.__module__.startswith("modelyard.") for base in klass.__mro__)
+
+
+def load_pretrained(klass: type, source: FileSource, *args: Any, **kwargs: Any) -> Any:
+    """``klass.from_pretrained`` for a class an Auto class resolved. A modelyard class gets the pinned
+    ``source`` itself; a class of the transformers library gets the folder, or the repository id pinned to the
+    same commit (``revision=<commit>``) with the same cache and token, and ``device`` as its ``device_map``."""
+    if is_modelyard_class(klass):
+        return klass.from_pretrained(source, *args, **kwargs)  # type: ignore[attr-defined]
+    if "device" in kwargs:
+        kwargs["device_map"] = kwargs.pop("device")
+    options: dict[str, Any] = {"subfolder": source.subfolder} if source.subfolder else {}
+    if source.is_local:
+        location = str(source.local_dir)
+    else:
+        location = str(source.repo_id)
+        options.update(revision=source.commit_hash, cache_dir=str(source.cache_dir), local_files_only=source.local_files_only)
+        if source.token is not None:
+            options["token"] = source.token
+    return klass.from_pretrained(location, *args, **options, **kwargs)  # type: ignore[attr-defined]
 
 
 def loaded_from(klass: type, source: FileSource | None) -> bool:

@@ -26,6 +26,7 @@ from modelyard.configuration import PretrainedConfig
 from modelyard.errors import ConfigurationError, WeightsError
 from modelyard.hub.files import FileSource
 from modelyard.hub.push import PushToHubMixin
+from modelyard.module_utils import ModuleUtilsMixin
 from modelyard.weights.checkpoint import Checkpoint, find_checkpoint
 from modelyard.weights.report import LoadReport, judge_load
 from modelyard.weights.saving import save_state_dict
@@ -95,7 +96,7 @@ def _no_init(tensor: torch.Tensor, *args: Any, **kwargs: Any) -> torch.Tensor:
     return tensor
 
 
-class PreTrainedModel(nn.Module, PushToHubMixin):
+class PreTrainedModel(nn.Module, ModuleUtilsMixin, PushToHubMixin):
     """Base class of every model.
 
     Families set ``config_class``, ``base_model_prefix`` (the attribute holding the base model inside
@@ -323,9 +324,13 @@ class PreTrainedModel(nn.Module, PushToHubMixin):
         safe_serialization: bool = True,
         state_dict: dict[str, torch.Tensor] | None = None,
         push_to_hub: bool = False,
+        portable_code: bool = False,
         **push_kwargs: Any,
     ) -> list[Path]:
-        """Write ``config.json`` and the weights (``model.safetensors`` or shards + index); returns the files."""
+        """Write ``config.json`` and the weights (``model.safetensors`` or shards + index); returns the files.
+
+        ``portable_code``: for a class registered with ``register_for_auto_class``, write the copied code's
+        imports of modelyard in a form the transformers library can also run (see ``check_portable_code``)."""
         directory = Path(save_directory)
         if directory.is_file():
             raise WeightsError(f"save_directory {str(directory)!r} is a file; pass a folder path.")
@@ -337,9 +342,9 @@ class PreTrainedModel(nn.Module, PushToHubMixin):
         if type(self)._auto_class is not None:
             from modelyard.dynamic_modules import save_custom_code
 
-            written += save_custom_code(self, directory, config=config)
+            written += save_custom_code(self, directory, config=config, portable=portable_code)
         state = self._state_dict_without_shared(state_dict if state_dict is not None else self.state_dict())
-        written += config.save_pretrained(directory)
+        written += config.save_pretrained(directory, portable_code=portable_code)
         written += save_state_dict(state, directory, max_shard_size=max_shard_size, safe_serialization=safe_serialization)
         if push_to_hub:
             self.push_to_hub(**push_kwargs, _folder=directory)

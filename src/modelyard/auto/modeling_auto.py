@@ -213,7 +213,9 @@ class _AutoModel:
         if unused:
             raise UnexpectedArgumentError(_unused_message(cls.__name__, unused, type(config), init_args))
         if stand_in_for is None:
-            return model_class.from_pretrained(source, config=config, **load_options)
+            from modelyard.dynamic_modules import load_pretrained
+
+            return load_pretrained(model_class, source, config=config, **load_options)
         try:
             return model_class.from_pretrained(source, config=config, _require_fit=True, **load_options)
         except WeightsError as err:

@@ -395,9 +395,14 @@ class PreTrainedTokenizerBase(SpecialTokensMixin, PaddingTruncationMixin, PushTo
         legacy_format: bool | None = None,
         filename_prefix: str | None = None,
         push_to_hub: bool = False,
+        *,
+        portable_code: bool = False,
         **kwargs: Any,
     ) -> tuple[str, ...]:
         """Write the tokenizer's files into ``save_directory``; returns the paths written.
+
+        ``portable_code=True``: custom code saved with the files imports modelyard in a form the transformers
+        library can also run (see ``modelyard.dynamic_modules.check_portable_code``).
 
         Files: ``tokenizer_config.json``, ``special_tokens_map.json``, ``added_tokens.json`` (when tokens were
         added beyond the base vocabulary), the vocabulary file(s), and ``tokenizer.json`` for fast tokenizers
@@ -424,7 +429,7 @@ class PreTrainedTokenizerBase(SpecialTokensMixin, PaddingTruncationMixin, PushTo
 
         config = serialization.build_tokenizer_config(self)
         if self._auto_class is not None:
-            self._save_custom_code(directory, config)
+            self._save_custom_code(directory, config, portable=portable_code)
         serialization.write_json(config_path, config)
         serialization.write_json(special_path, serialization.encode_added_tokens(self.special_tokens_map_extended, type_field=False))
         written = self._save_pretrained(
@@ -435,10 +440,10 @@ class PreTrainedTokenizerBase(SpecialTokensMixin, PaddingTruncationMixin, PushTo
             self.push_to_hub(repo_id, _folder=directory, **kwargs)
         return written
 
-    def _save_custom_code(self, directory: Path, config: dict[str, Any]) -> None:
+    def _save_custom_code(self, directory: Path, config: dict[str, Any], *, portable: bool = False) -> None:
         from modelyard.dynamic_modules import save_custom_code
 
-        returned = save_custom_code(self, directory, config=config)
+        returned = save_custom_code(self, directory, config=config, portable=portable)
         if isinstance(returned, dict):
             config["auto_map"] = {**(config.get("auto_map") or {}), **returned}
 

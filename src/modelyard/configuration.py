@@ -442,7 +442,18 @@ class PretrainedConfig(PushToHubMixin):
     # ------------------------------------------------------------------ custom code
     @classmethod
     def register_for_auto_class(cls, auto_class: str | type = "AutoConfig") -> None:
-        """Save this class's code with the config, so ``AutoConfig`` can load it with trust_remote_code."""
+        """Save this class's code with the config, so ``AutoConfig`` can load it with trust_remote_code.
+
+        The copied code imports what it builds on; written as ``from modelyard import PretrainedConfig`` it
+        runs only where modelyard is installed. To let users of the transformers library load it too, write
+        the import in the portable form (or save with ``save_pretrained(..., portable_code=True)``, which
+        writes the copies that way, and see ``modelyard.dynamic_modules.check_portable_code``)::
+
+            try:  # modelyard where it is installed; the transformers library (same API) elsewhere
+                from modelyard import PretrainedConfig
+            except ImportError:
+                from transformers import PretrainedConfig
+        """
         name = auto_class if isinstance(auto_class, str) else auto_class.__name__
         if name != "AutoConfig":
             raise ConfigurationError(f"A configuration registers only for 'AutoConfig', got {name!r}.")

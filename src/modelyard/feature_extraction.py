@@ -541,7 +541,18 @@ class FeatureExtractionMixin(PushToHubMixin):
     # ------------------------------------------------------------------ custom code
     @classmethod
     def register_for_auto_class(cls, auto_class: str | type | None = None) -> None:
-        """Ship this class's code with saved files so ``auto_class`` can load it (``trust_remote_code=True``)."""
+        """Ship this class's code with saved files so ``auto_class`` can load it (``trust_remote_code=True``).
+
+        The copied code imports what it builds on; written as ``from modelyard import FeatureExtractionMixin`` it
+        runs only where modelyard is installed. To let users of the transformers library load it too, write
+        the import in the portable form (or save with ``save_pretrained(..., portable_code=True)``, which
+        writes the copies that way, and see ``modelyard.dynamic_modules.check_portable_code``)::
+
+            try:  # modelyard where it is installed; the transformers library (same API) elsewhere
+                from modelyard import FeatureExtractionMixin
+            except ImportError:
+                from transformers import FeatureExtractionMixin
+        """
         name = cls.default_auto_class if auto_class is None else auto_class
         name = name if isinstance(name, str) else name.__name__
         if name not in ("AutoFeatureExtractor", "AutoImageProcessor"):

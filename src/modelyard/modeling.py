@@ -307,7 +307,18 @@ class PreTrainedModel(nn.Module, ModuleUtilsMixin, PushToHubMixin):
 
     @classmethod
     def register_for_auto_class(cls, auto_class: str | type = "AutoModel") -> None:
-        """Save this class's code with the weights, loadable by ``auto_class`` with trust_remote_code."""
+        """Save this class's code with the weights, loadable by ``auto_class`` with trust_remote_code.
+
+        The copied code imports what it builds on; written as ``from modelyard import PreTrainedModel`` it
+        runs only where modelyard is installed. To let users of the transformers library load it too, write
+        the import in the portable form (or save with ``save_pretrained(..., portable_code=True)``, which
+        writes the copies that way, and see ``modelyard.dynamic_modules.check_portable_code``)::
+
+            try:  # modelyard where it is installed; the transformers library (same API) elsewhere
+                from modelyard import PreTrainedModel
+            except ImportError:
+                from transformers import PreTrainedModel
+        """
         name = auto_class if isinstance(auto_class, str) else auto_class.__name__
         from modelyard.auto.modeling_auto import AUTO_MODEL_CLASSES
 

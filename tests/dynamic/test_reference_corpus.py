@@ -109,6 +109,7 @@ def test_corpus_repository_runs_on_modelyard(name: str, corpus_folders: dict[str
     assert "transformers" not in sys.modules, "the compatibility namespace leaked into sys.modules"
 
 
+@pytest.mark.reference
 @pytest.mark.skipif(not HAS_REFERENCE, reason="the reference environment .venv-ref is not built (make reference)")
 @pytest.mark.parametrize("name", _params())
 def test_corpus_repository_matches_the_reference(name: str, corpus_folders: dict[str, Path], reference_results: dict[str, Any],

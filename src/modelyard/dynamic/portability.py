@@ -99,13 +99,13 @@ def _attribute_uses(tree: ast.AST, alias: str) -> set[str]:
     }
 
 
-def _statement_text(lines: list[str], node: ast.stmt) -> str:
-    return " ".join(line.strip() for line in lines[node.lineno - 1 : node.end_lineno])
+def _statement_text(source: str, node: ast.stmt) -> str:
+    """The statement as written, on one line (no comments)."""
+    return " ".join((ast.get_source_segment(source, node) or "").split()).replace("( ", "(").replace(" )", ")")
 
 
 def _ties_in(relpath: str, source: str) -> list[tuple[CodeTie, ast.stmt | None]]:
     tree = ast.parse(source, filename=relpath)
-    lines = source.splitlines()
     found: list[tuple[CodeTie, ast.stmt | None]] = []
 
     def visit(node: ast.AST, guarded: bool) -> None:
@@ -123,12 +123,12 @@ def _ties_in(relpath: str, source: str) -> list[tuple[CodeTie, ast.stmt | None]]
             )
             names = ", ".join(a.name + (f" as {a.asname}" if a.asname else "") for a in node.names)
             replacement = f"from {reference} import {names}" if reference and not missing else None
-            found.append((CodeTie(relpath, node.lineno, _statement_text(lines, node), replacement, missing, guarded), node))
+            found.append((CodeTie(relpath, node.lineno, _statement_text(source, node), replacement, missing, guarded), node))
         elif isinstance(node, ast.Import):
             for alias in node.names:
                 if alias.name.split(".")[0] != "modelyard":
                     continue
-                statement = _statement_text(lines, node)
+                statement = _statement_text(source, node)
                 if alias.name != "modelyard" or len(node.names) > 1:
                     tie = CodeTie(relpath, node.lineno, statement, None, (alias.name,), guarded)
                     found.append((tie, None))

@@ -519,7 +519,18 @@ class PreTrainedTokenizerBase(SpecialTokensMixin, PaddingTruncationMixin, PushTo
 
     @classmethod
     def register_for_auto_class(cls, auto_class: str | type = "AutoTokenizer") -> None:
-        """Mark this (custom) class for ``AutoTokenizer``: saving then copies its code and writes ``auto_map``."""
+        """Mark this (custom) class for ``AutoTokenizer``: saving then copies its code and writes ``auto_map``.
+
+        The copied code imports what it builds on; written as ``from modelyard import PreTrainedTokenizer`` it
+        runs only where modelyard is installed. To let users of the transformers library load it too, write
+        the import in the portable form (or save with ``save_pretrained(..., portable_code=True)``, which
+        writes the copies that way, and see ``modelyard.dynamic_modules.check_portable_code``)::
+
+            try:  # modelyard where it is installed; the transformers library (same API) elsewhere
+                from modelyard import PreTrainedTokenizer
+            except ImportError:
+                from transformers import PreTrainedTokenizer
+        """
         name = auto_class if isinstance(auto_class, str) else auto_class.__name__
         if name != "AutoTokenizer":
             raise TokenizerError(f"Tokenizers register for 'AutoTokenizer', not {name!r}.")

@@ -21,6 +21,8 @@ def get_parameter_dtype(parameter: torch.nn.Module) -> torch.dtype:
 
 
 _PYTORCH_UTILS = "modelyard.compat.transformers.pytorch_utils"
+# Here in the reference's releases up to 4.2x (now in pytorch_utils); hub code written then imports them from here.
+_LEGACY = frozenset({"apply_chunking_to_forward", "find_pruneable_heads_and_indices", "prune_linear_layer", "Conv1D"})
 __getattr__, __dir__ = declare(
     globals(),
     {

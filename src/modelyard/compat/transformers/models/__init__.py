@@ -28,11 +28,13 @@ _TARGET_PREFIX = "modelyard.models."
 
 
 def _defines(target: ModuleType, name: str) -> bool:
+    """The family package's lazy table; in a module, the classes it defines, which carry the reference's
+    names (its helper functions and constants are modelyard's own and stay out)."""
     exports = target.__dict__.get("_EXPORTS")
     if isinstance(exports, dict):  # a family package: its lazy table
         return name in exports
     value = target.__dict__.get(name)
-    return not name.startswith("_") and value is not None and getattr(value, "__module__", None) == target.__name__
+    return not name.startswith("_") and isinstance(value, type) and value.__module__ == target.__name__
 
 
 class _AliasModule(ModuleType):

@@ -32,7 +32,7 @@ __getattr__, __dir__ = declare(
         "add_end_docstrings": _DOC,
         "replace_return_docstrings": _DOC,
         "add_code_sample_docstrings": _DOC,
-        "auto_docstring": _DOC,
+        "auto_docstring": "modelyard.compat.transformers.utils.auto_docstring",
         **{
             name: _IMPORTS
             for name in (
@@ -54,14 +54,13 @@ __getattr__, __dir__ = declare(
                 "is_timm_available",
                 "is_scipy_available",
                 "is_sklearn_available",
-                "is_einops_available",
                 "is_librosa_available",
                 "is_soundfile_available",
                 "requires_backends",
             )
         },
     },
-    submodules=("logging", "generic", "doc", "import_utils"),
+    submodules=("logging", "generic", "doc", "import_utils", "auto_docstring"),
     constants=(
         "WEIGHTS_NAME",
         "WEIGHTS_INDEX_NAME",

@@ -50,11 +50,4 @@ def add_code_sample_docstrings(*args: Any, **kwargs: Any) -> Callable[[Any], Any
     return lambda obj: obj
 
 
-def auto_docstring(obj: Any = None, **kwargs: Any) -> Any:
-    """Both ``@auto_docstring`` and ``@auto_docstring(custom_intro=...)``."""
-    if obj is None:
-        return lambda target: target
-    return obj
-
-
 __getattr__, __dir__ = declare(globals(), {})

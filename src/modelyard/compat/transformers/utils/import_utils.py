@@ -110,10 +110,6 @@ def is_sklearn_available() -> bool:
     return _found("sklearn")
 
 
-def is_einops_available() -> bool:
-    return _found("einops")
-
-
 def is_librosa_available() -> bool:
     return _found("librosa")
 

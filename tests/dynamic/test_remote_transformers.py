@@ -382,3 +382,23 @@ def test_the_namespace_offers_only_names_the_reference_has_at_the_same_paths(tmp
     assert checked["fields"] == fields, "output classes must have the reference's fields, in its order"
     assert set(json.loads(spec.read_text())["activations"]) <= set(checked["activations"])
     assert len(names) >= 30
+
+
+@needs_reference
+def test_every_activation_computes_what_the_reference_computes(tmp_path: Path) -> None:
+    from modelyard.compat.transformers.activations import ACT2FN
+
+    x = (torch.arange(-40, 41, dtype=torch.float32) / 8).reshape(9, 9)
+    ours = {name: ACT2FN[name](x) for name in ACT2FN if name != "prelu"}  # prelu's weight is a parameter
+    theirs = _modelyard_on_the_reference_interpreter(
+        f'''
+        import json, torch
+        from transformers.activations import ACT2FN
+        x = (torch.arange(-40, 41, dtype=torch.float32) / 8).reshape(9, 9)
+        print(json.dumps({{name: ACT2FN[name](x).tolist() for name in {sorted(ours)!r}}}))
+        ''',
+        tmp_path,
+        PYTHONPATH="",
+    )
+    for name, value in ours.items():
+        torch.testing.assert_close(value, torch.tensor(theirs[name]), rtol=1e-6, atol=1e-6, msg=name)

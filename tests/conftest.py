@@ -26,7 +26,8 @@ def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
     monkeypatch.setenv("HF_HUB_DISABLE_UPDATE_CHECK", "1")
     # Nothing may reach huggingface.co from the tests: an unreachable endpoint fails fast.
     monkeypatch.setenv("HF_ENDPOINT", os.environ.get("MODELYARD_TEST_ENDPOINT", "http://127.0.0.1:9"))
-    for name in ("HF_TOKEN", "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "MODELYARD_TRUSTED_PUBLISHERS"):
+    for name in ("HF_TOKEN", "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "MODELYARD_TRUSTED_PUBLISHERS",
+                 "MODELYARD_REMOTE_TRANSFORMERS"):
         monkeypatch.delenv(name, raising=False)
     return home
 

@@ -87,6 +87,13 @@ def main() -> None:
     print("custom-resnet50d:", sorted(os.listdir("custom-resnet50d")))
     saved = json.loads(Path("custom-resnet50d/config.json").read_text())
     print("auto_map:", json.dumps(saved["auto_map"], sort_keys=True))
+    from modelyard.dynamic_modules import check_portable_code
+
+    # resnet_model imports modelyard inside try/except ImportError, falling back to transformers: users of the
+    # transformers library can load the saved folder too (save_pretrained(..., portable_code=True) would write
+    # plain `from modelyard import ...` lines that way).
+    ties = [str(tie) for tie in check_portable_code("custom-resnet50d") if not tie.guarded]
+    print("imports tying the saved code to modelyard:", ties or "none")
     commit_hash = push_if_hub_available(resnet50d)
 
     # ------------------------------------------------------------------------------------------------

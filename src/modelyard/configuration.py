@@ -293,9 +293,15 @@ class PretrainedConfig(PushToHubMixin):
             setattr(self, key, value)
 
     def save_pretrained(
-        self, save_directory: str | os.PathLike[str], *, push_to_hub: bool = False, **push_kwargs: Any
+        self,
+        save_directory: str | os.PathLike[str],
+        *,
+        push_to_hub: bool = False,
+        portable_code: bool = False,
+        **push_kwargs: Any,
     ) -> list[Path]:
-        """Write ``config.json`` (and the custom code, when the class is registered for an Auto class)."""
+        """Write ``config.json`` (and the custom code, when the class is registered for an Auto class;
+        ``portable_code=True`` writes its imports of modelyard so the transformers library can run it too)."""
         directory = Path(save_directory)
         if directory.is_file():
             raise ConfigurationError(
@@ -307,7 +313,7 @@ class PretrainedConfig(PushToHubMixin):
         if type(self)._auto_class is not None:
             from modelyard.dynamic_modules import save_custom_code
 
-            written += save_custom_code(self, directory, config=self)
+            written += save_custom_code(self, directory, config=self, portable=portable_code)
         path = directory / CONFIG_NAME
         self.to_json_file(path)
         written.append(path)
@@ -504,7 +510,18 @@ class PretrainedConfig(PushToHubMixin):
     # ------------------------------------------------------------------ custom code
     @classmethod
     def register_for_auto_class(cls, auto_class: str | type = "AutoConfig") -> None:
-        """Save this class's code with the config, so ``AutoConfig`` can load it with trust_remote_code."""
+        """Save this class's code with the config, so ``AutoConfig`` can load it with trust_remote_code.
+
+        The copied code imports what it builds on; written as ``from modelyard import PretrainedConfig`` it
+        runs only where modelyard is installed. To let users of the transformers library load it too, write
+        the import in the portable form (or save with ``save_pretrained(..., portable_code=True)``, which
+        writes the copies that way, and see ``modelyard.dynamic_modules.check_portable_code``)::
+
+            try:  # modelyard where it is installed; the transformers library (same API) elsewhere
+                from modelyard import PretrainedConfig
+            except ImportError:
+                from transformers import PretrainedConfig
+        """
         name = auto_class if isinstance(auto_class, str) else auto_class.__name__
         if name != "AutoConfig":
             raise ConfigurationError(f"A configuration registers only for 'AutoConfig', got {name!r}.")

@@ -28,10 +28,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from modelyard.dynamic import cache
+from modelyard.dynamic import cache, remote_imports
 from modelyard.dynamic.closure import DirectoryReader, SourceReader, collect
 from modelyard.dynamic.imports import check_dependencies, scan_imports
 from modelyard.dynamic.naming import file_for_module, hub_package, local_package
+from modelyard.dynamic.portability import CodeTie, check_portable_code
+from modelyard.dynamic.provenance import unvouched_reason
+from modelyard.dynamic.remote_imports import (
+    REMOTE_TRANSFORMERS_ENV,
+    remote_transformers,
+    set_remote_transformers,
+)
 from modelyard.dynamic.saving import save_custom_code
 from modelyard.dynamic.trust import (
     PROMPT_TIMEOUT_ENV,
@@ -39,24 +46,33 @@ from modelyard.dynamic.trust import (
     ask,
     can_prompt,
     is_trusted_publisher,
+    normalise_endpoint,
     prompt_timeout,
+    publisher_of,
     set_trusted_publishers,
+    trusted_elsewhere,
     trusted_publishers,
 )
 from modelyard.errors import ConfigurationError, MissingFileError, TrustRemoteCodeError
+from modelyard.hub import settings
 from modelyard.hub.files import FileSource
 
 logger = logging.getLogger(__name__)
 
 __all__ = [
     "PROMPT_TIMEOUT_ENV",
+    "REMOTE_TRANSFORMERS_ENV",
     "TRUSTED_PUBLISHERS_ENV",
+    "CodeTie",
+    "check_portable_code",
     "clear_module_cache",
     "get_class_from_dynamic_module",
     "modules_cache_dir",
     "parse_class_reference",
+    "remote_transformers",
     "resolve_remote_class",
     "save_custom_code",
+    "set_remote_transformers",
     "set_trusted_publishers",
     "trusted_publishers",
 ]
@@ -87,18 +103,40 @@ def clear_module_cache() -> None:
 
 def parse_class_reference(reference: str) -> tuple[str | None, str, str]:
     """``"owner/repo--pkg.module.Class"`` -> ``("owner/repo", "pkg.module", "Class")``; the repo is ``None``
-    for a reference to the same repository (``"module.Class"``)."""
+    for a reference to the same repository (``"module.Class"``).
+
+    The repository part must be a hub repository id by the Hub's own rules (``validate_repo_id``): no path
+    (``..``, absolute, ``~``), no more than one ``/``. It is checked here, before any trust decision, because
+    the namespace before the ``/`` is what a trusted-publisher setting is matched against.
+    """
     repo_id, separator, rest = reference.partition("--")
     if not separator:
         repo_id, rest = None, reference
+    elif not _is_repo_id(repo_id):
+        raise ConfigurationError(
+            f"auto_map entry {reference!r} names {repo_id!r}, which is not a valid repository id: code from another "
+            "repository is written 'owner/repo--module.Class' (letters, digits, '-', '_' and '.', no '..' or path). "
+            "Fix the entry in the repository's config; a folder on disk cannot be named there."
+        )
     module, _, class_name = rest.rpartition(".")
     parts = [*module.split("."), class_name] if module else []
-    if not parts or not all(p.isidentifier() and not keyword.iskeyword(p) for p in parts) or repo_id == "":
+    if not parts or not all(p.isidentifier() and not keyword.iskeyword(p) for p in parts):
         raise ConfigurationError(
             f"auto_map entry {reference!r} is not a class reference: expected 'module.Class' (the module file "
             "next to config.json, without .py) or 'owner/repo--module.Class' for code in another repository."
         )
     return repo_id, module, class_name
+
+
+def _is_repo_id(text: str) -> bool:
+    from huggingface_hub.errors import HFValidationError
+    from huggingface_hub.utils import validate_repo_id
+
+    try:
+        validate_repo_id(text)
+    except HFValidationError:
+        return False
+    return True
 
 
 def _choose(reference: str | list[str | None] | tuple[str | None, ...]) -> str:
@@ -143,8 +181,36 @@ def _request_text(auto_class: str, reference: str, module: str, class_name: str,
     )
 
 
+@dataclass
+class _Consent:
+    given: bool
+    code_source: FileSource | None = None  # opened while deciding (a trusted publisher's commit was checked)
+    publisher_note: str | None = None  # why a trusted publisher's namespace did not vouch for this code
+
+
+def _publisher_hint(code_repo: str | None, consent: _Consent) -> str:
+    """How to trust the publisher, or why its trust did not apply here."""
+    if consent.publisher_note:
+        return f" The trusted-publisher setting does not cover this code: {consent.publisher_note}."
+    endpoint = settings.endpoint()
+    publisher = publisher_of(code_repo, endpoint)
+    if publisher is None:
+        return ""
+    hint = f", or trust the publisher with {TRUSTED_PUBLISHERS_ENV}={publisher} (code it commits to its branches)"
+    elsewhere = trusted_elsewhere(code_repo, endpoint)
+    if elsewhere:
+        hint += f" ({publisher.namespace} is trusted on {', '.join(elsewhere)} only; this code is on {normalise_endpoint(endpoint)})"
+    return hint
+
+
 def _refusal(
-    request: str, *, trust_remote_code: bool | None, code_repo: str | None, pin: str | None, misfit: str | None
+    request: str,
+    *,
+    trust_remote_code: bool | None,
+    code_repo: str | None,
+    pin: str | None,
+    misfit: str | None,
+    consent: _Consent,
 ) -> str:
     if trust_remote_code is False:
         why = "trust_remote_code=False"
@@ -160,44 +226,66 @@ def _refusal(
     fix = "Read the code, then pass trust_remote_code=True to run it"
     if pin:
         fix += f" (add revision={pin!r} so a later push cannot change what runs)"
-    if code_repo and "/" in code_repo:
-        fix += f", or trust the publisher with {TRUSTED_PUBLISHERS_ENV}={code_repo.split('/', 1)[0]}"
-    lines.append(fix + ".")
+    hint = _publisher_hint(code_repo, consent)
+    lines.append(fix + (hint if hint.startswith(",") else "") + "." + (hint if hint.startswith(" ") else ""))
     return " ".join(lines)
 
 
-def _consent(trust_remote_code: bool | None, code_repo: str | None, *, fallback: bool, request: str) -> bool:
+def _consent(
+    trust_remote_code: bool | None,
+    *,
+    source: FileSource | None,
+    other_repo: str | None,
+    code_revision: str | None,
+    fallback: bool,
+    request: str,
+) -> _Consent:
     if trust_remote_code is True:
-        return True
+        return _Consent(True)
     if trust_remote_code is not None:
         if trust_remote_code is not False:
             raise ConfigurationError(f"trust_remote_code must be True, False or None, got {trust_remote_code!r}.")
-        return False
-    if is_trusted_publisher(code_repo):
-        logger.info("Running code from %s: its namespace is a trusted publisher.", code_repo)
-        return True
+        return _Consent(False)
+    code_repo = _code_repo(source, other_repo)
+    note = None
+    if is_trusted_publisher(code_repo, settings.endpoint()):
+        # Pinning the commit reads metadata only; no code is fetched before the decision.
+        code_source = _open_code_source(source, other_repo, code_revision)
+        note = unvouched_reason(code_source)
+        if note is None:
+            logger.info(
+                "Running code from %s at commit %s: its namespace is a trusted publisher on %s and a branch holds "
+                "that commit.",
+                code_repo,
+                code_source.commit_hash,
+                settings.endpoint(),
+            )
+            return _Consent(True, code_source=code_source)
+        logger.info("The trusted publisher of %s does not vouch for this code: %s.", code_repo, note)
     if fallback or not can_prompt():
-        return False
-    return ask(request)
+        return _Consent(False, publisher_note=note)
+    question = request + (f" (The trusted-publisher setting does not cover it: {note}.)" if note else "")
+    return _Consent(ask(question), publisher_note=note)
 
 
 def _open_code_source(source: FileSource | None, other_repo: str | None, code_revision: str | None) -> FileSource:
     hub = source is not None and not source.is_local
-    if other_repo is not None:
-        return FileSource.open(
+    if other_repo is not None:  # always the hub: never a folder that happens to have the repository's name
+        return FileSource.open_repo(
             other_repo,
             revision=code_revision,
             cache_dir=source.cache_dir if hub else None,  # type: ignore[union-attr]
             token=source.token if source is not None else None,
             local_files_only=bool(source is not None and source.local_files_only),
         )
-    assert source is not None  # checked by the caller
+    if source is None:
+        raise ConfigurationError("custom code without a source")  # callers check this first
     if code_revision is None or code_revision == source.commit_hash:
         return source
     if source.is_local:
         logger.warning("code_revision=%r is ignored for the local folder %s.", code_revision, source.name)
         return source
-    return FileSource.open(
+    return FileSource.open_repo(
         str(source.repo_id),
         revision=code_revision,
         cache_dir=source.cache_dir,
@@ -250,8 +338,11 @@ def _fetch(code_source: FileSource, module: str) -> tuple[str, dict[str, bytes],
 
 
 def _import_class(package: str, module: str, class_name: str, files: dict[str, bytes], where: str) -> type:
-    required = {path: scan_imports(data, filename=path).absolute for path, data in files.items()}
+    provided = {"transformers"} if remote_imports.uses_compat() else set()  # the compatibility namespace
+    required = {path: set(scan_imports(data, filename=path).absolute) - provided for path, data in files.items()}
     check_dependencies(required, where=where, local_modules={p.split("/")[0].removesuffix(".py") for p in files})
+    remote_imports.check_transformers_uses(files, where=where)
+    remote_imports.register_package(package, where)
     from modelyard.auto import registry
 
     before = registry.registrations_snapshot()
@@ -300,11 +391,16 @@ def resolve_remote_class(
     if misfit:
         request += f" A built-in class cannot stand in for it: {misfit}"
     fallback = builtin is not None and misfit is None
-    if not _consent(trust_remote_code, code_repo, fallback=fallback, request=request):
+    consent = _consent(
+        trust_remote_code, source=source, other_repo=other_repo, code_revision=code_revision, fallback=fallback,
+        request=request,
+    )
+    if not consent.given:
         if fallback:
             logger.warning(
-                "%s trust_remote_code is not set, so the built-in %s is used instead (it fits this checkpoint); "
-                "pass trust_remote_code=True to use the repository's own code.",
+                "%s trust_remote_code is not set, so the built-in %s stands in for it (a model class only where the "
+                "checkpoint fits it completely; otherwise the load is refused). Pass trust_remote_code=True to use "
+                "the repository's own code.",
                 request,
                 builtin.__name__,  # type: ignore[union-attr]
             )
@@ -317,6 +413,7 @@ def resolve_remote_class(
                 code_repo=code_repo,
                 pin=pin,
                 misfit=misfit,
+                consent=consent,
             )
         )
     if source is None and other_repo is None:
@@ -324,12 +421,37 @@ def resolve_remote_class(
             f"{auto_class} needs custom code ({chosen!r}), but this configuration does not say where it was loaded "
             "from. Load it with from_pretrained(<folder or repo id>, trust_remote_code=True) instead."
         )
-    code_source = _open_code_source(source, other_repo, code_revision)
+    code_source = consent.code_source or _open_code_source(source, other_repo, code_revision)
     package, files, code_where = _fetch(code_source, module)
     klass = _import_class(package, module, class_name, files, code_where)
     klass._auto_class = auto_class  # type: ignore[attr-defined]  # saving it copies its code again
     _ORIGINS[klass] = _Origin(_source_key(code_source), code_source)
     return klass
+
+
+def is_modelyard_class(klass: type) -> bool:
+    """Whether ``klass`` builds on modelyard (remote code run on modelyard's compatibility namespace does);
+    ``False`` for a class built on the transformers library (``MODELYARD_REMOTE_TRANSFORMERS=transformers``)."""
+    return any(base.__module__ == "modelyard" or base.__module__.startswith("modelyard.") for base in klass.__mro__)
+
+
+def load_pretrained(klass: type, source: FileSource, *args: Any, **kwargs: Any) -> Any:
+    """``klass.from_pretrained`` for a class an Auto class resolved. A modelyard class gets the pinned
+    ``source`` itself; a class of the transformers library gets the folder, or the repository id pinned to the
+    same commit (``revision=<commit>``) with the same cache and token, and ``device`` as its ``device_map``."""
+    if is_modelyard_class(klass):
+        return klass.from_pretrained(source, *args, **kwargs)  # type: ignore[attr-defined]
+    if "device" in kwargs:
+        kwargs["device_map"] = kwargs.pop("device")
+    options: dict[str, Any] = {"subfolder": source.subfolder} if source.subfolder else {}
+    if source.is_local:
+        location = str(source.local_dir)
+    else:
+        location = str(source.repo_id)
+        options.update(revision=source.commit_hash, cache_dir=str(source.cache_dir), local_files_only=source.local_files_only)
+        if source.token is not None:
+            options["token"] = source.token
+    return klass.from_pretrained(location, *args, **options, **kwargs)  # type: ignore[attr-defined]
 
 
 def loaded_from(klass: type, source: FileSource | None) -> bool:

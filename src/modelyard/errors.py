@@ -97,3 +97,16 @@ class UnexpectedArgumentError(ModelyardError, TypeError):
 
 
 __all__.append("UnexpectedArgumentError")
+
+
+class RemoteCodeCompatibilityError(ModelyardError, ImportError):
+    """Custom code written for the transformers library imports a module or name that modelyard's
+    compatibility layer for it does not provide (the message names it and the file that asked for it)."""
+
+
+class MissingCompatibilityAttributeError(ModelyardError, AttributeError):
+    """Custom code read an attribute of the transformers compatibility namespace that modelyard does not
+    provide (an ``AttributeError``, so ``hasattr`` checks in that code keep working)."""
+
+
+__all__ += ["MissingCompatibilityAttributeError", "RemoteCodeCompatibilityError"]

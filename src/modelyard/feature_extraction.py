@@ -300,14 +300,14 @@ def _stem(name: str) -> str:
     return name
 
 
-def custom_code_auto_map(obj: Any, directory: Path, written: list[Path]) -> dict[str, Any] | None:
+def custom_code_auto_map(obj: Any, directory: Path, written: list[Path], *, portable: bool = False) -> dict[str, Any] | None:
     """Save ``obj``'s custom code if its class is registered for an Auto class; the auto_map to write."""
     auto_class = getattr(type(obj), "_auto_class", None)
     if auto_class is None:
         return None
     from modelyard.dynamic_modules import save_custom_code
 
-    written.extend(save_custom_code(obj, directory) or [])
+    written.extend(save_custom_code(obj, directory, portable=portable) or [])
     auto_map = dict(getattr(obj, "auto_map", None) or {})  # save_custom_code may have recorded the entry
     auto_map.setdefault(auto_class, f"{type(obj).__module__.rsplit('.', 1)[-1]}.{type(obj).__name__}")
     return auto_map
@@ -396,19 +396,27 @@ class FeatureExtractionMixin(PushToHubMixin):
 
     # ------------------------------------------------------------------ saving
     def save_pretrained(
-        self, save_directory: str | os.PathLike[str], *, push_to_hub: bool = False, **push_kwargs: Any
+        self,
+        save_directory: str | os.PathLike[str],
+        *,
+        push_to_hub: bool = False,
+        portable_code: bool = False,
+        **push_kwargs: Any,
     ) -> list[Path]:
         """Write ``preprocessor_config.json`` into ``save_directory`` (and the class's code when it is
-        registered with :meth:`register_for_auto_class`); returns the files written."""
+        registered with :meth:`register_for_auto_class`; ``portable_code=True`` writes its imports of modelyard
+        so the transformers library can run it too); returns the files written."""
         directory = prepare_save_directory(save_directory)
-        written = self._save_into(directory)
+        written = self._save_into(directory, portable_code=portable_code)
         if push_to_hub:
             self.push_to_hub(push_kwargs.pop("repo_id", directory.name), _folder=directory, **push_kwargs)
         return written
 
-    def _save_into(self, directory: Path, *, extra_auto_map: dict[str, Any] | None = None) -> list[Path]:
+    def _save_into(
+        self, directory: Path, *, extra_auto_map: dict[str, Any] | None = None, portable_code: bool = False
+    ) -> list[Path]:
         written: list[Path] = []
-        auto_map = custom_code_auto_map(self, directory, written)
+        auto_map = custom_code_auto_map(self, directory, written, portable=portable_code)
         if extra_auto_map:
             auto_map = {**(auto_map or getattr(self, "auto_map", None) or {}), **extra_auto_map}
         path = directory / FEATURE_EXTRACTOR_NAME
@@ -533,7 +541,18 @@ class FeatureExtractionMixin(PushToHubMixin):
     # ------------------------------------------------------------------ custom code
     @classmethod
     def register_for_auto_class(cls, auto_class: str | type | None = None) -> None:
-        """Ship this class's code with saved files so ``auto_class`` can load it (``trust_remote_code=True``)."""
+        """Ship this class's code with saved files so ``auto_class`` can load it (``trust_remote_code=True``).
+
+        The copied code imports what it builds on; written as ``from modelyard import FeatureExtractionMixin`` it
+        runs only where modelyard is installed. To let users of the transformers library load it too, write
+        the import in the portable form (or save with ``save_pretrained(..., portable_code=True)``, which
+        writes the copies that way, and see ``modelyard.dynamic_modules.check_portable_code``)::
+
+            try:  # modelyard where it is installed; the transformers library (same API) elsewhere
+                from modelyard import FeatureExtractionMixin
+            except ImportError:
+                from transformers import FeatureExtractionMixin
+        """
         name = cls.default_auto_class if auto_class is None else auto_class
         name = name if isinstance(name, str) else name.__name__
         if name not in ("AutoFeatureExtractor", "AutoImageProcessor"):

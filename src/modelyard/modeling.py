@@ -29,6 +29,7 @@ from modelyard.configuration import PretrainedConfig
 from modelyard.errors import ConfigurationError, UnexpectedArgumentError, WeightsError
 from modelyard.hub.files import FileSource
 from modelyard.hub.push import PushToHubMixin
+from modelyard.module_utils import ModuleUtilsMixin
 from modelyard.weights.checkpoint import Checkpoint, find_checkpoint
 from modelyard.weights.reference_options import IGNORED as IGNORED_REFERENCE_OPTIONS
 from modelyard.weights.reference_options import UNSUPPORTED as UNSUPPORTED_REFERENCE_OPTIONS
@@ -158,7 +159,7 @@ def unused_keywords_message(
     )
 
 
-class PreTrainedModel(nn.Module, PushToHubMixin):
+class PreTrainedModel(nn.Module, ModuleUtilsMixin, PushToHubMixin):
     """Base class of every model.
 
     Families set ``config_class``, ``base_model_prefix`` (the attribute holding the base model inside
@@ -391,7 +392,18 @@ class PreTrainedModel(nn.Module, PushToHubMixin):
 
     @classmethod
     def register_for_auto_class(cls, auto_class: str | type = "AutoModel") -> None:
-        """Save this class's code with the weights, loadable by ``auto_class`` with trust_remote_code."""
+        """Save this class's code with the weights, loadable by ``auto_class`` with trust_remote_code.
+
+        The copied code imports what it builds on; written as ``from modelyard import PreTrainedModel`` it
+        runs only where modelyard is installed. To let users of the transformers library load it too, write
+        the import in the portable form (or save with ``save_pretrained(..., portable_code=True)``, which
+        writes the copies that way, and see ``modelyard.dynamic_modules.check_portable_code``)::
+
+            try:  # modelyard where it is installed; the transformers library (same API) elsewhere
+                from modelyard import PreTrainedModel
+            except ImportError:
+                from transformers import PreTrainedModel
+        """
         name = auto_class if isinstance(auto_class, str) else auto_class.__name__
         from modelyard.auto.modeling_auto import AUTO_MODEL_CLASSES
 
@@ -410,6 +422,7 @@ class PreTrainedModel(nn.Module, PushToHubMixin):
         max_shard_size: int | str = "5GB",
         safe_serialization: bool = True,
         variant: str | None = None,
+        portable_code: bool = False,
         **push_kwargs: Any,
     ) -> list[Path]:
         """Write ``config.json`` and the weights (``model.safetensors`` or shards + index); returns the files.
@@ -417,6 +430,8 @@ class PreTrainedModel(nn.Module, PushToHubMixin):
         Shards follow the state dict's order, split as the reference splits them. ``variant="fp16"`` writes
         ``model.fp16.safetensors`` (next to any default weights, which stay). ``is_main_process=False`` (the
         other ranks of a distributed run) writes nothing, so processes never race on the same files.
+        ``portable_code``: for a class registered with ``register_for_auto_class``, write the copied code's
+        imports of modelyard in a form the transformers library can also run (see ``check_portable_code``).
         ``push_to_hub=True`` then uploads the folder (``repo_id=`` defaults to the folder's name; other
         keywords go to :meth:`push_to_hub`).
         """
@@ -433,9 +448,9 @@ class PreTrainedModel(nn.Module, PushToHubMixin):
         if type(self)._auto_class is not None:
             from modelyard.dynamic_modules import save_custom_code
 
-            written += save_custom_code(self, directory, config=config)
+            written += save_custom_code(self, directory, config=config, portable=portable_code)
         state = self._state_dict_without_shared(state_dict if state_dict is not None else self.state_dict())
-        written += config.save_pretrained(directory)
+        written += config.save_pretrained(directory, portable_code=portable_code)
         written += save_state_dict(
             state, directory, max_shard_size=max_shard_size, safe_serialization=safe_serialization, variant=variant
         )
@@ -538,10 +553,12 @@ class PreTrainedModel(nn.Module, PushToHubMixin):
         model.name_or_path = source.name
         model.config.name_or_path = source.name
         summary = report.summary(cls.__name__, source.name)
-        # A stand-in class must fit: most of its weights loaded, and most checkpoint tensors used.
-        unused_most = len(report.unexpected_keys) * 2 > len(checkpoint.keys())
-        if _require_fit and (report.verdict == "suspicious" or unused_most):
-            raise WeightsError(summary)
+        if _require_fit:  # a stand-in for refused custom code must fit the checkpoint completely
+            from modelyard.dynamic.stand_in import StandInMisfitError, stand_in_misfit
+
+            misfit = stand_in_misfit(report, model_name=cls.__name__)
+            if misfit:
+                raise StandInMisfitError(misfit)
         if summary:
             logger.warning(summary)
         return (model, report) if output_loading_info else model

@@ -280,21 +280,28 @@ class ProcessorMixin(PushToHubMixin):
         return f"{type(self).__name__}:\n{parts}\n\n{self.to_json_string()}"
 
     def save_pretrained(
-        self, save_directory: str | os.PathLike[str], *, push_to_hub: bool = False, **push_kwargs: Any
+        self,
+        save_directory: str | os.PathLike[str],
+        *,
+        push_to_hub: bool = False,
+        portable_code: bool = False,
+        **push_kwargs: Any,
     ) -> list[Path]:
-        """Save every part into ``save_directory`` (plus ``processor_config.json`` when needed)."""
+        """Save every part into ``save_directory`` (plus ``processor_config.json`` when needed);
+        ``portable_code=True`` writes custom code's imports of modelyard so the transformers library can run it."""
         directory = prepare_save_directory(save_directory)
         written: list[Path] = []
-        auto_map = custom_code_auto_map(self, directory, written)
+        auto_map = custom_code_auto_map(self, directory, written, portable=portable_code)
         processor_map = {"AutoProcessor": auto_map["AutoProcessor"]} if auto_map and "AutoProcessor" in auto_map else None
         for name in self.attributes:
             part = getattr(self, name)
             if hasattr(part, "_set_processor_class"):
                 part._set_processor_class(type(self).__name__)
             if isinstance(part, FeatureExtractionMixin):
-                written += part._save_into(directory, extra_auto_map=processor_map)
+                written += part._save_into(directory, extra_auto_map=processor_map, portable_code=portable_code)
             else:
-                files = part.save_pretrained(directory)
+                # a part may be any object with save_pretrained: pass the option only when it is asked for
+                files = part.save_pretrained(directory, **({"portable_code": True} if portable_code else {}))
                 written += [Path(f) for f in files or []]
         data = self.to_dict()
         if auto_map:

@@ -121,7 +121,7 @@ def hub_cache_repo(repo_id: str, commit: str, files: dict[str, str | bytes], *, 
     folder = Path(os.environ["HF_HUB_CACHE"]) / ("models--" + repo_id.replace("/", "--"))
     write_files(folder / "snapshots" / commit, files)
     if ref is not None:
-        (folder / "refs").mkdir(parents=True, exist_ok=True)
+        (folder / "refs" / ref).parent.mkdir(parents=True, exist_ok=True)  # "refs/pr/1" nests
         (folder / "refs" / ref).write_text(commit)
     return folder
 

@@ -12,7 +12,7 @@ from _dynamic_helpers import NetworkGuard
 
 from modelyard.auto import registry
 from modelyard.dynamic import cache
-from modelyard.dynamic_modules import set_trusted_publishers
+from modelyard.dynamic_modules import set_remote_transformers, set_trusted_publishers
 
 
 @pytest.fixture(autouse=True)
@@ -24,6 +24,7 @@ def isolated_custom_code(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     yield
     registry.restore_registrations(before)
     set_trusted_publishers(None)
+    set_remote_transformers(None)
     for name in cache.loaded_module_names():
         sys.modules.pop(name, None)
 

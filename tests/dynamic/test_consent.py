@@ -93,11 +93,13 @@ def test_refusal_for_a_hub_repository_names_commit_and_publisher(offline: None, 
         AutoConfig.from_pretrained("acme/toy-net")
     message = str(info.value)
     assert "'acme/toy-net'" in message and COMMIT in message
-    assert f"revision={COMMIT!r}" in message and "MODELYARD_TRUSTED_PUBLISHERS=acme" in message
+    # The suite's HF_ENDPOINT is not huggingface.co: the setting to suggest names this hub too.
+    assert f"revision={COMMIT!r}" in message and "MODELYARD_TRUSTED_PUBLISHERS=http://127.0.0.1:9/acme" in message
     _nothing_imported_or_copied(marker, loaded_before)
 
 
 def test_trusted_publishers_from_the_environment(offline: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HF_ENDPOINT", "https://huggingface.co")  # where bare namespaces are trusted
     hub_cache_repo("acme/toy-net", COMMIT, {**toy_files(), "config.json": toy_config_json()})
     hub_cache_repo("stranger/toy-net", COMMIT, {**toy_files(), "config.json": toy_config_json()})
     monkeypatch.setenv("MODELYARD_TRUSTED_PUBLISHERS", " other-org , ACME ")
@@ -109,7 +111,8 @@ def test_trusted_publishers_from_the_environment(offline: None, monkeypatch: pyt
         AutoConfig.from_pretrained("stranger/toy-net")
 
 
-def test_trusted_publishers_set_in_code(offline: None) -> None:
+def test_trusted_publishers_set_in_code(offline: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HF_ENDPOINT", "https://huggingface.co")
     hub_cache_repo("acme/toy-net", COMMIT, {**toy_files(), "config.json": toy_config_json()})
     set_trusted_publishers(["acme"])
     assert type(AutoConfig.from_pretrained("acme/toy-net")).__name__ == "ToyConfig"
@@ -213,7 +216,7 @@ def test_builtin_stands_in_only_when_the_checkpoint_fits(tmp_path: Path, caplog:
     with caplog.at_level(logging.WARNING):
         model = AutoModel.from_pretrained(folder, trust_remote_code=False)
     assert type(model).__name__ == "BertModel"
-    assert "built-in BertModel is used instead" in caplog.text
+    assert "built-in BertModel stands in for it" in caplog.text
     assert not marker.exists()
 
 

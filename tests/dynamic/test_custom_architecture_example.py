@@ -39,6 +39,7 @@ def test_walkthrough_then_load_where_the_package_is_absent(hub_server: Any, tmp_
     assert "outputs: ['logits', 'loss']" in out
     assert "configuration_resnet.py', 'model.safetensors', 'modeling_resnet.py', 'resnet.py']" in out
     assert '"AutoModelForImageClassification": "modeling_resnet.ResnetModelForImageClassification"' in out
+    assert "imports tying the saved code to modelyard: none" in out  # portable: the transformers library loads it too
     assert "without trust_remote_code: The folder" in out and "unknown to ResNetConfig" in out
     assert "identical logits: True" in out
     assert "pushed to alice/custom-resnet50d at commit" in out and "from the hub: modelyard_modules.hub.n_alice" in out

@@ -1,4 +1,7 @@
-from modelyard import PretrainedConfig
+try:  # modelyard where it is installed; the transformers library (same API) elsewhere
+    from modelyard import PretrainedConfig
+except ImportError:
+    from transformers import PretrainedConfig
 
 
 class ResnetConfig(PretrainedConfig):

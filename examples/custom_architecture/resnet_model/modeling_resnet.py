@@ -1,6 +1,9 @@
 import torch
 
-from modelyard import PreTrainedModel
+try:  # modelyard where it is installed; the transformers library (same API) elsewhere
+    from modelyard import PreTrainedModel
+except ImportError:
+    from transformers import PreTrainedModel
 
 from .configuration_resnet import ResnetConfig
 from .resnet import BasicBlock, Bottleneck, ResNet  # the document imports these from timm.models.resnet

@@ -206,10 +206,13 @@ class _AutoModel:
                 unused_keywords_message(f"{cls.__name__}.from_pretrained", unused, type(config), init_args)
             )
         if stand_in_for is None:
-            return model_class.from_pretrained(source, config=config, **load_options)
+            from modelyard.dynamic_modules import load_pretrained
+
+            return load_pretrained(model_class, source, config=config, **load_options)
         try:
             return model_class.from_pretrained(source, config=config, _require_fit=True, **load_options)
         except WeightsError as err:
+            from modelyard.dynamic.stand_in import StandInMisfitError
             from modelyard.dynamic_modules import resolve_remote_class
 
             # Asks on a terminal (trust_remote_code=None) or raises the trust error with the reason.
@@ -220,7 +223,9 @@ class _AutoModel:
                 trust_remote_code=trust_remote_code,
                 code_revision=code_revision,
                 builtin=None,
-                misfit=f"the weights do not fit the built-in {model_class.__name__}: {err}",
+                misfit=str(err)
+                if isinstance(err, StandInMisfitError)
+                else f"the weights do not fit the built-in {model_class.__name__}: {err}",
             )
         # The user said yes: load again with the repository's code throughout (its config class included).
         return cls.from_pretrained(

@@ -85,7 +85,9 @@ class AutoProcessor:
                 builtin=builtin,
             )
             if remote is not None:
-                return remote.from_pretrained(source, **kwargs)
+                from modelyard.dynamic_modules import load_pretrained
+
+                return load_pretrained(remote, source, **kwargs)
         if builtin is not None:
             return builtin.from_pretrained(source, **kwargs)
         if class_name is not None:

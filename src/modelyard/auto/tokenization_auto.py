@@ -153,8 +153,10 @@ class AutoTokenizer:
                 builtin=local_class,
             )
             if remote_class is not None:
+                from modelyard.dynamic_modules import load_pretrained
+
                 remote_class.register_for_auto_class("AutoTokenizer")
-                return remote_class.from_pretrained(source, *inputs, **kwargs)
+                return load_pretrained(remote_class, source, *inputs, **kwargs)
         if local_class is not None:
             return local_class.from_pretrained(source, *inputs, **kwargs)
         if class_name is not None:

@@ -86,6 +86,25 @@ def read_cached(package: str, files: Sequence[str]) -> dict[str, bytes]:
     return {f: (directory / f).read_bytes() for f in files}
 
 
+class _RemoteLoader(importlib.machinery.SourceFileLoader):
+    """Executes a cached remote module with the ``__builtins__`` :mod:`.remote_imports` chooses (its
+    ``transformers`` imports resolved to modelyard's compatibility namespace, or left alone)."""
+
+    def exec_module(self, module: ModuleType) -> None:
+        from modelyard.dynamic.remote_imports import builtins_for_remote_module
+
+        namespace = builtins_for_remote_module()
+        if namespace is not None:
+            module.__dict__["__builtins__"] = namespace
+        super().exec_module(module)
+
+
+def _spec(fullname: str, path: Path, *, package_dir: Path | None = None) -> importlib.machinery.ModuleSpec | None:
+    loader = _RemoteLoader(fullname, str(path))
+    locations = [str(package_dir)] if package_dir is not None else None
+    return importlib.util.spec_from_file_location(fullname, path, loader=loader, submodule_search_locations=locations)
+
+
 class _CacheFinder(importlib.abc.MetaPathFinder):
     """Finds ``modelyard_modules.*`` in the current module cache folder, and nothing else."""
 
@@ -98,15 +117,13 @@ class _CacheFinder(importlib.abc.MetaPathFinder):
         if location.is_dir():
             init = location / "__init__.py"
             if init.is_file():
-                return importlib.util.spec_from_file_location(
-                    fullname, init, submodule_search_locations=[str(location)]
-                )
+                return _spec(fullname, init, package_dir=location)
             spec = importlib.machinery.ModuleSpec(fullname, None, is_package=True)
             spec.submodule_search_locations = [str(location)]
             return spec
         module_file = location.with_name(location.name + ".py")
         if module_file.is_file():
-            return importlib.util.spec_from_file_location(fullname, module_file)
+            return _spec(fullname, module_file)
         return None
 
 
@@ -135,9 +152,12 @@ def loaded_module_names() -> list[str]:
 
 def clear() -> None:
     """Delete the module cache folder and forget imported remote modules (objects already made keep working)."""
+    from modelyard.dynamic.remote_imports import forget_packages
+
     with _import_lock:
         for name in loaded_module_names():
             sys.modules.pop(name, None)
+        forget_packages()
         importlib.invalidate_caches()
         root = modules_root()
         target = root / ROOT_PACKAGE

@@ -2,7 +2,8 @@
 
 Imports under ``try: ... except ImportError`` (or a broader handler) are optional: the code copes without
 them, so a missing optional package is not reported and a missing optional relative module is not copied.
-Imports under ``if TYPE_CHECKING:`` never run and are ignored.
+So are imports under ``if is_<package>_available():`` (the reference library's idiom for optional
+kernels such as flash-attn). Imports under ``if TYPE_CHECKING:`` never run and are ignored.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import ast
 import importlib.util
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from modelyard.errors import MissingDependencyError
@@ -29,7 +30,7 @@ _DISTRIBUTION_NAMES = {
     "timm": "timm",
 }
 _OPTIONAL_HANDLERS = {"ImportError", "ModuleNotFoundError", "Exception", "BaseException"}
-_TRY_NODES = tuple(kind for kind in (getattr(ast, "Try", None), getattr(ast, "TryStar", None)) if kind is not None)
+TRY_NODES = tuple(kind for kind in (getattr(ast, "Try", None), getattr(ast, "TryStar", None)) if kind is not None)
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,8 @@ class ModuleImports:
     optional_absolute: tuple[str, ...]
 
 
-def _catches_import_errors(node: ast.Try) -> bool:
+def catches_import_errors(node: ast.Try) -> bool:
+    """Whether a ``try`` has a handler for ``ImportError`` (or a broader one)."""
     for handler in node.handlers:
         if handler.type is None:
             return True
@@ -68,38 +70,63 @@ def _is_type_checking(test: ast.expr) -> bool:
     )
 
 
+def _is_availability_check(test: ast.expr) -> bool:
+    """``if is_flash_attn_2_available():`` and the like: the body runs only where the package is installed."""
+    for node in ast.walk(test):
+        if isinstance(node, ast.Call):
+            func = node.func
+            name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
+            if name.startswith("is_") and name.endswith("_available"):
+                return True
+    return False
+
+
+def iter_imports(tree: ast.AST) -> Iterator[tuple[ast.Import | ast.ImportFrom, bool]]:
+    """Every import statement with whether it is optional: under ``try`` with an ``ImportError`` (or broader)
+    handler, or under ``if is_<package>_available():``. Imports under ``if TYPE_CHECKING:`` never run and are
+    left out."""
+
+    def visit(node: ast.AST, optional: bool) -> Iterator[tuple[ast.Import | ast.ImportFrom, bool]]:
+        if isinstance(node, TRY_NODES):
+            body_optional = optional or catches_import_errors(node)  # type: ignore[arg-type]
+            for child in node.body:
+                yield from visit(child, body_optional)
+            for child in [*node.handlers, *node.orelse, *node.finalbody]:  # type: ignore[attr-defined]
+                yield from visit(child, optional)
+            return
+        if isinstance(node, ast.If) and _is_type_checking(node.test):
+            for child in node.orelse:
+                yield from visit(child, optional)
+            return
+        if isinstance(node, ast.If) and _is_availability_check(node.test):
+            for child in node.body:
+                yield from visit(child, True)
+            for child in node.orelse:
+                yield from visit(child, optional)
+            return
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            yield node, optional
+        for child in ast.iter_child_nodes(node):
+            yield from visit(child, optional)
+
+    yield from visit(tree, False)
+
+
 def scan_imports(source: bytes | str, filename: str) -> ModuleImports:
     """Parse ``source`` and list its imports; a syntax error names the file and line."""
     tree = ast.parse(source, filename=filename)
     relative: list[RelativeImport] = []
     absolute: set[str] = set()
     optional_absolute: set[str] = set()
-
-    def visit(node: ast.AST, optional: bool) -> None:
-        if isinstance(node, _TRY_NODES):
-            body_optional = optional or _catches_import_errors(node)  # type: ignore[arg-type]
-            for child in node.body:
-                visit(child, body_optional)
-            for child in [*node.handlers, *node.orelse, *node.finalbody]:  # type: ignore[attr-defined]
-                visit(child, optional)
-            return
-        if isinstance(node, ast.If) and _is_type_checking(node.test):
-            for child in node.orelse:
-                visit(child, optional)
-            return
+    for node, optional in iter_imports(tree):
         if isinstance(node, ast.Import):
             for alias in node.names:
                 (optional_absolute if optional else absolute).add(alias.name.split(".")[0])
-        elif isinstance(node, ast.ImportFrom):
-            if node.level:
-                names = tuple(alias.name for alias in node.names)
-                relative.append(RelativeImport(node.level, node.module, names, optional, node.lineno))
-            elif node.module and node.module != "__future__":
-                (optional_absolute if optional else absolute).add(node.module.split(".")[0])
-        for child in ast.iter_child_nodes(node):
-            visit(child, optional)
-
-    visit(tree, False)
+        elif node.level:
+            names = tuple(alias.name for alias in node.names)
+            relative.append(RelativeImport(node.level, node.module, names, optional, node.lineno))
+        elif node.module and node.module != "__future__":
+            (optional_absolute if optional else absolute).add(node.module.split(".")[0])
     return ModuleImports(tuple(relative), tuple(sorted(absolute)), tuple(sorted(optional_absolute - absolute)))
 
 

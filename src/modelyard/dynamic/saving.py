@@ -15,6 +15,7 @@ from typing import Any
 
 from modelyard.dynamic.closure import DirectoryReader, collect, collect_for_save
 from modelyard.dynamic.naming import ROOT_PACKAGE, file_for_module, module_name_for_file
+from modelyard.dynamic.portability import find_ties, make_portable
 from modelyard.errors import MissingFileError
 
 logger = logging.getLogger(__name__)
@@ -44,7 +45,23 @@ def _is_builtin(klass: type) -> bool:
     return klass.__module__ == "modelyard" or klass.__module__.startswith("modelyard.")
 
 
-def _copy_class_code(klass: type, directory: Path, written: list[Path]) -> tuple[str, Path] | None:
+def _prepared(files: dict[str, bytes], *, portable: bool, what: str) -> dict[str, bytes]:
+    """The files to write: in the portable form when asked; otherwise as they are, with a note when they tie
+    the saved code to modelyard."""
+    if portable:
+        return make_portable(files)
+    ties = [tie for tie in find_ties(files) if not tie.guarded]
+    if ties:
+        logger.info(
+            "The code saved for %s imports modelyard (%s); it runs only where modelyard is installed. Pass "
+            "portable_code=True to save_pretrained / push_to_hub to let the transformers library run it too.",
+            what,
+            "; ".join(f"{tie.file} line {tie.line}" for tie in ties),
+        )
+    return files
+
+
+def _copy_class_code(klass: type, directory: Path, written: list[Path], *, portable: bool = False) -> tuple[str, Path] | None:
     """Copy the code of ``klass`` into ``directory``; returns its ``module.Class`` reference and source folder."""
     module_file = _module_file(klass)
     if klass.__module__ == "__main__" and "_auto_class" not in vars(klass):
@@ -64,7 +81,7 @@ def _copy_class_code(klass: type, directory: Path, written: list[Path]) -> tuple
         logger.warning("%s is a built-in modelyard class: it loads without custom code, nothing copied.", klass.__name__)
         return None
     folder, files = collect_for_save(module_file)
-    _write(directory, files, written)
+    _write(directory, _prepared(files, portable=portable, what=klass.__name__), written)
     entry = module_file.relative_to(folder).as_posix()
     return f"{module_name_for_file(entry)}.{klass.__name__}", folder
 
@@ -92,7 +109,9 @@ def _set_auto_map(target: Any, auto_map: dict[str, Any]) -> None:
         target.auto_map = auto_map
 
 
-def _copy_sibling_entries(auto_map: dict[str, Any], origin: Path, directory: Path, written: list[Path]) -> None:
+def _copy_sibling_entries(
+    auto_map: dict[str, Any], origin: Path, directory: Path, written: list[Path], *, portable: bool = False
+) -> None:
     """For a class loaded from remote code: also copy the modules other ``auto_map`` entries name, when the
     module cache holds them, so the saved folder does not point at code it lacks."""
     references = [r for v in auto_map.values() for r in (v if isinstance(v, list | tuple) else [v])]
@@ -107,7 +126,7 @@ def _copy_sibling_entries(auto_map: dict[str, Any], origin: Path, directory: Pat
         except (MissingFileError, SyntaxError) as err:
             logger.warning("Could not copy %s with the saved files: %s", relpath, err)
             continue
-        _write(directory, closure.files, written)
+        _write(directory, _prepared(closure.files, portable=portable, what=relpath), written)
 
 
 def _record_config_code(config: Any, obj: Any, origin: Path, directory: Path, auto_map: dict[str, Any]) -> None:
@@ -125,10 +144,14 @@ def _record_config_code(config: Any, obj: Any, origin: Path, directory: Path, au
         auto_map["AutoConfig"] = f"{module_name_for_file(relpath)}.{config_class.__name__}"
 
 
-def save_custom_code(obj: Any, save_directory: Path, *, config: Any | None = None) -> list[Path]:
+def save_custom_code(obj: Any, save_directory: Path, *, config: Any | None = None, portable: bool = False) -> list[Path]:
     """Copy the code defining ``type(obj)`` (or ``obj`` if it is a class) into ``save_directory`` and record
     it in ``auto_map`` of ``config`` (a config object or a dict about to be written as JSON; by default ``obj``
-    itself). Tokenizers get the ``[slow, fast]`` pair. Returns the files written."""
+    itself). Tokenizers get the ``[slow, fast]`` pair. Returns the files written.
+
+    ``portable``: write each import of modelyard in the copies as ``try: <it> except ImportError: <the
+    transformers equivalent>`` (see :mod:`.portability`), so the transformers library can run the code too;
+    an import without an equivalent is an error listing it, and nothing is written."""
     klass = obj if isinstance(obj, type) else type(obj)
     auto_class = getattr(klass, "_auto_class", None)
     if auto_class is None:
@@ -136,10 +159,10 @@ def save_custom_code(obj: Any, save_directory: Path, *, config: Any | None = Non
     directory = Path(save_directory)
     target = config if config is not None else obj
     auto_map = _get_auto_map(target)
-    if _already_saved(klass, directory, auto_map.get(auto_class)):
+    if not portable and _already_saved(klass, directory, auto_map.get(auto_class)):
         return []
     written: list[Path] = []
-    copied = _copy_class_code(klass, directory, written)
+    copied = _copy_class_code(klass, directory, written, portable=portable)
     if copied is None:
         return written
     reference, origin = copied
@@ -149,11 +172,11 @@ def save_custom_code(obj: Any, save_directory: Path, *, config: Any | None = Non
         if getattr(obj, "is_fast", klass.__name__.endswith("Fast")) is True:
             slow = getattr(klass, "slow_tokenizer_class", None)
             custom_slow = isinstance(slow, type) and not _is_builtin(slow)  # a built-in slow class needs no code
-            slow_copied = _copy_class_code(slow, directory, written) if custom_slow else None  # type: ignore[arg-type]
+            slow_copied = _copy_class_code(slow, directory, written, portable=portable) if custom_slow else None  # type: ignore[arg-type]
             value = [slow_copied[0] if slow_copied else None, reference]
     auto_map[auto_class] = value
     _record_config_code(config, obj, origin, directory, auto_map)
     if _is_remote(klass):
-        _copy_sibling_entries(auto_map, origin, directory, written)
+        _copy_sibling_entries(auto_map, origin, directory, written, portable=portable)
     _set_auto_map(target, auto_map)
     return written

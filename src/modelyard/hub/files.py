@@ -102,9 +102,30 @@ class FileSource:
                 f"{name!r} is neither an existing folder nor a valid hub repository id "
                 f"('name' or 'namespace/name'). Check the path (current directory: {os.getcwd()!r})."
             )
+        return cls.open_repo(
+            name, revision=revision, cache_dir=cache_dir, token=token, local_files_only=local_files_only,
+            subfolder=subfolder, force_download=force_download,
+        )
+
+    @classmethod
+    def open_repo(
+        cls,
+        repo_id: str,
+        *,
+        revision: str | None = None,
+        cache_dir: PathLike | None = None,
+        token: str | bool | None = None,
+        local_files_only: bool = False,
+        subfolder: str = "",
+        force_download: bool = False,
+    ) -> FileSource:
+        """A hub repository pinned to a commit, never a folder that happens to have the same name (for
+        references that can only mean the hub, such as ``auto_map``'s ``"owner/repo--module.Class"``)."""
+        if not _REPO_ID_RE.fullmatch(repo_id) or "--" in repo_id or ".." in repo_id:
+            raise MissingFileError(f"{repo_id!r} is not a valid hub repository id ('name' or 'namespace/name').")
         offline = local_files_only or settings.is_offline()
         source = cls(
-            repo_id=name,
+            repo_id=repo_id,
             revision=revision,
             cache_dir=settings.hub_cache_dir(cache_dir),
             token=token,

@@ -53,8 +53,8 @@ class PushToHubMixin:
                 raise TypeError(f"push_to_hub no longer takes {name}=; pass the full repo_id ('namespace/name').")
         if deprecated_kwargs.pop("use_auth_token", None) is not None:
             raise TypeError("push_to_hub takes token=, not use_auth_token=.")
-        if deprecated_kwargs:
-            raise TypeError(f"push_to_hub got unexpected keyword arguments {sorted(deprecated_kwargs)}.")
+        # Other keywords are options of this object's own save_pretrained (portable_code=, legacy_format=, ...).
+        save_extra = self._push_save_options(None, None, deprecated_kwargs)
         api = HfApi(endpoint=settings.endpoint(), library_name="modelyard")
         auth = settings.get_token(token)
         if "/" not in repo_id:
@@ -70,7 +70,7 @@ class PushToHubMixin:
                 if tags:
                     _tag_model_card(api, repo_id, folder, tags, auth)
                 return upload.folder(folder)
-            save_options = self._push_save_options(max_shard_size, safe_serialization)
+            save_options = {**self._push_save_options(max_shard_size, safe_serialization, {}), **save_extra}
             working_dir = Path(repo_id.split("/")[-1])
             if use_temp_dir is None:
                 use_temp_dir = not working_dir.is_dir()
@@ -90,17 +90,26 @@ class PushToHubMixin:
             files |= {path for path, mtime in _modification_times(working_dir).items() if before.get(path) != mtime}
             return upload.folder(working_dir, only=sorted(f for f in files if f))
 
-    def _push_save_options(self, max_shard_size: int | str | None, safe_serialization: bool) -> dict[str, Any]:
-        """The save options this object's ``save_pretrained`` takes (models: shard size and format)."""
+    def _push_save_options(
+        self, max_shard_size: int | str | None, safe_serialization: bool | None, extra: dict[str, Any]
+    ) -> dict[str, Any]:
+        """The save options this object's ``save_pretrained`` takes (models: shard size and format), plus
+        ``extra`` keywords, each of which it must take."""
         import inspect
 
         params = inspect.signature(self.save_pretrained).parameters  # type: ignore[attr-defined]
         options: dict[str, Any] = {}
         if "max_shard_size" in params and max_shard_size is not None:
             options["max_shard_size"] = max_shard_size
-        if "safe_serialization" in params:
+        if "safe_serialization" in params and safe_serialization is not None:
             options["safe_serialization"] = safe_serialization
-        return options
+        unknown = sorted(k for k in extra if k not in params or k in ("save_directory", "push_to_hub"))
+        if unknown:
+            raise TypeError(
+                f"push_to_hub got keyword arguments that neither it nor {type(self).__name__}.save_pretrained "
+                f"takes: {unknown}."
+            )
+        return {**options, **extra}
 
 
 class _Upload:

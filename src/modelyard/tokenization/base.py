@@ -395,9 +395,14 @@ class PreTrainedTokenizerBase(SpecialTokensMixin, PaddingTruncationMixin, PushTo
         legacy_format: bool | None = None,
         filename_prefix: str | None = None,
         push_to_hub: bool = False,
+        *,
+        portable_code: bool = False,
         **kwargs: Any,
     ) -> tuple[str, ...]:
         """Write the tokenizer's files into ``save_directory``; returns the paths written.
+
+        ``portable_code=True``: custom code saved with the files imports modelyard in a form the transformers
+        library can also run (see ``modelyard.dynamic_modules.check_portable_code``).
 
         Files: ``tokenizer_config.json``, ``special_tokens_map.json``, ``added_tokens.json`` (when tokens were
         added beyond the base vocabulary), the vocabulary file(s), and ``tokenizer.json`` for fast tokenizers
@@ -424,7 +429,7 @@ class PreTrainedTokenizerBase(SpecialTokensMixin, PaddingTruncationMixin, PushTo
 
         config = serialization.build_tokenizer_config(self)
         if self._auto_class is not None:
-            self._save_custom_code(directory, config)
+            self._save_custom_code(directory, config, portable=portable_code)
         serialization.write_json(config_path, config)
         serialization.write_json(special_path, serialization.encode_added_tokens(self.special_tokens_map_extended, type_field=False))
         written = self._save_pretrained(
@@ -435,10 +440,10 @@ class PreTrainedTokenizerBase(SpecialTokensMixin, PaddingTruncationMixin, PushTo
             self.push_to_hub(repo_id, _folder=directory, **kwargs)
         return written
 
-    def _save_custom_code(self, directory: Path, config: dict[str, Any]) -> None:
+    def _save_custom_code(self, directory: Path, config: dict[str, Any], *, portable: bool = False) -> None:
         from modelyard.dynamic_modules import save_custom_code
 
-        returned = save_custom_code(self, directory, config=config)
+        returned = save_custom_code(self, directory, config=config, portable=portable)
         if isinstance(returned, dict):
             config["auto_map"] = {**(config.get("auto_map") or {}), **returned}
 
@@ -514,7 +519,18 @@ class PreTrainedTokenizerBase(SpecialTokensMixin, PaddingTruncationMixin, PushTo
 
     @classmethod
     def register_for_auto_class(cls, auto_class: str | type = "AutoTokenizer") -> None:
-        """Mark this (custom) class for ``AutoTokenizer``: saving then copies its code and writes ``auto_map``."""
+        """Mark this (custom) class for ``AutoTokenizer``: saving then copies its code and writes ``auto_map``.
+
+        The copied code imports what it builds on; written as ``from modelyard import PreTrainedTokenizer`` it
+        runs only where modelyard is installed. To let users of the transformers library load it too, write
+        the import in the portable form (or save with ``save_pretrained(..., portable_code=True)``, which
+        writes the copies that way, and see ``modelyard.dynamic_modules.check_portable_code``)::
+
+            try:  # modelyard where it is installed; the transformers library (same API) elsewhere
+                from modelyard import PreTrainedTokenizer
+            except ImportError:
+                from transformers import PreTrainedTokenizer
+        """
         name = auto_class if isinstance(auto_class, str) else auto_class.__name__
         if name != "AutoTokenizer":
             raise TokenizerError(f"Tokenizers register for 'AutoTokenizer', not {name!r}.")

@@ -1,0 +1,75 @@
+"""What custom code gets for ``import transformers`` when modelyard runs it: modelyard's classes under the
+reference library's names (``PretrainedConfig``, ``PreTrainedModel``, the Auto classes, the families
+modelyard has), and its submodules at the reference's paths (``configuration_utils``, ``modeling_utils``,
+``modeling_outputs``, ``activations``, ``pytorch_utils``, ``utils`` with ``utils.logging``,
+``tokenization_utils*``, ``feature_extraction_utils``, ``image_processing_utils``, ``processing_utils``,
+``models.<family>.<module>``).
+
+The classes are modelyard's own, not copies: a remote ``PreTrainedModel`` subclass is a modelyard model, so
+the Auto classes, ``save_pretrained``, ``push_to_hub`` and the loaders treat it like any other. A name this
+namespace lacks is an error naming it and the remote file that asked for it. ``__version__`` is the
+reference release whose API this follows, since remote code compares it to pick code paths.
+
+Only modules of remote code see this namespace as ``transformers`` (see :mod:`modelyard.dynamic.remote_imports`);
+importing it directly as ``modelyard.compat.transformers`` is possible but never needed.
+"""
+
+from __future__ import annotations
+
+from modelyard import _EXPORTS as _MODELYARD_EXPORTS
+from modelyard.compat.transformers._namespace import declare
+
+__version__ = "4.57.6"
+
+_MODELYARD_ONLY = {"clear_module_cache"}
+_NOT_AT_THE_TOP = {  # the reference keeps these in their submodules only
+    "ModelOutput",
+    "BaseModelOutput",
+    "BaseModelOutputWithPooling",
+    "MaskedLMOutput",
+    "SequenceClassifierOutput",
+    "TokenClassifierOutput",
+    "QuestionAnsweringModelOutput",
+    "MultipleChoiceModelOutput",
+    "ImageClassifierOutput",
+    "CausalLMOutput",
+}
+_HERE = "modelyard.compat.transformers"
+
+__getattr__, __dir__ = declare(
+    globals(),
+    {
+        **{
+            name: module
+            for name, module in _MODELYARD_EXPORTS.items()
+            if name not in _MODELYARD_ONLY and name not in _NOT_AT_THE_TOP
+        },
+        "TensorType": "modelyard.tokenization.encoding",
+        "set_seed": f"{_HERE}.trainer_utils",
+        "is_torch_available": f"{_HERE}.utils.import_utils",
+        "add_start_docstrings": f"{_HERE}.utils.doc",
+        "apply_chunking_to_forward": f"{_HERE}.pytorch_utils",
+        "prune_layer": f"{_HERE}.pytorch_utils",
+        "Conv1D": f"{_HERE}.pytorch_utils",
+        "logging": f"{_HERE}.utils.logging:",
+    },
+    submodules=(
+        "activations",
+        "configuration_utils",
+        "feature_extraction_sequence_utils",
+        "feature_extraction_utils",
+        "file_utils",
+        "image_processing_utils",
+        "modeling_outputs",
+        "modeling_utils",
+        "models",
+        "processing_utils",
+        "pytorch_utils",
+        "tokenization_utils",
+        "tokenization_utils_base",
+        "tokenization_utils_fast",
+        "trainer_utils",
+        "utils",
+    ),
+    constants=("__version__",),
+)

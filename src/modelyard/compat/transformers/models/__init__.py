@@ -1,0 +1,101 @@
+"""``transformers.models.<family>[.<module>]``: modelyard's model families under the reference's paths.
+
+modelyard's families use the Hub's own file names (``models/bert/modeling_bert.py``), so each path of the
+reference maps to the same path under ``modelyard.models``. An import finder serves those paths as alias
+modules: ``from transformers.models.bert.modeling_bert import BertModel`` gives modelyard's ``BertModel``.
+An alias module offers the classes and functions its modelyard module defines (not what that module merely
+imports); asking for anything else is an error naming it. Families modelyard lacks are not importable.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.abc
+import importlib.machinery
+import importlib.util
+import pkgutil
+import sys
+from collections.abc import Sequence
+from types import ModuleType
+from typing import Any
+
+import modelyard.models as _families
+from modelyard.compat.transformers._namespace import caller_description, declare, missing_message
+from modelyard.errors import MissingCompatibilityAttributeError
+
+_PREFIX = __name__ + "."
+_TARGET_PREFIX = "modelyard.models."
+
+
+def _defines(target: ModuleType, name: str) -> bool:
+    """The family package's lazy table; in a module, the classes it defines, which carry the reference's
+    names (its helper functions and constants are modelyard's own and stay out)."""
+    exports = target.__dict__.get("_EXPORTS")
+    if isinstance(exports, dict):  # a family package: its lazy table
+        return name in exports
+    value = target.__dict__.get(name)
+    return not name.startswith("_") and isinstance(value, type) and value.__module__ == target.__name__
+
+
+class _AliasModule(ModuleType):
+    """``transformers.models.x[.y]`` standing for ``modelyard.models.x[.y]``."""
+
+    def __init__(self, name: str, target: str) -> None:
+        super().__init__(name)
+        self.__dict__["_target"] = target
+
+    def _provides(self, name: str) -> bool:
+        return _defines(importlib.import_module(self._target), name)
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        target = importlib.import_module(self._target)
+        if _defines(target, name):
+            value = getattr(target, name)
+            self.__dict__[name] = value
+            return value
+        raise MissingCompatibilityAttributeError(missing_message(self.__name__, name, caller_description()))
+
+    def __dir__(self) -> list[str]:
+        target = importlib.import_module(self._target)
+        return sorted(name for name in dir(target) if _defines(target, name))
+
+
+class _AliasLoader(importlib.abc.Loader):
+    def __init__(self, target: str) -> None:
+        self.target = target
+
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType:
+        return _AliasModule(spec.name, self.target)
+
+    def exec_module(self, module: ModuleType) -> None:
+        importlib.import_module(self.target)  # fail here, at import time, if the family cannot load
+
+
+class _FamilyFinder(importlib.abc.MetaPathFinder):
+    def find_spec(
+        self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
+    ) -> importlib.machinery.ModuleSpec | None:
+        if not fullname.startswith(_PREFIX):
+            return None
+        rest = fullname[len(_PREFIX) :]
+        if rest.count(".") > 1:
+            return None
+        try:
+            found = importlib.util.find_spec(_TARGET_PREFIX + rest)
+        except (ImportError, ValueError):
+            return None
+        if found is None:
+            return None
+        is_package = found.submodule_search_locations is not None
+        spec = importlib.machinery.ModuleSpec(fullname, _AliasLoader(_TARGET_PREFIX + rest), is_package=is_package)
+        return spec
+
+
+if not any(isinstance(finder, _FamilyFinder) for finder in sys.meta_path):
+    sys.meta_path.append(_FamilyFinder())
+
+__getattr__, __dir__ = declare(
+    globals(), {}, submodules=[info.name for info in pkgutil.iter_modules(_families.__path__) if info.ispkg]
+)

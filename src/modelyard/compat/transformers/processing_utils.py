@@ -1,0 +1,7 @@
+"""``transformers.processing_utils``."""
+
+from __future__ import annotations
+
+from modelyard.compat.transformers._namespace import declare
+
+__getattr__, __dir__ = declare(globals(), {"ProcessorMixin": "modelyard.processing"})

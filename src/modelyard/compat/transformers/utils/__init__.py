@@ -1,0 +1,73 @@
+"""``transformers.utils``: logging, ``ModelOutput``, enums, docstring decorators, ``is_*_available``."""
+
+from __future__ import annotations
+
+from modelyard.compat.transformers._namespace import declare
+
+_GENERIC = "modelyard.compat.transformers.utils.generic"
+_DOC = "modelyard.compat.transformers.utils.doc"
+_IMPORTS = "modelyard.compat.transformers.utils.import_utils"
+
+WEIGHTS_NAME = "pytorch_model.bin"
+WEIGHTS_INDEX_NAME = "pytorch_model.bin.index.json"
+SAFE_WEIGHTS_NAME = "model.safetensors"
+SAFE_WEIGHTS_INDEX_NAME = "model.safetensors.index.json"
+CONFIG_NAME = "config.json"
+FEATURE_EXTRACTOR_NAME = "preprocessor_config.json"
+IMAGE_PROCESSOR_NAME = FEATURE_EXTRACTOR_NAME
+
+__getattr__, __dir__ = declare(
+    globals(),
+    {
+        "ModelOutput": "modelyard.outputs",
+        "TensorType": "modelyard.tokenization.encoding",
+        "PaddingStrategy": "modelyard.tokenization.padding",
+        "PushToHubMixin": "modelyard.hub.push",
+        "ExplicitEnum": _GENERIC,
+        "TransformersKwargs": _GENERIC,
+        "can_return_tuple": _GENERIC,
+        "torch_int": _GENERIC,
+        "add_start_docstrings": _DOC,
+        "add_start_docstrings_to_model_forward": _DOC,
+        "add_end_docstrings": _DOC,
+        "replace_return_docstrings": _DOC,
+        "add_code_sample_docstrings": _DOC,
+        "auto_docstring": "modelyard.compat.transformers.utils.auto_docstring",
+        **{
+            name: _IMPORTS
+            for name in (
+                "is_torch_available",
+                "is_torch_cuda_available",
+                "is_torch_greater_or_equal",
+                "is_torch_sdpa_available",
+                "is_torch_fx_available",
+                "is_torchdynamo_compiling",
+                "is_flash_attn_2_available",
+                "is_flash_attn_greater_or_equal_2_10",
+                "is_accelerate_available",
+                "is_safetensors_available",
+                "is_tokenizers_available",
+                "is_sentencepiece_available",
+                "is_protobuf_available",
+                "is_vision_available",
+                "is_torchvision_available",
+                "is_timm_available",
+                "is_scipy_available",
+                "is_sklearn_available",
+                "is_librosa_available",
+                "is_soundfile_available",
+                "requires_backends",
+            )
+        },
+    },
+    submodules=("logging", "generic", "doc", "import_utils", "auto_docstring"),
+    constants=(
+        "WEIGHTS_NAME",
+        "WEIGHTS_INDEX_NAME",
+        "SAFE_WEIGHTS_NAME",
+        "SAFE_WEIGHTS_INDEX_NAME",
+        "CONFIG_NAME",
+        "FEATURE_EXTRACTOR_NAME",
+        "IMAGE_PROCESSOR_NAME",
+    ),
+)

@@ -1,0 +1,64 @@
+"""``transformers.utils.generic``: ``ModelOutput``, the string enums, and ``can_return_tuple``."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from enum import Enum
+from typing import Any, TypedDict
+
+import torch
+
+from modelyard.compat.transformers._namespace import declare
+
+
+class ExplicitEnum(str, Enum):
+    """A string enum whose unknown values say which values are valid."""
+
+    @classmethod
+    def _missing_(cls, value: object) -> Any:
+        raise ValueError(f"{value!r} is not a valid {cls.__name__}, please select one of {list(cls._value2member_map_)}")
+
+
+class TransformersKwargs(TypedDict, total=False):
+    """The keyword arguments a reference model's ``forward`` passes down (for ``Unpack[...]`` annotations)."""
+
+    output_hidden_states: bool | None
+    output_attentions: bool | None
+    num_items_in_batch: torch.Tensor | None
+    output_router_logits: bool | None
+
+
+def can_return_tuple(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Let a ``forward`` that always builds a ``ModelOutput`` honour ``return_dict=False`` (argument or config)."""
+
+    @functools.wraps(func)
+    def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+        config = getattr(self, "config", None)
+        return_dict = getattr(config, "return_dict", True) if config is not None else True
+        passed = kwargs.pop("return_dict", None)
+        if passed is not None:
+            return_dict = passed
+        output = func(self, *args, **kwargs)
+        if not return_dict and not isinstance(output, tuple):
+            output = output.to_tuple()
+        return output
+
+    return wrapper
+
+
+def torch_int(x: Any) -> Any:
+    """An int64 tensor while tracing (so the value stays symbolic), a Python int otherwise."""
+    if isinstance(x, torch.Tensor) and torch.jit.is_tracing():
+        return x.to(torch.int64)
+    return int(x)
+
+
+__getattr__, __dir__ = declare(
+    globals(),
+    {
+        "ModelOutput": "modelyard.outputs",
+        "TensorType": "modelyard.tokenization.encoding",
+        "PaddingStrategy": "modelyard.tokenization.padding",
+    },
+)

@@ -1,0 +1,132 @@
+"""``transformers.utils.import_utils``: the ``is_<package>_available`` checks remote code branches on.
+
+Each answers for this environment (a package is available when it can be found; GPU-only kernels also need
+a GPU), so code written for optional accelerations takes its plain path here unless they are installed.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+
+from packaging import version as _version
+
+from modelyard.compat.transformers._namespace import declare
+
+
+@functools.lru_cache(None)
+def _found(package: str) -> bool:
+    try:
+        return importlib.util.find_spec(package) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def _cuda() -> bool:
+    import torch
+
+    return bool(torch.cuda.is_available())
+
+
+def is_torch_available() -> bool:
+    return _found("torch")
+
+
+def is_torch_cuda_available() -> bool:
+    return _cuda()
+
+
+def is_torch_greater_or_equal(library_version: str, accept_dev: bool = False) -> bool:
+    import torch
+
+    installed = _version.parse(_version.parse(torch.__version__).base_version if accept_dev else torch.__version__)
+    return installed >= _version.parse(library_version)
+
+
+def is_torch_sdpa_available() -> bool:
+    return is_torch_greater_or_equal("2.1.1")
+
+
+def is_torch_fx_available() -> bool:
+    return is_torch_available()
+
+
+def is_torchdynamo_compiling() -> bool:
+    import torch
+
+    compiler = getattr(torch, "compiler", None)
+    return bool(compiler is not None and compiler.is_compiling())
+
+
+def is_flash_attn_2_available() -> bool:
+    return _found("flash_attn") and _cuda()
+
+
+def is_flash_attn_greater_or_equal_2_10() -> bool:
+    if not is_flash_attn_2_available():
+        return False
+    from importlib.metadata import version
+
+    return _version.parse(version("flash_attn")) >= _version.parse("2.1.0")
+
+
+def is_accelerate_available() -> bool:
+    return _found("accelerate")
+
+
+def is_safetensors_available() -> bool:
+    return _found("safetensors")
+
+
+def is_tokenizers_available() -> bool:
+    return _found("tokenizers")
+
+
+def is_sentencepiece_available() -> bool:
+    return _found("sentencepiece")
+
+
+def is_protobuf_available() -> bool:
+    return _found("google.protobuf")
+
+
+def is_vision_available() -> bool:
+    return _found("PIL")
+
+
+def is_torchvision_available() -> bool:
+    return _found("torchvision")
+
+
+def is_timm_available() -> bool:
+    return _found("timm")
+
+
+def is_scipy_available() -> bool:
+    return _found("scipy")
+
+
+def is_sklearn_available() -> bool:
+    return _found("sklearn")
+
+
+def is_librosa_available() -> bool:
+    return _found("librosa")
+
+
+def is_soundfile_available() -> bool:
+    return _found("soundfile")
+
+
+def requires_backends(obj: object, backends: str | list[str] | tuple[str, ...]) -> None:
+    """Raise ``ImportError`` naming the missing packages ``obj`` needs (as the reference does)."""
+    names = [backends] if isinstance(backends, str) else list(backends)
+    checks = {"torch": is_torch_available, "vision": is_vision_available, "tokenizers": is_tokenizers_available,
+              "sentencepiece": is_sentencepiece_available, "scipy": is_scipy_available, "timm": is_timm_available}
+    missing = [name for name in names if not checks.get(name, lambda name=name: _found(name))()]
+    if missing:
+        what = getattr(obj, "__name__", type(obj).__name__)
+        raise ImportError(f"{what} needs {', '.join(missing)}, which is not installed here: pip install {' '.join(missing)}")
+
+
+__getattr__, __dir__ = declare(globals(), {})

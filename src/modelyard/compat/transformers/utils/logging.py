@@ -1,0 +1,120 @@
+"""``transformers.utils.logging`` for remote code: loggers with ``warning_once`` and the verbosity switches.
+
+Remote code writes ``logger = logging.get_logger(__name__)``; its module name is ``modelyard_modules.…``, so
+its records go through the standard ``logging`` tree like any library's. The verbosity functions act on
+modelyard's loggers and on those of remote code (``modelyard`` and ``modelyard_modules``), never on the
+root logger or anyone else's. ``warning_once`` is a method of the returned logger here; the reference adds
+it to every ``logging.Logger`` of the process, which modelyard does not do.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging as _logging
+from typing import Any
+
+from modelyard.compat.transformers._namespace import declare
+
+CRITICAL = _logging.CRITICAL
+FATAL = _logging.FATAL
+ERROR = _logging.ERROR
+WARNING = _logging.WARNING
+WARN = _logging.WARN
+INFO = _logging.INFO
+DEBUG = _logging.DEBUG
+NOTSET = _logging.NOTSET
+
+_LIBRARY_LOGGERS = ("modelyard", "modelyard_modules")
+_progress_bars = True
+
+
+class _CompatLogger(_logging.LoggerAdapter):  # type: ignore[type-arg]
+    """A standard logger plus the reference's ``warning_once`` / ``info_once`` / ``warning_advice``."""
+
+    def __init__(self, logger: _logging.Logger) -> None:
+        super().__init__(logger, {})
+
+    def process(self, msg: Any, kwargs: Any) -> tuple[Any, Any]:
+        return msg, kwargs
+
+    @functools.lru_cache(None)  # noqa: B019 - deliberately once per (logger, message) for the process
+    def warning_once(self, *args: Any, **kwargs: Any) -> None:
+        self.warning(*args, **kwargs)
+
+    @functools.lru_cache(None)  # noqa: B019
+    def info_once(self, *args: Any, **kwargs: Any) -> None:
+        self.info(*args, **kwargs)
+
+    def warning_advice(self, *args: Any, **kwargs: Any) -> None:
+        self.warning(*args, **kwargs)
+
+
+@functools.lru_cache(None)
+def _adapter(name: str) -> _CompatLogger:
+    return _CompatLogger(_logging.getLogger(name))
+
+
+def get_logger(name: str | None = None) -> _CompatLogger:
+    return _adapter(name or "modelyard_modules")
+
+
+def set_verbosity(verbosity: int) -> None:
+    for name in _LIBRARY_LOGGERS:
+        _logging.getLogger(name).setLevel(verbosity)
+
+
+def get_verbosity() -> int:
+    return _logging.getLogger(_LIBRARY_LOGGERS[0]).getEffectiveLevel()
+
+
+def set_verbosity_debug() -> None:
+    set_verbosity(DEBUG)
+
+
+def set_verbosity_info() -> None:
+    set_verbosity(INFO)
+
+
+def set_verbosity_warning() -> None:
+    set_verbosity(WARNING)
+
+
+def set_verbosity_error() -> None:
+    set_verbosity(ERROR)
+
+
+def enable_propagation() -> None:
+    for name in _LIBRARY_LOGGERS:
+        _logging.getLogger(name).propagate = True
+
+
+def disable_propagation() -> None:
+    for name in _LIBRARY_LOGGERS:
+        _logging.getLogger(name).propagate = False
+
+
+def enable_default_handler() -> None:
+    """modelyard installs no handler of its own (the application configures logging); nothing to enable."""
+
+
+def disable_default_handler() -> None:
+    """modelyard installs no handler of its own; nothing to disable."""
+
+
+def enable_progress_bar() -> None:
+    global _progress_bars
+    _progress_bars = True
+
+
+def disable_progress_bar() -> None:
+    global _progress_bars
+    _progress_bars = False
+
+
+def is_progress_bar_enabled() -> bool:
+    return _progress_bars
+
+
+__getattr__, __dir__ = declare(
+    globals(), {}, constants=("CRITICAL", "FATAL", "ERROR", "WARNING", "WARN", "INFO", "DEBUG", "NOTSET")
+)

@@ -1,0 +1,143 @@
+"""Build corpus repositories on disk and run them, in this process (modelyard) or as a script for the
+reference library's interpreter (``REFERENCE_SCRIPT``, which imports only transformers and torch).
+
+Weights are made here, not by either library's initialisers: each floating-point tensor of the model gets
+small multiples of 1/32 from a generator seeded by the repository's name, so both libraries load the very
+same, exactly representable values.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import textwrap
+import zlib
+from pathlib import Path
+from typing import Any
+
+import torch
+from _dynamic_helpers import write_files
+from _reference_corpus import CorpusRepo
+from safetensors.torch import save_file
+
+ROOT = Path(__file__).resolve().parents[2]
+REFERENCE_PYTHON = ROOT / ".venv-ref" / "bin" / "python"
+
+
+def deterministic_weights(model: torch.nn.Module, seed_name: str) -> dict[str, torch.Tensor]:
+    """One tensor per storage (tied weights saved once, under their first name, as both libraries save them)."""
+    generator = torch.Generator().manual_seed(zlib.crc32(seed_name.encode()))
+    tensors: dict[str, torch.Tensor] = {}
+    seen: set[int] = set()
+    for key, value in model.state_dict().items():
+        pointer = value.untyped_storage().data_ptr()
+        if pointer in seen:
+            continue
+        seen.add(pointer)
+        if not value.is_floating_point():
+            tensors[key] = value.clone()
+        elif key.endswith("running_var"):
+            tensors[key] = torch.randint(1, 9, value.shape, generator=generator).float() / 8
+        else:
+            tensors[key] = torch.randint(-8, 9, value.shape, generator=generator).float() / 32
+    return tensors
+
+
+def build(repo: CorpusRepo, folder: Path) -> Path:
+    """Write the repository's files and weights (its model made by modelyard from the config, values set here)."""
+    import modelyard
+
+    write_files(folder, dict(repo.files))
+    config = modelyard.AutoConfig.from_pretrained(folder, trust_remote_code=True)
+    model = getattr(modelyard, repo.auto_class).from_config(config)
+    save_file(deterministic_weights(model, repo.name), folder / "model.safetensors", metadata={"format": "pt"})
+    return folder
+
+
+def tensor_digest(tensor: torch.Tensor) -> str:
+    data = tensor.detach().to("cpu").contiguous()
+    return f"{data.dtype}{tuple(data.shape)}:" + hashlib.sha256(data.numpy().tobytes()).hexdigest()
+
+
+def model_inputs(repo: CorpusRepo, inputs: dict[str, Any]) -> dict[str, torch.Tensor]:
+    return {
+        key: torch.tensor(value, dtype=torch.float32 if key in repo.float_inputs else torch.long)
+        for key, value in inputs.items()
+    }
+
+
+REFERENCE_SCRIPT = textwrap.dedent(
+    '''
+    import hashlib, json, sys, traceback
+    import torch
+    import transformers
+
+    def digest(tensor):
+        data = tensor.detach().to("cpu").contiguous()
+        return f"{data.dtype}{tuple(data.shape)}:" + hashlib.sha256(data.numpy().tobytes()).hexdigest()
+
+    spec = json.loads(open(sys.argv[1]).read())
+    results = {}
+    for entry in spec:
+        try:
+            options = {"trust_remote_code": True, **entry.get("options", {})}
+            model = getattr(transformers, entry["auto_class"]).from_pretrained(entry["location"], **options).eval()
+            inputs = dict(entry["inputs"])
+            record = {"class": type(model).__name__}
+            if entry.get("texts"):
+                tokenizer = transformers.AutoTokenizer.from_pretrained(entry["location"], **options)
+                encoded = tokenizer(entry["texts"], padding=True)
+                record["tokenizer_class"] = type(tokenizer).__name__
+                record["tokens"] = {k: encoded[k] for k in ("input_ids", "attention_mask")}
+                inputs = dict(record["tokens"])
+            tensors = {k: torch.tensor(v, dtype=torch.float32 if k in entry["float_inputs"] else torch.long)
+                       for k, v in inputs.items()}
+            with torch.no_grad():
+                output = model(**tensors)
+            record["weights"] = {k: digest(v) for k, v in model.state_dict().items()}
+            record["outputs"] = {name: getattr(output, name).tolist() for name in entry["outputs"]}
+            results[entry["name"]] = record
+        except Exception:
+            results[entry["name"]] = {"error": traceback.format_exc()}
+    print(json.dumps(results))
+    '''
+)
+
+
+def run_reference(entries: list[dict[str, Any]], workdir: Path, *, env: dict[str, str] | None = None) -> dict[str, Any]:
+    """Run the reference script over ``entries`` (``name``, ``location``, ``auto_class``, ``inputs``, ...)."""
+    spec = workdir / "reference-spec.json"
+    spec.write_text(json.dumps(entries))
+    full_env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(workdir),
+        "HF_HOME": str(workdir / "ref-hf"),
+        "HF_HUB_OFFLINE": "1",
+        "HF_HUB_DISABLE_TELEMETRY": "1",
+        "TRANSFORMERS_VERBOSITY": "error",
+        "PYTHONWARNINGS": "ignore",
+        **(env or {}),
+    }
+    result = subprocess.run(
+        [str(REFERENCE_PYTHON), "-c", REFERENCE_SCRIPT, str(spec)],
+        capture_output=True, text=True, timeout=600, env=full_env, cwd=workdir,
+    )
+    assert result.returncode == 0, result.stderr[-4000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def reference_entry(repo: CorpusRepo, location: str, **options: Any) -> dict[str, Any]:
+    return {
+        "name": repo.name, "location": location, "auto_class": repo.auto_class, "inputs": repo.inputs,
+        "float_inputs": list(repo.float_inputs), "outputs": list(repo.outputs), "texts": repo.tokenizer_text,
+        "options": options,
+    }
+
+
+def output_tolerance(expected: torch.Tensor) -> dict[str, float]:
+    """float32 through a few small layers (sums of at most a few dozen terms per value): agreement to ~1e-5
+    relative to the output's own scale, whatever the CPU's kernels."""
+    scale = max(1.0, float(expected.abs().max())) if expected.numel() else 1.0
+    return {"rtol": 1e-5, "atol": 1e-5 * scale}

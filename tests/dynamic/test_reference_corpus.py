@@ -1,0 +1,164 @@
+"""Custom code written for the transformers library runs on modelyard (issue 11, section 3).
+
+The corpus (``_reference_corpus.py``) holds repositories written the way the reference's users write them;
+each is loaded through modelyard's Auto classes with ``trust_remote_code=True``. Where the reference
+environment (``.venv-ref``) exists, the same folders load in the reference library, and both must hold
+bit-identical weights and give the same outputs within a float32 tolerance.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+from _corpus_runner import (
+    REFERENCE_PYTHON,
+    build,
+    model_inputs,
+    output_tolerance,
+    reference_entry,
+    run_reference,
+    tensor_digest,
+)
+from _dynamic_helpers import write_files
+from _reference_corpus import BY_NAME, CORPUS, CorpusRepo
+from safetensors.torch import load_file
+
+import modelyard
+from modelyard.dynamic import cache
+
+HAS_REFERENCE = REFERENCE_PYTHON.exists()
+
+
+def _params() -> list[Any]:
+    params = []
+    for repo in CORPUS:
+        marks = [pytest.mark.xfail(strict=True, reason=repo.xfail)] if repo.xfail else []
+        params.append(pytest.param(repo.name, marks=marks, id=repo.name))
+    return params
+
+
+@pytest.fixture(scope="module")
+def corpus_folders(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Path]]:
+    """Every corpus repository on disk with its weights (built once for the module, in its own homes)."""
+    root = tmp_path_factory.mktemp("corpus")
+    folders: dict[str, Path] = {}
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in {"HOME": root / "home", "HF_HOME": root / "hf", "HF_HUB_CACHE": root / "hf" / "hub",
+                            "MODELYARD_HOME": root / "modelyard"}.items():
+            patch.setenv(name, str(value))
+        patch.setenv("HF_HUB_OFFLINE", "1")
+        for repo in CORPUS:
+            try:
+                folders[repo.name] = build(repo, root / repo.name)
+            except Exception:  # noqa: BLE001 - the per-repository test reports the failure itself
+                continue
+        for name in cache.loaded_module_names():
+            sys.modules.pop(name, None)
+    yield folders
+
+
+@pytest.fixture(scope="module")
+def reference_results(corpus_folders: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    if not HAS_REFERENCE:
+        pytest.skip("the reference environment .venv-ref is not built (make reference)")
+    entries = [reference_entry(BY_NAME[name], str(folder)) for name, folder in corpus_folders.items()]
+    return run_reference(entries, tmp_path_factory.mktemp("reference-run"))
+
+
+def _load(repo: CorpusRepo, location: str | Path, **options: Any) -> tuple[Any, dict[str, Any], Any]:
+    """``(model, inputs, outputs)`` through modelyard's Auto classes."""
+    model = getattr(modelyard, repo.auto_class).from_pretrained(location, trust_remote_code=True, **options)
+    inputs: dict[str, Any] = dict(repo.inputs)
+    if repo.tokenizer_text:
+        tokenizer = modelyard.AutoTokenizer.from_pretrained(location, trust_remote_code=True, **options)
+        encoded = tokenizer(repo.tokenizer_text, padding=True)
+        inputs = {key: encoded[key] for key in ("input_ids", "attention_mask")}
+    with torch.no_grad():
+        outputs = model(**model_inputs(repo, inputs))
+    return model, inputs, outputs
+
+
+def _build_here(repo: CorpusRepo, tmp_path: Path, corpus_folders: dict[str, Path]) -> Path:
+    if repo.name in corpus_folders:
+        return corpus_folders[repo.name]
+    return build(repo, tmp_path / repo.name)  # fails with the load's own error
+
+
+@pytest.mark.parametrize("name", _params())
+def test_corpus_repository_runs_on_modelyard(name: str, corpus_folders: dict[str, Path], tmp_path: Path) -> None:
+    repo = BY_NAME[name]
+    folder = _build_here(repo, tmp_path, corpus_folders)
+    model, _, outputs = _load(repo, folder)
+    assert type(model).__name__ == repo.model_class
+    assert type(model).__module__.startswith("modelyard_modules.local.")
+    assert isinstance(model, modelyard.PreTrainedModel)  # the remote class is a modelyard model
+    saved = load_file(folder / "model.safetensors")
+    state = model.state_dict()
+    for key, tensor in saved.items():
+        assert torch.equal(state[key], tensor), f"{key} differs from the checkpoint"
+    for tied, source in [repo.extra["tied"]] if "tied" in repo.extra else []:
+        assert state[tied].data_ptr() == state[source].data_ptr(), f"{tied} is not tied to {source}"
+    for field in repo.outputs:
+        value = getattr(outputs, field)
+        assert isinstance(value, torch.Tensor) and bool(torch.isfinite(value).all()), field
+    assert "transformers" not in sys.modules, "the compatibility namespace leaked into sys.modules"
+
+
+@pytest.mark.reference
+@pytest.mark.skipif(not HAS_REFERENCE, reason="the reference environment .venv-ref is not built (make reference)")
+@pytest.mark.parametrize("name", _params())
+def test_corpus_repository_matches_the_reference(name: str, corpus_folders: dict[str, Path], reference_results: dict[str, Any],
+                                                 tmp_path: Path) -> None:
+    repo = BY_NAME[name]
+    folder = _build_here(repo, tmp_path, corpus_folders)
+    theirs = reference_results[name]
+    assert "error" not in theirs, theirs.get("error")
+    model, inputs, outputs = _load(repo, folder)
+    assert theirs["class"] == type(model).__name__
+    if repo.tokenizer_text:
+        assert theirs["tokens"] == inputs, "the tokenizers disagree"
+    ours = {key: tensor_digest(value) for key, value in model.state_dict().items()}
+    assert ours == theirs["weights"], "weights differ between modelyard and the reference"
+    for field in repo.outputs:
+        expected = torch.tensor(theirs["outputs"][field])
+        torch.testing.assert_close(getattr(outputs, field), expected, **output_tolerance(expected))
+
+
+# ------------------------------------------------------------------ through the embedded hub, pinned
+def _push(api: Any, repo_id: str, folder: Path) -> str:
+    api.create_repo(repo_id, exist_ok=True)
+    return api.upload_folder(repo_id=repo_id, folder_path=str(folder), commit_message="custom code for transformers").oid
+
+
+@pytest.mark.parametrize("name", ["sequence_classification", "tokenizer_with_auto_map"])
+def test_corpus_repository_from_the_hub_pinned_to_a_commit(name: str, hub_env: Any, corpus_folders: dict[str, Path],
+                                                          tmp_path: Path) -> None:
+    repo = BY_NAME[name]
+    folder = _build_here(repo, tmp_path, corpus_folders)
+    api = hub_env.api()
+    repo_id = hub_env.repo_id(name.replace("_", "-"))
+    commit = _push(api, repo_id, folder)
+    # A later push changes the code; the pinned load must not see it.
+    changed = tmp_path / "changed"
+    write_files(changed, {name: text.replace("self.post_init()", "self.post_init()\n        raise RuntimeError('later push')", 1)
+                          for name, text in repo.files.items() if name.startswith("modeling_")})
+    api.upload_folder(repo_id=repo_id, folder_path=str(changed), commit_message="later")
+    model, inputs, outputs = _load(repo, repo_id, revision=commit)
+    assert f".c_{commit}" in type(model).__module__
+    _, _, local_outputs = _load(repo, folder)
+    for field in repo.outputs:
+        expected = getattr(local_outputs, field)
+        torch.testing.assert_close(getattr(outputs, field), expected, **output_tolerance(expected))
+    if HAS_REFERENCE:
+        env = {"HF_ENDPOINT": hub_env.url, "HF_TOKEN": hub_env.token, "HF_HUB_OFFLINE": "0", "HF_HUB_DISABLE_XET": "1"}
+        theirs = run_reference([reference_entry(repo, repo_id, revision=commit)], tmp_path, env=env)[name]
+        assert "error" not in theirs, theirs.get("error")
+        assert theirs["weights"] == {key: tensor_digest(value) for key, value in model.state_dict().items()}
+        for field in repo.outputs:
+            expected = torch.tensor(theirs["outputs"][field])
+            torch.testing.assert_close(getattr(outputs, field), expected, **output_tolerance(expected))

@@ -39,7 +39,7 @@ def whoami(request: Request) -> JSONResponse:
     if caller is None:
         raise HubHTTPError(401, "Missing Authorization header: send 'Authorization: Bearer <token>'.")
     return JSONResponse({
-        "type": "user", "id": caller.name, "name": caller.name, "fullname": caller.name,
+        "type": "user", "id": caller.name, "name": caller.name, "fullname": caller.fullname or caller.name,
         "orgs": [{"type": "org", "name": org} for org in caller.orgs],
         "auth": {"type": "access_token", "accessToken": {"displayName": caller.token_name, "role": caller.role}},
     })

@@ -88,6 +88,7 @@ class Identity:
     orgs: tuple[str, ...]
     role: str
     token_name: str
+    fullname: str = ""
 
 
 @dataclass(frozen=True)
@@ -228,11 +229,12 @@ class Storage:
             return cur.rowcount
 
     def identity(self, token: str) -> Identity | None:
-        row = self.conn().execute("SELECT user, role, name FROM tokens WHERE hash=?",
-                                  (hash_token(token),)).fetchone()
+        row = self.conn().execute(
+            "SELECT t.user, t.role, t.name, n.fullname FROM tokens t LEFT JOIN namespaces n ON n.name = t.user "
+            "WHERE t.hash=?", (hash_token(token),)).fetchone()
         if row is None:
             return None
-        return Identity(row["user"], self.user_orgs(row["user"]), row["role"], row["name"])
+        return Identity(row["user"], self.user_orgs(row["user"]), row["role"], row["name"], row["fullname"] or "")
 
     # -- repositories ---------------------------------------------------------------------------------
     @staticmethod

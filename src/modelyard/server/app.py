@@ -16,7 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from modelyard.server import routes_files, routes_lfs, routes_repos, routes_upload
+from modelyard.server import routes_files, routes_lfs, routes_listing, routes_repos, routes_upload
 from modelyard.server.config import HubSettings
 from modelyard.server.errors import HubHTTPError, error_response
 from modelyard.server.service import Hub
@@ -95,7 +95,7 @@ def create_app(settings: HubSettings | None = None) -> FastAPI:
     def health() -> dict[str, str]:
         return {"status": "ok"}
 
-    for module in (routes_repos, routes_upload, routes_lfs, routes_files):
+    for module in (routes_listing, routes_repos, routes_upload, routes_lfs, routes_files):
         app.include_router(module.router)
     app.add_middleware(RawPathMiddleware)
     return app

@@ -48,6 +48,8 @@ class HubSettings:
     tree_page_size: int = 1000
     tree_expand_page_size: int = 50
     commits_page_size: int = 50
+    # Largest page of GET /api/models (datasets, spaces); `limit` asks for less.
+    list_page_size: int = 1000
     # Pickle-based files larger than this are recorded as "not scanned" instead of scanned at commit time.
     scan_max_size: int = 20 * GiB
     # Write uploaded blobs with O_DIRECT where the filesystem allows it: write-once data skips the page

@@ -161,16 +161,18 @@ def _siblings(hub: Hub, manifest: dict[str, FileEntry], blobs: bool) -> tuple[li
     return siblings, scanning.repo_security_status(security)
 
 
-def repo_info_payload(hub: Hub, request: Request, repo: Repo, commit: Commit, *, blobs: bool) -> dict[str, Any]:
+def repo_info_payload(hub: Hub, request: Request, repo: Repo, commit: Commit, *, blobs: bool,
+                      files: bool = True) -> dict[str, Any]:
+    """Repo info in HF's shape; ``files=False`` leaves out ``siblings`` and the security summary (listings)."""
     manifest = hub.manifest(repo, commit)
-    siblings, security = _siblings(hub, manifest, blobs)
     info: dict[str, Any] = {
         "_id": f"{repo.id:024x}", "id": repo.repo_id, "author": repo.namespace, "sha": commit.oid,
         "lastModified": iso_z(commit.date), "createdAt": iso_z(repo.created_at), "private": repo.private,
-        "gated": False, "disabled": False, "downloads": 0, "likes": 0, "tags": [],
-        "siblings": siblings, "securityRepoStatus": security,
+        "gated": False, "disabled": False, "downloads": 0, "likes": 0, "trendingScore": 0, "tags": [],
         "usedStorage": sum(e.size for e in manifest.values()),
     }
+    if files:
+        info["siblings"], info["securityRepoStatus"] = _siblings(hub, manifest, blobs)
     if repo.type == "model":
         info["modelId"] = repo.repo_id
         config = manifest.get("config.json")

@@ -238,14 +238,14 @@ class Storage:
 
     # -- repositories ---------------------------------------------------------------------------------
     @staticmethod
-    def _repo(row: sqlite3.Row) -> Repo:
+    def repo_from_row(row: sqlite3.Row) -> Repo:
         return Repo(row["id"], row["type"], row["namespace"], row["name"], bool(row["private"]),
                     row["created_at"], row["last_modified"])
 
     def get_repo(self, repo_type: str, namespace: str, name: str) -> Repo | None:
         row = self.conn().execute("SELECT * FROM repos WHERE type=? AND namespace=? AND name=?",
                                   (repo_type, namespace, name)).fetchone()
-        return self._repo(row) if row else None
+        return self.repo_from_row(row) if row else None
 
     def create_repo(self, repo_type: str, namespace: str, name: str, *, private: bool, author: str,
                     initial_blob: tuple[str, int, str]) -> Repo | None:
@@ -263,7 +263,7 @@ class Storage:
             oid = self._write_commit(db, repo_id, None, NewCommit(manifest, "system", "initial commit", ""), now)
             db.execute("INSERT INTO refs(repo_id, name, target) VALUES(?,?,?)", (repo_id, BRANCH + "main", oid))
             row = db.execute("SELECT * FROM repos WHERE id=?", (repo_id,)).fetchone()
-        return self._repo(row)
+        return self.repo_from_row(row)
 
     def delete_repo(self, repo: Repo) -> None:
         with self.transaction() as db:

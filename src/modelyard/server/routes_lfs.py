@@ -14,7 +14,7 @@ import math
 import re
 import time
 from typing import Any, Literal
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
@@ -66,7 +66,9 @@ def _batch(request: Request, prefix: str | None, namespace: str, name_git: str, 
     hub = hub_of(request)
     repo_type, ns, name = _repo_from_git_path(hub, prefix, namespace, name_git)
     caller = hub.caller(request)
-    repo = require_read(caller, hub.storage.get_repo(repo_type, ns, name), f"{ns}/{name}")
+    raw_name = name_git[:-4] if name_git.endswith(".git") else quote(name, safe="")
+    found = hub.find_repo(repo_type, namespace, raw_name, request=request, caller=caller)
+    repo = require_read(caller, found, f"{ns}/{name}")
     if body.hash_algo != "sha256":
         raise bad_request(f"LFS hash_algo {body.hash_algo!r} is not supported; use 'sha256'.")
     if body.operation == "upload":

@@ -15,6 +15,7 @@ from modelyard.server.auth import require_read, require_write, require_write_nam
 from modelyard.server.cards import card_metadata, validate_card
 from modelyard.server.errors import (
     HubHTTPError,
+    bad_request,
     conflict,
     entry_not_found,
     forbidden,
@@ -123,6 +124,45 @@ def delete_repo(request: Request, body: DeleteRepoBody) -> JSONResponse:
     require_write(caller, repo, f"{namespace}/{name}")
     hub.storage.delete_repo(repo)  # type: ignore[arg-type]  # require_write raised if None
     return JSONResponse({})
+
+
+class MoveRepoBody(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    fromRepo: str
+    toRepo: str
+    type: Literal["model", "dataset", "space"] = "model"
+
+
+def _split_repo_id(value: str, what: str) -> tuple[str, str]:
+    namespace, sep, name = value.partition("/")
+    if not sep:
+        raise bad_request(f"Invalid {what} {value!r}: give it as 'namespace/name'.")
+    return namespace, name
+
+
+@router.post("/api/repos/move", tags=["repos"])
+def move_repo(request: Request, body: MoveRepoBody) -> JSONResponse:
+    """Rename a repo, or transfer it to another namespace the caller may write to (e.g. an organisation they
+    belong to). History, refs, LFS objects and pull requests move with it; the old name redirects."""
+    hub = hub_of(request)
+    caller = hub.caller(request)
+    src_ns, src_name = _split_repo_id(body.fromRepo, "fromRepo")
+    dst_ns, dst_name = _split_repo_id(body.toRepo, "toRepo")
+    repo = require_read(caller, hub.storage.get_repo(body.type, src_ns, src_name), body.fromRepo)
+    require_write(caller, repo, body.fromRepo)
+    check_namespace(dst_ns)
+    check_name(dst_name)
+    require_write_namespace(caller, dst_ns)
+    canonical = hub.storage.canonical_namespace(dst_ns)
+    if canonical is None:
+        raise forbidden(f"Namespace {dst_ns!r} does not exist; create the user or organisation first.")
+    if canonical.lower() == repo.namespace.lower() and dst_name == repo.name:
+        raise bad_request(f"{body.fromRepo!r} and {body.toRepo!r} name the same repository; nothing to move.")
+    moved = hub.storage.move_repo(repo, canonical, dst_name)
+    if moved is None:
+        raise conflict(f"Cannot move {repo.repo_id} to {canonical}/{dst_name}: a {body.type} repository with that "
+                       "name already exists. Delete or rename it first, or choose another name.")
+    return JSONResponse({"url": hub.repo_url(request, moved), "id": moved.repo_id, "name": moved.repo_id})
 
 
 class SettingsBody(BaseModel):
@@ -441,7 +481,7 @@ XET_HINT_PATH = "/api/xet-not-supported/set-HF_HUB_DISABLE_XET=1-to-upload-large
 def xet_token(request: Request, repo_type: str, namespace: str, name: str, revision: str) -> Response:
     hub = hub_of(request)
     caller = hub.caller(request)
-    repo = hub.find_repo(hub.repo_type(repo_type), namespace, name)
+    repo = hub.find_repo(hub.repo_type(repo_type), namespace, name, request=request, caller=caller)
     require_read(caller, repo, f"{seg(namespace)}/{seg(name)}")
     # hf_xet reports only the status and the final URL of a failed token request, not our message; a
     # redirect to a URL that spells out the fix makes the user-facing error say what to do.

@@ -7,12 +7,12 @@ import logging
 import threading
 from collections import OrderedDict
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
 from fastapi import Request
 
 from modelyard.server import scanning
-from modelyard.server.auth import identify, require_read
+from modelyard.server.auth import can_read, identify, require_read
 from modelyard.server.blobstore import BlobStore
 from modelyard.server.config import HubSettings
 from modelyard.server.errors import HubHTTPError, bad_request, revision_not_found
@@ -66,14 +66,38 @@ class Hub:
         except KeyError:
             raise HubHTTPError(404, f"Unknown repository type {segment!r}; use models, datasets or spaces.") from None
 
-    def find_repo(self, repo_type: str, namespace: str, name: str) -> Repo | None:
-        return self.storage.get_repo(repo_type, seg(namespace), seg(name))
+    def find_repo(self, repo_type: str, namespace: str, name: str, *, request: Request | None = None,
+                  caller: Identity | None = None) -> Repo | None:
+        """The repo named by the raw URL segments ``namespace``/``name``.
+
+        With ``request``, a name that a repo was moved away from answers a 307 redirect to the same URL under
+        the repo's new name (what the client expects of renamed repos), if ``caller`` may read it; otherwise
+        the old name is simply not found, so a private repo's new name does not leak.
+        """
+        repo = self.storage.get_repo(repo_type, seg(namespace), seg(name))
+        if repo is None and request is not None:
+            moved = self.storage.moved_repo(repo_type, seg(namespace), seg(name))
+            if moved is not None and can_read(caller, moved):
+                raise HubHTTPError(
+                    307, f"Repository {seg(namespace)}/{seg(name)} was moved to {moved.repo_id}.",
+                    headers={"Location": self._moved_location(request, namespace, name, moved)})
+        return repo
+
+    def _moved_location(self, request: Request, namespace: str, name: str, repo: Repo) -> str:
+        parts = request.url.path.split("/")
+        for i in range(len(parts) - 1):
+            if parts[i] == namespace and parts[i + 1] in (name, f"{name}.git"):
+                parts[i] = quote(repo.namespace, safe="")
+                parts[i + 1] = quote(repo.name, safe="") + parts[i + 1][len(name):]
+                break
+        query = request.url.query
+        return self.base_url(request) + "/".join(parts) + (f"?{query}" if query else "")
 
     def readable_repo(self, request: Request, type_segment: str, namespace: str, name: str
                       ) -> tuple[Repo, Identity | None]:
         caller = self.caller(request)
         repo_type = self.repo_type(type_segment)
-        repo = self.find_repo(repo_type, namespace, name)
+        repo = self.find_repo(repo_type, namespace, name, request=request, caller=caller)
         return require_read(caller, repo, f"{seg(namespace)}/{seg(name)}"), caller
 
     def resolve(self, repo: Repo, revision: str) -> str:

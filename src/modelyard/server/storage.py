@@ -36,6 +36,9 @@ CREATE TABLE IF NOT EXISTS repos(
     id INTEGER PRIMARY KEY, type TEXT NOT NULL, namespace TEXT NOT NULL COLLATE NOCASE,
     name TEXT NOT NULL COLLATE NOCASE, private INTEGER NOT NULL, created_at REAL NOT NULL,
     last_modified REAL NOT NULL, UNIQUE(type, namespace, name));
+CREATE TABLE IF NOT EXISTS moved(
+    type TEXT NOT NULL, namespace TEXT NOT NULL COLLATE NOCASE, name TEXT NOT NULL COLLATE NOCASE,
+    repo_id INTEGER NOT NULL, moved_at REAL NOT NULL, PRIMARY KEY(type, namespace, name));
 CREATE TABLE IF NOT EXISTS trees(oid TEXT PRIMARY KEY, manifest TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS commits(
     repo_id INTEGER NOT NULL, oid TEXT NOT NULL, tree TEXT NOT NULL, parent TEXT, author TEXT NOT NULL,
@@ -260,6 +263,8 @@ class Storage:
             except sqlite3.IntegrityError:
                 return None
             repo_id = cur.lastrowid
+            # A new repo takes over a name that used to redirect to a moved one.
+            db.execute("DELETE FROM moved WHERE type=? AND namespace=? AND name=?", (repo_type, namespace, name))
             oid = self._write_commit(db, repo_id, None, NewCommit(manifest, "system", "initial commit", ""), now)
             db.execute("INSERT INTO refs(repo_id, name, target) VALUES(?,?,?)", (repo_id, BRANCH + "main", oid))
             row = db.execute("SELECT * FROM repos WHERE id=?", (repo_id,)).fetchone()
@@ -267,9 +272,30 @@ class Storage:
 
     def delete_repo(self, repo: Repo) -> None:
         with self.transaction() as db:
-            for table in ("refs", "commits", "repo_blobs", "discussions"):
+            for table in ("refs", "commits", "repo_blobs", "discussions", "moved"):
                 db.execute(f"DELETE FROM {table} WHERE repo_id=?", (repo.id,))
             db.execute("DELETE FROM repos WHERE id=?", (repo.id,))
+
+    def move_repo(self, repo: Repo, namespace: str, name: str) -> Repo | None:
+        """Rename ``repo`` to ``namespace/name`` keeping its id (so history, refs, LFS objects and pull
+        requests stay); the old name then redirects to it. None if the new name is taken."""
+        with self.transaction() as db:
+            try:
+                db.execute("UPDATE repos SET namespace=?, name=? WHERE id=?", (namespace, name, repo.id))
+            except sqlite3.IntegrityError:
+                return None
+            db.execute("DELETE FROM moved WHERE type=? AND namespace=? AND name=?", (repo.type, namespace, name))
+            db.execute("INSERT OR REPLACE INTO moved(type, namespace, name, repo_id, moved_at) VALUES(?,?,?,?,?)",
+                       (repo.type, repo.namespace, repo.name, repo.id, time.time()))
+            row = db.execute("SELECT * FROM repos WHERE id=?", (repo.id,)).fetchone()
+        return self.repo_from_row(row)
+
+    def moved_repo(self, repo_type: str, namespace: str, name: str) -> Repo | None:
+        """The repo that ``namespace/name`` was moved away from (under its current name), if any."""
+        row = self.conn().execute(
+            "SELECT r.* FROM moved m JOIN repos r ON r.id = m.repo_id WHERE m.type=? AND m.namespace=? AND m.name=?",
+            (repo_type, namespace, name)).fetchone()
+        return self.repo_from_row(row) if row else None
 
     def set_private(self, repo: Repo, private: bool) -> None:
         with self.transaction() as db:

@@ -273,3 +273,50 @@ def lfs_download(request: Request, repo_type: str, namespace: str, name: str, oi
         raise HubHTTPError(404, f"LFS object {oid} is not stored for {repo.repo_id!r}.")
     return BlobResponse(hub.store.path(oid), headers={"ETag": f'"{oid}"'})
 
+
+
+# -- cross-repo copies --------------------------------------------------------------------------------
+class DuplicateTarget(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    type: Literal["model", "dataset", "space"] = "model"
+    name: str
+
+
+class DuplicateFile(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    sha256: str
+    xetHash: str | None = None
+    filename: str | None = None
+
+
+class DuplicateBody(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    target: DuplicateTarget
+    files: list[DuplicateFile] = Field(max_length=1000)
+
+
+@router.post("/api/{repo_type}/{namespace}/{name}/lfs-files/duplicate", tags=["lfs"])
+def lfs_duplicate(request: Request, repo_type: str, namespace: str, name: str, body: DuplicateBody) -> JSONResponse:
+    """Make LFS objects of this (source) repo available to ``target``, for a cross-repo ``CommitOperationCopy``.
+
+    The caller must be able to read the source and to commit to the target (at least through a pull
+    request, as for LFS uploads). Only objects the source repo holds are linked; anything else is reported
+    in ``failed`` with one message whether the object exists elsewhere or not, so this reveals nothing about
+    other repos.
+    """
+    hub = hub_of(request)
+    source, caller = hub.readable_repo(request, repo_type, namespace, name)
+    t_namespace, sep, t_name = body.target.name.partition("/")
+    if not sep:
+        raise bad_request(f"Invalid target {body.target.name!r}: give it as 'namespace/name'.")
+    target = require_read(caller, hub.storage.get_repo(body.target.type, t_namespace, t_name), body.target.name)
+    require_commit_rights(hub, caller, target, None, True)
+    done, failed = [], []
+    for f in body.files:
+        oid = f.sha256.lower()
+        if _SHA256_RE.fullmatch(oid) and hub.store.has(oid) and hub.storage.has_blob_link(source, oid):
+            hub.storage.link_blob(target, oid)
+            done.append({"sha256": oid})
+        else:
+            failed.append({"sha256": f.sha256, "error": f"no LFS object {f.sha256!r} in {source.repo_id!r}"})
+    return JSONResponse({"duplicated": done, "failed": failed})

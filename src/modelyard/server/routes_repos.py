@@ -280,7 +280,16 @@ def _last_commits(hub: Hub, repo: Repo, head: Commit, targets: list[tuple[str, b
     return found
 
 
-def _entries(hub: Hub, repo: Repo, commit: Commit, paths: list[str], *, expand: bool) -> list[dict[str, Any]]:
+def lfs_copy_handle(sha256: str) -> str:
+    """The ``xetHash`` paths-info gives LFS files: the client refuses cross-repo ``CommitOperationCopy`` of an
+    LFS file without one, and echoes it to ``lfs-files/duplicate``. It is not a Xet hash (this hub has no Xet
+    storage): its ``sha256:`` form never matches the client's 64-hex Xet-hash check, and tree listings (which
+    ``snapshot_download`` caches) never carry it, so plain downloads never try Xet."""
+    return f"sha256:{sha256}"
+
+
+def _entries(hub: Hub, repo: Repo, commit: Commit, paths: list[str], *, expand: bool,
+             copy_handles: bool = False) -> list[dict[str, Any]]:
     manifest = hub.manifest(repo, commit)
     trees = hub.tree_oids(commit.tree, manifest)
     last = _last_commits(hub, repo, commit, [(p, p not in manifest) for p in paths]) if expand else {}
@@ -294,6 +303,8 @@ def _entries(hub: Hub, repo: Repo, commit: Commit, paths: list[str], *, expand: 
             if entry.lfs:
                 item["lfs"] = {"oid": entry.sha256, "size": entry.size,
                                "pointerSize": pointer_size(entry.sha256, entry.size)}
+                if copy_handles:
+                    item["xetHash"] = lfs_copy_handle(entry.sha256)
             if expand:
                 item["securityFileStatus"] = scanning.file_security_status(path, hub.scan_of(path, entry))
         if expand and path in last:
@@ -356,7 +367,7 @@ def paths_info(request: Request, repo_type: str, namespace: str, name: str, revi
         clean = p.strip("/")
         if clean and (clean in manifest or clean in trees) and clean not in wanted:
             wanted.append(clean)
-    return JSONResponse(_entries(hub, repo, commit, wanted, expand=expand))
+    return JSONResponse(_entries(hub, repo, commit, wanted, expand=expand, copy_handles=True))
 
 
 # -- refs, commits, branches, tags --------------------------------------------------------------------

@@ -6,6 +6,7 @@ The admin commands work directly on the hub's data folder (SQLite), also while t
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 from pathlib import Path
 
@@ -86,6 +87,15 @@ def _storage(args: argparse.Namespace):  # -> Storage
     return Storage(_settings(args).db_path)
 
 
+def data_dir_option(data_dir: Path) -> str:
+    """`` --data-dir X`` when ``X`` is not the default folder, so printed follow-up commands use the same hub."""
+    from modelyard.server.config import default_data_dir
+
+    if Path(data_dir).expanduser().resolve() == default_data_dir().expanduser().resolve():
+        return ""
+    return f" --data-dir {shlex.quote(str(data_dir))}"
+
+
 def _serve(args: argparse.Namespace) -> int:
     from modelyard.server.serve import serve
     from modelyard.server.storage import Storage
@@ -94,10 +104,12 @@ def _serve(args: argparse.Namespace) -> int:
     storage = Storage(settings.db_path)
     url = settings.public_url or f"http://{settings.host}:{settings.port}"
     print(f"modelyard hub serving at {url} (data folder: {settings.data_dir})", flush=True)
+    where = data_dir_option(settings.data_dir)
     if not any(row["kind"] == "user" for row in storage.list_namespaces()):
-        print("No users yet: run `modelyard hub user add NAME` and `modelyard hub token create --user NAME`.",
-              flush=True)
-    print(f"Clients: export HF_ENDPOINT={url} HF_HUB_DISABLE_XET=1", flush=True)
+        print(f"No users yet: run `modelyard hub user add NAME{where}` and "
+              f"`modelyard hub token create --user NAME{where}`.", flush=True)
+    print(f"Clients: export HF_ENDPOINT={url} HF_HUB_DISABLE_XET=1 (stock huggingface_hub clients need the "
+          "second one to upload files over 10 MiB: this hub takes them through Git LFS, not Xet)", flush=True)
     serve(settings, log_level=args.log_level)
     return 0
 
@@ -120,7 +132,10 @@ def _user_add(args: argparse.Namespace) -> int:
     except HubHTTPError as err:  # from the name checks
         raise CommandError(err.message) from None
     orgs = f" (member of {', '.join(args.org)})" if args.org else ""
-    print(f"Created user {args.name}{orgs}. Give them a token: modelyard hub token create --user {args.name}")
+    settings = _settings(args)
+    print(f"Created user {args.name}{orgs} in the hub database {settings.db_path} (data folder "
+          f"{settings.data_dir}). Give them a token: modelyard hub token create --user {args.name}"
+          f"{data_dir_option(settings.data_dir)}")
     return 0
 
 
@@ -149,7 +164,7 @@ def _org_add(args: argparse.Namespace) -> int:
         raise CommandError(str(err)) from None
     except HubHTTPError as err:
         raise CommandError(err.message) from None
-    print(f"Created organisation {args.name}.")
+    print(f"Created organisation {args.name} in the hub database {_settings(args).db_path}.")
     return 0
 
 
@@ -160,7 +175,8 @@ def _token_create(args: argparse.Namespace) -> int:
     except ValueError as err:
         raise CommandError(str(err)) from None
     print(token)
-    print(f"(a {args.role} token for {args.user}; it is shown only once)", file=sys.stderr)
+    print(f"(a {args.role} token for {args.user} of the hub database {_settings(args).db_path}; it is shown "
+          "only once)", file=sys.stderr)
     return 0
 
 

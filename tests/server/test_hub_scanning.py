@@ -98,3 +98,65 @@ def test_scanner_crash_without_a_dangerous_import_is_an_error(tmp_path: Path) ->
     status, details = scan_pickle(blob, "state.pkl")
     assert status == "error", details
     assert "could not read" in details["message"]
+
+
+def _issues(api: HfApi, repo_id: str) -> dict[str, str]:
+    status = api.model_info(repo_id, securityStatus=True).security_repo_status
+    return {i["path"]: i["level"] for i in status["filesWithIssues"]}
+
+
+def _safetensors_with_header_length(length: int) -> bytes:
+    """A valid safetensors file whose 8-byte header length is exactly ``length`` (JSON padded with spaces)."""
+    import json
+    import struct
+
+    header = json.dumps({"w": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}}).encode()
+    header = header + b" " * (length - len(header))
+    return struct.pack("<Q", len(header)) + header + struct.pack("<2f", 1.0, 2.0)
+
+
+def test_pickles_are_found_by_content_whatever_their_names(hub_server: HubServer, api: HfApi, repo: str) -> None:
+    import json
+
+    evil = _malicious_pickle()
+    legacy = pickle.dumps({"payload": _Exploit()}, protocol=0)  # no magic bytes at all
+    index = {"metadata": {}, "weight_map": {"a": "model-00001-of-00002.safetensors", "b": "shards/part.weights"}}
+    # A safetensors file whose first bytes happen to read like a pickle header (length 0x0280 = b"\x80\x02").
+    lookalike = _safetensors_with_header_length(0x0280)
+    assert lookalike[:2] == b"\x80\x02"
+    api.create_commit(repo, [
+        CommitOperationAdd("pytorch_model.bin.index.json", json.dumps(index).encode()),
+        CommitOperationAdd("model-00001-of-00002.safetensors", evil),  # a torch.load shard named like safetensors
+        CommitOperationAdd("shards/part.weights", legacy),  # protocol 0: found through the index
+        CommitOperationAdd("notes.txt", evil),  # protocol 2 pickle under a text name: by magic bytes
+        CommitOperationAdd("checkpoint.model", _torch_style_zip(evil)),  # torch zip under an odd name
+        CommitOperationAdd("real.safetensors", lookalike),
+        CommitOperationAdd("protocol0.txt", legacy),  # no magic, named by no index: plain data
+    ], commit_message="disguised pickles")
+    assert _issues(api, repo) == {"model-00001-of-00002.safetensors": "unsafe", "shards/part.weights": "unsafe",
+                                  "notes.txt": "unsafe", "checkpoint.model": "unsafe"}
+    security = _siblings(hub_server, repo)
+    assert security["notes.txt"]["kind"] == "pickle" and security["real.safetensors"]["kind"] == "data"
+    assert security["protocol0.txt"] == {**security["protocol0.txt"], "kind": "data", "status": "safe"}
+    tree = {e.path: e for e in api.list_repo_tree(repo, recursive=True, expand=True)}
+    assert tree["checkpoint.model"].security.status == "unsafe"
+
+
+def test_an_index_committed_later_gets_its_shards_scanned(hub_server: HubServer, api: HfApi, repo: str) -> None:
+    import json
+
+    legacy = pickle.dumps({"payload": _Exploit()}, protocol=0)
+    api.upload_file(path_or_fileobj=legacy, path_in_repo="w.data0", repo_id=repo)
+    assert _issues(api, repo) == {}
+    index = {"weight_map": {"w": "w.data0"}}
+    api.upload_file(path_or_fileobj=json.dumps(index).encode(), path_in_repo="pytorch_model.bin.index.json",
+                    repo_id=repo)
+    assert _issues(api, repo) == {"w.data0": "unsafe"}
+    # A safetensors index does not make its shards pickles (the safetensors loader never unpickles).
+    other = hub_server.repo_id("st-index")
+    api.create_repo(other)
+    api.create_commit(other, [
+        CommitOperationAdd("model.safetensors.index.json", json.dumps(index).encode()),
+        CommitOperationAdd("w.data0", legacy),
+    ], commit_message="safetensors index")
+    assert _issues(api, other) == {}

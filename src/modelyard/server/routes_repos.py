@@ -186,9 +186,10 @@ def update_settings(request: Request, repo_type: str, namespace: str, name: str,
 def _siblings(hub: Hub, manifest: dict[str, FileEntry], blobs: bool) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     siblings = []
     security = []
+    shards = hub.pickle_shards(manifest)
     for path in sorted(manifest):
         entry = manifest[path]
-        sec = scanning.sibling_security(path, hub.scan_of(path, entry))
+        sec = scanning.sibling_security(path, *reversed(hub.scan_of(path, entry, shards)))
         item: dict[str, Any] = {"rfilename": path}
         if blobs:
             item.update(size=entry.size, blobId=entry.oid)
@@ -293,6 +294,7 @@ def _entries(hub: Hub, repo: Repo, commit: Commit, paths: list[str], *, expand: 
     manifest = hub.manifest(repo, commit)
     trees = hub.tree_oids(commit.tree, manifest)
     last = _last_commits(hub, repo, commit, [(p, p not in manifest) for p in paths]) if expand else {}
+    shards = hub.pickle_shards(manifest) if expand else set()
     out = []
     for path in paths:
         entry = manifest.get(path)
@@ -306,7 +308,8 @@ def _entries(hub: Hub, repo: Repo, commit: Commit, paths: list[str], *, expand: 
                 if copy_handles:
                     item["xetHash"] = lfs_copy_handle(entry.sha256)
             if expand:
-                item["securityFileStatus"] = scanning.file_security_status(path, hub.scan_of(path, entry))
+                kind, scan = hub.scan_of(path, entry, shards)
+                item["securityFileStatus"] = scanning.file_security_status(path, scan, kind)
         if expand and path in last:
             c = last[path]
             item["lastCommit"] = {"id": c.oid, "title": c.title, "date": iso_z(c.date)}

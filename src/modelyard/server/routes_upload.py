@@ -106,16 +106,18 @@ def _commit_sync(hub: Hub, request_base: str, repo: Repo, caller: Identity, ref:
     # Make sure every LFS object is here and was uploaded through this repo (knowing a sha256 is not
     # enough to copy someone else's private file), and scan pickles, all before taking the write lock.
     lfs_entries: dict[str, FileEntry] = {}
+    added: dict[str, FileEntry] = {}
     for op in parsed.operations:
         if op.kind == "add" and op.entry is not None:
-            hub.ensure_scanned(op.path, op.entry)
+            added[op.path] = op.entry
         elif op.kind == "lfs" and op.sha256 is not None:
             entry = lfs_entry_for(hub.store, op.sha256, op.size, op.path)
             if not hub.storage.has_blob_link(repo, op.sha256):
                 raise bad_request(f"LFS object {op.sha256} for {op.path!r} was not uploaded to {repo.repo_id!r}; "
                                   "upload it through this repository's LFS batch API first.")
-            hub.ensure_scanned(op.path, entry)
             lfs_entries[op.sha256] = entry
+            added[op.path] = entry
+    _scan_before_commit(hub, repo, ref, added)
 
     def build(head: str, head_manifest: dict[str, FileEntry]) -> NewCommit:
         if parsed.parent and not head.startswith(parsed.parent):
@@ -136,6 +138,19 @@ def _commit_sync(hub: Hub, request_base: str, repo: Repo, caller: Identity, ref:
     return {"success": True, "commitOid": oid, "commitUrl": f"{url}/commit/{oid}",
             "commitMessage": parsed.summary, "hookOutput": "",
             "pullRequestUrl": f"{url}/discussions/{num}" if num is not None else None}
+
+
+def _scan_before_commit(hub: Hub, repo: Repo, ref: str, added: dict[str, FileEntry]) -> None:
+    """Scan the added files that hold pickles (by name, content or a weights index naming them), and files
+    already in the branch that an added index now names as ``torch.load`` shards."""
+    head = hub.storage.ref_target(repo, ref)
+    manifest = {**(hub.manifest(repo, head) if head else {}), **added}
+    shards = hub.pickle_shards(manifest)
+    for path, entry in added.items():
+        hub.ensure_scanned(path, entry, shards)
+    for path in shards.difference(added):
+        if path in manifest:
+            hub.ensure_scanned(path, manifest[path], shards)
 
 
 def hub_branch_gone(repo: Repo, revision: str) -> HubHTTPError:

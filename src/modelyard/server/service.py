@@ -6,6 +6,8 @@ import json
 import logging
 import threading
 from collections import OrderedDict
+from collections.abc import Collection
+from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import quote, unquote
 
@@ -43,6 +45,7 @@ class Hub:
         self._gitattributes = (self.store.put_bytes(GITATTRIBUTES), len(GITATTRIBUTES), git_blob_oid(GITATTRIBUTES))
         self._small_json: OrderedDict[str, Any] = OrderedDict()
         self._trees: OrderedDict[str, dict[str, str]] = OrderedDict()
+        self._content_kinds: OrderedDict[str, str] = OrderedDict()
         self._cache_lock = threading.Lock()
 
     # -- request helpers ------------------------------------------------------------------------------
@@ -167,26 +170,67 @@ class Hub:
         except (OSError, UnicodeDecodeError):
             return None
 
-    def ensure_scanned(self, path: str, entry: FileEntry) -> None:
-        """Scan a pickle-based file (once per content and suffix) before the commit that adds it lands."""
-        if scanning.file_kind(path) != "pickle":
-            return
-        key = scanning.scan_key(path)
+    def content_scan_ext(self, entry: FileEntry) -> str | None:
+        """Picklescan extension for a blob's content (magic bytes), sniffed once per content and remembered."""
+        with self._cache_lock:
+            if entry.sha256 in self._content_kinds:
+                return self._content_kinds[entry.sha256] or None
+        found = self.storage.get_content_kind(entry.sha256)
+        if found is None:
+            try:
+                found = scanning.content_scan_ext(self.store.path(entry.sha256)) or ""
+            except OSError as err:  # a missing blob is a damaged store; say so where it is served
+                logger.error("cannot read blob %s to check its content: %s", entry.sha256, err)
+                return None
+            self.storage.put_content_kind(entry.sha256, found)
+        with self._cache_lock:
+            self._content_kinds[entry.sha256] = found
+            while len(self._content_kinds) > 100_000:
+                self._content_kinds.popitem(last=False)
+        return found or None
+
+    def pickle_shards(self, manifest: dict[str, FileEntry]) -> set[str]:
+        """Files of ``manifest`` that a non-safetensors weights index names (see ``scanning``)."""
+        indexes = [p for p in manifest if scanning.is_weights_index(p)]
+        if not indexes:
+            return set()
+        return scanning.pickle_shards(indexes, lambda p: self.small_json(manifest[p]))
+
+    def scan_ext(self, path: str, entry: FileEntry, shards: Collection[str]) -> str | None:
+        """The picklescan extension to scan ``path`` with, or None when it holds no pickle (name, index, content)."""
+        suffix = PurePosixPath(path).suffix.lower()
+        if suffix in scanning.PICKLE_EXTENSIONS:
+            return suffix
+        if path in shards:
+            return scanning.AS_PICKLE
+        return self.content_scan_ext(entry)
+
+    def ensure_scanned(self, path: str, entry: FileEntry, shards: Collection[str] = ()) -> bool:
+        """Scan a pickle-based file (once per content and extension) before the commit that adds it lands.
+
+        Returns True when a scan ran."""
+        ext = self.scan_ext(path, entry, shards)
+        if ext is None:
+            return False
+        key = scanning.scan_key(ext)
         if self.storage.get_scan(entry.sha256, key) is not None:
-            return
+            return False
         if entry.size > self.settings.scan_max_size:
             status, details = "unscanned", {"message": f"larger than the scan limit of {self.settings.scan_max_size} "
                                             "bytes", "imports": []}
         else:
-            status, details = scanning.scan_pickle(self.store.path(entry.sha256), path)
+            status, details = scanning.scan_pickle(self.store.path(entry.sha256), path, ext)
         if status != "safe":
             logger.warning("security scan of %s (%s): %s - %s", path, entry.sha256, status, details.get("message"))
         self.storage.put_scan(entry.sha256, key, status, details)
+        return True
 
-    def scan_of(self, path: str, entry: FileEntry) -> dict[str, Any] | None:
-        if scanning.file_kind(path) != "pickle":
-            return None
-        return self.storage.get_scan(entry.sha256, scanning.scan_key(path))
+    def scan_of(self, path: str, entry: FileEntry, shards: Collection[str]) -> tuple[str, dict[str, Any] | None]:
+        """(kind, scan result or None) of one file of a manifest whose index-named shards are ``shards``."""
+        ext = self.scan_ext(path, entry, shards)
+        if ext is None:
+            return ("code" if scanning.file_kind(path) == "code" else "data"), None
+        return "pickle", self.storage.get_scan(entry.sha256, scanning.scan_key(ext))
 
     @staticmethod
     def int_param(value: str | None, name: str, default: int = 0) -> int:

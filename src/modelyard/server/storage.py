@@ -50,6 +50,7 @@ CREATE TABLE IF NOT EXISTS repo_blobs(repo_id INTEGER NOT NULL, sha256 TEXT NOT 
 CREATE TABLE IF NOT EXISTS scans(
     sha256 TEXT NOT NULL, kind TEXT NOT NULL, status TEXT NOT NULL, details TEXT NOT NULL,
     PRIMARY KEY(sha256, kind));
+CREATE TABLE IF NOT EXISTS content_kinds(sha256 TEXT PRIMARY KEY, scan_ext TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS discussions(
     repo_id INTEGER NOT NULL, num INTEGER NOT NULL, title TEXT NOT NULL, description TEXT NOT NULL,
     is_pr INTEGER NOT NULL, status TEXT NOT NULL, author TEXT NOT NULL, created_at REAL NOT NULL,
@@ -446,6 +447,15 @@ class Storage:
         with self.transaction() as db:
             db.execute("INSERT OR REPLACE INTO scans(sha256, kind, status, details) VALUES(?,?,?,?)",
                        (sha256, kind, status, json.dumps(details)))
+
+    def get_content_kind(self, sha256: str) -> str | None:
+        """The picklescan extension recorded for a blob's content ("" = holds no pickles); None if not sniffed."""
+        row = self.conn().execute("SELECT scan_ext FROM content_kinds WHERE sha256=?", (sha256,)).fetchone()
+        return row["scan_ext"] if row else None
+
+    def put_content_kind(self, sha256: str, scan_ext: str) -> None:
+        with self.transaction() as db:
+            db.execute("INSERT OR REPLACE INTO content_kinds(sha256, scan_ext) VALUES(?,?)", (sha256, scan_ext))
 
     # -- discussions / pull requests ------------------------------------------------------------------
     def _new_discussion(self, db: sqlite3.Connection, repo: Repo, title: str, description: str, author: str,

@@ -189,8 +189,8 @@ def lfs_entry_for(store: BlobStore, sha256: str, size: int | None, path: str) ->
     try:
         stored_size = blob.stat().st_size
     except FileNotFoundError:
-        raise bad_request(f"LFS object {sha256} for {path!r} was not uploaded; upload it through the LFS batch "
-                          "API before committing.") from None
+        raise bad_request(f"LFS object {sha256} for {path!r} was not uploaded to this repository; upload it "
+                          "through this repository's LFS batch API first.") from None
     if size is not None and size != stored_size:
         raise bad_request(f"LFS file {path!r}: size {size} does not match the uploaded object ({stored_size} bytes).")
     return lfs_entry(sha256, stored_size)

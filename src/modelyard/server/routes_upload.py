@@ -111,10 +111,12 @@ def _commit_sync(hub: Hub, request_base: str, repo: Repo, caller: Identity, ref:
         if op.kind == "add" and op.entry is not None:
             added[op.path] = op.entry
         elif op.kind == "lfs" and op.sha256 is not None:
-            entry = lfs_entry_for(hub.store, op.sha256, op.size, op.path)
+            # One answer for "stored, but for another repo" and "stored nowhere": the error must not tell
+            # whether someone's private object exists, nor its size. Sizes are compared only afterwards.
             if not hub.storage.has_blob_link(repo, op.sha256):
                 raise bad_request(f"LFS object {op.sha256} for {op.path!r} was not uploaded to {repo.repo_id!r}; "
                                   "upload it through this repository's LFS batch API first.")
+            entry = lfs_entry_for(hub.store, op.sha256, op.size, op.path)
             lfs_entries[op.sha256] = entry
             added[op.path] = entry
     _scan_before_commit(hub, repo, ref, added)

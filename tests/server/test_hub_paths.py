@@ -8,7 +8,8 @@ import json
 import httpx
 import pytest
 from _hub_server import HubServer
-from huggingface_hub import HfApi
+from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi
+from huggingface_hub.errors import BadRequestError
 
 BAD_PATHS = ["../escape.txt", "a/../../b", "/etc/passwd", "a\\b.txt", "nul\x00byte", ".git/config", "a/.git/hooks",
              "./a", "a//b", "dir/", "", "x" * 2000, "ctrl\x01char"]
@@ -105,3 +106,35 @@ def test_gitignore_marks_files_to_skip(hub_server: HubServer, repo: str) -> None
     )
     ignored = {f["path"]: f["shouldIgnore"] for f in response.json()["files"]}
     assert ignored == {"a.log": True, "logs/x.txt": True, "keep.log": False, "b.txt": False}
+
+
+@pytest.mark.parametrize("path", [".GIT/config", ".Git/hooks/pre-commit", "a/.gIt/HEAD", ".git./config",
+                                  ".git  /x", "GIT~1/config", ".g\u200cit/config", ".git\ufeff/config"])
+def test_git_folder_in_any_spelling_is_refused(hub_server: HubServer, api: HfApi, repo: str, path: str) -> None:
+    response = _commit(hub_server, repo, _file(path))
+    assert response.status_code == 400, response.text
+    assert "git's own folder" in response.json()["error"]
+    with pytest.raises(BadRequestError, match="git's own folder"):
+        api.upload_file(path_or_fileobj=b"x", path_in_repo=path, repo_id=repo)
+    assert api.list_repo_files(repo) == [".gitattributes"]
+
+
+def test_unicode_nfc_nfd_twins_are_refused(hub_server: HubServer, api: HfApi, repo: str) -> None:
+    nfc, nfd = "caf\u00e9.txt", "cafe\u0301.txt"
+    api.upload_file(path_or_fileobj=b"composed", path_in_repo=nfc, repo_id=repo)
+    with pytest.raises(BadRequestError, match="Unicode normalisation") as err:
+        api.upload_file(path_or_fileobj=b"decomposed", path_in_repo=nfd, repo_id=repo)
+    assert nfc in str(err.value)
+    # Folders too, and a singleton that normalises to ASCII (KELVIN SIGN -> K).
+    api.upload_file(path_or_fileobj=b"x", path_in_repo="r\u00e9sum\u00e9/a.txt", repo_id=repo)
+    with pytest.raises(BadRequestError, match="Unicode normalisation"):
+        api.upload_file(path_or_fileobj=b"x", path_in_repo="re\u0301sume\u0301/b.txt", repo_id=repo)
+    api.upload_file(path_or_fileobj=b"x", path_in_repo="K.txt", repo_id=repo)
+    with pytest.raises(BadRequestError, match="Unicode normalisation"):
+        api.upload_file(path_or_fileobj=b"x", path_in_repo="\u212a.txt", repo_id=repo)
+    # A name keeps the form it was uploaded in: an NFD name alone is fine, and can be replaced or renamed.
+    api.upload_file(path_or_fileobj=b"nfd only", path_in_repo="na\u0308ive.txt", repo_id=repo)
+    api.create_commit(repo, [CommitOperationDelete(nfc), CommitOperationAdd(nfd, b"now decomposed")],
+                      commit_message="rename to NFD")
+    files = api.list_repo_files(repo)
+    assert nfd in files and nfc not in files and "na\u0308ive.txt" in files

@@ -19,7 +19,7 @@ from typing import IO, Any
 from modelyard.server.blobstore import BlobStore
 from modelyard.server.errors import HubHTTPError, bad_request
 from modelyard.server.gitobjects import FileEntry, git_blob_oid, lfs_entry
-from modelyard.server.paths import check_folder_path, check_path_in_repo
+from modelyard.server.paths import check_folder_path, check_path_in_repo, nfc_twins
 
 _SHA256_RE = re.compile(r"[0-9a-f]{64}")
 _PARENT_RE = re.compile(r"[0-9a-f]{5,40}")
@@ -169,6 +169,11 @@ def apply_operations(
             for p in doomed:
                 del result[p]
     _check_file_folder_clash(result)
+    twins = nfc_twins(result)
+    if twins:
+        raise bad_request(f"Invalid path in repository {twins[1]!r}: it is the same text as {twins[0]!r} in another "
+                          "Unicode normalisation (NFC/NFD), so both would render alike and collide on file systems "
+                          "that normalise names; use the existing name, or delete it in the same commit.")
     return result, lfs_blobs
 
 

@@ -25,6 +25,26 @@ _SHA256_RE = re.compile(r"[0-9a-f]{64}")
 _PARENT_RE = re.compile(r"[0-9a-f]{5,40}")
 
 
+MAX_COMMIT_LINE_DEPTH = 16  # a commit line is {"key": ..., "value": {...}}: 2 levels, a little slack
+_JSON_TOKEN = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]')
+
+
+def check_json_depth(text: bytes, limit: int, what: str) -> None:
+    """400 when ``text`` nests JSON arrays/objects deeper than ``limit`` (decoding it would hit Python's
+    recursion limit). Strings are skipped, so brackets inside them do not count."""
+    if text.count(b"{") + text.count(b"[") <= limit:
+        return  # cannot be deeper than it has brackets
+    depth = 0
+    for match in _JSON_TOKEN.finditer(text):
+        token = match.group()
+        if token in (b"{", b"["):
+            depth += 1
+            if depth > limit:
+                raise bad_request(f"{what} nests JSON deeper than {limit} levels; send the documented shape.")
+        elif token in (b"}", b"]"):
+            depth -= 1
+
+
 @dataclass
 class Operation:
     kind: str  # "add" | "lfs" | "delete" | "delete_folder"
@@ -72,6 +92,7 @@ def parse_commit(body: IO[bytes], store: BlobStore, *, max_line: int, max_regula
                                f"most {max_regular} bytes; upload bigger files through LFS.")
         if not line.strip():
             continue
+        check_json_depth(line, MAX_COMMIT_LINE_DEPTH, f"Commit line {line_no}")
         try:
             obj = json.loads(line)
         except ValueError as err:

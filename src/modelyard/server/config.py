@@ -45,6 +45,8 @@ class HubSettings:
     # Lifetime of the signed LFS upload links handed out by the batch endpoint.
     lfs_link_ttl: int = 24 * 3600
     max_commit_operations: int = 25_000
+    # Largest JSON or form request body (parsed in memory); README validation sends whole cards.
+    json_body_limit: int = 32 * MiB
     tree_page_size: int = 1000
     tree_expand_page_size: int = 50
     commits_page_size: int = 50

@@ -5,7 +5,7 @@ from __future__ import annotations
 import tempfile
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Path, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
@@ -15,7 +15,7 @@ from modelyard.server.commits import apply_operations, lfs_entry_for, parse_comm
 from modelyard.server.errors import HubHTTPError, bad_request, forbidden, unauthorized
 from modelyard.server.gitobjects import FileEntry, iso_z
 from modelyard.server.paths import GitIgnore, check_path_in_repo
-from modelyard.server.service import Hub, seg
+from modelyard.server.service import MAX_INT, Hub, seg
 from modelyard.server.storage import BRANCH, PR, Identity, NewCommit, Repo
 
 router = APIRouter()
@@ -260,7 +260,8 @@ def list_discussions(request: Request, repo_type: str, namespace: str, name: str
 
 
 @router.get(REPO + "/discussions/{num}", tags=["discussions"])
-def get_discussion(request: Request, repo_type: str, namespace: str, name: str, num: int) -> JSONResponse:
+def get_discussion(request: Request, repo_type: str, namespace: str, name: str,
+                   num: int = Path(ge=1, le=MAX_INT)) -> JSONResponse:
     hub = hub_of(request)
     repo, caller = hub.readable_repo(request, repo_type, namespace, name)
     row = hub.storage.discussion(repo, num)

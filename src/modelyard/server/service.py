@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 from collections import OrderedDict
 from collections.abc import Collection
@@ -29,9 +30,24 @@ REPO_TYPES = {"models": "model", "datasets": "dataset", "spaces": "space"}
 URL_PREFIX = {"model": "", "dataset": "datasets/", "space": "spaces/"}
 
 
+_BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
+MAX_INT = 2**53  # query numbers beyond this are refused (SQLite and JSON consumers overflow past 2**63)
+
+
 def seg(value: str) -> str:
-    """Decode one raw path segment (routes match the undecoded path, see ``app.RawPathMiddleware``)."""
-    return unquote(value, errors="strict") if "%" in value else value
+    """Decode one raw path segment (routes match the undecoded path, see ``app.RawPathMiddleware``).
+
+    A malformed escape (``%ZZ``) or bytes that are not UTF-8 (``%E9``) are a 400, not a guess."""
+    if "%" not in value:
+        return value
+    if _BAD_ESCAPE.search(value):
+        raise bad_request(f"Malformed percent-escape in the URL segment {value!r}: a '%' must be followed by two "
+                          "hex digits; write a literal '%' as '%25'.")
+    try:
+        return unquote(value, errors="strict")
+    except UnicodeDecodeError:
+        raise bad_request(f"The URL segment {value!r} does not decode to UTF-8 text; percent-encode the UTF-8 bytes "
+                          "of the name.") from None
 
 
 class Hub:
@@ -240,8 +256,8 @@ class Hub:
             number = int(value)
         except ValueError:
             raise bad_request(f"Query parameter {name}={value!r} must be a non-negative integer.") from None
-        if number < 0:
-            raise bad_request(f"Query parameter {name}={value!r} must be a non-negative integer.")
+        if not 0 <= number <= MAX_INT:
+            raise bad_request(f"Query parameter {name}={value!r} must be an integer between 0 and {MAX_INT}.")
         return number
 
     @property

@@ -16,7 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from modelyard.server import routes_files, routes_lfs, routes_listing, routes_repos, routes_upload
+from modelyard.server import logredact, routes_files, routes_lfs, routes_listing, routes_repos, routes_upload
 from modelyard.server.config import HubSettings
 from modelyard.server.errors import HubHTTPError, error_response
 from modelyard.server.service import Hub
@@ -129,6 +129,7 @@ def _validation_message(exc: RequestValidationError) -> str:
 def create_app(settings: HubSettings | None = None) -> FastAPI:
     """Build the hub app over ``settings.data_dir`` (created if missing; stale upload temp files removed)."""
     settings = settings or HubSettings.from_env()
+    logredact.install()
     hub = Hub(settings)
     hub.store.clean_tmp()
     app = FastAPI(title="modelyard hub", version="1", summary="A self-hosted model hub speaking the Hugging Face "

@@ -16,7 +16,15 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from modelyard.server import logredact, routes_files, routes_lfs, routes_listing, routes_repos, routes_upload
+from modelyard.server import (
+    logredact,
+    responses,
+    routes_files,
+    routes_lfs,
+    routes_listing,
+    routes_repos,
+    routes_upload,
+)
 from modelyard.server.config import HubSettings
 from modelyard.server.errors import HubHTTPError, error_response
 from modelyard.server.service import Hub
@@ -162,6 +170,7 @@ def create_app(settings: HubSettings | None = None) -> FastAPI:
 
     for module in (routes_listing, routes_repos, routes_upload, routes_lfs, routes_files):
         app.include_router(module.router)
+    responses.honest_openapi(app)
     app.add_middleware(BodyLimitMiddleware, limit=settings.json_body_limit)
     app.add_middleware(RawPathMiddleware)
     return app

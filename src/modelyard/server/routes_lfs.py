@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from modelyard.server.auth import check_signature, require_read, sign
 from modelyard.server.blobstore import BlobWriter, aligned_buffer
 from modelyard.server.errors import HubHTTPError, bad_request
+from modelyard.server.responses import FILE_BYTES, MOVED, READ, answers
 from modelyard.server.routes_files import BlobResponse
 from modelyard.server.routes_upload import require_commit_rights
 from modelyard.server.service import URL_PREFIX, Hub, seg
@@ -37,6 +38,13 @@ _BUFFER = 4 * 1024 * 1024
 
 def hub_of(request: Request) -> Hub:
     return request.app.state.hub
+
+
+class LfsResponse(JSONResponse):
+    media_type = LFS_JSON
+
+
+EMPTY = {"description": "Stored", "content": {}}
 
 
 class LfsObject(BaseModel):
@@ -118,12 +126,14 @@ def _upload_actions(hub: Hub, repo: Repo, base: str, oid: str, size: int, expire
     return {"upload": {"href": f"{base}/{oid}?{query}", "header": {}}, "verify": verify}
 
 
-@router.post("/{namespace}/{name_git}/info/lfs/objects/batch", tags=["lfs"])
+@router.post("/{namespace}/{name_git}/info/lfs/objects/batch", tags=["lfs"], response_class=LfsResponse,
+             responses=answers(*MOVED, *READ, 403, 413))
 def lfs_batch(request: Request, namespace: str, name_git: str, body: LfsBatchBody) -> JSONResponse:
     return _batch(request, None, namespace, name_git, body)
 
 
-@router.post("/{prefix}/{namespace}/{name_git}/info/lfs/objects/batch", tags=["lfs"])
+@router.post("/{prefix}/{namespace}/{name_git}/info/lfs/objects/batch", tags=["lfs"], response_class=LfsResponse,
+             responses=answers(*MOVED, *READ, 403, 413))
 def lfs_batch_typed(request: Request, prefix: str, namespace: str, name_git: str, body: LfsBatchBody) -> JSONResponse:
     return _batch(request, prefix, namespace, name_git, body)
 
@@ -195,7 +205,8 @@ async def _receive(request: Request, writer: BlobWriter, limit: int) -> None:
             pending.add_done_callback(lambda f: f.cancelled() or f.exception())
 
 
-@router.put("/_lfs/{repo_type}/{namespace}/{name}/{oid}", tags=["lfs"])
+@router.put("/_lfs/{repo_type}/{namespace}/{name}/{oid}", tags=["lfs"], response_class=Response,
+            responses=answers(*READ, 403, ok=EMPTY))
 async def lfs_upload(request: Request, repo_type: str, namespace: str, name: str, oid: str) -> Response:
     hub = hub_of(request)
     repo, size = await run_in_threadpool(_signed_repo, hub, request, "upload", repo_type, namespace, name, oid)
@@ -206,7 +217,8 @@ async def lfs_upload(request: Request, repo_type: str, namespace: str, name: str
     return Response(status_code=200)
 
 
-@router.put("/_lfs/{repo_type}/{namespace}/{name}/{oid}/part/{number}", tags=["lfs"])
+@router.put("/_lfs/{repo_type}/{namespace}/{name}/{oid}/part/{number}", tags=["lfs"], response_class=Response,
+            responses=answers(*READ, 403, ok=EMPTY))
 async def lfs_upload_part(request: Request, repo_type: str, namespace: str, name: str, oid: str,
                           number: int) -> Response:
     hub = hub_of(request)
@@ -227,7 +239,8 @@ class CompletionBody(BaseModel):
     parts: list[dict[str, Any]]
 
 
-@router.post("/_lfs/{repo_type}/{namespace}/{name}/{oid}/complete", tags=["lfs"])
+@router.post("/_lfs/{repo_type}/{namespace}/{name}/{oid}/complete", tags=["lfs"], response_class=LfsResponse,
+             responses=answers(*READ, 403, 413))
 def lfs_complete(request: Request, repo_type: str, namespace: str, name: str, oid: str,
                  body: CompletionBody) -> JSONResponse:
     hub = hub_of(request)
@@ -250,7 +263,8 @@ class VerifyBody(BaseModel):
     size: int = Field(ge=0)
 
 
-@router.post("/_lfs/{repo_type}/{namespace}/{name}/verify", tags=["lfs"])
+@router.post("/_lfs/{repo_type}/{namespace}/{name}/verify", tags=["lfs"], response_class=LfsResponse,
+             responses=answers(*READ, 413))
 def lfs_verify(request: Request, repo_type: str, namespace: str, name: str, body: VerifyBody) -> JSONResponse:
     hub = hub_of(request)
     if repo_type not in URL_PREFIX:
@@ -265,7 +279,8 @@ def lfs_verify(request: Request, repo_type: str, namespace: str, name: str, body
     return JSONResponse({"oid": oid, "size": body.size}, media_type=LFS_JSON)
 
 
-@router.get("/_lfs/{repo_type}/{namespace}/{name}/{oid}", tags=["lfs"])
+@router.get("/_lfs/{repo_type}/{namespace}/{name}/{oid}", tags=["lfs"], response_class=Response,
+            responses=answers(206, *READ, 403, 416, plain_text=(400, 416), ok=FILE_BYTES))
 def lfs_download(request: Request, repo_type: str, namespace: str, name: str, oid: str) -> Response:
     hub = hub_of(request)
     repo, _ = _signed_repo(hub, request, "download", repo_type, namespace, name, oid)
@@ -295,7 +310,8 @@ class DuplicateBody(BaseModel):
     files: list[DuplicateFile] = Field(max_length=1000)
 
 
-@router.post("/api/{repo_type}/{namespace}/{name}/lfs-files/duplicate", tags=["lfs"])
+@router.post("/api/{repo_type}/{namespace}/{name}/lfs-files/duplicate", tags=["lfs"],
+             responses=answers(*MOVED, *READ, 403, 413))
 def lfs_duplicate(request: Request, repo_type: str, namespace: str, name: str, body: DuplicateBody) -> JSONResponse:
     """Make LFS objects of this (source) repo available to ``target``, for a cross-repo ``CommitOperationCopy``.
 

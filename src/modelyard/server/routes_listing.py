@@ -34,6 +34,7 @@ from fastapi.responses import JSONResponse
 
 from modelyard.server.errors import bad_request
 from modelyard.server.gitobjects import iso_z
+from modelyard.server.responses import answers
 from modelyard.server.routes_repos import repo_info_payload
 from modelyard.server.service import Hub
 from modelyard.server.storage import BRANCH, Identity, Repo
@@ -215,7 +216,8 @@ def _route(type_segment: str, repo_type: str) -> None:
                           cursor=cursor)
 
     router.add_api_route(f"/api/{type_segment}", listing, methods=["GET"], tags=["repos"],
-                         operation_id=f"list_{type_segment}", summary=f"List {type_segment}")
+                         operation_id=f"list_{type_segment}", summary=f"List {type_segment}",
+                         responses=answers(400, 401))
 
 
 for _segment, _type in (("models", "model"), ("datasets", "dataset"), ("spaces", "space")):

@@ -7,7 +7,7 @@ from typing import Any, Literal
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Body, Form, Request
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict
 
 from modelyard.server import scanning
@@ -22,6 +22,7 @@ from modelyard.server.errors import (
 )
 from modelyard.server.gitobjects import FileEntry, iso_z, pointer_size
 from modelyard.server.paths import check_name, check_namespace, check_ref_name
+from modelyard.server.responses import MOVED, READ, answers
 from modelyard.server.service import Hub, seg
 from modelyard.server.storage import BRANCH, PR, TAG, Commit, Repo
 
@@ -34,7 +35,7 @@ def hub_of(request: Request) -> Hub:
 
 
 # -- accounts and misc --------------------------------------------------------------------------------
-@router.get("/api/whoami-v2", tags=["auth"])
+@router.get("/api/whoami-v2", tags=["auth"], responses=answers(401))
 def whoami(request: Request) -> JSONResponse:
     caller = hub_of(request).caller(request)
     if caller is None:
@@ -57,7 +58,7 @@ class ValidateYamlBody(BaseModel):
     repoType: str = "model"
 
 
-@router.post("/api/validate-yaml", tags=["misc"])
+@router.post("/api/validate-yaml", tags=["misc"], responses=answers(400, 413))
 def validate_yaml(body: ValidateYamlBody) -> JSONResponse:
     errors = validate_card(body.content)
     if errors:
@@ -86,7 +87,7 @@ def _target(hub: Hub, request: Request, name: str, organization: str | None) -> 
     return check_namespace(namespace), check_name(name)
 
 
-@router.post("/api/repos/create", tags=["repos"])
+@router.post("/api/repos/create", tags=["repos"], responses=answers(400, 401, 403, 409, 413))
 def create_repo(request: Request, body: CreateRepoBody) -> JSONResponse:
     hub = hub_of(request)
     namespace, name = _target(hub, request, body.name, body.organization)
@@ -115,7 +116,7 @@ class DeleteRepoBody(BaseModel):
     type: Literal["model", "dataset", "space"] | None = None
 
 
-@router.delete("/api/repos/delete", tags=["repos"])
+@router.delete("/api/repos/delete", tags=["repos"], responses=answers(*READ, 403, 413))
 def delete_repo(request: Request, body: DeleteRepoBody) -> JSONResponse:
     hub = hub_of(request)
     namespace, name = _target(hub, request, body.name, body.organization)
@@ -140,7 +141,7 @@ def _split_repo_id(value: str, what: str) -> tuple[str, str]:
     return namespace, name
 
 
-@router.post("/api/repos/move", tags=["repos"])
+@router.post("/api/repos/move", tags=["repos"], responses=answers(*READ, 403, 409, 413))
 def move_repo(request: Request, body: MoveRepoBody) -> JSONResponse:
     """Rename a repo, or transfer it to another namespace the caller may write to (e.g. an organisation they
     belong to). History, refs, LFS objects and pull requests move with it; the old name redirects."""
@@ -171,7 +172,7 @@ class SettingsBody(BaseModel):
     visibility: Literal["private", "public"] | None = None
 
 
-@router.put(REPO + "/settings", tags=["repos"])
+@router.put(REPO + "/settings", tags=["repos"], responses=answers(*MOVED, *READ, 403, 413))
 def update_settings(request: Request, repo_type: str, namespace: str, name: str, body: SettingsBody) -> JSONResponse:
     hub = hub_of(request)
     repo, caller = hub.readable_repo(request, repo_type, namespace, name)
@@ -242,13 +243,13 @@ def _repo_info(request: Request, repo_type: str, namespace: str, name: str, revi
     return JSONResponse(repo_info_payload(hub, request, repo, commit, blobs=bool(blobs)))
 
 
-@router.get(REPO, tags=["repos"])
+@router.get(REPO, tags=["repos"], responses=answers(*MOVED, *READ))
 def repo_info(request: Request, repo_type: str, namespace: str, name: str,
               blobs: bool | None = None, securityStatus: bool | None = None) -> JSONResponse:
     return _repo_info(request, repo_type, namespace, name, None, blobs)
 
 
-@router.get(REPO + "/revision/{revision}", tags=["repos"])
+@router.get(REPO + "/revision/{revision}", tags=["repos"], responses=answers(*MOVED, *READ))
 def repo_info_at(request: Request, repo_type: str, namespace: str, name: str, revision: str,
                  blobs: bool | None = None, securityStatus: bool | None = None) -> JSONResponse:
     return _repo_info(request, repo_type, namespace, name, revision, blobs)
@@ -345,19 +346,19 @@ def _tree(request: Request, repo_type: str, namespace: str, name: str, revision:
     return JSONResponse(_entries(hub, repo, commit, page, expand=expand), headers=headers)
 
 
-@router.get(REPO + "/tree/{revision}", tags=["files"])
+@router.get(REPO + "/tree/{revision}", tags=["files"], responses=answers(*MOVED, *READ))
 def list_tree(request: Request, repo_type: str, namespace: str, name: str, revision: str,
               recursive: bool = False, expand: bool = False, cursor: str | None = None) -> JSONResponse:
     return _tree(request, repo_type, namespace, name, revision, "", recursive, expand, cursor)
 
 
-@router.get(REPO + "/tree/{revision}/{path:path}", tags=["files"])
+@router.get(REPO + "/tree/{revision}/{path:path}", tags=["files"], responses=answers(*MOVED, *READ))
 def list_tree_path(request: Request, repo_type: str, namespace: str, name: str, revision: str, path: str,
                    recursive: bool = False, expand: bool = False, cursor: str | None = None) -> JSONResponse:
     return _tree(request, repo_type, namespace, name, revision, path, recursive, expand, cursor)
 
 
-@router.post(REPO + "/paths-info/{revision}", tags=["files"])
+@router.post(REPO + "/paths-info/{revision}", tags=["files"], responses=answers(*MOVED, *READ, 413))
 def paths_info(request: Request, repo_type: str, namespace: str, name: str, revision: str,
                paths: list[str] = Form(default=[]), expand: bool = Form(default=False)) -> JSONResponse:
     hub = hub_of(request)
@@ -374,7 +375,7 @@ def paths_info(request: Request, repo_type: str, namespace: str, name: str, revi
 
 
 # -- refs, commits, branches, tags --------------------------------------------------------------------
-@router.get(REPO + "/refs", tags=["refs"])
+@router.get(REPO + "/refs", tags=["refs"], responses=answers(*MOVED, *READ))
 def list_refs(request: Request, repo_type: str, namespace: str, name: str,
               include_prs: str | None = None) -> JSONResponse:
     hub = hub_of(request)
@@ -394,7 +395,7 @@ def list_refs(request: Request, repo_type: str, namespace: str, name: str,
     return JSONResponse(out)
 
 
-@router.get(REPO + "/commits/{revision}", tags=["refs"])
+@router.get(REPO + "/commits/{revision}", tags=["refs"], responses=answers(*MOVED, *READ))
 def list_commits(request: Request, repo_type: str, namespace: str, name: str, revision: str,
                  p: str | None = None) -> JSONResponse:
     hub = hub_of(request)
@@ -424,7 +425,7 @@ class BranchBody(BaseModel):
     startingPoint: str | None = None
 
 
-@router.post(REPO + "/branch/{branch}", tags=["refs"])
+@router.post(REPO + "/branch/{branch}", tags=["refs"], responses=answers(*MOVED, *READ, 403, 409, 413))
 def create_branch(request: Request, repo_type: str, namespace: str, name: str, branch: str,
                   body: BranchBody | None = Body(default=None)) -> JSONResponse:
     hub = hub_of(request)
@@ -438,7 +439,7 @@ def create_branch(request: Request, repo_type: str, namespace: str, name: str, b
     return JSONResponse({"name": branch_name, "ref": BRANCH + branch_name, "targetCommit": target})
 
 
-@router.delete(REPO + "/branch/{branch}", tags=["refs"])
+@router.delete(REPO + "/branch/{branch}", tags=["refs"], responses=answers(*MOVED, *READ, 403))
 def delete_branch(request: Request, repo_type: str, namespace: str, name: str, branch: str) -> JSONResponse:
     hub = hub_of(request)
     repo, caller = hub.readable_repo(request, repo_type, namespace, name)
@@ -457,7 +458,7 @@ class TagBody(BaseModel):
     message: str | None = None
 
 
-@router.post(REPO + "/tag/{revision}", tags=["refs"])
+@router.post(REPO + "/tag/{revision}", tags=["refs"], responses=answers(*MOVED, *READ, 403, 409, 413))
 def create_tag(request: Request, repo_type: str, namespace: str, name: str, revision: str,
                body: TagBody) -> JSONResponse:
     hub = hub_of(request)
@@ -470,7 +471,7 @@ def create_tag(request: Request, repo_type: str, namespace: str, name: str, revi
     return JSONResponse({"name": tag, "ref": TAG + tag, "targetCommit": target})
 
 
-@router.delete(REPO + "/tag/{tag}", tags=["refs"])
+@router.delete(REPO + "/tag/{tag}", tags=["refs"], responses=answers(*MOVED, *READ, 403))
 def delete_tag(request: Request, repo_type: str, namespace: str, name: str, tag: str) -> JSONResponse:
     hub = hub_of(request)
     repo, caller = hub.readable_repo(request, repo_type, namespace, name)
@@ -490,8 +491,10 @@ XET_MESSAGE = ("This hub does not implement Xet storage. Set HF_HUB_DISABLE_XET=
 XET_HINT_PATH = "/api/xet-not-supported/set-HF_HUB_DISABLE_XET=1-to-upload-large-files-through-git-lfs"
 
 
-@router.get(REPO + "/xet-write-token/{revision}", tags=["misc"], operation_id="xet_write_token")
-@router.get(REPO + "/xet-read-token/{revision}", tags=["misc"], operation_id="xet_read_token")
+@router.get(REPO + "/xet-write-token/{revision}", tags=["misc"], operation_id="xet_write_token",
+            responses=answers(*MOVED, *READ), status_code=307)
+@router.get(REPO + "/xet-read-token/{revision}", tags=["misc"], operation_id="xet_read_token",
+            responses=answers(*MOVED, *READ), status_code=307)
 def xet_token(request: Request, repo_type: str, namespace: str, name: str, revision: str) -> Response:
     hub = hub_of(request)
     caller = hub.caller(request)
@@ -499,10 +502,9 @@ def xet_token(request: Request, repo_type: str, namespace: str, name: str, revis
     require_read(caller, repo, f"{seg(namespace)}/{seg(name)}")
     # hf_xet reports only the status and the final URL of a failed token request, not our message; a
     # redirect to a URL that spells out the fix makes the user-facing error say what to do.
-    return RedirectResponse(hub.base_url(request) + XET_HINT_PATH, status_code=307,
-                            headers={"X-Error-Message": XET_MESSAGE})
+    raise HubHTTPError(307, XET_MESSAGE, headers={"Location": hub.base_url(request) + XET_HINT_PATH})
 
 
-@router.get(XET_HINT_PATH, tags=["misc"])
+@router.get(XET_HINT_PATH, tags=["misc"], responses=answers(400), status_code=400)
 def xet_not_supported() -> Response:
     raise HubHTTPError(400, XET_MESSAGE)

@@ -15,6 +15,7 @@ from modelyard.server.commits import apply_operations, lfs_entry_for, parse_comm
 from modelyard.server.errors import HubHTTPError, bad_request, forbidden, unauthorized
 from modelyard.server.gitobjects import FileEntry, iso_z
 from modelyard.server.paths import GitIgnore, check_path_in_repo
+from modelyard.server.responses import MOVED, READ, answers
 from modelyard.server.service import MAX_INT, Hub, seg
 from modelyard.server.storage import BRANCH, PR, Identity, NewCommit, Repo
 
@@ -64,7 +65,7 @@ class PreuploadBody(BaseModel):
     gitIgnore: str | None = None
 
 
-@router.post(REPO + "/preupload/{revision}", tags=["upload"])
+@router.post(REPO + "/preupload/{revision}", tags=["upload"], responses=answers(*MOVED, *READ, 403, 413))
 def preupload(request: Request, repo_type: str, namespace: str, name: str, revision: str,
               body: PreuploadBody, create_pr: str | None = None) -> JSONResponse:
     hub = hub_of(request)
@@ -173,7 +174,7 @@ _NDJSON_LINE = {
 
 
 @router.post(
-    REPO + "/commit/{revision}", tags=["upload"],
+    REPO + "/commit/{revision}", tags=["upload"], responses=answers(*MOVED, *READ, 403, 412, 413),
     openapi_extra={"requestBody": {"required": True, "content": {"application/x-ndjson": {"schema": {
         "type": "array", "items": _NDJSON_LINE,
         "description": "sent as one JSON object per line: a header line, then one line per operation"}}}}},
@@ -228,7 +229,7 @@ def _discussion_json(hub: Hub, repo: Repo, row: Any, *, details: bool) -> dict[s
     return item
 
 
-@router.post(REPO + "/discussions", tags=["discussions"])
+@router.post(REPO + "/discussions", tags=["discussions"], responses=answers(*MOVED, *READ, 403, 413))
 def create_discussion(request: Request, repo_type: str, namespace: str, name: str, body: DiscussionBody) -> JSONResponse:
     hub = hub_of(request)
     repo, caller = hub.readable_repo(request, repo_type, namespace, name)
@@ -242,7 +243,7 @@ def create_discussion(request: Request, repo_type: str, namespace: str, name: st
                          "url": f"{hub.repo_url(request, repo)}/discussions/{num}"})
 
 
-@router.get(REPO + "/discussions", tags=["discussions"])
+@router.get(REPO + "/discussions", tags=["discussions"], responses=answers(*MOVED, *READ))
 def list_discussions(request: Request, repo_type: str, namespace: str, name: str, p: str | None = None,
                      type: str | None = None, status: str | None = None, author: str | None = None) -> JSONResponse:
     hub = hub_of(request)
@@ -259,7 +260,7 @@ def list_discussions(request: Request, repo_type: str, namespace: str, name: str
     return JSONResponse({"discussions": items, "count": len(rows), "start": page * 50, "numClosedDiscussions": 0})
 
 
-@router.get(REPO + "/discussions/{num}", tags=["discussions"])
+@router.get(REPO + "/discussions/{num}", tags=["discussions"], responses=answers(*MOVED, *READ))
 def get_discussion(request: Request, repo_type: str, namespace: str, name: str,
                    num: int = Path(ge=1, le=MAX_INT)) -> JSONResponse:
     hub = hub_of(request)

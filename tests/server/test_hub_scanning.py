@@ -160,3 +160,30 @@ def test_an_index_committed_later_gets_its_shards_scanned(hub_server: HubServer,
         CommitOperationAdd("w.data0", legacy),
     ], commit_message="safetensors index")
     assert _issues(api, other) == {}
+
+
+def test_hub_scan_command_scans_what_was_stored_without_a_scan(tmp_path: Path,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    from modelyard.cli.main import main
+
+    server = HubServer(tmp_path / "hub").start()
+    try:
+        api = server.api()
+        api.create_repo("alice/legacy")
+        api.upload_file(path_or_fileobj=_malicious_pickle(), path_in_repo="weights.data0", repo_id="alice/legacy")
+        # As if committed by a hub that scanned by name only: no scan, no content record.
+        db = server.storage.conn()
+        db.execute("DELETE FROM scans")
+        db.execute("DELETE FROM content_kinds")
+        server.app.state.hub._content_kinds.clear()
+        assert _siblings(server, "alice/legacy")["weights.data0"]["status"] == "unscanned"
+        assert main(["hub", "scan", "--data-dir", str(server.data_dir)]) == 0
+        out = capsys.readouterr().out
+        assert "unsafe" in out and "alice/legacy/weights.data0" in out and "Scanned 1 file(s)" in out
+        assert _siblings(server, "alice/legacy")["weights.data0"]["status"] == "unsafe"
+        assert main(["hub", "scan", "--data-dir", str(server.data_dir)]) == 0  # nothing left to do
+        assert "Scanned 0 file(s)" in capsys.readouterr().out
+        assert main(["hub", "scan", "--rescan", "--data-dir", str(server.data_dir)]) == 0
+        assert "Scanned 1 file(s)" in capsys.readouterr().out
+    finally:
+        server.stop()

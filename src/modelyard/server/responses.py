@@ -36,7 +36,7 @@ DESCRIPTIONS = {
          "or an expired signed link",
     403: "The token may not do this (read-only token, foreign namespace, bad link signature)",
     404: "Not found: repository, revision or file (see X-Error-Code), or an unknown repository type",
-    409: "Conflict: the repository, branch or tag already exists",
+    409: "Conflict: the repository, branch or tag already exists (or a blob being committed was removed meanwhile)",
     412: "parentCommit is not the head of the branch any more: refresh and retry",
     413: "The request, a file or a commit is larger than this hub accepts",
     416: "The Range asked for lies outside the file",

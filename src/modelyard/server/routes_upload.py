@@ -123,6 +123,12 @@ def _commit_sync(hub: Hub, request_base: str, repo: Repo, caller: Identity, ref:
     _scan_before_commit(hub, repo, ref, added)
 
     def build(head: str, head_manifest: dict[str, FileEntry]) -> NewCommit:
+        # Inside the write transaction, which garbage collection also takes to delete: a blob that is here
+        # now stays until this commit references it.
+        gone = sorted(path for path, entry in added.items() if not hub.store.has(entry.sha256, entry.size))
+        if gone:
+            raise HubHTTPError(409, f"The content of {gone[0]!r} was removed from the hub while committing (garbage "
+                               "collection of an upload left uncommitted for too long); upload it again.")
         if parsed.parent and not head.startswith(parsed.parent):
             raise HubHTTPError(412, f"{STALE_PARENT} parentCommit {parsed.parent} is not the head of {revision!r} "
                                f"({head}).")
@@ -174,7 +180,7 @@ _NDJSON_LINE = {
 
 
 @router.post(
-    REPO + "/commit/{revision}", tags=["upload"], responses=answers(*MOVED, *READ, 403, 412, 413),
+    REPO + "/commit/{revision}", tags=["upload"], responses=answers(*MOVED, *READ, 403, 409, 412, 413),
     openapi_extra={"requestBody": {"required": True, "content": {"application/x-ndjson": {"schema": {
         "type": "array", "items": _NDJSON_LINE,
         "description": "sent as one JSON object per line: a header line, then one line per operation"}}}}},

@@ -262,4 +262,6 @@ class Hub:
 
     @property
     def gitattributes_blob(self) -> tuple[str, int, str]:
+        """The initial commit's ``.gitattributes``, stored again (or touched) so garbage collection keeps it."""
+        self.store.put_bytes(GITATTRIBUTES)
         return self._gitattributes

@@ -448,6 +448,10 @@ class Storage:
             db.execute("INSERT OR REPLACE INTO scans(sha256, kind, status, details) VALUES(?,?,?,?)",
                        (sha256, kind, status, json.dumps(details)))
 
+    def delete_scan(self, sha256: str, kind: str) -> None:
+        with self.transaction() as db:
+            db.execute("DELETE FROM scans WHERE sha256=? AND kind=?", (sha256, kind))
+
     def get_content_kind(self, sha256: str) -> str | None:
         """The picklescan extension recorded for a blob's content ("" = holds no pickles); None if not sniffed."""
         row = self.conn().execute("SELECT scan_ext FROM content_kinds WHERE sha256=?", (sha256,)).fetchone()

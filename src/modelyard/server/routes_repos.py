@@ -188,6 +188,7 @@ def _siblings(hub: Hub, manifest: dict[str, FileEntry], blobs: bool) -> tuple[li
     siblings = []
     security = []
     shards = hub.pickle_shards(manifest)
+    hub.content_scan_exts(manifest.values())  # one batch instead of a lookup per file
     for path in sorted(manifest):
         entry = manifest[path]
         sec = scanning.sibling_security(path, *reversed(hub.scan_of(path, entry, shards)))
@@ -296,6 +297,8 @@ def _entries(hub: Hub, repo: Repo, commit: Commit, paths: list[str], *, expand: 
     trees = hub.tree_oids(commit.tree, manifest)
     last = _last_commits(hub, repo, commit, [(p, p not in manifest) for p in paths]) if expand else {}
     shards = hub.pickle_shards(manifest) if expand else set()
+    if expand:
+        hub.content_scan_exts(manifest[p] for p in paths if p in manifest)
     out = []
     for path in paths:
         entry = manifest.get(path)

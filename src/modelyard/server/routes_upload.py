@@ -155,6 +155,7 @@ def _scan_before_commit(hub: Hub, repo: Repo, ref: str, added: dict[str, FileEnt
     head = hub.storage.ref_target(repo, ref)
     manifest = {**(hub.manifest(repo, head) if head else {}), **added}
     shards = hub.pickle_shards(manifest)
+    hub.content_scan_exts(added.values())  # sniff all new content at once (one database write)
     for path, entry in added.items():
         hub.ensure_scanned(path, entry, shards)
     for path in shards.difference(added):

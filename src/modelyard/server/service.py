@@ -7,7 +7,7 @@ import logging
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import quote, unquote
@@ -188,22 +188,38 @@ class Hub:
 
     def content_scan_ext(self, entry: FileEntry) -> str | None:
         """Picklescan extension for a blob's content (magic bytes), sniffed once per content and remembered."""
+        return self.content_scan_exts([entry]).get(entry.sha256) or None
+
+    def content_scan_exts(self, entries: Iterable[FileEntry]) -> dict[str, str]:
+        """:meth:`content_scan_ext` of many blobs at once ("" = no pickle): cached, then the database, then
+        sniffed, with what was sniffed recorded in one transaction."""
+        found: dict[str, str] = {}
+        wanted = []
         with self._cache_lock:
-            if entry.sha256 in self._content_kinds:
-                return self._content_kinds[entry.sha256] or None
-        found = self.storage.get_content_kind(entry.sha256)
-        if found is None:
+            for entry in entries:
+                if entry.sha256 in self._content_kinds:
+                    found[entry.sha256] = self._content_kinds[entry.sha256]
+                else:
+                    wanted.append(entry.sha256)
+        if not wanted:
+            return found
+        stored = self.storage.get_content_kinds(wanted)
+        sniffed: dict[str, str] = {}
+        for sha in wanted:
+            if sha in stored or sha in sniffed:
+                continue
             try:
-                found = scanning.content_scan_ext(self.store.path(entry.sha256)) or ""
-            except OSError as err:  # a missing blob is a damaged store; say so where it is served
-                logger.error("cannot read blob %s to check its content: %s", entry.sha256, err)
-                return None
-            self.storage.put_content_kind(entry.sha256, found)
+                sniffed[sha] = scanning.content_scan_ext(self.store.path(sha)) or ""
+            except OSError as err:  # a missing blob is a damaged store (or a collected one); not a pickle here
+                logger.error("cannot read blob %s to check its content: %s", sha, err)
+        self.storage.put_content_kinds(sniffed)
+        found.update(stored)
+        found.update(sniffed)
         with self._cache_lock:
-            self._content_kinds[entry.sha256] = found
+            self._content_kinds.update({**stored, **sniffed})
             while len(self._content_kinds) > 100_000:
                 self._content_kinds.popitem(last=False)
-        return found or None
+        return found
 
     def pickle_shards(self, manifest: dict[str, FileEntry]) -> set[str]:
         """Files of ``manifest`` that a non-safetensors weights index names (see ``scanning``)."""

@@ -457,9 +457,20 @@ class Storage:
         row = self.conn().execute("SELECT scan_ext FROM content_kinds WHERE sha256=?", (sha256,)).fetchone()
         return row["scan_ext"] if row else None
 
-    def put_content_kind(self, sha256: str, scan_ext: str) -> None:
-        with self.transaction() as db:
-            db.execute("INSERT OR REPLACE INTO content_kinds(sha256, scan_ext) VALUES(?,?)", (sha256, scan_ext))
+    def put_content_kinds(self, kinds: dict[str, str]) -> None:
+        """Record sniffed content kinds, all in one transaction."""
+        if kinds:
+            with self.transaction() as db:
+                db.executemany("INSERT OR REPLACE INTO content_kinds(sha256, scan_ext) VALUES(?,?)", kinds.items())
+
+    def get_content_kinds(self, sha256s: list[str]) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for start in range(0, len(sha256s), 500):
+            chunk = sha256s[start:start + 500]
+            rows = self.conn().execute(
+                f"SELECT sha256, scan_ext FROM content_kinds WHERE sha256 IN ({','.join('?' * len(chunk))})", chunk)
+            out.update((r["sha256"], r["scan_ext"]) for r in rows)
+        return out
 
     # -- discussions / pull requests ------------------------------------------------------------------
     def _new_discussion(self, db: sqlite3.Connection, repo: Repo, title: str, description: str, author: str,

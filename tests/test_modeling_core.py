@@ -27,6 +27,7 @@ from typing import Any
 
 import pytest
 import torch
+from common.tolerance import assert_close_kernels, assert_same_weights
 from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 from torch import nn
@@ -158,7 +159,8 @@ def test_sharded_save_records_and_verifies_sha256(tmp_path: Path) -> None:
     assert {p.name for p in written} >= {p.name for p in shards} | {"config.json"}
     loaded, report = BertModel.from_pretrained(tmp_path, output_loading_info=True)
     assert report.verdict == "complete"
-    assert torch.equal(loaded(ids()).last_hidden_state, model(ids()).last_hidden_state)
+    assert_same_weights(loaded, model)
+    assert_close_kernels(loaded(ids()).last_hidden_state, model(ids()).last_hidden_state, depth=4)
     # saving again unsharded removes the shards
     model.save_pretrained(tmp_path)
     assert not list(tmp_path.glob("model-*")) and not (tmp_path / "model.safetensors.index.json").exists()
@@ -181,7 +183,8 @@ def test_pytorch_model_bin_is_read_with_weights_only(tmp_path: Path) -> None:
     model.save_pretrained(tmp_path, safe_serialization=False)
     assert (tmp_path / "pytorch_model.bin").is_file() and not (tmp_path / "model.safetensors").exists()
     loaded = BertModel.from_pretrained(tmp_path)
-    assert torch.equal(loaded(ids()).last_hidden_state, model(ids()).last_hidden_state)
+    assert_same_weights(loaded, model)
+    assert_close_kernels(loaded(ids()).last_hidden_state, model(ids()).last_hidden_state, depth=4)
     with pytest.raises(MissingFileError, match="use_safetensors=True"):
         BertModel.from_pretrained(tmp_path, use_safetensors=True)
 
@@ -222,7 +225,8 @@ def test_shape_mismatch_names_keys_and_the_option(tmp_path: Path) -> None:
         tmp_path, num_labels=5, ignore_mismatched_sizes=True, output_loading_info=True
     )
     assert model.classifier.weight.shape == (5, 32) and model.config.num_labels == 5
-    assert {k for k, _, _ in report.mismatched_keys} == {"classifier.weight", "classifier.bias"}
+    assert report["mismatched_keys"] == ["classifier.bias", "classifier.weight"]  # names, as the reference gives
+    assert report.mismatched_shapes == [("classifier.bias", (3,), (5,)), ("classifier.weight", (3, 32), (5, 32))]
     assert torch.equal(model.classifier.bias, torch.zeros(5))
 
 
@@ -249,14 +253,16 @@ def test_legacy_layernorm_names_and_position_ids_load(tmp_path: Path) -> None:
     model.config.save_pretrained(tmp_path)
     loaded, report = BertModel.from_pretrained(tmp_path, output_loading_info=True)
     assert report.verdict == "complete" and not report.unexpected_keys, report
-    assert torch.equal(loaded(ids()).last_hidden_state, model(ids()).last_hidden_state)
+    assert_same_weights(loaded, model)
+    assert_close_kernels(loaded(ids()).last_hidden_state, model(ids()).last_hidden_state, depth=4)
 
 
 def test_state_dict_argument_loads_without_files(tmp_path: Path) -> None:
     model = seeded(BertModel, tiny_bert())
     tiny_bert().save_pretrained(tmp_path)
     loaded = BertModel.from_pretrained(tmp_path, state_dict=model.state_dict())
-    assert torch.equal(loaded(ids()).last_hidden_state, model(ids()).last_hidden_state)
+    assert_same_weights(loaded, model)
+    assert_close_kernels(loaded(ids()).last_hidden_state, model(ids()).last_hidden_state, depth=4)
 
 
 # ------------------------------------------------------------------------------------ tying and pruning
@@ -292,7 +298,8 @@ def test_prune_heads_merges_config_and_shrinks(tmp_path: Path) -> None:
     out = model(ids(), output_attentions=True)
     assert out.attentions[1].shape[1] == 2
     reloaded = BertForSequenceClassification.from_pretrained(tmp_path)
-    assert torch.equal(reloaded(ids()).logits, model(ids()).logits)
+    assert_same_weights(reloaded, model)
+    assert_close_kernels(reloaded(ids()).logits, model(ids()).logits, depth=4)
 
 
 # ------------------------------------------------------------------------------------ counts, dtype, device
@@ -336,14 +343,15 @@ def test_cuda_loading_matches_cpu(tmp_path: Path) -> None:  # pragma: no cover -
 
 # ------------------------------------------------------------------------------------ golden bytes
 def golden_model() -> BertForMaskedLM:
-    """A tiny BERT MLM whose weights come from a formula (no random generator): stable bytes."""
+    """A tiny BERT MLM whose weights come from a formula (no random generator, no math library): small
+    integers / 256 are exact in float32 on every CPU, so the bytes depend only on our serialisation."""
     config = BertConfig(vocab_size=20, hidden_size=8, num_hidden_layers=1, num_attention_heads=2,
                         intermediate_size=12, max_position_embeddings=8, type_vocab_size=2)
     model = BertForMaskedLM(config)
     with torch.no_grad():
         for i, (_, param) in enumerate(sorted(model.named_parameters(), key=lambda kv: kv[0])):
             n = param.numel()
-            values = torch.sin(torch.arange(n, dtype=torch.float64) * 0.37 + i) * 0.1
+            values = ((torch.arange(n, dtype=torch.int64) * 37 + 11 * i) % 51 - 25).to(torch.float32) / 256
             param.copy_(values.reshape(param.shape).to(param.dtype))
     return model.eval()
 

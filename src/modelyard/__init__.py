@@ -91,7 +91,11 @@ _EXPORTS: dict[str, str] = {
     "ResNetPreTrainedModel": "modelyard.models.resnet.modeling_resnet",
 }
 
-__getattr__, __dir__ = lazy_exports(__name__, globals(), _EXPORTS)
+# Submodules reachable as attributes (``modelyard.logging.set_verbosity_error()``), kept out of __all__ so a
+# star import never shadows the standard library's ``logging``.
+_SUBMODULES = {"logging": "modelyard.logging"}
+
+__getattr__, __dir__ = lazy_exports(__name__, globals(), {**_EXPORTS, **_SUBMODULES})
 __all__ = sorted(_EXPORTS)  # noqa: PLE0605 (names resolved lazily)
 
 if TYPE_CHECKING:  # the same names, for type checkers and IDEs

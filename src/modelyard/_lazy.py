@@ -1,7 +1,8 @@
 """PEP 562 lazy attribute tables: ``import modelyard`` stays cheap and never imports torch.
 
 A package declares ``{public_name: "module.path"}``; the module is imported on first attribute access and
-the object cached in the package namespace, so later accesses are plain lookups.
+the object cached in the package namespace, so later accesses are plain lookups. An entry whose path is the
+package's own submodule of that name (``"logging": "modelyard.logging"``) serves the submodule itself.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ def lazy_exports(
         module_path = table.get(name)
         if module_path is None:
             raise AttributeError(f"module {package_name!r} has no attribute {name!r}")
-        value = getattr(importlib.import_module(module_path), name)
+        module = importlib.import_module(module_path)
+        value = module if module_path == f"{package_name}.{name}" else getattr(module, name)
         package_globals[name] = value
         return value
 

@@ -36,6 +36,7 @@ C = TypeVar("C", bound="PretrainedConfig")
 # config.json (the "diff"), which keeps files short and equal to what the reference library writes.
 COMMON_DEFAULTS: dict[str, Any] = {
     "return_dict": True,
+    "torchscript": False,
     "output_hidden_states": False,
     "output_attentions": False,
     "dtype": None,
@@ -59,6 +60,8 @@ COMMON_DEFAULTS: dict[str, Any] = {
     "problem_type": None,
     "pruned_heads": {},
 }
+# Keywords of get_config_dict that say where the file comes from (the rest is returned unused).
+_READ_OPTIONS = ("cache_dir", "local_files_only", "token", "revision", "subfolder", "force_download")
 # Keys that are never attributes of the object (bookkeeping written next to the attributes).
 _FILE_ONLY_KEYS = ("model_type", "modelyard_version", "num_labels")
 
@@ -66,12 +69,42 @@ _FILE_ONLY_KEYS = ("model_type", "modelyard_version", "num_labels")
 _loading_from_file: contextvars.ContextVar[bool] = contextvars.ContextVar("_loading_from_file", default=False)
 
 
+class DtypeName(str):
+    """A dtype's name as the config stores it (``"float16"``), equal to the torch dtype too.
+
+    The config stays torch-free and JSON-ready, and code written for the reference, where the attribute is
+    a ``torch.dtype``, keeps working: ``config.dtype == torch.float16`` holds. ``config.torch_dtype`` gives
+    the ``torch.dtype`` itself.
+    """
+
+    __slots__ = ()
+
+    def __eq__(self, other: object) -> bool:
+        if _is_torch_dtype(other):
+            other = str(other).removeprefix("torch.")
+        return str.__eq__(self, other)
+
+    def __ne__(self, other: object) -> bool:
+        equal = self.__eq__(other)
+        return equal if equal is NotImplemented else not equal
+
+    __hash__ = str.__hash__
+
+    def __repr__(self) -> str:
+        return str.__repr__(self)
+
+
+def _is_torch_dtype(value: object) -> bool:
+    return type(value).__module__ == "torch" and type(value).__name__ == "dtype"
+
+
 def _dtype_name(value: Any) -> Any:
-    """``torch.float16`` -> ``"float16"`` without importing torch; strings pass through."""
-    if value is None or isinstance(value, str):
-        return value
-    if type(value).__module__ == "torch" and str(value).startswith("torch."):
-        return str(value)[len("torch.") :]
+    """``torch.float16`` / ``"torch.float16"`` / ``"float16"`` -> ``DtypeName("float16")`` without importing
+    torch; None and other values pass through."""
+    if _is_torch_dtype(value) or (isinstance(value, str) and value.startswith("torch.")):
+        return DtypeName(str(value)[len("torch.") :])
+    if isinstance(value, str) and not isinstance(value, DtypeName):
+        return DtypeName(value)
     return value
 
 
@@ -93,6 +126,7 @@ class PretrainedConfig(PushToHubMixin):
         num_labels = kwargs.pop("num_labels", None)
         name_or_path = kwargs.pop("name_or_path", kwargs.pop("_name_or_path", ""))
         commit_hash = kwargs.pop("_commit_hash", None)
+        attn_implementation = kwargs.pop("attn_implementation", kwargs.pop("_attn_implementation", None))
         for key in _FILE_ONLY_KEYS:
             kwargs.pop(key, None)
         if not _loading_from_file.get():
@@ -112,6 +146,8 @@ class PretrainedConfig(PushToHubMixin):
             self.pruned_heads = {int(k): list(v) for k, v in self.pruned_heads.items()}
         self._name_or_path = str(name_or_path)
         self._commit_hash = commit_hash
+        # "sdpa" (None: the default) or "eager"; a run-time choice, never written to config.json.
+        self._attn_implementation = attn_implementation
         # Anything else (a newer library's setting, a user's own key) is kept as is.
         for key, value in kwargs.items():
             try:
@@ -122,6 +158,8 @@ class PretrainedConfig(PushToHubMixin):
     # ------------------------------------------------------------------ aliases
     def __setattr__(self, name: str, value: Any) -> None:
         name = type(self).attribute_map.get(name, name)
+        if name == "dtype":
+            value = _dtype_name(value)
         super().__setattr__(name, value)
 
     def __getattr__(self, name: str) -> Any:
@@ -168,16 +206,28 @@ class PretrainedConfig(PushToHubMixin):
 
     @property
     def torch_dtype(self) -> Any:
-        return self.dtype
+        """``dtype`` as a ``torch.dtype`` (imports torch), as the reference gives it; None when unset."""
+        if self.dtype is None:
+            return None
+        import torch
+
+        value = getattr(torch, str(self.dtype), None)
+        return value if isinstance(value, torch.dtype) else self.dtype
+
+    @torch_dtype.setter
+    def torch_dtype(self, value: Any) -> None:
+        self.dtype = value
 
     @property
     def use_return_dict(self) -> bool:
-        return bool(self.return_dict)
+        """Whether models return output objects: ``return_dict``, except under ``torchscript`` (tuples)."""
+        return bool(self.return_dict) and not self.torchscript
 
     @classmethod
     def known_attributes(cls) -> set[str]:
         """Names a user may pass: ``__init__`` parameters along the class hierarchy, common ones, aliases."""
-        names = set(COMMON_DEFAULTS) | set(cls.attribute_map) | {"num_labels", "name_or_path", "torch_dtype"}
+        names = set(COMMON_DEFAULTS) | set(cls.attribute_map) | {"num_labels", "name_or_path", "torch_dtype",
+                                                                  "attn_implementation"}
         for klass in cls.__mro__:
             init = klass.__dict__.get("__init__")
             if init is None:
@@ -263,7 +313,7 @@ class PretrainedConfig(PushToHubMixin):
         written.append(path)
         logger.info("Configuration saved in %s", path)
         if push_to_hub:
-            self.push_to_hub(**push_kwargs, _folder=directory)
+            self.push_to_hub(push_kwargs.pop("repo_id", directory.name), _folder=directory, **push_kwargs)
         return written
 
     # ------------------------------------------------------------------ loading
@@ -277,6 +327,7 @@ class PretrainedConfig(PushToHubMixin):
         token: str | bool | None = None,
         revision: str | None = None,
         subfolder: str = "",
+        force_download: bool = False,
         return_unused_kwargs: bool = False,
         **kwargs: Any,
     ) -> C | tuple[C, dict[str, Any]]:
@@ -285,14 +336,17 @@ class PretrainedConfig(PushToHubMixin):
         Keyword arguments that are not attributes are returned with ``return_unused_kwargs=True``
         (otherwise a warning names them).
         """
-        config_dict = cls.get_config_dict(
+        config_dict = cls._read_config_dict(
             pretrained_model_name_or_path,
             cache_dir=cache_dir,
             local_files_only=local_files_only,
             token=token,
             revision=revision,
             subfolder=subfolder,
+            force_download=force_download,
         )
+        for name in ("_from_auto", "_from_pipeline", "_commit_hash", "trust_remote_code", "resume_download"):
+            kwargs.pop(name, None)  # the reference's own flags: nothing to do here
         file_type = config_dict.get("model_type")
         if cls.model_type and file_type and file_type != cls.model_type:
             logger.warning(
@@ -305,6 +359,18 @@ class PretrainedConfig(PushToHubMixin):
 
     @classmethod
     def get_config_dict(
+        cls, pretrained_model_name_or_path: str | os.PathLike[str] | FileSource, **kwargs: Any
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """``(config_dict, unused_kwargs)``, as the reference returns them: the raw dict of the config file
+        (with ``_name_or_path`` and ``_commit_hash``), and the keywords that were not options of the read
+        (``cache_dir``, ``revision``, ``token``, ``local_files_only``, ``subfolder``, ``force_download``)."""
+        options = {k: kwargs.pop(k) for k in list(kwargs) if k in _READ_OPTIONS}
+        for name in ("_from_auto", "_from_pipeline", "_commit_hash", "trust_remote_code", "resume_download"):
+            kwargs.pop(name, None)
+        return cls._read_config_dict(pretrained_model_name_or_path, **options), kwargs
+
+    @classmethod
+    def _read_config_dict(
         cls,
         pretrained_model_name_or_path: str | os.PathLike[str] | FileSource,
         *,
@@ -313,6 +379,7 @@ class PretrainedConfig(PushToHubMixin):
         token: str | bool | None = None,
         revision: str | None = None,
         subfolder: str = "",
+        force_download: bool = False,
     ) -> dict[str, Any]:
         """The raw dict of a config file, with ``_name_or_path`` and ``_commit_hash`` filled in."""
         if not isinstance(pretrained_model_name_or_path, FileSource):
@@ -328,6 +395,7 @@ class PretrainedConfig(PushToHubMixin):
             token=token,
             local_files_only=local_files_only,
             subfolder=subfolder,
+            force_download=force_download,
         )
         path = source.get(CONFIG_NAME)
         assert path is not None

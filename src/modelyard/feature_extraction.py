@@ -403,7 +403,7 @@ class FeatureExtractionMixin(PushToHubMixin):
         directory = prepare_save_directory(save_directory)
         written = self._save_into(directory)
         if push_to_hub:
-            self.push_to_hub(**push_kwargs, _folder=directory)
+            self.push_to_hub(push_kwargs.pop("repo_id", directory.name), _folder=directory, **push_kwargs)
         return written
 
     def _save_into(self, directory: Path, *, extra_auto_map: dict[str, Any] | None = None) -> list[Path]:

@@ -11,10 +11,13 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import copy
+import difflib
+import functools
 import itertools
 import logging
 import os
 import re
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
@@ -23,10 +26,17 @@ import torch
 from torch import nn
 
 from modelyard.configuration import PretrainedConfig
-from modelyard.errors import ConfigurationError, WeightsError
+from modelyard.errors import ConfigurationError, UnexpectedArgumentError, WeightsError
 from modelyard.hub.files import FileSource
 from modelyard.hub.push import PushToHubMixin
 from modelyard.weights.checkpoint import Checkpoint, find_checkpoint
+from modelyard.weights.reference_options import IGNORED as IGNORED_REFERENCE_OPTIONS
+from modelyard.weights.reference_options import UNSUPPORTED as UNSUPPORTED_REFERENCE_OPTIONS
+from modelyard.weights.reference_options import (
+    check_attn_implementation,
+    device_from_map,
+    take_reference_options,
+)
 from modelyard.weights.report import LoadReport, judge_load
 from modelyard.weights.saving import save_state_dict
 
@@ -61,38 +71,91 @@ def _parameters_on_meta() -> Iterator[None]:
     """Build modules with parameters on the meta device (no memory, init is a no-op); buffers stay real.
 
     Buffers such as position ids are computed in ``__init__`` and often not saved, so they must exist.
+    Only the calling thread (and its context) builds on meta: the hooks that do it are installed once for
+    all overlapping loads, and act only where this context variable is set, so a model built by another
+    thread at the same time is built normally, and nothing stays installed after the last load.
     """
-    original = nn.Module.register_parameter
-
-    def register_on_meta(module: nn.Module, name: str, param: nn.Parameter | None) -> None:
-        original(module, name, param)
-        if param is not None and param.device.type != "meta":
-            module._parameters[name] = nn.Parameter(param.to("meta"), requires_grad=param.requires_grad)
-
-    # torch's own reset_parameters() would still run its init functions on the meta tensors, which costs
-    # time and imports heavy machinery for nothing: make them no-ops while the model is built.
-    saved_inits = {name: getattr(nn.init, name) for name in _TORCH_INIT_FUNCTIONS if hasattr(nn.init, name)}
-    nn.Module.register_parameter = register_on_meta  # type: ignore[method-assign]
-    for name in saved_inits:
-        setattr(nn.init, name, _no_init)
-    token = _skip_init.set(True)
-    try:
-        yield
-    finally:
-        nn.Module.register_parameter = original  # type: ignore[method-assign]
-        for name, function in saved_inits.items():
-            setattr(nn.init, name, function)
-        _skip_init.reset(token)
+    with _meta_hooks_installed():
+        token = _skip_init.set(True)
+        try:
+            yield
+        finally:
+            _skip_init.reset(token)
 
 
 _TORCH_INIT_FUNCTIONS = (
     "uniform_", "normal_", "trunc_normal_", "constant_", "ones_", "zeros_", "eye_", "dirac_",
     "xavier_uniform_", "xavier_normal_", "kaiming_uniform_", "kaiming_normal_", "orthogonal_", "sparse_",
 )
+_hooks_lock = threading.Lock()
+_hooks_users = 0
+_hooks_undo: list[Any] = []
 
 
-def _no_init(tensor: torch.Tensor, *args: Any, **kwargs: Any) -> torch.Tensor:
-    return tensor
+@contextlib.contextmanager
+def _meta_hooks_installed() -> Iterator[None]:
+    """Install the meta-building hooks while at least one load runs (reference-counted, thread-safe)."""
+    global _hooks_users
+    with _hooks_lock:
+        if _hooks_users == 0:
+            _hooks_undo.extend(_install_meta_hooks())
+        _hooks_users += 1
+    try:
+        yield
+    finally:
+        with _hooks_lock:
+            _hooks_users -= 1
+            if _hooks_users == 0:
+                while _hooks_undo:
+                    _hooks_undo.pop()()
+
+
+def _install_meta_hooks() -> list[Any]:
+    """torch's public parameter-registration hook moves new parameters to meta; torch's init functions
+    become no-ops (they would run on the meta tensors for nothing). Both act only while ``_skip_init``
+    is set in the current context. Returns the functions that undo it."""
+
+    def to_meta(module: nn.Module, name: str, param: nn.Parameter | None) -> nn.Parameter | None:
+        if param is None or not _skip_init.get() or param.device.type == "meta":
+            return None
+        return nn.Parameter(param.to("meta"), requires_grad=param.requires_grad)
+
+    handle = nn.modules.module.register_module_parameter_registration_hook(to_meta)
+    originals = {name: getattr(nn.init, name) for name in _TORCH_INIT_FUNCTIONS if hasattr(nn.init, name)}
+    for name, function in originals.items():
+        setattr(nn.init, name, _skipped_while_building(function))
+
+    def restore_inits() -> None:
+        for name, function in originals.items():
+            setattr(nn.init, name, function)
+
+    return [handle.remove, restore_inits]
+
+
+def _skipped_while_building(function: Any) -> Any:
+    @functools.wraps(function)
+    def init(tensor: torch.Tensor, *args: Any, **kwargs: Any) -> torch.Tensor:
+        if _skip_init.get():
+            return tensor
+        return function(tensor, *args, **kwargs)
+
+    return init
+
+
+def unused_keywords_message(
+    where: str, unused: dict[str, Any], config_class: type[PretrainedConfig], init_args: frozenset[str] = frozenset()
+) -> str:
+    """The error for keywords that are neither loading options, config attributes nor model arguments,
+    with a "did you mean" for each near miss."""
+    known = config_class.known_attributes() | PreTrainedModel.load_option_names() | init_args
+    parts = []
+    for key in unused:
+        match = difflib.get_close_matches(key, known, n=1, cutoff=0.75)
+        parts.append(f"{key!r} (did you mean {match[0]!r}?)" if match else repr(key))
+    return (
+        f"{where} got keyword arguments that are neither loading options, attributes of "
+        f"{config_class.__name__} nor arguments of the model class: {', '.join(parts)}."
+    )
 
 
 class PreTrainedModel(nn.Module, PushToHubMixin):
@@ -112,6 +175,9 @@ class PreTrainedModel(nn.Module, PushToHubMixin):
     # regexes of keys never reported (checkpoint leftovers, buffers computed at init)
     _keys_to_ignore_on_load_missing: ClassVar[list[str] | None] = None
     _keys_to_ignore_on_load_unexpected: ClassVar[list[str] | None] = None
+    # regexes of checkpoint keys holding buffers the model computes itself (old checkpoints saved
+    # position ids): dropped without a report, as the reference drops its non-persistent buffers
+    _computed_checkpoint_keys: ClassVar[list[str]] = []
     # (pattern, replacement) applied to checkpoint keys before matching; LayerNorm gamma/beta are TF-era names
     _checkpoint_key_renames: ClassVar[list[tuple[str, str]]] = [
         (r"LayerNorm\.gamma$", "LayerNorm.weight"),
@@ -185,7 +251,11 @@ class PreTrainedModel(nn.Module, PushToHubMixin):
             inputs = self.get_input_embeddings()
         except NotImplementedError:
             return
-        output.weight = inputs.weight
+        if getattr(self.config, "torchscript", False):
+            # TorchScript cannot share a parameter between two modules: the output layer gets a copy.
+            output.weight = nn.Parameter(inputs.weight.detach().clone())
+        else:
+            output.weight = inputs.weight
         bias = getattr(output, "bias", None)
         if bias is not None and bias.device.type != "meta" and bias.shape[0] != inputs.weight.shape[0]:
             grown = torch.zeros(inputs.weight.shape[0], dtype=bias.dtype, device=bias.device)
@@ -304,6 +374,21 @@ class PreTrainedModel(nn.Module, PushToHubMixin):
     def is_gradient_checkpointing(self) -> bool:
         return any(getattr(m, "gradient_checkpointing", False) for m in self.modules())
 
+    def enable_input_require_grads(self) -> None:
+        """Make the input embeddings' output require grad, so gradients flow to later trainable layers even
+        when the embeddings are frozen (adapters, gradient checkpointing with frozen inputs)."""
+
+        def require_grads(module: nn.Module, args: Any, output: torch.Tensor) -> None:
+            output.requires_grad_(True)
+
+        self.disable_input_require_grads()
+        self._require_grads_hook = self.get_input_embeddings().register_forward_hook(require_grads)
+
+    def disable_input_require_grads(self) -> None:
+        hook = self.__dict__.pop("_require_grads_hook", None)
+        if hook is not None:
+            hook.remove()
+
     @classmethod
     def register_for_auto_class(cls, auto_class: str | type = "AutoModel") -> None:
         """Save this class's code with the weights, loadable by ``auto_class`` with trust_remote_code."""
@@ -319,13 +404,24 @@ class PreTrainedModel(nn.Module, PushToHubMixin):
         self,
         save_directory: str | os.PathLike[str],
         *,
-        max_shard_size: int | str = "5GB",
-        safe_serialization: bool = True,
+        is_main_process: bool = True,
         state_dict: dict[str, torch.Tensor] | None = None,
         push_to_hub: bool = False,
+        max_shard_size: int | str = "5GB",
+        safe_serialization: bool = True,
+        variant: str | None = None,
         **push_kwargs: Any,
     ) -> list[Path]:
-        """Write ``config.json`` and the weights (``model.safetensors`` or shards + index); returns the files."""
+        """Write ``config.json`` and the weights (``model.safetensors`` or shards + index); returns the files.
+
+        Shards follow the state dict's order, split as the reference splits them. ``variant="fp16"`` writes
+        ``model.fp16.safetensors`` (next to any default weights, which stay). ``is_main_process=False`` (the
+        other ranks of a distributed run) writes nothing, so processes never race on the same files.
+        ``push_to_hub=True`` then uploads the folder (``repo_id=`` defaults to the folder's name; other
+        keywords go to :meth:`push_to_hub`).
+        """
+        if not is_main_process:
+            return []
         directory = Path(save_directory)
         if directory.is_file():
             raise WeightsError(f"save_directory {str(directory)!r} is a file; pass a folder path.")
@@ -340,9 +436,11 @@ class PreTrainedModel(nn.Module, PushToHubMixin):
             written += save_custom_code(self, directory, config=config)
         state = self._state_dict_without_shared(state_dict if state_dict is not None else self.state_dict())
         written += config.save_pretrained(directory)
-        written += save_state_dict(state, directory, max_shard_size=max_shard_size, safe_serialization=safe_serialization)
+        written += save_state_dict(
+            state, directory, max_shard_size=max_shard_size, safe_serialization=safe_serialization, variant=variant
+        )
         if push_to_hub:
-            self.push_to_hub(**push_kwargs, _folder=directory)
+            self.push_to_hub(push_kwargs.pop("repo_id", directory.name), _folder=directory, **push_kwargs)
         return written
 
     def _state_dict_without_shared(self, state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -374,14 +472,19 @@ class PreTrainedModel(nn.Module, PushToHubMixin):
         revision: str | None = None,
         cache_dir: str | os.PathLike[str] | None = None,
         local_files_only: bool = False,
+        force_download: bool = False,
         token: str | bool | None = None,
         subfolder: str = "",
         dtype: str | torch.dtype | None = None,
         torch_dtype: str | torch.dtype | None = None,
         device: str | torch.device | None = None,
+        device_map: str | int | torch.device | dict[str, Any] | None = None,
+        attn_implementation: str | None = None,
+        torchscript: bool = False,
         ignore_mismatched_sizes: bool = False,
         output_loading_info: bool = False,
         use_safetensors: bool | None = None,
+        variant: str | None = None,
         state_dict: dict[str, torch.Tensor] | None = None,
         _require_fit: bool = False,
         **config_overrides: Any,
@@ -389,8 +492,16 @@ class PreTrainedModel(nn.Module, PushToHubMixin):
         """Build the model from a folder or hub repository and load its weights.
 
         ``dtype``: None loads in float32; ``"auto"`` keeps the checkpoint's dtype; or a dtype / name.
+        ``device`` / ``device_map``: the one device to load onto (``device_map="auto"`` means the first GPU
+        when there is one). ``attn_implementation``: ``"sdpa"`` (default) or ``"eager"``.
         ``ignore_mismatched_sizes``: re-initialise weights whose shape differs instead of failing.
+        ``variant``: load ``model.<variant>.safetensors`` (e.g. ``"fp16"``). The reference library's own
+        flags (``_from_auto``, ``low_cpu_mem_usage``, ...) are taken as well; see
+        :mod:`modelyard.weights.reference_options`. Other keywords override config attributes, or go to the
+        model's ``__init__`` when it takes them (``add_pooling_layer=False``).
         """
+        take_reference_options(f"{cls.__name__}.from_pretrained", config_overrides)
+        target_device = device_from_map(device_map, device)
         source = FileSource.open(
             pretrained_model_name_or_path,
             revision=revision,
@@ -398,22 +509,27 @@ class PreTrainedModel(nn.Module, PushToHubMixin):
             token=token,
             local_files_only=local_files_only,
             subfolder=subfolder,
+            force_download=force_download,
         )
         # Arguments of the model's own __init__ (e.g. add_pooling_layer=False) build the model;
         # every other keyword overrides a config attribute.
         init_args = cls.init_arguments()
         model_kwargs = {k: config_overrides.pop(k) for k in list(config_overrides) if k in init_args}
         config = cls._load_config(source, config, config_overrides)
+        if attn_implementation is not None:
+            config._attn_implementation = check_attn_implementation(attn_implementation)
+        if torchscript:
+            config.torchscript = True
         checkpoint = (
             Checkpoint.from_state_dict(state_dict)
             if state_dict is not None
-            else find_checkpoint(source, use_safetensors=use_safetensors)
+            else find_checkpoint(source, use_safetensors=use_safetensors, variant=variant)
         )
         target_dtype = cls._target_dtype(dtype if dtype is not None else torch_dtype, config)
         with _parameters_on_meta():
             model = cls(config, **model_kwargs)
         report = model._load_checkpoint(
-            checkpoint, dtype=target_dtype, device=torch.device(device) if device is not None else torch.device("cpu"),
+            checkpoint, dtype=target_dtype, device=target_device or torch.device("cpu"),
             ignore_mismatched_sizes=ignore_mismatched_sizes,
         )
         if target_dtype is not None:
@@ -429,6 +545,16 @@ class PreTrainedModel(nn.Module, PushToHubMixin):
         if summary:
             logger.warning(summary)
         return (model, report) if output_loading_info else model
+
+    @classmethod
+    def load_option_names(cls) -> frozenset[str]:
+        """Every keyword ``from_pretrained`` takes as a loading option (config attributes aside): its own
+        parameters and the reference library's flags it accepts (derived, never listed by hand)."""
+        import inspect
+
+        params = inspect.signature(PreTrainedModel.from_pretrained).parameters.values()
+        own = {p.name for p in params if p.kind is p.KEYWORD_ONLY and not p.name.startswith("_")}
+        return frozenset(own | set(IGNORED_REFERENCE_OPTIONS) | set(UNSUPPORTED_REFERENCE_OPTIONS) | {"adapter_kwargs"})
 
     @classmethod
     def init_arguments(cls) -> frozenset[str]:
@@ -449,22 +575,14 @@ class PreTrainedModel(nn.Module, PushToHubMixin):
         if config is None:
             config_class = cls.config_class or PretrainedConfig
             config, unused = config_class.from_pretrained(source, return_unused_kwargs=True, **overrides)  # type: ignore[misc]
-            if unused:
-                from modelyard.auto.modeling_auto import _unused_message
-                from modelyard.errors import UnexpectedArgumentError
-
-                raise UnexpectedArgumentError(_unused_message(cls.__name__, unused, config_class, cls.init_arguments()))
-            return config
-        config = copy.deepcopy(config)
-        for key, value in overrides.items():
-            if not hasattr(config, key):
-                from modelyard.errors import UnexpectedArgumentError
-
-                raise UnexpectedArgumentError(
-                    f"{cls.__name__}.from_pretrained got {key!r}, which is neither a loading option nor an "
-                    f"attribute of {type(config).__name__}."
-                )
-            setattr(config, key, value)
+        else:
+            config = copy.deepcopy(config)
+            unused = {k: v for k, v in overrides.items() if not hasattr(config, k)}
+            config.update({k: v for k, v in overrides.items() if k not in unused})
+        if unused:
+            raise UnexpectedArgumentError(
+                unused_keywords_message(f"{cls.__name__}.from_pretrained", unused, type(config), cls.init_arguments())
+            )
         return config
 
     @staticmethod
@@ -507,9 +625,14 @@ class PreTrainedModel(nn.Module, PushToHubMixin):
         mapping = self._map_checkpoint_keys(checkpoint.keys(), expected)
         to_load: dict[str, str] = {}  # model key -> checkpoint key
         unexpected, mismatched = [], []
+        # Buffers the model computes itself (non-persistent, e.g. position ids) are not checkpoint data: an old
+        # checkpoint that still holds them is neither loaded from nor reported, as in the reference.
+        computed = {name for name, _ in self.named_buffers()} - expected
+        computed_patterns = [re.compile(p) for p in self._computed_checkpoint_keys]
         for ckpt_key, model_key in mapping.items():
             if model_key not in expected:
-                unexpected.append(ckpt_key)
+                if model_key not in computed and not any(p.search(model_key) for p in computed_patterns):
+                    unexpected.append(ckpt_key)
                 continue
             want, have = tuple(model_state[model_key].shape), checkpoint.shapes[ckpt_key]
             if want != have:
@@ -568,8 +691,9 @@ class PreTrainedModel(nn.Module, PushToHubMixin):
             for name in meta:
                 param = module._parameters[name]
                 assert param is not None
-                if id(param) in materialised:  # an alias of a parameter already materialised
-                    module._parameters[name] = materialised[id(param)]
+                if id(param) in materialised:  # an alias of a parameter already materialised: missing too,
+                    module._parameters[name] = materialised[id(param)]  # as the reference reports it
+                    missing.append(f"{module_name}.{name}" if module_name else name)
                     continue
                 real = torch.zeros(param.shape, dtype=dtype or param.dtype, device=device)
                 module._parameters[name] = materialised[id(param)] = nn.Parameter(real, requires_grad=param.requires_grad)

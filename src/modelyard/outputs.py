@@ -1,55 +1,124 @@
-"""Model outputs: dataclasses readable by attribute, by key and by index.
+"""Model outputs: dataclasses that are also ordered dicts, readable by attribute, by key and by index.
 
-As in the reference library, fields that are ``None`` are left out of the key and index views, so
-``outputs[0]`` is the loss when labels were given and the logits otherwise.
+As in the reference library, fields that are ``None`` are left out of the dict, key and index views, so
+``outputs[0]`` is the loss when labels were given and the logits otherwise. Being a real ``dict`` matters
+beyond ``out.items()``: ``torch.jit.trace(..., strict=False)``, ``DataParallel`` gathering and user code
+that type-checks for a mapping all accept it. Each subclass is also registered with torch's pytree
+utilities, so ``torch.export`` and ``torch.compile`` flatten it to its tensors and rebuild it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections import OrderedDict
 from dataclasses import dataclass, fields
 from typing import Any
 
 import torch
+from torch.utils import _pytree as pytree
 
 
-class ModelOutput:
-    """Base class: subclasses are ``@dataclass``es whose fields default to ``None``."""
+class ModelOutput(OrderedDict):  # type: ignore[type-arg]
+    """Base class: subclasses are ``@dataclass``es whose fields default to ``None``.
 
-    def _present(self) -> list[tuple[str, Any]]:
-        return [(f.name, getattr(self, f.name)) for f in fields(self) if getattr(self, f.name) is not None]  # type: ignore[arg-type]
+    The dict holds the fields that are set (not ``None``), in field order; setting a field by attribute
+    or by key updates both views. Removing keys (``del``, ``pop``, ``popitem``, ``setdefault``,
+    ``update``) is refused: an output's fields are fixed by its class.
+    """
 
-    def keys(self) -> list[str]:
-        return [name for name, _ in self._present()]
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        pytree.register_pytree_node(
+            cls,
+            _flatten_output,
+            lambda values, keys, _cls=cls: _cls(**dict(zip(keys, values))),
+            serialized_type_name=f"{cls.__module__}.{cls.__qualname__}",
+        )
 
-    def values(self) -> list[Any]:
-        return [value for _, value in self._present()]
+    def __post_init__(self) -> None:
+        # The generated __init__ assigned every field through __setattr__, which keeps the dict in step;
+        # this only checks that the class was declared as a dataclass with defaults for every field.
+        if not fields(self):  # type: ignore[arg-type]
+            raise TypeError(f"{type(self).__name__} must be a @dataclass with at least one field.")
 
-    def items(self) -> list[tuple[str, Any]]:
-        return self._present()
+    # ------------------------------------------------------------------ one state, two views
+    def __setattr__(self, name: str, value: Any) -> None:
+        super().__setattr__(name, value)
+        if name in self._field_names():
+            self._sync(name, value)
 
-    def to_tuple(self) -> tuple[Any, ...]:
-        return tuple(self.values())
+    def __setitem__(self, key: str, value: Any) -> None:
+        if key not in self._field_names():
+            raise KeyError(f"{type(self).__name__} has no field {key!r}; its fields: {list(self._field_names())}")
+        super().__setattr__(key, value)
+        self._sync(key, value)
 
-    def get(self, key: str, default: Any = None) -> Any:
-        value = getattr(self, key, None)
-        return default if value is None else value
+    def _sync(self, name: str, value: Any) -> None:
+        if value is None:
+            super().pop(name, None)
+            return
+        # Keep field order: a field set late goes to its place among the others, not to the end.
+        super().__setitem__(name, value)
+        order = [n for n in self._field_names() if n in self]
+        if list(super().keys()) != order:
+            for key in order:
+                self.move_to_end(key)
 
+    @classmethod
+    def _field_names(cls) -> tuple[str, ...]:
+        names = cls.__dict__.get("_cached_field_names")
+        if names is None:
+            names = tuple(f.name for f in fields(cls))  # type: ignore[arg-type]
+            type.__setattr__(cls, "_cached_field_names", names)
+        return names
+
+    # ------------------------------------------------------------------ reading
     def __getitem__(self, key: str | int | slice) -> Any:
         if isinstance(key, str):
-            if key not in self.keys():
-                raise KeyError(f"{type(self).__name__} has no field {key!r} set; set fields: {self.keys()}")
-            return getattr(self, key)
+            try:
+                return super().__getitem__(key)
+            except KeyError:
+                raise KeyError(
+                    f"{type(self).__name__} has no field {key!r} set; set fields: {list(self.keys())}"
+                ) from None
         return self.to_tuple()[key]
 
-    def __contains__(self, key: object) -> bool:
-        return key in self.keys()
+    def to_tuple(self) -> tuple[Any, ...]:
+        """The set fields, in order (what ``return_dict=False`` returns)."""
+        return tuple(super().values())
 
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.keys())
+    # ------------------------------------------------------------------ what an output does not allow
+    def _refuse(self, operation: str) -> Any:
+        raise TypeError(
+            f"{type(self).__name__} does not support {operation}: its fields are fixed by the class. "
+            "Set a field to None to leave it out, or build a plain dict with dict(output)."
+        )
 
-    def __len__(self) -> int:
-        return len(self._present())
+    def __delitem__(self, key: str) -> None:
+        self._refuse("deleting keys")
+
+    def pop(self, *args: Any, **kwargs: Any) -> Any:
+        return self._refuse("pop()")
+
+    def popitem(self, *args: Any, **kwargs: Any) -> Any:
+        return self._refuse("popitem()")
+
+    def setdefault(self, *args: Any, **kwargs: Any) -> Any:
+        return self._refuse("setdefault()")
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        self._refuse("update()")
+
+    def __reduce__(self) -> Any:
+        # Pickle (multiprocessing, DataLoader workers) by fields: the dict view is rebuilt on load.
+        return (_rebuild_output, (type(self), {f: getattr(self, f) for f in self._field_names()}))
+
+
+def _rebuild_output(cls: type[ModelOutput], values: dict[str, Any]) -> ModelOutput:
+    return cls(**values)
+
+
+def _flatten_output(output: ModelOutput) -> tuple[list[Any], list[str]]:
+    return list(output.values()), list(output.keys())
 
 
 @dataclass

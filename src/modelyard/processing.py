@@ -257,13 +257,10 @@ class ProcessorMixin(PushToHubMixin):
 
     @property
     def model_input_names(self) -> list[str]:
+        """The parts' input names, in attribute order, as the reference lists them (a family may override)."""
         names: list[str] = []
         for attribute in self.attributes:
-            for name in getattr(getattr(self, attribute), "model_input_names", []):
-                if name not in names:
-                    names.append(name)
-        if any("tokenizer" in a for a in self.attributes) and len(self.attributes) > 1 and self.text_target_key not in names:
-            names.append(self.text_target_key)
+            names.extend(getattr(getattr(self, attribute), "model_input_names", []))
         return names
 
     # ------------------------------------------------------------------ serialisation
@@ -308,7 +305,7 @@ class ProcessorMixin(PushToHubMixin):
             written.append(path)
         logger.info("Processor saved in %s", directory)
         if push_to_hub:
-            self.push_to_hub(**push_kwargs, _folder=directory)
+            self.push_to_hub(push_kwargs.pop("repo_id", directory.name), _folder=directory, **push_kwargs)
         return written
 
     # ------------------------------------------------------------------ loading

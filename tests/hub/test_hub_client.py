@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from common.tolerance import assert_close_kernels, assert_same_weights
 
 from modelyard import (
     AutoConfig,
@@ -51,7 +52,8 @@ def test_push_then_load_by_repo_id(hub_env) -> None:
 
     loaded = AutoModelForSequenceClassification.from_pretrained(repo)
     assert type(loaded) is BertForSequenceClassification
-    torch.testing.assert_close(loaded(IDS).logits, model(IDS).logits, rtol=0, atol=0)
+    assert_same_weights(loaded, model)
+    assert_close_kernels(loaded(IDS).logits, model(IDS).logits, depth=4)
     assert loaded.config.name_or_path == repo
 
 
@@ -71,12 +73,13 @@ def test_revision_pins_a_commit_while_main_moves(hub_env) -> None:
 
     pinned = BertForSequenceClassification.from_pretrained(repo, revision=commit)
     latest = BertForSequenceClassification.from_pretrained(repo)
-    torch.testing.assert_close(pinned(IDS).logits, first(IDS).logits, rtol=0, atol=0)
-    torch.testing.assert_close(latest(IDS).logits, second(IDS).logits, rtol=0, atol=0)
+    assert_same_weights(pinned, first)
+    assert_close_kernels(pinned(IDS).logits, first(IDS).logits, depth=4)
+    assert_same_weights(latest, second)
 
     hub_env.api().create_tag(repo, tag="v1", revision=commit)
     tagged = BertForSequenceClassification.from_pretrained(repo, revision="v1")
-    torch.testing.assert_close(tagged(IDS).logits, first(IDS).logits, rtol=0, atol=0)
+    assert_same_weights(tagged, first)
 
 
 def test_push_to_a_branch_and_a_pull_request(hub_env) -> None:
@@ -101,9 +104,10 @@ def test_offline_loads_from_the_cache_without_network(hub_env, monkeypatch: pyte
     monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     offline = BertForSequenceClassification.from_pretrained(repo)
-    torch.testing.assert_close(offline(IDS).logits, model(IDS).logits, rtol=0, atol=0)
+    assert_same_weights(offline, model)
+    assert_close_kernels(offline(IDS).logits, model(IDS).logits, depth=4)
     pinned = BertForSequenceClassification.from_pretrained(repo, revision=commit)
-    torch.testing.assert_close(pinned(IDS).logits, model(IDS).logits, rtol=0, atol=0)
+    assert_same_weights(pinned, model)
     with pytest.raises(OfflineModeError, match="not in the local cache"):
         BertForSequenceClassification.from_pretrained(repo, revision="never-fetched")
 

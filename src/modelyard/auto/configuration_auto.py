@@ -65,7 +65,7 @@ class AutoConfig:
         """Load a config, choosing its class from ``model_type`` (or from ``auto_map`` for custom code)."""
         path = os.fspath(pretrained_model_name_or_path) if not isinstance(pretrained_model_name_or_path, FileSource) else None
         if path is not None and (os.path.isfile(path) or path.endswith(".json")):
-            config_dict = PretrainedConfig.get_config_dict(path)
+            config_dict = PretrainedConfig._read_config_dict(path)
             # custom code, if any, sits next to the file
             source = FileSource.open(Path(path).parent) if Path(path).parent.is_dir() else None
         else:
@@ -77,7 +77,7 @@ class AutoConfig:
                 local_files_only=local_files_only,
                 subfolder=subfolder,
             )
-            config_dict = PretrainedConfig.get_config_dict(source)
+            config_dict = PretrainedConfig._read_config_dict(source)
         config_class = resolve_config_class(
             config_dict, source=source, trust_remote_code=trust_remote_code, code_revision=code_revision
         )

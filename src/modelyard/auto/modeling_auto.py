@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import difflib
 import os
 from typing import Any, ClassVar
 
@@ -12,20 +11,6 @@ from modelyard.auto.registry import ConfigKeyedTable
 from modelyard.configuration import PretrainedConfig
 from modelyard.errors import UnexpectedArgumentError, UnknownModelTypeError, WeightsError
 from modelyard.hub.files import FileSource
-
-# Options of PreTrainedModel.from_pretrained; every other keyword is a config override.
-MODEL_LOAD_OPTIONS = frozenset(
-    {
-        "dtype",
-        "torch_dtype",
-        "ignore_mismatched_sizes",
-        "output_loading_info",
-        "use_safetensors",
-        "device",
-        "state_dict",
-        "low_cpu_mem_usage",
-    }
-)
 
 
 def _table(description: str, names: dict[str, str]) -> ConfigKeyedTable:
@@ -190,12 +175,18 @@ class _AutoModel:
             token=token,
             local_files_only=local_files_only,
             subfolder=subfolder,
+            force_download=bool(kwargs.get("force_download", False)),
         )
+        from modelyard.modeling import PreTrainedModel, unused_keywords_message
+
         original_kwargs = dict(kwargs)
-        load_options = {k: kwargs.pop(k) for k in list(kwargs) if k in MODEL_LOAD_OPTIONS}
+        # Loading options are the model's (derived from its signature); every other keyword is a config override.
+        options = PreTrainedModel.load_option_names() - {"config", "revision", "cache_dir", "local_files_only",
+                                                         "token", "subfolder"}
+        load_options = {k: kwargs.pop(k) for k in list(kwargs) if k in options}
         given_config = config
         if config is None:
-            config_dict = PretrainedConfig.get_config_dict(source)
+            config_dict = PretrainedConfig._read_config_dict(source)
             config_class = resolve_config_class(
                 config_dict, source=source, trust_remote_code=trust_remote_code, code_revision=code_revision
             )
@@ -211,7 +202,9 @@ class _AutoModel:
         init_args = model_class.init_arguments() if hasattr(model_class, "init_arguments") else frozenset()
         load_options.update({k: unused.pop(k) for k in list(unused) if k in init_args})
         if unused:
-            raise UnexpectedArgumentError(_unused_message(cls.__name__, unused, type(config), init_args))
+            raise UnexpectedArgumentError(
+                unused_keywords_message(f"{cls.__name__}.from_pretrained", unused, type(config), init_args)
+            )
         if stand_in_for is None:
             return model_class.from_pretrained(source, config=config, **load_options)
         try:
@@ -233,20 +226,6 @@ class _AutoModel:
         return cls.from_pretrained(
             source, config=given_config, trust_remote_code=True, code_revision=code_revision, **original_kwargs
         )
-
-
-def _unused_message(
-    where: str, unused: dict[str, Any], config_class: type[PretrainedConfig], init_args: frozenset[str] = frozenset()
-) -> str:
-    known = config_class.known_attributes() | MODEL_LOAD_OPTIONS | init_args
-    parts = []
-    for key in unused:
-        match = difflib.get_close_matches(key, known, n=1, cutoff=0.75)
-        parts.append(f"{key!r} (did you mean {match[0]!r}?)" if match else repr(key))
-    return (
-        f"{where}.from_pretrained got keyword arguments that are neither loading options, attributes of "
-        f"{config_class.__name__} nor arguments of the model class: {', '.join(parts)}."
-    )
 
 
 class AutoModel(_AutoModel):

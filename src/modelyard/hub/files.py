@@ -54,6 +54,7 @@ class FileSource:
         local_files_only: bool = False,
         subfolder: str = "",
         unsafe_files: Iterable[str] = (),
+        force_download: bool = False,
     ) -> None:
         self.local_dir = local_dir
         self.repo_id = repo_id
@@ -64,6 +65,7 @@ class FileSource:
         self.local_files_only = local_files_only
         self.subfolder = subfolder.strip("/")
         self.unsafe_files = frozenset(unsafe_files)
+        self.force_download = force_download
         self._files_cache: list[str] | None = None
 
     # ---------------------------------------------------------------- construction
@@ -77,8 +79,12 @@ class FileSource:
         token: str | bool | None = None,
         local_files_only: bool = False,
         subfolder: str = "",
+        force_download: bool = False,
     ) -> FileSource:
-        """Resolve ``path_or_repo_id`` once: a folder is used as is; a repo id is pinned to a commit."""
+        """Resolve ``path_or_repo_id`` once: a folder is used as is; a repo id is pinned to a commit.
+
+        ``force_download=True`` downloads every file of this load again even when it is cached.
+        """
         if isinstance(path_or_repo_id, FileSource):
             return path_or_repo_id.with_subfolder(subfolder) if subfolder else path_or_repo_id
         name = os.fspath(path_or_repo_id)
@@ -104,6 +110,7 @@ class FileSource:
             token=token,
             local_files_only=offline,
             subfolder=subfolder,
+            force_download=force_download and not offline,
         )
         source._pin_commit()
         return source
@@ -119,6 +126,7 @@ class FileSource:
             local_files_only=self.local_files_only,
             subfolder="/".join(p for p in (self.subfolder, subfolder.strip("/")) if p),
             unsafe_files=self.unsafe_files,
+            force_download=self.force_download,
         )
         return clone
 
@@ -252,6 +260,7 @@ class FileSource:
                 cache_dir=self.cache_dir,
                 token=settings.get_token(self.token),
                 local_files_only=self.local_files_only,
+                force_download=self.force_download,
                 endpoint=settings.endpoint(),
                 library_name="modelyard",
             )

@@ -24,22 +24,37 @@ class PushToHubMixin:
     def push_to_hub(
         self,
         repo_id: str,
-        *,
+        use_temp_dir: bool | None = None,
         commit_message: str | None = None,
         private: bool | None = None,
         token: str | bool | None = None,
-        revision: str | None = None,
+        max_shard_size: int | str | None = "5GB",
         create_pr: bool = False,
+        safe_serialization: bool = True,
+        revision: str | None = None,
         commit_description: str | None = None,
+        tags: list[str] | None = None,
+        *,
         _folder: str | os.PathLike[str] | None = None,
-        **save_kwargs: Any,
+        **deprecated_kwargs: Any,
     ) -> Any:
         """Save this object and upload the files to ``repo_id`` in one commit; returns the commit info.
 
-        A name without a namespace (``"custom-resnet50d"``) goes to the logged-in user's namespace.
+        The parameters and their order are the reference library's. A name without a namespace
+        (``"custom-resnet50d"``) goes to the logged-in user's namespace. ``use_temp_dir=False`` saves into
+        ``./<repo name>`` (kept; only the files this save changed are uploaded); by default a temporary folder
+        is used unless that folder already exists. ``tags`` are added to the model card (``README.md``),
+        which is created when the repository has none. ``token=False`` sends no token at all.
         """
         from huggingface_hub import HfApi
 
+        for name in ("repo_url", "organization"):
+            if deprecated_kwargs.get(name) is not None:
+                raise TypeError(f"push_to_hub no longer takes {name}=; pass the full repo_id ('namespace/name').")
+        if deprecated_kwargs.pop("use_auth_token", None) is not None:
+            raise TypeError("push_to_hub takes token=, not use_auth_token=.")
+        if deprecated_kwargs:
+            raise TypeError(f"push_to_hub got unexpected keyword arguments {sorted(deprecated_kwargs)}.")
         api = HfApi(endpoint=settings.endpoint(), library_name="modelyard")
         auth = settings.get_token(token)
         if "/" not in repo_id:
@@ -47,35 +62,96 @@ class PushToHubMixin:
         api.create_repo(repo_id, token=auth, private=private, exist_ok=True)
         if revision is not None and not revision.startswith("refs/pr/"):
             api.create_branch(repo_id, branch=revision, token=auth, exist_ok=True)
-        message = commit_message or f"Upload {type(self).__name__}"
+        upload = _Upload(api, repo_id, commit_message or f"Upload {type(self).__name__}", commit_description,
+                         auth, revision, create_pr)
         with _xet_off_unless_huggingface():
             if _folder is not None:
-                return self._upload(api, repo_id, Path(_folder), message, commit_description, auth, revision, create_pr)
-            with tempfile.TemporaryDirectory(prefix="modelyard-push-") as tmp:
-                self.save_pretrained(tmp, **save_kwargs)  # type: ignore[attr-defined]
-                return self._upload(api, repo_id, Path(tmp), message, commit_description, auth, revision, create_pr)
+                folder = Path(_folder)
+                if tags:
+                    _tag_model_card(api, repo_id, folder, tags, auth)
+                return upload.folder(folder)
+            save_options = self._push_save_options(max_shard_size, safe_serialization)
+            working_dir = Path(repo_id.split("/")[-1])
+            if use_temp_dir is None:
+                use_temp_dir = not working_dir.is_dir()
+            if use_temp_dir:
+                with tempfile.TemporaryDirectory(prefix="modelyard-push-") as tmp:
+                    self.save_pretrained(tmp, **save_options)  # type: ignore[attr-defined]
+                    if tags:
+                        _tag_model_card(api, repo_id, Path(tmp), tags, auth)
+                    return upload.folder(Path(tmp))
+            # The files this save wrote are uploaded, not whatever else the folder holds.
+            before = _modification_times(working_dir)
+            working_dir.mkdir(parents=True, exist_ok=True)
+            written = self.save_pretrained(working_dir, **save_options)  # type: ignore[attr-defined]
+            if tags:
+                _tag_model_card(api, repo_id, working_dir, tags, auth)
+            files = {_relative(p, working_dir) for p in written or ()} if isinstance(written, (list, tuple)) else set()
+            files |= {path for path, mtime in _modification_times(working_dir).items() if before.get(path) != mtime}
+            return upload.folder(working_dir, only=sorted(f for f in files if f))
 
-    @staticmethod
-    def _upload(
-        api: Any,
-        repo_id: str,
-        folder: Path,
-        message: str,
-        description: str | None,
-        token: str | None,
-        revision: str | None,
-        create_pr: bool,
-    ) -> Any:
-        logger.info("Uploading %s to %s", folder, repo_id)
-        return api.upload_folder(
-            repo_id=repo_id,
+    def _push_save_options(self, max_shard_size: int | str | None, safe_serialization: bool) -> dict[str, Any]:
+        """The save options this object's ``save_pretrained`` takes (models: shard size and format)."""
+        import inspect
+
+        params = inspect.signature(self.save_pretrained).parameters  # type: ignore[attr-defined]
+        options: dict[str, Any] = {}
+        if "max_shard_size" in params and max_shard_size is not None:
+            options["max_shard_size"] = max_shard_size
+        if "safe_serialization" in params:
+            options["safe_serialization"] = safe_serialization
+        return options
+
+
+class _Upload:
+    """One commit of a folder's files to a repository."""
+
+    def __init__(self, api: Any, repo_id: str, message: str, description: str | None, token: Any,
+                 revision: str | None, create_pr: bool) -> None:
+        self.api, self.repo_id, self.message, self.description = api, repo_id, message, description
+        self.token, self.revision, self.create_pr = token, revision, create_pr
+
+    def folder(self, folder: Path, *, only: list[str] | None = None) -> Any:
+        logger.info("Uploading %s to %s", folder, self.repo_id)
+        return self.api.upload_folder(
+            repo_id=self.repo_id,
             folder_path=folder,
-            commit_message=message,
-            commit_description=description,
-            token=token,
-            revision=revision,
-            create_pr=create_pr,
+            commit_message=self.message,
+            commit_description=self.description,
+            token=self.token,
+            revision=self.revision,
+            create_pr=self.create_pr,
+            allow_patterns=only,
         )
+
+
+def _modification_times(folder: Path) -> dict[str, int]:
+    if not folder.is_dir():
+        return {}
+    return {p.relative_to(folder).as_posix(): p.stat().st_mtime_ns for p in folder.rglob("*") if p.is_file()}
+
+
+def _relative(path: str | os.PathLike[str], folder: Path) -> str | None:
+    try:
+        return Path(path).resolve().relative_to(folder.resolve()).as_posix()
+    except ValueError:
+        return None
+
+
+def _tag_model_card(api: Any, repo_id: str, folder: Path, tags: list[str], token: Any) -> None:
+    """Add ``tags`` to the repository's model card (its README.md front matter), creating a card if needed."""
+    from huggingface_hub import ModelCard, ModelCardData
+    from huggingface_hub import errors as hf_errors
+
+    local = folder / "README.md"
+    try:
+        card = ModelCard.load(local if local.is_file() else api.hf_hub_download(repo_id, "README.md", token=token))
+    except (hf_errors.EntryNotFoundError, hf_errors.RepositoryNotFoundError, FileNotFoundError):
+        data = ModelCardData(library_name="modelyard", tags=[])
+        card = ModelCard(f"---\n{data.to_yaml()}\n---\n\n# {repo_id}\n\nModel saved with modelyard.\n")
+    existing = list(card.data.tags or [])
+    card.data.tags = existing + [t for t in tags if t not in existing]
+    card.save(local)
 
 
 class _xet_off_unless_huggingface:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
 
 DEFAULT_ENDPOINT = "https://huggingface.co"
 _TRUTHY = {"1", "true", "yes", "on"}
@@ -19,8 +21,9 @@ def endpoint() -> str:
 
 
 def is_huggingface_endpoint(url: str | None = None) -> bool:
-    url = url or endpoint()
-    return url.split("://", 1)[-1].split("/", 1)[0].endswith("huggingface.co")
+    """True for huggingface.co and its subdomains (``hub-ci.huggingface.co``), not ``evilhuggingface.co``."""
+    host = (urlsplit(url or endpoint()).hostname or "").rstrip(".").lower()
+    return host == "huggingface.co" or host.endswith(".huggingface.co")
 
 
 def is_offline() -> bool:
@@ -53,12 +56,16 @@ def modelyard_home() -> Path:
     return Path.home() / ".cache" / "modelyard"
 
 
-def get_token(token: str | bool | None = None) -> str | None:
-    """The token to send: an explicit string, else (unless ``token=False``) ``HF_TOKEN``, else the token file."""
+def get_token(token: str | bool | None = None) -> str | Literal[False] | None:
+    """The token to send: an explicit string, else ``HF_TOKEN``, else the token file; None when there is none.
+
+    ``token=False`` stays ``False``: it means "send no token" to huggingface_hub, whereas ``None`` would make
+    the client fall back to the stored token.
+    """
     if isinstance(token, str):
         return token
     if token is False:
-        return None
+        return False
     env = os.environ.get("HF_TOKEN") or os.environ.get("HUGGING_FACE_HUB_TOKEN")
     if env:
         return env.strip()

@@ -11,6 +11,8 @@ from __future__ import annotations
 import torch
 from torch.nn import functional as F
 
+from modelyard.layers.tracing import tracing as _tracing
+
 
 def split_heads(x: torch.Tensor, num_heads: int) -> torch.Tensor:
     """(batch, seq, hidden) -> (batch, heads, seq, head_dim)"""
@@ -32,7 +34,9 @@ def padding_mask_to_additive(attention_mask: torch.Tensor | None, dtype: torch.d
     if attention_mask is None:
         return None
     if attention_mask.dim() == 2:
-        if bool(attention_mask.all()):
+        # The shortcut reads the mask's values, a data-dependent branch that tracers and exporters cannot
+        # follow: when tracing, the mask is always applied (same result).
+        if not _tracing() and bool(attention_mask.all()):
             return None
         mask = attention_mask[:, None, None, :]
     elif attention_mask.dim() == 3:  # (batch, query, key)
@@ -57,13 +61,15 @@ def attend(
     head_mask: torch.Tensor | None = None,
     output_attentions: bool = False,
     scale: float | None = None,
+    eager: bool = False,
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Attention over (batch, heads, seq, head_dim) tensors; returns (context, probabilities or None).
 
     ``head_mask`` is broadcastable to (batch, heads, query, key) and multiplies the probabilities, as the
-    reference implementation does. ``dropout_p`` should already be 0.0 in eval mode.
+    reference implementation does. ``dropout_p`` should already be 0.0 in eval mode. ``eager`` forces the
+    explicit path (``attn_implementation="eager"``), e.g. to compare with SDPA or for exporters that lack it.
     """
-    if not output_attentions and head_mask is None:
+    if not output_attentions and head_mask is None and not eager:
         context = F.scaled_dot_product_attention(
             query, key, value, attn_mask=additive_mask, dropout_p=dropout_p, scale=scale
         )

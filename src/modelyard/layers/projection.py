@@ -20,6 +20,8 @@ import torch
 from torch import nn
 from torch.nn.modules import module as _module
 
+from modelyard.layers.tracing import tracing
+
 FEW_ROWS = range(12, 33)
 
 
@@ -42,6 +44,7 @@ def project(layer: nn.Module, x: torch.Tensor) -> torch.Tensor:
     if (
         type(layer) is not nn.Linear
         or torch.is_grad_enabled()
+        or tracing()
         or x.device.type != "cpu"
         or x.dtype != torch.float32
         or x.dim() == 0

@@ -10,14 +10,17 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
+from tqdm.auto import tqdm
 
 from modelyard.errors import IntegrityError, MissingFileError, UnsafeFileError, WeightsError
 from modelyard.hub.files import FileSource
+from modelyard.logging import progress_bars_enabled
 
 logger = logging.getLogger(__name__)
 
@@ -77,7 +80,9 @@ class Checkpoint:
         by_file: dict[Path, list[str]] = {}
         for key in keys:
             by_file.setdefault(self.key_file[key], []).append(key)
-        for path, file_keys in by_file.items():
+        files = tqdm(by_file.items(), desc="Loading checkpoint shards", unit="shard",
+                     disable=len(by_file) < 2 or not progress_bars_enabled())
+        for path, file_keys in files:
             if path in self._pickled:
                 state = self._pickled[path]
                 for key in file_keys:
@@ -91,9 +96,14 @@ class Checkpoint:
 
 
 def _load_pickle_weights(path: Path) -> dict[str, torch.Tensor]:
-    """``torch.load`` restricted to tensors: a pickle that would run code is refused, never executed."""
+    """``torch.load`` restricted to tensors: a pickle that would run code is refused, never executed.
+
+    Zip-format files (``torch.save`` since PyTorch 1.6) are memory-mapped; the older non-zip format cannot
+    be, so it is read into memory, with the same ``weights_only`` restriction.
+    """
     try:
-        state = torch.load(str(path), map_location="cpu", weights_only=True, mmap=True)
+        mmap = zipfile.is_zipfile(path)
+        state = torch.load(str(path), map_location="cpu", weights_only=True, mmap=mmap)
     except Exception as err:
         if "weights_only" in str(err) or "Unsupported global" in str(err):
             raise UnsafeFileError(
@@ -124,33 +134,51 @@ def sha256_of_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def find_checkpoint(source: FileSource, *, use_safetensors: bool | None = None) -> Checkpoint:
+def with_variant(filename: str, variant: str | None) -> str:
+    """``model.safetensors`` + ``fp16`` -> ``model.fp16.safetensors``; the index gets it before ``.json``."""
+    if not variant:
+        return filename
+    stem, _, ext = filename.rpartition(".")
+    return f"{stem}.{variant}.{ext}"
+
+
+def find_checkpoint(
+    source: FileSource, *, use_safetensors: bool | None = None, variant: str | None = None
+) -> Checkpoint:
     """Locate the weights of ``source``: safetensors first (single, then sharded), then ``.bin``.
 
     ``use_safetensors=True`` refuses to fall back to pickle files; ``False`` reads only pickle files.
+    ``variant`` (e.g. ``"fp16"``) reads ``model.fp16.safetensors`` and its kin instead.
     """
+    safe_single, safe_index = with_variant(SAFE_WEIGHTS_NAME, variant), with_variant(SAFE_WEIGHTS_INDEX_NAME, variant)
+    bin_single, bin_index = with_variant(WEIGHTS_NAME, variant), with_variant(WEIGHTS_INDEX_NAME, variant)
     if use_safetensors is not False:
-        single = source.get(SAFE_WEIGHTS_NAME, required=False)
+        single = source.get(safe_single, required=False)
         if single is not None:
             return Checkpoint.from_files([single], "safetensors")
-        index_path = source.get(SAFE_WEIGHTS_INDEX_NAME, required=False)
+        index_path = source.get(safe_index, required=False)
         if index_path is not None:
             return Checkpoint.from_files(_shard_paths(source, index_path), "safetensors")
         if use_safetensors:
             raise MissingFileError(
-                f"No {SAFE_WEIGHTS_NAME} or {SAFE_WEIGHTS_INDEX_NAME} in {source.name} and use_safetensors=True. "
+                f"No {safe_single} or {safe_index} in {source.name} and use_safetensors=True. "
                 f"Files there: {source.list_files()}."
             )
-    single = source.get(WEIGHTS_NAME, required=False)
+    single = source.get(bin_single, required=False)
     if single is not None:
         return Checkpoint.from_files([single], "pickle")
-    index_path = source.get(WEIGHTS_INDEX_NAME, required=False)
+    index_path = source.get(bin_index, required=False)
     if index_path is not None:
         return Checkpoint.from_files(_shard_paths(source, index_path), "pickle")
+    hint = (
+        f" No files of variant {variant!r}: drop variant= to load the default weights."
+        if variant
+        else " To build a model with random weights from this config, use Model(config) or "
+        "AutoModel.from_config(config)."
+    )
     raise MissingFileError(
-        f"No weights in {source.name}: expected {SAFE_WEIGHTS_NAME}, {SAFE_WEIGHTS_INDEX_NAME}, {WEIGHTS_NAME} "
-        f"or {WEIGHTS_INDEX_NAME}; found {source.list_files() or 'no files'}. To build a model with random "
-        "weights from this config, use Model(config) or AutoModel.from_config(config)."
+        f"No weights in {source.name}: expected {safe_single}, {safe_index}, {bin_single} "
+        f"or {bin_index}; found {source.list_files() or 'no files'}.{hint}"
     )
 
 

@@ -8,27 +8,53 @@ missing means the checkpoint does not fit the class. :func:`judge_load` tells th
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 Mismatch = tuple[str, tuple[int, ...], tuple[int, ...]]  # key, checkpoint shape, model shape
 
 
+_REFERENCE_KEYS = ("missing_keys", "unexpected_keys", "mismatched_keys", "error_msgs")
+
+
 @dataclass
-class LoadReport:
-    """What a load did with the checkpoint; also readable as a dict (``report["missing_keys"]``)."""
+class LoadReport(Mapping[str, list[str]]):
+    """What a load did with the checkpoint.
+
+    A read-only mapping with the reference library's four keys, so code written for its
+    ``output_loading_info=True`` dict works unchanged (``info["missing_keys"]``, ``info.items()``,
+    ``dict(info)``): ``missing_keys``, ``unexpected_keys``, ``mismatched_keys`` (key names) and
+    ``error_msgs`` (always empty: modelyard raises instead of collecting errors). modelyard's own
+    findings are attributes: ``verdict``, ``newly_initialized_fraction`` and ``mismatched_shapes``
+    (``(key, checkpoint shape, model shape)`` for each re-initialised key).
+    """
 
     missing_keys: list[str] = field(default_factory=list)
     unexpected_keys: list[str] = field(default_factory=list)
-    mismatched_keys: list[Mismatch] = field(default_factory=list)
+    mismatched_shapes: list[Mismatch] = field(default_factory=list)
     newly_initialized_fraction: float = 0.0
     verdict: str = "complete"  # complete | new_head | partial | suspicious
+    error_msgs: list[str] = field(default_factory=list)
+    # Unexpected keys the class expects to meet (a pooler a head does not use, pretraining-only layers):
+    # listed in unexpected_keys, as the reference lists them, but not worth a warning.
+    expected_leftovers: list[str] = field(default_factory=list, repr=False)
 
-    def __getitem__(self, key: str) -> Any:
+    @property
+    def mismatched_keys(self) -> list[str]:
+        return [key for key, _, _ in self.mismatched_shapes]
+
+    def __getitem__(self, key: str) -> list[str]:
+        if key not in _REFERENCE_KEYS:
+            hint = f" It is an attribute: report.{key}." if key in ("verdict", "newly_initialized_fraction",
+                                                                   "mismatched_shapes") else ""
+            raise KeyError(f"A load report has the keys {list(_REFERENCE_KEYS)}, not {key!r}.{hint}")
         return getattr(self, key)
 
-    def keys(self) -> list[str]:
-        return ["missing_keys", "unexpected_keys", "mismatched_keys", "newly_initialized_fraction", "verdict"]
+    def __iter__(self) -> Iterator[str]:
+        return iter(_REFERENCE_KEYS)
+
+    def __len__(self) -> int:
+        return len(_REFERENCE_KEYS)
 
     def summary(self, model_name: str, source: str) -> str:
         lines = []
@@ -42,11 +68,12 @@ class LoadReport:
                 f"{len(self.missing_keys)} weights of {model_name} were not in {source} and were newly initialised "
                 f"({self.newly_initialized_fraction:.0%} of parameters): {_short_list(self.missing_keys)}. {kind}"
             )
-        if self.mismatched_keys:
-            shown = ", ".join(f"{k} {tuple(a)} -> {tuple(b)}" for k, a, b in self.mismatched_keys[:8])
+        if self.mismatched_shapes:
+            shown = ", ".join(f"{k} {tuple(a)} -> {tuple(b)}" for k, a, b in self.mismatched_shapes[:8])
             lines.append(f"Re-initialised because of shape mismatches (ignore_mismatched_sizes=True): {shown}.")
-        if self.unexpected_keys:
-            lines.append(f"Weights in {source} not used by {model_name}: {_short_list(self.unexpected_keys)}.")
+        surprising = [k for k in self.unexpected_keys if k not in set(self.expected_leftovers)]
+        if surprising:
+            lines.append(f"Weights in {source} not used by {model_name}: {_short_list(surprising)}.")
         return "\n".join(lines)
 
 
@@ -68,7 +95,7 @@ def judge_load(
     reported_missing = sorted(
         k for k in missing if k not in mismatched_keys and not any(p.search(k) for p in missing_patterns)
     )
-    reported_unexpected = sorted(k for k in unexpected if not any(p.search(k) for p in unexpected_patterns))
+    leftovers = sorted(k for k in unexpected if any(p.search(k) for p in unexpected_patterns))
     total = sum(parameter_sizes.values()) or 1
     fraction = sum(parameter_sizes.get(k, 0) for k in missing) / total
     in_base = [k for k in reported_missing if base_prefix is None or k.startswith(base_prefix + ".")]
@@ -80,7 +107,8 @@ def judge_load(
         verdict = "partial"
     else:
         verdict = "new_head"
-    return LoadReport(reported_missing, reported_unexpected, mismatched, fraction, verdict)
+    return LoadReport(reported_missing, sorted(unexpected), sorted(mismatched), fraction, verdict,
+                      expected_leftovers=leftovers)
 
 
 def _short_list(keys: list[str], limit: int = 8) -> str:

@@ -1,7 +1,7 @@
 """Writing state dicts: one ``model.safetensors``, or shards + an index with a sha256 per shard.
 
 Output is deterministic: the same weights give the same bytes (safetensors orders tensors itself; the
-metadata and index are written with sorted keys).
+metadata and index are written with sorted keys). Shards follow the state dict's order, as the reference's do.
 """
 
 from __future__ import annotations
@@ -11,15 +11,18 @@ import re
 from pathlib import Path
 
 import torch
+from tqdm.auto import tqdm
 
 from modelyard.atomic_write import replacing, write_bytes
 from modelyard.errors import WeightsError
+from modelyard.logging import progress_bars_enabled
 from modelyard.weights.checkpoint import (
     SAFE_WEIGHTS_INDEX_NAME,
     SAFE_WEIGHTS_NAME,
     WEIGHTS_INDEX_NAME,
     WEIGHTS_NAME,
     sha256_of_file,
+    with_variant,
 )
 
 _SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]?i?B)?\s*$", re.IGNORECASE)
@@ -43,17 +46,14 @@ def _tensor_bytes(tensor: torch.Tensor) -> int:
     return tensor.numel() * tensor.element_size()
 
 
-def _shard(state_dict: dict[str, torch.Tensor], max_bytes: int) -> list[dict[str, torch.Tensor]]:
-    shards: list[dict[str, torch.Tensor]] = [{}]
-    current = 0
-    for key in sorted(state_dict):  # sorted: deterministic shard contents
-        size = _tensor_bytes(state_dict[key])
-        if shards[-1] and current + size > max_bytes:
-            shards.append({})
-            current = 0
-        shards[-1][key] = state_dict[key]
-        current += size
-    return shards
+def _shard(state_dict: dict[str, torch.Tensor], max_bytes: int, pattern: str) -> dict[str, list[str]]:
+    """File name -> tensor names, planned as the reference library plans them (huggingface_hub's splitter):
+    tensors in state-dict order, a new shard when the next tensor would overflow, an oversized tensor alone.
+    The same model therefore gives the same files, shard for shard, in both libraries."""
+    from huggingface_hub import split_torch_state_dict_into_shards
+
+    split = split_torch_state_dict_into_shards(state_dict, filename_pattern=pattern, max_shard_size=max_bytes)
+    return dict(split.filename_to_tensors)
 
 
 def _remove_stale(directory: Path, keep: set[str]) -> None:
@@ -70,23 +70,27 @@ def save_state_dict(
     *,
     max_shard_size: int | str = "5GB",
     safe_serialization: bool = True,
+    variant: str | None = None,
 ) -> list[Path]:
-    """Write ``state_dict`` into ``directory``; returns the files written."""
+    """Write ``state_dict`` into ``directory``; returns the files written.
+
+    ``variant`` (e.g. ``"fp16"``) names the files ``model.fp16.safetensors`` and so on, next to the default ones.
+    """
     max_bytes = parse_size(max_shard_size)
     tensors = {k: v.detach().contiguous() for k, v in state_dict.items()}
-    shards = _shard(tensors, max_bytes)
-    single_name = SAFE_WEIGHTS_NAME if safe_serialization else WEIGHTS_NAME
+    single_name = with_variant(SAFE_WEIGHTS_NAME if safe_serialization else WEIGHTS_NAME, variant)
     stem, ext = single_name.rsplit(".", 1)
-    if len(shards) == 1:
-        names = [single_name]
-    else:
-        names = [f"{stem}-{i + 1:05d}-of-{len(shards):05d}.{ext}" for i in range(len(shards))]
-    index_name = SAFE_WEIGHTS_INDEX_NAME if safe_serialization else WEIGHTS_INDEX_NAME
-    _remove_stale(directory, set(names) | ({index_name} if len(shards) > 1 else set()))
+    plan = _shard(tensors, max_bytes, f"{stem}{{suffix}}.{ext}")
+    index_name = with_variant(SAFE_WEIGHTS_INDEX_NAME if safe_serialization else WEIGHTS_INDEX_NAME, variant)
+    sharded = len(plan) > 1
+    if variant is None:  # a variant save sits next to the default weights: it leaves them alone
+        _remove_stale(directory, set(plan) | ({index_name} if sharded else set()))
     written = []
     hashes = {}
-    for name, shard in zip(names, shards):
+    shards = tqdm(plan.items(), desc="Saving checkpoint shards", unit="shard", disable=not sharded or not progress_bars_enabled())
+    for name, keys in shards:
         path = directory / name
+        shard = {key: tensors[key] for key in keys}
         with replacing(path) as temp:  # the model may be a view of the file it replaces (see atomic_write)
             if safe_serialization:
                 from safetensors.torch import save_file
@@ -95,12 +99,12 @@ def save_state_dict(
             else:
                 torch.save(shard, str(temp))
         written.append(path)
-        if len(shards) > 1:
+        if sharded:
             hashes[name] = sha256_of_file(path)
-    if len(shards) > 1:
+    if sharded:
         index = {
             "metadata": {"total_size": sum(_tensor_bytes(t) for t in tensors.values()), "shard_sha256": hashes},
-            "weight_map": {key: name for name, shard in zip(names, shards) for key in shard},
+            "weight_map": {key: name for name, keys in plan.items() for key in keys},
         }
         index_path = directory / index_name
         write_bytes(index_path, (json.dumps(index, indent=2, sort_keys=True) + "\n").encode("utf-8"))

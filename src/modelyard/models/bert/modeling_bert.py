@@ -92,6 +92,7 @@ class BertSelfAttention(nn.Module):
 
     def __init__(self, config: BertConfig) -> None:
         super().__init__()
+        self.config = config  # read at call time: attn_implementation can change after loading
         if config.hidden_size % config.num_attention_heads != 0:
             raise ConfigurationError(
                 f"hidden_size ({config.hidden_size}) must be a multiple of num_attention_heads "
@@ -124,6 +125,7 @@ class BertSelfAttention(nn.Module):
             dropout_p=self.dropout_prob if self.training else 0.0,
             head_mask=head_mask,
             output_attentions=output_attentions,
+            eager=getattr(self.config, "_attn_implementation", None) == "eager",
         )
         return merge_heads(context), probs  # (batch, seq, heads * head_dim)
 
@@ -142,7 +144,7 @@ class BertSelfOutput(nn.Module):
         self.dropout = nn.Dropout(config.hidden_dropout_prob)
 
     def forward(self, hidden_states: Tensor, residual: Tensor) -> Tensor:
-        return self.LayerNorm(add_residual(self.dropout(project(self.dense, hidden_states)), residual))
+        return self.LayerNorm(add_residual(self.dropout(project(self.dense, hidden_states)), residual, owner=self))
 
 
 class BertAttention(nn.Module):
@@ -181,7 +183,7 @@ class BertIntermediate(nn.Module):
         self.intermediate_act_fn = get_activation(config.hidden_act)
 
     def forward(self, hidden_states: Tensor) -> Tensor:
-        return activate(self.intermediate_act_fn, project(self.dense, hidden_states))
+        return activate(self.intermediate_act_fn, project(self.dense, hidden_states), owner=self)
 
 
 class BertOutput(BertSelfOutput):
@@ -307,7 +309,7 @@ class BertPreTrainedModel(PreTrainedModel):
     base_model_prefix = "bert"
     supports_gradient_checkpointing = True
     # Older checkpoints store the position-id buffer; it is computed, not loaded.
-    _keys_to_ignore_on_load_unexpected = [r"position_ids$"]
+    _computed_checkpoint_keys = [r"position_ids$"]
 
     def _init_weights(self, module: nn.Module) -> None:
         std = self.config.initializer_range
@@ -418,7 +420,7 @@ class BertForMaskedLM(_BertHead):
     """BERT with the masked-language-modelling head (vocabulary logits per token)."""
 
     _tied_weights_keys = ["predictions.decoder.bias", "cls.predictions.decoder.weight"]
-    _keys_to_ignore_on_load_unexpected = [r"position_ids$", r"^(bert\.)?pooler\.", r"^cls\.seq_relationship\."]
+    _keys_to_ignore_on_load_unexpected = [r"^(bert\.)?pooler\.", r"^cls\.seq_relationship\."]
 
     def __init__(self, config: BertConfig) -> None:
         super().__init__(config)
@@ -539,7 +541,7 @@ class BertForMultipleChoice(_BertHead):
 class BertForTokenClassification(_BertHead):
     """BERT with a linear classifier on every token (e.g. named entities)."""
 
-    _keys_to_ignore_on_load_unexpected = [r"position_ids$", r"^(bert\.)?pooler\."]
+    _keys_to_ignore_on_load_unexpected = [r"^(bert\.)?pooler\."]
 
     def __init__(self, config: BertConfig) -> None:
         super().__init__(config)
@@ -574,7 +576,7 @@ class BertForTokenClassification(_BertHead):
 class BertForQuestionAnswering(_BertHead):
     """BERT predicting the start and end token of an answer span."""
 
-    _keys_to_ignore_on_load_unexpected = [r"position_ids$", r"^(bert\.)?pooler\."]
+    _keys_to_ignore_on_load_unexpected = [r"^(bert\.)?pooler\."]
 
     def __init__(self, config: BertConfig) -> None:
         super().__init__(config)

@@ -90,6 +90,7 @@ class MultiHeadSelfAttention(nn.Module):
 
     def __init__(self, config: DistilBertConfig) -> None:
         super().__init__()
+        self.config = config  # read at call time: attn_implementation can change after loading
         if config.dim % config.n_heads != 0:
             raise ConfigurationError(
                 f"dim ({config.dim}) must be a multiple of n_heads ({config.n_heads}); change one of them in the config."
@@ -129,6 +130,7 @@ class MultiHeadSelfAttention(nn.Module):
             dropout_p=self.dropout_prob if self.training else 0.0,
             head_mask=head_mask,
             output_attentions=output_attentions,
+            eager=getattr(self.config, "_attn_implementation", None) == "eager",
         )
         return project(self.out_lin, merge_heads(context)), probs  # (batch, seq, dim)
 
@@ -142,7 +144,7 @@ class FFN(nn.Module):
         self.dropout = nn.Dropout(config.dropout)
 
     def forward(self, x: Tensor) -> Tensor:
-        return self.dropout(project(self.lin2, activate(self.activation, project(self.lin1, x))))
+        return self.dropout(project(self.lin2, activate(self.activation, project(self.lin1, x), owner=self)))
 
 
 class TransformerBlock(nn.Module):
@@ -159,8 +161,8 @@ class TransformerBlock(nn.Module):
         self, x: Tensor, additive_mask: Tensor | None, head_mask: Tensor | None, output_attentions: bool
     ) -> tuple[Tensor, Tensor | None]:
         attended, probs = self.attention(x, additive_mask, head_mask, output_attentions)
-        attended = self.sa_layer_norm(add_residual(attended, x))
-        return self.output_layer_norm(add_residual(self.ffn(attended), attended)), probs
+        attended = self.sa_layer_norm(add_residual(attended, x, owner=self))
+        return self.output_layer_norm(add_residual(self.ffn(attended), attended, owner=self)), probs
 
 
 class Transformer(nn.Module):
@@ -198,7 +200,7 @@ class DistilBertPreTrainedModel(PreTrainedModel):
     config_class = DistilBertConfig
     base_model_prefix = "distilbert"
     supports_gradient_checkpointing = True
-    _keys_to_ignore_on_load_unexpected = [r"position_ids$"]
+    _computed_checkpoint_keys = [r"position_ids$"]
 
     def _init_weights(self, module: nn.Module) -> None:
         std = self.config.initializer_range

@@ -112,6 +112,7 @@ class ViTEmbeddings(nn.Module):
 class ViTSelfAttention(nn.Module):
     def __init__(self, config: ViTConfig) -> None:
         super().__init__()
+        self.config = config  # read at call time: attn_implementation can change after loading
         if config.hidden_size % config.num_attention_heads != 0:
             raise ValueError(
                 f"hidden_size ({config.hidden_size}) is not a multiple of num_attention_heads "
@@ -139,6 +140,7 @@ class ViTSelfAttention(nn.Module):
             dropout_p=self.dropout_prob if self.training else 0.0,
             head_mask=head_mask,
             output_attentions=output_attentions,
+            eager=getattr(self.config, "_attn_implementation", None) == "eager",
         )
         return merge_heads(context), probs
 
@@ -194,7 +196,7 @@ class ViTIntermediate(nn.Module):
         self.intermediate_act_fn = get_activation(config.hidden_act)
 
     def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:
-        return activate(self.intermediate_act_fn, self.dense(hidden_states))
+        return activate(self.intermediate_act_fn, self.dense(hidden_states), owner=self)
 
 
 class ViTOutput(nn.Module):
@@ -275,7 +277,7 @@ class ViTPooler(nn.Module):
         self.activation = get_activation(config.pooler_act)
 
     def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:
-        return activate(self.activation, self.dense(hidden_states[:, 0]))
+        return activate(self.activation, self.dense(hidden_states[:, 0]), owner=self)
 
 
 # ---------------------------------------------------------------------------------------------- models

@@ -240,10 +240,26 @@ class Wav2Vec2FeatureExtractor(SequenceFeatureExtractor):
             for i in range(len(clips)):
                 fill(i, scratch)
 
-        data: dict[str, Any] = {"input_values": values if uniform and return_tensors is not None else rows}
+        # Containers as the reference returns them without return_tensors: normalised values as a list of
+        # rows; raw values as one array (2-D, or an object array of rows when their lengths differ).
+        if return_tensors is not None or not self.do_normalize:
+            input_values: Any = values if uniform else _object_array(rows)
+        else:
+            input_values = rows
+        if return_tensors is not None and not uniform:
+            input_values = rows  # BatchFeature explains why ragged rows cannot become a tensor
+        data: dict[str, Any] = {"input_values": input_values}
         if mask_rows is not None:
             data["attention_mask"] = mask if uniform and return_tensors is not None else mask_rows
         return BatchFeature(data, tensor_type=return_tensors)
+
+
+def _object_array(rows: list[np.ndarray]) -> np.ndarray:
+    """Rows of different lengths in one 1-D object array (what numpy makes of a ragged batch)."""
+    array = np.empty(len(rows), dtype=object)
+    for i, row in enumerate(rows):
+        array[i] = row
+    return array
 
 
 __all__ = ["Wav2Vec2FeatureExtractor"]

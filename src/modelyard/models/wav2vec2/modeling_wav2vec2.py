@@ -67,7 +67,7 @@ class _ConvLayer(nn.Module):
         elif self.norm == "layer":
             # LayerNorm normalises the last dim: (batch, channels, frames) -> (batch, frames, channels) and back
             hidden_states = self.layer_norm(hidden_states.transpose(-2, -1)).transpose(-2, -1)
-        return activate(self.activation, hidden_states)
+        return activate(self.activation, hidden_states, owner=self)
 
 
 class Wav2Vec2FeatureEncoder(nn.Module):
@@ -148,7 +148,7 @@ class Wav2Vec2PositionalConvEmbedding(nn.Module):
         hidden_states = self.conv(hidden_states.transpose(1, 2))
         if self.num_pad_remove:
             hidden_states = hidden_states[:, :, : -self.num_pad_remove]
-        return activate(self.activation, hidden_states).transpose(1, 2)
+        return activate(self.activation, hidden_states, owner=self).transpose(1, 2)
 
 
 class Wav2Vec2Attention(nn.Module):
@@ -156,6 +156,7 @@ class Wav2Vec2Attention(nn.Module):
 
     def __init__(self, config: Wav2Vec2Config) -> None:
         super().__init__()
+        self.config = config  # read at call time: attn_implementation can change after loading
         embed_dim, num_heads = config.hidden_size, config.num_attention_heads
         if embed_dim % num_heads != 0:
             raise ValueError(
@@ -182,6 +183,7 @@ class Wav2Vec2Attention(nn.Module):
             additive_mask=additive_mask,
             dropout_p=self.dropout if self.training else 0.0,
             output_attentions=output_attentions,
+            eager=getattr(self.config, "_attn_implementation", None) == "eager",
         )
         return self.out_proj(merge_heads(context)), probs
 
@@ -197,7 +199,7 @@ class Wav2Vec2FeedForward(nn.Module):
 
     def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:
         hidden_states = self.intermediate_dropout(
-            activate(self.intermediate_act_fn, self.intermediate_dense(hidden_states))
+            activate(self.intermediate_act_fn, self.intermediate_dense(hidden_states), owner=self)
         )
         return self.output_dropout(self.output_dense(hidden_states))
 

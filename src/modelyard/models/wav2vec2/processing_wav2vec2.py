@@ -22,5 +22,11 @@ class Wav2Vec2Processor(ProcessorMixin):
     def __init__(self, feature_extractor: Any = None, tokenizer: Any = None, **kwargs: Any) -> None:
         super().__init__(feature_extractor=feature_extractor, tokenizer=tokenizer, **kwargs)
 
+    @property
+    def model_input_names(self) -> list[str]:
+        """What the model takes: the audio inputs and the CTC ``labels`` (not the tokenizer's ``input_ids``,
+        which the processor turns into labels), exactly as the reference lists them."""
+        return [*self.feature_extractor.model_input_names, "labels"]
+
 
 __all__ = ["Wav2Vec2Processor"]

@@ -173,9 +173,9 @@ def test_serve_and_user_add_hints_name_the_same_data_dir(tmp_path: Path, capsys:
 
 
 def test_readme_endpoint_uses_the_port_hub_serve_listens_on() -> None:
-    from modelyard.server.config import HubSettings
-
     import re
+
+    from modelyard.server.config import HubSettings
 
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
     settings = HubSettings()

@@ -61,3 +61,20 @@ def test_copy_needs_read_access_to_the_source(hub_server: HubServer, api: HfApi)
     r = httpx.post(f"{hub_server.url}/api/models/{src}/lfs-files/duplicate", headers=auth,
                    json={"target": {"type": "model", "name": "copier-bob/mine"}, "files": []})
     assert r.status_code == 404 and r.headers["x-error-code"] == "RepoNotFound"
+
+
+def test_hffilesystem_reads_lfs_files_with_xet_enabled(hub_server: HubServer, api: HfApi, tmp_path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """The copy handle lives in paths-info only, so the file system's usual reads (via tree listings) stay on
+    plain HTTP even when the client would use Xet."""
+    from huggingface_hub import HfFileSystem, constants
+
+    repo = hub_server.repo_id("fs")
+    api.create_repo(repo)
+    content = os.urandom(11 * MiB)
+    api.upload_file(path_or_fileobj=content, path_in_repo="w.safetensors", repo_id=repo)
+    monkeypatch.setattr(constants, "HF_HUB_DISABLE_XET", False)
+    fs = HfFileSystem(endpoint=hub_server.url, token=hub_server.token)
+    assert fs.read_bytes(f"{repo}/w.safetensors") == content
+    fs.get_file(f"{repo}/w.safetensors", str(tmp_path / "w"))
+    assert (tmp_path / "w").read_bytes() == content

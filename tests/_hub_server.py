@@ -26,7 +26,10 @@ from __future__ import annotations
 
 import itertools
 import os
+import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -134,6 +137,53 @@ class HubServer:
                     os.environ[key] = value
             for key, value in saved_consts.items():
                 setattr(constants, key, value)
+
+
+class SubprocessHub:
+    """``modelyard hub serve`` in a child process (to kill -9 it, or read its logs); output goes to ``log``."""
+
+    def __init__(self, data_dir: Path, *, log_level: str = "warning") -> None:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.data_dir = data_dir
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = data_dir.parent / f"{data_dir.name}-serve.log"
+        self.log_level = log_level
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        import httpx
+
+        cmd = [sys.executable, "-m", "modelyard.cli.main", "hub", "serve", "--port", str(self.port),
+               "--data-dir", str(self.data_dir), "--log-level", self.log_level]
+        with open(self.log, "ab") as out:
+            self.proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{self.url}/api/health", timeout=1).status_code == 200:
+                    assert f"serving at {self.url}" in self.log.read_text()
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.05)
+            if self.proc.poll() is not None:
+                break
+        raise RuntimeError(f"hub subprocess did not start:\n{self.log.read_text()}")
+
+    def kill(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(timeout=10)
+
+    def stop(self) -> None:
+        """Graceful stop (SIGINT), so every log line is written."""
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGINT)
+        try:
+            self.proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.kill()
 
 
 @pytest.fixture(scope="session")

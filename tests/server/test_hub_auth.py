@@ -132,3 +132,17 @@ def test_whoami_and_invalid_tokens(hub_server: HubServer, actors: dict[str, HfAp
     assert response.headers["x-error-message"] == "Invalid credentials in Authorization header"
     # Tokens are stored hashed: the plain value is nowhere in the database file.
     assert hub_server.token.encode() not in (hub_server.data_dir / "hub.sqlite").read_bytes()
+
+
+def test_whoami_returns_the_fullname_given_to_user_add(hub_server: HubServer,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    from modelyard.cli.main import main
+
+    data = ["--data-dir", str(hub_server.data_dir)]
+    assert main(["hub", "user", "add", "dora", "--fullname", "Dora Dörfler", *data]) == 0
+    assert main(["hub", "token", "create", "--user", "dora", *data]) == 0
+    token = capsys.readouterr().out.splitlines()[-1].strip()
+    info = hub_server.api(token=token).whoami()
+    assert info["name"] == "dora" and info["fullname"] == "Dora Dörfler"
+    # Without --fullname the user name stands in, as before.
+    assert hub_server.api().whoami()["fullname"] == "alice"

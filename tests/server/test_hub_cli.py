@@ -104,3 +104,80 @@ def test_help(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         main(["hub", "serve", "--help"])
     assert "--data-dir" in capsys.readouterr().out
+
+
+def test_login_to_an_unreachable_hub_explains_in_one_paragraph(capsys: pytest.CaptureFixture[str],
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    from modelyard.cli import client
+
+    # HF_ENDPOINT points at a closed port (suite-wide fixture): one paragraph, no traceback.
+    assert main(["login", "--token", "myd_x"]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert "Could not reach the hub" in err and "HF_ENDPOINT is http://127.0.0.1:9" in err
+    assert "modelyard hub serve" in err and "Nothing was saved" in err
+    # Without HF_ENDPOINT the message says which default was used (a dead one here: no network in tests).
+    monkeypatch.delenv("HF_ENDPOINT")
+    monkeypatch.setattr(client, "DEFAULT_ENDPOINT", "http://127.0.0.1:9")
+    assert main(["login", "--token", "myd_x"]) == 1
+    assert "HF_ENDPOINT is not set, so modelyard used http://127.0.0.1:9" in capsys.readouterr().err
+    assert main(["whoami", "--token", "myd_x"]) == 1
+    assert "Could not reach the hub" in capsys.readouterr().err
+
+
+def test_login_keeps_another_hubs_token_and_says_so(cli_env: HubServer, capsys: pytest.CaptureFixture[str],
+                                                    isolated_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    token_file = isolated_home / "hf" / "token"
+    token_file.parent.mkdir(parents=True, exist_ok=True)
+    token_file.write_text("hf_theRealHuggingFaceToken")  # what `hf auth login` left for huggingface.co
+    assert main(["login", "--token", cli_env.token]) == 0
+    out, err = capsys.readouterr()
+    assert "Warning:" in err and "https://huggingface.co" in err and "hf auth switch --token-name" in err
+    assert f"token saved to {token_file}" in out
+    assert "HF_HUB_DISABLE_XET=1" in out  # the stock-client note
+    assert token_file.read_text() == cli_env.token
+    # The old token is still in huggingface_hub's named list, where `hf auth switch` finds it.
+    from huggingface_hub import constants
+    from huggingface_hub.utils import get_stored_tokens
+
+    monkeypatch.setattr(constants, "HF_STORED_TOKENS_PATH", str(token_file.parent / "stored_tokens"))
+    stored = get_stored_tokens()
+    assert "hf_theRealHuggingFaceToken" in stored.values() and cli_env.token in stored.values()
+    # Logging in again to the same hub replaces nothing of another hub's: no warning.
+    assert main(["login", "--token", cli_env.token]) == 0
+    assert "Warning" not in capsys.readouterr().err
+
+
+def test_serve_and_user_add_hints_name_the_same_data_dir(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    import shlex
+
+    from modelyard.server import serve as serve_module
+
+    monkeypatch.setattr(serve_module, "serve", lambda settings, **kwargs: None)  # print the banner, do not block
+    data = tmp_path / "my hub"
+    assert main(["hub", "serve", "--data-dir", str(data)]) == 0
+    out = capsys.readouterr().out
+    hint = next(line for line in out.splitlines() if line.startswith("No users yet"))
+    user_add = hint.split("`")[1].replace("NAME", "erin")
+    assert "--data-dir" in user_add
+    assert main(shlex.split(user_add)[1:]) == 0  # following the hint writes to the served hub
+    out = capsys.readouterr().out
+    assert str(data / "hub.sqlite") in out and "--data-dir" in out
+    from modelyard.server.storage import Storage
+
+    assert Storage(data / "hub.sqlite").namespace_kind("erin") == "user"
+    # At the default folder the hints stay short.
+    assert main(["hub", "serve"]) == 0
+    assert "--data-dir" not in capsys.readouterr().out
+
+
+def test_readme_endpoint_uses_the_port_hub_serve_listens_on() -> None:
+    import re
+
+    from modelyard.server.config import HubSettings
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    settings = HubSettings()
+    endpoints = re.findall(r"HF_ENDPOINT=(http://[^\s`]+)", readme)
+    assert endpoints and set(endpoints) == {f"http://{settings.host}:{settings.port}"}, endpoints

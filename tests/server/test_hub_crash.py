@@ -6,10 +6,7 @@ import base64
 import hashlib
 import json
 import os
-import signal
-import socket
-import subprocess
-import sys
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -17,46 +14,13 @@ from pathlib import Path
 
 import httpx
 import pytest
+from _hub_server import SubprocessHub
 from huggingface_hub import HfApi, hf_hub_download
 
 from modelyard.cli.main import main as cli
 
 MiB = 1024 * 1024
 pytestmark = pytest.mark.slow
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class SubprocessHub:
-    def __init__(self, data_dir: Path) -> None:
-        self.data_dir = data_dir
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.proc: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        cmd = [sys.executable, "-m", "modelyard.cli.main", "hub", "serve", "--port", str(self.port),
-               "--data-dir", str(self.data_dir), "--log-level", "warning"]
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        first = self.proc.stdout.readline()  # type: ignore[union-attr]
-        assert self.url in first, first
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{self.url}/api/health", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                time.sleep(0.05)
-        raise RuntimeError("hub subprocess did not start")
-
-    def kill(self) -> None:
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(timeout=10)
 
 
 @pytest.fixture
@@ -151,4 +115,74 @@ def test_killed_mid_upload_and_mid_commit_leaves_repo_consistent(hub, tmp_path: 
     info = api.model_info("alice/crash", files_metadata=True)
     assert info.sha == after.oid
     assert {s.rfilename: s.size for s in info.siblings}["zeros.bin"] == size
+
+    # 3. Leave garbage the way dying clients do: an LFS object uploaded whose commit never comes (the client
+    #    was killed), and regular files stored by a commit refused at a later line; then kill -9 once more.
+    lfs_content = os.urandom(3 * MiB)
+    lfs_oid = hashlib.sha256(lfs_content).hexdigest()
+    batch = httpx.post(f"{server.url}/alice/crash.git/info/lfs/objects/batch", headers=auth,
+                       json={"operation": "upload", "objects": [{"oid": lfs_oid, "size": len(lfs_content)}]})
+    assert httpx.put(batch.json()["objects"][0]["actions"]["upload"]["href"], content=lfs_content).is_success
+    regular = os.urandom(1000)
+    refused = httpx.post(f"{server.url}/api/models/alice/crash/commit/main", headers={**auth},
+                         content="\n".join([json.dumps({"key": "header", "value": {"summary": "refused"}}),
+                                            json.dumps({"key": "file", "value": {"path": "r.bin", "encoding": "base64",
+                                                        "content": base64.b64encode(regular).decode()}}),
+                                            "not json"]))
+    assert refused.status_code == 400
     server.kill()
+    _collect_garbage_after_the_crashes(server, api, tmp_path, {lfs_oid: len(lfs_content),
+                                                               hashlib.sha256(regular).hexdigest(): 1000})
+
+
+def _collect_garbage_after_the_crashes(server: SubprocessHub, api: HfApi, tmp_path: Path,
+                                       orphans: dict[str, int]) -> None:
+    from modelyard.server.blobstore import BlobStore
+
+    store = BlobStore(server.data_dir)
+    data = ["--data-dir", str(server.data_dir)]
+    blobs_before = {p.name for p in store.blobs.rglob("*") if p.is_file()}
+    assert set(orphans) <= blobs_before
+    # Default grace age: everything is younger than a day, so nothing goes (uploads may still commit it).
+    report = _gc_report(data)
+    assert report["blobs"] == set() and "younger than the grace age (24 h) were kept" in report["text"]
+    # Dry run without grace: exactly the orphans are listed, nothing is deleted.
+    report = _gc_report([*data, "--grace", "0"])
+    assert report["blobs"] == set(orphans) and "--apply" in report["text"]
+    assert {p.name for p in store.blobs.rglob("*") if p.is_file()} == blobs_before
+    # Apply: the orphans go, every committed blob stays, and the hub serves every revision as before.
+    report = _gc_report([*data, "--grace", "0", "--apply"])
+    assert report["blobs"] == set(orphans) and report["text"].startswith("Removed 2 unreferenced blob(s)")
+    assert {p.name for p in store.blobs.rglob("*") if p.is_file()} == blobs_before - set(orphans)
+    assert _gc_report([*data, "--grace", "0"])["blobs"] == set()
+    server.start()
+    for revision in [c.commit_id for c in api.list_repo_commits("alice/crash")]:
+        for name in api.list_repo_files("alice/crash", revision=revision):
+            path = hf_hub_download("alice/crash", name, revision=revision, endpoint=server.url, token=api.token,
+                                   cache_dir=tmp_path / "after-gc")
+            expected = {"config.json": 2, "zeros.bin": 64 * MiB}
+            assert name not in expected or Path(path).stat().st_size == expected[name]
+    # The collected LFS object can simply be uploaded again.
+    lfs_oid = next(oid for oid, size in orphans.items() if size > 1000)
+    from huggingface_hub import constants
+
+    saved, constants.HF_HUB_DISABLE_XET = constants.HF_HUB_DISABLE_XET, True
+    try:
+        batch = httpx.post(f"{server.url}/alice/crash.git/info/lfs/objects/batch",
+                           headers={"authorization": f"Bearer {api.token}"},
+                           json={"operation": "upload", "objects": [{"oid": lfs_oid, "size": orphans[lfs_oid]}]})
+        assert "actions" in batch.json()["objects"][0]
+    finally:
+        constants.HF_HUB_DISABLE_XET = saved
+    server.kill()
+
+
+def _gc_report(args: list[str]) -> dict:
+    import contextlib
+    import io
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert cli(["hub", "gc", *args]) == 0
+    text = out.getvalue()
+    return {"blobs": set(re.findall(r"^  blob ([0-9a-f]{64})", text, re.M)), "text": text.splitlines()[-1]}

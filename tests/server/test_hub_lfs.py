@@ -132,3 +132,48 @@ def test_regular_file_commit_raw(hub_server: HubServer, repo: str, encoding: str
     body = response.json()
     assert response.status_code == 200 and body["commitUrl"] == f"{hub_server.url}/{repo}/commit/{body['commitOid']}"
     assert body["pullRequestUrl"] is None
+
+
+def test_commit_errors_do_not_reveal_other_repos_lfs_objects(hub_server: HubServer, repo: str) -> None:
+    # An object stored for a private repo of someone else ...
+    owner = hub_server.add_user("oracle-owner")
+    secret_repo = "oracle-owner/secret"
+    hub_server.api(token=owner).create_repo(secret_repo, private=True)
+    content = os.urandom(1000)
+    oid = hashlib.sha256(content).hexdigest()
+    href = httpx.post(f"{hub_server.url}/{secret_repo}.git/info/lfs/objects/batch",
+                      headers={"authorization": f"Bearer {owner}"},
+                      json={"operation": "upload", "objects": [{"oid": oid, "size": 1000}]}
+                      ).json()["objects"][0]["actions"]["upload"]["href"]
+    assert httpx.put(href, content=content).status_code == 200
+    # ... and an object that exists nowhere get the same answer, whatever size is claimed.
+    answers = set()
+    for candidate, size in ((oid, 1000), (oid, 999), (oid, None), ("cd" * 32, 1000), ("cd" * 32, None)):
+        value = {"path": "w.bin", "algo": "sha256", "oid": candidate, **({"size": size} if size else {})}
+        lines = [{"key": "header", "value": {"summary": "probe"}}, {"key": "lfsFile", "value": value}]
+        response = httpx.post(f"{hub_server.url}/api/models/{repo}/commit/main",
+                              content="\n".join(json.dumps(x) for x in lines),
+                              headers={"authorization": f"Bearer {hub_server.token}",
+                                       "content-type": "application/x-ndjson"})
+        answers.add((response.status_code, response.json()["error"].replace(candidate, "<oid>")))
+    assert len(answers) == 1, answers
+    assert "1000" not in next(iter(answers))[1]
+
+
+def test_multipart_completion_without_parts_does_not_link_another_repos_object(hub_server: HubServer,
+                                                                               repo: str) -> None:
+    owner = hub_server.add_user("multipart-owner")
+    secret_repo = "multipart-owner/secret"
+    hub_server.api(token=owner).create_repo(secret_repo, private=True)
+    content = os.urandom(17 * MiB)  # multipart in the test hub
+    oid, size = hashlib.sha256(content).hexdigest(), len(content)
+    response = httpx.post(f"{hub_server.url}/{secret_repo}.git/info/lfs/objects/batch",
+                          headers={"authorization": f"Bearer {owner}"},
+                          json={"operation": "upload", "transfers": ["basic"], "objects": [{"oid": oid, "size": size}]})
+    assert httpx.put(response.json()["objects"][0]["actions"]["upload"]["href"], content=content).status_code == 200
+    # Alice knows the sha256 and size only: completing a multipart upload without parts must not count.
+    obj = _batch(hub_server, repo, oid, size)
+    done = httpx.post(obj["actions"]["upload"]["href"],
+                      json={"oid": oid, "parts": [{"partNumber": n, "etag": "x"} for n in (1, 2, 3)]})
+    assert done.status_code == 400 and "upload the file again" in done.json()["error"]
+    assert _commit_lfs(hub_server, repo, "stolen.bin", oid, size).status_code == 400

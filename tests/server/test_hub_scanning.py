@@ -98,3 +98,92 @@ def test_scanner_crash_without_a_dangerous_import_is_an_error(tmp_path: Path) ->
     status, details = scan_pickle(blob, "state.pkl")
     assert status == "error", details
     assert "could not read" in details["message"]
+
+
+def _issues(api: HfApi, repo_id: str) -> dict[str, str]:
+    status = api.model_info(repo_id, securityStatus=True).security_repo_status
+    return {i["path"]: i["level"] for i in status["filesWithIssues"]}
+
+
+def _safetensors_with_header_length(length: int) -> bytes:
+    """A valid safetensors file whose 8-byte header length is exactly ``length`` (JSON padded with spaces)."""
+    import json
+    import struct
+
+    header = json.dumps({"w": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}}).encode()
+    header = header + b" " * (length - len(header))
+    return struct.pack("<Q", len(header)) + header + struct.pack("<2f", 1.0, 2.0)
+
+
+def test_pickles_are_found_by_content_whatever_their_names(hub_server: HubServer, api: HfApi, repo: str) -> None:
+    import json
+
+    evil = _malicious_pickle()
+    legacy = pickle.dumps({"payload": _Exploit()}, protocol=0)  # no magic bytes at all
+    index = {"metadata": {}, "weight_map": {"a": "model-00001-of-00002.safetensors", "b": "shards/part.weights"}}
+    # A safetensors file whose first bytes happen to read like a pickle header (length 0x0280 = b"\x80\x02").
+    lookalike = _safetensors_with_header_length(0x0280)
+    assert lookalike[:2] == b"\x80\x02"
+    api.create_commit(repo, [
+        CommitOperationAdd("pytorch_model.bin.index.json", json.dumps(index).encode()),
+        CommitOperationAdd("model-00001-of-00002.safetensors", evil),  # a torch.load shard named like safetensors
+        CommitOperationAdd("shards/part.weights", legacy),  # protocol 0: found through the index
+        CommitOperationAdd("notes.txt", evil),  # protocol 2 pickle under a text name: by magic bytes
+        CommitOperationAdd("checkpoint.model", _torch_style_zip(evil)),  # torch zip under an odd name
+        CommitOperationAdd("real.safetensors", lookalike),
+        CommitOperationAdd("protocol0.txt", legacy),  # no magic, named by no index: plain data
+    ], commit_message="disguised pickles")
+    assert _issues(api, repo) == {"model-00001-of-00002.safetensors": "unsafe", "shards/part.weights": "unsafe",
+                                  "notes.txt": "unsafe", "checkpoint.model": "unsafe"}
+    security = _siblings(hub_server, repo)
+    assert security["notes.txt"]["kind"] == "pickle" and security["real.safetensors"]["kind"] == "data"
+    assert security["protocol0.txt"] == {**security["protocol0.txt"], "kind": "data", "status": "safe"}
+    tree = {e.path: e for e in api.list_repo_tree(repo, recursive=True, expand=True)}
+    assert tree["checkpoint.model"].security.status == "unsafe"
+
+
+def test_an_index_committed_later_gets_its_shards_scanned(hub_server: HubServer, api: HfApi, repo: str) -> None:
+    import json
+
+    legacy = pickle.dumps({"payload": _Exploit()}, protocol=0)
+    api.upload_file(path_or_fileobj=legacy, path_in_repo="w.data0", repo_id=repo)
+    assert _issues(api, repo) == {}
+    index = {"weight_map": {"w": "w.data0"}}
+    api.upload_file(path_or_fileobj=json.dumps(index).encode(), path_in_repo="pytorch_model.bin.index.json",
+                    repo_id=repo)
+    assert _issues(api, repo) == {"w.data0": "unsafe"}
+    # A safetensors index does not make its shards pickles (the safetensors loader never unpickles).
+    other = hub_server.repo_id("st-index")
+    api.create_repo(other)
+    api.create_commit(other, [
+        CommitOperationAdd("model.safetensors.index.json", json.dumps(index).encode()),
+        CommitOperationAdd("w.data0", legacy),
+    ], commit_message="safetensors index")
+    assert _issues(api, other) == {}
+
+
+def test_hub_scan_command_scans_what_was_stored_without_a_scan(tmp_path: Path,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    from modelyard.cli.main import main
+
+    server = HubServer(tmp_path / "hub").start()
+    try:
+        api = server.api()
+        api.create_repo("alice/legacy")
+        api.upload_file(path_or_fileobj=_malicious_pickle(), path_in_repo="weights.data0", repo_id="alice/legacy")
+        # As if committed by a hub that scanned by name only: no scan, no content record.
+        db = server.storage.conn()
+        db.execute("DELETE FROM scans")
+        db.execute("DELETE FROM content_kinds")
+        server.app.state.hub._content_kinds.clear()
+        assert _siblings(server, "alice/legacy")["weights.data0"]["status"] == "unscanned"
+        assert main(["hub", "scan", "--data-dir", str(server.data_dir)]) == 0
+        out = capsys.readouterr().out
+        assert "unsafe" in out and "alice/legacy/weights.data0" in out and "Scanned 1 file(s)" in out
+        assert _siblings(server, "alice/legacy")["weights.data0"]["status"] == "unsafe"
+        assert main(["hub", "scan", "--data-dir", str(server.data_dir)]) == 0  # nothing left to do
+        assert "Scanned 0 file(s)" in capsys.readouterr().out
+        assert main(["hub", "scan", "--rescan", "--data-dir", str(server.data_dir)]) == 0
+        assert "Scanned 1 file(s)" in capsys.readouterr().out
+    finally:
+        server.stop()

@@ -14,6 +14,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from modelyard.cli import tokens
+
 DEFAULT_ENDPOINT = "https://huggingface.co"
 
 
@@ -61,21 +63,59 @@ def write_token(token: str) -> Path:
     return path
 
 
+def is_hugging_face(url: str) -> bool:
+    host = url.split("://", 1)[-1].split("/", 1)[0].split(":", 1)[0].lower()
+    return host == "huggingface.co" or host.endswith(".huggingface.co")
+
+
 def _api(token: str | None) -> Any:
     """An ``HfApi`` bound to ``HF_ENDPOINT``, with Xet off unless the endpoint is huggingface.co."""
     from huggingface_hub import HfApi, constants
 
     url = endpoint()
-    host = url.split("://", 1)[-1].split("/", 1)[0].split(":", 1)[0]
-    if not (host == "huggingface.co" or host.endswith(".huggingface.co")):
+    if not is_hugging_face(url):
         constants.HF_HUB_DISABLE_XET = True  # read by the client at call time
     return HfApi(endpoint=url, token=token, library_name="modelyard")
+
+
+def _transport_errors() -> tuple[type[BaseException], ...]:
+    """The HTTP stack's "could not talk to the server at all" errors (huggingface_hub 1.x/2.x use httpx2)."""
+    found: list[type[BaseException]] = []
+    for module in ("httpx2", "httpx"):
+        try:
+            found.append(__import__(module).TransportError)
+        except (ImportError, AttributeError):
+            continue
+    return tuple(found)
 
 
 def _hub_errors() -> tuple[type[BaseException], ...]:
     from huggingface_hub.errors import EntryNotFoundError, HfHubHTTPError, LocalEntryNotFoundError
 
-    return (HfHubHTTPError, EntryNotFoundError, LocalEntryNotFoundError, OSError, ValueError)
+    return (HfHubHTTPError, EntryNotFoundError, LocalEntryNotFoundError, OSError, ValueError, *_transport_errors())
+
+
+def unreachable_message(err: BaseException, action: str) -> str:
+    """One paragraph for a hub that cannot be reached: what failed, which endpoint, and how to fix it."""
+    url = endpoint()
+    reason = str(err).strip() or type(err).__name__
+    where = (f"HF_ENDPOINT is not set, so modelyard used {url}" if "HF_ENDPOINT" not in os.environ
+             else f"HF_ENDPOINT is {url}")
+    return (f"Could not reach the hub to {action}: {reason} ({where}). If you run your own hub, start it with "
+            "`modelyard hub serve` and set HF_ENDPOINT to the URL it prints (for example "
+            "`export HF_ENDPOINT=http://127.0.0.1:8000`); for huggingface.co, check your network or proxy.")
+
+
+def _describe(err: BaseException, action: str) -> str:
+    if isinstance(err, _transport_errors()):
+        return unreachable_message(err, action)
+    return str(err)
+
+
+XET_NOTE = ("Note for other clients: huggingface_hub (the `hf` command, transformers' push_to_hub) uploads files "
+            "over 10 MiB through Xet whenever hf_xet is installed, and this hub does not speak Xet; set "
+            "HF_HUB_DISABLE_XET=1 in their environment to upload through Git LFS. modelyard's own commands and "
+            "push_to_hub do that for you.")
 
 
 # -- commands -------------------------------------------------------------------------------------------
@@ -114,17 +154,36 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
 
 
 def _login(args: argparse.Namespace) -> int:
+    from huggingface_hub.errors import HfHubHTTPError
+
     token = args.token or getpass.getpass(f"Token for {endpoint()}: ").strip()
     if not token:
         raise CommandError("No token given; pass --token or type one at the prompt.")
     try:
         info = _api(token).whoami(token=token)
+    except _transport_errors() as err:
+        raise CommandError(unreachable_message(err, "check the token") + " Nothing was saved.") from None
+    except HfHubHTTPError as err:
+        status = err.response.status_code if err.response is not None else None
+        if status == 401:
+            raise CommandError(f"{endpoint()} refused the token (401 Invalid credentials); nothing was saved. "
+                               "Check the token, and that HF_ENDPOINT names the hub that issued it.") from None
+        raise CommandError(f"{endpoint()} did not answer like a hub (HTTP {status} on /api/whoami-v2: {err}); "
+                           "nothing was saved. Check HF_ENDPOINT.") from None
     except _hub_errors() as err:
         raise CommandError(f"{endpoint()} refused the token ({err}); nothing was saved. Check HF_ENDPOINT and "
                            "the token.") from None
+    tokens.warn_before_replacing(token, endpoint(), token_path())
     path = write_token(token)
+    tokens.remember(token, endpoint(), token_path(), name=f"modelyard-{info['name']}@{_host(endpoint())}")
     print(f"Logged in to {endpoint()} as {info['name']}; token saved to {path}.")
+    if not is_hugging_face(endpoint()):
+        print(XET_NOTE)
     return 0
+
+
+def _host(url: str) -> str:
+    return url.split("://", 1)[-1].split("/", 1)[0]
 
 
 def _logout(args: argparse.Namespace) -> int:
@@ -146,6 +205,8 @@ def _whoami(args: argparse.Namespace) -> int:
     try:
         info = _api(token).whoami(token=token)
     except _hub_errors() as err:
+        if isinstance(err, _transport_errors()):
+            raise CommandError(unreachable_message(err, "check the token")) from None
         raise CommandError(f"{endpoint()} refused the token: {err}") from None
     print(info["name"])
     orgs = [o["name"] for o in info.get("orgs") or []]
@@ -170,7 +231,7 @@ def _upload(args: argparse.Namespace) -> int:
                                    repo_id=args.repo_id, repo_type=args.repo_type, revision=args.revision,
                                    commit_message=args.commit_message, create_pr=args.create_pr)
     except _hub_errors() as err:
-        raise CommandError(f"Upload to {args.repo_id!r} on {endpoint()} failed: {err}") from None
+        raise CommandError(f"Upload to {args.repo_id!r} on {endpoint()} failed: {_describe(err, 'upload')}") from None
     print(getattr(info, "pr_url", None) or str(info))
     return 0
 
@@ -189,6 +250,7 @@ def _download(args: argparse.Namespace) -> int:
             for filename in args.files:
                 print(hf_hub_download(args.repo_id, filename, **common))
     except _hub_errors() as err:
-        raise CommandError(f"Download from {args.repo_id!r} on {endpoint()} failed: {err}") from None
+        raise CommandError(f"Download from {args.repo_id!r} on {endpoint()} failed: "
+                           f"{_describe(err, 'download')}") from None
     sys.stdout.flush()
     return 0

@@ -6,6 +6,8 @@ The admin commands work directly on the hub's data folder (SQLite), also while t
 from __future__ import annotations
 
 import argparse
+import re
+import shlex
 import sys
 from pathlib import Path
 
@@ -35,6 +37,8 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     serve.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
     serve.set_defaults(handler=_serve)
 
+    _gc_and_scan_commands(sub, common)
+
     user = sub.add_parser("user", help="manage users").add_subparsers(dest="user_command", metavar="ACTION")
     user_add = user.add_parser("add", parents=[common], help="create a user")
     user_add.add_argument("name")
@@ -63,6 +67,75 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     revoke.set_defaults(handler=_token_revoke)
 
 
+def _gc_and_scan_commands(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    gc = sub.add_parser("gc", parents=[common], help="remove blobs, trees and temp files nothing references "
+                        "(dry run unless --apply)")
+    gc.add_argument("--apply", action="store_true", help="delete (default: only report what would go)")
+    gc.add_argument("--grace", default="24h",
+                    help="keep unreferenced blobs younger than this, since an upload may still commit them "
+                         "(e.g. 24h, 30m, 0 when no client is uploading; default 24h)")
+    gc.set_defaults(handler=_gc)
+    scan = sub.add_parser("scan", parents=[common], help="security-scan stored files that have no scan result "
+                          "(e.g. committed before their weights index)")
+    scan.add_argument("--rescan", action="store_true", help="scan every pickle-based file again (e.g. after "
+                      "upgrading picklescan)")
+    scan.set_defaults(handler=_scan)
+
+
+_DURATION_UNITS = {"": 1, "s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(text: str) -> float:
+    """``"24h"``, ``"30m"``, ``"90s"``, ``"2d"`` or plain seconds."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*", text.lower())
+    if not match or match.group(2) not in _DURATION_UNITS:
+        raise CommandError(f"--grace {text!r} is not a duration; write e.g. 24h, 30m, 90s, 2d or 0.")
+    return float(match.group(1)) * _DURATION_UNITS[match.group(2)]
+
+
+def _progress(items, total: int, what: str):  # tqdm over items, shown on a terminal only
+    from tqdm.auto import tqdm
+
+    return tqdm(items, total=total, desc=what, unit=" items", disable=None, leave=False)
+
+
+def _gc(args: argparse.Namespace) -> int:
+    from modelyard.server.blobstore import BlobStore
+    from modelyard.server.gc import collect_garbage
+    from modelyard.server.storage import Storage
+
+    grace = parse_duration(args.grace)
+    settings = _settings(args)
+    if not settings.db_path.exists():
+        raise CommandError(f"No hub database at {settings.db_path}; pass the --data-dir the hub was served with.")
+    report = collect_garbage(Storage(settings.db_path), BlobStore(settings.data_dir), grace=grace,
+                             apply=args.apply, progress=_progress)
+    print(f"Hub data folder {settings.data_dir}:")
+    for sha, size in report.orphan_blobs[:50]:
+        print(f"  blob {sha}  {size} bytes")
+    if len(report.orphan_blobs) > 50:
+        print(f"  ... and {len(report.orphan_blobs) - 50} more blobs")
+    for path, size in report.stale_temp[:50]:
+        print(f"  temp {path}  {size} bytes")
+    print(report.summary())
+    return 0
+
+
+def _scan(args: argparse.Namespace) -> int:
+    from modelyard.server.maintenance import scan_stored
+    from modelyard.server.service import Hub
+
+    settings = _settings(args)
+    if not settings.db_path.exists():
+        raise CommandError(f"No hub database at {settings.db_path}; pass the --data-dir the hub was served with.")
+    scanned, findings = scan_stored(Hub(settings), rescan=args.rescan, progress=_progress)
+    for f in findings:
+        prefix = "" if f.repo_type == "model" else f"{f.repo_type}s/"
+        print(f"  {f.status:10} {prefix}{f.repo_id}/{f.path}: {f.message}")
+    print(f"Scanned {scanned} file(s) in {settings.data_dir}; {len(findings)} with issues.")
+    return 0
+
+
 def _settings(args: argparse.Namespace, **extra: object):  # -> HubSettings
     from modelyard.server.config import HubSettings, parse_size
 
@@ -86,6 +159,15 @@ def _storage(args: argparse.Namespace):  # -> Storage
     return Storage(_settings(args).db_path)
 
 
+def data_dir_option(data_dir: Path) -> str:
+    """`` --data-dir X`` when ``X`` is not the default folder, so printed follow-up commands use the same hub."""
+    from modelyard.server.config import default_data_dir
+
+    if Path(data_dir).expanduser().resolve() == default_data_dir().expanduser().resolve():
+        return ""
+    return f" --data-dir {shlex.quote(str(data_dir))}"
+
+
 def _serve(args: argparse.Namespace) -> int:
     from modelyard.server.serve import serve
     from modelyard.server.storage import Storage
@@ -94,10 +176,12 @@ def _serve(args: argparse.Namespace) -> int:
     storage = Storage(settings.db_path)
     url = settings.public_url or f"http://{settings.host}:{settings.port}"
     print(f"modelyard hub serving at {url} (data folder: {settings.data_dir})", flush=True)
+    where = data_dir_option(settings.data_dir)
     if not any(row["kind"] == "user" for row in storage.list_namespaces()):
-        print("No users yet: run `modelyard hub user add NAME` and `modelyard hub token create --user NAME`.",
-              flush=True)
-    print(f"Clients: export HF_ENDPOINT={url} HF_HUB_DISABLE_XET=1", flush=True)
+        print(f"No users yet: run `modelyard hub user add NAME{where}` and "
+              f"`modelyard hub token create --user NAME{where}`.", flush=True)
+    print(f"Clients: export HF_ENDPOINT={url} HF_HUB_DISABLE_XET=1 (stock huggingface_hub clients need the "
+          "second one to upload files over 10 MiB: this hub takes them through Git LFS, not Xet)", flush=True)
     serve(settings, log_level=args.log_level)
     return 0
 
@@ -120,7 +204,10 @@ def _user_add(args: argparse.Namespace) -> int:
     except HubHTTPError as err:  # from the name checks
         raise CommandError(err.message) from None
     orgs = f" (member of {', '.join(args.org)})" if args.org else ""
-    print(f"Created user {args.name}{orgs}. Give them a token: modelyard hub token create --user {args.name}")
+    settings = _settings(args)
+    print(f"Created user {args.name}{orgs} in the hub database {settings.db_path} (data folder "
+          f"{settings.data_dir}). Give them a token: modelyard hub token create --user {args.name}"
+          f"{data_dir_option(settings.data_dir)}")
     return 0
 
 
@@ -149,7 +236,7 @@ def _org_add(args: argparse.Namespace) -> int:
         raise CommandError(str(err)) from None
     except HubHTTPError as err:
         raise CommandError(err.message) from None
-    print(f"Created organisation {args.name}.")
+    print(f"Created organisation {args.name} in the hub database {_settings(args).db_path}.")
     return 0
 
 
@@ -160,7 +247,8 @@ def _token_create(args: argparse.Namespace) -> int:
     except ValueError as err:
         raise CommandError(str(err)) from None
     print(token)
-    print(f"(a {args.role} token for {args.user}; it is shown only once)", file=sys.stderr)
+    print(f"(a {args.role} token for {args.user} of the hub database {_settings(args).db_path}; it is shown "
+          "only once)", file=sys.stderr)
     return 0
 
 

@@ -16,7 +16,15 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from modelyard.server import routes_files, routes_lfs, routes_repos, routes_upload
+from modelyard.server import (
+    logredact,
+    responses,
+    routes_files,
+    routes_lfs,
+    routes_listing,
+    routes_repos,
+    routes_upload,
+)
 from modelyard.server.config import HubSettings
 from modelyard.server.errors import HubHTTPError, error_response
 from modelyard.server.service import Hub
@@ -45,6 +53,70 @@ class RawPathMiddleware:
         await self.app(scope, receive, send)
 
 
+_STRUCTURED = (b"application/json", b"application/vnd.git-lfs+json", b"application/x-www-form-urlencoded",
+               b"multipart/form-data")
+
+
+class BodyLimitMiddleware:
+    """Refuse JSON and form bodies larger than ``limit`` bytes with 413 (they are parsed in memory); raw
+    uploads (LFS transfers, the NDJSON commit) have their own, larger limits in their routes."""
+
+    def __init__(self, app: Any, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers", ()))
+        content_type = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
+        if content_type not in _STRUCTURED:
+            await self.app(scope, receive, send)
+            return
+        declared = headers.get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > self.limit:
+            await self._refuse(scope, receive, send)
+            return
+        # Read the whole body here (the route would hold it in memory anyway), so an oversized chunked body
+        # gets a 413 rather than a parse error.
+        chunks, size, more = [], 0, True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":
+                await self.app(scope, _replay([message]), send)
+                return
+            chunks.append(message.get("body", b""))
+            size += len(chunks[-1])
+            more = message.get("more_body", False)
+            if size > self.limit:
+                await self._refuse(scope, receive, send)
+                return
+        await self.app(scope, _replay([{"type": "http.request", "body": b"".join(chunks), "more_body": False}],
+                                      receive), send)
+
+    def _message(self) -> str:
+        return (f"The request body is larger than {self.limit} bytes, the limit for JSON and form bodies "
+                "(HubSettings.json_body_limit); send less per request.")
+
+    async def _refuse(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        await error_response(413, self._message())(scope, receive, send)
+
+
+def _replay(messages: list[dict[str, Any]], then: Any = None) -> Any:
+    """An ASGI ``receive`` that hands out ``messages`` first, then defers to ``then`` (disconnect waits)."""
+    pending = list(messages)
+
+    async def receive() -> dict[str, Any]:
+        if pending:
+            return pending.pop(0)
+        if then is not None:
+            return await then()
+        return {"type": "http.disconnect"}
+
+    return receive
+
+
 def _with_header(send: Any, name: bytes, value: bytes) -> Any:
     async def wrapped(message: dict[str, Any]) -> None:
         if message["type"] == "http.response.start":
@@ -65,6 +137,7 @@ def _validation_message(exc: RequestValidationError) -> str:
 def create_app(settings: HubSettings | None = None) -> FastAPI:
     """Build the hub app over ``settings.data_dir`` (created if missing; stale upload temp files removed)."""
     settings = settings or HubSettings.from_env()
+    logredact.install()
     hub = Hub(settings)
     hub.store.clean_tmp()
     app = FastAPI(title="modelyard hub", version="1", summary="A self-hosted model hub speaking the Hugging Face "
@@ -95,7 +168,9 @@ def create_app(settings: HubSettings | None = None) -> FastAPI:
     def health() -> dict[str, str]:
         return {"status": "ok"}
 
-    for module in (routes_repos, routes_upload, routes_lfs, routes_files):
+    for module in (routes_listing, routes_repos, routes_upload, routes_lfs, routes_files):
         app.include_router(module.router)
+    responses.honest_openapi(app)
+    app.add_middleware(BodyLimitMiddleware, limit=settings.json_body_limit)
     app.add_middleware(RawPathMiddleware)
     return app

@@ -78,10 +78,19 @@ class BlobStore:
             return False
         return size is None or st.st_size == size
 
+    def touch(self, sha256: str) -> None:
+        """Mark a blob as just stored again, so garbage collection's grace age starts over (see ``gc``)."""
+        try:
+            os.utime(self.path(sha256))
+        except FileNotFoundError:
+            pass
+
     def put_bytes(self, content: bytes) -> str:
         """Store ``content``; returns its sha256."""
         sha = hashlib.sha256(content).hexdigest()
-        if not self.has(sha, len(content)):
+        if self.has(sha, len(content)):
+            self.touch(sha)
+        else:
             with self.writer() as w:
                 w.write(content)
                 w.commit(expected_sha256=sha, expected_size=len(content))
@@ -97,6 +106,7 @@ class BlobStore:
         final = self.path(sha256)
         if final.exists():
             temp_path.unlink(missing_ok=True)
+            self.touch(sha256)
             return
         final.parent.mkdir(parents=True, exist_ok=True)
         os.chmod(temp_path, 0o444)

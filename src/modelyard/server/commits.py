@@ -19,10 +19,30 @@ from typing import IO, Any
 from modelyard.server.blobstore import BlobStore
 from modelyard.server.errors import HubHTTPError, bad_request
 from modelyard.server.gitobjects import FileEntry, git_blob_oid, lfs_entry
-from modelyard.server.paths import check_folder_path, check_path_in_repo
+from modelyard.server.paths import check_folder_path, check_path_in_repo, nfc_twins
 
 _SHA256_RE = re.compile(r"[0-9a-f]{64}")
 _PARENT_RE = re.compile(r"[0-9a-f]{5,40}")
+
+
+MAX_COMMIT_LINE_DEPTH = 16  # a commit line is {"key": ..., "value": {...}}: 2 levels, a little slack
+_JSON_TOKEN = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]')
+
+
+def check_json_depth(text: bytes, limit: int, what: str) -> None:
+    """400 when ``text`` nests JSON arrays/objects deeper than ``limit`` (decoding it would hit Python's
+    recursion limit). Strings are skipped, so brackets inside them do not count."""
+    if text.count(b"{") + text.count(b"[") <= limit:
+        return  # cannot be deeper than it has brackets
+    depth = 0
+    for match in _JSON_TOKEN.finditer(text):
+        token = match.group()
+        if token in (b"{", b"["):
+            depth += 1
+            if depth > limit:
+                raise bad_request(f"{what} nests JSON deeper than {limit} levels; send the documented shape.")
+        elif token in (b"}", b"]"):
+            depth -= 1
 
 
 @dataclass
@@ -72,6 +92,7 @@ def parse_commit(body: IO[bytes], store: BlobStore, *, max_line: int, max_regula
                                f"most {max_regular} bytes; upload bigger files through LFS.")
         if not line.strip():
             continue
+        check_json_depth(line, MAX_COMMIT_LINE_DEPTH, f"Commit line {line_no}")
         try:
             obj = json.loads(line)
         except ValueError as err:
@@ -169,6 +190,11 @@ def apply_operations(
             for p in doomed:
                 del result[p]
     _check_file_folder_clash(result)
+    twins = nfc_twins(result)
+    if twins:
+        raise bad_request(f"Invalid path in repository {twins[1]!r}: it is the same text as {twins[0]!r} in another "
+                          "Unicode normalisation (NFC/NFD), so both would render alike and collide on file systems "
+                          "that normalise names; use the existing name, or delete it in the same commit.")
     return result, lfs_blobs
 
 
@@ -189,8 +215,8 @@ def lfs_entry_for(store: BlobStore, sha256: str, size: int | None, path: str) ->
     try:
         stored_size = blob.stat().st_size
     except FileNotFoundError:
-        raise bad_request(f"LFS object {sha256} for {path!r} was not uploaded; upload it through the LFS batch "
-                          "API before committing.") from None
+        raise bad_request(f"LFS object {sha256} for {path!r} was not uploaded to this repository; upload it "
+                          "through this repository's LFS batch API first.") from None
     if size is not None and size != stored_size:
         raise bad_request(f"LFS file {path!r}: size {size} does not match the uploaded object ({stored_size} bytes).")
     return lfs_entry(sha256, stored_size)

@@ -45,9 +45,13 @@ class HubSettings:
     # Lifetime of the signed LFS upload links handed out by the batch endpoint.
     lfs_link_ttl: int = 24 * 3600
     max_commit_operations: int = 25_000
+    # Largest JSON or form request body (parsed in memory); README validation sends whole cards.
+    json_body_limit: int = 32 * MiB
     tree_page_size: int = 1000
     tree_expand_page_size: int = 50
     commits_page_size: int = 50
+    # Largest page of GET /api/models (datasets, spaces); `limit` asks for less.
+    list_page_size: int = 1000
     # Pickle-based files larger than this are recorded as "not scanned" instead of scanned at commit time.
     scan_max_size: int = 20 * GiB
     # Write uploaded blobs with O_DIRECT where the filesystem allows it: write-once data skips the page

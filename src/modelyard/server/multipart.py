@@ -104,10 +104,10 @@ class MultipartAssembler:
             upload.next_part += 1
 
     def complete(self, key: str, oid: str, size: int) -> None:
-        """Check and install the assembled blob (worker thread). 400 if parts are missing or it mismatches."""
-        if self._store.has(oid, size):  # stored meanwhile (e.g. the same file through another repo)
-            self._drop(key)
-            return
+        """Check and install the assembled blob (worker thread). 400 if parts are missing or it mismatches.
+
+        Every part must have arrived in this upload even when the object is already stored (e.g. through
+        another repo): completing is what proves possession, so it must not succeed on a bare sha256."""
         upload = self._uploads.get(key)
         if upload is None:
             raise bad_request(f"No parts of {oid} were received (or the hub restarted); upload the file again.")

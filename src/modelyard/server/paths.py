@@ -8,6 +8,8 @@ preupload ``shouldIgnore`` answer.
 from __future__ import annotations
 
 import re
+import unicodedata
+from collections.abc import Iterable
 
 from modelyard.server.errors import bad_request
 
@@ -73,12 +75,46 @@ def check_path_in_repo(path: str, *, max_length: int = MAX_PATH_LENGTH) -> str:
             if part in ("", ".", ".."):
                 problem = "it contains an empty, '.' or '..' component"
                 break
-            if part == ".git":
-                problem = "it reaches into '.git/', which the hub manages itself"
+            if is_git_dir_name(part):
+                problem = (f"its component {part!r} names git's own folder on some client file system (the check "
+                           "ignores case, trailing dots and spaces, and zero-width characters, as git does)")
                 break
     if problem:
         raise bad_request(f"Invalid path in repository {path!r}: {problem}.")
     return path
+
+
+# Code points that HFS+ ignores in file names (git's is_hfs_dotgit list): ".g\u200cit" *is* ".git" on macOS.
+_HFS_IGNORED = dict.fromkeys([0x200C, 0x200D, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x206A, 0x2070), 0xFEFF])
+
+
+def is_git_dir_name(part: str) -> bool:
+    """Whether a path component is ``.git`` on some client's file system: case-insensitive (Windows, macOS),
+    trailing dots and spaces dropped and the 8.3 short name ``git~1`` (NTFS), ignorable code points (HFS+)."""
+    folded = part.translate(_HFS_IGNORED).rstrip(". ").casefold()
+    return folded in (".git", "git~1")
+
+
+def nfc_twins(paths: Iterable[str]) -> tuple[str, str] | None:
+    """Two different paths (files or their folders) with the same Unicode NFC form, if any.
+
+    Such names render the same, and file systems that normalise names (macOS) cannot hold both; the hub
+    refuses a commit that would contain them rather than guessing which one is meant. Names keep the form
+    they were uploaded in (NFC or NFD): only a second name that is the same text counts.
+    """
+    paths = list(paths)
+    if all(path.isascii() for path in paths):
+        return None  # distinct ASCII names are distinct in every normal form
+    seen: dict[str, str] = {}
+    for path in paths:
+        parts = path.split("/")
+        for depth in range(1, len(parts) + 1):
+            prefix = "/".join(parts[:depth])
+            key = prefix if prefix.isascii() else unicodedata.normalize("NFC", prefix)
+            other = seen.setdefault(key, prefix)
+            if other != prefix:
+                return other, prefix
+    return None
 
 
 def check_folder_path(path: str) -> str:

@@ -16,6 +16,7 @@ from fastapi.responses import FileResponse, Response
 
 from modelyard.server.errors import entry_not_found
 from modelyard.server.paths import check_path_in_repo
+from modelyard.server.responses import FILE_BYTES, MOVED, READ, answers
 from modelyard.server.service import Hub, seg
 
 router = APIRouter()
@@ -56,8 +57,11 @@ def resolve_typed(request: Request, prefix: str, namespace: str, name: str, revi
     return _resolve(request, prefix, namespace, name, revision, path)
 
 
+FILE_ANSWERS = answers(206, *MOVED, *READ, 416, plain_text=(400, 416), ok=FILE_BYTES)
 for _method in ("GET", "HEAD"):
     router.add_api_route("/{namespace}/{name}/resolve/{revision}/{path:path}", resolve, methods=[_method],
-                         tags=["files"], operation_id=f"resolve_model_file_{_method.lower()}")
+                         tags=["files"], operation_id=f"resolve_model_file_{_method.lower()}", responses=FILE_ANSWERS,
+                         response_class=Response)
     router.add_api_route("/{prefix}/{namespace}/{name}/resolve/{revision}/{path:path}", resolve_typed,
-                         methods=[_method], tags=["files"], operation_id=f"resolve_file_{_method.lower()}")
+                         methods=[_method], tags=["files"], operation_id=f"resolve_file_{_method.lower()}", responses=FILE_ANSWERS,
+                         response_class=Response)

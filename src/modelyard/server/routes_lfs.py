@@ -14,7 +14,7 @@ import math
 import re
 import time
 from typing import Any, Literal
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from modelyard.server.auth import check_signature, require_read, sign
 from modelyard.server.blobstore import BlobWriter, aligned_buffer
 from modelyard.server.errors import HubHTTPError, bad_request
+from modelyard.server.responses import FILE_BYTES, MOVED, READ, answers
 from modelyard.server.routes_files import BlobResponse
 from modelyard.server.routes_upload import require_commit_rights
 from modelyard.server.service import URL_PREFIX, Hub, seg
@@ -37,6 +38,13 @@ _BUFFER = 4 * 1024 * 1024
 
 def hub_of(request: Request) -> Hub:
     return request.app.state.hub
+
+
+class LfsResponse(JSONResponse):
+    media_type = LFS_JSON
+
+
+EMPTY = {"description": "Stored", "content": {}}
 
 
 class LfsObject(BaseModel):
@@ -66,7 +74,9 @@ def _batch(request: Request, prefix: str | None, namespace: str, name_git: str, 
     hub = hub_of(request)
     repo_type, ns, name = _repo_from_git_path(hub, prefix, namespace, name_git)
     caller = hub.caller(request)
-    repo = require_read(caller, hub.storage.get_repo(repo_type, ns, name), f"{ns}/{name}")
+    raw_name = name_git[:-4] if name_git.endswith(".git") else quote(name, safe="")
+    found = hub.find_repo(repo_type, namespace, raw_name, request=request, caller=caller)
+    repo = require_read(caller, found, f"{ns}/{name}")
     if body.hash_algo != "sha256":
         raise bad_request(f"LFS hash_algo {body.hash_algo!r} is not supported; use 'sha256'.")
     if body.operation == "upload":
@@ -116,12 +126,14 @@ def _upload_actions(hub: Hub, repo: Repo, base: str, oid: str, size: int, expire
     return {"upload": {"href": f"{base}/{oid}?{query}", "header": {}}, "verify": verify}
 
 
-@router.post("/{namespace}/{name_git}/info/lfs/objects/batch", tags=["lfs"])
+@router.post("/{namespace}/{name_git}/info/lfs/objects/batch", tags=["lfs"], response_class=LfsResponse,
+             responses=answers(*MOVED, *READ, 403, 413))
 def lfs_batch(request: Request, namespace: str, name_git: str, body: LfsBatchBody) -> JSONResponse:
     return _batch(request, None, namespace, name_git, body)
 
 
-@router.post("/{prefix}/{namespace}/{name_git}/info/lfs/objects/batch", tags=["lfs"])
+@router.post("/{prefix}/{namespace}/{name_git}/info/lfs/objects/batch", tags=["lfs"], response_class=LfsResponse,
+             responses=answers(*MOVED, *READ, 403, 413))
 def lfs_batch_typed(request: Request, prefix: str, namespace: str, name_git: str, body: LfsBatchBody) -> JSONResponse:
     return _batch(request, prefix, namespace, name_git, body)
 
@@ -193,7 +205,8 @@ async def _receive(request: Request, writer: BlobWriter, limit: int) -> None:
             pending.add_done_callback(lambda f: f.cancelled() or f.exception())
 
 
-@router.put("/_lfs/{repo_type}/{namespace}/{name}/{oid}", tags=["lfs"])
+@router.put("/_lfs/{repo_type}/{namespace}/{name}/{oid}", tags=["lfs"], response_class=Response,
+            responses=answers(*READ, 403, ok=EMPTY))
 async def lfs_upload(request: Request, repo_type: str, namespace: str, name: str, oid: str) -> Response:
     hub = hub_of(request)
     repo, size = await run_in_threadpool(_signed_repo, hub, request, "upload", repo_type, namespace, name, oid)
@@ -204,7 +217,8 @@ async def lfs_upload(request: Request, repo_type: str, namespace: str, name: str
     return Response(status_code=200)
 
 
-@router.put("/_lfs/{repo_type}/{namespace}/{name}/{oid}/part/{number}", tags=["lfs"])
+@router.put("/_lfs/{repo_type}/{namespace}/{name}/{oid}/part/{number}", tags=["lfs"], response_class=Response,
+            responses=answers(*READ, 403, ok=EMPTY))
 async def lfs_upload_part(request: Request, repo_type: str, namespace: str, name: str, oid: str,
                           number: int) -> Response:
     hub = hub_of(request)
@@ -225,7 +239,8 @@ class CompletionBody(BaseModel):
     parts: list[dict[str, Any]]
 
 
-@router.post("/_lfs/{repo_type}/{namespace}/{name}/{oid}/complete", tags=["lfs"])
+@router.post("/_lfs/{repo_type}/{namespace}/{name}/{oid}/complete", tags=["lfs"], response_class=LfsResponse,
+             responses=answers(*READ, 403, 413))
 def lfs_complete(request: Request, repo_type: str, namespace: str, name: str, oid: str,
                  body: CompletionBody) -> JSONResponse:
     hub = hub_of(request)
@@ -248,7 +263,8 @@ class VerifyBody(BaseModel):
     size: int = Field(ge=0)
 
 
-@router.post("/_lfs/{repo_type}/{namespace}/{name}/verify", tags=["lfs"])
+@router.post("/_lfs/{repo_type}/{namespace}/{name}/verify", tags=["lfs"], response_class=LfsResponse,
+             responses=answers(*READ, 413))
 def lfs_verify(request: Request, repo_type: str, namespace: str, name: str, body: VerifyBody) -> JSONResponse:
     hub = hub_of(request)
     if repo_type not in URL_PREFIX:
@@ -263,7 +279,8 @@ def lfs_verify(request: Request, repo_type: str, namespace: str, name: str, body
     return JSONResponse({"oid": oid, "size": body.size}, media_type=LFS_JSON)
 
 
-@router.get("/_lfs/{repo_type}/{namespace}/{name}/{oid}", tags=["lfs"])
+@router.get("/_lfs/{repo_type}/{namespace}/{name}/{oid}", tags=["lfs"], response_class=Response,
+            responses=answers(206, *READ, 403, 416, plain_text=(400, 416), ok=FILE_BYTES))
 def lfs_download(request: Request, repo_type: str, namespace: str, name: str, oid: str) -> Response:
     hub = hub_of(request)
     repo, _ = _signed_repo(hub, request, "download", repo_type, namespace, name, oid)
@@ -271,3 +288,51 @@ def lfs_download(request: Request, repo_type: str, namespace: str, name: str, oi
         raise HubHTTPError(404, f"LFS object {oid} is not stored for {repo.repo_id!r}.")
     return BlobResponse(hub.store.path(oid), headers={"ETag": f'"{oid}"'})
 
+
+
+# -- cross-repo copies --------------------------------------------------------------------------------
+class DuplicateTarget(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    type: Literal["model", "dataset", "space"] = "model"
+    name: str
+
+
+class DuplicateFile(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    sha256: str
+    xetHash: str | None = None
+    filename: str | None = None
+
+
+class DuplicateBody(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    target: DuplicateTarget
+    files: list[DuplicateFile] = Field(max_length=1000)
+
+
+@router.post("/api/{repo_type}/{namespace}/{name}/lfs-files/duplicate", tags=["lfs"],
+             responses=answers(*MOVED, *READ, 403, 413))
+def lfs_duplicate(request: Request, repo_type: str, namespace: str, name: str, body: DuplicateBody) -> JSONResponse:
+    """Make LFS objects of this (source) repo available to ``target``, for a cross-repo ``CommitOperationCopy``.
+
+    The caller must be able to read the source and to commit to the target (at least through a pull
+    request, as for LFS uploads). Only objects the source repo holds are linked; anything else is reported
+    in ``failed`` with one message whether the object exists elsewhere or not, so this reveals nothing about
+    other repos.
+    """
+    hub = hub_of(request)
+    source, caller = hub.readable_repo(request, repo_type, namespace, name)
+    t_namespace, sep, t_name = body.target.name.partition("/")
+    if not sep:
+        raise bad_request(f"Invalid target {body.target.name!r}: give it as 'namespace/name'.")
+    target = require_read(caller, hub.storage.get_repo(body.target.type, t_namespace, t_name), body.target.name)
+    require_commit_rights(hub, caller, target, None, True)
+    done, failed = [], []
+    for f in body.files:
+        oid = f.sha256.lower()
+        if _SHA256_RE.fullmatch(oid) and hub.store.has(oid) and hub.storage.has_blob_link(source, oid):
+            hub.storage.link_blob(target, oid)
+            done.append({"sha256": oid})
+        else:
+            failed.append({"sha256": f.sha256, "error": f"no LFS object {f.sha256!r} in {source.repo_id!r}"})
+    return JSONResponse({"duplicated": done, "failed": failed})

@@ -7,7 +7,7 @@ from typing import Any, Literal
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Body, Form, Request
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict
 
 from modelyard.server import scanning
@@ -15,12 +15,14 @@ from modelyard.server.auth import require_read, require_write, require_write_nam
 from modelyard.server.cards import card_metadata, validate_card
 from modelyard.server.errors import (
     HubHTTPError,
+    bad_request,
     conflict,
     entry_not_found,
     forbidden,
 )
 from modelyard.server.gitobjects import FileEntry, iso_z, pointer_size
 from modelyard.server.paths import check_name, check_namespace, check_ref_name
+from modelyard.server.responses import MOVED, READ, answers
 from modelyard.server.service import Hub, seg
 from modelyard.server.storage import BRANCH, PR, TAG, Commit, Repo
 
@@ -33,13 +35,13 @@ def hub_of(request: Request) -> Hub:
 
 
 # -- accounts and misc --------------------------------------------------------------------------------
-@router.get("/api/whoami-v2", tags=["auth"])
+@router.get("/api/whoami-v2", tags=["auth"], responses=answers(401))
 def whoami(request: Request) -> JSONResponse:
     caller = hub_of(request).caller(request)
     if caller is None:
         raise HubHTTPError(401, "Missing Authorization header: send 'Authorization: Bearer <token>'.")
     return JSONResponse({
-        "type": "user", "id": caller.name, "name": caller.name, "fullname": caller.name,
+        "type": "user", "id": caller.name, "name": caller.name, "fullname": caller.fullname or caller.name,
         "orgs": [{"type": "org", "name": org} for org in caller.orgs],
         "auth": {"type": "access_token", "accessToken": {"displayName": caller.token_name, "role": caller.role}},
     })
@@ -56,7 +58,7 @@ class ValidateYamlBody(BaseModel):
     repoType: str = "model"
 
 
-@router.post("/api/validate-yaml", tags=["misc"])
+@router.post("/api/validate-yaml", tags=["misc"], responses=answers(400, 413))
 def validate_yaml(body: ValidateYamlBody) -> JSONResponse:
     errors = validate_card(body.content)
     if errors:
@@ -85,7 +87,7 @@ def _target(hub: Hub, request: Request, name: str, organization: str | None) -> 
     return check_namespace(namespace), check_name(name)
 
 
-@router.post("/api/repos/create", tags=["repos"])
+@router.post("/api/repos/create", tags=["repos"], responses=answers(400, 401, 403, 409, 413))
 def create_repo(request: Request, body: CreateRepoBody) -> JSONResponse:
     hub = hub_of(request)
     namespace, name = _target(hub, request, body.name, body.organization)
@@ -114,7 +116,7 @@ class DeleteRepoBody(BaseModel):
     type: Literal["model", "dataset", "space"] | None = None
 
 
-@router.delete("/api/repos/delete", tags=["repos"])
+@router.delete("/api/repos/delete", tags=["repos"], responses=answers(*READ, 403, 413))
 def delete_repo(request: Request, body: DeleteRepoBody) -> JSONResponse:
     hub = hub_of(request)
     namespace, name = _target(hub, request, body.name, body.organization)
@@ -125,13 +127,52 @@ def delete_repo(request: Request, body: DeleteRepoBody) -> JSONResponse:
     return JSONResponse({})
 
 
+class MoveRepoBody(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    fromRepo: str
+    toRepo: str
+    type: Literal["model", "dataset", "space"] = "model"
+
+
+def _split_repo_id(value: str, what: str) -> tuple[str, str]:
+    namespace, sep, name = value.partition("/")
+    if not sep:
+        raise bad_request(f"Invalid {what} {value!r}: give it as 'namespace/name'.")
+    return namespace, name
+
+
+@router.post("/api/repos/move", tags=["repos"], responses=answers(*READ, 403, 409, 413))
+def move_repo(request: Request, body: MoveRepoBody) -> JSONResponse:
+    """Rename a repo, or transfer it to another namespace the caller may write to (e.g. an organisation they
+    belong to). History, refs, LFS objects and pull requests move with it; the old name redirects."""
+    hub = hub_of(request)
+    caller = hub.caller(request)
+    src_ns, src_name = _split_repo_id(body.fromRepo, "fromRepo")
+    dst_ns, dst_name = _split_repo_id(body.toRepo, "toRepo")
+    repo = require_read(caller, hub.storage.get_repo(body.type, src_ns, src_name), body.fromRepo)
+    require_write(caller, repo, body.fromRepo)
+    check_namespace(dst_ns)
+    check_name(dst_name)
+    require_write_namespace(caller, dst_ns)
+    canonical = hub.storage.canonical_namespace(dst_ns)
+    if canonical is None:
+        raise forbidden(f"Namespace {dst_ns!r} does not exist; create the user or organisation first.")
+    if canonical.lower() == repo.namespace.lower() and dst_name == repo.name:
+        raise bad_request(f"{body.fromRepo!r} and {body.toRepo!r} name the same repository; nothing to move.")
+    moved = hub.storage.move_repo(repo, canonical, dst_name)
+    if moved is None:
+        raise conflict(f"Cannot move {repo.repo_id} to {canonical}/{dst_name}: a {body.type} repository with that "
+                       "name already exists. Delete or rename it first, or choose another name.")
+    return JSONResponse({"url": hub.repo_url(request, moved), "id": moved.repo_id, "name": moved.repo_id})
+
+
 class SettingsBody(BaseModel):
     model_config = ConfigDict(extra="allow")
     private: bool | None = None
     visibility: Literal["private", "public"] | None = None
 
 
-@router.put(REPO + "/settings", tags=["repos"])
+@router.put(REPO + "/settings", tags=["repos"], responses=answers(*MOVED, *READ, 403, 413))
 def update_settings(request: Request, repo_type: str, namespace: str, name: str, body: SettingsBody) -> JSONResponse:
     hub = hub_of(request)
     repo, caller = hub.readable_repo(request, repo_type, namespace, name)
@@ -146,9 +187,11 @@ def update_settings(request: Request, repo_type: str, namespace: str, name: str,
 def _siblings(hub: Hub, manifest: dict[str, FileEntry], blobs: bool) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     siblings = []
     security = []
+    shards = hub.pickle_shards(manifest)
+    hub.content_scan_exts(manifest.values())  # one batch instead of a lookup per file
     for path in sorted(manifest):
         entry = manifest[path]
-        sec = scanning.sibling_security(path, hub.scan_of(path, entry))
+        sec = scanning.sibling_security(path, *reversed(hub.scan_of(path, entry, shards)))
         item: dict[str, Any] = {"rfilename": path}
         if blobs:
             item.update(size=entry.size, blobId=entry.oid)
@@ -161,16 +204,18 @@ def _siblings(hub: Hub, manifest: dict[str, FileEntry], blobs: bool) -> tuple[li
     return siblings, scanning.repo_security_status(security)
 
 
-def repo_info_payload(hub: Hub, request: Request, repo: Repo, commit: Commit, *, blobs: bool) -> dict[str, Any]:
+def repo_info_payload(hub: Hub, request: Request, repo: Repo, commit: Commit, *, blobs: bool,
+                      files: bool = True) -> dict[str, Any]:
+    """Repo info in HF's shape; ``files=False`` leaves out ``siblings`` and the security summary (listings)."""
     manifest = hub.manifest(repo, commit)
-    siblings, security = _siblings(hub, manifest, blobs)
     info: dict[str, Any] = {
         "_id": f"{repo.id:024x}", "id": repo.repo_id, "author": repo.namespace, "sha": commit.oid,
         "lastModified": iso_z(commit.date), "createdAt": iso_z(repo.created_at), "private": repo.private,
-        "gated": False, "disabled": False, "downloads": 0, "likes": 0, "tags": [],
-        "siblings": siblings, "securityRepoStatus": security,
+        "gated": False, "disabled": False, "downloads": 0, "likes": 0, "trendingScore": 0, "tags": [],
         "usedStorage": sum(e.size for e in manifest.values()),
     }
+    if files:
+        info["siblings"], info["securityRepoStatus"] = _siblings(hub, manifest, blobs)
     if repo.type == "model":
         info["modelId"] = repo.repo_id
         config = manifest.get("config.json")
@@ -199,13 +244,13 @@ def _repo_info(request: Request, repo_type: str, namespace: str, name: str, revi
     return JSONResponse(repo_info_payload(hub, request, repo, commit, blobs=bool(blobs)))
 
 
-@router.get(REPO, tags=["repos"])
+@router.get(REPO, tags=["repos"], responses=answers(*MOVED, *READ))
 def repo_info(request: Request, repo_type: str, namespace: str, name: str,
               blobs: bool | None = None, securityStatus: bool | None = None) -> JSONResponse:
     return _repo_info(request, repo_type, namespace, name, None, blobs)
 
 
-@router.get(REPO + "/revision/{revision}", tags=["repos"])
+@router.get(REPO + "/revision/{revision}", tags=["repos"], responses=answers(*MOVED, *READ))
 def repo_info_at(request: Request, repo_type: str, namespace: str, name: str, revision: str,
                  blobs: bool | None = None, securityStatus: bool | None = None) -> JSONResponse:
     return _repo_info(request, repo_type, namespace, name, revision, blobs)
@@ -238,10 +283,22 @@ def _last_commits(hub: Hub, repo: Repo, head: Commit, targets: list[tuple[str, b
     return found
 
 
-def _entries(hub: Hub, repo: Repo, commit: Commit, paths: list[str], *, expand: bool) -> list[dict[str, Any]]:
+def lfs_copy_handle(sha256: str) -> str:
+    """The ``xetHash`` paths-info gives LFS files: the client refuses cross-repo ``CommitOperationCopy`` of an
+    LFS file without one, and echoes it to ``lfs-files/duplicate``. It is not a Xet hash (this hub has no Xet
+    storage): its ``sha256:`` form never matches the client's 64-hex Xet-hash check, and tree listings (which
+    ``snapshot_download`` caches) never carry it, so plain downloads never try Xet."""
+    return f"sha256:{sha256}"
+
+
+def _entries(hub: Hub, repo: Repo, commit: Commit, paths: list[str], *, expand: bool,
+             copy_handles: bool = False) -> list[dict[str, Any]]:
     manifest = hub.manifest(repo, commit)
     trees = hub.tree_oids(commit.tree, manifest)
     last = _last_commits(hub, repo, commit, [(p, p not in manifest) for p in paths]) if expand else {}
+    shards = hub.pickle_shards(manifest) if expand else set()
+    if expand:
+        hub.content_scan_exts(manifest[p] for p in paths if p in manifest)
     out = []
     for path in paths:
         entry = manifest.get(path)
@@ -252,8 +309,11 @@ def _entries(hub: Hub, repo: Repo, commit: Commit, paths: list[str], *, expand: 
             if entry.lfs:
                 item["lfs"] = {"oid": entry.sha256, "size": entry.size,
                                "pointerSize": pointer_size(entry.sha256, entry.size)}
+                if copy_handles:
+                    item["xetHash"] = lfs_copy_handle(entry.sha256)
             if expand:
-                item["securityFileStatus"] = scanning.file_security_status(path, hub.scan_of(path, entry))
+                kind, scan = hub.scan_of(path, entry, shards)
+                item["securityFileStatus"] = scanning.file_security_status(path, scan, kind)
         if expand and path in last:
             c = last[path]
             item["lastCommit"] = {"id": c.oid, "title": c.title, "date": iso_z(c.date)}
@@ -289,19 +349,19 @@ def _tree(request: Request, repo_type: str, namespace: str, name: str, revision:
     return JSONResponse(_entries(hub, repo, commit, page, expand=expand), headers=headers)
 
 
-@router.get(REPO + "/tree/{revision}", tags=["files"])
+@router.get(REPO + "/tree/{revision}", tags=["files"], responses=answers(*MOVED, *READ))
 def list_tree(request: Request, repo_type: str, namespace: str, name: str, revision: str,
               recursive: bool = False, expand: bool = False, cursor: str | None = None) -> JSONResponse:
     return _tree(request, repo_type, namespace, name, revision, "", recursive, expand, cursor)
 
 
-@router.get(REPO + "/tree/{revision}/{path:path}", tags=["files"])
+@router.get(REPO + "/tree/{revision}/{path:path}", tags=["files"], responses=answers(*MOVED, *READ))
 def list_tree_path(request: Request, repo_type: str, namespace: str, name: str, revision: str, path: str,
                    recursive: bool = False, expand: bool = False, cursor: str | None = None) -> JSONResponse:
     return _tree(request, repo_type, namespace, name, revision, path, recursive, expand, cursor)
 
 
-@router.post(REPO + "/paths-info/{revision}", tags=["files"])
+@router.post(REPO + "/paths-info/{revision}", tags=["files"], responses=answers(*MOVED, *READ, 413))
 def paths_info(request: Request, repo_type: str, namespace: str, name: str, revision: str,
                paths: list[str] = Form(default=[]), expand: bool = Form(default=False)) -> JSONResponse:
     hub = hub_of(request)
@@ -314,11 +374,11 @@ def paths_info(request: Request, repo_type: str, namespace: str, name: str, revi
         clean = p.strip("/")
         if clean and (clean in manifest or clean in trees) and clean not in wanted:
             wanted.append(clean)
-    return JSONResponse(_entries(hub, repo, commit, wanted, expand=expand))
+    return JSONResponse(_entries(hub, repo, commit, wanted, expand=expand, copy_handles=True))
 
 
 # -- refs, commits, branches, tags --------------------------------------------------------------------
-@router.get(REPO + "/refs", tags=["refs"])
+@router.get(REPO + "/refs", tags=["refs"], responses=answers(*MOVED, *READ))
 def list_refs(request: Request, repo_type: str, namespace: str, name: str,
               include_prs: str | None = None) -> JSONResponse:
     hub = hub_of(request)
@@ -338,7 +398,7 @@ def list_refs(request: Request, repo_type: str, namespace: str, name: str,
     return JSONResponse(out)
 
 
-@router.get(REPO + "/commits/{revision}", tags=["refs"])
+@router.get(REPO + "/commits/{revision}", tags=["refs"], responses=answers(*MOVED, *READ))
 def list_commits(request: Request, repo_type: str, namespace: str, name: str, revision: str,
                  p: str | None = None) -> JSONResponse:
     hub = hub_of(request)
@@ -368,7 +428,7 @@ class BranchBody(BaseModel):
     startingPoint: str | None = None
 
 
-@router.post(REPO + "/branch/{branch}", tags=["refs"])
+@router.post(REPO + "/branch/{branch}", tags=["refs"], responses=answers(*MOVED, *READ, 403, 409, 413))
 def create_branch(request: Request, repo_type: str, namespace: str, name: str, branch: str,
                   body: BranchBody | None = Body(default=None)) -> JSONResponse:
     hub = hub_of(request)
@@ -382,7 +442,7 @@ def create_branch(request: Request, repo_type: str, namespace: str, name: str, b
     return JSONResponse({"name": branch_name, "ref": BRANCH + branch_name, "targetCommit": target})
 
 
-@router.delete(REPO + "/branch/{branch}", tags=["refs"])
+@router.delete(REPO + "/branch/{branch}", tags=["refs"], responses=answers(*MOVED, *READ, 403))
 def delete_branch(request: Request, repo_type: str, namespace: str, name: str, branch: str) -> JSONResponse:
     hub = hub_of(request)
     repo, caller = hub.readable_repo(request, repo_type, namespace, name)
@@ -401,7 +461,7 @@ class TagBody(BaseModel):
     message: str | None = None
 
 
-@router.post(REPO + "/tag/{revision}", tags=["refs"])
+@router.post(REPO + "/tag/{revision}", tags=["refs"], responses=answers(*MOVED, *READ, 403, 409, 413))
 def create_tag(request: Request, repo_type: str, namespace: str, name: str, revision: str,
                body: TagBody) -> JSONResponse:
     hub = hub_of(request)
@@ -414,7 +474,7 @@ def create_tag(request: Request, repo_type: str, namespace: str, name: str, revi
     return JSONResponse({"name": tag, "ref": TAG + tag, "targetCommit": target})
 
 
-@router.delete(REPO + "/tag/{tag}", tags=["refs"])
+@router.delete(REPO + "/tag/{tag}", tags=["refs"], responses=answers(*MOVED, *READ, 403))
 def delete_tag(request: Request, repo_type: str, namespace: str, name: str, tag: str) -> JSONResponse:
     hub = hub_of(request)
     repo, caller = hub.readable_repo(request, repo_type, namespace, name)
@@ -434,19 +494,20 @@ XET_MESSAGE = ("This hub does not implement Xet storage. Set HF_HUB_DISABLE_XET=
 XET_HINT_PATH = "/api/xet-not-supported/set-HF_HUB_DISABLE_XET=1-to-upload-large-files-through-git-lfs"
 
 
-@router.get(REPO + "/xet-write-token/{revision}", tags=["misc"], operation_id="xet_write_token")
-@router.get(REPO + "/xet-read-token/{revision}", tags=["misc"], operation_id="xet_read_token")
+@router.get(REPO + "/xet-write-token/{revision}", tags=["misc"], operation_id="xet_write_token",
+            responses=answers(*MOVED, *READ), status_code=307)
+@router.get(REPO + "/xet-read-token/{revision}", tags=["misc"], operation_id="xet_read_token",
+            responses=answers(*MOVED, *READ), status_code=307)
 def xet_token(request: Request, repo_type: str, namespace: str, name: str, revision: str) -> Response:
     hub = hub_of(request)
     caller = hub.caller(request)
-    repo = hub.find_repo(hub.repo_type(repo_type), namespace, name)
+    repo = hub.find_repo(hub.repo_type(repo_type), namespace, name, request=request, caller=caller)
     require_read(caller, repo, f"{seg(namespace)}/{seg(name)}")
     # hf_xet reports only the status and the final URL of a failed token request, not our message; a
     # redirect to a URL that spells out the fix makes the user-facing error say what to do.
-    return RedirectResponse(hub.base_url(request) + XET_HINT_PATH, status_code=307,
-                            headers={"X-Error-Message": XET_MESSAGE})
+    raise HubHTTPError(307, XET_MESSAGE, headers={"Location": hub.base_url(request) + XET_HINT_PATH})
 
 
-@router.get(XET_HINT_PATH, tags=["misc"])
+@router.get(XET_HINT_PATH, tags=["misc"], responses=answers(400), status_code=400)
 def xet_not_supported() -> Response:
     raise HubHTTPError(400, XET_MESSAGE)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import tempfile
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Path, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
@@ -15,7 +15,8 @@ from modelyard.server.commits import apply_operations, lfs_entry_for, parse_comm
 from modelyard.server.errors import HubHTTPError, bad_request, forbidden, unauthorized
 from modelyard.server.gitobjects import FileEntry, iso_z
 from modelyard.server.paths import GitIgnore, check_path_in_repo
-from modelyard.server.service import Hub, seg
+from modelyard.server.responses import MOVED, READ, answers
+from modelyard.server.service import MAX_INT, Hub, seg
 from modelyard.server.storage import BRANCH, PR, Identity, NewCommit, Repo
 
 router = APIRouter()
@@ -64,7 +65,7 @@ class PreuploadBody(BaseModel):
     gitIgnore: str | None = None
 
 
-@router.post(REPO + "/preupload/{revision}", tags=["upload"])
+@router.post(REPO + "/preupload/{revision}", tags=["upload"], responses=answers(*MOVED, *READ, 403, 413))
 def preupload(request: Request, repo_type: str, namespace: str, name: str, revision: str,
               body: PreuploadBody, create_pr: str | None = None) -> JSONResponse:
     hub = hub_of(request)
@@ -106,18 +107,28 @@ def _commit_sync(hub: Hub, request_base: str, repo: Repo, caller: Identity, ref:
     # Make sure every LFS object is here and was uploaded through this repo (knowing a sha256 is not
     # enough to copy someone else's private file), and scan pickles, all before taking the write lock.
     lfs_entries: dict[str, FileEntry] = {}
+    added: dict[str, FileEntry] = {}
     for op in parsed.operations:
         if op.kind == "add" and op.entry is not None:
-            hub.ensure_scanned(op.path, op.entry)
+            added[op.path] = op.entry
         elif op.kind == "lfs" and op.sha256 is not None:
-            entry = lfs_entry_for(hub.store, op.sha256, op.size, op.path)
+            # One answer for "stored, but for another repo" and "stored nowhere": the error must not tell
+            # whether someone's private object exists, nor its size. Sizes are compared only afterwards.
             if not hub.storage.has_blob_link(repo, op.sha256):
                 raise bad_request(f"LFS object {op.sha256} for {op.path!r} was not uploaded to {repo.repo_id!r}; "
                                   "upload it through this repository's LFS batch API first.")
-            hub.ensure_scanned(op.path, entry)
+            entry = lfs_entry_for(hub.store, op.sha256, op.size, op.path)
             lfs_entries[op.sha256] = entry
+            added[op.path] = entry
+    _scan_before_commit(hub, repo, ref, added)
 
     def build(head: str, head_manifest: dict[str, FileEntry]) -> NewCommit:
+        # Inside the write transaction, which garbage collection also takes to delete: a blob that is here
+        # now stays until this commit references it.
+        gone = sorted(path for path, entry in added.items() if not hub.store.has(entry.sha256, entry.size))
+        if gone:
+            raise HubHTTPError(409, f"The content of {gone[0]!r} was removed from the hub while committing (garbage "
+                               "collection of an upload left uncommitted for too long); upload it again.")
         if parsed.parent and not head.startswith(parsed.parent):
             raise HubHTTPError(412, f"{STALE_PARENT} parentCommit {parsed.parent} is not the head of {revision!r} "
                                f"({head}).")
@@ -138,6 +149,20 @@ def _commit_sync(hub: Hub, request_base: str, repo: Repo, caller: Identity, ref:
             "pullRequestUrl": f"{url}/discussions/{num}" if num is not None else None}
 
 
+def _scan_before_commit(hub: Hub, repo: Repo, ref: str, added: dict[str, FileEntry]) -> None:
+    """Scan the added files that hold pickles (by name, content or a weights index naming them), and files
+    already in the branch that an added index now names as ``torch.load`` shards."""
+    head = hub.storage.ref_target(repo, ref)
+    manifest = {**(hub.manifest(repo, head) if head else {}), **added}
+    shards = hub.pickle_shards(manifest)
+    hub.content_scan_exts(added.values())  # sniff all new content at once (one database write)
+    for path, entry in added.items():
+        hub.ensure_scanned(path, entry, shards)
+    for path in shards.difference(added):
+        if path in manifest:
+            hub.ensure_scanned(path, manifest[path], shards)
+
+
 def hub_branch_gone(repo: Repo, revision: str) -> HubHTTPError:
     return HubHTTPError(404, f"Branch {revision!r} of {repo.repo_id!r} was deleted while committing.",
                         code="RevisionNotFound")
@@ -156,7 +181,7 @@ _NDJSON_LINE = {
 
 
 @router.post(
-    REPO + "/commit/{revision}", tags=["upload"],
+    REPO + "/commit/{revision}", tags=["upload"], responses=answers(*MOVED, *READ, 403, 409, 412, 413),
     openapi_extra={"requestBody": {"required": True, "content": {"application/x-ndjson": {"schema": {
         "type": "array", "items": _NDJSON_LINE,
         "description": "sent as one JSON object per line: a header line, then one line per operation"}}}}},
@@ -211,7 +236,7 @@ def _discussion_json(hub: Hub, repo: Repo, row: Any, *, details: bool) -> dict[s
     return item
 
 
-@router.post(REPO + "/discussions", tags=["discussions"])
+@router.post(REPO + "/discussions", tags=["discussions"], responses=answers(*MOVED, *READ, 403, 413))
 def create_discussion(request: Request, repo_type: str, namespace: str, name: str, body: DiscussionBody) -> JSONResponse:
     hub = hub_of(request)
     repo, caller = hub.readable_repo(request, repo_type, namespace, name)
@@ -225,7 +250,7 @@ def create_discussion(request: Request, repo_type: str, namespace: str, name: st
                          "url": f"{hub.repo_url(request, repo)}/discussions/{num}"})
 
 
-@router.get(REPO + "/discussions", tags=["discussions"])
+@router.get(REPO + "/discussions", tags=["discussions"], responses=answers(*MOVED, *READ))
 def list_discussions(request: Request, repo_type: str, namespace: str, name: str, p: str | None = None,
                      type: str | None = None, status: str | None = None, author: str | None = None) -> JSONResponse:
     hub = hub_of(request)
@@ -242,8 +267,9 @@ def list_discussions(request: Request, repo_type: str, namespace: str, name: str
     return JSONResponse({"discussions": items, "count": len(rows), "start": page * 50, "numClosedDiscussions": 0})
 
 
-@router.get(REPO + "/discussions/{num}", tags=["discussions"])
-def get_discussion(request: Request, repo_type: str, namespace: str, name: str, num: int) -> JSONResponse:
+@router.get(REPO + "/discussions/{num}", tags=["discussions"], responses=answers(*MOVED, *READ))
+def get_discussion(request: Request, repo_type: str, namespace: str, name: str,
+                   num: int = Path(ge=1, le=MAX_INT)) -> JSONResponse:
     hub = hub_of(request)
     repo, caller = hub.readable_repo(request, repo_type, namespace, name)
     row = hub.storage.discussion(repo, num)

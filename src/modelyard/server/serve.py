@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import copy
 import ctypes
 import ctypes.util
 import logging
 import sys
+from typing import Any
 
 from modelyard.server.config import HubSettings
 
@@ -44,4 +46,17 @@ def serve(settings: HubSettings, *, log_level: str = "info", access_log: bool = 
         logger.debug("allocator thresholds left at their defaults (not glibc)")
     app = create_app(settings)
     uvicorn.run(app, host=settings.host, port=settings.port, log_level=log_level, access_log=access_log,
-                timeout_keep_alive=30)
+                timeout_keep_alive=30, log_config=log_config(log_level))
+
+
+def log_config(level: str = "info") -> dict[str, Any]:
+    """uvicorn's logging configuration, with secrets redacted by every handler and the hub's own loggers
+    (``modelyard.server.*``) printed like uvicorn's."""
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["filters"] = {"redact": {"()": "modelyard.server.logredact.RedactSecrets"}}
+    for handler in config["handlers"].values():
+        handler["filters"] = [*handler.get("filters", []), "redact"]
+    config["loggers"]["modelyard"] = {"handlers": ["default"], "level": level.upper(), "propagate": False}
+    return config

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 from collections import OrderedDict
+from collections.abc import Collection, Iterable
+from pathlib import PurePosixPath
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
 from fastapi import Request
 
 from modelyard.server import scanning
-from modelyard.server.auth import identify, require_read
+from modelyard.server.auth import can_read, identify, require_read
 from modelyard.server.blobstore import BlobStore
 from modelyard.server.config import HubSettings
 from modelyard.server.errors import HubHTTPError, bad_request, revision_not_found
@@ -27,9 +30,24 @@ REPO_TYPES = {"models": "model", "datasets": "dataset", "spaces": "space"}
 URL_PREFIX = {"model": "", "dataset": "datasets/", "space": "spaces/"}
 
 
+_BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
+MAX_INT = 2**53  # query numbers beyond this are refused (SQLite and JSON consumers overflow past 2**63)
+
+
 def seg(value: str) -> str:
-    """Decode one raw path segment (routes match the undecoded path, see ``app.RawPathMiddleware``)."""
-    return unquote(value, errors="strict") if "%" in value else value
+    """Decode one raw path segment (routes match the undecoded path, see ``app.RawPathMiddleware``).
+
+    A malformed escape (``%ZZ``) or bytes that are not UTF-8 (``%E9``) are a 400, not a guess."""
+    if "%" not in value:
+        return value
+    if _BAD_ESCAPE.search(value):
+        raise bad_request(f"Malformed percent-escape in the URL segment {value!r}: a '%' must be followed by two "
+                          "hex digits; write a literal '%' as '%25'.")
+    try:
+        return unquote(value, errors="strict")
+    except UnicodeDecodeError:
+        raise bad_request(f"The URL segment {value!r} does not decode to UTF-8 text; percent-encode the UTF-8 bytes "
+                          "of the name.") from None
 
 
 class Hub:
@@ -43,6 +61,7 @@ class Hub:
         self._gitattributes = (self.store.put_bytes(GITATTRIBUTES), len(GITATTRIBUTES), git_blob_oid(GITATTRIBUTES))
         self._small_json: OrderedDict[str, Any] = OrderedDict()
         self._trees: OrderedDict[str, dict[str, str]] = OrderedDict()
+        self._content_kinds: OrderedDict[str, str] = OrderedDict()
         self._cache_lock = threading.Lock()
 
     # -- request helpers ------------------------------------------------------------------------------
@@ -66,14 +85,38 @@ class Hub:
         except KeyError:
             raise HubHTTPError(404, f"Unknown repository type {segment!r}; use models, datasets or spaces.") from None
 
-    def find_repo(self, repo_type: str, namespace: str, name: str) -> Repo | None:
-        return self.storage.get_repo(repo_type, seg(namespace), seg(name))
+    def find_repo(self, repo_type: str, namespace: str, name: str, *, request: Request | None = None,
+                  caller: Identity | None = None) -> Repo | None:
+        """The repo named by the raw URL segments ``namespace``/``name``.
+
+        With ``request``, a name that a repo was moved away from answers a 307 redirect to the same URL under
+        the repo's new name (what the client expects of renamed repos), if ``caller`` may read it; otherwise
+        the old name is simply not found, so a private repo's new name does not leak.
+        """
+        repo = self.storage.get_repo(repo_type, seg(namespace), seg(name))
+        if repo is None and request is not None:
+            moved = self.storage.moved_repo(repo_type, seg(namespace), seg(name))
+            if moved is not None and can_read(caller, moved):
+                raise HubHTTPError(
+                    307, f"Repository {seg(namespace)}/{seg(name)} was moved to {moved.repo_id}.",
+                    headers={"Location": self._moved_location(request, namespace, name, moved)})
+        return repo
+
+    def _moved_location(self, request: Request, namespace: str, name: str, repo: Repo) -> str:
+        parts = request.url.path.split("/")
+        for i in range(len(parts) - 1):
+            if parts[i] == namespace and parts[i + 1] in (name, f"{name}.git"):
+                parts[i] = quote(repo.namespace, safe="")
+                parts[i + 1] = quote(repo.name, safe="") + parts[i + 1][len(name):]
+                break
+        query = request.url.query
+        return self.base_url(request) + "/".join(parts) + (f"?{query}" if query else "")
 
     def readable_repo(self, request: Request, type_segment: str, namespace: str, name: str
                       ) -> tuple[Repo, Identity | None]:
         caller = self.caller(request)
         repo_type = self.repo_type(type_segment)
-        repo = self.find_repo(repo_type, namespace, name)
+        repo = self.find_repo(repo_type, namespace, name, request=request, caller=caller)
         return require_read(caller, repo, f"{seg(namespace)}/{seg(name)}"), caller
 
     def resolve(self, repo: Repo, revision: str) -> str:
@@ -143,26 +186,83 @@ class Hub:
         except (OSError, UnicodeDecodeError):
             return None
 
-    def ensure_scanned(self, path: str, entry: FileEntry) -> None:
-        """Scan a pickle-based file (once per content and suffix) before the commit that adds it lands."""
-        if scanning.file_kind(path) != "pickle":
-            return
-        key = scanning.scan_key(path)
+    def content_scan_ext(self, entry: FileEntry) -> str | None:
+        """Picklescan extension for a blob's content (magic bytes), sniffed once per content and remembered."""
+        return self.content_scan_exts([entry]).get(entry.sha256) or None
+
+    def content_scan_exts(self, entries: Iterable[FileEntry]) -> dict[str, str]:
+        """:meth:`content_scan_ext` of many blobs at once ("" = no pickle): cached, then the database, then
+        sniffed, with what was sniffed recorded in one transaction."""
+        found: dict[str, str] = {}
+        wanted = []
+        with self._cache_lock:
+            for entry in entries:
+                if entry.sha256 in self._content_kinds:
+                    found[entry.sha256] = self._content_kinds[entry.sha256]
+                else:
+                    wanted.append(entry.sha256)
+        if not wanted:
+            return found
+        stored = self.storage.get_content_kinds(wanted)
+        sniffed: dict[str, str] = {}
+        for sha in wanted:
+            if sha in stored or sha in sniffed:
+                continue
+            try:
+                sniffed[sha] = scanning.content_scan_ext(self.store.path(sha)) or ""
+            except OSError as err:  # a missing blob is a damaged store (or a collected one); not a pickle here
+                logger.error("cannot read blob %s to check its content: %s", sha, err)
+        self.storage.put_content_kinds(sniffed)
+        found.update(stored)
+        found.update(sniffed)
+        with self._cache_lock:
+            self._content_kinds.update({**stored, **sniffed})
+            while len(self._content_kinds) > 100_000:
+                self._content_kinds.popitem(last=False)
+        return found
+
+    def pickle_shards(self, manifest: dict[str, FileEntry]) -> set[str]:
+        """Files of ``manifest`` that a non-safetensors weights index names (see ``scanning``)."""
+        indexes = [p for p in manifest if scanning.is_weights_index(p)]
+        if not indexes:
+            return set()
+        return scanning.pickle_shards(indexes, lambda p: self.small_json(manifest[p]))
+
+    def scan_ext(self, path: str, entry: FileEntry, shards: Collection[str]) -> str | None:
+        """The picklescan extension to scan ``path`` with, or None when it holds no pickle (name, index, content)."""
+        suffix = PurePosixPath(path).suffix.lower()
+        if suffix in scanning.PICKLE_EXTENSIONS:
+            return suffix
+        if path in shards:
+            return scanning.AS_PICKLE
+        return self.content_scan_ext(entry)
+
+    def ensure_scanned(self, path: str, entry: FileEntry, shards: Collection[str] = ()) -> bool:
+        """Scan a pickle-based file (once per content and extension) before the commit that adds it lands.
+
+        Returns True when a scan ran."""
+        ext = self.scan_ext(path, entry, shards)
+        if ext is None:
+            return False
+        key = scanning.scan_key(ext)
         if self.storage.get_scan(entry.sha256, key) is not None:
-            return
+            return False
         if entry.size > self.settings.scan_max_size:
             status, details = "unscanned", {"message": f"larger than the scan limit of {self.settings.scan_max_size} "
                                             "bytes", "imports": []}
         else:
-            status, details = scanning.scan_pickle(self.store.path(entry.sha256), path)
+            status, details = scanning.scan_pickle(self.store.path(entry.sha256), path, ext)
         if status != "safe":
             logger.warning("security scan of %s (%s): %s - %s", path, entry.sha256, status, details.get("message"))
         self.storage.put_scan(entry.sha256, key, status, details)
+        return True
 
-    def scan_of(self, path: str, entry: FileEntry) -> dict[str, Any] | None:
-        if scanning.file_kind(path) != "pickle":
-            return None
-        return self.storage.get_scan(entry.sha256, scanning.scan_key(path))
+    def scan_of(self, path: str, entry: FileEntry, shards: Collection[str]) -> tuple[str, dict[str, Any] | None]:
+        """(kind, scan result or None) of one file of a manifest whose index-named shards are ``shards``."""
+        ext = self.scan_ext(path, entry, shards)
+        if ext is None:
+            return ("code" if scanning.file_kind(path) == "code" else "data"), None
+        return "pickle", self.storage.get_scan(entry.sha256, scanning.scan_key(ext))
 
     @staticmethod
     def int_param(value: str | None, name: str, default: int = 0) -> int:
@@ -172,10 +272,12 @@ class Hub:
             number = int(value)
         except ValueError:
             raise bad_request(f"Query parameter {name}={value!r} must be a non-negative integer.") from None
-        if number < 0:
-            raise bad_request(f"Query parameter {name}={value!r} must be a non-negative integer.")
+        if not 0 <= number <= MAX_INT:
+            raise bad_request(f"Query parameter {name}={value!r} must be an integer between 0 and {MAX_INT}.")
         return number
 
     @property
     def gitattributes_blob(self) -> tuple[str, int, str]:
+        """The initial commit's ``.gitattributes``, stored again (or touched) so garbage collection keeps it."""
+        self.store.put_bytes(GITATTRIBUTES)
         return self._gitattributes

@@ -36,6 +36,9 @@ CREATE TABLE IF NOT EXISTS repos(
     id INTEGER PRIMARY KEY, type TEXT NOT NULL, namespace TEXT NOT NULL COLLATE NOCASE,
     name TEXT NOT NULL COLLATE NOCASE, private INTEGER NOT NULL, created_at REAL NOT NULL,
     last_modified REAL NOT NULL, UNIQUE(type, namespace, name));
+CREATE TABLE IF NOT EXISTS moved(
+    type TEXT NOT NULL, namespace TEXT NOT NULL COLLATE NOCASE, name TEXT NOT NULL COLLATE NOCASE,
+    repo_id INTEGER NOT NULL, moved_at REAL NOT NULL, PRIMARY KEY(type, namespace, name));
 CREATE TABLE IF NOT EXISTS trees(oid TEXT PRIMARY KEY, manifest TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS commits(
     repo_id INTEGER NOT NULL, oid TEXT NOT NULL, tree TEXT NOT NULL, parent TEXT, author TEXT NOT NULL,
@@ -47,6 +50,7 @@ CREATE TABLE IF NOT EXISTS repo_blobs(repo_id INTEGER NOT NULL, sha256 TEXT NOT 
 CREATE TABLE IF NOT EXISTS scans(
     sha256 TEXT NOT NULL, kind TEXT NOT NULL, status TEXT NOT NULL, details TEXT NOT NULL,
     PRIMARY KEY(sha256, kind));
+CREATE TABLE IF NOT EXISTS content_kinds(sha256 TEXT PRIMARY KEY, scan_ext TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS discussions(
     repo_id INTEGER NOT NULL, num INTEGER NOT NULL, title TEXT NOT NULL, description TEXT NOT NULL,
     is_pr INTEGER NOT NULL, status TEXT NOT NULL, author TEXT NOT NULL, created_at REAL NOT NULL,
@@ -88,6 +92,7 @@ class Identity:
     orgs: tuple[str, ...]
     role: str
     token_name: str
+    fullname: str = ""
 
 
 @dataclass(frozen=True)
@@ -228,22 +233,23 @@ class Storage:
             return cur.rowcount
 
     def identity(self, token: str) -> Identity | None:
-        row = self.conn().execute("SELECT user, role, name FROM tokens WHERE hash=?",
-                                  (hash_token(token),)).fetchone()
+        row = self.conn().execute(
+            "SELECT t.user, t.role, t.name, n.fullname FROM tokens t LEFT JOIN namespaces n ON n.name = t.user "
+            "WHERE t.hash=?", (hash_token(token),)).fetchone()
         if row is None:
             return None
-        return Identity(row["user"], self.user_orgs(row["user"]), row["role"], row["name"])
+        return Identity(row["user"], self.user_orgs(row["user"]), row["role"], row["name"], row["fullname"] or "")
 
     # -- repositories ---------------------------------------------------------------------------------
     @staticmethod
-    def _repo(row: sqlite3.Row) -> Repo:
+    def repo_from_row(row: sqlite3.Row) -> Repo:
         return Repo(row["id"], row["type"], row["namespace"], row["name"], bool(row["private"]),
                     row["created_at"], row["last_modified"])
 
     def get_repo(self, repo_type: str, namespace: str, name: str) -> Repo | None:
         row = self.conn().execute("SELECT * FROM repos WHERE type=? AND namespace=? AND name=?",
                                   (repo_type, namespace, name)).fetchone()
-        return self._repo(row) if row else None
+        return self.repo_from_row(row) if row else None
 
     def create_repo(self, repo_type: str, namespace: str, name: str, *, private: bool, author: str,
                     initial_blob: tuple[str, int, str]) -> Repo | None:
@@ -258,16 +264,39 @@ class Storage:
             except sqlite3.IntegrityError:
                 return None
             repo_id = cur.lastrowid
+            # A new repo takes over a name that used to redirect to a moved one.
+            db.execute("DELETE FROM moved WHERE type=? AND namespace=? AND name=?", (repo_type, namespace, name))
             oid = self._write_commit(db, repo_id, None, NewCommit(manifest, "system", "initial commit", ""), now)
             db.execute("INSERT INTO refs(repo_id, name, target) VALUES(?,?,?)", (repo_id, BRANCH + "main", oid))
             row = db.execute("SELECT * FROM repos WHERE id=?", (repo_id,)).fetchone()
-        return self._repo(row)
+        return self.repo_from_row(row)
 
     def delete_repo(self, repo: Repo) -> None:
         with self.transaction() as db:
-            for table in ("refs", "commits", "repo_blobs", "discussions"):
+            for table in ("refs", "commits", "repo_blobs", "discussions", "moved"):
                 db.execute(f"DELETE FROM {table} WHERE repo_id=?", (repo.id,))
             db.execute("DELETE FROM repos WHERE id=?", (repo.id,))
+
+    def move_repo(self, repo: Repo, namespace: str, name: str) -> Repo | None:
+        """Rename ``repo`` to ``namespace/name`` keeping its id (so history, refs, LFS objects and pull
+        requests stay); the old name then redirects to it. None if the new name is taken."""
+        with self.transaction() as db:
+            try:
+                db.execute("UPDATE repos SET namespace=?, name=? WHERE id=?", (namespace, name, repo.id))
+            except sqlite3.IntegrityError:
+                return None
+            db.execute("DELETE FROM moved WHERE type=? AND namespace=? AND name=?", (repo.type, namespace, name))
+            db.execute("INSERT OR REPLACE INTO moved(type, namespace, name, repo_id, moved_at) VALUES(?,?,?,?,?)",
+                       (repo.type, repo.namespace, repo.name, repo.id, time.time()))
+            row = db.execute("SELECT * FROM repos WHERE id=?", (repo.id,)).fetchone()
+        return self.repo_from_row(row)
+
+    def moved_repo(self, repo_type: str, namespace: str, name: str) -> Repo | None:
+        """The repo that ``namespace/name`` was moved away from (under its current name), if any."""
+        row = self.conn().execute(
+            "SELECT r.* FROM moved m JOIN repos r ON r.id = m.repo_id WHERE m.type=? AND m.namespace=? AND m.name=?",
+            (repo_type, namespace, name)).fetchone()
+        return self.repo_from_row(row) if row else None
 
     def set_private(self, repo: Repo, private: bool) -> None:
         with self.transaction() as db:
@@ -418,6 +447,30 @@ class Storage:
         with self.transaction() as db:
             db.execute("INSERT OR REPLACE INTO scans(sha256, kind, status, details) VALUES(?,?,?,?)",
                        (sha256, kind, status, json.dumps(details)))
+
+    def delete_scan(self, sha256: str, kind: str) -> None:
+        with self.transaction() as db:
+            db.execute("DELETE FROM scans WHERE sha256=? AND kind=?", (sha256, kind))
+
+    def get_content_kind(self, sha256: str) -> str | None:
+        """The picklescan extension recorded for a blob's content ("" = holds no pickles); None if not sniffed."""
+        row = self.conn().execute("SELECT scan_ext FROM content_kinds WHERE sha256=?", (sha256,)).fetchone()
+        return row["scan_ext"] if row else None
+
+    def put_content_kinds(self, kinds: dict[str, str]) -> None:
+        """Record sniffed content kinds, all in one transaction."""
+        if kinds:
+            with self.transaction() as db:
+                db.executemany("INSERT OR REPLACE INTO content_kinds(sha256, scan_ext) VALUES(?,?)", kinds.items())
+
+    def get_content_kinds(self, sha256s: list[str]) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for start in range(0, len(sha256s), 500):
+            chunk = sha256s[start:start + 500]
+            rows = self.conn().execute(
+                f"SELECT sha256, scan_ext FROM content_kinds WHERE sha256 IN ({','.join('?' * len(chunk))})", chunk)
+            out.update((r["sha256"], r["scan_ext"]) for r in rows)
+        return out
 
     # -- discussions / pull requests ------------------------------------------------------------------
     def _new_discussion(self, db: sqlite3.Connection, repo: Repo, title: str, description: str, author: str,

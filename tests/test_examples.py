@@ -27,7 +27,7 @@ def test_quickstart_runs(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     out = result.stdout
     assert '"activation": "relu"' in out and '"attention_dropout": 0.4' in out
-    assert "identical outputs: True" in out
+    assert "identical weights: True and the same outputs: True" in out
     assert "missing=[] unexpected=[]" in out
     assert "slow ids == fast ids: True" in out
     assert '"resample": "PIL.Image.BOX"' in out

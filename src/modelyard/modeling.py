@@ -172,6 +172,8 @@ class PreTrainedModel(nn.Module, ModuleUtilsMixin, PushToHubMixin):
     base_model_prefix: ClassVar[str] = ""
     main_input_name: ClassVar[str] = "input_ids"
     supports_gradient_checkpointing: ClassVar[bool] = False
+    # Whether the model's attention runs on torch's scaled_dot_product_attention (attn_implementation="sdpa").
+    _supports_sdpa: ClassVar[bool] = False
     _tied_weights_keys: ClassVar[list[str] | None] = None
     # regexes of keys never reported (checkpoint leftovers, buffers computed at init)
     _keys_to_ignore_on_load_missing: ClassVar[list[str] | None] = None
@@ -201,6 +203,10 @@ class PreTrainedModel(nn.Module, ModuleUtilsMixin, PushToHubMixin):
             )
         self.config = config
         self.name_or_path = config.name_or_path
+        # As in the reference, a model's config always names its attention implementation once the model
+        # exists (custom code picks its attention classes by it): SDPA where the class supports it.
+        if getattr(config, "_attn_implementation", None) is None:
+            config._attn_implementation = "sdpa" if type(self)._supports_sdpa else "eager"
 
     # ------------------------------------------------------------------ initialisation
     def post_init(self) -> None:

@@ -933,8 +933,6 @@ def attn_implementation_from_config() -> CorpusRepo:
     }
     return CorpusRepo(
         "attn_implementation_from_config", files, "AutoModel", "ImplModel", {"input_ids": IDS}, ("last_hidden_state",),
-        xfail="needs config._attn_implementation, part of the attn_implementation contract (issue 11 section 2) "
-        "that the core's from_pretrained / PretrainedConfig provide",
     )
 
 

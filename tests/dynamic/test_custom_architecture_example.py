@@ -41,9 +41,9 @@ def test_walkthrough_then_load_where_the_package_is_absent(hub_server: Any, tmp_
     assert '"AutoModelForImageClassification": "modeling_resnet.ResnetModelForImageClassification"' in out
     assert "imports tying the saved code to modelyard: none" in out  # portable: the transformers library loads it too
     assert "without trust_remote_code: The folder" in out and "unknown to ResNetConfig" in out
-    assert "identical logits: True" in out
+    assert "identical weights: True same logits: True" in out
     assert "pushed to alice/custom-resnet50d at commit" in out and "from the hub: modelyard_modules.hub.n_alice" in out
-    assert "pinned to commit" in out and out.count("identical logits: True") >= 3
+    assert "pinned to commit" in out and out.count("identical weights: True same logits: True") >= 3
     assert "refused: model_type 'resnet' is already used" in out
     assert "refused: ResnetModel.config_class is ResnetConfig" in out
     assert "registered classes: CustomResnetConfig CustomResnetModelForImageClassification" in out

@@ -305,6 +305,8 @@ class BertOnlyMLMHead(nn.Module):
 class BertPreTrainedModel(PreTrainedModel):
     """Weight initialisation and loading rules shared by every BERT class."""
 
+    _supports_sdpa = True
+
     config_class = BertConfig
     base_model_prefix = "bert"
     supports_gradient_checkpointing = True

@@ -197,6 +197,8 @@ class Transformer(nn.Module):
 class DistilBertPreTrainedModel(PreTrainedModel):
     """Weight initialisation and loading rules shared by every DistilBERT class."""
 
+    _supports_sdpa = True
+
     config_class = DistilBertConfig
     base_model_prefix = "distilbert"
     supports_gradient_checkpointing = True

@@ -282,6 +282,7 @@ class ViTPooler(nn.Module):
 
 # ---------------------------------------------------------------------------------------------- models
 class ViTPreTrainedModel(PreTrainedModel):
+    _supports_sdpa = True
     config_class = ViTConfig
     base_model_prefix = "vit"
     main_input_name = "pixel_values"

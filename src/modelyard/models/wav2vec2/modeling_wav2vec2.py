@@ -299,6 +299,7 @@ class Wav2Vec2Encoder(nn.Module):
 
 # ---------------------------------------------------------------------------------------------- models
 class Wav2Vec2PreTrainedModel(PreTrainedModel):
+    _supports_sdpa = True
     config_class = Wav2Vec2Config
     base_model_prefix = "wav2vec2"
     main_input_name = "input_values"

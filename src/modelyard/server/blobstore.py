@@ -96,10 +96,11 @@ class BlobStore:
                 w.commit(expected_sha256=sha, expected_size=len(content))
         return sha
 
-    def writer(self, *, subdir: str | None = None) -> BlobWriter:
+    def writer(self, *, subdir: str | None = None, direct_io: bool | None = None) -> BlobWriter:
+        """A writer for one new blob; ``direct_io=False`` keeps it in the page cache (it is read back at once)."""
         folder = self.tmp / subdir if subdir else self.tmp
         folder.mkdir(parents=True, exist_ok=True)
-        return BlobWriter(self, folder, direct_io=self.direct_io)
+        return BlobWriter(self, folder, direct_io=self.direct_io if direct_io is None else direct_io)
 
     def install(self, temp_path: Path, sha256: str) -> None:
         """Move a complete, fsynced temp file into place as blob ``sha256`` (no-op if already stored)."""

@@ -63,6 +63,7 @@ CREATE TABLE IF NOT EXISTS xet_files(
     created_at REAL NOT NULL);
 CREATE INDEX IF NOT EXISTS xet_files_sha256 ON xet_files(sha256);
 CREATE TABLE IF NOT EXISTS xet_file_repos(repo_id INTEGER NOT NULL, file TEXT NOT NULL, PRIMARY KEY(repo_id, file));
+CREATE TABLE IF NOT EXISTS xet_file_xorbs(xorb TEXT NOT NULL, file TEXT NOT NULL, PRIMARY KEY(xorb, file));
 CREATE TABLE IF NOT EXISTS xet_dedupe(chunk TEXT NOT NULL, xorb TEXT NOT NULL, PRIMARY KEY(chunk, xorb));
 CREATE TABLE IF NOT EXISTS discussions(
     repo_id INTEGER NOT NULL, num INTEGER NOT NULL, title TEXT NOT NULL, description TEXT NOT NULL,

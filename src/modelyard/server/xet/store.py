@@ -130,18 +130,35 @@ class XetStore:
             "SELECT r.* FROM xet_xorb_repos l JOIN repos r ON r.id = l.repo_id WHERE l.xorb=?", (text,)).fetchall()
         return any(can_read(caller, self.storage.repo_from_row(r)) for r in rows)
 
-    def dedupe_xorbs(self, chunk: str, caller: Identity | None, limit: int = 8) -> list[XorbInfo]:
-        """Xorbs holding chunk ``chunk`` that ``caller`` may see (see the module docstring)."""
-        rows = self.storage.conn().execute("SELECT xorb FROM xet_dedupe WHERE chunk=? LIMIT 64", (chunk,)).fetchall()
-        found = []
-        for row in rows:
-            if self.xorb_visible(row["xorb"], caller):
-                info = self.xorb(row["xorb"])
-                if info is not None:
-                    found.append(info)
-            if len(found) == limit:
+    def dedupe_xorbs(self, chunk: str, caller: Identity | None, *, max_chunks: int = 65536) -> list[XorbInfo]:
+        """Xorbs holding chunk ``chunk`` that ``caller`` may see, then (most useful to a client uploading a new
+        version of a file) the other visible xorbs of the files that use them, in file order, up to about
+        ``max_chunks`` chunks in all. Invisible xorbs are never included (see the module docstring)."""
+        db = self.storage.conn()
+        rows = db.execute("SELECT xorb FROM xet_dedupe WHERE chunk=? LIMIT 64", (chunk,)).fetchall()
+        # Only from xorbs the caller may see: the neighbours of an invisible one would tell that it exists.
+        primary = [r["xorb"] for r in rows if self.xorb_visible(r["xorb"], caller)]
+        candidates = list(primary)
+        for xorb in primary:
+            for row in db.execute("SELECT file FROM xet_file_xorbs WHERE xorb=? LIMIT 8", (xorb,)).fetchall():
+                found = self.file(row["file"])
+                if found is not None:
+                    candidates.extend(hashing.hash_to_text(t.xorb) for t in found.terms)
+        out: list[XorbInfo] = []
+        seen: set[str] = set()
+        total = 0
+        for text in candidates:
+            if text in seen:
+                continue
+            seen.add(text)
+            info = self.xorb(text)
+            if info is None or not self.xorb_visible(text, caller):
+                continue
+            if out and total + len(info.chunks) > max_chunks:
                 break
-        return found
+            out.append(info)
+            total += len(info.chunks)
+        return out
 
     # -- files ----------------------------------------------------------------------------------------
     def file(self, text: str) -> XetFile | None:
@@ -186,15 +203,14 @@ class XetStore:
                 "WHERE l.repo_id=? AND f.sha256=? LIMIT 1", (repo.id, sha256)).fetchone()
         return self.file(row["hash"]) if row else None
 
-    def content_present(self, sha256: str, size: int, db: object | None = None) -> bool:
+    def content_present(self, sha256: str, size: int) -> bool:
         """Whether content ``sha256`` can be served: as a blob, or as a Xet file whose xorbs are all stored."""
         if self.store.has(sha256, size):
             return True
-        conn = db or self.storage.conn()
-        rows = conn.execute("SELECT hash, size, terms FROM xet_files WHERE sha256=?", (sha256,)).fetchall()  # type: ignore[attr-defined]
-        for row in rows:
+        db = self.storage.conn()
+        for row in db.execute("SELECT size, terms FROM xet_files WHERE sha256=?", (sha256,)).fetchall():
             xorbs = {hashing.hash_to_text(t.xorb) for t in XetFile.unpack_terms(row["terms"])}
-            blobs = [conn.execute("SELECT blob FROM xet_xorbs WHERE hash=?", (x,)).fetchone() for x in xorbs]  # type: ignore[attr-defined]
+            blobs = [db.execute("SELECT blob FROM xet_xorbs WHERE hash=?", (x,)).fetchone() for x in xorbs]
             if row["size"] == size and all(b is not None and self.store.has(b["blob"]) for b in blobs):
                 return True
         return False
@@ -231,6 +247,8 @@ class XetStore:
                 db.execute("UPDATE xet_files SET created_at=? WHERE hash=?", (now, xet_file.hash))
                 db.execute("INSERT OR IGNORE INTO xet_file_repos(repo_id, file) VALUES(?,?)",
                            (repo.id, xet_file.hash))
+                db.executemany("INSERT OR IGNORE INTO xet_file_xorbs(xorb, file) VALUES(?,?)",
+                               [(hashing.hash_to_text(t.xorb), xet_file.hash) for t in xet_file.terms])
                 first = xet_file.terms[0]
                 info = self.xorb(hashing.hash_to_text(first.xorb))
                 if info is not None:  # the file's first chunk is what clients ask the dedupe API about first

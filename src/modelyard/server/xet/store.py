@@ -81,11 +81,15 @@ class XetStore:
     def check_xorb_file(self, path: Path, expected: bytes) -> XorbInfo:
         """Parse and verify the serialized xorb at ``path`` (an upload's temp file)."""
         with open(path, "rb") as fh:
-            size = os.fstat(fh.fileno()).st_size
-            if size == 0:
-                raise XorbFormatError("the xorb is empty")
+            if os.fstat(fh.fileno()).st_size == 0:
+                raise XorbFormatError("the xorb holds no chunk")
             with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
-                return parse_xorb(data, expected_hash=expected)
+                try:
+                    return parse_xorb(data, expected_hash=expected)
+                except XorbFormatError as err:
+                    # Re-raised outside: its traceback holds views of the map, which must go before it closes.
+                    problem = str(err)
+        raise XorbFormatError(problem)
 
     def xorb(self, text: str) -> XorbInfo | None:
         with self._lock:

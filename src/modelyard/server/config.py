@@ -44,6 +44,9 @@ class HubSettings:
     lfs_chunk_size: int = 512 * MiB
     # Lifetime of the signed LFS upload links handed out by the batch endpoint.
     lfs_link_ttl: int = 24 * 3600
+    # Accept uploads through Xet (write tokens, the LFS batch API's "xet" transfer). Off: clients must send large
+    # files through Git LFS (HF_HUB_DISABLE_XET=1); files already stored through Xet stay downloadable.
+    xet_uploads: bool = True
     # Lifetime of the Xet access tokens handed out by xet-read-token / xet-write-token (clients refresh them),
     # and of the signed xorb download links in reconstruction answers (clients ask again on a 403).
     xet_token_ttl: int = 3600

@@ -97,7 +97,7 @@ def _batch(request: Request, prefix: str | None, namespace: str, name_git: str, 
     expires = int(time.time()) + s.lfs_link_ttl
     # Clients that offer the "xet" transfer (huggingface_hub before 1.0 with hf_xet) upload through the
     # hub's Xet storage, as on the Hugging Face Hub: no LFS actions, the client asks for a Xet token next.
-    xet = body.operation == "upload" and "xet" in body.transfers
+    xet = body.operation == "upload" and "xet" in body.transfers and s.xet_uploads
     objects = []
     for obj in body.objects:
         oid = obj.oid.lower()

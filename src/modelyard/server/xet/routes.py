@@ -77,6 +77,10 @@ def _token_answer(request: Request, repo_type: str, namespace: str, name: str, r
     rev = seg(revision)
     create_pr = request.query_params.get("create_pr") in ("1", "true", "True")
     if scope == "write":
+        if not hub.settings.xet_uploads:
+            # hf_xet reports only the status and final URL of a failed token request: a redirect to a URL that
+            # spells out the fix makes the user-facing error say what to do.
+            raise HubHTTPError(307, UPLOADS_OFF, headers={"Location": hub.base_url(request) + UPLOADS_OFF_PATH})
         ref = None if (create_pr and rev in ("None", "")) else hub.branch_ref(repo, rev)
         require_commit_rights(hub, caller, repo, ref if ref and ref.startswith(PR) else None, create_pr)
     else:
@@ -87,6 +91,17 @@ def _token_answer(request: Request, repo_type: str, namespace: str, name: str, r
     return JSONResponse({"accessToken": token, "exp": expires, "casUrl": cas_url},
                         headers={"X-Xet-Cas-Url": cas_url, "X-Xet-Access-Token": token,
                                  "X-Xet-Token-Expiration": str(expires), "Cache-Control": "no-store"})
+
+
+UPLOADS_OFF = ("This hub does not take uploads through Xet (its admin set MODELYARD_HUB_XET_UPLOADS=0). Set "
+               "HF_HUB_DISABLE_XET=1 in the client's environment (or huggingface_hub.constants.HF_HUB_DISABLE_XET = "
+               "True) to upload large files through Git LFS; modelyard's own push_to_hub and CLI do this by themselves.")
+UPLOADS_OFF_PATH = "/api/xet-uploads-off/set-HF_HUB_DISABLE_XET=1-to-upload-large-files-through-git-lfs"
+
+
+@router.get(UPLOADS_OFF_PATH, tags=["xet"], responses=answers(400), status_code=400)
+def xet_uploads_off() -> Response:
+    raise HubHTTPError(400, UPLOADS_OFF)
 
 
 @router.get(REPO + "/xet-read-token/{revision}", tags=["xet"], responses=answers(*MOVED, *READ))

@@ -11,6 +11,7 @@ import hashlib
 import io
 import json
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -32,6 +33,8 @@ from huggingface_hub import (
 )
 from huggingface_hub.errors import RepositoryNotFoundError
 from safetensors.numpy import save
+
+from modelyard.server.gc import collect_garbage
 
 MiB = 1024 * 1024
 ROOT = Path(__file__).resolve().parents[2]
@@ -141,6 +144,33 @@ def test_stock_client_round_trip_of_40mb_goes_through_xet(xet_hub: XetHub, api: 
     assert xet_hub.since(mark, "GET", f"/_xet/v2/reconstructions/{entry.xet_hash}")
     assert xet_hub.since(mark, "GET", "/_xet/xorbs/")
     assert not xet_hub.since(mark, "GET", "/resolve/")  # only the metadata HEAD went to resolve
+
+
+@pytest.mark.slow  # about 17 s on 2 cores; the 1 GiB are removed again at the end
+def test_stock_client_round_trip_of_1gib_through_xet(xet_hub: XetHub, api: HfApi, repo: str, tmp_path: Path) -> None:
+    path = tmp_path / "big.safetensors"
+    digest = hashlib.sha256()
+    with open(path, "wb") as fh:
+        for _ in range(1024):
+            block = os.urandom(MiB)
+            digest.update(block)
+            fh.write(block)
+    mark = xet_hub.mark()
+    api.upload_file(path_or_fileobj=str(path), path_in_repo="big.safetensors", repo_id=repo)
+    xorbs = xet_hub.since(mark, "POST", "/_xet/v1/xorbs/default/")
+    assert len(xorbs) >= 16 and sum(e["bytes"] for e in xorbs) >= 1024 * MiB  # several 64 MiB xorbs
+    entry = api.get_paths_info(repo, ["big.safetensors"])[0]
+    assert entry.lfs.sha256 == digest.hexdigest() and entry.xet_hash
+    path.unlink()
+    mark = xet_hub.mark()
+    got = hf_hub_download(repo, "big.safetensors", endpoint=xet_hub.url, token=xet_hub.token, cache_dir=tmp_path / "c")
+    with open(got, "rb") as fh:
+        assert hashlib.file_digest(fh, "sha256").hexdigest() == digest.hexdigest()
+    assert xet_hub.since(mark, "GET", "/_xet/v2/reconstructions/")
+    shutil.rmtree(tmp_path / "c")
+    api.delete_repo(repo)  # then collect its xorbs (the module's other tests are done with theirs)
+    report = collect_garbage(xet_hub.storage, xet_hub.app.state.hub.store, grace=0, apply=True)
+    assert report.orphan_xorbs >= 16
 
 
 def test_xet_stored_files_are_plain_downloads_too(xet_hub: XetHub, api: HfApi, repo: str, tmp_path: Path,

@@ -131,6 +131,18 @@ def test_malformed_xorbs_say_what_is_wrong() -> None:
         xorb.parse_xorb(body, expected_hash=hashing.text_to_hash("11" * 32))
 
 
+def test_a_full_xorb_may_exceed_64_mib_serialized() -> None:
+    """64 MiB of incompressible chunks serialize to a little more (their headers): hf_xet sends such xorbs."""
+    block = os.urandom(xorb.MAX_CHUNK_SIZE + 4096)
+    chunks = [block[i:i + xorb.MAX_CHUNK_SIZE] for i in range(512)]  # 512 distinct chunks of 128 KiB
+    _, body = _xorb(chunks, scheme=0)
+    assert len(body) > 64 * MiB
+    assert xorb.parse_xorb(body).raw_size == 64 * MiB
+    _, bigger = _xorb(chunks + chunks[:2], scheme=0)
+    with pytest.raises(xorb.XorbFormatError, match="above the limit of 67108864 \\(64 MiB\\) per xorb"):
+        xorb.parse_xorb(bigger)
+
+
 def test_shards_round_trip_and_refuse_damage() -> None:
     term = shard.Term(os.urandom(32), 0, 3, 1234)
     files = [shard.FileRecord(os.urandom(32), (term, term), (os.urandom(32), os.urandom(32)), os.urandom(32))]

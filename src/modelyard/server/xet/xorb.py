@@ -23,9 +23,12 @@ from modelyard.server.xet import hashing
 
 CHUNK_HEADER_LEN = 8
 MAX_CHUNK_SIZE = 128 * 1024
-# The protocol's limit on a serialized xorb (chunks), plus room for the footer of 8192 chunks.
-MAX_XORB_CONTENT = 64 * 1024 * 1024
 MAX_XORB_CHUNKS = 8192
+# Clients fill a xorb with up to 64 MiB of chunk data; serialized, the chunk headers (and chunks that do not
+# compress) come on top, so the serialized chunks may exceed 64 MiB a little (hf_xet sends ~64.005 MiB).
+MAX_XORB_DATA = 64 * 1024 * 1024
+MAX_XORB_CONTENT = MAX_XORB_DATA + CHUNK_HEADER_LEN * MAX_XORB_CHUNKS + MAX_CHUNK_SIZE
+# Plus room for the xet-core footer of 8192 chunks (about 360 KiB).
 MAX_XORB_SIZE = MAX_XORB_CONTENT + 1024 * 1024
 FOOTER_IDENT = b"XETBLOB"
 _HASHES_IDENT = b"XBLBHSH"
@@ -161,8 +164,10 @@ def parse_xorb(data: bytes | memoryview, *, expected_hash: bytes | None = None) 
         pos += CHUNK_HEADER_LEN + compressed
     if not chunks:
         raise XorbFormatError("the xorb holds no chunk")
-    if pos > MAX_XORB_CONTENT:
-        raise XorbFormatError(f"its chunks take {pos} bytes, above the limit of {MAX_XORB_CONTENT}")
+    raw = sum(c.length for c in chunks)
+    if raw > MAX_XORB_DATA + MAX_CHUNK_SIZE or pos > MAX_XORB_CONTENT:
+        raise XorbFormatError(f"it holds {raw} bytes of chunks ({pos} serialized), above the limit of "
+                              f"{MAX_XORB_DATA} (64 MiB) per xorb; send smaller xorbs")
     computed = hashing.xorb_hash([(c.hash, c.length) for c in chunks])
     if pos < len(view):
         _check_footer(view[pos:], computed, chunks, pos)

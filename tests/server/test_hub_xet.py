@@ -265,6 +265,24 @@ def test_snapshot_of_a_repo_mixing_xet_lfs_and_regular_files(xet_hub: XetHub, ap
     assert xet_hub.since(mark, "GET", "/lfs.bin") and not xet_hub.since(mark, "GET", "/sub/xet.safetensors")
 
 
+class _Dangerous:
+    def __reduce__(self) -> tuple:
+        return (os.system, ("echo pwned",))
+
+
+def test_pickles_uploaded_through_xet_are_scanned(xet_hub: XetHub, api: HfApi, repo: str) -> None:
+    """The security scan reads Xet-stored content through its xorbs (no LFS blob exists)."""
+    import pickle
+
+    payload = pickle.dumps({"weights": os.urandom(11 * MiB), "hook": _Dangerous()}, protocol=2)
+    api.upload_file(path_or_fileobj=payload, path_in_repo="pytorch_model.bin", repo_id=repo)
+    assert api.get_paths_info(repo, ["pytorch_model.bin"])[0].xet_hash
+    info = httpx.get(f"{xet_hub.url}/api/models/{repo}").json()
+    security = {s["rfilename"]: s["security"] for s in info["siblings"]}["pytorch_model.bin"]
+    assert security["status"] == "unsafe" and "posix.system" in security["dangerousImports"] + [
+        i.replace("os.", "posix.") for i in security["dangerousImports"]]
+
+
 def test_cross_repo_copy_of_xet_and_lfs_files(xet_hub: XetHub, api: HfApi, repo: str, tmp_path: Path,
                                               monkeypatch: pytest.MonkeyPatch) -> None:
     from huggingface_hub import CommitOperationCopy

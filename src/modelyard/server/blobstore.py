@@ -96,11 +96,10 @@ class BlobStore:
                 w.commit(expected_sha256=sha, expected_size=len(content))
         return sha
 
-    def writer(self, *, subdir: str | None = None, direct_io: bool | None = None) -> BlobWriter:
-        """A writer for one new blob; ``direct_io=False`` keeps it in the page cache (it is read back at once)."""
+    def writer(self, *, subdir: str | None = None) -> BlobWriter:
         folder = self.tmp / subdir if subdir else self.tmp
         folder.mkdir(parents=True, exist_ok=True)
-        return BlobWriter(self, folder, direct_io=self.direct_io if direct_io is None else direct_io)
+        return BlobWriter(self, folder, direct_io=self.direct_io)
 
     def install(self, temp_path: Path, sha256: str) -> None:
         """Move a complete, fsynced temp file into place as blob ``sha256`` (no-op if already stored)."""
@@ -196,6 +195,15 @@ class BlobWriter:
         self._store.install(self.temp_path, sha)
         self.sha256 = sha
         return sha
+
+    def commit_as(self, name: str) -> None:
+        """fsync and install as blob ``name`` without a SHA-256: for content the caller has checked against
+        another content hash it is named by (Xet xorbs, named by their xorb hash). Use ``write_block`` only."""
+        with self._lock:
+            os.fsync(self._file.fileno())
+            self._file.close()
+        self._store.install(self.temp_path, name)
+        self.sha256 = name
 
     def close_into(self, path: Path) -> None:
         """Finish as a plain file at ``path`` (not a blob): used for parked multipart parts."""

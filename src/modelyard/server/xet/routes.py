@@ -37,6 +37,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from modelyard.server.auth import can_read, sign
+from modelyard.server.blobstore import BlobWriter, aligned_buffer
 from modelyard.server.errors import HubHTTPError, bad_request, unauthorized
 from modelyard.server.responses import MOVED, READ, answers
 from modelyard.server.routes_files import BlobResponse
@@ -53,7 +54,7 @@ from modelyard.server.xet.shard import (
 )
 from modelyard.server.xet.store import Piece, XetError, XetFile
 from modelyard.server.xet.tokens import XetClaims, mint, read_token
-from modelyard.server.xet.xorb import MAX_XORB_SIZE, XorbFormatError
+from modelyard.server.xet.xorb import MAX_XORB_SIZE, XorbFormatError, XorbParser
 
 logger = logging.getLogger(__name__)
 router = APIRouter()
@@ -153,22 +154,48 @@ def xorb_grant(prefix: str, xorb_hash: str) -> Response:
     raise HubHTTPError(404, "This hub takes xorbs directly: POST them to /v1/xorbs/{prefix}/{hash}.")
 
 
-async def _spool(request: Request, writer: Any, limit: int, what: str) -> None:
+async def _receive_xorb(request: Request, parser: XorbParser, writer: BlobWriter) -> None:
+    """Stream the body into ``writer`` while ``parser`` checks it: each full block is parsed and written in
+    two worker threads while the event loop receives the next one into the other block. Blocks are
+    page-aligned so the writer may use direct I/O (write-once data stays out of the page cache)."""
     declared = request.headers.get("content-length", "")
+    limit = MAX_XORB_SIZE
     if declared.isdigit() and int(declared) > limit:
-        raise HubHTTPError(413, f"The {what} has {declared} bytes; this hub accepts at most {limit}.")
-    buffer = bytearray()
-    total = 0
-    async for piece in request.stream():
-        total += len(piece)
-        if total > limit:
-            raise HubHTTPError(413, f"The {what} is larger than {limit} bytes, the most this hub accepts.")
-        buffer += piece
-        if len(buffer) >= _BATCH:
-            await run_in_threadpool(writer.write, bytes(buffer))
-            buffer.clear()
-    if buffer:
-        await run_in_threadpool(writer.write, bytes(buffer))
+        raise HubHTTPError(413, f"The xorb has {declared} bytes; this hub accepts at most {limit}.")
+    blocks = [aligned_buffer(_BATCH), aligned_buffer(_BATCH)]
+    current, fill, received = 0, 0, 0
+    pending: asyncio.Future[Any] | None = None
+
+    async def flush() -> None:
+        nonlocal pending, current, fill
+        if pending is not None:
+            await pending
+        data = memoryview(blocks[current])[:fill]
+        pending = asyncio.gather(run_in_threadpool(parser.feed, data), run_in_threadpool(writer.write_block, data))
+        current, fill = 1 - current, 0
+
+    try:
+        async for piece in request.stream():
+            received += len(piece)
+            if received > limit:
+                raise HubHTTPError(413, f"The xorb is larger than {limit} bytes, the most this hub accepts.")
+            view = memoryview(piece)
+            while view:
+                n = min(len(view), _BATCH - fill)
+                blocks[current][fill:fill + n] = view[:n]
+                fill += n
+                view = view[n:]
+                if fill == _BATCH:
+                    await flush()
+        if fill:
+            await flush()
+        if pending is not None:
+            await pending
+            pending = None
+    finally:
+        if pending is not None:  # a failure: let the block in flight finish before the writer is aborted
+            await asyncio.wait([pending])
+            pending.exception()
 
 
 @router.post(CAS + "/v1/xorbs/{prefix}/{xorb_hash}", tags=["xet"], responses=answers(400, 401, 403, 413))
@@ -177,18 +204,17 @@ async def upload_xorb(request: Request, prefix: str, xorb_hash: str) -> JSONResp
     repo, _caller, _claims = await run_in_threadpool(_cas_caller, request, "write")
     _prefix(prefix, ("default",))
     text = _hash_param(xorb_hash, "xorb hash")
-    with hub.store.writer(direct_io=False) as writer:
-        await _spool(request, writer, MAX_XORB_SIZE, "xorb")
+    parser = XorbParser(expected_hash=hashing.text_to_hash(text))
+    with hub.store.writer() as writer:
         try:
-            info = await run_in_threadpool(hub.xet.check_xorb_file, writer.temp_path, hashing.text_to_hash(text))
+            await _receive_xorb(request, parser, writer)
+            info = parser.finish()
         except XorbFormatError as err:
             raise bad_request(f"Xorb {text} refused: {err}.") from None
-        if await run_in_threadpool(hub.xet.has_xorb, text):
-            writer.abort()  # stored before (the upload still proved the uploader holds it)
-            blob = None
-        else:
-            blob = await run_in_threadpool(writer.commit)
-    inserted = await run_in_threadpool(hub.xet.add_xorb, repo, info, blob)
+        # Named by its (verified) xorb hash, not a SHA-256 of the bytes. Installed even when the xorb is stored
+        # already (a no-op that refreshes its age), so one that garbage collection removes meanwhile is put back.
+        await run_in_threadpool(writer.commit_as, text)
+    inserted = await run_in_threadpool(hub.xet.add_xorb, repo, info, text)
     return JSONResponse({"was_inserted": inserted})
 
 

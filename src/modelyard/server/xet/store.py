@@ -1,6 +1,7 @@
 """Xet storage in the hub: xorbs on the blob store, file reconstructions and access links in the database.
 
-* A **xorb** is stored once, as a blob (its serialized bytes, keyed by their sha256 like any LFS object), with
+* A **xorb** is stored once, as a blob of the same blob store as LFS objects (its serialized bytes, named by
+  the xorb hash, which is as much a content hash as an LFS object's SHA-256 and is verified on upload), with
   a database row holding its chunk table. A xorb is *visible* to whoever can read a repository it was
   uploaded into; only visible xorbs are offered by the global dedupe API, so a private repo's chunk hashes
   never reach anyone who cannot read it.
@@ -17,15 +18,12 @@ from __future__ import annotations
 import bisect
 import hashlib
 import io
-import mmap
-import os
 import struct
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import BinaryIO
 
 from modelyard.server.auth import can_read
@@ -33,7 +31,7 @@ from modelyard.server.blobstore import BlobStore
 from modelyard.server.storage import Identity, Repo, Storage
 from modelyard.server.xet import hashing
 from modelyard.server.xet.shard import FileRecord, Shard, Term, XorbRecord
-from modelyard.server.xet.xorb import XorbFormatError, XorbInfo, iter_chunks, parse_xorb
+from modelyard.server.xet.xorb import XorbFormatError, XorbInfo, iter_chunks
 
 _TERM = struct.Struct("<32sIII")
 # Largest run of serialized chunk bytes read from a xorb at once while streaming a file.
@@ -78,19 +76,6 @@ class XetStore:
         self._files: OrderedDict[str, XetFile] = OrderedDict()
 
     # -- xorbs ----------------------------------------------------------------------------------------
-    def check_xorb_file(self, path: Path, expected: bytes) -> XorbInfo:
-        """Parse and verify the serialized xorb at ``path`` (an upload's temp file)."""
-        with open(path, "rb") as fh:
-            if os.fstat(fh.fileno()).st_size == 0:
-                raise XorbFormatError("the xorb holds no chunk")
-            with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
-                try:
-                    return parse_xorb(data, expected_hash=expected)
-                except XorbFormatError as err:
-                    # Re-raised outside: its traceback holds views of the map, which must go before it closes.
-                    problem = str(err)
-        raise XorbFormatError(problem)
-
     def xorb(self, text: str) -> XorbInfo | None:
         with self._lock:
             found = self._xorbs.get(text)
@@ -112,17 +97,14 @@ class XetStore:
         row = self.storage.conn().execute("SELECT blob FROM xet_xorbs WHERE hash=?", (text,)).fetchone()
         return row["blob"] if row else None
 
-    def has_xorb(self, text: str) -> bool:
-        return self.storage.conn().execute("SELECT 1 FROM xet_xorbs WHERE hash=?", (text,)).fetchone() is not None
-
-    def add_xorb(self, repo: Repo, info: XorbInfo, blob: str | None) -> bool:
-        """Record an uploaded xorb (``blob``: its stored bytes; None when it was stored before) and link it to
-        ``repo``. True when ``repo`` did not hold it yet."""
+    def add_xorb(self, repo: Repo, info: XorbInfo, blob: str) -> bool:
+        """Record an uploaded xorb (``blob``: its stored bytes; a xorb stored before keeps its first copy) and link
+        it to ``repo``. True when ``repo`` did not hold it yet (so the answer tells nothing about other repos)."""
         text = hashing.hash_to_text(info.hash)
         with self.storage.transaction() as db:
-            if blob is not None:
-                db.execute("INSERT OR IGNORE INTO xet_xorbs(hash, blob, size, content_end, chunks, created_at) "
-                           "VALUES(?,?,?,?,?,?)", (text, blob, info.size, info.content_end, info.pack(), time.time()))
+            db.execute("INSERT OR IGNORE INTO xet_xorbs(hash, blob, size, content_end, chunks, created_at) "
+                       "VALUES(?,?,?,?,?,?)", (text, blob, info.size, info.content_end, info.pack(), time.time()))
+            db.execute("UPDATE xet_xorbs SET created_at=? WHERE hash=?", (time.time(), text))
             eligible = [(hashing.hash_to_text(c.hash), text) for c in info.chunks if hashing.dedupe_eligible(c.hash)]
             db.executemany("INSERT OR IGNORE INTO xet_dedupe(chunk, xorb) VALUES(?,?)", eligible)
             return db.execute("INSERT OR IGNORE INTO xet_xorb_repos(repo_id, xorb) VALUES(?,?)",
@@ -426,23 +408,23 @@ class XetStore:
 
 
 class _XetFileRaw(io.RawIOBase):
-    """Random access to a Xet file: the term and chunk of a position are found by bisection, and the last
-    decoded chunk is kept, so sequential reads decode each chunk once."""
+    """Random access to a Xet file: the term of a position is found by bisection over the terms, then its
+    chunk over that term's chunks (computed for one term at a time); the last decoded chunk is kept, so
+    sequential reads decode each chunk once."""
 
     def __init__(self, xet: XetStore, xet_file: XetFile) -> None:
         super().__init__()
         self._xet = xet
         self._size = xet_file.size
-        self._chunks: list[tuple[XorbInfo, int]] = []  # (xorb, chunk index) in file order
-        self._starts: list[int] = []
+        self._pieces = xet.pieces(xet_file)
+        self._starts: list[int] = []  # file offset of each piece
         pos = 0
-        for piece in xet.pieces(xet_file):
-            for index in range(piece.start, piece.end):
-                self._chunks.append((piece.xorb, index))
-                self._starts.append(pos)
-                pos += piece.xorb.chunks[index].length
+        for piece in self._pieces:
+            self._starts.append(pos)
+            pos += piece.length
+        self._offsets: tuple[int, list[int]] = (-1, [])  # (piece, file offset of each of its chunks)
         self._pos = 0
-        self._cached: tuple[int, bytes] | None = None
+        self._cached: tuple[tuple[int, int], bytes] | None = None
         self._handles: dict[str, BinaryIO] = {}
 
     def readable(self) -> bool:
@@ -461,10 +443,22 @@ class _XetFileRaw(io.RawIOBase):
         self._pos = base + offset
         return self._pos
 
-    def _chunk(self, n: int) -> bytes:
-        if self._cached is not None and self._cached[0] == n:
-            return self._cached[1]
-        info, index = self._chunks[n]
+    def _chunk_at(self, pos: int) -> tuple[int, bytes]:
+        """(file offset of the chunk holding ``pos``, its bytes)."""
+        n = bisect.bisect_right(self._starts, pos) - 1
+        piece = self._pieces[n]
+        if self._offsets[0] != n:
+            offsets, at = [], self._starts[n]
+            for index in range(piece.start, piece.end):
+                offsets.append(at)
+                at += piece.xorb.chunks[index].length
+            self._offsets = (n, offsets)
+        offsets = self._offsets[1]
+        k = bisect.bisect_right(offsets, pos) - 1
+        key = (n, k)
+        if self._cached is not None and self._cached[0] == key:
+            return offsets[k], self._cached[1]
+        info, index = piece.xorb, piece.start + k
         text = hashing.hash_to_text(info.hash)
         fh = self._handles.get(text)
         if fh is None:
@@ -479,18 +473,15 @@ class _XetFileRaw(io.RawIOBase):
             data = next(iter_chunks(raw))
         except XorbFormatError as err:
             raise OSError(f"xorb {text} is damaged: {err}") from None
-        self._cached = (n, data)
-        return data
+        self._cached = (key, data)
+        return offsets[k], data
 
     def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
-        if self._pos >= self._size:
-            return 0
         view = memoryview(buffer).cast("B")
         done = 0
         while done < len(view) and self._pos < self._size:
-            n = bisect.bisect_right(self._starts, self._pos) - 1
-            data = self._chunk(n)
-            offset = self._pos - self._starts[n]
+            start, data = self._chunk_at(self._pos)
+            offset = self._pos - start
             take = min(len(data) - offset, len(view) - done)
             view[done:done + take] = data[offset:offset + take]
             done += take

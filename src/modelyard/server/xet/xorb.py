@@ -7,8 +7,8 @@ xet-core clients append a footer after the chunks (``XETBLOB`` ident, version, t
 hashes and byte boundaries, then its own length as a trailing u32); the published specification sends the
 chunks alone. Both are accepted, and a footer must agree with the chunks.
 
-:func:`parse_xorb` decodes every chunk, recomputes its hash and the xorb hash, and refuses anything
-malformed with a message that says which chunk and what is wrong.
+:class:`XorbParser` decodes every chunk as the bytes arrive, recomputes its hash and the xorb hash, and
+refuses anything malformed with a message that says which chunk and what is wrong.
 """
 
 from __future__ import annotations
@@ -111,8 +111,9 @@ def decode_chunk(scheme: int, payload: bytes | memoryview, length: int) -> bytes
     return data
 
 
-def read_header(data: bytes | memoryview, pos: int) -> tuple[int, int, int]:
-    """(compressed length, scheme, uncompressed length) of the chunk header at ``pos``, checked."""
+def read_header(data: bytes | bytearray | memoryview, pos: int, *, complete: bool = True) -> tuple[int, int, int]:
+    """(compressed length, scheme, uncompressed length) of the chunk header at ``pos``, checked (with
+    ``complete``, also that the chunk's bytes are all in ``data``)."""
     if len(data) - pos < CHUNK_HEADER_LEN:
         raise XorbFormatError(f"{len(data) - pos} bytes left where an {CHUNK_HEADER_LEN}-byte chunk header starts")
     version = data[pos]
@@ -127,7 +128,7 @@ def read_header(data: bytes | memoryview, pos: int) -> tuple[int, int, int]:
         raise XorbFormatError(f"chunk length {length} is outside 1..{MAX_CHUNK_SIZE} bytes")
     if compressed > 2 * MAX_CHUNK_SIZE or (scheme == _NONE and compressed != length):
         raise XorbFormatError(f"compressed length {compressed} does not fit a {length}-byte chunk")
-    if pos + CHUNK_HEADER_LEN + compressed > len(data):
+    if complete and pos + CHUNK_HEADER_LEN + compressed > len(data):
         raise XorbFormatError(f"its {compressed} compressed bytes run past the end of the data")
     return compressed, scheme, length
 
@@ -144,37 +145,84 @@ def iter_chunks(data: bytes | memoryview, start: int = 0, end: int | None = None
         pos += CHUNK_HEADER_LEN + compressed
 
 
+class XorbParser:
+    """Checks a serialized xorb as its bytes arrive (:meth:`feed` blocks in order, then :meth:`finish`), so an
+    upload is verified while it streams to disk and never has to be read back. At most one chunk is held."""
+
+    def __init__(self, *, expected_hash: bytes | None = None) -> None:
+        self._expected = expected_hash
+        self._pending = bytearray()  # bytes of a chunk not complete yet
+        self._at = 0  # position of self._pending[0] in the xorb
+        self._footer: bytearray | None = None
+        self._received = 0
+        self.chunks: list[XorbChunk] = []
+
+    def feed(self, data: bytes | bytearray | memoryview) -> None:
+        self._received += len(data)
+        if self._received > MAX_XORB_SIZE:
+            raise XorbFormatError(f"the xorb has more than {MAX_XORB_SIZE} bytes, the limit")
+        if self._footer is not None:
+            self._footer += data
+            return
+        self._pending += data
+        used = 0
+        pending = self._pending
+        while used < len(pending):
+            if pending[used] == FOOTER_IDENT[0]:  # chunk headers start with version 0, a footer with 'X'
+                self._footer = bytearray(pending[used:])
+                del pending[used:]
+                break
+            if len(pending) - used < CHUNK_HEADER_LEN:
+                break
+            pos = self._at + used
+            try:
+                compressed, scheme, length = read_header(pending, used, complete=False)
+                if used + CHUNK_HEADER_LEN + compressed > len(pending):
+                    break  # the rest of this chunk is still on its way
+                if len(self.chunks) == MAX_XORB_CHUNKS:
+                    raise XorbFormatError(f"more than {MAX_XORB_CHUNKS} chunks")
+                start = used + CHUNK_HEADER_LEN
+                raw = decode_chunk(scheme, bytes(pending[start:start + compressed]), length)
+            except XorbFormatError as err:
+                raise XorbFormatError(f"chunk {len(self.chunks)} (at byte {pos}): {err}") from None
+            self.chunks.append(XorbChunk(hashing.chunk_hash(raw), pos, length))
+            used += CHUNK_HEADER_LEN + compressed
+        del pending[:used]
+        self._at += used
+
+    def finish(self) -> XorbInfo:
+        """The checked xorb; ``XorbFormatError`` says what is wrong."""
+        if self._pending:
+            pos = self._at
+            try:
+                compressed, _, _ = read_header(self._pending, 0, complete=False)
+            except XorbFormatError as err:
+                raise XorbFormatError(f"chunk {len(self.chunks)} (at byte {pos}): {err}") from None
+            raise XorbFormatError(f"chunk {len(self.chunks)} (at byte {pos}): its {compressed} compressed bytes "
+                                  "run past the end of the data")
+        if not self.chunks:
+            raise XorbFormatError("the xorb holds no chunk")
+        content_end = self._at
+        raw = sum(c.length for c in self.chunks)
+        if raw > MAX_XORB_DATA + MAX_CHUNK_SIZE or content_end > MAX_XORB_CONTENT:
+            raise XorbFormatError(f"it holds {raw} bytes of chunks ({content_end} serialized), above the limit of "
+                                  f"{MAX_XORB_DATA} (64 MiB) per xorb; send smaller xorbs")
+        computed = hashing.xorb_hash([(c.hash, c.length) for c in self.chunks])
+        if self._footer is not None:
+            _check_footer(memoryview(bytes(self._footer)), computed, self.chunks, content_end)
+        if self._expected is not None and computed != self._expected:
+            raise XorbFormatError(f"its chunks hash to {hashing.hash_to_text(computed)}, not to the "
+                                  f"{hashing.hash_to_text(self._expected)} it was uploaded as")
+        return XorbInfo(computed, tuple(self.chunks), content_end, self._received)
+
+
 def parse_xorb(data: bytes | memoryview, *, expected_hash: bytes | None = None) -> XorbInfo:
-    """Decode and check a serialized xorb (see the module docstring); ``XorbFormatError`` says what is wrong."""
-    view = memoryview(data)
-    if len(view) > MAX_XORB_SIZE:
-        raise XorbFormatError(f"the xorb has {len(view)} bytes, above the limit of {MAX_XORB_SIZE}")
-    chunks: list[XorbChunk] = []
-    pos = 0
-    while pos < len(view) and view[pos] != FOOTER_IDENT[0]:
-        if len(chunks) == MAX_XORB_CHUNKS:
-            raise XorbFormatError(f"more than {MAX_XORB_CHUNKS} chunks")
-        try:
-            compressed, scheme, length = read_header(view, pos)
-            body = view[pos + CHUNK_HEADER_LEN:pos + CHUNK_HEADER_LEN + compressed]
-            raw = decode_chunk(scheme, body, length)
-        except XorbFormatError as err:
-            raise XorbFormatError(f"chunk {len(chunks)} (at byte {pos}): {err}") from None
-        chunks.append(XorbChunk(hashing.chunk_hash(raw), pos, length))
-        pos += CHUNK_HEADER_LEN + compressed
-    if not chunks:
-        raise XorbFormatError("the xorb holds no chunk")
-    raw = sum(c.length for c in chunks)
-    if raw > MAX_XORB_DATA + MAX_CHUNK_SIZE or pos > MAX_XORB_CONTENT:
-        raise XorbFormatError(f"it holds {raw} bytes of chunks ({pos} serialized), above the limit of "
-                              f"{MAX_XORB_DATA} (64 MiB) per xorb; send smaller xorbs")
-    computed = hashing.xorb_hash([(c.hash, c.length) for c in chunks])
-    if pos < len(view):
-        _check_footer(view[pos:], computed, chunks, pos)
-    if expected_hash is not None and computed != expected_hash:
-        raise XorbFormatError(f"its chunks hash to {hashing.hash_to_text(computed)}, not to the "
-                              f"{hashing.hash_to_text(expected_hash)} it was uploaded as")
-    return XorbInfo(computed, tuple(chunks), pos, len(view))
+    """Decode and check a whole serialized xorb (see the module docstring and :class:`XorbParser`)."""
+    if len(data) > MAX_XORB_SIZE:
+        raise XorbFormatError(f"the xorb has {len(data)} bytes, above the limit of {MAX_XORB_SIZE}")
+    parser = XorbParser(expected_hash=expected_hash)
+    parser.feed(data)
+    return parser.finish()
 
 
 def _check_footer(footer: memoryview, computed: bytes, chunks: Sequence[XorbChunk], content_end: int) -> None:

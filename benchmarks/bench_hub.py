@@ -364,7 +364,8 @@ def main() -> None:
                 print(f"{label:32}{mbps(xet_t):11.0f}{mbps(lfs_t):11.0f}{mbps(static_t):14.0f}"
                       f"{mbps(xet_t) / mbps(static_t):12.0%}")
             print(f"server CPU per GiB uploaded through Xet (median): {statistics.median(xet_cpu) / gib:.2f} s "
-                  "(checks every chunk and xorb hash, hashes the stored xorbs, rebuilds the file for its sha256)")
+                  "(checks every chunk's and xorb's hash as they stream in, rebuilds each file once for its "
+                  "SHA-256)")
             print(f"\nXet dedupe: checkpoint of 16 float32 tensors, {dedupe[0][1] / MiB:.0f} MiB, one tensor "
                   f"{tensor_bytes / MiB:.0f} MiB ({tensor_bytes / dedupe[0][1]:.1%} of the file)")
             print(f"{'':34}{'sent MiB':>10}{'of file':>9}{'saved':>9}{'seconds':>9}")

@@ -1,4 +1,5 @@
-"""Content-addressed blob store: ``blobs/<aa>/<bb>/<sha256>`` under the data folder.
+"""Content-addressed blob store: ``blobs/<aa>/<bb>/<hash>`` under the data folder, named by the SHA-256 of
+the bytes (regular files, LFS objects) or, for Xet xorbs, by their xorb hash (verified on upload).
 
 A blob becomes visible only by an atomic rename of a fully written, fsynced temp file, so a server killed
 mid-upload leaves at most a stray temp file (removed at the next start), never a truncated blob. Blobs are

@@ -311,7 +311,7 @@ class PretrainedConfig(PushToHubMixin):
         directory.mkdir(parents=True, exist_ok=True)
         written: list[Path] = []
         if type(self)._auto_class is not None:
-            from modelyard.dynamic_modules import save_custom_code
+            from modelyard.dynamic.saving import save_custom_code
 
             written += save_custom_code(self, directory, config=self, portable=portable_code)
         path = directory / CONFIG_NAME

@@ -305,7 +305,7 @@ def custom_code_auto_map(obj: Any, directory: Path, written: list[Path], *, port
     auto_class = getattr(type(obj), "_auto_class", None)
     if auto_class is None:
         return None
-    from modelyard.dynamic_modules import save_custom_code
+    from modelyard.dynamic.saving import save_custom_code
 
     written.extend(save_custom_code(obj, directory, portable=portable) or [])
     auto_map = dict(getattr(obj, "auto_map", None) or {})  # save_custom_code may have recorded the entry

@@ -30,6 +30,7 @@ from modelyard.errors import ConfigurationError, UnexpectedArgumentError, Weight
 from modelyard.hub.files import FileSource
 from modelyard.hub.push import PushToHubMixin
 from modelyard.module_utils import ModuleUtilsMixin
+from modelyard.registry import MODEL_TASKS
 from modelyard.weights.checkpoint import Checkpoint, find_checkpoint
 from modelyard.weights.reference_options import IGNORED as IGNORED_REFERENCE_OPTIONS
 from modelyard.weights.reference_options import UNSUPPORTED as UNSUPPORTED_REFERENCE_OPTIONS
@@ -411,10 +412,8 @@ class PreTrainedModel(nn.Module, ModuleUtilsMixin, PushToHubMixin):
                 from transformers import PreTrainedModel
         """
         name = auto_class if isinstance(auto_class, str) else auto_class.__name__
-        from modelyard.auto.modeling_auto import AUTO_MODEL_CLASSES
-
-        if name not in AUTO_MODEL_CLASSES:
-            raise ConfigurationError(f"Unknown auto class {name!r}; use one of {sorted(AUTO_MODEL_CLASSES)}.")
+        if name not in MODEL_TASKS:
+            raise ConfigurationError(f"Unknown auto class {name!r}; use one of {sorted(MODEL_TASKS)}.")
         cls._auto_class = name
 
     # ------------------------------------------------------------------ saving
@@ -452,7 +451,7 @@ class PreTrainedModel(nn.Module, ModuleUtilsMixin, PushToHubMixin):
         config.dtype = str(self.dtype).removeprefix("torch.")
         written: list[Path] = []
         if type(self)._auto_class is not None:
-            from modelyard.dynamic_modules import save_custom_code
+            from modelyard.dynamic.saving import save_custom_code
 
             written += save_custom_code(self, directory, config=config, portable=portable_code)
         state = self._state_dict_without_shared(state_dict if state_dict is not None else self.state_dict())

@@ -6,21 +6,12 @@ import os
 from pathlib import Path
 from typing import Any
 
-from modelyard.auto.registry import ModelTypeTable
 from modelyard.configuration import COMMON_DEFAULTS, PretrainedConfig
 from modelyard.errors import ConfigurationError
 from modelyard.hub.files import FileSource
+from modelyard.registry import ModelTypeTable, builtin_names
 
-CONFIG_TABLE = ModelTypeTable(
-    "AutoConfig",
-    {
-        "bert": "BertConfig",
-        "distilbert": "DistilBertConfig",
-        "vit": "ViTConfig",
-        "wav2vec2": "Wav2Vec2Config",
-        "resnet": "ResNetConfig",
-    },
-)
+CONFIG_TABLE = ModelTypeTable("AutoConfig", builtin_names(lambda family: family.config))
 
 
 class AutoConfig:

@@ -12,7 +12,6 @@ import logging
 import os
 from typing import Any
 
-from modelyard.auto.registry import ModelTypeTable
 from modelyard.errors import RegistrationError, UnknownModelTypeError
 from modelyard.feature_extraction import (
     FeatureExtractionMixin,
@@ -20,16 +19,11 @@ from modelyard.feature_extraction import (
     read_preprocessor_settings,
 )
 from modelyard.hub.files import FileSource
+from modelyard.registry import ModelTypeTable, builtin_names
 
 logger = logging.getLogger(__name__)
 
-FEATURE_EXTRACTOR_TABLE = ModelTypeTable(
-    "AutoFeatureExtractor",
-    {
-        "vit": "ViTFeatureExtractor",
-        "wav2vec2": "Wav2Vec2FeatureExtractor",
-    },
-)
+FEATURE_EXTRACTOR_TABLE = ModelTypeTable("AutoFeatureExtractor", builtin_names(lambda family: family.feature_extractor))
 
 
 def class_from_name(name: str, table: ModelTypeTable) -> type | None:

@@ -13,19 +13,14 @@ from modelyard.auto.feature_extraction_auto import (
     register_class,
     resolve_preprocessor_class,
 )
-from modelyard.auto.registry import ModelTypeTable
 from modelyard.errors import RegistrationError
 from modelyard.feature_extraction import read_preprocessor_settings
 from modelyard.hub.files import FileSource
+from modelyard.registry import ModelTypeTable, builtin_names
 
 logger = logging.getLogger(__name__)
 
-IMAGE_PROCESSOR_TABLE = ModelTypeTable(
-    "AutoImageProcessor",
-    {
-        "vit": "ViTImageProcessor",
-    },
-)
+IMAGE_PROCESSOR_TABLE = ModelTypeTable("AutoImageProcessor", builtin_names(lambda family: family.image_processor))
 
 
 def _modern_name(name: str) -> type | None:

@@ -7,50 +7,15 @@ import os
 from typing import Any, ClassVar
 
 from modelyard.auto.configuration_auto import CONFIG_TABLE, resolve_config_class
-from modelyard.auto.registry import ConfigKeyedTable
 from modelyard.configuration import PretrainedConfig
-from modelyard.errors import UnexpectedArgumentError, UnknownModelTypeError, WeightsError
+from modelyard.errors import RegistrationError, UnexpectedArgumentError, UnknownModelTypeError, WeightsError
 from modelyard.hub.files import FileSource
+from modelyard.registry import MODEL_TASKS, ConfigKeyedTable
 
 
-def _table(description: str, names: dict[str, str]) -> ConfigKeyedTable:
-    return ConfigKeyedTable(description, names, CONFIG_TABLE)
-
-
-MODEL_TABLE = _table(
-    "AutoModel",
-    {
-        "bert": "BertModel",
-        "distilbert": "DistilBertModel",
-        "vit": "ViTModel",
-        "wav2vec2": "Wav2Vec2Model",
-        "resnet": "ResNetModel",
-    },
-)
-MASKED_LM_TABLE = _table("AutoModelForMaskedLM", {"bert": "BertForMaskedLM", "distilbert": "DistilBertForMaskedLM"})
-SEQUENCE_CLASSIFICATION_TABLE = _table(
-    "AutoModelForSequenceClassification",
-    {"bert": "BertForSequenceClassification", "distilbert": "DistilBertForSequenceClassification"},
-)
-TOKEN_CLASSIFICATION_TABLE = _table(
-    "AutoModelForTokenClassification",
-    {"bert": "BertForTokenClassification", "distilbert": "DistilBertForTokenClassification"},
-)
-QUESTION_ANSWERING_TABLE = _table(
-    "AutoModelForQuestionAnswering",
-    {"bert": "BertForQuestionAnswering", "distilbert": "DistilBertForQuestionAnswering"},
-)
-MULTIPLE_CHOICE_TABLE = _table(
-    "AutoModelForMultipleChoice", {"bert": "BertForMultipleChoice", "distilbert": "DistilBertForMultipleChoice"}
-)
-IMAGE_CLASSIFICATION_TABLE = _table(
-    "AutoModelForImageClassification",
-    {"vit": "ViTForImageClassification", "resnet": "ResNetForImageClassification"},
-)
-CTC_TABLE = _table("AutoModelForCTC", {"wav2vec2": "Wav2Vec2ForCTC"})
-AUDIO_CLASSIFICATION_TABLE = _table(
-    "AutoModelForAudioClassification", {"wav2vec2": "Wav2Vec2ForSequenceClassification"}
-)
+def _task_table(auto_class: str) -> ConfigKeyedTable:
+    """The table of one Auto model class, filled from the family manifests' ``models[auto_class]``."""
+    return ConfigKeyedTable(auto_class, CONFIG_TABLE)
 
 
 class _AutoModel:
@@ -234,39 +199,39 @@ class _AutoModel:
 
 
 class AutoModel(_AutoModel):
-    _table = MODEL_TABLE
+    _table = _task_table("AutoModel")
 
 
 class AutoModelForMaskedLM(_AutoModel):
-    _table = MASKED_LM_TABLE
+    _table = _task_table("AutoModelForMaskedLM")
 
 
 class AutoModelForSequenceClassification(_AutoModel):
-    _table = SEQUENCE_CLASSIFICATION_TABLE
+    _table = _task_table("AutoModelForSequenceClassification")
 
 
 class AutoModelForTokenClassification(_AutoModel):
-    _table = TOKEN_CLASSIFICATION_TABLE
+    _table = _task_table("AutoModelForTokenClassification")
 
 
 class AutoModelForQuestionAnswering(_AutoModel):
-    _table = QUESTION_ANSWERING_TABLE
+    _table = _task_table("AutoModelForQuestionAnswering")
 
 
 class AutoModelForMultipleChoice(_AutoModel):
-    _table = MULTIPLE_CHOICE_TABLE
+    _table = _task_table("AutoModelForMultipleChoice")
 
 
 class AutoModelForImageClassification(_AutoModel):
-    _table = IMAGE_CLASSIFICATION_TABLE
+    _table = _task_table("AutoModelForImageClassification")
 
 
 class AutoModelForCTC(_AutoModel):
-    _table = CTC_TABLE
+    _table = _task_table("AutoModelForCTC")
 
 
 class AutoModelForAudioClassification(_AutoModel):
-    _table = AUDIO_CLASSIFICATION_TABLE
+    _table = _task_table("AutoModelForAudioClassification")
 
 
 AUTO_MODEL_CLASSES: dict[str, type[_AutoModel]] = {
@@ -283,3 +248,5 @@ AUTO_MODEL_CLASSES: dict[str, type[_AutoModel]] = {
         AutoModelForAudioClassification,
     )
 }
+if tuple(AUTO_MODEL_CLASSES) != MODEL_TASKS:  # the manifests' task keys are exactly these classes
+    raise RegistrationError(f"Auto model classes {list(AUTO_MODEL_CLASSES)} differ from MODEL_TASKS {list(MODEL_TASKS)}.")

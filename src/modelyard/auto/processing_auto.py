@@ -19,19 +19,14 @@ from modelyard.auto.feature_extraction_auto import (
     resolve_remote,
     unknown_class_error,
 )
-from modelyard.auto.registry import ModelTypeTable
 from modelyard.errors import ModelyardError, RegistrationError, UnknownModelTypeError
 from modelyard.feature_extraction import FEATURE_EXTRACTOR_NAME, PROCESSOR_NAME, open_source, read_json_object
 from modelyard.hub.files import FileSource
+from modelyard.registry import ModelTypeTable, builtin_names
 
 logger = logging.getLogger(__name__)
 
-PROCESSOR_TABLE = ModelTypeTable(
-    "AutoProcessor",
-    {
-        "wav2vec2": "Wav2Vec2Processor",
-    },
-)
+PROCESSOR_TABLE = ModelTypeTable("AutoProcessor", builtin_names(lambda family: family.processor))
 
 _CLASS_FILES = (PROCESSOR_NAME, FEATURE_EXTRACTOR_NAME, "tokenizer_config.json", "config.json")
 _TOKENIZER_FILES = ("tokenizer_config.json", "tokenizer.json", "vocab.json", "vocab.txt")

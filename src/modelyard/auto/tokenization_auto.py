@@ -13,9 +13,9 @@ import logging
 import os
 from typing import Any
 
-from modelyard.auto.registry import ModelTypeTable, import_family_class
 from modelyard.errors import RegistrationError, TokenizerError, UnknownModelTypeError
 from modelyard.hub.files import FileSource
+from modelyard.registry import ModelTypeTable, builtin_names, import_family_class
 
 logger = logging.getLogger(__name__)
 
@@ -50,11 +50,11 @@ class TokenizerTable(ModelTypeTable):
 
 TOKENIZER_TABLE = TokenizerTable(
     "AutoTokenizer",
-    {
-        "bert": "BertTokenizer,BertTokenizerFast",
-        "distilbert": "DistilBertTokenizer,DistilBertTokenizerFast",
-        "wav2vec2": "Wav2Vec2CTCTokenizer,",
-    },
+    builtin_names(
+        lambda family: f"{family.tokenizer or ''},{family.fast_tokenizer or ''}"
+        if family.tokenizer or family.fast_tokenizer
+        else None
+    ),
 )
 
 

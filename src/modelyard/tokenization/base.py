@@ -441,7 +441,7 @@ class PreTrainedTokenizerBase(SpecialTokensMixin, PaddingTruncationMixin, PushTo
         return written
 
     def _save_custom_code(self, directory: Path, config: dict[str, Any], *, portable: bool = False) -> None:
-        from modelyard.dynamic_modules import save_custom_code
+        from modelyard.dynamic.saving import save_custom_code
 
         returned = save_custom_code(self, directory, config=config, portable=portable)
         if isinstance(returned, dict):

@@ -152,6 +152,9 @@ class PreTrainedModel(nn.Module, ModuleUtilsMixin, PretrainedIO):
     supports_gradient_checkpointing: ClassVar[bool] = False
     # Whether the model's attention runs on torch's scaled_dot_product_attention (attn_implementation="sdpa").
     _supports_sdpa: ClassVar[bool] = False
+    # Attribute names of activation modules whose input is always a temporary made just before (the output of
+    # a dense layer): optimize_for_inference() lets them overwrite it.
+    _inplace_activations: ClassVar[tuple[str, ...]] = ()
     _tied_weights_keys: ClassVar[list[str] | None] = None
     # regexes of keys never reported (checkpoint leftovers, buffers computed at init)
     _keys_to_ignore_on_load_missing: ClassVar[list[str] | None] = None
@@ -358,6 +361,28 @@ class PreTrainedModel(nn.Module, ModuleUtilsMixin, PretrainedIO):
     @property
     def is_gradient_checkpointing(self) -> bool:
         return any(getattr(m, "gradient_checkpointing", False) for m in self.modules())
+
+    def optimize_for_inference(self: M, enabled: bool = True) -> M:
+        """Switch on (or, with ``False``, off) the CPU inference fast paths; returns the model.
+
+        Outside autograd, few-row projections take the form measured faster on this machine, and the
+        family's activations overwrite their temporary input instead of allocating (see
+        :mod:`modelyard.layers.inference`). Weights, state-dict keys and results (up to float rounding) stay
+        the same; training, tracing, compiling and hooks get the plain computation. Off by default.
+        """
+        from modelyard.layers import inference
+
+        if enabled:
+            inference.optimize(self, self._inplace_activations)
+        else:
+            inference.restore(self)
+        return self
+
+    @property
+    def is_optimized_for_inference(self) -> bool:
+        from modelyard.layers import inference
+
+        return inference.is_optimized(self)
 
     def enable_input_require_grads(self) -> None:
         """Make the input embeddings' output require grad, so gradients flow to later trainable layers even

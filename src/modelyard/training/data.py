@@ -1,0 +1,211 @@
+"""What the Trainer accepts as data, and the columns it keeps.
+
+Datasets: a map-style ``torch.utils.data.Dataset``, a list of dicts, an iterable dataset (no length:
+``max_steps`` is then required), or a Hugging Face ``datasets.Dataset`` / ``IterableDataset`` (optional
+dependency, recognised without importing it). Columns that ``model.forward`` does not take (by its
+signature) are dropped when ``remove_unused_columns`` is set, and the dropped names are logged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from torch import nn
+from torch.utils.data import Dataset, IterableDataset
+
+from modelyard.training.errors import TrainerError
+
+logger = logging.getLogger(__name__)
+
+LABEL_ALIASES = ("label", "label_ids")  # renamed to "labels" by the collators
+
+
+def is_hf_dataset(dataset: Any) -> bool:
+    return type(dataset).__module__.split(".")[0] == "datasets"
+
+
+def is_iterable(dataset: Any) -> bool:
+    """True for datasets without a length that can only be streamed."""
+    if isinstance(dataset, IterableDataset):
+        return True
+    if is_hf_dataset(dataset) and type(dataset).__name__ == "IterableDataset":
+        return True
+    return not hasattr(dataset, "__len__")
+
+
+def check_dataset(dataset: Any, role: str) -> None:
+    if dataset is None:
+        return
+    if isinstance(dataset, Dataset | IterableDataset) or is_hf_dataset(dataset):
+        return
+    if isinstance(dataset, Sequence) and not isinstance(dataset, str | bytes):
+        return
+    if hasattr(dataset, "__getitem__") and hasattr(dataset, "__len__"):
+        return
+    if hasattr(dataset, "__iter__") and not isinstance(dataset, Mapping):
+        raise TrainerError(
+            f"{role} is a plain iterator ({type(dataset).__name__}); wrap it in a torch.utils.data.IterableDataset "
+            "(whose __iter__ starts a new pass) and set max_steps."
+        )
+    raise TrainerError(
+        f"{role} must be a torch Dataset, an IterableDataset, a list of dicts or a datasets.Dataset; got "
+        f"{type(dataset).__name__}."
+    )
+
+
+def forward_parameters(model: nn.Module) -> list[str] | None:
+    """The names ``model.forward`` takes; None when it takes ``**kwargs`` (anything goes)."""
+    try:
+        parameters = inspect.signature(model.forward).parameters.values()
+    except (TypeError, ValueError):
+        return None
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
+        return None
+    return [p.name for p in parameters if p.kind is not inspect.Parameter.VAR_POSITIONAL]
+
+
+def default_label_names(model: nn.Module) -> list[str]:
+    """Label arguments of ``forward``: ``labels`` (or any name with "label"), QA start/end positions."""
+    names = forward_parameters(model)
+    if names is None:
+        return ["labels"]
+    if "QuestionAnswering" in type(model).__name__ and {"start_positions", "end_positions"} <= set(names):
+        return ["start_positions", "end_positions"]
+    found = [n for n in names if "label" in n]
+    return found or ["labels"]
+
+
+def kept_columns(model: nn.Module, label_names: list[str]) -> set[str] | None:
+    names = forward_parameters(model)
+    if names is None:
+        return None
+    return set(names) | set(label_names) | set(LABEL_ALIASES)
+
+
+def _warn_dropped(dropped: list[str], role: str, model: nn.Module) -> None:
+    if dropped:
+        logger.info(
+            "The following columns in the %s set are not arguments of %s.forward and have been ignored: %s. "
+            "Set remove_unused_columns=False to keep them (e.g. for a custom collator).",
+            role, type(model).__name__, ", ".join(sorted(dropped)),
+        )
+
+
+def remove_unused_hf_columns(dataset: Any, model: nn.Module, label_names: list[str], role: str) -> Any:
+    """A ``datasets.Dataset`` without the columns ``forward`` does not take."""
+    keep = kept_columns(model, label_names)
+    columns = getattr(dataset, "column_names", None)
+    if keep is None or not columns:
+        return dataset
+    dropped = [c for c in columns if c not in keep]
+    if dropped and len(dropped) == len(columns):
+        raise TrainerError(
+            f"None of the {role} set's columns {columns} is an argument of {type(model).__name__}.forward "
+            f"({sorted(keep - set(LABEL_ALIASES))}); rename the columns or set remove_unused_columns=False."
+        )
+    _warn_dropped(dropped, role, model)
+    return dataset.remove_columns(dropped) if dropped else dataset
+
+
+class RemoveColumnsCollator:
+    """Wraps a collator: drops the keys ``forward`` does not take from each example first (said once)."""
+
+    def __init__(self, collator: Callable[[list[Any]], Any], keep: set[str], model: nn.Module, role: str) -> None:
+        self.collator = collator
+        self.keep = keep
+        self.model_name = type(model).__name__
+        self.role = role
+        self._model = model
+        self._reported = False
+
+    def __call__(self, features: list[Any]) -> Any:
+        if features and isinstance(features[0], Mapping):
+            if not self._reported:
+                dropped = [k for k in features[0] if k not in self.keep]
+                if dropped and len(dropped) == len(features[0]):
+                    raise TrainerError(
+                        f"None of the {self.role} examples' fields {list(features[0])} is an argument of "
+                        f"{self.model_name}.forward; rename them or set remove_unused_columns=False."
+                    )
+                _warn_dropped(dropped, self.role, self._model)
+                self._reported = True
+            features = [{k: v for k, v in f.items() if k in self.keep} for f in features]
+        return self.collator(features)
+
+
+# ------------------------------------------------------------------------------ reproducible collation
+class IndexedDataset(Dataset):
+    """Yields ``(index, example)`` so the collator can seed its randomness from the batch's indices."""
+
+    def __init__(self, dataset: Any) -> None:
+        self.dataset = dataset
+        self.epoch = 0
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, index: int) -> tuple[int, Any]:
+        return index, self.dataset[index]
+
+    def set_epoch(self, epoch: int) -> None:  # called by accelerate's data loader at each epoch
+        self.epoch = epoch
+        if hasattr(self.dataset, "set_epoch"):
+            self.dataset.set_epoch(epoch)
+
+
+class IndexedIterableDataset(IterableDataset):
+    """The iterable counterpart: examples numbered by their position in the stream of the epoch."""
+
+    def __init__(self, dataset: Any) -> None:
+        self.dataset = dataset
+        self.epoch = 0
+
+    def __iter__(self) -> Any:
+        return enumerate(iter(self.dataset))
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+        if hasattr(self.dataset, "set_epoch"):
+            self.dataset.set_epoch(epoch)
+
+
+class SeededCollator:
+    """Runs the collator with torch's, Python's and NumPy's generators seeded from (seed, epoch, indices of
+    the batch), then puts the generators back as they were.
+
+    A collator that draws random numbers (``DataCollatorForLanguageModeling``'s masks, augmentations) then
+    gives each batch the same draw whenever and wherever it is built: accelerate's loader builds the next
+    batch before the current one is used, worker processes build batches in parallel, and a resumed run
+    skips the batches it has seen. Without this, a resumed run (or one with another ``num_workers``) would
+    mask differently from an uninterrupted one, and the training's own random stream (dropout) would move
+    with each batch built ahead.
+    """
+
+    def __init__(self, collator: Callable[[list[Any]], Any], dataset: IndexedDataset | IndexedIterableDataset,
+                 seed: int) -> None:
+        self.collator = collator
+        self.dataset = dataset
+        self.seed = seed
+
+    def __call__(self, items: list[tuple[int, Any]]) -> Any:
+        import random
+
+        import numpy as np
+        import torch
+
+        key = np.asarray([self.seed, self.dataset.epoch, *(index for index, _ in items)], dtype=np.int64)
+        seed = int.from_bytes(hashlib.blake2b(key.tobytes(), digest_size=8).digest(), "little") >> 1
+        torch_state, python_state, numpy_state = torch.get_rng_state(), random.getstate(), np.random.get_state()
+        torch.manual_seed(seed)
+        random.seed(seed)
+        np.random.seed(seed % 2**32)
+        try:
+            return self.collator([example for _, example in items])
+        finally:
+            torch.set_rng_state(torch_state)
+            random.setstate(python_state)
+            np.random.set_state(numpy_state)

@@ -75,7 +75,7 @@ class TrainingArguments:
     adam_beta2: float = 0.999
     adam_epsilon: float = 1e-8
     max_grad_norm: float | None = 1.0  # 0 or None: no clipping
-    optim: str = "adamw_torch"
+    optim: str = "adamw_torch_fused"  # the reference's default with torch >= 2.8 (fused kernels, CPU and GPU)
     lr_scheduler_type: str = "linear"
     warmup_steps: int = 0
     warmup_ratio: float = 0.0  # used when warmup_steps is 0: ceil(ratio * total steps)

@@ -191,7 +191,7 @@ class Trainer:
 
     def _unwrapped(self) -> nn.Module:
         model = self._prepared_model if self._prepared_model is not None else self.model
-        return self.accelerator.unwrap_model(model)
+        return _unwrap(model)
 
     # ------------------------------------------------------------------ data
     def _collator_for(self, dataset: Any, role: str) -> Callable[[list[Any]], Any]:
@@ -848,6 +848,20 @@ class Trainer:
 
 _HUB_IGNORE = [f"{ckpt.PREFIX}-*", f"tmp-{ckpt.PREFIX}-*", f"{hub.LAST_CHECKPOINT}/*", "runs/*", "*.replaced/*",
                ".cache/*"]
+
+
+def _unwrap(model: nn.Module) -> nn.Module:
+    """The user's model inside DDP / compile wrappers. (accelerate's unwrap_model imports torch._dynamo,
+    1.5-3 s, even when nothing was compiled.)"""
+    from torch.nn.parallel import DistributedDataParallel
+
+    while True:
+        if isinstance(model, DistributedDataParallel | nn.DataParallel):
+            model = model.module
+        elif isinstance(getattr(model, "_orig_mod", None), nn.Module):  # torch.compile's wrapper
+            model = model._orig_mod
+        else:
+            return model
 
 
 def _epoch_seed(data_seed: int, epoch: int) -> int:

@@ -24,6 +24,7 @@ from modelyard import (
     TrainingArguments,
 )
 from modelyard.training import TrainerError, get_last_checkpoint
+from modelyard.training.callbacks import EVENTS
 from modelyard.training.errors import CheckpointError
 
 
@@ -161,20 +162,20 @@ def test_partial_accumulation_group_at_the_end_of_an_epoch_still_steps(tmp_path:
 
 
 # ------------------------------------------------------------------ callbacks
+def _recording(event: str) -> Any:
+    def record(self: Any, args: Any, state: TrainerState, control: TrainerControl, **kwargs: Any) -> None:
+        assert {"model", "optimizer", "lr_scheduler", "train_dataloader"} <= set(kwargs)
+        self.events.append(event)
+
+    return record
+
+
 class Recorder(TrainerCallback):
     def __init__(self) -> None:
         self.events: list[str] = []
 
-    def __getattribute__(self, name: str) -> Any:
-        if name.startswith("on_"):
-            events = object.__getattribute__(self, "events")
-
-            def record(args: Any, state: TrainerState, control: TrainerControl, **kwargs: Any) -> None:
-                assert {"model", "optimizer", "lr_scheduler", "train_dataloader"} <= set(kwargs)
-                events.append(name)
-
-            return record
-        return object.__getattribute__(self, name)
+    for _event in EVENTS:
+        locals()[_event] = _recording(_event)
 
 
 def test_callbacks_are_called_in_the_documented_order(tmp_path: Path) -> None:

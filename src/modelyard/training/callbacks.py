@@ -109,9 +109,16 @@ class CallbackHandler:
 
     def __init__(self, callbacks: list[TrainerCallback | type[TrainerCallback]], objects: dict[str, Any]) -> None:
         self.callbacks: list[TrainerCallback] = []
+        self._by_event: dict[str, list[TrainerCallback]] = {event: [] for event in EVENTS}
         self.objects = objects  # model, processing_class, optimizer, lr_scheduler, dataloaders
         for callback in callbacks:
             self.add_callback(callback)
+
+    def _listeners(self, event: str) -> list[TrainerCallback]:
+        """The callbacks that override ``event`` (the base class's no-ops are skipped: the loop calls the
+        hooks several times per step)."""
+        base = getattr(TrainerCallback, event)
+        return [c for c in self.callbacks if getattr(type(c), event, base) is not base or event in vars(c)]
 
     def add_callback(self, callback: TrainerCallback | type[TrainerCallback]) -> None:
         instance = callback() if isinstance(callback, type) else callback
@@ -123,11 +130,13 @@ class CallbackHandler:
         if any(type(c) is type(instance) for c in self.callbacks):
             logger.warning("A %s is already registered; the loop now calls both.", type(instance).__name__)
         self.callbacks.append(instance)
+        self._by_event = {event: self._listeners(event) for event in EVENTS}
 
     def pop_callback(self, callback: TrainerCallback | type[TrainerCallback]) -> TrainerCallback | None:
         for existing in self.callbacks:
             if existing is callback or (isinstance(callback, type) and type(existing) is callback):
                 self.callbacks.remove(existing)
+                self._by_event = {event: self._listeners(event) for event in EVENTS}
                 return existing
         return None
 
@@ -137,8 +146,15 @@ class CallbackHandler:
     def call(
         self, event: str, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: Any
     ) -> TrainerControl:
-        for callback in self.callbacks:
-            result = getattr(callback, event)(args, state, control, **self.objects, **kwargs)
+        listeners = self._by_event[event]
+        if not listeners:
+            return control
+        if kwargs:
+            kwargs = {**self.objects, **kwargs}
+        else:
+            kwargs = self.objects
+        for callback in listeners:
+            result = getattr(callback, event)(args, state, control, **kwargs)
             if result is not None:
                 control = result
         return control

@@ -174,15 +174,17 @@ class IndexedIterableDataset(IterableDataset):
 
 
 class SeededCollator:
-    """Runs the collator with torch's, Python's and NumPy's generators seeded from (seed, epoch, indices of
-    the batch), then puts the generators back as they were.
+    """Gives a collator that draws random numbers the same draw for a batch whenever and wherever the batch
+    is built, and keeps those draws out of the training's own random stream.
 
-    A collator that draws random numbers (``DataCollatorForLanguageModeling``'s masks, augmentations) then
-    gives each batch the same draw whenever and wherever it is built: accelerate's loader builds the next
-    batch before the current one is used, worker processes build batches in parallel, and a resumed run
-    skips the batches it has seen. Without this, a resumed run (or one with another ``num_workers``) would
-    mask differently from an uninterrupted one, and the training's own random stream (dropout) would move
-    with each batch built ahead.
+    accelerate's loader builds the next batch before the current one is used, worker processes build
+    batches in parallel, and a resumed run skips the batches it has seen: a collator drawing from the global
+    generators (``DataCollatorForLanguageModeling``'s masks, augmentations) would otherwise mask differently
+    in a resumed run, and shift the dropout of the steps after it. So the collator runs once; if it moved
+    torch's, Python's or NumPy's global generator, the generators are put back, seeded from (seed, epoch,
+    indices of the batch) and the collator runs again; either way the generators end as they were. A
+    collator that draws nothing costs three state snapshots; one that draws is run twice (collators are
+    expected to be pure functions of their examples).
     """
 
     def __init__(self, collator: Callable[[list[Any]], Any], dataset: IndexedDataset | IndexedIterableDataset,
@@ -197,15 +199,27 @@ class SeededCollator:
         import numpy as np
         import torch
 
+        examples = [example for _, example in items]
+        generator = torch.default_generator
+        torch_state, python_state = generator.get_state(), random.getstate()
+        numpy_state = np.random.get_state()
+        batch = self.collator(examples)
+        numpy_after = np.random.get_state()
+        if (
+            torch.equal(generator.get_state(), torch_state)
+            and random.getstate() == python_state
+            and numpy_after[2:] == numpy_state[2:]
+            and np.array_equal(numpy_after[1], numpy_state[1])
+        ):
+            return batch
         key = np.asarray([self.seed, self.dataset.epoch, *(index for index, _ in items)], dtype=np.int64)
         seed = int.from_bytes(hashlib.blake2b(key.tobytes(), digest_size=8).digest(), "little") >> 1
-        torch_state, python_state, numpy_state = torch.get_rng_state(), random.getstate(), np.random.get_state()
-        torch.manual_seed(seed)
-        random.seed(seed)
-        np.random.seed(seed % 2**32)
         try:
-            return self.collator([example for _, example in items])
+            generator.manual_seed(seed)  # the CPU generator only: torch.manual_seed also queues CUDA work
+            random.seed(seed)
+            np.random.seed(seed % 2**32)
+            return self.collator(examples)
         finally:
-            torch.set_rng_state(torch_state)
+            generator.set_state(torch_state)
             random.setstate(python_state)
             np.random.set_state(numpy_state)

@@ -317,16 +317,39 @@ class Trainer:
 
     def training_step(self, model: nn.Module, inputs: dict[str, Any], num_micro_batches: int = 1) -> torch.Tensor:
         """Forward and backward on one micro-batch; returns the detached loss of that micro-batch."""
-        model.train()
+        if not model.training:  # train() walks every module: only when evaluation switched it off
+            model.train()
         if not isinstance(inputs, Mapping):
             raise TrainerError(
                 f"A training batch must be a dict of model inputs, got {type(inputs).__name__}; use a collator "
                 "that returns a dict (e.g. default_data_collator)."
             )
-        with self.accelerator.autocast():
+        with self._autocast():
             loss = self.compute_loss(model, dict(inputs))
-        self.accelerator.backward(loss / num_micro_batches if num_micro_batches > 1 else loss)
+        self._backward(loss / num_micro_batches if num_micro_batches > 1 else loss)
         return loss.detach()
+
+    # accelerate's backward / optimizer wrapper / clipping look up an optional package (importlib find_spec)
+    # on every call, ~0.2 ms each; where they would do nothing but call torch (no gradient scaler, no
+    # DeepSpeed/XLA), the loop calls torch directly. Mixed precision fp16 keeps accelerate's path.
+    @property
+    def _direct(self) -> bool:
+        return self.accelerator.scaler is None and self.accelerator.distributed_type.value in (
+            "NO", "MULTI_CPU", "MULTI_GPU", "MULTI_XPU", "MULTI_NPU", "MULTI_MLU", "MULTI_MUSA", "MULTI_HPU")
+
+    def _autocast(self) -> Any:
+        return contextlib.nullcontext() if self.accelerator.mixed_precision == "no" else self.accelerator.autocast()
+
+    def _backward(self, loss: torch.Tensor) -> None:
+        if self._direct:
+            loss.backward()
+        else:
+            self.accelerator.backward(loss)
+
+    def _clip_gradients(self, model: nn.Module) -> torch.Tensor:
+        if self._direct:
+            return torch.nn.utils.clip_grad_norm_(model.parameters(), self.args.max_grad_norm)  # type: ignore[arg-type]
+        return self.accelerator.clip_grad_norm_(model.parameters(), self.args.max_grad_norm)
 
     # ------------------------------------------------------------------ training
     def train(self, resume_from_checkpoint: str | os.PathLike[str] | bool | None = None, **kwargs: Any) -> TrainOutput:
@@ -427,7 +450,8 @@ class Trainer:
         model = self._setup_model()
         optimizer = self.create_optimizer()
         scheduler = self.create_scheduler(max_steps, optimizer)
-        self.optimizer = optimizer = accelerator.prepare(optimizer)
+        if not self._direct:  # fp16's gradient scaler (and DeepSpeed/XLA) step through accelerate's wrapper
+            self.optimizer = optimizer = accelerator.prepare(optimizer)
         self.callback_handler.objects.update(
             model=model, optimizer=optimizer, lr_scheduler=scheduler, train_dataloader=train_loader
         )
@@ -453,8 +477,7 @@ class Trainer:
         self.control = TrainerControl()
         self.control = self.callback_handler.call("on_train_begin", args, self.state, self.control,
                                                   total_train_batch_size=total_batch_size)
-        device = accelerator.device
-        running_loss = torch.zeros((), device=device)  # summed per-step losses since the last log
+        self._losses = LossWindow()
         self._total_loss = 0.0
         self._logged_steps = self.state.global_step
         self._last_grad_norm: torch.Tensor | None = None
@@ -478,13 +501,13 @@ class Trainer:
                         )
                     finished = True
                     break
-                running_loss += self._optimizer_step(model, optimizer, scheduler, group, running_loss)
+                self._optimizer_step(model, optimizer, scheduler, group)
                 self.state.global_step += 1
                 self.state.batches_in_epoch += len(group)
                 fraction = self.state.batches_in_epoch / batches_per_epoch if batches_per_epoch else 0.0
                 self.state.epoch = epoch + min(1.0, fraction)
                 self.control = self.callback_handler.call("on_step_end", args, self.state, self.control)
-                running_loss = self._maybe_log_save_evaluate(running_loss, model)
+                self._maybe_log_save_evaluate(model)
             if finished or self.control.should_epoch_stop:
                 # the next epoch starts at its first batch (what a checkpoint saved from here on records)
                 self.state.epochs_completed = epoch + 1
@@ -492,7 +515,7 @@ class Trainer:
                 self.state.epoch = float(epoch + 1)
             self.control._new_epoch()
             self.control = self.callback_handler.call("on_epoch_end", args, self.state, self.control)
-            running_loss = self._maybe_log_save_evaluate(running_loss, model)
+            self._maybe_log_save_evaluate(model)
             epoch += 1
 
         if args.load_best_model_at_end and self.state.best_model_checkpoint is not None:
@@ -531,34 +554,31 @@ class Trainer:
                 break
         return group
 
-    def _optimizer_step(self, model: nn.Module, optimizer: Any, scheduler: Any, group: list[Any],
-                        running_loss: torch.Tensor) -> torch.Tensor:
-        """One optimizer step over ``group`` (1 .. gradient_accumulation_steps micro-batches); returns the
-        step's mean loss (non-finite values replaced by the running mean when logging_nan_inf_filter)."""
-        args, accelerator = self.args, self.accelerator
-        self.control = self.callback_handler.call("on_step_begin", args, self.state, self.control)
-        step_loss = torch.zeros((), device=accelerator.device)
-        last = len(group) - 1
-        for index, batch in enumerate(group):
-            context = accelerator.no_sync(model) if index < last else contextlib.nullcontext()
-            with context:
-                step_loss += self.training_step(model, batch, len(group))
-            if index < last:
-                self.control = self.callback_handler.call("on_substep_end", args, self.state, self.control)
-        step_loss /= len(group)
+    def _optimizer_step(self, model: nn.Module, optimizer: Any, scheduler: Any, group: list[Any]) -> None:
+        """One optimizer step over ``group`` (1 .. gradient_accumulation_steps micro-batches)."""
+        args, handler = self.args, self.callback_handler
+        self.control = handler.call("on_step_begin", args, self.state, self.control)
+        if len(group) == 1:
+            step_loss = self.training_step(model, group[0], 1)
+        else:
+            step_loss = torch.zeros((), device=self.accelerator.device)
+            last = len(group) - 1
+            for index, batch in enumerate(group):
+                # micro-batches before the last skip DDP's gradient all-reduce
+                with self.accelerator.no_sync(model) if index < last else contextlib.nullcontext():
+                    step_loss += self.training_step(model, batch, len(group))
+                if index < last:
+                    self.control = handler.call("on_substep_end", args, self.state, self.control)
+            step_loss /= len(group)
+        self._losses.add(step_loss)
         if args.max_grad_norm:
-            self._last_grad_norm = accelerator.clip_grad_norm_(model.parameters(), args.max_grad_norm)
-        self.control = self.callback_handler.call("on_pre_optimizer_step", args, self.state, self.control)
+            self._last_grad_norm = self._clip_gradients(model)
+        self.control = handler.call("on_pre_optimizer_step", args, self.state, self.control)
         optimizer.step()
-        self.control = self.callback_handler.call("on_optimizer_step", args, self.state, self.control)
-        if not accelerator.optimizer_step_was_skipped:
+        self.control = handler.call("on_optimizer_step", args, self.state, self.control)
+        if self._direct or not self.accelerator.optimizer_step_was_skipped:
             scheduler.step()
         optimizer.zero_grad(set_to_none=True)
-        if args.logging_nan_inf_filter:
-            steps_since_log = self.state.global_step + 1 - self._logged_steps
-            fallback = running_loss / max(steps_since_log - 1, 1)
-            step_loss = torch.where(torch.isfinite(step_loss), step_loss, fallback)
-        return step_loss
 
     def _current_lr(self) -> float:
         scheduler = self.lr_scheduler
@@ -566,23 +586,21 @@ class Trainer:
             return float(scheduler.get_last_lr()[0])
         return float(self.optimizer.param_groups[0]["lr"]) if self.optimizer is not None else 0.0
 
-    def _maybe_log_save_evaluate(self, running_loss: torch.Tensor, model: nn.Module) -> torch.Tensor:
+    def _maybe_log_save_evaluate(self, model: nn.Module) -> None:
         control = self.control
         if control.should_log and self.state.global_step > self._logged_steps:
-            steps = self.state.global_step - self._logged_steps
-            mean_loss = self.accelerator.reduce(running_loss, reduction="mean").item()
-            self._total_loss += running_loss.item()  # this process's sum (the summary is per process)
-            logs: dict[str, float] = {"loss": round(mean_loss / steps, 4)}
+            window_mean, window_sum = self._losses.take(self.args.logging_nan_inf_filter)
+            mean_loss = self.accelerator.reduce(window_mean, reduction="mean").item()
+            self._total_loss += window_sum.item()  # this process's sum (the summary is per process)
+            logs: dict[str, float] = {"loss": round(mean_loss, 4)}
             if self._last_grad_norm is not None:
                 logs["grad_norm"] = float(self._last_grad_norm)
             logs["learning_rate"] = self._current_lr()
-            running_loss = torch.zeros_like(running_loss)
             self._logged_steps = self.state.global_step
             self.log(logs)
         elif control.should_training_stop and self.state.global_step > self._logged_steps:
-            self._total_loss += running_loss.item()
+            self._total_loss += self._losses.take(self.args.logging_nan_inf_filter)[1].item()
             self._logged_steps = self.state.global_step
-            running_loss = torch.zeros_like(running_loss)
         metrics = None
         if control.should_evaluate:
             metrics = self._evaluate_all()
@@ -593,7 +611,6 @@ class Trainer:
             self._save_checkpoint()
             self.control = self.callback_handler.call("on_save", self.args, self.state, self.control)
         self.control._new_step()
-        return running_loss
 
     def _evaluate_all(self) -> dict[str, float]:
         if isinstance(self.eval_dataset, Mapping):
@@ -848,6 +865,40 @@ class Trainer:
 
 _HUB_IGNORE = [f"{ckpt.PREFIX}-*", f"tmp-{ckpt.PREFIX}-*", f"{hub.LAST_CHECKPOINT}/*", "runs/*", "*.replaced/*",
                ".cache/*"]
+
+
+class LossWindow:
+    """Step losses since the last log, kept as tensors (no device sync per step), folded every 256 steps."""
+
+    def __init__(self) -> None:
+        self.pending: list[torch.Tensor] = []
+        self.folded: list[torch.Tensor] = []  # [sum of finite, count of finite, sum of all, count of all]
+
+    def add(self, loss: torch.Tensor) -> None:
+        self.pending.append(loss)
+        if len(self.pending) >= 256:
+            self.folded.append(self._fold(self.pending))
+            self.pending = []
+
+    @staticmethod
+    def _fold(losses: list[torch.Tensor]) -> torch.Tensor:
+        values = torch.stack(losses).float()
+        finite = torch.isfinite(values)
+        return torch.stack([values.where(finite, 0).sum(), finite.sum().float(), values.sum(),
+                            torch.tensor(float(len(losses)), device=values.device)])
+
+    def take(self, filter_non_finite: bool) -> tuple[torch.Tensor, torch.Tensor]:
+        """(mean loss of the window, sum of its losses). With the filter, non-finite steps count as the mean
+        of the finite ones (the reference's logging_nan_inf_filter)."""
+        parts = self.folded + ([self._fold(self.pending)] if self.pending else [])
+        self.pending, self.folded = [], []
+        if not parts:
+            return torch.zeros(()), torch.zeros(())
+        finite_sum, finite_count, total_sum, count = torch.stack(parts).sum(0)
+        if filter_non_finite:
+            mean = finite_sum / finite_count  # nan when no step was finite
+            return mean, mean * count
+        return total_sum / count, total_sum
 
 
 def _unwrap(model: nn.Module) -> nn.Module:

@@ -8,10 +8,10 @@ signature) are dropped when ``remove_unused_columns`` is set, and the dropped na
 
 from __future__ import annotations
 
-import hashlib
 import inspect
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from torch import nn
@@ -137,12 +137,40 @@ class RemoveColumnsCollator:
         return self.collator(features)
 
 
-# ------------------------------------------------------------------------------ reproducible collation
-class IndexedDataset(Dataset):
-    """Yields ``(index, example)`` so the collator can seed its randomness from the batch's indices."""
+# ------------------------------------------------------------------------------ reproducible batches
+# accelerate's loader builds the next batch before the current one is used, worker processes build batches
+# in parallel, and a resumed run skips the batches it has seen. Randomness drawn while a batch is built
+# (DataCollatorForLanguageModeling's masks, torch-based augmentations in __getitem__) would then differ
+# between an uninterrupted and a resumed run, and would shift the training's own stream (dropout). So each
+# batch is fetched and collated with torch's CPU generator seeded from (seed, epoch, the batch's indices),
+# and the generator is put back afterwards: the same batch gets the same draws wherever it is built.
+# (Python's `random` and NumPy's global generator are not isolated: snapshotting them costs 15-60 us a
+# batch. Draw from torch for exact resumes.)
 
-    def __init__(self, dataset: Any) -> None:
+
+@contextmanager
+def seeded_torch(seed: int) -> Iterator[None]:
+    import torch
+
+    generator = torch.default_generator  # CPU only: torch.manual_seed would also queue CUDA seeding
+    saved = generator.get_state()
+    generator.manual_seed(seed)
+    try:
+        yield
+    finally:
+        generator.set_state(saved)
+
+
+def batch_seed(*parts: int) -> int:
+    return hash(tuple(parts)) & (2**63 - 1)  # hashing ints is deterministic across processes and runs
+
+
+class IndexedDataset(Dataset):
+    """Yields ``(index, example)`` so batches can be seeded from their indices; fetches a batch at a time."""
+
+    def __init__(self, dataset: Any, seed: int) -> None:
         self.dataset = dataset
+        self.seed = seed
         self.epoch = 0
 
     def __len__(self) -> int:
@@ -150,6 +178,12 @@ class IndexedDataset(Dataset):
 
     def __getitem__(self, index: int) -> tuple[int, Any]:
         return index, self.dataset[index]
+
+    def __getitems__(self, indices: list[int]) -> list[tuple[int, Any]]:
+        with seeded_torch(batch_seed(self.seed, self.epoch, 1, *indices)):
+            many = getattr(self.dataset, "__getitems__", None)
+            examples = many(indices) if many is not None else [self.dataset[i] for i in indices]
+        return list(zip(indices, examples))
 
     def set_epoch(self, epoch: int) -> None:  # called by accelerate's data loader at each epoch
         self.epoch = epoch
@@ -160,8 +194,9 @@ class IndexedDataset(Dataset):
 class IndexedIterableDataset(IterableDataset):
     """The iterable counterpart: examples numbered by their position in the stream of the epoch."""
 
-    def __init__(self, dataset: Any) -> None:
+    def __init__(self, dataset: Any, seed: int) -> None:
         self.dataset = dataset
+        self.seed = seed
         self.epoch = 0
 
     def __iter__(self) -> Any:
@@ -174,52 +209,13 @@ class IndexedIterableDataset(IterableDataset):
 
 
 class SeededCollator:
-    """Gives a collator that draws random numbers the same draw for a batch whenever and wherever the batch
-    is built, and keeps those draws out of the training's own random stream.
+    """Runs the collator with torch's generator seeded from the batch (see the comment above)."""
 
-    accelerate's loader builds the next batch before the current one is used, worker processes build
-    batches in parallel, and a resumed run skips the batches it has seen: a collator drawing from the global
-    generators (``DataCollatorForLanguageModeling``'s masks, augmentations) would otherwise mask differently
-    in a resumed run, and shift the dropout of the steps after it. So the collator runs once; if it moved
-    torch's, Python's or NumPy's global generator, the generators are put back, seeded from (seed, epoch,
-    indices of the batch) and the collator runs again; either way the generators end as they were. A
-    collator that draws nothing costs three state snapshots; one that draws is run twice (collators are
-    expected to be pure functions of their examples).
-    """
-
-    def __init__(self, collator: Callable[[list[Any]], Any], dataset: IndexedDataset | IndexedIterableDataset,
-                 seed: int) -> None:
+    def __init__(self, collator: Callable[[list[Any]], Any], dataset: IndexedDataset | IndexedIterableDataset) -> None:
         self.collator = collator
         self.dataset = dataset
-        self.seed = seed
 
     def __call__(self, items: list[tuple[int, Any]]) -> Any:
-        import random
-
-        import numpy as np
-        import torch
-
-        examples = [example for _, example in items]
-        generator = torch.default_generator
-        torch_state, python_state = generator.get_state(), random.getstate()
-        numpy_state = np.random.get_state()
-        batch = self.collator(examples)
-        numpy_after = np.random.get_state()
-        if (
-            torch.equal(generator.get_state(), torch_state)
-            and random.getstate() == python_state
-            and numpy_after[2:] == numpy_state[2:]
-            and np.array_equal(numpy_after[1], numpy_state[1])
-        ):
-            return batch
-        key = np.asarray([self.seed, self.dataset.epoch, *(index for index, _ in items)], dtype=np.int64)
-        seed = int.from_bytes(hashlib.blake2b(key.tobytes(), digest_size=8).digest(), "little") >> 1
-        try:
-            generator.manual_seed(seed)  # the CPU generator only: torch.manual_seed also queues CUDA work
-            random.seed(seed)
-            np.random.seed(seed % 2**32)
-            return self.collator(examples)
-        finally:
-            generator.set_state(torch_state)
-            random.setstate(python_state)
-            np.random.set_state(numpy_state)
+        indices = [index for index, _ in items]
+        with seeded_torch(batch_seed(self.dataset.seed, self.dataset.epoch, 2, *indices)):
+            return self.collator([example for _, example in items])

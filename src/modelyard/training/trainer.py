@@ -210,8 +210,9 @@ class Trainer:
         return dataset
 
     def _indexed(self, dataset: Any, collate: Callable[[list[Any]], Any]) -> tuple[Any, SeededCollator]:
-        wrapped = IndexedIterableDataset(dataset) if is_iterable(dataset) else IndexedDataset(dataset)
-        return wrapped, SeededCollator(collate, wrapped, self.args.effective_data_seed)
+        seed = self.args.effective_data_seed
+        wrapped = IndexedIterableDataset(dataset, seed) if is_iterable(dataset) else IndexedDataset(dataset, seed)
+        return wrapped, SeededCollator(collate, wrapped)
 
     def _loader_options(self, batch_size: int, generator: torch.Generator) -> dict[str, Any]:
         args = self.args

@@ -23,7 +23,7 @@ IGNORE_INDEX = -100  # label value the losses skip
 
 
 def _as_mapping(example: Any) -> Mapping[str, Any]:
-    if isinstance(example, Mapping):
+    if type(example) is dict or isinstance(example, Mapping):
         return example
     if hasattr(example, "keys") and hasattr(example, "__getitem__"):
         return {key: example[key] for key in example.keys()}
@@ -60,26 +60,24 @@ def default_data_collator(features: Sequence[Any], return_tensors: str = "pt") -
         raise TrainerError(f"default_data_collator builds PyTorch tensors only; got return_tensors={return_tensors!r}.")
     if not features:
         raise TrainerError("default_data_collator got an empty list of examples.")
-    examples = [_as_mapping(f) for f in features]
-    first = examples[0]
+    examples = features if type(features[0]) is dict else [_as_mapping(f) for f in features]
     batch: dict[str, Any] = {}
-    for name in ("label", "label_ids"):
-        if name in first and first[name] is not None:
-            value = first[name]
-            value = value.item() if isinstance(value, torch.Tensor) and value.dim() == 0 else value
-            labels = [e[name] for e in examples]
-            if isinstance(value, int | np.integer):
-                batch["labels"] = torch.tensor([int(v) for v in labels], dtype=torch.long)
-            elif isinstance(value, float | np.floating):
-                batch["labels"] = torch.tensor([float(v) for v in labels], dtype=torch.float)
-            else:
-                batch["labels"] = _stack(name, labels)
-            break
-    for key, value in first.items():
-        if key in ("label", "label_ids") or value is None or isinstance(value, str):
+    for key, value in examples[0].items():
+        if value is None or isinstance(value, str):
             continue
-        batch[key] = _stack(key, [e[key] for e in examples])
+        name = "labels" if key in ("label", "label_ids") else key
+        values = [e[key] for e in examples]
+        if name == "labels" and not isinstance(value, torch.Tensor | np.ndarray | list | tuple):
+            if isinstance(value, bool | int | np.integer):
+                batch[name] = torch.tensor(values, dtype=torch.long)
+            else:
+                batch[name] = torch.tensor(values, dtype=torch.float)
+        else:
+            batch[name] = _stack(key, values)
     return batch
+
+
+default_data_collator.draws_random = False  # type: ignore[attr-defined]  (see training.data.needs_seeding)
 
 
 def _rename_labels(batch: dict[str, Any]) -> dict[str, Any]:
@@ -93,6 +91,8 @@ def _rename_labels(batch: dict[str, Any]) -> dict[str, Any]:
 class DataCollatorWithPadding:
     """Pad examples of different lengths with ``processing_class.pad`` (a tokenizer, or an audio feature
     extractor such as ``Wav2Vec2FeatureExtractor``)."""
+
+    draws_random = False  # padding is deterministic (see training.data.needs_seeding)
 
     tokenizer: Any
     padding: bool | str = True

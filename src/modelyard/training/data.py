@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import inspect
 import logging
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from torch import nn
@@ -122,8 +121,14 @@ class RemoveColumnsCollator:
         self._model = model
         self._reported = False
 
+    @property
+    def draws_random(self) -> bool:
+        return getattr(self.collator, "draws_random", True)
+
     def __call__(self, features: list[Any]) -> Any:
         if features and isinstance(features[0], Mapping):
+            if self._reported and self.keep.issuperset(features[0]):
+                return self.collator(features)  # nothing to drop
             if not self._reported:
                 dropped = [k for k in features[0] if k not in self.keep]
                 if dropped and len(dropped) == len(features[0]):
@@ -148,17 +153,29 @@ class RemoveColumnsCollator:
 # batch. Draw from torch for exact resumes.)
 
 
-@contextmanager
-def seeded_torch(seed: int) -> Iterator[None]:
-    import torch
+def needs_seeding(dataset: Any, collator: Any) -> bool:
+    """False only when nothing random can run while a batch is built: a plain list or tuple of examples and a
+    collator marked ``draws_random = False`` (our default and padding collators). Anything else (a Dataset
+    whose ``__getitem__`` may augment, a user collator) is seeded per batch."""
+    return not (isinstance(dataset, list | tuple) and getattr(collator, "draws_random", True) is False)
 
-    generator = torch.default_generator  # CPU only: torch.manual_seed would also queue CUDA seeding
-    saved = generator.get_state()
-    generator.manual_seed(seed)
-    try:
-        yield
-    finally:
-        generator.set_state(saved)
+
+class seeded_torch:  # noqa: N801 (used like contextlib's managers; a class: no generator overhead per batch)
+    """Seed torch's CPU generator for the block, then put its state back (torch.manual_seed would also
+    queue CUDA seeding, costly on every batch)."""
+
+    def __init__(self, seed: int) -> None:
+        import torch
+
+        self.generator = torch.default_generator
+        self.seed = seed
+
+    def __enter__(self) -> None:
+        self.saved = self.generator.get_state()
+        self.generator.manual_seed(self.seed)
+
+    def __exit__(self, *exc: object) -> None:
+        self.generator.set_state(self.saved)
 
 
 def batch_seed(*parts: int) -> int:
@@ -166,7 +183,8 @@ def batch_seed(*parts: int) -> int:
 
 
 class IndexedDataset(Dataset):
-    """Yields ``(index, example)`` so batches can be seeded from their indices; fetches a batch at a time."""
+    """A dataset of the indices of ``dataset``: the loader's sampler and sharding pick indices, and the
+    collator (:class:`SeededCollator`) fetches the examples, in one seeded block per batch."""
 
     def __init__(self, dataset: Any, seed: int) -> None:
         self.dataset = dataset
@@ -176,14 +194,15 @@ class IndexedDataset(Dataset):
     def __len__(self) -> int:
         return len(self.dataset)
 
-    def __getitem__(self, index: int) -> tuple[int, Any]:
-        return index, self.dataset[index]
+    def __getitem__(self, index: int) -> int:
+        return index
 
-    def __getitems__(self, indices: list[int]) -> list[tuple[int, Any]]:
-        with seeded_torch(batch_seed(self.seed, self.epoch, 1, *indices)):
-            many = getattr(self.dataset, "__getitems__", None)
-            examples = many(indices) if many is not None else [self.dataset[i] for i in indices]
-        return list(zip(indices, examples))
+    def __getitems__(self, indices: list[int]) -> list[int]:
+        return indices
+
+    def fetch(self, indices: list[int]) -> list[Any]:
+        many = getattr(self.dataset, "__getitems__", None)  # batched reads (e.g. datasets.Dataset)
+        return list(many(indices)) if many is not None else [self.dataset[i] for i in indices]
 
     def set_epoch(self, epoch: int) -> None:  # called by accelerate's data loader at each epoch
         self.epoch = epoch
@@ -209,13 +228,17 @@ class IndexedIterableDataset(IterableDataset):
 
 
 class SeededCollator:
-    """Runs the collator with torch's generator seeded from the batch (see the comment above)."""
+    """Fetches (map-style datasets) and collates a batch with torch's generator seeded from the batch (see
+    the comment above)."""
 
     def __init__(self, collator: Callable[[list[Any]], Any], dataset: IndexedDataset | IndexedIterableDataset) -> None:
         self.collator = collator
         self.dataset = dataset
 
-    def __call__(self, items: list[tuple[int, Any]]) -> Any:
-        indices = [index for index, _ in items]
-        with seeded_torch(batch_seed(self.dataset.seed, self.dataset.epoch, 2, *indices)):
+    def __call__(self, items: list[Any]) -> Any:
+        dataset = self.dataset
+        if isinstance(dataset, IndexedDataset):
+            with seeded_torch(batch_seed(dataset.seed, dataset.epoch, *items)):
+                return self.collator(dataset.fetch(items))
+        with seeded_torch(batch_seed(dataset.seed, dataset.epoch, *(position for position, _ in items))):
             return self.collator([example for _, example in items])

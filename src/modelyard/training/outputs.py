@@ -21,11 +21,16 @@ def _is_mapping_like(outputs: Any) -> bool:
     return hasattr(outputs, "keys") and hasattr(outputs, "__getitem__") and not isinstance(outputs, torch.Tensor)
 
 
-def extract_loss(outputs: Any, *, has_labels: bool, model_name: str, label_names: list[str]) -> torch.Tensor:
+def extract_loss(outputs: Any, *, has_labels: bool, model: Any, label_names: list[str]) -> torch.Tensor:
     """The scalar loss in ``outputs``, or an error that says what the model returned instead."""
+    if type(outputs) is dict and outputs.get("loss") is not None:  # the common case, checked cheaply
+        loss = outputs["loss"]
+        if isinstance(loss, torch.Tensor) and loss.dim() == 0:
+            return loss
+    model_name = type(model).__name__
     loss: Any = None
     if _is_mapping_like(outputs):
-        loss = outputs["loss"] if "loss" in list(outputs.keys()) else None
+        loss = outputs["loss"] if "loss" in outputs.keys() else None
         returned = f"a {type(outputs).__name__} with keys {list(outputs.keys())}"
     elif isinstance(outputs, tuple | list):
         loss = outputs[0] if outputs and has_labels else None

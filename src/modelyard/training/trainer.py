@@ -12,6 +12,7 @@ Only the main process writes files or talks to the hub.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import math
 import os
@@ -47,6 +48,7 @@ from modelyard.training.data import (
     is_hf_dataset,
     is_iterable,
     kept_columns,
+    needs_seeding,
     remove_unused_hf_columns,
 )
 from modelyard.training.errors import CheckpointError, TrainerError
@@ -209,7 +211,9 @@ class Trainer:
             dataset = dataset.with_format(None)  # plain Python rows; the collator makes the tensors
         return dataset
 
-    def _indexed(self, dataset: Any, collate: Callable[[list[Any]], Any]) -> tuple[Any, SeededCollator]:
+    def _indexed(self, dataset: Any, collate: Callable[[list[Any]], Any]) -> tuple[Any, Callable[[list[Any]], Any]]:
+        if not needs_seeding(dataset, collate):
+            return dataset, collate
         seed = self.args.effective_data_seed
         wrapped = IndexedIterableDataset(dataset, seed) if is_iterable(dataset) else IndexedDataset(dataset, seed)
         return wrapped, SeededCollator(collate, wrapped)
@@ -235,14 +239,27 @@ class Trainer:
                                          self._collator_for(self.train_dataset, "training"))
         self._loader_generator = torch.Generator()
         options = self._loader_options(self.args.per_device_train_batch_size, self._loader_generator)
-        if isinstance(dataset, IndexedIterableDataset):
+        if is_iterable(dataset):
             loader = DataLoader(dataset, collate_fn=collate, drop_last=self.args.dataloader_drop_last, **options)
         else:
             # accelerate swaps this for a sampler seeded with data_seed + epoch: the order of every epoch is
             # reproducible, the same on every process, and independent of the global RNG.
             loader = DataLoader(dataset, sampler=RandomSampler(dataset), collate_fn=collate,
                                 drop_last=self.args.dataloader_drop_last, **options)
-        return self.accelerator.prepare(loader)
+        return self._prepare_loader(loader)
+
+    def _prepare_loader(self, loader: DataLoader) -> Any:
+        # batches are moved to the device by _on_device (nothing to do on CPU: accelerate's loader would
+        # walk every batch for that)
+        return self.accelerator.prepare(loader, device_placement=[False])
+
+    def _on_device(self, batches: Iterator[Any]) -> Iterator[Any]:
+        if self.accelerator.device.type == "cpu":
+            return batches
+        from accelerate.utils import send_to_device
+
+        device = self.accelerator.device
+        return (send_to_device(batch, device, non_blocking=True) for batch in batches)
 
     def get_eval_dataloader(self, eval_dataset: Any = None) -> Any:
         dataset = eval_dataset if eval_dataset is not None else self.eval_dataset
@@ -256,9 +273,9 @@ class Trainer:
                                               self._collator_for(dataset, "evaluation"))
             generator = torch.Generator().manual_seed(self.args.effective_data_seed)
             options = self._loader_options(self.args.per_device_eval_batch_size, generator)
-            sampler = None if isinstance(prepared, IndexedIterableDataset) else SequentialSampler(prepared)
+            sampler = None if is_iterable(prepared) else SequentialSampler(prepared)
             loader = DataLoader(prepared, sampler=sampler, collate_fn=collate, **options)
-            self._eval_loaders[key] = (dataset, self.accelerator.prepare(loader))  # keep the dataset alive
+            self._eval_loaders[key] = (dataset, self._prepare_loader(loader))  # keep the dataset alive
         return self._eval_loaders[key][1]
 
     def get_test_dataloader(self, test_dataset: Any) -> Any:
@@ -312,7 +329,7 @@ class Trainer:
     ) -> Any:
         """The model's loss on ``inputs`` (override for a custom loss); ``(loss, outputs)`` when asked."""
         outputs = model(**inputs)
-        loss = extract_loss(outputs, has_labels=self._has_labels(inputs), model_name=type(self._unwrapped()).__name__,
+        loss = extract_loss(outputs, has_labels=self._has_labels(inputs), model=self.model,
                             label_names=self.label_names)
         return (loss, outputs) if return_outputs else loss
 
@@ -333,13 +350,13 @@ class Trainer:
     # accelerate's backward / optimizer wrapper / clipping look up an optional package (importlib find_spec)
     # on every call, ~0.2 ms each; where they would do nothing but call torch (no gradient scaler, no
     # DeepSpeed/XLA), the loop calls torch directly. Mixed precision fp16 keeps accelerate's path.
-    @property
+    @functools.cached_property
     def _direct(self) -> bool:
         return self.accelerator.scaler is None and self.accelerator.distributed_type.value in (
             "NO", "MULTI_CPU", "MULTI_GPU", "MULTI_XPU", "MULTI_NPU", "MULTI_MLU", "MULTI_MUSA", "MULTI_HPU")
 
     def _autocast(self) -> Any:
-        return contextlib.nullcontext() if self.accelerator.mixed_precision == "no" else self.accelerator.autocast()
+        return _NO_CONTEXT if self.accelerator.mixed_precision == "no" else self.accelerator.autocast()
 
     def _backward(self, loss: torch.Tensor) -> None:
         if self._direct:
@@ -544,7 +561,7 @@ class Trainer:
         if skip:
             loader = self.accelerator.skip_first_batches(loader, skip)
             loader.set_epoch(epoch)
-        return iter(loader)
+        return self._on_device(iter(loader))
 
     def _next_group(self, batches: Iterator[Any]) -> list[Any]:
         group = []
@@ -750,7 +767,7 @@ class Trainer:
         )
         losses = predictions = labels = None
         self.callback_handler.objects["eval_dataloader"] = dataloader
-        for batch in dataloader:
+        for batch in self._on_device(iter(dataloader)):
             loss, logits, batch_labels = self.prediction_step(model, batch, loss_only, ignore_keys)
             size = _batch_size(batch)
             if loss is not None:
@@ -864,6 +881,7 @@ class Trainer:
             hub.upload(args, repo_id, checkpoint, path_in_repo=checkpoint.name, message=f"Checkpoint {step}")
 
 
+_NO_CONTEXT = contextlib.nullcontext()
 _HUB_IGNORE = [f"{ckpt.PREFIX}-*", f"tmp-{ckpt.PREFIX}-*", f"{hub.LAST_CHECKPOINT}/*", "runs/*", "*.replaced/*",
                ".cache/*"]
 

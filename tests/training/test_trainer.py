@@ -383,3 +383,77 @@ def test_save_model_writes_the_save_pretrained_format(tmp_path: Path, toy_data: 
     trainer.save_model(tmp_path / "saved")
     assert (tmp_path / "saved" / "model.safetensors").is_file()
     assert json.loads((tmp_path / "saved" / "training_args.json").read_text())["hub_token"] is None
+
+
+# ------------------------------------------------------------------ more settings
+def _tiny_bert(dropout: float = 0.0) -> Any:
+    from modelyard import BertConfig, BertForSequenceClassification
+
+    torch.manual_seed(0)
+    config = BertConfig(vocab_size=30, hidden_size=16, num_hidden_layers=2, num_attention_heads=2, intermediate_size=20,
+                        max_position_embeddings=12, num_labels=2, hidden_dropout_prob=dropout,
+                        attention_probs_dropout_prob=dropout)
+    return BertForSequenceClassification(config)
+
+
+def _token_rows(count: int = 24) -> list[dict]:
+    g = torch.Generator().manual_seed(3)
+    return [{"input_ids": torch.randint(5, 30, (8,), generator=g), "labels": i % 2} for i in range(count)]
+
+
+def test_gradient_checkpointing_trains_the_same_weights(tmp_path: Path) -> None:
+    runs = {}
+    for checkpointing in (False, True):
+        model = _tiny_bert()
+        Trainer(model, args(tmp_path / str(checkpointing), max_steps=4, gradient_checkpointing=checkpointing,
+                            learning_rate=1e-2), train_dataset=_token_rows()).train()
+        assert model.is_gradient_checkpointing is checkpointing
+        runs[checkpointing] = model.state_dict()
+    for key, value in runs[False].items():
+        torch.testing.assert_close(runs[True][key], value, rtol=1e-5, atol=1e-6)
+
+
+def test_gradient_checkpointing_on_a_model_without_it_says_so(tmp_path: Path, toy_data: list[dict]) -> None:
+    with pytest.raises(TrainerError, match="does not support it"):
+        Trainer(DictModel(), args(tmp_path, gradient_checkpointing=True), train_dataset=toy_data).train()
+
+
+def test_random_collator_gives_the_same_training_with_worker_processes(tmp_path: Path) -> None:
+    """Masks are drawn per batch from a seeded generator: prefetching and worker processes change nothing."""
+    from modelyard import BertForMaskedLM, DataCollatorForLanguageModeling
+
+    vocab = tmp_path / "vocab.txt"
+    vocab.write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *[f"w{i}" for i in range(25)]]) + "\n")
+    from modelyard import BertTokenizer
+
+    tokenizer = BertTokenizer(str(vocab))
+    rows = [tokenizer(" ".join(f"w{(i * 7 + j) % 25}" for j in range(3 + i % 5))) for i in range(24)]
+    runs = {}
+    for workers in (0, 2):
+        torch.manual_seed(0)
+        model = BertForMaskedLM(_tiny_bert(dropout=0.1).config)
+        Trainer(model, args(tmp_path / str(workers), max_steps=5, per_device_train_batch_size=4,
+                            dataloader_num_workers=workers, learning_rate=1e-2),
+                data_collator=DataCollatorForLanguageModeling(tokenizer, mlm_probability=0.3),
+                train_dataset=rows).train()
+        runs[workers] = model.state_dict()
+    for key, value in runs[0].items():
+        assert torch.equal(runs[2][key], value), key
+
+
+def test_causal_lm_labels_ignore_padding(tmp_path: Path) -> None:
+    from modelyard import BertTokenizer, DataCollatorForLanguageModeling
+
+    vocab = tmp_path / "vocab.txt"
+    vocab.write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "a", "b"]) + "\n")
+    tokenizer = BertTokenizer(str(vocab))
+    batch = DataCollatorForLanguageModeling(tokenizer, mlm=False)([tokenizer("a b a"), tokenizer("b")])
+    assert batch["labels"].tolist()[1][-2:] == [-100, -100]
+    assert batch["labels"].tolist()[0] == batch["input_ids"].tolist()[0]
+
+
+def test_several_evaluation_sets_get_their_own_prefix(tmp_path: Path, toy_data: list[dict]) -> None:
+    trainer = Trainer(DictModel(), args(tmp_path), compute_metrics=accuracy,
+                      eval_dataset={"left": toy_data[:10], "right": toy_data[10:30]})
+    metrics = trainer.evaluate()
+    assert {"eval_left_loss", "eval_left_accuracy", "eval_right_loss", "eval_right_accuracy"} <= set(metrics)

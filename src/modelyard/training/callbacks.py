@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 from typing import Any
 
 from tqdm.auto import tqdm
@@ -214,11 +215,13 @@ class ProgressCallback(TrainerCallback):
         self.training_bar: Any = None
         self.prediction_bar: Any = None
         self._samples_per_step = 0
+        self._start = (0.0, 0)
 
     def on_train_begin(self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: Any) -> Any:
         if state.is_world_process_zero:
             self.training_bar = tqdm(total=state.max_steps, initial=state.global_step, dynamic_ncols=True, unit="step")
             self._samples_per_step = kwargs.get("total_train_batch_size") or 0
+            self._start = (time.perf_counter(), state.global_step)
 
     def on_step_end(self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: Any) -> Any:
         if self.training_bar is not None:
@@ -254,9 +257,11 @@ class ProgressCallback(TrainerCallback):
         if self.training_bar is not None:
             if "loss" in logs:
                 postfix = {"loss": f"{logs['loss']:.4g}", "lr": f"{logs.get('learning_rate', 0.0):.3g}"}
-                rate = self.training_bar.format_dict.get("rate")
-                if rate and self._samples_per_step:
-                    postfix["samples/s"] = f"{rate * self._samples_per_step:.1f}"
+                started, first_step = self._start
+                elapsed = time.perf_counter() - started
+                if elapsed > 0 and self._samples_per_step:
+                    rate = (state.global_step - first_step) * self._samples_per_step / elapsed
+                    postfix["samples/s"] = f"{rate:.1f}"
                 self.training_bar.set_postfix(postfix, refresh=False)
             self.training_bar.write(str(_shallow(logs)))
         else:

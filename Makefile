@@ -31,6 +31,7 @@ test: install lint
 demo: install
 	$(PY) examples/quickstart.py
 	$(PY) examples/hub_demo.py
+	$(PY) examples/train_custom_resnet.py --steps 12
 
 include mk/reference.mk
 

@@ -89,6 +89,18 @@ _EXPORTS: dict[str, str] = {
     "ResNetModel": "modelyard.models.resnet.modeling_resnet",
     "ResNetForImageClassification": "modelyard.models.resnet.modeling_resnet",
     "ResNetPreTrainedModel": "modelyard.models.resnet.modeling_resnet",
+    # training (needs the `train` extra: accelerate)
+    "Trainer": "modelyard.training.trainer",
+    "TrainingArguments": "modelyard.training.arguments",
+    "TrainerCallback": "modelyard.training.callbacks",
+    "TrainerState": "modelyard.training.state",
+    "TrainerControl": "modelyard.training.state",
+    "EarlyStoppingCallback": "modelyard.training.callbacks",
+    "EvalPrediction": "modelyard.training.outputs",
+    "default_data_collator": "modelyard.training.collators",
+    "DataCollatorWithPadding": "modelyard.training.collators",
+    "DataCollatorForLanguageModeling": "modelyard.training.collators",
+    "set_seed": "modelyard.training.seed",
 }
 
 # Submodules reachable as attributes (``modelyard.logging.set_verbosity_error()``), kept out of __all__ so a
@@ -180,3 +192,14 @@ if TYPE_CHECKING:  # the same names, for type checkers and IDEs
     from modelyard.tokenization.base import AddedToken, BatchEncoding, PreTrainedTokenizerBase  # noqa: F401
     from modelyard.tokenization.fast import PreTrainedTokenizerFast  # noqa: F401
     from modelyard.tokenization.slow import PreTrainedTokenizer  # noqa: F401
+    from modelyard.training.arguments import TrainingArguments  # noqa: F401
+    from modelyard.training.callbacks import EarlyStoppingCallback, TrainerCallback  # noqa: F401
+    from modelyard.training.collators import (  # noqa: F401
+        DataCollatorForLanguageModeling,
+        DataCollatorWithPadding,
+        default_data_collator,
+    )
+    from modelyard.training.outputs import EvalPrediction  # noqa: F401
+    from modelyard.training.seed import set_seed  # noqa: F401
+    from modelyard.training.state import TrainerControl, TrainerState  # noqa: F401
+    from modelyard.training.trainer import Trainer  # noqa: F401

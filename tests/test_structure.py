@@ -172,3 +172,16 @@ def test_server_shares_only_torch_free_core_modules() -> None:
             outside = {t for t in targets if t.startswith("modelyard.") and not t.startswith("modelyard.server")}
             assert outside <= {"modelyard.errors", "modelyard.hub.settings", "modelyard.logging",
                                "modelyard.atomic_write"}, (module, outside)
+
+
+def test_the_generated_family_typing_module_is_current() -> None:
+    """Type checkers read the families' names from a generated module; it must match the manifests."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("gen_family_typing", SRC.parent / "tools" / "gen_family_typing.py")
+    assert spec is not None and spec.loader is not None
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    assert tool.TARGET.read_text(encoding="utf-8") == tool.render(), (
+        "src/modelyard/models/_typing.py is stale: run `.venv/bin/python tools/gen_family_typing.py`"
+    )

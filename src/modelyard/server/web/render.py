@@ -18,7 +18,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from datetime import datetime, timezone
 from threading import Lock
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 import nh3
 from markdown_it import MarkdownIt
@@ -97,12 +97,12 @@ def _relative_resolver(blob_base: str, raw_base: str) -> Callable[[str, str, str
         if url.startswith(("#", "/", "?")) or url.startswith("//"):
             return None if url.startswith("//") else url  # protocol-relative: an external host without a scheme
         path, _, fragment = url.partition("#")
-        path = path.split("?", 1)[0]
+        path = unquote(path.split("?", 1)[0])  # markdown-it already percent-encoded it; encode once below
         clean = posixpath.normpath("/" + path).lstrip("/")
         if not clean or clean == ".":
             return url
         base = raw_base if tag == "img" else blob_base
-        return base + quote(clean) + (f"#{quote(fragment)}" if fragment else "")
+        return base + quote(clean) + (f"#{quote(unquote(fragment))}" if fragment else "")
 
     return resolve
 

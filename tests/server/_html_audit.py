@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 from html.parser import HTMLParser
+from typing import Any
+from urllib.parse import quote
 
 # Every page may load exactly these scripts (from the hub itself, never inline).
 OUR_SCRIPTS = ("/static/copy.js", "/static/search.js")
@@ -143,3 +145,35 @@ REF_NAME_PAYLOADS = [
     "\"><svg/onload=alert('tag-1')>",
     "<script>alert('tag-2')<",
 ]
+
+
+def build_xss_repo(api: Any, repo: str) -> str:
+    """Create ``repo`` with an attack payload in its card, file names, commit messages and ref names."""
+    from huggingface_hub import CommitOperationAdd
+
+    api.create_repo(repo)
+    card = "---\nlicense: \"<script>alert('yaml')</script>\"\ntags: ['<img src=x onerror=alert(1)>']\n---\n"
+    card += "\n\n".join(MARKUP_PAYLOADS)
+    operations = [CommitOperationAdd("README.md", card.encode())]
+    operations += [CommitOperationAdd(name, f"payload {i}\n<script>alert({i})</script>".encode())
+                   for i, name in enumerate(FILE_NAME_PAYLOADS)]
+    operations.append(CommitOperationAdd("notes.md", "\n\n".join(MARKUP_PAYLOADS).encode()))
+    api.create_commit(repo, operations=operations, commit_message=MARKUP_PAYLOADS[0],
+                      commit_description="\n".join(MARKUP_PAYLOADS))
+    for i, payload in enumerate(MARKUP_PAYLOADS[1:], 1):
+        api.create_commit(repo, operations=[CommitOperationAdd(f"file-{i}.txt", payload.encode())],
+                          commit_message=payload[:200])
+    for name in REF_NAME_PAYLOADS:
+        api.create_tag(repo, tag=name)
+        api.create_branch(repo, branch=name + "-branch")
+    return repo
+
+
+def xss_pages(repo: str) -> list[str]:
+    """Every page of the payload repo (plus the listings that show it)."""
+    pages = [f"/{repo}", f"/{repo}/tree/main", f"/{repo}/commits/main", f"/{repo}/commit/main", f"/{repo}/refs",
+             f"/{repo}/blob/main/README.md", f"/{repo}/blob/main/notes.md", "/", "/models?search=web-xss"]
+    pages += [f"/{repo}/blob/main/{quote(name)}" for name in FILE_NAME_PAYLOADS]
+    pages += [f"/{repo}/tree/{quote(name, safe='')}" for name in REF_NAME_PAYLOADS]
+    pages += [f"/{repo}/commits/{quote(name + '-branch', safe='')}" for name in REF_NAME_PAYLOADS]
+    return pages

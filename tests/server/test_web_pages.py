@@ -14,11 +14,10 @@ import re
 import struct
 from collections.abc import Iterator
 from html import unescape
-from urllib.parse import quote
 
 import httpx
 import pytest
-from _html_audit import FILE_NAME_PAYLOADS, MARKUP_PAYLOADS, REF_NAME_PAYLOADS, audit_page
+from _html_audit import audit_page, build_xss_repo, xss_pages
 from _hub_server import HubServer
 from huggingface_hub import CommitOperationAdd, HfApi
 
@@ -540,35 +539,7 @@ def test_every_form_needs_its_csrf_token(browser: Page, hub_server: HubServer) -
 # -- untrusted content ---------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def xss_repo(hub_server: HubServer) -> str:
-    """A repo whose card, file names, commit messages and ref names are all attack payloads."""
-    api = hub_server.api()
-    repo = hub_server.repo_id("web-xss")
-    api.create_repo(repo)
-    card = "---\nlicense: \"<script>alert('yaml')</script>\"\ntags: ['<img src=x onerror=alert(1)>']\n---\n"
-    card += "\n\n".join(MARKUP_PAYLOADS)
-    operations = [CommitOperationAdd("README.md", card.encode())]
-    operations += [CommitOperationAdd(name, f"payload {i}\n<script>alert({i})</script>".encode())
-                   for i, name in enumerate(FILE_NAME_PAYLOADS)]
-    operations.append(CommitOperationAdd("notes.md", "\n\n".join(MARKUP_PAYLOADS).encode()))
-    api.create_commit(repo, operations=operations, commit_message=MARKUP_PAYLOADS[0],
-                      commit_description="\n".join(MARKUP_PAYLOADS))
-    for i, payload in enumerate(MARKUP_PAYLOADS[1:], 1):
-        api.create_commit(repo, operations=[CommitOperationAdd(f"file-{i}.txt", payload.encode())],
-                          commit_message=payload[:200])
-    for name in REF_NAME_PAYLOADS:
-        api.create_tag(repo, tag=name)
-        api.create_branch(repo, branch=name + "-branch")
-    return repo
-
-
-def xss_pages(repo: str) -> list[str]:
-    pages = [f"/{repo}", f"/{repo}/tree/main", f"/{repo}/commits/main", f"/{repo}/commits/main?p=0",
-             f"/{repo}/commit/main", f"/{repo}/refs", f"/{repo}/blob/main/README.md", f"/{repo}/blob/main/notes.md",
-             "/", "/models?search=web-xss"]
-    pages += [f"/{repo}/blob/main/{quote(name)}" for name in FILE_NAME_PAYLOADS]
-    pages += [f"/{repo}/tree/{quote(name, safe='')}" for name in REF_NAME_PAYLOADS]
-    pages += [f"/{repo}/commits/{quote(name + '-branch', safe='')}" for name in REF_NAME_PAYLOADS]
-    return pages
+    return build_xss_repo(hub_server.api(), hub_server.repo_id("web-xss"))
 
 
 def test_payloads_in_cards_file_names_commit_messages_and_refs_stay_inert(browser: Page, xss_repo: str) -> None:

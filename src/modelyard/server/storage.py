@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import secrets
 import sqlite3
 import threading
@@ -21,6 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from modelyard.server.gitobjects import FileEntry, commit_oid, manifest_from_json, manifest_to_json, tree_oids
+
+logger = logging.getLogger(__name__)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -577,10 +580,14 @@ class Storage:
         if repo.id in self._indexed_repos:
             return 0
         db = self.conn()
+        # Oldest first: each commit's parent manifest is then the one just read (the manifest cache keeps it).
         missing = db.execute(
             "SELECT oid, parent, tree FROM commits c WHERE repo_id=? AND NOT EXISTS "
-            "(SELECT 1 FROM commit_paths x WHERE x.repo_id=c.repo_id AND x.path='' AND x.oid=c.oid)",
+            "(SELECT 1 FROM commit_paths x WHERE x.repo_id=c.repo_id AND x.path='' AND x.oid=c.oid) ORDER BY date",
             (repo.id,)).fetchall()
+        if missing:
+            logger.info("indexing the changed paths of %d commits of %s (once, for the web pages)", len(missing),
+                        repo.repo_id)
         for start in range(0, len(missing), 200):
             with self.transaction() as tx:
                 for row in missing[start:start + 200]:

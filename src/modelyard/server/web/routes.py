@@ -378,13 +378,7 @@ def repo_page(request: Request, repo_type: str, namespace: str, name: str) -> Re
     config = config if isinstance(config, dict) else None
     snippets, remote = views.use_snippets(rp, config)
     code_files = views.auto_map_files(config.get("auto_map")) if config else []
-    shards = hub.pickle_shards(rp.manifest)
-    hub.content_scan_exts(rp.manifest.values())
-    flagged = []
-    for path in sorted(rp.manifest):
-        kind, status, message = views.file_security(rp, path, rp.manifest[path], shards)
-        if kind == "pickle" and status != "safe":
-            flagged.append((path, status, message))
+    flagged = views.flagged_files(rp)
     return page(request, "repo.html", {
         **_repo_context(rp, "card"), "card_html": card_html, "tags": views.card_tags(card),
         "has_readme": "README.md" in rp.manifest, "weights": views.weights_summary(rp), "snippets": snippets,
@@ -395,7 +389,7 @@ def repo_page(request: Request, repo_type: str, namespace: str, name: str) -> Re
 def tree_page(request: Request, repo_type: str, namespace: str, name: str, revision: str, path: str = "") -> Response:
     rp = _open(request, repo_type, namespace, name, revision)
     folder = seg(path).strip("/") if path else ""
-    if folder and folder not in rp.trees:
+    if folder and not rp.is_folder(folder):
         if folder in rp.manifest:
             return RedirectResponse(rp.url("blob", folder), status_code=302)
         raise PageError(404, "Folder not found", f"There is no folder {folder!r} in {rp.repo_id} at {rp.revision!r}.")
@@ -414,11 +408,11 @@ def blob_page(request: Request, repo_type: str, namespace: str, name: str, revis
     check_path_in_repo(file_path)
     entry = rp.manifest.get(file_path)
     if entry is None:
-        if file_path in rp.trees:
+        if rp.is_folder(file_path):
             return RedirectResponse(rp.url("tree", file_path), status_code=302)
         raise PageError(404, "File not found", f"There is no file {file_path!r} in {rp.repo_id} at {rp.revision!r}.")
     hub = rp.hub
-    kind, scan, scan_message = views.file_security(rp, file_path, entry, hub.pickle_shards(rp.manifest))
+    kind, scan, scan_message = views.file_security(rp, file_path, entry)
     view: dict[str, Any] = {"mode": "binary", **NO_VIEW}
     suffix = file_path.rpartition(".")[2].lower() if "." in file_path.rpartition("/")[2] else ""
     if f".{suffix}" in views.IMAGE_SUFFIXES:
@@ -450,7 +444,7 @@ NO_VIEW: dict[str, Any] = {"lines": None, "html": None, "markdown": None, "confi
 
 
 def _scan_imports(rp: views.RepoPage, path: str, entry: Any) -> list[dict[str, str]]:
-    _kind, scan = rp.hub.scan_of(path, entry, rp.hub.pickle_shards(rp.manifest))
+    _kind, scan = rp.hub.scan_of(path, entry, views.shards_of(rp))
     imports = (scan or {}).get("imports", [])
     return [i for i in imports if isinstance(i, dict)][:200]
 
@@ -491,7 +485,7 @@ def commits_page(request: Request, repo_type: str, namespace: str, name: str, re
                  ) -> Response:
     rp = _open(request, repo_type, namespace, name, revision)
     file_path = seg(path).strip("/") if path else ""
-    if file_path and file_path not in rp.manifest and file_path not in rp.trees:
+    if file_path and file_path not in rp.manifest and not rp.is_folder(file_path):
         raise PageError(404, "Not found", f"There is no file or folder {file_path!r} in {rp.repo_id} at "
                         f"{rp.revision!r}.")
     number = _page_number(request)

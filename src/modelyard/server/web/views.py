@@ -8,9 +8,8 @@ import logging
 import math
 import struct
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Collection
 from dataclasses import dataclass, field
-from pathlib import PurePosixPath
 from threading import Lock
 from typing import Any
 from urllib.parse import quote
@@ -71,7 +70,6 @@ class RepoPage:
     manifest: dict[str, FileEntry]
     base: str
     is_commit_id: bool = False
-    _trees: dict[str, str] | None = field(default=None, repr=False)
 
     @property
     def repo_id(self) -> str:
@@ -82,11 +80,8 @@ class RepoPage:
         return (self.caller is not None and self.caller.role == "write"
                 and owns_namespace(self.caller, self.repo.namespace))
 
-    @property
-    def trees(self) -> dict[str, str]:
-        if self._trees is None:
-            self._trees = self.hub.tree_oids(self.commit.tree, self.manifest)
-        return self._trees
+    def is_folder(self, path: str) -> bool:
+        return path in FOLDERS.children(self.commit.tree, self.manifest)
 
     def url(self, kind: str = "", path: str = "", revision: str | None = None) -> str:
         """``/ns/repo``, ``/ns/repo/<kind>/<revision>[/<path>]`` (revision as one encoded segment)."""
@@ -139,6 +134,10 @@ class FolderIndex:
         self._items: OrderedDict[str, dict[str, tuple[list[str], list[str]]]] = OrderedDict()
         self._size = size
         self._lock = Lock()
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
 
     def children(self, tree: str, manifest: dict[str, FileEntry]) -> dict[str, tuple[list[str], list[str]]]:
         with self._lock:
@@ -193,7 +192,7 @@ def list_folder(page: RepoPage, folder: str, offset: int, limit: int = TREE_PAGE
     chosen = everything[offset:offset + limit]
     file_entries = [page.manifest[p] for p, is_dir in chosen if not is_dir]
     page.hub.content_scan_exts(file_entries)  # one batch instead of a lookup per file
-    shards = page.hub.pickle_shards(page.manifest)
+    shards = shards_of(page)
     last = page.hub.storage.last_changes(page.repo, page.commit.oid, [p for p, _ in chosen])
     out = []
     for path, is_dir in chosen:
@@ -206,9 +205,16 @@ def list_folder(page: RepoPage, folder: str, offset: int, limit: int = TREE_PAGE
     return out, len(everything)
 
 
-def file_security(page: RepoPage, path: str, entry: FileEntry, shards: Iterable[str]
+def shards_of(page: RepoPage) -> frozenset[str]:
+    """Files a non-safetensors weights index of the page's tree names (scanned as pickles whatever their name)."""
+    return TREE_FACTS.get_or_render(("shards", page.commit.tree),
+                                    lambda: frozenset(page.hub.pickle_shards(page.manifest)))
+
+
+def file_security(page: RepoPage, path: str, entry: FileEntry, shards: Collection[str] | None = None
                   ) -> tuple[str, str | None, str]:
-    kind, scan = page.hub.scan_of(path, entry, set(shards))
+    """(kind, scan status, message): kind is pickle, code or data; the status is set for pickles only."""
+    kind, scan = page.hub.scan_of(path, entry, shards_of(page) if shards is None else shards)
     if kind != "pickle":
         return kind, None, ""
     info = scanning.sibling_security(path, scan, kind)
@@ -298,9 +304,40 @@ def _diff(hub: Hub, change: Change) -> tuple[list[tuple[str, str]] | None, str]:
 
 
 # -- the model page -----------------------------------------------------------------------------------
+def _suffix(path: str) -> str:
+    name = path.rpartition("/")[2]
+    dot = name.rfind(".")
+    return name[dot:].lower() if dot > 0 else ""
+
+
 def is_weights(path: str) -> bool:
-    name = PurePosixPath(path).name
-    return PurePosixPath(path).suffix.lower() in WEIGHT_SUFFIXES and not name.startswith(NOT_WEIGHTS)
+    return _suffix(path) in WEIGHT_SUFFIXES and not path.rpartition("/")[2].startswith(NOT_WEIGHTS)
+
+
+# Facts about a tree that never change (its files, their content kinds and headers): computed once per tree.
+TREE_FACTS = render.RenderCache(size=64)
+
+
+def pickle_paths(page: RepoPage) -> list[str]:
+    """Files of the page's tree that hold pickles, by name, weights index or content (what gets scanned)."""
+
+    def find() -> list[str]:
+        kinds = page.hub.content_scan_exts(page.manifest.values())
+        shards = shards_of(page)
+        return sorted(p for p, e in page.manifest.items()
+                      if _suffix(p) in scanning.PICKLE_EXTENSIONS or p in shards or kinds.get(e.sha256))
+
+    return TREE_FACTS.get_or_render(("pickles", page.commit.tree), find)
+
+
+def flagged_files(page: RepoPage) -> list[tuple[str, str, str]]:
+    """(path, status, message) of the pickle files whose scan is not "safe"."""
+    out = []
+    for path in pickle_paths(page):
+        kind, status, message = file_security(page, path, page.manifest[path])
+        if kind == "pickle" and status != "safe":
+            out.append((path, status or "unscanned", message))
+    return out
 
 
 @dataclass
@@ -403,6 +440,10 @@ class SafetensorsHeaders:
         self._size = size
         self._lock = Lock()
 
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
     def parameters(self, hub: Hub, entry: FileEntry) -> dict[str, int] | None:
         with self._lock:
             if entry.sha256 in self._items:
@@ -445,6 +486,10 @@ HEADERS = SafetensorsHeaders()
 
 
 def weights_summary(page: RepoPage) -> Weights:
+    return TREE_FACTS.get_or_render(("weights", page.commit.tree), lambda: _weights(page))
+
+
+def _weights(page: RepoPage) -> Weights:
     weights = Weights()
     formats: set[str] = set()
     per_dtype: dict[str, int] = {}
@@ -455,7 +500,7 @@ def weights_summary(page: RepoPage) -> Weights:
             continue
         weights.size += entry.size
         weights.files += 1
-        suffix = PurePosixPath(path).suffix.lower()
+        suffix = _suffix(path)
         formats.add(suffix.lstrip("."))
         if suffix == ".safetensors":
             any_safetensors = True

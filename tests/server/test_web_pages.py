@@ -282,15 +282,18 @@ def test_history_index_is_backfilled_for_databases_written_before_it(browser: Pa
 
 def test_home_search_and_namespace_pages(browser: Page, hub_server: HubServer, model_repo: dict) -> None:
     repo = model_repo["id"]
+    fresh = hub_server.repo_id("web-fresh")
+    hub_server.api().create_repo(fresh)
     home = browser.get("/").text
-    assert audit_page(home) == [] and f">{repo}</a>" in home
+    assert audit_page(home) == [] and f">{fresh}</a>" in home.split("Most downloaded")[0]  # recently updated
     found = browser.get("/models", params={"search": "web-model"}).text
     assert audit_page(found) == [] and f">{repo}</a>" in found and "image-classification" in found
     assert f">{repo}</a>" not in browser.get("/models", params={"search": "no-such-thing"}).text
-    assert f">{repo}</a>" in browser.get("/models", params={"author": "alice", "sort": "createdAt"}).text
+    assert f">{repo}</a>" in browser.get("/models", params={"author": "alice", "search": "web-model",
+                                                            "sort": "createdAt"}).text
     assert browser.get("/models", params={"sort": "bogus"}).status_code == 400
     namespace = browser.get(f"/{hub_server.user}").text
-    assert audit_page(namespace) == [] and f">{repo}</a>" in namespace and "acme" in namespace
+    assert audit_page(namespace) == [] and f">{fresh}</a>" in namespace and "acme" in namespace
     org = browser.get(f"/{hub_server.org}").text
     assert "organisation" in org and ">alice</a>" in org
     assert browser.get("/nobody-here").status_code == 404
@@ -299,32 +302,54 @@ def test_home_search_and_namespace_pages(browser: Page, hub_server: HubServer, m
 
 
 def test_listing_paginates(browser: Page, hub_server: HubServer) -> None:
-    token = hub_server.add_user("lister")
+    token = hub_server.add_user("web-pager")
     api = hub_server.api(token=token)
     for i in range(32):
-        api.create_repo(f"lister/page-{i:02}")
-    first = browser.get("/models", params={"author": "lister", "sort": "id"}).text
+        api.create_repo(f"web-pager/page-{i:02}")
+    first = browser.get("/models", params={"author": "web-pager", "sort": "id"}).text
     assert first.count('class="repo-card"') == 30 and "page 1 of 2" in first
-    assert 'href="/models?author=lister&amp;sort=id&amp;p=1"' in first
-    second = browser.get("/models", params={"author": "lister", "sort": "id", "p": "1"}).text
-    assert re.findall(r'class="repo-id">([^<]+)<', second) == ["lister/page-30", "lister/page-31"]
+    assert 'href="/models?author=web-pager&amp;sort=id&amp;p=1"' in first
+    second = browser.get("/models", params={"author": "web-pager", "sort": "id", "p": "1"}).text
+    assert re.findall(r'class="repo-id">([^<]+)<', second) == ["web-pager/page-30", "web-pager/page-31"]
 
 
-def test_downloads_are_counted_and_sorted_by(browser: Page, hub_server: HubServer, model_repo: dict) -> None:
+def test_downloads_are_counted_and_sorted_by(browser: Page, hub_server: HubServer) -> None:
     from huggingface_hub import hf_hub_download
 
-    repo = model_repo["id"]
-    before = hub_server.api().model_info(repo).downloads
-    hf_hub_download(repo, "config.json", endpoint=hub_server.url, token=hub_server.token, cache_dir=None,
-                    local_dir=None, force_download=True)
-    hf_hub_download(repo, "model.safetensors", endpoint=hub_server.url, token=hub_server.token,
-                    force_download=True)  # not a query file: not a download of the model
-    after = hub_server.api().model_info(repo).downloads
-    assert after - before == 2  # the client's HEAD and GET of config.json, as the Hugging Face Hub counts
-    ranked = [m.id for m in hub_server.api().list_models(sort="downloads", limit=3)]
-    assert ranked[0] == repo
-    assert f">{repo}</a>" in browser.get("/").text.split("Most downloaded")[1]
-    assert f"↓ {after} downloads (30 days)" in browser.get(f"/{repo}").text
+    api = hub_server.api(token=hub_server.add_user("web-counter"))
+    quiet, popular = "web-counter/quiet", "web-counter/popular"
+    for repo in (quiet, popular):
+        api.create_repo(repo)
+        api.upload_file(path_or_fileobj=b"{}", path_in_repo="config.json", repo_id=repo)
+        api.upload_file(path_or_fileobj=b"\0" * 8, path_in_repo="model.safetensors", repo_id=repo)
+    hf_hub_download(popular, "config.json", endpoint=hub_server.url, force_download=True)
+    hf_hub_download(popular, "model.safetensors", endpoint=hub_server.url, force_download=True)  # not counted
+    hf_hub_download(quiet, "model.safetensors", endpoint=hub_server.url, force_download=True)
+    # The client's HEAD and GET of config.json both count, as on the Hugging Face Hub; weights do not.
+    assert (api.model_info(popular).downloads, api.model_info(quiet).downloads) == (2, 0)
+    assert [m.id for m in api.list_models(author="web-counter", sort="downloads")] == [popular, quiet]
+    listing = browser.get("/models", params={"author": "web-counter", "sort": "downloads"}).text
+    assert re.findall(r'class="repo-id">([^<]+)<', listing) == [popular, quiet]
+    assert "↓ 2 downloads (30 days)" in browser.get(f"/{popular}").text
+
+
+def test_home_lists_the_most_downloaded_models(tmp_path) -> None:
+    from fastapi.testclient import TestClient
+
+    from modelyard.server.app import create_app
+    from modelyard.server.config import HubSettings
+
+    app = create_app(HubSettings(data_dir=tmp_path / "hub"))
+    hub = app.state.hub
+    hub.storage.add_namespace("ann", "user")
+    repos = [hub.storage.create_repo("model", "ann", name, private=False, author="ann",
+                                     initial_blob=hub.gitattributes_blob) for name in ("never", "twice", "once")]
+    for repo, times in zip(repos, (0, 2, 1)):
+        for _ in range(times):
+            hub.storage.record_download(repo)
+    with TestClient(app, headers={"Accept": "text/html"}) as client:
+        popular = client.get("/").text.split("Most downloaded")[1]
+    assert re.findall(r'class="repo-id">([^<]+)<', popular) == ["ann/twice", "ann/once"]  # none without downloads
 
 
 def test_dataset_pages_live_under_datasets(browser: Page, hub_server: HubServer) -> None:
@@ -384,7 +409,7 @@ def test_private_repository_is_visible_to_its_owner(browser: Page, hub_server: H
     for path in _repo_pages(private_repo):
         assert browser.get(path).status_code == 200, path
     assert "Secret model" in browser.get(f"/{private_repo}").text
-    assert f">{private_repo}</a>" in browser.get("/models").text
+    assert f">{private_repo}</a>" in browser.get("/models", params={"search": "web-secret"}).text
     assert private_repo in browser.get("/api/quicksearch", params={"q": "secret"}).text
     # An org member sees the org's private repos; a token in the Authorization header works too.
     org_repo = f"{hub_server.org}/web-org-secret"
@@ -434,6 +459,15 @@ def test_sign_in_refuses_bad_tokens_and_foreign_redirects(browser: Page, hub_ser
     for target in ("https://evil.example/", "//evil.example/", "/\\evil.example", "javascript:alert(1)"):
         answer = browser.post("/login", {"token": hub_server.token, "next": target})
         assert answer.headers["location"] == "/", target
+
+
+def test_signing_in_again_replaces_the_session(browser: Page, hub_server: HubServer) -> None:
+    browser.sign_in(hub_server.token)
+    first = browser.client.cookies[security.SESSION_COOKIE]
+    browser.sign_in(hub_server.add_user("walter"))
+    assert browser.client.cookies[security.SESSION_COOKIE] != first
+    assert hub_server.storage.session(first) is None  # the old session is gone, not merely shadowed
+    assert 'class="me">walter</a>' in browser.get("/").text
 
 
 def test_sign_out_ends_the_session(browser: Page, hub_server: HubServer) -> None:

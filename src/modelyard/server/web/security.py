@@ -89,9 +89,13 @@ def caller(request: Request) -> Identity | None:
 
 
 def start_session(request: Request, response: Response, token: str) -> bool:
-    value = hub_of(request).storage.create_session(token, SESSION_TTL)
+    storage = hub_of(request).storage
+    value = storage.create_session(token, SESSION_TTL)
     if value is None:
         return False
+    previous = request.cookies.get(SESSION_COOKIE)
+    if previous:  # signing in again replaces the session: the old cookie value must not stay valid
+        storage.delete_session(previous)
     set_cookie(request, response, SESSION_COOKIE, value, max_age=SESSION_TTL)
     # A fresh CSRF secret with the new session: a token planted before sign-in is useless after it.
     set_cookie(request, response, CSRF_COOKIE, secrets.token_urlsafe(24), max_age=None)

@@ -67,9 +67,16 @@ class RepoPage:
     caller: Identity | None
     revision: str
     commit: Commit
-    manifest: dict[str, FileEntry]
     base: str
     is_commit_id: bool = False
+    _manifest: dict[str, FileEntry] | None = field(default=None, repr=False)
+
+    @property
+    def manifest(self) -> dict[str, FileEntry]:
+        """The revision's files (read when first needed: history pages never parse a 10,000-file manifest)."""
+        if self._manifest is None:
+            self._manifest = self.hub.manifest(self.repo, self.commit)
+        return self._manifest
 
     @property
     def repo_id(self) -> str:
@@ -106,7 +113,7 @@ def open_repo(request: Request, repo_type: str, namespace: str, name: str, revis
     rev = seg(revision) if revision is not None else "main"
     oid = hub.resolve(repo, rev)
     commit = hub.commit(repo, oid)
-    return RepoPage(hub, request, repo, caller, rev, commit, hub.manifest(repo, commit), repo_base(request, repo),
+    return RepoPage(hub, request, repo, caller, rev, commit, repo_base(request, repo),
                     is_commit_id=rev.lower() == oid[:len(rev)] and len(rev) >= 7)
 
 

@@ -23,7 +23,6 @@ from huggingface_hub import CommitOperationAdd, HfApi
 
 from modelyard.server.web import security
 
-HEX40 = re.compile(r"[0-9a-f]{40}")
 CARD = """---
 license: apache-2.0
 library_name: modelyard

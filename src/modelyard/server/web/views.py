@@ -17,7 +17,7 @@ from urllib.parse import quote
 from fastapi import Request
 
 from modelyard.server import scanning
-from modelyard.server.auth import can_read, owns_namespace, require_read
+from modelyard.server.auth import owns_namespace, require_read
 from modelyard.server.cards import card_metadata
 from modelyard.server.gitobjects import FileEntry
 from modelyard.server.service import URL_PREFIX, Hub, seg
@@ -550,7 +550,3 @@ def read_card(page: RepoPage) -> tuple[dict[str, Any] | None, str | None]:
     if text is None:
         return None, None
     return card_metadata(text), text
-
-
-def visible(caller: Identity | None, repo: Repo) -> bool:
-    return can_read(caller, repo)

@@ -24,7 +24,7 @@ install: $(STAMP)
 lint: install
 	$(VENV)/bin/ruff check src tests examples benchmarks tools
 
-test: install lint
+test: install lint browser
 	$(VENV)/bin/pytest -q -p no:cacheprovider
 
 # The main job: the two guides end to end (the second one against the embedded hub).
@@ -34,6 +34,7 @@ demo: install
 	$(PY) examples/train_custom_resnet.py --steps 12
 
 include mk/reference.mk
+include mk/browser.mk
 
 clean:
 	rm -rf $(VENV) .venv-ref build dist src/*.egg-info

@@ -3,7 +3,8 @@
 Bytes are served directly (no redirect), with the headers ``hf_hub_download`` reads: ``X-Repo-Commit`` (the
 40-hex commit, on every answer including 404 EntryNotFound so the client caches the miss), ``ETag`` (git
 blob id), and for LFS files ``X-Linked-Etag`` (the sha256, which the client prefers) and ``X-Linked-Size``.
-Range requests get 206. No ``X-Xet-*`` header is ever sent, so clients never try Xet downloads.
+Range requests get 206. No ``X-Xet-*`` header is ever sent, so clients never try Xet downloads. A request
+for a model's root ``config.json`` (or the other query files below) counts as one download.
 """
 
 from __future__ import annotations
@@ -21,6 +22,9 @@ from modelyard.server.service import Hub, seg
 
 router = APIRouter()
 _PR_PATH = re.compile(r"(pr/\d+)/(.+)")
+# A GET or HEAD of one of these counts as a download of the model, as on the Hugging Face Hub (one per load,
+# however many weight shards it reads).
+DOWNLOAD_QUERY_FILES = frozenset({"config.json", "config.yaml", "hyperparams.yaml", "meta.yaml"})
 
 
 class BlobResponse(FileResponse):
@@ -40,6 +44,8 @@ def _resolve(request: Request, repo_type: str, namespace: str, name: str, revisi
     entry = hub.manifest(repo, commit).get(filename)
     if entry is None:
         raise entry_not_found(repo.repo_id, rev, filename, commit=commit)
+    if repo.type == "model" and filename in DOWNLOAD_QUERY_FILES:
+        hub.storage.record_download(repo)
     headers = {"X-Repo-Commit": commit, "ETag": f'"{entry.oid}"', "Cache-Control": "private, max-age=0"}
     if entry.lfs:
         headers["X-Linked-Etag"] = f'"{entry.sha256}"'

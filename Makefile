@@ -22,17 +22,19 @@ $(STAMP): $(PY) pyproject.toml
 install: $(STAMP)
 
 lint: install
-	$(VENV)/bin/ruff check src tests examples benchmarks
+	$(VENV)/bin/ruff check src tests examples benchmarks tools
 
-test: install lint
+test: install lint browser
 	$(VENV)/bin/pytest -q -p no:cacheprovider
 
 # The main job: the two guides end to end (the second one against the embedded hub).
 demo: install
 	$(PY) examples/quickstart.py
 	$(PY) examples/hub_demo.py
+	$(PY) examples/train_custom_resnet.py --steps 12
 
 include mk/reference.mk
+include mk/browser.mk
 
 clean:
 	rm -rf $(VENV) .venv-ref build dist src/*.egg-info

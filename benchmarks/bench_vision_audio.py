@@ -59,12 +59,14 @@ def forward_latency(impl: str, family: str, iters: int, warmup: int, threads: in
 
     import torch
 
-    lib = __import__("modelyard" if impl == "modelyard" else "transformers")
+    lib = __import__("transformers" if impl == "reference" else "modelyard")  # "baseline": older modelyard
     spec = FAMILIES[family]
     torch.set_num_threads(threads)
     torch.manual_seed(0)
     config = getattr(lib, spec["config_cls"])(**spec["config"])
     model = getattr(lib, spec["cls"])(config).eval()
+    if hasattr(model, "optimize_for_inference"):  # modelyard's CPU inference fast paths (off by default)
+        model.optimize_for_inference()
     inputs = {name: torch.randn(*shape) for name, shape in spec["inputs"].items()}
     times, cpu_times = [], []
     with torch.inference_mode():
@@ -107,7 +109,7 @@ def run_interleaved(bench: Bench, rounds: int) -> None:
                     continue
                 print(f"  round {round_index + 1}/{rounds}: {row.label} [{impl.name}] ...", file=sys.stderr, flush=True)
                 try:
-                    result = run_child(impl.python, row.programs[impl.name])
+                    result = run_child(impl.python, row.programs[impl.name], env=impl.env)
                 except ChildError as err:
                     failed[key] = f"failed: {str(err).strip().splitlines()[-1][:300]}"
                     continue

@@ -68,6 +68,7 @@ class Impl:
     name: str
     python: Path
     note: str = ""
+    env: Mapping[str, str] = field(default_factory=dict)  # e.g. PYTHONPATH of a baseline source tree
 
     @property
     def available(self) -> bool:
@@ -75,12 +76,20 @@ class Impl:
 
 
 def default_impls() -> list[Impl]:
-    """modelyard in .venv, the reference in .venv-ref (interpreters overridable by env vars)."""
-    return [
-        Impl("modelyard", Path(os.environ.get("MODELYARD_PYTHON", REPO_ROOT / ".venv" / "bin" / "python"))),
+    """modelyard in .venv, the reference in .venv-ref (interpreters overridable by env vars), and, when
+    ``MODELYARD_BASELINE_SRC`` names another checkout's ``src`` folder, that code as ``baseline`` (same
+    interpreter): a change measured side by side with what it replaces, e.g.
+    ``git worktree add /tmp/before <commit>; MODELYARD_BASELINE_SRC=/tmp/before/src make bench``."""
+    modelyard_python = Path(os.environ.get("MODELYARD_PYTHON", REPO_ROOT / ".venv" / "bin" / "python"))
+    impls = [
+        Impl("modelyard", modelyard_python, env={"PYTHONPATH": str(REPO_ROOT / "src")}),
         Impl("reference", Path(os.environ.get("REFERENCE_PYTHON", REPO_ROOT / ".venv-ref" / "bin" / "python")),
              note="transformers 4.57.6"),
     ]
+    baseline = os.environ.get("MODELYARD_BASELINE_SRC")
+    if baseline:
+        impls.append(Impl("baseline", modelyard_python, note=baseline, env={"PYTHONPATH": baseline}))
+    return impls
 
 
 # ----------------------------------------------------------------------------------- child-side helpers
@@ -245,7 +254,7 @@ def measure(impl: Impl, program: str, *, repeats: int = 5, warmup: int = 1, env:
     samples = []
     try:
         for i in range(warmup + repeats):
-            result = run_child(impl.python, program, env=env, timeout=timeout)
+            result = run_child(impl.python, program, env={**impl.env, **(env or {})}, timeout=timeout)
             if "error" in result:
                 return Measurement(impl.name, skipped=str(result["error"]))
             if i >= warmup:
@@ -320,6 +329,9 @@ class Bench:
         ratio_pair = ("modelyard", "reference") if {"modelyard", "reference"} <= set(names) else None
         if ratio_pair:
             header.append("modelyard/reference")
+        baseline_pair = ("modelyard", "baseline") if {"modelyard", "baseline"} <= set(names) else None
+        if baseline_pair:
+            header.append("modelyard/baseline")
         header.append("target")
         lines: list[list[str]] = [header]
         skipped: dict[tuple[str, str], list[str]] = {}  # (impl, reason) -> rows
@@ -342,10 +354,11 @@ class Bench:
                         value = result.median.get(metric)
                         values[name] = value
                         cells.append(_fmt(value))
-                if ratio_pair:
-                    a, b = (values.get(n) for n in ratio_pair)
-                    numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (a, b))
-                    cells.append(f"{a / b:.2f}x" if numeric and b else "-")
+                for pair in (ratio_pair, baseline_pair):
+                    if pair:
+                        a, b = (values.get(n) for n in pair)
+                        numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (a, b))
+                        cells.append(f"{a / b:.3f}x" if numeric and b else "-")
                 cells.append(row.target if m_i == 0 else "")
                 lines.append(cells)
         widths = [max(len(line[i]) for line in lines) for i in range(len(header))]

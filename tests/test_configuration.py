@@ -14,7 +14,7 @@ import pytest
 import modelyard
 from modelyard import DistilBertConfig, PretrainedConfig
 from modelyard.configuration import COMMON_DEFAULTS
-from modelyard.errors import ConfigurationError, MissingFileError
+from modelyard.errors import ConfigurationError, MissingFileError, UnexpectedArgumentError
 from modelyard.models.bert.configuration_bert import BertConfig
 
 DOCUMENT_KEYS = {
@@ -116,13 +116,16 @@ def test_diff_dict_keeps_model_keys_and_drops_common_defaults() -> None:
 
 
 # ------------------------------------------------------------------------------------------------ warnings and errors
-def test_probable_typo_warns_with_a_suggestion() -> None:
-    with pytest.warns(UserWarning, match="did you mean 'activation'"):
-        config = DistilBertConfig(activaton="relu")
-    assert config.activation == "gelu" and config.activaton == "relu"  # kept, but not used
+def test_probable_typo_is_an_error_with_a_suggestion() -> None:
+    """One policy for every kind: a misspelt known setting is an error (the model would ignore it)."""
+    with pytest.raises(UnexpectedArgumentError, match="'activaton' \\(did you mean 'activation'\\?\\)"):
+        DistilBertConfig(activaton="relu")
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        DistilBertConfig(my_project_flag=True)  # not close to any name: no warning
+        config = DistilBertConfig(my_project_flag=True)  # not close to any name: a custom setting, kept
+    assert config.my_project_flag is True
+    with pytest.raises(UnexpectedArgumentError, match="did you mean 'activation'"):
+        DistilBertConfig.from_dict({}, activaton="relu")
 
 
 def test_invalid_json_names_file_line_and_column(tmp_path: Path) -> None:

@@ -49,3 +49,13 @@ def test_every_public_name_resolves() -> None:
 def test_unknown_name_is_attribute_error() -> None:
     with pytest.raises(AttributeError, match="NoSuchThing"):
         modelyard.NoSuchThing  # noqa: B018
+
+
+def test_training_arguments_import_neither_torch_nor_accelerate() -> None:
+    out = _run(
+        "import sys\n"
+        "from modelyard import TrainingArguments, TrainerCallback\n"
+        "a = TrainingArguments('out', learning_rate=1e-4)\n"
+        "print('torch' in sys.modules, 'accelerate' in sys.modules)"
+    )
+    assert out == "False False"

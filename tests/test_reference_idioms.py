@@ -318,3 +318,22 @@ def test_old_format_pytorch_model_bin_loads(tmp_path: Path) -> None:
     torch.save(model.state_dict(), tmp_path / "pytorch_model.bin", _use_new_zipfile_serialization=False)
     loaded = BertModel.from_pretrained(tmp_path)
     assert_same_weights(loaded, model)
+
+
+def test_set_seed_makes_every_generator_repeat() -> None:
+    import random
+
+    import numpy as np
+
+    from modelyard import set_seed
+
+    def draw() -> tuple[float, float, torch.Tensor, torch.Tensor]:
+        return random.random(), float(np.random.rand()), torch.rand(3), nn.Linear(2, 2).weight.detach().clone()
+
+    set_seed(1234)
+    first = draw()
+    set_seed(1234)
+    second = draw()
+    assert first[:2] == second[:2] and torch.equal(first[2], second[2]) and torch.equal(first[3], second[3])
+    set_seed(4321)
+    assert draw()[0] != first[0]

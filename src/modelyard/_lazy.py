@@ -13,12 +13,23 @@ from typing import Any
 
 
 def lazy_exports(
-    package_name: str, package_globals: dict[str, Any], table: Mapping[str, str]
+    package_name: str,
+    package_globals: dict[str, Any],
+    table: Mapping[str, str] | Callable[[], Mapping[str, str]],
 ) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
-    """Return ``(__getattr__, __dir__)`` functions serving ``table`` for the package ``package_name``."""
+    """Return ``(__getattr__, __dir__)`` functions serving ``table`` for the package ``package_name``.
+
+    ``table`` may be a function that builds it; it is called on first need, once.
+    """
+    cache: list[Mapping[str, str]] = []
+
+    def names() -> Mapping[str, str]:
+        if not cache:
+            cache.append(table() if callable(table) else table)
+        return cache[0]
 
     def __getattr__(name: str) -> Any:
-        module_path = table.get(name)
+        module_path = names().get(name)
         if module_path is None:
             raise AttributeError(f"module {package_name!r} has no attribute {name!r}")
         module = importlib.import_module(module_path)
@@ -27,6 +38,6 @@ def lazy_exports(
         return value
 
     def __dir__() -> list[str]:
-        return sorted(set(package_globals) | set(table))
+        return sorted(set(package_globals) | set(names()))
 
     return __getattr__, __dir__

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextvars
 import copy
-import difflib
 import inspect
 import json
 import logging
@@ -23,7 +22,8 @@ from typing import Any, ClassVar, TypeVar
 from modelyard import __version__
 from modelyard.errors import ConfigurationError, MissingFileError
 from modelyard.hub.files import FileSource
-from modelyard.hub.push import PushToHubMixin
+from modelyard.options import HubOptions, refuse_near_misses
+from modelyard.pretrained_io import PretrainedIO
 
 logger = logging.getLogger(__name__)
 
@@ -60,8 +60,6 @@ COMMON_DEFAULTS: dict[str, Any] = {
     "problem_type": None,
     "pruned_heads": {},
 }
-# Keywords of get_config_dict that say where the file comes from (the rest is returned unused).
-_READ_OPTIONS = ("cache_dir", "local_files_only", "token", "revision", "subfolder", "force_download")
 # Keys that are never attributes of the object (bookkeeping written next to the attributes).
 _FILE_ONLY_KEYS = ("model_type", "modelyard_version", "num_labels")
 
@@ -108,7 +106,7 @@ def _dtype_name(value: Any) -> Any:
     return value
 
 
-class PretrainedConfig(PushToHubMixin):
+class PretrainedConfig(PretrainedIO):
     """Base class of every model configuration.
 
     Class attributes a family sets: ``model_type`` (the key used by the Auto classes and written to
@@ -118,7 +116,8 @@ class PretrainedConfig(PushToHubMixin):
 
     model_type: ClassVar[str] = ""
     attribute_map: ClassVar[dict[str, str]] = {}
-    _auto_class: ClassVar[str | None] = None
+    auto_class_choices = ("AutoConfig",)
+    reads_json_files = True
 
     def __init__(self, **kwargs: Any) -> None:
         if "torch_dtype" in kwargs:  # the older key name for the same setting
@@ -130,7 +129,7 @@ class PretrainedConfig(PushToHubMixin):
         for key in _FILE_ONLY_KEYS:
             kwargs.pop(key, None)
         if not _loading_from_file.get():
-            self._warn_on_probable_typos(kwargs)
+            self._refuse_probable_typos(kwargs)
 
         given_labels = {key for key in ("id2label", "label2id") if kwargs.get(key) is not None}
         for key, default in COMMON_DEFAULTS.items():
@@ -237,19 +236,11 @@ class PretrainedConfig(PushToHubMixin):
                     names.add(param.name)
         return names
 
-    def _warn_on_probable_typos(self, extra_kwargs: dict[str, Any]) -> None:
-        known = self.known_attributes()
-        for key in extra_kwargs:
-            if key in known or key.startswith("_"):
-                continue
-            close = difflib.get_close_matches(key, known, n=1, cutoff=0.8)
-            if close:
-                warnings.warn(
-                    f"{type(self).__name__} got an unknown argument {key!r}; did you mean {close[0]!r}? "
-                    f"It is kept as a new attribute, which the model will not use.",
-                    UserWarning,
-                    stacklevel=4,
-                )
+    def _refuse_probable_typos(self, extra_kwargs: dict[str, Any]) -> None:
+        """Extra keywords become attributes (custom settings are welcome), but one that misspells a known
+        setting is an error naming it: the model would silently ignore the misspelt key."""
+        refuse_near_misses(f"{type(self).__name__}()", [k for k in extra_kwargs if not k.startswith("_")],
+                           self.known_attributes())
 
     # ------------------------------------------------------------------ serialisation
     def to_dict(self) -> dict[str, Any]:
@@ -292,67 +283,33 @@ class PretrainedConfig(PushToHubMixin):
         for key, value in values.items():
             setattr(self, key, value)
 
-    def save_pretrained(
-        self,
-        save_directory: str | os.PathLike[str],
-        *,
-        push_to_hub: bool = False,
-        portable_code: bool = False,
-        **push_kwargs: Any,
-    ) -> list[Path]:
+    # ------------------------------------------------------------------ saving (PretrainedIO hooks)
+    def _save_into(self, directory: Path, *, portable_code: bool = False) -> list[Path]:
         """Write ``config.json`` (and the custom code, when the class is registered for an Auto class;
         ``portable_code=True`` writes its imports of modelyard so the transformers library can run it too)."""
-        directory = Path(save_directory)
-        if directory.is_file():
-            raise ConfigurationError(
-                f"save_directory {str(directory)!r} is a file; save_pretrained writes config.json into a folder. "
-                "Pass a folder path."
-            )
-        directory.mkdir(parents=True, exist_ok=True)
         written: list[Path] = []
         if type(self)._auto_class is not None:
-            from modelyard.dynamic_modules import save_custom_code
+            from modelyard.dynamic.saving import save_custom_code
 
             written += save_custom_code(self, directory, config=self, portable=portable_code)
         path = directory / CONFIG_NAME
         self.to_json_file(path)
         written.append(path)
         logger.info("Configuration saved in %s", path)
-        if push_to_hub:
-            self.push_to_hub(push_kwargs.pop("repo_id", directory.name), _folder=directory, **push_kwargs)
         return written
 
     # ------------------------------------------------------------------ loading
     @classmethod
-    def from_pretrained(
-        cls: type[C],
-        pretrained_model_name_or_path: str | os.PathLike[str] | FileSource,
-        *,
-        cache_dir: str | os.PathLike[str] | None = None,
-        local_files_only: bool = False,
-        token: str | bool | None = None,
-        revision: str | None = None,
-        subfolder: str = "",
-        force_download: bool = False,
-        return_unused_kwargs: bool = False,
-        **kwargs: Any,
+    def _from_source(
+        cls: type[C], location: FileSource | Path, *, return_unused_kwargs: bool = False, **kwargs: Any
     ) -> C | tuple[C, dict[str, Any]]:
-        """Load from a folder, a ``config.json`` path or a hub repository; ``kwargs`` override attributes.
+        """Build from a folder / repository's ``config.json`` (or a JSON file); ``kwargs`` override attributes.
 
-        Keyword arguments that are not attributes are returned with ``return_unused_kwargs=True``
-        (otherwise a warning names them).
+        Keyword arguments that are not attributes are returned with ``return_unused_kwargs=True`` (otherwise a
+        warning names them); a misspelt attribute is an error.
         """
-        config_dict = cls._read_config_dict(
-            pretrained_model_name_or_path,
-            cache_dir=cache_dir,
-            local_files_only=local_files_only,
-            token=token,
-            revision=revision,
-            subfolder=subfolder,
-            force_download=force_download,
-        )
-        for name in ("_from_auto", "_from_pipeline", "_commit_hash", "trust_remote_code", "resume_download"):
-            kwargs.pop(name, None)  # the reference's own flags: nothing to do here
+        kwargs.pop("trust_remote_code", None)  # only the Auto classes decide about custom code
+        config_dict = cls._config_dict_at(location)
         file_type = config_dict.get("model_type")
         if cls.model_type and file_type and file_type != cls.model_type:
             logger.warning(
@@ -364,50 +321,32 @@ class PretrainedConfig(PushToHubMixin):
         return cls.from_dict(config_dict, return_unused_kwargs=return_unused_kwargs, **kwargs)
 
     @classmethod
+    def _accepted_keywords(cls) -> set[str]:
+        return super()._accepted_keywords() | cls.known_attributes() | {"trust_remote_code"}
+
+    @classmethod
     def get_config_dict(
         cls, pretrained_model_name_or_path: str | os.PathLike[str] | FileSource, **kwargs: Any
     ) -> tuple[dict[str, Any], dict[str, Any]]:
         """``(config_dict, unused_kwargs)``, as the reference returns them: the raw dict of the config file
         (with ``_name_or_path`` and ``_commit_hash``), and the keywords that were not options of the read
-        (``cache_dir``, ``revision``, ``token``, ``local_files_only``, ``subfolder``, ``force_download``)."""
-        options = {k: kwargs.pop(k) for k in list(kwargs) if k in _READ_OPTIONS}
-        for name in ("_from_auto", "_from_pipeline", "_commit_hash", "trust_remote_code", "resume_download"):
-            kwargs.pop(name, None)
-        return cls._read_config_dict(pretrained_model_name_or_path, **options), kwargs
+        (the :class:`~modelyard.options.HubOptions` fields)."""
+        hub = HubOptions.take(kwargs, where=f"{cls.__name__}.get_config_dict")
+        kwargs.pop("trust_remote_code", None)
+        return cls._config_dict_at(cls._locate(pretrained_model_name_or_path, hub)), kwargs
 
     @classmethod
-    def _read_config_dict(
-        cls,
-        pretrained_model_name_or_path: str | os.PathLike[str] | FileSource,
-        *,
-        cache_dir: str | os.PathLike[str] | None = None,
-        local_files_only: bool = False,
-        token: str | bool | None = None,
-        revision: str | None = None,
-        subfolder: str = "",
-        force_download: bool = False,
-    ) -> dict[str, Any]:
+    def _config_dict_at(cls, location: FileSource | Path) -> dict[str, Any]:
         """The raw dict of a config file, with ``_name_or_path`` and ``_commit_hash`` filled in."""
-        if not isinstance(pretrained_model_name_or_path, FileSource):
-            path = Path(os.fspath(pretrained_model_name_or_path)).expanduser()
-            if path.is_file() or path.suffix == ".json":
-                config_dict = cls._dict_from_json_file(path)
-                config_dict["_name_or_path"] = str(path.parent)
-                return config_dict
-        source = FileSource.open(
-            pretrained_model_name_or_path,
-            revision=revision,
-            cache_dir=cache_dir,
-            token=token,
-            local_files_only=local_files_only,
-            subfolder=subfolder,
-            force_download=force_download,
-        )
-        path = source.get(CONFIG_NAME)
-        assert path is not None
+        if isinstance(location, Path):
+            config_dict = cls._dict_from_json_file(location)
+            config_dict["_name_or_path"] = str(location.parent)
+            return config_dict
+        path = location.get(CONFIG_NAME)
+        assert path is not None  # required: a missing file raises
         config_dict = cls._dict_from_json_file(path)
-        config_dict["_name_or_path"] = source.name
-        config_dict["_commit_hash"] = source.commit_hash
+        config_dict["_name_or_path"] = location.name
+        config_dict["_commit_hash"] = location.commit_hash
         return config_dict
 
     @classmethod
@@ -484,16 +423,12 @@ class PretrainedConfig(PushToHubMixin):
                 setattr(config, key, value)
             else:
                 unused[key] = value
+        refuse_near_misses(f"{cls.__name__}.from_dict", unused, cls.known_attributes())
         if return_unused_kwargs:
             return config, unused
         if unused:
-            known = cls.known_attributes()
-            hints = [
-                f"{k!r} (did you mean {m[0]!r}?)" if (m := difflib.get_close_matches(k, known, n=1, cutoff=0.8)) else repr(k)
-                for k in unused
-            ]
             warnings.warn(
-                f"{cls.__name__}: ignored keyword arguments that are not attributes: {', '.join(hints)}. "
+                f"{cls.__name__}: ignored keyword arguments that are not attributes: {sorted(unused)}. "
                 "Pass return_unused_kwargs=True to receive them.",
                 UserWarning,
                 stacklevel=3,
@@ -506,26 +441,6 @@ class PretrainedConfig(PushToHubMixin):
         config = cls.from_dict(data)
         assert isinstance(config, cls)
         return config
-
-    # ------------------------------------------------------------------ custom code
-    @classmethod
-    def register_for_auto_class(cls, auto_class: str | type = "AutoConfig") -> None:
-        """Save this class's code with the config, so ``AutoConfig`` can load it with trust_remote_code.
-
-        The copied code imports what it builds on; written as ``from modelyard import PretrainedConfig`` it
-        runs only where modelyard is installed. To let users of the transformers library load it too, write
-        the import in the portable form (or save with ``save_pretrained(..., portable_code=True)``, which
-        writes the copies that way, and see ``modelyard.dynamic_modules.check_portable_code``)::
-
-            try:  # modelyard where it is installed; the transformers library (same API) elsewhere
-                from modelyard import PretrainedConfig
-            except ImportError:
-                from transformers import PretrainedConfig
-        """
-        name = auto_class if isinstance(auto_class, str) else auto_class.__name__
-        if name != "AutoConfig":
-            raise ConfigurationError(f"A configuration registers only for 'AutoConfig', got {name!r}.")
-        cls._auto_class = name
 
 
 def _json_ready(value: Any) -> Any:

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from modelyard import registry
 from modelyard.dynamic import cache, remote_imports
 from modelyard.dynamic.closure import DirectoryReader, SourceReader, collect
 from modelyard.dynamic.imports import check_dependencies, scan_imports
@@ -343,8 +344,6 @@ def _import_class(package: str, module: str, class_name: str, files: dict[str, b
     check_dependencies(required, where=where, local_modules={p.split("/")[0].removesuffix(".py") for p in files})
     remote_imports.check_transformers_uses(files, where=where)
     remote_imports.register_package(package, where)
-    from modelyard.auto import registry
-
     before = registry.registrations_snapshot()
     try:
         loaded = cache.import_module(package, module)

@@ -24,7 +24,6 @@ Custom-code contract (read by :mod:`modelyard.dynamic_modules`)
 from __future__ import annotations
 
 import copy
-import difflib
 import inspect
 import json
 import logging
@@ -39,7 +38,8 @@ import numpy as np
 
 from modelyard.errors import ConfigurationError, FeatureExtractionError, MissingFileError
 from modelyard.hub.files import FileSource
-from modelyard.hub.push import PushToHubMixin
+from modelyard.options import HubOptions, refuse_near_misses, unknown_keywords_error
+from modelyard.pretrained_io import PretrainedIO, locate
 
 logger = logging.getLogger(__name__)
 
@@ -208,39 +208,23 @@ def read_json_object(path: Path) -> dict[str, Any]:
 
 
 def open_source(
-    pretrained_model_name_or_path: str | os.PathLike[str] | FileSource,
-    *,
-    cache_dir: str | os.PathLike[str] | None = None,
-    local_files_only: bool = False,
-    token: str | bool | None = None,
-    revision: str | None = None,
-    subfolder: str = "",
+    pretrained_model_name_or_path: str | os.PathLike[str] | FileSource, hub: HubOptions | None = None
 ) -> tuple[FileSource | None, Path | None]:
     """``(source, None)`` for a folder / repo id / FileSource, ``(None, path)`` for a JSON file path."""
-    if not isinstance(pretrained_model_name_or_path, FileSource):
-        path = Path(os.fspath(pretrained_model_name_or_path)).expanduser()
-        if path.is_file() or (path.suffix == ".json" and not path.is_dir()):
-            if not path.is_file():
-                raise MissingFileError(f"{str(path)!r} does not exist. Pass an existing JSON file or a folder.")
-            return None, path
-    source = FileSource.open(
-        pretrained_model_name_or_path,
-        revision=revision,
-        cache_dir=cache_dir,
-        token=token,
-        local_files_only=local_files_only,
-        subfolder=subfolder,
-    )
-    return source, None
+    location = locate(pretrained_model_name_or_path, hub, json_files=True)
+    if isinstance(location, Path):
+        if not location.is_file():
+            raise MissingFileError(f"{str(location)!r} does not exist. Pass an existing JSON file or a folder.")
+        return None, location
+    return location, None
 
 
 def read_preprocessor_settings(
-    pretrained_model_name_or_path: str | os.PathLike[str] | FileSource,
-    **hub_options: Any,
+    pretrained_model_name_or_path: str | os.PathLike[str] | FileSource, hub: HubOptions | None = None
 ) -> tuple[FileSource | None, dict[str, Any], str]:
     """``(source, settings dict, name for messages)`` of a saved preprocessor: a JSON file path, or a folder /
-    repo id / FileSource read with :func:`load_preprocessor_dict`. ``hub_options`` go to :func:`open_source`."""
-    source, file_path = open_source(pretrained_model_name_or_path, **hub_options)
+    repo id / FileSource read with :func:`load_preprocessor_dict`."""
+    source, file_path = open_source(pretrained_model_name_or_path, hub)
     if file_path is not None:
         return None, read_json_object(file_path), str(file_path)
     assert source is not None
@@ -305,7 +289,7 @@ def custom_code_auto_map(obj: Any, directory: Path, written: list[Path], *, port
     auto_class = getattr(type(obj), "_auto_class", None)
     if auto_class is None:
         return None
-    from modelyard.dynamic_modules import save_custom_code
+    from modelyard.dynamic.saving import save_custom_code
 
     written.extend(save_custom_code(obj, directory, portable=portable) or [])
     auto_map = dict(getattr(obj, "auto_map", None) or {})  # save_custom_code may have recorded the entry
@@ -313,18 +297,8 @@ def custom_code_auto_map(obj: Any, directory: Path, written: list[Path], *, port
     return auto_map
 
 
-def prepare_save_directory(save_directory: str | os.PathLike[str]) -> Path:
-    directory = Path(save_directory)
-    if directory.is_file():
-        raise ConfigurationError(
-            f"save_directory {str(directory)!r} is a file; save_pretrained writes into a folder. Pass a folder path."
-        )
-    directory.mkdir(parents=True, exist_ok=True)
-    return directory
-
-
 # ---------------------------------------------------------------------------------------------- the mixin
-class FeatureExtractionMixin(PushToHubMixin):
+class FeatureExtractionMixin(PretrainedIO):
     """Attributes from keyword arguments, JSON (de)serialisation, ``save_pretrained`` / ``from_pretrained``.
 
     Every keyword given to ``__init__`` becomes an attribute, so files written by other versions (or by the
@@ -334,7 +308,9 @@ class FeatureExtractionMixin(PushToHubMixin):
     _auto_class: ClassVar[str | None] = None
     # The key naming the class in the JSON file ("image_processor_type" for image processors).
     type_key: ClassVar[str] = "feature_extractor_type"
-    default_auto_class: ClassVar[str] = "AutoFeatureExtractor"
+    auto_class_choices = ("AutoFeatureExtractor", "AutoImageProcessor")
+    reads_json_files = True
+    settings_error = ConfigurationError
     model_input_names: ClassVar[list[str]] = []
 
     def __init__(self, **kwargs: Any) -> None:
@@ -394,27 +370,13 @@ class FeatureExtractionMixin(PushToHubMixin):
 
     __hash__ = None  # type: ignore[assignment]  # mutable, compared by value
 
-    # ------------------------------------------------------------------ saving
-    def save_pretrained(
-        self,
-        save_directory: str | os.PathLike[str],
-        *,
-        push_to_hub: bool = False,
-        portable_code: bool = False,
-        **push_kwargs: Any,
-    ) -> list[Path]:
-        """Write ``preprocessor_config.json`` into ``save_directory`` (and the class's code when it is
-        registered with :meth:`register_for_auto_class`; ``portable_code=True`` writes its imports of modelyard
-        so the transformers library can run it too); returns the files written."""
-        directory = prepare_save_directory(save_directory)
-        written = self._save_into(directory, portable_code=portable_code)
-        if push_to_hub:
-            self.push_to_hub(push_kwargs.pop("repo_id", directory.name), _folder=directory, **push_kwargs)
-        return written
-
+    # ------------------------------------------------------------------ saving (PretrainedIO hooks)
     def _save_into(
         self, directory: Path, *, extra_auto_map: dict[str, Any] | None = None, portable_code: bool = False
     ) -> list[Path]:
+        """Write ``preprocessor_config.json`` (and the class's code when it is registered with
+        :meth:`register_for_auto_class`; ``portable_code=True`` writes its imports of modelyard so the
+        transformers library can run it too); returns the files written."""
         written: list[Path] = []
         auto_map = custom_code_auto_map(self, directory, written, portable=portable_code)
         if extra_auto_map:
@@ -427,53 +389,32 @@ class FeatureExtractionMixin(PushToHubMixin):
 
     # ------------------------------------------------------------------ loading
     @classmethod
-    def from_pretrained(
-        cls: type[F],
-        pretrained_model_name_or_path: str | os.PathLike[str] | FileSource,
-        *,
-        cache_dir: str | os.PathLike[str] | None = None,
-        local_files_only: bool = False,
-        token: str | bool | None = None,
-        revision: str | None = None,
-        subfolder: str = "",
-        return_unused_kwargs: bool = False,
-        **kwargs: Any,
+    def _from_source(
+        cls: type[F], location: FileSource | Path, *, return_unused_kwargs: bool = False, **kwargs: Any
     ) -> F | tuple[F, dict[str, Any]]:
-        """Load from a folder, a JSON file or a hub repository (read through one :class:`FileSource`).
+        """Load from a folder, a JSON file or a hub repository (``from_pretrained``).
 
         ``kwargs`` override attributes; keywords that are not attributes are returned with
-        ``return_unused_kwargs=True`` (otherwise a warning names them).
+        ``return_unused_kwargs=True`` (otherwise a warning names them); a misspelt one is an error.
         """
-        data = cls.get_feature_extractor_dict(
-            pretrained_model_name_or_path,
-            cache_dir=cache_dir,
-            local_files_only=local_files_only,
-            token=token,
-            revision=revision,
-            subfolder=subfolder,
-        )
+        kwargs.pop("trust_remote_code", None)  # only the Auto classes decide about custom code
+        _, data, _ = read_preprocessor_settings(location)
         return cls.from_dict(data, return_unused_kwargs=return_unused_kwargs, **kwargs)
 
     @classmethod
+    def _accepted_keywords(cls) -> set[str]:
+        return super()._accepted_keywords() | cls._init_parameter_names() | {"trust_remote_code"}
+
+    @classmethod
     def get_feature_extractor_dict(
-        cls,
-        pretrained_model_name_or_path: str | os.PathLike[str] | FileSource,
-        *,
-        cache_dir: str | os.PathLike[str] | None = None,
-        local_files_only: bool = False,
-        token: str | bool | None = None,
-        revision: str | None = None,
-        subfolder: str = "",
+        cls, pretrained_model_name_or_path: str | os.PathLike[str] | FileSource, **kwargs: Any
     ) -> dict[str, Any]:
-        """The raw settings dict of a saved feature extractor."""
-        _, data, _ = read_preprocessor_settings(
-            pretrained_model_name_or_path,
-            cache_dir=cache_dir,
-            local_files_only=local_files_only,
-            token=token,
-            revision=revision,
-            subfolder=subfolder,
-        )
+        """The raw settings dict of a saved feature extractor (keywords: the HubOptions)."""
+        hub = HubOptions.take(kwargs, where=f"{cls.__name__}.get_feature_extractor_dict")
+        if kwargs:
+            raise unknown_keywords_error(f"{cls.__name__}.get_feature_extractor_dict", kwargs, HubOptions.field_names(),
+                                         "options of where the file comes from")
+        _, data, _ = read_preprocessor_settings(pretrained_model_name_or_path, hub)
         return data
 
     @classmethod
@@ -517,15 +458,12 @@ class FeatureExtractionMixin(PushToHubMixin):
                 f"{cls.__name__} could not be built from these settings ({sorted(data)}): {err}. Remove the "
                 "offending key from the file, or give the class a **kwargs parameter."
             ) from err
+        refuse_near_misses(f"{cls.__name__}.from_dict", unused, known | set(data))
         if return_unused_kwargs:
             return obj, unused
         if unused:
-            hints = [
-                f"{k!r} (did you mean {m[0]!r}?)" if (m := difflib.get_close_matches(k, known | set(data), n=1)) else repr(k)
-                for k in unused
-            ]
             warnings.warn(
-                f"{cls.__name__}: ignored keyword arguments that are not attributes: {', '.join(hints)}. "
+                f"{cls.__name__}: ignored keyword arguments that are not attributes: {sorted(unused)}. "
                 "Pass return_unused_kwargs=True to receive them.",
                 UserWarning,
                 stacklevel=3,
@@ -537,29 +475,6 @@ class FeatureExtractionMixin(PushToHubMixin):
         obj = cls.from_dict(read_json_object(Path(json_file)))
         assert isinstance(obj, cls)
         return obj
-
-    # ------------------------------------------------------------------ custom code
-    @classmethod
-    def register_for_auto_class(cls, auto_class: str | type | None = None) -> None:
-        """Ship this class's code with saved files so ``auto_class`` can load it (``trust_remote_code=True``).
-
-        The copied code imports what it builds on; written as ``from modelyard import FeatureExtractionMixin`` it
-        runs only where modelyard is installed. To let users of the transformers library load it too, write
-        the import in the portable form (or save with ``save_pretrained(..., portable_code=True)``, which
-        writes the copies that way, and see ``modelyard.dynamic_modules.check_portable_code``)::
-
-            try:  # modelyard where it is installed; the transformers library (same API) elsewhere
-                from modelyard import FeatureExtractionMixin
-            except ImportError:
-                from transformers import FeatureExtractionMixin
-        """
-        name = cls.default_auto_class if auto_class is None else auto_class
-        name = name if isinstance(name, str) else name.__name__
-        if name not in ("AutoFeatureExtractor", "AutoImageProcessor"):
-            raise ConfigurationError(
-                f"{cls.__name__} can register for 'AutoFeatureExtractor' or 'AutoImageProcessor', not {name!r}."
-            )
-        cls._auto_class = name
 
 
 # ---------------------------------------------------------------------------------------------- audio

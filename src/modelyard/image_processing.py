@@ -265,7 +265,7 @@ class BaseImageProcessor(FeatureExtractionMixin):
     """
 
     type_key: ClassVar[str] = "image_processor_type"
-    default_auto_class: ClassVar[str] = "AutoImageProcessor"
+    auto_class_choices = ("AutoImageProcessor", "AutoFeatureExtractor")
     model_input_names: ClassVar[list[str]] = ["pixel_values"]
 
     def __init__(self, **kwargs: Any) -> None:

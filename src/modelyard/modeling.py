@@ -11,11 +11,9 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import copy
-import difflib
 import functools
 import itertools
 import logging
-import os
 import re
 import threading
 from collections.abc import Iterator
@@ -26,18 +24,14 @@ import torch
 from torch import nn
 
 from modelyard.configuration import PretrainedConfig
-from modelyard.errors import ConfigurationError, UnexpectedArgumentError, WeightsError
+from modelyard.errors import ConfigurationError, WeightsError
 from modelyard.hub.files import FileSource
-from modelyard.hub.push import PushToHubMixin
 from modelyard.module_utils import ModuleUtilsMixin
+from modelyard.options import REFERENCE_FLAGS, HubOptions, unknown_keywords_error
+from modelyard.pretrained_io import PretrainedIO
+from modelyard.registry import MODEL_TASKS
 from modelyard.weights.checkpoint import Checkpoint, find_checkpoint
-from modelyard.weights.reference_options import IGNORED as IGNORED_REFERENCE_OPTIONS
-from modelyard.weights.reference_options import UNSUPPORTED as UNSUPPORTED_REFERENCE_OPTIONS
-from modelyard.weights.reference_options import (
-    check_attn_implementation,
-    device_from_map,
-    take_reference_options,
-)
+from modelyard.weights.load_options import LoadOptions
 from modelyard.weights.report import LoadReport, judge_load
 from modelyard.weights.saving import save_state_dict
 
@@ -143,23 +137,7 @@ def _skipped_while_building(function: Any) -> Any:
     return init
 
 
-def unused_keywords_message(
-    where: str, unused: dict[str, Any], config_class: type[PretrainedConfig], init_args: frozenset[str] = frozenset()
-) -> str:
-    """The error for keywords that are neither loading options, config attributes nor model arguments,
-    with a "did you mean" for each near miss."""
-    known = config_class.known_attributes() | PreTrainedModel.load_option_names() | init_args
-    parts = []
-    for key in unused:
-        match = difflib.get_close_matches(key, known, n=1, cutoff=0.75)
-        parts.append(f"{key!r} (did you mean {match[0]!r}?)" if match else repr(key))
-    return (
-        f"{where} got keyword arguments that are neither loading options, attributes of "
-        f"{config_class.__name__} nor arguments of the model class: {', '.join(parts)}."
-    )
-
-
-class PreTrainedModel(nn.Module, ModuleUtilsMixin, PushToHubMixin):
+class PreTrainedModel(nn.Module, ModuleUtilsMixin, PretrainedIO):
     """Base class of every model.
 
     Families set ``config_class``, ``base_model_prefix`` (the attribute holding the base model inside
@@ -174,6 +152,9 @@ class PreTrainedModel(nn.Module, ModuleUtilsMixin, PushToHubMixin):
     supports_gradient_checkpointing: ClassVar[bool] = False
     # Whether the model's attention runs on torch's scaled_dot_product_attention (attn_implementation="sdpa").
     _supports_sdpa: ClassVar[bool] = False
+    # Attribute names of activation modules whose input is always a temporary made just before (the output of
+    # a dense layer): optimize_for_inference() lets them overwrite it.
+    _inplace_activations: ClassVar[tuple[str, ...]] = ()
     _tied_weights_keys: ClassVar[list[str] | None] = None
     # regexes of keys never reported (checkpoint leftovers, buffers computed at init)
     _keys_to_ignore_on_load_missing: ClassVar[list[str] | None] = None
@@ -186,7 +167,7 @@ class PreTrainedModel(nn.Module, ModuleUtilsMixin, PushToHubMixin):
         (r"LayerNorm\.gamma$", "LayerNorm.weight"),
         (r"LayerNorm\.beta$", "LayerNorm.bias"),
     ]
-    _auto_class: ClassVar[str | None] = None
+    auto_class_choices = MODEL_TASKS
 
     def __init__(self, config: PretrainedConfig, *args: Any, **kwargs: Any) -> None:
         super().__init__()
@@ -381,6 +362,28 @@ class PreTrainedModel(nn.Module, ModuleUtilsMixin, PushToHubMixin):
     def is_gradient_checkpointing(self) -> bool:
         return any(getattr(m, "gradient_checkpointing", False) for m in self.modules())
 
+    def optimize_for_inference(self: M, enabled: bool = True) -> M:
+        """Switch on (or, with ``False``, off) the CPU inference fast paths; returns the model.
+
+        Outside autograd, few-row projections take the form measured faster on this machine, and the
+        family's activations overwrite their temporary input instead of allocating (see
+        :mod:`modelyard.layers.inference`). Weights, state-dict keys and results (up to float rounding) stay
+        the same; training, tracing, compiling and hooks get the plain computation. Off by default.
+        """
+        from modelyard.layers import inference
+
+        if enabled:
+            inference.optimize(self, self._inplace_activations)
+        else:
+            inference.restore(self)
+        return self
+
+    @property
+    def is_optimized_for_inference(self) -> bool:
+        from modelyard.layers import inference
+
+        return inference.is_optimized(self)
+
     def enable_input_require_grads(self) -> None:
         """Make the input embeddings' output require grad, so gradients flow to later trainable layers even
         when the embeddings are frozen (adapters, gradient checkpointing with frozen inputs)."""
@@ -396,40 +399,17 @@ class PreTrainedModel(nn.Module, ModuleUtilsMixin, PushToHubMixin):
         if hook is not None:
             hook.remove()
 
-    @classmethod
-    def register_for_auto_class(cls, auto_class: str | type = "AutoModel") -> None:
-        """Save this class's code with the weights, loadable by ``auto_class`` with trust_remote_code.
-
-        The copied code imports what it builds on; written as ``from modelyard import PreTrainedModel`` it
-        runs only where modelyard is installed. To let users of the transformers library load it too, write
-        the import in the portable form (or save with ``save_pretrained(..., portable_code=True)``, which
-        writes the copies that way, and see ``modelyard.dynamic_modules.check_portable_code``)::
-
-            try:  # modelyard where it is installed; the transformers library (same API) elsewhere
-                from modelyard import PreTrainedModel
-            except ImportError:
-                from transformers import PreTrainedModel
-        """
-        name = auto_class if isinstance(auto_class, str) else auto_class.__name__
-        from modelyard.auto.modeling_auto import AUTO_MODEL_CLASSES
-
-        if name not in AUTO_MODEL_CLASSES:
-            raise ConfigurationError(f"Unknown auto class {name!r}; use one of {sorted(AUTO_MODEL_CLASSES)}.")
-        cls._auto_class = name
-
     # ------------------------------------------------------------------ saving
-    def save_pretrained(
+    def _save_into(
         self,
-        save_directory: str | os.PathLike[str],
+        directory: Path,
         *,
         is_main_process: bool = True,
         state_dict: dict[str, torch.Tensor] | None = None,
-        push_to_hub: bool = False,
         max_shard_size: int | str = "5GB",
         safe_serialization: bool = True,
         variant: str | None = None,
         portable_code: bool = False,
-        **push_kwargs: Any,
     ) -> list[Path]:
         """Write ``config.json`` and the weights (``model.safetensors`` or shards + index); returns the files.
 
@@ -438,30 +418,22 @@ class PreTrainedModel(nn.Module, ModuleUtilsMixin, PushToHubMixin):
         other ranks of a distributed run) writes nothing, so processes never race on the same files.
         ``portable_code``: for a class registered with ``register_for_auto_class``, write the copied code's
         imports of modelyard in a form the transformers library can also run (see ``check_portable_code``).
-        ``push_to_hub=True`` then uploads the folder (``repo_id=`` defaults to the folder's name; other
-        keywords go to :meth:`push_to_hub`).
         """
         if not is_main_process:
             return []
-        directory = Path(save_directory)
-        if directory.is_file():
-            raise WeightsError(f"save_directory {str(directory)!r} is a file; pass a folder path.")
-        directory.mkdir(parents=True, exist_ok=True)
         config = copy.deepcopy(self.config)
         config.architectures = [type(self).__name__]
         config.dtype = str(self.dtype).removeprefix("torch.")
         written: list[Path] = []
         if type(self)._auto_class is not None:
-            from modelyard.dynamic_modules import save_custom_code
+            from modelyard.dynamic.saving import save_custom_code
 
             written += save_custom_code(self, directory, config=config, portable=portable_code)
         state = self._state_dict_without_shared(state_dict if state_dict is not None else self.state_dict())
-        written += config.save_pretrained(directory, portable_code=portable_code)
+        written += config._save_into(directory, portable_code=portable_code)
         written += save_state_dict(
             state, directory, max_shard_size=max_shard_size, safe_serialization=safe_serialization, variant=variant
         )
-        if push_to_hub:
-            self.push_to_hub(push_kwargs.pop("repo_id", directory.name), _folder=directory, **push_kwargs)
         return written
 
     def _state_dict_without_shared(self, state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -485,80 +457,47 @@ class PreTrainedModel(nn.Module, ModuleUtilsMixin, PushToHubMixin):
 
     # ------------------------------------------------------------------ loading
     @classmethod
-    def from_pretrained(
-        cls: type[M],
-        pretrained_model_name_or_path: str | os.PathLike[str] | FileSource,
-        *,
-        config: PretrainedConfig | None = None,
-        revision: str | None = None,
-        cache_dir: str | os.PathLike[str] | None = None,
-        local_files_only: bool = False,
-        force_download: bool = False,
-        token: str | bool | None = None,
-        subfolder: str = "",
-        dtype: str | torch.dtype | None = None,
-        torch_dtype: str | torch.dtype | None = None,
-        device: str | torch.device | None = None,
-        device_map: str | int | torch.device | dict[str, Any] | None = None,
-        attn_implementation: str | None = None,
-        torchscript: bool = False,
-        ignore_mismatched_sizes: bool = False,
-        output_loading_info: bool = False,
-        use_safetensors: bool | None = None,
-        variant: str | None = None,
-        state_dict: dict[str, torch.Tensor] | None = None,
-        _require_fit: bool = False,
-        **config_overrides: Any,
+    def _from_source(
+        cls: type[M], location: FileSource | Path, *, _require_fit: bool = False, **kwargs: Any
     ) -> M | tuple[M, LoadReport]:
-        """Build the model from a folder or hub repository and load its weights.
+        """Build the model from the files of ``location`` and load its weights.
 
-        ``dtype``: None loads in float32; ``"auto"`` keeps the checkpoint's dtype; or a dtype / name.
-        ``device`` / ``device_map``: the one device to load onto (``device_map="auto"`` means the first GPU
-        when there is one). ``attn_implementation``: ``"sdpa"`` (default) or ``"eager"``.
-        ``ignore_mismatched_sizes``: re-initialise weights whose shape differs instead of failing.
-        ``variant``: load ``model.<variant>.safetensors`` (e.g. ``"fp16"``). The reference library's own
-        flags (``_from_auto``, ``low_cpu_mem_usage``, ...) are taken as well; see
-        :mod:`modelyard.weights.reference_options`. Other keywords override config attributes, or go to the
-        model's ``__init__`` when it takes them (``add_pooling_layer=False``).
+        ``kwargs``: the :class:`~modelyard.weights.load_options.LoadOptions` (``dtype``, ``device``,
+        ``device_map``, ``attn_implementation``, ``ignore_mismatched_sizes``, ``output_loading_info``,
+        ``variant``, ...) and the reference's model flags (``low_cpu_mem_usage``, ...); arguments of the model's
+        own ``__init__`` (``add_pooling_layer=False``); and config attributes to override. Anything else is an
+        error: a model has nowhere to keep it.
         """
-        take_reference_options(f"{cls.__name__}.from_pretrained", config_overrides)
-        target_device = device_from_map(device_map, device)
-        source = FileSource.open(
-            pretrained_model_name_or_path,
-            revision=revision,
-            cache_dir=cache_dir,
-            token=token,
-            local_files_only=local_files_only,
-            subfolder=subfolder,
-            force_download=force_download,
-        )
+        assert isinstance(location, FileSource)  # models never read a lone JSON file (reads_json_files)
+        options = LoadOptions.take(kwargs, where=f"{cls.__name__}.from_pretrained")
+        target_device = options.target_device()
         # Arguments of the model's own __init__ (e.g. add_pooling_layer=False) build the model;
         # every other keyword overrides a config attribute.
         init_args = cls.init_arguments()
-        model_kwargs = {k: config_overrides.pop(k) for k in list(config_overrides) if k in init_args}
-        config = cls._load_config(source, config, config_overrides)
-        if attn_implementation is not None:
-            config._attn_implementation = check_attn_implementation(attn_implementation)
-        if torchscript:
+        model_kwargs = {k: kwargs.pop(k) for k in list(kwargs) if k in init_args}
+        config = cls._load_config(location, options.config, kwargs)
+        if options.attn_implementation is not None:
+            config._attn_implementation = options.attn_implementation
+        if options.torchscript:
             config.torchscript = True
         checkpoint = (
-            Checkpoint.from_state_dict(state_dict)
-            if state_dict is not None
-            else find_checkpoint(source, use_safetensors=use_safetensors, variant=variant)
+            Checkpoint.from_state_dict(options.state_dict)
+            if options.state_dict is not None
+            else find_checkpoint(location, use_safetensors=options.use_safetensors, variant=options.variant)
         )
-        target_dtype = cls._target_dtype(dtype if dtype is not None else torch_dtype, config)
+        target_dtype = cls._target_dtype(options.dtype if options.dtype is not None else options.torch_dtype, config)
         with _parameters_on_meta():
             model = cls(config, **model_kwargs)
         report = model._load_checkpoint(
             checkpoint, dtype=target_dtype, device=target_device or torch.device("cpu"),
-            ignore_mismatched_sizes=ignore_mismatched_sizes,
+            ignore_mismatched_sizes=options.ignore_mismatched_sizes,
         )
         if target_dtype is not None:
             model.config.dtype = str(target_dtype).removeprefix("torch.")
         model.eval()
-        model.name_or_path = source.name
-        model.config.name_or_path = source.name
-        summary = report.summary(cls.__name__, source.name)
+        model.name_or_path = location.name
+        model.config.name_or_path = location.name
+        summary = report.summary(cls.__name__, location.name)
         if _require_fit:  # a stand-in for refused custom code must fit the checkpoint completely
             from modelyard.dynamic.stand_in import StandInMisfitError, stand_in_misfit
 
@@ -567,17 +506,18 @@ class PreTrainedModel(nn.Module, ModuleUtilsMixin, PushToHubMixin):
                 raise StandInMisfitError(misfit)
         if summary:
             logger.warning(summary)
-        return (model, report) if output_loading_info else model
+        return (model, report) if options.output_loading_info else model
+
+    @classmethod
+    def _accepted_keywords(cls) -> set[str]:
+        config_class = cls.config_class or PretrainedConfig
+        return set(LoadOptions.accepted_names() | config_class.known_attributes() | cls.init_arguments())
 
     @classmethod
     def load_option_names(cls) -> frozenset[str]:
-        """Every keyword ``from_pretrained`` takes as a loading option (config attributes aside): its own
-        parameters and the reference library's flags it accepts (derived, never listed by hand)."""
-        import inspect
-
-        params = inspect.signature(PreTrainedModel.from_pretrained).parameters.values()
-        own = {p.name for p in params if p.kind is p.KEYWORD_ONLY and not p.name.startswith("_")}
-        return frozenset(own | set(IGNORED_REFERENCE_OPTIONS) | set(UNSUPPORTED_REFERENCE_OPTIONS) | {"adapter_kwargs"})
+        """Every keyword ``from_pretrained`` takes as an option (config attributes aside): the hub options,
+        the load options and the reference's flags (derived from their declarations, never listed by hand)."""
+        return HubOptions.field_names() | frozenset(REFERENCE_FLAGS) | LoadOptions.accepted_names()
 
     @classmethod
     def init_arguments(cls) -> frozenset[str]:
@@ -603,8 +543,10 @@ class PreTrainedModel(nn.Module, ModuleUtilsMixin, PushToHubMixin):
             unused = {k: v for k, v in overrides.items() if not hasattr(config, k)}
             config.update({k: v for k, v in overrides.items() if k not in unused})
         if unused:
-            raise UnexpectedArgumentError(
-                unused_keywords_message(f"{cls.__name__}.from_pretrained", unused, type(config), cls.init_arguments())
+            raise unknown_keywords_error(
+                f"{cls.__name__}.from_pretrained", unused,
+                type(config).known_attributes() | cls.load_option_names() | cls.init_arguments(),
+                f"loading options, attributes of {type(config).__name__} nor arguments of the model class",
             )
         return config
 

@@ -27,7 +27,6 @@ import importlib
 import inspect
 import json
 import logging
-import os
 import sys
 import warnings
 from collections.abc import Iterator
@@ -40,12 +39,10 @@ from modelyard.feature_extraction import (
     FeatureExtractionMixin,
     custom_code_auto_map,
     jsonable,
-    open_source,
-    prepare_save_directory,
     read_json_object,
 )
 from modelyard.hub.files import FileSource
-from modelyard.hub.push import PushToHubMixin
+from modelyard.pretrained_io import PretrainedIO
 
 logger = logging.getLogger(__name__)
 
@@ -66,7 +63,7 @@ def _explicit_parameters(function: Any) -> tuple[set[str], bool]:
     return names, any(p.kind is p.VAR_KEYWORD for p in params)
 
 
-class ProcessorMixin(PushToHubMixin):
+class ProcessorMixin(PretrainedIO):
     """Bundles preprocessors; subclasses declare ``attributes`` and one ``<attribute>_class`` name each."""
 
     attributes: ClassVar[list[str]] = ["feature_extractor", "tokenizer"]
@@ -77,7 +74,7 @@ class ProcessorMixin(PushToHubMixin):
     tokenizer_class: ClassVar[str | None] = None
     # With audio (or images) and text in one call, the text's input_ids go under this key.
     text_target_key: ClassVar[str] = "labels"
-    _auto_class: ClassVar[str | None] = None
+    auto_class_choices = ("AutoProcessor",)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         optional = {k: kwargs.pop(k) for k in list(kwargs) if k in self.optional_attributes}
@@ -279,17 +276,9 @@ class ProcessorMixin(PushToHubMixin):
         parts = "\n".join(f"- {name}: {getattr(self, name)!r}" for name in self.attributes)
         return f"{type(self).__name__}:\n{parts}\n\n{self.to_json_string()}"
 
-    def save_pretrained(
-        self,
-        save_directory: str | os.PathLike[str],
-        *,
-        push_to_hub: bool = False,
-        portable_code: bool = False,
-        **push_kwargs: Any,
-    ) -> list[Path]:
-        """Save every part into ``save_directory`` (plus ``processor_config.json`` when needed);
+    def _save_into(self, directory: Path, *, portable_code: bool = False) -> list[Path]:
+        """Save every part into ``directory`` (plus ``processor_config.json`` when needed; ``save_pretrained``);
         ``portable_code=True`` writes custom code's imports of modelyard so the transformers library can run it."""
-        directory = prepare_save_directory(save_directory)
         written: list[Path] = []
         auto_map = custom_code_auto_map(self, directory, written, portable=portable_code)
         processor_map = {"AutoProcessor": auto_map["AutoProcessor"]} if auto_map and "AutoProcessor" in auto_map else None
@@ -311,8 +300,6 @@ class ProcessorMixin(PushToHubMixin):
             path.write_text(json.dumps(jsonable(data), indent=2, sort_keys=True) + "\n", encoding="utf-8")
             written.append(path)
         logger.info("Processor saved in %s", directory)
-        if push_to_hub:
-            self.push_to_hub(push_kwargs.pop("repo_id", directory.name), _folder=directory, **push_kwargs)
         return written
 
     # ------------------------------------------------------------------ loading
@@ -334,37 +321,24 @@ class ProcessorMixin(PushToHubMixin):
         )
 
     @classmethod
-    def from_pretrained(
+    def _from_source(
         cls: type[P],
-        pretrained_model_name_or_path: str | os.PathLike[str] | FileSource,
+        location: FileSource | Path,
         *,
-        cache_dir: str | os.PathLike[str] | None = None,
-        local_files_only: bool = False,
-        token: str | bool | None = None,
-        revision: str | None = None,
-        subfolder: str = "",
         trust_remote_code: bool | None = None,
         code_revision: str | None = None,
         **kwargs: Any,
     ) -> P:
-        """Load every part from one folder or repository (one :class:`FileSource`).
+        """Load every part from one folder or repository (``from_pretrained``; one :class:`FileSource`).
 
         ``kwargs``: the processor's own settings (``optional_attributes``), or ``<attribute>_kwargs={...}``
         (e.g. ``tokenizer_kwargs={"do_lower_case": False}``) passed to one part's ``from_pretrained``.
         ``trust_remote_code`` / ``code_revision`` reach parts loaded through Auto classes.
         """
-        source, file_path = open_source(
-            pretrained_model_name_or_path,
-            cache_dir=cache_dir,
-            local_files_only=local_files_only,
-            token=token,
-            revision=revision,
-            subfolder=subfolder,
-        )
-        if source is None:
+        if isinstance(location, Path):
             raise ConfigurationError(
                 f"{cls.__name__}.from_pretrained needs a folder or repository (its parts live in several files), "
-                f"got the file {str(file_path)!r}; pass its folder."
+                f"got the file {str(location)!r}; pass its folder."
             )
         part_kwargs = {name: dict(kwargs.pop(f"{name}_kwargs", None) or {}) for name in cls.attributes}
         own = {k: kwargs.pop(k) for k in list(kwargs) if k in cls.optional_attributes}
@@ -379,8 +353,8 @@ class ProcessorMixin(PushToHubMixin):
             extra = part_kwargs[name]
             if part_class.__name__.startswith("Auto"):
                 extra = {"trust_remote_code": trust_remote_code, "code_revision": code_revision, **extra}
-            parts[name] = part_class.from_pretrained(source, **extra)
-        processor_path = source.get(PROCESSOR_NAME, required=False)
+            parts[name] = part_class.from_pretrained(location, **extra)
+        processor_path = location.get(PROCESSOR_NAME, required=False)
         settings: dict[str, Any] = {}
         if processor_path is not None:
             data = read_json_object(processor_path)
@@ -389,12 +363,8 @@ class ProcessorMixin(PushToHubMixin):
         return cls(**parts, **settings)
 
     @classmethod
-    def register_for_auto_class(cls, auto_class: str | type = "AutoProcessor") -> None:
-        """Ship this class's code with saved files so ``AutoProcessor`` can load it (``trust_remote_code``)."""
-        name = auto_class if isinstance(auto_class, str) else auto_class.__name__
-        if name != "AutoProcessor":
-            raise ConfigurationError(f"A processor registers only for 'AutoProcessor', got {name!r}.")
-        cls._auto_class = name
+    def _accepted_keywords(cls) -> set[str]:
+        return super()._accepted_keywords() | set(cls.optional_attributes) | {f"{a}_kwargs" for a in cls.attributes}
 
 
 __all__ = ["ProcessorMixin"]

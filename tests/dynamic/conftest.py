@@ -10,7 +10,7 @@ import huggingface_hub.constants as hf_constants  # imported now, while HF_HUB_O
 import pytest
 from _dynamic_helpers import NetworkGuard
 
-from modelyard.auto import registry
+from modelyard import registry
 from modelyard.dynamic import cache
 from modelyard.dynamic_modules import set_remote_transformers, set_trusted_publishers
 

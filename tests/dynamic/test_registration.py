@@ -18,7 +18,6 @@ from modelyard import (
     PreTrainedModel,
 )
 from modelyard.auto.configuration_auto import CONFIG_TABLE
-from modelyard.auto.modeling_auto import MODEL_TABLE
 from modelyard.errors import ConfigurationError, RegistrationError, TrustRemoteCodeError
 
 
@@ -64,12 +63,12 @@ def test_model_with_another_config_class_is_refused() -> None:
 
 def test_replacing_a_builtin_config_does_not_inherit_builtin_models() -> None:
     AutoConfig.register("resnet", MyResnetConfig, exist_ok=True)
-    assert MODEL_TABLE.get(MyResnetConfig) is None  # the built-in ResNetModel is not for this config
+    assert AutoModel._table.get(MyResnetConfig) is None  # the built-in ResNetModel is not for this config
     AutoModel.register(MyResnetConfig, MyResnetModel)
-    assert MODEL_TABLE.get(MyResnetConfig) is MyResnetModel
+    assert AutoModel._table.get(MyResnetConfig) is MyResnetModel
     from modelyard.models.resnet import ResNetConfig, ResNetModel
 
-    assert MODEL_TABLE.get(ResNetConfig) is ResNetModel
+    assert AutoModel._table.get(ResNetConfig) is ResNetModel
 
 
 def test_loading_remote_code_registers_nothing(tmp_path: Path) -> None:

@@ -339,7 +339,7 @@ def _compat_names() -> dict[str, list[str]]:
         allowed = set(getattr(module, "_LEGACY", ()))
         names[reference] = [n for n in module.__all__ if n not in allowed]
         legacy[reference] = sorted(allowed)
-    for family in pkgutil.iter_modules(families.__path__):
+    for family in (info for info in pkgutil.iter_modules(families.__path__) if info.ispkg):
         package = importlib.import_module(f"modelyard.compat.transformers.models.{family.name}")
         names[f"transformers.models.{family.name}"] = dir(package)
         for module_info in pkgutil.iter_modules(importlib.import_module(f"modelyard.models.{family.name}").__path__):

@@ -22,7 +22,13 @@ from modelyard import (
     ViTImageProcessor,
     Wav2Vec2FeatureExtractor,
 )
-from modelyard.errors import ConfigurationError, MissingFileError, RegistrationError, UnknownModelTypeError
+from modelyard.errors import (
+    ConfigurationError,
+    MissingFileError,
+    RegistrationError,
+    UnexpectedArgumentError,
+    UnknownModelTypeError,
+)
 
 
 def test_round_trips(tmp_path: Path) -> None:
@@ -51,8 +57,11 @@ def test_overrides_and_unused_kwargs(tmp_path: Path) -> None:
     assert fe.return_attention_mask is True
     fe, unused = Wav2Vec2FeatureExtractor.from_pretrained(tmp_path, do_normalize=False, foo=1, return_unused_kwargs=True)
     assert fe.do_normalize is False and unused == {"foo": 1}
-    with pytest.warns(UserWarning, match="'do_normalise' \\(did you mean 'do_normalize'\\?\\)"):
+    # one policy for every kind: a misspelt setting is an error naming the intended one
+    with pytest.raises(UnexpectedArgumentError, match="'do_normalise' \\(did you mean 'do_normalize'\\?\\)"):
         Wav2Vec2FeatureExtractor.from_pretrained(tmp_path, do_normalise=False)
+    with pytest.warns(UserWarning, match="ignored keyword arguments that are not attributes: \\['foo'\\]"):
+        Wav2Vec2FeatureExtractor.from_pretrained(tmp_path, foo=1)
 
 
 def test_unknown_keys_are_kept(tmp_path: Path) -> None:
@@ -186,7 +195,7 @@ def test_custom_code_round_trip(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
         AutoFeatureExtractor.from_pretrained(tmp_path / "saved")
     loaded = AutoFeatureExtractor.from_pretrained(tmp_path / "saved", trust_remote_code=True)
     assert type(loaded).__name__ == "GainFeatureExtractor" and loaded([2.0]) == [6.0]
-    with pytest.raises(ConfigurationError, match="AutoFeatureExtractor' or 'AutoImageProcessor'"):
+    with pytest.raises(ConfigurationError, match="one of 'AutoFeatureExtractor', 'AutoImageProcessor'"):
         GainFeatureExtractor.register_for_auto_class("AutoModel")
 
 

@@ -265,6 +265,15 @@ def test_snapshot_of_a_repo_mixing_xet_lfs_and_regular_files(xet_hub: XetHub, ap
     assert xet_hub.since(mark, "GET", "/lfs.bin") and not xet_hub.since(mark, "GET", "/sub/xet.safetensors")
 
 
+def test_web_pages_read_xet_stored_weights(xet_hub: XetHub, api: HfApi, repo: str) -> None:
+    """The file page counts a safetensors file's parameters from its header, read through the xorbs."""
+    weights = save({"w": np.zeros(3_000_000, dtype=np.float32)})  # 12 MB: stored through Xet
+    api.upload_file(path_or_fileobj=weights, path_in_repo="model.safetensors", repo_id=repo)
+    assert api.get_paths_info(repo, ["model.safetensors"])[0].xet_hash
+    page = httpx.get(f"{xet_hub.url}/{repo}/blob/main/model.safetensors", headers={"Accept": "text/html"})
+    assert page.status_code == 200 and "F32: 3M parameters" in page.text
+
+
 class _Dangerous:
     def __reduce__(self) -> tuple:
         return (os.system, ("echo pwned",))

@@ -6,21 +6,13 @@ import os
 from pathlib import Path
 from typing import Any
 
-from modelyard.auto.registry import ModelTypeTable
 from modelyard.configuration import COMMON_DEFAULTS, PretrainedConfig
 from modelyard.errors import ConfigurationError
 from modelyard.hub.files import FileSource
+from modelyard.options import HubOptions
+from modelyard.registry import ModelTypeTable, builtin_names
 
-CONFIG_TABLE = ModelTypeTable(
-    "AutoConfig",
-    {
-        "bert": "BertConfig",
-        "distilbert": "DistilBertConfig",
-        "vit": "ViTConfig",
-        "wav2vec2": "Wav2Vec2Config",
-        "resnet": "ResNetConfig",
-    },
-)
+CONFIG_TABLE = ModelTypeTable("AutoConfig", builtin_names(lambda family: family.config))
 
 
 class AutoConfig:
@@ -55,29 +47,20 @@ class AutoConfig:
         trust_remote_code: bool | None = None,
         code_revision: str | None = None,
         return_unused_kwargs: bool = False,
-        cache_dir: str | os.PathLike[str] | None = None,
-        local_files_only: bool = False,
-        token: str | bool | None = None,
-        revision: str | None = None,
-        subfolder: str = "",
         **kwargs: Any,
     ) -> Any:
-        """Load a config, choosing its class from ``model_type`` (or from ``auto_map`` for custom code)."""
-        path = os.fspath(pretrained_model_name_or_path) if not isinstance(pretrained_model_name_or_path, FileSource) else None
-        if path is not None and (os.path.isfile(path) or path.endswith(".json")):
-            config_dict = PretrainedConfig._read_config_dict(path)
-            # custom code, if any, sits next to the file
-            source = FileSource.open(Path(path).parent) if Path(path).parent.is_dir() else None
+        """Load a config, choosing its class from ``model_type`` (or from ``auto_map`` for custom code).
+
+        Where the file comes from: the :class:`~modelyard.options.HubOptions`; other keywords override
+        attributes, as in :meth:`PretrainedConfig.from_pretrained`.
+        """
+        hub = HubOptions.take(kwargs, where="AutoConfig.from_pretrained")
+        location = PretrainedConfig._locate(pretrained_model_name_or_path, hub)
+        config_dict = PretrainedConfig._config_dict_at(location)
+        if isinstance(location, Path):  # a lone config file: custom code, if any, sits next to it
+            source = FileSource.open(location.parent) if location.parent.is_dir() else None
         else:
-            source = FileSource.open(
-                pretrained_model_name_or_path,  # type: ignore[arg-type]
-                revision=revision,
-                cache_dir=cache_dir,
-                token=token,
-                local_files_only=local_files_only,
-                subfolder=subfolder,
-            )
-            config_dict = PretrainedConfig._read_config_dict(source)
+            source = location
         config_class = resolve_config_class(
             config_dict, source=source, trust_remote_code=trust_remote_code, code_revision=code_revision
         )

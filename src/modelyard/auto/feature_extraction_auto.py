@@ -12,7 +12,6 @@ import logging
 import os
 from typing import Any
 
-from modelyard.auto.registry import ModelTypeTable
 from modelyard.errors import RegistrationError, UnknownModelTypeError
 from modelyard.feature_extraction import (
     FeatureExtractionMixin,
@@ -20,16 +19,12 @@ from modelyard.feature_extraction import (
     read_preprocessor_settings,
 )
 from modelyard.hub.files import FileSource
+from modelyard.options import HubOptions
+from modelyard.registry import ModelTypeTable, builtin_names
 
 logger = logging.getLogger(__name__)
 
-FEATURE_EXTRACTOR_TABLE = ModelTypeTable(
-    "AutoFeatureExtractor",
-    {
-        "vit": "ViTFeatureExtractor",
-        "wav2vec2": "Wav2Vec2FeatureExtractor",
-    },
-)
+FEATURE_EXTRACTOR_TABLE = ModelTypeTable("AutoFeatureExtractor", builtin_names(lambda family: family.feature_extractor))
 
 
 def class_from_name(name: str, table: ModelTypeTable) -> type | None:
@@ -119,24 +114,13 @@ class AutoFeatureExtractor:
         config: Any = None,
         trust_remote_code: bool | None = None,
         code_revision: str | None = None,
-        cache_dir: str | os.PathLike[str] | None = None,
-        local_files_only: bool = False,
-        token: str | bool | None = None,
-        revision: str | None = None,
-        subfolder: str = "",
         **kwargs: Any,
     ) -> Any:
         """Load a feature extractor: the class comes from ``feature_extractor_type`` (or
         ``image_processor_type``), then ``auto_map["AutoFeatureExtractor"]`` (custom code, behind
         ``trust_remote_code``), then ``config.json``'s ``model_type``. ``kwargs`` override attributes."""
-        source, data, name = read_preprocessor_settings(
-            pretrained_model_name_or_path,
-            cache_dir=cache_dir,
-            local_files_only=local_files_only,
-            token=token,
-            revision=revision,
-            subfolder=subfolder,
-        )
+        hub = HubOptions.take(kwargs, where="AutoFeatureExtractor.from_pretrained")
+        source, data, name = read_preprocessor_settings(pretrained_model_name_or_path, hub)
         extractor_class = resolve_preprocessor_class(
             data,
             auto_class="AutoFeatureExtractor",

@@ -13,19 +13,15 @@ from modelyard.auto.feature_extraction_auto import (
     register_class,
     resolve_preprocessor_class,
 )
-from modelyard.auto.registry import ModelTypeTable
 from modelyard.errors import RegistrationError
 from modelyard.feature_extraction import read_preprocessor_settings
 from modelyard.hub.files import FileSource
+from modelyard.options import HubOptions
+from modelyard.registry import ModelTypeTable, builtin_names
 
 logger = logging.getLogger(__name__)
 
-IMAGE_PROCESSOR_TABLE = ModelTypeTable(
-    "AutoImageProcessor",
-    {
-        "vit": "ViTImageProcessor",
-    },
-)
+IMAGE_PROCESSOR_TABLE = ModelTypeTable("AutoImageProcessor", builtin_names(lambda family: family.image_processor))
 
 
 def _modern_name(name: str) -> type | None:
@@ -55,25 +51,14 @@ class AutoImageProcessor:
         trust_remote_code: bool | None = None,
         code_revision: str | None = None,
         use_fast: bool | None = None,
-        cache_dir: str | os.PathLike[str] | None = None,
-        local_files_only: bool = False,
-        token: str | bool | None = None,
-        revision: str | None = None,
-        subfolder: str = "",
         **kwargs: Any,
     ) -> Any:
         """Load an image processor (``kwargs`` override attributes). ``use_fast`` is accepted for
         compatibility and ignored: modelyard's image processors are one fast implementation."""
         if use_fast is not None:
             logger.debug("use_fast=%r ignored: modelyard has one (batched, threaded) image processor per model.", use_fast)
-        source, data, name = read_preprocessor_settings(
-            pretrained_model_name_or_path,
-            cache_dir=cache_dir,
-            local_files_only=local_files_only,
-            token=token,
-            revision=revision,
-            subfolder=subfolder,
-        )
+        hub = HubOptions.take(kwargs, where="AutoImageProcessor.from_pretrained")
+        source, data, name = read_preprocessor_settings(pretrained_model_name_or_path, hub)
         processor_class = resolve_preprocessor_class(
             data,
             auto_class="AutoImageProcessor",

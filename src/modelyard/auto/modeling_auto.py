@@ -7,50 +7,16 @@ import os
 from typing import Any, ClassVar
 
 from modelyard.auto.configuration_auto import CONFIG_TABLE, resolve_config_class
-from modelyard.auto.registry import ConfigKeyedTable
 from modelyard.configuration import PretrainedConfig
-from modelyard.errors import UnexpectedArgumentError, UnknownModelTypeError, WeightsError
+from modelyard.errors import RegistrationError, UnexpectedArgumentError, UnknownModelTypeError, WeightsError
 from modelyard.hub.files import FileSource
+from modelyard.options import HubOptions, unknown_keywords_error
+from modelyard.registry import MODEL_TASKS, ConfigKeyedTable
 
 
-def _table(description: str, names: dict[str, str]) -> ConfigKeyedTable:
-    return ConfigKeyedTable(description, names, CONFIG_TABLE)
-
-
-MODEL_TABLE = _table(
-    "AutoModel",
-    {
-        "bert": "BertModel",
-        "distilbert": "DistilBertModel",
-        "vit": "ViTModel",
-        "wav2vec2": "Wav2Vec2Model",
-        "resnet": "ResNetModel",
-    },
-)
-MASKED_LM_TABLE = _table("AutoModelForMaskedLM", {"bert": "BertForMaskedLM", "distilbert": "DistilBertForMaskedLM"})
-SEQUENCE_CLASSIFICATION_TABLE = _table(
-    "AutoModelForSequenceClassification",
-    {"bert": "BertForSequenceClassification", "distilbert": "DistilBertForSequenceClassification"},
-)
-TOKEN_CLASSIFICATION_TABLE = _table(
-    "AutoModelForTokenClassification",
-    {"bert": "BertForTokenClassification", "distilbert": "DistilBertForTokenClassification"},
-)
-QUESTION_ANSWERING_TABLE = _table(
-    "AutoModelForQuestionAnswering",
-    {"bert": "BertForQuestionAnswering", "distilbert": "DistilBertForQuestionAnswering"},
-)
-MULTIPLE_CHOICE_TABLE = _table(
-    "AutoModelForMultipleChoice", {"bert": "BertForMultipleChoice", "distilbert": "DistilBertForMultipleChoice"}
-)
-IMAGE_CLASSIFICATION_TABLE = _table(
-    "AutoModelForImageClassification",
-    {"vit": "ViTForImageClassification", "resnet": "ResNetForImageClassification"},
-)
-CTC_TABLE = _table("AutoModelForCTC", {"wav2vec2": "Wav2Vec2ForCTC"})
-AUDIO_CLASSIFICATION_TABLE = _table(
-    "AutoModelForAudioClassification", {"wav2vec2": "Wav2Vec2ForSequenceClassification"}
-)
+def _task_table(auto_class: str) -> ConfigKeyedTable:
+    """The table of one Auto model class, filled from the family manifests' ``models[auto_class]``."""
+    return ConfigKeyedTable(auto_class, CONFIG_TABLE)
 
 
 class _AutoModel:
@@ -148,14 +114,13 @@ class _AutoModel:
         config: PretrainedConfig | None = None,
         trust_remote_code: bool | None = None,
         code_revision: str | None = None,
-        revision: str | None = None,
-        cache_dir: str | os.PathLike[str] | None = None,
-        local_files_only: bool = False,
-        token: str | bool | None = None,
-        subfolder: str = "",
         **kwargs: Any,
     ) -> Any:
         """Load a pretrained model; keywords that are not loading options override config attributes.
+
+        Where the files come from: the :class:`~modelyard.options.HubOptions` (``revision``, ``cache_dir``,
+        ``token``, ``local_files_only``, ``subfolder``, ``force_download``); how the model loads: the
+        :class:`~modelyard.weights.load_options.LoadOptions`.
 
         ``trust_remote_code``: ``True`` runs the repository's own code (``auto_map``), ``False`` never does,
         ``None`` (default) runs it only for a trusted publisher or after a yes on an interactive terminal.
@@ -168,25 +133,18 @@ class _AutoModel:
                 f"{cls.__name__}.from_pretrained takes the model location as its only positional argument; "
                 f"pass options by keyword (got {len(model_args)} extra positional arguments)."
             )
-        source = FileSource.open(
-            pretrained_model_name_or_path,
-            revision=revision,
-            cache_dir=cache_dir,
-            token=token,
-            local_files_only=local_files_only,
-            subfolder=subfolder,
-            force_download=bool(kwargs.get("force_download", False)),
-        )
-        from modelyard.modeling import PreTrainedModel, unused_keywords_message
+        from modelyard.modeling import PreTrainedModel
+        from modelyard.weights.load_options import LoadOptions
 
+        where = f"{cls.__name__}.from_pretrained"
         original_kwargs = dict(kwargs)
-        # Loading options are the model's (derived from its signature); every other keyword is a config override.
-        options = PreTrainedModel.load_option_names() - {"config", "revision", "cache_dir", "local_files_only",
-                                                         "token", "subfolder"}
-        load_options = {k: kwargs.pop(k) for k in list(kwargs) if k in options}
+        hub = HubOptions.take(kwargs, where=where)
+        source = hub.open(pretrained_model_name_or_path)
+        # Load options go to the model class; every other keyword is a config override (or a model argument).
+        load_options = {k: kwargs.pop(k) for k in list(kwargs) if k in LoadOptions.accepted_names()}
         given_config = config
         if config is None:
-            config_dict = PretrainedConfig._read_config_dict(source)
+            config_dict = PretrainedConfig._config_dict_at(source)
             config_class = resolve_config_class(
                 config_dict, source=source, trust_remote_code=trust_remote_code, code_revision=code_revision
             )
@@ -202,8 +160,9 @@ class _AutoModel:
         init_args = model_class.init_arguments() if hasattr(model_class, "init_arguments") else frozenset()
         load_options.update({k: unused.pop(k) for k in list(unused) if k in init_args})
         if unused:
-            raise UnexpectedArgumentError(
-                unused_keywords_message(f"{cls.__name__}.from_pretrained", unused, type(config), init_args)
+            raise unknown_keywords_error(
+                where, unused, type(config).known_attributes() | PreTrainedModel.load_option_names() | init_args,
+                f"loading options, attributes of {type(config).__name__} nor arguments of the model class",
             )
         if stand_in_for is None:
             from modelyard.dynamic_modules import load_pretrained
@@ -228,45 +187,47 @@ class _AutoModel:
                 else f"the weights do not fit the built-in {model_class.__name__}: {err}",
             )
         # The user said yes: load again with the repository's code throughout (its config class included).
+        original_kwargs.pop("config", None)
         return cls.from_pretrained(
-            source, config=given_config, trust_remote_code=True, code_revision=code_revision, **original_kwargs
+            source, config=given_config, trust_remote_code=True, code_revision=code_revision,
+            **{k: v for k, v in original_kwargs.items() if k not in HubOptions.field_names()},
         )
 
 
 class AutoModel(_AutoModel):
-    _table = MODEL_TABLE
+    _table = _task_table("AutoModel")
 
 
 class AutoModelForMaskedLM(_AutoModel):
-    _table = MASKED_LM_TABLE
+    _table = _task_table("AutoModelForMaskedLM")
 
 
 class AutoModelForSequenceClassification(_AutoModel):
-    _table = SEQUENCE_CLASSIFICATION_TABLE
+    _table = _task_table("AutoModelForSequenceClassification")
 
 
 class AutoModelForTokenClassification(_AutoModel):
-    _table = TOKEN_CLASSIFICATION_TABLE
+    _table = _task_table("AutoModelForTokenClassification")
 
 
 class AutoModelForQuestionAnswering(_AutoModel):
-    _table = QUESTION_ANSWERING_TABLE
+    _table = _task_table("AutoModelForQuestionAnswering")
 
 
 class AutoModelForMultipleChoice(_AutoModel):
-    _table = MULTIPLE_CHOICE_TABLE
+    _table = _task_table("AutoModelForMultipleChoice")
 
 
 class AutoModelForImageClassification(_AutoModel):
-    _table = IMAGE_CLASSIFICATION_TABLE
+    _table = _task_table("AutoModelForImageClassification")
 
 
 class AutoModelForCTC(_AutoModel):
-    _table = CTC_TABLE
+    _table = _task_table("AutoModelForCTC")
 
 
 class AutoModelForAudioClassification(_AutoModel):
-    _table = AUDIO_CLASSIFICATION_TABLE
+    _table = _task_table("AutoModelForAudioClassification")
 
 
 AUTO_MODEL_CLASSES: dict[str, type[_AutoModel]] = {
@@ -283,3 +244,5 @@ AUTO_MODEL_CLASSES: dict[str, type[_AutoModel]] = {
         AutoModelForAudioClassification,
     )
 }
+if tuple(AUTO_MODEL_CLASSES) != MODEL_TASKS:  # the manifests' task keys are exactly these classes
+    raise RegistrationError(f"Auto model classes {list(AUTO_MODEL_CLASSES)} differ from MODEL_TASKS {list(MODEL_TASKS)}.")

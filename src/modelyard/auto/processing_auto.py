@@ -19,19 +19,15 @@ from modelyard.auto.feature_extraction_auto import (
     resolve_remote,
     unknown_class_error,
 )
-from modelyard.auto.registry import ModelTypeTable
 from modelyard.errors import ModelyardError, RegistrationError, UnknownModelTypeError
 from modelyard.feature_extraction import FEATURE_EXTRACTOR_NAME, PROCESSOR_NAME, open_source, read_json_object
 from modelyard.hub.files import FileSource
+from modelyard.options import HubOptions
+from modelyard.registry import ModelTypeTable, builtin_names
 
 logger = logging.getLogger(__name__)
 
-PROCESSOR_TABLE = ModelTypeTable(
-    "AutoProcessor",
-    {
-        "wav2vec2": "Wav2Vec2Processor",
-    },
-)
+PROCESSOR_TABLE = ModelTypeTable("AutoProcessor", builtin_names(lambda family: family.processor))
 
 _CLASS_FILES = (PROCESSOR_NAME, FEATURE_EXTRACTOR_NAME, "tokenizer_config.json", "config.json")
 _TOKENIZER_FILES = ("tokenizer_config.json", "tokenizer.json", "vocab.json", "vocab.txt")
@@ -50,22 +46,11 @@ class AutoProcessor:
         *,
         trust_remote_code: bool | None = None,
         code_revision: str | None = None,
-        cache_dir: str | os.PathLike[str] | None = None,
-        local_files_only: bool = False,
-        token: str | bool | None = None,
-        revision: str | None = None,
-        subfolder: str = "",
         **kwargs: Any,
     ) -> Any:
         """Load the processor of a folder or repository (``kwargs`` go to the chosen class's ``from_pretrained``)."""
-        source, file_path = open_source(
-            pretrained_model_name_or_path,
-            cache_dir=cache_dir,
-            local_files_only=local_files_only,
-            token=token,
-            revision=revision,
-            subfolder=subfolder,
-        )
+        hub = HubOptions.take(kwargs, where="AutoProcessor.from_pretrained")
+        source, file_path = open_source(pretrained_model_name_or_path, hub)
         if source is None:
             raise ModelyardError(
                 f"AutoProcessor needs a folder or repository, got the file {str(file_path)!r}; pass its folder."

@@ -13,9 +13,10 @@ import logging
 import os
 from typing import Any
 
-from modelyard.auto.registry import ModelTypeTable, import_family_class
 from modelyard.errors import RegistrationError, TokenizerError, UnknownModelTypeError
 from modelyard.hub.files import FileSource
+from modelyard.options import HubOptions
+from modelyard.registry import ModelTypeTable, builtin_names, import_family_class
 
 logger = logging.getLogger(__name__)
 
@@ -50,11 +51,11 @@ class TokenizerTable(ModelTypeTable):
 
 TOKENIZER_TABLE = TokenizerTable(
     "AutoTokenizer",
-    {
-        "bert": "BertTokenizer,BertTokenizerFast",
-        "distilbert": "DistilBertTokenizer,DistilBertTokenizerFast",
-        "wav2vec2": "Wav2Vec2CTCTokenizer,",
-    },
+    builtin_names(
+        lambda family: f"{family.tokenizer or ''},{family.fast_tokenizer or ''}"
+        if family.tokenizer or family.fast_tokenizer
+        else None
+    ),
 )
 
 
@@ -99,23 +100,12 @@ class AutoTokenizer:
         trust_remote_code: bool | None = None,
         code_revision: str | None = None,
         config: Any | None = None,
-        cache_dir: str | os.PathLike[str] | None = None,
-        local_files_only: bool = False,
-        token: str | bool | None = None,
-        revision: str | None = None,
-        subfolder: str = "",
         **kwargs: Any,
     ) -> Any:
         """Load the tokenizer saved in a folder or repository: the fast class by default, the slow one with
-        ``use_fast=False`` (or when the model has no fast tokenizer). Keyword arguments go to the tokenizer."""
-        source = FileSource.open(
-            pretrained_model_name_or_path,
-            revision=revision,
-            cache_dir=cache_dir,
-            token=token,
-            local_files_only=local_files_only,
-            subfolder=subfolder,
-        )
+        ``use_fast=False`` (or when the model has no fast tokenizer). Where the files come from: the
+        :class:`~modelyard.options.HubOptions`; other keyword arguments go to the tokenizer."""
+        source = HubOptions.take(kwargs, where="AutoTokenizer.from_pretrained").open(pretrained_model_name_or_path)
         if tokenizer_type is not None:
             names = TOKENIZER_TABLE.builtin_names(tokenizer_type)
             if names is None and tokenizer_type not in TOKENIZER_TABLE:

@@ -40,6 +40,7 @@ from collections.abc import Iterable
 from types import ModuleType
 from typing import Any
 
+from modelyard.dynamic import origins
 from modelyard.dynamic.imports import iter_imports
 from modelyard.errors import ConfigurationError, RemoteCodeCompatibilityError
 
@@ -52,7 +53,6 @@ _REFERENCE = "transformers"
 _programmatic_mode: str | None = None
 _lock = threading.RLock()
 _package_modes: dict[str, str] = {}  # remote package -> the mode its modules were imported under
-_package_origins: dict[str, str] = {}  # remote package -> "repository 'x/y' at commit c" (for messages)
 
 
 # ------------------------------------------------------------------ the switch
@@ -101,25 +101,13 @@ def register_package(package: str, origin: str) -> None:
                 "modelyard.clear_module_cache() first, or use a new process."
             )
         _package_modes[package] = mode
-        _package_origins[package] = origin
+    origins.remember(package, origin)
 
 
 def forget_packages() -> None:
     with _lock:
         _package_modes.clear()
-        _package_origins.clear()
-
-
-def describe_module(module_name: str, filename: str, lineno: int | None = None) -> str:
-    """``"modeling_x.py (line 12) of repository 'a/b' at commit c"`` for a remote module."""
-    with _lock:
-        package = max((p for p in _package_origins if module_name == p or module_name.startswith(p + ".")), key=len, default=None)
-        origin = _package_origins.get(package) if package else None
-    relative = module_name[len(package) + 1 :].replace(".", "/") + ".py" if package and module_name != package else os.path.basename(filename)
-    if os.path.basename(filename) == "__init__.py" and not relative.endswith("__init__.py"):
-        relative = relative.removesuffix(".py") + "/__init__.py"
-    line = f" (line {lineno})" if lineno else ""
-    return f"{relative}{line}" + (f" of {origin}" if origin else "")
+    origins.forget_all()
 
 
 # ------------------------------------------------------------------ the import redirection
@@ -134,7 +122,7 @@ def _requester(module_globals: dict[str, Any] | None) -> str:
     while frame is not None and frame.f_globals is not module_globals:
         frame = frame.f_back  # type: ignore[assignment]
     lineno = frame.f_lineno if frame is not None else None
-    return describe_module(name, filename, lineno) if isinstance(name, str) and name else "remote code"
+    return origins.describe_module(name, filename, lineno) if isinstance(name, str) and name else "remote code"
 
 
 def _compat_module(reference_name: str, module_globals: dict[str, Any] | None) -> ModuleType:

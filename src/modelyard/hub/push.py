@@ -98,7 +98,9 @@ class PushToHubMixin:
         ``extra`` keywords, each of which it must take."""
         import inspect
 
-        params = inspect.signature(self.save_pretrained).parameters  # type: ignore[attr-defined]
+        # The save options are those of the kind's save hook (PretrainedIO._save_into) where it has one.
+        saver = getattr(self, "_save_into", None) or self.save_pretrained  # type: ignore[attr-defined]
+        params = inspect.signature(saver).parameters
         options: dict[str, Any] = {}
         if "max_shard_size" in params and max_shard_size is not None:
             options["max_shard_size"] = max_shard_size

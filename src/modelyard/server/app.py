@@ -24,6 +24,7 @@ from modelyard.server import (
     routes_listing,
     routes_repos,
     routes_upload,
+    web,
 )
 from modelyard.server.config import HubSettings
 from modelyard.server.errors import HubHTTPError, error_response
@@ -171,6 +172,7 @@ def create_app(settings: HubSettings | None = None) -> FastAPI:
 
     for module in (routes_listing, routes_repos, routes_upload, routes_lfs, xet_routes, routes_files):
         app.include_router(module.router)
+    web.install(app)  # after the API routes: the pages' /{namespace}/{name} paths must not shadow them
     responses.honest_openapi(app)
     app.add_middleware(BodyLimitMiddleware, limit=settings.json_body_limit)
     app.add_middleware(RawPathMiddleware)

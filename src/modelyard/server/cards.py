@@ -13,6 +13,12 @@ def _front_matter(text: str) -> str | None:
     return match.group(1) if match else None
 
 
+def card_body(text: str) -> str:
+    """The card's Markdown after its metadata block (the whole text when there is none)."""
+    match = _FRONT_MATTER.match(text)
+    return text[match.end():] if match else text.removeprefix("\ufeff")
+
+
 def _load_yaml(block: str) -> Any:
     import yaml  # PyYAML comes with huggingface_hub; imported lazily to keep the server start light
 

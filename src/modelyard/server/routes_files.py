@@ -5,7 +5,8 @@ Bytes are served directly (no redirect), with the headers ``hf_hub_download`` re
 blob id), and for LFS files ``X-Linked-Etag`` (the sha256, which the client prefers) and ``X-Linked-Size``.
 Range requests get 206. Files uploaded through Xet also carry ``X-Xet-Hash`` and a ``Link: <...>;
 rel="xet-auth"`` to the repo's xet-read-token route, which Xet clients follow to download from the CAS;
-everyone else gets the bytes here, rebuilt from the xorbs when no LFS blob holds them.
+everyone else gets the bytes here, rebuilt from the xorbs when no LFS blob holds them. A request for a
+model's root ``config.json`` (or the other query files below) counts as one download.
 """
 
 from __future__ import annotations
@@ -24,6 +25,9 @@ from modelyard.server.xet.plain import content_response
 
 router = APIRouter()
 _PR_PATH = re.compile(r"(pr/\d+)/(.+)")
+# A GET or HEAD of one of these counts as a download of the model, as on the Hugging Face Hub (one per load,
+# however many weight shards it reads).
+DOWNLOAD_QUERY_FILES = frozenset({"config.json", "config.yaml", "hyperparams.yaml", "meta.yaml"})
 
 
 class BlobResponse(FileResponse):
@@ -43,6 +47,8 @@ def _resolve(request: Request, repo_type: str, namespace: str, name: str, revisi
     entry = hub.manifest(repo, commit).get(filename)
     if entry is None:
         raise entry_not_found(repo.repo_id, rev, filename, commit=commit)
+    if repo.type == "model" and filename in DOWNLOAD_QUERY_FILES:
+        hub.storage.record_download(repo)
     headers = {"X-Repo-Commit": commit, "ETag": f'"{entry.oid}"', "Cache-Control": "private, max-age=0"}
     xet_file = None
     if entry.lfs:

@@ -8,8 +8,9 @@ What each query parameter does here:
   (a value or a list; ``dataset:X`` reads the card's ``datasets``), anything else matches the card's
   tags, ``library_name``, ``pipeline_tag``, languages or the config's ``model_type``;
   ``pipeline_tag``, and for spaces ``datasets`` / ``models``, filter on those card entries;
-* ``sort``: ``createdAt``, ``lastModified`` or ``id``; ``downloads``, ``likes`` and ``trendingScore`` are
-  not tracked by this hub (always 0), so those keep the tie-breaking order (repo id). ``direction=1``
+* ``sort``: ``createdAt``, ``lastModified``, ``id`` or ``downloads`` (requests for the repo's ``config.json``
+  over the last 30 days, as on the Hugging Face Hub); ``likes`` and ``trendingScore`` are not tracked by
+  this hub (always 0), so those keep the tie-breaking order (repo id). ``direction=1``
   sorts ascending, anything else (or nothing) descending, as on the Hugging Face Hub;
 * ``limit``: page size (at most ``HubSettings.list_page_size``); further pages follow the absolute
   ``Link: <...>; rel="next"`` header, which is how the client pages;
@@ -25,6 +26,7 @@ No repo is served by an inference provider or app here, so ``inference``, ``infe
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlencode
@@ -37,12 +39,12 @@ from modelyard.server.gitobjects import iso_z
 from modelyard.server.responses import answers
 from modelyard.server.routes_repos import repo_info_payload
 from modelyard.server.service import Hub
-from modelyard.server.storage import BRANCH, Identity, Repo
+from modelyard.server.storage import BRANCH, DOWNLOAD_WINDOW_DAYS, Identity, Repo
 
 router = APIRouter()
 
 SORT_COLUMNS = {"createdAt": "created_at", "lastModified": "last_modified", "id": None,
-                "downloads": None, "likes": None, "trendingScore": None}
+                "downloads": "COALESCE(d.n, 0)", "likes": None, "trendingScore": None}
 # What a listing item holds without `full` or `expand` (HF's short form).
 SHORT_FIELDS = {
     "model": ("_id", "id", "author", "private", "gated", "disabled", "downloads", "likes", "trendingScore", "tags",
@@ -122,9 +124,11 @@ def _candidates(hub: Hub, caller: Identity | None, repo_type: str, *, author: st
     column = SORT_COLUMNS[sort]
     order = f"{column} {'DESC' if descending else 'ASC'}, " if column else ""
     id_order = "DESC" if descending and sort == "id" else "ASC"
+    since = int(time.time() // 86400) - DOWNLOAD_WINDOW_DAYS + 1
     rows: list[sqlite3.Row] = hub.storage.conn().execute(
-        f"SELECT * FROM repos WHERE {' AND '.join(where)} "
-        f"ORDER BY {order}lower(namespace) {id_order}, lower(name) {id_order}", args).fetchall()
+        "SELECT repos.* FROM repos LEFT JOIN (SELECT repo_id, SUM(count) AS n FROM downloads WHERE day >= ? "
+        f"GROUP BY repo_id) d ON d.repo_id = repos.id WHERE {' AND '.join(where)} "
+        f"ORDER BY {order}lower(namespace) {id_order}, lower(name) {id_order}", [since, *args]).fetchall()
     for row in rows:
         yield hub.storage.repo_from_row(row)
 

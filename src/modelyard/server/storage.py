@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import secrets
 import sqlite3
 import threading
@@ -21,6 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from modelyard.server.gitobjects import FileEntry, commit_oid, manifest_from_json, manifest_to_json, tree_oids
+
+logger = logging.getLogger(__name__)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -69,6 +72,17 @@ CREATE TABLE IF NOT EXISTS discussions(
     repo_id INTEGER NOT NULL, num INTEGER NOT NULL, title TEXT NOT NULL, description TEXT NOT NULL,
     is_pr INTEGER NOT NULL, status TEXT NOT NULL, author TEXT NOT NULL, created_at REAL NOT NULL,
     base TEXT, PRIMARY KEY(repo_id, num));
+-- Paths each commit changed (files, their folders, and '' for the commit itself), for "last commit touching
+-- this entry" on the web pages; written with each commit, backfilled for older databases.
+CREATE TABLE IF NOT EXISTS commit_paths(
+    repo_id INTEGER NOT NULL, path TEXT NOT NULL, oid TEXT NOT NULL, PRIMARY KEY(repo_id, path, oid)) WITHOUT ROWID;
+-- Web sign-in sessions: the sha256 of the cookie value, bound to the token the user signed in with (revoking
+-- the token ends its sessions).
+-- Downloads per repo and day (UTC): requests for the files the Hugging Face Hub counts (config.json...).
+CREATE TABLE IF NOT EXISTS downloads(
+    repo_id INTEGER NOT NULL, day INTEGER NOT NULL, count INTEGER NOT NULL, PRIMARY KEY(repo_id, day)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS web_sessions(
+    hash TEXT PRIMARY KEY, token_hash TEXT NOT NULL, created_at REAL NOT NULL, expires_at REAL NOT NULL);
 """
 
 GITATTRIBUTES = b"""*.7z filter=lfs diff=lfs merge=lfs -text
@@ -89,6 +103,7 @@ GITATTRIBUTES = b"""*.7z filter=lfs diff=lfs merge=lfs -text
 *.zip filter=lfs diff=lfs merge=lfs -text
 """
 
+DOWNLOAD_WINDOW_DAYS = 30  # what "downloads" means on pages and in the API, as on the Hugging Face Hub
 BRANCH = "refs/heads/"
 TAG = "refs/tags/"
 PR = "refs/pr/"
@@ -135,6 +150,37 @@ class Commit:
     date: float
 
 
+@dataclass(frozen=True)
+class TokenInfo:
+    """A stored token as its owner sees it (the value itself is never stored)."""
+
+    id: int
+    name: str
+    role: str
+    created_at: float
+
+
+@dataclass(frozen=True)
+class Session:
+    """A signed-in web session: who, through which token, until when."""
+
+    identity: Identity
+    token_id: int
+    expires_at: float
+
+
+def changed_paths(before: dict[str, FileEntry], after: dict[str, FileEntry]) -> set[str]:
+    """Files added, changed or removed between two manifests, with every folder above them and ``""``."""
+    files = {p for p, e in after.items() if before.get(p) != e}
+    files.update(p for p in before if p not in after)
+    out = {""}
+    for path in files:
+        while path and path not in out:
+            out.add(path)
+            path = path.rpartition("/")[0]
+    return out
+
+
 @dataclass
 class NewCommit:
     """What a commit request asks for, after the operations were applied to the parent's manifest."""
@@ -155,6 +201,8 @@ class Storage:
         self._local = threading.local()
         self._manifests: OrderedDict[str, dict[str, FileEntry]] = OrderedDict()
         self._manifest_lock = threading.Lock()
+        self._chains: OrderedDict[tuple[int, str], list[str]] = OrderedDict()
+        self._indexed_repos: set[int] = set()
         self.conn().executescript(SCHEMA)
 
     # -- connections ----------------------------------------------------------------------------------
@@ -221,6 +269,10 @@ class Storage:
             "SELECT n.name FROM members m JOIN namespaces n ON n.name = m.org WHERE m.user=? ORDER BY n.name",
             (user,)).fetchall()
         return tuple(r["name"] for r in rows)
+
+    def org_members(self, org: str) -> list[str]:
+        rows = self.conn().execute("SELECT user FROM members WHERE org=? ORDER BY lower(user)", (org,)).fetchall()
+        return [r["user"] for r in rows]
 
     def list_namespaces(self) -> list[sqlite3.Row]:
         return self.conn().execute("SELECT * FROM namespaces ORDER BY kind, name").fetchall()
@@ -291,7 +343,8 @@ class Storage:
 
     def delete_repo(self, repo: Repo) -> None:
         with self.transaction() as db:
-            for table in ("refs", "commits", "repo_blobs", "discussions", "moved", "xet_xorb_repos", "xet_file_repos"):
+            for table in ("refs", "commits", "repo_blobs", "discussions", "moved", "commit_paths",
+                          "downloads", "xet_xorb_repos", "xet_file_repos"):
                 db.execute(f"DELETE FROM {table} WHERE repo_id=?", (repo.id,))
             db.execute("DELETE FROM repos WHERE id=?", (repo.id,))
 
@@ -337,6 +390,7 @@ class Storage:
         db.executemany("INSERT OR IGNORE INTO repo_blobs(repo_id, sha256) VALUES(?,?)",
                        [(repo_id, sha) for sha in new.lfs_blobs])
         db.execute("UPDATE repos SET last_modified=? WHERE id=?", (now, repo_id))
+        self._index_commit_paths(db, repo_id, oid, parent, new.manifest)
         return oid
 
     def commit(self, repo: Repo, ref: str, build: Callable[[str, dict[str, FileEntry]], NewCommit], *,
@@ -524,3 +578,206 @@ class Storage:
 
     def discussion(self, repo: Repo, num: int) -> sqlite3.Row | None:
         return self.conn().execute("SELECT * FROM discussions WHERE repo_id=? AND num=?", (repo.id, num)).fetchone()
+
+    # -- history index: first-parent chains and the paths each commit changed (web pages) --------------
+    def _index_commit_paths(self, db: sqlite3.Connection, repo_id: int, oid: str, parent: str | None,
+                            manifest: dict[str, FileEntry]) -> None:
+        before: dict[str, FileEntry] = {}
+        if parent:
+            row = db.execute("SELECT tree FROM commits WHERE repo_id=? AND oid=?", (repo_id, parent)).fetchone()
+            if row is not None:
+                before = self.manifest(row["tree"], db)
+        db.executemany("INSERT OR IGNORE INTO commit_paths(repo_id, path, oid) VALUES(?,?,?)",
+                       [(repo_id, path, oid) for path in changed_paths(before, manifest)])
+
+    def ensure_history_index(self, repo: Repo) -> int:
+        """Index the changed paths of ``repo``'s commits written before the index existed; returns how many.
+
+        New commits are indexed as they are written, so this does real work once per repo of an older database.
+        """
+        if repo.id in self._indexed_repos:
+            return 0
+        db = self.conn()
+        # Oldest first: each commit's parent manifest is then the one just read (the manifest cache keeps it).
+        missing = db.execute(
+            "SELECT oid, parent, tree FROM commits c WHERE repo_id=? AND NOT EXISTS "
+            "(SELECT 1 FROM commit_paths x WHERE x.repo_id=c.repo_id AND x.path='' AND x.oid=c.oid) ORDER BY date",
+            (repo.id,)).fetchall()
+        if missing:
+            logger.info("indexing the changed paths of %d commits of %s (once, for the web pages)", len(missing),
+                        repo.repo_id)
+        for start in range(0, len(missing), 200):
+            with self.transaction() as tx:
+                for row in missing[start:start + 200]:
+                    self._index_commit_paths(tx, repo.id, row["oid"], row["parent"], self.manifest(row["tree"], tx))
+        self._indexed_repos.add(repo.id)
+        return len(missing)
+
+    def first_parent_chain(self, repo: Repo, head: str) -> list[str]:
+        """Commit ids from ``head`` back to the repo's first commit along first parents (immutable, cached)."""
+        key = (repo.id, head)
+        with self._manifest_lock:
+            cached = self._chains.get(key)
+            if cached is not None:
+                self._chains.move_to_end(key)
+                return cached
+        # A new head usually sits a few commits above a cached chain: walk down to it instead of re-reading all.
+        prefix: list[str] = []
+        oid: str | None = head
+        base: list[str] | None = None
+        for _ in range(64):
+            if oid is None:
+                base = []
+                break
+            with self._manifest_lock:
+                base = self._chains.get((repo.id, oid))
+            if base is not None:
+                break
+            prefix.append(oid)
+            row = self.conn().execute("SELECT parent FROM commits WHERE repo_id=? AND oid=?", (repo.id, oid)).fetchone()
+            if row is None:
+                base = []
+                break
+            oid = row["parent"]
+        if base is None:
+            rows = self.conn().execute(
+                "WITH RECURSIVE chain(oid, parent, depth) AS ("
+                " SELECT oid, parent, 0 FROM commits WHERE repo_id=:repo AND oid=:head"
+                " UNION ALL SELECT c.oid, c.parent, chain.depth + 1 FROM commits c JOIN chain"
+                " ON c.repo_id=:repo AND c.oid=chain.parent)"
+                " SELECT oid FROM chain ORDER BY depth", {"repo": repo.id, "head": oid}).fetchall()
+            base = [r["oid"] for r in rows]
+        chain = prefix + base
+        with self._manifest_lock:
+            self._chains[key] = chain
+            while len(self._chains) > 32:
+                self._chains.popitem(last=False)
+        return chain
+
+    def commits_by_id(self, repo: Repo, oids: list[str]) -> dict[str, Commit]:
+        out: dict[str, Commit] = {}
+        for start in range(0, len(oids), 500):
+            chunk = oids[start:start + 500]
+            rows = self.conn().execute(
+                f"SELECT * FROM commits WHERE repo_id=? AND oid IN ({','.join('?' * len(chunk))})", [repo.id, *chunk])
+            for row in rows:
+                out[row["oid"]] = Commit(row["oid"], row["tree"], row["parent"], row["author"], row["title"],
+                                         row["message"], row["date"])
+        return out
+
+    def last_changes(self, repo: Repo, head: str, paths: list[str]) -> dict[str, Commit]:
+        """For each path (file or folder) of ``head``'s tree, the newest commit of its first-parent history that
+        changed it (what the tree pages show next to each entry)."""
+        self.ensure_history_index(repo)
+        position = {oid: i for i, oid in enumerate(self.first_parent_chain(repo, head))}
+        best: dict[str, tuple[int, str]] = {}
+        for start in range(0, len(paths), 500):
+            chunk = paths[start:start + 500]
+            rows = self.conn().execute(
+                f"SELECT path, oid FROM commit_paths WHERE repo_id=? AND path IN ({','.join('?' * len(chunk))})",
+                [repo.id, *chunk])
+            for row in rows:
+                at = position.get(row["oid"])
+                if at is not None and (row["path"] not in best or at < best[row["path"]][0]):
+                    best[row["path"]] = (at, row["oid"])
+        commits = self.commits_by_id(repo, sorted({oid for _, oid in best.values()}))
+        return {path: commits[oid] for path, (_, oid) in best.items() if oid in commits}
+
+    def commits_touching(self, repo: Repo, path: str) -> set[str]:
+        """Ids of the commits (of any branch) that changed ``path``, a file or a folder."""
+        self.ensure_history_index(repo)
+        rows = self.conn().execute("SELECT oid FROM commit_paths WHERE repo_id=? AND path=?", (repo.id, path))
+        return {r["oid"] for r in rows}
+
+    # -- downloads and repository search ------------------------------------------------------------------
+    def record_download(self, repo: Repo, when: float | None = None) -> None:
+        day = int((time.time() if when is None else when) // 86400)
+        with self.transaction() as db:
+            db.execute("INSERT INTO downloads(repo_id, day, count) VALUES(?,?,1) "
+                       "ON CONFLICT(repo_id, day) DO UPDATE SET count = count + 1", (repo.id, day))
+
+    def download_counts(self, repo_ids: list[int], days: int = DOWNLOAD_WINDOW_DAYS) -> dict[int, int]:
+        """Downloads of each repo over the last ``days`` days (today included); repos without any are left out."""
+        since = int(time.time() // 86400) - days + 1
+        out: dict[int, int] = {}
+        for start in range(0, len(repo_ids), 500):
+            chunk = repo_ids[start:start + 500]
+            rows = self.conn().execute(
+                f"SELECT repo_id, SUM(count) AS n FROM downloads WHERE day >= ? AND repo_id IN "
+                f"({','.join('?' * len(chunk))}) GROUP BY repo_id", [since, *chunk])
+            out.update((r["repo_id"], r["n"]) for r in rows)
+        return out
+
+    def search_repos(self, repo_type: str, *, visible_to: list[str], author: str | None = None,
+                     terms: list[str] | tuple[str, ...] = (), sort: str = "lastModified", offset: int = 0,
+                     limit: int = 30) -> tuple[list[Repo], int]:
+        """A page of the repos of ``repo_type`` that are public or in a namespace of ``visible_to``, whose id
+        contains every term (case-insensitive); sorted by ``lastModified``, ``createdAt``, ``downloads`` (last
+        30 days) or ``id``; and how many match in all."""
+        where, args = ["type=?"], [repo_type]
+        where.append(f"(private=0 OR namespace IN ({','.join('?' * len(visible_to)) or 'NULL'}))")
+        args += visible_to
+        if author:
+            where.append("namespace=?")
+            args.append(author)
+        for term in terms:
+            where.append("instr(lower(namespace || '/' || name), ?) > 0")
+            args.append(term.lower())
+        condition = " AND ".join(where)
+        total = self.conn().execute(f"SELECT COUNT(*) AS n FROM repos WHERE {condition}", args).fetchone()["n"]
+        by_id = "lower(namespace), lower(name)"
+        orders = {"lastModified": f"last_modified DESC, {by_id}", "createdAt": f"created_at DESC, {by_id}",
+                  "id": by_id, "downloads": f"COALESCE(d.n, 0) DESC, last_modified DESC, {by_id}"}
+        if sort not in orders:
+            raise ValueError(f"Unknown sort {sort!r}; use one of {', '.join(orders)}.")
+        since = int(time.time() // 86400) - DOWNLOAD_WINDOW_DAYS + 1
+        rows = self.conn().execute(
+            "SELECT repos.* FROM repos LEFT JOIN (SELECT repo_id, SUM(count) AS n FROM downloads WHERE day >= ? "
+            f"GROUP BY repo_id) d ON d.repo_id = repos.id WHERE {condition} ORDER BY {orders[sort]} LIMIT ? OFFSET ?",
+            [since, *args, limit, offset]).fetchall()
+        return [self.repo_from_row(r) for r in rows], total
+
+    # -- web sessions and token management --------------------------------------------------------------
+    def create_session(self, token: str, ttl: float) -> str | None:
+        """A new session for the holder of ``token`` (None when the token is not valid); returns the cookie
+        value, stored only as its sha256."""
+        token_hash = hash_token(token)
+        value = secrets.token_urlsafe(32)
+        now = time.time()
+        with self.transaction() as db:
+            if db.execute("SELECT 1 FROM tokens WHERE hash=?", (token_hash,)).fetchone() is None:
+                return None
+            db.execute("DELETE FROM web_sessions WHERE expires_at < ?", (now,))
+            db.execute("INSERT INTO web_sessions(hash, token_hash, created_at, expires_at) VALUES(?,?,?,?)",
+                       (hash_token(value), token_hash, now, now + ttl))
+        return value
+
+    def session(self, value: str) -> Session | None:
+        """The live session behind a cookie value; None when unknown, expired, or its token was revoked."""
+        row = self.conn().execute(
+            "SELECT t.id, t.user, t.role, t.name, n.fullname, s.expires_at FROM web_sessions s "
+            "JOIN tokens t ON t.hash = s.token_hash LEFT JOIN namespaces n ON n.name = t.user "
+            "WHERE s.hash=? AND s.expires_at >= ?", (hash_token(value), time.time())).fetchone()
+        if row is None:
+            return None
+        identity = Identity(row["user"], self.user_orgs(row["user"]), row["role"], row["name"], row["fullname"] or "")
+        return Session(identity, row["id"], row["expires_at"])
+
+    def delete_session(self, value: str) -> None:
+        with self.transaction() as db:
+            db.execute("DELETE FROM web_sessions WHERE hash=?", (hash_token(value),))
+
+    def list_tokens(self, user: str) -> list[TokenInfo]:
+        rows = self.conn().execute("SELECT id, name, role, created_at FROM tokens WHERE user=? ORDER BY created_at, id",
+                                   (user,)).fetchall()
+        return [TokenInfo(r["id"], r["name"], r["role"], r["created_at"]) for r in rows]
+
+    def revoke_token(self, user: str, token_id: int) -> bool:
+        """Delete one of ``user``'s tokens by id (its web sessions end with it)."""
+        with self.transaction() as db:
+            row = db.execute("SELECT hash FROM tokens WHERE user=? AND id=?", (user, token_id)).fetchone()
+            if row is None:
+                return False
+            db.execute("DELETE FROM tokens WHERE id=?", (token_id,))
+            db.execute("DELETE FROM web_sessions WHERE token_hash=?", (row["hash"],))
+        return True

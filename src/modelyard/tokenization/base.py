@@ -9,6 +9,7 @@ so folders move freely between the two libraries. Nothing here imports torch.
 from __future__ import annotations
 
 import copy
+import inspect
 import logging
 import os
 from pathlib import Path
@@ -16,7 +17,7 @@ from typing import Any, ClassVar, TypeVar
 
 from modelyard.errors import MissingFileError, TokenizerError
 from modelyard.hub.files import FileSource
-from modelyard.hub.push import PushToHubMixin
+from modelyard.pretrained_io import PretrainedIO
 from modelyard.tokenization import serialization
 from modelyard.tokenization.added_tokens import AddedToken
 from modelyard.tokenization.encoding import BatchEncoding, CharSpan, TensorType, TokenSpan, to_py_obj
@@ -26,7 +27,7 @@ from modelyard.tokenization.padding import (
     PaddingTruncationMixin,
     TruncationStrategy,
 )
-from modelyard.tokenization.special_tokens import SpecialTokensMixin
+from modelyard.tokenization.special_tokens import SPECIAL_TOKENS_ATTRIBUTES, SpecialTokensMixin
 
 logger = logging.getLogger(__name__)
 
@@ -60,7 +61,7 @@ def _is_text_input(value: Any) -> bool:
     return False
 
 
-class PreTrainedTokenizerBase(SpecialTokensMixin, PaddingTruncationMixin, PushToHubMixin):
+class PreTrainedTokenizerBase(SpecialTokensMixin, PaddingTruncationMixin, PretrainedIO):
     """Base class of :class:`PreTrainedTokenizer` (slow) and :class:`PreTrainedTokenizerFast`.
 
     Class attributes a tokenizer sets: ``vocab_files_names`` (constructor argument -> file name),
@@ -73,7 +74,8 @@ class PreTrainedTokenizerBase(SpecialTokensMixin, PaddingTruncationMixin, PushTo
     padding_side: str = "right"
     truncation_side: str = "right"
     slow_tokenizer_class: ClassVar[type | None] = None
-    _auto_class: ClassVar[str | None] = None
+    auto_class_choices = ("AutoTokenizer",)
+    settings_error = TokenizerError
 
     def __init__(self, **kwargs: Any) -> None:
         for key in kwargs:
@@ -389,17 +391,15 @@ class PreTrainedTokenizerBase(SpecialTokensMixin, PaddingTruncationMixin, PushTo
         ``processor_class``, so ``AutoProcessor`` finds it from the tokenizer files alone)."""
         self._processor_class = processor_class
 
-    def save_pretrained(
+    def _save_into(
         self,
-        save_directory: str | os.PathLike[str],
+        directory: Path,
         legacy_format: bool | None = None,
         filename_prefix: str | None = None,
-        push_to_hub: bool = False,
         *,
         portable_code: bool = False,
-        **kwargs: Any,
     ) -> tuple[str, ...]:
-        """Write the tokenizer's files into ``save_directory``; returns the paths written.
+        """Write the tokenizer's files into ``directory``; returns the paths written (``save_pretrained``).
 
         ``portable_code=True``: custom code saved with the files imports modelyard in a form the transformers
         library can also run (see ``modelyard.dynamic_modules.check_portable_code``).
@@ -419,10 +419,6 @@ class PreTrainedTokenizerBase(SpecialTokensMixin, PaddingTruncationMixin, PushTo
         folder lacks. ``AutoTokenizer.from_pretrained`` passes the chosen entry (fast by default, slow with
         ``use_fast=False``) to ``resolve_remote_class``.
         """
-        directory = Path(save_directory)
-        if directory.is_file():
-            raise TokenizerError(f"save_pretrained needs a folder, but {str(directory)!r} is a file. Pass a folder path.")
-        directory.mkdir(parents=True, exist_ok=True)
         prefix = f"{filename_prefix}-" if filename_prefix else ""
         config_path = directory / (prefix + serialization.TOKENIZER_CONFIG_FILE)
         special_path = directory / (prefix + serialization.SPECIAL_TOKENS_MAP_FILE)
@@ -432,16 +428,12 @@ class PreTrainedTokenizerBase(SpecialTokensMixin, PaddingTruncationMixin, PushTo
             self._save_custom_code(directory, config, portable=portable_code)
         serialization.write_json(config_path, config)
         serialization.write_json(special_path, serialization.encode_added_tokens(self.special_tokens_map_extended, type_field=False))
-        written = self._save_pretrained(
+        return self._save_pretrained(
             directory, (str(config_path), str(special_path)), legacy_format=legacy_format, filename_prefix=filename_prefix
         )
-        if push_to_hub:
-            repo_id = kwargs.pop("repo_id", directory.name)
-            self.push_to_hub(repo_id, _folder=directory, **kwargs)
-        return written
 
     def _save_custom_code(self, directory: Path, config: dict[str, Any], *, portable: bool = False) -> None:
-        from modelyard.dynamic_modules import save_custom_code
+        from modelyard.dynamic.saving import save_custom_code
 
         returned = save_custom_code(self, directory, config=config, portable=portable)
         if isinstance(returned, dict):
@@ -457,35 +449,25 @@ class PreTrainedTokenizerBase(SpecialTokensMixin, PaddingTruncationMixin, PushTo
         raise NotImplementedError
 
     @classmethod
-    def from_pretrained(
-        cls: type[T],
-        pretrained_model_name_or_path: str | os.PathLike[str] | FileSource,
-        *init_inputs: Any,
-        cache_dir: str | os.PathLike[str] | None = None,
-        force_download: bool = False,
-        local_files_only: bool = False,
-        token: str | bool | None = None,
-        revision: str | None = None,
-        subfolder: str = "",
-        trust_remote_code: bool | None = None,
+    def _from_source(
+        cls: type[T], location: FileSource | Path, *init_inputs: Any, trust_remote_code: bool | None = None,
         **kwargs: Any,
     ) -> T:
-        """Load a tokenizer saved by ``save_pretrained`` (here or in the reference library) from a folder or hub repo.
+        """Load a tokenizer saved by ``save_pretrained`` (here or in the reference library) from a folder or hub
+        repo (``from_pretrained``). Keyword arguments override the saved constructor arguments (e.g.
+        ``do_lower_case=False``); others are kept as settings, as the reference keeps them."""
+        assert isinstance(location, FileSource)
+        files = serialization.resolve_files(cls, location)
+        return cls._from_files(location, files, init_inputs, kwargs)
 
-        Keyword arguments override the saved constructor arguments (e.g. ``do_lower_case=False``).
-        """
-        kwargs.pop("_from_auto", None)
-        kwargs.pop("_commit_hash", None)
-        source = FileSource.open(
-            pretrained_model_name_or_path,
-            revision=revision,
-            cache_dir=cache_dir,
-            token=token,
-            local_files_only=local_files_only,
-            subfolder=subfolder,
-        )
-        files = serialization.resolve_files(cls, source)
-        return cls._from_files(source, files, init_inputs, kwargs)
+    @classmethod
+    def _accepted_keywords(cls) -> set[str]:
+        names = super()._accepted_keywords() | set(SPECIAL_TOKENS_ATTRIBUTES) | set(cls.vocab_files_names)
+        for klass in cls.__mro__:
+            init = klass.__dict__.get("__init__")
+            if init is not None:
+                names |= {p for p in inspect.signature(init).parameters if p not in ("self", "args", "kwargs")}
+        return names
 
     @classmethod
     def _required_file_groups(cls) -> list[list[str]]:
@@ -516,25 +498,6 @@ class PreTrainedTokenizerBase(SpecialTokensMixin, PaddingTruncationMixin, PushTo
     @classmethod
     def _file_name(cls, key: str) -> str:
         return cls.vocab_files_names.get(key) or serialization.FULL_TOKENIZER_FILE
-
-    @classmethod
-    def register_for_auto_class(cls, auto_class: str | type = "AutoTokenizer") -> None:
-        """Mark this (custom) class for ``AutoTokenizer``: saving then copies its code and writes ``auto_map``.
-
-        The copied code imports what it builds on; written as ``from modelyard import PreTrainedTokenizer`` it
-        runs only where modelyard is installed. To let users of the transformers library load it too, write
-        the import in the portable form (or save with ``save_pretrained(..., portable_code=True)``, which
-        writes the copies that way, and see ``modelyard.dynamic_modules.check_portable_code``)::
-
-            try:  # modelyard where it is installed; the transformers library (same API) elsewhere
-                from modelyard import PreTrainedTokenizer
-            except ImportError:
-                from transformers import PreTrainedTokenizer
-        """
-        name = auto_class if isinstance(auto_class, str) else auto_class.__name__
-        if name != "AutoTokenizer":
-            raise TokenizerError(f"Tokenizers register for 'AutoTokenizer', not {name!r}.")
-        cls._auto_class = name
 
 
 _CLEAN_UP = (

@@ -15,6 +15,7 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from modelyard import registry
 from modelyard.errors import TokenizerError
 from modelyard.hub.files import FileSource
 from modelyard.tokenization.added_tokens import AddedToken
@@ -101,12 +102,11 @@ def _config_tokenizer_class(source: FileSource) -> str | None:
         return None
     if config.get("tokenizer_class"):
         return str(config["tokenizer_class"])
-    from modelyard.auto.tokenization_auto import TOKENIZER_TABLE
-
-    names = TOKENIZER_TABLE.builtin_names(config.get("model_type") or "")
-    if names is None:
+    family = registry.families().get(config.get("model_type") or "")
+    if family is None:
         return None
-    return names[0] or names[1]
+    manifest = family[1]
+    return manifest.tokenizer or manifest.fast_tokenizer
 
 
 def load_init_kwargs(

@@ -16,8 +16,11 @@ importing it directly as ``modelyard.compat.transformers`` is possible but never
 
 from __future__ import annotations
 
-from modelyard import _EXPORTS as _MODELYARD_EXPORTS
+from modelyard import _EXPORTS as _MODELYARD_CORE_EXPORTS
 from modelyard.compat.transformers._namespace import declare
+from modelyard.registry import public_exports
+
+_MODELYARD_EXPORTS = {**_MODELYARD_CORE_EXPORTS, **public_exports()}  # the core's names and every family's
 
 __version__ = "4.57.6"
 

@@ -33,7 +33,7 @@ def reference_name(module_name: str) -> str:
 
 def caller_description(skip_modules: Iterable[str] = ()) -> str | None:
     """The remote file (and line) whose code is running further up the stack, if any."""
-    from modelyard.dynamic.remote_imports import describe_module
+    from modelyard.dynamic.origins import describe_module
 
     frame = sys._getframe(1)
     while frame is not None:

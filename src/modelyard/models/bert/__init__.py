@@ -1,19 +1,37 @@
-"""The bert family (lazy exports: configuration files import no torch)."""
+"""The BERT family: its manifest (what the Auto classes and ``modelyard`` export from it) and lazy exports.
+
+Importing this package imports no torch: each class is imported on first use.
+"""
 
 from modelyard._lazy import lazy_exports
+from modelyard.registry import FamilyManifest
 
-_EXPORTS = {
-    "BertConfig": "modelyard.models.bert.configuration_bert",
-    "BertModel": "modelyard.models.bert.modeling_bert",
-    "BertForMaskedLM": "modelyard.models.bert.modeling_bert",
-    "BertForSequenceClassification": "modelyard.models.bert.modeling_bert",
-    "BertForTokenClassification": "modelyard.models.bert.modeling_bert",
-    "BertForQuestionAnswering": "modelyard.models.bert.modeling_bert",
-    "BertForMultipleChoice": "modelyard.models.bert.modeling_bert",
-    "BertPreTrainedModel": "modelyard.models.bert.modeling_bert",
-    "BertTokenizer": "modelyard.models.bert.tokenization_bert",
-    "BertTokenizerFast": "modelyard.models.bert.tokenization_bert_fast",
-}
+MANIFEST = FamilyManifest(
+    model_type="bert",
+    exports={
+        "BertConfig": "configuration_bert",
+        "BertModel": "modeling_bert",
+        "BertForMaskedLM": "modeling_bert",
+        "BertForSequenceClassification": "modeling_bert",
+        "BertForTokenClassification": "modeling_bert",
+        "BertForQuestionAnswering": "modeling_bert",
+        "BertForMultipleChoice": "modeling_bert",
+        "BertPreTrainedModel": "modeling_bert",
+        "BertTokenizer": "tokenization_bert",
+        "BertTokenizerFast": "tokenization_bert_fast",
+    },
+    config="BertConfig",
+    models={
+        "AutoModel": "BertModel",
+        "AutoModelForMaskedLM": "BertForMaskedLM",
+        "AutoModelForSequenceClassification": "BertForSequenceClassification",
+        "AutoModelForTokenClassification": "BertForTokenClassification",
+        "AutoModelForQuestionAnswering": "BertForQuestionAnswering",
+        "AutoModelForMultipleChoice": "BertForMultipleChoice",
+    },
+    tokenizer="BertTokenizer",
+    fast_tokenizer="BertTokenizerFast",
+)
 
-__getattr__, __dir__ = lazy_exports(__name__, globals(), _EXPORTS)
-__all__ = sorted(_EXPORTS)
+__getattr__, __dir__ = lazy_exports(__name__, globals(), MANIFEST.module_paths(__name__))
+__all__ = sorted(MANIFEST.exports)

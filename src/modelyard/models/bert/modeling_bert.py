@@ -29,8 +29,6 @@ from modelyard.layers.heads import (
     sequence_classification_loss,
     token_classification_loss,
 )
-from modelyard.layers.inference_activation import activate, add_residual
-from modelyard.layers.projection import project
 from modelyard.layers.pruning import heads_to_keep_index, prune_linear
 from modelyard.modeling import PreTrainedModel
 from modelyard.models.bert.configuration_bert import BertConfig
@@ -114,9 +112,9 @@ class BertSelfAttention(nn.Module):
         output_attentions: bool,
     ) -> tuple[Tensor, Tensor | None]:
         heads = self.num_attention_heads
-        query = split_heads(project(self.query, hidden_states), heads)  # (batch, heads, seq, head_dim)
-        key = split_heads(project(self.key, hidden_states), heads)
-        value = split_heads(project(self.value, hidden_states), heads)
+        query = split_heads(self.query(hidden_states), heads)  # (batch, heads, seq, head_dim)
+        key = split_heads(self.key(hidden_states), heads)
+        value = split_heads(self.value(hidden_states), heads)
         context, probs = attend(
             query,
             key,
@@ -144,7 +142,7 @@ class BertSelfOutput(nn.Module):
         self.dropout = nn.Dropout(config.hidden_dropout_prob)
 
     def forward(self, hidden_states: Tensor, residual: Tensor) -> Tensor:
-        return self.LayerNorm(add_residual(self.dropout(project(self.dense, hidden_states)), residual, owner=self))
+        return self.LayerNorm(self.dropout(self.dense(hidden_states)) + residual)
 
 
 class BertAttention(nn.Module):
@@ -183,7 +181,7 @@ class BertIntermediate(nn.Module):
         self.intermediate_act_fn = get_activation(config.hidden_act)
 
     def forward(self, hidden_states: Tensor) -> Tensor:
-        return activate(self.intermediate_act_fn, project(self.dense, hidden_states), owner=self)
+        return self.intermediate_act_fn(self.dense(hidden_states))
 
 
 class BertOutput(BertSelfOutput):
@@ -305,6 +303,7 @@ class BertOnlyMLMHead(nn.Module):
 class BertPreTrainedModel(PreTrainedModel):
     """Weight initialisation and loading rules shared by every BERT class."""
 
+    _inplace_activations = ("intermediate_act_fn", "transform_act_fn", "activation")  # optimize_for_inference(): their input is always a temporary
     _supports_sdpa = True
 
     config_class = BertConfig

@@ -1,19 +1,37 @@
-"""The distilbert family (lazy exports: configuration files import no torch)."""
+"""The DistilBERT family: its manifest (what the Auto classes and ``modelyard`` export from it) and lazy exports.
+
+Importing this package imports no torch: each class is imported on first use.
+"""
 
 from modelyard._lazy import lazy_exports
+from modelyard.registry import FamilyManifest
 
-_EXPORTS = {
-    "DistilBertConfig": "modelyard.models.distilbert.configuration_distilbert",
-    "DistilBertModel": "modelyard.models.distilbert.modeling_distilbert",
-    "DistilBertForMaskedLM": "modelyard.models.distilbert.modeling_distilbert",
-    "DistilBertForSequenceClassification": "modelyard.models.distilbert.modeling_distilbert",
-    "DistilBertForTokenClassification": "modelyard.models.distilbert.modeling_distilbert",
-    "DistilBertForQuestionAnswering": "modelyard.models.distilbert.modeling_distilbert",
-    "DistilBertForMultipleChoice": "modelyard.models.distilbert.modeling_distilbert",
-    "DistilBertPreTrainedModel": "modelyard.models.distilbert.modeling_distilbert",
-    "DistilBertTokenizer": "modelyard.models.distilbert.tokenization_distilbert",
-    "DistilBertTokenizerFast": "modelyard.models.distilbert.tokenization_distilbert_fast",
-}
+MANIFEST = FamilyManifest(
+    model_type="distilbert",
+    exports={
+        "DistilBertConfig": "configuration_distilbert",
+        "DistilBertModel": "modeling_distilbert",
+        "DistilBertForMaskedLM": "modeling_distilbert",
+        "DistilBertForSequenceClassification": "modeling_distilbert",
+        "DistilBertForTokenClassification": "modeling_distilbert",
+        "DistilBertForQuestionAnswering": "modeling_distilbert",
+        "DistilBertForMultipleChoice": "modeling_distilbert",
+        "DistilBertPreTrainedModel": "modeling_distilbert",
+        "DistilBertTokenizer": "tokenization_distilbert",
+        "DistilBertTokenizerFast": "tokenization_distilbert_fast",
+    },
+    config="DistilBertConfig",
+    models={
+        "AutoModel": "DistilBertModel",
+        "AutoModelForMaskedLM": "DistilBertForMaskedLM",
+        "AutoModelForSequenceClassification": "DistilBertForSequenceClassification",
+        "AutoModelForTokenClassification": "DistilBertForTokenClassification",
+        "AutoModelForQuestionAnswering": "DistilBertForQuestionAnswering",
+        "AutoModelForMultipleChoice": "DistilBertForMultipleChoice",
+    },
+    tokenizer="DistilBertTokenizer",
+    fast_tokenizer="DistilBertTokenizerFast",
+)
 
-__getattr__, __dir__ = lazy_exports(__name__, globals(), _EXPORTS)
-__all__ = sorted(_EXPORTS)
+__getattr__, __dir__ = lazy_exports(__name__, globals(), MANIFEST.module_paths(__name__))
+__all__ = sorted(MANIFEST.exports)

@@ -29,8 +29,6 @@ from modelyard.layers.heads import (
     sequence_classification_loss,
     token_classification_loss,
 )
-from modelyard.layers.inference_activation import activate, add_residual
-from modelyard.layers.projection import project
 from modelyard.layers.pruning import heads_to_keep_index, prune_linear
 from modelyard.modeling import PreTrainedModel
 from modelyard.models.distilbert.configuration_distilbert import DistilBertConfig
@@ -119,9 +117,9 @@ class MultiHeadSelfAttention(nn.Module):
     def forward(
         self, x: Tensor, additive_mask: Tensor | None, head_mask: Tensor | None, output_attentions: bool
     ) -> tuple[Tensor, Tensor | None]:
-        query = split_heads(project(self.q_lin, x), self.n_heads)  # (batch, heads, seq, head_dim)
-        key = split_heads(project(self.k_lin, x), self.n_heads)
-        value = split_heads(project(self.v_lin, x), self.n_heads)
+        query = split_heads(self.q_lin(x), self.n_heads)  # (batch, heads, seq, head_dim)
+        key = split_heads(self.k_lin(x), self.n_heads)
+        value = split_heads(self.v_lin(x), self.n_heads)
         context, probs = attend(
             query,
             key,
@@ -132,7 +130,7 @@ class MultiHeadSelfAttention(nn.Module):
             output_attentions=output_attentions,
             eager=getattr(self.config, "_attn_implementation", None) == "eager",
         )
-        return project(self.out_lin, merge_heads(context)), probs  # (batch, seq, dim)
+        return self.out_lin(merge_heads(context)), probs  # (batch, seq, dim)
 
 
 class FFN(nn.Module):
@@ -144,7 +142,7 @@ class FFN(nn.Module):
         self.dropout = nn.Dropout(config.dropout)
 
     def forward(self, x: Tensor) -> Tensor:
-        return self.dropout(project(self.lin2, activate(self.activation, project(self.lin1, x), owner=self)))
+        return self.dropout(self.lin2(self.activation(self.lin1(x))))
 
 
 class TransformerBlock(nn.Module):
@@ -161,8 +159,8 @@ class TransformerBlock(nn.Module):
         self, x: Tensor, additive_mask: Tensor | None, head_mask: Tensor | None, output_attentions: bool
     ) -> tuple[Tensor, Tensor | None]:
         attended, probs = self.attention(x, additive_mask, head_mask, output_attentions)
-        attended = self.sa_layer_norm(add_residual(attended, x, owner=self))
-        return self.output_layer_norm(add_residual(self.ffn(attended), attended, owner=self)), probs
+        attended = self.sa_layer_norm(attended + x)
+        return self.output_layer_norm(self.ffn(attended) + attended), probs
 
 
 class Transformer(nn.Module):
@@ -197,6 +195,7 @@ class Transformer(nn.Module):
 class DistilBertPreTrainedModel(PreTrainedModel):
     """Weight initialisation and loading rules shared by every DistilBERT class."""
 
+    _inplace_activations = ("activation",)  # optimize_for_inference(): their input is always a temporary
     _supports_sdpa = True
 
     config_class = DistilBertConfig

@@ -1,13 +1,22 @@
-"""The resnet family (lazy exports: configuration files import no torch)."""
+"""The ResNet family: its manifest (what the Auto classes and ``modelyard`` export from it) and lazy exports.
+
+Importing this package imports no torch: each class is imported on first use.
+"""
 
 from modelyard._lazy import lazy_exports
+from modelyard.registry import FamilyManifest
 
-_EXPORTS = {
-    "ResNetConfig": "modelyard.models.resnet.configuration_resnet",
-    "ResNetModel": "modelyard.models.resnet.modeling_resnet",
-    "ResNetForImageClassification": "modelyard.models.resnet.modeling_resnet",
-    "ResNetPreTrainedModel": "modelyard.models.resnet.modeling_resnet",
-}
+MANIFEST = FamilyManifest(
+    model_type="resnet",
+    exports={
+        "ResNetConfig": "configuration_resnet",
+        "ResNetModel": "modeling_resnet",
+        "ResNetForImageClassification": "modeling_resnet",
+        "ResNetPreTrainedModel": "modeling_resnet",
+    },
+    config="ResNetConfig",
+    models={"AutoModel": "ResNetModel", "AutoModelForImageClassification": "ResNetForImageClassification"},
+)
 
-__getattr__, __dir__ = lazy_exports(__name__, globals(), _EXPORTS)
-__all__ = sorted(_EXPORTS)
+__getattr__, __dir__ = lazy_exports(__name__, globals(), MANIFEST.module_paths(__name__))
+__all__ = sorted(MANIFEST.exports)

@@ -36,7 +36,7 @@ class ViTFeatureExtractor(ImageFeatureExtractionMixin, BaseImageProcessor):
     """
 
     type_key: ClassVar[str] = "feature_extractor_type"
-    default_auto_class: ClassVar[str] = "AutoFeatureExtractor"
+    auto_class_choices = ("AutoFeatureExtractor", "AutoImageProcessor")
     model_input_names: ClassVar[list[str]] = ["pixel_values"]
 
     def __init__(

@@ -17,7 +17,6 @@ from torch import nn
 from modelyard.layers.activations import get_activation
 from modelyard.layers.attention import attend, expand_head_mask, merge_heads, split_heads
 from modelyard.layers.heads import sequence_classification_loss
-from modelyard.layers.inference_activation import activate
 from modelyard.layers.pruning import heads_to_keep_index, prune_linear
 from modelyard.modeling import PreTrainedModel
 from modelyard.models.vit.configuration_vit import ViTConfig
@@ -196,7 +195,7 @@ class ViTIntermediate(nn.Module):
         self.intermediate_act_fn = get_activation(config.hidden_act)
 
     def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:
-        return activate(self.intermediate_act_fn, self.dense(hidden_states), owner=self)
+        return self.intermediate_act_fn(self.dense(hidden_states))
 
 
 class ViTOutput(nn.Module):
@@ -277,11 +276,12 @@ class ViTPooler(nn.Module):
         self.activation = get_activation(config.pooler_act)
 
     def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:
-        return activate(self.activation, self.dense(hidden_states[:, 0]), owner=self)
+        return self.activation(self.dense(hidden_states[:, 0]))
 
 
 # ---------------------------------------------------------------------------------------------- models
 class ViTPreTrainedModel(PreTrainedModel):
+    _inplace_activations = ("intermediate_act_fn", "activation")  # optimize_for_inference(): their input is always a temporary
     _supports_sdpa = True
     config_class = ViTConfig
     base_model_prefix = "vit"

@@ -24,7 +24,6 @@ from torch.nn.utils import parametrize
 
 from modelyard.layers.activations import get_activation
 from modelyard.layers.attention import attend, merge_heads, padding_mask_to_additive, split_heads
-from modelyard.layers.inference_activation import activate
 from modelyard.layers.spec_augment import compute_mask_indices
 from modelyard.modeling import PreTrainedModel
 from modelyard.models.wav2vec2.configuration_wav2vec2 import Wav2Vec2Config
@@ -67,7 +66,7 @@ class _ConvLayer(nn.Module):
         elif self.norm == "layer":
             # LayerNorm normalises the last dim: (batch, channels, frames) -> (batch, frames, channels) and back
             hidden_states = self.layer_norm(hidden_states.transpose(-2, -1)).transpose(-2, -1)
-        return activate(self.activation, hidden_states, owner=self)
+        return self.activation(hidden_states)
 
 
 class Wav2Vec2FeatureEncoder(nn.Module):
@@ -148,7 +147,7 @@ class Wav2Vec2PositionalConvEmbedding(nn.Module):
         hidden_states = self.conv(hidden_states.transpose(1, 2))
         if self.num_pad_remove:
             hidden_states = hidden_states[:, :, : -self.num_pad_remove]
-        return activate(self.activation, hidden_states, owner=self).transpose(1, 2)
+        return self.activation(hidden_states).transpose(1, 2)
 
 
 class Wav2Vec2Attention(nn.Module):
@@ -199,7 +198,7 @@ class Wav2Vec2FeedForward(nn.Module):
 
     def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:
         hidden_states = self.intermediate_dropout(
-            activate(self.intermediate_act_fn, self.intermediate_dense(hidden_states), owner=self)
+            self.intermediate_act_fn(self.intermediate_dense(hidden_states))
         )
         return self.output_dropout(self.output_dense(hidden_states))
 
@@ -299,6 +298,7 @@ class Wav2Vec2Encoder(nn.Module):
 
 # ---------------------------------------------------------------------------------------------- models
 class Wav2Vec2PreTrainedModel(PreTrainedModel):
+    _inplace_activations = ("activation", "intermediate_act_fn")  # optimize_for_inference(): their input is always a temporary
     _supports_sdpa = True
     config_class = Wav2Vec2Config
     base_model_prefix = "wav2vec2"

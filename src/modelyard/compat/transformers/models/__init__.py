@@ -30,9 +30,9 @@ _TARGET_PREFIX = "modelyard.models."
 def _defines(target: ModuleType, name: str) -> bool:
     """The family package's lazy table; in a module, the classes it defines, which carry the reference's
     names (its helper functions and constants are modelyard's own and stay out)."""
-    exports = target.__dict__.get("_EXPORTS")
-    if isinstance(exports, dict):  # a family package: its lazy table
-        return name in exports
+    manifest = target.__dict__.get("MANIFEST")
+    if manifest is not None:  # a family package: what its manifest exports
+        return name in manifest.exports
     value = target.__dict__.get(name)
     return not name.startswith("_") and isinstance(value, type) and value.__module__ == target.__name__
 

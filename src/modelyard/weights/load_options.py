@@ -1,14 +1,19 @@
-"""Loading options of the reference library that modelyard takes without a model-loading setting of its own.
+"""How a model is loaded: :class:`LoadOptions`, and the reference's model-loading flags modelyard meets.
 
-Code written for the reference passes them, and so do the reference's own Auto classes when they load a
-modelyard-based class shared as custom code (``_from_auto=True``, ``_commit_hash=...``). Each option is
-either taken and ignored (with the reason here), or refused with what to do instead: none is silently
-half-honoured.
+``LoadOptions`` is the single declaration of the keywords ``PreTrainedModel.from_pretrained`` takes about the
+load itself (where the files come from is :class:`~modelyard.options.HubOptions`; every other keyword
+overrides a config attribute or goes to the model's ``__init__``).
+
+Code written for the reference passes more flags, and so do the reference's own Auto classes when they load
+a modelyard-based class shared as custom code. Each is either taken and ignored (with the reason here), or
+refused with what to do instead: none is silently half-honoured.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -18,15 +23,12 @@ from modelyard.errors import ConfigurationError, UnexpectedArgumentError
 logger = logging.getLogger(__name__)
 
 # Taken and ignored; the value says why ignoring them is right.
+# (The reference's general private flags, _from_auto and the like, are dropped for every kind by
+# modelyard.options.HubOptions.take.)
 IGNORED: dict[str, str] = {
-    "_from_auto": "the reference's Auto classes mark their calls with it; loading is the same either way",
-    "_from_pipeline": "the reference's pipelines mark their calls with it",
-    "_commit_hash": "the file source already pins one commit for every file of the load",
     "trust_remote_code": "only the Auto classes run custom code; a concrete class is already chosen",
     "code_revision": "only the Auto classes fetch custom code",
     "low_cpu_mem_usage": "modelyard always loads without a second copy of the weights (meta-device build)",
-    "resume_download": "interrupted downloads always resume",
-    "mirror": "choose the hub with HF_ENDPOINT",
     "offload_state_dict": "weights are read one tensor at a time; there is nothing to offload",
     "use_kernels": "modelyard's layers are plain PyTorch",
     "adapter_name": "only meaningful with an adapter, and adapters are refused (see adapter_kwargs)",
@@ -44,6 +46,59 @@ UNSUPPORTED: dict[str, str] = {
 }
 
 ATTENTION_IMPLEMENTATIONS = ("eager", "sdpa")
+
+
+@dataclass(frozen=True)
+class LoadOptions:
+    """How ``PreTrainedModel.from_pretrained`` loads the weights.
+
+    Attributes:
+        config: a config to use instead of the saved one.
+        dtype: ``None`` loads in float32, ``"auto"`` keeps the checkpoint's dtype, or a dtype / its name.
+        torch_dtype: the reference's older name for ``dtype``.
+        device: the device to load onto (default: CPU).
+        device_map: one device as a map (``"cpu"``, ``"cuda:1"``, ``{"": 0}``, ``"auto"``: the first GPU if any).
+        attn_implementation: ``"sdpa"`` (default) or ``"eager"``.
+        torchscript: return tuples and untie shared weights, for ``torch.jit``.
+        ignore_mismatched_sizes: re-initialise weights whose shape differs instead of failing.
+        output_loading_info: also return the :class:`~modelyard.weights.report.LoadReport`.
+        use_safetensors: ``True`` refuses pickle files, ``False`` reads only them (default: safetensors first).
+        variant: read ``model.<variant>.safetensors`` (e.g. ``"fp16"``).
+        state_dict: weights to use instead of the files' (the config still comes from the location).
+    """
+
+    config: Any = None
+    dtype: Any = None
+    torch_dtype: Any = None
+    device: Any = None
+    device_map: Any = None
+    attn_implementation: str | None = None
+    torchscript: bool = False
+    ignore_mismatched_sizes: bool = False
+    output_loading_info: bool = False
+    use_safetensors: bool | None = None
+    variant: str | None = None
+    state_dict: Any = None
+
+    @classmethod
+    def field_names(cls) -> frozenset[str]:
+        return frozenset(f.name for f in dataclasses.fields(cls))
+
+    @classmethod
+    def take(cls, kwargs: dict[str, Any], *, where: str) -> LoadOptions:
+        """Remove this class's fields, and the reference's model flags (ignored or refused), from ``kwargs``."""
+        take_reference_options(where, kwargs)
+        options = cls(**{name: kwargs.pop(name) for name in cls.field_names() & set(kwargs)})
+        check_attn_implementation(options.attn_implementation)
+        return options
+
+    @classmethod
+    def accepted_names(cls) -> frozenset[str]:
+        """The load options plus the reference's model flags this module takes."""
+        return cls.field_names() | frozenset(IGNORED) | frozenset(UNSUPPORTED) | {"adapter_kwargs"}
+
+    def target_device(self) -> torch.device | None:
+        return device_from_map(self.device_map, self.device)
 
 
 def take_reference_options(where: str, kwargs: dict[str, Any]) -> None:

@@ -1,26 +1,130 @@
-"""Lazy name tables behind the Auto classes.
+"""Model families and the name tables behind the Auto classes (core layer, torch-free).
 
-Built-in entries are strings (``"distilbert" -> "DistilBertModel"``) resolved by importing
-``modelyard.models.<family>`` on first use, so importing an Auto class imports no model family (and no
-torch). Users add entries with ``register``; a taken key is an error unless ``exist_ok=True``.
+A family is one folder under ``modelyard/models`` whose ``__init__.py`` declares a :class:`FamilyManifest`:
+its ``model_type``, public classes (and the module each lives in), its model class per Auto task, and its
+tokenizer, feature extractor, image processor and processor. :func:`families` discovers the folders; the
+Auto tables, the family's and the package's lazy exports are all built from the manifests, so adding a
+family touches its own folder only (see ``docs/adding-a-model.md``).
+
+Built-in table entries are class names resolved on first use by importing the family package, so reading a
+table imports no model code (and no torch). Users add entries with ``register``; a taken key is an error
+unless ``exist_ok=True``.
 """
 
 from __future__ import annotations
 
+import functools
 import importlib
+import importlib.util
+import pkgutil
 import weakref
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from modelyard.errors import RegistrationError, UnknownModelTypeError
 
-# model_type -> folder under modelyard/models
-FAMILY_MODULES: dict[str, str] = {
-    "bert": "bert",
-    "distilbert": "distilbert",
-    "vit": "vit",
-    "wav2vec2": "wav2vec2",
-    "resnet": "resnet",
-}
+FAMILIES_PACKAGE = "modelyard.models"
+
+# The Auto model classes, one per task (modelyard.auto defines a class for each; a manifest maps tasks to
+# its own model classes).
+MODEL_TASKS: tuple[str, ...] = (
+    "AutoModel",
+    "AutoModelForMaskedLM",
+    "AutoModelForSequenceClassification",
+    "AutoModelForTokenClassification",
+    "AutoModelForQuestionAnswering",
+    "AutoModelForMultipleChoice",
+    "AutoModelForImageClassification",
+    "AutoModelForCTC",
+    "AutoModelForAudioClassification",
+)
+
+
+@dataclass(frozen=True)
+class FamilyManifest:
+    """What a model family provides. Class names refer to ``exports`` (public name -> module file)."""
+
+    model_type: str
+    exports: Mapping[str, str]
+    config: str
+    models: Mapping[str, str] = field(default_factory=dict)  # Auto task -> model class
+    tokenizer: str | None = None
+    fast_tokenizer: str | None = None
+    feature_extractor: str | None = None
+    image_processor: str | None = None
+    processor: str | None = None
+
+    def __post_init__(self) -> None:
+        named = [self.config, *self.models.values(), self.tokenizer, self.fast_tokenizer,
+                 self.feature_extractor, self.image_processor, self.processor]
+        unknown = sorted(n for n in named if n is not None and n not in self.exports)
+        if unknown:
+            raise RegistrationError(
+                f"The manifest of model_type {self.model_type!r} names classes it does not export: {unknown}. "
+                "Add each to `exports` with the module that defines it."
+            )
+        tasks = sorted(set(self.models) - set(MODEL_TASKS))
+        if tasks:
+            raise RegistrationError(
+                f"The manifest of model_type {self.model_type!r} maps unknown Auto classes {tasks}; "
+                f"use one of {list(MODEL_TASKS)}."
+            )
+
+    def module_paths(self, package: str) -> dict[str, str]:
+        """Public name -> full module path, for :func:`modelyard._lazy.lazy_exports`."""
+        return {name: f"{package}.{module}" for name, module in self.exports.items()}
+
+
+@functools.cache
+def families() -> dict[str, tuple[str, FamilyManifest]]:
+    """``model_type -> (package, manifest)`` for every folder under ``modelyard/models``."""
+    # The families' folder is found by its spec, not imported by name: the core names no family.
+    spec = importlib.util.find_spec(FAMILIES_PACKAGE)
+    folders = list(spec.submodule_search_locations or []) if spec is not None else []
+    found: dict[str, tuple[str, FamilyManifest]] = {}
+    for info in sorted(pkgutil.iter_modules(folders), key=lambda i: i.name):
+        if not info.ispkg:
+            continue
+        package = f"{FAMILIES_PACKAGE}.{info.name}"
+        manifest = getattr(importlib.import_module(package), "MANIFEST", None)
+        if not isinstance(manifest, FamilyManifest):
+            raise RegistrationError(
+                f"{package} has no MANIFEST (a modelyard.registry.FamilyManifest) in its __init__.py; every "
+                "folder under modelyard/models is a model family and declares one (docs/adding-a-model.md)."
+            )
+        if manifest.model_type in found:
+            raise RegistrationError(
+                f"model_type {manifest.model_type!r} is declared by both {found[manifest.model_type][0]} and {package}."
+            )
+        found[manifest.model_type] = (package, manifest)
+    return found
+
+
+def manifests() -> list[FamilyManifest]:
+    return [manifest for _, manifest in families().values()]
+
+
+def public_exports() -> dict[str, str]:
+    """Every family's public name -> full module path (the package's lazy exports)."""
+    exports: dict[str, str] = {}
+    for package, manifest in families().values():
+        exports.update(manifest.module_paths(package))
+    return exports
+
+
+def import_family_class(model_type: str, class_name: str) -> type:
+    package, _ = families()[model_type]
+    return getattr(importlib.import_module(package), class_name)
+
+
+def builtin_names(pick: Callable[[FamilyManifest], str | None]) -> Callable[[], dict[str, str]]:
+    """A table's built-in entries: ``model_type -> pick(manifest)`` for the families that have one."""
+
+    def names() -> dict[str, str]:
+        return {m.model_type: name for m in manifests() if (name := pick(m)) is not None}
+
+    return names
 
 
 # Every table, so a snapshot can undo registrations made while importing remote code.
@@ -44,19 +148,18 @@ def restore_registrations(snapshot: dict[Any, dict[Any, Any]]) -> list[str]:
     return sorted(changed)
 
 
-def import_family_class(model_type: str, class_name: str) -> type:
-    module = importlib.import_module(f"modelyard.models.{FAMILY_MODULES[model_type]}")
-    return getattr(module, class_name)
-
-
 class ModelTypeTable:
     """``model_type -> class``: built-in names plus registrations (used for configs, tokenizers, ...)."""
 
-    def __init__(self, description: str, builtin: dict[str, str]) -> None:
+    def __init__(self, description: str, builtin: Callable[[], dict[str, str]]) -> None:
         self.description = description
-        self._builtin = dict(builtin)
+        self._builtin_source = builtin
         self._registered: dict[str, Any] = {}
         _TABLES.add(self)
+
+    @functools.cached_property
+    def _builtin(self) -> dict[str, str]:
+        return dict(self._builtin_source())
 
     def __contains__(self, model_type: object) -> bool:
         return model_type in self._registered or model_type in self._builtin
@@ -109,12 +212,15 @@ class ConfigKeyedTable:
     unrelated custom config that happens to share a ``model_type``.
     """
 
-    def __init__(self, description: str, builtin: dict[str, str], config_table: ModelTypeTable) -> None:
-        self.description = description
-        self._builtin = dict(builtin)
+    def __init__(self, description: str, config_table: ModelTypeTable) -> None:
+        self.description = description  # the Auto class name, which is also the manifests' task key
         self._configs = config_table
         self._registered: dict[type, type] = {}
         _TABLES.add(self)
+
+    @functools.cached_property
+    def _builtin(self) -> dict[str, str]:
+        return builtin_names(lambda m: m.models.get(self.description))()
 
     def model_types(self) -> list[str]:
         return sorted(set(self._builtin) | {c.model_type for c in self._registered})

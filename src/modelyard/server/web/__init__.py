@@ -1,0 +1,45 @@
+"""The hub's web front end: server-rendered pages for people, beside the HTTP API for clients.
+
+``install(app)`` adds the pages (``routes``), the security headers (``security``) and HTML error pages for
+browsers; templates live in ``templates/``, the stylesheet and the two small scripts (copy buttons, search
+suggestions) in ``static/``. Nothing is loaded from another site, so the pages work offline.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from modelyard.server.web import views
+from modelyard.server.web.routes import CARDS, not_found_page, router, wants_page
+from modelyard.server.web.security import SecurityHeadersMiddleware
+from modelyard.server.web.templating import warm_up_in_background
+
+
+def install(app: FastAPI) -> None:
+    """Register the pages after the API routes (so API paths always win) and their error pages."""
+    app.include_router(router)
+    api_handler = app.exception_handlers[StarletteHTTPException]
+
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Any:
+        if exc.status_code == 404 and wants_page(request):
+            return await run_in_threadpool(not_found_page, request)
+        return await api_handler(request, exc)
+
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    docs = frozenset(p for p in (app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url) if p)
+    app.add_middleware(SecurityHeadersMiddleware, exempt=docs)
+    warm_up_in_background()
+
+
+def clear_caches() -> None:
+    """Forget what the pages computed (benchmarks measure cold pages with this). The caches are per process and
+    keyed by content ids (tree and blob hashes), so hubs in one process can share them safely."""
+    for cache in (CARDS, views.TREE_FACTS, views.FOLDERS, views.HEADERS):
+        cache.clear()
+
+
+__all__ = ["clear_caches", "install"]

@@ -1,0 +1,161 @@
+"""Training checkpoints: ``<output_dir>/checkpoint-<step>/``, written whole or not at all.
+
+A checkpoint holds the model in the ``save_pretrained`` format (so ``from_pretrained`` loads any
+checkpoint), the processing class, ``optimizer.pt``, ``scheduler.pt``, ``scaler.pt`` (mixed precision),
+``rng_state.pth`` (``rng_state_<rank>.pth`` with several processes), ``trainer_state.json`` (which also
+records the position in the data stream) and ``training_args.json``.
+
+Everything is written into ``tmp-checkpoint-<step>`` first and renamed into place last: a process killed
+mid-save leaves the previous checkpoints whole, and only folders named ``checkpoint-<step>`` that hold a
+``trainer_state.json`` count as checkpoints. Every file is plain data: optimizer and RNG states are read
+back with ``torch.load(weights_only=True)``, the settings are JSON (the reference pickles them).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_file
+from torch import nn
+
+from modelyard.training.errors import CheckpointError
+from modelyard.training.state import TRAINER_STATE_NAME
+
+logger = logging.getLogger(__name__)
+
+PREFIX = "checkpoint"
+OPTIMIZER_NAME = "optimizer.pt"
+SCHEDULER_NAME = "scheduler.pt"
+SCALER_NAME = "scaler.pt"
+ARGS_NAME = "training_args.json"
+WEIGHTS_NAME = "model.safetensors"
+WEIGHTS_INDEX_NAME = "model.safetensors.index.json"
+_CHECKPOINT_RE = re.compile(rf"^{PREFIX}-(\d+)$")
+
+
+def checkpoint_name(step: int) -> str:
+    return f"{PREFIX}-{step}"
+
+
+def temporary_folder(output_dir: str | os.PathLike[str], step: int) -> Path:
+    return Path(output_dir) / f"tmp-{checkpoint_name(step)}"
+
+
+def rng_file_name(process_index: int, num_processes: int) -> str:
+    return "rng_state.pth" if num_processes == 1 else f"rng_state_{process_index}.pth"
+
+
+def sorted_checkpoints(output_dir: str | os.PathLike[str]) -> list[Path]:
+    """Complete checkpoints in ``output_dir``, oldest step first."""
+    root = Path(output_dir)
+    if not root.is_dir():
+        return []
+    found = []
+    for child in root.iterdir():
+        match = _CHECKPOINT_RE.match(child.name)
+        if match and child.is_dir() and (child / TRAINER_STATE_NAME).is_file():
+            found.append((int(match.group(1)), child))
+    return [path for _, path in sorted(found)]
+
+
+def get_last_checkpoint(output_dir: str | os.PathLike[str]) -> Path | None:
+    checkpoints = sorted_checkpoints(output_dir)
+    return checkpoints[-1] if checkpoints else None
+
+
+def commit_folder(temporary: Path, final: Path) -> None:
+    """Rename the finished ``temporary`` folder to ``final`` (replacing an older save of the same step)."""
+    if final.exists():
+        stale = final.with_name(f"{final.name}.replaced")
+        shutil.rmtree(stale, ignore_errors=True)
+        os.replace(final, stale)
+        os.replace(temporary, final)
+        shutil.rmtree(stale, ignore_errors=True)
+    else:
+        os.replace(temporary, final)
+
+
+def rotate_checkpoints(output_dir: str | os.PathLike[str], limit: int | None, *, keep: list[str | None]) -> list[Path]:
+    """Delete the oldest checkpoints beyond ``limit``; those in ``keep`` (the best one) and the newest stay."""
+    if limit is None:
+        return []
+    checkpoints = sorted_checkpoints(output_dir)
+    protected = {Path(p).resolve() for p in keep if p} | ({checkpoints[-1].resolve()} if checkpoints else set())
+    deleted = []
+    excess = len(checkpoints) - limit
+    for path in checkpoints:
+        if excess <= 0:
+            break
+        if path.resolve() in protected:
+            continue
+        logger.info("Deleting %s (save_total_limit=%d)", path, limit)
+        shutil.rmtree(path, ignore_errors=True)
+        deleted.append(path)
+        excess -= 1
+    return deleted
+
+
+# --------------------------------------------------------------------------------------- model weights
+def save_model_files(model: nn.Module, folder: Path, *, processing_class: Any = None) -> None:
+    """The model in the ``save_pretrained`` format (plain modules: ``model.safetensors``)."""
+    save_pretrained = getattr(model, "save_pretrained", None)
+    if callable(save_pretrained):
+        save_pretrained(folder)
+    else:
+        from safetensors.torch import save_model
+
+        folder.mkdir(parents=True, exist_ok=True)
+        save_model(model, str(folder / WEIGHTS_NAME))
+    if processing_class is not None and callable(getattr(processing_class, "save_pretrained", None)):
+        processing_class.save_pretrained(folder)
+
+
+def _aliased_keys(model: nn.Module) -> set[str]:
+    """State-dict keys that share storage with another key (tied weights are saved once)."""
+    seen: dict[tuple[int, int, tuple[int, ...]], str] = {}
+    aliased: set[str] = set()
+    for key, tensor in model.state_dict(keep_vars=True).items():
+        ident = (tensor.untyped_storage().data_ptr(), tensor.storage_offset(), tuple(tensor.shape))
+        if ident in seen:
+            aliased.update((key, seen[ident]))
+        else:
+            seen[ident] = key
+    return aliased
+
+
+def load_model_files(model: nn.Module, folder: Path) -> None:
+    """Load a checkpoint's weights into ``model`` in place (bit for bit)."""
+    index = folder / WEIGHTS_INDEX_NAME
+    if index.is_file():
+        weight_map = json.loads(index.read_text(encoding="utf-8"))["weight_map"]
+        state: dict[str, torch.Tensor] = {}
+        for shard in sorted(set(weight_map.values())):
+            state.update(load_file(str(folder / shard)))
+    elif (folder / WEIGHTS_NAME).is_file():
+        state = load_file(str(folder / WEIGHTS_NAME))
+    else:
+        raise CheckpointError(
+            f"{folder} holds no model weights ({WEIGHTS_NAME} or {WEIGHTS_INDEX_NAME}); it is not a complete "
+            "checkpoint. Resume from another one, or pass resume_from_checkpoint=True to pick the latest complete one."
+        )
+    result = model.load_state_dict(state, strict=False)
+    missing = set(result.missing_keys) - _aliased_keys(model)
+    if missing or result.unexpected_keys:
+        raise CheckpointError(
+            f"The weights in {folder} do not fit {type(model).__name__}: missing {sorted(missing)[:8]}, unexpected "
+            f"{sorted(result.unexpected_keys)[:8]}. Resume with the model the checkpoint was trained from."
+        )
+
+
+def load_torch_file(path: Path) -> Any:
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # a truncated or foreign file: say which one
+        raise CheckpointError(f"Cannot read {path}: {err}. The checkpoint is damaged; resume from another one.") from err

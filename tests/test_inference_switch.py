@@ -1,0 +1,223 @@
+"""``model.optimize_for_inference()``: plain PyTorch forwards by default; the CPU fast paths behind one switch,
+with the same numbers (up to float rounding), the same weights, and never in training, tracing or under hooks."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import pytest
+import torch
+from common.tolerance import assert_close_kernels, assert_same_weights
+from torch import nn
+from torch.nn import functional as F
+
+from modelyard import (
+    BertConfig,
+    BertForMaskedLM,
+    BertModel,
+    DistilBertConfig,
+    DistilBertModel,
+    ResNetConfig,
+    ResNetModel,
+    ViTConfig,
+    ViTModel,
+    Wav2Vec2Config,
+    Wav2Vec2Model,
+)
+from modelyard.layers import inference
+from modelyard.layers.activations import GELUTanh, get_activation
+
+TINY_BERT = dict(vocab_size=99, hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=37)
+
+
+def _bert(seq: int) -> tuple[nn.Module, dict]:
+    ids = torch.arange(5, 5 + 2 * seq).view(2, seq)
+    mask = torch.ones(2, seq, dtype=torch.long)
+    mask[1, seq // 2:] = 0
+    return BertModel(BertConfig(**TINY_BERT)), {"input_ids": ids, "attention_mask": mask}
+
+
+def _distilbert(seq: int) -> tuple[nn.Module, dict]:
+    config = DistilBertConfig(vocab_size=99, dim=32, n_layers=2, n_heads=4, hidden_dim=37)
+    return DistilBertModel(config), {"input_ids": torch.arange(5, 5 + 2 * seq).view(2, seq)}
+
+
+def _vit(seq: int) -> tuple[nn.Module, dict]:
+    config = ViTConfig(image_size=8, patch_size=4, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
+                       intermediate_size=37)
+    return ViTModel(config), {"pixel_values": torch.randn(2, 3, 8, 8, generator=torch.Generator().manual_seed(1))}
+
+
+def _wav2vec2(seq: int) -> tuple[nn.Module, dict]:
+    config = Wav2Vec2Config(hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=37,
+                            conv_dim=(16, 16), conv_stride=(5, 2), conv_kernel=(10, 3), num_conv_pos_embeddings=8,
+                            num_conv_pos_embedding_groups=4)
+    return Wav2Vec2Model(config), {"input_values": torch.randn(2, 400, generator=torch.Generator().manual_seed(1))}
+
+
+def _resnet(seq: int) -> tuple[nn.Module, dict]:
+    config = ResNetConfig(embedding_size=8, hidden_sizes=[8, 16], depths=[1, 1], layer_type="basic")
+    return ResNetModel(config), {"pixel_values": torch.randn(2, 3, 32, 32, generator=torch.Generator().manual_seed(1))}
+
+
+BUILDERS = [_bert, _distilbert, _vit, _wav2vec2, _resnet]
+IDS = ["bert", "distilbert", "vit", "wav2vec2", "resnet"]
+
+
+def _main(out: object) -> torch.Tensor:
+    return out.last_hidden_state  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("seq", [4, 16])
+@pytest.mark.parametrize("build", BUILDERS, ids=IDS)
+def test_switched_on_gives_the_same_numbers_and_weights(build, seq: int) -> None:
+    torch.manual_seed(0)
+    model, inputs = build(seq)
+    model.eval()
+    plain_state = copy.deepcopy(model.state_dict())
+    with torch.inference_mode():
+        plain = _main(model(**inputs)).clone()
+    assert not model.is_optimized_for_inference
+    assert model.optimize_for_inference() is model and model.is_optimized_for_inference
+    assert_same_weights(model.state_dict(), plain_state)  # same keys, same tensors
+    for context in (torch.inference_mode, torch.no_grad):
+        with context():
+            assert_close_kernels(_main(model(**inputs)), plain, depth=4)
+    model.optimize_for_inference(False)
+    assert not model.is_optimized_for_inference
+    assert all(type(m) is not inference.FewRowLinear for m in model.modules())
+
+
+def test_the_switch_changes_classes_only_where_the_family_says(tmp_path: Path) -> None:
+    model = BertForMaskedLM(BertConfig(**TINY_BERT)).optimize_for_inference()
+    kinds = {name: type(m).__name__ for name, m in model.named_modules()}
+    assert kinds["bert.encoder.layer.0.intermediate.dense"] == "FewRowLinear"
+    assert kinds["bert.encoder.layer.0.intermediate.intermediate_act_fn"] == "InPlaceGELU"
+    assert kinds["cls.predictions.transform.transform_act_fn"] == "InPlaceGELU"
+    # saving an optimized model writes the same checkpoint; loading gives a plain model
+    model.save_pretrained(tmp_path)
+    loaded = BertForMaskedLM.from_pretrained(tmp_path)
+    assert not loaded.is_optimized_for_inference
+    assert_same_weights(loaded, model)
+    # deep copies keep working on their own modules
+    twin = copy.deepcopy(model)
+    owner = twin.bert.encoder.layer[0].intermediate
+    assert owner.intermediate_act_fn._owner is owner
+
+
+@pytest.mark.parametrize("build", BUILDERS, ids=IDS)
+def test_training_and_autograd_take_the_plain_path(build) -> None:
+    torch.manual_seed(0)
+    model, inputs = build(4)
+    model.optimize_for_inference().train()
+    out = _main(model(**inputs))
+    assert out.requires_grad
+    out.float().pow(2).mean().backward()
+    assert any(p.grad is not None for p in model.parameters())
+
+
+@pytest.mark.parametrize(
+    "build, producer",
+    [
+        (_bert, lambda m: m.encoder.layer[0].intermediate.dense),  # output overwritten by GELU in place
+        (_distilbert, lambda m: m.transformer.layer[0].ffn.lin1),
+        (_vit, lambda m: m.encoder.layer[0].intermediate.dense),
+        (_resnet, lambda m: m.embedder.embedder.normalization),  # overwritten by ReLU in place
+    ],
+    ids=["bert", "distilbert", "vit", "resnet"],
+)
+def test_a_tensor_captured_by_a_hook_is_not_overwritten(build, producer) -> None:
+    torch.manual_seed(0)
+    model, inputs = build(4)
+    model.eval().optimize_for_inference()
+    captured: list[tuple[torch.Tensor, torch.Tensor]] = []
+    producer(model).register_forward_hook(lambda module, args, output: captured.append((output, output.clone())))
+    with torch.no_grad():
+        model(**inputs)
+    assert len(captured) == 1
+    kept, copy_ = captured[0]
+    assert torch.equal(kept, copy_), "the hooked module's output was overwritten after the hook ran"
+
+
+def test_a_global_forward_hook_turns_overwriting_off() -> None:
+    torch.manual_seed(0)
+    model, inputs = _bert(4)
+    model.eval().optimize_for_inference()
+    captured: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
+
+    def keep(module: nn.Module, args: tuple, output: object) -> None:
+        if isinstance(output, torch.Tensor):
+            captured.setdefault(id(module), (output, output.clone()))
+
+    handle = nn.modules.module.register_module_forward_hook(keep)
+    try:
+        with torch.no_grad():
+            model(**inputs)
+    finally:
+        handle.remove()
+    assert captured and all(torch.equal(kept, copy_) for kept, copy_ in captured.values())
+
+
+def test_hooks_on_an_activation_still_fire() -> None:
+    model = BertModel(BertConfig(**TINY_BERT)).eval().optimize_for_inference()
+    seen: list[tuple[int, ...]] = []
+    model.encoder.layer[0].intermediate.intermediate_act_fn.register_forward_hook(
+        lambda module, args, output: seen.append(tuple(output.shape))
+    )
+    with torch.no_grad():
+        model(input_ids=torch.tensor([[5, 6, 7]]))
+    assert seen == [(1, 3, 37)]
+
+
+@pytest.mark.parametrize("name", ["gelu", "gelu_new", "relu", "silu", "tanh"])
+def test_inplace_activations_equal_the_plain_ones_and_overwrite_only_when_allowed(name: str) -> None:
+    owner = nn.Module()
+    owner.act = get_activation(name)
+    plain_class = type(owner.act)
+    inference.optimize(owner, ["act"])
+    assert type(owner.act) is not plain_class and isinstance(owner.act, plain_class)
+    x = torch.randn(4, 7, generator=torch.Generator().manual_seed(0))
+    expected = plain_class()(x.clone()) if plain_class is not GELUTanh else F.gelu(x, approximate="tanh")
+    with torch.no_grad():
+        buffer = x.clone()
+        got = owner.act(buffer)
+    assert got.data_ptr() == buffer.data_ptr()  # written into its input: no new allocation
+    # the same elementwise function; vectorised and scalar code paths may differ in the last bit
+    torch.testing.assert_close(got, expected, rtol=4 * torch.finfo(torch.float32).eps, atol=1e-7)
+    kept = x.clone().requires_grad_()
+    out = owner.act(kept * 1.0)  # autograd on: out of place and differentiable
+    out.sum().backward()
+    assert kept.grad is not None
+    inference.restore(owner)
+    assert type(owner.act) is plain_class
+
+
+def test_few_row_projection_uses_the_measured_rows(monkeypatch: pytest.MonkeyPatch) -> None:
+    layer = nn.Linear(64, 48)
+    inference.optimize(layer, [])
+    assert type(layer) is inference.FewRowLinear
+    assert layer._rows == inference.transposed_rows(48, 64, torch.get_num_threads())
+    assert isinstance(layer._rows, frozenset)
+    layer._rows = frozenset({16})  # pin the measured set, so the test does not depend on this CPU's timings
+    calls: list[int] = []
+    original = torch.addmm
+    monkeypatch.setattr(torch, "addmm", lambda *a, **k: calls.append(1) or original(*a, **k))
+    with torch.no_grad():
+        for rows in (16, 7, 64):
+            x = torch.randn(rows, 64)
+            assert_close_kernels(layer(x), F.linear(x, layer.weight, layer.bias), width=64)
+    assert calls == [1]  # only the 16-row call took the transposed form
+    x = torch.randn(1, 16, 64)
+    assert layer(x).shape == (1, 16, 48)  # leading dimensions kept
+
+
+def test_tracing_and_exporting_an_optimized_model() -> None:
+    model = BertModel(BertConfig(**TINY_BERT)).eval().optimize_for_inference()
+    ids = torch.arange(5, 21).view(1, 16)
+    with torch.no_grad():
+        expected = model(ids).last_hidden_state
+    traced = torch.jit.trace(model, (ids,), strict=False)
+    assert_close_kernels(traced(ids)["last_hidden_state"], expected, depth=4)
+    program = torch.export.export(model, (ids,))
+    assert_close_kernels(program.module()(ids).last_hidden_state, expected, depth=4)

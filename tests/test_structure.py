@@ -1,0 +1,187 @@
+"""The package's structure: no import circles, and each layer imports only the layers below it.
+
+The graph is read from the source with ``ast`` (every import statement, at module level or inside functions,
+except ``if TYPE_CHECKING:`` blocks, which never run). Layers, bottom to top:
+
+- the core: everything not listed below (configuration, modeling, weights, tokenization, feature extraction,
+  processing, hub client, custom-code machinery, the family registry, layers, outputs, errors, logging);
+- ``modelyard.models.*``: the families, built on the core;
+- ``modelyard.auto``, ``modelyard.compat``, ``modelyard.training``, ``modelyard.cli`` and the loading of
+  custom code (``modelyard.dynamic_modules``, ``.dynamic.remote_imports``, ``.dynamic.cache``): built on both;
+- ``modelyard.server``: the hub, which shares only torch-free core modules.
+
+Families are found by the registry at run time (from their manifests), never imported by name from the core.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+SRC = Path(__file__).resolve().parents[1] / "src"
+UPPER = (
+    "modelyard.auto",
+    "modelyard.compat",
+    "modelyard.training",
+    "modelyard.cli",
+    "modelyard.server",
+    # loading custom code: the Auto classes' step that imports a repository's modules (with the
+    # transformers compatibility namespace); saving custom code is core (modelyard.dynamic.saving)
+    "modelyard.dynamic_modules",
+    "modelyard.dynamic.remote_imports",
+    "modelyard.dynamic.cache",
+)
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(SRC).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _is_type_checking(node: ast.If) -> bool:
+    test = node.test
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
+
+
+def _imports(tree: ast.AST, module: str, is_package: bool) -> set[str]:
+    found: set[str] = set()
+
+    def visit(node: ast.AST) -> None:
+        if isinstance(node, ast.If) and _is_type_checking(node):
+            for child in node.orelse:
+                visit(child)
+            return
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = module.split(".") if is_package else module.split(".")[:-1]
+                base = base[: len(base) - (node.level - 1)]
+                target = ".".join(base + ([node.module] if node.module else []))
+            else:
+                target = node.module or ""
+            found.add(target)
+            found.update(f"{target}.{alias.name}" for alias in node.names)
+        for child in ast.iter_child_nodes(node):
+            visit(child)
+
+    visit(tree)
+    return found
+
+
+def import_graph() -> dict[str, set[str]]:
+    files = {_module_name(p): p for p in (SRC / "modelyard").rglob("*.py")}
+    graph: dict[str, set[str]] = {}
+    for module, path in files.items():
+        targets = set()
+        for name in _imports(ast.parse(path.read_text(encoding="utf-8")), module, path.name == "__init__.py"):
+            parts = name.split(".")
+            while parts and ".".join(parts) not in files:
+                parts.pop()
+            target = ".".join(parts)
+            # a module importing its own package (``from modelyard import __version__``) is not an edge
+            if target and target != module and not module.startswith(target + "."):
+                targets.add(target)
+        graph[module] = targets
+    return graph
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components with more than one module (Tarjan, iterative)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+    counter = 0
+    for root in graph:
+        if root in index:
+            continue
+        work = [(root, iter(sorted(graph[root])))]
+        index[root] = low[root] = counter
+        counter += 1
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, children = work[-1]
+            advanced = False
+            for child in children:
+                if child not in index:
+                    index[child] = low[child] = counter
+                    counter += 1
+                    stack.append(child)
+                    on_stack.add(child)
+                    work.append((child, iter(sorted(graph.get(child, ())))))
+                    advanced = True
+                    break
+                if child in on_stack:
+                    low[node] = min(low[node], index[child])
+            if advanced:
+                continue
+            work.pop()
+            if work:
+                low[work[-1][0]] = min(low[work[-1][0]], low[node])
+            if low[node] == index[node]:
+                component = []
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    component.append(member)
+                    if member == node:
+                        break
+                if len(component) > 1:
+                    found.append(sorted(component))
+    return found
+
+
+def _layer(module: str) -> str:
+    if module.startswith(UPPER):
+        return "upper"
+    if module.startswith("modelyard.models"):
+        return "models"
+    return "core"
+
+
+def test_there_is_no_import_circle() -> None:
+    assert _cycles(import_graph()) == []
+
+
+def test_the_circle_finder_finds_circles() -> None:
+    assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+def test_each_layer_imports_only_layers_below() -> None:
+    wrong = []
+    for module, targets in import_graph().items():
+        if module == "modelyard":
+            continue  # the package's lazy export table names everything, imports nothing
+        for target in targets:
+            if _layer(module) == "core" and _layer(target) != "core":
+                wrong.append(f"{module} -> {target}")
+            if _layer(module) == "models" and _layer(target) == "upper":
+                wrong.append(f"{module} -> {target}")
+    assert wrong == []
+
+
+def test_server_shares_only_torch_free_core_modules() -> None:
+    graph = import_graph()
+    for module, targets in graph.items():
+        if module.startswith("modelyard.server"):
+            outside = {t for t in targets if t.startswith("modelyard.") and not t.startswith("modelyard.server")}
+            assert outside <= {"modelyard.errors", "modelyard.hub.settings", "modelyard.logging",
+                               "modelyard.atomic_write"}, (module, outside)
+
+
+def test_the_generated_family_typing_module_is_current() -> None:
+    """Type checkers read the families' names from a generated module; it must match the manifests."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("gen_family_typing", SRC.parent / "tools" / "gen_family_typing.py")
+    assert spec is not None and spec.loader is not None
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    assert tool.TARGET.read_text(encoding="utf-8") == tool.render(), (
+        "src/modelyard/models/_typing.py is stale: run `.venv/bin/python tools/gen_family_typing.py`"
+    )

@@ -1,0 +1,176 @@
+"""TrainingArguments: the reference's names and defaults, and errors at construction for bad settings;
+learning-rate schedules equal to the reference's formulas."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+from pathlib import Path
+
+import pytest
+import torch
+
+from modelyard import TrainingArguments
+from modelyard.errors import UnexpectedArgumentError
+from modelyard.training import TrainingArgumentsError, get_scheduler
+
+REF_PY = Path(__file__).resolve().parents[2] / ".venv-ref" / "bin" / "python"
+COMPARED = [
+    "num_train_epochs", "max_steps", "per_device_train_batch_size", "per_device_eval_batch_size",
+    "gradient_accumulation_steps", "learning_rate", "weight_decay", "adam_beta1", "adam_beta2", "adam_epsilon",
+    "max_grad_norm", "lr_scheduler_type", "warmup_steps", "warmup_ratio", "eval_strategy", "logging_strategy",
+    "logging_steps", "save_strategy", "save_steps", "save_total_limit", "load_best_model_at_end",
+    "metric_for_best_model", "greater_is_better", "seed", "data_seed", "bf16", "fp16", "dataloader_num_workers",
+    "dataloader_drop_last", "remove_unused_columns", "label_names", "push_to_hub", "hub_model_id", "hub_strategy",
+    "resume_from_checkpoint", "gradient_checkpointing", "torch_compile", "optim", "logging_first_step",
+    "logging_nan_inf_filter", "save_only_model", "prediction_loss_only", "use_cpu", "hub_private_repo",
+]
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"learning_rte": 1e-3}, r"'learning_rte' \(did you mean 'learning_rate'\?\)"),
+        ({"evaluation_strategy": "steps"}, "old name: use 'eval_strategy'"),
+        ({"warmup_ratio": 1.5}, r"warmup_ratio must lie in \[0, 1\]"),
+        ({"warmup_ratio": -0.1}, r"warmup_ratio must lie in \[0, 1\]"),
+        ({"load_best_model_at_end": True, "eval_strategy": "steps", "save_strategy": "epoch"},
+         "eval_strategy is 'steps' and save_strategy is 'epoch'; set both to the same strategy"),
+        ({"load_best_model_at_end": True}, "eval_strategy is 'no'"),
+        ({"load_best_model_at_end": True, "eval_strategy": "steps", "save_strategy": "steps", "eval_steps": 30,
+          "save_steps": 50}, "save_steps .50. is not a multiple of eval_steps .30."),
+        ({"lr_scheduler_type": "cosin"}, "Did you mean 'cosine'"),
+        ({"eval_strategy": "step"}, "Did you mean 'steps'"),
+        ({"report_to": "tensorbord"}, "Did you mean 'tensorboard'"),
+        ({"fp16": True}, "fp16=True needs a CUDA GPU.*use bf16=True"),
+        ({"fp16": True, "bf16": True}, "choose one mixed precision"),
+        ({"per_device_train_batch_size": 0}, "per_device_train_batch_size must be a whole number >= 1"),
+        ({"gradient_accumulation_steps": 0}, "gradient_accumulation_steps must be"),
+        ({"max_steps": 0}, "max_steps must be > 0"),
+        ({"save_total_limit": 0}, "save_total_limit must be >= 1"),
+        ({"logging_steps": 0}, "logging_strategy='steps' needs logging_steps"),
+        ({"adam_beta1": 1.0}, r"adam_beta1 must lie in \[0, 1\)"),
+        ({"report_to": ["none", "csv"]}, "mixes 'none'"),
+        ({"dataloader_persistent_workers": True}, "needs worker processes"),
+    ],
+)
+def test_bad_settings_fail_at_construction(settings: dict, message: str, tmp_path: Path) -> None:
+    if settings.get("fp16") and not settings.get("bf16") and torch.cuda.is_available():
+        pytest.skip("fp16 is valid where a GPU is present")
+    with pytest.raises((TrainingArgumentsError, UnexpectedArgumentError), match=message):
+        TrainingArguments(output_dir=str(tmp_path), **settings)
+
+
+def test_errors_are_value_and_type_errors_as_users_catch_them(tmp_path: Path) -> None:
+    with pytest.raises(ValueError):
+        TrainingArguments(str(tmp_path), warmup_ratio=2)
+    with pytest.raises(TypeError):
+        TrainingArguments(str(tmp_path), no_such_setting=1)
+
+
+def test_derived_defaults(tmp_path: Path) -> None:
+    args = TrainingArguments(str(tmp_path), eval_strategy="steps", logging_steps=25, load_best_model_at_end=True,
+                             save_strategy="steps", save_steps=50)
+    assert args.eval_steps == 25  # follows logging_steps
+    assert args.metric_for_best_model == "loss" and args.greater_is_better is False
+    assert TrainingArguments(str(tmp_path), metric_for_best_model="accuracy").greater_is_better is True
+    assert TrainingArguments().output_dir == "trainer_output"
+    assert str(TrainingArguments(str(tmp_path)).logging_dir).startswith(str(tmp_path / "runs"))
+    masked = TrainingArguments(str(tmp_path), hub_token="secret").to_dict()
+    assert masked["hub_token"] == "<HUB_TOKEN>" and "secret" not in TrainingArguments(
+        str(tmp_path), hub_token="secret").to_json_string()
+    assert TrainingArguments(str(tmp_path), warmup_ratio=0.1).get_warmup_steps(95) == 10
+
+
+@pytest.mark.reference
+@pytest.mark.skipif(not REF_PY.exists(), reason="needs .venv-ref (make reference)")
+def test_defaults_parity_with_the_reference(tmp_path: Path) -> None:
+    code = (
+        "import json, sys\nfrom transformers import TrainingArguments\n"
+        f"a = TrainingArguments(output_dir={str(tmp_path)!r}, report_to='none')\n"
+        f"names = {COMPARED!r}\n"
+        "out = {}\n"
+        "for n in names:\n"
+        "    v = getattr(a, n)\n"
+        "    out[n] = v.value if hasattr(v, 'value') else v\n"
+        "print(json.dumps(out))\n"
+    )
+    result = subprocess.run([str(REF_PY), "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    reference = json.loads(result.stdout.strip().splitlines()[-1])
+    ours = TrainingArguments(output_dir=str(tmp_path)).to_dict()
+    assert {n: ours[n] for n in COMPARED} == reference
+
+
+# ------------------------------------------------------------------ schedules
+def reference_formula(kind: str, step: int, warmup: int, total: int) -> float:
+    """The reference's documented curves, written out independently."""
+    if kind == "constant":
+        return 1.0
+    if step < warmup:
+        return step / max(1, warmup)
+    if kind == "constant_with_warmup":
+        return 1.0
+    progress = (step - warmup) / max(1, total - warmup)
+    if kind == "linear":
+        return max(0.0, (total - step) / max(1, total - warmup))
+    return max(0.0, 0.5 * (1.0 + math.cos(math.pi * progress)))
+
+
+@pytest.mark.parametrize("kind", ["linear", "cosine", "constant", "constant_with_warmup"])
+@pytest.mark.parametrize(("warmup", "total"), [(0, 10), (3, 20), (7, 7)])
+def test_schedule_curves(kind: str, warmup: int, total: int) -> None:
+    optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=2.0)
+    scheduler = get_scheduler(kind, optimizer, num_warmup_steps=warmup, num_training_steps=total)
+    seen = []
+    for _ in range(total + 2):
+        seen.append(scheduler.get_last_lr()[0])
+        optimizer.step()
+        scheduler.step()
+    expected = [2.0 * reference_formula(kind, step, warmup, total) for step in range(total + 2)]
+    assert seen == pytest.approx(expected, rel=1e-12, abs=1e-12)
+
+
+def test_scheduler_state_is_plain_data() -> None:
+    import io
+
+    optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+    scheduler = get_scheduler("cosine", optimizer, num_warmup_steps=2, num_training_steps=10)
+    for _ in range(4):
+        optimizer.step()
+        scheduler.step()
+    buffer = io.BytesIO()
+    torch.save(scheduler.state_dict(), buffer)
+    buffer.seek(0)
+    restored = get_scheduler("cosine", optimizer, num_warmup_steps=2, num_training_steps=10)
+    restored.load_state_dict(torch.load(buffer, weights_only=True))
+    assert restored.get_last_lr() == scheduler.get_last_lr() and restored.last_epoch == 4
+
+
+@pytest.mark.reference
+@pytest.mark.skipif(not REF_PY.exists(), reason="needs .venv-ref (make reference)")
+def test_schedule_parity_with_the_reference() -> None:
+    code = (
+        "import json, torch\nfrom transformers import get_scheduler\nout = {}\n"
+        "for kind in ['linear', 'cosine', 'constant', 'constant_with_warmup']:\n"
+        "    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)\n"
+        "    s = get_scheduler(kind, opt, num_warmup_steps=4, num_training_steps=17)\n"
+        "    lrs = []\n"
+        "    for _ in range(19):\n"
+        "        lrs.append(s.get_last_lr()[0]); opt.step(); s.step()\n"
+        "    out[kind] = lrs\n"
+        "print(json.dumps(out))\n"
+    )
+    result = subprocess.run([str(REF_PY), "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    reference = json.loads(result.stdout.strip().splitlines()[-1])
+    for kind, curve in reference.items():
+        optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+        scheduler = get_scheduler(kind, optimizer, num_warmup_steps=4, num_training_steps=17)
+        ours = []
+        for _ in range(19):
+            ours.append(scheduler.get_last_lr()[0])
+            optimizer.step()
+            scheduler.step()
+        assert ours == curve, kind

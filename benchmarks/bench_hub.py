@@ -1,4 +1,5 @@
-"""Hub throughput: a 1 GiB file through ``hf_hub_download`` and through upload, against a static file server.
+"""Hub throughput: a 1 GiB file through ``hf_hub_download`` and through upload, against a static file server,
+through Git LFS and through Xet; and Xet's deduplication of a re-uploaded checkpoint.
 
 Both servers run as their own processes on loopback:
 
@@ -14,7 +15,14 @@ figure is end to end, so it includes the client hashing the file (sha256, which 
 preupload, the LFS PUT, the hub hashing + fsyncing it, and the commit. Then ``--parallel`` concurrent
 ``hf_hub_download`` calls of a smaller LFS file check that none fails.
 
-    .venv/bin/python benchmarks/bench_hub.py [--size-mib 1024] [--repeats 3] [--parallel 32]
+Xet rows (skip with ``--no-xet``): the same client with ``hf_xet`` and no setting, each run in a fresh process
+with an empty Xet cache (timed inside it): uploads of fresh random files of the same size (so nothing
+dedupes), and downloads of one of them. Then a checkpoint (safetensors, 16 float32 tensors, ``--ckpt-mib``)
+is uploaded, and re-uploaded with one tensor changed, by a new client (which learns what the hub holds from
+the global dedupe API) and by the first client again (its local cache too); the bytes of the xorbs the hub
+received, read from its database, give the dedupe ratio (an LFS re-upload sends the whole file).
+
+    .venv/bin/python benchmarks/bench_hub.py [--size-mib 1024] [--repeats 3] [--parallel 32] [--no-xet]
 """
 
 from __future__ import annotations
@@ -110,6 +118,66 @@ def _static_upload(url: str, src: Path) -> float:
     return time.perf_counter() - start
 
 
+XET_CLIENT = textwrap.dedent("""
+    import json, sys, time
+    from huggingface_hub import HfApi, hf_hub_download
+    action, url, token, repo, path = sys.argv[1:6]
+    start = time.perf_counter()
+    if action == "upload":
+        HfApi(endpoint=url, token=token).upload_file(path_or_fileobj=path, path_in_repo="model.safetensors",
+                                                     repo_id=repo)
+    else:
+        hf_hub_download(repo, "model.safetensors", endpoint=url, token=token, cache_dir=path)
+    print(json.dumps({"seconds": time.perf_counter() - start}))
+""")
+
+
+def _xet_client(action: str, hub_url: str, token: str, repo: str, path: Path, home: Path) -> float:
+    """One Xet upload or download by the stock client in its own process (``home``: its HF_HOME and Xet
+    cache); returns the seconds the call took inside that process."""
+    import json
+
+    env = {**os.environ, "HF_HOME": str(home)}
+    env.pop("HF_HUB_DISABLE_XET", None)
+    done = subprocess.run([sys.executable, "-c", XET_CLIENT, action, hub_url, token, repo, str(path)], env=env,
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"Xet {action} failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])["seconds"]
+
+
+def _random_file(path: Path, size: int) -> None:
+    with open(path, "wb") as fh:
+        for _ in range(size // MiB):
+            fh.write(os.urandom(MiB))
+
+
+def _xorb_bytes(data_dir: Path) -> int:
+    """Bytes of all xorbs the hub holds (what Xet clients have sent it, each xorb once)."""
+    import sqlite3
+
+    with sqlite3.connect(f"file:{data_dir / 'hub.sqlite'}?mode=ro", uri=True) as db:
+        return int(db.execute("SELECT COALESCE(SUM(size), 0) FROM xet_xorbs").fetchone()[0])
+
+
+def _checkpoints(folder: Path, size: int) -> tuple[Path, Path, Path, int]:
+    """v1 of a 16-tensor float32 safetensors file, v2 (tensor 7 changed) and v3 (tensor 3 changed)."""
+    import numpy as np
+    from safetensors.numpy import save_file
+
+    rng = np.random.default_rng(0)
+    floats = size // 16 // 4
+    tensors = {f"layer{i:02d}.weight": rng.standard_normal(floats, dtype=np.float32) for i in range(16)}
+    paths = []
+    for version, changed in (("v1", None), ("v2", "layer07.weight"), ("v3", "layer03.weight")):
+        version_tensors = dict(tensors)
+        if changed:
+            version_tensors[changed] = tensors[changed] + np.float32(0.5)
+        paths.append(folder / f"{version}.safetensors")
+        save_file(version_tensors, paths[-1])
+    return paths[0], paths[1], paths[2], floats * 4
+
+
 def _cpu_seconds(pid: int) -> float:
     """User + system CPU time of a process so far (Linux /proc), 0 elsewhere."""
     try:
@@ -135,6 +203,9 @@ def main() -> None:
     parser.add_argument("--parallel", type=int, default=32)
     parser.add_argument("--parallel-size-mib", type=int, default=64)
     parser.add_argument("--multipart", action="store_true", help="make the hub ask for multipart LFS uploads")
+    parser.add_argument("--no-xet", action="store_true", help="skip the Xet rows")
+    parser.add_argument("--ckpt-mib", type=int, default=None, help="checkpoint size for the dedupe rows "
+                        "(default: --size-mib)")
     args = parser.parse_args()
 
     from huggingface_hub import HfApi, constants, hf_hub_download
@@ -218,6 +289,35 @@ def main() -> None:
                 hub_curl.append(curl_hub)
                 static_curl.append(curl_static)
 
+        # -- Xet ----------------------------------------------------------------------------------------
+        xet_up, xet_down, xet_cpu = [], [], []
+        dedupe: list[tuple[str, int, int, float]] = []  # (case, file bytes, xorb bytes sent, seconds)
+        if not args.no_xet:
+            for run in range(args.repeats):
+                fresh = work / "xet-source.bin"
+                _random_file(fresh, size)  # new content each run: nothing to dedupe against
+                repo = f"bench/xet-up-{run}"
+                api.create_repo(repo)
+                cpu = _cpu_seconds(procs[0].pid)
+                xet_up.append(_xet_client("upload", hub_url, token, repo, fresh, work / f"xet-home-up-{run}"))
+                xet_cpu.append(_cpu_seconds(procs[0].pid) - cpu)
+                fresh.unlink()
+            for run in range(args.repeats):
+                cache = work / f"xet-cache-{run}"
+                xet_down.append(_xet_client("download", hub_url, token, "bench/xet-up-0", cache,
+                                            work / f"xet-home-down-{run}"))
+                shutil.rmtree(cache)
+            ckpt_size = (args.ckpt_mib or args.size_mib) * MiB
+            v1, v2, v3, tensor_bytes = _checkpoints(work, ckpt_size)
+            api.create_repo("bench/ckpt")
+            first_client, new_client = work / "xet-home-a", work / "xet-home-b"
+            for case, path, home in (("first upload", v1, first_client),
+                                     ("one tensor changed, new client", v2, new_client),
+                                     ("one tensor changed, same client", v3, first_client)):
+                before = _xorb_bytes(data)
+                seconds = _xet_client("upload", hub_url, token, "bench/ckpt", path, home)
+                dedupe.append((case, path.stat().st_size, _xorb_bytes(data) - before, seconds))
+
         # -- parallel downloads -----------------------------------------------------------------------
         small = work / "small.bin"
         small_sha = _make_file(small, args.parallel_size_mib * MiB)
@@ -255,6 +355,23 @@ def main() -> None:
         gib = size / (1024 * MiB)
         print(f"server CPU per GiB uploaded (user + system, median): hub {statistics.median(hub_cpu) / gib:.2f} s, "
               f"static {statistics.median(static_cpu) / gib:.2f} s (the hub also hashes and fsyncs)")
+        if xet_up:
+            print(f"\nXet vs LFS vs the static server: {args.size_mib} MiB, median of {args.repeats} runs "
+                  "(Xet runs in fresh client processes, timed inside them)")
+            print(f"{'':32}{'Xet MiB/s':>11}{'LFS MiB/s':>11}{'static MiB/s':>14}{'Xet/static':>12}")
+            for label, xet_t, lfs_t, static_t in (("upload: HfApi.upload_file", xet_up, hub_up, static_up),
+                                                  ("download: hf_hub_download", xet_down, hub_down, static_down)):
+                print(f"{label:32}{mbps(xet_t):11.0f}{mbps(lfs_t):11.0f}{mbps(static_t):14.0f}"
+                      f"{mbps(xet_t) / mbps(static_t):12.0%}")
+            print(f"server CPU per GiB uploaded through Xet (median): {statistics.median(xet_cpu) / gib:.2f} s "
+                  "(checks every chunk's and xorb's hash as they stream in, rebuilds each file once for its "
+                  "SHA-256)")
+            print(f"\nXet dedupe: checkpoint of 16 float32 tensors, {dedupe[0][1] / MiB:.0f} MiB, one tensor "
+                  f"{tensor_bytes / MiB:.0f} MiB ({tensor_bytes / dedupe[0][1]:.1%} of the file)")
+            print(f"{'':34}{'sent MiB':>10}{'of file':>9}{'saved':>9}{'seconds':>9}")
+            for case, nbytes, sent, seconds in dedupe:
+                print(f"{case:34}{sent / MiB:10.1f}{sent / nbytes:9.1%}{1 - sent / nbytes:9.1%}{seconds:9.2f}")
+            print("(the first upload saves by compression only; an LFS re-upload sends the whole file again)")
         print(f"\n{args.parallel} parallel hf_hub_download of {args.parallel_size_mib} MiB: {par_seconds:.2f} s, "
               f"{args.parallel * args.parallel_size_mib / par_seconds:.0f} MiB/s aggregate, {errors} errors")
         rounded = {k: [round(x, 3) for x in v] for k, v in (("hub_down", hub_down), ("static_down", static_down),

@@ -14,10 +14,11 @@ Fixtures
 ``url``, ``token`` (alice's write token), ``user`` (``"alice"``), ``org`` (``"acme"``), ``data_dir``;
 ``add_user(name, orgs=()) -> str`` creates a user (and missing orgs) and returns a write token for it;
 ``create_token(user, role="write") -> str``; ``repo_id(prefix, namespace=None) -> str`` a fresh
-``namespace/prefix-N``; ``api(token=...) -> HfApi`` bound to the server; ``env(token=..., disable_xet=True)``
-a context manager that sets ``HF_ENDPOINT``, ``HF_TOKEN`` and ``HF_HUB_DISABLE_XET`` *and* patches the
-copies ``huggingface_hub.constants`` took at import time (``ENDPOINT``, ``HUGGINGFACE_CO_URL_TEMPLATE``,
-``HF_HUB_DISABLE_XET``), so code that relies on the client's defaults talks to this server. Without it,
+``namespace/prefix-N``; ``api(token=...) -> HfApi`` bound to the server; ``env(token=..., disable_xet=False)``
+a context manager that sets ``HF_ENDPOINT``, ``HF_TOKEN`` (and ``HF_HUB_DISABLE_XET=1`` with
+``disable_xet=True``) *and* patches the copies ``huggingface_hub.constants`` took at import time
+(``ENDPOINT``, ``HUGGINGFACE_CO_URL_TEMPLATE``, ``HF_HUB_DISABLE_XET``), so code that relies on the client's
+defaults talks to this server as users run it: large files through Xet. Without it,
 pass ``endpoint=hub_server.url`` explicitly (the suite-wide autouse fixture points HF_ENDPOINT at a dead
 address).
 """
@@ -112,7 +113,7 @@ class HubServer:
         return HfApi(endpoint=self.url, token=self.token if token is None else token)
 
     @contextmanager
-    def env(self, token: str | None = None, *, disable_xet: bool = True) -> Iterator[HubServer]:
+    def env(self, token: str | None = None, *, disable_xet: bool = False) -> Iterator[HubServer]:
         from huggingface_hub import constants
 
         saved_env = {k: os.environ.get(k) for k in ("HF_ENDPOINT", "HF_TOKEN", "HF_HUB_DISABLE_XET")}

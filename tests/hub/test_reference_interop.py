@@ -72,7 +72,7 @@ def _reference_env(hub_env, tmp_path: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV"))}
     env.update(
         HF_ENDPOINT=hub_env.url, HF_TOKEN=hub_env.token, HF_HOME=str(tmp_path / "ref-hf"),
-        HF_HUB_DISABLE_XET="1", HF_HUB_DISABLE_TELEMETRY="1", DISABLE_SAFETENSORS_CONVERSION="1",
+        HF_HUB_DISABLE_TELEMETRY="1", DISABLE_SAFETENSORS_CONVERSION="1",
     )
     return env
 

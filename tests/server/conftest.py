@@ -27,7 +27,8 @@ def repo(hub_server: HubServer, api: HfApi) -> str:
 
 @pytest.fixture(autouse=True)
 def _no_xet(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Tests opt in to Xet explicitly; by default the client uses LFS for big files, as our library does."""
+    """The server tests drive the LFS paths (basic, multipart, verify...) unless they opt in to Xet, as
+    ``test_hub_xet.py`` does; ``hub_env`` runs the client as installed (Xet on)."""
     from huggingface_hub import constants
 
     monkeypatch.setattr(constants, "HF_HUB_DISABLE_XET", True)

@@ -47,7 +47,7 @@ def test_upload_and_download(cli_env: HubServer, capsys: pytest.CaptureFixture[s
     folder = tmp_path / "model"
     (folder / "sub").mkdir(parents=True)
     (folder / "config.json").write_text("{}")
-    (folder / "sub" / "weights.safetensors").write_bytes(b"\x01" * (11 * 1024 * 1024))  # LFS, Xet switched off
+    (folder / "sub" / "weights.safetensors").write_bytes(b"\x01" * (11 * 1024 * 1024))  # large: Xet
     assert main(["upload", repo_id, str(folder), "--private"]) == 0
     assert "/commit/" in capsys.readouterr().out
     assert main(["upload", repo_id, str(folder / "config.json"), "extra/config.json"]) == 0
@@ -134,7 +134,7 @@ def test_login_keeps_another_hubs_token_and_says_so(cli_env: HubServer, capsys: 
     out, err = capsys.readouterr()
     assert "Warning:" in err and "https://huggingface.co" in err and "hf auth switch --token-name" in err
     assert f"token saved to {token_file}" in out
-    assert "HF_HUB_DISABLE_XET=1" in out  # the stock-client note
+    assert "HF_HUB_DISABLE_XET" not in out  # stock clients need no setting: the hub speaks Xet
     assert token_file.read_text() == cli_env.token
     # The old token is still in huggingface_hub's named list, where `hf auth switch` finds it.
     from huggingface_hub import constants

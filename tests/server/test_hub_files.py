@@ -68,19 +68,6 @@ def test_xet_enabled_client_uploads_small_files_as_regular(hub_server: HubServer
     assert "new.txt" not in api.list_repo_files(repo)
 
 
-def test_xet_enabled_client_gets_told_to_disable_xet_for_big_files(api: HfApi, repo: str,
-                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(constants, "HF_HUB_DISABLE_XET", False)
-    with pytest.raises(Exception) as err:
-        api.upload_file(path_or_fileobj=os.urandom(11 * MiB), path_in_repo="big.safetensors", repo_id=repo)
-    # hf_xet shows only the status and the final URL of the token request: the URL spells out the fix.
-    assert "HF_HUB_DISABLE_XET=1" in str(err.value)
-    response = httpx.get(f"{api.endpoint}/api/models/{repo}/xet-write-token/main", follow_redirects=True,
-                         headers={"authorization": f"Bearer {api.token}"})
-    assert response.status_code == 400 and "HF_HUB_DISABLE_XET=1" in response.headers["x-error-message"]
-    assert "HF_HUB_DISABLE_XET=1" in response.json()["error"]
-
-
 def test_unchanged_files_are_skipped(api: HfApi, repo: str, make_folder) -> None:
     folder = make_folder({"a.txt": b"a", "w.safetensors": 11 * MiB})
     first = api.upload_folder(repo_id=repo, folder_path=folder)

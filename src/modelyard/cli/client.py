@@ -1,8 +1,8 @@
 """Client commands: ``login``, ``logout``, ``whoami``, ``upload``, ``download``.
 
 They use ``huggingface_hub`` against the hub named by ``HF_ENDPOINT`` (read when the command runs), store
-the token where ``huggingface_hub`` looks for it (``$HF_HOME/token``, mode 0600), and switch Xet off for
-any hub other than huggingface.co, since self-hosted hubs take large files through Git LFS.
+the token where ``huggingface_hub`` looks for it (``$HF_HOME/token``, mode 0600), and upload large files
+through Xet where the hub speaks it, else through Git LFS (``modelyard.hub.xet``).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from modelyard.cli import tokens
+from modelyard.hub.xet import xet_only_if_supported
 
 DEFAULT_ENDPOINT = "https://huggingface.co"
 
@@ -63,19 +64,11 @@ def write_token(token: str) -> Path:
     return path
 
 
-def is_hugging_face(url: str) -> bool:
-    host = url.split("://", 1)[-1].split("/", 1)[0].split(":", 1)[0].lower()
-    return host == "huggingface.co" or host.endswith(".huggingface.co")
-
-
 def _api(token: str | None) -> Any:
-    """An ``HfApi`` bound to ``HF_ENDPOINT``, with Xet off unless the endpoint is huggingface.co."""
-    from huggingface_hub import HfApi, constants
+    """An ``HfApi`` bound to ``HF_ENDPOINT``."""
+    from huggingface_hub import HfApi
 
-    url = endpoint()
-    if not is_hugging_face(url):
-        constants.HF_HUB_DISABLE_XET = True  # read by the client at call time
-    return HfApi(endpoint=url, token=token, library_name="modelyard")
+    return HfApi(endpoint=endpoint(), token=token, library_name="modelyard")
 
 
 def _transport_errors() -> tuple[type[BaseException], ...]:
@@ -110,12 +103,6 @@ def _describe(err: BaseException, action: str) -> str:
     if isinstance(err, _transport_errors()):
         return unreachable_message(err, action)
     return str(err)
-
-
-XET_NOTE = ("Note for other clients: huggingface_hub (the `hf` command, transformers' push_to_hub) uploads files "
-            "over 10 MiB through Xet whenever hf_xet is installed, and this hub does not speak Xet; set "
-            "HF_HUB_DISABLE_XET=1 in their environment to upload through Git LFS. modelyard's own commands and "
-            "push_to_hub do that for you.")
 
 
 # -- commands -------------------------------------------------------------------------------------------
@@ -177,8 +164,6 @@ def _login(args: argparse.Namespace) -> int:
     path = write_token(token)
     tokens.remember(token, endpoint(), token_path(), name=f"modelyard-{info['name']}@{_host(endpoint())}")
     print(f"Logged in to {endpoint()} as {info['name']}; token saved to {path}.")
-    if not is_hugging_face(endpoint()):
-        print(XET_NOTE)
     return 0
 
 
@@ -219,28 +204,33 @@ def _upload(args: argparse.Namespace) -> int:
     local: Path = args.local_path
     if not local.exists():
         raise CommandError(f"Local path {str(local)!r} does not exist; give a file or folder to upload.")
-    api = _api(args.token or stored_token())
+    token = args.token or stored_token()
+    api = _api(token)
     try:
         api.create_repo(args.repo_id, repo_type=args.repo_type, private=args.private or None, exist_ok=True)
-        if local.is_dir():
-            info = api.upload_folder(repo_id=args.repo_id, folder_path=local, path_in_repo=args.path_in_repo,
-                                     repo_type=args.repo_type, revision=args.revision,
-                                     commit_message=args.commit_message, create_pr=args.create_pr)
-        else:
-            info = api.upload_file(path_or_fileobj=str(local), path_in_repo=args.path_in_repo or local.name,
-                                   repo_id=args.repo_id, repo_type=args.repo_type, revision=args.revision,
-                                   commit_message=args.commit_message, create_pr=args.create_pr)
+        with xet_only_if_supported(endpoint(), args.repo_id, token=token, repo_type=args.repo_type,
+                                   revision=args.revision, create_pr=args.create_pr):
+            info = _send(api, args, local)
     except _hub_errors() as err:
         raise CommandError(f"Upload to {args.repo_id!r} on {endpoint()} failed: {_describe(err, 'upload')}") from None
     print(getattr(info, "pr_url", None) or str(info))
     return 0
 
 
+def _send(api: Any, args: argparse.Namespace, local: Path) -> Any:
+    if local.is_dir():
+        return api.upload_folder(repo_id=args.repo_id, folder_path=local, path_in_repo=args.path_in_repo,
+                                 repo_type=args.repo_type, revision=args.revision,
+                                 commit_message=args.commit_message, create_pr=args.create_pr)
+    return api.upload_file(path_or_fileobj=str(local), path_in_repo=args.path_in_repo or local.name,
+                           repo_id=args.repo_id, repo_type=args.repo_type, revision=args.revision,
+                           commit_message=args.commit_message, create_pr=args.create_pr)
+
+
 def _download(args: argparse.Namespace) -> int:
     from huggingface_hub import hf_hub_download, snapshot_download
 
     token = args.token or stored_token()
-    _api(token)  # applies the Xet switch for this endpoint
     common = {"repo_type": args.repo_type, "revision": args.revision, "endpoint": endpoint(), "token": token,
               "cache_dir": args.cache_dir, "local_dir": args.local_dir}
     try:

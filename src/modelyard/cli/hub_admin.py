@@ -180,8 +180,8 @@ def _serve(args: argparse.Namespace) -> int:
     if not any(row["kind"] == "user" for row in storage.list_namespaces()):
         print(f"No users yet: run `modelyard hub user add NAME{where}` and "
               f"`modelyard hub token create --user NAME{where}`.", flush=True)
-    print(f"Clients: export HF_ENDPOINT={url} HF_HUB_DISABLE_XET=1 (stock huggingface_hub clients need the "
-          "second one to upload files over 10 MiB: this hub takes them through Git LFS, not Xet)", flush=True)
+    print(f"Clients: export HF_ENDPOINT={url} (large files travel through Xet, or Git LFS for clients without "
+          "hf_xet or with HF_HUB_DISABLE_XET=1)", flush=True)
     serve(settings, log_level=args.log_level)
     return 0
 

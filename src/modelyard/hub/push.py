@@ -1,8 +1,8 @@
 """``push_to_hub`` for configs, models, tokenizers, feature extractors and processors.
 
 The object is saved with its own ``save_pretrained`` into a temporary folder (custom code included) and
-uploaded in one commit through ``huggingface_hub``, to whatever hub ``HF_ENDPOINT`` names. Xet uploads are
-switched off for hubs other than huggingface.co, which speak plain LFS only.
+uploaded in one commit through ``huggingface_hub``, to whatever hub ``HF_ENDPOINT`` names: through Xet where
+the hub speaks it (huggingface.co, modelyard hubs), else through Git LFS (see ``modelyard.hub.xet``).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from modelyard.hub import settings
+from modelyard.hub.xet import xet_only_if_supported
 
 logger = logging.getLogger(__name__)
 
@@ -64,7 +65,7 @@ class PushToHubMixin:
             api.create_branch(repo_id, branch=revision, token=auth, exist_ok=True)
         upload = _Upload(api, repo_id, commit_message or f"Upload {type(self).__name__}", commit_description,
                          auth, revision, create_pr)
-        with _xet_off_unless_huggingface():
+        with xet_only_if_supported(api.endpoint, repo_id, token=auth, revision=revision, create_pr=create_pr):
             if _folder is not None:
                 folder = Path(_folder)
                 if tags:
@@ -163,19 +164,3 @@ def _tag_model_card(api: Any, repo_id: str, folder: Path, tags: list[str], token
     existing = list(card.data.tags or [])
     card.data.tags = existing + [t for t in tags if t not in existing]
     card.save(local)
-
-
-class _xet_off_unless_huggingface:
-    """Temporarily disable Xet uploads (read by the client at call time) for non-Hugging-Face hubs."""
-
-    def __enter__(self) -> None:
-        from huggingface_hub import constants
-
-        self._previous = constants.HF_HUB_DISABLE_XET
-        if not settings.is_huggingface_endpoint():
-            constants.HF_HUB_DISABLE_XET = True
-
-    def __exit__(self, *exc: object) -> None:
-        from huggingface_hub import constants
-
-        constants.HF_HUB_DISABLE_XET = self._previous

@@ -29,6 +29,7 @@ from modelyard.server import (
 from modelyard.server.config import HubSettings
 from modelyard.server.errors import HubHTTPError, error_response
 from modelyard.server.service import Hub
+from modelyard.server.xet import routes as xet_routes
 
 logger = logging.getLogger(__name__)
 
@@ -169,7 +170,7 @@ def create_app(settings: HubSettings | None = None) -> FastAPI:
     def health() -> dict[str, str]:
         return {"status": "ok"}
 
-    for module in (routes_listing, routes_repos, routes_upload, routes_lfs, routes_files):
+    for module in (routes_listing, routes_repos, routes_upload, routes_lfs, xet_routes, routes_files):
         app.include_router(module.router)
     web.install(app)  # after the API routes: the pages' /{namespace}/{name} paths must not shadow them
     responses.honest_openapi(app)

@@ -1,4 +1,5 @@
-"""Content-addressed blob store: ``blobs/<aa>/<bb>/<sha256>`` under the data folder.
+"""Content-addressed blob store: ``blobs/<aa>/<bb>/<hash>`` under the data folder, named by the SHA-256 of
+the bytes (regular files, LFS objects) or, for Xet xorbs, by their xorb hash (verified on upload).
 
 A blob becomes visible only by an atomic rename of a fully written, fsynced temp file, so a server killed
 mid-upload leaves at most a stray temp file (removed at the next start), never a truncated blob. Blobs are
@@ -195,6 +196,15 @@ class BlobWriter:
         self._store.install(self.temp_path, sha)
         self.sha256 = sha
         return sha
+
+    def commit_as(self, name: str) -> None:
+        """fsync and install as blob ``name`` without a SHA-256: for content the caller has checked against
+        another content hash it is named by (Xet xorbs, named by their xorb hash). Use ``write_block`` only."""
+        with self._lock:
+            os.fsync(self._file.fileno())
+            self._file.close()
+        self._store.install(self.temp_path, name)
+        self.sha256 = name
 
     def close_into(self, path: Path) -> None:
         """Finish as a plain file at ``path`` (not a blob): used for parked multipart parts."""

@@ -131,7 +131,7 @@ def parse_commit(body: IO[bytes], store: BlobStore, *, max_line: int, max_regula
                 raise bad_request(f"File {path!r}: unknown encoding {encoding!r}; use 'base64'.")
             if len(data) > max_regular:
                 raise HubHTTPError(413, f"File {path!r} has {len(data)} bytes, above the {max_regular}-byte limit for "
-                                   "regular files; upload it through LFS (set HF_HUB_DISABLE_XET=1 on the client).")
+                                   "regular files; send it as an LFS file (preupload says 'lfs' for it), through Xet or Git LFS.")
             sha = store.put_bytes(data)
             parsed.operations.append(Operation("add", path, entry=FileEntry(sha, len(data), git_blob_oid(data), False)))
         elif key == "lfsFile":

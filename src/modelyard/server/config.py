@@ -27,9 +27,9 @@ class HubSettings:
     """Configuration of one hub server instance.
 
     ``regular_max_size`` is the largest file that preupload answers ``regular`` for: such files travel
-    base64-encoded inside the commit request, so a stock ``huggingface_hub`` client with ``hf_xet``
-    installed can upload them without ``HF_HUB_DISABLE_XET=1``. Bigger files are answered ``lfs`` and go
-    through the LFS batch API (clients must then disable Xet, which modelyard's own client does).
+    base64-encoded inside the commit request. Bigger files are answered ``lfs``: a client with ``hf_xet``
+    sends them through the hub's Xet storage, others (or with ``HF_HUB_DISABLE_XET=1``) through the LFS
+    batch API.
     """
 
     data_dir: Path = field(default_factory=default_data_dir)
@@ -44,6 +44,13 @@ class HubSettings:
     lfs_chunk_size: int = 512 * MiB
     # Lifetime of the signed LFS upload links handed out by the batch endpoint.
     lfs_link_ttl: int = 24 * 3600
+    # Accept uploads through Xet (write tokens, the LFS batch API's "xet" transfer). Off: clients must send large
+    # files through Git LFS (HF_HUB_DISABLE_XET=1); files already stored through Xet stay downloadable.
+    xet_uploads: bool = True
+    # Lifetime of the Xet access tokens handed out by xet-read-token / xet-write-token (clients refresh them),
+    # and of the signed xorb download links in reconstruction answers (clients ask again on a 403).
+    xet_token_ttl: int = 3600
+    xet_link_ttl: int = 3600
     max_commit_operations: int = 25_000
     # Largest JSON or form request body (parsed in memory); README validation sends whole cards.
     json_body_limit: int = 32 * MiB
@@ -63,6 +70,10 @@ class HubSettings:
         for name in ("max_file_size", "regular_max_size", "lfs_multipart_threshold", "lfs_chunk_size"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"HubSettings.{name} must be a positive byte count, got {getattr(self, name)!r}.")
+        for name in ("xet_token_ttl", "xet_link_ttl"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"HubSettings.{name} must be a positive number of seconds, got "
+                                 f"{getattr(self, name)!r}.")
         if self.public_url is not None:
             self.public_url = self.public_url.rstrip("/")
 

@@ -3,7 +3,8 @@
 What becomes garbage: the regular files of a commit request killed (or refused) after its files were stored,
 LFS objects uploaded but never committed, the trees of deleted repositories, and temp files of uploads cut
 off while the server kept running. Live is every blob that a tree of a stored commit names (all history of
-every repository, so every revision stays downloadable).
+every repository, so every revision stays downloadable), and the xorbs of the Xet files such trees name
+(see ``modelyard.server.xet.gc``).
 
 Safe against uploads in flight, in two ways:
 
@@ -31,6 +32,7 @@ from typing import Any
 from modelyard.server.blobstore import BlobStore
 from modelyard.server.gitobjects import manifest_from_json
 from modelyard.server.storage import Storage
+from modelyard.server.xet.gc import delete_dead, xet_liveness
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 # Temp files are only removed after an hour without a write, whatever the grace age: younger ones may belong
@@ -53,6 +55,8 @@ class GcReport:
     orphan_blobs: list[tuple[str, int]] = field(default_factory=list)  # (sha256, bytes)
     young_orphans: int = 0  # unreferenced but inside the grace age: kept
     orphan_trees: int = 0
+    orphan_xet_files: int = 0  # Xet files no commit names (their rows; their xorbs go with them)
+    orphan_xorbs: int = 0
     stale_temp: list[tuple[Path, int]] = field(default_factory=list)
 
     @property
@@ -62,13 +66,17 @@ class GcReport:
     def summary(self) -> str:
         verb = "Removed" if self.applied else "Would remove"
         text = (f"{verb} {len(self.orphan_blobs)} unreferenced blob(s), {len(self.stale_temp)} stale temp file(s) "
-                f"and {self.orphan_trees} unreferenced tree(s): {_human(self.orphan_bytes)}. "
-                f"{self.live_blobs} blob(s) are in use")
+                f"and {self.orphan_trees} unreferenced tree(s): {_human(self.orphan_bytes)}. ")
+        if self.orphan_xet_files or self.orphan_xorbs:
+            text += (f"Among them: {self.orphan_xorbs} Xet xorb(s), and {self.orphan_xet_files} Xet file record(s) "
+                     "no commit uses. ")
+        text += f"{self.live_blobs} blob(s) are in use"
         if self.young_orphans:
             text += (f"; {self.young_orphans} unreferenced blob(s) younger than the grace age "
                      f"({_human_age(self.grace)}) were kept, as uploads may still commit them")
         text += "."
-        if not self.applied and (self.orphan_blobs or self.stale_temp or self.orphan_trees):
+        if not self.applied and (self.orphan_blobs or self.stale_temp or self.orphan_trees or self.orphan_xorbs
+                                 or self.orphan_xet_files):
             text += " Run again with --apply to delete."
         return text
 
@@ -117,6 +125,8 @@ def collect_garbage(storage: Storage, store: BlobStore, *, grace: float, apply: 
     # 1. Candidates, outside the lock (a long walk over the disk): unreferenced and older than the grace age.
     trees = [r["oid"] for r in db.execute("SELECT DISTINCT tree AS oid FROM commits")]
     live = _referenced(db, progress(trees, len(trees), "reading trees"))
+    xet = xet_liveness(db, live, now=now, grace=grace)
+    live |= xet.blobs
     paths = list(_stored_blobs(store))
     candidates: list[tuple[Path, int]] = []
     for path in progress(paths, len(paths), "checking blobs"):
@@ -138,6 +148,7 @@ def collect_garbage(storage: Storage, store: BlobStore, *, grace: float, apply: 
         age, size = _temp_age_and_size(entry, now)
         if age is not None and age >= temp_grace:
             report.stale_temp.append((entry, size))
+    report.orphan_xet_files, report.orphan_xorbs = len(xet.dead_files), len(xet.dead_xorbs)
     if not apply:
         report.orphan_blobs = [(p.name, size) for p, size in candidates]
         return report
@@ -148,6 +159,10 @@ def collect_garbage(storage: Storage, store: BlobStore, *, grace: float, apply: 
             "DELETE FROM trees WHERE oid NOT IN (SELECT tree FROM commits)").rowcount
         trees = [r["oid"] for r in tx.execute("SELECT DISTINCT tree AS oid FROM commits")]
         live = _referenced(tx, trees)
+        xet = xet_liveness(tx, live, now=now, grace=grace)
+        live |= xet.blobs
+        delete_dead(tx, xet)
+        report.orphan_xet_files, report.orphan_xorbs = len(xet.dead_files), len(xet.dead_xorbs)
         for path, size in progress(candidates, len(candidates), "removing blobs"):
             if path.name in live:
                 continue

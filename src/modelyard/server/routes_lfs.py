@@ -29,6 +29,7 @@ from modelyard.server.routes_files import BlobResponse
 from modelyard.server.routes_upload import require_commit_rights
 from modelyard.server.service import URL_PREFIX, Hub, seg
 from modelyard.server.storage import Repo
+from modelyard.server.xet.plain import content_response
 
 router = APIRouter()
 LFS_JSON = "application/vnd.git-lfs+json"
@@ -62,6 +63,14 @@ class LfsBatchBody(BaseModel):
     ref: dict[str, Any] | None = None
 
 
+def _held(hub: Hub, repo: Repo, oid: str, size: int | None = None) -> bool:
+    """Whether ``repo`` holds content ``oid``: an LFS object uploaded to it, or a file stored through Xet."""
+    if hub.store.has(oid, size) and hub.storage.has_blob_link(repo, oid):
+        return True
+    xet_file = hub.xet.file_for_sha(oid, repo)
+    return xet_file is not None and (size is None or xet_file.size == size)
+
+
 def _repo_from_git_path(hub: Hub, prefix: str | None, namespace: str, name_git: str) -> tuple[str, str, str]:
     repo_type = hub.repo_type(prefix) if prefix else "model"
     name = seg(name_git)
@@ -86,6 +95,9 @@ def _batch(request: Request, prefix: str | None, namespace: str, name_git: str, 
     s = hub.settings
     base = f"{hub.base_url(request)}/_lfs/{repo.type}/{repo.repo_id}"
     expires = int(time.time()) + s.lfs_link_ttl
+    # Clients that offer the "xet" transfer (huggingface_hub before 1.0 with hf_xet) upload through the
+    # hub's Xet storage, as on the Hugging Face Hub: no LFS actions, the client asks for a Xet token next.
+    xet = body.operation == "upload" and "xet" in body.transfers and s.xet_uploads
     objects = []
     for obj in body.objects:
         oid = obj.oid.lower()
@@ -96,16 +108,16 @@ def _batch(request: Request, prefix: str | None, namespace: str, name_git: str, 
             item["error"] = {"code": 422, "message": f"object {oid} has {obj.size} bytes; this hub accepts files up "
                              f"to {s.max_file_size} bytes."}
         elif body.operation == "download":
-            if hub.store.has(oid, obj.size) and hub.storage.has_blob_link(repo, oid):
+            if _held(hub, repo, oid, obj.size):
                 query = urlencode({"exp": expires, "sig": sign(hub.secret, "download", repo.type, repo.repo_id, oid,
                                                                expires)})
                 item["actions"] = {"download": {"href": f"{base}/{oid}?{query}", "expires_in": s.lfs_link_ttl}}
             else:
                 item["error"] = {"code": 404, "message": f"object {oid} is not stored for {repo.repo_id!r}."}
-        elif not (hub.store.has(oid, obj.size) and hub.storage.has_blob_link(repo, oid)):
+        elif not xet and not _held(hub, repo, oid, obj.size):
             item["actions"] = _upload_actions(hub, repo, base, oid, obj.size, expires, body.transfers)
         objects.append(item)
-    return JSONResponse({"transfer": "basic", "objects": objects, "hash_algo": "sha256"},
+    return JSONResponse({"transfer": "xet" if xet else "basic", "objects": objects, "hash_algo": "sha256"},
                         media_type=LFS_JSON)
 
 
@@ -284,8 +296,13 @@ def lfs_verify(request: Request, repo_type: str, namespace: str, name: str, body
 def lfs_download(request: Request, repo_type: str, namespace: str, name: str, oid: str) -> Response:
     hub = hub_of(request)
     repo, _ = _signed_repo(hub, request, "download", repo_type, namespace, name, oid)
-    if not (_SHA256_RE.fullmatch(oid) and hub.store.has(oid) and hub.storage.has_blob_link(repo, oid)):
+    if not (_SHA256_RE.fullmatch(oid) and _held(hub, repo, oid)):
         raise HubHTTPError(404, f"LFS object {oid} is not stored for {repo.repo_id!r}.")
+    if not hub.store.has(oid):  # stored through Xet: rebuilt from its xorbs
+        xet_file = hub.xet.file_for_sha(oid, repo)
+        if xet_file is not None:
+            return content_response(hub.xet, request, xet_file, {"ETag": f'"{oid}"'},
+                                    media_type="application/octet-stream")
     return BlobResponse(hub.store.path(oid), headers={"ETag": f'"{oid}"'})
 
 
@@ -313,7 +330,8 @@ class DuplicateBody(BaseModel):
 @router.post("/api/{repo_type}/{namespace}/{name}/lfs-files/duplicate", tags=["lfs"],
              responses=answers(*MOVED, *READ, 403, 413))
 def lfs_duplicate(request: Request, repo_type: str, namespace: str, name: str, body: DuplicateBody) -> JSONResponse:
-    """Make LFS objects of this (source) repo available to ``target``, for a cross-repo ``CommitOperationCopy``.
+    """Make LFS objects of this (source) repo, stored through LFS or Xet, available to ``target``, for a
+    cross-repo ``CommitOperationCopy``.
 
     The caller must be able to read the source and to commit to the target (at least through a pull
     request, as for LFS uploads). Only objects the source repo holds are linked; anything else is reported
@@ -330,9 +348,13 @@ def lfs_duplicate(request: Request, repo_type: str, namespace: str, name: str, b
     done, failed = [], []
     for f in body.files:
         oid = f.sha256.lower()
+        xet_file = hub.xet.file_for_sha(oid, source) if _SHA256_RE.fullmatch(oid) else None
         if _SHA256_RE.fullmatch(oid) and hub.store.has(oid) and hub.storage.has_blob_link(source, oid):
             hub.storage.link_blob(target, oid)
             done.append({"sha256": oid})
+        elif xet_file is not None:  # stored through Xet: the target may now use (and serve) that file
+            hub.xet.link_file(target, xet_file.hash)
+            done.append({"sha256": oid, "xetHash": xet_file.hash})
         else:
             failed.append({"sha256": f.sha256, "error": f"no LFS object {f.sha256!r} in {source.repo_id!r}"})
     return JSONResponse({"duplicated": done, "failed": failed})

@@ -7,7 +7,7 @@ from typing import Any, Literal
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Body, Form, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 
 from modelyard.server import scanning
@@ -285,10 +285,11 @@ def _last_commits(hub: Hub, repo: Repo, head: Commit, targets: list[tuple[str, b
 
 
 def lfs_copy_handle(sha256: str) -> str:
-    """The ``xetHash`` paths-info gives LFS files: the client refuses cross-repo ``CommitOperationCopy`` of an
-    LFS file without one, and echoes it to ``lfs-files/duplicate``. It is not a Xet hash (this hub has no Xet
-    storage): its ``sha256:`` form never matches the client's 64-hex Xet-hash check, and tree listings (which
-    ``snapshot_download`` caches) never carry it, so plain downloads never try Xet."""
+    """The ``xetHash`` paths-info gives files stored through LFS (files stored through Xet give their real Xet
+    hash): the client refuses cross-repo ``CommitOperationCopy`` of an LFS file without one, and echoes it
+    to ``lfs-files/duplicate``. Its ``sha256:`` form never matches the client's 64-hex Xet-hash check, and
+    tree listings (which ``snapshot_download`` caches) never carry it, so downloads of such files never try
+    Xet."""
     return f"sha256:{sha256}"
 
 
@@ -300,6 +301,7 @@ def _entries(hub: Hub, repo: Repo, commit: Commit, paths: list[str], *, expand: 
     shards = hub.pickle_shards(manifest) if expand else set()
     if expand:
         hub.content_scan_exts(manifest[p] for p in paths if p in manifest)
+    xet_hashes = hub.xet.files_of_repo(repo) if any(p in manifest and manifest[p].lfs for p in paths) else {}
     out = []
     for path in paths:
         entry = manifest.get(path)
@@ -310,7 +312,9 @@ def _entries(hub: Hub, repo: Repo, commit: Commit, paths: list[str], *, expand: 
             if entry.lfs:
                 item["lfs"] = {"oid": entry.sha256, "size": entry.size,
                                "pointerSize": pointer_size(entry.sha256, entry.size)}
-                if copy_handles:
+                if entry.sha256 in xet_hashes:
+                    item["xetHash"] = xet_hashes[entry.sha256]
+                elif copy_handles:
                     item["xetHash"] = lfs_copy_handle(entry.sha256)
             if expand:
                 kind, scan = hub.scan_of(path, entry, shards)
@@ -484,31 +488,3 @@ def delete_tag(request: Request, repo_type: str, namespace: str, name: str, tag:
     if not hub.storage.delete_ref(repo, TAG + tag_name):
         raise HubHTTPError(404, f"Tag {tag_name!r} does not exist in {repo.repo_id!r}.", code="RevisionNotFound")
     return JSONResponse({})
-
-
-# -- Xet (not implemented: tell the client how to use LFS instead) -------------------------------------
-XET_MESSAGE = ("This hub does not implement Xet storage. Set HF_HUB_DISABLE_XET=1 in the environment of the client "
-               "(or huggingface_hub.constants.HF_HUB_DISABLE_XET = True) to upload large files through Git LFS; "
-               "modelyard's own push_to_hub and CLI do this automatically.")
-
-
-XET_HINT_PATH = "/api/xet-not-supported/set-HF_HUB_DISABLE_XET=1-to-upload-large-files-through-git-lfs"
-
-
-@router.get(REPO + "/xet-write-token/{revision}", tags=["misc"], operation_id="xet_write_token",
-            responses=answers(*MOVED, *READ), status_code=307)
-@router.get(REPO + "/xet-read-token/{revision}", tags=["misc"], operation_id="xet_read_token",
-            responses=answers(*MOVED, *READ), status_code=307)
-def xet_token(request: Request, repo_type: str, namespace: str, name: str, revision: str) -> Response:
-    hub = hub_of(request)
-    caller = hub.caller(request)
-    repo = hub.find_repo(hub.repo_type(repo_type), namespace, name, request=request, caller=caller)
-    require_read(caller, repo, f"{seg(namespace)}/{seg(name)}")
-    # hf_xet reports only the status and the final URL of a failed token request, not our message; a
-    # redirect to a URL that spells out the fix makes the user-facing error say what to do.
-    raise HubHTTPError(307, XET_MESSAGE, headers={"Location": hub.base_url(request) + XET_HINT_PATH})
-
-
-@router.get(XET_HINT_PATH, tags=["misc"], responses=answers(400), status_code=400)
-def xet_not_supported() -> Response:
-    raise HubHTTPError(400, XET_MESSAGE)

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from modelyard.server.auth import owns_namespace, require_read
 from modelyard.server.commits import apply_operations, lfs_entry_for, parse_commit
 from modelyard.server.errors import HubHTTPError, bad_request, forbidden, unauthorized
-from modelyard.server.gitobjects import FileEntry, iso_z
+from modelyard.server.gitobjects import FileEntry, iso_z, lfs_entry
 from modelyard.server.paths import GitIgnore, check_path_in_repo
 from modelyard.server.responses import MOVED, READ, answers
 from modelyard.server.service import MAX_INT, Hub, seg
@@ -112,12 +112,7 @@ def _commit_sync(hub: Hub, request_base: str, repo: Repo, caller: Identity, ref:
         if op.kind == "add" and op.entry is not None:
             added[op.path] = op.entry
         elif op.kind == "lfs" and op.sha256 is not None:
-            # One answer for "stored, but for another repo" and "stored nowhere": the error must not tell
-            # whether someone's private object exists, nor its size. Sizes are compared only afterwards.
-            if not hub.storage.has_blob_link(repo, op.sha256):
-                raise bad_request(f"LFS object {op.sha256} for {op.path!r} was not uploaded to {repo.repo_id!r}; "
-                                  "upload it through this repository's LFS batch API first.")
-            entry = lfs_entry_for(hub.store, op.sha256, op.size, op.path)
+            entry = _lfs_content(hub, repo, op.sha256, op.size, op.path)
             lfs_entries[op.sha256] = entry
             added[op.path] = entry
     _scan_before_commit(hub, repo, ref, added)
@@ -125,7 +120,7 @@ def _commit_sync(hub: Hub, request_base: str, repo: Repo, caller: Identity, ref:
     def build(head: str, head_manifest: dict[str, FileEntry]) -> NewCommit:
         # Inside the write transaction, which garbage collection also takes to delete: a blob that is here
         # now stays until this commit references it.
-        gone = sorted(path for path, entry in added.items() if not hub.store.has(entry.sha256, entry.size))
+        gone = sorted(path for path, entry in added.items() if not hub.xet.content_present(entry.sha256, entry.size))
         if gone:
             raise HubHTTPError(409, f"The content of {gone[0]!r} was removed from the hub while committing (garbage "
                                "collection of an upload left uncommitted for too long); upload it again.")
@@ -147,6 +142,23 @@ def _commit_sync(hub: Hub, request_base: str, repo: Repo, caller: Identity, ref:
     return {"success": True, "commitOid": oid, "commitUrl": f"{url}/commit/{oid}",
             "commitMessage": parsed.summary, "hookOutput": "",
             "pullRequestUrl": f"{url}/discussions/{num}" if num is not None else None}
+
+
+def _lfs_content(hub: Hub, repo: Repo, sha256: str, size: int | None, path: str) -> FileEntry:
+    """The entry for an ``lfsFile`` line: content uploaded to this repo through LFS, or through Xet (a file
+    registered by a shard for this repo, or copied into it)."""
+    # One answer for "stored, but for another repo" and "stored nowhere": the error must not tell whether
+    # someone's private object exists, nor its size. Sizes are compared only afterwards.
+    if hub.storage.has_blob_link(repo, sha256) and hub.store.has(sha256):
+        return lfs_entry_for(hub.store, sha256, size, path)
+    xet_file = hub.xet.file_for_sha(sha256, repo)
+    if xet_file is not None:
+        if size is not None and size != xet_file.size:
+            raise bad_request(f"LFS file {path!r}: size {size} does not match the file uploaded through Xet "
+                              f"({xet_file.size} bytes).")
+        return lfs_entry(sha256, xet_file.size)
+    raise bad_request(f"LFS object {sha256} for {path!r} was not uploaded to {repo.repo_id!r}; upload it through "
+                      "this repository's LFS batch API or its Xet storage first.")
 
 
 def _scan_before_commit(hub: Hub, repo: Repo, ref: str, added: dict[str, FileEntry]) -> None:

@@ -42,7 +42,7 @@ import pickletools
 import zipfile
 from collections.abc import Callable, Iterable
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, BinaryIO
 
 logger = logging.getLogger(__name__)
 
@@ -102,9 +102,17 @@ def _zip_holds_pickles(fh: Any) -> bool:
     return False
 
 
-def content_scan_ext(blob_path: Path) -> str | None:
+# A stored blob's path, or an opener of content kept elsewhere (a Xet file is read from its xorbs).
+Source = Path | str | Callable[[], BinaryIO]
+
+
+def _open(source: Source) -> BinaryIO:
+    return source() if callable(source) else open(source, "rb")
+
+
+def content_scan_ext(source: Source) -> str | None:
     """The picklescan extension for content that holds pickles (by magic bytes), or None for anything else."""
-    with open(blob_path, "rb") as fh:
+    with _open(source) as fh:
         head = fh.read(_PROBE)
         size = fh.seek(0, io.SEEK_END)
         if head.startswith(_NUMPY_MAGIC):
@@ -146,9 +154,9 @@ def scan_key(ext: str) -> str:
     return "pickle" + ext
 
 
-def scan_pickle(blob_path: Path, repo_path: str, ext: str | None = None) -> tuple[str, dict[str, Any]]:
-    """Scan one stored blob that was committed as ``repo_path`` (read as ``ext``, default its suffix);
-    returns (status, details)."""
+def scan_pickle(source: Source, repo_path: str, ext: str | None = None) -> tuple[str, dict[str, Any]]:
+    """Scan one stored file's content that was committed as ``repo_path`` (read as ``ext``, default its
+    suffix); returns (status, details)."""
     try:
         from picklescan.scanner import SafetyLevel, scan_bytes
     except ImportError:  # pragma: no cover - picklescan is a server dependency
@@ -156,14 +164,14 @@ def scan_pickle(blob_path: Path, repo_path: str, ext: str | None = None) -> tupl
                              "imports": []}
     suffix = ext or PurePosixPath(repo_path).suffix.lower()
     try:
-        with open(blob_path, "rb") as fh:
+        with _open(source) as fh:
             result = scan_bytes(fh, repo_path, suffix)
     except Exception as err:  # a scanner crash must not take the commit down; record it instead
         logger.warning("picklescan failed on %s: %s", repo_path, err)
         # picklescan drops what it found when a later stream in the file breaks its parser (bytes after
         # the first STOP can be anything), so read the leading pickle alone: a dangerous import there
         # makes the file unsafe whatever follows.
-        leading = _scan_leading_pickle(blob_path, repo_path)
+        leading = _scan_leading_pickle(source, repo_path)
         if leading is None or not any(g.safety == SafetyLevel.Dangerous for g in leading.globals):
             return "error", {"message": f"the scanner could not read the file: {err}", "imports": []}
         result = leading
@@ -180,12 +188,12 @@ def scan_pickle(blob_path: Path, repo_path: str, ext: str | None = None) -> tupl
     return status, {"message": message, "imports": imports}
 
 
-def _scan_leading_pickle(blob_path: Path, repo_path: str) -> Any:
+def _scan_leading_pickle(source: Source, repo_path: str) -> Any:
     """picklescan's result for the first pickle stream of the file only, or None if that fails too."""
     from picklescan.scanner import scan_pickle_bytes
 
     try:
-        with open(blob_path, "rb") as fh:
+        with _open(source) as fh:
             return scan_pickle_bytes(fh, repo_path, multiple_pickles=False)
     except Exception as err:
         logger.warning("picklescan could not read the leading pickle of %s either: %s", repo_path, err)

@@ -7,9 +7,9 @@ import logging
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from pathlib import PurePosixPath
-from typing import Any
+from typing import Any, BinaryIO
 from urllib.parse import quote, unquote
 
 from fastapi import Request
@@ -22,6 +22,7 @@ from modelyard.server.errors import HubHTTPError, bad_request, revision_not_foun
 from modelyard.server.gitobjects import FileEntry, git_blob_oid, tree_oids
 from modelyard.server.multipart import MultipartAssembler
 from modelyard.server.storage import GITATTRIBUTES, Commit, Identity, Repo, Storage
+from modelyard.server.xet.store import XetStore
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +59,7 @@ class Hub:
         self.store = BlobStore(settings.data_dir, direct_io=settings.direct_io)
         self.secret = self.storage.secret()
         self.multipart = MultipartAssembler(self.store, settings.lfs_link_ttl)
+        self.xet = XetStore(self.storage, self.store)
         self._gitattributes = (self.store.put_bytes(GITATTRIBUTES), len(GITATTRIBUTES), git_blob_oid(GITATTRIBUTES))
         self._small_json: OrderedDict[str, Any] = OrderedDict()
         self._trees: OrderedDict[str, dict[str, str]] = OrderedDict()
@@ -161,6 +163,22 @@ class Hub:
         )
 
     # -- file contents and scans ----------------------------------------------------------------------
+    def open_content(self, entry: FileEntry) -> BinaryIO:
+        """A binary reader over a file's content, wherever it is stored (LFS blob or Xet); seekable."""
+        return self.xet.open_content(entry.sha256)
+
+    def content_opener(self, entry: FileEntry) -> Callable[[], BinaryIO]:
+        return lambda: self.open_content(entry)
+
+    def _read_small(self, entry: FileEntry, limit: int) -> bytes | None:
+        if entry.size > limit:
+            return None
+        try:
+            with self.open_content(entry) as fh:
+                return fh.read(limit + 1)
+        except OSError:
+            return None
+
     def small_json(self, entry: FileEntry, limit: int = 1024 * 1024) -> Any:
         """Parsed JSON of a small stored file (config.json...), or None when unreadable."""
         if entry.size > limit:
@@ -168,9 +186,10 @@ class Hub:
         with self._cache_lock:
             if entry.sha256 in self._small_json:
                 return self._small_json[entry.sha256]
+        raw = self._read_small(entry, limit)
         try:
-            value = json.loads(self.store.path(entry.sha256).read_bytes())
-        except (OSError, ValueError):
+            value = json.loads(raw) if raw is not None else None
+        except ValueError:
             value = None
         with self._cache_lock:
             self._small_json[entry.sha256] = value
@@ -179,11 +198,10 @@ class Hub:
         return value
 
     def small_text(self, entry: FileEntry, limit: int = 1024 * 1024) -> str | None:
-        if entry.size > limit:
-            return None
+        raw = self._read_small(entry, limit)
         try:
-            return self.store.path(entry.sha256).read_bytes().decode("utf-8")
-        except (OSError, UnicodeDecodeError):
+            return raw.decode("utf-8") if raw is not None else None
+        except UnicodeDecodeError:
             return None
 
     def content_scan_ext(self, entry: FileEntry) -> str | None:
@@ -209,7 +227,7 @@ class Hub:
             if sha in stored or sha in sniffed:
                 continue
             try:
-                sniffed[sha] = scanning.content_scan_ext(self.store.path(sha)) or ""
+                sniffed[sha] = scanning.content_scan_ext(lambda sha=sha: self.xet.open_content(sha)) or ""
             except OSError as err:  # a missing blob is a damaged store (or a collected one); not a pickle here
                 logger.error("cannot read blob %s to check its content: %s", sha, err)
         self.storage.put_content_kinds(sniffed)
@@ -251,7 +269,7 @@ class Hub:
             status, details = "unscanned", {"message": f"larger than the scan limit of {self.settings.scan_max_size} "
                                             "bytes", "imports": []}
         else:
-            status, details = scanning.scan_pickle(self.store.path(entry.sha256), path, ext)
+            status, details = scanning.scan_pickle(self.content_opener(entry), path, ext)
         if status != "safe":
             logger.warning("security scan of %s (%s): %s - %s", path, entry.sha256, status, details.get("message"))
         self.storage.put_scan(entry.sha256, key, status, details)

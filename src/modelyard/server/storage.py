@@ -54,6 +54,20 @@ CREATE TABLE IF NOT EXISTS scans(
     sha256 TEXT NOT NULL, kind TEXT NOT NULL, status TEXT NOT NULL, details TEXT NOT NULL,
     PRIMARY KEY(sha256, kind));
 CREATE TABLE IF NOT EXISTS content_kinds(sha256 TEXT PRIMARY KEY, scan_ext TEXT NOT NULL);
+-- Xet storage (see modelyard.server.xet): xorbs (their bytes are blobs), the files clients registered with
+-- shards, which repos may use them, and the chunks the global dedupe API can be asked about.
+CREATE TABLE IF NOT EXISTS xet_xorbs(
+    hash TEXT PRIMARY KEY, blob TEXT NOT NULL, size INTEGER NOT NULL, content_end INTEGER NOT NULL,
+    chunks BLOB NOT NULL, created_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS xet_xorb_repos(repo_id INTEGER NOT NULL, xorb TEXT NOT NULL, PRIMARY KEY(repo_id, xorb));
+CREATE INDEX IF NOT EXISTS xet_xorb_repos_xorb ON xet_xorb_repos(xorb);
+CREATE TABLE IF NOT EXISTS xet_files(
+    hash TEXT PRIMARY KEY, sha256 TEXT NOT NULL, size INTEGER NOT NULL, terms BLOB NOT NULL,
+    created_at REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS xet_files_sha256 ON xet_files(sha256);
+CREATE TABLE IF NOT EXISTS xet_file_repos(repo_id INTEGER NOT NULL, file TEXT NOT NULL, PRIMARY KEY(repo_id, file));
+CREATE TABLE IF NOT EXISTS xet_file_xorbs(xorb TEXT NOT NULL, file TEXT NOT NULL, PRIMARY KEY(xorb, file));
+CREATE TABLE IF NOT EXISTS xet_dedupe(chunk TEXT NOT NULL, xorb TEXT NOT NULL, PRIMARY KEY(chunk, xorb));
 CREATE TABLE IF NOT EXISTS discussions(
     repo_id INTEGER NOT NULL, num INTEGER NOT NULL, title TEXT NOT NULL, description TEXT NOT NULL,
     is_pr INTEGER NOT NULL, status TEXT NOT NULL, author TEXT NOT NULL, created_at REAL NOT NULL,
@@ -303,6 +317,10 @@ class Storage:
                                   (repo_type, namespace, name)).fetchone()
         return self.repo_from_row(row) if row else None
 
+    def get_repo_by_id(self, repo_id: int) -> Repo | None:
+        row = self.conn().execute("SELECT * FROM repos WHERE id=?", (repo_id,)).fetchone()
+        return self.repo_from_row(row) if row else None
+
     def create_repo(self, repo_type: str, namespace: str, name: str, *, private: bool, author: str,
                     initial_blob: tuple[str, int, str]) -> Repo | None:
         """Create the repo with HF's "initial commit" (a ``.gitattributes``); None if it already exists."""
@@ -326,7 +344,7 @@ class Storage:
     def delete_repo(self, repo: Repo) -> None:
         with self.transaction() as db:
             for table in ("refs", "commits", "repo_blobs", "discussions", "moved", "commit_paths",
-                          "downloads"):
+                          "downloads", "xet_xorb_repos", "xet_file_repos"):
                 db.execute(f"DELETE FROM {table} WHERE repo_id=?", (repo.id,))
             db.execute("DELETE FROM repos WHERE id=?", (repo.id,))
 

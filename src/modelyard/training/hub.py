@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from modelyard.hub import settings
-from modelyard.hub.push import _xet_off_unless_huggingface
+from modelyard.hub.xet import xet_only_if_supported
 from modelyard.training.arguments import TrainingArguments
 from modelyard.training.state import TrainerState
 
@@ -47,10 +47,11 @@ def init_repo(args: TrainingArguments) -> str:
 
 def upload(args: TrainingArguments, repo_id: str, folder: Path, *, path_in_repo: str | None = None,
            message: str, ignore_patterns: list[str] | None = None, delete_patterns: list[str] | None = None) -> Any:
-    with _xet_off_unless_huggingface():
+    token = settings.get_token(args.hub_token)
+    with xet_only_if_supported(settings.endpoint(), repo_id, token=token):  # Xet where the hub takes it, else LFS
         return _api().upload_folder(
             repo_id=repo_id, folder_path=folder, path_in_repo=path_in_repo, commit_message=message,
-            token=settings.get_token(args.hub_token), ignore_patterns=ignore_patterns, delete_patterns=delete_patterns,
+            token=token, ignore_patterns=ignore_patterns, delete_patterns=delete_patterns,
         )
 
 
@@ -61,11 +62,10 @@ def fetch_last_checkpoint(args: TrainingArguments) -> Path | None:
 
     try:
         repo_id = resolve_repo_id(args)
-        with _xet_off_unless_huggingface():
-            folder = snapshot_download(
-                repo_id, allow_patterns=[f"{LAST_CHECKPOINT}/*"], local_dir=args.output_dir,
-                token=settings.get_token(args.hub_token), endpoint=settings.endpoint(),
-            )
+        folder = snapshot_download(
+            repo_id, allow_patterns=[f"{LAST_CHECKPOINT}/*"], local_dir=args.output_dir,
+            token=settings.get_token(args.hub_token), endpoint=settings.endpoint(),
+        )
     except (RepositoryNotFoundError, HfHubHTTPError, OSError) as err:
         logger.info("No checkpoint to resume from on the hub: %s", err)
         return None

@@ -465,7 +465,7 @@ class SafetensorsHeaders:
     @staticmethod
     def _read(hub: Hub, entry: FileEntry) -> dict[str, int] | None:
         try:
-            with open(hub.store.path(entry.sha256), "rb") as fh:
+            with hub.open_content(entry) as fh:  # an LFS blob, or a file stored through Xet
                 raw = fh.read(8)
                 if len(raw) < 8:
                     return None

@@ -286,10 +286,10 @@ def test_token_false_is_passed_through(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_push_with_token_false_does_not_use_the_stored_token(hub_env) -> None:
-    from huggingface_hub.errors import HfHubHTTPError
+    from modelyard.errors import HubAuthenticationError
 
     repo = hub_env.repo_id("token-false")
-    with pytest.raises(HfHubHTTPError):
+    with pytest.raises(HubAuthenticationError, match="401"):
         BertConfig(**TINY_BERT).push_to_hub(repo, token=False)
     assert not hub_env.api().repo_exists(repo)
 

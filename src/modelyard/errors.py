@@ -32,6 +32,14 @@ class RevisionNotFoundError(HubError):
     """The branch, tag or commit does not exist in the repository."""
 
 
+class HubConnectionError(HubError, ConnectionError):
+    """The hub could not be reached at all (wrong HF_ENDPOINT, hub down, no network)."""
+
+
+class HubAuthenticationError(HubError, PermissionError):
+    """The hub refused the token, or the token may not do what was asked."""
+
+
 class OfflineModeError(HubError):
     """A file is needed that is not in the local cache and network access is switched off."""
 

@@ -108,7 +108,7 @@ def test_help(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_login_to_an_unreachable_hub_explains_in_one_paragraph(capsys: pytest.CaptureFixture[str],
                                                                monkeypatch: pytest.MonkeyPatch) -> None:
-    from modelyard.cli import client
+    from modelyard.hub import settings
 
     # HF_ENDPOINT points at a closed port (suite-wide fixture): one paragraph, no traceback.
     assert main(["login", "--token", "myd_x"]) == 1
@@ -118,7 +118,7 @@ def test_login_to_an_unreachable_hub_explains_in_one_paragraph(capsys: pytest.Ca
     assert "modelyard hub serve" in err and "Nothing was saved" in err
     # Without HF_ENDPOINT the message says which default was used (a dead one here: no network in tests).
     monkeypatch.delenv("HF_ENDPOINT")
-    monkeypatch.setattr(client, "DEFAULT_ENDPOINT", "http://127.0.0.1:9")
+    monkeypatch.setattr(settings, "DEFAULT_ENDPOINT", "http://127.0.0.1:9")
     assert main(["login", "--token", "myd_x"]) == 1
     assert "HF_ENDPOINT is not set, so modelyard used http://127.0.0.1:9" in capsys.readouterr().err
     assert main(["whoami", "--token", "myd_x"]) == 1

@@ -15,53 +15,21 @@ from pathlib import Path
 from typing import Any
 
 from modelyard.cli import tokens
+from modelyard.hub import settings, translate
 from modelyard.hub.xet import xet_only_if_supported
-
-DEFAULT_ENDPOINT = "https://huggingface.co"
 
 
 class CommandError(Exception):
     """A failure to report as ``error: <message>`` with exit status 1."""
 
 
-# -- settings read at call time -------------------------------------------------------------------------
-def endpoint() -> str:
-    return os.environ.get("HF_ENDPOINT", DEFAULT_ENDPOINT).rstrip("/")
-
-
-def hf_home() -> Path:
-    if os.environ.get("HF_HOME"):
-        return Path(os.environ["HF_HOME"]).expanduser()
-    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(cache).expanduser() / "huggingface"
-
-
-def token_path() -> Path:
-    explicit = os.environ.get("HF_TOKEN_PATH")
-    return Path(explicit).expanduser() if explicit else hf_home() / "token"
-
-
-def stored_token() -> str | None:
-    env = os.environ.get("HF_TOKEN") or os.environ.get("HUGGING_FACE_HUB_TOKEN")
-    if env and env.strip():
-        return env.strip()
-    path = token_path()
-    if path.is_file():
-        return path.read_text(encoding="utf-8").strip() or None
-    return None
-
-
-def write_token(token: str) -> Path:
-    """Write the token file with mode 0600 (created that way, so it is never readable by others)."""
-    path = token_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.fchmod(fd, 0o600)
-        os.write(fd, token.encode("utf-8"))
-    finally:
-        os.close(fd)
-    return path
+# -- settings and errors: the library's own (modelyard.hub.settings, modelyard.hub.translate) ------------------
+endpoint = settings.endpoint
+token_path = settings.token_path
+stored_token = settings.stored_token
+write_token = settings.write_token
+unreachable_message = translate.unreachable_message
+_transport_errors = translate.transport_errors
 
 
 def _api(token: str | None) -> Any:
@@ -71,38 +39,15 @@ def _api(token: str | None) -> Any:
     return HfApi(endpoint=endpoint(), token=token, library_name="modelyard")
 
 
-def _transport_errors() -> tuple[type[BaseException], ...]:
-    """The HTTP stack's "could not talk to the server at all" errors (huggingface_hub 1.x/2.x use httpx2)."""
-    found: list[type[BaseException]] = []
-    for module in ("httpx2", "httpx"):
-        try:
-            found.append(__import__(module).TransportError)
-        except (ImportError, AttributeError):
-            continue
-    return tuple(found)
-
-
 def _hub_errors() -> tuple[type[BaseException], ...]:
     from huggingface_hub.errors import EntryNotFoundError, HfHubHTTPError, LocalEntryNotFoundError
 
     return (HfHubHTTPError, EntryNotFoundError, LocalEntryNotFoundError, OSError, ValueError, *_transport_errors())
 
 
-def unreachable_message(err: BaseException, action: str) -> str:
-    """One paragraph for a hub that cannot be reached: what failed, which endpoint, and how to fix it."""
-    url = endpoint()
-    reason = str(err).strip() or type(err).__name__
-    where = (f"HF_ENDPOINT is not set, so modelyard used {url}" if "HF_ENDPOINT" not in os.environ
-             else f"HF_ENDPOINT is {url}")
-    return (f"Could not reach the hub to {action}: {reason} ({where}). If you run your own hub, start it with "
-            "`modelyard hub serve` and set HF_ENDPOINT to the URL it prints (for example "
-            "`export HF_ENDPOINT=http://127.0.0.1:8000`); for huggingface.co, check your network or proxy.")
-
-
 def _describe(err: BaseException, action: str) -> str:
-    if isinstance(err, _transport_errors()):
-        return unreachable_message(err, action)
-    return str(err)
+    translated = translate.translate(err, action)
+    return str(translated) if translated is not None else str(err)
 
 
 # -- commands -------------------------------------------------------------------------------------------

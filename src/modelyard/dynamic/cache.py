@@ -37,7 +37,7 @@ _import_lock = threading.RLock()
 
 def modules_root() -> Path:
     """Where cached remote code lives (``$MODELYARD_HOME/modules``); read at call time."""
-    return settings.modelyard_home() / "modules"
+    return settings.modules_cache_dir()
 
 
 def _lock_for(package: str) -> FileLock:

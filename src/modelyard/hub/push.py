@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from modelyard.hub import settings
+from modelyard.hub.translate import hub_errors
 from modelyard.hub.xet import xet_only_if_supported
 
 logger = logging.getLogger(__name__)
@@ -56,40 +57,42 @@ class PushToHubMixin:
             raise TypeError("push_to_hub takes token=, not use_auth_token=.")
         # Other keywords are options of this object's own save_pretrained (portable_code=, legacy_format=, ...).
         save_extra = self._push_save_options(None, None, deprecated_kwargs)
-        api = HfApi(endpoint=settings.endpoint(), library_name="modelyard")
-        auth = settings.get_token(token)
-        if "/" not in repo_id:
-            repo_id = f"{api.whoami(token=auth)['name']}/{repo_id}"
-        api.create_repo(repo_id, token=auth, private=private, exist_ok=True)
-        if revision is not None and not revision.startswith("refs/pr/"):
-            api.create_branch(repo_id, branch=revision, token=auth, exist_ok=True)
-        upload = _Upload(api, repo_id, commit_message or f"Upload {type(self).__name__}", commit_description,
-                         auth, revision, create_pr)
-        with xet_only_if_supported(api.endpoint, repo_id, token=auth, revision=revision, create_pr=create_pr):
-            if _folder is not None:
-                folder = Path(_folder)
-                if tags:
-                    _tag_model_card(api, repo_id, folder, tags, auth)
-                return upload.folder(folder)
-            save_options = {**self._push_save_options(max_shard_size, safe_serialization, {}), **save_extra}
-            working_dir = Path(repo_id.split("/")[-1])
-            if use_temp_dir is None:
-                use_temp_dir = not working_dir.is_dir()
-            if use_temp_dir:
-                with tempfile.TemporaryDirectory(prefix="modelyard-push-") as tmp:
-                    self.save_pretrained(tmp, **save_options)  # type: ignore[attr-defined]
+        # Client and transport errors become modelyard's typed errors, with the hub's message and the fix.
+        with hub_errors(f"push {type(self).__name__} to {repo_id!r}", repo_id=repo_id):
+            api = HfApi(endpoint=settings.endpoint(), library_name="modelyard")
+            auth = settings.get_token(token)
+            if "/" not in repo_id:
+                repo_id = f"{api.whoami(token=auth)['name']}/{repo_id}"
+            api.create_repo(repo_id, token=auth, private=private, exist_ok=True)
+            if revision is not None and not revision.startswith("refs/pr/"):
+                api.create_branch(repo_id, branch=revision, token=auth, exist_ok=True)
+            upload = _Upload(api, repo_id, commit_message or f"Upload {type(self).__name__}", commit_description,
+                             auth, revision, create_pr)
+            with xet_only_if_supported(api.endpoint, repo_id, token=auth, revision=revision, create_pr=create_pr):
+                if _folder is not None:
+                    folder = Path(_folder)
                     if tags:
-                        _tag_model_card(api, repo_id, Path(tmp), tags, auth)
-                    return upload.folder(Path(tmp))
-            # The files this save wrote are uploaded, not whatever else the folder holds.
-            before = _modification_times(working_dir)
-            working_dir.mkdir(parents=True, exist_ok=True)
-            written = self.save_pretrained(working_dir, **save_options)  # type: ignore[attr-defined]
-            if tags:
-                _tag_model_card(api, repo_id, working_dir, tags, auth)
-            files = {_relative(p, working_dir) for p in written or ()} if isinstance(written, (list, tuple)) else set()
-            files |= {path for path, mtime in _modification_times(working_dir).items() if before.get(path) != mtime}
-            return upload.folder(working_dir, only=sorted(f for f in files if f))
+                        _tag_model_card(api, repo_id, folder, tags, auth)
+                    return upload.folder(folder)
+                save_options = {**self._push_save_options(max_shard_size, safe_serialization, {}), **save_extra}
+                working_dir = Path(repo_id.split("/")[-1])
+                if use_temp_dir is None:
+                    use_temp_dir = not working_dir.is_dir()
+                if use_temp_dir:
+                    with tempfile.TemporaryDirectory(prefix="modelyard-push-") as tmp:
+                        self.save_pretrained(tmp, **save_options)  # type: ignore[attr-defined]
+                        if tags:
+                            _tag_model_card(api, repo_id, Path(tmp), tags, auth)
+                        return upload.folder(Path(tmp))
+                # The files this save wrote are uploaded, not whatever else the folder holds.
+                before = _modification_times(working_dir)
+                working_dir.mkdir(parents=True, exist_ok=True)
+                written = self.save_pretrained(working_dir, **save_options)  # type: ignore[attr-defined]
+                if tags:
+                    _tag_model_card(api, repo_id, working_dir, tags, auth)
+                files = {_relative(p, working_dir) for p in written or ()} if isinstance(written, (list, tuple)) else set()
+                files |= {path for path, mtime in _modification_times(working_dir).items() if before.get(path) != mtime}
+                return upload.folder(working_dir, only=sorted(f for f in files if f))
 
     def _push_save_options(
         self, max_shard_size: int | str | None, safe_serialization: bool | None, extra: dict[str, Any]

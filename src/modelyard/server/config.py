@@ -11,15 +11,15 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from modelyard.hub import settings
+
 MiB = 1024 * 1024
 GiB = 1024 * MiB
 
 
 def default_data_dir() -> Path:
-    """``$MODELYARD_HOME/hub``, or ``~/.modelyard/hub`` when MODELYARD_HOME is unset."""
-    home = os.environ.get("MODELYARD_HOME")
-    base = Path(home) if home else Path.home() / ".modelyard"
-    return base / "hub"
+    """``$MODELYARD_HOME/hub`` (``~/.modelyard/hub`` when MODELYARD_HOME is unset): the library's setting."""
+    return settings.hub_data_dir()
 
 
 @dataclass

@@ -95,6 +95,10 @@ def test_the_switch_changes_classes_only_where_the_family_says(tmp_path: Path) -
     assert kinds["bert.encoder.layer.0.intermediate.dense"] == "FewRowLinear"
     assert kinds["bert.encoder.layer.0.intermediate.intermediate_act_fn"] == "InPlaceGELU"
     assert kinds["cls.predictions.transform.transform_act_fn"] == "InPlaceGELU"
+    resnet = _resnet(4)[0].optimize_for_inference()
+    assert type(resnet.encoder.stages[0].layers[0]).__name__ == "_FastResNetBasicLayer"  # the family's own block
+    resnet.optimize_for_inference(False)
+    assert type(resnet.encoder.stages[0].layers[0]).__name__ == "ResNetBasicLayer"
     # saving an optimized model writes the same checkpoint; loading gives a plain model
     model.save_pretrained(tmp_path)
     loaded = BertForMaskedLM.from_pretrained(tmp_path)
@@ -124,8 +128,9 @@ def test_training_and_autograd_take_the_plain_path(build) -> None:
         (_distilbert, lambda m: m.transformer.layer[0].ffn.lin1),
         (_vit, lambda m: m.encoder.layer[0].intermediate.dense),
         (_resnet, lambda m: m.embedder.embedder.normalization),  # overwritten by ReLU in place
+        (_resnet, lambda m: m.encoder.stages[0].layers[0].layer),  # overwritten by the residual add in place
     ],
-    ids=["bert", "distilbert", "vit", "resnet"],
+    ids=["bert", "distilbert", "vit", "resnet-relu", "resnet-residual"],
 )
 def test_a_tensor_captured_by_a_hook_is_not_overwritten(build, producer) -> None:
     torch.manual_seed(0)

@@ -155,6 +155,8 @@ class PreTrainedModel(nn.Module, ModuleUtilsMixin, PretrainedIO):
     # Attribute names of activation modules whose input is always a temporary made just before (the output of
     # a dense layer): optimize_for_inference() lets them overwrite it.
     _inplace_activations: ClassVar[tuple[str, ...]] = ()
+    # Plain block class -> its fast subclass, switched in by optimize_for_inference() (see layers/inference.py).
+    _inference_classes: ClassVar[dict[type, type]] = {}
     _tied_weights_keys: ClassVar[list[str] | None] = None
     # regexes of keys never reported (checkpoint leftovers, buffers computed at init)
     _keys_to_ignore_on_load_missing: ClassVar[list[str] | None] = None
@@ -373,7 +375,7 @@ class PreTrainedModel(nn.Module, ModuleUtilsMixin, PretrainedIO):
         from modelyard.layers import inference
 
         if enabled:
-            inference.optimize(self, self._inplace_activations)
+            inference.optimize(self, self._inplace_activations, self._inference_classes)
         else:
             inference.restore(self)
         return self

@@ -12,6 +12,8 @@ of some submodules in place (same parameters, same state-dict keys, undone by
 - **activations overwrite their input** instead of allocating a map of the same size (on CPU a large fresh
   allocation costs page faults). Only the activations a family declares (``_inplace_activations``: modules
   whose input is always a temporary made just before, such as the output of ``dense``) are switched.
+- **a family's own blocks** may have a fast subclass (``_inference_classes``: plain class -> subclass whose
+  forward, say, adds a residual into a fresh output), kept next to the plain block in the family's file.
 
 Every fast path falls back to the module's own forward with autograd on (training), while a tracer,
 compiler or exporter records, for other dtypes and devices, and whenever a forward hook could have kept a
@@ -22,7 +24,7 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import torch
 from torch import nn
@@ -153,11 +155,21 @@ _PLAIN = {fast: plain for plain, fast in _INPLACE.items()}
 
 
 # ---------------------------------------------------------------------------------------------- the switch
-def optimize(model: nn.Module, inplace_activations: Iterable[str]) -> None:
-    """Switch ``model``'s plain linear layers and the named activation attributes to their fast forms."""
+# Fast classes a family declares (``_inference_classes``) -> the plain class they replace, for restore().
+_FAMILY_PLAIN: dict[type, type] = {}
+
+
+def optimize(model: nn.Module, inplace_activations: Iterable[str], classes: Mapping[type, type] | None = None) -> None:
+    """Switch ``model``'s plain linear layers, the named activation attributes and the family's own
+    ``classes`` (plain block class -> its fast subclass) to their fast forms."""
     names = tuple(inplace_activations)
     threads = torch.get_num_threads()
+    for plain, fast in (classes or {}).items():
+        _FAMILY_PLAIN[fast] = plain
     for module in model.modules():
+        fast_block = (classes or {}).get(type(module))
+        if fast_block is not None:
+            module.__class__ = fast_block
         if type(module) is nn.Linear:
             module.__class__ = FewRowLinear
             module._rows = transposed_rows(module.out_features, module.in_features, threads)
@@ -178,10 +190,12 @@ def restore(model: nn.Module) -> None:
         elif type(module) in _PLAIN:
             module.__class__ = _PLAIN[type(module)]
             module.__dict__.pop("_owner", None)
+        elif type(module) in _FAMILY_PLAIN:
+            module.__class__ = _FAMILY_PLAIN[type(module)]
 
 
 def is_optimized(model: nn.Module) -> bool:
-    return any(type(m) is FewRowLinear or type(m) in _PLAIN for m in model.modules())
+    return any(type(m) is FewRowLinear or type(m) in _PLAIN or type(m) in _FAMILY_PLAIN for m in model.modules())
 
 
 __all__ = ["FewRowLinear", "is_optimized", "may_overwrite", "optimize", "restore", "transposed_rows"]

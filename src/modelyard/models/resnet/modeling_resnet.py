@@ -18,6 +18,7 @@ from torch import nn
 
 from modelyard.layers.activations import get_activation
 from modelyard.layers.heads import sequence_classification_loss
+from modelyard.layers.inference import may_overwrite
 from modelyard.modeling import PreTrainedModel
 from modelyard.models.resnet.configuration_resnet import ResNetConfig
 from modelyard.outputs import (
@@ -148,6 +149,28 @@ class ResNetBottleNeckLayer(_ResidualLayer):
         self.activation = get_activation(activation)
 
 
+class _InPlaceResidual:
+    """``optimize_for_inference()``: the residual goes into the layer's fresh output (no new activation map)
+    when nothing could hold that output (autograd off, no hooks; see ``modelyard.layers.inference``)."""
+
+    def forward(self, hidden_state: torch.Tensor) -> torch.Tensor:
+        residual = self.shortcut(hidden_state)  # type: ignore[attr-defined]
+        hidden_state = self.layer(hidden_state)  # type: ignore[attr-defined]
+        if may_overwrite(self) and hidden_state.shape == residual.shape and hidden_state.dtype == residual.dtype:
+            hidden_state += residual
+        else:
+            hidden_state = hidden_state + residual
+        return self.activation(hidden_state)  # type: ignore[attr-defined]
+
+
+class _FastResNetBasicLayer(_InPlaceResidual, ResNetBasicLayer):
+    pass
+
+
+class _FastResNetBottleNeckLayer(_InPlaceResidual, ResNetBottleNeckLayer):
+    pass
+
+
 class ResNetStage(nn.Module):
     """``depth`` residual layers; only the first changes channels / resolution."""
 
@@ -211,6 +234,7 @@ class ResNetEncoder(nn.Module):
 # ---------------------------------------------------------------------------------------------- models
 class ResNetPreTrainedModel(PreTrainedModel):
     _inplace_activations = ("activation",)  # optimize_for_inference(): their input is always a temporary
+    _inference_classes = {ResNetBasicLayer: _FastResNetBasicLayer, ResNetBottleNeckLayer: _FastResNetBottleNeckLayer}
     config_class = ResNetConfig
     base_model_prefix = "resnet"
     main_input_name = "pixel_values"

@@ -3,7 +3,7 @@
 Remote code writes ``logger = logging.get_logger(__name__)``; its module name is ``modelyard_modules.…``, so
 its records go through the standard ``logging`` tree like any library's. The verbosity functions act on
 modelyard's loggers and on those of remote code (``modelyard`` and ``modelyard_modules``), never on the
-root logger or anyone else's. ``warning_once`` is a method of the returned logger here; the reference adds
+root logger or anyone else's; the rest is :mod:`modelyard.logging` itself. ``warning_once`` is a method of the returned logger here; the reference adds
 it to every ``logging.Logger`` of the process, which modelyard does not do.
 """
 
@@ -13,6 +13,7 @@ import functools
 import logging as _logging
 from typing import Any
 
+from modelyard import logging as library_logging
 from modelyard.compat.transformers._namespace import declare
 
 CRITICAL = _logging.CRITICAL
@@ -24,8 +25,7 @@ INFO = _logging.INFO
 DEBUG = _logging.DEBUG
 NOTSET = _logging.NOTSET
 
-_LIBRARY_LOGGERS = ("modelyard", "modelyard_modules")
-_progress_bars = True
+_REMOTE_LOGGERS = "modelyard_modules"  # the package remote code is imported under
 
 
 class _CompatLogger(_logging.LoggerAdapter):  # type: ignore[type-arg]
@@ -55,16 +55,13 @@ def _adapter(name: str) -> _CompatLogger:
 
 
 def get_logger(name: str | None = None) -> _CompatLogger:
-    return _adapter(name or "modelyard_modules")
+    return _adapter(name or _REMOTE_LOGGERS)
 
 
 def set_verbosity(verbosity: int) -> None:
-    for name in _LIBRARY_LOGGERS:
-        _logging.getLogger(name).setLevel(verbosity)
-
-
-def get_verbosity() -> int:
-    return _logging.getLogger(_LIBRARY_LOGGERS[0]).getEffectiveLevel()
+    """modelyard's verbosity (:func:`modelyard.logging.set_verbosity`), applied to remote code's loggers too."""
+    library_logging.set_verbosity(verbosity)
+    _logging.getLogger(_REMOTE_LOGGERS).setLevel(verbosity)
 
 
 def set_verbosity_debug() -> None:
@@ -83,38 +80,13 @@ def set_verbosity_error() -> None:
     set_verbosity(ERROR)
 
 
-def enable_propagation() -> None:
-    for name in _LIBRARY_LOGGERS:
-        _logging.getLogger(name).propagate = True
-
-
-def disable_propagation() -> None:
-    for name in _LIBRARY_LOGGERS:
-        _logging.getLogger(name).propagate = False
-
-
-def enable_default_handler() -> None:
-    """modelyard installs no handler of its own (the application configures logging); nothing to enable."""
-
-
-def disable_default_handler() -> None:
-    """modelyard installs no handler of its own; nothing to disable."""
-
-
-def enable_progress_bar() -> None:
-    global _progress_bars
-    _progress_bars = True
-
-
-def disable_progress_bar() -> None:
-    global _progress_bars
-    _progress_bars = False
-
-
-def is_progress_bar_enabled() -> bool:
-    return _progress_bars
-
+# The rest is modelyard's own (modelyard.logging), under the reference's names.
+_SHARED = ("get_verbosity", "enable_propagation", "disable_propagation", "enable_default_handler",
+           "disable_default_handler", "enable_progress_bar", "disable_progress_bar", "is_progress_bar_enabled",
+           "enable_explicit_format", "reset_format", "add_handler", "remove_handler")
 
 __getattr__, __dir__ = declare(
-    globals(), {}, constants=("CRITICAL", "FATAL", "ERROR", "WARNING", "WARN", "INFO", "DEBUG", "NOTSET")
+    globals(),
+    {name: f"modelyard.logging:{name}" for name in _SHARED},
+    constants=("CRITICAL", "FATAL", "ERROR", "WARNING", "WARN", "INFO", "DEBUG", "NOTSET"),
 )

@@ -70,8 +70,8 @@ def build(data_dir: Path, files: int, commits: int, seed: int = 0) -> None:
     hub = Hub(HubSettings(data_dir=data_dir))
     storage, store = hub.storage, hub.store
     namespace, name = REPO.split("/")
-    storage.add_namespace(namespace, "user")
-    repo = storage.create_repo("model", namespace, name, private=False, author=namespace,
+    storage.accounts.add_namespace(namespace, "user")
+    repo = storage.repos.create("model", namespace, name, private=False, author=namespace,
                                initial_blob=hub.gitattributes_blob)
     assert repo is not None
 
@@ -90,7 +90,7 @@ def build(data_dir: Path, files: int, commits: int, seed: int = 0) -> None:
     started = time.perf_counter()
     print(f"building {REPO}: {files} files, {commits} commits in {data_dir} ...", flush=True)
     first = {p: entry(p, 0) for p in paths}
-    storage.commit(repo, "refs/heads/main", lambda head, manifest: NewCommit(
+    storage.commits.commit(repo, "refs/heads/main", lambda head, manifest: NewCommit(
         {**manifest, **first}, namespace, f"Add {files} files", ""))
     rng = random.Random(seed)
     versions = dict.fromkeys(paths, 0)
@@ -100,7 +100,7 @@ def build(data_dir: Path, files: int, commits: int, seed: int = 0) -> None:
         for path in changed:
             versions[path] += 1
             updates[path] = entry(path, versions[path])
-        storage.commit(repo, "refs/heads/main", lambda head, manifest, updates=updates, n=n: NewCommit(
+        storage.commits.commit(repo, "refs/heads/main", lambda head, manifest, updates=updates, n=n: NewCommit(
             {**manifest, **updates}, namespace, f"Update {len(updates)} file(s) (step {n})", f"step {n}"))
         if n % 200 == 199:
             print(f"  {n + 3} commits, {time.perf_counter() - started:.0f} s", flush=True)

@@ -80,9 +80,9 @@ class HubServer:
             if not self._thread.is_alive() or time.monotonic() > deadline:
                 raise RuntimeError(f"The test hub at {self.url} did not start; see the log above.")
             time.sleep(0.02)
-        self.storage.add_namespace(self.user, "user")
-        self.storage.add_namespace(self.org, "org")
-        self.storage.add_member(self.org, self.user)
+        self.storage.accounts.add_namespace(self.user, "user")
+        self.storage.accounts.add_namespace(self.org, "org")
+        self.storage.accounts.add_member(self.org, self.user)
         self.token = self.create_token(self.user)
         return self
 
@@ -93,15 +93,15 @@ class HubServer:
 
     # -- helpers --------------------------------------------------------------------------------------
     def create_token(self, user: str, role: str = "write") -> str:
-        return self.storage.create_token(user, role)
+        return self.storage.tokens.create(user, role)
 
     def add_user(self, name: str, orgs: tuple[str, ...] | list[str] = ()) -> str:
-        if self.storage.namespace_kind(name) is None:
-            self.storage.add_namespace(name, "user")
+        if self.storage.accounts.namespace_kind(name) is None:
+            self.storage.accounts.add_namespace(name, "user")
         for org in orgs:
-            if self.storage.namespace_kind(org) is None:
-                self.storage.add_namespace(org, "org")
-            self.storage.add_member(org, name)
+            if self.storage.accounts.namespace_kind(org) is None:
+                self.storage.accounts.add_namespace(org, "org")
+            self.storage.accounts.add_member(org, name)
         return self.create_token(name)
 
     def repo_id(self, prefix: str = "repo", namespace: str | None = None) -> str:

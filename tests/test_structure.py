@@ -185,3 +185,58 @@ def test_the_generated_family_typing_module_is_current() -> None:
     assert tool.TARGET.read_text(encoding="utf-8") == tool.render(), (
         "src/modelyard/models/_typing.py is stale: run `.venv/bin/python tools/gen_family_typing.py`"
     )
+
+
+# -- the hub server: routers on services, storage at the bottom ------------------------------------------------
+def _is_router(module: str) -> bool:
+    last = module.rsplit(".", 1)[-1]
+    return module.startswith("modelyard.server") and (last == "routes" or last.startswith("routes_"))
+
+
+def test_server_routers_do_not_import_each_other() -> None:
+    graph = import_graph()
+    routers = [m for m in graph if _is_router(m)]
+    assert len(routers) >= 7, routers  # the finder sees them all (API, listings, files, upload, LFS, Xet, web)
+    wrong = [f"{m} -> {t}" for m in routers for t in graph[m] if _is_router(t)]
+    assert wrong == [], "a router takes what it shares from auth/service/responses/..., never from another router"
+
+
+def test_server_storage_is_the_bottom_layer() -> None:
+    """The stores know the database and the git object formats, nothing of HTTP, routes or the hub service."""
+    allowed = {"modelyard.server.gitobjects"}
+    for module, targets in import_graph().items():
+        if module.startswith("modelyard.server.storage"):
+            outside = {t for t in targets if t.startswith("modelyard.")
+                       and not t.startswith("modelyard.server.storage") and t not in allowed}
+            assert outside == set(), (module, outside)
+
+
+def test_server_storage_is_split_by_concern() -> None:
+    stores = {p.stem for p in (SRC / "modelyard" / "server" / "storage").glob("*.py")}
+    assert {"accounts", "tokens", "repos", "commits", "refs", "trees", "blobs", "discussions"} <= stores
+    for path in (SRC / "modelyard" / "server" / "storage").glob("*.py"):
+        methods = [n for n in ast.walk(ast.parse(path.read_text(encoding="utf-8"))) if isinstance(n, ast.FunctionDef)]
+        assert len(methods) <= 12, f"{path.name} has {len(methods)} functions: split it by concern"
+
+
+def test_hub_of_is_defined_once() -> None:
+    definitions = []
+    for path in (SRC / "modelyard" / "server").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.FunctionDef) and node.name == "hub_of":
+                definitions.append(_module_name(path))
+    assert definitions == ["modelyard.server.service"]
+
+
+def test_only_the_stores_and_garbage_collectors_touch_sql() -> None:
+    """Routes and pages go through the stores' methods, never through a raw connection."""
+    owners = ("modelyard.server.storage", "modelyard.server.xet.store", "modelyard.server.xet.gc", "modelyard.server.gc")
+    found = []
+    for path in (SRC / "modelyard" / "server").rglob("*.py"):
+        module = _module_name(path)
+        if module.startswith(owners):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Attribute) and node.attr in ("conn", "transaction", "execute", "executemany"):
+                found.append(f"{module}: .{node.attr}")
+    assert found == []

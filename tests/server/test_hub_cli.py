@@ -86,10 +86,10 @@ def test_hub_admin_commands(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     from modelyard.server.storage import Storage
 
     storage = Storage(tmp_path / "hub" / "hub.sqlite")
-    identity = storage.identity(token)
+    identity = storage.tokens.identity(token)
     assert identity is not None and identity.role == "read" and identity.orgs == ("labs", "team")
     assert main(["hub", "token", "revoke", "--user", "dana", *data]) == 0
-    assert storage.identity(token) is None
+    assert storage.tokens.identity(token) is None
 
 
 def test_default_data_dir_follows_modelyard_home(isolated_home: Path) -> None:
@@ -166,7 +166,7 @@ def test_serve_and_user_add_hints_name_the_same_data_dir(tmp_path: Path, capsys:
     assert str(data / "hub.sqlite") in out and "--data-dir" in out
     from modelyard.server.storage import Storage
 
-    assert Storage(data / "hub.sqlite").namespace_kind("erin") == "user"
+    assert Storage(data / "hub.sqlite").accounts.namespace_kind("erin") == "user"
     # At the default folder the hints stay short.
     assert main(["hub", "serve"]) == 0
     assert "--data-dir" not in capsys.readouterr().out

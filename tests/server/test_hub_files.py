@@ -183,3 +183,20 @@ def test_tree_listing_paths_info_and_pagination(hub_server: HubServer, api: HfAp
     assert {(type(i).__name__, i.path) for i in infos} == {("RepoFile", "c.txt"), ("RepoFolder", "a")}
     link = httpx.get(f"{hub_server.url}/api/models/{repo}/tree/main?recursive=true").headers["link"]
     assert link.startswith(f"<{hub_server.url}/api/models/{repo}/tree/main?") and 'rel="next"' in link
+
+
+def test_expanded_tree_gives_each_path_the_last_commit_that_changed_it(api: HfApi, repo: str) -> None:
+    """``lastCommit`` follows the revision's first-parent history: a folder's is the newest commit under it,
+    an untouched file keeps the commit that added it, and an older revision answers as of then."""
+    first = api.create_commit(repo, [CommitOperationAdd(p, p.encode()) for p in ("a/1.txt", "a/b/2.txt", "c.txt")],
+                              commit_message="add").oid
+    api.create_commit(repo, [CommitOperationAdd("a/b/2.txt", b"changed")], commit_message="edit 2")
+    api.create_commit(repo, [CommitOperationAdd("c.txt", b"changed")], commit_message="edit c")
+    api.create_commit(repo, [CommitOperationDelete("c.txt")], commit_message="drop c")
+    api.create_commit(repo, [CommitOperationAdd("c.txt", b"again")], commit_message="restore c")
+    titles = {e.path: e.last_commit["title"] for e in api.list_repo_tree(repo, expand=True)}
+    assert titles == {".gitattributes": "initial commit", "a": "edit 2", "c.txt": "restore c"}
+    nested = {e.path: e.last_commit["title"] for e in api.list_repo_tree(repo, path_in_repo="a", expand=True)}
+    assert nested == {"a/1.txt": "add", "a/b": "edit 2"}
+    then = {e.path: e.last_commit["title"] for e in api.list_repo_tree(repo, revision=first, expand=True)}
+    assert then == {".gitattributes": "initial commit", "a": "add", "c.txt": "add"}

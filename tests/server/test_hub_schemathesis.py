@@ -40,11 +40,11 @@ def _ndjson(ctx, value) -> bytes:
 def fuzz_hub(tmp_path_factory: pytest.TempPathFactory) -> tuple[object, str]:
     app = create_app(HubSettings(data_dir=Path(tmp_path_factory.mktemp("fuzz-hub"))))
     storage = app.state.hub.storage
-    storage.add_namespace("alice", "user")
-    token = storage.create_token("alice")
+    storage.accounts.add_namespace("alice", "user")
+    token = storage.tokens.create("alice")
     # A repo with content, so that generated requests naming it reach deeper code paths.
     hub = app.state.hub
-    storage.create_repo("model", "alice", "fuzz", private=False, author="alice", initial_blob=hub.gitattributes_blob)
+    storage.repos.create("model", "alice", "fuzz", private=False, author="alice", initial_blob=hub.gitattributes_blob)
     return app, token
 
 

@@ -271,11 +271,11 @@ def test_history_index_is_backfilled_for_databases_written_before_it(browser: Pa
                                                                       model_repo: dict) -> None:
     repo_id = model_repo["id"]
     storage = hub_server.storage
-    repo = storage.get_repo("model", *repo_id.split("/"))
+    repo = storage.repos.get("model", *repo_id.split("/"))
     with storage.transaction() as db:
         db.execute("DELETE FROM commit_paths WHERE repo_id=?", (repo.id,))
-    storage._indexed_repos.discard(repo.id)
-    assert storage.ensure_history_index(repo) == 4  # every commit indexed again
+    storage.changes._indexed_repos.discard(repo.id)
+    assert storage.changes.ensure_indexed(repo) == 4  # every commit indexed again
     assert "Edit the notes" in _row(browser.get(f"/{repo_id}/tree/main").text, "docs/")
 
 
@@ -340,12 +340,12 @@ def test_home_lists_the_most_downloaded_models(tmp_path) -> None:
 
     app = create_app(HubSettings(data_dir=tmp_path / "hub"))
     hub = app.state.hub
-    hub.storage.add_namespace("ann", "user")
-    repos = [hub.storage.create_repo("model", "ann", name, private=False, author="ann",
+    hub.storage.accounts.add_namespace("ann", "user")
+    repos = [hub.storage.repos.create("model", "ann", name, private=False, author="ann",
                                      initial_blob=hub.gitattributes_blob) for name in ("never", "twice", "once")]
     for repo, times in zip(repos, (0, 2, 1)):
         for _ in range(times):
-            hub.storage.record_download(repo)
+            hub.storage.downloads.record(repo)
     with TestClient(app, headers={"Accept": "text/html"}) as client:
         popular = client.get("/").text.split("Most downloaded")[1]
     assert re.findall(r'class="repo-id">([^<]+)<', popular) == ["ann/twice", "ann/once"]  # none without downloads
@@ -440,8 +440,8 @@ def test_session_cookie_is_secure_over_tls(tmp_path) -> None:
 
     app = create_app(HubSettings(data_dir=tmp_path / "hub", public_url="https://hub.example"))
     storage = app.state.hub.storage
-    storage.add_namespace("dora", "user")
-    token = storage.create_token("dora")
+    storage.accounts.add_namespace("dora", "user")
+    token = storage.tokens.create("dora")
     with TestClient(app, base_url="https://hub.example") as client:
         csrf = re.search(r'name="csrf_token" value="([0-9a-f]+)"', client.get("/login").text).group(1)
         answer = client.post("/login", data={"csrf_token": csrf, "token": token, "next": "/"},
@@ -465,7 +465,7 @@ def test_signing_in_again_replaces_the_session(browser: Page, hub_server: HubSer
     first = browser.client.cookies[security.SESSION_COOKIE]
     browser.sign_in(hub_server.add_user("walter"))
     assert browser.client.cookies[security.SESSION_COOKIE] != first
-    assert hub_server.storage.session(first) is None  # the old session is gone, not merely shadowed
+    assert hub_server.storage.sessions.get(first) is None  # the old session is gone, not merely shadowed
     assert 'class="me">walter</a>' in browser.get("/").text
 
 
@@ -517,7 +517,7 @@ def test_read_token_session_cannot_mint_tokens(browser: Page, hub_server: HubSer
     assert "Create token" not in page and "sign in with a write token" in page
     answer = browser.post("/settings/tokens", {"name": "escalate", "role": "write"}, csrf_from="/settings/tokens")
     assert answer.status_code == 403 and "write token" in answer.text
-    assert "escalate" not in [t.name for t in hub_server.storage.list_tokens("rita")]
+    assert "escalate" not in [t.name for t in hub_server.storage.tokens.owned_by("rita")]
 
 
 def test_tokens_page_needs_a_session(browser: Page) -> None:

@@ -177,7 +177,7 @@ def _serve(args: argparse.Namespace) -> int:
     url = settings.public_url or f"http://{settings.host}:{settings.port}"
     print(f"modelyard hub serving at {url} (data folder: {settings.data_dir})", flush=True)
     where = data_dir_option(settings.data_dir)
-    if not any(row["kind"] == "user" for row in storage.list_namespaces()):
+    if not any(row["kind"] == "user" for row in storage.accounts.list_namespaces()):
         print(f"No users yet: run `modelyard hub user add NAME{where}` and "
               f"`modelyard hub token create --user NAME{where}`.", flush=True)
     print(f"Clients: export HF_ENDPOINT={url} (large files travel through Xet, or Git LFS for clients without "
@@ -193,12 +193,12 @@ def _user_add(args: argparse.Namespace) -> int:
     storage = _storage(args)
     try:
         check_namespace(args.name)
-        storage.add_namespace(args.name, "user", args.fullname)
+        storage.accounts.add_namespace(args.name, "user", args.fullname)
         for org in args.org:
-            if storage.namespace_kind(org) is None:
+            if storage.accounts.namespace_kind(org) is None:
                 check_namespace(org)
-                storage.add_namespace(org, "org")
-            storage.add_member(org, args.name)
+                storage.accounts.add_namespace(org, "org")
+            storage.accounts.add_member(org, args.name)
     except ValueError as err:
         raise CommandError(str(err)) from None
     except HubHTTPError as err:  # from the name checks
@@ -213,10 +213,10 @@ def _user_add(args: argparse.Namespace) -> int:
 
 def _user_list(args: argparse.Namespace) -> int:
     storage = _storage(args)
-    for row in storage.list_namespaces():
+    for row in storage.accounts.list_namespaces():
         extra = ""
         if row["kind"] == "user":
-            orgs = storage.user_orgs(row["name"])
+            orgs = storage.accounts.user_orgs(row["name"])
             extra = f"  orgs: {', '.join(orgs)}" if orgs else ""
         print(f"{row['kind']:4}  {row['name']}{extra}")
     return 0
@@ -229,9 +229,9 @@ def _org_add(args: argparse.Namespace) -> int:
     storage = _storage(args)
     try:
         check_namespace(args.name)
-        storage.add_namespace(args.name, "org")
+        storage.accounts.add_namespace(args.name, "org")
         for member in args.member:
-            storage.add_member(args.name, member)
+            storage.accounts.add_member(args.name, member)
     except ValueError as err:
         raise CommandError(str(err)) from None
     except HubHTTPError as err:
@@ -243,7 +243,7 @@ def _org_add(args: argparse.Namespace) -> int:
 def _token_create(args: argparse.Namespace) -> int:
     storage = _storage(args)
     try:
-        token = storage.create_token(args.user, args.role, args.name)
+        token = storage.tokens.create(args.user, args.role, args.name)
     except ValueError as err:
         raise CommandError(str(err)) from None
     print(token)
@@ -253,6 +253,6 @@ def _token_create(args: argparse.Namespace) -> int:
 
 
 def _token_revoke(args: argparse.Namespace) -> int:
-    count = _storage(args).revoke_tokens(args.user, args.name)
+    count = _storage(args).tokens.revoke(args.user, args.name)
     print(f"Revoked {count} token(s) of {args.user}.")
     return 0

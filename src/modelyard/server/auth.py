@@ -15,7 +15,7 @@ import hmac
 import time
 
 from modelyard.server.errors import HubHTTPError, forbidden, repo_not_found, unauthorized
-from modelyard.server.storage import Identity, Repo, Storage
+from modelyard.server.storage import PR, Identity, Repo, Storage
 
 INVALID_CREDENTIALS = "Invalid credentials in Authorization header"
 
@@ -42,7 +42,7 @@ def identify(storage: Storage, authorization: str | None) -> Identity | None:
     if not authorization:
         return None
     token = token_from_header(authorization)
-    identity = storage.identity(token) if token else None
+    identity = storage.tokens.identity(token) if token else None
     if identity is None:
         raise unauthorized(INVALID_CREDENTIALS)
     return identity
@@ -81,6 +81,27 @@ def require_write(caller: Identity | None, repo: Repo | None, repo_id: str) -> I
     """Checks for committing to, or changing refs of, an existing repo."""
     repo = require_read(caller, repo, repo_id)
     return require_write_namespace(caller, repo.namespace)
+
+
+def require_commit_rights(storage: Storage, caller: Identity | None, repo: Repo, ref: str | None,
+                          create_pr: bool) -> Identity:
+    """Checks for committing to ``ref`` of ``repo`` (``None``: a branch): branches need write access to the
+    namespace; pull requests only a write token (as on the HF Hub), and a pull-request ref accepts commits from
+    its author too."""
+    if caller is None:
+        raise unauthorized("You must be signed in to commit: pass a token with the 'write' role.")
+    if caller.role != "write":
+        raise forbidden(f"Your token {caller.token_name!r} has the 'read' role; committing needs a 'write' token.")
+    if owns_namespace(caller, repo.namespace):
+        return caller
+    if create_pr:
+        return caller
+    if ref and ref.startswith(PR):
+        row = storage.discussions.get(repo, int(ref[len(PR):]))
+        if row is not None and row["author"].lower() == caller.name.lower():
+            return caller
+    raise forbidden(f"You ({caller.name!r}) may not write to {repo.repo_id!r}; open a pull request instead "
+                    "(create_pr=True).")
 
 
 # -- signed links (LFS upload hrefs carry their own credential: the client sends no token there) -----------

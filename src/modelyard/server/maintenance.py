@@ -33,9 +33,8 @@ def scan_stored(hub: Hub, *, rescan: bool = False,
     storage = hub.storage
     work: list[tuple[str, str, str, FileEntry, set[str]]] = []
     seen: set[tuple[str, str]] = set()
-    repos = [storage.repo_from_row(r) for r in storage.conn().execute("SELECT * FROM repos ORDER BY id")]
-    for repo in repos:
-        for ref in storage.refs(repo):
+    for repo in storage.repos.all():
+        for ref in storage.refs.all(repo):
             manifest = hub.manifest(repo, ref["target"])
             shards = hub.pickle_shards(manifest)
             for path, entry in manifest.items():
@@ -48,9 +47,9 @@ def scan_stored(hub: Hub, *, rescan: bool = False,
         if ext is None:
             continue
         if rescan:
-            storage.delete_scan(entry.sha256, scanning.scan_key(ext))
+            storage.blobs.delete_scan(entry.sha256, scanning.scan_key(ext))
         scanned += hub.ensure_scanned(path, entry, shards)
-        result = storage.get_scan(entry.sha256, scanning.scan_key(ext)) or {"status": "unscanned"}
+        result = storage.blobs.scan(entry.sha256, scanning.scan_key(ext)) or {"status": "unscanned"}
         if result["status"] != "safe":
             findings.append(ScanFinding(repo_id, repo_type, path, result["status"], result.get("message", "")))
     return scanned, findings

@@ -15,12 +15,12 @@ import mimetypes
 import re
 
 from fastapi import APIRouter, Request
-from fastapi.responses import FileResponse, Response
+from fastapi.responses import Response
 
 from modelyard.server.errors import HubHTTPError, entry_not_found
 from modelyard.server.paths import check_path_in_repo
-from modelyard.server.responses import FILE_BYTES, MOVED, READ, answers
-from modelyard.server.service import Hub, seg
+from modelyard.server.responses import FILE_BYTES, MOVED, READ, BlobResponse, answers
+from modelyard.server.service import hub_of, seg
 from modelyard.server.xet.plain import content_response
 
 router = APIRouter()
@@ -30,13 +30,8 @@ _PR_PATH = re.compile(r"(pr/\d+)/(.+)")
 DOWNLOAD_QUERY_FILES = frozenset({"config.json", "config.yaml", "hyperparams.yaml", "meta.yaml"})
 
 
-class BlobResponse(FileResponse):
-    # Larger reads than Starlette's 64 KiB: fewer thread hops per GiB on big downloads.
-    chunk_size = 1024 * 1024
-
-
 def _resolve(request: Request, repo_type: str, namespace: str, name: str, revision: str, path: str) -> Response:
-    hub: Hub = request.app.state.hub
+    hub = hub_of(request)
     repo, _ = hub.readable_repo(request, repo_type, namespace, name)
     rev, filename = seg(revision), seg(path)
     # An unencoded "refs/pr/1" arrives split over the revision and the path.
@@ -48,7 +43,7 @@ def _resolve(request: Request, repo_type: str, namespace: str, name: str, revisi
     if entry is None:
         raise entry_not_found(repo.repo_id, rev, filename, commit=commit)
     if repo.type == "model" and filename in DOWNLOAD_QUERY_FILES:
-        hub.storage.record_download(repo)
+        hub.storage.downloads.record(repo)
     headers = {"X-Repo-Commit": commit, "ETag": f'"{entry.oid}"', "Cache-Control": "private, max-age=0"}
     xet_file = None
     if entry.lfs:

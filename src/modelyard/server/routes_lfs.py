@@ -9,7 +9,6 @@ possession), so knowing a private file's sha256 does not let anyone copy it.
 
 from __future__ import annotations
 
-import asyncio
 import math
 import re
 import time
@@ -21,24 +20,18 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from modelyard.server.auth import check_signature, require_read, sign
-from modelyard.server.blobstore import BlobWriter, aligned_buffer
+from modelyard.server.auth import check_signature, require_commit_rights, require_read, sign
+from modelyard.server.blobstore import BlobWriter
 from modelyard.server.errors import HubHTTPError, bad_request
-from modelyard.server.responses import FILE_BYTES, MOVED, READ, answers
-from modelyard.server.routes_files import BlobResponse
-from modelyard.server.routes_upload import require_commit_rights
-from modelyard.server.service import URL_PREFIX, Hub, seg
+from modelyard.server.responses import FILE_BYTES, MOVED, READ, BlobResponse, answers
+from modelyard.server.service import URL_PREFIX, Hub, hub_of, seg
 from modelyard.server.storage import Repo
+from modelyard.server.upload_stream import stream_blocks
 from modelyard.server.xet.plain import content_response
 
 router = APIRouter()
 LFS_JSON = "application/vnd.git-lfs+json"
 _SHA256_RE = re.compile(r"[0-9a-f]{64}")
-_BUFFER = 4 * 1024 * 1024
-
-
-def hub_of(request: Request) -> Hub:
-    return request.app.state.hub
 
 
 class LfsResponse(JSONResponse):
@@ -65,7 +58,7 @@ class LfsBatchBody(BaseModel):
 
 def _held(hub: Hub, repo: Repo, oid: str, size: int | None = None) -> bool:
     """Whether ``repo`` holds content ``oid``: an LFS object uploaded to it, or a file stored through Xet."""
-    if hub.store.has(oid, size) and hub.storage.has_blob_link(repo, oid):
+    if hub.store.has(oid, size) and hub.storage.blobs.is_linked(repo, oid):
         return True
     xet_file = hub.xet.file_for_sha(oid, repo)
     return xet_file is not None and (size is None or xet_file.size == size)
@@ -91,7 +84,7 @@ def _batch(request: Request, prefix: str | None, namespace: str, name_git: str, 
     if body.operation == "upload":
         ref = (body.ref or {}).get("name")
         ref = ref if isinstance(ref, str) else None
-        require_commit_rights(hub, caller, repo, ref if ref and ref.startswith("refs/pr/") else None, ref is None)
+        require_commit_rights(hub.storage, caller, repo, ref if ref and ref.startswith("refs/pr/") else None, ref is None)
     s = hub.settings
     base = f"{hub.base_url(request)}/_lfs/{repo.type}/{repo.repo_id}"
     expires = int(time.time()) + s.lfs_link_ttl
@@ -161,60 +154,16 @@ def _signed_repo(hub: Hub, request: Request, action: str, repo_type: str, namesp
     parts: tuple[Any, ...] = (action, repo_type, repo_id, oid, size, chunk) if action != "download" else (
         action, repo_type, repo_id, oid)
     check_signature(hub.secret, q.get("sig"), q.get("exp"), *parts)
-    repo = hub.storage.get_repo(repo_type, seg(namespace), seg(name))
+    repo = hub.storage.repos.get(repo_type, seg(namespace), seg(name))
     if repo is None:
         raise HubHTTPError(404, f"Repository {repo_id!r} no longer exists.", code="RepoNotFound")
     return repo, size
 
 
 async def _receive(request: Request, writer: BlobWriter, limit: int) -> None:
-    """Stream the request body into ``writer``.
-
-    While the next block is received, the previous one is hashed and written to disk in two worker
-    threads (hashlib and file writes release the GIL), so one upload is not limited to one core. Two
-    preallocated, page-aligned blocks take turns: fresh multi-MiB buffers per block would cost page faults
-    per GiB, and aligned full blocks let the writer use direct I/O.
-    """
-    blocks = [aligned_buffer(_BUFFER), aligned_buffer(_BUFFER)]
-    current, fill, received = 0, 0, 0
-    pending: asyncio.Future[Any] | None = None
-
-    async def flush() -> None:
-        nonlocal pending, current, fill
-        if pending is not None:
-            await pending  # the other block is free again
-        data = memoryview(blocks[current])[:fill]
-        pending = asyncio.gather(run_in_threadpool(writer.hash_block, data),
-                                 run_in_threadpool(writer.write_block, data))
-        current, fill = 1 - current, 0
-
-    try:
-        async for chunk in request.stream():
-            received += len(chunk)
-            if received > limit:
-                raise bad_request(f"The upload is larger than the announced {limit} bytes.")
-            view = memoryview(chunk)
-            while view:
-                n = min(len(view), _BUFFER - fill)
-                blocks[current][fill:fill + n] = view[:n]
-                fill += n
-                view = view[n:]
-                if fill == _BUFFER:
-                    await flush()
-        if fill:
-            await flush()
-        if pending is not None:
-            await pending
-            pending = None
-    except Exception:
-        if pending is not None:  # let the in-flight block land before the caller aborts or rolls back
-            await asyncio.wait([pending])
-            pending.exception()
-            pending = None
-        raise
-    finally:
-        if pending is not None:  # cancelled: the writer's abort/rollback locks wait for this write
-            pending.add_done_callback(lambda f: f.cancelled() or f.exception())
+    """Stream the request body into ``writer``, hashing and writing each block in worker threads."""
+    await stream_blocks(request, (writer.hash_block, writer.write_block), limit=limit,
+                        too_large=lambda: bad_request(f"The upload is larger than the announced {limit} bytes."))
 
 
 @router.put("/_lfs/{repo_type}/{namespace}/{name}/{oid}", tags=["lfs"], response_class=Response,
@@ -225,7 +174,7 @@ async def lfs_upload(request: Request, repo_type: str, namespace: str, name: str
     with hub.store.writer() as writer:
         await _receive(request, writer, size)
         await run_in_threadpool(writer.commit, expected_sha256=oid, expected_size=size)
-    await run_in_threadpool(hub.storage.link_blob, repo, oid)
+    await run_in_threadpool(hub.storage.blobs.link, repo, oid)
     return Response(status_code=200)
 
 
@@ -265,7 +214,7 @@ def lfs_complete(request: Request, repo_type: str, namespace: str, name: str, oi
     if numbers != list(range(1, n_parts + 1)):
         raise bad_request(f"Completion must list parts 1 to {n_parts} in order, got {numbers[:20]}.")
     hub.multipart.complete(f"{oid}-{size}-{chunk}", oid, size)
-    hub.storage.link_blob(repo, oid)
+    hub.storage.blobs.link(repo, oid)
     return JSONResponse({"oid": oid, "size": size}, media_type=LFS_JSON)
 
 
@@ -282,10 +231,10 @@ def lfs_verify(request: Request, repo_type: str, namespace: str, name: str, body
     if repo_type not in URL_PREFIX:
         raise HubHTTPError(404, f"Unknown repository type {repo_type!r}.")
     caller = hub.caller(request)
-    repo = require_read(caller, hub.storage.get_repo(repo_type, seg(namespace), seg(name)),
+    repo = require_read(caller, hub.storage.repos.get(repo_type, seg(namespace), seg(name)),
                         f"{seg(namespace)}/{seg(name)}")
     oid = body.oid.lower()
-    if not (hub.store.has(oid, body.size) and hub.storage.has_blob_link(repo, oid)):
+    if not (hub.store.has(oid, body.size) and hub.storage.blobs.is_linked(repo, oid)):
         raise HubHTTPError(404, f"LFS object {body.oid} ({body.size} bytes) is not stored for {repo.repo_id!r}; "
                            "upload it again.")
     return JSONResponse({"oid": oid, "size": body.size}, media_type=LFS_JSON)
@@ -343,14 +292,14 @@ def lfs_duplicate(request: Request, repo_type: str, namespace: str, name: str, b
     t_namespace, sep, t_name = body.target.name.partition("/")
     if not sep:
         raise bad_request(f"Invalid target {body.target.name!r}: give it as 'namespace/name'.")
-    target = require_read(caller, hub.storage.get_repo(body.target.type, t_namespace, t_name), body.target.name)
-    require_commit_rights(hub, caller, target, None, True)
+    target = require_read(caller, hub.storage.repos.get(body.target.type, t_namespace, t_name), body.target.name)
+    require_commit_rights(hub.storage, caller, target, None, True)
     done, failed = [], []
     for f in body.files:
         oid = f.sha256.lower()
         xet_file = hub.xet.file_for_sha(oid, source) if _SHA256_RE.fullmatch(oid) else None
-        if _SHA256_RE.fullmatch(oid) and hub.store.has(oid) and hub.storage.has_blob_link(source, oid):
-            hub.storage.link_blob(target, oid)
+        if _SHA256_RE.fullmatch(oid) and hub.store.has(oid) and hub.storage.blobs.is_linked(source, oid):
+            hub.storage.blobs.link(target, oid)
             done.append({"sha256": oid})
         elif xet_file is not None:  # stored through Xet: the target may now use (and serve) that file
             hub.xet.link_file(target, xet_file.hash)

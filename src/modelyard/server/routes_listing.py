@@ -25,9 +25,6 @@ No repo is served by an inference provider or app here, so ``inference``, ``infe
 
 from __future__ import annotations
 
-import sqlite3
-import time
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlencode
 
@@ -36,15 +33,15 @@ from fastapi.responses import JSONResponse
 
 from modelyard.server.errors import bad_request
 from modelyard.server.gitobjects import iso_z
+from modelyard.server.repo_info import repo_info_payload
 from modelyard.server.responses import answers
-from modelyard.server.routes_repos import repo_info_payload
-from modelyard.server.service import Hub
-from modelyard.server.storage import BRANCH, DOWNLOAD_WINDOW_DAYS, Identity, Repo
+from modelyard.server.service import Hub, hub_of
+from modelyard.server.storage import BRANCH, Identity, Repo
+from modelyard.server.storage.search import SORT_KEYS
 
 router = APIRouter()
 
-SORT_COLUMNS = {"createdAt": "created_at", "lastModified": "last_modified", "id": None,
-                "downloads": "COALESCE(d.n, 0)", "likes": None, "trendingScore": None}
+SORTS = (*SORT_KEYS, "likes", "trendingScore")
 # What a listing item holds without `full` or `expand` (HF's short form).
 SHORT_FIELDS = {
     "model": ("_id", "id", "author", "private", "gated", "disabled", "downloads", "likes", "trendingScore", "tags",
@@ -55,10 +52,6 @@ SHORT_FIELDS = {
               "lastModified"),
 }
 NOTHING_SERVED = ("inference", "inference_provider", "apps")
-
-
-def hub_of(request: Request) -> Hub:
-    return request.app.state.hub
 
 
 def _flag(value: str | None) -> bool:
@@ -109,38 +102,22 @@ def _passes(info: dict[str, Any], filters: list[tuple[str, list[str]]]) -> bool:
 
 
 def _candidates(hub: Hub, caller: Identity | None, repo_type: str, *, author: str | None, search: list[str],
-                sort: str, descending: bool) -> Iterator[Repo]:
-    """Repos of ``repo_type`` the caller may see, in listing order."""
-    where, args = ["type=?"], [repo_type]
+                sort: str, descending: bool) -> list[Repo]:
+    """Repos of ``repo_type`` the caller may see, in listing order (``likes`` and ``trendingScore``, not
+    tracked here, keep the repo-id order)."""
     visible = [caller.name, *caller.orgs] if caller else []
-    where.append(f"(private=0 OR namespace IN ({','.join('?' * len(visible)) or 'NULL'}))")
-    args += visible
-    if author:
-        where.append("namespace=?")
-        args.append(author)
-    for term in search:
-        where.append("instr(lower(namespace || '/' || name), ?) > 0")
-        args.append(term.lower())
-    column = SORT_COLUMNS[sort]
-    order = f"{column} {'DESC' if descending else 'ASC'}, " if column else ""
-    id_order = "DESC" if descending and sort == "id" else "ASC"
-    since = int(time.time() // 86400) - DOWNLOAD_WINDOW_DAYS + 1
-    rows: list[sqlite3.Row] = hub.storage.conn().execute(
-        "SELECT repos.* FROM repos LEFT JOIN (SELECT repo_id, SUM(count) AS n FROM downloads WHERE day >= ? "
-        f"GROUP BY repo_id) d ON d.repo_id = repos.id WHERE {' AND '.join(where)} "
-        f"ORDER BY {order}lower(namespace) {id_order}, lower(name) {id_order}", [since, *args]).fetchall()
-    for row in rows:
-        yield hub.storage.repo_from_row(row)
+    return hub.storage.search.matching(repo_type, visible_to=visible, author=author, terms=search,
+                                      sort=sort if sort in SORT_KEYS else None, descending=descending)
 
 
 def _item(hub: Hub, request: Request, repo: Repo, *, full: bool, expand: list[str], extra: set[str],
           short: tuple[str, ...]) -> dict[str, Any]:
-    head = hub.storage.ref_target(repo, BRANCH + "main")
+    head = hub.storage.refs.target(repo, BRANCH + "main")
     commit = hub.commit(repo, head) if head else None
     if commit is None:  # a repo always has main; this is a repo being deleted under us
         return {"_id": f"{repo.id:024x}", "id": repo.repo_id}
     wants_files = full or "siblings" in expand
-    info = repo_info_payload(hub, request, repo, commit, blobs=False, files=wants_files)
+    info = repo_info_payload(hub, repo, commit, blobs=False, files=wants_files)
     info["lastModified"] = iso_z(repo.last_modified)
     if full:
         return info
@@ -155,8 +132,8 @@ def list_repos(request: Request, repo_type: str, *, search: list[str], author: s
     caller = hub.caller(request)
     q = request.query_params
     sort = sort or "trendingScore"
-    if sort not in SORT_COLUMNS:
-        raise bad_request(f"Invalid sort {sort!r}: use one of {', '.join(SORT_COLUMNS)}.")
+    if sort not in SORTS:
+        raise bad_request(f"Invalid sort {sort!r}: use one of {', '.join(SORTS)}.")
     if direction not in (None, "", "-1", "1"):
         raise bad_request(f"Invalid direction {direction!r}: use -1 (descending, the default) or 1 (ascending).")
     if expand and (_flag(full) or _flag(card_data) or _flag(config)):

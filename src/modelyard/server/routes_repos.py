@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict
 
 from modelyard.server import scanning
 from modelyard.server.auth import require_read, require_write, require_write_namespace
-from modelyard.server.cards import card_metadata, validate_card
+from modelyard.server.cards import validate_card
 from modelyard.server.errors import (
     HubHTTPError,
     bad_request,
@@ -20,18 +20,15 @@ from modelyard.server.errors import (
     entry_not_found,
     forbidden,
 )
-from modelyard.server.gitobjects import FileEntry, iso_z, pointer_size
+from modelyard.server.gitobjects import iso_z, pointer_size
 from modelyard.server.paths import check_name, check_namespace, check_ref_name
+from modelyard.server.repo_info import repo_info_payload
 from modelyard.server.responses import MOVED, READ, answers
-from modelyard.server.service import Hub, seg
+from modelyard.server.service import Hub, hub_of, seg
 from modelyard.server.storage import BRANCH, PR, TAG, Commit, Repo
 
 router = APIRouter()
 REPO = "/api/{repo_type}/{namespace}/{name}"
-
-
-def hub_of(request: Request) -> Hub:
-    return request.app.state.hub
 
 
 # -- accounts and misc --------------------------------------------------------------------------------
@@ -93,14 +90,14 @@ def create_repo(request: Request, body: CreateRepoBody) -> JSONResponse:
     namespace, name = _target(hub, request, body.name, body.organization)
     repo_type = body.type or "model"
     caller = require_write_namespace(hub.caller(request), namespace)
-    canonical = hub.storage.canonical_namespace(namespace)
+    canonical = hub.storage.accounts.canonical_namespace(namespace)
     if canonical is None:
         raise forbidden(f"Namespace {namespace!r} does not exist; create the user or organisation first.")
     private = body.visibility == "private" if body.visibility else bool(body.private)
-    repo = hub.storage.create_repo(repo_type, canonical, name, private=private, author=caller.name,
+    repo = hub.storage.repos.create(repo_type, canonical, name, private=private, author=caller.name,
                                    initial_blob=hub.gitattributes_blob)
     if repo is None:
-        existing = hub.storage.get_repo(repo_type, canonical, name)
+        existing = hub.storage.repos.get(repo_type, canonical, name)
         if existing is None:  # deleted in between; let the client retry
             raise conflict(f"Repository {canonical}/{name} is being changed; retry.")
         url = hub.repo_url(request, existing)
@@ -121,9 +118,9 @@ def delete_repo(request: Request, body: DeleteRepoBody) -> JSONResponse:
     hub = hub_of(request)
     namespace, name = _target(hub, request, body.name, body.organization)
     caller = hub.caller(request)
-    repo = hub.storage.get_repo(body.type or "model", namespace, name)
+    repo = hub.storage.repos.get(body.type or "model", namespace, name)
     require_write(caller, repo, f"{namespace}/{name}")
-    hub.storage.delete_repo(repo)  # type: ignore[arg-type]  # require_write raised if None
+    hub.storage.repos.delete(repo)  # type: ignore[arg-type]  # require_write raised if None
     return JSONResponse({})
 
 
@@ -149,17 +146,17 @@ def move_repo(request: Request, body: MoveRepoBody) -> JSONResponse:
     caller = hub.caller(request)
     src_ns, src_name = _split_repo_id(body.fromRepo, "fromRepo")
     dst_ns, dst_name = _split_repo_id(body.toRepo, "toRepo")
-    repo = require_read(caller, hub.storage.get_repo(body.type, src_ns, src_name), body.fromRepo)
+    repo = require_read(caller, hub.storage.repos.get(body.type, src_ns, src_name), body.fromRepo)
     require_write(caller, repo, body.fromRepo)
     check_namespace(dst_ns)
     check_name(dst_name)
     require_write_namespace(caller, dst_ns)
-    canonical = hub.storage.canonical_namespace(dst_ns)
+    canonical = hub.storage.accounts.canonical_namespace(dst_ns)
     if canonical is None:
         raise forbidden(f"Namespace {dst_ns!r} does not exist; create the user or organisation first.")
     if canonical.lower() == repo.namespace.lower() and dst_name == repo.name:
         raise bad_request(f"{body.fromRepo!r} and {body.toRepo!r} name the same repository; nothing to move.")
-    moved = hub.storage.move_repo(repo, canonical, dst_name)
+    moved = hub.storage.repos.move(repo, canonical, dst_name)
     if moved is None:
         raise conflict(f"Cannot move {repo.repo_id} to {canonical}/{dst_name}: a {body.type} repository with that "
                        "name already exists. Delete or rename it first, or choose another name.")
@@ -179,70 +176,17 @@ def update_settings(request: Request, repo_type: str, namespace: str, name: str,
     require_write(caller, repo, repo.repo_id)
     private = body.private if body.visibility is None else body.visibility == "private"
     if private is not None:
-        hub.storage.set_private(repo, private)
+        hub.storage.repos.set_private(repo, private)
     return JSONResponse({"private": private if private is not None else repo.private})
 
 
 # -- repo info ----------------------------------------------------------------------------------------
-def _siblings(hub: Hub, manifest: dict[str, FileEntry], blobs: bool) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    siblings = []
-    security = []
-    shards = hub.pickle_shards(manifest)
-    hub.content_scan_exts(manifest.values())  # one batch instead of a lookup per file
-    for path in sorted(manifest):
-        entry = manifest[path]
-        sec = scanning.sibling_security(path, *reversed(hub.scan_of(path, entry, shards)))
-        item: dict[str, Any] = {"rfilename": path}
-        if blobs:
-            item.update(size=entry.size, blobId=entry.oid)
-            if entry.lfs:
-                item["lfs"] = {"size": entry.size, "sha256": entry.sha256,
-                               "pointerSize": pointer_size(entry.sha256, entry.size)}
-        item["security"] = sec
-        siblings.append(item)
-        security.append((path, sec))
-    return siblings, scanning.repo_security_status(security)
-
-
-def repo_info_payload(hub: Hub, request: Request, repo: Repo, commit: Commit, *, blobs: bool,
-                      files: bool = True) -> dict[str, Any]:
-    """Repo info in HF's shape; ``files=False`` leaves out ``siblings`` and the security summary (listings)."""
-    manifest = hub.manifest(repo, commit)
-    info: dict[str, Any] = {
-        "_id": f"{repo.id:024x}", "id": repo.repo_id, "author": repo.namespace, "sha": commit.oid,
-        "lastModified": iso_z(commit.date), "createdAt": iso_z(repo.created_at), "private": repo.private,
-        "gated": False, "disabled": False, "likes": 0, "trendingScore": 0, "tags": [],
-        "downloads": hub.storage.download_counts([repo.id]).get(repo.id, 0),
-        "usedStorage": sum(e.size for e in manifest.values()),
-    }
-    if files:
-        info["siblings"], info["securityRepoStatus"] = _siblings(hub, manifest, blobs)
-    if repo.type == "model":
-        info["modelId"] = repo.repo_id
-        config = manifest.get("config.json")
-        data = hub.small_json(config) if config else None
-        if isinstance(data, dict):
-            info["config"] = {k: data[k] for k in ("architectures", "model_type", "auto_map") if k in data}
-    readme = manifest.get("README.md")
-    card = card_metadata(hub.small_text(readme)) if readme else None
-    if card:
-        info["cardData"] = card
-        tags = card.get("tags")
-        info["tags"] = [t for t in tags if isinstance(t, str)] if isinstance(tags, list) else []
-        for key in ("library_name", "pipeline_tag"):
-            if isinstance(card.get(key), str):
-                info[key] = card[key]
-    if repo.type == "space":
-        info["sdk"] = (card or {}).get("sdk")
-    return info
-
-
 def _repo_info(request: Request, repo_type: str, namespace: str, name: str, revision: str | None,
                blobs: bool | None) -> JSONResponse:
     hub = hub_of(request)
     repo, _ = hub.readable_repo(request, repo_type, namespace, name)
     commit = hub.commit(repo, hub.resolve(repo, seg(revision) if revision else "main"))
-    return JSONResponse(repo_info_payload(hub, request, repo, commit, blobs=bool(blobs)))
+    return JSONResponse(repo_info_payload(hub, repo, commit, blobs=bool(blobs)))
 
 
 @router.get(REPO, tags=["repos"], responses=answers(*MOVED, *READ))
@@ -258,32 +202,6 @@ def repo_info_at(request: Request, repo_type: str, namespace: str, name: str, re
 
 
 # -- tree listing and paths-info ----------------------------------------------------------------------
-def _last_commits(hub: Hub, repo: Repo, head: Commit, targets: list[tuple[str, bool]],
-                  max_walk: int = 1000) -> dict[str, Commit]:
-    """For each (path, is_folder), the newest commit (first-parent) that changed it."""
-    found: dict[str, Commit] = {}
-    commit = head
-    manifest = hub.manifest(repo, commit)
-    trees = hub.tree_oids(commit.tree, manifest)
-    for _ in range(max_walk):
-        pending = [(p, d) for p, d in targets if p not in found]
-        if not pending:
-            break
-        parent = hub.storage.get_commit(repo, commit.parent) if commit.parent else None
-        if parent is None:
-            for p, _d in pending:
-                found[p] = commit
-            break
-        p_manifest = hub.manifest(repo, parent)
-        p_trees = hub.tree_oids(parent.tree, p_manifest)
-        for p, is_dir in pending:
-            now, before = (trees.get(p), p_trees.get(p)) if is_dir else (manifest.get(p), p_manifest.get(p))
-            if now != before:
-                found[p] = commit
-        commit, manifest, trees = parent, p_manifest, p_trees
-    return found
-
-
 def lfs_copy_handle(sha256: str) -> str:
     """The ``xetHash`` paths-info gives files stored through LFS (files stored through Xet give their real Xet
     hash): the client refuses cross-repo ``CommitOperationCopy`` of an LFS file without one, and echoes it
@@ -297,7 +215,7 @@ def _entries(hub: Hub, repo: Repo, commit: Commit, paths: list[str], *, expand: 
              copy_handles: bool = False) -> list[dict[str, Any]]:
     manifest = hub.manifest(repo, commit)
     trees = hub.tree_oids(commit.tree, manifest)
-    last = _last_commits(hub, repo, commit, [(p, p not in manifest) for p in paths]) if expand else {}
+    last = hub.storage.changes.last_changes(repo, commit.oid, paths) if expand else {}
     shards = hub.pickle_shards(manifest) if expand else set()
     if expand:
         hub.content_scan_exts(manifest[p] for p in paths if p in manifest)
@@ -390,7 +308,7 @@ def list_refs(request: Request, repo_type: str, namespace: str, name: str,
     repo, _ = hub.readable_repo(request, repo_type, namespace, name)
     out: dict[str, list[dict[str, str]]] = {"branches": [], "tags": [], "converts": []}
     prs = []
-    for row in hub.storage.refs(repo):
+    for row in hub.storage.refs.all(repo):
         ref, target = row["name"], row["target"]
         if ref.startswith(BRANCH):
             out["branches"].append({"name": ref[len(BRANCH):], "ref": ref, "targetCommit": target})
@@ -412,7 +330,7 @@ def list_commits(request: Request, repo_type: str, namespace: str, name: str, re
     page = hub.int_param(p, "p")
     size = hub.settings.commits_page_size
     formatted = "formatted" in request.query_params.getlist("expand[]") + request.query_params.getlist("expand")
-    commits = hub.storage.history(repo, head, offset=page * size, limit=size + 1)
+    commits = hub.storage.commits.history(repo, head, offset=page * size, limit=size + 1)
     items = []
     for c in commits[:size]:
         item: dict[str, Any] = {"id": c.oid, "title": c.title, "message": c.message,
@@ -442,7 +360,7 @@ def create_branch(request: Request, repo_type: str, namespace: str, name: str, b
     branch_name = check_ref_name(seg(branch), what="branch")
     start = body.startingPoint if body and body.startingPoint else "main"
     target = hub.resolve(repo, start)
-    if not hub.storage.create_ref(repo, BRANCH + branch_name, target):
+    if not hub.storage.refs.create(repo, BRANCH + branch_name, target):
         raise conflict(f"Reference already exists: branch {branch_name!r} of {repo.repo_id!r}.")
     return JSONResponse({"name": branch_name, "ref": BRANCH + branch_name, "targetCommit": target})
 
@@ -455,7 +373,7 @@ def delete_branch(request: Request, repo_type: str, namespace: str, name: str, b
     branch_name = seg(branch)
     if branch_name == "main":
         raise forbidden(f"Branch 'main' is the default branch of {repo.repo_id!r} and cannot be deleted.")
-    if not hub.storage.delete_ref(repo, BRANCH + branch_name):
+    if not hub.storage.refs.delete(repo, BRANCH + branch_name):
         raise HubHTTPError(404, f"Branch {branch_name!r} does not exist in {repo.repo_id!r}.", code="RevisionNotFound")
     return JSONResponse({})
 
@@ -474,7 +392,7 @@ def create_tag(request: Request, repo_type: str, namespace: str, name: str, revi
     require_write(caller, repo, repo.repo_id)
     tag = check_ref_name(body.tag, what="tag")
     target = hub.resolve(repo, seg(revision))
-    if not hub.storage.create_ref(repo, TAG + tag, target, body.message):
+    if not hub.storage.refs.create(repo, TAG + tag, target, body.message):
         raise conflict(f"Reference already exists: tag {tag!r} of {repo.repo_id!r}.")
     return JSONResponse({"name": tag, "ref": TAG + tag, "targetCommit": target})
 
@@ -485,6 +403,6 @@ def delete_tag(request: Request, repo_type: str, namespace: str, name: str, tag:
     repo, caller = hub.readable_repo(request, repo_type, namespace, name)
     require_write(caller, repo, repo.repo_id)
     tag_name = seg(tag)
-    if not hub.storage.delete_ref(repo, TAG + tag_name):
+    if not hub.storage.refs.delete(repo, TAG + tag_name):
         raise HubHTTPError(404, f"Tag {tag_name!r} does not exist in {repo.repo_id!r}.", code="RevisionNotFound")
     return JSONResponse({})

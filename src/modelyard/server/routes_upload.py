@@ -10,13 +10,13 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from modelyard.server.auth import owns_namespace, require_read
+from modelyard.server.auth import require_commit_rights, require_read
 from modelyard.server.commits import apply_operations, lfs_entry_for, parse_commit
-from modelyard.server.errors import HubHTTPError, bad_request, forbidden, unauthorized
+from modelyard.server.errors import HubHTTPError, bad_request, unauthorized
 from modelyard.server.gitobjects import FileEntry, iso_z, lfs_entry
 from modelyard.server.paths import GitIgnore, check_path_in_repo
 from modelyard.server.responses import MOVED, READ, answers
-from modelyard.server.service import MAX_INT, Hub, seg
+from modelyard.server.service import MAX_INT, Hub, hub_of, seg
 from modelyard.server.storage import BRANCH, PR, Identity, NewCommit, Repo
 
 router = APIRouter()
@@ -24,31 +24,8 @@ REPO = "/api/{repo_type}/{namespace}/{name}"
 STALE_PARENT = "A commit has happened since. Please refresh and try again."
 
 
-def hub_of(request: Request) -> Hub:
-    return request.app.state.hub
-
-
 def _flag(value: str | None) -> bool:
     return value in ("1", "true", "True")
-
-
-def require_commit_rights(hub: Hub, caller: Identity | None, repo: Repo, ref: str | None, create_pr: bool) -> Identity:
-    """Branches need write access to the namespace; pull requests only a write token (as on the HF Hub),
-    and a pull-request ref accepts commits from its author too."""
-    if caller is None:
-        raise unauthorized("You must be signed in to commit: pass a token with the 'write' role.")
-    if caller.role != "write":
-        raise forbidden(f"Your token {caller.token_name!r} has the 'read' role; committing needs a 'write' token.")
-    if owns_namespace(caller, repo.namespace):
-        return caller
-    if create_pr:
-        return caller
-    if ref and ref.startswith(PR):
-        row = hub.storage.discussion(repo, int(ref[len(PR):]))
-        if row is not None and row["author"].lower() == caller.name.lower():
-            return caller
-    raise forbidden(f"You ({caller.name!r}) may not write to {repo.repo_id!r}; open a pull request instead "
-                    "(create_pr=True).")
 
 
 # -- preupload ----------------------------------------------------------------------------------------
@@ -71,7 +48,7 @@ def preupload(request: Request, repo_type: str, namespace: str, name: str, revis
     hub = hub_of(request)
     repo, caller = hub.readable_repo(request, repo_type, namespace, name)
     rev = seg(revision)
-    require_commit_rights(hub, caller, repo, rev if rev.startswith(PR) else None, _flag(create_pr))
+    require_commit_rights(hub.storage, caller, repo, rev if rev.startswith(PR) else None, _flag(create_pr))
     commit = hub.commit(repo, hub.resolve(repo, rev))
     manifest = hub.manifest(repo, commit)
     ignore_text = body.gitIgnore
@@ -134,7 +111,7 @@ def _commit_sync(hub: Hub, request_base: str, repo: Repo, caller: Identity, ref:
         return NewCommit(manifest, caller.name, parsed.summary, parsed.description, lfs)
 
     try:
-        oid, num = hub.storage.commit(repo, ref, build, create_pr=create_pr, pr_title=parsed.summary,
+        oid, num = hub.storage.commits.commit(repo, ref, build, create_pr=create_pr, pr_title=parsed.summary,
                                       pr_description=parsed.description, pr_author=caller.name)
     except LookupError:
         raise hub_branch_gone(repo, revision) from None
@@ -149,7 +126,7 @@ def _lfs_content(hub: Hub, repo: Repo, sha256: str, size: int | None, path: str)
     registered by a shard for this repo, or copied into it)."""
     # One answer for "stored, but for another repo" and "stored nowhere": the error must not tell whether
     # someone's private object exists, nor its size. Sizes are compared only afterwards.
-    if hub.storage.has_blob_link(repo, sha256) and hub.store.has(sha256):
+    if hub.storage.blobs.is_linked(repo, sha256) and hub.store.has(sha256):
         return lfs_entry_for(hub.store, sha256, size, path)
     xet_file = hub.xet.file_for_sha(sha256, repo)
     if xet_file is not None:
@@ -164,7 +141,7 @@ def _lfs_content(hub: Hub, repo: Repo, sha256: str, size: int | None, path: str)
 def _scan_before_commit(hub: Hub, repo: Repo, ref: str, added: dict[str, FileEntry]) -> None:
     """Scan the added files that hold pickles (by name, content or a weights index naming them), and files
     already in the branch that an added index now names as ``torch.load`` shards."""
-    head = hub.storage.ref_target(repo, ref)
+    head = hub.storage.refs.target(repo, ref)
     manifest = {**(hub.manifest(repo, head) if head else {}), **added}
     shards = hub.pickle_shards(manifest)
     hub.content_scan_exts(added.values())  # sniff all new content at once (one database write)
@@ -209,7 +186,7 @@ async def commit(request: Request, repo_type: str, namespace: str, name: str, re
         ref = hub.branch_ref(repo, rev)
         if pr and not ref.startswith(BRANCH):
             raise bad_request(f"create_pr=1 needs a branch to open the pull request against, got {rev!r}.")
-        return repo, require_commit_rights(hub, caller, repo, ref, pr), ref
+        return repo, require_commit_rights(hub.storage, caller, repo, ref, pr), ref
 
     repo, caller, ref = await run_in_threadpool(target)
     limit = hub.settings.max_file_size * 2
@@ -255,8 +232,8 @@ def create_discussion(request: Request, repo_type: str, namespace: str, name: st
     if caller is None:
         raise unauthorized("You must be signed in to open a discussion or pull request.")
     if body.pullRequest:
-        require_commit_rights(hub, caller, repo, None, True)
-    num = hub.storage.create_discussion(repo, body.title.strip(), body.description, caller.name,
+        require_commit_rights(hub.storage, caller, repo, None, True)
+    num = hub.storage.discussions.create(repo, body.title.strip(), body.description, caller.name,
                                         is_pr=body.pullRequest)
     return JSONResponse({"num": num, "pullRequest": body.pullRequest,
                          "url": f"{hub.repo_url(request, repo)}/discussions/{num}"})
@@ -267,7 +244,7 @@ def list_discussions(request: Request, repo_type: str, namespace: str, name: str
                      type: str | None = None, status: str | None = None, author: str | None = None) -> JSONResponse:
     hub = hub_of(request)
     repo, _ = hub.readable_repo(request, repo_type, namespace, name)
-    rows = hub.storage.discussions(repo)
+    rows = hub.storage.discussions.all(repo)
     if type in ("pull_request", "discussion"):
         rows = [r for r in rows if bool(r["is_pr"]) == (type == "pull_request")]
     if status in ("open", "closed", "merged", "draft"):
@@ -284,7 +261,7 @@ def get_discussion(request: Request, repo_type: str, namespace: str, name: str,
                    num: int = Path(ge=1, le=MAX_INT)) -> JSONResponse:
     hub = hub_of(request)
     repo, caller = hub.readable_repo(request, repo_type, namespace, name)
-    row = hub.storage.discussion(repo, num)
+    row = hub.storage.discussions.get(repo, num)
     if row is None:
         raise HubHTTPError(404, f"Discussion #{num} does not exist in {repo.repo_id!r}.")
     require_read(caller, repo, repo.repo_id)

@@ -95,9 +95,9 @@ class Hub:
         the repo's new name (what the client expects of renamed repos), if ``caller`` may read it; otherwise
         the old name is simply not found, so a private repo's new name does not leak.
         """
-        repo = self.storage.get_repo(repo_type, seg(namespace), seg(name))
+        repo = self.storage.repos.get(repo_type, seg(namespace), seg(name))
         if repo is None and request is not None:
-            moved = self.storage.moved_repo(repo_type, seg(namespace), seg(name))
+            moved = self.storage.repos.moved(repo_type, seg(namespace), seg(name))
             if moved is not None and can_read(caller, moved):
                 raise HubHTTPError(
                     307, f"Repository {seg(namespace)}/{seg(name)} was moved to {moved.repo_id}.",
@@ -123,13 +123,13 @@ class Hub:
 
     def resolve(self, repo: Repo, revision: str) -> str:
         """Commit id of ``revision`` (branch, tag, refs/pr/N, full or short sha) or 404 RevisionNotFound."""
-        commit = self.storage.resolve(repo, revision) if revision else None
+        commit = self.storage.refs.resolve(repo, revision) if revision else None
         if commit is None:
             raise revision_not_found(repo.repo_id, revision)
         return commit
 
     def commit(self, repo: Repo, oid: str) -> Commit:
-        found = self.storage.get_commit(repo, oid)
+        found = self.storage.commits.get(repo, oid)
         if found is None:  # refs always point at stored commits; this means a damaged database
             raise HubHTTPError(500, f"Commit {oid} of {repo.repo_id!r} is missing from the database.")
         return found
@@ -137,7 +137,7 @@ class Hub:
     def manifest(self, repo: Repo, commit: Commit | str) -> dict[str, FileEntry]:
         if isinstance(commit, str):
             commit = self.commit(repo, commit)
-        return self.storage.manifest(commit.tree)
+        return self.storage.trees.manifest(commit.tree)
 
     def tree_oids(self, tree: str, manifest: dict[str, FileEntry]) -> dict[str, str]:
         with self._cache_lock:
@@ -153,7 +153,7 @@ class Hub:
     def branch_ref(self, repo: Repo, revision: str) -> str:
         """The ref a commit to ``revision`` moves: ``refs/heads/<b>`` or an existing ``refs/pr/N``."""
         ref = revision if revision.startswith(("refs/pr/", "refs/heads/")) else f"refs/heads/{revision}"
-        if self.storage.ref_target(repo, ref):
+        if self.storage.refs.target(repo, ref):
             return ref
         raise HubHTTPError(
             404,
@@ -221,7 +221,7 @@ class Hub:
                     wanted.append(entry.sha256)
         if not wanted:
             return found
-        stored = self.storage.get_content_kinds(wanted)
+        stored = self.storage.blobs.content_kinds(wanted)
         sniffed: dict[str, str] = {}
         for sha in wanted:
             if sha in stored or sha in sniffed:
@@ -230,7 +230,7 @@ class Hub:
                 sniffed[sha] = scanning.content_scan_ext(lambda sha=sha: self.xet.open_content(sha)) or ""
             except OSError as err:  # a missing blob is a damaged store (or a collected one); not a pickle here
                 logger.error("cannot read blob %s to check its content: %s", sha, err)
-        self.storage.put_content_kinds(sniffed)
+        self.storage.blobs.put_content_kinds(sniffed)
         found.update(stored)
         found.update(sniffed)
         with self._cache_lock:
@@ -263,7 +263,7 @@ class Hub:
         if ext is None:
             return False
         key = scanning.scan_key(ext)
-        if self.storage.get_scan(entry.sha256, key) is not None:
+        if self.storage.blobs.scan(entry.sha256, key) is not None:
             return False
         if entry.size > self.settings.scan_max_size:
             status, details = "unscanned", {"message": f"larger than the scan limit of {self.settings.scan_max_size} "
@@ -272,7 +272,7 @@ class Hub:
             status, details = scanning.scan_pickle(self.content_opener(entry), path, ext)
         if status != "safe":
             logger.warning("security scan of %s (%s): %s - %s", path, entry.sha256, status, details.get("message"))
-        self.storage.put_scan(entry.sha256, key, status, details)
+        self.storage.blobs.put_scan(entry.sha256, key, status, details)
         return True
 
     def scan_of(self, path: str, entry: FileEntry, shards: Collection[str]) -> tuple[str, dict[str, Any] | None]:
@@ -280,7 +280,7 @@ class Hub:
         ext = self.scan_ext(path, entry, shards)
         if ext is None:
             return ("code" if scanning.file_kind(path) == "code" else "data"), None
-        return "pickle", self.storage.get_scan(entry.sha256, scanning.scan_key(ext))
+        return "pickle", self.storage.blobs.scan(entry.sha256, scanning.scan_key(ext))
 
     @staticmethod
     def int_param(value: str | None, name: str, default: int = 0) -> int:
@@ -299,3 +299,8 @@ class Hub:
         """The initial commit's ``.gitattributes``, stored again (or touched) so garbage collection keeps it."""
         self.store.put_bytes(GITATTRIBUTES)
         return self._gitattributes
+
+
+def hub_of(request: Request) -> Hub:
+    """The hub behind a request (every router and page reads it from here)."""
+    return request.app.state.hub

@@ -36,10 +36,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from modelyard.server.cards import card_body, card_metadata
 from modelyard.server.errors import HubHTTPError
 from modelyard.server.paths import RESERVED_NAMESPACES, check_path_in_repo
-from modelyard.server.service import Hub, seg
+from modelyard.server.service import Hub, hub_of, seg
 from modelyard.server.storage import Identity, Repo
 from modelyard.server.web import render, security, views
-from modelyard.server.web.security import PageError, hub_of
+from modelyard.server.web.security import PageError
 from modelyard.server.web.templating import asset_response, error_page, page, url_prefix
 
 LIST_PAGE = 30
@@ -140,10 +140,10 @@ def quicksearch(request: Request, q: str = "", limit: int = 8) -> JSONResponse:
     limit = max(1, min(limit, 20))
     out: dict[str, Any] = {"q": q}
     for repo_type, key in (("model", "models"), ("dataset", "datasets"), ("space", "spaces")):
-        repos, _ = hub.storage.search_repos(repo_type, visible_to=_visible_to(viewer), terms=terms, limit=limit)
+        repos, _ = hub.storage.search.page(repo_type, visible_to=_visible_to(viewer), terms=terms, limit=limit)
         out[key] = [{"id": r.repo_id, "private": r.private, "url": _repo_url(request, r)} for r in repos]
     lowered = q.strip().lower()
-    names = [row for row in hub.storage.list_namespaces() if lowered and lowered in row["name"].lower()][:limit]
+    names = [row for row in hub.storage.accounts.list_namespaces() if lowered and lowered in row["name"].lower()][:limit]
     out["namespaces"] = [{"name": row["name"], "type": row["kind"], "url": f"{url_prefix(request)}/{row['name']}"}
                          for row in names]
     return JSONResponse(out, headers={"Cache-Control": "no-store"})
@@ -206,7 +206,7 @@ def tokens_page(request: Request) -> Response:
 
 def _tokens(request: Request, session: security.Session, *, created: str | None = None, created_name: str = "",
             error: str | None = None, status: int = 200) -> Response:
-    tokens = hub_of(request).storage.list_tokens(session.identity.name)
+    tokens = hub_of(request).storage.tokens.owned_by(session.identity.name)
     return page(request, "tokens.html", {"tokens": tokens, "session": session, "created": created,
                                          "created_name": created_name, "error": error}, status=status)
 
@@ -237,7 +237,7 @@ async def create_token(request: Request) -> Response:
     if error:
         return await run_in_threadpool(_tokens, request, session, error=error, status=400)
     storage = hub_of(request).storage
-    token = await run_in_threadpool(storage.create_token, session.identity.name, role, name)
+    token = await run_in_threadpool(storage.tokens.create, session.identity.name, role, name)
     return await run_in_threadpool(_tokens, request, session, created=token, created_name=name)
 
 
@@ -247,7 +247,7 @@ async def revoke_token(request: Request) -> Response:
     security.check_csrf(request, _field(form, security.CSRF_FIELD))
     session = _require_write_session(request)
     raw = _field(form, "token_id") or ""
-    if not raw.isdigit() or not await run_in_threadpool(hub_of(request).storage.revoke_token, session.identity.name,
+    if not raw.isdigit() or not await run_in_threadpool(hub_of(request).storage.tokens.revoke_id, session.identity.name,
                                                         int(raw)):
         raise PageError(404, "Token not found", "It was already revoked, or it is not yours.")
     target = "/" if int(raw) == session.token_id else "/settings/tokens"
@@ -259,8 +259,8 @@ async def revoke_token(request: Request) -> Response:
 def home(request: Request) -> Response:
     hub = hub_of(request)
     viewer = security.caller(request)
-    recent, total = hub.storage.search_repos("model", visible_to=_visible_to(viewer), sort="lastModified", limit=10)
-    popular, _ = hub.storage.search_repos("model", visible_to=_visible_to(viewer), sort="downloads", limit=10)
+    recent, total = hub.storage.search.page("model", visible_to=_visible_to(viewer), sort="lastModified", limit=10)
+    popular, _ = hub.storage.search.page("model", visible_to=_visible_to(viewer), sort="downloads", limit=10)
     return page(request, "home.html", {"recent": _cards(request, recent),
                                        "popular": [c for c in _cards(request, popular) if c["downloads"]],
                                        "total": total})
@@ -269,7 +269,7 @@ def home(request: Request) -> Response:
 def _cards(request: Request, repos: list[Repo]) -> list[dict[str, Any]]:
     """What a listing shows per repo: its card's pipeline tag and library, downloads, dates."""
     hub = hub_of(request)
-    downloads = hub.storage.download_counts([r.id for r in repos])
+    downloads = hub.storage.downloads.counts([r.id for r in repos])
     out = []
     for repo in repos:
         card = _card_metadata(hub, repo)
@@ -283,10 +283,10 @@ def _text(value: Any) -> str | None:
 
 
 def _card_metadata(hub: Hub, repo: Repo) -> dict[str, Any]:
-    head = hub.storage.ref_target(repo, "refs/heads/main")
+    head = hub.storage.refs.target(repo, "refs/heads/main")
     if not head:
         return {}
-    commit = hub.storage.get_commit(repo, head)
+    commit = hub.storage.commits.get(repo, head)
     readme = hub.manifest(repo, commit).get("README.md") if commit else None
     if readme is None:
         return {}
@@ -306,7 +306,7 @@ def _listing(request: Request, repo_type: str) -> Response:
     if sort not in SORTS:
         raise PageError(400, "Unknown sort order", f"sort={sort[:50]!r}: use one of {', '.join(SORTS)}.")
     number = _page_number(request)
-    repos, total = hub.storage.search_repos(repo_type, visible_to=_visible_to(viewer), author=author,
+    repos, total = hub.storage.search.page(repo_type, visible_to=_visible_to(viewer), author=author,
                                             terms=search.split()[:10], sort=sort, offset=number * LIST_PAGE,
                                             limit=LIST_PAGE)
     return page(request, "listing.html", {
@@ -334,19 +334,19 @@ def spaces(request: Request) -> Response:
 def namespace_page(request: Request, namespace: str) -> Response:
     _not_a_namespace(namespace)
     hub = hub_of(request)
-    name = hub.storage.canonical_namespace(seg(namespace))
+    name = hub.storage.accounts.canonical_namespace(seg(namespace))
     if name is None:
         raise PageError(404, "Not found", f"There is no user or organisation {seg(namespace)!r} on this hub.")
     viewer = security.caller(request)
     sections = []
     for repo_type in ("model", "dataset", "space"):
-        repos, total = hub.storage.search_repos(repo_type, visible_to=_visible_to(viewer), author=name,
+        repos, total = hub.storage.search.page(repo_type, visible_to=_visible_to(viewer), author=name,
                                                 sort="lastModified", limit=100)
         if repos:
             sections.append({"segment": TYPE_SEGMENTS[repo_type], "repos": _cards(request, repos), "total": total})
-    kind = hub.storage.namespace_kind(name)
-    members = hub.storage.org_members(name) if kind == "org" else []
-    orgs = hub.storage.user_orgs(name) if kind == "user" else ()
+    kind = hub.storage.accounts.namespace_kind(name)
+    members = hub.storage.accounts.org_members(name) if kind == "org" else []
+    orgs = hub.storage.accounts.user_orgs(name) if kind == "user" else ()
     return page(request, "namespace.html", {"name": name, "kind": kind, "sections": sections, "members": members,
                                             "orgs": orgs})
 
@@ -360,7 +360,7 @@ def _open(request: Request, repo_type: str, namespace: str, name: str, revision:
 
 def _repo_context(rp: views.RepoPage, tab: str) -> dict[str, Any]:
     return {"rp": rp, "repo": rp.repo, "tab": tab, "refs": views.refs_of(rp),
-            "downloads": rp.hub.storage.download_counts([rp.repo.id]).get(rp.repo.id, 0)}
+            "downloads": rp.hub.storage.downloads.counts([rp.repo.id]).get(rp.repo.id, 0)}
 
 
 def repo_page(request: Request, repo_type: str, namespace: str, name: str) -> Response:
@@ -383,7 +383,7 @@ def repo_page(request: Request, repo_type: str, namespace: str, name: str) -> Re
         **_repo_context(rp, "card"), "card_html": card_html, "tags": views.card_tags(card),
         "has_readme": "README.md" in rp.manifest, "weights": views.weights_summary(rp), "snippets": snippets,
         "endpoint": hub.base_url(request), "remote_code": remote, "code_files": code_files, "flagged": flagged, "files": len(rp.manifest),
-        "commits": len(hub.storage.first_parent_chain(rp.repo, rp.commit.oid))})
+        "commits": len(hub.storage.changes.first_parent_chain(rp.repo, rp.commit.oid))})
 
 
 def tree_page(request: Request, repo_type: str, namespace: str, name: str, revision: str, path: str = "") -> Response:
@@ -395,7 +395,7 @@ def tree_page(request: Request, repo_type: str, namespace: str, name: str, revis
         raise PageError(404, "Folder not found", f"There is no folder {folder!r} in {rp.repo_id} at {rp.revision!r}.")
     number = _page_number(request)
     entries, total = views.list_folder(rp, folder, number * views.TREE_PAGE)
-    last = rp.hub.storage.last_changes(rp.repo, rp.commit.oid, [folder] if folder else [])
+    last = rp.hub.storage.changes.last_changes(rp.repo, rp.commit.oid, [folder] if folder else [])
     return page(request, "tree.html", {
         **_repo_context(rp, "files"), "folder": folder, "entries": entries, "crumbs": views.breadcrumbs(folder),
         "pages": _pages(request, number, total, views.TREE_PAGE),
@@ -432,7 +432,7 @@ def blob_page(request: Request, repo_type: str, namespace: str, name: str, revis
         counts = views.HEADERS.parameters(hub, entry)
         if counts:
             view["tensors"] = sorted(counts.items(), key=lambda item: -item[1])
-    last = hub.storage.last_changes(rp.repo, rp.commit.oid, [file_path]).get(file_path)
+    last = hub.storage.changes.last_changes(rp.repo, rp.commit.oid, [file_path]).get(file_path)
     crumbs = views.breadcrumbs(file_path)
     return page(request, "blob.html", {
         **_repo_context(rp, "files"), "path": file_path, "entry": entry, "kind": kind, "scan": scan,
@@ -504,7 +504,7 @@ def refs_page(request: Request, repo_type: str, namespace: str, name: str) -> Re
     rp = _open(request, repo_type, namespace, name)
     refs = views.refs_of(rp)
     targets = sorted({t for group in refs.values() for _, t in group})
-    commits = rp.hub.storage.commits_by_id(rp.repo, targets)
+    commits = rp.hub.storage.commits.by_ids(rp.repo, targets)
     return page(request, "refs.html", {**_repo_context(rp, "refs"), "targets": commits})
 
 
@@ -532,7 +532,7 @@ async def settings_submit(request: Request, repo_type: str, namespace: str, name
     visibility = _field(form, "visibility")
     if visibility not in ("public", "private"):
         raise PageError(400, "Choose a visibility", "visibility must be 'public' or 'private'.")
-    await run_in_threadpool(rp.hub.storage.set_private, rp.repo, visibility == "private")
+    await run_in_threadpool(rp.hub.storage.repos.set_private, rp.repo, visibility == "private")
     return RedirectResponse(rp.url() + "/settings?saved=1", status_code=303)
 
 

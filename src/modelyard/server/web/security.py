@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 from fastapi import Request
 from fastapi.responses import Response
 
-from modelyard.server.service import Hub
+from modelyard.server.service import hub_of
 from modelyard.server.storage import Identity, Session
 
 SESSION_COOKIE = "myd_session"
@@ -53,10 +53,6 @@ class PageError(Exception):
         self.message = message
 
 
-def hub_of(request: Request) -> Hub:
-    return request.app.state.hub
-
-
 def over_tls(request: Request) -> bool:
     public = hub_of(request).settings.public_url or ""
     return request.url.scheme == "https" or public.startswith("https://")
@@ -76,7 +72,7 @@ def current_session(request: Request) -> Session | None:
     """The session behind the request's cookie (looked up once per request)."""
     if not hasattr(request.state, "web_session"):
         value = request.cookies.get(SESSION_COOKIE)
-        request.state.web_session = hub_of(request).storage.session(value) if value and len(value) < 200 else None
+        request.state.web_session = hub_of(request).storage.sessions.get(value) if value and len(value) < 200 else None
     return request.state.web_session
 
 
@@ -90,12 +86,12 @@ def caller(request: Request) -> Identity | None:
 
 def start_session(request: Request, response: Response, token: str) -> bool:
     storage = hub_of(request).storage
-    value = storage.create_session(token, SESSION_TTL)
+    value = storage.sessions.create(token, SESSION_TTL)
     if value is None:
         return False
     previous = request.cookies.get(SESSION_COOKIE)
     if previous:  # signing in again replaces the session: the old cookie value must not stay valid
-        storage.delete_session(previous)
+        storage.sessions.delete(previous)
     set_cookie(request, response, SESSION_COOKIE, value, max_age=SESSION_TTL)
     # A fresh CSRF secret with the new session: a token planted before sign-in is useless after it.
     set_cookie(request, response, CSRF_COOKIE, secrets.token_urlsafe(24), max_age=None)
@@ -105,7 +101,7 @@ def start_session(request: Request, response: Response, token: str) -> bool:
 def end_session(request: Request, response: Response) -> None:
     value = request.cookies.get(SESSION_COOKIE)
     if value:
-        hub_of(request).storage.delete_session(value)
+        hub_of(request).storage.sessions.delete(value)
     clear_cookie(request, response, SESSION_COOKIE)
 
 

@@ -14,6 +14,7 @@ import jinja2
 from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 
+from modelyard.server.service import hub_of
 from modelyard.server.web import render, security
 
 HERE = Path(__file__).resolve().parent
@@ -54,7 +55,7 @@ def asset_response(name: str, version: str | None) -> Response:
 
 def url_prefix(request: Request) -> str:
     """The path the hub is served under (non-empty behind a proxy whose public URL has a path)."""
-    return urlsplit(security.hub_of(request).base_url(request)).path.rstrip("/")
+    return urlsplit(hub_of(request).base_url(request)).path.rstrip("/")
 
 
 def _environment() -> jinja2.Environment:

@@ -120,7 +120,7 @@ def open_repo(request: Request, repo_type: str, namespace: str, name: str, revis
 def refs_of(page: RepoPage) -> dict[str, list[tuple[str, str]]]:
     """Branches, tags and pull-request refs as (name, target commit)."""
     out: dict[str, list[tuple[str, str]]] = {"branches": [], "tags": [], "prs": []}
-    for row in page.hub.storage.refs(page.repo):
+    for row in page.hub.storage.refs.all(page.repo):
         ref, target = row["name"], row["target"]
         if ref.startswith(BRANCH):
             out["branches"].append((ref[len(BRANCH):], target))
@@ -200,7 +200,7 @@ def list_folder(page: RepoPage, folder: str, offset: int, limit: int = TREE_PAGE
     file_entries = [page.manifest[p] for p, is_dir in chosen if not is_dir]
     page.hub.content_scan_exts(file_entries)  # one batch instead of a lookup per file
     shards = shards_of(page)
-    last = page.hub.storage.last_changes(page.repo, page.commit.oid, [p for p, _ in chosen])
+    last = page.hub.storage.changes.last_changes(page.repo, page.commit.oid, [p for p, _ in chosen])
     out = []
     for path, is_dir in chosen:
         entry = Entry(path, path.rpartition("/")[2], is_dir, last_commit=last.get(path))
@@ -241,13 +241,13 @@ def history(page: RepoPage, offset: int, limit: int = COMMITS_PAGE, path: str = 
     """A page of the first-parent history of the page's revision (only commits that changed ``path`` when
     given), newest first, and the total number of such commits."""
     storage = page.hub.storage
-    chain = storage.first_parent_chain(page.repo, page.commit.oid)
+    chain = storage.changes.first_parent_chain(page.repo, page.commit.oid)
     if path:
         position = {oid: i for i, oid in enumerate(chain)}
-        touching = storage.commits_touching(page.repo, path)
+        touching = storage.changes.commits_touching(page.repo, path)
         chain = sorted((oid for oid in touching if oid in position), key=position.__getitem__)
     wanted = chain[offset:offset + limit]
-    commits = storage.commits_by_id(page.repo, wanted)
+    commits = storage.commits.by_ids(page.repo, wanted)
     return [commits[oid] for oid in wanted if oid in commits], len(chain)
 
 
@@ -268,7 +268,7 @@ MAX_DIFF_LINES = 2000
 
 def commit_changes(page: RepoPage) -> list[Change]:
     """Files the page's commit added, modified or deleted against its parent, with text diffs of small files."""
-    parent = page.hub.storage.get_commit(page.repo, page.commit.parent) if page.commit.parent else None
+    parent = page.hub.storage.commits.get(page.repo, page.commit.parent) if page.commit.parent else None
     before = page.hub.manifest(page.repo, parent) if parent else {}
     after = page.manifest
     changes = []

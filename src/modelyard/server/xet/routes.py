@@ -36,14 +36,13 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
-from modelyard.server.auth import can_read, sign
-from modelyard.server.blobstore import BlobWriter, aligned_buffer
+from modelyard.server.auth import can_read, require_commit_rights, sign
+from modelyard.server.blobstore import BlobWriter
 from modelyard.server.errors import HubHTTPError, bad_request, unauthorized
-from modelyard.server.responses import MOVED, READ, answers
-from modelyard.server.routes_files import BlobResponse
-from modelyard.server.routes_upload import require_commit_rights
-from modelyard.server.service import Hub, seg
+from modelyard.server.responses import MOVED, READ, BlobResponse, answers
+from modelyard.server.service import Hub, hub_of, seg
 from modelyard.server.storage import PR, Identity, Repo
+from modelyard.server.upload_stream import stream_blocks
 from modelyard.server.xet import hashing
 from modelyard.server.xet.shard import (
     MAX_SHARD_SIZE,
@@ -60,14 +59,9 @@ logger = logging.getLogger(__name__)
 router = APIRouter()
 REPO = "/api/{repo_type}/{namespace}/{name}"
 CAS = "/_xet"
-_BATCH = 4 * 1024 * 1024
 _MAX_RANGES_PER_LINK = 64  # below Starlette's limit on ranges per request
 _RANGE = re.compile(r"bytes=(\d+)-(\d*)")
 OCTETS = {"description": "Binary body", "content": {"application/octet-stream": {}}}
-
-
-def hub_of(request: Request) -> Hub:
-    return request.app.state.hub
 
 
 # -- hub side: tokens ---------------------------------------------------------------------------------
@@ -83,7 +77,7 @@ def _token_answer(request: Request, repo_type: str, namespace: str, name: str, r
             # spells out the fix makes the user-facing error say what to do.
             raise HubHTTPError(307, UPLOADS_OFF, headers={"Location": hub.base_url(request) + UPLOADS_OFF_PATH})
         ref = None if (create_pr and rev in ("None", "")) else hub.branch_ref(repo, rev)
-        require_commit_rights(hub, caller, repo, ref if ref and ref.startswith(PR) else None, create_pr)
+        require_commit_rights(hub.storage, caller, repo, ref if ref and ref.startswith(PR) else None, create_pr)
     else:
         hub.resolve(repo, rev)
     expires = int(time.time()) + hub.settings.xet_token_ttl
@@ -123,12 +117,12 @@ def _cas_caller(request: Request, scope: str) -> tuple[Repo, Identity | None, Xe
     """The repository and user behind the Xet token, re-checked against the database now."""
     hub = hub_of(request)
     claims = read_token(hub.secret, request.headers.get("authorization"), scope=scope)
-    repo = hub.storage.get_repo_by_id(claims.repo_id)
+    repo = hub.storage.repos.by_id(claims.repo_id)
     caller = None
     if claims.user is not None:
-        if hub.storage.namespace_kind(claims.user) != "user":
+        if hub.storage.accounts.namespace_kind(claims.user) != "user":
             raise unauthorized(f"The user {claims.user!r} this Xet token was issued to no longer exists.")
-        caller = Identity(claims.user, hub.storage.user_orgs(claims.user), claims.scope, "xet")
+        caller = Identity(claims.user, hub.storage.accounts.user_orgs(claims.user), claims.scope, "xet")
     if repo is None or not can_read(caller, repo):
         raise unauthorized("The repository this Xet token was issued for no longer exists or is no longer "
                            "readable by its user; request a new token.")
@@ -155,47 +149,14 @@ def xorb_grant(prefix: str, xorb_hash: str) -> Response:
 
 
 async def _receive_xorb(request: Request, parser: XorbParser, writer: BlobWriter) -> None:
-    """Stream the body into ``writer`` while ``parser`` checks it: each full block is parsed and written in
-    two worker threads while the event loop receives the next one into the other block. Blocks are
-    page-aligned so the writer may use direct I/O (write-once data stays out of the page cache)."""
+    """Stream the body into ``writer`` while ``parser`` checks it, block by block in worker threads."""
     declared = request.headers.get("content-length", "")
     limit = MAX_XORB_SIZE
     if declared.isdigit() and int(declared) > limit:
         raise HubHTTPError(413, f"The xorb has {declared} bytes; this hub accepts at most {limit}.")
-    blocks = [aligned_buffer(_BATCH), aligned_buffer(_BATCH)]
-    current, fill, received = 0, 0, 0
-    pending: asyncio.Future[Any] | None = None
-
-    async def flush() -> None:
-        nonlocal pending, current, fill
-        if pending is not None:
-            await pending
-        data = memoryview(blocks[current])[:fill]
-        pending = asyncio.gather(run_in_threadpool(parser.feed, data), run_in_threadpool(writer.write_block, data))
-        current, fill = 1 - current, 0
-
-    try:
-        async for piece in request.stream():
-            received += len(piece)
-            if received > limit:
-                raise HubHTTPError(413, f"The xorb is larger than {limit} bytes, the most this hub accepts.")
-            view = memoryview(piece)
-            while view:
-                n = min(len(view), _BATCH - fill)
-                blocks[current][fill:fill + n] = view[:n]
-                fill += n
-                view = view[n:]
-                if fill == _BATCH:
-                    await flush()
-        if fill:
-            await flush()
-        if pending is not None:
-            await pending
-            pending = None
-    finally:
-        if pending is not None:  # a failure: let the block in flight finish before the writer is aborted
-            await asyncio.wait([pending])
-            pending.exception()
+    await stream_blocks(request, (parser.feed, writer.write_block), limit=limit,
+                        too_large=lambda: HubHTTPError(413, f"The xorb is larger than {limit} bytes, the most "
+                                                            "this hub accepts."))
 
 
 @router.post(CAS + "/v1/xorbs/{prefix}/{xorb_hash}", tags=["xet"], responses=answers(400, 401, 403, 413))

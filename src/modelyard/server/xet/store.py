@@ -28,7 +28,7 @@ from typing import BinaryIO
 
 from modelyard.server.auth import can_read
 from modelyard.server.blobstore import BlobStore
-from modelyard.server.storage import Identity, Repo, Storage
+from modelyard.server.storage import Identity, Repo, Storage, repo_from_row
 from modelyard.server.xet import hashing
 from modelyard.server.xet.shard import FileRecord, Shard, Term, XorbRecord
 from modelyard.server.xet.xorb import XorbFormatError, XorbInfo, iter_chunks
@@ -114,7 +114,7 @@ class XetStore:
         """Whether ``caller`` may read some repository this xorb was uploaded into."""
         rows = self.storage.conn().execute(
             "SELECT r.* FROM xet_xorb_repos l JOIN repos r ON r.id = l.repo_id WHERE l.xorb=?", (text,)).fetchall()
-        return any(can_read(caller, self.storage.repo_from_row(r)) for r in rows)
+        return any(can_read(caller, repo_from_row(r)) for r in rows)
 
     def dedupe_xorbs(self, chunk: str, caller: Identity | None, *, max_chunks: int = 65536) -> list[XorbInfo]:
         """Xorbs holding chunk ``chunk`` that ``caller`` may see, then (most useful to a client uploading a new

@@ -1,0 +1,82 @@
+"""Repositories: create, delete, rename (with redirects from the old name) and visibility."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+
+from modelyard.server.gitobjects import FileEntry
+from modelyard.server.storage.commits import Commits
+from modelyard.server.storage.database import Database
+from modelyard.server.storage.records import BRANCH, NewCommit, Repo, repo_from_row
+from modelyard.server.storage.schema import REPO_TABLES
+
+
+class Repos:
+    def __init__(self, db: Database, commits: Commits) -> None:
+        self._db = db
+        self._commits = commits
+
+    def all(self) -> list[Repo]:
+        """Every repository, of every type, in creation order."""
+        return [repo_from_row(r) for r in self._db.conn().execute("SELECT * FROM repos ORDER BY id")]
+
+    def get(self, repo_type: str, namespace: str, name: str) -> Repo | None:
+        row = self._db.conn().execute("SELECT * FROM repos WHERE type=? AND namespace=? AND name=?",
+                                      (repo_type, namespace, name)).fetchone()
+        return repo_from_row(row) if row else None
+
+    def by_id(self, repo_id: int) -> Repo | None:
+        row = self._db.conn().execute("SELECT * FROM repos WHERE id=?", (repo_id,)).fetchone()
+        return repo_from_row(row) if row else None
+
+    def create(self, repo_type: str, namespace: str, name: str, *, private: bool, author: str,
+               initial_blob: tuple[str, int, str]) -> Repo | None:
+        """Create the repo with HF's "initial commit" (a ``.gitattributes``); None if it already exists."""
+        now = time.time()
+        manifest = {".gitattributes": FileEntry(initial_blob[0], initial_blob[1], initial_blob[2], False)}
+        with self._db.transaction() as db:
+            try:
+                cur = db.execute(
+                    "INSERT INTO repos(type, namespace, name, private, created_at, last_modified) VALUES(?,?,?,?,?,?)",
+                    (repo_type, namespace, name, int(private), now, now))
+            except sqlite3.IntegrityError:
+                return None
+            repo_id = cur.lastrowid
+            # A new repo takes over a name that used to redirect to a moved one.
+            db.execute("DELETE FROM moved WHERE type=? AND namespace=? AND name=?", (repo_type, namespace, name))
+            oid = self._commits.write(db, repo_id, None, NewCommit(manifest, "system", "initial commit", ""), now)
+            db.execute("INSERT INTO refs(repo_id, name, target) VALUES(?,?,?)", (repo_id, BRANCH + "main", oid))
+            row = db.execute("SELECT * FROM repos WHERE id=?", (repo_id,)).fetchone()
+        return repo_from_row(row)
+
+    def delete(self, repo: Repo) -> None:
+        with self._db.transaction() as db:
+            for table in REPO_TABLES:
+                db.execute(f"DELETE FROM {table} WHERE repo_id=?", (repo.id,))
+            db.execute("DELETE FROM repos WHERE id=?", (repo.id,))
+
+    def move(self, repo: Repo, namespace: str, name: str) -> Repo | None:
+        """Rename ``repo`` to ``namespace/name`` keeping its id (so history, refs, LFS objects and pull
+        requests stay); the old name then redirects to it. None if the new name is taken."""
+        with self._db.transaction() as db:
+            try:
+                db.execute("UPDATE repos SET namespace=?, name=? WHERE id=?", (namespace, name, repo.id))
+            except sqlite3.IntegrityError:
+                return None
+            db.execute("DELETE FROM moved WHERE type=? AND namespace=? AND name=?", (repo.type, namespace, name))
+            db.execute("INSERT OR REPLACE INTO moved(type, namespace, name, repo_id, moved_at) VALUES(?,?,?,?,?)",
+                       (repo.type, repo.namespace, repo.name, repo.id, time.time()))
+            row = db.execute("SELECT * FROM repos WHERE id=?", (repo.id,)).fetchone()
+        return repo_from_row(row)
+
+    def moved(self, repo_type: str, namespace: str, name: str) -> Repo | None:
+        """The repo that ``namespace/name`` was moved away from (under its current name), if any."""
+        row = self._db.conn().execute(
+            "SELECT r.* FROM moved m JOIN repos r ON r.id = m.repo_id WHERE m.type=? AND m.namespace=? AND m.name=?",
+            (repo_type, namespace, name)).fetchone()
+        return repo_from_row(row) if row else None
+
+    def set_private(self, repo: Repo, private: bool) -> None:
+        with self._db.transaction() as db:
+            db.execute("UPDATE repos SET private=? WHERE id=?", (int(private), repo.id))

@@ -166,6 +166,29 @@ def test_sharded_save_records_and_verifies_sha256(tmp_path: Path) -> None:
     assert not list(tmp_path.glob("model-*")) and not (tmp_path / "model.safetensors.index.json").exists()
 
 
+def test_sharded_save_and_load_show_progress_unless_switched_off(tmp_path: Path, capsys: pytest.CaptureFixture,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    from modelyard import logging as my_logging
+
+    monkeypatch.setattr(my_logging, "_progress_bars_enabled", None)
+    monkeypatch.delenv("HF_HUB_DISABLE_PROGRESS_BARS", raising=False)
+    model = seeded(BertModel, tiny_bert())
+    model.save_pretrained(tmp_path, max_shard_size="20KB")
+    BertModel.from_pretrained(tmp_path)
+    shown = capsys.readouterr().err
+    shards = len(list(tmp_path.glob("model-*-of-*.safetensors")))
+    assert "Saving checkpoint shards: 100%|" in shown and f"| {shards}/{shards} " in shown
+    assert "Loading checkpoint shards: 100%|" in shown
+    my_logging.disable_progress_bar()
+    model.save_pretrained(tmp_path, max_shard_size="20KB")
+    BertModel.from_pretrained(tmp_path)
+    assert "checkpoint shards" not in capsys.readouterr().err
+    model.save_pretrained(tmp_path / "single")  # one file: nothing to count
+    my_logging.enable_progress_bar()
+    BertModel.from_pretrained(tmp_path / "single")
+    assert "checkpoint shards" not in capsys.readouterr().err
+
+
 def test_tampered_shard_is_refused(tmp_path: Path) -> None:
     seeded(BertModel, tiny_bert()).save_pretrained(tmp_path, max_shard_size="20KB")
     shard = sorted(tmp_path.glob("model-*-of-*.safetensors"))[1]

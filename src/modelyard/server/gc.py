@@ -30,8 +30,8 @@ from pathlib import Path
 from typing import Any
 
 from modelyard.server.blobstore import BlobStore
-from modelyard.server.gitobjects import manifest_from_json
 from modelyard.server.storage import Storage
+from modelyard.server.storage.trees import decode_manifest
 from modelyard.server.xet.gc import delete_dead, xet_liveness
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
@@ -112,7 +112,7 @@ def _referenced(db: Any, trees: Iterable[str]) -> set[str]:
     for oid in trees:
         row = db.execute("SELECT manifest FROM trees WHERE oid=?", (oid,)).fetchone()
         if row is not None:
-            live.update(entry.sha256 for entry in manifest_from_json(row["manifest"]).values())
+            live.update(entry.sha256 for entry in decode_manifest(row["manifest"]).values())
     return live
 
 

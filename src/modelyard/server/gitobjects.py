@@ -10,7 +10,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
 from typing import NamedTuple
@@ -88,14 +87,6 @@ def commit_oid(tree: str, parents: Iterable[str], author: str, timestamp: int, m
     h = hashlib.sha1(b"commit %d\x00" % len(raw))
     h.update(raw)
     return h.hexdigest()
-
-
-def manifest_to_json(manifest: Manifest) -> str:
-    return json.dumps({p: list(e) for p, e in sorted(manifest.items())}, separators=(",", ":"))
-
-
-def manifest_from_json(text: str) -> dict[str, FileEntry]:
-    return {p: FileEntry(v[0], int(v[1]), v[2], bool(v[3])) for p, v in json.loads(text).items()}
 
 
 def iso_z(ts: float) -> str:

@@ -37,6 +37,8 @@ CREATE TABLE IF NOT EXISTS downloads(
 """
 
 HISTORY = """
+-- manifest: the packed form of storage.trees (a BLOB; a TEXT column keeps BLOBs as they are), or the JSON
+-- text that databases written before it hold (both are read).
 CREATE TABLE IF NOT EXISTS trees(oid TEXT PRIMARY KEY, manifest TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS commits(
     repo_id INTEGER NOT NULL, oid TEXT NOT NULL, tree TEXT NOT NULL, parent TEXT, author TEXT NOT NULL,

@@ -13,10 +13,9 @@ from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from modelyard.server.web import views
-from modelyard.server.web.routes import CARDS, not_found_page, router, wants_page
+from modelyard.server.web.routes import not_found_page, router, wants_page
 from modelyard.server.web.security import SecurityHeadersMiddleware
-from modelyard.server.web.templating import warm_up_in_background
+from modelyard.server.web.templating import warm_up
 
 
 def install(app: FastAPI) -> None:
@@ -32,14 +31,6 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, http_error)
     docs = frozenset(p for p in (app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url) if p)
     app.add_middleware(SecurityHeadersMiddleware, exempt=docs)
-    warm_up_in_background()
 
 
-def clear_caches() -> None:
-    """Forget what the pages computed (benchmarks measure cold pages with this). The caches are per process and
-    keyed by content ids (tree and blob hashes), so hubs in one process can share them safely."""
-    for cache in (CARDS, views.TREE_FACTS, views.FOLDERS, views.HEADERS):
-        cache.clear()
-
-
-__all__ = ["clear_caches", "install"]
+__all__ = ["install", "warm_up"]

@@ -78,7 +78,8 @@ _warmed = False
 
 def warm_up() -> None:
     """Compile every template and import what the first pages would (YAML for cards, Pygments lexers) once
-    per process, so the first visitors do not pay for it (about half a second on a small machine)."""
+    per process, so the first visitors do not pay for it (about half a second on a small machine). The app's
+    lifespan calls this before the server accepts requests."""
     global _warmed
     with _warm_lock:
         if _warmed:
@@ -91,10 +92,6 @@ def warm_up() -> None:
         render.highlight_file("warm.py", "x = 1\n")
         render.highlight_json("warm.json", "{}")
         _warmed = True
-
-
-def warm_up_in_background() -> None:
-    threading.Thread(target=warm_up, name="modelyard-web-warm-up", daemon=True).start()
 
 
 def page(request: Request, template: str, context: dict[str, Any], *, status: int = 200,

@@ -126,8 +126,9 @@ class RemoveColumnsCollator:
         return getattr(self.collator, "draws_random", True)
 
     def __call__(self, features: list[Any]) -> Any:
-        if features and isinstance(features[0], Mapping):
-            if self._reported and self.keep.issuperset(features[0]):
+        first = features[0] if features else None
+        if type(first) is dict or isinstance(first, Mapping):
+            if self._reported and self.keep.issuperset(first):  # type: ignore[arg-type]
                 return self.collator(features)  # nothing to drop
             if not self._reported:
                 dropped = [k for k in features[0] if k not in self.keep]

@@ -106,6 +106,20 @@ def test_map_dataset_unused_columns_are_dropped_and_named(tmp_path: Path, toy_da
     assert "have been ignored: id, note" in caplog.text
 
 
+def test_list_of_dicts_is_filtered_only_where_a_row_has_unused_columns(tmp_path: Path, toy_data: list[dict],
+                                                                       caplog: pytest.LogCaptureFixture) -> None:
+    trainer = Trainer(DictModel(), args(tmp_path, max_steps=2), train_dataset=toy_data)
+    # every row holds only forward's arguments: the batches skip the per-batch column check
+    assert trainer._collator_for(toy_data, "training") is trainer.data_collator
+    with_ids = [{**row, "id": index} for index, row in enumerate(toy_data)]  # forward(x, labels) takes no id
+    for rows in (with_ids, [*toy_data[:-1], with_ids[-1]]):  # every row, or one row, with the extra column
+        trainer = Trainer(DictModel(), args(tmp_path, max_steps=8), train_dataset=rows)
+        assert trainer._collator_for(rows, "training") is not trainer.data_collator
+    with caplog.at_level("INFO", logger="modelyard.training.data"):
+        assert Trainer(DictModel(), args(tmp_path, max_steps=8), train_dataset=with_ids).train().global_step == 8
+    assert "have been ignored: id" in caplog.text
+
+
 def test_keeping_unused_columns_reaches_the_model_and_fails_there(tmp_path: Path, toy_data: list[dict]) -> None:
     trainer = Trainer(DictModel(), args(tmp_path, max_steps=2, remove_unused_columns=False),
                       train_dataset=[{**r, "id": 1} for r in toy_data])
@@ -133,6 +147,56 @@ def test_huggingface_datasets_dataset(tmp_path: Path, toy_data: list[dict]) -> N
 def test_plain_iterator_is_refused_with_advice(tmp_path: Path, toy_data: list[dict]) -> None:
     with pytest.raises(TrainerError, match="IterableDataset"):
         Trainer(DictModel(), args(tmp_path), train_dataset=iter(toy_data))
+
+
+@pytest.mark.parametrize(("size", "seed"), [(1, 0), (10, 42), (1000, 7)])
+def test_epoch_order_is_the_seeded_order_accelerate_draws(size: int, seed: int) -> None:
+    from accelerate.data_loader import SeedableRandomSampler
+
+    from modelyard.training.data import EpochShuffleSampler
+
+    ours = EpochShuffleSampler(range(size), seed=seed)
+    accelerates = SeedableRandomSampler(range(size), data_seed=seed)
+    orders = []
+    for epoch in (0, 1, 5, 1):
+        ours.set_epoch(epoch)
+        accelerates.set_epoch(epoch)
+        orders.append(list(ours))
+        assert orders[-1] == list(accelerates)
+        assert sorted(orders[-1]) == list(range(size))
+    assert orders[1] == orders[3]  # an epoch's order depends on the seed and the epoch only
+    assert size == 1 or orders[0] != orders[1]
+
+
+def test_training_order_comes_from_the_epoch_seeded_sampler(tmp_path: Path, toy_data: list[dict]) -> None:
+    # a list iterator over one permutation per epoch, not accelerate's sampler (two Python generators a sample)
+    from modelyard.training.data import EpochShuffleSampler
+
+    loader = Trainer(DictModel(), args(tmp_path, data_seed=5), train_dataset=toy_data).get_train_dataloader()
+    sampler = loader.batch_sampler.sampler
+    assert isinstance(sampler, EpochShuffleSampler) and sampler.seed == 5
+    assert type(iter(sampler)).__name__ == "list_iterator"
+
+
+def test_a_dataset_with_set_epoch_is_told_every_epoch(tmp_path: Path, toy_data: list[dict]) -> None:
+    class EpochAware(MapDataset):
+        def __init__(self, rows: list[dict]) -> None:
+            super().__init__(rows)
+            self.epochs: list[int] = []
+
+        def set_epoch(self, epoch: int) -> None:
+            self.epochs.append(epoch)
+
+    data = EpochAware(toy_data)
+    Trainer(DictModel(), args(tmp_path, num_train_epochs=3), train_dataset=data).train()
+    assert sorted(set(data.epochs)) == [0, 1, 2] and data.epochs == sorted(data.epochs)
+
+
+def test_empty_train_dataset_says_so(tmp_path: Path) -> None:
+    with pytest.raises(TrainerError, match="gave no batch in epoch 0"):
+        Trainer(DictModel(), args(tmp_path, max_steps=3), train_dataset=[]).train()
+    with pytest.raises(TrainerError, match="gives no batch"):
+        Trainer(DictModel(), args(tmp_path), train_dataset=[]).train()
 
 
 # ------------------------------------------------------------------ gradient accumulation

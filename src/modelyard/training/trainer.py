@@ -24,7 +24,7 @@ from typing import Any
 
 import torch
 from torch import nn
-from torch.utils.data import DataLoader, RandomSampler, SequentialSampler
+from torch.utils.data import DataLoader, SequentialSampler
 
 from modelyard.training import checkpointing as ckpt
 from modelyard.training import hub
@@ -39,6 +39,7 @@ from modelyard.training.callbacks import (
 )
 from modelyard.training.collators import DataCollatorWithPadding, default_data_collator
 from modelyard.training.data import (
+    EpochShuffleSampler,
     IndexedDataset,
     IndexedIterableDataset,
     RemoveColumnsCollator,
@@ -49,6 +50,7 @@ from modelyard.training.data import (
     is_iterable,
     kept_columns,
     needs_seeding,
+    nothing_to_drop,
     remove_unused_hf_columns,
 )
 from modelyard.training.errors import CheckpointError, TrainerError
@@ -144,6 +146,7 @@ class Trainer:
         self._eval_loaders: dict[int, Any] = {}
         self._hub_repo_id: str | None = None
         self._loader_generator: torch.Generator | None = None
+        self._epoch_aware: list[Any] = []  # the training sampler and dataset, told each epoch (set_epoch)
         self._last_eval_metrics: dict[str, float] | None = None
 
         self.state = TrainerState(
@@ -204,7 +207,7 @@ class Trainer:
         collator = self.data_collator
         if self.args.remove_unused_columns and not is_hf_dataset(dataset):
             keep = kept_columns(self.model, self.label_names)
-            if keep is not None:
+            if keep is not None and not nothing_to_drop(dataset, keep):
                 return RemoveColumnsCollator(collator, keep, self.model, role)
         return collator
 
@@ -243,12 +246,15 @@ class Trainer:
                                          self._collator_for(self.train_dataset, "training"))
         self._loader_generator = torch.Generator()
         options = self._loader_options(self.args.per_device_train_batch_size, self._loader_generator)
+        self._epoch_aware = [dataset] if callable(getattr(dataset, "set_epoch", None)) else []
         if is_iterable(dataset):
             loader = DataLoader(dataset, collate_fn=collate, drop_last=self.args.dataloader_drop_last, **options)
         else:
-            # accelerate swaps this for a sampler seeded with data_seed + epoch: the order of every epoch is
-            # reproducible, the same on every process, and independent of the global RNG.
-            loader = DataLoader(dataset, sampler=RandomSampler(dataset), collate_fn=collate,
+            # seeded with data_seed + epoch: the order of every epoch is reproducible, the same on every process
+            # (accelerate shards the batches), and independent of the global RNG
+            sampler = EpochShuffleSampler(dataset, seed=self.args.effective_data_seed)
+            self._epoch_aware.append(sampler)
+            loader = DataLoader(dataset, sampler=sampler, collate_fn=collate,
                                 drop_last=self.args.dataloader_drop_last, **options)
         return self._prepare_loader(loader)
 
@@ -567,6 +573,10 @@ class Trainer:
         if skip:
             loader = self.accelerator.skip_first_batches(loader, skip)
             loader.set_epoch(epoch)
+        # told here, whatever wraps them: accelerate's set_epoch reaches a sampler below its shard and skip
+        # wrappers only where it put one itself, and the dataset only where it found no sampler
+        for target in self._epoch_aware:
+            target.set_epoch(epoch)
         return self._on_device(iter(loader))
 
     def _next_group(self, batches: Iterator[Any]) -> list[Any]:

@@ -106,6 +106,20 @@ def test_map_dataset_unused_columns_are_dropped_and_named(tmp_path: Path, toy_da
     assert "have been ignored: id, note" in caplog.text
 
 
+def test_list_of_dicts_is_filtered_only_where_a_row_has_unused_columns(tmp_path: Path, toy_data: list[dict],
+                                                                       caplog: pytest.LogCaptureFixture) -> None:
+    trainer = Trainer(DictModel(), args(tmp_path, max_steps=2), train_dataset=toy_data)
+    # every row holds only forward's arguments: the batches skip the per-batch column check
+    assert trainer._collator_for(toy_data, "training") is trainer.data_collator
+    with_ids = [{**row, "id": index} for index, row in enumerate(toy_data)]  # forward(x, labels) takes no id
+    for rows in (with_ids, [*toy_data[:-1], with_ids[-1]]):  # every row, or one row, with the extra column
+        trainer = Trainer(DictModel(), args(tmp_path, max_steps=8), train_dataset=rows)
+        assert trainer._collator_for(rows, "training") is not trainer.data_collator
+    with caplog.at_level("INFO", logger="modelyard.training.data"):
+        assert Trainer(DictModel(), args(tmp_path, max_steps=8), train_dataset=with_ids).train().global_step == 8
+    assert "have been ignored: id" in caplog.text
+
+
 def test_keeping_unused_columns_reaches_the_model_and_fails_there(tmp_path: Path, toy_data: list[dict]) -> None:
     trainer = Trainer(DictModel(), args(tmp_path, max_steps=2, remove_unused_columns=False),
                       train_dataset=[{**r, "id": 1} for r in toy_data])
@@ -135,6 +149,56 @@ def test_plain_iterator_is_refused_with_advice(tmp_path: Path, toy_data: list[di
         Trainer(DictModel(), args(tmp_path), train_dataset=iter(toy_data))
 
 
+@pytest.mark.parametrize(("size", "seed"), [(1, 0), (10, 42), (1000, 7)])
+def test_epoch_order_is_the_seeded_order_accelerate_draws(size: int, seed: int) -> None:
+    from accelerate.data_loader import SeedableRandomSampler
+
+    from modelyard.training.data import EpochShuffleSampler
+
+    ours = EpochShuffleSampler(range(size), seed=seed)
+    accelerates = SeedableRandomSampler(range(size), data_seed=seed)
+    orders = []
+    for epoch in (0, 1, 5, 1):
+        ours.set_epoch(epoch)
+        accelerates.set_epoch(epoch)
+        orders.append(list(ours))
+        assert orders[-1] == list(accelerates)
+        assert sorted(orders[-1]) == list(range(size))
+    assert orders[1] == orders[3]  # an epoch's order depends on the seed and the epoch only
+    assert size == 1 or orders[0] != orders[1]
+
+
+def test_training_order_comes_from_the_epoch_seeded_sampler(tmp_path: Path, toy_data: list[dict]) -> None:
+    # a list iterator over one permutation per epoch, not accelerate's sampler (two Python generators a sample)
+    from modelyard.training.data import EpochShuffleSampler
+
+    loader = Trainer(DictModel(), args(tmp_path, data_seed=5), train_dataset=toy_data).get_train_dataloader()
+    sampler = loader.batch_sampler.sampler
+    assert isinstance(sampler, EpochShuffleSampler) and sampler.seed == 5
+    assert type(iter(sampler)).__name__ == "list_iterator"
+
+
+def test_a_dataset_with_set_epoch_is_told_every_epoch(tmp_path: Path, toy_data: list[dict]) -> None:
+    class EpochAware(MapDataset):
+        def __init__(self, rows: list[dict]) -> None:
+            super().__init__(rows)
+            self.epochs: list[int] = []
+
+        def set_epoch(self, epoch: int) -> None:
+            self.epochs.append(epoch)
+
+    data = EpochAware(toy_data)
+    Trainer(DictModel(), args(tmp_path, num_train_epochs=3), train_dataset=data).train()
+    assert sorted(set(data.epochs)) == [0, 1, 2] and data.epochs == sorted(data.epochs)
+
+
+def test_empty_train_dataset_says_so(tmp_path: Path) -> None:
+    with pytest.raises(TrainerError, match="gave no batch in epoch 0"):
+        Trainer(DictModel(), args(tmp_path, max_steps=3), train_dataset=[]).train()
+    with pytest.raises(TrainerError, match="gives no batch"):
+        Trainer(DictModel(), args(tmp_path), train_dataset=[]).train()
+
+
 # ------------------------------------------------------------------ gradient accumulation
 def test_accumulating_k_batches_of_b_equals_one_batch_of_k_times_b(tmp_path: Path, toy_data: list[dict]) -> None:
     torch.manual_seed(0)
@@ -159,6 +223,39 @@ def test_partial_accumulation_group_at_the_end_of_an_epoch_still_steps(tmp_path:
                       train_dataset=data)
     assert trainer.train().global_step == 6
     assert trainer.state.epoch == 2.0
+
+
+# ------------------------------------------------------------------ gradient clipping
+def test_gradients_are_clipped_to_max_grad_norm_over_every_parameter(tmp_path: Path, toy_data: list[dict]) -> None:
+    model = DictModel()
+    start = [p.detach().clone() for p in model.parameters()]
+    # plain SGD with lr 1: the update is minus the clipped gradient, so its norm is min(gradient norm, max)
+    trainer = Trainer(model, args(tmp_path, optim="sgd", learning_rate=1.0, lr_scheduler_type="constant",
+                                  max_steps=1, max_grad_norm=1e-3, logging_steps=1), train_dataset=toy_data)
+    trainer.train()
+    update = torch.cat([(p.detach() - s).flatten() for p, s in zip(model.parameters(), start)])
+    assert (update != 0).sum() == update.numel()  # the weight and the bias moved
+    grad_norm = next(r["grad_norm"] for r in trainer.state.log_history if "grad_norm" in r)
+    assert grad_norm > 1e-2  # the clipping did something
+    torch.testing.assert_close(update.norm(), torch.tensor(1e-3), rtol=1e-4, atol=0)
+
+
+def test_parameters_are_listed_once_per_training_run_not_per_step(tmp_path: Path, toy_data: list[dict]) -> None:
+    # walking the module tree for the clipping costs more than the clipping of a small model, every step
+    class Counting(DictModel):
+        calls = 0
+
+        def parameters(self, recurse: bool = True) -> Any:
+            self.calls += 1
+            return super().parameters(recurse)
+
+    listed = []
+    for steps in (2, 12):
+        model = Counting()
+        Trainer(model, args(tmp_path / str(steps), max_steps=steps, logging_strategy="no"),
+                train_dataset=toy_data).train()
+        listed.append(model.calls)
+    assert listed[0] == listed[1]
 
 
 # ------------------------------------------------------------------ callbacks
@@ -195,6 +292,39 @@ def test_callbacks_are_called_in_the_documented_order(tmp_path: Path) -> None:
         + ["on_epoch_end", "on_log", "on_train_end"]
     )
     assert recorder.events == expected
+
+
+def test_step_hooks_without_a_listener_are_not_dispatched(tmp_path: Path, toy_data: list[dict]) -> None:
+    trainer = Trainer(DictModel(), args(tmp_path, num_train_epochs=1, logging_strategy="no"), train_dataset=toy_data)
+    dispatched: list[str] = []
+    call = trainer.callback_handler.call
+
+    def counting(event: str, *rest: Any, **kwargs: Any) -> TrainerControl:
+        dispatched.append(event)
+        return call(event, *rest, **kwargs)
+
+    trainer.callback_handler.call = counting  # type: ignore[method-assign]
+    trainer.train()
+    assert trainer.state.global_step == 8
+    # no callback overrides the hooks inside a step: not even a call that returns at once, 3 times a step
+    assert dispatched.count("on_step_end") == 8
+    assert not {"on_step_begin", "on_pre_optimizer_step", "on_optimizer_step"} & set(dispatched)
+
+
+def test_a_callback_added_during_training_gets_the_step_hooks(tmp_path: Path, toy_data: list[dict]) -> None:
+    late = Recorder()
+
+    class AddAtTwo(TrainerCallback):
+        def on_step_end(self, args, state, control, **kwargs):  # noqa: ANN001, ANN003, ANN201
+            if state.global_step == 2:
+                trainer.add_callback(late)
+
+    trainer = Trainer(DictModel(), args(tmp_path, num_train_epochs=1, logging_strategy="no"), train_dataset=toy_data,
+                      callbacks=[AddAtTwo()])
+    trainer.train()
+    step = ["on_step_begin", "on_pre_optimizer_step", "on_optimizer_step", "on_step_end"]
+    assert late.events[: 4 * 6] == step * 6  # steps 3..8
+    assert late.events[4 * 6:] == ["on_epoch_end", "on_log", "on_train_end"]  # the summary is logged
 
 
 def test_a_callback_can_stop_training(tmp_path: Path, toy_data: list[dict]) -> None:
@@ -328,6 +458,42 @@ def test_csv_and_tensorboard_reports(tmp_path: Path, toy_data: list[dict]) -> No
     assert events
     tags = _tensorboard_tags(events[0])
     assert {"train/loss", "train/learning_rate", "eval/loss"} <= tags
+
+
+class LossRecordingModel(DictModel):
+    """Records the loss of every training forward; one step's loss is NaN (a constant added: the gradients stay
+    finite), as a diverging batch would be."""
+
+    def __init__(self, nan_at: int) -> None:
+        super().__init__()
+        self.losses: list[float] = []
+        self.nan_at = nan_at
+
+    def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None):  # noqa: ANN201
+        out = super().forward(x, labels)
+        if self.training and labels is not None:
+            if len(self.losses) + 1 == self.nan_at:
+                out["loss"] = out["loss"] + float("nan")
+            self.losses.append(float(out["loss"].detach()))
+        return out
+
+
+def test_logged_loss_is_the_mean_of_the_step_losses(tmp_path: Path, toy_data: list[dict],
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from modelyard.training.trainer import LossWindow
+
+    monkeypatch.setattr(LossWindow, "FOLD_EVERY", 3)  # windows of 5 steps cross the folds of the kept losses
+    model = LossRecordingModel(nan_at=7)
+    trainer = Trainer(model, args(tmp_path, max_steps=15, logging_steps=5), train_dataset=toy_data)
+    result = trainer.train()
+    steps = np.array(model.losses)
+    assert len(steps) == 15 and np.isnan(steps[6])
+    logged = [r["loss"] for r in trainer.state.log_history if "loss" in r]
+    windows = [steps[0:5], steps[5:10], steps[10:15]]
+    # logging_nan_inf_filter (on by default): a non-finite step counts as the mean of the window's finite ones
+    expected = [float(np.nanmean(w)) for w in windows]
+    np.testing.assert_allclose(logged, expected, atol=6e-5, rtol=0)  # the logs are rounded to 4 places
+    np.testing.assert_allclose(result.training_loss, np.mean(expected), rtol=1e-5)
 
 
 def _tensorboard_tags(path: Path) -> set[str]:

@@ -51,6 +51,9 @@ EVENTS = (
     "on_prediction_step",
 )
 
+# called inside each optimizer step: the loop checks whether anyone listens before dispatching
+STEP_EVENTS = frozenset({"on_step_begin", "on_substep_end", "on_pre_optimizer_step", "on_optimizer_step"})
+
 
 class TrainerCallback:
     """Base class: override the hooks you need; each is a no-op here."""
@@ -111,6 +114,8 @@ class CallbackHandler:
     def __init__(self, callbacks: list[TrainerCallback | type[TrainerCallback]], objects: dict[str, Any]) -> None:
         self.callbacks: list[TrainerCallback] = []
         self._by_event: dict[str, list[TrainerCallback]] = {event: [] for event in EVENTS}
+        self.listened: frozenset[str] = frozenset()  # the events some callback overrides
+        self.step_hooks: frozenset[str] = frozenset()  # those of them called inside an optimizer step
         self.objects = objects  # model, processing_class, optimizer, lr_scheduler, dataloaders
         for callback in callbacks:
             self.add_callback(callback)
@@ -120,6 +125,11 @@ class CallbackHandler:
         hooks several times per step)."""
         base = getattr(TrainerCallback, event)
         return [c for c in self.callbacks if getattr(type(c), event, base) is not base or event in vars(c)]
+
+    def _index(self) -> None:
+        self._by_event = {event: self._listeners(event) for event in EVENTS}
+        self.listened = frozenset(event for event, listeners in self._by_event.items() if listeners)
+        self.step_hooks = self.listened & STEP_EVENTS
 
     def add_callback(self, callback: TrainerCallback | type[TrainerCallback]) -> None:
         instance = callback() if isinstance(callback, type) else callback
@@ -131,13 +141,13 @@ class CallbackHandler:
         if any(type(c) is type(instance) for c in self.callbacks):
             logger.warning("A %s is already registered; the loop now calls both.", type(instance).__name__)
         self.callbacks.append(instance)
-        self._by_event = {event: self._listeners(event) for event in EVENTS}
+        self._index()
 
     def pop_callback(self, callback: TrainerCallback | type[TrainerCallback]) -> TrainerCallback | None:
         for existing in self.callbacks:
             if existing is callback or (isinstance(callback, type) and type(existing) is callback):
                 self.callbacks.remove(existing)
-                self._by_event = {event: self._listeners(event) for event in EVENTS}
+                self._index()
                 return existing
         return None
 

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import inspect
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence, Sized
 from typing import Any
 
+import torch
 from torch import nn
-from torch.utils.data import Dataset, IterableDataset
+from torch.utils.data import Dataset, IterableDataset, Sampler
 
 from modelyard.training.errors import TrainerError
 
@@ -110,6 +111,12 @@ def remove_unused_hf_columns(dataset: Any, model: nn.Module, label_names: list[s
     return dataset.remove_columns(dropped) if dropped else dataset
 
 
+def nothing_to_drop(dataset: Any, keep: set[str]) -> bool:
+    """True when ``dataset`` is a list or tuple of dicts that hold only ``keep`` keys: then no batch needs
+    :class:`RemoveColumnsCollator` (one pass over the rows here instead of a check per batch)."""
+    return isinstance(dataset, list | tuple) and all(type(row) is dict and keep.issuperset(row) for row in dataset)
+
+
 class RemoveColumnsCollator:
     """Wraps a collator: drops the keys ``forward`` does not take from each example first (said once)."""
 
@@ -126,8 +133,9 @@ class RemoveColumnsCollator:
         return getattr(self.collator, "draws_random", True)
 
     def __call__(self, features: list[Any]) -> Any:
-        if features and isinstance(features[0], Mapping):
-            if self._reported and self.keep.issuperset(features[0]):
+        first = features[0] if features else None
+        if type(first) is dict or isinstance(first, Mapping):
+            if self._reported and self.keep.issuperset(first):  # type: ignore[arg-type]
                 return self.collator(features)  # nothing to drop
             if not self._reported:
                 dropped = [k for k in features[0] if k not in self.keep]
@@ -140,6 +148,32 @@ class RemoveColumnsCollator:
                 self._reported = True
             features = [{k: v for k, v in f.items() if k in self.keep} for f in features]
         return self.collator(features)
+
+
+class EpochShuffleSampler(Sampler[int]):
+    """A new random order of the dataset every epoch: the permutation drawn from a generator seeded with
+    ``seed + epoch``, the same draws as accelerate's ``SeedableRandomSampler`` with ``data_seed=seed`` (so the
+    same order on every process, reproducible, independent of the global RNG). The order is handed out as a
+    list iterator: accelerate's sampler yields each index through two Python generators, a cost per sample.
+    The data loader sets the epoch before each pass (``set_epoch``)."""
+
+    def __init__(self, data_source: Sized, *, seed: int) -> None:
+        self.data_source = data_source
+        self.seed = seed
+        self.epoch = 0
+        self.generator: torch.Generator | None = None
+
+    def __len__(self) -> int:
+        return len(self.data_source)
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __iter__(self) -> Iterator[int]:
+        if self.generator is None:
+            self.generator = torch.Generator(device=torch.get_default_device())
+        self.generator.manual_seed(self.seed + self.epoch)
+        return iter(torch.randperm(len(self.data_source), generator=self.generator).tolist())
 
 
 # ------------------------------------------------------------------------------ reproducible batches

@@ -21,19 +21,27 @@ def _is_mapping_like(outputs: Any) -> bool:
     return hasattr(outputs, "keys") and hasattr(outputs, "__getitem__") and not isinstance(outputs, torch.Tensor)
 
 
-def extract_loss(outputs: Any, *, has_labels: bool, model: Any, label_names: list[str]) -> torch.Tensor:
-    """The scalar loss in ``outputs``, or an error that says what the model returned instead."""
-    if type(outputs) is dict and outputs.get("loss") is not None:  # the common case, checked cheaply
-        loss = outputs["loss"]
+def has_labels(inputs: Any, label_names: list[str]) -> bool:
+    """Whether the batch ``inputs`` holds any of ``label_names`` (not None)."""
+    return any(inputs.get(name) is not None for name in label_names)
+
+
+def extract_loss(outputs: Any, *, inputs: Any, model: Any, label_names: list[str]) -> torch.Tensor:
+    """The scalar loss in ``outputs`` (the model's output on the batch ``inputs``), or an error that says what
+    the model returned instead."""
+    if isinstance(outputs, dict):  # a dict or a ModelOutput with a scalar loss: the common case, checked cheaply
+        loss = outputs.get("loss")
         if isinstance(loss, torch.Tensor) and loss.dim() == 0:
             return loss
+    # only outputs off the fast path need to know about labels (a tuple's first item is the loss only then)
+    with_labels = has_labels(inputs, label_names)
     model_name = type(model).__name__
     loss: Any = None
     if _is_mapping_like(outputs):
         loss = outputs["loss"] if "loss" in outputs.keys() else None
         returned = f"a {type(outputs).__name__} with keys {list(outputs.keys())}"
     elif isinstance(outputs, tuple | list):
-        loss = outputs[0] if outputs and has_labels else None
+        loss = outputs[0] if outputs and with_labels else None
         returned = f"a {type(outputs).__name__} of {len(outputs)} items"
         if loss is not None and not (isinstance(loss, torch.Tensor) and loss.numel() == 1):
             raise TrainerError(
@@ -48,7 +56,7 @@ def extract_loss(outputs: Any, *, has_labels: bool, model: Any, label_names: lis
     else:
         returned = f"a {type(outputs).__name__}"
     if loss is None:
-        if has_labels:
+        if with_labels:
             raise TrainerError(
                 f"{model_name}.forward returned no loss ({returned}) although the batch has labels "
                 f"({', '.join(label_names)}). Make forward compute the loss when labels are passed and return it "

@@ -24,7 +24,7 @@ from typing import Any
 
 import torch
 from torch import nn
-from torch.utils.data import DataLoader, RandomSampler, SequentialSampler
+from torch.utils.data import DataLoader, SequentialSampler
 
 from modelyard.training import checkpointing as ckpt
 from modelyard.training import hub
@@ -39,6 +39,7 @@ from modelyard.training.callbacks import (
 )
 from modelyard.training.collators import DataCollatorWithPadding, default_data_collator
 from modelyard.training.data import (
+    EpochShuffleSampler,
     IndexedDataset,
     IndexedIterableDataset,
     RemoveColumnsCollator,
@@ -49,6 +50,7 @@ from modelyard.training.data import (
     is_iterable,
     kept_columns,
     needs_seeding,
+    nothing_to_drop,
     remove_unused_hf_columns,
 )
 from modelyard.training.errors import CheckpointError, TrainerError
@@ -58,6 +60,7 @@ from modelyard.training.outputs import (
     PredictionOutput,
     TrainOutput,
     extract_loss,
+    has_labels,
     nested_concat,
     predictions_of,
     speed_metrics,
@@ -134,12 +137,16 @@ class Trainer:
         self.data_collator = data_collator
         self.label_names = list(args.label_names) if args.label_names else default_label_names(model)
         self.accelerator = self._create_accelerator()
+        # fixed with the accelerator; read here once, not through accelerate's properties at every step
+        self._mixed_precision = self.accelerator.mixed_precision != "no"
+        self._clip_params: list[nn.Parameter] | None = None  # the parameters clipped, listed once per train()
         set_seed(args.seed)
         self.is_in_train = False
         self._prepared_model: nn.Module | None = None
         self._eval_loaders: dict[int, Any] = {}
         self._hub_repo_id: str | None = None
         self._loader_generator: torch.Generator | None = None
+        self._epoch_aware: list[Any] = []  # the training sampler and dataset, told each epoch (set_epoch)
         self._last_eval_metrics: dict[str, float] | None = None
 
         self.state = TrainerState(
@@ -200,7 +207,7 @@ class Trainer:
         collator = self.data_collator
         if self.args.remove_unused_columns and not is_hf_dataset(dataset):
             keep = kept_columns(self.model, self.label_names)
-            if keep is not None:
+            if keep is not None and not nothing_to_drop(dataset, keep):
                 return RemoveColumnsCollator(collator, keep, self.model, role)
         return collator
 
@@ -239,12 +246,15 @@ class Trainer:
                                          self._collator_for(self.train_dataset, "training"))
         self._loader_generator = torch.Generator()
         options = self._loader_options(self.args.per_device_train_batch_size, self._loader_generator)
+        self._epoch_aware = [dataset] if callable(getattr(dataset, "set_epoch", None)) else []
         if is_iterable(dataset):
             loader = DataLoader(dataset, collate_fn=collate, drop_last=self.args.dataloader_drop_last, **options)
         else:
-            # accelerate swaps this for a sampler seeded with data_seed + epoch: the order of every epoch is
-            # reproducible, the same on every process, and independent of the global RNG.
-            loader = DataLoader(dataset, sampler=RandomSampler(dataset), collate_fn=collate,
+            # seeded with data_seed + epoch: the order of every epoch is reproducible, the same on every process
+            # (accelerate shards the batches), and independent of the global RNG
+            sampler = EpochShuffleSampler(dataset, seed=self.args.effective_data_seed)
+            self._epoch_aware.append(sampler)
+            loader = DataLoader(dataset, sampler=sampler, collate_fn=collate,
                                 drop_last=self.args.dataloader_drop_last, **options)
         return self._prepare_loader(loader)
 
@@ -322,29 +332,37 @@ class Trainer:
 
     # ------------------------------------------------------------------ loss
     def _has_labels(self, inputs: Mapping[str, Any]) -> bool:
-        return any(inputs.get(name) is not None for name in self.label_names)
+        return has_labels(inputs, self.label_names)
 
     def compute_loss(
         self, model: nn.Module, inputs: dict[str, Any], return_outputs: bool = False, num_items_in_batch: Any = None
     ) -> Any:
         """The model's loss on ``inputs`` (override for a custom loss); ``(loss, outputs)`` when asked."""
         outputs = model(**inputs)
-        loss = extract_loss(outputs, has_labels=self._has_labels(inputs), model=self.model,
-                            label_names=self.label_names)
+        loss = outputs.get("loss") if isinstance(outputs, dict) else None  # a dict or ModelOutput: the common case
+        if not (isinstance(loss, torch.Tensor) and loss.dim() == 0):
+            loss = extract_loss(outputs, inputs=inputs, model=self.model, label_names=self.label_names)
         return (loss, outputs) if return_outputs else loss
 
     def training_step(self, model: nn.Module, inputs: dict[str, Any], num_micro_batches: int = 1) -> torch.Tensor:
         """Forward and backward on one micro-batch; returns the detached loss of that micro-batch."""
         if not model.training:  # train() walks every module: only when evaluation switched it off
             model.train()
-        if not isinstance(inputs, Mapping):
+        if type(inputs) is not dict and not isinstance(inputs, Mapping):
             raise TrainerError(
                 f"A training batch must be a dict of model inputs, got {type(inputs).__name__}; use a collator "
                 "that returns a dict (e.g. default_data_collator)."
             )
-        with self._autocast():
+        if self._mixed_precision:
+            with self.accelerator.autocast():
+                loss = self.compute_loss(model, dict(inputs))
+        else:
             loss = self.compute_loss(model, dict(inputs))
-        self._backward(loss / num_micro_batches if num_micro_batches > 1 else loss)
+        scaled = loss / num_micro_batches if num_micro_batches > 1 else loss
+        if self._direct:
+            scaled.backward()
+        else:
+            self.accelerator.backward(scaled)
         return loss.detach()
 
     # accelerate's backward / optimizer wrapper / clipping look up an optional package (importlib find_spec)
@@ -354,20 +372,6 @@ class Trainer:
     def _direct(self) -> bool:
         return self.accelerator.scaler is None and self.accelerator.distributed_type.value in (
             "NO", "MULTI_CPU", "MULTI_GPU", "MULTI_XPU", "MULTI_NPU", "MULTI_MLU", "MULTI_MUSA", "MULTI_HPU")
-
-    def _autocast(self) -> Any:
-        return _NO_CONTEXT if self.accelerator.mixed_precision == "no" else self.accelerator.autocast()
-
-    def _backward(self, loss: torch.Tensor) -> None:
-        if self._direct:
-            loss.backward()
-        else:
-            self.accelerator.backward(loss)
-
-    def _clip_gradients(self, model: nn.Module) -> torch.Tensor:
-        if self._direct:
-            return torch.nn.utils.clip_grad_norm_(model.parameters(), self.args.max_grad_norm)  # type: ignore[arg-type]
-        return self.accelerator.clip_grad_norm_(model.parameters(), self.args.max_grad_norm)
 
     # ------------------------------------------------------------------ training
     def train(self, resume_from_checkpoint: str | os.PathLike[str] | bool | None = None, **kwargs: Any) -> TrainOutput:
@@ -384,6 +388,7 @@ class Trainer:
             return self._train(checkpoint)
         finally:
             self.is_in_train = False
+            self._clip_params = None
 
     def _resolve_checkpoint(self, resume: str | os.PathLike[str] | bool | None) -> Path | None:
         if resume is None or resume is False:
@@ -483,6 +488,7 @@ class Trainer:
         )
         if checkpoint is not None:
             self._load_checkpoint(checkpoint, optimizer, scheduler)
+        self._clip_params = list(model.parameters())
         if args.push_to_hub and accelerator.is_main_process and self._hub_repo_id is None:
             self._hub_repo_id = hub.init_repo(args)
 
@@ -502,6 +508,7 @@ class Trainer:
         start_step = self.state.global_step
         self.control.should_training_stop = self.state.global_step >= max_steps
 
+        accumulation = args.gradient_accumulation_steps
         epoch = self.state.epochs_completed
         while epoch < num_epochs and not self.control.should_training_stop:
             skipped = self.state.batches_in_epoch
@@ -510,7 +517,11 @@ class Trainer:
             finished = False
             steps_before = self.state.global_step
             while not (self.control.should_training_stop or self.control.should_epoch_stop):
-                group = self._next_group(batches)
+                if accumulation == 1:  # (the common case without a call)
+                    batch = next(batches, _END)
+                    group = [] if batch is _END else [batch]
+                else:
+                    group = self._next_group(batches)
                 if not group:
                     if not skipped and self.state.global_step == steps_before:
                         raise TrainerError(
@@ -524,8 +535,9 @@ class Trainer:
                 self.state.batches_in_epoch += len(group)
                 fraction = self.state.batches_in_epoch / batches_per_epoch if batches_per_epoch else 0.0
                 self.state.epoch = epoch + min(1.0, fraction)
-                self.control = self.callback_handler.call("on_step_end", args, self.state, self.control)
-                self._maybe_log_save_evaluate(model)
+                self.control = control = self.callback_handler.call("on_step_end", args, self.state, self.control)
+                if control.should_log or control.should_evaluate or control.should_save or control.should_training_stop:
+                    self._maybe_log_save_evaluate(model)  # (with no flag set it would do nothing)
             if finished or self.control.should_epoch_stop:
                 # the next epoch starts at its first batch (what a checkpoint saved from here on records)
                 self.state.epochs_completed = epoch + 1
@@ -561,6 +573,10 @@ class Trainer:
         if skip:
             loader = self.accelerator.skip_first_batches(loader, skip)
             loader.set_epoch(epoch)
+        # told here, whatever wraps them: accelerate's set_epoch reaches a sampler below its shard and skip
+        # wrappers only where it put one itself, and the dataset only where it found no sampler
+        for target in self._epoch_aware:
+            target.set_epoch(epoch)
         return self._on_device(iter(loader))
 
     def _next_group(self, batches: Iterator[Any]) -> list[Any]:
@@ -575,7 +591,9 @@ class Trainer:
     def _optimizer_step(self, model: nn.Module, optimizer: Any, scheduler: Any, group: list[Any]) -> None:
         """One optimizer step over ``group`` (1 .. gradient_accumulation_steps micro-batches)."""
         args, handler = self.args, self.callback_handler
-        self.control = handler.call("on_step_begin", args, self.state, self.control)
+        hooks = handler.step_hooks  # the hooks within a step that some callback overrides (usually none)
+        if hooks and "on_step_begin" in hooks:
+            self.control = handler.call("on_step_begin", args, self.state, self.control)
         if len(group) == 1:
             step_loss = self.training_step(model, group[0], 1)
         else:
@@ -583,17 +601,25 @@ class Trainer:
             last = len(group) - 1
             for index, batch in enumerate(group):
                 # micro-batches before the last skip DDP's gradient all-reduce
-                with self.accelerator.no_sync(model) if index < last else contextlib.nullcontext():
+                with self.accelerator.no_sync(model) if index < last else _NO_CONTEXT:
                     step_loss += self.training_step(model, batch, len(group))
-                if index < last:
+                if index < last and "on_substep_end" in hooks:
                     self.control = handler.call("on_substep_end", args, self.state, self.control)
             step_loss /= len(group)
         self._losses.add(step_loss)
         if args.max_grad_norm:
-            self._last_grad_norm = self._clip_gradients(model)
-        self.control = handler.call("on_pre_optimizer_step", args, self.state, self.control)
+            # the parameters are listed once per train() (walking the module tree each step costs more than
+            # clipping a small model); a run cannot add parameters mid-way: the optimizer would not know them
+            params = self._clip_params
+            if self._direct:
+                self._last_grad_norm = torch.nn.utils.clip_grad_norm_(params, args.max_grad_norm)  # type: ignore[arg-type]
+            else:
+                self._last_grad_norm = self.accelerator.clip_grad_norm_(params, args.max_grad_norm)
+        if hooks and "on_pre_optimizer_step" in hooks:
+            self.control = handler.call("on_pre_optimizer_step", args, self.state, self.control)
         optimizer.step()
-        self.control = handler.call("on_optimizer_step", args, self.state, self.control)
+        if hooks and "on_optimizer_step" in hooks:
+            self.control = handler.call("on_optimizer_step", args, self.state, self.control)
         if self._direct or not self.accelerator.optimizer_step_was_skipped:
             scheduler.step()
         optimizer.zero_grad(set_to_none=True)
@@ -882,12 +908,16 @@ class Trainer:
 
 
 _NO_CONTEXT = contextlib.nullcontext()
+_END = object()  # what next() returns at the end of the batches
 _HUB_IGNORE = [f"{ckpt.PREFIX}-*", f"tmp-{ckpt.PREFIX}-*", f"{hub.LAST_CHECKPOINT}/*", "runs/*", "*.replaced/*",
                ".cache/*"]
 
 
 class LossWindow:
-    """Step losses since the last log, kept as tensors (no device sync per step), folded every 256 steps."""
+    """Step losses since the last log, kept as tensors (no device sync per step), folded every FOLD_EVERY
+    steps."""
+
+    FOLD_EVERY = 256
 
     def __init__(self) -> None:
         self.pending: list[torch.Tensor] = []
@@ -895,9 +925,12 @@ class LossWindow:
 
     def add(self, loss: torch.Tensor) -> None:
         self.pending.append(loss)
-        if len(self.pending) >= 256:
-            self.folded.append(self._fold(self.pending))
-            self.pending = []
+        if len(self.pending) >= self.FOLD_EVERY:
+            self.fold()
+
+    def fold(self) -> None:
+        self.folded.append(self._fold(self.pending))
+        self.pending = []
 
     @staticmethod
     def _fold(losses: list[torch.Tensor]) -> torch.Tensor:

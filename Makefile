@@ -24,7 +24,8 @@ install: $(STAMP)
 lint: install
 	$(VENV)/bin/ruff check src tests examples benchmarks tools
 
-test: install lint browser
+# The reference environment is built too, so the parity tests against the live reference run in CI (not skipped).
+test: install lint browser reference
 	$(VENV)/bin/pytest -q -p no:cacheprovider
 
 # The main job: the two guides end to end (the second one against the embedded hub).

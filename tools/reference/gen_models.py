@@ -630,9 +630,11 @@ def generate_case(case: Case, root: Path) -> dict[str, Any]:
     with torch.no_grad():
         out = loaded(**inputs, **case.options, return_dict=True)
         flat = flatten_outputs(out)
-        if model is not None:  # the saved-and-reloaded model computes exactly what the built one does
+        if model is not None:  # the saved-and-reloaded model computes what the built one does
+            # (up to rounding: kernels may block memory-mapped and fresh tensors differently)
             for key, value in flatten_outputs(model(**inputs, **case.options, return_dict=True)).items():
-                if not torch.equal(value, flat[key]):
+                scale = max(1.0, float(value.abs().max())) if value.is_floating_point() and value.numel() else 1.0
+                if value.shape != flat[key].shape or not torch.allclose(value, flat[key], rtol=0, atol=1e-5 * scale):
                     raise RuntimeError(f"{case.name}: {key} differs between the built and the reloaded model")
 
     tensors = {f"input.{k}": v.clone().contiguous() for k, v in inputs.items()}

@@ -340,7 +340,10 @@ def _fetch(code_source: FileSource, module: str) -> tuple[str, dict[str, bytes],
 
 def _import_class(package: str, module: str, class_name: str, files: dict[str, bytes], where: str) -> type:
     provided = {"transformers"} if remote_imports.uses_compat() else set()  # the compatibility namespace
-    required = {path: set(scan_imports(data, filename=path).absolute) - provided for path, data in files.items()}
+    required = {}
+    for path, data in files.items():
+        lines = scan_imports(data, filename=path).first_lines
+        required[path] = {name: line for name, line in lines.items() if name not in provided}
     check_dependencies(required, where=where, local_modules={p.split("/")[0].removesuffix(".py") for p in files})
     remote_imports.check_transformers_uses(files, where=where)
     remote_imports.register_package(package, where)

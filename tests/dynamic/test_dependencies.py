@@ -73,3 +73,37 @@ def test_syntax_errors_name_the_file(tmp_path: Path) -> None:
     files["configuration_toy.py"] += "\ndef broken(:\n"
     with pytest.raises(SyntaxError, match="configuration_toy.py"):
         AutoConfig.from_pretrained(write_files(tmp_path / "repo", files), trust_remote_code=True)
+
+
+# The reference's rule: what it loads, modelyard loads (a quantizer module importing bitsandbytes under a
+# try whatever it catches; either branch of an availability test); what it refuses is refused with the line.
+@pytest.mark.parametrize(
+    "source",
+    [
+        "try:\n    import bitsandbytes as bnb\nexcept ImportError:\n    bnb = None\n",
+        "try:\n    import bitsandbytes as bnb\nexcept (RuntimeError, AttributeError):\n    bnb = None\n",
+        "def load():\n    try:\n        from bitsandbytes.nn import Linear8bitLt\n    finally:\n        pass\n",
+        "from transformers.utils import is_bitsandbytes_available\n"
+        "if is_bitsandbytes_available():\n    import bitsandbytes as bnb\n",
+        "from transformers.utils import is_bitsandbytes_available\n"
+        "if not is_bitsandbytes_available():\n    bnb = None\nelse:\n    import bitsandbytes as bnb\n",
+        "import importlib.util\nif importlib.util.find_spec('bitsandbytes') is not None:\n    import bitsandbytes\n",
+    ],
+    ids=["except-importerror", "except-other", "try-finally", "if-available", "else-of-not-available", "find-spec"],
+)
+def test_guarded_imports_are_optional(source: str) -> None:
+    found = scan_imports(source, "quantizer.py")
+    assert "bitsandbytes" not in found.absolute
+    assert "bitsandbytes" in found.optional_absolute
+
+
+def test_an_unconditional_import_is_named_with_file_line_and_install_hint() -> None:
+    source = "import os\n\n\nimport yaml\nfrom not_a_real_package_xyz import thing\nimport not_a_real_package_xyz.sub\n"
+    found = scan_imports(source, "quantizer.py")
+    assert dict(found.first_lines) == {"os": 1, "yaml": 4, "not_a_real_package_xyz": 5}
+    required = {"quantizer.py": {k: v for k, v in found.first_lines.items() if k != "yaml"}}
+    with pytest.raises(MissingDependencyError) as info:
+        check_dependencies(required, where="repository 'acme/q'")
+    message = str(info.value)
+    assert "not_a_real_package_xyz (imported by quantizer.py line 5)" in message
+    assert "pip install not_a_real_package_xyz" in message and "acme/q" in message

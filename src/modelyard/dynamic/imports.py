@@ -1,9 +1,17 @@
 """What a module imports, read with ``ast`` (the code is parsed, never executed), and the dependency check.
 
-Imports under ``try: ... except ImportError`` (or a broader handler) are optional: the code copes without
-them, so a missing optional package is not reported and a missing optional relative module is not copied.
-So are imports under ``if is_<package>_available():`` (the reference library's idiom for optional
-kernels such as flash-attn). Imports under ``if TYPE_CHECKING:`` never run and are ignored.
+The rule is the reference library's, so a repository that loads there is not refused here:
+
+- imports in the body of any ``try`` are optional (the reference drops every ``try`` body before it looks,
+  whatever the handler catches): a missing optional package is not reported, a missing optional relative
+  module is not copied;
+- so are imports in either branch of an ``if`` that tests availability (``is_<package>_available()``, the
+  reference's idiom for optional kernels such as flash-attn or bitsandbytes, or ``importlib.util.find_spec``):
+  the code visibly copes with the package being absent;
+- imports under ``if TYPE_CHECKING:`` never run and are ignored.
+
+Only the remaining (unconditional) imports of a missing package refuse a load, each named with its file and
+line and the ``pip install`` that fixes it.
 """
 
 from __future__ import annotations
@@ -11,8 +19,8 @@ from __future__ import annotations
 import ast
 import importlib.util
 import sys
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 
 from modelyard.errors import MissingDependencyError
 
@@ -49,6 +57,7 @@ class ModuleImports:
     relative: tuple[RelativeImport, ...]
     absolute: tuple[str, ...]  # top-level names of required absolute imports
     optional_absolute: tuple[str, ...]
+    first_lines: Mapping[str, int] = field(default_factory=dict)  # required name -> line of its first import
 
 
 def catches_import_errors(node: ast.Try) -> bool:
@@ -71,26 +80,25 @@ def _is_type_checking(test: ast.expr) -> bool:
 
 
 def _is_availability_check(test: ast.expr) -> bool:
-    """``if is_flash_attn_2_available():`` and the like: the body runs only where the package is installed."""
+    """``if is_flash_attn_2_available():``, ``if not is_bnb_available():``, ``if find_spec("x") is not None:``
+    and the like: the code chooses a path by whether a package is installed."""
     for node in ast.walk(test):
         if isinstance(node, ast.Call):
             func = node.func
             name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
-            if name.startswith("is_") and name.endswith("_available"):
+            if (name.startswith("is_") and name.endswith("_available")) or name == "find_spec":
                 return True
     return False
 
 
 def iter_imports(tree: ast.AST) -> Iterator[tuple[ast.Import | ast.ImportFrom, bool]]:
-    """Every import statement with whether it is optional: under ``try`` with an ``ImportError`` (or broader)
-    handler, or under ``if is_<package>_available():``. Imports under ``if TYPE_CHECKING:`` never run and are
-    left out."""
+    """Every import statement with whether it is optional (see the module doc): in a ``try`` body, or in
+    either branch of an availability test. Imports under ``if TYPE_CHECKING:`` never run and are left out."""
 
     def visit(node: ast.AST, optional: bool) -> Iterator[tuple[ast.Import | ast.ImportFrom, bool]]:
         if isinstance(node, TRY_NODES):
-            body_optional = optional or catches_import_errors(node)  # type: ignore[arg-type]
-            for child in node.body:
-                yield from visit(child, body_optional)
+            for child in node.body:  # type: ignore[attr-defined]
+                yield from visit(child, True)
             for child in [*node.handlers, *node.orelse, *node.finalbody]:  # type: ignore[attr-defined]
                 yield from visit(child, optional)
             return
@@ -99,10 +107,8 @@ def iter_imports(tree: ast.AST) -> Iterator[tuple[ast.Import | ast.ImportFrom, b
                 yield from visit(child, optional)
             return
         if isinstance(node, ast.If) and _is_availability_check(node.test):
-            for child in node.body:
+            for child in [*node.body, *node.orelse]:
                 yield from visit(child, True)
-            for child in node.orelse:
-                yield from visit(child, optional)
             return
         if isinstance(node, ast.Import | ast.ImportFrom):
             yield node, optional
@@ -116,18 +122,26 @@ def scan_imports(source: bytes | str, filename: str) -> ModuleImports:
     """Parse ``source`` and list its imports; a syntax error names the file and line."""
     tree = ast.parse(source, filename=filename)
     relative: list[RelativeImport] = []
-    absolute: set[str] = set()
+    first_lines: dict[str, int] = {}
     optional_absolute: set[str] = set()
+
+    def add(name: str, optional: bool, lineno: int) -> None:
+        if optional:
+            optional_absolute.add(name)
+        else:
+            first_lines[name] = min(lineno, first_lines.get(name, lineno))
+
     for node, optional in iter_imports(tree):
         if isinstance(node, ast.Import):
             for alias in node.names:
-                (optional_absolute if optional else absolute).add(alias.name.split(".")[0])
+                add(alias.name.split(".")[0], optional, node.lineno)
         elif node.level:
             names = tuple(alias.name for alias in node.names)
             relative.append(RelativeImport(node.level, node.module, names, optional, node.lineno))
         elif node.module and node.module != "__future__":
-            (optional_absolute if optional else absolute).add(node.module.split(".")[0])
-    return ModuleImports(tuple(relative), tuple(sorted(absolute)), tuple(sorted(optional_absolute - absolute)))
+            add(node.module.split(".")[0], optional, node.lineno)
+    return ModuleImports(tuple(relative), tuple(sorted(first_lines)), tuple(sorted(optional_absolute - set(first_lines))),
+                         first_lines)
 
 
 def is_importable(name: str) -> bool:
@@ -141,22 +155,26 @@ def is_importable(name: str) -> bool:
 
 
 def check_dependencies(
-    required: dict[str, Iterable[str]], *, where: str, local_modules: Iterable[str] = ()
+    required: Mapping[str, Iterable[str]], *, where: str, local_modules: Iterable[str] = ()
 ) -> None:
     """Raise one :class:`MissingDependencyError` listing every package the code needs and this environment lacks.
 
-    ``required`` maps each file to its top-level absolute imports; ``local_modules`` are the top-level
-    module names of the code itself (an absolute import of one of them is a mistake worth naming).
+    ``required`` maps each file to its top-level absolute imports: names, or a mapping of name -> line of the
+    import (:attr:`ModuleImports.first_lines`), which the error then cites as ``file line N``;
+    ``local_modules`` are the top-level module names of the code itself (an absolute import of one of them is
+    a mistake worth naming).
     """
     local = set(local_modules)
     missing: dict[str, list[str]] = {}
     misused: dict[str, list[str]] = {}
     for filename, names in required.items():
+        lines_of = names if isinstance(names, Mapping) else {}
         for name in names:
+            cited = f"{filename} line {lines_of[name]}" if name in lines_of else filename
             if name in local:
                 misused.setdefault(name, []).append(filename)
             elif not is_importable(name):
-                missing.setdefault(name, []).append(filename)
+                missing.setdefault(name, []).append(cited)
     if not missing and not misused:
         return
     lines = [f"The custom code of {where} cannot run in this environment."]

@@ -4,6 +4,7 @@ warnings, clear errors for bad files, unknown keys, unused kwargs and equality."
 from __future__ import annotations
 
 import json
+import logging
 import subprocess
 import sys
 import warnings
@@ -12,8 +13,8 @@ from pathlib import Path
 import pytest
 
 import modelyard
-from modelyard import DistilBertConfig, PretrainedConfig
-from modelyard.configuration import COMMON_DEFAULTS
+from modelyard import DistilBertConfig, PretrainedConfig, Wav2Vec2Config
+from modelyard.configuration import COMMON_DEFAULTS, strict_config_keywords
 from modelyard.errors import ConfigurationError, MissingFileError, UnexpectedArgumentError
 from modelyard.models.bert.configuration_bert import BertConfig
 
@@ -116,16 +117,36 @@ def test_diff_dict_keeps_model_keys_and_drops_common_defaults() -> None:
 
 
 # ------------------------------------------------------------------------------------------------ warnings and errors
-def test_probable_typo_is_an_error_with_a_suggestion() -> None:
-    """One policy for every kind: a misspelt known setting is an error (the model would ignore it)."""
-    with pytest.raises(UnexpectedArgumentError, match="'activaton' \\(did you mean 'activation'\\?\\)"):
-        DistilBertConfig(activaton="relu")
+def test_probable_typo_is_kept_and_logged_with_a_suggestion(caplog: pytest.LogCaptureFixture) -> None:
+    """As the reference: extra keywords are attributes; a likely misspelling is also logged with the name."""
+    with caplog.at_level(logging.WARNING, logger="modelyard.configuration"):
+        config = DistilBertConfig(activaton="relu")
+    assert config.activaton == "relu" and config.activation == "gelu"
+    assert "'activaton' (did you mean 'activation'?)" in caplog.text
+    caplog.clear()
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        config = DistilBertConfig(my_project_flag=True)  # not close to any name: a custom setting, kept
-    assert config.my_project_flag is True
+        config = DistilBertConfig(my_project_flag=True)  # not close to any name: a custom setting, kept quietly
+    assert config.my_project_flag is True and not caplog.text
+    # the reference's own tests and real config.json files pass keys of other families/versions
+    assert Wav2Vec2Config(hidden_dropout_prob=0.1).hidden_dropout_prob == 0.1
+    with caplog.at_level(logging.WARNING, logger="modelyard.configuration"):
+        DistilBertConfig.from_dict({}, activaton="relu")
+    assert "did you mean 'activation'" in caplog.text
+
+
+def test_strict_mode_makes_a_probable_typo_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MODELYARD_STRICT_CONFIG", "1")
+    with pytest.raises(UnexpectedArgumentError, match="'activaton' \\(did you mean 'activation'\\?\\)"):
+        DistilBertConfig(activaton="relu")
     with pytest.raises(UnexpectedArgumentError, match="did you mean 'activation'"):
         DistilBertConfig.from_dict({}, activaton="relu")
+    assert DistilBertConfig(my_project_flag=True).my_project_flag is True
+    strict_config_keywords(False)  # the switch wins over the environment
+    try:
+        assert DistilBertConfig(activaton="relu").activaton == "relu"
+    finally:
+        strict_config_keywords(None)
 
 
 def test_invalid_json_names_file_line_and_column(tmp_path: Path) -> None:

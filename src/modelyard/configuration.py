@@ -16,13 +16,14 @@ import json
 import logging
 import os
 import warnings
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
 from modelyard import __version__
-from modelyard.errors import ConfigurationError, MissingFileError
+from modelyard.errors import ConfigurationError, MissingFileError, UnexpectedArgumentError
 from modelyard.hub.files import FileSource
-from modelyard.options import HubOptions, refuse_near_misses
+from modelyard.options import HubOptions, near_misses_message
 from modelyard.pretrained_io import PretrainedIO
 
 logger = logging.getLogger(__name__)
@@ -104,6 +105,34 @@ def _dtype_name(value: Any) -> Any:
     if isinstance(value, str) and not isinstance(value, DtypeName):
         return DtypeName(value)
     return value
+
+
+_STRICT_ENV = "MODELYARD_STRICT_CONFIG"
+_strict_keywords: bool | None = None
+
+
+def strict_config_keywords(strict: bool | None = True) -> None:
+    """Make a configuration keyword that looks like a misspelt setting an error (``True``), a logged warning
+    (``False``, the reference's behaviour and the default), or follow ``MODELYARD_STRICT_CONFIG`` (``None``)."""
+    global _strict_keywords
+    _strict_keywords = strict
+
+
+def _strict() -> bool:
+    if _strict_keywords is not None:
+        return _strict_keywords
+    return os.environ.get(_STRICT_ENV, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def flag_near_misses(where: str, keys: Iterable[str], accepted: Iterable[str]) -> None:
+    """Warn about (strict mode: refuse) keywords that misspell a known setting."""
+    message = near_misses_message(where, keys, accepted)
+    if message is None:
+        return
+    if _strict():
+        raise UnexpectedArgumentError(message)
+    logger.warning("%s The value is kept as an attribute the model does not read; set %s=1 to make this an "
+                   "error.", message, _STRICT_ENV)
 
 
 class PretrainedConfig(PretrainedIO):
@@ -237,10 +266,12 @@ class PretrainedConfig(PretrainedIO):
         return names
 
     def _refuse_probable_typos(self, extra_kwargs: dict[str, Any]) -> None:
-        """Extra keywords become attributes (custom settings are welcome), but one that misspells a known
-        setting is an error naming it: the model would silently ignore the misspelt key."""
-        refuse_near_misses(f"{type(self).__name__}()", [k for k in extra_kwargs if not k.startswith("_")],
-                           self.known_attributes())
+        """Extra keywords become attributes, as in the reference (custom settings are welcome, and real
+        ``config.json`` files carry keys of other versions, e.g. ``hidden_dropout_prob`` in a Wav2Vec2 config).
+        One that misspells a known setting is kept too but logged with the likely name, since the model
+        ignores it; in strict mode (:func:`strict_config_keywords`) it is an error."""
+        flag_near_misses(f"{type(self).__name__}()", [k for k in extra_kwargs if not k.startswith("_")],
+                         self.known_attributes())
 
     # ------------------------------------------------------------------ serialisation
     def to_dict(self) -> dict[str, Any]:
@@ -423,7 +454,7 @@ class PretrainedConfig(PretrainedIO):
                 setattr(config, key, value)
             else:
                 unused[key] = value
-        refuse_near_misses(f"{cls.__name__}.from_dict", unused, cls.known_attributes())
+        flag_near_misses(f"{cls.__name__}.from_dict", unused, cls.known_attributes())
         if return_unused_kwargs:
             return config, unused
         if unused:

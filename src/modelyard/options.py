@@ -103,13 +103,21 @@ def near_miss(key: str, accepted: Iterable[str]) -> str | None:
     return matches[0] if matches else None
 
 
-def refuse_near_misses(where: str, keys: Iterable[str], accepted: Iterable[str]) -> None:
-    """Raise for every key that is not accepted but misspells an accepted name (all named in one error)."""
+def near_misses_message(where: str, keys: Iterable[str], accepted: Iterable[str]) -> str | None:
+    """A sentence naming every key that is not accepted but misspells an accepted name, or None."""
     accepted = set(accepted)
     misses = {key: match for key in keys if key not in accepted and (match := near_miss(key, accepted))}
-    if misses:
-        shown = ", ".join(f"{key!r} (did you mean {match!r}?)" for key, match in misses.items())
-        raise UnexpectedArgumentError(f"{where} got keyword arguments that look misspelt: {shown}.")
+    if not misses:
+        return None
+    shown = ", ".join(f"{key!r} (did you mean {match!r}?)" for key, match in misses.items())
+    return f"{where} got keyword arguments that look misspelt: {shown}."
+
+
+def refuse_near_misses(where: str, keys: Iterable[str], accepted: Iterable[str]) -> None:
+    """Raise for every key that is not accepted but misspells an accepted name (all named in one error)."""
+    message = near_misses_message(where, keys, accepted)
+    if message:
+        raise UnexpectedArgumentError(message)
 
 
 def unknown_keywords_error(where: str, unknown: Iterable[str], accepted: Iterable[str], what: str) -> UnexpectedArgumentError:
@@ -119,4 +127,5 @@ def unknown_keywords_error(where: str, unknown: Iterable[str], accepted: Iterabl
     return UnexpectedArgumentError(f"{where} got keyword arguments that are neither {what}: {', '.join(parts)}.")
 
 
-__all__ = ["HubOptions", "REFERENCE_FLAGS", "near_miss", "refuse_near_misses", "unknown_keywords_error"]
+__all__ = ["HubOptions", "REFERENCE_FLAGS", "near_miss", "near_misses_message", "refuse_near_misses",
+           "unknown_keywords_error"]

@@ -15,7 +15,6 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
-from safetensors.torch import load_file, save_file
 from common.parity import (
     COMMITTED_DIR,
     FAMILIES,
@@ -28,6 +27,7 @@ from common.parity import (
     parity_dir,
     tokenizer_expected,
 )
+from safetensors.torch import load_file, save_file
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 REF_PY = REPO_ROOT / ".venv-ref" / "bin" / "python"

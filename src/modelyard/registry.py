@@ -260,3 +260,7 @@ class ConfigKeyedTable:
 
     def unregister(self, config_class: type) -> None:
         self._registered.pop(config_class, None)
+
+    def registered_config_classes(self) -> list[type]:
+        """The config classes users registered a model for (the built-ins come from the manifests)."""
+        return list(self._registered)

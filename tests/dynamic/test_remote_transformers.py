@@ -332,7 +332,8 @@ def _compat_names() -> dict[str, list[str]]:
     names: dict[str, list[str]] = {"transformers": list(compat.__all__)}
     legacy: dict[str, list[str]] = {}
     for info in pkgutil.walk_packages(compat.__path__, prefix="modelyard.compat.transformers."):
-        if info.name.rsplit(".", 1)[-1].startswith("_") or ".models" in info.name:
+        in_a_family = ".models." in info.name and not info.name.startswith("modelyard.compat.transformers.models.auto")
+        if info.name.rsplit(".", 1)[-1].startswith("_") or info.name.endswith(".models") or in_a_family:
             continue
         module = importlib.import_module(info.name)
         reference = "transformers" + info.name[len("modelyard.compat.transformers") :]

@@ -96,6 +96,8 @@ class _FamilyFinder(importlib.abc.MetaPathFinder):
 if not any(isinstance(finder, _FamilyFinder) for finder in sys.meta_path):
     sys.meta_path.append(_FamilyFinder())
 
+# ``auto`` is a real subpackage here (the reference's name tables); the rest are the families' aliases.
 __getattr__, __dir__ = declare(
-    globals(), {}, submodules=[info.name for info in pkgutil.iter_modules(_families.__path__) if info.ispkg]
+    globals(), {},
+    submodules=["auto", *(info.name for info in pkgutil.iter_modules(_families.__path__) if info.ispkg)],
 )

@@ -1,0 +1,223 @@
+"""The reference's Auto name tables, read from modelyard's family manifests and registrations.
+
+Third-party libraries (peft, sentence-transformers, optimum) and the reference's own tests read
+``MODEL_FOR_<TASK>_MAPPING_NAMES`` (``model_type -> class name``), the lazy ``MODEL_FOR_<TASK>_MAPPING``
+(``config class -> model class``), ``CONFIG_MAPPING`` (``model_type -> config class``) and
+``TOKENIZER_MAPPING`` (``config class -> (slow, fast)``). Here each is a read-only view of the same tables
+modelyard's Auto classes use, so a family or a ``register()`` call shows up in both; ``register`` on a
+mapping registers with the Auto class, as in the reference.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import OrderedDict
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from modelyard.auto.configuration_auto import CONFIG_TABLE
+from modelyard.auto.feature_extraction_auto import FEATURE_EXTRACTOR_TABLE
+from modelyard.auto.image_processing_auto import IMAGE_PROCESSOR_TABLE
+from modelyard.auto.processing_auto import PROCESSOR_TABLE
+from modelyard.auto.tokenization_auto import TOKENIZER_TABLE
+from modelyard.registry import MODEL_TASKS, ConfigKeyedTable, manifests
+
+
+def table_name(auto_class: str) -> str:
+    """``AutoModelForMaskedLM`` -> ``MODEL_FOR_MASKED_LM``; ``AutoModel`` -> ``MODEL``."""
+    task = re.sub(
+        r"(?<=[a-z])(?=[A-Z])", "_", auto_class.removeprefix("AutoModel").removeprefix("For")
+    ).upper()
+    return f"MODEL_FOR_{task}" if task else "MODEL"
+
+
+def _names(pick: Any) -> OrderedDict[str, Any]:
+    return OrderedDict((m.model_type, value) for m in manifests() if (value := pick(m)) is not None)
+
+
+def model_mapping_names(auto_class: str) -> OrderedDict[str, str]:
+    return _names(lambda m: m.models.get(auto_class))
+
+
+class ConfigClassMapping(Mapping[type, Any]):
+    """``config class -> value`` over the model types a table knows, registrations included."""
+
+    def __init__(
+        self, describe: str, model_types: Any, value_for: Any, registered: Any, register: Any
+    ) -> None:
+        self._describe = describe
+        self._model_types = model_types
+        self._value_for = value_for
+        self._registered = registered
+        self._register = register
+
+    def _config_classes(self) -> list[type]:
+        classes = [c for t in self._model_types() if (c := CONFIG_TABLE.get(t)) is not None]
+        return list(dict.fromkeys([*classes, *self._registered()]))
+
+    def __getitem__(self, config_class: type) -> Any:
+        value = self._value_for(config_class) if isinstance(config_class, type) else None
+        if value is None:
+            raise KeyError(config_class)
+        return value
+
+    def __iter__(self) -> Iterator[type]:
+        return iter(c for c in self._config_classes() if self._value_for(c) is not None)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+    def __repr__(self) -> str:
+        return f"<{self._describe}: {len(self)} entries>"
+
+    def register(self, key: type, value: Any, exist_ok: bool = False) -> None:
+        self._register(key, value, exist_ok)
+
+
+def model_mapping(auto_class: str) -> ConfigClassMapping:
+    import modelyard.auto.modeling_auto as modeling_auto
+
+    auto = getattr(modeling_auto, auto_class)
+    table: ConfigKeyedTable = auto._table
+    return ConfigClassMapping(
+        table_name(auto_class) + "_MAPPING",
+        table.model_types,
+        table.get,
+        table.registered_config_classes,
+        lambda key, value, exist_ok: auto.register(key, value, exist_ok=exist_ok),
+    )
+
+
+class ModelTypeMapping(Mapping[str, Any]):
+    """``CONFIG_MAPPING``: ``model_type -> config class``, registrations included."""
+
+    def __getitem__(self, model_type: str) -> Any:
+        value = CONFIG_TABLE.get(model_type) if isinstance(model_type, str) else None
+        if value is None:
+            raise KeyError(model_type)
+        return value
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(CONFIG_TABLE.model_types())
+
+    def __len__(self) -> int:
+        return len(CONFIG_TABLE.model_types())
+
+    def register(self, key: str, value: type, exist_ok: bool = False) -> None:
+        CONFIG_TABLE.register(key, value, exist_ok=exist_ok)
+
+
+def _tokenizer_pair(config_class: type) -> tuple[Any, Any] | None:
+    model_type = getattr(config_class, "model_type", None)
+    return TOKENIZER_TABLE.get(model_type) if model_type else None
+
+
+def _register_tokenizer(config_class: type, value: Any, exist_ok: bool) -> None:
+    slow, fast = value if isinstance(value, tuple) else (value, None)
+    from modelyard.auto.tokenization_auto import AutoTokenizer
+
+    AutoTokenizer.register(
+        config_class, slow_tokenizer_class=slow, fast_tokenizer_class=fast, exist_ok=exist_ok
+    )
+
+
+def _type_table_mapping(describe: str, table: Any, register: Any) -> ConfigClassMapping:
+    def value_for(config_class: type) -> Any:
+        model_type = getattr(config_class, "model_type", None)
+        return table.get(model_type) if model_type else None
+
+    return ConfigClassMapping(describe, table.model_types, value_for, lambda: [], register)
+
+
+def get_values(model_mapping: Mapping[Any, Any]) -> list[Any]:
+    """Every value of a mapping, tuples (slow, fast) flattened, as the reference's helper."""
+    result: list[Any] = []
+    for value in model_mapping.values():
+        result.extend(value if isinstance(value, (list, tuple)) else [value])
+    return result
+
+
+def _refuse_direct_registration(key: Any, value: Any, exist_ok: bool) -> None:
+    raise TypeError(f"Register {value!r} for {key!r} with the Auto class (e.g. AutoImageProcessor.register).")
+
+
+def build() -> dict[str, Any]:
+    """Every table of ``transformers.models.auto``, by its reference name."""
+    tables: dict[str, Any] = {
+        "CONFIG_MAPPING_NAMES": _names(lambda m: m.config),
+        "CONFIG_MAPPING": ModelTypeMapping(),
+        "TOKENIZER_MAPPING_NAMES": _names(
+            lambda m: (m.tokenizer, m.fast_tokenizer) if m.tokenizer or m.fast_tokenizer else None
+        ),
+        "TOKENIZER_MAPPING": ConfigClassMapping(
+            "TOKENIZER_MAPPING", TOKENIZER_TABLE.model_types, _tokenizer_pair, lambda: [], _register_tokenizer
+        ),
+        "FEATURE_EXTRACTOR_MAPPING_NAMES": _names(lambda m: m.feature_extractor),
+        "FEATURE_EXTRACTOR_MAPPING": _type_table_mapping(
+            "FEATURE_EXTRACTOR_MAPPING", FEATURE_EXTRACTOR_TABLE, _refuse_direct_registration
+        ),
+        "IMAGE_PROCESSOR_MAPPING_NAMES": _names(
+            lambda m: (m.image_processor, None) if m.image_processor else None
+        ),
+        "IMAGE_PROCESSOR_MAPPING": _type_table_mapping(
+            "IMAGE_PROCESSOR_MAPPING", IMAGE_PROCESSOR_TABLE, _refuse_direct_registration
+        ),
+        "PROCESSOR_MAPPING_NAMES": _names(lambda m: m.processor),
+        "PROCESSOR_MAPPING": _type_table_mapping(
+            "PROCESSOR_MAPPING", PROCESSOR_TABLE, _refuse_direct_registration
+        ),
+    }
+    for auto_class in MODEL_TASKS:
+        name = table_name(auto_class)
+        tables[name + "_MAPPING_NAMES"] = model_mapping_names(auto_class)
+        tables[name + "_MAPPING"] = model_mapping(auto_class)
+    return tables
+
+
+TABLE_NAMES: tuple[str, ...] = (
+    "CONFIG_MAPPING_NAMES",
+    "CONFIG_MAPPING",
+    "TOKENIZER_MAPPING_NAMES",
+    "TOKENIZER_MAPPING",
+    "FEATURE_EXTRACTOR_MAPPING_NAMES",
+    "FEATURE_EXTRACTOR_MAPPING",
+    "IMAGE_PROCESSOR_MAPPING_NAMES",
+    "IMAGE_PROCESSOR_MAPPING",
+    "PROCESSOR_MAPPING_NAMES",
+    "PROCESSOR_MAPPING",
+    *(table_name(a) + suffix for a in MODEL_TASKS for suffix in ("_MAPPING_NAMES", "_MAPPING")),
+)
+_BUILT: dict[str, Any] = {}
+
+
+def table(name: str) -> Any:
+    if not _BUILT:
+        _BUILT.update(build())
+    return _BUILT[name]
+
+
+def declare_auto_module(
+    module_globals: dict[str, Any],
+    classes: tuple[str, ...],
+    tables: tuple[str, ...],
+    *,
+    functions: tuple[str, ...] = (),
+    submodules: tuple[str, ...] = (),
+) -> tuple[Any, Any]:
+    """``(__getattr__, __dir__)`` for a module of ``transformers.models.auto``: its Auto classes (from
+    ``modelyard.auto``), its tables (built on first use) and helper functions (from this module)."""
+    from modelyard.compat.transformers._namespace import declare
+
+    exports = {name: "modelyard.auto" for name in classes}
+    exports.update({name: __name__ for name in functions})
+    namespace_getattr, namespace_dir = declare(
+        module_globals, exports, submodules=submodules, constants=tables
+    )
+
+    def __getattr__(name: str) -> Any:
+        if name in tables:
+            module_globals[name] = value = table(name)
+            return value
+        return namespace_getattr(name)
+
+    return __getattr__, namespace_dir

@@ -1,0 +1,102 @@
+"""``transformers.models.auto``'s tables in the compatibility namespace: what third-party libraries and the
+reference's own tests read, as live views of modelyard's Auto tables, equal to the reference's entries."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from _corpus_runner import REFERENCE_PYTHON
+from test_remote_transformers import _modelyard_on_the_reference_interpreter
+
+from modelyard import AutoModelForSequenceClassification, BertConfig, PretrainedConfig, PreTrainedModel
+from modelyard.auto.configuration_auto import CONFIG_TABLE
+from modelyard.compat.transformers.models import auto
+from modelyard.compat.transformers.models.auto import configuration_auto, modeling_auto, tokenization_auto
+from modelyard.errors import MissingCompatibilityAttributeError
+from modelyard.registry import manifests
+
+
+def test_names_tables_list_every_family_with_the_head() -> None:
+    names = modeling_auto.MODEL_FOR_SEQUENCE_CLASSIFICATION_MAPPING_NAMES
+    expected = {m.model_type: m.models["AutoModelForSequenceClassification"] for m in manifests()
+                if "AutoModelForSequenceClassification" in m.models}
+    assert dict(names.items()) == expected and names.get("bert") == "BertForSequenceClassification"
+    assert configuration_auto.CONFIG_MAPPING_NAMES["distilbert"] == "DistilBertConfig"
+    assert tokenization_auto.TOKENIZER_MAPPING_NAMES["bert"] == ("BertTokenizer", "BertTokenizerFast")
+
+
+def test_mappings_are_live_views_keyed_by_config_class() -> None:
+    mapping = auto.MODEL_FOR_SEQUENCE_CLASSIFICATION_MAPPING
+    assert mapping is modeling_auto.MODEL_FOR_SEQUENCE_CLASSIFICATION_MAPPING
+    assert mapping[BertConfig].__name__ == "BertForSequenceClassification"
+    assert BertConfig in mapping and len(mapping) == len(list(mapping.keys()))
+    assert {k.model_type: v.__name__ for k, v in mapping.items()}["bert"] == "BertForSequenceClassification"
+    assert "BertForSequenceClassification" in {c.__name__ for c in auto.get_values(mapping)}
+    assert configuration_auto.CONFIG_MAPPING["bert"] is BertConfig
+    with pytest.raises(KeyError):
+        configuration_auto.CONFIG_MAPPING["no-such-type"]
+    pair = tokenization_auto.TOKENIZER_MAPPING[BertConfig]
+    assert [c.__name__ for c in pair] == ["BertTokenizer", "BertTokenizerFast"]
+    assert len(auto.get_values(tokenization_auto.TOKENIZER_MAPPING)) == 2 * len(tokenization_auto.TOKENIZER_MAPPING)
+
+
+def test_registering_through_a_mapping_registers_with_the_auto_class() -> None:
+    class TableConfig(PretrainedConfig):
+        model_type = "compat-table-test"
+
+    class TableModel(PreTrainedModel):
+        config_class = TableConfig
+
+    configuration_auto.CONFIG_MAPPING.register("compat-table-test", TableConfig)
+    modeling_auto.MODEL_FOR_SEQUENCE_CLASSIFICATION_MAPPING.register(TableConfig, TableModel)
+    try:
+        assert AutoModelForSequenceClassification.model_class_for(TableConfig()) is TableModel
+        assert modeling_auto.MODEL_FOR_SEQUENCE_CLASSIFICATION_MAPPING[TableConfig] is TableModel
+        assert configuration_auto.CONFIG_MAPPING["compat-table-test"] is TableConfig
+    finally:
+        AutoModelForSequenceClassification._table.unregister(TableConfig)
+        CONFIG_TABLE.unregister("compat-table-test")
+    assert TableConfig not in modeling_auto.MODEL_FOR_SEQUENCE_CLASSIFICATION_MAPPING
+
+
+def test_a_table_of_a_task_without_heads_names_itself() -> None:
+    with pytest.raises(MissingCompatibilityAttributeError, match="MODEL_FOR_VISION_2_SEQ_MAPPING_NAMES"):
+        modeling_auto.MODEL_FOR_VISION_2_SEQ_MAPPING_NAMES  # noqa: B018
+    with pytest.raises(MissingCompatibilityAttributeError, match="auto.MODEL_MAPPING_NAMES"):
+        auto.MODEL_MAPPING_NAMES  # noqa: B018  (the reference keeps the names tables in the submodules)
+
+
+@pytest.mark.reference
+@pytest.mark.skipif(not REFERENCE_PYTHON.exists(), reason="needs the reference environment (make reference)")
+def test_tables_equal_the_references_entries_for_our_families(tmp_path: Path) -> None:
+    import importlib
+
+    ours: dict[str, dict[str, dict]] = {}
+    for module in ("configuration_auto", "modeling_auto", "tokenization_auto", "feature_extraction_auto",
+                   "image_processing_auto", "processing_auto"):
+        compat = importlib.import_module(f"modelyard.compat.transformers.models.auto.{module}")
+        ours[module] = {name: dict(getattr(compat, name)) for name in compat.__all__ if name.endswith("_NAMES")}
+    spec = tmp_path / "ours.json"
+    spec.write_text(json.dumps(ours))
+    theirs = _modelyard_on_the_reference_interpreter(
+        f'''
+        import importlib, json
+        ours = json.loads(open({str(spec)!r}).read())
+        out = {{}}
+        for module, tables in ours.items():
+            ref = importlib.import_module("transformers.models.auto." + module)
+            out[module] = {{name: {{t: getattr(ref, name).get(t) for t in table}} for name, table in tables.items()}}
+        print(json.dumps(out))
+        ''',
+        tmp_path,
+    )
+
+    def plain(table: dict) -> dict:
+        return {t: (list(v) if isinstance(v, (list, tuple)) else v) for t, v in table.items()}
+
+    for module, tables in ours.items():
+        assert tables, module
+        for name, table in tables.items():
+            assert plain(table) == plain(theirs[module][name]), f"{module}.{name}"

@@ -100,3 +100,17 @@ def test_tables_equal_the_references_entries_for_our_families(tmp_path: Path) ->
         assert tables, module
         for name, table in tables.items():
             assert plain(table) == plain(theirs[module][name]), f"{module}.{name}"
+
+
+def test_family_tokenizer_modules_offer_vocab_files_names() -> None:
+    from modelyard.compat.transformers.models.bert import tokenization_bert, tokenization_bert_fast
+    from modelyard.compat.transformers.models.distilbert import tokenization_distilbert
+    from modelyard.compat.transformers.models.wav2vec2 import tokenization_wav2vec2
+
+    assert tokenization_bert.VOCAB_FILES_NAMES == {"vocab_file": "vocab.txt"}
+    assert tokenization_bert_fast.VOCAB_FILES_NAMES["tokenizer_file"] == "tokenizer.json"
+    assert tokenization_distilbert.VOCAB_FILES_NAMES == tokenization_bert.VOCAB_FILES_NAMES
+    assert tokenization_wav2vec2.VOCAB_FILES_NAMES == {"vocab_file": "vocab.json"}
+    assert "VOCAB_FILES_NAMES" in dir(tokenization_bert)
+    with pytest.raises(MissingCompatibilityAttributeError):
+        tokenization_bert.NOT_A_REFERENCE_CONSTANT  # noqa: B018

@@ -27,13 +27,20 @@ _PREFIX = __name__ + "."
 _TARGET_PREFIX = "modelyard.models."
 
 
+# Module constants that carry the reference's names and meaning wherever a family module defines them
+# (tokenizer tests and custom tokenizers read ``VOCAB_FILES_NAMES`` from the family's tokenization module).
+_REFERENCE_CONSTANTS = frozenset({"VOCAB_FILES_NAMES"})
+
+
 def _defines(target: ModuleType, name: str) -> bool:
     """The family package's lazy table; in a module, the classes it defines, which carry the reference's
-    names (its helper functions and constants are modelyard's own and stay out)."""
+    names, and the constants of ``_REFERENCE_CONSTANTS`` (its other helpers are modelyard's own and stay out)."""
     manifest = target.__dict__.get("MANIFEST")
     if manifest is not None:  # a family package: what its manifest exports
         return name in manifest.exports
     value = target.__dict__.get(name)
+    if name in _REFERENCE_CONSTANTS:
+        return value is not None
     return not name.startswith("_") and isinstance(value, type) and value.__module__ == target.__name__
 
 

@@ -7,6 +7,7 @@ import json
 import math
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
@@ -148,29 +149,73 @@ def test_scheduler_state_is_plain_data() -> None:
     assert restored.get_last_lr() == scheduler.get_last_lr() and restored.last_epoch == 4
 
 
+# Every schedule the reference has, with settings that exercise its options (cycles, floors, restarts).
+SCHEDULE_CASES: dict[str, dict] = {
+    "linear": {},
+    "cosine": {},
+    "constant": {},
+    "constant_with_warmup": {},
+    "cosine_with_restarts": {"num_cycles": 3},
+    "polynomial": {"lr_end": 0.05, "power": 2.0},
+    "inverse_sqrt": {},  # the reference passes no extra setting to this one (ours honours timescale)
+    "cosine_with_min_lr": {"min_lr_rate": 0.1, "num_cycles": 0.75},
+    "cosine_warmup_with_min_lr": {"min_lr": 0.2},
+    "cosine_warmup_with_min_lr-from": {"min_lr_rate": 0.1, "warmup_lr_rate": 0.3},
+    "warmup_stable_decay": {"num_decay_steps": 6, "min_lr_ratio": 0.05},
+    "warmup_stable_decay-shapes": {"num_decay_steps": 6, "warmup_type": "cosine", "decay_type": "1-sqrt"},
+}
+
+
+def _curve(get: Any, kind: str, kwargs: dict) -> list[float]:
+    optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+    scheduler = get(kind.split("-")[0], optimizer, num_warmup_steps=4, num_training_steps=17,
+                    scheduler_specific_kwargs=kwargs)
+    lrs = []
+    for _ in range(19):
+        lrs.append(scheduler.get_last_lr()[0])
+        optimizer.step()
+        scheduler.step()
+    return lrs
+
+
 @pytest.mark.reference
 @pytest.mark.skipif(not REF_PY.exists(), reason="needs .venv-ref (make reference)")
 def test_schedule_parity_with_the_reference() -> None:
     code = (
-        "import json, torch\nfrom transformers import get_scheduler\nout = {}\n"
-        "for kind in ['linear', 'cosine', 'constant', 'constant_with_warmup']:\n"
+        "import json, sys, torch\nfrom transformers import get_scheduler\nout = {}\n"
+        "for kind, kwargs in json.loads(sys.argv[1]).items():\n"
         "    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)\n"
-        "    s = get_scheduler(kind, opt, num_warmup_steps=4, num_training_steps=17)\n"
+        "    s = get_scheduler(kind.split('-')[0], opt, num_warmup_steps=4, num_training_steps=17,\n"
+        "                      scheduler_specific_kwargs=kwargs)\n"
         "    lrs = []\n"
         "    for _ in range(19):\n"
         "        lrs.append(s.get_last_lr()[0]); opt.step(); s.step()\n"
         "    out[kind] = lrs\n"
         "print(json.dumps(out))\n"
     )
-    result = subprocess.run([str(REF_PY), "-c", code], capture_output=True, text=True, timeout=120)
+    result = subprocess.run([str(REF_PY), "-c", code, json.dumps(SCHEDULE_CASES)], capture_output=True, text=True,
+                            timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
     reference = json.loads(result.stdout.strip().splitlines()[-1])
+    assert set(reference) == set(SCHEDULE_CASES)
     for kind, curve in reference.items():
-        optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
-        scheduler = get_scheduler(kind, optimizer, num_warmup_steps=4, num_training_steps=17)
-        ours = []
-        for _ in range(19):
-            ours.append(scheduler.get_last_lr()[0])
-            optimizer.step()
-            scheduler.step()
-        assert ours == curve, kind
+        assert _curve(get_scheduler, kind, SCHEDULE_CASES[kind]) == pytest.approx(curve, rel=1e-12, abs=1e-15), kind
+
+
+def test_every_schedule_name_builds_and_bad_settings_say_what_to_pass() -> None:
+    from modelyard.training.schedulers import SCHEDULER_NAMES
+
+    covered = {kind.split("-")[0] for kind in SCHEDULE_CASES} | {"reduce_lr_on_plateau"}
+    assert covered == set(SCHEDULER_NAMES)
+    for kind in SCHEDULE_CASES:
+        curve = _curve(get_scheduler, kind, SCHEDULE_CASES[kind])
+        assert len(set(curve)) > 1 or kind == "constant", kind  # each curve moves (the options are not ignored)
+    optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+    with pytest.raises(ValueError, match="exactly one of min_lr"):
+        get_scheduler("cosine_with_min_lr", optimizer, 2, 10)
+    with pytest.raises(ValueError, match="needs num_warmup_steps"):
+        get_scheduler("linear", optimizer)
+    with pytest.raises(ValueError, match="lr_end .* must be smaller"):
+        get_scheduler("polynomial", optimizer, 2, 10, {"lr_end": 2.0})
+    with pytest.raises(ValueError, match="Unknown lr_scheduler_type 'cosin'"):
+        get_scheduler("cosin", optimizer, 2, 10)

@@ -15,12 +15,13 @@ import json
 import math
 import os
 import socket
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
 from typing import Any
 
 from modelyard.errors import UnexpectedArgumentError
+from modelyard.training.choices import OptimizerNames, SchedulerType
 from modelyard.training.errors import TrainingArgumentsError
 
 
@@ -44,8 +45,9 @@ class HubStrategy(str, Enum):
     ALL_CHECKPOINTS = "all_checkpoints"
 
 
-SCHEDULER_TYPES = ("linear", "cosine", "constant", "constant_with_warmup")
-OPTIMIZERS = ("adamw_torch", "adamw_torch_fused", "sgd")
+SCHEDULER_TYPES = tuple(kind.value for kind in SchedulerType)
+# what create_optimizer builds from torch (and our Adafactor); the others need packages or devices we do not use
+OPTIMIZERS = ("adamw_torch", "adamw_torch_fused", "sgd", "adagrad", "rmsprop", "adafactor")
 REPORTERS = ("none", "tensorboard", "csv", "all")
 
 # Names users bring from older releases of the reference library, with the name that replaced them.
@@ -77,6 +79,8 @@ class TrainingArguments:
     max_grad_norm: float | None = 1.0  # 0 or None: no clipping
     optim: str = "adamw_torch_fused"  # the reference's default with torch >= 2.8 (fused kernels, CPU and GPU)
     lr_scheduler_type: str = "linear"
+    lr_scheduler_kwargs: dict[str, Any] = field(default_factory=dict)  # the schedule's own settings (num_cycles, ...)
+    optim_args: str | None = None  # "key=value,key=value" for the optimizer, as the reference
     warmup_steps: int = 0
     warmup_ratio: float = 0.0  # used when warmup_steps is 0: ceil(ratio * total steps)
     # -- when to log, evaluate and save ("no", "steps", "epoch"); *_steps < 1 is a fraction of the run
@@ -178,7 +182,15 @@ class TrainingArguments:
                 "to save no checkpoint at all, set save_strategy='no'."
             )
         _choose("lr_scheduler_type", self.lr_scheduler_type, SCHEDULER_TYPES)
+        self.optim = self.optim.value if isinstance(self.optim, OptimizerNames) else self.optim
+        if self.optim in {o.value for o in OptimizerNames} - set(OPTIMIZERS):
+            raise TrainingArgumentsError(
+                f"optim={self.optim!r} needs a package or device this Trainer does not use; choose one of "
+                f"{', '.join(OPTIMIZERS)}, or build the optimizer yourself and pass Trainer(optimizers=(opt, None))."
+            )
         _choose("optim", self.optim, OPTIMIZERS)
+        if isinstance(self.lr_scheduler_kwargs, str):  # the command line's JSON form
+            self.lr_scheduler_kwargs = json.loads(self.lr_scheduler_kwargs)
         if self.dataloader_persistent_workers and self.dataloader_num_workers == 0:
             raise TrainingArgumentsError(
                 "dataloader_persistent_workers=True needs worker processes; set dataloader_num_workers >= 1."

@@ -54,6 +54,7 @@ from modelyard.training.data import (
     remove_unused_hf_columns,
 )
 from modelyard.training.errors import CheckpointError, TrainerError
+from modelyard.training.optimizers import build_optimizer
 from modelyard.training.outputs import (
     EvalLoopOutput,
     EvalPrediction,
@@ -313,13 +314,7 @@ class Trainer:
             {"params": [p for n, p in params if n in no_decay], "weight_decay": 0.0},
         ]
         groups = [g for g in groups if g["params"]]
-        if args.optim == "sgd":
-            self.optimizer = torch.optim.SGD(groups, lr=args.learning_rate)
-        else:
-            self.optimizer = torch.optim.AdamW(
-                groups, lr=args.learning_rate, betas=(args.adam_beta1, args.adam_beta2), eps=args.adam_epsilon,
-                fused=True if args.optim == "adamw_torch_fused" else None,
-            )
+        self.optimizer = build_optimizer(args.optim, groups, args)
         return self.optimizer
 
     def create_scheduler(self, num_training_steps: int, optimizer: torch.optim.Optimizer) -> Any:
@@ -327,6 +322,7 @@ class Trainer:
             self.lr_scheduler = get_scheduler(
                 self.args.lr_scheduler_type, optimizer,
                 num_warmup_steps=self.args.get_warmup_steps(num_training_steps), num_training_steps=num_training_steps,
+                scheduler_specific_kwargs=self.args.lr_scheduler_kwargs,
             )
         return self.lr_scheduler
 

@@ -55,6 +55,18 @@ __getattr__, __dir__ = declare(
         "prune_layer": f"{_HERE}.pytorch_utils",
         "Conv1D": f"{_HERE}.pytorch_utils",
         "logging": f"{_HERE}.utils.logging:",
+        **{
+            name: "modelyard.training.schedulers"
+            for name in (
+                "get_scheduler", "get_constant_schedule", "get_constant_schedule_with_warmup",
+                "get_linear_schedule_with_warmup", "get_cosine_schedule_with_warmup",
+                "get_cosine_with_hard_restarts_schedule_with_warmup", "get_polynomial_decay_schedule_with_warmup",
+                "get_inverse_sqrt_schedule", "get_wsd_schedule",
+            )
+        },
+        "SchedulerType": "modelyard.training.choices",
+        "Adafactor": "modelyard.training.adafactor",
+        "IntervalStrategy": "modelyard.training.arguments",
     },
     submodules=(
         "activations",
@@ -66,12 +78,14 @@ __getattr__, __dir__ = declare(
         "modeling_outputs",
         "modeling_utils",
         "models",
+        "optimization",
         "processing_utils",
         "pytorch_utils",
         "tokenization_utils",
         "tokenization_utils_base",
         "tokenization_utils_fast",
         "trainer_utils",
+        "training_args",
         "utils",
     ),
     constants=("__version__",),

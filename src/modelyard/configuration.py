@@ -19,7 +19,7 @@ import warnings
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
-from modelyard import __version__
+from modelyard._version import __version__
 from modelyard.errors import ConfigurationError, MissingFileError
 from modelyard.hub.files import FileSource
 from modelyard.options import HubOptions, refuse_near_misses

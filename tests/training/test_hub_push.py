@@ -58,6 +58,7 @@ def test_push_to_hub_sends_model_code_and_card(hub_env: Any, tmp_path: Path, mon
                              push_to_hub=True, hub_model_id=repo, hub_strategy="end")
     trainer = Trainer(model, args, train_dataset=images(16), eval_dataset=images(6))
     trainer.train()
+    assert trainer.hub_model_id == repo
     api = hub_env.api()
     files = set(api.list_repo_files(repo))
     assert {"config.json", "model.safetensors", "configuration_resnet.py", "modeling_resnet.py", "resnet.py",

@@ -879,6 +879,12 @@ class Trainer:
             path.write_text(text, encoding="utf-8")
         return text
 
+    @property
+    def hub_model_id(self) -> str | None:
+        """The repository the run pushes to (``namespace/name``), once created; None before (the reference's
+        attribute of that name)."""
+        return self._hub_target.repo_id if self._hub_target is not None else None
+
     def push_to_hub(self, commit_message: str = "End of training", blocking: bool = True, **card_options: Any) -> Any:
         """Save the final model with a model card to output_dir and upload it (main process); returns the
         commit info there, None elsewhere."""

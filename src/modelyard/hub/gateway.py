@@ -72,7 +72,7 @@ class HubClient:
                 f"Could not {self.action}: {repo_id!r} has no namespace, and token=False sends no token, so the hub "
                 "cannot say whose namespace to use. Pass the full repo_id ('namespace/name') or a token."
             )
-        return f"{self._translated(self._api.whoami)()['name']}/{repo_id}"
+        return f"{self.whoami()['name']}/{repo_id}"
 
     def http_get(self, path: str, *, params: dict[str, str] | None = None) -> Any:
         """GET ``<endpoint><path>`` with this client's headers (token, user agent), redirects not followed; the

@@ -116,10 +116,10 @@ class PushToHubMixin:
                                     private=private, revision=revision, create_pr=create_pr)
         message = commit_message or f"Upload {type(self).__name__}"
 
-        def commit(folder: Path, only: list[str] | None = None) -> Any:
+        def commit(folder: Path) -> Any:  # every file of a folder the object was saved into
             if tags:
                 _tag_model_card(target, folder, tags)
-            return target.commit_folder(folder, message=message, description=commit_description, allow_patterns=only)
+            return target.commit_folder(folder, message=message, description=commit_description)
 
         if _folder is not None:
             return commit(Path(_folder))

@@ -88,7 +88,7 @@ def train_and_push(workdir: Path, steps: int) -> tuple[str, str]:
     print(f"trained {trainer.state.global_step} steps: eval accuracy {metrics['eval_accuracy']:.2f}, "
           f"eval loss {metrics['eval_loss']:.3f}")
     commit = trainer.push_to_hub(commit_message="Trained on colours")
-    repo_id = trainer._hub_repo_id
+    repo_id = trainer.hub_model_id
     print(f"pushed to {repo_id} at commit {commit.oid}")
     model.eval()
     images = torch.stack([row["tensor"] for row in colour_images(4, seed=2)])

@@ -240,3 +240,70 @@ def test_only_the_stores_and_garbage_collectors_touch_sql() -> None:
             if isinstance(node, ast.Attribute) and node.attr in ("conn", "transaction", "execute", "executemany"):
                 found.append(f"{module}: .{node.attr}")
     assert found == []
+
+
+# -- the hub client: one gateway ---------------------------------------------------------------------------------
+GATEWAY = "modelyard.hub.gateway"
+# What other modules may take from huggingface_hub: its error classes and constants, offline helpers (repo id
+# validation, the shard planner, model card text), nothing that talks to a hub.
+CLIENT_NAMES_ALLOWED = {
+    "huggingface_hub": {"ModelCard", "ModelCardData", "split_torch_state_dict_into_shards", "constants", "errors"},
+    "huggingface_hub.utils": {"validate_repo_id"},
+}
+
+
+def hub_client_uses(tree: ast.AST) -> list[str]:
+    """What a module takes from ``huggingface_hub`` beyond :data:`CLIENT_NAMES_ALLOWED` (client classes such as
+    ``HfApi``, download/upload functions, the HTTP session): every import of the package itself, and every
+    name imported from it or its submodules that is not allowed. ``huggingface_hub.errors`` is free."""
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found += [alias.name for alias in node.names if alias.name.split(".")[0] == "huggingface_hub"]
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "huggingface_hub":
+            module = node.module or ""
+            if module == "huggingface_hub.errors":
+                continue
+            allowed = CLIENT_NAMES_ALLOWED.get(module, set())
+            found += [f"{module}.{alias.name}" for alias in node.names if alias.name not in allowed]
+    return found
+
+
+def test_the_client_finder_finds_clients() -> None:
+    sources = {
+        "from huggingface_hub import HfApi": ["huggingface_hub.HfApi"],
+        "import huggingface_hub as hf\nhf.HfApi()": ["huggingface_hub"],
+        "def f():\n    from huggingface_hub import hf_hub_download, ModelCard": ["huggingface_hub.hf_hub_download"],
+        "from huggingface_hub.utils import get_session, validate_repo_id": ["huggingface_hub.utils.get_session"],
+        "from huggingface_hub.hf_api import HfApi": ["huggingface_hub.hf_api.HfApi"],
+        "from huggingface_hub.errors import HfHubHTTPError\nfrom huggingface_hub import constants": [],
+    }
+    for source, expected in sources.items():
+        assert hub_client_uses(ast.parse(source)) == expected, source
+
+
+def test_only_the_gateway_builds_hub_clients() -> None:
+    """Every hub call goes through modelyard.hub.gateway (one endpoint, token and user-agent policy, errors
+    translated): no other module under src/, the server included, builds a client or calls one."""
+    users = {}
+    for path in (SRC / "modelyard").rglob("*.py"):
+        module = _module_name(path)
+        uses = hub_client_uses(ast.parse(path.read_text(encoding="utf-8")))
+        if uses:
+            users[module] = uses
+    gateway = users.pop(GATEWAY, [])
+    assert users == {}, "build hub clients with modelyard.hub.gateway.hub_client(...)"
+    assert "huggingface_hub.HfApi" in gateway  # the finder sees the gateway's own client
+
+
+def test_no_module_imports_the_package_root_for_its_version() -> None:
+    """``__version__`` lives in modelyard._version; the package root is the lazy export table, for users."""
+    wrong = []
+    for path in (SRC / "modelyard").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module == "modelyard" and not node.level:
+                wrong += [f"{_module_name(path)}: {a.name}" for a in node.names if a.name == "__version__"]
+            elif isinstance(node, ast.Attribute) and node.attr == "__version__" and \
+                    isinstance(node.value, ast.Name) and node.value.id == "modelyard":
+                wrong.append(f"{_module_name(path)}: modelyard.__version__")
+    assert wrong == []

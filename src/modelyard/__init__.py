@@ -11,8 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from modelyard._lazy import lazy_exports
-
-__version__ = "0.1.0"
+from modelyard._version import __version__ as __version__
 
 _EXPORTS: dict[str, str] = {
     "PretrainedConfig": "modelyard.configuration",

@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
-from modelyard import __version__
+from modelyard._version import __version__
 from modelyard.errors import ConfigurationError, MissingFileError, UnexpectedArgumentError
 from modelyard.hub.files import FileSource
 from modelyard.options import HubOptions, near_misses_message

@@ -90,12 +90,6 @@ class HubOptions:
 
         return FileSource.open(location, **dataclasses.asdict(self))
 
-    def as_kwargs(self) -> dict[str, Any]:
-        """The options that differ from the defaults, as keywords (to pass them on)."""
-        defaults = HubOptions()
-        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
-                if getattr(self, f.name) != getattr(defaults, f.name)}
-
 
 def near_miss(key: str, accepted: Iterable[str]) -> str | None:
     """The accepted name ``key`` most likely misspells, or None."""

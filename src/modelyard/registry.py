@@ -225,9 +225,6 @@ class ConfigKeyedTable:
     def model_types(self) -> list[str]:
         return sorted(set(self._builtin) | {c.model_type for c in self._registered})
 
-    def has_builtin(self, model_type: str | None) -> bool:
-        return model_type in self._builtin
-
     def get(self, config_class: type) -> type | None:
         for klass in config_class.__mro__:
             if klass in self._registered:

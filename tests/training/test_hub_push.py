@@ -58,6 +58,7 @@ def test_push_to_hub_sends_model_code_and_card(hub_env: Any, tmp_path: Path, mon
                              push_to_hub=True, hub_model_id=repo, hub_strategy="end")
     trainer = Trainer(model, args, train_dataset=images(16), eval_dataset=images(6))
     trainer.train()
+    assert trainer.hub_model_id == repo
     api = hub_env.api()
     files = set(api.list_repo_files(repo))
     assert {"config.json", "model.safetensors", "configuration_resnet.py", "modeling_resnet.py", "resnet.py",
@@ -123,3 +124,31 @@ def test_no_checkpoint_anywhere_is_an_error(hub_env: Any, tmp_path: Path) -> Non
     trainer = Trainer(tiny_bert(), args, train_dataset=separable())
     with pytest.raises(CheckpointError, match="holds no complete checkpoint"):
         trainer.train(resume_from_checkpoint=True)
+
+
+def test_push_errors_are_translated_like_every_other_push(hub_env: Any, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    from modelyard.errors import HubAuthenticationError, HubConnectionError
+
+    repo = hub_env.repo_id("refused-run")
+    options = dict(max_steps=1, per_device_train_batch_size=4, save_strategy="no", disable_tqdm=True,
+                   push_to_hub=True, hub_model_id=repo, hub_strategy="end")
+    # A token the hub does not know: refused before any training step, with the status and the fix.
+    refused = Trainer(tiny_bert(), TrainingArguments(str(tmp_path / "a"), hub_token="not-a-token", **options),
+                      train_dataset=token_data())
+    with pytest.raises(HubAuthenticationError, match=f"Could not push the training run to '{repo}'.*answered 401"
+                                                     ".*modelyard login"):
+        refused.train()
+    assert refused.state.global_step == 0
+    # A read-only token may not push the final model.
+    reader = hub_env.create_token(hub_env.user, role="read")
+    hub_env.api().create_repo(repo)
+    trainer = Trainer(tiny_bert(), TrainingArguments(str(tmp_path / "b"), hub_token=reader, **options),
+                      train_dataset=token_data())
+    with pytest.raises(HubAuthenticationError, match="answered 403"):
+        trainer.push_to_hub()
+    # No hub at the endpoint: one typed error that names HF_ENDPOINT.
+    monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")
+    unreachable = Trainer(tiny_bert(), TrainingArguments(str(tmp_path / "c"), **options), train_dataset=token_data())
+    with pytest.raises(HubConnectionError, match="Could not reach the hub to push the training run.*HF_ENDPOINT is"):
+        unreachable.train()

@@ -1,8 +1,9 @@
 """Client commands: ``login``, ``logout``, ``whoami``, ``upload``, ``download``.
 
-They use ``huggingface_hub`` against the hub named by ``HF_ENDPOINT`` (read when the command runs), store
-the token where ``huggingface_hub`` looks for it (``$HF_HOME/token``, mode 0600), and upload large files
-through Xet where the hub speaks it, else through Git LFS (``modelyard.hub.xet``).
+They talk to the hub named by ``HF_ENDPOINT`` (read when the command runs) through the library's gateway
+(:mod:`modelyard.hub.gateway`: its errors arrive translated), store the token where ``huggingface_hub`` looks
+for it (``$HF_HOME/token``, mode 0600), and upload through the library's push path
+(:class:`~modelyard.hub.push.PushTarget`: Xet where the hub speaks it, else Git LFS).
 """
 
 from __future__ import annotations
@@ -12,42 +13,27 @@ import getpass
 import os
 import sys
 from pathlib import Path
-from typing import Any
 
 from modelyard.cli import tokens
-from modelyard.hub import settings, translate
-from modelyard.hub.xet import xet_only_if_supported
+from modelyard.errors import HubAuthenticationError, HubConnectionError, ModelyardError
+from modelyard.hub import settings
+from modelyard.hub.gateway import hub_client
+from modelyard.hub.push import PushTarget
 
 
 class CommandError(Exception):
     """A failure to report as ``error: <message>`` with exit status 1."""
 
 
-# -- settings and errors: the library's own (modelyard.hub.settings, modelyard.hub.translate) ------------------
+# -- settings: the library's own (modelyard.hub.settings) -------------------------------------------------------
 endpoint = settings.endpoint
 token_path = settings.token_path
 stored_token = settings.stored_token
 write_token = settings.write_token
-unreachable_message = translate.unreachable_message
-_transport_errors = translate.transport_errors
 
-
-def _api(token: str | None) -> Any:
-    """An ``HfApi`` bound to ``HF_ENDPOINT``."""
-    from huggingface_hub import HfApi
-
-    return HfApi(endpoint=endpoint(), token=token, library_name="modelyard")
-
-
-def _hub_errors() -> tuple[type[BaseException], ...]:
-    from huggingface_hub.errors import EntryNotFoundError, HfHubHTTPError, LocalEntryNotFoundError
-
-    return (HfHubHTTPError, EntryNotFoundError, LocalEntryNotFoundError, OSError, ValueError, *_transport_errors())
-
-
-def _describe(err: BaseException, action: str) -> str:
-    translated = translate.translate(err, action)
-    return str(translated) if translated is not None else str(err)
+# What a failed hub command may raise: the gateway's translated errors, and the client's own checks of the
+# arguments (an invalid repository name: ValueError) and of local files (OSError).
+_FAILURES = (ModelyardError, OSError, ValueError)
 
 
 # -- commands -------------------------------------------------------------------------------------------
@@ -86,23 +72,20 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
 
 
 def _login(args: argparse.Namespace) -> int:
-    from huggingface_hub.errors import HfHubHTTPError
-
     token = args.token or getpass.getpass(f"Token for {endpoint()}: ").strip()
     if not token:
         raise CommandError("No token given; pass --token or type one at the prompt.")
     try:
-        info = _api(token).whoami(token=token)
-    except _transport_errors() as err:
-        raise CommandError(unreachable_message(err, "check the token") + " Nothing was saved.") from None
-    except HfHubHTTPError as err:
-        status = err.response.status_code if err.response is not None else None
-        if status == 401:
-            raise CommandError(f"{endpoint()} refused the token (401 Invalid credentials); nothing was saved. "
-                               "Check the token, and that HF_ENDPOINT names the hub that issued it.") from None
-        raise CommandError(f"{endpoint()} did not answer like a hub (HTTP {status} on /api/whoami-v2: {err}); "
-                           "nothing was saved. Check HF_ENDPOINT.") from None
-    except _hub_errors() as err:
+        info = hub_client("check the token", token=token).whoami()
+    except HubConnectionError as err:
+        raise CommandError(f"{err} Nothing was saved.") from None
+    except HubAuthenticationError as err:
+        raise CommandError(f"{endpoint()} refused the token ({err}); nothing was saved. Check the token, and that "
+                           "HF_ENDPOINT names the hub that issued it.") from None
+    except ModelyardError as err:
+        raise CommandError(f"{endpoint()} did not answer like a hub on /api/whoami-v2 ({err}); nothing was saved. "
+                           "Check HF_ENDPOINT.") from None
+    except _FAILURES as err:
         raise CommandError(f"{endpoint()} refused the token ({err}); nothing was saved. Check HF_ENDPOINT and "
                            "the token.") from None
     tokens.warn_before_replacing(token, endpoint(), token_path())
@@ -133,10 +116,10 @@ def _whoami(args: argparse.Namespace) -> int:
     if not token:
         raise CommandError("Not logged in: run `modelyard login` or set HF_TOKEN.")
     try:
-        info = _api(token).whoami(token=token)
-    except _hub_errors() as err:
-        if isinstance(err, _transport_errors()):
-            raise CommandError(unreachable_message(err, "check the token")) from None
+        info = hub_client("check the token", token=token).whoami()
+    except HubConnectionError as err:
+        raise CommandError(str(err)) from None
+    except _FAILURES as err:
         raise CommandError(f"{endpoint()} refused the token: {err}") from None
     print(info["name"])
     orgs = [o["name"] for o in info.get("orgs") or []]
@@ -149,43 +132,30 @@ def _upload(args: argparse.Namespace) -> int:
     local: Path = args.local_path
     if not local.exists():
         raise CommandError(f"Local path {str(local)!r} does not exist; give a file or folder to upload.")
-    token = args.token or stored_token()
-    api = _api(token)
     try:
-        api.create_repo(args.repo_id, repo_type=args.repo_type, private=args.private or None, exist_ok=True)
-        with xet_only_if_supported(endpoint(), args.repo_id, token=token, repo_type=args.repo_type,
-                                   revision=args.revision, create_pr=args.create_pr):
-            info = _send(api, args, local)
-    except _hub_errors() as err:
-        raise CommandError(f"Upload to {args.repo_id!r} on {endpoint()} failed: {_describe(err, 'upload')}") from None
+        target = PushTarget.prepare(args.repo_id, action="upload", token=args.token, private=args.private or None,
+                                    repo_type=args.repo_type, revision=args.revision, create_pr=args.create_pr)
+        if local.is_dir():
+            info = target.commit_folder(local, message=args.commit_message, path_in_repo=args.path_in_repo)
+        else:
+            info = target.commit_file(local, args.path_in_repo or local.name, message=args.commit_message)
+    except _FAILURES as err:
+        raise CommandError(f"Upload to {args.repo_id!r} on {endpoint()} failed: {err}") from None
     print(getattr(info, "pr_url", None) or str(info))
     return 0
 
 
-def _send(api: Any, args: argparse.Namespace, local: Path) -> Any:
-    if local.is_dir():
-        return api.upload_folder(repo_id=args.repo_id, folder_path=local, path_in_repo=args.path_in_repo,
-                                 repo_type=args.repo_type, revision=args.revision,
-                                 commit_message=args.commit_message, create_pr=args.create_pr)
-    return api.upload_file(path_or_fileobj=str(local), path_in_repo=args.path_in_repo or local.name,
-                           repo_id=args.repo_id, repo_type=args.repo_type, revision=args.revision,
-                           commit_message=args.commit_message, create_pr=args.create_pr)
-
-
 def _download(args: argparse.Namespace) -> int:
-    from huggingface_hub import hf_hub_download, snapshot_download
-
-    token = args.token or stored_token()
-    common = {"repo_type": args.repo_type, "revision": args.revision, "endpoint": endpoint(), "token": token,
-              "cache_dir": args.cache_dir, "local_dir": args.local_dir}
+    client = hub_client("download", repo_id=args.repo_id, token=args.token)
+    common = {"repo_type": args.repo_type, "revision": args.revision, "cache_dir": args.cache_dir,
+              "local_dir": args.local_dir}
     try:
         if not args.files:
-            print(snapshot_download(args.repo_id, **common))
+            print(client.snapshot_download(args.repo_id, **common))
         else:
             for filename in args.files:
-                print(hf_hub_download(args.repo_id, filename, **common))
-    except _hub_errors() as err:
-        raise CommandError(f"Download from {args.repo_id!r} on {endpoint()} failed: "
-                           f"{_describe(err, 'download')}") from None
+                print(client.hf_hub_download(args.repo_id, filename, **common))
+    except _FAILURES as err:
+        raise CommandError(f"Download from {args.repo_id!r} on {endpoint()} failed: {err}") from None
     sys.stdout.flush()
     return 0

@@ -7,7 +7,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from modelyard.cli import client, hub_admin
+from modelyard.cli import client, server_admin
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -17,7 +17,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    hub_admin.add_commands(commands)
+    server_admin.add_commands(commands)
     client.add_commands(commands)
     return parser
 

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from modelyard.hub import settings
 from modelyard.hub.files import FileSource
+from modelyard.hub.gateway import hub_client
 
 logger = logging.getLogger(__name__)
 
@@ -61,20 +62,18 @@ def unvouched_reason(source: FileSource) -> str | None:
         )
     if source.local_files_only:
         return _offline_reason(source)
-    from huggingface_hub import HfApi
-
-    api = HfApi(endpoint=settings.endpoint())
-    token = settings.get_token(source.token)
     commit = source.commit_hash
+    api = hub_client(f"check which branches of {source.repo_id!r} hold commit {commit}", repo_id=source.repo_id,
+                     token=source.token)
     try:
-        refs = api.list_repo_refs(source.repo_id, token=token)
+        refs = api.list_repo_refs(source.repo_id)
         heads = {branch.name: branch.target_commit for branch in refs.branches}
         if commit in heads.values():
             return None
         for branch in sorted(heads, key=lambda name: name != "main"):  # main first: the likeliest
-            if any(entry.commit_id == commit for entry in api.list_repo_commits(source.repo_id, revision=branch, token=token)):
+            if any(entry.commit_id == commit for entry in api.list_repo_commits(source.repo_id, revision=branch)):
                 return None
-    except Exception as err:  # noqa: BLE001 - the client raises its own HTTP and connection errors
+    except Exception as err:  # noqa: BLE001 - whatever the reason, the commit is not vouched for
         logger.debug("Could not list the refs of %s: %s", source.repo_id, err)
         return f"modelyard could not check on {settings.endpoint()} that a branch of {source.repo_id!r} holds commit {commit} ({err})"
     shown = ", ".join(sorted(heads)) or "none"

@@ -1,4 +1,5 @@
-"""Client side of the hub: where files come from (:class:`FileSource`), settings, and ``push_to_hub``."""
+"""Client side of the hub: settings, the gateway that builds every hub client (errors translated), where
+files come from (:class:`FileSource`), the push path (``push_to_hub``) and the Xet upload switch."""
 
 from modelyard.hub.files import FileSource, is_commit_hash
 

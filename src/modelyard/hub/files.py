@@ -2,7 +2,8 @@
 
 Every ``from_pretrained`` opens a :class:`FileSource` once and reads all its files through it, so a
 config, its weights and any custom code always come from the same commit, even if someone pushes in
-between. Remote files go through ``huggingface_hub`` (any hub: ``HF_ENDPOINT``), into its standard cache.
+between. Remote files go through the gateway's client (:mod:`modelyard.hub.gateway`; any hub: ``HF_ENDPOINT``)
+into ``huggingface_hub``'s standard cache, and its failures arrive as modelyard's typed errors.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from modelyard.errors import (
     UnsafeFileError,
 )
 from modelyard.hub import settings
+from modelyard.hub.gateway import hub_client
 
 logger = logging.getLogger(__name__)
 
@@ -183,33 +185,22 @@ class FileSource:
                 f"({self.cache_dir}) and network access is off (local_files_only=True or HF_HUB_OFFLINE=1). "
                 "Load it once online, or pass a folder path."
             )
-        from huggingface_hub import HfApi
-        from huggingface_hub import errors as hf_errors
-
-        api = HfApi(endpoint=settings.endpoint())
+        client = hub_client(f"resolve {self.repo_id!r}@{requested!r}", repo_id=self.repo_id, token=self.token)
         try:
-            info = api.repo_info(
-                self.repo_id, revision=requested, token=settings.get_token(self.token), files_metadata=True
-            )
-        except hf_errors.RevisionNotFoundError as err:
-            raise RevisionNotFoundError(
-                f"Revision {requested!r} does not exist in repository {self.repo_id!r} on {settings.endpoint()}. "
-                "Pass an existing branch, tag or full commit hash."
-            ) from err
-        except hf_errors.RepositoryNotFoundError as err:
-            raise RepositoryNotFoundError(
-                f"Repository {self.repo_id!r} was not found on {settings.endpoint()}, or it is private and the "
-                "token in use may not read it. Check the name, or log in with `modelyard login` / pass token=."
-            ) from err
-        except Exception as err:  # noqa: BLE001 - the client's HTTP stack raises its own connection errors
-            # Hub unreachable or failing: fall back to the last commit seen for this revision, as the client does.
+            info = client.repo_info(self.repo_id, revision=requested, files_metadata=True)
+        except (RepositoryNotFoundError, RevisionNotFoundError):
+            raise
+        except Exception as err:  # noqa: BLE001 - a hub unreachable or failing (translated), or not a hub at all
+            # Fall back to the last commit seen for this revision, as the client does.
             if ref_file.is_file():
                 logger.warning("Could not reach %s (%s); using the cached commit of %r.", settings.endpoint(), err, requested)
                 self.commit_hash = ref_file.read_text().strip()
                 return
+            if isinstance(err, HubError):
+                raise
             raise HubError(
-                f"Could not reach the hub at {settings.endpoint()} to resolve {self.repo_id!r}@{requested!r}, "
-                f"and nothing is cached for it: {err}. Check HF_ENDPOINT and your connection, or pass a folder."
+                f"Could not resolve {self.repo_id!r}@{requested!r} on {settings.endpoint()}, and nothing is cached "
+                f"for it: {err}. Check HF_ENDPOINT and your connection, or pass a folder."
             ) from err
         self.commit_hash = info.sha
         self.unsafe_files = frozenset(_unsafe_siblings(info))
@@ -240,13 +231,9 @@ class FileSource:
             if not snapshot.is_dir():
                 return []
             return [p.relative_to(snapshot).as_posix() for p in snapshot.rglob("*") if p.is_file()]
-        from huggingface_hub import HfApi
-
-        api = HfApi(endpoint=settings.endpoint())
-        return api.list_repo_files(self.repo_id, revision=self.commit_hash, token=settings.get_token(self.token))
-
-    def has_file(self, filename: str) -> bool:
-        return filename in self.list_files() if not self.is_local else self._local_path(filename).is_file()
+        client = hub_client(f"list the files of {self.repo_id!r}", repo_id=self.repo_id, token=self.token)
+        files: list[str] = client.list_repo_files(self.repo_id, revision=self.commit_hash)
+        return files
 
     def _local_path(self, filename: str) -> Path:
         assert self.local_dir is not None
@@ -264,47 +251,31 @@ class FileSource:
         return self._download(filename, required=required)
 
     def _download(self, filename: str, *, required: bool) -> Path | None:
-        from huggingface_hub import errors as hf_errors
-        from huggingface_hub import hf_hub_download
-
         full = self._in_subfolder(filename)
         if full in self.unsafe_files:
             raise UnsafeFileError(
                 f"The hub marked {full!r} in {self.repo_id!r} as unsafe (its pickle scan found code that would run "
                 "on load); modelyard refuses to download it. Ask the publisher for a safetensors file."
             )
+        client = hub_client(f"download {full!r} from {self.repo_id!r}", repo_id=self.repo_id, token=self.token)
         try:
-            path = hf_hub_download(
-                self.repo_id,  # type: ignore[arg-type]
-                full,
-                revision=self.commit_hash,
-                cache_dir=self.cache_dir,
-                token=settings.get_token(self.token),
-                local_files_only=self.local_files_only,
-                force_download=self.force_download,
-                endpoint=settings.endpoint(),
-                library_name="modelyard",
+            path = client.hf_hub_download(
+                self.repo_id, full, revision=self.commit_hash, cache_dir=self.cache_dir,
+                local_files_only=self.local_files_only, force_download=self.force_download,
             )
-        except hf_errors.EntryNotFoundError as err:
+        except OfflineModeError as err:  # not cached, and the network is off: an error only for a required file
+            if not self.local_files_only:
+                raise
+            if not required:
+                return None
+            raise OfflineModeError(
+                f"{full!r} of {self.repo_id!r}@{self.commit_hash} is not in the local cache and network access "
+                "is off. Load it once online first."
+            ) from err
+        except MissingFileError as err:  # the commit has no such file
             if required:
                 raise MissingFileError(self._missing_message(filename)) from err
             return None
-        except hf_errors.RepositoryNotFoundError as err:
-            raise RepositoryNotFoundError(
-                f"Repository {self.repo_id!r} was not found on {settings.endpoint()} (or is private)."
-            ) from err
-        except hf_errors.RevisionNotFoundError as err:
-            raise RevisionNotFoundError(f"Commit {self.commit_hash} is not in {self.repo_id!r}.") from err
-        except hf_errors.LocalEntryNotFoundError as err:
-            if self.local_files_only:
-                # Offline and not cached: absent for optional files, an error for required ones.
-                if not required:
-                    return None
-                raise OfflineModeError(
-                    f"{full!r} of {self.repo_id!r}@{self.commit_hash} is not in the local cache and network access "
-                    "is off. Load it once online first."
-                ) from err
-            raise HubError(f"Could not download {full!r} from {self.repo_id!r} on {settings.endpoint()}: {err}") from err
         return Path(path)
 
     def _missing_message(self, filename: str) -> str:

@@ -1,8 +1,14 @@
-"""``push_to_hub`` for configs, models, tokenizers, feature extractors and processors.
+"""The one push path: ``push_to_hub`` of configs, models, tokenizers, feature extractors and processors, the
+Trainer's pushes and ``modelyard upload`` all commit through a :class:`PushTarget`.
 
-The object is saved with its own ``save_pretrained`` into a temporary folder (custom code included) and
-uploaded in one commit through ``huggingface_hub``, to whatever hub ``HF_ENDPOINT`` names: through Xet where
-the hub speaks it (huggingface.co, modelyard hubs), else through Git LFS (see ``modelyard.hub.xet``).
+A :class:`PushTarget` is a repository being pushed to: its full name (a bare name goes to the token owner's
+namespace), created when missing (and the branch too), and commits of a folder or file into it, uploaded
+through the gateway's client (:mod:`modelyard.hub.gateway`: errors translated) to whatever hub ``HF_ENDPOINT``
+names: through Xet where the hub speaks it (huggingface.co, modelyard hubs), else through Git LFS (see
+``modelyard.hub.xet``).
+
+:class:`PushToHubMixin` saves the object with its own ``save_pretrained`` into a temporary folder (custom code
+included) and commits it in one go.
 """
 
 from __future__ import annotations
@@ -13,11 +19,62 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from modelyard.hub import settings
-from modelyard.hub.translate import hub_errors
+from modelyard.errors import MissingFileError, RepositoryNotFoundError
+from modelyard.hub.gateway import HubClient, hub_client
 from modelyard.hub.xet import xet_only_if_supported
 
 logger = logging.getLogger(__name__)
+
+
+class PushTarget:
+    """A hub repository being pushed to, with one client for its calls. Build with :meth:`prepare`."""
+
+    def __init__(self, client: HubClient, repo_id: str, *, repo_type: str = "model", revision: str | None = None,
+                 create_pr: bool = False) -> None:
+        self.client, self.repo_id, self.repo_type = client, repo_id, repo_type
+        self.revision, self.create_pr = revision, create_pr
+
+    @classmethod
+    def prepare(cls, repo_id: str, *, action: str, token: str | bool | None = None, private: bool | None = None,
+                repo_type: str = "model", revision: str | None = None, create_pr: bool = False) -> PushTarget:
+        """Name ``repo_id`` fully (asking the hub whose token this is when it has no namespace), create the
+        repository if it is missing, and the branch ``revision`` (a pull-request ref is the hub's to make).
+        Errors say "Could not <action>: ...". ``token=False`` sends no token at all."""
+        client = hub_client(action, repo_id=repo_id, token=token)
+        repo_id = client.full_repo_id(repo_id)
+        client.create_repo(repo_id, repo_type=repo_type, private=private, exist_ok=True)
+        if revision is not None and not revision.startswith("refs/pr/"):
+            client.create_branch(repo_id, repo_type=repo_type, branch=revision, exist_ok=True)
+        return cls(client, repo_id, repo_type=repo_type, revision=revision, create_pr=create_pr)
+
+    def commit_folder(self, folder: str | os.PathLike[str], *, message: str, description: str | None = None,
+                      path_in_repo: str | None = None, allow_patterns: list[str] | None = None,
+                      ignore_patterns: list[str] | None = None, delete_patterns: list[str] | None = None) -> Any:
+        """Upload the folder's files (those ``allow_patterns`` keep and ``ignore_patterns`` leave, all by
+        default) in one commit, deleting the repository's files ``delete_patterns`` match; the commit info."""
+        logger.info("Uploading %s to %s", folder, self.repo_id)
+        with self._uploading():
+            return self.client.upload_folder(
+                repo_id=self.repo_id, folder_path=folder, path_in_repo=path_in_repo, repo_type=self.repo_type,
+                commit_message=message, commit_description=description, revision=self.revision,
+                create_pr=self.create_pr, allow_patterns=allow_patterns, ignore_patterns=ignore_patterns,
+                delete_patterns=delete_patterns,
+            )
+
+    def commit_file(self, path: str | os.PathLike[str], path_in_repo: str, *, message: str | None = None,
+                    description: str | None = None) -> Any:
+        """Upload one file as ``path_in_repo`` in one commit; the commit info."""
+        with self._uploading():
+            return self.client.upload_file(
+                path_or_fileobj=os.fspath(path), path_in_repo=path_in_repo, repo_id=self.repo_id,
+                repo_type=self.repo_type, revision=self.revision, commit_message=message,
+                commit_description=description, create_pr=self.create_pr,
+            )
+
+    def _uploading(self) -> Any:
+        # Xet where the hub takes it, else Git LFS (decided per upload: see modelyard.hub.xet).
+        return xet_only_if_supported(self.client.endpoint, self.repo_id, token=self.client.token,
+                                     repo_type=self.repo_type, revision=self.revision, create_pr=self.create_pr)
 
 
 class PushToHubMixin:
@@ -48,8 +105,6 @@ class PushToHubMixin:
         is used unless that folder already exists. ``tags`` are added to the model card (``README.md``),
         which is created when the repository has none. ``token=False`` sends no token at all.
         """
-        from huggingface_hub import HfApi
-
         for name in ("repo_url", "organization"):
             if deprecated_kwargs.get(name) is not None:
                 raise TypeError(f"push_to_hub no longer takes {name}=; pass the full repo_id ('namespace/name').")
@@ -57,42 +112,35 @@ class PushToHubMixin:
             raise TypeError("push_to_hub takes token=, not use_auth_token=.")
         # Other keywords are options of this object's own save_pretrained (portable_code=, legacy_format=, ...).
         save_extra = self._push_save_options(None, None, deprecated_kwargs)
-        # Client and transport errors become modelyard's typed errors, with the hub's message and the fix.
-        with hub_errors(f"push {type(self).__name__} to {repo_id!r}", repo_id=repo_id):
-            api = HfApi(endpoint=settings.endpoint(), library_name="modelyard")
-            auth = settings.get_token(token)
-            if "/" not in repo_id:
-                repo_id = f"{api.whoami(token=auth)['name']}/{repo_id}"
-            api.create_repo(repo_id, token=auth, private=private, exist_ok=True)
-            if revision is not None and not revision.startswith("refs/pr/"):
-                api.create_branch(repo_id, branch=revision, token=auth, exist_ok=True)
-            upload = _Upload(api, repo_id, commit_message or f"Upload {type(self).__name__}", commit_description,
-                             auth, revision, create_pr)
-            with xet_only_if_supported(api.endpoint, repo_id, token=auth, revision=revision, create_pr=create_pr):
-                if _folder is not None:
-                    folder = Path(_folder)
-                    if tags:
-                        _tag_model_card(api, repo_id, folder, tags, auth)
-                    return upload.folder(folder)
-                save_options = {**self._push_save_options(max_shard_size, safe_serialization, {}), **save_extra}
-                working_dir = Path(repo_id.split("/")[-1])
-                if use_temp_dir is None:
-                    use_temp_dir = not working_dir.is_dir()
-                if use_temp_dir:
-                    with tempfile.TemporaryDirectory(prefix="modelyard-push-") as tmp:
-                        self.save_pretrained(tmp, **save_options)  # type: ignore[attr-defined]
-                        if tags:
-                            _tag_model_card(api, repo_id, Path(tmp), tags, auth)
-                        return upload.folder(Path(tmp))
-                # The files this save wrote are uploaded, not whatever else the folder holds.
-                before = _modification_times(working_dir)
-                working_dir.mkdir(parents=True, exist_ok=True)
-                written = self.save_pretrained(working_dir, **save_options)  # type: ignore[attr-defined]
-                if tags:
-                    _tag_model_card(api, repo_id, working_dir, tags, auth)
-                files = {_relative(p, working_dir) for p in written or ()} if isinstance(written, (list, tuple)) else set()
-                files |= {path for path, mtime in _modification_times(working_dir).items() if before.get(path) != mtime}
-                return upload.folder(working_dir, only=sorted(f for f in files if f))
+        target = PushTarget.prepare(repo_id, action=f"push {type(self).__name__} to {repo_id!r}", token=token,
+                                    private=private, revision=revision, create_pr=create_pr)
+        message = commit_message or f"Upload {type(self).__name__}"
+
+        def commit(folder: Path) -> Any:  # every file of a folder the object was saved into
+            if tags:
+                _tag_model_card(target, folder, tags)
+            return target.commit_folder(folder, message=message, description=commit_description)
+
+        if _folder is not None:
+            return commit(Path(_folder))
+        save_options = {**self._push_save_options(max_shard_size, safe_serialization, {}), **save_extra}
+        working_dir = Path(target.repo_id.split("/")[-1])
+        if use_temp_dir is None:
+            use_temp_dir = not working_dir.is_dir()
+        if use_temp_dir:
+            with tempfile.TemporaryDirectory(prefix="modelyard-push-") as tmp:
+                self.save_pretrained(tmp, **save_options)  # type: ignore[attr-defined]
+                return commit(Path(tmp))
+        # The files this save wrote are uploaded, not whatever else the folder holds.
+        before = _modification_times(working_dir)
+        working_dir.mkdir(parents=True, exist_ok=True)
+        written = self.save_pretrained(working_dir, **save_options)  # type: ignore[attr-defined]
+        if tags:  # the card is one of the changed files
+            _tag_model_card(target, working_dir, tags)
+        files = {_relative(p, working_dir) for p in written or ()} if isinstance(written, (list, tuple)) else set()
+        files |= {path for path, mtime in _modification_times(working_dir).items() if before.get(path) != mtime}
+        return target.commit_folder(working_dir, message=message, description=commit_description,
+                                    allow_patterns=sorted(f for f in files if f))
 
     def _push_save_options(
         self, max_shard_size: int | str | None, safe_serialization: bool | None, extra: dict[str, Any]
@@ -118,28 +166,6 @@ class PushToHubMixin:
         return {**options, **extra}
 
 
-class _Upload:
-    """One commit of a folder's files to a repository."""
-
-    def __init__(self, api: Any, repo_id: str, message: str, description: str | None, token: Any,
-                 revision: str | None, create_pr: bool) -> None:
-        self.api, self.repo_id, self.message, self.description = api, repo_id, message, description
-        self.token, self.revision, self.create_pr = token, revision, create_pr
-
-    def folder(self, folder: Path, *, only: list[str] | None = None) -> Any:
-        logger.info("Uploading %s to %s", folder, self.repo_id)
-        return self.api.upload_folder(
-            repo_id=self.repo_id,
-            folder_path=folder,
-            commit_message=self.message,
-            commit_description=self.description,
-            token=self.token,
-            revision=self.revision,
-            create_pr=self.create_pr,
-            allow_patterns=only,
-        )
-
-
 def _modification_times(folder: Path) -> dict[str, int]:
     if not folder.is_dir():
         return {}
@@ -153,17 +179,20 @@ def _relative(path: str | os.PathLike[str], folder: Path) -> str | None:
         return None
 
 
-def _tag_model_card(api: Any, repo_id: str, folder: Path, tags: list[str], token: Any) -> None:
+def _tag_model_card(target: PushTarget, folder: Path, tags: list[str]) -> None:
     """Add ``tags`` to the repository's model card (its README.md front matter), creating a card if needed."""
     from huggingface_hub import ModelCard, ModelCardData
-    from huggingface_hub import errors as hf_errors
 
     local = folder / "README.md"
     try:
-        card = ModelCard.load(local if local.is_file() else api.hf_hub_download(repo_id, "README.md", token=token))
-    except (hf_errors.EntryNotFoundError, hf_errors.RepositoryNotFoundError, FileNotFoundError):
+        card = ModelCard.load(local if local.is_file() else target.client.hf_hub_download(
+            target.repo_id, "README.md", repo_type=target.repo_type))
+    except (MissingFileError, RepositoryNotFoundError, FileNotFoundError):
         data = ModelCardData(library_name="modelyard", tags=[])
-        card = ModelCard(f"---\n{data.to_yaml()}\n---\n\n# {repo_id}\n\nModel saved with modelyard.\n")
+        card = ModelCard(f"---\n{data.to_yaml()}\n---\n\n# {target.repo_id}\n\nModel saved with modelyard.\n")
     existing = list(card.data.tags or [])
     card.data.tags = existing + [t for t in tags if t not in existing]
     card.save(local)
+
+
+__all__ = ["PushTarget", "PushToHubMixin"]

@@ -1,9 +1,10 @@
-"""One error-translation layer for every hub call: reads (loading), writes (pushing) and the CLI.
+"""Translation of hub client errors into modelyard's, for every hub call of the library and the CLI.
 
 ``huggingface_hub`` raises its own HTTP errors (with a link to a page about HTTP) and, underneath, the
 transport's connection errors. :func:`hub_errors` turns them into modelyard's typed errors
-(:mod:`modelyard.errors`) that say what failed, on which hub, the server's own message, and the fix. It is
-torch-free and imports the client only when an error needs translating.
+(:mod:`modelyard.errors`) that say what failed, on which hub, the server's own message, and the fix. The
+gateway (:mod:`modelyard.hub.gateway`) runs every client call inside it; callers catch modelyard's errors
+only. It is torch-free and imports the client only when an error needs translating.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from modelyard.errors import (
     HubError,
     MissingFileError,
     ModelyardError,
+    OfflineModeError,
     RepositoryNotFoundError,
     RevisionNotFoundError,
 )
@@ -24,7 +26,8 @@ from modelyard.hub import settings
 
 
 def transport_errors() -> tuple[type[BaseException], ...]:
-    """The HTTP stack's "could not talk to the server at all" errors (huggingface_hub 1.x/2.x use httpx2)."""
+    """The HTTP stack's "could not talk to the server at all" errors (huggingface_hub 1.x/2.x use httpx2, older
+    releases httpx)."""
     found: list[type[BaseException]] = []
     for module in ("httpx2", "httpx"):
         try:
@@ -53,6 +56,13 @@ def translate(err: BaseException, action: str, *, repo_id: str | None = None) ->
     repo = f" {repo_id!r}" if repo_id else ""
     if isinstance(err, transport_errors()):
         return HubConnectionError(unreachable_message(err, action))
+    if isinstance(err, hf.LocalEntryNotFoundError):
+        return _not_cached(err, action, repo_id=repo_id)
+    if isinstance(err, hf.LocalTokenNotFoundError):
+        return HubAuthenticationError(
+            f"Could not {action}: it needs a token and none is stored. Log in with `modelyard login`, set "
+            "HF_TOKEN, or pass token=."
+        )
     if isinstance(err, hf.RepositoryNotFoundError):
         return RepositoryNotFoundError(
             f"Could not {action}: repository{repo} was not found on {url}, or it is private and the token in use "
@@ -91,6 +101,23 @@ def hub_errors(action: str, *, repo_id: str | None = None) -> Iterator[None]:
         if translated is None:
             raise
         raise translated from err
+
+
+def _not_cached(err: BaseException, action: str, *, repo_id: str | None) -> ModelyardError:
+    """A file or snapshot that is not in the download cache, and that the hub could not supply: why not is the
+    error the client chained (an unreachable or failing hub), else network access is off."""
+    from huggingface_hub.errors import OfflineModeIsEnabled
+
+    cause = err.__cause__
+    translated = translate(cause, action, repo_id=repo_id) if cause is not None else None
+    if translated is not None:
+        return translated
+    if cause is None or isinstance(cause, OfflineModeIsEnabled):
+        return OfflineModeError(
+            f"Could not {action}: it is not in the local cache and network access is off (local_files_only=True "
+            "or HF_HUB_OFFLINE=1). Load it once online first, or pass a folder."
+        )
+    return HubError(f"Could not {action}: {_first_line(cause)} (and it is not in the local cache).")
 
 
 def _first_line(err: BaseException) -> str:

@@ -16,24 +16,23 @@ from typing import Any
 from urllib.parse import quote
 
 from modelyard.hub import settings
+from modelyard.hub.gateway import hub_client
 
 logger = logging.getLogger(__name__)
 
 
-def hub_speaks_xet(endpoint: str, repo_id: str, *, token: Any = None, repo_type: str = "model",
+def hub_speaks_xet(endpoint: str, repo_id: str, *, token: str | bool | None = None, repo_type: str = "model",
                    revision: str | None = None, create_pr: bool = False) -> bool:
     """True when ``endpoint`` issues a Xet write token for an upload to ``repo_id`` at ``revision``."""
     if settings.is_huggingface_endpoint(endpoint):
         return True
-    from huggingface_hub.utils import build_hf_headers, get_session
-
     rev = "None" if create_pr and revision is None else quote(revision or "main", safe="")
-    url = f"{endpoint.rstrip('/')}/api/{repo_type}s/{repo_id}/xet-write-token/{rev}"
+    path = f"/api/{repo_type}s/{repo_id}/xet-write-token/{rev}"
+    client = hub_client("ask for a Xet write token", repo_id=repo_id, token=token, endpoint=endpoint)
     try:
-        answer = get_session().get(url, headers=build_hf_headers(token=token),
-                                   params={"create_pr": "1"} if create_pr else None, follow_redirects=False)
+        answer = client.http_get(path, params={"create_pr": "1"} if create_pr else None)
     except Exception as err:  # the upload itself will report an unreachable hub
-        logger.debug("Xet token request to %s failed: %s", url, err)
+        logger.debug("Xet token request to %s%s failed: %s", endpoint, path, err)
         return False
     speaks = answer.status_code == 200 and "x-xet-cas-url" in answer.headers
     if not speaks:

@@ -146,10 +146,6 @@ def check_ref_name(name: str, *, what: str = "branch") -> str:
     return name
 
 
-def is_commit_id(value: str) -> bool:
-    return bool(_SHA_RE.fullmatch(value))
-
-
 class GitIgnore:
     """The subset of ``.gitignore`` rules that matter for uploads: globs, ``**``, ``!``, anchors, ``dir/``."""
 

@@ -72,10 +72,6 @@ def answers(*codes: int, plain_text: tuple[int, ...] = (), ok: dict[str, Any] | 
     return out
 
 
-def lfs_json(description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/vnd.git-lfs+json": {"schema": {"type": "object"}}}}
-
-
 # Shorthands for the common shapes.
 READ = (400, 401, 404)  # a repo route: bad input, token, repo/revision not found
 MOVED = (307,)  # routes that look the repo up by name follow renames

@@ -26,8 +26,9 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, SequentialSampler
 
+from modelyard.hub.push import PushTarget
 from modelyard.training import checkpointing as ckpt
-from modelyard.training import hub
+from modelyard.training import publishing
 from modelyard.training.arguments import TrainingArguments
 from modelyard.training.callbacks import (
     CallbackHandler,
@@ -145,7 +146,7 @@ class Trainer:
         self.is_in_train = False
         self._prepared_model: nn.Module | None = None
         self._eval_loaders: dict[int, Any] = {}
-        self._hub_repo_id: str | None = None
+        self._hub_target: PushTarget | None = None  # the run's repository, once created
         self._loader_generator: torch.Generator | None = None
         self._epoch_aware: list[Any] = []  # the training sampler and dataset, told each epoch (set_epoch)
         self._last_eval_metrics: dict[str, float] | None = None
@@ -410,9 +411,9 @@ class Trainer:
     def _fetch_hub_checkpoint(self) -> Path | None:
         found: Path | None = None
         if self.accelerator.is_main_process:
-            found = hub.fetch_last_checkpoint(self.args)
+            found = publishing.fetch_last_checkpoint(self.args)
         self.accelerator.wait_for_everyone()
-        candidate = Path(self.args.output_dir) / hub.LAST_CHECKPOINT  # type: ignore[arg-type]
+        candidate = Path(self.args.output_dir) / publishing.LAST_CHECKPOINT  # type: ignore[arg-type]
         return found or (candidate if (candidate / TRAINER_STATE_NAME).is_file() else None)
 
     def _step_counts(self, dataloader: Any) -> tuple[int | None, int | None, int, int]:
@@ -485,8 +486,8 @@ class Trainer:
         if checkpoint is not None:
             self._load_checkpoint(checkpoint, optimizer, scheduler)
         self._clip_params = list(model.parameters())
-        if args.push_to_hub and accelerator.is_main_process and self._hub_repo_id is None:
-            self._hub_repo_id = hub.init_repo(args)
+        if args.push_to_hub and accelerator.is_main_process and self._hub_target is None:
+            self._hub_target = publishing.init_repo(args)
 
         logger.info(
             "Training: %s examples, %d epochs, %d steps, %d per device x %d processes x %d accumulation = %d per step",
@@ -862,17 +863,23 @@ class Trainer:
     def create_model_card(self, **card_options: Any) -> str:
         """Write ``README.md`` in output_dir: training settings, evaluation results, results table."""
         eval_metrics = self._last_eval_metrics
-        text = hub.model_card(
+        text = publishing.model_card(
             self.args, self.state, model=self._unwrapped(), eval_metrics=eval_metrics,
             num_processes=self.accelerator.num_processes, mixed_precision=str(self.accelerator.mixed_precision),
             total_train_batch_size=self.args.per_device_train_batch_size * self.args.gradient_accumulation_steps
             * self.accelerator.num_processes, **card_options,
         )
         if self.accelerator.is_main_process:
-            path = Path(self.args.output_dir) / hub.CARD_NAME  # type: ignore[arg-type]
+            path = Path(self.args.output_dir) / publishing.CARD_NAME  # type: ignore[arg-type]
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text, encoding="utf-8")
         return text
+
+    @property
+    def hub_model_id(self) -> str | None:
+        """The repository the run pushes to (``namespace/name``), once created; None before (the reference's
+        attribute of that name)."""
+        return self._hub_target.repo_id if self._hub_target is not None else None
 
     def push_to_hub(self, commit_message: str = "End of training", blocking: bool = True, **card_options: Any) -> Any:
         """Save the final model with a model card to output_dir and upload it (main process); returns the
@@ -881,31 +888,29 @@ class Trainer:
         if not self.accelerator.is_main_process:
             return None
         self.create_model_card(**card_options)
-        if self._hub_repo_id is None:
-            self._hub_repo_id = hub.init_repo(self.args)
-        result = hub.upload(self.args, self._hub_repo_id, Path(self.args.output_dir),  # type: ignore[arg-type]
-                            message=commit_message, ignore_patterns=_HUB_IGNORE)
-        logger.info("Pushed the model to %s at commit %s.", self._hub_repo_id, getattr(result, "oid", "?"))
+        target = self._hub_target = self._hub_target or publishing.init_repo(self.args)
+        result = target.commit_folder(self.args.output_dir, message=commit_message,  # type: ignore[arg-type]
+                                      ignore_patterns=_HUB_IGNORE)
+        logger.info("Pushed the model to %s at commit %s.", target.repo_id, getattr(result, "oid", "?"))
         return result
 
     def _push_checkpoint(self, checkpoint: Path) -> None:
         args = self.args
-        repo_id = self._hub_repo_id or hub.init_repo(args)
-        self._hub_repo_id = repo_id
+        target = self._hub_target = self._hub_target or publishing.init_repo(args)
         folder = Path(args.output_dir)  # type: ignore[arg-type]
         ckpt.save_model_files(self._unwrapped(), folder, processing_class=self.processing_class)
         step = self.state.global_step
-        hub.upload(args, repo_id, folder, message=f"Training in progress, step {step}", ignore_patterns=_HUB_IGNORE)
+        target.commit_folder(folder, message=f"Training in progress, step {step}", ignore_patterns=_HUB_IGNORE)
         if args.hub_strategy == "checkpoint":
-            hub.upload(args, repo_id, checkpoint, path_in_repo=hub.LAST_CHECKPOINT,
-                       message=f"Latest checkpoint, step {step}", delete_patterns=["*"])
+            target.commit_folder(checkpoint, path_in_repo=publishing.LAST_CHECKPOINT,
+                                 message=f"Latest checkpoint, step {step}", delete_patterns=["*"])
         elif args.hub_strategy == "all_checkpoints":
-            hub.upload(args, repo_id, checkpoint, path_in_repo=checkpoint.name, message=f"Checkpoint {step}")
+            target.commit_folder(checkpoint, path_in_repo=checkpoint.name, message=f"Checkpoint {step}")
 
 
 _NO_CONTEXT = contextlib.nullcontext()
 _END = object()  # what next() returns at the end of the batches
-_HUB_IGNORE = [f"{ckpt.PREFIX}-*", f"tmp-{ckpt.PREFIX}-*", f"{hub.LAST_CHECKPOINT}/*", "runs/*", "*.replaced/*",
+_HUB_IGNORE = [f"{ckpt.PREFIX}-*", f"tmp-{ckpt.PREFIX}-*", f"{publishing.LAST_CHECKPOINT}/*", "runs/*", "*.replaced/*",
                ".cache/*"]
 
 

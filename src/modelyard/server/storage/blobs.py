@@ -41,11 +41,6 @@ class BlobRecords:
             db.execute("DELETE FROM scans WHERE sha256=? AND kind=?", (sha256, kind))
 
     # -- content kinds (what the scanner sniffed a blob to be, whatever its file name) ----------------------
-    def content_kind(self, sha256: str) -> str | None:
-        """The picklescan extension recorded for a blob's content ("" = holds no pickles); None if not sniffed."""
-        row = self._db.conn().execute("SELECT scan_ext FROM content_kinds WHERE sha256=?", (sha256,)).fetchone()
-        return row["scan_ext"] if row else None
-
     def put_content_kinds(self, kinds: dict[str, str]) -> None:
         """Record sniffed content kinds, all in one transaction."""
         if kinds:
@@ -53,6 +48,7 @@ class BlobRecords:
                 db.executemany("INSERT OR REPLACE INTO content_kinds(sha256, scan_ext) VALUES(?,?)", kinds.items())
 
     def content_kinds(self, sha256s: list[str]) -> dict[str, str]:
+        """The picklescan extension recorded for each blob's content ("" = holds no pickles); unsniffed: absent."""
         out: dict[str, str] = {}
         for chunk in chunked(sha256s):
             rows = self._db.conn().execute(

@@ -1,9 +1,10 @@
-"""Pushing a run to a hub: the final model with a model card, and checkpoints to resume elsewhere.
+"""Publishing a run to a hub: the final model with a model card, and checkpoints to resume elsewhere.
 
 ``hub_strategy``: ``"end"`` pushes once at the end; ``"every_save"`` pushes the model at each save;
 ``"checkpoint"`` also pushes the latest checkpoint as ``last-checkpoint/`` (resume on another machine with
 ``resume_from_checkpoint=True``: it is fetched when the output folder has none); ``"all_checkpoints"``
-pushes every checkpoint folder. Uploads go through ``huggingface_hub`` to the hub ``HF_ENDPOINT`` names.
+pushes every checkpoint folder. Every upload goes through the library's one push path
+(:class:`~modelyard.hub.push.PushTarget`), to the hub ``HF_ENDPOINT`` names, with its errors translated.
 """
 
 from __future__ import annotations
@@ -13,8 +14,10 @@ import os
 from pathlib import Path
 from typing import Any
 
-from modelyard.hub import settings
-from modelyard.hub.xet import xet_only_if_supported
+from modelyard._version import __version__
+from modelyard.errors import HubConnectionError
+from modelyard.hub.gateway import hub_client
+from modelyard.hub.push import PushTarget
 from modelyard.training.arguments import TrainingArguments
 from modelyard.training.state import TrainerState
 
@@ -24,49 +27,30 @@ LAST_CHECKPOINT = "last-checkpoint"
 CARD_NAME = "README.md"
 
 
-def _api() -> Any:
-    from huggingface_hub import HfApi
-
-    return HfApi(endpoint=settings.endpoint(), library_name="modelyard")
-
-
-def resolve_repo_id(args: TrainingArguments) -> str:
-    """``hub_model_id``, or the output folder's name, in the token owner's namespace when none is given."""
-    name = args.hub_model_id or Path(args.output_dir).resolve().name  # type: ignore[arg-type]
-    if "/" in name:
-        return name
-    token = settings.get_token(args.hub_token)
-    return f"{_api().whoami(token=token)['name']}/{name}"
+def _repo_name(args: TrainingArguments) -> str:
+    """``hub_model_id``, or the output folder's name (then in the token owner's namespace)."""
+    return args.hub_model_id or Path(args.output_dir).resolve().name  # type: ignore[arg-type]
 
 
-def init_repo(args: TrainingArguments) -> str:
-    repo_id = resolve_repo_id(args)
-    _api().create_repo(repo_id, token=settings.get_token(args.hub_token), private=args.hub_private_repo, exist_ok=True)
-    return repo_id
-
-
-def upload(args: TrainingArguments, repo_id: str, folder: Path, *, path_in_repo: str | None = None,
-           message: str, ignore_patterns: list[str] | None = None, delete_patterns: list[str] | None = None) -> Any:
-    token = settings.get_token(args.hub_token)
-    with xet_only_if_supported(settings.endpoint(), repo_id, token=token):  # Xet where the hub takes it, else LFS
-        return _api().upload_folder(
-            repo_id=repo_id, folder_path=folder, path_in_repo=path_in_repo, commit_message=message,
-            token=token, ignore_patterns=ignore_patterns, delete_patterns=delete_patterns,
-        )
+def init_repo(args: TrainingArguments) -> PushTarget:
+    """The run's repository, created when missing (``hub_private_repo`` says whether it is private)."""
+    name = _repo_name(args)
+    return PushTarget.prepare(name, action=f"push the training run to {name!r}", token=args.hub_token,
+                              private=args.hub_private_repo)
 
 
 def fetch_last_checkpoint(args: TrainingArguments) -> Path | None:
-    """Download ``last-checkpoint/`` of the run's repository into the output folder; None when it has none."""
-    from huggingface_hub import snapshot_download
-    from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError
+    """Download ``last-checkpoint/`` of the run's repository into the output folder; None when it has none.
 
+    A hub that cannot be reached is an error (resuming would otherwise silently start over)."""
+    name = _repo_name(args)
+    client = hub_client(f"fetch the last checkpoint of {name!r}", repo_id=name, token=args.hub_token)
     try:
-        repo_id = resolve_repo_id(args)
-        folder = snapshot_download(
-            repo_id, allow_patterns=[f"{LAST_CHECKPOINT}/*"], local_dir=args.output_dir,
-            token=settings.get_token(args.hub_token), endpoint=settings.endpoint(),
-        )
-    except (RepositoryNotFoundError, HfHubHTTPError, OSError) as err:
+        folder = client.snapshot_download(client.full_repo_id(name), allow_patterns=[f"{LAST_CHECKPOINT}/*"],
+                                          local_dir=args.output_dir)
+    except HubConnectionError:
+        raise
+    except OSError as err:  # modelyard's HubError included: no repository, no access, nothing to fetch
         logger.info("No checkpoint to resume from on the hub: %s", err)
         return None
     candidate = Path(folder) / LAST_CHECKPOINT
@@ -119,8 +103,6 @@ def model_card(
     import torch
     from huggingface_hub import ModelCardData
 
-    import modelyard
-
     name = Path(args.output_dir).resolve().name if args.hub_model_id is None else args.hub_model_id.split("/")[-1]  # type: ignore[arg-type]
     base = finetuned_from
     if base is None:
@@ -164,6 +146,6 @@ def model_card(
     table = _results_table(state.log_history)
     if table:
         lines += ["", "### Training results", "", table]
-    lines += ["", "### Framework versions", "", f"- modelyard {modelyard.__version__}", f"- PyTorch {torch.__version__}",
+    lines += ["", "### Framework versions", "", f"- modelyard {__version__}", f"- PyTorch {torch.__version__}",
               f"- Accelerate {accelerate.__version__}", ""]
     return "\n".join(lines)

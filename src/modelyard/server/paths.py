@@ -11,7 +11,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 
-from modelyard.server.errors import bad_request
+from modelyard.server.errors import HubHTTPError, bad_request
 
 # Same rule as huggingface_hub's client-side repo id check: ASCII word chars, '-' and '.', 1-96 chars.
 _NAME_RE = re.compile(r"[A-Za-z0-9_.\-]{1,96}")
@@ -48,6 +48,17 @@ def check_namespace(value: str) -> str:
     if value.lower() in RESERVED_NAMESPACES:
         raise bad_request(f"Invalid namespace {value!r}: it is reserved by the hub; choose another name.")
     return value
+
+
+def is_repo_id(value: str) -> bool:
+    """Whether ``value`` is ``namespace/name`` with both parts valid (a page may link to it)."""
+    namespace, sep, name = value.partition("/") if isinstance(value, str) else ("", "", "")
+    try:
+        check_namespace(namespace)
+        check_name(name)
+    except HubHTTPError:
+        return False
+    return bool(sep)
 
 
 def check_path_in_repo(path: str, *, max_length: int = MAX_PATH_LENGTH) -> str:

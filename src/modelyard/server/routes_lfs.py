@@ -276,6 +276,18 @@ class DuplicateBody(BaseModel):
     files: list[DuplicateFile] = Field(max_length=1000)
 
 
+def _committed(hub: Hub, repo: Repo, sha256: str, path: str | None) -> bool:
+    """Whether content ``sha256`` is a file of some commit of ``repo`` (as ``path``, which the client sends as
+    ``filename``; without it, a file of a ref's head). Uploaded but uncommitted objects are not the repo's
+    content yet: the uploader may still be deciding to publish them, and a copy must not publish them first."""
+    if path:
+        return any(entry is not None and entry.sha256 == sha256
+                   for entry in (hub.manifest(repo, oid).get(path) for oid in hub.storage.changes.commits_touching(
+                       repo, path)))
+    return any(entry.sha256 == sha256 for ref in hub.storage.refs.all(repo)
+               for entry in hub.manifest(repo, ref["target"]).values())
+
+
 @router.post("/api/{repo_type}/{namespace}/{name}/lfs-files/duplicate", tags=["lfs"],
              responses=answers(*MOVED, *READ, 403, 413))
 def lfs_duplicate(request: Request, repo_type: str, namespace: str, name: str, body: DuplicateBody) -> JSONResponse:
@@ -297,8 +309,11 @@ def lfs_duplicate(request: Request, repo_type: str, namespace: str, name: str, b
     done, failed = [], []
     for f in body.files:
         oid = f.sha256.lower()
-        xet_file = hub.xet.file_for_sha(oid, source) if _SHA256_RE.fullmatch(oid) else None
-        if _SHA256_RE.fullmatch(oid) and hub.store.has(oid) and hub.storage.blobs.is_linked(source, oid):
+        if not (_SHA256_RE.fullmatch(oid) and _committed(hub, source, oid, f.filename)):
+            failed.append({"sha256": f.sha256, "error": f"no LFS object {f.sha256!r} in {source.repo_id!r}"})
+            continue
+        xet_file = hub.xet.file_for_sha(oid, source)
+        if hub.store.has(oid) and hub.storage.blobs.is_linked(source, oid):
             hub.storage.blobs.link(target, oid)
             done.append({"sha256": oid})
         elif xet_file is not None:  # stored through Xet: the target may now use (and serve) that file

@@ -25,6 +25,7 @@ No repo is served by an inference provider or app here, so ``inference``, ``infe
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 from urllib.parse import urlencode
 
@@ -40,6 +41,7 @@ from modelyard.server.storage import BRANCH, Identity, Repo
 from modelyard.server.storage.search import SORT_KEYS
 
 router = APIRouter()
+logger = logging.getLogger(__name__)
 
 SORTS = (*SORT_KEYS, "likes", "trendingScore")
 # What a listing item holds without `full` or `expand` (HF's short form).
@@ -117,7 +119,11 @@ def _item(hub: Hub, request: Request, repo: Repo, *, full: bool, expand: list[st
     if commit is None:  # a repo always has main; this is a repo being deleted under us
         return {"_id": f"{repo.id:024x}", "id": repo.repo_id}
     wants_files = full or "siblings" in expand
-    info = repo_info_payload(hub, repo, commit, blobs=False, files=wants_files)
+    try:
+        info = repo_info_payload(hub, repo, commit, blobs=False, files=wants_files)
+    except Exception:  # one repository's content must never break a listing of everyone's
+        logger.exception("listing: cannot build the info of %s; listing it with its id only", repo.repo_id)
+        return {"_id": f"{repo.id:024x}", "id": repo.repo_id}
     info["lastModified"] = iso_z(repo.last_modified)
     if full:
         return info

@@ -145,11 +145,31 @@ def _scan_before_commit(hub: Hub, repo: Repo, ref: str, added: dict[str, FileEnt
     manifest = {**(hub.manifest(repo, head) if head else {}), **added}
     shards = hub.pickle_shards(manifest)
     hub.content_scan_exts(added.values())  # sniff all new content at once (one database write)
-    for path, entry in added.items():
+    checked = {**added, **{p: manifest[p] for p in shards.difference(added) if p in manifest}}
+    for path, entry in checked.items():
         hub.ensure_scanned(path, entry, shards)
-    for path in shards.difference(added):
-        if path in manifest:
-            hub.ensure_scanned(path, manifest[path], shards)
+    if hub.settings.unsafe_pickles == "refuse":
+        _refuse_unsafe_pickles(hub, repo, checked, shards)
+
+
+def _refuse_unsafe_pickles(hub: Hub, repo: Repo, files: dict[str, FileEntry], shards: set[str]) -> None:
+    """400 when a file the commit adds (or makes a ``torch.load`` shard) is a pickle that runs code on load.
+
+    The hub's policy (``HubSettings.unsafe_pickles``, see docs/hub.md "Unsafe pickles"): a scan's marks are
+    advice that the stock clients never read (``torch.load(weights_only=False)`` in training-resume code runs
+    such a file on the spot), and no legitimate weights need ``os.system`` or ``eval``, so refusing costs
+    nothing real and leaves no window in which the file is downloadable."""
+    unsafe = {}
+    for path, entry in files.items():
+        _kind, scan = hub.scan_of(path, entry, shards)
+        if scan is not None and scan.get("status") == "unsafe":
+            unsafe[path] = scan.get("message", "")
+    if unsafe:
+        listed = "; ".join(f"{path!r}: {message}" for path, message in sorted(unsafe.items()))
+        raise bad_request(
+            f"Refused: {len(unsafe)} file(s) of this commit are pickles that would run code when loaded ({listed}). "
+            f"This hub does not store them. Save the weights as safetensors (or a pickle of tensors only, "
+            f"torch.save(model.state_dict())) and commit again.")
 
 
 def hub_branch_gone(repo: Repo, revision: str) -> HubHTTPError:

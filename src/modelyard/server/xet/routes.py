@@ -71,17 +71,19 @@ def _token_answer(request: Request, repo_type: str, namespace: str, name: str, r
     repo, caller = hub.readable_repo(request, repo_type, namespace, name)
     rev = seg(revision)
     create_pr = request.query_params.get("create_pr") in ("1", "true", "True")
+    ref = None
     if scope == "write":
         if not hub.settings.xet_uploads:
             # hf_xet reports only the status and final URL of a failed token request: a redirect to a URL that
             # spells out the fix makes the user-facing error say what to do.
-            raise HubHTTPError(307, UPLOADS_OFF, headers={"Location": hub.base_url(request) + UPLOADS_OFF_PATH})
+            raise HubHTTPError(307, UPLOADS_OFF, headers={"Location": hub.location(UPLOADS_OFF_PATH)})
         ref = None if (create_pr and rev in ("None", "")) else hub.branch_ref(repo, rev)
         require_commit_rights(hub.storage, caller, repo, ref if ref and ref.startswith(PR) else None, create_pr)
     else:
         hub.resolve(repo, rev)
     expires = int(time.time()) + hub.settings.xet_token_ttl
-    token = mint(hub.secret, XetClaims(repo.id, caller.name if caller else None, scope, expires, create_pr))
+    token = mint(hub.secret, XetClaims(repo.id, caller.name if caller else None, scope, expires, create_pr,
+                                       repo.created_at, ref))
     cas_url = hub.base_url(request) + CAS
     return JSONResponse({"accessToken": token, "exp": expires, "casUrl": cas_url},
                         headers={"X-Xet-Cas-Url": cas_url, "X-Xet-Access-Token": token,
@@ -123,9 +125,13 @@ def _cas_caller(request: Request, scope: str) -> tuple[Repo, Identity | None, Xe
         if hub.storage.accounts.namespace_kind(claims.user) != "user":
             raise unauthorized(f"The user {claims.user!r} this Xet token was issued to no longer exists.")
         caller = Identity(claims.user, hub.storage.accounts.user_orgs(claims.user), claims.scope, "xet")
-    if repo is None or not can_read(caller, repo):
+    if repo is None or repo.created_at != claims.repo_created or not can_read(caller, repo):
+        # created_at differs: the id now belongs to a new repository, made after the one the token was for
         raise unauthorized("The repository this Xet token was issued for no longer exists or is no longer "
                            "readable by its user; request a new token.")
+    if scope == "write":  # rights may have been withdrawn since the token was minted
+        ref = claims.ref if claims.ref and claims.ref.startswith(PR) else None
+        require_commit_rights(hub.storage, caller, repo, ref, claims.create_pr)
     return repo, caller, claims
 
 

@@ -44,6 +44,9 @@ def error_response(
     headers: dict[str, str] | None = None,
     extra: dict[str, Any] | None = None,
 ) -> JSONResponse:
+    # A message may quote what the client sent, lone surrogates included (JSON escapes such as "\ud800"):
+    # they cannot be encoded as UTF-8, so they are written as escapes rather than failing the answer.
+    message = message.encode("utf-8", "backslashreplace").decode("utf-8")
     # Header values must be latin-1 and single-line; the JSON body keeps the full text.
     header_text = " ".join(message.split()).encode("latin-1", "replace").decode("latin-1")
     all_headers = {"X-Error-Message": header_text, **(headers or {})}

@@ -94,7 +94,8 @@ def _batch(request: Request, prefix: str | None, namespace: str, name_git: str, 
     objects = []
     for obj in body.objects:
         oid = obj.oid.lower()
-        item: dict[str, Any] = {"oid": obj.oid, "size": obj.size}
+        # echoed as sent, but a lone surrogate ("\ud800" in the JSON) cannot be encoded: write it as an escape
+        item: dict[str, Any] = {"oid": obj.oid.encode("utf-8", "backslashreplace").decode("utf-8"), "size": obj.size}
         if not _SHA256_RE.fullmatch(oid):
             item["error"] = {"code": 422, "message": f"oid {obj.oid!r} is not a sha256 (64 hex characters)."}
         elif obj.size > s.max_file_size:

@@ -392,3 +392,75 @@ def test_an_empty_pkl_file_is_scanned_without_an_error(hub_server: HubServer, ap
     info = _get(hub_server, f"/api/models/{repo}").json()
     security = {s["rfilename"]: s["security"] for s in info["siblings"]}["empty.pkl"]
     assert security["status"] == "safe" and security["message"] == "empty file: nothing to unpickle"
+
+
+# -- 10. the schema describes what the hub accepts ---------------------------------------------------------------
+def test_every_schema_path_answers_undeclared_methods_with_405_and_its_allow_list(hub_server: HubServer) -> None:
+    """For each path of /openapi.json, a method it does not declare gets 405 with ``Allow`` listing exactly the
+    declared ones (also where another template matches the same URL, e.g. ``/_lfs/.../verify`` and ``.../{oid}``)."""
+    schema = httpx.get(f"{hub_server.url}/openapi.json").json()
+    methods = {"get", "put", "post", "delete", "patch", "head", "options"}
+    checked = 0
+    for template, operations in schema["paths"].items():
+        declared = {m.upper() for m in operations if m in methods}
+        url = re.sub(r"\{[^}]*\}", "x0", template)
+        for method in ("PATCH", "PUT", "DELETE", "POST"):
+            if method in declared:
+                continue
+            answer = httpx.request(method, f"{hub_server.url}{url}", timeout=30,
+                                   headers={"authorization": f"Bearer {hub_server.token}"})
+            assert answer.status_code == 405, (method, template, answer.status_code, answer.text[:200])
+            assert set(answer.headers["allow"].split(", ")) == declared, (method, template)
+            assert answer.json()["error"]
+            checked += 1
+            break
+    assert checked > 30
+
+
+def test_published_names_and_parameters_are_accepted(hub_server: HubServer) -> None:
+    """Values the schema allows are not refused as malformed (the fuzzer's "schema-valid request rejected")."""
+    schema = httpx.get(f"{hub_server.url}/openapi.json").json()
+    create = schema["components"]["schemas"]["CreateRepoBody"]["properties"]
+    pattern = re.compile(create["name"]["pattern"])
+    assert pattern.fullmatch("tiny-bert.v2_1") and not pattern.fullmatch("a--b") and not pattern.fullmatch("-a")
+    auth = {"authorization": f"Bearer {hub_server.token}"}
+    answer = httpx.post(f"{hub_server.url}/api/repos/create", headers=auth,
+                        json={"name": "schema-name-ok", "organization": ""})
+    assert answer.status_code in (200, 409), answer.text
+    listing = next(op for path, ops in schema["paths"].items() if path == "/api/models" for op in ops.values())
+    params = {p["name"]: p["schema"] for p in listing["parameters"]}
+    for sort in params["sort"]["enum"]:
+        assert httpx.get(f"{hub_server.url}/api/models", params={"sort": sort}).status_code == 200, sort
+
+
+def test_header_values_never_carry_control_characters(hub_server: HubServer) -> None:
+    """An error quoting the request's control characters once crashed the answer (invalid header value)."""
+    answer = httpx.post(f"{hub_server.url}/_xet/v1/reconstructions", json=[{"\u001b": [], "k": []}],
+                        headers={"authorization": f"Bearer {hub_server.token}"}, timeout=30)
+    assert 400 <= answer.status_code < 500 and answer.json()["error"]
+    check = httpx.post(f"{hub_server.url}/api/validate-yaml", timeout=30,
+                       json={"content": "---\nkey: [\u001b\u0100\n---\n", "repoType": "model"})
+    assert check.status_code == 400 and check.headers["x-error-message"]
+
+
+# -- section 1: Storage Buckets and repository ids without a namespace -----------------------------------------------
+def test_storage_buckets_answer_404(hub_server: HubServer) -> None:
+    for method, path in (("GET", "/api/buckets"), ("POST", "/api/buckets/alice/b"), ("DELETE", "/api/buckets/alice/b"),
+                         ("GET", "/api/buckets/alice/b/tree"), ("POST", "/api/buckets/alice/b/batch")):
+        answer = httpx.request(method, f"{hub_server.url}{path}", headers={"authorization": f"Bearer {hub_server.token}"})
+        assert answer.status_code == 404, (method, path, answer.status_code)
+        assert "Buckets" in answer.json()["error"] or "repository type" in answer.json()["error"]
+
+
+def test_repository_ids_without_a_namespace_are_not_found(hub_server: HubServer, api: HfApi) -> None:
+    from huggingface_hub.errors import RepositoryNotFoundError
+
+    assert api.repo_exists("gpt2") is False
+    assert api.repo_exists("squad", repo_type="dataset") is False
+    assert api.file_exists("gpt2", "config.json") is False
+    with pytest.raises(RepositoryNotFoundError):
+        api.model_info("gpt2")
+    with pytest.raises(RepositoryNotFoundError):
+        api.list_repo_files("gpt2")
+    anonymous = httpx.get(f"{hub_server.url}/api/models/gpt2")
+    assert anonymous.status_code == 401 and anonymous.headers["x-error-code"] == "RepoNotFound"

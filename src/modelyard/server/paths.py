@@ -25,6 +25,15 @@ _SHA_RE = re.compile(r"[0-9a-f]{40}")
 _REF_FORBIDDEN = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]")
 
 
+# What the OpenAPI schema publishes for names: a subset of what check_name accepts (it also allows e.g. "a.-b"),
+# written without look-arounds so that schema-driven clients and fuzzers can generate from it.
+NAME_SCHEMA = {"type": "string", "pattern": r"^[A-Za-z0-9_]+([-.][A-Za-z0-9_]+)*$", "maxLength": 96,
+               "description": "1-96 of A-Z a-z 0-9 _ - ., no '--' or '..', not starting or ending with '-' or '.', "
+                              "not ending with '.git'"}
+REPO_ID_SCHEMA = {"type": "string", "pattern": r"^[A-Za-z0-9_]+([-.][A-Za-z0-9_]+)*/[A-Za-z0-9_]+([-.][A-Za-z0-9_]+)*$",
+                  "maxLength": 193, "description": "namespace/name"}
+
+
 def check_name(value: str, *, what: str = "repository name") -> str:
     """A namespace or repo name: ``[A-Za-z0-9_.-]{1,96}``, no ``--`` or ``..``, no leading/trailing ``-``/``.``."""
     if (

@@ -187,8 +187,9 @@ def _route(type_segment: str, repo_type: str) -> None:
         author: str | None = Query(default=None, description="namespace (user or organisation)"),
         filter: list[str] = Query(default=[], description="tag, or card entry as key:value (all must match)"),
         sort: str | None = Query(default=None, description="createdAt, lastModified, id, downloads, likes, "
-                                                           "trendingScore"),
-        direction: str | None = Query(default=None, description="-1 descending (default), 1 ascending"),
+                                                           "trendingScore", json_schema_extra={"enum": list(SORTS)}),
+        direction: str | None = Query(default=None, description="-1 descending (default), 1 ascending",
+                                      json_schema_extra={"enum": ["-1", "1"]}),
         limit: int | None = Query(default=None, ge=1, description="page size"),
         full: str | None = Query(default=None, description="true: whole repo info per item"),
         expand: list[str] = Query(default=[], description="properties to return (with id)"),
@@ -196,7 +197,8 @@ def _route(type_segment: str, repo_type: str) -> None:
         config: str | None = Query(default=None),
         pipeline_tag: str | None = Query(default=None),
         gated: str | None = Query(default=None),
-        cursor: str | None = Query(default=None, description="opaque position of the page (from Link headers)"),
+        cursor: str | None = Query(default=None, description="opaque position of the page (from Link headers)",
+                                   json_schema_extra={"pattern": "^[0-9]{1,15}$"}),
     ) -> JSONResponse:
         return list_repos(request, repo_type, search=search, author=author, sort=sort, direction=direction,
                           limit=limit, full=full, expand=expand, card_data=cardData, config=config, gated=gated,

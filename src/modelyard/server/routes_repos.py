@@ -6,9 +6,9 @@ import html
 from typing import Any, Literal
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Body, Form, Request
+from fastapi import APIRouter, Body, Form, Path, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from modelyard.server import scanning
 from modelyard.server.auth import require_read, require_write, require_write_namespace
@@ -19,9 +19,10 @@ from modelyard.server.errors import (
     conflict,
     entry_not_found,
     forbidden,
+    header_value,
 )
 from modelyard.server.gitobjects import iso_z, pointer_size
-from modelyard.server.paths import check_name, check_namespace, check_ref_name
+from modelyard.server.paths import NAME_SCHEMA, REPO_ID_SCHEMA, check_name, check_namespace, check_ref_name
 from modelyard.server.repo_info import repo_info_payload
 from modelyard.server.responses import MOVED, READ, answers
 from modelyard.server.service import Hub, hub_of, seg
@@ -60,15 +61,15 @@ def validate_yaml(body: ValidateYamlBody) -> JSONResponse:
     errors = validate_card(body.content)
     if errors:
         return JSONResponse({"errors": [{"message": e} for e in errors], "warnings": []}, status_code=400,
-                            headers={"X-Error-Message": errors[0][:500]})
+                            headers={"X-Error-Message": header_value(errors[0][:500])})
     return JSONResponse({"errors": [], "warnings": []})
 
 
 # -- create / delete / settings -----------------------------------------------------------------------
 class CreateRepoBody(BaseModel):
     model_config = ConfigDict(extra="allow")
-    name: str
-    organization: str | None = None
+    name: str = Field(json_schema_extra=NAME_SCHEMA)
+    organization: str | None = Field(default=None, json_schema_extra={"anyOf": [NAME_SCHEMA, {"type": "string", "maxLength": 0}, {"type": "null"}]})
     visibility: Literal["private", "public"] | None = None
     private: bool | None = None
     type: Literal["model", "dataset", "space"] | None = None
@@ -108,8 +109,8 @@ def create_repo(request: Request, body: CreateRepoBody) -> JSONResponse:
 
 class DeleteRepoBody(BaseModel):
     model_config = ConfigDict(extra="allow")
-    name: str
-    organization: str | None = None
+    name: str = Field(json_schema_extra=NAME_SCHEMA)
+    organization: str | None = Field(default=None, json_schema_extra={"anyOf": [NAME_SCHEMA, {"type": "string", "maxLength": 0}, {"type": "null"}]})
     type: Literal["model", "dataset", "space"] | None = None
 
 
@@ -126,8 +127,8 @@ def delete_repo(request: Request, body: DeleteRepoBody) -> JSONResponse:
 
 class MoveRepoBody(BaseModel):
     model_config = ConfigDict(extra="allow")
-    fromRepo: str
-    toRepo: str
+    fromRepo: str = Field(json_schema_extra=REPO_ID_SCHEMA)
+    toRepo: str = Field(json_schema_extra=REPO_ID_SCHEMA)
     type: Literal["model", "dataset", "space"] = "model"
 
 
@@ -397,8 +398,11 @@ def create_tag(request: Request, repo_type: str, namespace: str, name: str, revi
     return JSONResponse({"name": tag, "ref": TAG + tag, "targetCommit": target})
 
 
-@router.delete(REPO + "/tag/{tag}", tags=["refs"], responses=answers(*MOVED, *READ, 403))
-def delete_tag(request: Request, repo_type: str, namespace: str, name: str, tag: str) -> JSONResponse:
+# The same template as create_tag's (one resource, one path in the schema, one Allow list): the segment is the tag.
+@router.delete(REPO + "/tag/{revision}", tags=["refs"], responses=answers(*MOVED, *READ, 403))
+def delete_tag(request: Request, repo_type: str, namespace: str, name: str,
+               revision: str = Path(description="the tag to delete")) -> JSONResponse:
+    tag = revision
     hub = hub_of(request)
     repo, caller = hub.readable_repo(request, repo_type, namespace, name)
     require_write(caller, repo, repo.repo_id)

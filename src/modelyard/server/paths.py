@@ -34,6 +34,16 @@ REPO_ID_SCHEMA = {"type": "string", "pattern": r"^[A-Za-z0-9_]+([-.][A-Za-z0-9_]
                   "maxLength": 193, "description": "namespace/name"}
 
 
+REF_SCHEMA = {"type": "string", "pattern": r"^[A-Za-z_][A-Za-z0-9_]*([-./][A-Za-z0-9_]+)*$", "maxLength": 100,
+              "description": "a branch or tag name (git check-ref-format rules)"}
+_PATH_PART = r"[A-Za-z0-9_][A-Za-z0-9_.+=@,()-]*"
+PATH_SCHEMA = {"type": "string", "pattern": f"^{_PATH_PART}(/{_PATH_PART})*$", "maxLength": 1024,
+               "description": "a file path in the repository: relative, '/'-separated, no '.' or '..' parts, no "
+                              "backslash or control characters, no '.git' part (the pattern is a portable subset: "
+                              "other Unicode names are accepted too)"}
+PAGE_SCHEMA = {"type": "string", "pattern": "^[0-9]{1,15}$", "description": "a page or position number"}
+
+
 def check_name(value: str, *, what: str = "repository name") -> str:
     """A namespace or repo name: ``[A-Za-z0-9_.-]{1,96}``, no ``--`` or ``..``, no leading/trailing ``-``/``.``."""
     if (

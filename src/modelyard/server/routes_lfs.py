@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from modelyard.server.auth import check_signature, require_commit_rights, require_read, sign
 from modelyard.server.blobstore import BlobWriter
 from modelyard.server.errors import HubHTTPError, bad_request
+from modelyard.server.paths import REPO_ID_SCHEMA
 from modelyard.server.responses import FILE_BYTES, MOVED, READ, BlobResponse, answers
 from modelyard.server.service import URL_PREFIX, Hub, hub_of, seg
 from modelyard.server.storage import Repo
@@ -52,7 +53,7 @@ class LfsBatchBody(BaseModel):
     operation: Literal["upload", "download"]
     transfers: list[str] = ["basic"]
     objects: list[LfsObject] = Field(max_length=1000)
-    hash_algo: str = "sha256"
+    hash_algo: str = Field(default="sha256", json_schema_extra={"enum": ["sha256"]})
     ref: dict[str, Any] | None = None
 
 
@@ -261,7 +262,7 @@ def lfs_download(request: Request, repo_type: str, namespace: str, name: str, oi
 class DuplicateTarget(BaseModel):
     model_config = ConfigDict(extra="allow")
     type: Literal["model", "dataset", "space"] = "model"
-    name: str
+    name: str = Field(json_schema_extra=REPO_ID_SCHEMA)
 
 
 class DuplicateFile(BaseModel):

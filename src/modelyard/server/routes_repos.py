@@ -6,7 +6,7 @@ import html
 from typing import Any, Literal
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Body, Form, Path, Request
+from fastapi import APIRouter, Body, Form, Path, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -22,7 +22,15 @@ from modelyard.server.errors import (
     header_value,
 )
 from modelyard.server.gitobjects import iso_z, pointer_size
-from modelyard.server.paths import NAME_SCHEMA, REPO_ID_SCHEMA, check_name, check_namespace, check_ref_name
+from modelyard.server.paths import (
+    NAME_SCHEMA,
+    PAGE_SCHEMA,
+    REF_SCHEMA,
+    REPO_ID_SCHEMA,
+    check_name,
+    check_namespace,
+    check_ref_name,
+)
 from modelyard.server.repo_info import repo_info_payload
 from modelyard.server.responses import MOVED, READ, answers
 from modelyard.server.service import Hub, hub_of, seg
@@ -275,13 +283,15 @@ def _tree(request: Request, repo_type: str, namespace: str, name: str, revision:
 
 @router.get(REPO + "/tree/{revision}", tags=["files"], responses=answers(*MOVED, *READ))
 def list_tree(request: Request, repo_type: str, namespace: str, name: str, revision: str,
-              recursive: bool = False, expand: bool = False, cursor: str | None = None) -> JSONResponse:
+              recursive: bool = False, expand: bool = False,
+              cursor: str | None = Query(default=None, json_schema_extra=PAGE_SCHEMA)) -> JSONResponse:
     return _tree(request, repo_type, namespace, name, revision, "", recursive, expand, cursor)
 
 
 @router.get(REPO + "/tree/{revision}/{path:path}", tags=["files"], responses=answers(*MOVED, *READ))
 def list_tree_path(request: Request, repo_type: str, namespace: str, name: str, revision: str, path: str,
-                   recursive: bool = False, expand: bool = False, cursor: str | None = None) -> JSONResponse:
+                   recursive: bool = False, expand: bool = False,
+                   cursor: str | None = Query(default=None, json_schema_extra=PAGE_SCHEMA)) -> JSONResponse:
     return _tree(request, repo_type, namespace, name, revision, path, recursive, expand, cursor)
 
 
@@ -324,7 +334,7 @@ def list_refs(request: Request, repo_type: str, namespace: str, name: str,
 
 @router.get(REPO + "/commits/{revision}", tags=["refs"], responses=answers(*MOVED, *READ))
 def list_commits(request: Request, repo_type: str, namespace: str, name: str, revision: str,
-                 p: str | None = None) -> JSONResponse:
+                 p: str | None = Query(default=None, json_schema_extra=PAGE_SCHEMA)) -> JSONResponse:
     hub = hub_of(request)
     repo, _ = hub.readable_repo(request, repo_type, namespace, name)
     head = hub.resolve(repo, seg(revision))
@@ -353,7 +363,8 @@ class BranchBody(BaseModel):
 
 
 @router.post(REPO + "/branch/{branch}", tags=["refs"], responses=answers(*MOVED, *READ, 403, 409, 413))
-def create_branch(request: Request, repo_type: str, namespace: str, name: str, branch: str,
+def create_branch(request: Request, repo_type: str, namespace: str, name: str,
+                  branch: str = Path(json_schema_extra=REF_SCHEMA),
                   body: BranchBody | None = Body(default=None)) -> JSONResponse:
     hub = hub_of(request)
     repo, caller = hub.readable_repo(request, repo_type, namespace, name)
@@ -381,7 +392,7 @@ def delete_branch(request: Request, repo_type: str, namespace: str, name: str, b
 
 class TagBody(BaseModel):
     model_config = ConfigDict(extra="allow")
-    tag: str
+    tag: str = Field(json_schema_extra=REF_SCHEMA)
     message: str | None = None
 
 

@@ -5,16 +5,17 @@ from __future__ import annotations
 import tempfile
 from typing import Any
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from modelyard.server.auth import require_commit_rights, require_read
 from modelyard.server.commits import apply_operations, lfs_entry_for, parse_commit
+from modelyard.server.config import HubSettings
 from modelyard.server.errors import HubHTTPError, bad_request, unauthorized
 from modelyard.server.gitobjects import FileEntry, iso_z, lfs_entry
-from modelyard.server.paths import GitIgnore, check_path_in_repo
+from modelyard.server.paths import PAGE_SCHEMA, PATH_SCHEMA, GitIgnore, check_path_in_repo
 from modelyard.server.responses import MOVED, READ, answers
 from modelyard.server.service import MAX_INT, Hub, hub_of, seg
 from modelyard.server.storage import BRANCH, PR, Identity, NewCommit, Repo
@@ -31,8 +32,9 @@ def _flag(value: str | None) -> bool:
 # -- preupload ----------------------------------------------------------------------------------------
 class PreuploadFile(BaseModel):
     model_config = ConfigDict(extra="allow")
-    path: str
-    size: int = Field(ge=0)
+    path: str = Field(json_schema_extra=PATH_SCHEMA)
+    # the published maximum is the default HubSettings.max_file_size (an admin may set another)
+    size: int = Field(ge=0, json_schema_extra={"maximum": HubSettings.max_file_size})
     sample: str = ""
 
 
@@ -192,7 +194,10 @@ _NDJSON_LINE = {
 @router.post(
     REPO + "/commit/{revision}", tags=["upload"], responses=answers(*MOVED, *READ, 403, 409, 412, 413),
     openapi_extra={"requestBody": {"required": True, "content": {"application/x-ndjson": {"schema": {
-        "type": "array", "items": _NDJSON_LINE,
+        "type": "array", "items": _NDJSON_LINE, "minItems": 1,
+        "contains": {"type": "object", "required": ["key", "value"], "properties": {
+            "key": {"const": "header"}, "value": {"type": "object", "required": ["summary"], "properties": {
+                "summary": {"type": "string", "pattern": "\\S"}}}}}, "maxContains": 1,
         "description": "sent as one JSON object per line: a header line, then one line per operation"}}}}},
 )
 async def commit(request: Request, repo_type: str, namespace: str, name: str, revision: str,
@@ -260,7 +265,8 @@ def create_discussion(request: Request, repo_type: str, namespace: str, name: st
 
 
 @router.get(REPO + "/discussions", tags=["discussions"], responses=answers(*MOVED, *READ))
-def list_discussions(request: Request, repo_type: str, namespace: str, name: str, p: str | None = None,
+def list_discussions(request: Request, repo_type: str, namespace: str, name: str,
+                     p: str | None = Query(default=None, json_schema_extra=PAGE_SCHEMA),
                      type: str | None = None, status: str | None = None, author: str | None = None) -> JSONResponse:
     hub = hub_of(request)
     repo, _ = hub.readable_repo(request, repo_type, namespace, name)

@@ -464,3 +464,42 @@ def test_repository_ids_without_a_namespace_are_not_found(hub_server: HubServer,
         api.list_repo_files("gpt2")
     anonymous = httpx.get(f"{hub_server.url}/api/models/gpt2")
     assert anonymous.status_code == 401 and anonymous.headers["x-error-code"] == "RepoNotFound"
+
+
+# -- section 1: error texts and statuses the stock client's own tests rely on ------------------------------------------
+def test_error_texts_the_stock_client_relies_on(hub_server: HubServer, api: HfApi) -> None:
+    from huggingface_hub import CommitOperationAdd
+    from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError
+
+    first, second = hub_server.repo_id("texts"), hub_server.repo_id("texts")
+    api.create_repo(first)
+    api.create_repo(second)
+    with pytest.raises(HfHubHTTPError, match=r"A model repository called .* already exists"):
+        api.move_repo(from_id=first, to_id=second)
+    api.create_branch(first, branch="cool-branch")
+    with pytest.raises(HfHubHTTPError, match=r"Reference refs/heads/cool-branch already exists"):
+        api.create_branch(first, branch="cool-branch")
+    with pytest.raises(HfHubHTTPError, match=r"Reference refs/heads/main already exists"):
+        api.create_branch(first, branch="main")
+    api.create_branch(first, branch="cool-branch", exist_ok=True)
+    with pytest.raises(HfHubHTTPError, match="Cannot delete refs/heads/main"):
+        api.delete_branch(first, branch="main")
+    with pytest.raises(HfHubHTTPError, match="Invalid rev id"):
+        api.delete_branch(first, branch="no-such-branch")
+    api.create_tag(first, tag="cool-tag")
+    with pytest.raises(HfHubHTTPError, match="Invalid rev id"):
+        api.delete_branch(first, branch="cool-tag")
+    parent = api.model_info(first).sha
+    api.upload_file(path_or_fileobj=b"x", path_in_repo="x.txt", repo_id=first)
+    with pytest.raises(HfHubHTTPError) as stale:
+        api.create_commit(first, [CommitOperationAdd("y", b"y")], commit_message="late", parent_commit=parent)
+    assert stale.value.response.status_code == 412
+    assert "The branch was updated since you opened this page. Please refresh and try again." in str(stale.value)
+    # "Repository not found" is plain, so the client's own message does not repeat it.
+    missing = f"{hub_server.user}/repo_that_do_not_exist"
+    with pytest.raises(RepositoryNotFoundError) as context:
+        api.create_commit(missing, [CommitOperationAdd("config.json", b"{}")], commit_message="m")
+    text = str(context.value)
+    assert text.startswith("404 Client Error.") and text.lower().count("repository not found") == 1
+    assert text.endswith("Please use `create_repo` if it's not the case.")
+    assert _get(hub_server, f"/api/models/{missing}").json()["detail"]

@@ -157,9 +157,8 @@ def _not_offered(request: Request) -> HubHTTPError | None:
     match = _NO_NAMESPACE.match(path)
     if match:
         name = match.group(1) or match.group(2)
-        error = repo_not_found(name, anonymous="authorization" not in request.headers)
-        error.message += " Repository ids on this hub are 'namespace/name'."
-        return error
+        return repo_not_found(name, anonymous="authorization" not in request.headers,
+                              detail=" Repository ids on this hub are 'namespace/name'.")
     return None
 
 

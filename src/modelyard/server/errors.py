@@ -62,13 +62,16 @@ def error_response(
     return JSONResponse({"error": message, **(extra or {})}, status_code=status, headers=all_headers)
 
 
-def repo_not_found(repo_id: str, *, anonymous: bool = False) -> HubHTTPError:
-    # HF answers 401 to anonymous callers and 404 to signed-in ones; both carry RepoNotFound.
+def repo_not_found(repo_id: str, *, anonymous: bool = False, detail: str = "") -> HubHTTPError:
+    # HF answers 401 to anonymous callers and 404 to signed-in ones; both carry RepoNotFound. The message is the
+    # plain "Repository not found" (the client's own text contains it, so it does not repeat it); the specifics
+    # are in the body's "detail".
     hint = " If it is private, pass a token that can read it." if anonymous else ""
     return HubHTTPError(
         401 if anonymous else 404,
-        f"Repository not found: {repo_id!r} does not exist or you may not see it.{hint}",
+        "Repository not found",
         code="RepoNotFound",
+        extra={"detail": f"{repo_id!r} does not exist or you may not see it.{hint}{detail}"},
     )
 
 

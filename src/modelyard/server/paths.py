@@ -41,7 +41,7 @@ PATH_SCHEMA = {"type": "string", "pattern": f"^{_PATH_PART}(/{_PATH_PART})*$", "
                "description": "a file path in the repository: relative, '/'-separated, no '.' or '..' parts, no "
                               "backslash or control characters, no '.git' part (the pattern is a portable subset: "
                               "other Unicode names are accepted too)"}
-PAGE_SCHEMA = {"type": "string", "pattern": "^[0-9]{1,15}$", "description": "a page or position number"}
+PAGE_SCHEMA = {"type": "string", "pattern": "^([0-9]{1,15})?$", "description": "a page or position number"}
 
 
 def check_name(value: str, *, what: str = "repository name") -> str:

@@ -198,7 +198,7 @@ def _route(type_segment: str, repo_type: str) -> None:
         pipeline_tag: str | None = Query(default=None),
         gated: str | None = Query(default=None),
         cursor: str | None = Query(default=None, description="opaque position of the page (from Link headers)",
-                                   json_schema_extra={"pattern": "^[0-9]{1,15}$"}),
+                                   json_schema_extra={"pattern": "^([0-9]{1,15})?$"}),
     ) -> JSONResponse:
         return list_repos(request, repo_type, search=search, author=author, sort=sort, direction=direction,
                           limit=limit, full=full, expand=expand, card_data=cardData, config=config, gated=gated,

@@ -167,8 +167,8 @@ def move_repo(request: Request, body: MoveRepoBody) -> JSONResponse:
         raise bad_request(f"{body.fromRepo!r} and {body.toRepo!r} name the same repository; nothing to move.")
     moved = hub.storage.repos.move(repo, canonical, dst_name)
     if moved is None:
-        raise conflict(f"Cannot move {repo.repo_id} to {canonical}/{dst_name}: a {body.type} repository with that "
-                       "name already exists. Delete or rename it first, or choose another name.")
+        raise conflict(f"A {body.type} repository called {canonical}/{dst_name} already exists: cannot move "
+                       f"{repo.repo_id} there. Delete or rename it first, or choose another name.")
     return JSONResponse({"url": hub.repo_url(request, moved), "id": moved.repo_id, "name": moved.repo_id})
 
 
@@ -373,7 +373,7 @@ def create_branch(request: Request, repo_type: str, namespace: str, name: str,
     start = body.startingPoint if body and body.startingPoint else "main"
     target = hub.resolve(repo, start)
     if not hub.storage.refs.create(repo, BRANCH + branch_name, target):
-        raise conflict(f"Reference already exists: branch {branch_name!r} of {repo.repo_id!r}.")
+        raise conflict(f"Reference {BRANCH}{branch_name} already exists in {repo.repo_id!r}.")
     return JSONResponse({"name": branch_name, "ref": BRANCH + branch_name, "targetCommit": target})
 
 
@@ -384,9 +384,10 @@ def delete_branch(request: Request, repo_type: str, namespace: str, name: str, b
     require_write(caller, repo, repo.repo_id)
     branch_name = seg(branch)
     if branch_name == "main":
-        raise forbidden(f"Branch 'main' is the default branch of {repo.repo_id!r} and cannot be deleted.")
+        raise forbidden(f"Cannot delete {BRANCH}main: it is the default branch of {repo.repo_id!r}.")
     if not hub.storage.refs.delete(repo, BRANCH + branch_name):
-        raise HubHTTPError(404, f"Branch {branch_name!r} does not exist in {repo.repo_id!r}.", code="RevisionNotFound")
+        raise HubHTTPError(404, f"Invalid rev id: {branch_name!r} is not a branch of {repo.repo_id!r}.",
+                           code="RevisionNotFound")
     return JSONResponse({})
 
 
@@ -405,7 +406,7 @@ def create_tag(request: Request, repo_type: str, namespace: str, name: str, revi
     tag = check_ref_name(body.tag, what="tag")
     target = hub.resolve(repo, seg(revision))
     if not hub.storage.refs.create(repo, TAG + tag, target, body.message):
-        raise conflict(f"Reference already exists: tag {tag!r} of {repo.repo_id!r}.")
+        raise conflict(f"Reference {TAG}{tag} already exists in {repo.repo_id!r}.")
     return JSONResponse({"name": tag, "ref": TAG + tag, "targetCommit": target})
 
 
@@ -419,5 +420,6 @@ def delete_tag(request: Request, repo_type: str, namespace: str, name: str,
     require_write(caller, repo, repo.repo_id)
     tag_name = seg(tag)
     if not hub.storage.refs.delete(repo, TAG + tag_name):
-        raise HubHTTPError(404, f"Tag {tag_name!r} does not exist in {repo.repo_id!r}.", code="RevisionNotFound")
+        raise HubHTTPError(404, f"Invalid rev id: {tag_name!r} is not a tag of {repo.repo_id!r}.",
+                           code="RevisionNotFound")
     return JSONResponse({})

@@ -22,7 +22,7 @@ from modelyard.server.storage import BRANCH, PR, Identity, NewCommit, Repo
 
 router = APIRouter()
 REPO = "/api/{repo_type}/{namespace}/{name}"
-STALE_PARENT = "A commit has happened since. Please refresh and try again."
+STALE_PARENT = "The branch was updated since you opened this page. Please refresh and try again."
 
 
 def _flag(value: str | None) -> bool:

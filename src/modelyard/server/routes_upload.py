@@ -157,7 +157,7 @@ def _scan_before_commit(hub: Hub, repo: Repo, ref: str, added: dict[str, FileEnt
 def _refuse_unsafe_pickles(hub: Hub, repo: Repo, files: dict[str, FileEntry], shards: set[str]) -> None:
     """400 when a file the commit adds (or makes a ``torch.load`` shard) is a pickle that runs code on load.
 
-    The hub's policy (``HubSettings.unsafe_pickles``, see docs/hub.md "Unsafe pickles"): a scan's marks are
+    The hub's policy (``HubSettings.unsafe_pickles``; README, "The hub"): a scan's marks are
     advice that the stock clients never read (``torch.load(weights_only=False)`` in training-resume code runs
     such a file on the spot), and no legitimate weights need ``os.system`` or ``eval``, so refusing costs
     nothing real and leaves no window in which the file is downloadable."""

@@ -198,6 +198,14 @@ def hub_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubServer]:
 
 
 @pytest.fixture
+def unsafe_pickles_marked(hub_server: HubServer, monkeypatch: pytest.MonkeyPatch) -> HubServer:
+    """``hub_server`` accepting pickles that run code, and marking them (``unsafe_pickles="mark"``, as the
+    Hugging Face Hub does) for this test; by default such commits are refused."""
+    monkeypatch.setattr(hub_server.settings, "unsafe_pickles", "mark")
+    return hub_server
+
+
+@pytest.fixture
 def hub_env(hub_server: HubServer) -> Iterator[HubServer]:
     with hub_server.env():
         yield hub_server

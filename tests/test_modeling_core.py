@@ -236,6 +236,22 @@ def test_malicious_pickle_is_refused_without_running(tmp_path: Path) -> None:
     assert not marker.exists(), "the pickle's code ran"
 
 
+@pytest.mark.parametrize("shard", ["../outside.safetensors", "/tmp/outside.safetensors", "sub/../../outside.safetensors",
+                                   "..\\outside.safetensors", "./model.safetensors"])
+def test_an_index_naming_a_shard_outside_its_folder_is_refused(tmp_path: Path, shard: str) -> None:
+    from safetensors.torch import save_file
+
+    folder = tmp_path / "ckpt"
+    folder.mkdir()
+    tiny_bert().save_pretrained(folder)
+    state = {k: v.contiguous() for k, v in BertModel(tiny_bert()).state_dict().items()}
+    save_file(state, str(tmp_path / "outside.safetensors"))  # a file that would load, outside the checkpoint
+    index = {"metadata": {}, "weight_map": {key: shard for key in state}}
+    (folder / "model.safetensors.index.json").write_text(json.dumps(index))
+    with pytest.raises(UnsafeFileError, match="not a file inside the checkpoint's folder"):
+        BertModel.from_pretrained(folder)
+
+
 # ------------------------------------------------------------------------------------ shapes and options
 def test_shape_mismatch_names_keys_and_the_option(tmp_path: Path) -> None:
     seeded(BertForSequenceClassification, tiny_bert(num_labels=3)).save_pretrained(tmp_path)

@@ -149,7 +149,8 @@ class _Exploit:
         return (os.system, ("echo pwned > /tmp/modelyard-pwned",))
 
 
-def test_file_flagged_unsafe_by_the_hub_is_refused(hub_env, tmp_path: Path) -> None:
+def test_file_flagged_unsafe_by_the_hub_is_refused(hub_env, unsafe_pickles_marked, tmp_path: Path) -> None:
+    """A hub that accepts and marks such files (as the Hugging Face Hub does): modelyard refuses to load them."""
     repo = hub_env.repo_id("bert-pickle")
     api = hub_env.api()
     api.create_repo(repo)

@@ -32,8 +32,10 @@ def test_rename_keeps_history_and_old_name_redirects(hub_server: HubServer, api:
     api.upload_file(path_or_fileobj=b"v2", path_in_repo="config.json", repo_id=old)
     assert api.list_repo_commits(new)[0].title == "Upload config.json with huggingface_hub"
     raw = httpx.get(f"{hub_server.url}/api/models/{old}/tree/main", params={"recursive": "true"})
-    assert raw.status_code == 307 and raw.headers["location"].startswith(f"{hub_server.url}/api/models/{new}/tree")
-    assert raw.headers["location"].endswith("?recursive=true")
+    assert raw.status_code == 307 and raw.headers["location"] == f"/api/models/{new}/tree/main?recursive=true"
+    # The redirect is relative (no public URL configured): a forged Host header does not lead elsewhere.
+    forged = httpx.get(f"{hub_server.url}/api/models/{old}/tree/main", headers={"Host": "evil.example"})
+    assert forged.status_code == 307 and forged.headers["location"] == f"/api/models/{new}/tree/main"
     # A new repo may take the old name; then the name is its own again.
     api.create_repo(old)
     assert api.list_repo_files(old) == [".gitattributes"]

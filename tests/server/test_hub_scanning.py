@@ -1,4 +1,7 @@
-"""Pickle scanning: a malicious pickle is flagged in repo info and tree listings (it is never loaded)."""
+"""Pickle scanning: a malicious pickle is flagged in repo info and tree listings (it is never loaded).
+
+These tests commit such pickles under the "mark" policy (``unsafe_pickles_marked``: accepted and marked, as
+the Hugging Face Hub does); the default policy refuses them (``test_hub_hardening.py``)."""
 
 from __future__ import annotations
 
@@ -44,7 +47,8 @@ def _siblings(server: HubServer, repo_id: str) -> dict[str, dict]:
     return {s["rfilename"]: s["security"] for s in info.json()["siblings"]}
 
 
-def test_malicious_pickle_is_flagged(hub_server: HubServer, api: HfApi, repo: str) -> None:
+def test_malicious_pickle_is_flagged(unsafe_pickles_marked: HubServer, api: HfApi, repo: str) -> None:
+    hub_server = unsafe_pickles_marked
     evil = _malicious_pickle()
     api.create_commit(repo, [
         CommitOperationAdd("pytorch_model.bin", _torch_style_zip(evil)),
@@ -75,7 +79,8 @@ def test_malicious_pickle_is_flagged(hub_server: HubServer, api: HfApi, repo: st
     assert tree["safe.pkl"].security.safe
 
 
-def test_scan_result_is_shared_by_identical_content(hub_server: HubServer, api: HfApi, repo: str) -> None:
+def test_scan_result_is_shared_by_identical_content(unsafe_pickles_marked: HubServer, api: HfApi, repo: str) -> None:
+    hub_server = unsafe_pickles_marked
     evil = _malicious_pickle()
     api.create_commit(repo, [CommitOperationAdd("a.pkl", evil)], commit_message="one")
     api.create_commit(repo, [CommitOperationAdd("copy/b.pth", evil)], commit_message="two")
@@ -115,7 +120,8 @@ def _safetensors_with_header_length(length: int) -> bytes:
     return struct.pack("<Q", len(header)) + header + struct.pack("<2f", 1.0, 2.0)
 
 
-def test_pickles_are_found_by_content_whatever_their_names(hub_server: HubServer, api: HfApi, repo: str) -> None:
+def test_pickles_are_found_by_content_whatever_their_names(unsafe_pickles_marked: HubServer, api: HfApi, repo: str) -> None:
+    hub_server = unsafe_pickles_marked
     import json
 
     evil = _malicious_pickle()
@@ -142,7 +148,8 @@ def test_pickles_are_found_by_content_whatever_their_names(hub_server: HubServer
     assert tree["checkpoint.model"].security.status == "unsafe"
 
 
-def test_an_index_committed_later_gets_its_shards_scanned(hub_server: HubServer, api: HfApi, repo: str) -> None:
+def test_an_index_committed_later_gets_its_shards_scanned(unsafe_pickles_marked: HubServer, api: HfApi, repo: str) -> None:
+    hub_server = unsafe_pickles_marked
     import json
 
     legacy = pickle.dumps({"payload": _Exploit()}, protocol=0)
@@ -166,7 +173,7 @@ def test_hub_scan_command_scans_what_was_stored_without_a_scan(tmp_path: Path,
                                                                 capsys: pytest.CaptureFixture[str]) -> None:
     from modelyard.cli.main import main
 
-    server = HubServer(tmp_path / "hub").start()
+    server = HubServer(tmp_path / "hub", unsafe_pickles="mark").start()
     try:
         api = server.api()
         api.create_repo("alice/legacy")

@@ -1,7 +1,9 @@
 """Property-based fuzzing of every route in the server's OpenAPI spec.
 
-No input may cause a 5xx, and every answer must be one the spec declares: its status code, its content type
-and, for JSON bodies, its schema (errors are ``{"error": ...}``)."""
+No input may cause a 5xx, every answer must be one the spec declares (its status code, its content type and,
+for JSON bodies, its schema: errors are ``{"error": ...}``), and a request the spec calls valid must not be
+refused as malformed (``positive_data_acceptance``: answered 2xx, 3xx, 401, 403, 404 or 409, never 400).
+Undeclared methods (405 with the right ``Allow``) are checked in ``test_hub_hardening.py``."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from hypothesis import HealthCheck, Phase, given, settings  # noqa: E402
 from schemathesis.checks import (  # noqa: E402
     content_type_conformance,
     not_a_server_error,
+    positive_data_acceptance,
     response_schema_conformance,
     status_code_conformance,
 )
@@ -25,7 +28,8 @@ from modelyard.server.app import create_app  # noqa: E402
 from modelyard.server.config import HubSettings  # noqa: E402
 
 pytestmark = pytest.mark.slow
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance,
+          positive_data_acceptance]
 
 
 @schemathesis.serializer("application/x-ndjson")
@@ -78,7 +82,10 @@ def test_no_server_errors(fuzz_hub: tuple[object, str]) -> None:
                   phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
         def run(case) -> None:
             _aim(case.path_parameters)
-            case.call_and_validate(headers=headers, checks=CHECKS)
+            # The commit body's line grammar (a header, then per-key operation fields such as a parentCommit
+            # that is a commit id) is more than the schema states: valid-looking commits may still be refused.
+            commit = case.operation.path.endswith("/commit/{revision}")
+            case.call_and_validate(headers=headers, checks=CHECKS[:-1] if commit else CHECKS)
 
         try:
             run()

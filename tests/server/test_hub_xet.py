@@ -278,11 +278,18 @@ class _Dangerous:
         return (os.system, ("echo pwned",))
 
 
-def test_pickles_uploaded_through_xet_are_scanned(xet_hub: XetHub, api: HfApi, repo: str) -> None:
-    """The security scan reads Xet-stored content through its xorbs (no LFS blob exists)."""
+def test_pickles_uploaded_through_xet_are_scanned(xet_hub: XetHub, api: HfApi, repo: str,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """The security scan reads Xet-stored content through its xorbs (no LFS blob exists): the commit is refused
+    by default, and under the "mark" policy the file is marked."""
     import pickle
 
+    from huggingface_hub.errors import HfHubHTTPError
+
     payload = pickle.dumps({"weights": os.urandom(11 * MiB), "hook": _Dangerous()}, protocol=2)
+    with pytest.raises(HfHubHTTPError, match=r"pytorch_model.bin.*(os|posix)\.system"):
+        api.upload_file(path_or_fileobj=payload, path_in_repo="pytorch_model.bin", repo_id=repo)
+    monkeypatch.setattr(xet_hub.settings, "unsafe_pickles", "mark")
     api.upload_file(path_or_fileobj=payload, path_in_repo="pytorch_model.bin", repo_id=repo)
     assert api.get_paths_info(repo, ["pytorch_model.bin"])[0].xet_hash
     info = httpx.get(f"{xet_hub.url}/api/models/{repo}").json()

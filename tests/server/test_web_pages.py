@@ -91,7 +91,17 @@ class _Evil:
 
 @pytest.fixture(scope="module")
 def model_repo(hub_server: HubServer) -> dict[str, object]:
-    """alice's public model with a card, custom code, weights, a folder, an unsafe pickle and a few commits."""
+    """alice's public model with a card, custom code, weights, a folder, an unsafe pickle (committed under the
+    "mark" policy, as the Hugging Face Hub takes them) and a few commits."""
+    policy = hub_server.settings.unsafe_pickles
+    hub_server.settings.unsafe_pickles = "mark"
+    try:
+        return _build_model_repo(hub_server)
+    finally:
+        hub_server.settings.unsafe_pickles = policy
+
+
+def _build_model_repo(hub_server: HubServer) -> dict[str, object]:
     api = hub_server.api()
     repo = hub_server.repo_id("web-model")
     api.create_repo(repo)

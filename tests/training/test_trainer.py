@@ -408,6 +408,27 @@ def test_a_checkpoint_loads_with_from_pretrained(tmp_path: Path) -> None:
     assert json.loads((folder / "training_args.json").read_text())["max_steps"] == 3
 
 
+def test_resume_refuses_an_index_that_names_weights_outside_the_checkpoint(tmp_path: Path,
+                                                                           toy_data: list[dict]) -> None:
+    from safetensors.torch import load_file, save_file
+
+    from modelyard.errors import UnsafeFileError
+
+    trainer = Trainer(DictModel(), args(tmp_path, max_steps=2, save_strategy="steps", save_steps=2),
+                      train_dataset=toy_data)
+    trainer.train()
+    folder = tmp_path / "out" / "checkpoint-2"
+    state = load_file(str(folder / "model.safetensors"))
+    save_file(state, str(tmp_path / "outside.safetensors"))  # two levels up from the checkpoint
+    (folder / "model.safetensors").unlink()
+    index = {"metadata": {}, "weight_map": {key: "../../outside.safetensors" for key in state}}
+    (folder / "model.safetensors.index.json").write_text(json.dumps(index))
+    resumed = Trainer(DictModel(), args(tmp_path, max_steps=4, save_strategy="steps", save_steps=2),
+                      train_dataset=toy_data)
+    with pytest.raises(UnsafeFileError, match="../../outside.safetensors"):
+        resumed.train(resume_from_checkpoint=str(folder))
+
+
 def test_resume_without_a_checkpoint_says_so(tmp_path: Path, toy_data: list[dict]) -> None:
     trainer = Trainer(DictModel(), args(tmp_path), train_dataset=toy_data)
     with pytest.raises(CheckpointError, match="holds no complete checkpoint"):

@@ -8,6 +8,7 @@ undecoded segments and decode each one with :func:`modelyard.server.service.seg`
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -16,6 +17,7 @@ from urllib.parse import quote
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 try:
@@ -34,7 +36,7 @@ from modelyard.server import (
     web,
 )
 from modelyard.server.config import HubSettings
-from modelyard.server.errors import HubHTTPError, error_response
+from modelyard.server.errors import HubHTTPError, error_response, repo_not_found
 from modelyard.server.service import Hub
 from modelyard.server.xet import routes as xet_routes
 
@@ -135,12 +137,50 @@ def _with_header(send: Any, name: bytes, value: bytes) -> Any:
     return wrapped
 
 
+_PARAM = re.compile(r"\{[^}]*\}")
+_BUCKETS = re.compile(r"^/api/buckets(/|$)")
+# A repository id without a namespace ("gpt2"): no route takes one, but the client must read "not found".
+_NO_NAMESPACE = re.compile(
+    r"^/api/(?:models|datasets|spaces)/([^/]+)(?:/(?:revision|tree|paths-info|refs|commits|treesize|preupload|commit|"
+    r"discussions|settings|xet-read-token|xet-write-token|branch|tag|lfs-files)(?:/.*)?)?$"
+    r"|^/(?:datasets/|spaces/)?([^/]+)/resolve/")
+
+
+def _not_offered(request: Request) -> HubHTTPError | None:
+    """The answer for paths no route takes but the client expects a specific error from: Storage Buckets (not
+    offered here: 404, which the client reads as "bucket not found") and repository ids without a namespace
+    (404 RepoNotFound, so ``repo_exists`` and ``file_exists`` answer False)."""
+    path = request.scope["path"]
+    if _BUCKETS.match(path):
+        return HubHTTPError(404, "Storage Buckets (/api/buckets) are not offered by this hub; store files in a model "
+                                 "or dataset repository instead.", code="RepoNotFound")
+    match = _NO_NAMESPACE.match(path)
+    if match:
+        name = match.group(1) or match.group(2)
+        return repo_not_found(name, anonymous="authorization" not in request.headers,
+                              detail=" Repository ids on this hub are 'namespace/name'.")
+    return None
+
+
 def _validation_message(exc: RequestValidationError) -> str:
     parts = []
     for err in exc.errors()[:5]:
         where = ".".join(str(x) for x in err.get("loc", ()) if x != "body") or "request"
         parts.append(f"{where}: {err.get('msg', 'invalid')}")
     return "Invalid request: " + "; ".join(parts)
+
+
+def allowed_methods(app: FastAPI, path: str) -> list[str]:
+    """The methods of the API route template that ``path`` names (empty when none does).
+
+    Several templates may match one path (``/_lfs/.../verify`` and ``/_lfs/.../{oid}``): the one with the most
+    literal text is the resource meant, as in the schema; Starlette would advertise the first match's methods."""
+    routes = [c.route for c in iter_route_contexts(app.routes)] if iter_route_contexts else app.routes
+    matching = [r for r in routes if isinstance(r, APIRoute) and r.include_in_schema and r.path_regex.match(path)]
+    if not matching:
+        return []
+    best = max(matching, key=lambda r: len(_PARAM.sub("", r.path)))
+    return sorted({m for r in matching if r.path == best.path for m in r.methods or ()})
 
 
 def resolve_routes(app: FastAPI) -> int:
@@ -186,6 +226,14 @@ def create_app(settings: HubSettings | None = None) -> FastAPI:
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         message = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+        if exc.status_code in (404, 405):
+            not_here = _not_offered(request)
+            if not_here is not None:
+                return not_here.response()
+            allowed = allowed_methods(request.app, request.scope["path"])
+            if allowed and request.method not in allowed:
+                return error_response(405, f"Method {request.method} is not allowed on {request.url.path}; it "
+                                      f"answers {', '.join(allowed)}.", headers={"Allow": ", ".join(allowed)})
         if exc.status_code == 404:
             message = f"Not found: no route for {request.method} {request.url.path}."
         return error_response(exc.status_code, message, headers=getattr(exc, "headers", None))

@@ -83,6 +83,14 @@ def require_write(caller: Identity | None, repo: Repo | None, repo_id: str) -> I
     return require_write_namespace(caller, repo.namespace)
 
 
+def pull_request_number(ref: str) -> int | None:
+    """N of ``refs/pr/N``, or None when ``ref`` is not one (``refs/pr/abc``, or a number no database holds)."""
+    number = ref[len(PR):] if ref.startswith(PR) else ""
+    if number.isascii() and number.isdigit() and len(number) <= 15:
+        return int(number)
+    return None
+
+
 def require_commit_rights(storage: Storage, caller: Identity | None, repo: Repo, ref: str | None,
                           create_pr: bool) -> Identity:
     """Checks for committing to ``ref`` of ``repo`` (``None``: a branch): branches need write access to the
@@ -97,7 +105,8 @@ def require_commit_rights(storage: Storage, caller: Identity | None, repo: Repo,
     if create_pr:
         return caller
     if ref and ref.startswith(PR):
-        row = storage.discussions.get(repo, int(ref[len(PR):]))
+        number = pull_request_number(ref)
+        row = storage.discussions.get(repo, number) if number is not None else None
         if row is not None and row["author"].lower() == caller.name.lower():
             return caller
     raise forbidden(f"You ({caller.name!r}) may not write to {repo.repo_id!r}; open a pull request instead "

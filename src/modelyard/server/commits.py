@@ -45,6 +45,20 @@ def check_json_depth(text: bytes, limit: int, what: str) -> None:
             depth -= 1
 
 
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+def _check_no_lone_surrogate(obj: Any, line_no: int) -> None:
+    """400 when a ``\\uD800``-style escape left a lone surrogate in the line: it is not text (paths, titles and
+    messages are stored and served as UTF-8), so nothing downstream could encode it."""
+    try:
+        json.dumps(obj, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as err:
+        raise bad_request(f"Commit line {line_no} holds a lone surrogate escape ({err.object[err.start:err.end]!r}), "
+                          "which is not text: escape characters outside the BMP as a surrogate pair, or send "
+                          "them as UTF-8.") from None
+
+
 @dataclass
 class Operation:
     kind: str  # "add" | "lfs" | "delete" | "delete_folder"
@@ -98,6 +112,8 @@ def parse_commit(body: IO[bytes], store: BlobStore, *, max_line: int, max_regula
         except ValueError as err:
             raise bad_request(f"Commit line {line_no} is not valid JSON ({err}); send one JSON object per line "
                               "(application/x-ndjson).") from None
+        if _SURROGATE_ESCAPE.search(line):
+            _check_no_lone_surrogate(obj, line_no)
         key = obj.get("key") if isinstance(obj, dict) else None
         value = _value(obj, line_no)
         if key == "header":

@@ -22,6 +22,9 @@ def default_data_dir() -> Path:
     return settings.hub_data_dir()
 
 
+UNSAFE_PICKLE_POLICIES = ("refuse", "mark")
+
+
 @dataclass
 class HubSettings:
     """Configuration of one hub server instance.
@@ -61,6 +64,10 @@ class HubSettings:
     list_page_size: int = 1000
     # Pickle-based files larger than this are recorded as "not scanned" instead of scanned at commit time.
     scan_max_size: int = 20 * GiB
+    # What a commit adding a pickle that the scan finds "unsafe" (it imports os.system, eval... to run code when
+    # loaded) gets: "refuse" (the default: the commit is answered 400 and nothing lands) or "mark" (accepted and
+    # marked unsafe in the API and on the pages, as the Hugging Face Hub does; for mirroring such repos).
+    unsafe_pickles: str = "refuse"
     # Write uploaded blobs with O_DIRECT where the filesystem allows it: write-once data skips the page
     # cache (no second copy in memory, nothing left for fsync to flush); falls back to buffered writes.
     direct_io: bool = True
@@ -74,6 +81,9 @@ class HubSettings:
             if getattr(self, name) <= 0:
                 raise ValueError(f"HubSettings.{name} must be a positive number of seconds, got "
                                  f"{getattr(self, name)!r}.")
+        if self.unsafe_pickles not in UNSAFE_PICKLE_POLICIES:
+            raise ValueError(f"HubSettings.unsafe_pickles must be one of {', '.join(UNSAFE_PICKLE_POLICIES)}, got "
+                             f"{self.unsafe_pickles!r}.")
         if self.public_url is not None:
             self.public_url = self.public_url.rstrip("/")
 

@@ -8,9 +8,12 @@ so handlers raise the helpers below instead of bare ``HTTPException``.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fastapi.responses import JSONResponse
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class HubHTTPError(Exception):
@@ -36,6 +39,12 @@ class HubHTTPError(Exception):
         return error_response(self.status, self.message, code=self.code, headers=self.headers, extra=self.extra)
 
 
+def header_value(text: str) -> str:
+    """``text`` as a header value: latin-1, one line, no control characters (a message may quote the request,
+    "\x1b" or "\ud800" included); the JSON body keeps the full text."""
+    return _CONTROL.sub("?", " ".join(text.split()).encode("latin-1", "replace").decode("latin-1"))
+
+
 def error_response(
     status: int,
     message: str,
@@ -44,21 +53,25 @@ def error_response(
     headers: dict[str, str] | None = None,
     extra: dict[str, Any] | None = None,
 ) -> JSONResponse:
-    # Header values must be latin-1 and single-line; the JSON body keeps the full text.
-    header_text = " ".join(message.split()).encode("latin-1", "replace").decode("latin-1")
-    all_headers = {"X-Error-Message": header_text, **(headers or {})}
+    all_headers = {"X-Error-Message": header_value(message), **(headers or {})}
+    # A message may quote what the client sent, lone surrogates included (JSON escapes such as "\ud800"):
+    # they cannot be encoded as UTF-8, so they are written as escapes rather than failing the answer.
+    message = message.encode("utf-8", "backslashreplace").decode("utf-8")
     if code:
         all_headers["X-Error-Code"] = code
     return JSONResponse({"error": message, **(extra or {})}, status_code=status, headers=all_headers)
 
 
-def repo_not_found(repo_id: str, *, anonymous: bool = False) -> HubHTTPError:
-    # HF answers 401 to anonymous callers and 404 to signed-in ones; both carry RepoNotFound.
+def repo_not_found(repo_id: str, *, anonymous: bool = False, detail: str = "") -> HubHTTPError:
+    # HF answers 401 to anonymous callers and 404 to signed-in ones; both carry RepoNotFound. The message is the
+    # plain "Repository not found" (the client's own text contains it, so it does not repeat it); the specifics
+    # are in the body's "detail".
     hint = " If it is private, pass a token that can read it." if anonymous else ""
     return HubHTTPError(
         401 if anonymous else 404,
-        f"Repository not found: {repo_id!r} does not exist or you may not see it.{hint}",
+        "Repository not found",
         code="RepoNotFound",
+        extra={"detail": f"{repo_id!r} does not exist or you may not see it.{hint}{detail}"},
     )
 
 

@@ -11,7 +11,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 
-from modelyard.server.errors import bad_request
+from modelyard.server.errors import HubHTTPError, bad_request
 
 # Same rule as huggingface_hub's client-side repo id check: ASCII word chars, '-' and '.', 1-96 chars.
 _NAME_RE = re.compile(r"[A-Za-z0-9_.\-]{1,96}")
@@ -23,6 +23,25 @@ RESERVED_NAMESPACES = frozenset(
 MAX_PATH_LENGTH = 1024
 _SHA_RE = re.compile(r"[0-9a-f]{40}")
 _REF_FORBIDDEN = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]")
+
+
+# What the OpenAPI schema publishes for names: a subset of what check_name accepts (it also allows e.g. "a.-b"),
+# written without look-arounds so that schema-driven clients and fuzzers can generate from it.
+NAME_SCHEMA = {"type": "string", "pattern": r"^[A-Za-z0-9_]+([-.][A-Za-z0-9_]+)*$", "maxLength": 96,
+               "description": "1-96 of A-Z a-z 0-9 _ - ., no '--' or '..', not starting or ending with '-' or '.', "
+                              "not ending with '.git'"}
+REPO_ID_SCHEMA = {"type": "string", "pattern": r"^[A-Za-z0-9_]+([-.][A-Za-z0-9_]+)*/[A-Za-z0-9_]+([-.][A-Za-z0-9_]+)*$",
+                  "maxLength": 193, "description": "namespace/name"}
+
+
+REF_SCHEMA = {"type": "string", "pattern": r"^[A-Za-z_][A-Za-z0-9_]*([-./][A-Za-z0-9_]+)*$", "maxLength": 100,
+              "description": "a branch or tag name (git check-ref-format rules)"}
+_PATH_PART = r"[A-Za-z0-9_][A-Za-z0-9_.+=@,()-]*"
+PATH_SCHEMA = {"type": "string", "pattern": f"^{_PATH_PART}(/{_PATH_PART})*$", "maxLength": 1024,
+               "description": "a file path in the repository: relative, '/'-separated, no '.' or '..' parts, no "
+                              "backslash or control characters, no '.git' part (the pattern is a portable subset: "
+                              "other Unicode names are accepted too)"}
+PAGE_SCHEMA = {"type": "string", "pattern": "^([0-9]{1,15})?$", "description": "a page or position number"}
 
 
 def check_name(value: str, *, what: str = "repository name") -> str:
@@ -48,6 +67,17 @@ def check_namespace(value: str) -> str:
     if value.lower() in RESERVED_NAMESPACES:
         raise bad_request(f"Invalid namespace {value!r}: it is reserved by the hub; choose another name.")
     return value
+
+
+def is_repo_id(value: str) -> bool:
+    """Whether ``value`` is ``namespace/name`` with both parts valid (a page may link to it)."""
+    namespace, sep, name = value.partition("/") if isinstance(value, str) else ("", "", "")
+    try:
+        check_namespace(namespace)
+        check_name(name)
+    except HubHTTPError:
+        return False
+    return bool(sep)
 
 
 def check_path_in_repo(path: str, *, max_length: int = MAX_PATH_LENGTH) -> str:

@@ -14,11 +14,11 @@ from __future__ import annotations
 import mimetypes
 import re
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response
 
 from modelyard.server.errors import HubHTTPError, entry_not_found
-from modelyard.server.paths import check_path_in_repo
+from modelyard.server.paths import PATH_SCHEMA, check_path_in_repo
 from modelyard.server.responses import FILE_BYTES, MOVED, READ, BlobResponse, answers
 from modelyard.server.service import hub_of, seg
 from modelyard.server.xet.plain import content_response
@@ -65,11 +65,13 @@ def _resolve(request: Request, repo_type: str, namespace: str, name: str, revisi
                         filename=name, content_disposition_type="inline")
 
 
-def resolve(request: Request, namespace: str, name: str, revision: str, path: str) -> Response:
+def resolve(request: Request, namespace: str, name: str, revision: str,
+            path: str = Path(json_schema_extra=PATH_SCHEMA)) -> Response:
     return _resolve(request, "models", namespace, name, revision, path)
 
 
-def resolve_typed(request: Request, prefix: str, namespace: str, name: str, revision: str, path: str) -> Response:
+def resolve_typed(request: Request, prefix: str, namespace: str, name: str, revision: str,
+                  path: str = Path(json_schema_extra=PATH_SCHEMA)) -> Response:
     return _resolve(request, prefix, namespace, name, revision, path)
 
 

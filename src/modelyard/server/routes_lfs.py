@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from modelyard.server.auth import check_signature, require_commit_rights, require_read, sign
 from modelyard.server.blobstore import BlobWriter
 from modelyard.server.errors import HubHTTPError, bad_request
+from modelyard.server.paths import REPO_ID_SCHEMA
 from modelyard.server.responses import FILE_BYTES, MOVED, READ, BlobResponse, answers
 from modelyard.server.service import URL_PREFIX, Hub, hub_of, seg
 from modelyard.server.storage import Repo
@@ -52,7 +53,7 @@ class LfsBatchBody(BaseModel):
     operation: Literal["upload", "download"]
     transfers: list[str] = ["basic"]
     objects: list[LfsObject] = Field(max_length=1000)
-    hash_algo: str = "sha256"
+    hash_algo: str = Field(default="sha256", json_schema_extra={"enum": ["sha256"]})
     ref: dict[str, Any] | None = None
 
 
@@ -94,7 +95,8 @@ def _batch(request: Request, prefix: str | None, namespace: str, name_git: str, 
     objects = []
     for obj in body.objects:
         oid = obj.oid.lower()
-        item: dict[str, Any] = {"oid": obj.oid, "size": obj.size}
+        # echoed as sent, but a lone surrogate ("\ud800" in the JSON) cannot be encoded: write it as an escape
+        item: dict[str, Any] = {"oid": obj.oid.encode("utf-8", "backslashreplace").decode("utf-8"), "size": obj.size}
         if not _SHA256_RE.fullmatch(oid):
             item["error"] = {"code": 422, "message": f"oid {obj.oid!r} is not a sha256 (64 hex characters)."}
         elif obj.size > s.max_file_size:
@@ -260,7 +262,7 @@ def lfs_download(request: Request, repo_type: str, namespace: str, name: str, oi
 class DuplicateTarget(BaseModel):
     model_config = ConfigDict(extra="allow")
     type: Literal["model", "dataset", "space"] = "model"
-    name: str
+    name: str = Field(json_schema_extra=REPO_ID_SCHEMA)
 
 
 class DuplicateFile(BaseModel):
@@ -274,6 +276,18 @@ class DuplicateBody(BaseModel):
     model_config = ConfigDict(extra="allow")
     target: DuplicateTarget
     files: list[DuplicateFile] = Field(max_length=1000)
+
+
+def _committed(hub: Hub, repo: Repo, sha256: str, path: str | None) -> bool:
+    """Whether content ``sha256`` is a file of some commit of ``repo`` (as ``path``, which the client sends as
+    ``filename``; without it, a file of a ref's head). Uploaded but uncommitted objects are not the repo's
+    content yet: the uploader may still be deciding to publish them, and a copy must not publish them first."""
+    if path:
+        return any(entry is not None and entry.sha256 == sha256
+                   for entry in (hub.manifest(repo, oid).get(path) for oid in hub.storage.changes.commits_touching(
+                       repo, path)))
+    return any(entry.sha256 == sha256 for ref in hub.storage.refs.all(repo)
+               for entry in hub.manifest(repo, ref["target"]).values())
 
 
 @router.post("/api/{repo_type}/{namespace}/{name}/lfs-files/duplicate", tags=["lfs"],
@@ -297,8 +311,11 @@ def lfs_duplicate(request: Request, repo_type: str, namespace: str, name: str, b
     done, failed = [], []
     for f in body.files:
         oid = f.sha256.lower()
-        xet_file = hub.xet.file_for_sha(oid, source) if _SHA256_RE.fullmatch(oid) else None
-        if _SHA256_RE.fullmatch(oid) and hub.store.has(oid) and hub.storage.blobs.is_linked(source, oid):
+        if not (_SHA256_RE.fullmatch(oid) and _committed(hub, source, oid, f.filename)):
+            failed.append({"sha256": f.sha256, "error": f"no LFS object {f.sha256!r} in {source.repo_id!r}"})
+            continue
+        xet_file = hub.xet.file_for_sha(oid, source)
+        if hub.store.has(oid) and hub.storage.blobs.is_linked(source, oid):
             hub.storage.blobs.link(target, oid)
             done.append({"sha256": oid})
         elif xet_file is not None:  # stored through Xet: the target may now use (and serve) that file

@@ -25,6 +25,7 @@ No repo is served by an inference provider or app here, so ``inference``, ``infe
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 from urllib.parse import urlencode
 
@@ -40,6 +41,7 @@ from modelyard.server.storage import BRANCH, Identity, Repo
 from modelyard.server.storage.search import SORT_KEYS
 
 router = APIRouter()
+logger = logging.getLogger(__name__)
 
 SORTS = (*SORT_KEYS, "likes", "trendingScore")
 # What a listing item holds without `full` or `expand` (HF's short form).
@@ -117,7 +119,11 @@ def _item(hub: Hub, request: Request, repo: Repo, *, full: bool, expand: list[st
     if commit is None:  # a repo always has main; this is a repo being deleted under us
         return {"_id": f"{repo.id:024x}", "id": repo.repo_id}
     wants_files = full or "siblings" in expand
-    info = repo_info_payload(hub, repo, commit, blobs=False, files=wants_files)
+    try:
+        info = repo_info_payload(hub, repo, commit, blobs=False, files=wants_files)
+    except Exception:  # one repository's content must never break a listing of everyone's
+        logger.exception("listing: cannot build the info of %s; listing it with its id only", repo.repo_id)
+        return {"_id": f"{repo.id:024x}", "id": repo.repo_id}
     info["lastModified"] = iso_z(repo.last_modified)
     if full:
         return info
@@ -181,8 +187,9 @@ def _route(type_segment: str, repo_type: str) -> None:
         author: str | None = Query(default=None, description="namespace (user or organisation)"),
         filter: list[str] = Query(default=[], description="tag, or card entry as key:value (all must match)"),
         sort: str | None = Query(default=None, description="createdAt, lastModified, id, downloads, likes, "
-                                                           "trendingScore"),
-        direction: str | None = Query(default=None, description="-1 descending (default), 1 ascending"),
+                                                           "trendingScore", json_schema_extra={"enum": list(SORTS)}),
+        direction: str | None = Query(default=None, description="-1 descending (default), 1 ascending",
+                                      json_schema_extra={"enum": ["-1", "1"]}),
         limit: int | None = Query(default=None, ge=1, description="page size"),
         full: str | None = Query(default=None, description="true: whole repo info per item"),
         expand: list[str] = Query(default=[], description="properties to return (with id)"),
@@ -190,7 +197,8 @@ def _route(type_segment: str, repo_type: str) -> None:
         config: str | None = Query(default=None),
         pipeline_tag: str | None = Query(default=None),
         gated: str | None = Query(default=None),
-        cursor: str | None = Query(default=None, description="opaque position of the page (from Link headers)"),
+        cursor: str | None = Query(default=None, description="opaque position of the page (from Link headers)",
+                                   json_schema_extra={"pattern": "^([0-9]{1,15})?$"}),
     ) -> JSONResponse:
         return list_repos(request, repo_type, search=search, author=author, sort=sort, direction=direction,
                           limit=limit, full=full, expand=expand, card_data=cardData, config=config, gated=gated,

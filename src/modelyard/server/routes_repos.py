@@ -6,9 +6,9 @@ import html
 from typing import Any, Literal
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Body, Form, Request
+from fastapi import APIRouter, Body, Form, Path, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from modelyard.server import scanning
 from modelyard.server.auth import require_read, require_write, require_write_namespace
@@ -19,9 +19,18 @@ from modelyard.server.errors import (
     conflict,
     entry_not_found,
     forbidden,
+    header_value,
 )
 from modelyard.server.gitobjects import iso_z, pointer_size
-from modelyard.server.paths import check_name, check_namespace, check_ref_name
+from modelyard.server.paths import (
+    NAME_SCHEMA,
+    PAGE_SCHEMA,
+    REF_SCHEMA,
+    REPO_ID_SCHEMA,
+    check_name,
+    check_namespace,
+    check_ref_name,
+)
 from modelyard.server.repo_info import repo_info_payload
 from modelyard.server.responses import MOVED, READ, answers
 from modelyard.server.service import Hub, hub_of, seg
@@ -60,15 +69,15 @@ def validate_yaml(body: ValidateYamlBody) -> JSONResponse:
     errors = validate_card(body.content)
     if errors:
         return JSONResponse({"errors": [{"message": e} for e in errors], "warnings": []}, status_code=400,
-                            headers={"X-Error-Message": errors[0][:500]})
+                            headers={"X-Error-Message": header_value(errors[0][:500])})
     return JSONResponse({"errors": [], "warnings": []})
 
 
 # -- create / delete / settings -----------------------------------------------------------------------
 class CreateRepoBody(BaseModel):
     model_config = ConfigDict(extra="allow")
-    name: str
-    organization: str | None = None
+    name: str = Field(json_schema_extra=NAME_SCHEMA)
+    organization: str | None = Field(default=None, json_schema_extra={"anyOf": [NAME_SCHEMA, {"type": "string", "maxLength": 0}, {"type": "null"}]})
     visibility: Literal["private", "public"] | None = None
     private: bool | None = None
     type: Literal["model", "dataset", "space"] | None = None
@@ -108,8 +117,8 @@ def create_repo(request: Request, body: CreateRepoBody) -> JSONResponse:
 
 class DeleteRepoBody(BaseModel):
     model_config = ConfigDict(extra="allow")
-    name: str
-    organization: str | None = None
+    name: str = Field(json_schema_extra=NAME_SCHEMA)
+    organization: str | None = Field(default=None, json_schema_extra={"anyOf": [NAME_SCHEMA, {"type": "string", "maxLength": 0}, {"type": "null"}]})
     type: Literal["model", "dataset", "space"] | None = None
 
 
@@ -126,8 +135,8 @@ def delete_repo(request: Request, body: DeleteRepoBody) -> JSONResponse:
 
 class MoveRepoBody(BaseModel):
     model_config = ConfigDict(extra="allow")
-    fromRepo: str
-    toRepo: str
+    fromRepo: str = Field(json_schema_extra=REPO_ID_SCHEMA)
+    toRepo: str = Field(json_schema_extra=REPO_ID_SCHEMA)
     type: Literal["model", "dataset", "space"] = "model"
 
 
@@ -158,8 +167,8 @@ def move_repo(request: Request, body: MoveRepoBody) -> JSONResponse:
         raise bad_request(f"{body.fromRepo!r} and {body.toRepo!r} name the same repository; nothing to move.")
     moved = hub.storage.repos.move(repo, canonical, dst_name)
     if moved is None:
-        raise conflict(f"Cannot move {repo.repo_id} to {canonical}/{dst_name}: a {body.type} repository with that "
-                       "name already exists. Delete or rename it first, or choose another name.")
+        raise conflict(f"A {body.type} repository called {canonical}/{dst_name} already exists: cannot move "
+                       f"{repo.repo_id} there. Delete or rename it first, or choose another name.")
     return JSONResponse({"url": hub.repo_url(request, moved), "id": moved.repo_id, "name": moved.repo_id})
 
 
@@ -274,13 +283,15 @@ def _tree(request: Request, repo_type: str, namespace: str, name: str, revision:
 
 @router.get(REPO + "/tree/{revision}", tags=["files"], responses=answers(*MOVED, *READ))
 def list_tree(request: Request, repo_type: str, namespace: str, name: str, revision: str,
-              recursive: bool = False, expand: bool = False, cursor: str | None = None) -> JSONResponse:
+              recursive: bool = False, expand: bool = False,
+              cursor: str | None = Query(default=None, json_schema_extra=PAGE_SCHEMA)) -> JSONResponse:
     return _tree(request, repo_type, namespace, name, revision, "", recursive, expand, cursor)
 
 
 @router.get(REPO + "/tree/{revision}/{path:path}", tags=["files"], responses=answers(*MOVED, *READ))
 def list_tree_path(request: Request, repo_type: str, namespace: str, name: str, revision: str, path: str,
-                   recursive: bool = False, expand: bool = False, cursor: str | None = None) -> JSONResponse:
+                   recursive: bool = False, expand: bool = False,
+                   cursor: str | None = Query(default=None, json_schema_extra=PAGE_SCHEMA)) -> JSONResponse:
     return _tree(request, repo_type, namespace, name, revision, path, recursive, expand, cursor)
 
 
@@ -323,7 +334,7 @@ def list_refs(request: Request, repo_type: str, namespace: str, name: str,
 
 @router.get(REPO + "/commits/{revision}", tags=["refs"], responses=answers(*MOVED, *READ))
 def list_commits(request: Request, repo_type: str, namespace: str, name: str, revision: str,
-                 p: str | None = None) -> JSONResponse:
+                 p: str | None = Query(default=None, json_schema_extra=PAGE_SCHEMA)) -> JSONResponse:
     hub = hub_of(request)
     repo, _ = hub.readable_repo(request, repo_type, namespace, name)
     head = hub.resolve(repo, seg(revision))
@@ -352,7 +363,8 @@ class BranchBody(BaseModel):
 
 
 @router.post(REPO + "/branch/{branch}", tags=["refs"], responses=answers(*MOVED, *READ, 403, 409, 413))
-def create_branch(request: Request, repo_type: str, namespace: str, name: str, branch: str,
+def create_branch(request: Request, repo_type: str, namespace: str, name: str,
+                  branch: str = Path(json_schema_extra=REF_SCHEMA),
                   body: BranchBody | None = Body(default=None)) -> JSONResponse:
     hub = hub_of(request)
     repo, caller = hub.readable_repo(request, repo_type, namespace, name)
@@ -361,7 +373,7 @@ def create_branch(request: Request, repo_type: str, namespace: str, name: str, b
     start = body.startingPoint if body and body.startingPoint else "main"
     target = hub.resolve(repo, start)
     if not hub.storage.refs.create(repo, BRANCH + branch_name, target):
-        raise conflict(f"Reference already exists: branch {branch_name!r} of {repo.repo_id!r}.")
+        raise conflict(f"Reference {BRANCH}{branch_name} already exists in {repo.repo_id!r}.")
     return JSONResponse({"name": branch_name, "ref": BRANCH + branch_name, "targetCommit": target})
 
 
@@ -372,15 +384,16 @@ def delete_branch(request: Request, repo_type: str, namespace: str, name: str, b
     require_write(caller, repo, repo.repo_id)
     branch_name = seg(branch)
     if branch_name == "main":
-        raise forbidden(f"Branch 'main' is the default branch of {repo.repo_id!r} and cannot be deleted.")
+        raise forbidden(f"Cannot delete {BRANCH}main: it is the default branch of {repo.repo_id!r}.")
     if not hub.storage.refs.delete(repo, BRANCH + branch_name):
-        raise HubHTTPError(404, f"Branch {branch_name!r} does not exist in {repo.repo_id!r}.", code="RevisionNotFound")
+        raise HubHTTPError(404, f"Invalid rev id: {branch_name!r} is not a branch of {repo.repo_id!r}.",
+                           code="RevisionNotFound")
     return JSONResponse({})
 
 
 class TagBody(BaseModel):
     model_config = ConfigDict(extra="allow")
-    tag: str
+    tag: str = Field(json_schema_extra=REF_SCHEMA)
     message: str | None = None
 
 
@@ -393,16 +406,20 @@ def create_tag(request: Request, repo_type: str, namespace: str, name: str, revi
     tag = check_ref_name(body.tag, what="tag")
     target = hub.resolve(repo, seg(revision))
     if not hub.storage.refs.create(repo, TAG + tag, target, body.message):
-        raise conflict(f"Reference already exists: tag {tag!r} of {repo.repo_id!r}.")
+        raise conflict(f"Reference {TAG}{tag} already exists in {repo.repo_id!r}.")
     return JSONResponse({"name": tag, "ref": TAG + tag, "targetCommit": target})
 
 
-@router.delete(REPO + "/tag/{tag}", tags=["refs"], responses=answers(*MOVED, *READ, 403))
-def delete_tag(request: Request, repo_type: str, namespace: str, name: str, tag: str) -> JSONResponse:
+# The same template as create_tag's (one resource, one path in the schema, one Allow list): the segment is the tag.
+@router.delete(REPO + "/tag/{revision}", tags=["refs"], responses=answers(*MOVED, *READ, 403))
+def delete_tag(request: Request, repo_type: str, namespace: str, name: str,
+               revision: str = Path(description="the tag to delete")) -> JSONResponse:
+    tag = revision
     hub = hub_of(request)
     repo, caller = hub.readable_repo(request, repo_type, namespace, name)
     require_write(caller, repo, repo.repo_id)
     tag_name = seg(tag)
     if not hub.storage.refs.delete(repo, TAG + tag_name):
-        raise HubHTTPError(404, f"Tag {tag_name!r} does not exist in {repo.repo_id!r}.", code="RevisionNotFound")
+        raise HubHTTPError(404, f"Invalid rev id: {tag_name!r} is not a tag of {repo.repo_id!r}.",
+                           code="RevisionNotFound")
     return JSONResponse({})

@@ -5,23 +5,24 @@ from __future__ import annotations
 import tempfile
 from typing import Any
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from modelyard.server.auth import require_commit_rights, require_read
 from modelyard.server.commits import apply_operations, lfs_entry_for, parse_commit
+from modelyard.server.config import HubSettings
 from modelyard.server.errors import HubHTTPError, bad_request, unauthorized
 from modelyard.server.gitobjects import FileEntry, iso_z, lfs_entry
-from modelyard.server.paths import GitIgnore, check_path_in_repo
+from modelyard.server.paths import PAGE_SCHEMA, PATH_SCHEMA, GitIgnore, check_path_in_repo
 from modelyard.server.responses import MOVED, READ, answers
 from modelyard.server.service import MAX_INT, Hub, hub_of, seg
 from modelyard.server.storage import BRANCH, PR, Identity, NewCommit, Repo
 
 router = APIRouter()
 REPO = "/api/{repo_type}/{namespace}/{name}"
-STALE_PARENT = "A commit has happened since. Please refresh and try again."
+STALE_PARENT = "The branch was updated since you opened this page. Please refresh and try again."
 
 
 def _flag(value: str | None) -> bool:
@@ -31,8 +32,9 @@ def _flag(value: str | None) -> bool:
 # -- preupload ----------------------------------------------------------------------------------------
 class PreuploadFile(BaseModel):
     model_config = ConfigDict(extra="allow")
-    path: str
-    size: int = Field(ge=0)
+    path: str = Field(json_schema_extra=PATH_SCHEMA)
+    # the published maximum is the default HubSettings.max_file_size (an admin may set another)
+    size: int = Field(ge=0, json_schema_extra={"maximum": HubSettings.max_file_size})
     sample: str = ""
 
 
@@ -145,11 +147,31 @@ def _scan_before_commit(hub: Hub, repo: Repo, ref: str, added: dict[str, FileEnt
     manifest = {**(hub.manifest(repo, head) if head else {}), **added}
     shards = hub.pickle_shards(manifest)
     hub.content_scan_exts(added.values())  # sniff all new content at once (one database write)
-    for path, entry in added.items():
+    checked = {**added, **{p: manifest[p] for p in shards.difference(added) if p in manifest}}
+    for path, entry in checked.items():
         hub.ensure_scanned(path, entry, shards)
-    for path in shards.difference(added):
-        if path in manifest:
-            hub.ensure_scanned(path, manifest[path], shards)
+    if hub.settings.unsafe_pickles == "refuse":
+        _refuse_unsafe_pickles(hub, repo, checked, shards)
+
+
+def _refuse_unsafe_pickles(hub: Hub, repo: Repo, files: dict[str, FileEntry], shards: set[str]) -> None:
+    """400 when a file the commit adds (or makes a ``torch.load`` shard) is a pickle that runs code on load.
+
+    The hub's policy (``HubSettings.unsafe_pickles``; README, "The hub"): a scan's marks are
+    advice that the stock clients never read (``torch.load(weights_only=False)`` in training-resume code runs
+    such a file on the spot), and no legitimate weights need ``os.system`` or ``eval``, so refusing costs
+    nothing real and leaves no window in which the file is downloadable."""
+    unsafe = {}
+    for path, entry in files.items():
+        _kind, scan = hub.scan_of(path, entry, shards)
+        if scan is not None and scan.get("status") == "unsafe":
+            unsafe[path] = scan.get("message", "")
+    if unsafe:
+        listed = "; ".join(f"{path!r}: {message}" for path, message in sorted(unsafe.items()))
+        raise bad_request(
+            f"Refused: {len(unsafe)} file(s) of this commit are pickles that would run code when loaded ({listed}). "
+            f"This hub does not store them. Save the weights as safetensors (or a pickle of tensors only, "
+            f"torch.save(model.state_dict())) and commit again.")
 
 
 def hub_branch_gone(repo: Repo, revision: str) -> HubHTTPError:
@@ -172,7 +194,10 @@ _NDJSON_LINE = {
 @router.post(
     REPO + "/commit/{revision}", tags=["upload"], responses=answers(*MOVED, *READ, 403, 409, 412, 413),
     openapi_extra={"requestBody": {"required": True, "content": {"application/x-ndjson": {"schema": {
-        "type": "array", "items": _NDJSON_LINE,
+        "type": "array", "items": _NDJSON_LINE, "minItems": 1,
+        "contains": {"type": "object", "required": ["key", "value"], "properties": {
+            "key": {"const": "header"}, "value": {"type": "object", "required": ["summary"], "properties": {
+                "summary": {"type": "string", "pattern": "\\S"}}}}}, "maxContains": 1,
         "description": "sent as one JSON object per line: a header line, then one line per operation"}}}}},
 )
 async def commit(request: Request, repo_type: str, namespace: str, name: str, revision: str,
@@ -240,7 +265,8 @@ def create_discussion(request: Request, repo_type: str, namespace: str, name: st
 
 
 @router.get(REPO + "/discussions", tags=["discussions"], responses=answers(*MOVED, *READ))
-def list_discussions(request: Request, repo_type: str, namespace: str, name: str, p: str | None = None,
+def list_discussions(request: Request, repo_type: str, namespace: str, name: str,
+                     p: str | None = Query(default=None, json_schema_extra=PAGE_SCHEMA),
                      type: str | None = None, status: str | None = None, author: str | None = None) -> JSONResponse:
     hub = hub_of(request)
     repo, _ = hub.readable_repo(request, repo_type, namespace, name)

@@ -163,6 +163,10 @@ def scan_pickle(source: Source, repo_path: str, ext: str | None = None) -> tuple
         return "unscanned", {"message": "picklescan is not installed on the hub (pip install picklescan)",
                              "imports": []}
     suffix = ext or PurePosixPath(repo_path).suffix.lower()
+    with _open(source) as fh:
+        empty = not fh.read(1)
+    if empty:  # picklescan fails on empty input ("[Errno 22] Invalid argument"); there is nothing to unpickle
+        return "safe", {"message": "empty file: nothing to unpickle", "imports": []}
     try:
         with _open(source) as fh:
             result = scan_bytes(fh, repo_path, suffix)

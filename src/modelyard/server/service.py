@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import threading
@@ -14,7 +13,7 @@ from urllib.parse import quote, unquote
 
 from fastapi import Request
 
-from modelyard.server import scanning
+from modelyard.server import bounded, scanning
 from modelyard.server.auth import can_read, identify, require_read
 from modelyard.server.blobstore import BlobStore
 from modelyard.server.config import HubSettings
@@ -112,7 +111,12 @@ class Hub:
                 parts[i + 1] = quote(repo.name, safe="") + parts[i + 1][len(name):]
                 break
         query = request.url.query
-        return self.base_url(request) + "/".join(parts) + (f"?{query}" if query else "")
+        return self.location("/".join(parts) + (f"?{query}" if query else ""))
+
+    def location(self, path: str) -> str:
+        """A redirect target for ``path``: under the configured public URL, or relative (never built from the
+        request's ``Host`` header, which a client or a misrouted proxy may set to anything)."""
+        return (self.settings.public_url or "") + path
 
     def readable_repo(self, request: Request, type_segment: str, namespace: str, name: str
                       ) -> tuple[Repo, Identity | None]:
@@ -188,8 +192,8 @@ class Hub:
                 return self._small_json[entry.sha256]
         raw = self._read_small(entry, limit)
         try:
-            value = json.loads(raw) if raw is not None else None
-        except ValueError:
+            value = bounded.load_json(raw) if raw is not None else None
+        except ValueError:  # not JSON, not UTF-8, or nested too deep to serve (bounded.ContentTooComplex)
             value = None
         with self._cache_lock:
             self._small_json[entry.sha256] = value

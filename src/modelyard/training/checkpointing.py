@@ -27,6 +27,7 @@ from torch import nn
 
 from modelyard.training.errors import CheckpointError
 from modelyard.training.state import TRAINER_STATE_NAME
+from modelyard.weights.checkpoint import check_shard_name
 
 logger = logging.getLogger(__name__)
 
@@ -134,9 +135,14 @@ def load_model_files(model: nn.Module, folder: Path) -> None:
     """Load a checkpoint's weights into ``model`` in place (bit for bit)."""
     index = folder / WEIGHTS_INDEX_NAME
     if index.is_file():
-        weight_map = json.loads(index.read_text(encoding="utf-8"))["weight_map"]
+        try:
+            weight_map = json.loads(index.read_text(encoding="utf-8"))["weight_map"]
+            shards = sorted({check_shard_name(name, str(index)) for name in weight_map.values()})
+        except (ValueError, KeyError, TypeError, AttributeError) as err:
+            raise CheckpointError(f"{index} is not a usable checkpoint index: {err}. Resume from another "
+                                  "checkpoint, or save this one again.") from err
         state: dict[str, torch.Tensor] = {}
-        for shard in sorted(set(weight_map.values())):
+        for shard in shards:
             state.update(load_file(str(folder / shard)))
     elif (folder / WEIGHTS_NAME).is_file():
         state = load_file(str(folder / WEIGHTS_NAME))

@@ -182,9 +182,32 @@ def find_checkpoint(
     )
 
 
+def check_shard_name(name: object, index_name: str) -> str:
+    """A ``weight_map`` value of the index ``index_name``: a relative file name inside the index's folder.
+
+    An index is data written by whoever published the checkpoint; ``../../outside.safetensors``, an absolute
+    path or a backslash path would make the loader read a file outside the checkpoint, so they are refused."""
+    if not isinstance(name, str) or not name:
+        raise WeightsError(f"{index_name!r} maps a tensor to {name!r}; each weight_map value must be a file name.")
+    parts = name.split("/")
+    if (
+        name.startswith("/")
+        or "\\" in name
+        or "\x00" in name
+        or (len(name) > 1 and name[1] == ":")
+        or any(part in ("", ".", "..") for part in parts)
+    ):
+        raise UnsafeFileError(
+            f"{index_name!r} names the shard {name!r}, which is not a file inside the checkpoint's folder; "
+            "modelyard reads shards only from the index's own folder. Fix the index's weight_map (plain file "
+            "names such as 'model-00001-of-00002.safetensors')."
+        )
+    return name
+
+
 def _shard_paths(source: FileSource, index_path: Path) -> list[Path]:
     index = _read_index(index_path)
-    names = sorted(set(index["weight_map"].values()))
+    names = sorted({check_shard_name(name, index_path.name) for name in index["weight_map"].values()})
     expected_hashes = (index.get("metadata") or {}).get("shard_sha256") or {}
     paths = []
     for name in names:

@@ -30,6 +30,8 @@ from pygments.lexers import JsonLexer, TextLexer, get_lexer_by_name, get_lexer_f
 from pygments.token import STANDARD_TYPES
 from pygments.util import ClassNotFound
 
+from modelyard.server import bounded
+
 # Above these sizes a page shows less: highlighting is linear but not cheap (about 1 s per MiB).
 HIGHLIGHT_LIMIT = 256 * 1024
 TEXT_LIMIT = 1024 * 1024
@@ -138,9 +140,9 @@ def highlight_file(path: str, text: str, *, lexer: Lexer | None = None) -> str:
 
 
 def pretty_json(text: str) -> str | None:
-    """Re-indented JSON text, or None when ``text`` is not JSON."""
+    """Re-indented JSON text, or None when ``text`` is not JSON (or nests too deep to re-indent safely)."""
     try:
-        value = json.loads(text)
+        value = bounded.load_json(text)
     except ValueError:
         return None
     return json.dumps(value, indent=2, ensure_ascii=False) + "\n"

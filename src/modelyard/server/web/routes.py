@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import logging
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
@@ -33,6 +34,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from modelyard.server import bounded
 from modelyard.server.cards import card_body, card_metadata
 from modelyard.server.errors import HubHTTPError
 from modelyard.server.paths import RESERVED_NAMESPACES, check_path_in_repo
@@ -41,6 +43,8 @@ from modelyard.server.storage import Identity, Repo
 from modelyard.server.web import render, security, views
 from modelyard.server.web.security import PageError
 from modelyard.server.web.templating import asset_response, error_page, page, url_prefix
+
+logger = logging.getLogger(__name__)
 
 LIST_PAGE = 30
 SORTS = {"lastModified": "Recently updated", "downloads": "Most downloads", "createdAt": "Recently created",
@@ -272,7 +276,11 @@ def _cards(request: Request, repos: list[Repo]) -> list[dict[str, Any]]:
     downloads = hub.storage.downloads.counts([r.id for r in repos])
     out = []
     for repo in repos:
-        card = _card_metadata(hub, repo)
+        try:
+            card = _card_metadata(hub, repo)
+        except Exception:  # one repository's card must never break a page listing others
+            logger.exception("listing page: cannot read the card of %s", repo.repo_id)
+            card = {}
         out.append({"repo": repo, "url": _repo_url(request, repo), "downloads": downloads.get(repo.id, 0),
                     "pipeline_tag": _text(card.get("pipeline_tag")), "library": _text(card.get("library_name"))})
     return out
@@ -458,7 +466,7 @@ def _text_view(rp: views.RepoPage, path: str, entry: Any, text: str) -> dict[str
             view["mode"] = "json"
             view["html"] = CARDS.get_or_render(key, lambda: render.highlight_json(path, pretty))
             if path.rpartition("/")[2] == "config.json":
-                view["config"] = _explain_config(rp, json.loads(text))
+                view["config"] = _explain_config(rp, bounded.load_json(text))
             return view
     if path.lower().endswith((".md", ".markdown")) and len(text) <= render.CARD_LIMIT:
         blob_base = rp.url("blob", path.rpartition("/")[0]).rstrip("/") + "/"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import difflib
-import json
 import logging
 import math
 import struct
@@ -16,10 +15,11 @@ from urllib.parse import quote
 
 from fastapi import Request
 
-from modelyard.server import scanning
+from modelyard.server import bounded, scanning
 from modelyard.server.auth import owns_namespace, require_read
 from modelyard.server.cards import card_metadata
 from modelyard.server.gitobjects import FileEntry
+from modelyard.server.paths import is_repo_id
 from modelyard.server.service import URL_PREFIX, Hub, seg
 from modelyard.server.storage import BRANCH, PR, TAG, Commit, Identity, Repo
 from modelyard.server.web import render, security
@@ -351,14 +351,15 @@ def flagged_files(page: RepoPage) -> list[tuple[str, str, str]]:
 class CodeFile:
     auto_class: str
     reference: str
-    path: str | None  # the file in this repo, or None when the code lives in another repo
-    other_repo: str | None = None
+    path: str | None  # the file in this repo, or None when the code lives in another repo (or nowhere valid)
+    other_repo: str | None = None  # a valid repo id, or None
     what: str = ""
 
 
 def auto_map_files(auto_map: Any) -> list[CodeFile]:
     """The code files an ``auto_map`` points at (``module.Class`` -> ``module.py`` in this repo;
-    ``owner/repo--module.Class`` -> another repo)."""
+    ``owner/repo--module.Class`` -> another repo). A reference that is neither (an invalid repo id such as
+    ``/evil.example/x``, or a module that is not dotted identifiers) is shown as text, never as a link."""
     out: list[CodeFile] = []
     if not isinstance(auto_map, dict):
         return out
@@ -373,8 +374,13 @@ def auto_map_files(auto_map: Any) -> list[CodeFile]:
             module = local.rpartition(".")[0]
             what = AUTO_MAP_HELP.get(str(auto_class), "the model with a task head" if str(auto_class).startswith(
                 "AutoModelFor") else "")
-            out.append(CodeFile(str(auto_class), reference, None if other else module.replace(".", "/") + ".py",
-                                other or None, what))
+            valid_module = bool(module) and all(part.isidentifier() for part in module.split("."))
+            if other and is_repo_id(other) and valid_module:
+                out.append(CodeFile(str(auto_class), reference, None, other, what))
+            elif not other and valid_module:
+                out.append(CodeFile(str(auto_class), reference, module.replace(".", "/") + ".py", None, what))
+            else:
+                out.append(CodeFile(str(auto_class), reference, None, None, what))
     return out
 
 
@@ -472,7 +478,7 @@ class SafetensorsHeaders:
                 (length,) = struct.unpack("<Q", raw)
                 if not 2 <= length <= min(SAFETENSORS_HEADER_LIMIT, entry.size - 8):
                     return None
-                header = json.loads(fh.read(length))
+                header = bounded.load_json(fh.read(length))
         except (OSError, ValueError) as err:
             logger.debug("cannot read the safetensors header of %s: %s", entry.sha256, err)
             return None

@@ -32,7 +32,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Path, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
@@ -71,17 +71,19 @@ def _token_answer(request: Request, repo_type: str, namespace: str, name: str, r
     repo, caller = hub.readable_repo(request, repo_type, namespace, name)
     rev = seg(revision)
     create_pr = request.query_params.get("create_pr") in ("1", "true", "True")
+    ref = None
     if scope == "write":
         if not hub.settings.xet_uploads:
             # hf_xet reports only the status and final URL of a failed token request: a redirect to a URL that
             # spells out the fix makes the user-facing error say what to do.
-            raise HubHTTPError(307, UPLOADS_OFF, headers={"Location": hub.base_url(request) + UPLOADS_OFF_PATH})
+            raise HubHTTPError(307, UPLOADS_OFF, headers={"Location": hub.location(UPLOADS_OFF_PATH)})
         ref = None if (create_pr and rev in ("None", "")) else hub.branch_ref(repo, rev)
         require_commit_rights(hub.storage, caller, repo, ref if ref and ref.startswith(PR) else None, create_pr)
     else:
         hub.resolve(repo, rev)
     expires = int(time.time()) + hub.settings.xet_token_ttl
-    token = mint(hub.secret, XetClaims(repo.id, caller.name if caller else None, scope, expires, create_pr))
+    token = mint(hub.secret, XetClaims(repo.id, caller.name if caller else None, scope, expires, create_pr,
+                                       repo.created_at, ref))
     cas_url = hub.base_url(request) + CAS
     return JSONResponse({"accessToken": token, "exp": expires, "casUrl": cas_url},
                         headers={"X-Xet-Cas-Url": cas_url, "X-Xet-Access-Token": token,
@@ -94,7 +96,7 @@ UPLOADS_OFF = ("This hub does not take uploads through Xet (its admin set MODELY
 UPLOADS_OFF_PATH = "/api/xet-uploads-off/set-HF_HUB_DISABLE_XET=1-to-upload-large-files-through-git-lfs"
 
 
-@router.get(UPLOADS_OFF_PATH, tags=["xet"], responses=answers(400), status_code=400)
+@router.get(UPLOADS_OFF_PATH, tags=["xet"], responses=answers(400), status_code=400, include_in_schema=False)
 def xet_uploads_off() -> Response:
     raise HubHTTPError(400, UPLOADS_OFF)
 
@@ -123,9 +125,13 @@ def _cas_caller(request: Request, scope: str) -> tuple[Repo, Identity | None, Xe
         if hub.storage.accounts.namespace_kind(claims.user) != "user":
             raise unauthorized(f"The user {claims.user!r} this Xet token was issued to no longer exists.")
         caller = Identity(claims.user, hub.storage.accounts.user_orgs(claims.user), claims.scope, "xet")
-    if repo is None or not can_read(caller, repo):
+    if repo is None or repo.created_at != claims.repo_created or not can_read(caller, repo):
+        # created_at differs: the id now belongs to a new repository, made after the one the token was for
         raise unauthorized("The repository this Xet token was issued for no longer exists or is no longer "
                            "readable by its user; request a new token.")
+    if scope == "write":  # rights may have been withdrawn since the token was minted
+        ref = claims.ref if claims.ref and claims.ref.startswith(PR) else None
+        require_commit_rights(hub.storage, caller, repo, ref, claims.create_pr)
     return repo, caller, claims
 
 
@@ -136,6 +142,13 @@ def _hash_param(value: str, what: str) -> str:
     return text
 
 
+def _hash_path() -> Any:
+    # Published in the schema (so that schema-driven clients send what is accepted); checked by _hash_param,
+    # whose message names the rule.
+    return Path(json_schema_extra={"pattern": "^[0-9a-f]{64}$", "description": "a Xet hash: 64 lowercase hex "
+                                                                                 "digits"})
+
+
 def _prefix(value: str, allowed: tuple[str, ...]) -> None:
     if seg(value) not in allowed:
         raise bad_request(f"Unknown prefix {seg(value)!r}; this hub serves {' or '.join(map(repr, allowed))}.")
@@ -143,7 +156,7 @@ def _prefix(value: str, allowed: tuple[str, ...]) -> None:
 
 # -- xorbs --------------------------------------------------------------------------------------------
 @router.post(CAS + "/v1/xorb-grants/{prefix}/{xorb_hash}", tags=["xet"], responses=answers(404))
-def xorb_grant(prefix: str, xorb_hash: str) -> Response:
+def xorb_grant(prefix: str, xorb_hash: str = _hash_path()) -> Response:
     """Upload grants (presigned uploads) are not offered: clients upload to ``/v1/xorbs`` instead."""
     raise HubHTTPError(404, "This hub takes xorbs directly: POST them to /v1/xorbs/{prefix}/{hash}.")
 
@@ -160,7 +173,7 @@ async def _receive_xorb(request: Request, parser: XorbParser, writer: BlobWriter
 
 
 @router.post(CAS + "/v1/xorbs/{prefix}/{xorb_hash}", tags=["xet"], responses=answers(400, 401, 403, 413))
-async def upload_xorb(request: Request, prefix: str, xorb_hash: str) -> JSONResponse:
+async def upload_xorb(request: Request, prefix: str, xorb_hash: str = _hash_path()) -> JSONResponse:
     hub = hub_of(request)
     repo, _caller, _claims = await run_in_threadpool(_cas_caller, request, "write")
     _prefix(prefix, ("default",))
@@ -180,7 +193,7 @@ async def upload_xorb(request: Request, prefix: str, xorb_hash: str) -> JSONResp
 
 
 @router.head(CAS + "/v1/xorbs/{prefix}/{xorb_hash}", tags=["xet"], responses=answers(400, 401, 404))
-def head_xorb(request: Request, prefix: str, xorb_hash: str) -> Response:
+def head_xorb(request: Request, prefix: str, xorb_hash: str = _hash_path()) -> Response:
     hub = hub_of(request)
     _repo, caller, _ = _cas_caller(request, "read")
     _prefix(prefix, ("default",))
@@ -194,7 +207,7 @@ def head_xorb(request: Request, prefix: str, xorb_hash: str) -> Response:
 # -- global dedupe ------------------------------------------------------------------------------------
 @router.get(CAS + "/v1/chunks/{prefix}/{chunk_hash}", tags=["xet"], response_class=Response,
             responses=answers(400, 401, 404, ok=OCTETS))
-def dedupe_query(request: Request, prefix: str, chunk_hash: str) -> Response:
+def dedupe_query(request: Request, prefix: str, chunk_hash: str = _hash_path()) -> Response:
     hub = hub_of(request)
     _repo, caller, _ = _cas_caller(request, "read")
     _prefix(prefix, ("default", "default-merkledb"))
@@ -385,14 +398,14 @@ def _fetch_info_v1(hub: Hub, base: str, infos: dict[str, Any], ranges: dict[str,
 
 
 @router.get(CAS + "/v1/reconstructions/{file_hash}", tags=["xet"], responses=answers(400, 401, 404, 416))
-def reconstruction_v1(request: Request, file_hash: str) -> JSONResponse:
+def reconstruction_v1(request: Request, file_hash: str = _hash_path()) -> JSONResponse:
     hub = hub_of(request)
     repo, _caller, _ = _cas_caller(request, "read")
     return JSONResponse(_reconstruction(hub, request, repo, _hash_param(file_hash, "file hash"), 1))
 
 
 @router.get(CAS + "/v2/reconstructions/{file_hash}", tags=["xet"], responses=answers(400, 401, 404, 416))
-def reconstruction_v2(request: Request, file_hash: str) -> JSONResponse:
+def reconstruction_v2(request: Request, file_hash: str = _hash_path()) -> JSONResponse:
     hub = hub_of(request)
     repo, _caller, _ = _cas_caller(request, "read")
     return JSONResponse(_reconstruction(hub, request, repo, _hash_param(file_hash, "file hash"), 2))
@@ -421,7 +434,7 @@ def batch_reconstruction(request: Request, body: list[dict[str, str]]) -> JSONRe
 
 
 @router.head(CAS + "/v1/files/{file_hash}", tags=["xet"], responses=answers(400, 401, 404))
-def head_file(request: Request, file_hash: str) -> Response:
+def head_file(request: Request, file_hash: str = _hash_path()) -> Response:
     hub = hub_of(request)
     repo, _caller, _ = _cas_caller(request, "read")
     xet_file = _linked_file(hub, repo, _hash_param(file_hash, "file hash"))
@@ -452,7 +465,7 @@ def _check_link(hub: Hub, xorb: str, ranges: str, exp: str, sig: str) -> None:
 
 @router.get(CAS + "/xorbs/{xorb_hash}", tags=["xet"], response_class=Response,
             responses=answers(206, 400, 401, 403, 404, 416, plain_text=(400, 416), ok=OCTETS))
-def download_xorb_ranges(request: Request, xorb_hash: str, ranges: str = "", exp: str = "",
+def download_xorb_ranges(request: Request, xorb_hash: str = _hash_path(), ranges: str = "", exp: str = "",
                          sig: str = "") -> Response:
     """Byte ranges of a stored xorb, as signed in a reconstruction answer. The signature (not a token)
     authorizes exactly those ranges; send them in ``Range`` (several give a multipart/byteranges answer)."""

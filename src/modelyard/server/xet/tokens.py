@@ -1,10 +1,12 @@
 """Xet access tokens: short-lived, scoped to one repository, signed by the hub (nothing stored).
 
-A token is ``xet_<payload>.<signature>``: the payload (base64url JSON) names the repository (by its id, so a
-rename keeps it valid), the user it was issued to (None for anonymous reads), the scope (``read`` or
-``write``) and the expiry; the signature is an HMAC-SHA256 under a key derived from the hub's secret. Every
-CAS request re-checks that the repository still exists and that the user may still read it, so a token never
-outlives a permission change by more than that check; what is left to the expiry is the token itself.
+A token is ``xet_<payload>.<signature>``: the payload (base64url JSON) names the repository (by its database
+id *and* its creation time, so a rename keeps it valid while a new repository that reuses the id of a deleted
+one does not match), the user it was issued to (None for anonymous reads), the scope (``read`` or ``write``),
+for write tokens the ref the commit goes to, and the expiry; the signature is an HMAC-SHA256 under a key
+derived from the hub's secret. Every CAS request re-checks that the repository still exists and that the user
+may still read it (and, for uploads, still commit to it), so a token never outlives a permission change by
+more than that check; what is left to the expiry is the token itself.
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ class XetClaims:
     scope: str
     expires: int
     create_pr: bool = False
+    repo_created: float = 0.0  # the repository's creation time: with the id, never reused
+    ref: str | None = None  # write tokens: the ref the upload commits to (None: a new pull request)
 
 
 def _key(secret: bytes) -> bytes:
@@ -42,7 +46,7 @@ def _b64(data: bytes) -> str:
 
 def mint(secret: bytes, claims: XetClaims) -> str:
     payload = _b64(json.dumps({"r": claims.repo_id, "u": claims.user, "s": claims.scope, "e": claims.expires,
-                               "p": claims.create_pr}, separators=(",", ":")).encode())
+                               "p": claims.create_pr, "c": claims.repo_created, "f": claims.ref}, separators=(",", ":")).encode())
     signature = hmac.new(_key(secret), payload.encode("ascii"), hashlib.sha256).digest()
     return f"{PREFIX}{payload}.{_b64(signature)}"
 
@@ -61,8 +65,9 @@ def read_token(secret: bytes, authorization: str | None, *, scope: str) -> XetCl
         raise unauthorized(f"The Xet access token is not valid on this hub. {how}")
     try:
         data = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-        claims = XetClaims(int(data["r"]), data["u"], str(data["s"]), int(data["e"]), bool(data.get("p", False)))
-    except (binascii.Error, ValueError, KeyError, TypeError):
+        claims = XetClaims(int(data["r"]), data["u"], str(data["s"]), int(data["e"]), bool(data.get("p", False)),
+                           float(data["c"]), data.get("f"))
+    except (binascii.Error, ValueError, KeyError, TypeError):  # tokens minted before "c" existed are refused
         raise unauthorized(f"The Xet access token is malformed. {how}") from None
     if claims.expires < time.time():
         raise unauthorized(f"The Xet access token expired at {claims.expires}. {how}")

@@ -75,6 +75,7 @@ __getattr__, __dir__ = declare(
         "feature_extraction_utils",
         "file_utils",
         "image_processing_utils",
+        "modeling_attn_mask_utils",
         "modeling_outputs",
         "modeling_utils",
         "models",

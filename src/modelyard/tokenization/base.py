@@ -18,8 +18,10 @@ from typing import Any, ClassVar, TypeVar
 from modelyard.errors import MissingFileError, TokenizerError
 from modelyard.hub.files import FileSource
 from modelyard.pretrained_io import PretrainedIO
+from modelyard.tokenization import chat_template as chat_templates
 from modelyard.tokenization import serialization
 from modelyard.tokenization.added_tokens import AddedToken
+from modelyard.tokenization.chat_template import ChatTemplateMixin
 from modelyard.tokenization.encoding import BatchEncoding, CharSpan, TensorType, TokenSpan, to_py_obj
 from modelyard.tokenization.padding import (
     VERY_LARGE_INTEGER,
@@ -61,7 +63,7 @@ def _is_text_input(value: Any) -> bool:
     return False
 
 
-class PreTrainedTokenizerBase(SpecialTokensMixin, PaddingTruncationMixin, PretrainedIO):
+class PreTrainedTokenizerBase(SpecialTokensMixin, PaddingTruncationMixin, ChatTemplateMixin, PretrainedIO):
     """Base class of :class:`PreTrainedTokenizer` (slow) and :class:`PreTrainedTokenizerFast`.
 
     Class attributes a tokenizer sets: ``vocab_files_names`` (constructor argument -> file name),
@@ -398,8 +400,12 @@ class PreTrainedTokenizerBase(SpecialTokensMixin, PaddingTruncationMixin, Pretra
         filename_prefix: str | None = None,
         *,
         portable_code: bool = False,
+        save_jinja_files: bool = True,
     ) -> tuple[str, ...]:
         """Write the tokenizer's files into ``directory``; returns the paths written (``save_pretrained``).
+
+        Chat templates go to ``chat_template.jinja`` (and ``additional_chat_templates/``), or into
+        tokenizer_config.json with ``save_jinja_files=False``, as the reference 4.57 saves them.
 
         ``portable_code=True``: custom code saved with the files imports modelyard in a form the transformers
         library can also run (see ``modelyard.dynamic_modules.check_portable_code``).
@@ -424,13 +430,15 @@ class PreTrainedTokenizerBase(SpecialTokensMixin, PaddingTruncationMixin, Pretra
         special_path = directory / (prefix + serialization.SPECIAL_TOKENS_MAP_FILE)
 
         config = serialization.build_tokenizer_config(self)
+        templates = chat_templates.save_templates(self.chat_template, directory, config, prefix, as_files=save_jinja_files)
         if self._auto_class is not None:
             self._save_custom_code(directory, config, portable=portable_code)
         serialization.write_json(config_path, config)
         serialization.write_json(special_path, serialization.encode_added_tokens(self.special_tokens_map_extended, type_field=False))
         return self._save_pretrained(
-            directory, (str(config_path), str(special_path)), legacy_format=legacy_format, filename_prefix=filename_prefix
-        )
+            directory, (str(config_path), str(special_path), *templates), legacy_format=legacy_format,
+            filename_prefix=filename_prefix,
+        )  # fmt: skip
 
     def _save_custom_code(self, directory: Path, config: dict[str, Any], *, portable: bool = False) -> None:
         from modelyard.dynamic.saving import save_custom_code

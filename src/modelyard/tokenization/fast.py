@@ -89,6 +89,25 @@ class PreTrainedTokenizerFast(PreTrainedTokenizerBase):
         super().__init__(**kwargs)
         backend.encode_special_tokens = self.split_special_tokens
         self._register_added_tokens(added_tokens_decoder)
+        self._sync_prefix_space()
+
+    def _sync_prefix_space(self) -> None:
+        """Make the backend's pre-tokenizer follow ``add_prefix_space`` when it has that setting (as the reference)."""
+        pre_tokenizer = self._tokenizer.pre_tokenizer
+        if pre_tokenizer is None:
+            return
+        try:
+            state = json.loads(pre_tokenizer.__getstate__())
+        except Exception:  # a custom pre-tokenizer that cannot be serialised has no setting to follow
+            return
+        if state.get("add_prefix_space", self.add_prefix_space) != self.add_prefix_space:
+            from tokenizers import pre_tokenizers
+
+            state["add_prefix_space"] = self.add_prefix_space
+            try:
+                self._tokenizer.pre_tokenizer = getattr(pre_tokenizers, state.pop("type"))(**state)
+            except Exception as err:  # a state the constructor does not take back: keep the file's setting
+                logger.debug("Could not set add_prefix_space on the pre-tokenizer: %s", err)
 
     def _register_added_tokens(self, added_tokens_decoder: dict[int, AddedToken]) -> None:
         """Make sure the backend knows the saved added tokens and every special token."""

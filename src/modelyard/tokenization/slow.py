@@ -153,6 +153,33 @@ class PreTrainedTokenizer(PreTrainedTokenizerBase):
 
     def tokenize(self, text: str, **kwargs: Any) -> list[str]:
         """Split ``text`` into tokens: added tokens are kept whole, the rest goes through ``_tokenize``."""
+        pieces, added = self._split_added_tokens(text, kwargs)
+        tokens: list[str] = []
+        for piece in pieces:
+            if piece in added:
+                tokens.append(piece)
+            elif piece:
+                tokens.extend(self._tokenize(piece))
+        return tokens
+
+    def _text_to_ids(self, text: str, kwargs: dict[str, Any]) -> list[int]:
+        """``convert_tokens_to_ids(tokenize(text))``, letting a family map plain text to ids directly."""
+        pieces, added = self._split_added_tokens(text, kwargs)
+        ids: list[int] = []
+        for piece in pieces:
+            if piece in added:
+                ids.append(added[piece])
+            elif piece:
+                ids.extend(self._text_ids(piece))
+        return ids
+
+    def _text_ids(self, text: str) -> list[int]:
+        """Ids of text holding no added token (families with a faster route than tokens override this)."""
+        return self.convert_tokens_to_ids(self._tokenize(text))
+
+    def _split_added_tokens(self, text: str, kwargs: dict[str, Any]) -> tuple[list[str], dict[str, int]]:
+        """The text cut around added tokens (spacing rules applied), and the added tokens to keep whole."""
+        kwargs = dict(kwargs)
         split_special_tokens = kwargs.pop("split_special_tokens", self.split_special_tokens)
         text, kwargs = self.prepare_for_tokenization(text, **kwargs)
         if kwargs:
@@ -161,22 +188,12 @@ class PreTrainedTokenizer(PreTrainedTokenizerBase):
             text = self._lowercase_outside_tokens(text)
         if split_special_tokens:
             # Only the added-token split is skipped; _tokenize still runs with its defaults (reference behaviour).
-            return self._tokenize(text) if text else []
+            return [text], {}
         pieces = self._splitter.split(text)
         added = self._added_tokens_encoder
-        if len(pieces) == 1:
-            piece = pieces[0]
-            return [piece] if piece in added else self._tokenize(piece)
-        self._apply_added_token_spacing(pieces)
-        tokens: list[str] = []
-        for piece in pieces:
-            if not piece:
-                continue
-            if piece in added:
-                tokens.append(piece)
-            else:
-                tokens.extend(self._tokenize(piece))
-        return tokens
+        if len(pieces) > 1:
+            self._apply_added_token_spacing(pieces)
+        return pieces, added
 
     def _apply_added_token_spacing(self, pieces: list[str]) -> None:
         """Strip whitespace around lstrip/rstrip tokens and merge single_word tokens that touch a word."""
@@ -251,11 +268,11 @@ class PreTrainedTokenizer(PreTrainedTokenizerBase):
     # ------------------------------------------------------------------ encoding
     def _input_ids(self, text: Any, is_split_into_words: bool, tokenize_kwargs: dict[str, Any]) -> list[int]:
         if isinstance(text, str):
-            return self.convert_tokens_to_ids(self.tokenize(text, **tokenize_kwargs))
+            return self._text_to_ids(text, tokenize_kwargs)
         if isinstance(text, (list, tuple)) and text and isinstance(text[0], str):
             if is_split_into_words:
-                words = (self.tokenize(word, is_split_into_words=True, **tokenize_kwargs) for word in text)
-                return self.convert_tokens_to_ids(list(itertools.chain.from_iterable(words)))
+                words = (self._text_to_ids(word, {**tokenize_kwargs, "is_split_into_words": True}) for word in text)
+                return list(itertools.chain.from_iterable(words))
             return self.convert_tokens_to_ids(list(text))
         if isinstance(text, (list, tuple)) and text and isinstance(text[0], int):
             return list(text)

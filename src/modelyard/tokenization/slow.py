@@ -164,6 +164,9 @@ class PreTrainedTokenizer(PreTrainedTokenizerBase):
 
     def _text_to_ids(self, text: str, kwargs: dict[str, Any]) -> list[int]:
         """``convert_tokens_to_ids(tokenize(text))``, letting a family map plain text to ids directly."""
+        if type(self).tokenize is not PreTrainedTokenizer.tokenize:
+            # A class (a family or custom code) that rewrites tokenize() keeps its tokens when encoding.
+            return self.convert_tokens_to_ids(self.tokenize(text, **kwargs))
         pieces, added = self._split_added_tokens(text, kwargs)
         ids: list[int] = []
         for piece in pieces:

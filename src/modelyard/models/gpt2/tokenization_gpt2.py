@@ -11,7 +11,12 @@ import os
 from typing import Any
 
 from modelyard.tokenization.added_tokens import AddedToken
-from modelyard.tokenization.byte_level_bpe import VOCAB_FILES_NAMES, ByteLevelBPETokenizer, gpt2_pattern, special_added_token
+from modelyard.tokenization.byte_level_bpe import (
+    VOCAB_FILES_NAMES,
+    ByteLevelBPETokenizer,
+    gpt2_pattern,
+    special_added_token,
+)
 
 
 class GPT2Tokenizer(ByteLevelBPETokenizer):

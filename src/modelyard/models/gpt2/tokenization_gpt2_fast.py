@@ -39,6 +39,7 @@ class GPT2TokenizerFast(PreTrainedTokenizerFast):
         bos_token: str | AddedToken | None = "<|endoftext|>",
         eos_token: str | AddedToken | None = "<|endoftext|>",
         add_prefix_space: bool = False,
+        add_bos_token: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(
@@ -49,9 +50,10 @@ class GPT2TokenizerFast(PreTrainedTokenizerFast):
             bos_token=bos_token,
             eos_token=eos_token,
             add_prefix_space=add_prefix_space,
+            add_bos_token=add_bos_token,
             **kwargs,
         )
-        self.add_bos_token = kwargs.get("add_bos_token", False)
+        self.add_bos_token = add_bos_token
 
     def _check_split_words(self, options: dict[str, Any]) -> None:
         if options.get("is_split_into_words") and not self.add_prefix_space:

@@ -65,11 +65,11 @@ def text_record(tok: Any, impl: str, text: str, full: bool) -> dict[str, Any]:
         "decode": tok.decode(ids),
         "decode_skip": tok.decode(ids, skip_special_tokens=True),
     }
-    if full:
+    if full and impl == "slow":
         rec["tokens"] = tok.convert_ids_to_tokens(ids)
         rec["decode_clean"] = tok.decode(ids, clean_up_tokenization_spaces=True)
-        if impl == "fast":
-            rec["offsets"] = [list(o) for o in enc["offset_mapping"]]
+    if full and impl == "fast":
+        rec["offsets"] = [list(o) for o in enc["offset_mapping"]]
     return rec
 
 

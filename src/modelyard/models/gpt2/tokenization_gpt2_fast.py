@@ -13,6 +13,7 @@ from modelyard.errors import TokenizerError
 from modelyard.models.gpt2.tokenization_gpt2 import GPT2Tokenizer
 from modelyard.tokenization.added_tokens import AddedToken
 from modelyard.tokenization.encoding import BatchEncoding
+from modelyard.tokenization.encoding_options import EncodingOptions
 from modelyard.tokenization.fast import PreTrainedTokenizerFast
 
 VOCAB_FILES_NAMES = {"vocab_file": "vocab.json", "merges_file": "merges.txt", "tokenizer_file": "tokenizer.json"}
@@ -55,20 +56,23 @@ class GPT2TokenizerFast(PreTrainedTokenizerFast):
         )
         self.add_bos_token = add_bos_token
 
-    def _check_split_words(self, options: dict[str, Any]) -> None:
-        if options.get("is_split_into_words") and not self.add_prefix_space:
+    def _check_split_words(self, options: EncodingOptions) -> None:
+        if options.is_split_into_words and not self.add_prefix_space:
             raise TokenizerError(
                 f"{type(self).__name__} encodes pre-split words only with a space before each; load it with "
                 "add_prefix_space=True to pass is_split_into_words=True."
             )
 
-    def _batch_encode_plus(self, batch: list[Any], **options: Any) -> BatchEncoding:
+    def _batch_encode_plus(self, batch: list[Any], options: EncodingOptions | None = None, **keywords: Any) -> BatchEncoding:
+        options = EncodingOptions.of(options, keywords)
         self._check_split_words(options)
-        return super()._batch_encode_plus(batch, **options)
+        return super()._batch_encode_plus(batch, options=options)
 
-    def _encode_plus(self, text: Any, text_pair: Any = None, **options: Any) -> BatchEncoding:
+    def _encode_plus(self, text: Any, text_pair: Any = None, options: EncodingOptions | None = None,
+                     **keywords: Any) -> BatchEncoding:  # fmt: skip
+        options = EncodingOptions.of(options, keywords)
         self._check_split_words(options)
-        return super()._encode_plus(text, text_pair, **options)
+        return super()._encode_plus(text, text_pair, options=options)
 
 
 __all__ = ["GPT2TokenizerFast"]

@@ -152,3 +152,24 @@ def test_llama_fast_without_model_file_cannot_save_slow_files(tmp_path: Path) ->
 def test_missing_sentencepiece_file_error_names_the_path(tmp_path: Path) -> None:
     with pytest.raises(TokenizerError, match=re.escape(str(tmp_path / "nope.model"))):
         tokenizer_class("llama", "slow")(vocab_file=str(tmp_path / "nope.model"))
+
+
+@pytest.fixture
+def registered_families():
+    """Register the new tokenizer classes with AutoTokenizer for one test (the family manifests name them
+    once the decoder families land); registrations are undone afterwards."""
+    from modelyard import AutoTokenizer, registry
+
+    snapshot = registry.registrations_snapshot()
+    for family in ("gpt2", "qwen2", "llama"):
+        AutoTokenizer.register(f"{family}-tokenizer-test", tokenizer_class(family, "slow"), tokenizer_class(family, "fast"))
+    yield AutoTokenizer
+    registry.restore_registrations(snapshot)
+
+
+@pytest.mark.parametrize("family", ["gpt2", "qwen2", "llama"])
+def test_auto_tokenizer_picks_the_saved_class(registered_families, family: str) -> None:
+    fast = registered_families.from_pretrained(fixture_root() / family)
+    slow = registered_families.from_pretrained(fixture_root() / family, use_fast=False)
+    assert type(fast) is tokenizer_class(family, "fast") and type(slow) is tokenizer_class(family, "slow")
+    assert fast("Hello world")["input_ids"] == slow("Hello world")["input_ids"]

@@ -173,3 +173,16 @@ def test_auto_tokenizer_picks_the_saved_class(registered_families, family: str) 
     slow = registered_families.from_pretrained(fixture_root() / family, use_fast=False)
     assert type(fast) is tokenizer_class(family, "fast") and type(slow) is tokenizer_class(family, "slow")
     assert fast("Hello world")["input_ids"] == slow("Hello world")["input_ids"]
+
+
+def test_letter_and_number_classes_equal_the_unicode_categories() -> None:
+    """The spelled-out \\p{L} / \\p{N} classes hold exactly the L* / N* code points of this Python's Unicode."""
+    import unicodedata
+
+    letters, numbers = byte_level_bpe.unicode_classes()
+    letter, number = re.compile(f"[{letters}]"), re.compile(f"[{numbers}]")
+    for cp in range(0x110000):
+        char = chr(cp)
+        kind = unicodedata.category(char)[0]
+        assert bool(letter.match(char)) == (kind == "L"), hex(cp)
+        assert bool(number.match(char)) == (kind == "N"), hex(cp)

@@ -13,6 +13,7 @@ building token strings for words it has seen.
 
 from __future__ import annotations
 
+import array
 import functools
 import json
 import logging
@@ -31,6 +32,8 @@ logger = logging.getLogger(__name__)
 VOCAB_FILES_NAMES = {"vocab_file": "vocab.json", "merges_file": "merges.txt"}
 # A cache bigger than this is emptied (the reference's grows without bound in a long-lived process).
 WORD_CACHE_LIMIT = 200_000
+# Characters with a meaning inside a character class, escaped.
+_CLASS_ESCAPES = str.maketrans({char: "\\" + char for char in "\\]^-["})
 _WHITE_SPACE = "\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
 
 
@@ -54,28 +57,49 @@ def _byte_tables() -> tuple[dict[int, str], dict[int, int]]:
     return {byte: char for byte, char in forward.items()}, {ord(char): byte for byte, char in forward.items()}
 
 
-def _ranges(codepoints: list[int]) -> str:
+def _class_body(spans: list[tuple[int, int]]) -> str:
+    """A character-class body for sorted, half-open code point spans (adjacent spans are joined)."""
+    merged: list[list[int]] = []
+    for start, end in spans:
+        if merged and merged[-1][1] == start:
+            merged[-1][1] = end
+        else:
+            merged.append([start, end])
     parts = []
-    start = previous = codepoints[0]
-    for cp in [*codepoints[1:], -2]:
-        if cp != previous + 1:
-            parts.append(re.escape(chr(start)) + ("" if start == previous else "-" + re.escape(chr(previous))))
-            start = cp
-        previous = cp
+    for start, end in merged:
+        last = end - 1
+        first = chr(start).translate(_CLASS_ESCAPES)
+        parts.append(first if last == start else first + "-" + chr(last).translate(_CLASS_ESCAPES))
     return "".join(parts)
+
+
+def _split_alpha(text: str, start: int, end: int, alpha: list[tuple[int, int]], other: list[int]) -> None:
+    """Sort the characters of ``text[start:end]`` into runs of letters and single non-letters (bisecting:
+    ``str.isalpha`` of a whole run is one C call, and non-letters are rare inside word-character runs)."""
+    if text[start:end].isalpha():
+        alpha.append((start, end))
+    elif end - start == 1:
+        other.append(start)
+    else:
+        middle = (start + end) // 2
+        _split_alpha(text, start, middle, alpha, other)
+        _split_alpha(text, middle, end, alpha, other)
 
 
 @functools.cache
 def unicode_classes() -> tuple[str, str]:
-    """The bodies of character classes equal to ``\\p{L}`` (letters) and ``\\p{N}`` (numbers)."""
-    letters, numbers = [], []
-    for cp in range(0x40000):  # planes 4-16 hold no letters or numbers
-        char = chr(cp)
-        if char.isalpha():
-            letters.append(cp)
-        elif char.isnumeric() and unicodedata.category(char)[0] == "N":
-            numbers.append(cp)
-    return _ranges(letters), _ranges(numbers)
+    """The bodies of character classes equal to ``\\p{L}`` (letters: ``str.isalpha``) and ``\\p{N}``
+    (numbers: general category N*), from this Python's Unicode database."""
+    # Every code point of planes 0-3 (4-16 hold no letters or numbers), built in C rather than by chr() calls.
+    text = array.array("I", range(0x40000)).tobytes().decode("utf-32-le", "surrogatepass")
+    letters: list[tuple[int, int]] = []
+    candidates: list[int] = []
+    # [^\W\d_] is a letter or a non-decimal numeric character; \d is category Nd.
+    for match in re.finditer(r"[^\W\d_]+", text):
+        _split_alpha(text, match.start(), match.end(), letters, candidates)
+    numbers = [match.span() for match in re.finditer(r"\d+", text)]
+    numbers += [(cp, cp + 1) for cp in candidates if unicodedata.category(chr(cp))[0] == "N"]
+    return _class_body(letters), _class_body(sorted(numbers))
 
 
 @functools.cache

@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import DEFAULT_OUT, check_reference, quiet_reference, reference_tag, write_json  # noqa: E402
 
-PARTS = ("models", "minilm", "tokenizers", "feature_extraction", "contracts")
+PARTS = ("models", "minilm", "tokenizers", "bpe_tokenizers", "feature_extraction", "contracts")
 
 
 def main() -> None:

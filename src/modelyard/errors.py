@@ -92,12 +92,17 @@ __all__ = [
     "RegistrationError",
     "RepositoryNotFoundError",
     "RevisionNotFoundError",
+    "ShapeError",
     "TokenizerError",
     "TrustRemoteCodeError",
     "UnknownModelTypeError",
     "UnsafeFileError",
     "WeightsError",
 ]
+
+
+class ShapeError(ModelyardError, ValueError):
+    """A tensor given to a model or helper does not have the shape the other inputs call for."""
 
 
 class UnexpectedArgumentError(ModelyardError, TypeError):

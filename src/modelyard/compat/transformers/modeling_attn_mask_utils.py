@@ -12,11 +12,7 @@ from __future__ import annotations
 import torch
 
 from modelyard.compat.transformers._namespace import declare
-from modelyard.errors import ModelyardError
-
-
-class MaskShapeError(ModelyardError, ValueError):
-    """An attention mask does not have the shape the query and key lengths call for."""
+from modelyard.errors import ShapeError as MaskShapeError
 
 
 def _tracing(tensor: torch.Tensor) -> bool:

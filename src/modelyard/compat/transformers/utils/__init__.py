@@ -33,6 +33,11 @@ __getattr__, __dir__ = declare(
         "replace_return_docstrings": _DOC,
         "add_code_sample_docstrings": _DOC,
         "auto_docstring": "modelyard.compat.transformers.utils.auto_docstring",
+        "ContextManagers": _GENERIC,
+        "cached_file": "modelyard.compat.transformers.utils.hub",
+        "has_file": "modelyard.compat.transformers.utils.hub",
+        "is_remote_url": "modelyard.compat.transformers.utils.hub",
+        "is_offline_mode": "modelyard.compat.transformers.utils.hub",
         **{
             name: _IMPORTS
             for name in (
@@ -56,11 +61,20 @@ __getattr__, __dir__ = declare(
                 "is_sklearn_available",
                 "is_librosa_available",
                 "is_soundfile_available",
+                "is_bitsandbytes_available",
+                "is_peft_available",
+                "is_triton_available",
+                "is_flash_attn_3_available",
+                "is_torch_flex_attn_available",
+                "is_torch_bf16_gpu_available",
+                "is_torch_mps_available",
+                "is_torch_xpu_available",
+                "is_torch_npu_available",
                 "requires_backends",
             )
         },
     },
-    submodules=("logging", "generic", "doc", "import_utils", "auto_docstring"),
+    submodules=("logging", "generic", "doc", "hub", "import_utils", "auto_docstring"),
     constants=(
         "WEIGHTS_NAME",
         "WEIGHTS_INDEX_NAME",

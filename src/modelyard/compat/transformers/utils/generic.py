@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from enum import Enum
 from typing import Any, TypedDict
 
@@ -45,6 +46,21 @@ def can_return_tuple(func: Callable[..., Any]) -> Callable[..., Any]:
         return output
 
     return wrapper
+
+
+class ContextManagers:
+    """Enter every context manager of a list on ``with`` (and leave them in reverse order), as the reference's."""
+
+    def __init__(self, context_managers: Iterable[Any]) -> None:
+        self.context_managers = list(context_managers)
+        self.stack = contextlib.ExitStack()
+
+    def __enter__(self) -> None:
+        for manager in self.context_managers:
+            self.stack.enter_context(manager)
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.stack.__exit__(*exc_info)
 
 
 def torch_int(x: Any) -> Any:

@@ -118,6 +118,48 @@ def is_soundfile_available() -> bool:
     return _found("soundfile")
 
 
+def is_bitsandbytes_available() -> bool:
+    return _found("bitsandbytes") and _cuda()  # its kernels are GPU-only, as the reference's check says
+
+
+def is_peft_available() -> bool:
+    return _found("peft")
+
+
+def is_triton_available() -> bool:
+    return _found("triton")
+
+
+def is_flash_attn_3_available() -> bool:
+    return _found("flash_attn_interface") and _cuda()
+
+
+def is_torch_flex_attn_available() -> bool:
+    return is_torch_greater_or_equal("2.5")
+
+
+def is_torch_bf16_gpu_available() -> bool:
+    import torch
+
+    return _cuda() and bool(torch.cuda.is_bf16_supported())
+
+
+def is_torch_mps_available() -> bool:
+    import torch
+
+    return bool(getattr(torch.backends, "mps", None) and torch.backends.mps.is_available())
+
+
+def is_torch_xpu_available() -> bool:
+    import torch
+
+    return bool(getattr(torch, "xpu", None) and torch.xpu.is_available())
+
+
+def is_torch_npu_available() -> bool:
+    return _found("torch_npu")
+
+
 def requires_backends(obj: object, backends: str | list[str] | tuple[str, ...]) -> None:
     """Raise ``ImportError`` naming the missing packages ``obj`` needs (as the reference does)."""
     names = [backends] if isinstance(backends, str) else list(backends)

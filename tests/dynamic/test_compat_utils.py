@@ -1,0 +1,95 @@
+"""The compatibility namespace's ``transformers.utils`` helpers remote code calls: file lookups in its own
+repository, ``ContextManagers``, and ``is_*_available`` probes that answer for this environment."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from modelyard.compat.transformers import utils
+from modelyard.compat.transformers.utils import hub
+from modelyard.errors import UnsafeFileError
+
+
+def _shard_folder(tmp_path: Path) -> Path:
+    from safetensors.torch import save_file
+
+    folder = tmp_path / "ckpt"
+    folder.mkdir()
+    save_file({"a": torch.zeros(2)}, str(folder / "model-00001-of-00002.safetensors"))
+    save_file({"b": torch.ones(2)}, str(folder / "model-00002-of-00002.safetensors"))
+    index = {"metadata": {"total_size": 16},
+             "weight_map": {"a": "model-00001-of-00002.safetensors", "b": "model-00002-of-00002.safetensors"}}
+    (folder / "model.safetensors.index.json").write_text(json.dumps(index))
+    return folder
+
+
+def test_cached_file_and_has_file_on_a_folder(tmp_path: Path) -> None:
+    folder = _shard_folder(tmp_path)
+    found = utils.cached_file(str(folder), "model.safetensors.index.json")
+    assert found == str(folder / "model.safetensors.index.json")
+    assert utils.cached_file(folder, "absent.json", _raise_exceptions_for_missing_entries=False) is None
+    with pytest.raises(OSError, match="absent.json"):
+        utils.cached_file(folder, "absent.json")
+    assert utils.has_file(folder, "model-00002-of-00002.safetensors") and not utils.has_file(folder, "x.bin")
+    with pytest.raises(UnsafeFileError, match="only names inside the folder"):
+        utils.cached_file(folder, "../outside.safetensors")
+
+
+def test_checkpoint_shard_files_are_listed_with_the_reference_metadata(tmp_path: Path) -> None:
+    folder = _shard_folder(tmp_path)
+    files, metadata = hub.get_checkpoint_shard_files(str(folder), str(folder / "model.safetensors.index.json"))
+    assert [Path(f).name for f in files] == ["model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors"]
+    assert metadata["all_checkpoint_keys"] == ["a", "b"] and metadata["total_size"] == 16
+    assert metadata["weight_map"]["b"] == "model-00002-of-00002.safetensors"
+    index = json.loads((folder / "model.safetensors.index.json").read_text())
+    index["weight_map"]["b"] = "../../outside.safetensors"
+    (folder / "model.safetensors.index.json").write_text(json.dumps(index))
+    with pytest.raises(UnsafeFileError, match="outside.safetensors"):
+        hub.get_checkpoint_shard_files(str(folder), str(folder / "model.safetensors.index.json"))
+
+
+def test_commit_hash_is_read_from_a_snapshot_path() -> None:
+    commit = "0123456789abcdef0123456789abcdef01234567"
+    assert hub.extract_commit_hash(f"/c/models--a--b/snapshots/{commit}/config.json", None) == commit
+    assert hub.extract_commit_hash("/elsewhere/config.json", None) is None
+    assert hub.extract_commit_hash("/x", "given") == "given"
+    assert utils.is_remote_url("https://x.example/f") and not utils.is_remote_url("/local/f")
+
+
+def test_context_managers_enter_all_and_leave_in_reverse() -> None:
+    events: list[str] = []
+
+    class Recorder:
+        def __init__(self, name: str) -> None:
+            self.name = name
+
+        def __enter__(self) -> None:
+            events.append(f"enter {self.name}")
+
+        def __exit__(self, *exc: object) -> None:
+            events.append(f"exit {self.name}")
+
+    with utils.ContextManagers([Recorder("a"), Recorder("b")]):
+        events.append("body")
+    assert events == ["enter a", "enter b", "body", "exit b", "exit a"]
+
+
+@pytest.mark.parametrize(
+    ("probe", "package"),
+    [("is_bitsandbytes_available", "bitsandbytes"), ("is_peft_available", "peft"), ("is_triton_available", "triton"),
+     ("is_torch_fx_available", "torch"), ("is_accelerate_available", "accelerate"),
+     ("is_sentencepiece_available", "sentencepiece"), ("is_timm_available", "timm")],
+)
+def test_availability_probes_answer_for_this_environment(probe: str, package: str) -> None:
+    installed = importlib.util.find_spec(package) is not None
+    answer = getattr(utils, probe)()
+    if probe == "is_bitsandbytes_available":
+        assert answer == (installed and torch.cuda.is_available())
+    else:
+        assert answer == installed
+    assert utils.is_torch_flex_attn_available() == (tuple(int(p) for p in torch.__version__.split(".")[:2]) >= (2, 5))

@@ -114,3 +114,16 @@ def test_family_tokenizer_modules_offer_vocab_files_names() -> None:
     assert "VOCAB_FILES_NAMES" in dir(tokenization_bert)
     with pytest.raises(MissingCompatibilityAttributeError):
         tokenization_bert.NOT_A_REFERENCE_CONSTANT  # noqa: B018
+
+
+def test_a_family_modeling_module_serves_the_output_classes_the_reference_imports_there() -> None:
+    from modelyard.compat.transformers import modeling_outputs
+    from modelyard.compat.transformers._namespace import provides
+    from modelyard.compat.transformers.models.bert import modeling_bert, tokenization_bert
+
+    assert modeling_bert.MaskedLMOutput is modeling_outputs.MaskedLMOutput
+    assert (modeling_bert.BaseModelOutputWithPoolingAndCrossAttentions
+            is modeling_outputs.BaseModelOutputWithPoolingAndCrossAttentions)
+    assert provides(modeling_bert, "SequenceClassifierOutput")  # the check that runs before remote code does
+    assert "MaskedLMOutput" not in dir(modeling_bert)  # listed where the reference defines them, not here
+    assert not provides(tokenization_bert, "MaskedLMOutput")

@@ -44,6 +44,16 @@ def _defines(target: ModuleType, name: str) -> bool:
     return not name.startswith("_") and isinstance(value, type) and value.__module__ == target.__name__
 
 
+def _output_class(target: str, name: str) -> Any:
+    """An output class the reference's modeling module imports (``from transformers.models.bert.modeling_bert
+    import MaskedLMOutput`` is common in remote code): the namespace's ``modeling_outputs`` class of that name.
+    Served on request only; ``dir()`` keeps listing what the module defines."""
+    if not target.rsplit(".", 1)[-1].startswith("modeling_"):
+        return None
+    outputs = importlib.import_module("modelyard.compat.transformers.modeling_outputs")
+    return getattr(outputs, name) if name in outputs.__all__ else None
+
+
 class _AliasModule(ModuleType):
     """``transformers.models.x[.y]`` standing for ``modelyard.models.x[.y]``."""
 
@@ -52,7 +62,7 @@ class _AliasModule(ModuleType):
         self.__dict__["_target"] = target
 
     def _provides(self, name: str) -> bool:
-        return _defines(importlib.import_module(self._target), name)
+        return _defines(importlib.import_module(self._target), name) or _output_class(self._target, name) is not None
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__"):
@@ -60,9 +70,10 @@ class _AliasModule(ModuleType):
         target = importlib.import_module(self._target)
         if _defines(target, name):
             value = getattr(target, name)
-            self.__dict__[name] = value
-            return value
-        raise MissingCompatibilityAttributeError(missing_message(self.__name__, name, caller_description()))
+        elif (value := _output_class(self._target, name)) is None:
+            raise MissingCompatibilityAttributeError(missing_message(self.__name__, name, caller_description()))
+        self.__dict__[name] = value
+        return value
 
     def __dir__(self) -> list[str]:
         target = importlib.import_module(self._target)

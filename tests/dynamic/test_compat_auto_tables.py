@@ -117,9 +117,10 @@ def test_family_tokenizer_modules_offer_vocab_files_names() -> None:
 
 
 def test_a_family_modeling_module_serves_the_output_classes_the_reference_imports_there() -> None:
+    from modelyard.compat.transformers.models.bert import modeling_bert, tokenization_bert
+
     from modelyard.compat.transformers import modeling_outputs
     from modelyard.compat.transformers._namespace import provides
-    from modelyard.compat.transformers.models.bert import modeling_bert, tokenization_bert
 
     assert modeling_bert.MaskedLMOutput is modeling_outputs.MaskedLMOutput
     assert (modeling_bert.BaseModelOutputWithPoolingAndCrossAttentions

@@ -329,8 +329,8 @@ def _compat_names() -> dict[str, list[str]]:
     import modelyard.compat.transformers as compat
     import modelyard.models as families
 
-    names: dict[str, list[str]] = {"transformers": list(compat.__all__)}
-    legacy: dict[str, list[str]] = {}
+    names: dict[str, list[str]] = {"transformers": [n for n in compat.__all__ if n not in compat._LEGACY]}
+    legacy: dict[str, list[str]] = {"transformers": sorted(compat._LEGACY)}
     for info in pkgutil.walk_packages(compat.__path__, prefix="modelyard.compat.transformers."):
         in_a_family = ".models." in info.name and not info.name.startswith("modelyard.compat.transformers.models.auto")
         if info.name.rsplit(".", 1)[-1].startswith("_") or info.name.endswith(".models") or in_a_family:

@@ -38,6 +38,7 @@ _NOT_AT_THE_TOP = {  # the reference keeps these in their submodules only
     "CausalLMOutput",
 }
 _HERE = "modelyard.compat.transformers"
+_LEGACY = frozenset({"PreTrainedConfig"})  # names of other releases than the one this namespace follows
 
 __getattr__, __dir__ = declare(
     globals(),
@@ -65,6 +66,7 @@ __getattr__, __dir__ = declare(
             )
         },
         "SchedulerType": "modelyard.training.choices",
+        "PreTrainedConfig": "modelyard.configuration:PretrainedConfig",  # transformers 5.x's spelling
         "Adafactor": "modelyard.training.adafactor",
         "IntervalStrategy": "modelyard.training.arguments",
     },

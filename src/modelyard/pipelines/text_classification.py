@@ -22,7 +22,12 @@ class TextClassificationPipeline(Pipeline):
     task = "text-classification"
 
     def _sanitize(self, *, top_k: Any = _UNSET, function_to_apply: str | None = None,
-                  return_all_scores: bool | None = None, **tokenizer_options: Any) -> tuple[Params, Params, Params]:
+                  return_all_scores: bool | None = None, truncation: bool | str | None = None,
+                  padding: bool | str | None = None, max_length: int | None = None,
+                  add_special_tokens: bool | None = None) -> tuple[Params, Params, Params]:
+        tokenizer_options = {key: value for key, value in (
+            ("truncation", truncation), ("padding", padding), ("max_length", max_length),
+            ("add_special_tokens", add_special_tokens)) if value is not None}
         post: Params = {}
         if return_all_scores is None:
             return_all_scores = getattr(self.model.config, "return_all_scores", None)

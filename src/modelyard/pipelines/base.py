@@ -156,6 +156,7 @@ class Pipeline:
         if kind == "single":
             return next(self._run(iter([inputs]), 1, pre, fwd, post))
         if kind == "list":
+            inputs = list(inputs)
             if size > 1:
                 return self._run_sorted(inputs, size, pre, fwd, post)
             return list(self._run(iter(inputs), size, pre, fwd, post))

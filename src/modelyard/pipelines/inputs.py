@@ -180,9 +180,14 @@ def _is_dataset(value: Any) -> bool:
                 and (module.startswith("datasets") or module.startswith("torch.utils.data"))))
 
 
+def _is_column(value: Any) -> bool:
+    """A ``datasets`` column (``ds["text"]``): its values, read as a list."""
+    return type(value).__name__ == "Column" and type(value).__module__.startswith("datasets")
+
+
 def input_kind(inputs: Any) -> str:
     """``"list"`` (a list back), ``"stream"`` (an iterator back) or ``"single"`` (one result back)."""
-    if isinstance(inputs, list):
+    if isinstance(inputs, list) or _is_column(inputs):
         return "list"
     if isinstance(inputs, (types.GeneratorType, Iterator)) or _is_dataset(inputs):
         return "stream"

@@ -6,7 +6,7 @@ except ``if TYPE_CHECKING:`` blocks, which never run). Layers, bottom to top:
 - the core: everything not listed below (configuration, modeling, weights, tokenization, feature extraction,
   processing, hub client, custom-code machinery, the family registry, layers, outputs, errors, logging);
 - ``modelyard.models.*``: the families, built on the core;
-- ``modelyard.auto``, ``modelyard.compat``, ``modelyard.training``, ``modelyard.cli`` and the loading of
+- ``modelyard.auto``, ``modelyard.compat``, ``modelyard.training``, ``modelyard.pipelines``, ``modelyard.cli`` and the loading of
   custom code (``modelyard.dynamic_modules``, ``.dynamic.remote_imports``, ``.dynamic.cache``): built on both;
 - ``modelyard.server``: the hub, which shares only torch-free core modules.
 
@@ -23,6 +23,7 @@ UPPER = (
     "modelyard.auto",
     "modelyard.compat",
     "modelyard.training",
+    "modelyard.pipelines",
     "modelyard.cli",
     "modelyard.server",
     # loading custom code: the Auto classes' step that imports a repository's modules (with the

@@ -52,6 +52,9 @@ _EXPORTS: dict[str, str] = {
     "BaseImageProcessor": "modelyard.image_processing",
     "ProcessorMixin": "modelyard.processing",
     "clear_module_cache": "modelyard.dynamic_modules",
+    # one-line inference (modelyard.pipelines)
+    "pipeline": "modelyard.pipelines.factory",
+    "Pipeline": "modelyard.pipelines.base",
     # training (needs the `train` extra: accelerate)
     "Trainer": "modelyard.training.trainer",
     "TrainingArguments": "modelyard.training.arguments",
@@ -129,6 +132,8 @@ if TYPE_CHECKING:  # the same names, for type checkers and IDEs (the families': 
         SequenceClassifierOutput,
         TokenClassifierOutput,
     )
+    from modelyard.pipelines.base import Pipeline  # noqa: F401
+    from modelyard.pipelines.factory import pipeline  # noqa: F401
     from modelyard.processing import ProcessorMixin  # noqa: F401
     from modelyard.tokenization.base import AddedToken, BatchEncoding, PreTrainedTokenizerBase  # noqa: F401
     from modelyard.tokenization.fast import PreTrainedTokenizerFast  # noqa: F401

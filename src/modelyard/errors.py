@@ -123,3 +123,11 @@ class MissingCompatibilityAttributeError(ModelyardError, AttributeError):
 
 
 __all__ += ["MissingCompatibilityAttributeError", "RemoteCodeCompatibilityError"]
+
+
+class PipelineError(ModelyardError, ValueError):
+    """``pipeline()`` cannot serve a request: an unknown task, a model without the head a task needs, or
+    inputs the task cannot read (the message names the value and the fix)."""
+
+
+__all__.append("PipelineError")

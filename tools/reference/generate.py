@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import DEFAULT_OUT, check_reference, quiet_reference, reference_tag, write_json  # noqa: E402
 
-PARTS = ("models", "minilm", "tokenizers", "bpe_tokenizers", "feature_extraction", "contracts")
+PARTS = ("models", "minilm", "tokenizers", "bpe_tokenizers", "feature_extraction", "contracts", "pipelines")
 
 
 def main() -> None:
@@ -60,6 +60,9 @@ def main() -> None:
                 "feature_extraction": "feature_extraction/: inputs.npz, expected.npz, cases.json",
                 "contracts": "contracts/contracts.json: the reference's behaviour for everyday idioms (types, keys, "
                 "names; see tools/reference/gen_contracts.py)",
+                "pipelines": "pipelines/<case>.json: the reference's pipeline() outputs per task on a tiny checkpoint "
+                "rebuilt from the case (its saved files + recipe weights, see tools/reference/gen_pipelines.py); "
+                "minilm_feature_extraction.json: feature-extraction on the real MiniLM",
             },
             "loader": "tests/common/parity.py",
         },

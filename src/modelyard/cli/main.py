@@ -7,7 +7,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from modelyard.cli import client, server_admin
+from modelyard.cli import client, run_task, server_admin
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -19,6 +19,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     server_admin.add_commands(commands)
     client.add_commands(commands)
+    run_task.add_commands(commands)
     return parser
 
 

@@ -31,7 +31,7 @@ from safetensors.torch import load_file, save_file
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 REF_PY = REPO_ROOT / ".venv-ref" / "bin" / "python"
-TOTAL_BUDGET = int(3.5 * 1024 * 1024)  # the whole folder
+TOTAL_BUDGET = 6 * 1024 * 1024  # the whole folder: nine families, tokenizers, generation and pipelines
 FILE_BUDGET = 512 * 1024  # any one file
 
 # Every class the families must be compared on, by family.

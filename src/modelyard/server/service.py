@@ -55,7 +55,7 @@ class Hub:
     def __init__(self, settings: HubSettings) -> None:
         self.settings = settings
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        self.storage = Storage(settings.db_path)
+        self.storage = Storage(settings.database)
         self.store = BlobStore(settings.data_dir, direct_io=settings.direct_io)
         self.secret = self.storage.secret()
         self.multipart = MultipartAssembler(self.store, settings.lfs_link_ttl)

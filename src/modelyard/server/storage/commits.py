@@ -50,7 +50,7 @@ class Commits:
             oid = commit_oid(tree, [parent] if parent else [], new.author, ts, message)
         db.execute("INSERT INTO commits(repo_id, oid, tree, parent, author, title, message, date) "
                    "VALUES(?,?,?,?,?,?,?,?)", (repo_id, oid, tree, parent, new.author, new.title, new.message, now))
-        db.executemany("INSERT OR IGNORE INTO repo_blobs(repo_id, sha256) VALUES(?,?)",
+        db.executemany("INSERT INTO repo_blobs(repo_id, sha256) VALUES(?,?) ON CONFLICT DO NOTHING",
                        [(repo_id, sha) for sha in new.lfs_blobs])
         db.execute("UPDATE repos SET last_modified=? WHERE id=?", (now, repo_id))
         record_changed_paths(db, self._trees, repo_id, oid, parent, new.manifest)

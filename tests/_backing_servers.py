@@ -150,29 +150,53 @@ class S3Server:
         return name
 
 
-@pytest.fixture(scope="session")
-def postgres_server():
-    bin_dir = postgres_bin_dir()
-    if bin_dir is None:
-        _unavailable("PostgreSQL is not installed (no /usr/lib/postgresql/*/bin/initdb); `make test` installs "
-                     "Debian's postgresql package")
-    root = Path(tempfile.mkdtemp(prefix="modelyard-pg-"))
-    server = PostgresServer(bin_dir, root).start()
-    try:
-        yield server
-    finally:
+_SHARED: dict[str, PostgresServer | S3Server] = {}
+
+
+def shared_postgres() -> PostgresServer:
+    """The session's PostgreSQL server, started on first use (stopped when pytest ends)."""
+    if "postgres" not in _SHARED:
+        bin_dir = postgres_bin_dir()
+        if bin_dir is None:
+            _unavailable("PostgreSQL is not installed (no /usr/lib/postgresql/*/bin/initdb); `make test` installs "
+                         "Debian's postgresql package")
+        _SHARED["postgres"] = PostgresServer(bin_dir, Path(tempfile.mkdtemp(prefix="modelyard-pg-"))).start()
+    return _SHARED["postgres"]  # type: ignore[return-value]
+
+
+def shared_s3() -> S3Server:
+    """The session's S3 server, started on first use (stopped when pytest ends)."""
+    if "s3" not in _SHARED:
+        try:
+            import moto.server  # noqa: F401
+        except ImportError as err:
+            _unavailable(f"moto[server] is not installed ({err}); `pip install -e .[test]` installs it")
+        _SHARED["s3"] = S3Server().start()
+    return _SHARED["s3"]  # type: ignore[return-value]
+
+
+def migrated_database() -> str:
+    """A fresh database on the shared PostgreSQL server, at the hub's schema head."""
+    from modelyard.server.storage import Storage
+
+    url = shared_postgres().new_database()
+    Storage(url, migrate=True).close()
+    return url
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    for server in _SHARED.values():
         server.stop()
-        shutil.rmtree(root, ignore_errors=True)
+        if isinstance(server, PostgresServer):
+            shutil.rmtree(server.root, ignore_errors=True)
+    _SHARED.clear()
 
 
 @pytest.fixture(scope="session")
-def s3_server():
-    try:
-        import moto.server  # noqa: F401
-    except ImportError as err:
-        _unavailable(f"moto[server] is not installed ({err}); `pip install -e .[test]` installs it")
-    server = S3Server().start()
-    try:
-        yield server
-    finally:
-        server.stop()
+def postgres_server() -> PostgresServer:
+    return shared_postgres()
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> S3Server:
+    return shared_s3()

@@ -6,6 +6,7 @@ Fixtures
     A real uvicorn server on ``127.0.0.1:<free port>`` over a temp data folder, with user ``alice``, her
     organisation ``acme`` and a write token. Repos persist for the whole session: give yours a unique name
     (``hub_server.repo_id("my-test")``). Regular uploads go up to 10 MiB; LFS uses multipart from 16 MiB.
+``MODELYARD_TEST_HUB_BACKEND=postgres`` runs every test hub on a fresh PostgreSQL database instead.
 ``hub_env`` (function scope)
     ``hub_server`` with ``hub_server.env()`` active for the test.
 
@@ -43,6 +44,19 @@ import pytest
 MiB = 1024 * 1024
 
 
+def backend_settings() -> dict[str, Any]:
+    """``MODELYARD_TEST_HUB_BACKEND=postgres``: each test hub gets a fresh database on a real PostgreSQL server
+    (``tests/_backing_servers.py``) instead of its SQLite file, so the hub suite runs against that backend too."""
+    backend = os.environ.get("MODELYARD_TEST_HUB_BACKEND", "sqlite")
+    if backend == "sqlite":
+        return {}
+    if backend == "postgres":
+        from _backing_servers import migrated_database
+
+        return {"database_url": migrated_database()}
+    raise ValueError(f"MODELYARD_TEST_HUB_BACKEND={backend!r}: use sqlite or postgres")
+
+
 class HubServer:
     """Handle on a running hub; see the module docstring."""
 
@@ -56,6 +70,7 @@ class HubServer:
         from modelyard.server.config import HubSettings
 
         self.data_dir = Path(data_dir)
+        settings = {**backend_settings(), **settings}
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", 0))

@@ -24,7 +24,7 @@ install: $(STAMP)
 lint: install
 	$(VENV)/bin/ruff check src tests examples benchmarks tools
 
-test: install lint browser
+test: install lint browser servers
 	$(VENV)/bin/pytest -q -p no:cacheprovider
 
 # The main job: the two guides end to end (the second one against the embedded hub).
@@ -35,6 +35,7 @@ demo: install
 
 include mk/reference.mk
 include mk/browser.mk
+include mk/servers.mk
 
 clean:
 	rm -rf $(VENV) .venv-ref build dist src/*.egg-info

@@ -184,6 +184,14 @@ def migrated_database() -> str:
     return url
 
 
+def s3_blob_store() -> str:
+    """A fresh bucket on the shared S3 server as a ``MODELYARD_HUB_BLOB_STORE`` value; points this process's
+    AWS settings at that server (what an operator's environment does for the hub)."""
+    server = shared_s3()
+    os.environ.update(server.env())
+    return f"s3://{server.new_bucket()}/blobs"
+
+
 def pytest_unconfigure(config: pytest.Config) -> None:
     for server in _SHARED.values():
         server.stop()

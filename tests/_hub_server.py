@@ -6,7 +6,8 @@ Fixtures
     A real uvicorn server on ``127.0.0.1:<free port>`` over a temp data folder, with user ``alice``, her
     organisation ``acme`` and a write token. Repos persist for the whole session: give yours a unique name
     (``hub_server.repo_id("my-test")``). Regular uploads go up to 10 MiB; LFS uses multipart from 16 MiB.
-``MODELYARD_TEST_HUB_BACKEND=postgres`` runs every test hub on a fresh PostgreSQL database instead.
+``MODELYARD_TEST_HUB_BACKEND=postgres`` runs every test hub on a fresh PostgreSQL database instead
+(``postgres+s3``: and its blobs in a fresh bucket of an S3 server).
 ``hub_env`` (function scope)
     ``hub_server`` with ``hub_server.env()`` active for the test.
 
@@ -50,11 +51,14 @@ def backend_settings() -> dict[str, Any]:
     backend = os.environ.get("MODELYARD_TEST_HUB_BACKEND", "sqlite")
     if backend == "sqlite":
         return {}
-    if backend == "postgres":
-        from _backing_servers import migrated_database
+    if backend in ("postgres", "postgres+s3"):
+        from _backing_servers import migrated_database, s3_blob_store
 
-        return {"database_url": migrated_database()}
-    raise ValueError(f"MODELYARD_TEST_HUB_BACKEND={backend!r}: use sqlite or postgres")
+        settings: dict[str, Any] = {"database_url": migrated_database()}
+        if backend == "postgres+s3":
+            settings["blob_store"] = s3_blob_store()
+        return settings
+    raise ValueError(f"MODELYARD_TEST_HUB_BACKEND={backend!r}: use sqlite, postgres or postgres+s3")
 
 
 class HubServer:

@@ -105,13 +105,13 @@ def _progress(items, total: int, what: str):  # tqdm over items, shown on a term
 
 
 def _gc(args: argparse.Namespace) -> int:
-    from modelyard.server.blobstore import BlobStore
+    from modelyard.server.blobstore_s3 import open_blob_store
     from modelyard.server.gc import collect_garbage
 
     grace = parse_duration(args.grace)
     settings = _settings(args)
     _require_database(settings)
-    report = collect_garbage(_open_storage(settings), BlobStore(settings.data_dir), grace=grace,
+    report = collect_garbage(_open_storage(settings), open_blob_store(settings.blob_store, settings.data_dir), grace=grace,
                              apply=args.apply, progress=_progress)
     print(f"Hub data folder {settings.data_dir}:")
     for sha, size in report.orphan_blobs[:50]:

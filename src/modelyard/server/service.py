@@ -16,7 +16,7 @@ from fastapi import Request
 
 from modelyard.server import scanning
 from modelyard.server.auth import can_read, identify, require_read
-from modelyard.server.blobstore import BlobStore
+from modelyard.server.blobstore_s3 import open_blob_store
 from modelyard.server.config import HubSettings
 from modelyard.server.errors import HubHTTPError, bad_request, revision_not_found
 from modelyard.server.gitobjects import FileEntry, git_blob_oid, tree_oids
@@ -56,7 +56,7 @@ class Hub:
         self.settings = settings
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         self.storage = Storage(settings.database)
-        self.store = BlobStore(settings.data_dir, direct_io=settings.direct_io)
+        self.store = open_blob_store(settings.blob_store, settings.data_dir, direct_io=settings.direct_io)
         self.secret = self.storage.secret()
         self.multipart = MultipartAssembler(self.store, settings.lfs_link_ttl)
         self.xet = XetStore(self.storage, self.store)

@@ -162,7 +162,8 @@ class HubServer:
 class SubprocessHub:
     """``modelyard hub serve`` in a child process (to kill -9 it, or read its logs); output goes to ``log``."""
 
-    def __init__(self, data_dir: Path, *, log_level: str = "warning") -> None:
+    def __init__(self, data_dir: Path, *, log_level: str = "warning", env: dict[str, str] | None = None) -> None:
+        self.env = env
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             self.port = s.getsockname()[1]
@@ -178,7 +179,8 @@ class SubprocessHub:
         cmd = [sys.executable, "-m", "modelyard.cli.main", "hub", "serve", "--port", str(self.port),
                "--data-dir", str(self.data_dir), "--log-level", self.log_level]
         with open(self.log, "ab") as out:
-            self.proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
+            self.proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT,
+                                         env=None if self.env is None else {**os.environ, **self.env})
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:

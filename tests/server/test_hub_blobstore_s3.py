@@ -81,3 +81,27 @@ def test_open_blob_store_reads_the_setting(s3_server, bucket: str, tmp_path: Pat
     for bad in ("s3:///nobucket", "ftp://x/y", "file://host/path"):
         with pytest.raises(ValueError, match="MODELYARD_HUB_BLOB_STORE"):
             open_blob_store(bad, tmp_path)
+
+
+def test_health_reports_the_database_and_the_object_store(s3_server, tmp_path: Path,  # noqa: ANN001
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    from fastapi.testclient import TestClient
+
+    from modelyard.server.app import create_app
+    from modelyard.server.config import HubSettings
+
+    for key, value in s3_server.env().items():  # the usual AWS settings name the object store
+        monkeypatch.setenv(key, value)
+    bucket = s3_server.new_bucket()
+    app = create_app(HubSettings(data_dir=tmp_path / "hub", blob_store=f"s3://{bucket}/b"))
+    with TestClient(app) as client:
+        report = client.get("/api/health")
+        assert report.status_code == 200 and report.json()["status"] == "ok"
+        assert report.json()["database"]["status"] == report.json()["blob_store"]["status"] == "ok"
+        s3 = s3_server.client()
+        for obj in s3.list_objects_v2(Bucket=bucket).get("Contents", ()):
+            s3.delete_object(Bucket=bucket, Key=obj["Key"])
+        s3.delete_bucket(Bucket=bucket)
+        report = client.get("/api/health")
+        assert report.status_code == 503 and report.json()["blob_store"]["status"] == "unreachable"
+        assert report.json()["database"]["status"] == "ok"

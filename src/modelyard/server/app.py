@@ -196,8 +196,9 @@ def create_app(settings: HubSettings | None = None) -> FastAPI:
         return error_response(500, f"Internal server error ({type(exc).__name__}); see the hub's log.")
 
     @app.get("/api/health", tags=["misc"])
-    def health() -> dict[str, str]:
-        return {"status": "ok"}
+    def health() -> JSONResponse:
+        report = hub.health()
+        return JSONResponse(report, status_code=200 if report["status"] == "ok" else 503)
 
     for module in (routes_listing, routes_repos, routes_upload, routes_lfs, xet_routes, routes_files):
         app.include_router(module.router)

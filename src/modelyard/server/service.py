@@ -6,6 +6,7 @@ import json
 import logging
 import re
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Collection, Iterable
 from pathlib import PurePosixPath
@@ -65,6 +66,22 @@ class Hub:
         self._trees: OrderedDict[str, dict[str, str]] = OrderedDict()
         self._content_kinds: OrderedDict[str, str] = OrderedDict()
         self._cache_lock = threading.Lock()
+
+    def health(self) -> dict[str, Any]:
+        """Whether the metadata database and the blob store answer (``/api/health``; 503 when one does not)."""
+        checks: dict[str, Any] = {}
+        for name, probe, where in (("database", self.storage.ping, self.settings.describe_database()),
+                                   ("blob_store", self.store.ping, self.store.location)):
+            started = time.perf_counter()
+            try:
+                probe()
+            except Exception as err:  # noqa: BLE001 - any failure is what the health check reports
+                logger.warning("health check: the %s at %s does not answer: %s", name, where, err)
+                checks[name] = {"status": "unreachable", "error": f"{type(err).__name__}: {err}"[:300]}
+            else:
+                checks[name] = {"status": "ok", "ms": round((time.perf_counter() - started) * 1000, 1)}
+        ok = all(check["status"] == "ok" for check in checks.values())
+        return {"status": "ok" if ok else "unavailable", **checks}
 
     # -- request helpers ------------------------------------------------------------------------------
     def base_url(self, request: Request) -> str:

@@ -92,13 +92,17 @@ class HubServer:
         self._counter = itertools.count(1)
         self.token = ""
 
-    def start(self) -> HubServer:
+    def start(self, *, seed: bool = True) -> HubServer:
+        """Serve; with ``seed``, create alice, acme and alice's token (a hub whose database has them already
+        passes False and sets ``token`` itself)."""
         self._thread.start()
         deadline = time.monotonic() + 30
         while not self._server.started:
             if not self._thread.is_alive() or time.monotonic() > deadline:
                 raise RuntimeError(f"The test hub at {self.url} did not start; see the log above.")
             time.sleep(0.02)
+        if not seed:
+            return self
         self.storage.accounts.add_namespace(self.user, "user")
         self.storage.accounts.add_namespace(self.org, "org")
         self.storage.accounts.add_member(self.org, self.user)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import re
 import shlex
+import shutil
 import sys
 from pathlib import Path
 
@@ -41,6 +42,15 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     migrate = sub.add_parser("migrate", parents=[common],
                              help="bring the hub database's schema up to this version (MODELYARD_HUB_DATABASE_URL)")
     migrate.set_defaults(handler=_migrate)
+
+    export = sub.add_parser("export", parents=[common],
+                            help="copy this hub (every row, every blob verified) into other backends, e.g. "
+                                 "SQLite + files -> PostgreSQL + S3")
+    export.add_argument("--to-database-url", required=True,
+                        help="the target database (postgresql://...); migrated if new, must hold no hub data")
+    export.add_argument("--to-blob-store", required=True, help="the target blob store: s3://bucket/prefix or "
+                        "file:///path (S3 endpoint and credentials from the usual AWS settings)")
+    export.set_defaults(handler=_export)
 
     _gc_and_scan_commands(sub, common)
 
@@ -194,6 +204,40 @@ def _migrate(args: argparse.Namespace) -> int:
     else:
         print(f"Migrated the hub database {where} from schema revision {before or '(none)'} to {after}.")
     return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from modelyard.server.blobstore_s3 import open_blob_store
+    from modelyard.server.storage import Storage
+    from modelyard.server.storage.database import SchemaError
+    from modelyard.server.storage.transfer import TargetNotEmpty
+    from modelyard.server.transfer import ExportError, export_hub
+
+    settings = _settings(args)
+    _require_database(settings)
+    source = _open_storage(settings)
+    try:
+        target = Storage(args.to_database_url, migrate=True)
+        target_blobs = open_blob_store(args.to_blob_store, settings.data_dir / "export-tmp")
+    except (SchemaError, ValueError) as err:
+        raise CommandError(str(err)) from None
+    try:
+        report = export_hub(source, open_blob_store(settings.blob_store, settings.data_dir), target, target_blobs,
+                            progress=lambda message: print(f"  {message}", flush=True))
+    except (ExportError, TargetNotEmpty) as err:
+        raise CommandError(f"Export stopped: {err}") from None
+    finally:
+        shutil.rmtree(settings.data_dir / "export-tmp", ignore_errors=True)  # the target store's temp and cache
+    print(f"Exported the hub {settings.describe_database()} to {_without_password(args.to_database_url)} and "
+          f"{target_blobs.location}: {report.summary()}.")
+    print("Serve it with MODELYARD_HUB_DATABASE_URL and MODELYARD_HUB_BLOB_STORE set to those.")
+    return 0
+
+
+def _without_password(url: str) -> str:
+    from modelyard.server.config import HubSettings
+
+    return HubSettings(database_url=url).describe_database()
 
 
 def _engine_of(settings):  # (HubSettings) -> sqlalchemy.Engine

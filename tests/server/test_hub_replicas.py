@@ -9,6 +9,7 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import httpx
 import pytest
 from _backing_servers import migrated_database
 from _hub_server import SubprocessHub
@@ -21,7 +22,7 @@ from modelyard.server.storage import Storage
 def replicas(tmp_path: Path, postgres_server, s3_server):  # noqa: ANN001, ANN201 - session fixtures
     url = migrated_database()
     env = {**s3_server.env(), "MODELYARD_HUB_DATABASE_URL": url,
-           "MODELYARD_HUB_BLOB_STORE": f"s3://{s3_server.new_bucket()}/hub"}
+           "MODELYARD_HUB_BLOB_STORE": f"s3://{s3_server.new_bucket()}/hub", "MODELYARD_HUB_REGULAR_MAX_SIZE": "1MiB"}
     storage = Storage(url)
     storage.accounts.add_namespace("alice", "user")
     token = storage.tokens.create("alice", "write")
@@ -37,8 +38,10 @@ def replicas(tmp_path: Path, postgres_server, s3_server):  # noqa: ANN001, ANN20
             hub.stop()
 
 
-def test_a_push_through_one_replica_is_served_by_the_other_at_once(replicas, tmp_path: Path) -> None:  # noqa: ANN001
+def test_a_push_through_one_replica_is_served_by_the_other_at_once(replicas, tmp_path: Path,  # noqa: ANN001
+                                                                   s3_server) -> None:  # noqa: ANN001
     (one, two), token = replicas
+    s3_url = s3_server.url
     api_one, api_two = HfApi(endpoint=one.url, token=token), HfApi(endpoint=two.url, token=token)
     api_one.create_repo("alice/shared")
     weights = os.urandom(3 * 1024 * 1024)  # an LFS file: the bytes go to the bucket
@@ -49,6 +52,14 @@ def test_a_push_through_one_replica_is_served_by_the_other_at_once(replicas, tmp
     path = hf_hub_download("alice/shared", "model.safetensors", endpoint=two.url, token=token,
                            cache_dir=tmp_path / "cache")
     assert Path(path).read_bytes() == weights
+    # The LFS file was a redirect to a presigned GET of the object store (the hub carried none of its bytes);
+    # the small regular file comes from the hub itself.
+    auth = {"authorization": f"Bearer {token}"}
+    answer = httpx.get(f"{two.url}/alice/shared/resolve/main/model.safetensors", headers=auth)
+    assert answer.status_code == 302 and answer.headers["x-linked-size"] == str(len(weights))
+    assert answer.headers["location"].startswith(s3_url + "/") and "Signature" in answer.headers["location"]
+    assert httpx.get(answer.headers["location"]).content == weights
+    assert httpx.get(f"{two.url}/alice/shared/resolve/main/config.json", headers=auth).status_code == 200
 
 
 def test_concurrent_commits_through_two_replicas_lose_nothing(replicas, tmp_path: Path) -> None:  # noqa: ANN001

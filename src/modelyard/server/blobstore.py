@@ -93,6 +93,10 @@ class BlobStore:
     def path(self, sha256: str) -> Path:
         return self.blobs / sha256[:2] / sha256[2:4] / sha256
 
+    def download_url(self, name: str, *, filename: str | None = None, media_type: str | None = None) -> str | None:
+        """A URL the client may download the blob from directly instead of through the hub; None: serve it."""
+        return None
+
     def stored(self) -> Iterator[StoredBlob]:
         """Every blob the store holds (named by a sha256 or xorb hash), with its size and last store time."""
         for first in self.blobs.iterdir():

@@ -22,7 +22,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
+from urllib.parse import quote, urlparse
 
 from modelyard.server.blobstore import BlobStore, StoredBlob
 
@@ -34,13 +34,23 @@ class S3BlobStore(BlobStore):
     """The blob store over an S3 bucket (see the module docstring); ``root`` holds temp files and the cache."""
 
     def __init__(self, root: Path, bucket: str, prefix: str = "", *, client: Any = None,
-                 direct_io: bool = False) -> None:
+                 direct_io: bool = False, redirects: bool = True, public_endpoint: str | None = None,
+                 link_ttl: int = 3600) -> None:
         super().__init__(root, direct_io=direct_io, blobs_folder="blob-cache")
         if client is None:
             import boto3
 
             client = boto3.client("s3")
         self.client = client
+        # Presigned links carry the host they were signed for: the endpoint clients reach, when it is not the
+        # one this replica talks to (a compose network, a private endpoint).
+        self.redirects = redirects
+        self.link_ttl = link_ttl
+        self._signer = client
+        if public_endpoint:
+            import boto3
+
+            self._signer = boto3.client("s3", endpoint_url=public_endpoint)
         self.bucket = bucket
         self.prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
 
@@ -94,6 +104,18 @@ class S3BlobStore(BlobStore):
             os.replace(temp, cached)
         finally:
             Path(temp).unlink(missing_ok=True)
+
+    def download_url(self, name: str, *, filename: str | None = None, media_type: str | None = None) -> str | None:
+        """A presigned GET of the object (valid ``link_ttl`` seconds): the client takes the bytes from the object
+        store, as it takes them from the Hugging Face Hub's CDN, and the hub carries none of them."""
+        if not self.redirects:
+            return None
+        params: dict[str, Any] = {"Bucket": self.bucket, "Key": self.key(name)}
+        if filename:
+            params["ResponseContentDisposition"] = f"inline; filename*=UTF-8''{quote(filename)}"
+        if media_type:
+            params["ResponseContentType"] = media_type
+        return self._signer.generate_presigned_url("get_object", Params=params, ExpiresIn=self.link_ttl)
 
     # -- writes ---------------------------------------------------------------------------------------
     def touch(self, sha256: str) -> None:
@@ -151,7 +173,8 @@ def _file_sha256(path: str) -> str:
     return digest.hexdigest()
 
 
-def open_blob_store(spec: str | None, data_dir: Path, *, direct_io: bool = False, client: Any = None) -> BlobStore:
+def open_blob_store(spec: str | None, data_dir: Path, *, direct_io: bool = False, client: Any = None,
+                    **s3_options: Any) -> BlobStore:
     """The blob store ``spec`` names: None (the data folder), ``file:///path`` or ``s3://bucket/prefix``."""
     if not spec:
         return BlobStore(data_dir, direct_io=direct_io)
@@ -163,5 +186,5 @@ def open_blob_store(spec: str | None, data_dir: Path, *, direct_io: bool = False
     if parsed.scheme == "s3":
         if not parsed.netloc:
             raise ValueError(f"MODELYARD_HUB_BLOB_STORE={spec!r}: name the bucket, as in s3://bucket/prefix")
-        return S3BlobStore(data_dir, parsed.netloc, parsed.path, client=client, direct_io=direct_io)
+        return S3BlobStore(data_dir, parsed.netloc, parsed.path, client=client, direct_io=direct_io, **s3_options)
     raise ValueError(f"MODELYARD_HUB_BLOB_STORE={spec!r}: use file:///path or s3://bucket/prefix")

@@ -39,6 +39,11 @@ class HubSettings:
     # Where blobs live: ``file:///path`` or ``s3://bucket/prefix`` (endpoint, region and credentials from the usual
     # AWS settings: AWS_ENDPOINT_URL, AWS_REGION, AWS_ACCESS_KEY_ID...); None keeps ``<data_dir>``.
     blob_store: str | None = None
+    # With an S3 blob store: answer downloads of LFS files with a redirect to a presigned GET of the object (the
+    # hub carries no bytes), signed for `s3_public_endpoint` when clients reach the store at another URL than
+    # the hub does. Off: the hub serves the bytes itself, as with the file store.
+    blob_redirects: bool = True
+    s3_public_endpoint: str | None = None
     host: str = "127.0.0.1"
     port: int = 8000
     # Absolute base URL clients reach the server at (behind a proxy); derived from each request when None.

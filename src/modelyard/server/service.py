@@ -52,12 +52,20 @@ def seg(value: str) -> str:
                           "of the name.") from None
 
 
+def _s3_options(settings: HubSettings) -> dict[str, Any]:
+    if not (settings.blob_store or "").startswith("s3://"):
+        return {}
+    return {"redirects": settings.blob_redirects, "public_endpoint": settings.s3_public_endpoint,
+            "link_ttl": settings.lfs_link_ttl}
+
+
 class Hub:
     def __init__(self, settings: HubSettings) -> None:
         self.settings = settings
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         self.storage = Storage(settings.database)
-        self.store = open_blob_store(settings.blob_store, settings.data_dir, direct_io=settings.direct_io)
+        self.store = open_blob_store(settings.blob_store, settings.data_dir, direct_io=settings.direct_io,
+                                     **_s3_options(settings))
         self.secret = self.storage.secret()
         self.multipart = MultipartAssembler(self.store, settings.lfs_link_ttl)
         self.xet = XetStore(self.storage, self.store)

@@ -35,6 +35,7 @@ from modelyard.server import (
 )
 from modelyard.server.config import HubSettings
 from modelyard.server.errors import HubHTTPError, error_response
+from modelyard.server.request_ids import RequestIdMiddleware
 from modelyard.server.service import Hub
 from modelyard.server.xet import routes as xet_routes
 
@@ -206,4 +207,5 @@ def create_app(settings: HubSettings | None = None) -> FastAPI:
     responses.honest_openapi(app)
     app.add_middleware(BodyLimitMiddleware, limit=settings.json_body_limit)
     app.add_middleware(RawPathMiddleware)
+    app.add_middleware(RequestIdMiddleware)  # outermost: every log line of the request carries its id
     return app

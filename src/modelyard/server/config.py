@@ -44,6 +44,8 @@ class HubSettings:
     # the hub does. Off: the hub serves the bytes itself, as with the file store.
     blob_redirects: bool = True
     s3_public_endpoint: str | None = None
+    # "text" (uvicorn's lines, with the request id) or "json" (one object per line, for log collectors).
+    log_format: str = "text"
     host: str = "127.0.0.1"
     port: int = 8000
     # Absolute base URL clients reach the server at (behind a proxy); derived from each request when None.
@@ -85,6 +87,8 @@ class HubSettings:
             if getattr(self, name) <= 0:
                 raise ValueError(f"HubSettings.{name} must be a positive number of seconds, got "
                                  f"{getattr(self, name)!r}.")
+        if self.log_format not in ("text", "json"):
+            raise ValueError(f"HubSettings.log_format must be 'text' or 'json', got {self.log_format!r}.")
         if self.public_url is not None:
             self.public_url = self.public_url.rstrip("/")
 

@@ -96,3 +96,38 @@ def test_concurrent_commits_through_two_replicas_lose_nothing(replicas, tmp_path
 def _database_url(hub: SubprocessHub) -> str:
     assert hub.env is not None
     return hub.env["MODELYARD_HUB_DATABASE_URL"]
+
+
+def test_a_replica_killed_mid_upload_leaves_nothing_half_done(replicas, s3_server) -> None:  # noqa: ANN001
+    (one, two), token = replicas
+    api_two = HfApi(endpoint=two.url, token=token)
+    api_two.create_repo("alice/crash")
+    api_two.upload_file(path_or_fileobj=b"kept", path_in_repo="kept.txt", repo_id="alice/crash")
+    head = api_two.model_info("alice/crash").sha
+    content = os.urandom(8 * 1024 * 1024)
+    oid = hashlib.sha256(content).hexdigest()
+    auth = {"authorization": f"Bearer {token}"}
+    batch = httpx.post(f"{one.url}/alice/crash.git/info/lfs/objects/batch", headers=auth,
+                       json={"operation": "upload", "transfers": ["basic"],
+                             "objects": [{"oid": oid, "size": len(content)}]}).json()
+    href = batch["objects"][0]["actions"]["upload"]["href"]
+
+    def slow_body():  # noqa: ANN202 - half the bytes, then the replica dies under the upload
+        yield content[: len(content) // 2]
+        one.kill()
+        yield content[len(content) // 2:]
+
+    with pytest.raises(httpx.HTTPError):
+        httpx.put(href, content=slow_body(), headers={"content-length": str(len(content))}, timeout=30)
+    # The other replica serves the repo as it was; the half upload is nowhere, in the bucket or the history.
+    assert api_two.model_info("alice/crash").sha == head
+    assert set(api_two.list_repo_files("alice/crash")) == {".gitattributes", "kept.txt"}
+    bucket = two.env["MODELYARD_HUB_BLOB_STORE"].split("/")[2]
+    keys = [o["Key"] for o in s3_server.client().list_objects_v2(Bucket=bucket).get("Contents", ())]
+    assert not any(key.endswith(oid) for key in keys)
+    # A retry through the surviving replica succeeds, and the file reads back whole.
+    api_two.upload_file(path_or_fileobj=content, path_in_repo="w.bin", repo_id="alice/crash")
+    refs = api_two.list_repo_refs("alice/crash")
+    assert [b.name for b in refs.branches] == ["main"] and refs.tags == []
+    answer = httpx.get(f"{two.url}/alice/crash/resolve/main/w.bin", headers=auth, follow_redirects=True)
+    assert hashlib.sha256(answer.content).hexdigest() == oid

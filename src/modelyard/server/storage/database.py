@@ -9,8 +9,10 @@ read-then-write sequence inside a transaction is race-free across every replica 
 
 from __future__ import annotations
 
+import logging
 import secrets
 import threading
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,7 +21,9 @@ import sqlalchemy
 from sqlalchemy import event
 
 from modelyard.server.storage.schema import MIGRATIONS, SchemaError, check_schema, upgrade_schema
-from modelyard.server.storage.sql import AutocommitReader, Connection
+from modelyard.server.storage.sql import Connection
+
+logger = logging.getLogger(__name__)
 
 # The key of PostgreSQL's advisory lock that writers hold (any constant; "modelyard" in ASCII, folded to 63 bits).
 WRITE_LOCK_KEY = 0x6D6F64656C79617264 & 0x7FFFFFFFFFFFFFFF
@@ -51,7 +55,6 @@ class Database:
         self.postgres = self.engine.dialect.name == "postgresql"
         self.db_path = Path(self.engine.url.database or "") if not self.postgres else None
         self._local = threading.local()
-        self._reader = AutocommitReader(self.engine)
         if self.db_path is not None:
             self.db_path.parent.mkdir(parents=True, exist_ok=True)
         if migrate is None:
@@ -60,39 +63,57 @@ class Database:
             upgrade_schema(self.engine)
         check_schema(self.engine)
 
-    def conn(self) -> Connection | AutocommitReader:
-        """This thread's open transaction, or a reader that runs each statement in autocommit mode."""
-        current = getattr(self._local, "tx", None)
-        return current if current is not None else self._reader
+    def conn(self) -> Connection:
+        """This thread's connection (autocommit outside :meth:`transaction`, the transaction inside it).
+
+        A PostgreSQL connection found closed (the server restarted, a proxy dropped it) is replaced."""
+        db: Connection | None = getattr(self._local, "db", None)
+        if db is None or (self.postgres and db.dbapi.closed and not getattr(self._local, "in_tx", False)):
+            # Made and configured by the engine, then owned by this thread (not the pool): closed when the
+            # thread ends, as a server's worker threads come and go.
+            fairy = self.engine.raw_connection()
+            dbapi = fairy.driver_connection
+            fairy.detach()
+            weakref.finalize(threading.current_thread(), dbapi.close)
+            db = self._local.db = Connection(dbapi, postgres=self.postgres)
+        return db
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
         """One write transaction, serialized with every other writer (see the module docstring)."""
-        if getattr(self._local, "tx", None) is not None:
+        if getattr(self._local, "in_tx", False):
             raise RuntimeError("a hub store opened a transaction inside another one on the same thread")
-        with self.engine.connect() as raw:
-            db = Connection(raw)
+        db = self.conn()
+        db.execute("BEGIN" if self.postgres else "BEGIN IMMEDIATE")
+        self._local.in_tx = True
+        try:
             if self.postgres:
-                db.execute("BEGIN")
                 db.execute("SELECT pg_advisory_xact_lock(?)", (WRITE_LOCK_KEY,))
-            else:
-                db.execute("BEGIN IMMEDIATE")
-            self._local.tx = db
-            try:
-                yield db
-            except BaseException:
-                self._local.tx = None
-                db.execute("ROLLBACK")
+            yield db
+        except BaseException:
+            self._end(db, "ROLLBACK")
+            raise
+        self._end(db, "COMMIT")
+
+    def _end(self, db: Connection, statement: str) -> None:
+        self._local.in_tx = False
+        try:
+            db.execute(statement)
+        except Exception:
+            if statement == "COMMIT":
                 raise
-            self._local.tx = None
-            db.execute("COMMIT")
+            logger.warning("could not roll back a hub transaction (the connection is gone?)", exc_info=True)
 
     def ping(self) -> None:
         """Raise unless the database answers a query (for health checks)."""
-        self._reader.execute("SELECT 1")
+        self.conn().execute("SELECT 1")
 
     def close(self) -> None:
-        """Close the pooled connections (a new statement opens them again)."""
+        """Close this thread's connection and the engine's (a new statement opens them again)."""
+        db: Connection | None = getattr(self._local, "db", None)
+        if db is not None:
+            db.dbapi.close()
+            self._local.db = None
         self.engine.dispose()
 
     def secret(self) -> bytes:
@@ -111,7 +132,7 @@ def _engine(url: str) -> sqlalchemy.Engine:
     # AUTOCOMMIT: the driver opens no transaction of its own; Database.transaction says BEGIN and COMMIT itself
     # (SQLite needs BEGIN IMMEDIATE, which pysqlite's implicit transactions cannot say).
     if url.startswith("sqlite"):
-        engine = sqlalchemy.create_engine(url, isolation_level="AUTOCOMMIT", pool_size=8, max_overflow=64,
+        engine = sqlalchemy.create_engine(url, isolation_level="AUTOCOMMIT", pool_size=8, max_overflow=-1,
                                           connect_args={"timeout": 60, "check_same_thread": False})
 
         @event.listens_for(engine, "connect")
@@ -123,8 +144,8 @@ def _engine(url: str) -> sqlalchemy.Engine:
             cursor.close()
 
         return engine
-    return sqlalchemy.create_engine(url, isolation_level="AUTOCOMMIT", pool_size=8, max_overflow=32,
-                                    pool_pre_ping=True)
+    # One connection per server thread (uvicorn's pool of 40 by default): no overflow limit to wait on.
+    return sqlalchemy.create_engine(url, isolation_level="AUTOCOMMIT", pool_size=8, max_overflow=-1)
 
 
 def placeholders(values: list | tuple) -> str:

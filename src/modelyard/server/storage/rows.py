@@ -6,8 +6,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-import sqlalchemy
-
 
 class Row:
     """One result row: ``row["column"]``, ``row[0]``, ``dict(row)``."""
@@ -55,9 +53,10 @@ class Result:
         return iter(self.rows)
 
 
-def result_of(cursor: sqlalchemy.CursorResult) -> Result:
+def result_of(cursor: Any) -> Result:
+    """The rows of a DBAPI cursor that just executed a statement (sqlite3 or psycopg), all fetched."""
     rowcount = cursor.rowcount
-    if not cursor.returns_rows:
+    if cursor.description is None:
         return Result([], rowcount)
-    index = {key: i for i, key in enumerate(cursor.keys())}
+    index = {column[0]: i for i, column in enumerate(cursor.description)}
     return Result([Row(index, tuple(values)) for values in cursor.fetchall()], rowcount)

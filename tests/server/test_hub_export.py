@@ -13,6 +13,8 @@ from _hub_server import HubServer
 
 from modelyard.cli.main import main
 
+pytestmark = pytest.mark.slow
+
 
 def _snapshot(server: HubServer, repos: list[tuple[str, str]], tmp: Path) -> dict:
     api = server.api()

@@ -17,6 +17,8 @@ from huggingface_hub import CommitOperationAdd, HfApi, hf_hub_download
 
 from modelyard.server.storage import Storage
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture
 def replicas(tmp_path: Path, postgres_server, s3_server):  # noqa: ANN001, ANN201 - session fixtures

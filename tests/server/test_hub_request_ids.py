@@ -6,7 +6,10 @@ import json
 from pathlib import Path
 
 import httpx
+import pytest
 from _hub_server import SubprocessHub
+
+pytestmark = pytest.mark.slow
 
 
 def test_text_logs_tag_each_line_with_the_request_id(tmp_path: Path) -> None:

@@ -105,3 +105,35 @@ def test_repos_commits_refs_and_search(pg_storage: Storage) -> None:
     assert pg_storage.changes.last_changes(moved, oid, ["w.bin"])["w.bin"].oid == oid
     pg_storage.repos.delete(moved)
     assert pg_storage.repos.all() == []
+
+
+def test_a_ref_moved_under_a_commit_fails_the_swap_and_the_commit_is_rebuilt(pg_storage: Storage) -> None:
+    """The ref update is a compare-and-swap: a writer that moved the branch meanwhile (here one that bypasses
+    the write lock, as a buggy or foreign client would) makes the swap fail, and the commit is built again on
+    the new head instead of overwriting it."""
+    import psycopg
+
+    pg_storage.accounts.add_namespace("alice", "user")
+    repo = pg_storage.repos.create("model", "alice", "cas", private=False, author="alice", initial_blob=BLOB)
+
+    def adding(name: str):  # noqa: ANN202
+        def build(head, manifest):  # noqa: ANN001, ANN202
+            return NewCommit({**manifest, name: FileEntry("c" * 64, 5, "d" * 40, False)}, "alice", name, "")
+        return build
+
+    other, _ = pg_storage.commits.commit(repo, BRANCH + "main", adding("other.txt"), create_pr=True)
+    heads_seen = []
+    plain = pg_storage.url.replace("postgresql+psycopg://", "postgresql://")
+
+    def racing(head, manifest):  # noqa: ANN001, ANN202
+        heads_seen.append(head)
+        if len(heads_seen) == 1:  # someone moves main to the PR's commit while this commit is being built
+            with psycopg.connect(plain, autocommit=True) as outside:
+                outside.execute("UPDATE refs SET target=%s WHERE repo_id=%s AND name=%s",
+                                (other, repo.id, BRANCH + "main"))
+        return adding("mine.txt")(head, manifest)
+
+    oid, _ = pg_storage.commits.commit(repo, BRANCH + "main", racing)
+    assert len(heads_seen) == 2 and heads_seen[1] == other
+    assert pg_storage.commits.get(repo, oid).parent == other  # built on the moved head: nothing lost
+    assert set(pg_storage.commits.manifest_of(oid, repo=repo)) == {".gitattributes", "other.txt", "mine.txt"}

@@ -137,3 +137,22 @@ def test_a_ref_moved_under_a_commit_fails_the_swap_and_the_commit_is_rebuilt(pg_
     assert len(heads_seen) == 2 and heads_seen[1] == other
     assert pg_storage.commits.get(repo, oid).parent == other  # built on the moved head: nothing lost
     assert set(pg_storage.commits.manifest_of(oid, repo=repo)) == {".gitattributes", "other.txt", "mine.txt"}
+
+
+def test_hub_migrate_and_the_admin_commands_act_on_the_configured_database(
+        postgres_server, tmp_path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:  # noqa: ANN001
+    from modelyard.cli.main import main
+
+    url = postgres_server.new_database()
+    monkeypatch.setenv("MODELYARD_HUB_DATABASE_URL", url)
+    data = ["--data-dir", str(tmp_path / "unused")]
+    assert main(["hub", "user", "add", "erin", *data]) != 0  # refused: the schema is not there yet
+    assert "modelyard hub migrate" in capsys.readouterr().err
+    assert main(["hub", "migrate", *data]) == 0
+    out = capsys.readouterr().out
+    assert f"from schema revision (none) to {head_revision()}" in out
+    assert main(["hub", "migrate", *data]) == 0
+    assert "nothing to do" in capsys.readouterr().out
+    assert main(["hub", "user", "add", "erin", *data]) == 0
+    assert Storage(url).accounts.namespace_kind("erin") == "user"
+    assert not (tmp_path / "unused" / "hub.sqlite").exists()  # --data-dir named no database

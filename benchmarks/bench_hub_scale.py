@@ -26,6 +26,8 @@ import textwrap
 import time
 from pathlib import Path
 
+os.environ.setdefault("HF_HUB_DISABLE_XET", "1")  # LFS: the path presigned redirects serve
+os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))  # the test suite's PostgreSQL and S3 server helpers
 
@@ -79,7 +81,6 @@ def main() -> None:
 
     from modelyard.server.storage import Storage
 
-    os.environ["HF_HUB_DISABLE_XET"] = "1"
     work = Path(tempfile.mkdtemp(prefix="bench-hub-scale-"))
     bin_dir = postgres_bin_dir()
     if bin_dir is None:

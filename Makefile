@@ -24,8 +24,9 @@ install: $(STAMP)
 lint: install
 	$(VENV)/bin/ruff check src tests examples benchmarks tools
 
-# The reference environment is built too, so the parity tests against the live reference run in CI (not skipped).
-test: install lint browser reference
+# The reference environment is built too, so the parity tests against the live reference run in CI (not skipped);
+# servers: PostgreSQL (Debian's package) for the hub's backend tests.
+test: install lint browser reference servers
 	$(VENV)/bin/pytest -q -p no:cacheprovider
 
 # The main job: the two guides end to end (the second one against the embedded hub).
@@ -36,6 +37,7 @@ demo: install
 
 include mk/reference.mk
 include mk/browser.mk
+include mk/servers.mk
 
 clean:
 	rm -rf $(VENV) .venv-ref build dist src/*.egg-info

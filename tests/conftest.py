@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 # Shared fixtures that live in their own modules (tests/ is on sys.path in pytest's default import mode).
-pytest_plugins = ["_hub_server"]
+pytest_plugins = ["_hub_server", "_backing_servers"]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"

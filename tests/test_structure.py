@@ -308,3 +308,16 @@ def test_no_module_imports_the_package_root_for_its_version() -> None:
                     isinstance(node.value, ast.Name) and node.value.id == "modelyard":
                 wrong.append(f"{_module_name(path)}: modelyard.__version__")
     assert wrong == []
+def test_schema_migrations_are_frozen() -> None:
+    """A migration says what the schema was at its revision: it imports nothing of the hub that may change later."""
+    for module, targets in import_graph().items():
+        if module.startswith("modelyard.server.storage.migrations"):
+            assert {t for t in targets if t.startswith("modelyard.")} == set(), module
+
+
+def test_blob_stores_sit_below_the_service() -> None:
+    """The blob stores (file and S3) know bytes, hashes and errors, never the database, routes or the service."""
+    allowed = {"modelyard.server.blobstore", "modelyard.server.errors"}
+    for module in ("modelyard.server.blobstore", "modelyard.server.blobstore_s3"):
+        outside = {t for t in import_graph()[module] if t.startswith("modelyard.") and t not in allowed}
+        assert outside == set(), (module, outside)

@@ -198,7 +198,7 @@ def test_a_xet_write_token_stops_working_when_write_rights_are_withdrawn(hub_ser
     before = httpx.post(f"{grant['casUrl']}/v1/xorbs/default/{'cd' * 32}", content=b"junk", headers=headers)
     assert before.status_code == 400  # admitted, then refused for its content
     with hub_server.storage.transaction() as db:  # the admin removes her from the organisation
-        db.execute("DELETE FROM members WHERE org=? AND user=?", ("xet-org", "xet-carol"))
+        db.execute('DELETE FROM members WHERE org=? AND "user"=?', ("xet-org", "xet-carol"))
     after = httpx.post(f"{grant['casUrl']}/v1/xorbs/default/{'cd' * 32}", content=b"junk", headers=headers)
     assert after.status_code in (401, 403), after.text
 

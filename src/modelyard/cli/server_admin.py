@@ -1,6 +1,7 @@
 """``modelyard hub ...``: serve a hub, and manage its users, organisations and tokens.
 
-The admin commands work directly on the hub's data folder (SQLite), also while the server runs.
+The admin commands work directly on the backends the hub's settings name (``MODELYARD_HUB_DATABASE_URL`` and
+``MODELYARD_HUB_BLOB_STORE``, else the SQLite file and blobs of the data folder), also while the server runs.
 """
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ from __future__ import annotations
 import argparse
 import re
 import shlex
+import shutil
 import sys
 from pathlib import Path
 
@@ -36,6 +38,19 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     serve.add_argument("--max-file-size", default=None, help="largest accepted file, e.g. 50GB")
     serve.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
     serve.set_defaults(handler=_serve)
+
+    migrate = sub.add_parser("migrate", parents=[common],
+                             help="bring the hub database's schema up to this version (MODELYARD_HUB_DATABASE_URL)")
+    migrate.set_defaults(handler=_migrate)
+
+    export = sub.add_parser("export", parents=[common],
+                            help="copy this hub (every row, every blob verified) into other backends, e.g. "
+                                 "SQLite + files -> PostgreSQL + S3")
+    export.add_argument("--to-database-url", required=True,
+                        help="the target database (postgresql://...); migrated if new, must hold no hub data")
+    export.add_argument("--to-blob-store", required=True, help="the target blob store: s3://bucket/prefix or "
+                        "file:///path (S3 endpoint and credentials from the usual AWS settings)")
+    export.set_defaults(handler=_export)
 
     _gc_and_scan_commands(sub, common)
 
@@ -100,15 +115,13 @@ def _progress(items, total: int, what: str):  # tqdm over items, shown on a term
 
 
 def _gc(args: argparse.Namespace) -> int:
-    from modelyard.server.blobstore import BlobStore
+    from modelyard.server.blobstore_s3 import open_blob_store
     from modelyard.server.gc import collect_garbage
-    from modelyard.server.storage import Storage
 
     grace = parse_duration(args.grace)
     settings = _settings(args)
-    if not settings.db_path.exists():
-        raise CommandError(f"No hub database at {settings.db_path}; pass the --data-dir the hub was served with.")
-    report = collect_garbage(Storage(settings.db_path), BlobStore(settings.data_dir), grace=grace,
+    _require_database(settings)
+    report = collect_garbage(_open_storage(settings), open_blob_store(settings.blob_store, settings.data_dir), grace=grace,
                              apply=args.apply, progress=_progress)
     print(f"Hub data folder {settings.data_dir}:")
     for sha, size in report.orphan_blobs[:50]:
@@ -126,8 +139,7 @@ def _scan(args: argparse.Namespace) -> int:
     from modelyard.server.service import Hub
 
     settings = _settings(args)
-    if not settings.db_path.exists():
-        raise CommandError(f"No hub database at {settings.db_path}; pass the --data-dir the hub was served with.")
+    _require_database(settings)
     scanned, findings = scan_stored(Hub(settings), rescan=args.rescan, progress=_progress)
     for f in findings:
         prefix = "" if f.repo_type == "model" else f"{f.repo_type}s/"
@@ -154,9 +166,88 @@ def _settings(args: argparse.Namespace, **extra: object):  # -> HubSettings
 
 
 def _storage(args: argparse.Namespace):  # -> Storage
-    from modelyard.server.storage import Storage
+    return _open_storage(_settings(args))
 
-    return Storage(_settings(args).db_path)
+
+def _open_storage(settings, *, migrate: bool | None = None):  # (HubSettings) -> Storage
+    """The configured metadata database; a schema this version cannot serve is a command error that says why."""
+    from modelyard.server.storage import Storage
+    from modelyard.server.storage.database import SchemaError
+
+    try:
+        return Storage(settings.database, migrate=migrate)
+    except SchemaError as err:
+        raise CommandError(str(err)) from None
+
+
+def _require_database(settings) -> None:  # (HubSettings)
+    if settings.database_url is None and not settings.db_path.exists():
+        raise CommandError(f"No hub database at {settings.db_path}; pass the --data-dir the hub was served with "
+                           "(or set MODELYARD_HUB_DATABASE_URL).")
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    from modelyard.server.storage.database import SchemaError
+    from modelyard.server.storage.schema import upgrade_schema
+
+    settings = _settings(args)
+    storage_engine = _engine_of(settings)
+    try:
+        before, after = upgrade_schema(storage_engine)
+    except SchemaError as err:
+        raise CommandError(str(err)) from None
+    finally:
+        storage_engine.dispose()
+    where = settings.describe_database()
+    if before == after:
+        print(f"The hub database {where} is at schema revision {after}: nothing to do.")
+    else:
+        print(f"Migrated the hub database {where} from schema revision {before or '(none)'} to {after}.")
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from modelyard.server.blobstore_s3 import open_blob_store
+    from modelyard.server.storage import Storage
+    from modelyard.server.storage.database import SchemaError
+    from modelyard.server.storage.transfer import TargetNotEmpty
+    from modelyard.server.transfer import ExportError, export_hub
+
+    settings = _settings(args)
+    _require_database(settings)
+    source = _open_storage(settings)
+    try:
+        target = Storage(args.to_database_url, migrate=True)
+        target_blobs = open_blob_store(args.to_blob_store, settings.data_dir / "export-tmp")
+    except (SchemaError, ValueError) as err:
+        raise CommandError(str(err)) from None
+    try:
+        report = export_hub(source, open_blob_store(settings.blob_store, settings.data_dir), target, target_blobs,
+                            progress=lambda message: print(f"  {message}", flush=True))
+    except (ExportError, TargetNotEmpty) as err:
+        raise CommandError(f"Export stopped: {err}") from None
+    finally:
+        shutil.rmtree(settings.data_dir / "export-tmp", ignore_errors=True)  # the target store's temp and cache
+    print(f"Exported the hub {settings.describe_database()} to {_without_password(args.to_database_url)} and "
+          f"{target_blobs.location}: {report.summary()}.")
+    print("Serve it with MODELYARD_HUB_DATABASE_URL and MODELYARD_HUB_BLOB_STORE set to those.")
+    return 0
+
+
+def _without_password(url: str) -> str:
+    from modelyard.server.config import HubSettings
+
+    return HubSettings(database_url=url).describe_database()
+
+
+def _engine_of(settings):  # (HubSettings) -> sqlalchemy.Engine
+    import sqlalchemy
+
+    from modelyard.server.storage.database import database_url
+
+    if settings.database_url is None:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return sqlalchemy.create_engine(database_url(settings.database), isolation_level="AUTOCOMMIT")
 
 
 def data_dir_option(data_dir: Path) -> str:
@@ -170,10 +261,9 @@ def data_dir_option(data_dir: Path) -> str:
 
 def _serve(args: argparse.Namespace) -> int:
     from modelyard.server.serve import serve
-    from modelyard.server.storage import Storage
 
     settings = _settings(args, host=args.host, port=args.port, public_url=args.public_url)
-    storage = Storage(settings.db_path)
+    storage = _open_storage(settings)
     url = settings.public_url or f"http://{settings.host}:{settings.port}"
     print(f"modelyard hub serving at {url} (data folder: {settings.data_dir})", flush=True)
     where = data_dir_option(settings.data_dir)
@@ -205,7 +295,7 @@ def _user_add(args: argparse.Namespace) -> int:
         raise CommandError(err.message) from None
     orgs = f" (member of {', '.join(args.org)})" if args.org else ""
     settings = _settings(args)
-    print(f"Created user {args.name}{orgs} in the hub database {settings.db_path} (data folder "
+    print(f"Created user {args.name}{orgs} in the hub database {settings.describe_database()} (data folder "
           f"{settings.data_dir}). Give them a token: modelyard hub token create --user {args.name}"
           f"{data_dir_option(settings.data_dir)}")
     return 0
@@ -236,7 +326,7 @@ def _org_add(args: argparse.Namespace) -> int:
         raise CommandError(str(err)) from None
     except HubHTTPError as err:
         raise CommandError(err.message) from None
-    print(f"Created organisation {args.name} in the hub database {_settings(args).db_path}.")
+    print(f"Created organisation {args.name} in the hub database {_settings(args).describe_database()}.")
     return 0
 
 
@@ -247,7 +337,7 @@ def _token_create(args: argparse.Namespace) -> int:
     except ValueError as err:
         raise CommandError(str(err)) from None
     print(token)
-    print(f"(a {args.role} token for {args.user} of the hub database {_settings(args).db_path}; it is shown "
+    print(f"(a {args.role} token for {args.user} of the hub database {_settings(args).describe_database()}; it is shown "
           "only once)", file=sys.stderr)
     return 0
 

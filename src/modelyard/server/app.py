@@ -37,6 +37,7 @@ from modelyard.server import (
 )
 from modelyard.server.config import HubSettings
 from modelyard.server.errors import HubHTTPError, error_response, repo_not_found
+from modelyard.server.request_ids import RequestIdMiddleware
 from modelyard.server.service import Hub
 from modelyard.server.xet import routes as xet_routes
 
@@ -244,8 +245,9 @@ def create_app(settings: HubSettings | None = None) -> FastAPI:
         return error_response(500, f"Internal server error ({type(exc).__name__}); see the hub's log.")
 
     @app.get("/api/health", tags=["misc"])
-    def health() -> dict[str, str]:
-        return {"status": "ok"}
+    def health() -> JSONResponse:
+        report = hub.health()
+        return JSONResponse(report, status_code=200 if report["status"] == "ok" else 503)
 
     for module in (routes_listing, routes_repos, routes_upload, routes_lfs, xet_routes, routes_files):
         app.include_router(module.router)
@@ -253,4 +255,5 @@ def create_app(settings: HubSettings | None = None) -> FastAPI:
     responses.honest_openapi(app)
     app.add_middleware(BodyLimitMiddleware, limit=settings.json_body_limit)
     app.add_middleware(RawPathMiddleware)
+    app.add_middleware(RequestIdMiddleware)  # outermost: every log line of the request carries its id
     return app

@@ -19,10 +19,13 @@ import errno
 import hashlib
 import mmap
 import os
+import re
 import shutil
 import tempfile
 import threading
+from collections.abc import Iterator
 from pathlib import Path
+from typing import NamedTuple
 
 from modelyard.server.errors import bad_request
 
@@ -52,11 +55,25 @@ def _set_direct(fd: int, on: bool) -> bool:
     return True
 
 
+_BLOB_NAME = re.compile(r"[0-9a-f]{64}")
+
+
+class StoredBlob(NamedTuple):
+    """A blob as the store lists it (for garbage collection and exports)."""
+
+    name: str
+    size: int
+    mtime: float
+
+
 class BlobStore:
-    def __init__(self, root: Path, *, direct_io: bool = False) -> None:
+    """Blobs on the local disk (see the module docstring). ``blobstore_s3.S3BlobStore`` is the same interface
+    over an S3 bucket; ``blobstore_s3.open_blob_store`` picks one from the settings."""
+
+    def __init__(self, root: Path, *, direct_io: bool = False, blobs_folder: str = "blobs") -> None:
         self.root = Path(root)
         self.direct_io = direct_io
-        self.blobs = self.root / "blobs"
+        self.blobs = self.root / blobs_folder
         self.tmp = self.root / "tmp"
         self.blobs.mkdir(parents=True, exist_ok=True)
         self.tmp.mkdir(parents=True, exist_ok=True)
@@ -69,8 +86,50 @@ class BlobStore:
             else:
                 entry.unlink(missing_ok=True)
 
+    @property
+    def location(self) -> str:
+        return self.blobs.as_uri()
+
     def path(self, sha256: str) -> Path:
         return self.blobs / sha256[:2] / sha256[2:4] / sha256
+
+    def download_url(self, name: str, *, filename: str | None = None, media_type: str | None = None) -> str | None:
+        """A URL the client may download the blob from directly instead of through the hub; None: serve it."""
+        return None
+
+    def stored(self) -> Iterator[StoredBlob]:
+        """Every blob the store holds (named by a sha256 or xorb hash), with its size and last store time."""
+        for first in self.blobs.iterdir():
+            if not first.is_dir():
+                continue
+            for second in first.iterdir():
+                if not second.is_dir():
+                    continue
+                for entry in second.iterdir():
+                    if _BLOB_NAME.fullmatch(entry.name):
+                        try:
+                            st = entry.stat()
+                        except FileNotFoundError:
+                            continue
+                        yield StoredBlob(entry.name, st.st_size, st.st_mtime)
+
+    def age(self, name: str) -> float | None:
+        """Seconds since the blob was last stored (or stored again); None when it is gone."""
+        import time
+
+        try:
+            return time.time() - self.path(name).stat().st_mtime
+        except FileNotFoundError:
+            return None
+
+    def delete(self, name: str) -> None:
+        """Remove a blob (garbage collection); no error when it is gone already."""
+        self.path(name).unlink(missing_ok=True)
+
+    def ping(self) -> None:
+        """Raise unless the store can be read (for health checks)."""
+        if not self.blobs.is_dir():
+            raise OSError(f"the blob folder {self.blobs} is missing")
 
     def has(self, sha256: str, size: int | None = None) -> bool:
         try:

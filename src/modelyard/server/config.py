@@ -36,6 +36,19 @@ class HubSettings:
     """
 
     data_dir: Path = field(default_factory=default_data_dir)
+    # The metadata database: a SQLAlchemy URL (``postgresql://user:password@host:5432/hub`` for replicas sharing
+    # one PostgreSQL); None keeps the embedded SQLite file ``<data_dir>/hub.sqlite``.
+    database_url: str | None = None
+    # Where blobs live: ``file:///path`` or ``s3://bucket/prefix`` (endpoint, region and credentials from the usual
+    # AWS settings: AWS_ENDPOINT_URL, AWS_REGION, AWS_ACCESS_KEY_ID...); None keeps ``<data_dir>``.
+    blob_store: str | None = None
+    # With an S3 blob store: answer downloads of LFS files with a redirect to a presigned GET of the object (the
+    # hub carries no bytes), signed for `s3_public_endpoint` when clients reach the store at another URL than
+    # the hub does. Off: the hub serves the bytes itself, as with the file store.
+    blob_redirects: bool = True
+    s3_public_endpoint: str | None = None
+    # "text" (uvicorn's lines, with the request id) or "json" (one object per line, for log collectors).
+    log_format: str = "text"
     host: str = "127.0.0.1"
     port: int = 8000
     # Absolute base URL clients reach the server at (behind a proxy); derived from each request when None.
@@ -84,6 +97,8 @@ class HubSettings:
         if self.unsafe_pickles not in UNSAFE_PICKLE_POLICIES:
             raise ValueError(f"HubSettings.unsafe_pickles must be one of {', '.join(UNSAFE_PICKLE_POLICIES)}, got "
                              f"{self.unsafe_pickles!r}.")
+        if self.log_format not in ("text", "json"):
+            raise ValueError(f"HubSettings.log_format must be 'text' or 'json', got {self.log_format!r}.")
         if self.public_url is not None:
             self.public_url = self.public_url.rstrip("/")
 
@@ -110,6 +125,25 @@ class HubSettings:
     @property
     def db_path(self) -> Path:
         return self.data_dir / "hub.sqlite"
+
+    @property
+    def database(self) -> str | Path:
+        """What the metadata database is: ``database_url``, or the SQLite file in ``data_dir``."""
+        return self.database_url or self.db_path
+
+    def describe_database(self) -> str:
+        """The database for messages: the SQLite path, or the URL without its password."""
+        if not self.database_url:
+            return str(self.db_path)
+        return _without_password(self.database_url)
+
+
+def _without_password(url: str) -> str:
+    scheme, sep, rest = url.partition("://")
+    credentials, at, host = rest.rpartition("@")
+    if not sep or not at or ":" not in credentials:
+        return url
+    return f"{scheme}://{credentials.split(':', 1)[0]}:***@{host}"
 
 
 _TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}

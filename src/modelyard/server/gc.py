@@ -20,11 +20,10 @@ Dry run by default (``modelyard hub gc``); ``--apply`` deletes.
 
 from __future__ import annotations
 
-import re
 import shutil
 import stat
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,7 +33,6 @@ from modelyard.server.storage import Storage
 from modelyard.server.storage.trees import decode_manifest
 from modelyard.server.xet.gc import delete_dead, xet_liveness
 
-_SHA256 = re.compile(r"[0-9a-f]{64}")
 # Temp files are only removed after an hour without a write, whatever the grace age: younger ones may belong
 # to an upload that is still streaming (the server also empties the temp folder when it starts).
 TEMP_GRACE_FLOOR = 3600.0
@@ -98,15 +96,6 @@ def _human_age(seconds: float) -> str:
     return f"{seconds:g} s"
 
 
-def _stored_blobs(store: BlobStore) -> Iterator[Path]:
-    for first in store.blobs.iterdir():
-        if not first.is_dir():
-            continue
-        for second in first.iterdir():
-            if second.is_dir():
-                yield from (p for p in second.iterdir() if _SHA256.fullmatch(p.name))
-
-
 def _referenced(db: Any, trees: Iterable[str]) -> set[str]:
     live: set[str] = set()
     for oid in trees:
@@ -127,20 +116,16 @@ def collect_garbage(storage: Storage, store: BlobStore, *, grace: float, apply: 
     live = _referenced(db, progress(trees, len(trees), "reading trees"))
     xet = xet_liveness(db, live, now=now, grace=grace)
     live |= xet.blobs
-    paths = list(_stored_blobs(store))
-    candidates: list[tuple[Path, int]] = []
-    for path in progress(paths, len(paths), "checking blobs"):
-        if path.name in live:
+    blobs = list(store.stored())
+    candidates: list[tuple[str, int]] = []
+    for blob in progress(blobs, len(blobs), "checking blobs"):
+        if blob.name in live:
             continue
-        try:
-            st = path.stat()
-        except FileNotFoundError:
-            continue
-        if now - st.st_mtime < grace:
+        if now - blob.mtime < grace:
             report.young_orphans += 1
         else:
-            candidates.append((path, st.st_size))
-    report.live_blobs = len(paths) - len(candidates) - report.young_orphans
+            candidates.append((blob.name, blob.size))
+    report.live_blobs = len(blobs) - len(candidates) - report.young_orphans
     report.orphan_trees = db.execute(
         "SELECT COUNT(*) FROM trees WHERE oid NOT IN (SELECT tree FROM commits)").fetchone()[0]
     temp_grace = max(grace, TEMP_GRACE_FLOOR)
@@ -150,7 +135,7 @@ def collect_garbage(storage: Storage, store: BlobStore, *, grace: float, apply: 
             report.stale_temp.append((entry, size))
     report.orphan_xet_files, report.orphan_xorbs = len(xet.dead_files), len(xet.dead_xorbs)
     if not apply:
-        report.orphan_blobs = [(p.name, size) for p, size in candidates]
+        report.orphan_blobs = list(candidates)
         return report
 
     # 2. Under the write lock: re-check against the references of now, then delete.
@@ -163,16 +148,14 @@ def collect_garbage(storage: Storage, store: BlobStore, *, grace: float, apply: 
         live |= xet.blobs
         delete_dead(tx, xet)
         report.orphan_xet_files, report.orphan_xorbs = len(xet.dead_files), len(xet.dead_xorbs)
-        for path, size in progress(candidates, len(candidates), "removing blobs"):
-            if path.name in live:
+        for name, size in progress(candidates, len(candidates), "removing blobs"):
+            if name in live:
                 continue
-            try:
-                if now - path.stat().st_mtime < grace:  # stored again meanwhile
-                    continue
-                path.unlink()
-            except FileNotFoundError:
+            age = store.age(name)
+            if age is None or age < grace:  # gone, or stored again meanwhile
                 continue
-            report.orphan_blobs.append((path.name, size))
+            store.delete(name)
+            report.orphan_blobs.append((name, size))
         gone = [(sha,) for sha, _ in report.orphan_blobs]
         for table in ("repo_blobs", "scans", "content_kinds"):
             tx.executemany(f"DELETE FROM {table} WHERE sha256=?", gone)

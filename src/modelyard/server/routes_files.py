@@ -61,6 +61,8 @@ def _resolve(request: Request, repo_type: str, namespace: str, name: str, revisi
         if source is None:
             raise HubHTTPError(500, f"The content of {filename!r} ({entry.sha256}) is missing from the hub's store.")
         return content_response(hub.xet, request, source, headers, media_type=media_type, filename=name)
+    if entry.lfs and (url := hub.store.download_url(entry.sha256, filename=name, media_type=media_type)):
+        return Response(status_code=302, headers={**headers, "Location": url})  # the object store serves it
     return BlobResponse(hub.store.path(entry.sha256), headers=headers, media_type=media_type,
                         filename=name, content_disposition_type="inline")
 

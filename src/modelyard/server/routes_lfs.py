@@ -254,6 +254,8 @@ def lfs_download(request: Request, repo_type: str, namespace: str, name: str, oi
         if xet_file is not None:
             return content_response(hub.xet, request, xet_file, {"ETag": f'"{oid}"'},
                                     media_type="application/octet-stream")
+    if url := hub.store.download_url(oid):  # the object store serves it
+        return Response(status_code=302, headers={"ETag": f'"{oid}"', "Location": url})
     return BlobResponse(hub.store.path(oid), headers={"ETag": f'"{oid}"'})
 
 

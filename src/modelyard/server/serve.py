@@ -46,17 +46,25 @@ def serve(settings: HubSettings, *, log_level: str = "info", access_log: bool = 
         logger.debug("allocator thresholds left at their defaults (not glibc)")
     app = create_app(settings)
     uvicorn.run(app, host=settings.host, port=settings.port, log_level=log_level, access_log=access_log,
-                timeout_keep_alive=30, log_config=log_config(log_level))
+                timeout_keep_alive=30, log_config=log_config(log_level, json_lines=settings.log_format == "json"))
 
 
-def log_config(level: str = "info") -> dict[str, Any]:
-    """uvicorn's logging configuration, with secrets redacted by every handler and the hub's own loggers
-    (``modelyard.server.*``) printed like uvicorn's."""
+def log_config(level: str = "info", *, json_lines: bool = False) -> dict[str, Any]:
+    """uvicorn's logging configuration, with secrets redacted by every handler, each line tagged with the id of
+    the request it belongs to (``request_ids``), and the hub's own loggers (``modelyard.server.*``) printed like
+    uvicorn's; ``json_lines``: one JSON object per line instead."""
     from uvicorn.config import LOGGING_CONFIG
 
     config = copy.deepcopy(LOGGING_CONFIG)
-    config["filters"] = {"redact": {"()": "modelyard.server.logredact.RedactSecrets"}}
+    config["filters"] = {"redact": {"()": "modelyard.server.logredact.RedactSecrets"},
+                         "request_id": {"()": "modelyard.server.request_ids.RequestIdFilter"}}
     for handler in config["handlers"].values():
-        handler["filters"] = [*handler.get("filters", []), "redact"]
+        handler["filters"] = [*handler.get("filters", []), "request_id", "redact"]
+    for formatter in config["formatters"].values():
+        if json_lines:
+            formatter.clear()
+            formatter["()"] = "modelyard.server.request_ids.JsonFormatter"
+        elif "fmt" in formatter:
+            formatter["fmt"] = formatter["fmt"].replace("%(levelprefix)s", "%(levelprefix)s [%(request_id)s]")
     config["loggers"]["modelyard"] = {"handlers": ["default"], "level": level.upper(), "propagate": False}
     return config

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Collection, Iterable
 from pathlib import PurePosixPath
@@ -15,7 +16,7 @@ from fastapi import Request
 
 from modelyard.server import bounded, scanning
 from modelyard.server.auth import can_read, identify, require_read
-from modelyard.server.blobstore import BlobStore
+from modelyard.server.blobstore_s3 import open_blob_store
 from modelyard.server.config import HubSettings
 from modelyard.server.errors import HubHTTPError, bad_request, revision_not_found
 from modelyard.server.gitobjects import FileEntry, git_blob_oid, tree_oids
@@ -50,12 +51,20 @@ def seg(value: str) -> str:
                           "of the name.") from None
 
 
+def _s3_options(settings: HubSettings) -> dict[str, Any]:
+    if not (settings.blob_store or "").startswith("s3://"):
+        return {}
+    return {"redirects": settings.blob_redirects, "public_endpoint": settings.s3_public_endpoint,
+            "link_ttl": settings.lfs_link_ttl}
+
+
 class Hub:
     def __init__(self, settings: HubSettings) -> None:
         self.settings = settings
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        self.storage = Storage(settings.db_path)
-        self.store = BlobStore(settings.data_dir, direct_io=settings.direct_io)
+        self.storage = Storage(settings.database)
+        self.store = open_blob_store(settings.blob_store, settings.data_dir, direct_io=settings.direct_io,
+                                     **_s3_options(settings))
         self.secret = self.storage.secret()
         self.multipart = MultipartAssembler(self.store, settings.lfs_link_ttl)
         self.xet = XetStore(self.storage, self.store)
@@ -64,6 +73,22 @@ class Hub:
         self._trees: OrderedDict[str, dict[str, str]] = OrderedDict()
         self._content_kinds: OrderedDict[str, str] = OrderedDict()
         self._cache_lock = threading.Lock()
+
+    def health(self) -> dict[str, Any]:
+        """Whether the metadata database and the blob store answer (``/api/health``; 503 when one does not)."""
+        checks: dict[str, Any] = {}
+        for name, probe, where in (("database", self.storage.ping, self.settings.describe_database()),
+                                   ("blob_store", self.store.ping, self.store.location)):
+            started = time.perf_counter()
+            try:
+                probe()
+            except Exception as err:  # noqa: BLE001 - any failure is what the health check reports
+                logger.warning("health check: the %s at %s does not answer: %s", name, where, err)
+                checks[name] = {"status": "unreachable", "error": f"{type(err).__name__}: {err}"[:300]}
+            else:
+                checks[name] = {"status": "ok", "ms": round((time.perf_counter() - started) * 1000, 1)}
+        ok = all(check["status"] == "ok" for check in checks.values())
+        return {"status": "ok" if ok else "unavailable", **checks}
 
     # -- request helpers ------------------------------------------------------------------------------
     def base_url(self, request: Request) -> str:

@@ -1,6 +1,7 @@
-"""The hub's metadata in one SQLite database, one store per concern.
+"""The hub's metadata in one database (SQLite or PostgreSQL, see ``database``), one store per concern.
 
-``Storage(db_path)`` opens the database (WAL mode, ``synchronous=FULL``, next to the blob store) and offers:
+``Storage(target)`` opens the database (a SQLite file path, in WAL mode with ``synchronous=FULL`` next to the
+blob store, or a ``postgresql://`` URL) and offers:
 
 * ``accounts``: users, organisations and memberships; ``tokens``: access tokens; ``sessions``: web sign-ins;
 * ``repos``: repositories, their renames and visibility; ``search``: finding them; ``downloads``: counts;
@@ -56,8 +57,8 @@ __all__ = [
 class Storage(Database):
     """Thread-safe access to the metadata database (one connection per thread), by concern."""
 
-    def __init__(self, db_path: Path) -> None:
-        super().__init__(db_path)
+    def __init__(self, target: str | Path, *, migrate: bool | None = None) -> None:
+        super().__init__(target, migrate=migrate)
         self.accounts = Accounts(self)
         self.tokens = Tokens(self, self.accounts)
         self.sessions = Sessions(self, self.accounts)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import sqlite3
 import time
 
 from modelyard.server.storage.database import Database
+from modelyard.server.storage.sql import Row
 
 
 class Accounts:
@@ -36,17 +36,17 @@ class Accounts:
         if self.namespace_kind(user) != "user":
             raise ValueError(f"User {user!r} does not exist; create it with `modelyard hub user add {user}`.")
         with self._db.transaction() as db:
-            db.execute("INSERT OR IGNORE INTO members(org, user) VALUES(?,?)", (org, user))
+            db.execute('INSERT INTO members(org, "user") VALUES(?,?) ON CONFLICT DO NOTHING', (org, user))
 
     def user_orgs(self, user: str) -> tuple[str, ...]:
         rows = self._db.conn().execute(
-            "SELECT n.name FROM members m JOIN namespaces n ON n.name = m.org WHERE m.user=? ORDER BY n.name",
+            "SELECT n.name FROM members m JOIN namespaces n ON n.name = m.org WHERE m.\"user\"=? ORDER BY n.name",
             (user,)).fetchall()
         return tuple(r["name"] for r in rows)
 
     def org_members(self, org: str) -> list[str]:
-        rows = self._db.conn().execute("SELECT user FROM members WHERE org=? ORDER BY lower(user)", (org,)).fetchall()
+        rows = self._db.conn().execute('SELECT "user" FROM members WHERE org=? ORDER BY lower("user")', (org,)).fetchall()
         return [r["user"] for r in rows]
 
-    def list_namespaces(self) -> list[sqlite3.Row]:
+    def list_namespaces(self) -> list[Row]:
         return self._db.conn().execute("SELECT * FROM namespaces ORDER BY kind, name").fetchall()

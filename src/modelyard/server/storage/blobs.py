@@ -18,7 +18,7 @@ class BlobRecords:
 
     def link(self, repo: Repo, sha256: str) -> None:
         with self._db.transaction() as db:
-            db.execute("INSERT OR IGNORE INTO repo_blobs(repo_id, sha256) VALUES(?,?)", (repo.id, sha256))
+            db.execute("INSERT INTO repo_blobs(repo_id, sha256) VALUES(?,?) ON CONFLICT DO NOTHING", (repo.id, sha256))
 
     def is_linked(self, repo: Repo, sha256: str) -> bool:
         return self._db.conn().execute("SELECT 1 FROM repo_blobs WHERE repo_id=? AND sha256=?",
@@ -33,7 +33,8 @@ class BlobRecords:
 
     def put_scan(self, sha256: str, kind: str, status: str, details: dict) -> None:
         with self._db.transaction() as db:
-            db.execute("INSERT OR REPLACE INTO scans(sha256, kind, status, details) VALUES(?,?,?,?)",
+            db.execute("INSERT INTO scans(sha256, kind, status, details) VALUES(?,?,?,?) ON CONFLICT(sha256, kind) "
+                       "DO UPDATE SET status=excluded.status, details=excluded.details",
                        (sha256, kind, status, json.dumps(details)))
 
     def delete_scan(self, sha256: str, kind: str) -> None:
@@ -45,7 +46,8 @@ class BlobRecords:
         """Record sniffed content kinds, all in one transaction."""
         if kinds:
             with self._db.transaction() as db:
-                db.executemany("INSERT OR REPLACE INTO content_kinds(sha256, scan_ext) VALUES(?,?)", kinds.items())
+                db.executemany("INSERT INTO content_kinds(sha256, scan_ext) VALUES(?,?) "
+                               "ON CONFLICT(sha256) DO UPDATE SET scan_ext=excluded.scan_ext", kinds.items())
 
     def content_kinds(self, sha256s: list[str]) -> dict[str, str]:
         """The picklescan extension recorded for each blob's content ("" = holds no pickles); unsniffed: absent."""

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import sqlite3
-
 from modelyard.server.gitobjects import FileEntry
+from modelyard.server.storage.sql import Connection
 from modelyard.server.storage.trees import Trees
 
 
@@ -20,7 +19,7 @@ def changed_paths(before: dict[str, FileEntry], after: dict[str, FileEntry]) -> 
     return out
 
 
-def record_changed_paths(db: sqlite3.Connection, trees: Trees, repo_id: int, oid: str, parent: str | None,
+def record_changed_paths(db: Connection, trees: Trees, repo_id: int, oid: str, parent: str | None,
                          manifest: dict[str, FileEntry]) -> None:
     """Index the paths commit ``oid`` changed against ``parent`` (inside the caller's transaction ``db``)."""
     before: dict[str, FileEntry] = {}
@@ -28,5 +27,5 @@ def record_changed_paths(db: sqlite3.Connection, trees: Trees, repo_id: int, oid
         row = db.execute("SELECT tree FROM commits WHERE repo_id=? AND oid=?", (repo_id, parent)).fetchone()
         if row is not None:
             before = trees.manifest(row["tree"], db)
-    db.executemany("INSERT OR IGNORE INTO commit_paths(repo_id, path, oid) VALUES(?,?,?)",
+    db.executemany("INSERT INTO commit_paths(repo_id, path, oid) VALUES(?,?,?) ON CONFLICT DO NOTHING",
                    [(repo_id, path, oid) for path in changed_paths(before, manifest)])

@@ -86,10 +86,10 @@ class ChangeIndex:
         if base is None:
             rows = self._db.conn().execute(
                 "WITH RECURSIVE chain(oid, parent, depth) AS ("
-                " SELECT oid, parent, 0 FROM commits WHERE repo_id=:repo AND oid=:head"
+                " SELECT oid, parent, 0 FROM commits WHERE repo_id=? AND oid=?"
                 " UNION ALL SELECT c.oid, c.parent, chain.depth + 1 FROM commits c JOIN chain"
-                " ON c.repo_id=:repo AND c.oid=chain.parent)"
-                " SELECT oid FROM chain ORDER BY depth", {"repo": repo.id, "head": oid}).fetchall()
+                " ON c.repo_id=? AND c.oid=chain.parent)"
+                " SELECT oid FROM chain ORDER BY depth", (repo.id, oid, repo.id)).fetchall()
             base = [r["oid"] for r in rows]
         chain = prefix + base
         with self._lock:

@@ -1,13 +1,17 @@
 """Commits: writing one atomically on top of a branch (or into a new pull request), and reading history.
 
-A commit is one ``BEGIN IMMEDIATE`` transaction that reads the branch head, writes the tree and commit rows
-and moves the ref: SQLite's single writer lock serializes concurrent commits, so none is lost, and a killed
-server leaves either the whole commit or nothing.
+A commit is one write transaction that reads the branch head, writes the tree and commit rows and moves the
+ref with a compare-and-swap (``UPDATE ... WHERE target = <the head it built on>``). Writers are serialized
+(SQLite's write lock, PostgreSQL's advisory lock: see ``database``), and the swap makes that a checked
+invariant rather than an assumption: a ref that moved under the commit fails the swap, the transaction rolls
+back and the commit is built again on the new head (where ``build`` refuses it if the client named a stale
+parent). So concurrent commits, through one replica or several, never lose one, and a killed server leaves
+either the whole commit or nothing.
 """
 
 from __future__ import annotations
 
-import sqlite3
+import logging
 import time
 from collections.abc import Callable
 
@@ -16,7 +20,15 @@ from modelyard.server.storage.changed_paths import record_changed_paths
 from modelyard.server.storage.database import Database, chunked, placeholders
 from modelyard.server.storage.discussions import Discussions
 from modelyard.server.storage.records import PR, Commit, NewCommit, Repo, commit_from_row
+from modelyard.server.storage.sql import Connection
 from modelyard.server.storage.trees import Trees
+
+logger = logging.getLogger(__name__)
+_SWAP_ATTEMPTS = 20
+
+
+class _RefMoved(Exception):
+    """The compare-and-swap of a ref found another target than the head the commit was built on."""
 
 
 class Commits:
@@ -25,7 +37,7 @@ class Commits:
         self._trees = trees
         self._discussions = discussions
 
-    def write(self, db: sqlite3.Connection, repo_id: int, parent: str | None, new: NewCommit, now: float) -> str:
+    def write(self, db: Connection, repo_id: int, parent: str | None, new: NewCommit, now: float) -> str:
         """Store the commit ``new`` on top of ``parent`` inside the caller's transaction ``db`` (no ref moves);
         returns its id."""
         tree = self._trees.put(db, new.manifest)
@@ -38,7 +50,7 @@ class Commits:
             oid = commit_oid(tree, [parent] if parent else [], new.author, ts, message)
         db.execute("INSERT INTO commits(repo_id, oid, tree, parent, author, title, message, date) "
                    "VALUES(?,?,?,?,?,?,?,?)", (repo_id, oid, tree, parent, new.author, new.title, new.message, now))
-        db.executemany("INSERT OR IGNORE INTO repo_blobs(repo_id, sha256) VALUES(?,?)",
+        db.executemany("INSERT INTO repo_blobs(repo_id, sha256) VALUES(?,?) ON CONFLICT DO NOTHING",
                        [(repo_id, sha) for sha in new.lfs_blobs])
         db.execute("UPDATE repos SET last_modified=? WHERE id=?", (now, repo_id))
         record_changed_paths(db, self._trees, repo_id, oid, parent, new.manifest)
@@ -53,24 +65,32 @@ class Commits:
         (stale parent, missing file...). With ``create_pr`` the new commit goes to a fresh ``refs/pr/N``
         instead of moving ``ref``. Returns (commit id, pull request number or None).
         """
-        now = time.time()
-        with self._db.transaction() as db:
-            row = db.execute("SELECT target FROM refs WHERE repo_id=? AND name=?", (repo.id, ref)).fetchone()
-            if row is None:
-                raise LookupError(ref)
-            head = row["target"]
-            new = build(head, self.manifest_of(head, repo=repo, db=db))
-            oid = self.write(db, repo.id, head, new, now)
-            num = None
-            if create_pr:
-                num = self._discussions.insert(db, repo, pr_title or new.title, pr_description, pr_author,
-                                               is_pr=True, base=ref, now=now)
-                db.execute("INSERT INTO refs(repo_id, name, target) VALUES(?,?,?)", (repo.id, f"{PR}{num}", oid))
-            else:
-                db.execute("UPDATE refs SET target=? WHERE repo_id=? AND name=?", (oid, repo.id, ref))
-        return oid, num
+        for _attempt in range(_SWAP_ATTEMPTS):
+            now = time.time()
+            try:
+                with self._db.transaction() as db:
+                    row = db.execute("SELECT target FROM refs WHERE repo_id=? AND name=?", (repo.id, ref)).fetchone()
+                    if row is None:
+                        raise LookupError(ref)
+                    head = row["target"]
+                    new = build(head, self.manifest_of(head, repo=repo, db=db))
+                    oid = self.write(db, repo.id, head, new, now)
+                    num = None
+                    if create_pr:
+                        num = self._discussions.insert(db, repo, pr_title or new.title, pr_description, pr_author,
+                                                       is_pr=True, base=ref, now=now)
+                        db.execute("INSERT INTO refs(repo_id, name, target) VALUES(?,?,?)",
+                                   (repo.id, f"{PR}{num}", oid))
+                    elif db.execute("UPDATE refs SET target=? WHERE repo_id=? AND name=? AND target=?",
+                                    (oid, repo.id, ref, head)).rowcount != 1:
+                        raise _RefMoved(ref)
+                return oid, num
+            except _RefMoved:
+                logger.warning("ref %s of %s moved during a commit; building it again on the new head",
+                               ref, repo.repo_id)
+        raise RuntimeError(f"ref {ref} of {repo.repo_id} kept moving during {_SWAP_ATTEMPTS} commit attempts")
 
-    def get(self, repo: Repo, oid: str, db: sqlite3.Connection | None = None) -> Commit | None:
+    def get(self, repo: Repo, oid: str, db: Connection | None = None) -> Commit | None:
         row = (db or self._db.conn()).execute("SELECT * FROM commits WHERE repo_id=? AND oid=?",
                                               (repo.id, oid)).fetchone()
         return commit_from_row(row) if row else None
@@ -84,7 +104,7 @@ class Commits:
             out.update((row["oid"], commit_from_row(row)) for row in rows)
         return out
 
-    def manifest_of(self, commit: str, *, repo: Repo, db: sqlite3.Connection | None = None) -> dict[str, FileEntry]:
+    def manifest_of(self, commit: str, *, repo: Repo, db: Connection | None = None) -> dict[str, FileEntry]:
         """The manifest of commit ``commit`` of ``repo`` (cached, immutable: do not mutate)."""
         found = self.get(repo, commit, db)
         if found is None:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import sqlite3
 import time
 
 from modelyard.server.storage.database import Database
 from modelyard.server.storage.records import BRANCH, PR, Repo
+from modelyard.server.storage.sql import Connection, Row
 
 
 class Discussions:
@@ -14,7 +14,7 @@ class Discussions:
         self._db = db
 
     @staticmethod
-    def insert(db: sqlite3.Connection, repo: Repo, title: str, description: str, author: str, *, is_pr: bool,
+    def insert(db: Connection, repo: Repo, title: str, description: str, author: str, *, is_pr: bool,
                base: str | None, now: float) -> int:
         """Add a discussion inside the caller's transaction ``db``; returns its number (the next free one)."""
         row = db.execute("SELECT COALESCE(MAX(num), 0) + 1 AS n FROM discussions WHERE repo_id=?",
@@ -42,11 +42,11 @@ class Discussions:
                 db.execute("INSERT INTO refs(repo_id, name, target) VALUES(?,?,?)", (repo.id, f"{PR}{num}", head))
         return num
 
-    def all(self, repo: Repo) -> list[sqlite3.Row]:
+    def all(self, repo: Repo) -> list[Row]:
         """The repo's discussions, newest first."""
         return self._db.conn().execute("SELECT * FROM discussions WHERE repo_id=? ORDER BY num DESC",
                                        (repo.id,)).fetchall()
 
-    def get(self, repo: Repo, num: int) -> sqlite3.Row | None:
+    def get(self, repo: Repo, num: int) -> Row | None:
         return self._db.conn().execute("SELECT * FROM discussions WHERE repo_id=? AND num=?",
                                        (repo.id, num)).fetchone()

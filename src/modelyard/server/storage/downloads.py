@@ -16,7 +16,7 @@ class Downloads:
         day = int((time.time() if when is None else when) // 86400)
         with self._db.transaction() as db:
             db.execute("INSERT INTO downloads(repo_id, day, count) VALUES(?,?,1) "
-                       "ON CONFLICT(repo_id, day) DO UPDATE SET count = count + 1", (repo.id, day))
+                       "ON CONFLICT(repo_id, day) DO UPDATE SET count = downloads.count + 1", (repo.id, day))
 
     def counts(self, repo_ids: list[int], days: int = DOWNLOAD_WINDOW_DAYS) -> dict[int, int]:
         """Downloads of each repo over the last ``days`` days (today included); repos without any are left out."""

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import hashlib
-import sqlite3
 from dataclasses import dataclass, field
 
 from modelyard.server.gitobjects import FileEntry
+from modelyard.server.storage.sql import Row
 
 GITATTRIBUTES = b"""*.7z filter=lfs diff=lfs merge=lfs -text
 *.bin filter=lfs diff=lfs merge=lfs -text
@@ -63,7 +63,7 @@ class Repo:
         return f"{self.namespace}/{self.name}"
 
 
-def repo_from_row(row: sqlite3.Row) -> Repo:
+def repo_from_row(row: Row) -> Repo:
     return Repo(row["id"], row["type"], row["namespace"], row["name"], bool(row["private"]),
                 row["created_at"], row["last_modified"])
 
@@ -79,7 +79,7 @@ class Commit:
     date: float
 
 
-def commit_from_row(row: sqlite3.Row) -> Commit:
+def commit_from_row(row: Row) -> Commit:
     return Commit(row["oid"], row["tree"], row["parent"], row["author"], row["title"], row["message"], row["date"])
 
 

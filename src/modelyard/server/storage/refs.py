@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import sqlite3
-
 from modelyard.server.storage.database import Database
 from modelyard.server.storage.records import BRANCH, TAG, Repo
+from modelyard.server.storage.sql import Row
 
 
 class Refs:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    def all(self, repo: Repo) -> list[sqlite3.Row]:
+    def all(self, repo: Repo) -> list[Row]:
         """Every ref of ``repo`` (``name``, ``target``, ``message``), by name."""
         return self._db.conn().execute("SELECT name, target, message FROM refs WHERE repo_id=? ORDER BY name",
                                        (repo.id,)).fetchall()
@@ -42,12 +41,8 @@ class Refs:
     def create(self, repo: Repo, ref: str, target: str, message: str | None = None) -> bool:
         """Add ``ref`` -> ``target``; False when the ref already exists."""
         with self._db.transaction() as db:
-            try:
-                db.execute("INSERT INTO refs(repo_id, name, target, message) VALUES(?,?,?,?)",
-                           (repo.id, ref, target, message))
-            except sqlite3.IntegrityError:
-                return False
-        return True
+            return db.execute("INSERT INTO refs(repo_id, name, target, message) VALUES(?,?,?,?) ON CONFLICT DO NOTHING",
+                              (repo.id, ref, target, message)).rowcount > 0
 
     def delete(self, repo: Repo, ref: str) -> bool:
         """Remove ``ref``; False when there was no such ref."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 import time
 
 from modelyard.server.gitobjects import FileEntry
@@ -36,13 +35,12 @@ class Repos:
         now = time.time()
         manifest = {".gitattributes": FileEntry(initial_blob[0], initial_blob[1], initial_blob[2], False)}
         with self._db.transaction() as db:
-            try:
-                cur = db.execute(
-                    "INSERT INTO repos(type, namespace, name, private, created_at, last_modified) VALUES(?,?,?,?,?,?)",
-                    (repo_type, namespace, name, int(private), now, now))
-            except sqlite3.IntegrityError:
+            row = db.execute(
+                "INSERT INTO repos(type, namespace, name, private, created_at, last_modified) VALUES(?,?,?,?,?,?) "
+                "ON CONFLICT DO NOTHING RETURNING id", (repo_type, namespace, name, int(private), now, now)).fetchone()
+            if row is None:
                 return None
-            repo_id = cur.lastrowid
+            repo_id = row["id"]
             # A new repo takes over a name that used to redirect to a moved one.
             db.execute("DELETE FROM moved WHERE type=? AND namespace=? AND name=?", (repo_type, namespace, name))
             oid = self._commits.write(db, repo_id, None, NewCommit(manifest, "system", "initial commit", ""), now)
@@ -60,13 +58,15 @@ class Repos:
         """Rename ``repo`` to ``namespace/name`` keeping its id (so history, refs, LFS objects and pull
         requests stay); the old name then redirects to it. None if the new name is taken."""
         with self._db.transaction() as db:
-            try:
-                db.execute("UPDATE repos SET namespace=?, name=? WHERE id=?", (namespace, name, repo.id))
-            except sqlite3.IntegrityError:
+            # Writers are serialized (Database.transaction), so this check holds until the UPDATE.
+            if db.execute("SELECT 1 FROM repos WHERE type=? AND namespace=? AND name=? AND id<>?",
+                          (repo.type, namespace, name, repo.id)).fetchone():
                 return None
+            db.execute("UPDATE repos SET namespace=?, name=? WHERE id=?", (namespace, name, repo.id))
             db.execute("DELETE FROM moved WHERE type=? AND namespace=? AND name=?", (repo.type, namespace, name))
-            db.execute("INSERT OR REPLACE INTO moved(type, namespace, name, repo_id, moved_at) VALUES(?,?,?,?,?)",
-                       (repo.type, repo.namespace, repo.name, repo.id, time.time()))
+            db.execute("INSERT INTO moved(type, namespace, name, repo_id, moved_at) VALUES(?,?,?,?,?) "
+                       "ON CONFLICT(type, namespace, name) DO UPDATE SET repo_id=excluded.repo_id, "
+                       "moved_at=excluded.moved_at", (repo.type, repo.namespace, repo.name, repo.id, time.time()))
             row = db.execute("SELECT * FROM repos WHERE id=?", (repo.id,)).fetchone()
         return repo_from_row(row)
 

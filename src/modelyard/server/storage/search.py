@@ -7,6 +7,8 @@ import time
 from modelyard.server.storage.database import Database, placeholders
 from modelyard.server.storage.records import DOWNLOAD_WINDOW_DAYS, Repo, repo_from_row
 
+NO_LIMIT = 2**62  # LIMIT of an unbounded page: SQLite's -1 means none, PostgreSQL refuses it
+
 # Sort keys of repository searches; None keeps the repo-id order (the keys this hub does not track).
 SORT_KEYS: dict[str, str | None] = {"lastModified": "last_modified", "createdAt": "created_at",
                                     "downloads": "COALESCE(d.n, 0)", "id": None}
@@ -51,7 +53,7 @@ class RepoSearch:
             "SELECT repos.* FROM repos LEFT JOIN (SELECT repo_id, SUM(count) AS n FROM downloads WHERE day >= ? "
             f"GROUP BY repo_id) d ON d.repo_id = repos.id WHERE {condition} "
             f"ORDER BY {order}lower(namespace) {id_way}, lower(name) {id_way} LIMIT ? OFFSET ?",
-            [since, *args, -1 if limit is None else limit, offset]).fetchall()
+            [since, *args, NO_LIMIT if limit is None else limit, offset]).fetchall()
         return [repo_from_row(row) for row in rows]
 
 
@@ -64,6 +66,6 @@ def _condition(repo_type: str, visible_to: list[str], author: str | None,
         where.append("namespace=?")
         args.append(author)
     for term in terms:
-        where.append("instr(lower(namespace || '/' || name), ?) > 0")
-        args.append(term.lower())
+        where.append("lower(namespace || '/' || name) LIKE ? ESCAPE '!'")
+        args.append("%" + term.lower().replace("!", "!!").replace("%", "!%").replace("_", "!_") + "%")
     return " AND ".join(where), args

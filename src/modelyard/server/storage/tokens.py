@@ -24,7 +24,7 @@ class Tokens:
             raise ValueError(f"User {user!r} does not exist; create it with `modelyard hub user add {user}`.")
         token = "myd_" + secrets.token_urlsafe(30).replace("-", "A").replace("_", "b")
         with self._db.transaction() as db:
-            db.execute("INSERT INTO tokens(hash, user, role, name, created_at) VALUES(?,?,?,?,?)",
+            db.execute('INSERT INTO tokens(hash, "user", role, name, created_at) VALUES(?,?,?,?,?)',
                        (hash_token(token), canonical, role, name or f"{canonical}-{role}", time.time()))
         return token
 
@@ -32,15 +32,15 @@ class Tokens:
         """Delete ``user``'s tokens called ``name`` (all of them without a name); returns how many."""
         with self._db.transaction() as db:
             if name is None:
-                cur = db.execute("DELETE FROM tokens WHERE user=?", (user,))
+                cur = db.execute('DELETE FROM tokens WHERE "user"=?', (user,))
             else:
-                cur = db.execute("DELETE FROM tokens WHERE user=? AND name=?", (user, name))
+                cur = db.execute('DELETE FROM tokens WHERE "user"=? AND name=?', (user, name))
             return cur.rowcount
 
     def revoke_id(self, user: str, token_id: int) -> bool:
         """Delete one of ``user``'s tokens by id (its web sessions end with it)."""
         with self._db.transaction() as db:
-            row = db.execute("SELECT hash FROM tokens WHERE user=? AND id=?", (user, token_id)).fetchone()
+            row = db.execute('SELECT hash FROM tokens WHERE "user"=? AND id=?', (user, token_id)).fetchone()
             if row is None:
                 return False
             db.execute("DELETE FROM tokens WHERE id=?", (token_id,))
@@ -49,13 +49,13 @@ class Tokens:
 
     def owned_by(self, user: str) -> list[TokenInfo]:
         rows = self._db.conn().execute(
-            "SELECT id, name, role, created_at FROM tokens WHERE user=? ORDER BY created_at, id", (user,)).fetchall()
+            'SELECT id, name, role, created_at FROM tokens WHERE "user"=? ORDER BY created_at, id', (user,)).fetchall()
         return [TokenInfo(r["id"], r["name"], r["role"], r["created_at"]) for r in rows]
 
     def identity(self, token: str) -> Identity | None:
         """Who holds ``token``; None when it is not a valid token."""
         row = self._db.conn().execute(
-            "SELECT t.user, t.role, t.name, n.fullname FROM tokens t LEFT JOIN namespaces n ON n.name = t.user "
+            'SELECT t."user", t.role, t.name, n.fullname FROM tokens t LEFT JOIN namespaces n ON n.name = t."user" '
             "WHERE t.hash=?", (hash_token(token),)).fetchone()
         if row is None:
             return None
@@ -85,8 +85,8 @@ class Sessions:
     def get(self, value: str) -> Session | None:
         """The live session behind a cookie value; None when unknown, expired, or its token was revoked."""
         row = self._db.conn().execute(
-            "SELECT t.id, t.user, t.role, t.name, n.fullname, s.expires_at FROM web_sessions s "
-            "JOIN tokens t ON t.hash = s.token_hash LEFT JOIN namespaces n ON n.name = t.user "
+            'SELECT t.id, t."user", t.role, t.name, n.fullname, s.expires_at FROM web_sessions s '
+            'JOIN tokens t ON t.hash = s.token_hash LEFT JOIN namespaces n ON n.name = t."user" '
             "WHERE s.hash=? AND s.expires_at >= ?", (hash_token(value), time.time())).fetchone()
         if row is None:
             return None

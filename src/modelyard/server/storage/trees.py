@@ -15,7 +15,6 @@ them apart: BLOB or TEXT), so nothing needs migrating, and new trees are written
 from __future__ import annotations
 
 import json
-import sqlite3
 import struct
 import threading
 from array import array
@@ -25,6 +24,7 @@ from itertools import repeat
 
 from modelyard.server.gitobjects import FileEntry, tree_oids
 from modelyard.server.storage.database import Database
+from modelyard.server.storage.sql import Connection
 
 _CACHED_MANIFESTS = 256
 MAGIC = b"MYM1"
@@ -112,13 +112,13 @@ class Trees:
         self._manifests: OrderedDict[str, dict[str, FileEntry]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def put(self, db: sqlite3.Connection, manifest: Mapping[str, FileEntry]) -> str:
+    def put(self, db: Connection, manifest: Mapping[str, FileEntry]) -> str:
         """Store ``manifest`` (inside the caller's transaction ``db``) and return its git tree id."""
         tree = tree_oids(manifest)[""]
-        db.execute("INSERT OR IGNORE INTO trees(oid, manifest) VALUES(?,?)", (tree, encode_manifest(manifest)))
+        db.execute("INSERT INTO trees(oid, manifest) VALUES(?,?) ON CONFLICT DO NOTHING", (tree, encode_manifest(manifest)))
         return tree
 
-    def manifest(self, tree: str, db: sqlite3.Connection | None = None) -> dict[str, FileEntry]:
+    def manifest(self, tree: str, db: Connection | None = None) -> dict[str, FileEntry]:
         """The (cached, immutable: do not mutate) path -> FileEntry map of a tree, in path order."""
         with self._lock:
             cached = self._manifests.get(tree)

@@ -102,12 +102,12 @@ class XetStore:
         it to ``repo``. True when ``repo`` did not hold it yet (so the answer tells nothing about other repos)."""
         text = hashing.hash_to_text(info.hash)
         with self.storage.transaction() as db:
-            db.execute("INSERT OR IGNORE INTO xet_xorbs(hash, blob, size, content_end, chunks, created_at) "
-                       "VALUES(?,?,?,?,?,?)", (text, blob, info.size, info.content_end, info.pack(), time.time()))
+            db.execute("INSERT INTO xet_xorbs(hash, blob, size, content_end, chunks, created_at) "
+                       "VALUES(?,?,?,?,?,?) ON CONFLICT DO NOTHING", (text, blob, info.size, info.content_end, info.pack(), time.time()))
             db.execute("UPDATE xet_xorbs SET created_at=? WHERE hash=?", (time.time(), text))
             eligible = [(hashing.hash_to_text(c.hash), text) for c in info.chunks if hashing.dedupe_eligible(c.hash)]
-            db.executemany("INSERT OR IGNORE INTO xet_dedupe(chunk, xorb) VALUES(?,?)", eligible)
-            return db.execute("INSERT OR IGNORE INTO xet_xorb_repos(repo_id, xorb) VALUES(?,?)",
+            db.executemany("INSERT INTO xet_dedupe(chunk, xorb) VALUES(?,?) ON CONFLICT DO NOTHING", eligible)
+            return db.execute("INSERT INTO xet_xorb_repos(repo_id, xorb) VALUES(?,?) ON CONFLICT DO NOTHING",
                               (repo.id, text)).rowcount > 0
 
     def xorb_visible(self, text: str, caller: Identity | None) -> bool:
@@ -169,7 +169,7 @@ class XetStore:
 
     def link_file(self, repo: Repo, text: str) -> None:
         with self.storage.transaction() as db:
-            db.execute("INSERT OR IGNORE INTO xet_file_repos(repo_id, file) VALUES(?,?)", (repo.id, text))
+            db.execute("INSERT INTO xet_file_repos(repo_id, file) VALUES(?,?) ON CONFLICT DO NOTHING", (repo.id, text))
 
     def files_of_repo(self, repo: Repo) -> dict[str, str]:
         """SHA-256 -> Xet file hash of every file linked to ``repo``."""
@@ -227,18 +227,18 @@ class XetStore:
                                   (hashing.hash_to_text(term.xorb),)).fetchone() is None:
                         raise XetError(f"Xorb {hashing.hash_to_text(term.xorb)} was removed from the hub while "
                                        "the shard was checked; upload it again.")
-                new += db.execute("INSERT OR IGNORE INTO xet_files(hash, sha256, size, terms, created_at) "
-                                  "VALUES(?,?,?,?,?)", (xet_file.hash, xet_file.sha256, xet_file.size,
+                new += db.execute("INSERT INTO xet_files(hash, sha256, size, terms, created_at) "
+                                  "VALUES(?,?,?,?,?) ON CONFLICT DO NOTHING", (xet_file.hash, xet_file.sha256, xet_file.size,
                                                         xet_file.pack_terms(), now)).rowcount
                 db.execute("UPDATE xet_files SET created_at=? WHERE hash=?", (now, xet_file.hash))
-                db.execute("INSERT OR IGNORE INTO xet_file_repos(repo_id, file) VALUES(?,?)",
+                db.execute("INSERT INTO xet_file_repos(repo_id, file) VALUES(?,?) ON CONFLICT DO NOTHING",
                            (repo.id, xet_file.hash))
-                db.executemany("INSERT OR IGNORE INTO xet_file_xorbs(xorb, file) VALUES(?,?)",
+                db.executemany("INSERT INTO xet_file_xorbs(xorb, file) VALUES(?,?) ON CONFLICT DO NOTHING",
                                [(hashing.hash_to_text(t.xorb), xet_file.hash) for t in xet_file.terms])
                 first = xet_file.terms[0]
                 info = self.xorb(hashing.hash_to_text(first.xorb))
                 if info is not None:  # the file's first chunk is what clients ask the dedupe API about first
-                    db.execute("INSERT OR IGNORE INTO xet_dedupe(chunk, xorb) VALUES(?,?)",
+                    db.execute("INSERT INTO xet_dedupe(chunk, xorb) VALUES(?,?) ON CONFLICT DO NOTHING",
                                (hashing.hash_to_text(info.chunks[first.start].hash), hashing.hash_to_text(first.xorb)))
         return new
 

@@ -1,0 +1,23 @@
+# Backing servers of the hub's scale-out tests (tests/_backing_servers.py): Debian's postgresql package (the
+# tests initdb a throwaway cluster in a temp folder on a free port and stop it at the end) and moto's
+# S3-compatible server (moto[server], in the test extra). `make test` installs PostgreSQL where it is missing
+# and apt is usable; a failed install is tolerated and the PostgreSQL tests then skip, saying why.
+# `make test-pg` runs the hub suite again with every test hub on PostgreSQL (MODELYARD_TEST_HUB_BACKEND).
+
+.PHONY: servers test-pg
+
+servers:
+	@if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1; then \
+		:; \
+	elif ! command -v apt-get >/dev/null 2>&1; then \
+		echo "servers: no PostgreSQL and no apt-get; the PostgreSQL tests will be skipped"; \
+	else \
+		sudo=""; [ "$$(id -u)" = 0 ] || sudo="sudo -n"; \
+		echo "servers: installing Debian's postgresql for the hub's scale-out tests"; \
+		{ $$sudo $(APT_GET) install postgresql >/dev/null 2>&1 || \
+		  { $$sudo $(APT_GET) update >/dev/null 2>&1 && $$sudo $(APT_GET) install postgresql >/dev/null 2>&1; }; } || \
+		echo "servers: could not install postgresql; the PostgreSQL tests will be skipped"; \
+	fi
+
+test-pg: install servers
+	MODELYARD_TEST_HUB_BACKEND=postgres $(VENV)/bin/pytest -q -p no:cacheprovider tests/server

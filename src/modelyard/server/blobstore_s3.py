@@ -1,0 +1,190 @@
+"""Blobs in an S3-compatible object store (``MODELYARD_HUB_BLOB_STORE=s3://bucket/prefix``), and the choice of store.
+
+:class:`S3BlobStore` keeps the file store's interface and guarantees: uploads are received into a local temp
+file while hashed, verified against the announced sha256 and size (:class:`BlobWriter`), and only then put
+into the bucket (boto3 uploads large files in parts), so no object under a blob's name ever holds other
+bytes. Objects are keyed ``<prefix><aa>/<bb>/<hash>`` as on disk. The local folder is a temp area and a
+read-through cache: blobs are immutable, so every replica may keep a copy of what it served, and a read of a
+blob not cached here fetches it once (checked against its sha256 where the name is one) before serving it
+from the disk as the file store does.
+
+Endpoint, region and credentials come from the usual AWS settings (``AWS_ENDPOINT_URL``, ``AWS_REGION``,
+``AWS_ACCESS_KEY_ID``/``AWS_SECRET_ACCESS_KEY``, profiles, instance roles): whatever boto3 reads.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlparse
+
+from modelyard.server.blobstore import BlobStore, StoredBlob
+
+logger = logging.getLogger(__name__)
+_SHA256_HEX = frozenset("0123456789abcdef")
+
+
+class S3BlobStore(BlobStore):
+    """The blob store over an S3 bucket (see the module docstring); ``root`` holds temp files and the cache."""
+
+    def __init__(self, root: Path, bucket: str, prefix: str = "", *, client: Any = None,
+                 direct_io: bool = False, redirects: bool = True, public_endpoint: str | None = None,
+                 link_ttl: int = 3600) -> None:
+        super().__init__(root, direct_io=direct_io, blobs_folder="blob-cache")
+        if client is None:
+            import boto3
+
+            client = boto3.client("s3")
+        self.client = client
+        # Presigned links carry the host they were signed for: the endpoint clients reach, when it is not the
+        # one this replica talks to (a compose network, a private endpoint).
+        self.redirects = redirects
+        self.link_ttl = link_ttl
+        self._signer = client
+        if public_endpoint:
+            import boto3
+
+            self._signer = boto3.client("s3", endpoint_url=public_endpoint)
+        self.bucket = bucket
+        self.prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
+
+    @property
+    def location(self) -> str:
+        return f"s3://{self.bucket}/{self.prefix}"
+
+    def key(self, name: str) -> str:
+        return f"{self.prefix}{name[:2]}/{name[2:4]}/{name}"
+
+    # -- reads ----------------------------------------------------------------------------------------
+    def _head(self, name: str) -> dict | None:
+        from botocore.exceptions import ClientError
+
+        try:
+            return self.client.head_object(Bucket=self.bucket, Key=self.key(name))
+        except ClientError as err:
+            if err.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return None
+            raise
+
+    def has(self, sha256: str, size: int | None = None) -> bool:
+        if super().has(sha256, size):
+            return True
+        head = self._head(sha256)
+        return head is not None and (size is None or head["ContentLength"] == size)
+
+    def path(self, sha256: str) -> Path:
+        """The cached copy of the blob, fetched from the bucket first when this replica has none; a path that
+        does not exist when the bucket has no such object either (as the file store answers)."""
+        cached = super().path(sha256)
+        if not cached.exists():
+            self._fetch(sha256, cached)
+        return cached
+
+    def _fetch(self, name: str, cached: Path) -> None:
+        head = self._head(name)
+        if head is None:
+            return
+        fd, temp = tempfile.mkstemp(dir=self.tmp, prefix="fetch-", suffix=".part")
+        os.close(fd)
+        try:
+            self.client.download_file(self.bucket, self.key(name), temp)
+            size = os.path.getsize(temp)
+            if size != head["ContentLength"]:
+                raise OSError(f"blob {name} from {self.location}: {size} bytes read, {head['ContentLength']} stored")
+            if len(name) == 64 and set(name) <= _SHA256_HEX and _file_sha256(temp) != name:
+                raise OSError(f"blob {name} in {self.location} does not hash to its name: the object was altered")
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            os.chmod(temp, 0o444)
+            os.replace(temp, cached)
+        finally:
+            Path(temp).unlink(missing_ok=True)
+
+    def download_url(self, name: str, *, filename: str | None = None, media_type: str | None = None) -> str | None:
+        """A presigned GET of the object (valid ``link_ttl`` seconds): the client takes the bytes from the object
+        store, as it takes them from the Hugging Face Hub's CDN, and the hub carries none of them."""
+        if not self.redirects:
+            return None
+        params: dict[str, Any] = {"Bucket": self.bucket, "Key": self.key(name)}
+        if filename:
+            params["ResponseContentDisposition"] = f"inline; filename*=UTF-8''{quote(filename)}"
+        if media_type:
+            params["ResponseContentType"] = media_type
+        return self._signer.generate_presigned_url("get_object", Params=params, ExpiresIn=self.link_ttl)
+
+    # -- writes ---------------------------------------------------------------------------------------
+    def touch(self, sha256: str) -> None:
+        """Restart the blob's garbage-collection grace age: S3 has no utime, so the object is copied onto
+        itself (a server-side copy that sets its LastModified)."""
+        super().touch(sha256)
+        from botocore.exceptions import ClientError
+
+        try:
+            self.client.copy_object(Bucket=self.bucket, Key=self.key(sha256), MetadataDirective="REPLACE",
+                                    CopySource={"Bucket": self.bucket, "Key": self.key(sha256)},
+                                    Metadata={"stored-again": str(int(time.time()))})
+        except ClientError:
+            logger.debug("could not refresh the age of blob %s", sha256, exc_info=True)
+
+    def install(self, temp_path: Path, sha256: str) -> None:
+        """Upload a complete, verified temp file as blob ``sha256`` (no-op when the bucket holds it), then keep
+        it as this replica's cached copy."""
+        if self._head(sha256) is not None:
+            temp_path.unlink(missing_ok=True)
+            self.touch(sha256)
+            return
+        self.client.upload_file(str(temp_path), self.bucket, self.key(sha256))
+        cached = super().path(sha256)
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        os.chmod(temp_path, 0o444)
+        os.replace(temp_path, cached)
+
+    # -- maintenance ----------------------------------------------------------------------------------
+    def stored(self) -> Iterator[StoredBlob]:
+        paginator = self.client.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=self.prefix):
+            for obj in page.get("Contents", ()):
+                name = obj["Key"].rsplit("/", 1)[-1]
+                if self.key(name) == obj["Key"]:
+                    yield StoredBlob(name, obj["Size"], obj["LastModified"].timestamp())
+
+    def age(self, name: str) -> float | None:
+        head = self._head(name)
+        return None if head is None else time.time() - head["LastModified"].timestamp()
+
+    def delete(self, name: str) -> None:
+        self.client.delete_object(Bucket=self.bucket, Key=self.key(name))
+        super().delete(name)
+
+    def ping(self) -> None:
+        self.client.head_bucket(Bucket=self.bucket)
+
+
+def _file_sha256(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def open_blob_store(spec: str | None, data_dir: Path, *, direct_io: bool = False, client: Any = None,
+                    **s3_options: Any) -> BlobStore:
+    """The blob store ``spec`` names: None (the data folder), ``file:///path`` or ``s3://bucket/prefix``."""
+    if not spec:
+        return BlobStore(data_dir, direct_io=direct_io)
+    parsed = urlparse(spec)
+    if parsed.scheme == "file":
+        if parsed.netloc not in ("", "localhost") or not parsed.path:
+            raise ValueError(f"MODELYARD_HUB_BLOB_STORE={spec!r}: write a local folder as file:///absolute/path")
+        return BlobStore(Path(parsed.path), direct_io=direct_io)
+    if parsed.scheme == "s3":
+        if not parsed.netloc:
+            raise ValueError(f"MODELYARD_HUB_BLOB_STORE={spec!r}: name the bucket, as in s3://bucket/prefix")
+        return S3BlobStore(data_dir, parsed.netloc, parsed.path, client=client, direct_io=direct_io, **s3_options)
+    raise ValueError(f"MODELYARD_HUB_BLOB_STORE={spec!r}: use file:///path or s3://bucket/prefix")

@@ -134,7 +134,9 @@ class StopStringCriteria(StoppingCriteria):
             else:
                 joined = self.tokenizer.convert_tokens_to_string([*self._prefix_tokens, token])
                 at = joined.find(self._PREFIX)
-                text = joined[at + len(self._PREFIX):] if at >= 0 else joined
+                # the prefix is gone when the vocabulary cannot spell it: read the token on its own then
+                text = (joined[at + len(self._PREFIX):] if at >= 0
+                        else self.tokenizer.convert_tokens_to_string([token]))
             self._texts[token_id] = text
         return text
 

@@ -27,6 +27,12 @@ _EXPORTS: dict[str, str] = {
     "MultipleChoiceModelOutput": "modelyard.outputs",
     "ImageClassifierOutput": "modelyard.outputs",
     "CausalLMOutput": "modelyard.outputs",
+    "CausalLMOutputWithPast": "modelyard.outputs",
+    "BaseModelOutputWithPast": "modelyard.outputs",
+    # generation
+    "Cache": "modelyard.generation.caches",
+    "DynamicCache": "modelyard.generation.caches",
+    "StaticCache": "modelyard.generation.caches",
     "AutoConfig": "modelyard.auto",
     "AutoModel": "modelyard.auto",
     "AutoModelForMaskedLM": "modelyard.auto",
@@ -117,13 +123,16 @@ if TYPE_CHECKING:  # the same names, for type checkers and IDEs (the families': 
     from modelyard.configuration import PretrainedConfig  # noqa: F401
     from modelyard.dynamic_modules import clear_module_cache  # noqa: F401
     from modelyard.feature_extraction import BatchFeature, FeatureExtractionMixin, SequenceFeatureExtractor  # noqa: F401
+    from modelyard.generation.caches import Cache, DynamicCache, StaticCache  # noqa: F401
     from modelyard.image_processing import BaseImageProcessor, ImageFeatureExtractionMixin  # noqa: F401
     from modelyard.modeling import PreTrainedModel  # noqa: F401
     from modelyard.models._typing import *  # noqa: F403
     from modelyard.outputs import (  # noqa: F401
         BaseModelOutput,
+        BaseModelOutputWithPast,
         BaseModelOutputWithPooling,
         CausalLMOutput,
+        CausalLMOutputWithPast,
         ImageClassifierOutput,
         MaskedLMOutput,
         ModelOutput,

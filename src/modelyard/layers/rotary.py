@@ -74,6 +74,14 @@ def validate_rope_scaling(rope_scaling: Any, *, where: str) -> None:
         logger.warning("%s: rope_scaling keys %s are not used by the %r kind.", where, unused, kind)
 
 
+def normalise_rope_scaling(rope_scaling: Any, *, where: str) -> Any:
+    """Copy the older ``type`` key to ``rope_type`` (as the reference does) and validate the dict."""
+    if isinstance(rope_scaling, dict) and "type" in rope_scaling:
+        rope_scaling["rope_type"] = rope_scaling["type"]
+    validate_rope_scaling(rope_scaling, where=where)
+    return rope_scaling
+
+
 def _rotary_dim(config: Any) -> int:
     head_dim = getattr(config, "head_dim", None) or config.hidden_size // config.num_attention_heads
     return int(head_dim * getattr(config, "partial_rotary_factor", 1.0))
@@ -196,4 +204,4 @@ def rope_parameters(config: Any, *, device: Any = None, seq_len: int | None = No
     return ROPE_FUNCTIONS[kind](config, device, seq_len)
 
 
-__all__ = ["ROPE_FUNCTIONS", "ROPE_KINDS", "rope_kind", "rope_parameters", "validate_rope_scaling"]
+__all__ = ["ROPE_FUNCTIONS", "ROPE_KINDS", "normalise_rope_scaling", "rope_kind", "rope_parameters", "validate_rope_scaling"]

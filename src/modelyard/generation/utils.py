@@ -251,8 +251,31 @@ class GenerationMixin:
         return True
 
     # -- settings ----------------------------------------------------------------------------------------------
+    @staticmethod
+    def _fill_model_defaults(config: GenerationConfig, model_config: GenerationConfig,
+                             use_model_defaults: bool | None) -> None:
+        """A config given to generate() takes the model's own defaults where it keeps the global default (the
+        reference since 4.50); with ``use_model_defaults=False`` only the special tokens it lacks."""
+        if use_model_defaults is False:
+            for name in ("bos_token_id", "eos_token_id", "pad_token_id", "decoder_start_token_id"):
+                if getattr(config, name) is None:
+                    setattr(config, name, getattr(model_config, name))
+            return
+        taken = {}
+        for name, default in DEFAULTS.items():
+            model_value = getattr(model_config, name, default)
+            if getattr(config, name, default) == default and model_value != default:
+                setattr(config, name, copy.deepcopy(model_value))
+                taken[name] = model_value
+        if config.temperature == 0.0:
+            config.do_sample = False
+        if taken and use_model_defaults is None:
+            logger.warning("`generation_config` default values have been modified to match model-specific defaults: "
+                           "%s. If this is not desired, please set these values explicitly.", taken)
+
     def _prepare_generation_config(
-        self, generation_config: GenerationConfig | None, kwargs: dict[str, Any]
+        self, generation_config: GenerationConfig | None, kwargs: dict[str, Any],
+        use_model_defaults: bool | None = None,
     ) -> tuple[GenerationConfig, dict[str, Any]]:
         """The settings of this call (the model's, or the given config, with the keywords over them) and the
         keywords left for the model."""
@@ -265,6 +288,9 @@ class GenerationMixin:
                 f"generation_config must be a GenerationConfig, got {type(generation_config).__name__}; build one "
                 "with GenerationConfig(**settings) or pass the settings as keywords of generate().")
         config = copy.deepcopy(generation_config)
+        model_config = getattr(self, "generation_config", None)
+        if model_config is not None and generation_config is not model_config:
+            self._fill_model_defaults(config, model_config, use_model_defaults)
         settings = {k: kwargs.pop(k) for k in list(kwargs) if k in DEFAULTS}
         if settings:
             for key, value in settings.items():
@@ -437,7 +463,7 @@ class GenerationMixin:
                                      "generate in each process separately.")
         tokenizer = kwargs.pop("tokenizer", None)
         kwargs.pop("assistant_tokenizer", None)
-        config, model_kwargs = self._prepare_generation_config(generation_config, kwargs)
+        config, model_kwargs = self._prepare_generation_config(generation_config, kwargs, use_model_defaults)
         for name in UNSUPPORTED:
             if getattr(config, name) != DEFAULTS[name]:
                 raise ConfigurationError(

@@ -51,13 +51,13 @@ _EXPORTS: dict[str, str] = {
     "BaseStreamer": "modelyard.generation.streamers",
     "TextIteratorStreamer": "modelyard.generation.streamers",
     "TextStreamer": "modelyard.generation.streamers",
-    "GenerateBeamDecoderOnlyOutput": "modelyard.generation.utils",
-    "GenerateDecoderOnlyOutput": "modelyard.generation.utils",
+    "GenerateBeamDecoderOnlyOutput": "modelyard.generation.outputs",
+    "GenerateDecoderOnlyOutput": "modelyard.generation.outputs",
     "GenerationMixin": "modelyard.generation.utils",
-    "GreedySearchDecoderOnlyOutput": "modelyard.generation.utils",
-    "SampleDecoderOnlyOutput": "modelyard.generation.utils",
-    "BeamSearchDecoderOnlyOutput": "modelyard.generation.utils",
-    "BeamSampleDecoderOnlyOutput": "modelyard.generation.utils",
+    "GreedySearchDecoderOnlyOutput": "modelyard.generation.outputs",
+    "SampleDecoderOnlyOutput": "modelyard.generation.outputs",
+    "BeamSearchDecoderOnlyOutput": "modelyard.generation.outputs",
+    "BeamSampleDecoderOnlyOutput": "modelyard.generation.outputs",
 }
 
 __getattr__, __dir__ = lazy_exports(__name__, globals(), _EXPORTS)

@@ -15,8 +15,11 @@ written for the reference both generate):
 - ``position_ids``: ``(batch, new_seq)``, the positions of the new tokens counted over non-padding tokens
   (``attention_mask.cumsum(-1) - 1``, padding positions set to 1), so a left-padded row gets the positions it
   would have alone; models that do not take ``position_ids`` are not given it;
-- ``past_key_values``: a :class:`~modelyard.generation.caches.Cache` (``DynamicCache`` by default,
-  ``StaticCache`` when ``cache_implementation="static"``). Each attention layer calls
+- ``past_key_values``: a :class:`~modelyard.generation.caches.Cache`: a ``DynamicCache`` made by ``generate()``
+  for classes that set ``_supports_cache_class = True`` (or ``cache_implementation="dynamic"``), a
+  ``StaticCache`` with ``cache_implementation="static"``; otherwise ``None`` on the first step, and the model makes
+  its own cache when ``use_cache`` (as the reference's models do; older code returns legacy tuples, which are
+  passed back as they are). Each attention layer calls
   ``past_key_values.update(key_states, value_states, layer_idx, {"cache_position": cache_position})`` with
   states shaped ``(batch, kv_heads, new_seq, head_dim)`` and attends over the returned keys and values.
   ``past_key_values.get_seq_length()`` is the number of tokens already cached. Older code may be given (or
@@ -27,6 +30,8 @@ written for the reference both generate):
 - ``cache_position``: ``(new_seq,)`` long tensor, the absolute positions of the new tokens in the cache
   (``arange(past_seq, past_seq + new_seq)``), the same for every row: the write index for static caches and
   the query positions of the causal mask;
+- ``logits_to_keep``: when the forward takes it, ``generate()`` passes 1 (only the last position's logits are
+  needed, which spares the prefill a (batch, prompt, vocab) product);
 - ``labels`` (training only; never passed by ``generate()``), ``return_dict``, ``output_attentions``,
   ``output_hidden_states``; any other keyword given to ``generate()`` that the forward accepts is passed on.
 

@@ -33,6 +33,41 @@ _EXPORTS: dict[str, str] = {
     "Cache": "modelyard.generation.caches",
     "DynamicCache": "modelyard.generation.caches",
     "StaticCache": "modelyard.generation.caches",
+    "GenerationConfig": "modelyard.generation.configuration_utils",
+    "GenerationMixin": "modelyard.generation.utils",
+    "LogitsProcessor": "modelyard.generation.logits_process",
+    "LogitsProcessorList": "modelyard.generation.logits_process",
+    "LogitsWarper": "modelyard.generation.logits_process",
+    "TemperatureLogitsWarper": "modelyard.generation.logits_process",
+    "TopKLogitsWarper": "modelyard.generation.logits_process",
+    "TopPLogitsWarper": "modelyard.generation.logits_process",
+    "MinPLogitsWarper": "modelyard.generation.logits_process",
+    "TypicalLogitsWarper": "modelyard.generation.logits_process",
+    "EpsilonLogitsWarper": "modelyard.generation.logits_process",
+    "EtaLogitsWarper": "modelyard.generation.logits_process",
+    "RepetitionPenaltyLogitsProcessor": "modelyard.generation.logits_process",
+    "NoRepeatNGramLogitsProcessor": "modelyard.generation.logits_process",
+    "NoBadWordsLogitsProcessor": "modelyard.generation.logits_process",
+    "SequenceBiasLogitsProcessor": "modelyard.generation.logits_process",
+    "MinLengthLogitsProcessor": "modelyard.generation.logits_process",
+    "MinNewTokensLengthLogitsProcessor": "modelyard.generation.logits_process",
+    "ForcedBOSTokenLogitsProcessor": "modelyard.generation.logits_process",
+    "ForcedEOSTokenLogitsProcessor": "modelyard.generation.logits_process",
+    "InfNanRemoveLogitsProcessor": "modelyard.generation.logits_process",
+    "LogitNormalization": "modelyard.generation.logits_process",
+    "SuppressTokensLogitsProcessor": "modelyard.generation.logits_process",
+    "SuppressTokensAtBeginLogitsProcessor": "modelyard.generation.logits_process",
+    "ExponentialDecayLengthPenalty": "modelyard.generation.logits_process",
+    "StoppingCriteria": "modelyard.generation.stopping_criteria",
+    "StoppingCriteriaList": "modelyard.generation.stopping_criteria",
+    "MaxLengthCriteria": "modelyard.generation.stopping_criteria",
+    "MaxTimeCriteria": "modelyard.generation.stopping_criteria",
+    "EosTokenCriteria": "modelyard.generation.stopping_criteria",
+    "StopStringCriteria": "modelyard.generation.stopping_criteria",
+    "TextStreamer": "modelyard.generation.streamers",
+    "TextIteratorStreamer": "modelyard.generation.streamers",
+    "GenerateDecoderOnlyOutput": "modelyard.generation.utils",
+    "GenerateBeamDecoderOnlyOutput": "modelyard.generation.utils",
     "AutoConfig": "modelyard.auto",
     "AutoModel": "modelyard.auto",
     "AutoModelForMaskedLM": "modelyard.auto",
@@ -124,6 +159,51 @@ if TYPE_CHECKING:  # the same names, for type checkers and IDEs (the families': 
     from modelyard.dynamic_modules import clear_module_cache  # noqa: F401
     from modelyard.feature_extraction import BatchFeature, FeatureExtractionMixin, SequenceFeatureExtractor  # noqa: F401
     from modelyard.generation.caches import Cache, DynamicCache, StaticCache  # noqa: F401
+    from modelyard.generation.configuration_utils import (  # noqa: F401
+        GenerationConfig,
+    )
+    from modelyard.generation.logits_process import (  # noqa: F401
+        EpsilonLogitsWarper,
+        EtaLogitsWarper,
+        ExponentialDecayLengthPenalty,
+        ForcedBOSTokenLogitsProcessor,
+        ForcedEOSTokenLogitsProcessor,
+        InfNanRemoveLogitsProcessor,
+        LogitNormalization,
+        LogitsProcessor,
+        LogitsProcessorList,
+        LogitsWarper,
+        MinLengthLogitsProcessor,
+        MinNewTokensLengthLogitsProcessor,
+        MinPLogitsWarper,
+        NoBadWordsLogitsProcessor,
+        NoRepeatNGramLogitsProcessor,
+        RepetitionPenaltyLogitsProcessor,
+        SequenceBiasLogitsProcessor,
+        SuppressTokensAtBeginLogitsProcessor,
+        SuppressTokensLogitsProcessor,
+        TemperatureLogitsWarper,
+        TopKLogitsWarper,
+        TopPLogitsWarper,
+        TypicalLogitsWarper,
+    )
+    from modelyard.generation.stopping_criteria import (  # noqa: F401
+        EosTokenCriteria,
+        MaxLengthCriteria,
+        MaxTimeCriteria,
+        StoppingCriteria,
+        StoppingCriteriaList,
+        StopStringCriteria,
+    )
+    from modelyard.generation.streamers import (  # noqa: F401
+        TextIteratorStreamer,
+        TextStreamer,
+    )
+    from modelyard.generation.utils import (  # noqa: F401
+        GenerateBeamDecoderOnlyOutput,
+        GenerateDecoderOnlyOutput,
+        GenerationMixin,
+    )
     from modelyard.image_processing import BaseImageProcessor, ImageFeatureExtractionMixin  # noqa: F401
     from modelyard.modeling import PreTrainedModel  # noqa: F401
     from modelyard.models._typing import *  # noqa: F403

@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import DEFAULT_OUT, check_reference, quiet_reference, reference_tag, write_json  # noqa: E402
 
-PARTS = ("models", "decoders", "minilm", "tokenizers", "feature_extraction", "contracts")
+PARTS = ("models", "decoders", "minilm", "tokenizers", "feature_extraction", "contracts", "generation")
 
 
 def main() -> None:
@@ -62,6 +62,9 @@ def main() -> None:
                 "feature_extraction": "feature_extraction/: inputs.npz, expected.npz, cases.json",
                 "contracts": "contracts/contracts.json: the reference's behaviour for everyday idioms (types, keys, "
                 "names; see tools/reference/gen_contracts.py)",
+                "generation": "generation/: tiny_lm/ (the tiny LM of tests/generation/_tiny_lm.py saved by the "
+                "reference), processors.json (each logits processor on fixed inputs), generate.json (sequences and "
+                "processed scores of generate(); see tools/reference/gen_generation.py)",
             },
             "loader": "tests/common/parity.py",
         },

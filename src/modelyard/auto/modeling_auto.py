@@ -80,7 +80,9 @@ class _AutoModel:
                 builtin=builtin,
             )
             if remote is not None:
-                return remote, None
+                from modelyard.generation.utils import add_generation_mixin_to_remote_model
+
+                return add_generation_mixin_to_remote_model(remote), None
             return builtin, reference  # type: ignore[return-value]  # builtin is set when remote is None
         if builtin is None:
             custom = f" Its auto_map names custom code only for: {', '.join(sorted(auto_map))}." if auto_map else ""

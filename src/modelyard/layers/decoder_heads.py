@@ -18,6 +18,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from modelyard.generation.utils import GenerationMixin
 from modelyard.layers.heads import IGNORE_INDEX, question_answering_loss, sequence_classification_loss
 from modelyard.outputs import (
     CausalLMOutputWithPast,
@@ -88,7 +89,7 @@ class _DecoderHead(nn.Module):
         return result if (self.config.use_return_dict if return_dict is None else return_dict) else result.to_tuple()
 
 
-class CausalLMHead(_DecoderHead):
+class CausalLMHead(_DecoderHead, GenerationMixin):
     """Next-token logits over the vocabulary (``lm_head``, tied to the input embeddings when the config says)."""
 
     _tied_weights_keys = ["lm_head.weight"]

@@ -19,14 +19,6 @@ _Tensors = tuple[torch.Tensor, ...] | None
 
 
 @dataclass
-class BaseModelOutputWithPast(ModelOutput):
-    last_hidden_state: _Tensor = None
-    past_key_values: object = None
-    hidden_states: _Tensors = None
-    attentions: _Tensors = None
-
-
-@dataclass
 class BaseModelOutputWithCrossAttentions(ModelOutput):
     last_hidden_state: _Tensor = None
     hidden_states: _Tensors = None
@@ -60,15 +52,6 @@ class BaseModelOutputWithPoolingAndProjection(ModelOutput):
     hidden_states: _Tensors = None
     attentions: _Tensors = None
     projection_state: _Tensors = None
-
-
-@dataclass
-class CausalLMOutputWithPast(ModelOutput):
-    loss: _Tensor = None
-    logits: _Tensor = None
-    past_key_values: object = None
-    hidden_states: _Tensors = None
-    attentions: _Tensors = None
 
 
 @dataclass
@@ -196,6 +179,8 @@ __getattr__, __dir__ = declare(
             "ImageClassifierOutput",
             "ImageClassifierOutputWithNoAttention",
             "CausalLMOutput",
+            "CausalLMOutputWithPast",
+            "BaseModelOutputWithPast",
         )
     },
 )

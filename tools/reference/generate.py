@@ -18,7 +18,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import DEFAULT_OUT, check_reference, quiet_reference, reference_tag, write_json  # noqa: E402
 
-PARTS = ("models", "decoders", "minilm", "tokenizers", "feature_extraction", "contracts", "generation")
+PARTS = ("models", "decoders", "minilm", "tokenizers", "bpe_tokenizers", "feature_extraction", "contracts",
+         "generation")
 
 
 def main() -> None:

@@ -242,3 +242,56 @@ CTC_TEXTS: list[str] = [
     "HELLO|WORLD",
     "MIXED Case",
 ]
+
+# Byte-level BPE and sentencepiece cases (gen_bpe_tokenizers.py): the singles plus what those tokenizers treat
+# specially: whitespace runs and kinds, contractions in any case, digit runs, emoji sequences, control
+# characters, invalid surrogate-free edge text, and the special/added tokens of the tiny vocabularies.
+BPE_TEXTS: list[str] = [
+    *SINGLES,
+    "",
+    " ",
+    "   ",
+    "\n",
+    "\n\n\nthree newlines",
+    "line one\r\nline two\rline three",
+    "trailing spaces   \n  and more\t\t\n",
+    "a\u3000ideographic\u00a0nbsp\u2009thin\u202fnarrow",
+    "\x1c\x1d\x1e\x1f unit separators",
+    "CAN'T WON'T It'S We'RE they'LL I'D",
+    "1234567890 3.14159 1,000,000 ½ ² Ⅻ ٣",
+    "emoji 👩\u200d👩\u200d👧\u200d👦 family 🇫🇷 flag 👍🏽 skin",
+    "zero\u200bwidth\u200cjoiner\u200d",
+    "<|endoftext|>",
+    "Hello<|endoftext|>World",
+    "before <|endoftext|> after",
+    "<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n",
+    "a <|im_start|>b<|im_end|>",
+    "<s>already bos</s> and eos",
+    "x</s>y <unk> z",
+    "▁already▁spaced▁text",
+    "code: def f(x):\n    return x ** 2  # square\n",
+    "{\"json\": [1, 2, 3], \"key\": null}",
+    "Ａｂｃ ﬁ ﬀ e\u0301 é",
+]
+
+# Words and phrases added with add_tokens/add_special_tokens in the added-token variants.
+BPE_ADDED_TEXTS: list[str] = [
+    "a newword here",
+    "newwords newword.",
+    "x   lstriptok   y",
+    "x   rstriptok   y",
+    "<pad> padded",
+    "<extra_1>inside<extra_1>",
+    "mix 東京newword🙂<extra_1>",
+]
+
+
+def bpe_training_corpus() -> list[str]:
+    """Deterministic training text for the tiny BPE and sentencepiece vocabularies (never random)."""
+    lines = []
+    for round_ in range(6):
+        for i, text in enumerate(SINGLES):
+            lines.append(text if (i + round_) % 3 else text.lower())
+    lines += ["the quick brown fox jumps over the lazy dog"] * 20
+    lines += ["Hello world! How are you today? I'm fine, thanks."] * 10
+    return lines

@@ -173,7 +173,9 @@ class RotaryDecoderBackbone(nn.Module):
         if (input_ids is None) == (inputs_embeds is None):
             raise ValueError(f"Pass exactly one of input_ids or inputs_embeds to {type(self).__name__}.")
         if self.gradient_checkpointing and self.training and use_cache:
-            logger.warning("use_cache=True is incompatible with gradient checkpointing; setting use_cache=False.")
+            if not self.__dict__.get("_told_cache_off"):  # once per model, not once per training step
+                logger.warning("use_cache=True is incompatible with gradient checkpointing; setting use_cache=False.")
+                self.__dict__["_told_cache_off"] = True
             use_cache = False
         if inputs_embeds is None:
             inputs_embeds = self.embed_tokens(input_ids)  # (batch, seq, hidden)

@@ -8,6 +8,7 @@ from modelyard._lazy import lazy_exports
 _EXPORTS = {
     "AddedToken": "modelyard.tokenization.added_tokens",
     "BatchEncoding": "modelyard.tokenization.encoding",
+    "EncodingOptions": "modelyard.tokenization.encoding_options",
     "CharSpan": "modelyard.tokenization.encoding",
     "TokenSpan": "modelyard.tokenization.encoding",
     "TensorType": "modelyard.tokenization.encoding",

@@ -18,9 +18,12 @@ from typing import Any, ClassVar, TypeVar
 from modelyard.errors import MissingFileError, TokenizerError
 from modelyard.hub.files import FileSource
 from modelyard.pretrained_io import PretrainedIO
+from modelyard.tokenization import chat_template as chat_templates
 from modelyard.tokenization import serialization
 from modelyard.tokenization.added_tokens import AddedToken
+from modelyard.tokenization.chat_template import ChatTemplateMixin
 from modelyard.tokenization.encoding import BatchEncoding, CharSpan, TensorType, TokenSpan, to_py_obj
+from modelyard.tokenization.encoding_options import EncodingOptions
 from modelyard.tokenization.padding import (
     VERY_LARGE_INTEGER,
     PaddingStrategy,
@@ -61,7 +64,7 @@ def _is_text_input(value: Any) -> bool:
     return False
 
 
-class PreTrainedTokenizerBase(SpecialTokensMixin, PaddingTruncationMixin, PretrainedIO):
+class PreTrainedTokenizerBase(SpecialTokensMixin, PaddingTruncationMixin, ChatTemplateMixin, PretrainedIO):
     """Base class of :class:`PreTrainedTokenizer` (slow) and :class:`PreTrainedTokenizerFast`.
 
     Class attributes a tokenizer sets: ``vocab_files_names`` (constructor argument -> file name),
@@ -202,7 +205,6 @@ class PreTrainedTokenizerBase(SpecialTokensMixin, PaddingTruncationMixin, Pretra
         text_pair: str | list[str] | list[list[str]] | None = None,
         text_target: str | list[str] | list[list[str]] | None = None,
         text_pair_target: str | list[str] | list[list[str]] | None = None,
-        *,
         add_special_tokens: bool = True,
         padding: bool | str | PaddingStrategy = False,
         truncation: bool | str | TruncationStrategy | None = None,
@@ -224,52 +226,22 @@ class PreTrainedTokenizerBase(SpecialTokensMixin, PaddingTruncationMixin, Pretra
         """Encode a text, a pair of texts, or a batch of either, for the model.
 
         ``text_target`` encodes labels the same way (returned as ``labels`` when ``text`` is given too).
-        Extra keyword arguments (e.g. ``split_special_tokens``) go to :meth:`tokenize`.
+        Extra keyword arguments (e.g. ``split_special_tokens``) go to :meth:`tokenize`. The arguments become
+        one :class:`~modelyard.tokenization.encoding_options.EncodingOptions` here.
         """
-        options = dict(
-            add_special_tokens=add_special_tokens,
-            padding=padding,
-            truncation=truncation,
-            max_length=max_length,
-            stride=stride,
-            is_split_into_words=is_split_into_words,
-            pad_to_multiple_of=pad_to_multiple_of,
-            padding_side=padding_side,
-            return_tensors=return_tensors,
-            return_token_type_ids=return_token_type_ids,
-            return_attention_mask=return_attention_mask,
-            return_overflowing_tokens=return_overflowing_tokens,
-            return_special_tokens_mask=return_special_tokens_mask,
-            return_offsets_mapping=return_offsets_mapping,
-            return_length=return_length,
-            verbose=verbose,
-            split_special_tokens=kwargs.pop("split_special_tokens", self.split_special_tokens),
-            **kwargs,
-        )
         if text is None and text_target is None:
             raise TokenizerError("Nothing to encode: pass text (and optionally text_pair) or text_target.")
-        encodings = self._call_one(text, text_pair, **options) if text is not None else None
+        options = EncodingOptions.from_call(self, locals(), kwargs)
+        encodings = self._call_one(text, text_pair, options) if text is not None else None
         if text_target is None:
             return encodings  # type: ignore[return-value]
-        targets = self._call_one(text_target, text_pair_target, **options)
+        targets = self._call_one(text_target, text_pair_target, options)
         if encodings is None:
             return targets
         encodings["labels"] = targets["input_ids"]
         return encodings
 
-    def _call_one(
-        self,
-        text: Any,
-        text_pair: Any = None,
-        *,
-        is_split_into_words: bool = False,
-        padding: Any = False,
-        truncation: Any = None,
-        max_length: int | None = None,
-        pad_to_multiple_of: int | None = None,
-        verbose: bool = True,
-        **options: Any,
-    ) -> BatchEncoding:
+    def _call_one(self, text: Any, text_pair: Any, options: EncodingOptions) -> BatchEncoding:
         if not _is_text_input(text):
             raise TokenizerError(
                 f"text must be a str (one example), a list of str (a batch, or one pre-split example with "
@@ -277,68 +249,94 @@ class PreTrainedTokenizerBase(SpecialTokensMixin, PaddingTruncationMixin, Pretra
             )
         if text_pair is not None and not _is_text_input(text_pair):
             raise TokenizerError(f"text_pair must be a str, a list of str or a list of lists of str; got {text_pair!r:.80}.")
-        if is_split_into_words:
+        if options.is_split_into_words:
             batched = isinstance(text, (list, tuple)) and bool(text) and isinstance(text[0], (list, tuple))
         else:
             batched = isinstance(text, (list, tuple))
-        padding_strategy, truncation_strategy, max_length, options = self._get_padding_truncation_strategies(
-            padding=padding,
-            truncation=truncation,
-            max_length=max_length,
-            pad_to_multiple_of=pad_to_multiple_of,
-            verbose=verbose,
-            **options,
-        )
-        common = dict(
-            padding_strategy=padding_strategy,
-            truncation_strategy=truncation_strategy,
-            max_length=max_length,
-            is_split_into_words=is_split_into_words,
-            pad_to_multiple_of=pad_to_multiple_of,
-            verbose=verbose,
-            **options,
-        )
         if not batched:
-            return self._encode_plus(text, text_pair, **common)
+            return self._encode_plus(text, text_pair, options=options)
         if isinstance(text_pair, str):
             raise TokenizerError("For a batch of texts, text_pair must be a list of the same length, not a str.")
         if text_pair is not None and len(text) != len(text_pair):
             raise TokenizerError(f"text has {len(text)} examples but text_pair has {len(text_pair)}; they must match.")
         batch = list(zip(text, text_pair)) if text_pair is not None else list(text)
-        return self._batch_encode_plus(batch, **common)
+        return self._batch_encode_plus(batch, options=options)
 
     def encode_plus(
-        self, text: Any, text_pair: Any = None, *, padding: Any = False, truncation: Any = None, max_length: int | None = None,
-        pad_to_multiple_of: int | None = None, verbose: bool = True, **options: Any,
-    ) -> BatchEncoding:  # fmt: skip
+        self,
+        text: Any,
+        text_pair: Any = None,
+        add_special_tokens: bool = True,
+        padding: bool | str | PaddingStrategy = False,
+        truncation: bool | str | TruncationStrategy | None = None,
+        max_length: int | None = None,
+        stride: int = 0,
+        is_split_into_words: bool = False,
+        pad_to_multiple_of: int | None = None,
+        padding_side: str | None = None,
+        return_tensors: str | TensorType | None = None,
+        return_token_type_ids: bool | None = None,
+        return_attention_mask: bool | None = None,
+        return_overflowing_tokens: bool = False,
+        return_special_tokens_mask: bool = False,
+        return_offsets_mapping: bool = False,
+        return_length: bool = False,
+        verbose: bool = True,
+        **kwargs: Any,
+    ) -> BatchEncoding:
         """Encode one text (or pair); same options as calling the tokenizer."""
-        strategies = self._get_padding_truncation_strategies(padding, truncation, max_length, pad_to_multiple_of, verbose)
-        options.setdefault("split_special_tokens", self.split_special_tokens)
-        return self._encode_plus(
-            text, text_pair, padding_strategy=strategies[0], truncation_strategy=strategies[1], max_length=strategies[2],
-            pad_to_multiple_of=pad_to_multiple_of, verbose=verbose, **options,
-        )  # fmt: skip
+        return self._encode_plus(text, text_pair, options=EncodingOptions.from_call(self, locals(), kwargs))
 
     def batch_encode_plus(
-        self, batch_text_or_text_pairs: list[Any], *, padding: Any = False, truncation: Any = None,
-        max_length: int | None = None, pad_to_multiple_of: int | None = None, verbose: bool = True, **options: Any,
-    ) -> BatchEncoding:  # fmt: skip
-        """Encode a batch of texts or (text, pair) tuples; same options as calling the tokenizer."""
-        strategies = self._get_padding_truncation_strategies(padding, truncation, max_length, pad_to_multiple_of, verbose)
-        options.setdefault("split_special_tokens", self.split_special_tokens)
-        return self._batch_encode_plus(
-            list(batch_text_or_text_pairs), padding_strategy=strategies[0], truncation_strategy=strategies[1],
-            max_length=strategies[2], pad_to_multiple_of=pad_to_multiple_of, verbose=verbose, **options,
-        )  # fmt: skip
+        self,
+        batch_text_or_text_pairs: list[Any],
+        add_special_tokens: bool = True,
+        padding: bool | str | PaddingStrategy = False,
+        truncation: bool | str | TruncationStrategy | None = None,
+        max_length: int | None = None,
+        stride: int = 0,
+        is_split_into_words: bool = False,
+        pad_to_multiple_of: int | None = None,
+        padding_side: str | None = None,
+        return_tensors: str | TensorType | None = None,
+        return_token_type_ids: bool | None = None,
+        return_attention_mask: bool | None = None,
+        return_overflowing_tokens: bool = False,
+        return_special_tokens_mask: bool = False,
+        return_offsets_mapping: bool = False,
+        return_length: bool = False,
+        verbose: bool = True,
+        **kwargs: Any,
+    ) -> BatchEncoding:
+        """Encode a batch of texts or (text, text_pair) tuples; same options as calling the tokenizer."""
+        options = EncodingOptions.from_call(self, locals(), kwargs)
+        return self._batch_encode_plus(list(batch_text_or_text_pairs), options=options)
 
-    def encode(self, text: Any, text_pair: Any = None, *, add_special_tokens: bool = True, **options: Any) -> list[int]:
+    def encode(
+        self,
+        text: Any,
+        text_pair: Any = None,
+        add_special_tokens: bool = True,
+        padding: bool | str | PaddingStrategy = False,
+        truncation: bool | str | TruncationStrategy | None = None,
+        max_length: int | None = None,
+        stride: int = 0,
+        padding_side: str | None = None,
+        return_tensors: str | TensorType | None = None,
+        **kwargs: Any,
+    ) -> list[int]:
         """The token ids of a text (or pair), special tokens included by default."""
-        return self.encode_plus(text, text_pair, add_special_tokens=add_special_tokens, **options)["input_ids"]
+        arguments = {k: v for k, v in locals().items() if k not in ("self", "text", "text_pair", "kwargs")}
+        extra = {k: v for k, v in kwargs.items() if k not in EncodingOptions.CALL_KEYWORDS}
+        options = EncodingOptions.from_call(self, {**arguments, **kwargs}, extra)
+        return self._encode_plus(text, text_pair, options=options)["input_ids"]
 
-    def _encode_plus(self, text: Any, text_pair: Any = None, **options: Any) -> BatchEncoding:
+    def _encode_plus(self, text: Any, text_pair: Any = None, options: EncodingOptions | None = None,
+                     **keywords: Any) -> BatchEncoding:  # fmt: skip
+        """Encode one example; ``options`` (or the reference's internal keywords) say how."""
         raise NotImplementedError
 
-    def _batch_encode_plus(self, batch: list[Any], **options: Any) -> BatchEncoding:
+    def _batch_encode_plus(self, batch: list[Any], options: EncodingOptions | None = None, **keywords: Any) -> BatchEncoding:
         raise NotImplementedError
 
     # ------------------------------------------------------------------ decoding
@@ -398,8 +396,12 @@ class PreTrainedTokenizerBase(SpecialTokensMixin, PaddingTruncationMixin, Pretra
         filename_prefix: str | None = None,
         *,
         portable_code: bool = False,
+        save_jinja_files: bool = True,
     ) -> tuple[str, ...]:
         """Write the tokenizer's files into ``directory``; returns the paths written (``save_pretrained``).
+
+        Chat templates go to ``chat_template.jinja`` (and ``additional_chat_templates/``), or into
+        tokenizer_config.json with ``save_jinja_files=False``, as the reference 4.57 saves them.
 
         ``portable_code=True``: custom code saved with the files imports modelyard in a form the transformers
         library can also run (see ``modelyard.dynamic_modules.check_portable_code``).
@@ -424,13 +426,15 @@ class PreTrainedTokenizerBase(SpecialTokensMixin, PaddingTruncationMixin, Pretra
         special_path = directory / (prefix + serialization.SPECIAL_TOKENS_MAP_FILE)
 
         config = serialization.build_tokenizer_config(self)
+        templates = chat_templates.save_templates(self.chat_template, directory, config, prefix, as_files=save_jinja_files)
         if self._auto_class is not None:
             self._save_custom_code(directory, config, portable=portable_code)
         serialization.write_json(config_path, config)
         serialization.write_json(special_path, serialization.encode_added_tokens(self.special_tokens_map_extended, type_field=False))
         return self._save_pretrained(
-            directory, (str(config_path), str(special_path)), legacy_format=legacy_format, filename_prefix=filename_prefix
-        )
+            directory, (str(config_path), str(special_path), *templates), legacy_format=legacy_format,
+            filename_prefix=filename_prefix,
+        )  # fmt: skip
 
     def _save_custom_code(self, directory: Path, config: dict[str, Any], *, portable: bool = False) -> None:
         from modelyard.dynamic.saving import save_custom_code

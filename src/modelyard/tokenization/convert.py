@@ -3,7 +3,8 @@
 ``wordpiece_backend`` builds a WordPiece pipeline from plain settings (vocabulary, unknown token, BERT
 normalizer flags, ``[CLS] A [SEP] (B [SEP])`` template); ``convert_slow_tokenizer`` reads those settings from
 any slow WordPiece tokenizer (one with ``vocab`` and ``wordpiece_tokenizer`` attributes, and optionally a
-``basic_tokenizer``), so new WordPiece families convert without code here. Other algorithms register a
+``basic_tokenizer``), so new WordPiece families convert without code here. Byte-level BPE (GPT-2, Qwen2)
+and sentencepiece (Llama) tokenizers convert as the reference converts them; other algorithms register a
 converter in ``SLOW_TO_FAST_CONVERTERS`` under the slow class name.
 """
 
@@ -85,9 +86,61 @@ def convert_wordpiece(slow: Any) -> Any:
     )
 
 
+def _bpe_model(slow: Any, **options: Any) -> Any:
+    from tokenizers.models import BPE
+
+    merges = [pair for pair in slow.bpe_ranks if len(pair) == 2]
+    return BPE(vocab=dict(slow.encoder), merges=merges, dropout=None, continuing_subword_prefix="",
+               end_of_word_suffix="", fuse_unk=False, **options)  # fmt: skip
+
+
+def convert_gpt2(slow: Any) -> Any:
+    """GPT-2: byte-level BPE; the BOS template when the slow tokenizer adds one."""
+    from tokenizers import Tokenizer, decoders, pre_tokenizers, processors
+
+    backend = Tokenizer(_bpe_model(slow))
+    backend.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=getattr(slow, "add_prefix_space", False))
+    backend.decoder = decoders.ByteLevel()
+    if getattr(slow, "add_bos_token", False):
+        bos = str(slow.bos_token)
+        backend.post_processor = processors.TemplateProcessing(
+            single=f"{bos}:0 $A:0", pair=f"{bos}:0 $A:0 $B:1", special_tokens=[(bos, slow.bos_token_id)]
+        )
+    else:
+        backend.post_processor = processors.ByteLevel(trim_offsets=False)
+    return backend
+
+
+def convert_qwen2(slow: Any) -> Any:
+    """Qwen2: NFC, Qwen2's split regex, then byte-level spelling without GPT-2's regex."""
+    from tokenizers import Regex, Tokenizer, decoders, normalizers, pre_tokenizers, processors
+
+    from modelyard.tokenization.byte_level_bpe import QWEN2_SPLIT_REGEX
+
+    backend = Tokenizer(_bpe_model(slow, unk_token=None, byte_fallback=False))
+    backend.normalizer = normalizers.NFC()
+    backend.pre_tokenizer = pre_tokenizers.Sequence([
+        pre_tokenizers.Split(Regex(QWEN2_SPLIT_REGEX), behavior="isolated", invert=False),
+        pre_tokenizers.ByteLevel(add_prefix_space=getattr(slow, "add_prefix_space", False), use_regex=False),
+    ])  # fmt: skip
+    backend.decoder = decoders.ByteLevel()
+    backend.post_processor = processors.ByteLevel(trim_offsets=False)
+    return backend
+
+
+def convert_llama(slow: Any) -> Any:
+    """Llama's sentencepiece model (see ``sentencepiece_model.llama_backend``)."""
+    from modelyard.tokenization.sentencepiece_model import llama_backend
+
+    return llama_backend(slow)
+
+
 SLOW_TO_FAST_CONVERTERS: dict[str, Callable[[Any], Any]] = {
     "BertTokenizer": convert_wordpiece,
     "DistilBertTokenizer": convert_wordpiece,
+    "GPT2Tokenizer": convert_gpt2,
+    "Qwen2Tokenizer": convert_qwen2,
+    "LlamaTokenizer": convert_llama,
 }
 
 

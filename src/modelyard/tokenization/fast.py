@@ -20,6 +20,7 @@ from modelyard.tokenization import serialization
 from modelyard.tokenization.added_tokens import AddedToken
 from modelyard.tokenization.base import PreTrainedTokenizerBase
 from modelyard.tokenization.encoding import BatchEncoding
+from modelyard.tokenization.encoding_options import EncodingOptions
 from modelyard.tokenization.padding import PaddingStrategy, TruncationStrategy
 
 logger = logging.getLogger(__name__)
@@ -89,6 +90,25 @@ class PreTrainedTokenizerFast(PreTrainedTokenizerBase):
         super().__init__(**kwargs)
         backend.encode_special_tokens = self.split_special_tokens
         self._register_added_tokens(added_tokens_decoder)
+        self._sync_prefix_space()
+
+    def _sync_prefix_space(self) -> None:
+        """Make the backend's pre-tokenizer follow ``add_prefix_space`` when it has that setting (as the reference)."""
+        pre_tokenizer = self._tokenizer.pre_tokenizer
+        if pre_tokenizer is None:
+            return
+        try:
+            state = json.loads(pre_tokenizer.__getstate__())
+        except Exception:  # a custom pre-tokenizer that cannot be serialised has no setting to follow
+            return
+        if state.get("add_prefix_space", self.add_prefix_space) != self.add_prefix_space:
+            from tokenizers import pre_tokenizers
+
+            state["add_prefix_space"] = self.add_prefix_space
+            try:
+                self._tokenizer.pre_tokenizer = getattr(pre_tokenizers, state.pop("type"))(**state)
+            except Exception as err:  # a state the constructor does not take back: keep the file's setting
+                logger.debug("Could not set add_prefix_space on the pre-tokenizer: %s", err)
 
     def _register_added_tokens(self, added_tokens_decoder: dict[int, AddedToken]) -> None:
         """Make sure the backend knows the saved added tokens and every special token."""
@@ -239,39 +259,24 @@ class PreTrainedTokenizerFast(PreTrainedTokenizerBase):
                 padding = backend.padding
         self._applied_state = (truncation, padding)
 
-    def _batch_encode_plus(
-        self,
-        batch: list[Any],
-        *,
-        add_special_tokens: bool = True,
-        padding_strategy: PaddingStrategy = PaddingStrategy.DO_NOT_PAD,
-        truncation_strategy: TruncationStrategy = TruncationStrategy.DO_NOT_TRUNCATE,
-        max_length: int | None = None,
-        stride: int = 0,
-        is_split_into_words: bool = False,
-        pad_to_multiple_of: int | None = None,
-        padding_side: str | None = None,
-        return_tensors: Any = None,
-        return_token_type_ids: bool | None = None,
-        return_attention_mask: bool | None = None,
-        return_overflowing_tokens: bool = False,
-        return_special_tokens_mask: bool = False,
-        return_offsets_mapping: bool = False,
-        return_length: bool = False,
-        verbose: bool = True,
-        split_special_tokens: bool = False,
-        **unused: Any,
-    ) -> BatchEncoding:
-        if unused:
-            logger.warning("Keyword arguments %s not recognized by %s; ignored.", sorted(unused), type(self).__name__)
+    def _batch_encode_plus(self, batch: list[Any], options: EncodingOptions | None = None, **keywords: Any) -> BatchEncoding:
+        options = EncodingOptions.of(options, keywords)
+        if options.tokenize_kwargs:
+            logger.warning("Keyword arguments %s not recognized by %s; ignored.", sorted(options.tokenize_kwargs),
+                           type(self).__name__)  # fmt: skip
+        truncation_strategy, max_length = options.truncation_strategy, options.max_length
+        return_token_type_ids, return_attention_mask = options.return_token_type_ids, options.return_attention_mask
+        return_overflowing_tokens = options.return_overflowing_tokens
         if not isinstance(batch, (list, tuple)):
             raise TokenizerError(f"A batch must be a list or tuple, got {type(batch).__name__}.")
-        self.set_truncation_and_padding(padding_strategy, truncation_strategy, max_length, stride, pad_to_multiple_of, padding_side)
+        self.set_truncation_and_padding(options.padding_strategy, truncation_strategy, max_length, options.stride,
+                                        options.pad_to_multiple_of, options.padding_side)  # fmt: skip
         backend = self._tokenizer
-        if backend.encode_special_tokens != split_special_tokens:
-            backend.encode_special_tokens = split_special_tokens
+        if backend.encode_special_tokens != options.split_special_tokens:
+            backend.encode_special_tokens = options.split_special_tokens
         try:
-            encodings = backend.encode_batch(batch, add_special_tokens=add_special_tokens, is_pretokenized=is_split_into_words)
+            encodings = backend.encode_batch(batch, add_special_tokens=options.add_special_tokens,
+                                             is_pretokenized=options.is_split_into_words)  # fmt: skip
         except Exception as err:  # the Rust side raises plain Exception
             hint = ""
             if "truncat" in str(err).lower():
@@ -298,25 +303,27 @@ class PreTrainedTokenizerFast(PreTrainedTokenizerBase):
             data["token_type_ids"] = [e.type_ids for e in encodings]
         if return_attention_mask:
             data["attention_mask"] = [e.attention_mask for e in encodings]
-        if return_special_tokens_mask:
+        if options.return_special_tokens_mask:
             data["special_tokens_mask"] = [e.special_tokens_mask for e in encodings]
-        if return_offsets_mapping:
+        if options.return_offsets_mapping:
             data["offset_mapping"] = [e.offsets for e in encodings]
-        if return_length:
+        if options.return_length:
             data["length"] = [len(ids) for ids in data["input_ids"]]
         if mapping is not None:
             data["overflow_to_sample_mapping"] = mapping
-        if verbose and max_length is None:
+        if options.verbose and max_length is None:
             limit = self.model_max_length
             for ids in data["input_ids"]:
                 if len(ids) > limit:
-                    self._eventual_warn_about_too_long_sequence(ids, max_length, verbose)
+                    self._eventual_warn_about_too_long_sequence(ids, max_length, options.verbose)
                     break
-        return BatchEncoding(data, encodings, tensor_type=return_tensors)
+        return BatchEncoding(data, encodings, tensor_type=options.return_tensors)
 
-    def _encode_plus(self, text: Any, text_pair: Any = None, **options: Any) -> BatchEncoding:
-        batched = self._batch_encode_plus([(text, text_pair)] if text_pair else [text], **options)
-        if options.get("return_tensors") is None and not options.get("return_overflowing_tokens"):
+    def _encode_plus(self, text: Any, text_pair: Any = None, options: EncodingOptions | None = None,
+                     **keywords: Any) -> BatchEncoding:  # fmt: skip
+        options = EncodingOptions.of(options, keywords)
+        batched = self._batch_encode_plus([(text, text_pair)] if text_pair else [text], options=options)
+        if options.return_tensors is None and not options.return_overflowing_tokens:
             # One example: unwrap the batch axis (lists of lists become lists).
             batched = BatchEncoding(
                 {k: v[0] if v and isinstance(v[0], list) else v for k, v in batched.data.items()}, batched.encodings

@@ -14,24 +14,12 @@ from typing import Any
 
 from modelyard.errors import TokenizerError
 from modelyard.tokenization.encoding import BatchEncoding, TensorType, to_py_obj
+from modelyard.tokenization.encoding_options import EncodingOptions, PaddingStrategy, TruncationStrategy
 
 logger = logging.getLogger(__name__)
 
 VERY_LARGE_INTEGER = int(1e30)  # "no limit" value of model_max_length, as in the reference's files
 LARGE_INTEGER = int(1e20)
-
-
-class PaddingStrategy(str, enum.Enum):
-    LONGEST = "longest"
-    MAX_LENGTH = "max_length"
-    DO_NOT_PAD = "do_not_pad"
-
-
-class TruncationStrategy(str, enum.Enum):
-    ONLY_FIRST = "only_first"
-    ONLY_SECOND = "only_second"
-    LONGEST_FIRST = "longest_first"
-    DO_NOT_TRUNCATE = "do_not_truncate"
 
 
 def _enum_value(enum_cls: type[enum.Enum], value: Any, argument: str) -> Any:
@@ -351,51 +339,17 @@ class PaddingTruncationMixin:
         **kwargs: Any,
     ) -> BatchEncoding:
         """Turn ids (or a pair) into model inputs: special tokens, truncation, padding, masks."""
-        padding_strategy, truncation_strategy, max_length, _ = self._get_padding_truncation_strategies(
-            padding=padding, truncation=truncation, max_length=max_length, pad_to_multiple_of=pad_to_multiple_of, verbose=verbose
-        )
-        return self._prepare(
-            ids,
-            pair_ids,
-            add_special_tokens=add_special_tokens,
-            padding_strategy=padding_strategy,
-            truncation_strategy=truncation_strategy,
-            max_length=max_length,
-            stride=stride,
-            pad_to_multiple_of=pad_to_multiple_of,
-            padding_side=padding_side,
-            return_tensors=return_tensors,
-            return_token_type_ids=return_token_type_ids,
-            return_attention_mask=return_attention_mask,
-            return_overflowing_tokens=return_overflowing_tokens,
-            return_special_tokens_mask=return_special_tokens_mask,
-            return_length=return_length,
-            verbose=verbose,
-            prepend_batch_axis=prepend_batch_axis,
-        )
+        options = EncodingOptions.from_call(self, locals())
+        return self._prepare(ids, pair_ids, options, prepend_batch_axis=prepend_batch_axis)
 
-    def _prepare(
-        self,
-        ids: list[int],
-        pair_ids: list[int] | None,
-        *,
-        add_special_tokens: bool,
-        padding_strategy: PaddingStrategy,
-        truncation_strategy: TruncationStrategy,
-        max_length: int | None,
-        stride: int,
-        pad_to_multiple_of: int | None,
-        padding_side: str | None,
-        return_tensors: str | TensorType | None,
-        return_token_type_ids: bool | None,
-        return_attention_mask: bool | None,
-        return_overflowing_tokens: bool,
-        return_special_tokens_mask: bool,
-        return_length: bool,
-        verbose: bool,
-        prepend_batch_axis: bool,
-    ) -> BatchEncoding:
+    def _prepare(self, ids: list[int], pair_ids: list[int] | None, options: EncodingOptions, *,
+                 prepend_batch_axis: bool = False) -> BatchEncoding:  # fmt: skip
         """``prepare_for_model`` with strategies already resolved (the hot path of slow tokenizers)."""
+        add_special_tokens = options.add_special_tokens
+        padding_strategy, truncation_strategy = options.padding_strategy, options.truncation_strategy
+        max_length, verbose = options.max_length, options.verbose
+        return_token_type_ids, return_attention_mask = options.return_token_type_ids, options.return_attention_mask
+        return_overflowing_tokens = options.return_overflowing_tokens
         pair = pair_ids is not None
         if return_token_type_ids and not add_special_tokens:
             raise TokenizerError(
@@ -419,7 +373,8 @@ class PaddingTruncationMixin:
         overflowing: list[int] = []
         if truncation_strategy is not TruncationStrategy.DO_NOT_TRUNCATE and max_length and total > max_length:
             ids, pair_ids, overflowing = self.truncate_sequences(
-                ids, pair_ids, num_tokens_to_remove=total - max_length, truncation_strategy=truncation_strategy, stride=stride
+                ids, pair_ids, num_tokens_to_remove=total - max_length, truncation_strategy=truncation_strategy,
+                stride=options.stride,
             )
         if return_overflowing_tokens:
             encoded["overflowing_tokens"] = overflowing
@@ -433,16 +388,17 @@ class PaddingTruncationMixin:
         encoded["input_ids"] = sequence
         if return_token_type_ids:
             encoded["token_type_ids"] = type_ids
-        if return_special_tokens_mask:
+        if options.return_special_tokens_mask:
             encoded["special_tokens_mask"] = (
                 self.get_special_tokens_mask(ids, pair_ids) if add_special_tokens else [0] * len(sequence)  # type: ignore[attr-defined]
             )
         if verbose and max_length is None and len(sequence) > self.model_max_length:
             self._eventual_warn_about_too_long_sequence(sequence, max_length, verbose)
         if padding_strategy is not PaddingStrategy.DO_NOT_PAD:
-            encoded = self._pad(encoded, max_length, padding_strategy, pad_to_multiple_of, padding_side, return_attention_mask)
+            encoded = self._pad(encoded, max_length, padding_strategy, options.pad_to_multiple_of, options.padding_side,
+                                return_attention_mask)  # fmt: skip
         elif return_attention_mask:
             encoded["attention_mask"] = [1] * len(sequence)
-        if return_length:
+        if options.return_length:
             encoded["length"] = len(encoded["input_ids"])
-        return BatchEncoding(encoded, tensor_type=return_tensors, prepend_batch_axis=prepend_batch_axis)
+        return BatchEncoding(encoded, tensor_type=options.return_tensors, prepend_batch_axis=prepend_batch_axis)

@@ -145,6 +145,9 @@ def load_init_kwargs(
             cls.__name__,
             config_class,
         )
+    templates = _saved_chat_templates(source)
+    if templates is not None:
+        init_kwargs["chat_template"] = templates
     init_kwargs.update(kwargs)
 
     added_tokens_file = files.pop("added_tokens_file", None)
@@ -205,6 +208,19 @@ def load_init_kwargs(
                 init_kwargs[key] = by_content.get(str(init_kwargs[key]), init_kwargs[key])
     init_kwargs["name_or_path"] = source.name
     return init_inputs, init_kwargs
+
+
+def _saved_chat_templates(source: FileSource) -> str | dict[str, str] | None:
+    """Templates saved as ``.jinja`` files (they win over a ``chat_template`` in tokenizer_config.json)."""
+    from modelyard.tokenization import chat_template
+
+    folder = chat_template.CHAT_TEMPLATE_DIR + "/"
+    names = [
+        name[len(folder) : -len(".jinja")]
+        for name in source.list_files()
+        if name.startswith(folder) and name.endswith(".jinja") and "/" not in name[len(folder) :]
+    ]
+    return chat_template.read_template_files(lambda name: source.get(name, required=False), names)
 
 
 # ---------------------------------------------------------------------------------------------------- saving

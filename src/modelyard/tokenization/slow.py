@@ -18,7 +18,8 @@ from modelyard.errors import TokenizerError
 from modelyard.tokenization.added_tokens import AddedToken, AddedTokenSplitter
 from modelyard.tokenization.base import PreTrainedTokenizerBase
 from modelyard.tokenization.encoding import BatchEncoding
-from modelyard.tokenization.padding import PaddingStrategy, TruncationStrategy
+from modelyard.tokenization.encoding_options import EncodingOptions
+from modelyard.tokenization.padding import PaddingStrategy
 
 logger = logging.getLogger(__name__)
 
@@ -153,6 +154,36 @@ class PreTrainedTokenizer(PreTrainedTokenizerBase):
 
     def tokenize(self, text: str, **kwargs: Any) -> list[str]:
         """Split ``text`` into tokens: added tokens are kept whole, the rest goes through ``_tokenize``."""
+        pieces, added = self._split_added_tokens(text, kwargs)
+        tokens: list[str] = []
+        for piece in pieces:
+            if piece in added:
+                tokens.append(piece)
+            elif piece:
+                tokens.extend(self._tokenize(piece))
+        return tokens
+
+    def _text_to_ids(self, text: str, kwargs: dict[str, Any]) -> list[int]:
+        """``convert_tokens_to_ids(tokenize(text))``, letting a family map plain text to ids directly."""
+        if type(self).tokenize is not PreTrainedTokenizer.tokenize:
+            # A class (a family or custom code) that rewrites tokenize() keeps its tokens when encoding.
+            return self.convert_tokens_to_ids(self.tokenize(text, **kwargs))
+        pieces, added = self._split_added_tokens(text, kwargs)
+        ids: list[int] = []
+        for piece in pieces:
+            if piece in added:
+                ids.append(added[piece])
+            elif piece:
+                ids.extend(self._text_ids(piece))
+        return ids
+
+    def _text_ids(self, text: str) -> list[int]:
+        """Ids of text holding no added token (families with a faster route than tokens override this)."""
+        return self.convert_tokens_to_ids(self._tokenize(text))
+
+    def _split_added_tokens(self, text: str, kwargs: dict[str, Any]) -> tuple[list[str], dict[str, int]]:
+        """The text cut around added tokens (spacing rules applied), and the added tokens to keep whole."""
+        kwargs = dict(kwargs)
         split_special_tokens = kwargs.pop("split_special_tokens", self.split_special_tokens)
         text, kwargs = self.prepare_for_tokenization(text, **kwargs)
         if kwargs:
@@ -161,22 +192,12 @@ class PreTrainedTokenizer(PreTrainedTokenizerBase):
             text = self._lowercase_outside_tokens(text)
         if split_special_tokens:
             # Only the added-token split is skipped; _tokenize still runs with its defaults (reference behaviour).
-            return self._tokenize(text) if text else []
+            return [text], {}
         pieces = self._splitter.split(text)
         added = self._added_tokens_encoder
-        if len(pieces) == 1:
-            piece = pieces[0]
-            return [piece] if piece in added else self._tokenize(piece)
-        self._apply_added_token_spacing(pieces)
-        tokens: list[str] = []
-        for piece in pieces:
-            if not piece:
-                continue
-            if piece in added:
-                tokens.append(piece)
-            else:
-                tokens.extend(self._tokenize(piece))
-        return tokens
+        if len(pieces) > 1:
+            self._apply_added_token_spacing(pieces)
+        return pieces, added
 
     def _apply_added_token_spacing(self, pieces: list[str]) -> None:
         """Strip whitespace around lstrip/rstrip tokens and merge single_word tokens that touch a word."""
@@ -251,11 +272,11 @@ class PreTrainedTokenizer(PreTrainedTokenizerBase):
     # ------------------------------------------------------------------ encoding
     def _input_ids(self, text: Any, is_split_into_words: bool, tokenize_kwargs: dict[str, Any]) -> list[int]:
         if isinstance(text, str):
-            return self.convert_tokens_to_ids(self.tokenize(text, **tokenize_kwargs))
+            return self._text_to_ids(text, tokenize_kwargs)
         if isinstance(text, (list, tuple)) and text and isinstance(text[0], str):
             if is_split_into_words:
-                words = (self.tokenize(word, is_split_into_words=True, **tokenize_kwargs) for word in text)
-                return self.convert_tokens_to_ids(list(itertools.chain.from_iterable(words)))
+                words = (self._text_to_ids(word, {**tokenize_kwargs, "is_split_into_words": True}) for word in text)
+                return list(itertools.chain.from_iterable(words))
             return self.convert_tokens_to_ids(list(text))
         if isinstance(text, (list, tuple)) and text and isinstance(text[0], int):
             return list(text)
@@ -264,111 +285,46 @@ class PreTrainedTokenizer(PreTrainedTokenizerBase):
             f"{' (words, with is_split_into_words=True)' if is_split_into_words else ''} or a list of int ids."
         )
 
-    def _encode_plus(
-        self,
-        text: Any,
-        text_pair: Any = None,
-        *,
-        add_special_tokens: bool = True,
-        padding_strategy: PaddingStrategy = PaddingStrategy.DO_NOT_PAD,
-        truncation_strategy: TruncationStrategy = TruncationStrategy.DO_NOT_TRUNCATE,
-        max_length: int | None = None,
-        stride: int = 0,
-        is_split_into_words: bool = False,
-        pad_to_multiple_of: int | None = None,
-        padding_side: str | None = None,
-        return_tensors: Any = None,
-        return_token_type_ids: bool | None = None,
-        return_attention_mask: bool | None = None,
-        return_overflowing_tokens: bool = False,
-        return_special_tokens_mask: bool = False,
-        return_offsets_mapping: bool = False,
-        return_length: bool = False,
-        verbose: bool = True,
-        **tokenize_kwargs: Any,
-    ) -> BatchEncoding:
-        if return_offsets_mapping:
+    def _encode_plus(self, text: Any, text_pair: Any = None, options: EncodingOptions | None = None,
+                     **keywords: Any) -> BatchEncoding:  # fmt: skip
+        options = EncodingOptions.of(options, keywords)
+        if options.return_offsets_mapping:
             raise _offsets_error(self)
-        first = self._input_ids(text, is_split_into_words, tokenize_kwargs)
-        second = self._input_ids(text_pair, is_split_into_words, tokenize_kwargs) if text_pair is not None else None
-        return self._prepare(
-            first,
-            second,
-            add_special_tokens=add_special_tokens,
-            padding_strategy=padding_strategy,
-            truncation_strategy=truncation_strategy,
-            max_length=max_length,
-            stride=stride,
-            pad_to_multiple_of=pad_to_multiple_of,
-            padding_side=padding_side,
-            return_tensors=return_tensors,
-            return_token_type_ids=return_token_type_ids,
-            return_attention_mask=return_attention_mask,
-            return_overflowing_tokens=return_overflowing_tokens,
-            return_special_tokens_mask=return_special_tokens_mask,
-            return_length=return_length,
-            verbose=verbose,
-            prepend_batch_axis=True,
-        )
+        tokenize_kwargs = options.tokenize_keywords()
+        first = self._input_ids(text, options.is_split_into_words, tokenize_kwargs)
+        second = self._input_ids(text_pair, options.is_split_into_words, tokenize_kwargs) if text_pair is not None else None
+        return self._prepare(first, second, options, prepend_batch_axis=True)
 
-    def _batch_encode_plus(
-        self,
-        batch: list[Any],
-        *,
-        add_special_tokens: bool = True,
-        padding_strategy: PaddingStrategy = PaddingStrategy.DO_NOT_PAD,
-        truncation_strategy: TruncationStrategy = TruncationStrategy.DO_NOT_TRUNCATE,
-        max_length: int | None = None,
-        stride: int = 0,
-        is_split_into_words: bool = False,
-        pad_to_multiple_of: int | None = None,
-        padding_side: str | None = None,
-        return_tensors: Any = None,
-        return_token_type_ids: bool | None = None,
-        return_attention_mask: bool | None = None,
-        return_overflowing_tokens: bool = False,
-        return_special_tokens_mask: bool = False,
-        return_offsets_mapping: bool = False,
-        return_length: bool = False,
-        verbose: bool = True,
-        **tokenize_kwargs: Any,
-    ) -> BatchEncoding:
-        if return_offsets_mapping:
+    def _batch_encode_plus(self, batch: list[Any], options: EncodingOptions | None = None, **keywords: Any) -> BatchEncoding:
+        options = EncodingOptions.of(options, keywords)
+        if options.return_offsets_mapping:
             raise _offsets_error(self)
+        tokenize_kwargs = options.tokenize_keywords()
+        split_words = options.is_split_into_words
+        # Each example unpadded, without tensors or masks: the batch is padded together below.
+        each = options.replace(padding_strategy=PaddingStrategy.DO_NOT_PAD, pad_to_multiple_of=None, padding_side=None,
+                               return_tensors=None, return_attention_mask=False)  # fmt: skip
         columns: dict[str, list[Any]] = {}
         for item in batch:
-            if not isinstance(item, (list, tuple)) or (is_split_into_words and not isinstance(item[0], (list, tuple))):
+            if not isinstance(item, (list, tuple)) or (split_words and not isinstance(item[0], (list, tuple))):
                 text, pair = item, None
             elif len(item) == 2:
                 text, pair = item
             else:
                 raise TokenizerError(f"A batch item must be a text or a (text, text_pair) pair; got {item!r:.80}.")
             encoded = self._prepare(
-                self._input_ids(text, is_split_into_words, tokenize_kwargs),
-                self._input_ids(pair, is_split_into_words, tokenize_kwargs) if pair is not None else None,
-                add_special_tokens=add_special_tokens,
-                padding_strategy=PaddingStrategy.DO_NOT_PAD,  # padded together below
-                truncation_strategy=truncation_strategy,
-                max_length=max_length,
-                stride=stride,
-                pad_to_multiple_of=None,
-                padding_side=None,
-                return_tensors=None,
-                return_token_type_ids=return_token_type_ids,
-                return_attention_mask=False,
-                return_overflowing_tokens=return_overflowing_tokens,
-                return_special_tokens_mask=return_special_tokens_mask,
-                return_length=return_length,
-                verbose=verbose,
-                prepend_batch_axis=False,
+                self._input_ids(text, split_words, tokenize_kwargs),
+                self._input_ids(pair, split_words, tokenize_kwargs) if pair is not None else None,
+                each,
             )
             for key, value in encoded.data.items():
                 columns.setdefault(key, []).append(value)
         if not columns:
-            return BatchEncoding({name: [] for name in self.model_input_names}, tensor_type=return_tensors)
+            return BatchEncoding({name: [] for name in self.model_input_names}, tensor_type=options.return_tensors)
         return self._pad_columns(
-            columns, padding_strategy, max_length, pad_to_multiple_of, padding_side, return_attention_mask, return_tensors
-        )
+            columns, options.padding_strategy, options.max_length, options.pad_to_multiple_of, options.padding_side,
+            options.return_attention_mask, options.return_tensors,
+        )  # fmt: skip
 
     def _pad_columns(
         self,

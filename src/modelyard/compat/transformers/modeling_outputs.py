@@ -27,15 +27,6 @@ class BaseModelOutputWithCrossAttentions(ModelOutput):
 
 
 @dataclass
-class BaseModelOutputWithPastAndCrossAttentions(ModelOutput):
-    last_hidden_state: _Tensor = None
-    past_key_values: object = None
-    hidden_states: _Tensors = None
-    attentions: _Tensors = None
-    cross_attentions: _Tensors = None
-
-
-@dataclass
 class BaseModelOutputWithPoolingAndCrossAttentions(ModelOutput):
     last_hidden_state: _Tensor = None
     pooler_output: _Tensor = None
@@ -52,25 +43,6 @@ class BaseModelOutputWithPoolingAndProjection(ModelOutput):
     hidden_states: _Tensors = None
     attentions: _Tensors = None
     projection_state: _Tensors = None
-
-
-@dataclass
-class CausalLMOutputWithCrossAttentions(ModelOutput):
-    loss: _Tensor = None
-    logits: _Tensor = None
-    past_key_values: object = None
-    hidden_states: _Tensors = None
-    attentions: _Tensors = None
-    cross_attentions: _Tensors = None
-
-
-@dataclass
-class SequenceClassifierOutputWithPast(ModelOutput):
-    loss: _Tensor = None
-    logits: _Tensor = None
-    past_key_values: object = None
-    hidden_states: _Tensors = None
-    attentions: _Tensors = None
 
 
 @dataclass
@@ -181,6 +153,9 @@ __getattr__, __dir__ = declare(
             "CausalLMOutput",
             "CausalLMOutputWithPast",
             "BaseModelOutputWithPast",
+            "BaseModelOutputWithPastAndCrossAttentions",
+            "CausalLMOutputWithCrossAttentions",
+            "SequenceClassifierOutputWithPast",
         )
     },
 )

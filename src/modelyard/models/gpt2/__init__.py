@@ -16,6 +16,8 @@ MANIFEST = FamilyManifest(
         "GPT2ForTokenClassification": "modeling_gpt2",
         "GPT2ForQuestionAnswering": "modeling_gpt2",
         "GPT2PreTrainedModel": "modeling_gpt2",
+        "GPT2Tokenizer": "tokenization_gpt2",
+        "GPT2TokenizerFast": "tokenization_gpt2_fast",
     },
     config="GPT2Config",
     models={
@@ -25,6 +27,8 @@ MANIFEST = FamilyManifest(
         "AutoModelForTokenClassification": "GPT2ForTokenClassification",
         "AutoModelForQuestionAnswering": "GPT2ForQuestionAnswering",
     },
+    tokenizer="GPT2Tokenizer",
+    fast_tokenizer="GPT2TokenizerFast",
 )
 
 __getattr__, __dir__ = lazy_exports(__name__, globals(), MANIFEST.module_paths(__name__))

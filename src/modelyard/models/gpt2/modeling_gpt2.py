@@ -219,7 +219,9 @@ class GPT2Model(GPT2PreTrainedModel):
         if input_ids is not None:
             input_ids = input_ids.view(-1, input_ids.shape[-1])
         if self.gradient_checkpointing and self.training and use_cache:
-            logger.warning("use_cache=True is incompatible with gradient checkpointing; setting use_cache=False.")
+            if not self.__dict__.get("_told_cache_off"):  # once per model, not once per training step
+                logger.warning("use_cache=True is incompatible with gradient checkpointing; setting use_cache=False.")
+                self.__dict__["_told_cache_off"] = True
             use_cache = False
         cache = as_cache(past_key_values, use_cache=use_cache, config=config)
         if inputs_embeds is None:

@@ -16,6 +16,8 @@ MANIFEST = FamilyManifest(
         "LlamaForTokenClassification": "modeling_llama",
         "LlamaForQuestionAnswering": "modeling_llama",
         "LlamaPreTrainedModel": "modeling_llama",
+        "LlamaTokenizer": "tokenization_llama",
+        "LlamaTokenizerFast": "tokenization_llama_fast",
     },
     config="LlamaConfig",
     models={
@@ -25,6 +27,8 @@ MANIFEST = FamilyManifest(
         "AutoModelForTokenClassification": "LlamaForTokenClassification",
         "AutoModelForQuestionAnswering": "LlamaForQuestionAnswering",
     },
+    tokenizer="LlamaTokenizer",
+    fast_tokenizer="LlamaTokenizerFast",
 )
 
 __getattr__, __dir__ = lazy_exports(__name__, globals(), MANIFEST.module_paths(__name__))

@@ -16,6 +16,8 @@ MANIFEST = FamilyManifest(
         "MistralForTokenClassification": "modeling_mistral",
         "MistralForQuestionAnswering": "modeling_mistral",
         "MistralPreTrainedModel": "modeling_mistral",
+        "LlamaTokenizer": "modelyard.models.llama.tokenization_llama",
+        "LlamaTokenizerFast": "modelyard.models.llama.tokenization_llama_fast",
     },
     config="MistralConfig",
     models={
@@ -25,6 +27,8 @@ MANIFEST = FamilyManifest(
         "AutoModelForTokenClassification": "MistralForTokenClassification",
         "AutoModelForQuestionAnswering": "MistralForQuestionAnswering",
     },
+    tokenizer="LlamaTokenizer",
+    fast_tokenizer="LlamaTokenizerFast",
 )
 
 __getattr__, __dir__ = lazy_exports(__name__, globals(), MANIFEST.module_paths(__name__))

@@ -16,6 +16,8 @@ MANIFEST = FamilyManifest(
         "Qwen2ForTokenClassification": "modeling_qwen2",
         "Qwen2ForQuestionAnswering": "modeling_qwen2",
         "Qwen2PreTrainedModel": "modeling_qwen2",
+        "Qwen2Tokenizer": "tokenization_qwen2",
+        "Qwen2TokenizerFast": "tokenization_qwen2_fast",
     },
     config="Qwen2Config",
     models={
@@ -25,6 +27,8 @@ MANIFEST = FamilyManifest(
         "AutoModelForTokenClassification": "Qwen2ForTokenClassification",
         "AutoModelForQuestionAnswering": "Qwen2ForQuestionAnswering",
     },
+    tokenizer="Qwen2Tokenizer",
+    fast_tokenizer="Qwen2TokenizerFast",
 )
 
 __getattr__, __dir__ = lazy_exports(__name__, globals(), MANIFEST.module_paths(__name__))

@@ -1,0 +1,83 @@
+"""``Qwen2Tokenizer``: Qwen2's byte-level BPE in pure Python (``vocab.json`` + ``merges.txt``).
+
+Like GPT-2's, with Qwen2's pre-tokeniser (case-insensitive contractions, one digit per pre-token, newline
+runs apart) and NFC normalisation first. Special tokens are never normalised; decoding puts no spaces
+between special tokens and does not clean up spaces, as the reference's ``Qwen2Tokenizer``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import unicodedata
+from typing import Any
+
+from modelyard.tokenization.added_tokens import AddedToken
+from modelyard.tokenization.byte_level_bpe import (
+    VOCAB_FILES_NAMES,
+    ByteLevelBPETokenizer,
+    qwen2_pattern,
+    special_added_token,
+)
+
+logger = logging.getLogger(__name__)
+
+_SPECIAL = {"lstrip": False, "rstrip": False, "special": True, "normalized": False}
+
+
+class Qwen2Tokenizer(ByteLevelBPETokenizer):
+    """Qwen2 tokenizer (slow). Defaults: ``<|endoftext|>`` as unknown, end and padding token; no BOS."""
+
+    vocab_files_names = VOCAB_FILES_NAMES
+    model_input_names = ["input_ids", "attention_mask"]  # noqa: RUF012
+    pattern = staticmethod(qwen2_pattern)
+
+    def __init__(
+        self,
+        vocab_file: str | os.PathLike[str],
+        merges_file: str | os.PathLike[str],
+        errors: str = "replace",
+        unk_token: str | AddedToken | None = "<|endoftext|>",
+        bos_token: str | AddedToken | None = None,
+        eos_token: str | AddedToken | None = "<|endoftext|>",
+        pad_token: str | AddedToken | None = "<|endoftext|>",
+        clean_up_tokenization_spaces: bool = False,
+        split_special_tokens: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        if kwargs.get("add_prefix_space", False):
+            logger.warning("%s has no add_prefix_space setting; add_prefix_space=True has no effect.", type(self).__name__)
+        super().__init__(
+            vocab_file,
+            merges_file,
+            errors=errors,
+            bos_token=special_added_token(bos_token, **_SPECIAL),
+            eos_token=special_added_token(eos_token, **_SPECIAL),
+            pad_token=special_added_token(pad_token, **_SPECIAL),
+            unk_token=special_added_token(unk_token, **_SPECIAL),
+            clean_up_tokenization_spaces=clean_up_tokenization_spaces,
+            split_special_tokens=split_special_tokens,
+            **kwargs,
+        )
+
+    def prepare_for_tokenization(self, text: str, is_split_into_words: bool = False, **kwargs: Any) -> tuple[str, dict[str, Any]]:
+        return unicodedata.normalize("NFC", text), kwargs
+
+    def decode(
+        self,
+        token_ids: Any,
+        skip_special_tokens: bool = False,
+        clean_up_tokenization_spaces: bool | None = False,
+        spaces_between_special_tokens: bool = False,
+        **kwargs: Any,
+    ) -> str:
+        return super().decode(
+            token_ids,
+            skip_special_tokens=skip_special_tokens,
+            clean_up_tokenization_spaces=clean_up_tokenization_spaces,
+            spaces_between_special_tokens=spaces_between_special_tokens,
+            **kwargs,
+        )
+
+
+__all__ = ["Qwen2Tokenizer"]

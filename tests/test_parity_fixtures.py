@@ -44,6 +44,11 @@ REQUIRED_CLASSES = {
     "vit": {"ViTModel", "ViTForImageClassification"},
     "wav2vec2": {"Wav2Vec2Model", "Wav2Vec2ForCTC", "Wav2Vec2ForSequenceClassification"},
     "resnet": {"ResNetModel", "ResNetForImageClassification"},
+    "gpt2": {"GPT2Model", "GPT2LMHeadModel", "GPT2ForSequenceClassification", "GPT2ForTokenClassification",
+             "GPT2ForQuestionAnswering"},
+    **{family: {f"{prefix}Model", f"{prefix}ForCausalLM", f"{prefix}ForSequenceClassification",
+                f"{prefix}ForTokenClassification", f"{prefix}ForQuestionAnswering"}
+       for family, prefix in (("llama", "Llama"), ("mistral", "Mistral"), ("qwen2", "Qwen2"))},
 }
 
 

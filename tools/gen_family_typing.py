@@ -29,10 +29,11 @@ def render() -> str:
     names: list[str] = []
     for package, manifest in sorted(families().values(), key=lambda item: item[0]):
         by_module: dict[str, list[str]] = {}
-        for name, module in manifest.exports.items():
-            by_module.setdefault(module, []).append(name)
-        for module, members in sorted(by_module.items()):
-            lines.append(f"from {package}.{module} import {', '.join(sorted(members))}")
+        for name, path in manifest.module_paths(package).items():
+            if path.startswith(package + "."):  # a name borrowed from another family is listed there
+                by_module.setdefault(path, []).append(name)
+        for path, members in sorted(by_module.items()):
+            lines.append(f"from {path} import {', '.join(sorted(members))}")
             names.extend(members)
     lines += ["", "__all__ = ["] + [f'    "{name}",' for name in sorted(names)] + ["]", ""]
     return "\n".join(lines)

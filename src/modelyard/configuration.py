@@ -284,13 +284,29 @@ class PretrainedConfig(PretrainedIO):
         return output
 
     def to_diff_dict(self) -> dict[str, Any]:
-        """Only what differs from the common defaults; every model-specific key is kept."""
+        """Only what differs from the common defaults; every model-specific key is kept, and so is a common
+        key whose value differs from this class's own default (``tie_word_embeddings=True`` for a class whose
+        ``__init__`` defaults it to False), as the reference writes it: the file reloads to the same config."""
         full = self.to_dict()
+        own = type(self)._own_common_defaults()
         return {
             key: value
             for key, value in full.items()
-            if key not in COMMON_DEFAULTS or value != COMMON_DEFAULTS[key]
+            if key not in COMMON_DEFAULTS or value != COMMON_DEFAULTS[key] or (key in own and value != own[key])
         }
+
+    @classmethod
+    def _own_common_defaults(cls) -> dict[str, Any]:
+        """The common keys this class's ``__init__`` gives defaults of its own (e.g. ``bos_token_id=1``)."""
+        cached = cls.__dict__.get("_own_defaults_cache")
+        if cached is None:
+            import inspect
+
+            params = inspect.signature(cls.__init__).parameters
+            cached = {name: p.default for name, p in params.items()
+                      if name in COMMON_DEFAULTS and p.default is not inspect.Parameter.empty}
+            type.__setattr__(cls, "_own_defaults_cache", cached)
+        return cached
 
     def to_json_string(self, use_diff: bool = True) -> str:
         data = self.to_diff_dict() if use_diff else self.to_dict()

@@ -25,6 +25,7 @@ from torch import nn
 
 from modelyard.configuration import PretrainedConfig
 from modelyard.errors import ConfigurationError, WeightsError
+from modelyard.generation.configuration_utils import GENERATION_CONFIG_NAME, GenerationConfig
 from modelyard.hub.files import FileSource
 from modelyard.module_utils import ModuleUtilsMixin
 from modelyard.options import REFERENCE_FLAGS, HubOptions, unknown_keywords_error
@@ -190,6 +191,19 @@ class PreTrainedModel(nn.Module, ModuleUtilsMixin, PretrainedIO):
         # exists (custom code picks its attention classes by it): SDPA where the class supports it.
         if getattr(config, "_attn_implementation", None) is None:
             config._attn_implementation = "sdpa" if type(self)._supports_sdpa else "eager"
+        # The settings generate() starts from (generation_config.json when loaded; the config's generation
+        # fields otherwise), for models that can generate.
+        self.generation_config = GenerationConfig.from_model_config(config) if self.can_generate() else None
+
+    @classmethod
+    def can_generate(cls) -> bool:
+        """Whether ``generate()`` works on this class: it inherits ``GenerationMixin`` (causal-LM heads do), or
+        it is custom code that defines ``prepare_inputs_for_generation`` / ``generate`` itself (older remote code;
+        the Auto classes then mix ``GenerationMixin`` in)."""
+        if any(klass.__name__ == "GenerationMixin" for klass in cls.__mro__):
+            return True
+        return any(name in klass.__dict__ for klass in cls.__mro__ for name in ("prepare_inputs_for_generation",
+                                                                                  "generate"))
 
     # ------------------------------------------------------------------ initialisation
     def post_init(self) -> None:
@@ -433,6 +447,8 @@ class PreTrainedModel(nn.Module, ModuleUtilsMixin, PretrainedIO):
             written += save_custom_code(self, directory, config=config, portable=portable_code)
         state = self._state_dict_without_shared(state_dict if state_dict is not None else self.state_dict())
         written += config._save_into(directory, portable_code=portable_code)
+        if self.can_generate() and getattr(self, "generation_config", None) is not None:
+            written += self.generation_config._save_into(directory)
         written += save_state_dict(
             state, directory, max_shard_size=max_shard_size, safe_serialization=safe_serialization, variant=variant
         )
@@ -497,6 +513,8 @@ class PreTrainedModel(nn.Module, ModuleUtilsMixin, PretrainedIO):
         if target_dtype is not None:
             model.config.dtype = str(target_dtype).removeprefix("torch.")
         model.eval()
+        if model.can_generate():
+            model._load_generation_config(location)
         model.name_or_path = location.name
         model.config.name_or_path = location.name
         summary = report.summary(cls.__name__, location.name)
@@ -509,6 +527,17 @@ class PreTrainedModel(nn.Module, ModuleUtilsMixin, PretrainedIO):
         if summary:
             logger.warning(summary)
         return (model, report) if options.output_loading_info else model
+
+    def _load_generation_config(self, location: FileSource) -> None:
+        """Read ``generation_config.json`` when the checkpoint has one (older checkpoints keep the settings in
+        ``config.json``, which ``__init__`` already read)."""
+        if location.get(GENERATION_CONFIG_NAME, required=False) is None:
+            return
+        try:
+            self.generation_config = GenerationConfig._from_source(location)
+        except (ConfigurationError, OSError, ValueError) as err:
+            logger.warning("Ignoring the checkpoint's %s (%s); generate() uses the model config's settings.",
+                           GENERATION_CONFIG_NAME, err)
 
     @classmethod
     def _accepted_keywords(cls) -> set[str]:

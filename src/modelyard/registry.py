@@ -31,6 +31,7 @@ FAMILIES_PACKAGE = "modelyard.models"
 MODEL_TASKS: tuple[str, ...] = (
     "AutoModel",
     "AutoModelForMaskedLM",
+    "AutoModelForCausalLM",
     "AutoModelForSequenceClassification",
     "AutoModelForTokenClassification",
     "AutoModelForQuestionAnswering",
@@ -72,8 +73,10 @@ class FamilyManifest:
             )
 
     def module_paths(self, package: str) -> dict[str, str]:
-        """Public name -> full module path, for :func:`modelyard._lazy.lazy_exports`."""
-        return {name: f"{package}.{module}" for name, module in self.exports.items()}
+        """Public name -> full module path, for :func:`modelyard._lazy.lazy_exports`. A module named in full
+        (``"modelyard.models.llama.tokenization_llama"``) is another family's: Mistral uses Llama's tokenizers."""
+        return {name: module if module.startswith("modelyard.") else f"{package}.{module}"
+                for name, module in self.exports.items()}
 
 
 @functools.cache

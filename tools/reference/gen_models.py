@@ -677,8 +677,11 @@ def generate(out: Path, only: list[str] | None = None) -> list[str]:
     names = [c.name for c in cases]
     assert len(set(names)) == len(names), "duplicate case names"
     if only is None:
-        # drop case folders that no longer exist in the list
-        for stale in sorted(p for p in root.iterdir() if p.is_dir() and p.name not in names):
+        # drop case folders that no longer exist in the list (the decoder cases of gen_decoders.py stay)
+        from gen_decoders import all_cases as decoder_cases
+
+        kept = set(names) | {c.name for c in decoder_cases()}
+        for stale in sorted(p for p in root.iterdir() if p.is_dir() and p.name not in kept):
             fresh_dir(stale).rmdir()
     for case in cases:
         if only and case.name not in only:

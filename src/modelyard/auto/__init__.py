@@ -11,6 +11,7 @@ _EXPORTS = {
     "AutoConfig": "modelyard.auto.configuration_auto",
     "AutoModel": "modelyard.auto.modeling_auto",
     "AutoModelForMaskedLM": "modelyard.auto.modeling_auto",
+    "AutoModelForCausalLM": "modelyard.auto.modeling_auto",
     "AutoModelForSequenceClassification": "modelyard.auto.modeling_auto",
     "AutoModelForTokenClassification": "modelyard.auto.modeling_auto",
     "AutoModelForQuestionAnswering": "modelyard.auto.modeling_auto",

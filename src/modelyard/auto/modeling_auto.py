@@ -80,7 +80,9 @@ class _AutoModel:
                 builtin=builtin,
             )
             if remote is not None:
-                return remote, None
+                from modelyard.generation.utils import add_generation_mixin_to_remote_model
+
+                return add_generation_mixin_to_remote_model(remote), None
             return builtin, reference  # type: ignore[return-value]  # builtin is set when remote is None
         if builtin is None:
             custom = f" Its auto_map names custom code only for: {', '.join(sorted(auto_map))}." if auto_map else ""
@@ -202,6 +204,12 @@ class AutoModelForMaskedLM(_AutoModel):
     _table = _task_table("AutoModelForMaskedLM")
 
 
+class AutoModelForCausalLM(_AutoModel):
+    """Decoders with a language-modelling head (GPT-2, Llama, Mistral, Qwen2, or custom code's auto_map)."""
+
+    _table = _task_table("AutoModelForCausalLM")
+
+
 class AutoModelForSequenceClassification(_AutoModel):
     _table = _task_table("AutoModelForSequenceClassification")
 
@@ -235,6 +243,7 @@ AUTO_MODEL_CLASSES: dict[str, type[_AutoModel]] = {
     for klass in (
         AutoModel,
         AutoModelForMaskedLM,
+        AutoModelForCausalLM,
         AutoModelForSequenceClassification,
         AutoModelForTokenClassification,
         AutoModelForQuestionAnswering,

@@ -12,6 +12,20 @@ from modelyard.models.distilbert.configuration_distilbert import DistilBertConfi
 from modelyard.models.distilbert.modeling_distilbert import DistilBertForMaskedLM, DistilBertForMultipleChoice, DistilBertForQuestionAnswering, DistilBertForSequenceClassification, DistilBertForTokenClassification, DistilBertModel, DistilBertPreTrainedModel
 from modelyard.models.distilbert.tokenization_distilbert import DistilBertTokenizer
 from modelyard.models.distilbert.tokenization_distilbert_fast import DistilBertTokenizerFast
+from modelyard.models.gpt2.configuration_gpt2 import GPT2Config
+from modelyard.models.gpt2.modeling_gpt2 import GPT2ForQuestionAnswering, GPT2ForSequenceClassification, GPT2ForTokenClassification, GPT2LMHeadModel, GPT2Model, GPT2PreTrainedModel
+from modelyard.models.gpt2.tokenization_gpt2 import GPT2Tokenizer
+from modelyard.models.gpt2.tokenization_gpt2_fast import GPT2TokenizerFast
+from modelyard.models.llama.configuration_llama import LlamaConfig
+from modelyard.models.llama.modeling_llama import LlamaForCausalLM, LlamaForQuestionAnswering, LlamaForSequenceClassification, LlamaForTokenClassification, LlamaModel, LlamaPreTrainedModel
+from modelyard.models.llama.tokenization_llama import LlamaTokenizer
+from modelyard.models.llama.tokenization_llama_fast import LlamaTokenizerFast
+from modelyard.models.mistral.configuration_mistral import MistralConfig
+from modelyard.models.mistral.modeling_mistral import MistralForCausalLM, MistralForQuestionAnswering, MistralForSequenceClassification, MistralForTokenClassification, MistralModel, MistralPreTrainedModel
+from modelyard.models.qwen2.configuration_qwen2 import Qwen2Config
+from modelyard.models.qwen2.modeling_qwen2 import Qwen2ForCausalLM, Qwen2ForQuestionAnswering, Qwen2ForSequenceClassification, Qwen2ForTokenClassification, Qwen2Model, Qwen2PreTrainedModel
+from modelyard.models.qwen2.tokenization_qwen2 import Qwen2Tokenizer
+from modelyard.models.qwen2.tokenization_qwen2_fast import Qwen2TokenizerFast
 from modelyard.models.resnet.configuration_resnet import ResNetConfig
 from modelyard.models.resnet.modeling_resnet import ResNetForImageClassification, ResNetModel, ResNetPreTrainedModel
 from modelyard.models.vit.configuration_vit import ViTConfig
@@ -45,6 +59,40 @@ __all__ = [
     "DistilBertPreTrainedModel",
     "DistilBertTokenizer",
     "DistilBertTokenizerFast",
+    "GPT2Config",
+    "GPT2ForQuestionAnswering",
+    "GPT2ForSequenceClassification",
+    "GPT2ForTokenClassification",
+    "GPT2LMHeadModel",
+    "GPT2Model",
+    "GPT2PreTrainedModel",
+    "GPT2Tokenizer",
+    "GPT2TokenizerFast",
+    "LlamaConfig",
+    "LlamaForCausalLM",
+    "LlamaForQuestionAnswering",
+    "LlamaForSequenceClassification",
+    "LlamaForTokenClassification",
+    "LlamaModel",
+    "LlamaPreTrainedModel",
+    "LlamaTokenizer",
+    "LlamaTokenizerFast",
+    "MistralConfig",
+    "MistralForCausalLM",
+    "MistralForQuestionAnswering",
+    "MistralForSequenceClassification",
+    "MistralForTokenClassification",
+    "MistralModel",
+    "MistralPreTrainedModel",
+    "Qwen2Config",
+    "Qwen2ForCausalLM",
+    "Qwen2ForQuestionAnswering",
+    "Qwen2ForSequenceClassification",
+    "Qwen2ForTokenClassification",
+    "Qwen2Model",
+    "Qwen2PreTrainedModel",
+    "Qwen2Tokenizer",
+    "Qwen2TokenizerFast",
     "ResNetConfig",
     "ResNetForImageClassification",
     "ResNetModel",

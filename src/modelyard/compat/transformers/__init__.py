@@ -3,7 +3,7 @@ reference library's names (``PretrainedConfig``, ``PreTrainedModel``, the Auto c
 modelyard has), and its submodules at the reference's paths (``configuration_utils``, ``modeling_utils``,
 ``modeling_outputs``, ``activations``, ``pytorch_utils``, ``utils`` with ``utils.logging``,
 ``tokenization_utils*``, ``feature_extraction_utils``, ``image_processing_utils``, ``processing_utils``,
-``models.<family>.<module>``).
+``models.<family>.<module>``, ``generation`` and ``cache_utils``).
 
 The classes are modelyard's own, not copies: a remote ``PreTrainedModel`` subclass is a modelyard model, so
 the Auto classes, ``save_pretrained``, ``push_to_hub`` and the loaders treat it like any other. A name this
@@ -36,6 +36,8 @@ _NOT_AT_THE_TOP = {  # the reference keeps these in their submodules only
     "MultipleChoiceModelOutput",
     "ImageClassifierOutput",
     "CausalLMOutput",
+    "CausalLMOutputWithPast",
+    "BaseModelOutputWithPast",
 }
 _HERE = "modelyard.compat.transformers"
 _LEGACY = frozenset({"PreTrainedConfig"})  # names of other releases than the one this namespace follows
@@ -72,10 +74,12 @@ __getattr__, __dir__ = declare(
     },
     submodules=(
         "activations",
+        "cache_utils",
         "configuration_utils",
         "feature_extraction_sequence_utils",
         "feature_extraction_utils",
         "file_utils",
+        "generation",
         "image_processing_utils",
         "modeling_attn_mask_utils",
         "modeling_outputs",

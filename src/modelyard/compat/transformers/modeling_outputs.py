@@ -19,25 +19,8 @@ _Tensors = tuple[torch.Tensor, ...] | None
 
 
 @dataclass
-class BaseModelOutputWithPast(ModelOutput):
-    last_hidden_state: _Tensor = None
-    past_key_values: object = None
-    hidden_states: _Tensors = None
-    attentions: _Tensors = None
-
-
-@dataclass
 class BaseModelOutputWithCrossAttentions(ModelOutput):
     last_hidden_state: _Tensor = None
-    hidden_states: _Tensors = None
-    attentions: _Tensors = None
-    cross_attentions: _Tensors = None
-
-
-@dataclass
-class BaseModelOutputWithPastAndCrossAttentions(ModelOutput):
-    last_hidden_state: _Tensor = None
-    past_key_values: object = None
     hidden_states: _Tensors = None
     attentions: _Tensors = None
     cross_attentions: _Tensors = None
@@ -60,34 +43,6 @@ class BaseModelOutputWithPoolingAndProjection(ModelOutput):
     hidden_states: _Tensors = None
     attentions: _Tensors = None
     projection_state: _Tensors = None
-
-
-@dataclass
-class CausalLMOutputWithPast(ModelOutput):
-    loss: _Tensor = None
-    logits: _Tensor = None
-    past_key_values: object = None
-    hidden_states: _Tensors = None
-    attentions: _Tensors = None
-
-
-@dataclass
-class CausalLMOutputWithCrossAttentions(ModelOutput):
-    loss: _Tensor = None
-    logits: _Tensor = None
-    past_key_values: object = None
-    hidden_states: _Tensors = None
-    attentions: _Tensors = None
-    cross_attentions: _Tensors = None
-
-
-@dataclass
-class SequenceClassifierOutputWithPast(ModelOutput):
-    loss: _Tensor = None
-    logits: _Tensor = None
-    past_key_values: object = None
-    hidden_states: _Tensors = None
-    attentions: _Tensors = None
 
 
 @dataclass
@@ -196,6 +151,11 @@ __getattr__, __dir__ = declare(
             "ImageClassifierOutput",
             "ImageClassifierOutputWithNoAttention",
             "CausalLMOutput",
+            "CausalLMOutputWithPast",
+            "BaseModelOutputWithPast",
+            "BaseModelOutputWithPastAndCrossAttentions",
+            "CausalLMOutputWithCrossAttentions",
+            "SequenceClassifierOutputWithPast",
         )
     },
 )

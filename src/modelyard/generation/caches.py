@@ -1,0 +1,675 @@
+"""Key/value caches for autoregressive decoding, with the reference library's (4.57) public API.
+
+A cache holds, per attention layer, the keys and values of every token seen so far, shaped
+``(batch, kv_heads, seq, head_dim)``. A model's attention calls ``cache.update(key_states, value_states,
+layer_idx, cache_kwargs)`` once per layer and step, and attends over what it returns.
+
+- :class:`DynamicCache` grows with each step (the default of ``generate()``); layers whose config declares
+  a ``sliding_window`` keep only the window's last tokens.
+- :class:`StaticCache` preallocates fixed-shape buffers of ``max_cache_len`` positions and writes the new
+  states at ``cache_kwargs["cache_position"]``: shapes never change, so ``torch.compile`` traces one graph.
+- The legacy tuple format ``((keys, values), ...)`` converts both ways (``from_legacy_cache`` /
+  ``to_legacy_cache``), and a cache indexes and iterates as that tuple does, since remote code written for
+  older releases of the reference reads it that way (``past_key_values[0][0].shape[2]``). The older
+  attribute spellings (``key_cache``, ``value_cache``, ``seen_tokens``, ``get_usable_length``) work too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+import torch
+
+from modelyard.errors import ConfigurationError
+
+__all__ = [
+    "Cache",
+    "CacheLayerMixin",
+    "DynamicCache",
+    "DynamicLayer",
+    "DynamicSlidingWindowLayer",
+    "StaticCache",
+    "StaticLayer",
+    "StaticSlidingWindowLayer",
+]
+
+LegacyCache = tuple[tuple[torch.Tensor, torch.Tensor], ...]
+
+
+# -- one layer's states ----------------------------------------------------------------------------------------
+class CacheLayerMixin:
+    """One attention layer's cached keys and values; subclasses decide how states are stored."""
+
+    is_compileable = False
+    is_sliding = False
+
+    def __init__(self) -> None:
+        self.keys: torch.Tensor | None = None
+        self.values: torch.Tensor | None = None
+        self.is_initialized = False
+
+    def __repr__(self) -> str:
+        return type(self).__name__
+
+    def lazy_initialization(self, key_states: torch.Tensor) -> None:
+        raise NotImplementedError
+
+    def update(
+        self, key_states: torch.Tensor, value_states: torch.Tensor, cache_kwargs: dict[str, Any] | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        raise NotImplementedError
+
+    def get_seq_length(self) -> int:
+        raise NotImplementedError
+
+    def get_max_cache_shape(self) -> int:
+        raise NotImplementedError
+
+    def get_mask_sizes(self, cache_position: torch.Tensor) -> tuple[int, int]:
+        """``(kv_length, kv_offset)``: how many key positions the next attention sees, and the absolute
+        position of the first of them (for building its mask)."""
+        raise NotImplementedError
+
+    def reset(self) -> None:
+        if self.is_initialized:
+            assert self.keys is not None and self.values is not None
+            self.keys.zero_()
+            self.values.zero_()
+        if hasattr(self, "cumulative_length"):
+            self.cumulative_length = 0
+
+    def reorder_cache(self, beam_idx: torch.Tensor) -> None:
+        """Reorder the batch rows (beam search keeps the states of the beams it selected)."""
+        if self.is_initialized and self.keys is not None and self.keys.numel():
+            self.keys = self.keys.index_select(0, beam_idx.to(self.keys.device))
+            self.values = self.values.index_select(0, beam_idx.to(self.keys.device))  # type: ignore[union-attr]
+
+    def crop(self, max_length: int) -> None:
+        raise NotImplementedError(f"{type(self).__name__} cannot be cropped; use a DynamicCache")
+
+    def batch_repeat_interleave(self, repeats: int) -> None:
+        raise NotImplementedError(f"{type(self).__name__} cannot change its batch size; use a DynamicCache")
+
+    def batch_select_indices(self, indices: torch.Tensor) -> None:
+        raise NotImplementedError(f"{type(self).__name__} cannot change its batch size; use a DynamicCache")
+
+
+class DynamicLayer(CacheLayerMixin):
+    """States that grow along the sequence axis with each update (``torch.cat``)."""
+
+    def lazy_initialization(self, key_states: torch.Tensor) -> None:
+        self.dtype, self.device = key_states.dtype, key_states.device
+        self.keys = key_states.new_empty((*key_states.shape[:-2], 0, key_states.shape[-1]))
+        self.values = self.keys
+        self.is_initialized = True
+
+    def update(
+        self, key_states: torch.Tensor, value_states: torch.Tensor, cache_kwargs: dict[str, Any] | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        if not self.is_initialized or self.keys is None or self.keys.numel() == 0:
+            # the first states are kept as given: concatenating onto an empty tensor would only copy them
+            self.dtype, self.device = key_states.dtype, key_states.device
+            self.keys, self.values = key_states, value_states
+            self.is_initialized = True
+        else:
+            self.keys = torch.cat((self.keys, key_states), dim=-2)
+            self.values = torch.cat((self.values, value_states), dim=-2)  # type: ignore[arg-type]
+        return self.keys, self.values  # type: ignore[return-value]
+
+    def get_seq_length(self) -> int:
+        if not self.is_initialized or self.keys is None or self.keys.dim() < 2:
+            return 0
+        return self.keys.shape[-2]
+
+    def get_max_cache_shape(self) -> int:
+        return -1
+
+    def get_mask_sizes(self, cache_position: torch.Tensor) -> tuple[int, int]:
+        return self.get_seq_length() + cache_position.shape[0], 0
+
+    def crop(self, max_length: int) -> None:
+        """Keep the first ``max_length`` positions (a negative value drops that many from the end)."""
+        length = self.get_seq_length()
+        if max_length < 0:
+            max_length = length + max_length
+        if length <= max_length:
+            return
+        self.keys = self.keys[..., :max_length, :]  # type: ignore[index]
+        self.values = self.values[..., :max_length, :]  # type: ignore[index]
+
+    def batch_repeat_interleave(self, repeats: int) -> None:
+        if self.get_seq_length() > 0:
+            self.keys = self.keys.repeat_interleave(repeats, dim=0)  # type: ignore[union-attr]
+            self.values = self.values.repeat_interleave(repeats, dim=0)  # type: ignore[union-attr]
+
+    def batch_select_indices(self, indices: torch.Tensor) -> None:
+        if self.get_seq_length() > 0:
+            self.keys = self.keys[indices, ...]  # type: ignore[index]
+            self.values = self.values[indices, ...]  # type: ignore[index]
+
+
+class DynamicSlidingWindowLayer(DynamicLayer):
+    """Growing states that keep only the last ``sliding_window - 1`` positions between updates.
+
+    An update returns the kept states plus the new ones (the current query attends over its whole window);
+    ``get_seq_length`` counts every token seen, as the positions of the next tokens need.
+    """
+
+    is_sliding = True
+
+    def __init__(self, sliding_window: int) -> None:
+        super().__init__()
+        self.sliding_window = sliding_window
+        self.cumulative_length = 0
+
+    def update(
+        self, key_states: torch.Tensor, value_states: torch.Tensor, cache_kwargs: dict[str, Any] | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        if not self.is_initialized or self.keys is None or self.keys.numel() == 0:
+            self.dtype, self.device = key_states.dtype, key_states.device
+            self.is_initialized = True
+            full_keys, full_values = key_states, value_states
+        else:
+            full_keys = torch.cat((self.keys, key_states), dim=-2)
+            full_values = torch.cat((self.values, value_states), dim=-2)  # type: ignore[arg-type]
+        self.cumulative_length += key_states.shape[-2]
+        keep = self.sliding_window - 1
+        self.keys = full_keys[:, :, -keep:, :] if keep > 0 else full_keys[:, :, :0, :]
+        self.values = full_values[:, :, -keep:, :] if keep > 0 else full_values[:, :, :0, :]
+        return full_keys, full_values
+
+    def get_seq_length(self) -> int:
+        return self.cumulative_length
+
+    def get_max_cache_shape(self) -> int:
+        return self.sliding_window
+
+    def get_mask_sizes(self, cache_position: torch.Tensor) -> tuple[int, int]:
+        query_length = cache_position.shape[0]
+        kv_offset = max(self.cumulative_length - self.sliding_window + 1, 0)
+        if self.cumulative_length >= self.sliding_window:
+            return self.sliding_window - 1 + query_length, kv_offset
+        return self.cumulative_length + query_length, kv_offset
+
+    def crop(self, max_length: int) -> None:
+        if self.cumulative_length >= self.sliding_window:
+            raise ValueError(
+                f"Cannot crop a sliding-window cache layer that has seen {self.cumulative_length} tokens, more than "
+                f"its window of {self.sliding_window}: the states before the window are gone. Crop before the "
+                "window fills, or use a cache without a sliding window."
+            )
+        super().crop(max_length)
+        self.cumulative_length = super().get_seq_length()
+
+
+def _is_compiling() -> bool:
+    compiler = getattr(torch, "compiler", None)
+    return bool(compiler is not None and compiler.is_compiling())
+
+
+class StaticLayer(CacheLayerMixin):
+    """Fixed buffers of ``max_cache_len`` positions, written in place at ``cache_position``.
+
+    The buffers are allocated once (lazily on the first update, or ahead of time by the cache) and never
+    reassigned, so a compiled graph keeps addressing the same memory from step to step.
+    """
+
+    is_compileable = True
+
+    def __init__(self, max_cache_len: int) -> None:
+        super().__init__()
+        self.max_cache_len = max_cache_len
+
+    def lazy_initialization(self, key_states: torch.Tensor) -> None:
+        self.max_batch_size, self.num_heads, _, self.head_dim = key_states.shape
+        self.dtype, self.device = key_states.dtype, key_states.device
+        shape = (self.max_batch_size, self.num_heads, self.max_cache_len, self.head_dim)
+        self.keys = torch.zeros(shape, dtype=self.dtype, device=self.device)
+        self.values = torch.zeros(shape, dtype=self.dtype, device=self.device)
+        if not _is_compiling():
+            torch._dynamo.mark_static_address(self.keys)
+            torch._dynamo.mark_static_address(self.values)
+        self.is_initialized = True
+
+    def _positions(self, key_states: torch.Tensor, cache_kwargs: dict[str, Any] | None) -> torch.Tensor:
+        position = cache_kwargs.get("cache_position") if cache_kwargs else None
+        if position is None:  # older callers pass no position: the states fill the buffer from its start
+            position = torch.arange(key_states.shape[-2], device=self.device)
+        return position
+
+    def update(
+        self, key_states: torch.Tensor, value_states: torch.Tensor, cache_kwargs: dict[str, Any] | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        if not self.is_initialized:
+            self.lazy_initialization(key_states)
+        position = self._positions(key_states, cache_kwargs)
+        assert self.keys is not None and self.values is not None
+        self.keys.index_copy_(2, position, key_states.to(self.dtype))
+        self.values.index_copy_(2, position, value_states.to(self.dtype))
+        return self.keys, self.values
+
+    def get_seq_length(self) -> int:
+        # occupied positions: any non-zero value in the first row and head (a count that needs no Python state,
+        # so it stays traceable); the reference counts the same way
+        if not self.is_initialized or self.keys is None:
+            return 0
+        return self.keys[0, 0].any(dim=-1).sum()  # type: ignore[return-value]
+
+    def get_max_cache_shape(self) -> int:
+        return self.max_cache_len
+
+    def get_mask_sizes(self, cache_position: torch.Tensor) -> tuple[int, int]:
+        return self.max_cache_len, 0
+
+
+class StaticSlidingWindowLayer(StaticLayer):
+    """Fixed buffers of ``min(max_cache_len, sliding_window)`` positions holding the window's last tokens."""
+
+    is_sliding = True
+
+    def __init__(self, max_cache_len: int, sliding_window: int) -> None:
+        super().__init__(max_cache_len=min(max_cache_len, sliding_window))
+        self.sliding_window = sliding_window
+        self.cumulative_length = 0
+
+    def update(
+        self, key_states: torch.Tensor, value_states: torch.Tensor, cache_kwargs: dict[str, Any] | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        if not self.is_initialized:
+            self.lazy_initialization(key_states)
+        assert self.keys is not None and self.values is not None
+        seen = self.cumulative_length
+        new = key_states.shape[-2]
+        self.cumulative_length += new
+        if seen + new <= self.max_cache_len:  # the window is not full yet: write in place
+            position = self._positions(key_states, cache_kwargs)
+            self.keys.index_copy_(2, position, key_states.to(self.dtype))
+            self.values.index_copy_(2, position, value_states.to(self.dtype))
+            return self.keys, self.values
+        if seen >= self.max_cache_len and new == 1:  # full: shift left by one and write the last slot
+            self.keys.copy_(torch.cat((self.keys[:, :, 1:], key_states.to(self.dtype)), dim=-2))
+            self.values.copy_(torch.cat((self.values[:, :, 1:], value_states.to(self.dtype)), dim=-2))
+            return self.keys, self.values
+        # several new tokens overflow the window: attend over everything, keep the window's tail
+        kept = min(seen, self.max_cache_len)
+        start = 1 if seen >= self.max_cache_len else 0
+        full_keys = torch.cat((self.keys[:, :, start:kept], key_states.to(self.dtype)), dim=-2)
+        full_values = torch.cat((self.values[:, :, start:kept], value_states.to(self.dtype)), dim=-2)
+        self.keys.copy_(full_keys[:, :, -self.max_cache_len :])
+        self.values.copy_(full_values[:, :, -self.max_cache_len :])
+        return full_keys, full_values
+
+    def get_seq_length(self) -> int:
+        return self.cumulative_length
+
+    def get_mask_sizes(self, cache_position: torch.Tensor) -> tuple[int, int]:
+        query_length = cache_position.shape[0]
+        window = self.max_cache_len
+        kv_offset = max(self.cumulative_length - window + 1, 0)
+        if self.cumulative_length >= window:
+            return window + query_length - 1, kv_offset
+        if self.cumulative_length + query_length > window:
+            return self.cumulative_length + query_length, kv_offset
+        return window, kv_offset
+
+
+# -- the cache: one layer object per attention layer -----------------------------------------------------------
+class _LayerTensors(Sequence[torch.Tensor]):
+    """``cache.key_cache`` / ``cache.value_cache``: the per-layer tensors as a list, writable by index."""
+
+    def __init__(self, cache: Cache, attribute: str) -> None:
+        self._cache = cache
+        self._attribute = attribute
+
+    def __len__(self) -> int:
+        return len(self._cache.layers)
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            return [getattr(layer, self._attribute) for layer in self._cache.layers[index]]
+        return getattr(self._cache.layers[index], self._attribute)
+
+    def __setitem__(self, index: int, value: torch.Tensor) -> None:
+        layer = self._cache.layers[index]
+        setattr(layer, self._attribute, value)
+        layer.is_initialized = True
+
+    def append(self, value: torch.Tensor) -> None:
+        """Older remote code appends a new layer's states to ``key_cache`` then ``value_cache``."""
+        if self._attribute == "keys":
+            layer = DynamicLayer()
+            layer.keys, layer.values, layer.is_initialized = value, value[..., :0, :], True
+            self._cache.layers.append(layer)
+        else:
+            self._cache.layers[-1].values = value
+
+    def __repr__(self) -> str:
+        return repr(list(self))
+
+
+class Cache:
+    """A list of per-layer caches (``self.layers``), one per attention layer of the model.
+
+    Give ``layers`` to fix them up front, or ``layer_class_to_replicate`` to add one of that class lazily
+    whenever ``update`` names a layer index not seen yet.
+    """
+
+    def __init__(
+        self,
+        layers: list[CacheLayerMixin] | None = None,
+        layer_class_to_replicate: type[CacheLayerMixin] | None = None,
+        offloading: bool = False,
+        offload_only_non_sliding: bool = True,
+    ) -> None:
+        if (layers is None) == (layer_class_to_replicate is None):
+            raise ConfigurationError(
+                "A Cache is built from exactly one of `layers` (the per-layer caches) or `layer_class_to_replicate` "
+                "(a layer class added lazily per layer index); pass one of them."
+            )
+        if offloading:
+            raise ConfigurationError("Cache offloading is not supported by modelyard; pass offloading=False.")
+        self.layers: list[CacheLayerMixin] = layers if layers is not None else []
+        self.layer_class_to_replicate = layer_class_to_replicate
+        self.offloading = False
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(layers={self.layers})"
+
+    def update(
+        self,
+        key_states: torch.Tensor,
+        value_states: torch.Tensor,
+        layer_idx: int,
+        cache_kwargs: dict[str, Any] | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Store the new ``(batch, kv_heads, new_seq, head_dim)`` states of layer ``layer_idx``; return the keys
+        and values the layer should attend over."""
+        layers = self.layers
+        if layer_idx >= len(layers):
+            if self.layer_class_to_replicate is None:
+                raise IndexError(
+                    f"This {type(self).__name__} holds {len(layers)} layers; layer_idx={layer_idx} is out of range "
+                    "(was the cache built from another model's config?)."
+                )
+            while len(layers) <= layer_idx:
+                layers.append(self.layer_class_to_replicate())
+        return layers[layer_idx].update(key_states, value_states, cache_kwargs)
+
+    def early_initialization(
+        self, batch_size: int, num_heads: int, head_dim: int, dtype: torch.dtype, device: torch.device | str
+    ) -> None:
+        """Allocate every layer now rather than on its first update (``torch.export`` needs the buffers)."""
+        empty = torch.zeros((batch_size, num_heads, 0, head_dim), dtype=dtype, device=device)
+        for layer in self.layers:
+            layer.lazy_initialization(empty)
+
+    def get_seq_length(self, layer_idx: int = 0) -> int:
+        """How many tokens the cache has seen (at layer ``layer_idx``)."""
+        if layer_idx >= len(self.layers):
+            return 0
+        return self.layers[layer_idx].get_seq_length()
+
+    def get_max_cache_shape(self, layer_idx: int = 0) -> int:
+        """The most positions layer ``layer_idx`` holds; -1 when it grows without bound."""
+        if layer_idx >= len(self.layers):
+            return -1
+        return self.layers[layer_idx].get_max_cache_shape()
+
+    def get_max_length(self) -> int | None:
+        """The older spelling of :meth:`get_max_cache_shape` (``None`` when unbounded)."""
+        length = self.get_max_cache_shape()
+        return None if length == -1 else length
+
+    def get_usable_length(self, new_seq_length: int, layer_idx: int = 0) -> int:
+        """How many cached positions a forward of ``new_seq_length`` new tokens can attend to alongside them
+        (older remote code sizes its masks with it): all of them, unless a bounded cache would overflow."""
+        max_length = self.get_max_cache_shape(layer_idx)
+        previous = self.get_seq_length(layer_idx)
+        if max_length != -1 and previous + new_seq_length > max_length:
+            return max_length - new_seq_length
+        return previous
+
+    def get_mask_sizes(self, cache_position: torch.Tensor, layer_idx: int) -> tuple[int, int]:
+        """``(kv_length, kv_offset)`` of layer ``layer_idx`` for a forward at ``cache_position``."""
+        if layer_idx >= len(self.layers):
+            return cache_position.shape[0], 0
+        return self.layers[layer_idx].get_mask_sizes(cache_position)
+
+    @property
+    def seen_tokens(self) -> int:
+        """Tokens seen so far (the older attribute)."""
+        return self.get_seq_length()
+
+    @property
+    def key_cache(self) -> _LayerTensors:
+        """Each layer's keys, as the older list attribute."""
+        return _LayerTensors(self, "keys")
+
+    @property
+    def value_cache(self) -> _LayerTensors:
+        """Each layer's values, as the older list attribute."""
+        return _LayerTensors(self, "values")
+
+    def reset(self) -> None:
+        """Zero every layer's states, keeping the buffers."""
+        for layer in self.layers:
+            layer.reset()
+
+    def reorder_cache(self, beam_idx: torch.Tensor) -> None:
+        """Reorder the batch rows of every layer (beam search)."""
+        for layer in self.layers:
+            layer.reorder_cache(beam_idx)
+
+    def crop(self, max_length: int) -> None:
+        """Keep the first ``max_length`` positions (negative: drop that many from the end)."""
+        for layer in self.layers:
+            layer.crop(max_length)
+
+    def batch_repeat_interleave(self, repeats: int) -> None:
+        """Repeat each batch row ``repeats`` times in place (one prompt expanded to several beams or samples)."""
+        for layer in self.layers:
+            layer.batch_repeat_interleave(repeats)
+
+    def batch_select_indices(self, indices: torch.Tensor) -> None:
+        """Keep only the batch rows at ``indices``."""
+        for layer in self.layers:
+            layer.batch_select_indices(indices)
+
+    @property
+    def max_batch_size(self) -> int:
+        sizes = {getattr(layer, "max_batch_size", None) for layer in self.layers}
+        if len(sizes) != 1:
+            raise ValueError(f"The cache's layers disagree on their batch size: {sorted(map(str, sizes))}")
+        return sizes.pop()  # type: ignore[return-value]
+
+    @property
+    def max_cache_len(self) -> int:
+        return max(getattr(layer, "max_cache_len", -1) for layer in self.layers)
+
+    @property
+    def is_compileable(self) -> bool:
+        return bool(self.layers) and all(layer.is_compileable for layer in self.layers)
+
+    @property
+    def is_initialized(self) -> bool:
+        return bool(self.layers) and all(layer.is_initialized for layer in self.layers)
+
+    @property
+    def is_sliding(self) -> list[bool]:
+        return [layer.is_sliding for layer in self.layers]
+
+    def __getitem__(self, layer_idx: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Layer ``layer_idx`` as the legacy ``(keys, values)`` pair."""
+        if isinstance(layer_idx, int) and -len(self.layers) <= layer_idx < len(self.layers):
+            layer = self.layers[layer_idx]
+            return layer.keys, layer.values  # type: ignore[return-value]
+        raise KeyError(f"The cache holds {len(self.layers)} layers; there is no layer {layer_idx!r}.")
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        for layer in self.layers:
+            yield layer.keys, layer.values  # type: ignore[misc]
+
+    def __len__(self) -> int:
+        return len(self.layers)
+
+    def __bool__(self) -> bool:
+        # an empty cache is still a cache: ``if past_key_values:`` must not treat it as absent
+        return True
+
+
+def _decoder_config(config: Any) -> Any:
+    getter = getattr(config, "get_text_config", None)
+    if callable(getter):
+        try:
+            return getter(decoder=True)
+        except TypeError:
+            return getter()
+    for name in ("text_config", "decoder"):
+        sub = getattr(config, name, None)
+        if sub is not None and not isinstance(sub, (dict, bool)):
+            return sub
+    return config
+
+
+def _layer_types(config: Any) -> tuple[list[str], int | None]:
+    """Each attention layer's kind (``full_attention`` / ``sliding_attention``) and the window size."""
+    window = getattr(config, "sliding_window", None) or getattr(config, "attention_chunk_size", None)
+    layer_types = getattr(config, "layer_types", None)
+    if layer_types is None:
+        count = getattr(config, "num_hidden_layers", None)
+        if count is None:
+            raise ConfigurationError(
+                f"Cannot size a cache from {type(config).__name__}: it has neither `layer_types` nor "
+                "`num_hidden_layers`. Pass a decoder config."
+            )
+        kind = "sliding_attention" if window is not None else "full_attention"
+        layer_types = [kind] * count
+    layer_types = list(layer_types)
+    shared = getattr(config, "num_kv_shared_layers", None)
+    if shared:
+        layer_types = layer_types[:-shared]
+    return layer_types, window
+
+
+class DynamicCache(Cache):
+    """The growing cache ``generate()`` uses by default.
+
+    ``DynamicCache()`` adds a layer per new ``layer_idx``. ``DynamicCache(config=model.config)`` builds the
+    layers from the config, with sliding-window layers where it declares a ``sliding_window`` (or
+    ``layer_types``). ``ddp_cache_data`` (an iterable of ``(keys, values)``) fills it at once.
+    """
+
+    def __init__(
+        self,
+        ddp_cache_data: Iterable[tuple[torch.Tensor, torch.Tensor]] | None = None,
+        config: Any = None,
+        offloading: bool = False,
+        offload_only_non_sliding: bool = False,
+    ) -> None:
+        layers: list[CacheLayerMixin] = []
+        if config is not None:
+            layer_types, window = _layer_types(_decoder_config(config))
+            for kind in layer_types:
+                if kind in ("sliding_attention", "chunked_attention") and window is not None:
+                    layers.append(DynamicSlidingWindowLayer(sliding_window=window))
+                else:
+                    layers.append(DynamicLayer())
+        if ddp_cache_data is not None:
+            for index, (keys, values) in enumerate(ddp_cache_data):
+                if config is None:
+                    layers.append(DynamicLayer())
+                layers[index].update(keys, values)
+        if layers:
+            super().__init__(layers=layers, offloading=offloading)
+        else:
+            super().__init__(layer_class_to_replicate=DynamicLayer, offloading=offloading)
+
+    def to_legacy_cache(self) -> LegacyCache:
+        """The states as the legacy ``((keys, values), ...)`` tuple, one pair per layer."""
+        return tuple((layer.keys, layer.values) for layer in self.layers)  # type: ignore[misc]
+
+    @classmethod
+    def from_legacy_cache(cls, past_key_values: LegacyCache | None) -> DynamicCache:
+        """A cache holding the states of a legacy ``((keys, values), ...)`` tuple (``None``: an empty cache)."""
+        cache = cls()
+        if past_key_values is not None:
+            for index, pair in enumerate(past_key_values):
+                keys, values = pair[0], pair[1]
+                cache.update(keys, values, index)
+        return cache
+
+    @classmethod
+    def from_batch_splits(cls, splits: list[DynamicCache]) -> DynamicCache:
+        """One cache from caches of consecutive batch slices."""
+        cache = cls()
+        for index in range(max((len(split) for split in splits), default=0)):
+            pairs = [split[index] for split in splits if index < len(split)]
+            cache.update(torch.cat([k for k, _ in pairs]), torch.cat([v for _, v in pairs]), index)
+        return cache
+
+    def batch_split(self, full_batch_size: int, split_size: int) -> list[DynamicCache]:
+        """Caches of consecutive batch slices of ``split_size`` rows."""
+        out = []
+        for start in range(0, full_batch_size, split_size):
+            part = type(self)()
+            for index, layer in enumerate(self.layers):
+                part.update(layer.keys[start : start + split_size], layer.values[start : start + split_size], index)  # type: ignore[index]
+            out.append(part)
+        return out
+
+
+class StaticCache(Cache):
+    """A cache of fixed-shape buffers for ``torch.compile`` (and ``torch.export``).
+
+    ``StaticCache(config=model.config, max_cache_len=...)`` allocates each layer on its first update; giving
+    ``max_batch_size`` with ``dtype``/``device`` (the older signature) allocates them now. Layers of a
+    config with a ``sliding_window`` hold only the window. The states of each step are written at
+    ``cache_kwargs["cache_position"]``, so the model's attention must pass it.
+    """
+
+    def __init__(
+        self,
+        config: Any,
+        max_cache_len: int | None = None,
+        offloading: bool = False,
+        offload_only_non_sliding: bool = True,
+        *,
+        max_batch_size: int | None = None,
+        batch_size: int | None = None,
+        device: torch.device | str | None = None,
+        dtype: torch.dtype | None = None,
+        **legacy: Any,
+    ) -> None:
+        unknown = set(legacy) - {"layer_device_map", "tp_size"}  # older arguments with nothing to do on one device
+        if unknown:
+            raise TypeError(
+                f"StaticCache got unexpected keyword arguments: {', '.join(sorted(unknown))}. It takes config, "
+                "max_cache_len, max_batch_size, device and dtype."
+            )
+        decoder = _decoder_config(config)
+        if max_cache_len is None:
+            max_cache_len = getattr(decoder, "max_position_embeddings", None)
+        if not isinstance(max_cache_len, int) or isinstance(max_cache_len, bool) or max_cache_len <= 0:
+            raise ConfigurationError(
+                f"StaticCache needs a positive integer max_cache_len (the most tokens it will hold); got "
+                f"{max_cache_len!r}. Pass max_cache_len=prompt_length + max_new_tokens."
+            )
+        layer_types, window = _layer_types(decoder)
+        layers: list[CacheLayerMixin] = []
+        for kind in layer_types:
+            if kind in ("sliding_attention", "chunked_attention") and window is not None:
+                layers.append(StaticSlidingWindowLayer(max_cache_len=max_cache_len, sliding_window=window))
+            else:
+                layers.append(StaticLayer(max_cache_len=max_cache_len))
+        super().__init__(layers=layers, offloading=offloading)
+        batch = max_batch_size if max_batch_size is not None else batch_size
+        if batch is not None:
+            heads = getattr(decoder, "num_key_value_heads", None) or getattr(decoder, "num_attention_heads", None)
+            head_dim = getattr(decoder, "head_dim", None)
+            if head_dim is None and heads is not None and getattr(decoder, "hidden_size", None):
+                head_dim = decoder.hidden_size // decoder.num_attention_heads
+            if heads is not None and head_dim is not None:
+                self.early_initialization(
+                    batch, heads, head_dim, dtype or torch.get_default_dtype(), device or "cpu"
+                )

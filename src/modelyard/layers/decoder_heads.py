@@ -1,0 +1,292 @@
+"""Task heads of decoder models (causal LM, last-token sequence classification, token classification,
+extractive QA), written once for every family whose base model follows the decoder forward contract.
+
+A head class lists the mixin first, then the family's ``PreTrainedModel``, which provides
+``_make_backbone(config)`` (the family's base model). The base model is stored under ``base_model_prefix``
+(``model`` for Llama; some reference heads use ``transformer``), so submodule names equal the reference's
+checkpoint keys. Losses follow the reference: the causal-LM labels are shifted inside the model (pass
+``labels=input_ids``), ``num_items_in_batch`` (the Trainer's token count under gradient accumulation) turns
+the mean into a sum divided by it.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from modelyard.generation.utils import GenerationMixin
+from modelyard.layers.heads import IGNORE_INDEX, question_answering_loss, sequence_classification_loss
+from modelyard.outputs import (
+    CausalLMOutputWithPast,
+    QuestionAnsweringModelOutput,
+    SequenceClassifierOutputWithPast,
+    TokenClassifierOutput,
+)
+
+logger = logging.getLogger(__name__)
+
+
+def causal_lm_loss(
+    logits: torch.Tensor,
+    labels: torch.Tensor | None,
+    vocab_size: int,
+    *,
+    num_items_in_batch: torch.Tensor | int | None = None,
+    ignore_index: int = IGNORE_INDEX,
+    shift_labels: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Next-token cross-entropy in float32: position t predicts label t + 1 (or ``shift_labels[t]``)."""
+    logits = logits.float()
+    if shift_labels is None:
+        shift_labels = F.pad(labels, (0, 1), value=ignore_index)[..., 1:]  # type: ignore[arg-type]
+    shift_labels = shift_labels.reshape(-1).to(logits.device)
+    reduction = "sum" if num_items_in_batch is not None else "mean"
+    loss = F.cross_entropy(logits.reshape(-1, vocab_size), shift_labels, ignore_index=ignore_index, reduction=reduction)
+    if num_items_in_batch is not None:
+        if isinstance(num_items_in_batch, torch.Tensor):
+            num_items_in_batch = num_items_in_batch.to(loss.device)
+        loss = loss / num_items_in_batch
+    return loss
+
+
+def last_token_index(
+    input_ids: torch.Tensor | None, pad_token_id: int | None, batch_size: int, *, where: str
+) -> torch.Tensor | int:
+    """Per row, the index of the rightmost token that is not padding (left or right padding alike)."""
+    if pad_token_id is None:
+        if batch_size != 1:
+            raise ValueError(
+                f"{where} pools the last non-padding token of each row, but config.pad_token_id is None, so padding "
+                f"cannot be told apart in a batch of {batch_size}; set config.pad_token_id (e.g. to the tokenizer's "
+                "pad_token_id) or pass one sequence at a time."
+            )
+        return -1
+    if input_ids is None:
+        logger.warning("%s cannot find padding in inputs_embeds; the last position of each row is used.", where)
+        return -1
+    not_pad = (input_ids != pad_token_id).to(torch.int32)
+    positions = torch.arange(input_ids.shape[-1], device=input_ids.device, dtype=torch.int32)
+    return (positions * not_pad).argmax(-1)
+
+
+class _DecoderHead(nn.Module):
+    """Plumbing of the heads; the family's PreTrainedModel (later in the MRO) defines _make_backbone(config)."""
+
+    config: Any
+    base_model_prefix: str
+
+    def _backbone(self) -> nn.Module:
+        return getattr(self, self.base_model_prefix)
+
+    def _run_backbone(self, **inputs: Any) -> Any:
+        return self._backbone()(**inputs, return_dict=True)
+
+    def _finish(self, result: Any, return_dict: bool | None) -> Any:
+        return result if (self.config.use_return_dict if return_dict is None else return_dict) else result.to_tuple()
+
+
+class CausalLMHead(_DecoderHead, GenerationMixin):
+    """Next-token logits over the vocabulary (``lm_head``, tied to the input embeddings when the config says)."""
+
+    _tied_weights_keys = ["lm_head.weight"]
+
+    def __init__(self, config: Any) -> None:
+        super().__init__(config)  # type: ignore[call-arg]
+        setattr(self, self.base_model_prefix, self._make_backbone(config))
+        self.vocab_size = config.vocab_size
+        self.lm_head = nn.Linear(config.hidden_size, config.vocab_size, bias=False)
+        self.post_init()  # type: ignore[attr-defined]
+
+    def get_output_embeddings(self) -> nn.Module:
+        return self.lm_head
+
+    def set_output_embeddings(self, new_embeddings: nn.Module) -> None:
+        self.lm_head = new_embeddings
+
+    def forward(
+        self,
+        input_ids: torch.Tensor | None = None,
+        attention_mask: torch.Tensor | None = None,
+        position_ids: torch.Tensor | None = None,
+        past_key_values: Any = None,
+        inputs_embeds: torch.Tensor | None = None,
+        labels: torch.Tensor | None = None,
+        use_cache: bool | None = None,
+        cache_position: torch.Tensor | None = None,
+        output_attentions: bool | None = None,
+        output_hidden_states: bool | None = None,
+        return_dict: bool | None = None,
+        logits_to_keep: int | torch.Tensor = 0,
+        **kwargs: Any,
+    ) -> CausalLMOutputWithPast | tuple[Any, ...]:
+        """``labels``: (batch, seq) token ids, usually ``input_ids`` itself (shifted inside), -100 where no
+        prediction is scored. ``logits_to_keep``: compute logits for the last n positions only (0: all)."""
+        out = self._run_backbone(
+            input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids,
+            past_key_values=past_key_values, inputs_embeds=inputs_embeds, use_cache=use_cache,
+            cache_position=cache_position, output_attentions=output_attentions,
+            output_hidden_states=output_hidden_states,
+        )
+        hidden = out.last_hidden_state
+        kept = slice(-logits_to_keep, None) if isinstance(logits_to_keep, int) else logits_to_keep
+        logits = self.lm_head(hidden[:, kept, :])  # (batch, kept, vocab)
+        loss = None
+        if labels is not None:
+            loss = causal_lm_loss(
+                logits, labels, self.config.vocab_size,
+                num_items_in_batch=kwargs.get("num_items_in_batch"), shift_labels=kwargs.get("shift_labels"),
+            )
+        result = CausalLMOutputWithPast(
+            loss=loss, logits=logits, past_key_values=out.past_key_values,
+            hidden_states=out.hidden_states, attentions=out.attentions,
+        )
+        return self._finish(result, return_dict)
+
+
+class SequenceClassificationHead(_DecoderHead):
+    """Scores (``score``, no bias) read at each row's last non-padding token."""
+
+    def __init__(self, config: Any) -> None:
+        super().__init__(config)  # type: ignore[call-arg]
+        self.num_labels = config.num_labels
+        setattr(self, self.base_model_prefix, self._make_backbone(config))
+        self.score = nn.Linear(config.hidden_size, self.num_labels, bias=False)
+        self.post_init()  # type: ignore[attr-defined]
+
+    def forward(
+        self,
+        input_ids: torch.Tensor | None = None,
+        attention_mask: torch.Tensor | None = None,
+        position_ids: torch.Tensor | None = None,
+        past_key_values: Any = None,
+        inputs_embeds: torch.Tensor | None = None,
+        labels: torch.Tensor | None = None,
+        use_cache: bool | None = None,
+        output_attentions: bool | None = None,
+        output_hidden_states: bool | None = None,
+        return_dict: bool | None = None,
+        **kwargs: Any,
+    ) -> SequenceClassifierOutputWithPast | tuple[Any, ...]:
+        """``labels``: (batch,) class ids, (batch, num_labels) floats for multi-label, or floats to regress."""
+        out = self._run_backbone(
+            input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids,
+            past_key_values=past_key_values, inputs_embeds=inputs_embeds, use_cache=use_cache,
+            output_attentions=output_attentions, output_hidden_states=output_hidden_states,
+        )
+        logits = self.score(out.last_hidden_state)  # (batch, seq, num_labels)
+        batch = logits.shape[0]
+        last = last_token_index(input_ids, self.config.pad_token_id, batch, where=type(self).__name__)
+        pooled = logits[torch.arange(batch, device=logits.device), last]  # (batch, num_labels)
+        loss = sequence_classification_loss(pooled, labels, self.config) if labels is not None else None
+        result = SequenceClassifierOutputWithPast(
+            loss=loss, logits=pooled, past_key_values=out.past_key_values,
+            hidden_states=out.hidden_states, attentions=out.attentions,
+        )
+        return self._finish(result, return_dict)
+
+
+def classifier_dropout(config: Any) -> float:
+    """``classifier_dropout``, else ``hidden_dropout``, else 0.1 (the reference's order)."""
+    for name in ("classifier_dropout", "hidden_dropout"):
+        value = getattr(config, name, None)
+        if value is not None:
+            return float(value)
+    return 0.1
+
+
+class TokenClassificationHead(_DecoderHead):
+    """A label per token (``score`` after dropout)."""
+
+    def __init__(self, config: Any) -> None:
+        super().__init__(config)  # type: ignore[call-arg]
+        self.num_labels = config.num_labels
+        setattr(self, self.base_model_prefix, self._make_backbone(config))
+        self.dropout = nn.Dropout(classifier_dropout(config))
+        self.score = nn.Linear(config.hidden_size, config.num_labels)
+        self.post_init()  # type: ignore[attr-defined]
+
+    def forward(
+        self,
+        input_ids: torch.Tensor | None = None,
+        attention_mask: torch.Tensor | None = None,
+        position_ids: torch.Tensor | None = None,
+        past_key_values: Any = None,
+        inputs_embeds: torch.Tensor | None = None,
+        labels: torch.Tensor | None = None,
+        use_cache: bool | None = None,
+        output_attentions: bool | None = None,
+        output_hidden_states: bool | None = None,
+        return_dict: bool | None = None,
+        **kwargs: Any,
+    ) -> TokenClassifierOutput | tuple[Any, ...]:
+        """``labels``: (batch, seq) class ids, -100 where no label is scored."""
+        out = self._run_backbone(
+            input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids,
+            past_key_values=past_key_values, inputs_embeds=inputs_embeds, use_cache=use_cache,
+            output_attentions=output_attentions, output_hidden_states=output_hidden_states,
+        )
+        logits = self.score(self.dropout(out.last_hidden_state))  # (batch, seq, num_labels)
+        loss = None
+        if labels is not None:
+            loss = F.cross_entropy(logits.reshape(-1, self.num_labels).float(), labels.reshape(-1).to(logits.device),
+                                   ignore_index=IGNORE_INDEX)
+        result = TokenClassifierOutput(
+            loss=loss, logits=logits, hidden_states=out.hidden_states, attentions=out.attentions
+        )
+        return self._finish(result, return_dict)
+
+
+class QuestionAnsweringHead(_DecoderHead):
+    """Start and end logits of an answer span (``qa_outputs``)."""
+
+    def __init__(self, config: Any) -> None:
+        super().__init__(config)  # type: ignore[call-arg]
+        setattr(self, self.base_model_prefix, self._make_backbone(config))
+        self.qa_outputs = nn.Linear(config.hidden_size, 2)
+        self.post_init()  # type: ignore[attr-defined]
+
+    def forward(
+        self,
+        input_ids: torch.Tensor | None = None,
+        attention_mask: torch.Tensor | None = None,
+        position_ids: torch.Tensor | None = None,
+        past_key_values: Any = None,
+        inputs_embeds: torch.Tensor | None = None,
+        start_positions: torch.Tensor | None = None,
+        end_positions: torch.Tensor | None = None,
+        output_attentions: bool | None = None,
+        output_hidden_states: bool | None = None,
+        return_dict: bool | None = None,
+        **kwargs: Any,
+    ) -> QuestionAnsweringModelOutput | tuple[Any, ...]:
+        """``start_positions`` / ``end_positions``: (batch,) token indices; positions past the end are ignored."""
+        out = self._run_backbone(
+            input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids,
+            past_key_values=past_key_values, inputs_embeds=inputs_embeds, use_cache=False,
+            output_attentions=output_attentions, output_hidden_states=output_hidden_states,
+        )
+        logits = self.qa_outputs(out.last_hidden_state)  # (batch, seq, 2)
+        start_logits, end_logits = (t.squeeze(-1).contiguous() for t in logits.split(1, dim=-1))
+        loss = None
+        if start_positions is not None and end_positions is not None:
+            loss = question_answering_loss(start_logits, end_logits, start_positions, end_positions)
+        result = QuestionAnsweringModelOutput(
+            loss=loss, start_logits=start_logits, end_logits=end_logits,
+            hidden_states=out.hidden_states, attentions=out.attentions,
+        )
+        return self._finish(result, return_dict)
+
+
+__all__ = [
+    "CausalLMHead",
+    "QuestionAnsweringHead",
+    "SequenceClassificationHead",
+    "TokenClassificationHead",
+    "causal_lm_loss",
+    "classifier_dropout",
+    "last_token_index",
+]

@@ -1,0 +1,254 @@
+"""The Llama-style decoder stack, shared by the Llama, Mistral and Qwen2 families.
+
+A block is pre-norm: ``x + self_attn(input_layernorm(x))``, then ``x + mlp(post_attention_layernorm(x))``,
+with RMSNorm, rotary grouped-query attention and a gated MLP. :class:`RotaryDecoderBackbone` is the base
+model's forward (embeddings, the cache, masks built once per forward, rotary tables, the blocks, the final
+norm); a family's base model subclasses it with its own ``PreTrainedModel`` and says per layer which biases
+and which attention window it has (:meth:`RotaryDecoderBackbone.layer_options`).
+
+The forward contract is the reference's: ``input_ids`` or ``inputs_embeds``, ``attention_mask`` (2-D padding
+mask over past + new tokens, or a ready 4-D mask), ``position_ids``, ``past_key_values`` (a ``Cache``, or the
+legacy tuple of (key, value) pairs), ``use_cache``, ``cache_position``, ``output_attentions``,
+``output_hidden_states``, ``return_dict``.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import torch
+from torch import nn
+
+from modelyard.layers.causal_mask import build_causal_mask, packed_sequence_ids
+from modelyard.layers.decoder_attention import GroupedQueryAttention, uses_eager
+from modelyard.layers.gated_mlp import GatedMLP
+from modelyard.layers.norms import RMSNorm
+from modelyard.layers.rotary_embedding import RotaryEmbedding
+from modelyard.outputs import BaseModelOutputWithPast
+
+logger = logging.getLogger(__name__)
+
+FULL, SLIDING = "full_attention", "sliding_attention"
+
+
+class RotaryDecoderLayer(nn.Module):
+    """One pre-norm decoder block (``self_attn``, ``mlp``, ``input_layernorm``, ``post_attention_layernorm``)."""
+
+    def __init__(
+        self,
+        config: Any,
+        layer_idx: int,
+        *,
+        qkv_bias: bool = False,
+        output_bias: bool = False,
+        mlp_bias: bool = False,
+        sliding_window: int | None = None,
+    ) -> None:
+        super().__init__()
+        self.attention_type = SLIDING if sliding_window is not None else FULL
+        self.self_attn = GroupedQueryAttention(
+            config, layer_idx, qkv_bias=qkv_bias, output_bias=output_bias, sliding_window=sliding_window
+        )
+        self.mlp = GatedMLP(config.hidden_size, config.intermediate_size, hidden_act=config.hidden_act, bias=mlp_bias)
+        self.input_layernorm = RMSNorm(config.hidden_size, eps=config.rms_norm_eps)
+        self.post_attention_layernorm = RMSNorm(config.hidden_size, eps=config.rms_norm_eps)
+
+    def forward(
+        self,
+        hidden_states: torch.Tensor,
+        attention_mask: torch.Tensor | None,
+        position_embeddings: tuple[torch.Tensor, torch.Tensor],
+        past_key_values: Any = None,
+        cache_position: torch.Tensor | None = None,
+        output_attentions: bool = False,
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        attended, probs = self.self_attn(
+            self.input_layernorm(hidden_states),
+            position_embeddings,
+            attention_mask,
+            past_key_values=past_key_values,
+            cache_position=cache_position,
+            output_attentions=output_attentions,
+        )
+        hidden_states = hidden_states + attended
+        return hidden_states + self.mlp(self.post_attention_layernorm(hidden_states)), probs
+
+
+def init_decoder_weights(module: nn.Module, std: float) -> None:
+    """The reference's initialisation of these blocks: N(0, std) linear and embedding weights (the padding
+    row zeroed), zero biases, RMSNorm scales of one."""
+    with torch.no_grad():
+        if isinstance(module, nn.Linear):
+            module.weight.normal_(mean=0.0, std=std)
+            if module.bias is not None:
+                module.bias.zero_()
+        elif isinstance(module, nn.Embedding):
+            module.weight.normal_(mean=0.0, std=std)
+            if module.padding_idx is not None:
+                module.weight[module.padding_idx].zero_()
+        elif isinstance(module, RMSNorm):
+            module.weight.fill_(1.0)
+
+
+def layer_types(config: Any) -> list[str]:
+    """Each layer's attention kind: ``config.layer_types`` when set, else sliding everywhere if
+    ``config.sliding_window`` is set (Mistral), full attention otherwise (Llama)."""
+    declared = getattr(config, "layer_types", None)
+    if declared:
+        return list(declared)
+    kind = SLIDING if getattr(config, "sliding_window", None) is not None else FULL
+    return [kind] * config.num_hidden_layers
+
+
+def as_cache(past_key_values: Any, *, use_cache: bool, config: Any) -> Any:
+    """The cache to run with: the given ``Cache``, one built from the legacy tuple format, a new
+    ``DynamicCache`` when ``use_cache`` asks for one, or None."""
+    from modelyard.generation.caches import DynamicCache
+
+    if isinstance(past_key_values, (tuple, list)):
+        return DynamicCache.from_legacy_cache(tuple(past_key_values)) if past_key_values else DynamicCache(config=config)
+    if past_key_values is None and use_cache:
+        return DynamicCache(config=config)
+    return past_key_values
+
+
+def mask_sizes(cache: Any, cache_position: torch.Tensor, layer_idx: int, query_length: int) -> tuple[int, int]:
+    """``(kv_length, kv_offset)`` of the keys a layer will attend over, asked before the cache is updated."""
+    if cache is None:
+        return query_length, 0
+    sizes = getattr(cache, "get_mask_sizes", None)
+    if sizes is not None:
+        return sizes(cache_position, layer_idx)
+    return cache.get_seq_length(layer_idx) + query_length, 0
+
+
+class RotaryDecoderBackbone(nn.Module):
+    """Base-model behaviour of a Llama-style decoder; mix in before the family's ``PreTrainedModel``."""
+
+    config: Any
+
+    def layer_options(self, config: Any, layer_idx: int, layer_type: str) -> dict[str, Any]:
+        """Keyword arguments of :class:`RotaryDecoderLayer` for one layer (biases, sliding window)."""
+        window = getattr(config, "sliding_window", None) if layer_type == SLIDING else None
+        return {"sliding_window": window}
+
+    def build_backbone(self, config: Any) -> None:
+        """Create ``embed_tokens``, ``layers``, ``norm`` and ``rotary_emb`` (the reference's key names)."""
+        self.padding_idx = config.pad_token_id
+        self.vocab_size = config.vocab_size
+        self.embed_tokens = nn.Embedding(config.vocab_size, config.hidden_size, self.padding_idx)
+        self.layers = nn.ModuleList(
+            RotaryDecoderLayer(config, i, **self.layer_options(config, i, kind))
+            for i, kind in enumerate(layer_types(config))
+        )
+        self.norm = RMSNorm(config.hidden_size, eps=config.rms_norm_eps)
+        self.rotary_emb = RotaryEmbedding(config)
+        self.gradient_checkpointing = False
+
+    def get_input_embeddings(self) -> nn.Module:
+        return self.embed_tokens
+
+    def set_input_embeddings(self, value: nn.Module) -> None:
+        self.embed_tokens = value
+
+    def forward(
+        self,
+        input_ids: torch.Tensor | None = None,
+        attention_mask: torch.Tensor | None = None,
+        position_ids: torch.Tensor | None = None,
+        past_key_values: Any = None,
+        inputs_embeds: torch.Tensor | None = None,
+        use_cache: bool | None = None,
+        cache_position: torch.Tensor | None = None,
+        output_attentions: bool | None = None,
+        output_hidden_states: bool | None = None,
+        return_dict: bool | None = None,
+        **kwargs: Any,
+    ) -> BaseModelOutputWithPast | tuple[Any, ...]:
+        config = self.config
+        output_attentions = config.output_attentions if output_attentions is None else output_attentions
+        output_hidden_states = config.output_hidden_states if output_hidden_states is None else output_hidden_states
+        use_cache = getattr(config, "use_cache", True) if use_cache is None else use_cache
+        if (input_ids is None) == (inputs_embeds is None):
+            raise ValueError(f"Pass exactly one of input_ids or inputs_embeds to {type(self).__name__}.")
+        if self.gradient_checkpointing and self.training and use_cache:
+            if not self.__dict__.get("_told_cache_off"):  # once per model, not once per training step
+                logger.warning("use_cache=True is incompatible with gradient checkpointing; setting use_cache=False.")
+                self.__dict__["_told_cache_off"] = True
+            use_cache = False
+        if inputs_embeds is None:
+            inputs_embeds = self.embed_tokens(input_ids)  # (batch, seq, hidden)
+        cache = as_cache(past_key_values, use_cache=use_cache, config=config)
+        batch, seq = inputs_embeds.shape[:2]
+        if cache_position is None:
+            past = cache.get_seq_length() if cache is not None else 0
+            cache_position = torch.arange(past, past + seq, device=inputs_embeds.device)
+        packed = None
+        if position_ids is None:
+            position_ids = cache_position.unsqueeze(0)
+        elif attention_mask is None and cache is None:  # several sequences packed in a row attend separately
+            packed = packed_sequence_ids(position_ids.expand(batch, -1))
+
+        masks = self._masks(
+            inputs_embeds, attention_mask, cache, cache_position, packed, additive=uses_eager(config, output_attentions)
+        )
+        position_embeddings = self.rotary_emb(inputs_embeds, position_ids)
+        hidden_states = inputs_embeds
+        all_hidden: tuple[torch.Tensor, ...] | None = () if output_hidden_states else None
+        all_attentions: tuple[torch.Tensor, ...] | None = () if output_attentions else None
+        checkpointing = self.gradient_checkpointing and self.training
+        for layer in self.layers:
+            if all_hidden is not None:
+                all_hidden += (hidden_states,)
+            mask = masks[layer.attention_type]
+            if checkpointing:
+                hidden_states, probs = self._gradient_checkpointing_func(
+                    layer.__call__, hidden_states, mask, position_embeddings, None, cache_position, output_attentions
+                )
+            else:
+                hidden_states, probs = layer(hidden_states, mask, position_embeddings, cache, cache_position, output_attentions)
+            if all_attentions is not None:
+                all_attentions += (probs,)
+        hidden_states = self.norm(hidden_states)
+        if all_hidden is not None:
+            all_hidden += (hidden_states,)
+        result = BaseModelOutputWithPast(
+            last_hidden_state=hidden_states,
+            past_key_values=cache if use_cache else None,
+            hidden_states=all_hidden,
+            attentions=all_attentions,
+        )
+        return result if (config.use_return_dict if return_dict is None else return_dict) else result.to_tuple()
+
+    def _masks(
+        self,
+        inputs_embeds: torch.Tensor,
+        attention_mask: torch.Tensor | None,
+        cache: Any,
+        cache_position: torch.Tensor,
+        packed: torch.Tensor | None,
+        *,
+        additive: bool,
+    ) -> dict[str, torch.Tensor | None]:
+        """One mask per attention kind present, built once and shared by the layers of that kind."""
+        kinds = [layer.attention_type for layer in self.layers]
+        masks: dict[str, torch.Tensor | None] = {}
+        for kind in dict.fromkeys(kinds):
+            kv_length, kv_offset = mask_sizes(cache, cache_position, kinds.index(kind), inputs_embeds.shape[1])
+            masks[kind] = build_causal_mask(
+                batch_size=inputs_embeds.shape[0],
+                cache_position=cache_position,
+                kv_length=kv_length,
+                kv_offset=kv_offset,
+                attention_mask=attention_mask,
+                sliding_window=self.config.sliding_window if kind == SLIDING else None,
+                packed_ids=packed,
+                dtype=inputs_embeds.dtype,
+                additive=additive,
+                allow_skip=not getattr(cache, "is_compileable", False),
+            )
+        return masks
+
+
+__all__ = ["FULL", "SLIDING", "RotaryDecoderBackbone", "RotaryDecoderLayer", "as_cache", "init_decoder_weights", "layer_types", "mask_sizes"]

@@ -1,0 +1,79 @@
+"""Llama: a pre-norm decoder with RMSNorm, SwiGLU, grouped-query attention and rotary positions.
+
+The blocks live in :mod:`modelyard.layers.rotary_decoder` (Mistral and Qwen2 use the same ones); this file
+names them as the reference does. Submodule names equal the checkpoint keys of Hugging Face Llama
+checkpoints (``model.layers.0.self_attn.q_proj.weight``, ``model.norm.weight``, ``lm_head.weight``, ...).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from torch import nn
+
+from modelyard.layers.decoder_heads import (
+    CausalLMHead,
+    QuestionAnsweringHead,
+    SequenceClassificationHead,
+    TokenClassificationHead,
+)
+from modelyard.layers.rotary_decoder import RotaryDecoderBackbone, init_decoder_weights
+from modelyard.modeling import PreTrainedModel
+from modelyard.models.llama.configuration_llama import LlamaConfig
+
+
+class LlamaPreTrainedModel(PreTrainedModel):
+    """Weight initialisation and loading rules shared by every Llama class."""
+
+    config_class = LlamaConfig
+    base_model_prefix = "model"
+    supports_gradient_checkpointing = True
+    _supports_sdpa = True
+    _no_split_modules = ["RotaryDecoderLayer"]
+    _keys_to_ignore_on_load_unexpected = [r"rotary_emb\.inv_freq$"]
+
+    def _make_backbone(self, config: LlamaConfig) -> nn.Module:
+        return LlamaModel(config)
+
+    def _init_weights(self, module: nn.Module) -> None:
+        init_decoder_weights(module, self.config.initializer_range)
+
+
+class LlamaModel(RotaryDecoderBackbone, LlamaPreTrainedModel):
+    """The bare Llama decoder: hidden states of every token (and the KV cache when ``use_cache``)."""
+
+    def __init__(self, config: LlamaConfig) -> None:
+        super().__init__(config)
+        self.build_backbone(config)
+        self.post_init()
+
+    def layer_options(self, config: Any, layer_idx: int, layer_type: str) -> dict[str, Any]:
+        return {"qkv_bias": config.attention_bias, "output_bias": config.attention_bias, "mlp_bias": config.mlp_bias}
+
+
+class LlamaForCausalLM(CausalLMHead, LlamaPreTrainedModel):
+    """Llama with the language-modelling head (next-token logits; loss with ``labels=input_ids``)."""
+
+
+class LlamaForSequenceClassification(SequenceClassificationHead, LlamaPreTrainedModel):
+    """Llama scoring each sequence at its last non-padding token."""
+
+
+class LlamaForTokenClassification(TokenClassificationHead, LlamaPreTrainedModel):
+    """Llama with a classifier on every token."""
+
+
+class LlamaForQuestionAnswering(QuestionAnsweringHead, LlamaPreTrainedModel):
+    """Llama predicting answer spans; the base model sits under ``transformer``, as in the reference."""
+
+    base_model_prefix = "transformer"
+
+
+__all__ = [
+    "LlamaForCausalLM",
+    "LlamaForQuestionAnswering",
+    "LlamaForSequenceClassification",
+    "LlamaForTokenClassification",
+    "LlamaModel",
+    "LlamaPreTrainedModel",
+]

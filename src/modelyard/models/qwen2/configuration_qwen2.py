@@ -1,0 +1,82 @@
+"""``Qwen2Config``: the settings a Qwen2 model is built from (keys and defaults as in ``config.json``).
+
+Imports no torch.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from modelyard.configuration import PretrainedConfig
+from modelyard.errors import ConfigurationError
+from modelyard.layers.rotary import normalise_rope_scaling
+
+LAYER_KINDS = ("full_attention", "sliding_attention")
+
+
+class Qwen2Config(PretrainedConfig):
+    """Configuration of :class:`~modelyard.models.qwen2.Qwen2Model` and its heads.
+
+    With ``use_sliding_window=True`` the layers from ``max_window_layers`` on attend over the last
+    ``sliding_window`` tokens (``layer_types`` lists each layer's kind and may be given directly); otherwise
+    ``sliding_window`` is stored as ``None`` and every layer attends to everything, as in the reference.
+    """
+
+    model_type = "qwen2"
+
+    def __init__(
+        self,
+        vocab_size: int = 151936,
+        hidden_size: int = 4096,
+        intermediate_size: int = 22016,
+        num_hidden_layers: int = 32,
+        num_attention_heads: int = 32,
+        num_key_value_heads: int | None = 32,
+        hidden_act: str = "silu",
+        max_position_embeddings: int = 32768,
+        initializer_range: float = 0.02,
+        rms_norm_eps: float = 1e-6,
+        use_cache: bool = True,
+        tie_word_embeddings: bool = False,
+        rope_theta: float = 10000.0,
+        rope_scaling: dict[str, Any] | None = None,
+        use_sliding_window: bool = False,
+        sliding_window: int | None = 4096,
+        max_window_layers: int = 28,
+        layer_types: list[str] | None = None,
+        attention_dropout: float = 0.0,
+        **kwargs: Any,
+    ) -> None:
+        self.vocab_size = vocab_size
+        self.max_position_embeddings = max_position_embeddings
+        self.hidden_size = hidden_size
+        self.intermediate_size = intermediate_size
+        self.num_hidden_layers = num_hidden_layers
+        self.num_attention_heads = num_attention_heads
+        self.use_sliding_window = use_sliding_window
+        self.sliding_window = sliding_window if use_sliding_window else None
+        self.max_window_layers = max_window_layers
+        self.num_key_value_heads = num_attention_heads if num_key_value_heads is None else num_key_value_heads
+        self.hidden_act = hidden_act
+        self.initializer_range = initializer_range
+        self.rms_norm_eps = rms_norm_eps
+        self.use_cache = use_cache
+        self.rope_theta = rope_theta
+        self.rope_scaling = normalise_rope_scaling(rope_scaling, where=type(self).__name__)
+        self.attention_dropout = attention_dropout
+        if layer_types is None:
+            layer_types = [
+                "sliding_attention" if self.sliding_window is not None and i >= max_window_layers else "full_attention"
+                for i in range(num_hidden_layers)
+            ]
+        unknown = sorted({kind for kind in layer_types if kind not in LAYER_KINDS})
+        if unknown or len(layer_types) != num_hidden_layers:
+            raise ConfigurationError(
+                f"Qwen2Config: layer_types must list one of {LAYER_KINDS} per layer ({num_hidden_layers} layers), "
+                f"got {layer_types!r}; fix layer_types or leave it out to derive it from max_window_layers."
+            )
+        self.layer_types = list(layer_types)
+        super().__init__(tie_word_embeddings=tie_word_embeddings, **kwargs)
+
+
+__all__ = ["Qwen2Config"]

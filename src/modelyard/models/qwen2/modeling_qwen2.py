@@ -1,0 +1,78 @@
+"""Qwen2: the Llama decoder with query/key/value biases and optional sliding-window layers.
+
+``config.layer_types`` says which layers attend over a sliding window; the blocks are the shared ones of
+:mod:`modelyard.layers.rotary_decoder`. Submodule names equal the checkpoint keys of Hugging Face Qwen2
+checkpoints.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from torch import nn
+
+from modelyard.layers.decoder_heads import (
+    CausalLMHead,
+    QuestionAnsweringHead,
+    SequenceClassificationHead,
+    TokenClassificationHead,
+)
+from modelyard.layers.rotary_decoder import SLIDING, RotaryDecoderBackbone, init_decoder_weights
+from modelyard.modeling import PreTrainedModel
+from modelyard.models.qwen2.configuration_qwen2 import Qwen2Config
+
+
+class Qwen2PreTrainedModel(PreTrainedModel):
+    """Weight initialisation and loading rules shared by every Qwen2 class."""
+
+    config_class = Qwen2Config
+    base_model_prefix = "model"
+    supports_gradient_checkpointing = True
+    _supports_sdpa = True
+    _keys_to_ignore_on_load_unexpected = [r"rotary_emb\.inv_freq$"]
+
+    def _make_backbone(self, config: Qwen2Config) -> nn.Module:
+        return Qwen2Model(config)
+
+    def _init_weights(self, module: nn.Module) -> None:
+        init_decoder_weights(module, self.config.initializer_range)
+
+
+class Qwen2Model(RotaryDecoderBackbone, Qwen2PreTrainedModel):
+    """The bare Qwen2 decoder."""
+
+    def __init__(self, config: Qwen2Config) -> None:
+        super().__init__(config)
+        self.build_backbone(config)
+        self.post_init()
+
+    def layer_options(self, config: Any, layer_idx: int, layer_type: str) -> dict[str, Any]:
+        return {"qkv_bias": True, "sliding_window": config.sliding_window if layer_type == SLIDING else None}
+
+
+class Qwen2ForCausalLM(CausalLMHead, Qwen2PreTrainedModel):
+    """Qwen2 with the language-modelling head."""
+
+
+class Qwen2ForSequenceClassification(SequenceClassificationHead, Qwen2PreTrainedModel):
+    """Qwen2 scoring each sequence at its last non-padding token."""
+
+
+class Qwen2ForTokenClassification(TokenClassificationHead, Qwen2PreTrainedModel):
+    """Qwen2 with a classifier on every token."""
+
+
+class Qwen2ForQuestionAnswering(QuestionAnsweringHead, Qwen2PreTrainedModel):
+    """Qwen2 predicting answer spans; the base model sits under ``transformer``, as in the reference."""
+
+    base_model_prefix = "transformer"
+
+
+__all__ = [
+    "Qwen2ForCausalLM",
+    "Qwen2ForQuestionAnswering",
+    "Qwen2ForSequenceClassification",
+    "Qwen2ForTokenClassification",
+    "Qwen2Model",
+    "Qwen2PreTrainedModel",
+]

@@ -1,0 +1,134 @@
+"""GPT-2: the common decoder tester on every class, reference parity (every head, head masks, the attention
+scaling switches), the position-table error, Conv1D layout and tying, and our saves loading in the
+reference library."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+from common.decoder_tester import (
+    REF_PY,
+    DecoderTesterMixin,
+    assert_decoder_parity,
+    check_saves_load_in_reference,
+)
+from common.parity import load_model_case, model_case_names
+from safetensors import safe_open
+from safetensors.torch import load_file, save_file
+
+import modelyard
+from modelyard import GPT2Config
+from modelyard.models.gpt2.modeling_gpt2 import (
+    GPT2ForQuestionAnswering,
+    GPT2ForSequenceClassification,
+    GPT2ForTokenClassification,
+    GPT2LMHeadModel,
+    GPT2Model,
+)
+
+ALL_CLASSES = (GPT2Model, GPT2LMHeadModel, GPT2ForSequenceClassification, GPT2ForTokenClassification,
+               GPT2ForQuestionAnswering)
+
+
+def tiny_config(**overrides: object) -> GPT2Config:
+    values: dict[str, object] = dict(
+        vocab_size=99, n_embd=32, n_layer=2, n_head=4, n_inner=37, n_positions=16, pad_token_id=0,
+        use_cache=False, num_labels=3,
+    )
+    values.update(overrides)
+    return GPT2Config(**values)
+
+
+class TestGPT2Common(DecoderTesterMixin):
+    all_model_classes = ALL_CLASSES
+    head_masking = True
+
+    def get_config(self) -> GPT2Config:
+        return tiny_config()
+
+
+class TestGPT2ScaledAttentionCommon(TestGPT2Common):
+    """The attention switches of some GPT-2 variants: no 1/sqrt(d), 1/(layer+1), float32 scores."""
+
+    all_model_classes = (GPT2Model, GPT2LMHeadModel)
+
+    def get_config(self) -> GPT2Config:
+        return tiny_config(scale_attn_weights=False, scale_attn_by_inverse_layer_idx=True, reorder_and_upcast_attn=True)
+
+
+# ------------------------------------------------------------------------------------------------ parity
+@pytest.mark.parametrize("case_name", model_case_names("gpt2"))
+def test_gpt2_parity_with_reference_fixture(case_name: str) -> None:
+    case = load_model_case(case_name)
+    model_class = getattr(modelyard, case.class_name)
+    for attn in ("eager", "sdpa"):
+        model, report = model_class.from_pretrained(case.folder, output_loading_info=True, attn_implementation=attn,
+                                                    **case.config_overrides)
+        assert report.verdict == "complete" and not report.unexpected_keys, report
+        with torch.no_grad():
+            out = model(**case.inputs, **case.forward_options)
+        assert_decoder_parity(case, out, attn_implementation=attn)
+
+
+# ------------------------------------------------------------------------------------------------ details
+def test_prompt_longer_than_the_position_table_is_a_clear_error() -> None:
+    model = GPT2LMHeadModel(tiny_config()).eval()
+    with pytest.raises(ValueError, match=r"past the position table.*n_positions = 16.*17 tokens.*truncat"):
+        model(torch.ones(1, 17, dtype=torch.long))
+    # the same limit counts the cached tokens
+    out = model(torch.ones(1, 10, dtype=torch.long), use_cache=True)
+    with pytest.raises(ValueError, match="18 tokens"):
+        model(torch.ones(1, 8, dtype=torch.long), past_key_values=out.past_key_values, use_cache=True)
+    with pytest.raises(ValueError, match="position table"):
+        model(torch.ones(1, 4, dtype=torch.long), position_ids=torch.tensor([[0, 1, 2, 16]]))
+
+
+def test_conv1d_weights_keep_the_reference_layout_and_lm_head_is_tied(tmp_path: Path) -> None:
+    model = GPT2LMHeadModel(tiny_config())
+    assert model.lm_head.weight is model.transformer.wte.weight
+    model.save_pretrained(tmp_path)
+    with safe_open(str(tmp_path / "model.safetensors"), framework="pt") as handle:
+        keys = set(handle.keys())
+        assert tuple(handle.get_slice("transformer.h.0.attn.c_attn.weight").get_shape()) == (32, 96)  # (in, out)
+        assert tuple(handle.get_slice("transformer.h.0.mlp.c_fc.weight").get_shape()) == (32, 37)
+    assert "lm_head.weight" not in keys and "transformer.wpe.weight" in keys
+    loaded = GPT2LMHeadModel.from_pretrained(tmp_path)
+    assert loaded.lm_head.weight is loaded.transformer.wte.weight
+
+
+def test_old_checkpoints_with_mask_buffers_load_without_a_report(tmp_path: Path) -> None:
+    model = GPT2Model(tiny_config())
+    model.save_pretrained(tmp_path)
+    state = load_file(str(tmp_path / "model.safetensors"))
+    for i in range(2):  # what checkpoints saved before the buffers became non-persistent hold
+        state[f"h.{i}.attn.bias"] = torch.ones(1, 1, 16, 16, dtype=torch.bool).tril()
+        state[f"h.{i}.attn.masked_bias"] = torch.tensor(-1e4)
+    save_file(state, str(tmp_path / "model.safetensors"), metadata={"format": "pt"})
+    _, report = GPT2Model.from_pretrained(tmp_path, output_loading_info=True)
+    assert report.verdict == "complete" and not report.unexpected_keys, report
+
+
+def test_token_type_ids_use_the_token_embeddings() -> None:
+    torch.manual_seed(0)
+    model = GPT2Model(tiny_config()).eval()
+    ids = torch.randint(1, 99, (1, 5))
+    types = torch.tensor([[0, 0, 1, 1, 1]])
+    with torch.no_grad():
+        by_types = model(ids, token_type_ids=types).last_hidden_state
+        embeds = model.wte(ids) + model.wte(types)
+        torch.testing.assert_close(by_types, model(inputs_embeds=embeds).last_hidden_state)
+
+
+def test_tuple_output_puts_the_cache_second() -> None:
+    model = GPT2Model(tiny_config()).eval()
+    out = model(torch.ones(1, 3, dtype=torch.long), use_cache=True, return_dict=False)
+    assert isinstance(out, tuple) and out[1].get_seq_length() == 3
+
+
+# ------------------------------------------------------------------------------------------------ reference
+@pytest.mark.reference
+@pytest.mark.skipif(not REF_PY.exists(), reason="needs .venv-ref (make reference)")
+def test_our_saves_load_in_the_reference_library(tmp_path: Path) -> None:
+    check_saves_load_in_reference(TestGPT2Common(), tmp_path)

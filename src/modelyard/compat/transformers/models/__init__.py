@@ -31,8 +31,9 @@ def _defines(target: ModuleType, name: str) -> bool:
     """The family package's lazy table; in a module, the classes it defines, which carry the reference's
     names (its helper functions and constants are modelyard's own and stay out)."""
     manifest = target.__dict__.get("MANIFEST")
-    if manifest is not None:  # a family package: what its manifest exports
-        return name in manifest.exports
+    if manifest is not None:  # a family package: what its manifest exports from its own folder (Mistral's
+        # manifest names Llama's tokenizers, which the reference offers under transformers.models.llama only)
+        return name in manifest.exports and not manifest.exports[name].startswith("modelyard.")
     value = target.__dict__.get(name)
     return not name.startswith("_") and isinstance(value, type) and value.__module__ == target.__name__
 

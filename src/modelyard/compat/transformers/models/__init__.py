@@ -36,8 +36,9 @@ def _defines(target: ModuleType, name: str) -> bool:
     """The family package's lazy table; in a module, the classes it defines, which carry the reference's
     names, and the constants of ``_REFERENCE_CONSTANTS`` (its other helpers are modelyard's own and stay out)."""
     manifest = target.__dict__.get("MANIFEST")
-    if manifest is not None:  # a family package: what its manifest exports
-        return name in manifest.exports
+    if manifest is not None:  # a family package: what its manifest exports from its own folder (Mistral's
+        # manifest names Llama's tokenizers, which the reference offers under transformers.models.llama only)
+        return name in manifest.exports and not manifest.exports[name].startswith("modelyard.")
     value = target.__dict__.get(name)
     if name in _REFERENCE_CONSTANTS:
         return value is not None

@@ -29,11 +29,13 @@ lint: install
 test: install lint browser reference servers
 	$(VENV)/bin/pytest -q -p no:cacheprovider
 
-# The main job: the two guides end to end (the second one against the embedded hub).
+# The main job: the two guides end to end (the second one against the embedded hub), then the same sharing flow
+# for a decoder: a user's small GPT pushed with its code, loaded pinned elsewhere, generating the same tokens.
 demo: install
 	$(PY) examples/quickstart.py
 	$(PY) examples/hub_demo.py
 	$(PY) examples/train_custom_resnet.py --steps 12
+	$(PY) examples/decoder_demo.py
 
 include mk/reference.mk
 include mk/browser.mk

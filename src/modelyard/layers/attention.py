@@ -122,6 +122,34 @@ def expand_head_mask(head_mask: torch.Tensor | None, num_layers: int) -> list[to
 
 
 
+def self_attention(
+    owner: nn.Module,
+    hidden_states: torch.Tensor,
+    projections: tuple[nn.Module, nn.Module, nn.Module],
+    num_heads: int,
+    dropout: float,
+    additive_mask: torch.Tensor | None = None,
+    head_mask: torch.Tensor | None = None,
+    output_attentions: bool = False,
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Self-attention of (batch, seq, hidden) states through a family's (query, key, value) ``projections``
+    on ``num_heads`` heads: the (batch, seq, heads * head_dim) context, before the output projection, and
+    the probabilities (None unless ``output_attentions``). ``owner`` is the calling module: ``dropout`` applies
+    only while it trains, and its ``config`` may ask for the eager path."""
+    query, key, value = (split_heads(project(hidden_states), num_heads) for project in projections)
+    context, probs = attend(
+        query,  # (batch, heads, seq, head_dim)
+        key,
+        value,
+        additive_mask=additive_mask,
+        dropout_p=dropout if owner.training else 0.0,
+        head_mask=head_mask,
+        output_attentions=output_attentions,
+        eager=uses_eager_attention(owner.config),
+    )
+    return merge_heads(context), probs
+
+
 class QueryKeyValueAttention(nn.Module):
     """Bidirectional self-attention with ``query`` / ``key`` / ``value`` projections (BERT's and ViT's
     checkpoint names); the output projection belongs to the family's block. Reads ``hidden_size``,
@@ -158,18 +186,6 @@ class QueryKeyValueAttention(nn.Module):
         head_mask: torch.Tensor | None,
         output_attentions: bool,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        heads = self.num_attention_heads
-        query = split_heads(self.query(hidden_states), heads)  # (batch, heads, seq, head_dim)
-        key = split_heads(self.key(hidden_states), heads)
-        value = split_heads(self.value(hidden_states), heads)
-        context, probs = attend(
-            query,
-            key,
-            value,
-            additive_mask=additive_mask,
-            dropout_p=self.dropout_prob if self.training else 0.0,
-            head_mask=head_mask,
-            output_attentions=output_attentions,
-            eager=uses_eager_attention(self.config),
-        )
-        return merge_heads(context), probs  # (batch, seq, heads * head_dim)
+        projections = (self.query, self.key, self.value)
+        return self_attention(self, hidden_states, projections, self.num_attention_heads, self.dropout_prob,
+                              additive_mask, head_mask, output_attentions)

@@ -40,16 +40,10 @@ from typing import Any, ClassVar
 import torch
 from torch.nn import functional as F
 
+import modelyard.outputs as outputs
 from modelyard.configuration import PROBLEM_TYPES, PretrainedConfig
 from modelyard.layers.returns import finish_output
-from modelyard.outputs import (
-    MaskedLMOutput,
-    ModelOutput,
-    MultipleChoiceModelOutput,
-    QuestionAnsweringModelOutput,
-    SequenceClassifierOutput,
-    TokenClassifierOutput,
-)
+from modelyard.outputs import ModelOutput
 
 IGNORE_INDEX = -100  # label value that cross-entropy skips (padding, unmasked tokens)
 
@@ -178,7 +172,7 @@ class SequenceClassificationHead(TaskHead):
     is regression, single-label or multi-label by ``config.problem_type`` (decided from the labels when unset).
     Image classifiers use it too, with their own ``output_class``."""
 
-    output_class = SequenceClassifierOutput
+    output_class = outputs.SequenceClassifierOutput
 
     def head_loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         return sequence_classification_loss(logits, labels, self.config)
@@ -187,7 +181,7 @@ class SequenceClassificationHead(TaskHead):
 class TokenClassificationHead(TaskHead):
     """One label per token: (batch, seq, num_labels) logits; label -100 marks tokens not scored."""
 
-    output_class = TokenClassifierOutput
+    output_class = outputs.TokenClassifierOutput
 
     def head_loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         return token_classification_loss(logits, labels)
@@ -196,7 +190,7 @@ class TokenClassificationHead(TaskHead):
 class MaskedLMHead(TaskHead):
     """Vocabulary logits per token: (batch, seq, vocab); label -100 marks tokens that were not masked."""
 
-    output_class = MaskedLMOutput
+    output_class = outputs.MaskedLMOutput
 
     def head_loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         return masked_lm_loss(logits, labels)
@@ -207,7 +201,7 @@ class MultipleChoiceHead(TaskHead):
     into the batch for the base model, ``head_logits`` scores each (batch * choices, 1), and
     ``head_forward`` unfolds them to (batch, num_choices); labels are the right choice's index."""
 
-    output_class = MultipleChoiceModelOutput
+    output_class = outputs.MultipleChoiceModelOutput
 
     @staticmethod
     def flatten_choices(tensor: torch.Tensor | None, trailing_dims: int = 1) -> torch.Tensor | None:
@@ -230,7 +224,7 @@ class QuestionAnsweringHead(TaskHead):
     """Answer spans: ``head_logits`` gives (batch, seq, 2), split into start and end logits (batch, seq); the
     loss is the mean of start and end cross-entropy, positions outside the sequence ignored."""
 
-    output_class = QuestionAnsweringModelOutput
+    output_class = outputs.QuestionAnsweringModelOutput
 
     def head_output(  # type: ignore[override]
         self,

@@ -1,8 +1,8 @@
 """The layer stack: running a family's layers in order, written once.
 
-A family's encoder (or decoder) module subclasses :class:`LayerStack`, keeps its layers under the
-checkpoint's name (``self.layer = nn.ModuleList(...)`` for BERT and ViT, ``self.layers`` for Wav2Vec2) and
-hands them to :meth:`LayerStack.run_layers`, which adds what every family needs around the loop: gradient
+A family's encoder (or decoder) module subclasses :class:`LayerStack` and hands it its layers with the
+checkpoint's name for them (``layer`` for BERT and ViT: keys ``encoder.layer.0. ...``; ``layers`` for
+Wav2Vec2). Its ``forward`` runs them with what every family needs around the loop: gradient
 checkpointing (switched on by ``model.gradient_checkpointing_enable()``, which finds this class's
 ``gradient_checkpointing`` flag), per-layer head masks, LayerDrop, and the collection of hidden states and
 attention probabilities::
@@ -11,12 +11,13 @@ attention probabilities::
         layers_take_head_mask = True
 
         def __init__(self, config):
-            super().__init__()
-            self.layer = nn.ModuleList(BertLayer(config) for _ in range(config.num_hidden_layers))
+            super().__init__((BertLayer(config) for _ in range(config.num_hidden_layers)), name="layer")
 
-        def forward(self, hidden_states, additive_mask, head_mask, output_attentions, output_hidden_states):
-            return self.run_layers(self.layer, hidden_states, additive_mask, head_mask=head_mask,
-                                   output_attentions=output_attentions, output_hidden_states=output_hidden_states)
+    encoded = self.encoder(embeddings, additive_mask, head_mask=head_mask, output_attentions=False,
+                           output_hidden_states=False)  # a BaseModelOutput
+
+A stack that does more around its layers (a positional convolution first, a norm last) overrides
+``forward`` and calls :meth:`LayerStack.run_layers` with its layers.
 
 The layer contract: ``layer(hidden_states, *args, [head_mask,] output_attentions)`` returns
 ``(hidden_states, attention probabilities or None)``; ``args`` are the same for every layer (an additive
@@ -27,7 +28,7 @@ reentrant checkpointing takes no keywords.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, ClassVar
 
 import torch
@@ -43,9 +44,28 @@ class LayerStack(nn.Module):
     # Whether each layer takes a head mask (None or its (1, heads, 1, 1) slice) before output_attentions.
     layers_take_head_mask: ClassVar[bool] = False
 
-    def __init__(self) -> None:
+    def __init__(self, layers: Iterable[nn.Module] | None = None, *, name: str = "layers") -> None:
+        """``layers`` become the ``nn.ModuleList`` attribute ``name`` (the checkpoint's key for them); a stack
+        that overrides ``forward`` may build its layers itself and pass none."""
         super().__init__()
         self.gradient_checkpointing = False  # set by PreTrainedModel.gradient_checkpointing_enable()
+        self._layers_name = name
+        if layers is not None:
+            setattr(self, name, nn.ModuleList(layers))
+
+    def forward(
+        self,
+        hidden_states: torch.Tensor,
+        *args: Any,
+        head_mask: torch.Tensor | None = None,
+        output_attentions: bool = False,
+        output_hidden_states: bool = False,
+    ) -> BaseModelOutput:
+        """Run the stack's layers (``args`` go to every layer; see :meth:`run_layers`)."""
+        return self.run_layers(
+            getattr(self, self._layers_name), hidden_states, *args, head_mask=head_mask,
+            output_attentions=output_attentions, output_hidden_states=output_hidden_states,
+        )
 
     def call_layer(self, layer: nn.Module, *args: Any) -> Any:
         """``layer(*args)``, recomputed in the backward pass when gradient checkpointing is on and training."""

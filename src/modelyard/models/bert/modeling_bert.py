@@ -31,7 +31,7 @@ from modelyard.layers.returns import wants_dict
 from modelyard.layers.stack import LayerStack
 from modelyard.modeling import PreTrainedModel
 from modelyard.models.bert.configuration_bert import BertConfig
-from modelyard.outputs import BaseModelOutput, BaseModelOutputWithPooling
+from modelyard.outputs import BaseModelOutputWithPooling
 
 Tensor = torch.Tensor
 
@@ -112,21 +112,7 @@ class BertEncoder(LayerStack):
     layers_take_head_mask = True
 
     def __init__(self, config: BertConfig) -> None:
-        super().__init__()
-        self.layer = nn.ModuleList([BertLayer(config) for _ in range(config.num_hidden_layers)])
-
-    def forward(
-        self,
-        hidden_states: Tensor,
-        additive_mask: Tensor | None,
-        head_mask: Tensor | None,
-        output_attentions: bool,
-        output_hidden_states: bool,
-    ) -> BaseModelOutput:
-        return self.run_layers(
-            self.layer, hidden_states, additive_mask, head_mask=head_mask,
-            output_attentions=output_attentions, output_hidden_states=output_hidden_states,
-        )
+        super().__init__((BertLayer(config) for _ in range(config.num_hidden_layers)), name="layer")
 
 
 class BertPooler(nn.Module):
@@ -265,7 +251,8 @@ class BertModel(BertPreTrainedModel):
         embeddings = self.embeddings(input_ids, token_type_ids, position_ids, inputs_embeds)
         # Built once per forward and shared by every layer.
         additive_mask = padding_mask_to_additive(attention_mask, embeddings.dtype)
-        encoded = self.encoder(embeddings, additive_mask, head_mask, bool(output_attentions), bool(output_hidden_states))
+        encoded = self.encoder(embeddings, additive_mask, head_mask=head_mask, output_attentions=bool(output_attentions),
+                               output_hidden_states=bool(output_hidden_states))
         sequence_output = encoded.last_hidden_state
         pooled_output = self.pooler(sequence_output) if self.pooler is not None else None
         if not wants_dict(return_dict, config):

@@ -15,14 +15,7 @@ from torch.nn import functional as F
 
 from modelyard.errors import ConfigurationError
 from modelyard.layers.activations import get_activation
-from modelyard.layers.attention import (
-    attend,
-    attention_head_size,
-    merge_heads,
-    padding_mask_to_additive,
-    split_heads,
-    uses_eager_attention,
-)
+from modelyard.layers.attention import attention_head_size, padding_mask_to_additive, self_attention
 from modelyard.layers.embeddings import absolute_positions
 from modelyard.layers.heads import (
     MaskedLMHead,
@@ -104,20 +97,10 @@ class MultiHeadSelfAttention(nn.Module):
     def forward(
         self, x: Tensor, additive_mask: Tensor | None, head_mask: Tensor | None, output_attentions: bool
     ) -> tuple[Tensor, Tensor | None]:
-        query = split_heads(self.q_lin(x), self.n_heads)  # (batch, heads, seq, head_dim)
-        key = split_heads(self.k_lin(x), self.n_heads)
-        value = split_heads(self.v_lin(x), self.n_heads)
-        context, probs = attend(
-            query,
-            key,
-            value,
-            additive_mask=additive_mask,
-            dropout_p=self.dropout_prob if self.training else 0.0,
-            head_mask=head_mask,
-            output_attentions=output_attentions,
-            eager=uses_eager_attention(self.config),
-        )
-        return self.out_lin(merge_heads(context)), probs  # (batch, seq, dim)
+        projections = (self.q_lin, self.k_lin, self.v_lin)
+        context, probs = self_attention(self, x, projections, self.n_heads, self.dropout_prob,
+                                        additive_mask, head_mask, output_attentions)
+        return self.out_lin(context), probs  # (batch, seq, dim)
 
 
 class FFN(nn.Module):
@@ -154,21 +137,7 @@ class Transformer(LayerStack):
     layers_take_head_mask = True
 
     def __init__(self, config: DistilBertConfig) -> None:
-        super().__init__()
-        self.layer = nn.ModuleList([TransformerBlock(config) for _ in range(config.n_layers)])
-
-    def forward(
-        self,
-        x: Tensor,
-        additive_mask: Tensor | None,
-        head_mask: Tensor | None,
-        output_attentions: bool,
-        output_hidden_states: bool,
-    ) -> BaseModelOutput:
-        return self.run_layers(
-            self.layer, x, additive_mask, head_mask=head_mask,
-            output_attentions=output_attentions, output_hidden_states=output_hidden_states,
-        )
+        super().__init__((TransformerBlock(config) for _ in range(config.n_layers)), name="layer")
 
 
 class DistilBertPreTrainedModel(PreTrainedModel):
@@ -230,9 +199,8 @@ class DistilBertModel(DistilBertPreTrainedModel):
         embeddings = self.embeddings(input_ids, inputs_embeds)  # (batch, seq, dim)
         # Built once per forward and shared by every layer.
         additive_mask = padding_mask_to_additive(attention_mask, embeddings.dtype)
-        result = self.transformer(
-            embeddings, additive_mask, head_mask, bool(output_attentions), bool(output_hidden_states)
-        )
+        result = self.transformer(embeddings, additive_mask, head_mask=head_mask,
+                                  output_attentions=bool(output_attentions), output_hidden_states=bool(output_hidden_states))
         return finish_output(result, return_dict, config)
 
 

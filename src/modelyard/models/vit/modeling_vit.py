@@ -23,7 +23,7 @@ from modelyard.layers.returns import finish_output
 from modelyard.layers.stack import LayerStack
 from modelyard.modeling import PreTrainedModel
 from modelyard.models.vit.configuration_vit import ViTConfig
-from modelyard.outputs import BaseModelOutput, BaseModelOutputWithPooling, ImageClassifierOutput
+from modelyard.outputs import BaseModelOutputWithPooling, ImageClassifierOutput
 
 
 def _pair(value: int | tuple[int, int] | list[int]) -> tuple[int, int]:
@@ -160,20 +160,7 @@ class ViTEncoder(LayerStack):
     layers_take_head_mask = True
 
     def __init__(self, config: ViTConfig) -> None:
-        super().__init__()
-        self.layer = nn.ModuleList([ViTLayer(config) for _ in range(config.num_hidden_layers)])
-
-    def forward(
-        self,
-        hidden_states: torch.Tensor,
-        head_mask: torch.Tensor | None = None,
-        output_attentions: bool = False,
-        output_hidden_states: bool = False,
-    ) -> BaseModelOutput:
-        return self.run_layers(
-            self.layer, hidden_states, head_mask=head_mask,
-            output_attentions=output_attentions, output_hidden_states=output_hidden_states,
-        )
+        super().__init__((ViTLayer(config) for _ in range(config.num_hidden_layers)), name="layer")
 
 
 class ViTPooler(nn.Module):
@@ -253,7 +240,8 @@ class ViTModel(ViTPreTrainedModel):
         if pixel_values.dtype != weight_dtype:  # e.g. float32 images into a half-precision model
             pixel_values = pixel_values.to(weight_dtype)
         embeddings = self.embeddings(pixel_values, interpolate_pos_encoding=bool(interpolate_pos_encoding))
-        encoded = self.encoder(embeddings, head_mask, output_attentions, output_hidden_states)
+        encoded = self.encoder(embeddings, head_mask=head_mask, output_attentions=output_attentions,
+                               output_hidden_states=output_hidden_states)
         sequence_output = self.layernorm(encoded.last_hidden_state)
         pooled = self.pooler(sequence_output) if self.pooler is not None else None
         output = BaseModelOutputWithPooling(

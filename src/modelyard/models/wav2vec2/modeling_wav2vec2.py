@@ -23,14 +23,7 @@ from torch.nn import functional as F
 from torch.nn.utils import parametrize
 
 from modelyard.layers.activations import get_activation
-from modelyard.layers.attention import (
-    attend,
-    attention_head_size,
-    merge_heads,
-    padding_mask_to_additive,
-    split_heads,
-    uses_eager_attention,
-)
+from modelyard.layers.attention import attention_head_size, padding_mask_to_additive, self_attention
 from modelyard.layers.heads import TaskHead
 from modelyard.layers.returns import finish_output
 from modelyard.layers.spec_augment import compute_mask_indices
@@ -176,16 +169,10 @@ class Wav2Vec2Attention(nn.Module):
         additive_mask: torch.Tensor | None = None,
         output_attentions: bool = False,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        context, probs = attend(
-            split_heads(self.q_proj(hidden_states), self.num_heads),
-            split_heads(self.k_proj(hidden_states), self.num_heads),
-            split_heads(self.v_proj(hidden_states), self.num_heads),
-            additive_mask=additive_mask,
-            dropout_p=self.dropout if self.training else 0.0,
-            output_attentions=output_attentions,
-            eager=uses_eager_attention(self.config),
-        )
-        return self.out_proj(merge_heads(context)), probs
+        projections = (self.q_proj, self.k_proj, self.v_proj)
+        context, probs = self_attention(self, hidden_states, projections, self.num_heads, self.dropout,
+                                        additive_mask, None, output_attentions)
+        return self.out_proj(context), probs
 
 
 class Wav2Vec2FeedForward(nn.Module):
@@ -252,7 +239,9 @@ class Wav2Vec2Encoder(LayerStack):
             Wav2Vec2EncoderLayer(config, self.stable_layer_norm) for _ in range(config.num_hidden_layers)
         )
 
-    def forward(
+    # the positional convolution runs first, and the stable variant's norm last: this stack's own forward
+
+    def forward(  # type: ignore[override]
         self,
         hidden_states: torch.Tensor,
         attention_mask: torch.Tensor | None = None,

@@ -26,15 +26,15 @@ def render() -> str:
         '"""',
         "",
     ]
-    names: list[str] = []
+    exported: list[str] = []  # one line per family: the modeling files' own __all__ lists stay unrepeated
     for package, manifest in sorted(families().values(), key=lambda item: item[0]):
         by_module: dict[str, list[str]] = {}
         for name, module in manifest.exports.items():
             by_module.setdefault(module, []).append(name)
         for module, members in sorted(by_module.items()):
             lines.append(f"from {package}.{module} import {', '.join(sorted(members))}")
-            names.extend(members)
-    lines += ["", "__all__ = ["] + [f'    "{name}",' for name in sorted(names)] + ["]", ""]
+        exported.append("    " + " ".join(f'"{name}",' for name in sorted(manifest.exports)))
+    lines += ["", "__all__ = [", *exported, "]", ""]
     return "\n".join(lines)
 
 

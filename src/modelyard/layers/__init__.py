@@ -2,6 +2,6 @@
 
 ``stack`` (LayerStack: the layer loop with gradient checkpointing, LayerDrop, hidden-state and attention
 collection), ``heads`` (losses and the generic task heads), ``returns`` (finish_output: object or tuple),
-``attention`` (SDPA, masks, the query/key/value block), ``mlp``, ``embeddings``, ``init``, ``activations``,
+``attention`` (SDPA, masks, the query/key/value block), ``mlp``, ``embeddings``, ``pooling``, ``init``, ``activations``,
 ``pruning``, ``spec_augment``, and ``inference`` (the fast paths behind ``optimize_for_inference()``).
 """

@@ -8,10 +8,9 @@ checkpointing (switched on by ``model.gradient_checkpointing_enable()``, which f
 attention probabilities::
 
     class BertEncoder(LayerStack):
-        layers_take_head_mask = True
-
         def __init__(self, config):
-            super().__init__((BertLayer(config) for _ in range(config.num_hidden_layers)), name="layer")
+            layers = (BertLayer(config) for _ in range(config.num_hidden_layers))
+            super().__init__(layers, name="layer", layers_take_head_mask=True)
 
     encoded = self.encoder(embeddings, additive_mask, head_mask=head_mask, output_attentions=False,
                            output_hidden_states=False)  # a BaseModelOutput
@@ -21,7 +20,7 @@ A stack that does more around its layers (a positional convolution first, a norm
 
 The layer contract: ``layer(hidden_states, *args, [head_mask,] output_attentions)`` returns
 ``(hidden_states, attention probabilities or None)``; ``args`` are the same for every layer (an additive
-mask, rotary cos/sin, a cache object); where the stack's ``layers_take_head_mask`` is True each layer also
+mask, rotary cos/sin, a cache object); in a stack built with ``layers_take_head_mask=True`` each layer also
 gets its own head-mask slice (None when no mask is given). Arguments are positional because torch's
 reentrant checkpointing takes no keywords.
 """
@@ -29,7 +28,7 @@ reentrant checkpointing takes no keywords.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any, ClassVar
+from typing import Any
 
 import torch
 from torch import nn
@@ -41,14 +40,15 @@ from modelyard.outputs import BaseModelOutput
 class LayerStack(nn.Module):
     """Base of a module that runs layers in sequence (see the module docstring for the layer contract)."""
 
-    # Whether each layer takes a head mask (None or its (1, heads, 1, 1) slice) before output_attentions.
-    layers_take_head_mask: ClassVar[bool] = False
-
-    def __init__(self, layers: Iterable[nn.Module] | None = None, *, name: str = "layers") -> None:
+    def __init__(
+        self, layers: Iterable[nn.Module] | None = None, *, name: str = "layers", layers_take_head_mask: bool = False
+    ) -> None:
         """``layers`` become the ``nn.ModuleList`` attribute ``name`` (the checkpoint's key for them); a stack
-        that overrides ``forward`` may build its layers itself and pass none."""
+        that overrides ``forward`` may build its layers itself and pass none. ``layers_take_head_mask``: each
+        layer takes a head mask (None or its (1, heads, 1, 1) slice) just before ``output_attentions``."""
         super().__init__()
         self.gradient_checkpointing = False  # set by PreTrainedModel.gradient_checkpointing_enable()
+        self.layers_take_head_mask = layers_take_head_mask
         self._layers_name = name
         if layers is not None:
             setattr(self, name, nn.ModuleList(layers))
@@ -88,7 +88,7 @@ class LayerStack(nn.Module):
         layer's input plus the final output (``hidden_states``) and every layer's probabilities (``attentions``).
 
         ``head_mask``: None, (heads,) or (layers, heads) 1/0 values, cast to the hidden states' dtype and handed
-        to each layer as its own (1, heads, 1, 1) slice; only for stacks whose ``layers_take_head_mask`` is True.
+        to each layer as its own (1, heads, 1, 1) slice; only for stacks built with ``layers_take_head_mask``.
         ``layerdrop``: while training, each layer is skipped with this probability (its attentions are None).
         ``final_norm``: applied to the last layer's output, which is then the last of ``hidden_states`` (the
         pre-norm encoders and decoders whose stack ends with a norm).

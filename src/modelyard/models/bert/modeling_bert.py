@@ -14,18 +14,13 @@ import torch
 from torch import nn
 
 from modelyard.errors import ConfigurationError
+from modelyard.layers import heads
 from modelyard.layers.activations import get_activation
 from modelyard.layers.attention import QueryKeyValueAttention, padding_mask_to_additive
 from modelyard.layers.embeddings import absolute_positions
-from modelyard.layers.heads import (
-    MaskedLMHead,
-    MultipleChoiceHead,
-    QuestionAnsweringHead,
-    SequenceClassificationHead,
-    TokenClassificationHead,
-)
 from modelyard.layers.init import init_normal_
 from modelyard.layers.mlp import Intermediate, OutputProjection
+from modelyard.layers.pooling import FirstTokenPooler
 from modelyard.layers.pruning import prune_linear
 from modelyard.layers.returns import wants_dict
 from modelyard.layers.stack import LayerStack
@@ -109,22 +104,9 @@ class BertLayer(nn.Module):
 
 
 class BertEncoder(LayerStack):
-    layers_take_head_mask = True
-
     def __init__(self, config: BertConfig) -> None:
-        super().__init__((BertLayer(config) for _ in range(config.num_hidden_layers)), name="layer")
-
-
-class BertPooler(nn.Module):
-    """tanh(dense(first token)): the sentence summary used by the classification heads."""
-
-    def __init__(self, config: BertConfig) -> None:
-        super().__init__()
-        self.dense = nn.Linear(config.hidden_size, config.hidden_size)
-        self.activation = nn.Tanh()
-
-    def forward(self, hidden_states: Tensor) -> Tensor:
-        return self.activation(self.dense(hidden_states[:, 0]))
+        layers = (BertLayer(config) for _ in range(config.num_hidden_layers))
+        super().__init__(layers, name="layer", layers_take_head_mask=True)
 
 
 class BertPredictionHeadTransform(nn.Module):
@@ -217,7 +199,8 @@ class BertModel(BertPreTrainedModel):
         _check_supported(config)
         self.embeddings = BertEmbeddings(config)
         self.encoder = BertEncoder(config)
-        self.pooler = BertPooler(config) if add_pooling_layer else None
+        # tanh(dense(first token)): the sentence summary the classification heads read
+        self.pooler = FirstTokenPooler(config.hidden_size) if add_pooling_layer else None
         self.post_init()
 
     def get_input_embeddings(self) -> nn.Embedding:
@@ -227,8 +210,8 @@ class BertModel(BertPreTrainedModel):
         self.embeddings.word_embeddings = value
 
     def _prune_heads(self, heads_to_prune: dict[int, list[int]]) -> None:
-        for layer, heads in heads_to_prune.items():
-            self.encoder.layer[layer].attention.prune_heads(heads)
+        for layer, pruned in heads_to_prune.items():
+            self.encoder.layer[layer].attention.prune_heads(pruned)
 
     def forward(
         self,
@@ -295,7 +278,7 @@ def _classifier_dropout(config: BertConfig) -> float:
     return config.classifier_dropout if config.classifier_dropout is not None else config.hidden_dropout_prob
 
 
-class BertForMaskedLM(MaskedLMHead, _BertHead):
+class BertForMaskedLM(heads.MaskedLMHead, _BertHead):
     """BERT with the masked-language-modelling head: (batch, seq, vocab) logits; ``labels`` (batch, seq) token
     ids to predict, -100 where no prediction is scored."""
 
@@ -324,7 +307,7 @@ class BertForMaskedLM(MaskedLMHead, _BertHead):
         return self.cls(encoded.last_hidden_state)  # (batch, seq, vocab)
 
 
-class BertForSequenceClassification(SequenceClassificationHead, _BertHead):
+class BertForSequenceClassification(heads.SequenceClassificationHead, _BertHead):
     """BERT with a linear classifier (or regressor) on the pooled output. ``labels``: (batch,) class ids,
     (batch, num_labels) floats for multi-label, or floats to regress (``config.problem_type``)."""
 
@@ -340,7 +323,7 @@ class BertForSequenceClassification(SequenceClassificationHead, _BertHead):
         return self.classifier(self.dropout(encoded.pooler_output))  # (batch, num_labels)
 
 
-class BertForMultipleChoice(MultipleChoiceHead, _BertHead):
+class BertForMultipleChoice(heads.MultipleChoiceHead, _BertHead):
     """BERT scoring each of several choices: inputs are (batch, num_choices, seq), logits (batch, num_choices);
     ``labels``: (batch,) index of the right choice."""
 
@@ -374,7 +357,7 @@ class BertForMultipleChoice(MultipleChoiceHead, _BertHead):
         return self.head_forward(encoded, labels, return_dict, num_choices=num_choices)
 
 
-class BertForTokenClassification(TokenClassificationHead, _BertHead):
+class BertForTokenClassification(heads.TokenClassificationHead, _BertHead):
     """BERT with a linear classifier on every token (e.g. named entities). ``labels``: (batch, seq) class ids,
     -100 where no label is scored."""
 
@@ -392,7 +375,7 @@ class BertForTokenClassification(TokenClassificationHead, _BertHead):
         return self.classifier(self.dropout(encoded.last_hidden_state))  # (batch, seq, num_labels)
 
 
-class BertForQuestionAnswering(QuestionAnsweringHead, _BertHead):
+class BertForQuestionAnswering(heads.QuestionAnsweringHead, _BertHead):
     """BERT predicting the start and end token of an answer span. ``start_positions`` / ``end_positions``:
     (batch,) token indices; positions past the end are ignored."""
 

@@ -14,16 +14,10 @@ from torch import nn
 from torch.nn import functional as F
 
 from modelyard.errors import ConfigurationError
+from modelyard.layers import heads
 from modelyard.layers.activations import get_activation
 from modelyard.layers.attention import attention_head_size, padding_mask_to_additive, self_attention
 from modelyard.layers.embeddings import absolute_positions
-from modelyard.layers.heads import (
-    MaskedLMHead,
-    MultipleChoiceHead,
-    QuestionAnsweringHead,
-    SequenceClassificationHead,
-    TokenClassificationHead,
-)
 from modelyard.layers.init import init_normal_
 from modelyard.layers.pruning import heads_to_keep_index, prune_linear
 from modelyard.layers.returns import finish_output
@@ -134,10 +128,9 @@ class TransformerBlock(nn.Module):
 
 
 class Transformer(LayerStack):
-    layers_take_head_mask = True
-
     def __init__(self, config: DistilBertConfig) -> None:
-        super().__init__((TransformerBlock(config) for _ in range(config.n_layers)), name="layer")
+        layers = (TransformerBlock(config) for _ in range(config.n_layers))
+        super().__init__(layers, name="layer", layers_take_head_mask=True)
 
 
 class DistilBertPreTrainedModel(PreTrainedModel):
@@ -178,8 +171,8 @@ class DistilBertModel(DistilBertPreTrainedModel):
         return self.embeddings.position_embeddings
 
     def _prune_heads(self, heads_to_prune: dict[int, list[int]]) -> None:
-        for layer, heads in heads_to_prune.items():
-            self.transformer.layer[layer].attention.prune_heads(heads)
+        for layer, pruned in heads_to_prune.items():
+            self.transformer.layer[layer].attention.prune_heads(pruned)
 
     def forward(
         self,
@@ -229,7 +222,7 @@ class _DistilBertHead(DistilBertPreTrainedModel):
         return self.head_forward(encoded, labels, return_dict)  # type: ignore[attr-defined]
 
 
-class DistilBertForMaskedLM(MaskedLMHead, _DistilBertHead):
+class DistilBertForMaskedLM(heads.MaskedLMHead, _DistilBertHead):
     """DistilBERT with the masked-language-modelling head; the projection is tied to the word embeddings.
     ``labels``: (batch, seq) token ids to predict, -100 where no prediction is scored."""
 
@@ -255,7 +248,7 @@ class DistilBertForMaskedLM(MaskedLMHead, _DistilBertHead):
         return self.vocab_projector(hidden)  # (batch, seq, vocab)
 
 
-class DistilBertForSequenceClassification(SequenceClassificationHead, _DistilBertHead):
+class DistilBertForSequenceClassification(heads.SequenceClassificationHead, _DistilBertHead):
     """DistilBERT with a two-layer classifier (or regressor) on the first token. ``labels``: (batch,) class
     ids, (batch, num_labels) floats for multi-label, or floats to regress (``config.problem_type``)."""
 
@@ -273,7 +266,7 @@ class DistilBertForSequenceClassification(SequenceClassificationHead, _DistilBer
         return self.classifier(self.dropout(pooled))  # (batch, num_labels)
 
 
-class DistilBertForQuestionAnswering(QuestionAnsweringHead, _DistilBertHead):
+class DistilBertForQuestionAnswering(heads.QuestionAnsweringHead, _DistilBertHead):
     """DistilBERT predicting the start and end token of an answer span. ``start_positions`` /
     ``end_positions``: (batch,) token indices; positions past the end are ignored."""
 
@@ -309,7 +302,7 @@ class DistilBertForQuestionAnswering(QuestionAnsweringHead, _DistilBertHead):
         return self.head_forward(encoded, start_positions, end_positions, return_dict)
 
 
-class DistilBertForTokenClassification(TokenClassificationHead, _DistilBertHead):
+class DistilBertForTokenClassification(heads.TokenClassificationHead, _DistilBertHead):
     """DistilBERT with a linear classifier on every token (e.g. named entities). ``labels``: (batch, seq)
     class ids, -100 where no label is scored."""
 
@@ -325,7 +318,7 @@ class DistilBertForTokenClassification(TokenClassificationHead, _DistilBertHead)
         return self.classifier(self.dropout(encoded.last_hidden_state))  # (batch, seq, num_labels)
 
 
-class DistilBertForMultipleChoice(MultipleChoiceHead, _DistilBertHead):
+class DistilBertForMultipleChoice(heads.MultipleChoiceHead, _DistilBertHead):
     """DistilBERT scoring each of several choices: inputs are (batch, num_choices, seq), logits
     (batch, num_choices); ``labels``: (batch,) index of the right choice."""
 

@@ -14,10 +14,10 @@ from typing import Any
 import torch
 from torch import nn
 
-from modelyard.layers.activations import get_activation
 from modelyard.layers.attention import QueryKeyValueAttention
 from modelyard.layers.heads import SequenceClassificationHead
 from modelyard.layers.mlp import Intermediate, OutputProjection
+from modelyard.layers.pooling import FirstTokenPooler
 from modelyard.layers.pruning import prune_linear
 from modelyard.layers.returns import finish_output
 from modelyard.layers.stack import LayerStack
@@ -157,22 +157,9 @@ class ViTLayer(nn.Module):
 
 
 class ViTEncoder(LayerStack):
-    layers_take_head_mask = True
-
     def __init__(self, config: ViTConfig) -> None:
-        super().__init__((ViTLayer(config) for _ in range(config.num_hidden_layers)), name="layer")
-
-
-class ViTPooler(nn.Module):
-    """dense + activation over the CLS token."""
-
-    def __init__(self, config: ViTConfig) -> None:
-        super().__init__()
-        self.dense = nn.Linear(config.hidden_size, config.pooler_output_size)
-        self.activation = get_activation(config.pooler_act)
-
-    def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:
-        return self.activation(self.dense(hidden_states[:, 0]))
+        layers = (ViTLayer(config) for _ in range(config.num_hidden_layers))
+        super().__init__(layers, name="layer", layers_take_head_mask=True)
 
 
 # ---------------------------------------------------------------------------------------------- models
@@ -211,7 +198,10 @@ class ViTModel(ViTPreTrainedModel):
         self.embeddings = ViTEmbeddings(config)
         self.encoder = ViTEncoder(config)
         self.layernorm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
-        self.pooler = ViTPooler(config) if add_pooling_layer else None
+        # activation(dense(CLS token))
+        self.pooler = (
+            FirstTokenPooler(config.hidden_size, config.pooler_output_size, config.pooler_act) if add_pooling_layer else None
+        )
         self.post_init()
 
     def get_input_embeddings(self) -> ViTPatchEmbeddings:

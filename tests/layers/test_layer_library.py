@@ -43,11 +43,11 @@ class AddLayer(nn.Module):
 
 
 def _stack(n: int = 3, **options) -> LayerStack:
-    return LayerStack((AddLayer() for _ in range(n)), name="layer", **options)
+    return LayerStack((AddLayer() for _ in range(n)), name="layer", **options).requires_grad_(False)
 
 
 def test_stack_collects_each_layer_input_and_the_final_output() -> None:
-    stack = _stack().requires_grad_(False)
+    stack = _stack()
     out = stack(torch.zeros(1, 2), output_attentions=True, output_hidden_states=True)
     assert isinstance(out, BaseModelOutput)
     assert [float(h[0, 0]) for h in out.hidden_states] == [0.0, 1.0, 2.0, 3.0]

@@ -7,6 +7,8 @@ contracts a new family (a decoder, say) relies on, with toy layers whose results
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
+from typing import Any
 
 import pytest
 import torch
@@ -20,7 +22,7 @@ from modelyard.layers.mlp import OutputProjection
 from modelyard.layers.pooling import FirstTokenPooler
 from modelyard.layers.returns import finish_output
 from modelyard.layers.stack import LayerStack
-from modelyard.outputs import BaseModelOutput, ImageClassifierOutputWithNoAttention
+from modelyard.outputs import BaseModelOutput, ImageClassifierOutputWithNoAttention, ModelOutput
 
 
 class AddLayer(nn.Module):
@@ -151,6 +153,26 @@ def test_an_output_class_without_attentions_gets_none_passed_to_it() -> None:
     head.output_class = ImageClassifierOutputWithNoAttention
     out = head.head_forward(_encoded(torch.zeros(1, 2)), None, True)
     assert isinstance(out, ImageClassifierOutputWithNoAttention) and list(out.keys()) == ["logits", "hidden_states"]
+
+
+def test_fields_the_base_output_shares_with_the_head_output_pass_through() -> None:
+    @dataclass
+    class WithPast(ModelOutput):
+        loss: torch.Tensor | None = None
+        logits: torch.Tensor | None = None
+        past_key_values: Any = None
+        hidden_states: tuple[torch.Tensor, ...] | None = None
+
+    @dataclass
+    class DecoderOutput(ModelOutput):
+        last_hidden_state: torch.Tensor | None = None
+        past_key_values: Any = None
+
+    head = ToyClassifier(num_labels=2, pad_token_id=0)
+    head.output_class = WithPast
+    cache = ((torch.ones(1),),)
+    out = head.head_output(torch.zeros(1, 2), DecoderOutput(torch.zeros(1, 1, 2), cache), None)
+    assert out.past_key_values is cache and out.hidden_states is None and list(out.keys()) == ["logits", "past_key_values"]
 
 
 def test_question_answering_head_splits_start_and_end_and_ignores_positions_past_the_end() -> None:

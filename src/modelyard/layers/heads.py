@@ -30,7 +30,8 @@ loss from the labels and the output object::
 ``head_forward(encoded, labels, return_dict)`` = ``head_logits`` + loss + output + ``finish_output``; a
 family that computes its logits elsewhere (a decoder pooling the last non-padding token with
 :func:`last_token_pool`) calls ``head_output(logits, encoded, labels)`` and ``finish_output`` itself.
-``encoded`` is the base model's output object: its ``hidden_states`` and ``attentions`` are passed on.
+``encoded`` is the base model's output object: the fields it shares with the head's ``output_class``
+(``hidden_states``, ``attentions``, a decoder's ``past_key_values``) are passed on.
 """
 
 from __future__ import annotations
@@ -161,10 +162,14 @@ class TaskHead:
         return finish_output(output, return_dict, self.config)
 
 
+_HEAD_FIELDS = ("loss", "logits", "start_logits", "end_logits")  # what a head computes itself
+
+
 def _extras(output_class: type[ModelOutput], encoded: Any) -> dict[str, Any]:
-    """The base model's ``hidden_states`` / ``attentions``, for the output fields ``output_class`` has."""
+    """What the head's output passes on from the base model's: every other field ``output_class`` has
+    (``hidden_states``, ``attentions``, a decoder's ``past_key_values``), None where ``encoded`` lacks it."""
     fields = output_class.__dataclass_fields__  # type: ignore[attr-defined]
-    return {name: getattr(encoded, name, None) for name in ("hidden_states", "attentions") if name in fields}
+    return {name: getattr(encoded, name, None) for name in fields if name not in _HEAD_FIELDS}
 
 
 class SequenceClassificationHead(TaskHead):

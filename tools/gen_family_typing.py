@@ -26,16 +26,18 @@ def render() -> str:
         '"""',
         "",
     ]
-    names: list[str] = []
+    exported: list[str] = []  # one line per family: the modeling files' own __all__ lists stay unrepeated
     for package, manifest in sorted(families().values(), key=lambda item: item[0]):
         by_module: dict[str, list[str]] = {}
+        own_names = []
         for name, path in manifest.module_paths(package).items():
             if path.startswith(package + "."):  # a name borrowed from another family is listed there
                 by_module.setdefault(path, []).append(name)
+                own_names.append(name)
         for path, members in sorted(by_module.items()):
             lines.append(f"from {path} import {', '.join(sorted(members))}")
-            names.extend(members)
-    lines += ["", "__all__ = ["] + [f'    "{name}",' for name in sorted(names)] + ["]", ""]
+        exported.append("    " + " ".join(f'"{name}",' for name in sorted(own_names)))
+    lines += ["", "__all__ = [", *exported, "]", ""]
     return "\n".join(lines)
 
 

@@ -1,1 +1,7 @@
-"""Building blocks shared by the model families (attention on torch SDPA, activations, head pruning)."""
+"""The library of modules and helpers the model families compose.
+
+``stack`` (LayerStack: the layer loop with gradient checkpointing, LayerDrop, hidden-state and attention
+collection), ``heads`` (losses and the generic task heads), ``returns`` (finish_output: object or tuple),
+``attention`` (SDPA, masks, the query/key/value block), ``mlp``, ``embeddings``, ``pooling``, ``init``, ``activations``,
+``pruning``, ``spec_augment``, and ``inference`` (the fast paths behind ``optimize_for_inference()``).
+"""

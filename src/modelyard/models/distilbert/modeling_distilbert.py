@@ -7,39 +7,24 @@ task heads. Submodule names equal the checkpoint keys of Hugging Face DistilBERT
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
 import torch
 from torch import nn
 from torch.nn import functional as F
 
 from modelyard.errors import ConfigurationError
+from modelyard.layers import heads
 from modelyard.layers.activations import get_activation
-from modelyard.layers.attention import (
-    attend,
-    expand_head_mask,
-    merge_heads,
-    padding_mask_to_additive,
-    split_heads,
-)
-from modelyard.layers.heads import (
-    masked_lm_loss,
-    multiple_choice_loss,
-    question_answering_loss,
-    sequence_classification_loss,
-    token_classification_loss,
-)
+from modelyard.layers.attention import attention_head_size, padding_mask_to_additive, self_attention
+from modelyard.layers.embeddings import absolute_positions
+from modelyard.layers.init import init_normal_
 from modelyard.layers.pruning import heads_to_keep_index, prune_linear
+from modelyard.layers.returns import finish_output
+from modelyard.layers.stack import LayerStack
 from modelyard.modeling import PreTrainedModel
 from modelyard.models.distilbert.configuration_distilbert import DistilBertConfig
-from modelyard.outputs import (
-    BaseModelOutput,
-    MaskedLMOutput,
-    MultipleChoiceModelOutput,
-    QuestionAnsweringModelOutput,
-    SequenceClassifierOutput,
-    TokenClassifierOutput,
-)
+from modelyard.outputs import BaseModelOutput
 
 Tensor = torch.Tensor
 
@@ -71,15 +56,8 @@ class Embeddings(nn.Module):
     def forward(self, input_ids: Tensor | None, inputs_embeds: Tensor | None = None) -> Tensor:
         if inputs_embeds is None:
             inputs_embeds = self.word_embeddings(input_ids)  # (batch, seq, dim)
-        seq_length = inputs_embeds.shape[1]
-        max_positions = self.position_embeddings.num_embeddings
-        if seq_length > max_positions:
-            raise ValueError(
-                f"Sequence length {seq_length} exceeds max_position_embeddings={max_positions} of this model; "
-                f"truncate the input to at most {max_positions} tokens (tokenizer: truncation=True)."
-            )
-        # Positions are always 0..seq-1: adding the table rows equals the lookup, without an index tensor.
-        embeddings = inputs_embeds + self.position_embeddings.weight[:seq_length]
+        # Positions are always 0..seq-1.
+        embeddings = inputs_embeds + absolute_positions(self.position_embeddings, inputs_embeds.shape[1])
         return self.dropout(self.LayerNorm(embeddings))
 
 
@@ -89,12 +67,8 @@ class MultiHeadSelfAttention(nn.Module):
     def __init__(self, config: DistilBertConfig) -> None:
         super().__init__()
         self.config = config  # read at call time: attn_implementation can change after loading
-        if config.dim % config.n_heads != 0:
-            raise ConfigurationError(
-                f"dim ({config.dim}) must be a multiple of n_heads ({config.n_heads}); change one of them in the config."
-            )
         self.n_heads = config.n_heads
-        self.attention_head_size = config.dim // config.n_heads
+        self.attention_head_size = attention_head_size(config.dim, config.n_heads, names=("dim", "n_heads"))
         self.dropout_prob = config.attention_dropout
         self.q_lin = nn.Linear(config.dim, config.dim)
         self.k_lin = nn.Linear(config.dim, config.dim)
@@ -117,20 +91,10 @@ class MultiHeadSelfAttention(nn.Module):
     def forward(
         self, x: Tensor, additive_mask: Tensor | None, head_mask: Tensor | None, output_attentions: bool
     ) -> tuple[Tensor, Tensor | None]:
-        query = split_heads(self.q_lin(x), self.n_heads)  # (batch, heads, seq, head_dim)
-        key = split_heads(self.k_lin(x), self.n_heads)
-        value = split_heads(self.v_lin(x), self.n_heads)
-        context, probs = attend(
-            query,
-            key,
-            value,
-            additive_mask=additive_mask,
-            dropout_p=self.dropout_prob if self.training else 0.0,
-            head_mask=head_mask,
-            output_attentions=output_attentions,
-            eager=getattr(self.config, "_attn_implementation", None) == "eager",
-        )
-        return self.out_lin(merge_heads(context)), probs  # (batch, seq, dim)
+        projections = (self.q_lin, self.k_lin, self.v_lin)
+        context, probs = self_attention(self, x, projections, self.n_heads, self.dropout_prob,
+                                        additive_mask, head_mask, output_attentions)
+        return self.out_lin(context), probs  # (batch, seq, dim)
 
 
 class FFN(nn.Module):
@@ -163,33 +127,10 @@ class TransformerBlock(nn.Module):
         return self.output_layer_norm(self.ffn(attended) + attended), probs
 
 
-class Transformer(nn.Module):
+class Transformer(LayerStack):
     def __init__(self, config: DistilBertConfig) -> None:
-        super().__init__()
-        self.layer = nn.ModuleList([TransformerBlock(config) for _ in range(config.n_layers)])
-        self.gradient_checkpointing = False
-
-    def forward(
-        self,
-        x: Tensor,
-        additive_mask: Tensor | None,
-        head_masks: list[Tensor | None],
-        output_attentions: bool,
-        output_hidden_states: bool,
-    ) -> BaseModelOutput:
-        all_hidden: tuple[Tensor, ...] | None = (x,) if output_hidden_states else None
-        all_attentions: tuple[Tensor, ...] | None = () if output_attentions else None
-        checkpointing = self.gradient_checkpointing and self.training
-        for layer, head_mask in zip(self.layer, head_masks):
-            if checkpointing:
-                x, probs = self._gradient_checkpointing_func(layer.__call__, x, additive_mask, head_mask, output_attentions)
-            else:
-                x, probs = layer(x, additive_mask, head_mask, output_attentions)
-            if all_hidden is not None:
-                all_hidden += (x,)
-            if all_attentions is not None:
-                all_attentions += (probs,)
-        return BaseModelOutput(last_hidden_state=x, hidden_states=all_hidden, attentions=all_attentions)
+        layers = (TransformerBlock(config) for _ in range(config.n_layers))
+        super().__init__(layers, name="layer", layers_take_head_mask=True)
 
 
 class DistilBertPreTrainedModel(PreTrainedModel):
@@ -204,22 +145,11 @@ class DistilBertPreTrainedModel(PreTrainedModel):
     _computed_checkpoint_keys = [r"position_ids$"]
 
     def _init_weights(self, module: nn.Module) -> None:
-        std = self.config.initializer_range
-        with torch.no_grad():
-            if isinstance(module, nn.Linear):
-                module.weight.normal_(mean=0.0, std=std)
-                if module.bias is not None:
-                    module.bias.zero_()
-            elif isinstance(module, nn.Embedding):
-                if getattr(module, "is_sinusoidal", False):
-                    module.weight.copy_(sinusoidal_table(*module.weight.shape))
-                    return
-                module.weight.normal_(mean=0.0, std=std)
-                if module.padding_idx is not None:
-                    module.weight[module.padding_idx].zero_()
-            elif isinstance(module, nn.LayerNorm):
-                module.weight.fill_(1.0)
-                module.bias.zero_()
+        if getattr(module, "is_sinusoidal", False):  # the fixed position table
+            with torch.no_grad():
+                module.weight.copy_(sinusoidal_table(*module.weight.shape))  # type: ignore[operator]
+            return
+        init_normal_(module, self.config.initializer_range)
 
 
 class DistilBertModel(DistilBertPreTrainedModel):
@@ -241,8 +171,8 @@ class DistilBertModel(DistilBertPreTrainedModel):
         return self.embeddings.position_embeddings
 
     def _prune_heads(self, heads_to_prune: dict[int, list[int]]) -> None:
-        for layer, heads in heads_to_prune.items():
-            self.transformer.layer[layer].attention.prune_heads(heads)
+        for layer, pruned in heads_to_prune.items():
+            self.transformer.layer[layer].attention.prune_heads(pruned)
 
     def forward(
         self,
@@ -262,49 +192,39 @@ class DistilBertModel(DistilBertPreTrainedModel):
         embeddings = self.embeddings(input_ids, inputs_embeds)  # (batch, seq, dim)
         # Built once per forward and shared by every layer.
         additive_mask = padding_mask_to_additive(attention_mask, embeddings.dtype)
-        if head_mask is not None:
-            head_mask = head_mask.to(embeddings.dtype)
-        head_masks = expand_head_mask(head_mask, len(self.transformer.layer))
-        result = self.transformer(
-            embeddings, additive_mask, head_masks, bool(output_attentions), bool(output_hidden_states)
-        )
-        return _finish(result, return_dict, config)
-
-
-def _finish(result: Any, return_dict: bool | None, config: DistilBertConfig) -> Any:
-    """The output object, or its tuple (None fields left out) when ``return_dict`` is False."""
-    return result if (config.use_return_dict if return_dict is None else return_dict) else result.to_tuple()
+        result = self.transformer(embeddings, additive_mask, head_mask=head_mask,
+                                  output_attentions=bool(output_attentions), output_hidden_states=bool(output_hidden_states))
+        return finish_output(result, return_dict, config)
 
 
 class _DistilBertHead(DistilBertPreTrainedModel):
-    """Shared plumbing of the heads: run the base model and hand its output to ``head``."""
+    """The task heads' forward: ``self.distilbert`` on DistilBERT's inputs, the head's ``head_logits``, then
+    the generic head (``layers.heads``) adds the loss from ``labels`` and builds the output."""
 
-    def _encode(
-        self,
-        input_ids: Tensor | None,
-        attention_mask: Tensor | None,
-        head_mask: Tensor | None,
-        inputs_embeds: Tensor | None,
-        output_attentions: bool | None,
-        output_hidden_states: bool | None,
-    ) -> BaseModelOutput:
-        out = self.distilbert(
-            input_ids,
-            attention_mask=attention_mask,
-            head_mask=head_mask,
-            inputs_embeds=inputs_embeds,
-            output_attentions=output_attentions,
-            output_hidden_states=output_hidden_states,
-            return_dict=True,
-        )
-        return cast(BaseModelOutput, out)
+    distilbert: DistilBertModel
 
     def get_position_embeddings(self) -> nn.Embedding:
         return self.distilbert.get_position_embeddings()
 
+    def forward(
+        self,
+        input_ids: Tensor | None = None,
+        attention_mask: Tensor | None = None,
+        head_mask: Tensor | None = None,
+        inputs_embeds: Tensor | None = None,
+        labels: Tensor | None = None,
+        output_attentions: bool | None = None,
+        output_hidden_states: bool | None = None,
+        return_dict: bool | None = None,
+    ) -> Any:
+        encoded = self.distilbert(input_ids, attention_mask, head_mask, inputs_embeds, output_attentions,
+                                  output_hidden_states, return_dict=True)
+        return self.head_forward(encoded, labels, return_dict)  # type: ignore[attr-defined]
 
-class DistilBertForMaskedLM(_DistilBertHead):
-    """DistilBERT with the masked-language-modelling head; the projection is tied to the word embeddings."""
+
+class DistilBertForMaskedLM(heads.MaskedLMHead, _DistilBertHead):
+    """DistilBERT with the masked-language-modelling head; the projection is tied to the word embeddings.
+    ``labels``: (batch, seq) token ids to predict, -100 where no prediction is scored."""
 
     _tied_weights_keys = ["vocab_projector.weight"]
 
@@ -323,28 +243,14 @@ class DistilBertForMaskedLM(_DistilBertHead):
     def set_output_embeddings(self, new_embeddings: nn.Linear) -> None:
         self.vocab_projector = new_embeddings
 
-    def forward(
-        self,
-        input_ids: Tensor | None = None,
-        attention_mask: Tensor | None = None,
-        head_mask: Tensor | None = None,
-        inputs_embeds: Tensor | None = None,
-        labels: Tensor | None = None,
-        output_attentions: bool | None = None,
-        output_hidden_states: bool | None = None,
-        return_dict: bool | None = None,
-    ) -> MaskedLMOutput | tuple[Tensor, ...]:
-        """``labels``: (batch, seq) token ids to predict, -100 where no prediction is scored."""
-        out = self._encode(input_ids, attention_mask, head_mask, inputs_embeds, output_attentions, output_hidden_states)
-        hidden = self.vocab_layer_norm(self.activation(self.vocab_transform(out.last_hidden_state)))
-        logits = self.vocab_projector(hidden)  # (batch, seq, vocab)
-        loss = masked_lm_loss(logits, labels) if labels is not None else None
-        result = MaskedLMOutput(loss=loss, logits=logits, hidden_states=out.hidden_states, attentions=out.attentions)
-        return _finish(result, return_dict, self.config)
+    def head_logits(self, encoded: BaseModelOutput) -> Tensor:
+        hidden = self.vocab_layer_norm(self.activation(self.vocab_transform(encoded.last_hidden_state)))
+        return self.vocab_projector(hidden)  # (batch, seq, vocab)
 
 
-class DistilBertForSequenceClassification(_DistilBertHead):
-    """DistilBERT with a two-layer classifier (or regressor) on the first token."""
+class DistilBertForSequenceClassification(heads.SequenceClassificationHead, _DistilBertHead):
+    """DistilBERT with a two-layer classifier (or regressor) on the first token. ``labels``: (batch,) class
+    ids, (batch, num_labels) floats for multi-label, or floats to regress (``config.problem_type``)."""
 
     def __init__(self, config: DistilBertConfig) -> None:
         super().__init__(config)
@@ -355,30 +261,14 @@ class DistilBertForSequenceClassification(_DistilBertHead):
         self.dropout = nn.Dropout(config.seq_classif_dropout)
         self.post_init()
 
-    def forward(
-        self,
-        input_ids: Tensor | None = None,
-        attention_mask: Tensor | None = None,
-        head_mask: Tensor | None = None,
-        inputs_embeds: Tensor | None = None,
-        labels: Tensor | None = None,
-        output_attentions: bool | None = None,
-        output_hidden_states: bool | None = None,
-        return_dict: bool | None = None,
-    ) -> SequenceClassifierOutput | tuple[Tensor, ...]:
-        """``labels``: (batch,) class ids, (batch, num_labels) floats for multi-label, or floats to regress."""
-        out = self._encode(input_ids, attention_mask, head_mask, inputs_embeds, output_attentions, output_hidden_states)
-        pooled = F.relu(self.pre_classifier(out.last_hidden_state[:, 0]))  # (batch, dim)
-        logits = self.classifier(self.dropout(pooled))  # (batch, num_labels)
-        loss = sequence_classification_loss(logits, labels, self.config) if labels is not None else None
-        result = SequenceClassifierOutput(
-            loss=loss, logits=logits, hidden_states=out.hidden_states, attentions=out.attentions
-        )
-        return _finish(result, return_dict, self.config)
+    def head_logits(self, encoded: BaseModelOutput) -> Tensor:
+        pooled = F.relu(self.pre_classifier(encoded.last_hidden_state[:, 0]))  # (batch, dim)
+        return self.classifier(self.dropout(pooled))  # (batch, num_labels)
 
 
-class DistilBertForQuestionAnswering(_DistilBertHead):
-    """DistilBERT predicting the start and end token of an answer span."""
+class DistilBertForQuestionAnswering(heads.QuestionAnsweringHead, _DistilBertHead):
+    """DistilBERT predicting the start and end token of an answer span. ``start_positions`` /
+    ``end_positions``: (batch,) token indices; positions past the end are ignored."""
 
     def __init__(self, config: DistilBertConfig) -> None:
         super().__init__(config)
@@ -392,6 +282,9 @@ class DistilBertForQuestionAnswering(_DistilBertHead):
         self.dropout = nn.Dropout(config.qa_dropout)
         self.post_init()
 
+    def head_logits(self, encoded: BaseModelOutput) -> Tensor:
+        return self.qa_outputs(self.dropout(encoded.last_hidden_state))  # (batch, seq, 2)
+
     def forward(
         self,
         input_ids: Tensor | None = None,
@@ -403,26 +296,15 @@ class DistilBertForQuestionAnswering(_DistilBertHead):
         output_attentions: bool | None = None,
         output_hidden_states: bool | None = None,
         return_dict: bool | None = None,
-    ) -> QuestionAnsweringModelOutput | tuple[Tensor, ...]:
-        """``start_positions`` / ``end_positions``: (batch,) token indices; positions past the end are ignored."""
-        out = self._encode(input_ids, attention_mask, head_mask, inputs_embeds, output_attentions, output_hidden_states)
-        logits = self.qa_outputs(self.dropout(out.last_hidden_state))  # (batch, seq, 2)
-        start_logits, end_logits = (t.squeeze(-1).contiguous() for t in logits.split(1, dim=-1))  # (batch, seq)
-        loss = None
-        if start_positions is not None and end_positions is not None:
-            loss = question_answering_loss(start_logits, end_logits, start_positions, end_positions)
-        result = QuestionAnsweringModelOutput(
-            loss=loss,
-            start_logits=start_logits,
-            end_logits=end_logits,
-            hidden_states=out.hidden_states,
-            attentions=out.attentions,
-        )
-        return _finish(result, return_dict, self.config)
+    ) -> Any:
+        encoded = self.distilbert(input_ids, attention_mask, head_mask, inputs_embeds, output_attentions,
+                                  output_hidden_states, return_dict=True)
+        return self.head_forward(encoded, start_positions, end_positions, return_dict)
 
 
-class DistilBertForTokenClassification(_DistilBertHead):
-    """DistilBERT with a linear classifier on every token (e.g. named entities)."""
+class DistilBertForTokenClassification(heads.TokenClassificationHead, _DistilBertHead):
+    """DistilBERT with a linear classifier on every token (e.g. named entities). ``labels``: (batch, seq)
+    class ids, -100 where no label is scored."""
 
     def __init__(self, config: DistilBertConfig) -> None:
         super().__init__(config)
@@ -432,27 +314,13 @@ class DistilBertForTokenClassification(_DistilBertHead):
         self.classifier = nn.Linear(config.dim, config.num_labels)
         self.post_init()
 
-    def forward(
-        self,
-        input_ids: Tensor | None = None,
-        attention_mask: Tensor | None = None,
-        head_mask: Tensor | None = None,
-        inputs_embeds: Tensor | None = None,
-        labels: Tensor | None = None,
-        output_attentions: bool | None = None,
-        output_hidden_states: bool | None = None,
-        return_dict: bool | None = None,
-    ) -> TokenClassifierOutput | tuple[Tensor, ...]:
-        """``labels``: (batch, seq) class ids, -100 where no label is scored."""
-        out = self._encode(input_ids, attention_mask, head_mask, inputs_embeds, output_attentions, output_hidden_states)
-        logits = self.classifier(self.dropout(out.last_hidden_state))  # (batch, seq, num_labels)
-        loss = token_classification_loss(logits, labels) if labels is not None else None
-        result = TokenClassifierOutput(loss=loss, logits=logits, hidden_states=out.hidden_states, attentions=out.attentions)
-        return _finish(result, return_dict, self.config)
+    def head_logits(self, encoded: BaseModelOutput) -> Tensor:
+        return self.classifier(self.dropout(encoded.last_hidden_state))  # (batch, seq, num_labels)
 
 
-class DistilBertForMultipleChoice(_DistilBertHead):
-    """DistilBERT scoring each of several choices: inputs are (batch, num_choices, seq), logits (batch, num_choices)."""
+class DistilBertForMultipleChoice(heads.MultipleChoiceHead, _DistilBertHead):
+    """DistilBERT scoring each of several choices: inputs are (batch, num_choices, seq), logits
+    (batch, num_choices); ``labels``: (batch,) index of the right choice."""
 
     def __init__(self, config: DistilBertConfig) -> None:
         super().__init__(config)
@@ -462,6 +330,10 @@ class DistilBertForMultipleChoice(_DistilBertHead):
         self.dropout = nn.Dropout(config.seq_classif_dropout)
         self.post_init()
 
+    def head_logits(self, encoded: BaseModelOutput) -> Tensor:
+        pooled = F.relu(self.pre_classifier(encoded.last_hidden_state[:, 0]))  # (batch * choices, dim)
+        return self.classifier(self.dropout(pooled))  # (batch * choices, 1)
+
     def forward(
         self,
         input_ids: Tensor | None = None,
@@ -472,23 +344,12 @@ class DistilBertForMultipleChoice(_DistilBertHead):
         output_attentions: bool | None = None,
         output_hidden_states: bool | None = None,
         return_dict: bool | None = None,
-    ) -> MultipleChoiceModelOutput | tuple[Tensor, ...]:
-        """``labels``: (batch,) index of the right choice."""
+    ) -> Any:
         num_choices = (input_ids if input_ids is not None else inputs_embeds).shape[1]  # type: ignore[union-attr]
-        if input_ids is not None:
-            input_ids = input_ids.reshape(-1, input_ids.shape[-1])  # (batch * choices, seq)
-        if attention_mask is not None:
-            attention_mask = attention_mask.reshape(-1, attention_mask.shape[-1])
-        if inputs_embeds is not None:
-            inputs_embeds = inputs_embeds.reshape(-1, *inputs_embeds.shape[-2:])  # (batch * choices, seq, dim)
-        out = self._encode(input_ids, attention_mask, head_mask, inputs_embeds, output_attentions, output_hidden_states)
-        pooled = F.relu(self.pre_classifier(out.last_hidden_state[:, 0]))  # (batch * choices, dim)
-        logits = self.classifier(self.dropout(pooled)).view(-1, num_choices)  # (batch, choices)
-        loss = multiple_choice_loss(logits, labels) if labels is not None else None
-        result = MultipleChoiceModelOutput(
-            loss=loss, logits=logits, hidden_states=out.hidden_states, attentions=out.attentions
-        )
-        return _finish(result, return_dict, self.config)
+        flat = self.flatten_choices  # (batch, choices, ...) -> (batch * choices, ...)
+        encoded = self.distilbert(flat(input_ids), flat(attention_mask), head_mask, flat(inputs_embeds, 2),
+                                  output_attentions, output_hidden_states, return_dict=True)
+        return self.head_forward(encoded, labels, return_dict, num_choices=num_choices)
 
 
 __all__ = [

@@ -17,8 +17,9 @@ import torch
 from torch import nn
 
 from modelyard.layers.activations import get_activation
-from modelyard.layers.heads import sequence_classification_loss
+from modelyard.layers.heads import SequenceClassificationHead
 from modelyard.layers.inference import may_overwrite
+from modelyard.layers.returns import finish_output
 from modelyard.modeling import PreTrainedModel
 from modelyard.models.resnet.configuration_resnet import ResNetConfig
 from modelyard.outputs import (
@@ -281,11 +282,14 @@ class ResNetModel(ResNetPreTrainedModel):
         output = BaseModelOutputWithPoolingAndNoAttention(
             last_hidden_state=last, pooler_output=self.pooler(last), hidden_states=encoded.hidden_states
         )
-        return output if _return_dict(self.config, return_dict) else output.to_tuple()
+        return finish_output(output, return_dict, self.config)
 
 
-class ResNetForImageClassification(ResNetPreTrainedModel):
-    """ResNet with ``classifier = Sequential(Flatten, Linear)`` on the pooled features."""
+class ResNetForImageClassification(SequenceClassificationHead, ResNetPreTrainedModel):
+    """ResNet with ``classifier = Sequential(Flatten, Linear)`` on the pooled features; ``labels`` as for
+    sequence classification (``config.problem_type``)."""
+
+    output_class = ImageClassifierOutputWithNoAttention
 
     def __init__(self, config: ResNetConfig) -> None:
         super().__init__(config)
@@ -309,16 +313,10 @@ class ResNetForImageClassification(ResNetPreTrainedModel):
                 "ResNetForImageClassification needs pixel_values (batch, channels, height, width)."
             )
         outputs = self.resnet(pixel_values, output_hidden_states=output_hidden_states, return_dict=True)
-        logits = self.classifier(outputs.pooler_output)
-        loss = sequence_classification_loss(logits, labels, self.config) if labels is not None else None
-        output = ImageClassifierOutputWithNoAttention(
-            loss=loss, logits=logits, hidden_states=outputs.hidden_states
-        )
-        return output if _return_dict(self.config, return_dict) else output.to_tuple()
+        return self.head_forward(outputs, labels, return_dict)
 
-
-def _return_dict(config: ResNetConfig, return_dict: bool | None) -> bool:
-    return config.use_return_dict if return_dict is None else return_dict
+    def head_logits(self, encoded: BaseModelOutputWithPoolingAndNoAttention) -> torch.Tensor:
+        return self.classifier(encoded.pooler_output)  # (batch, num_labels)
 
 
 __all__ = ["ResNetForImageClassification", "ResNetModel", "ResNetPreTrainedModel"]

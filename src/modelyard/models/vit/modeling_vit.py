@@ -14,13 +14,16 @@ from typing import Any
 import torch
 from torch import nn
 
-from modelyard.layers.activations import get_activation
-from modelyard.layers.attention import attend, expand_head_mask, merge_heads, split_heads
-from modelyard.layers.heads import sequence_classification_loss
-from modelyard.layers.pruning import heads_to_keep_index, prune_linear
+from modelyard.layers.attention import QueryKeyValueAttention
+from modelyard.layers.heads import SequenceClassificationHead
+from modelyard.layers.mlp import Intermediate, OutputProjection
+from modelyard.layers.pooling import FirstTokenPooler
+from modelyard.layers.pruning import prune_linear
+from modelyard.layers.returns import finish_output
+from modelyard.layers.stack import LayerStack
 from modelyard.modeling import PreTrainedModel
 from modelyard.models.vit.configuration_vit import ViTConfig
-from modelyard.outputs import BaseModelOutput, BaseModelOutputWithPooling, ImageClassifierOutput
+from modelyard.outputs import BaseModelOutputWithPooling, ImageClassifierOutput
 
 
 def _pair(value: int | tuple[int, int] | list[int]) -> tuple[int, int]:
@@ -108,104 +111,26 @@ class ViTEmbeddings(nn.Module):
 
 
 # ---------------------------------------------------------------------------------------------- encoder
-class ViTSelfAttention(nn.Module):
-    def __init__(self, config: ViTConfig) -> None:
-        super().__init__()
-        self.config = config  # read at call time: attn_implementation can change after loading
-        if config.hidden_size % config.num_attention_heads != 0:
-            raise ValueError(
-                f"hidden_size ({config.hidden_size}) is not a multiple of num_attention_heads "
-                f"({config.num_attention_heads}); change one of them in the config."
-            )
-        self.num_attention_heads = config.num_attention_heads
-        self.attention_head_size = config.hidden_size // config.num_attention_heads
-        self.all_head_size = self.num_attention_heads * self.attention_head_size
-        self.dropout_prob = config.attention_probs_dropout_prob
-        self.query = nn.Linear(config.hidden_size, self.all_head_size, bias=config.qkv_bias)
-        self.key = nn.Linear(config.hidden_size, self.all_head_size, bias=config.qkv_bias)
-        self.value = nn.Linear(config.hidden_size, self.all_head_size, bias=config.qkv_bias)
-
-    def forward(
-        self,
-        hidden_states: torch.Tensor,
-        head_mask: torch.Tensor | None = None,
-        output_attentions: bool = False,
-    ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        heads = self.num_attention_heads
-        context, probs = attend(
-            split_heads(self.query(hidden_states), heads),
-            split_heads(self.key(hidden_states), heads),
-            split_heads(self.value(hidden_states), heads),
-            dropout_p=self.dropout_prob if self.training else 0.0,
-            head_mask=head_mask,
-            output_attentions=output_attentions,
-            eager=getattr(self.config, "_attn_implementation", None) == "eager",
-        )
-        return merge_heads(context), probs
-
-
-class ViTSelfOutput(nn.Module):
-    """Output projection of attention; the residual is added in :class:`ViTLayer` (pre-norm)."""
-
-    def __init__(self, config: ViTConfig) -> None:
-        super().__init__()
-        self.dense = nn.Linear(config.hidden_size, config.hidden_size)
-        self.dropout = nn.Dropout(config.hidden_dropout_prob)
-
-    def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:
-        return self.dropout(self.dense(hidden_states))
-
-
 class ViTAttention(nn.Module):
+    """Self-attention (``attention``: query/key/value, on SDPA) and its output projection; the residual is
+    added in :class:`ViTLayer` (pre-norm)."""
+
     def __init__(self, config: ViTConfig) -> None:
         super().__init__()
-        self.attention = ViTSelfAttention(config)
-        self.output = ViTSelfOutput(config)
+        self.attention = QueryKeyValueAttention(config, bias=config.qkv_bias)
+        self.output = OutputProjection(config.hidden_size, config.hidden_size, config.hidden_dropout_prob)
         self.pruned_heads: set[int] = set()
 
     def prune_heads(self, heads: list[int] | set[int]) -> None:
-        attn = self.attention
-        heads, index = heads_to_keep_index(
-            heads, attn.num_attention_heads, attn.attention_head_size, self.pruned_heads
-        )
-        if not heads:
-            return
-        attn.query = prune_linear(attn.query, index)
-        attn.key = prune_linear(attn.key, index)
-        attn.value = prune_linear(attn.value, index)
-        self.output.dense = prune_linear(self.output.dense, index, dim=1)
-        attn.num_attention_heads -= len(heads)
-        attn.all_head_size = attn.attention_head_size * attn.num_attention_heads
-        self.pruned_heads |= heads
+        index = self.attention.prune(heads, self.pruned_heads)
+        if index is not None:
+            self.output.dense = prune_linear(self.output.dense, index, dim=1)
 
     def forward(
-        self,
-        hidden_states: torch.Tensor,
-        head_mask: torch.Tensor | None = None,
-        output_attentions: bool = False,
+        self, hidden_states: torch.Tensor, head_mask: torch.Tensor | None = None, output_attentions: bool = False
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        context, probs = self.attention(hidden_states, head_mask, output_attentions)
+        context, probs = self.attention(hidden_states, None, head_mask, output_attentions)
         return self.output(context), probs
-
-
-class ViTIntermediate(nn.Module):
-    def __init__(self, config: ViTConfig) -> None:
-        super().__init__()
-        self.dense = nn.Linear(config.hidden_size, config.intermediate_size)
-        self.intermediate_act_fn = get_activation(config.hidden_act)
-
-    def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:
-        return self.intermediate_act_fn(self.dense(hidden_states))
-
-
-class ViTOutput(nn.Module):
-    def __init__(self, config: ViTConfig) -> None:
-        super().__init__()
-        self.dense = nn.Linear(config.intermediate_size, config.hidden_size)
-        self.dropout = nn.Dropout(config.hidden_dropout_prob)
-
-    def forward(self, hidden_states: torch.Tensor, input_tensor: torch.Tensor) -> torch.Tensor:
-        return self.dropout(self.dense(hidden_states)) + input_tensor
 
 
 class ViTLayer(nn.Module):
@@ -214,8 +139,8 @@ class ViTLayer(nn.Module):
     def __init__(self, config: ViTConfig) -> None:
         super().__init__()
         self.attention = ViTAttention(config)
-        self.intermediate = ViTIntermediate(config)
-        self.output = ViTOutput(config)
+        self.intermediate = Intermediate(config.hidden_size, config.intermediate_size, config.hidden_act)
+        self.output = OutputProjection(config.intermediate_size, config.hidden_size, config.hidden_dropout_prob)
         self.layernorm_before = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
         self.layernorm_after = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
 
@@ -231,52 +156,10 @@ class ViTLayer(nn.Module):
         return out, probs
 
 
-class ViTEncoder(nn.Module):
+class ViTEncoder(LayerStack):
     def __init__(self, config: ViTConfig) -> None:
-        super().__init__()
-        self.layer = nn.ModuleList([ViTLayer(config) for _ in range(config.num_hidden_layers)])
-        self.gradient_checkpointing = False
-
-    def forward(
-        self,
-        hidden_states: torch.Tensor,
-        head_mask: torch.Tensor | None = None,
-        output_attentions: bool = False,
-        output_hidden_states: bool = False,
-    ) -> BaseModelOutput:
-        all_hidden: tuple[torch.Tensor, ...] = ()
-        all_attn: tuple[torch.Tensor, ...] = ()
-        layer_masks = expand_head_mask(head_mask, len(self.layer))
-        for layer, layer_mask in zip(self.layer, layer_masks):
-            if output_hidden_states:
-                all_hidden += (hidden_states,)
-            if self.gradient_checkpointing and self.training:
-                hidden_states, probs = self._gradient_checkpointing_func(
-                    layer.__call__, hidden_states, layer_mask, output_attentions
-                )
-            else:
-                hidden_states, probs = layer(hidden_states, layer_mask, output_attentions)
-            if output_attentions:
-                all_attn += (probs,)
-        if output_hidden_states:
-            all_hidden += (hidden_states,)
-        return BaseModelOutput(
-            last_hidden_state=hidden_states,
-            hidden_states=all_hidden if output_hidden_states else None,
-            attentions=all_attn if output_attentions else None,
-        )
-
-
-class ViTPooler(nn.Module):
-    """dense + activation over the CLS token."""
-
-    def __init__(self, config: ViTConfig) -> None:
-        super().__init__()
-        self.dense = nn.Linear(config.hidden_size, config.pooler_output_size)
-        self.activation = get_activation(config.pooler_act)
-
-    def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:
-        return self.activation(self.dense(hidden_states[:, 0]))
+        layers = (ViTLayer(config) for _ in range(config.num_hidden_layers))
+        super().__init__(layers, name="layer", layers_take_head_mask=True)
 
 
 # ---------------------------------------------------------------------------------------------- models
@@ -315,7 +198,10 @@ class ViTModel(ViTPreTrainedModel):
         self.embeddings = ViTEmbeddings(config)
         self.encoder = ViTEncoder(config)
         self.layernorm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
-        self.pooler = ViTPooler(config) if add_pooling_layer else None
+        # activation(dense(CLS token))
+        self.pooler = (
+            FirstTokenPooler(config.hidden_size, config.pooler_output_size, config.pooler_act) if add_pooling_layer else None
+        )
         self.post_init()
 
     def get_input_embeddings(self) -> ViTPatchEmbeddings:
@@ -344,12 +230,8 @@ class ViTModel(ViTPreTrainedModel):
         if pixel_values.dtype != weight_dtype:  # e.g. float32 images into a half-precision model
             pixel_values = pixel_values.to(weight_dtype)
         embeddings = self.embeddings(pixel_values, interpolate_pos_encoding=bool(interpolate_pos_encoding))
-        encoded = self.encoder(
-            embeddings,
-            head_mask=head_mask,
-            output_attentions=output_attentions,
-            output_hidden_states=output_hidden_states,
-        )
+        encoded = self.encoder(embeddings, head_mask=head_mask, output_attentions=output_attentions,
+                               output_hidden_states=output_hidden_states)
         sequence_output = self.layernorm(encoded.last_hidden_state)
         pooled = self.pooler(sequence_output) if self.pooler is not None else None
         output = BaseModelOutputWithPooling(
@@ -358,11 +240,14 @@ class ViTModel(ViTPreTrainedModel):
             hidden_states=encoded.hidden_states,
             attentions=encoded.attentions,
         )
-        return output if _return_dict(self.config, return_dict) else output.to_tuple()
+        return finish_output(output, return_dict, self.config)
 
 
-class ViTForImageClassification(ViTPreTrainedModel):
-    """ViT with a linear classifier on the final CLS token (no pooler, as in the reference)."""
+class ViTForImageClassification(SequenceClassificationHead, ViTPreTrainedModel):
+    """ViT with a linear classifier on the final CLS token (no pooler, as in the reference); ``labels`` as for
+    sequence classification (``config.problem_type``)."""
+
+    output_class = ImageClassifierOutput
 
     # a ViTModel checkpoint carries the pooler, which this head does not use
     _keys_to_ignore_on_load_unexpected = [r"^vit\.pooler\.", r"^pooler\."]
@@ -386,24 +271,12 @@ class ViTForImageClassification(ViTPreTrainedModel):
         interpolate_pos_encoding: bool | None = None,
         return_dict: bool | None = None,
     ) -> ImageClassifierOutput | tuple[Any, ...]:
-        outputs = self.vit(
-            pixel_values,
-            head_mask=head_mask,
-            output_attentions=output_attentions,
-            output_hidden_states=output_hidden_states,
-            interpolate_pos_encoding=interpolate_pos_encoding,
-            return_dict=True,
-        )
-        logits = self.classifier(outputs.last_hidden_state[:, 0, :])
-        loss = sequence_classification_loss(logits, labels, self.config) if labels is not None else None
-        output = ImageClassifierOutput(
-            loss=loss, logits=logits, hidden_states=outputs.hidden_states, attentions=outputs.attentions
-        )
-        return output if _return_dict(self.config, return_dict) else output.to_tuple()
+        outputs = self.vit(pixel_values, head_mask, output_attentions, output_hidden_states,
+                           interpolate_pos_encoding, return_dict=True)
+        return self.head_forward(outputs, labels, return_dict)
 
-
-def _return_dict(config: ViTConfig, return_dict: bool | None) -> bool:
-    return config.use_return_dict if return_dict is None else return_dict
+    def head_logits(self, encoded: BaseModelOutputWithPooling) -> torch.Tensor:
+        return self.classifier(encoded.last_hidden_state[:, 0, :])  # (batch, num_labels)
 
 
 __all__ = ["ViTForImageClassification", "ViTModel", "ViTPreTrainedModel"]

@@ -23,8 +23,11 @@ from torch.nn import functional as F
 from torch.nn.utils import parametrize
 
 from modelyard.layers.activations import get_activation
-from modelyard.layers.attention import attend, merge_heads, padding_mask_to_additive, split_heads
+from modelyard.layers.attention import attention_head_size, padding_mask_to_additive, self_attention
+from modelyard.layers.heads import TaskHead
+from modelyard.layers.returns import finish_output
 from modelyard.layers.spec_augment import compute_mask_indices
+from modelyard.layers.stack import LayerStack
 from modelyard.modeling import PreTrainedModel
 from modelyard.models.wav2vec2.configuration_wav2vec2 import Wav2Vec2Config
 from modelyard.outputs import (
@@ -69,7 +72,7 @@ class _ConvLayer(nn.Module):
         return self.activation(hidden_states)
 
 
-class Wav2Vec2FeatureEncoder(nn.Module):
+class Wav2Vec2FeatureEncoder(LayerStack):
     """(batch, samples) waveform -> (batch, conv_dim[-1], frames) features."""
 
     def __init__(self, config: Wav2Vec2Config) -> None:
@@ -84,7 +87,6 @@ class Wav2Vec2FeatureEncoder(nn.Module):
                 f"config.feat_extract_norm must be 'group' or 'layer', got {config.feat_extract_norm!r}."
             )
         self.conv_layers = nn.ModuleList(_ConvLayer(config, i, norm) for i, norm in enumerate(norms))
-        self.gradient_checkpointing = False
         self._requires_grad = True
 
     def _freeze_parameters(self) -> None:
@@ -94,15 +96,11 @@ class Wav2Vec2FeatureEncoder(nn.Module):
 
     def forward(self, input_values: torch.Tensor) -> torch.Tensor:
         hidden_states = input_values[:, None]  # (batch, 1, samples)
-        checkpointing = self.gradient_checkpointing and self.training
-        if checkpointing and self._requires_grad:
+        if self.gradient_checkpointing and self.training and self._requires_grad:
             # reentrant checkpointing only back-propagates into layers whose input requires grad
             hidden_states = hidden_states.detach().requires_grad_(True)
         for conv_layer in self.conv_layers:
-            if checkpointing:
-                hidden_states = self._gradient_checkpointing_func(conv_layer.__call__, hidden_states)
-            else:
-                hidden_states = conv_layer(hidden_states)
+            hidden_states = self.call_layer(conv_layer, hidden_states)
         return hidden_states
 
 
@@ -157,11 +155,7 @@ class Wav2Vec2Attention(nn.Module):
         super().__init__()
         self.config = config  # read at call time: attn_implementation can change after loading
         embed_dim, num_heads = config.hidden_size, config.num_attention_heads
-        if embed_dim % num_heads != 0:
-            raise ValueError(
-                f"hidden_size ({embed_dim}) must be a multiple of num_attention_heads ({num_heads}); change one of "
-                "them in the config."
-            )
+        attention_head_size(embed_dim, num_heads)  # checks that the heads divide the width
         self.num_heads = num_heads
         self.dropout = config.attention_dropout
         self.k_proj = nn.Linear(embed_dim, embed_dim)
@@ -175,16 +169,10 @@ class Wav2Vec2Attention(nn.Module):
         additive_mask: torch.Tensor | None = None,
         output_attentions: bool = False,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        context, probs = attend(
-            split_heads(self.q_proj(hidden_states), self.num_heads),
-            split_heads(self.k_proj(hidden_states), self.num_heads),
-            split_heads(self.v_proj(hidden_states), self.num_heads),
-            additive_mask=additive_mask,
-            dropout_p=self.dropout if self.training else 0.0,
-            output_attentions=output_attentions,
-            eager=getattr(self.config, "_attn_implementation", None) == "eager",
-        )
-        return self.out_proj(merge_heads(context)), probs
+        projections = (self.q_proj, self.k_proj, self.v_proj)
+        context, probs = self_attention(self, hidden_states, projections, self.num_heads, self.dropout,
+                                        additive_mask, None, output_attentions)
+        return self.out_proj(context), probs
 
 
 class Wav2Vec2FeedForward(nn.Module):
@@ -236,7 +224,7 @@ class Wav2Vec2EncoderLayer(nn.Module):
         return hidden_states, probs
 
 
-class Wav2Vec2Encoder(nn.Module):
+class Wav2Vec2Encoder(LayerStack):
     """Positional convolution + layers. ``layer_norm`` runs before the layers (post-norm variant) or after
     them (stable variant); ``hidden_states`` holds each layer's input plus the final output."""
 
@@ -250,9 +238,10 @@ class Wav2Vec2Encoder(nn.Module):
         self.layers = nn.ModuleList(
             Wav2Vec2EncoderLayer(config, self.stable_layer_norm) for _ in range(config.num_hidden_layers)
         )
-        self.gradient_checkpointing = False
 
-    def forward(
+    # the positional convolution runs first, and the stable variant's norm last: this stack's own forward
+
+    def forward(  # type: ignore[override]
         self,
         hidden_states: torch.Tensor,
         attention_mask: torch.Tensor | None = None,
@@ -269,30 +258,10 @@ class Wav2Vec2Encoder(nn.Module):
             hidden_states = self.layer_norm(hidden_states)
         hidden_states = self.dropout(hidden_states)
 
-        all_hidden: tuple[torch.Tensor, ...] = ()
-        all_attn: tuple[torch.Tensor | None, ...] = ()
-        for layer in self.layers:
-            if output_hidden_states:
-                all_hidden += (hidden_states,)
-            probs = None
-            # LayerDrop: skip whole layers at random while training
-            if not (self.training and self.layerdrop > 0 and torch.rand(()).item() < self.layerdrop):
-                if self.gradient_checkpointing and self.training:
-                    hidden_states, probs = self._gradient_checkpointing_func(
-                        layer.__call__, hidden_states, additive_mask, output_attentions
-                    )
-                else:
-                    hidden_states, probs = layer(hidden_states, additive_mask, output_attentions)
-            if output_attentions:
-                all_attn += (probs,)
-        if self.stable_layer_norm:
-            hidden_states = self.layer_norm(hidden_states)
-        if output_hidden_states:
-            all_hidden += (hidden_states,)
-        return BaseModelOutput(
-            last_hidden_state=hidden_states,
-            hidden_states=all_hidden if output_hidden_states else None,
-            attentions=all_attn if output_attentions else None,  # type: ignore[arg-type]
+        return self.run_layers(
+            self.layers, hidden_states, additive_mask,
+            output_attentions=output_attentions, output_hidden_states=output_hidden_states,
+            layerdrop=self.layerdrop, final_norm=self.layer_norm if self.stable_layer_norm else None,
         )
 
 
@@ -482,7 +451,7 @@ class Wav2Vec2Model(Wav2Vec2PreTrainedModel):
         output = Wav2Vec2BaseModelOutput(
             encoded.last_hidden_state, features, encoded.hidden_states, encoded.attentions
         )
-        return output if _return_dict(self.config, return_dict) else output.to_tuple()
+        return finish_output(output, return_dict, self.config)
 
 
 class Wav2Vec2ForCTC(Wav2Vec2PreTrainedModel):
@@ -518,13 +487,7 @@ class Wav2Vec2ForCTC(Wav2Vec2PreTrainedModel):
                 f"CTC labels must be below vocab_size={self.config.vocab_size}, got {int(labels.max())}; check the "
                 "tokenizer matches the model, or set vocab_size."
             )
-        outputs = self.wav2vec2(
-            input_values,
-            attention_mask=attention_mask,
-            output_attentions=output_attentions,
-            output_hidden_states=output_hidden_states,
-            return_dict=True,
-        )
+        outputs = self.wav2vec2(input_values, attention_mask, None, output_attentions, output_hidden_states, True)
         logits = self.lm_head(self.dropout(outputs.last_hidden_state))
         loss = None
         if labels is not None:
@@ -532,7 +495,7 @@ class Wav2Vec2ForCTC(Wav2Vec2PreTrainedModel):
         output = CausalLMOutput(
             loss=loss, logits=logits, hidden_states=outputs.hidden_states, attentions=outputs.attentions
         )
-        return output if _return_dict(self.config, return_dict) else output.to_tuple()
+        return finish_output(output, return_dict, self.config)
 
     def _ctc_loss(
         self,
@@ -561,12 +524,14 @@ class Wav2Vec2ForCTC(Wav2Vec2PreTrainedModel):
             )
 
 
-class Wav2Vec2ForSequenceClassification(Wav2Vec2PreTrainedModel):
+class Wav2Vec2ForSequenceClassification(TaskHead, Wav2Vec2PreTrainedModel):
     """Utterance classification: project frames, average the valid ones, classify.
 
     With ``use_weighted_layer_sum`` the frames are a softmax-weighted sum of every layer's hidden states.
-    The loss is cross-entropy over ``num_labels`` classes, as in the reference.
+    The loss is cross-entropy over ``num_labels`` classes, as in the reference (not ``problem_type``).
     """
+
+    output_class = SequenceClassifierOutput
 
     def __init__(self, config: Wav2Vec2Config) -> None:
         super().__init__(config)
@@ -588,13 +553,8 @@ class Wav2Vec2ForSequenceClassification(Wav2Vec2PreTrainedModel):
         return_dict: bool | None = None,
         labels: torch.Tensor | None = None,
     ) -> SequenceClassifierOutput | tuple[Any, ...]:
-        outputs = self.wav2vec2(
-            input_values,
-            attention_mask=attention_mask,
-            output_attentions=output_attentions,
-            output_hidden_states=True if self.layer_weights is not None else output_hidden_states,
-            return_dict=True,
-        )
+        all_layers = True if self.layer_weights is not None else output_hidden_states  # the weighted sum needs them
+        outputs = self.wav2vec2(input_values, attention_mask, None, output_attentions, all_layers, True)
         if self.layer_weights is not None:
             stacked = torch.stack(outputs.hidden_states, dim=1)  # (batch, layers + 1, frames, hidden)
             weights = F.softmax(self.layer_weights, dim=-1)
@@ -609,17 +569,10 @@ class Wav2Vec2ForSequenceClassification(Wav2Vec2PreTrainedModel):
             summed = hidden_states.masked_fill(~frame_mask[..., None], 0.0).sum(dim=1)
             pooled = summed / frame_mask.sum(dim=1).view(-1, 1)
         logits = self.classifier(pooled)
-        loss = None
-        if labels is not None:
-            loss = F.cross_entropy(logits.view(-1, self.config.num_labels), labels.view(-1))
-        output = SequenceClassifierOutput(
-            loss=loss, logits=logits, hidden_states=outputs.hidden_states, attentions=outputs.attentions
-        )
-        return output if _return_dict(self.config, return_dict) else output.to_tuple()
+        return finish_output(self.head_output(logits, outputs, labels), return_dict, self.config)
 
-
-def _return_dict(config: Wav2Vec2Config, return_dict: bool | None) -> bool:
-    return config.use_return_dict if return_dict is None else return_dict
+    def head_loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        return F.cross_entropy(logits.view(-1, self.config.num_labels), labels.view(-1))
 
 
 __all__ = ["Wav2Vec2ForCTC", "Wav2Vec2ForSequenceClassification", "Wav2Vec2Model", "Wav2Vec2PreTrainedModel"]

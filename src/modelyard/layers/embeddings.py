@@ -1,0 +1,25 @@
+"""Learned absolute position embeddings (BERT-style tables), and the check that an input fits them."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+def absolute_positions(
+    table: nn.Embedding, seq_length: int, position_ids: torch.Tensor | None = None
+) -> torch.Tensor:
+    """The position embeddings to add to a (batch, seq, hidden) input: ``table(position_ids)``, or without ids
+    the rows 0..seq-1 (the same values as a lookup, without building an index tensor or gathering)."""
+    if position_ids is not None:
+        return table(position_ids)
+    max_positions = table.num_embeddings
+    if seq_length > max_positions:
+        raise ValueError(
+            f"Sequence length {seq_length} exceeds max_position_embeddings={max_positions} of this model; "
+            f"truncate the input to at most {max_positions} tokens (tokenizer: truncation=True)."
+        )
+    return table.weight[:seq_length]
+
+
+__all__ = ["absolute_positions"]

@@ -37,3 +37,53 @@ def test_missing_buffers_are_reported_not_silently_defaulted(tmp_path: Path) -> 
     assert report.missing_keys and all(k.endswith("running_var") for k in report.missing_keys)
     assert report.verdict == "partial"
     assert report.newly_initialized_fraction == 0.0  # buffers are not parameters
+
+
+def test_the_references_ignore_patterns_leave_keys_out_and_expected_leftovers_stay_listed(tmp_path) -> None:
+    """``_keys_to_ignore_on_load_unexpected`` (custom code written for the reference declares it) leaves the
+    keys out of the report, as the reference does; modelyard's ``_expected_unused_keys`` lists them quietly."""
+    import torch
+    from safetensors.torch import load_file, save_file
+    from torch import nn
+
+    from modelyard import PretrainedConfig, PreTrainedModel
+
+    class LeftoverConfig(PretrainedConfig):
+        model_type = "leftover-probe"
+
+    class Ignoring(PreTrainedModel):
+        config_class = LeftoverConfig
+        _keys_to_ignore_on_load_unexpected = [r"^extra\."]
+
+        def __init__(self, config):
+            super().__init__(config)
+            self.lin = nn.Linear(2, 2)
+            self.post_init()
+
+    class Expecting(Ignoring):
+        _keys_to_ignore_on_load_unexpected = None
+        _expected_unused_keys = [r"^extra\."]
+
+    Ignoring(LeftoverConfig()).save_pretrained(tmp_path)
+    weights = load_file(str(tmp_path / "model.safetensors"))
+    save_file({**weights, "extra.bias": torch.zeros(1)}, str(tmp_path / "model.safetensors"), metadata={"format": "pt"})
+    _, ignored = Ignoring.from_pretrained(tmp_path, output_loading_info=True)
+    assert dict(ignored.items())["unexpected_keys"] == [] and ignored.verdict == "complete"
+    _, expected = Expecting.from_pretrained(tmp_path, output_loading_info=True)
+    assert expected["unexpected_keys"] == ["extra.bias"] and expected.expected_leftovers == ["extra.bias"]
+
+
+def test_set_attn_implementation_and_text_config() -> None:
+    import pytest
+
+    from modelyard import BertConfig, BertModel
+    from modelyard.errors import ConfigurationError
+
+    config = BertConfig(hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=64)
+    model = BertModel(config)
+    assert model.config._attn_implementation == "sdpa"
+    model.set_attn_implementation("eager")
+    assert model.config._attn_implementation == "eager"
+    with pytest.raises(ConfigurationError, match="'eager' or 'sdpa'"):
+        model.set_attn_implementation("flash_attention_2")
+    assert config.get_text_config() is config and BertConfig.sub_configs == {}

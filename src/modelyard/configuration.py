@@ -145,6 +145,8 @@ class PretrainedConfig(PretrainedIO):
 
     model_type: ClassVar[str] = ""
     attribute_map: ClassVar[dict[str, str]] = {}
+    # attribute -> config class of the configs a composite model nests (text/vision towers); none here
+    sub_configs: ClassVar[dict[str, type[PretrainedConfig]]] = {}
     auto_class_choices = ("AutoConfig",)
     reads_json_files = True
 
@@ -250,6 +252,21 @@ class PretrainedConfig(PretrainedIO):
     def use_return_dict(self) -> bool:
         """Whether models return output objects: ``return_dict``, except under ``torchscript`` (tuples)."""
         return bool(self.return_dict) and not self.torchscript
+
+    def get_text_config(self, decoder: bool | None = None, encoder: bool | None = None) -> PretrainedConfig:
+        """The configuration of the text model: a nested ``text_config`` (or ``decoder``/``encoder`` config,
+        as asked) where a composite model has one, this configuration otherwise (the reference's method)."""
+        if decoder and encoder:
+            raise ConfigurationError("get_text_config: ask for the decoder or the encoder, not both.")
+        names = ("decoder", "generator", "text_config") if decoder else ("text_encoder", "encoder", "text_config") \
+            if encoder else ("text_config", "decoder", "generator", "text_encoder")
+        found = [getattr(self, n) for n in names if isinstance(getattr(self, n, None), PretrainedConfig)]
+        if len(found) > 1:
+            raise ConfigurationError(
+                f"{type(self).__name__} nests several text configurations ({', '.join(names)}); pass decoder=True or "
+                "encoder=True to choose."
+            )
+        return found[0] if found else self
 
     @classmethod
     def known_attributes(cls) -> set[str]:

@@ -159,9 +159,12 @@ class PreTrainedModel(nn.Module, ModuleUtilsMixin, PretrainedIO):
     # Plain block class -> its fast subclass, switched in by optimize_for_inference() (see layers/inference.py).
     _inference_classes: ClassVar[dict[type, type]] = {}
     _tied_weights_keys: ClassVar[list[str] | None] = None
-    # regexes of keys never reported (checkpoint leftovers, buffers computed at init)
+    # regexes of keys never reported, the reference's meaning (custom code written for it declares them too)
     _keys_to_ignore_on_load_missing: ClassVar[list[str] | None] = None
     _keys_to_ignore_on_load_unexpected: ClassVar[list[str] | None] = None
+    # regexes of checkpoint tensors this head leaves unused by design (a pretraining checkpoint's pooler):
+    # listed in unexpected_keys, as the reference lists them, but not warned about
+    _expected_unused_keys: ClassVar[list[str] | None] = None
     # regexes of checkpoint keys holding buffers the model computes itself (old checkpoints saved
     # position ids): dropped without a report, as the reference drops its non-persistent buffers
     _computed_checkpoint_keys: ClassVar[list[str]] = []
@@ -194,6 +197,21 @@ class PreTrainedModel(nn.Module, ModuleUtilsMixin, PretrainedIO):
         # The settings generate() starts from (generation_config.json when loaded; the config's generation
         # fields otherwise), for models that can generate.
         self.generation_config = GenerationConfig.from_model_config(config) if self.can_generate() else None
+
+    def set_attn_implementation(self, attn_implementation: str | dict[str, str]) -> None:
+        """Switch every attention of this model to ``"eager"`` or ``"sdpa"`` (the reference's method; a dict
+        names the implementation under the key ``""``). Attention reads the choice at each forward."""
+        name = attn_implementation.get("", None) if isinstance(attn_implementation, dict) else attn_implementation
+        if name not in ("eager", "sdpa"):
+            raise ConfigurationError(
+                f"set_attn_implementation({attn_implementation!r}): modelyard runs attention as 'eager' or 'sdpa'."
+            )
+        if name == "sdpa" and not type(self)._supports_sdpa:
+            raise ConfigurationError(f"{type(self).__name__} has no SDPA attention; use 'eager'.")
+        for module in self.modules():
+            config = getattr(module, "config", None)
+            if isinstance(config, PretrainedConfig):
+                config._attn_implementation = name
 
     @classmethod
     def can_generate(cls) -> bool:
@@ -717,4 +735,5 @@ class PreTrainedModel(nn.Module, ModuleUtilsMixin, PretrainedIO):
             base_prefix=prefix if prefix and hasattr(self, prefix) else None,
             ignore_missing=self._keys_to_ignore_on_load_missing or [],
             ignore_unexpected=self._keys_to_ignore_on_load_unexpected or [],
+            expected_unused=self._expected_unused_keys or [],
         )

@@ -93,3 +93,13 @@ def test_availability_probes_answer_for_this_environment(probe: str, package: st
     else:
         assert answer == installed
     assert utils.is_torch_flex_attn_available() == (tuple(int(p) for p in torch.__version__.split(".")[:2]) >= (2, 5))
+
+
+def test_accelerate_probe_takes_the_references_minimum_version() -> None:
+    from importlib.metadata import version
+
+    installed = importlib.util.find_spec("accelerate") is not None
+    assert utils.is_accelerate_available() == installed
+    if installed:
+        assert utils.is_accelerate_available("0.1") and not utils.is_accelerate_available("999.0")
+        assert utils.is_accelerate_available(version("accelerate"))

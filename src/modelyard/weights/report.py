@@ -8,7 +8,7 @@ missing means the checkpoint does not fit the class. :func:`judge_load` tells th
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 Mismatch = tuple[str, tuple[int, ...], tuple[int, ...]]  # key, checkpoint shape, model shape
@@ -86,16 +86,21 @@ def judge_load(
     base_prefix: str | None,
     ignore_missing: list[str],
     ignore_unexpected: list[str],
+    expected_unused: Sequence[str] = (),
 ) -> LoadReport:
-    """Build the report: keys matching an ignore pattern are left out, and the verdict says whether the
-    new weights are a task head (outside ``base_prefix``), part of the base model, or most of the model."""
+    """Build the report: keys matching an ignore pattern are left out (the reference's
+    ``_keys_to_ignore_on_load_*``), unused keys the class expects are listed but not warned about, and the
+    verdict says whether the new weights are a task head (outside ``base_prefix``), part of the base model, or
+    most of the model."""
     missing_patterns = [re.compile(p) for p in ignore_missing]
-    unexpected_patterns = [re.compile(p) for p in ignore_unexpected]
+    ignored_patterns = [re.compile(p) for p in ignore_unexpected]
+    expected_patterns = [re.compile(p) for p in expected_unused]
+    unexpected = [k for k in unexpected if not any(p.search(k) for p in ignored_patterns)]
     mismatched_keys = {k for k, _, _ in mismatched}
     reported_missing = sorted(
         k for k in missing if k not in mismatched_keys and not any(p.search(k) for p in missing_patterns)
     )
-    leftovers = sorted(k for k in unexpected if any(p.search(k) for p in unexpected_patterns))
+    leftovers = sorted(k for k in unexpected if any(p.search(k) for p in expected_patterns))
     total = sum(parameter_sizes.values()) or 1
     fraction = sum(parameter_sizes.get(k, 0) for k in missing) / total
     in_base = [k for k in reported_missing if base_prefix is None or k.startswith(base_prefix + ".")]

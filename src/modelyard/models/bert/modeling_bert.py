@@ -283,7 +283,7 @@ class BertForMaskedLM(heads.MaskedLMHead, _BertHead):
     ids to predict, -100 where no prediction is scored."""
 
     _tied_weights_keys = ["predictions.decoder.bias", "cls.predictions.decoder.weight"]
-    _keys_to_ignore_on_load_unexpected = [r"^(bert\.)?pooler\.", r"^cls\.seq_relationship\."]
+    _expected_unused_keys = [r"^(bert\.)?pooler\.", r"^cls\.seq_relationship\."]
 
     def __init__(self, config: BertConfig) -> None:
         super().__init__(config)
@@ -361,7 +361,7 @@ class BertForTokenClassification(heads.TokenClassificationHead, _BertHead):
     """BERT with a linear classifier on every token (e.g. named entities). ``labels``: (batch, seq) class ids,
     -100 where no label is scored."""
 
-    _keys_to_ignore_on_load_unexpected = [r"^(bert\.)?pooler\."]
+    _expected_unused_keys = [r"^(bert\.)?pooler\."]
 
     def __init__(self, config: BertConfig) -> None:
         super().__init__(config)
@@ -379,7 +379,7 @@ class BertForQuestionAnswering(heads.QuestionAnsweringHead, _BertHead):
     """BERT predicting the start and end token of an answer span. ``start_positions`` / ``end_positions``:
     (batch,) token indices; positions past the end are ignored."""
 
-    _keys_to_ignore_on_load_unexpected = [r"^(bert\.)?pooler\."]
+    _expected_unused_keys = [r"^(bert\.)?pooler\."]
 
     def __init__(self, config: BertConfig) -> None:
         super().__init__(config)

@@ -250,7 +250,7 @@ class ViTForImageClassification(SequenceClassificationHead, ViTPreTrainedModel):
     output_class = ImageClassifierOutput
 
     # a ViTModel checkpoint carries the pooler, which this head does not use
-    _keys_to_ignore_on_load_unexpected = [r"^vit\.pooler\.", r"^pooler\."]
+    _expected_unused_keys = [r"^vit\.pooler\.", r"^pooler\."]
 
     def __init__(self, config: ViTConfig) -> None:
         super().__init__(config)

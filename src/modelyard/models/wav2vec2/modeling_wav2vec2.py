@@ -280,7 +280,7 @@ class Wav2Vec2PreTrainedModel(PreTrainedModel):
         (r"\.weight_v$", ".parametrizations.weight.original1"),
     ]
     # pre-training checkpoints carry the quantizer and projection heads, which these classes do not use
-    _keys_to_ignore_on_load_unexpected = [r"^quantizer\.", r"^project_q\.", r"^project_hid\."]
+    _expected_unused_keys = [r"^quantizer\.", r"^project_q\.", r"^project_hid\."]
 
     def _init_weights(self, module: nn.Module) -> None:
         std = self.config.initializer_range

@@ -70,8 +70,17 @@ def is_flash_attn_greater_or_equal_2_10() -> bool:
     return _version.parse(version("flash_attn")) >= _version.parse("2.1.0")
 
 
-def is_accelerate_available() -> bool:
-    return _found("accelerate")
+def is_accelerate_available(min_version: str = "0.26.0") -> bool:
+    """accelerate is installed, at ``min_version`` or newer (the reference's minimum by default)."""
+    if not _found("accelerate"):
+        return False
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as installed
+
+    try:
+        return _version.parse(installed("accelerate")) >= _version.parse(min_version)
+    except PackageNotFoundError:
+        return False
 
 
 def is_safetensors_available() -> bool:

@@ -266,3 +266,18 @@ def test_task_is_inferred_for_causal_lm_checkpoints(gpt2_dir: Path) -> None:
                                          num_attention_heads=2, num_key_value_heads=1,
                                          architectures=["LlamaForCausalLM"]))
     assert infer_task(model.config, source=None, where="test") == "text-generation"
+
+
+def test_generate_outputs_go_into_each_result(gpt2_pipe: TextGenerationPipeline) -> None:
+    """With return_dict_in_generate, each returned sequence carries its own per-step scores (as the reference's
+    records do) and, from beam search, its sequence score."""
+    out = gpt2_pipe("Hello", do_sample=False, max_new_tokens=3, num_beams=2, num_return_sequences=2,
+                    return_dict_in_generate=True, output_scores=True)
+    assert len(out) == 2
+    for record in out:
+        assert torch.tensor(record["scores"]).shape == (3, 700)
+        assert isinstance(record["sequences_scores"], float)
+    assert out[0]["sequences_scores"] >= out[1]["sequences_scores"]
+    greedy = gpt2_pipe(["Hello", "Good morning"], do_sample=False, max_new_tokens=3, return_dict_in_generate=True,
+                       output_scores=True, batch_size=2)
+    assert [torch.tensor(rows[0]["scores"]).shape for rows in greedy] == [(3, 700), (3, 700)]

@@ -25,6 +25,7 @@ from modelyard.pipelines.inputs import KeyDataset
 # The reference's defaults for free-form generation, under whatever the model's generation_config.json sets.
 PIPELINE_DEFAULTS = {"max_new_tokens": 256, "do_sample": True, "temperature": 0.7}
 _GLOBAL_MAX_LENGTH = 20  # GenerationConfig's own max_length default
+_EXTRA = "generate_output:"  # the forward outputs that go into each result dict under their own name
 
 NO_CHAT_TEMPLATE = (
     "Cannot use chat template functions because tokenizer.chat_template is not set and no template argument was "
@@ -305,8 +306,27 @@ class TextGenerationPipeline(Pipeline):
         output = self.model.generate(input_ids=input_ids, attention_mask=attention_mask, **generate_kwargs)
         sequences = output if isinstance(output, torch.Tensor) else output.sequences
         per_row = sequences.shape[0] // rows
-        return {"generated_sequence": sequences.reshape(rows, per_row, *sequences.shape[1:]),
-                "input_ids": input_ids if input_ids is not None else torch.zeros(rows, 0, dtype=torch.long)}
+        result = {"generated_sequence": sequences.reshape(rows, per_row, *sequences.shape[1:]),
+                  "input_ids": input_ids if input_ids is not None else torch.zeros(rows, 0, dtype=torch.long)}
+        if not isinstance(output, torch.Tensor):  # return_dict_in_generate=True: per-sequence extras too
+            result.update(self._per_sequence_outputs(output, rows, per_row))
+        return result
+
+    @staticmethod
+    def _per_sequence_outputs(output: Mapping[str, Any], rows: int, per_row: int) -> dict[str, torch.Tensor]:
+        """The outputs with one entry per returned sequence (``sequences_scores``, ``beam_indices``, and the
+        per-step ``scores`` / ``logits`` stacked to (sequence, step, ...)), grouped by prompt as the
+        sequences are; each result dict gets its sequence's values under the output's name."""
+        extras = {}
+        count = rows * per_row
+        for key, value in output.items():
+            if key in ("sequences", "past_key_values") or value is None:
+                continue
+            if isinstance(value, tuple) and value and isinstance(value[0], torch.Tensor) and len(value[0]) == count:
+                value = torch.stack(value).swapaxes(0, 1)
+            if isinstance(value, torch.Tensor) and value.shape[0] == count:
+                extras[_EXTRA + key] = value.reshape(rows, per_row, *value.shape[1:])
+        return extras
 
     def postprocess(self, outputs: list[dict[str, Any]], *, return_type: ReturnType = ReturnType.FULL_TEXT,
                     clean_up_tokenization_spaces: bool = True, continue_final_message: bool | None = None,
@@ -318,8 +338,9 @@ class TextGenerationPipeline(Pipeline):
         skip = True if skip_special_tokens is None else skip_special_tokens
         decode_options = {"skip_special_tokens": skip, "clean_up_tokenization_spaces": clean_up_tokenization_spaces}
         prompt_length = len(self.tokenizer.decode(input_ids, **decode_options)) if input_ids else 0
+        extras = {key[len(_EXTRA):]: value[0] for key, value in out.items() if key.startswith(_EXTRA)}
         records = []
-        for sequence in sequences:
+        for index, sequence in enumerate(sequences):
             if return_type == ReturnType.TENSORS:
                 records.append({"generated_token_ids": sequence})
                 continue
@@ -332,6 +353,7 @@ class TextGenerationPipeline(Pipeline):
                 records.append({"generated_text": self._extend_chat(prompt_text, new_text, continue_final_message)})
             else:
                 records.append({"generated_text": prompt_text + new_text})
+            records[-1].update({key: value[index].tolist() for key, value in extras.items()})
         return records
 
     @staticmethod

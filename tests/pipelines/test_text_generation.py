@@ -162,6 +162,10 @@ def test_batches_are_left_padded_and_equal_one_prompt_at_a_time(gpt2_pipe: TextG
     assert gpt2_pipe(prompts, **GREEDY, batch_size=2) == alone
     assert list(gpt2_pipe(iter(prompts), **GREEDY, batch_size=3)) == alone
     assert gpt2_pipe.tokenizer.padding_side == "right"  # the user's tokenizer is left as it was
+    beams = {"do_sample": False, "max_new_tokens": 4, "num_beams": 2, "num_return_sequences": 2}
+    batched = gpt2_pipe(prompts[:2], **beams, batch_size=2)
+    assert [len(rows) for rows in batched] == [2, 2]
+    assert batched == [gpt2_pipe(prompt, **beams) for prompt in prompts[:2]]
 
 
 def test_chat_input_appends_the_assistant_reply(gpt2_pipe: TextGenerationPipeline) -> None:

@@ -167,8 +167,8 @@ def test_model_without_the_head_is_refused_naming_it(folders: dict[str, Path]) -
 def test_unknown_tasks_and_options_suggest_the_near_miss(classify: Any) -> None:
     with pytest.raises(PipelineError, match="Did you mean 'text-classification'"):
         modelyard.pipeline("text-clasification", model="unused")
-    with pytest.raises(PipelineError, match="text-generation.*not available"):
-        modelyard.pipeline("text-generation", model="unused")
+    with pytest.raises(PipelineError, match="summarization.*not available"):
+        modelyard.pipeline("summarization", model="unused")
     with pytest.raises(UnexpectedArgumentError, match="did you mean 'top_k'"):
         classify(SENTENCES[0], topk=2)
     with pytest.raises(PipelineError, match="needs model="):

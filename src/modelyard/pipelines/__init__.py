@@ -20,6 +20,7 @@ _EXPORTS = {
     "FeatureExtractionPipeline": "modelyard.pipelines.feature_extraction",
     "FillMaskPipeline": "modelyard.pipelines.fill_mask",
     "TextClassificationPipeline": "modelyard.pipelines.text_classification",
+    "TextGenerationPipeline": "modelyard.pipelines.text_generation",
     "TokenClassificationPipeline": "modelyard.pipelines.token_classification",
     "QuestionAnsweringPipeline": "modelyard.pipelines.question_answering",
     "ZeroShotClassificationPipeline": "modelyard.pipelines.zero_shot_classification",
@@ -45,6 +46,7 @@ if TYPE_CHECKING:
     from modelyard.pipelines.question_answering import QuestionAnsweringPipeline  # noqa: F401
     from modelyard.pipelines.tasks import SUPPORTED_TASKS  # noqa: F401
     from modelyard.pipelines.text_classification import TextClassificationPipeline  # noqa: F401
+    from modelyard.pipelines.text_generation import TextGenerationPipeline  # noqa: F401
     from modelyard.pipelines.token_classification import TokenClassificationPipeline  # noqa: F401
     from modelyard.pipelines.zero_shot_classification import ZeroShotClassificationPipeline  # noqa: F401
 

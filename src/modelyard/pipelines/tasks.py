@@ -52,6 +52,8 @@ TASKS: dict[str, TaskSpec] = {
                  "AutoModelForSequenceClassification",
                  "a sequence-classification head trained for NLI, with an 'entailment' label "
                  "(AutoModelForSequenceClassification)", ("tokenizer",), "text"),
+        TaskSpec("text-generation", "text_generation", "TextGenerationPipeline", "AutoModelForCausalLM",
+                 "a causal language-model head (AutoModelForCausalLM)", ("tokenizer",), "text"),
         TaskSpec("image-classification", "image_classification", "ImageClassificationPipeline",
                  "AutoModelForImageClassification",
                  "an image-classification head (AutoModelForImageClassification)", ("image_processor",), "image"),
@@ -70,7 +72,6 @@ ALIASES = {"sentiment-analysis": "text-classification", "ner": "token-classifica
 
 # Tasks the reference knows that modelyard's heads cannot serve yet: named in the error instead of a near miss.
 NOT_YET = {
-    "text-generation": "it needs a causal language model and generate(), which modelyard does not ship yet",
     "text2text-generation": "it needs an encoder-decoder model with generate(), which modelyard does not ship",
     "summarization": "it needs an encoder-decoder model with generate(), which modelyard does not ship",
     "translation": "it needs an encoder-decoder model with generate(), which modelyard does not ship",
@@ -78,7 +79,8 @@ NOT_YET = {
 
 # When several tasks fit one head, the first listed is the one inferred (zero-shot needs to be asked for).
 _INFERENCE_ORDER = (
-    "text-classification", "token-classification", "question-answering", "fill-mask", "image-classification",
+    "text-classification", "token-classification", "question-answering", "fill-mask", "text-generation",
+    "image-classification",
     "audio-classification", "automatic-speech-recognition", "feature-extraction", "image-feature-extraction",
 )
 

@@ -17,7 +17,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from modelyard import __version__
+from modelyard._version import __version__
 from modelyard.errors import ConfigurationError, MissingFileError
 from modelyard.hub.files import FileSource
 from modelyard.options import refuse_near_misses

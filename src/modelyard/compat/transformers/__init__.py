@@ -37,10 +37,13 @@ _NOT_AT_THE_TOP = {  # the reference keeps these in their submodules only
     "ImageClassifierOutput",
     "CausalLMOutput",
     "CausalLMOutputWithPast",
+    "GenerateDecoderOnlyOutput",
+    "GenerateBeamDecoderOnlyOutput",
     "BaseModelOutputWithPast",
 }
 _HERE = "modelyard.compat.transformers"
-_LEGACY = frozenset({"PreTrainedConfig"})  # names of other releases than the one this namespace follows
+# names of other releases than the one this namespace follows (5.x's spelling, 4.4x's warper base class)
+_LEGACY = frozenset({"PreTrainedConfig", "LogitsWarper"})
 
 __getattr__, __dir__ = declare(
     globals(),

@@ -4,17 +4,14 @@ from __future__ import annotations
 
 from modelyard.compat.transformers._namespace import declare
 
+# LogitsWarper: the base class of warpers in releases before 4.46; remote code written then still imports it
+_LEGACY = frozenset({"LogitsWarper"})
 __getattr__, __dir__ = declare(
     globals(),
     {
         "BaseStreamer": "modelyard.generation.streamers",
         "BeamSampleDecoderOnlyOutput": "modelyard.generation.utils",
         "BeamSearchDecoderOnlyOutput": "modelyard.generation.utils",
-        "Cache": "modelyard.generation.caches",
-        "CacheLayerMixin": "modelyard.generation.caches",
-        "DynamicCache": "modelyard.generation.caches",
-        "DynamicLayer": "modelyard.generation.caches",
-        "DynamicSlidingWindowLayer": "modelyard.generation.caches",
         "EosTokenCriteria": "modelyard.generation.stopping_criteria",
         "EpsilonLogitsWarper": "modelyard.generation.logits_process",
         "EtaLogitsWarper": "modelyard.generation.logits_process",
@@ -42,9 +39,6 @@ __getattr__, __dir__ = declare(
         "RepetitionPenaltyLogitsProcessor": "modelyard.generation.logits_process",
         "SampleDecoderOnlyOutput": "modelyard.generation.utils",
         "SequenceBiasLogitsProcessor": "modelyard.generation.logits_process",
-        "StaticCache": "modelyard.generation.caches",
-        "StaticLayer": "modelyard.generation.caches",
-        "StaticSlidingWindowLayer": "modelyard.generation.caches",
         "StopStringCriteria": "modelyard.generation.stopping_criteria",
         "StoppingCriteria": "modelyard.generation.stopping_criteria",
         "StoppingCriteriaList": "modelyard.generation.stopping_criteria",

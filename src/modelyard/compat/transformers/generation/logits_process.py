@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from modelyard.compat.transformers._namespace import declare
 
+# LogitsWarper: the base class of warpers in releases before 4.46; remote code written then still imports it
+_LEGACY = frozenset({"LogitsWarper"})
 __getattr__, __dir__ = declare(
     globals(),
     {

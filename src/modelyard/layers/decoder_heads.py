@@ -73,6 +73,48 @@ def last_token_index(
     return (positions * not_pad).argmax(-1)
 
 
+def causal_lm_output(logits: torch.Tensor, labels: torch.Tensor | None, config: Any, out: Any, loss_kwargs: dict,
+                     output_class: type = CausalLMOutputWithPast) -> Any:
+    """The causal-LM output from its logits (the loss from shifted labels when given) and the base output."""
+    loss = None
+    if labels is not None:
+        loss = causal_lm_loss(logits, labels, config.vocab_size, num_items_in_batch=loss_kwargs.get("num_items_in_batch"),
+                              shift_labels=loss_kwargs.get("shift_labels"))
+    return output_class(loss=loss, logits=logits, past_key_values=out.past_key_values,
+                        hidden_states=out.hidden_states, attentions=out.attentions)
+
+
+def last_token_scores_output(scores: torch.Tensor, input_ids: torch.Tensor | None, labels: torch.Tensor | None,
+                             config: Any, out: Any, *, where: str) -> SequenceClassifierOutputWithPast:
+    """Per-token scores ``(batch, seq, num_labels)`` read at each row's last non-padding token, with the loss."""
+    batch = scores.shape[0]
+    last = last_token_index(input_ids, config.pad_token_id, batch, where=where)
+    pooled = scores[torch.arange(batch, device=scores.device), last]  # (batch, num_labels)
+    loss = sequence_classification_loss(pooled, labels, config) if labels is not None else None
+    return SequenceClassifierOutputWithPast(loss=loss, logits=pooled, past_key_values=out.past_key_values,
+                                            hidden_states=out.hidden_states, attentions=out.attentions)
+
+
+def token_scores_output(logits: torch.Tensor, labels: torch.Tensor | None, out: Any) -> TokenClassifierOutput:
+    """Per-token label logits ``(batch, seq, num_labels)`` with the cross-entropy over scored tokens."""
+    loss = None
+    if labels is not None:
+        loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(), labels.reshape(-1).to(logits.device),
+                               ignore_index=IGNORE_INDEX)
+    return TokenClassifierOutput(loss=loss, logits=logits, hidden_states=out.hidden_states, attentions=out.attentions)
+
+
+def answer_span_output(logits: torch.Tensor, start_positions: torch.Tensor | None,
+                       end_positions: torch.Tensor | None, out: Any) -> QuestionAnsweringModelOutput:
+    """Start/end logits from ``(batch, seq, 2)``, with the span loss when both positions are given."""
+    start_logits, end_logits = (t.squeeze(-1).contiguous() for t in logits.split(1, dim=-1))
+    loss = None
+    if start_positions is not None and end_positions is not None:
+        loss = question_answering_loss(start_logits, end_logits, start_positions, end_positions)
+    return QuestionAnsweringModelOutput(loss=loss, start_logits=start_logits, end_logits=end_logits,
+                                        hidden_states=out.hidden_states, attentions=out.attentions)
+
+
 class _DecoderHead(nn.Module):
     """Plumbing of the heads; the family's PreTrainedModel (later in the MRO) defines _make_backbone(config)."""
 
@@ -134,17 +176,7 @@ class CausalLMHead(_DecoderHead, GenerationMixin):
         hidden = out.last_hidden_state
         kept = slice(-logits_to_keep, None) if isinstance(logits_to_keep, int) else logits_to_keep
         logits = self.lm_head(hidden[:, kept, :])  # (batch, kept, vocab)
-        loss = None
-        if labels is not None:
-            loss = causal_lm_loss(
-                logits, labels, self.config.vocab_size,
-                num_items_in_batch=kwargs.get("num_items_in_batch"), shift_labels=kwargs.get("shift_labels"),
-            )
-        result = CausalLMOutputWithPast(
-            loss=loss, logits=logits, past_key_values=out.past_key_values,
-            hidden_states=out.hidden_states, attentions=out.attentions,
-        )
-        return self._finish(result, return_dict)
+        return self._finish(causal_lm_output(logits, labels, self.config, out, kwargs), return_dict)
 
 
 class SequenceClassificationHead(_DecoderHead):
@@ -177,15 +209,8 @@ class SequenceClassificationHead(_DecoderHead):
             past_key_values=past_key_values, inputs_embeds=inputs_embeds, use_cache=use_cache,
             output_attentions=output_attentions, output_hidden_states=output_hidden_states,
         )
-        logits = self.score(out.last_hidden_state)  # (batch, seq, num_labels)
-        batch = logits.shape[0]
-        last = last_token_index(input_ids, self.config.pad_token_id, batch, where=type(self).__name__)
-        pooled = logits[torch.arange(batch, device=logits.device), last]  # (batch, num_labels)
-        loss = sequence_classification_loss(pooled, labels, self.config) if labels is not None else None
-        result = SequenceClassifierOutputWithPast(
-            loss=loss, logits=pooled, past_key_values=out.past_key_values,
-            hidden_states=out.hidden_states, attentions=out.attentions,
-        )
+        scores = self.score(out.last_hidden_state)  # (batch, seq, num_labels)
+        result = last_token_scores_output(scores, input_ids, labels, self.config, out, where=type(self).__name__)
         return self._finish(result, return_dict)
 
 
@@ -230,14 +255,7 @@ class TokenClassificationHead(_DecoderHead):
             output_attentions=output_attentions, output_hidden_states=output_hidden_states,
         )
         logits = self.score(self.dropout(out.last_hidden_state))  # (batch, seq, num_labels)
-        loss = None
-        if labels is not None:
-            loss = F.cross_entropy(logits.reshape(-1, self.num_labels).float(), labels.reshape(-1).to(logits.device),
-                                   ignore_index=IGNORE_INDEX)
-        result = TokenClassifierOutput(
-            loss=loss, logits=logits, hidden_states=out.hidden_states, attentions=out.attentions
-        )
-        return self._finish(result, return_dict)
+        return self._finish(token_scores_output(logits, labels, out), return_dict)
 
 
 class QuestionAnsweringHead(_DecoderHead):
@@ -270,19 +288,15 @@ class QuestionAnsweringHead(_DecoderHead):
             output_attentions=output_attentions, output_hidden_states=output_hidden_states,
         )
         logits = self.qa_outputs(out.last_hidden_state)  # (batch, seq, 2)
-        start_logits, end_logits = (t.squeeze(-1).contiguous() for t in logits.split(1, dim=-1))
-        loss = None
-        if start_positions is not None and end_positions is not None:
-            loss = question_answering_loss(start_logits, end_logits, start_positions, end_positions)
-        result = QuestionAnsweringModelOutput(
-            loss=loss, start_logits=start_logits, end_logits=end_logits,
-            hidden_states=out.hidden_states, attentions=out.attentions,
-        )
-        return self._finish(result, return_dict)
+        return self._finish(answer_span_output(logits, start_positions, end_positions, out), return_dict)
 
 
 __all__ = [
     "CausalLMHead",
+    "answer_span_output",
+    "causal_lm_output",
+    "last_token_scores_output",
+    "token_scores_output",
     "QuestionAnsweringHead",
     "SequenceClassificationHead",
     "TokenClassificationHead",

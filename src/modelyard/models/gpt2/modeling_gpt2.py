@@ -23,8 +23,13 @@ from modelyard.layers.attention import expand_head_mask
 from modelyard.layers.causal_mask import build_causal_mask, packed_sequence_ids
 from modelyard.layers.conv1d import Conv1D
 from modelyard.layers.decoder_attention import causal_attention, uses_eager
-from modelyard.layers.decoder_heads import causal_lm_loss, classifier_dropout, last_token_index
-from modelyard.layers.heads import IGNORE_INDEX, question_answering_loss, sequence_classification_loss
+from modelyard.layers.decoder_heads import (
+    answer_span_output,
+    causal_lm_output,
+    classifier_dropout,
+    last_token_scores_output,
+    token_scores_output,
+)
 from modelyard.layers.rotary_decoder import as_cache, mask_sizes
 from modelyard.modeling import PreTrainedModel
 from modelyard.models.gpt2.configuration_gpt2 import GPT2Config
@@ -353,16 +358,7 @@ class GPT2LMHeadModel(_GPT2Head, GenerationMixin):
         )
         kept = slice(-logits_to_keep, None) if isinstance(logits_to_keep, int) else logits_to_keep
         logits = self.lm_head(out.last_hidden_state[:, kept, :])  # (batch, kept, vocab)
-        loss = None
-        if labels is not None:
-            loss = causal_lm_loss(
-                logits, labels, self.config.vocab_size,
-                num_items_in_batch=kwargs.get("num_items_in_batch"), shift_labels=kwargs.get("shift_labels"),
-            )
-        result = CausalLMOutputWithCrossAttentions(
-            loss=loss, logits=logits, past_key_values=out.past_key_values,
-            hidden_states=out.hidden_states, attentions=out.attentions,
-        )
+        result = causal_lm_output(logits, labels, self.config, out, kwargs, CausalLMOutputWithCrossAttentions)
         return self._finish(result, return_dict)
 
 
@@ -398,15 +394,8 @@ class GPT2ForSequenceClassification(_GPT2Head):
             inputs_embeds=inputs_embeds, use_cache=use_cache, output_attentions=output_attentions,
             output_hidden_states=output_hidden_states,
         )
-        logits = self.score(out.last_hidden_state)  # (batch, seq, num_labels)
-        batch = logits.shape[0]
-        last = last_token_index(input_ids, self.config.pad_token_id, batch, where=type(self).__name__)
-        pooled = logits[torch.arange(batch, device=logits.device), last]  # (batch, num_labels)
-        loss = sequence_classification_loss(pooled, labels, self.config) if labels is not None else None
-        result = SequenceClassifierOutputWithPast(
-            loss=loss, logits=pooled, past_key_values=out.past_key_values,
-            hidden_states=out.hidden_states, attentions=out.attentions,
-        )
+        scores = self.score(out.last_hidden_state)  # (batch, seq, num_labels)
+        result = last_token_scores_output(scores, input_ids, labels, self.config, out, where=type(self).__name__)
         return self._finish(result, return_dict)
 
 
@@ -444,14 +433,7 @@ class GPT2ForTokenClassification(_GPT2Head):
             output_hidden_states=output_hidden_states,
         )
         logits = self.classifier(self.dropout(out.last_hidden_state))  # (batch, seq, num_labels)
-        loss = None
-        if labels is not None:
-            loss = nn.functional.cross_entropy(
-                logits.reshape(-1, self.num_labels), labels.reshape(-1).to(logits.device), ignore_index=IGNORE_INDEX
-            )
-        result = TokenClassifierOutput(loss=loss, logits=logits, hidden_states=out.hidden_states,
-                                       attentions=out.attentions)
-        return self._finish(result, return_dict)
+        return self._finish(token_scores_output(logits, labels, out), return_dict)
 
 
 class GPT2ForQuestionAnswering(_GPT2Head):
@@ -485,15 +467,7 @@ class GPT2ForQuestionAnswering(_GPT2Head):
             output_attentions=output_attentions, output_hidden_states=output_hidden_states,
         )
         logits = self.qa_outputs(out.last_hidden_state)  # (batch, seq, 2)
-        start_logits, end_logits = (t.squeeze(-1).contiguous() for t in logits.split(1, dim=-1))
-        loss = None
-        if start_positions is not None and end_positions is not None:
-            loss = question_answering_loss(start_logits, end_logits, start_positions, end_positions)
-        result = QuestionAnsweringModelOutput(
-            loss=loss, start_logits=start_logits, end_logits=end_logits,
-            hidden_states=out.hidden_states, attentions=out.attentions,
-        )
-        return self._finish(result, return_dict)
+        return self._finish(answer_span_output(logits, start_positions, end_positions, out), return_dict)
 
 
 __all__ = [

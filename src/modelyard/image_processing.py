@@ -273,6 +273,12 @@ class BaseImageProcessor(FeatureExtractionMixin):
         if getattr(self, "resample", None) is not None:
             T.resolve_resample(self.resample)  # fail at construction, not on the first call
 
+    @property
+    def is_fast(self) -> bool:
+        """False: these processors run on NumPy and Pillow (the reference's "slow" image processors; its
+        torchvision-based fast ones answer True)."""
+        return False
+
     def _file_dict(self) -> dict[str, Any]:
         data = self.to_dict()
         if data.get("resample") is not None:

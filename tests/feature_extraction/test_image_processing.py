@@ -181,3 +181,14 @@ def test_classic_mixin_helpers(image: np.ndarray) -> None:
     assert mixin.rotate(pil, 90, expand=1).size == (40, 50)
     with pytest.raises(FeatureExtractionError, match="only PIL.Image.Image"):
         mixin.to_pil_image([1, 2, 3])
+
+
+def test_image_processors_say_they_are_not_fast_and_do_not_save_it(tmp_path) -> None:
+    import json
+
+    from modelyard import ViTImageProcessor
+
+    processor = ViTImageProcessor()
+    assert processor.is_fast is False  # the reference's slow processors answer the same
+    processor.save_pretrained(tmp_path)
+    assert "is_fast" not in json.loads((tmp_path / "preprocessor_config.json").read_text())

@@ -87,3 +87,58 @@ def test_set_attn_implementation_and_text_config() -> None:
     with pytest.raises(ConfigurationError, match="'eager' or 'sdpa'"):
         model.set_attn_implementation("flash_attention_2")
     assert config.get_text_config() is config and BertConfig.sub_configs == {}
+
+
+@pytest.mark.parametrize("tied_keys", [["head.weight"], {"head.weight": "emb.weight"}], ids=["4.x-list", "5.x-dict"])
+def test_code_written_for_the_reference_loads_with_its_semantics(tmp_path, caplog, tied_keys) -> None:
+    """Loaded parameters are never re-initialised; ``_init_weights`` runs for missing keys only; tied keys as a
+    list (4.x) or a dict (5.x) tie; a partly random model is reported, naming the keys."""
+    import logging
+
+    import torch
+    from safetensors.torch import save_file
+    from torch import nn
+
+    from modelyard import PretrainedConfig, PreTrainedModel
+
+    class SemanticsConfig(PretrainedConfig):
+        model_type = "semantics-probe"
+
+    class SemanticsModel(PreTrainedModel):
+        config_class = SemanticsConfig
+        _no_split_modules = ["Linear"]
+        supports_gradient_checkpointing = True
+        _tied_weights_keys = tied_keys
+
+        def __init__(self, config):
+            super().__init__(config)
+            self.emb = nn.Embedding(10, 4)
+            self.lin = nn.Linear(4, 4)
+            self.extra = nn.Linear(4, 4)
+            self.head = nn.Linear(4, 10, bias=False)
+            self.post_init()
+
+        def _init_weights(self, module):
+            if isinstance(module, nn.Linear):
+                module.weight.data.fill_(7.0)
+                if module.bias is not None:
+                    module.bias.data.zero_()
+
+        def get_input_embeddings(self):
+            return self.emb
+
+        def get_output_embeddings(self):
+            return self.head
+
+    model = SemanticsModel(SemanticsConfig())
+    saved = {k: (v + 1).contiguous() for k, v in model.state_dict().items()
+             if not k.startswith("extra.") and k != "head.weight"}
+    model.config.save_pretrained(tmp_path)
+    save_file(saved, str(tmp_path / "model.safetensors"), metadata={"format": "pt"})
+    with caplog.at_level(logging.WARNING):
+        loaded, report = SemanticsModel.from_pretrained(tmp_path, output_loading_info=True)
+    assert torch.equal(loaded.lin.weight, saved["lin.weight"]) and torch.equal(loaded.emb.weight, saved["emb.weight"])
+    assert bool((loaded.extra.weight == 7).all()) and bool((loaded.extra.bias == 0).all())
+    assert loaded.head.weight.data_ptr() == loaded.emb.weight.data_ptr()
+    assert sorted(report["missing_keys"]) == ["extra.bias", "extra.weight"] and report.verdict == "partial"
+    assert "extra.weight" in caplog.text

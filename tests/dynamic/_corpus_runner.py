@@ -98,6 +98,9 @@ REFERENCE_SCRIPT = textwrap.dedent(
                 output = model(**tensors)
             record["weights"] = {k: digest(v) for k, v in model.state_dict().items()}
             record["outputs"] = {name: getattr(output, name).tolist() for name in entry["outputs"]}
+            if entry.get("generate"):
+                with torch.no_grad():
+                    record["generated"] = model.generate(**tensors, **entry["generate"]).tolist()
             results[entry["name"]] = record
         except Exception:
             results[entry["name"]] = {"error": traceback.format_exc()}
@@ -132,7 +135,7 @@ def reference_entry(repo: CorpusRepo, location: str, **options: Any) -> dict[str
     return {
         "name": repo.name, "location": location, "auto_class": repo.auto_class, "inputs": repo.inputs,
         "float_inputs": list(repo.float_inputs), "outputs": list(repo.outputs), "texts": repo.tokenizer_text,
-        "options": options,
+        "options": options, "generate": repo.extra.get("generate"),
     }
 
 

@@ -936,6 +936,186 @@ def attn_implementation_from_config() -> CorpusRepo:
     )
 
 
+# 13. a decoder written the way 4.3x-era remote decoders are (Baichuan, InternLM, Qwen-1 styles): RMSNorm and
+#     rotary embeddings of its own, the reference's 4-d mask helper, DynamicCache built from a legacy tuple and
+#     given back as one, its own prepare_inputs_for_generation, and no GenerationMixin in its bases (the Auto
+#     class adds it, as the reference's does); compared on logits and on greedy tokens from generate()
+LEGACY_DECODER_CONFIG = """
+from transformers import PretrainedConfig
+
+
+class LegacyDecConfig(PretrainedConfig):
+    model_type = "legacy-decoder"
+
+    def __init__(self, vocab_size=40, hidden_size=16, num_hidden_layers=2, num_attention_heads=2,
+                 intermediate_size=32, rms_norm_eps=1e-6, rope_theta=10000.0, max_position_embeddings=64,
+                 pad_token_id=0, bos_token_id=1, eos_token_id=2, tie_word_embeddings=False, **kwargs):
+        self.vocab_size = vocab_size
+        self.hidden_size = hidden_size
+        self.num_hidden_layers = num_hidden_layers
+        self.num_attention_heads = num_attention_heads
+        self.intermediate_size = intermediate_size
+        self.rms_norm_eps = rms_norm_eps
+        self.rope_theta = rope_theta
+        self.max_position_embeddings = max_position_embeddings
+        super().__init__(pad_token_id=pad_token_id, bos_token_id=bos_token_id, eos_token_id=eos_token_id,
+                         tie_word_embeddings=tie_word_embeddings, **kwargs)
+"""
+
+LEGACY_DECODER_MODEL = """
+import math
+
+import torch
+from torch import nn
+from transformers import PreTrainedModel
+from transformers.activations import ACT2FN
+from transformers.cache_utils import Cache, DynamicCache
+from transformers.modeling_attn_mask_utils import _prepare_4d_causal_attention_mask
+from transformers.modeling_outputs import CausalLMOutputWithPast
+from transformers.utils import logging
+
+from .configuration_legacydec import LegacyDecConfig
+
+logger = logging.get_logger(__name__)
+
+
+class RMSNorm(nn.Module):
+    def __init__(self, size, eps):
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(size))
+        self.eps = eps
+
+    def forward(self, x):
+        variance = x.float().pow(2).mean(-1, keepdim=True)
+        return self.weight * (x.float() * torch.rsqrt(variance + self.eps)).to(x.dtype)
+
+
+def rotate_half(x):
+    first, second = x.chunk(2, dim=-1)
+    return torch.cat((-second, first), dim=-1)
+
+
+class Attention(nn.Module):
+    def __init__(self, config, layer_idx):
+        super().__init__()
+        self.layer_idx = layer_idx
+        self.heads = config.num_attention_heads
+        self.head_dim = config.hidden_size // config.num_attention_heads
+        self.W_pack = nn.Linear(config.hidden_size, 3 * config.hidden_size, bias=False)
+        self.o_proj = nn.Linear(config.hidden_size, config.hidden_size, bias=False)
+        inv_freq = 1.0 / (config.rope_theta ** (torch.arange(0, self.head_dim, 2).float() / self.head_dim))
+        self.register_buffer("inv_freq", inv_freq, persistent=False)
+
+    def forward(self, hidden, mask, position_ids, cache):
+        batch, seq, _ = hidden.shape
+        q, k, v = self.W_pack(hidden).split(hidden.shape[-1], dim=-1)
+        q, k, v = (t.view(batch, seq, self.heads, self.head_dim).transpose(1, 2) for t in (q, k, v))
+        freqs = position_ids[:, :, None].float() * self.inv_freq[None, None, :]
+        emb = torch.cat((freqs, freqs), dim=-1)
+        cos, sin = emb.cos()[:, None], emb.sin()[:, None]
+        q = q * cos + rotate_half(q) * sin
+        k = k * cos + rotate_half(k) * sin
+        if cache is not None:
+            k, v = cache.update(k, v, self.layer_idx)
+        scores = torch.matmul(q, k.transpose(2, 3)) / math.sqrt(self.head_dim)
+        if mask is not None:
+            scores = scores + mask
+        probs = nn.functional.softmax(scores, dim=-1, dtype=torch.float32).to(q.dtype)
+        out = torch.matmul(probs, v).transpose(1, 2).reshape(batch, seq, -1)
+        return self.o_proj(out)
+
+
+class DecoderLayer(nn.Module):
+    def __init__(self, config, layer_idx):
+        super().__init__()
+        self.input_layernorm = RMSNorm(config.hidden_size, config.rms_norm_eps)
+        self.self_attn = Attention(config, layer_idx)
+        self.post_attention_layernorm = RMSNorm(config.hidden_size, config.rms_norm_eps)
+        self.gate_proj = nn.Linear(config.hidden_size, config.intermediate_size, bias=False)
+        self.up_proj = nn.Linear(config.hidden_size, config.intermediate_size, bias=False)
+        self.down_proj = nn.Linear(config.intermediate_size, config.hidden_size, bias=False)
+        self.act = ACT2FN["silu"]
+
+    def forward(self, hidden, mask, position_ids, cache):
+        hidden = hidden + self.self_attn(self.input_layernorm(hidden), mask, position_ids, cache)
+        normed = self.post_attention_layernorm(hidden)
+        return hidden + self.down_proj(self.act(self.gate_proj(normed)) * self.up_proj(normed))
+
+
+class LegacyDecPreTrainedModel(PreTrainedModel):
+    config_class = LegacyDecConfig
+    base_model_prefix = "model"
+    _no_split_modules = ["DecoderLayer"]
+
+    def _init_weights(self, module):
+        if isinstance(module, (nn.Linear, nn.Embedding)):
+            module.weight.data.normal_(mean=0.0, std=0.02)
+
+
+class LegacyDecForCausalLM(LegacyDecPreTrainedModel):
+    def __init__(self, config):
+        super().__init__(config)
+        self.embed_tokens = nn.Embedding(config.vocab_size, config.hidden_size, config.pad_token_id)
+        self.layers = nn.ModuleList(DecoderLayer(config, i) for i in range(config.num_hidden_layers))
+        self.norm = RMSNorm(config.hidden_size, config.rms_norm_eps)
+        self.lm_head = nn.Linear(config.hidden_size, config.vocab_size, bias=False)
+        self.post_init()
+
+    def forward(self, input_ids=None, attention_mask=None, position_ids=None, past_key_values=None,
+                use_cache=None, labels=None, return_dict=None, **kwargs):
+        batch, seq = input_ids.shape
+        legacy = past_key_values is not None and not isinstance(past_key_values, Cache)
+        if use_cache and not isinstance(past_key_values, Cache):
+            past_key_values = DynamicCache.from_legacy_cache(past_key_values)
+        past = past_key_values.get_seq_length() if past_key_values is not None else 0
+        if position_ids is None:
+            position_ids = torch.arange(past, past + seq, device=input_ids.device).unsqueeze(0)
+        hidden = self.embed_tokens(input_ids)
+        mask = _prepare_4d_causal_attention_mask(attention_mask, (batch, seq), hidden, past)
+        for layer in self.layers:
+            hidden = layer(hidden, mask, position_ids, past_key_values if use_cache else None)
+        logits = self.lm_head(self.norm(hidden)).float()
+        loss = None
+        if labels is not None:
+            loss = nn.functional.cross_entropy(logits[:, :-1].reshape(-1, logits.shape[-1]), labels[:, 1:].reshape(-1))
+        cache = None
+        if use_cache:
+            cache = past_key_values.to_legacy_cache() if legacy else past_key_values
+        return CausalLMOutputWithPast(loss=loss, logits=logits, past_key_values=cache)
+
+    def prepare_inputs_for_generation(self, input_ids, past_key_values=None, attention_mask=None, **kwargs):
+        past = 0
+        if past_key_values is not None:
+            past = past_key_values.get_seq_length() if isinstance(past_key_values, Cache) else past_key_values[0][0].shape[2]
+        if past > 0:
+            input_ids = input_ids[:, past:]
+        position_ids = None
+        if attention_mask is not None:
+            position_ids = attention_mask.long().cumsum(-1) - 1
+            position_ids.masked_fill_(attention_mask == 0, 1)
+            position_ids = position_ids[:, -input_ids.shape[1]:]
+        return {"input_ids": input_ids, "past_key_values": past_key_values, "use_cache": kwargs.get("use_cache", True),
+                "attention_mask": attention_mask, "position_ids": position_ids}
+"""
+
+
+def legacy_decoder() -> CorpusRepo:
+    files = {
+        "configuration_legacydec.py": LEGACY_DECODER_CONFIG,
+        "modeling_legacydec.py": LEGACY_DECODER_MODEL,
+        "config.json": _config_json(
+            "legacy-decoder",
+            {"AutoConfig": "configuration_legacydec.LegacyDecConfig",
+             "AutoModelForCausalLM": "modeling_legacydec.LegacyDecForCausalLM"},
+        ),
+    }
+    prompts = [[0, 0, 5, 7, 9, 11], [1, 4, 6, 8, 10, 12]]  # left-padded batch
+    mask = [[0, 0, 1, 1, 1, 1], [1, 1, 1, 1, 1, 1]]
+    return CorpusRepo("legacy_decoder", files, "AutoModelForCausalLM", "LegacyDecForCausalLM",
+                      {"input_ids": prompts, "attention_mask": mask}, ("logits",),
+                      extra={"generate": {"max_new_tokens": 6, "do_sample": False, "pad_token_id": 0}})
+
+
 CORPUS = [
     plain_encoder(),
     act2fn_and_model_output(),
@@ -949,5 +1129,6 @@ CORPUS = [
     question_answering(),
     image_classification(),
     attn_implementation_from_config(),
+    legacy_decoder(),
 ]
 BY_NAME = {repo.name: repo for repo in CORPUS}

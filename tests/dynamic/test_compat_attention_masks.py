@@ -93,3 +93,12 @@ def test_masks_equal_the_references(tmp_path: Path) -> None:
     reference = json.loads(result.stdout.strip().splitlines()[-1])
     for case, expected in zip(CASES, reference, strict=True):
         assert _ours(case) == expected, case
+
+
+def test_the_check_before_remote_code_runs_sees_the_private_helpers() -> None:
+    from modelyard.compat.transformers._namespace import provides
+
+    for name in ("_prepare_4d_causal_attention_mask", "_prepare_4d_causal_attention_mask_for_sdpa",
+                 "_prepare_4d_attention_mask", "_prepare_4d_attention_mask_for_sdpa", "AttentionMaskConverter"):
+        assert provides(masks, name), name
+    assert not provides(masks, "_not_a_reference_helper")

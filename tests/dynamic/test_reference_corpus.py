@@ -127,6 +127,10 @@ def test_corpus_repository_matches_the_reference(name: str, corpus_folders: dict
     for field in repo.outputs:
         expected = torch.tensor(theirs["outputs"][field])
         torch.testing.assert_close(getattr(outputs, field), expected, **output_tolerance(expected))
+    if "generate" in repo.extra:  # a decoder: the same greedy tokens from generate(), left-padded batch included
+        with torch.no_grad():
+            tokens = model.generate(**model_inputs(repo, inputs), **repo.extra["generate"])
+        assert tokens.tolist() == theirs["generated"]
 
 
 # ------------------------------------------------------------------ through the embedded hub, pinned

@@ -172,4 +172,9 @@ def _create_4d_causal_attention_mask(input_shape: tuple[int, int] | torch.Size, 
     return converter.to_causal_4d(input_shape[0], input_shape[-1], key_value_length, dtype=dtype, device=device)
 
 
-__getattr__, __dir__ = declare(globals(), {})
+# Remote code imports these helpers by their private names; they are part of what this module offers.
+__getattr__, __dir__ = declare(
+    globals(), {},
+    constants=("_prepare_4d_causal_attention_mask", "_prepare_4d_causal_attention_mask_for_sdpa",
+               "_prepare_4d_attention_mask", "_prepare_4d_attention_mask_for_sdpa", "_create_4d_causal_attention_mask"),
+)

@@ -98,9 +98,13 @@ REFERENCE_SCRIPT = textwrap.dedent(
                 output = model(**tensors)
             record["weights"] = {k: digest(v) for k, v in model.state_dict().items()}
             record["outputs"] = {name: getattr(output, name).tolist() for name in entry["outputs"]}
-            if entry.get("generate"):
-                with torch.no_grad():
+            with torch.no_grad():
+                if entry.get("generate"):
                     record["generated"] = model.generate(**tensors, **entry["generate"]).tolist()
+                if entry.get("beam"):
+                    record["beam"] = model.generate(**tensors, **entry["beam"]).tolist()
+                if entry.get("chat"):
+                    record["chat"] = model.chat(tensors["input_ids"], tensors["attention_mask"], **entry["chat"])
             results[entry["name"]] = record
         except Exception:
             results[entry["name"]] = {"error": traceback.format_exc()}
@@ -135,7 +139,8 @@ def reference_entry(repo: CorpusRepo, location: str, **options: Any) -> dict[str
     return {
         "name": repo.name, "location": location, "auto_class": repo.auto_class, "inputs": repo.inputs,
         "float_inputs": list(repo.float_inputs), "outputs": list(repo.outputs), "texts": repo.tokenizer_text,
-        "options": options, "generate": repo.extra.get("generate"),
+        "options": options, "generate": repo.extra.get("generate"), "beam": repo.extra.get("beam"),
+        "chat": repo.extra.get("chat"),
     }
 
 

@@ -1116,6 +1116,130 @@ def legacy_decoder() -> CorpusRepo:
                       extra={"generate": {"max_new_tokens": 6, "do_sample": False, "pad_token_id": 0}})
 
 
+# 14. a decoder keeping its cache as legacy tuples only (Phi-1.5 mixformer / Falcon-RW / MPT era): no Cache
+#     class at all, `_reorder_cache` for beam search, a `chat()` helper of its own that calls generate() with
+#     a LogitsProcessor subclass and a GenerationConfig (ChatGLM's pattern); compared on logits, on greedy and
+#     beam-search tokens, and on what chat() returns
+TUPLE_DECODER_MODEL = """
+import torch
+from torch import nn
+from transformers import GenerationConfig, PreTrainedModel
+from transformers.generation.logits_process import LogitsProcessor, LogitsProcessorList
+from transformers.modeling_outputs import CausalLMOutputWithPast
+
+from .configuration_tupledec import TupleDecConfig
+
+
+def as_tuples(past):
+    \"\"\"Newer releases hand a cache object even to tuple-cache models: read it back as tuples (or None).\"\"\"
+    if hasattr(past, "get_seq_length"):
+        return past.to_legacy_cache() if past.get_seq_length() else None
+    return past
+
+
+class NoTokenThree(LogitsProcessor):
+    \"\"\"Never emit token 3 (ChatGLM's InvalidScoreLogitsProcessor does this kind of masking).\"\"\"
+
+    def __call__(self, input_ids, scores):
+        scores[:, 3] = -1e4
+        return scores
+
+
+class Block(nn.Module):
+    def __init__(self, config):
+        super().__init__()
+        self.ln = nn.LayerNorm(config.hidden_size)
+        self.qkv = nn.Linear(config.hidden_size, 3 * config.hidden_size)
+        self.out = nn.Linear(config.hidden_size, config.hidden_size)
+        self.fc = nn.Linear(config.hidden_size, config.intermediate_size)
+        self.proj = nn.Linear(config.intermediate_size, config.hidden_size)
+        self.heads = config.num_attention_heads
+
+    def forward(self, x, past, attention_mask):
+        batch, seq, width = x.shape
+        q, k, v = self.qkv(self.ln(x)).split(width, dim=-1)
+        q, k, v = (t.view(batch, seq, self.heads, -1).transpose(1, 2) for t in (q, k, v))
+        if past is not None:
+            k = torch.cat([past[0], k], dim=2)
+            v = torch.cat([past[1], v], dim=2)
+        total = k.shape[2]
+        causal = torch.ones(seq, total, dtype=torch.bool).tril(diagonal=total - seq)
+        allowed = causal[None, None] & attention_mask[:, None, None, :total].bool()
+        attended = nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=allowed)
+        h = self.out(attended.transpose(1, 2).reshape(batch, seq, width))
+        return x + h + self.proj(nn.functional.gelu(self.fc(self.ln(x)))), (k, v)
+
+
+class TupleDecForCausalLM(PreTrainedModel):
+    config_class = TupleDecConfig
+
+    def __init__(self, config):
+        super().__init__(config)
+        self.wte = nn.Embedding(config.vocab_size, config.hidden_size)
+        self.wpe = nn.Embedding(config.max_position_embeddings, config.hidden_size)
+        self.h = nn.ModuleList(Block(config) for _ in range(config.num_hidden_layers))
+        self.ln_f = nn.LayerNorm(config.hidden_size)
+        self.lm_head = nn.Linear(config.hidden_size, config.vocab_size, bias=False)
+        self.post_init()
+
+    def forward(self, input_ids=None, past_key_values=None, attention_mask=None, position_ids=None, use_cache=None,
+                labels=None, return_dict=None, **kwargs):
+        past_key_values = as_tuples(past_key_values)
+        past_length = past_key_values[0][0].shape[2] if past_key_values else 0
+        if attention_mask is None:
+            attention_mask = torch.ones(input_ids.shape[0], past_length + input_ids.shape[1], dtype=torch.long)
+        if position_ids is None:
+            position_ids = torch.arange(past_length, past_length + input_ids.shape[1]).unsqueeze(0)
+        x = self.wte(input_ids) + self.wpe(position_ids)
+        presents = ()
+        for i, block in enumerate(self.h):
+            x, present = block(x, past_key_values[i] if past_key_values else None, attention_mask)
+            presents += (present,)
+        logits = self.lm_head(self.ln_f(x))
+        return CausalLMOutputWithPast(logits=logits, past_key_values=presents if use_cache else None)
+
+    def prepare_inputs_for_generation(self, input_ids, past_key_values=None, attention_mask=None, **kwargs):
+        past_key_values = as_tuples(past_key_values)
+        position_ids = attention_mask.long().cumsum(-1) - 1
+        position_ids.masked_fill_(attention_mask == 0, 0)
+        if past_key_values:
+            input_ids = input_ids[:, -1:]
+            position_ids = position_ids[:, -1:]
+        return {"input_ids": input_ids, "past_key_values": past_key_values, "attention_mask": attention_mask,
+                "position_ids": position_ids, "use_cache": True}
+
+    @staticmethod
+    def _reorder_cache(past_key_values, beam_idx):
+        return tuple(tuple(t.index_select(0, beam_idx) for t in layer) for layer in past_key_values)
+
+    @torch.no_grad()
+    def chat(self, input_ids, attention_mask, max_new_tokens=5):
+        config = GenerationConfig(max_new_tokens=max_new_tokens, do_sample=False, pad_token_id=0)
+        output = self.generate(input_ids=input_ids, attention_mask=attention_mask, generation_config=config,
+                               logits_processor=LogitsProcessorList([NoTokenThree()]))
+        return output[:, input_ids.shape[1]:].tolist()
+"""
+
+
+def tuple_cache_decoder() -> CorpusRepo:
+    files = {
+        "configuration_tupledec.py": CONFIG.format(name="TupleDec", model_type="tuple-decoder"),
+        "modeling_tupledec.py": TUPLE_DECODER_MODEL,
+        "config.json": _config_json(
+            "tuple-decoder",
+            {"AutoConfig": "configuration_tupledec.TupleDecConfig",
+             "AutoModelForCausalLM": "modeling_tupledec.TupleDecForCausalLM"},
+        ),
+    }
+    prompts = [[0, 0, 5, 7, 9, 11], [1, 4, 6, 8, 10, 12]]  # left-padded batch
+    mask = [[0, 0, 1, 1, 1, 1], [1, 1, 1, 1, 1, 1]]
+    return CorpusRepo("tuple_cache_decoder", files, "AutoModelForCausalLM", "TupleDecForCausalLM",
+                      {"input_ids": prompts, "attention_mask": mask}, ("logits",),
+                      extra={"generate": {"max_new_tokens": 5, "do_sample": False, "pad_token_id": 0},
+                             "beam": {"max_new_tokens": 4, "num_beams": 2, "do_sample": False, "pad_token_id": 0},
+                             "chat": {"max_new_tokens": 5}})
+
+
 CORPUS = [
     plain_encoder(),
     act2fn_and_model_output(),
@@ -1130,5 +1254,6 @@ CORPUS = [
     image_classification(),
     attn_implementation_from_config(),
     legacy_decoder(),
+    tuple_cache_decoder(),
 ]
 BY_NAME = {repo.name: repo for repo in CORPUS}

@@ -127,10 +127,15 @@ def test_corpus_repository_matches_the_reference(name: str, corpus_folders: dict
     for field in repo.outputs:
         expected = torch.tensor(theirs["outputs"][field])
         torch.testing.assert_close(getattr(outputs, field), expected, **output_tolerance(expected))
-    if "generate" in repo.extra:  # a decoder: the same greedy tokens from generate(), left-padded batch included
-        with torch.no_grad():
-            tokens = model.generate(**model_inputs(repo, inputs), **repo.extra["generate"])
-        assert tokens.tolist() == theirs["generated"]
+    tensors = model_inputs(repo, inputs)
+    with torch.no_grad():  # a decoder: the same tokens from generate() (greedy, beams) and its own chat()
+        if "generate" in repo.extra:
+            assert model.generate(**tensors, **repo.extra["generate"]).tolist() == theirs["generated"]
+        if "beam" in repo.extra:
+            assert model.generate(**tensors, **repo.extra["beam"]).tolist() == theirs["beam"]
+        if "chat" in repo.extra:
+            replies = model.chat(tensors["input_ids"], tensors["attention_mask"], **repo.extra["chat"])
+            assert replies == theirs["chat"] and not any(3 in reply for reply in replies)
 
 
 # ------------------------------------------------------------------ through the embedded hub, pinned

@@ -14,14 +14,11 @@ elsewhere pinned to the commit, and generate the same tokens.
 from __future__ import annotations
 
 import argparse
-import os
 import re
-import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
-from hub_demo import CLI, free_port, run, wait_until_up
+from hub_demo import demo_hub, run
 
 HERE = Path(__file__).resolve().parent
 
@@ -49,46 +46,22 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=150, help="training steps of the small GPT")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="modelyard-decoder-demo-") as tmp:
-        root = Path(tmp)
-        data_dir, home = root / "hub-data", root / "home"
-        env = {k: v for k, v in os.environ.items() if k not in ("HF_TOKEN", "HF_HUB_OFFLINE")}
-        env.update(HF_HOME=str(home / "hf"), MODELYARD_HOME=str(home / "modelyard"), PYTHONUNBUFFERED="1",
-                   HF_HUB_DISABLE_TELEMETRY="1")
+    print("=== 1. Starting the embedded hub")
+    with demo_hub("modelyard-decoder-demo-") as hub:
+        print("\n=== 2. A small GPT of the user's own, trained and pushed with its code")
+        walk = [sys.executable, str(HERE / "custom_decoder" / "walkthrough.py"), "--workdir", str(hub.root / "work"),
+                "--steps", str(args.steps)]
+        output = run(walk, hub.env, timeout=900)
+        print(output)
+        pushed = re.search(r"pushed to (\S+) at commit ([0-9a-f]{40})", output)
+        tokens = re.search(r"^tokens: ([0-9 ]+)$", output, flags=re.M)
+        if pushed is None or tokens is None:
+            raise SystemExit("the walkthrough did not push to the hub")
+        repo_id, commit = pushed.groups()
 
-        print("=== 1. Starting the embedded hub")
-        run([*CLI, "hub", "user", "add", "alice", "--data-dir", str(data_dir)], env)
-        token = run([*CLI, "hub", "token", "create", "--user", "alice", "--data-dir", str(data_dir)], env).split()[0]
-        port = free_port()
-        url = f"http://127.0.0.1:{port}"
-        server = subprocess.Popen(
-            [*CLI, "hub", "serve", "--port", str(port), "--data-dir", str(data_dir), "--log-level", "warning"],
-            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        )
-        try:
-            wait_until_up(url, server)
-            print(f"hub at {url}; user alice with a write token")
-            env.update(HF_ENDPOINT=url, HF_TOKEN=token)
-
-            print("\n=== 2. A small GPT of the user's own, trained and pushed with its code")
-            walk = [sys.executable, str(HERE / "custom_decoder" / "walkthrough.py"), "--workdir", str(root / "work"),
-                    "--steps", str(args.steps)]
-            output = run(walk, env, timeout=900)
-            print(output)
-            pushed = re.search(r"pushed to (\S+) at commit ([0-9a-f]{40})", output)
-            tokens = re.search(r"^tokens: ([0-9 ]+)$", output, flags=re.M)
-            if pushed is None or tokens is None:
-                raise SystemExit("the walkthrough did not push to the hub")
-            repo_id, commit = pushed.groups()
-
-            print("=== 3. Loaded by commit hash in a fresh process, generating")
-            fresh_env = {**env, "HF_HOME": str(home / "hf-fresh"), "MODELYARD_HOME": str(home / "modelyard-fresh")}
-            fresh_env.pop("PYTHONPATH", None)
-            cmd = [sys.executable, "-c", FRESH_PROCESS_GENERATE, repo_id, commit, tokens.group(1)]
-            print(run(cmd, fresh_env, cwd=str(root), timeout=600).strip())
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
+        print("=== 3. Loaded by commit hash in a fresh process, generating")
+        cmd = [sys.executable, "-c", FRESH_PROCESS_GENERATE, repo_id, commit, tokens.group(1)]
+        print(run(cmd, hub.fresh_env(), cwd=str(hub.root), timeout=600).strip())
     print("\ndecoder demo finished")
 
 

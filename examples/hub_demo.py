@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import re
 import socket
@@ -22,6 +23,8 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -75,18 +78,31 @@ def run(cmd: list[str], env: dict[str, str], **kwargs: object) -> str:
     return result.stdout
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tiny", action="store_true", help="a small ResNet with the same structure (faster)")
-    args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="modelyard-hub-demo-") as tmp:
+@dataclass
+class DemoHub:
+    """An embedded hub on a free loopback port with user alice and her write token, in a fresh folder."""
+
+    root: Path  # a temporary folder: hub data, homes, work
+    url: str
+    env: dict[str, str]  # the environment of a process that talks to the hub as alice
+
+    def fresh_env(self) -> dict[str, str]:
+        """The environment of another machine: the same hub and token, empty caches, no PYTHONPATH."""
+        home = self.root / "home"
+        env = {**self.env, "HF_HOME": str(home / "hf-fresh"), "MODELYARD_HOME": str(home / "modelyard-fresh")}
+        env.pop("PYTHONPATH", None)
+        return env
+
+
+@contextlib.contextmanager
+def demo_hub(prefix: str) -> Iterator[DemoHub]:
+    """Start the hub (``modelyard hub user add`` / ``token create`` / ``serve``); stop it on the way out."""
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
         root = Path(tmp)
         data_dir, home = root / "hub-data", root / "home"
         env = {k: v for k, v in os.environ.items() if k not in ("HF_TOKEN", "HF_HUB_OFFLINE")}
         env.update(HF_HOME=str(home / "hf"), MODELYARD_HOME=str(home / "modelyard"), PYTHONUNBUFFERED="1",
                    HF_HUB_DISABLE_TELEMETRY="1")
-
-        print("=== 1. Starting the embedded hub")
         run([*CLI, "hub", "user", "add", "alice", "--data-dir", str(data_dir)], env)
         token = run([*CLI, "hub", "token", "create", "--user", "alice", "--data-dir", str(data_dir)], env).split()[0]
         port = free_port()
@@ -98,26 +114,31 @@ def main() -> None:
         try:
             wait_until_up(url, server)
             print(f"hub at {url}; user alice with a write token")
-            env.update(HF_ENDPOINT=url, HF_TOKEN=token)
-
-            print("\n=== 2. The guide's walkthrough, pushing to the hub")
-            workdir = root / "work"
-            walk = [sys.executable, str(HERE / "custom_architecture" / "walkthrough.py"), "--workdir", str(workdir)]
-            output = run(walk + (["--tiny"] if args.tiny else []), env, timeout=900)
-            print(output)
-            pushed = re.search(r"pushed to (\S+) at commit ([0-9a-f]{40})", output)
-            if pushed is None:
-                raise SystemExit("the walkthrough did not push to the hub")
-            repo_id, commit = pushed.groups()
-
-            print("=== 3. Loading it back by commit hash in a fresh process")
-            fresh_env = {**env, "HF_HOME": str(home / "hf-fresh"), "MODELYARD_HOME": str(home / "modelyard-fresh")}
-            fresh_env.pop("PYTHONPATH", None)
-            cmd = [sys.executable, "-c", FRESH_PROCESS_LOAD, repo_id, commit, str(workdir / "custom-resnet50d")]
-            print(run(cmd, fresh_env, cwd=str(root), timeout=600).strip())
+            yield DemoHub(root, url, {**env, "HF_ENDPOINT": url, "HF_TOKEN": token})
         finally:
             server.terminate()
             server.wait(timeout=30)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tiny", action="store_true", help="a small ResNet with the same structure (faster)")
+    args = parser.parse_args()
+    print("=== 1. Starting the embedded hub")
+    with demo_hub("modelyard-hub-demo-") as hub:
+        print("\n=== 2. The guide's walkthrough, pushing to the hub")
+        workdir = hub.root / "work"
+        walk = [sys.executable, str(HERE / "custom_architecture" / "walkthrough.py"), "--workdir", str(workdir)]
+        output = run(walk + (["--tiny"] if args.tiny else []), hub.env, timeout=900)
+        print(output)
+        pushed = re.search(r"pushed to (\S+) at commit ([0-9a-f]{40})", output)
+        if pushed is None:
+            raise SystemExit("the walkthrough did not push to the hub")
+        repo_id, commit = pushed.groups()
+
+        print("=== 3. Loading it back by commit hash in a fresh process")
+        cmd = [sys.executable, "-c", FRESH_PROCESS_LOAD, repo_id, commit, str(workdir / "custom-resnet50d")]
+        print(run(cmd, hub.fresh_env(), cwd=str(hub.root), timeout=600).strip())
     print("\nhub demo finished")
 
 

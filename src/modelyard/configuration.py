@@ -150,6 +150,32 @@ class PretrainedConfig(PretrainedIO):
     auto_class_choices = ("AutoConfig",)
     reads_json_files = True
 
+    # The attributes of COMMON_DEFAULTS (set in __init__), declared for type checkers and IDEs.
+    return_dict: bool
+    torchscript: bool
+    output_hidden_states: bool
+    output_attentions: bool
+    dtype: Any  # a dtype's name (a str equal to the torch dtype too) or None
+    tie_word_embeddings: bool
+    chunk_size_feed_forward: int
+    is_encoder_decoder: bool
+    is_decoder: bool
+    add_cross_attention: bool
+    architectures: list[str] | None
+    finetuning_task: str | None
+    id2label: dict[int, str]
+    label2id: dict[str, int]
+    tokenizer_class: str | None
+    prefix: str | None
+    bos_token_id: int | None
+    pad_token_id: int | None
+    eos_token_id: int | list[int] | None
+    sep_token_id: int | None
+    decoder_start_token_id: int | None
+    task_specific_params: dict[str, Any] | None
+    problem_type: str | None
+    pruned_heads: dict[int, list[int]]
+
     def __init__(self, **kwargs: Any) -> None:
         if "torch_dtype" in kwargs:  # the older key name for the same setting
             kwargs.setdefault("dtype", kwargs.pop("torch_dtype"))

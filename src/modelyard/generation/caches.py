@@ -115,7 +115,7 @@ class DynamicLayer(CacheLayerMixin):
         else:
             self.keys = torch.cat((self.keys, key_states), dim=-2)
             self.values = torch.cat((self.values, value_states), dim=-2)  # type: ignore[arg-type]
-        return self.keys, self.values  # type: ignore[return-value]
+        return self.keys, self.values
 
     def get_seq_length(self) -> int:
         if not self.is_initialized or self.keys is None or self.keys.dim() < 2:

@@ -153,6 +153,74 @@ class GenerationConfig(PretrainedIO):
     auto_class_choices = ()
     reads_json_files = True
 
+    # The settings of DEFAULTS (set in __init__), declared for type checkers and IDEs. The values are checked
+    # by validate(), not by these types: settings the reference accepts in several shapes are typed Any.
+    max_length: int
+    max_new_tokens: int | None
+    min_length: int
+    min_new_tokens: int | None
+    early_stopping: bool | str
+    max_time: float | None
+    stop_strings: str | list[str] | None
+    do_sample: bool
+    num_beams: int
+    num_beam_groups: int
+    penalty_alpha: float | None
+    dola_layers: Any
+    use_cache: bool
+    cache_implementation: str | None
+    cache_config: Any
+    return_legacy_cache: bool | None
+    prefill_chunk_size: int | None
+    temperature: float
+    top_k: int
+    top_p: float
+    min_p: float | None
+    typical_p: float
+    epsilon_cutoff: float
+    eta_cutoff: float
+    diversity_penalty: float
+    repetition_penalty: float
+    encoder_repetition_penalty: float
+    length_penalty: float
+    no_repeat_ngram_size: int
+    bad_words_ids: list[list[int]] | None
+    force_words_ids: Any
+    renormalize_logits: bool
+    constraints: Any
+    forced_bos_token_id: int | None
+    forced_eos_token_id: int | list[int] | None
+    remove_invalid_values: bool
+    exponential_decay_length_penalty: tuple[int, float] | None
+    suppress_tokens: list[int] | None
+    begin_suppress_tokens: list[int] | None
+    sequence_bias: Any  # {token-id tuple: bias} or [[token ids, bias], ...]
+    token_healing: bool
+    guidance_scale: float | None
+    low_memory: bool | None
+    watermarking_config: dict[str, Any] | None
+    num_return_sequences: int
+    output_attentions: bool
+    output_hidden_states: bool
+    output_scores: bool
+    output_logits: bool | None
+    return_dict_in_generate: bool
+    pad_token_id: int | None
+    bos_token_id: int | None
+    eos_token_id: int | list[int] | None
+    encoder_no_repeat_ngram_size: int
+    decoder_start_token_id: int | None
+    is_assistant: bool
+    num_assistant_tokens: int
+    num_assistant_tokens_schedule: str
+    assistant_confidence_threshold: float
+    prompt_lookup_num_tokens: int | None
+    max_matching_ngram_size: int | None
+    assistant_early_exit: int | None
+    assistant_lookbehind: int
+    target_lookbehind: int
+    disable_compile: bool
+
     def __init__(self, **kwargs: Any) -> None:
         self._from_model_config = bool(kwargs.pop("_from_model_config", False))
         self._commit_hash = kwargs.pop("_commit_hash", None)

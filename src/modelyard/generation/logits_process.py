@@ -45,17 +45,17 @@ def _check_min_tokens(value: Any) -> int:
 class LogitsProcessor:
     """Base class: subclasses implement ``__call__(input_ids, scores) -> scores``."""
 
-    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
+    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError(f"{type(self).__name__} must implement __call__(input_ids, scores)")
 
 
 LogitsWarper = LogitsProcessor  # the older name of the sampling processors' base
 
 
-class LogitsProcessorList(list):  # type: ignore[type-arg]
+class LogitsProcessorList(list):
     """Processors applied in order; extra keyword arguments reach the processors whose ``__call__`` takes them."""
 
-    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor, **kwargs: Any) -> torch.FloatTensor:
+    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor, **kwargs: Any) -> torch.Tensor:
         for processor in self:
             extra = _extra_parameters(processor)
             if extra:
@@ -98,7 +98,7 @@ class TemperatureLogitsWarper(LogitsProcessor):
             )
         self.temperature = float(temperature)
 
-    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
+    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
         return scores / self.temperature
 
 
@@ -111,7 +111,7 @@ class TopKLogitsWarper(LogitsProcessor):
         self.top_k = max(top_k, min_tokens_to_keep)
         self.filter_value = filter_value
 
-    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
+    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
         k = min(self.top_k, scores.shape[-1])
         kth = torch.topk(scores, k).values[..., -1:]
         return scores.masked_fill(scores < kth, self.filter_value)
@@ -128,7 +128,7 @@ class TopPLogitsWarper(LogitsProcessor):
         self.filter_value = filter_value
         self.min_tokens_to_keep = _check_min_tokens(min_tokens_to_keep)
 
-    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
+    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
         ascending, order = torch.sort(scores, descending=False)
         cumulative = ascending.softmax(dim=-1).cumsum(dim=-1)
         # the low tail whose mass stays within 1 - top_p goes; the most likely tokens always stay
@@ -148,7 +148,7 @@ class MinPLogitsWarper(LogitsProcessor):
         self.filter_value = filter_value
         self.min_tokens_to_keep = _check_min_tokens(min_tokens_to_keep)
 
-    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
+    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
         probs = torch.softmax(scores, dim=-1)
         threshold = self.min_p * probs.max(dim=-1, keepdim=True).values
         drop = probs < threshold
@@ -171,7 +171,7 @@ class TypicalLogitsWarper(LogitsProcessor):
         self.filter_value = filter_value
         self.min_tokens_to_keep = _check_min_tokens(min_tokens_to_keep)
 
-    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
+    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
         log_probs = torch.nn.functional.log_softmax(scores, dim=-1)
         probs = torch.exp(log_probs)
         entropy = -(log_probs * probs).nansum(-1, keepdim=True)
@@ -197,7 +197,7 @@ class EpsilonLogitsWarper(LogitsProcessor):
         self.filter_value = filter_value
         self.min_tokens_to_keep = _check_min_tokens(int(min_tokens_to_keep))
 
-    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
+    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
         drop = scores.softmax(dim=-1) < self.epsilon
         k = min(self.min_tokens_to_keep, scores.shape[-1])
         drop &= scores < torch.topk(scores, k).values[..., -1:]
@@ -216,7 +216,7 @@ class EtaLogitsWarper(LogitsProcessor):
         self.filter_value = filter_value
         self.min_tokens_to_keep = _check_min_tokens(int(min_tokens_to_keep))
 
-    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
+    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
         probs = scores.softmax(dim=-1)
         entropy = torch.distributions.Categorical(logits=scores).entropy()
         epsilon = self.epsilon.to(scores.device)
@@ -241,7 +241,7 @@ class RepetitionPenaltyLogitsProcessor(LogitsProcessor):
         self.penalty = float(penalty)
         self.prompt_ignore_length = prompt_ignore_length
 
-    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
+    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
         if self.prompt_ignore_length:
             input_ids = input_ids[:, self.prompt_ignore_length :]
         if input_ids.dim() == 1:
@@ -259,7 +259,7 @@ class NoRepeatNGramLogitsProcessor(LogitsProcessor):
             raise ConfigurationError(f"`ngram_size` has to be a strictly positive integer, but is {ngram_size!r}")
         self.ngram_size = ngram_size
 
-    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
+    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
         n = self.ngram_size
         length = input_ids.shape[-1]
         if length + 1 < n or length < n:
@@ -307,7 +307,7 @@ class SequenceBiasLogitsProcessor(LogitsProcessor):
                 raise ConfigurationError(f"`sequence_bias` values have to be floats, got {bias!r} for {ids!r}.")
         return dict(sequence_bias)
 
-    def _prepare(self, scores: torch.Tensor) -> None:
+    def _prepare(self, scores: torch.Tensor) -> torch.Tensor:
         vocab = scores.shape[-1]
         too_big = sorted({t for ids in self.sequence_bias for t in ids if t >= vocab})
         if too_big:
@@ -318,12 +318,14 @@ class SequenceBiasLogitsProcessor(LogitsProcessor):
             if len(ids) == 1:
                 single[ids[0]] = bias
         self._single = single
+        return single
 
-    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
-        if self._single is None or self._single.device != scores.device:
-            self._prepare(scores)
+    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
+        single = self._single
+        if single is None or single.device != scores.device:
+            single = self._prepare(scores)
         bias = torch.zeros_like(scores)
-        bias += self._single  # type: ignore[operator]
+        bias += single
         for ids, value in self.sequence_bias.items():
             if len(ids) == 1 or len(ids) > input_ids.shape[1]:
                 continue
@@ -361,7 +363,7 @@ class MinLengthLogitsProcessor(LogitsProcessor):
         self.min_length = min_length
         self.eos_token_id = _token_tensor(eos_token_id, device)
 
-    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
+    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
         if input_ids.shape[-1] < self.min_length:
             return torch.where(_vocab_mask(self.eos_token_id, scores), NEG_INF, scores)
         return scores.clone()
@@ -379,7 +381,7 @@ class MinNewTokensLengthLogitsProcessor(LogitsProcessor):
         self.min_new_tokens = min_new_tokens
         self.eos_token_id = _token_tensor(eos_token_id, device)
 
-    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
+    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
         if input_ids.shape[-1] - self.prompt_length_to_skip < self.min_new_tokens:
             return torch.where(_vocab_mask(self.eos_token_id, scores), NEG_INF, scores)
         return scores.clone()
@@ -391,7 +393,7 @@ class ForcedBOSTokenLogitsProcessor(LogitsProcessor):
     def __init__(self, bos_token_id: int) -> None:
         self.bos_token_id = bos_token_id
 
-    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
+    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
         if input_ids.shape[-1] == 1:
             forced = torch.full_like(scores, NEG_INF)
             forced[:, self.bos_token_id] = 0
@@ -408,7 +410,7 @@ class ForcedEOSTokenLogitsProcessor(LogitsProcessor):
         if torch.is_floating_point(self.eos_token_id) or (self.eos_token_id < 0).any():
             raise ConfigurationError(f"`eos_token_id` has to be a list of non-negative integers, but is {eos_token_id!r}")
 
-    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
+    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
         if input_ids.shape[-1] == self.max_length - 1:
             forced = torch.full_like(scores, NEG_INF)
             forced[:, self.eos_token_id.to(scores.device)] = 0
@@ -422,7 +424,7 @@ class SuppressTokensLogitsProcessor(LogitsProcessor):
     def __init__(self, suppress_tokens: Iterable[int], device: Any = "cpu") -> None:
         self.suppress_tokens = _token_tensor(list(suppress_tokens), device)
 
-    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
+    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
         return torch.where(_vocab_mask(self.suppress_tokens, scores), NEG_INF, scores)
 
 
@@ -436,7 +438,7 @@ class SuppressTokensAtBeginLogitsProcessor(LogitsProcessor):
     def set_begin_index(self, begin_index: int) -> None:
         self.begin_index = begin_index
 
-    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
+    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
         if input_ids.shape[-1] == self.begin_index:
             return torch.where(_vocab_mask(self.begin_suppress_tokens, scores), NEG_INF, scores)
         return scores
@@ -453,7 +455,7 @@ class ExponentialDecayLengthPenalty(LogitsProcessor):
         self.regulation_factor = factor
         self.eos_token_id = _token_tensor(eos_token_id)
 
-    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
+    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
         length = input_ids.shape[-1]
         if length <= self.regulation_start:
             return scores
@@ -466,7 +468,7 @@ class ExponentialDecayLengthPenalty(LogitsProcessor):
 class InfNanRemoveLogitsProcessor(LogitsProcessor):
     """Replace NaN by 0 and infinities by the dtype's extremes (so sampling never fails on them)."""
 
-    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
+    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
         finfo = torch.finfo(scores.dtype)
         out = torch.where(scores != scores, 0.0, scores)
         out = torch.where(scores == math.inf, finfo.max, out)
@@ -476,7 +478,7 @@ class InfNanRemoveLogitsProcessor(LogitsProcessor):
 class LogitNormalization(LogitsProcessor):
     """Turn the scores into log-probabilities (``log_softmax``): beam scores then add up as probabilities."""
 
-    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
+    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
         return scores.log_softmax(dim=-1)
 
 

@@ -15,11 +15,11 @@ class GenerateDecoderOnlyOutput(ModelOutput):
     """Greedy or sampled generation: ``sequences`` (prompt + new tokens); per step, the processed ``scores``
     (``output_scores``) and raw ``logits`` (``output_logits``), each a tuple of ``(batch, vocab)``."""
 
-    sequences: torch.LongTensor | None = None
-    scores: tuple[torch.FloatTensor, ...] | None = None
-    logits: tuple[torch.FloatTensor, ...] | None = None
-    attentions: tuple[tuple[torch.FloatTensor, ...], ...] | None = None
-    hidden_states: tuple[tuple[torch.FloatTensor, ...], ...] | None = None
+    sequences: torch.Tensor | None = None
+    scores: tuple[torch.Tensor, ...] | None = None
+    logits: tuple[torch.Tensor, ...] | None = None
+    attentions: tuple[tuple[torch.Tensor, ...], ...] | None = None
+    hidden_states: tuple[tuple[torch.Tensor, ...], ...] | None = None
     past_key_values: Any = None
 
 
@@ -28,13 +28,13 @@ class GenerateBeamDecoderOnlyOutput(ModelOutput):
     """Beam search: also ``sequences_scores`` (each returned beam's length-penalised score, with
     ``output_scores``) and ``beam_indices`` (which beam each step's token came from)."""
 
-    sequences: torch.LongTensor | None = None
-    sequences_scores: torch.FloatTensor | None = None
-    scores: tuple[torch.FloatTensor, ...] | None = None
-    logits: tuple[torch.FloatTensor, ...] | None = None
-    beam_indices: torch.LongTensor | None = None
-    attentions: tuple[tuple[torch.FloatTensor, ...], ...] | None = None
-    hidden_states: tuple[tuple[torch.FloatTensor, ...], ...] | None = None
+    sequences: torch.Tensor | None = None
+    sequences_scores: torch.Tensor | None = None
+    scores: tuple[torch.Tensor, ...] | None = None
+    logits: tuple[torch.Tensor, ...] | None = None
+    beam_indices: torch.Tensor | None = None
+    attentions: tuple[tuple[torch.Tensor, ...], ...] | None = None
+    hidden_states: tuple[tuple[torch.Tensor, ...], ...] | None = None
     past_key_values: Any = None
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import torch
@@ -22,14 +22,16 @@ logger = logging.getLogger(__name__)
 class StoppingCriteria:
     """Base class: ``__call__(input_ids, scores, **kwargs)`` returns a ``(batch,)`` bool tensor (true: done)."""
 
-    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor, **kwargs: Any) -> torch.BoolTensor:
+    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor, **kwargs: Any) -> torch.Tensor:
         raise NotImplementedError(f"{type(self).__name__} must implement __call__(input_ids, scores)")
 
 
-class StoppingCriteriaList(list):  # type: ignore[type-arg]
+class StoppingCriteriaList(list):
     """A row is done when any criterion says so."""
 
-    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor, **kwargs: Any) -> torch.BoolTensor:
+    # scores: this step's scores, or (beam search) the scores collected so far, or None when none are kept
+    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor | Sequence[torch.Tensor] | None,
+                 **kwargs: Any) -> torch.Tensor:
         done = torch.zeros(input_ids.shape[0], dtype=torch.bool, device=input_ids.device)
         for criterion in self:
             done = done | criterion(input_ids, scores, **kwargs)
@@ -51,7 +53,7 @@ class MaxLengthCriteria(StoppingCriteria):
         self.max_position_embeddings = max_position_embeddings
         self._warned = False
 
-    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor, **kwargs: Any) -> torch.BoolTensor:
+    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor, **kwargs: Any) -> torch.Tensor:
         length = input_ids.shape[1]
         done = length >= self.max_length
         if (self.max_position_embeddings is not None and not done and length > self.max_position_embeddings
@@ -69,7 +71,7 @@ class MaxTimeCriteria(StoppingCriteria):
         self.max_time = max_time
         self.initial_timestamp = time.time() if initial_timestamp is None else initial_timestamp
 
-    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor, **kwargs: Any) -> torch.BoolTensor:
+    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor, **kwargs: Any) -> torch.Tensor:
         done = time.time() - self.initial_timestamp > self.max_time
         return torch.full((input_ids.shape[0],), done, dtype=torch.bool, device=input_ids.device)
 
@@ -82,7 +84,7 @@ class EosTokenCriteria(StoppingCriteria):
             eos_token_id = torch.tensor([eos_token_id] if isinstance(eos_token_id, int) else list(eos_token_id))
         self.eos_token_id = eos_token_id
 
-    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor, **kwargs: Any) -> torch.BoolTensor:
+    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor, **kwargs: Any) -> torch.Tensor:
         if self.eos_token_id.device != input_ids.device:
             self.eos_token_id = self.eos_token_id.to(input_ids.device)
         last = input_ids[:, -1]
@@ -159,7 +161,7 @@ class StopStringCriteria(StoppingCriteria):
                     return True
         return False
 
-    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor, **kwargs: Any) -> torch.BoolTensor:
+    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor, **kwargs: Any) -> torch.Tensor:
         window = input_ids[:, -(self.maximum_token_len + 1):].tolist()
         return torch.tensor([self._row_done(row) for row in window], dtype=torch.bool, device=input_ids.device)
 

@@ -53,7 +53,7 @@ import functools
 import inspect
 import logging
 import weakref
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
@@ -103,6 +103,9 @@ from modelyard.generation.stopping_criteria import (
 )
 from modelyard.options import near_miss
 
+if TYPE_CHECKING:
+    from modelyard.configuration import PretrainedConfig
+
 logger = logging.getLogger(__name__)
 
 # The names a model's output may give its cache under (older remote code uses the others).
@@ -116,7 +119,7 @@ def _parameters_of(function: Any) -> tuple[frozenset[str], bool]:
     return frozenset(p.name for p in params), any(p.kind is p.VAR_KEYWORD for p in params)
 
 
-def _forward_parameters(model: nn.Module) -> tuple[frozenset[str], bool]:
+def _forward_parameters(model: Any) -> tuple[frozenset[str], bool]:  # an nn.Module with GenerationMixin
     return _parameters_of(type(model).forward)
 
 
@@ -125,19 +128,40 @@ class _Settings:
 
     __slots__ = ("eos", "pad", "max_length", "prompt_length", "do_sample", "output_scores", "output_logits",
                  "return_dict", "output_attentions", "output_hidden_states")
+    eos: torch.Tensor | None
+    pad: int | None
+    max_length: int
+    prompt_length: int
+    do_sample: bool
+    output_scores: bool
+    output_logits: bool
+    return_dict: bool
+    output_attentions: bool
+    output_hidden_states: bool
 
 
 class GenerationMixin:
     """``generate()`` for models with a causal language-model head (see the module doc for the contract)."""
 
+    if TYPE_CHECKING:  # what the model this mixin is combined with (a PreTrainedModel) gives it
+        config: PretrainedConfig
+
+        @property
+        def device(self) -> torch.device: ...
+
+        @property
+        def dtype(self) -> torch.dtype: ...
+
+        def __call__(self, *args: Any, **kwargs: Any) -> Any: ...
+
     # -- inputs of each step ------------------------------------------------------------------------------------
     def prepare_inputs_for_generation(
         self,
-        input_ids: torch.LongTensor,
+        input_ids: torch.Tensor,
         past_key_values: Any = None,
-        attention_mask: torch.LongTensor | None = None,
-        inputs_embeds: torch.FloatTensor | None = None,
-        cache_position: torch.LongTensor | None = None,
+        attention_mask: torch.Tensor | None = None,
+        inputs_embeds: torch.Tensor | None = None,
+        cache_position: torch.Tensor | None = None,
         **kwargs: Any,
     ) -> dict[str, Any]:
         """The forward's keywords for one step: the tokens not yet cached (sliced by ``cache_position``),
@@ -161,7 +185,7 @@ class GenerationMixin:
         else:
             model_inputs["input_ids"] = input_ids if input_ids.is_contiguous() else input_ids.contiguous()
             model_inputs["inputs_embeds"] = None
-        forward_params, _ = _forward_parameters(self)  # type: ignore[arg-type]
+        forward_params, _ = _forward_parameters(self)
         if attention_mask is not None and kwargs.get("position_ids") is None and "position_ids" in forward_params:
             mask = attention_mask.long()
             if past_key_values is not None and cache_position is not None and cache_position.shape[0] == 1:
@@ -214,7 +238,7 @@ class GenerationMixin:
                 model_kwargs["cache_position"] = torch.cat((position, added))
         return model_kwargs
 
-    def _reorder_cache(self, past_key_values: Any, beam_idx: torch.LongTensor) -> Any:
+    def _reorder_cache(self, past_key_values: Any, beam_idx: torch.Tensor) -> Any:
         """Reorder the cache's batch rows to follow the beams beam search kept (legacy tuples included)."""
         if isinstance(past_key_values, Cache) or hasattr(past_key_values, "reorder_cache"):
             past_key_values.reorder_cache(beam_idx)
@@ -258,7 +282,7 @@ class GenerationMixin:
         if generation_config is None:
             generation_config = getattr(self, "generation_config", None)
             if generation_config is None:
-                generation_config = GenerationConfig.from_model_config(self.config)  # type: ignore[attr-defined]
+                generation_config = GenerationConfig.from_model_config(self.config)
         elif not isinstance(generation_config, GenerationConfig):
             raise ConfigurationError(
                 f"generation_config must be a GenerationConfig, got {type(generation_config).__name__}; build one "
@@ -278,7 +302,7 @@ class GenerationMixin:
 
     def _check_model_kwargs(self, model_kwargs: dict[str, Any]) -> None:
         """Refuse keywords neither generate() nor the model takes (typos of generation settings included)."""
-        forward_params, forward_varkw = _forward_parameters(self)  # type: ignore[arg-type]
+        forward_params, forward_varkw = _forward_parameters(self)
         prepare_params, prepare_varkw = _parameters_of(type(self).prepare_inputs_for_generation)
         if forward_varkw and prepare_varkw:
             accepted = None
@@ -387,7 +411,7 @@ class GenerationMixin:
         criteria = StoppingCriteriaList()
         if config.max_length is not None:
             criteria.append(MaxLengthCriteria(max_length=config.max_length,
-                                              max_position_embeddings=getattr(self.config, "max_position_embeddings", None)))  # type: ignore[attr-defined]
+                                              max_position_embeddings=getattr(self.config, "max_position_embeddings", None)))
         if config.max_time is not None:
             criteria.append(MaxTimeCriteria(max_time=config.max_time))
         if config.stop_strings is not None:
@@ -417,7 +441,7 @@ class GenerationMixin:
         use_model_defaults: bool | None = None,
         custom_generate: Any = None,
         **kwargs: Any,
-    ) -> torch.LongTensor | GenerateDecoderOnlyOutput | GenerateBeamDecoderOnlyOutput:
+    ) -> torch.Tensor | GenerateDecoderOnlyOutput | GenerateBeamDecoderOnlyOutput:
         """Continue the prompts ``inputs`` (``(batch, seq)`` token ids; or ``input_ids=`` / ``inputs_embeds=``).
 
         Settings come from ``generation_config`` (default: ``model.generation_config``) with the keywords that
@@ -460,7 +484,7 @@ class GenerationMixin:
             raise ConfigurationError("A streamer follows one sequence: it cannot be used with beam search "
                                      "(num_beams > 1). Use num_beams=1, or drop the streamer.")
 
-        forward_params, forward_varkw = _forward_parameters(self)  # type: ignore[arg-type]
+        forward_params, forward_varkw = _forward_parameters(self)
         if "use_cache" in forward_params or forward_varkw:
             model_kwargs["use_cache"] = config.use_cache
         for flag in ("output_attentions", "output_hidden_states"):
@@ -477,7 +501,8 @@ class GenerationMixin:
 
         expand = config.num_beams if config.num_beams > 1 else config.num_return_sequences
         if expand > 1:
-            input_ids, model_kwargs = self._expand_inputs_for_generation(expand, input_ids=input_ids, **model_kwargs)
+            expanded, model_kwargs = self._expand_inputs_for_generation(expand, input_ids=input_ids, **model_kwargs)
+            input_ids = input_ids if expanded is None else expanded
         self._prepare_cache(config, model_kwargs, batch_size * expand, input_ids)
         self._initial_cache_position(input_ids, model_kwargs)
 
@@ -518,7 +543,7 @@ class GenerationMixin:
                 raise ConfigurationError(
                     "generate() got no prompt and there is no bos_token_id to start from: pass input_ids (or set "
                     "bos_token_id in the generation config).")
-            return torch.full((1, 1), bos, dtype=torch.long, device=self.device)  # type: ignore[attr-defined]
+            return torch.full((1, 1), bos, dtype=torch.long, device=self.device)
         if ids.dim() == 1:
             raise ConfigurationError(
                 f"generate() needs a (batch, seq) tensor of token ids, got shape {tuple(ids.shape)}; add the batch "
@@ -579,7 +604,7 @@ class GenerationMixin:
             raise ConfigurationError(
                 f"The prompt is {prompt_length} tokens long but max_length={config.max_length} leaves no room for new "
                 f"tokens. Pass max_new_tokens=N (tokens to add) or a max_length above {prompt_length}.")
-        limit = getattr(self.config, "max_position_embeddings", None)  # type: ignore[attr-defined]
+        limit = getattr(self.config, "max_position_embeddings", None)
         if isinstance(limit, int) and config.max_length > limit and (
                 counted > limit):
             raise ConfigurationError(
@@ -619,8 +644,8 @@ class GenerationMixin:
             return
         if config.cache_implementation == "static":
             model_kwargs["past_key_values"] = StaticCache(
-                config=self.config, max_cache_len=config.max_length, max_batch_size=batch_size,  # type: ignore[attr-defined]
-                dtype=self.dtype, device=input_ids.device)  # type: ignore[attr-defined]
+                config=self.config, max_cache_len=config.max_length, max_batch_size=batch_size,
+                dtype=self.dtype, device=input_ids.device)
         elif config.cache_implementation == "dynamic" or getattr(type(self), "_supports_cache_class", False):
             model_kwargs["past_key_values"] = DynamicCache()
         # otherwise the model makes its own cache on the first step (older remote code keeps legacy tuples)
@@ -644,7 +669,7 @@ class GenerationMixin:
     # -- decoding loops ------------------------------------------------------------------------------------------
     def _step_logits(self, input_ids: torch.Tensor, model_kwargs: dict[str, Any]) -> tuple[Any, torch.Tensor]:
         model_inputs = self.prepare_inputs_for_generation(input_ids, **model_kwargs)
-        outputs = self(**model_inputs, return_dict=True)  # type: ignore[operator]
+        outputs = self(**model_inputs, return_dict=True)
         if isinstance(outputs, (tuple, list)):  # older code returns (logits, past_key_values, ...)
             outputs = _TupleOutput(outputs)
         self._update_model_kwargs_for_generation(outputs, model_kwargs)
@@ -746,7 +771,7 @@ class GenerationMixin:
         return transition
 
 
-class _TupleOutput(dict):  # type: ignore[type-arg]
+class _TupleOutput(dict):
     """A forward's tuple output read as ``(logits, past_key_values, ...)``."""
 
     def __init__(self, values: tuple[Any, ...] | list[Any]) -> None:

@@ -111,23 +111,25 @@ class Pipeline:
         self._defaults = self._split(options)  # checked now, so a misspelt option fails at build time
 
     # -- what subclasses give ------------------------------------------------------------------------------
-    def _sanitize(self, **options: Any) -> tuple[Params, Params, Params]:
+    # Each task names its own keyword-only options; ``*args: Any, **...: Any`` here tells the type checker that
+    # these hooks take whatever options a task declares (the options are checked by _split at run time).
+    def _sanitize(self, *args: Any, **options: Any) -> tuple[Params, Params, Params]:
         """Split the task's options into (preprocess, forward, postprocess) keywords."""
         return {}, {}, {}
 
-    def preprocess(self, item: Any, **params: Any) -> list[Piece]:
+    def preprocess(self, item: Any, *args: Any, **params: Any) -> list[Piece]:
         raise NotImplementedError
 
     def _forward(self, batch: dict[str, torch.Tensor], **params: Any) -> Mapping[str, Any]:
         return self.model(**batch)
 
-    def postprocess(self, outputs: list[dict[str, Any]], **params: Any) -> Any:
+    def postprocess(self, outputs: list[dict[str, Any]], *args: Any, **params: Any) -> Any:
         raise NotImplementedError
 
     # -- options -------------------------------------------------------------------------------------------
     def _split(self, options: dict[str, Any]) -> tuple[Params, Params, Params]:
         accepted = [name for name, p in inspect.signature(self._sanitize).parameters.items()
-                    if p.kind is not inspect.Parameter.VAR_KEYWORD]
+                    if p.kind not in (inspect.Parameter.VAR_KEYWORD, inspect.Parameter.VAR_POSITIONAL)]
         takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD
                         for p in inspect.signature(self._sanitize).parameters.values())
         unknown = [key for key in options if key not in accepted]
@@ -238,7 +240,7 @@ class Pipeline:
 
 def top_scores(scores: np.ndarray, id2label: Mapping[int, str], top_k: int | None) -> list[dict[str, Any]]:
     """``[{"label", "score"}]`` sorted by score (stable, so ties keep label order), the first ``top_k``."""
-    rows = [{"label": id2label[i], "score": float(score)} for i, score in enumerate(scores)]
+    rows: list[dict[str, Any]] = [{"label": id2label[i], "score": float(score)} for i, score in enumerate(scores)]
     rows.sort(key=lambda row: row["score"], reverse=True)
     return rows if top_k is None else rows[:top_k]
 

@@ -24,7 +24,9 @@ class ImageFeatureExtractionPipeline(Pipeline):
             post["return_tensors"] = return_tensors
         return dict(image_processor_kwargs or {}), {}, post
 
-    def preprocess(self, image: Any, **image_processor_kwargs: Any) -> list[Piece]:
+    # any image-processor keyword: mypy accepts a narrower hook than the base's (*args, **params) only when
+    # it takes named options, not **kwargs alone
+    def preprocess(self, image: Any, **image_processor_kwargs: Any) -> list[Piece]:  # type: ignore[override]
         processed = self.image_processor(load_image(image), return_tensors="pt", **image_processor_kwargs)
         return [Piece({"pixel_values": processed["pixel_values"][0]})]
 

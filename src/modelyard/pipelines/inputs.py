@@ -155,6 +155,9 @@ class KeyDataset:
     def __getitem__(self, index: int) -> Any:
         return self.dataset[index][self.key]
 
+    def __iter__(self) -> Iterator[Any]:
+        return (self[index] for index in range(len(self)))
+
 
 class KeyPairDataset:
     """Two columns as text pairs: ``{"text": row[key1], "text_pair": row[key2]}`` (text classification)."""

@@ -182,7 +182,8 @@ class TextGenerationPipeline(Pipeline):
         return pre, generate_kwargs, post
 
     # -- running -------------------------------------------------------------------------------------------
-    def __call__(self, text_inputs: Any = None, **options: Any) -> Any:
+    # the reference's name for the first argument; batch_size travels in **options to Pipeline.__call__
+    def __call__(self, text_inputs: Any = None, **options: Any) -> Any:  # type: ignore[override]
         """Continue one prompt or chat (a list of result dicts back), a list of them (a list of lists), or a
         generator / dataset of them (an iterator)."""
         if isinstance(text_inputs, Chat):
@@ -287,10 +288,11 @@ class TextGenerationPipeline(Pipeline):
 
     def _forward(self, batch: dict[str, torch.Tensor], *, prefix_length: int = 0,
                  **generate_kwargs: Any) -> Mapping[str, Any]:
-        input_ids: torch.Tensor | None = batch["input_ids"]
+        prompt = batch["input_ids"]
+        input_ids: torch.Tensor | None = prompt
         attention_mask: torch.Tensor | None = batch.get("attention_mask")
-        rows = input_ids.shape[0]
-        if input_ids.shape[1] == 0:  # an empty prompt: generate from the start token
+        rows = prompt.shape[0]
+        if prompt.shape[1] == 0:  # an empty prompt: generate from the start token
             input_ids = attention_mask = None
             rows = 1
         config = generate_kwargs.get("generation_config")

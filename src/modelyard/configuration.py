@@ -18,7 +18,7 @@ import os
 import warnings
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, Literal, TypeVar, overload
 
 from modelyard._version import __version__
 from modelyard.errors import ConfigurationError, MissingFileError, UnexpectedArgumentError
@@ -493,6 +493,24 @@ class PretrainedConfig(PretrainedIO):
                     f"{source}: key {key!r} must be {expected.__name__} (like the default {defaults[key]!r}), "
                     f"got {type(value).__name__} {value!r}. Fix the value in the file."
                 )
+
+    @overload
+    @classmethod
+    def from_dict(
+        cls: type[C], config_dict: dict[str, Any], *, return_unused_kwargs: Literal[True], **kwargs: Any
+    ) -> tuple[C, dict[str, Any]]: ...
+
+    @overload
+    @classmethod
+    def from_dict(
+        cls: type[C], config_dict: dict[str, Any], *, return_unused_kwargs: Literal[False] = False, **kwargs: Any
+    ) -> C: ...
+
+    @overload
+    @classmethod
+    def from_dict(
+        cls: type[C], config_dict: dict[str, Any], *, return_unused_kwargs: bool, **kwargs: Any
+    ) -> C | tuple[C, dict[str, Any]]: ...
 
     @classmethod
     def from_dict(

@@ -110,6 +110,7 @@ def parse_class_reference(reference: str) -> tuple[str | None, str, str]:
     (``..``, absolute, ``~``), no more than one ``/``. It is checked here, before any trust decision, because
     the namespace before the ``/`` is what a trusted-publisher setting is matched against.
     """
+    repo_id: str | None
     repo_id, separator, rest = reference.partition("--")
     if not separator:
         repo_id, rest = None, reference
@@ -151,8 +152,8 @@ def _choose(reference: str | list[str | None] | tuple[str | None, ...]) -> str:
 
 
 def _source_key(source: FileSource) -> tuple[str, ...]:
-    if source.is_local:
-        root = source.local_dir / source.subfolder if source.subfolder else source.local_dir  # type: ignore[operator]
+    if source.local_dir is not None:  # source.is_local
+        root = source.local_dir / source.subfolder if source.subfolder else source.local_dir
         return ("local", str(Path(root).resolve()))
     return ("hub", str(source.repo_id), str(source.commit_hash), source.subfolder)
 
@@ -275,7 +276,7 @@ def _open_code_source(source: FileSource | None, other_repo: str | None, code_re
         return FileSource.open_repo(
             other_repo,
             revision=code_revision,
-            cache_dir=source.cache_dir if hub else None,  # type: ignore[union-attr]
+            cache_dir=source.cache_dir if hub else None,  # type: ignore[union-attr]  # hub is True only with a source
             token=source.token if source is not None else None,
             local_files_only=bool(source is not None and source.local_files_only),
         )
@@ -319,9 +320,8 @@ def _entry_file(reader: Any, module: str) -> str:
 
 def _fetch(code_source: FileSource, module: str) -> tuple[str, dict[str, bytes], str]:
     """``(package, {relpath: content}, where)`` with the files in the module cache."""
-    if code_source.is_local:
+    if code_source.local_dir is not None:  # code_source.is_local
         root = code_source.local_dir / code_source.subfolder if code_source.subfolder else code_source.local_dir
-        assert root is not None
         reader = DirectoryReader(root, where=f"folder {str(root)!r}")
         closure = collect(reader, _entry_file(reader, module))
         package = local_package(root, _folder_hash(root))
@@ -338,7 +338,7 @@ def _fetch(code_source: FileSource, module: str) -> tuple[str, dict[str, bytes],
     return package, closure.files, where
 
 
-def _import_class(package: str, module: str, class_name: str, files: dict[str, bytes], where: str) -> type:
+def _import_class(package: str, module: str, class_name: str, files: dict[str, bytes], where: str) -> type[Any]:
     provided = {"transformers"} if remote_imports.uses_compat() else set()  # the compatibility namespace
     required = {}
     for path, data in files.items():
@@ -377,7 +377,7 @@ def resolve_remote_class(
     code_revision: str | None,
     builtin: type | None,
     misfit: str | None = None,
-) -> type | None:
+) -> type[Any] | None:
     """The class an ``auto_map`` entry names, imported behind the trust gate.
 
     Returns ``None`` when the user did not consent and ``builtin`` (a built-in or registered class that fits
@@ -404,7 +404,7 @@ def resolve_remote_class(
                 "checkpoint fits it completely; otherwise the load is refused). Pass trust_remote_code=True to use "
                 "the repository's own code.",
                 request,
-                builtin.__name__,  # type: ignore[union-attr]
+                builtin.__name__,  # type: ignore[union-attr]  # fallback implies builtin
             )
             return None
         pin = code_revision or (source.commit_hash if source is not None and other_repo is None else None)
@@ -426,23 +426,23 @@ def resolve_remote_class(
     code_source = consent.code_source or _open_code_source(source, other_repo, code_revision)
     package, files, code_where = _fetch(code_source, module)
     klass = _import_class(package, module, class_name, files, code_where)
-    klass._auto_class = auto_class  # type: ignore[attr-defined]  # saving it copies its code again
+    klass._auto_class = auto_class  # saving it copies its code again
     _ORIGINS[klass] = _Origin(_source_key(code_source), code_source)
     return klass
 
 
-def is_modelyard_class(klass: type) -> bool:
+def is_modelyard_class(klass: type[Any]) -> bool:
     """Whether ``klass`` builds on modelyard (remote code run on modelyard's compatibility namespace does);
     ``False`` for a class built on the transformers library (``MODELYARD_REMOTE_TRANSFORMERS=transformers``)."""
     return any(base.__module__ == "modelyard" or base.__module__.startswith("modelyard.") for base in klass.__mro__)
 
 
-def load_pretrained(klass: type, source: FileSource, *args: Any, **kwargs: Any) -> Any:
+def load_pretrained(klass: type[Any], source: FileSource, *args: Any, **kwargs: Any) -> Any:
     """``klass.from_pretrained`` for a class an Auto class resolved. A modelyard class gets the pinned
     ``source`` itself; a class of the transformers library gets the folder, or the repository id pinned to the
     same commit (``revision=<commit>``) with the same cache and token, and ``device`` as its ``device_map``."""
     if is_modelyard_class(klass):
-        return klass.from_pretrained(source, *args, **kwargs)  # type: ignore[attr-defined]
+        return klass.from_pretrained(source, *args, **kwargs)
     if "device" in kwargs:
         kwargs["device_map"] = kwargs.pop("device")
     options: dict[str, Any] = {"subfolder": source.subfolder} if source.subfolder else {}
@@ -453,10 +453,10 @@ def load_pretrained(klass: type, source: FileSource, *args: Any, **kwargs: Any) 
         options.update(revision=source.commit_hash, cache_dir=str(source.cache_dir), local_files_only=source.local_files_only)
         if source.token is not None:
             options["token"] = source.token
-    return klass.from_pretrained(location, *args, **options, **kwargs)  # type: ignore[attr-defined]
+    return klass.from_pretrained(location, *args, **options, **kwargs)
 
 
-def loaded_from(klass: type, source: FileSource | None) -> bool:
+def loaded_from(klass: type[Any], source: FileSource | None) -> bool:
     """Whether ``klass`` came from the custom code of ``source`` (same repository and commit, or same folder)."""
     origin = _ORIGINS.get(klass)
     return origin is not None and source is not None and origin.key == _source_key(source)
@@ -490,7 +490,7 @@ def get_class_from_dynamic_module(
     cache_dir: str | os.PathLike[str] | None = None,
     local_files_only: bool = False,
     token: str | bool | None = None,
-) -> type:
+) -> type[Any]:
     """Load one class of custom code directly (``"module.Class"`` in the given folder or repository, or
     ``"owner/repo--module.Class"``), behind the same trust gate as the Auto classes."""
     source = FileSource.open(

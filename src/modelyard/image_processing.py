@@ -111,7 +111,7 @@ def size_to_hw(size: Any, *, name: str = "size") -> tuple[int, int] | tuple[str,
 def size_dict(size: Any, *, name: str = "size") -> dict[str, int]:
     """The reference library's dict form of ``size``."""
     hw = size_to_hw(size, name=name)
-    if hw[0] == "shortest_edge":
+    if len(hw) == 3:  # ("shortest_edge", edge, longest or None)
         out = {"shortest_edge": hw[1]}
         if hw[2] is not None:
             out["longest_edge"] = hw[2]
@@ -129,8 +129,8 @@ class _Settings:
     scale: float
     mean: Any
     std: Any
-    data_format: str
-    input_data_format: str | None
+    data_format: T.ChannelFormat
+    input_data_format: T.ChannelFormat | None
     coefficients: dict[tuple[int, float], tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
 
 
@@ -252,7 +252,8 @@ class ImageFeatureExtractionMixin:
         code = T.resolve_resample(PIL.Image.Resampling.NEAREST if resample is None else resample)
         self._ensure_format_supported(image)
         pil = image if isinstance(image, PIL.Image.Image) else self.to_pil_image(image)
-        return pil.rotate(angle, resample=code, expand=expand, center=center, translate=translate, fillcolor=fillcolor)
+        # Pillow's stubs want a Resampling member; Pillow takes its int code as well
+        return pil.rotate(angle, resample=code, expand=expand, center=center, translate=translate, fillcolor=fillcolor)  # type: ignore[arg-type]  # Pillow's stubs want a Resampling member; Pillow takes its int code
 
 
 class BaseImageProcessor(FeatureExtractionMixin):
@@ -270,8 +271,9 @@ class BaseImageProcessor(FeatureExtractionMixin):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        if getattr(self, "resample", None) is not None:
-            T.resolve_resample(self.resample)  # fail at construction, not on the first call
+        resample = getattr(self, "resample", None)
+        if resample is not None:
+            T.resolve_resample(resample)  # fail at construction, not on the first call
 
     @property
     def is_fast(self) -> bool:
@@ -286,25 +288,27 @@ class BaseImageProcessor(FeatureExtractionMixin):
         return data
 
     # ------------------------------------------------------------------ new-style transforms (numpy out)
+    # The formats here are the caller's strings, passed on as given (the ignores: image_transforms types them
+    # as the two valid values).
     def resize(self, image: np.ndarray, size: Any, resample: Any = PIL.Image.Resampling.BILINEAR,
                data_format: str | None = None, input_data_format: str | None = None) -> np.ndarray:
         hw = size_to_hw(size)
         if hw[0] == "shortest_edge":
             array = T.to_numpy_image(image)
             fmt = input_data_format or (T.infer_channel_format(array) if array.ndim == 3 else T.CHANNELS_LAST)
-            height, width = T.to_channels_last(array, fmt).shape[:2]
+            height, width = T.to_channels_last(array, fmt).shape[:2]  # type: ignore[arg-type]  # the caller's format string (see above)
             hw = T.shortest_edge_size(height, width, hw[1], hw[2])
-        return T.resize(image, hw, resample, input_format=input_data_format, data_format=data_format)  # type: ignore[arg-type]
+        return T.resize(image, hw, resample, input_format=input_data_format, data_format=data_format)  # type: ignore[arg-type]  # the caller's format strings (see above)
 
     def rescale(self, image: np.ndarray, scale: float, **_: Any) -> np.ndarray:
         return T.rescale(image, scale)
 
     def normalize(self, image: np.ndarray, mean: Any, std: Any, input_data_format: str | None = None, **_: Any) -> np.ndarray:
-        return T.normalize(image, mean, std, input_format=input_data_format)  # type: ignore[arg-type]
+        return T.normalize(image, mean, std, input_format=input_data_format)  # type: ignore[arg-type]  # the caller's format string (see above)
 
     def center_crop(self, image: np.ndarray, size: Any, input_data_format: str | None = None, **_: Any) -> np.ndarray:
         hw = size_to_hw(size, name="crop_size")
-        return T.center_crop(image, hw, input_format=input_data_format)  # type: ignore[arg-type]
+        return T.center_crop(image, hw, input_format=input_data_format)  # type: ignore[arg-type]  # the caller's format string (see above)
 
     # ------------------------------------------------------------------ the batched pipeline
     def __call__(self, images: Any, return_tensors: Any = None, **kwargs: Any) -> BatchFeature:
@@ -416,7 +420,7 @@ class BaseImageProcessor(FeatureExtractionMixin):
             do_resize=do_resize,
             size=size_to_hw(size) if do_resize else None,
             resample=T.resolve_resample(pick("resample", PIL.Image.Resampling.BILINEAR)),
-            crop=crop,  # type: ignore[arg-type]
+            crop=crop,  # type: ignore[arg-type]  # crop sizes are height and width (as the reference reads them)
             scale=scale,
             mean=mean,
             std=std,

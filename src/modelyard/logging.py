@@ -37,7 +37,7 @@ def _install_default_handler() -> None:
         if _default_handler is not None:
             return
         handler = logging.StreamHandler(sys.stderr)
-        handler.flush = sys.stderr.flush  # type: ignore[method-assign]
+        handler.flush = sys.stderr.flush  # type: ignore[method-assign]  # flush through to the current stderr
         logger = _library_logger()
         logger.addHandler(handler)
         logger.propagate = False
@@ -128,7 +128,7 @@ def enable_explicit_format() -> None:
 
 def reset_format() -> None:
     for handler in _library_logger().handlers:
-        handler.setFormatter(None)  # type: ignore[arg-type]
+        handler.setFormatter(None)
 
 
 def disable_progress_bar() -> None:

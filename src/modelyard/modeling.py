@@ -18,7 +18,7 @@ import re
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar, cast
 
 import torch
 from torch import nn
@@ -116,7 +116,8 @@ def _install_meta_hooks() -> list[Any]:
             return None
         return nn.Parameter(param.to("meta"), requires_grad=param.requires_grad)
 
-    handle = nn.modules.module.register_module_parameter_registration_hook(to_meta)
+    # torch's stubs type the hook as returning None; a returned Parameter replaces the registered one
+    handle = nn.modules.module.register_module_parameter_registration_hook(to_meta)  # type: ignore[arg-type]
     originals = {name: getattr(nn.init, name) for name in _TORCH_INIT_FUNCTIONS if hasattr(nn.init, name)}
     for name, function in originals.items():
         setattr(nn.init, name, _skipped_while_building(function))
@@ -249,13 +250,13 @@ class PreTrainedModel(nn.Module, ModuleUtilsMixin, PretrainedIO):
     def get_input_embeddings(self) -> nn.Module:
         base = self.base_model
         if base is not self:
-            return base.get_input_embeddings()  # type: ignore[operator]
+            return base.get_input_embeddings()  # type: ignore[operator]  # the base model is a PreTrainedModel (base_model is typed nn.Module)
         raise NotImplementedError(f"{type(self).__name__} has no input embeddings.")
 
     def set_input_embeddings(self, value: nn.Module) -> None:
         base = self.base_model
         if base is not self:
-            base.set_input_embeddings(value)  # type: ignore[operator]
+            base.set_input_embeddings(value)  # type: ignore[operator]  # the base model is a PreTrainedModel (base_model is typed nn.Module)
             return
         raise NotImplementedError(f"{type(self).__name__} has no input embeddings.")
 
@@ -273,19 +274,20 @@ class PreTrainedModel(nn.Module, ModuleUtilsMixin, PretrainedIO):
             inputs = self.get_input_embeddings()
         except NotImplementedError:
             return
+        in_weight = cast(torch.Tensor, inputs.weight)  # torch types a module's attributes Tensor | Module
         if getattr(self.config, "torchscript", False):
             # TorchScript cannot share a parameter between two modules: the output layer gets a copy.
-            output.weight = nn.Parameter(inputs.weight.detach().clone())
+            output.weight = nn.Parameter(in_weight.detach().clone())
         else:
-            output.weight = inputs.weight
+            output.weight = in_weight
         bias = getattr(output, "bias", None)
-        if bias is not None and bias.device.type != "meta" and bias.shape[0] != inputs.weight.shape[0]:
-            grown = torch.zeros(inputs.weight.shape[0], dtype=bias.dtype, device=bias.device)
+        if bias is not None and bias.device.type != "meta" and bias.shape[0] != in_weight.shape[0]:
+            grown = torch.zeros(in_weight.shape[0], dtype=bias.dtype, device=bias.device)
             n = min(bias.shape[0], grown.shape[0])
             grown[:n] = bias.data[:n]
             output.bias = nn.Parameter(grown)
         if hasattr(output, "out_features"):
-            output.out_features = inputs.weight.shape[0]
+            output.out_features = in_weight.shape[0]  # type: ignore[assignment]  # torch: setattr typed Tensor | Module
 
     def resize_token_embeddings(
         self, new_num_tokens: int | None = None, pad_to_multiple_of: int | None = None
@@ -318,7 +320,7 @@ class PreTrainedModel(nn.Module, ModuleUtilsMixin, PretrainedIO):
         return new
 
     def _resize_output(self, output: nn.Module, size: int, keep: int) -> None:
-        weight = output.weight  # type: ignore[union-attr]
+        weight = cast(torch.Tensor, output.weight)  # torch types a module's attributes Tensor | Module
         grown = nn.Linear(weight.shape[1], size, bias=getattr(output, "bias", None) is not None)
         grown.to(device=weight.device, dtype=weight.dtype)
         self._init_weights(grown)
@@ -326,12 +328,12 @@ class PreTrainedModel(nn.Module, ModuleUtilsMixin, PretrainedIO):
             grown.weight[:keep] = weight[:keep]
             if grown.bias is not None:
                 grown.bias.zero_()
-                grown.bias[:keep] = output.bias[:keep]  # type: ignore[union-attr,index]
-        output.weight = grown.weight  # type: ignore[union-attr]
+                grown.bias[:keep] = output.bias[:keep]  # type: ignore[index]  # torch: a module's attributes are typed Tensor | Module
+        output.weight = grown.weight
         if grown.bias is not None:
-            output.bias = grown.bias  # type: ignore[union-attr]
+            output.bias = grown.bias
         if hasattr(output, "out_features"):
-            output.out_features = size
+            output.out_features = size  # type: ignore[assignment]  # torch: setattr typed Tensor | Module
 
     # ------------------------------------------------------------------ heads
     def prune_heads(self, heads_to_prune: dict[int, list[int]]) -> None:
@@ -384,13 +386,13 @@ class PreTrainedModel(nn.Module, ModuleUtilsMixin, PretrainedIO):
         func = functools.partial(checkpoint, **options)
         for module in self.modules():
             if hasattr(module, "gradient_checkpointing"):
-                module.gradient_checkpointing = True
-                module._gradient_checkpointing_func = func  # type: ignore[assignment]
+                module.gradient_checkpointing = True  # type: ignore[assignment]  # torch: setattr typed Tensor | Module
+                module._gradient_checkpointing_func = func  # type: ignore[assignment]  # torch: setattr typed Tensor | Module
 
     def gradient_checkpointing_disable(self) -> None:
         for module in self.modules():
             if hasattr(module, "gradient_checkpointing"):
-                module.gradient_checkpointing = False
+                module.gradient_checkpointing = False  # type: ignore[assignment]  # torch: setattr typed Tensor | Module
 
     @property
     def is_gradient_checkpointing(self) -> bool:
@@ -465,8 +467,9 @@ class PreTrainedModel(nn.Module, ModuleUtilsMixin, PretrainedIO):
             written += save_custom_code(self, directory, config=config, portable=portable_code)
         state = self._state_dict_without_shared(state_dict if state_dict is not None else self.state_dict())
         written += config._save_into(directory, portable_code=portable_code)
-        if self.can_generate() and getattr(self, "generation_config", None) is not None:
-            written += self.generation_config._save_into(directory)
+        generation_config = getattr(self, "generation_config", None)
+        if self.can_generate() and generation_config is not None:
+            written += generation_config._save_into(directory)
         written += save_state_dict(
             state, directory, max_shard_size=max_shard_size, safe_serialization=safe_serialization, variant=variant
         )
@@ -586,7 +589,7 @@ class PreTrainedModel(nn.Module, ModuleUtilsMixin, PretrainedIO):
     ) -> PretrainedConfig:
         if config is None:
             config_class = cls.config_class or PretrainedConfig
-            config, unused = config_class.from_pretrained(source, return_unused_kwargs=True, **overrides)  # type: ignore[misc]
+            config, unused = config_class.from_pretrained(source, return_unused_kwargs=True, **overrides)
         else:
             config = copy.deepcopy(config)
             unused = {k: v for k, v in overrides.items() if not hasattr(config, k)}
@@ -715,7 +718,7 @@ class PreTrainedModel(nn.Module, ModuleUtilsMixin, PretrainedIO):
             self._init_weights(module)
             with torch.no_grad():  # _init_weights touches the whole module: restore what was loaded
                 for name, value in loaded.items():
-                    module._parameters[name].copy_(value)  # type: ignore[union-attr]
+                    module._parameters[name].copy_(value)
         if missing:
             self.tie_weights()
         return missing

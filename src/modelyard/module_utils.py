@@ -9,6 +9,7 @@ allowed, the dtype's most negative value where it is not.
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 import torch
 
@@ -18,7 +19,9 @@ logger = logging.getLogger(__name__)
 class ModuleUtilsMixin:
     """Needs ``self.dtype`` (a ``PreTrainedModel`` property) and ``self.config``."""
 
-    dtype: torch.dtype
+    if TYPE_CHECKING:
+        @property
+        def dtype(self) -> torch.dtype: ...
 
     @staticmethod
     def create_extended_attention_mask_for_decoder(

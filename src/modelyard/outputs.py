@@ -10,6 +10,7 @@ utilities, so ``torch.export`` and ``torch.compile`` flatten it to its tensors a
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -17,7 +18,7 @@ import torch
 from torch.utils import _pytree as pytree
 
 
-class ModelOutput(OrderedDict):  # type: ignore[type-arg]
+class ModelOutput(OrderedDict):
     """Base class: subclasses are ``@dataclass``es whose fields default to ``None``.
 
     The dict holds the fields that are set (not ``None``), in field order; setting a field by attribute
@@ -27,17 +28,20 @@ class ModelOutput(OrderedDict):  # type: ignore[type-arg]
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
+        def unflatten(values: Iterable[Any], keys: Any) -> ModelOutput:
+            return cls(**dict(zip(keys, values)))
+
         pytree.register_pytree_node(
             cls,
             _flatten_output,
-            lambda values, keys, _cls=cls: _cls(**dict(zip(keys, values))),
+            unflatten,
             serialized_type_name=f"{cls.__module__}.{cls.__qualname__}",
         )
 
     def __post_init__(self) -> None:
         # The generated __init__ assigned every field through __setattr__, which keeps the dict in step;
         # this only checks that the class was declared as a dataclass with defaults for every field.
-        if not fields(self):  # type: ignore[arg-type]
+        if not fields(self):  # type: ignore[arg-type]  # subclasses are dataclasses (checked here)
             raise TypeError(f"{type(self).__name__} must be a @dataclass with at least one field.")
 
     # ------------------------------------------------------------------ one state, two views
@@ -67,7 +71,7 @@ class ModelOutput(OrderedDict):  # type: ignore[type-arg]
     def _field_names(cls) -> tuple[str, ...]:
         names = cls.__dict__.get("_cached_field_names")
         if names is None:
-            names = tuple(f.name for f in fields(cls))  # type: ignore[arg-type]
+            names = tuple(f.name for f in fields(cls))  # type: ignore[arg-type]  # subclasses are dataclasses
             type.__setattr__(cls, "_cached_field_names", names)
         return names
 

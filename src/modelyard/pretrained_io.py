@@ -20,12 +20,15 @@ from __future__ import annotations
 import inspect
 import os
 from pathlib import Path
-from typing import Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar, overload
 
 from modelyard.errors import ConfigurationError
 from modelyard.hub.files import FileSource
 from modelyard.hub.push import PushToHubMixin
 from modelyard.options import REFERENCE_FLAGS, HubOptions, refuse_near_misses, unknown_keywords_error
+
+if TYPE_CHECKING:
+    from modelyard.weights.report import LoadReport
 
 T = TypeVar("T", bound="PretrainedIO")
 
@@ -58,6 +61,23 @@ class PretrainedIO(PushToHubMixin):
     settings_error: ClassVar[type[Exception]] = ConfigurationError
 
     # ------------------------------------------------------------------ loading
+    # Typed so that ``BertModel.from_pretrained(...)`` is a BertModel to a type checker or IDE; the two flags
+    # that add a second value to the result (configs' unused keywords, models' load report) give a tuple.
+    @overload
+    @classmethod
+    def from_pretrained(cls: type[T], pretrained_model_name_or_path: str | os.PathLike[str] | FileSource,
+                        *args: Any, return_unused_kwargs: Literal[True], **kwargs: Any) -> tuple[T, dict[str, Any]]: ...
+
+    @overload
+    @classmethod
+    def from_pretrained(cls: type[T], pretrained_model_name_or_path: str | os.PathLike[str] | FileSource,
+                        *args: Any, output_loading_info: Literal[True], **kwargs: Any) -> tuple[T, LoadReport]: ...
+
+    @overload
+    @classmethod
+    def from_pretrained(cls: type[T], pretrained_model_name_or_path: str | os.PathLike[str] | FileSource,
+                        *args: Any, **kwargs: Any) -> T: ...
+
     @classmethod
     def from_pretrained(cls: type[T], pretrained_model_name_or_path: str | os.PathLike[str] | FileSource,
                         *args: Any, **kwargs: Any) -> Any:

@@ -75,6 +75,10 @@ class ProcessorMixin(PretrainedIO):
     # With audio (or images) and text in one call, the text's input_ids go under this key.
     text_target_key: ClassVar[str] = "labels"
     auto_class_choices = ("AutoProcessor",)
+    # The parts that ``attributes`` names, set by __init__ (declared for type checkers; a processor has only
+    # the parts its ``attributes`` name).
+    tokenizer: Any
+    feature_extractor: Any
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         optional = {k: kwargs.pop(k) for k in list(kwargs) if k in self.optional_attributes}
@@ -165,7 +169,7 @@ class ProcessorMixin(PretrainedIO):
                     f"{type(self).__name__} has no part for {modality} (its parts: {', '.join(self.attributes)})."
                 )
         if getattr(self, "_in_target_context_manager", False):
-            parts["audio"] = parts["images"] = self.tokenizer  # type: ignore[attr-defined]
+            parts["audio"] = parts["images"] = self.tokenizer
         explicit = {"audio": dict(audio_kwargs or {}), "text": dict(text_kwargs or {}), "images": dict(images_kwargs or {})}
         routed = self._route_kwargs(kwargs, {m: parts[m] for m in given})
         outputs: dict[str, Any] = {}
@@ -210,7 +214,7 @@ class ProcessorMixin(PretrainedIO):
         """``pad(input_features, labels=...)``: features through the feature extractor's ``pad``, ``labels``
         through the tokenizer's; both given: the features with ``labels`` = the padded ``input_ids``."""
         if getattr(self, "_in_target_context_manager", False):
-            return self.tokenizer.pad(*args, **kwargs)  # type: ignore[attr-defined]
+            return self.tokenizer.pad(*args, **kwargs)
         input_features = kwargs.pop("input_features", None)
         labels = kwargs.pop("labels", None)
         if args:
@@ -221,7 +225,7 @@ class ProcessorMixin(PretrainedIO):
                 raise FeatureExtractionError(f"{type(self).__name__} has no feature extractor that can pad.")
             input_features = extractor.pad(input_features, *args, **kwargs)
         if labels is not None:
-            labels = self.tokenizer.pad(labels, **kwargs)  # type: ignore[attr-defined]
+            labels = self.tokenizer.pad(labels, **kwargs)
         if labels is None:
             return input_features
         if input_features is None:
@@ -231,11 +235,11 @@ class ProcessorMixin(PretrainedIO):
 
     def decode(self, *args: Any, **kwargs: Any) -> Any:
         """The tokenizer's ``decode``."""
-        return self.tokenizer.decode(*args, **kwargs)  # type: ignore[attr-defined]
+        return self.tokenizer.decode(*args, **kwargs)
 
     def batch_decode(self, *args: Any, **kwargs: Any) -> Any:
         """The tokenizer's ``batch_decode``."""
-        return self.tokenizer.batch_decode(*args, **kwargs)  # type: ignore[attr-defined]
+        return self.tokenizer.batch_decode(*args, **kwargs)
 
     @contextlib.contextmanager
     def as_target_processor(self) -> Iterator[None]:

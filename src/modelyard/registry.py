@@ -116,7 +116,7 @@ def public_exports() -> dict[str, str]:
     return exports
 
 
-def import_family_class(model_type: str, class_name: str) -> type:
+def import_family_class(model_type: str, class_name: str) -> type[Any]:
     package, _ = families()[model_type]
     return getattr(importlib.import_module(package), class_name)
 
@@ -170,7 +170,9 @@ class ModelTypeTable:
     def model_types(self) -> list[str]:
         return sorted(set(self._builtin) | set(self._registered))
 
-    def get(self, model_type: str) -> Any | None:
+    def get(self, model_type: str | None) -> Any | None:
+        if model_type is None:
+            return None
         if model_type in self._registered:
             return self._registered[model_type]
         name = self._builtin.get(model_type)
@@ -218,7 +220,7 @@ class ConfigKeyedTable:
     def __init__(self, description: str, config_table: ModelTypeTable) -> None:
         self.description = description  # the Auto class name, which is also the manifests' task key
         self._configs = config_table
-        self._registered: dict[type, type] = {}
+        self._registered: dict[type[Any], type[Any]] = {}
         _TABLES.add(self)
 
     @functools.cached_property
@@ -228,12 +230,14 @@ class ConfigKeyedTable:
     def model_types(self) -> list[str]:
         return sorted(set(self._builtin) | {c.model_type for c in self._registered})
 
-    def get(self, config_class: type) -> type | None:
+    def get(self, config_class: type[Any]) -> type[Any] | None:
         for klass in config_class.__mro__:
             if klass in self._registered:
                 return self._registered[klass]
         model_type = getattr(config_class, "model_type", None)
-        name = self._builtin.get(model_type) if model_type else None
+        if not model_type:
+            return None
+        name = self._builtin.get(model_type)
         if name is None:
             return None
         # Compare with the built-in config class itself: a user config registered over the same
@@ -243,7 +247,7 @@ class ConfigKeyedTable:
             return None
         return import_family_class(model_type, name)
 
-    def register(self, config_class: type, model_class: type, *, exist_ok: bool = False) -> None:
+    def register(self, config_class: type[Any], model_class: type[Any], *, exist_ok: bool = False) -> None:
         declared = getattr(model_class, "config_class", None)
         if declared is not None and declared is not config_class:
             raise RegistrationError(
@@ -254,11 +258,11 @@ class ConfigKeyedTable:
         if not exist_ok and (config_class in self._registered or self.get(config_class) is not None):
             raise RegistrationError(
                 f"{config_class.__name__} already has a model in {self.description}: "
-                f"{self.get(config_class).__name__}. Pass exist_ok=True to replace it on purpose."  # type: ignore[union-attr]
+                f"{self.get(config_class).__name__}. Pass exist_ok=True to replace it on purpose."  # type: ignore[union-attr]  # registered (checked above)
             )
         self._registered[config_class] = model_class
 
-    def unregister(self, config_class: type) -> None:
+    def unregister(self, config_class: type[Any]) -> None:
         self._registered.pop(config_class, None)
 
     def registered_config_classes(self) -> list[type]:

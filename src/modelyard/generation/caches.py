@@ -83,7 +83,7 @@ class CacheLayerMixin:
         """Reorder the batch rows (beam search keeps the states of the beams it selected)."""
         if self.is_initialized and self.keys is not None and self.keys.numel():
             self.keys = self.keys.index_select(0, beam_idx.to(self.keys.device))
-            self.values = self.values.index_select(0, beam_idx.to(self.keys.device))  # type: ignore[union-attr]
+            self.values = self.values.index_select(0, beam_idx.to(self.keys.device))  # type: ignore[union-attr]  # values are set with keys
 
     def crop(self, max_length: int) -> None:
         raise NotImplementedError(f"{type(self).__name__} cannot be cropped; use a DynamicCache")
@@ -114,7 +114,7 @@ class DynamicLayer(CacheLayerMixin):
             self.is_initialized = True
         else:
             self.keys = torch.cat((self.keys, key_states), dim=-2)
-            self.values = torch.cat((self.values, value_states), dim=-2)  # type: ignore[arg-type]
+            self.values = torch.cat((self.values, value_states), dim=-2)  # type: ignore[arg-type]  # a layer holding states has both
         return self.keys, self.values
 
     def get_seq_length(self) -> int:
@@ -135,18 +135,18 @@ class DynamicLayer(CacheLayerMixin):
             max_length = length + max_length
         if length <= max_length:
             return
-        self.keys = self.keys[..., :max_length, :]  # type: ignore[index]
-        self.values = self.values[..., :max_length, :]  # type: ignore[index]
+        self.keys = self.keys[..., :max_length, :]  # type: ignore[index]  # a layer holding states has both
+        self.values = self.values[..., :max_length, :]  # type: ignore[index]  # a layer holding states has both
 
     def batch_repeat_interleave(self, repeats: int) -> None:
         if self.get_seq_length() > 0:
-            self.keys = self.keys.repeat_interleave(repeats, dim=0)  # type: ignore[union-attr]
-            self.values = self.values.repeat_interleave(repeats, dim=0)  # type: ignore[union-attr]
+            self.keys = self.keys.repeat_interleave(repeats, dim=0)  # type: ignore[union-attr]  # a layer holding states has both
+            self.values = self.values.repeat_interleave(repeats, dim=0)  # type: ignore[union-attr]  # a layer holding states has both
 
     def batch_select_indices(self, indices: torch.Tensor) -> None:
         if self.get_seq_length() > 0:
-            self.keys = self.keys[indices, ...]  # type: ignore[index]
-            self.values = self.values[indices, ...]  # type: ignore[index]
+            self.keys = self.keys[indices, ...]  # type: ignore[index]  # a layer holding states has both
+            self.values = self.values[indices, ...]  # type: ignore[index]  # a layer holding states has both
 
 
 class DynamicSlidingWindowLayer(DynamicLayer):
@@ -172,7 +172,7 @@ class DynamicSlidingWindowLayer(DynamicLayer):
             full_keys, full_values = key_states, value_states
         else:
             full_keys = torch.cat((self.keys, key_states), dim=-2)
-            full_values = torch.cat((self.values, value_states), dim=-2)  # type: ignore[arg-type]
+            full_values = torch.cat((self.values, value_states), dim=-2)  # type: ignore[arg-type]  # a layer holding states has both
         self.cumulative_length += key_states.shape[-2]
         keep = self.sliding_window - 1
         self.keys = full_keys[:, :, -keep:, :] if keep > 0 else full_keys[:, :, :0, :]
@@ -254,7 +254,7 @@ class StaticLayer(CacheLayerMixin):
         # so it stays traceable); the reference counts the same way
         if not self.is_initialized or self.keys is None:
             return 0
-        return self.keys[0, 0].any(dim=-1).sum()  # type: ignore[return-value]
+        return self.keys[0, 0].any(dim=-1).sum()  # type: ignore[return-value]  # a 0-d tensor, so the count stays traceable
 
     def get_max_cache_shape(self) -> int:
         return self.max_cache_len
@@ -481,7 +481,7 @@ class Cache:
         sizes = {getattr(layer, "max_batch_size", None) for layer in self.layers}
         if len(sizes) != 1:
             raise ValueError(f"The cache's layers disagree on their batch size: {sorted(map(str, sizes))}")
-        return sizes.pop()  # type: ignore[return-value]
+        return sizes.pop()  # type: ignore[return-value]  # the layers' one batch size
 
     @property
     def max_cache_len(self) -> int:
@@ -503,12 +503,12 @@ class Cache:
         """Layer ``layer_idx`` as the legacy ``(keys, values)`` pair."""
         if isinstance(layer_idx, int) and -len(self.layers) <= layer_idx < len(self.layers):
             layer = self.layers[layer_idx]
-            return layer.keys, layer.values  # type: ignore[return-value]
+            return layer.keys, layer.values  # type: ignore[return-value]  # set once the layer holds states
         raise KeyError(f"The cache holds {len(self.layers)} layers; there is no layer {layer_idx!r}.")
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         for layer in self.layers:
-            yield layer.keys, layer.values  # type: ignore[misc]
+            yield layer.keys, layer.values  # type: ignore[misc]  # set once the layer holds states
 
     def __len__(self) -> int:
         return len(self.layers)
@@ -587,7 +587,7 @@ class DynamicCache(Cache):
 
     def to_legacy_cache(self) -> LegacyCache:
         """The states as the legacy ``((keys, values), ...)`` tuple, one pair per layer."""
-        return tuple((layer.keys, layer.values) for layer in self.layers)  # type: ignore[misc]
+        return tuple((layer.keys, layer.values) for layer in self.layers)  # type: ignore[misc]  # set once the layer holds states
 
     @classmethod
     def from_legacy_cache(cls, past_key_values: LegacyCache | None) -> DynamicCache:
@@ -614,7 +614,7 @@ class DynamicCache(Cache):
         for start in range(0, full_batch_size, split_size):
             part = type(self)()
             for index, layer in enumerate(self.layers):
-                part.update(layer.keys[start : start + split_size], layer.values[start : start + split_size], index)  # type: ignore[index]
+                part.update(layer.keys[start : start + split_size], layer.values[start : start + split_size], index)  # type: ignore[index]  # a layer holding states has both
             out.append(part)
         return out
 

@@ -484,7 +484,7 @@ class GenerationConfig(PretrainedIO):
             path = location
             commit = None
         else:
-            path = location.get(name)  # type: ignore[assignment]
+            path = location.get(name)  # type: ignore[assignment]  # a FileSource gives a local path or None
             commit = location.commit_hash
         if path is None or not path.is_file():
             raise MissingFileError(f"No {name} at {str(location)!r}: a model saved without generation settings has "

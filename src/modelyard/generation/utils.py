@@ -56,7 +56,6 @@ import weakref
 from typing import TYPE_CHECKING, Any
 
 import torch
-from torch import nn
 
 from modelyard.errors import ConfigurationError, UnexpectedArgumentError
 from modelyard.generation.beam_search import beam_search

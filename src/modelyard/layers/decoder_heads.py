@@ -12,7 +12,7 @@ the mean into a sum divided by it.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import torch
 from torch import nn
@@ -42,7 +42,7 @@ def causal_lm_loss(
     """Next-token cross-entropy in float32: position t predicts label t + 1 (or ``shift_labels[t]``)."""
     logits = logits.float()
     if shift_labels is None:
-        shift_labels = F.pad(labels, (0, 1), value=ignore_index)[..., 1:]  # type: ignore[arg-type]
+        shift_labels = F.pad(labels, (0, 1), value=ignore_index)[..., 1:]  # type: ignore[arg-type]  # labels is given when shift_labels is not
     shift_labels = shift_labels.reshape(-1).to(logits.device)
     reduction = "sum" if num_items_in_batch is not None else "mean"
     loss = F.cross_entropy(logits.reshape(-1, vocab_size), shift_labels, ignore_index=ignore_index, reduction=reduction)
@@ -119,7 +119,12 @@ class _DecoderHead(nn.Module):
     """Plumbing of the heads; the family's PreTrainedModel (later in the MRO) defines _make_backbone(config)."""
 
     config: Any
-    base_model_prefix: str
+    base_model_prefix: ClassVar[str]
+
+    if TYPE_CHECKING:  # given by the family's PreTrainedModel, later in the MRO
+        def _make_backbone(self, config: Any) -> nn.Module: ...
+
+        def post_init(self) -> None: ...
 
     def _backbone(self) -> nn.Module:
         return getattr(self, self.base_model_prefix)
@@ -134,14 +139,14 @@ class _DecoderHead(nn.Module):
 class CausalLMHead(_DecoderHead, GenerationMixin):
     """Next-token logits over the vocabulary (``lm_head``, tied to the input embeddings when the config says)."""
 
-    _tied_weights_keys = ["lm_head.weight"]
+    _tied_weights_keys: ClassVar[list[str] | None] = ["lm_head.weight"]
 
     def __init__(self, config: Any) -> None:
-        super().__init__(config)  # type: ignore[call-arg]
+        super().__init__(config)
         setattr(self, self.base_model_prefix, self._make_backbone(config))
         self.vocab_size = config.vocab_size
-        self.lm_head = nn.Linear(config.hidden_size, config.vocab_size, bias=False)
-        self.post_init()  # type: ignore[attr-defined]
+        self.lm_head: nn.Module = nn.Linear(config.hidden_size, config.vocab_size, bias=False)
+        self.post_init()
 
     def get_output_embeddings(self) -> nn.Module:
         return self.lm_head
@@ -183,11 +188,11 @@ class SequenceClassificationHead(_DecoderHead):
     """Scores (``score``, no bias) read at each row's last non-padding token."""
 
     def __init__(self, config: Any) -> None:
-        super().__init__(config)  # type: ignore[call-arg]
+        super().__init__(config)
         self.num_labels = config.num_labels
         setattr(self, self.base_model_prefix, self._make_backbone(config))
         self.score = nn.Linear(config.hidden_size, self.num_labels, bias=False)
-        self.post_init()  # type: ignore[attr-defined]
+        self.post_init()
 
     def forward(
         self,
@@ -227,12 +232,12 @@ class TokenClassificationHead(_DecoderHead):
     """A label per token (``score`` after dropout)."""
 
     def __init__(self, config: Any) -> None:
-        super().__init__(config)  # type: ignore[call-arg]
+        super().__init__(config)
         self.num_labels = config.num_labels
         setattr(self, self.base_model_prefix, self._make_backbone(config))
         self.dropout = nn.Dropout(classifier_dropout(config))
         self.score = nn.Linear(config.hidden_size, config.num_labels)
-        self.post_init()  # type: ignore[attr-defined]
+        self.post_init()
 
     def forward(
         self,
@@ -262,10 +267,10 @@ class QuestionAnsweringHead(_DecoderHead):
     """Start and end logits of an answer span (``qa_outputs``)."""
 
     def __init__(self, config: Any) -> None:
-        super().__init__(config)  # type: ignore[call-arg]
+        super().__init__(config)
         setattr(self, self.base_model_prefix, self._make_backbone(config))
         self.qa_outputs = nn.Linear(config.hidden_size, 2)
-        self.post_init()  # type: ignore[attr-defined]
+        self.post_init()
 
     def forward(
         self,

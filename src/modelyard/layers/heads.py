@@ -168,7 +168,7 @@ _HEAD_FIELDS = ("loss", "logits", "start_logits", "end_logits")  # what a head c
 def _extras(output_class: type[ModelOutput], encoded: Any) -> dict[str, Any]:
     """What the head's output passes on from the base model's: every other field ``output_class`` has
     (``hidden_states``, ``attentions``, a decoder's ``past_key_values``), None where ``encoded`` lacks it."""
-    fields = output_class.__dataclass_fields__  # type: ignore[attr-defined]
+    fields = output_class.__dataclass_fields__  # type: ignore[attr-defined]  # output classes are dataclasses
     return {name: getattr(encoded, name, None) for name in fields if name not in _HEAD_FIELDS}
 
 
@@ -177,7 +177,7 @@ class SequenceClassificationHead(TaskHead):
     is regression, single-label or multi-label by ``config.problem_type`` (decided from the labels when unset).
     Image classifiers use it too, with their own ``output_class``."""
 
-    output_class = outputs.SequenceClassifierOutput
+    output_class: ClassVar[type[ModelOutput]] = outputs.SequenceClassifierOutput  # image heads give theirs
 
     def head_loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         return sequence_classification_loss(logits, labels, self.config)
@@ -218,7 +218,7 @@ class MultipleChoiceHead(TaskHead):
     def head_loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         return multiple_choice_loss(logits, labels)
 
-    def head_forward(  # type: ignore[override]
+    def head_forward(  # type: ignore[override]  # takes the number of choices besides the base head's arguments
         self, encoded: Any, labels: torch.Tensor | None, return_dict: bool | None, *, num_choices: int
     ) -> Any:
         logits = self.head_logits(encoded).view(-1, num_choices)  # (batch, choices)
@@ -231,7 +231,7 @@ class QuestionAnsweringHead(TaskHead):
 
     output_class = outputs.QuestionAnsweringModelOutput
 
-    def head_output(  # type: ignore[override]
+    def head_output(
         self,
         logits: torch.Tensor,
         encoded: Any,
@@ -246,7 +246,7 @@ class QuestionAnsweringHead(TaskHead):
             loss=loss, start_logits=start_logits, end_logits=end_logits, **_extras(self.output_class, encoded)
         )
 
-    def head_forward(  # type: ignore[override]
+    def head_forward(  # type: ignore[override]  # takes start and end positions in place of labels
         self,
         encoded: Any,
         start_positions: torch.Tensor | None,

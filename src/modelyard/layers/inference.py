@@ -77,7 +77,7 @@ def _best_time(call: object, runs: int = 5) -> float:
     best = float("inf")
     for _ in range(runs):
         start = time.perf_counter()
-        call()  # type: ignore[operator]
+        call()  # type: ignore[operator]  # the timed callable
         best = min(best, time.perf_counter() - start)
     return best
 
@@ -118,9 +118,9 @@ class _InPlace:
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         owner = self._owner
-        hooked = self._forward_hooks or self._forward_pre_hooks  # type: ignore[attr-defined]
+        hooked = self._forward_hooks or self._forward_pre_hooks  # type: ignore[attr-defined]  # nn.Module's hook dicts, on the module this mixin is part of
         if owner is None or hooked or not may_overwrite(owner):
-            return super().forward(x)  # type: ignore[misc]
+            return super().forward(x)  # type: ignore[misc]  # the plain class's forward, later in the MRO
         return self._inplace(x)
 
 
@@ -172,12 +172,13 @@ def optimize(model: nn.Module, inplace_activations: Iterable[str], classes: Mapp
             module.__class__ = fast_block
         if type(module) is nn.Linear:
             module.__class__ = FewRowLinear
-            module._rows = transposed_rows(module.out_features, module.in_features, threads)
+            module._rows = transposed_rows(  # type: ignore[assignment]  # torch: setattr typed Tensor | Module
+                module.out_features, module.in_features, threads)
         for name in names:
             activation = module._modules.get(name)
-            fast = _INPLACE.get(type(activation)) if activation is not None else None
-            if fast is not None:
-                activation.__class__ = fast  # type: ignore[union-attr]
+            fast_activation = _INPLACE.get(type(activation)) if activation is not None else None
+            if fast_activation is not None:
+                activation.__class__ = fast_activation
                 object.__setattr__(activation, "_owner", module)
 
 
@@ -185,7 +186,7 @@ def restore(model: nn.Module) -> None:
     """Undo :func:`optimize`: every switched module gets its plain class back."""
     for module in model.modules():
         if type(module) is FewRowLinear:
-            module.__class__ = nn.Linear
+            module.__class__ = nn.Linear  # type: ignore[assignment]  # the switch back is the point
             module.__dict__.pop("_rows", None)
         elif type(module) in _PLAIN:
             module.__class__ = _PLAIN[type(module)]

@@ -15,6 +15,7 @@ legacy tuple of (key, value) pairs), ``use_cache``, ``cache_position``, ``output
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -127,6 +128,8 @@ class RotaryDecoderBackbone(nn.Module):
     """Base-model behaviour of a Llama-style decoder; mix in before the family's ``PreTrainedModel``."""
 
     config: Any
+    # set with gradient_checkpointing by PreTrainedModel.gradient_checkpointing_enable()
+    _gradient_checkpointing_func: Callable[..., Any]
 
     def layer_options(self, config: Any, layer_idx: int, layer_type: str) -> dict[str, Any]:
         """Keyword arguments of :class:`RotaryDecoderLayer` for one layer (biases, sliding window)."""
@@ -137,7 +140,7 @@ class RotaryDecoderBackbone(nn.Module):
         """Create ``embed_tokens``, ``layers``, ``norm`` and ``rotary_emb`` (the reference's key names)."""
         self.padding_idx = config.pad_token_id
         self.vocab_size = config.vocab_size
-        self.embed_tokens = nn.Embedding(config.vocab_size, config.hidden_size, self.padding_idx)
+        self.embed_tokens: nn.Module = nn.Embedding(config.vocab_size, config.hidden_size, self.padding_idx)
         self.layers = nn.ModuleList(
             RotaryDecoderLayer(config, i, **self.layer_options(config, i, kind))
             for i, kind in enumerate(layer_types(config))
@@ -201,7 +204,7 @@ class RotaryDecoderBackbone(nn.Module):
         for layer in self.layers:
             if all_hidden is not None:
                 all_hidden += (hidden_states,)
-            mask = masks[layer.attention_type]
+            mask = masks[layer.attention_type]  # type: ignore[index]  # torch: ModuleList items are typed nn.Module
             if checkpointing:
                 hidden_states, probs = self._gradient_checkpointing_func(
                     layer.__call__, hidden_states, mask, position_embeddings, None, cache_position, output_attentions
@@ -232,7 +235,7 @@ class RotaryDecoderBackbone(nn.Module):
         additive: bool,
     ) -> dict[str, torch.Tensor | None]:
         """One mask per attention kind present, built once and shared by the layers of that kind."""
-        kinds = [layer.attention_type for layer in self.layers]
+        kinds: list[str] = [layer.attention_type for layer in self.layers]  # type: ignore[misc]  # torch: ModuleList items are typed nn.Module
         masks: dict[str, torch.Tensor | None] = {}
         for kind in dict.fromkeys(kinds):
             kv_length, kv_offset = mask_sizes(cache, cache_position, kinds.index(kind), inputs_embeds.shape[1])

@@ -27,7 +27,7 @@ reentrant checkpointing takes no keywords.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import torch
@@ -39,6 +39,9 @@ from modelyard.outputs import BaseModelOutput
 
 class LayerStack(nn.Module):
     """Base of a module that runs layers in sequence (see the module docstring for the layer contract)."""
+
+    # set with gradient_checkpointing by PreTrainedModel.gradient_checkpointing_enable()
+    _gradient_checkpointing_func: Callable[..., Any]
 
     def __init__(
         self, layers: Iterable[nn.Module] | None = None, *, name: str = "layers", layers_take_head_mask: bool = False
@@ -75,7 +78,7 @@ class LayerStack(nn.Module):
 
     def run_layers(
         self,
-        layers: Sequence[nn.Module],
+        layers: Sequence[nn.Module] | nn.ModuleList,
         hidden_states: torch.Tensor,
         *args: Any,
         head_mask: torch.Tensor | None = None,
@@ -120,7 +123,7 @@ class LayerStack(nn.Module):
         return BaseModelOutput(
             last_hidden_state=hidden_states,
             hidden_states=all_hidden,
-            attentions=all_attentions,  # type: ignore[arg-type]
+            attentions=all_attentions,  # type: ignore[arg-type]  # a tuple of tensors (None entries only for layers that give none)
         )
 
 

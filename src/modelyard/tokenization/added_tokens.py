@@ -66,7 +66,7 @@ class AddedToken:
     def __setstate__(self, state: dict[str, Any]) -> None:
         # Partial updates are allowed (the reference uses them to flip `special`).
         if not hasattr(self, "content"):
-            self.__init__(state["content"])  # type: ignore[misc]
+            self.__init__(state["content"])  # type: ignore[misc]  # unpickling: the object has no state yet
         for key, value in state.items():
             if key in _FIELDS:
                 setattr(self, key, value)

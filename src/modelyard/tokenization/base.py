@@ -234,7 +234,7 @@ class PreTrainedTokenizerBase(SpecialTokensMixin, PaddingTruncationMixin, ChatTe
         options = EncodingOptions.from_call(self, locals(), kwargs)
         encodings = self._call_one(text, text_pair, options) if text is not None else None
         if text_target is None:
-            return encodings  # type: ignore[return-value]
+            return encodings  # type: ignore[return-value]  # text or text_target is given (checked above)
         targets = self._call_one(text_target, text_pair_target, options)
         if encodings is None:
             return targets

@@ -241,10 +241,10 @@ class ByteLevelBPETokenizer(PreTrainedTokenizer):
 
     def _convert_token_to_id(self, token: str) -> int:
         index = self.encoder.get(token)
-        return index if index is not None else self.encoder.get(str(self.unk_token))  # type: ignore[return-value]
+        return index if index is not None else self.encoder.get(str(self.unk_token))  # type: ignore[return-value]  # the vocabulary holds the unknown token
 
     def _convert_id_to_token(self, index: int) -> str:
-        return self.decoder.get(index)  # type: ignore[return-value]
+        return self.decoder.get(index)  # type: ignore[return-value]  # None for an unknown id, as the reference
 
     def _added_tokens_changed(self) -> None:
         super()._added_tokens_changed()

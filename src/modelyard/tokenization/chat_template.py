@@ -316,7 +316,7 @@ class ChatTemplateMixin:
             isinstance(conversation[0], (list, tuple)) or hasattr(conversation[0], "messages")
         )
         conversations = list(conversation) if batched else [conversation]
-        context = {**self.special_tokens_map, **template_kwargs}  # type: ignore[attr-defined]
+        context = {**self.special_tokens_map, **template_kwargs}  # type: ignore[attr-defined]  # the tokenizer this mixin is part of
         texts, spans = render(
             conversations, template=template, tools=tools, documents=documents,
             add_generation_prompt=add_generation_prompt, continue_final_message=continue_final_message,
@@ -325,7 +325,7 @@ class ChatTemplateMixin:
         rendered: str | list[str] = texts if batched else texts[0]
         if not tokenize:
             return rendered
-        encoded = self(  # type: ignore[operator]
+        encoded = self(  # type: ignore[operator]  # the tokenizer this mixin is part of
             rendered, padding=padding, truncation=truncation, max_length=max_length, add_special_tokens=False,
             return_tensors=return_tensors, **(tokenizer_kwargs or {}),
         )  # fmt: skip

@@ -12,8 +12,9 @@ from __future__ import annotations
 import copy
 import json
 import logging
+import os
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from modelyard.errors import TokenizerError
 from modelyard.tokenization import serialization
@@ -36,7 +37,7 @@ class PreTrainedTokenizerFast(PreTrainedTokenizerBase):
     """Base class of fast tokenizers; usable directly with ``tokenizer_file=`` or ``tokenizer_object=``."""
 
     vocab_files_names = VOCAB_FILES_NAMES
-    slow_tokenizer_class = None
+    slow_tokenizer_class: ClassVar[type[Any] | None] = None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         from tokenizers import Tokenizer
@@ -122,7 +123,7 @@ class PreTrainedTokenizerFast(PreTrainedTokenizerBase):
         if not to_add:
             return
         specials = self._special_token_set()
-        tokens = []
+        tokens: list[str | AddedToken] = []
         for token in to_add:
             if isinstance(token, str):
                 tokens.append(AddedToken(token, special=token in specials))
@@ -148,7 +149,7 @@ class PreTrainedTokenizerFast(PreTrainedTokenizerBase):
         vocab_name = self.vocab_files_names.get("vocab_file", "")
         if vocab_name.endswith(".model"):
             vocab_file = getattr(self, "vocab_file", None)
-            return bool(vocab_file) and Path(vocab_file).is_file()
+            return bool(vocab_file and Path(vocab_file).is_file())
         return True
 
     @property
@@ -375,8 +376,8 @@ class PreTrainedTokenizerFast(PreTrainedTokenizerBase):
             file_names += (str(path),)
         return file_names
 
-    def save_vocabulary(self, save_directory: str, filename_prefix: str | None = None) -> tuple[str, ...]:
-        return tuple(self._tokenizer.model.save(save_directory, name=filename_prefix))
+    def save_vocabulary(self, save_directory: str | os.PathLike[str], filename_prefix: str | None = None) -> tuple[str, ...]:
+        return tuple(self._tokenizer.model.save(str(save_directory), name=filename_prefix))
 
     def _normalizer_state(self) -> dict[str, Any]:
         normalizer = self._tokenizer.normalizer

@@ -10,7 +10,7 @@ import enum
 import logging
 import warnings
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from modelyard.errors import TokenizerError
 from modelyard.tokenization.encoding import BatchEncoding, TensorType, to_py_obj
@@ -26,7 +26,7 @@ def _enum_value(enum_cls: type[enum.Enum], value: Any, argument: str) -> Any:
     try:
         return enum_cls(value)
     except ValueError:
-        choices = ", ".join(repr(m.value) for m in enum_cls)  # type: ignore[attr-defined]
+        choices = ", ".join(repr(m.value) for m in enum_cls)
         raise TokenizerError(f"{argument}={value!r} is not valid; use True, False or one of {choices}.") from None
 
 
@@ -38,6 +38,24 @@ class PaddingTruncationMixin:
     truncation_side: str
     model_input_names: list[str]
     _warned: set[str]
+
+    if TYPE_CHECKING:  # given by the tokenizer classes this mixin is part of
+        pad_token: Any
+        pad_token_id: int | None
+
+        @property
+        def pad_token_type_id(self) -> int: ...
+
+        def num_special_tokens_to_add(self, pair: bool = False) -> int: ...
+
+        def build_inputs_with_special_tokens(self, token_ids_0: list[int],
+                                             token_ids_1: list[int] | None = None) -> list[int]: ...
+
+        def create_token_type_ids_from_sequences(self, token_ids_0: list[int],
+                                                 token_ids_1: list[int] | None = None) -> list[int]: ...
+
+        def get_special_tokens_mask(self, token_ids_0: list[int], token_ids_1: list[int] | None = None,
+                                    already_has_special_tokens: bool = False) -> list[int]: ...
 
     def _warn_once(self, key: str, message: str, *args: Any) -> None:
         if key not in self._warned:
@@ -109,8 +127,8 @@ class PaddingTruncationMixin:
                     max_length = self.model_max_length
 
         if padding_strategy is not PaddingStrategy.DO_NOT_PAD:
-            pad_id = self.pad_token_id  # type: ignore[attr-defined]
-            if self.pad_token is None or pad_id is None or pad_id < 0:  # type: ignore[attr-defined]
+            pad_id = self.pad_token_id
+            if self.pad_token is None or pad_id is None or pad_id < 0:
                 raise TokenizerError(
                     "Padding was asked for, but this tokenizer has no padding token. Set one, e.g. "
                     "tokenizer.pad_token = tokenizer.eos_token, or tokenizer.add_special_tokens({'pad_token': '[PAD]'})."
@@ -223,9 +241,9 @@ class PaddingTruncationMixin:
             raise TokenizerError(f"padding_side must be 'left' or 'right', got {side!r}.")
         fills = {
             "attention_mask": 0,
-            "token_type_ids": self.pad_token_type_id,  # type: ignore[attr-defined]
+            "token_type_ids": self.pad_token_type_id,
             "special_tokens_mask": 1,
-            main: self.pad_token_id,  # type: ignore[attr-defined]
+            main: self.pad_token_id,
         }
         for key, fill in fills.items():
             if key not in encoded_inputs or (key == "attention_mask" and not return_attention_mask):
@@ -366,7 +384,7 @@ class PaddingTruncationMixin:
             return_token_type_ids = "token_type_ids" in names
         if return_attention_mask is None:
             return_attention_mask = "attention_mask" in names
-        total = len(ids) + (len(pair_ids) if pair else 0)  # type: ignore[arg-type]
+        total = len(ids) + (len(pair_ids) if pair else 0)  # type: ignore[arg-type]  # pair_ids is given when pair
         if add_special_tokens:
             total += self.num_special_tokens_to_add(pair=pair)
         encoded: dict[str, Any] = {}
@@ -380,17 +398,17 @@ class PaddingTruncationMixin:
             encoded["overflowing_tokens"] = overflowing
             encoded["num_truncated_tokens"] = total - max_length if max_length is not None else 0
         if add_special_tokens:
-            sequence = self.build_inputs_with_special_tokens(ids, pair_ids)  # type: ignore[attr-defined]
-            type_ids = self.create_token_type_ids_from_sequences(ids, pair_ids) if return_token_type_ids else None  # type: ignore[attr-defined]
+            sequence = self.build_inputs_with_special_tokens(ids, pair_ids)
+            type_ids = self.create_token_type_ids_from_sequences(ids, pair_ids) if return_token_type_ids else None
         else:
-            sequence = ids + pair_ids if pair else list(ids)  # type: ignore[operator]
+            sequence = ids + pair_ids if pair else list(ids)  # type: ignore[operator]  # pair_ids is given when pair
             type_ids = [0] * len(sequence)
         encoded["input_ids"] = sequence
         if return_token_type_ids:
             encoded["token_type_ids"] = type_ids
         if options.return_special_tokens_mask:
             encoded["special_tokens_mask"] = (
-                self.get_special_tokens_mask(ids, pair_ids) if add_special_tokens else [0] * len(sequence)  # type: ignore[attr-defined]
+                self.get_special_tokens_mask(ids, pair_ids) if add_special_tokens else [0] * len(sequence)
             )
         if verbose and max_length is None and len(sequence) > self.model_max_length:
             self._eventual_warn_about_too_long_sequence(sequence, max_length, verbose)

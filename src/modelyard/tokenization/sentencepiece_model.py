@@ -69,7 +69,7 @@ def load_processor(
 def bpe_merges(vocab: dict[str, int], scores: dict[str, float]) -> list[tuple[str, str]]:
     """Merges of a sentencepiece BPE model: every split of a piece into two pieces of the vocabulary, ordered
     by the piece's score (highest first), then by the parts' lengths (longest first), then by their ids."""
-    found = []
+    found: list[tuple[str, str, float]] = []
     for piece, score in scores.items():
         splits = [(piece[:i], piece[i:]) for i in range(1, len(piece)) if piece[:i] in vocab and piece[i:] in vocab]
         splits.sort(key=lambda pair: (vocab[pair[0]], vocab[pair[1]]))
@@ -118,14 +118,14 @@ def llama_backend(slow: Any) -> Any:
     ]
     backend.add_tokens(added)
     if legacy:
-        steps = [normalizers.Prepend(prepend=SPIECE_UNDERLINE)] if add_prefix_space else []
+        steps: list[normalizers.Normalizer] = [normalizers.Prepend(prepend=SPIECE_UNDERLINE)] if add_prefix_space else []
         backend.normalizer = normalizers.Sequence([*steps, normalizers.Replace(pattern=" ", content=SPIECE_UNDERLINE)])
     else:
         backend.pre_tokenizer = pre_tokenizers.Metaspace(
             replacement=SPIECE_UNDERLINE, prepend_scheme=_prepend_scheme(add_prefix_space, legacy), split=False
         )
-    steps = [decoders.Replace(SPIECE_UNDERLINE, " "), decoders.ByteFallback(), decoders.Fuse()]
+    decoding: list[decoders.Decoder] = [decoders.Replace(SPIECE_UNDERLINE, " "), decoders.ByteFallback(), decoders.Fuse()]
     if add_prefix_space:
-        steps.append(decoders.Strip(content=" ", left=1))
-    backend.decoder = decoders.Sequence(steps)
+        decoding.append(decoders.Strip(content=" ", left=1))
+    backend.decoder = decoders.Sequence(decoding)
     return backend

@@ -152,7 +152,8 @@ class PreTrainedTokenizer(PreTrainedTokenizerBase):
         pieces.append(_lower_per_char(text[position:]))
         return "".join(pieces)
 
-    def tokenize(self, text: str, **kwargs: Any) -> list[str]:
+    # the reference's slow signature: pair and add_special_tokens are keywords here
+    def tokenize(self, text: str, **kwargs: Any) -> list[str]:  # type: ignore[override]
         """Split ``text`` into tokens: added tokens are kept whole, the rest goes through ``_tokenize``."""
         pieces, added = self._split_added_tokens(text, kwargs)
         tokens: list[str] = []

@@ -48,10 +48,10 @@ def _token_property(name: str) -> property:
 def _id_property(name: str) -> property:
     def getter(self: SpecialTokensMixin) -> int | None:
         token = getattr(self, name)
-        return self.convert_tokens_to_ids(token) if token is not None else None  # type: ignore[attr-defined]
+        return self.convert_tokens_to_ids(token) if token is not None else None
 
     def setter(self: SpecialTokensMixin, value: int | None) -> None:
-        setattr(self, name, self.convert_ids_to_tokens(value) if value is not None else None)  # type: ignore[attr-defined]
+        setattr(self, name, self.convert_ids_to_tokens(value) if value is not None else None)
 
     return property(getter, setter, doc=f"The id of the {name.replace('_', ' ')}, or None if not set.")
 
@@ -88,7 +88,7 @@ class SpecialTokensMixin:
     def _init_special_tokens(self, kwargs: dict[str, Any]) -> None:
         """Take the special tokens out of ``kwargs`` (values stay unvalidated against the vocabulary)."""
         self._pad_token_type_id = 0
-        self._special_cache: dict[str, Any] = {}
+        self._special_cache: dict[Any, Any] = {}  # keyed by a name, or by a tuple of the settings it depends on
         self._special_tokens_map = dict.fromkeys(SPECIAL_TOKENS_ATTRIBUTES)
         self._special_tokens_map["additional_special_tokens"] = []
         for key in SPECIAL_TOKENS_ATTRIBUTES:
@@ -124,7 +124,7 @@ class SpecialTokensMixin:
                 return str(value) if value is not None else None
             if key.endswith("_id") and key[:-3] in specials:
                 token = specials[key[:-3]]
-                return self.convert_tokens_to_ids(str(token)) if token is not None else None  # type: ignore[attr-defined]
+                return self.convert_tokens_to_ids(str(token)) if token is not None else None
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {key!r}")
 
     # ------------------------------------------------------------------ additional special tokens
@@ -146,11 +146,11 @@ class SpecialTokensMixin:
 
     @property
     def additional_special_tokens_ids(self) -> list[int]:
-        return self.convert_tokens_to_ids(self.additional_special_tokens)  # type: ignore[attr-defined]
+        return self.convert_tokens_to_ids(self.additional_special_tokens)
 
     @additional_special_tokens_ids.setter
     def additional_special_tokens_ids(self, values: list[int]) -> None:
-        self.additional_special_tokens = [self.convert_ids_to_tokens(v) for v in values]  # type: ignore[attr-defined]
+        self.additional_special_tokens = [self.convert_ids_to_tokens(v) for v in values]
 
     @property
     def pad_token_type_id(self) -> int:
@@ -209,7 +209,7 @@ class SpecialTokensMixin:
     def all_special_ids(self) -> list[int]:
         cached = self._special_cache.get("ids")
         if cached is None:
-            cached = self.convert_tokens_to_ids(self.all_special_tokens)  # type: ignore[attr-defined]
+            cached = self.convert_tokens_to_ids(self.all_special_tokens)
             self._special_cache["ids"] = cached
         return list(cached)
 
@@ -239,7 +239,7 @@ class SpecialTokensMixin:
         """
         if not special_tokens_dict:
             return 0
-        to_add: list[AddedToken] = []
+        to_add: list[str | AddedToken] = []
         for key, value in special_tokens_dict.items():
             if key not in SPECIAL_TOKENS_ATTRIBUTES:
                 raise TokenizerError(

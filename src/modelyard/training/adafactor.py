@@ -80,7 +80,8 @@ class Adafactor(Optimizer):
         return loss
 
     def _update(self, p: torch.Tensor, group: dict[str, Any]) -> None:
-        grad = p.grad.float() if p.grad.dtype in (torch.float16, torch.bfloat16) else p.grad  # type: ignore[union-attr]
+        # step() updates only parameters that have a gradient
+        grad: torch.Tensor = p.grad.float() if p.grad.dtype in (torch.float16, torch.bfloat16) else p.grad  # type: ignore[union-attr,assignment]
         state = self.state[p]
         factored = grad.dim() >= 2
         if not state:
@@ -133,14 +134,14 @@ class AdafactorSchedule(LambdaLR):
         for group in optimizer.param_groups:
             del group["initial_lr"]
 
-    def get_lr(self) -> list[float]:  # type: ignore[override]
+    def get_lr(self) -> list[float]:  # type: ignore[override]  # torch's LRScheduler.get_lr takes no arguments either; its stub's return type is wider
         opt = self.optimizer
         lrs = [
             Adafactor._step_size(group, opt.state[group["params"][0]])
             for group in opt.param_groups
             if group["params"][0].grad is not None and opt.state.get(group["params"][0])
         ]
-        return lrs or self.base_lrs
+        return lrs or self.base_lrs  # type: ignore[return-value]  # torch types them float | Tensor; these are floats
 
 
 def _constant_one(step: int) -> float:

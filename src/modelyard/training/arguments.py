@@ -231,9 +231,9 @@ class TrainingArguments:
             if (
                 self.eval_strategy == "steps"
                 and self.save_strategy == "steps"
-                and self.eval_steps >= 1  # type: ignore[operator]
+                and self.eval_steps >= 1  # type: ignore[operator]  # eval_steps is set (from logging_steps) above when the strategy is steps
                 and self.save_steps >= 1
-                and self.save_steps % self.eval_steps != 0  # type: ignore[operator]
+                and self.save_steps % self.eval_steps != 0  # type: ignore[operator]  # eval_steps is set (from logging_steps) above when the strategy is steps
             ):
                 raise TrainingArgumentsError(
                     f"load_best_model_at_end=True needs every save to follow an evaluation, but save_steps "
@@ -343,7 +343,7 @@ def _guard_unknown_arguments(cls: type[TrainingArguments]) -> None:
             )
         generated(self, *args, **kwargs)
 
-    cls.__init__ = __init__  # type: ignore[method-assign]
+    cls.__init__ = __init__  # type: ignore[method-assign]  # the dataclass __init__ wrapped so keyword typos name the intended field
 
 
 _guard_unknown_arguments(TrainingArguments)

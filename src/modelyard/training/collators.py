@@ -77,7 +77,7 @@ def default_data_collator(features: Sequence[Any], return_tensors: str = "pt") -
     return batch
 
 
-default_data_collator.draws_random = False  # type: ignore[attr-defined]  (see training.data.needs_seeding)
+default_data_collator.draws_random = False  # type: ignore[attr-defined]  # a function attribute (see training.data.needs_seeding)
 
 
 def _rename_labels(batch: dict[str, Any]) -> dict[str, Any]:

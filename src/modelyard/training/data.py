@@ -135,7 +135,7 @@ class RemoveColumnsCollator:
     def __call__(self, features: list[Any]) -> Any:
         first = features[0] if features else None
         if type(first) is dict or isinstance(first, Mapping):
-            if self._reported and self.keep.issuperset(first):  # type: ignore[arg-type]
+            if self._reported and self.keep.issuperset(first):
                 return self.collator(features)  # nothing to drop
             if not self._reported:
                 dropped = [k for k in features[0] if k not in self.keep]

@@ -36,7 +36,7 @@ def extract_loss(outputs: Any, *, inputs: Any, model: Any, label_names: list[str
     # only outputs off the fast path need to know about labels (a tuple's first item is the loss only then)
     with_labels = has_labels(inputs, label_names)
     model_name = type(model).__name__
-    loss: Any = None
+    loss = None
     if _is_mapping_like(outputs):
         loss = outputs["loss"] if "loss" in outputs.keys() else None
         returned = f"a {type(outputs).__name__} with keys {list(outputs.keys())}"

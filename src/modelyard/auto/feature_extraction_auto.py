@@ -27,7 +27,7 @@ logger = logging.getLogger(__name__)
 FEATURE_EXTRACTOR_TABLE = ModelTypeTable("AutoFeatureExtractor", builtin_names(lambda family: family.feature_extractor))
 
 
-def class_from_name(name: str, table: ModelTypeTable) -> type | None:
+def class_from_name(name: str, table: ModelTypeTable) -> type[Any] | None:
     """The class called ``name``: a registration in ``table``, one of its built-ins, or a public modelyard name."""
     for model_type in table.model_types():
         if table.builtin_name(model_type) is None:
@@ -61,7 +61,7 @@ def resolve_remote(
     trust_remote_code: bool | None,
     code_revision: str | None,
     builtin: type | None,
-) -> type | None:
+) -> type[Any] | None:
     """The custom class an ``auto_map`` entry names (behind the trust gate), registered for ``auto_class`` so
     that saving it again ships its code; ``None`` means use ``builtin``."""
     from modelyard.dynamic_modules import resolve_remote_class
@@ -156,7 +156,7 @@ def resolve_preprocessor_class(
     code_revision: str | None,
     where: str,
     rename: Any = None,
-) -> type:
+) -> type[Any]:
     """The class for a preprocessor settings dict (shared by AutoFeatureExtractor and AutoImageProcessor)."""
     class_name = next((data[k] for k in type_keys if isinstance(data.get(k), str)), None)
     auto_map = data.get("auto_map") or {}

@@ -24,7 +24,7 @@ logger = logging.getLogger(__name__)
 IMAGE_PROCESSOR_TABLE = ModelTypeTable("AutoImageProcessor", builtin_names(lambda family: family.image_processor))
 
 
-def _modern_name(name: str) -> type | None:
+def _modern_name(name: str) -> type[Any] | None:
     """``ViTFeatureExtractor`` -> ``ViTImageProcessor``; ``ViTImageProcessorFast`` -> ``ViTImageProcessor``
     (modelyard has one implementation, already batched and threaded)."""
     candidates = [name.replace("FeatureExtractor", "ImageProcessor"), name.removesuffix("Fast")]

@@ -43,7 +43,7 @@ class _AutoModel:
         source: FileSource | None = None,
         trust_remote_code: bool | None = None,
         code_revision: str | None = None,
-    ) -> type:
+    ) -> type[Any]:
         """The model class this Auto class builds for ``config`` (custom code behind the trust gate)."""
         model_class, _ = cls._resolve_model_class(
             config, source=source, trust_remote_code=trust_remote_code, code_revision=code_revision
@@ -58,7 +58,7 @@ class _AutoModel:
         source: FileSource | None,
         trust_remote_code: bool | None,
         code_revision: str | None,
-    ) -> tuple[type, Any]:
+    ) -> tuple[type[Any], Any]:
         """``(class, stand_in_for)``: ``stand_in_for`` is the ``auto_map`` entry a built-in class replaces
         because the user did not consent to custom code; such a class must prove it fits the weights."""
         auto_map = getattr(config, "auto_map", None) or {}

@@ -34,13 +34,15 @@ class TokenizerTable(ModelTypeTable):
         slow, _, fast = names.partition(",")
         return slow or None, fast or None
 
-    def get(self, model_type: str) -> tuple[type | None, type | None] | None:
+    def get(self, model_type: str | None) -> tuple[type | None, type | None] | None:
+        if model_type is None:
+            return None
         if model_type in self._registered:
             return self._registered[model_type]
         names = self.builtin_names(model_type)
         if names is None:
             return None
-        return tuple(import_family_class(model_type, n) if n else None for n in names)  # type: ignore[return-value]
+        return tuple(import_family_class(model_type, n) if n else None for n in names)  # type: ignore[return-value]  # a (slow, fast) pair
 
     def registered_pair(self, model_type: str) -> tuple[type | None, type | None] | None:
         return self._registered.get(model_type)
@@ -59,7 +61,7 @@ TOKENIZER_TABLE = TokenizerTable(
 )
 
 
-def tokenizer_class_from_name(class_name: str) -> type | None:
+def tokenizer_class_from_name(class_name: str) -> type[Any] | None:
     """The tokenizer class called ``class_name``: built-in, registered, or a base class of modelyard."""
     if class_name in ("PreTrainedTokenizerFast", "PreTrainedTokenizer"):
         module = "fast" if class_name.endswith("Fast") else "slow"
@@ -166,7 +168,7 @@ class AutoTokenizer:
         )
 
     @staticmethod
-    def _pick(pair: tuple[type | None, type | None] | None, use_fast: bool, what: str) -> type:
+    def _pick(pair: tuple[type | None, type | None] | None, use_fast: bool, what: str) -> type[Any]:
         slow, fast = pair or (None, None)
         if use_fast and fast is not None:
             return fast
@@ -179,7 +181,7 @@ class AutoTokenizer:
         raise UnknownModelTypeError(f"No tokenizer class is registered for {what!r}.")
 
     @classmethod
-    def _local_class(cls, class_name: str | None, model_type: str | None, use_fast: bool) -> type | None:
+    def _local_class(cls, class_name: str | None, model_type: str | None, use_fast: bool) -> type[Any] | None:
         if class_name is not None:
             found = None
             if use_fast and not class_name.endswith("Fast"):

@@ -23,7 +23,7 @@ class _IntermixedParser(argparse.ArgumentParser):
 
     _parsing = False
 
-    def parse_known_args(self, args: Any = None, namespace: Any = None) -> Any:  # type: ignore[override]
+    def parse_known_args(self, args: Any = None, namespace: Any = None) -> Any:
         if self._parsing:  # the intermixed parse calls back in for its two passes
             return super().parse_known_args(args, namespace)
         self._parsing = True

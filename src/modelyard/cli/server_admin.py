@@ -11,9 +11,17 @@ import re
 import shlex
 import shutil
 import sys
+from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from modelyard.cli.client import CommandError
+
+if TYPE_CHECKING:
+    import sqlalchemy
+
+    from modelyard.server.config import HubSettings
+    from modelyard.server.storage import Storage
 
 
 def _data_dir_parent() -> argparse.ArgumentParser:
@@ -108,7 +116,7 @@ def parse_duration(text: str) -> float:
     return float(match.group(1)) * _DURATION_UNITS[match.group(2)]
 
 
-def _progress(items, total: int, what: str):  # tqdm over items, shown on a terminal only
+def _progress(items: Iterable[Any], total: int, what: str) -> Iterable[Any]:  # tqdm over items, on a terminal only
     from tqdm.auto import tqdm
 
     return tqdm(items, total=total, desc=what, unit=" items", disable=None, leave=False)
@@ -148,7 +156,7 @@ def _scan(args: argparse.Namespace) -> int:
     return 0
 
 
-def _settings(args: argparse.Namespace, **extra: object):  # -> HubSettings
+def _settings(args: argparse.Namespace, **extra: Any) -> HubSettings:
     from modelyard.server.config import HubSettings, parse_size
 
     sizes = {}
@@ -165,11 +173,11 @@ def _settings(args: argparse.Namespace, **extra: object):  # -> HubSettings
         raise CommandError(str(err)) from None
 
 
-def _storage(args: argparse.Namespace):  # -> Storage
+def _storage(args: argparse.Namespace) -> Storage:
     return _open_storage(_settings(args))
 
 
-def _open_storage(settings, *, migrate: bool | None = None):  # (HubSettings) -> Storage
+def _open_storage(settings: HubSettings, *, migrate: bool | None = None) -> Storage:
     """The configured metadata database; a schema this version cannot serve is a command error that says why."""
     from modelyard.server.storage import Storage
     from modelyard.server.storage.database import SchemaError
@@ -180,7 +188,7 @@ def _open_storage(settings, *, migrate: bool | None = None):  # (HubSettings) ->
         raise CommandError(str(err)) from None
 
 
-def _require_database(settings) -> None:  # (HubSettings)
+def _require_database(settings: HubSettings) -> None:
     if settings.database_url is None and not settings.db_path.exists():
         raise CommandError(f"No hub database at {settings.db_path}; pass the --data-dir the hub was served with "
                            "(or set MODELYARD_HUB_DATABASE_URL).")
@@ -240,7 +248,7 @@ def _without_password(url: str) -> str:
     return HubSettings(database_url=url).describe_database()
 
 
-def _engine_of(settings):  # (HubSettings) -> sqlalchemy.Engine
+def _engine_of(settings: HubSettings) -> sqlalchemy.Engine:
     import sqlalchemy
 
     from modelyard.server.storage.database import database_url

@@ -48,11 +48,11 @@ class SourceReader:
 
     def exists(self, relpath: str) -> bool:
         if self._listed is None:
-            self._listed = set(self.source.list_files())  # type: ignore[attr-defined]
+            self._listed = set(self.source.list_files())  # type: ignore[attr-defined]  # a FileSource or a DirectoryReader (both have it)
         return relpath in self._listed
 
     def read(self, relpath: str) -> bytes:
-        path = self.source.get(relpath)  # type: ignore[attr-defined]
+        path = self.source.get(relpath)  # type: ignore[attr-defined]  # a FileSource or a DirectoryReader (both have it)
         return Path(path).read_bytes()
 
 

@@ -97,9 +97,9 @@ def iter_imports(tree: ast.AST) -> Iterator[tuple[ast.Import | ast.ImportFrom, b
 
     def visit(node: ast.AST, optional: bool) -> Iterator[tuple[ast.Import | ast.ImportFrom, bool]]:
         if isinstance(node, TRY_NODES):
-            for child in node.body:  # type: ignore[attr-defined]
+            for child in node.body:
                 yield from visit(child, True)
-            for child in [*node.handlers, *node.orelse, *node.finalbody]:  # type: ignore[attr-defined]
+            for child in [*node.handlers, *node.orelse, *node.finalbody]:
                 yield from visit(child, optional)
             return
         if isinstance(node, ast.If) and _is_type_checking(node.test):

@@ -110,7 +110,7 @@ def _ties_in(relpath: str, source: str) -> list[tuple[CodeTie, ast.stmt | None]]
 
     def visit(node: ast.AST, guarded: bool) -> None:
         if isinstance(node, TRY_NODES):
-            inner = guarded or catches_import_errors(node)  # type: ignore[arg-type]
+            inner = guarded or catches_import_errors(node)
             for child in node.body:
                 visit(child, inner)
             for child in [*node.handlers, *node.orelse, *node.finalbody]:
@@ -161,8 +161,8 @@ def _rewrite(relpath: str, source: str) -> str:
             continue
         if tie.replacement is None or node is None:
             raise ConfigurationError(f"portable_code=True, but this import has no transformers equivalent: {tie}.")
-        first, last = lines[node.lineno - 1], lines[node.end_lineno - 1]  # type: ignore[index]
-        before, after = first[: node.col_offset], last[node.end_col_offset :]  # type: ignore[index]
+        first, last = lines[node.lineno - 1], lines[node.end_lineno - 1]  # type: ignore[operator]  # set on parsed statements
+        before, after = first[: node.col_offset], last[node.end_col_offset :]
         if before.strip() or (after.strip() and not after.strip().startswith("#")):
             raise ConfigurationError(
                 f"portable_code=True cannot rewrite {tie.file} line {tie.line}: the import shares its line with other "

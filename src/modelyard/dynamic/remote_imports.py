@@ -36,7 +36,7 @@ import importlib
 import os
 import sys
 import threading
-from collections.abc import Iterable
+from collections.abc import Sequence
 from types import ModuleType
 from typing import Any
 
@@ -120,7 +120,7 @@ def _requester(module_globals: dict[str, Any] | None) -> str:
     filename = (module_globals or {}).get("__file__", "") or ""
     frame = sys._getframe(1)
     while frame is not None and frame.f_globals is not module_globals:
-        frame = frame.f_back  # type: ignore[assignment]
+        frame = frame.f_back  # type: ignore[assignment]  # None ends the loop
     lineno = frame.f_lineno if frame is not None else None
     return origins.describe_module(name, filename, lineno) if isinstance(name, str) and name else "remote code"
 
@@ -147,7 +147,7 @@ def _compat_import(
     name: str,
     globals: dict[str, Any] | None = None,  # noqa: A002 - the signature of builtins.__import__
     locals: Any = None,  # noqa: A002
-    fromlist: Iterable[str] | None = (),
+    fromlist: Sequence[str] | None = (),
     level: int = 0,
 ) -> ModuleType:
     if level != 0 or not (name == _REFERENCE or name.startswith(_REFERENCE + ".")):

@@ -40,7 +40,7 @@ def caller_description(skip_modules: Iterable[str] = ()) -> str | None:
         name = frame.f_globals.get("__name__", "")
         if isinstance(name, str) and name.startswith("modelyard_modules."):
             return describe_module(name, frame.f_code.co_filename, frame.f_lineno)
-        frame = frame.f_back  # type: ignore[assignment]
+        frame = frame.f_back  # type: ignore[assignment]  # None ends the loop
     return None
 
 

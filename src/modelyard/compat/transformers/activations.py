@@ -80,7 +80,7 @@ MishActivation = nn.Mish
 SiLUActivation = nn.SiLU
 
 
-class ClassInstantier(OrderedDict):  # type: ignore[type-arg]
+class ClassInstantier(OrderedDict):
     """``{name: class or (class, kwargs)}`` whose lookups return a new instance."""
 
     def __getitem__(self, key: str) -> Any:

@@ -22,7 +22,7 @@ def find_pruneable_heads_and_indices(
     heads: list[int] | set[int], n_heads: int, head_size: int, already_pruned_heads: set[int]
 ) -> tuple[set[int], torch.LongTensor]:
     kept, index = heads_to_keep_index(heads, n_heads, head_size, set(already_pruned_heads))
-    return kept, index.long()  # type: ignore[return-value]
+    return kept, index.long()  # type: ignore[return-value]  # the reference's annotation; the value is a long tensor
 
 
 def prune_linear_layer(layer: nn.Linear, index: torch.LongTensor, dim: int = 0) -> nn.Linear:
@@ -45,7 +45,7 @@ class Conv1D(nn.Module):
         return x.view(size_out)
 
 
-def prune_conv1d_layer(layer: Conv1D, index: torch.LongTensor, dim: int = 1) -> Conv1D:
+def prune_conv1d_layer(layer: Conv1D, index: torch.Tensor, dim: int = 1) -> Conv1D:
     index = index.to(layer.weight.device)
     weight = layer.weight.index_select(dim, index).detach().clone()
     bias = layer.bias.detach().clone() if dim == 0 else layer.bias[index].detach().clone()

@@ -28,7 +28,7 @@ NOTSET = _logging.NOTSET
 _REMOTE_LOGGERS = "modelyard_modules"  # the package remote code is imported under
 
 
-class _CompatLogger(_logging.LoggerAdapter):  # type: ignore[type-arg]
+class _CompatLogger(_logging.LoggerAdapter):
     """A standard logger plus the reference's ``warning_once`` / ``info_once`` / ``warning_advice``."""
 
     def __init__(self, logger: _logging.Logger) -> None:

@@ -7,7 +7,7 @@ task heads. Submodule names equal the checkpoint keys of Hugging Face DistilBERT
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
@@ -49,7 +49,7 @@ class Embeddings(nn.Module):
         self.position_embeddings = nn.Embedding(config.max_position_embeddings, config.dim)
         if config.sinusoidal_pos_embds:  # a fixed table, never trained; _init_weights fills it
             self.position_embeddings.weight.requires_grad_(False)
-            self.position_embeddings.is_sinusoidal = True
+            self.position_embeddings.is_sinusoidal = True  # type: ignore[assignment]  # torch types a module's attributes Tensor | Module
         self.LayerNorm = nn.LayerNorm(config.dim, eps=1e-12)
         self.dropout = nn.Dropout(config.dropout)
 
@@ -147,7 +147,7 @@ class DistilBertPreTrainedModel(PreTrainedModel):
     def _init_weights(self, module: nn.Module) -> None:
         if getattr(module, "is_sinusoidal", False):  # the fixed position table
             with torch.no_grad():
-                module.weight.copy_(sinusoidal_table(*module.weight.shape))  # type: ignore[operator]
+                module.weight.copy_(sinusoidal_table(*module.weight.shape))  # type: ignore[operator,misc]  # torch types a module's attributes Tensor | Module
             return
         init_normal_(module, self.config.initializer_range)
 
@@ -165,14 +165,14 @@ class DistilBertModel(DistilBertPreTrainedModel):
         return self.embeddings.word_embeddings
 
     def set_input_embeddings(self, value: nn.Module) -> None:
-        self.embeddings.word_embeddings = value
+        self.embeddings.word_embeddings = value  # type: ignore[assignment]  # any embedding module may replace it
 
     def get_position_embeddings(self) -> nn.Embedding:
         return self.embeddings.position_embeddings
 
     def _prune_heads(self, heads_to_prune: dict[int, list[int]]) -> None:
         for layer, pruned in heads_to_prune.items():
-            self.transformer.layer[layer].attention.prune_heads(pruned)
+            self.transformer.layer[layer].attention.prune_heads(pruned)  # type: ignore[index,union-attr]  # set by name
 
     def forward(
         self,
@@ -203,6 +203,9 @@ class _DistilBertHead(DistilBertPreTrainedModel):
 
     distilbert: DistilBertModel
 
+    if TYPE_CHECKING:  # the generic head (layers.heads) first in each task class's bases gives it
+        def head_forward(self, *args: Any, **kwargs: Any) -> Any: ...
+
     def get_position_embeddings(self) -> nn.Embedding:
         return self.distilbert.get_position_embeddings()
 
@@ -219,7 +222,7 @@ class _DistilBertHead(DistilBertPreTrainedModel):
     ) -> Any:
         encoded = self.distilbert(input_ids, attention_mask, head_mask, inputs_embeds, output_attentions,
                                   output_hidden_states, return_dict=True)
-        return self.head_forward(encoded, labels, return_dict)  # type: ignore[attr-defined]
+        return self.head_forward(encoded, labels, return_dict)
 
 
 class DistilBertForMaskedLM(heads.MaskedLMHead, _DistilBertHead):
@@ -262,7 +265,7 @@ class DistilBertForSequenceClassification(heads.SequenceClassificationHead, _Dis
         self.post_init()
 
     def head_logits(self, encoded: BaseModelOutput) -> Tensor:
-        pooled = F.relu(self.pre_classifier(encoded.last_hidden_state[:, 0]))  # (batch, dim)
+        pooled = F.relu(self.pre_classifier(encoded.last_hidden_state[:, 0]))  # type: ignore[index]  # (batch, dim); a base model's output always has it
         return self.classifier(self.dropout(pooled))  # (batch, num_labels)
 
 
@@ -285,7 +288,7 @@ class DistilBertForQuestionAnswering(heads.QuestionAnsweringHead, _DistilBertHea
     def head_logits(self, encoded: BaseModelOutput) -> Tensor:
         return self.qa_outputs(self.dropout(encoded.last_hidden_state))  # (batch, seq, 2)
 
-    def forward(
+    def forward(  # type: ignore[override]  # start/end positions in place of labels, as the reference
         self,
         input_ids: Tensor | None = None,
         attention_mask: Tensor | None = None,
@@ -331,7 +334,7 @@ class DistilBertForMultipleChoice(heads.MultipleChoiceHead, _DistilBertHead):
         self.post_init()
 
     def head_logits(self, encoded: BaseModelOutput) -> Tensor:
-        pooled = F.relu(self.pre_classifier(encoded.last_hidden_state[:, 0]))  # (batch * choices, dim)
+        pooled = F.relu(self.pre_classifier(encoded.last_hidden_state[:, 0]))  # type: ignore[index]  # (batch * choices, dim); a base model's output always has it
         return self.classifier(self.dropout(pooled))  # (batch * choices, 1)
 
     def forward(
@@ -345,7 +348,7 @@ class DistilBertForMultipleChoice(heads.MultipleChoiceHead, _DistilBertHead):
         output_hidden_states: bool | None = None,
         return_dict: bool | None = None,
     ) -> Any:
-        num_choices = (input_ids if input_ids is not None else inputs_embeds).shape[1]  # type: ignore[union-attr]
+        num_choices = (input_ids if input_ids is not None else inputs_embeds).shape[1]  # type: ignore[union-attr]  # one of the two is given (checked by the base model)
         flat = self.flatten_choices  # (batch, choices, ...) -> (batch * choices, ...)
         encoded = self.distilbert(flat(input_ids), flat(attention_mask), head_mask, flat(inputs_embeds, 2),
                                   output_attentions, output_hidden_states, return_dict=True)

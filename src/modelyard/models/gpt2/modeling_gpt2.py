@@ -11,6 +11,7 @@ reference's rounding (softmax in the scores' dtype; float32 scores with ``reorde
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -174,6 +175,9 @@ class GPT2PreTrainedModel(PreTrainedModel):
 class GPT2Model(GPT2PreTrainedModel):
     """The bare GPT-2 decoder: hidden states of every token (and the KV cache when ``use_cache``)."""
 
+    # set with gradient_checkpointing by PreTrainedModel.gradient_checkpointing_enable()
+    _gradient_checkpointing_func: Callable[..., Any]
+
     def __init__(self, config: GPT2Config) -> None:
         super().__init__(config)
         if config.add_cross_attention:
@@ -194,7 +198,7 @@ class GPT2Model(GPT2PreTrainedModel):
         return self.wte
 
     def set_input_embeddings(self, new_embeddings: nn.Module) -> None:
-        self.wte = new_embeddings  # type: ignore[assignment]
+        self.wte = new_embeddings  # type: ignore[assignment]  # any embedding module may replace it
 
     def get_position_embeddings(self) -> nn.Embedding:
         return self.wpe
@@ -304,6 +308,8 @@ class GPT2Model(GPT2PreTrainedModel):
 class _GPT2Head(GPT2PreTrainedModel):
     """Shared plumbing of the heads: run the base model, return the output or its tuple."""
 
+    transformer: GPT2Model
+
     def _encode(self, **inputs: Any) -> BaseModelOutputWithPastAndCrossAttentions:
         return self.transformer(**inputs, return_dict=True)
 
@@ -357,7 +363,7 @@ class GPT2LMHeadModel(_GPT2Head, GenerationMixin):
             output_attentions=output_attentions, output_hidden_states=output_hidden_states,
         )
         kept = slice(-logits_to_keep, None) if isinstance(logits_to_keep, int) else logits_to_keep
-        logits = self.lm_head(out.last_hidden_state[:, kept, :])  # (batch, kept, vocab)
+        logits = self.lm_head(out.last_hidden_state[:, kept, :])  # type: ignore[index]  # (batch, kept, vocab); a base model's output always has it
         result = causal_lm_output(logits, labels, self.config, out, kwargs, CausalLMOutputWithCrossAttentions)
         return self._finish(result, return_dict)
 

@@ -121,7 +121,7 @@ class LlamaTokenizer(PreTrainedTokenizer):
         return self.sp_model.IdToPiece(index)
 
     # ------------------------------------------------------------------ tokenization
-    def tokenize(self, text: str, **kwargs: Any) -> list[str]:
+    def tokenize(self, text: str, **kwargs: Any) -> list[str]:  # type: ignore[override]  # as PreTrainedTokenizer's
         """Tokens of ``text``; without legacy, one prefix space at the start unless a special token follows."""
         if self.legacy or not text:
             return super().tokenize(text, **kwargs)

@@ -111,7 +111,7 @@ class LlamaTokenizerFast(PreTrainedTokenizerFast):
         output = bos + token_ids_0 + eos
         return output if token_ids_1 is None else output + bos + token_ids_1 + eos
 
-    def save_vocabulary(self, save_directory: str, filename_prefix: str | None = None) -> tuple[str, ...]:
+    def save_vocabulary(self, save_directory: str | os.PathLike[str], filename_prefix: str | None = None) -> tuple[str, ...]:
         if not self.can_save_slow_tokenizer:
             raise TokenizerError(
                 f"{type(self).__name__} has no tokenizer.model to save (it was loaded from tokenizer.json alone); "

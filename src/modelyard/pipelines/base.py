@@ -144,7 +144,7 @@ class Pipeline:
 
     def _merged(self, options: dict[str, Any]) -> tuple[Params, Params, Params]:
         call = self._split(options) if options else ({}, {}, {})
-        return tuple({**default, **given} for default, given in zip(self._defaults, call))  # type: ignore[return-value]
+        return tuple({**default, **given} for default, given in zip(self._defaults, call))  # type: ignore[return-value]  # three dicts, from zip over two triples
 
     # -- running -------------------------------------------------------------------------------------------
     def __call__(self, inputs: Any = None, *, batch_size: int | None = None, **options: Any) -> Any:

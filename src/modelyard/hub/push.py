@@ -129,12 +129,12 @@ class PushToHubMixin:
             use_temp_dir = not working_dir.is_dir()
         if use_temp_dir:
             with tempfile.TemporaryDirectory(prefix="modelyard-push-") as tmp:
-                self.save_pretrained(tmp, **save_options)  # type: ignore[attr-defined]
+                self.save_pretrained(tmp, **save_options)  # type: ignore[attr-defined]  # the PretrainedIO this mixin is part of saves
                 return commit(Path(tmp))
         # The files this save wrote are uploaded, not whatever else the folder holds.
         before = _modification_times(working_dir)
         working_dir.mkdir(parents=True, exist_ok=True)
-        written = self.save_pretrained(working_dir, **save_options)  # type: ignore[attr-defined]
+        written = self.save_pretrained(working_dir, **save_options)  # type: ignore[attr-defined]  # the PretrainedIO this mixin is part of saves
         if tags:  # the card is one of the changed files
             _tag_model_card(target, working_dir, tags)
         files = {_relative(p, working_dir) for p in written or ()} if isinstance(written, (list, tuple)) else set()
@@ -150,7 +150,7 @@ class PushToHubMixin:
         import inspect
 
         # The save options are those of the kind's save hook (PretrainedIO._save_into) where it has one.
-        saver = getattr(self, "_save_into", None) or self.save_pretrained  # type: ignore[attr-defined]
+        saver = getattr(self, "_save_into", None) or self.save_pretrained  # type: ignore[attr-defined]  # the PretrainedIO this mixin is part of saves
         params = inspect.signature(saver).parameters
         options: dict[str, Any] = {}
         if "max_shard_size" in params and max_shard_size is not None:

@@ -21,8 +21,10 @@ $(STAMP): $(PY) pyproject.toml
 
 install: $(STAMP)
 
+# mypy checks src/modelyard and the typing claims in tests/typing with the settings of [tool.mypy] in pyproject.toml
 lint: install
 	$(VENV)/bin/ruff check src tests examples benchmarks tools
+	$(VENV)/bin/mypy
 
 # The reference environment is built too, so the parity tests against the live reference run in CI (not skipped);
 # servers: PostgreSQL (Debian's package) for the hub's backend tests.

@@ -1,0 +1,63 @@
+"""What a user's type checker and IDE see of modelyard: mypy, with the project's settings, on the typing claims
+in ``tests/typing/`` (the same check ``make lint`` runs) and on code written the way users write it."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PYPROJECT = ROOT / "pyproject.toml"
+
+pytest.importorskip("mypy", reason="mypy is in the test extra (make install)")
+
+USER_CODE = '''\
+from modelyard import BertConfig, BertModel, BertTokenizerFast, GPT2LMHeadModel
+
+model = BertModel.from_pretrained("some/repo")
+reveal_type(model)
+reveal_type(GPT2LMHeadModel.from_pretrained("some/repo", revision="main").generation_config)
+reveal_type(BertTokenizerFast.from_pretrained("some/repo"))
+reveal_type(BertConfig.from_pretrained("some/repo", return_unused_kwargs=True))
+model.num_parameters(only_trainable="yes")
+BertConfig().hidden_size.upper()
+'''
+
+
+def mypy(*paths: Path) -> tuple[int, str]:
+    """mypy's exit status and report, with the settings of pyproject.toml (its cache is the lint run's)."""
+    run = subprocess.run(
+        [sys.executable, "-m", "mypy", "--config-file", str(PYPROJECT), "--no-pretty", "--no-error-summary",
+         *map(str, paths)],
+        cwd=ROOT, capture_output=True, text=True, timeout=280,
+    )
+    return run.returncode, run.stdout + run.stderr
+
+
+@pytest.mark.slow
+def test_loading_entry_points_are_typed_for_ides(tmp_path: Path) -> None:
+    user_code = tmp_path / "user_code.py"
+    user_code.write_text(USER_CODE, encoding="utf-8")
+    status, report = mypy(ROOT / "tests" / "typing", user_code)
+
+    claims = [line for line in report.splitlines() if line.startswith(str(ROOT / "tests" / "typing"))
+              or line.startswith("tests/typing")]
+    assert claims == [], "the typing claims in tests/typing do not hold:\n" + "\n".join(claims)
+
+    revealed = re.findall(r'user_code\.py:\d+: note: Revealed type is "(.*)"', report)
+    assert revealed == [
+        "modelyard.models.bert.modeling_bert.BertModel",
+        "modelyard.generation.configuration_utils.GenerationConfig | None",
+        "modelyard.models.bert.tokenization_bert_fast.BertTokenizerFast",
+        "tuple[modelyard.models.bert.configuration_bert.BertConfig, dict[str, Any]]",
+    ], report
+    # a wrong argument to a loaded model's method and a misuse of a config attribute are caught, not waved
+    # through as Any
+    assert re.search(r'user_code\.py:8: error: Argument "only_trainable" .* incompatible type "str"', report), report
+    assert re.search(r'user_code\.py:9: error: "int" has no attribute "upper"', report), report
+    assert status == 1  # the user code's two errors, and nothing else
+    assert len(re.findall(r": error: ", report)) == 2, report

@@ -1,0 +1,53 @@
+"""What a type checker (and so an IDE) sees of the loading entry points; checked by mypy in ``make lint``
+and by ``tests/test_typing.py``. Never run: every ``assert_type`` is a static claim.
+
+``BertModel.from_pretrained(...)`` is a ``BertModel``, not ``Any``; the flags that add a second value to the
+result give a tuple; the Auto classes, which choose the class at run time, give the family's base kind.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from typing_extensions import assert_type
+
+from modelyard import (
+    BertConfig,
+    BertForSequenceClassification,
+    BertModel,
+    BertTokenizer,
+    BertTokenizerFast,
+    GenerationConfig,
+    GPT2LMHeadModel,
+    PretrainedConfig,
+    ViTImageProcessor,
+)
+from modelyard.weights.report import LoadReport
+
+
+def models(path: str) -> None:
+    assert_type(BertModel.from_pretrained(path), BertModel)
+    assert_type(BertForSequenceClassification.from_pretrained(path, num_labels=3), BertForSequenceClassification)
+    assert_type(GPT2LMHeadModel.from_pretrained(path, revision="main"), GPT2LMHeadModel)
+    model, report = BertModel.from_pretrained(path, output_loading_info=True)
+    assert_type(model, BertModel)
+    assert_type(report, LoadReport)
+
+
+def configs(path: str) -> None:
+    assert_type(BertConfig.from_pretrained(path), BertConfig)
+    config, unused = BertConfig.from_pretrained(path, return_unused_kwargs=True, hidden_size=64)
+    assert_type(config, BertConfig)
+    assert_type(unused, dict[str, Any])
+    assert_type(BertConfig.from_dict({"hidden_size": 64}), BertConfig)
+    assert_type(BertConfig.from_dict({}, return_unused_kwargs=True), tuple[BertConfig, dict[str, Any]])
+    assert_type(PretrainedConfig.from_json_file(path), PretrainedConfig)
+    # the settings are declared, so a typo is a type error and each has a type
+    assert_type(BertConfig().id2label, dict[int, str])
+    assert_type(GenerationConfig.from_pretrained(path).num_beams, int)
+
+
+def preprocessors(path: str) -> None:
+    assert_type(BertTokenizer.from_pretrained(path), BertTokenizer)
+    assert_type(BertTokenizerFast.from_pretrained(path), BertTokenizerFast)
+    assert_type(ViTImageProcessor.from_pretrained(path), ViTImageProcessor)

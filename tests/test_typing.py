@@ -3,6 +3,7 @@ in ``tests/typing/`` (the same check ``make lint`` runs) and on code written the
 
 from __future__ import annotations
 
+import ast
 import re
 import subprocess
 import sys
@@ -61,3 +62,43 @@ def test_loading_entry_points_are_typed_for_ides(tmp_path: Path) -> None:
     assert re.search(r'user_code\.py:9: error: "int" has no attribute "upper"', report), report
     assert status == 1  # the user code's two errors, and nothing else
     assert len(re.findall(r": error: ", report)) == 2, report
+
+
+def _type_checking_names(tree: ast.Module) -> set[str]:
+    names: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, ast.If) and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING":
+            for statement in ast.walk(node):
+                if isinstance(statement, ast.ImportFrom):
+                    names.update(alias.asname or alias.name for alias in statement.names)
+    return names
+
+
+def _literal_exports(tree: ast.Module) -> dict[str, str] | None:
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1:
+            target, value = node.targets[0], node.value
+        elif isinstance(node, ast.AnnAssign) and node.value is not None:
+            target, value = node.target, node.value
+        else:
+            continue
+        if isinstance(target, ast.Name) and target.id == "_EXPORTS":
+            return ast.literal_eval(value)
+    return None
+
+
+def test_lazy_packages_name_their_exports_for_type_checkers() -> None:
+    """A lazy package (PEP 562 ``__getattr__``) is opaque to a type checker: every name it serves must also be
+    imported under ``if TYPE_CHECKING:``, or ``from modelyard.auto import AutoConfig`` is ``Any`` to an IDE."""
+    checked = 0
+    for init in sorted((ROOT / "src" / "modelyard").rglob("__init__.py")):
+        tree = ast.parse(init.read_text(encoding="utf-8"))
+        exports = _literal_exports(tree)
+        if exports is None:
+            continue
+        package = ".".join(init.parent.relative_to(ROOT / "src").parts)
+        served = {name for name, module in exports.items() if module != f"{package}.{name}"}  # not submodules
+        missing = sorted(served - _type_checking_names(tree))
+        assert missing == [], f"{init.relative_to(ROOT)}: import {missing} under `if TYPE_CHECKING:`"
+        checked += 1
+    assert checked >= 4

@@ -2,7 +2,8 @@
 and by ``tests/test_typing.py``. Never run: every ``assert_type`` is a static claim.
 
 ``BertModel.from_pretrained(...)`` is a ``BertModel``, not ``Any``; the flags that add a second value to the
-result give a tuple; the Auto classes, which choose the class at run time, give the family's base kind.
+result give a tuple; AutoConfig gives a PretrainedConfig, the Auto model classes Any (they choose the class,
+and so its methods, at run time).
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from typing import Any
 from typing_extensions import assert_type
 
 from modelyard import (
+    AutoConfig,
+    AutoModel,
     BertConfig,
     BertForSequenceClassification,
     BertModel,
@@ -32,6 +35,8 @@ def models(path: str) -> None:
     model, report = BertModel.from_pretrained(path, output_loading_info=True)
     assert_type(model, BertModel)
     assert_type(report, LoadReport)
+    # the Auto model classes choose the class (and so its methods, generate() or not) at run time
+    assert_type(AutoModel.from_pretrained(path), Any)
 
 
 def configs(path: str) -> None:
@@ -42,6 +47,9 @@ def configs(path: str) -> None:
     assert_type(BertConfig.from_dict({"hidden_size": 64}), BertConfig)
     assert_type(BertConfig.from_dict({}, return_unused_kwargs=True), tuple[BertConfig, dict[str, Any]])
     assert_type(PretrainedConfig.from_json_file(path), PretrainedConfig)
+    # AutoConfig picks the class at run time: a PretrainedConfig, whose family attributes read as Any
+    assert_type(AutoConfig.from_pretrained(path), PretrainedConfig)
+    assert_type(AutoConfig.from_pretrained(path, return_unused_kwargs=True)[1], dict[str, Any])
     # the settings are declared, so a typo is a type error and each has a type
     assert_type(BertConfig().id2label, dict[int, str])
     assert_type(GenerationConfig.from_pretrained(path).num_beams, int)

@@ -5,6 +5,8 @@ Lazy: importing one Auto class imports neither torch nor any model family.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from modelyard._lazy import lazy_exports
 
 _EXPORTS = {
@@ -27,3 +29,22 @@ _EXPORTS = {
 
 __getattr__, __dir__ = lazy_exports(__name__, globals(), _EXPORTS)
 __all__ = sorted(_EXPORTS)
+
+if TYPE_CHECKING:  # the same names, for type checkers and IDEs (at run time they load on first use)
+    from modelyard.auto.configuration_auto import AutoConfig  # noqa: F401
+    from modelyard.auto.feature_extraction_auto import AutoFeatureExtractor  # noqa: F401
+    from modelyard.auto.image_processing_auto import AutoImageProcessor  # noqa: F401
+    from modelyard.auto.modeling_auto import (  # noqa: F401
+        AutoModel,
+        AutoModelForAudioClassification,
+        AutoModelForCausalLM,
+        AutoModelForCTC,
+        AutoModelForImageClassification,
+        AutoModelForMaskedLM,
+        AutoModelForMultipleChoice,
+        AutoModelForQuestionAnswering,
+        AutoModelForSequenceClassification,
+        AutoModelForTokenClassification,
+    )
+    from modelyard.auto.processing_auto import AutoProcessor  # noqa: F401
+    from modelyard.auto.tokenization_auto import AutoTokenizer  # noqa: F401

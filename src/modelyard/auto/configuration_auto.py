@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, overload
 
 from modelyard.configuration import COMMON_DEFAULTS, PretrainedConfig
 from modelyard.errors import ConfigurationError
@@ -39,6 +39,24 @@ class AutoConfig:
             )
         CONFIG_TABLE.register(model_type, config, exist_ok=exist_ok)
 
+    # A PretrainedConfig to a type checker (the class itself is chosen at run time; attributes a family adds
+    # read as Any through PretrainedConfig's alias lookup).
+    @overload
+    @classmethod
+    def from_pretrained(
+        cls, pretrained_model_name_or_path: str | os.PathLike[str] | FileSource, *,
+        trust_remote_code: bool | None = None, code_revision: str | None = None,
+        return_unused_kwargs: Literal[True], **kwargs: Any,
+    ) -> tuple[PretrainedConfig, dict[str, Any]]: ...
+
+    @overload
+    @classmethod
+    def from_pretrained(
+        cls, pretrained_model_name_or_path: str | os.PathLike[str] | FileSource, *,
+        trust_remote_code: bool | None = None, code_revision: str | None = None,
+        return_unused_kwargs: Literal[False] = False, **kwargs: Any,
+    ) -> PretrainedConfig: ...
+
     @classmethod
     def from_pretrained(
         cls,
@@ -48,7 +66,7 @@ class AutoConfig:
         code_revision: str | None = None,
         return_unused_kwargs: bool = False,
         **kwargs: Any,
-    ) -> Any:
+    ) -> PretrainedConfig | tuple[PretrainedConfig, dict[str, Any]]:
         """Load a config, choosing its class from ``model_type`` (or from ``auto_map`` for custom code).
 
         Where the file comes from: the :class:`~modelyard.options.HubOptions`; other keywords override

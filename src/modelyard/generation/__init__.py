@@ -6,6 +6,8 @@ The names load lazily (PEP 562): ``from modelyard.generation import GenerationCo
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from modelyard._lazy import lazy_exports
 
 _EXPORTS: dict[str, str] = {
@@ -62,3 +64,59 @@ _EXPORTS: dict[str, str] = {
 
 __getattr__, __dir__ = lazy_exports(__name__, globals(), _EXPORTS)
 __all__ = sorted(_EXPORTS)
+
+if TYPE_CHECKING:  # the same names, for type checkers and IDEs (at run time they load on first use)
+    from modelyard.generation.caches import (  # noqa: F401
+        Cache,
+        CacheLayerMixin,
+        DynamicCache,
+        DynamicLayer,
+        DynamicSlidingWindowLayer,
+        StaticCache,
+        StaticLayer,
+        StaticSlidingWindowLayer,
+    )
+    from modelyard.generation.configuration_utils import GenerationConfig, GenerationMode  # noqa: F401
+    from modelyard.generation.logits_process import (  # noqa: F401
+        EpsilonLogitsWarper,
+        EtaLogitsWarper,
+        ExponentialDecayLengthPenalty,
+        ForcedBOSTokenLogitsProcessor,
+        ForcedEOSTokenLogitsProcessor,
+        InfNanRemoveLogitsProcessor,
+        LogitNormalization,
+        LogitsProcessor,
+        LogitsProcessorList,
+        LogitsWarper,
+        MinLengthLogitsProcessor,
+        MinNewTokensLengthLogitsProcessor,
+        MinPLogitsWarper,
+        NoBadWordsLogitsProcessor,
+        NoRepeatNGramLogitsProcessor,
+        RepetitionPenaltyLogitsProcessor,
+        SequenceBiasLogitsProcessor,
+        SuppressTokensAtBeginLogitsProcessor,
+        SuppressTokensLogitsProcessor,
+        TemperatureLogitsWarper,
+        TopKLogitsWarper,
+        TopPLogitsWarper,
+        TypicalLogitsWarper,
+    )
+    from modelyard.generation.outputs import (  # noqa: F401
+        BeamSampleDecoderOnlyOutput,
+        BeamSearchDecoderOnlyOutput,
+        GenerateBeamDecoderOnlyOutput,
+        GenerateDecoderOnlyOutput,
+        GreedySearchDecoderOnlyOutput,
+        SampleDecoderOnlyOutput,
+    )
+    from modelyard.generation.stopping_criteria import (  # noqa: F401
+        EosTokenCriteria,
+        MaxLengthCriteria,
+        MaxTimeCriteria,
+        StoppingCriteria,
+        StoppingCriteriaList,
+        StopStringCriteria,
+    )
+    from modelyard.generation.streamers import BaseStreamer, TextIteratorStreamer, TextStreamer  # noqa: F401
+    from modelyard.generation.utils import GenerationMixin  # noqa: F401

@@ -3,6 +3,8 @@
 Lazy: importing this package imports neither torch nor the Rust ``tokenizers`` library.
 """
 
+from typing import TYPE_CHECKING
+
 from modelyard._lazy import lazy_exports
 
 _EXPORTS = {
@@ -22,3 +24,13 @@ _EXPORTS = {
 
 __getattr__, __dir__ = lazy_exports(__name__, globals(), _EXPORTS)
 __all__ = sorted(_EXPORTS)
+
+if TYPE_CHECKING:  # the same names, for type checkers and IDEs (at run time they load on first use)
+    from modelyard.tokenization.added_tokens import AddedToken  # noqa: F401
+    from modelyard.tokenization.base import PreTrainedTokenizerBase  # noqa: F401
+    from modelyard.tokenization.convert import convert_slow_tokenizer  # noqa: F401
+    from modelyard.tokenization.encoding import BatchEncoding, CharSpan, TensorType, TokenSpan  # noqa: F401
+    from modelyard.tokenization.encoding_options import EncodingOptions  # noqa: F401
+    from modelyard.tokenization.fast import PreTrainedTokenizerFast  # noqa: F401
+    from modelyard.tokenization.padding import PaddingStrategy, TruncationStrategy  # noqa: F401
+    from modelyard.tokenization.slow import PreTrainedTokenizer  # noqa: F401

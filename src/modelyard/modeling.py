@@ -117,7 +117,7 @@ def _install_meta_hooks() -> list[Any]:
         return nn.Parameter(param.to("meta"), requires_grad=param.requires_grad)
 
     # torch's stubs type the hook as returning None; a returned Parameter replaces the registered one
-    handle = nn.modules.module.register_module_parameter_registration_hook(to_meta)  # type: ignore[arg-type]
+    handle = nn.modules.module.register_module_parameter_registration_hook(to_meta)  # type: ignore[arg-type]  # torch's stub (see above)
     originals = {name: getattr(nn.init, name) for name in _TORCH_INIT_FUNCTIONS if hasattr(nn.init, name)}
     for name, function in originals.items():
         setattr(nn.init, name, _skipped_while_building(function))

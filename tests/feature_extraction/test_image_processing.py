@@ -183,6 +183,30 @@ def test_classic_mixin_helpers(image: np.ndarray) -> None:
         mixin.to_pil_image([1, 2, 3])
 
 
+def test_vit_feature_extractor_takes_both_helper_forms(image: np.ndarray) -> None:
+    """ViTFeatureExtractor has the classic helpers and the image processor's under the same names: a call in
+    the image processor's form (dict size, data-format keywords: how code written for today's reference calls
+    it) gets the image processor's result; the classic form still gets the classic one."""
+    extractor, processor = ViTFeatureExtractor(), ViTImageProcessor()
+    chw = image.transpose(2, 0, 1)
+    size = {"height": 20, "width": 24}
+    resized = extractor.resize(chw, size=size)
+    assert isinstance(resized, np.ndarray) and resized.shape == (3, 20, 24)
+    np.testing.assert_array_equal(resized, processor.resize(chw, size=size))
+    np.testing.assert_array_equal(extractor.center_crop(chw, size=size), processor.center_crop(chw, size=size))
+    floats = chw.astype(np.float32) / 255
+    np.testing.assert_array_equal(
+        extractor.normalize(floats, [0.5] * 3, [0.25] * 3, input_data_format="channels_first"),
+        processor.normalize(floats, [0.5] * 3, [0.25] * 3, input_data_format="channels_first"))
+    np.testing.assert_array_equal(extractor.rescale(chw, 1 / 255, data_format="channels_first"),
+                                  processor.rescale(chw, 1 / 255, data_format="channels_first"))
+    # the classic form, unchanged: PIL out for resize, int sizes, the input's own numbers for rescale
+    assert extractor.resize(image, 20, default_to_square=False).size == (25, 20)
+    assert extractor.resize(chw, (10, 12), PIL.Image.Resampling.BOX).size == (12, 10)
+    assert extractor.center_crop(chw, 10).shape == (3, 10, 10)
+    assert extractor.rescale(chw, 0.5).dtype == (chw * 0.5).dtype
+
+
 def test_image_processors_say_they_are_not_fast_and_do_not_save_it(tmp_path) -> None:
     import json
 

@@ -26,7 +26,7 @@ class ImageFeatureExtractionPipeline(Pipeline):
 
     # any image-processor keyword: mypy accepts a narrower hook than the base's (*args, **params) only when
     # it takes named options, not **kwargs alone
-    def preprocess(self, image: Any, **image_processor_kwargs: Any) -> list[Piece]:  # type: ignore[override]
+    def preprocess(self, image: Any, **image_processor_kwargs: Any) -> list[Piece]:  # type: ignore[override]  # see above
         processed = self.image_processor(load_image(image), return_tensors="pt", **image_processor_kwargs)
         return [Piece({"pixel_values": processed["pixel_values"][0]})]
 

@@ -183,7 +183,7 @@ class TextGenerationPipeline(Pipeline):
 
     # -- running -------------------------------------------------------------------------------------------
     # the reference's name for the first argument; batch_size travels in **options to Pipeline.__call__
-    def __call__(self, text_inputs: Any = None, **options: Any) -> Any:  # type: ignore[override]
+    def __call__(self, text_inputs: Any = None, **options: Any) -> Any:  # type: ignore[override]  # see above
         """Continue one prompt or chat (a list of result dicts back), a list of them (a list of lists), or a
         generator / dataset of them (an iterator)."""
         if isinstance(text_inputs, Chat):

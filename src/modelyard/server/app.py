@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 from urllib.parse import quote
@@ -20,6 +20,7 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+iter_route_contexts: Callable[[Sequence[Any]], Iterator[Any]] | None
 try:
     from fastapi.routing import iter_route_contexts
 except ImportError:  # FastAPI before 0.137 builds an included router's routes as it includes them

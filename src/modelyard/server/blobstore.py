@@ -32,7 +32,7 @@ from modelyard.server.errors import bad_request
 try:
     import fcntl
 except ImportError:  # Windows: no O_DIRECT either
-    fcntl = None  # type: ignore[assignment]
+    fcntl = None  # type: ignore[assignment]  # no fcntl on Windows
 
 _O_DIRECT: int = getattr(os, "O_DIRECT", 0)
 DIRECT_ALIGN = 4096  # covers the logical block size of common disks (512 or 4096 bytes)
@@ -233,7 +233,7 @@ class BlobWriter:
     def rollback(self, point: tuple[object, int]) -> None:
         hash_state, size = point
         with self._hash_lock, self._lock:
-            self._hash = hash_state.copy()  # type: ignore[attr-defined]
+            self._hash = hash_state.copy()  # type: ignore[attr-defined]  # hashlib's hash objects (untyped union in the stubs) have copy()
             self.size = size
             self._file.truncate(size)
             self._file.seek(size)

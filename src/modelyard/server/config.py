@@ -120,7 +120,7 @@ class HubSettings:
             else:
                 values[f.name] = raw
         values.update({k: v for k, v in overrides.items() if v is not None})
-        return cls(**values)  # type: ignore[arg-type]
+        return cls(**values)  # type: ignore[arg-type]  # values read from the environment, converted per field above
 
     @property
     def db_path(self) -> Path:

@@ -127,7 +127,7 @@ def collect_garbage(storage: Storage, store: BlobStore, *, grace: float, apply: 
             candidates.append((blob.name, blob.size))
     report.live_blobs = len(blobs) - len(candidates) - report.young_orphans
     report.orphan_trees = db.execute(
-        "SELECT COUNT(*) FROM trees WHERE oid NOT IN (SELECT tree FROM commits)").fetchone()[0]
+        "SELECT COUNT(*) FROM trees WHERE oid NOT IN (SELECT tree FROM commits)").one()[0]
     temp_grace = max(grace, TEMP_GRACE_FLOOR)
     for entry in store.tmp.iterdir() if store.tmp.exists() else ():
         age, size = _temp_age_and_size(entry, now)

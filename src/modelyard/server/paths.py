@@ -10,8 +10,12 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from modelyard.server.errors import HubHTTPError, bad_request
+
+if TYPE_CHECKING:
+    from pydantic.config import JsonDict  # the JSON-schema fragments below go to pydantic's Field
 
 # Same rule as huggingface_hub's client-side repo id check: ASCII word chars, '-' and '.', 1-96 chars.
 _NAME_RE = re.compile(r"[A-Za-z0-9_.\-]{1,96}")
@@ -27,21 +31,21 @@ _REF_FORBIDDEN = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]")
 
 # What the OpenAPI schema publishes for names: a subset of what check_name accepts (it also allows e.g. "a.-b"),
 # written without look-arounds so that schema-driven clients and fuzzers can generate from it.
-NAME_SCHEMA = {"type": "string", "pattern": r"^[A-Za-z0-9_]+([-.][A-Za-z0-9_]+)*$", "maxLength": 96,
+NAME_SCHEMA: JsonDict = {"type": "string", "pattern": r"^[A-Za-z0-9_]+([-.][A-Za-z0-9_]+)*$", "maxLength": 96,
                "description": "1-96 of A-Z a-z 0-9 _ - ., no '--' or '..', not starting or ending with '-' or '.', "
                               "not ending with '.git'"}
-REPO_ID_SCHEMA = {"type": "string", "pattern": r"^[A-Za-z0-9_]+([-.][A-Za-z0-9_]+)*/[A-Za-z0-9_]+([-.][A-Za-z0-9_]+)*$",
+REPO_ID_SCHEMA: JsonDict = {"type": "string", "pattern": r"^[A-Za-z0-9_]+([-.][A-Za-z0-9_]+)*/[A-Za-z0-9_]+([-.][A-Za-z0-9_]+)*$",
                   "maxLength": 193, "description": "namespace/name"}
 
 
-REF_SCHEMA = {"type": "string", "pattern": r"^[A-Za-z_][A-Za-z0-9_]*([-./][A-Za-z0-9_]+)*$", "maxLength": 100,
+REF_SCHEMA: JsonDict = {"type": "string", "pattern": r"^[A-Za-z_][A-Za-z0-9_]*([-./][A-Za-z0-9_]+)*$", "maxLength": 100,
               "description": "a branch or tag name (git check-ref-format rules)"}
 _PATH_PART = r"[A-Za-z0-9_][A-Za-z0-9_.+=@,()-]*"
-PATH_SCHEMA = {"type": "string", "pattern": f"^{_PATH_PART}(/{_PATH_PART})*$", "maxLength": 1024,
+PATH_SCHEMA: JsonDict = {"type": "string", "pattern": f"^{_PATH_PART}(/{_PATH_PART})*$", "maxLength": 1024,
                "description": "a file path in the repository: relative, '/'-separated, no '.' or '..' parts, no "
                               "backslash or control characters, no '.git' part (the pattern is a portable subset: "
                               "other Unicode names are accepted too)"}
-PAGE_SCHEMA = {"type": "string", "pattern": "^([0-9]{1,15})?$", "description": "a page or position number"}
+PAGE_SCHEMA: JsonDict = {"type": "string", "pattern": "^([0-9]{1,15})?$", "description": "a page or position number"}
 
 
 def check_name(value: str, *, what: str = "repository name") -> str:

@@ -216,7 +216,7 @@ async def commit(request: Request, repo_type: str, namespace: str, name: str, re
     repo, caller, ref = await run_in_threadpool(target)
     limit = hub.settings.max_file_size * 2
     # Buffer the body (to disk past 16 MiB) so parsing runs off the event loop with bounded memory.
-    with tempfile.SpooledTemporaryFile(max_size=16 * 1024 * 1024, dir=hub.store.tmp) as spool:
+    with tempfile.SpooledTemporaryFile(max_size=16 * 1024 * 1024, dir=str(hub.store.tmp)) as spool:
         total = 0
         async for chunk in request.stream():
             total += len(chunk)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import threading
@@ -256,7 +257,7 @@ class Hub:
             if sha in stored or sha in sniffed:
                 continue
             try:
-                sniffed[sha] = scanning.content_scan_ext(lambda sha=sha: self.xet.open_content(sha)) or ""
+                sniffed[sha] = scanning.content_scan_ext(functools.partial(self.xet.open_content, sha)) or ""
             except OSError as err:  # a missing blob is a damaged store (or a collected one); not a pickle here
                 logger.error("cannot read blob %s to check its content: %s", sha, err)
         self.storage.blobs.put_content_kinds(sniffed)

@@ -152,8 +152,7 @@ class PreTrainedTokenizer(PreTrainedTokenizerBase):
         pieces.append(_lower_per_char(text[position:]))
         return "".join(pieces)
 
-    # the reference's slow signature: pair and add_special_tokens are keywords here
-    def tokenize(self, text: str, **kwargs: Any) -> list[str]:  # type: ignore[override]
+    def tokenize(self, text: str, **kwargs: Any) -> list[str]:  # type: ignore[override]  # the reference's slow signature
         """Split ``text`` into tokens: added tokens are kept whole, the rest goes through ``_tokenize``."""
         pieces, added = self._split_added_tokens(text, kwargs)
         tokens: list[str] = []

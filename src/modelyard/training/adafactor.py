@@ -80,8 +80,11 @@ class Adafactor(Optimizer):
         return loss
 
     def _update(self, p: torch.Tensor, group: dict[str, Any]) -> None:
-        # step() updates only parameters that have a gradient
-        grad: torch.Tensor = p.grad.float() if p.grad.dtype in (torch.float16, torch.bfloat16) else p.grad  # type: ignore[union-attr,assignment]
+        grad = p.grad
+        if grad is None:  # step() passes only parameters that have a gradient
+            return
+        if grad.dtype in (torch.float16, torch.bfloat16):
+            grad = grad.float()
         state = self.state[p]
         factored = grad.dim() >= 2
         if not state:

@@ -8,7 +8,7 @@ and what we save loads in the reference library.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
@@ -207,11 +207,11 @@ class BertModel(BertPreTrainedModel):
         return self.embeddings.word_embeddings
 
     def set_input_embeddings(self, value: nn.Module) -> None:
-        self.embeddings.word_embeddings = value
+        self.embeddings.word_embeddings = value  # type: ignore[assignment]  # any embedding module may replace it
 
     def _prune_heads(self, heads_to_prune: dict[int, list[int]]) -> None:
         for layer, pruned in heads_to_prune.items():
-            self.encoder.layer[layer].attention.prune_heads(pruned)
+            self.encoder.layer[layer].attention.prune_heads(pruned)  # type: ignore[index,union-attr]  # set by name
 
     def forward(
         self,
@@ -256,6 +256,9 @@ class _BertHead(BertPreTrainedModel):
 
     bert: BertModel
 
+    if TYPE_CHECKING:  # the generic head (layers.heads) first in each task class's bases gives it
+        def head_forward(self, *args: Any, **kwargs: Any) -> Any: ...
+
     def forward(
         self,
         input_ids: Tensor | None = None,
@@ -271,7 +274,7 @@ class _BertHead(BertPreTrainedModel):
     ) -> Any:
         encoded = self.bert(input_ids, attention_mask, token_type_ids, position_ids, head_mask, inputs_embeds,
                             output_attentions, output_hidden_states, return_dict=True)
-        return self.head_forward(encoded, labels, return_dict)  # type: ignore[attr-defined]
+        return self.head_forward(encoded, labels, return_dict)
 
 
 def _classifier_dropout(config: BertConfig) -> float:
@@ -350,7 +353,7 @@ class BertForMultipleChoice(heads.MultipleChoiceHead, _BertHead):
         output_hidden_states: bool | None = None,
         return_dict: bool | None = None,
     ) -> Any:
-        num_choices = (input_ids if input_ids is not None else inputs_embeds).shape[1]  # type: ignore[union-attr]
+        num_choices = (input_ids if input_ids is not None else inputs_embeds).shape[1]  # type: ignore[union-attr]  # one of the two is given (checked by the base model)
         flat = self.flatten_choices  # (batch, choices, ...) -> (batch * choices, ...)
         encoded = self.bert(flat(input_ids), flat(attention_mask), flat(token_type_ids), flat(position_ids),
                             head_mask, flat(inputs_embeds, 2), output_attentions, output_hidden_states, return_dict=True)
@@ -391,7 +394,7 @@ class BertForQuestionAnswering(heads.QuestionAnsweringHead, _BertHead):
     def head_logits(self, encoded: BaseModelOutputWithPooling) -> Tensor:
         return self.qa_outputs(encoded.last_hidden_state)  # (batch, seq, 2)
 
-    def forward(
+    def forward(  # type: ignore[override]  # start/end positions in place of labels, as the reference
         self,
         input_ids: Tensor | None = None,
         attention_mask: Tensor | None = None,

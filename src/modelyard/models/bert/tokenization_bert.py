@@ -71,7 +71,7 @@ def _is_chinese_char(cp: int) -> bool:
     )
 
 
-class _CleanTable(dict):  # type: ignore[type-arg]
+class _CleanTable(dict):
     """``str.translate`` table built on demand: drop controls, whitespace -> space, space out CJK."""
 
     def __init__(self, space_out_cjk: bool) -> None:
@@ -96,7 +96,7 @@ class _CleanTable(dict):  # type: ignore[type-arg]
 _CLEAN_TABLES = {True: _CleanTable(True), False: _CleanTable(False)}
 
 
-class _PunctuationTable(dict):  # type: ignore[type-arg]
+class _PunctuationTable(dict):
     def __missing__(self, char: str) -> bool:
         value = _is_punctuation(char)
         if len(self) < 1 << 16:
@@ -311,7 +311,7 @@ class BertTokenizer(PreTrainedTokenizer):
             cache.clear()
         return cache
 
-    def _tokenize(self, text: str, split_special_tokens: bool = False) -> list[str]:
+    def _tokenize(self, text: str, split_special_tokens: bool = False, **kwargs: Any) -> list[str]:
         if not self.do_basic_tokenize:
             return self.wordpiece_tokenizer.tokenize(text)
         basic, wordpiece = self.basic_tokenizer, self.wordpiece_tokenizer
@@ -355,14 +355,14 @@ class BertTokenizer(PreTrainedTokenizer):
         if cached is _UNSET:
             unk = self.unk_token
             cached = self._special_cache["unk_vocab_id"] = self.vocab.get(unk) if unk is not None else None
-        return cached  # type: ignore[return-value]
+        return cached
 
     def _convert_token_to_id(self, token: str) -> int:
         index = self.vocab.get(token)
-        return index if index is not None else self.vocab.get(self.unk_token)  # type: ignore[return-value]
+        return index if index is not None else self.vocab.get(self.unk_token)  # type: ignore[return-value]  # the vocabulary holds the unknown token
 
     def _convert_id_to_token(self, index: int) -> str:
-        return self.ids_to_tokens.get(index, self.unk_token)  # type: ignore[return-value]
+        return self.ids_to_tokens.get(index, self.unk_token)
 
     def convert_tokens_to_string(self, tokens: list[str]) -> str:
         return " ".join(tokens).replace(" ##", "").strip()

@@ -150,18 +150,19 @@ class ResNetBottleNeckLayer(_ResidualLayer):
         self.activation = get_activation(activation)
 
 
-class _InPlaceResidual:
+class _InPlaceResidual(_ResidualLayer):
     """``optimize_for_inference()``: the residual goes into the layer's fresh output (no new activation map)
-    when nothing could hold that output (autograd off, no hooks; see ``modelyard.layers.inference``)."""
+    when nothing could hold that output (autograd off, no hooks; see ``modelyard.layers.inference``).
+    Listed before the block class (``_InPlaceResidual, ResNetBasicLayer``), so its ``forward`` is the one run."""
 
     def forward(self, hidden_state: torch.Tensor) -> torch.Tensor:
-        residual = self.shortcut(hidden_state)  # type: ignore[attr-defined]
-        hidden_state = self.layer(hidden_state)  # type: ignore[attr-defined]
+        residual = self.shortcut(hidden_state)
+        hidden_state = self.layer(hidden_state)
         if may_overwrite(self) and hidden_state.shape == residual.shape and hidden_state.dtype == residual.dtype:
             hidden_state += residual
         else:
             hidden_state = hidden_state + residual
-        return self.activation(hidden_state)  # type: ignore[attr-defined]
+        return self.activation(hidden_state)
 
 
 class _FastResNetBasicLayer(_InPlaceResidual, ResNetBasicLayer):
@@ -188,7 +189,7 @@ class ResNetStage(nn.Module):
                 activation=act,
                 downsample_in_bottleneck=config.downsample_in_bottleneck,
             )
-            rest = [
+            rest: list[nn.Module] = [
                 ResNetBottleNeckLayer(out_channels, out_channels, activation=act) for _ in range(depth - 1)
             ]
         else:

@@ -57,6 +57,36 @@ class ViTFeatureExtractor(ImageFeatureExtractionMixin, BaseImageProcessor):
         self.image_std = image_std if image_std is not None else list(IMAGENET_STANDARD_STD)
         super().__init__(**kwargs)
 
+    # Both bases have resize / rescale / normalize / center_crop: the classic helpers (the document's era: PIL
+    # images out, int or (height, width) sizes) and the image processor's (numpy out, dict sizes, data formats),
+    # which is what code written for today's reference calls, its ViTFeatureExtractor being an image processor.
+    # A call in the image processor's form (a dict size, a data format, as a keyword or where the classic helper
+    # takes a flag) gets the image processor's helper; any other call the classic one, as before.
+    def resize(self, image: Any, size: Any, resample: Any = None, *args: Any, **kwargs: Any) -> Any:
+        if _processor_form(size, kwargs) or (args and not isinstance(args[0], bool)):
+            if resample is not None:
+                kwargs["resample"] = resample
+            return BaseImageProcessor.resize(self, image, size, *args, **kwargs)
+        return ImageFeatureExtractionMixin.resize(self, image, size, resample, *args, **kwargs)
+
+    def rescale(self, image: Any, scale: float, **kwargs: Any) -> Any:
+        if _processor_form(None, kwargs):
+            return BaseImageProcessor.rescale(self, image, scale, **kwargs)
+        return ImageFeatureExtractionMixin.rescale(self, image, scale)
+
+    def normalize(self, image: Any, mean: Any, std: Any, *args: Any, **kwargs: Any) -> Any:
+        if _processor_form(None, kwargs) or (args and not isinstance(args[0], bool)):
+            return BaseImageProcessor.normalize(self, image, mean, std, *args, **kwargs)
+        return ImageFeatureExtractionMixin.normalize(self, image, mean, std, *args, **kwargs)
+
+    def center_crop(self, image: Any, size: Any, *args: Any, **kwargs: Any) -> Any:
+        if _processor_form(size, kwargs) or args:
+            return BaseImageProcessor.center_crop(self, image, size, *args, **kwargs)
+        return ImageFeatureExtractionMixin.center_crop(self, image, size)
+
+
+def _processor_form(size: Any, kwargs: dict[str, Any]) -> bool:
+    return isinstance(size, dict) or "data_format" in kwargs or "input_data_format" in kwargs
 
 
 __all__ = ["ViTFeatureExtractor"]

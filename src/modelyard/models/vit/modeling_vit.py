@@ -209,7 +209,7 @@ class ViTModel(ViTPreTrainedModel):
 
     def _prune_heads(self, heads_to_prune: dict[int, list[int]]) -> None:
         for layer, heads in heads_to_prune.items():
-            self.encoder.layer[layer].attention.prune_heads(heads)
+            self.encoder.layer[layer].attention.prune_heads(heads)  # type: ignore[index,union-attr]  # set by name
 
     def forward(
         self,
@@ -276,7 +276,7 @@ class ViTForImageClassification(SequenceClassificationHead, ViTPreTrainedModel):
         return self.head_forward(outputs, labels, return_dict)
 
     def head_logits(self, encoded: BaseModelOutputWithPooling) -> torch.Tensor:
-        return self.classifier(encoded.last_hidden_state[:, 0, :])  # (batch, num_labels)
+        return self.classifier(encoded.last_hidden_state[:, 0, :])  # type: ignore[index]  # (batch, num_labels); a base model's output always has it
 
 
 __all__ = ["ViTForImageClassification", "ViTModel", "ViTPreTrainedModel"]

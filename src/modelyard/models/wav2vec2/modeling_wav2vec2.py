@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import math
 import warnings
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import nn
 from torch.nn import functional as F
 from torch.nn.utils import parametrize
 
+from modelyard.errors import ConfigurationError
 from modelyard.layers.activations import get_activation
 from modelyard.layers.attention import attention_head_size, padding_mask_to_additive, self_attention
 from modelyard.layers.heads import TaskHead
@@ -94,7 +95,7 @@ class Wav2Vec2FeatureEncoder(LayerStack):
             param.requires_grad = False
         self._requires_grad = False
 
-    def forward(self, input_values: torch.Tensor) -> torch.Tensor:
+    def forward(self, input_values: torch.Tensor) -> torch.Tensor:  # type: ignore[override]  # convolutions over raw audio
         hidden_states = input_values[:, None]  # (batch, 1, samples)
         if self.gradient_checkpointing and self.training and self._requires_grad:
             # reentrant checkpointing only back-propagates into layers whose input requires grad
@@ -241,7 +242,7 @@ class Wav2Vec2Encoder(LayerStack):
 
     # the positional convolution runs first, and the stable variant's norm last: this stack's own forward
 
-    def forward(  # type: ignore[override]
+    def forward(  # type: ignore[override]  # the encoder's own layer loop (see above)
         self,
         hidden_states: torch.Tensor,
         attention_mask: torch.Tensor | None = None,
@@ -286,10 +287,10 @@ class Wav2Vec2PreTrainedModel(PreTrainedModel):
         std = self.config.initializer_range
         with torch.no_grad():
             if isinstance(module, Wav2Vec2PositionalConvEmbedding):
-                self._init_pos_conv(module.conv.parametrizations.weight, module.conv.in_channels)  # type: ignore[union-attr]
+                self._init_pos_conv(module.conv.parametrizations.weight, module.conv.in_channels)
                 nn.init.zeros_(module.conv.bias)
             elif isinstance(module, parametrize.ParametrizationList):  # a weight-norm (g, v) pair on its own
-                self._init_pos_conv(module, module.original1.shape[0])
+                self._init_pos_conv(module, module.original1.shape[0])  # type: ignore[index,arg-type]  # torch types a module's attributes Tensor | Module
             elif isinstance(module, Wav2Vec2FeatureProjection):
                 bound = math.sqrt(1 / module.projection.in_features)
                 nn.init.uniform_(module.projection.weight, -bound, bound)
@@ -315,7 +316,8 @@ class Wav2Vec2PreTrainedModel(PreTrainedModel):
     @staticmethod
     def _init_pos_conv(weight_norm: nn.Module, in_channels: int) -> None:
         """v ~ N(0, 2 / sqrt(kernel * in_channels)); g = |v| so the effective weight starts equal to v."""
-        v, g = weight_norm.original1, weight_norm.original0
+        # torch types a module's attributes Tensor | Module
+        v, g = cast(torch.Tensor, weight_norm.original1), cast(torch.Tensor, weight_norm.original0)
         nn.init.normal_(v, mean=0.0, std=2 * math.sqrt(1 / (v.shape[2] * in_channels)))
         g.copy_(torch.linalg.vector_norm(v, dim=(0, 1), keepdim=True))  # one norm per kernel position
 
@@ -361,7 +363,7 @@ class Wav2Vec2PreTrainedModel(PreTrainedModel):
             param.requires_grad = False
 
     def _base(self) -> Wav2Vec2Model:
-        return self if isinstance(self, Wav2Vec2Model) else self.wav2vec2  # type: ignore[return-value]
+        return self if isinstance(self, Wav2Vec2Model) else self.wav2vec2  # type: ignore[return-value]  # task heads hold the base model as wav2vec2
 
 
 class Wav2Vec2Model(Wav2Vec2PreTrainedModel):
@@ -435,7 +437,7 @@ class Wav2Vec2Model(Wav2Vec2PreTrainedModel):
             output_attentions = self.config.output_attentions
         if output_hidden_states is None:
             output_hidden_states = self.config.output_hidden_states
-        weight_dtype = self.feature_extractor.conv_layers[0].conv.weight.dtype
+        weight_dtype: torch.dtype = self.feature_extractor.conv_layers[0].conv.weight.dtype  # type: ignore[union-attr,assignment]  # torch types a module's attributes Tensor | Module
         if input_values.dtype != weight_dtype:  # e.g. float32 audio into a half-precision model
             input_values = input_values.to(weight_dtype)
         # (batch, conv_dim[-1], frames) -> (batch, frames, conv_dim[-1])
@@ -491,7 +493,7 @@ class Wav2Vec2ForCTC(Wav2Vec2PreTrainedModel):
         logits = self.lm_head(self.dropout(outputs.last_hidden_state))
         loss = None
         if labels is not None:
-            loss = self._ctc_loss(logits, labels, input_values, attention_mask)  # type: ignore[arg-type]
+            loss = self._ctc_loss(logits, labels, input_values, attention_mask)  # type: ignore[arg-type]  # input_values is required (None fails in the base model above)
         output = CausalLMOutput(
             loss=loss, logits=logits, hidden_states=outputs.hidden_states, attentions=outputs.attentions
         )
@@ -506,19 +508,25 @@ class Wav2Vec2ForCTC(Wav2Vec2PreTrainedModel):
     ) -> torch.Tensor:
         if attention_mask is None:
             attention_mask = torch.ones(input_values.shape, dtype=torch.long, device=input_values.device)
-        input_lengths = self._get_feat_extract_output_lengths(attention_mask.sum(-1)).to(torch.long)  # type: ignore[union-attr]
+        input_lengths = self._get_feat_extract_output_lengths(attention_mask.sum(-1)).to(torch.long)  # type: ignore[union-attr]  # attention_mask is made above when None
         label_mask = labels >= 0  # padding is -100
         target_lengths = label_mask.sum(-1)
         targets = labels.masked_select(label_mask)
         # (batch, frames, vocab) -> (frames, batch, vocab), float32: ctc_loss has no half-precision kernel
         log_probs = F.log_softmax(logits, dim=-1, dtype=torch.float32).transpose(0, 1)
+        blank = self.config.pad_token_id
+        if blank is None:
+            raise ConfigurationError(
+                "The CTC loss needs config.pad_token_id (the id of the blank token), but it is None; set it to the "
+                "tokenizer's pad token id (pad_token_id=tokenizer.pad_token_id)."
+            )
         with torch.backends.cudnn.flags(enabled=False):  # cuDNN's CTC gives different results and limits
             return F.ctc_loss(
                 log_probs,
                 targets,
                 input_lengths,
                 target_lengths,
-                blank=self.config.pad_token_id,
+                blank=blank,
                 reduction=self.config.ctc_loss_reduction,
                 zero_infinity=self.config.ctc_zero_infinity,
             )

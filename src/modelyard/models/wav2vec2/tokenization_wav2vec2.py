@@ -83,7 +83,7 @@ class Wav2Vec2CTCTokenizer(PreTrainedTokenizer):
         target_lang: str | None = None,
         **kwargs: Any,
     ) -> None:
-        self._word_delimiter_token = word_delimiter_token
+        self._word_delimiter_token: str | None = word_delimiter_token
         self.do_lower_case = do_lower_case
         self.replace_word_delimiter_char = replace_word_delimiter_char
         self.target_lang = target_lang
@@ -160,7 +160,8 @@ class Wav2Vec2CTCTokenizer(PreTrainedTokenizer):
 
     def _add_tokens(self, new_tokens: list[str | AddedToken], special_tokens: bool = False) -> int:
         # Plain strings are added unnormalized and without stripping (characters are case-sensitive here).
-        tokens = [AddedToken(t, rstrip=False, lstrip=False, normalized=False) if isinstance(t, str) else t for t in new_tokens]
+        tokens: list[str | AddedToken] = [
+            AddedToken(t, rstrip=False, lstrip=False, normalized=False) if isinstance(t, str) else t for t in new_tokens]
         return super()._add_tokens(tokens, special_tokens=special_tokens)
 
     # ------------------------------------------------------------------ encoding
@@ -174,13 +175,13 @@ class Wav2Vec2CTCTokenizer(PreTrainedTokenizer):
 
     def _convert_token_to_id(self, token: str) -> int:
         index = self.encoder.get(token)
-        return index if index is not None else self.encoder.get(self.unk_token)  # type: ignore[return-value]
+        return index if index is not None else self.encoder.get(self.unk_token)
 
     def _convert_id_to_token(self, index: int) -> str:
-        return self.decoder.get(index, self.unk_token)  # type: ignore[return-value]
+        return self.decoder.get(index, self.unk_token)
 
     # ------------------------------------------------------------------ CTC decoding
-    def convert_tokens_to_string(  # type: ignore[override]
+    def convert_tokens_to_string(  # type: ignore[override]  # the reference's CTC signature
         self,
         tokens: list[str],
         group_tokens: bool = True,
@@ -249,7 +250,7 @@ class Wav2Vec2CTCTokenizer(PreTrainedTokenizer):
             words.append({"word": word, "start_offset": start, "end_offset": end})
         return words
 
-    def _decode(  # type: ignore[override]
+    def _decode(  # type: ignore[override]  # the reference's CTC signature
         self,
         token_ids: int | list[int],
         skip_special_tokens: bool = False,
@@ -277,7 +278,7 @@ class Wav2Vec2CTCTokenizer(PreTrainedTokenizer):
             return Wav2Vec2CTCTokenizerOutput(text=text, char_offsets=result["char_offsets"], word_offsets=result["word_offsets"])
         return text
 
-    def decode(  # type: ignore[override]
+    def decode(  # type: ignore[override]  # the reference's CTC signature
         self,
         token_ids: Any,
         skip_special_tokens: bool = False,
@@ -296,7 +297,7 @@ class Wav2Vec2CTCTokenizer(PreTrainedTokenizer):
             **kwargs,
         )
 
-    def batch_decode(  # type: ignore[override]
+    def batch_decode(  # type: ignore[override]  # the reference's CTC signature
         self,
         sequences: Any,
         skip_special_tokens: bool = False,
@@ -320,8 +321,8 @@ class Wav2Vec2CTCTokenizer(PreTrainedTokenizer):
         if output_char_offsets or output_word_offsets:
             if not decoded:
                 return Wav2Vec2CTCTokenizerOutput(text=[])
-            return Wav2Vec2CTCTokenizerOutput(**{key: [d[key] for d in decoded] for key in decoded[0]})  # type: ignore[index]
-        return decoded  # type: ignore[return-value]
+            return Wav2Vec2CTCTokenizerOutput(**{key: [d[key] for d in decoded] for key in decoded[0]})  # type: ignore[index,arg-type]  # dicts of its fields when offsets are asked for
+        return decoded  # type: ignore[return-value]  # strings, or outputs with offsets (returned above)
 
     # ------------------------------------------------------------------ saving
     def save_vocabulary(self, save_directory: str | os.PathLike[str], filename_prefix: str | None = None) -> tuple[str, ...]:

@@ -16,6 +16,7 @@ import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy
 from sqlalchemy import event
@@ -74,7 +75,7 @@ class Database:
             fairy = self.engine.raw_connection()
             dbapi = fairy.driver_connection
             fairy.detach()
-            weakref.finalize(threading.current_thread(), dbapi.close)
+            weakref.finalize(threading.current_thread(), dbapi.close)  # type: ignore[union-attr]  # a pooled connection's driver
             db = self._local.db = Connection(dbapi, postgres=self.postgres)
         return db
 
@@ -136,7 +137,7 @@ def _engine(url: str) -> sqlalchemy.Engine:
                                           connect_args={"timeout": 60, "check_same_thread": False})
 
         @event.listens_for(engine, "connect")
-        def _pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001 - the driver's connection
+        def _pragmas(dbapi_connection: Any, _record: Any) -> None:  # the driver's connection
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=FULL")

@@ -18,7 +18,7 @@ class Discussions:
                base: str | None, now: float) -> int:
         """Add a discussion inside the caller's transaction ``db``; returns its number (the next free one)."""
         row = db.execute("SELECT COALESCE(MAX(num), 0) + 1 AS n FROM discussions WHERE repo_id=?",
-                         (repo.id,)).fetchone()
+                         (repo.id,)).one()
         num = int(row["n"])
         db.execute("INSERT INTO discussions(repo_id, num, title, description, is_pr, status, author, created_at, base)"
                    " VALUES(?,?,?,?,?,?,?,?,?)",

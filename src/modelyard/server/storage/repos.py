@@ -45,7 +45,7 @@ class Repos:
             db.execute("DELETE FROM moved WHERE type=? AND namespace=? AND name=?", (repo_type, namespace, name))
             oid = self._commits.write(db, repo_id, None, NewCommit(manifest, "system", "initial commit", ""), now)
             db.execute("INSERT INTO refs(repo_id, name, target) VALUES(?,?,?)", (repo_id, BRANCH + "main", oid))
-            row = db.execute("SELECT * FROM repos WHERE id=?", (repo_id,)).fetchone()
+            row = db.execute("SELECT * FROM repos WHERE id=?", (repo_id,)).one()
         return repo_from_row(row)
 
     def delete(self, repo: Repo) -> None:
@@ -67,7 +67,7 @@ class Repos:
             db.execute("INSERT INTO moved(type, namespace, name, repo_id, moved_at) VALUES(?,?,?,?,?) "
                        "ON CONFLICT(type, namespace, name) DO UPDATE SET repo_id=excluded.repo_id, "
                        "moved_at=excluded.moved_at", (repo.type, repo.namespace, repo.name, repo.id, time.time()))
-            row = db.execute("SELECT * FROM repos WHERE id=?", (repo.id,)).fetchone()
+            row = db.execute("SELECT * FROM repos WHERE id=?", (repo.id,)).one()
         return repo_from_row(row)
 
     def moved(self, repo_type: str, namespace: str, name: str) -> Repo | None:

@@ -46,6 +46,12 @@ class Result:
     def fetchone(self) -> Row | None:
         return self.rows[0] if self.rows else None
 
+    def one(self) -> Row:
+        """The first row of a statement that always returns one (an aggregate, a row just written)."""
+        if not self.rows:
+            raise LookupError("The statement returned no row, but one was expected.")
+        return self.rows[0]
+
     def fetchall(self) -> list[Row]:
         return self.rows
 

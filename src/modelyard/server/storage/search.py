@@ -23,7 +23,7 @@ class RepoSearch:
                descending: bool | None = None, offset: int = 0, limit: int = 30) -> tuple[list[Repo], int]:
         """A page of :meth:`matching` (web listings) and how many repos match in all."""
         condition, args = _condition(repo_type, visible_to, author, terms)
-        total = self._db.conn().execute(f"SELECT COUNT(*) AS n FROM repos WHERE {condition}", args).fetchone()["n"]
+        total = self._db.conn().execute(f"SELECT COUNT(*) AS n FROM repos WHERE {condition}", args).one()["n"]
         page = self.matching(repo_type, visible_to=visible_to, author=author, terms=terms, sort=sort,
                              descending=descending, offset=offset, limit=limit)
         return page, total

@@ -83,4 +83,4 @@ def xet_file_contents(db: Database) -> set[str]:
 
 def table_counts(db: Database) -> dict[str, int]:
     """Rows per table (to compare a copy with its source)."""
-    return {t: db.conn().execute(f"SELECT COUNT(*) AS n FROM {t}").fetchone()["n"] for t in TABLES}
+    return {t: db.conn().execute(f"SELECT COUNT(*) AS n FROM {t}").one()["n"] for t in TABLES}

@@ -7,6 +7,7 @@ suggestions) in ``static/``. Nothing is loaded from another site, so the pages w
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -23,10 +24,13 @@ def install(app: FastAPI) -> None:
     app.include_router(router)
     api_handler = app.exception_handlers[StarletteHTTPException]
 
-    async def http_error(request: Request, exc: StarletteHTTPException) -> Any:
-        if exc.status_code == 404 and wants_page(request):
+    # Starlette types a handler as taking any Exception (one registered for a class gets that class), and
+    # FastAPI's own as returning a response or an awaitable of one
+    async def http_error(request: Request, exc: Exception) -> Any:
+        if isinstance(exc, StarletteHTTPException) and exc.status_code == 404 and wants_page(request):
             return await run_in_threadpool(not_found_page, request)
-        return await api_handler(request, exc)
+        response = api_handler(request, exc)
+        return await response if inspect.isawaitable(response) else response
 
     app.add_exception_handler(StarletteHTTPException, http_error)
     docs = frozenset(p for p in (app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url) if p)

@@ -556,7 +556,7 @@ def _register_repo_routes(prefix: str, repo_type: str) -> None:
         else:
             def endpoint(request: Request, **kwargs: str) -> Any:
                 return handler(request, repo_type, **kwargs)
-        endpoint.__signature__ = _signature(handler)  # type: ignore[attr-defined]
+        endpoint.__signature__ = _signature(handler)  # type: ignore[attr-defined]  # FastAPI reads an endpoint's signature from __signature__
         return endpoint
 
     for path, handler, methods in (

@@ -385,7 +385,9 @@ def auto_map_files(auto_map: Any) -> list[CodeFile]:
 
 
 def pick_auto_class(config: dict[str, Any]) -> str:
-    auto_map = config.get("auto_map") if isinstance(config.get("auto_map"), dict) else {}
+    auto_map = config.get("auto_map")
+    if not isinstance(auto_map, dict):
+        auto_map = {}
     heads = [k for k in auto_map if isinstance(k, str) and k.startswith("AutoModelFor")]
     if heads:
         return heads[0]

@@ -93,7 +93,7 @@ def parse_shard(data: bytes | memoryview) -> Shard:
         pos += RECORD
         return out
 
-    files = []
+    files: list[FileRecord] = []
     while True:
         head = record(f"file info record {len(files)}")
         if bytes(head[:32]) == b"\xff" * 32:
@@ -115,7 +115,7 @@ def parse_shard(data: bytes | memoryview) -> Shard:
         sha256 = bytes(record("a metadata record")[:32]) if flags & FLAG_METADATA else None
         files.append(FileRecord(bytes(head[:32]), tuple(terms), verifications, sha256))
 
-    xorbs = []
+    xorbs: list[XorbRecord] = []
     while True:
         head = record(f"CAS info record {len(xorbs)}")
         if bytes(head[:32]) == b"\xff" * 32:

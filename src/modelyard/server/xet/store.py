@@ -214,8 +214,8 @@ class XetStore:
             self._check_listed_xorb(record, caller)
         checked: list[XetFile] = []
         total = len(shard.files)
-        for n, record in enumerate(shard.files):
-            checked.append(self._check_file(record, caller))
+        for n, file_record in enumerate(shard.files):
+            checked.append(self._check_file(file_record, caller))
             if progress is not None:
                 progress(n + 1, total)
         new = 0
@@ -476,7 +476,7 @@ class _XetFileRaw(io.RawIOBase):
         self._cached = (key, data)
         return offsets[k], data
 
-    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]  # RawIOBase's readinto takes any buffer; this one takes what it is given
         view = memoryview(buffer).cast("B")
         done = 0
         while done < len(view) and self._pos < self._size:

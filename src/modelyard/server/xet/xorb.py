@@ -14,7 +14,7 @@ refuses anything malformed with a message that says which chunk and what is wron
 from __future__ import annotations
 
 import struct
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import lz4.frame
@@ -133,7 +133,7 @@ def read_header(data: bytes | bytearray | memoryview, pos: int, *, complete: boo
     return compressed, scheme, length
 
 
-def iter_chunks(data: bytes | memoryview, start: int = 0, end: int | None = None):
+def iter_chunks(data: bytes | memoryview, start: int = 0, end: int | None = None) -> Iterator[bytes]:
     """Yield the uncompressed bytes of each chunk of ``data[start:end]`` (whole chunks, in order)."""
     view = memoryview(data)
     end = len(view) if end is None else end

@@ -17,7 +17,7 @@ PYPROJECT = ROOT / "pyproject.toml"
 pytest.importorskip("mypy", reason="mypy is in the test extra (make install)")
 
 USER_CODE = '''\
-from modelyard import BertConfig, BertModel, BertTokenizerFast, GPT2LMHeadModel
+from modelyard import AutoModel, AutoTokenizer, BertConfig, BertModel, BertTokenizerFast, GPT2LMHeadModel
 
 model = BertModel.from_pretrained("some/repo")
 reveal_type(model)
@@ -26,6 +26,8 @@ reveal_type(BertTokenizerFast.from_pretrained("some/repo"))
 reveal_type(BertConfig.from_pretrained("some/repo", return_unused_kwargs=True))
 model.num_parameters(only_trainable="yes")
 BertConfig().hidden_size.upper()
+reveal_type(AutoModel.from_pretrained("some/repo"))
+reveal_type(AutoTokenizer.from_pretrained("some/repo"))
 '''
 
 
@@ -55,6 +57,8 @@ def test_loading_entry_points_are_typed_for_ides(tmp_path: Path) -> None:
         "modelyard.generation.configuration_utils.GenerationConfig | None",
         "modelyard.models.bert.tokenization_bert_fast.BertTokenizerFast",
         "tuple[modelyard.models.bert.configuration_bert.BertConfig, dict[str, Any]]",
+        "modelyard.modeling.PreTrainedModel",
+        "modelyard.tokenization.base.PreTrainedTokenizerBase",
     ], report
     # a wrong argument to a loaded model's method and a misuse of a config attribute are caught, not waved
     # through as Any

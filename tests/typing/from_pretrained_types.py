@@ -2,8 +2,9 @@
 and by ``tests/test_typing.py``. Never run: every ``assert_type`` is a static claim.
 
 ``BertModel.from_pretrained(...)`` is a ``BertModel``, not ``Any``; the flags that add a second value to the
-result give a tuple; AutoConfig gives a PretrainedConfig, the Auto model classes Any (they choose the class,
-and so its methods, at run time).
+result give a tuple. The Auto classes choose the class at run time, so they give the base every choice shares:
+AutoConfig a PretrainedConfig, the Auto model classes a PreTrainedModel (AutoModelForCausalLM one with
+``generate``), AutoTokenizer a PreTrainedTokenizerBase.
 """
 
 from __future__ import annotations
@@ -12,9 +13,14 @@ from typing import Any
 
 from typing_extensions import assert_type
 
+import torch
+
 from modelyard import (
     AutoConfig,
     AutoModel,
+    AutoModelForCausalLM,
+    AutoModelForSequenceClassification,
+    AutoTokenizer,
     BertConfig,
     BertForSequenceClassification,
     BertModel,
@@ -23,6 +29,8 @@ from modelyard import (
     GenerationConfig,
     GPT2LMHeadModel,
     PretrainedConfig,
+    PreTrainedModel,
+    PreTrainedTokenizerBase,
     ViTImageProcessor,
 )
 from modelyard.weights.report import LoadReport
@@ -35,8 +43,17 @@ def models(path: str) -> None:
     model, report = BertModel.from_pretrained(path, output_loading_info=True)
     assert_type(model, BertModel)
     assert_type(report, LoadReport)
-    # the Auto model classes choose the class (and so its methods, generate() or not) at run time
-    assert_type(AutoModel.from_pretrained(path), Any)
+    # the Auto model classes choose the class at run time: the base every model class has
+    assert_type(AutoModel.from_pretrained(path), PreTrainedModel)
+    assert_type(AutoModelForSequenceClassification.from_pretrained(path, num_labels=2), PreTrainedModel)
+    assert_type(AutoModel.from_config(BertConfig()), PreTrainedModel)
+    auto_model, auto_report = AutoModel.from_pretrained(path, output_loading_info=True)
+    assert_type(auto_model, PreTrainedModel)
+    assert_type(auto_report, LoadReport)
+    # a causal language model generates: generate() type-checks on what AutoModelForCausalLM loads
+    lm = AutoModelForCausalLM.from_pretrained(path)
+    lm.generate(torch.tensor([[1, 2]]), max_new_tokens=4)
+    assert_type(lm.num_parameters(), int)
 
 
 def configs(path: str) -> None:
@@ -56,6 +73,9 @@ def configs(path: str) -> None:
 
 
 def preprocessors(path: str) -> None:
+    # AutoTokenizer picks the slow or fast class at run time: the base they share
+    assert_type(AutoTokenizer.from_pretrained(path), PreTrainedTokenizerBase)
+    assert_type(AutoTokenizer.from_pretrained(path).decode([1, 2]), str)
     assert_type(BertTokenizer.from_pretrained(path), BertTokenizer)
     assert_type(BertTokenizerFast.from_pretrained(path), BertTokenizerFast)
     assert_type(ViTImageProcessor.from_pretrained(path), ViTImageProcessor)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import os
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar, overload
 
 from modelyard.auto.configuration_auto import CONFIG_TABLE, resolve_config_class
 from modelyard.configuration import PretrainedConfig
@@ -13,14 +13,27 @@ from modelyard.hub.files import FileSource
 from modelyard.options import HubOptions, unknown_keywords_error
 from modelyard.registry import MODEL_TASKS, ConfigKeyedTable
 
+if TYPE_CHECKING:
+    from modelyard.generation.utils import GenerationMixin
+    from modelyard.modeling import PreTrainedModel
+    from modelyard.weights.report import LoadReport
+
+    class GenerativeModel(PreTrainedModel, GenerationMixin):
+        """What a type checker sees of a model with a language-model head: a PreTrainedModel with generate()."""
+
+# What an Auto class's from_pretrained / from_config give to a type checker: the class is chosen at run time
+# (a registered or custom-code class, a transformers class for transformers-based custom code), so the
+# static type is the common base every one of them has the API of.
+M = TypeVar("M", bound="PreTrainedModel")
+
 
 def _task_table(auto_class: str) -> ConfigKeyedTable:
     """The table of one Auto model class, filled from the family manifests' ``models[auto_class]``."""
     return ConfigKeyedTable(auto_class, CONFIG_TABLE)
 
 
-class _AutoModel:
-    """Shared behaviour; each subclass names its table."""
+class _AutoModel(Generic[M]):
+    """Shared behaviour; each subclass names its table and the model type it gives (``M``)."""
 
     _table: ClassVar[ConfigKeyedTable]
 
@@ -94,19 +107,35 @@ class _AutoModel:
         return builtin, None
 
     @classmethod
-    def from_config(cls, config: PretrainedConfig, *, trust_remote_code: bool | None = None, **kwargs: Any) -> Any:
+    def from_config(cls, config: PretrainedConfig, *, trust_remote_code: bool | None = None, **kwargs: Any) -> M:
         """A randomly initialised model for ``config`` (no weights are loaded)."""
         code_revision = kwargs.pop("code_revision", None)
         model_class = cls.model_class_for(config, trust_remote_code=trust_remote_code, code_revision=code_revision)
         dtype = kwargs.pop("dtype", kwargs.pop("torch_dtype", None))
         if kwargs:
             raise UnexpectedArgumentError(f"{cls.__name__}.from_config got unexpected arguments {sorted(kwargs)}.")
-        model = model_class(config)
+        model: M = model_class(config)
         if dtype is not None:
             from modelyard.modeling import resolve_dtype
 
             model = model.to(resolve_dtype(dtype))
         return model
+
+    @overload
+    @classmethod
+    def from_pretrained(
+        cls, pretrained_model_name_or_path: str | os.PathLike[str] | FileSource, *model_args: Any,
+        config: PretrainedConfig | None = None, trust_remote_code: bool | None = None,
+        code_revision: str | None = None, output_loading_info: Literal[True], **kwargs: Any,
+    ) -> tuple[M, LoadReport]: ...
+
+    @overload
+    @classmethod
+    def from_pretrained(
+        cls, pretrained_model_name_or_path: str | os.PathLike[str] | FileSource, *model_args: Any,
+        config: PretrainedConfig | None = None, trust_remote_code: bool | None = None,
+        code_revision: str | None = None, **kwargs: Any,
+    ) -> M: ...
 
     @classmethod
     def from_pretrained(
@@ -117,7 +146,7 @@ class _AutoModel:
         trust_remote_code: bool | None = None,
         code_revision: str | None = None,
         **kwargs: Any,
-    ) -> Any:
+    ) -> M | tuple[M, LoadReport]:
         """Load a pretrained model; keywords that are not loading options override config attributes.
 
         Where the files come from: the :class:`~modelyard.options.HubOptions` (``revision``, ``cache_dir``,
@@ -196,45 +225,45 @@ class _AutoModel:
         )
 
 
-class AutoModel(_AutoModel):
+class AutoModel(_AutoModel["PreTrainedModel"]):
     _table = _task_table("AutoModel")
 
 
-class AutoModelForMaskedLM(_AutoModel):
+class AutoModelForMaskedLM(_AutoModel["PreTrainedModel"]):
     _table = _task_table("AutoModelForMaskedLM")
 
 
-class AutoModelForCausalLM(_AutoModel):
+class AutoModelForCausalLM(_AutoModel["GenerativeModel"]):
     """Decoders with a language-modelling head (GPT-2, Llama, Mistral, Qwen2, or custom code's auto_map)."""
 
     _table = _task_table("AutoModelForCausalLM")
 
 
-class AutoModelForSequenceClassification(_AutoModel):
+class AutoModelForSequenceClassification(_AutoModel["PreTrainedModel"]):
     _table = _task_table("AutoModelForSequenceClassification")
 
 
-class AutoModelForTokenClassification(_AutoModel):
+class AutoModelForTokenClassification(_AutoModel["PreTrainedModel"]):
     _table = _task_table("AutoModelForTokenClassification")
 
 
-class AutoModelForQuestionAnswering(_AutoModel):
+class AutoModelForQuestionAnswering(_AutoModel["PreTrainedModel"]):
     _table = _task_table("AutoModelForQuestionAnswering")
 
 
-class AutoModelForMultipleChoice(_AutoModel):
+class AutoModelForMultipleChoice(_AutoModel["PreTrainedModel"]):
     _table = _task_table("AutoModelForMultipleChoice")
 
 
-class AutoModelForImageClassification(_AutoModel):
+class AutoModelForImageClassification(_AutoModel["PreTrainedModel"]):
     _table = _task_table("AutoModelForImageClassification")
 
 
-class AutoModelForCTC(_AutoModel):
+class AutoModelForCTC(_AutoModel["PreTrainedModel"]):
     _table = _task_table("AutoModelForCTC")
 
 
-class AutoModelForAudioClassification(_AutoModel):
+class AutoModelForAudioClassification(_AutoModel["PreTrainedModel"]):
     _table = _task_table("AutoModelForAudioClassification")
 
 

@@ -11,12 +11,15 @@ from __future__ import annotations
 import importlib
 import logging
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from modelyard.errors import RegistrationError, TokenizerError, UnknownModelTypeError
 from modelyard.hub.files import FileSource
 from modelyard.options import HubOptions
 from modelyard.registry import ModelTypeTable, builtin_names, import_family_class
+
+if TYPE_CHECKING:
+    from modelyard.tokenization.base import PreTrainedTokenizerBase
 
 logger = logging.getLogger(__name__)
 
@@ -103,10 +106,13 @@ class AutoTokenizer:
         code_revision: str | None = None,
         config: Any | None = None,
         **kwargs: Any,
-    ) -> Any:
+    ) -> PreTrainedTokenizerBase:
         """Load the tokenizer saved in a folder or repository: the fast class by default, the slow one with
         ``use_fast=False`` (or when the model has no fast tokenizer). Where the files come from: the
-        :class:`~modelyard.options.HubOptions`; other keyword arguments go to the tokenizer."""
+        :class:`~modelyard.options.HubOptions`; other keyword arguments go to the tokenizer.
+
+        To a type checker the result is a ``PreTrainedTokenizerBase`` (the class is chosen at run time; the
+        slow and fast classes share that API)."""
         source = HubOptions.take(kwargs, where="AutoTokenizer.from_pretrained").open(pretrained_model_name_or_path)
         if tokenizer_type is not None:
             names = TOKENIZER_TABLE.builtin_names(tokenizer_type)

@@ -6,7 +6,9 @@ into the bucket (boto3 uploads large files in parts), so no object under a blob'
 bytes. Objects are keyed ``<prefix><aa>/<bb>/<hash>`` as on disk. The local folder is a temp area and a
 read-through cache: blobs are immutable, so every replica may keep a copy of what it served, and a read of a
 blob not cached here fetches it once (checked against its sha256 where the name is one) before serving it
-from the disk as the file store does.
+from the disk as the file store does. The cache is bounded (``cache_size`` bytes, the hub's ``blob_cache_size``):
+past it, the copies used longest ago are deleted (a copy used in the last few minutes is kept, since a download
+may still be reading it), and the bucket keeps serving them.
 
 Endpoint, region and credentials come from the usual AWS settings (``AWS_ENDPOINT_URL``, ``AWS_REGION``,
 ``AWS_ACCESS_KEY_ID``/``AWS_SECRET_ACCESS_KEY``, profiles, instance roles): whatever boto3 reads.
@@ -18,6 +20,7 @@ import hashlib
 import logging
 import os
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,6 +31,8 @@ from modelyard.server.blobstore import BlobStore, StoredBlob
 
 logger = logging.getLogger(__name__)
 _SHA256_HEX = frozenset("0123456789abcdef")
+# A cached copy used within this many seconds is never evicted: a response may still be streaming it.
+IN_USE_SECONDS = 300.0
 
 
 class S3BlobStore(BlobStore):
@@ -35,8 +40,13 @@ class S3BlobStore(BlobStore):
 
     def __init__(self, root: Path, bucket: str, prefix: str = "", *, client: Any = None,
                  direct_io: bool = False, redirects: bool = True, public_endpoint: str | None = None,
-                 link_ttl: int = 3600) -> None:
+                 link_ttl: int = 3600, cache_size: int = 10 * 2**30) -> None:
         super().__init__(root, direct_io=direct_io, blobs_folder="blob-cache")
+        if cache_size < 0:
+            raise ValueError(f"the blob cache size must be 0 or more bytes, got {cache_size!r}")
+        self.cache_size = cache_size
+        self._cache_bytes: int | None = None  # counted from the folder on first use
+        self._cache_lock = threading.Lock()
         if client is None:
             import boto3
 
@@ -82,7 +92,9 @@ class S3BlobStore(BlobStore):
         """The cached copy of the blob, fetched from the bucket first when this replica has none; a path that
         does not exist when the bucket has no such object either (as the file store answers)."""
         cached = super().path(sha256)
-        if not cached.exists():
+        try:
+            os.utime(cached)  # the eviction order: least recently used first
+        except FileNotFoundError:
             self._fetch(sha256, cached)
         return cached
 
@@ -104,6 +116,7 @@ class S3BlobStore(BlobStore):
             os.replace(temp, cached)
         finally:
             Path(temp).unlink(missing_ok=True)
+        self._cached(size)
 
     def download_url(self, name: str, *, filename: str | None = None, media_type: str | None = None) -> str | None:
         """A presigned GET of the object (valid ``link_ttl`` seconds): the client takes the bytes from the object
@@ -142,7 +155,39 @@ class S3BlobStore(BlobStore):
         cached = super().path(sha256)
         cached.parent.mkdir(parents=True, exist_ok=True)
         os.chmod(temp_path, 0o444)
+        size = temp_path.stat().st_size
         os.replace(temp_path, cached)
+        self._cached(size)
+
+    # -- the bounded cache ----------------------------------------------------------------------------
+    def _cached(self, size: int) -> None:
+        """Count a new cached copy; past ``cache_size``, evict down to 90% of it (so evictions come in batches)."""
+        with self._cache_lock:
+            if self._cache_bytes is None:
+                self._cache_bytes = sum(blob.size for blob in super().stored())
+            else:
+                self._cache_bytes += size
+            if self._cache_bytes > self.cache_size:
+                self._cache_bytes -= self._evict(self._cache_bytes - int(0.9 * self.cache_size))
+
+    def _evict(self, excess: int) -> int:
+        """Delete cached copies, least recently used first, until ``excess`` bytes are gone or only copies in
+        use remain; returns the bytes freed."""
+        now = time.time()
+        freed = 0
+        for blob in sorted(super().stored(), key=lambda b: b.mtime):
+            if freed >= excess or now - blob.mtime < IN_USE_SECONDS:
+                break
+            super().delete(blob.name)
+            freed += blob.size
+        return freed
+
+    def cache_bytes(self) -> int:
+        """Bytes of the cached copies this replica holds."""
+        with self._cache_lock:
+            if self._cache_bytes is None:
+                self._cache_bytes = sum(blob.size for blob in super().stored())
+            return self._cache_bytes
 
     # -- maintenance ----------------------------------------------------------------------------------
     def stored(self) -> Iterator[StoredBlob]:
@@ -159,7 +204,15 @@ class S3BlobStore(BlobStore):
 
     def delete(self, name: str) -> None:
         self.client.delete_object(Bucket=self.bucket, Key=self.key(name))
-        super().delete(name)
+        cached = super().path(name)
+        with self._cache_lock:
+            try:
+                size = cached.stat().st_size
+            except FileNotFoundError:
+                return
+            cached.unlink(missing_ok=True)
+            if self._cache_bytes is not None:
+                self._cache_bytes -= size
 
     def ping(self) -> None:
         self.client.head_bucket(Bucket=self.bucket)

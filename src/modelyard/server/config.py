@@ -53,6 +53,9 @@ class HubSettings:
     # the hub does. Off: the hub serves the bytes itself, as with the file store.
     blob_redirects: bool = True
     s3_public_endpoint: str | None = None
+    # With an S3 blob store, each replica keeps copies of the blobs it served or received in its data folder, up to
+    # this many bytes (least recently used evicted first; the bucket keeps serving them).
+    blob_cache_size: int = 10 * GiB
     # "text" (uvicorn's lines, with the request id) or "json" (one object per line, for log collectors).
     log_format: str = "text"
     host: str = "127.0.0.1"
@@ -93,6 +96,8 @@ class HubSettings:
 
     def __post_init__(self) -> None:
         self.data_dir = Path(self.data_dir).expanduser()
+        if self.blob_cache_size < 0:
+            raise ValueError(f"HubSettings.blob_cache_size must be 0 or more bytes, got {self.blob_cache_size!r}.")
         for name in ("max_file_size", "regular_max_size", "lfs_multipart_threshold", "lfs_chunk_size"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"HubSettings.{name} must be a positive byte count, got {getattr(self, name)!r}.")

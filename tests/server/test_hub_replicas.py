@@ -22,9 +22,20 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture
 def replicas(tmp_path: Path, postgres_server, s3_server):  # noqa: ANN001, ANN201 - session fixtures
+    yield from _replicas(tmp_path, s3_server)
+
+
+@pytest.fixture
+def replicas_taking_bytes(tmp_path: Path, postgres_server, s3_server):  # noqa: ANN001, ANN201 - session fixtures
+    """Replicas that receive LFS uploads themselves (direct uploads to the bucket off)."""
+    yield from _replicas(tmp_path, s3_server, MODELYARD_HUB_DIRECT_UPLOADS="0")
+
+
+def _replicas(tmp_path: Path, s3_server, **extra_env: str):  # noqa: ANN001, ANN202
     url = migrated_database()
     env = {**s3_server.env(), "MODELYARD_HUB_DATABASE_URL": url,
-           "MODELYARD_HUB_BLOB_STORE": f"s3://{s3_server.new_bucket()}/hub", "MODELYARD_HUB_REGULAR_MAX_SIZE": "1MiB"}
+           "MODELYARD_HUB_BLOB_STORE": f"s3://{s3_server.new_bucket()}/hub", "MODELYARD_HUB_REGULAR_MAX_SIZE": "1MiB",
+           **extra_env}
     storage = Storage(url)
     storage.accounts.add_namespace("alice", "user")
     token = storage.tokens.create("alice", "write")
@@ -100,8 +111,8 @@ def _database_url(hub: SubprocessHub) -> str:
     return hub.env["MODELYARD_HUB_DATABASE_URL"]
 
 
-def test_a_replica_killed_mid_upload_leaves_nothing_half_done(replicas, s3_server) -> None:  # noqa: ANN001
-    (one, two), token = replicas
+def test_a_replica_killed_mid_upload_leaves_nothing_half_done(replicas_taking_bytes, s3_server) -> None:  # noqa: ANN001
+    (one, two), token = replicas_taking_bytes
     api_two = HfApi(endpoint=two.url, token=token)
     api_two.create_repo("alice/crash")
     api_two.upload_file(path_or_fileobj=b"kept", path_in_repo="kept.txt", repo_id="alice/crash")

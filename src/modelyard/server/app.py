@@ -30,6 +30,7 @@ from modelyard.server import (
     responses,
     routes_files,
     routes_lfs,
+    routes_lfs_direct,
     routes_listing,
     routes_repos,
     routes_upload,
@@ -249,7 +250,8 @@ def create_app(settings: HubSettings | None = None) -> FastAPI:
         report = hub.health()
         return JSONResponse(report, status_code=200 if report["status"] == "ok" else 503)
 
-    for module in (routes_listing, routes_repos, routes_upload, routes_lfs, xet_routes, routes_files):
+    for module in (routes_listing, routes_repos, routes_upload, routes_lfs, routes_lfs_direct, xet_routes,
+                   routes_files):
         app.include_router(module.router)
     web.install(app)  # after the API routes: the pages' /{namespace}/{name} paths must not shadow them
     responses.honest_openapi(app)

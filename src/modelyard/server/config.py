@@ -56,6 +56,9 @@ class HubSettings:
     # With an S3 blob store, each replica keeps copies of the blobs it served or received in its data folder, up to
     # this many bytes (least recently used evicted first; the bucket keeps serving them).
     blob_cache_size: int = 10 * GiB
+    # With an S3 blob store: LFS uploads up to 5 GiB go straight to the bucket through presigned PUTs (multipart
+    # above `lfs_multipart_threshold`), hashed there before the hub accepts them; off: through the hub.
+    direct_uploads: bool = True
     # "text" (uvicorn's lines, with the request id) or "json" (one object per line, for log collectors).
     log_format: str = "text"
     host: str = "127.0.0.1"

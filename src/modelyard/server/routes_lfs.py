@@ -25,6 +25,7 @@ from modelyard.server.blobstore import BlobWriter
 from modelyard.server.errors import HubHTTPError, bad_request
 from modelyard.server.paths import REPO_ID_SCHEMA
 from modelyard.server.responses import FILE_BYTES, MOVED, READ, BlobResponse, answers
+from modelyard.server.routes_lfs_direct import direct_store, direct_upload_actions
 from modelyard.server.service import URL_PREFIX, Hub, hub_of, seg
 from modelyard.server.storage import Repo
 from modelyard.server.upload_stream import stream_blocks
@@ -118,6 +119,8 @@ def _batch(request: Request, prefix: str | None, namespace: str, name_git: str, 
 
 def _upload_actions(hub: Hub, repo: Repo, base: str, oid: str, size: int, expires: int,
                     transfers: list[str]) -> dict[str, Any]:
+    if (store := direct_store(hub, size)) is not None:  # the client sends the bytes to the object store itself
+        return direct_upload_actions(hub, store, repo, base, oid, size, expires, transfers)
     s = hub.settings
     verify = {"href": f"{base}/verify", "header": {}}
     if "multipart" in transfers and size >= s.lfs_multipart_threshold and size > 0:

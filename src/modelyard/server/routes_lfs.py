@@ -22,10 +22,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from modelyard.server.auth import check_signature, require_commit_rights, require_read, sign
 from modelyard.server.blobstore import BlobWriter
+from modelyard.server.direct_uploads import direct_store, direct_upload_actions
 from modelyard.server.errors import HubHTTPError, bad_request
 from modelyard.server.paths import REPO_ID_SCHEMA
 from modelyard.server.responses import FILE_BYTES, MOVED, READ, BlobResponse, answers
-from modelyard.server.routes_lfs_direct import direct_store, direct_upload_actions
 from modelyard.server.service import URL_PREFIX, Hub, hub_of, seg
 from modelyard.server.storage import Repo
 from modelyard.server.upload_stream import stream_blocks

@@ -1,5 +1,5 @@
-"""LFS uploads straight into the object store: the batch answer's actions for an S3 blob store, and the two
-hub endpoints those uploads end at (completion of a multipart upload, and verification).
+"""LFS uploads straight into the object store: the two hub endpoints they end at (completion of a multipart
+upload, and verification); the batch answer's actions come from :mod:`modelyard.server.direct_uploads`.
 
 The client PUTs the bytes to presigned URLs of a staging key (one URL, or one per part); the hub never carries
 them. Verification (which ``huggingface_hub`` and git-lfs always call when offered) makes the object store hash
@@ -11,16 +11,15 @@ calls on the hub are signed as the other upload links are (HMAC over action, rep
 from __future__ import annotations
 
 import math
-import secrets
 from typing import Any
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from modelyard.server.auth import check_signature, sign
+from modelyard.server.auth import check_signature
 from modelyard.server.blobstore_s3 import S3BlobStore, StagedUploadError
+from modelyard.server.direct_uploads import adopt_staged, direct_store
 from modelyard.server.errors import HubHTTPError, bad_request
 from modelyard.server.responses import READ, answers
 from modelyard.server.service import URL_PREFIX, Hub, hub_of, seg
@@ -28,35 +27,6 @@ from modelyard.server.storage import Repo
 
 router = APIRouter()
 LFS_JSON = "application/vnd.git-lfs+json"
-
-
-def direct_store(hub: Hub, size: int) -> S3BlobStore | None:
-    """The object store an upload of ``size`` bytes goes straight into; None when it goes through the hub."""
-    store = hub.store
-    return store if isinstance(store, S3BlobStore) and store.accepts_direct(size) else None
-
-
-def direct_upload_actions(hub: Hub, store: S3BlobStore, repo: Repo, base: str, oid: str, size: int, expires: int,
-                          transfers: list[str]) -> dict[str, Any]:
-    """The batch answer's ``actions`` for one object: presigned PUT(s) to a fresh staging key, and the hub's
-    signed verify (and, for parts, completion) links."""
-    s = hub.settings
-    token = secrets.token_hex(16)
-    key = store.staging_key(oid, token)
-    verify_sig = sign(hub.secret, "staged", repo.type, repo.repo_id, oid, size, token, expires)
-    verify = {"href": f"{base}/{oid}/staged?{urlencode({'size': size, 'token': token, 'exp': expires, 'sig': verify_sig})}",
-              "header": {}}
-    if "multipart" in transfers and size >= s.lfs_multipart_threshold:
-        chunk = store.part_size(size, s.lfs_chunk_size)
-        upload_id = store.start_parts(key)
-        sig = sign(hub.secret, "staged-parts", repo.type, repo.repo_id, oid, size, token, upload_id, chunk, expires)
-        query = urlencode({"size": size, "token": token, "upload": upload_id, "chunk": chunk, "exp": expires,
-                           "sig": sig})
-        header = {"chunk_size": str(chunk)}
-        for number in range(1, math.ceil(size / chunk) + 1):
-            header[str(number)] = store.presigned_part(key, upload_id, number)
-        return {"upload": {"href": f"{base}/{oid}/staged/complete?{query}", "header": header}, "verify": verify}
-    return {"upload": {"href": store.presigned_put(key), "header": {}}, "verify": verify}
 
 
 def _staged_link(hub: Hub, request: Request, repo_type: str, namespace: str, name: str, oid: str,
@@ -80,16 +50,6 @@ def _staged_link(hub: Hub, request: Request, repo_type: str, namespace: str, nam
     return repo, store, size, store.staging_key(oid, token)
 
 
-def _adopt(hub: Hub, store: S3BlobStore, repo: Repo, key: str, oid: str, size: int) -> None:
-    if store.has(oid, size) and hub.storage.blobs.is_linked(repo, oid) and not store.staged(key):
-        return  # verified already (a retried verify)
-    try:
-        store.adopt(key, oid, size)
-    except StagedUploadError as err:
-        raise bad_request(f"LFS object {oid}: {err}.") from None
-    hub.storage.blobs.link(repo, oid)
-
-
 class StagedBody(BaseModel):
     model_config = ConfigDict(extra="allow")
     oid: str
@@ -105,7 +65,7 @@ def lfs_verify_staged(request: Request, repo_type: str, namespace: str, name: st
     if body.oid.lower() != oid or body.size != size:
         raise bad_request(f"Verification names {body.oid!r} ({body.size} bytes) but the link is for {oid} "
                           f"({size} bytes).")
-    _adopt(hub, store, repo, key, oid, size)
+    adopt_staged(hub, store, repo, key, oid, size)
     return JSONResponse({"oid": oid, "size": size}, media_type=LFS_JSON)
 
 
@@ -136,5 +96,5 @@ def lfs_complete_staged(request: Request, repo_type: str, namespace: str, name: 
         store.finish_parts(key, request.query_params.get("upload") or "", [str(e) for e in etags])
     except StagedUploadError as err:
         raise bad_request(f"LFS object {oid}: {err}.") from None
-    _adopt(hub, store, repo, key, oid, size)
+    adopt_staged(hub, store, repo, key, oid, size)
     return JSONResponse({"oid": oid, "size": size}, media_type=LFS_JSON)

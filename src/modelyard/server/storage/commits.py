@@ -18,6 +18,7 @@ from collections.abc import Callable
 from modelyard.server.gitobjects import FileEntry, commit_oid
 from modelyard.server.storage.changed_paths import record_changed_paths
 from modelyard.server.storage.database import Database, chunked, placeholders
+from modelyard.server.storage.discussion_events import DiscussionEvents
 from modelyard.server.storage.discussions import Discussions
 from modelyard.server.storage.records import PR, Commit, NewCommit, Repo, commit_from_row
 from modelyard.server.storage.sql import Connection
@@ -84,6 +85,9 @@ class Commits:
                     elif db.execute("UPDATE refs SET target=? WHERE repo_id=? AND name=? AND target=?",
                                     (oid, repo.id, ref, head)).rowcount != 1:
                         raise _RefMoved(ref)
+                    # a pull request's thread shows the commits pushed to its ref
+                    DiscussionEvents.record_commit(db, repo.id, f"{PR}{num}" if num is not None else ref,
+                                                   new.author, oid, new.title, now)
                 return oid, num
             except _RefMoved:
                 logger.warning("ref %s of %s moved during a commit; building it again on the new head",

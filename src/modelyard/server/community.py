@@ -13,7 +13,7 @@ from __future__ import annotations
 import difflib
 from typing import Any
 
-from modelyard.server.auth import owns_namespace
+from modelyard.server.auth import GATE_FREE, has_gate_access, owns_namespace
 from modelyard.server.errors import HubHTTPError, bad_request, forbidden, unauthorized
 from modelyard.server.gitobjects import FileEntry, iso_z, lfs_pointer
 from modelyard.server.service import URL_PREFIX, Hub
@@ -28,7 +28,6 @@ COMMENT_MAX = 65536
 PAGE_SIZE = 50
 DIFF_MAX = 1024 * 1024  # characters of a pull request's diff in the API
 DIFF_FILE_MAX = 256 * 1024  # a text file larger than this is diffed as binary
-GATE_FREE = frozenset({"README.md", ".gitattributes"})  # readable in a gated repository without access
 MARKDOWN = CommentMarkdown()
 
 
@@ -62,30 +61,6 @@ def clean_comment(text: str, *, allow_empty: bool = False) -> str:
     if not allow_empty and not text.strip():
         raise bad_request("The comment is empty; write something.")
     return text
-
-
-# -- gated repositories -------------------------------------------------------------------------------
-def has_gate_access(hub: Hub, caller: Identity | None, repo: Repo) -> bool:
-    """Whether ``caller`` may download the gated files of ``repo`` (always, when it is not gated)."""
-    if repo.gated is None:
-        return True
-    if caller is None:
-        return False
-    return owns_namespace(caller, repo.namespace) or hub.storage.gating.has_access(repo, caller.name)
-
-
-def require_gate_access(hub: Hub, caller: Identity | None, repo: Repo, path: str | None = None) -> None:
-    """Refuse a download of ``path`` (None: any file) from a gated repo without access, with the error code
-    that makes ``huggingface_hub`` raise ``GatedRepoError``."""
-    if (path is not None and path in GATE_FREE) or has_gate_access(hub, caller, repo):
-        return
-    where = f"{URL_PREFIX[repo.type]}{repo.repo_id}"
-    hint = ("Sign in (pass a token) and ask for access" if caller is None else
-            f"You ({caller.name!r}) have not been given access: ask for it")
-    raise HubHTTPError(401 if caller is None else 403,
-                       f"Access to {repo.type} {repo.repo_id} is restricted: it is a gated repository. {hint} on its "
-                       f"page (/{where}) or with POST /{where}/ask-access, then wait for an owner to accept.",
-                       code="GatedRepo")
 
 
 # -- JSON shapes --------------------------------------------------------------------------------------
@@ -146,7 +121,7 @@ def details_json(hub: Hub, caller: Identity | None, repo: Repo, row: Row, *, wit
             if row["status"] in ("open", "draft"):
                 item["filesWithConflicts"] = conflicts(merge_base, base, head)
             if with_diff:
-                item["diff"] = git_diff(hub, merge_base, head, readable=has_gate_access(hub, caller, repo))
+                item["diff"] = git_diff(hub, merge_base, head, readable=has_gate_access(hub.storage, caller, repo))
     return item
 
 

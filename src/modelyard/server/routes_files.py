@@ -18,7 +18,7 @@ import re
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response
 
-from modelyard.server.community import require_gate_access
+from modelyard.server.auth import require_gate_access
 from modelyard.server.errors import HubHTTPError, entry_not_found
 from modelyard.server.paths import PATH_SCHEMA, check_path_in_repo
 from modelyard.server.responses import FILE_BYTES, MOVED, READ, BlobResponse, answers
@@ -39,7 +39,7 @@ def _resolve(request: Request, repo_type: str, namespace: str, name: str, revisi
     # An unencoded "refs/pr/1" arrives split over the revision and the path.
     if rev == "refs" and (match := _PR_PATH.fullmatch(filename)):
         rev, filename = f"refs/{match.group(1)}", match.group(2)
-    require_gate_access(hub, caller, repo, filename)
+    require_gate_access(hub.storage, caller, repo, filename)
     commit = hub.resolve(repo, rev)
     check_path_in_repo(filename)
     entry = hub.manifest(repo, commit).get(filename)

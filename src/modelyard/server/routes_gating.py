@@ -11,7 +11,7 @@
 
 Owners (the namespace's user, or its organisation's members, with a write token) always have access; the
 gating mode itself is set with ``PUT {REPO}/settings {"gated": "auto" | "manual" | false}``. The download routes
-enforce it through ``community.require_gate_access``.
+enforce it through ``auth.require_gate_access``.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from modelyard.server import community
+from modelyard.server.auth import has_gate_access
 from modelyard.server.errors import HubHTTPError, bad_request, forbidden
 from modelyard.server.gitobjects import iso_z
 from modelyard.server.paths import PAGE_SCHEMA
@@ -121,7 +122,7 @@ def _ask(request: Request, prefix: str, namespace: str, name: str) -> JSONRespon
         raise HubHTTPError(401, f"Sign in to ask for access to {repo.repo_id!r}: pass a token.")
     if repo.gated is None:
         raise bad_request(f"{repo.repo_id!r} is not gated: its files are open to everyone who can see it.")
-    if community.has_gate_access(hub, caller, repo) and hub.storage.gating.get(repo, user=caller.name) is None:
+    if has_gate_access(hub.storage, caller, repo) and hub.storage.gating.get(repo, user=caller.name) is None:
         return JSONResponse({"status": "accepted"})  # an owner
     return JSONResponse({"status": hub.storage.gating.request(repo, caller.name)})
 

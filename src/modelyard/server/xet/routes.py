@@ -36,9 +36,8 @@ from fastapi import APIRouter, Path, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
-from modelyard.server.auth import can_read, require_commit_rights, sign
+from modelyard.server.auth import can_read, require_commit_rights, require_gate_access, sign
 from modelyard.server.blobstore import BlobWriter
-from modelyard.server.community import require_gate_access
 from modelyard.server.errors import HubHTTPError, bad_request, unauthorized
 from modelyard.server.responses import MOVED, READ, BlobResponse, answers
 from modelyard.server.service import Hub, hub_of, seg
@@ -82,7 +81,7 @@ def _token_answer(request: Request, repo_type: str, namespace: str, name: str, r
         require_commit_rights(hub.storage, caller, repo, ref if ref and ref.startswith(PR) else None, create_pr)
     else:
         hub.resolve(repo, rev)
-        require_gate_access(hub, caller, repo)
+        require_gate_access(hub.storage, caller, repo)
     expires = int(time.time()) + hub.settings.xet_token_ttl
     token = mint(hub.secret, XetClaims(repo.id, caller.name if caller else None, scope, expires, create_pr,
                                        repo.created_at, ref))
@@ -141,7 +140,7 @@ def _download_caller(request: Request) -> tuple[Repo, Identity | None, XetClaims
     """:func:`_cas_caller` for reading a file's content: also re-checks access to a gated repository (it may
     have been withdrawn since the token was minted, and a write token reads too)."""
     repo, caller, claims = _cas_caller(request, "read")
-    require_gate_access(hub_of(request), caller, repo)
+    require_gate_access(hub_of(request).storage, caller, repo)
     return repo, caller, claims
 
 

@@ -8,7 +8,12 @@ import httpx
 import pytest
 from _hub_server import HubServer
 from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi
-from huggingface_hub.community import DiscussionComment, DiscussionCommit, DiscussionStatusChange, DiscussionTitleChange
+from huggingface_hub.community import (
+    DiscussionComment,
+    DiscussionCommit,
+    DiscussionStatusChange,
+    DiscussionTitleChange,
+)
 from huggingface_hub.errors import HfHubHTTPError
 
 

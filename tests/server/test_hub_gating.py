@@ -8,8 +8,8 @@ import httpx
 import pytest
 from _hub_server import HubServer
 from huggingface_hub import HfApi, hf_hub_download
-from huggingface_hub.hf_api import AccessRequest
 from huggingface_hub.errors import GatedRepoError, HfHubHTTPError
+from huggingface_hub.hf_api import AccessRequest
 
 WEIGHTS = b"\x01\x02" * 64
 

@@ -5,26 +5,35 @@ Content-Security-Policy. Screenshots go to ``test-artifacts/web/``."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from _hub_server import HubServer
 from huggingface_hub import CommitOperationAdd
-from test_web_browser import _missing, chromium, page, shot, sign_in  # noqa: F401 - the fixtures are used by name
+from test_web_browser import Watch, _missing, chromium, shot  # noqa: F401 - chromium: a fixture, used by name
 
 pytestmark = pytest.mark.skipif(_missing() is not None, reason=str(_missing()))
+
+
+@pytest.fixture
+def tab(chromium: Any) -> Iterator[Any]:  # noqa: F811 - the imported fixture
+    opened = chromium.new_page()
+    opened.watch = Watch(opened)
+    yield opened
+    opened.close()
 HOSTILE = "Does it run on CPU? <script>alert('x')</script> <img src=x onerror=alert('y')> **Thanks!**"
 
 
-def _sign_in_as(page: Any, hub_server: HubServer, token: str, name: str) -> None:
-    page.goto(f"{hub_server.url}/login")
-    page.fill("#token", token)
-    page.click("form[action='/login'] button[type=submit]")
-    page.wait_for_url(f"{hub_server.url}/")
-    assert page.locator("header nav .me").inner_text() == name
+def _sign_in_as(tab: Any, hub_server: HubServer, token: str, name: str) -> None:
+    tab.goto(f"{hub_server.url}/login")
+    tab.fill("#token", token)
+    tab.click("form[action='/login'] button[type=submit]")
+    tab.wait_for_url(f"{hub_server.url}/")
+    assert tab.locator("header nav .me").inner_text() == name
 
 
-def test_discussion_pull_request_and_gated_access(page: Any, hub_server: HubServer) -> None:
+def test_discussion_pull_request_and_gated_access(tab: Any, hub_server: HubServer) -> None:
     api = hub_server.api()
     repo = hub_server.repo_id("community")
     api.create_repo(repo)
@@ -35,7 +44,7 @@ def test_discussion_pull_request_and_gated_access(page: Any, hub_server: HubServ
         create_pr=True)
 
     # one browser profile, so one signed-in user at a time: the tab signs in as whoever acts next
-    visitor = owner = page
+    visitor = owner = tab
     _sign_in_as(visitor, hub_server, token, "wendy")
     visitor.goto(f"{hub_server.url}/{repo}")
     visitor.click("nav.tabs a:text-is('Community')")
@@ -90,4 +99,4 @@ def test_discussion_pull_request_and_gated_access(page: Any, hub_server: HubServ
     _sign_in_as(visitor, hub_server, token, "wendy")
     visitor.goto(f"{hub_server.url}/{repo}/blob/main/train.yaml")
     assert "epochs: 3" in visitor.locator("main").inner_text()
-    assert page.watch.dialogs == [] and page.watch.violations == [] and page.watch.errors == []
+    assert tab.watch.dialogs == [] and tab.watch.violations == [] and tab.watch.errors == []

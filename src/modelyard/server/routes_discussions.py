@@ -119,7 +119,7 @@ def list_discussions(request: Request, repo_type: str, namespace: str, name: str
     if author:
         rows = [r for r in rows if r["author"].lower() == author.lower()]
     start = hub.int_param(p, "p") * community.PAGE_SIZE
-    counts = hub.storage.discussions.events.comment_counts(repo)
+    counts = hub.storage.discussions.comment_counts(repo)
     items = [community.discussion_json(repo, r, comments=counts.get(r["num"], 0))
              for r in rows[start: start + community.PAGE_SIZE]]
     return JSONResponse({"discussions": items, "count": len(rows), "start": start, "numClosedDiscussions": closed})

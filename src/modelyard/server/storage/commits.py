@@ -18,7 +18,6 @@ from collections.abc import Callable
 from modelyard.server.gitobjects import FileEntry, commit_oid
 from modelyard.server.storage.changed_paths import record_changed_paths
 from modelyard.server.storage.database import Database, chunked, placeholders
-from modelyard.server.storage.discussion_events import DiscussionEvents
 from modelyard.server.storage.discussions import Discussions
 from modelyard.server.storage.records import PR, Commit, NewCommit, Repo, commit_from_row
 from modelyard.server.storage.sql import Connection
@@ -86,7 +85,7 @@ class Commits:
                                     (oid, repo.id, ref, head)).rowcount != 1:
                         raise _RefMoved(ref)
                     # a pull request's thread shows the commits pushed to its ref
-                    DiscussionEvents.record_commit(db, repo.id, f"{PR}{num}" if num is not None else ref,
+                    Discussions.record_commit(db, repo.id, f"{PR}{num}" if num is not None else ref,
                                                    new.author, oid, new.title, now)
                 return oid, num
             except _RefMoved:

@@ -11,12 +11,11 @@ from __future__ import annotations
 import json
 import secrets
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from modelyard.server.storage.database import Database
-from modelyard.server.storage.records import PR, Repo
+from modelyard.server.storage.records import Repo
 from modelyard.server.storage.sql import Connection, Row
 
 MAX_HISTORY = 50
@@ -31,6 +30,12 @@ class Event:
     author: str
     created_at: float
     data: dict[str, Any]
+
+
+def next_number(db: Connection, sql: str, args: tuple[int, ...]) -> int:
+    """The ``n`` an aggregate query (``SELECT COALESCE(MAX(...), 0) + 1 AS n ...``) gives."""
+    row = db.execute(sql, args).fetchone()
+    return int(row["n"]) if row is not None else 1
 
 
 def _event(row: Row) -> Event:
@@ -50,35 +55,18 @@ class DiscussionEvents:
     def append(db: Connection, repo_id: int, num: int, kind: str, author: str, now: float,
                data: dict[str, Any]) -> Event:
         """Add an event to discussion ``num`` inside the caller's transaction ``db``."""
-        row = db.execute("SELECT COALESCE(MAX(seq), 0) + 1 AS n FROM discussion_events WHERE repo_id=? AND num=?",
-                         (repo_id, num)).fetchone()
-        event = Event(secrets.token_hex(12), num, int(row["n"]), kind, author, now, data)
+        seq = next_number(db, "SELECT COALESCE(MAX(seq), 0) + 1 AS n FROM discussion_events WHERE repo_id=? AND num=?",
+                          (repo_id, num))
+        event = Event(secrets.token_hex(12), num, seq, kind, author, now, data)
         db.execute("INSERT INTO discussion_events(repo_id, num, seq, id, kind, author, created_at, data) "
                    "VALUES(?,?,?,?,?,?,?,?)", (repo_id, num, event.seq, event.id, kind, author, now, json.dumps(data)))
         return event
-
-    @staticmethod
-    def record_commit(db: Connection, repo_id: int, ref: str, author: str, oid: str, subject: str,
-                      now: float) -> None:
-        """A commit landed on ``ref``: when that is a pull request's ref, it becomes an event of the pull request."""
-        number = ref[len(PR):] if ref.startswith(PR) else ""
-        if not (number.isascii() and number.isdigit() and len(number) <= 15):
-            return
-        num = int(number)
-        if db.execute("SELECT 1 FROM discussions WHERE repo_id=? AND num=?", (repo_id, num)).fetchone():
-            DiscussionEvents.append(db, repo_id, num, "commit", author, now, {"subject": subject, "oid": oid})
 
     def of(self, repo: Repo, num: int) -> list[Event]:
         """The events of discussion ``num``, oldest first."""
         rows = self._db.conn().execute("SELECT * FROM discussion_events WHERE repo_id=? AND num=? ORDER BY seq",
                                        (repo.id, num)).fetchall()
         return [_event(row) for row in rows]
-
-    def comment_counts(self, repo: Repo) -> dict[int, int]:
-        """How many comments each discussion of ``repo`` has (its opening description included)."""
-        rows = self._db.conn().execute("SELECT num, COUNT(*) AS n FROM discussion_events WHERE repo_id=? AND "
-                                       "kind='comment' GROUP BY num", (repo.id,)).fetchall()
-        return {int(row["num"]): int(row["n"]) for row in rows}
 
     def get(self, repo: Repo, num: int, event_id: str) -> Event | None:
         row = self._db.conn().execute("SELECT * FROM discussion_events WHERE repo_id=? AND num=? AND id=?",
@@ -95,34 +83,30 @@ class DiscussionEvents:
     def edit_comment(self, repo: Repo, num: int, event_id: str, editor: str, text: str) -> Event:
         """Replace a comment's text, keeping the previous one in its history. LookupError: no such comment;
         ValueError: it is hidden."""
-
-        def change(event: Event, now: float) -> None:
-            data = event.data
-            if data["hidden"]:
-                raise ValueError("This comment is hidden; it can no longer be edited.")
-            previous = {"raw": data["raw"], "updatedAt": data["editedAt"] or event.created_at,
-                        "editor": data["editor"] or event.author}
-            data["history"] = [previous, *data["history"]][:MAX_HISTORY]
-            data.update(raw=text, editedAt=now, editor=editor)
-
-        return self._update_comment(repo, num, event_id, change)
+        return self._update_comment(repo, num, event_id, editor, text)
 
     def hide_comment(self, repo: Repo, num: int, event_id: str, by: str) -> Event:
         """Hide a comment for good: its text and history are forgotten. LookupError: no such comment."""
+        return self._update_comment(repo, num, event_id, by, None)
 
-        def change(event: Event, now: float) -> None:
-            event.data.update(raw="", history=[], hidden=True, hiddenBy=by, editedAt=event.data["editedAt"] or now)
-
-        return self._update_comment(repo, num, event_id, change)
-
-    def _update_comment(self, repo: Repo, num: int, event_id: str, change: Callable[[Event, float], None]) -> Event:
+    def _update_comment(self, repo: Repo, num: int, event_id: str, by: str, text: str | None) -> Event:
+        """``text``: the comment's new text; None hides it."""
+        now = time.time()
         with self._db.transaction() as db:
             row = db.execute("SELECT * FROM discussion_events WHERE repo_id=? AND num=? AND id=? AND kind='comment'",
                              (repo.id, num, event_id)).fetchone()
             if row is None:
                 raise LookupError(event_id)
             event = _event(row)
-            change(event, time.time())
+            data = event.data
+            if text is None:
+                data.update(raw="", history=[], hidden=True, hiddenBy=by, editedAt=data["editedAt"] or now)
+            elif data["hidden"]:
+                raise ValueError("This comment is hidden; it can no longer be edited.")
+            else:
+                previous = {"raw": data["raw"], "updatedAt": data["editedAt"] or event.created_at,
+                            "editor": data["editor"] or event.author}
+                data.update(raw=text, editedAt=now, editor=by, history=[previous, *data["history"]][:MAX_HISTORY])
             db.execute("UPDATE discussion_events SET data=? WHERE repo_id=? AND num=? AND id=?",
-                       (json.dumps(event.data), repo.id, num, event_id))
+                       (json.dumps(data), repo.id, num, event_id))
             return event

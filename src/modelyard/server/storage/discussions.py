@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 
 from modelyard.server.storage.database import Database
-from modelyard.server.storage.discussion_events import DiscussionEvents, Event
+from modelyard.server.storage.discussion_events import DiscussionEvents, Event, next_number
 from modelyard.server.storage.records import BRANCH, PR, Repo
 from modelyard.server.storage.sql import Connection, Row
 
@@ -23,9 +23,7 @@ class Discussions:
                base: str | None, now: float, status: str = "open") -> int:
         """Add a discussion inside the caller's transaction ``db`` (its description is its first comment);
         returns its number (the next free one)."""
-        row = db.execute("SELECT COALESCE(MAX(num), 0) + 1 AS n FROM discussions WHERE repo_id=?",
-                         (repo.id,)).fetchone()
-        num = int(row["n"])
+        num = next_number(db, "SELECT COALESCE(MAX(num), 0) + 1 AS n FROM discussions WHERE repo_id=?", (repo.id,))
         db.execute("INSERT INTO discussions(repo_id, num, title, description, is_pr, status, author, created_at, base)"
                    " VALUES(?,?,?,?,?,?,?,?,?)",
                    (repo.id, num, title, description, int(is_pr), status, author, now, base))
@@ -57,6 +55,23 @@ class Discussions:
     def get(self, repo: Repo, num: int) -> Row | None:
         return self._db.conn().execute("SELECT * FROM discussions WHERE repo_id=? AND num=?",
                                        (repo.id, num)).fetchone()
+
+    @staticmethod
+    def record_commit(db: Connection, repo_id: int, ref: str, author: str, oid: str, subject: str,
+                      now: float) -> None:
+        """A commit landed on ``ref``: when that is a pull request's ref, it becomes an event of the pull request."""
+        number = ref[len(PR):] if ref.startswith(PR) else ""
+        if not (number.isascii() and number.isdigit() and len(number) <= 15):
+            return
+        num = int(number)
+        if db.execute("SELECT 1 FROM discussions WHERE repo_id=? AND num=?", (repo_id, num)).fetchone():
+            DiscussionEvents.append(db, repo_id, num, "commit", author, now, {"subject": subject, "oid": oid})
+
+    def comment_counts(self, repo: Repo) -> dict[int, int]:
+        """How many comments each discussion of ``repo`` has (its opening description included)."""
+        rows = self._db.conn().execute("SELECT num, COUNT(*) AS n FROM discussion_events WHERE repo_id=? AND "
+                                       "kind='comment' GROUP BY num", (repo.id,)).fetchall()
+        return {int(row["num"]): int(row["n"]) for row in rows}
 
     def set_status(self, repo: Repo, num: int, status: str, author: str, *, comment: str = "") -> Event:
         """Close, reopen or publish (draft to open) a discussion; the event, after the comment if one is given.

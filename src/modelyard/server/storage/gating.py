@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import secrets
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from modelyard.server.storage.database import Database
 from modelyard.server.storage.records import Repo
@@ -100,8 +100,8 @@ class Gating:
                 raise ValueError(f"The access request of {row['user']!r} is already {status}.")
             db.execute("UPDATE access_requests SET status=?, reason=?, updated_at=? WHERE repo_id=? AND id=?",
                        (status, reason if status == "rejected" else None, now, repo.id, request_id))
-            return _request(db.execute("SELECT * FROM access_requests WHERE repo_id=? AND id=?",
-                                       (repo.id, request_id)).fetchone())
+            return replace(_request(row), status=status, reason=reason if status == "rejected" else None,
+                           updated_at=now)
 
     def grant(self, repo: Repo, user: str) -> AccessRequest:
         """Give ``user`` access without a request of theirs; ValueError when they have it already."""
@@ -117,5 +117,7 @@ class Gating:
             else:
                 db.execute("UPDATE access_requests SET status='accepted', granted=1, reason=NULL, updated_at=? "
                            'WHERE repo_id=? AND "user"=?', (now, repo.id, user))
-            return _request(db.execute('SELECT * FROM access_requests WHERE repo_id=? AND "user"=?',
-                                       (repo.id, user)).fetchone())
+            found = db.execute('SELECT * FROM access_requests WHERE repo_id=? AND "user"=?', (repo.id, user)).fetchone()
+            if found is None:  # written just above, in this transaction
+                raise LookupError(user)
+            return _request(found)

@@ -65,7 +65,7 @@ def discussions_page(request: Request, repo_type: str, namespace: str, name: str
         rows = [r for r in rows if (r["status"] in ("open", "draft")) == (shown == "open")]
     if kind in ("discussion", "pull_request"):
         rows = [r for r in rows if bool(r["is_pr"]) == (kind == "pull_request")]
-    comments = rp.hub.storage.discussions.events.comment_counts(rp.repo)
+    comments = rp.hub.storage.discussions.comment_counts(rp.repo)
     return page(request, "discussions.html", {
         **_repo_context(rp, "community"), "rows": rows[:200], "more": max(0, len(rows) - 200), "shown": shown,
         "kind": kind, "counts": counts, "comments": comments, "title_max": community.TITLE_MAX})

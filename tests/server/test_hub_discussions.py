@@ -66,7 +66,7 @@ def test_comments_edit_and_hide(api: HfApi, bob: HfApi, repo: str) -> None:
     with pytest.raises(HfHubHTTPError) as err:  # only the author edits a comment, not the repo's owner
         api.edit_discussion_comment(repo, talk.num, _comments(details)[0].id, "rewritten by the owner")
     assert err.value.response.status_code == 403
-    with pytest.raises(HfHubHTTPError) as err:
+    with pytest.raises(HfHubHTTPError) as err, pytest.warns(UserWarning, match="irreversible"):
         bob.hide_discussion_comment(repo, talk.num, new.id)  # bob neither wrote it nor owns the repo
     assert err.value.response.status_code == 403
     with pytest.warns(UserWarning):
@@ -177,3 +177,32 @@ def test_private_repo_discussions_stay_private(hub_server: HubServer, api: HfApi
             call()
         assert err.value.response.status_code == 404
     assert httpx.get(f"{api.endpoint}/api/models/{repo}/discussions/1").status_code == 401
+
+
+def test_migration_turns_descriptions_into_first_comments(tmp_path) -> None:  # noqa: ANN001
+    """A database at schema 0001 (discussions without events) is upgraded: each description is a first comment."""
+    import sqlalchemy
+
+    from modelyard.server.storage import Storage
+    from modelyard.server.storage.migrations.versions import _baseline_sqlite
+
+    path = tmp_path / "hub.sqlite"
+    engine = sqlalchemy.create_engine(f"sqlite:///{path}")
+    with engine.begin() as conn:
+        for statement in _baseline_sqlite():
+            conn.exec_driver_sql(statement)
+        conn.exec_driver_sql("INSERT INTO repos(id, type, namespace, name, private, created_at, last_modified) "
+                             "VALUES(1, 'model', 'old', 'net', 0, 0, 0)")
+        conn.exec_driver_sql("INSERT INTO discussions(repo_id, num, title, description, is_pr, status, author, "
+                             "created_at, base) VALUES(1, 1, 'Old', 'Written **before** events', 0, 'open', 'old', 5, "
+                             "NULL)")
+    engine.dispose()
+    storage = Storage(path)
+    repo = storage.repos.by_id(1)
+    assert repo is not None and repo.gated is None
+    (event,) = storage.discussions.events.of(repo, 1)
+    assert (event.kind, event.author, event.created_at, event.data["raw"]) == ("comment", "old", 5,
+                                                                               "Written **before** events")
+    assert len(event.id) == 24
+    storage.discussions.events.add_comment(repo, 1, "old", "and after")
+    assert [e.seq for e in storage.discussions.events.of(repo, 1)] == [1, 2]

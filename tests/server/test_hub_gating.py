@@ -127,3 +127,28 @@ def test_auto_gating_grants_and_not_gated(hub_server: HubServer, api: HfApi, gat
         list(api.list_pending_access_requests(gated))
     assert err.value.response.status_code == 400
     assert hub_server.api(token=False).hf_hub_download(gated, "model.bin")
+
+
+def test_xet_downloads_need_access_and_lose_it_on_rejection(hub_server: HubServer, api: HfApi, repo: str,
+                                                            monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(constants, "HF_HUB_DISABLE_XET", False)  # the client as installed: large files via Xet
+    data = bytes(range(256)) * (11 * 4096)  # 11 MiB
+    api.upload_file(path_or_fileobj=data, path_in_repo="w.safetensors", repo_id=repo)
+    xet_hash = api.get_paths_info(repo, ["w.safetensors"])[0].xet_hash
+    assert xet_hash
+    api.update_repo_settings(repo, gated="auto")
+    erin = hub_server.add_user("erin-xet")
+    headers = {"authorization": f"Bearer {erin}"}
+    with pytest.raises(GatedRepoError):
+        hf_hub_download(repo, "w.safetensors", endpoint=hub_server.url, token=erin, cache_dir=tmp_path / "a")
+    assert _ask(hub_server, repo, erin).json() == {"status": "accepted"}
+    path = hf_hub_download(repo, "w.safetensors", endpoint=hub_server.url, token=erin, cache_dir=tmp_path / "b")
+    assert open(path, "rb").read() == data
+    token = httpx.get(f"{hub_server.url}/api/models/{repo}/xet-read-token/main", headers=headers).json()
+    cas = {"authorization": f"Bearer {token['accessToken']}"}
+    assert httpx.get(f"{token['casUrl']}/v2/reconstructions/{xet_hash}", headers=cas).status_code == 200
+    api.reject_access_request(repo, "erin-xet", rejection_reason=None)  # the token she holds stops working at once
+    answer = httpx.get(f"{token['casUrl']}/v2/reconstructions/{xet_hash}", headers=cas)
+    assert answer.status_code == 403 and answer.headers["x-error-code"] == "GatedRepo"

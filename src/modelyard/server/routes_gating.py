@@ -77,7 +77,10 @@ def list_requests(request: Request, repo_type: str, namespace: str, name: str,
 
 
 class HandleBody(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    # exactly one of user and requestId names the request
+    model_config = ConfigDict(extra="allow", json_schema_extra={"oneOf": [
+        {"required": ["user"], "properties": {"user": {"type": "string"}}},
+        {"required": ["requestId"], "properties": {"requestId": {"type": "string"}}}]})
     user: str | None = Field(default=None, max_length=200)
     requestId: str | None = Field(default=None, max_length=100)
     status: Literal["pending", "accepted", "rejected"]

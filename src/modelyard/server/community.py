@@ -1,5 +1,5 @@
-"""Discussions, pull requests and gated access as the API and the pages share them: who may do what, the
-Hugging Face Hub's JSON shapes, and a pull request's diff.
+"""Discussions and pull requests as the API and the pages share them: who may do what, the Hugging Face
+Hub's JSON shapes, and a pull request's diff (gated access is decided in ``auth``).
 
 Permissions, as on the Hugging Face Hub: anyone who may read a repository reads its discussions; taking part
 (opening, commenting) needs a signed-in caller with a ``write`` token; a comment is edited by its author only;

@@ -8,8 +8,6 @@ what, and the JSON shapes, are in ``modelyard.server.community``.
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
@@ -21,6 +19,7 @@ from modelyard.server.paths import PAGE_SCHEMA
 from modelyard.server.responses import MOVED, READ, answers
 from modelyard.server.service import MAX_INT, Hub, hub_of
 from modelyard.server.storage import Identity, Repo
+from modelyard.server.storage.discussion_events import Event
 from modelyard.server.storage.pull_requests import MergeRefused
 from modelyard.server.storage.sql import Row
 
@@ -143,7 +142,7 @@ def comment(request: Request, repo_type: str, namespace: str, name: str, body: C
     return JSONResponse({"newMessage": community.event_json(event)})
 
 
-def _comment(hub: Hub, repo: Repo, num: int, event_id: str) -> Any:
+def _comment(hub: Hub, repo: Repo, num: int, event_id: str) -> Event:
     event = hub.storage.discussions.events.get(repo, num, event_id.lower())
     if event is None or event.kind != "comment":
         raise HubHTTPError(404, f"Discussion #{num} of {repo.repo_id!r} has no comment {event_id!r}.")

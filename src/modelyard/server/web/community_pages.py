@@ -228,16 +228,16 @@ async def access_submit(request: Request, repo_type: str, namespace: str, name: 
 
 
 # -- registration -------------------------------------------------------------------------------------
-def _typed(handler: Callable[..., Any], repo_type: str, **fixed: str) -> Callable[..., Any]:
-    """``handler`` with ``repo_type`` (and ``fixed``) bound; FastAPI reads the path parameters from the rest."""
+def _typed(handler: Callable[..., Any], repo_type: str) -> Callable[..., Any]:
+    """``handler`` with ``repo_type`` bound; FastAPI reads the path parameters from the rest of its signature."""
     sig = inspect.signature(handler)
-    params = [p for n, p in sig.parameters.items() if n != "repo_type" and n not in fixed]
+    params = [p for n, p in sig.parameters.items() if n != "repo_type"]
     if inspect.iscoroutinefunction(handler):
         async def endpoint(request: Request, **kwargs: str) -> Any:
-            return await handler(request, repo_type, **kwargs, **fixed)
+            return await handler(request, repo_type, **kwargs)
     else:
         def endpoint(request: Request, **kwargs: str) -> Any:  # type: ignore[misc]
-            return handler(request, repo_type, **kwargs, **fixed)
+            return handler(request, repo_type, **kwargs)
     endpoint.__signature__ = sig.replace(parameters=params)  # type: ignore[attr-defined]
     return endpoint
 

@@ -35,6 +35,7 @@ from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from modelyard.server import bounded
+from modelyard.server.auth import GATE_FREE
 from modelyard.server.cards import card_body, card_metadata
 from modelyard.server.errors import HubHTTPError
 from modelyard.server.paths import RESERVED_NAMESPACES, check_path_in_repo
@@ -423,7 +424,9 @@ def blob_page(request: Request, repo_type: str, namespace: str, name: str, revis
     kind, scan, scan_message = views.file_security(rp, file_path, entry)
     view: dict[str, Any] = {"mode": "binary", **NO_VIEW}
     suffix = file_path.rpartition(".")[2].lower() if "." in file_path.rpartition("/")[2] else ""
-    if f".{suffix}" in views.IMAGE_SUFFIXES:
+    if not rp.can_download and file_path not in GATE_FREE:  # a gated file: its content is not shown
+        view = {"mode": "gated", **NO_VIEW}
+    elif f".{suffix}" in views.IMAGE_SUFFIXES:
         view = {"mode": "image", **NO_VIEW}
     elif not entry.lfs and entry.size <= render.TEXT_LIMIT:
         raw = hub.store.path(entry.sha256).read_bytes()

@@ -16,7 +16,7 @@ from urllib.parse import quote
 from fastapi import Request
 
 from modelyard.server import bounded, scanning
-from modelyard.server.auth import owns_namespace, require_read
+from modelyard.server.auth import GATE_FREE, owns_namespace, require_read
 from modelyard.server.cards import card_metadata
 from modelyard.server.gitobjects import FileEntry
 from modelyard.server.paths import is_repo_id
@@ -86,6 +86,22 @@ class RepoPage:
     def can_write(self) -> bool:
         return (self.caller is not None and self.caller.role == "write"
                 and owns_namespace(self.caller, self.repo.namespace))
+
+    @property
+    def gate(self) -> str | None:
+        """The viewer's standing in a gated repository: None (not gated), "owner", or their request's status
+        ("pending", "accepted", "rejected"; "none" without one)."""
+        if self.repo.gated is None:
+            return None
+        if self.caller is not None and owns_namespace(self.caller, self.repo.namespace):
+            return "owner"
+        found = self.hub.storage.gating.get(self.repo, user=self.caller.name) if self.caller else None
+        return found.status if found else "none"
+
+    @property
+    def can_download(self) -> bool:
+        """Whether the viewer may read the content of the repository's (gated) files."""
+        return self.gate in (None, "owner", "accepted")
 
     def is_folder(self, path: str) -> bool:
         return path in FOLDERS.children(self.commit.tree, self.manifest)
@@ -270,7 +286,13 @@ def commit_changes(page: RepoPage) -> list[Change]:
     """Files the page's commit added, modified or deleted against its parent, with text diffs of small files."""
     parent = page.hub.storage.commits.get(page.repo, page.commit.parent) if page.commit.parent else None
     before = page.hub.manifest(page.repo, parent) if parent else {}
-    after = page.manifest
+    return changes_between(page.hub, before, page.manifest, readable=page.can_download)
+
+
+def changes_between(hub: Hub, before: dict[str, FileEntry], after: dict[str, FileEntry], *,
+                    readable: bool = True) -> list[Change]:
+    """Files changed from ``before`` to ``after``, with text diffs of small files (``readable=False``: none of
+    a gated repository's files, to a viewer without access)."""
     changes = []
     for path in sorted(set(before) | set(after)):
         old, new = before.get(path), after.get(path)
@@ -279,7 +301,10 @@ def commit_changes(page: RepoPage) -> list[Change]:
         status = "added" if old is None else "deleted" if new is None else "modified"
         changes.append(Change(path, status, old, new))
     for change in changes[:MAX_DIFF_FILES]:
-        change.diff, change.note = _diff(page.hub, change)
+        if readable or change.path in GATE_FREE:
+            change.diff, change.note = _diff(hub, change)
+        else:
+            change.note = "gated file: ask for access to see its changes"
     for change in changes[MAX_DIFF_FILES:]:
         change.note = f"diff not shown: only the first {MAX_DIFF_FILES} files of a commit get one"
     return changes

@@ -28,6 +28,7 @@ from modelyard.server import bounded
 from modelyard.server.gitobjects import FileEntry
 from modelyard.server.service import Hub
 from modelyard.server.web import charts, tfevents
+from modelyard.server.web.render import filesize
 
 logger = logging.getLogger(__name__)
 
@@ -314,8 +315,7 @@ def read_trainer_state(hub: Hub, entry: FileEntry) -> tuple[Log, bool]:
     last = max((max(points) for points in log.series.values() if points), default=None)
     up_to = f" (up to step {last:g})" if last is not None else ""
     if entry.size > STATE_HEAD:
-        log.notes.append(f"The log is {entry.size / 2**20:.1f} MiB: its first {STATE_HEAD // 2**20} MiB are drawn"
-                         f"{up_to}.")
+        log.notes.append(f"The log is {filesize(entry.size)}: its first {filesize(STATE_HEAD)} are drawn{up_to}.")
     elif not complete:
         log.notes.append(f"The log ends before its last record (the file is cut short): the records before are drawn{up_to}.")
     return log, whole
@@ -328,7 +328,7 @@ def read_tensorboard(hub: Hub, entries: list[tuple[str, FileEntry]]) -> Log:
     for path, entry in entries:
         if budget < 12:
             log.notes.append(f"{path} was not read: the run's event files are read up to "
-                             f"{EVENTS_LIMIT // 2**20} MiB in all.")
+                             f"{filesize(EVENTS_LIMIT)} in all.")
             continue
         stats = tfevents.RecordStats()
         try:

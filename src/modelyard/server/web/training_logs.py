@@ -419,9 +419,9 @@ def read_metrics(hub: Hub, manifest: Mapping[str, FileEntry], source: Source, *,
                       if log.fields.get(name) not in (None, {}, [])]
         if state_rows:
             tables.append(Table("Trainer state", state_rows, path))
-        folder = path.rpartition("/")[0]
-        for candidate in dict.fromkeys([f"{folder}/{TRAINING_ARGS_JSON}" if folder else TRAINING_ARGS_JSON,
-                                        TRAINING_ARGS_JSON]):
+        # The run's arguments: beside the state shown, at the top, or beside a checkpoint's state (the same run).
+        folders = [path.rpartition("/")[0], "", *(p.rpartition("/")[0] for p in source.paths)]
+        for candidate in dict.fromkeys(f"{f}/{TRAINING_ARGS_JSON}" if f else TRAINING_ARGS_JSON for f in folders):
             if candidate in manifest:
                 table = _args_table(hub.small_json(manifest[candidate]), "Training arguments", candidate)
                 if table:

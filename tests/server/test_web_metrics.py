@@ -73,6 +73,7 @@ def train(output: Path) -> Any:
         output_dir=str(output), per_device_train_batch_size=8, learning_rate=0.1, num_train_epochs=3, logging_steps=2,
         eval_strategy="steps", eval_steps=6, save_strategy="steps", save_steps=12, disable_tqdm=True, seed=3,
         report_to="tensorboard", logging_dir=str(output / "runs" / "toy"), warmup_steps=4, lr_scheduler_type="linear")
+    torch.manual_seed(0)
     trainer = Trainer(Classifier(), args, train_dataset=data, eval_dataset=data[:16], compute_metrics=accuracy)
     trainer.train()
     trainer.state.save_to_json(output / "trainer_state.json")
@@ -148,7 +149,7 @@ def test_the_tab_draws_loss_learning_rate_grad_norm_and_every_eval_metric(web: h
     assert answer.headers["content-security-policy"] == security.PAGE_CSP
     html = answer.text
     assert audit_page(html, charts=True) == []
-    assert '<a href="/%s/metrics/main" aria-current="page">Training metrics</a>' % repo in html
+    assert f'<a href="/{repo}/metrics/main" aria-current="page">Training metrics</a>' in html
     charts = _charts(html)
     assert list(charts) == ["Loss", "Learning rate", "Gradient norm", "eval_accuracy", "eval_runtime",
                             "eval_samples_per_second", "eval_steps_per_second"]
@@ -164,7 +165,7 @@ def test_the_tab_draws_loss_learning_rate_grad_norm_and_every_eval_metric(web: h
     assert len(re.findall(r'<g class="series"', loss)) == 2
     assert ">36</text>" not in loss and ">40</text>" in loss and ">0</text>" in loss  # step ticks: 0..40
     assert "learning_rate against step (18 points)" in charts["Learning rate"]
-    assert "Read from <a href=\"/%s/blob/main/trainer_state.json\">trainer_state.json</a>" % repo in html
+    assert f'Read from <a href="/{repo}/blob/main/trainer_state.json">trainer_state.json</a>' in html
     summary = _table(html, "Run summary")
     assert set(summary) >= {"train_runtime", "train_loss", "train_samples_per_second"}
 
@@ -181,6 +182,7 @@ def test_the_runs_settings_come_from_the_state_training_args_json_and_the_card(w
     arguments = _table(html, "Training arguments")
     assert arguments["learning_rate"] == "0.1" and arguments["lr_scheduler_type"] == "linear"
     assert arguments["report_to"] == '["tensorboard"]'
+    assert arguments["disable_tqdm"] == "true" and arguments["hub_model_id"] == "null"  # JSON values, as in the file
     card = _table(html, "Training hyperparameters (model card)")
     assert card == {"learning_rate": "0.1", "train_batch_size": "8", "lr_scheduler_type": "linear", "num_epochs": "3"}
     assert "training_args.bin is a pickle" in html and "never unpickles" in html

@@ -156,7 +156,7 @@ def _legend_rows(labels: Sequence[str], width: float) -> list[list[tuple[int, st
     rows: list[list[tuple[int, str, float]]] = [[]]
     x = 0.0
     for i, label in enumerate(labels):
-        item = 18 + 6.6 * len(label) + 16  # swatch, text (an estimate at 11px), gap
+        item = 18 + 7.2 * len(label) + 16  # swatch, text (an estimate at 12px), gap
         if rows[-1] and x + item > width:
             rows.append([])
             x = 0.0
@@ -180,7 +180,7 @@ def line_chart(title: str, series: Sequence[Series], *, chart_id: str, x_label: 
     description = f"{names} against {x_label}" + (f" ({total} points)" if drawn else "")
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" id="{chart_id}" viewBox="0 0 {width} {height}" '
            f'role="img" aria-labelledby="{chart_id}-title {chart_id}-desc" font-family="system-ui, sans-serif" '
-           'font-size="11">',
+           'font-size="12">',
            f'<title id="{chart_id}-title">{escape(title)}</title>',
            f'<desc id="{chart_id}-desc">{escape(description)}</desc>']
     if not drawn:

@@ -285,7 +285,9 @@ class Metrics:
 
 def shown(value: Any) -> str:
     """A value in a table: numbers as they are, text cut to :data:`MAX_TEXT`, anything else as JSON."""
-    if isinstance(value, float):
+    if isinstance(value, bool) or value is None:
+        text = json.dumps(value)  # true, false, null: the files are JSON
+    elif isinstance(value, float):
         text = charts.format_value(value) if math.isfinite(value) else str(value)
     elif isinstance(value, (str, int)):
         text = str(value)
@@ -467,7 +469,7 @@ def _best_state(hub: Hub, manifest: Mapping[str, FileEntry], source: Source, not
             problems.append(f"{path} could not be read: {err}")
             continue
         step = log.fields.get("global_step")
-        rank = (float(step) if _is_finite(step) else -1.0, log.records)
+        rank = (float(step) if isinstance(step, Real) and _is_finite(step) else -1.0, log.records)
         if best is None or rank > best[0]:
             best = (rank, log, path)
     notes.extend(problems)
@@ -513,7 +515,7 @@ def build_charts(series: Mapping[str, Mapping[float, float]], notes: list[str]) 
             points = sorted(series[name].items())
             thinned = thinned or len(points) > POINTS
             lines.append(charts.Series(name[:MAX_TEXT], charts.downsample(points, POINTS)))
-        y_label = "" if len(names) > 1 else names[0][:40]
+        y_label = (names[0] if len(names) == 1 else title.lower())[:40]
         svg = charts.line_chart(title[:MAX_TEXT], lines, chart_id=f"chart-{number}", x_label="step", y_label=y_label)
         out.append(Chart(title[:MAX_TEXT], svg, [n[:MAX_TEXT] for n in names]))
     if thinned:

@@ -38,7 +38,7 @@ TRAINING_ARGS_BIN = "training_args.bin"
 STATE_HEAD = 8 * 1024 * 1024  # bytes of a trainer_state.json parsed from its start
 STATE_TAIL = 256 * 1024  # and from its end, when it is longer (the fields sorted after log_history)
 CUT_WINDOW = 64 * 1024  # a parse error this close to the end of a cut head is the cut (no record is longer)
-EVENTS_LIMIT = 8 * 1024 * 1024  # bytes read from the event files of one TensorBoard run
+EVENTS_LIMIT = 4 * 1024 * 1024  # bytes read from the event files of one run (about 75,000 scalar events)
 MAX_RUNS = 8  # TensorBoard runs offered (folders holding event files)
 MAX_EVENT_FILES = 16  # event files read per run
 MAX_METRICS = 64  # distinct metric names kept per log
@@ -306,7 +306,7 @@ def read_trainer_state(hub: Hub, entry: FileEntry) -> tuple[Log, bool]:
         head_bytes = fh.read(STATE_HEAD)
         tail_bytes = None
         if entry.size > STATE_HEAD:
-            fh.seek(max(STATE_HEAD, entry.size - STATE_TAIL))
+            fh.seek(max(0, entry.size - STATE_TAIL))  # may overlap the head: the end of the log must be in it
             tail_bytes = fh.read(STATE_TAIL)
     head = head_bytes.decode("utf-8", "ignore")  # a cut head may end inside a character
     if bounded.json_depth(head) > bounded.MAX_DEPTH:

@@ -345,6 +345,14 @@ def test_large_records_are_skipped_unread() -> None:
     assert stats.skipped == 1 and stats.read < 1000
 
 
+def test_a_record_claiming_an_absurd_length_is_damage_not_a_seek() -> None:
+    length = struct.pack("<Q", 1 << 62)
+    header = length + struct.pack("<I", tfevents.masked_crc32c(length))  # a valid checksum: anyone can make one
+    stats = tfevents.RecordStats()
+    assert list(tfevents.records(io.BytesIO(header + b"x" * 100), limit=10**6, stats=stats)) == []
+    assert stats.stopped == "damaged: the record at byte 0 claims 4611686018427387904 bytes"
+
+
 def test_malformed_messages_raise_event_file_errors() -> None:
     for payload in (b"\x08", b"\x09\x00", b"\x2a\x05ab", b"\x0b", b"\x08" + b"\xff" * 11):
         with pytest.raises(tfevents.EventFileError):

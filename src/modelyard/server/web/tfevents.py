@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import BinaryIO
 
 MAX_RECORD = 64 * 1024  # scalar and text events are tens to thousands of bytes
+MAX_SKIP = 1 << 40  # a longer record (with a valid length checksum: anyone can compute one) is damage
 _DT_FLOAT, _DT_DOUBLE, _DT_INT32, _DT_STRING, _DT_INT64, _DT_HALF = 1, 2, 3, 7, 9, 19
 
 
@@ -94,6 +95,9 @@ def records(stream: BinaryIO, *, limit: int, stats: RecordStats | None = None) -
             stats.stopped = f"damaged: the length checksum of the record at byte {stats.read - 12} does not match"
             return
         (length,) = struct.unpack("<Q", length_bytes)
+        if length > MAX_SKIP:
+            stats.stopped = f"damaged: the record at byte {stats.read - 12} claims {length} bytes"
+            return
         if length > MAX_RECORD:
             stream.seek(length + 4, 1)  # an image, histogram or graph: not drawn here
             stats.skipped += 1

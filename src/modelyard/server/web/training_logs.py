@@ -348,7 +348,7 @@ def read_tensorboard(hub: Hub, entries: list[tuple[str, FileEntry]]) -> Log:
                     for tag, text in event.texts:
                         if len(log.texts) < 20:
                             log.texts[tag[:MAX_TEXT]] = text
-        except (OSError, tfevents.EventFileError) as err:
+        except (OSError, ValueError) as err:  # tfevents.EventFileError is a ValueError
             log.notes.append(f"{path} could not be read to its end: {err}.")
         budget -= stats.read
         if stats.stopped:

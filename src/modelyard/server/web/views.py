@@ -22,7 +22,7 @@ from modelyard.server.gitobjects import FileEntry
 from modelyard.server.paths import is_repo_id
 from modelyard.server.service import URL_PREFIX, Hub, seg
 from modelyard.server.storage import BRANCH, PR, TAG, Commit, Identity, Repo
-from modelyard.server.web import render, security
+from modelyard.server.web import render, security, training_logs
 from modelyard.server.web.templating import url_prefix
 
 logger = logging.getLogger(__name__)
@@ -105,6 +105,11 @@ class RepoPage:
 
     def is_folder(self, path: str) -> bool:
         return path in FOLDERS.children(self.commit.tree, self.manifest)
+
+    @property
+    def has_training_metrics(self) -> bool:
+        """Whether the revision holds training logs (the "Training metrics" tab is shown)."""
+        return bool(training_sources(self))
 
     def url(self, kind: str = "", path: str = "", revision: str | None = None) -> str:
         """``/ns/repo``, ``/ns/repo/<kind>/<revision>[/<path>]`` (revision as one encoded segment)."""
@@ -553,6 +558,24 @@ def _weights(page: RepoPage) -> Weights:
         weights.parameters = sum(per_dtype.values())
         weights.dtypes = sorted(per_dtype, key=lambda d: -per_dtype[d])
     return weights
+
+
+# -- training metrics ---------------------------------------------------------------------------------
+METRICS = render.RenderCache(size=16)
+
+
+def training_sources(page: RepoPage) -> list[training_logs.Source]:
+    """The training logs of the page's tree (trainer_state.json, TensorBoard runs): found once per tree."""
+    return TREE_FACTS.get_or_render(("training", page.commit.tree),
+                                    lambda: training_logs.find_sources(page.manifest))
+
+
+def training_metrics(page: RepoPage, source: training_logs.Source) -> training_logs.Metrics:
+    """The charts and tables of one log, computed once per tree and model card (both immutable)."""
+    readme = page.manifest.get("README.md")
+    key = ("metrics", page.commit.tree, source.id, readme.sha256 if readme else "")
+    return METRICS.get_or_render(key, lambda: training_logs.read_metrics(page.hub, page.manifest, source,
+                                                                         card=read_card(page)[1]))
 
 
 CARD_TAG_KEYS = ("pipeline_tag", "library_name", "license", "language", "datasets", "base_model", "tags")

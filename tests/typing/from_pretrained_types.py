@@ -11,9 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from typing_extensions import assert_type
-
 import torch
+from typing_extensions import assert_type
 
 from modelyard import (
     AutoConfig,

@@ -52,6 +52,12 @@ class CacheLayerMixin:
     def __repr__(self) -> str:
         return type(self).__name__
 
+    def held_states(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(keys, values)`` of a layer that holds states (an error before its first update)."""
+        if self.keys is None or self.values is None:
+            raise ConfigurationError(f"This {type(self).__name__} holds no states yet; update it first.")
+        return self.keys, self.values
+
     def lazy_initialization(self, key_states: torch.Tensor) -> None:
         raise NotImplementedError
 
@@ -73,17 +79,18 @@ class CacheLayerMixin:
 
     def reset(self) -> None:
         if self.is_initialized:
-            assert self.keys is not None and self.values is not None
-            self.keys.zero_()
-            self.values.zero_()
+            keys, values = self.held_states()
+            keys.zero_()
+            values.zero_()
         if hasattr(self, "cumulative_length"):
             self.cumulative_length = 0
 
     def reorder_cache(self, beam_idx: torch.Tensor) -> None:
         """Reorder the batch rows (beam search keeps the states of the beams it selected)."""
         if self.is_initialized and self.keys is not None and self.keys.numel():
-            self.keys = self.keys.index_select(0, beam_idx.to(self.keys.device))
-            self.values = self.values.index_select(0, beam_idx.to(self.keys.device))  # type: ignore[union-attr]  # values are set with keys
+            keys, values = self.held_states()
+            beam_idx = beam_idx.to(keys.device)
+            self.keys, self.values = keys.index_select(0, beam_idx), values.index_select(0, beam_idx)
 
     def crop(self, max_length: int) -> None:
         raise NotImplementedError(f"{type(self).__name__} cannot be cropped; use a DynamicCache")
@@ -107,15 +114,16 @@ class DynamicLayer(CacheLayerMixin):
     def update(
         self, key_states: torch.Tensor, value_states: torch.Tensor, cache_kwargs: dict[str, Any] | None = None
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        if not self.is_initialized or self.keys is None or self.keys.numel() == 0:
+        keys, values = self.keys, self.values
+        if not self.is_initialized or keys is None or values is None or keys.numel() == 0:
             # the first states are kept as given: concatenating onto an empty tensor would only copy them
             self.dtype, self.device = key_states.dtype, key_states.device
             self.keys, self.values = key_states, value_states
             self.is_initialized = True
-        else:
-            self.keys = torch.cat((self.keys, key_states), dim=-2)
-            self.values = torch.cat((self.values, value_states), dim=-2)  # type: ignore[arg-type]  # a layer holding states has both
-        return self.keys, self.values
+            return key_states, value_states
+        self.keys = keys = torch.cat((keys, key_states), dim=-2)
+        self.values = values = torch.cat((values, value_states), dim=-2)
+        return keys, values
 
     def get_seq_length(self) -> int:
         if not self.is_initialized or self.keys is None or self.keys.dim() < 2:
@@ -135,18 +143,18 @@ class DynamicLayer(CacheLayerMixin):
             max_length = length + max_length
         if length <= max_length:
             return
-        self.keys = self.keys[..., :max_length, :]  # type: ignore[index]  # a layer holding states has both
-        self.values = self.values[..., :max_length, :]  # type: ignore[index]  # a layer holding states has both
+        keys, values = self.held_states()
+        self.keys, self.values = keys[..., :max_length, :], values[..., :max_length, :]
 
     def batch_repeat_interleave(self, repeats: int) -> None:
         if self.get_seq_length() > 0:
-            self.keys = self.keys.repeat_interleave(repeats, dim=0)  # type: ignore[union-attr]  # a layer holding states has both
-            self.values = self.values.repeat_interleave(repeats, dim=0)  # type: ignore[union-attr]  # a layer holding states has both
+            keys, values = self.held_states()
+            self.keys, self.values = keys.repeat_interleave(repeats, dim=0), values.repeat_interleave(repeats, dim=0)
 
     def batch_select_indices(self, indices: torch.Tensor) -> None:
         if self.get_seq_length() > 0:
-            self.keys = self.keys[indices, ...]  # type: ignore[index]  # a layer holding states has both
-            self.values = self.values[indices, ...]  # type: ignore[index]  # a layer holding states has both
+            keys, values = self.held_states()
+            self.keys, self.values = keys[indices, ...], values[indices, ...]
 
 
 class DynamicSlidingWindowLayer(DynamicLayer):
@@ -166,13 +174,14 @@ class DynamicSlidingWindowLayer(DynamicLayer):
     def update(
         self, key_states: torch.Tensor, value_states: torch.Tensor, cache_kwargs: dict[str, Any] | None = None
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        if not self.is_initialized or self.keys is None or self.keys.numel() == 0:
+        keys, values = self.keys, self.values
+        if not self.is_initialized or keys is None or values is None or keys.numel() == 0:
             self.dtype, self.device = key_states.dtype, key_states.device
             self.is_initialized = True
             full_keys, full_values = key_states, value_states
         else:
-            full_keys = torch.cat((self.keys, key_states), dim=-2)
-            full_values = torch.cat((self.values, value_states), dim=-2)  # type: ignore[arg-type]  # a layer holding states has both
+            full_keys = torch.cat((keys, key_states), dim=-2)
+            full_values = torch.cat((values, value_states), dim=-2)
         self.cumulative_length += key_states.shape[-2]
         keep = self.sliding_window - 1
         self.keys = full_keys[:, :, -keep:, :] if keep > 0 else full_keys[:, :, :0, :]
@@ -614,7 +623,8 @@ class DynamicCache(Cache):
         for start in range(0, full_batch_size, split_size):
             part = type(self)()
             for index, layer in enumerate(self.layers):
-                part.update(layer.keys[start : start + split_size], layer.values[start : start + split_size], index)  # type: ignore[index]  # a layer holding states has both
+                keys, values = layer.held_states()
+                part.update(keys[start : start + split_size], values[start : start + split_size], index)
             out.append(part)
         return out
 

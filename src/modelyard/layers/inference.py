@@ -225,7 +225,8 @@ def optimize(model: nn.Module, inplace_activations: Iterable[str], classes: Mapp
             module.__class__ = fast_block
         if type(module) is nn.Linear:
             module.__class__ = FewRowLinear
-            module._rows = transposed_rows(module.out_features, module.in_features, threads)
+            module._rows = transposed_rows(  # type: ignore[assignment]  # torch: setattr typed Tensor | Module
+                module.out_features, module.in_features, threads)
             if column_major_faster(module.out_features, module.in_features, threads):
                 _relayout(module, column_major=True)
         for name in names:

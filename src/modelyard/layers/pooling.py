@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from modelyard.configuration import PretrainedConfig
 from modelyard.errors import ConfigurationError
 from modelyard.layers.activations import get_activation
 
@@ -32,7 +33,7 @@ class SequenceSummary(nn.Module):
     ``num_labels`` with ``summary_proj_to_labels``, else to the hidden size), an optional activation and dropout.
     Leading dimensions (batch, choices, ...) are kept."""
 
-    def __init__(self, config: object) -> None:
+    def __init__(self, config: PretrainedConfig) -> None:
         super().__init__()
         self.summary_type = getattr(config, "summary_type", "last")
         if self.summary_type not in SUMMARY_TYPES:

@@ -20,12 +20,6 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-iter_route_contexts: Callable[[Sequence[Any]], Iterator[Any]] | None
-try:
-    from fastapi.routing import iter_route_contexts
-except ImportError:  # FastAPI before 0.137 builds an included router's routes as it includes them
-    iter_route_contexts = None
-
 from modelyard.server import (
     logredact,
     responses,
@@ -44,6 +38,12 @@ from modelyard.server.errors import HubHTTPError, error_response, repo_not_found
 from modelyard.server.request_ids import RequestIdMiddleware
 from modelyard.server.service import Hub
 from modelyard.server.xet import routes as xet_routes
+
+iter_route_contexts: Callable[[Sequence[Any]], Iterator[Any]] | None
+try:
+    from fastapi.routing import iter_route_contexts
+except ImportError:  # FastAPI before 0.137 builds an included router's routes as it includes them
+    iter_route_contexts = None
 
 logger = logging.getLogger(__name__)
 

@@ -12,10 +12,14 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import os
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import tomllib
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # the same parser, before it joined the standard library
+    import tomli as tomllib
 
 from modelyard.hub import settings
 
@@ -146,12 +150,12 @@ class HubSettings:
         return _without_password(self.database_url)
 
 
-def _kind(f: dataclasses.Field) -> str:  # type: ignore[type-arg]
+def _kind(f: dataclasses.Field[object]) -> str:
     """The field's annotation as text (``from __future__ import annotations`` makes them strings)."""
     return f.type if isinstance(f.type, str) else getattr(f.type, "__name__", str(f.type))
 
 
-def _from_text(f: dataclasses.Field, raw: str, where: str) -> object:  # type: ignore[type-arg]
+def _from_text(f: dataclasses.Field[object], raw: str, where: str) -> object:
     kind = _kind(f)
     if kind == "bool":
         return parse_flag(raw, where)

@@ -232,12 +232,12 @@ class PreTrainedTokenizerBase(SpecialTokensMixin, PaddingTruncationMixin, ChatTe
         if text is None and text_target is None:
             raise TokenizerError("Nothing to encode: pass text (and optionally text_pair) or text_target.")
         options = EncodingOptions.from_call(self, locals(), kwargs)
-        encodings = self._call_one(text, text_pair, options) if text is not None else None
         if text_target is None:
-            return encodings  # type: ignore[return-value]  # text or text_target is given (checked above)
+            return self._call_one(text, text_pair, options)
+        if text is None:
+            return self._call_one(text_target, text_pair_target, options)
+        encodings = self._call_one(text, text_pair, options)
         targets = self._call_one(text_target, text_pair_target, options)
-        if encodings is None:
-            return targets
         encodings["labels"] = targets["input_ids"]
         return encodings
 

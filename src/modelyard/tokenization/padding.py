@@ -384,7 +384,7 @@ class PaddingTruncationMixin:
             return_token_type_ids = "token_type_ids" in names
         if return_attention_mask is None:
             return_attention_mask = "attention_mask" in names
-        total = len(ids) + (len(pair_ids) if pair else 0)  # type: ignore[arg-type]  # pair_ids is given when pair
+        total = len(ids) + (len(pair_ids) if pair_ids is not None else 0)
         if add_special_tokens:
             total += self.num_special_tokens_to_add(pair=pair)
         encoded: dict[str, Any] = {}
@@ -401,7 +401,7 @@ class PaddingTruncationMixin:
             sequence = self.build_inputs_with_special_tokens(ids, pair_ids)
             type_ids = self.create_token_type_ids_from_sequences(ids, pair_ids) if return_token_type_ids else None
         else:
-            sequence = ids + pair_ids if pair else list(ids)  # type: ignore[operator]  # pair_ids is given when pair
+            sequence = ids + pair_ids if pair_ids is not None else list(ids)
             type_ids = [0] * len(sequence)
         encoded["input_ids"] = sequence
         if return_token_type_ids:

@@ -18,6 +18,7 @@ import socket
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
+from pathlib import Path
 from typing import Any
 
 from modelyard.errors import UnexpectedArgumentError
@@ -231,9 +232,10 @@ class TrainingArguments:
             if (
                 self.eval_strategy == "steps"
                 and self.save_strategy == "steps"
-                and self.eval_steps >= 1  # type: ignore[operator]  # eval_steps is set (from logging_steps) above when the strategy is steps
+                and self.eval_steps is not None  # set from logging_steps above when the strategy is steps
+                and self.eval_steps >= 1
                 and self.save_steps >= 1
-                and self.save_steps % self.eval_steps != 0  # type: ignore[operator]  # eval_steps is set (from logging_steps) above when the strategy is steps
+                and self.save_steps % self.eval_steps != 0
             ):
                 raise TrainingArgumentsError(
                     f"load_best_model_at_end=True needs every save to follow an evaluation, but save_steps "
@@ -281,6 +283,11 @@ class TrainingArguments:
         if "all" in targets:
             targets = ["csv"] + (["tensorboard"] if _tensorboard_available() else [])
         return [t for t in targets if t != "none"]
+
+    @property
+    def output_path(self) -> Path:
+        """``output_dir`` as a path (``__post_init__`` has set it: "trainer_output" when None)."""
+        return Path(self.output_dir or "trainer_output")
 
     @property
     def effective_data_seed(self) -> int:

@@ -29,7 +29,7 @@ CARD_NAME = "README.md"
 
 def _repo_name(args: TrainingArguments) -> str:
     """``hub_model_id``, or the output folder's name (then in the token owner's namespace)."""
-    return args.hub_model_id or Path(args.output_dir).resolve().name  # type: ignore[arg-type]  # output_dir is set ("trainer_output" when None) in TrainingArguments.__post_init__
+    return args.hub_model_id or args.output_path.resolve().name
 
 
 def init_repo(args: TrainingArguments) -> PushTarget:
@@ -103,7 +103,7 @@ def model_card(
     import torch
     from huggingface_hub import ModelCardData
 
-    name = Path(args.output_dir).resolve().name if args.hub_model_id is None else args.hub_model_id.split("/")[-1]  # type: ignore[arg-type]  # output_dir is set ("trainer_output" when None) in TrainingArguments.__post_init__
+    name = args.output_path.resolve().name if args.hub_model_id is None else args.hub_model_id.split("/")[-1]
     base = finetuned_from
     if base is None:
         candidate = getattr(model, "name_or_path", "") or ""

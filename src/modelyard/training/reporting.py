@@ -71,7 +71,7 @@ class CSVLoggerCallback(TrainerCallback):
     def on_log(self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: Any) -> Any:
         if not state.is_world_process_zero:
             return
-        path = Path(args.logging_dir or args.output_dir) / CSV_NAME  # type: ignore[arg-type]  # output_dir is set ("trainer_output" when None) in TrainingArguments.__post_init__
+        path = (Path(args.logging_dir) if args.logging_dir else args.output_path) / CSV_NAME
         path.parent.mkdir(parents=True, exist_ok=True)
         new = not path.exists()
         with path.open("a", newline="", encoding="utf-8") as handle:

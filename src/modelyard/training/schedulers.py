@@ -157,13 +157,15 @@ def get_cosine_with_hard_restarts_schedule_with_warmup(optimizer: Optimizer, num
 
 
 def _min_lr_rate(optimizer: Optimizer, min_lr: float | None, min_lr_rate: float | None) -> float:
-    if (min_lr is None) == (min_lr_rate is None):
-        raise TrainerError(
-            "The cosine_with_min_lr schedule needs exactly one of min_lr (an absolute floor) and min_lr_rate "
-            f"(a fraction of the learning rate); got min_lr={min_lr}, min_lr_rate={min_lr_rate}. Pass one in "
-            "lr_scheduler_kwargs, e.g. {'min_lr_rate': 0.1}."
-        )
-    return float(min_lr) / optimizer.defaults["lr"] if min_lr is not None else float(min_lr_rate)  # type: ignore[arg-type]  # exactly one of the two is set (checked above)
+    if min_lr is not None and min_lr_rate is None:
+        return float(min_lr) / optimizer.defaults["lr"]
+    if min_lr_rate is not None and min_lr is None:
+        return float(min_lr_rate)
+    raise TrainerError(
+        "The cosine_with_min_lr schedule needs exactly one of min_lr (an absolute floor) and min_lr_rate "
+        f"(a fraction of the learning rate); got min_lr={min_lr}, min_lr_rate={min_lr_rate}. Pass one in "
+        "lr_scheduler_kwargs, e.g. {'min_lr_rate': 0.1}."
+    )
 
 
 def get_cosine_with_min_lr_schedule_with_warmup(optimizer: Optimizer, num_warmup_steps: int,
@@ -214,10 +216,10 @@ def get_wsd_schedule(optimizer: Optimizer, num_warmup_steps: int, num_decay_step
                      num_training_steps: int | None = None, num_stable_steps: int | None = None,
                      warmup_type: str = "linear", decay_type: str = "cosine", min_lr_ratio: float = 0,
                      num_cycles: float = 0.5, last_epoch: int = -1) -> LambdaLR:
-    if num_training_steps is None and num_stable_steps is None:
-        raise TrainerError("The warmup_stable_decay schedule needs num_training_steps or num_stable_steps.")
     if num_stable_steps is None:
-        num_stable_steps = int(num_training_steps) - num_warmup_steps - num_decay_steps  # type: ignore[arg-type]  # one of the two is set (checked above)
+        if num_training_steps is None:
+            raise TrainerError("The warmup_stable_decay schedule needs num_training_steps or num_stable_steps.")
+        num_stable_steps = int(num_training_steps) - num_warmup_steps - num_decay_steps
     for name, kind in (("warmup_type", warmup_type), ("decay_type", decay_type)):
         if kind not in ("linear", "cosine", "1-sqrt"):
             raise TrainerError(f"Unknown {name} {kind!r} for the warmup_stable_decay schedule; use linear, "

@@ -391,7 +391,7 @@ class Trainer:
         if resume is None or resume is False:
             return None
         if resume is True:
-            found = ckpt.get_last_checkpoint(self.args.output_dir)  # type: ignore[arg-type]  # output_dir is set ("trainer_output" when None) in TrainingArguments.__post_init__
+            found = ckpt.get_last_checkpoint(self.args.output_path)
             if found is None and self.args.push_to_hub and self.args.hub_strategy in ("checkpoint", "all_checkpoints"):
                 found = self._fetch_hub_checkpoint()
             if found is None:
@@ -413,7 +413,7 @@ class Trainer:
         if self.accelerator.is_main_process:
             found = publishing.fetch_last_checkpoint(self.args)
         self.accelerator.wait_for_everyone()
-        candidate = Path(self.args.output_dir) / publishing.LAST_CHECKPOINT  # type: ignore[arg-type]  # output_dir is set ("trainer_output" when None) in TrainingArguments.__post_init__
+        candidate = self.args.output_path / publishing.LAST_CHECKPOINT
         return found or (candidate if (candidate / TRAINER_STATE_NAME).is_file() else None)
 
     def _step_counts(self, dataloader: Any) -> tuple[int | None, int | None, int, int]:
@@ -691,7 +691,7 @@ class Trainer:
     def _save_checkpoint(self) -> Path:
         args, accelerator = self.args, self.accelerator
         step = self.state.global_step
-        output_dir = Path(args.output_dir)  # type: ignore[arg-type]  # output_dir is set ("trainer_output" when None) in TrainingArguments.__post_init__
+        output_dir = args.output_path
         final = output_dir / ckpt.checkpoint_name(step)
         temporary = ckpt.temporary_folder(output_dir, step)
         if accelerator.is_main_process:
@@ -853,7 +853,7 @@ class Trainer:
     # ------------------------------------------------------------------ saving and sharing
     def save_model(self, output_dir: str | os.PathLike[str] | None = None) -> None:
         """Save the model (and processing class) in the ``save_pretrained`` format; main process only."""
-        folder = Path(output_dir if output_dir is not None else self.args.output_dir)  # type: ignore[arg-type]  # output_dir is set ("trainer_output" when None) in TrainingArguments.__post_init__
+        folder = Path(output_dir) if output_dir is not None else self.args.output_path
         self.accelerator.wait_for_everyone()
         if self.accelerator.is_main_process:
             ckpt.save_model_files(self._unwrapped(), folder, processing_class=self.processing_class)
@@ -870,7 +870,7 @@ class Trainer:
             * self.accelerator.num_processes, **card_options,
         )
         if self.accelerator.is_main_process:
-            path = Path(self.args.output_dir) / publishing.CARD_NAME  # type: ignore[arg-type]  # output_dir is set ("trainer_output" when None) in TrainingArguments.__post_init__
+            path = self.args.output_path / publishing.CARD_NAME
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text, encoding="utf-8")
         return text
@@ -889,7 +889,7 @@ class Trainer:
             return None
         self.create_model_card(**card_options)
         target = self._hub_target = self._hub_target or publishing.init_repo(self.args)
-        result = target.commit_folder(self.args.output_dir, message=commit_message,  # type: ignore[arg-type]  # output_dir is set ("trainer_output" when None) in TrainingArguments.__post_init__
+        result = target.commit_folder(self.args.output_path, message=commit_message,
                                       ignore_patterns=_HUB_IGNORE)
         logger.info("Pushed the model to %s at commit %s.", target.repo_id, getattr(result, "oid", "?"))
         return result
@@ -897,7 +897,7 @@ class Trainer:
     def _push_checkpoint(self, checkpoint: Path) -> None:
         args = self.args
         target = self._hub_target = self._hub_target or publishing.init_repo(args)
-        folder = Path(args.output_dir)  # type: ignore[arg-type]  # output_dir is set ("trainer_output" when None) in TrainingArguments.__post_init__
+        folder = args.output_path
         ckpt.save_model_files(self._unwrapped(), folder, processing_class=self.processing_class)
         step = self.state.global_step
         target.commit_folder(folder, message=f"Training in progress, step {step}", ignore_patterns=_HUB_IGNORE)

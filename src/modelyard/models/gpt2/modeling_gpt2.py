@@ -241,10 +241,14 @@ class GPT2Model(GPT2PreTrainedModel):
         output_attentions = config.output_attentions if output_attentions is None else output_attentions
         output_hidden_states = config.output_hidden_states if output_hidden_states is None else output_hidden_states
         use_cache = config.use_cache if use_cache is None else use_cache
-        if (input_ids is None) == (inputs_embeds is None):
+        if input_ids is not None and inputs_embeds is None:
+            given = input_ids
+        elif inputs_embeds is not None and input_ids is None:
+            given = inputs_embeds[..., 0]
+        else:
             raise ValueError("Pass exactly one of input_ids or inputs_embeds to GPT2Model.")
         # (batch, choices, seq) inputs run as (batch * choices, seq) and come back in their own shape
-        leading = tuple((input_ids if input_ids is not None else inputs_embeds[..., 0]).shape[:-1])
+        leading = tuple(given.shape[:-1])
         if input_ids is not None:
             input_ids = input_ids.view(-1, input_ids.shape[-1])
         if self.gradient_checkpointing and self.training and use_cache:

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from html import escape
 from numbers import Real
+from typing import TypeGuard
 
 Point = tuple[float, float]
 
@@ -40,12 +41,12 @@ def finite_points(pairs: Iterable[tuple[object, object]]) -> list[Point]:
     out = []
     for x, y in pairs:
         if _finite(x) and _finite(y):
-            out.append((float(x), float(y)))  # type: ignore[arg-type]
+            out.append((float(x), float(y)))
     out.sort(key=lambda p: p[0])
     return out
 
 
-def _finite(value: object) -> bool:
+def _finite(value: object) -> TypeGuard[Real]:
     return isinstance(value, Real) and not isinstance(value, bool) and math.isfinite(value)
 
 

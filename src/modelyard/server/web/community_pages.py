@@ -233,12 +233,13 @@ def _typed(handler: Callable[..., Any], repo_type: str) -> Callable[..., Any]:
     sig = inspect.signature(handler)
     params = [p for n, p in sig.parameters.items() if n != "repo_type"]
     if inspect.iscoroutinefunction(handler):
-        async def endpoint(request: Request, **kwargs: str) -> Any:
+        async def async_endpoint(request: Request, **kwargs: str) -> Any:
             return await handler(request, repo_type, **kwargs)
+        endpoint: Callable[..., Any] = async_endpoint
     else:
-        def endpoint(request: Request, **kwargs: str) -> Any:  # type: ignore[misc]
+        def endpoint(request: Request, **kwargs: str) -> Any:
             return handler(request, repo_type, **kwargs)
-    endpoint.__signature__ = sig.replace(parameters=params)  # type: ignore[attr-defined]
+    endpoint.__signature__ = sig.replace(parameters=params)  # type: ignore[attr-defined]  # FastAPI reads an endpoint's signature from __signature__
     return endpoint
 
 

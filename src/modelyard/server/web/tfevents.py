@@ -192,14 +192,15 @@ def parse_event(payload: bytes) -> Event:
     """The step, wall time, scalar values and text values of one serialised ``Event``."""
     event = Event()
     for number, wire, value in fields(payload):
-        if number == 1 and wire == 1:
-            event.wall_time = _double(value)  # type: ignore[arg-type]
-        elif number == 2 and wire == 0:
-            event.step = _signed(value)  # type: ignore[arg-type]
-        elif number == 5 and wire == 2:
-            for v_number, v_wire, item in fields(value):  # type: ignore[arg-type]
-                if v_number == 1 and v_wire == 2:
-                    _summary_value(item, event)  # type: ignore[arg-type]
+        # (a length-delimited field, wire type 2, is the one whose value is bytes)
+        if number == 1 and wire == 1 and isinstance(value, int):
+            event.wall_time = _double(value)
+        elif number == 2 and wire == 0 and isinstance(value, int):
+            event.step = _signed(value)
+        elif number == 5 and isinstance(value, bytes):
+            for v_number, _, item in fields(value):
+                if v_number == 1 and isinstance(item, bytes):
+                    _summary_value(item, event)
     return event
 
 
@@ -208,12 +209,12 @@ def _summary_value(data: bytes, event: Event) -> None:
     simple: float | None = None
     tensor: bytes | None = None
     for number, wire, value in fields(data):
-        if number == 1 and wire == 2:
-            tag = value.decode("utf-8", "replace")  # type: ignore[union-attr]
-        elif number == 2 and wire == 5:
-            simple = _float(value)  # type: ignore[arg-type]
-        elif number == 8 and wire == 2:
-            tensor = value  # type: ignore[assignment]
+        if number == 1 and isinstance(value, bytes):
+            tag = value.decode("utf-8", "replace")
+        elif number == 2 and wire == 5 and isinstance(value, int):
+            simple = _float(value)
+        elif number == 8 and isinstance(value, bytes):
+            tensor = value
     if simple is not None:
         event.scalars.append((tag, simple))
     elif tensor is not None:
@@ -231,12 +232,12 @@ def _tensor_value(data: bytes) -> float | str | None:
     numbers: list[float] = []
     strings: list[bytes] = []
     for number, wire, value in fields(data):
-        if number == 1 and wire == 0:
-            dtype = value  # type: ignore[assignment]
-        elif number == 4 and wire == 2:
-            content = value  # type: ignore[assignment]
-        elif number == 8 and wire == 2:
-            strings.append(value)  # type: ignore[arg-type]
+        if number == 1 and wire == 0 and isinstance(value, int):
+            dtype = value
+        elif number == 4 and isinstance(value, bytes):
+            content = value
+        elif number == 8 and isinstance(value, bytes):
+            strings.append(value)
         elif number in (5, 6, 7, 10, 13):
             numbers.extend(_repeated(number, wire, value))
     if dtype == _DT_STRING:

@@ -244,19 +244,19 @@ class PreTrainedModel(nn.Module, ModuleUtilsMixin, PretrainedIO):
 
     # ------------------------------------------------------------------ embeddings
     @property
-    def base_model(self) -> nn.Module:
+    def base_model(self) -> PreTrainedModel:
         return getattr(self, self.base_model_prefix, self) if self.base_model_prefix else self
 
     def get_input_embeddings(self) -> nn.Module:
         base = self.base_model
         if base is not self:
-            return base.get_input_embeddings()  # type: ignore[operator]  # the base model is a PreTrainedModel (base_model is typed nn.Module)
+            return base.get_input_embeddings()
         raise NotImplementedError(f"{type(self).__name__} has no input embeddings.")
 
     def set_input_embeddings(self, value: nn.Module) -> None:
         base = self.base_model
         if base is not self:
-            base.set_input_embeddings(value)  # type: ignore[operator]  # the base model is a PreTrainedModel (base_model is typed nn.Module)
+            base.set_input_embeddings(value)
             return
         raise NotImplementedError(f"{type(self).__name__} has no input embeddings.")
 

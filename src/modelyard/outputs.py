@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Iterable
-from dataclasses import dataclass, fields
-from typing import Any
+from dataclasses import Field, dataclass, fields
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import torch
 from torch.utils import _pytree as pytree
@@ -25,6 +25,9 @@ class ModelOutput(OrderedDict):
     or by key updates both views. Removing keys (``del``, ``pop``, ``popitem``, ``setdefault``,
     ``update``) is refused: an output's fields are fixed by its class.
     """
+
+    if TYPE_CHECKING:  # what @dataclass gives every subclass (checked in __post_init__)
+        __dataclass_fields__: ClassVar[dict[str, Field[Any]]]
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -41,7 +44,7 @@ class ModelOutput(OrderedDict):
     def __post_init__(self) -> None:
         # The generated __init__ assigned every field through __setattr__, which keeps the dict in step;
         # this only checks that the class was declared as a dataclass with defaults for every field.
-        if not fields(self):  # type: ignore[arg-type]  # subclasses are dataclasses (checked here)
+        if not fields(self):
             raise TypeError(f"{type(self).__name__} must be a @dataclass with at least one field.")
 
     # ------------------------------------------------------------------ one state, two views
@@ -71,7 +74,7 @@ class ModelOutput(OrderedDict):
     def _field_names(cls) -> tuple[str, ...]:
         names = cls.__dict__.get("_cached_field_names")
         if names is None:
-            names = tuple(f.name for f in fields(cls))  # type: ignore[arg-type]  # subclasses are dataclasses
+            names = tuple(f.name for f in fields(cls))
             type.__setattr__(cls, "_cached_field_names", names)
         return names
 

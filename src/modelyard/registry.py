@@ -255,10 +255,11 @@ class ConfigKeyedTable:
                 f"{config_class.__name__}. Set `config_class = {config_class.__name__}` on the model class, or "
                 "register it with the config class it declares."
             )
-        if not exist_ok and (config_class in self._registered or self.get(config_class) is not None):
+        existing = self.get(config_class)
+        if not exist_ok and (config_class in self._registered or existing is not None):
             raise RegistrationError(
                 f"{config_class.__name__} already has a model in {self.description}: "
-                f"{self.get(config_class).__name__}. Pass exist_ok=True to replace it on purpose."  # type: ignore[union-attr]  # registered (checked above)
+                f"{getattr(existing, '__name__', existing)}. Pass exist_ok=True to replace it on purpose."
             )
         self._registered[config_class] = model_class
 

@@ -96,7 +96,8 @@ class _AutoModel(Generic[M]):
                 from modelyard.generation.utils import add_generation_mixin_to_remote_model
 
                 return add_generation_mixin_to_remote_model(remote), None
-            return builtin, reference  # type: ignore[return-value]  # builtin is set when remote is None
+            if builtin is not None:  # (resolve_remote_class gives a class when there is no built-in one)
+                return builtin, reference
         if builtin is None:
             custom = f" Its auto_map names custom code only for: {', '.join(sorted(auto_map))}." if auto_map else ""
             raise UnknownModelTypeError(

@@ -161,7 +161,7 @@ def _rewrite(relpath: str, source: str) -> str:
             continue
         if tie.replacement is None or node is None:
             raise ConfigurationError(f"portable_code=True, but this import has no transformers equivalent: {tie}.")
-        first, last = lines[node.lineno - 1], lines[node.end_lineno - 1]  # type: ignore[operator]  # set on parsed statements
+        first, last = lines[node.lineno - 1], lines[(node.end_lineno or node.lineno) - 1]  # (always set when parsed)
         before, after = first[: node.col_offset], last[node.end_col_offset :]
         if before.strip() or (after.strip() and not after.strip().startswith("#")):
             raise ConfigurationError(

@@ -37,7 +37,7 @@ import os
 import sys
 import threading
 from collections.abc import Sequence
-from types import ModuleType
+from types import FrameType, ModuleType
 from typing import Any
 
 from modelyard.dynamic import origins
@@ -118,9 +118,9 @@ def _requester(module_globals: dict[str, Any] | None) -> str:
     """The remote file (and the line of the import statement) whose globals are ``module_globals``."""
     name = (module_globals or {}).get("__name__", "")
     filename = (module_globals or {}).get("__file__", "") or ""
-    frame = sys._getframe(1)
+    frame: FrameType | None = sys._getframe(1)
     while frame is not None and frame.f_globals is not module_globals:
-        frame = frame.f_back  # type: ignore[assignment]  # None ends the loop
+        frame = frame.f_back
     lineno = frame.f_lineno if frame is not None else None
     return origins.describe_module(name, filename, lineno) if isinstance(name, str) and name else "remote code"
 

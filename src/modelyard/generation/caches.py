@@ -490,7 +490,7 @@ class Cache:
         sizes = {getattr(layer, "max_batch_size", None) for layer in self.layers}
         if len(sizes) != 1:
             raise ValueError(f"The cache's layers disagree on their batch size: {sorted(map(str, sizes))}")
-        return sizes.pop()  # type: ignore[return-value]  # the layers' one batch size
+        return sizes.pop()  # type: ignore[return-value]  # the layers' one batch size (None for growing layers, which have none)
 
     @property
     def max_cache_len(self) -> int:

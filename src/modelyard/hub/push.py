@@ -17,7 +17,7 @@ import logging
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from modelyard.errors import MissingFileError, RepositoryNotFoundError
 from modelyard.hub.gateway import HubClient, hub_client
@@ -80,6 +80,9 @@ class PushTarget:
 class PushToHubMixin:
     """Adds :meth:`push_to_hub` to any class with a ``save_pretrained(directory)`` method."""
 
+    if TYPE_CHECKING:  # given by the class this mixin is part of (PretrainedIO)
+        def save_pretrained(self, save_directory: str | os.PathLike[str], *args: Any, **kwargs: Any) -> Any: ...
+
     def push_to_hub(
         self,
         repo_id: str,
@@ -129,12 +132,12 @@ class PushToHubMixin:
             use_temp_dir = not working_dir.is_dir()
         if use_temp_dir:
             with tempfile.TemporaryDirectory(prefix="modelyard-push-") as tmp:
-                self.save_pretrained(tmp, **save_options)  # type: ignore[attr-defined]  # the PretrainedIO this mixin is part of saves
+                self.save_pretrained(tmp, **save_options)
                 return commit(Path(tmp))
         # The files this save wrote are uploaded, not whatever else the folder holds.
         before = _modification_times(working_dir)
         working_dir.mkdir(parents=True, exist_ok=True)
-        written = self.save_pretrained(working_dir, **save_options)  # type: ignore[attr-defined]  # the PretrainedIO this mixin is part of saves
+        written = self.save_pretrained(working_dir, **save_options)
         if tags:  # the card is one of the changed files
             _tag_model_card(target, working_dir, tags)
         files = {_relative(p, working_dir) for p in written or ()} if isinstance(written, (list, tuple)) else set()
@@ -150,7 +153,7 @@ class PushToHubMixin:
         import inspect
 
         # The save options are those of the kind's save hook (PretrainedIO._save_into) where it has one.
-        saver = getattr(self, "_save_into", None) or self.save_pretrained  # type: ignore[attr-defined]  # the PretrainedIO this mixin is part of saves
+        saver = getattr(self, "_save_into", None) or self.save_pretrained
         params = inspect.signature(saver).parameters
         options: dict[str, Any] = {}
         if "max_shard_size" in params and max_shard_size is not None:

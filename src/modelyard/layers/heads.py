@@ -168,7 +168,7 @@ _HEAD_FIELDS = ("loss", "logits", "start_logits", "end_logits")  # what a head c
 def _extras(output_class: type[ModelOutput], encoded: Any) -> dict[str, Any]:
     """What the head's output passes on from the base model's: every other field ``output_class`` has
     (``hidden_states``, ``attentions``, a decoder's ``past_key_values``), None where ``encoded`` lacks it."""
-    fields = output_class.__dataclass_fields__  # type: ignore[attr-defined]  # output classes are dataclasses
+    fields = output_class.__dataclass_fields__
     return {name: getattr(encoded, name, None) for name in fields if name not in _HEAD_FIELDS}
 
 

@@ -80,7 +80,7 @@ def pipeline(
         location = getattr(model, "name_or_path", None) or getattr(model.config, "name_or_path", None) or None
     else:
         raise PipelineError(
-            f"pipeline({spec.name!r}) needs model=...: modelyard names no default model for a task (nothing is "  # type: ignore[union-attr]  # a task was given (checked above), so spec is set
+            f"pipeline({task!r}) needs model=...: modelyard names no default model for a task (nothing is "
             "downloaded behind your back). Pass a hub id, a local folder or a model object."
         )
     assert spec is not None  # resolved above: from the task name or from the model

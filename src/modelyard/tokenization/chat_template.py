@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from copy import deepcopy
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from modelyard.errors import TokenizerError
 
@@ -245,6 +245,12 @@ class ChatTemplateMixin:
 
     chat_template: str | dict[str, str] | None
 
+    if TYPE_CHECKING:  # given by the tokenizer (or processor) this mixin is part of
+        @property
+        def special_tokens_map(self) -> dict[str, str | list[str]]: ...
+
+        def __call__(self, *args: Any, **kwargs: Any) -> Any: ...
+
     def get_chat_template(self, chat_template: str | None = None, tools: Sequence[Any] | None = None) -> str:
         """The template text to use: ``chat_template`` itself or a name of the tokenizer's named templates,
         else ``tool_use`` (when tools are given) or ``default`` of named templates, else the single template."""
@@ -316,7 +322,7 @@ class ChatTemplateMixin:
             isinstance(conversation[0], (list, tuple)) or hasattr(conversation[0], "messages")
         )
         conversations = list(conversation) if batched else [conversation]
-        context = {**self.special_tokens_map, **template_kwargs}  # type: ignore[attr-defined]  # the tokenizer this mixin is part of
+        context = {**self.special_tokens_map, **template_kwargs}
         texts, spans = render(
             conversations, template=template, tools=tools, documents=documents,
             add_generation_prompt=add_generation_prompt, continue_final_message=continue_final_message,
@@ -325,7 +331,7 @@ class ChatTemplateMixin:
         rendered: str | list[str] = texts if batched else texts[0]
         if not tokenize:
             return rendered
-        encoded = self(  # type: ignore[operator]  # the tokenizer this mixin is part of
+        encoded = self(
             rendered, padding=padding, truncation=truncation, max_length=max_length, add_special_tokens=False,
             return_tensors=return_tensors, **(tokenizer_kwargs or {}),
         )  # fmt: skip

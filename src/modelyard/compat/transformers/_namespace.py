@@ -13,7 +13,7 @@ from __future__ import annotations
 import importlib
 import sys
 from collections.abc import Callable, Iterable, Mapping
-from types import ModuleType
+from types import FrameType, ModuleType
 from typing import Any
 
 from modelyard.errors import MissingCompatibilityAttributeError
@@ -35,12 +35,12 @@ def caller_description(skip_modules: Iterable[str] = ()) -> str | None:
     """The remote file (and line) whose code is running further up the stack, if any."""
     from modelyard.dynamic.origins import describe_module
 
-    frame = sys._getframe(1)
+    frame: FrameType | None = sys._getframe(1)
     while frame is not None:
         name = frame.f_globals.get("__name__", "")
         if isinstance(name, str) and name.startswith("modelyard_modules."):
             return describe_module(name, frame.f_code.co_filename, frame.f_lineno)
-        frame = frame.f_back  # type: ignore[assignment]  # None ends the loop
+        frame = frame.f_back
     return None
 
 

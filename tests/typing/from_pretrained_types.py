@@ -16,15 +16,19 @@ from typing_extensions import assert_type
 
 from modelyard import (
     AutoConfig,
+    AutoFeatureExtractor,
+    AutoImageProcessor,
     AutoModel,
     AutoModelForCausalLM,
     AutoModelForSequenceClassification,
     AutoTokenizer,
+    BaseImageProcessor,
     BertConfig,
     BertForSequenceClassification,
     BertModel,
     BertTokenizer,
     BertTokenizerFast,
+    FeatureExtractionMixin,
     GenerationConfig,
     GPT2LMHeadModel,
     PretrainedConfig,
@@ -78,3 +82,6 @@ def preprocessors(path: str) -> None:
     assert_type(BertTokenizer.from_pretrained(path), BertTokenizer)
     assert_type(BertTokenizerFast.from_pretrained(path), BertTokenizerFast)
     assert_type(ViTImageProcessor.from_pretrained(path), ViTImageProcessor)
+    assert_type(AutoImageProcessor.from_pretrained(path), BaseImageProcessor)
+    assert_type(AutoImageProcessor.from_pretrained(path, return_unused_kwargs=True)[1], dict[str, Any])
+    assert_type(AutoFeatureExtractor.from_pretrained(path), FeatureExtractionMixin)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 import logging
 import os
-from typing import Any
+from typing import Any, Literal, overload
 
 from modelyard.errors import RegistrationError, UnknownModelTypeError
 from modelyard.feature_extraction import (
@@ -106,6 +106,22 @@ class AutoFeatureExtractor:
     def __init__(self) -> None:
         raise OSError("AutoFeatureExtractor is not meant to be instantiated; use AutoFeatureExtractor.from_pretrained(...).")
 
+    # A FeatureExtractionMixin to a type checker (the class is chosen at run time)
+    @overload
+    @classmethod
+    def from_pretrained(
+        cls, pretrained_model_name_or_path: str | os.PathLike[str] | FileSource, *, config: Any = None,
+        trust_remote_code: bool | None = None, code_revision: str | None = None,
+        return_unused_kwargs: Literal[True], **kwargs: Any,
+    ) -> tuple[FeatureExtractionMixin, dict[str, Any]]: ...
+
+    @overload
+    @classmethod
+    def from_pretrained(
+        cls, pretrained_model_name_or_path: str | os.PathLike[str] | FileSource, *, config: Any = None,
+        trust_remote_code: bool | None = None, code_revision: str | None = None, **kwargs: Any,
+    ) -> FeatureExtractionMixin: ...
+
     @classmethod
     def from_pretrained(
         cls,
@@ -115,7 +131,7 @@ class AutoFeatureExtractor:
         trust_remote_code: bool | None = None,
         code_revision: str | None = None,
         **kwargs: Any,
-    ) -> Any:
+    ) -> FeatureExtractionMixin | tuple[FeatureExtractionMixin, dict[str, Any]]:
         """Load a feature extractor: the class comes from ``feature_extractor_type`` (or
         ``image_processor_type``), then ``auto_map["AutoFeatureExtractor"]`` (custom code, behind
         ``trust_remote_code``), then ``config.json``'s ``model_type``. ``kwargs`` override attributes."""

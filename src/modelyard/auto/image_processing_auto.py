@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 from modelyard.auto.feature_extraction_auto import (
     class_from_name,
@@ -18,6 +18,9 @@ from modelyard.feature_extraction import read_preprocessor_settings
 from modelyard.hub.files import FileSource
 from modelyard.options import HubOptions
 from modelyard.registry import ModelTypeTable, builtin_names
+
+if TYPE_CHECKING:
+    from modelyard.image_processing import BaseImageProcessor
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +45,23 @@ class AutoImageProcessor:
     def __init__(self) -> None:
         raise OSError("AutoImageProcessor is not meant to be instantiated; use AutoImageProcessor.from_pretrained(...).")
 
+    # A BaseImageProcessor to a type checker (the class is chosen at run time)
+    @overload
+    @classmethod
+    def from_pretrained(
+        cls, pretrained_model_name_or_path: str | os.PathLike[str] | FileSource, *, config: Any = None,
+        trust_remote_code: bool | None = None, code_revision: str | None = None, use_fast: bool | None = None,
+        return_unused_kwargs: Literal[True], **kwargs: Any,
+    ) -> tuple[BaseImageProcessor, dict[str, Any]]: ...
+
+    @overload
+    @classmethod
+    def from_pretrained(
+        cls, pretrained_model_name_or_path: str | os.PathLike[str] | FileSource, *, config: Any = None,
+        trust_remote_code: bool | None = None, code_revision: str | None = None, use_fast: bool | None = None,
+        **kwargs: Any,
+    ) -> BaseImageProcessor: ...
+
     @classmethod
     def from_pretrained(
         cls,
@@ -52,7 +72,7 @@ class AutoImageProcessor:
         code_revision: str | None = None,
         use_fast: bool | None = None,
         **kwargs: Any,
-    ) -> Any:
+    ) -> BaseImageProcessor | tuple[BaseImageProcessor, dict[str, Any]]:
         """Load an image processor (``kwargs`` override attributes). ``use_fast`` is accepted for
         compatibility and ignored: modelyard's image processors are one fast implementation."""
         if use_fast is not None:

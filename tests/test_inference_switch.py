@@ -4,6 +4,7 @@ with the same numbers (up to float rounding), the same weights, and never in tra
 from __future__ import annotations
 
 import copy
+import sys
 from pathlib import Path
 
 import pytest
@@ -261,3 +262,41 @@ def test_column_major_is_chosen_by_a_measurement_cached_per_shape() -> None:
     assert isinstance(first, bool)
     assert inference.column_major_faster(40, 24, 1) is first
     assert inference.column_major_faster.cache_info().hits == 1
+
+
+def test_relaying_a_memory_mapped_weight_gives_its_file_pages_back(monkeypatch: pytest.MonkeyPatch,
+                                                                  tmp_path: Path) -> None:
+    from modelyard import GPT2Config, GPT2LMHeadModel
+    from modelyard.layers import memory_release
+
+    monkeypatch.setattr(inference, "column_major_faster", lambda *shape: True)
+    # Blocks of a few rows, so the weight is copied in several pieces (the last one short).
+    monkeypatch.setattr(inference, "_RELAYOUT_BLOCK_BYTES", 7 * 4096)
+    released: list[tuple[int, bool]] = []
+    real_release = memory_release.release_file_pages
+
+    def recording(tensor: torch.Tensor, mappings: list[tuple[int, int]]) -> bool:
+        answer = real_release(tensor, mappings)
+        released.append((tensor.shape[0], answer))
+        return answer
+
+    monkeypatch.setattr(inference, "release_file_pages", recording)
+    GPT2LMHeadModel(GPT2Config(vocab_size=1000, n_embd=1024, n_layer=1, n_head=4, n_positions=16)).save_pretrained(tmp_path)
+    model = GPT2LMHeadModel.from_pretrained(tmp_path).eval()
+    expected = model.lm_head.weight.detach().clone()
+    mapped = model.lm_head.weight.data
+    model.optimize_for_inference()
+    head = model.lm_head.weight
+    assert head.t().is_contiguous() and torch.equal(head, expected)
+    assert sum(rows for rows, _ in released) == 1000 and len(released) == -(-1000 // 7)
+    if sys.platform.startswith("linux") and memory_release._madvise() is not None:
+        assert any(answer for _, answer in released)  # the checkpoint's pages were under a file mapping
+    assert torch.equal(mapped, expected)  # a hint only: the released pages read back from the file unchanged
+
+
+def test_anonymous_memory_is_never_paged_out() -> None:
+    from modelyard.layers import memory_release
+
+    weight = torch.randn(64, 4096)
+    assert not memory_release.release_file_pages(weight, memory_release.file_mappings())
+    assert isinstance(memory_release.trim_heap(), bool)

@@ -39,6 +39,7 @@ from torch.nn import functional as F
 from torch.nn.modules import module as _module
 
 from modelyard.layers.activations import GELUTanh
+from modelyard.layers.memory_release import file_mappings, release_file_pages, trim_heap
 from modelyard.layers.tracing import tracing
 
 # Row counts tried when measuring (batch x sequence of short inference calls).
@@ -92,6 +93,8 @@ def _best_time(call: object, runs: int = 5) -> float:
 # Bytes of weights cycled through when timing one-row products, so that every call reads from memory, as in
 # a model whose layers together outgrow the CPU's caches.
 _COLD_BYTES = 64 * 2**20
+# Bytes of a weight copied at a time when re-laying it (see _relayout).
+_RELAYOUT_BLOCK_BYTES = 8 * 2**20
 
 
 @functools.cache
@@ -102,6 +105,12 @@ def column_major_faster(out_features: int, in_features: int, threads: int) -> bo
     percent either way."""
     if not torch.backends.mkl.is_available():
         return False
+    faster = _measure_column_major(out_features, in_features)
+    trim_heap()  # the weights measured were as large as the layer's: do not keep them resident
+    return faster
+
+
+def _measure_column_major(out_features: int, in_features: int) -> bool:
     generator = torch.Generator().manual_seed(0)
     copies = max(1, -(-_COLD_BYTES // (4 * out_features * in_features)))
     weights = [torch.randn(out_features, in_features, generator=generator) for _ in range(copies)]
@@ -130,9 +139,23 @@ def _relayout(linear: nn.Linear, *, column_major: bool) -> None:
     weight = linear.weight
     if weight.device.type != "cpu" or weight.dtype != torch.float32 or weight.dim() != 2:
         return
-    laid = weight.data.t().contiguous().t() if column_major else weight.data.contiguous()
-    if laid.data_ptr() != weight.data.data_ptr():
-        weight.data = laid
+    old = weight.data
+    if not column_major:
+        if not old.is_contiguous():
+            weight.data = old.contiguous()
+        return
+    if old.t().is_contiguous():
+        return
+    # Copied a block of rows at a time, each block's pages of a memory-mapped checkpoint given back as soon as
+    # it is copied: the process never holds the weight twice (memory_release.py says why they would stay).
+    laid = torch.empty(old.shape[1], old.shape[0], dtype=old.dtype).t()
+    mappings = file_mappings() if old.is_contiguous() else []
+    rows = max(1, _RELAYOUT_BLOCK_BYTES // max(1, old.shape[1] * old.element_size()))
+    for start in range(0, old.shape[0], rows):
+        laid[start:start + rows].copy_(old[start:start + rows])
+        if mappings:
+            release_file_pages(old[start:start + rows], mappings)
+    weight.data = laid
 
 
 class FewRowLinear(nn.Linear):
@@ -234,6 +257,7 @@ def optimize(model: nn.Module, inplace_activations: Iterable[str], classes: Mapp
             if fast is not None:
                 activation.__class__ = fast  # type: ignore[union-attr]
                 object.__setattr__(activation, "_owner", module)
+    trim_heap()  # what the measurements and the re-laid weights freed
 
 
 def restore(model: nn.Module) -> None:

@@ -11,7 +11,7 @@ We ask only for ranges inside a file mapping, whole pages entirely under the ten
 by its allocator anyway, and paging it out first would only write it to swap.
 
 **Freed heap memory.** glibc's malloc keeps freed blocks in its heap for reuse; when something allocated later
-sits above them, large freed blocks (the weights measured by ``column_major_faster``) stay resident for the
+sits above them, large freed blocks (the weights timed by ``transposed_rows``) stay resident for the
 life of the process. ``malloc_trim`` returns the free pages in the middle of the heap too.
 """
 

@@ -50,7 +50,7 @@ def _madvise() -> Callable[[int, int, int], int] | None:
         return None
     function.argtypes = (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int)
     function.restype = ctypes.c_int
-    return function  # type: ignore[no-any-return]  # a ctypes foreign function, typed by argtypes above
+    return function  # a ctypes foreign function, typed by argtypes above
 
 
 def file_mappings() -> list[tuple[int, int]]:

@@ -171,8 +171,9 @@ def save_custom_code(obj: Any, save_directory: Path, *, config: Any | None = Non
         value = [reference, None]
         if getattr(obj, "is_fast", klass.__name__.endswith("Fast")) is True:
             slow = getattr(klass, "slow_tokenizer_class", None)
-            custom_slow = isinstance(slow, type) and not _is_builtin(slow)  # a built-in slow class needs no code
-            slow_copied = _copy_class_code(slow, directory, written, portable=portable) if custom_slow else None  # type: ignore[arg-type]  # custom_slow implies a class
+            slow_copied = None
+            if isinstance(slow, type) and not _is_builtin(slow):  # a built-in slow class needs no code
+                slow_copied = _copy_class_code(slow, directory, written, portable=portable)
             value = [slow_copied[0] if slow_copied else None, reference]
     auto_map[auto_class] = value
     _record_config_code(config, obj, origin, directory, auto_map)

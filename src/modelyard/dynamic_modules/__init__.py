@@ -277,12 +277,11 @@ def _consent(
 
 
 def _open_code_source(source: FileSource | None, other_repo: str | None, code_revision: str | None) -> FileSource:
-    hub = source is not None and not source.is_local
     if other_repo is not None:  # always the hub: never a folder that happens to have the repository's name
         return FileSource.open_repo(
             other_repo,
             revision=code_revision,
-            cache_dir=source.cache_dir if hub else None,  # type: ignore[union-attr]  # hub is True only with a source
+            cache_dir=source.cache_dir if source is not None and not source.is_local else None,
             token=source.token if source is not None else None,
             local_files_only=bool(source is not None and source.local_files_only),
         )
@@ -410,7 +409,7 @@ def resolve_remote_class(
                 "checkpoint fits it completely; otherwise the load is refused). Pass trust_remote_code=True to use "
                 "the repository's own code.",
                 request,
-                builtin.__name__,  # type: ignore[union-attr]  # fallback implies builtin
+                getattr(builtin, "__name__", builtin),
             )
             return None
         pin = code_revision or (source.commit_hash if source is not None and other_repo is None else None)

@@ -388,6 +388,23 @@ class PretrainedConfig(PretrainedIO):
     def _accepted_keywords(cls) -> set[str]:
         return super()._accepted_keywords() | cls.known_attributes() | {"trust_remote_code"}
 
+    @staticmethod
+    def _set_token_in_kwargs(kwargs: dict[str, Any], token: str | bool | None = None) -> None:
+        """Folds the deprecated ``use_auth_token`` into ``token`` in ``kwargs``, in place: what the config classes of
+        custom code call first in their own ``from_pretrained`` (the reference's 4.x helper; 5.x dropped it)."""
+        if token is None:
+            token = kwargs.pop("token", None)
+        use_auth_token = kwargs.pop("use_auth_token", None)
+        if use_auth_token is not None:
+            warnings.warn("use_auth_token is deprecated; pass token instead.", FutureWarning, stacklevel=2)
+            if token is not None:
+                raise ConfigurationError(
+                    f"Both token and use_auth_token were given ({token!r}, {use_auth_token!r}); pass only token."
+                )
+            token = use_auth_token
+        if token is not None:
+            kwargs["token"] = token
+
     @classmethod
     def get_config_dict(
         cls, pretrained_model_name_or_path: str | os.PathLike[str] | FileSource, **kwargs: Any

@@ -19,7 +19,7 @@ from typing import Any
 
 import torch
 from _dynamic_helpers import write_files
-from _reference_corpus import CorpusRepo
+from corpus import CorpusRepo
 from safetensors.torch import save_file
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -50,6 +50,8 @@ def build(repo: CorpusRepo, folder: Path) -> Path:
     import modelyard
 
     write_files(folder, dict(repo.files))
+    if repo.binary_files is not None:
+        repo.binary_files(folder)
     config = modelyard.AutoConfig.from_pretrained(folder, trust_remote_code=True)
     model = getattr(modelyard, repo.auto_class).from_config(config)
     save_file(deterministic_weights(model, repo.name), folder / "model.safetensors", metadata={"format": "pt"})
@@ -62,10 +64,10 @@ def tensor_digest(tensor: torch.Tensor) -> str:
 
 
 def model_inputs(repo: CorpusRepo, inputs: dict[str, Any]) -> dict[str, torch.Tensor]:
-    return {
-        key: torch.tensor(value, dtype=torch.float32 if key in repo.float_inputs else torch.long)
-        for key, value in inputs.items()
-    }
+    def dtype(key: str) -> torch.dtype:
+        return torch.float32 if key in repo.float_inputs else torch.bool if key in repo.bool_inputs else torch.long
+
+    return {key: torch.tensor(value, dtype=dtype(key)) for key, value in inputs.items()}
 
 
 REFERENCE_SCRIPT = textwrap.dedent(
@@ -77,6 +79,13 @@ REFERENCE_SCRIPT = textwrap.dedent(
     def digest(tensor):
         data = tensor.detach().to("cpu").contiguous()
         return f"{data.dtype}{tuple(data.shape)}:" + hashlib.sha256(data.numpy().tobytes()).hexdigest()
+
+    def field(output, name):
+        return output[int(name)] if name.isdigit() else getattr(output, name)
+
+    def dtype(entry, key):
+        return (torch.float32 if key in entry["float_inputs"] else torch.bool if key in entry["bool_inputs"]
+                else torch.long)
 
     spec = json.loads(open(sys.argv[1]).read())
     results = {}
@@ -92,17 +101,21 @@ REFERENCE_SCRIPT = textwrap.dedent(
                 record["tokenizer_class"] = type(tokenizer).__name__
                 record["tokens"] = {k: encoded[k] for k in ("input_ids", "attention_mask")}
                 inputs = dict(record["tokens"])
-            tensors = {k: torch.tensor(v, dtype=torch.float32 if k in entry["float_inputs"] else torch.long)
-                       for k, v in inputs.items()}
+                if entry.get("decode"):
+                    record["pieces"] = [tokenizer.tokenize(text) for text in entry["texts"]]
+                    record["decoded"] = [tokenizer.decode(ids, **entry["decode"]) for ids in encoded["input_ids"]]
+            tensors = {k: torch.tensor(v, dtype=dtype(entry, k)) for k, v in inputs.items()}
             with torch.no_grad():
                 output = model(**tensors)
             record["weights"] = {k: digest(v) for k, v in model.state_dict().items()}
-            record["outputs"] = {name: getattr(output, name).tolist() for name in entry["outputs"]}
+            record["outputs"] = {name: field(output, name).tolist() for name in entry["outputs"]}
             with torch.no_grad():
                 if entry.get("generate"):
                     record["generated"] = model.generate(**tensors, **entry["generate"]).tolist()
                 if entry.get("beam"):
                     record["beam"] = model.generate(**tensors, **entry["beam"]).tolist()
+                if entry.get("encode"):
+                    record["encoded"] = model.encode(**entry["encode"]).tolist()
                 if entry.get("chat"):
                     record["chat"] = model.chat(tensors["input_ids"], tensors["attention_mask"], **entry["chat"])
             results[entry["name"]] = record
@@ -113,8 +126,10 @@ REFERENCE_SCRIPT = textwrap.dedent(
 )
 
 
-def run_reference(entries: list[dict[str, Any]], workdir: Path, *, env: dict[str, str] | None = None) -> dict[str, Any]:
-    """Run the reference script over ``entries`` (``name``, ``location``, ``auto_class``, ``inputs``, ...)."""
+def run_reference(entries: list[dict[str, Any]], workdir: Path, *, env: dict[str, str] | None = None,
+                  python: Path = REFERENCE_PYTHON) -> dict[str, Any]:
+    """Run the reference script over ``entries`` (``name``, ``location``, ``auto_class``, ``inputs``, ...) with
+    the reference's interpreter (``python``: another release's, for the 5.x comparison)."""
     spec = workdir / "reference-spec.json"
     spec.write_text(json.dumps(entries))
     full_env = {
@@ -128,7 +143,7 @@ def run_reference(entries: list[dict[str, Any]], workdir: Path, *, env: dict[str
         **(env or {}),
     }
     result = subprocess.run(
-        [str(REFERENCE_PYTHON), "-c", REFERENCE_SCRIPT, str(spec)],
+        [str(python), "-c", REFERENCE_SCRIPT, str(spec)],
         capture_output=True, text=True, timeout=600, env=full_env, cwd=workdir,
     )
     assert result.returncode == 0, result.stderr[-4000:]
@@ -138,7 +153,8 @@ def run_reference(entries: list[dict[str, Any]], workdir: Path, *, env: dict[str
 def reference_entry(repo: CorpusRepo, location: str, **options: Any) -> dict[str, Any]:
     return {
         "name": repo.name, "location": location, "auto_class": repo.auto_class, "inputs": repo.inputs,
-        "float_inputs": list(repo.float_inputs), "outputs": list(repo.outputs), "texts": repo.tokenizer_text,
+        "float_inputs": list(repo.float_inputs), "bool_inputs": list(repo.bool_inputs), "outputs": list(repo.outputs),
+        "texts": repo.tokenizer_text, "decode": repo.extra.get("decode"), "encode": repo.extra.get("encode"),
         "options": options, "generate": repo.extra.get("generate"), "beam": repo.extra.get("beam"),
         "chat": repo.extra.get("chat"),
     }

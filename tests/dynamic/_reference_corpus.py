@@ -14,8 +14,9 @@ The tests write the files into temporary folders and make the weights themselves
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from typing import Any
+
+from corpus import CorpusRepo, gte_new, jina_bert, mosaic_bert, nomic_bert, siglip_navit
 
 # ---------------------------------------------------------------------------------------------------------
 # shared pieces of code (as separate files of one repository)
@@ -195,20 +196,6 @@ def _encoder_files(name: str, model_type: str, prefix: str) -> dict[str, str]:
 
 IDS = [[2, 5, 7, 9, 11, 3], [2, 6, 8, 3, 0, 0]]
 MASK = [[1, 1, 1, 1, 1, 1], [1, 1, 1, 1, 0, 0]]
-
-
-@dataclass
-class CorpusRepo:
-    name: str
-    files: dict[str, str]
-    auto_class: str
-    model_class: str
-    inputs: dict[str, Any]
-    outputs: tuple[str, ...]
-    tokenizer_text: list[str] | None = None  # for a repository with a tokenizer: texts to encode
-    xfail: str | None = None
-    float_inputs: tuple[str, ...] = ()
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -1255,5 +1242,10 @@ CORPUS = [
     attn_implementation_from_config(),
     legacy_decoder(),
     tuple_cache_decoder(),
+    nomic_bert.nomic_embed(),
+    gte_new.gte_new_impl(),
+    jina_bert.jina_embeddings_v2(),
+    mosaic_bert.dnabert2(),
+    siglip_navit.siglip_navit_vision(),
 ]
 BY_NAME = {repo.name: repo for repo in CORPUS}

@@ -25,7 +25,8 @@ from _corpus_runner import (
     tensor_digest,
 )
 from _dynamic_helpers import write_files
-from _reference_corpus import BY_NAME, CORPUS, CorpusRepo
+from _reference_corpus import BY_NAME, CORPUS
+from corpus import CorpusRepo, output_field
 from safetensors.torch import load_file
 
 import modelyard
@@ -75,12 +76,16 @@ def _load(repo: CorpusRepo, location: str | Path, **options: Any) -> tuple[Any, 
     model = getattr(modelyard, repo.auto_class).from_pretrained(location, trust_remote_code=True, **options)
     inputs: dict[str, Any] = dict(repo.inputs)
     if repo.tokenizer_text:
-        tokenizer = modelyard.AutoTokenizer.from_pretrained(location, trust_remote_code=True, **options)
+        tokenizer = _tokenizer(repo, location, **options)
         encoded = tokenizer(repo.tokenizer_text, padding=True)
         inputs = {key: encoded[key] for key in ("input_ids", "attention_mask")}
     with torch.no_grad():
         outputs = model(**model_inputs(repo, inputs))
     return model, inputs, outputs
+
+
+def _tokenizer(repo: CorpusRepo, location: str | Path, **options: Any) -> Any:
+    return modelyard.AutoTokenizer.from_pretrained(location, trust_remote_code=True, **options)
 
 
 def _build_here(repo: CorpusRepo, tmp_path: Path, corpus_folders: dict[str, Path]) -> Path:
@@ -104,7 +109,7 @@ def test_corpus_repository_runs_on_modelyard(name: str, corpus_folders: dict[str
     for tied, source in [repo.extra["tied"]] if "tied" in repo.extra else []:
         assert state[tied].data_ptr() == state[source].data_ptr(), f"{tied} is not tied to {source}"
     for field in repo.outputs:
-        value = getattr(outputs, field)
+        value = output_field(outputs, field)
         assert isinstance(value, torch.Tensor) and bool(torch.isfinite(value).all()), field
     assert "transformers" not in sys.modules, "the compatibility namespace leaked into sys.modules"
 
@@ -122,11 +127,21 @@ def test_corpus_repository_matches_the_reference(name: str, corpus_folders: dict
     assert theirs["class"] == type(model).__name__
     if repo.tokenizer_text:
         assert theirs["tokens"] == inputs, "the tokenizers disagree"
+        assert theirs["tokenizer_class"] == type(_tokenizer(repo, folder)).__name__
+    if "decode" in repo.extra:
+        assert repo.tokenizer_text
+        tokenizer = _tokenizer(repo, folder)
+        assert [tokenizer.tokenize(text) for text in repo.tokenizer_text] == theirs["pieces"]
+        assert [tokenizer.decode(ids, **repo.extra["decode"]) for ids in inputs["input_ids"]] == theirs["decoded"]
     ours = {key: tensor_digest(value) for key, value in model.state_dict().items()}
     assert ours == theirs["weights"], "weights differ between modelyard and the reference"
     for field in repo.outputs:
         expected = torch.tensor(theirs["outputs"][field])
-        torch.testing.assert_close(getattr(outputs, field), expected, **output_tolerance(expected))
+        torch.testing.assert_close(output_field(outputs, field), expected, **output_tolerance(expected))
+    if "encode" in repo.extra:  # an embedding model's own encode() helper (tokenizer, pooling, normalisation)
+        expected = torch.tensor(theirs["encoded"])
+        torch.testing.assert_close(torch.as_tensor(model.encode(**repo.extra["encode"])), expected,
+                                   **output_tolerance(expected))
     tensors = model_inputs(repo, inputs)
     with torch.no_grad():  # a decoder: the same tokens from generate() (greedy, beams) and its own chat()
         if "generate" in repo.extra:
@@ -144,7 +159,10 @@ def _push(api: Any, repo_id: str, folder: Path) -> str:
     return api.upload_folder(repo_id=repo_id, folder_path=str(folder), commit_message="custom code for transformers").oid
 
 
-@pytest.mark.parametrize("name", ["sequence_classification", "tokenizer_with_auto_map"])
+HUB_NAMES = ["sequence_classification", "tokenizer_with_auto_map", *(repo.name for repo in CORPUS if repo.hub)]
+
+
+@pytest.mark.parametrize("name", HUB_NAMES)
 def test_corpus_repository_from_the_hub_pinned_to_a_commit(name: str, hub_env: Any, corpus_folders: dict[str, Path],
                                                           tmp_path: Path) -> None:
     repo = BY_NAME[name]
@@ -152,22 +170,25 @@ def test_corpus_repository_from_the_hub_pinned_to_a_commit(name: str, hub_env: A
     api = hub_env.api()
     repo_id = hub_env.repo_id(name.replace("_", "-"))
     commit = _push(api, repo_id, folder)
-    # A later push changes the code; the pinned load must not see it.
+    # A later push changes every code file (importing any of them fails); the pinned load must not see it.
     changed = tmp_path / "changed"
-    write_files(changed, {name: text.replace("self.post_init()", "self.post_init()\n        raise RuntimeError('later push')", 1)
-                          for name, text in repo.files.items() if name.startswith("modeling_")})
+    write_files(changed, {name: text + "\nraise RuntimeError('later push')\n"
+                          for name, text in repo.files.items() if name.endswith(".py")})
     api.upload_folder(repo_id=repo_id, folder_path=str(changed), commit_message="later")
     model, inputs, outputs = _load(repo, repo_id, revision=commit)
     assert f".c_{commit}" in type(model).__module__
-    _, _, local_outputs = _load(repo, folder)
+    _, local_inputs, local_outputs = _load(repo, folder)
+    assert inputs == local_inputs
     for field in repo.outputs:
-        expected = getattr(local_outputs, field)
-        torch.testing.assert_close(getattr(outputs, field), expected, **output_tolerance(expected))
+        expected = output_field(local_outputs, field)
+        torch.testing.assert_close(output_field(outputs, field), expected, **output_tolerance(expected))
     if HAS_REFERENCE:
         env = {"HF_ENDPOINT": hub_env.url, "HF_TOKEN": hub_env.token, "HF_HUB_OFFLINE": "0", "HF_HUB_DISABLE_XET": "1"}
         theirs = run_reference([reference_entry(repo, repo_id, revision=commit)], tmp_path, env=env)[name]
         assert "error" not in theirs, theirs.get("error")
         assert theirs["weights"] == {key: tensor_digest(value) for key, value in model.state_dict().items()}
+        if repo.tokenizer_text:
+            assert theirs["tokens"] == inputs
         for field in repo.outputs:
             expected = torch.tensor(theirs["outputs"][field])
-            torch.testing.assert_close(getattr(outputs, field), expected, **output_tolerance(expected))
+            torch.testing.assert_close(output_field(outputs, field), expected, **output_tolerance(expected))

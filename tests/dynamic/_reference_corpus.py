@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from corpus import CorpusRepo, gte_new, jina_bert, mosaic_bert, nomic_bert, siglip_navit
+from corpus import CorpusRepo, gte_new, jina_bert, mosaic_bert, nomic_bert, sentencepiece_tokenizers, siglip_navit
 
 # ---------------------------------------------------------------------------------------------------------
 # shared pieces of code (as separate files of one repository)
@@ -1247,5 +1247,7 @@ CORPUS = [
     jina_bert.jina_embeddings_v2(),
     mosaic_bert.dnabert2(),
     siglip_navit.siglip_navit_vision(),
+    sentencepiece_tokenizers.baichuan_style(),
+    sentencepiece_tokenizers.chatglm_style(),
 ]
 BY_NAME = {repo.name: repo for repo in CORPUS}

@@ -34,7 +34,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "dynamic"))
 
 import torch  # noqa: E402
-from _corpus_runner import build, model_inputs, output_tolerance, reference_entry, run_reference, tensor_digest  # noqa: E402
+from _corpus_runner import (  # noqa: E402
+    build,
+    model_inputs,
+    output_tolerance,
+    reference_entry,
+    run_reference,
+    tensor_digest,
+)
 from _reference_corpus import CORPUS  # noqa: E402
 from corpus import CorpusRepo, output_field  # noqa: E402
 

@@ -16,7 +16,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from corpus import CorpusRepo, gte_new, jina_bert, mosaic_bert, nomic_bert, sentencepiece_tokenizers, siglip_navit
+from corpus import (
+    CorpusRepo,
+    gte_new,
+    jina_bert,
+    mosaic_bert,
+    nomic_bert,
+    sentencepiece_tokenizers,
+    siglip_navit,
+)
 
 # ---------------------------------------------------------------------------------------------------------
 # shared pieces of code (as separate files of one repository)

@@ -433,9 +433,7 @@ class NewModel(NewPreTrainedModel):
         padding_inputs = None
         if unpad_inputs:
             indices = torch.nonzero(attention_mask.flatten(), as_tuple=False).flatten()
-            padding_inputs = (indices, batch, seq_length)
-            cos, sin = rope_embeds  # back to rows of the padded batch for the attention
-            rope_embeds = tuple(pad_input(t.squeeze(0), indices, batch, seq_length) for t in (cos, sin))
+            padding_inputs = (indices, batch, seq_length)  # rotary is applied packed, attention runs padded
         encoder_outputs = self.encoder(embeddings, attention_bias, rope_embeds, padding_inputs,
                                        output_hidden_states=output_hidden_states, return_dict=return_dict)
         sequence_output = encoder_outputs[0]

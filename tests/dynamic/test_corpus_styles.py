@@ -1,0 +1,78 @@
+"""What the real repositories' users do with the corpus styles beyond one forward (tests/dynamic/corpus/):
+gte's unpadded path, a SentencePiece tokenizer saved and loaded again, the SigLIP tower's config read out of a
+full SigLIP config, and the compatibility names these styles need."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+from _corpus_runner import build, model_inputs, output_tolerance
+from _reference_corpus import BY_NAME
+from corpus import siglip_navit
+
+import modelyard
+
+
+def test_gte_unpadded_inputs_give_the_padded_values_at_real_tokens(tmp_path: Path) -> None:
+    repo = BY_NAME["gte_new_impl"]
+    model = modelyard.AutoModel.from_pretrained(build(repo, tmp_path / "gte"), trust_remote_code=True)
+    inputs = model_inputs(repo, repo.inputs)
+    with torch.no_grad():
+        padded = model(**inputs).last_hidden_state
+        packed = model(**inputs, unpad_inputs=True).last_hidden_state
+    real = inputs["attention_mask"].bool()
+    torch.testing.assert_close(packed[real], padded[real], **output_tolerance(padded[real]))
+    assert torch.count_nonzero(packed[~real]) == 0  # padding positions come back as zeros
+
+
+@pytest.mark.parametrize("name", ["sentencepiece_baichuan_style", "sentencepiece_chatglm_style"])
+def test_sentencepiece_tokenizer_saves_and_loads_back(name: str, tmp_path: Path) -> None:
+    repo = BY_NAME[name]
+    folder = build(repo, tmp_path / name)
+    tokenizer = modelyard.AutoTokenizer.from_pretrained(folder, trust_remote_code=True)
+    saved = tmp_path / "saved"
+    tokenizer.save_pretrained(saved)
+    assert (saved / "tokenizer.model").read_bytes() == (folder / "tokenizer.model").read_bytes()
+    assert (saved / ("tokenization_" + ("baichuan.py" if "baichuan" in name else "chatglm.py"))).exists()
+    again = modelyard.AutoTokenizer.from_pretrained(saved, trust_remote_code=True)
+    assert type(again).__name__ == type(tokenizer).__name__
+    assert again(repo.tokenizer_text, padding=True)["input_ids"] == tokenizer(repo.tokenizer_text, padding=True)["input_ids"]
+    assert again.get_vocab() == tokenizer.get_vocab()
+
+
+def test_siglip_vision_config_reads_the_tower_out_of_a_full_siglip_config(tmp_path: Path) -> None:
+    repo = BY_NAME["siglip_navit"]
+    folder = build(repo, tmp_path / "siglip")
+    config = modelyard.AutoConfig.from_pretrained(folder, trust_remote_code=True)
+    full = tmp_path / "full"
+    full.mkdir()
+    (full / "config.json").write_text(siglip_navit.full_siglip_config())
+    tower = type(config).from_pretrained(full)
+    assert type(tower).__name__ == "SiglipVisionConfig"
+    assert (tower.hidden_size, tower.patch_size, tower.image_size) == (16, 4, 16)
+    with pytest.warns(FutureWarning, match="use_auth_token"):
+        type(config).from_pretrained(full, use_auth_token=False)
+
+
+def test_set_token_in_kwargs_follows_the_reference() -> None:
+    kwargs: dict[str, object] = {"token": "t", "revision": "main"}
+    modelyard.PretrainedConfig._set_token_in_kwargs(kwargs)
+    assert kwargs == {"token": "t", "revision": "main"}
+    with pytest.warns(FutureWarning):
+        legacy: dict[str, object] = {"use_auth_token": "u"}
+        modelyard.PretrainedConfig._set_token_in_kwargs(legacy)
+    assert legacy == {"token": "u"}
+    with pytest.raises(ValueError, match="only token"), pytest.warns(FutureWarning):
+        modelyard.PretrainedConfig._set_token_in_kwargs({"token": "t", "use_auth_token": "u"})
+
+
+def test_tokenizer_input_aliases_resolve() -> None:
+    from modelyard.compat.transformers import tokenization_utils_base as base
+    from modelyard.compat.transformers._namespace import provides
+
+    for name in ("TextInput", "PreTokenizedInput", "EncodedInput", "TextInputPair", "PreTokenizedInputPair",
+                 "EncodedInputPair"):
+        assert provides(base, name), name
+    assert base.EncodedInput == list[int]

@@ -1,16 +1,28 @@
 """What the real repositories' users do with the corpus styles beyond one forward (tests/dynamic/corpus/):
 gte's unpadded path, a SentencePiece tokenizer saved and loaded again, the SigLIP tower's config read out of a
-full SigLIP config, and the compatibility names these styles need."""
+full SigLIP config, nomic-embed's code taken from another repository, and the compatibility names these styles
+need."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
-from _corpus_runner import build, model_inputs, output_tolerance
+from _corpus_runner import (
+    REFERENCE_PYTHON,
+    build,
+    model_inputs,
+    output_tolerance,
+    reference_entry,
+    run_reference,
+    tensor_digest,
+)
+from _dynamic_helpers import write_files
 from _reference_corpus import BY_NAME
-from corpus import siglip_navit
+from corpus import nomic_bert, siglip_navit
+from safetensors.torch import load_file
 
 import modelyard
 
@@ -76,3 +88,41 @@ def test_tokenizer_input_aliases_resolve() -> None:
                  "EncodedInputPair"):
         assert provides(base, name), name
     assert base.EncodedInput == list[int]
+
+
+def test_nomic_embed_loads_its_code_from_another_repository_pinned(hub_env: Any, tmp_path: Path) -> None:
+    """nomic-embed-text's config.json names its classes in nomic-bert-2048 (``<repo>--<module>.<class>``):
+    the code comes from that repository, the weights from this one, pinned to a commit; the reference agrees."""
+    repo = BY_NAME["nomic_bert"]
+    api = hub_env.api()
+    code_repo = hub_env.repo_id("nomic-bert-2048")
+    api.create_repo(code_repo)
+    code_folder = tmp_path / "code"
+    write_files(code_folder, nomic_bert.code_files())
+    api.upload_folder(repo_id=code_repo, folder_path=str(code_folder))
+    embed_folder = build(repo, tmp_path / "embed")  # weights made from the local copy of the code
+    for name in nomic_bert.code_files():
+        (embed_folder / name).unlink()
+    (embed_folder / "config.json").write_text(nomic_bert.cross_repository_config(code_repo))
+    embed_repo = hub_env.repo_id("nomic-embed-text")
+    api.create_repo(embed_repo)
+    commit = api.upload_folder(repo_id=embed_repo, folder_path=str(embed_folder)).oid
+
+    model = modelyard.AutoModel.from_pretrained(embed_repo, revision=commit, trust_remote_code=True)
+    assert type(model).__name__ == "NomicBertModel"
+    assert type(model).__module__.startswith("modelyard_modules.hub.")
+    saved = load_file(embed_folder / "model.safetensors")
+    state = model.state_dict()
+    assert saved.keys() == state.keys()
+    assert all(torch.equal(state[key], value) for key, value in saved.items())
+    with torch.no_grad():
+        outputs = model(**model_inputs(repo, repo.inputs))
+    if REFERENCE_PYTHON.exists():
+        env = {"HF_ENDPOINT": hub_env.url, "HF_TOKEN": hub_env.token, "HF_HUB_OFFLINE": "0", "HF_HUB_DISABLE_XET": "1"}
+        entry = reference_entry(repo, embed_repo, revision=commit)
+        theirs = run_reference([entry], tmp_path, env=env)[repo.name]
+        assert "error" not in theirs, theirs.get("error")
+        assert theirs["weights"] == {key: tensor_digest(value) for key, value in state.items()}
+        for field in repo.outputs:
+            expected = torch.tensor(theirs["outputs"][field])
+            torch.testing.assert_close(getattr(outputs, field), expected, **output_tolerance(expected))

@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -56,8 +57,9 @@ def version_of(python: Path) -> str:
 
 
 def last_line(error: str) -> str:
+    """The exception line of a traceback, without the file paths a message may carry."""
     lines = [line for line in error.strip().splitlines() if line.strip()]
-    text = lines[-1] if lines else error
+    text = re.sub(r"\s*\((?:/|[A-Za-z]:\\)[^)]*\)", "", lines[-1] if lines else error).replace("|", "\\|")
     return text if len(text) <= 160 else text[:157] + "..."
 
 

@@ -129,10 +129,11 @@ def main() -> int:
     parser.add_argument("--only", default="", help="comma-separated corpus names")
     parser.add_argument("--json", default="", help="also write the raw verdicts here")
     args = parser.parse_args()
-    for python, target in ((REFERENCE_4, "make reference"), (REFERENCE_5, "make reference5")):
-        if not python.exists():
-            print(f"{python.parent.parent.name} is missing: run `{target}` first.")
-            return 2
+    missing = [target for python, target in ((REFERENCE_4, "make reference"), (REFERENCE_5, "make reference5"))
+               if not python.exists()]
+    if missing:  # `make bench` runs every benchmark: a note, not a failure
+        print(f"skipped: the reference environments are not built (run {' and '.join(missing)}).")
+        return 0
     wanted = {name for name in args.only.split(",") if name}
     repos = [repo for repo in CORPUS if not wanted or repo.name in wanted]
     v4, v5 = version_of(REFERENCE_4), version_of(REFERENCE_5)

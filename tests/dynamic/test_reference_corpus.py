@@ -22,10 +22,11 @@ from _corpus_runner import (
     output_tolerance,
     reference_entry,
     run_reference,
+    run_text_chat,
     tensor_digest,
 )
 from _dynamic_helpers import write_files
-from _reference_corpus import BY_NAME, CORPUS, CorpusRepo
+from _reference_corpus import BY_NAME, CORPUS, PACKAGE, CorpusRepo
 from safetensors.torch import load_file
 
 import modelyard
@@ -136,6 +137,16 @@ def test_corpus_repository_matches_the_reference(name: str, corpus_folders: dict
         if "chat" in repo.extra:
             replies = model.chat(tensors["input_ids"], tensors["attention_mask"], **repo.extra["chat"])
             assert replies == theirs["chat"] and not any(3 in reply for reply in replies)
+    _assert_same_text_chat(repo, model, folder, theirs)
+
+
+def _assert_same_text_chat(repo: CorpusRepo, model: Any, location: str | Path, theirs: dict[str, Any],
+                           **options: Any) -> None:
+    """The model's own chat helpers (``chat()``, ``stream_chat()``, ...) with its own tokenizer answer as the
+    reference's do."""
+    if "text_chat" in repo.extra:
+        tokenizer = modelyard.AutoTokenizer.from_pretrained(location, trust_remote_code=True, **options)
+        assert run_text_chat(model, tokenizer, repo.extra["text_chat"]) == theirs["text_chat"]
 
 
 # ------------------------------------------------------------------ through the embedded hub, pinned
@@ -171,3 +182,61 @@ def test_corpus_repository_from_the_hub_pinned_to_a_commit(name: str, hub_env: A
         for field in repo.outputs:
             expected = torch.tensor(theirs["outputs"][field])
             torch.testing.assert_close(getattr(outputs, field), expected, **output_tolerance(expected))
+
+
+@pytest.fixture(scope="module")
+def package_on_the_hub(hub_server: Any, corpus_folders: dict[str, Path],
+                       tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, tuple[str, str]], dict[str, Any]]:
+    """The package's repositories pushed to the embedded hub, each followed by a later push that breaks its code:
+    ``({name: (repo_id, pinned commit)}, the reference's results loading them pinned)``, in one reference run."""
+    pinned: dict[str, tuple[str, str]] = {}
+    theirs: dict[str, Any] = {}
+    workdir = tmp_path_factory.mktemp("pinned")
+    with hub_server.env():
+        api = hub_server.api()
+        for repo in PACKAGE:
+            if repo.name not in corpus_folders:
+                continue
+            repo_id = hub_server.repo_id(repo.name.replace("_", "-"))
+            commit = _push(api, repo_id, corpus_folders[repo.name])
+            changed = workdir / repo.name
+            write_files(changed, {name: text.replace("self.post_init()", "self.post_init()\n        raise RuntimeError('later push')", 1)
+                                  for name, text in repo.files.items() if name.startswith("modeling_")})
+            api.upload_folder(repo_id=repo_id, folder_path=str(changed), commit_message="later")
+            pinned[repo.name] = (repo_id, commit)
+        if HAS_REFERENCE:
+            env = {"HF_ENDPOINT": hub_server.url, "HF_TOKEN": hub_server.token, "HF_HUB_OFFLINE": "0",
+                   "HF_HUB_DISABLE_XET": "1"}
+            entries = [reference_entry(BY_NAME[name], repo_id, revision=commit) for name, (repo_id, commit) in pinned.items()]
+            theirs = run_reference(entries, workdir, env=env)
+    return pinned, theirs
+
+
+@pytest.mark.parametrize("name", [repo.name for repo in PACKAGE])
+def test_package_repository_from_the_hub_pinned_to_a_commit(name: str, hub_env: Any, corpus_folders: dict[str, Path],
+                                                           package_on_the_hub: tuple[dict[str, tuple[str, str]], dict[str, Any]],
+                                                           tmp_path: Path) -> None:
+    """Loaded from the embedded hub at the commit it was pushed in (a later push breaks the code): the same weights
+    and logits as from its folder, and where the reference is there, its weights, logits, greedy tokens and chat."""
+    repo = BY_NAME[name]
+    pinned, reference = package_on_the_hub
+    assert name in pinned, f"{name} could not be built (see test_corpus_repository_runs_on_modelyard)"
+    repo_id, commit = pinned[name]
+    model, inputs, outputs = _load(repo, repo_id, revision=commit)
+    assert f".c_{commit}" in type(model).__module__
+    _, _, local_outputs = _load(repo, corpus_folders[name])
+    for field in repo.outputs:
+        expected = getattr(local_outputs, field)
+        torch.testing.assert_close(getattr(outputs, field), expected, **output_tolerance(expected))
+    if not HAS_REFERENCE:
+        return
+    theirs = reference[name]
+    assert "error" not in theirs, theirs.get("error")
+    assert theirs["weights"] == {key: tensor_digest(value) for key, value in model.state_dict().items()}
+    for field in repo.outputs:
+        expected = torch.tensor(theirs["outputs"][field])
+        torch.testing.assert_close(getattr(outputs, field), expected, **output_tolerance(expected))
+    if "generate" in repo.extra:
+        with torch.no_grad():
+            assert model.generate(**model_inputs(repo, inputs), **repo.extra["generate"]).tolist() == theirs["generated"]
+    _assert_same_text_chat(repo, model, repo_id, theirs, revision=commit)

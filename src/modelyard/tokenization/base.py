@@ -50,6 +50,9 @@ T = TypeVar("T", bound="PreTrainedTokenizerBase")
 TextInput = str
 PreTokenizedInput = list[str]
 EncodedInput = list[int]
+TextInputPair = tuple[str, str]
+PreTokenizedInputPair = tuple[list[str], list[str]]
+EncodedInputPair = tuple[list[int], list[int]]
 
 
 def _is_text_input(value: Any) -> bool:

@@ -13,6 +13,7 @@ from corpus.repo import CorpusRepo
 
 STYLES = (
     "chatglm",
+    "baichuan",
 )
 
 

@@ -18,14 +18,15 @@ TEXT = (
 
 
 @functools.cache
-def train(vocab_size: int = 64, model_type: str = "bpe", *, byte_fallback: bool = False) -> bytes:
-    """A SentencePiece model with ``<unk>``, ``<s>``, ``</s>`` at 0, 1, 2, trained on :data:`TEXT`."""
+def train(vocab_size: int = 64, model_type: str = "bpe", *, user_defined_symbols: tuple[str, ...] = ()) -> bytes:
+    """A SentencePiece model with ``<unk>``, ``<s>``, ``</s>`` at 0, 1, 2, then ``user_defined_symbols`` (pieces
+    matched whole, as the real models' chat markers are), trained on :data:`TEXT`."""
     import sentencepiece
 
     model = io.BytesIO()
     sentencepiece.SentencePieceTrainer.train(
         sentence_iterator=iter(TEXT * 4), model_writer=model, vocab_size=vocab_size, model_type=model_type,
-        character_coverage=1.0, byte_fallback=byte_fallback, hard_vocab_limit=False, num_threads=1,
+        character_coverage=1.0, user_defined_symbols=list(user_defined_symbols), hard_vocab_limit=False, num_threads=1,
         unk_id=0, bos_id=1, eos_id=2, pad_id=-1, minloglevel=2,
     )
     return model.getvalue()

@@ -488,6 +488,9 @@ class PretrainedConfig(PretrainedIO):
     ) -> C | tuple[C, dict[str, Any]]:
         if not isinstance(config_dict, dict):
             raise ConfigurationError(f"from_dict needs a dict, got {type(config_dict).__name__}.")
+        # As the reference: the caller's attn_implementation (a choice for this run) replaces any the dict holds, so
+        # a config class taking attn_implementation in __init__ (InternLM2's) gets None unless one is asked for.
+        config_dict = {**config_dict, "attn_implementation": kwargs.pop("attn_implementation", None)}
         token = _loading_from_file.set(True)
         try:
             config = cls(**config_dict)

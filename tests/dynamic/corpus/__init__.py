@@ -14,6 +14,7 @@ from corpus.repo import CorpusRepo
 STYLES = (
     "chatglm",
     "baichuan",
+    "internlm2",
 )
 
 

@@ -15,6 +15,7 @@ STYLES = (
     "chatglm",
     "baichuan",
     "internlm2",
+    "qwen",
 )
 
 

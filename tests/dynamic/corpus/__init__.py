@@ -16,6 +16,7 @@ STYLES = (
     "baichuan",
     "internlm2",
     "qwen",
+    "deepseek",
 )
 
 

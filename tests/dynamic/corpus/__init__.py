@@ -17,6 +17,7 @@ STYLES = (
     "internlm2",
     "qwen",
     "deepseek",
+    "minicpm",
 )
 
 

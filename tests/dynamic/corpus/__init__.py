@@ -18,6 +18,7 @@ STYLES = (
     "qwen",
     "deepseek",
     "minicpm",
+    "mpt",
 )
 
 

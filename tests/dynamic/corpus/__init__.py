@@ -19,6 +19,7 @@ STYLES = (
     "deepseek",
     "minicpm",
     "mpt",
+    "falcon_rw",
 )
 
 

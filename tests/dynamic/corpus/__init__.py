@@ -20,6 +20,7 @@ STYLES = (
     "minicpm",
     "mpt",
     "falcon_rw",
+    "phi_mixformer",
 )
 
 

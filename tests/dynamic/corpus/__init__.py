@@ -21,6 +21,7 @@ STYLES = (
     "mpt",
     "falcon_rw",
     "phi_mixformer",
+    "stablelm_epoch",
 )
 
 

@@ -10,9 +10,9 @@ a folder with its weights, then loaded with ``trust_remote_code=True`` by
 - modelyard (this interpreter).
 
 A column says ``same`` when the weights are bit-identical to 4.57.6's and every compared output (and the
-tokenizer's ids, generate() tokens, chat() replies, encode() embeddings where the entry has them) is equal
-within the corpus tolerance; otherwise what differs, or the error (its last line). Prints a Markdown table
-(the README's compatibility section carries it).
+tokenizer's ids, generate() tokens, the replies of chat() and the model's other chat helpers, encode()
+embeddings where the entry has them) is equal within the corpus tolerance; otherwise what differs, or the error
+(its last line). Prints a Markdown table (the README's compatibility section carries it).
 
     make bench-remote-code-5x
     .venv/bin/python benchmarks/bench_remote_code_5x.py [--only name,name] [--json out.json]
@@ -41,10 +41,11 @@ from _corpus_runner import (  # noqa: E402
     output_tolerance,
     reference_entry,
     run_reference,
+    run_text_chat,
     tensor_digest,
 )
 from _reference_corpus import CORPUS  # noqa: E402
-from corpus import CorpusRepo, output_field  # noqa: E402
+from corpus.repo import CorpusRepo, output_field  # noqa: E402
 
 REFERENCE_4 = ROOT / ".venv-ref" / "bin" / "python"
 REFERENCE_5 = ROOT / ".venv-ref5" / "bin" / "python"
@@ -92,6 +93,9 @@ def run_modelyard(repo: CorpusRepo, folder: Path) -> dict[str, Any]:
                 record["encoded"] = torch.as_tensor(model.encode(**repo.extra["encode"])).tolist()
             if "chat" in repo.extra:
                 record["chat"] = model.chat(tensors["input_ids"], tensors["attention_mask"], **repo.extra["chat"])
+            if "text_chat" in repo.extra:
+                tokenizer = modelyard.AutoTokenizer.from_pretrained(folder, trust_remote_code=True)
+                record["text_chat"] = run_text_chat(model, tokenizer, repo.extra["text_chat"])
         return record
     except Exception:  # noqa: BLE001 - a row of the table
         return {"error": traceback.format_exc()}
@@ -109,7 +113,7 @@ def verdict(record: dict[str, Any] | None, baseline: dict[str, Any]) -> str:
     if differing:
         return f"differs: {len(differing)} of {len(differing) + len(record['weights']) - len(differing)} tensors " \
                f"not loaded (e.g. {differing[0]})"
-    for key in ("tokens", "pieces", "decoded", "generated", "beam", "chat"):
+    for key in ("tokens", "pieces", "decoded", "generated", "beam", "chat", "text_chat"):
         if key in baseline and record.get(key) != baseline[key]:
             return f"differs: {key}"
     for name, expected_list in baseline["outputs"].items():

@@ -9,6 +9,7 @@ same, exactly representable values.
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 import os
 import subprocess
@@ -19,7 +20,7 @@ from typing import Any
 
 import torch
 from _dynamic_helpers import write_files
-from corpus import CorpusRepo
+from corpus.repo import CorpusRepo
 from safetensors.torch import save_file
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -49,9 +50,7 @@ def build(repo: CorpusRepo, folder: Path) -> Path:
     """Write the repository's files and weights (its model made by modelyard from the config, values set here)."""
     import modelyard
 
-    write_files(folder, dict(repo.files))
-    if repo.binary_files is not None:
-        repo.binary_files(folder)
+    write_files(folder, {**repo.files, **(repo.assets() if repo.assets else {})})
     config = modelyard.AutoConfig.from_pretrained(folder, trust_remote_code=True)
     model = getattr(modelyard, repo.auto_class).from_config(config)
     save_file(deterministic_weights(model, repo.name), folder / "model.safetensors", metadata={"format": "pt"})
@@ -70,7 +69,34 @@ def model_inputs(repo: CorpusRepo, inputs: dict[str, Any]) -> dict[str, torch.Te
     return {key: torch.tensor(value, dtype=dtype(key)) for key, value in inputs.items()}
 
 
-REFERENCE_SCRIPT = textwrap.dedent(
+def run_text_chat(model: Any, tokenizer: Any, calls: list[dict[str, Any]]) -> list[Any]:
+    """Call a model's own chat helpers with its tokenizer, in order, each as JSON values: what it returns, or for
+    a streaming helper (``"stream": True``) every value it yields. ``"continue": True`` passes the history the
+    previous call gave back (the second item of its result, or of its last yield) as ``history=``.
+
+    Run as is by both libraries (its source goes into the reference's script).
+    """
+    import json as _json
+
+    results: list[Any] = []
+    history = None
+    for call in calls:
+        kwargs = dict(call.get("kwargs", {}))
+        if call.get("continue"):
+            kwargs["history"] = history
+        result = getattr(model, call["method"])(tokenizer, *call.get("args", ()), **kwargs)
+        if call.get("stream"):
+            result = list(result)
+            last = result[-1] if result else None
+        else:
+            last = result
+        if isinstance(last, (tuple, list)) and len(last) == 2:
+            history = last[1]
+        results.append(_json.loads(_json.dumps(result, default=str)))
+    return results
+
+
+REFERENCE_SCRIPT = "from __future__ import annotations\n" + inspect.getsource(run_text_chat) + textwrap.dedent(
     '''
     import hashlib, json, sys, traceback
     import torch
@@ -118,6 +144,9 @@ REFERENCE_SCRIPT = textwrap.dedent(
                     record["encoded"] = model.encode(**entry["encode"]).tolist()
                 if entry.get("chat"):
                     record["chat"] = model.chat(tensors["input_ids"], tensors["attention_mask"], **entry["chat"])
+                if entry.get("text_chat"):
+                    chat_tokenizer = transformers.AutoTokenizer.from_pretrained(entry["location"], **options)
+                    record["text_chat"] = run_text_chat(model, chat_tokenizer, entry["text_chat"])
             results[entry["name"]] = record
         except Exception:
             results[entry["name"]] = {"error": traceback.format_exc()}
@@ -156,7 +185,7 @@ def reference_entry(repo: CorpusRepo, location: str, **options: Any) -> dict[str
         "float_inputs": list(repo.float_inputs), "bool_inputs": list(repo.bool_inputs), "outputs": list(repo.outputs),
         "texts": repo.tokenizer_text, "decode": repo.extra.get("decode"), "encode": repo.extra.get("encode"),
         "options": options, "generate": repo.extra.get("generate"), "beam": repo.extra.get("beam"),
-        "chat": repo.extra.get("chat"),
+        "chat": repo.extra.get("chat"), "text_chat": repo.extra.get("text_chat"),
     }
 
 

@@ -16,15 +16,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from corpus import (
-    CorpusRepo,
-    gte_new,
-    jina_bert,
-    mosaic_bert,
-    nomic_bert,
-    sentencepiece_tokenizers,
-    siglip_navit,
-)
+from corpus import package_entries
+from corpus.repo import CorpusRepo, config_json
 
 # ---------------------------------------------------------------------------------------------------------
 # shared pieces of code (as separate files of one repository)
@@ -189,7 +182,7 @@ class {name}Model({name}PreTrainedModel):
 
 
 def _config_json(model_type: str, auto_map: dict[str, Any], **extra: Any) -> str:
-    return json.dumps({"model_type": model_type, "auto_map": auto_map, **extra}, indent=2)
+    return config_json(model_type, auto_map, **extra)
 
 
 def _encoder_files(name: str, model_type: str, prefix: str) -> dict[str, str]:
@@ -1250,12 +1243,7 @@ CORPUS = [
     attn_implementation_from_config(),
     legacy_decoder(),
     tuple_cache_decoder(),
-    nomic_bert.nomic_embed(),
-    gte_new.gte_new_impl(),
-    jina_bert.jina_embeddings_v2(),
-    mosaic_bert.dnabert2(),
-    siglip_navit.siglip_navit_vision(),
-    sentencepiece_tokenizers.baichuan_style(),
-    sentencepiece_tokenizers.chatglm_style(),
 ]
+PACKAGE = package_entries()  # the entries of tests/dynamic/corpus/, one module per style of real repository
+CORPUS += PACKAGE
 BY_NAME = {repo.name: repo for repo in CORPUS}

@@ -1,7 +1,7 @@
 """What the real repositories' users do with the corpus styles beyond one forward (tests/dynamic/corpus/):
 gte's unpadded path, a SentencePiece tokenizer saved and loaded again, the SigLIP tower's config read out of a
-full SigLIP config, nomic-embed's code taken from another repository, and the compatibility names these styles
-need."""
+full SigLIP config, nomic-embed's code taken from another repository, and the 4.x config helper these styles
+call."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from _corpus_runner import (
 from _dynamic_helpers import write_files
 from _reference_corpus import BY_NAME
 from corpus import nomic_bert, siglip_navit
+from corpus.repo import output_field
 from safetensors.torch import load_file
 
 import modelyard
@@ -80,16 +81,6 @@ def test_set_token_in_kwargs_follows_the_reference() -> None:
         modelyard.PretrainedConfig._set_token_in_kwargs({"token": "t", "use_auth_token": "u"})
 
 
-def test_tokenizer_input_aliases_resolve() -> None:
-    from modelyard.compat.transformers import tokenization_utils_base as base
-    from modelyard.compat.transformers._namespace import provides
-
-    for name in ("TextInput", "PreTokenizedInput", "EncodedInput", "TextInputPair", "PreTokenizedInputPair",
-                 "EncodedInputPair"):
-        assert provides(base, name), name
-    assert base.EncodedInput == list[int]
-
-
 def test_nomic_embed_loads_its_code_from_another_repository_pinned(hub_env: Any, tmp_path: Path) -> None:
     """nomic-embed-text's config.json names its classes in nomic-bert-2048 (``<repo>--<module>.<class>``):
     the code comes from that repository, the weights from this one, pinned to a commit; the reference agrees."""
@@ -125,4 +116,4 @@ def test_nomic_embed_loads_its_code_from_another_repository_pinned(hub_env: Any,
         assert theirs["weights"] == {key: tensor_digest(value) for key, value in state.items()}
         for field in repo.outputs:
             expected = torch.tensor(theirs["outputs"][field])
-            torch.testing.assert_close(getattr(outputs, field), expected, **output_tolerance(expected))
+            torch.testing.assert_close(output_field(outputs, field), expected, **output_tolerance(expected))

@@ -22,11 +22,12 @@ from _corpus_runner import (
     output_tolerance,
     reference_entry,
     run_reference,
+    run_text_chat,
     tensor_digest,
 )
 from _dynamic_helpers import write_files
-from _reference_corpus import BY_NAME, CORPUS
-from corpus import CorpusRepo, output_field
+from _reference_corpus import BY_NAME, CORPUS, PACKAGE
+from corpus.repo import CorpusRepo, output_field
 from safetensors.torch import load_file
 
 import modelyard
@@ -151,6 +152,16 @@ def test_corpus_repository_matches_the_reference(name: str, corpus_folders: dict
         if "chat" in repo.extra:
             replies = model.chat(tensors["input_ids"], tensors["attention_mask"], **repo.extra["chat"])
             assert replies == theirs["chat"] and not any(3 in reply for reply in replies)
+    _assert_same_text_chat(repo, model, folder, theirs)
+
+
+def _assert_same_text_chat(repo: CorpusRepo, model: Any, location: str | Path, theirs: dict[str, Any],
+                           **options: Any) -> None:
+    """The model's own chat helpers (``chat()``, ``stream_chat()``, ...) with its own tokenizer answer as the
+    reference's do."""
+    if "text_chat" in repo.extra:
+        tokenizer = modelyard.AutoTokenizer.from_pretrained(location, trust_remote_code=True, **options)
+        assert run_text_chat(model, tokenizer, repo.extra["text_chat"]) == theirs["text_chat"]
 
 
 # ------------------------------------------------------------------ through the embedded hub, pinned
@@ -159,10 +170,14 @@ def _push(api: Any, repo_id: str, folder: Path) -> str:
     return api.upload_folder(repo_id=repo_id, folder_path=str(folder), commit_message="custom code for transformers").oid
 
 
-HUB_NAMES = ["sequence_classification", "tokenizer_with_auto_map", *(repo.name for repo in CORPUS if repo.hub)]
+def _push_later_change(api: Any, repo_id: str, repo: CorpusRepo, folder: Path) -> None:
+    """A later push that changes every code file (importing any of them fails): a pinned load must not see it."""
+    write_files(folder, {name: text + "\nraise RuntimeError('later push')\n"
+                         for name, text in repo.files.items() if name.endswith(".py")})
+    api.upload_folder(repo_id=repo_id, folder_path=str(folder), commit_message="later")
 
 
-@pytest.mark.parametrize("name", HUB_NAMES)
+@pytest.mark.parametrize("name", ["sequence_classification", "tokenizer_with_auto_map"])
 def test_corpus_repository_from_the_hub_pinned_to_a_commit(name: str, hub_env: Any, corpus_folders: dict[str, Path],
                                                           tmp_path: Path) -> None:
     repo = BY_NAME[name]
@@ -170,11 +185,7 @@ def test_corpus_repository_from_the_hub_pinned_to_a_commit(name: str, hub_env: A
     api = hub_env.api()
     repo_id = hub_env.repo_id(name.replace("_", "-"))
     commit = _push(api, repo_id, folder)
-    # A later push changes every code file (importing any of them fails); the pinned load must not see it.
-    changed = tmp_path / "changed"
-    write_files(changed, {name: text + "\nraise RuntimeError('later push')\n"
-                          for name, text in repo.files.items() if name.endswith(".py")})
-    api.upload_folder(repo_id=repo_id, folder_path=str(changed), commit_message="later")
+    _push_later_change(api, repo_id, repo, tmp_path / "changed")
     model, inputs, outputs = _load(repo, repo_id, revision=commit)
     assert f".c_{commit}" in type(model).__module__
     _, local_inputs, local_outputs = _load(repo, folder)
@@ -192,3 +203,62 @@ def test_corpus_repository_from_the_hub_pinned_to_a_commit(name: str, hub_env: A
         for field in repo.outputs:
             expected = torch.tensor(theirs["outputs"][field])
             torch.testing.assert_close(output_field(outputs, field), expected, **output_tolerance(expected))
+
+
+@pytest.fixture(scope="module")
+def package_on_the_hub(hub_server: Any, corpus_folders: dict[str, Path],
+                       tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, tuple[str, str]], dict[str, Any]]:
+    """The package's repositories pushed to the embedded hub, each followed by a later push that breaks its code:
+    ``({name: (repo_id, pinned commit)}, the reference's results loading them pinned)``, in one reference run."""
+    pinned: dict[str, tuple[str, str]] = {}
+    theirs: dict[str, Any] = {}
+    workdir = tmp_path_factory.mktemp("pinned")
+    with hub_server.env():
+        api = hub_server.api()
+        for repo in PACKAGE:
+            if repo.name not in corpus_folders:
+                continue
+            repo_id = hub_server.repo_id(repo.name.replace("_", "-"))
+            commit = _push(api, repo_id, corpus_folders[repo.name])
+            _push_later_change(api, repo_id, repo, workdir / repo.name)
+            pinned[repo.name] = (repo_id, commit)
+        if HAS_REFERENCE:
+            env = {"HF_ENDPOINT": hub_server.url, "HF_TOKEN": hub_server.token, "HF_HUB_OFFLINE": "0",
+                   "HF_HUB_DISABLE_XET": "1"}
+            entries = [reference_entry(BY_NAME[name], repo_id, revision=commit) for name, (repo_id, commit) in pinned.items()]
+            theirs = run_reference(entries, workdir, env=env)
+    return pinned, theirs
+
+
+@pytest.mark.parametrize("name", [repo.name for repo in PACKAGE])
+def test_package_repository_from_the_hub_pinned_to_a_commit(name: str, hub_env: Any, corpus_folders: dict[str, Path],
+                                                           package_on_the_hub: tuple[dict[str, tuple[str, str]], dict[str, Any]],
+                                                           tmp_path: Path) -> None:
+    """Loaded from the embedded hub at the commit it was pushed in (a later push breaks the code): the same token
+    ids and outputs as from its folder, and where the reference is there, its weights, token ids, outputs, greedy
+    tokens and chat."""
+    repo = BY_NAME[name]
+    pinned, reference = package_on_the_hub
+    assert name in pinned, f"{name} could not be built (see test_corpus_repository_runs_on_modelyard)"
+    repo_id, commit = pinned[name]
+    model, inputs, outputs = _load(repo, repo_id, revision=commit)
+    assert f".c_{commit}" in type(model).__module__
+    _, local_inputs, local_outputs = _load(repo, corpus_folders[name])
+    assert inputs == local_inputs
+    for field in repo.outputs:
+        expected = output_field(local_outputs, field)
+        torch.testing.assert_close(output_field(outputs, field), expected, **output_tolerance(expected))
+    if not HAS_REFERENCE:
+        return
+    theirs = reference[name]
+    assert "error" not in theirs, theirs.get("error")
+    assert theirs["weights"] == {key: tensor_digest(value) for key, value in model.state_dict().items()}
+    if repo.tokenizer_text:
+        assert theirs["tokens"] == inputs
+    for field in repo.outputs:
+        expected = torch.tensor(theirs["outputs"][field])
+        torch.testing.assert_close(output_field(outputs, field), expected, **output_tolerance(expected))
+    if "generate" in repo.extra:
+        with torch.no_grad():
+            assert model.generate(**model_inputs(repo, inputs), **repo.extra["generate"]).tolist() == theirs["generated"]
+    _assert_same_text_chat(repo, model, repo_id, theirs, revision=commit)

@@ -1,42 +1,42 @@
-"""Corpus repositories in the shapes of the most used real custom-code repositories, one module per style.
+"""Corpus repositories in the shape of the most used real remote-code repositories, one module per style.
 
-``CorpusRepo`` describes one repository (its files, the Auto class that loads it, the inputs of ``forward`` and
-the outputs to compare); ``_reference_corpus.CORPUS`` registers every entry, one line each. A style module
-writes its own small code with the import surface, config idioms and naming of the repositories it imitates;
-none of their code is copied.
+Each module's ``repo()`` gives its :class:`~corpus.repo.CorpusRepo` (``repos()`` where one module holds several);
+``STYLES`` lists the modules, one line each. The code inside every repository is ours (written for these tests,
+never copied): it follows the real repositories' import surface from ``transformers``, their config idioms,
+module naming and generation helpers.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+import importlib
+
+from corpus.repo import CorpusRepo
+
+STYLES = (
+    # decoders
+    "chatglm",
+    "baichuan",
+    "internlm2",
+    "qwen",
+    "deepseek",
+    "minicpm",
+    "mpt",
+    "falcon_rw",
+    "phi_mixformer",
+    "stablelm_epoch",
+    # encoders, a vision tower and tokenizers
+    "nomic_bert",
+    "gte_new",
+    "jina_bert",
+    "mosaic_bert",
+    "siglip_navit",
+    "sentencepiece_tokenizers",
+)
 
 
-@dataclass
-class CorpusRepo:
-    name: str
-    files: dict[str, str]
-    auto_class: str
-    model_class: str
-    inputs: dict[str, Any]
-    outputs: tuple[str, ...]  # output fields by name, or by position ("0") for a model that returns a tuple
-    tokenizer_text: list[str] | None = None  # for a repository with a tokenizer: texts to encode
-    xfail: str | None = None
-    float_inputs: tuple[str, ...] = ()
-    extra: dict[str, Any] = field(default_factory=dict)
-    bool_inputs: tuple[str, ...] = ()
-    # writes the files that are not text (a tokenizer.model trained for the test) into the repository folder
-    binary_files: Callable[[Path], None] | None = None
-    hub: bool = False  # also loaded from the embedded hub, pinned to a commit
-
-
-def config_json(model_type: str, auto_map: dict[str, Any], **extra: Any) -> str:
-    return json.dumps({"model_type": model_type, "auto_map": auto_map, **extra}, indent=2)
-
-
-def output_field(outputs: Any, name: str) -> Any:
-    """``outputs.<name>``, or ``outputs[<name>]`` for a position (models that return plain tuples)."""
-    return outputs[int(name)] if name.isdigit() else getattr(outputs, name)
+def package_entries() -> list[CorpusRepo]:
+    entries: list[CorpusRepo] = []
+    for style in STYLES:
+        module = importlib.import_module(f"corpus.{style}")
+        entries.extend(module.repos() if hasattr(module, "repos") else [module.repo()])
+    return entries

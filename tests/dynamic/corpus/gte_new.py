@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 
-from corpus import CorpusRepo
+from corpus.repo import CorpusRepo
 
 CONFIGURATION = '''
 from transformers.configuration_utils import PretrainedConfig
@@ -463,8 +463,8 @@ def config(**overrides: object) -> str:
     return json.dumps(values, indent=2)
 
 
-def gte_new_impl() -> CorpusRepo:
+def repo() -> CorpusRepo:
     """Sequences of 6 past a trained length of 4: the NTK-stretched rotary frequencies are in use."""
     files = {"configuration.py": CONFIGURATION, "modeling.py": MODELING, "config.json": config()}
     return CorpusRepo("gte_new_impl", files, "AutoModel", "NewModel",
-                      {"input_ids": IDS, "attention_mask": MASK}, ("last_hidden_state",), hub=True)
+                      {"input_ids": IDS, "attention_mask": MASK}, ("last_hidden_state",))

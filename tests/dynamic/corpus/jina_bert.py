@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 
-from corpus import CorpusRepo
+from corpus.repo import CorpusRepo
 
 CONFIGURATION = '''
 from transformers import PretrainedConfig
@@ -363,7 +363,7 @@ VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *WORDS]
 SENTENCES = ["How is the weather today?", "What is the current weather like today?", "Sunny days in the city."]
 
 
-def jina_embeddings_v2() -> CorpusRepo:
+def repo() -> CorpusRepo:
     """Three heads (slopes of a head count that is not a power of two), inputs longer than the ALiBi buffer
     built at construction, and encode() over sentences of different lengths in batches of two."""
     files = {
@@ -382,5 +382,5 @@ def jina_embeddings_v2() -> CorpusRepo:
         }, indent=2),
     }
     return CorpusRepo("jina_bert_v2", files, "AutoModel", "JinaBertModel", {}, ("last_hidden_state", "pooler_output"),
-                      tokenizer_text=SENTENCES[:2], hub=True,
+                      tokenizer_text=SENTENCES[:2],
                       extra={"encode": {"sentences": SENTENCES, "batch_size": 2, "normalize_embeddings": True}})

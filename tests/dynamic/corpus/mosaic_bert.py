@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 
-from corpus import CorpusRepo
+from corpus.repo import CorpusRepo
 
 CONFIGURATION = '''
 from transformers import BertConfig as TransformersBertConfig
@@ -303,7 +303,7 @@ IDS = [[1, 7, 9, 11, 13, 15, 2], [1, 8, 10, 12, 2, 0, 0]]
 MASK = [[1, 1, 1, 1, 1, 1, 1], [1, 1, 1, 1, 1, 0, 0]]
 
 
-def dnabert2() -> CorpusRepo:
+def repo() -> CorpusRepo:
     """Sequences longer than the ALiBi tensor built at construction (rebuilt on the way, as the real code does)."""
     files = {
         "configuration_bert.py": CONFIGURATION,
@@ -319,4 +319,4 @@ def dnabert2() -> CorpusRepo:
         }, indent=2),
     }
     return CorpusRepo("dnabert2", files, "AutoModel", "BertModel", {"input_ids": IDS, "attention_mask": MASK},
-                      ("0", "1"), hub=True)
+                      ("0", "1"))

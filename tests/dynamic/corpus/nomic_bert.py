@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from corpus import CorpusRepo
+from corpus.repo import CorpusRepo
 
 CONFIGURATION = '''
 from transformers import GPT2Config
@@ -323,9 +323,9 @@ def code_files() -> dict[str, str]:
     return {"configuration_hf_nomic_bert.py": CONFIGURATION, "modeling_hf_nomic_bert.py": MODELING}
 
 
-def nomic_embed() -> CorpusRepo:
+def repo() -> CorpusRepo:
     files = code_files()
     files["config.json"] = config({"AutoConfig": "configuration_hf_nomic_bert.NomicBertConfig",
                                    "AutoModel": "modeling_hf_nomic_bert.NomicBertModel"})
     return CorpusRepo("nomic_bert", files, "AutoModel", "NomicBertModel", {"input_ids": IDS, "attention_mask": MASK},
-                      ("last_hidden_state", "pooler_output"), hub=True)
+                      ("last_hidden_state", "pooler_output"))

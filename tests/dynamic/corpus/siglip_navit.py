@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 
-from corpus import CorpusRepo
+from corpus.repo import CorpusRepo
 
 CONFIGURATION = '''
 import os
@@ -296,7 +296,7 @@ def _pixels() -> tuple[list, list]:
     return pixels, masks
 
 
-def siglip_navit_vision() -> CorpusRepo:
+def repo() -> CorpusRepo:
     pixels, masks = _pixels()
     files = {
         "configuration_siglip.py": CONFIGURATION,
@@ -310,7 +310,7 @@ def siglip_navit_vision() -> CorpusRepo:
     }
     return CorpusRepo("siglip_navit", files, "AutoModel", "SiglipVisionModel",
                       {"pixel_values": pixels, "patch_attention_mask": masks}, ("last_hidden_state", "pooler_output"),
-                      float_inputs=("pixel_values",), bool_inputs=("patch_attention_mask",), hub=True)
+                      float_inputs=("pixel_values",), bool_inputs=("patch_attention_mask",))
 
 
 def full_siglip_config() -> str:

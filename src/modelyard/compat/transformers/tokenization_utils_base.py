@@ -4,21 +4,15 @@ from __future__ import annotations
 
 from modelyard.compat.transformers._namespace import declare
 
-# The reference's aliases for what a tokenizer takes, which custom tokenizers use in their annotations
-# (ChatGLM's ``_pad`` takes ``Dict[str, EncodedInput]``).
-TextInput = str
-PreTokenizedInput = list[str]
-EncodedInput = list[int]
-TextInputPair = tuple[str, str]
-PreTokenizedInputPair = tuple[list[str], list[str]]
-EncodedInputPair = tuple[list[int], list[int]]
-
 __getattr__, __dir__ = declare(
     globals(),
     {
         "PreTrainedTokenizerBase": "modelyard.tokenization.base",
         "BatchEncoding": "modelyard.tokenization.base",
         "AddedToken": "modelyard.tokenization.base",
+        **{name: "modelyard.tokenization.base" for name in (  # the input type aliases custom tokenizers annotate with
+            "TextInput", "PreTokenizedInput", "EncodedInput", "TextInputPair", "PreTokenizedInputPair",
+            "EncodedInputPair")},
         "SpecialTokensMixin": "modelyard.tokenization.special_tokens",
         "PaddingStrategy": "modelyard.tokenization.padding",
         "TruncationStrategy": "modelyard.tokenization.padding",
@@ -26,6 +20,4 @@ __getattr__, __dir__ = declare(
         "CharSpan": "modelyard.tokenization.encoding",
         "TokenSpan": "modelyard.tokenization.encoding",
     },
-    constants=("TextInput", "PreTokenizedInput", "EncodedInput", "TextInputPair", "PreTokenizedInputPair",
-               "EncodedInputPair"),
 )

@@ -1247,3 +1247,5 @@ CORPUS = [
 PACKAGE = package_entries()  # the entries of tests/dynamic/corpus/, one module per style of real repository
 CORPUS += PACKAGE
 BY_NAME = {repo.name: repo for repo in CORPUS}
+# Loaded from the embedded hub pinned to a commit as well: the package's entries and every decoder of the corpus.
+PINNED = PACKAGE + [repo for repo in CORPUS[: len(CORPUS) - len(PACKAGE)] if repo.auto_class == "AutoModelForCausalLM"]

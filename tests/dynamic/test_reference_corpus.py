@@ -26,7 +26,7 @@ from _corpus_runner import (
     tensor_digest,
 )
 from _dynamic_helpers import write_files
-from _reference_corpus import BY_NAME, CORPUS, PACKAGE
+from _reference_corpus import BY_NAME, CORPUS, PINNED
 from corpus.repo import CorpusRepo, output_field
 from safetensors.torch import load_file
 
@@ -143,8 +143,14 @@ def test_corpus_repository_matches_the_reference(name: str, corpus_folders: dict
         expected = torch.tensor(theirs["encoded"])
         torch.testing.assert_close(torch.as_tensor(model.encode(**repo.extra["encode"])), expected,
                                    **output_tolerance(expected))
+    _assert_same_generation(repo, model, inputs, theirs)
+    _assert_same_text_chat(repo, model, folder, theirs)
+
+
+def _assert_same_generation(repo: CorpusRepo, model: Any, inputs: dict[str, Any], theirs: dict[str, Any]) -> None:
+    """A decoder: the same tokens from generate() (greedy, beams) and from its own token-level chat()."""
     tensors = model_inputs(repo, inputs)
-    with torch.no_grad():  # a decoder: the same tokens from generate() (greedy, beams) and its own chat()
+    with torch.no_grad():
         if "generate" in repo.extra:
             assert model.generate(**tensors, **repo.extra["generate"]).tolist() == theirs["generated"]
         if "beam" in repo.extra:
@@ -152,7 +158,6 @@ def test_corpus_repository_matches_the_reference(name: str, corpus_folders: dict
         if "chat" in repo.extra:
             replies = model.chat(tensors["input_ids"], tensors["attention_mask"], **repo.extra["chat"])
             assert replies == theirs["chat"] and not any(3 in reply for reply in replies)
-    _assert_same_text_chat(repo, model, folder, theirs)
 
 
 def _assert_same_text_chat(repo: CorpusRepo, model: Any, location: str | Path, theirs: dict[str, Any],
@@ -170,8 +175,10 @@ def _push(api: Any, repo_id: str, folder: Path) -> str:
     return api.upload_folder(repo_id=repo_id, folder_path=str(folder), commit_message="custom code for transformers").oid
 
 
-def _push_later_change(api: Any, repo_id: str, repo: CorpusRepo, folder: Path) -> None:
-    """A later push that changes every code file (importing any of them fails): a pinned load must not see it."""
+def _push_breaking_change(api: Any, repo_id: str, repo: CorpusRepo, folder: Path) -> None:
+    """A later commit in which every code file raises when imported (model, configuration, tokenizer and helper
+    files, whatever their names: Falcon-RW's is ``modelling_RW.py``), so a load not pinned to the first commit
+    fails."""
     write_files(folder, {name: text + "\nraise RuntimeError('later push')\n"
                          for name, text in repo.files.items() if name.endswith(".py")})
     api.upload_folder(repo_id=repo_id, folder_path=str(folder), commit_message="later")
@@ -185,7 +192,7 @@ def test_corpus_repository_from_the_hub_pinned_to_a_commit(name: str, hub_env: A
     api = hub_env.api()
     repo_id = hub_env.repo_id(name.replace("_", "-"))
     commit = _push(api, repo_id, folder)
-    _push_later_change(api, repo_id, repo, tmp_path / "changed")
+    _push_breaking_change(api, repo_id, repo, tmp_path / "changed")  # the pinned load must not see it
     model, inputs, outputs = _load(repo, repo_id, revision=commit)
     assert f".c_{commit}" in type(model).__module__
     _, local_inputs, local_outputs = _load(repo, folder)
@@ -208,19 +215,20 @@ def test_corpus_repository_from_the_hub_pinned_to_a_commit(name: str, hub_env: A
 @pytest.fixture(scope="module")
 def package_on_the_hub(hub_server: Any, corpus_folders: dict[str, Path],
                        tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, tuple[str, str]], dict[str, Any]]:
-    """The package's repositories pushed to the embedded hub, each followed by a later push that breaks its code:
-    ``({name: (repo_id, pinned commit)}, the reference's results loading them pinned)``, in one reference run."""
+    """The package's repositories and every decoder of the corpus pushed to the embedded hub, each followed by a later
+    push that breaks its code: ``({name: (repo_id, pinned commit)}, the reference's results loading them pinned)``, in
+    one reference run."""
     pinned: dict[str, tuple[str, str]] = {}
     theirs: dict[str, Any] = {}
     workdir = tmp_path_factory.mktemp("pinned")
     with hub_server.env():
         api = hub_server.api()
-        for repo in PACKAGE:
+        for repo in PINNED:
             if repo.name not in corpus_folders:
                 continue
             repo_id = hub_server.repo_id(repo.name.replace("_", "-"))
             commit = _push(api, repo_id, corpus_folders[repo.name])
-            _push_later_change(api, repo_id, repo, workdir / repo.name)
+            _push_breaking_change(api, repo_id, repo, workdir / repo.name)
             pinned[repo.name] = (repo_id, commit)
         if HAS_REFERENCE:
             env = {"HF_ENDPOINT": hub_server.url, "HF_TOKEN": hub_server.token, "HF_HUB_OFFLINE": "0",
@@ -230,13 +238,13 @@ def package_on_the_hub(hub_server: Any, corpus_folders: dict[str, Path],
     return pinned, theirs
 
 
-@pytest.mark.parametrize("name", [repo.name for repo in PACKAGE])
+@pytest.mark.parametrize("name", [repo.name for repo in PINNED])
 def test_package_repository_from_the_hub_pinned_to_a_commit(name: str, hub_env: Any, corpus_folders: dict[str, Path],
                                                            package_on_the_hub: tuple[dict[str, tuple[str, str]], dict[str, Any]],
                                                            tmp_path: Path) -> None:
     """Loaded from the embedded hub at the commit it was pushed in (a later push breaks the code): the same token
     ids and outputs as from its folder, and where the reference is there, its weights, token ids, outputs, greedy
-    tokens and chat."""
+    and beam tokens, and what the model's own chat helpers answer."""
     repo = BY_NAME[name]
     pinned, reference = package_on_the_hub
     assert name in pinned, f"{name} could not be built (see test_corpus_repository_runs_on_modelyard)"
@@ -258,7 +266,5 @@ def test_package_repository_from_the_hub_pinned_to_a_commit(name: str, hub_env: 
     for field in repo.outputs:
         expected = torch.tensor(theirs["outputs"][field])
         torch.testing.assert_close(output_field(outputs, field), expected, **output_tolerance(expected))
-    if "generate" in repo.extra:
-        with torch.no_grad():
-            assert model.generate(**model_inputs(repo, inputs), **repo.extra["generate"]).tolist() == theirs["generated"]
+    _assert_same_generation(repo, model, inputs, theirs)
     _assert_same_text_chat(repo, model, repo_id, theirs, revision=commit)

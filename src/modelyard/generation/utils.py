@@ -327,7 +327,7 @@ class GenerationMixin:
                 return token.to(device)
             return torch.tensor(token, dtype=torch.long, device=device)
 
-        config = generation_config
+        config: Any = generation_config  # settings and the private tensors are attributes set at run time
         eos = as_tensor(config.eos_token_id)
         if eos is not None and eos.ndim == 0:
             eos = eos.unsqueeze(0)

@@ -19,6 +19,7 @@ STYLES = (
     "internlm2",
     "qwen",
     "deepseek",
+    "deepseek_v3",
     "minicpm",
     "mpt",
     "falcon_rw",

@@ -412,9 +412,8 @@ class PretrainedConfig(PretrainedIO):
         if use_auth_token is not None:
             warnings.warn("use_auth_token is deprecated; pass token instead.", FutureWarning, stacklevel=2)
             if token is not None:
-                raise ConfigurationError(
-                    f"Both token and use_auth_token were given ({token!r}, {use_auth_token!r}); pass only token."
-                )
+                # the values are credentials: the message names the keywords, never what they hold
+                raise ConfigurationError("Both token and use_auth_token were given; pass only token.")
             token = use_auth_token
         if token is not None:
             kwargs["token"] = token

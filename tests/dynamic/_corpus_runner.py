@@ -53,7 +53,10 @@ def build(repo: CorpusRepo, folder: Path) -> Path:
     write_files(folder, {**repo.files, **(repo.assets() if repo.assets else {})})
     config = modelyard.AutoConfig.from_pretrained(folder, trust_remote_code=True)
     model = getattr(modelyard, repo.auto_class).from_config(config)
-    save_file(deterministic_weights(model, repo.name), folder / "model.safetensors", metadata={"format": "pt"})
+    tensors = deterministic_weights(model, repo.name)
+    for key, shape in repo.extra.get("unexpected_weights", {}).items():  # checkpoint keys the model class never builds
+        tensors[key] = torch.full(shape, 0.25)
+    save_file(tensors, folder / "model.safetensors", metadata={"format": "pt"})
     return folder
 
 
@@ -118,9 +121,12 @@ REFERENCE_SCRIPT = "from __future__ import annotations\n" + inspect.getsource(ru
     for entry in spec:
         try:
             options = {"trust_remote_code": True, **entry.get("options", {})}
-            model = getattr(transformers, entry["auto_class"]).from_pretrained(entry["location"], **options).eval()
+            model, info = getattr(transformers, entry["auto_class"]).from_pretrained(
+                entry["location"], output_loading_info=True, **options)
+            model.eval()
             inputs = dict(entry["inputs"])
-            record = {"class": type(model).__name__}
+            record = {"class": type(model).__name__,
+                      "loading_info": {k: sorted(info[k]) for k in ("missing_keys", "unexpected_keys")}}
             if entry.get("texts"):
                 tokenizer = transformers.AutoTokenizer.from_pretrained(entry["location"], **options)
                 encoded = tokenizer(entry["texts"], padding=True)

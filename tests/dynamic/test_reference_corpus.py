@@ -73,8 +73,10 @@ def reference_results(corpus_folders: dict[str, Path], tmp_path_factory: pytest.
 
 
 def _load(repo: CorpusRepo, location: str | Path, **options: Any) -> tuple[Any, dict[str, Any], Any]:
-    """``(model, inputs, outputs)`` through modelyard's Auto classes."""
-    model = getattr(modelyard, repo.auto_class).from_pretrained(location, trust_remote_code=True, **options)
+    """``(model, inputs, outputs)`` through modelyard's Auto classes; the load report is ``model.corpus_loading_info``."""
+    model, info = getattr(modelyard, repo.auto_class).from_pretrained(location, trust_remote_code=True,
+                                                                     output_loading_info=True, **options)
+    model.corpus_loading_info = {key: sorted(info[key]) for key in ("missing_keys", "unexpected_keys")}
     inputs: dict[str, Any] = dict(repo.inputs)
     if repo.tokenizer_text:
         tokenizer = _tokenizer(repo, location, **options)
@@ -105,8 +107,10 @@ def test_corpus_repository_runs_on_modelyard(name: str, corpus_folders: dict[str
     assert isinstance(model, modelyard.PreTrainedModel)  # the remote class is a modelyard model
     saved = load_file(folder / "model.safetensors")
     state = model.state_dict()
+    unexpected = sorted(repo.extra.get("unexpected_weights", {}))
+    assert model.corpus_loading_info["unexpected_keys"] == unexpected  # missing ones: compared with the reference's
     for key, tensor in saved.items():
-        assert torch.equal(state[key], tensor), f"{key} differs from the checkpoint"
+        assert key in unexpected or torch.equal(state[key], tensor), f"{key} differs from the checkpoint"
     for tied, source in [repo.extra["tied"]] if "tied" in repo.extra else []:
         assert state[tied].data_ptr() == state[source].data_ptr(), f"{tied} is not tied to {source}"
     for field in repo.outputs:
@@ -126,6 +130,7 @@ def test_corpus_repository_matches_the_reference(name: str, corpus_folders: dict
     assert "error" not in theirs, theirs.get("error")
     model, inputs, outputs = _load(repo, folder)
     assert theirs["class"] == type(model).__name__
+    assert model.corpus_loading_info == theirs["loading_info"], "the loads report different missing or unused keys"
     if repo.tokenizer_text:
         assert theirs["tokens"] == inputs, "the tokenizers disagree"
         assert theirs["tokenizer_class"] == type(_tokenizer(repo, folder)).__name__
@@ -260,6 +265,7 @@ def test_package_repository_from_the_hub_pinned_to_a_commit(name: str, hub_env: 
         return
     theirs = reference[name]
     assert "error" not in theirs, theirs.get("error")
+    assert model.corpus_loading_info == theirs["loading_info"]
     assert theirs["weights"] == {key: tensor_digest(value) for key, value in model.state_dict().items()}
     if repo.tokenizer_text:
         assert theirs["tokens"] == inputs

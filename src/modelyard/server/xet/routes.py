@@ -43,6 +43,7 @@ from modelyard.server.service import Hub, hub_of, seg
 from modelyard.server.storage import PR, Identity, Repo
 from modelyard.server.upload_stream import stream_blocks
 from modelyard.server.xet import hashing
+from modelyard.server.xet.files import Piece, XetError, XetFile
 from modelyard.server.xet.shard import (
     MAX_SHARD_SIZE,
     ShardFormatError,
@@ -50,7 +51,6 @@ from modelyard.server.xet.shard import (
     parse_shard,
     serialize_shard,
 )
-from modelyard.server.xet.files import Piece, XetError, XetFile
 from modelyard.server.xet.tokens import XetClaims, mint, read_token
 from modelyard.server.xet.xorb import MAX_XORB_SIZE, XorbFormatError, XorbParser
 

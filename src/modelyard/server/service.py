@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import threading
@@ -257,7 +258,7 @@ class Hub:
             if sha in stored or sha in sniffed:
                 continue
             try:
-                sniffed[sha] = scanning.content_scan_ext(lambda sha=sha: self.content.open(sha)) or ""
+                sniffed[sha] = scanning.content_scan_ext(functools.partial(self.content.open, sha)) or ""
             except OSError as err:  # a missing blob is a damaged store (or a collected one); not a pickle here
                 logger.error("cannot read blob %s to check its content: %s", sha, err)
         self.storage.blobs.put_content_kinds(sniffed)

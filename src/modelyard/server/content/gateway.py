@@ -11,7 +11,6 @@ only (``tests/test_structure.py`` checks that none reaches the stores under it).
 from __future__ import annotations
 
 import mimetypes
-from pathlib import Path
 from typing import BinaryIO
 
 from fastapi import Request
@@ -47,9 +46,9 @@ class ContentStore:
         return self.lfs.put_bytes(content)
 
     @property
-    def spool_dir(self) -> Path:
+    def spool_dir(self) -> str:
         """A folder on the blob store's disk for request bodies spooled while they are parsed."""
-        return self._blobs.tmp
+        return str(self._blobs.tmp)
 
     # -- do we hold it ----------------------------------------------------------------------------------
     def holder(self, repo: Repo, sha256: str, size: int | None = None) -> ContentBackend | None:

@@ -36,7 +36,7 @@ from modelyard.models.wav2vec2.configuration_wav2vec2 import Wav2Vec2Config
 from modelyard.models.wav2vec2.feature_extraction_wav2vec2 import Wav2Vec2FeatureExtractor
 from modelyard.models.wav2vec2.modeling_wav2vec2 import Wav2Vec2ForCTC, Wav2Vec2ForMaskedLM, Wav2Vec2ForPreTraining, Wav2Vec2ForSequenceClassification, Wav2Vec2Model, Wav2Vec2PreTrainedModel
 from modelyard.models.wav2vec2.processing_wav2vec2 import Wav2Vec2Processor
-from modelyard.models.wav2vec2.tokenization_wav2vec2 import Wav2Vec2CTCTokenizer
+from modelyard.models.wav2vec2.tokenization_wav2vec2 import Wav2Vec2CTCTokenizer, Wav2Vec2Tokenizer
 
 __all__ = [
     "BertConfig", "BertForMaskedLM", "BertForMultipleChoice", "BertForNextSentencePrediction", "BertForPreTraining", "BertForQuestionAnswering", "BertForSequenceClassification", "BertForTokenClassification", "BertLMHeadModel", "BertModel", "BertPreTrainedModel", "BertTokenizer", "BertTokenizerFast",
@@ -47,5 +47,5 @@ __all__ = [
     "Qwen2Config", "Qwen2ForCausalLM", "Qwen2ForQuestionAnswering", "Qwen2ForSequenceClassification", "Qwen2ForTokenClassification", "Qwen2Model", "Qwen2PreTrainedModel", "Qwen2Tokenizer", "Qwen2TokenizerFast",
     "ResNetBackbone", "ResNetConfig", "ResNetForImageClassification", "ResNetModel", "ResNetPreTrainedModel",
     "ViTConfig", "ViTFeatureExtractor", "ViTForImageClassification", "ViTForMaskedImageModeling", "ViTImageProcessor", "ViTModel", "ViTPreTrainedModel",
-    "Wav2Vec2CTCTokenizer", "Wav2Vec2Config", "Wav2Vec2FeatureExtractor", "Wav2Vec2ForCTC", "Wav2Vec2ForMaskedLM", "Wav2Vec2ForPreTraining", "Wav2Vec2ForSequenceClassification", "Wav2Vec2Model", "Wav2Vec2PreTrainedModel", "Wav2Vec2Processor",
+    "Wav2Vec2CTCTokenizer", "Wav2Vec2Config", "Wav2Vec2FeatureExtractor", "Wav2Vec2ForCTC", "Wav2Vec2ForMaskedLM", "Wav2Vec2ForPreTraining", "Wav2Vec2ForSequenceClassification", "Wav2Vec2Model", "Wav2Vec2PreTrainedModel", "Wav2Vec2Processor", "Wav2Vec2Tokenizer",
 ]

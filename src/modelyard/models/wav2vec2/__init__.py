@@ -18,6 +18,7 @@ MANIFEST = FamilyManifest(
         "Wav2Vec2PreTrainedModel": "modeling_wav2vec2",
         "Wav2Vec2FeatureExtractor": "feature_extraction_wav2vec2",
         "Wav2Vec2CTCTokenizer": "tokenization_wav2vec2",
+        "Wav2Vec2Tokenizer": "tokenization_wav2vec2",
         "Wav2Vec2Processor": "processing_wav2vec2",
     },
     config="Wav2Vec2Config",

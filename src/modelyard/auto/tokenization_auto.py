@@ -72,9 +72,9 @@ def tokenizer_class_from_name(class_name: str) -> type | None:
         if klass.__name__ == class_name:
             return klass
     # a family's other tokenizer classes (Wav2Vec2's older Wav2Vec2Tokenizer), as the reference finds them
-    module = public_exports().get(class_name)
-    if module is not None and ".tokenization_" in module:
-        return getattr(importlib.import_module(module), class_name)  # type: ignore[no-any-return]
+    path = public_exports().get(class_name)
+    if path is not None and ".tokenization_" in path:
+        return getattr(importlib.import_module(path), class_name)  # type: ignore[no-any-return]
     return None
 
 

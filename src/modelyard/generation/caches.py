@@ -715,8 +715,8 @@ class EncoderDecoderCache(Cache):
         }
         self.offloading = False
 
-    @property  # type: ignore[override]
-    def layers(self) -> list[CacheLayerMixin]:
+    @property
+    def layers(self) -> list[CacheLayerMixin]:  # type: ignore[override]
         """The self-attention cache's layers (what the decoder's length and masks are read from)."""
         return self.self_attention_cache.layers
 
@@ -726,7 +726,7 @@ class EncoderDecoderCache(Cache):
 
     def _states(self, layer_idx: int) -> tuple[torch.Tensor, ...]:
         own = self.self_attention_cache.layers[layer_idx]
-        states = (own.keys, own.values)
+        states: tuple[torch.Tensor | None, ...] = (own.keys, own.values)
         if layer_idx < len(self.cross_attention_cache.layers):
             cross = self.cross_attention_cache.layers[layer_idx]
             states += (cross.keys, cross.values)

@@ -17,7 +17,7 @@ import logging
 import math
 import warnings
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 from torch import nn
@@ -284,8 +284,9 @@ class BertEncoder(LayerStack):
     ) -> BaseModelOutputWithPastAndCrossAttentions:
         """``args``: the additive self-attention mask, the encoder's states and additive mask, the cache and the
         cache positions (:meth:`BertLayer.forward`)."""
+        layers: Any = self.layer
         return self.run_layers(  # type: ignore[no-any-return]
-            self.layer, hidden_states, *args, head_mask=head_mask, output_attentions=output_attentions,
+            layers, hidden_states, *args, head_mask=head_mask, output_attentions=output_attentions,
             output_hidden_states=output_hidden_states, output_cross_attentions=True,
         )
 
@@ -540,7 +541,7 @@ class _TiedPredictions:
     """Output embeddings of the classes whose ``cls.predictions`` decoder is tied to the word embeddings."""
 
     cls: BertOnlyMLMHead | BertPreTrainingHeads
-    _tied_weights_keys = ["predictions.decoder.bias", "cls.predictions.decoder.weight"]
+    _tied_weights_keys: ClassVar[list[str] | None] = ["predictions.decoder.bias", "cls.predictions.decoder.weight"]
 
     def get_output_embeddings(self) -> nn.Linear:
         return self.cls.predictions.decoder
@@ -752,7 +753,7 @@ class BertForSequenceClassification(heads.SequenceClassificationHead, _BertHead)
         self.classifier = nn.Linear(config.hidden_size, config.num_labels)
         self.post_init()
 
-    def head_logits(self, encoded: BaseModelOutputWithPooling) -> Tensor:
+    def head_logits(self, encoded: BaseModelOutputWithPoolingAndCrossAttentions) -> Tensor:
         return self.classifier(self.dropout(encoded.pooler_output))  # (batch, num_labels)
 
 
@@ -767,7 +768,7 @@ class BertForMultipleChoice(heads.MultipleChoiceHead, _BertHead):
         self.classifier = nn.Linear(config.hidden_size, 1)
         self.post_init()
 
-    def head_logits(self, encoded: BaseModelOutputWithPooling) -> Tensor:
+    def head_logits(self, encoded: BaseModelOutputWithPoolingAndCrossAttentions) -> Tensor:
         return self.classifier(self.dropout(encoded.pooler_output))  # (batch * choices, 1)
 
     def forward(
@@ -805,7 +806,7 @@ class BertForTokenClassification(heads.TokenClassificationHead, _BertHead):
         self.classifier = nn.Linear(config.hidden_size, config.num_labels)
         self.post_init()
 
-    def head_logits(self, encoded: BaseModelOutputWithPooling) -> Tensor:
+    def head_logits(self, encoded: BaseModelOutputWithPoolingAndCrossAttentions) -> Tensor:
         return self.classifier(self.dropout(encoded.last_hidden_state))  # (batch, seq, num_labels)
 
 
@@ -822,7 +823,7 @@ class BertForQuestionAnswering(heads.QuestionAnsweringHead, _BertHead):
         self.qa_outputs = nn.Linear(config.hidden_size, config.num_labels)
         self.post_init()
 
-    def head_logits(self, encoded: BaseModelOutputWithPooling) -> Tensor:
+    def head_logits(self, encoded: BaseModelOutputWithPoolingAndCrossAttentions) -> Tensor:
         return self.qa_outputs(encoded.last_hidden_state)  # (batch, seq, 2)
 
     def forward(

@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 from torch import nn
@@ -29,7 +29,11 @@ from modelyard.layers.activations import get_activation
 from modelyard.layers.attention import attention_head_size, padding_mask_to_additive, self_attention
 from modelyard.layers.heads import TaskHead
 from modelyard.layers.returns import finish_output
-from modelyard.layers.spec_augment import compute_mask_indices, compute_mask_indices_np, sample_negative_indices
+from modelyard.layers.spec_augment import (
+    compute_mask_indices,
+    compute_mask_indices_np,
+    sample_negative_indices,
+)
 from modelyard.layers.stack import LayerStack
 from modelyard.modeling import PreTrainedModel
 from modelyard.models.wav2vec2.configuration_wav2vec2 import Wav2Vec2Config
@@ -663,7 +667,7 @@ class Wav2Vec2ForPreTraining(Wav2Vec2PreTrainedModel):
     from ``_sample_negative_indices``) by cosine similarity (``project_hid`` / ``project_q`` map both to
     ``proj_codevector_dim``), and a diversity term keeps the codebooks used."""
 
-    _expected_unused_keys: list[str] = []
+    _expected_unused_keys: ClassVar[list[str] | None] = None  # it uses the quantizer and projections
 
     def __init__(self, config: Wav2Vec2Config) -> None:
         super().__init__(config)

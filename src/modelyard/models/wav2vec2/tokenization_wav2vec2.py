@@ -66,7 +66,38 @@ class Wav2Vec2CTCTokenizerOutput:
         return key in self.keys()
 
 
-class Wav2Vec2CTCTokenizer(PreTrainedTokenizer):
+class _WordDelimiter:
+    """``word_delimiter_token`` (the token standing for a space) and its id, as both Wav2Vec2 tokenizers have."""
+
+    _word_delimiter_token: str | None
+    verbose: bool
+    convert_tokens_to_ids: Any
+    convert_ids_to_tokens: Any
+
+    @property
+    def word_delimiter_token(self) -> str | None:
+        if self._word_delimiter_token is None:
+            if self.verbose:
+                logger.error("Using word_delimiter_token, but it is not set yet.")
+            return None
+        return str(self._word_delimiter_token)
+
+    @word_delimiter_token.setter
+    def word_delimiter_token(self, value: str | None) -> None:
+        self._word_delimiter_token = value
+
+    @property
+    def word_delimiter_token_id(self) -> int | None:
+        if self._word_delimiter_token is None:
+            return None
+        return self.convert_tokens_to_ids(self.word_delimiter_token)
+
+    @word_delimiter_token_id.setter
+    def word_delimiter_token_id(self, value: int) -> None:
+        self._word_delimiter_token = self.convert_ids_to_tokens(value)
+
+
+class Wav2Vec2CTCTokenizer(_WordDelimiter, PreTrainedTokenizer):
     """Character-level CTC tokenizer of Wav2Vec2.
 
     ``word_delimiter_token`` stands for spaces; ``do_lower_case=True`` means the vocabulary is upper case:
@@ -134,28 +165,6 @@ class Wav2Vec2CTCTokenizer(PreTrainedTokenizer):
         self.encoder = self.vocab[target_lang]
         self.decoder = {index: token for token, index in self.encoder.items()}
         self._add_multichar_tokens()
-
-    @property
-    def word_delimiter_token(self) -> str | None:
-        if self._word_delimiter_token is None:
-            if self.verbose:
-                logger.error("Using word_delimiter_token, but it is not set yet.")
-            return None
-        return str(self._word_delimiter_token)
-
-    @word_delimiter_token.setter
-    def word_delimiter_token(self, value: str | None) -> None:
-        self._word_delimiter_token = value
-
-    @property
-    def word_delimiter_token_id(self) -> int | None:
-        if self._word_delimiter_token is None:
-            return None
-        return self.convert_tokens_to_ids(self.word_delimiter_token)
-
-    @word_delimiter_token_id.setter
-    def word_delimiter_token_id(self, value: int) -> None:
-        self._word_delimiter_token = self.convert_ids_to_tokens(value)
 
     @property
     def vocab_size(self) -> int:
@@ -339,7 +348,7 @@ class Wav2Vec2CTCTokenizer(PreTrainedTokenizer):
         return (str(path),)
 
 
-class Wav2Vec2Tokenizer(PreTrainedTokenizer):
+class Wav2Vec2Tokenizer(_WordDelimiter, PreTrainedTokenizer):
     """The older Wav2Vec2 tokenizer (deprecated; use :class:`Wav2Vec2Processor` or :class:`Wav2Vec2CTCTokenizer`):
     calling it prepares raw audio, as a feature extractor does (``input_values``, zero-mean unit-variance with
     ``do_normalize``, padded with zeros, ``attention_mask`` when ``return_attention_mask``), and ``decode``
@@ -384,9 +393,6 @@ class Wav2Vec2Tokenizer(PreTrainedTokenizer):
             word_delimiter_token=word_delimiter_token,
             **kwargs,
         )
-
-    word_delimiter_token = Wav2Vec2CTCTokenizer.word_delimiter_token
-    word_delimiter_token_id = Wav2Vec2CTCTokenizer.word_delimiter_token_id
 
     def __call__(  # type: ignore[override]
         self,

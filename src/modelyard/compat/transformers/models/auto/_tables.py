@@ -22,7 +22,6 @@ from modelyard.auto.processing_auto import PROCESSOR_TABLE
 from modelyard.auto.tokenization_auto import TOKENIZER_TABLE
 from modelyard.registry import MODEL_TASKS, ConfigKeyedTable, manifests
 
-
 # Auto classes whose table the reference names otherwise than the rule below
 _TABLE_NAMES = {"AutoModelForPreTraining": "MODEL_FOR_PRETRAINING", "AutoBackbone": "MODEL_FOR_BACKBONE"}
 

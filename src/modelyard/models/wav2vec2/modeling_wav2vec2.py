@@ -289,7 +289,7 @@ class Wav2Vec2PreTrainedModel(PreTrainedModel):
         (r"\.weight_v$", ".parametrizations.weight.original1"),
     ]
     # pre-training checkpoints carry the quantizer and projection heads, which the other classes do not use
-    _expected_unused_keys = [r"^quantizer\.", r"^project_q\.", r"^project_hid\."]
+    _expected_unused_keys: ClassVar[list[str] | None] = [r"^quantizer\.", r"^project_q\.", r"^project_hid\."]
 
     def _init_weights(self, module: nn.Module) -> None:
         std = self.config.initializer_range

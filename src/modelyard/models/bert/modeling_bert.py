@@ -472,7 +472,7 @@ class BertModel(BertPreTrainedModel):
             use_cache = False
         if use_cache and past_key_values is None:
             past_key_values = EncoderDecoderCache(DynamicCache(), DynamicCache())
-        elif use_cache and isinstance(past_key_values, (tuple, list)):
+        elif isinstance(past_key_values, (tuple, list)):  # the legacy ((keys, values[, cross...]), ...) format
             past_key_values = EncoderDecoderCache.from_legacy_cache(past_key_values)
         past_length = _past_length(past_key_values)
 

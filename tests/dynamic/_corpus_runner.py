@@ -121,12 +121,15 @@ REFERENCE_SCRIPT = "from __future__ import annotations\n" + inspect.getsource(ru
     for entry in spec:
         try:
             options = {"trust_remote_code": True, **entry.get("options", {})}
-            model, info = getattr(transformers, entry["auto_class"]).from_pretrained(
+            loaded = getattr(transformers, entry["auto_class"]).from_pretrained(
                 entry["location"], output_loading_info=True, **options)
+            # a class with its own from_pretrained (nomic-bert's) may give the model alone: no load report then
+            model, info = loaded if isinstance(loaded, tuple) else (loaded, None)
             model.eval()
             inputs = dict(entry["inputs"])
             record = {"class": type(model).__name__,
-                      "loading_info": {k: sorted(info[k]) for k in ("missing_keys", "unexpected_keys")}}
+                      "loading_info": None if info is None else {k: sorted(info[k]) for k in ("missing_keys",
+                                                                                             "unexpected_keys")}}
             if entry.get("texts"):
                 tokenizer = transformers.AutoTokenizer.from_pretrained(entry["location"], **options)
                 encoded = tokenizer(entry["texts"], padding=True)

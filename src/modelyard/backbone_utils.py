@@ -66,11 +66,11 @@ def get_aligned_output_features_output_indices(
     if features is None and indices is None:
         features, indices = [stages[-1]], [len(stages) - 1]
     elif indices is None:
-        indices = [stages.index(name) for name in features]  # type: ignore[union-attr]
+        indices = [stages.index(name) for name in features]  # type: ignore[union-attr]  # features is given here (both None is handled above)
     elif features is None:
         features = [stages[index] for index in indices]
     verify_out_features_out_indices(features, indices, stages)
-    return list(features), list(indices)  # type: ignore[arg-type]
+    return list(features), list(indices)  # type: ignore[arg-type]  # both are set by now (see above)
 
 
 class BackboneConfigMixin:
@@ -102,7 +102,7 @@ class BackboneConfigMixin:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        output: dict[str, Any] = super().to_dict()  # type: ignore[misc]
+        output: dict[str, Any] = super().to_dict()  # type: ignore[misc]  # the config class this mixin is part of
         output["out_features"] = output.pop("_out_features", self._out_features)
         output["out_indices"] = output.pop("_out_indices", self._out_indices)
         return output
@@ -166,7 +166,7 @@ class BackboneMixin:
         """Call the backbone, dropping ``output_attentions`` when it has no attention."""
         if not self.has_attentions:
             kwargs.pop("output_attentions", None)
-        return self(*args, **kwargs)  # type: ignore[operator]
+        return self(*args, **kwargs)  # type: ignore[operator]  # the backbone module this mixin is part of
 
 
 __all__ = [

@@ -79,7 +79,7 @@ def tokenizer_class_from_name(class_name: str) -> type[Any] | None:
     # a family's other tokenizer classes (Wav2Vec2's older Wav2Vec2Tokenizer), as the reference finds them
     path = public_exports().get(class_name)
     if path is not None and ".tokenization_" in path:
-        return getattr(importlib.import_module(path), class_name)  # type: ignore[no-any-return]
+        return getattr(importlib.import_module(path), class_name)
     return None
 
 

@@ -451,14 +451,14 @@ def overrides_from_pretrained(klass: type) -> bool:
     return False
 
 
-def load_pretrained(klass: type, source: FileSource, *args: Any, **kwargs: Any) -> Any:
+def load_pretrained(klass: type[Any], source: FileSource, *args: Any, **kwargs: Any) -> Any:
     """``klass.from_pretrained`` for a class an Auto class resolved. A modelyard class gets the pinned
     ``source`` itself; a class of the transformers library gets the folder, or the repository id pinned to the
     same commit (``revision=<commit>``) with the same cache and token, and ``device`` as its ``device_map``.
     A modelyard class whose custom code overrides ``from_pretrained`` is called as the reference calls it:
     with the folder or pinned repository id and those keywords, since it reads the location itself."""
     if is_modelyard_class(klass) and not overrides_from_pretrained(klass):
-        return klass.from_pretrained(source, *args, **kwargs)  # type: ignore[attr-defined]
+        return klass.from_pretrained(source, *args, **kwargs)
     if "device" in kwargs and not is_modelyard_class(klass):
         kwargs["device_map"] = kwargs.pop("device")
     options: dict[str, Any] = {"subfolder": source.subfolder} if source.subfolder else {}

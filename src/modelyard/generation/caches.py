@@ -726,7 +726,7 @@ class EncoderDecoderCache(Cache):
         self.offloading = False
 
     @property
-    def layers(self) -> list[CacheLayerMixin]:  # type: ignore[override]
+    def layers(self) -> list[CacheLayerMixin]:  # type: ignore[override]  # a property over the self-attention cache's layers
         """The self-attention cache's layers (what the decoder's length and masks are read from)."""
         return self.self_attention_cache.layers
 
@@ -740,16 +740,16 @@ class EncoderDecoderCache(Cache):
         if layer_idx < len(self.cross_attention_cache.layers):
             cross = self.cross_attention_cache.layers[layer_idx]
             states += (cross.keys, cross.values)
-        return states  # type: ignore[return-value]
+        return states  # type: ignore[return-value]  # None entries only for layers without states, as the reference
 
-    def __getitem__(self, layer_idx: int) -> tuple[torch.Tensor, ...]:  # type: ignore[override]
+    def __getitem__(self, layer_idx: int) -> tuple[torch.Tensor, ...]:  # type: ignore[override]  # the legacy tuple of up to four tensors
         """Layer ``layer_idx`` as the legacy ``(self_keys, self_values, cross_keys, cross_values)`` tuple (the
         first two only when there is no cross-attention)."""
         if isinstance(layer_idx, int) and 0 <= layer_idx < len(self):
             return self._states(layer_idx)
         raise KeyError(f"The cache holds {len(self)} layers; there is no layer {layer_idx!r}.")
 
-    def __iter__(self) -> Iterator[tuple[torch.Tensor, ...]]:  # type: ignore[override]
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, ...]]:  # type: ignore[override]  # the legacy tuple of up to four tensors
         for index in range(len(self)):
             yield self._states(index)
 
@@ -814,8 +814,8 @@ class EncoderDecoderCache(Cache):
 
     def batch_split(self, full_batch_size: int, split_size: int) -> list[EncoderDecoderCache]:
         self._require_dynamic("batch_split")
-        own = self.self_attention_cache.batch_split(full_batch_size, split_size)  # type: ignore[attr-defined]
-        cross = self.cross_attention_cache.batch_split(full_batch_size, split_size)  # type: ignore[attr-defined]
+        own = self.self_attention_cache.batch_split(full_batch_size, split_size)  # type: ignore[attr-defined]  # _require_dynamic checked both are DynamicCaches
+        cross = self.cross_attention_cache.batch_split(full_batch_size, split_size)  # type: ignore[attr-defined]  # _require_dynamic checked both are DynamicCaches
         return [EncoderDecoderCache(a, b) for a, b in zip(own, cross)]
 
     def batch_repeat_interleave(self, repeats: int) -> None:

@@ -341,7 +341,7 @@ class GenerationMixin:
         first eos where no pad token is set) and ``_decoder_start_token_tensor``, as the reference's
         ``generate()`` does before asking for processors and criteria: remote code with a decoding loop of
         its own calls it too. Changes ``generation_config`` in place (use a copy)."""
-        device = device if device is not None else self.device  # type: ignore[attr-defined]
+        device = device if device is not None else self.device
 
         def as_tensor(token: Any) -> torch.Tensor | None:
             if token is None:
@@ -363,7 +363,7 @@ class GenerationMixin:
             logger.warning("Setting `pad_token_id` to `eos_token_id`:%s for open-end generation.", int(pad))
         bos = as_tensor(config.bos_token_id)
         start = as_tensor(config.decoder_start_token_id)
-        if self.config.is_encoder_decoder and start is None:  # type: ignore[attr-defined]
+        if self.config.is_encoder_decoder and start is None:
             start = bos
         config._bos_token_tensor = bos
         config._eos_token_tensor = eos

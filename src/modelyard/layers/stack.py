@@ -133,8 +133,8 @@ class LayerStack(nn.Module):
             return BaseModelOutputWithPastAndCrossAttentions(
                 last_hidden_state=hidden_states,
                 hidden_states=all_hidden,
-                attentions=all_attentions,  # type: ignore[arg-type]
-                cross_attentions=all_cross,  # type: ignore[arg-type]
+                attentions=all_attentions,  # type: ignore[arg-type]  # a tuple of tensors (None entries only for layers that give none)
+                cross_attentions=all_cross,  # type: ignore[arg-type]  # a tuple of tensors (None entries only for layers that give none)
             )
         return BaseModelOutput(
             last_hidden_state=hidden_states,

@@ -142,13 +142,13 @@ class BertSelfAttention(QueryKeyValueAttention):
         cross = encoder_hidden_states is not None
         cache = _layer_cache(past_key_values, cross)
         if cross and cache is not None and past_key_values.is_updated.get(self.layer_idx):
-            layer = cache.layers[self.layer_idx]  # type: ignore[index]
-            return layer.keys, layer.values  # type: ignore[return-value]
+            layer = cache.layers[self.layer_idx]  # type: ignore[index]  # layer_idx is set on decoder layers
+            return layer.keys, layer.values  # type: ignore[return-value]  # set once the layer holds states
         source = encoder_hidden_states if cross else hidden_states
         key = split_heads(self.key(source), self.num_attention_heads)
         value = split_heads(self.value(source), self.num_attention_heads)
         if cache is not None:
-            key, value = cache.update(key, value, self.layer_idx,  # type: ignore[arg-type]
+            key, value = cache.update(key, value, self.layer_idx,  # type: ignore[arg-type]  # layer_idx is set on decoder layers
                                       {"cache_position": None if cross else cache_position})
             if cross:
                 past_key_values.is_updated[self.layer_idx] = True
@@ -170,7 +170,7 @@ class BertSelfAttention(QueryKeyValueAttention):
             scores = scores + torch.einsum("bhrd,lrd->bhlr", key, table)
         return scores
 
-    def forward(  # type: ignore[override]
+    def forward(
         self,
         hidden_states: Tensor,
         additive_mask: Tensor | None = None,
@@ -274,7 +274,7 @@ class BertEncoder(LayerStack):
         super().__init__(layers, name="layer", layers_take_head_mask=True)
         self.add_cross_attention = config.add_cross_attention
 
-    def forward(  # type: ignore[override]
+    def forward(  # type: ignore[override]  # adds the decoder's inputs (encoder states, cache) to the stack's
         self,
         hidden_states: Tensor,
         *args: Any,
@@ -285,7 +285,7 @@ class BertEncoder(LayerStack):
         """``args``: the additive self-attention mask, the encoder's states and additive mask, the cache and the
         cache positions (:meth:`BertLayer.forward`)."""
         layers: Any = self.layer
-        return self.run_layers(  # type: ignore[no-any-return]
+        return self.run_layers(
             layers, hidden_states, *args, head_mask=head_mask, output_attentions=output_attentions,
             output_hidden_states=output_hidden_states, output_cross_attentions=True,
         )
@@ -555,7 +555,7 @@ class _TiedPredictions:
             self.cls.predictions.bias = new_embeddings.bias
 
     def tie_weights(self) -> None:
-        super().tie_weights()  # type: ignore[misc]
+        super().tie_weights()  # type: ignore[misc]  # the PreTrainedModel method, later in the MRO
         self.cls.predictions.tie_bias()
 
 
@@ -721,7 +721,7 @@ class BertForNextSentencePrediction(heads.TaskHead, _BertHead):
     def head_loss(self, logits: Tensor, labels: Tensor) -> Tensor:
         return _next_sentence_loss(logits, labels)
 
-    def forward(  # type: ignore[override]
+    def forward(
         self,
         input_ids: Tensor | None = None,
         attention_mask: Tensor | None = None,

@@ -351,7 +351,7 @@ class ViTForMaskedImageModeling(ViTPreTrainedModel):
             # (batch, patches) -> (batch, 1, height, width): each patch's flag over its pixels
             mask = (bool_masked_pos.reshape(-1, rows, bool_masked_pos.shape[-1] // rows)
                     .repeat_interleave(patch_rows, 1).repeat_interleave(patch_cols, 2).unsqueeze(1).contiguous())
-            error = nn.functional.l1_loss(pixel_values, reconstruction, reduction="none")  # type: ignore[arg-type]
+            error = nn.functional.l1_loss(pixel_values, reconstruction, reduction="none")  # type: ignore[arg-type]  # pixel_values is given (the model ran on it above)
             loss = (error * mask).sum() / (mask.sum() + 1e-5) / config.num_channels
         output = MaskedImageModelingOutput(loss=loss, reconstruction=reconstruction,
                                            hidden_states=outputs.hidden_states, attentions=outputs.attentions)

@@ -395,7 +395,7 @@ class Wav2Vec2Tokenizer(_WordDelimiter, PreTrainedTokenizer):
             **kwargs,
         )
 
-    def __call__(  # type: ignore[override]
+    def __call__(  # type: ignore[override]  # the reference's signature (raw speech, not text)
         self,
         raw_speech: Any,
         padding: bool | str = False,
@@ -436,7 +436,7 @@ class Wav2Vec2Tokenizer(_WordDelimiter, PreTrainedTokenizer):
         return {**self.encoder, **self.added_tokens_encoder}
 
     def _convert_token_to_id(self, token: str) -> int:
-        return self.encoder.get(token, self.encoder.get(str(self.unk_token)))  # type: ignore[return-value]
+        return self.encoder.get(token, self.encoder.get(str(self.unk_token)))  # type: ignore[return-value]  # the vocabulary holds the unknown token
 
     def _convert_id_to_token(self, index: int) -> str:
         return self.decoder.get(index, str(self.unk_token))
@@ -448,7 +448,7 @@ class Wav2Vec2Tokenizer(_WordDelimiter, PreTrainedTokenizer):
                        if token != self.pad_token).strip()
         return text.lower() if self.do_lower_case else text
 
-    def _decode(  # type: ignore[override]
+    def _decode(  # type: ignore[override]  # the reference's CTC signature
         self,
         token_ids: list[int],
         skip_special_tokens: bool = False,
@@ -458,8 +458,8 @@ class Wav2Vec2Tokenizer(_WordDelimiter, PreTrainedTokenizer):
         # added tokens go through the CTC rules with the rest (the base class would decode them apart)
         tokens = self.convert_ids_to_tokens(token_ids, skip_special_tokens=skip_special_tokens)
         if skip_special_tokens:  # the padding token stays: it separates real repeats ("L <pad> L")
-            tokens = [t for t in tokens if t == self.pad_token or t not in self.all_special_tokens]  # type: ignore[union-attr]
-        text = self.convert_tokens_to_string(tokens)  # type: ignore[arg-type]
+            tokens = [t for t in tokens if t == self.pad_token or t not in self.all_special_tokens]
+        text = self.convert_tokens_to_string(tokens)
         if clean_up_tokenization_spaces is None:
             clean_up_tokenization_spaces = self.clean_up_tokenization_spaces
         return self.clean_up_tokenization(text) if clean_up_tokenization_spaces else text

@@ -15,11 +15,13 @@ import torch
 from typing_extensions import assert_type
 
 from modelyard import (
+    AutoBackbone,
     AutoConfig,
     AutoFeatureExtractor,
     AutoImageProcessor,
     AutoModel,
     AutoModelForCausalLM,
+    AutoModelForPreTraining,
     AutoModelForSequenceClassification,
     AutoTokenizer,
     BaseImageProcessor,
@@ -50,6 +52,8 @@ def models(path: str) -> None:
     assert_type(AutoModel.from_pretrained(path), PreTrainedModel)
     assert_type(AutoModelForSequenceClassification.from_pretrained(path, num_labels=2), PreTrainedModel)
     assert_type(AutoModel.from_config(BertConfig()), PreTrainedModel)
+    assert_type(AutoModelForPreTraining.from_pretrained(path), PreTrainedModel)
+    assert_type(AutoBackbone.from_pretrained(path), PreTrainedModel)
     auto_model, auto_report = AutoModel.from_pretrained(path, output_loading_info=True)
     assert_type(auto_model, PreTrainedModel)
     assert_type(auto_report, LoadReport)

@@ -39,13 +39,17 @@ if TYPE_CHECKING:  # the same names, for type checkers and IDEs (at run time the
     from modelyard.auto.feature_extraction_auto import AutoFeatureExtractor  # noqa: F401
     from modelyard.auto.image_processing_auto import AutoImageProcessor  # noqa: F401
     from modelyard.auto.modeling_auto import (  # noqa: F401
+        AutoBackbone,
         AutoModel,
         AutoModelForAudioClassification,
         AutoModelForCausalLM,
         AutoModelForCTC,
         AutoModelForImageClassification,
+        AutoModelForMaskedImageModeling,
         AutoModelForMaskedLM,
         AutoModelForMultipleChoice,
+        AutoModelForNextSentencePrediction,
+        AutoModelForPreTraining,
         AutoModelForQuestionAnswering,
         AutoModelForSequenceClassification,
         AutoModelForTokenClassification,

@@ -286,22 +286,22 @@ class AutoModelForAudioClassification(_AutoModel["PreTrainedModel"]):
     _table = _task_table("AutoModelForAudioClassification")
 
 
-class AutoModelForPreTraining(_AutoModel):
+class AutoModelForPreTraining(_AutoModel["PreTrainedModel"]):
     """The class each family was pre-trained as (BERT's masked-LM + next-sentence heads, Wav2Vec2's
     quantizer and contrastive heads, a decoder's language-model head)."""
 
     _table = _task_table("AutoModelForPreTraining")
 
 
-class AutoModelForNextSentencePrediction(_AutoModel):
+class AutoModelForNextSentencePrediction(_AutoModel["PreTrainedModel"]):
     _table = _task_table("AutoModelForNextSentencePrediction")
 
 
-class AutoModelForMaskedImageModeling(_AutoModel):
+class AutoModelForMaskedImageModeling(_AutoModel["PreTrainedModel"]):
     _table = _task_table("AutoModelForMaskedImageModeling")
 
 
-class AutoBackbone(_AutoModel):
+class AutoBackbone(_AutoModel["PreTrainedModel"]):
     """Feature-map backbones for detection and segmentation heads (``out_features`` / ``out_indices`` pick the
     stages: ``AutoBackbone.from_pretrained(path, out_features=["stage2", "stage4"])``)."""
 

@@ -73,6 +73,7 @@ if TYPE_CHECKING:  # the same names, for type checkers and IDEs (at run time the
         DynamicCache,
         DynamicLayer,
         DynamicSlidingWindowLayer,
+        EncoderDecoderCache,
         StaticCache,
         StaticLayer,
         StaticSlidingWindowLayer,

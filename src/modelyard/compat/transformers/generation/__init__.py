@@ -12,6 +12,7 @@ __getattr__, __dir__ = declare(
         "BaseStreamer": "modelyard.generation.streamers",
         "BeamSampleDecoderOnlyOutput": "modelyard.generation.utils",
         "BeamSearchDecoderOnlyOutput": "modelyard.generation.utils",
+        "ConfidenceCriteria": "modelyard.generation.stopping_criteria",
         "EosTokenCriteria": "modelyard.generation.stopping_criteria",
         "EpsilonLogitsWarper": "modelyard.generation.logits_process",
         "EtaLogitsWarper": "modelyard.generation.logits_process",
@@ -24,6 +25,7 @@ __getattr__, __dir__ = declare(
         "GenerationMixin": "modelyard.generation.utils",
         "GenerationMode": "modelyard.generation.configuration_utils",
         "GreedySearchDecoderOnlyOutput": "modelyard.generation.utils",
+        "HammingDiversityLogitsProcessor": "modelyard.generation.logits_process",
         "InfNanRemoveLogitsProcessor": "modelyard.generation.logits_process",
         "LogitNormalization": "modelyard.generation.logits_process",
         "LogitsProcessor": "modelyard.generation.logits_process",
@@ -50,6 +52,7 @@ __getattr__, __dir__ = declare(
         "TopKLogitsWarper": "modelyard.generation.logits_process",
         "TopPLogitsWarper": "modelyard.generation.logits_process",
         "TypicalLogitsWarper": "modelyard.generation.logits_process",
+        "UnbatchedClassifierFreeGuidanceLogitsProcessor": "modelyard.generation.logits_process",
     },
     submodules=("configuration_utils", "logits_process", "stopping_criteria", "streamers", "utils"),
 )

@@ -13,20 +13,29 @@ Writes `<out>/decoding/`:
                       a batch, several return sequences or another vocabulary; the moved modes without
                       trust_remote_code)
 
+  legacy_modes.json   group beam search and contrastive search: `gen_decoding_legacy.py`, run in a subprocess
+                      with the last release that still held them in the library (LEGACY_SITE); where that
+                      release is not installed the committed file is kept (copied), with a note
+
 Runs after `generation` and `decoders` (it reads generation/tiny_lm and models/{gpt2-lm-head-model,
-llama-for-causal-lm}). The tokens of the moved modes (group beam search, contrastive search) come from
-`gen_decoding_legacy.py`, run with the last release that still held them in the library.
+llama-for-causal-lm}).
 """
 
 from __future__ import annotations
 
 import math
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from _common import reference_tag, write_json
+from _common import DEFAULT_OUT, REPO_ROOT, reference_tag, write_json
+
+# transformers 4.55.4 installed apart (`make reference` puts it here) for gen_decoding_legacy.py
+LEGACY_SITE = Path(os.environ.get("MODELYARD_LEGACY_TRANSFORMERS", REPO_ROOT / ".venv-ref" / "legacy-transformers"))
 
 NOISE_SEED = 17
 NOISE = 0.12
@@ -258,3 +267,17 @@ def generate(out: Path) -> None:
                                                      "cases": assisted_cases(out)})
     write_json(out / "decoding" / "guidance.json", {"reference": reference_tag(), "cases": guidance_cases(out)})
     write_json(out / "decoding" / "errors.json", {"reference": reference_tag(), "cases": error_cases(out)})
+    legacy_modes(out)
+
+
+def legacy_modes(out: Path) -> None:
+    target = out / "decoding" / "legacy_modes.json"
+    if (LEGACY_SITE / "transformers").is_dir():
+        env = dict(os.environ, PYTHONPATH=str(LEGACY_SITE))
+        script = Path(__file__).with_name("gen_decoding_legacy.py")
+        subprocess.run([sys.executable, str(script), "--out", str(out)], env=env, check=True)
+        return
+    committed = DEFAULT_OUT / "decoding" / "legacy_modes.json"
+    if target.resolve() != committed.resolve():
+        shutil.copyfile(committed, target)
+    print(f"  decoding/legacy_modes.json kept: no legacy release at {LEGACY_SITE} (`make reference` installs it)")

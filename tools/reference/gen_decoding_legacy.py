@@ -5,14 +5,15 @@ transformers 4.57.6 (the pinned reference) no longer runs them itself: it loads 
 `transformers-community/group-beam-search` and `transformers-community/contrastive-search` (with
 `trust_remote_code=True`), which this machine cannot reach. Those repositories hold the implementations the
 library shipped until it moved them, so this script records them from the last release that still held them
-in the library, run on the reference virtualenv's torch:
+in the library, run on the reference virtualenv's torch (`make reference` installs it; `gen_decoding.py`, part
+of `generate.py`, runs this script with it):
 
-    .venv-ref/bin/pip download --no-deps 'transformers==4.55.4' -d /tmp/tf-legacy
-    .venv-ref/bin/pip install --no-deps --target /tmp/tf-legacy/site transformers==4.55.4
-    PYTHONPATH=/tmp/tf-legacy/site .venv-ref/bin/python tools/reference/gen_decoding_legacy.py
+    .venv-ref/bin/pip install --no-deps --target .venv-ref/legacy-transformers transformers==4.55.4 tokenizers==0.21.4
+    PYTHONPATH=.venv-ref/legacy-transformers .venv-ref/bin/python tools/reference/gen_decoding_legacy.py
 
 Writes `tests/fixtures/parity/decoding/legacy_modes.json` (run after `gen_decoding.py`/`generate.py`: it reads
-generation/tiny_lm and models/{gpt2-lm-head-model,llama-for-causal-lm}). Greedy-like cases refuse near ties.
+generation/tiny_lm and models/{gpt2-lm-head-model,llama-for-causal-lm}) and records the smallest top-2 gap of
+each case's scores, to tell a near tie from a bug.
 """
 
 from __future__ import annotations

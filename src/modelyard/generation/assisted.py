@@ -187,7 +187,7 @@ class PromptLookupCandidateGenerator(CandidateGenerator):
         sequence = input_ids
         neutral = torch.ones((input_ids.shape[0], self.vocab_size), device=input_ids.device, dtype=torch.float32)
         for index, token in enumerate(draft.tolist()):
-            value = self.logits_processor(sequence, neutral)[0, token]
+            value = self.logits_processor(sequence, neutral)[0, token]  # type: ignore[arg-type]
             if value == -float("inf") or value == torch.finfo(value.dtype).min:
                 return draft[:index]
             sequence = torch.cat((input_ids, draft[None, : index + 1]), dim=1)
@@ -311,7 +311,7 @@ def assisted_decoding(model: Any, input_ids: torch.Tensor, processors: LogitsPro
         scores = raw.clone()
         if len(processors) > 0:
             for i in range(draft_length + 1):
-                scores[:, i, :] = processors(candidate_ids[:, : length + i], scores[:, i, :])
+                scores[:, i, :] = processors(candidate_ids[:, : length + i], scores[:, i, :])  # type: ignore[arg-type]
 
         if s.do_sample and candidate_scores is not None:
             new_tokens, n_matches = speculative_sampling(candidate_ids, candidate_scores, draft_length, scores,
@@ -357,7 +357,7 @@ def assisted_decoding(model: Any, input_ids: torch.Tensor, processors: LogitsPro
         generator.finish()
     if not s.return_dict:
         return input_ids
-    return GenerateDecoderOnlyOutput(
+    fields: dict[str, Any] = dict(
         sequences=input_ids,
         scores=tuple(scores_out) if scores_out is not None else None,
         logits=tuple(logits_out) if logits_out is not None else None,
@@ -365,6 +365,7 @@ def assisted_decoding(model: Any, input_ids: torch.Tensor, processors: LogitsPro
         hidden_states=tuple(hidden) if hidden is not None else None,
         past_key_values=model_kwargs.get("past_key_values"),
     )
+    return GenerateDecoderOnlyOutput(**fields)
 
 
 def check_assistant(model: Any, assistant_model: Any, assistant_tokenizer: Any) -> None:

@@ -15,7 +15,7 @@ import json
 import logging
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from modelyard._version import __version__
 from modelyard.errors import ConfigurationError, MissingFileError
@@ -169,6 +169,11 @@ class GenerationConfig(PretrainedIO):
     is not one is kept as an attribute (as the reference does), unless it misspells one."""
 
     auto_class_choices = ()
+
+    if TYPE_CHECKING:  # the settings are set from DEFAULTS at run time; to the type checker they are Any
+        def __getattr__(self, name: str) -> Any: ...
+
+        def __setattr__(self, name: str, value: Any) -> None: ...
     reads_json_files = True
 
     def __init__(self, **kwargs: Any) -> None:

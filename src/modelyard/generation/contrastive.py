@@ -50,7 +50,7 @@ def contrastive_search(model: Any, input_ids: torch.Tensor, processors: LogitsPr
     step_attentions = getattr(outputs, "attentions", None)
     step_hidden = getattr(outputs, "hidden_states", None)
     while True:
-        processed = processors(input_ids, next_logits) if processors else next_logits
+        processed = processors(input_ids, next_logits) if processors else next_logits  # type: ignore[arg-type]
         top_probs, top_ids = torch.topk(torch.softmax(processed, dim=-1), dim=-1, k=top_k)
         if logits_out is not None:
             logits_out.append(next_logits)
@@ -98,7 +98,7 @@ def contrastive_search(model: Any, input_ids: torch.Tensor, processors: LogitsPr
     model_kwargs["past_key_values"] = crop_cache(model_kwargs["past_key_values"], -1)
     if not s.return_dict:
         return input_ids
-    return GenerateDecoderOnlyOutput(
+    fields: dict[str, Any] = dict(
         sequences=input_ids,
         scores=tuple(scores_out) if scores_out is not None else None,
         logits=tuple(logits_out) if logits_out is not None else None,
@@ -106,6 +106,7 @@ def contrastive_search(model: Any, input_ids: torch.Tensor, processors: LogitsPr
         hidden_states=tuple(hidden) if hidden is not None else None,
         past_key_values=model_kwargs.get("past_key_values"),
     )
+    return GenerateDecoderOnlyOutput(**fields)
 
 
 class _Step:

@@ -104,7 +104,7 @@ def group_beam_search(model: Any, input_ids: torch.Tensor, processors: LogitsPro
             group_ids = input_ids[rows]
             log_probs = torch.nn.functional.log_softmax(last_logits[rows].to(torch.float32), dim=-1)
             vocab = log_probs.shape[-1]
-            processed = processors(group_ids, log_probs, current_tokens=current_tokens, beam_group_idx=group)
+            processed = processors(group_ids, log_probs, current_tokens=current_tokens, beam_group_idx=group)  # type: ignore[arg-type]
             if processed_step is not None:
                 processed_step[rows] = processed
             totals = (processed + beam_scores[rows].unsqueeze(-1)).view(batch, size * vocab)
@@ -218,7 +218,7 @@ def _finalize(input_ids: torch.Tensor, beam_scores: torch.Tensor, hyps: list[_Hy
     if not s.return_dict:
         return sequences
     sequence_scores = torch.tensor([score for score, _, _ in chosen], dtype=torch.float32, device=input_ids.device)
-    return GenerateBeamDecoderOnlyOutput(
+    fields: dict[str, Any] = dict(
         sequences=sequences,
         sequences_scores=sequence_scores if s.output_scores else None,
         scores=tuple(scores_out) if scores_out is not None else None,
@@ -228,6 +228,7 @@ def _finalize(input_ids: torch.Tensor, beam_scores: torch.Tensor, hyps: list[_Hy
         hidden_states=tuple(hidden) if hidden is not None else None,
         past_key_values=past,
     )
+    return GenerateBeamDecoderOnlyOutput(**fields)
 
 
 __all__ = ["group_beam_search"]

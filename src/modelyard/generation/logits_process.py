@@ -498,8 +498,8 @@ class HammingDiversityLogitsProcessor(LogitsProcessor):
         self.num_beams = num_beams
         self.group_size = num_beams // num_beam_groups
 
-    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor, current_tokens: torch.LongTensor,
-                 beam_group_idx: int) -> torch.FloatTensor:
+    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor,  # type: ignore[override]
+                 current_tokens: torch.LongTensor, beam_group_idx: int) -> torch.FloatTensor:
         start = beam_group_idx * self.group_size
         if start == 0:
             return scores
@@ -524,33 +524,32 @@ class UnbatchedClassifierFreeGuidanceLogitsProcessor(LogitsProcessor):
                  unconditional_attention_mask: torch.LongTensor | None = None, use_cache: bool = True) -> None:
         self.guidance_scale = guidance_scale
         self.model = model
-        self.unconditional_ids = unconditional_ids
-        self.unconditional_mask = unconditional_attention_mask
+        self.unconditional_ids: torch.Tensor | None = unconditional_ids
+        self.unconditional_mask: torch.Tensor | None = unconditional_attention_mask
         self.use_cache = use_cache
         self.past_key_values: Any = None
         self.first_pass = True
 
-    def get_unconditional_logits(self, input_ids: torch.LongTensor) -> torch.Tensor:
+    def get_unconditional_logits(self, input_ids: torch.Tensor) -> torch.Tensor:
         """The model's logits on the negative prompt plus what was generated since (one new token per call when
         the cache is used)."""
+        last = input_ids[:, -1:]
         if self.first_pass:
             self.first_pass = False
-            if self.unconditional_ids is None:
-                self.unconditional_ids = input_ids[:, -1:]  # type: ignore[assignment]
-            if self.unconditional_mask is None:
-                self.unconditional_mask = torch.ones_like(self.unconditional_ids, dtype=torch.long)  # type: ignore[assignment]
-            ids, mask = self.unconditional_ids, self.unconditional_mask
+            ids = self.unconditional_ids if self.unconditional_ids is not None else last
+            mask = self.unconditional_mask if self.unconditional_mask is not None else torch.ones_like(
+                ids, dtype=torch.long)
         else:
-            mask = torch.cat([self.unconditional_mask, torch.ones_like(input_ids[:, -1:], dtype=torch.long)], dim=1)  # type: ignore[list-item,assignment]
-            if self.use_cache:
-                ids = input_ids[:, -1:]  # type: ignore[assignment]
-            else:
-                ids = torch.cat([self.unconditional_ids, input_ids[:, -1:]], dim=1)  # type: ignore[list-item,assignment]
-            self.unconditional_ids, self.unconditional_mask = ids, mask
+            assert self.unconditional_ids is not None and self.unconditional_mask is not None  # set by the first pass
+            mask = torch.cat([self.unconditional_mask, torch.ones_like(last, dtype=torch.long)], dim=1)
+            ids = last if self.use_cache else torch.cat([self.unconditional_ids, last], dim=1)
+        self.unconditional_ids, self.unconditional_mask = ids, mask
         out = self.model(ids, attention_mask=mask, use_cache=self.use_cache, past_key_values=self.past_key_values)
-        self.past_key_values = out.get("past_key_values", None) if isinstance(out, dict) else getattr(
-            out, "past_key_values", None)
-        return out.logits if not isinstance(out, tuple) else out[0]
+        if isinstance(out, tuple):
+            self.past_key_values = out[1] if len(out) > 1 else None
+            return out[0]  # type: ignore[no-any-return]
+        self.past_key_values = getattr(out, "past_key_values", None)
+        return out.logits  # type: ignore[no-any-return]
 
     def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
         scores = torch.nn.functional.log_softmax(scores, dim=-1)  # type: ignore[assignment]

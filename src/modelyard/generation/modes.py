@@ -38,6 +38,10 @@ def _title(mode: str) -> str:
 def check_mode(model: Any, mode: str, config: GenerationConfig, *, custom_generate: Any, trust_remote_code: Any,
                assistant_model: Any, assistant_tokenizer: Any, streamer: Any) -> None:
     """Refuse what the selected mode cannot run, with the reason and the fix."""
+    if mode == GenerationMode.DOLA_GENERATION:
+        raise ConfigurationError(
+            f"generate(): dola_layers={config.dola_layers!r} selects DoLa decoding, which modelyard does not run (the "
+            f"reference loads it from https://hf.co/{HUB_MODES[mode]}); leave dola_layers unset.")
     if custom_generate is not None:
         if not isinstance(custom_generate, str):
             raise ConfigurationError(

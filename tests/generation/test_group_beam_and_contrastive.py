@@ -1,4 +1,4 @@
-"""Group (diverse) beam search and contrastive search against the reference's implementations (fixture of
+"""Group (diverse) beam search, contrastive search and constrained beam search against the reference's implementations (fixture of
 tools/reference/gen_decoding_legacy.py: the in-library code the reference now serves from its
 transformers-community Hub repositories), the reference's opt-in rule, the settings' errors, and settings that
 must change the output."""
@@ -15,7 +15,13 @@ from common.tolerance import assert_close_kernels
 
 import modelyard
 from modelyard.errors import ConfigurationError, TrustRemoteCodeError
-from modelyard.generation import DynamicCache, GenerationConfig, HammingDiversityLogitsProcessor
+from modelyard.generation import (
+    DisjunctiveConstraint,
+    DynamicCache,
+    GenerationConfig,
+    HammingDiversityLogitsProcessor,
+    PhrasalConstraint,
+)
 
 LEGACY = load_json_fixture("decoding/legacy_modes.json")
 
@@ -45,8 +51,12 @@ def models() -> dict[str, Any]:
 @pytest.mark.parametrize("case", LEGACY["cases"], ids=lambda c: c["name"])
 def test_parity_with_the_reference_implementation(models: dict[str, Any], case: dict[str, Any]) -> None:
     model = models[case["model"]]
+    settings = dict(case["settings"])
+    if "constraints" in case:
+        settings["constraints"] = [PhrasalConstraint(spec["phrasal"]) if "phrasal" in spec
+                                   else DisjunctiveConstraint(spec["disjunctive"]) for spec in case["constraints"]]
     result = model.generate(torch.tensor(case["input_ids"]), attention_mask=torch.tensor(case["attention_mask"]),
-                            trust_remote_code=True, **case["settings"])
+                            trust_remote_code=True, **settings)
     sequences = result if isinstance(result, torch.Tensor) else result.sequences
     assert sequences.tolist() == case["sequences"]
     if "scores" in case:

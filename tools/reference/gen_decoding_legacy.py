@@ -1,8 +1,9 @@
-"""Tokens of the decoding modes the reference moved out of the library: group (diverse) beam search and
-contrastive search.
+"""Tokens of the decoding modes the reference moved out of the library: group (diverse) beam search,
+contrastive search and constrained beam search.
 
 transformers 4.57.6 (the pinned reference) no longer runs them itself: it loads them from the Hub repositories
-`transformers-community/group-beam-search` and `transformers-community/contrastive-search` (with
+`transformers-community/group-beam-search`, `transformers-community/contrastive-search` and
+`transformers-community/constrained-beam-search` (with
 `trust_remote_code=True`), which this machine cannot reach. Those repositories hold the implementations the
 library shipped until it moved them, so this script records them from the last release that still held them
 in the library, run on the reference virtualenv's torch (`make reference` installs it; `gen_decoding.py`, part
@@ -64,6 +65,24 @@ CASES: list[dict[str, Any]] = [
     {"name": "contrastive_scores", "model": "llama", "prompts": FAMILY_BATCH,
      "settings": {"max_new_tokens": 5, "penalty_alpha": 0.6, "top_k": 4, "pad_token_id": 0, "use_cache": True,
                   "return_dict_in_generate": True, "output_scores": True, "output_logits": True}},
+    # constrained beam search: `constraints` are given as specs ({"phrasal": ids} / {"disjunctive": [ids, ...]})
+    {"name": "constrained_phrase", "model": "tiny", "prompts": ONE,
+     "settings": {"max_new_tokens": 8, "num_beams": 3, "force_words_ids": [[13, 4]]}},
+    {"name": "constrained_two_words_batch", "model": "tiny", "prompts": BATCH,
+     "settings": {"max_new_tokens": 10, "num_beams": 4, "force_words_ids": [[13], [6, 8]], "num_return_sequences": 2,
+                  "eos_token_id": [11, 17]}},
+    {"name": "constrained_disjunctive", "model": "tiny", "prompts": BATCH,
+     "settings": {"max_new_tokens": 8, "num_beams": 3, "force_words_ids": [[[19, 2], [22], [3, 3, 5]]],
+                  "eos_token_id": 11}},
+    {"name": "constrained_objects", "model": "tiny", "prompts": ONE,
+     "constraints": [{"phrasal": [20, 20]}, {"disjunctive": [[15, 16], [14]]}],
+     "settings": {"max_new_tokens": 10, "num_beams": 4, "num_return_sequences": 2, "length_penalty": 0.5}},
+    {"name": "constrained_scores", "model": "tiny", "prompts": BATCH,
+     "settings": {"max_new_tokens": 6, "num_beams": 3, "force_words_ids": [[9, 10]], "eos_token_id": 11,
+                  "return_dict_in_generate": True, "output_scores": True}},
+    {"name": "llama_constrained", "model": "llama", "prompts": FAMILY_BATCH,
+     "settings": {"max_new_tokens": 8, "num_beams": 3, "force_words_ids": [[40, 41]], "pad_token_id": 0,
+                  "use_cache": True, "eos_token_id": 2}},
     {"name": "gpt2_group_beam", "model": "gpt2", "prompts": FAMILY_BATCH,
      "settings": {"max_new_tokens": 6, "num_beams": 4, "num_beam_groups": 2, "diversity_penalty": 1.0,
                   "num_return_sequences": 2, "pad_token_id": 0, "use_cache": True, "eos_token_id": 2}},
@@ -102,9 +121,15 @@ def run(out: Path) -> dict[str, Any]:
         ids, mask = _left_pad(case["prompts"])
         settings = dict(case["settings"])
         run_settings = {**settings, "return_dict_in_generate": True, "output_scores": True}
+        if "constraints" in case:
+            run_settings["constraints"] = [
+                transformers.PhrasalConstraint(spec["phrasal"]) if "phrasal" in spec
+                else transformers.DisjunctiveConstraint(spec["disjunctive"]) for spec in case["constraints"]]
         result = model.generate(torch.tensor(ids), attention_mask=torch.tensor(mask), **run_settings)
         entry: dict[str, Any] = {"name": case["name"], "model": case["model"], "input_ids": ids,
                                  "attention_mask": mask, "settings": settings, "sequences": result.sequences.tolist()}
+        if "constraints" in case:
+            entry["constraints"] = case["constraints"]
         gaps = []
         for step in result.scores:
             finite = torch.where(torch.isfinite(step), step, torch.full_like(step, -1e30))

@@ -10,6 +10,10 @@ from modelyard._lazy import lazy_exports
 
 _EXPORTS: dict[str, str] = {
     "Cache": "modelyard.generation.caches",
+    "Constraint": "modelyard.generation.beam_constraints",
+    "ConstraintListState": "modelyard.generation.beam_constraints",
+    "DisjunctiveConstraint": "modelyard.generation.beam_constraints",
+    "PhrasalConstraint": "modelyard.generation.beam_constraints",
     "CacheLayerMixin": "modelyard.generation.caches",
     "DynamicCache": "modelyard.generation.caches",
     "DynamicLayer": "modelyard.generation.caches",

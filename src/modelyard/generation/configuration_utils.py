@@ -122,8 +122,7 @@ CACHE_IMPLEMENTATIONS = ("dynamic", "dynamic_full", "static")
 
 # Settings that decoding strategies modelyard does not run would need; a non-default value is refused by
 # generate() rather than silently ignored.
-UNSUPPORTED = ("dola_layers", "constraints", "force_words_ids", "watermarking_config", "assistant_early_exit",
-               "token_healing", "prefill_chunk_size")
+UNSUPPORTED = ("dola_layers", "watermarking_config", "assistant_early_exit", "token_healing", "prefill_chunk_size")
 
 ASSISTANT_SCHEDULES = ("constant", "heuristic", "heuristic_transient")
 
@@ -300,6 +299,13 @@ class GenerationConfig(PretrainedIO):
 
         if not _is_int(self.num_beam_groups) or self.num_beam_groups < 1:
             raise bad("num_beam_groups", "a positive integer", "Use num_beam_groups=1 for plain beam search.")
+        if self.constraints is not None or self.force_words_ids is not None:
+            if self.do_sample:
+                raise ConfigurationError("GenerationConfig: constrained beam search (constraints / force_words_ids) "
+                                         "does not sample; set do_sample=False.")
+            if self.num_beam_groups > 1:
+                raise ConfigurationError("GenerationConfig: constrained beam search (constraints / force_words_ids) "
+                                         "runs without beam groups; set num_beam_groups=1.")
         if self.num_beam_groups > 1:
             if self.num_beam_groups > self.num_beams or self.num_beams % self.num_beam_groups:
                 raise ConfigurationError(

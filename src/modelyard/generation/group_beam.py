@@ -26,7 +26,7 @@ from modelyard.generation.stopping_criteria import StoppingCriteriaList
 Finished = tuple[float, torch.Tensor, "tuple[int, ...] | None"]
 
 
-class _Hypotheses:
+class Hypotheses:
     """The best ``size`` finished sequences of one prompt and group, with the early-stopping test."""
 
     def __init__(self, size: int, length_penalty: float, early_stopping: bool | str, max_length: int) -> None:
@@ -74,7 +74,7 @@ def group_beam_search(model: Any, input_ids: torch.Tensor, processors: LogitsPro
     eos, pad = s.eos, s.pad
     eos_ids = set(eos.tolist()) if eos is not None else set()
     keep = max(2, 1 + len(eos_ids)) * size
-    hyps = [_Hypotheses(size, config.length_penalty, config.early_stopping, s.max_length) for _ in range(batch * groups)]
+    hyps = [Hypotheses(size, config.length_penalty, config.early_stopping, s.max_length) for _ in range(batch * groups)]
     done = [False] * (batch * groups)
     track = bool(s.output_scores)
     # per group: for each of its (batch * size) rows, the beam it came from at each step (the reference's layout)
@@ -142,7 +142,7 @@ def group_beam_search(model: Any, input_ids: torch.Tensor, processors: LogitsPro
 
 
 def _step_group(group_ids: torch.Tensor, top_scores: torch.Tensor, tokens: torch.Tensor, sources: torch.Tensor,
-                hyps: list[_Hypotheses], done: list[bool], *, group: int, groups: int, size: int, eos_ids: set[int],
+                hyps: list[Hypotheses], done: list[bool], *, group: int, groups: int, size: int, eos_ids: set[int],
                 pad: int | None, prompt_len: int, history: tuple[tuple[int, ...], ...] | None
                 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """One group's step for every prompt: candidates ending in an end token (among the best ``size``) become
@@ -180,7 +180,7 @@ def _step_group(group_ids: torch.Tensor, top_scores: torch.Tensor, tokens: torch
     return new_scores.view(-1), new_tokens.view(-1), new_sources.view(-1)
 
 
-def _finalize(input_ids: torch.Tensor, beam_scores: torch.Tensor, hyps: list[_Hypotheses], done: list[bool],
+def _finalize(input_ids: torch.Tensor, beam_scores: torch.Tensor, hyps: list[Hypotheses], done: list[bool],
               config: GenerationConfig, s: Any, prompt_len: int, groups: int, size: int,
               history: tuple[tuple[int, ...], ...] | None, scores_out: list[torch.Tensor] | None,
               logits_out: list[torch.Tensor] | None, attentions: list[Any] | None, hidden: list[Any] | None,
@@ -200,14 +200,23 @@ def _finalize(input_ids: torch.Tensor, beam_scores: torch.Tensor, hyps: list[_Hy
         candidates = [beam for hyp in hyps[b * groups : (b + 1) * groups] for beam in hyp.beams]
         ranked = sorted(candidates, key=lambda beam: beam[0])
         chosen.extend(ranked.pop() for _ in range(n))
+    return assemble_output(chosen, input_ids, s, history is not None, scores_out, logits_out, attentions, hidden,
+                           past)
+
+
+def assemble_output(chosen: list[Finished], input_ids: torch.Tensor, s: Any, with_indices: bool,
+                    scores_out: list[torch.Tensor] | None, logits_out: list[torch.Tensor] | None,
+                    attentions: list[Any] | None, hidden: list[Any] | None, past: Any) -> Any:
+    """The chosen finished sequences as ``generate()`` returns them: padded (an end token right after a shorter
+    one, then the pad token), with their scores and beam indices when asked for."""
     lengths = [len(tokens) for _, tokens, _ in chosen]
     width = min(max(lengths) + 1, s.max_length)
-    fill = s.pad if min(lengths) != max(lengths) else 0
     if min(lengths) != max(lengths) and s.pad is None:
-        raise ConfigurationError("Group beam search returned sequences of different lengths: set pad_token_id.")
-    sequences = input_ids.new_full((len(chosen), width), fill if fill is not None else 0)
+        raise ConfigurationError("Beam search returned sequences of different lengths: set pad_token_id.")
+    fill = s.pad if min(lengths) != max(lengths) else 0
+    sequences = input_ids.new_full((len(chosen), width), fill)
     indices_out = None
-    if history is not None:
+    if with_indices and chosen and chosen[0][2] is not None:
         indices_out = torch.full((len(chosen), width), -1, dtype=torch.long, device=input_ids.device)
     for i, (_, tokens, indices) in enumerate(chosen):
         sequences[i, : lengths[i]] = tokens
@@ -231,4 +240,4 @@ def _finalize(input_ids: torch.Tensor, beam_scores: torch.Tensor, hyps: list[_Hy
     return GenerateBeamDecoderOnlyOutput(**fields)
 
 
-__all__ = ["group_beam_search"]
+__all__ = ["Hypotheses", "assemble_output", "group_beam_search"]

@@ -80,6 +80,10 @@ def check_mode(model: Any, mode: str, config: GenerationConfig, *, custom_genera
         raise ConfigurationError(
             f"Group beam search (num_beam_groups={config.num_beam_groups}) needs diversity_penalty > 0, otherwise "
             "every group finds the same beams (the reference refuses it too); set e.g. diversity_penalty=1.0.")
+    if mode == GenerationMode.CONSTRAINED_BEAM_SEARCH and config.num_beams < 2:
+        raise ConfigurationError(
+            f"Constrained beam search (constraints / force_words_ids) needs num_beams > 1, got num_beams="
+            f"{config.num_beams}; set e.g. num_beams=4.")
     if streamer is not None and mode == GenerationMode.GROUP_BEAM_SEARCH:
         raise ConfigurationError("A streamer follows one sequence: it cannot be used with group beam search. Drop the "
                                  "streamer or use num_beams=1.")

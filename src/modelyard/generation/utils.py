@@ -68,6 +68,7 @@ from modelyard.generation.configuration_utils import (
     GenerationConfig,
     GenerationMode,
 )
+from modelyard.generation.constrained_beam import constrained_beam_search
 from modelyard.generation.contrastive import contrastive_search
 from modelyard.generation.group_beam import group_beam_search
 from modelyard.generation.logits_process import (
@@ -465,8 +466,9 @@ class GenerationMixin:
             if getattr(config, name) != DEFAULTS[name]:
                 raise ConfigurationError(
                     f"generate(): {name}={getattr(config, name)!r} selects a decoding feature modelyard does not run "
-                    f"(greedy, sampling, beam search, assisted decoding, group beam search, contrastive search and "
-                    f"classifier-free guidance are supported); leave {name} at its default.")
+                    f"(greedy, sampling, beam search, assisted decoding, group beam search, contrastive search, "
+                    f"constrained beam search and classifier-free guidance are supported); leave {name} at its "
+                    "default.")
         self._check_model_kwargs(model_kwargs)
 
         input_ids = self._prompt_ids(inputs, model_kwargs, config)
@@ -522,6 +524,8 @@ class GenerationMixin:
         settings.output_hidden_states = config.return_dict_in_generate and config.output_hidden_states
         if mode == GenerationMode.GROUP_BEAM_SEARCH:
             return group_beam_search(self, input_ids, processors, criteria, config, settings, model_kwargs)
+        if mode == GenerationMode.CONSTRAINED_BEAM_SEARCH:
+            return constrained_beam_search(self, input_ids, processors, criteria, config, settings, model_kwargs)
         if config.num_beams > 1:
             return self._beam_search(input_ids, processors, criteria, config, settings, model_kwargs)
         if streamer is not None:

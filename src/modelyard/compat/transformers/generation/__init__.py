@@ -10,6 +10,10 @@ __getattr__, __dir__ = declare(
     globals(),
     {
         "BaseStreamer": "modelyard.generation.streamers",
+        "Constraint": "modelyard.generation.beam_constraints",
+        "ConstraintListState": "modelyard.generation.beam_constraints",
+        "DisjunctiveConstraint": "modelyard.generation.beam_constraints",
+        "PhrasalConstraint": "modelyard.generation.beam_constraints",
         "BeamSampleDecoderOnlyOutput": "modelyard.generation.utils",
         "BeamSearchDecoderOnlyOutput": "modelyard.generation.utils",
         "ConfidenceCriteria": "modelyard.generation.stopping_criteria",

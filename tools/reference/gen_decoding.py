@@ -13,7 +13,7 @@ Writes `<out>/decoding/`:
                       a batch, several return sequences or another vocabulary; the moved modes without
                       trust_remote_code)
 
-  legacy_modes.json   group beam search and contrastive search: `gen_decoding_legacy.py`, run in a subprocess
+  legacy_modes.json   group beam, contrastive and constrained beam search: `gen_decoding_legacy.py`, run in a subprocess
                       with the last release that still held them in the library (LEGACY_SITE); where that
                       release is not installed the committed file is kept (copied), with a note
 

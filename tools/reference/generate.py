@@ -71,7 +71,7 @@ def main() -> None:
                 "processed scores of generate(); see tools/reference/gen_generation.py)",
                 "decoding": "decoding/: tiny_assistant/ (a noisy copy of generation/tiny_lm), assisted.json (assisted "
                 "decoding and prompt lookup), guidance.json (classifier-free guidance), errors.json (the reference's "
-                "refusals); legacy_modes.json (group beam and contrastive search) comes from "
+                "refusals); legacy_modes.json (group beam, contrastive and constrained beam search) comes from "
                 "tools/reference/gen_decoding_legacy.py, run with the last release that held them",
             },
             "loader": "tests/common/parity.py",

@@ -89,8 +89,8 @@ class AssistedCandidateGenerator(CandidateGenerator):
         for processor in logits_processor:
             if isinstance(processor, MinLengthLogitsProcessor):
                 raise ConfigurationError(
-                    "A MinLengthLogitsProcessor cannot be passed to generate() with an assistant model: pass "
-                    "min_length=N to generate() instead.")
+                    "Assisted decoding does not run with a MinLengthLogitsProcessor (min_length=N with an end token "
+                    "makes one; the reference refuses it too): use min_new_tokens=N instead.")
         self.logits_processor = logits_processor
         config = copy.deepcopy(generation_config)
         config.return_dict_in_generate = True

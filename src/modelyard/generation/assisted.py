@@ -187,7 +187,7 @@ class PromptLookupCandidateGenerator(CandidateGenerator):
         sequence = input_ids
         neutral = torch.ones((input_ids.shape[0], self.vocab_size), device=input_ids.device, dtype=torch.float32)
         for index, token in enumerate(draft.tolist()):
-            value = self.logits_processor(sequence, neutral)[0, token]  # type: ignore[arg-type]
+            value = self.logits_processor(sequence, neutral)[0, token]
             if value == -float("inf") or value == torch.finfo(value.dtype).min:
                 return draft[:index]
             sequence = torch.cat((input_ids, draft[None, : index + 1]), dim=1)
@@ -293,7 +293,7 @@ def assisted_decoding(model: Any, input_ids: torch.Tensor, processors: LogitsPro
         if candidate_scores is not None:
             candidate_scores = candidate_scores.to(input_ids.device)
         draft_length = candidate_ids.shape[1] - length
-        draft_is_done = bool(criteria(candidate_ids, None).any())  # type: ignore[arg-type]
+        draft_is_done = bool(criteria(candidate_ids, None).any())
 
         # the model scores the draft and one more position in one forward
         step_kwargs = copy.copy(model_kwargs)
@@ -311,7 +311,7 @@ def assisted_decoding(model: Any, input_ids: torch.Tensor, processors: LogitsPro
         scores = raw.clone()
         if len(processors) > 0:
             for i in range(draft_length + 1):
-                scores[:, i, :] = processors(candidate_ids[:, : length + i], scores[:, i, :])  # type: ignore[arg-type]
+                scores[:, i, :] = processors(candidate_ids[:, : length + i], scores[:, i, :])
 
         if s.do_sample and candidate_scores is not None:
             new_tokens, n_matches = speculative_sampling(candidate_ids, candidate_scores, draft_length, scores,
@@ -348,7 +348,7 @@ def assisted_decoding(model: Any, input_ids: torch.Tensor, processors: LogitsPro
             _split_per_token(hidden, getattr(outputs, "hidden_states", None), length,
                              new_length if not hidden else added, attention=False)
         del outputs
-        done = criteria(input_ids, tuple(scores_out) if scores_out is not None else None)  # type: ignore[arg-type]
+        done = criteria(input_ids, tuple(scores_out) if scores_out is not None else None)
         unfinished = not bool(done.all())
 
     if streamer is not None:

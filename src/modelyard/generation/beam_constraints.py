@@ -241,13 +241,14 @@ class ConstraintListState:
         if self.completed:
             return True, False
         complete = stepped = False
-        if self.inprogress_constraint is not None:
-            stepped, complete, reset = self.inprogress_constraint.update(token_id)
+        constraint = self.inprogress_constraint
+        if constraint is not None:
+            stepped, complete, reset = constraint.update(token_id)
             if reset:
-                self.pending_constraints.append(self.inprogress_constraint.copy(stateful=False))
+                self.pending_constraints.append(constraint.copy(stateful=False))
                 self.inprogress_constraint = None
             if complete:
-                self.complete_constraints.append(self.inprogress_constraint)  # type: ignore[arg-type]
+                self.complete_constraints.append(constraint)
                 self.inprogress_constraint = None
                 if not self.pending_constraints:
                     self.completed = True

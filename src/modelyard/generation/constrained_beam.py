@@ -66,7 +66,7 @@ def constrained_beam_search(model: Any, input_ids: torch.Tensor, processors: Log
         outputs = call_model(model, model_inputs)
         model._update_model_kwargs_for_generation(outputs, model_kwargs)
         logits = outputs.logits[:, -1, :].to(copy=True, dtype=torch.float32, device=input_ids.device)
-        processed = processors(input_ids, torch.nn.functional.log_softmax(logits, dim=-1))  # type: ignore[arg-type]
+        processed = processors(input_ids, torch.nn.functional.log_softmax(logits, dim=-1))
         totals = processed + beam_scores[:, None].expand_as(processed)
         all_vocab = totals.clone()
         if scores_out is not None:
@@ -91,7 +91,7 @@ def constrained_beam_search(model: Any, input_ids: torch.Tensor, processors: Log
             model_kwargs["past_key_values"] = model._reorder_cache(past, new_sources)
         if history is not None:
             history = tuple(history[int(i)] + (int(i),) for i in new_sources)
-        stop = criteria(input_ids, tuple(scores_out) if scores_out is not None else None)  # type: ignore[arg-type]
+        stop = criteria(input_ids, tuple(scores_out) if scores_out is not None else None)
         if all(done) or bool(stop.all()):
             break
 

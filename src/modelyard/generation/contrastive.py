@@ -30,7 +30,7 @@ def contrastive_search(model: Any, input_ids: torch.Tensor, processors: LogitsPr
                        streamer: Any) -> Any:
     """Contrastive search over ``model``; returns what ``generate()`` returns."""
     top_k = int(config.top_k)
-    alpha = float(config.penalty_alpha)
+    alpha = float(config.penalty_alpha or 0.0)  # set: it is what selects contrastive search
     batch = input_ids.shape[0]
     mask = model_kwargs.get("attention_mask")
     cosine_mask = (mask if mask is not None else torch.ones_like(input_ids)).repeat_interleave(top_k, dim=0)
@@ -50,7 +50,7 @@ def contrastive_search(model: Any, input_ids: torch.Tensor, processors: LogitsPr
     step_attentions = getattr(outputs, "attentions", None)
     step_hidden = getattr(outputs, "hidden_states", None)
     while True:
-        processed = processors(input_ids, next_logits) if processors else next_logits  # type: ignore[arg-type]
+        processed = processors(input_ids, next_logits) if processors else next_logits
         top_probs, top_ids = torch.topk(torch.softmax(processed, dim=-1), dim=-1, k=top_k)
         if logits_out is not None:
             logits_out.append(next_logits)
@@ -87,7 +87,7 @@ def contrastive_search(model: Any, input_ids: torch.Tensor, processors: LogitsPr
         input_ids = torch.cat([input_ids, next_tokens[:, None]], dim=-1)
         if streamer is not None:
             streamer.put(next_tokens.cpu())
-        done = criteria(input_ids, tuple(scores_out) if scores_out is not None else None)  # type: ignore[arg-type]
+        done = criteria(input_ids, tuple(scores_out) if scores_out is not None else None)
         unfinished = unfinished & ~done
         if int(unfinished.max()) == 0:
             break

@@ -104,7 +104,7 @@ def group_beam_search(model: Any, input_ids: torch.Tensor, processors: LogitsPro
             group_ids = input_ids[rows]
             log_probs = torch.nn.functional.log_softmax(last_logits[rows].to(torch.float32), dim=-1)
             vocab = log_probs.shape[-1]
-            processed = processors(group_ids, log_probs, current_tokens=current_tokens, beam_group_idx=group)  # type: ignore[arg-type]
+            processed = processors(group_ids, log_probs, current_tokens=current_tokens, beam_group_idx=group)
             if processed_step is not None:
                 processed_step[rows] = processed
             totals = (processed + beam_scores[rows].unsqueeze(-1)).view(batch, size * vocab)
@@ -132,7 +132,7 @@ def group_beam_search(model: Any, input_ids: torch.Tensor, processors: LogitsPro
         past = model_kwargs.get("past_key_values")
         if past is not None:
             model_kwargs["past_key_values"] = model._reorder_cache(past, reordering)
-        stop = criteria(input_ids, tuple(scores_out) if scores_out is not None else None)  # type: ignore[arg-type]
+        stop = criteria(input_ids, tuple(scores_out) if scores_out is not None else None)
         if all(done) or bool(stop.all()):
             break
 

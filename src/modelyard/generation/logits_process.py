@@ -500,8 +500,8 @@ class HammingDiversityLogitsProcessor(LogitsProcessor):
         self.num_beams = num_beams
         self.group_size = num_beams // num_beam_groups
 
-    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor,  # type: ignore[override]
-                 current_tokens: torch.LongTensor, beam_group_idx: int) -> torch.FloatTensor:
+    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor,  # type: ignore[override]  # the group's tokens and index too, as the reference's
+                 current_tokens: torch.Tensor, beam_group_idx: int) -> torch.Tensor:
         start = beam_group_idx * self.group_size
         if start == 0:
             return scores
@@ -512,7 +512,7 @@ class HammingDiversityLogitsProcessor(LogitsProcessor):
             earlier = current_tokens[row * self.num_beams : row * self.num_beams + start]
             counts = torch.bincount(earlier, minlength=scores.shape[-1]).to(scores.device)
             penalised[row * size : (row + 1) * size] -= self.diversity_penalty * counts
-        return penalised  # type: ignore[return-value]
+        return penalised
 
 
 class UnbatchedClassifierFreeGuidanceLogitsProcessor(LogitsProcessor):
@@ -549,16 +549,16 @@ class UnbatchedClassifierFreeGuidanceLogitsProcessor(LogitsProcessor):
         out = self.model(ids, attention_mask=mask, use_cache=self.use_cache, past_key_values=self.past_key_values)
         if isinstance(out, tuple):
             self.past_key_values = out[1] if len(out) > 1 else None
-            return out[0]  # type: ignore[no-any-return]
+            return out[0]
         self.past_key_values = getattr(out, "past_key_values", None)
-        return out.logits  # type: ignore[no-any-return]
+        return out.logits
 
-    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
-        scores = torch.nn.functional.log_softmax(scores, dim=-1)  # type: ignore[assignment]
+    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
+        scores = torch.nn.functional.log_softmax(scores, dim=-1)
         if self.guidance_scale == 1:
             return scores
         unconditional = torch.nn.functional.log_softmax(self.get_unconditional_logits(input_ids)[:, -1], dim=-1)
-        return self.guidance_scale * (scores - unconditional) + unconditional  # type: ignore[return-value]
+        return self.guidance_scale * (scores - unconditional) + unconditional
 
 
 __all__ = [

@@ -181,10 +181,10 @@ class ConfidenceCriteria(StoppingCriteria):
     def __init__(self, assistant_confidence_threshold: float) -> None:
         self.assistant_confidence_threshold = assistant_confidence_threshold
 
-    def __call__(self, input_ids: torch.LongTensor, scores: Any, **kwargs: Any) -> torch.BoolTensor:
+    def __call__(self, input_ids: torch.Tensor, scores: Any, **kwargs: Any) -> torch.Tensor:
         last = scores if isinstance(scores, torch.Tensor) else scores[-1]  # this step's scores, or all steps'
         probability = last.softmax(-1)[0, input_ids[0, -1]].item()
-        return bool(probability < self.assistant_confidence_threshold)  # type: ignore[return-value]
+        return bool(probability < self.assistant_confidence_threshold)  # type: ignore[return-value]  # a plain bool, as the reference's (the draft loop reads it as one)
 
 
 __all__ = [

@@ -569,7 +569,8 @@ class GenerationMixin:
 
         expand = config.num_beams if config.num_beams > 1 else config.num_return_sequences
         if expand > 1:
-            input_ids, model_kwargs = self._expand_inputs_for_generation(expand, input_ids=input_ids, **model_kwargs)
+            expanded, model_kwargs = self._expand_inputs_for_generation(expand, input_ids=input_ids, **model_kwargs)
+            input_ids = input_ids if expanded is None else expanded
         if mode in (GenerationMode.ASSISTED_GENERATION, GenerationMode.CONTRASTIVE_SEARCH):
             prepare_rollback_cache(self, config, model_kwargs)
         self._prepare_cache(config, model_kwargs, batch_size * expand, input_ids)

@@ -74,6 +74,12 @@ __getattr__, __dir__ = lazy_exports(__name__, globals(), _EXPORTS)
 __all__ = sorted(_EXPORTS)
 
 if TYPE_CHECKING:  # the same names, for type checkers and IDEs (at run time they load on first use)
+    from modelyard.generation.beam_constraints import (  # noqa: F401
+        Constraint,
+        ConstraintListState,
+        DisjunctiveConstraint,
+        PhrasalConstraint,
+    )
     from modelyard.generation.caches import (  # noqa: F401
         Cache,
         CacheLayerMixin,
@@ -92,6 +98,7 @@ if TYPE_CHECKING:  # the same names, for type checkers and IDEs (at run time the
         ExponentialDecayLengthPenalty,
         ForcedBOSTokenLogitsProcessor,
         ForcedEOSTokenLogitsProcessor,
+        HammingDiversityLogitsProcessor,
         InfNanRemoveLogitsProcessor,
         LogitNormalization,
         LogitsProcessor,
@@ -110,6 +117,7 @@ if TYPE_CHECKING:  # the same names, for type checkers and IDEs (at run time the
         TopKLogitsWarper,
         TopPLogitsWarper,
         TypicalLogitsWarper,
+        UnbatchedClassifierFreeGuidanceLogitsProcessor,
     )
     from modelyard.generation.outputs import (  # noqa: F401
         BeamSampleDecoderOnlyOutput,
@@ -120,6 +128,7 @@ if TYPE_CHECKING:  # the same names, for type checkers and IDEs (at run time the
         SampleDecoderOnlyOutput,
     )
     from modelyard.generation.stopping_criteria import (  # noqa: F401
+        ConfidenceCriteria,  # noqa: F401
         EosTokenCriteria,
         MaxLengthCriteria,
         MaxTimeCriteria,

@@ -5,9 +5,10 @@ blob store, or a ``postgresql://`` URL) and offers:
 
 * ``accounts``: users, organisations and memberships; ``tokens``: access tokens; ``sessions``: web sign-ins;
 * ``repos``: repositories, their renames and visibility; ``search``: finding them; ``downloads``: counts;
+  ``likes``: users' likes of repositories;
 * ``commits``: writing commits atomically and reading history; ``trees``: the manifest of each commit;
   ``refs``: branches, tags, pull-request refs and revision lookup; ``changes``: which commit last changed
-  each path;
+  each path; ``history``: squashing a branch, removing LFS objects from every commit;
 * ``blobs``: which repos may use an LFS object, scan verdicts and sniffed content kinds;
 * ``discussions``: discussions and pull requests.
 
@@ -27,10 +28,11 @@ from modelyard.server.storage.commits import Commits
 from modelyard.server.storage.database import Database
 from modelyard.server.storage.discussions import Discussions
 from modelyard.server.storage.downloads import Downloads
+from modelyard.server.storage.history import History
+from modelyard.server.storage.likes import Likes
 from modelyard.server.storage.records import (
     BRANCH,
     DOWNLOAD_WINDOW_DAYS,
-    GITATTRIBUTES,
     PR,
     TAG,
     Commit,
@@ -49,7 +51,7 @@ from modelyard.server.storage.tokens import Sessions, Tokens
 from modelyard.server.storage.trees import Trees
 
 __all__ = [
-    "BRANCH", "DOWNLOAD_WINDOW_DAYS", "GITATTRIBUTES", "PR", "TAG", "Commit", "Identity", "NewCommit", "Repo",
+    "BRANCH", "DOWNLOAD_WINDOW_DAYS", "PR", "TAG", "Commit", "Identity", "NewCommit", "Repo",
     "Session", "Storage", "TokenInfo", "changed_paths", "hash_token", "repo_from_row",
 ]
 
@@ -66,8 +68,10 @@ class Storage(Database):
         self.trees = Trees(self)
         self.commits = Commits(self, self.trees, self.discussions)
         self.changes = ChangeIndex(self, self.trees, self.commits)
+        self.history = History(self, self.commits)
         self.refs = Refs(self)
         self.repos = Repos(self, self.commits)
         self.search = RepoSearch(self)
         self.downloads = Downloads(self)
+        self.likes = Likes(self)
         self.blobs = BlobRecords(self)

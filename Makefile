@@ -40,6 +40,7 @@ demo: install
 include mk/reference.mk
 include mk/browser.mk
 include mk/servers.mk
+include mk/hub_client_suite.mk
 
 clean:
 	rm -rf $(VENV) .venv-ref build dist src/*.egg-info

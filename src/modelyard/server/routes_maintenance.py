@@ -113,16 +113,14 @@ def _storage_rows(request: Request, namespace: str) -> list[dict[str, Any]]:
     repos: list[Repo] = []
     for repo_type in ("model", "dataset", "space"):
         repos += hub.storage.search.matching(repo_type, visible_to=[namespace], author=namespace, sort="lastModified")
-    rows = []
+    sizes: list[tuple[Repo, int]] = []
     for repo in repos:
         head = hub.storage.refs.target(repo, BRANCH + "main")
-        size = sum(e.size for e in hub.manifest(repo, head).values()) if head else 0
-        rows.append({"id": repo.repo_id, "type": repo.type, "updatedAt": iso_z(repo.last_modified),
-                     "visibility": "private" if repo.private else "public", "storage": size})
-    total = sum(r["storage"] for r in rows) or 1
-    for row in rows:
-        row["storagePercent"] = round(100 * row["storage"] / total, 4)
-    return rows
+        sizes.append((repo, sum(e.size for e in hub.manifest(repo, head).values()) if head else 0))
+    total = sum(size for _, size in sizes) or 1
+    return [{"id": repo.repo_id, "type": repo.type, "updatedAt": iso_z(repo.last_modified),
+             "visibility": "private" if repo.private else "public", "storage": size,
+             "storagePercent": round(100 * size / total, 4)} for repo, size in sizes]
 
 
 @router.get("/api/settings/repositories", tags=["repos"], responses=answers(401))

@@ -15,16 +15,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Body, Path, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from modelyard.server.auth import owns_namespace, require_commit_rights, require_write
 from modelyard.server.errors import HubHTTPError, bad_request, forbidden, unauthorized
 from modelyard.server.gitobjects import iso_z
-from modelyard.server.paths import check_name
+from modelyard.server.paths import NAME_SCHEMA, REF_SCHEMA, check_name
 from modelyard.server.responses import MOVED, READ, answers
 from modelyard.server.service import hub_of, seg
 from modelyard.server.storage import BRANCH, PR, TAG, Repo
@@ -40,8 +40,9 @@ class SquashBody(BaseModel):
 
 
 @router.post(REPO + "/super-squash/{branch}", tags=["refs"], responses=answers(*MOVED, *READ, 403, 413))
-def super_squash(request: Request, repo_type: str, namespace: str, name: str, branch: str,
-                 body: SquashBody | None = None) -> JSONResponse:
+def super_squash(request: Request, repo_type: str, namespace: str, name: str,
+                 branch: str = Path(json_schema_extra=REF_SCHEMA),
+                 body: SquashBody | None = Body(default=None)) -> JSONResponse:
     hub = hub_of(request)
     repo, caller = hub.readable_repo(request, repo_type, namespace, name)
     ref_name = seg(branch)
@@ -72,7 +73,7 @@ def list_lfs_files(request: Request, repo_type: str, namespace: str, name: str) 
 
 class LfsDeletions(BaseModel):
     model_config = ConfigDict(extra="allow")
-    sha: list[str] = Field(max_length=1000)
+    sha: list[Annotated[str, Field(pattern=r"^[0-9a-fA-F]{64}$")]] = Field(max_length=1000)
     rewriteHistory: bool = True
 
 
@@ -81,7 +82,8 @@ class LfsBatchBody(BaseModel):
     deletions: LfsDeletions
 
 
-@router.post(REPO + "/lfs-files/batch", tags=["lfs"], responses=answers(*MOVED, *READ, 403, 413))
+@router.post(REPO + "/lfs-files/batch", tags=["lfs"], status_code=204, response_class=Response,
+             responses=answers(*MOVED, *READ, 403, 413))
 def delete_lfs_files(request: Request, repo_type: str, namespace: str, name: str, body: LfsBatchBody) -> Response:
     hub = hub_of(request)
     repo, caller = hub.readable_repo(request, repo_type, namespace, name)
@@ -131,8 +133,9 @@ def my_repositories(request: Request) -> JSONResponse:
     return JSONResponse(_storage_rows(request, caller.name))
 
 
-@router.get("/api/organizations/{org}/settings/repositories", tags=["repos"], responses=answers(401, 403, 404))
-def org_repositories(request: Request, org: str) -> JSONResponse:
+@router.get("/api/organizations/{org}/settings/repositories", tags=["repos"],
+            responses=answers(400, 401, 403, 404))
+def org_repositories(request: Request, org: str = Path(json_schema_extra=NAME_SCHEMA)) -> JSONResponse:
     hub = hub_of(request)
     caller = hub.caller(request)
     check_name(org, what="organisation name")

@@ -7,13 +7,13 @@ the repository. Lists show only the repositories the caller may read, so a like 
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Path, Request
 from fastapi.responses import JSONResponse, Response
 
 from modelyard.server.auth import can_read
 from modelyard.server.errors import HubHTTPError, unauthorized
 from modelyard.server.gitobjects import iso_z
-from modelyard.server.paths import check_name
+from modelyard.server.paths import NAME_SCHEMA, check_name
 from modelyard.server.responses import MOVED, READ, answers
 from modelyard.server.service import hub_of
 from modelyard.server.storage import Identity
@@ -55,8 +55,8 @@ def likers(request: Request, repo_type: str, namespace: str, name: str) -> JSONR
                          for user, fullname in hub.storage.likes.likers(repo)])
 
 
-@router.get("/api/users/{user}/likes", tags=["likes"], responses=answers(404))
-def user_likes(request: Request, user: str) -> Response:
+@router.get("/api/users/{user}/likes", tags=["likes"], responses=answers(400, 404))
+def user_likes(request: Request, user: str = Path(json_schema_extra=NAME_SCHEMA)) -> Response:
     hub = hub_of(request)
     check_name(user, what="user name")
     if hub.storage.accounts.namespace_kind(user) != "user":

@@ -39,6 +39,7 @@ class Repo:
     private: bool
     created_at: float
     last_modified: float
+    gated: str | None = None  # None (not gated), "auto" or "manual": see storage.gating
 
     @property
     def repo_id(self) -> str:
@@ -47,7 +48,7 @@ class Repo:
 
 def repo_from_row(row: Row) -> Repo:
     return Repo(row["id"], row["type"], row["namespace"], row["name"], bool(row["private"]),
-                row["created_at"], row["last_modified"])
+                row["created_at"], row["last_modified"], row["gated"])
 
 
 @dataclass(frozen=True)

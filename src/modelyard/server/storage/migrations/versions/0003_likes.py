@@ -1,4 +1,4 @@
-"""0002: likes (a user's like of a repository) and an organisation's private-by-default setting.
+"""0003: likes (a user's like of a repository) and an organisation's private-by-default setting.
 
 ``likes`` rows belong to a repository (``repo_id``; deleting it clears them) and to a user; ``created_at`` orders
 a user's list of likes. ``namespaces.default_private``: repositories an organisation creates without saying
@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = "0002"
-down_revision = "0001"
+revision = "0003"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 

@@ -2,7 +2,7 @@
 
 LFS decided by ``.gitattributes`` at preupload, the initial commit (the Hub's default attributes, authored by
 the creator, a card for a new Space), card validation (``license``, ``model-index``, empty card), likes,
-super-squash, ``lfs-files`` list and delete, ``auth-check``, ``settings/repositories``, an organisation's
+super-squash, ``lfs-files`` list and delete, ``auth-check`` (gated repos included), ``settings/repositories``, an organisation's
 private-by-default setting and its full name in ``whoami-v2``, ``create_tag`` on a missing revision, deleting a
 folder named without its trailing '/'.
 """
@@ -18,8 +18,8 @@ from pathlib import Path
 import httpx
 import pytest
 from _hub_server import HubServer
-from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi, ModelCard, RepoCard
-from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError, RevisionNotFoundError
+from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi, ModelCard, RepoCard, hf_hub_download
+from huggingface_hub.errors import GatedRepoError, HfHubHTTPError, RepositoryNotFoundError, RevisionNotFoundError
 
 from modelyard.server.gitattributes import LfsAttributes, default_gitattributes
 
@@ -270,6 +270,24 @@ def test_auth_check_and_repository_settings(hub_server: HubServer, api: HfApi) -
     assert org_repo in {r.id for r in api.list_user_repos(namespace=hub_server.org)}
     with pytest.raises(HfHubHTTPError):
         list(outsider.list_user_repos(namespace=hub_server.org))
+
+
+def test_auth_check_and_gitattributes_of_a_gated_repo_need_access(hub_server: HubServer, api: HfApi, repo: str,
+                                                                 tmp_path: Path) -> None:
+    """As the stock client's own tests expect: only the card of a gated repo is free to read."""
+    api.update_repo_settings(repo, gated="auto")
+    api.auth_check(repo)  # the owner
+    other = hub_server.add_user(f"gate{repo.rsplit('-', 1)[1]}")
+    with pytest.raises(GatedRepoError, match="is restricted and you are not in the authorized list"):
+        hf_hub_download(repo, ".gitattributes", endpoint=hub_server.url, token=other, cache_dir=tmp_path)
+    for write in (False, True):
+        with pytest.raises(GatedRepoError):
+            hub_server.api(token=other).auth_check(repo, write=write)
+    assert httpx.post(f"{hub_server.url}/{repo}/ask-access", headers={"authorization": f"Bearer {other}"},
+                      timeout=30).status_code == 200  # an auto gate lets the asker in at once
+    hub_server.api(token=other).auth_check(repo)
+    assert Path(hf_hub_download(repo, ".gitattributes", endpoint=hub_server.url, token=other,
+                                cache_dir=tmp_path)).read_bytes() == default_gitattributes("model")
 
 
 def test_org_private_by_default_and_fullname_in_whoami(hub_server: HubServer, api: HfApi) -> None:

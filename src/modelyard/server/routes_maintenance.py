@@ -8,7 +8,8 @@
   (``HfApi.permanently_delete_lfs_files``): the repo's links to those objects go, and with ``rewriteHistory``
   every ref's history is rewritten without the files that held them.
 * ``GET /api/{type}s/{id}/auth-check[/write]`` (``HfApi.auth_check``): 200 when the caller may read (write)
-  the repo; the errors are those of reading (404 with the client's codes) or writing (401/403).
+  the repo and download its files; the errors are those of reading (404 with the client's codes), of a gated
+  repo without access (``GatedRepo``) or of writing (401/403).
 * ``GET /api/settings/repositories`` and ``/api/organizations/{org}/settings/repositories``
   (``HfApi.list_user_repos``): the caller's (or the organisation's) repositories with their storage.
 """
@@ -21,7 +22,7 @@ from fastapi import APIRouter, Body, Path, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from modelyard.server.auth import owns_namespace, require_commit_rights, require_write
+from modelyard.server.auth import owns_namespace, require_commit_rights, require_gate_access, require_write
 from modelyard.server.errors import HubHTTPError, bad_request, forbidden, unauthorized
 from modelyard.server.gitobjects import iso_z
 from modelyard.server.paths import NAME_SCHEMA, REF_SCHEMA, check_name
@@ -96,9 +97,11 @@ def delete_lfs_files(request: Request, repo_type: str, namespace: str, name: str
     return Response(status_code=204)
 
 
-@router.get(REPO + "/auth-check", tags=["auth"], responses=answers(*MOVED, *READ))
+@router.get(REPO + "/auth-check", tags=["auth"], responses=answers(*MOVED, *READ, 403))
 def auth_check(request: Request, repo_type: str, namespace: str, name: str) -> JSONResponse:
-    hub_of(request).readable_repo(request, repo_type, namespace, name)
+    hub = hub_of(request)
+    repo, caller = hub.readable_repo(request, repo_type, namespace, name)
+    require_gate_access(hub.storage, caller, repo)  # reading a gated repo's files needs access too
     return JSONResponse({"access": "read"})
 
 
@@ -106,6 +109,7 @@ def auth_check(request: Request, repo_type: str, namespace: str, name: str) -> J
 def auth_check_write(request: Request, repo_type: str, namespace: str, name: str) -> JSONResponse:
     hub = hub_of(request)
     repo, caller = hub.readable_repo(request, repo_type, namespace, name)
+    require_gate_access(hub.storage, caller, repo)
     require_write(caller, repo, repo.repo_id)
     return JSONResponse({"access": "write"})
 

@@ -39,3 +39,17 @@ def test_every_exclusion_names_a_selected_module_and_gives_a_reason() -> None:
             continue
         assert reason.strip(), f"no reason given for {entry.strip()!r}"
         assert entry.split("::")[0].strip() in modules, entry
+
+
+def test_excluded_tests_are_listed_with_their_reasons(tmp_path: Path) -> None:
+    junit = tmp_path / "junit.xml"
+    junit.write_text(
+        '<testsuites><testsuite>'
+        '<testcase classname="tests.test_hf_api.TestCollectionAPI" name="test_a"><skipped message="[excluded] '
+        'collections are not offered"/></testcase>'
+        '<testcase classname="tests.test_lfs" name="test_b[x]"><skipped message="needs git-lfs"/></testcase>'
+        '<testcase classname="tests.test_lfs" name="test_c"><skipped message="[excluded] production: reads"/>'
+        '</testcase><testcase classname="tests.test_lfs" name="test_d"/></testsuite></testsuites>')
+    assert _runner()._excluded(junit) == [
+        ("test_hf_api.py::TestCollectionAPI::test_a", "collections are not offered"),
+        ("test_lfs.py::test_c", "production: reads")]

@@ -18,8 +18,20 @@ from pathlib import Path
 import httpx
 import pytest
 from _hub_server import HubServer
-from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi, ModelCard, RepoCard, hf_hub_download
-from huggingface_hub.errors import GatedRepoError, HfHubHTTPError, RepositoryNotFoundError, RevisionNotFoundError
+from huggingface_hub import (
+    CommitOperationAdd,
+    CommitOperationDelete,
+    HfApi,
+    ModelCard,
+    RepoCard,
+    hf_hub_download,
+)
+from huggingface_hub.errors import (
+    GatedRepoError,
+    HfHubHTTPError,
+    RepositoryNotFoundError,
+    RevisionNotFoundError,
+)
 
 from modelyard.server.gitattributes import LfsAttributes, default_gitattributes
 

@@ -36,21 +36,26 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 CACHE = ROOT / "build" / "hub-client-suite"
 
-# The modules about the Hub's HTTP API: repositories, commits, uploads, downloads, cards, the file system.
-# Left out: inference, jobs, endpoints, buckets, kernels, webhooks, OAuth (products the hub does not offer),
-# the CLI's output formatting, the pure utility modules (they make no Hub call) and test_hub_mixin.py
-# (it needs jedi to collect; test_hub_mixin_pytorch.py covers the push/load round trips).
+# The modules about the Hub's HTTP API: repositories, commits, uploads, downloads and the cache they fill, cards,
+# discussions (through the CLI too), the file system and the model mixins.
+# Left out: inference, jobs, endpoints, buckets, kernels, webhooks, OAuth, sandbox (products the hub does not
+# offer), test_cli.py (the CLI's commands against a mocked HfApi and its terminal formatting; the CLI's calls to a
+# hub are those of HfApi, tested here) and the pure utility modules (they make no Hub call).
 MODULES = (
     "test_hf_api.py",
     "test_commit_api.py",
     "test_file_download.py",
     "test_snapshot_download.py",
+    "test_cache_layout.py",
+    "test_shared_blobs.py",
     "test_upload_pipeline.py",
     "test_commit_scheduler.py",
     "test_copy_files.py",
     "test_repocard.py",
     "test_repocard_data.py",
+    "test_cli_discussions.py",
     "test_hf_file_system.py",
+    "test_hub_mixin.py",
     "test_hub_mixin_pytorch.py",
     "test_lfs.py",
     "test_xet_upload.py",
@@ -116,6 +121,19 @@ def _start_hub(data_dir: Path, log) -> tuple[subprocess.Popen, str]:
             time.sleep(0.3)
     proc.terminate()
     raise SystemExit(f"The hub did not answer on {url} within 60 s; see {log.name}.")
+
+
+def _excluded(junit: Path) -> list[tuple[str, str]]:
+    """(test id, reason) of every excluded test of a run, in the suite's order."""
+    out = []
+    for case in ET.parse(junit).getroot().iter("testcase"):
+        for child in case:
+            message = child.get("message") or ""
+            if child.tag == "skipped" and "[excluded]" in message:
+                module = (case.get("classname") or "").removeprefix("tests.").split(".")
+                test_id = "::".join([module[0] + ".py", *module[1:], case.get("name") or "?"])
+                out.append((test_id, message.split("[excluded]", 1)[1].strip()))
+    return out
 
 
 def _counts(junit: Path) -> dict[str, Counter]:
@@ -185,6 +203,13 @@ def main(argv: list[str] | None = None) -> int:
             hub.wait(timeout=30)
 
     per_module = _counts(junit) if junit.exists() else {}
+    excluded = _excluded(junit) if junit.exists() else []
+    if excluded:
+        listing = CACHE / "excluded-tests.txt"
+        listing.write_text("".join(f"{test_id}  # {reason}\n" for test_id, reason in excluded))
+        print("\nexcluded, by reason (each test in " + str(listing.relative_to(ROOT)) + "):")
+        for reason, n in Counter(reason for _, reason in excluded).most_common():
+            print(f"{n:6}  {reason}")
     total: Counter = Counter()
     print(f"\n{'module':32} {'passed':>7} {'failed':>7} {'skipped':>8} {'excluded':>9}")
     for name in sorted(per_module):

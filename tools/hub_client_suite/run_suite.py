@@ -1,12 +1,15 @@
 """Run huggingface_hub's own test suite against a loopback modelyard hub and print the counts.
 
     python tools/hub_client_suite/run_suite.py [--module test_hf_api.py ...] [-k EXPR] [--keep]
+                                               [--backend sqlite|postgres+s3]
 
 1. Downloads the source distribution of the *installed* huggingface_hub from PyPI (``pip download --no-binary``)
    into ``build/hub-client-suite/`` (git-ignored; reused by later runs) and unpacks it there.
 2. Starts ``modelyard hub serve`` on a free loopback port over a temp data folder, with the users, organisation and
    tokens the tests expect (``testing_constants.py``: USER with FULL_NAME in the organisation ``valid_org_hub``,
    OTHER_USER, ENTERPRISE_USER in ENTERPRISE_ORG, which makes its repositories private by default).
+   ``--backend postgres+s3`` (or ``SUITE_BACKEND``) runs the hub on a throwaway PostgreSQL cluster and moto's S3
+   server instead of SQLite and files.
 3. Copies ``suite_conftest.py`` as the tests' ``conftest.py`` (the sdist does not ship it): it patches only
    constants and fixtures (endpoint, tokens, cache folders), never test logic. The tests listed in
    ``excluded.txt`` (production data or a product the hub does not offer, each with its reason) and those
@@ -151,6 +154,35 @@ def _counts(junit: Path) -> dict[str, Counter]:
     return per_module
 
 
+def _backend(kind: str, work: Path) -> tuple[dict[str, str], list]:
+    """The hub's settings (environment) for ``kind`` and the servers started for it (to stop at the end).
+
+    ``postgres+s3``: a throwaway PostgreSQL cluster and moto's S3 server, as the hub's own scale-out tests start
+    them (``tests/_backing_servers.py``); the hub runs with its S3 defaults (presigned downloads and direct
+    uploads from the client to the bucket)."""
+    if kind == "sqlite":
+        return {}, []
+    sys.path.insert(0, str(ROOT / "tests"))
+    from _backing_servers import PostgresServer, S3Server, postgres_bin_dir
+
+    bin_dir = postgres_bin_dir()
+    if bin_dir is None:
+        raise SystemExit("--backend postgres+s3 needs PostgreSQL (Debian's postgresql package; `make servers`).")
+    # Its own temp folder: PostgreSQL runs as nobody when this runs as root, and the work folder is private.
+    postgres = PostgresServer(bin_dir, Path(tempfile.mkdtemp(prefix="hub-client-suite-pg-"))).start()
+    servers: list = [postgres]
+    try:
+        s3 = S3Server().start()
+        servers.append(s3)
+        env = {**s3.env(), "MODELYARD_HUB_DATABASE_URL": postgres.new_database(),
+               "MODELYARD_HUB_BLOB_STORE": f"s3://{s3.new_bucket()}/blobs"}
+    except BaseException:
+        for server in servers:
+            server.stop()
+        raise
+    return env, servers
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--module", action="append", help="a module of the suite (default: the selected list)")
@@ -158,6 +190,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the hub's data folder and log")
     parser.add_argument("--workers", default=os.environ.get("SUITE_WORKERS"),
                         help="pytest-xdist workers, when installed (default: none)")
+    parser.add_argument("--backend", choices=("sqlite", "postgres+s3"), default=os.environ.get("SUITE_BACKEND",
+                        "sqlite"), help="the hub's storage: SQLite and files (default), or PostgreSQL and S3")
     args, extra = parser.parse_known_args(argv)
 
     version = importlib.metadata.version("huggingface_hub")
@@ -170,6 +204,21 @@ def main(argv: list[str] | None = None) -> int:
     work = Path(tempfile.mkdtemp(prefix="hub-client-suite-"))
     data_dir = work / "hub"
     log_path = work / "hub.log"
+    backend_env, servers = _backend(args.backend, work)
+    os.environ.update(backend_env)  # for the admin commands and the hub alike
+    try:
+        return _run(args, extra, version, suite, modules, work, data_dir, log_path)
+    finally:
+        for server in servers:
+            server.stop()
+            if hasattr(server, "root"):  # the PostgreSQL cluster's folder
+                shutil.rmtree(server.root, ignore_errors=True)
+
+
+def _run(args: argparse.Namespace, extra: list[str], version: str, suite: Path, modules: list[str], work: Path,
+         data_dir: Path, log_path: Path) -> int:
+    if args.backend != "sqlite":
+        _modelyard(data_dir, "migrate")
     _modelyard(data_dir, "user", "add", USER, "--fullname", FULL_NAME)
     _modelyard(data_dir, "user", "add", OTHER_USER)
     _modelyard(data_dir, "user", "add", ENTERPRISE_USER)
@@ -188,7 +237,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         hub, url = _start_hub(data_dir, log)
         env.update(MODELYARD_SUITE_ENDPOINT=url, HF_ENDPOINT=url)
-        print(f"huggingface_hub {version} suite ({suite}) against {url}", flush=True)
+        print(f"huggingface_hub {version} suite ({suite}) against {url} ({args.backend})", flush=True)
         command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-o", "addopts=", "-q",
                    "-W", "error::FutureWarning", "--strict-markers", "--timeout=300", "-rN",
                    f"--junitxml={junit}", *[f"tests/{m}" for m in modules], *extra]
@@ -218,7 +267,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{name:32} {c['passed']:7} {c['failed']:7} {c['skipped']:8} {c['excluded']:9}")
     print(f"{'total':32} {total['passed']:7} {total['failed']:7} {total['skipped']:8} {total['excluded']:9}")
     ran = total["passed"] + total["failed"]
-    print(f"huggingface_hub {version}: {total['passed']} of {ran} selected tests pass against the hub "
+    print(f"huggingface_hub {version}: {total['passed']} of {ran} selected tests pass against the hub on {args.backend} "
           f"({total['excluded']} excluded with a reason, {total['skipped']} skipped by the suite itself).")
     if args.keep:
         print(f"hub data and log kept in {work}")

@@ -328,6 +328,16 @@ def test_deleting_a_folder_named_without_its_slash(api: HfApi, repo: str) -> Non
         api.create_commit(repo, operations=[CommitOperationDelete("1")], commit_message="again")
 
 
+def test_a_backslash_path_is_refused_by_design(api: HfApi, repo: str) -> None:
+    """The Hugging Face Hub stores ``folder/..\\..\\file`` as a name; this hub refuses it (README, "Names"): on
+    Windows it escapes the download folder of any client that does not check."""
+    for path in ("folder/..\\..\\..\\file", "a\\b.txt"):
+        with pytest.raises(HfHubHTTPError, match="backslash") as err:
+            api.upload_file(path_or_fileobj=b"content", path_in_repo=path, repo_id=repo)
+        assert err.value.response.status_code == 422
+    assert api.list_repo_files(repo) == [".gitattributes"]
+
+
 def test_the_org_admin_command_sets_private_by_default(tmp_path: Path) -> None:
     from modelyard.server.storage import Storage
 

@@ -11,7 +11,7 @@ NO_LIMIT = 2**62  # LIMIT of an unbounded page: SQLite's -1 means none, PostgreS
 
 # Sort keys of repository searches; None keeps the repo-id order (the keys this hub does not track).
 SORT_KEYS: dict[str, str | None] = {"lastModified": "last_modified", "createdAt": "created_at",
-                                    "downloads": "COALESCE(d.n, 0)", "likes": "COALESCE(lk.n, 0)", "id": None}
+                                    "downloads": "COALESCE(d.n, 0)", "id": None, "likes": "COALESCE(lk.n, 0)"}
 
 
 class RepoSearch:

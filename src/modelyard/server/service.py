@@ -75,9 +75,9 @@ class Hub:
         self._content_kinds: OrderedDict[str, str] = OrderedDict()
         self._lfs_attributes: OrderedDict[str, LfsAttributes] = OrderedDict()
         self._cache_lock = threading.Lock()
-        # Stored once at start, so creating a repository only touches its .gitattributes (no upload of its own).
-        for repo_type in ("model", "dataset", "space"):
-            self.initial_blob(repo_type)
+        # Stored at start (as before datasets had attributes of their own), so creating a model repository only
+        # touches its .gitattributes; those of datasets and Spaces are stored when the first one is created.
+        self.initial_blob("model")
 
     def health(self) -> dict[str, Any]:
         """Whether the metadata database and the blob store answer (``/api/health``; 503 when one does not)."""

@@ -13,6 +13,24 @@ $(REF_STAMP):
 
 reference: $(REF_STAMP)
 
+# The newest transformers 5.x, for the corpus comparison (benchmarks/bench_remote_code_5x.py): which custom-code
+# repositories written for 4.x the 5.x line still loads. Not needed by the tests.
+REF5_VENV := .venv-ref5
+REF5_PY := $(REF5_VENV)/bin/python
+REF5_STAMP := $(REF5_VENV)/.stamp-installed
+
+$(REF5_STAMP):
+	$(PYTHON) -m venv $(REF5_VENV)
+	$(REF5_PY) -m pip install -q --disable-pip-version-check torch==2.13.0
+	$(REF5_PY) -m pip install -q --disable-pip-version-check "transformers>=5,<6" accelerate sentencepiece protobuf pillow numpy safetensors
+	touch $(REF5_STAMP)
+
+reference5: $(REF5_STAMP)
+
+# The custom-code corpus against the newest 5.x release and modelyard (the README's compatibility table).
+bench-remote-code-5x: $(REF5_STAMP) $(REF_STAMP) install
+	$(PY) benchmarks/bench_remote_code_5x.py
+
 # ---- parity fixtures and benchmarks (tools/reference/, tests/fixtures/parity/, benchmarks/) ----------------
 PARITY_DIR := tests/fixtures/parity
 # Parity tests carry "parity" in their module or test name; parity-live runs them against fresh fixtures.

@@ -366,7 +366,14 @@ class GenerationConfig(PretrainedIO):
         """Build from a dict (a ``generation_config.json``'s content); ``kwargs`` override its settings."""
         if not isinstance(config_dict, dict):
             raise ConfigurationError(f"GenerationConfig.from_dict needs a dict, got {type(config_dict).__name__}.")
-        config = cls(**{**config_dict, **{k: v for k, v in kwargs.items() if k in DEFAULTS or k in METADATA_FIELDS}})
+        # A file's keys that are not settings are the repository's own (Baichuan's user_token_id): kept as
+        # attributes, never taken for misspelt settings.
+        own = {k: v for k, v in config_dict.items() if k not in DEFAULTS and k not in METADATA_FIELDS
+               and not k.startswith("_") and k not in GENERATE_ARGUMENTS}
+        settings = {k: v for k, v in config_dict.items() if k not in own}
+        config = cls(**{**settings, **{k: v for k, v in kwargs.items() if k in DEFAULTS or k in METADATA_FIELDS}})
+        for key, value in own.items():
+            setattr(config, key, value)
         unused = {k: v for k, v in kwargs.items() if k not in DEFAULTS and k not in METADATA_FIELDS}
         return (config, unused) if return_unused_kwargs else config
 

@@ -312,6 +312,41 @@ class GenerationMixin:
         eos_tensor = None if eos_list is None else torch.tensor(eos_list, dtype=torch.long, device=device)
         return eos_tensor, pad
 
+    def _prepare_special_tokens(self, generation_config: GenerationConfig, kwargs_has_attention_mask: bool | None = None,
+                                device: Any = None) -> None:
+        """Set ``generation_config._bos_token_tensor``, ``_eos_token_tensor`` (1-d), ``_pad_token_tensor`` (the
+        first eos where no pad token is set) and ``_decoder_start_token_tensor``, as the reference's
+        ``generate()`` does before asking for processors and criteria: remote code with a decoding loop of
+        its own calls it too. Changes ``generation_config`` in place (use a copy)."""
+        device = device if device is not None else self.device  # type: ignore[attr-defined]
+
+        def as_tensor(token: Any) -> torch.Tensor | None:
+            if token is None:
+                return None
+            if isinstance(token, torch.Tensor):
+                return token.to(device)
+            return torch.tensor(token, dtype=torch.long, device=device)
+
+        config: Any = generation_config  # settings and the private tensors are attributes set at run time
+        eos = as_tensor(config.eos_token_id)
+        if eos is not None and eos.ndim == 0:
+            eos = eos.unsqueeze(0)
+        pad = as_tensor(config.pad_token_id)
+        if pad is None and eos is not None and eos.numel():
+            if kwargs_has_attention_mask is False:
+                logger.warning("The attention mask and the pad token id were not set: pass the inputs' attention_mask "
+                               "to get reliable results.")
+            pad = eos[0]
+            logger.warning("Setting `pad_token_id` to `eos_token_id`:%s for open-end generation.", int(pad))
+        bos = as_tensor(config.bos_token_id)
+        start = as_tensor(config.decoder_start_token_id)
+        if self.config.is_encoder_decoder and start is None:  # type: ignore[attr-defined]
+            start = bos
+        config._bos_token_tensor = bos
+        config._eos_token_tensor = eos
+        config._pad_token_tensor = pad
+        config._decoder_start_token_tensor = start
+
     def _get_logits_processor(
         self, generation_config: GenerationConfig, input_ids_seq_length: int | None = None,
         encoder_input_ids: torch.Tensor | None = None, prefix_allowed_tokens_fn: Any = None,
@@ -319,8 +354,11 @@ class GenerationMixin:
         model_kwargs: dict[str, Any] | None = None, negative_prompt_ids: Any = None,
         negative_prompt_attention_mask: Any = None, *, eos_tensor: torch.Tensor | None = None,
     ) -> LogitsProcessorList:
-        """The processors the settings ask for, in the reference's order, with the caller's merged in."""
+        """The processors the settings ask for, in the reference's order, with the caller's merged in. The eos
+        tokens are ``eos_tensor``, else those :meth:`_prepare_special_tokens` set on the config."""
         config = generation_config
+        if eos_tensor is None:
+            eos_tensor = getattr(config, "_eos_token_tensor", None)
         processors = LogitsProcessorList()
         if config.sequence_bias is not None:
             processors.append(SequenceBiasLogitsProcessor(sequence_bias=config.sequence_bias))
@@ -382,8 +420,10 @@ class GenerationMixin:
         self, generation_config: GenerationConfig, stopping_criteria: StoppingCriteriaList | None,
         tokenizer: Any = None, *, eos_tensor: torch.Tensor | None = None,
     ) -> StoppingCriteriaList:
-        """The criteria the settings ask for, with the caller's merged in."""
+        """The criteria the settings ask for, with the caller's merged in (eos tokens as for the processors)."""
         config = generation_config
+        if eos_tensor is None:
+            eos_tensor = getattr(config, "_eos_token_tensor", None)
         criteria = StoppingCriteriaList()
         if config.max_length is not None:
             criteria.append(MaxLengthCriteria(max_length=config.max_length,

@@ -14,11 +14,10 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
-from modelyard.server.blobstore import BlobStore
 from modelyard.server.errors import HubHTTPError, bad_request
-from modelyard.server.gitobjects import FileEntry, git_blob_oid, lfs_entry
+from modelyard.server.gitobjects import FileEntry, git_blob_oid
 from modelyard.server.paths import check_folder_path, check_path_in_repo, nfc_twins
 
 _SHA256_RE = re.compile(r"[0-9a-f]{64}")
@@ -60,6 +59,14 @@ def _check_no_lone_surrogate(obj: Any, line_no: int) -> None:
                           "them as UTF-8.") from None
 
 
+class BlobSink(Protocol):
+    """Where a commit's regular files are stored (the hub's content gateway)."""
+
+    def put_bytes(self, content: bytes) -> str:
+        """Store ``content``; returns its sha256."""
+        ...
+
+
 @dataclass
 class Operation:
     kind: str  # "add" | "lfs" | "delete" | "delete_folder"
@@ -91,7 +98,7 @@ def _str_field(value: dict[str, Any], name: str, line_no: int) -> str:
     return found
 
 
-def parse_commit(body: IO[bytes], store: BlobStore, *, max_line: int, max_regular: int, max_file: int,
+def parse_commit(body: IO[bytes], store: BlobSink, *, max_line: int, max_regular: int, max_file: int,
                  max_operations: int) -> ParsedCommit:
     """Read the NDJSON ``body``: a ``header`` line and one line per operation. Regular files are stored."""
     parsed = ParsedCommit()
@@ -230,16 +237,3 @@ def _check_file_folder_clash(manifest: dict[str, FileEntry]) -> None:
     if clash:
         name = sorted(clash)[0]
         raise bad_request(f"{name!r} would be both a file and a folder; delete the file or rename the folder.")
-
-
-def lfs_entry_for(store: BlobStore, sha256: str, size: int | None, path: str) -> FileEntry:
-    """FileEntry of a stored LFS object; 400 if its bytes never reached the store or the size differs."""
-    blob = store.path(sha256)
-    try:
-        stored_size = blob.stat().st_size
-    except FileNotFoundError:
-        raise bad_request(f"LFS object {sha256} for {path!r} was not uploaded to this repository; upload it "
-                          "through this repository's LFS batch API first.") from None
-    if size is not None and size != stored_size:
-        raise bad_request(f"LFS file {path!r}: size {size} does not match the uploaded object ({stored_size} bytes).")
-    return lfs_entry(sha256, stored_size)

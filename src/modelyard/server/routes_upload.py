@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from modelyard.server.auth import require_commit_rights
-from modelyard.server.commits import apply_operations, parse_commit
+from modelyard.server.commits import UNPROCESSABLE, apply_operations, parse_commit
 from modelyard.server.config import HubSettings
 from modelyard.server.errors import HubHTTPError, bad_request
 from modelyard.server.gitobjects import FileEntry
@@ -44,7 +44,7 @@ class PreuploadBody(BaseModel):
     gitIgnore: str | None = None
 
 
-@router.post(REPO + "/preupload/{revision}", tags=["upload"], responses=answers(*MOVED, *READ, 403, 413))
+@router.post(REPO + "/preupload/{revision}", tags=["upload"], responses=answers(*MOVED, *READ, 403, 413, 422))
 def preupload(request: Request, repo_type: str, namespace: str, name: str, revision: str,
               body: PreuploadBody, create_pr: str | None = None) -> JSONResponse:
     hub = hub_of(request)
@@ -57,15 +57,19 @@ def preupload(request: Request, repo_type: str, namespace: str, name: str, revis
     if ignore_text is None and ".gitignore" in manifest:
         ignore_text = hub.small_text(manifest[".gitignore"])
     ignore = GitIgnore(ignore_text) if ignore_text else None
+    # As on the Hugging Face Hub: a path the revision's .gitattributes sends to LFS goes there whatever its size;
+    # other files by size.
+    attributes = hub.lfs_attributes(manifest)
     files = []
     for f in body.files:
-        check_path_in_repo(f.path)
+        check_path_in_repo(f.path, status=UNPROCESSABLE)
         if f.size > hub.settings.max_file_size:
             raise HubHTTPError(413, f"File {f.path!r} has {f.size} bytes; this hub accepts files up to "
                                f"{hub.settings.max_file_size} bytes (HubSettings.max_file_size).")
         item: dict[str, Any] = {
             "path": f.path,
-            "uploadMode": "lfs" if f.size > hub.settings.regular_max_size else "regular",
+            "uploadMode": "lfs" if f.size > hub.settings.regular_max_size or (
+                attributes is not None and attributes.is_lfs(f.path)) else "regular",
             "shouldIgnore": bool(ignore and ignore.ignored(f.path)),
         }
         existing = manifest.get(f.path)
@@ -175,7 +179,7 @@ _NDJSON_LINE = {
 
 
 @router.post(
-    REPO + "/commit/{revision}", tags=["upload"], responses=answers(*MOVED, *READ, 403, 409, 412, 413),
+    REPO + "/commit/{revision}", tags=["upload"], responses=answers(*MOVED, *READ, 403, 409, 412, 413, 422),
     openapi_extra={"requestBody": {"required": True, "content": {"application/x-ndjson": {"schema": {
         "type": "array", "items": _NDJSON_LINE, "minItems": 1,
         "contains": {"type": "object", "required": ["key", "value"], "properties": {

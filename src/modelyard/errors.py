@@ -76,6 +76,11 @@ class TokenizerError(ModelyardError, ValueError):
     """A tokenizer was built or called with invalid input."""
 
 
+class TokenizerArgumentClashError(TokenizerError, AttributeError):
+    """A tokenizer setting is named like one of its methods (``add_special_tokens=True`` to the constructor), which
+    would shadow the method; an ``AttributeError`` too, as the reference raises."""
+
+
 class FeatureExtractionError(ModelyardError, ValueError):
     """A feature extractor, image processor or processor got invalid input or settings."""
 
@@ -94,6 +99,7 @@ __all__ = [
     "RevisionNotFoundError",
     "ShapeError",
     "TokenizerError",
+    "TokenizerArgumentClashError",
     "TrustRemoteCodeError",
     "UnknownModelTypeError",
     "UnsafeFileError",

@@ -15,7 +15,7 @@ import os
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
-from modelyard.errors import MissingFileError, TokenizerError
+from modelyard.errors import MissingFileError, TokenizerArgumentClashError, TokenizerError
 from modelyard.hub.files import FileSource
 from modelyard.pretrained_io import PretrainedIO
 from modelyard.tokenization import chat_template as chat_templates
@@ -84,7 +84,7 @@ class PreTrainedTokenizerBase(SpecialTokensMixin, PaddingTruncationMixin, ChatTe
         for key in kwargs:
             if callable(getattr(type(self), key, None)) and not isinstance(getattr(type(self), key), type):
                 # e.g. a saved key named like a method would shadow it when saved back
-                raise TokenizerError(
+                raise TokenizerArgumentClashError(
                     f"Argument {key!r} clashes with the method {type(self).__name__}.{key}; rename the argument."
                 )
         self.init_inputs: tuple[Any, ...] = ()
@@ -103,7 +103,7 @@ class PreTrainedTokenizerBase(SpecialTokensMixin, PaddingTruncationMixin, ChatTe
             chat_template = {entry["name"]: entry["template"] for entry in chat_template}
         self.chat_template = chat_template
         self.verbose: bool = kwargs.pop("verbose", False)
-        self._warned: set[str] = set()
+        self.deprecation_warnings: dict[str, bool] = {}
         self._init_special_tokens(kwargs)
         if kwargs:
             logger.debug("%s keeps unused arguments %s (saved back with the tokenizer).", type(self).__name__, sorted(kwargs))

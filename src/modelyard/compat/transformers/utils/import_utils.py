@@ -6,6 +6,8 @@ a GPU), so code written for optional accelerations takes its plain path here unl
 
 from __future__ import annotations
 
+from types import ModuleType
+
 import functools
 import importlib.util
 
@@ -178,6 +180,14 @@ def requires_backends(obj: object, backends: str | list[str] | tuple[str, ...]) 
     if missing:
         what = getattr(obj, "__name__", type(obj).__name__)
         raise ImportError(f"{what} needs {', '.join(missing)}, which is not installed here: pip install {' '.join(missing)}")
+
+
+def direct_transformers_import(path: str, file: str = "__init__.py") -> ModuleType:
+    """The library's top module, which the reference imports from a source checkout at ``path``: here that is
+    always this compatibility namespace (there is no other ``transformers`` for modelyard to load)."""
+    import importlib
+
+    return importlib.import_module("modelyard.compat.transformers")
 
 
 __getattr__, __dir__ = declare(globals(), {})

@@ -1,0 +1,161 @@
+"""``make reference-suite``: the reference's own tests, run against the reference and against modelyard.
+
+Runs the selected files (``selection.py``) twice in the same assembled work tree (``sources.py``):
+(a) in ``.venv-ref`` against transformers itself, which gives the denominator (cached per tree: the reference
+does not change), and (b) in modelyard's ``.venv`` with ``transformers`` redirected to
+``modelyard.compat.transformers`` under the fairness rule of ``redirect_plugin.py``. Both runs are offline
+(``HF_HUB_OFFLINE=1``, an empty ``HF_HOME``). Prints per file: tests the reference passes, of those how many
+modelyard passes / fails / skips, and the reference's network-only and skipped tests counted apart.
+
+Without the reference's test files it prints how to provide them and exits 0 (skipped).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import selection
+import sources
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent.parent
+
+
+def _link_reference_source(python: Path, tree: sources.Tree) -> None:
+    """The pipeline mixin loads ``<repo>/src/transformers`` with ``direct_transformers_import``: for the reference
+    run that is the installed reference package (the modelyard run's compat namespace ignores the path)."""
+    found = subprocess.run([str(python), "-c", "import os, transformers; print(os.path.dirname(transformers.__file__))"],
+                           capture_output=True, text=True, check=True).stdout.strip()
+    link = tree.root / "src" / "transformers"
+    link.parent.mkdir(exist_ok=True)
+    if link.is_symlink() or link.exists():
+        link.unlink()
+    link.symlink_to(found, target_is_directory=True)
+
+
+def _run_side(side: str, python: Path, tree: sources.Tree, out: Path, extra: list[str],
+              paths: tuple[str, ...] = selection.TEST_PATHS) -> float:
+    """Run ``paths`` on one side; results for those paths replace earlier ones in ``out``."""
+    earlier = {k: v for k, v in _load(out).items() if not any(k.startswith(p) for p in paths)}
+    fresh = out.with_suffix(".part.json")
+    env = dict(os.environ)
+    env.update(
+        HF_HUB_OFFLINE="1",
+        TRANSFORMERS_OFFLINE="1",
+        HF_HUB_DISABLE_TELEMETRY="1",
+        TOKENIZERS_PARALLELISM="false",
+        REFSUITE_RESULTS=str(fresh),
+        REFSUITE_HELPERS=str(tree.helpers.resolve()),
+        PYTHONDONTWRITEBYTECODE="1",
+    )
+    python_path = [str(HERE)]
+    plugins = ["-p", "record_plugin"]
+    if side == "modelyard":
+        python_path.append(str(REPO / "src"))
+        plugins += ["-p", "redirect_plugin"]
+    env["PYTHONPATH"] = os.pathsep.join(python_path)
+    with tempfile.TemporaryDirectory(prefix=f"refsuite-{side}-") as home:
+        env["HF_HOME"] = home
+        command = [str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:randomly", *plugins,
+                   "--timeout=300", "-o", "addopts=", "--rootdir", str(tree.root), "-rN", "--tb=no", "--no-header",
+                   *extra, *paths]
+        started = time.monotonic()
+        print(f"== {side}: {' '.join(command[1:])}", flush=True)
+        with open(tree.root / f"{side}.log", "w") as log:  # pytest's own progress lines, for a look while it runs
+            subprocess.run(command, cwd=tree.root, env=env, check=False, stdout=log, stderr=subprocess.STDOUT)
+        seconds = time.monotonic() - started
+    out.write_text(json.dumps({**earlier, **_load(fresh)}, indent=0, sort_keys=True))
+    fresh.unlink(missing_ok=True)
+    return seconds
+
+
+def _load(path: Path) -> dict[str, dict[str, str]]:
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def report(reference: dict[str, dict[str, str]], modelyard: dict[str, dict[str, str]], *, causes: int) -> tuple[int, int]:
+    rows: dict[str, Counter[str]] = defaultdict(Counter)
+    for nodeid, entry in reference.items():
+        counts = rows[selection.file_of(nodeid)]
+        if entry["outcome"] != "passed":
+            counts[f"ref_{entry['outcome']}"] += 1
+            continue
+        counts["ref_passed"] += 1
+        ours = modelyard.get(nodeid)
+        if ours is None:  # not collected: the file failed to import on modelyard
+            collection = modelyard.get(f"{selection.file_of(nodeid)}::<collection>")
+            ours = {"outcome": "failed", "reason": f"collection: {collection['reason'] if collection else 'not run'}"}
+        counts[ours["outcome"] if ours["outcome"] in ("passed", "skipped") else "failed"] += 1
+    header = f"{'file':58} {'ref passed':>10} {'modelyard':>9} {'failed':>6} {'skipped':>7} {'%':>5}   ref: skipped network failed"
+    print(header)
+    total: Counter[str] = Counter()
+    for file in sorted(rows):
+        c = rows[file]
+        total.update(c)
+        share = 100 * c["passed"] / c["ref_passed"] if c["ref_passed"] else 100.0
+        print(f"{file:58} {c['ref_passed']:10} {c['passed']:9} {c['failed']:6} {c['skipped']:7} {share:5.1f}"
+              f"   {c['ref_skipped']:12} {c['ref_network']:7} {c['ref_failed']:6}")
+    share = 100 * total["passed"] / total["ref_passed"] if total["ref_passed"] else 0.0
+    print(f"{'TOTAL':58} {total['ref_passed']:10} {total['passed']:9} {total['failed']:6} {total['skipped']:7} {share:5.1f}"
+          f"   {total['ref_skipped']:12} {total['ref_network']:7} {total['ref_failed']:6}")
+    excluded = len(selection.exclusions())
+    print(f"excluded (exclusions.txt): {excluded} of {excluded + len(reference)} selected tests "
+          f"({100 * excluded / max(1, excluded + len(reference)):.1f}%)")
+    if causes:
+        reasons = Counter(
+            (modelyard.get(n) or {"reason": "not collected"})["reason"][:160]
+            for n, e in reference.items()
+            if e["outcome"] == "passed" and (modelyard.get(n) or {}).get("outcome") != "passed"
+        )
+        print(f"\nmost common failure causes on modelyard (top {causes}):")
+        for reason, count in reasons.most_common(causes):
+            print(f"{count:5}  {reason}")
+    return total["passed"], total["ref_passed"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--cache", type=Path, default=REPO / ".reference-suite")
+    parser.add_argument("--reference-python", type=Path, default=REPO / ".venv-ref" / "bin" / "python")
+    parser.add_argument("--modelyard-python", type=Path, default=Path(sys.executable))
+    parser.add_argument("--rerun-reference", action="store_true", help="run the reference again (else cached)")
+    parser.add_argument("--report-only", action="store_true", help="print the table from the last results")
+    parser.add_argument("--only", choices=("reference", "modelyard"), help="run one side only")
+    parser.add_argument("--paths", nargs="+", default=list(selection.TEST_PATHS),
+                        help="run only these of the suite's paths (their results replace the earlier ones)")
+    parser.add_argument("--causes", type=int, default=15, help="list this many failure causes")
+    parser.add_argument("pytest_args", nargs="*", help="extra pytest arguments for both runs (e.g. -n 2)")
+    args = parser.parse_args(argv)
+    try:
+        tree = sources.assemble(args.cache)
+    except sources.SourcesMissing as missing:
+        print(f"reference suite skipped: {missing}")
+        return 0
+    print(f"reference tests from {tree.origin} (+ the {sources.REFERENCE_VERSION} sdist), tree {tree.root}")
+    reference_out, modelyard_out = tree.root / "reference-results.json", tree.root / "modelyard-results.json"
+    paths = tuple(args.paths)
+    if not args.report_only:
+        if args.only != "modelyard" and (args.rerun_reference or args.only == "reference" or not reference_out.is_file()):
+            if not args.reference_python.is_file():
+                print(f"reference suite skipped: {args.reference_python} is missing; run `make reference` first")
+                return 0
+            _link_reference_source(args.reference_python, tree)
+            seconds = _run_side("reference", args.reference_python, tree, reference_out, args.pytest_args, paths)
+            print(f"reference run: {seconds:.0f} s")
+        if args.only != "reference":
+            seconds = _run_side("modelyard", args.modelyard_python, tree, modelyard_out, args.pytest_args, paths)
+            print(f"modelyard run: {seconds:.0f} s")
+    report(_load(reference_out), _load(modelyard_out), causes=args.causes)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

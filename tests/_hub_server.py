@@ -56,9 +56,10 @@ def backend_settings() -> dict[str, Any]:
 
         settings: dict[str, Any] = {"database_url": migrated_database()}
         if backend == "postgres+s3":
-            # The suite's raw HTTP checks expect the hub to serve bytes itself; the presigned redirects the S3 store
-            # answers with by default are tested on their own (test_hub_replicas.py), with the stock client.
-            settings.update(blob_store=s3_blob_store(), blob_redirects=False)
+            # The suite's raw HTTP checks expect the hub to take and serve bytes itself; the presigned uploads and
+            # redirects the S3 store answers with by default are tested on their own (test_hub_replicas.py,
+            # test_hub_direct_uploads.py), with the stock client.
+            settings.update(blob_store=s3_blob_store(), blob_redirects=False, direct_uploads=False)
         return settings
     raise ValueError(f"MODELYARD_TEST_HUB_BACKEND={backend!r}: use sqlite, postgres or postgres+s3")
 

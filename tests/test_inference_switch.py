@@ -226,3 +226,38 @@ def test_tracing_and_exporting_an_optimized_model() -> None:
     assert_close_kernels(traced(ids)["last_hidden_state"], expected, depth=4)
     program = torch.export.export(model, (ids,))
     assert_close_kernels(program.module()(ids).last_hidden_state, expected, depth=4)
+
+
+def test_column_major_weights_keep_values_ties_and_checkpoints(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from modelyard import GPT2Config, GPT2LMHeadModel
+
+    # Pin the measurement (it depends on this CPU): every plain linear layer is re-laid column-major.
+    monkeypatch.setattr(inference, "column_major_faster", lambda *shape: True)
+    torch.manual_seed(0)
+    model = GPT2LMHeadModel(GPT2Config(vocab_size=97, n_embd=32, n_layer=2, n_head=4, n_positions=64)).eval()
+    ids = torch.arange(3, 19).view(2, 8)
+    plain_state = copy.deepcopy(model.state_dict())
+    with torch.inference_mode():
+        plain = model(ids).logits.clone()
+        plain_tokens = model.generate(ids, max_new_tokens=6, do_sample=False, pad_token_id=0)
+    model.optimize_for_inference()
+    head = model.lm_head.weight
+    assert not head.is_contiguous() and head.t().is_contiguous()  # column-major, same shape
+    assert head is model.transformer.wte.weight  # still tied: one Parameter, one layout
+    assert_same_weights(model.state_dict(), plain_state)
+    with torch.inference_mode():
+        assert_close_kernels(model(ids).logits, plain, depth=4)
+        assert torch.equal(model.generate(ids, max_new_tokens=6, do_sample=False, pad_token_id=0), plain_tokens)
+    model.save_pretrained(tmp_path)  # a checkpoint holds contiguous tensors, equal to the plain ones
+    assert_same_weights(GPT2LMHeadModel.from_pretrained(tmp_path), model)
+    model.optimize_for_inference(False)
+    assert model.lm_head.weight.is_contiguous() and model.lm_head.weight is model.transformer.wte.weight
+    assert_same_weights(model.state_dict(), plain_state)
+
+
+def test_column_major_is_chosen_by_a_measurement_cached_per_shape() -> None:
+    inference.column_major_faster.cache_clear()
+    first = inference.column_major_faster(40, 24, 1)
+    assert isinstance(first, bool)
+    assert inference.column_major_faster(40, 24, 1) is first
+    assert inference.column_major_faster.cache_info().hits == 1

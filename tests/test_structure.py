@@ -7,7 +7,7 @@ except ``if TYPE_CHECKING:`` blocks, which never run). Layers, bottom to top:
   processing, hub client, custom-code machinery, the family registry, layers, outputs, errors, logging);
 - ``modelyard.models.*``: the families, built on the core;
 - ``modelyard.auto``, ``modelyard.compat``, ``modelyard.training``, ``modelyard.pipelines``, ``modelyard.cli`` and the loading of
-  custom code (``modelyard.dynamic_modules``, ``.dynamic.remote_imports``, ``.dynamic.cache``): built on both;
+  custom code (``modelyard.dynamic_modules``; saving it is the core package ``modelyard.dynamic``): built on both;
 - ``modelyard.server``: the hub, which shares only torch-free core modules.
 
 Families are found by the registry at run time (from their manifests), never imported by name from the core.
@@ -26,11 +26,9 @@ UPPER = (
     "modelyard.pipelines",
     "modelyard.cli",
     "modelyard.server",
-    # loading custom code: the Auto classes' step that imports a repository's modules (with the
-    # transformers compatibility namespace); saving custom code is core (modelyard.dynamic.saving)
+    # loading custom code (consent, fetching, the module cache, the transformers namespace); saving it is the
+    # core package modelyard.dynamic
     "modelyard.dynamic_modules",
-    "modelyard.dynamic.remote_imports",
-    "modelyard.dynamic.cache",
 )
 
 
@@ -138,7 +136,7 @@ def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
 
 
 def _layer(module: str) -> str:
-    if module.startswith(UPPER):
+    if module in UPPER or module.startswith(tuple(f"{package}." for package in UPPER)):
         return "upper"
     if module.startswith("modelyard.models"):
         return "models"
@@ -147,6 +145,14 @@ def _layer(module: str) -> str:
 
 def test_there_is_no_import_circle() -> None:
     assert _cycles(import_graph()) == []
+
+
+def test_layers_are_whole_packages() -> None:
+    """A layer is a list of packages, never a module picked out of a package of another layer."""
+    packages = {_module_name(p.parent / "__init__.py") for p in (SRC / "modelyard").rglob("__init__.py")}
+    assert all(name in packages for name in UPPER), [name for name in UPPER if name not in packages]
+    assert _layer("modelyard.dynamic_modules.cache") == "upper" and _layer("modelyard.dynamic.saving") == "core"
+    assert _layer("modelyard.dynamic_modules_extra") == "core"  # a prefix is not a package
 
 
 def test_the_circle_finder_finds_circles() -> None:

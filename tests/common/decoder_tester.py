@@ -35,6 +35,8 @@ def task_of(model_class: type) -> str:
     name = model_class.__name__
     if name.endswith(("ForCausalLM", "LMHeadModel")):
         return "CausalLM"
+    if name.endswith("DoubleHeadsModel"):  # GPT-2's language-model + multiple-choice head
+        return "DoubleHeads"
     for task in TASKS[1:]:
         if name.endswith("For" + task):
             return task
@@ -64,6 +66,9 @@ class DecoderTesterMixin(ModelTesterMixin):
         task = task_of(model_class)
         if task == "CausalLM":
             inputs["labels"] = ids.masked_fill(mask == 0, -100)
+        elif task == "DoubleHeads":  # each row one choice: the mc label is its only index
+            inputs["labels"] = ids.masked_fill(mask == 0, -100)
+            inputs["mc_labels"] = torch.zeros(1, dtype=torch.long)
         elif task == "SequenceClassification":
             inputs["labels"] = torch.randint(0, config.num_labels, (self.batch_size,), generator=g)
         elif task == "TokenClassification":
@@ -79,6 +84,7 @@ class DecoderTesterMixin(ModelTesterMixin):
         return {
             "base": {"last_hidden_state": (b, s, config.hidden_size)},
             "CausalLM": {"logits": (b, s, config.vocab_size)},
+            "DoubleHeads": {"logits": (b, s, config.vocab_size), "mc_logits": (b,)},
             "SequenceClassification": {"logits": (b, config.num_labels)},
             "TokenClassification": {"logits": (b, s, config.num_labels)},
             "QuestionAnswering": {"start_logits": (b, s), "end_logits": (b, s)},
@@ -128,7 +134,7 @@ class DecoderTesterMixin(ModelTesterMixin):
 
     # ------------------------------------------------------------------ decoder behaviour
     def _cached(self, model_class: type[PreTrainedModel]) -> bool:
-        return task_of(model_class) in ("base", "CausalLM")
+        return task_of(model_class) in ("base", "CausalLM", "DoubleHeads")
 
     @staticmethod
     def _main(out: Any) -> torch.Tensor:

@@ -11,8 +11,7 @@ import pytest
 from _dynamic_helpers import NetworkGuard
 
 from modelyard import registry
-from modelyard.dynamic import cache
-from modelyard.dynamic_modules import set_remote_transformers, set_trusted_publishers
+from modelyard.dynamic_modules import cache, set_remote_transformers, set_trusted_publishers
 
 
 @pytest.fixture(autouse=True)

@@ -26,8 +26,7 @@ from _dynamic_helpers import (
 )
 
 from modelyard import AutoConfig, AutoModel, AutoModelForImageClassification
-from modelyard.dynamic import cache
-from modelyard.dynamic_modules import modules_cache_dir, set_trusted_publishers, trusted_publishers
+from modelyard.dynamic_modules import cache, modules_cache_dir, set_trusted_publishers, trusted_publishers
 from modelyard.errors import ConfigurationError, TrustRemoteCodeError
 
 COMMIT = "c0ffee" + "0" * 34
@@ -293,7 +292,7 @@ def test_a_checkpoint_mostly_unused_by_the_builtin_does_not_fit(tmp_path: Path) 
 
 
 def test_prompt_timeout_setting(monkeypatch: pytest.MonkeyPatch) -> None:
-    from modelyard.dynamic.trust import prompt_timeout
+    from modelyard.dynamic_modules.trust import prompt_timeout
 
     assert prompt_timeout() == 15.0
     monkeypatch.setenv("MODELYARD_TRUST_PROMPT_TIMEOUT", "2.5")

@@ -16,8 +16,8 @@ from _dynamic_helpers import NetworkGuard, toy_config_json, toy_files, toy_weigh
 from common.tolerance import assert_close_kernels, assert_same_weights
 
 from modelyard import AutoConfig, AutoModel
-from modelyard.dynamic import cache, naming
-from modelyard.dynamic_modules import modules_cache_dir
+from modelyard.dynamic import naming
+from modelyard.dynamic_modules import cache, modules_cache_dir
 
 pytest.importorskip("uvicorn")
 

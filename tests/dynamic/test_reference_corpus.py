@@ -29,7 +29,7 @@ from _reference_corpus import BY_NAME, CORPUS, CorpusRepo
 from safetensors.torch import load_file
 
 import modelyard
-from modelyard.dynamic import cache
+from modelyard.dynamic_modules import cache
 
 HAS_REFERENCE = REFERENCE_PYTHON.exists()
 

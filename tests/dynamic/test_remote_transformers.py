@@ -29,8 +29,7 @@ from _reference_corpus import BY_NAME
 
 import modelyard
 from modelyard import AutoConfig, AutoModel
-from modelyard.dynamic import cache
-from modelyard.dynamic_modules import clear_module_cache, set_remote_transformers
+from modelyard.dynamic_modules import cache, clear_module_cache, set_remote_transformers
 from modelyard.errors import (
     ConfigurationError,
     MissingCompatibilityAttributeError,

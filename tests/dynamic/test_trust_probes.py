@@ -28,8 +28,7 @@ from _dynamic_helpers import (
 from safetensors.torch import load_file, save_file
 
 from modelyard import AutoConfig, AutoModel, AutoModelForSequenceClassification, BertConfig
-from modelyard.dynamic import cache
-from modelyard.dynamic_modules import set_trusted_publishers, trusted_publishers
+from modelyard.dynamic_modules import cache, set_trusted_publishers, trusted_publishers
 from modelyard.errors import ConfigurationError, TrustRemoteCodeError
 
 COMMIT = "c0ffee" + "0" * 34

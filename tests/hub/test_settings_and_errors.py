@@ -25,7 +25,7 @@ def test_the_token_login_writes_is_the_token_the_library_reads(tmp_path: Path, m
 
 
 def test_the_server_and_the_library_share_one_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from modelyard.dynamic.cache import modules_root
+    from modelyard.dynamic_modules.cache import modules_root
     from modelyard.server.config import HubSettings, default_data_dir
 
     monkeypatch.setenv("MODELYARD_HOME", str(tmp_path / "home"))

@@ -16,7 +16,7 @@ from urllib.parse import quote
 OUR_SCRIPTS = ("/static/copy.js", "/static/search.js")
 FORBIDDEN_TAGS = {"script", "iframe", "frame", "frameset", "object", "embed", "applet", "base", "style", "svg", "math",
                   "template", "noscript", "textarea", "xmp", "plaintext", "noembed", "video", "audio", "source",
-                  "input", "select", "form", "button", "link", "meta"}
+                  "input", "select", "form", "button", "link", "meta", "foreignobject", "animate", "set", "use"}
 URL_ATTRIBUTES = {"href", "src", "action", "formaction", "data", "xlink:href", "poster", "background", "srcset",
                   "cite", "lowsrc", "dynsrc"}
 _CONTROL = re.compile(r"[\x00-\x20]")
@@ -36,16 +36,18 @@ OWN = {
 
 
 class _Audit(HTMLParser):
-    def __init__(self, *, fragment: bool) -> None:
+    def __init__(self, *, fragment: bool, charts: bool = False) -> None:
         super().__init__(convert_charrefs=True)
         self.fragment = fragment
+        self.charts = charts
         self.problems: list[str] = []
         self.tags: list[str] = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         values = {k: (v or "") for k, v in attrs}
         self.tags.append(tag)
-        if tag in FORBIDDEN_TAGS and (self.fragment or tag not in OWN or not OWN[tag](values)):
+        own_chart = self.charts and tag == "svg" and values.get("class") == "chart"  # the metrics tab's SVG
+        if tag in FORBIDDEN_TAGS and not own_chart and (self.fragment or tag not in OWN or not OWN[tag](values)):
             self.problems.append(f"<{tag} {values}>")
         for name, value in values.items():
             if name.startswith("on"):
@@ -72,10 +74,11 @@ def audit_fragment(html: str) -> list[str]:
     return parser.problems
 
 
-def audit_page(html: str) -> list[str]:
+def audit_page(html: str, *, charts: bool = False) -> list[str]:
     """Problems in a whole page: anything script-capable besides our own two scripts, or a broken layout
-    (the page must keep its single <main> and the footer after it: a payload must not swallow the rest)."""
-    parser = _Audit(fragment=False)
+    (the page must keep its single <main> and the footer after it: a payload must not swallow the rest).
+    ``charts``: the page may hold the hub's own ``<svg class="chart">`` charts (their content is still checked)."""
+    parser = _Audit(fragment=False, charts=charts)
     parser.feed(html)
     parser.close()
     problems = list(parser.problems)

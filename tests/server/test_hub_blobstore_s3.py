@@ -105,3 +105,39 @@ def test_health_reports_the_database_and_the_object_store(s3_server, tmp_path: P
         report = client.get("/api/health")
         assert report.status_code == 503 and report.json()["blob_store"]["status"] == "unreachable"
         assert report.json()["database"]["status"] == "ok"
+
+
+def test_the_read_through_cache_is_bounded_least_recently_used_first(s3_server, bucket: str, tmp_path: Path,  # noqa: ANN001
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    from modelyard.server import blobstore_s3
+
+    writer = _store(s3_server, bucket, tmp_path / "writer")
+    blobs = {writer.put_bytes(os.urandom(100_000) + bytes([i])): i for i in range(6)}
+    reader = S3BlobStore(tmp_path / "reader", bucket, "hub/blobs", client=s3_server.client(), cache_size=350_000)
+    monkeypatch.setattr(blobstore_s3, "IN_USE_SECONDS", 0.0)  # no copy counts as being read right now
+    names = list(blobs)
+    clock = 1_000_000.0
+    for name in names[:3]:
+        reader.path(name)
+        clock += 10
+        os.utime(reader.blobs / name[:2] / name[2:4] / name, (clock, clock))  # a known order of use
+    # Using the oldest copy again makes it the most recent: the second one is now the least recently used.
+    first = reader.path(names[0])
+    assert first.exists() and reader.cache_bytes() == 300_003
+    reader.path(names[3])  # 400 KB > 350 KB: evict down to 90% (315 KB), least recently used first
+    cached = {b.name for b in BlobStore.stored(reader)}
+    assert cached == {names[0], names[2], names[3]} and reader.cache_bytes() == 300_003
+    # an evicted blob is still served: fetched again from the bucket, checked against its hash
+    assert reader.path(names[1]).read_bytes()[-1] == blobs[names[1]]
+    assert reader.cache_bytes() <= 350_000
+    # a copy in use (read within IN_USE_SECONDS) is never evicted, even past the bound
+    monkeypatch.setattr(blobstore_s3, "IN_USE_SECONDS", 3600.0)
+    tiny = S3BlobStore(tmp_path / "tiny", bucket, "hub/blobs", client=s3_server.client(), cache_size=0)
+    for name in names:
+        assert tiny.path(name).exists()
+    assert tiny.cache_bytes() == 600_006
+    # deleting a blob drops it from the bucket and the count
+    tiny.delete(names[5])
+    assert tiny.cache_bytes() == 500_005 and not tiny.has(names[5])
+    with pytest.raises(ValueError, match="0 or more bytes"):
+        S3BlobStore(tmp_path / "bad", bucket, client=s3_server.client(), cache_size=-1)

@@ -181,3 +181,50 @@ def test_readme_endpoint_uses_the_port_hub_serve_listens_on() -> None:
     settings = HubSettings()
     endpoints = re.findall(r"HF_ENDPOINT=(http://[^\s`]+)", readme)
     assert endpoints and set(endpoints) == {f"http://{settings.host}:{settings.port}"}, endpoints
+
+
+def test_admin_commands_and_settings_read_one_config_file(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    from modelyard.server.config import HubSettings
+
+    data = tmp_path / "from-config"
+    config = tmp_path / "hub.toml"
+    config.write_text(f'data_dir = "{data}"\nmax-file-size = "2GiB"\nport = 9100\n'
+                      'xet_uploads = false\n', encoding="utf-8")
+    monkeypatch.delenv("MODELYARD_HUB_PORT", raising=False)
+    settings = HubSettings.from_env(config_file=config)
+    assert (settings.data_dir, settings.max_file_size, settings.port, settings.xet_uploads) == (
+        data, 2 * 1024**3, 9100, False)
+    # the environment overrides the file, options override both
+    monkeypatch.setenv("MODELYARD_HUB_PORT", "9200")
+    assert HubSettings.from_env(config_file=config).port == 9200
+    assert HubSettings.from_env(config_file=config, port=9300).port == 9300
+    # a [hub] table is read the same way; MODELYARD_HUB_CONFIG names the file when no option does
+    table = tmp_path / "table.toml"
+    table.write_text(f'[hub]\ndata_dir = "{data}"\n', encoding="utf-8")
+    monkeypatch.setenv("MODELYARD_HUB_CONFIG", str(table))
+    assert HubSettings.from_env().data_dir == data
+    monkeypatch.delenv("MODELYARD_HUB_CONFIG")
+
+    # every admin command acts on the backends the file names, whatever the default data folder is
+    assert main(["hub", "user", "add", "erin", "--config", str(config)]) == 0
+    assert main(["hub", "user", "list", "--config", str(config)]) == 0
+    assert "erin" in capsys.readouterr().out
+    assert (data / "hub.sqlite").exists()
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("databse_url = 'sqlite://'\n", "unknown hub setting 'databse_url'. Did you mean 'database_url'?"),
+    ("port = 'eighty'\n", "cannot read 'eighty' as a size"),
+    ("xet_uploads = 3\n", "xet_uploads = 3: expected bool"),
+    ("port = [1]\n", "port = [1]: expected int"),
+    ("port = \n", "Cannot read the hub configuration file"),
+])
+def test_a_bad_config_file_is_an_error_naming_the_key(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                      text: str, message: str) -> None:
+    config = tmp_path / "hub.toml"
+    config.write_text(text, encoding="utf-8")
+    assert main(["hub", "user", "list", "--config", str(config)]) == 1
+    assert message in capsys.readouterr().err
+    assert main(["hub", "user", "list", "--config", str(tmp_path / "missing.toml")]) == 1
+    assert "does not exist" in capsys.readouterr().err

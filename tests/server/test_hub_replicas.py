@@ -22,9 +22,20 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture
 def replicas(tmp_path: Path, postgres_server, s3_server):  # noqa: ANN001, ANN201 - session fixtures
+    yield from _replicas(tmp_path, s3_server)
+
+
+@pytest.fixture
+def replicas_taking_bytes(tmp_path: Path, postgres_server, s3_server):  # noqa: ANN001, ANN201 - session fixtures
+    """Replicas that receive LFS uploads themselves (direct uploads to the bucket off)."""
+    yield from _replicas(tmp_path, s3_server, MODELYARD_HUB_DIRECT_UPLOADS="0")
+
+
+def _replicas(tmp_path: Path, s3_server, **extra_env: str):  # noqa: ANN001, ANN202
     url = migrated_database()
     env = {**s3_server.env(), "MODELYARD_HUB_DATABASE_URL": url,
-           "MODELYARD_HUB_BLOB_STORE": f"s3://{s3_server.new_bucket()}/hub", "MODELYARD_HUB_REGULAR_MAX_SIZE": "1MiB"}
+           "MODELYARD_HUB_BLOB_STORE": f"s3://{s3_server.new_bucket()}/hub", "MODELYARD_HUB_REGULAR_MAX_SIZE": "1MiB",
+           **extra_env}
     storage = Storage(url)
     storage.accounts.add_namespace("alice", "user")
     token = storage.tokens.create("alice", "write")
@@ -100,8 +111,8 @@ def _database_url(hub: SubprocessHub) -> str:
     return hub.env["MODELYARD_HUB_DATABASE_URL"]
 
 
-def test_a_replica_killed_mid_upload_leaves_nothing_half_done(replicas, s3_server) -> None:  # noqa: ANN001
-    (one, two), token = replicas
+def test_a_replica_killed_mid_upload_leaves_nothing_half_done(replicas_taking_bytes, s3_server) -> None:  # noqa: ANN001
+    (one, two), token = replicas_taking_bytes
     api_two = HfApi(endpoint=two.url, token=token)
     api_two.create_repo("alice/crash")
     api_two.upload_file(path_or_fileobj=b"kept", path_in_repo="kept.txt", repo_id="alice/crash")
@@ -133,3 +144,77 @@ def test_a_replica_killed_mid_upload_leaves_nothing_half_done(replicas, s3_serve
     assert [b.name for b in refs.branches] == ["main"] and refs.tags == []
     answer = httpx.get(f"{two.url}/alice/crash/resolve/main/w.bin", headers=auth, follow_redirects=True)
     assert hashlib.sha256(answer.content).hexdigest() == oid
+
+
+def _many_file_commit(files: dict[str, bytes], summary: str, on_line=None):  # noqa: ANN001, ANN202
+    """An NDJSON commit body adding ``files`` (regular, base64), yielded line by line."""
+    import base64
+    import json
+
+    yield json.dumps({"key": "header", "value": {"summary": summary}}).encode() + b"\n"
+    for i, (path, content) in enumerate(files.items()):
+        yield json.dumps({"key": "file", "value": {"path": path, "encoding": "base64",
+                                                   "content": base64.b64encode(content).decode()}}).encode() + b"\n"
+        if on_line is not None:
+            on_line(i)
+
+
+def test_a_replica_killed_mid_many_file_commit_leaves_all_or_nothing(replicas) -> None:  # noqa: ANN001
+    import threading
+
+    (one, two), token = replicas
+    api_two = HfApi(endpoint=two.url, token=token)
+    api_two.create_repo("alice/many")
+    head = api_two.upload_file(path_or_fileobj=b"kept", path_in_repo="kept.txt", repo_id="alice/many").oid
+    auth = {"authorization": f"Bearer {token}", "content-type": "application/x-ndjson"}
+    files = {f"shard/{i:04d}.txt": os.urandom(512) + str(i).encode() for i in range(300)}
+
+    # 1. Killed while the commit's lines stream in: nothing of it lands.
+    def kill_halfway(i: int) -> None:
+        if i == len(files) // 2:
+            one.kill()
+
+    with pytest.raises(httpx.HTTPError):
+        httpx.post(f"{one.url}/api/models/alice/many/commit/main", headers=auth, timeout=60,
+                   content=_many_file_commit(files, "doomed", kill_halfway))
+    assert api_two.model_info("alice/many").sha == head
+    assert set(api_two.list_repo_files("alice/many")) == {".gitattributes", "kept.txt"}
+
+    # 2. Killed right after the whole body was sent, while the replica stores it: the commit is whole or absent.
+    one.start()
+    sent = threading.Event()
+
+    def body_then_signal():  # noqa: ANN202 - the signal comes once the last line has been written out
+        yield from _many_file_commit(files, "all or nothing")
+        sent.set()
+
+    def post() -> None:
+        try:
+            httpx.post(f"{one.url}/api/models/alice/many/commit/main", headers=auth, timeout=60,
+                       content=body_then_signal())
+        except httpx.HTTPError:
+            pass
+
+    sender = threading.Thread(target=post, daemon=True)
+    sender.start()
+    assert sent.wait(60)
+    one.kill()
+    sender.join(60)
+    listed = set(api_two.list_repo_files("alice/many"))
+    now = api_two.model_info("alice/many").sha
+    if now == head:
+        assert listed == {".gitattributes", "kept.txt"}
+    else:
+        assert listed == {".gitattributes", "kept.txt", *files}
+        assert [c.title for c in api_two.list_repo_commits("alice/many")][0] == "all or nothing"
+
+    # 3. A retry through the surviving replica lands whole; no stray branch or tag; files read back exact.
+    operations = [CommitOperationAdd(path_in_repo=p, path_or_fileobj=c) for p, c in files.items()]
+    api_two.create_commit("alice/many", operations=operations, commit_message="retried")
+    assert set(api_two.list_repo_files("alice/many")) == {".gitattributes", "kept.txt", *files}
+    refs = api_two.list_repo_refs("alice/many")
+    assert [b.name for b in refs.branches] == ["main"] and refs.tags == []
+    for path in list(files)[::97]:
+        answer = httpx.get(f"{two.url}/alice/many/resolve/main/{path}", headers={"authorization": f"Bearer {token}"},
+                           follow_redirects=True)
+        assert answer.content == files[path]

@@ -279,3 +279,44 @@ def test_search_suggestions_lead_to_the_model(page: Any, hub_server: HubServer) 
     suggestion.click()
     page.wait_for_url(f"{hub_server.url}/{repo}")
     assert page.watch.errors == []
+
+
+def test_training_metrics_tab_draws_its_charts_under_the_csp(page: Any, hub_server: HubServer, tmp_path: Path
+                                                             ) -> None:
+    """A model trained with modelyard's Trainer: its page's "Training metrics" tab shows the SVG charts (drawn by
+    the server: no chart script runs), with nothing blocked by the Content-Security-Policy."""
+    pytest.importorskip("tensorboardX")
+    from test_web_metrics import CARD, train
+
+    output = tmp_path / "out"
+    state = train(output)
+    (output / "README.md").write_text(CARD)
+    repo = hub_server.repo_id("browser-metrics")
+    hub_server.api().create_repo(repo)
+    hub_server.api().upload_folder(folder_path=str(output), repo_id=repo)
+    page.goto(f"{hub_server.url}/{repo}")
+    page.click("nav.tabs a:text-is('Training metrics')")
+    page.wait_for_url(f"{hub_server.url}/{repo}/metrics/main")
+    charts = page.locator("svg.chart")
+    assert charts.count() == 7
+    for i in range(charts.count()):
+        chart = charts.nth(i)
+        chart.scroll_into_view_if_needed()
+        assert chart.is_visible()
+        box = chart.bounding_box()
+        assert box is not None and box["width"] > 300 and 100 < box["height"] < box["width"]
+    loss = page.locator("figure.chart-box", has=page.locator("figcaption:text-is('Loss')")).locator("svg.chart")
+    assert loss.locator("g.series").count() == 2 and loss.locator("g.series path").first.is_visible()
+    # The line spans the plot: its drawn box is as wide as most of the chart (it was scaled, not collapsed).
+    line = loss.locator("g.series path").first.bounding_box()
+    assert line is not None and line["width"] > 0.6 * loss.bounding_box()["width"]
+    legend = loss.locator("g.legend text").all_text_contents()
+    last_loss = next(r["loss"] for r in reversed(state.log_history) if "loss" in r)
+    assert legend[0] == f"loss ({last_loss:.4g})" and legend[1].startswith("eval_loss (")
+    assert "train_batch_size" in page.locator(".run-tables").inner_text()
+    screenshot = tmp_path / "training-metrics.png"
+    page.screenshot(path=str(screenshot), full_page=True)
+    assert screenshot.stat().st_size > 10_000
+    shot(page, "training-metrics")
+    assert page.watch.violations == [], page.watch.violations
+    assert page.watch.errors == [] and page.watch.dialogs == []

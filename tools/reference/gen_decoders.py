@@ -66,6 +66,13 @@ def left_padded(g: torch.Generator, config: Any) -> dict[str, torch.Tensor]:
     return {k: v.flip(-1).contiguous() for k, v in flipped.items()}
 
 
+def multiple_choice(g: torch.Generator, config: Any) -> dict[str, torch.Tensor]:
+    """Two examples of three choices of 7 tokens, each choice's classification token given, both losses."""
+    ids = torch.randint(3, config.vocab_size, (2, 3, 7), generator=g)
+    return {"input_ids": ids, "attention_mask": torch.ones_like(ids), "mc_token_ids": torch.tensor([[6, 4, 5], [3, 6, 6]]),
+            "labels": ids.clone(), "mc_labels": torch.tensor([1, 2])}
+
+
 def all_cases() -> list[Case]:
     lm = with_labels(TEXT, lm_labels)
     cases = [
@@ -78,6 +85,9 @@ def all_cases() -> list[Case]:
              notes="scale_attn_by_inverse_layer_idx and reorder_and_upcast_attn on (eager attention)",
              checkpoint="gpt2-lm-head-model",
              overrides={"scale_attn_by_inverse_layer_idx": True, "reorder_and_upcast_attn": True}),
+        Case("gpt2-double-heads-model", "gpt2", "GPT2DoubleHeadsModel", "GPT2Config", GPT2, multiple_choice,
+             TEXT_OPTIONS_NO_ATTN, notes="(batch, choices, seq) inputs; the multiple-choice head at mc_token_ids; "
+             "lm and mc losses (summary dropout off in eval)"),
         Case("gpt2-for-sequence-classification", "gpt2", "GPT2ForSequenceClassification", "GPT2Config",
              dict(GPT2, num_labels=3), with_labels(TEXT, single_label), {},
              notes="pooled at the last non-padding token (pad_token_id=0)"),

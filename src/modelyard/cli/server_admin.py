@@ -1,7 +1,8 @@
 """``modelyard hub ...``: serve a hub, and manage its users, organisations and tokens.
 
-The admin commands work directly on the backends the hub's settings name (``MODELYARD_HUB_DATABASE_URL`` and
-``MODELYARD_HUB_BLOB_STORE``, else the SQLite file and blobs of the data folder), also while the server runs.
+The admin commands work directly on the backends the hub's settings name (``--config FILE`` or
+``MODELYARD_HUB_CONFIG``, then ``MODELYARD_HUB_DATABASE_URL`` and ``MODELYARD_HUB_BLOB_STORE``, else the SQLite file
+and blobs of the data folder), also while the server runs.
 """
 
 from __future__ import annotations
@@ -20,6 +21,9 @@ def _data_dir_parent() -> argparse.ArgumentParser:
     parent = argparse.ArgumentParser(add_help=False)
     parent.add_argument("--data-dir", type=Path, default=None,
                         help="the hub's data folder (default: $MODELYARD_HOME/hub or ~/.modelyard/hub)")
+    parent.add_argument("--config", type=Path, default=None,
+                        help="a TOML file of hub settings (database_url, blob_store, sizes...; default: "
+                             "$MODELYARD_HUB_CONFIG); the environment and options override it")
     return parent
 
 
@@ -160,7 +164,8 @@ def _settings(args: argparse.Namespace, **extra: object):  # -> HubSettings
             except ValueError as err:
                 raise CommandError(f"--{name.replace('_', '-')}: {err}") from None
     try:
-        return HubSettings.from_env(data_dir=args.data_dir, **sizes, **extra)
+        return HubSettings.from_env(config_file=getattr(args, "config", None), data_dir=args.data_dir, **sizes,
+                                    **extra)
     except ValueError as err:
         raise CommandError(str(err)) from None
 

@@ -13,7 +13,7 @@ from modelyard.models.distilbert.modeling_distilbert import DistilBertForMaskedL
 from modelyard.models.distilbert.tokenization_distilbert import DistilBertTokenizer
 from modelyard.models.distilbert.tokenization_distilbert_fast import DistilBertTokenizerFast
 from modelyard.models.gpt2.configuration_gpt2 import GPT2Config
-from modelyard.models.gpt2.modeling_gpt2 import GPT2ForQuestionAnswering, GPT2ForSequenceClassification, GPT2ForTokenClassification, GPT2LMHeadModel, GPT2Model, GPT2PreTrainedModel
+from modelyard.models.gpt2.modeling_gpt2 import GPT2DoubleHeadsModel, GPT2ForQuestionAnswering, GPT2ForSequenceClassification, GPT2ForTokenClassification, GPT2LMHeadModel, GPT2Model, GPT2PreTrainedModel
 from modelyard.models.gpt2.tokenization_gpt2 import GPT2Tokenizer
 from modelyard.models.gpt2.tokenization_gpt2_fast import GPT2TokenizerFast
 from modelyard.models.llama.configuration_llama import LlamaConfig
@@ -41,7 +41,7 @@ from modelyard.models.wav2vec2.tokenization_wav2vec2 import Wav2Vec2CTCTokenizer
 __all__ = [
     "BertConfig", "BertForMaskedLM", "BertForMultipleChoice", "BertForQuestionAnswering", "BertForSequenceClassification", "BertForTokenClassification", "BertModel", "BertPreTrainedModel", "BertTokenizer", "BertTokenizerFast",
     "DistilBertConfig", "DistilBertForMaskedLM", "DistilBertForMultipleChoice", "DistilBertForQuestionAnswering", "DistilBertForSequenceClassification", "DistilBertForTokenClassification", "DistilBertModel", "DistilBertPreTrainedModel", "DistilBertTokenizer", "DistilBertTokenizerFast",
-    "GPT2Config", "GPT2ForQuestionAnswering", "GPT2ForSequenceClassification", "GPT2ForTokenClassification", "GPT2LMHeadModel", "GPT2Model", "GPT2PreTrainedModel", "GPT2Tokenizer", "GPT2TokenizerFast",
+    "GPT2Config", "GPT2DoubleHeadsModel", "GPT2ForQuestionAnswering", "GPT2ForSequenceClassification", "GPT2ForTokenClassification", "GPT2LMHeadModel", "GPT2Model", "GPT2PreTrainedModel", "GPT2Tokenizer", "GPT2TokenizerFast",
     "LlamaConfig", "LlamaForCausalLM", "LlamaForQuestionAnswering", "LlamaForSequenceClassification", "LlamaForTokenClassification", "LlamaModel", "LlamaPreTrainedModel", "LlamaTokenizer", "LlamaTokenizerFast",
     "MistralConfig", "MistralForCausalLM", "MistralForQuestionAnswering", "MistralForSequenceClassification", "MistralForTokenClassification", "MistralModel", "MistralPreTrainedModel",
     "Qwen2Config", "Qwen2ForCausalLM", "Qwen2ForQuestionAnswering", "Qwen2ForSequenceClassification", "Qwen2ForTokenClassification", "Qwen2Model", "Qwen2PreTrainedModel", "Qwen2Tokenizer", "Qwen2TokenizerFast",

@@ -28,8 +28,11 @@ except ImportError:  # FastAPI before 0.137 builds an included router's routes a
 from modelyard.server import (
     logredact,
     responses,
+    routes_discussions,
     routes_files,
+    routes_gating,
     routes_lfs,
+    routes_lfs_direct,
     routes_listing,
     routes_repos,
     routes_upload,
@@ -249,7 +252,9 @@ def create_app(settings: HubSettings | None = None) -> FastAPI:
         report = hub.health()
         return JSONResponse(report, status_code=200 if report["status"] == "ok" else 503)
 
-    for module in (routes_listing, routes_repos, routes_upload, routes_lfs, xet_routes, routes_files):
+    for module in (routes_listing, routes_repos, routes_upload, routes_discussions, routes_gating, routes_lfs,
+                   routes_lfs_direct, xet_routes,
+                   routes_files):
         app.include_router(module.router)
     web.install(app)  # after the API routes: the pages' /{namespace}/{name} paths must not shadow them
     responses.honest_openapi(app)

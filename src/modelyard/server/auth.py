@@ -2,7 +2,8 @@
 
 Rules: anyone (even anonymous) reads public repos; private repos are visible only to their owner and the
 members of their organisation, and answer RepoNotFound to everyone else (401 anonymous, 404 signed in), so
-their existence does not leak. Writing needs a ``write`` token and a namespace that is the caller's own
+their existence does not leak. A gated repo's files (all but its README.md and .gitattributes) are downloaded
+only by its owners and the users whose access request was accepted; others get ``GatedRepo``. Writing needs a ``write`` token and a namespace that is the caller's own
 name or one of their organisations. A token that is sent but unknown is refused with 401 everywhere.
 """
 
@@ -61,6 +62,33 @@ def require_read(caller: Identity | None, repo: Repo | None, repo_id: str) -> Re
     if repo is None or not can_read(caller, repo):
         raise repo_not_found(repo_id, anonymous=caller is None)
     return repo
+
+
+# -- gated repositories -------------------------------------------------------------------------------
+GATE_FREE = frozenset({"README.md", ".gitattributes"})  # readable in a gated repository without access
+
+
+def has_gate_access(storage: Storage, caller: Identity | None, repo: Repo) -> bool:
+    """Whether ``caller`` may download the gated files of ``repo`` (always, when it is not gated)."""
+    if repo.gated is None:
+        return True
+    if caller is None:
+        return False
+    return owns_namespace(caller, repo.namespace) or storage.gating.has_access(repo, caller.name)
+
+
+def require_gate_access(storage: Storage, caller: Identity | None, repo: Repo, path: str | None = None) -> None:
+    """Refuse a download of ``path`` (None: any file) from a gated repo without access, with the error code
+    that makes ``huggingface_hub`` raise ``GatedRepoError`` (401 anonymous, 403 signed in)."""
+    if (path is not None and path in GATE_FREE) or has_gate_access(storage, caller, repo):
+        return
+    where = ("" if repo.type == "model" else f"{repo.type}s/") + repo.repo_id
+    hint = ("Sign in (pass a token) and ask for access" if caller is None else
+            f"You ({caller.name!r}) have not been given access: ask for it")
+    raise HubHTTPError(401 if caller is None else 403,
+                       f"Access to {repo.type} {repo.repo_id} is restricted: it is a gated repository. {hint} on its "
+                       f"page (/{where}) or with POST /{where}/ask-access, then wait for an owner to accept.",
+                       code="GatedRepo")
 
 
 def require_write_namespace(caller: Identity | None, namespace: str) -> Identity:

@@ -6,7 +6,16 @@ into the bucket (boto3 uploads large files in parts), so no object under a blob'
 bytes. Objects are keyed ``<prefix><aa>/<bb>/<hash>`` as on disk. The local folder is a temp area and a
 read-through cache: blobs are immutable, so every replica may keep a copy of what it served, and a read of a
 blob not cached here fetches it once (checked against its sha256 where the name is one) before serving it
-from the disk as the file store does.
+from the disk as the file store does. The cache is bounded (``cache_size`` bytes, the hub's ``blob_cache_size``):
+past it, the copies used longest ago are deleted (a copy used in the last few minutes is kept, since a download
+may still be reading it), and the bucket keeps serving them.
+
+With ``direct_uploads`` (the default), LFS uploads do not pass through the hub either: the batch API hands the
+client presigned PUTs (one, or one per part of a multipart upload) to a staging key, and the hub adopts the
+staged object only once the object store itself has computed its SHA-256 (a server-side copy with
+``ChecksumAlgorithm=SHA256``) and found the announced hash and size. Objects above 5 GiB, the largest S3 copies
+(and so hashes) in one call, travel through the hub as before. A store that answers no checksum is read back
+and hashed by the hub instead.
 
 Endpoint, region and credentials come from the usual AWS settings (``AWS_ENDPOINT_URL``, ``AWS_REGION``,
 ``AWS_ACCESS_KEY_ID``/``AWS_SECRET_ACCESS_KEY``, profiles, instance roles): whatever boto3 reads.
@@ -14,10 +23,12 @@ Endpoint, region and credentials come from the usual AWS settings (``AWS_ENDPOIN
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import logging
 import os
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,6 +39,18 @@ from modelyard.server.blobstore import BlobStore, StoredBlob
 
 logger = logging.getLogger(__name__)
 _SHA256_HEX = frozenset("0123456789abcdef")
+# The largest object CopyObject accepts: above it S3 cannot hash a staged upload for us.
+S3_COPY_LIMIT = 5 * 2**30
+S3_MIN_PART = 5 * 2**20  # every part but the last
+S3_MAX_PARTS = 10_000
+
+
+class StagedUploadError(ValueError):
+    """A staged (directly uploaded) object is missing, or its bytes are not the ones announced."""
+
+
+# A cached copy used within this many seconds is never evicted: a response may still be streaming it.
+IN_USE_SECONDS = 300.0
 
 
 class S3BlobStore(BlobStore):
@@ -35,8 +58,14 @@ class S3BlobStore(BlobStore):
 
     def __init__(self, root: Path, bucket: str, prefix: str = "", *, client: Any = None,
                  direct_io: bool = False, redirects: bool = True, public_endpoint: str | None = None,
-                 link_ttl: int = 3600) -> None:
+                 link_ttl: int = 3600, cache_size: int = 10 * 2**30, direct_uploads: bool = True) -> None:
         super().__init__(root, direct_io=direct_io, blobs_folder="blob-cache")
+        if cache_size < 0:
+            raise ValueError(f"the blob cache size must be 0 or more bytes, got {cache_size!r}")
+        self.cache_size = cache_size
+        self.direct_uploads = direct_uploads
+        self._cache_bytes: int | None = None  # counted from the folder on first use
+        self._cache_lock = threading.Lock()
         if client is None:
             import boto3
 
@@ -82,7 +111,9 @@ class S3BlobStore(BlobStore):
         """The cached copy of the blob, fetched from the bucket first when this replica has none; a path that
         does not exist when the bucket has no such object either (as the file store answers)."""
         cached = super().path(sha256)
-        if not cached.exists():
+        try:
+            os.utime(cached)  # the eviction order: least recently used first
+        except FileNotFoundError:
             self._fetch(sha256, cached)
         return cached
 
@@ -104,6 +135,7 @@ class S3BlobStore(BlobStore):
             os.replace(temp, cached)
         finally:
             Path(temp).unlink(missing_ok=True)
+        self._cached(size)
 
     def download_url(self, name: str, *, filename: str | None = None, media_type: str | None = None) -> str | None:
         """A presigned GET of the object (valid ``link_ttl`` seconds): the client takes the bytes from the object
@@ -142,7 +174,141 @@ class S3BlobStore(BlobStore):
         cached = super().path(sha256)
         cached.parent.mkdir(parents=True, exist_ok=True)
         os.chmod(temp_path, 0o444)
+        size = temp_path.stat().st_size
         os.replace(temp_path, cached)
+        self._cached(size)
+
+    # -- the bounded cache ----------------------------------------------------------------------------
+    def _cached(self, size: int) -> None:
+        """Count a new cached copy; past ``cache_size``, evict down to 90% of it (so evictions come in batches)."""
+        with self._cache_lock:
+            if self._cache_bytes is None:
+                self._cache_bytes = sum(blob.size for blob in super().stored())
+            else:
+                self._cache_bytes += size
+            if self._cache_bytes > self.cache_size:
+                self._cache_bytes -= self._evict(self._cache_bytes - int(0.9 * self.cache_size))
+
+    def _evict(self, excess: int) -> int:
+        """Delete cached copies, least recently used first, until ``excess`` bytes are gone or only copies in
+        use remain; returns the bytes freed."""
+        now = time.time()
+        freed = 0
+        for blob in sorted(super().stored(), key=lambda b: b.mtime):
+            if freed >= excess or now - blob.mtime < IN_USE_SECONDS:
+                break
+            super().delete(blob.name)
+            freed += blob.size
+        return freed
+
+    def cache_bytes(self) -> int:
+        """Bytes of the cached copies this replica holds."""
+        with self._cache_lock:
+            if self._cache_bytes is None:
+                self._cache_bytes = sum(blob.size for blob in super().stored())
+            return self._cache_bytes
+
+    # -- direct uploads (presigned, staged, hashed by the object store) ----------------------------------
+    def accepts_direct(self, size: int) -> bool:
+        """Whether an object of ``size`` bytes is uploaded straight to the bucket (see the module docstring)."""
+        return self.direct_uploads and 0 < size <= S3_COPY_LIMIT
+
+    def staging_key(self, sha256: str, token: str) -> str:
+        return f"{self.prefix}staging/{sha256}/{token}"
+
+    def part_size(self, size: int, wanted: int) -> int:
+        """The part size for a multipart upload of ``size`` bytes: ``wanted``, within S3's part rules."""
+        return max(wanted, S3_MIN_PART, -(-size // S3_MAX_PARTS))
+
+    def presigned_put(self, key: str) -> str:
+        return self._signer.generate_presigned_url("put_object", Params={"Bucket": self.bucket, "Key": key},
+                                                   ExpiresIn=self.link_ttl)
+
+    def start_parts(self, key: str) -> str:
+        """Begin a multipart upload of ``key``; returns its upload id."""
+        return str(self.client.create_multipart_upload(Bucket=self.bucket, Key=key)["UploadId"])
+
+    def presigned_part(self, key: str, upload_id: str, number: int) -> str:
+        params = {"Bucket": self.bucket, "Key": key, "UploadId": upload_id, "PartNumber": number}
+        return self._signer.generate_presigned_url("upload_part", Params=params, ExpiresIn=self.link_ttl)
+
+    def finish_parts(self, key: str, upload_id: str, etags: list[str]) -> None:
+        """Complete the multipart upload with the parts' ETags as the client received them (part 1 first)."""
+        from botocore.exceptions import ClientError
+
+        parts = [{"PartNumber": n, "ETag": etag} for n, etag in enumerate(etags, start=1)]
+        try:
+            self.client.complete_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id,
+                                                  MultipartUpload={"Parts": parts})
+        except ClientError as err:
+            raise StagedUploadError(f"the object store refused to assemble the parts: "
+                                    f"{err.response.get('Error', {}).get('Message', err)}") from None
+
+    def staged(self, key: str) -> bool:
+        """Whether an upload is waiting at staging ``key``."""
+        from botocore.exceptions import ClientError
+
+        try:
+            self.client.head_object(Bucket=self.bucket, Key=key)
+        except ClientError:
+            return False
+        return True
+
+    def adopt(self, key: str, sha256: str, size: int) -> None:
+        """Make the staged object at ``key`` blob ``sha256`` once its size and SHA-256 (computed by the object
+        store) match; the staging object is deleted either way. Raises :class:`StagedUploadError`."""
+        from botocore.exceptions import ClientError
+
+        try:
+            head = self.client.head_object(Bucket=self.bucket, Key=key)
+        except ClientError:
+            raise StagedUploadError("no upload arrived at the link the batch API handed out; upload again") from None
+        try:
+            if head["ContentLength"] != size:
+                raise StagedUploadError(f"{head['ContentLength']} bytes arrived, {size} were announced")
+            if self._staged_sha256(key) != sha256:
+                raise StagedUploadError(f"the uploaded bytes do not hash to the announced sha256 {sha256}")
+            if self._head(sha256) is None:
+                self.client.copy_object(Bucket=self.bucket, Key=self.key(sha256),
+                                        CopySource={"Bucket": self.bucket, "Key": key})
+            else:
+                self.touch(sha256)
+        finally:
+            self.client.delete_object(Bucket=self.bucket, Key=key)
+
+    def _staged_sha256(self, key: str) -> str:
+        """The object's SHA-256 computed by the object store (a copy onto itself asking for the checksum); read
+        back and hashed here when the store answers none."""
+        source = {"Bucket": self.bucket, "Key": key}
+        answer = self.client.copy_object(Bucket=self.bucket, Key=key, CopySource=source, MetadataDirective="REPLACE",
+                                         ChecksumAlgorithm="SHA256", Metadata={"checked": "sha256"})
+        checksum = (answer.get("CopyObjectResult") or {}).get("ChecksumSHA256")
+        if checksum and "-" not in checksum:  # a whole-object checksum (not a composite of parts)
+            return base64.b64decode(checksum).hex()
+        digest = hashlib.sha256()
+        for block in self.client.get_object(Bucket=self.bucket, Key=key)["Body"].iter_chunks(1 << 20):
+            digest.update(block)
+        return digest.hexdigest()
+
+    def sweep_staging(self, older_than: float, *, apply: bool) -> list[tuple[str, int]]:
+        """Staged objects and unfinished multipart uploads older than ``older_than`` seconds (uploads whose
+        client never came back), deleted with ``apply``; returns (key, bytes) of the objects."""
+        now = time.time()
+        stale = []
+        staging = f"{self.prefix}staging/"
+        for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=staging):
+            for obj in page.get("Contents", ()):
+                if now - obj["LastModified"].timestamp() >= older_than:
+                    stale.append((obj["Key"], obj["Size"]))
+        unfinished = self.client.list_multipart_uploads(Bucket=self.bucket, Prefix=staging).get("Uploads", ())
+        if apply:
+            for key, _size in stale:
+                self.client.delete_object(Bucket=self.bucket, Key=key)
+            for upload in unfinished:
+                if now - upload["Initiated"].timestamp() >= older_than:
+                    self.client.abort_multipart_upload(Bucket=self.bucket, Key=upload["Key"],
+                                                       UploadId=upload["UploadId"])
+        return stale
 
     # -- maintenance ----------------------------------------------------------------------------------
     def stored(self) -> Iterator[StoredBlob]:
@@ -159,7 +325,15 @@ class S3BlobStore(BlobStore):
 
     def delete(self, name: str) -> None:
         self.client.delete_object(Bucket=self.bucket, Key=self.key(name))
-        super().delete(name)
+        cached = super().path(name)
+        with self._cache_lock:
+            try:
+                size = cached.stat().st_size
+            except FileNotFoundError:
+                return
+            cached.unlink(missing_ok=True)
+            if self._cache_bytes is not None:
+                self._cache_bytes -= size
 
     def ping(self) -> None:
         self.client.head_bucket(Bucket=self.bucket)

@@ -1,15 +1,21 @@
 """Settings of the hub server: where data lives, where it listens, and the size limits.
 
-Every field can come from the environment (``MODELYARD_HUB_<FIELD>``, e.g. ``MODELYARD_HUB_PORT=8080``) or
-from ``modelyard hub serve`` options; :meth:`HubSettings.from_env` reads the former.
+Every field can come from a TOML file (``modelyard hub ... --config hub.toml`` or ``MODELYARD_HUB_CONFIG``: the
+field names as keys, sizes as numbers or strings such as ``"50GiB"``), from the environment
+(``MODELYARD_HUB_<FIELD>``, e.g. ``MODELYARD_HUB_PORT=8080``) or from command options, each overriding the one
+before. One file names the backends for the server and for every admin command alike, so an operator does not
+repeat the database URL in each shell. :meth:`HubSettings.from_env` reads them.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import tomllib
 
 from modelyard.hub import settings
 
@@ -47,6 +53,12 @@ class HubSettings:
     # the hub does. Off: the hub serves the bytes itself, as with the file store.
     blob_redirects: bool = True
     s3_public_endpoint: str | None = None
+    # With an S3 blob store, each replica keeps copies of the blobs it served or received in its data folder, up to
+    # this many bytes (least recently used evicted first; the bucket keeps serving them).
+    blob_cache_size: int = 10 * GiB
+    # With an S3 blob store: LFS uploads up to 5 GiB go straight to the bucket through presigned PUTs (multipart
+    # above `lfs_multipart_threshold`), hashed there before the hub accepts them; off: through the hub.
+    direct_uploads: bool = True
     # "text" (uvicorn's lines, with the request id) or "json" (one object per line, for log collectors).
     log_format: str = "text"
     host: str = "127.0.0.1"
@@ -87,6 +99,8 @@ class HubSettings:
 
     def __post_init__(self) -> None:
         self.data_dir = Path(self.data_dir).expanduser()
+        if self.blob_cache_size < 0:
+            raise ValueError(f"HubSettings.blob_cache_size must be 0 or more bytes, got {self.blob_cache_size!r}.")
         for name in ("max_file_size", "regular_max_size", "lfs_multipart_threshold", "lfs_chunk_size"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"HubSettings.{name} must be a positive byte count, got {getattr(self, name)!r}.")
@@ -103,22 +117,16 @@ class HubSettings:
             self.public_url = self.public_url.rstrip("/")
 
     @classmethod
-    def from_env(cls, **overrides: object) -> HubSettings:
-        """Build settings from ``MODELYARD_HUB_*`` variables; explicit ``overrides`` (not None) win."""
-        values: dict[str, object] = {}
+    def from_env(cls, *, config_file: str | Path | None = None, **overrides: object) -> HubSettings:
+        """Build settings from a TOML file (``config_file``, else ``MODELYARD_HUB_CONFIG``), then the
+        ``MODELYARD_HUB_*`` variables, then explicit ``overrides`` (those not None), each winning over the
+        one before."""
+        path = config_file or os.environ.get("MODELYARD_HUB_CONFIG") or None
+        values: dict[str, object] = read_config_file(Path(path)) if path else {}
         for f in dataclasses.fields(cls):
             raw = os.environ.get(f"MODELYARD_HUB_{f.name.upper()}")
-            if raw is None:
-                continue
-            if f.type in ("bool", bool):
-                values[f.name] = parse_flag(raw, f"MODELYARD_HUB_{f.name.upper()}")
-            elif f.type in ("int", int):
-                try:
-                    values[f.name] = parse_size(raw)
-                except ValueError as err:
-                    raise ValueError(f"MODELYARD_HUB_{f.name.upper()}={raw!r}: {err}") from err
-            else:
-                values[f.name] = raw
+            if raw is not None:
+                values[f.name] = _from_text(f, raw, f"MODELYARD_HUB_{f.name.upper()}")
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]
 
@@ -136,6 +144,56 @@ class HubSettings:
         if not self.database_url:
             return str(self.db_path)
         return _without_password(self.database_url)
+
+
+def _kind(f: dataclasses.Field) -> str:  # type: ignore[type-arg]
+    """The field's annotation as text (``from __future__ import annotations`` makes them strings)."""
+    return f.type if isinstance(f.type, str) else getattr(f.type, "__name__", str(f.type))
+
+
+def _from_text(f: dataclasses.Field, raw: str, where: str) -> object:  # type: ignore[type-arg]
+    kind = _kind(f)
+    if kind == "bool":
+        return parse_flag(raw, where)
+    if kind == "int":
+        try:
+            return parse_size(raw)
+        except ValueError as err:
+            raise ValueError(f"{where}={raw!r}: {err}") from err
+    return raw
+
+
+def read_config_file(path: Path) -> dict[str, object]:
+    """The settings a hub TOML file holds (top-level keys named like :class:`HubSettings` fields, or the same
+    under a ``[hub]`` table), checked: an unknown key or a value of the wrong kind is an error naming it."""
+    try:
+        document = tomllib.loads(path.expanduser().read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ValueError(f"The hub configuration file {path} does not exist; fix --config or "
+                         "MODELYARD_HUB_CONFIG.") from None
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as err:
+        raise ValueError(f"Cannot read the hub configuration file {path}: {err}") from None
+    table = document.get("hub", document) if isinstance(document.get("hub"), dict) else document
+    fields = {f.name: f for f in dataclasses.fields(HubSettings)}
+    values: dict[str, object] = {}
+    for key, value in table.items():
+        name = key.replace("-", "_")
+        if name not in fields:
+            close = difflib.get_close_matches(name, fields, n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else f" Known keys: {', '.join(sorted(fields))}."
+            raise ValueError(f"{path}: unknown hub setting {key!r}.{hint}")
+        where = f"{path}: {key}"
+        kind = _kind(fields[name])
+        if isinstance(value, str):
+            values[name] = _from_text(fields[name], value, where)
+        elif kind == "bool" and isinstance(value, bool):
+            values[name] = value
+        elif kind == "int" and isinstance(value, int) and not isinstance(value, bool):
+            values[name] = value
+        else:
+            raise ValueError(f"{where} = {value!r}: expected {'a string' if 'str' in kind or 'Path' in kind else kind}"
+                             f" ({kind}).")
+    return values
 
 
 def _without_password(url: str) -> str:

@@ -56,15 +56,19 @@ class GcReport:
     orphan_xet_files: int = 0  # Xet files no commit names (their rows; their xorbs go with them)
     orphan_xorbs: int = 0
     stale_temp: list[tuple[Path, int]] = field(default_factory=list)
+    # Uploads staged in the object store (presigned, direct) whose client never asked to verify them.
+    stale_staged: list[tuple[str, int]] = field(default_factory=list)
 
     @property
     def orphan_bytes(self) -> int:
-        return sum(size for _, size in self.orphan_blobs) + sum(size for _, size in self.stale_temp)
+        return (sum(size for _, size in self.orphan_blobs) + sum(size for _, size in self.stale_temp)
+                + sum(size for _, size in self.stale_staged))
 
     def summary(self) -> str:
         verb = "Removed" if self.applied else "Would remove"
-        text = (f"{verb} {len(self.orphan_blobs)} unreferenced blob(s), {len(self.stale_temp)} stale temp file(s) "
-                f"and {self.orphan_trees} unreferenced tree(s): {_human(self.orphan_bytes)}. ")
+        staged = f", {len(self.stale_staged)} abandoned direct upload(s)" if self.stale_staged else ""
+        text = (f"{verb} {len(self.orphan_blobs)} unreferenced blob(s), {len(self.stale_temp)} stale temp file(s)"
+                f"{staged} and {self.orphan_trees} unreferenced tree(s): {_human(self.orphan_bytes)}. ")
         if self.orphan_xet_files or self.orphan_xorbs:
             text += (f"Among them: {self.orphan_xorbs} Xet xorb(s), and {self.orphan_xet_files} Xet file record(s) "
                      "no commit uses. ")
@@ -73,7 +77,7 @@ class GcReport:
             text += (f"; {self.young_orphans} unreferenced blob(s) younger than the grace age "
                      f"({_human_age(self.grace)}) were kept, as uploads may still commit them")
         text += "."
-        if not self.applied and (self.orphan_blobs or self.stale_temp or self.orphan_trees or self.orphan_xorbs
+        if not self.applied and (self.orphan_blobs or self.stale_temp or self.stale_staged or self.orphan_trees or self.orphan_xorbs
                                  or self.orphan_xet_files):
             text += " Run again with --apply to delete."
         return text
@@ -134,6 +138,9 @@ def collect_garbage(storage: Storage, store: BlobStore, *, grace: float, apply: 
         if age is not None and age >= temp_grace:
             report.stale_temp.append((entry, size))
     report.orphan_xet_files, report.orphan_xorbs = len(xet.dead_files), len(xet.dead_xorbs)
+    sweep_staging = getattr(store, "sweep_staging", None)  # stores that take uploads directly (S3)
+    if sweep_staging is not None:
+        report.stale_staged = sweep_staging(temp_grace, apply=apply)
     if not apply:
         report.orphan_blobs = list(candidates)
         return report

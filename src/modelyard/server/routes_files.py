@@ -6,7 +6,8 @@ blob id), and for LFS files ``X-Linked-Etag`` (the sha256, which the client pref
 Range requests get 206. Files uploaded through Xet also carry ``X-Xet-Hash`` and a ``Link: <...>;
 rel="xet-auth"`` to the repo's xet-read-token route, which Xet clients follow to download from the CAS;
 everyone else gets the bytes here, rebuilt from the xorbs when no LFS blob holds them. A request for a
-model's root ``config.json`` (or the other query files below) counts as one download.
+model's root ``config.json`` (or the other query files below) counts as one download. A gated repository's
+files (all but its README.md and .gitattributes) answer ``GatedRepo`` to callers without access.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import re
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response
 
+from modelyard.server.auth import require_gate_access
 from modelyard.server.errors import HubHTTPError, entry_not_found
 from modelyard.server.paths import PATH_SCHEMA, check_path_in_repo
 from modelyard.server.responses import FILE_BYTES, MOVED, READ, BlobResponse, answers
@@ -32,11 +34,12 @@ DOWNLOAD_QUERY_FILES = frozenset({"config.json", "config.yaml", "hyperparams.yam
 
 def _resolve(request: Request, repo_type: str, namespace: str, name: str, revision: str, path: str) -> Response:
     hub = hub_of(request)
-    repo, _ = hub.readable_repo(request, repo_type, namespace, name)
+    repo, caller = hub.readable_repo(request, repo_type, namespace, name)
     rev, filename = seg(revision), seg(path)
     # An unencoded "refs/pr/1" arrives split over the revision and the path.
     if rev == "refs" and (match := _PR_PATH.fullmatch(filename)):
         rev, filename = f"refs/{match.group(1)}", match.group(2)
+    require_gate_access(hub.storage, caller, repo, filename)
     commit = hub.resolve(repo, rev)
     check_path_in_repo(filename)
     entry = hub.manifest(repo, commit).get(filename)

@@ -20,8 +20,15 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from modelyard.server.auth import check_signature, require_commit_rights, require_read, sign
+from modelyard.server.auth import (
+    check_signature,
+    require_commit_rights,
+    require_gate_access,
+    require_read,
+    sign,
+)
 from modelyard.server.blobstore import BlobWriter
+from modelyard.server.direct_uploads import direct_store, direct_upload_actions
 from modelyard.server.errors import HubHTTPError, bad_request
 from modelyard.server.paths import REPO_ID_SCHEMA
 from modelyard.server.responses import FILE_BYTES, MOVED, READ, BlobResponse, answers
@@ -82,6 +89,8 @@ def _batch(request: Request, prefix: str | None, namespace: str, name_git: str, 
     repo = require_read(caller, found, f"{ns}/{name}")
     if body.hash_algo != "sha256":
         raise bad_request(f"LFS hash_algo {body.hash_algo!r} is not supported; use 'sha256'.")
+    if body.operation == "download":
+        require_gate_access(hub.storage, caller, repo)
     if body.operation == "upload":
         ref = (body.ref or {}).get("name")
         ref = ref if isinstance(ref, str) else None
@@ -118,6 +127,8 @@ def _batch(request: Request, prefix: str | None, namespace: str, name_git: str, 
 
 def _upload_actions(hub: Hub, repo: Repo, base: str, oid: str, size: int, expires: int,
                     transfers: list[str]) -> dict[str, Any]:
+    if (store := direct_store(hub, size)) is not None:  # the client sends the bytes to the object store itself
+        return direct_upload_actions(hub, store, repo, base, oid, size, expires, transfers)
     s = hub.settings
     verify = {"href": f"{base}/verify", "header": {}}
     if "multipart" in transfers and size >= s.lfs_multipart_threshold and size > 0:
@@ -305,6 +316,7 @@ def lfs_duplicate(request: Request, repo_type: str, namespace: str, name: str, b
     """
     hub = hub_of(request)
     source, caller = hub.readable_repo(request, repo_type, namespace, name)
+    require_gate_access(hub.storage, caller, source)  # a copy of a gated file is a download of it
     t_namespace, sep, t_name = body.target.name.partition("/")
     if not sep:
         raise bad_request(f"Invalid target {body.target.name!r}: give it as 'namespace/name'.")

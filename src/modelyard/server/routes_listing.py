@@ -20,7 +20,8 @@ What each query parameter does here:
 
 Private repositories are listed only for callers who may read them (owner and organisation members).
 No repo is served by an inference provider or app here, so ``inference``, ``inference_provider`` and
-``apps`` filters match nothing; ``gated=true`` matches nothing either (no repo is gated).
+``apps`` filters match nothing. ``gated=true`` lists the gated repositories only (``auto`` or ``manual``),
+``gated=false`` the others.
 """
 
 from __future__ import annotations
@@ -147,7 +148,7 @@ def list_repos(request: Request, repo_type: str, *, search: list[str], author: s
                           "you need with expand alone.")
     page_size = min(limit or hub.settings.list_page_size, hub.settings.list_page_size)
     offset = hub.int_param(cursor, "cursor")
-    empty = any(q.get(name) for name in NOTHING_SERVED) or _flag(gated)
+    empty = any(q.get(name) for name in NOTHING_SERVED)
     filters = _card_filters(request, repo_type)
     extra = {name for name, wanted in (("cardData", card_data), ("config", config)) if _flag(wanted)}
     if filters:
@@ -158,6 +159,8 @@ def list_repos(request: Request, repo_type: str, *, search: list[str], author: s
     if not empty:
         repos = _candidates(hub, caller, repo_type, author=author, search=search, sort=sort,
                             descending=direction != "1")
+        if gated:
+            repos = [r for r in repos if (r.gated is not None) == _flag(gated)]
         seen = 0
         for repo in repos:
             if filters:

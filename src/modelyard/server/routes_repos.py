@@ -176,6 +176,7 @@ class SettingsBody(BaseModel):
     model_config = ConfigDict(extra="allow")
     private: bool | None = None
     visibility: Literal["private", "public"] | None = None
+    gated: Literal["auto", "manual", False] | None = None  # false: not gated (storage.gating)
 
 
 @router.put(REPO + "/settings", tags=["repos"], responses=answers(*MOVED, *READ, 403, 413))
@@ -186,7 +187,10 @@ def update_settings(request: Request, repo_type: str, namespace: str, name: str,
     private = body.private if body.visibility is None else body.visibility == "private"
     if private is not None:
         hub.storage.repos.set_private(repo, private)
-    return JSONResponse({"private": private if private is not None else repo.private})
+    if body.gated is not None:
+        hub.storage.gating.set_mode(repo, body.gated or None)
+    gated = repo.gated if body.gated is None else body.gated or None
+    return JSONResponse({"private": private if private is not None else repo.private, "gated": gated or False})
 
 
 # -- repo info ----------------------------------------------------------------------------------------

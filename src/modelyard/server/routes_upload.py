@@ -1,23 +1,23 @@
-"""Upload routes: preupload, the NDJSON commit, and pull requests (discussions)."""
+"""Upload routes: preupload and the NDJSON commit (pull requests and discussions: ``routes_discussions``)."""
 
 from __future__ import annotations
 
 import tempfile
 from typing import Any
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from modelyard.server.auth import require_commit_rights, require_read
+from modelyard.server.auth import require_commit_rights
 from modelyard.server.commits import apply_operations, lfs_entry_for, parse_commit
 from modelyard.server.config import HubSettings
-from modelyard.server.errors import HubHTTPError, bad_request, unauthorized
-from modelyard.server.gitobjects import FileEntry, iso_z, lfs_entry
-from modelyard.server.paths import PAGE_SCHEMA, PATH_SCHEMA, GitIgnore, check_path_in_repo
+from modelyard.server.errors import HubHTTPError, bad_request
+from modelyard.server.gitobjects import FileEntry, lfs_entry
+from modelyard.server.paths import PATH_SCHEMA, GitIgnore, check_path_in_repo
 from modelyard.server.responses import MOVED, READ, answers
-from modelyard.server.service import MAX_INT, Hub, hub_of, seg
+from modelyard.server.service import Hub, hub_of, seg
 from modelyard.server.storage import BRANCH, PR, Identity, NewCommit, Repo
 
 router = APIRouter()
@@ -226,69 +226,3 @@ async def commit(request: Request, repo_type: str, namespace: str, name: str, re
         spool.seek(0)
         result = await run_in_threadpool(_commit_sync, hub, hub.base_url(request), repo, caller, ref, rev, pr, spool)
     return JSONResponse(result)
-
-
-# -- discussions and pull requests (what create_pr needs) ---------------------------------------------
-class DiscussionBody(BaseModel):
-    model_config = ConfigDict(extra="allow")
-    title: str = Field(min_length=1, max_length=300)
-    description: str = ""
-    pullRequest: bool = False
-
-
-def _discussion_json(hub: Hub, repo: Repo, row: Any, *, details: bool) -> dict[str, Any]:
-    item: dict[str, Any] = {
-        "num": row["num"], "title": row["title"], "status": row["status"], "isPullRequest": bool(row["is_pr"]),
-        "createdAt": iso_z(row["created_at"]), "author": {"name": row["author"]},
-        "repo": {"name": repo.repo_id, "type": repo.type}, "pinned": False, "numComments": 0,
-    }
-    if details:
-        item["events"] = []
-        item["filesWithConflicts"] = []
-        item["changes"] = {"base": row["base"]} if row["is_pr"] else {}
-        item["description"] = row["description"]
-    return item
-
-
-@router.post(REPO + "/discussions", tags=["discussions"], responses=answers(*MOVED, *READ, 403, 413))
-def create_discussion(request: Request, repo_type: str, namespace: str, name: str, body: DiscussionBody) -> JSONResponse:
-    hub = hub_of(request)
-    repo, caller = hub.readable_repo(request, repo_type, namespace, name)
-    if caller is None:
-        raise unauthorized("You must be signed in to open a discussion or pull request.")
-    if body.pullRequest:
-        require_commit_rights(hub.storage, caller, repo, None, True)
-    num = hub.storage.discussions.create(repo, body.title.strip(), body.description, caller.name,
-                                        is_pr=body.pullRequest)
-    return JSONResponse({"num": num, "pullRequest": body.pullRequest,
-                         "url": f"{hub.repo_url(request, repo)}/discussions/{num}"})
-
-
-@router.get(REPO + "/discussions", tags=["discussions"], responses=answers(*MOVED, *READ))
-def list_discussions(request: Request, repo_type: str, namespace: str, name: str,
-                     p: str | None = Query(default=None, json_schema_extra=PAGE_SCHEMA),
-                     type: str | None = None, status: str | None = None, author: str | None = None) -> JSONResponse:
-    hub = hub_of(request)
-    repo, _ = hub.readable_repo(request, repo_type, namespace, name)
-    rows = hub.storage.discussions.all(repo)
-    if type in ("pull_request", "discussion"):
-        rows = [r for r in rows if bool(r["is_pr"]) == (type == "pull_request")]
-    if status in ("open", "closed", "merged", "draft"):
-        rows = [r for r in rows if r["status"] == status]
-    if author:
-        rows = [r for r in rows if r["author"].lower() == author.lower()]
-    page = hub.int_param(p, "p")
-    items = [_discussion_json(hub, repo, r, details=False) for r in rows[page * 50: page * 50 + 50]]
-    return JSONResponse({"discussions": items, "count": len(rows), "start": page * 50, "numClosedDiscussions": 0})
-
-
-@router.get(REPO + "/discussions/{num}", tags=["discussions"], responses=answers(*MOVED, *READ))
-def get_discussion(request: Request, repo_type: str, namespace: str, name: str,
-                   num: int = Path(ge=1, le=MAX_INT)) -> JSONResponse:
-    hub = hub_of(request)
-    repo, caller = hub.readable_repo(request, repo_type, namespace, name)
-    row = hub.storage.discussions.get(repo, num)
-    if row is None:
-        raise HubHTTPError(404, f"Discussion #{num} does not exist in {repo.repo_id!r}.")
-    require_read(caller, repo, repo.repo_id)
-    return JSONResponse(_discussion_json(hub, repo, row, details=True))

@@ -55,7 +55,8 @@ def _s3_options(settings: HubSettings) -> dict[str, Any]:
     if not (settings.blob_store or "").startswith("s3://"):
         return {}
     return {"redirects": settings.blob_redirects, "public_endpoint": settings.s3_public_endpoint,
-            "link_ttl": settings.lfs_link_ttl}
+            "link_ttl": settings.lfs_link_ttl, "cache_size": settings.blob_cache_size,
+            "direct_uploads": settings.direct_uploads}
 
 
 class Hub:

@@ -21,6 +21,7 @@ from safetensors.torch import load_file, save_file
 import modelyard
 from modelyard import GPT2Config
 from modelyard.models.gpt2.modeling_gpt2 import (
+    GPT2DoubleHeadsModel,
     GPT2ForQuestionAnswering,
     GPT2ForSequenceClassification,
     GPT2ForTokenClassification,
@@ -28,8 +29,8 @@ from modelyard.models.gpt2.modeling_gpt2 import (
     GPT2Model,
 )
 
-ALL_CLASSES = (GPT2Model, GPT2LMHeadModel, GPT2ForSequenceClassification, GPT2ForTokenClassification,
-               GPT2ForQuestionAnswering)
+ALL_CLASSES = (GPT2Model, GPT2LMHeadModel, GPT2DoubleHeadsModel, GPT2ForSequenceClassification,
+               GPT2ForTokenClassification, GPT2ForQuestionAnswering)
 
 
 def tiny_config(**overrides: object) -> GPT2Config:
@@ -44,6 +45,8 @@ def tiny_config(**overrides: object) -> GPT2Config:
 class TestGPT2Common(DecoderTesterMixin):
     all_model_classes = ALL_CLASSES
     head_masking = True
+    # GPT2DoubleHeadsModel's `loss` is the language-model loss; its multiple-choice loss comes apart (`mc_loss`)
+    params_without_grad = (r"^multiple_choice_head\.",)
 
     def get_config(self) -> GPT2Config:
         return tiny_config()
@@ -132,3 +135,48 @@ def test_tuple_output_puts_the_cache_second() -> None:
 @pytest.mark.skipif(not REF_PY.exists(), reason="needs .venv-ref (make reference)")
 def test_our_saves_load_in_the_reference_library(tmp_path: Path) -> None:
     check_saves_load_in_reference(TestGPT2Common(), tmp_path)
+
+
+def test_double_heads_reads_each_choice_at_its_token_and_generates_like_the_lm_head() -> None:
+    torch.manual_seed(0)
+    config = tiny_config(num_labels=5, summary_first_dropout=0.0)
+    model = GPT2DoubleHeadsModel(config).eval()
+    assert config.num_labels == 1 and model.multiple_choice_head.summary.out_features == 1  # as the reference
+    ids = torch.randint(3, 99, (2, 3, 6), generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        out = model(ids, mc_token_ids=torch.tensor([[5, 2, 0], [1, 1, 4]]), labels=ids, mc_labels=torch.tensor([0, 2]))
+        hidden = model.transformer(ids).last_hidden_state  # the base model keeps the (batch, choices) shape
+        assert hidden.shape == (2, 3, 6, 32) and out.logits.shape == (2, 3, 6, 99) and out.mc_logits.shape == (2, 3)
+        head = model.multiple_choice_head.summary
+        expected = head(hidden[torch.tensor([[0], [1]]), torch.arange(3), torch.tensor([[5, 2, 0], [1, 1, 4]])])
+        torch.testing.assert_close(out.mc_logits, expected.squeeze(-1))
+        default = model(ids).mc_logits  # without mc_token_ids: each choice's last token
+        torch.testing.assert_close(default, head(hidden[:, :, -1]).squeeze(-1))
+        assert out.loss.ndim == 0 and out.mc_loss.ndim == 0
+        # tuple output in the reference's order: lm loss, mc loss, logits, mc logits
+        as_tuple = model(ids, labels=ids, mc_labels=torch.tensor([0, 2]), return_dict=False)
+        assert [t.shape for t in as_tuple[:4]] == [torch.Size([]), torch.Size([]), (2, 3, 6, 99), (2, 3)]
+    # generate() runs the language-model head, token for token as GPT2LMHeadModel with the same weights
+    lm = GPT2LMHeadModel(tiny_config()).eval()
+    lm.load_state_dict(model.state_dict(), strict=False)
+    prompt = torch.tensor([[5, 9, 23, 7]])
+    options = {"max_new_tokens": 5, "do_sample": False, "pad_token_id": 0}
+    assert torch.equal(model.generate(prompt, **options), lm.generate(prompt, **options))
+
+
+@pytest.mark.parametrize("summary_type", ["last", "first", "mean"])
+def test_sequence_summary_types(summary_type: str) -> None:
+    from modelyard.layers.pooling import SequenceSummary
+
+    config = tiny_config(summary_type=summary_type, summary_use_proj=False, summary_first_dropout=0.0)
+    hidden = torch.randn(2, 3, 5, 32)
+    picked = {"last": hidden[..., -1, :], "first": hidden[..., 0, :], "mean": hidden.mean(-2)}[summary_type]
+    torch.testing.assert_close(SequenceSummary(config)(hidden), picked)
+
+
+def test_sequence_summary_refuses_an_unknown_type() -> None:
+    from modelyard.errors import ConfigurationError
+    from modelyard.layers.pooling import SequenceSummary
+
+    with pytest.raises(ConfigurationError, match="summary_type='attn' is not supported"):
+        SequenceSummary(tiny_config(summary_type="attn"))

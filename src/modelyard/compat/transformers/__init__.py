@@ -10,7 +10,7 @@ the Auto classes, ``save_pretrained``, ``push_to_hub`` and the loaders treat it 
 namespace lacks is an error naming it and the remote file that asked for it. ``__version__`` is the
 reference release whose API this follows, since remote code compares it to pick code paths.
 
-Only modules of remote code see this namespace as ``transformers`` (see :mod:`modelyard.dynamic.remote_imports`);
+Only modules of remote code see this namespace as ``transformers`` (see :mod:`modelyard.dynamic_modules.remote_imports`);
 importing it directly as ``modelyard.compat.transformers`` is possible but never needed.
 """
 

@@ -12,6 +12,7 @@ MANIFEST = FamilyManifest(
         "GPT2Config": "configuration_gpt2",
         "GPT2Model": "modeling_gpt2",
         "GPT2LMHeadModel": "modeling_gpt2",
+        "GPT2DoubleHeadsModel": "modeling_gpt2",
         "GPT2ForSequenceClassification": "modeling_gpt2",
         "GPT2ForTokenClassification": "modeling_gpt2",
         "GPT2ForQuestionAnswering": "modeling_gpt2",

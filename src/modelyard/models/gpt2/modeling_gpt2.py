@@ -11,10 +11,12 @@ reference's rounding (softmax in the scores' dtype; float32 scores with ``reorde
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 from modelyard.errors import ConfigurationError
 from modelyard.generation.utils import GenerationMixin
@@ -30,12 +32,14 @@ from modelyard.layers.decoder_heads import (
     last_token_scores_output,
     token_scores_output,
 )
+from modelyard.layers.pooling import SequenceSummary
 from modelyard.layers.rotary_decoder import as_cache, mask_sizes
 from modelyard.modeling import PreTrainedModel
 from modelyard.models.gpt2.configuration_gpt2 import GPT2Config
 from modelyard.outputs import (
     BaseModelOutputWithPastAndCrossAttentions,
     CausalLMOutputWithCrossAttentions,
+    ModelOutput,
     QuestionAnsweringModelOutput,
     SequenceClassifierOutputWithPast,
     TokenClassifierOutput,
@@ -43,6 +47,20 @@ from modelyard.outputs import (
 
 logger = logging.getLogger(__name__)
 Tensor = torch.Tensor
+
+
+@dataclass
+class GPT2DoubleHeadsModelOutput(ModelOutput):
+    """:class:`GPT2DoubleHeadsModel`'s output: the language-model loss and logits (batch, choices, seq, vocab) and
+    the multiple-choice loss and scores (batch, choices)."""
+
+    loss: Tensor | None = None
+    mc_loss: Tensor | None = None
+    logits: Tensor | None = None
+    mc_logits: Tensor | None = None
+    past_key_values: Any = None
+    hidden_states: tuple[Tensor, ...] | None = None
+    attentions: tuple[Tensor, ...] | None = None
 
 
 class GPT2Attention(nn.Module):
@@ -221,6 +239,8 @@ class GPT2Model(GPT2PreTrainedModel):
         use_cache = config.use_cache if use_cache is None else use_cache
         if (input_ids is None) == (inputs_embeds is None):
             raise ValueError("Pass exactly one of input_ids or inputs_embeds to GPT2Model.")
+        # (batch, choices, seq) inputs run as (batch * choices, seq) and come back in their own shape
+        leading = tuple((input_ids if input_ids is not None else inputs_embeds[..., 0]).shape[:-1])
         if input_ids is not None:
             input_ids = input_ids.view(-1, input_ids.shape[-1])
         if self.gradient_checkpointing and self.training and use_cache:
@@ -290,6 +310,8 @@ class GPT2Model(GPT2PreTrainedModel):
             if all_attentions is not None:
                 all_attentions += (probs,)
         hidden_states = self.ln_f(hidden_states)
+        if len(leading) > 1:
+            hidden_states = hidden_states.view(*leading, *hidden_states.shape[-2:])
         if all_hidden is not None:
             all_hidden += (hidden_states,)
         result = BaseModelOutputWithPastAndCrossAttentions(
@@ -359,6 +381,72 @@ class GPT2LMHeadModel(_GPT2Head, GenerationMixin):
         kept = slice(-logits_to_keep, None) if isinstance(logits_to_keep, int) else logits_to_keep
         logits = self.lm_head(out.last_hidden_state[:, kept, :])  # (batch, kept, vocab)
         result = causal_lm_output(logits, labels, self.config, out, kwargs, CausalLMOutputWithCrossAttentions)
+        return self._finish(result, return_dict)
+
+
+class GPT2DoubleHeadsModel(_GPT2Head, GenerationMixin):
+    """GPT-2 with the language-modelling head and a multiple-choice head (``multiple_choice_head``: a
+    :class:`~modelyard.layers.pooling.SequenceSummary` read at each choice's classification token, one score per
+    choice). Inputs are (batch, num_choices, seq); ``mc_token_ids`` (batch, num_choices) name each choice's
+    classification token (the last by default). Sets ``config.num_labels = 1``, as the reference does."""
+
+    _tied_weights_keys = ["lm_head.weight"]
+
+    def __init__(self, config: GPT2Config) -> None:
+        super().__init__(config)
+        config.num_labels = 1
+        self.transformer = GPT2Model(config)
+        self.lm_head = nn.Linear(config.n_embd, config.vocab_size, bias=False)
+        self.multiple_choice_head = SequenceSummary(config)
+        self.post_init()
+
+    def get_output_embeddings(self) -> nn.Linear:
+        return self.lm_head
+
+    def set_output_embeddings(self, new_embeddings: nn.Linear) -> None:
+        self.lm_head = new_embeddings
+
+    def forward(
+        self,
+        input_ids: Tensor | None = None,
+        past_key_values: Any = None,
+        cache_position: Tensor | None = None,
+        attention_mask: Tensor | None = None,
+        token_type_ids: Tensor | None = None,
+        position_ids: Tensor | None = None,
+        head_mask: Tensor | None = None,
+        inputs_embeds: Tensor | None = None,
+        mc_token_ids: Tensor | None = None,
+        labels: Tensor | None = None,
+        mc_labels: Tensor | None = None,
+        use_cache: bool | None = None,
+        output_attentions: bool | None = None,
+        output_hidden_states: bool | None = None,
+        return_dict: bool | None = None,
+        **kwargs: Any,
+    ) -> GPT2DoubleHeadsModelOutput | tuple[Any, ...]:
+        """``labels``: token ids shaped like ``input_ids`` (shifted inside, -100 unscored); ``mc_labels``:
+        (batch,) the index of the right choice."""
+        out = self._encode(
+            input_ids=input_ids, past_key_values=past_key_values, cache_position=cache_position,
+            attention_mask=attention_mask, token_type_ids=token_type_ids, position_ids=position_ids,
+            head_mask=head_mask, inputs_embeds=inputs_embeds, use_cache=use_cache,
+            output_attentions=output_attentions, output_hidden_states=output_hidden_states,
+        )
+        hidden = out.last_hidden_state  # (batch, choices, seq, hidden)
+        logits = self.lm_head(hidden)
+        mc_logits = self.multiple_choice_head(hidden, mc_token_ids).squeeze(-1)  # (batch, choices)
+        mc_loss = None
+        if mc_labels is not None:
+            mc_loss = F.cross_entropy(mc_logits.view(-1, mc_logits.shape[-1]), mc_labels.view(-1).to(logits.device))
+        loss = None
+        if labels is not None:
+            shifted = logits[..., :-1, :]
+            loss = F.cross_entropy(shifted.reshape(-1, shifted.shape[-1]),
+                                   labels[..., 1:].reshape(-1).to(logits.device), ignore_index=-100)
+        result = GPT2DoubleHeadsModelOutput(loss=loss, mc_loss=mc_loss, logits=logits, mc_logits=mc_logits,
+                                            past_key_values=out.past_key_values, hidden_states=out.hidden_states,
+                                            attentions=out.attentions)
         return self._finish(result, return_dict)
 
 
@@ -471,6 +559,8 @@ class GPT2ForQuestionAnswering(_GPT2Head):
 
 
 __all__ = [
+    "GPT2DoubleHeadsModel",
+    "GPT2DoubleHeadsModelOutput",
     "GPT2ForQuestionAnswering",
     "GPT2ForSequenceClassification",
     "GPT2ForTokenClassification",

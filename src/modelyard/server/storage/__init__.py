@@ -9,7 +9,9 @@ blob store, or a ``postgresql://`` URL) and offers:
   ``refs``: branches, tags, pull-request refs and revision lookup; ``changes``: which commit last changed
   each path;
 * ``blobs``: which repos may use an LFS object, scan verdicts and sniffed content kinds;
-* ``discussions``: discussions and pull requests.
+* ``discussions``: discussions and pull requests (``discussions.events``: what happens in them);
+  ``pull_requests``: their commits, changes, conflicts and merging;
+* ``gating``: gated repositories and their access requests.
 
 File contents never live here, only their ids (see ``modelyard.server.blobstore``). ``conn()`` and
 ``transaction()`` are for the modules that own tables of their own (Xet, garbage collection).
@@ -27,6 +29,8 @@ from modelyard.server.storage.commits import Commits
 from modelyard.server.storage.database import Database
 from modelyard.server.storage.discussions import Discussions
 from modelyard.server.storage.downloads import Downloads
+from modelyard.server.storage.gating import Gating
+from modelyard.server.storage.pull_requests import PullRequests
 from modelyard.server.storage.records import (
     BRANCH,
     DOWNLOAD_WINDOW_DAYS,
@@ -71,3 +75,5 @@ class Storage(Database):
         self.search = RepoSearch(self)
         self.downloads = Downloads(self)
         self.blobs = BlobRecords(self)
+        self.pull_requests = PullRequests(self, self.commits)
+        self.gating = Gating(self)

@@ -84,6 +84,9 @@ class Commits:
                     elif db.execute("UPDATE refs SET target=? WHERE repo_id=? AND name=? AND target=?",
                                     (oid, repo.id, ref, head)).rowcount != 1:
                         raise _RefMoved(ref)
+                    # a pull request's thread shows the commits pushed to its ref
+                    Discussions.record_commit(db, repo.id, f"{PR}{num}" if num is not None else ref,
+                                                   new.author, oid, new.title, now)
                 return oid, num
             except _RefMoved:
                 logger.warning("ref %s of %s moved during a commit; building it again on the new head",

@@ -57,6 +57,7 @@ class Repo:
     private: bool
     created_at: float
     last_modified: float
+    gated: str | None = None  # None (not gated), "auto" or "manual": see storage.gating
 
     @property
     def repo_id(self) -> str:
@@ -65,7 +66,7 @@ class Repo:
 
 def repo_from_row(row: Row) -> Repo:
     return Repo(row["id"], row["type"], row["namespace"], row["name"], bool(row["private"]),
-                row["created_at"], row["last_modified"])
+                row["created_at"], row["last_modified"], row["gated"])
 
 
 @dataclass(frozen=True)

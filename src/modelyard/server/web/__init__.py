@@ -1,6 +1,6 @@
 """The hub's web front end: server-rendered pages for people, beside the HTTP API for clients.
 
-``install(app)`` adds the pages (``routes``), the security headers (``security``) and HTML error pages for
+``install(app)`` adds the pages (``routes``; discussions and gated access in ``community_pages``), the security headers (``security``) and HTML error pages for
 browsers; templates live in ``templates/``, the stylesheet and the two small scripts (copy buttons, search
 suggestions) in ``static/``. Nothing is loaded from another site, so the pages work offline.
 """
@@ -20,6 +20,9 @@ from modelyard.server.web.templating import warm_up
 
 def install(app: FastAPI) -> None:
     """Register the pages after the API routes (so API paths always win) and their error pages."""
+    from modelyard.server.web.community_pages import router as community_router  # imports the API's helpers
+
+    app.include_router(community_router)
     app.include_router(router)
     api_handler = app.exception_handlers[StarletteHTTPException]
 

@@ -72,6 +72,19 @@ class HubMarkdown:
         return sanitize(unsafe, resolve_link=_relative_resolver(blob_base, raw_base))
 
 
+class CommentMarkdown:
+    """Markdown of discussion comments: no raw HTML (it is shown as text), relative links dropped, then the
+    same sanitiser as cards."""
+
+    def __init__(self) -> None:
+        self._md = MarkdownIt("commonmark", {"html": False, "highlight": _fence_highlight})
+        self._md.enable(["table", "strikethrough"])
+
+    def render(self, text: str) -> str:
+        return sanitize(self._md.render(text), resolve_link=lambda tag, attribute, url: url if url.startswith("#")
+                        else None)
+
+
 def sanitize(html: str, *, resolve_link: Callable[[str, str, str], str | None] | None = None) -> str:
     """Keep only the allow-listed markup of ``html``; ``resolve_link(tag, attribute, url)`` may rewrite URLs."""
 

@@ -10,6 +10,7 @@
 ``/<ns>/<repo>/commits/<rev>[/<path>]``             history with a copy button per commit
 ``/<ns>/<repo>/commit/<sha>``                       one commit's changed files and diffs
 ``/<ns>/<repo>/refs``                               branches, tags and pull-request refs
+``/<ns>/<repo>/metrics[/<rev>]``                    training metrics: charts of the Trainer's or TensorBoard's log
 ``/<ns>/<repo>/settings``                           visibility (owners: a write token of the namespace)
 ``/login`` ``/logout`` ``/settings/tokens``         sign in with a token, sign out, create and revoke tokens
 ==================================================  ===========================================================
@@ -35,6 +36,7 @@ from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from modelyard.server import bounded
+from modelyard.server.auth import GATE_FREE
 from modelyard.server.cards import card_body, card_metadata
 from modelyard.server.errors import HubHTTPError
 from modelyard.server.paths import RESERVED_NAMESPACES, check_path_in_repo
@@ -423,7 +425,9 @@ def blob_page(request: Request, repo_type: str, namespace: str, name: str, revis
     kind, scan, scan_message = views.file_security(rp, file_path, entry)
     view: dict[str, Any] = {"mode": "binary", **NO_VIEW}
     suffix = file_path.rpartition(".")[2].lower() if "." in file_path.rpartition("/")[2] else ""
-    if f".{suffix}" in views.IMAGE_SUFFIXES:
+    if not rp.can_download and file_path not in GATE_FREE:  # a gated file: its content is not shown
+        view = {"mode": "gated", **NO_VIEW}
+    elif f".{suffix}" in views.IMAGE_SUFFIXES:
         view = {"mode": "image", **NO_VIEW}
     elif not entry.lfs and entry.size <= render.TEXT_LIMIT:
         raw = hub.store.path(entry.sha256).read_bytes()
@@ -516,6 +520,25 @@ def refs_page(request: Request, repo_type: str, namespace: str, name: str) -> Re
     return page(request, "refs.html", {**_repo_context(rp, "refs"), "targets": commits})
 
 
+def metrics_page(request: Request, repo_type: str, namespace: str, name: str, revision: str | None = None
+                 ) -> Response:
+    """The "Training metrics" tab: charts (SVG drawn here) of the revision's trainer_state.json or TensorBoard
+    run (``?source=``), the run's settings and its final summary. ``/metrics`` takes ``?revision=``."""
+    rp = _open(request, repo_type, namespace, name, revision)
+    sources = views.training_sources(rp)
+    if not sources:
+        raise PageError(404, "No training metrics",
+                        f"{rp.repo_id} holds no trainer_state.json and no TensorBoard event files "
+                        f"(events.out.tfevents.*) at {rp.revision!r}.")
+    wanted = request.query_params.get("source") or sources[0].id
+    source = next((s for s in sources if s.id == wanted), None)
+    if source is None:
+        raise PageError(404, "No such training log", f"source={wanted[:100]!r}: {rp.repo_id} at {rp.revision!r} has "
+                        + ", ".join(repr(s.id) for s in sources) + ".")
+    return page(request, "metrics.html", {**_repo_context(rp, "metrics"), "sources": sources, "source": source,
+                                          "metrics": views.training_metrics(rp, source)})
+
+
 def _owner_page(request: Request, repo_type: str, namespace: str, name: str) -> views.RepoPage:
     rp = _open(request, repo_type, namespace, name)
     if not rp.can_write:
@@ -568,6 +591,8 @@ def _register_repo_routes(prefix: str, repo_type: str) -> None:
         (base + "/commits/{revision}/{path:path}", commits_page, ["GET"]),
         (base + "/commit/{sha}", commit_page, ["GET"]),
         (base + "/refs", refs_page, ["GET"]),
+        (base + "/metrics", metrics_page, ["GET"]),
+        (base + "/metrics/{revision}", metrics_page, ["GET"]),
         (base + "/settings", settings_page, ["GET"]),
         (base + "/settings", settings_submit, ["POST"]),
     ):

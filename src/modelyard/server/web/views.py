@@ -16,13 +16,13 @@ from urllib.parse import quote
 from fastapi import Request
 
 from modelyard.server import bounded, scanning
-from modelyard.server.auth import owns_namespace, require_read
+from modelyard.server.auth import GATE_FREE, owns_namespace, require_read
 from modelyard.server.cards import card_metadata
 from modelyard.server.gitobjects import FileEntry
 from modelyard.server.paths import is_repo_id
 from modelyard.server.service import URL_PREFIX, Hub, seg
 from modelyard.server.storage import BRANCH, PR, TAG, Commit, Identity, Repo
-from modelyard.server.web import render, security
+from modelyard.server.web import render, security, training_logs
 from modelyard.server.web.templating import url_prefix
 
 logger = logging.getLogger(__name__)
@@ -87,8 +87,29 @@ class RepoPage:
         return (self.caller is not None and self.caller.role == "write"
                 and owns_namespace(self.caller, self.repo.namespace))
 
+    @property
+    def gate(self) -> str | None:
+        """The viewer's standing in a gated repository: None (not gated), "owner", or their request's status
+        ("pending", "accepted", "rejected"; "none" without one)."""
+        if self.repo.gated is None:
+            return None
+        if self.caller is not None and owns_namespace(self.caller, self.repo.namespace):
+            return "owner"
+        found = self.hub.storage.gating.get(self.repo, user=self.caller.name) if self.caller else None
+        return found.status if found else "none"
+
+    @property
+    def can_download(self) -> bool:
+        """Whether the viewer may read the content of the repository's (gated) files."""
+        return self.gate in (None, "owner", "accepted")
+
     def is_folder(self, path: str) -> bool:
         return path in FOLDERS.children(self.commit.tree, self.manifest)
+
+    @property
+    def has_training_metrics(self) -> bool:
+        """Whether the revision holds training logs (the "Training metrics" tab is shown)."""
+        return bool(training_sources(self))
 
     def url(self, kind: str = "", path: str = "", revision: str | None = None) -> str:
         """``/ns/repo``, ``/ns/repo/<kind>/<revision>[/<path>]`` (revision as one encoded segment)."""
@@ -270,7 +291,13 @@ def commit_changes(page: RepoPage) -> list[Change]:
     """Files the page's commit added, modified or deleted against its parent, with text diffs of small files."""
     parent = page.hub.storage.commits.get(page.repo, page.commit.parent) if page.commit.parent else None
     before = page.hub.manifest(page.repo, parent) if parent else {}
-    after = page.manifest
+    return changes_between(page.hub, before, page.manifest, readable=page.can_download)
+
+
+def changes_between(hub: Hub, before: dict[str, FileEntry], after: dict[str, FileEntry], *,
+                    readable: bool = True) -> list[Change]:
+    """Files changed from ``before`` to ``after``, with text diffs of small files (``readable=False``: none of
+    a gated repository's files, to a viewer without access)."""
     changes = []
     for path in sorted(set(before) | set(after)):
         old, new = before.get(path), after.get(path)
@@ -279,7 +306,10 @@ def commit_changes(page: RepoPage) -> list[Change]:
         status = "added" if old is None else "deleted" if new is None else "modified"
         changes.append(Change(path, status, old, new))
     for change in changes[:MAX_DIFF_FILES]:
-        change.diff, change.note = _diff(page.hub, change)
+        if readable or change.path in GATE_FREE:
+            change.diff, change.note = _diff(hub, change)
+        else:
+            change.note = "gated file: ask for access to see its changes"
     for change in changes[MAX_DIFF_FILES:]:
         change.note = f"diff not shown: only the first {MAX_DIFF_FILES} files of a commit get one"
     return changes
@@ -528,6 +558,24 @@ def _weights(page: RepoPage) -> Weights:
         weights.parameters = sum(per_dtype.values())
         weights.dtypes = sorted(per_dtype, key=lambda d: -per_dtype[d])
     return weights
+
+
+# -- training metrics ---------------------------------------------------------------------------------
+METRICS = render.RenderCache(size=16)
+
+
+def training_sources(page: RepoPage) -> list[training_logs.Source]:
+    """The training logs of the page's tree (trainer_state.json, TensorBoard runs): found once per tree."""
+    return TREE_FACTS.get_or_render(("training", page.commit.tree),
+                                    lambda: training_logs.find_sources(page.manifest))
+
+
+def training_metrics(page: RepoPage, source: training_logs.Source) -> training_logs.Metrics:
+    """The charts and tables of one log, computed once per tree and model card (both immutable)."""
+    readme = page.manifest.get("README.md")
+    key = ("metrics", page.commit.tree, source.id, readme.sha256 if readme else "")
+    return METRICS.get_or_render(key, lambda: training_logs.read_metrics(page.hub, page.manifest, source,
+                                                                         card=read_card(page)[1]))
 
 
 CARD_TAG_KEYS = ("pipeline_tag", "library_name", "license", "language", "datasets", "base_model", "tags")

@@ -36,7 +36,7 @@ from fastapi import APIRouter, Path, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
-from modelyard.server.auth import can_read, require_commit_rights, sign
+from modelyard.server.auth import can_read, require_commit_rights, require_gate_access, sign
 from modelyard.server.blobstore import BlobWriter
 from modelyard.server.errors import HubHTTPError, bad_request, unauthorized
 from modelyard.server.responses import MOVED, READ, BlobResponse, answers
@@ -81,6 +81,7 @@ def _token_answer(request: Request, repo_type: str, namespace: str, name: str, r
         require_commit_rights(hub.storage, caller, repo, ref if ref and ref.startswith(PR) else None, create_pr)
     else:
         hub.resolve(repo, rev)
+        require_gate_access(hub.storage, caller, repo)
     expires = int(time.time()) + hub.settings.xet_token_ttl
     token = mint(hub.secret, XetClaims(repo.id, caller.name if caller else None, scope, expires, create_pr,
                                        repo.created_at, ref))
@@ -132,6 +133,14 @@ def _cas_caller(request: Request, scope: str) -> tuple[Repo, Identity | None, Xe
     if scope == "write":  # rights may have been withdrawn since the token was minted
         ref = claims.ref if claims.ref and claims.ref.startswith(PR) else None
         require_commit_rights(hub.storage, caller, repo, ref, claims.create_pr)
+    return repo, caller, claims
+
+
+def _download_caller(request: Request) -> tuple[Repo, Identity | None, XetClaims]:
+    """:func:`_cas_caller` for reading a file's content: also re-checks access to a gated repository (it may
+    have been withdrawn since the token was minted, and a write token reads too)."""
+    repo, caller, claims = _cas_caller(request, "read")
+    require_gate_access(hub_of(request).storage, caller, repo)
     return repo, caller, claims
 
 
@@ -400,14 +409,14 @@ def _fetch_info_v1(hub: Hub, base: str, infos: dict[str, Any], ranges: dict[str,
 @router.get(CAS + "/v1/reconstructions/{file_hash}", tags=["xet"], responses=answers(400, 401, 404, 416))
 def reconstruction_v1(request: Request, file_hash: str = _hash_path()) -> JSONResponse:
     hub = hub_of(request)
-    repo, _caller, _ = _cas_caller(request, "read")
+    repo, _caller, _ = _download_caller(request)
     return JSONResponse(_reconstruction(hub, request, repo, _hash_param(file_hash, "file hash"), 1))
 
 
 @router.get(CAS + "/v2/reconstructions/{file_hash}", tags=["xet"], responses=answers(400, 401, 404, 416))
 def reconstruction_v2(request: Request, file_hash: str = _hash_path()) -> JSONResponse:
     hub = hub_of(request)
-    repo, _caller, _ = _cas_caller(request, "read")
+    repo, _caller, _ = _download_caller(request)
     return JSONResponse(_reconstruction(hub, request, repo, _hash_param(file_hash, "file hash"), 2))
 
 
@@ -415,7 +424,7 @@ def reconstruction_v2(request: Request, file_hash: str = _hash_path()) -> JSONRe
 def batch_reconstruction(request: Request, body: list[dict[str, str]]) -> JSONResponse:
     """Whole-file reconstructions of several files at once (v1 shape, fetch info shared)."""
     hub = hub_of(request)
-    repo, _caller, _ = _cas_caller(request, "read")
+    repo, _caller, _ = _download_caller(request)
     if len(body) > 1000:
         raise bad_request(f"Ask for at most 1000 files per batch, not {len(body)}.")
     files: dict[str, list[dict[str, Any]]] = {}
@@ -436,7 +445,7 @@ def batch_reconstruction(request: Request, body: list[dict[str, str]]) -> JSONRe
 @router.head(CAS + "/v1/files/{file_hash}", tags=["xet"], responses=answers(400, 401, 404))
 def head_file(request: Request, file_hash: str = _hash_path()) -> Response:
     hub = hub_of(request)
-    repo, _caller, _ = _cas_caller(request, "read")
+    repo, _caller, _ = _download_caller(request)
     xet_file = _linked_file(hub, repo, _hash_param(file_hash, "file hash"))
     return Response(status_code=200, headers={"Content-Length": str(xet_file.size)})
 

@@ -91,7 +91,7 @@ class _RemoteLoader(importlib.machinery.SourceFileLoader):
     ``transformers`` imports resolved to modelyard's compatibility namespace, or left alone)."""
 
     def exec_module(self, module: ModuleType) -> None:
-        from modelyard.dynamic.remote_imports import builtins_for_remote_module
+        from modelyard.dynamic_modules.remote_imports import builtins_for_remote_module
 
         namespace = builtins_for_remote_module()
         if namespace is not None:
@@ -152,7 +152,7 @@ def loaded_module_names() -> list[str]:
 
 def clear() -> None:
     """Delete the module cache folder and forget imported remote modules (objects already made keep working)."""
-    from modelyard.dynamic.remote_imports import forget_packages
+    from modelyard.dynamic_modules.remote_imports import forget_packages
 
     with _import_lock:
         for name in loaded_module_names():

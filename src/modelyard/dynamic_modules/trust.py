@@ -17,7 +17,7 @@ to whoever owns it on another.
 
 Trust covers what the publisher committed: a commit on one of the repository's branches. A pull-request
 ref (``refs/pr/N``, which anyone may open) or any other commit no branch reaches needs explicit consent;
-see :mod:`modelyard.dynamic.provenance`. Local folders are never trusted through a publisher.
+see :mod:`modelyard.dynamic_modules.provenance`. Local folders are never trusted through a publisher.
 """
 
 from __future__ import annotations

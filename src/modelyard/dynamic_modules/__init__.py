@@ -1,12 +1,18 @@
 """Custom code shared with the weights: ``register_for_auto_class``, ``auto_map`` and ``trust_remote_code``.
 
+This package is the loading half (an upper layer: it imports the compatibility namespace and the hub client):
+:mod:`.trust` (the consent gate), :mod:`.provenance` (whether a trusted publisher committed a revision),
+:mod:`.cache` (the on-disk module cache and its import machinery) and :mod:`.remote_imports` (the
+``transformers`` namespace modules of remote code see). What saving needs is the core package
+:mod:`modelyard.dynamic`.
+
 Saving: a class registered with ``register_for_auto_class`` has its module (and every module that imports
 relatively, recursively) copied next to the saved files, and ``auto_map`` records ``"module.Class"``.
 
 Loading: an Auto class that meets an ``auto_map`` entry (``"module.Class"``, or ``"owner/repo--module.Class"``
 for code in another repository) asks :func:`resolve_remote_class`, which
 
-1. decides consent *before touching any code* (see :mod:`modelyard.dynamic.trust`): without it, nothing
+1. decides consent *before touching any code* (see :mod:`modelyard.dynamic_modules.trust`): without it, nothing
    from the repository is imported and the error names the repository, files and classes;
 2. fetches the module and its relative imports at the same commit as the weights (or ``code_revision``);
 3. copies them into the module cache, one folder per repository and commit (local folders: per content
@@ -29,19 +35,19 @@ from pathlib import Path
 from typing import Any
 
 from modelyard import registry
-from modelyard.dynamic import cache, remote_imports
 from modelyard.dynamic.closure import DirectoryReader, SourceReader, collect
 from modelyard.dynamic.imports import check_dependencies, scan_imports
 from modelyard.dynamic.naming import file_for_module, hub_package, local_package
 from modelyard.dynamic.portability import CodeTie, check_portable_code
-from modelyard.dynamic.provenance import unvouched_reason
-from modelyard.dynamic.remote_imports import (
+from modelyard.dynamic.saving import save_custom_code
+from modelyard.dynamic_modules import cache, remote_imports
+from modelyard.dynamic_modules.provenance import unvouched_reason
+from modelyard.dynamic_modules.remote_imports import (
     REMOTE_TRANSFORMERS_ENV,
     remote_transformers,
     set_remote_transformers,
 )
-from modelyard.dynamic.saving import save_custom_code
-from modelyard.dynamic.trust import (
+from modelyard.dynamic_modules.trust import (
     PROMPT_TIMEOUT_ENV,
     TRUSTED_PUBLISHERS_ENV,
     ask,

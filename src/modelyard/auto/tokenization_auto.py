@@ -16,7 +16,7 @@ from typing import Any
 from modelyard.errors import RegistrationError, TokenizerError, UnknownModelTypeError
 from modelyard.hub.files import FileSource
 from modelyard.options import HubOptions
-from modelyard.registry import ModelTypeTable, builtin_names, import_family_class
+from modelyard.registry import ModelTypeTable, builtin_names, import_family_class, public_exports
 
 logger = logging.getLogger(__name__)
 
@@ -71,6 +71,10 @@ def tokenizer_class_from_name(class_name: str) -> type | None:
     for klass in TOKENIZER_TABLE.registered_classes():
         if klass.__name__ == class_name:
             return klass
+    # a family's other tokenizer classes (Wav2Vec2's older Wav2Vec2Tokenizer), as the reference finds them
+    path = public_exports().get(class_name)
+    if path is not None and ".tokenization_" in path:
+        return getattr(importlib.import_module(path), class_name)  # type: ignore[no-any-return]
     return None
 
 

@@ -14,6 +14,7 @@ _EXPORTS: dict[str, str] = {
     "DynamicCache": "modelyard.generation.caches",
     "DynamicLayer": "modelyard.generation.caches",
     "DynamicSlidingWindowLayer": "modelyard.generation.caches",
+    "EncoderDecoderCache": "modelyard.generation.caches",
     "StaticCache": "modelyard.generation.caches",
     "StaticLayer": "modelyard.generation.caches",
     "StaticSlidingWindowLayer": "modelyard.generation.caches",

@@ -8,6 +8,9 @@ layer_idx, cache_kwargs)`` once per layer and step, and attends over what it ret
   a ``sliding_window`` keep only the window's last tokens.
 - :class:`StaticCache` preallocates fixed-shape buffers of ``max_cache_len`` positions and writes the new
   states at ``cache_kwargs["cache_position"]``: shapes never change, so ``torch.compile`` traces one graph.
+- :class:`EncoderDecoderCache` pairs a self-attention cache with a cross-attention cache (a decoder that also
+  attends over an encoder's states, e.g. BERT with ``add_cross_attention``): the encoder's keys and values are
+  computed once, on the first step, and reused after (``is_updated`` says which layers hold them).
 - The legacy tuple format ``((keys, values), ...)`` converts both ways (``from_legacy_cache`` /
   ``to_legacy_cache``), and a cache indexes and iterates as that tuple does, since remote code written for
   older releases of the reference reads it that way (``past_key_values[0][0].shape[2]``). The older
@@ -29,6 +32,7 @@ __all__ = [
     "DynamicCache",
     "DynamicLayer",
     "DynamicSlidingWindowLayer",
+    "EncoderDecoderCache",
     "StaticCache",
     "StaticLayer",
     "StaticSlidingWindowLayer",
@@ -673,3 +677,151 @@ class StaticCache(Cache):
                 self.early_initialization(
                     batch, heads, head_dim, dtype or torch.get_default_dtype(), device or "cpu"
                 )
+
+
+class EncoderDecoderCache(Cache):
+    """A decoder's self-attention cache and its cross-attention cache, as one ``past_key_values``.
+
+    ``EncoderDecoderCache(self_attention_cache, cross_attention_cache)`` wraps two caches;
+    ``EncoderDecoderCache(legacy)`` fills two :class:`DynamicCache` from the legacy tuple
+    ``((self_keys, self_values[, cross_keys, cross_values]), ...)``. The cross-attention cache is written once
+    per layer (``is_updated[layer_idx]`` then becomes True) and read on every later step. The length of the
+    cache is the self-attention cache's: the decoder tokens seen so far.
+    """
+
+    def __init__(self, *caches: Any) -> None:
+        if len(caches) == 1:
+            self.self_attention_cache: Cache = DynamicCache()
+            self.cross_attention_cache: Cache = DynamicCache()
+            for index, states in enumerate(caches[0]):
+                self.self_attention_cache.update(states[0], states[1], index)
+                if len(states) > 2:
+                    self.cross_attention_cache.update(states[2], states[3], index)
+        elif len(caches) == 2:
+            if not all(isinstance(cache, Cache) for cache in caches):
+                raise TypeError(
+                    f"EncoderDecoderCache takes two Cache objects (self-attention, cross-attention); got "
+                    f"{type(caches[0]).__name__} and {type(caches[1]).__name__}. Wrap tensors with DynamicCache first."
+                )
+            self.self_attention_cache, self.cross_attention_cache = caches
+        else:
+            raise ValueError(
+                f"EncoderDecoderCache takes a self-attention and a cross-attention cache (or one legacy tuple); got "
+                f"{len(caches)} arguments."
+            )
+        self.is_updated: dict[int, bool] = {
+            index: self.cross_attention_cache.get_seq_length(index) > 0
+            for index in range(len(self.cross_attention_cache))
+        }
+        self.offloading = False
+
+    @property
+    def layers(self) -> list[CacheLayerMixin]:  # type: ignore[override]
+        """The self-attention cache's layers (what the decoder's length and masks are read from)."""
+        return self.self_attention_cache.layers
+
+    def __repr__(self) -> str:
+        return (f"{type(self).__name__}(self_attention_cache={self.self_attention_cache}, "
+                f"cross_attention_cache={self.cross_attention_cache})")
+
+    def _states(self, layer_idx: int) -> tuple[torch.Tensor, ...]:
+        own = self.self_attention_cache.layers[layer_idx]
+        states: tuple[torch.Tensor | None, ...] = (own.keys, own.values)
+        if layer_idx < len(self.cross_attention_cache.layers):
+            cross = self.cross_attention_cache.layers[layer_idx]
+            states += (cross.keys, cross.values)
+        return states  # type: ignore[return-value]
+
+    def __getitem__(self, layer_idx: int) -> tuple[torch.Tensor, ...]:  # type: ignore[override]
+        """Layer ``layer_idx`` as the legacy ``(self_keys, self_values, cross_keys, cross_values)`` tuple (the
+        first two only when there is no cross-attention)."""
+        if isinstance(layer_idx, int) and 0 <= layer_idx < len(self):
+            return self._states(layer_idx)
+        raise KeyError(f"The cache holds {len(self)} layers; there is no layer {layer_idx!r}.")
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, ...]]:  # type: ignore[override]
+        for index in range(len(self)):
+            yield self._states(index)
+
+    def __len__(self) -> int:
+        return len(self.self_attention_cache)
+
+    def update(
+        self,
+        key_states: torch.Tensor,
+        value_states: torch.Tensor,
+        layer_idx: int,
+        cache_kwargs: dict[str, Any] | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Self-attention states go to the self-attention cache (what a decoder-only model calls)."""
+        return self.self_attention_cache.update(key_states, value_states, layer_idx, cache_kwargs)
+
+    def to_legacy_cache(self) -> tuple[tuple[torch.Tensor, ...], ...]:
+        """``((self_keys, self_values[, cross_keys, cross_values]), ...)``."""
+        return tuple(self._states(index) for index in range(len(self)))
+
+    @classmethod
+    def from_legacy_cache(cls, past_key_values: Iterable[tuple[torch.Tensor, ...]] | None) -> EncoderDecoderCache:
+        """A cache holding the states of a legacy tuple (``None``: an empty cache)."""
+        cache = cls(DynamicCache(), DynamicCache())
+        for index, states in enumerate(past_key_values or ()):
+            cache.self_attention_cache.update(states[0], states[1], index)
+            if len(states) > 2:
+                cache.cross_attention_cache.update(states[2], states[3], index)
+                cache.is_updated[index] = True
+        return cache
+
+    def get_seq_length(self, layer_idx: int = 0) -> int:
+        return self.self_attention_cache.get_seq_length(layer_idx)
+
+    def get_max_cache_shape(self, layer_idx: int = 0) -> int:
+        return self.self_attention_cache.get_max_cache_shape(layer_idx)
+
+    def get_mask_sizes(self, cache_position: torch.Tensor, layer_idx: int) -> tuple[int, int]:
+        return self.self_attention_cache.get_mask_sizes(cache_position, layer_idx)
+
+    def reset(self) -> None:
+        self.self_attention_cache.reset()
+        self.cross_attention_cache.reset()
+        self.is_updated = dict.fromkeys(self.is_updated, False)
+
+    def reorder_cache(self, beam_idx: torch.Tensor) -> None:
+        self.self_attention_cache.reorder_cache(beam_idx)
+        self.cross_attention_cache.reorder_cache(beam_idx)
+
+    def _require_dynamic(self, method: str) -> None:
+        if not (isinstance(self.self_attention_cache, DynamicCache)
+                and isinstance(self.cross_attention_cache, DynamicCache)):
+            raise ValueError(
+                f"EncoderDecoderCache.{method} needs two DynamicCache; this one holds "
+                f"{type(self.self_attention_cache).__name__} and {type(self.cross_attention_cache).__name__}."
+            )
+
+    def crop(self, max_length: int) -> None:
+        """Keep the first ``max_length`` decoder positions (the encoder's states are all kept)."""
+        self._require_dynamic("crop")
+        self.self_attention_cache.crop(max_length)
+
+    def batch_split(self, full_batch_size: int, split_size: int) -> list[EncoderDecoderCache]:
+        self._require_dynamic("batch_split")
+        own = self.self_attention_cache.batch_split(full_batch_size, split_size)  # type: ignore[attr-defined]
+        cross = self.cross_attention_cache.batch_split(full_batch_size, split_size)  # type: ignore[attr-defined]
+        return [EncoderDecoderCache(a, b) for a, b in zip(own, cross)]
+
+    def batch_repeat_interleave(self, repeats: int) -> None:
+        self._require_dynamic("batch_repeat_interleave")
+        self.self_attention_cache.batch_repeat_interleave(repeats)
+        self.cross_attention_cache.batch_repeat_interleave(repeats)
+
+    def batch_select_indices(self, indices: torch.Tensor) -> None:
+        self._require_dynamic("batch_select_indices")
+        self.self_attention_cache.batch_select_indices(indices)
+        self.cross_attention_cache.batch_select_indices(indices)
+
+    @property
+    def is_sliding(self) -> list[bool]:
+        return self.self_attention_cache.is_sliding
+
+    @property
+    def is_compileable(self) -> bool:
+        return self.self_attention_cache.is_compileable

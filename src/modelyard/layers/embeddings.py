@@ -7,19 +7,20 @@ from torch import nn
 
 
 def absolute_positions(
-    table: nn.Embedding, seq_length: int, position_ids: torch.Tensor | None = None
+    table: nn.Embedding, seq_length: int, position_ids: torch.Tensor | None = None, *, offset: int = 0
 ) -> torch.Tensor:
     """The position embeddings to add to a (batch, seq, hidden) input: ``table(position_ids)``, or without ids
-    the rows 0..seq-1 (the same values as a lookup, without building an index tensor or gathering)."""
+    the rows offset..offset+seq-1 (the same values as a lookup, without building an index tensor or gathering).
+    ``offset``: the tokens before these (a decoder's cached tokens)."""
     if position_ids is not None:
         return table(position_ids)
     max_positions = table.num_embeddings
-    if seq_length > max_positions:
+    if offset + seq_length > max_positions:
         raise ValueError(
-            f"Sequence length {seq_length} exceeds max_position_embeddings={max_positions} of this model; "
+            f"Sequence length {offset + seq_length} exceeds max_position_embeddings={max_positions} of this model; "
             f"truncate the input to at most {max_positions} tokens (tokenizer: truncation=True)."
         )
-    return table.weight[:seq_length]
+    return table.weight[offset : offset + seq_length]
 
 
 __all__ = ["absolute_positions"]

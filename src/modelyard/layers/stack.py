@@ -22,7 +22,9 @@ The layer contract: ``layer(hidden_states, *args, [head_mask,] output_attentions
 ``(hidden_states, attention probabilities or None)``; ``args`` are the same for every layer (an additive
 mask, rotary cos/sin, a cache object); in a stack built with ``layers_take_head_mask=True`` each layer also
 gets its own head-mask slice (None when no mask is given). Arguments are positional because torch's
-reentrant checkpointing takes no keywords.
+reentrant checkpointing takes no keywords. A decoder layer that also attends over an encoder's states
+returns ``(hidden_states, self-attention probabilities, cross-attention probabilities)``; ``run_layers(...,
+output_cross_attentions=True)`` collects the third too.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ import torch
 from torch import nn
 
 from modelyard.layers.attention import expand_head_mask
-from modelyard.outputs import BaseModelOutput
+from modelyard.outputs import BaseModelOutput, BaseModelOutputWithPastAndCrossAttentions
 
 
 class LayerStack(nn.Module):
@@ -83,7 +85,8 @@ class LayerStack(nn.Module):
         output_hidden_states: bool = False,
         layerdrop: float = 0.0,
         final_norm: nn.Module | None = None,
-    ) -> BaseModelOutput:
+        output_cross_attentions: bool = False,
+    ) -> Any:
         """Run ``layers`` over ``hidden_states``; the output holds the last hidden states and, when asked, every
         layer's input plus the final output (``hidden_states``) and every layer's probabilities (``attentions``).
 
@@ -92,6 +95,8 @@ class LayerStack(nn.Module):
         ``layerdrop``: while training, each layer is skipped with this probability (its attentions are None).
         ``final_norm``: applied to the last layer's output, which is then the last of ``hidden_states`` (the
         pre-norm encoders and decoders whose stack ends with a norm).
+        ``output_cross_attentions``: the layers return cross-attention probabilities third, collected as the
+        output's ``cross_attentions`` (a ``BaseModelOutputWithPastAndCrossAttentions``).
         """
         head_masks = None
         if self.layers_take_head_mask:
@@ -102,21 +107,32 @@ class LayerStack(nn.Module):
             raise ValueError(f"{type(self).__name__}'s layers take no head mask; pass head_mask=None.")
         all_hidden: tuple[torch.Tensor, ...] | None = () if output_hidden_states else None
         all_attentions: tuple[torch.Tensor | None, ...] | None = () if output_attentions else None
+        all_cross: tuple[torch.Tensor | None, ...] | None = () if output_attentions and output_cross_attentions else None
         dropping = self.training and layerdrop > 0
         for index, layer in enumerate(layers):
             if all_hidden is not None:
                 all_hidden += (hidden_states,)
-            probs = None
+            probs = cross_probs = None
             # LayerDrop: skip whole layers at random while training (one draw per layer, in order)
             if not (dropping and torch.rand(()).item() < layerdrop):
                 layer_args = args if head_masks is None else (*args, head_masks[index])
-                hidden_states, probs = self.call_layer(layer, hidden_states, *layer_args, output_attentions)
+                hidden_states, probs, *cross = self.call_layer(layer, hidden_states, *layer_args, output_attentions)
+                cross_probs = cross[0] if cross else None
             if all_attentions is not None:
                 all_attentions += (probs,)
+            if all_cross is not None:
+                all_cross += (cross_probs,)
         if final_norm is not None:
             hidden_states = final_norm(hidden_states)
         if all_hidden is not None:
             all_hidden += (hidden_states,)
+        if output_cross_attentions:
+            return BaseModelOutputWithPastAndCrossAttentions(
+                last_hidden_state=hidden_states,
+                hidden_states=all_hidden,
+                attentions=all_attentions,  # type: ignore[arg-type]
+                cross_attentions=all_cross,  # type: ignore[arg-type]
+            )
         return BaseModelOutput(
             last_hidden_state=hidden_states,
             hidden_states=all_hidden,

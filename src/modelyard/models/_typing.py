@@ -5,7 +5,7 @@ Every family's public names, for type checkers only (``modelyard/__init__.py`` i
 """
 
 from modelyard.models.bert.configuration_bert import BertConfig
-from modelyard.models.bert.modeling_bert import BertForMaskedLM, BertForMultipleChoice, BertForQuestionAnswering, BertForSequenceClassification, BertForTokenClassification, BertModel, BertPreTrainedModel
+from modelyard.models.bert.modeling_bert import BertForMaskedLM, BertForMultipleChoice, BertForNextSentencePrediction, BertForPreTraining, BertForQuestionAnswering, BertForSequenceClassification, BertForTokenClassification, BertLMHeadModel, BertModel, BertPreTrainedModel
 from modelyard.models.bert.tokenization_bert import BertTokenizer
 from modelyard.models.bert.tokenization_bert_fast import BertTokenizerFast
 from modelyard.models.distilbert.configuration_distilbert import DistilBertConfig
@@ -27,25 +27,25 @@ from modelyard.models.qwen2.modeling_qwen2 import Qwen2ForCausalLM, Qwen2ForQues
 from modelyard.models.qwen2.tokenization_qwen2 import Qwen2Tokenizer
 from modelyard.models.qwen2.tokenization_qwen2_fast import Qwen2TokenizerFast
 from modelyard.models.resnet.configuration_resnet import ResNetConfig
-from modelyard.models.resnet.modeling_resnet import ResNetForImageClassification, ResNetModel, ResNetPreTrainedModel
+from modelyard.models.resnet.modeling_resnet import ResNetBackbone, ResNetForImageClassification, ResNetModel, ResNetPreTrainedModel
 from modelyard.models.vit.configuration_vit import ViTConfig
 from modelyard.models.vit.feature_extraction_vit import ViTFeatureExtractor
 from modelyard.models.vit.image_processing_vit import ViTImageProcessor
-from modelyard.models.vit.modeling_vit import ViTForImageClassification, ViTModel, ViTPreTrainedModel
+from modelyard.models.vit.modeling_vit import ViTForImageClassification, ViTForMaskedImageModeling, ViTModel, ViTPreTrainedModel
 from modelyard.models.wav2vec2.configuration_wav2vec2 import Wav2Vec2Config
 from modelyard.models.wav2vec2.feature_extraction_wav2vec2 import Wav2Vec2FeatureExtractor
-from modelyard.models.wav2vec2.modeling_wav2vec2 import Wav2Vec2ForCTC, Wav2Vec2ForSequenceClassification, Wav2Vec2Model, Wav2Vec2PreTrainedModel
+from modelyard.models.wav2vec2.modeling_wav2vec2 import Wav2Vec2ForCTC, Wav2Vec2ForMaskedLM, Wav2Vec2ForPreTraining, Wav2Vec2ForSequenceClassification, Wav2Vec2Model, Wav2Vec2PreTrainedModel
 from modelyard.models.wav2vec2.processing_wav2vec2 import Wav2Vec2Processor
-from modelyard.models.wav2vec2.tokenization_wav2vec2 import Wav2Vec2CTCTokenizer
+from modelyard.models.wav2vec2.tokenization_wav2vec2 import Wav2Vec2CTCTokenizer, Wav2Vec2Tokenizer
 
 __all__ = [
-    "BertConfig", "BertForMaskedLM", "BertForMultipleChoice", "BertForQuestionAnswering", "BertForSequenceClassification", "BertForTokenClassification", "BertModel", "BertPreTrainedModel", "BertTokenizer", "BertTokenizerFast",
+    "BertConfig", "BertForMaskedLM", "BertForMultipleChoice", "BertForNextSentencePrediction", "BertForPreTraining", "BertForQuestionAnswering", "BertForSequenceClassification", "BertForTokenClassification", "BertLMHeadModel", "BertModel", "BertPreTrainedModel", "BertTokenizer", "BertTokenizerFast",
     "DistilBertConfig", "DistilBertForMaskedLM", "DistilBertForMultipleChoice", "DistilBertForQuestionAnswering", "DistilBertForSequenceClassification", "DistilBertForTokenClassification", "DistilBertModel", "DistilBertPreTrainedModel", "DistilBertTokenizer", "DistilBertTokenizerFast",
     "GPT2Config", "GPT2DoubleHeadsModel", "GPT2ForQuestionAnswering", "GPT2ForSequenceClassification", "GPT2ForTokenClassification", "GPT2LMHeadModel", "GPT2Model", "GPT2PreTrainedModel", "GPT2Tokenizer", "GPT2TokenizerFast",
     "LlamaConfig", "LlamaForCausalLM", "LlamaForQuestionAnswering", "LlamaForSequenceClassification", "LlamaForTokenClassification", "LlamaModel", "LlamaPreTrainedModel", "LlamaTokenizer", "LlamaTokenizerFast",
     "MistralConfig", "MistralForCausalLM", "MistralForQuestionAnswering", "MistralForSequenceClassification", "MistralForTokenClassification", "MistralModel", "MistralPreTrainedModel",
     "Qwen2Config", "Qwen2ForCausalLM", "Qwen2ForQuestionAnswering", "Qwen2ForSequenceClassification", "Qwen2ForTokenClassification", "Qwen2Model", "Qwen2PreTrainedModel", "Qwen2Tokenizer", "Qwen2TokenizerFast",
-    "ResNetConfig", "ResNetForImageClassification", "ResNetModel", "ResNetPreTrainedModel",
-    "ViTConfig", "ViTFeatureExtractor", "ViTForImageClassification", "ViTImageProcessor", "ViTModel", "ViTPreTrainedModel",
-    "Wav2Vec2CTCTokenizer", "Wav2Vec2Config", "Wav2Vec2FeatureExtractor", "Wav2Vec2ForCTC", "Wav2Vec2ForSequenceClassification", "Wav2Vec2Model", "Wav2Vec2PreTrainedModel", "Wav2Vec2Processor",
+    "ResNetBackbone", "ResNetConfig", "ResNetForImageClassification", "ResNetModel", "ResNetPreTrainedModel",
+    "ViTConfig", "ViTFeatureExtractor", "ViTForImageClassification", "ViTForMaskedImageModeling", "ViTImageProcessor", "ViTModel", "ViTPreTrainedModel",
+    "Wav2Vec2CTCTokenizer", "Wav2Vec2Config", "Wav2Vec2FeatureExtractor", "Wav2Vec2ForCTC", "Wav2Vec2ForMaskedLM", "Wav2Vec2ForPreTraining", "Wav2Vec2ForSequenceClassification", "Wav2Vec2Model", "Wav2Vec2PreTrainedModel", "Wav2Vec2Processor", "Wav2Vec2Tokenizer",
 ]

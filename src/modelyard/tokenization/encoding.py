@@ -120,6 +120,8 @@ def _convert(value: Any, kind: TensorType, key: str) -> Any:
 
     if array.dtype == object:
         raise ValueError("ragged rows")
+    if type(_first_scalar(value)) is float:  # Python floats become torch's default dtype, as torch.tensor() does
+        return torch.from_numpy(array).to(torch.get_default_dtype())
     return torch.from_numpy(array)
 
 

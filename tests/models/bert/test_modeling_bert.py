@@ -73,10 +73,10 @@ def test_config_defaults_match_the_reference() -> None:
 
 
 def test_unsupported_settings_are_refused_with_the_fix() -> None:
-    with pytest.raises(ConfigurationError, match="position_embedding_type='relative_key'"):
-        BertModel(tiny_config(position_embedding_type="relative_key"))
-    with pytest.raises(ConfigurationError, match="is_decoder"):
-        BertModel(tiny_config(is_decoder=True))
+    with pytest.raises(ConfigurationError, match="position_embedding_type='relative'"):
+        BertModel(tiny_config(position_embedding_type="relative"))
+    with pytest.raises(ConfigurationError, match="is_decoder=True"):
+        BertModel(tiny_config(add_cross_attention=True))
     with pytest.raises(ConfigurationError, match="multiple of num_attention_heads"):
         BertModel(tiny_config(hidden_size=30))
 

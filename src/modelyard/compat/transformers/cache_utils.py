@@ -12,6 +12,7 @@ __getattr__, __dir__ = declare(
         "DynamicCache": "modelyard.generation.caches",
         "DynamicLayer": "modelyard.generation.caches",
         "DynamicSlidingWindowLayer": "modelyard.generation.caches",
+        "EncoderDecoderCache": "modelyard.generation.caches",
         "StaticCache": "modelyard.generation.caches",
         "StaticLayer": "modelyard.generation.caches",
         "StaticSlidingWindowLayer": "modelyard.generation.caches",

@@ -27,30 +27,12 @@ class BaseModelOutputWithCrossAttentions(ModelOutput):
 
 
 @dataclass
-class BaseModelOutputWithPoolingAndCrossAttentions(ModelOutput):
-    last_hidden_state: _Tensor = None
-    pooler_output: _Tensor = None
-    hidden_states: _Tensors = None
-    past_key_values: object = None
-    attentions: _Tensors = None
-    cross_attentions: _Tensors = None
-
-
-@dataclass
 class BaseModelOutputWithPoolingAndProjection(ModelOutput):
     last_hidden_state: _Tensor = None
     pooler_output: _Tensor = None
     hidden_states: _Tensors = None
     attentions: _Tensors = None
     projection_state: _Tensors = None
-
-
-@dataclass
-class NextSentencePredictorOutput(ModelOutput):
-    loss: _Tensor = None
-    logits: _Tensor = None
-    hidden_states: _Tensors = None
-    attentions: _Tensors = None
 
 
 @dataclass
@@ -65,21 +47,6 @@ class SemanticSegmenterOutput(ModelOutput):
 class DepthEstimatorOutput(ModelOutput):
     loss: _Tensor = None
     predicted_depth: _Tensor = None
-    hidden_states: _Tensors = None
-    attentions: _Tensors = None
-
-
-@dataclass
-class MaskedImageModelingOutput(ModelOutput):
-    loss: _Tensor = None
-    reconstruction: _Tensor = None
-    hidden_states: _Tensors = None
-    attentions: _Tensors = None
-
-
-@dataclass
-class BackboneOutput(ModelOutput):
-    feature_maps: _Tensors = None
     hidden_states: _Tensors = None
     attentions: _Tensors = None
 
@@ -156,6 +123,10 @@ __getattr__, __dir__ = declare(
             "BaseModelOutputWithPastAndCrossAttentions",
             "CausalLMOutputWithCrossAttentions",
             "SequenceClassifierOutputWithPast",
+            "BaseModelOutputWithPoolingAndCrossAttentions",
+            "NextSentencePredictorOutput",
+            "MaskedImageModelingOutput",
+            "BackboneOutput",
         )
     },
 )

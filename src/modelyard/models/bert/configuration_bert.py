@@ -15,8 +15,10 @@ class BertConfig(PretrainedConfig):
 
     The defaults describe ``google-bert/bert-base-uncased``: 12 layers of width 768 with 12 heads.
     ``classifier_dropout`` (None: use ``hidden_dropout_prob``) applies to the classification heads.
-    ``position_embedding_type`` and ``use_cache`` are kept for file compatibility; this implementation runs
-    the bidirectional encoder with absolute positions only.
+    ``position_embedding_type``: ``"absolute"`` (a learned table added to the input), ``"relative_key"`` or
+    ``"relative_key_query"`` (learned distance embeddings scored in attention). ``is_decoder=True`` makes the
+    model a causal decoder (``use_cache`` then keeps a key/value cache); ``add_cross_attention=True`` adds
+    attention over an encoder's states to each layer of such a decoder.
     """
 
     model_type = "bert"

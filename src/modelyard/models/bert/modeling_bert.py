@@ -1,5 +1,10 @@
 """BERT: a bidirectional Transformer encoder with word, position and token-type embeddings.
 
+The config switches three variants: ``is_decoder`` (causal self-attention with a key/value cache, for
+:class:`BertLMHeadModel` and ``generate()``), ``add_cross_attention`` (a decoder layer also attends over an
+encoder's states) and ``position_embedding_type`` ``"relative_key"`` / ``"relative_key_query"`` (learned
+distance embeddings scored in attention instead of absolute positions added to the input).
+
 Reads top to bottom: embeddings, attention, layer, encoder, pooler, the base model, then the task heads.
 Submodule names equal the checkpoint keys of Hugging Face BERT checkpoints (``bert.encoder.layer.0.
 attention.self.query.weight``, ``cls.predictions.transform.LayerNorm.weight``, ...), so those load as is
@@ -8,31 +13,69 @@ and what we save loads in the reference library.
 
 from __future__ import annotations
 
-from typing import Any
+import logging
+import math
+import warnings
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 from modelyard.errors import ConfigurationError
+from modelyard.generation.caches import Cache, DynamicCache, EncoderDecoderCache
+from modelyard.generation.utils import GenerationMixin
 from modelyard.layers import heads
 from modelyard.layers.activations import get_activation
-from modelyard.layers.attention import QueryKeyValueAttention, padding_mask_to_additive
+from modelyard.layers.attention import (
+    QueryKeyValueAttention,
+    attend,
+    merge_heads,
+    padding_mask_to_additive,
+    split_heads,
+    uses_eager_attention,
+)
+from modelyard.layers.causal_mask import build_causal_mask
+from modelyard.layers.decoder_heads import causal_lm_loss
 from modelyard.layers.embeddings import absolute_positions
 from modelyard.layers.init import init_normal_
 from modelyard.layers.mlp import Intermediate, OutputProjection
 from modelyard.layers.pooling import FirstTokenPooler
 from modelyard.layers.pruning import prune_linear
-from modelyard.layers.returns import wants_dict
+from modelyard.layers.returns import finish_output, wants_dict
 from modelyard.layers.stack import LayerStack
 from modelyard.modeling import PreTrainedModel
 from modelyard.models.bert.configuration_bert import BertConfig
-from modelyard.outputs import BaseModelOutputWithPooling
+from modelyard.outputs import (
+    BaseModelOutputWithPastAndCrossAttentions,
+    BaseModelOutputWithPoolingAndCrossAttentions,
+    CausalLMOutputWithCrossAttentions,
+    ModelOutput,
+    NextSentencePredictorOutput,
+)
+
+logger = logging.getLogger(__name__)
 
 Tensor = torch.Tensor
+RELATIVE_POSITIONS = ("relative_key", "relative_key_query")  # position kinds scored in attention
+
+
+@dataclass
+class BertForPreTrainingOutput(ModelOutput):
+    """:class:`BertForPreTraining`'s output: ``loss`` is the masked-LM loss plus the next-sentence loss."""
+
+    loss: torch.Tensor | None = None
+    prediction_logits: torch.Tensor | None = None
+    seq_relationship_logits: torch.Tensor | None = None
+    hidden_states: tuple[torch.Tensor, ...] | None = None
+    attentions: tuple[torch.Tensor, ...] | None = None
 
 
 class BertEmbeddings(nn.Module):
-    """Sum of word, token-type and position embeddings, then LayerNorm and dropout."""
+    """Sum of word, token-type and (with ``position_embedding_type="absolute"``) position embeddings, then
+    LayerNorm and dropout. The relative kinds keep the position table (checkpoints have it) but add distances
+    in attention instead."""
 
     def __init__(self, config: BertConfig) -> None:
         super().__init__()
@@ -41,6 +84,7 @@ class BertEmbeddings(nn.Module):
         self.token_type_embeddings = nn.Embedding(config.type_vocab_size, config.hidden_size)
         self.LayerNorm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
         self.dropout = nn.Dropout(config.hidden_dropout_prob)
+        self.position_embedding_type = config.position_embedding_type
 
     def forward(
         self,
@@ -48,24 +92,121 @@ class BertEmbeddings(nn.Module):
         token_type_ids: Tensor | None = None,
         position_ids: Tensor | None = None,
         inputs_embeds: Tensor | None = None,
+        past_key_values_length: int = 0,
     ) -> Tensor:
         if inputs_embeds is None:
             inputs_embeds = self.word_embeddings(input_ids)  # (batch, seq, hidden)
-        positions = absolute_positions(self.position_embeddings, inputs_embeds.shape[1], position_ids)
         # Without explicit ids every row uses type 0: adding that row equals the lookup, without gathering.
         if token_type_ids is None:
             embeddings = inputs_embeds + self.token_type_embeddings.weight[0]
         else:
             embeddings = inputs_embeds + self.token_type_embeddings(token_type_ids)
-        return self.dropout(self.LayerNorm(embeddings + positions))
+        if self.position_embedding_type == "absolute":
+            embeddings = embeddings + absolute_positions(
+                self.position_embeddings, inputs_embeds.shape[1], position_ids, offset=past_key_values_length
+            )
+        return self.dropout(self.LayerNorm(embeddings))
+
+
+def _layer_cache(past_key_values: Any, cross: bool) -> Cache | None:
+    """The cache one attention reads and writes: a side of an :class:`EncoderDecoderCache`, or a plain cache
+    for self-attention (a plain cache holds no encoder states: cross-attention then recomputes them)."""
+    if isinstance(past_key_values, EncoderDecoderCache):
+        return past_key_values.cross_attention_cache if cross else past_key_values.self_attention_cache
+    return None if cross else past_key_values
+
+
+class BertSelfAttention(QueryKeyValueAttention):
+    """BERT's ``query`` / ``key`` / ``value`` attention in every mode: bidirectional (the encoder), causal with a
+    key/value cache (``is_decoder``), over an encoder's states (cross-attention: keys and values from
+    ``encoder_hidden_states``, computed once per generation and cached), and with relative-position scores
+    (``position_embedding_type="relative_key"``: query x distance embedding, ``"relative_key_query"``: plus key
+    x distance embedding; checkpoint key ``distance_embedding``). Masks come ready-made (additive) from
+    :class:`BertModel`."""
+
+    def __init__(self, config: BertConfig, position_embedding_type: str | None = None,
+                 layer_idx: int | None = None) -> None:
+        super().__init__(config)
+        self.position_embedding_type = position_embedding_type or config.position_embedding_type
+        if self.position_embedding_type in RELATIVE_POSITIONS:
+            self.max_position_embeddings = config.max_position_embeddings
+            self.distance_embedding = nn.Embedding(2 * config.max_position_embeddings - 1, self.attention_head_size)
+        self.is_decoder = config.is_decoder
+        self.layer_idx = layer_idx
+
+    def _key_value(
+        self, hidden_states: Tensor, encoder_hidden_states: Tensor | None, past_key_values: Any,
+        cache_position: Tensor | None,
+    ) -> tuple[Tensor, Tensor]:
+        """This step's keys and values, (batch, heads, keys, head_dim), through the cache when there is one."""
+        cross = encoder_hidden_states is not None
+        cache = _layer_cache(past_key_values, cross)
+        if cross and cache is not None and past_key_values.is_updated.get(self.layer_idx):
+            layer = cache.layers[self.layer_idx]  # type: ignore[index]
+            return layer.keys, layer.values  # type: ignore[return-value]
+        source = encoder_hidden_states if cross else hidden_states
+        key = split_heads(self.key(source), self.num_attention_heads)
+        value = split_heads(self.value(source), self.num_attention_heads)
+        if cache is not None:
+            key, value = cache.update(key, value, self.layer_idx,  # type: ignore[arg-type]
+                                      {"cache_position": None if cross else cache_position})
+            if cross:
+                past_key_values.is_updated[self.layer_idx] = True
+        return key, value
+
+    def _relative_scores(self, query: Tensor, key: Tensor, cached: bool) -> Tensor:
+        """(batch, heads, queries, keys) distance scores. As the reference does, with a cache every query is
+        placed at the last key's position (exact for the one new token of each generation step)."""
+        q_len, k_len = query.shape[2], key.shape[2]
+        device = query.device
+        if cached:
+            query_positions = torch.tensor([[k_len - 1]], dtype=torch.long, device=device)
+        else:
+            query_positions = torch.arange(q_len, dtype=torch.long, device=device)[:, None]
+        distance = query_positions - torch.arange(k_len, dtype=torch.long, device=device)[None, :]
+        table = self.distance_embedding(distance + self.max_position_embeddings - 1).to(query.dtype)  # (q, k, d)
+        scores = torch.einsum("bhld,lrd->bhlr", query, table)
+        if self.position_embedding_type == "relative_key_query":
+            scores = scores + torch.einsum("bhrd,lrd->bhlr", key, table)
+        return scores
+
+    def forward(  # type: ignore[override]
+        self,
+        hidden_states: Tensor,
+        additive_mask: Tensor | None = None,
+        head_mask: Tensor | None = None,
+        output_attentions: bool = False,
+        *,
+        encoder_hidden_states: Tensor | None = None,
+        past_key_values: Any = None,
+        cache_position: Tensor | None = None,
+    ) -> tuple[Tensor, Tensor | None]:
+        query = split_heads(self.query(hidden_states), self.num_attention_heads)  # (batch, heads, seq, head_dim)
+        key, value = self._key_value(hidden_states, encoder_hidden_states, past_key_values, cache_position)
+        if self.position_embedding_type in RELATIVE_POSITIONS and encoder_hidden_states is None:
+            # (q.k + relative) / sqrt(d) + mask == q.k / sqrt(d) + (mask + relative / sqrt(d))
+            relative = self._relative_scores(query, key, past_key_values is not None) / math.sqrt(
+                self.attention_head_size
+            )
+            additive_mask = relative if additive_mask is None else additive_mask + relative
+        context, probs = attend(
+            query, key, value,
+            additive_mask=additive_mask,
+            dropout_p=self.dropout_prob if self.training else 0.0,
+            head_mask=head_mask,
+            output_attentions=output_attentions,
+            eager=uses_eager_attention(self.config),
+        )
+        return merge_heads(context), probs
 
 
 class BertAttention(nn.Module):
-    """Self-attention (``self``: query/key/value, on SDPA) and ``output``: dense, dropout, residual, LayerNorm."""
+    """Attention (``self``) and ``output``: dense, dropout, residual, LayerNorm."""
 
-    def __init__(self, config: BertConfig) -> None:
+    def __init__(self, config: BertConfig, position_embedding_type: str | None = None,
+                 layer_idx: int | None = None) -> None:
         super().__init__()
-        self.self = QueryKeyValueAttention(config)
+        self.self = BertSelfAttention(config, position_embedding_type, layer_idx)
         self.output = OutputProjection(
             config.hidden_size, config.hidden_size, config.hidden_dropout_prob, layer_norm_eps=config.layer_norm_eps
         )
@@ -78,18 +219,22 @@ class BertAttention(nn.Module):
             self.output.dense = prune_linear(self.output.dense, index, dim=1)
 
     def forward(
-        self, hidden_states: Tensor, additive_mask: Tensor | None, head_mask: Tensor | None, output_attentions: bool
+        self, hidden_states: Tensor, additive_mask: Tensor | None, head_mask: Tensor | None, output_attentions: bool,
+        **attention_inputs: Any,
     ) -> tuple[Tensor, Tensor | None]:
-        context, probs = self.self(hidden_states, additive_mask, head_mask, output_attentions)
+        context, probs = self.self(hidden_states, additive_mask, head_mask, output_attentions, **attention_inputs)
         return self.output(context, hidden_states), probs
 
 
 class BertLayer(nn.Module):
-    """Self-attention block followed by the feed-forward block (post-LayerNorm)."""
+    """Self-attention, then (decoders with ``add_cross_attention``) attention over the encoder's states, then
+    the feed-forward block; post-LayerNorm throughout."""
 
-    def __init__(self, config: BertConfig) -> None:
+    def __init__(self, config: BertConfig, layer_idx: int | None = None) -> None:
         super().__init__()
-        self.attention = BertAttention(config)
+        self.attention = BertAttention(config, layer_idx=layer_idx)
+        if config.add_cross_attention:
+            self.crossattention = BertAttention(config, position_embedding_type="absolute", layer_idx=layer_idx)
         self.intermediate = Intermediate(config.hidden_size, config.intermediate_size, config.hidden_act)
         self.output = OutputProjection(
             config.intermediate_size, config.hidden_size, config.hidden_dropout_prob,
@@ -97,16 +242,53 @@ class BertLayer(nn.Module):
         )
 
     def forward(
-        self, hidden_states: Tensor, additive_mask: Tensor | None, head_mask: Tensor | None, output_attentions: bool
-    ) -> tuple[Tensor, Tensor | None]:
-        attention_output, probs = self.attention(hidden_states, additive_mask, head_mask, output_attentions)
-        return self.output(self.intermediate(attention_output), attention_output), probs
+        self,
+        hidden_states: Tensor,
+        additive_mask: Tensor | None,
+        encoder_hidden_states: Tensor | None,
+        encoder_mask: Tensor | None,
+        past_key_values: Any,
+        cache_position: Tensor | None,
+        head_mask: Tensor | None,
+        output_attentions: bool,
+    ) -> tuple[Tensor, Tensor | None, Tensor | None]:
+        attention_output, probs = self.attention(hidden_states, additive_mask, head_mask, output_attentions,
+                                                 past_key_values=past_key_values, cache_position=cache_position)
+        cross_probs = None
+        if encoder_hidden_states is not None:
+            if not hasattr(self, "crossattention"):
+                raise ValueError(
+                    "encoder_hidden_states were given, but this BERT has no cross-attention layers; build it with "
+                    "is_decoder=True and add_cross_attention=True in the config."
+                )
+            attention_output, cross_probs = self.crossattention(
+                attention_output, encoder_mask, head_mask, output_attentions,
+                encoder_hidden_states=encoder_hidden_states, past_key_values=past_key_values,
+            )
+        return self.output(self.intermediate(attention_output), attention_output), probs, cross_probs
 
 
 class BertEncoder(LayerStack):
     def __init__(self, config: BertConfig) -> None:
-        layers = (BertLayer(config) for _ in range(config.num_hidden_layers))
+        layers = (BertLayer(config, layer_idx=i) for i in range(config.num_hidden_layers))
         super().__init__(layers, name="layer", layers_take_head_mask=True)
+        self.add_cross_attention = config.add_cross_attention
+
+    def forward(  # type: ignore[override]
+        self,
+        hidden_states: Tensor,
+        *args: Any,
+        head_mask: Tensor | None = None,
+        output_attentions: bool = False,
+        output_hidden_states: bool = False,
+    ) -> BaseModelOutputWithPastAndCrossAttentions:
+        """``args``: the additive self-attention mask, the encoder's states and additive mask, the cache and the
+        cache positions (:meth:`BertLayer.forward`)."""
+        layers: Any = self.layer
+        return self.run_layers(  # type: ignore[no-any-return]
+            layers, hidden_states, *args, head_mask=head_mask, output_attentions=output_attentions,
+            output_hidden_states=output_hidden_states, output_cross_attentions=True,
+        )
 
 
 class BertPredictionHeadTransform(nn.Module):
@@ -161,6 +343,29 @@ class BertOnlyMLMHead(nn.Module):
         return self.predictions(sequence_output)
 
 
+class BertOnlyNSPHead(nn.Module):
+    """``seq_relationship``: (batch, 2) scores that sentence B follows sentence A (0) or is random (1)."""
+
+    def __init__(self, config: BertConfig) -> None:
+        super().__init__()
+        self.seq_relationship = nn.Linear(config.hidden_size, 2)
+
+    def forward(self, pooled_output: Tensor) -> Tensor:
+        return self.seq_relationship(pooled_output)
+
+
+class BertPreTrainingHeads(nn.Module):
+    """Both pre-training heads: masked-token ``predictions`` and the next-sentence ``seq_relationship``."""
+
+    def __init__(self, config: BertConfig) -> None:
+        super().__init__()
+        self.predictions = BertLMPredictionHead(config)
+        self.seq_relationship = nn.Linear(config.hidden_size, 2)
+
+    def forward(self, sequence_output: Tensor, pooled_output: Tensor) -> tuple[Tensor, Tensor]:
+        return self.predictions(sequence_output), self.seq_relationship(pooled_output)
+
+
 class BertPreTrainedModel(PreTrainedModel):
     """Weight initialisation and loading rules shared by every BERT class."""
 
@@ -180,19 +385,33 @@ class BertPreTrainedModel(PreTrainedModel):
 
 
 def _check_supported(config: BertConfig) -> None:
-    if config.position_embedding_type != "absolute":
+    if config.position_embedding_type not in ("absolute", *RELATIVE_POSITIONS):
         raise ConfigurationError(
-            f"position_embedding_type={config.position_embedding_type!r} is not supported by modelyard's BERT "
-            "(only 'absolute'); use a checkpoint with absolute position embeddings."
+            f"position_embedding_type={config.position_embedding_type!r} is not one of 'absolute', 'relative_key' "
+            "or 'relative_key_query'; set one of them in the config."
         )
-    if config.is_decoder or config.add_cross_attention:
+    if config.add_cross_attention and not config.is_decoder:
         raise ConfigurationError(
-            "modelyard's BERT is an encoder only: is_decoder and add_cross_attention must be False in the config."
+            "add_cross_attention=True needs is_decoder=True (cross-attention belongs to a decoder); set "
+            "is_decoder=True in the config, or add_cross_attention=False."
         )
+
+
+def _past_length(past_key_values: Any) -> int:
+    if past_key_values is None:
+        return 0
+    if isinstance(past_key_values, Cache):
+        return past_key_values.get_seq_length()
+    return int(past_key_values[0][0].shape[-2])  # the legacy tuple ((keys, values, ...), ...)
 
 
 class BertModel(BertPreTrainedModel):
-    """The bare BERT encoder: last hidden states and (with ``add_pooling_layer``) the pooled first token."""
+    """The bare BERT encoder: last hidden states and (with ``add_pooling_layer``) the pooled first token.
+
+    With ``is_decoder=True`` in the config it is a causal decoder that keeps a key/value cache
+    (``use_cache``, ``past_key_values``); with ``add_cross_attention=True`` as well, each layer also attends over
+    ``encoder_hidden_states`` (padding in ``encoder_attention_mask``), as the decoder of an encoder-decoder.
+    """
 
     def __init__(self, config: BertConfig, add_pooling_layer: bool = True) -> None:
         super().__init__(config)
@@ -213,6 +432,18 @@ class BertModel(BertPreTrainedModel):
         for layer, pruned in heads_to_prune.items():
             self.encoder.layer[layer].attention.prune_heads(pruned)
 
+    def _self_attention_mask(
+        self, attention_mask: Tensor | None, embeddings: Tensor, past_length: int
+    ) -> Tensor | None:
+        """The additive self-attention mask every layer shares: padding only for the encoder, causal + padding
+        (over the cached and the new tokens) for a decoder; None when nothing is masked."""
+        if not self.config.is_decoder or (attention_mask is not None and attention_mask.dim() != 2):
+            return padding_mask_to_additive(attention_mask, embeddings.dtype)
+        batch, seq = embeddings.shape[:2]
+        positions = torch.arange(past_length, past_length + seq, device=embeddings.device)
+        return build_causal_mask(batch_size=batch, cache_position=positions, kv_length=past_length + seq,
+                                 attention_mask=attention_mask, dtype=embeddings.dtype, additive=True)
+
     def forward(
         self,
         input_ids: Tensor | None = None,
@@ -221,32 +452,59 @@ class BertModel(BertPreTrainedModel):
         position_ids: Tensor | None = None,
         head_mask: Tensor | None = None,
         inputs_embeds: Tensor | None = None,
+        encoder_hidden_states: Tensor | None = None,
+        encoder_attention_mask: Tensor | None = None,
+        past_key_values: Any = None,
+        use_cache: bool | None = None,
         output_attentions: bool | None = None,
         output_hidden_states: bool | None = None,
         return_dict: bool | None = None,
-    ) -> BaseModelOutputWithPooling | tuple[Tensor | None, ...]:
+        cache_position: Tensor | None = None,
+    ) -> BaseModelOutputWithPoolingAndCrossAttentions | tuple[Any, ...]:
         config = self.config
         output_attentions = config.output_attentions if output_attentions is None else output_attentions
         output_hidden_states = config.output_hidden_states if output_hidden_states is None else output_hidden_states
         if (input_ids is None) == (inputs_embeds is None):
             raise ValueError("Pass exactly one of input_ids or inputs_embeds to BertModel.")
+        use_cache = bool(config.use_cache if use_cache is None else use_cache) and config.is_decoder
+        if use_cache and self.encoder.gradient_checkpointing and self.training:
+            logger.warning("use_cache=True does not work with gradient checkpointing while training; not caching.")
+            use_cache = False
+        if use_cache and past_key_values is None:
+            past_key_values = EncoderDecoderCache(DynamicCache(), DynamicCache())
+        elif isinstance(past_key_values, (tuple, list)):  # the legacy ((keys, values[, cross...]), ...) format
+            past_key_values = EncoderDecoderCache.from_legacy_cache(past_key_values)
+        past_length = _past_length(past_key_values)
 
-        embeddings = self.embeddings(input_ids, token_type_ids, position_ids, inputs_embeds)
+        embeddings = self.embeddings(input_ids, token_type_ids, position_ids, inputs_embeds, past_length)
+        if cache_position is None and past_key_values is not None:
+            cache_position = torch.arange(past_length, past_length + embeddings.shape[1], device=embeddings.device)
         # Built once per forward and shared by every layer.
-        additive_mask = padding_mask_to_additive(attention_mask, embeddings.dtype)
-        encoded = self.encoder(embeddings, additive_mask, head_mask=head_mask, output_attentions=bool(output_attentions),
-                               output_hidden_states=bool(output_hidden_states))
+        additive_mask = self._self_attention_mask(attention_mask, embeddings, past_length)
+        encoder_mask = None
+        if config.is_decoder and encoder_hidden_states is not None:
+            encoder_mask = padding_mask_to_additive(encoder_attention_mask, embeddings.dtype)
+        else:
+            encoder_hidden_states = None  # an encoder ignores them, as the reference does
+        encoded = self.encoder(
+            embeddings, additive_mask, encoder_hidden_states, encoder_mask, past_key_values, cache_position,
+            head_mask=head_mask, output_attentions=bool(output_attentions),
+            output_hidden_states=bool(output_hidden_states),
+        )
         sequence_output = encoded.last_hidden_state
         pooled_output = self.pooler(sequence_output) if self.pooler is not None else None
+        cross_attentions = encoded.cross_attentions if config.add_cross_attention else None
         if not wants_dict(return_dict, config):
             # The reference keeps the pooled slot (None without a pooler) so indices stay stable.
-            extras = tuple(v for v in (encoded.hidden_states, encoded.attentions) if v is not None)
-            return (sequence_output, pooled_output, *extras)
-        return BaseModelOutputWithPooling(
+            extras = (past_key_values, encoded.hidden_states, encoded.attentions, cross_attentions)
+            return (sequence_output, pooled_output, *(v for v in extras if v is not None))
+        return BaseModelOutputWithPoolingAndCrossAttentions(
             last_hidden_state=sequence_output,
             pooler_output=pooled_output,
+            past_key_values=past_key_values,
             hidden_states=encoded.hidden_states,
             attentions=encoded.attentions,
+            cross_attentions=cross_attentions,
         )
 
 
@@ -270,7 +528,8 @@ class _BertHead(BertPreTrainedModel):
         return_dict: bool | None = None,
     ) -> Any:
         encoded = self.bert(input_ids, attention_mask, token_type_ids, position_ids, head_mask, inputs_embeds,
-                            output_attentions, output_hidden_states, return_dict=True)
+                            output_attentions=output_attentions, output_hidden_states=output_hidden_states,
+                            return_dict=True)
         return self.head_forward(encoded, labels, return_dict)  # type: ignore[attr-defined]
 
 
@@ -278,18 +537,11 @@ def _classifier_dropout(config: BertConfig) -> float:
     return config.classifier_dropout if config.classifier_dropout is not None else config.hidden_dropout_prob
 
 
-class BertForMaskedLM(heads.MaskedLMHead, _BertHead):
-    """BERT with the masked-language-modelling head: (batch, seq, vocab) logits; ``labels`` (batch, seq) token
-    ids to predict, -100 where no prediction is scored."""
+class _TiedPredictions:
+    """Output embeddings of the classes whose ``cls.predictions`` decoder is tied to the word embeddings."""
 
-    _tied_weights_keys = ["predictions.decoder.bias", "cls.predictions.decoder.weight"]
-    _expected_unused_keys = [r"^(bert\.)?pooler\.", r"^cls\.seq_relationship\."]
-
-    def __init__(self, config: BertConfig) -> None:
-        super().__init__(config)
-        self.bert = BertModel(config, add_pooling_layer=False)
-        self.cls = BertOnlyMLMHead(config)
-        self.post_init()
+    cls: BertOnlyMLMHead | BertPreTrainingHeads
+    _tied_weights_keys: ClassVar[list[str] | None] = ["predictions.decoder.bias", "cls.predictions.decoder.weight"]
 
     def get_output_embeddings(self) -> nn.Linear:
         return self.cls.predictions.decoder
@@ -300,11 +552,193 @@ class BertForMaskedLM(heads.MaskedLMHead, _BertHead):
             self.cls.predictions.bias = new_embeddings.bias
 
     def tie_weights(self) -> None:
-        super().tie_weights()
+        super().tie_weights()  # type: ignore[misc]
         self.cls.predictions.tie_bias()
 
-    def head_logits(self, encoded: BaseModelOutputWithPooling) -> Tensor:
+
+class BertForPreTraining(_TiedPredictions, BertPreTrainedModel):
+    """BERT as pre-trained: masked-token ``prediction_logits`` (batch, seq, vocab) and next-sentence
+    ``seq_relationship_logits`` (batch, 2). The loss (their sum) needs both ``labels`` (-100 where no token is
+    scored) and ``next_sentence_label`` (0: B follows A, 1: B is random)."""
+
+    def __init__(self, config: BertConfig) -> None:
+        super().__init__(config)
+        self.bert = BertModel(config)
+        self.cls = BertPreTrainingHeads(config)
+        self.post_init()
+
+    def forward(
+        self,
+        input_ids: Tensor | None = None,
+        attention_mask: Tensor | None = None,
+        token_type_ids: Tensor | None = None,
+        position_ids: Tensor | None = None,
+        head_mask: Tensor | None = None,
+        inputs_embeds: Tensor | None = None,
+        labels: Tensor | None = None,
+        next_sentence_label: Tensor | None = None,
+        output_attentions: bool | None = None,
+        output_hidden_states: bool | None = None,
+        return_dict: bool | None = None,
+    ) -> BertForPreTrainingOutput | tuple[Any, ...]:
+        encoded = self.bert(input_ids, attention_mask, token_type_ids, position_ids, head_mask, inputs_embeds,
+                            output_attentions=output_attentions, output_hidden_states=output_hidden_states,
+                            return_dict=True)
+        prediction_logits, seq_relationship_logits = self.cls(encoded.last_hidden_state, encoded.pooler_output)
+        loss = None
+        if labels is not None and next_sentence_label is not None:
+            loss = heads.masked_lm_loss(prediction_logits, labels) + _next_sentence_loss(
+                seq_relationship_logits, next_sentence_label
+            )
+        output = BertForPreTrainingOutput(
+            loss=loss, prediction_logits=prediction_logits, seq_relationship_logits=seq_relationship_logits,
+            hidden_states=encoded.hidden_states, attentions=encoded.attentions,
+        )
+        return finish_output(output, return_dict, self.config)
+
+
+class BertLMHeadModel(_TiedPredictions, BertPreTrainedModel, GenerationMixin):
+    """BERT as a left-to-right language model (``is_decoder=True`` in the config): next-token logits
+    (batch, seq, vocab) from the masked-LM head, a key/value cache for ``generate()``, and with
+    ``add_cross_attention`` attention over ``encoder_hidden_states``. ``labels`` are shifted inside (pass
+    ``labels=input_ids``; -100 is not scored)."""
+
+    _expected_unused_keys = [r"^(bert\.)?pooler\.", r"^cls\.seq_relationship\."]
+
+    def __init__(self, config: BertConfig) -> None:
+        super().__init__(config)
+        if not config.is_decoder:
+            logger.warning("BertLMHeadModel is a causal language model: set is_decoder=True in the config to use "
+                           "it on its own.")
+        self.bert = BertModel(config, add_pooling_layer=False)
+        self.cls = BertOnlyMLMHead(config)
+        self.post_init()
+
+    def forward(
+        self,
+        input_ids: Tensor | None = None,
+        attention_mask: Tensor | None = None,
+        token_type_ids: Tensor | None = None,
+        position_ids: Tensor | None = None,
+        head_mask: Tensor | None = None,
+        inputs_embeds: Tensor | None = None,
+        encoder_hidden_states: Tensor | None = None,
+        encoder_attention_mask: Tensor | None = None,
+        labels: Tensor | None = None,
+        past_key_values: Any = None,
+        use_cache: bool | None = None,
+        output_attentions: bool | None = None,
+        output_hidden_states: bool | None = None,
+        return_dict: bool | None = None,
+        cache_position: Tensor | None = None,
+        **loss_kwargs: Any,
+    ) -> CausalLMOutputWithCrossAttentions | tuple[Any, ...]:
+        if labels is not None:
+            use_cache = False
+        encoded = self.bert(
+            input_ids, attention_mask, token_type_ids, position_ids, head_mask, inputs_embeds,
+            encoder_hidden_states=encoder_hidden_states, encoder_attention_mask=encoder_attention_mask,
+            past_key_values=past_key_values, use_cache=use_cache, output_attentions=output_attentions,
+            output_hidden_states=output_hidden_states, return_dict=True, cache_position=cache_position,
+        )
+        logits = self.cls(encoded.last_hidden_state)  # (batch, seq, vocab)
+        loss = None
+        if labels is not None:
+            loss = causal_lm_loss(logits, labels, self.config.vocab_size,
+                                  num_items_in_batch=loss_kwargs.get("num_items_in_batch"),
+                                  shift_labels=loss_kwargs.get("shift_labels"))
+        output = CausalLMOutputWithCrossAttentions(
+            loss=loss, logits=logits, past_key_values=encoded.past_key_values, hidden_states=encoded.hidden_states,
+            attentions=encoded.attentions, cross_attentions=encoded.cross_attentions,
+        )
+        return finish_output(output, return_dict, self.config)
+
+
+class BertForMaskedLM(_TiedPredictions, heads.MaskedLMHead, BertPreTrainedModel):
+    """BERT with the masked-language-modelling head: (batch, seq, vocab) logits; ``labels`` (batch, seq) token
+    ids to predict, -100 where no prediction is scored."""
+
+    _expected_unused_keys = [r"^(bert\.)?pooler\.", r"^cls\.seq_relationship\."]
+
+    def __init__(self, config: BertConfig) -> None:
+        super().__init__(config)
+        if config.is_decoder:
+            logger.warning("BertForMaskedLM attends both ways: set is_decoder=False in the config.")
+        self.bert = BertModel(config, add_pooling_layer=False)
+        self.cls = BertOnlyMLMHead(config)
+        self.post_init()
+
+    def head_logits(self, encoded: BaseModelOutputWithPoolingAndCrossAttentions) -> Tensor:
         return self.cls(encoded.last_hidden_state)  # (batch, seq, vocab)
+
+    def forward(
+        self,
+        input_ids: Tensor | None = None,
+        attention_mask: Tensor | None = None,
+        token_type_ids: Tensor | None = None,
+        position_ids: Tensor | None = None,
+        head_mask: Tensor | None = None,
+        inputs_embeds: Tensor | None = None,
+        encoder_hidden_states: Tensor | None = None,
+        encoder_attention_mask: Tensor | None = None,
+        labels: Tensor | None = None,
+        output_attentions: bool | None = None,
+        output_hidden_states: bool | None = None,
+        return_dict: bool | None = None,
+    ) -> Any:
+        encoded = self.bert(
+            input_ids, attention_mask, token_type_ids, position_ids, head_mask, inputs_embeds,
+            encoder_hidden_states=encoder_hidden_states, encoder_attention_mask=encoder_attention_mask,
+            use_cache=False, output_attentions=output_attentions, output_hidden_states=output_hidden_states,
+            return_dict=True,
+        )
+        return self.head_forward(encoded, labels, return_dict)
+
+
+def _next_sentence_loss(logits: Tensor, labels: Tensor) -> Tensor:
+    return F.cross_entropy(logits.view(-1, 2), labels.view(-1))
+
+
+class BertForNextSentencePrediction(heads.TaskHead, _BertHead):
+    """BERT scoring whether sentence B follows sentence A: logits (batch, 2) from the pooled output;
+    ``labels`` (batch,): 0 when B follows A, 1 when B is random."""
+
+    output_class = NextSentencePredictorOutput
+    _expected_unused_keys = [r"^cls\.predictions\."]  # a pre-training checkpoint's masked-LM head
+
+    def __init__(self, config: BertConfig) -> None:
+        super().__init__(config)
+        self.bert = BertModel(config)
+        self.cls = BertOnlyNSPHead(config)
+        self.post_init()
+
+    def head_logits(self, encoded: BaseModelOutputWithPoolingAndCrossAttentions) -> Tensor:
+        return self.cls(encoded.pooler_output)  # (batch, 2)
+
+    def head_loss(self, logits: Tensor, labels: Tensor) -> Tensor:
+        return _next_sentence_loss(logits, labels)
+
+    def forward(  # type: ignore[override]
+        self,
+        input_ids: Tensor | None = None,
+        attention_mask: Tensor | None = None,
+        token_type_ids: Tensor | None = None,
+        position_ids: Tensor | None = None,
+        head_mask: Tensor | None = None,
+        inputs_embeds: Tensor | None = None,
+        labels: Tensor | None = None,
+        output_attentions: bool | None = None,
+        output_hidden_states: bool | None = None,
+        return_dict: bool | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        if "next_sentence_label" in kwargs:
+            warnings.warn("next_sentence_label is deprecated; pass labels instead.", FutureWarning, stacklevel=2)
+            labels = kwargs.pop("next_sentence_label")
+        if kwargs:
+            raise TypeError(f"BertForNextSentencePrediction.forward got unexpected arguments {sorted(kwargs)}.")
+        return super().forward(input_ids, attention_mask, token_type_ids, position_ids, head_mask, inputs_embeds,
+                               labels, output_attentions, output_hidden_states, return_dict)
 
 
 class BertForSequenceClassification(heads.SequenceClassificationHead, _BertHead):
@@ -319,7 +753,7 @@ class BertForSequenceClassification(heads.SequenceClassificationHead, _BertHead)
         self.classifier = nn.Linear(config.hidden_size, config.num_labels)
         self.post_init()
 
-    def head_logits(self, encoded: BaseModelOutputWithPooling) -> Tensor:
+    def head_logits(self, encoded: BaseModelOutputWithPoolingAndCrossAttentions) -> Tensor:
         return self.classifier(self.dropout(encoded.pooler_output))  # (batch, num_labels)
 
 
@@ -334,7 +768,7 @@ class BertForMultipleChoice(heads.MultipleChoiceHead, _BertHead):
         self.classifier = nn.Linear(config.hidden_size, 1)
         self.post_init()
 
-    def head_logits(self, encoded: BaseModelOutputWithPooling) -> Tensor:
+    def head_logits(self, encoded: BaseModelOutputWithPoolingAndCrossAttentions) -> Tensor:
         return self.classifier(self.dropout(encoded.pooler_output))  # (batch * choices, 1)
 
     def forward(
@@ -353,7 +787,8 @@ class BertForMultipleChoice(heads.MultipleChoiceHead, _BertHead):
         num_choices = (input_ids if input_ids is not None else inputs_embeds).shape[1]  # type: ignore[union-attr]
         flat = self.flatten_choices  # (batch, choices, ...) -> (batch * choices, ...)
         encoded = self.bert(flat(input_ids), flat(attention_mask), flat(token_type_ids), flat(position_ids),
-                            head_mask, flat(inputs_embeds, 2), output_attentions, output_hidden_states, return_dict=True)
+                            head_mask, flat(inputs_embeds, 2), output_attentions=output_attentions,
+                            output_hidden_states=output_hidden_states, return_dict=True)
         return self.head_forward(encoded, labels, return_dict, num_choices=num_choices)
 
 
@@ -371,7 +806,7 @@ class BertForTokenClassification(heads.TokenClassificationHead, _BertHead):
         self.classifier = nn.Linear(config.hidden_size, config.num_labels)
         self.post_init()
 
-    def head_logits(self, encoded: BaseModelOutputWithPooling) -> Tensor:
+    def head_logits(self, encoded: BaseModelOutputWithPoolingAndCrossAttentions) -> Tensor:
         return self.classifier(self.dropout(encoded.last_hidden_state))  # (batch, seq, num_labels)
 
 
@@ -388,7 +823,7 @@ class BertForQuestionAnswering(heads.QuestionAnsweringHead, _BertHead):
         self.qa_outputs = nn.Linear(config.hidden_size, config.num_labels)
         self.post_init()
 
-    def head_logits(self, encoded: BaseModelOutputWithPooling) -> Tensor:
+    def head_logits(self, encoded: BaseModelOutputWithPoolingAndCrossAttentions) -> Tensor:
         return self.qa_outputs(encoded.last_hidden_state)  # (batch, seq, 2)
 
     def forward(
@@ -406,16 +841,22 @@ class BertForQuestionAnswering(heads.QuestionAnsweringHead, _BertHead):
         return_dict: bool | None = None,
     ) -> Any:
         encoded = self.bert(input_ids, attention_mask, token_type_ids, position_ids, head_mask, inputs_embeds,
-                            output_attentions, output_hidden_states, return_dict=True)
+                            output_attentions=output_attentions, output_hidden_states=output_hidden_states,
+                            return_dict=True)
         return self.head_forward(encoded, start_positions, end_positions, return_dict)
 
 
 __all__ = [
     "BertForMaskedLM",
     "BertForMultipleChoice",
+    "BertForNextSentencePrediction",
+    "BertForPreTraining",
+    "BertForPreTrainingOutput",
     "BertForQuestionAnswering",
     "BertForSequenceClassification",
     "BertForTokenClassification",
+    "BertLMHeadModel",
+    "BertLayer",
     "BertModel",
     "BertPreTrainedModel",
 ]

@@ -24,6 +24,7 @@ MANIFEST = FamilyManifest(
     models={
         "AutoModel": "DistilBertModel",
         "AutoModelForMaskedLM": "DistilBertForMaskedLM",
+        "AutoModelForPreTraining": "DistilBertForMaskedLM",
         "AutoModelForSequenceClassification": "DistilBertForSequenceClassification",
         "AutoModelForTokenClassification": "DistilBertForTokenClassification",
         "AutoModelForQuestionAnswering": "DistilBertForQuestionAnswering",

@@ -24,6 +24,7 @@ MANIFEST = FamilyManifest(
     models={
         "AutoModel": "GPT2Model",
         "AutoModelForCausalLM": "GPT2LMHeadModel",
+        "AutoModelForPreTraining": "GPT2LMHeadModel",
         "AutoModelForSequenceClassification": "GPT2ForSequenceClassification",
         "AutoModelForTokenClassification": "GPT2ForTokenClassification",
         "AutoModelForQuestionAnswering": "GPT2ForQuestionAnswering",

@@ -12,10 +12,15 @@ MANIFEST = FamilyManifest(
         "ResNetConfig": "configuration_resnet",
         "ResNetModel": "modeling_resnet",
         "ResNetForImageClassification": "modeling_resnet",
+        "ResNetBackbone": "modeling_resnet",
         "ResNetPreTrainedModel": "modeling_resnet",
     },
     config="ResNetConfig",
-    models={"AutoModel": "ResNetModel", "AutoModelForImageClassification": "ResNetForImageClassification"},
+    models={
+        "AutoModel": "ResNetModel",
+        "AutoModelForImageClassification": "ResNetForImageClassification",
+        "AutoBackbone": "ResNetBackbone",
+    },
 )
 
 __getattr__, __dir__ = lazy_exports(__name__, globals(), MANIFEST.module_paths(__name__))

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from modelyard.backbone_utils import BackboneConfigMixin, get_aligned_output_features_output_indices
 from modelyard.configuration import PretrainedConfig
 from modelyard.errors import ConfigurationError
 
 
-class ResNetConfig(PretrainedConfig):
+class ResNetConfig(BackboneConfigMixin, PretrainedConfig):
     """Settings of :class:`~modelyard.ResNetModel`; the defaults give ResNet-50.
 
     ``layer_type`` is ``"basic"`` (two 3x3 convolutions, ResNet-18/34) or ``"bottleneck"`` (1x1, 3x3, 1x1,
     ResNet-50 and up). ``depths[i]`` layers with ``hidden_sizes[i]`` output channels form stage ``i + 1``.
-    ``out_features`` / ``out_indices`` name the stages a backbone would return (kept for file compatibility;
-    the default is the last stage).
+    ``out_features`` / ``out_indices`` name the stages :class:`~modelyard.ResNetBackbone` returns (aligned:
+    setting one sets the other; the default is the last stage); ``stage_names`` are ``stem``, ``stage1``, ...
     """
 
     model_type = "resnet"
@@ -54,37 +55,9 @@ class ResNetConfig(PretrainedConfig):
         self.downsample_in_first_stage = downsample_in_first_stage
         self.downsample_in_bottleneck = downsample_in_bottleneck
         self.stage_names = ["stem"] + [f"stage{i}" for i in range(1, len(self.depths) + 1)]
-        self.out_features, self.out_indices = _aligned_out_features(
+        self._out_features, self._out_indices = get_aligned_output_features_output_indices(
             out_features, out_indices, self.stage_names
         )
-
-
-def _aligned_out_features(
-    out_features: list[str] | None, out_indices: list[int] | None, stage_names: list[str]
-) -> tuple[list[str], list[int]]:
-    """Fill whichever of out_features / out_indices is missing from the other (last stage by default)."""
-    if out_features is None and out_indices is None:
-        return [stage_names[-1]], [len(stage_names) - 1]
-    if out_features is not None:
-        unknown = [name for name in out_features if name not in stage_names]
-        if unknown:
-            raise ConfigurationError(f"out_features {unknown} are not stages; the stages are {stage_names}.")
-    if out_indices is not None:
-        bad = [i for i in out_indices if not -len(stage_names) <= i < len(stage_names)]
-        if bad:
-            raise ConfigurationError(
-                f"out_indices {bad} are out of range for the {len(stage_names)} stages {stage_names}."
-            )
-    if out_features is None:
-        out_features = [stage_names[i] for i in out_indices or ()]
-    if out_indices is None:
-        out_indices = [stage_names.index(name) for name in out_features]
-    if [stage_names[i] for i in out_indices] != list(out_features):
-        raise ConfigurationError(
-            f"out_features {list(out_features)} and out_indices {list(out_indices)} name different stages; "
-            "give only one of them or make them agree."
-        )
-    return list(out_features), list(out_indices)
 
 
 __all__ = ["ResNetConfig"]

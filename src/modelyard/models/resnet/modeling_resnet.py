@@ -16,6 +16,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from modelyard.backbone_utils import BackboneMixin
 from modelyard.layers.activations import get_activation
 from modelyard.layers.heads import SequenceClassificationHead
 from modelyard.layers.inference import may_overwrite
@@ -23,6 +24,7 @@ from modelyard.layers.returns import finish_output
 from modelyard.modeling import PreTrainedModel
 from modelyard.models.resnet.configuration_resnet import ResNetConfig
 from modelyard.outputs import (
+    BackboneOutput,
     BaseModelOutputWithNoAttention,
     BaseModelOutputWithPoolingAndNoAttention,
     ImageClassifierOutputWithNoAttention,
@@ -319,4 +321,37 @@ class ResNetForImageClassification(SequenceClassificationHead, ResNetPreTrainedM
         return self.classifier(encoded.pooler_output)  # (batch, num_labels)
 
 
-__all__ = ["ResNetForImageClassification", "ResNetModel", "ResNetPreTrainedModel"]
+class ResNetBackbone(BackboneMixin, ResNetPreTrainedModel):
+    """The stem and stages as a backbone: ``feature_maps`` holds the output of each stage named in
+    ``config.out_features`` (``stem`` is the stem's output, ``stageN`` stage N's), in stage order; ``channels``
+    gives their widths. No pooler, no head."""
+
+    has_attentions = False
+
+    def __init__(self, config: ResNetConfig) -> None:
+        super().__init__(config)
+        self._init_backbone(config)
+        self.num_features = [config.embedding_size, *config.hidden_sizes]
+        self.embedder = ResNetEmbeddings(config)
+        self.encoder = ResNetEncoder(config)
+        self.post_init()
+
+    def forward(
+        self,
+        pixel_values: torch.Tensor,
+        output_hidden_states: bool | None = None,
+        return_dict: bool | None = None,
+    ) -> BackboneOutput | tuple[Any, ...]:
+        if output_hidden_states is None:
+            output_hidden_states = self.config.output_hidden_states
+        weight_dtype = self.embedder.embedder.convolution.weight.dtype
+        if pixel_values.dtype != weight_dtype:
+            pixel_values = pixel_values.to(weight_dtype)
+        # every stage's output is needed to pick the feature maps: (stem, stage1, ..., stageN)
+        stages = self.encoder(self.embedder(pixel_values), output_hidden_states=True).hidden_states
+        feature_maps = tuple(stages[index] for index, name in enumerate(self.stage_names) if name in self.out_features)
+        output = BackboneOutput(feature_maps=feature_maps, hidden_states=stages if output_hidden_states else None)
+        return finish_output(output, return_dict, self.config)
+
+
+__all__ = ["ResNetBackbone", "ResNetForImageClassification", "ResNetModel", "ResNetPreTrainedModel"]

@@ -12,12 +12,17 @@ MANIFEST = FamilyManifest(
         "ViTConfig": "configuration_vit",
         "ViTModel": "modeling_vit",
         "ViTForImageClassification": "modeling_vit",
+        "ViTForMaskedImageModeling": "modeling_vit",
         "ViTPreTrainedModel": "modeling_vit",
         "ViTFeatureExtractor": "feature_extraction_vit",
         "ViTImageProcessor": "image_processing_vit",
     },
     config="ViTConfig",
-    models={"AutoModel": "ViTModel", "AutoModelForImageClassification": "ViTForImageClassification"},
+    models={
+        "AutoModel": "ViTModel",
+        "AutoModelForImageClassification": "ViTForImageClassification",
+        "AutoModelForMaskedImageModeling": "ViTForMaskedImageModeling",
+    },
     feature_extractor="ViTFeatureExtractor",
     image_processor="ViTImageProcessor",
 )

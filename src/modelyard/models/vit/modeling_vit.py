@@ -23,7 +23,7 @@ from modelyard.layers.returns import finish_output
 from modelyard.layers.stack import LayerStack
 from modelyard.modeling import PreTrainedModel
 from modelyard.models.vit.configuration_vit import ViTConfig
-from modelyard.outputs import BaseModelOutputWithPooling, ImageClassifierOutput
+from modelyard.outputs import BaseModelOutputWithPooling, ImageClassifierOutput, MaskedImageModelingOutput
 
 
 def _pair(value: int | tuple[int, int] | list[int]) -> tuple[int, int]:
@@ -66,11 +66,13 @@ class ViTPatchEmbeddings(nn.Module):
 
 
 class ViTEmbeddings(nn.Module):
-    """CLS token + patch embeddings + position embeddings."""
+    """CLS token + patch embeddings + position embeddings; with ``use_mask_token`` the patches marked in
+    ``bool_masked_pos`` are replaced by the learned ``mask_token`` first (masked image modelling)."""
 
-    def __init__(self, config: ViTConfig) -> None:
+    def __init__(self, config: ViTConfig, use_mask_token: bool = False) -> None:
         super().__init__()
         self.cls_token = nn.Parameter(torch.zeros(1, 1, config.hidden_size))
+        self.mask_token = nn.Parameter(torch.zeros(1, 1, config.hidden_size)) if use_mask_token else None
         self.patch_embeddings = ViTPatchEmbeddings(config)
         self.position_embeddings = nn.Parameter(
             torch.zeros(1, self.patch_embeddings.num_patches + 1, config.hidden_size)
@@ -99,9 +101,23 @@ class ViTEmbeddings(nn.Module):
         grid = grid.permute(0, 2, 3, 1).reshape(1, -1, dim)
         return torch.cat((class_pos, grid), dim=1)
 
-    def forward(self, pixel_values: torch.Tensor, interpolate_pos_encoding: bool = False) -> torch.Tensor:
+    def forward(
+        self,
+        pixel_values: torch.Tensor,
+        bool_masked_pos: torch.Tensor | None = None,
+        interpolate_pos_encoding: bool = False,
+    ) -> torch.Tensor:
         batch, _, height, width = pixel_values.shape
         patches = self.patch_embeddings(pixel_values, interpolate_pos_encoding=interpolate_pos_encoding)
+        if bool_masked_pos is not None:
+            if self.mask_token is None:
+                raise ValueError(
+                    "bool_masked_pos was given, but this model has no mask token; use ViTForMaskedImageModeling "
+                    "(or ViTModel(config, use_mask_token=True))."
+                )
+            # (batch, patches) -> (batch, patches, 1): 1 where the patch is replaced by the mask token
+            mask = bool_masked_pos.unsqueeze(-1).type_as(patches)
+            patches = patches * (1.0 - mask) + self.mask_token.expand_as(patches) * mask
         embeddings = torch.cat((self.cls_token.expand(batch, -1, -1), patches), dim=1)
         if interpolate_pos_encoding:
             embeddings = embeddings + self.interpolate_pos_encoding(embeddings, height, width)
@@ -188,14 +204,17 @@ class ViTPreTrainedModel(PreTrainedModel):
             with torch.no_grad():
                 for param in (module.position_embeddings, module.cls_token):
                     param.copy_(nn.init.trunc_normal_(torch.empty_like(param, dtype=torch.float32), std=std))
+                if module.mask_token is not None:
+                    module.mask_token.zero_()
 
 
 class ViTModel(ViTPreTrainedModel):
-    """The bare ViT encoder; ``add_pooling_layer=False`` leaves out the CLS pooler (as the heads do)."""
+    """The bare ViT encoder; ``add_pooling_layer=False`` leaves out the CLS pooler (as the heads do),
+    ``use_mask_token=True`` adds the mask token ``bool_masked_pos`` needs."""
 
-    def __init__(self, config: ViTConfig, add_pooling_layer: bool = True) -> None:
+    def __init__(self, config: ViTConfig, add_pooling_layer: bool = True, use_mask_token: bool = False) -> None:
         super().__init__(config)
-        self.embeddings = ViTEmbeddings(config)
+        self.embeddings = ViTEmbeddings(config, use_mask_token=use_mask_token)
         self.encoder = ViTEncoder(config)
         self.layernorm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
         # activation(dense(CLS token))
@@ -214,6 +233,7 @@ class ViTModel(ViTPreTrainedModel):
     def forward(
         self,
         pixel_values: torch.Tensor | None = None,
+        bool_masked_pos: torch.Tensor | None = None,
         head_mask: torch.Tensor | None = None,
         output_attentions: bool | None = None,
         output_hidden_states: bool | None = None,
@@ -229,7 +249,8 @@ class ViTModel(ViTPreTrainedModel):
         weight_dtype = self.embeddings.patch_embeddings.projection.weight.dtype
         if pixel_values.dtype != weight_dtype:  # e.g. float32 images into a half-precision model
             pixel_values = pixel_values.to(weight_dtype)
-        embeddings = self.embeddings(pixel_values, interpolate_pos_encoding=bool(interpolate_pos_encoding))
+        embeddings = self.embeddings(pixel_values, bool_masked_pos,
+                                     interpolate_pos_encoding=bool(interpolate_pos_encoding))
         encoded = self.encoder(embeddings, head_mask=head_mask, output_attentions=output_attentions,
                                output_hidden_states=output_hidden_states)
         sequence_output = self.layernorm(encoded.last_hidden_state)
@@ -271,12 +292,70 @@ class ViTForImageClassification(SequenceClassificationHead, ViTPreTrainedModel):
         interpolate_pos_encoding: bool | None = None,
         return_dict: bool | None = None,
     ) -> ImageClassifierOutput | tuple[Any, ...]:
-        outputs = self.vit(pixel_values, head_mask, output_attentions, output_hidden_states,
-                           interpolate_pos_encoding, return_dict=True)
+        outputs = self.vit(pixel_values, head_mask=head_mask, output_attentions=output_attentions,
+                           output_hidden_states=output_hidden_states,
+                           interpolate_pos_encoding=interpolate_pos_encoding, return_dict=True)
         return self.head_forward(outputs, labels, return_dict)
 
     def head_logits(self, encoded: BaseModelOutputWithPooling) -> torch.Tensor:
         return self.classifier(encoded.last_hidden_state[:, 0, :])  # (batch, num_labels)
 
 
-__all__ = ["ViTForImageClassification", "ViTModel", "ViTPreTrainedModel"]
+class ViTForMaskedImageModeling(ViTPreTrainedModel):
+    """ViT reconstructing the pixels of masked patches (SimMIM): the patch tokens, laid out on their grid, go
+    through ``decoder`` (a 1x1 convolution to ``encoder_stride ** 2 * num_channels`` channels and a pixel
+    shuffle back to the image size). ``bool_masked_pos`` (batch, num_patches) marks the masked patches; the loss
+    is the L1 error over the masked pixels, divided by their count and by ``num_channels``."""
+
+    _expected_unused_keys = [r"^vit\.pooler\.", r"^pooler\."]
+
+    def __init__(self, config: ViTConfig) -> None:
+        super().__init__(config)
+        self.vit = ViTModel(config, add_pooling_layer=False, use_mask_token=True)
+        self.decoder = nn.Sequential(
+            nn.Conv2d(config.hidden_size, config.encoder_stride**2 * config.num_channels, kernel_size=1),
+            nn.PixelShuffle(config.encoder_stride),
+        )
+        self.post_init()
+
+    def forward(
+        self,
+        pixel_values: torch.Tensor | None = None,
+        bool_masked_pos: torch.Tensor | None = None,
+        head_mask: torch.Tensor | None = None,
+        output_attentions: bool | None = None,
+        output_hidden_states: bool | None = None,
+        interpolate_pos_encoding: bool | None = None,
+        return_dict: bool | None = None,
+    ) -> MaskedImageModelingOutput | tuple[Any, ...]:
+        config = self.config
+        if bool_masked_pos is not None and _pair(config.patch_size) != _pair(config.encoder_stride):
+            raise ValueError(
+                f"bool_masked_pos needs patch_size == encoder_stride so the reconstruction has the input's size; "
+                f"got patch_size={config.patch_size} and encoder_stride={config.encoder_stride}. Set encoder_stride "
+                "to the patch size in the config."
+            )
+        outputs = self.vit(pixel_values, bool_masked_pos, head_mask=head_mask, output_attentions=output_attentions,
+                           output_hidden_states=output_hidden_states,
+                           interpolate_pos_encoding=interpolate_pos_encoding, return_dict=True)
+        patches = outputs.last_hidden_state[:, 1:]  # the CLS token is not a patch
+        batch, count, hidden = patches.shape
+        side = math.floor(count**0.5)
+        # (batch, patches, hidden) -> (batch, hidden, rows, cols)
+        grid = patches.permute(0, 2, 1).reshape(batch, hidden, side, side)
+        reconstruction = self.decoder(grid)  # (batch, channels, height, width)
+        loss = None
+        if bool_masked_pos is not None:
+            patch_rows, patch_cols = _pair(config.patch_size)
+            rows = _pair(config.image_size)[0] // patch_rows
+            # (batch, patches) -> (batch, 1, height, width): each patch's flag over its pixels
+            mask = (bool_masked_pos.reshape(-1, rows, bool_masked_pos.shape[-1] // rows)
+                    .repeat_interleave(patch_rows, 1).repeat_interleave(patch_cols, 2).unsqueeze(1).contiguous())
+            error = nn.functional.l1_loss(pixel_values, reconstruction, reduction="none")  # type: ignore[arg-type]
+            loss = (error * mask).sum() / (mask.sum() + 1e-5) / config.num_channels
+        output = MaskedImageModelingOutput(loss=loss, reconstruction=reconstruction,
+                                           hidden_states=outputs.hidden_states, attentions=outputs.attentions)
+        return finish_output(output, return_dict, config)
+
+
+__all__ = ["ViTForImageClassification", "ViTForMaskedImageModeling", "ViTModel", "ViTPreTrainedModel"]

@@ -7,32 +7,41 @@ into ~50 frames per second by strided convolutions (``feature_extractor``), norm
 pre-norm (``do_stable_layer_norm``, large models). A padding mask over samples becomes a mask over frames
 through the convolution length formula. Attention math is the shared SDPA path in ``layers/attention``.
 
-Training-time SpecAugment (``layers/spec_augment``: time and feature masks) and LayerDrop are supported; the pre-training heads
-(quantizer, contrastive loss), adapters and x-vector heads are not.
+Training-time SpecAugment (``layers/spec_augment``: time and feature masks) and LayerDrop are supported, and so
+is self-supervised pre-training (:class:`Wav2Vec2ForPreTraining`: a Gumbel-softmax product quantizer of the
+convolutional features and a contrastive loss over masked frames); adapters and x-vector heads are not.
 """
 
 from __future__ import annotations
 
 import math
 import warnings
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import torch
 from torch import nn
 from torch.nn import functional as F
 from torch.nn.utils import parametrize
 
+from modelyard.errors import ConfigurationError
 from modelyard.layers.activations import get_activation
 from modelyard.layers.attention import attention_head_size, padding_mask_to_additive, self_attention
 from modelyard.layers.heads import TaskHead
 from modelyard.layers.returns import finish_output
-from modelyard.layers.spec_augment import compute_mask_indices
+from modelyard.layers.spec_augment import (
+    compute_mask_indices,
+    compute_mask_indices_np,
+    sample_negative_indices,
+)
 from modelyard.layers.stack import LayerStack
 from modelyard.modeling import PreTrainedModel
 from modelyard.models.wav2vec2.configuration_wav2vec2 import Wav2Vec2Config
 from modelyard.outputs import (
     BaseModelOutput,
     CausalLMOutput,
+    MaskedLMOutput,
+    ModelOutput,
     SequenceClassifierOutput,
     Wav2Vec2BaseModelOutput,
 )
@@ -279,13 +288,20 @@ class Wav2Vec2PreTrainedModel(PreTrainedModel):
         (r"\.weight_g$", ".parametrizations.weight.original0"),
         (r"\.weight_v$", ".parametrizations.weight.original1"),
     ]
-    # pre-training checkpoints carry the quantizer and projection heads, which these classes do not use
-    _expected_unused_keys = [r"^quantizer\.", r"^project_q\.", r"^project_hid\."]
+    # pre-training checkpoints carry the quantizer and projection heads, which the other classes do not use
+    _expected_unused_keys: ClassVar[list[str] | None] = [r"^quantizer\.", r"^project_q\.", r"^project_hid\."]
 
     def _init_weights(self, module: nn.Module) -> None:
         std = self.config.initializer_range
         with torch.no_grad():
-            if isinstance(module, Wav2Vec2PositionalConvEmbedding):
+            if isinstance(module, Wav2Vec2ForPreTraining):  # the two projections keep torch's Linear init
+                module.project_hid.reset_parameters()
+                module.project_q.reset_parameters()
+            elif isinstance(module, Wav2Vec2GumbelVectorQuantizer):  # Gumbel softmax wants unit-scale logits
+                module.weight_proj.weight.normal_(mean=0.0, std=1.0)
+                module.weight_proj.bias.zero_()
+                nn.init.uniform_(module.codevectors)
+            elif isinstance(module, Wav2Vec2PositionalConvEmbedding):
                 self._init_pos_conv(module.conv.parametrizations.weight, module.conv.in_channels)  # type: ignore[union-attr]
                 nn.init.zeros_(module.conv.bias)
             elif isinstance(module, parametrize.ParametrizationList):  # a weight-norm (g, v) pair on its own
@@ -575,4 +591,199 @@ class Wav2Vec2ForSequenceClassification(TaskHead, Wav2Vec2PreTrainedModel):
         return F.cross_entropy(logits.view(-1, self.config.num_labels), labels.view(-1))
 
 
-__all__ = ["Wav2Vec2ForCTC", "Wav2Vec2ForSequenceClassification", "Wav2Vec2Model", "Wav2Vec2PreTrainedModel"]
+# ---------------------------------------------------------------------------------------------- pre-training
+# The reference's names for the NumPy helpers that pre-training data collators call
+_compute_mask_indices = compute_mask_indices_np
+_sample_negative_indices = sample_negative_indices
+
+
+@dataclass
+class Wav2Vec2ForPreTrainingOutput(ModelOutput):
+    """:class:`Wav2Vec2ForPreTraining`'s output. ``loss`` = ``contrastive_loss`` + ``diversity_loss_weight`` *
+    ``diversity_loss`` (only with ``sampled_negative_indices``); ``projected_states`` and
+    ``projected_quantized_states`` are (batch, frames, proj_codevector_dim)."""
+
+    loss: torch.Tensor | None = None
+    projected_states: torch.Tensor | None = None
+    projected_quantized_states: torch.Tensor | None = None
+    codevector_perplexity: torch.Tensor | None = None
+    hidden_states: tuple[torch.Tensor, ...] | None = None
+    attentions: tuple[torch.Tensor, ...] | None = None
+    contrastive_loss: torch.Tensor | None = None
+    diversity_loss: torch.Tensor | None = None
+
+
+class Wav2Vec2GumbelVectorQuantizer(nn.Module):
+    """Product quantization of the convolutional features: ``weight_proj`` scores ``num_codevectors_per_group``
+    entries in each of ``num_codevector_groups`` codebooks (``codevectors``); one entry per group is picked (a
+    hard Gumbel-softmax sample while training, the argmax otherwise) and the picks are concatenated."""
+
+    def __init__(self, config: Wav2Vec2Config) -> None:
+        super().__init__()
+        self.num_groups = config.num_codevector_groups
+        self.num_vars = config.num_codevectors_per_group
+        if config.codevector_dim % self.num_groups != 0:
+            raise ConfigurationError(
+                f"codevector_dim ({config.codevector_dim}) must be a multiple of num_codevector_groups "
+                f"({self.num_groups}): each group's entries are concatenated; change one of them in the config."
+            )
+        self.codevectors = nn.Parameter(
+            torch.empty(1, self.num_groups * self.num_vars, config.codevector_dim // self.num_groups)
+        )
+        self.weight_proj = nn.Linear(config.conv_dim[-1], self.num_groups * self.num_vars)
+        self.temperature = 2.0  # of the Gumbel softmax; decayed during training (set_gumbel_temperature)
+
+    @staticmethod
+    def _compute_perplexity(probs: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        """Sum over groups of exp(entropy of the mean (masked frames') distribution over entries)."""
+        if mask is not None:
+            keep = mask.flatten()[:, None, None].expand(probs.shape)
+            marginal = torch.where(keep, probs, torch.zeros_like(probs)).sum(dim=0) / mask.sum()
+        else:
+            marginal = probs.mean(dim=0)
+        return torch.exp(-torch.sum(marginal * torch.log(marginal + 1e-7), dim=-1)).sum()
+
+    def forward(
+        self, hidden_states: torch.Tensor, mask_time_indices: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        batch, frames, _ = hidden_states.shape
+        scores = self.weight_proj(hidden_states).view(batch * frames * self.num_groups, -1)  # (rows, entries)
+        if self.training:
+            probs = F.gumbel_softmax(scores.float(), tau=self.temperature, hard=True).type_as(scores)
+            soft = torch.softmax(scores.view(batch * frames, self.num_groups, -1).float(), dim=-1)
+            perplexity = self._compute_perplexity(soft, mask_time_indices)
+        else:
+            probs = scores.new_zeros(scores.shape).scatter_(-1, scores.argmax(dim=-1).view(-1, 1), 1.0)
+            perplexity = self._compute_perplexity(probs.view(batch * frames, self.num_groups, -1), mask_time_indices)
+        # (frames, groups * entries, 1) * (1, groups * entries, dim) summed per group -> (batch, frames, groups * dim)
+        picked = (probs.view(batch * frames, -1).unsqueeze(-1) * self.codevectors)
+        codevectors = picked.view(batch * frames, self.num_groups, self.num_vars, -1).sum(-2).view(batch, frames, -1)
+        return codevectors, perplexity
+
+
+class Wav2Vec2ForPreTraining(Wav2Vec2PreTrainedModel):
+    """Self-supervised pre-training (wav2vec 2.0): the encoder's outputs at masked frames (``mask_time_indices``)
+    must pick the quantized feature of their own frame among distractors (``sampled_negative_indices``, e.g.
+    from ``_sample_negative_indices``) by cosine similarity (``project_hid`` / ``project_q`` map both to
+    ``proj_codevector_dim``), and a diversity term keeps the codebooks used."""
+
+    _expected_unused_keys: ClassVar[list[str] | None] = None  # it uses the quantizer and projections
+
+    def __init__(self, config: Wav2Vec2Config) -> None:
+        super().__init__(config)
+        self.wav2vec2 = Wav2Vec2Model(config)
+        self.dropout_features = nn.Dropout(config.feat_quantizer_dropout)
+        self.quantizer = Wav2Vec2GumbelVectorQuantizer(config)
+        self.project_hid = nn.Linear(config.hidden_size, config.proj_codevector_dim)
+        self.project_q = nn.Linear(config.codevector_dim, config.proj_codevector_dim)
+        self.post_init()
+
+    def set_gumbel_temperature(self, temperature: float) -> None:
+        """The Gumbel-softmax temperature of the quantizer (annealed during pre-training)."""
+        self.quantizer.temperature = temperature
+
+    @staticmethod
+    def compute_contrastive_logits(
+        target_features: torch.Tensor,
+        negative_features: torch.Tensor,
+        predicted_features: torch.Tensor,
+        temperature: float = 0.1,
+    ) -> torch.Tensor:
+        """Cosine similarity of the predictions with [positive, negatives...], divided by ``temperature``:
+        (1 + negatives, batch, frames)."""
+        targets = torch.cat([target_features, negative_features], dim=0)
+        logits = torch.cosine_similarity(predicted_features.float(), targets.float(), dim=-1).type_as(targets)
+        return logits / temperature
+
+    def forward(
+        self,
+        input_values: torch.Tensor | None,
+        attention_mask: torch.Tensor | None = None,
+        mask_time_indices: torch.Tensor | None = None,
+        sampled_negative_indices: torch.Tensor | None = None,
+        output_attentions: bool | None = None,
+        output_hidden_states: bool | None = None,
+        return_dict: bool | None = None,
+    ) -> Wav2Vec2ForPreTrainingOutput | tuple[Any, ...]:
+        if mask_time_indices is not None:
+            mask_time_indices = mask_time_indices.to(torch.bool)
+        outputs = self.wav2vec2(input_values, attention_mask, mask_time_indices, output_attentions,
+                                output_hidden_states, True)
+        projected = self.project_hid(outputs.last_hidden_state)  # (batch, frames, proj)
+        features = self.dropout_features(outputs.extract_features)
+        quantized, perplexity = self.quantizer(features, mask_time_indices=mask_time_indices)
+        quantized = self.project_q(quantized.to(self.project_q.weight.dtype))  # (batch, frames, proj)
+        loss = contrastive_loss = diversity_loss = None
+        if sampled_negative_indices is not None:
+            if mask_time_indices is None:
+                raise ValueError(
+                    "sampled_negative_indices need mask_time_indices (the frames the loss scores); pass both, e.g. "
+                    "from _compute_mask_indices and _sample_negative_indices."
+                )
+            contrastive_loss = self._contrastive_loss(projected, quantized, mask_time_indices, sampled_negative_indices)
+            num_codevectors = self.config.num_codevectors_per_group * self.config.num_codevector_groups
+            diversity_loss = (num_codevectors - perplexity) / num_codevectors * mask_time_indices.sum()
+            loss = contrastive_loss + self.config.diversity_loss_weight * diversity_loss
+        output = Wav2Vec2ForPreTrainingOutput(
+            loss=loss, projected_states=projected, projected_quantized_states=quantized,
+            codevector_perplexity=perplexity, hidden_states=outputs.hidden_states, attentions=outputs.attentions,
+            contrastive_loss=contrastive_loss, diversity_loss=diversity_loss,
+        )
+        return finish_output(output, return_dict, self.config)
+
+    def _contrastive_loss(self, projected: torch.Tensor, quantized: torch.Tensor, mask_time_indices: torch.Tensor,
+                          sampled_negative_indices: torch.Tensor) -> torch.Tensor:
+        """Cross-entropy (summed over masked frames) of picking the own frame's quantized vector (index 0)."""
+        batch, frames, size = quantized.shape
+        # (batch * frames * negatives, size) -> (negatives, batch, frames, size)
+        negatives = quantized.view(-1, size)[sampled_negative_indices.long().view(-1)]
+        negatives = negatives.view(batch, frames, -1, size).permute(2, 0, 1, 3)
+        logits = self.compute_contrastive_logits(quantized[None, :], negatives, projected,
+                                                 self.config.contrastive_logits_temperature)
+        # a distractor equal to the positive (a little-used codebook) must not count against it
+        same = (quantized == negatives).all(-1)
+        if same.any():
+            logits[1:][same] = float("-inf")
+        # (1 + negatives, batch, frames) -> (frames * batch, 1 + negatives); unmasked frames are ignored (-100)
+        logits = logits.transpose(0, 2).reshape(-1, logits.size(0))
+        target = ((1 - mask_time_indices.long()) * -100).transpose(0, 1).flatten()
+        return F.cross_entropy(logits.float(), target, reduction="sum")
+
+
+class Wav2Vec2ForMaskedLM(Wav2Vec2PreTrainedModel):
+    """Deprecated (use :class:`Wav2Vec2ForCTC`): per-frame vocabulary logits from ``lm_head``, no loss. As in
+    the reference, ``attention_mask`` and ``labels`` are accepted but not used."""
+
+    def __init__(self, config: Wav2Vec2Config) -> None:
+        super().__init__(config)
+        warnings.warn("Wav2Vec2ForMaskedLM is deprecated; use Wav2Vec2ForCTC instead.", FutureWarning, stacklevel=2)
+        self.wav2vec2 = Wav2Vec2Model(config)
+        self.dropout = nn.Dropout(config.final_dropout)
+        self.lm_head = nn.Linear(config.hidden_size, config.vocab_size)
+        self.post_init()
+
+    def forward(
+        self,
+        input_values: torch.Tensor | None,
+        attention_mask: torch.Tensor | None = None,
+        output_attentions: bool | None = None,
+        output_hidden_states: bool | None = None,
+        return_dict: bool | None = None,
+        labels: torch.Tensor | None = None,
+    ) -> MaskedLMOutput | tuple[Any, ...]:
+        outputs = self.wav2vec2(input_values, None, None, output_attentions, output_hidden_states, True)
+        logits = self.lm_head(self.dropout(outputs.last_hidden_state))
+        output = MaskedLMOutput(logits=logits, hidden_states=outputs.hidden_states, attentions=outputs.attentions)
+        return finish_output(output, return_dict, self.config)
+
+
+__all__ = [
+    "Wav2Vec2ForCTC",
+    "Wav2Vec2ForMaskedLM",
+    "Wav2Vec2ForPreTraining",
+    "Wav2Vec2ForPreTrainingOutput",
+    "Wav2Vec2ForSequenceClassification",
+    "Wav2Vec2GumbelVectorQuantizer",
+    "Wav2Vec2Model",
+    "Wav2Vec2PreTrainedModel",
+]

@@ -5,6 +5,9 @@ The vocabulary is a JSON object ``{"<pad>": 0, ..., "|": 4, "A": 7, ...}`` (also
 character to an id, spaces to the word delimiter ``|``. Decoding is CTC's: repeated ids collapse, the
 padding token (the CTC blank) disappears, and the delimiter becomes a space; ``output_char_offsets`` /
 ``output_word_offsets`` also give each character's / word's frame span.
+
+``Wav2Vec2Tokenizer`` is the older, deprecated class the reference still ships: it prepares raw audio when
+called and decodes CTC ids.
 """
 
 from __future__ import annotations
@@ -13,13 +16,16 @@ import itertools
 import json
 import logging
 import os
+import warnings
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from modelyard.errors import MissingFileError, TokenizerError
 from modelyard.tokenization.added_tokens import AddedToken
-from modelyard.tokenization.encoding import to_py_obj
+from modelyard.tokenization.encoding import BatchEncoding, to_py_obj
 from modelyard.tokenization.slow import PreTrainedTokenizer
 
 logger = logging.getLogger(__name__)
@@ -60,7 +66,38 @@ class Wav2Vec2CTCTokenizerOutput:
         return key in self.keys()
 
 
-class Wav2Vec2CTCTokenizer(PreTrainedTokenizer):
+class _WordDelimiter:
+    """``word_delimiter_token`` (the token standing for a space) and its id, as both Wav2Vec2 tokenizers have."""
+
+    _word_delimiter_token: str | None
+    verbose: bool
+    convert_tokens_to_ids: Any
+    convert_ids_to_tokens: Any
+
+    @property
+    def word_delimiter_token(self) -> str | None:
+        if self._word_delimiter_token is None:
+            if self.verbose:
+                logger.error("Using word_delimiter_token, but it is not set yet.")
+            return None
+        return str(self._word_delimiter_token)
+
+    @word_delimiter_token.setter
+    def word_delimiter_token(self, value: str | None) -> None:
+        self._word_delimiter_token = value
+
+    @property
+    def word_delimiter_token_id(self) -> int | None:
+        if self._word_delimiter_token is None:
+            return None
+        return self.convert_tokens_to_ids(self.word_delimiter_token)
+
+    @word_delimiter_token_id.setter
+    def word_delimiter_token_id(self, value: int) -> None:
+        self._word_delimiter_token = self.convert_ids_to_tokens(value)
+
+
+class Wav2Vec2CTCTokenizer(_WordDelimiter, PreTrainedTokenizer):
     """Character-level CTC tokenizer of Wav2Vec2.
 
     ``word_delimiter_token`` stands for spaces; ``do_lower_case=True`` means the vocabulary is upper case:
@@ -128,28 +165,6 @@ class Wav2Vec2CTCTokenizer(PreTrainedTokenizer):
         self.encoder = self.vocab[target_lang]
         self.decoder = {index: token for token, index in self.encoder.items()}
         self._add_multichar_tokens()
-
-    @property
-    def word_delimiter_token(self) -> str | None:
-        if self._word_delimiter_token is None:
-            if self.verbose:
-                logger.error("Using word_delimiter_token, but it is not set yet.")
-            return None
-        return str(self._word_delimiter_token)
-
-    @word_delimiter_token.setter
-    def word_delimiter_token(self, value: str | None) -> None:
-        self._word_delimiter_token = value
-
-    @property
-    def word_delimiter_token_id(self) -> int | None:
-        if self._word_delimiter_token is None:
-            return None
-        return self.convert_tokens_to_ids(self.word_delimiter_token)
-
-    @word_delimiter_token_id.setter
-    def word_delimiter_token_id(self, value: int) -> None:
-        self._word_delimiter_token = self.convert_ids_to_tokens(value)
 
     @property
     def vocab_size(self) -> int:
@@ -333,6 +348,130 @@ class Wav2Vec2CTCTokenizer(PreTrainedTokenizer):
         return (str(path),)
 
 
+class Wav2Vec2Tokenizer(_WordDelimiter, PreTrainedTokenizer):
+    """The older Wav2Vec2 tokenizer (deprecated; use :class:`Wav2Vec2Processor` or :class:`Wav2Vec2CTCTokenizer`):
+    calling it prepares raw audio, as a feature extractor does (``input_values``, zero-mean unit-variance with
+    ``do_normalize``, padded with zeros, ``attention_mask`` when ``return_attention_mask``), and ``decode``
+    turns CTC ids into text (repeats collapsed, the padding token dropped, the word delimiter a space). It does
+    not tokenize text."""
+
+    vocab_files_names = VOCAB_FILES_NAMES
+    model_input_names = ["input_values", "attention_mask"]  # noqa: RUF012
+
+    def __init__(
+        self,
+        vocab_file: str | os.PathLike[str],
+        bos_token: Any = "<s>",
+        eos_token: Any = "</s>",
+        unk_token: Any = "<unk>",
+        pad_token: Any = "<pad>",
+        word_delimiter_token: str = "|",
+        do_lower_case: bool = False,
+        do_normalize: bool = False,
+        return_attention_mask: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        warnings.warn(
+            "Wav2Vec2Tokenizer is deprecated: use Wav2Vec2Processor (audio and text) or Wav2Vec2CTCTokenizer (text).",
+            FutureWarning,
+            stacklevel=2,
+        )
+        self._word_delimiter_token = word_delimiter_token
+        self.do_lower_case = do_lower_case
+        self.do_normalize = do_normalize
+        self.return_attention_mask = return_attention_mask
+        self.encoder = _read_vocab(vocab_file, type(self).__name__)
+        self.decoder = {index: token for token, index in self.encoder.items()}
+        super().__init__(
+            unk_token=unk_token,
+            bos_token=bos_token,
+            eos_token=eos_token,
+            pad_token=pad_token,
+            do_lower_case=do_lower_case,
+            do_normalize=do_normalize,
+            return_attention_mask=return_attention_mask,
+            word_delimiter_token=word_delimiter_token,
+            **kwargs,
+        )
+
+    def __call__(  # type: ignore[override]
+        self,
+        raw_speech: Any,
+        padding: bool | str = False,
+        max_length: int | None = None,
+        pad_to_multiple_of: int | None = None,
+        padding_side: str | None = None,
+        return_tensors: str | None = None,
+        verbose: bool = True,
+        **kwargs: Any,
+    ) -> BatchEncoding:
+        """Mono audio (one array or list of floats, or a batch of them, or a 2-D array) -> ``input_values``,
+        always batched. Rows of different lengths stay a (ragged) array unless ``padding`` is asked for."""
+        if isinstance(raw_speech, np.ndarray) and raw_speech.ndim > 2:
+            raise ValueError(f"Wav2Vec2Tokenizer takes mono audio, got an array of shape {raw_speech.shape}.")
+        batched = (isinstance(raw_speech, np.ndarray) and raw_speech.ndim > 1) or (
+            isinstance(raw_speech, (list, tuple)) and len(raw_speech) > 0
+            and isinstance(raw_speech[0], (np.ndarray, list, tuple))
+        )
+        rows = [np.asarray(row) for row in raw_speech] if batched else [np.asarray(raw_speech)]
+        if self.do_normalize:
+            rows = [(row - np.mean(row)) / np.sqrt(np.var(row) + 1e-5) for row in rows]
+        return self.pad(
+            BatchEncoding({"input_values": rows}),
+            padding=padding,
+            max_length=max_length,
+            pad_to_multiple_of=pad_to_multiple_of,
+            padding_side=padding_side,
+            return_attention_mask=self.return_attention_mask,
+            return_tensors=return_tensors,
+            verbose=verbose,
+        )
+
+    @property
+    def vocab_size(self) -> int:
+        return len(self.decoder)
+
+    def get_vocab(self) -> dict[str, int]:
+        return {**self.encoder, **self.added_tokens_encoder}
+
+    def _convert_token_to_id(self, token: str) -> int:
+        return self.encoder.get(token, self.encoder.get(str(self.unk_token)))  # type: ignore[return-value]
+
+    def _convert_id_to_token(self, index: int) -> str:
+        return self.decoder.get(index, str(self.unk_token))
+
+    def convert_tokens_to_string(self, tokens: list[str]) -> str:
+        """CTC decoding: collapse repeats, drop the padding (blank) token, the word delimiter becomes a space."""
+        grouped = [token for token, _ in itertools.groupby(tokens)]
+        text = "".join(" " if token == self.word_delimiter_token else token for token in grouped
+                       if token != self.pad_token).strip()
+        return text.lower() if self.do_lower_case else text
+
+    def _decode(  # type: ignore[override]
+        self,
+        token_ids: list[int],
+        skip_special_tokens: bool = False,
+        clean_up_tokenization_spaces: bool | None = None,
+        **kwargs: Any,
+    ) -> str:
+        # added tokens go through the CTC rules with the rest (the base class would decode them apart)
+        tokens = self.convert_ids_to_tokens(token_ids, skip_special_tokens=skip_special_tokens)
+        if skip_special_tokens:  # the padding token stays: it separates real repeats ("L <pad> L")
+            tokens = [t for t in tokens if t == self.pad_token or t not in self.all_special_tokens]  # type: ignore[union-attr]
+        text = self.convert_tokens_to_string(tokens)  # type: ignore[arg-type]
+        if clean_up_tokenization_spaces is None:
+            clean_up_tokenization_spaces = self.clean_up_tokenization_spaces
+        return self.clean_up_tokenization(text) if clean_up_tokenization_spaces else text
+
+    def save_vocabulary(self, save_directory: str | os.PathLike[str], filename_prefix: str | None = None) -> tuple[str, ...]:
+        directory = Path(save_directory)
+        if not directory.is_dir():
+            raise TokenizerError(f"save_vocabulary needs an existing folder, got {str(directory)!r}.")
+        path = directory / ((f"{filename_prefix}-" if filename_prefix else "") + VOCAB_FILES_NAMES["vocab_file"])
+        path.write_text(json.dumps(self.encoder, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
+        return (str(path),)
+
+
 def _read_vocab(vocab_file: str | os.PathLike[str] | None, owner: str) -> dict[str, Any]:
     if vocab_file is None or not Path(vocab_file).is_file():
         raise MissingFileError(
@@ -351,4 +490,4 @@ def _read_vocab(vocab_file: str | os.PathLike[str] | None, owner: str) -> dict[s
     return vocab
 
 
-__all__ = ["Wav2Vec2CTCTokenizer", "Wav2Vec2CTCTokenizerOutput"]
+__all__ = ["Wav2Vec2CTCTokenizer", "Wav2Vec2CTCTokenizerOutput", "Wav2Vec2Tokenizer"]

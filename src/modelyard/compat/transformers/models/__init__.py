@@ -30,6 +30,9 @@ _TARGET_PREFIX = "modelyard.models."
 # Module constants that carry the reference's names and meaning wherever a family module defines them
 # (tokenizer tests and custom tokenizers read ``VOCAB_FILES_NAMES`` from the family's tokenization module).
 _REFERENCE_CONSTANTS = frozenset({"VOCAB_FILES_NAMES"})
+# Module-level helpers with a leading underscore that the reference's users import all the same (pre-training
+# collators: ``from transformers.models.wav2vec2.modeling_wav2vec2 import _compute_mask_indices``).
+_REFERENCE_HELPERS = frozenset({"_compute_mask_indices", "_sample_negative_indices"})
 
 
 def _defines(target: ModuleType, name: str) -> bool:
@@ -40,7 +43,7 @@ def _defines(target: ModuleType, name: str) -> bool:
         # manifest names Llama's tokenizers, which the reference offers under transformers.models.llama only)
         return name in manifest.exports and not manifest.exports[name].startswith("modelyard.")
     value = target.__dict__.get(name)
-    if name in _REFERENCE_CONSTANTS:
+    if name in _REFERENCE_CONSTANTS or name in _REFERENCE_HELPERS:
         return value is not None
     return not name.startswith("_") and isinstance(value, type) and value.__module__ == target.__name__
 

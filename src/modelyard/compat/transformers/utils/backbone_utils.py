@@ -1,4 +1,5 @@
-"""``transformers.utils.backbone_utils``: the kinds of backbone a model can wrap (``BackboneType``)."""
+"""``transformers.utils.backbone_utils``: the backbone contract (stage names, aligned out_features/out_indices)
+and the kinds of backbone a model can wrap (``BackboneType``)."""
 
 from __future__ import annotations
 
@@ -14,4 +15,15 @@ class BackboneType(enum.Enum):
     TRANSFORMERS = "transformers"
 
 
-__getattr__, __dir__ = declare(globals(), {})
+__getattr__, __dir__ = declare(
+    globals(),
+    {
+        name: "modelyard.backbone_utils"
+        for name in (
+            "BackboneConfigMixin",
+            "BackboneMixin",
+            "get_aligned_output_features_output_indices",
+            "verify_out_features_out_indices",
+        )
+    },
+)

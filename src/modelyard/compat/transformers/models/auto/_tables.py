@@ -22,9 +22,14 @@ from modelyard.auto.processing_auto import PROCESSOR_TABLE
 from modelyard.auto.tokenization_auto import TOKENIZER_TABLE
 from modelyard.registry import MODEL_TASKS, ConfigKeyedTable, manifests
 
+# Auto classes whose table the reference names otherwise than the rule below
+_TABLE_NAMES = {"AutoModelForPreTraining": "MODEL_FOR_PRETRAINING", "AutoBackbone": "MODEL_FOR_BACKBONE"}
+
 
 def table_name(auto_class: str) -> str:
     """``AutoModelForMaskedLM`` -> ``MODEL_FOR_MASKED_LM``; ``AutoModel`` -> ``MODEL``."""
+    if auto_class in _TABLE_NAMES:
+        return _TABLE_NAMES[auto_class]
     task = re.sub(
         r"(?<=[a-z])(?=[A-Z])", "_", auto_class.removeprefix("AutoModel").removeprefix("For")
     ).upper()

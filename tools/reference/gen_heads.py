@@ -1,0 +1,201 @@
+"""The families' further heads and variants: tiny random checkpoints, expected outputs and generated tokens.
+
+Cases use the layout of `gen_models.py` (`<out>/models/<case>/`, read by `tests/common/parity.py`):
+
+- BERT: `BertForPreTraining` (masked-LM + next-sentence loss), `BertForNextSentencePrediction`,
+  `BertLMHeadModel` as a decoder with cross-attention over encoder states (labels, padding in both masks),
+  as a plain decoder with its cache (a variant of `bert-for-masked-lm`: the same keys, `is_decoder=True`),
+  with `relative_key_query` positions (cache on: the reference's cached path), and the bidirectional
+  encoder with `relative_key` (a variant of that checkpoint loaded as `BertForMaskedLM`);
+- ViT: `ViTForMaskedImageModeling` (mask token, pixel-shuffle decoder, masked L1 loss) on 16x16 images;
+- ResNet: `ResNetBackbone` with `out_features` and a variant choosing stages by `out_indices`;
+- Wav2Vec2: `Wav2Vec2ForPreTraining` given `mask_time_indices` and `sampled_negative_indices` (eval mode:
+  argmax quantizer), `Wav2Vec2ForMaskedLM` (a variant of the CTC checkpoint: the same keys).
+
+`<out>/heads/bert_generation.json`: the reference's greedy and beam-search tokens of the two BERT decoders,
+one prompt and a left-padded batch, with the smallest top-1/top-2 gap on the way.
+
+Kept small (about 300 KB in all): hidden-16 bodies, few outputs beyond the head's own, variants that re-use a
+checkpoint wherever the keys allow.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+import torch
+from _common import DEFAULT_OUT, check_reference, quiet_reference, reference_tag, write_json
+from gen_models import (
+    BERT,
+    HEAD_BODY,
+    RESNET_BASIC_HEAD,
+    TEXT_LENGTHS,
+    VIT_HEAD,
+    W2V_LAYER_HEAD,
+    Case,
+    audio,
+    generate_case,
+    mlm_labels,
+    pixels,
+    text_inputs,
+    with_labels,
+)
+
+BERT_HEAD = dict(BERT, **HEAD_BODY["bert"])
+BERT_DECODER = dict(BERT_HEAD, is_decoder=True)
+TEXT = text_inputs(token_types=True)
+ATTENTIONS = {"output_attentions": True}
+VIT_MIM = dict(VIT_HEAD, image_size=16, patch_size=4, encoder_stride=4)
+W2V_PRETRAINING = dict(W2V_LAYER_HEAD, num_codevectors_per_group=5, num_codevector_groups=2, codevector_dim=8,
+                       proj_codevector_dim=8, num_negatives=3, diversity_loss_weight=0.1)
+W2V_FRAMES = (15, 11, 8)  # frames of the padded audio rows (gen_models.AUDIO_LENGTHS)
+
+
+def pretraining_labels(g: torch.Generator, config: Any, x: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    out = mlm_labels(g, config, x)
+    out["next_sentence_label"] = torch.tensor([0, 1, 1])
+    return out
+
+
+def next_sentence_labels(g: torch.Generator, config: Any, x: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    return {"labels": torch.tensor([1, 0, 1])}
+
+
+def encoder_states(g: torch.Generator, config: Any, x: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """States of a 5-token encoder (row 1 padded after 3) and causal-LM labels (-100 on padding)."""
+    states = torch.randn(len(TEXT_LENGTHS), 5, config.hidden_size, generator=g)
+    mask = torch.ones(len(TEXT_LENGTHS), 5, dtype=torch.long)
+    mask[1, 3:] = 0
+    labels = x["input_ids"].masked_fill(x["attention_mask"] == 0, -100)
+    return {"encoder_hidden_states": states, "encoder_attention_mask": mask, "labels": labels}
+
+
+def masked_patches(g: torch.Generator, config: Any, x: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    patches = (config.image_size // config.patch_size) ** 2
+    masked = torch.rand(x["pixel_values"].shape[0], patches, generator=g) < 0.5
+    return {"bool_masked_pos": masked}
+
+
+def contrastive_inputs(g: torch.Generator, config: Any, x: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Masked frames in the real part of each row and, per masked frame, other masked frames of its row."""
+    batch, frames = len(W2V_FRAMES), max(W2V_FRAMES)
+    mask = torch.zeros(batch, frames, dtype=torch.bool)
+    negatives = torch.zeros(batch, frames, config.num_negatives, dtype=torch.long)
+    for row, length in enumerate(W2V_FRAMES):
+        mask[row, torch.randperm(length, generator=g)[: max(2, length // 2)]] = True
+        masked = mask[row].nonzero().flatten()
+        for rank, frame in enumerate(masked.tolist()):
+            others = torch.cat([masked[:rank], masked[rank + 1 :]])
+            picks = others[torch.randint(0, len(others), (config.num_negatives,), generator=g)]
+            negatives[row, frame] = picks + row * frames
+        negatives[row, ~mask[row]] = row * frames
+    return {"mask_time_indices": mask, "sampled_negative_indices": negatives}
+
+
+def all_cases() -> list[Case]:
+    return [
+        Case("bert-for-pretraining", "bert", "BertForPreTraining", "BertConfig", BERT_HEAD,
+             with_labels(TEXT, pretraining_labels), {},
+             notes="labels (-100 except a few real positions) and next_sentence_label: loss = MLM + NSP"),
+        Case("bert-for-next-sentence-prediction", "bert", "BertForNextSentencePrediction", "BertConfig", BERT_HEAD,
+             with_labels(TEXT, next_sentence_labels), {}),
+        Case("bert-lm-head-model-cross-attention", "bert", "BertLMHeadModel", "BertConfig",
+             dict(BERT_DECODER, add_cross_attention=True), with_labels(TEXT, encoder_states),
+             dict(ATTENTIONS, use_cache=False),
+             notes="is_decoder + add_cross_attention: causal self-attention with right padding, cross-attention "
+             "over 5 encoder states (row 1 padded after 3); causal-LM labels (shifted inside)"),
+        Case("bert-lm-head-model", "bert", "BertLMHeadModel", "BertConfig", BERT_HEAD, TEXT, {},
+             notes="the bert-for-masked-lm checkpoint loaded as a decoder (is_decoder=True): causal attention, "
+             "use_cache on (an EncoderDecoderCache is made; past_key_values are not recorded)",
+             checkpoint="bert-for-masked-lm", overrides={"is_decoder": True}),
+        Case("bert-lm-head-model-relative-key-query", "bert", "BertLMHeadModel", "BertConfig",
+             dict(BERT_DECODER, position_embedding_type="relative_key_query"), TEXT, ATTENTIONS,
+             notes="relative_key_query decoder with use_cache on: the reference then places every query at the last "
+             "key's position"),
+        Case("bert-for-masked-lm-relative-key", "bert", "BertForMaskedLM", "BertConfig", BERT_HEAD,
+             with_labels(TEXT, mlm_labels), ATTENTIONS,
+             notes="the relative_key_query decoder's checkpoint as a bidirectional encoder with relative_key",
+             checkpoint="bert-lm-head-model-relative-key-query",
+             overrides={"is_decoder": False, "position_embedding_type": "relative_key"}),
+        Case("vit-for-masked-image-modeling", "vit", "ViTForMaskedImageModeling", "ViTConfig", VIT_MIM,
+             with_labels(pixels(16, 16), masked_patches), {},
+             notes="image 16, patch 4 = encoder_stride 4: 16 patches, about half masked; masked L1 loss"),
+        Case("resnet-backbone", "resnet", "ResNetBackbone", "ResNetConfig",
+             dict(RESNET_BASIC_HEAD, out_features=["stem", "stage2", "stage4"]), pixels(16, 16, batch=1),
+             {"output_hidden_states": True}, notes="feature maps of stem, stage2 and stage4"),
+        Case("resnet-backbone-out-indices", "resnet", "ResNetBackbone", "ResNetConfig", RESNET_BASIC_HEAD,
+             pixels(16, 16, batch=1), {}, notes="out_indices=[1, -1] at load time: stage1 and stage4",
+             checkpoint="resnet-backbone", overrides={"out_indices": [1, -1]}),
+        Case("wav2vec2-layer-for-pretraining", "wav2vec2", "Wav2Vec2ForPreTraining", "Wav2Vec2Config",
+             W2V_PRETRAINING, with_labels(audio(padded=True), contrastive_inputs), {},
+             notes="eval mode (argmax quantizer): 2 groups x 5 codevectors, 3 negatives per masked frame; padded "
+             "batch with attention_mask; contrastive + 0.1 * diversity loss"),
+        Case("wav2vec2-group-for-masked-lm", "wav2vec2", "Wav2Vec2ForMaskedLM", "Wav2Vec2Config", {},
+             audio(padded=False), {}, notes="the deprecated head on the CTC checkpoint (the same keys)",
+             checkpoint="wav2vec2-group-for-ctc-mean"),
+    ]
+
+
+def generation_fixture(root: Path) -> dict[str, Any]:
+    import transformers
+
+    prompts = {"single": [[5, 9, 23, 7, 41]], "left_padded": [[0, 0, 12, 33, 8], [17, 4, 46, 30, 21]]}
+    checkpoints = (("bert-lm-head-model", "bert-for-masked-lm", {"is_decoder": True}),
+                   ("bert-lm-head-model-relative-key-query", "bert-lm-head-model-relative-key-query", {}))
+    records = []
+    for name, folder, overrides in checkpoints:
+        model = transformers.BertLMHeadModel.from_pretrained(root / "models" / folder, attn_implementation="eager",
+                                                             **overrides)
+        model.eval()
+        for prompt_name, rows in prompts.items():
+            ids = torch.tensor(rows)
+            mask = (ids != 0).long()
+            for mode, options in (
+                ("greedy", {"do_sample": False, "max_new_tokens": 6}),
+                ("beam", {"do_sample": False, "num_beams": 3, "num_return_sequences": 2, "max_new_tokens": 5,
+                          "length_penalty": 1.0, "early_stopping": True}),
+            ):
+                with torch.no_grad():
+                    out = model.generate(ids, attention_mask=mask, pad_token_id=0, eos_token_id=2,
+                                         output_scores=True, return_dict_in_generate=True, **options)
+                gap = min(float((s.topk(2).values[:, 0] - s.topk(2).values[:, 1]).min()) for s in out.scores)
+                records.append({"name": name, "checkpoint": folder, "config_overrides": overrides,
+                                "prompt": prompt_name, "input_ids": rows, "attention_mask": mask.tolist(),
+                                "mode": mode, "options": options, "sequences": out.sequences.tolist(),
+                                "min_top2_gap": round(gap, 6)})
+    fixture = {"reference": reference_tag(), "pad_token_id": 0, "eos_token_id": 2, "cases": records}
+    write_json(root / "heads" / "bert_generation.json", fixture)
+    return fixture
+
+
+def generate(out: Path, only: list[str] | None = None) -> list[str]:
+    root = out / "models"
+    root.mkdir(parents=True, exist_ok=True)
+    cases = all_cases()
+    for case in cases:
+        if only and case.name not in only:
+            continue
+        generate_case(case, root)
+        print(f"  models/{case.name}")
+    if not only:
+        generation_fixture(out)
+        print("  heads/bert_generation.json")
+    return [c.name for c in cases]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    parser.add_argument("--case", action="append", help="only this case (repeatable)")
+    parser.add_argument("--allow-other-version", action="store_true")
+    args = parser.parse_args()
+    check_reference(args.allow_other_version)
+    quiet_reference()
+    torch.set_num_threads(1)
+    generate(args.out, args.case)
+
+
+if __name__ == "__main__":
+    main()

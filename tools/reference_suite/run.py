@@ -65,7 +65,7 @@ def _run_side(side: str, python: Path, tree: sources.Tree, out: Path, extra: lis
     with tempfile.TemporaryDirectory(prefix=f"refsuite-{side}-") as home:
         env["HF_HOME"] = home
         command = [str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:randomly", *plugins,
-                   "--timeout=300", "-o", "addopts=", "--rootdir", str(tree.root), "-rN", "--tb=no", "--no-header",
+                   "--timeout=300", "--continue-on-collection-errors", "-o", "addopts=", "--rootdir", str(tree.root), "-rN", "--tb=no", "--no-header",
                    *extra, *paths]
         started = time.monotonic()
         print(f"== {side}: {' '.join(command[1:])}", flush=True)
@@ -81,44 +81,76 @@ def _load(path: Path) -> dict[str, dict[str, str]]:
     return json.loads(path.read_text()) if path.is_file() else {}
 
 
-def report(reference: dict[str, dict[str, str]], modelyard: dict[str, dict[str, str]], *, causes: int) -> tuple[int, int]:
+# The columns of a file's row: the reference's outcomes, then modelyard's on the tests the reference passes.
+COLUMNS = ("ref_passed", "passed", "failed", "skipped", "ref_skipped", "ref_network", "ref_failed")
+
+
+def modelyard_outcome(nodeid: str, modelyard: dict[str, dict[str, str]]) -> dict[str, str]:
+    """modelyard's result for a test; one it never ran (its file failed to import) is a failure naming why."""
+    ours = modelyard.get(nodeid)
+    if ours is not None:
+        return ours
+    collection = modelyard.get(f"{selection.file_of(nodeid)}::<collection>")
+    return {"outcome": "failed", "reason": f"not collected: {collection['reason'] if collection else 'not run'}"}
+
+
+def tabulate(reference: dict[str, dict[str, str]], modelyard: dict[str, dict[str, str]]) -> dict[str, Counter[str]]:
+    """Per file: how many tests the reference passes, and of those how many modelyard passes, fails or skips;
+    the reference's own skips, network-only tests and failures apart (they are outside the score). A test the
+    reference passes offline and modelyard fails with a network error counts as failed: modelyard reached for the
+    network where the reference did not."""
     rows: dict[str, Counter[str]] = defaultdict(Counter)
     for nodeid, entry in reference.items():
+        if nodeid.endswith("::<collection>"):
+            continue
         counts = rows[selection.file_of(nodeid)]
         if entry["outcome"] != "passed":
             counts[f"ref_{entry['outcome']}"] += 1
             continue
         counts["ref_passed"] += 1
-        ours = modelyard.get(nodeid)
-        if ours is None:  # not collected: the file failed to import on modelyard
-            collection = modelyard.get(f"{selection.file_of(nodeid)}::<collection>")
-            ours = {"outcome": "failed", "reason": f"collection: {collection['reason'] if collection else 'not run'}"}
-        counts[ours["outcome"] if ours["outcome"] in ("passed", "skipped") else "failed"] += 1
-    header = f"{'file':58} {'ref passed':>10} {'modelyard':>9} {'failed':>6} {'skipped':>7} {'%':>5}   ref: skipped network failed"
-    print(header)
+        outcome = modelyard_outcome(nodeid, modelyard)["outcome"]
+        counts[outcome if outcome in ("passed", "skipped") else "failed"] += 1
+    return dict(rows)
+
+
+def share(passed: int, of: int) -> float:
+    return 100.0 * passed / of if of else 100.0
+
+
+def format_table(rows: dict[str, Counter[str]]) -> list[str]:
+    lines = [f"{'file':58} {'ref passed':>10} {'modelyard':>9} {'failed':>6} {'skipped':>7} {'%':>5}"
+             f"   ref: {'skipped':>7} {'network':>7} {'failed':>6}"]
     total: Counter[str] = Counter()
+
+    def line(name: str, c: Counter[str]) -> str:
+        return (f"{name:58} {c['ref_passed']:10} {c['passed']:9} {c['failed']:6} {c['skipped']:7} "
+                f"{share(c['passed'], c['ref_passed']):5.1f}        {c['ref_skipped']:7} {c['ref_network']:7} "
+                f"{c['ref_failed']:6}")
+
     for file in sorted(rows):
-        c = rows[file]
-        total.update(c)
-        share = 100 * c["passed"] / c["ref_passed"] if c["ref_passed"] else 100.0
-        print(f"{file:58} {c['ref_passed']:10} {c['passed']:9} {c['failed']:6} {c['skipped']:7} {share:5.1f}"
-              f"   {c['ref_skipped']:12} {c['ref_network']:7} {c['ref_failed']:6}")
-    share = 100 * total["passed"] / total["ref_passed"] if total["ref_passed"] else 0.0
-    print(f"{'TOTAL':58} {total['ref_passed']:10} {total['passed']:9} {total['failed']:6} {total['skipped']:7} {share:5.1f}"
-          f"   {total['ref_skipped']:12} {total['ref_network']:7} {total['ref_failed']:6}")
+        total.update(rows[file])
+        lines.append(line(file, rows[file]))
+    lines.append(line("TOTAL", total))
+    return lines
+
+
+def report(reference: dict[str, dict[str, str]], modelyard: dict[str, dict[str, str]], *, causes: int) -> tuple[int, int]:
+    rows = tabulate(reference, modelyard)
+    print("\n".join(format_table(rows)))
     excluded = len(selection.exclusions())
-    print(f"excluded (exclusions.txt): {excluded} of {excluded + len(reference)} selected tests "
-          f"({100 * excluded / max(1, excluded + len(reference)):.1f}%)")
+    selected = excluded + sum(1 for n in reference if not n.endswith("::<collection>"))
+    print(f"excluded (exclusions.txt): {excluded} of {selected} selected tests ({share(excluded, selected):.1f}%)")
     if causes:
         reasons = Counter(
-            (modelyard.get(n) or {"reason": "not collected"})["reason"][:160]
+            modelyard_outcome(n, modelyard)["reason"][:160]
             for n, e in reference.items()
-            if e["outcome"] == "passed" and (modelyard.get(n) or {}).get("outcome") != "passed"
+            if e["outcome"] == "passed" and modelyard_outcome(n, modelyard)["outcome"] != "passed"
         )
         print(f"\nmost common failure causes on modelyard (top {causes}):")
         for reason, count in reasons.most_common(causes):
             print(f"{count:5}  {reason}")
-    return total["passed"], total["ref_passed"]
+    passed = sum(c["passed"] for c in rows.values())
+    return passed, sum(c["ref_passed"] for c in rows.values())
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -6,10 +6,9 @@ a GPU), so code written for optional accelerations takes its plain path here unl
 
 from __future__ import annotations
 
-from types import ModuleType
-
 import functools
 import importlib.util
+from types import ModuleType
 
 from packaging import version as _version
 
@@ -185,8 +184,6 @@ def requires_backends(obj: object, backends: str | list[str] | tuple[str, ...]) 
 def direct_transformers_import(path: str, file: str = "__init__.py") -> ModuleType:
     """The library's top module, which the reference imports from a source checkout at ``path``: here that is
     always this compatibility namespace (there is no other ``transformers`` for modelyard to load)."""
-    import importlib
-
     return importlib.import_module("modelyard.compat.transformers")
 
 

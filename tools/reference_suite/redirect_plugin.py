@@ -17,14 +17,14 @@ The fairness rule (what may come from where):
      those two compat modules for the test process; probes modelyard defines are modelyard's.
    - ``transformers.integrations`` (and ``.deepspeed``), which modelyard lacks, exist only as probes there:
      ``is_<package>_available()`` answers whether the package is installed; any other name fails.
-4. A name that a reference test file imports at its top (``from transformers import Florence2Config``) and that
+3. A name that a reference test file imports (``from transformers import Florence2Config``) and that
    modelyard lacks (a family it does not ship, a head not written yet) imports as a placeholder that raises
    when used, so the tests that use it fail and the rest of the file still runs. This applies only to
-   ``from ... import`` statements executed by the test files themselves (checked on the calling frame's
-   instruction); ``getattr``/``hasattr`` and library code see the compat namespace unchanged. Likewise a
+   ``from ... import`` statements executed by the test files themselves (``tests/`` and the custom-code examples
+   of ``utils/test_module`` that they load; checked on the calling frame's file and instruction); ``getattr``/``hasattr`` and library code see the compat namespace unchanged. Likewise a
    ``transformers.<module>`` that modelyard lacks, imported by a test file, is a placeholder module whose
    names are such placeholders.
-5. The test helpers look up families of the reference in modelyard's name tables
+4. The test helpers look up families of the reference in modelyard's name tables
    (``MODEL_FOR_PRETRAINING_MAPPING_NAMES["hiera"]`` in ``_prepare_for_class``, which nearly every model test
    calls). In the test process, reading a model type a ``*_MAPPING_NAMES`` table lacks gives ``None`` (no class
    of that family here) instead of a ``KeyError``; the tables' contents stay modelyard's.
@@ -70,7 +70,7 @@ class _Alias(importlib.abc.Loader):
 
 
 class _Missing(type):
-    """What a test file's ``from transformers import X`` gets for a name modelyard lacks (rule 4)."""
+    """What a test file's ``from transformers import X`` gets for a name modelyard lacks (rule 3)."""
 
     def _fail(cls) -> RuntimeError:
         return RuntimeError(f"modelyard does not provide {cls.__module__}.{cls.__name__} (reference-suite placeholder)")
@@ -87,14 +87,15 @@ class _Missing(type):
         raise cls._fail()
 
 
-TESTS_ROOT = str(HELPERS.parent / "tests")
+# The reference's test files: its tests and the custom-code examples they load (utils/test_module).
+TEST_ROOTS = (str(HELPERS.parent / "tests") + os.sep, str(HELPERS.parent / "utils") + os.sep)
 
 
 def _imported_by_a_test(frame: Any) -> bool:
     """Whether ``frame`` (the caller of a module's ``__getattr__``) is a reference test file executing
     ``from module import name``."""
     return (
-        frame.f_code.co_filename.startswith(TESTS_ROOT)
+        frame.f_code.co_filename.startswith(TEST_ROOTS)
         and dis.opname[frame.f_code.co_code[frame.f_lasti]] == "IMPORT_FROM"
     )
 
@@ -133,7 +134,7 @@ class _WithPlaceholders(ModuleType):
 
 
 class _MissingModule(ModuleType):
-    """A module modelyard lacks, imported by a reference test file (rule 4): every name is a placeholder."""
+    """A module modelyard lacks, imported by a reference test file (rule 3): every name is a placeholder."""
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__"):
@@ -158,7 +159,7 @@ def _a_test_is_importing() -> bool:
         frame = frame.f_back  # type: ignore[assignment]
     return (
         frame is not None
-        and frame.f_code.co_filename.startswith(TESTS_ROOT)
+        and frame.f_code.co_filename.startswith(TEST_ROOTS)
         and dis.opname[frame.f_code.co_code[frame.f_lasti]] == "IMPORT_NAME"
     )
 
@@ -258,7 +259,7 @@ _install_probes()
 
 
 class _NameTable(collections.OrderedDict):  # type: ignore[type-arg]
-    """A ``*_MAPPING_NAMES`` table of modelyard that answers ``None`` for a model type it lacks (rule 5)."""
+    """A ``*_MAPPING_NAMES`` table of modelyard that answers ``None`` for a model type it lacks (rule 4)."""
 
     def __missing__(self, key: str) -> None:
         return None

@@ -43,11 +43,23 @@ def pytest_configure(config: pytest.Config) -> None:
         config.addinivalue_line("markers", f"{marker}: registered by the reference suite")
 
 
+def _only() -> set[str] | None:
+    """``REFSUITE_ONLY``: a file of node ids (one a line) to run, the tests the reference passes; the others are
+    outside the score, and the network-only ones among them would wait on time-outs for nothing."""
+    path = os.environ.get("REFSUITE_ONLY")
+    if not path:
+        return None
+    with open(path) as handle:
+        return {line.strip() for line in handle if line.strip()}
+
+
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
     excluded = selection.exclusions()
+    only = _only()
     kept, dropped = [], []
     for item in items:
-        (kept if selection.keep(item.nodeid) and item.nodeid not in excluded else dropped).append(item)
+        wanted = selection.keep(item.nodeid) and item.nodeid not in excluded and (only is None or item.nodeid in only)
+        (kept if wanted else dropped).append(item)
     if dropped:
         config.hook.pytest_deselected(items=dropped)
     items[:] = kept

@@ -42,8 +42,9 @@ def _link_reference_source(python: Path, tree: sources.Tree) -> None:
 
 
 def _run_side(side: str, python: Path, tree: sources.Tree, out: Path, extra: list[str],
-              paths: tuple[str, ...] = selection.TEST_PATHS) -> float:
-    """Run ``paths`` on one side; results for those paths replace earlier ones in ``out``."""
+              paths: tuple[str, ...] = selection.TEST_PATHS, *, only: list[str] | None = None) -> float:
+    """Run ``paths`` on one side; results for those paths replace earlier ones in ``out``. ``only``: run just
+    these node ids (the modelyard run takes the tests the reference passes, the only ones the score counts)."""
     earlier = {k: v for k, v in _load(out).items() if not any(k.startswith(p) for p in paths)}
     fresh = out.with_suffix(".part.json")
     env = dict(os.environ)
@@ -62,6 +63,10 @@ def _run_side(side: str, python: Path, tree: sources.Tree, out: Path, extra: lis
         python_path.append(str(REPO / "src"))
         plugins += ["-p", "redirect_plugin"]
     env["PYTHONPATH"] = os.pathsep.join(python_path)
+    if only is not None:
+        listing = tree.root / f"{side}-only.txt"
+        listing.write_text("".join(f"{nodeid}\n" for nodeid in only))
+        env["REFSUITE_ONLY"] = str(listing)
     with tempfile.TemporaryDirectory(prefix=f"refsuite-{side}-") as home:
         env["HF_HOME"] = home
         command = [str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:randomly", *plugins,
@@ -163,6 +168,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", choices=("reference", "modelyard"), help="run one side only")
     parser.add_argument("--paths", nargs="+", default=list(selection.TEST_PATHS),
                         help="run only these of the suite's paths (their results replace the earlier ones)")
+    parser.add_argument("--all-tests", action="store_true",
+                        help="modelyard run: every selected test, not only those the reference passes")
     parser.add_argument("--causes", type=int, default=15, help="list this many failure causes")
     parser.add_argument("pytest_args", nargs="*", help="extra pytest arguments for both runs (e.g. -n 2)")
     args = parser.parse_args(argv)
@@ -183,7 +190,9 @@ def main(argv: list[str] | None = None) -> int:
             seconds = _run_side("reference", args.reference_python, tree, reference_out, args.pytest_args, paths)
             print(f"reference run: {seconds:.0f} s")
         if args.only != "reference":
-            seconds = _run_side("modelyard", args.modelyard_python, tree, modelyard_out, args.pytest_args, paths)
+            passed = None if args.all_tests else [n for n, e in _load(reference_out).items() if e["outcome"] == "passed"]
+            seconds = _run_side("modelyard", args.modelyard_python, tree, modelyard_out, args.pytest_args, paths,
+                                only=passed)
             print(f"modelyard run: {seconds:.0f} s")
     report(_load(reference_out), _load(modelyard_out), causes=args.causes)
     return 0

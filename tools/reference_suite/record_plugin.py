@@ -82,10 +82,16 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
             outcome = "network" if _NETWORK.search(text) else "failed"
         if entry is None or entry["outcome"] == "passed":  # a failing tear-down turns a pass into a failure
             _results[report.nodeid] = {"outcome": outcome, "reason": "" if outcome == "passed" else _reason(report)}
+    if report.when == "teardown" and len(_results) % 25 == 0:
+        _write()  # now and then, for a look at a long run
 
 
-def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+def _write() -> None:
     path = os.environ.get("REFSUITE_RESULTS")
     if path:
         with open(path, "w") as handle:
             json.dump(_results, handle, indent=0, sort_keys=True)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    _write()

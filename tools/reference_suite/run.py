@@ -45,8 +45,7 @@ def _run_side(side: str, python: Path, tree: sources.Tree, out: Path, extra: lis
               paths: tuple[str, ...] = selection.TEST_PATHS, *, only: list[str] | None = None) -> float:
     """Run ``paths`` on one side; results for those paths replace earlier ones in ``out``. ``only``: run just
     these node ids (the modelyard run takes the tests the reference passes, the only ones the score counts)."""
-    earlier = {k: v for k, v in _load(out).items() if not any(k.startswith(p) for p in paths)}
-    fresh = out.with_suffix(".part.json")
+    fresh = out.with_suffix(f".part-{os.getpid()}.json")  # runs of other paths may go on beside this one
     env = dict(os.environ)
     env.update(
         HF_HUB_OFFLINE="1",
@@ -64,7 +63,7 @@ def _run_side(side: str, python: Path, tree: sources.Tree, out: Path, extra: lis
         plugins += ["-p", "redirect_plugin"]
     env["PYTHONPATH"] = os.pathsep.join(python_path)
     if only is not None:
-        listing = tree.root / f"{side}-only.txt"
+        listing = tree.root / f"{side}-only-{os.getpid()}.txt"
         listing.write_text("".join(f"{nodeid}\n" for nodeid in only))
         env["REFSUITE_ONLY"] = str(listing)
     with tempfile.TemporaryDirectory(prefix=f"refsuite-{side}-") as home:
@@ -74,9 +73,10 @@ def _run_side(side: str, python: Path, tree: sources.Tree, out: Path, extra: lis
                    *extra, *paths]
         started = time.monotonic()
         print(f"== {side}: {' '.join(command[1:])}", flush=True)
-        with open(tree.root / f"{side}.log", "w") as log:  # pytest's own progress lines, for a look while it runs
+        with open(tree.root / f"{side}-{os.getpid()}.log", "w") as log:  # pytest's own progress lines, for a look while it runs
             subprocess.run(command, cwd=tree.root, env=env, check=False, stdout=log, stderr=subprocess.STDOUT)
         seconds = time.monotonic() - started
+    earlier = {k: v for k, v in _load(out).items() if not any(k.startswith(p) for p in paths)}  # read late, for those
     out.write_text(json.dumps({**earlier, **_load(fresh)}, indent=0, sort_keys=True))
     fresh.unlink(missing_ok=True)
     return seconds

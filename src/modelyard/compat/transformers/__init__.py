@@ -84,6 +84,7 @@ __getattr__, __dir__ = declare(
         "activations",
         "cache_utils",
         "configuration_utils",
+        "dynamic_module_utils",
         "feature_extraction_sequence_utils",
         "feature_extraction_utils",
         "file_utils",

@@ -147,6 +147,8 @@ class PretrainedConfig(PretrainedIO):
     attribute_map: ClassVar[dict[str, str]] = {}
     # attribute -> config class of the configs a composite model nests (text/vision towers); none here
     sub_configs: ClassVar[dict[str, type[PretrainedConfig]]] = {}
+    # whether ``Config()`` needs arguments (composite configs of the reference); every modelyard config has defaults
+    has_no_defaults_at_init: ClassVar[bool] = False
     auto_class_choices = ("AutoConfig",)
     reads_json_files = True
 

@@ -48,6 +48,15 @@ class WeightsError(ModelyardError, ValueError):
     """Weights could not be loaded or saved as asked (bad file, shape mismatch, missing tensors)."""
 
 
+class WeightShapeMismatchError(WeightsError, RuntimeError):
+    """Tensors of the checkpoint have other shapes than the model's; a ``RuntimeError`` too, as the reference
+    raises (code catching either keeps working)."""
+
+
+class MetaDeviceContextError(ModelyardError, RuntimeError):
+    """``from_pretrained`` was called inside ``with torch.device("meta")``: the weights would load nowhere."""
+
+
 class IntegrityError(WeightsError):
     """A file's content does not match the checksum recorded for it."""
 
@@ -100,6 +109,8 @@ __all__ = [
     "ShapeError",
     "TokenizerError",
     "TokenizerArgumentClashError",
+    "WeightShapeMismatchError",
+    "MetaDeviceContextError",
     "TrustRemoteCodeError",
     "UnknownModelTypeError",
     "UnsafeFileError",

@@ -24,7 +24,12 @@ import torch
 from torch import nn
 
 from modelyard.configuration import PretrainedConfig
-from modelyard.errors import ConfigurationError, WeightsError
+from modelyard.errors import (
+    ConfigurationError,
+    MetaDeviceContextError,
+    WeightsError,
+    WeightShapeMismatchError,
+)
 from modelyard.generation.configuration_utils import GENERATION_CONFIG_NAME, GenerationConfig
 from modelyard.hub.files import FileSource
 from modelyard.module_utils import ModuleUtilsMixin
@@ -151,6 +156,8 @@ class PreTrainedModel(nn.Module, ModuleUtilsMixin, PretrainedIO):
     base_model_prefix: ClassVar[str] = ""
     main_input_name: ClassVar[str] = "input_ids"
     supports_gradient_checkpointing: ClassVar[bool] = False
+    # The reference's flag for models whose generation state cannot be rolled back (recurrent caches); none here.
+    _is_stateful: ClassVar[bool] = False
     # Whether the model's attention runs on torch's scaled_dot_product_attention (attn_implementation="sdpa").
     _supports_sdpa: ClassVar[bool] = False
     # Attribute names of activation modules whose input is always a temporary made just before (the output of
@@ -212,6 +219,25 @@ class PreTrainedModel(nn.Module, ModuleUtilsMixin, PretrainedIO):
             config = getattr(module, "config", None)
             if isinstance(config, PretrainedConfig):
                 config._attn_implementation = name
+
+    @classmethod
+    def _can_set_attn_implementation(cls) -> bool:
+        """The reference's question "may set_attn_implementation switch this class?": yes, every modelyard model
+        reads the choice at each forward."""
+        return True
+
+    @classmethod
+    def _from_config(cls: type[M], config: PretrainedConfig, *, attn_implementation: str | None = None,
+                     dtype: Any = None, torch_dtype: Any = None, **kwargs: Any) -> M:
+        """A randomly initialised model of this class for a copy of ``config`` with the reference's building
+        options: ``attn_implementation`` (``"eager"``/``"sdpa"``), ``dtype`` (or ``torch_dtype``); other keywords
+        go to ``__init__``. The reference's test suite and some libraries build models this way."""
+        config = copy.deepcopy(config)
+        if attn_implementation is not None:
+            config._attn_implementation = attn_implementation
+        model = cls(config, **kwargs)
+        wanted = dtype if dtype is not None else torch_dtype
+        return model.to(resolve_dtype(wanted)) if wanted is not None else model
 
     @classmethod
     def can_generate(cls) -> bool:
@@ -505,6 +531,13 @@ class PreTrainedModel(nn.Module, ModuleUtilsMixin, PretrainedIO):
         error: a model has nowhere to keep it.
         """
         assert isinstance(location, FileSource)  # models never read a lone JSON file (reads_json_files)
+        if torch.get_default_device().type == "meta":
+            raise MetaDeviceContextError(
+                f"You are using `from_pretrained` with a meta device context manager: {cls.__name__}'s weights would be "
+                "read into tensors that hold no data. Call from_pretrained outside `with torch.device('meta')`; for "
+                "a model without weights use `with torch.device('meta'): model = "
+                f"{cls.__name__}(config)`."
+            )
         options = LoadOptions.take(kwargs, where=f"{cls.__name__}.from_pretrained")
         target_device = options.target_device()
         # Arguments of the model's own __init__ (e.g. add_pooling_layer=False) build the model;
@@ -655,7 +688,7 @@ class PreTrainedModel(nn.Module, ModuleUtilsMixin, PretrainedIO):
             to_load[model_key] = ckpt_key
         if mismatched and not ignore_mismatched_sizes:
             shown = "; ".join(f"{k}: checkpoint {tuple(h)} vs model {tuple(w)}" for k, h, w in mismatched[:10])
-            raise WeightsError(
+            raise WeightShapeMismatchError(
                 f"{len(mismatched)} weights of the checkpoint have other shapes than {type(self).__name__} expects "
                 f"({shown}). If that is intended (e.g. a new number of labels), pass ignore_mismatched_sizes=True "
                 "to re-initialise them; otherwise fix the config to match the checkpoint."

@@ -366,3 +366,20 @@ def test_mismatched_shapes_are_a_runtime_error_as_in_the_reference(saved_bert: P
             BertForSequenceClassification.from_pretrained(saved_bert, num_labels=42)
     model = BertForSequenceClassification.from_pretrained(saved_bert, num_labels=42, ignore_mismatched_sizes=True)
     assert model.classifier.out_features == 42
+
+
+def test_from_pretrained_without_files_takes_config_and_state_dict() -> None:
+    config = BertConfig(**TINY_BERT)
+    torch.manual_seed(0)
+    source = BertForMaskedLM(config)
+    model = BertForMaskedLM.from_pretrained(pretrained_model_name_or_path=None, config=config, state_dict=source.state_dict())
+    assert_same_weights(model.state_dict(), source.state_dict())
+    with pytest.raises(ConfigurationError, match=r"config=<a configuration>"):
+        BertForMaskedLM.from_pretrained(None)
+
+
+def test_a_config_asking_for_gradient_checkpointing_switches_it_on() -> None:
+    config = BertConfig(**TINY_BERT, gradient_checkpointing=True)
+    model = BertModel(config)
+    assert model.is_gradient_checkpointing and "gradient_checkpointing" not in model.config.to_dict()
+    assert not BertModel(BertConfig(**TINY_BERT)).is_gradient_checkpointing

@@ -253,11 +253,15 @@ class PreTrainedModel(nn.Module, ModuleUtilsMixin, PretrainedIO):
     def post_init(self) -> None:
         """Call at the end of ``__init__``: prune the heads ``config.pruned_heads`` lists (a saved pruned
         model is rebuilt with the shapes its checkpoint has), initialise weights (unless loading) and tie
-        embeddings."""
+        embeddings. A config of older releases that says ``gradient_checkpointing=True`` switches it on (the
+        setting is the model's, not the config's: it leaves the config, as in the reference)."""
         prune = getattr(self.base_model, "_prune_heads", None)
         if self.config.pruned_heads and prune is not None:
             prune(self.config.pruned_heads)  # no-op for heads already pruned (a head model's base did it)
         self.init_weights()
+        if self.supports_gradient_checkpointing and self.config.__dict__.get("gradient_checkpointing"):
+            self.gradient_checkpointing_enable()
+            del self.config.gradient_checkpointing
 
     def _init_weights(self, module: nn.Module) -> None:
         """Initialise one module's parameters; families override."""
@@ -519,8 +523,14 @@ class PreTrainedModel(nn.Module, ModuleUtilsMixin, PretrainedIO):
 
     # ------------------------------------------------------------------ loading
     @classmethod
+    def _locate(cls, location: Any, hub: HubOptions) -> FileSource | Path | None:
+        if location is None:  # from_pretrained(None, config=..., state_dict=...): no files to read
+            return None
+        return super()._locate(location, hub)
+
+    @classmethod
     def _from_source(
-        cls: type[M], location: FileSource | Path, *, _require_fit: bool = False, **kwargs: Any
+        cls: type[M], location: FileSource | Path | None, *, _require_fit: bool = False, **kwargs: Any
     ) -> M | tuple[M, LoadReport]:
         """Build the model from the files of ``location`` and load its weights.
 
@@ -529,8 +539,12 @@ class PreTrainedModel(nn.Module, ModuleUtilsMixin, PretrainedIO):
         ``variant``, ...) and the reference's model flags (``low_cpu_mem_usage``, ...); arguments of the model's
         own ``__init__`` (``add_pooling_layer=False``); and config attributes to override. Anything else is an
         error: a model has nowhere to keep it.
+
+        ``location`` ``None`` (``from_pretrained(None, config=config, state_dict=weights)``, as the reference
+        allows) builds the model from ``config`` and loads ``state_dict``; without one the weights are initialised
+        and the load report says so.
         """
-        assert isinstance(location, FileSource)  # models never read a lone JSON file (reads_json_files)
+        assert location is None or isinstance(location, FileSource)  # models never read a lone JSON file
         if torch.get_default_device().type == "meta":
             raise MetaDeviceContextError(
                 f"You are using `from_pretrained` with a meta device context manager: {cls.__name__}'s weights would be "
@@ -539,6 +553,11 @@ class PreTrainedModel(nn.Module, ModuleUtilsMixin, PretrainedIO):
                 f"{cls.__name__}(config)`."
             )
         options = LoadOptions.take(kwargs, where=f"{cls.__name__}.from_pretrained")
+        if location is None and options.config is None:
+            raise ConfigurationError(
+                f"{cls.__name__}.from_pretrained(None, ...) has no files to read the configuration from: pass "
+                "config=<a configuration> (and state_dict=<the weights>), or a folder or repository id."
+            )
         target_device = options.target_device()
         # Arguments of the model's own __init__ (e.g. add_pooling_layer=False) build the model;
         # every other keyword overrides a config attribute.
@@ -549,11 +568,10 @@ class PreTrainedModel(nn.Module, ModuleUtilsMixin, PretrainedIO):
             config._attn_implementation = options.attn_implementation
         if options.torchscript:
             config.torchscript = True
-        checkpoint = (
-            Checkpoint.from_state_dict(options.state_dict)
-            if options.state_dict is not None
-            else find_checkpoint(location, use_safetensors=options.use_safetensors, variant=options.variant)
-        )
+        if options.state_dict is not None or location is None:
+            checkpoint = Checkpoint.from_state_dict(options.state_dict or {})
+        else:
+            checkpoint = find_checkpoint(location, use_safetensors=options.use_safetensors, variant=options.variant)
         target_dtype = cls._target_dtype(options.dtype if options.dtype is not None else options.torch_dtype, config)
         with _parameters_on_meta():
             model = cls(config, **model_kwargs)
@@ -564,11 +582,12 @@ class PreTrainedModel(nn.Module, ModuleUtilsMixin, PretrainedIO):
         if target_dtype is not None:
             model.config.dtype = str(target_dtype).removeprefix("torch.")
         model.eval()
-        if model.can_generate():
+        name = location.name if location is not None else ""
+        if model.can_generate() and location is not None:
             model._load_generation_config(location)
-        model.name_or_path = location.name
-        model.config.name_or_path = location.name
-        summary = report.summary(cls.__name__, location.name)
+        model.name_or_path = name
+        model.config.name_or_path = name
+        summary = report.summary(cls.__name__, name or "the given state_dict")
         if _require_fit:  # a stand-in for refused custom code must fit the checkpoint completely
             from modelyard.dynamic.stand_in import StandInMisfitError, stand_in_misfit
 
@@ -615,9 +634,10 @@ class PreTrainedModel(nn.Module, ModuleUtilsMixin, PretrainedIO):
 
     @classmethod
     def _load_config(
-        cls, source: FileSource, config: PretrainedConfig | None, overrides: dict[str, Any]
+        cls, source: FileSource | None, config: PretrainedConfig | None, overrides: dict[str, Any]
     ) -> PretrainedConfig:
         if config is None:
+            assert source is not None  # _from_source refuses a load with neither
             config_class = cls.config_class or PretrainedConfig
             config, unused = config_class.from_pretrained(source, return_unused_kwargs=True, **overrides)  # type: ignore[misc]
         else:

@@ -181,6 +181,7 @@ def test_the_table_counts_modelyard_only_on_what_the_reference_passes() -> None:
                                          ref_skipped=1)
     assert rows["tests/b.py"] == Counter(ref_passed=1, failed=1)
     assert run.modelyard_outcome("tests/b.py::test_never_collected", modelyard)["reason"] == "not collected: ImportError: nope"
+    assert run.tabulate(reference, modelyard, excluded={"tests/b.py::test_never_collected"}).get("tests/b.py") is None
     lines = run.format_table(rows)
     assert lines[1].split()[:6] == ["tests/a.py", "4", "1", "2", "1", "25.0"]
     assert lines[-1].split()[:6] == ["TOTAL", "5", "1", "3", "1", "20.0"]

@@ -153,3 +153,20 @@ def test_handlers_on_the_references_loggers_receive_modelyards_records() -> None
         top_logger.removeHandler(top_handler)
     assert module_handler.messages == ["weights x were not used"]
     assert top_handler.messages == ["weights x were not used"]  # propagation up to "transformers", once
+
+
+def test_a_compat_logger_takes_handlers_like_a_logging_logger() -> None:
+    import logging
+
+    from modelyard.compat.transformers.utils import logging as compat_logging
+
+    logger = compat_logging.get_logger("modelyard_modules.handler_test")
+    seen: list[str] = []
+    handler = logging.Handler()
+    handler.emit = lambda record: seen.append(record.getMessage())  # type: ignore[method-assign]
+    logger.addHandler(handler)
+    assert handler in logger.handlers and handler in logging.getLogger("modelyard_modules.handler_test").handlers
+    logger.warning("kept %d", 1)
+    logger.removeHandler(handler)
+    logger.warning("not kept")
+    assert seen == ["kept 1"]

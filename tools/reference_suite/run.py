@@ -20,6 +20,7 @@ import sys
 import tempfile
 import time
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from pathlib import Path
 
 import selection
@@ -99,14 +100,16 @@ def modelyard_outcome(nodeid: str, modelyard: dict[str, dict[str, str]]) -> dict
     return {"outcome": "failed", "reason": f"not collected: {collection['reason'] if collection else 'not run'}"}
 
 
-def tabulate(reference: dict[str, dict[str, str]], modelyard: dict[str, dict[str, str]]) -> dict[str, Counter[str]]:
+def tabulate(reference: dict[str, dict[str, str]], modelyard: dict[str, dict[str, str]],
+             excluded: Iterable[str] = ()) -> dict[str, Counter[str]]:
     """Per file: how many tests the reference passes, and of those how many modelyard passes, fails or skips;
     the reference's own skips, network-only tests and failures apart (they are outside the score). A test the
     reference passes offline and modelyard fails with a network error counts as failed: modelyard reached for the
-    network where the reference did not."""
+    network where the reference did not. Tests of the exclusion list are left out of both sides."""
     rows: dict[str, Counter[str]] = defaultdict(Counter)
+    left_out = set(excluded)
     for nodeid, entry in reference.items():
-        if nodeid.endswith("::<collection>"):
+        if nodeid.endswith("::<collection>") or nodeid in left_out:
             continue
         counts = rows[selection.file_of(nodeid)]
         if entry["outcome"] != "passed":
@@ -140,16 +143,17 @@ def format_table(rows: dict[str, Counter[str]]) -> list[str]:
 
 
 def report(reference: dict[str, dict[str, str]], modelyard: dict[str, dict[str, str]], *, causes: int) -> tuple[int, int]:
-    rows = tabulate(reference, modelyard)
+    exclusions = selection.exclusions()
+    rows = tabulate(reference, modelyard, exclusions)
     print("\n".join(format_table(rows)))
-    excluded = len(selection.exclusions())
-    selected = excluded + sum(1 for n in reference if not n.endswith("::<collection>"))
+    excluded = len(exclusions)
+    selected = sum(1 for n in reference if not n.endswith("::<collection>"))
     print(f"excluded (exclusions.txt): {excluded} of {selected} selected tests ({share(excluded, selected):.1f}%)")
     if causes:
         reasons = Counter(
             modelyard_outcome(n, modelyard)["reason"][:160]
             for n, e in reference.items()
-            if e["outcome"] == "passed" and modelyard_outcome(n, modelyard)["outcome"] != "passed"
+            if e["outcome"] == "passed" and n not in exclusions and modelyard_outcome(n, modelyard)["outcome"] != "passed"
         )
         print(f"\nmost common failure causes on modelyard (top {causes}):")
         for reason, count in reasons.most_common(causes):

@@ -48,6 +48,24 @@ class _CompatLogger(_logging.LoggerAdapter):  # type: ignore[type-arg]
     def warning_advice(self, *args: Any, **kwargs: Any) -> None:
         self.warning(*args, **kwargs)
 
+    # handlers and filters belong to the logger itself (``logger.addHandler(...)`` in code written for the
+    # reference, whose get_logger returns a plain logging.Logger)
+    def addHandler(self, handler: _logging.Handler) -> None:  # noqa: N802 - logging's name
+        self.logger.addHandler(handler)
+
+    def removeHandler(self, handler: _logging.Handler) -> None:  # noqa: N802
+        self.logger.removeHandler(handler)
+
+    def addFilter(self, log_filter: Any) -> None:  # noqa: N802
+        self.logger.addFilter(log_filter)
+
+    def removeFilter(self, log_filter: Any) -> None:  # noqa: N802
+        self.logger.removeFilter(log_filter)
+
+    @property
+    def handlers(self) -> list[_logging.Handler]:
+        return self.logger.handlers
+
 
 @functools.lru_cache(None)
 def _adapter(name: str) -> _CompatLogger:

@@ -229,3 +229,10 @@ def test_subclass_following_the_three_rules(tmp_path: Path) -> None:
     again = MyConfig.from_pretrained(tmp_path)
     assert again == config and again.width == 16 and again.num_labels == 3
     assert json.loads((tmp_path / "config.json").read_text())["model_type"] == "my-model"
+
+
+def test_pruned_heads_layer_numbers_come_back_as_ints_and_other_keys_stay() -> None:
+    from modelyard import BertConfig
+
+    assert BertConfig(pruned_heads={"0": [1, 2], 3: (0,)}).pruned_heads == {0: [1, 2], 3: [0]}
+    assert BertConfig(pruned_heads={"a": 1}).pruned_heads == {"a": 1}  # kept as given, as the reference does

@@ -175,7 +175,12 @@ class PretrainedConfig(PretrainedIO):
                 f"problem_type must be one of {PROBLEM_TYPES} or None, got {self.problem_type!r}."
             )
         if isinstance(self.pruned_heads, dict):
-            self.pruned_heads = {int(k): list(v) for k, v in self.pruned_heads.items()}
+            # JSON keys are strings: layer numbers become ints again; anything else is kept as given (the
+            # reference's constructor keeps the dict unchanged)
+            self.pruned_heads = {
+                int(k) if isinstance(k, str) and k.isdigit() else k: list(v) if isinstance(v, (list, tuple, set)) else v
+                for k, v in self.pruned_heads.items()
+            }
         self._name_or_path = str(name_or_path)
         self._commit_hash = commit_hash
         # "sdpa" (None: the default) or "eager"; a run-time choice, never written to config.json.

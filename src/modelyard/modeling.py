@@ -211,7 +211,8 @@ class PreTrainedModel(nn.Module, ModuleUtilsMixin, PretrainedIO):
         name = attn_implementation.get("", None) if isinstance(attn_implementation, dict) else attn_implementation
         if name not in ("eager", "sdpa"):
             raise ConfigurationError(
-                f"set_attn_implementation({attn_implementation!r}): modelyard runs attention as 'eager' or 'sdpa'."
+                f'Specified `attn_implementation="{name}"` is not supported: set_attn_implementation('
+                f"{attn_implementation!r}) takes 'eager' or 'sdpa', the attentions modelyard runs."
             )
         if name == "sdpa" and not type(self)._supports_sdpa:
             raise ConfigurationError(f"{type(self).__name__} has no SDPA attention; use 'eager'.")

@@ -241,6 +241,30 @@ class PreTrainedTokenizerBase(SpecialTokensMixin, PaddingTruncationMixin, ChatTe
         encodings["labels"] = targets["input_ids"]
         return encodings
 
+    def prepare_seq2seq_batch(
+        self,
+        src_texts: list[str],
+        tgt_texts: list[str] | None = None,
+        max_length: int | None = None,
+        max_target_length: int | None = None,
+        padding: bool | str = "longest",
+        return_tensors: str | TensorType | None = None,
+        truncation: bool | str = True,
+        **kwargs: Any,
+    ) -> BatchEncoding:
+        """A sequence-to-sequence batch in one call (the reference's older helper; ``tokenizer(src, text_target=tgt)``
+        is the current way): the sources encoded, cut to ``max_length``, and the targets' ids under ``"labels"``,
+        cut to ``max_target_length`` (default ``max_length``). ``src_lang`` / ``tgt_lang`` are accepted and mean
+        nothing to a tokenizer without language codes."""
+        kwargs.pop("src_lang", None)
+        kwargs.pop("tgt_lang", None)
+        common = {"padding": padding, "truncation": truncation, "return_tensors": return_tensors, **kwargs}
+        batch = self(src_texts, max_length=max_length, **common)
+        if tgt_texts is not None:
+            target_length = max_target_length if max_target_length is not None else max_length
+            batch["labels"] = self(tgt_texts, max_length=target_length, **common)["input_ids"]
+        return batch
+
     def _call_one(self, text: Any, text_pair: Any, options: EncodingOptions) -> BatchEncoding:
         if not _is_text_input(text):
             raise TokenizerError(

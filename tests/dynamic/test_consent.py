@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
+import torch
 from _dynamic_helpers import (
     EXAMPLE,
     hub_cache_repo,
@@ -300,3 +301,25 @@ def test_prompt_timeout_setting(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MODELYARD_TRUST_PROMPT_TIMEOUT", "soon")
     with pytest.raises(ConfigurationError, match="MODELYARD_TRUST_PROMPT_TIMEOUT.*'soon'"):
         prompt_timeout()
+
+
+def test_yes_at_the_prompt_continues_through_one_door(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """After a yes, the load goes on with the source already open and the options already split: the Auto
+    class is not entered again, and the keywords given (an override, a loading option) still apply."""
+    import modelyard.dynamic_modules as dynamic_modules
+
+    monkeypatch.setattr(dynamic_modules, "can_prompt", lambda: True)
+    monkeypatch.setattr(dynamic_modules, "ask", lambda question: True)
+    entries: list[object] = []
+    real_from_pretrained = AutoModel.from_pretrained.__func__  # type: ignore[attr-defined]
+
+    def counting(cls: type, *args: object, **kwargs: object) -> object:
+        entries.append(args[0])
+        return real_from_pretrained(cls, *args, **kwargs)
+
+    monkeypatch.setattr(AutoModel, "from_pretrained", classmethod(counting))
+    folder = _bert_repo(tmp_path / "misfit", tmp_path / "marker", fitting_weights=False)
+    model = AutoModel.from_pretrained(folder, output_hidden_states=True, dtype="float64")
+    assert type(model).__name__ == "ToyModel" and entries == [folder]
+    assert model.config.output_hidden_states is True and type(model.config).__name__ == "ToyConfig"
+    assert next(model.parameters()).dtype == torch.float64

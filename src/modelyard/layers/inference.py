@@ -4,18 +4,16 @@ The model files are plain PyTorch (``self.intermediate_act_fn(self.dense(x))``).
 of some submodules in place (same parameters, same state-dict keys, undone by
 ``optimize_for_inference(False)``), so that outside autograd:
 
-- **few-row projections** run as ``(W @ x.T).T``: for a handful of rows (short-sequence inference) MKL's
-  sgemm repacks the large transposed operand of ``x @ W.T`` on every call, and handing it the weight as
-  stored is faster. Which row counts profit depends on the CPU, its thread count and the layer's shape, so
-  it is measured on this machine, once per weight shape, when the switch is turned on
+- **few-row projections** run as ``(W @ x.T).T`` over the row-major ``(out, in)`` weight: for a handful of
+  rows (decoding steps, short-sequence inference) MKL's sgemm repacks the large operand of ``x @ W.T`` on
+  every call, and its single-row product (a matrix-vector product, the whole of a decoding step at batch 1)
+  streams the weight at about half the memory bandwidth of a two-column product, so one row is padded to
+  two (:func:`transposed_product`). GPT-2's ``Conv1D`` keeps its weight as ``(in, out)``: where the
+  transposed product wins, that weight is re-laid column-major in place (same values and shape; saving
+  writes contiguous tensors as before; the memory-mapped pages of the old layout are given back). Which row
+  counts profit depends on the CPU, its thread count and the layer's shape, so it is measured on this
+  machine, once per weight shape, with the weights out of cache, when the switch is turned on
   (:func:`transposed_rows`); the results are the same up to float rounding.
-- **one-row projections read their weight in the order it is stored**: decoding one token multiplies a single
-  row by every weight, a matrix-vector product limited by memory bandwidth. For some shapes (measured: the
-  large vocabulary projections of language-model heads) MKL streams a column-major weight (``W.t()`` stored
-  contiguously, the same values and shape) about twice as fast as the row-major one. Which layers profit is
-  measured once per weight shape with the weights out of cache (:func:`column_major_faster`), and those
-  layers' weights are re-laid in place (a tied embedding shares the new layout; saving writes contiguous
-  tensors as before).
 - **activations overwrite their input** instead of allocating a map of the same size (on CPU a large fresh
   allocation costs page faults). Only the activations a family declares (``_inplace_activations``: modules
   whose input is always a temporary made just before, such as the output of ``dense``) are switched.
@@ -39,10 +37,12 @@ from torch.nn import functional as F
 from torch.nn.modules import module as _module
 
 from modelyard.layers.activations import GELUTanh
+from modelyard.layers.conv1d import Conv1D
+from modelyard.layers.memory_release import file_mappings, release_file_pages, trim_heap
 from modelyard.layers.tracing import tracing
 
 # Row counts tried when measuring (batch x sequence of short inference calls).
-_CANDIDATE_ROWS = (4, 8, 12, 16, 24, 32, 48, 64)
+_CANDIDATE_ROWS = (1, 2, 4, 8, 16, 32, 64)
 
 
 def _global_hooks() -> bool:
@@ -60,23 +60,54 @@ def may_overwrite(owner: nn.Module) -> bool:
 
 # ---------------------------------------------------------------------------------------------- projections
 @functools.cache
-def transposed_rows(out_features: int, in_features: int, threads: int) -> frozenset[int]:
-    """The row counts for which ``(W @ x.T).T`` beats ``F.linear`` on this machine for this shape (best of
-    five timings each, at least 5% faster), and everything in between. Empty without MKL."""
+def transposed_rows(out_features: int, in_features: int, threads: int, *, stored_transposed: bool = False
+                    ) -> frozenset[int]:
+    """The row counts for which :func:`transposed_product` over a row-major ``(out, in)`` weight beats the
+    layer's own product on this machine for this shape: ``F.linear`` over the same weight for an
+    ``nn.Linear``, or, with ``stored_transposed``, ``x @ W`` over a row-major ``(in, out)`` weight (GPT-2's
+    ``Conv1D``). Timed with the weights out of cache (best of three, at least 5% faster), and everything in
+    between the row counts that won. Empty without MKL."""
     if not torch.backends.mkl.is_available():
         return frozenset()
-    generator = torch.Generator().manual_seed(0)
-    weight = torch.randn(out_features, in_features, generator=generator)
-    bias = torch.randn(out_features, generator=generator)
-    faster = []
-    with torch.inference_mode():
-        for rows in _CANDIDATE_ROWS:
-            x = torch.randn(rows, in_features, generator=generator)
-            standard = _best_time(lambda x=x: F.linear(x, weight, bias))
-            transposed = _best_time(lambda x=x: torch.addmm(bias[:, None], weight, x.t()).t().contiguous())
-            if transposed < 0.95 * standard:
-                faster.append(rows)
+    faster = _measure_transposed(out_features, in_features, stored_transposed=stored_transposed)
+    trim_heap()  # the weights measured were as large as the layer's: do not keep them resident
     return frozenset(range(min(faster), max(faster) + 1)) if faster else frozenset()
+
+
+def transposed_product(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+    """``F.linear(x, weight, bias)`` for a 2-d ``x`` computed as ``(weight @ x.T).T``. One row is padded to
+    two: MKL reads the weight with a single-row product (a matrix-vector product) at about half the memory
+    bandwidth of a two-column matrix product, and the zero row costs next to nothing."""
+    rows = x.shape[0]
+    columns = torch.cat((x, x.new_zeros(1, x.shape[1]))).t() if rows == 1 else x.t()
+    out = torch.mm(weight, columns) if bias is None else torch.addmm(bias[:, None], weight, columns)
+    return out[:, :rows].t().contiguous()
+
+
+def _measure_transposed(out_features: int, in_features: int, *, stored_transposed: bool) -> list[int]:
+    generator = torch.Generator().manual_seed(0)
+    copies = min(_MAX_COPIES, max(1, -(-_COLD_BYTES // (4 * out_features * in_features))))
+    shape = (in_features, out_features) if stored_transposed else (out_features, in_features)
+    weights = [torch.randn(*shape, generator=generator) for _ in range(copies)]
+    bias = torch.randn(out_features, generator=generator)
+    inputs = [torch.randn(rows, in_features, generator=generator) for rows in _CANDIDATE_ROWS]
+
+    def own(x: torch.Tensor) -> None:
+        for weight in weights:
+            torch.addmm(bias, x, weight) if stored_transposed else F.linear(x, weight, bias)
+
+    def transposed(x: torch.Tensor) -> None:
+        for weight in weights:
+            transposed_product(x, weight, bias)
+
+    with torch.inference_mode():
+        plain = [_best_time(lambda x=x: own(x), runs=3) for x in inputs]
+        if stored_transposed:  # the transposed product reads the (out, in) weight row-major
+            for i, weight in enumerate(weights):  # one at a time: at most one extra copy alive
+                weights[i] = weight.t().contiguous()
+                del weight
+        return [rows for rows, x, standard in zip(_CANDIDATE_ROWS, inputs, plain, strict=True)
+                if _best_time(lambda x=x: transposed(x), runs=3) < 0.95 * standard]
 
 
 def _best_time(call: object, runs: int = 5) -> float:
@@ -89,50 +120,54 @@ def _best_time(call: object, runs: int = 5) -> float:
     return best
 
 
-# Bytes of weights cycled through when timing one-row products, so that every call reads from memory, as in
-# a model whose layers together outgrow the CPU's caches.
+# Bytes of weights cycled through when timing, so that every call reads from memory, as in a model whose
+# layers together outgrow the CPU's caches.
 _COLD_BYTES = 64 * 2**20
+# At most this many copies: the weights of small layers stay in cache in a real model too, and timing
+# thousands of tiny products would measure Python's call overhead.
+_MAX_COPIES = 64
+# Bytes of a weight copied at a time when re-laying it (see _relayout).
+_RELAYOUT_BLOCK_BYTES = 8 * 2**20
 
 
-@functools.cache
-def column_major_faster(out_features: int, in_features: int, threads: int) -> bool:
-    """Whether a one-row ``F.linear`` reads a column-major weight of this shape at least 10% faster than a
-    row-major one on this machine (weights cycled out of cache), without being more than 5% slower for an
-    8-row input (a batch decoding step). Large row counts (a prefill) are compute-bound and differ by a few
-    percent either way."""
-    if not torch.backends.mkl.is_available():
-        return False
-    generator = torch.Generator().manual_seed(0)
-    copies = max(1, -(-_COLD_BYTES // (4 * out_features * in_features)))
-    weights = [torch.randn(out_features, in_features, generator=generator) for _ in range(copies)]
-    one = torch.randn(1, in_features, generator=generator)
-    many = torch.randn(8, in_features, generator=generator)
-
-    def cycle(x: torch.Tensor) -> None:
-        for weight in weights:
-            F.linear(x, weight)
-
-    with torch.inference_mode():
-        row_major = _best_time(lambda: cycle(one))
-        for i, weight in enumerate(weights):  # one at a time: at most one extra copy alive
-            weights[i] = weight.t().contiguous().t()
-            del weight
-        if _best_time(lambda: cycle(one)) >= 0.9 * row_major:
-            return False
-        # A batch decoding step (8 rows) must not lose what a single row gains.
-        column = weights[0]
-        row = column.contiguous()
-        return _best_time(lambda: F.linear(many, column)) <= 1.05 * _best_time(lambda: F.linear(many, row))
-
-
-def _relayout(linear: nn.Linear, *, column_major: bool) -> None:
-    """Store ``linear``'s weight column- or row-major (same values, shape and Parameter object)."""
-    weight = linear.weight
+def _relayout(layer: nn.Module, *, column_major: bool) -> None:
+    """Store ``layer``'s weight column- or row-major (same values, shape and Parameter object)."""
+    weight = layer.weight
     if weight.device.type != "cpu" or weight.dtype != torch.float32 or weight.dim() != 2:
         return
-    laid = weight.data.t().contiguous().t() if column_major else weight.data.contiguous()
-    if laid.data_ptr() != weight.data.data_ptr():
-        weight.data = laid
+    old = weight.data
+    if not column_major:
+        if not old.is_contiguous():
+            weight.data = old.contiguous()
+        return
+    if old.t().is_contiguous():
+        return
+    # Copied a block of rows at a time, each block's pages of a memory-mapped checkpoint given back as soon as
+    # it is copied: the process never holds the weight twice (memory_release.py says why they would stay).
+    laid = torch.empty(old.shape[1], old.shape[0], dtype=old.dtype).t()
+    mappings = file_mappings() if old.is_contiguous() else []
+    rows = max(1, _RELAYOUT_BLOCK_BYTES // max(1, old.shape[1] * old.element_size()))
+    for start in range(0, old.shape[0], rows):
+        laid[start:start + rows].copy_(old[start:start + rows])
+        if mappings:
+            release_file_pages(old[start:start + rows], mappings)
+    weight.data = laid
+
+
+def _few_rows(x: torch.Tensor, rows_wanted: frozenset[int], weight: torch.Tensor, in_features: int) -> int:
+    """The input's row count when the transposed product applies to it, else 0."""
+    rows = x.numel() // max(x.shape[-1], 1) if x.dim() else 0
+    if (
+        rows not in rows_wanted
+        or torch.is_grad_enabled()
+        or tracing()
+        or x.device.type != "cpu"
+        or x.dtype != torch.float32
+        or weight.dtype != torch.float32
+        or x.shape[-1] != in_features
+    ):
+        return 0
+    return rows
 
 
 class FewRowLinear(nn.Linear):
@@ -141,21 +176,23 @@ class FewRowLinear(nn.Linear):
     _rows: frozenset[int] = frozenset()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        rows = x.numel() // max(x.shape[-1], 1) if x.dim() else 0
-        if (
-            rows not in self._rows
-            or torch.is_grad_enabled()
-            or tracing()
-            or x.device.type != "cpu"
-            or x.dtype != torch.float32
-            or self.weight.dtype != torch.float32
-            or x.shape[-1] != self.in_features
-            or not self.weight.is_contiguous()
-        ):
+        if not _few_rows(x, self._rows, self.weight, self.in_features) or not self.weight.is_contiguous():
             return super().forward(x)
-        flat = x.reshape(-1, x.shape[-1]).t()
-        out = torch.mm(self.weight, flat) if self.bias is None else torch.addmm(self.bias[:, None], self.weight, flat)
-        return out.t().contiguous().view(*x.shape[:-1], self.out_features)
+        out = transposed_product(x.reshape(-1, x.shape[-1]), self.weight, self.bias)
+        return out.view(*x.shape[:-1], self.out_features)
+
+
+class FewRowConv1D(Conv1D):
+    """A ``Conv1D`` (weight ``(in, out)``) whose weight is stored column-major, so that few-row inputs are
+    computed as ``(W.T @ x.T).T`` over a row-major ``W.T``, where that was measured faster."""
+
+    _rows: frozenset[int] = frozenset()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        weight_t = self.weight.t()
+        if not _few_rows(x, self._rows, self.weight, self.nx) or not weight_t.is_contiguous():
+            return super().forward(x)
+        return transposed_product(x.reshape(-1, x.shape[-1]), weight_t, self.bias).view(*x.shape[:-1], self.nf)
 
 
 # ---------------------------------------------------------------------------------------------- activations
@@ -217,32 +254,45 @@ def optimize(model: nn.Module, inplace_activations: Iterable[str], classes: Mapp
     ``classes`` (plain block class -> its fast subclass) to their fast forms."""
     names = tuple(inplace_activations)
     threads = torch.get_num_threads()
-    for plain, fast in (classes or {}).items():
-        _FAMILY_PLAIN[fast] = plain
+    for plain_block, fast_subclass in (classes or {}).items():
+        _FAMILY_PLAIN[fast_subclass] = plain_block
     for module in model.modules():
         fast_block = (classes or {}).get(type(module))
         if fast_block is not None:
             module.__class__ = fast_block
-        if type(module) is nn.Linear:
-            module.__class__ = FewRowLinear
-            module._rows = transposed_rows(module.out_features, module.in_features, threads)
-            if column_major_faster(module.out_features, module.in_features, threads):
+        if isinstance(module, nn.Linear) and type(module) is nn.Linear:
+            _switch(module, FewRowLinear, transposed_rows(module.out_features, module.in_features, threads))
+        elif isinstance(module, Conv1D) and type(module) is Conv1D:
+            rows = transposed_rows(module.nf, module.nx, threads, stored_transposed=True)
+            if rows:  # re-laid only where the transposed product is used
+                _switch(module, FewRowConv1D, rows)
                 _relayout(module, column_major=True)
         for name in names:
             activation = module._modules.get(name)
             fast = _INPLACE.get(type(activation)) if activation is not None else None
-            if fast is not None:
-                activation.__class__ = fast  # type: ignore[union-attr]
+            if activation is not None and fast is not None:
+                activation.__class__ = fast
                 object.__setattr__(activation, "_owner", module)
+    trim_heap()  # what the measurements and the re-laid weights freed
+
+
+def _switch(module: nn.Module, fast: type[nn.Module], rows: frozenset[int]) -> None:
+    module.__class__ = fast
+    module.__dict__["_rows"] = rows  # a plain attribute (nn.Module's __setattr__ is typed for tensors)
+
+
+_PLAIN_PROJECTIONS: dict[type, type] = {FewRowLinear: nn.Linear, FewRowConv1D: Conv1D}
 
 
 def restore(model: nn.Module) -> None:
     """Undo :func:`optimize`: every switched module gets its plain class back."""
     for module in model.modules():
-        if type(module) is FewRowLinear:
-            module.__class__ = nn.Linear
+        plain = _PLAIN_PROJECTIONS.get(type(module))
+        if plain is not None:
+            module.__class__ = plain
             module.__dict__.pop("_rows", None)
-            _relayout(module, column_major=False)
+            if plain is Conv1D:
+                _relayout(module, column_major=False)
         elif type(module) in _PLAIN:
             module.__class__ = _PLAIN[type(module)]
             module.__dict__.pop("_owner", None)
@@ -251,7 +301,8 @@ def restore(model: nn.Module) -> None:
 
 
 def is_optimized(model: nn.Module) -> bool:
-    return any(type(m) is FewRowLinear or type(m) in _PLAIN or type(m) in _FAMILY_PLAIN for m in model.modules())
+    return any(type(m) in _PLAIN_PROJECTIONS or type(m) in _PLAIN or type(m) in _FAMILY_PLAIN for m in model.modules())
 
 
-__all__ = ["FewRowLinear", "is_optimized", "may_overwrite", "optimize", "restore", "transposed_rows"]
+__all__ = ["FewRowConv1D", "FewRowLinear", "is_optimized", "may_overwrite", "optimize", "restore", "transposed_product",
+           "transposed_rows"]

@@ -174,12 +174,13 @@ class PretrainedConfig(PretrainedIO):
             raise ConfigurationError(
                 f"problem_type must be one of {PROBLEM_TYPES} or None, got {self.problem_type!r}."
             )
-        if isinstance(self.pruned_heads, dict):
+        heads: Any = self.__dict__.get("pruned_heads")
+        if isinstance(heads, dict):
             # JSON keys are strings: layer numbers become ints again; anything else is kept as given (the
             # reference's constructor keeps the dict unchanged)
             self.pruned_heads = {
                 int(k) if isinstance(k, str) and k.isdigit() else k: list(v) if isinstance(v, (list, tuple, set)) else v
-                for k, v in self.pruned_heads.items()
+                for k, v in heads.items()
             }
         self._name_or_path = str(name_or_path)
         self._commit_hash = commit_hash

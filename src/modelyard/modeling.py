@@ -14,6 +14,7 @@ import copy
 import functools
 import itertools
 import logging
+import os
 import re
 import threading
 from collections.abc import Iterator
@@ -33,7 +34,7 @@ from modelyard.errors import (
 from modelyard.generation.configuration_utils import GENERATION_CONFIG_NAME, GenerationConfig
 from modelyard.hub.files import FileSource
 from modelyard.module_utils import ModuleUtilsMixin
-from modelyard.options import REFERENCE_FLAGS, HubOptions, unknown_keywords_error
+from modelyard.options import REFERENCE_FLAGS, HubOptions, refuse_near_misses, unknown_keywords_error
 from modelyard.pretrained_io import PretrainedIO
 from modelyard.registry import MODEL_TASKS
 from modelyard.weights.checkpoint import Checkpoint, find_checkpoint
@@ -524,10 +525,16 @@ class PreTrainedModel(nn.Module, ModuleUtilsMixin, PretrainedIO):
 
     # ------------------------------------------------------------------ loading
     @classmethod
-    def _locate(cls, location: Any, hub: HubOptions) -> FileSource | Path | None:
-        if location is None:  # from_pretrained(None, config=..., state_dict=...): no files to read
-            return None
-        return super()._locate(location, hub)
+    def from_pretrained(cls, pretrained_model_name_or_path: str | os.PathLike[str] | FileSource | None,
+                        *args: Any, **kwargs: Any) -> Any:
+        """See :meth:`PretrainedIO.from_pretrained`; ``None`` instead of a location builds the model from
+        ``config=`` and loads ``state_dict=`` (no files are read), as the reference allows."""
+        if pretrained_model_name_or_path is not None:
+            return super().from_pretrained(pretrained_model_name_or_path, *args, **kwargs)
+        where = f"{cls.__name__}.from_pretrained"
+        HubOptions.take(kwargs, where=where)  # where files would come from means nothing without files
+        refuse_near_misses(where, [k for k in kwargs if not callable(getattr(cls, k, None))], cls.accepted_keywords())
+        return cls._from_source(None, *args, **kwargs)
 
     @classmethod
     def _from_source(

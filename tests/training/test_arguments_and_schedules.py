@@ -219,3 +219,10 @@ def test_every_schedule_name_builds_and_bad_settings_say_what_to_pass() -> None:
         get_scheduler("polynomial", optimizer, 2, 10, {"lr_end": 2.0})
     with pytest.raises(ValueError, match="Unknown lr_scheduler_type 'cosin'"):
         get_scheduler("cosin", optimizer, 2, 10)
+
+
+def test_batch_sizes_per_step_are_the_per_device_sizes(tmp_path) -> None:
+    from modelyard import TrainingArguments
+
+    args = TrainingArguments(str(tmp_path), per_device_train_batch_size=3, per_device_eval_batch_size=5)
+    assert (args.train_batch_size, args.eval_batch_size) == (3, 5)

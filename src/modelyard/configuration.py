@@ -210,12 +210,11 @@ class PretrainedConfig(PretrainedIO):
     # ------------------------------------------------------------------ labels
     def _normalise_labels(self, num_labels: int | None, given: set[str]) -> None:
         """Keep id2label and label2id consistent; whichever the caller gave wins over the default."""
-        if self.id2label is not None:
+        if self.id2label is not None:  # JSON object keys are strings: ids become ints again
             self.id2label = {int(k): v for k, v in self.id2label.items()}
-        if self.label2id is not None:
-            self.label2id = {k: int(v) for k, v in self.label2id.items()}
+        # label2id keeps its values as given, as the reference does (a config.json holds them as numbers already)
         if given == {"label2id"}:
-            self.id2label = {i: label for label, i in self.label2id.items()}
+            self.id2label = {int(i): label for label, i in self.label2id.items()}
         elif given == {"id2label"}:
             self.label2id = {label: i for i, label in self.id2label.items()}
         if num_labels is not None and (self.id2label is None or len(self.id2label) != num_labels):

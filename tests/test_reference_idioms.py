@@ -358,14 +358,17 @@ def test_loading_inside_a_meta_device_context_is_refused(saved_bert: Path) -> No
         assert BertModel(BertConfig(**TINY_BERT)).embeddings.word_embeddings.weight.is_meta  # building one is fine
 
 
-def test_mismatched_shapes_are_a_runtime_error_as_in_the_reference(saved_bert: Path) -> None:
+def test_mismatched_shapes_are_a_runtime_error_as_in_the_reference(saved_bert: Path,
+                                                                  caplog: pytest.LogCaptureFixture) -> None:
     from modelyard.errors import WeightsError, WeightShapeMismatchError
 
     for kind in (RuntimeError, WeightsError, WeightShapeMismatchError):  # the saved head has 2 labels
         with pytest.raises(kind, match="ignore_mismatched_sizes=True"):
             BertForSequenceClassification.from_pretrained(saved_bert, num_labels=42)
-    model = BertForSequenceClassification.from_pretrained(saved_bert, num_labels=42, ignore_mismatched_sizes=True)
+    with caplog.at_level(logging.WARNING, logger="modelyard"):
+        model = BertForSequenceClassification.from_pretrained(saved_bert, num_labels=42, ignore_mismatched_sizes=True)
     assert model.classifier.out_features == 42
+    assert "the shapes did not match (ignore_mismatched_sizes=True): classifier.bias (2,) -> (42,)" in caplog.text
 
 
 def test_from_pretrained_without_files_takes_config_and_state_dict() -> None:

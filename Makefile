@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check
 STAMP := $(VENV)/.stamp-installed
 
-.PHONY: install test lint demo reference parity-live bench clean
+.PHONY: install test lint demo reference reference5 bench-remote-code-5x parity-live bench clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,7 @@ include mk/reference.mk
 include mk/reference_suite.mk
 include mk/browser.mk
 include mk/servers.mk
+include mk/hub_client_suite.mk
 
 clean:
-	rm -rf $(VENV) .venv-ref build dist src/*.egg-info
+	rm -rf $(VENV) .venv-ref .venv-ref5 build dist src/*.egg-info

@@ -15,7 +15,32 @@ $(REF_STAMP):
 		"datasets>=2.19,<4.5" "huggingface_hub>=0.34,<1.0"
 	touch $(REF_STAMP)
 
-reference: $(REF_STAMP)
+# The last release that ran group beam search and contrastive search in the library (4.57 loads the same code
+# from Hub repositories): tools/reference/gen_decoding_legacy.py records their tokens with it.
+REF_LEGACY := $(REF_VENV)/legacy-transformers
+$(REF_LEGACY)/.stamp: $(REF_STAMP)
+	$(REF_PY) -m pip install -q --disable-pip-version-check --no-deps --target $(REF_LEGACY) "transformers==4.55.4" "tokenizers==0.21.4"
+	touch $@
+
+reference: $(REF_STAMP) $(REF_LEGACY)/.stamp
+
+# The newest transformers 5.x, for the corpus comparison (benchmarks/bench_remote_code_5x.py): which custom-code
+# repositories written for 4.x the 5.x line still loads. Not needed by the tests.
+REF5_VENV := .venv-ref5
+REF5_PY := $(REF5_VENV)/bin/python
+REF5_STAMP := $(REF5_VENV)/.stamp-installed
+
+$(REF5_STAMP):
+	$(PYTHON) -m venv $(REF5_VENV)
+	$(REF5_PY) -m pip install -q --disable-pip-version-check torch==2.13.0
+	$(REF5_PY) -m pip install -q --disable-pip-version-check "transformers>=5,<6" accelerate sentencepiece protobuf pillow numpy safetensors
+	touch $(REF5_STAMP)
+
+reference5: $(REF5_STAMP)
+
+# The custom-code corpus against the newest 5.x release and modelyard (the README's compatibility table).
+bench-remote-code-5x: $(REF5_STAMP) $(REF_STAMP) install
+	$(PY) benchmarks/bench_remote_code_5x.py
 
 # ---- parity fixtures and benchmarks (tools/reference/, tests/fixtures/parity/, benchmarks/) ----------------
 PARITY_DIR := tests/fixtures/parity
@@ -25,12 +50,12 @@ PARITY_TESTS ?= tests -k parity
 .PHONY: fixtures
 
 # Regenerate the committed fixtures with the reference library (deterministic: no diff unless the code changed).
-fixtures: $(REF_STAMP)
+fixtures: $(REF_STAMP) $(REF_LEGACY)/.stamp
 	$(REF_PY) tools/reference/generate.py --out $(PARITY_DIR)
 	@du -sh $(PARITY_DIR)
 
 # Regenerate into a temporary folder and run the parity tests against it (the live reference, not the commit).
-parity-live: $(REF_STAMP) install
+parity-live: $(REF_STAMP) $(REF_LEGACY)/.stamp install
 	@tmp=$$(mktemp -d); \
 	$(REF_PY) tools/reference/generate.py --out $$tmp/parity && \
 	MODELYARD_PARITY_DIR=$$tmp/parity $(VENV)/bin/pytest -q -p no:cacheprovider $(PARITY_TESTS); \

@@ -118,6 +118,16 @@ class HubServer:
         self._sock.close()
 
     # -- helpers --------------------------------------------------------------------------------------
+    def admin_environment(self) -> dict[str, str]:
+        """The settings an operator's environment gives the admin commands (``modelyard hub ...``) so that they
+        act on this hub's backends: its database and blob store when they are not the data folder's."""
+        env = {}
+        if self.settings.database_url:
+            env["MODELYARD_HUB_DATABASE_URL"] = self.settings.database_url
+        if self.settings.blob_store:
+            env["MODELYARD_HUB_BLOB_STORE"] = self.settings.blob_store
+        return env
+
     def create_token(self, user: str, role: str = "write") -> str:
         return self.storage.tokens.create(user, role)
 

@@ -327,3 +327,73 @@ def test_blob_stores_sit_below_the_service() -> None:
     for module in ("modelyard.server.blobstore", "modelyard.server.blobstore_s3"):
         outside = {t for t in import_graph()[module] if t.startswith("modelyard.") and t not in allowed}
         assert outside == set(), (module, outside)
+
+
+# -- the hub server: one gateway for content -------------------------------------------------------------------
+CONTENT = "modelyard.server.content"
+# What the content gateway owns: the blob stores, the multipart assembler, the Xet store and the table of which
+# repository holds which LFS object. Routes and pages ask ``hub.content``; only the gateway decides whether bytes
+# live as a regular blob, an LFS object or a Xet file.
+GATEWAY_OWNS = frozenset({"modelyard.server.blobstore", "modelyard.server.blobstore_s3", "modelyard.server.multipart",
+                          "modelyard.server.xet.store", "modelyard.server.storage.blobs"})
+HUB_PARTS_OWNED = frozenset({"store", "xet", "multipart"})  # the Hub's own handles on what the gateway owns
+
+
+def _is_page_or_router(module: str) -> bool:
+    return _is_router(module) or module.startswith("modelyard.server.web")
+
+
+def content_reaches(tree: ast.AST) -> list[str]:
+    """Where a module reaches past the content gateway: ``hub.store`` / ``hub.xet`` / ``hub.multipart`` (also
+    ``rp.hub.store``), and the LFS links (``storage.blobs.link`` / ``.is_linked``), which the gateway keeps."""
+    found = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Attribute):
+            continue
+        owner = node.value
+        on_hub = (isinstance(owner, ast.Name) and owner.id == "hub") or (
+            isinstance(owner, ast.Attribute) and owner.attr == "hub")
+        if on_hub and node.attr in HUB_PARTS_OWNED:
+            found.append(f"hub.{node.attr}")
+        if node.attr in ("link", "is_linked") and isinstance(owner, ast.Attribute) and owner.attr == "blobs":
+            found.append(f"blobs.{node.attr}")
+    return found
+
+
+def test_the_reach_finder_finds_reaches() -> None:
+    sources = {
+        "hub.store.path(sha)": ["hub.store"],
+        "rp.hub.xet.file_for_sha(sha)": ["hub.xet"],
+        "await hub.multipart.put_part(request)": ["hub.multipart"],
+        "hub.storage.blobs.link(repo, oid)": ["blobs.link"],
+        "if storage.blobs.is_linked(repo, oid): pass": ["blobs.is_linked"],
+        "hub.content.holds(repo, oid)\nhub.content.xet.cas.file(text)\nhub.storage.blobs.scan(sha, kind)": [],
+    }
+    for source, expected in sources.items():
+        assert content_reaches(ast.parse(source)) == expected, source
+
+
+def test_routes_reach_content_only_through_the_gateway() -> None:
+    """Routers and pages import none of the parts the gateway owns (nor its inner modules) and touch no handle on
+    them: a route that serves, checks or links a file's bytes asks ``hub.content``."""
+    graph = import_graph()
+    modules = [m for m in graph if _is_page_or_router(m)]
+    assert len(modules) >= 10, modules
+    wrong = [f"{m} -> {t}" for m in modules for t in graph[m]
+             if t in GATEWAY_OWNS or t.startswith(CONTENT + ".")]
+    for path in (SRC / "modelyard" / "server").rglob("*.py"):
+        module = _module_name(path)
+        if module.startswith((CONTENT, "modelyard.server.storage")):
+            continue  # the gateway itself, and the store of the links
+        reaches = content_reaches(ast.parse(path.read_text(encoding="utf-8")))
+        # Outside the pages and routers, the Hub may hand its blob store to maintenance (gc, health, export).
+        wrong += [f"{module}: {r}" for r in reaches if _is_page_or_router(module) or r.startswith("blobs.")]
+    assert wrong == [], "ask the content gateway (hub.content), which decides where a file's bytes live"
+
+
+def test_the_content_gateway_stands_on_the_stores_not_on_routes() -> None:
+    """The gateway imports the stores under it, never a router, a page or the hub service (which builds it)."""
+    for module, targets in import_graph().items():
+        if module.startswith(CONTENT):
+            wrong = {t for t in targets if _is_page_or_router(t) or t == "modelyard.server.service"}
+            assert wrong == set(), (module, wrong)

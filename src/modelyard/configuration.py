@@ -61,6 +61,18 @@ COMMON_DEFAULTS: dict[str, Any] = {
     "problem_type": None,
     "pruned_heads": {},
 }
+# Generation settings that 4.x configs carried as attributes (their values in the reference, 4.57). They live in
+# GenerationConfig now, but remote code still reads them from the config (``config.max_length``), so an unset one
+# reads as its default; a value given to the config (or in config.json) is an ordinary attribute.
+LEGACY_GENERATION_DEFAULTS: dict[str, Any] = {
+    "max_length": 20, "min_length": 0, "do_sample": False, "early_stopping": False, "num_beams": 1,
+    "temperature": 1.0, "top_k": 50, "top_p": 1.0, "typical_p": 1.0, "repetition_penalty": 1.0,
+    "length_penalty": 1.0, "no_repeat_ngram_size": 0, "encoder_no_repeat_ngram_size": 0, "bad_words_ids": None,
+    "num_return_sequences": 1, "output_scores": False, "return_dict_in_generate": False,
+    "forced_bos_token_id": None, "forced_eos_token_id": None, "remove_invalid_values": False,
+    "exponential_decay_length_penalty": None, "suppress_tokens": None, "begin_suppress_tokens": None,
+    "num_beam_groups": 1, "diversity_penalty": 0.0,
+}
 # Keys that are never attributes of the object (bookkeeping written next to the attributes).
 _FILE_ONLY_KEYS = ("model_type", "modelyard_version", "num_labels")
 
@@ -205,6 +217,8 @@ class PretrainedConfig(PretrainedIO):
         target = type(self).attribute_map.get(name)
         if target is not None:
             return getattr(self, target)
+        if name in LEGACY_GENERATION_DEFAULTS:
+            return copy.deepcopy(LEGACY_GENERATION_DEFAULTS[name])
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     # ------------------------------------------------------------------ labels
@@ -429,6 +443,22 @@ class PretrainedConfig(PretrainedIO):
     def _accepted_keywords(cls) -> set[str]:
         return super()._accepted_keywords() | cls.known_attributes() | {"trust_remote_code"}
 
+    @staticmethod
+    def _set_token_in_kwargs(kwargs: dict[str, Any], token: str | bool | None = None) -> None:
+        """Folds the deprecated ``use_auth_token`` into ``token`` in ``kwargs``, in place: what the config classes of
+        custom code call first in their own ``from_pretrained`` (the reference's 4.x helper; 5.x dropped it)."""
+        if token is None:
+            token = kwargs.pop("token", None)
+        use_auth_token = kwargs.pop("use_auth_token", None)
+        if use_auth_token is not None:
+            warnings.warn("use_auth_token is deprecated; pass token instead.", FutureWarning, stacklevel=2)
+            if token is not None:
+                # the values are credentials: the message names the keywords, never what they hold
+                raise ConfigurationError("Both token and use_auth_token were given; pass only token.")
+            token = use_auth_token
+        if token is not None:
+            kwargs["token"] = token
+
     @classmethod
     def get_config_dict(
         cls, pretrained_model_name_or_path: str | os.PathLike[str] | FileSource, **kwargs: Any
@@ -515,6 +545,9 @@ class PretrainedConfig(PretrainedIO):
     ) -> C | tuple[C, dict[str, Any]]:
         if not isinstance(config_dict, dict):
             raise ConfigurationError(f"from_dict needs a dict, got {type(config_dict).__name__}.")
+        # As the reference: the caller's attn_implementation (a choice for this run) replaces any the dict holds, so
+        # a config class taking attn_implementation in __init__ (InternLM2's) gets None unless one is asked for.
+        config_dict = {**config_dict, "attn_implementation": kwargs.pop("attn_implementation", None)}
         token = _loading_from_file.set(True)
         try:
             config = cls(**config_dict)

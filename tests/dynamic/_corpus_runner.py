@@ -9,6 +9,7 @@ same, exactly representable values.
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 import os
 import subprocess
@@ -19,7 +20,7 @@ from typing import Any
 
 import torch
 from _dynamic_helpers import write_files
-from _reference_corpus import CorpusRepo
+from corpus.repo import CorpusRepo
 from safetensors.torch import save_file
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -49,10 +50,13 @@ def build(repo: CorpusRepo, folder: Path) -> Path:
     """Write the repository's files and weights (its model made by modelyard from the config, values set here)."""
     import modelyard
 
-    write_files(folder, dict(repo.files))
+    write_files(folder, {**repo.files, **(repo.assets() if repo.assets else {})})
     config = modelyard.AutoConfig.from_pretrained(folder, trust_remote_code=True)
     model = getattr(modelyard, repo.auto_class).from_config(config)
-    save_file(deterministic_weights(model, repo.name), folder / "model.safetensors", metadata={"format": "pt"})
+    tensors = deterministic_weights(model, repo.name)
+    for key, shape in repo.extra.get("unexpected_weights", {}).items():  # checkpoint keys the model class never builds
+        tensors[key] = torch.full(shape, 0.25)
+    save_file(tensors, folder / "model.safetensors", metadata={"format": "pt"})
     return folder
 
 
@@ -62,13 +66,40 @@ def tensor_digest(tensor: torch.Tensor) -> str:
 
 
 def model_inputs(repo: CorpusRepo, inputs: dict[str, Any]) -> dict[str, torch.Tensor]:
-    return {
-        key: torch.tensor(value, dtype=torch.float32 if key in repo.float_inputs else torch.long)
-        for key, value in inputs.items()
-    }
+    def dtype(key: str) -> torch.dtype:
+        return torch.float32 if key in repo.float_inputs else torch.bool if key in repo.bool_inputs else torch.long
+
+    return {key: torch.tensor(value, dtype=dtype(key)) for key, value in inputs.items()}
 
 
-REFERENCE_SCRIPT = textwrap.dedent(
+def run_text_chat(model: Any, tokenizer: Any, calls: list[dict[str, Any]]) -> list[Any]:
+    """Call a model's own chat helpers with its tokenizer, in order, each as JSON values: what it returns, or for
+    a streaming helper (``"stream": True``) every value it yields. ``"continue": True`` passes the history the
+    previous call gave back (the second item of its result, or of its last yield) as ``history=``.
+
+    Run as is by both libraries (its source goes into the reference's script).
+    """
+    import json as _json
+
+    results: list[Any] = []
+    history = None
+    for call in calls:
+        kwargs = dict(call.get("kwargs", {}))
+        if call.get("continue"):
+            kwargs["history"] = history
+        result = getattr(model, call["method"])(tokenizer, *call.get("args", ()), **kwargs)
+        if call.get("stream"):
+            result = list(result)
+            last = result[-1] if result else None
+        else:
+            last = result
+        if isinstance(last, (tuple, list)) and len(last) == 2:
+            history = last[1]
+        results.append(_json.loads(_json.dumps(result, default=str)))
+    return results
+
+
+REFERENCE_SCRIPT = "from __future__ import annotations\n" + inspect.getsource(run_text_chat) + textwrap.dedent(
     '''
     import hashlib, json, sys, traceback
     import torch
@@ -78,33 +109,53 @@ REFERENCE_SCRIPT = textwrap.dedent(
         data = tensor.detach().to("cpu").contiguous()
         return f"{data.dtype}{tuple(data.shape)}:" + hashlib.sha256(data.numpy().tobytes()).hexdigest()
 
+    def field(output, name):
+        return output[int(name)] if name.isdigit() else getattr(output, name)
+
+    def dtype(entry, key):
+        return (torch.float32 if key in entry["float_inputs"] else torch.bool if key in entry["bool_inputs"]
+                else torch.long)
+
     spec = json.loads(open(sys.argv[1]).read())
     results = {}
     for entry in spec:
         try:
             options = {"trust_remote_code": True, **entry.get("options", {})}
-            model = getattr(transformers, entry["auto_class"]).from_pretrained(entry["location"], **options).eval()
+            loaded = getattr(transformers, entry["auto_class"]).from_pretrained(
+                entry["location"], output_loading_info=True, **options)
+            # a class with its own from_pretrained (nomic-bert's) may give the model alone: no load report then
+            model, info = loaded if isinstance(loaded, tuple) else (loaded, None)
+            model.eval()
             inputs = dict(entry["inputs"])
-            record = {"class": type(model).__name__}
+            record = {"class": type(model).__name__,
+                      "loading_info": None if info is None else {k: sorted(info[k]) for k in ("missing_keys",
+                                                                                             "unexpected_keys")}}
             if entry.get("texts"):
                 tokenizer = transformers.AutoTokenizer.from_pretrained(entry["location"], **options)
                 encoded = tokenizer(entry["texts"], padding=True)
                 record["tokenizer_class"] = type(tokenizer).__name__
                 record["tokens"] = {k: encoded[k] for k in ("input_ids", "attention_mask")}
                 inputs = dict(record["tokens"])
-            tensors = {k: torch.tensor(v, dtype=torch.float32 if k in entry["float_inputs"] else torch.long)
-                       for k, v in inputs.items()}
+                if entry.get("decode"):
+                    record["pieces"] = [tokenizer.tokenize(text) for text in entry["texts"]]
+                    record["decoded"] = [tokenizer.decode(ids, **entry["decode"]) for ids in encoded["input_ids"]]
+            tensors = {k: torch.tensor(v, dtype=dtype(entry, k)) for k, v in inputs.items()}
             with torch.no_grad():
                 output = model(**tensors)
             record["weights"] = {k: digest(v) for k, v in model.state_dict().items()}
-            record["outputs"] = {name: getattr(output, name).tolist() for name in entry["outputs"]}
+            record["outputs"] = {name: field(output, name).tolist() for name in entry["outputs"]}
             with torch.no_grad():
                 if entry.get("generate"):
                     record["generated"] = model.generate(**tensors, **entry["generate"]).tolist()
                 if entry.get("beam"):
                     record["beam"] = model.generate(**tensors, **entry["beam"]).tolist()
+                if entry.get("encode"):
+                    record["encoded"] = model.encode(**entry["encode"]).tolist()
                 if entry.get("chat"):
                     record["chat"] = model.chat(tensors["input_ids"], tensors["attention_mask"], **entry["chat"])
+                if entry.get("text_chat"):
+                    chat_tokenizer = transformers.AutoTokenizer.from_pretrained(entry["location"], **options)
+                    record["text_chat"] = run_text_chat(model, chat_tokenizer, entry["text_chat"])
             results[entry["name"]] = record
         except Exception:
             results[entry["name"]] = {"error": traceback.format_exc()}
@@ -113,8 +164,10 @@ REFERENCE_SCRIPT = textwrap.dedent(
 )
 
 
-def run_reference(entries: list[dict[str, Any]], workdir: Path, *, env: dict[str, str] | None = None) -> dict[str, Any]:
-    """Run the reference script over ``entries`` (``name``, ``location``, ``auto_class``, ``inputs``, ...)."""
+def run_reference(entries: list[dict[str, Any]], workdir: Path, *, env: dict[str, str] | None = None,
+                  python: Path = REFERENCE_PYTHON) -> dict[str, Any]:
+    """Run the reference script over ``entries`` (``name``, ``location``, ``auto_class``, ``inputs``, ...) with
+    the reference's interpreter (``python``: another release's, for the 5.x comparison)."""
     spec = workdir / "reference-spec.json"
     spec.write_text(json.dumps(entries))
     full_env = {
@@ -128,7 +181,7 @@ def run_reference(entries: list[dict[str, Any]], workdir: Path, *, env: dict[str
         **(env or {}),
     }
     result = subprocess.run(
-        [str(REFERENCE_PYTHON), "-c", REFERENCE_SCRIPT, str(spec)],
+        [str(python), "-c", REFERENCE_SCRIPT, str(spec)],
         capture_output=True, text=True, timeout=600, env=full_env, cwd=workdir,
     )
     assert result.returncode == 0, result.stderr[-4000:]
@@ -138,9 +191,10 @@ def run_reference(entries: list[dict[str, Any]], workdir: Path, *, env: dict[str
 def reference_entry(repo: CorpusRepo, location: str, **options: Any) -> dict[str, Any]:
     return {
         "name": repo.name, "location": location, "auto_class": repo.auto_class, "inputs": repo.inputs,
-        "float_inputs": list(repo.float_inputs), "outputs": list(repo.outputs), "texts": repo.tokenizer_text,
+        "float_inputs": list(repo.float_inputs), "bool_inputs": list(repo.bool_inputs), "outputs": list(repo.outputs),
+        "texts": repo.tokenizer_text, "decode": repo.extra.get("decode"), "encode": repo.extra.get("encode"),
         "options": options, "generate": repo.extra.get("generate"), "beam": repo.extra.get("beam"),
-        "chat": repo.extra.get("chat"),
+        "chat": repo.extra.get("chat"), "text_chat": repo.extra.get("text_chat"),
     }
 
 

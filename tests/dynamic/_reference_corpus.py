@@ -14,8 +14,10 @@ The tests write the files into temporary folders and make the weights themselves
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from typing import Any
+
+from corpus import package_entries
+from corpus.repo import CorpusRepo, config_json
 
 # ---------------------------------------------------------------------------------------------------------
 # shared pieces of code (as separate files of one repository)
@@ -180,7 +182,7 @@ class {name}Model({name}PreTrainedModel):
 
 
 def _config_json(model_type: str, auto_map: dict[str, Any], **extra: Any) -> str:
-    return json.dumps({"model_type": model_type, "auto_map": auto_map, **extra}, indent=2)
+    return config_json(model_type, auto_map, **extra)
 
 
 def _encoder_files(name: str, model_type: str, prefix: str) -> dict[str, str]:
@@ -195,20 +197,6 @@ def _encoder_files(name: str, model_type: str, prefix: str) -> dict[str, str]:
 
 IDS = [[2, 5, 7, 9, 11, 3], [2, 6, 8, 3, 0, 0]]
 MASK = [[1, 1, 1, 1, 1, 1], [1, 1, 1, 1, 0, 0]]
-
-
-@dataclass
-class CorpusRepo:
-    name: str
-    files: dict[str, str]
-    auto_class: str
-    model_class: str
-    inputs: dict[str, Any]
-    outputs: tuple[str, ...]
-    tokenizer_text: list[str] | None = None  # for a repository with a tokenizer: texts to encode
-    xfail: str | None = None
-    float_inputs: tuple[str, ...] = ()
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -1256,4 +1244,8 @@ CORPUS = [
     legacy_decoder(),
     tuple_cache_decoder(),
 ]
+PACKAGE = package_entries()  # the entries of tests/dynamic/corpus/, one module per style of real repository
+CORPUS += PACKAGE
 BY_NAME = {repo.name: repo for repo in CORPUS}
+# Loaded from the embedded hub pinned to a commit as well: the package's entries and every decoder of the corpus.
+PINNED = PACKAGE + [repo for repo in CORPUS[: len(CORPUS) - len(PACKAGE)] if repo.auto_class == "AutoModelForCausalLM"]

@@ -239,7 +239,8 @@ def test_prepare_inputs_slices_by_cache_position_and_counts_positions_without_pa
     ({"stop_strings": "x"}, ConfigurationError, "tokenizer"),
     ({"bad_words_ids": [5]}, ConfigurationError, "bad_words_ids"),
     ({"cache_implementation": "paged"}, ConfigurationError, "cache_implementation"),
-    ({"num_beam_groups": 2, "num_beams": 2}, ConfigurationError, "num_beam_groups"),
+    ({"num_beam_groups": 3, "num_beams": 4}, ConfigurationError, "multiple of num_beam_groups"),
+    ({"dola_layers": "low"}, ConfigurationError, "dola_layers"),
     ({"generation_config": {"max_new_tokens": 3}}, ConfigurationError, "GenerationConfig"),
 ])
 def test_bad_settings_are_clear_errors(model: Any, kwargs: dict[str, Any], error: type, match: str) -> None:

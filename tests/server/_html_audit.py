@@ -152,6 +152,8 @@ REF_NAME_PAYLOADS = [
 
 def build_xss_repo(api: Any, repo: str) -> str:
     """Create ``repo`` with an attack payload in its card, file names, commit messages and ref names."""
+    from unittest.mock import patch
+
     from huggingface_hub import CommitOperationAdd
 
     api.create_repo(repo)
@@ -161,8 +163,11 @@ def build_xss_repo(api: Any, repo: str) -> str:
     operations += [CommitOperationAdd(name, f"payload {i}\n<script>alert({i})</script>".encode())
                    for i, name in enumerate(FILE_NAME_PAYLOADS)]
     operations.append(CommitOperationAdd("notes.md", "\n\n".join(MARKUP_PAYLOADS).encode()))
-    api.create_commit(repo, operations=operations, commit_message=MARKUP_PAYLOADS[0],
-                      commit_description="\n".join(MARKUP_PAYLOADS))
+    # The hub's validate-yaml refuses that license, but an attacker commits without asking it first (as the
+    # stock client does with its card check switched off): the payload gets stored and must stay inert.
+    with patch.object(api, "_validate_yaml", lambda *args, **kwargs: None):
+        api.create_commit(repo, operations=operations, commit_message=MARKUP_PAYLOADS[0],
+                          commit_description="\n".join(MARKUP_PAYLOADS))
     for i, payload in enumerate(MARKUP_PAYLOADS[1:], 1):
         api.create_commit(repo, operations=[CommitOperationAdd(f"file-{i}.txt", payload.encode())],
                           commit_message=payload[:200])

@@ -122,7 +122,7 @@ def test_other_users_may_open_pull_requests(actors: dict[str, HfApi], repos: dic
 
 
 def test_whoami_and_invalid_tokens(hub_server: HubServer, actors: dict[str, HfApi], repos: dict[str, str]) -> None:
-    assert actors["carol"].whoami()["orgs"] == [{"type": "org", "name": "acme"}]
+    assert actors["carol"].whoami()["orgs"] == [{"type": "org", "name": "acme", "fullname": "acme"}]  # name as fullname when unset
     assert actors["alice-read"].whoami()["auth"]["accessToken"]["role"] == "read"
     with pytest.raises(HfHubHTTPError):
         hub_server.api(token="myd_not-a-real-token").whoami()
@@ -143,8 +143,8 @@ def test_whoami_returns_the_fullname_given_to_user_add(hub_server: HubServer,
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     from modelyard.cli.main import main
 
-    if hub_server.settings.database_url:  # the admin commands act on the database the settings name
-        monkeypatch.setenv("MODELYARD_HUB_DATABASE_URL", hub_server.settings.database_url)
+    for name, value in hub_server.admin_environment().items():  # the admin commands act on the hub's backends
+        monkeypatch.setenv(name, value)
     data = ["--data-dir", str(hub_server.data_dir)]
     assert main(["hub", "user", "add", "dora", "--fullname", "Dora Dörfler", *data]) == 0
     assert main(["hub", "token", "create", "--user", "dora", *data]) == 0

@@ -24,8 +24,11 @@ MiB = 1024 * 1024
 def s3_hub(tmp_path: Path, s3_server, monkeypatch: pytest.MonkeyPatch) -> Iterator[HubServer]:  # noqa: ANN001
     for key, value in s3_server.env().items():
         monkeypatch.setenv(key, value)
+    # Direct uploads and redirects named (they are the defaults): MODELYARD_TEST_HUB_BACKEND=postgres+s3 turns them
+    # off for the rest of the suite.
     server = HubServer(tmp_path / "hub", blob_store=f"s3://{s3_server.new_bucket()}/blobs",
-                       lfs_multipart_threshold=6 * MiB, lfs_chunk_size=5 * MiB, regular_max_size=MiB).start()
+                       lfs_multipart_threshold=6 * MiB, lfs_chunk_size=5 * MiB, regular_max_size=MiB,
+                       direct_uploads=True, blob_redirects=True).start()
     yield server
     server.stop()
 

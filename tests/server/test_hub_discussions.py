@@ -152,7 +152,10 @@ def test_draft_and_conflicting_pull_requests(api: HfApi, repo: str) -> None:
     api.upload_file(path_or_fileobj=b"pr side", path_in_repo="a.txt", repo_id=repo, revision=pr.git_reference)
     with pytest.raises(HfHubHTTPError) as err:  # a draft is published before it is merged
         api.merge_pull_request(repo, pr.num)
-    assert err.value.response.status_code == 400
+    assert err.value.response.status_code == 409  # the thread's state refuses it, as for conflicts
+    with pytest.raises(HfHubHTTPError) as err:  # a discussion has nothing to merge
+        api.merge_pull_request(repo, api.create_discussion(repo, "Just talk").num)
+    assert err.value.response.status_code == 409 and "not a pull request" in str(err.value)
     api.change_discussion_status(repo, pr.num, "open")
     api.upload_file(path_or_fileobj=b"main side", path_in_repo="a.txt", repo_id=repo)
     assert api.get_discussion_details(repo, pr.num).conflicting_files == ["a.txt"]

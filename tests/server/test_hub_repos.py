@@ -75,7 +75,7 @@ def test_repo_info_fields(hub_server: HubServer, api: HfApi, repo: str) -> None:
 def test_initial_commit_and_history(api: HfApi, repo: str) -> None:
     commits = api.list_repo_commits(repo)
     assert [c.title for c in commits] == ["initial commit"]
-    assert commits[0].authors == ["system"]
+    assert commits[0].authors == ["alice"]  # the creator, as on the Hugging Face Hub
     first = _add(api, repo, "a.txt", b"a")
     second = _add(api, repo, "b.txt", b"b")
     commits = api.list_repo_commits(repo, formatted=True)

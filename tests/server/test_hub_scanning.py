@@ -169,11 +169,13 @@ def test_an_index_committed_later_gets_its_shards_scanned(unsafe_pickles_marked:
     assert _issues(api, other) == {}
 
 
-def test_hub_scan_command_scans_what_was_stored_without_a_scan(tmp_path: Path,
-                                                                capsys: pytest.CaptureFixture[str]) -> None:
+def test_hub_scan_command_scans_what_was_stored_without_a_scan(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
     from modelyard.cli.main import main
 
     server = HubServer(tmp_path / "hub", unsafe_pickles="mark").start()
+    for name, value in server.admin_environment().items():  # the command acts on the hub's own backends
+        monkeypatch.setenv(name, value)
     try:
         api = server.api()
         api.create_repo("alice/legacy")

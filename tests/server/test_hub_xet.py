@@ -418,7 +418,7 @@ def _stored_chunks(hub: XetHub, xet_hash: str) -> tuple[str, list[str]]:
     """(first xorb, its chunk hashes) of a stored file, read from the hub's own records."""
     from modelyard.server.xet.hashing import hash_to_text
 
-    store = hub.app.state.hub.xet
+    store = hub.app.state.hub.content.xet.cas
     xet_file = store.file(xet_hash)
     info = store.xorb(hash_to_text(xet_file.terms[0].xorb))
     return hash_to_text(info.hash), [hash_to_text(c.hash) for c in info.chunks]

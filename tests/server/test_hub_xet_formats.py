@@ -246,7 +246,7 @@ def test_a_hand_made_upload_is_accepted_then_committed_by_sha256(hub: HubServer,
     assert _commit(hub, repo, "hand.bin", data).status_code == 200
     assert httpx.get(f"{hub.url}/{repo}/resolve/main/hand.bin").content == data
     # The hub reads such content like any file (scans, small files): seekable, chunk boundaries invisible.
-    with hub.app.state.hub.xet.open_content(hashlib.sha256(data).hexdigest()) as fh:
+    with hub.app.state.hub.content.open(hashlib.sha256(data).hexdigest()) as fh:
         for pos, n in ((0, 10), (8995, 10), (28_999, 2), (40_000, 30_000), (58_990, 100)):
             fh.seek(pos)
             assert fh.read(n) == data[pos:pos + n]
@@ -343,7 +343,7 @@ def test_garbage_collection_of_xet_storage(tmp_path: Path) -> None:
         assert len(report.orphan_blobs) == 1 and "Xet xorb" in report.summary()
         assert httpx.get(f"{server.url}/{repo}/resolve/main/kept.bin").content == kept_chunks[0]
         dropped = hash_to_text(hashing.file_hash([(hashing.chunk_hash(dropped_chunks[0]), 9000)]))
-        assert hub.xet.file(dropped) is None
+        assert hub.content.xet.cas.file(dropped) is None
         assert _commit(server, repo, "dropped.bin", dropped_chunks[0]).status_code == 400
     finally:
         server.stop()

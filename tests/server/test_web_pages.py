@@ -246,7 +246,8 @@ def test_commit_page_lists_changes_with_diffs(browser: Page, model_repo: dict) -
     assert "A longer description." in html and f'data-copy="{third}"' in html
     assert '<div class="del">-line two</div>' in html and '<div class="add">+line 2</div>' in html
     added = browser.get(f"/{repo}/commit/{second}").text
-    assert "change-added" in added and "evil.bin" in added and "binary file" in added
+    # evil.bin is an LFS file (its name matches the default .gitattributes, however small it is)
+    assert "change-added" in added and "evil.bin" in added and "binary or large file (LFS)" in added
     assert browser.get(f"/{repo}/commit/{'0' * 40}").status_code == 404
 
 

@@ -127,4 +127,4 @@ def test_search_repos_hides_private_repos_from_others(storage: Storage) -> None:
     found, total = storage.search.page("model", visible_to=["ALICE"], terms=["MODEL"], sort="id")
     assert [r.name for r in found] == ["hidden-model", "open-model"] and total == 2
     with pytest.raises(ValueError, match="Unknown sort"):
-        storage.search.page("model", visible_to=[], sort="likes")
+        storage.search.page("model", visible_to=[], sort="trendingScore")

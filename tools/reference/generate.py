@@ -19,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import DEFAULT_OUT, check_reference, quiet_reference, reference_tag, write_json  # noqa: E402
 
 PARTS = ("models", "decoders", "heads", "minilm", "tokenizers", "bpe_tokenizers", "feature_extraction", "contracts",
-         "generation", "pipelines")
+         "generation", "decoding", "pipelines")
 
 
 def main() -> None:
@@ -75,6 +75,10 @@ def main() -> None:
                 "generation": "generation/: tiny_lm/ (the tiny LM of tests/generation/_tiny_lm.py saved by the "
                 "reference), processors.json (each logits processor on fixed inputs), generate.json (sequences and "
                 "processed scores of generate(); see tools/reference/gen_generation.py)",
+                "decoding": "decoding/: tiny_assistant/ (a noisy copy of generation/tiny_lm), assisted.json (assisted "
+                "decoding and prompt lookup), guidance.json (classifier-free guidance), errors.json (the reference's "
+                "refusals); legacy_modes.json (group beam, contrastive and constrained beam search) comes from "
+                "tools/reference/gen_decoding_legacy.py, run with the last release that held them",
             },
             "loader": "tests/common/parity.py",
         },

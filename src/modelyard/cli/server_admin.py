@@ -71,7 +71,15 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     org_add = org.add_parser("add", parents=[common], help="create an organisation")
     org_add.add_argument("name")
     org_add.add_argument("--member", action="append", default=[], help="existing user to add as member")
+    org_add.add_argument("--fullname", default="")
+    org_add.add_argument("--private-by-default", action="store_true",
+                         help="repositories created without a visibility are private")
     org_add.set_defaults(handler=_org_add)
+    org_set = org.add_parser("set", parents=[common], help="change an organisation's settings")
+    org_set.add_argument("name")
+    org_set.add_argument("--private-by-default", choices=["on", "off"], required=True,
+                         help="whether repositories created without a visibility are private")
+    org_set.set_defaults(handler=_org_set)
 
     token = sub.add_parser("token", help="manage access tokens").add_subparsers(dest="token_command",
                                                                                metavar="ACTION")
@@ -324,14 +332,27 @@ def _org_add(args: argparse.Namespace) -> int:
     storage = _storage(args)
     try:
         check_namespace(args.name)
-        storage.accounts.add_namespace(args.name, "org")
+        storage.accounts.add_namespace(args.name, "org", args.fullname)
         for member in args.member:
             storage.accounts.add_member(args.name, member)
+        if args.private_by_default:
+            storage.accounts.set_default_private(args.name, True)
     except ValueError as err:
         raise CommandError(str(err)) from None
     except HubHTTPError as err:
         raise CommandError(err.message) from None
     print(f"Created organisation {args.name} in the hub database {_settings(args).describe_database()}.")
+    return 0
+
+
+def _org_set(args: argparse.Namespace) -> int:
+    storage = _storage(args)
+    try:
+        storage.accounts.set_default_private(args.name, args.private_by_default == "on")
+    except ValueError as err:
+        raise CommandError(str(err)) from None
+    which = "private" if args.private_by_default == "on" else "public"
+    print(f"Repositories organisation {args.name} creates without a visibility are now {which}.")
     return 0
 
 

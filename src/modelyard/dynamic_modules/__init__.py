@@ -37,7 +37,7 @@ from typing import Any
 from modelyard import registry
 from modelyard.dynamic.closure import DirectoryReader, SourceReader, collect
 from modelyard.dynamic.imports import check_dependencies, scan_imports
-from modelyard.dynamic.naming import file_for_module, hub_package, local_package
+from modelyard.dynamic.naming import ROOT_PACKAGE, file_for_module, hub_package, local_package
 from modelyard.dynamic.portability import CodeTie, check_portable_code
 from modelyard.dynamic.saving import save_custom_code
 from modelyard.dynamic_modules import cache, remote_imports
@@ -443,13 +443,24 @@ def is_modelyard_class(klass: type) -> bool:
     return any(base.__module__ == "modelyard" or base.__module__.startswith("modelyard.") for base in klass.__mro__)
 
 
+def overrides_from_pretrained(klass: type) -> bool:
+    """Whether custom code defines ``from_pretrained`` itself (nomic-bert reads its weights that way): such an
+    override was written for the reference's call, a location string and the hub keywords."""
+    for base in klass.__mro__:
+        if "from_pretrained" in vars(base):
+            return base.__module__.startswith(f"{ROOT_PACKAGE}.")
+    return False
+
+
 def load_pretrained(klass: type, source: FileSource, *args: Any, **kwargs: Any) -> Any:
     """``klass.from_pretrained`` for a class an Auto class resolved. A modelyard class gets the pinned
     ``source`` itself; a class of the transformers library gets the folder, or the repository id pinned to the
-    same commit (``revision=<commit>``) with the same cache and token, and ``device`` as its ``device_map``."""
-    if is_modelyard_class(klass):
+    same commit (``revision=<commit>``) with the same cache and token, and ``device`` as its ``device_map``.
+    A modelyard class whose custom code overrides ``from_pretrained`` is called as the reference calls it:
+    with the folder or pinned repository id and those keywords, since it reads the location itself."""
+    if is_modelyard_class(klass) and not overrides_from_pretrained(klass):
         return klass.from_pretrained(source, *args, **kwargs)  # type: ignore[attr-defined]
-    if "device" in kwargs:
+    if "device" in kwargs and not is_modelyard_class(klass):
         kwargs["device_map"] = kwargs.pop("device")
     options: dict[str, Any] = {"subfolder": source.subfolder} if source.subfolder else {}
     if source.is_local:

@@ -10,6 +10,10 @@ from modelyard._lazy import lazy_exports
 
 _EXPORTS: dict[str, str] = {
     "Cache": "modelyard.generation.caches",
+    "Constraint": "modelyard.generation.beam_constraints",
+    "ConstraintListState": "modelyard.generation.beam_constraints",
+    "DisjunctiveConstraint": "modelyard.generation.beam_constraints",
+    "PhrasalConstraint": "modelyard.generation.beam_constraints",
     "CacheLayerMixin": "modelyard.generation.caches",
     "DynamicCache": "modelyard.generation.caches",
     "DynamicLayer": "modelyard.generation.caches",
@@ -25,6 +29,7 @@ _EXPORTS: dict[str, str] = {
     "ExponentialDecayLengthPenalty": "modelyard.generation.logits_process",
     "ForcedBOSTokenLogitsProcessor": "modelyard.generation.logits_process",
     "ForcedEOSTokenLogitsProcessor": "modelyard.generation.logits_process",
+    "HammingDiversityLogitsProcessor": "modelyard.generation.logits_process",
     "InfNanRemoveLogitsProcessor": "modelyard.generation.logits_process",
     "LogitNormalization": "modelyard.generation.logits_process",
     "LogitsProcessor": "modelyard.generation.logits_process",
@@ -43,6 +48,8 @@ _EXPORTS: dict[str, str] = {
     "TopKLogitsWarper": "modelyard.generation.logits_process",
     "TopPLogitsWarper": "modelyard.generation.logits_process",
     "TypicalLogitsWarper": "modelyard.generation.logits_process",
+    "UnbatchedClassifierFreeGuidanceLogitsProcessor": "modelyard.generation.logits_process",
+    "ConfidenceCriteria": "modelyard.generation.stopping_criteria",
     "EosTokenCriteria": "modelyard.generation.stopping_criteria",
     "MaxLengthCriteria": "modelyard.generation.stopping_criteria",
     "MaxTimeCriteria": "modelyard.generation.stopping_criteria",

@@ -15,7 +15,7 @@ import json
 import logging
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from modelyard._version import __version__
 from modelyard.errors import ConfigurationError, MissingFileError
@@ -117,13 +117,14 @@ GENERATE_ARGUMENTS = ("logits_processor", "stopping_criteria", "prefix_allowed_t
                       "assistant_model", "streamer", "negative_prompt_ids", "negative_prompt_attention_mask",
                       "use_model_defaults", "tokenizer")
 
-CACHE_IMPLEMENTATIONS = ("dynamic", "static")
+# "dynamic_full": a dynamic cache without sliding-window layers (assisted decoding crops it back)
+CACHE_IMPLEMENTATIONS = ("dynamic", "dynamic_full", "static")
 
 # Settings that decoding strategies modelyard does not run would need; a non-default value is refused by
 # generate() rather than silently ignored.
-UNSUPPORTED = ("num_beam_groups", "penalty_alpha", "dola_layers", "constraints", "force_words_ids",
-               "guidance_scale", "watermarking_config", "prompt_lookup_num_tokens", "assistant_early_exit",
-               "token_healing", "prefill_chunk_size")
+UNSUPPORTED = ("dola_layers", "watermarking_config", "assistant_early_exit", "token_healing", "prefill_chunk_size")
+
+ASSISTANT_SCHEDULES = ("constant", "heuristic", "heuristic_transient")
 
 _SAMPLING_FLAGS = (("temperature", 1.0), ("top_p", 1.0), ("min_p", None), ("typical_p", 1.0), ("top_k", 50),
                    ("epsilon_cutoff", 0.0), ("eta_cutoff", 0.0))
@@ -136,6 +137,22 @@ class GenerationMode:
     SAMPLE = "sample"
     BEAM_SEARCH = "beam_search"
     BEAM_SAMPLE = "beam_sample"
+    ASSISTED_GENERATION = "assisted_generation"
+    CONTRASTIVE_SEARCH = "contrastive_search"
+    GROUP_BEAM_SEARCH = "group_beam_search"
+    CONSTRAINED_BEAM_SEARCH = "constrained_beam_search"
+    DOLA_GENERATION = "dola_generation"
+
+
+# The modes the reference (4.56+) no longer runs itself: it loads them from these Hub ``custom_generate``
+# repositories, and only with ``trust_remote_code=True``. modelyard runs them built in (nothing is downloaded)
+# but asks for the same opt-in, so code written for the reference behaves the same here.
+HUB_MODES: dict[str, str] = {
+    GenerationMode.DOLA_GENERATION: "transformers-community/dola",
+    GenerationMode.CONTRASTIVE_SEARCH: "transformers-community/contrastive-search",
+    GenerationMode.GROUP_BEAM_SEARCH: "transformers-community/group-beam-search",
+    GenerationMode.CONSTRAINED_BEAM_SEARCH: "transformers-community/constrained-beam-search",
+}
 
 
 def _is_int(value: Any) -> bool:
@@ -151,6 +168,11 @@ class GenerationConfig(PretrainedIO):
     is not one is kept as an attribute (as the reference does), unless it misspells one."""
 
     auto_class_choices = ()
+
+    if TYPE_CHECKING:  # the settings are set from DEFAULTS at run time; to the type checker they are Any
+        def __getattr__(self, name: str) -> Any: ...
+
+        def __setattr__(self, name: str, value: Any) -> None: ...
     reads_json_files = True
 
     def __init__(self, **kwargs: Any) -> None:
@@ -256,6 +278,7 @@ class GenerationConfig(PretrainedIO):
             raise bad("cache_implementation", f"one of {CACHE_IMPLEMENTATIONS} or None")
         if self.max_time is not None and (not _is_number(self.max_time) or self.max_time <= 0):
             raise bad("max_time", "a positive number of seconds or None")
+        self._check_mode_values()
         if self.num_return_sequences != 1:
             if self.num_beams == 1 and not self.do_sample:
                 raise ConfigurationError(
@@ -268,6 +291,51 @@ class GenerationConfig(PretrainedIO):
                     f"({self.num_beams}): beam search returns its best beams."
                 )
 
+    def _check_mode_values(self) -> None:
+        """The settings of assisted decoding, group beam search and contrastive search."""
+        def bad(name: str, need: str, fix: str = "") -> ConfigurationError:
+            value = getattr(self, name)
+            return ConfigurationError(f"GenerationConfig: `{name}` must be {need}, got {value!r}.{' ' + fix if fix else ''}")
+
+        if not _is_int(self.num_beam_groups) or self.num_beam_groups < 1:
+            raise bad("num_beam_groups", "a positive integer", "Use num_beam_groups=1 for plain beam search.")
+        if self.constraints is not None or self.force_words_ids is not None:
+            if self.do_sample:
+                raise ConfigurationError("GenerationConfig: constrained beam search (constraints / force_words_ids) "
+                                         "does not sample; set do_sample=False.")
+            if self.num_beam_groups > 1:
+                raise ConfigurationError("GenerationConfig: constrained beam search (constraints / force_words_ids) "
+                                         "runs without beam groups; set num_beam_groups=1.")
+        if self.num_beam_groups > 1:
+            if self.num_beam_groups > self.num_beams or self.num_beams % self.num_beam_groups:
+                raise ConfigurationError(
+                    f"GenerationConfig: num_beams ({self.num_beams}) must be a multiple of num_beam_groups "
+                    f"({self.num_beam_groups}): each group holds num_beams // num_beam_groups beams. Set num_beams to "
+                    f"{self.num_beam_groups * max(1, self.num_beams // self.num_beam_groups)} or change num_beam_groups.")
+            if self.do_sample:
+                raise ConfigurationError(
+                    f"GenerationConfig: group beam search (num_beam_groups={self.num_beam_groups}) does not sample; "
+                    "set do_sample=False or num_beam_groups=1.")
+        if self.guidance_scale is not None and (not _is_number(self.guidance_scale) or self.guidance_scale < 0):
+            raise bad("guidance_scale", "a non-negative number (1 or None disables classifier-free guidance)")
+        if not _is_number(self.diversity_penalty) or self.diversity_penalty < 0:
+            raise bad("diversity_penalty", "a non-negative number (0 disables it)")
+        if self.penalty_alpha is not None and (not _is_number(self.penalty_alpha) or not 0 <= self.penalty_alpha <= 1):
+            raise bad("penalty_alpha", "a number in [0, 1] (the weight of the degeneration penalty) or None")
+        if self.prompt_lookup_num_tokens is not None and (
+                not _is_int(self.prompt_lookup_num_tokens) or self.prompt_lookup_num_tokens < 1):
+            raise bad("prompt_lookup_num_tokens", "a positive integer (the tokens to copy from the prompt) or None")
+        if self.max_matching_ngram_size is not None and (
+                not _is_int(self.max_matching_ngram_size) or self.max_matching_ngram_size < 1):
+            raise bad("max_matching_ngram_size", "a positive integer or None (2)")
+        if not _is_number(self.num_assistant_tokens) or self.num_assistant_tokens < 1:
+            raise bad("num_assistant_tokens", "a positive number of tokens")
+        if self.num_assistant_tokens_schedule not in ASSISTANT_SCHEDULES:
+            raise bad("num_assistant_tokens_schedule", f"one of {ASSISTANT_SCHEDULES}")
+        threshold = self.assistant_confidence_threshold
+        if threshold is not None and (not _is_number(threshold) or not 0 <= threshold <= 1):
+            raise bad("assistant_confidence_threshold", "a probability in [0, 1] (0 disables it) or None")
+
     def _ignored_settings(self) -> dict[str, str]:
         issues: dict[str, str] = {}
         if self.do_sample is False:
@@ -278,6 +346,12 @@ class GenerationConfig(PretrainedIO):
                         f"`do_sample` is set to `False`. However, `{name}` is set to `{value}` -- this flag is only "
                         f"used in sample-based generation modes. You should set `do_sample=True` or unset `{name}`."
                     )
+        if self.penalty_alpha is not None and self.penalty_alpha > 0 and (self.do_sample or self.num_beams > 1):
+            issues["penalty_alpha"] = ("`penalty_alpha` selects contrastive search, which runs with num_beams=1 and "
+                                       "do_sample=False only; it is ignored with these settings.")
+        if self.diversity_penalty and self.num_beam_groups == 1:
+            issues["diversity_penalty"] = ("`diversity_penalty` is used by group beam search only: set num_beam_groups "
+                                           "> 1 (and num_beams a multiple of it) or unset `diversity_penalty`.")
         if self.num_beams == 1:
             if self.early_stopping is not False:
                 issues["early_stopping"] = self._single_beam_text("early_stopping", self.early_stopping)
@@ -301,10 +375,37 @@ class GenerationConfig(PretrainedIO):
                 f"beam-based generation modes. You should set `num_beams>1` or unset `{name}`.")
 
     def get_generation_mode(self, assistant_model: Any = None) -> str:
-        """The decoding strategy these settings select (a :class:`GenerationMode` value)."""
-        if self.num_beams == 1:
-            return GenerationMode.SAMPLE if self.do_sample else GenerationMode.GREEDY_SEARCH
-        return GenerationMode.BEAM_SAMPLE if self.do_sample else GenerationMode.BEAM_SEARCH
+        """The decoding strategy these settings select (a :class:`GenerationMode` value), chosen as the reference
+        chooses: constraints first, then the beam count, ``do_sample``, ``penalty_alpha`` with ``top_k > 1``
+        (contrastive search) and ``num_beam_groups``; an assistant (or prompt lookup) turns greedy decoding and
+        sampling into assisted decoding and is ignored, with a warning, by the other modes."""
+        if self.constraints is not None or self.force_words_ids is not None:
+            mode = GenerationMode.CONSTRAINED_BEAM_SEARCH
+        elif self.num_beams == 1:
+            if self.do_sample:
+                mode = GenerationMode.SAMPLE
+            elif self.top_k is not None and self.top_k > 1 and self.penalty_alpha is not None and self.penalty_alpha > 0:
+                mode = GenerationMode.CONTRASTIVE_SEARCH
+            else:
+                mode = GenerationMode.GREEDY_SEARCH
+        elif self.num_beam_groups > 1:
+            mode = GenerationMode.GROUP_BEAM_SEARCH
+        else:
+            mode = GenerationMode.BEAM_SAMPLE if self.do_sample else GenerationMode.BEAM_SEARCH
+        if assistant_model is not None or self.prompt_lookup_num_tokens is not None or (
+                self.assistant_early_exit is not None):
+            if mode in (GenerationMode.GREEDY_SEARCH, GenerationMode.SAMPLE):
+                mode = GenerationMode.ASSISTED_GENERATION
+            else:
+                logger.warning("An assistant model (or prompt lookup) was given, but assisted decoding runs with greedy "
+                               "decoding and sampling only; the settings select %s, which ignores it.", mode)
+        if self.dola_layers is not None:
+            if mode in (GenerationMode.GREEDY_SEARCH, GenerationMode.SAMPLE):
+                mode = GenerationMode.DOLA_GENERATION
+            else:
+                logger.warning("dola_layers is set, but DoLa decoding runs with greedy decoding and sampling only; the "
+                               "settings select %s, which ignores it.", mode)
+        return mode
 
     # ------------------------------------------------------------------ changing
     def update(self, **kwargs: Any) -> dict[str, Any]:
@@ -366,7 +467,14 @@ class GenerationConfig(PretrainedIO):
         """Build from a dict (a ``generation_config.json``'s content); ``kwargs`` override its settings."""
         if not isinstance(config_dict, dict):
             raise ConfigurationError(f"GenerationConfig.from_dict needs a dict, got {type(config_dict).__name__}.")
-        config = cls(**{**config_dict, **{k: v for k, v in kwargs.items() if k in DEFAULTS or k in METADATA_FIELDS}})
+        # A file's keys that are not settings are the repository's own (Baichuan's user_token_id): kept as
+        # attributes, never taken for misspelt settings.
+        own = {k: v for k, v in config_dict.items() if k not in DEFAULTS and k not in METADATA_FIELDS
+               and not k.startswith("_") and k not in GENERATE_ARGUMENTS}
+        settings = {k: v for k, v in config_dict.items() if k not in own}
+        config = cls(**{**settings, **{k: v for k, v in kwargs.items() if k in DEFAULTS or k in METADATA_FIELDS}})
+        for key, value in own.items():
+            setattr(config, key, value)
         unused = {k: v for k, v in kwargs.items() if k not in DEFAULTS and k not in METADATA_FIELDS}
         return (config, unused) if return_unused_kwargs else config
 

@@ -480,12 +480,92 @@ class LogitNormalization(LogitsProcessor):
         return scores.log_softmax(dim=-1)
 
 
+class HammingDiversityLogitsProcessor(LogitsProcessor):
+    """Group beam search's diversity term: a beam of group ``g`` loses ``diversity_penalty`` for each beam of
+    groups ``0 .. g-1`` that picked the same token at this step (Vijayakumar et al., 2016). Called with
+    ``current_tokens`` (this step's tokens of every beam so far, ``(batch * num_beams,)``) and
+    ``beam_group_idx``; ``scores`` holds the rows of that group only."""
+
+    def __init__(self, diversity_penalty: float, num_beams: int, num_beam_groups: int) -> None:
+        if not isinstance(diversity_penalty, float) or not diversity_penalty > 0.0:
+            raise ConfigurationError(f"diversity_penalty must be a float above 0, got {diversity_penalty!r}.")
+        if not isinstance(num_beams, int) or num_beams < 2:
+            raise ConfigurationError(f"num_beams must be an integer of 2 or more, got {num_beams!r}.")
+        if not isinstance(num_beam_groups, int) or num_beam_groups < 2 or num_beam_groups > num_beams:
+            raise ConfigurationError(
+                f"num_beam_groups must be an integer from 2 to num_beams ({num_beams}), got {num_beam_groups!r}.")
+        self.diversity_penalty = diversity_penalty
+        self.num_beams = num_beams
+        self.group_size = num_beams // num_beam_groups
+
+    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor,  # type: ignore[override]
+                 current_tokens: torch.LongTensor, beam_group_idx: int) -> torch.FloatTensor:
+        start = beam_group_idx * self.group_size
+        if start == 0:
+            return scores
+        size = min(start + self.group_size, self.num_beams) - start
+        batch = current_tokens.shape[0] // self.num_beams
+        penalised = scores.clone()
+        for row in range(batch):
+            earlier = current_tokens[row * self.num_beams : row * self.num_beams + start]
+            counts = torch.bincount(earlier, minlength=scores.shape[-1]).to(scores.device)
+            penalised[row * size : (row + 1) * size] -= self.diversity_penalty * counts
+        return penalised  # type: ignore[return-value]
+
+
+class UnbatchedClassifierFreeGuidanceLogitsProcessor(LogitsProcessor):
+    """Classifier-free guidance (``guidance_scale`` in ``generate()``): the scores become
+    ``unconditional + guidance_scale * (conditional - unconditional)`` in log-probabilities, where the
+    unconditional ones come from a second run of ``model`` on ``unconditional_ids`` (the negative prompt; by
+    default the prompt's last token) followed by the generated tokens, with its own cache. ``guidance_scale``
+    above 1 pushes the output towards the prompt and away from the negative prompt."""
+
+    def __init__(self, guidance_scale: float, model: Any, unconditional_ids: torch.LongTensor | None = None,
+                 unconditional_attention_mask: torch.LongTensor | None = None, use_cache: bool = True) -> None:
+        self.guidance_scale = guidance_scale
+        self.model = model
+        self.unconditional_ids: torch.Tensor | None = unconditional_ids
+        self.unconditional_mask: torch.Tensor | None = unconditional_attention_mask
+        self.use_cache = use_cache
+        self.past_key_values: Any = None
+        self.first_pass = True
+
+    def get_unconditional_logits(self, input_ids: torch.Tensor) -> torch.Tensor:
+        """The model's logits on the negative prompt plus what was generated since (one new token per call when
+        the cache is used)."""
+        last = input_ids[:, -1:]
+        if self.first_pass:
+            self.first_pass = False
+            ids = self.unconditional_ids if self.unconditional_ids is not None else last
+            mask = self.unconditional_mask if self.unconditional_mask is not None else torch.ones_like(
+                ids, dtype=torch.long)
+        else:
+            assert self.unconditional_ids is not None and self.unconditional_mask is not None  # set by the first pass
+            mask = torch.cat([self.unconditional_mask, torch.ones_like(last, dtype=torch.long)], dim=1)
+            ids = last if self.use_cache else torch.cat([self.unconditional_ids, last], dim=1)
+        self.unconditional_ids, self.unconditional_mask = ids, mask
+        out = self.model(ids, attention_mask=mask, use_cache=self.use_cache, past_key_values=self.past_key_values)
+        if isinstance(out, tuple):
+            self.past_key_values = out[1] if len(out) > 1 else None
+            return out[0]  # type: ignore[no-any-return]
+        self.past_key_values = getattr(out, "past_key_values", None)
+        return out.logits  # type: ignore[no-any-return]
+
+    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
+        scores = torch.nn.functional.log_softmax(scores, dim=-1)  # type: ignore[assignment]
+        if self.guidance_scale == 1:
+            return scores
+        unconditional = torch.nn.functional.log_softmax(self.get_unconditional_logits(input_ids)[:, -1], dim=-1)
+        return self.guidance_scale * (scores - unconditional) + unconditional  # type: ignore[return-value]
+
+
 __all__ = [
     "EpsilonLogitsWarper",
     "EtaLogitsWarper",
     "ExponentialDecayLengthPenalty",
     "ForcedBOSTokenLogitsProcessor",
     "ForcedEOSTokenLogitsProcessor",
+    "HammingDiversityLogitsProcessor",
     "InfNanRemoveLogitsProcessor",
     "LogitNormalization",
     "LogitsProcessor",
@@ -504,4 +584,5 @@ __all__ = [
     "TopKLogitsWarper",
     "TopPLogitsWarper",
     "TypicalLogitsWarper",
+    "UnbatchedClassifierFreeGuidanceLogitsProcessor",
 ]

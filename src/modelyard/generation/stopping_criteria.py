@@ -172,7 +172,21 @@ def validate_stopping_criteria(stopping_criteria: StoppingCriteriaList, max_leng
     return criteria
 
 
+class ConfidenceCriteria(StoppingCriteria):
+    """Assisted generation's draft stop: done when the assistant gives its own last token a probability below
+    ``assistant_confidence_threshold`` (from the last step's processed scores), so a doubtful draft is not extended."""
+
+    def __init__(self, assistant_confidence_threshold: float) -> None:
+        self.assistant_confidence_threshold = assistant_confidence_threshold
+
+    def __call__(self, input_ids: torch.LongTensor, scores: Any, **kwargs: Any) -> torch.BoolTensor:
+        last = scores if isinstance(scores, torch.Tensor) else scores[-1]  # this step's scores, or all steps'
+        probability = last.softmax(-1)[0, input_ids[0, -1]].item()
+        return bool(probability < self.assistant_confidence_threshold)  # type: ignore[return-value]
+
+
 __all__ = [
+    "ConfidenceCriteria",
     "EosTokenCriteria",
     "MaxLengthCriteria",
     "MaxTimeCriteria",

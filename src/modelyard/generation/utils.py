@@ -59,15 +59,25 @@ import torch
 from torch import nn
 
 from modelyard.errors import ConfigurationError, UnexpectedArgumentError
+from modelyard.generation.assisted import assisted_decoding
 from modelyard.generation.beam_search import beam_search
 from modelyard.generation.caches import Cache, DynamicCache, StaticCache
-from modelyard.generation.configuration_utils import DEFAULTS, UNSUPPORTED, GenerationConfig
+from modelyard.generation.configuration_utils import (
+    DEFAULTS,
+    UNSUPPORTED,
+    GenerationConfig,
+    GenerationMode,
+)
+from modelyard.generation.constrained_beam import constrained_beam_search
+from modelyard.generation.contrastive import contrastive_search
+from modelyard.generation.group_beam import group_beam_search
 from modelyard.generation.logits_process import (
     EpsilonLogitsWarper,
     EtaLogitsWarper,
     ExponentialDecayLengthPenalty,
     ForcedBOSTokenLogitsProcessor,
     ForcedEOSTokenLogitsProcessor,
+    HammingDiversityLogitsProcessor,
     InfNanRemoveLogitsProcessor,
     LogitNormalization,
     LogitsProcessorList,
@@ -84,7 +94,9 @@ from modelyard.generation.logits_process import (
     TopKLogitsWarper,
     TopPLogitsWarper,
     TypicalLogitsWarper,
+    UnbatchedClassifierFreeGuidanceLogitsProcessor,
 )
+from modelyard.generation.modes import candidate_generator, check_mode, prepare_rollback_cache
 from modelyard.generation.outputs import (  # noqa: F401 - the reference's names at its path
     BeamSampleDecoderOnlyOutput,
     BeamSearchDecoderOnlyOutput,
@@ -95,6 +107,7 @@ from modelyard.generation.outputs import (  # noqa: F401 - the reference's names
     SampleDecoderOnlyOutput,
 )
 from modelyard.generation.stopping_criteria import (
+    ConfidenceCriteria,
     EosTokenCriteria,
     MaxLengthCriteria,
     MaxTimeCriteria,
@@ -312,6 +325,41 @@ class GenerationMixin:
         eos_tensor = None if eos_list is None else torch.tensor(eos_list, dtype=torch.long, device=device)
         return eos_tensor, pad
 
+    def _prepare_special_tokens(self, generation_config: GenerationConfig, kwargs_has_attention_mask: bool | None = None,
+                                device: Any = None) -> None:
+        """Set ``generation_config._bos_token_tensor``, ``_eos_token_tensor`` (1-d), ``_pad_token_tensor`` (the
+        first eos where no pad token is set) and ``_decoder_start_token_tensor``, as the reference's
+        ``generate()`` does before asking for processors and criteria: remote code with a decoding loop of
+        its own calls it too. Changes ``generation_config`` in place (use a copy)."""
+        device = device if device is not None else self.device  # type: ignore[attr-defined]
+
+        def as_tensor(token: Any) -> torch.Tensor | None:
+            if token is None:
+                return None
+            if isinstance(token, torch.Tensor):
+                return token.to(device)
+            return torch.tensor(token, dtype=torch.long, device=device)
+
+        config: Any = generation_config  # settings and the private tensors are attributes set at run time
+        eos = as_tensor(config.eos_token_id)
+        if eos is not None and eos.ndim == 0:
+            eos = eos.unsqueeze(0)
+        pad = as_tensor(config.pad_token_id)
+        if pad is None and eos is not None and eos.numel():
+            if kwargs_has_attention_mask is False:
+                logger.warning("The attention mask and the pad token id were not set: pass the inputs' attention_mask "
+                               "to get reliable results.")
+            pad = eos[0]
+            logger.warning("Setting `pad_token_id` to `eos_token_id`:%s for open-end generation.", int(pad))
+        bos = as_tensor(config.bos_token_id)
+        start = as_tensor(config.decoder_start_token_id)
+        if self.config.is_encoder_decoder and start is None:  # type: ignore[attr-defined]
+            start = bos
+        config._bos_token_tensor = bos
+        config._eos_token_tensor = eos
+        config._pad_token_tensor = pad
+        config._decoder_start_token_tensor = start
+
     def _get_logits_processor(
         self, generation_config: GenerationConfig, input_ids_seq_length: int | None = None,
         encoder_input_ids: torch.Tensor | None = None, prefix_allowed_tokens_fn: Any = None,
@@ -319,11 +367,22 @@ class GenerationMixin:
         model_kwargs: dict[str, Any] | None = None, negative_prompt_ids: Any = None,
         negative_prompt_attention_mask: Any = None, *, eos_tensor: torch.Tensor | None = None,
     ) -> LogitsProcessorList:
-        """The processors the settings ask for, in the reference's order, with the caller's merged in."""
+        """The processors the settings ask for, in the reference's order, with the caller's merged in. The eos
+        tokens are ``eos_tensor``, else those :meth:`_prepare_special_tokens` set on the config."""
         config = generation_config
+        if eos_tensor is None:
+            eos_tensor = getattr(config, "_eos_token_tensor", None)
         processors = LogitsProcessorList()
+        if config.guidance_scale is not None and config.guidance_scale != 1:
+            processors.append(UnbatchedClassifierFreeGuidanceLogitsProcessor(
+                config.guidance_scale, self, unconditional_ids=negative_prompt_ids,
+                unconditional_attention_mask=negative_prompt_attention_mask, use_cache=config.use_cache))
         if config.sequence_bias is not None:
             processors.append(SequenceBiasLogitsProcessor(sequence_bias=config.sequence_bias))
+        if config.diversity_penalty is not None and config.diversity_penalty > 0.0 and config.num_beam_groups > 1:
+            processors.append(HammingDiversityLogitsProcessor(
+                diversity_penalty=float(config.diversity_penalty), num_beams=config.num_beams,
+                num_beam_groups=config.num_beam_groups))
         if config.repetition_penalty is not None and config.repetition_penalty != 1.0:
             processors.append(RepetitionPenaltyLogitsProcessor(penalty=config.repetition_penalty))
         if config.no_repeat_ngram_size:
@@ -382,8 +441,10 @@ class GenerationMixin:
         self, generation_config: GenerationConfig, stopping_criteria: StoppingCriteriaList | None,
         tokenizer: Any = None, *, eos_tensor: torch.Tensor | None = None,
     ) -> StoppingCriteriaList:
-        """The criteria the settings ask for, with the caller's merged in."""
+        """The criteria the settings ask for, with the caller's merged in (eos tokens as for the processors)."""
         config = generation_config
+        if eos_tensor is None:
+            eos_tensor = getattr(config, "_eos_token_tensor", None)
         criteria = StoppingCriteriaList()
         if config.max_length is not None:
             criteria.append(MaxLengthCriteria(max_length=config.max_length,
@@ -398,6 +459,9 @@ class GenerationMixin:
             criteria.append(StopStringCriteria(stop_strings=config.stop_strings, tokenizer=tokenizer))
         if eos_tensor is not None:
             criteria.append(EosTokenCriteria(eos_token_id=eos_tensor))
+        threshold = config.assistant_confidence_threshold
+        if config.is_assistant and threshold is not None and threshold > 0:
+            criteria.append(ConfidenceCriteria(assistant_confidence_threshold=threshold))
         return _merge(criteria, stopping_criteria, "stopping criterion")
 
     # -- generate ------------------------------------------------------------------------------------------------
@@ -428,28 +492,32 @@ class GenerationMixin:
         ``return_dict_in_generate=True``. Left-padded batches (with their ``attention_mask``) give each row what
         the prompt alone gives.
         """
-        for name, value in (("assistant_model", assistant_model), ("custom_generate", custom_generate),
-                            ("negative_prompt_ids", negative_prompt_ids),
-                            ("negative_prompt_attention_mask", negative_prompt_attention_mask)):
-            if value is not None:
-                raise ConfigurationError(f"generate(): {name} (assisted / guided generation) is not supported by "
-                                         "modelyard; leave it unset.")
         if synced_gpus:
             raise ConfigurationError("generate(): synced_gpus=True (multi-process generation) is not supported; "
                                      "generate in each process separately.")
+        trust_remote_code = kwargs.pop("trust_remote_code", None)
         tokenizer = kwargs.pop("tokenizer", None)
-        kwargs.pop("assistant_tokenizer", None)
+        assistant_tokenizer = kwargs.pop("assistant_tokenizer", None)
         config, model_kwargs = self._prepare_generation_config(generation_config, kwargs, use_model_defaults)
+        mode = config.get_generation_mode(assistant_model)
+        check_mode(self, mode, config, custom_generate=custom_generate, trust_remote_code=trust_remote_code,
+                   assistant_model=assistant_model, assistant_tokenizer=assistant_tokenizer, streamer=streamer)
         for name in UNSUPPORTED:
             if getattr(config, name) != DEFAULTS[name]:
                 raise ConfigurationError(
                     f"generate(): {name}={getattr(config, name)!r} selects a decoding feature modelyard does not run "
-                    f"(greedy, sampling and beam search are supported); leave {name} at its default.")
+                    f"(greedy, sampling, beam search, assisted decoding, group beam search, contrastive search, "
+                    f"constrained beam search and classifier-free guidance are supported); leave {name} at its "
+                    "default.")
         self._check_model_kwargs(model_kwargs)
 
         input_ids = self._prompt_ids(inputs, model_kwargs, config)
         device = input_ids.device
         batch_size = input_ids.shape[0]
+        if mode == GenerationMode.ASSISTED_GENERATION and batch_size > 1:
+            raise ConfigurationError(
+                f"Assisted decoding (assistant_model / prompt_lookup_num_tokens) runs one prompt at a time, as in the "
+                f"reference, but got a batch of {batch_size}; call generate() for each prompt.")
         embeds = model_kwargs.get("inputs_embeds")
         prompt_length = input_ids.shape[1] if input_ids.shape[1] > 0 or embeds is None else embeds.shape[1]
         explicit_pad = config.pad_token_id
@@ -471,13 +539,16 @@ class GenerationMixin:
         processors = self._get_logits_processor(
             config, input_ids_seq_length=prompt_length if input_ids.shape[1] > 0 else 0,
             prefix_allowed_tokens_fn=prefix_allowed_tokens_fn,
-            logits_processor=logits_processor or LogitsProcessorList(), device=device, eos_tensor=eos_tensor)
+            logits_processor=logits_processor or LogitsProcessorList(), device=device, eos_tensor=eos_tensor,
+            negative_prompt_ids=negative_prompt_ids, negative_prompt_attention_mask=negative_prompt_attention_mask)
         criteria = self._get_stopping_criteria(config, stopping_criteria or StoppingCriteriaList(),
                                                tokenizer=tokenizer, eos_tensor=eos_tensor)
 
         expand = config.num_beams if config.num_beams > 1 else config.num_return_sequences
         if expand > 1:
             input_ids, model_kwargs = self._expand_inputs_for_generation(expand, input_ids=input_ids, **model_kwargs)
+        if mode in (GenerationMode.ASSISTED_GENERATION, GenerationMode.CONTRASTIVE_SEARCH):
+            prepare_rollback_cache(self, config, model_kwargs)
         self._prepare_cache(config, model_kwargs, batch_size * expand, input_ids)
         self._initial_cache_position(input_ids, model_kwargs)
 
@@ -491,10 +562,20 @@ class GenerationMixin:
         settings.output_logits = config.return_dict_in_generate and bool(config.output_logits)
         settings.output_attentions = config.return_dict_in_generate and config.output_attentions
         settings.output_hidden_states = config.return_dict_in_generate and config.output_hidden_states
+        if mode == GenerationMode.GROUP_BEAM_SEARCH:
+            return group_beam_search(self, input_ids, processors, criteria, config, settings, model_kwargs)
+        if mode == GenerationMode.CONSTRAINED_BEAM_SEARCH:
+            return constrained_beam_search(self, input_ids, processors, criteria, config, settings, model_kwargs)
         if config.num_beams > 1:
             return self._beam_search(input_ids, processors, criteria, config, settings, model_kwargs)
         if streamer is not None:
             streamer.put(input_ids.cpu())
+        if mode == GenerationMode.ASSISTED_GENERATION:
+            drafter = candidate_generator(self, config, model_kwargs, processors, assistant_model, eos_tensor)
+            return assisted_decoding(self, input_ids, processors, criteria, config, settings, model_kwargs, drafter,
+                                     streamer)
+        if mode == GenerationMode.CONTRASTIVE_SEARCH:
+            return contrastive_search(self, input_ids, processors, criteria, config, settings, model_kwargs, streamer)
         return self._sample(input_ids, processors, criteria, settings, model_kwargs, streamer)
 
     # -- preparation steps ---------------------------------------------------------------------------------------
@@ -621,7 +702,8 @@ class GenerationMixin:
             model_kwargs["past_key_values"] = StaticCache(
                 config=self.config, max_cache_len=config.max_length, max_batch_size=batch_size,  # type: ignore[attr-defined]
                 dtype=self.dtype, device=input_ids.device)  # type: ignore[attr-defined]
-        elif config.cache_implementation == "dynamic" or getattr(type(self), "_supports_cache_class", False):
+        elif config.cache_implementation in ("dynamic", "dynamic_full") or getattr(
+                type(self), "_supports_cache_class", False):
             model_kwargs["past_key_values"] = DynamicCache()
         # otherwise the model makes its own cache on the first step (older remote code keeps legacy tuples)
 
@@ -784,7 +866,8 @@ def _merge(defaults: list[Any], custom: list[Any] | None, what: str) -> Any:
     merged = type(defaults)()
     for default in defaults:
         replacement = next((c for c in custom if type(c) is type(default)), None)
-        if replacement is not None:
+        if replacement is not None and (what, type(replacement)) not in _WARNED_MERGES:
+            _WARNED_MERGES.add((what, type(replacement)))  # once per type: assisted decoding merges every round
             logger.warning("A custom %s of type %s was passed to generate() and generate() also made one from its "
                            "settings; the custom one is used.", what, type(replacement).__name__)
         merged.append(replacement if replacement is not None else default)
@@ -814,6 +897,7 @@ def add_generation_mixin_to_remote_model(model_class: type) -> type:
 
 
 _MIXED_IN: weakref.WeakKeyDictionary[type, type] = weakref.WeakKeyDictionary()
+_WARNED_MERGES: set[tuple[str, type]] = set()
 
 
 __all__ = [

@@ -34,7 +34,9 @@ from modelyard.server import (
     routes_lfs,
     routes_lfs_direct,
     routes_listing,
+    routes_maintenance,
     routes_repos,
+    routes_social,
     routes_upload,
     web,
 )
@@ -146,7 +148,8 @@ _BUCKETS = re.compile(r"^/api/buckets(/|$)")
 # A repository id without a namespace ("gpt2"): no route takes one, but the client must read "not found".
 _NO_NAMESPACE = re.compile(
     r"^/api/(?:models|datasets|spaces)/([^/]+)(?:/(?:revision|tree|paths-info|refs|commits|treesize|preupload|commit|"
-    r"discussions|settings|xet-read-token|xet-write-token|branch|tag|lfs-files)(?:/.*)?)?$"
+    r"discussions|settings|xet-read-token|xet-write-token|branch|tag|lfs-files|like|likers|auth-check|"
+    r"super-squash)(?:/.*)?)?$"
     r"|^/(?:datasets/|spaces/)?([^/]+)/resolve/")
 
 
@@ -252,9 +255,9 @@ def create_app(settings: HubSettings | None = None) -> FastAPI:
         report = hub.health()
         return JSONResponse(report, status_code=200 if report["status"] == "ok" else 503)
 
-    for module in (routes_listing, routes_repos, routes_upload, routes_discussions, routes_gating, routes_lfs,
-                   routes_lfs_direct, xet_routes,
-                   routes_files):
+    # routes_social first: /api/users/{u}/likes would otherwise be read as repo info of a repo "users/{u}/likes".
+    for module in (routes_social, routes_maintenance, routes_listing, routes_repos, routes_upload, routes_discussions,
+                   routes_gating, routes_lfs, routes_lfs_direct, xet_routes, routes_files):
         app.include_router(module.router)
     web.install(app)  # after the API routes: the pages' /{namespace}/{name} paths must not shadow them
     responses.honest_openapi(app)

@@ -2,7 +2,7 @@
 
 Rules: anyone (even anonymous) reads public repos; private repos are visible only to their owner and the
 members of their organisation, and answer RepoNotFound to everyone else (401 anonymous, 404 signed in), so
-their existence does not leak. A gated repo's files (all but its README.md and .gitattributes) are downloaded
+their existence does not leak. A gated repo's files (all but its README.md) are downloaded
 only by its owners and the users whose access request was accepted; others get ``GatedRepo``. Writing needs a ``write`` token and a namespace that is the caller's own
 name or one of their organisations. A token that is sent but unknown is refused with 401 everywhere.
 """
@@ -65,7 +65,9 @@ def require_read(caller: Identity | None, repo: Repo | None, repo_id: str) -> Re
 
 
 # -- gated repositories -------------------------------------------------------------------------------
-GATE_FREE = frozenset({"README.md", ".gitattributes"})  # readable in a gated repository without access
+# Readable in a gated repository without access: its card, as on the Hugging Face Hub (whose own client tests
+# expect a download of .gitattributes to be refused).
+GATE_FREE = frozenset({"README.md"})
 
 
 def has_gate_access(storage: Storage, caller: Identity | None, repo: Repo) -> bool:
@@ -86,8 +88,9 @@ def require_gate_access(storage: Storage, caller: Identity | None, repo: Repo, p
     hint = ("Sign in (pass a token) and ask for access" if caller is None else
             f"You ({caller.name!r}) have not been given access: ask for it")
     raise HubHTTPError(401 if caller is None else 403,
-                       f"Access to {repo.type} {repo.repo_id} is restricted: it is a gated repository. {hint} on its "
-                       f"page (/{where}) or with POST /{where}/ask-access, then wait for an owner to accept.",
+                       f"Access to {repo.type} {repo.repo_id} is restricted and you are not in the authorized list (it "
+                       f"is a gated repository). {hint} on its page (/{where}) or with POST /{where}/ask-access, then "
+                       "wait for an owner to accept.",
                        code="GatedRepo")
 
 

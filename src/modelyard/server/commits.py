@@ -14,15 +14,15 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
-from modelyard.server.blobstore import BlobStore
 from modelyard.server.errors import HubHTTPError, bad_request
-from modelyard.server.gitobjects import FileEntry, git_blob_oid, lfs_entry
+from modelyard.server.gitobjects import FileEntry, git_blob_oid
 from modelyard.server.paths import check_folder_path, check_path_in_repo, nfc_twins
 
 _SHA256_RE = re.compile(r"[0-9a-f]{64}")
 _PARENT_RE = re.compile(r"[0-9a-f]{5,40}")
+UNPROCESSABLE = 422  # a path a repository cannot hold, as the Hugging Face Hub answers at commit and preupload
 
 
 MAX_COMMIT_LINE_DEPTH = 16  # a commit line is {"key": ..., "value": {...}}: 2 levels, a little slack
@@ -59,6 +59,14 @@ def _check_no_lone_surrogate(obj: Any, line_no: int) -> None:
                           "them as UTF-8.") from None
 
 
+class BlobSink(Protocol):
+    """Where a commit's regular files are stored (the hub's content gateway)."""
+
+    def put_bytes(self, content: bytes) -> str:
+        """Store ``content``; returns its sha256."""
+        ...
+
+
 @dataclass
 class Operation:
     kind: str  # "add" | "lfs" | "delete" | "delete_folder"
@@ -90,7 +98,7 @@ def _str_field(value: dict[str, Any], name: str, line_no: int) -> str:
     return found
 
 
-def parse_commit(body: IO[bytes], store: BlobStore, *, max_line: int, max_regular: int, max_file: int,
+def parse_commit(body: IO[bytes], store: BlobSink, *, max_line: int, max_regular: int, max_file: int,
                  max_operations: int) -> ParsedCommit:
     """Read the NDJSON ``body``: a ``header`` line and one line per operation. Regular files are stored."""
     parsed = ParsedCommit()
@@ -133,7 +141,7 @@ def parse_commit(body: IO[bytes], store: BlobStore, *, max_line: int, max_regula
             raise HubHTTPError(413, f"A commit may hold at most {max_operations} operations; split it into several.")
         path = _str_field(value, "path", line_no)
         if key == "file":
-            check_path_in_repo(path)
+            check_path_in_repo(path, status=UNPROCESSABLE)
             encoding = value.get("encoding", "base64")
             content = _str_field(value, "content", line_no)
             if encoding == "base64":
@@ -151,7 +159,7 @@ def parse_commit(body: IO[bytes], store: BlobStore, *, max_line: int, max_regula
             sha = store.put_bytes(data)
             parsed.operations.append(Operation("add", path, entry=FileEntry(sha, len(data), git_blob_oid(data), False)))
         elif key == "lfsFile":
-            check_path_in_repo(path)
+            check_path_in_repo(path, status=UNPROCESSABLE)
             oid = _str_field(value, "oid", line_no).lower()
             algo = value.get("algo", "sha256")
             if algo != "sha256" or not _SHA256_RE.fullmatch(oid):
@@ -161,7 +169,7 @@ def parse_commit(body: IO[bytes], store: BlobStore, *, max_line: int, max_regula
                 raise bad_request(f"LFS file {path!r}: size {size!r} must be an integer between 0 and {max_file}.")
             parsed.operations.append(Operation("lfs", path, sha256=oid, size=size))
         elif key == "deletedFile":
-            parsed.operations.append(Operation("delete", check_path_in_repo(path)))
+            parsed.operations.append(Operation("delete", check_path_in_repo(path, status=UNPROCESSABLE)))
         elif key == "deletedFolder":
             parsed.operations.append(Operation("delete_folder", check_folder_path(path)))
         else:
@@ -194,7 +202,13 @@ def apply_operations(
             result[op.path] = lfs_lookup(op.path, op.sha256, op.size)
             lfs_blobs.add(op.sha256)
         elif op.kind == "delete":
-            if result.pop(op.path, None) is None:
+            if result.pop(op.path, None) is not None:
+                continue
+            # A folder named without its trailing '/' (the Hugging Face Hub deletes it too).
+            doomed = [p for p in result if p.startswith(op.path + "/")]
+            for p in doomed:
+                del result[p]
+            if not doomed:
                 raise HubHTTPError(404, f"A file with this name doesn't exist: {op.path!r} is not in {repo_id!r} at "
                                    f"{revision!r}.", code="EntryNotFound")
         elif op.kind == "delete_folder":
@@ -223,16 +237,3 @@ def _check_file_folder_clash(manifest: dict[str, FileEntry]) -> None:
     if clash:
         name = sorted(clash)[0]
         raise bad_request(f"{name!r} would be both a file and a folder; delete the file or rename the folder.")
-
-
-def lfs_entry_for(store: BlobStore, sha256: str, size: int | None, path: str) -> FileEntry:
-    """FileEntry of a stored LFS object; 400 if its bytes never reached the store or the size differs."""
-    blob = store.path(sha256)
-    try:
-        stored_size = blob.stat().st_size
-    except FileNotFoundError:
-        raise bad_request(f"LFS object {sha256} for {path!r} was not uploaded to this repository; upload it "
-                          "through this repository's LFS batch API first.") from None
-    if size is not None and size != stored_size:
-        raise bad_request(f"LFS file {path!r}: size {size} does not match the uploaded object ({stored_size} bytes).")
-    return lfs_entry(sha256, stored_size)

@@ -80,10 +80,14 @@ def is_repo_id(value: str) -> bool:
     return bool(sep)
 
 
-def check_path_in_repo(path: str, *, max_length: int = MAX_PATH_LENGTH) -> str:
-    """A file path inside a repository: relative, '/'-separated, no '..', '.', empty parts, '\\', NUL or '.git'."""
+def check_path_in_repo(path: str, *, max_length: int = MAX_PATH_LENGTH, status: int = 400) -> str:
+    """A file path inside a repository: relative, '/'-separated, no '..', '.', empty parts, '\\', NUL or '.git'.
+
+    ``status``: 400, or 422 where a path is being written (preupload, commit), as the Hugging Face Hub answers.
+    A backslash is refused although the Hub accepts it as an ordinary character: on Windows it is a separator,
+    so ``folder/..\\..\\x`` names a file outside the download folder for every client that does not re-check."""
     if not isinstance(path, str) or not path:
-        raise bad_request(f"Invalid path in repository {path!r}: it must be a non-empty string.")
+        raise HubHTTPError(status, f"Invalid path in repository {path!r}: it must be a non-empty string.")
     problem = None
     if len(path.encode("utf-8", "surrogatepass")) > max_length:
         problem = f"it is longer than {max_length} bytes"
@@ -110,7 +114,7 @@ def check_path_in_repo(path: str, *, max_length: int = MAX_PATH_LENGTH) -> str:
                            "ignores case, trailing dots and spaces, and zero-width characters, as git does)")
                 break
     if problem:
-        raise bad_request(f"Invalid path in repository {path!r}: {problem}.")
+        raise HubHTTPError(status, f"Invalid path in repository {path!r}: {problem}.")
     return path
 
 
@@ -195,7 +199,7 @@ class GitIgnore:
             if not line:
                 continue
             anchored = "/" in line
-            body = _glob_to_regex(line.lstrip("/"))
+            body = glob_to_regex(line.lstrip("/"))
             regex = body if anchored else f"(?:.*/)?{body}"
             self._rules.append((re.compile(regex, re.DOTALL), negate, dir_only))
 
@@ -217,7 +221,8 @@ class GitIgnore:
         return bool(self._match(path, is_dir=False))
 
 
-def _glob_to_regex(pattern: str) -> str:
+def glob_to_regex(pattern: str) -> str:
+    """A gitignore-style glob as a regex over '/'-separated paths: ``*`` and ``?`` stay in one part, ``**`` spans parts."""
     out: list[str] = []
     i, n = 0, len(pattern)
     while i < n:

@@ -38,7 +38,8 @@ def repo_info_payload(hub: Hub, repo: Repo, commit: Commit, *, blobs: bool,
     info: dict[str, Any] = {
         "_id": f"{repo.id:024x}", "id": repo.repo_id, "author": repo.namespace, "sha": commit.oid,
         "lastModified": iso_z(commit.date), "createdAt": iso_z(repo.created_at), "private": repo.private,
-        "gated": repo.gated or False, "disabled": False, "likes": 0, "trendingScore": 0, "tags": [],
+        "gated": repo.gated or False, "disabled": False,
+        "likes": hub.storage.likes.counts([repo.id]).get(repo.id, 0), "trendingScore": 0, "tags": [],
         "downloads": hub.storage.downloads.counts([repo.id]).get(repo.id, 0),
         "usedStorage": sum(e.size for e in manifest.values()),
     }

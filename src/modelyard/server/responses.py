@@ -3,7 +3,8 @@
 Every error is ``{"error": "<message>"}`` (some add fields, e.g. ``url`` on a 409 from repo creation) with
 the ``X-Error-Message`` header and, where the client maps it to an exception, ``X-Error-Code``. Each route
 lists the statuses it really returns with :func:`answers`; FastAPI's automatic 422 is removed by
-:func:`honest_openapi`, since validation errors are answered 400 here. ``tests/server/test_hub_schemathesis.py``
+:func:`honest_openapi`, since validation errors are answered 400 here (a route's own 422, for paths a repository
+cannot hold, stays). ``tests/server/test_hub_schemathesis.py``
 checks the declarations against the running app.
 """
 
@@ -41,6 +42,8 @@ DESCRIPTIONS = {
     412: "parentCommit is not the head of the branch any more: refresh and retry",
     413: "The request, a file or a commit is larger than this hub accepts",
     416: "The Range asked for lies outside the file",
+    422: "A file path a repository cannot hold (absolute, '..', backslash, '.git', control characters), at preupload "
+         "and commit, as the Hugging Face Hub answers",
 }
 
 
@@ -86,7 +89,9 @@ def honest_openapi(app: FastAPI) -> None:
         schema = get_openapi(title=app.title, version=app.version, summary=app.summary, routes=app.routes)
         for operations in schema.get("paths", {}).values():
             for operation in operations.values():
-                operation.get("responses", {}).pop("422", None)
+                responses = operation.get("responses", {})
+                if responses.get("422", {}).get("description") == "Validation Error":  # FastAPI's own, not ours
+                    responses.pop("422")
         components = schema.get("components", {}).get("schemas", {})
         for name in ("HTTPValidationError", "ValidationError"):
             components.pop(name, None)

@@ -213,7 +213,9 @@ def merge(request: Request, repo_type: str, namespace: str, name: str, body: Mer
           num: int = NUM) -> JSONResponse:
     hub, repo, who, row = _target(request, repo_type, namespace, name, num, "merge a pull request")
     if not row["is_pr"]:
-        raise bad_request(f"#{num} of {repo.repo_id!r} is a discussion, not a pull request: there is nothing to merge.")
+        # 409 as for every other merge the thread's state refuses (closed, merged, nothing to merge, conflicts)
+        raise HubHTTPError(409, f"#{num} of {repo.repo_id!r} is a discussion, not a pull request: there is nothing to "
+                           "merge.")
     if not community.is_writer(who, repo):
         raise forbidden(f"Only the repository's owners may merge pull requests; you ({who.name!r}) may not write to "
                         f"{repo.namespace!r}.")
@@ -221,7 +223,7 @@ def merge(request: Request, repo_type: str, namespace: str, name: str, body: Mer
         oid, event = hub.storage.pull_requests.merge(
             repo, num, who.name, comment=community.clean_comment(body.comment if body else "", allow_empty=True).strip())
     except MergeRefused as err:
-        raise HubHTTPError(409 if err.conflicts else 400, str(err), extra={"filesWithConflicts": err.conflicts}) from None
+        raise HubHTTPError(409, str(err), extra={"filesWithConflicts": err.conflicts}) from None
     except LookupError:
         raise HubHTTPError(404, f"The target branch {row['base']!r} of pull request #{num} no longer exists; "
                            "create it again to merge.", code="RevisionNotFound") from None

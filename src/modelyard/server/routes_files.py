@@ -1,10 +1,11 @@
 """File downloads: ``HEAD``/``GET /{repo}/resolve/{revision}/{path}`` (and ``/datasets/``, ``/spaces/``).
 
-Bytes are served directly (no redirect), with the headers ``hf_hub_download`` reads: ``X-Repo-Commit`` (the
-40-hex commit, on every answer including 404 EntryNotFound so the client caches the miss), ``ETag`` (git
-blob id), and for LFS files ``X-Linked-Etag`` (the sha256, which the client prefers) and ``X-Linked-Size``.
-Range requests get 206. Files uploaded through Xet also carry ``X-Xet-Hash`` and a ``Link: <...>;
-rel="xet-auth"`` to the repo's xet-read-token route, which Xet clients follow to download from the CAS;
+The route finds the file in the commit; the content gateway (``hub.content``) answers with its bytes, or for
+an LFS file on the S3 store a redirect to a presigned GET, with the headers ``hf_hub_download`` reads:
+``X-Repo-Commit`` (the 40-hex commit, on every answer including 404 EntryNotFound so the client caches the
+miss), ``ETag`` (git blob id), and for LFS files ``X-Linked-Etag`` (the sha256, which the client prefers) and
+``X-Linked-Size``. Range requests get 206. Files uploaded through Xet also carry ``X-Xet-Hash`` and a ``Link:
+<...>; rel="xet-auth"`` to the repo's xet-read-token route, which Xet clients follow to download from the CAS;
 everyone else gets the bytes here, rebuilt from the xorbs when no LFS blob holds them. A request for a
 model's root ``config.json`` (or the other query files below) counts as one download. A gated repository's
 files (all but its README.md and .gitattributes) answer ``GatedRepo`` to callers without access.
@@ -12,18 +13,16 @@ files (all but its README.md and .gitattributes) answer ``GatedRepo`` to callers
 
 from __future__ import annotations
 
-import mimetypes
 import re
 
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response
 
 from modelyard.server.auth import require_gate_access
-from modelyard.server.errors import HubHTTPError, entry_not_found
+from modelyard.server.errors import entry_not_found
 from modelyard.server.paths import PATH_SCHEMA, check_path_in_repo
-from modelyard.server.responses import FILE_BYTES, MOVED, READ, BlobResponse, answers
+from modelyard.server.responses import FILE_BYTES, MOVED, READ, answers
 from modelyard.server.service import hub_of, seg
-from modelyard.server.xet.plain import content_response
 
 router = APIRouter()
 _PR_PATH = re.compile(r"(pr/\d+)/(.+)")
@@ -48,26 +47,9 @@ def _resolve(request: Request, repo_type: str, namespace: str, name: str, revisi
     if repo.type == "model" and filename in DOWNLOAD_QUERY_FILES:
         hub.storage.downloads.record(repo)
     headers = {"X-Repo-Commit": commit, "ETag": f'"{entry.oid}"', "Cache-Control": "private, max-age=0"}
-    xet_file = None
-    if entry.lfs:
-        headers["X-Linked-Etag"] = f'"{entry.sha256}"'
-        headers["X-Linked-Size"] = str(entry.size)
-        xet_file = hub.xet.file_for_sha(entry.sha256, repo)
-        if xet_file is not None:  # Xet clients fetch it from the CAS with a token from this route
-            headers["X-Xet-Hash"] = xet_file.hash
-            headers["Link"] = (f"<{hub.base_url(request)}/api/{repo.type}s/{repo.repo_id}/xet-read-token/{commit}>; "
-                               'rel="xet-auth"')
-    media_type = mimetypes.guess_type(filename)[0] or "application/octet-stream"
-    name = filename.rsplit("/", 1)[-1]
-    if entry.lfs and not hub.store.has(entry.sha256):
-        source = xet_file or hub.xet.file_for_sha(entry.sha256)
-        if source is None:
-            raise HubHTTPError(500, f"The content of {filename!r} ({entry.sha256}) is missing from the hub's store.")
-        return content_response(hub.xet, request, source, headers, media_type=media_type, filename=name)
-    if entry.lfs and (url := hub.store.download_url(entry.sha256, filename=name, media_type=media_type)):
-        return Response(status_code=302, headers={**headers, "Location": url})  # the object store serves it
-    return BlobResponse(hub.store.path(entry.sha256), headers=headers, media_type=media_type,
-                        filename=name, content_disposition_type="inline")
+    # Xet clients fetch a file stored through Xet from the CAS, with a token from this route
+    xet_auth = f"{hub.base_url(request)}/api/{repo.type}s/{repo.repo_id}/xet-read-token/{commit}"
+    return hub.content.file_response(request, repo, entry, filename, headers, xet_auth_url=xet_auth)
 
 
 def resolve(request: Request, namespace: str, name: str, revision: str,

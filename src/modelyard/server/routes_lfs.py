@@ -4,7 +4,9 @@ Upload hrefs are self-authenticating (an HMAC over action, repo, oid, size and e
 because the client sends no token to them. An uploaded object is hashed while it streams to disk, checked
 against the announced sha256 and size, installed in the blob store, and linked to the repository; a commit
 may then reference it. An object already stored for *another* repo must still be uploaded once (proof of
-possession), so knowing a private file's sha256 does not let anyone copy it.
+possession), so knowing a private file's sha256 does not let anyone copy it. The routes check links and
+requests; the content gateway (``hub.content``, its LFS backend ``hub.content.lfs`` for uploads) decides
+where objects go, whether a repository holds them (as LFS objects or Xet files) and answers downloads.
 """
 
 from __future__ import annotations
@@ -27,15 +29,11 @@ from modelyard.server.auth import (
     require_read,
     sign,
 )
-from modelyard.server.blobstore import BlobWriter
-from modelyard.server.direct_uploads import direct_store, direct_upload_actions
 from modelyard.server.errors import HubHTTPError, bad_request
 from modelyard.server.paths import REPO_ID_SCHEMA
-from modelyard.server.responses import FILE_BYTES, MOVED, READ, BlobResponse, answers
+from modelyard.server.responses import FILE_BYTES, MOVED, READ, answers
 from modelyard.server.service import URL_PREFIX, Hub, hub_of, seg
 from modelyard.server.storage import Repo
-from modelyard.server.upload_stream import stream_blocks
-from modelyard.server.xet.plain import content_response
 
 router = APIRouter()
 LFS_JSON = "application/vnd.git-lfs+json"
@@ -62,14 +60,6 @@ class LfsBatchBody(BaseModel):
     objects: list[LfsObject] = Field(max_length=1000)
     hash_algo: str = Field(default="sha256", json_schema_extra={"enum": ["sha256"]})
     ref: dict[str, Any] | None = None
-
-
-def _held(hub: Hub, repo: Repo, oid: str, size: int | None = None) -> bool:
-    """Whether ``repo`` holds content ``oid``: an LFS object uploaded to it, or a file stored through Xet."""
-    if hub.store.has(oid, size) and hub.storage.blobs.is_linked(repo, oid):
-        return True
-    xet_file = hub.xet.file_for_sha(oid, repo)
-    return xet_file is not None and (size is None or xet_file.size == size)
 
 
 def _repo_from_git_path(hub: Hub, prefix: str | None, namespace: str, name_git: str) -> tuple[str, str, str]:
@@ -112,36 +102,17 @@ def _batch(request: Request, prefix: str | None, namespace: str, name_git: str, 
             item["error"] = {"code": 422, "message": f"object {oid} has {obj.size} bytes; this hub accepts files up "
                              f"to {s.max_file_size} bytes."}
         elif body.operation == "download":
-            if _held(hub, repo, oid, obj.size):
+            if hub.content.holds(repo, oid, obj.size):
                 query = urlencode({"exp": expires, "sig": sign(hub.secret, "download", repo.type, repo.repo_id, oid,
                                                                expires)})
                 item["actions"] = {"download": {"href": f"{base}/{oid}?{query}", "expires_in": s.lfs_link_ttl}}
             else:
                 item["error"] = {"code": 404, "message": f"object {oid} is not stored for {repo.repo_id!r}."}
-        elif not xet and not _held(hub, repo, oid, obj.size):
-            item["actions"] = _upload_actions(hub, repo, base, oid, obj.size, expires, body.transfers)
+        elif not xet and not hub.content.holds(repo, oid, obj.size):
+            item["actions"] = hub.content.lfs.upload_actions(repo, base, oid, obj.size, expires, body.transfers)
         objects.append(item)
     return JSONResponse({"transfer": "xet" if xet else "basic", "objects": objects, "hash_algo": "sha256"},
                         media_type=LFS_JSON)
-
-
-def _upload_actions(hub: Hub, repo: Repo, base: str, oid: str, size: int, expires: int,
-                    transfers: list[str]) -> dict[str, Any]:
-    if (store := direct_store(hub, size)) is not None:  # the client sends the bytes to the object store itself
-        return direct_upload_actions(hub, store, repo, base, oid, size, expires, transfers)
-    s = hub.settings
-    verify = {"href": f"{base}/verify", "header": {}}
-    if "multipart" in transfers and size >= s.lfs_multipart_threshold and size > 0:
-        chunk = s.lfs_chunk_size
-        sig = sign(hub.secret, "multipart", repo.type, repo.repo_id, oid, size, chunk, expires)
-        query = urlencode({"size": size, "chunk": chunk, "exp": expires, "sig": sig})
-        header: dict[str, str] = {"chunk_size": str(chunk)}
-        for n in range(1, math.ceil(size / chunk) + 1):
-            header[str(n)] = f"{base}/{oid}/part/{n}?{query}"
-        return {"upload": {"href": f"{base}/{oid}/complete?{query}", "header": header}, "verify": verify}
-    sig = sign(hub.secret, "upload", repo.type, repo.repo_id, oid, size, 0, expires)
-    query = urlencode({"size": size, "exp": expires, "sig": sig})
-    return {"upload": {"href": f"{base}/{oid}?{query}", "header": {}}, "verify": verify}
 
 
 @router.post("/{namespace}/{name_git}/info/lfs/objects/batch", tags=["lfs"], response_class=LfsResponse,
@@ -173,21 +144,12 @@ def _signed_repo(hub: Hub, request: Request, action: str, repo_type: str, namesp
     return repo, size
 
 
-async def _receive(request: Request, writer: BlobWriter, limit: int) -> None:
-    """Stream the request body into ``writer``, hashing and writing each block in worker threads."""
-    await stream_blocks(request, (writer.hash_block, writer.write_block), limit=limit,
-                        too_large=lambda: bad_request(f"The upload is larger than the announced {limit} bytes."))
-
-
 @router.put("/_lfs/{repo_type}/{namespace}/{name}/{oid}", tags=["lfs"], response_class=Response,
             responses=answers(*READ, 403, ok=EMPTY))
 async def lfs_upload(request: Request, repo_type: str, namespace: str, name: str, oid: str) -> Response:
     hub = hub_of(request)
     repo, size = await run_in_threadpool(_signed_repo, hub, request, "upload", repo_type, namespace, name, oid)
-    with hub.store.writer() as writer:
-        await _receive(request, writer, size)
-        await run_in_threadpool(writer.commit, expected_sha256=oid, expected_size=size)
-    await run_in_threadpool(hub.storage.blobs.link, repo, oid)
+    await hub.content.lfs.receive(request, repo, oid, size)
     return Response(status_code=200)
 
 
@@ -203,7 +165,7 @@ async def lfs_upload_part(request: Request, repo_type: str, namespace: str, name
     if not 1 <= number <= n_parts:
         raise bad_request(f"Part number {number} is out of range: this upload has parts 1 to {n_parts}.")
     expected = min(chunk, size - (number - 1) * chunk)
-    await hub.multipart.put_part(request, f"{oid}-{size}-{chunk}", n_parts, number, expected, _receive)
+    await hub.content.lfs.receive_part(request, f"{oid}-{size}-{chunk}", n_parts, number, expected)
     return Response(status_code=200, headers={"ETag": f'"{oid[:16]}-{number}"'})
 
 
@@ -226,8 +188,7 @@ def lfs_complete(request: Request, repo_type: str, namespace: str, name: str, oi
     numbers = [p.get("partNumber") for p in body.parts]
     if numbers != list(range(1, n_parts + 1)):
         raise bad_request(f"Completion must list parts 1 to {n_parts} in order, got {numbers[:20]}.")
-    hub.multipart.complete(f"{oid}-{size}-{chunk}", oid, size)
-    hub.storage.blobs.link(repo, oid)
+    hub.content.lfs.complete_parts(repo, f"{oid}-{size}-{chunk}", oid, size)
     return JSONResponse({"oid": oid, "size": size}, media_type=LFS_JSON)
 
 
@@ -247,7 +208,7 @@ def lfs_verify(request: Request, repo_type: str, namespace: str, name: str, body
     repo = require_read(caller, hub.storage.repos.get(repo_type, seg(namespace), seg(name)),
                         f"{seg(namespace)}/{seg(name)}")
     oid = body.oid.lower()
-    if not (hub.store.has(oid, body.size) and hub.storage.blobs.is_linked(repo, oid)):
+    if not hub.content.lfs.holds(repo, oid, body.size):
         raise HubHTTPError(404, f"LFS object {body.oid} ({body.size} bytes) is not stored for {repo.repo_id!r}; "
                            "upload it again.")
     return JSONResponse({"oid": oid, "size": body.size}, media_type=LFS_JSON)
@@ -258,17 +219,11 @@ def lfs_verify(request: Request, repo_type: str, namespace: str, name: str, body
 def lfs_download(request: Request, repo_type: str, namespace: str, name: str, oid: str) -> Response:
     hub = hub_of(request)
     repo, _ = _signed_repo(hub, request, "download", repo_type, namespace, name, oid)
-    if not (_SHA256_RE.fullmatch(oid) and _held(hub, repo, oid)):
+    if not (_SHA256_RE.fullmatch(oid) and hub.content.holds(repo, oid)):
         raise HubHTTPError(404, f"LFS object {oid} is not stored for {repo.repo_id!r}.")
-    if not hub.store.has(oid):  # stored through Xet: rebuilt from its xorbs
-        xet_file = hub.xet.file_for_sha(oid, repo)
-        if xet_file is not None:
-            return content_response(hub.xet, request, xet_file, {"ETag": f'"{oid}"'},
-                                    media_type="application/octet-stream")
-    if url := hub.store.download_url(oid):  # the object store serves it
-        return Response(status_code=302, headers={"ETag": f'"{oid}"', "Location": url})
-    return BlobResponse(hub.store.path(oid), headers={"ETag": f'"{oid}"'})
-
+    # an LFS blob (or a redirect to the object store holding it), else the Xet file rebuilt from its xorbs
+    return hub.content.respond(request, oid, {"ETag": f'"{oid}"'}, repo=repo, redirect=True,
+                               missing=f"LFS object {oid}")
 
 
 # -- cross-repo copies --------------------------------------------------------------------------------
@@ -328,13 +283,9 @@ def lfs_duplicate(request: Request, repo_type: str, namespace: str, name: str, b
         if not (_SHA256_RE.fullmatch(oid) and _committed(hub, source, oid, f.filename)):
             failed.append({"sha256": f.sha256, "error": f"no LFS object {f.sha256!r} in {source.repo_id!r}"})
             continue
-        xet_file = hub.xet.file_for_sha(oid, source)
-        if hub.store.has(oid) and hub.storage.blobs.is_linked(source, oid):
-            hub.storage.blobs.link(target, oid)
-            done.append({"sha256": oid})
-        elif xet_file is not None:  # stored through Xet: the target may now use (and serve) that file
-            hub.xet.link_file(target, xet_file.hash)
-            done.append({"sha256": oid, "xetHash": xet_file.hash})
+        copied = hub.content.copy(source, target, oid)  # an LFS object, or a Xet file (with its xetHash)
+        if copied is not None:
+            done.append(copied)
         else:
             failed.append({"sha256": f.sha256, "error": f"no LFS object {f.sha256!r} in {source.repo_id!r}"})
     return JSONResponse({"duplicated": done, "failed": failed})

@@ -1,5 +1,5 @@
 """LFS uploads straight into the object store: the two hub endpoints they end at (completion of a multipart
-upload, and verification); the batch answer's actions come from :mod:`modelyard.server.direct_uploads`.
+upload, and verification); the batch answer's actions come from :mod:`modelyard.server.content.direct`.
 
 The client PUTs the bytes to presigned URLs of a staging key (one URL, or one per part); the hub never carries
 them. Verification (which ``huggingface_hub`` and git-lfs always call when offered) makes the object store hash
@@ -18,8 +18,6 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from modelyard.server.auth import check_signature
-from modelyard.server.blobstore_s3 import S3BlobStore, StagedUploadError
-from modelyard.server.direct_uploads import adopt_staged, direct_store
 from modelyard.server.errors import HubHTTPError, bad_request
 from modelyard.server.responses import READ, answers
 from modelyard.server.service import URL_PREFIX, Hub, hub_of, seg
@@ -30,8 +28,8 @@ LFS_JSON = "application/vnd.git-lfs+json"
 
 
 def _staged_link(hub: Hub, request: Request, repo_type: str, namespace: str, name: str, oid: str,
-                 action: str, *extra: str) -> tuple[Repo, S3BlobStore, int, str]:
-    """Check a signed staging link; returns the repository, the store, the size and the staging key."""
+                 action: str, *extra: str) -> tuple[Repo, int, str]:
+    """Check a signed staging link; returns the repository, the size and the staging key."""
     q = request.query_params
     if repo_type not in URL_PREFIX:
         raise HubHTTPError(404, f"Unknown repository type {repo_type!r} in LFS link.")
@@ -43,11 +41,11 @@ def _staged_link(hub: Hub, request: Request, repo_type: str, namespace: str, nam
     repo = hub.storage.repos.get(repo_type, seg(namespace), seg(name))
     if repo is None:
         raise HubHTTPError(404, f"Repository {repo_id!r} no longer exists.", code="RepoNotFound")
-    store = direct_store(hub, size)
-    if store is None:
+    key = hub.content.lfs.staging_key(oid, size, token)
+    if key is None:
         raise HubHTTPError(404, "This hub no longer takes uploads straight into its object store; request new "
                            "links from the LFS batch API.")
-    return repo, store, size, store.staging_key(oid, token)
+    return repo, size, key
 
 
 class StagedBody(BaseModel):
@@ -61,11 +59,11 @@ def lfs_verify_staged(request: Request, repo_type: str, namespace: str, name: st
                       body: StagedBody) -> JSONResponse:
     """Verify an object uploaded straight to the object store, and store it for the repository."""
     hub = hub_of(request)
-    repo, store, size, key = _staged_link(hub, request, repo_type, namespace, name, oid, "staged")
+    repo, size, key = _staged_link(hub, request, repo_type, namespace, name, oid, "staged")
     if body.oid.lower() != oid or body.size != size:
         raise bad_request(f"Verification names {body.oid!r} ({body.size} bytes) but the link is for {oid} "
                           f"({size} bytes).")
-    adopt_staged(hub, store, repo, key, oid, size)
+    hub.content.lfs.adopt_staged(repo, key, oid, size)
     return JSONResponse({"oid": oid, "size": size}, media_type=LFS_JSON)
 
 
@@ -81,8 +79,8 @@ def lfs_complete_staged(request: Request, repo_type: str, namespace: str, name: 
                         body: PartsBody) -> JSONResponse:
     """Assemble a multipart upload made straight to the object store, then verify and store it."""
     hub = hub_of(request)
-    repo, store, size, key = _staged_link(hub, request, repo_type, namespace, name, oid, "staged-parts",
-                                          "upload", "chunk")
+    repo, size, key = _staged_link(hub, request, repo_type, namespace, name, oid, "staged-parts", "upload",
+                                   "chunk")
     chunk = hub.int_param(request.query_params.get("chunk"), "chunk")
     if body.oid.lower() != oid:
         raise bad_request(f"Completion names oid {body.oid!r} but the link is for {oid}.")
@@ -92,9 +90,7 @@ def lfs_complete_staged(request: Request, repo_type: str, namespace: str, name: 
     if numbers != list(range(1, n_parts + 1)) or not all(isinstance(e, str) and e for e in etags):
         raise bad_request(f"Completion must list parts 1 to {n_parts} in order, each with its etag; got "
                           f"{numbers[:20]}.")
-    try:
-        store.finish_parts(key, request.query_params.get("upload") or "", [str(e) for e in etags])
-    except StagedUploadError as err:
-        raise bad_request(f"LFS object {oid}: {err}.") from None
-    adopt_staged(hub, store, repo, key, oid, size)
+    hub.content.lfs.finish_staged_parts(key, oid, size, request.query_params.get("upload") or "",
+                                        [str(e) for e in etags])
+    hub.content.lfs.adopt_staged(repo, key, oid, size)
     return JSONResponse({"oid": oid, "size": size}, media_type=LFS_JSON)

@@ -8,9 +8,9 @@ What each query parameter does here:
   (a value or a list; ``dataset:X`` reads the card's ``datasets``), anything else matches the card's
   tags, ``library_name``, ``pipeline_tag``, languages or the config's ``model_type``;
   ``pipeline_tag``, and for spaces ``datasets`` / ``models``, filter on those card entries;
-* ``sort``: ``createdAt``, ``lastModified``, ``id`` or ``downloads`` (requests for the repo's ``config.json``
-  over the last 30 days, as on the Hugging Face Hub); ``likes`` and ``trendingScore`` are not tracked by
-  this hub (always 0), so those keep the tie-breaking order (repo id). ``direction=1``
+* ``sort``: ``createdAt``, ``lastModified``, ``id``, ``downloads`` (requests for the repo's ``config.json``
+  over the last 30 days, as on the Hugging Face Hub) or ``likes``; ``trendingScore`` is not tracked by
+  this hub (always 0), so it keeps the tie-breaking order (repo id). ``direction=1``
   sorts ascending, anything else (or nothing) descending, as on the Hugging Face Hub;
 * ``limit``: page size (at most ``HubSettings.list_page_size``); further pages follow the absolute
   ``Link: <...>; rel="next"`` header, which is how the client pages;
@@ -44,7 +44,7 @@ from modelyard.server.storage.search import SORT_KEYS
 router = APIRouter()
 logger = logging.getLogger(__name__)
 
-SORTS = (*SORT_KEYS, "likes", "trendingScore")
+SORTS = (*SORT_KEYS, "trendingScore")
 # What a listing item holds without `full` or `expand` (HF's short form).
 SHORT_FIELDS = {
     "model": ("_id", "id", "author", "private", "gated", "disabled", "downloads", "likes", "trendingScore", "tags",
@@ -106,8 +106,8 @@ def _passes(info: dict[str, Any], filters: list[tuple[str, list[str]]]) -> bool:
 
 def _candidates(hub: Hub, caller: Identity | None, repo_type: str, *, author: str | None, search: list[str],
                 sort: str, descending: bool) -> list[Repo]:
-    """Repos of ``repo_type`` the caller may see, in listing order (``likes`` and ``trendingScore``, not
-    tracked here, keep the repo-id order)."""
+    """Repos of ``repo_type`` the caller may see, in listing order (``trendingScore``, not tracked here, keeps
+    the repo-id order)."""
     visible = [caller.name, *caller.orgs] if caller else []
     return hub.storage.search.matching(repo_type, visible_to=visible, author=author, terms=search,
                                       sort=sort if sort in SORT_KEYS else None, descending=descending)

@@ -7,12 +7,12 @@ from typing import Any, Literal
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Body, Form, Path, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from modelyard.server import scanning
 from modelyard.server.auth import require_read, require_write, require_write_namespace
-from modelyard.server.cards import validate_card
+from modelyard.server.cards import check_card, space_readme
 from modelyard.server.errors import (
     HubHTTPError,
     bad_request,
@@ -43,12 +43,13 @@ REPO = "/api/{repo_type}/{namespace}/{name}"
 # -- accounts and misc --------------------------------------------------------------------------------
 @router.get("/api/whoami-v2", tags=["auth"], responses=answers(401))
 def whoami(request: Request) -> JSONResponse:
+    accounts = hub_of(request).storage.accounts
     caller = hub_of(request).caller(request)
     if caller is None:
         raise HubHTTPError(401, "Missing Authorization header: send 'Authorization: Bearer <token>'.")
     return JSONResponse({
         "type": "user", "id": caller.name, "name": caller.name, "fullname": caller.fullname or caller.name,
-        "orgs": [{"type": "org", "name": org} for org in caller.orgs],
+        "orgs": [{"type": "org", "name": org, "fullname": accounts.fullname(org) or org} for org in caller.orgs],
         "auth": {"type": "access_token", "accessToken": {"displayName": caller.token_name, "role": caller.role}},
     })
 
@@ -65,12 +66,18 @@ class ValidateYamlBody(BaseModel):
 
 
 @router.post("/api/validate-yaml", tags=["misc"], responses=answers(400, 413))
-def validate_yaml(body: ValidateYamlBody) -> JSONResponse:
-    errors = validate_card(body.content)
-    if errors:
-        return JSONResponse({"errors": [{"message": e} for e in errors], "warnings": []}, status_code=400,
-                            headers={"X-Error-Message": header_value(errors[0][:500])})
-    return JSONResponse({"errors": [], "warnings": []})
+def validate_yaml(request: Request, body: ValidateYamlBody) -> Response:
+    """Errors (400) and warnings of a card's metadata: JSON ``{"errors": [{"message"}], "warnings": [...]}``, or
+    ``- Error: ...`` / ``- Warning: ...`` lines for a client that asks for ``text/plain`` (``RepoCard.validate``)."""
+    errors, warnings = check_card(body.content, body.repoType)
+    status = 400 if errors else 200
+    headers = {"X-Error-Message": header_value(errors[0][:500])} if errors else {}
+    if "text/plain" in request.headers.get("accept", "") and "application/json" not in request.headers.get("accept",
+                                                                                                             ""):
+        lines = [f"- Error: {e}" for e in errors] + [f"- Warning: {w}" for w in warnings]
+        return PlainTextResponse("\n".join(lines), status_code=status, headers=headers)
+    return JSONResponse({"errors": [{"message": e} for e in errors], "warnings": [{"message": w} for w in warnings]},
+                        status_code=status, headers=headers)
 
 
 # -- create / delete / settings -----------------------------------------------------------------------
@@ -102,9 +109,18 @@ def create_repo(request: Request, body: CreateRepoBody) -> JSONResponse:
     canonical = hub.storage.accounts.canonical_namespace(namespace)
     if canonical is None:
         raise forbidden(f"Namespace {namespace!r} does not exist; create the user or organisation first.")
-    private = body.visibility == "private" if body.visibility else bool(body.private)
+    if body.visibility:
+        private = body.visibility == "private"
+    elif body.private is not None:
+        private = body.private
+    else:  # neither said: the namespace's default (an organisation may make its repositories private)
+        private = hub.storage.accounts.default_private(canonical)
+    extra = {}
+    if repo_type == "space":  # a Space starts with a card naming its SDK, as on the Hugging Face Hub
+        sdk = (body.model_extra or {}).get("sdk")
+        extra["README.md"] = hub.put_small(space_readme(name, sdk if isinstance(sdk, str) else None))
     repo = hub.storage.repos.create(repo_type, canonical, name, private=private, author=caller.name,
-                                   initial_blob=hub.gitattributes_blob)
+                                   initial_blob=hub.initial_blob(repo_type), extra_files=extra)
     if repo is None:
         existing = hub.storage.repos.get(repo_type, canonical, name)
         if existing is None:  # deleted in between; let the client retry
@@ -232,7 +248,7 @@ def _entries(hub: Hub, repo: Repo, commit: Commit, paths: list[str], *, expand: 
     shards = hub.pickle_shards(manifest) if expand else set()
     if expand:
         hub.content_scan_exts(manifest[p] for p in paths if p in manifest)
-    xet_hashes = hub.xet.files_of_repo(repo) if any(p in manifest and manifest[p].lfs for p in paths) else {}
+    xet_hashes = hub.content.xet_hashes(repo) if any(p in manifest and manifest[p].lfs for p in paths) else {}
     out = []
     for path in paths:
         entry = manifest.get(path)
@@ -407,8 +423,8 @@ def create_tag(request: Request, repo_type: str, namespace: str, name: str, revi
     hub = hub_of(request)
     repo, caller = hub.readable_repo(request, repo_type, namespace, name)
     require_write(caller, repo, repo.repo_id)
+    target = hub.resolve(repo, seg(revision))  # a missing revision is reported first, as on the Hugging Face Hub
     tag = check_ref_name(body.tag, what="tag")
-    target = hub.resolve(repo, seg(revision))
     if not hub.storage.refs.create(repo, TAG + tag, target, body.message):
         raise conflict(f"Reference {TAG}{tag} already exists in {repo.repo_id!r}.")
     return JSONResponse({"name": tag, "ref": TAG + tag, "targetCommit": target})

@@ -11,10 +11,10 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from modelyard.server.auth import require_commit_rights
-from modelyard.server.commits import apply_operations, lfs_entry_for, parse_commit
+from modelyard.server.commits import UNPROCESSABLE, apply_operations, parse_commit
 from modelyard.server.config import HubSettings
 from modelyard.server.errors import HubHTTPError, bad_request
-from modelyard.server.gitobjects import FileEntry, lfs_entry
+from modelyard.server.gitobjects import FileEntry
 from modelyard.server.paths import PATH_SCHEMA, GitIgnore, check_path_in_repo
 from modelyard.server.responses import MOVED, READ, answers
 from modelyard.server.service import Hub, hub_of, seg
@@ -44,7 +44,7 @@ class PreuploadBody(BaseModel):
     gitIgnore: str | None = None
 
 
-@router.post(REPO + "/preupload/{revision}", tags=["upload"], responses=answers(*MOVED, *READ, 403, 413))
+@router.post(REPO + "/preupload/{revision}", tags=["upload"], responses=answers(*MOVED, *READ, 403, 413, 422))
 def preupload(request: Request, repo_type: str, namespace: str, name: str, revision: str,
               body: PreuploadBody, create_pr: str | None = None) -> JSONResponse:
     hub = hub_of(request)
@@ -57,15 +57,19 @@ def preupload(request: Request, repo_type: str, namespace: str, name: str, revis
     if ignore_text is None and ".gitignore" in manifest:
         ignore_text = hub.small_text(manifest[".gitignore"])
     ignore = GitIgnore(ignore_text) if ignore_text else None
+    # As on the Hugging Face Hub: a path the revision's .gitattributes sends to LFS goes there whatever its size;
+    # other files by size.
+    attributes = hub.lfs_attributes(manifest)
     files = []
     for f in body.files:
-        check_path_in_repo(f.path)
+        check_path_in_repo(f.path, status=UNPROCESSABLE)
         if f.size > hub.settings.max_file_size:
             raise HubHTTPError(413, f"File {f.path!r} has {f.size} bytes; this hub accepts files up to "
                                f"{hub.settings.max_file_size} bytes (HubSettings.max_file_size).")
         item: dict[str, Any] = {
             "path": f.path,
-            "uploadMode": "lfs" if f.size > hub.settings.regular_max_size else "regular",
+            "uploadMode": "lfs" if f.size > hub.settings.regular_max_size or (
+                attributes is not None and attributes.is_lfs(f.path)) else "regular",
             "shouldIgnore": bool(ignore and ignore.ignored(f.path)),
         }
         existing = manifest.get(f.path)
@@ -81,7 +85,7 @@ def _commit_sync(hub: Hub, request_base: str, repo: Repo, caller: Identity, ref:
                  create_pr: bool, body: Any) -> dict[str, Any]:
     s = hub.settings
     max_line = (s.regular_max_size + 2) // 3 * 4 + 64 * 1024
-    parsed = parse_commit(body, hub.store, max_line=max_line, max_regular=s.regular_max_size,
+    parsed = parse_commit(body, hub.content, max_line=max_line, max_regular=s.regular_max_size,
                           max_file=s.max_file_size, max_operations=s.max_commit_operations)
     # Make sure every LFS object is here and was uploaded through this repo (knowing a sha256 is not
     # enough to copy someone else's private file), and scan pickles, all before taking the write lock.
@@ -91,7 +95,7 @@ def _commit_sync(hub: Hub, request_base: str, repo: Repo, caller: Identity, ref:
         if op.kind == "add" and op.entry is not None:
             added[op.path] = op.entry
         elif op.kind == "lfs" and op.sha256 is not None:
-            entry = _lfs_content(hub, repo, op.sha256, op.size, op.path)
+            entry = hub.content.commit_entry(repo, op.sha256, op.size, op.path)
             lfs_entries[op.sha256] = entry
             added[op.path] = entry
     _scan_before_commit(hub, repo, ref, added)
@@ -99,7 +103,7 @@ def _commit_sync(hub: Hub, request_base: str, repo: Repo, caller: Identity, ref:
     def build(head: str, head_manifest: dict[str, FileEntry]) -> NewCommit:
         # Inside the write transaction, which garbage collection also takes to delete: a blob that is here
         # now stays until this commit references it.
-        gone = sorted(path for path, entry in added.items() if not hub.xet.content_present(entry.sha256, entry.size))
+        gone = sorted(path for path, entry in added.items() if not hub.content.present(entry.sha256, entry.size))
         if gone:
             raise HubHTTPError(409, f"The content of {gone[0]!r} was removed from the hub while committing (garbage "
                                "collection of an upload left uncommitted for too long); upload it again.")
@@ -121,23 +125,6 @@ def _commit_sync(hub: Hub, request_base: str, repo: Repo, caller: Identity, ref:
     return {"success": True, "commitOid": oid, "commitUrl": f"{url}/commit/{oid}",
             "commitMessage": parsed.summary, "hookOutput": "",
             "pullRequestUrl": f"{url}/discussions/{num}" if num is not None else None}
-
-
-def _lfs_content(hub: Hub, repo: Repo, sha256: str, size: int | None, path: str) -> FileEntry:
-    """The entry for an ``lfsFile`` line: content uploaded to this repo through LFS, or through Xet (a file
-    registered by a shard for this repo, or copied into it)."""
-    # One answer for "stored, but for another repo" and "stored nowhere": the error must not tell whether
-    # someone's private object exists, nor its size. Sizes are compared only afterwards.
-    if hub.storage.blobs.is_linked(repo, sha256) and hub.store.has(sha256):
-        return lfs_entry_for(hub.store, sha256, size, path)
-    xet_file = hub.xet.file_for_sha(sha256, repo)
-    if xet_file is not None:
-        if size is not None and size != xet_file.size:
-            raise bad_request(f"LFS file {path!r}: size {size} does not match the file uploaded through Xet "
-                              f"({xet_file.size} bytes).")
-        return lfs_entry(sha256, xet_file.size)
-    raise bad_request(f"LFS object {sha256} for {path!r} was not uploaded to {repo.repo_id!r}; upload it through "
-                      "this repository's LFS batch API or its Xet storage first.")
 
 
 def _scan_before_commit(hub: Hub, repo: Repo, ref: str, added: dict[str, FileEntry]) -> None:
@@ -192,7 +179,7 @@ _NDJSON_LINE = {
 
 
 @router.post(
-    REPO + "/commit/{revision}", tags=["upload"], responses=answers(*MOVED, *READ, 403, 409, 412, 413),
+    REPO + "/commit/{revision}", tags=["upload"], responses=answers(*MOVED, *READ, 403, 409, 412, 413, 422),
     openapi_extra={"requestBody": {"required": True, "content": {"application/x-ndjson": {"schema": {
         "type": "array", "items": _NDJSON_LINE, "minItems": 1,
         "contains": {"type": "object", "required": ["key", "value"], "properties": {
@@ -216,7 +203,7 @@ async def commit(request: Request, repo_type: str, namespace: str, name: str, re
     repo, caller, ref = await run_in_threadpool(target)
     limit = hub.settings.max_file_size * 2
     # Buffer the body (to disk past 16 MiB) so parsing runs off the event loop with bounded memory.
-    with tempfile.SpooledTemporaryFile(max_size=16 * 1024 * 1024, dir=hub.store.tmp) as spool:
+    with tempfile.SpooledTemporaryFile(max_size=16 * 1024 * 1024, dir=hub.content.spool_dir) as spool:
         total = 0
         async for chunk in request.stream():
             total += len(chunk)

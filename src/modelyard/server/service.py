@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import threading
@@ -18,11 +19,11 @@ from modelyard.server import bounded, scanning
 from modelyard.server.auth import can_read, identify, require_read
 from modelyard.server.blobstore_s3 import open_blob_store
 from modelyard.server.config import HubSettings
+from modelyard.server.content import ContentStore
 from modelyard.server.errors import HubHTTPError, bad_request, revision_not_found
+from modelyard.server.gitattributes import LfsAttributes, default_gitattributes
 from modelyard.server.gitobjects import FileEntry, git_blob_oid, tree_oids
-from modelyard.server.multipart import MultipartAssembler
-from modelyard.server.storage import GITATTRIBUTES, Commit, Identity, Repo, Storage
-from modelyard.server.xet.store import XetStore
+from modelyard.server.storage import Commit, Identity, Repo, Storage
 
 logger = logging.getLogger(__name__)
 
@@ -67,13 +68,17 @@ class Hub:
         self.store = open_blob_store(settings.blob_store, settings.data_dir, direct_io=settings.direct_io,
                                      **_s3_options(settings))
         self.secret = self.storage.secret()
-        self.multipart = MultipartAssembler(self.store, settings.lfs_link_ttl)
-        self.xet = XetStore(self.storage, self.store)
-        self._gitattributes = (self.store.put_bytes(GITATTRIBUTES), len(GITATTRIBUTES), git_blob_oid(GITATTRIBUTES))
+        # Routes reach file contents only through the content gateway (regular blobs, LFS objects, Xet files);
+        # ``store`` is kept for maintenance (health, garbage collection, exports).
+        self.content = ContentStore(self.storage, self.store, settings, self.secret)
         self._small_json: OrderedDict[str, Any] = OrderedDict()
         self._trees: OrderedDict[str, dict[str, str]] = OrderedDict()
         self._content_kinds: OrderedDict[str, str] = OrderedDict()
+        self._lfs_attributes: OrderedDict[str, LfsAttributes] = OrderedDict()
         self._cache_lock = threading.Lock()
+        # Stored at start (as before datasets had attributes of their own), so creating a model repository only
+        # touches its .gitattributes; those of datasets and Spaces are stored when the first one is created.
+        self.initial_blob("model")
 
     def health(self) -> dict[str, Any]:
         """Whether the metadata database and the blob store answer (``/api/health``; 503 when one does not)."""
@@ -194,8 +199,8 @@ class Hub:
 
     # -- file contents and scans ----------------------------------------------------------------------
     def open_content(self, entry: FileEntry) -> BinaryIO:
-        """A binary reader over a file's content, wherever it is stored (LFS blob or Xet); seekable."""
-        return self.xet.open_content(entry.sha256)
+        """A binary reader over a file's content, wherever it is stored (see ``content``); seekable."""
+        return self.content.open(entry.sha256)
 
     def content_opener(self, entry: FileEntry) -> Callable[[], BinaryIO]:
         return lambda: self.open_content(entry)
@@ -257,7 +262,7 @@ class Hub:
             if sha in stored or sha in sniffed:
                 continue
             try:
-                sniffed[sha] = scanning.content_scan_ext(lambda sha=sha: self.xet.open_content(sha)) or ""
+                sniffed[sha] = scanning.content_scan_ext(functools.partial(self.content.open, sha)) or ""
             except OSError as err:  # a missing blob is a damaged store (or a collected one); not a pickle here
                 logger.error("cannot read blob %s to check its content: %s", sha, err)
         self.storage.blobs.put_content_kinds(sniffed)
@@ -324,11 +329,36 @@ class Hub:
             raise bad_request(f"Query parameter {name}={value!r} must be an integer between 0 and {MAX_INT}.")
         return number
 
+    def put_small(self, content: bytes) -> tuple[str, int, str]:
+        """Store ``content`` (again, or touch it, so garbage collection keeps it): (sha256, size, git blob id)."""
+        return self.content.put_bytes(content), len(content), git_blob_oid(content)
+
+    def initial_blob(self, repo_type: str) -> tuple[str, int, str]:
+        """The ``.gitattributes`` of a new repository's initial commit (the Hugging Face Hub's default)."""
+        return self.put_small(default_gitattributes(repo_type))
+
     @property
     def gitattributes_blob(self) -> tuple[str, int, str]:
-        """The initial commit's ``.gitattributes``, stored again (or touched) so garbage collection keeps it."""
-        self.store.put_bytes(GITATTRIBUTES)
-        return self._gitattributes
+        """A new model repository's ``.gitattributes``."""
+        return self.initial_blob("model")
+
+    def lfs_attributes(self, manifest: dict[str, FileEntry]) -> LfsAttributes | None:
+        """The LFS patterns of a commit's ``.gitattributes`` (cached by its content), None without one."""
+        entry = manifest.get(".gitattributes")
+        if entry is None:
+            return None
+        with self._cache_lock:
+            cached = self._lfs_attributes.get(entry.sha256)
+            if cached is not None:
+                self._lfs_attributes.move_to_end(entry.sha256)
+                return cached
+        text = self.small_text(entry)
+        parsed = LfsAttributes(text or "")
+        with self._cache_lock:
+            self._lfs_attributes[entry.sha256] = parsed
+            while len(self._lfs_attributes) > 256:
+                self._lfs_attributes.popitem(last=False)
+        return parsed
 
 
 def hub_of(request: Request) -> Hub:

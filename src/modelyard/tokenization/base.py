@@ -50,6 +50,9 @@ T = TypeVar("T", bound="PreTrainedTokenizerBase")
 TextInput = str
 PreTokenizedInput = list[str]
 EncodedInput = list[int]
+TextInputPair = tuple[str, str]
+PreTokenizedInputPair = tuple[list[str], list[str]]
+EncodedInputPair = tuple[list[int], list[int]]
 
 
 def _is_text_input(value: Any) -> bool:
@@ -516,6 +519,14 @@ class PreTrainedTokenizerBase(SpecialTokensMixin, PaddingTruncationMixin, ChatTe
                 "(AutoTokenizer.from_pretrained picks it)."
             )
         init_inputs, init_kwargs = serialization.load_init_kwargs(cls, source, files, init_inputs, kwargs)
+        slow_class = getattr(cls, "slow_tokenizer_class", None)
+        if slow_class is not None and "__slow_tokenizer" not in kwargs and (
+                kwargs.get("from_slow") or files.get("tokenizer_file") is None):
+            # As the reference: a fast tokenizer without tokenizer.json (or asked from_slow) converts the slow one
+            # loaded from the same files with its own defaults (Llama's add_prefix_space=True reaches the converter).
+            slow_files = serialization.resolve_files(slow_class, source)
+            if any(all(slow_files.get(k) or kwargs.get(k) for k in group) for group in slow_class._required_file_groups()):
+                init_kwargs["__slow_tokenizer"] = slow_class._from_files(source, slow_files, init_inputs, dict(kwargs))
         try:
             tokenizer = cls(*init_inputs, **init_kwargs)
         except UnicodeDecodeError as err:

@@ -396,7 +396,10 @@ class PaddingTruncationMixin:
             )
         if verbose and max_length is None and len(sequence) > self.model_max_length:
             self._eventual_warn_about_too_long_sequence(sequence, max_length, verbose)
-        if padding_strategy is not PaddingStrategy.DO_NOT_PAD:
+        # A tokenizer's own _pad (ChatGLM's fills position_ids) runs whenever the reference's would: also unpadded,
+        # when there is an attention mask to make.
+        own_pad = type(self)._pad is not PaddingTruncationMixin._pad
+        if padding_strategy is not PaddingStrategy.DO_NOT_PAD or (own_pad and return_attention_mask):
             encoded = self._pad(encoded, max_length, padding_strategy, options.pad_to_multiple_of, options.padding_side,
                                 return_attention_mask)  # fmt: skip
         elif return_attention_mask:

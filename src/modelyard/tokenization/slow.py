@@ -19,7 +19,7 @@ from modelyard.tokenization.added_tokens import AddedToken, AddedTokenSplitter
 from modelyard.tokenization.base import PreTrainedTokenizerBase
 from modelyard.tokenization.encoding import BatchEncoding
 from modelyard.tokenization.encoding_options import EncodingOptions
-from modelyard.tokenization.padding import PaddingStrategy
+from modelyard.tokenization.padding import PaddingStrategy, PaddingTruncationMixin
 
 logger = logging.getLogger(__name__)
 
@@ -321,6 +321,13 @@ class PreTrainedTokenizer(PreTrainedTokenizerBase):
                 columns.setdefault(key, []).append(value)
         if not columns:
             return BatchEncoding({name: [] for name in self.model_input_names}, tensor_type=options.return_tensors)
+        if type(self)._pad is not PaddingTruncationMixin._pad:
+            # A tokenizer with padding of its own (ChatGLM's pads and fills position_ids): each example through
+            # its _pad, as the reference pads every batch, even one left unpadded.
+            return self.pad(columns, padding=options.padding_strategy, max_length=options.max_length,
+                            pad_to_multiple_of=options.pad_to_multiple_of, padding_side=options.padding_side,
+                            return_attention_mask=options.return_attention_mask, return_tensors=options.return_tensors,
+                            verbose=options.verbose)
         return self._pad_columns(
             columns, options.padding_strategy, options.max_length, options.pad_to_multiple_of, options.padding_side,
             options.return_attention_mask, options.return_tensors,

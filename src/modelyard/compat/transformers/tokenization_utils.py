@@ -11,6 +11,9 @@ __getattr__, __dir__ = declare(
         "PreTrainedTokenizerBase": "modelyard.tokenization.base",
         "BatchEncoding": "modelyard.tokenization.base",
         "AddedToken": "modelyard.tokenization.base",
+        **{name: "modelyard.tokenization.base" for name in (  # the input type aliases custom tokenizers annotate with
+            "TextInput", "PreTokenizedInput", "EncodedInput", "TextInputPair", "PreTokenizedInputPair",
+            "EncodedInputPair")},
         "PaddingStrategy": "modelyard.tokenization.padding",
         "TruncationStrategy": "modelyard.tokenization.padding",
         "TensorType": "modelyard.tokenization.encoding",

@@ -10,6 +10,9 @@ __getattr__, __dir__ = declare(
         "PreTrainedTokenizerBase": "modelyard.tokenization.base",
         "BatchEncoding": "modelyard.tokenization.base",
         "AddedToken": "modelyard.tokenization.base",
+        **{name: "modelyard.tokenization.base" for name in (  # the input type aliases custom tokenizers annotate with
+            "TextInput", "PreTokenizedInput", "EncodedInput", "TextInputPair", "PreTokenizedInputPair",
+            "EncodedInputPair")},
         "SpecialTokensMixin": "modelyard.tokenization.special_tokens",
         "PaddingStrategy": "modelyard.tokenization.padding",
         "TruncationStrategy": "modelyard.tokenization.padding",

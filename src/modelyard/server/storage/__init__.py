@@ -5,9 +5,10 @@ blob store, or a ``postgresql://`` URL) and offers:
 
 * ``accounts``: users, organisations and memberships; ``tokens``: access tokens; ``sessions``: web sign-ins;
 * ``repos``: repositories, their renames and visibility; ``search``: finding them; ``downloads``: counts;
+  ``likes``: users' likes of repositories;
 * ``commits``: writing commits atomically and reading history; ``trees``: the manifest of each commit;
   ``refs``: branches, tags, pull-request refs and revision lookup; ``changes``: which commit last changed
-  each path;
+  each path; ``history``: squashing a branch, removing LFS objects from every commit;
 * ``blobs``: which repos may use an LFS object, scan verdicts and sniffed content kinds;
 * ``discussions``: discussions and pull requests (``discussions.events``: what happens in them);
   ``pull_requests``: their commits, changes, conflicts and merging;
@@ -30,11 +31,12 @@ from modelyard.server.storage.database import Database
 from modelyard.server.storage.discussions import Discussions
 from modelyard.server.storage.downloads import Downloads
 from modelyard.server.storage.gating import Gating
+from modelyard.server.storage.history import History
+from modelyard.server.storage.likes import Likes
 from modelyard.server.storage.pull_requests import PullRequests
 from modelyard.server.storage.records import (
     BRANCH,
     DOWNLOAD_WINDOW_DAYS,
-    GITATTRIBUTES,
     PR,
     TAG,
     Commit,
@@ -53,7 +55,7 @@ from modelyard.server.storage.tokens import Sessions, Tokens
 from modelyard.server.storage.trees import Trees
 
 __all__ = [
-    "BRANCH", "DOWNLOAD_WINDOW_DAYS", "GITATTRIBUTES", "PR", "TAG", "Commit", "Identity", "NewCommit", "Repo",
+    "BRANCH", "DOWNLOAD_WINDOW_DAYS", "PR", "TAG", "Commit", "Identity", "NewCommit", "Repo",
     "Session", "Storage", "TokenInfo", "changed_paths", "hash_token", "repo_from_row",
 ]
 
@@ -70,10 +72,12 @@ class Storage(Database):
         self.trees = Trees(self)
         self.commits = Commits(self, self.trees, self.discussions)
         self.changes = ChangeIndex(self, self.trees, self.commits)
+        self.history = History(self, self.commits)
         self.refs = Refs(self)
         self.repos = Repos(self, self.commits)
         self.search = RepoSearch(self)
         self.downloads = Downloads(self)
+        self.likes = Likes(self)
         self.blobs = BlobRecords(self)
         self.pull_requests = PullRequests(self, self.commits)
         self.gating = Gating(self)

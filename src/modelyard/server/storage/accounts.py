@@ -30,6 +30,21 @@ class Accounts:
             db.execute("INSERT INTO namespaces(name, kind, fullname, created_at) VALUES(?,?,?,?)",
                        (name, kind, fullname, time.time()))
 
+    def default_private(self, name: str) -> bool:
+        """Whether repositories created in namespace ``name`` without a visibility are private."""
+        row = self._db.conn().execute("SELECT default_private FROM namespaces WHERE name=?", (name,)).fetchone()
+        return bool(row and row["default_private"])
+
+    def set_default_private(self, org: str, private: bool) -> None:
+        if self.namespace_kind(org) != "org":
+            raise ValueError(f"Organisation {org!r} does not exist; create it with `modelyard hub org add {org}`.")
+        with self._db.transaction() as db:
+            db.execute("UPDATE namespaces SET default_private=? WHERE name=?", (int(private), org))
+
+    def fullname(self, name: str) -> str:
+        row = self._db.conn().execute("SELECT fullname FROM namespaces WHERE name=?", (name,)).fetchone()
+        return row["fullname"] if row else ""
+
     def add_member(self, org: str, user: str) -> None:
         if self.namespace_kind(org) != "org":
             raise ValueError(f"Organisation {org!r} does not exist; create it with `modelyard hub org add {org}`.")

@@ -1,7 +1,8 @@
 """What the database knows of stored blobs: which repos may use them, their scan verdicts and content kinds.
 
 The bytes live in the blob store (``modelyard.server.blobstore``); a repo may reference an LFS object in a
-commit only once it is linked to it (uploaded there, or copied by someone who could read it).
+commit only once it is linked to it (uploaded there, or copied by someone who could read it). The links are
+read and written by the content gateway's LFS backend (``modelyard.server.content.lfs``) only.
 """
 
 from __future__ import annotations

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 
 from modelyard.server.gitobjects import FileEntry
 from modelyard.server.storage.commits import Commits
@@ -30,10 +31,14 @@ class Repos:
         return repo_from_row(row) if row else None
 
     def create(self, repo_type: str, namespace: str, name: str, *, private: bool, author: str,
-               initial_blob: tuple[str, int, str]) -> Repo | None:
-        """Create the repo with HF's "initial commit" (a ``.gitattributes``); None if it already exists."""
+               initial_blob: tuple[str, int, str],
+               extra_files: Mapping[str, tuple[str, int, str]] | None = None) -> Repo | None:
+        """Create the repo with HF's "initial commit" by ``author`` (a ``.gitattributes``, plus ``extra_files``:
+        path -> (sha256, size, git blob id) of small stored files); None if it already exists."""
         now = time.time()
         manifest = {".gitattributes": FileEntry(initial_blob[0], initial_blob[1], initial_blob[2], False)}
+        for path, (sha256, size, oid) in (extra_files or {}).items():
+            manifest[path] = FileEntry(sha256, size, oid, False)
         with self._db.transaction() as db:
             row = db.execute(
                 "INSERT INTO repos(type, namespace, name, private, created_at, last_modified) VALUES(?,?,?,?,?,?) "
@@ -43,7 +48,7 @@ class Repos:
             repo_id = row["id"]
             # A new repo takes over a name that used to redirect to a moved one.
             db.execute("DELETE FROM moved WHERE type=? AND namespace=? AND name=?", (repo_type, namespace, name))
-            oid = self._commits.write(db, repo_id, None, NewCommit(manifest, "system", "initial commit", ""), now)
+            oid = self._commits.write(db, repo_id, None, NewCommit(manifest, author, "initial commit", ""), now)
             db.execute("INSERT INTO refs(repo_id, name, target) VALUES(?,?,?)", (repo_id, BRANCH + "main", oid))
             row = db.execute("SELECT * FROM repos WHERE id=?", (repo_id,)).fetchone()
         return repo_from_row(row)

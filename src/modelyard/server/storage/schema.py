@@ -24,7 +24,7 @@ MIGRATION_LOCK_KEY = 0x6D6967726174696F6E & 0x7FFFFFFFFFFFFFFF  # "migration": t
 
 # Tables with a repo_id column: a deleted repository leaves no row in any of them.
 REPO_TABLES = ("refs", "commits", "repo_blobs", "discussions", "moved", "commit_paths", "downloads",
-               "xet_xorb_repos", "xet_file_repos", "discussion_events", "access_requests")
+               "xet_xorb_repos", "xet_file_repos", "discussion_events", "access_requests", "likes")
 
 
 class SchemaError(RuntimeError):

@@ -11,7 +11,7 @@ NO_LIMIT = 2**62  # LIMIT of an unbounded page: SQLite's -1 means none, PostgreS
 
 # Sort keys of repository searches; None keeps the repo-id order (the keys this hub does not track).
 SORT_KEYS: dict[str, str | None] = {"lastModified": "last_modified", "createdAt": "created_at",
-                                    "downloads": "COALESCE(d.n, 0)", "id": None}
+                                    "downloads": "COALESCE(d.n, 0)", "id": None, "likes": "COALESCE(lk.n, 0)"}
 
 
 class RepoSearch:
@@ -34,7 +34,8 @@ class RepoSearch:
         """The repos of ``repo_type`` that are public or in a namespace of ``visible_to``, of namespace ``author``
         if given, whose id contains every term (case-insensitive), in order.
 
-        ``sort``: a key of ``SORT_KEYS`` (``downloads`` counts the last 30 days), or None for the repo-id order;
+        ``sort``: a key of ``SORT_KEYS`` (``downloads`` counts the last 30 days, ``likes`` all likes), or None for
+        the repo-id order;
         ``descending`` defaults to newest / most first, and ascending for the id order.
         """
         if sort is not None and sort not in SORT_KEYS:
@@ -44,14 +45,16 @@ class RepoSearch:
             descending = key is not None
         way = "DESC" if descending else "ASC"
         order = f"{key} {way}, " if key else ""
-        if sort == "downloads":
+        if sort in ("downloads", "likes"):
             order += f"last_modified {way}, "
         id_way = way if sort == "id" else "ASC"
         condition, args = _condition(repo_type, visible_to, author, terms)
         since = int(time.time() // 86400) - DOWNLOAD_WINDOW_DAYS + 1
         rows = self._db.conn().execute(
             "SELECT repos.* FROM repos LEFT JOIN (SELECT repo_id, SUM(count) AS n FROM downloads WHERE day >= ? "
-            f"GROUP BY repo_id) d ON d.repo_id = repos.id WHERE {condition} "
+            "GROUP BY repo_id) d ON d.repo_id = repos.id "
+            "LEFT JOIN (SELECT repo_id, COUNT(*) AS n FROM likes GROUP BY repo_id) lk ON lk.repo_id = repos.id "
+            f"WHERE {condition} "
             f"ORDER BY {order}lower(namespace) {id_way}, lower(name) {id_way} LIMIT ? OFFSET ?",
             [since, *args, NO_LIMIT if limit is None else limit, offset]).fetchall()
         return [repo_from_row(row) for row in rows]

@@ -430,7 +430,8 @@ def blob_page(request: Request, repo_type: str, namespace: str, name: str, revis
     elif f".{suffix}" in views.IMAGE_SUFFIXES:
         view = {"mode": "image", **NO_VIEW}
     elif not entry.lfs and entry.size <= render.TEXT_LIMIT:
-        raw = hub.store.path(entry.sha256).read_bytes()
+        with hub.content.open(entry.sha256) as fh:
+            raw = fh.read()
         if not render.looks_binary(raw):
             try:
                 text = raw.decode("utf-8")

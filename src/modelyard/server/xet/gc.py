@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from modelyard.server.xet import hashing
-from modelyard.server.xet.store import XetFile
+from modelyard.server.xet.files import XetFile
 
 
 @dataclass

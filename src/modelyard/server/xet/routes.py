@@ -28,7 +28,7 @@ import logging
 import os
 import re
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 from urllib.parse import urlencode
 
@@ -37,13 +37,13 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from modelyard.server.auth import can_read, require_commit_rights, require_gate_access, sign
-from modelyard.server.blobstore import BlobWriter
 from modelyard.server.errors import HubHTTPError, bad_request, unauthorized
-from modelyard.server.responses import MOVED, READ, BlobResponse, answers
+from modelyard.server.responses import MOVED, READ, answers
 from modelyard.server.service import Hub, hub_of, seg
 from modelyard.server.storage import PR, Identity, Repo
 from modelyard.server.upload_stream import stream_blocks
 from modelyard.server.xet import hashing
+from modelyard.server.xet.files import Piece, XetError, XetFile
 from modelyard.server.xet.shard import (
     MAX_SHARD_SIZE,
     ShardFormatError,
@@ -51,7 +51,6 @@ from modelyard.server.xet.shard import (
     parse_shard,
     serialize_shard,
 )
-from modelyard.server.xet.store import Piece, XetError, XetFile
 from modelyard.server.xet.tokens import XetClaims, mint, read_token
 from modelyard.server.xet.xorb import MAX_XORB_SIZE, XorbFormatError, XorbParser
 
@@ -170,13 +169,13 @@ def xorb_grant(prefix: str, xorb_hash: str = _hash_path()) -> Response:
     raise HubHTTPError(404, "This hub takes xorbs directly: POST them to /v1/xorbs/{prefix}/{hash}.")
 
 
-async def _receive_xorb(request: Request, parser: XorbParser, writer: BlobWriter) -> None:
-    """Stream the body into ``writer`` while ``parser`` checks it, block by block in worker threads."""
+async def _receive_xorb(request: Request, parser: XorbParser, write: Callable[[memoryview], Any]) -> None:
+    """Stream the body to ``write`` while ``parser`` checks it, block by block in worker threads."""
     declared = request.headers.get("content-length", "")
     limit = MAX_XORB_SIZE
     if declared.isdigit() and int(declared) > limit:
         raise HubHTTPError(413, f"The xorb has {declared} bytes; this hub accepts at most {limit}.")
-    await stream_blocks(request, (parser.feed, writer.write_block), limit=limit,
+    await stream_blocks(request, (parser.feed, write), limit=limit,
                         too_large=lambda: HubHTTPError(413, f"The xorb is larger than {limit} bytes, the most "
                                                             "this hub accepts."))
 
@@ -188,16 +187,16 @@ async def upload_xorb(request: Request, prefix: str, xorb_hash: str = _hash_path
     _prefix(prefix, ("default",))
     text = _hash_param(xorb_hash, "xorb hash")
     parser = XorbParser(expected_hash=hashing.text_to_hash(text))
-    with hub.store.writer() as writer:
+    with hub.content.xet.xorb_writer() as writer:
         try:
-            await _receive_xorb(request, parser, writer)
+            await _receive_xorb(request, parser, writer.write_block)
             info = parser.finish()
         except XorbFormatError as err:
             raise bad_request(f"Xorb {text} refused: {err}.") from None
         # Named by its (verified) xorb hash, not a SHA-256 of the bytes. Installed even when the xorb is stored
         # already (a no-op that refreshes its age), so one that garbage collection removes meanwhile is put back.
         await run_in_threadpool(writer.commit_as, text)
-    inserted = await run_in_threadpool(hub.xet.add_xorb, repo, info, text)
+    inserted = await run_in_threadpool(hub.content.xet.cas.add_xorb, repo, info, text)
     return JSONResponse({"was_inserted": inserted})
 
 
@@ -207,8 +206,8 @@ def head_xorb(request: Request, prefix: str, xorb_hash: str = _hash_path()) -> R
     _repo, caller, _ = _cas_caller(request, "read")
     _prefix(prefix, ("default",))
     text = _hash_param(xorb_hash, "xorb hash")
-    info = hub.xet.xorb(text)
-    if info is None or not hub.xet.xorb_visible(text, caller):
+    info = hub.content.xet.cas.xorb(text)
+    if info is None or not hub.content.xet.cas.xorb_visible(text, caller):
         raise HubHTTPError(404, f"Xorb {text} not found.")
     return Response(status_code=200, headers={"Content-Length": str(info.size)})
 
@@ -221,7 +220,7 @@ def dedupe_query(request: Request, prefix: str, chunk_hash: str = _hash_path()) 
     _repo, caller, _ = _cas_caller(request, "read")
     _prefix(prefix, ("default", "default-merkledb"))
     text = _hash_param(chunk_hash, "chunk hash")
-    xorbs = hub.xet.dedupe_xorbs(text, caller)
+    xorbs = hub.content.xet.cas.dedupe_xorbs(text, caller)
     if not xorbs:
         raise HubHTTPError(404, f"Chunk {text} is not known to the global dedupe index (for you).")
     key = os.urandom(32)
@@ -256,7 +255,7 @@ def _register(hub: Hub, repo: Repo, caller: Identity | None, body: bytes, progre
     except ShardFormatError as err:
         raise bad_request(f"Shard refused: {err}.") from None
     try:
-        return hub.xet.register_shard(repo, shard, caller, progress)
+        return hub.content.xet.cas.register_shard(repo, shard, caller, progress)
     except XetError as err:
         raise bad_request(f"Shard refused: {err}") from None
 
@@ -321,7 +320,7 @@ async def _shard_events(hub: Hub, repo: Repo, caller: Identity | None, body: byt
 
 # -- reconstruction -----------------------------------------------------------------------------------
 def _linked_file(hub: Hub, repo: Repo, text: str) -> XetFile:
-    found = hub.xet.file(text) if hub.xet.file_linked(repo, text) else None
+    found = hub.content.xet.cas.file(text) if hub.content.xet.cas.file_linked(repo, text) else None
     if found is None:
         raise HubHTTPError(404, f"File {text} is not stored in {repo.repo_id!r} (or not through Xet).")
     return found
@@ -370,7 +369,7 @@ def _link(hub: Hub, base: str, xorb: str, byte_ranges: list[tuple[int, int]], ex
 def _reconstruction(hub: Hub, request: Request, repo: Repo, text: str, version: int) -> dict[str, Any]:
     xet_file = _linked_file(hub, repo, text)
     start, end = _byte_range(request.headers.get("range"), xet_file.size)
-    skip, pieces = hub.xet.plan(xet_file, start, end) if xet_file.size else (0, [])
+    skip, pieces = hub.content.xet.cas.plan(xet_file, start, end) if xet_file.size else (0, [])
     infos = {hashing.hash_to_text(p.xorb.hash): p.xorb for p in pieces}
     expires = int(time.time()) + hub.settings.xet_link_ttl
     base = hub.base_url(request)
@@ -432,7 +431,7 @@ def batch_reconstruction(request: Request, body: list[dict[str, str]]) -> JSONRe
     for key in body:
         text = _hash_param(str(key.get("hash", "")), "file hash")
         xet_file = _linked_file(hub, repo, text)
-        file_pieces = hub.xet.pieces(xet_file)
+        file_pieces = hub.content.xet.cas.pieces(xet_file)
         pieces.extend(file_pieces)
         files[text] = [{"hash": hashing.hash_to_text(p.xorb.hash), "unpacked_length": p.length,
                         "range": {"start": p.start, "end": p.end}} for p in file_pieces]
@@ -488,10 +487,7 @@ def download_xorb_ranges(request: Request, xorb_hash: str = _hash_path(), ranges
     for first, last in _parse_ranges(header[len("bytes="):]):
         if not any(a <= first and last <= b for a, b in signed):
             raise HubHTTPError(403, f"Range {first}-{last} is not among the ranges this link was signed for.")
-    blob = hub.xet.xorb_blob(text)
-    if blob is None:
-        raise HubHTTPError(404, f"Xorb {text} is no longer stored.")
-    return BlobResponse(hub.store.path(blob), media_type="application/octet-stream")
+    return hub.content.xet.xorb_response(text)
 
 
 # -- client telemetry ---------------------------------------------------------------------------------

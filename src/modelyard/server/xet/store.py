@@ -9,8 +9,9 @@
   xorbs, with its content's SHA-256 computed from the reconstructed bytes: commits refer to files by that
   SHA-256 (as for LFS), and scans and caches keyed by it stay truthful. A file is linked to the repositories
   it was uploaded to (or copied into); reconstruction is answered only through those links.
-* Content is what a commit names (a SHA-256). It is served from the LFS blob when one exists, else from any
-  Xet file with that SHA-256 (:meth:`XetStore.open_content`).
+* Content is what a commit names (a SHA-256). Which store serves it (an LFS blob, or a Xet file with that
+  SHA-256) is decided by the content gateway, :mod:`modelyard.server.content`, which drives this store as its
+  Xet backend; the CAS routes (``routes``) reach it through that gateway too.
 """
 
 from __future__ import annotations
@@ -18,53 +19,22 @@ from __future__ import annotations
 import bisect
 import hashlib
 import io
-import struct
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 from typing import BinaryIO
 
 from modelyard.server.auth import can_read
 from modelyard.server.blobstore import BlobStore
 from modelyard.server.storage import Identity, Repo, Storage, repo_from_row
 from modelyard.server.xet import hashing
+from modelyard.server.xet.files import Piece, XetError, XetFile
 from modelyard.server.xet.shard import FileRecord, Shard, Term, XorbRecord
 from modelyard.server.xet.xorb import XorbFormatError, XorbInfo, iter_chunks
 
-_TERM = struct.Struct("<32sIII")
 # Largest run of serialized chunk bytes read from a xorb at once while streaming a file.
 _READ_BATCH = 8 * 1024 * 1024
-
-
-class XetError(ValueError):
-    """An upload refers to something that is not there or does not check out; the message says what."""
-
-
-@dataclass(frozen=True)
-class XetFile:
-    hash: str  # text form
-    sha256: str
-    size: int
-    terms: tuple[Term, ...]
-
-    def pack_terms(self) -> bytes:
-        return b"".join(_TERM.pack(t.xorb, t.start, t.end, t.length) for t in self.terms)
-
-    @staticmethod
-    def unpack_terms(blob: bytes) -> tuple[Term, ...]:
-        return tuple(Term(*_TERM.unpack_from(blob, i)) for i in range(0, len(blob), _TERM.size))
-
-
-@dataclass(frozen=True)
-class Piece:
-    """Part of a reconstruction: chunks ``[start, end)`` of ``xorb``, ``length`` bytes once decoded."""
-
-    xorb: XorbInfo
-    start: int
-    end: int
-    length: int
 
 
 class XetStore:
@@ -189,10 +159,8 @@ class XetStore:
                 "WHERE l.repo_id=? AND f.sha256=? LIMIT 1", (repo.id, sha256)).fetchone()
         return self.file(row["hash"]) if row else None
 
-    def content_present(self, sha256: str, size: int) -> bool:
-        """Whether content ``sha256`` can be served: as a blob, or as a Xet file whose xorbs are all stored."""
-        if self.store.has(sha256, size):
-            return True
+    def complete_file(self, sha256: str, size: int) -> bool:
+        """Whether a Xet file of ``size`` bytes holds content ``sha256`` with all its xorbs stored."""
         db = self.storage.conn()
         for row in db.execute("SELECT size, terms FROM xet_files WHERE sha256=?", (sha256,)).fetchall():
             xorbs = {hashing.hash_to_text(t.xorb) for t in XetFile.unpack_terms(row["terms"])}
@@ -394,17 +362,6 @@ class XetStore:
     def open_file(self, xet_file: XetFile) -> BinaryIO:
         """A seekable binary reader over a Xet file's bytes."""
         return io.BufferedReader(_XetFileRaw(self, xet_file), buffer_size=1024 * 1024)
-
-    def open_content(self, sha256: str) -> BinaryIO:
-        """The bytes of content ``sha256``: its LFS blob, or a Xet file holding it (``FileNotFoundError``)."""
-        path = self.store.path(sha256)
-        try:
-            return open(path, "rb")
-        except FileNotFoundError:
-            found = self.file_for_sha(sha256)
-            if found is None:
-                raise
-            return self.open_file(found)
 
 
 class _XetFileRaw(io.RawIOBase):

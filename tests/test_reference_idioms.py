@@ -337,3 +337,52 @@ def test_set_seed_makes_every_generator_repeat() -> None:
     assert first[:2] == second[:2] and torch.equal(first[2], second[2]) and torch.equal(first[3], second[3])
     set_seed(4321)
     assert draw()[0] != first[0]
+
+
+def test_from_config_with_the_references_building_options() -> None:
+    config = BertConfig(**TINY_BERT)
+    model = BertModel._from_config(config, attn_implementation="eager", dtype=torch.float16)
+    assert model.config._attn_implementation == "eager" and config._attn_implementation != "eager"  # a copy
+    assert {p.dtype for p in model.parameters()} == {torch.float16}
+    assert BertModel._from_config(config, torch_dtype="bfloat16").embeddings.word_embeddings.weight.dtype == torch.bfloat16
+    assert not BertModel._is_stateful and not BertConfig.has_no_defaults_at_init and BertModel._can_set_attn_implementation()
+
+
+def test_loading_inside_a_meta_device_context_is_refused(saved_bert: Path) -> None:
+    from modelyard.errors import MetaDeviceContextError
+
+    with torch.device("meta"), pytest.raises(RuntimeError, match="meta device context manager") as caught:
+        BertModel.from_pretrained(saved_bert)
+    assert isinstance(caught.value, MetaDeviceContextError)
+    with torch.device("meta"):
+        assert BertModel(BertConfig(**TINY_BERT)).embeddings.word_embeddings.weight.is_meta  # building one is fine
+
+
+def test_mismatched_shapes_are_a_runtime_error_as_in_the_reference(saved_bert: Path,
+                                                                  caplog: pytest.LogCaptureFixture) -> None:
+    from modelyard.errors import WeightsError, WeightShapeMismatchError
+
+    for kind in (RuntimeError, WeightsError, WeightShapeMismatchError):  # the saved head has 2 labels
+        with pytest.raises(kind, match="ignore_mismatched_sizes=True"):
+            BertForSequenceClassification.from_pretrained(saved_bert, num_labels=42)
+    with caplog.at_level(logging.WARNING, logger="modelyard"):
+        model = BertForSequenceClassification.from_pretrained(saved_bert, num_labels=42, ignore_mismatched_sizes=True)
+    assert model.classifier.out_features == 42
+    assert "the shapes did not match (ignore_mismatched_sizes=True): classifier.bias (2,) -> (42,)" in caplog.text
+
+
+def test_from_pretrained_without_files_takes_config_and_state_dict() -> None:
+    config = BertConfig(**TINY_BERT)
+    torch.manual_seed(0)
+    source = BertForMaskedLM(config)
+    model = BertForMaskedLM.from_pretrained(pretrained_model_name_or_path=None, config=config, state_dict=source.state_dict())
+    assert_same_weights(model.state_dict(), source.state_dict())
+    with pytest.raises(ConfigurationError, match=r"config=<a configuration>"):
+        BertForMaskedLM.from_pretrained(None)
+
+
+def test_a_config_asking_for_gradient_checkpointing_switches_it_on() -> None:
+    config = BertConfig(**TINY_BERT, gradient_checkpointing=True)
+    model = BertModel(config)
+    assert model.is_gradient_checkpointing and "gradient_checkpointing" not in model.config.to_dict()
+    assert not BertModel(BertConfig(**TINY_BERT)).is_gradient_checkpointing

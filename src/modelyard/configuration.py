@@ -159,6 +159,8 @@ class PretrainedConfig(PretrainedIO):
     attribute_map: ClassVar[dict[str, str]] = {}
     # attribute -> config class of the configs a composite model nests (text/vision towers); none here
     sub_configs: ClassVar[dict[str, type[PretrainedConfig]]] = {}
+    # whether ``Config()`` needs arguments (composite configs of the reference); every modelyard config has defaults
+    has_no_defaults_at_init: ClassVar[bool] = False
     auto_class_choices = ("AutoConfig",)
     reads_json_files = True
 
@@ -210,8 +212,14 @@ class PretrainedConfig(PretrainedIO):
             raise ConfigurationError(
                 f"problem_type must be one of {PROBLEM_TYPES} or None, got {self.problem_type!r}."
             )
-        if isinstance(self.pruned_heads, dict):
-            self.pruned_heads = {int(k): list(v) for k, v in self.pruned_heads.items()}
+        heads: Any = self.__dict__.get("pruned_heads")
+        if isinstance(heads, dict):
+            # JSON keys are strings: layer numbers become ints again; anything else is kept as given (the
+            # reference's constructor keeps the dict unchanged)
+            self.pruned_heads = {
+                int(k) if isinstance(k, str) and k.isdigit() else k: list(v) if isinstance(v, (list, tuple, set)) else v
+                for k, v in heads.items()
+            }
         self._name_or_path = str(name_or_path)
         self._commit_hash = commit_hash
         # "sdpa" (None: the default) or "eager"; a run-time choice, never written to config.json.
@@ -242,12 +250,11 @@ class PretrainedConfig(PretrainedIO):
     # ------------------------------------------------------------------ labels
     def _normalise_labels(self, num_labels: int | None, given: set[str]) -> None:
         """Keep id2label and label2id consistent; whichever the caller gave wins over the default."""
-        if self.id2label is not None:
+        if self.id2label is not None:  # JSON object keys are strings: ids become ints again
             self.id2label = {int(k): v for k, v in self.id2label.items()}
-        if self.label2id is not None:
-            self.label2id = {k: int(v) for k, v in self.label2id.items()}
+        # label2id keeps its values as given, as the reference does (a config.json holds them as numbers already)
         if given == {"label2id"}:
-            self.id2label = {i: label for label, i in self.label2id.items()}
+            self.id2label = {int(i): label for label, i in self.label2id.items()}
         elif given == {"id2label"}:
             self.label2id = {label: i for i, label in self.id2label.items()}
         if num_labels is not None and (self.id2label is None or len(self.id2label) != num_labels):
@@ -385,6 +392,40 @@ class PretrainedConfig(PretrainedIO):
 
     def update(self, values: dict[str, Any]) -> None:
         for key, value in values.items():
+            setattr(self, key, value)
+
+    def update_from_string(self, update_str: str) -> None:
+        """Set existing attributes from ``"name=value,name=value"`` (a command line's style), each value read as
+        the attribute's current type: ``true``/``false`` (or 1/0, yes/no) for a bool, an int, a float, else text."""
+        for item in filter(None, (part.strip() for part in update_str.split(","))):
+            key, equals, text = item.partition("=")
+            if not equals:
+                raise ConfigurationError(f"update_from_string: {item!r} is not of the form name=value.")
+            if not hasattr(self, key):
+                raise ConfigurationError(f"update_from_string: {type(self).__name__} has no attribute {key!r}.")
+            old = getattr(self, key)
+            value: Any
+            try:
+                if isinstance(old, bool):
+                    lowered = text.lower()
+                    if lowered not in {"true", "1", "y", "yes", "false", "0", "n", "no"}:
+                        raise ValueError(text)
+                    value = lowered in {"true", "1", "y", "yes"}
+                elif isinstance(old, int):
+                    value = int(text)
+                elif isinstance(old, float):
+                    value = float(text)
+                elif isinstance(old, str) or old is None:
+                    value = text
+                else:
+                    raise ConfigurationError(
+                        f"update_from_string: {key} holds a {type(old).__name__}, which a string cannot set; use "
+                        "update() or set the attribute."
+                    )
+            except ValueError as err:
+                raise ConfigurationError(
+                    f"update_from_string: {key}={text!r} is not a {type(old).__name__} like its current value {old!r}."
+                ) from err
             setattr(self, key, value)
 
     # ------------------------------------------------------------------ saving (PretrainedIO hooks)

@@ -48,6 +48,15 @@ class WeightsError(ModelyardError, ValueError):
     """Weights could not be loaded or saved as asked (bad file, shape mismatch, missing tensors)."""
 
 
+class WeightShapeMismatchError(WeightsError, RuntimeError):
+    """Tensors of the checkpoint have other shapes than the model's; a ``RuntimeError`` too, as the reference
+    raises (code catching either keeps working)."""
+
+
+class MetaDeviceContextError(ModelyardError, RuntimeError):
+    """``from_pretrained`` was called inside ``with torch.device("meta")``: the weights would load nowhere."""
+
+
 class IntegrityError(WeightsError):
     """A file's content does not match the checksum recorded for it."""
 
@@ -76,6 +85,11 @@ class TokenizerError(ModelyardError, ValueError):
     """A tokenizer was built or called with invalid input."""
 
 
+class TokenizerArgumentClashError(TokenizerError, AttributeError):
+    """A tokenizer setting is named like one of its methods (``add_special_tokens=True`` to the constructor), which
+    would shadow the method; an ``AttributeError`` too, as the reference raises."""
+
+
 class FeatureExtractionError(ModelyardError, ValueError):
     """A feature extractor, image processor or processor got invalid input or settings."""
 
@@ -94,6 +108,9 @@ __all__ = [
     "RevisionNotFoundError",
     "ShapeError",
     "TokenizerError",
+    "TokenizerArgumentClashError",
+    "WeightShapeMismatchError",
+    "MetaDeviceContextError",
     "TrustRemoteCodeError",
     "UnknownModelTypeError",
     "UnsafeFileError",

@@ -83,11 +83,22 @@ def _ragged_error(key: str, kind: str, value: Sequence[Any]) -> FeatureExtractio
     return FeatureExtractionError(
         f"Cannot make one {kind} tensor from {key!r}: its {len(value)} items have different shapes "
         f"{shapes[:6]}{' ...' if len(shapes) > 6 else ''}. Pass padding=True (or padding='max_length' with "
-        "max_length=...) so they match, or leave return_tensors=None to get a list."
+        "max_length=...) so they match, or use return_tensors='np' or None to get the rows as they are."
     )
 
 
+def _ragged_rows(items: Sequence[Any]) -> np.ndarray:
+    """A one-dimensional object array holding each row as its own array, as the reference gives for a batch of
+    unequal rows with ``return_tensors="np"`` (``array[i]`` is row ``i``; nothing is padded)."""
+    rows = np.empty(len(items), dtype=object)
+    for i, item in enumerate(items):
+        rows[i] = np.asarray(to_numpy(item))
+    return rows
+
+
 def _stack_numpy(key: str, value: Any, kind: str) -> np.ndarray:
+    """One numpy array from ``value``. Rows of different shapes make an object array of rows for numpy (the
+    reference's result) and an error for PyTorch, which has no ragged tensors."""
     if isinstance(value, np.ndarray):
         return value
     value = to_numpy(value)
@@ -96,11 +107,15 @@ def _stack_numpy(key: str, value: Any, kind: str) -> np.ndarray:
     if isinstance(value, (list, tuple)) and value and all(isinstance(v, np.ndarray) or is_torch_tensor(v) for v in value):
         items = [to_numpy(v) for v in value]
         if len({v.shape for v in items}) > 1:
+            if kind == "numpy":
+                return _ragged_rows(items)
             raise _ragged_error(key, kind, items)
         return np.stack(items)
     try:
         array = np.asarray(value)
     except ValueError as err:  # numpy refuses ragged nested lists
+        if kind == "numpy" and isinstance(value, (list, tuple)) and all(isinstance(v, (list, tuple)) for v in value):
+            return _ragged_rows(value)
         raise _ragged_error(key, kind, value) from err
     if array.dtype == object:
         raise _ragged_error(key, kind, value)

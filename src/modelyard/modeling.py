@@ -14,6 +14,7 @@ import copy
 import functools
 import itertools
 import logging
+import os
 import re
 import threading
 from collections.abc import Iterator
@@ -24,11 +25,16 @@ import torch
 from torch import nn
 
 from modelyard.configuration import PretrainedConfig
-from modelyard.errors import ConfigurationError, WeightsError
+from modelyard.errors import (
+    ConfigurationError,
+    MetaDeviceContextError,
+    WeightsError,
+    WeightShapeMismatchError,
+)
 from modelyard.generation.configuration_utils import GENERATION_CONFIG_NAME, GenerationConfig
 from modelyard.hub.files import FileSource
 from modelyard.module_utils import ModuleUtilsMixin
-from modelyard.options import REFERENCE_FLAGS, HubOptions, unknown_keywords_error
+from modelyard.options import REFERENCE_FLAGS, HubOptions, refuse_near_misses, unknown_keywords_error
 from modelyard.pretrained_io import PretrainedIO
 from modelyard.registry import MODEL_TASKS
 from modelyard.weights.checkpoint import Checkpoint, find_checkpoint
@@ -152,6 +158,8 @@ class PreTrainedModel(nn.Module, ModuleUtilsMixin, PretrainedIO):
     base_model_prefix: ClassVar[str] = ""
     main_input_name: ClassVar[str] = "input_ids"
     supports_gradient_checkpointing: ClassVar[bool] = False
+    # The reference's flag for models whose generation state cannot be rolled back (recurrent caches); none here.
+    _is_stateful: ClassVar[bool] = False
     # Whether the model's attention runs on torch's scaled_dot_product_attention (attn_implementation="sdpa").
     _supports_sdpa: ClassVar[bool] = False
     # Attribute names of activation modules whose input is always a temporary made just before (the output of
@@ -205,7 +213,8 @@ class PreTrainedModel(nn.Module, ModuleUtilsMixin, PretrainedIO):
         name = attn_implementation.get("", None) if isinstance(attn_implementation, dict) else attn_implementation
         if name not in ("eager", "sdpa"):
             raise ConfigurationError(
-                f"set_attn_implementation({attn_implementation!r}): modelyard runs attention as 'eager' or 'sdpa'."
+                f'Specified `attn_implementation="{name}"` is not supported: set_attn_implementation('
+                f"{attn_implementation!r}) takes 'eager' or 'sdpa', the attentions modelyard runs."
             )
         if name == "sdpa" and not type(self)._supports_sdpa:
             raise ConfigurationError(f"{type(self).__name__} has no SDPA attention; use 'eager'.")
@@ -213,6 +222,25 @@ class PreTrainedModel(nn.Module, ModuleUtilsMixin, PretrainedIO):
             config = getattr(module, "config", None)
             if isinstance(config, PretrainedConfig):
                 config._attn_implementation = name
+
+    @classmethod
+    def _can_set_attn_implementation(cls) -> bool:
+        """The reference's question "may set_attn_implementation switch this class?": yes, every modelyard model
+        reads the choice at each forward."""
+        return True
+
+    @classmethod
+    def _from_config(cls: type[M], config: PretrainedConfig, *, attn_implementation: str | None = None,
+                     dtype: Any = None, torch_dtype: Any = None, **kwargs: Any) -> M:
+        """A randomly initialised model of this class for a copy of ``config`` with the reference's building
+        options: ``attn_implementation`` (``"eager"``/``"sdpa"``), ``dtype`` (or ``torch_dtype``); other keywords
+        go to ``__init__``. The reference's test suite and some libraries build models this way."""
+        config = copy.deepcopy(config)
+        if attn_implementation is not None:
+            config._attn_implementation = attn_implementation
+        model = cls(config, **kwargs)
+        wanted = dtype if dtype is not None else torch_dtype
+        return model.to(resolve_dtype(wanted)) if wanted is not None else model
 
     @classmethod
     def can_generate(cls) -> bool:
@@ -228,11 +256,15 @@ class PreTrainedModel(nn.Module, ModuleUtilsMixin, PretrainedIO):
     def post_init(self) -> None:
         """Call at the end of ``__init__``: prune the heads ``config.pruned_heads`` lists (a saved pruned
         model is rebuilt with the shapes its checkpoint has), initialise weights (unless loading) and tie
-        embeddings."""
+        embeddings. A config of older releases that says ``gradient_checkpointing=True`` switches it on (the
+        setting is the model's, not the config's: it leaves the config, as in the reference)."""
         prune = getattr(self.base_model, "_prune_heads", None)
         if self.config.pruned_heads and prune is not None:
             prune(self.config.pruned_heads)  # no-op for heads already pruned (a head model's base did it)
         self.init_weights()
+        if self.supports_gradient_checkpointing and self.config.__dict__.get("gradient_checkpointing"):
+            self.gradient_checkpointing_enable()
+            del self.config.gradient_checkpointing
 
     def _init_weights(self, module: nn.Module) -> None:
         """Initialise one module's parameters; families override."""
@@ -496,8 +528,20 @@ class PreTrainedModel(nn.Module, ModuleUtilsMixin, PretrainedIO):
 
     # ------------------------------------------------------------------ loading
     @classmethod
+    def from_pretrained(cls, pretrained_model_name_or_path: str | os.PathLike[str] | FileSource | None,
+                        *args: Any, **kwargs: Any) -> Any:
+        """See :meth:`PretrainedIO.from_pretrained`; ``None`` instead of a location builds the model from
+        ``config=`` and loads ``state_dict=`` (no files are read), as the reference allows."""
+        if pretrained_model_name_or_path is not None:
+            return super().from_pretrained(pretrained_model_name_or_path, *args, **kwargs)
+        where = f"{cls.__name__}.from_pretrained"
+        HubOptions.take(kwargs, where=where)  # where files would come from means nothing without files
+        refuse_near_misses(where, [k for k in kwargs if not callable(getattr(cls, k, None))], cls.accepted_keywords())
+        return cls._from_source(None, *args, **kwargs)
+
+    @classmethod
     def _from_source(
-        cls: type[M], location: FileSource | Path, *, _require_fit: bool = False, **kwargs: Any
+        cls: type[M], location: FileSource | Path | None, *, _require_fit: bool = False, **kwargs: Any
     ) -> M | tuple[M, LoadReport]:
         """Build the model from the files of ``location`` and load its weights.
 
@@ -506,9 +550,25 @@ class PreTrainedModel(nn.Module, ModuleUtilsMixin, PretrainedIO):
         ``variant``, ...) and the reference's model flags (``low_cpu_mem_usage``, ...); arguments of the model's
         own ``__init__`` (``add_pooling_layer=False``); and config attributes to override. Anything else is an
         error: a model has nowhere to keep it.
+
+        ``location`` ``None`` (``from_pretrained(None, config=config, state_dict=weights)``, as the reference
+        allows) builds the model from ``config`` and loads ``state_dict``; without one the weights are initialised
+        and the load report says so.
         """
-        assert isinstance(location, FileSource)  # models never read a lone JSON file (reads_json_files)
+        assert location is None or isinstance(location, FileSource)  # models never read a lone JSON file
+        if torch.get_default_device().type == "meta":
+            raise MetaDeviceContextError(
+                f"You are using `from_pretrained` with a meta device context manager: {cls.__name__}'s weights would be "
+                "read into tensors that hold no data. Call from_pretrained outside `with torch.device('meta')`; for "
+                "a model without weights use `with torch.device('meta'): model = "
+                f"{cls.__name__}(config)`."
+            )
         options = LoadOptions.take(kwargs, where=f"{cls.__name__}.from_pretrained")
+        if location is None and options.config is None:
+            raise ConfigurationError(
+                f"{cls.__name__}.from_pretrained(None, ...) has no files to read the configuration from: pass "
+                "config=<a configuration> (and state_dict=<the weights>), or a folder or repository id."
+            )
         target_device = options.target_device()
         # Arguments of the model's own __init__ (e.g. add_pooling_layer=False) build the model;
         # every other keyword overrides a config attribute.
@@ -519,11 +579,10 @@ class PreTrainedModel(nn.Module, ModuleUtilsMixin, PretrainedIO):
             config._attn_implementation = options.attn_implementation
         if options.torchscript:
             config.torchscript = True
-        checkpoint = (
-            Checkpoint.from_state_dict(options.state_dict)
-            if options.state_dict is not None
-            else find_checkpoint(location, use_safetensors=options.use_safetensors, variant=options.variant)
-        )
+        if options.state_dict is not None or location is None:
+            checkpoint = Checkpoint.from_state_dict(options.state_dict or {})
+        else:
+            checkpoint = find_checkpoint(location, use_safetensors=options.use_safetensors, variant=options.variant)
         target_dtype = cls._target_dtype(options.dtype if options.dtype is not None else options.torch_dtype, config)
         with _parameters_on_meta():
             model = cls(config, **model_kwargs)
@@ -534,11 +593,12 @@ class PreTrainedModel(nn.Module, ModuleUtilsMixin, PretrainedIO):
         if target_dtype is not None:
             model.config.dtype = str(target_dtype).removeprefix("torch.")
         model.eval()
-        if model.can_generate():
+        name = location.name if location is not None else ""
+        if model.can_generate() and location is not None:
             model._load_generation_config(location)
-        model.name_or_path = location.name
-        model.config.name_or_path = location.name
-        summary = report.summary(cls.__name__, location.name)
+        model.name_or_path = name
+        model.config.name_or_path = name
+        summary = report.summary(cls.__name__, name or "the given state_dict")
         if _require_fit:  # a stand-in for refused custom code must fit the checkpoint completely
             from modelyard.dynamic.stand_in import StandInMisfitError, stand_in_misfit
 
@@ -585,9 +645,10 @@ class PreTrainedModel(nn.Module, ModuleUtilsMixin, PretrainedIO):
 
     @classmethod
     def _load_config(
-        cls, source: FileSource, config: PretrainedConfig | None, overrides: dict[str, Any]
+        cls, source: FileSource | None, config: PretrainedConfig | None, overrides: dict[str, Any]
     ) -> PretrainedConfig:
         if config is None:
+            assert source is not None  # _from_source refuses a load with neither
             config_class = cls.config_class or PretrainedConfig
             config, unused = config_class.from_pretrained(source, return_unused_kwargs=True, **overrides)
         else:
@@ -658,7 +719,7 @@ class PreTrainedModel(nn.Module, ModuleUtilsMixin, PretrainedIO):
             to_load[model_key] = ckpt_key
         if mismatched and not ignore_mismatched_sizes:
             shown = "; ".join(f"{k}: checkpoint {tuple(h)} vs model {tuple(w)}" for k, h, w in mismatched[:10])
-            raise WeightsError(
+            raise WeightShapeMismatchError(
                 f"{len(mismatched)} weights of the checkpoint have other shapes than {type(self).__name__} expects "
                 f"({shown}). If that is intended (e.g. a new number of labels), pass ignore_mismatched_sizes=True "
                 "to re-initialise them; otherwise fix the config to match the checkpoint."

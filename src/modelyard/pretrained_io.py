@@ -89,7 +89,8 @@ class PretrainedIO(PushToHubMixin):
         """
         where = f"{cls.__name__}.from_pretrained"
         hub = HubOptions.take(kwargs, where=where)
-        refuse_near_misses(where, kwargs, cls.accepted_keywords())
+        # a keyword named like one of the class's methods is no misspelling: the kind says what it clashes with
+        refuse_near_misses(where, [k for k in kwargs if not callable(getattr(cls, k, None))], cls.accepted_keywords())
         return cls._from_source(cls._locate(pretrained_model_name_or_path, hub), *args, **kwargs)
 
     @classmethod

@@ -335,9 +335,11 @@ class ProcessorMixin(PretrainedIO):
     ) -> P:
         """Load every part from one folder or repository (``from_pretrained``; one :class:`FileSource`).
 
-        ``kwargs``: the processor's own settings (``optional_attributes``), or ``<attribute>_kwargs={...}``
-        (e.g. ``tokenizer_kwargs={"do_lower_case": False}``) passed to one part's ``from_pretrained``.
-        ``trust_remote_code`` / ``code_revision`` reach parts loaded through Auto classes.
+        ``kwargs``: the processor's own settings (``optional_attributes``), ``<attribute>_kwargs={...}``
+        (e.g. ``tokenizer_kwargs={"do_lower_case": False}``) passed to one part's ``from_pretrained``, or plain
+        settings of the parts (``bos_token=...``, ``do_normalize=False``), each given to every part that takes it,
+        as the reference gives them to all. ``trust_remote_code`` / ``code_revision`` reach parts loaded through
+        Auto classes.
         """
         if isinstance(location, Path):
             raise ConfigurationError(
@@ -346,14 +348,22 @@ class ProcessorMixin(PretrainedIO):
             )
         part_kwargs = {name: dict(kwargs.pop(f"{name}_kwargs", None) or {}) for name in cls.attributes}
         own = {k: kwargs.pop(k) for k in list(kwargs) if k in cls.optional_attributes}
+        part_classes = {name: cls._part_class(name) for name in cls.attributes}
+        for key in list(kwargs):
+            takers = [name for name, part in part_classes.items() if key in _keywords_of(part)]
+            for name in takers:
+                part_kwargs[name].setdefault(key, kwargs[key])
+            if takers:
+                del kwargs[key]
         if kwargs:
             raise UnexpectedArgumentError(
-                f"{cls.__name__}.from_pretrained got unexpected keyword argument(s) {sorted(kwargs)}. Give settings "
-                f"of one part as {', '.join(f'{a}_kwargs={{...}}' for a in cls.attributes)}."
+                f"{cls.__name__}.from_pretrained got keyword argument(s) {sorted(kwargs)} that no part "
+                f"({', '.join(c.__name__ for c in part_classes.values())}) takes. Give settings of one part as "
+                f"{', '.join(f'{a}_kwargs={{...}}' for a in cls.attributes)}."
             )
         parts = {}
         for name in cls.attributes:
-            part_class = cls._part_class(name)
+            part_class = part_classes[name]
             extra = part_kwargs[name]
             if part_class.__name__.startswith("Auto"):
                 extra = {"trust_remote_code": trust_remote_code, "code_revision": code_revision, **extra}
@@ -369,6 +379,12 @@ class ProcessorMixin(PretrainedIO):
     @classmethod
     def _accepted_keywords(cls) -> set[str]:
         return super()._accepted_keywords() | set(cls.optional_attributes) | {f"{a}_kwargs" for a in cls.attributes}
+
+
+def _keywords_of(part_class: Any) -> frozenset[str]:
+    """The settings a part's ``from_pretrained`` takes (beyond where the files come from)."""
+    accepted = getattr(part_class, "accepted_keywords", None)
+    return frozenset(accepted()) if accepted is not None else frozenset()
 
 
 __all__ = ["ProcessorMixin"]

@@ -61,11 +61,34 @@ def test_registering_through_a_mapping_registers_with_the_auto_class() -> None:
     assert TableConfig not in modeling_auto.MODEL_FOR_SEQUENCE_CLASSIFICATION_MAPPING
 
 
-def test_a_table_of_a_task_without_heads_names_itself() -> None:
-    with pytest.raises(MissingCompatibilityAttributeError, match="MODEL_FOR_VISION_2_SEQ_MAPPING_NAMES"):
-        modeling_auto.MODEL_FOR_VISION_2_SEQ_MAPPING_NAMES  # noqa: B018
+def test_a_table_of_a_task_without_heads_is_empty_and_refuses_registration() -> None:
+    # Formerly refused: the reference's own tests and third-party libraries read every task's table (e.g.
+    # MODEL_FOR_VISION_2_SEQ_MAPPING_NAMES in the common model tests), so each exists; no model type maps here.
+    assert dict(modeling_auto.MODEL_FOR_VISION_2_SEQ_MAPPING_NAMES) == {}
+    mapping = auto.MODEL_FOR_VISION_2_SEQ_MAPPING
+    assert mapping is modeling_auto.MODEL_FOR_VISION_2_SEQ_MAPPING and len(mapping) == 0 and BertConfig not in mapping
+    assert auto.get_values(mapping) == []
+    with pytest.raises(TypeError, match="MODEL_FOR_VISION_2_SEQ"):
+        mapping.register(BertConfig, PreTrainedModel)
+    for name in ("MODEL_FOR_AUDIO_XVECTOR", "MODEL_FOR_OBJECT_DETECTION", "MODEL_WITH_LM_HEAD"):
+        assert name + "_MAPPING" in auto.__all__ and name + "_MAPPING_NAMES" in modeling_auto.__all__
     with pytest.raises(MissingCompatibilityAttributeError, match="auto.MODEL_MAPPING_NAMES"):
         auto.MODEL_MAPPING_NAMES  # noqa: B018  (the reference keeps the names tables in the submodules)
+
+
+def test_mappings_give_lists_as_the_references_lazy_mappings_do() -> None:
+    # code written for the reference concatenates them: MAPPING.items() + OTHER.items()
+    mapping = auto.MODEL_FOR_SEQUENCE_CLASSIFICATION_MAPPING
+    both = mapping.items() + auto.MODEL_FOR_VISION_2_SEQ_MAPPING.items()
+    assert isinstance(both, list) and len(both) == len(mapping)
+    assert mapping.keys() == [key for key, _ in both] and mapping.values() == [value for _, value in both]
+
+
+def test_the_top_level_offers_the_live_tables() -> None:
+    import modelyard.compat.transformers as transformers
+
+    assert transformers.MODEL_FOR_SEQUENCE_CLASSIFICATION_MAPPING is auto.MODEL_FOR_SEQUENCE_CLASSIFICATION_MAPPING
+    assert transformers.CONFIG_MAPPING is configuration_auto.CONFIG_MAPPING
 
 
 @pytest.mark.reference

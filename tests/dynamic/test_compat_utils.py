@@ -103,3 +103,70 @@ def test_accelerate_probe_takes_the_references_minimum_version() -> None:
     if installed:
         assert utils.is_accelerate_available("0.1") and not utils.is_accelerate_available("999.0")
         assert utils.is_accelerate_available(version("accelerate"))
+
+
+def test_strtobool_reads_yes_and_no_words_as_distutils_did() -> None:
+    assert [utils.strtobool(v) for v in ("yes", "TRUE", "on", "1", "no", "False", "off", "0")] == [1] * 4 + [0] * 4
+    with pytest.raises(ValueError, match="'maybe'"):
+        utils.strtobool("maybe")
+
+
+def test_direct_transformers_import_gives_the_namespace_whatever_the_path() -> None:
+    import modelyard.compat.transformers as namespace
+
+    assert utils.direct_transformers_import("/any/checkout/src/transformers") is namespace
+
+
+def test_backbone_utils_offers_the_backbone_kinds() -> None:
+    from modelyard.compat.transformers.utils.backbone_utils import BackboneType
+
+    assert BackboneType("timm") is BackboneType.TIMM and BackboneType.TRANSFORMERS.value == "transformers"
+
+
+def test_handlers_on_the_references_loggers_receive_modelyards_records() -> None:
+    import logging
+
+    from modelyard.compat.transformers.utils import logging as compat_logging
+
+    assert compat_logging.reference_logger_name("modelyard.models.bert.modeling_bert") == \
+        "transformers.models.bert.modeling_bert"
+    assert compat_logging.reference_logger_name("modelyard.modeling.loading") == "transformers.modeling_utils"
+    assert compat_logging.reference_logger_name("modelyard.hub.files") == "transformers"
+
+    class Keep(logging.Handler):
+        def __init__(self) -> None:
+            super().__init__()
+            self.messages: list[str] = []
+
+        def emit(self, record: logging.LogRecord) -> None:
+            self.messages.append(record.getMessage())
+
+    module_handler, top_handler = Keep(), Keep()
+    module_logger, top_logger = logging.getLogger("transformers.modeling_utils"), logging.getLogger("transformers")
+    module_logger.addHandler(module_handler)
+    top_logger.addHandler(top_handler)
+    try:
+        logging.getLogger("modelyard.modeling.loading").warning("weights %s were not used", "x")
+        logging.getLogger("modelyard.configuration").info("below the level: not forwarded")
+    finally:
+        module_logger.removeHandler(module_handler)
+        top_logger.removeHandler(top_handler)
+    assert module_handler.messages == ["weights x were not used"]
+    assert top_handler.messages == ["weights x were not used"]  # propagation up to "transformers", once
+
+
+def test_a_compat_logger_takes_handlers_like_a_logging_logger() -> None:
+    import logging
+
+    from modelyard.compat.transformers.utils import logging as compat_logging
+
+    logger = compat_logging.get_logger("modelyard_modules.handler_test")
+    seen: list[str] = []
+    handler = logging.Handler()
+    handler.emit = lambda record: seen.append(record.getMessage())  # type: ignore[method-assign]
+    logger.addHandler(handler)
+    assert handler in logger.handlers and handler in logging.getLogger("modelyard_modules.handler_test").handlers
+    logger.warning("kept %d", 1)
+    logger.removeHandler(handler)
+    logger.warning("not kept")
+    assert seen == ["kept 1"]

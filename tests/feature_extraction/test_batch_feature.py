@@ -37,3 +37,6 @@ def test_conversions() -> None:
         BatchFeature({"x": [1]}, tensor_type="tf")
     with pytest.raises(FeatureExtractionError, match=r"different shapes \[\(2,\), \(3,\)\]"):
         BatchFeature({"x": [np.zeros(2), np.zeros(3)]}, tensor_type="pt")
+    ragged = BatchFeature({"x": [np.zeros(2), np.zeros(3)], "l": [[1, 2], [3]]}, tensor_type="np")
+    assert ragged["x"].dtype == object and [len(r) for r in ragged["x"]] == [2, 3]
+    assert [r.tolist() for r in ragged["l"]] == [[1, 2], [3]]

@@ -134,8 +134,11 @@ def test_save_and_load(processor: SpeechProcessor, tmp_path: Path) -> None:
     loaded = SpeechProcessor.from_pretrained(tmp_path / "with_settings", feature_extractor_kwargs={"padding_value": 2.0})
     assert loaded.language == "pt" and loaded.feature_extractor.padding_value == 2.0
     assert "SpeechProcessor" in repr(loaded) and '"language": "pt"' in repr(loaded)
-    with pytest.raises(UnexpectedArgumentError, match="feature_extractor_kwargs"):
-        SpeechProcessor.from_pretrained(tmp_path / "plain", padding_value=2.0)
+    # Formerly refused: a plain setting goes to every part that takes it, as the reference gives it to all parts.
+    routed = SpeechProcessor.from_pretrained(tmp_path / "plain", padding_value=3.0, do_normalize=False)
+    assert routed.feature_extractor.padding_value == 3.0 and routed.feature_extractor.do_normalize is False
+    with pytest.raises(UnexpectedArgumentError, match=r"\['not_a_setting'\] that no part.*feature_extractor_kwargs"):
+        SpeechProcessor.from_pretrained(tmp_path / "plain", not_a_setting=2.0)
 
 
 def test_auto_processor_finds_a_registered_processor(processor: SpeechProcessor, tmp_path: Path) -> None:

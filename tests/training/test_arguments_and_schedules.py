@@ -219,3 +219,45 @@ def test_every_schedule_name_builds_and_bad_settings_say_what_to_pass() -> None:
         get_scheduler("polynomial", optimizer, 2, 10, {"lr_end": 2.0})
     with pytest.raises(ValueError, match="Unknown lr_scheduler_type 'cosin'"):
         get_scheduler("cosin", optimizer, 2, 10)
+
+
+def test_batch_sizes_per_step_are_the_per_device_sizes(tmp_path) -> None:
+    from modelyard import TrainingArguments
+
+    args = TrainingArguments(str(tmp_path), per_device_train_batch_size=3, per_device_eval_batch_size=5)
+    assert (args.train_batch_size, args.eval_batch_size) == (3, 5)
+
+
+def test_model_init_builds_the_model_and_a_fresh_one_for_each_run(tmp_path) -> None:
+    import torch
+    from torch import nn
+
+    from modelyard import Trainer, TrainingArguments
+    from modelyard.training.errors import TrainerError
+
+    class Regression(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.a = nn.Parameter(torch.randn(1))
+
+        def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> dict:
+            out = self.a * x
+            return {"loss": ((out - labels) ** 2).mean(), "logits": out} if labels is not None else {"logits": out}
+
+    built: list[nn.Module] = []
+
+    def make() -> nn.Module:
+        built.append(Regression())
+        return built[-1]
+
+    data = [{"x": torch.tensor([float(i)]), "labels": torch.tensor([2.0 * i])} for i in range(8)]
+    args = TrainingArguments(str(tmp_path), max_steps=2, per_device_train_batch_size=4, report_to="none", seed=7)
+    trainer = Trainer(args=args, train_dataset=data, model_init=make)
+    assert trainer.model is built[0]
+    trainer.train()
+    assert len(built) == 2 and trainer.model is built[1]
+    first = built[1].a.detach().clone()
+    trainer.train()
+    assert len(built) == 3 and torch.equal(built[2].a.detach(), first)  # same seed, same training: same result
+    with pytest.raises(TrainerError, match="optimizers"):
+        Trainer(args=args, model_init=make, optimizers=(torch.optim.SGD(built[0].parameters(), lr=0.1), None))

@@ -155,7 +155,21 @@ def trusted_elsewhere(repo_id: str | None, endpoint: str) -> list[str]:
     return sorted(p.endpoint for p in _publishers() if p.namespace == publisher.namespace and p != publisher)
 
 
+_timeout_override: float | None = None
+
+
+def set_prompt_timeout(seconds: float | None) -> None:
+    """Seconds the consent question waits at a terminal for this process (``0``: never ask, so custom code without
+    consent is refused at once); ``None`` goes back to ``MODELYARD_TRUST_PROMPT_TIMEOUT`` or the default."""
+    global _timeout_override
+    if seconds is not None and (isinstance(seconds, bool) or not isinstance(seconds, (int, float))):
+        raise ConfigurationError(f"The consent prompt's time-out must be a number of seconds or None, got {seconds!r}.")
+    _timeout_override = None if seconds is None else max(float(seconds), 0.0)
+
+
 def prompt_timeout() -> float:
+    if _timeout_override is not None:
+        return _timeout_override
     raw = os.environ.get(PROMPT_TIMEOUT_ENV)
     if raw is None or not raw.strip():
         return DEFAULT_PROMPT_TIMEOUT

@@ -15,7 +15,7 @@ import os
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
-from modelyard.errors import MissingFileError, TokenizerError
+from modelyard.errors import MissingFileError, TokenizerArgumentClashError, TokenizerError
 from modelyard.hub.files import FileSource
 from modelyard.pretrained_io import PretrainedIO
 from modelyard.tokenization import chat_template as chat_templates
@@ -87,7 +87,7 @@ class PreTrainedTokenizerBase(SpecialTokensMixin, PaddingTruncationMixin, ChatTe
         for key in kwargs:
             if callable(getattr(type(self), key, None)) and not isinstance(getattr(type(self), key), type):
                 # e.g. a saved key named like a method would shadow it when saved back
-                raise TokenizerError(
+                raise TokenizerArgumentClashError(
                     f"Argument {key!r} clashes with the method {type(self).__name__}.{key}; rename the argument."
                 )
         self.init_inputs: tuple[Any, ...] = ()
@@ -106,7 +106,7 @@ class PreTrainedTokenizerBase(SpecialTokensMixin, PaddingTruncationMixin, ChatTe
             chat_template = {entry["name"]: entry["template"] for entry in chat_template}
         self.chat_template = chat_template
         self.verbose: bool = kwargs.pop("verbose", False)
-        self._warned: set[str] = set()
+        self.deprecation_warnings: dict[str, bool] = {}
         self._init_special_tokens(kwargs)
         if kwargs:
             logger.debug("%s keeps unused arguments %s (saved back with the tokenizer).", type(self).__name__, sorted(kwargs))
@@ -243,6 +243,30 @@ class PreTrainedTokenizerBase(SpecialTokensMixin, PaddingTruncationMixin, ChatTe
         targets = self._call_one(text_target, text_pair_target, options)
         encodings["labels"] = targets["input_ids"]
         return encodings
+
+    def prepare_seq2seq_batch(
+        self,
+        src_texts: list[str],
+        tgt_texts: list[str] | None = None,
+        max_length: int | None = None,
+        max_target_length: int | None = None,
+        padding: bool | str = "longest",
+        return_tensors: str | TensorType | None = None,
+        truncation: bool | str = True,
+        **kwargs: Any,
+    ) -> BatchEncoding:
+        """A sequence-to-sequence batch in one call (the reference's older helper; ``tokenizer(src, text_target=tgt)``
+        is the current way): the sources encoded, cut to ``max_length``, and the targets' ids under ``"labels"``,
+        cut to ``max_target_length`` (default ``max_length``). ``src_lang`` / ``tgt_lang`` are accepted and mean
+        nothing to a tokenizer without language codes."""
+        kwargs.pop("src_lang", None)
+        kwargs.pop("tgt_lang", None)
+        common = {"padding": padding, "truncation": truncation, "return_tensors": return_tensors, **kwargs}
+        batch = self(src_texts, max_length=max_length, **common)
+        if tgt_texts is not None:
+            target_length = max_target_length if max_target_length is not None else max_length
+            batch["labels"] = self(tgt_texts, max_length=target_length, **common)["input_ids"]
+        return batch
 
     def _call_one(self, text: Any, text_pair: Any, options: EncodingOptions) -> BatchEncoding:
         if not _is_text_input(text):

@@ -161,6 +161,26 @@ class PreTrainedTokenizerFast(PreTrainedTokenizerBase):
     def decoder(self) -> Any:
         return self._tokenizer.decoder
 
+    def train_new_from_iterator(
+        self,
+        text_iterator: Any,
+        vocab_size: int,
+        length: int | None = None,
+        new_special_tokens: list[str | AddedToken] | None = None,
+        special_tokens_map: dict[str, str] | None = None,
+        **kwargs: Any,
+    ) -> PreTrainedTokenizerFast:
+        """A tokenizer of this class whose vocabulary (``vocab_size`` entries) is learnt from ``text_iterator``
+        (strings, or batches of strings), with this one's normalisation, pre-tokenisation and special tokens.
+
+        ``length`` is the number of items (for the progress display), ``new_special_tokens`` adds special tokens,
+        ``special_tokens_map`` renames some (``{"[CLS]": "<cls>"}``); other keywords go to the ``tokenizers``
+        trainer (``min_frequency``, ``show_progress``, ...)."""
+        from modelyard.tokenization.training import train_new_from_iterator
+
+        return train_new_from_iterator(self, text_iterator, vocab_size, length=length, new_special_tokens=new_special_tokens,
+                                       special_tokens_map=special_tokens_map, **kwargs)
+
     # ------------------------------------------------------------------ vocabulary
     @property
     def vocab_size(self) -> int:

@@ -37,7 +37,9 @@ class PaddingTruncationMixin:
     padding_side: str
     truncation_side: str
     model_input_names: list[str]
-    _warned: set[str]
+    # The reference's name for the warnings already given (once per tokenizer); ``tokenizer.deprecation_warnings
+    # = {}`` re-arms them, as code written for the reference does.
+    deprecation_warnings: dict[str, bool]
 
     if TYPE_CHECKING:  # given by the tokenizer classes this mixin is part of
         pad_token: Any
@@ -58,8 +60,8 @@ class PaddingTruncationMixin:
                                     already_has_special_tokens: bool = False) -> list[int]: ...
 
     def _warn_once(self, key: str, message: str, *args: Any) -> None:
-        if key not in self._warned:
-            self._warned.add(key)
+        if not self.deprecation_warnings.get(key):
+            self.deprecation_warnings[key] = True
             logger.warning(message, *args)
 
     def _get_padding_truncation_strategies(

@@ -377,7 +377,7 @@ class PreTrainedTokenizer(PreTrainedTokenizerBase):
         cached = self._special_cache.get("legacy_added")
         if cached is None:
             specials = self._special_token_set()
-            extra = {t for t in self.additional_special_tokens if self.convert_tokens_to_ids(t) >= self.vocab_size}
+            extra = {t for t in self.additional_special_tokens or [] if self.convert_tokens_to_ids(t) >= self.vocab_size}
             cached = self._special_cache["legacy_added"] = frozenset((set(self._added_tokens_encoder) - specials) | extra)
         return cached
 

@@ -65,7 +65,7 @@ def _rust_token_or_fail(name: str, value: Any) -> AddedToken:
 class SpecialTokensMixin:
     """Special-token attributes shared by slow and fast tokenizers."""
 
-    SPECIAL_TOKENS_ATTRIBUTES: ClassVar[tuple[str, ...]] = SPECIAL_TOKENS_ATTRIBUTES
+    SPECIAL_TOKENS_ATTRIBUTES: ClassVar[list[str]] = list(SPECIAL_TOKENS_ATTRIBUTES)  # a list, as the reference's
 
     bos_token = _token_property("bos_token")
     eos_token = _token_property("eos_token")
@@ -129,11 +129,16 @@ class SpecialTokensMixin:
 
     # ------------------------------------------------------------------ additional special tokens
     @property
-    def additional_special_tokens(self) -> list[str]:
+    def additional_special_tokens(self) -> list[str] | None:
+        """The additional special tokens; ``None`` after ``tokenizer.additional_special_tokens = None``, as for the
+        other special-token attributes (the tokenizer itself then works with none)."""
+        if self.__dict__.get("_additional_special_tokens_unset"):
+            return None
         return [str(token) for token in self._special_tokens_map["additional_special_tokens"]]
 
     @additional_special_tokens.setter
     def additional_special_tokens(self, value: list[str | AddedToken] | tuple[str | AddedToken, ...] | None) -> None:
+        self.__dict__["_additional_special_tokens_unset"] = value is None
         if value is None:
             value = []
         if not isinstance(value, (list, tuple)):
@@ -146,7 +151,7 @@ class SpecialTokensMixin:
 
     @property
     def additional_special_tokens_ids(self) -> list[int]:
-        return self.convert_tokens_to_ids(self.additional_special_tokens)
+        return self.convert_tokens_to_ids(self.additional_special_tokens or [])
 
     @additional_special_tokens_ids.setter
     def additional_special_tokens_ids(self, values: list[int]) -> None:
@@ -254,7 +259,7 @@ class SpecialTokensMixin:
                     for t in value
                 ]
                 if not replace_additional_special_tokens:
-                    present = set(self.additional_special_tokens)
+                    present = set(self.additional_special_tokens or [])
                     new = [t for t in new if str(t) not in present]
                 if replace_additional_special_tokens and new:
                     self.additional_special_tokens = list(new)

@@ -290,6 +290,17 @@ class TrainingArguments:
         return Path(self.output_dir or "trainer_output")
 
     @property
+    def train_batch_size(self) -> int:
+        """Examples per training step before gradient accumulation: the per-device size, since this Trainer runs
+        one device per process (the reference multiplies by the GPUs one process drives with DataParallel)."""
+        return self.per_device_train_batch_size
+
+    @property
+    def eval_batch_size(self) -> int:
+        """Examples per evaluation step (the per-device size; see :attr:`train_batch_size`)."""
+        return self.per_device_eval_batch_size
+
+    @property
     def effective_data_seed(self) -> int:
         return self.seed if self.data_seed is None else self.data_seed
 

@@ -109,16 +109,27 @@ class Trainer:
         callbacks: list[TrainerCallback | type[TrainerCallback]] | None = None,
         optimizers: tuple[torch.optim.Optimizer | None, torch.optim.lr_scheduler.LRScheduler | None] = (None, None),
         preprocess_logits_for_metrics: Callable[[Any, Any], Any] | None = None,
+        model_init: Callable[[], nn.Module] | None = None,
     ) -> None:
-        if model is None:
-            raise TrainerError("Trainer needs a model: Trainer(model=..., args=...).")
-        if not isinstance(model, nn.Module):
-            raise TrainerError(f"model must be a torch.nn.Module (e.g. a PreTrainedModel), got {type(model).__name__}.")
         if args is None:
             args = TrainingArguments()
             logger.info("No TrainingArguments given; using the defaults with output_dir=%r.", args.output_dir)
         if not isinstance(args, TrainingArguments):
             raise TrainerError(f"args must be a modelyard.TrainingArguments, got {type(args).__name__}.")
+        self.model_init = model_init
+        if model_init is not None:
+            if optimizers != (None, None):
+                raise TrainerError("model_init builds a new model at each train(), so optimizers=(...) made for one "
+                                   "model cannot be used with it; pass model=... instead, or leave optimizers out.")
+            if model is not None:
+                logger.warning("Trainer got both model and model_init: the model comes from model_init (called "
+                               "again, with the seed set, at each train()).")
+            set_seed(args.seed)
+            model = self._call_model_init()
+        if model is None:
+            raise TrainerError("Trainer needs a model: Trainer(model=..., args=...) or Trainer(model_init=..., args=...).")
+        if not isinstance(model, nn.Module):
+            raise TrainerError(f"model must be a torch.nn.Module (e.g. a PreTrainedModel), got {type(model).__name__}.")
         check_dataset(train_dataset, "train_dataset")
         for name, dataset in (eval_dataset.items() if isinstance(eval_dataset, Mapping) else [("", eval_dataset)]):
             check_dataset(dataset, f"eval_dataset[{name!r}]" if name else "eval_dataset")
@@ -371,6 +382,13 @@ class Trainer:
             "NO", "MULTI_CPU", "MULTI_GPU", "MULTI_XPU", "MULTI_NPU", "MULTI_MLU", "MULTI_MUSA", "MULTI_HPU")
 
     # ------------------------------------------------------------------ training
+    def _call_model_init(self) -> nn.Module:
+        assert self.model_init is not None
+        model = self.model_init()
+        if not isinstance(model, nn.Module):
+            raise TrainerError(f"model_init must return a torch.nn.Module, got {type(model).__name__}.")
+        return model
+
     def train(self, resume_from_checkpoint: str | os.PathLike[str] | bool | None = None, **kwargs: Any) -> TrainOutput:
         """Train the model; ``resume_from_checkpoint=True`` continues from the latest complete checkpoint in
         ``output_dir`` (or the hub's ``last-checkpoint`` with ``hub_strategy="checkpoint"``), a path from that
@@ -380,6 +398,11 @@ class Trainer:
         if resume_from_checkpoint is None:
             resume_from_checkpoint = self.args.resume_from_checkpoint
         checkpoint = self._resolve_checkpoint(resume_from_checkpoint)
+        if self.model_init is not None:  # a fresh model for each run, built with the run's seed
+            set_seed(self.args.seed)
+            self.model = self._call_model_init()
+            self._prepared_model = None
+            self.optimizer, self.lr_scheduler = None, None
         self.is_in_train = True
         try:
             return self._train(checkpoint)

@@ -70,7 +70,7 @@ class LoadReport(Mapping[str, list[str]]):
             )
         if self.mismatched_shapes:
             shown = ", ".join(f"{k} {tuple(a)} -> {tuple(b)}" for k, a, b in self.mismatched_shapes[:8])
-            lines.append(f"Re-initialised because of shape mismatches (ignore_mismatched_sizes=True): {shown}.")
+            lines.append(f"Re-initialised because the shapes did not match (ignore_mismatched_sizes=True): {shown}.")
         surprising = [k for k in self.unexpected_keys if k not in set(self.expected_leftovers)]
         if surprising:
             lines.append(f"Weights in {source} not used by {model_name}: {_short_list(surprising)}.")

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 from modelyard import _EXPORTS as _MODELYARD_CORE_EXPORTS
 from modelyard.compat.transformers._namespace import declare
+from modelyard.compat.transformers.models.auto._tables import TABLE_NAMES as _AUTO_TABLES
+from modelyard.compat.transformers.utils import logging as _logging_of_the_reference  # noqa: F401 - forwards records
 from modelyard.registry import public_exports
 
 _MODELYARD_EXPORTS = {**_MODELYARD_CORE_EXPORTS, **public_exports()}  # the core's names and every family's
@@ -54,6 +56,9 @@ __getattr__, __dir__ = declare(
             if name not in _MODELYARD_ONLY and name not in _NOT_AT_THE_TOP
         },
         "TensorType": "modelyard.tokenization.encoding",
+        "SpecialTokensMixin": "modelyard.tokenization.special_tokens",
+        # the reference's top level offers the live tables (not the *_NAMES dicts, which stay in the submodules)
+        **{name: f"{_HERE}.models.auto" for name in _AUTO_TABLES if not name.endswith("_NAMES")},
         "set_seed": f"{_HERE}.trainer_utils",
         "is_torch_available": f"{_HERE}.utils.import_utils",
         "add_start_docstrings": f"{_HERE}.utils.doc",
@@ -79,6 +84,7 @@ __getattr__, __dir__ = declare(
         "activations",
         "cache_utils",
         "configuration_utils",
+        "dynamic_module_utils",
         "feature_extraction_sequence_utils",
         "feature_extraction_utils",
         "file_utils",

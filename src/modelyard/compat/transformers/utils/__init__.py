@@ -27,6 +27,7 @@ __getattr__, __dir__ = declare(
         "TransformersKwargs": _GENERIC,
         "can_return_tuple": _GENERIC,
         "torch_int": _GENERIC,
+        "strtobool": _GENERIC,
         "add_start_docstrings": _DOC,
         "add_start_docstrings_to_model_forward": _DOC,
         "add_end_docstrings": _DOC,
@@ -71,6 +72,7 @@ __getattr__, __dir__ = declare(
                 "is_torch_xpu_available",
                 "is_torch_npu_available",
                 "requires_backends",
+                "direct_transformers_import",
             )
         },
     },

@@ -63,6 +63,20 @@ class ContextManagers:
         self.stack.__exit__(*exc_info)
 
 
+_TRUE = frozenset({"y", "yes", "t", "true", "on", "1"})
+_FALSE = frozenset({"n", "no", "f", "false", "off", "0"})
+
+
+def strtobool(val: str) -> int:
+    """1 for a yes-like string (``"yes"``, ``"true"``, ``"on"``, ``"1"``...), 0 for a no-like one, as distutils' was."""
+    lowered = val.lower()
+    if lowered in _TRUE:
+        return 1
+    if lowered in _FALSE:
+        return 0
+    raise ValueError(f"invalid truth value {val!r}: expected one of {sorted(_TRUE | _FALSE)}")
+
+
 def torch_int(x: Any) -> Any:
     """An int64 tensor while tracing (so the value stays symbolic), a Python int otherwise."""
     if isinstance(x, torch.Tensor) and torch.jit.is_tracing():

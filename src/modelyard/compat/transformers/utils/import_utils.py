@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import importlib.util
+from types import ModuleType
 
 from packaging import version as _version
 
@@ -178,6 +179,12 @@ def requires_backends(obj: object, backends: str | list[str] | tuple[str, ...]) 
     if missing:
         what = getattr(obj, "__name__", type(obj).__name__)
         raise ImportError(f"{what} needs {', '.join(missing)}, which is not installed here: pip install {' '.join(missing)}")
+
+
+def direct_transformers_import(path: str, file: str = "__init__.py") -> ModuleType:
+    """The library's top module, which the reference imports from a source checkout at ``path``: here that is
+    always this compatibility namespace (there is no other ``transformers`` for modelyard to load)."""
+    return importlib.import_module("modelyard.compat.transformers")
 
 
 __getattr__, __dir__ = declare(globals(), {})

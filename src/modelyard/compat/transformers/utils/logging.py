@@ -48,6 +48,24 @@ class _CompatLogger(_logging.LoggerAdapter):
     def warning_advice(self, *args: Any, **kwargs: Any) -> None:
         self.warning(*args, **kwargs)
 
+    # handlers and filters belong to the logger itself (``logger.addHandler(...)`` in code written for the
+    # reference, whose get_logger returns a plain logging.Logger)
+    def addHandler(self, handler: _logging.Handler) -> None:  # noqa: N802 - logging's name
+        self.logger.addHandler(handler)
+
+    def removeHandler(self, handler: _logging.Handler) -> None:  # noqa: N802
+        self.logger.removeHandler(handler)
+
+    def addFilter(self, log_filter: Any) -> None:  # noqa: N802
+        self.logger.addFilter(log_filter)
+
+    def removeFilter(self, log_filter: Any) -> None:  # noqa: N802
+        self.logger.removeFilter(log_filter)
+
+    @property
+    def handlers(self) -> list[_logging.Handler]:
+        return self.logger.handlers
+
 
 @functools.lru_cache(None)
 def _adapter(name: str) -> _CompatLogger:
@@ -56,6 +74,58 @@ def _adapter(name: str) -> _CompatLogger:
 
 def get_logger(name: str | None = None) -> _CompatLogger:
     return _adapter(name or _REMOTE_LOGGERS)
+
+
+# Where the reference logs what modelyard logs under these modules (family modules share the Hub's file names).
+_REFERENCE_LOGGERS = {
+    "modelyard.modeling": "transformers.modeling_utils",
+    "modelyard.configuration": "transformers.configuration_utils",
+    "modelyard.tokenization": "transformers.tokenization_utils_base",
+    "modelyard.feature_extraction": "transformers.feature_extraction_utils",
+    "modelyard.image_processing": "transformers.image_processing_utils",
+    "modelyard.processing": "transformers.processing_utils",
+    "modelyard.training": "transformers.trainer",
+    "modelyard.generation": "transformers.generation.utils",
+}
+
+
+def reference_logger_name(name: str) -> str:
+    """The reference's logger for a modelyard logger name: ``modelyard.models.bert.modeling_bert`` ->
+    ``transformers.models.bert.modeling_bert``, the core's modules -> their reference module, else ``transformers``."""
+    if name.startswith("modelyard.models."):
+        return "transformers" + name[len("modelyard"):]
+    for prefix, reference in _REFERENCE_LOGGERS.items():
+        if name == prefix or name.startswith(prefix + "."):
+            return reference
+    return "transformers"
+
+
+class _ToReferenceLoggers(_logging.Handler):
+    """Hands modelyard's records to the handlers that code written for the reference put on the ``transformers``
+    loggers (``logging.getLogger("transformers").addHandler(...)``, ``assertLogs("transformers")``), walking from
+    the matching reference logger up to ``transformers`` as propagation would, and never further (the records
+    reach the root through the ``modelyard`` logger already)."""
+
+    def emit(self, record: _logging.LogRecord) -> None:
+        logger: _logging.Logger | None = _logging.getLogger(reference_logger_name(record.name))
+        if logger is None or not logger.isEnabledFor(record.levelno):
+            return
+        while logger is not None and logger.name.startswith("transformers"):
+            for handler in logger.handlers:
+                if record.levelno >= handler.level:
+                    handler.handle(record)
+            if not logger.propagate:
+                break
+            logger = logger.parent  # type: ignore[assignment]
+
+
+def _forward_to_reference_loggers() -> None:
+    library = _logging.getLogger(library_logging.LIBRARY_LOGGER)
+    if not any(isinstance(handler, _ToReferenceLoggers) for handler in library.handlers):
+        library.addHandler(_ToReferenceLoggers())
+
+
+_forward_to_reference_loggers()
 
 
 def set_verbosity(verbosity: int) -> None:

@@ -1,8 +1,9 @@
 """``transformers.models.auto``: the Auto classes and the reference's name tables (see ``_tables``).
 
 Here, as in the reference: the live ``*_MAPPING`` views (``config class -> class``) and ``get_values``;
-the ``*_MAPPING_NAMES`` dicts (``model_type -> class name``) live in the submodules. Tables of tasks modelyard
-has no head for are not offered (asking for one names it and the remote file).
+the ``*_MAPPING_NAMES`` dicts (``model_type -> class name``) live in the submodules. Every task table of the
+reference is offered; those of tasks no modelyard family has a head for are empty (code reading them learns that
+no model type maps to such a head here), and registering into one says to use the Auto class of its task.
 """
 
 from __future__ import annotations

@@ -75,6 +75,16 @@ class ConfigClassMapping(Mapping[type, Any]):
     def __repr__(self) -> str:
         return f"<{self._describe}: {len(self)} entries>"
 
+    # lists, as the reference's lazy mappings give (code concatenates them: ``a.items() + b.items()``)
+    def keys(self) -> list[type]:  # type: ignore[override]
+        return list(self)
+
+    def values(self) -> list[Any]:  # type: ignore[override]
+        return [self[key] for key in self]
+
+    def items(self) -> list[tuple[type, Any]]:  # type: ignore[override]
+        return [(key, self[key]) for key in self]
+
     def register(self, key: type, value: Any, exist_ok: bool = False) -> None:
         self._register(key, value, exist_ok)
 
@@ -146,6 +156,33 @@ def _refuse_direct_registration(key: Any, value: Any, exist_ok: bool) -> None:
     raise TypeError(f"Register {value!r} for {key!r} with the Auto class (e.g. AutoImageProcessor.register).")
 
 
+# The reference's model tables (``<name>_MAPPING_NAMES`` / ``<name>_MAPPING``). Those of tasks no modelyard family has
+# a head for are offered empty: no model type maps to such a head here, which is what code reading them needs to know.
+REFERENCE_MODEL_TABLES = (
+    "MODEL", "MODEL_FOR_AUDIO_CLASSIFICATION", "MODEL_FOR_AUDIO_FRAME_CLASSIFICATION", "MODEL_FOR_AUDIO_XVECTOR",
+    "MODEL_FOR_BACKBONE", "MODEL_FOR_CAUSAL_IMAGE_MODELING", "MODEL_FOR_CAUSAL_LM", "MODEL_FOR_CTC",
+    "MODEL_FOR_DEPTH_ESTIMATION", "MODEL_FOR_DOCUMENT_QUESTION_ANSWERING", "MODEL_FOR_IMAGE_CLASSIFICATION",
+    "MODEL_FOR_IMAGE", "MODEL_FOR_IMAGE_SEGMENTATION", "MODEL_FOR_IMAGE_TEXT_TO_TEXT", "MODEL_FOR_IMAGE_TO_IMAGE",
+    "MODEL_FOR_INSTANCE_SEGMENTATION", "MODEL_FOR_KEYPOINT_DETECTION", "MODEL_FOR_KEYPOINT_MATCHING",
+    "MODEL_FOR_MASKED_IMAGE_MODELING", "MODEL_FOR_MASKED_LM", "MODEL_FOR_MASK_GENERATION", "MODEL_FOR_MULTIPLE_CHOICE",
+    "MODEL_FOR_NEXT_SENTENCE_PREDICTION", "MODEL_FOR_OBJECT_DETECTION", "MODEL_FOR_PRETRAINING",
+    "MODEL_FOR_QUESTION_ANSWERING", "MODEL_FOR_RETRIEVAL", "MODEL_FOR_SEMANTIC_SEGMENTATION",
+    "MODEL_FOR_SEQUENCE_CLASSIFICATION", "MODEL_FOR_SEQ_TO_SEQ_CAUSAL_LM", "MODEL_FOR_SPEECH_SEQ_2_SEQ",
+    "MODEL_FOR_TABLE_QUESTION_ANSWERING", "MODEL_FOR_TEXT_ENCODING", "MODEL_FOR_TEXT_TO_SPECTROGRAM",
+    "MODEL_FOR_TEXT_TO_WAVEFORM", "MODEL_FOR_TIME_SERIES_CLASSIFICATION", "MODEL_FOR_TIME_SERIES_PREDICTION",
+    "MODEL_FOR_TIME_SERIES_REGRESSION", "MODEL_FOR_TOKEN_CLASSIFICATION", "MODEL_FOR_UNIVERSAL_SEGMENTATION",
+    "MODEL_FOR_VIDEO_CLASSIFICATION", "MODEL_FOR_VISION_2_SEQ", "MODEL_FOR_VISUAL_QUESTION_ANSWERING",
+    "MODEL_FOR_ZERO_SHOT_IMAGE_CLASSIFICATION", "MODEL_FOR_ZERO_SHOT_OBJECT_DETECTION", "MODEL_WITH_LM_HEAD",
+)
+
+
+def _no_head_for(name: str) -> Any:
+    def register(key: Any, value: Any, exist_ok: bool) -> None:
+        raise TypeError(f"modelyard has no Auto class for {name}; register {value!r} with the Auto class of its task.")
+
+    return register
+
+
 def build() -> dict[str, Any]:
     """Every table of ``transformers.models.auto``, by its reference name."""
     tables: dict[str, Any] = {
@@ -176,6 +213,11 @@ def build() -> dict[str, Any]:
         name = table_name(auto_class)
         tables[name + "_MAPPING_NAMES"] = model_mapping_names(auto_class)
         tables[name + "_MAPPING"] = model_mapping(auto_class)
+    for name in REFERENCE_MODEL_TABLES:
+        if name + "_MAPPING" not in tables:
+            tables[name + "_MAPPING_NAMES"] = OrderedDict()
+            tables[name + "_MAPPING"] = ConfigClassMapping(name + "_MAPPING", lambda: [], lambda c: None, lambda: [],
+                                                           _no_head_for(name))
     return tables
 
 
@@ -190,7 +232,11 @@ TABLE_NAMES: tuple[str, ...] = (
     "IMAGE_PROCESSOR_MAPPING",
     "PROCESSOR_MAPPING_NAMES",
     "PROCESSOR_MAPPING",
-    *(table_name(a) + suffix for a in MODEL_TASKS for suffix in ("_MAPPING_NAMES", "_MAPPING")),
+    *dict.fromkeys(
+        name + suffix
+        for name in (*(table_name(a) for a in MODEL_TASKS), *REFERENCE_MODEL_TABLES)
+        for suffix in ("_MAPPING_NAMES", "_MAPPING")
+    ),
 )
 _BUILT: dict[str, Any] = {}
 

@@ -19,7 +19,7 @@ import re
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, ClassVar, TypeVar, cast
+from typing import Any, ClassVar, Literal, TypeVar, cast, overload
 
 import torch
 from torch import nn
@@ -527,8 +527,25 @@ class PreTrainedModel(nn.Module, ModuleUtilsMixin, PretrainedIO):
         return result
 
     # ------------------------------------------------------------------ loading
+    # Typed as PretrainedIO.from_pretrained: the class it is called on, a tuple with output_loading_info=True.
+    @overload
     @classmethod
-    def from_pretrained(cls, pretrained_model_name_or_path: str | os.PathLike[str] | FileSource | None,
+    def from_pretrained(cls: type[M], pretrained_model_name_or_path: str | os.PathLike[str] | FileSource | None,
+                        *args: Any, return_unused_kwargs: Literal[True],
+                        **kwargs: Any) -> tuple[M, dict[str, Any]]: ...
+
+    @overload
+    @classmethod
+    def from_pretrained(cls: type[M], pretrained_model_name_or_path: str | os.PathLike[str] | FileSource | None,
+                        *args: Any, output_loading_info: Literal[True], **kwargs: Any) -> tuple[M, LoadReport]: ...
+
+    @overload
+    @classmethod
+    def from_pretrained(cls: type[M], pretrained_model_name_or_path: str | os.PathLike[str] | FileSource | None,
+                        *args: Any, **kwargs: Any) -> M: ...
+
+    @classmethod
+    def from_pretrained(cls: type[M], pretrained_model_name_or_path: str | os.PathLike[str] | FileSource | None,
                         *args: Any, **kwargs: Any) -> Any:
         """See :meth:`PretrainedIO.from_pretrained`; ``None`` instead of a location builds the model from
         ``config=`` and loads ``state_dict=`` (no files are read), as the reference allows."""

@@ -116,7 +116,7 @@ class _ToReferenceLoggers(_logging.Handler):
                     handler.handle(record)
             if not logger.propagate:
                 break
-            logger = logger.parent  # type: ignore[assignment]
+            logger = logger.parent
 
 
 def _forward_to_reference_loggers() -> None:

@@ -76,13 +76,13 @@ class ConfigClassMapping(Mapping[type, Any]):
         return f"<{self._describe}: {len(self)} entries>"
 
     # lists, as the reference's lazy mappings give (code concatenates them: ``a.items() + b.items()``)
-    def keys(self) -> list[type]:  # type: ignore[override]
+    def keys(self) -> list[type]:  # type: ignore[override]  # lists, as the reference's (see above)
         return list(self)
 
-    def values(self) -> list[Any]:  # type: ignore[override]
+    def values(self) -> list[Any]:  # type: ignore[override]  # lists, as the reference's (see above)
         return [self[key] for key in self]
 
-    def items(self) -> list[tuple[type, Any]]:  # type: ignore[override]
+    def items(self) -> list[tuple[type, Any]]:  # type: ignore[override]  # lists, as the reference's (see above)
         return [(key, self[key]) for key in self]
 
     def register(self, key: type, value: Any, exist_ok: bool = False) -> None:

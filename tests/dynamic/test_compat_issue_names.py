@@ -57,3 +57,32 @@ def test_the_library_classes_are_modelyards_own() -> None:
     for name in ("PreTrainedModel", "BertModel", "LlamaForCausalLM", "GPT2Config", "PreTrainedTokenizerFast"):
         assert getattr(transformers, name) is getattr(modelyard, name), name
     assert transformers.PreTrainedConfig is transformers.PretrainedConfig is modelyard.PretrainedConfig
+
+
+@pytest.mark.parametrize("family", ["llama", "mistral", "qwen2"])
+def test_rotary_decoders_lend_their_building_blocks_under_the_reference_names(family: str) -> None:
+    import torch
+
+    import modelyard
+
+    module = importlib.import_module(f"modelyard.compat.transformers.models.{family}.modeling_{family}")
+    prefix = {"llama": "Llama", "mistral": "Mistral", "qwen2": "Qwen2"}[family]
+    config = getattr(modelyard, f"{prefix}Config")(hidden_size=32, num_attention_heads=4, num_key_value_heads=2,
+                                                   intermediate_size=40, num_hidden_layers=1, vocab_size=50)
+    model = getattr(modelyard, f"{prefix}Model")(config)
+    assert isinstance(model.norm, getattr(module, f"{prefix}RMSNorm"))  # a remote _init_weights sees our norms
+    norm = getattr(module, f"{prefix}RMSNorm")(32, eps=1e-5)
+    assert norm.variance_epsilon == 1e-5 and norm.weight.shape == (32,)
+    rotary = getattr(module, f"{prefix}RotaryEmbedding")(config=config)
+    x = torch.randn(2, 5, 32)
+    positions = torch.arange(5).expand(2, 5)
+    cos, sin = rotary(x, positions)
+    assert cos.shape == sin.shape == (2, 5, 8)
+    q, k = torch.randn(2, 4, 5, 8), torch.randn(2, 2, 5, 8)
+    q1, k1 = module.apply_rotary_pos_emb(q, k, cos, sin)
+    # (batch, seq, heads, dim) with unsqueeze_dim=2 rotates the same numbers.
+    q2, k2 = module.apply_rotary_pos_emb(q.transpose(1, 2), k.transpose(1, 2), cos, sin, unsqueeze_dim=2)
+    assert torch.equal(q2.transpose(1, 2), q1) and torch.equal(k2.transpose(1, 2), k1)
+    assert torch.equal(module.rotate_half(torch.tensor([1.0, 2.0, 3.0, 4.0])), torch.tensor([-3.0, -4.0, 1.0, 2.0]))
+    repeated = module.repeat_kv(k, 2)
+    assert repeated.shape == (2, 4, 5, 8) and torch.equal(repeated[:, 1], k[:, 0]) and torch.equal(repeated[:, 2], k[:, 1])

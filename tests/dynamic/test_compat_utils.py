@@ -128,10 +128,10 @@ def test_handlers_on_the_references_loggers_receive_modelyards_records() -> None
 
     from modelyard.compat.transformers.utils import logging as compat_logging
 
-    assert compat_logging.reference_logger_name("modelyard.models.bert.modeling_bert") == \
+    assert compat_logging._reference_logger_name("modelyard.models.bert.modeling_bert") == \
         "transformers.models.bert.modeling_bert"
-    assert compat_logging.reference_logger_name("modelyard.modeling.loading") == "transformers.modeling_utils"
-    assert compat_logging.reference_logger_name("modelyard.hub.files") == "transformers"
+    assert compat_logging._reference_logger_name("modelyard.modeling.loading") == "transformers.modeling_utils"
+    assert compat_logging._reference_logger_name("modelyard.hub.files") == "transformers"
 
     class Keep(logging.Handler):
         def __init__(self) -> None:

@@ -29,7 +29,6 @@ __getattr__, __dir__ = declare(
         "GenerationMixin": "modelyard.generation.utils",
         "GenerationMode": "modelyard.generation.configuration_utils",
         "GreedySearchDecoderOnlyOutput": "modelyard.generation.utils",
-        "HammingDiversityLogitsProcessor": "modelyard.generation.logits_process",
         "InfNanRemoveLogitsProcessor": "modelyard.generation.logits_process",
         "LogitNormalization": "modelyard.generation.logits_process",
         "LogitsProcessor": "modelyard.generation.logits_process",

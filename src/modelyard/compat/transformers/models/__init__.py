@@ -21,6 +21,7 @@ from typing import Any
 
 import modelyard.models as _families
 from modelyard.compat.transformers._namespace import caller_description, declare, missing_message
+from modelyard.compat.transformers.models._building_blocks import BUILDING_BLOCKS
 from modelyard.errors import MissingCompatibilityAttributeError
 
 _PREFIX = __name__ + "."
@@ -66,7 +67,8 @@ class _AliasModule(ModuleType):
         self.__dict__["_target"] = target
 
     def _provides(self, name: str) -> bool:
-        return _defines(importlib.import_module(self._target), name) or _output_class(self._target, name) is not None
+        return (_defines(importlib.import_module(self._target), name) or _output_class(self._target, name) is not None
+                or name in BUILDING_BLOCKS.get(self._target, {}))
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__"):
@@ -74,6 +76,8 @@ class _AliasModule(ModuleType):
         target = importlib.import_module(self._target)
         if _defines(target, name):
             value = getattr(target, name)
+        elif name in BUILDING_BLOCKS.get(self._target, {}):
+            value = BUILDING_BLOCKS[self._target][name]
         elif (value := _output_class(self._target, name)) is None:
             raise MissingCompatibilityAttributeError(missing_message(self.__name__, name, caller_description()))
         self.__dict__[name] = value

@@ -89,7 +89,7 @@ _REFERENCE_LOGGERS = {
 }
 
 
-def reference_logger_name(name: str) -> str:
+def _reference_logger_name(name: str) -> str:
     """The reference's logger for a modelyard logger name: ``modelyard.models.bert.modeling_bert`` ->
     ``transformers.models.bert.modeling_bert``, the core's modules -> their reference module, else ``transformers``."""
     if name.startswith("modelyard.models."):
@@ -107,7 +107,7 @@ class _ToReferenceLoggers(_logging.Handler):
     reach the root through the ``modelyard`` logger already)."""
 
     def emit(self, record: _logging.LogRecord) -> None:
-        logger: _logging.Logger | None = _logging.getLogger(reference_logger_name(record.name))
+        logger: _logging.Logger | None = _logging.getLogger(_reference_logger_name(record.name))
         if logger is None or not logger.isEnabledFor(record.levelno):
             return
         while logger is not None and logger.name.startswith("transformers"):

@@ -113,6 +113,17 @@ def test_every_kind_shares_one_io_base() -> None:
             assert getattr(kind, method).__qualname__.startswith(("PretrainedIO.", "PushToHubMixin.")), (kind, method)
 
 
+def test_only_a_model_loads_from_no_location() -> None:
+    """``from_pretrained(None, config=..., state_dict=...)`` builds a model (as the reference allows); every other
+    kind says what it needs, in its own error class."""
+    config = BertConfig(**TINY_BERT)
+    model = BertModel.from_pretrained(None, config=config, state_dict=BertModel(config).state_dict())
+    assert isinstance(model, BertModel)
+    for kind in (BertConfig, BertTokenizer, ViTImageProcessor, Wav2Vec2FeatureExtractor):
+        with pytest.raises(kind.settings_error, match="needs a folder, a hub repository id or a FileSource, got None"):
+            kind.from_pretrained(None)
+
+
 def test_save_options_are_the_kinds_and_misspelt_ones_fail(tmp_path: Path) -> None:
     model = BertModel(BertConfig(**TINY_BERT))
     files = model.save_pretrained(tmp_path / "m", max_shard_size="2KB", safe_serialization=True)

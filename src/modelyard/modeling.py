@@ -14,12 +14,11 @@ import copy
 import functools
 import itertools
 import logging
-import os
 import re
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, ClassVar, Literal, TypeVar, cast, overload
+from typing import Any, ClassVar, TypeVar, cast
 
 import torch
 from torch import nn
@@ -34,7 +33,7 @@ from modelyard.errors import (
 from modelyard.generation.configuration_utils import GENERATION_CONFIG_NAME, GenerationConfig
 from modelyard.hub.files import FileSource
 from modelyard.module_utils import ModuleUtilsMixin
-from modelyard.options import REFERENCE_FLAGS, HubOptions, refuse_near_misses, unknown_keywords_error
+from modelyard.options import REFERENCE_FLAGS, HubOptions, unknown_keywords_error
 from modelyard.pretrained_io import PretrainedIO
 from modelyard.registry import MODEL_TASKS
 from modelyard.weights.checkpoint import Checkpoint, find_checkpoint
@@ -527,33 +526,9 @@ class PreTrainedModel(nn.Module, ModuleUtilsMixin, PretrainedIO):
         return result
 
     # ------------------------------------------------------------------ loading
-    # Typed as PretrainedIO.from_pretrained: the class it is called on, a tuple with output_loading_info=True.
-    @overload
     @classmethod
-    def from_pretrained(cls: type[M], pretrained_model_name_or_path: str | os.PathLike[str] | FileSource | None,
-                        *args: Any, return_unused_kwargs: Literal[True],
-                        **kwargs: Any) -> tuple[M, dict[str, Any]]: ...
-
-    @overload
-    @classmethod
-    def from_pretrained(cls: type[M], pretrained_model_name_or_path: str | os.PathLike[str] | FileSource | None,
-                        *args: Any, output_loading_info: Literal[True], **kwargs: Any) -> tuple[M, LoadReport]: ...
-
-    @overload
-    @classmethod
-    def from_pretrained(cls: type[M], pretrained_model_name_or_path: str | os.PathLike[str] | FileSource | None,
-                        *args: Any, **kwargs: Any) -> M: ...
-
-    @classmethod
-    def from_pretrained(cls: type[M], pretrained_model_name_or_path: str | os.PathLike[str] | FileSource | None,
-                        *args: Any, **kwargs: Any) -> Any:
-        """See :meth:`PretrainedIO.from_pretrained`; ``None`` instead of a location builds the model from
-        ``config=`` and loads ``state_dict=`` (no files are read), as the reference allows."""
-        if pretrained_model_name_or_path is not None:
-            return super().from_pretrained(pretrained_model_name_or_path, *args, **kwargs)
-        where = f"{cls.__name__}.from_pretrained"
-        HubOptions.take(kwargs, where=where)  # where files would come from means nothing without files
-        refuse_near_misses(where, [k for k in kwargs if not callable(getattr(cls, k, None))], cls.accepted_keywords())
+    def _from_no_files(cls: type[M], *args: Any, **kwargs: Any) -> Any:
+        """``from_pretrained(None, config=config, state_dict=weights)``: built from ``config``, no file read."""
         return cls._from_source(None, *args, **kwargs)
 
     @classmethod

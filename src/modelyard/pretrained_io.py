@@ -65,21 +65,21 @@ class PretrainedIO(PushToHubMixin):
     # that add a second value to the result (configs' unused keywords, models' load report) give a tuple.
     @overload
     @classmethod
-    def from_pretrained(cls: type[T], pretrained_model_name_or_path: str | os.PathLike[str] | FileSource,
+    def from_pretrained(cls: type[T], pretrained_model_name_or_path: str | os.PathLike[str] | FileSource | None,
                         *args: Any, return_unused_kwargs: Literal[True], **kwargs: Any) -> tuple[T, dict[str, Any]]: ...
 
     @overload
     @classmethod
-    def from_pretrained(cls: type[T], pretrained_model_name_or_path: str | os.PathLike[str] | FileSource,
+    def from_pretrained(cls: type[T], pretrained_model_name_or_path: str | os.PathLike[str] | FileSource | None,
                         *args: Any, output_loading_info: Literal[True], **kwargs: Any) -> tuple[T, LoadReport]: ...
 
     @overload
     @classmethod
-    def from_pretrained(cls: type[T], pretrained_model_name_or_path: str | os.PathLike[str] | FileSource,
+    def from_pretrained(cls: type[T], pretrained_model_name_or_path: str | os.PathLike[str] | FileSource | None,
                         *args: Any, **kwargs: Any) -> T: ...
 
     @classmethod
-    def from_pretrained(cls: type[T], pretrained_model_name_or_path: str | os.PathLike[str] | FileSource,
+    def from_pretrained(cls: type[T], pretrained_model_name_or_path: str | os.PathLike[str] | FileSource | None,
                         *args: Any, **kwargs: Any) -> Any:
         """Load from a folder, a hub repository id (any hub: ``HF_ENDPOINT``) or a FileSource.
 
@@ -91,6 +91,8 @@ class PretrainedIO(PushToHubMixin):
         hub = HubOptions.take(kwargs, where=where)
         # a keyword named like one of the class's methods is no misspelling: the kind says what it clashes with
         refuse_near_misses(where, [k for k in kwargs if not callable(getattr(cls, k, None))], cls.accepted_keywords())
+        if pretrained_model_name_or_path is None:  # the hub options mean nothing without files
+            return cls._from_no_files(*args, **kwargs)
         return cls._from_source(cls._locate(pretrained_model_name_or_path, hub), *args, **kwargs)
 
     @classmethod
@@ -107,6 +109,14 @@ class PretrainedIO(PushToHubMixin):
     @classmethod
     def _locate(cls, location: str | os.PathLike[str] | FileSource, hub: HubOptions) -> FileSource | Path:
         return locate(location, hub, json_files=cls.reads_json_files)
+
+    @classmethod
+    def _from_no_files(cls: type[T], *args: Any, **kwargs: Any) -> Any:
+        """``from_pretrained(None, ...)``: a kind that can be built without files (a model, from ``config=`` and
+        ``state_dict=``, as the reference allows) overrides this."""
+        raise cls.settings_error(
+            f"{cls.__name__}.from_pretrained needs a folder, a hub repository id or a FileSource, got None."
+        )
 
     @classmethod
     def _from_source(cls: type[T], location: FileSource | Path, *args: Any, **kwargs: Any) -> Any:

@@ -26,7 +26,7 @@ from modelyard import (
     Wav2Vec2Config,
     Wav2Vec2Model,
 )
-from modelyard.layers import inference
+from modelyard.layers import inference, onednn
 from modelyard.layers.activations import GELUTanh, get_activation
 
 TINY_BERT = dict(vocab_size=99, hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=37)
@@ -66,13 +66,29 @@ BUILDERS = [_bert, _distilbert, _vit, _wav2vec2, _resnet]
 IDS = ["bert", "distilbert", "vit", "wav2vec2", "resnet"]
 
 
+@pytest.fixture(autouse=True)
+def _no_packing_unless_asked(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whether packing wins is measured on the machine; tests pin it (off here, on where a test asks)."""
+    monkeypatch.setattr(inference, "packing_wins", lambda *shape, **options: False)
+
+
+def _pack_everything(monkeypatch: pytest.MonkeyPatch) -> None:
+    if not onednn.available():
+        pytest.skip("this PyTorch build has no oneDNN")
+    monkeypatch.setattr(inference, "packing_wins", lambda *shape, **options: True)
+
+
 def _main(out: object) -> torch.Tensor:
     return out.last_hidden_state  # type: ignore[attr-defined]
 
 
+@pytest.mark.parametrize("packed", [False, True], ids=["measured-rows", "packed"])
 @pytest.mark.parametrize("seq", [4, 16])
 @pytest.mark.parametrize("build", BUILDERS, ids=IDS)
-def test_switched_on_gives_the_same_numbers_and_weights(build, seq: int) -> None:
+def test_switched_on_gives_the_same_numbers_and_weights(build, seq: int, packed: bool,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    if packed:
+        _pack_everything(monkeypatch)
     torch.manual_seed(0)
     model, inputs = build(seq)
     model.eval()
@@ -85,9 +101,12 @@ def test_switched_on_gives_the_same_numbers_and_weights(build, seq: int) -> None
     for context in (torch.inference_mode, torch.no_grad):
         with context():
             assert_close_kernels(_main(model(**inputs)), plain, depth=4)
+    if packed and any(type(m) is nn.Linear for m in copy.deepcopy(model).optimize_for_inference(False).modules()):
+        assert any(type(m) is onednn.PackedLinear for m in model.modules())
     model.optimize_for_inference(False)
     assert not model.is_optimized_for_inference
-    assert all(type(m) is not inference.FewRowLinear for m in model.modules())
+    assert all(type(m) not in (inference.FewRowLinear, onednn.PackedLinear) for m in model.modules())
+    assert all("_packed" not in m.__dict__ for m in model.modules())
 
 
 def test_the_switch_changes_classes_only_where_the_family_says(tmp_path: Path) -> None:
@@ -332,3 +351,153 @@ def test_anonymous_memory_is_never_paged_out() -> None:
     weight = torch.randn(64, 4096)
     assert not memory_release.release_file_pages(weight, memory_release.file_mappings())
     assert isinstance(memory_release.trim_heap(), bool)
+
+
+# ---------------------------------------------------------------------------------------------- packed weights
+def test_a_packed_linear_follows_its_parameter_and_keeps_the_state_dict(monkeypatch: pytest.MonkeyPatch) -> None:
+    _pack_everything(monkeypatch)
+    torch.manual_seed(0)
+    layer = nn.Linear(64, 48)
+    plain_state = copy.deepcopy(layer.state_dict())
+    inference.optimize(layer, [])
+    assert type(layer) is onednn.PackedLinear
+    assert_same_weights(layer.state_dict(), plain_state)  # the packed copy is not a parameter or buffer
+    assert list(layer.state_dict()) == ["weight", "bias"]
+    x = torch.randn(3, 5, 64)
+    with torch.no_grad():
+        assert_close_kernels(layer(x), F.linear(x, layer.weight, layer.bias), width=64)
+        first = layer._packed
+        layer(x)
+        assert layer._packed is first  # packed once, reused
+        # A new state (load_state_dict writes in place: the parameter's version moves) is packed again.
+        layer.load_state_dict({"weight": torch.randn(48, 64), "bias": torch.randn(48)})
+        assert_close_kernels(layer(x), F.linear(x, layer.weight, layer.bias), width=64)
+        assert layer._packed is not first
+        layer.weight.mul_(2)  # any in-place write
+        assert_close_kernels(layer(x), F.linear(x, layer.weight, layer.bias), width=64)
+        layer.weight = nn.Parameter(torch.randn(48, 64))  # a new tensor
+        assert_close_kernels(layer(x), F.linear(x, layer.weight, layer.bias), width=64)
+    # training goes through the parameter, and an optimizer step is seen by the next inference call
+    out = layer(x)
+    assert out.requires_grad
+    out.pow(2).mean().backward()
+    assert layer.weight.grad is not None
+    torch.optim.SGD(layer.parameters(), lr=0.5).step()
+    with torch.no_grad():
+        assert_close_kernels(layer(x), F.linear(x, layer.weight, layer.bias), width=64)
+    # other dtypes take the plain path
+    double = copy.deepcopy(layer).double()
+    with torch.no_grad():
+        assert double(x.double()).dtype == torch.float64
+
+
+def test_a_packed_model_copies_pickles_traces_and_restores(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import pickle
+
+    _pack_everything(monkeypatch)
+    torch.manual_seed(0)
+    model = BertModel(BertConfig(**TINY_BERT)).eval()
+    ids = torch.arange(5, 21).view(1, 16)
+    with torch.no_grad():
+        expected = model(ids).last_hidden_state
+    model.optimize_for_inference()
+    dense = model.encoder.layer[0].intermediate.dense
+    assert type(dense) is onednn.PackedLinear and dense._packed is not None
+    twin = copy.deepcopy(model)
+    assert "_packed" not in twin.encoder.layer[0].intermediate.dense.__dict__  # packs its own on first use
+    revived = pickle.loads(pickle.dumps(model))
+    with torch.no_grad():
+        for copy_ in (model, twin, revived):
+            assert_close_kernels(copy_(ids).last_hidden_state, expected, depth=4)
+    assert twin.encoder.layer[0].intermediate.dense._packed is not dense._packed
+    traced = torch.jit.trace(model, (ids,), strict=False)  # tracing records the plain product
+    assert_close_kernels(traced(ids)["last_hidden_state"], expected, depth=4)
+    model.save_pretrained(tmp_path)
+    assert_same_weights(BertModel.from_pretrained(tmp_path), model)
+    model.optimize_for_inference(False)
+    assert type(dense) is nn.Linear and "_packed" not in dense.__dict__
+
+
+def test_packed_gpt2_generates_the_plain_tokens_with_its_ties(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from modelyard import GPT2Config, GPT2LMHeadModel
+    from modelyard.layers.conv1d import Conv1D
+
+    _pack_everything(monkeypatch)
+    torch.manual_seed(0)
+    GPT2LMHeadModel(GPT2Config(vocab_size=97, n_embd=32, n_layer=2, n_head=4, n_positions=64)).save_pretrained(tmp_path)
+    model = GPT2LMHeadModel.from_pretrained(tmp_path).eval()
+    ids = torch.arange(3, 19).view(2, 8)
+    plain_state = copy.deepcopy(model.state_dict())
+    with torch.inference_mode():
+        plain = model(ids).logits.clone()
+        plain_tokens = model.generate(ids, max_new_tokens=6, do_sample=False, pad_token_id=0)
+    model.optimize_for_inference()
+    attention = model.transformer.h[0].attn.c_attn
+    assert type(attention) is onednn.PackedConv1D and attention.weight.is_contiguous()  # not re-laid
+    assert type(model.lm_head) is onednn.PackedLinear
+    assert model.lm_head.weight is model.transformer.wte.weight  # still tied
+    assert_same_weights(model.state_dict(), plain_state)  # pages given back read again from the file
+    with torch.inference_mode():
+        assert_close_kernels(model(ids).logits, plain, depth=4)
+        assert torch.equal(model.generate(ids, max_new_tokens=6, do_sample=False, pad_token_id=0), plain_tokens)
+    model.optimize_for_inference(False)
+    assert type(attention) is Conv1D and not model.is_optimized_for_inference
+
+
+def test_packing_a_memory_mapped_weight_gives_its_file_pages_back(monkeypatch: pytest.MonkeyPatch,
+                                                                 tmp_path: Path) -> None:
+    from modelyard import GPT2Config, GPT2LMHeadModel
+    from modelyard.layers import memory_release
+
+    _pack_everything(monkeypatch)
+    released: list[bool] = []
+    real_release = memory_release.release_file_pages
+    monkeypatch.setattr(onednn, "release_file_pages",
+                        lambda tensor, mappings: released.append(real_release(tensor, mappings)) or released[-1])
+    GPT2LMHeadModel(GPT2Config(vocab_size=100, n_embd=1024, n_layer=1, n_head=4, n_positions=16)).save_pretrained(tmp_path)
+    model = GPT2LMHeadModel.from_pretrained(tmp_path).eval()
+    c_fc = model.transformer.h[0].mlp.c_fc
+    expected = c_fc.weight.detach().clone()
+    model.optimize_for_inference()
+    projections = sum(type(m).__name__ in ("Conv1D", "Linear", "PackedConv1D", "PackedLinear") for m in model.modules())
+    assert len(released) == projections
+    if sys.platform.startswith("linux") and memory_release._madvise() is not None:
+        assert any(released)  # the checkpoint's pages were under a file mapping
+    assert torch.equal(c_fc.weight, expected)  # a hint only: the pages read back from the file unchanged
+
+
+def test_without_onednn_nothing_is_packed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.undo()  # the real packing_wins
+    monkeypatch.setattr(onednn, "available", lambda: False)
+    inference.packing_wins.cache_clear()
+    layer = nn.Linear(64, 48)
+    inference.optimize(layer, [])
+    assert type(layer) is inference.FewRowLinear
+    assert not inference.packing_wins(48, 64, 1)
+
+
+def test_the_packing_measurement_answers_per_shape_and_is_cached(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.undo()
+    if not onednn.available():
+        pytest.skip("this PyTorch build has no oneDNN")
+    inference.packing_wins.cache_clear()
+    first = inference.packing_wins(40, 24, 1)
+    assert isinstance(first, bool)
+    assert inference.packing_wins(40, 24, 1) is first
+    assert inference.packing_wins.cache_info().hits == 1
+    assert isinstance(inference.packing_wins(40, 24, 1, stored_transposed=True), bool)
+    assert inference.packing_wins.cache_info().misses == 2
+
+
+def test_the_packed_product_equals_linear() -> None:
+    if not onednn.available():
+        pytest.skip("this PyTorch build has no oneDNN")
+    generator = torch.Generator().manual_seed(0)
+    weight, bias = torch.randn(48, 64, generator=generator), torch.randn(48, generator=generator)
+    packed = onednn.pack(weight)
+    for shape in ((1, 64), (9, 64), (2, 3, 64), (300, 64)):
+        x = torch.randn(*shape, generator=generator)
+        assert_close_kernels(onednn.packed_product(x, packed, bias), F.linear(x, weight, bias), width=64)
+        assert_close_kernels(onednn.packed_product(x, packed, None), F.linear(x, weight), width=64)
+    x = torch.randn(64, 6, generator=generator).t()  # not contiguous
+    assert_close_kernels(onednn.packed_product(x, packed, bias), F.linear(x, weight, bias), width=64)

@@ -4,7 +4,11 @@ The model files are plain PyTorch (``self.intermediate_act_fn(self.dense(x))``).
 of some submodules in place (same parameters, same state-dict keys, undone by
 ``optimize_for_inference(False)``), so that outside autograd:
 
-- **few-row projections** run as ``(W @ x.T).T`` over the row-major ``(out, in)`` weight: for a handful of
+- **projections over packed weights**: where oneDNN's product over a weight packed once into its kernel's layout
+  beats the best of the others on this machine for the layer's shape (:func:`packing_wins`, measured over the
+  row counts of decoding steps and prompts), the layer keeps a packed copy of its weight and computes every
+  product through it (:mod:`modelyard.layers.onednn`: the parameter stays as it was, the copy follows it).
+- otherwise **few-row projections** run as ``(W @ x.T).T`` over the row-major ``(out, in)`` weight: for a handful of
   rows (decoding steps, short-sequence inference) MKL's sgemm repacks the large operand of ``x @ W.T`` on
   every call, and its single-row product (a matrix-vector product, the whole of a decoding step at batch 1)
   streams the weight at about half the memory bandwidth of a two-column product, so one row is padded to
@@ -28,6 +32,7 @@ reference to the tensor it would overwrite (a hook anywhere under the module tha
 from __future__ import annotations
 
 import functools
+import math
 import time
 from collections.abc import Iterable, Mapping
 
@@ -36,6 +41,7 @@ from torch import nn
 from torch.nn import functional as F
 from torch.nn.modules import module as _module
 
+from modelyard.layers import onednn
 from modelyard.layers.activations import GELUTanh
 from modelyard.layers.conv1d import Conv1D
 from modelyard.layers.memory_release import file_mappings, release_file_pages, trim_heap
@@ -110,6 +116,60 @@ def _measure_transposed(out_features: int, in_features: int, *, stored_transpose
                 if _best_time(lambda x=x: transposed(x), runs=3) < 0.95 * standard]
 
 
+@functools.cache
+def packing_wins(out_features: int, in_features: int, threads: int, *, stored_transposed: bool = False) -> bool:
+    """Whether products over the weight packed for oneDNN (:mod:`modelyard.layers.onednn`) beat the best of
+    the layer's own product and the transposed one on this machine for this shape, over the row counts of
+    decoding steps and prompts (:data:`_PACKING_ROWS`): the geometric mean of the time ratios at least 5%
+    lower. A packed layer computes every row count that way (keeping a second form would hold the weight
+    twice). Timed with the weights out of cache; the vocabulary projection is timed on a slice of its rows
+    (its products stream the weight, so the ratio holds) to keep the measurement's memory small."""
+    if not onednn.available():
+        return False
+    ratio = _measure_packing(out_features, in_features, stored_transposed=stored_transposed)
+    trim_heap()
+    return ratio < 0.95
+
+
+def _measure_packing(out_features: int, in_features: int, *, stored_transposed: bool) -> float:
+    generator = torch.Generator().manual_seed(0)
+    out_features = min(out_features, max(1, _PACKING_SLICE_BYTES // (4 * in_features)))
+    copies = min(_MAX_COPIES, max(1, -(-_PACKING_COLD_BYTES // (4 * out_features * in_features))))
+    shape = (in_features, out_features) if stored_transposed else (out_features, in_features)
+    weights = [torch.randn(*shape, generator=generator) for _ in range(copies)]
+    bias = torch.randn(out_features, generator=generator)
+    inputs = [torch.randn(rows, in_features, generator=generator) for rows in _PACKING_ROWS]
+
+    def own(x: torch.Tensor) -> None:
+        for weight in weights:
+            torch.addmm(bias, x, weight) if stored_transposed else F.linear(x, weight, bias)
+
+    def transposed(x: torch.Tensor) -> None:
+        for weight in weights:
+            transposed_product(x, weight.t() if stored_transposed else weight, bias)
+
+    with torch.inference_mode():
+        best = [_best_time(lambda x=x: own(x), runs=3) for x in inputs]
+        if stored_transposed:  # the transposed product reads the (out, in) weight row-major
+            for i, weight in enumerate(weights):
+                weights[i] = weight.t().contiguous().t()
+                del weight
+        best = [min(b, _best_time(lambda x=x: transposed(x), runs=3)) if x.shape[0] <= max(_CANDIDATE_ROWS) else b
+                for x, b in zip(inputs, best, strict=True)]
+        packed = []
+        while weights:  # one at a time: at most one extra copy alive
+            weight = weights.pop()
+            packed.append(onednn.pack(weight.t() if stored_transposed else weight))
+            del weight
+
+        def through_packed(x: torch.Tensor) -> None:
+            for p in packed:
+                onednn.packed_product(x, p, bias)
+
+        ratios = [_best_time(lambda x=x: through_packed(x), runs=3) / b for x, b in zip(inputs, best, strict=True)]
+    return math.prod(ratios) ** (1 / len(ratios))
+
+
 def _best_time(call: object, runs: int = 5) -> float:
     call()  # type: ignore[operator]  # warm: first calls pay for allocation and packing
     best = float("inf")
@@ -126,6 +186,12 @@ _COLD_BYTES = 64 * 2**20
 # At most this many copies: the weights of small layers stay in cache in a real model too, and timing
 # thousands of tiny products would measure Python's call overhead.
 _MAX_COPIES = 64
+# Row counts the packed form is compared at: decoding steps at batch 1, 2 and 8, prompts of 32 and 256 tokens.
+_PACKING_ROWS = (1, 2, 8, 32, 256)
+# The packing measurement cycles through this many bytes of weights, each at most _PACKING_SLICE_BYTES: it holds
+# them twice for a moment (plain and packed), next to the model it is about to speed up.
+_PACKING_COLD_BYTES = 32 * 2**20
+_PACKING_SLICE_BYTES = 16 * 2**20
 # Bytes of a weight copied at a time when re-laying it (see _relayout).
 _RELAYOUT_BLOCK_BYTES = 8 * 2**20
 
@@ -260,7 +326,13 @@ def optimize(model: nn.Module, inplace_activations: Iterable[str], classes: Mapp
         fast_block = (classes or {}).get(type(module))
         if fast_block is not None:
             module.__class__ = fast_block
-        if isinstance(module, nn.Linear) and type(module) is nn.Linear:
+        if type(module) is nn.Linear and _packable(module.weight) and packing_wins(
+                module.out_features, module.in_features, threads):
+            _pack(module, onednn.PackedLinear)
+        elif type(module) is Conv1D and _packable(module.weight) and packing_wins(
+                module.nf, module.nx, threads, stored_transposed=True):
+            _pack(module, onednn.PackedConv1D)
+        elif isinstance(module, nn.Linear) and type(module) is nn.Linear:
             _switch(module, FewRowLinear, transposed_rows(module.out_features, module.in_features, threads))
         elif isinstance(module, Conv1D) and type(module) is Conv1D:
             rows = transposed_rows(module.nf, module.nx, threads, stored_transposed=True)
@@ -276,12 +348,22 @@ def optimize(model: nn.Module, inplace_activations: Iterable[str], classes: Mapp
     trim_heap()  # what the measurements and the re-laid weights freed
 
 
+def _packable(weight: torch.Tensor) -> bool:
+    return weight.device.type == "cpu" and weight.dtype == torch.float32 and weight.dim() == 2
+
+
+def _pack(module: nn.Module, packed_class: type[onednn.PackedLinear] | type[onednn.PackedConv1D]) -> None:
+    module.__class__ = packed_class
+    module.repack(release_pages=True)  # type: ignore[operator]  # the packed class's method, class just switched
+
+
 def _switch(module: nn.Module, fast: type[nn.Module], rows: frozenset[int]) -> None:
     module.__class__ = fast
     module.__dict__["_rows"] = rows  # a plain attribute (nn.Module's __setattr__ is typed for tensors)
 
 
-_PLAIN_PROJECTIONS: dict[type, type] = {FewRowLinear: nn.Linear, FewRowConv1D: Conv1D}
+_PLAIN_PROJECTIONS: dict[type, type] = {FewRowLinear: nn.Linear, FewRowConv1D: Conv1D,
+                                        onednn.PackedLinear: nn.Linear, onednn.PackedConv1D: Conv1D}
 
 
 def restore(model: nn.Module) -> None:
@@ -291,6 +373,8 @@ def restore(model: nn.Module) -> None:
         if plain is not None:
             module.__class__ = plain
             module.__dict__.pop("_rows", None)
+            module.__dict__.pop("_packed", None)
+            module.__dict__.pop("_packed_from", None)
             if plain is Conv1D:
                 _relayout(module, column_major=False)
         elif type(module) in _PLAIN:
@@ -304,5 +388,5 @@ def is_optimized(model: nn.Module) -> bool:
     return any(type(m) in _PLAIN_PROJECTIONS or type(m) in _PLAIN or type(m) in _FAMILY_PLAIN for m in model.modules())
 
 
-__all__ = ["FewRowConv1D", "FewRowLinear", "is_optimized", "may_overwrite", "optimize", "restore", "transposed_product",
-           "transposed_rows"]
+__all__ = ["FewRowConv1D", "FewRowLinear", "is_optimized", "may_overwrite", "optimize", "packing_wins", "restore",
+           "transposed_product", "transposed_rows"]

@@ -158,3 +158,51 @@ def test_cache_needs_exactly_one_way_to_build_layers() -> None:
         Cache()
     with pytest.raises(ConfigurationError, match="num_hidden_layers"):
         StaticCache(config=PretrainedConfig(), max_cache_len=4)
+
+
+def test_dynamic_layer_writes_decoding_steps_in_place_and_never_changes_a_view_it_handed_out() -> None:
+    layer = DynamicLayer()
+    layer.spare_positions = 4
+    layer.update(states(seq=3), -states(seq=3))  # the prompt's states, kept as given
+    handed_out = []
+    with torch.inference_mode():
+        for step in range(3, 12):
+            keys, values = layer.update(states(seq=1, start=step), -states(seq=1, start=step))
+            assert torch.equal(keys, states(seq=step + 1)) and torch.equal(values, -keys)
+            handed_out.append((step + 1, keys, keys.clone()))
+    # Steps 4-7 and 8-11 each wrote into one buffer (room for 4 more positions), copied once when it ran out.
+    buffers = {keys.untyped_storage().data_ptr() for _, keys, _ in handed_out}
+    assert len(buffers) == 2
+    assert all(torch.equal(keys, kept) for _, keys, kept in handed_out)  # later writes landed past their end
+    assert layer.get_seq_length() == 12
+
+
+def test_dynamic_layer_starts_new_buffers_after_crop_and_reorder() -> None:
+    layer = DynamicLayer()
+    layer.update(states(seq=3), -states(seq=3))
+    before, _ = layer.update(states(seq=1, start=3), -states(seq=1, start=3))
+    kept = before.clone()
+    layer.crop(2)
+    keys, _ = layer.update(states(seq=1, start=7), -states(seq=1, start=7))
+    assert torch.equal(before, kept)  # the crop's positions were not overwritten under the earlier view
+    assert torch.equal(keys[..., :2, :], states(seq=2)) and torch.equal(keys[..., 2:, :], states(seq=1, start=7))
+    layer.reorder_cache(torch.tensor([1, 0]))
+    keys, _ = layer.update(states(seq=1, start=8), -states(seq=1, start=8))
+    assert torch.equal(keys[0, :, :2], states(seq=2)[1]) and keys.shape[-2] == 4
+
+
+def test_dynamic_layer_concatenates_what_autograd_records_and_moves_between_modes() -> None:
+    layer = DynamicLayer()
+    first = states(seq=2).requires_grad_()
+    layer.update(first, -first)
+    keys, values = layer.update(states(seq=1, start=2), -states(seq=1, start=2))
+    (keys.sum() + values.sum()).backward()  # no buffer was written under states autograd saved
+    assert first.grad is not None
+    # a cache filled under inference_mode goes on under no_grad (its buffers cannot be written there)
+    layer = DynamicLayer()
+    with torch.inference_mode():
+        layer.update(states(seq=2), -states(seq=2))
+        layer.update(states(seq=1, start=2), -states(seq=1, start=2))
+    with torch.no_grad():
+        keys, _ = layer.update(states(seq=1, start=3), -states(seq=1, start=3))
+    assert torch.equal(keys, states(seq=4))

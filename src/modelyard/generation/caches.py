@@ -107,7 +107,24 @@ class CacheLayerMixin:
 
 
 class DynamicLayer(CacheLayerMixin):
-    """States that grow along the sequence axis with each update (``torch.cat``)."""
+    """States that grow along the sequence axis with each update.
+
+    Concatenating would copy the whole cache at every decoding step. Instead, from the second update on, the
+    states live in buffers with room for :attr:`spare_positions` more positions, and an update writes the new
+    states in place; ``keys``/``values`` are views of the filled part. The room is made again (one copy) when
+    it runs out. A view handed out earlier is never written to: writes land past its end, and after anything
+    else replaced ``keys`` (``crop``, beam reordering, a caller's assignment) the next update starts new
+    buffers. States that autograd records, or a tracer, take the plain concatenation.
+    """
+
+    spare_positions = 128
+
+    def __init__(self) -> None:
+        super().__init__()
+        # The buffers behind keys/values, and the exact view objects last handed out (see update()).
+        self._key_buffer: torch.Tensor | None = None
+        self._value_buffer: torch.Tensor | None = None
+        self._views: tuple[torch.Tensor, torch.Tensor] | None = None
 
     def lazy_initialization(self, key_states: torch.Tensor) -> None:
         self.dtype, self.device = key_states.dtype, key_states.device
@@ -125,8 +142,29 @@ class DynamicLayer(CacheLayerMixin):
             self.keys, self.values = key_states, value_states
             self.is_initialized = True
             return key_states, value_states
-        self.keys = keys = torch.cat((keys, key_states), dim=-2)
-        self.values = values = torch.cat((values, value_states), dim=-2)
+        if not _may_write_in_place(keys, values, key_states, value_states):
+            self._views = None
+            self.keys = keys = torch.cat((keys, key_states), dim=-2)
+            self.values = values = torch.cat((values, value_states), dim=-2)
+            return keys, values
+        length, new = keys.shape[-2], key_states.shape[-2]
+        key_buffer, value_buffer = self._key_buffer, self._value_buffer
+        ours = (self._views is not None and self._views[0] is keys and self._views[1] is values
+                and key_buffer is not None and value_buffer is not None
+                # a buffer made under inference_mode can only be written under it
+                and (torch.is_inference_mode_enabled() or not key_buffer.is_inference()))
+        if not ours or key_buffer is None or value_buffer is None or length + new > key_buffer.shape[-2]:
+            room = length + new + self.spare_positions
+            key_buffer = keys.new_empty((*keys.shape[:-2], room, keys.shape[-1]))
+            value_buffer = values.new_empty((*values.shape[:-2], room, values.shape[-1]))
+            key_buffer[..., :length, :].copy_(keys)
+            value_buffer[..., :length, :].copy_(values)
+            self._key_buffer, self._value_buffer = key_buffer, value_buffer
+        key_buffer[..., length:length + new, :].copy_(key_states)
+        value_buffer[..., length:length + new, :].copy_(value_states)
+        self.keys = keys = key_buffer[..., :length + new, :]
+        self.values = values = value_buffer[..., :length + new, :]
+        self._views = (keys, values)
         return keys, values
 
     def get_seq_length(self) -> int:
@@ -159,6 +197,23 @@ class DynamicLayer(CacheLayerMixin):
         if self.get_seq_length() > 0:
             keys, values = self.held_states()
             self.keys, self.values = keys[indices, ...], values[indices, ...]
+
+
+def _may_write_in_place(keys: torch.Tensor, values: torch.Tensor, key_states: torch.Tensor,
+                        value_states: torch.Tensor) -> bool:
+    """Whether new states may be written into a buffer in place: nothing records them (autograd would see the
+    buffer change under states it saved; a tracer would record a graph that depends on spare room), and they
+    match the cached ones in dtype, device and every axis but the sequence one."""
+    if torch.jit.is_tracing() or torch.compiler.is_compiling() or torch.compiler.is_exporting():
+        return False
+    if any(t.requires_grad for t in (keys, values, key_states, value_states)):
+        return False
+    return (
+        key_states.dtype == keys.dtype and value_states.dtype == values.dtype
+        and key_states.device == keys.device and value_states.device == values.device
+        and key_states.shape[:-2] == keys.shape[:-2] and key_states.shape[-1] == keys.shape[-1]
+        and value_states.shape[:-2] == values.shape[:-2] and value_states.shape[-1] == values.shape[-1]
+    )
 
 
 class DynamicSlidingWindowLayer(DynamicLayer):

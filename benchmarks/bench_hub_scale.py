@@ -187,6 +187,7 @@ def _download(api, hub, s3, bucket: str, token: str, repo: str, work: Path, mib:
 
     def direct(to_disk: bool) -> float:
         target = work / "direct.bin"
+        client_cpu[to_disk].append(-time.process_time())
         started = time.perf_counter()
         # The HTTP client hf_hub_download streams with, so the two columns differ only by the hub's part.
         with get_session().stream("GET", direct_url, timeout=60) as response, \
@@ -195,15 +196,18 @@ def _download(api, hub, s3, bucket: str, token: str, repo: str, work: Path, mib:
             for chunk in response.iter_bytes(10 * 1024 * 1024):  # hf_hub_download's chunk size
                 out.write(chunk)
         elapsed = time.perf_counter() - started
+        client_cpu[to_disk][-1] += time.process_time()
         target.unlink(missing_ok=True)
         return elapsed
 
     def through_hub(round_: int) -> tuple[float, float]:
         cache = work / f"cache-{round_}"
         cpu_before = _cpu_seconds(hub.proc.pid)
+        client_cpu["hub"].append(-time.process_time())
         started = time.perf_counter()
         path = hf_hub_download(repo, "w.bin", endpoint=hub.url, token=token, cache_dir=cache)
         elapsed = time.perf_counter() - started
+        client_cpu["hub"][-1] += time.process_time()
         cpu = _cpu_seconds(hub.proc.pid) - cpu_before
         if round_ == 0 and _file_sha256(Path(path)) != sha:
             raise SystemExit("hf_hub_download through the hub returned other bytes than were uploaded")
@@ -211,6 +215,7 @@ def _download(api, hub, s3, bucket: str, token: str, repo: str, work: Path, mib:
         return elapsed, cpu
 
     to_disk, via_hub, hub_cpu, discard = [], [], [], []
+    client_cpu: dict[object, list[float]] = {True: [], False: [], "hub": []}  # this process's CPU per transfer
     for round_ in range(repeats):
         if round_ % 2 == 0:
             to_disk.append(direct(True))
@@ -229,6 +234,9 @@ def _download(api, hub, s3, bucket: str, token: str, repo: str, work: Path, mib:
     print(f"download {mib} MiB, medians of {repeats}: direct GET of the object to a file {direct_rate:.0f} MiB/s, "
           f"hf_hub_download through the hub's redirect {hub_rate:.0f} MiB/s ({hub_rate / direct_rate:.0%} of direct); "
           f"direct GET without the disk {mib / statistics.median(discard):.0f} MiB/s")
+    print(f"this client's CPU per download (median): hf_hub_download {statistics.median(client_cpu['hub']):.2f} s, "
+          f"direct GET to a file {statistics.median(client_cpu[True]):.2f} s, without the disk "
+          f"{statistics.median(client_cpu[False]):.2f} s")
     print(f"the serving replica's CPU per download: median {statistics.median(hub_cpu):.3f} s "
           f"({statistics.median(hub_cpu) / gib:.3f} s per GiB; /proc ticks are 1/{os.sysconf('SC_CLK_TCK')} s)")
 

@@ -232,7 +232,8 @@ def _download(api, hub, s3, bucket: str, token: str, repo: str, work: Path, mib:
     gib = mib / 1024
     direct_rate, hub_rate = mib / statistics.median(to_disk), mib / statistics.median(via_hub)
     print(f"download {mib} MiB, medians of {repeats}: direct GET of the object to a file {direct_rate:.0f} MiB/s, "
-          f"hf_hub_download through the hub's redirect {hub_rate:.0f} MiB/s ({hub_rate / direct_rate:.0%} of direct); "
+          f"hf_hub_download through the hub's redirect {hub_rate:.0f} MiB/s ({hub_rate / direct_rate:.0%} of direct; median "
+          f"of the rounds' own ratios {statistics.median(d / h for d, h in zip(to_disk, via_hub)):.0%}); "
           f"direct GET without the disk {mib / statistics.median(discard):.0f} MiB/s")
     print(f"this client's CPU per download (median): hf_hub_download {statistics.median(client_cpu['hub']):.2f} s, "
           f"direct GET to a file {statistics.median(client_cpu[True]):.2f} s, without the disk "

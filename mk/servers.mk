@@ -5,8 +5,9 @@
 # `make test-pg` runs the hub suite again with every test hub on PostgreSQL (MODELYARD_TEST_HUB_BACKEND).
 # `make s3rver` installs the npm package s3rver into .s3rver/ (needs Node.js and npm): a file-backed S3 server
 # that streams large objects, which benchmarks/bench_hub_scale.py --s3 s3rver measures the 1 GiB presigned
-# download on (moto reads an object whole for every GET, ranged ones included); MODELYARD_TEST_S3=s3rver runs the
-# tests' S3 server on it too.
+# download on (moto reads an object whole for every GET, ranged ones included). MODELYARD_TEST_S3=s3rver runs the
+# tests' S3 server on it too (the tests' default stays moto: s3rver lacks ListMultipartUploads and strict
+# multipart completion, see tests/_backing_servers.py).
 
 S3RVER_VERSION = 3.7.1
 

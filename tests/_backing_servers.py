@@ -13,7 +13,8 @@ Fixtures (session scope)
     ``.s3rver/``), a file-backed server that streams objects from disk. moto keeps every object in one buffer and
     reads it whole for each request, ranged GETs included, so large objects (hundreds of MiB, fetched by boto3 in
     8 MiB ranges from ten threads) cost it gigabytes of copying per download; ``benchmarks/bench_hub_scale.py``
-    measures its 1 GiB download on s3rver.
+    measures its 1 GiB download on s3rver. (Two direct-upload tests need S3 behaviour s3rver lacks: see
+    :class:`S3rverServer`.)
 
 A test that needs one skips only when the server binary truly is not installed, saying why; the
 ``MODELYARD_TEST_REQUIRE_SERVERS=1`` setting (CI) turns that skip into a failure.
@@ -183,9 +184,10 @@ def s3rver_bin() -> Path | None:
 class S3rverServer(S3Server):
     """The npm package ``s3rver`` in a child process: objects are files in a temp folder, streamed from disk.
 
-    Its credentials are fixed (``S3RVER``/``S3RVER``). It answers no ``ChecksumSHA256`` on copies (the hub then
-    reads a direct upload back to hash it) and implements no ``ListMultipartUploads`` (garbage collection's sweep
-    of abandoned uploads needs it)."""
+    Its credentials are fixed (``S3RVER``/``S3RVER``). Where it differs from S3 (so the tests stay on moto): it
+    answers no ``ChecksumSHA256`` on copies (the hub then reads a direct upload back to hash it), implements no
+    ``ListMultipartUploads`` (garbage collection's sweep of abandoned uploads needs it), and completes a multipart
+    upload from a subset of its parts (S3 and moto refuse a missing part)."""
 
     name = "s3rver"
     access_key = "S3RVER"

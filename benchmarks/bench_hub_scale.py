@@ -144,6 +144,7 @@ def main() -> None:
         s3.stop()
         pg.stop()
         shutil.rmtree(work, ignore_errors=True)
+        shutil.rmtree(pg.root, ignore_errors=True)
 
 
 def _metadata_load(hubs: list, token: str, repos: list[str], clients: int, seconds: float) -> None:

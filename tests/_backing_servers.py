@@ -9,6 +9,12 @@ Fixtures (session scope)
 ``s3_server``
     moto's S3-compatible server (``moto[server]``, in the test extra) over HTTP on loopback.
     ``new_bucket()`` creates a fresh bucket and returns its name; ``env()`` the AWS settings that point boto3 at it.
+    With ``MODELYARD_TEST_S3=s3rver``: the npm package ``s3rver`` instead (``make s3rver`` installs it into
+    ``.s3rver/``), a file-backed server that streams objects from disk. moto keeps every object in one buffer and
+    reads it whole for each request, ranged GETs included, so large objects (hundreds of MiB, fetched by boto3 in
+    8 MiB ranges from ten threads) cost it gigabytes of copying per download; ``benchmarks/bench_hub_scale.py``
+    measures its 1 GiB download on s3rver. (Two direct-upload tests need S3 behaviour s3rver lacks: see
+    :class:`S3rverServer`.)
 
 A test that needs one skips only when the server binary truly is not installed, saying why; the
 ``MODELYARD_TEST_REQUIRE_SERVERS=1`` setting (CI) turns that skip into a failure.
@@ -26,6 +32,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
@@ -36,7 +43,7 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _unavailable(reason: str) -> None:
+def _unavailable(reason: str) -> NoReturn:
     if os.environ.get("MODELYARD_TEST_REQUIRE_SERVERS") == "1":
         pytest.fail(f"{reason} (MODELYARD_TEST_REQUIRE_SERVERS=1 needs it)")
     print(f"\nSKIP: {reason}", file=sys.stderr)
@@ -105,6 +112,8 @@ class PostgresServer:
 class S3Server:
     """moto's S3 server in a child process."""
 
+    name = "moto's S3 server"
+
     access_key = "modelyard-test"
     secret_key = "modelyard-test-secret"
     region = "us-east-1"
@@ -115,9 +124,16 @@ class S3Server:
         self._proc: subprocess.Popen | None = None
         self._names = itertools.count(1)
 
+    @property
+    def pid(self) -> int | None:
+        """The server process's id (its CPU time is in ``/proc/<pid>/stat``)."""
+        return None if self._proc is None else self._proc.pid
+
+    def command(self) -> list[str]:
+        return [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)]
+
     def start(self) -> S3Server:
-        self._proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
-                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self._proc = subprocess.Popen(self.command(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
@@ -125,9 +141,9 @@ class S3Server:
                     return self
             except OSError:
                 if self._proc.poll() is not None:
-                    raise RuntimeError(f"moto's S3 server exited with {self._proc.returncode}") from None
+                    raise RuntimeError(f"{self.name} exited with {self._proc.returncode}") from None
                 time.sleep(0.1)
-        raise RuntimeError("moto's S3 server did not listen within 60 s")
+        raise RuntimeError(f"{self.name} did not listen within 60 s")
 
     def stop(self) -> None:
         if self._proc is not None:
@@ -150,6 +166,63 @@ class S3Server:
         return name
 
 
+S3RVER_VERSION = "3.7.1"  # what `make s3rver` installs (npm)
+S3RVER_INSTALL = "make s3rver (npm install --prefix .s3rver s3rver@" + S3RVER_VERSION + "; needs Node.js and npm)"
+
+
+def s3rver_bin() -> Path | None:
+    """The ``s3rver`` command: ``$MODELYARD_S3RVER``, ``.s3rver/`` of the repository (``make s3rver``), or PATH."""
+    if configured := os.environ.get("MODELYARD_S3RVER"):
+        return Path(configured)
+    local = Path(__file__).resolve().parent.parent / ".s3rver" / "node_modules" / ".bin" / "s3rver"
+    if local.exists():
+        return local
+    on_path = shutil.which("s3rver")
+    return Path(on_path) if on_path else None
+
+
+class S3rverServer(S3Server):
+    """The npm package ``s3rver`` in a child process: objects are files in a temp folder, streamed from disk.
+
+    Its credentials are fixed (``S3RVER``/``S3RVER``). Where it differs from S3 (so the tests stay on moto): it
+    answers no ``ChecksumSHA256`` on copies (the hub then reads a direct upload back to hash it), implements no
+    ``ListMultipartUploads`` (garbage collection's sweep of abandoned uploads needs it), and completes a multipart
+    upload from a subset of its parts (S3 and moto refuse a missing part)."""
+
+    name = "s3rver"
+    access_key = "S3RVER"
+    secret_key = "S3RVER"
+
+    def __init__(self, binary: Path) -> None:
+        super().__init__()
+        self.binary = binary
+        self.root = Path(tempfile.mkdtemp(prefix="modelyard-s3rver-"))
+
+    def command(self) -> list[str]:
+        return [str(self.binary), "--directory", str(self.root), "--address", "127.0.0.1", "--port", str(self.port),
+                "--silent", "--no-vhost-buckets"]
+
+    def stop(self) -> None:
+        super().stop()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def s3_server_of_kind(kind: str) -> S3Server:
+    """A (not yet started) S3 server: ``moto`` or ``s3rver``; RuntimeError saying how to install a missing one."""
+    if kind == "moto":
+        try:
+            import moto.server  # noqa: F401
+        except ImportError as err:
+            raise RuntimeError(f"moto[server] is not installed ({err}); `pip install -e .[test]` installs it") from None
+        return S3Server()
+    if kind == "s3rver":
+        binary = s3rver_bin()
+        if binary is None:
+            raise RuntimeError(f"s3rver is not installed: {S3RVER_INSTALL}, or set MODELYARD_S3RVER to its command")
+        return S3rverServer(binary)
+    raise RuntimeError(f"unknown S3 server {kind!r}: use moto or s3rver")
+
+
 _SHARED: dict[str, PostgresServer | S3Server] = {}
 
 
@@ -168,10 +241,10 @@ def shared_s3() -> S3Server:
     """The session's S3 server, started on first use (stopped when pytest ends)."""
     if "s3" not in _SHARED:
         try:
-            import moto.server  # noqa: F401
-        except ImportError as err:
-            _unavailable(f"moto[server] is not installed ({err}); `pip install -e .[test]` installs it")
-        _SHARED["s3"] = S3Server().start()
+            server = s3_server_of_kind(os.environ.get("MODELYARD_TEST_S3", "moto"))
+        except RuntimeError as err:
+            _unavailable(str(err))
+        _SHARED["s3"] = server.start()
     return _SHARED["s3"]  # type: ignore[return-value]
 
 

@@ -141,3 +141,42 @@ def test_the_read_through_cache_is_bounded_least_recently_used_first(s3_server, 
     assert tiny.cache_bytes() == 500_005 and not tiny.has(names[5])
     with pytest.raises(ValueError, match="0 or more bytes"):
         S3BlobStore(tmp_path / "bad", bucket, client=s3_server.client(), cache_size=-1)
+
+
+def test_bookkeeping_and_large_reads_fetch_nothing_into_the_cache(s3_server, bucket: str, tmp_path: Path,  # noqa: ANN001
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """A replica that only redirects downloads never copies the blob: has, size and touch ask the bucket, and a
+    blob of READ_IN_PLACE bytes or more is read by ranges (seekable), a smaller one fetched and checked."""
+    from modelyard.server import blobstore_s3
+
+    monkeypatch.setattr(blobstore_s3, "READ_IN_PLACE", 200_000)
+    monkeypatch.setattr(blobstore_s3, "RANGE_READ_BLOCK", 4096)  # many ranged GETs on a small object
+    content, small = os.urandom(300_000), os.urandom(1000)
+    writer = _store(s3_server, bucket, tmp_path / "writer")
+    big_sha, small_sha = writer.put_bytes(content), writer.put_bytes(small)
+    reader = _store(s3_server, bucket, tmp_path / "reader")
+    assert reader.has(big_sha) and reader.has(big_sha, len(content)) and not reader.has(big_sha, 1)
+    assert reader.size(big_sha) == len(content) and reader.size("0" * 64) is None
+    reader.touch(big_sha)
+    assert reader.download_url(big_sha, filename="w.bin", media_type="application/octet-stream")
+    assert reader.cache_bytes() == 0 and not list(BlobStore.stored(reader))
+    with reader.open(big_sha) as fh:
+        assert fh.read(10) == content[:10]
+        fh.seek(-5, os.SEEK_END)
+        assert fh.read() == content[-5:] and fh.read(1) == b""
+        fh.seek(123_456)
+        assert fh.read(50_000) == content[123_456:173_456]
+        fh.seek(0)
+        assert hashlib.sha256(fh.read()).hexdigest() == big_sha
+    assert reader.cache_bytes() == 0
+    with reader.open(small_sha) as fh:  # below the threshold: fetched once, checked against its name
+        assert fh.read() == small
+    assert [b.name for b in BlobStore.stored(reader)] == [small_sha]
+    with pytest.raises(FileNotFoundError, match="is not in"):
+        reader.open("0" * 64)
+    # The file store answers the same interface from its folder.
+    local = BlobStore(tmp_path / "local")
+    sha = local.put_bytes(small)
+    assert local.size(sha) == len(small) and local.size("0" * 64) is None
+    with local.open(sha) as fh:
+        assert fh.read() == small

@@ -52,8 +52,12 @@ def test_the_stock_client_uploads_straight_to_the_bucket(s3_hub: HubServer, s3_s
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     from huggingface_hub import CommitOperationAdd, hf_hub_download
 
+    from modelyard.server import blobstore_s3
+    from modelyard.server.blobstore import BlobStore
+
     store = s3_hub.app.state.hub.store
     assert isinstance(store, S3BlobStore)
+    monkeypatch.setattr(blobstore_s3, "READ_IN_PLACE", MiB)  # the commit's pickle scans read both files in place
     received: list[object] = []  # every blob the hub itself writes from an upload stream
     original = store.writer
     monkeypatch.setattr(store, "writer", lambda *a, **k: received.append(a) or original(*a, **k))
@@ -68,6 +72,9 @@ def test_the_stock_client_uploads_straight_to_the_bucket(s3_hub: HubServer, s3_s
             path = hf_hub_download(repo_id, name, cache_dir=tmp_path / "cache")
             assert Path(path).read_bytes() == content
     assert received == []  # the hub carried none of the LFS bytes
+    # nor fetched them: committing (sizes, scans) and redirecting downloads copy no blob into the replica
+    cached = {blob.name for blob in BlobStore.stored(store)}
+    assert not cached & {hashlib.sha256(single).hexdigest(), hashlib.sha256(parts).hexdigest()}
     for content in (single, parts):
         sha = hashlib.sha256(content).hexdigest()
         assert f"blobs/{sha[:2]}/{sha[2:4]}/{sha}" in _bucket_keys(s3_hub)

@@ -25,7 +25,7 @@ import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import NamedTuple
+from typing import BinaryIO, NamedTuple
 
 from modelyard.server.errors import bad_request
 
@@ -91,7 +91,24 @@ class BlobStore:
         return self.blobs.as_uri()
 
     def path(self, sha256: str) -> Path:
-        return self.blobs / sha256[:2] / sha256[2:4] / sha256
+        """The blob's file on the local disk (on S3: the replica's copy, fetched first when it has none)."""
+        return self._file(sha256)
+
+    def _file(self, name: str) -> Path:
+        # Where the blob's file is, or would be, on the local disk. The store's own bookkeeping (has, size, touch,
+        # age) asks this, never ``path``: on S3 ``path`` downloads the object.
+        return self.blobs / name[:2] / name[2:4] / name
+
+    def size(self, name: str) -> int | None:
+        """The blob's size in bytes; None when it is not stored."""
+        try:
+            return self._file(name).stat().st_size
+        except FileNotFoundError:
+            return None
+
+    def open(self, name: str) -> BinaryIO:
+        """A seekable binary reader over the blob (``FileNotFoundError`` when it is not stored)."""
+        return open(self._file(name), "rb")  # noqa: SIM115 - the caller closes it
 
     def download_url(self, name: str, *, filename: str | None = None, media_type: str | None = None) -> str | None:
         """A URL the client may download the blob from directly instead of through the hub; None: serve it."""
@@ -118,13 +135,13 @@ class BlobStore:
         import time
 
         try:
-            return time.time() - self.path(name).stat().st_mtime
+            return time.time() - self._file(name).stat().st_mtime
         except FileNotFoundError:
             return None
 
     def delete(self, name: str) -> None:
         """Remove a blob (garbage collection); no error when it is gone already."""
-        self.path(name).unlink(missing_ok=True)
+        self._file(name).unlink(missing_ok=True)
 
     def ping(self) -> None:
         """Raise unless the store can be read (for health checks)."""
@@ -133,7 +150,7 @@ class BlobStore:
 
     def has(self, sha256: str, size: int | None = None) -> bool:
         try:
-            st = self.path(sha256).stat()
+            st = self._file(sha256).stat()
         except FileNotFoundError:
             return False
         return size is None or st.st_size == size
@@ -141,7 +158,7 @@ class BlobStore:
     def touch(self, sha256: str) -> None:
         """Mark a blob as just stored again, so garbage collection's grace age starts over (see ``gc``)."""
         try:
-            os.utime(self.path(sha256))
+            os.utime(self._file(sha256))
         except FileNotFoundError:
             pass
 
@@ -163,7 +180,7 @@ class BlobStore:
 
     def install(self, temp_path: Path, sha256: str) -> None:
         """Move a complete, fsynced temp file into place as blob ``sha256`` (no-op if already stored)."""
-        final = self.path(sha256)
+        final = self._file(sha256)
         if final.exists():
             temp_path.unlink(missing_ok=True)
             self.touch(sha256)

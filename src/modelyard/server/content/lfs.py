@@ -52,19 +52,15 @@ class LfsBackend:
         return self.blobs.has(sha256, size) and self._links.is_linked(repo, sha256)
 
     def held_size(self, repo: Repo, sha256: str) -> int | None:
-        if not (self._links.is_linked(repo, sha256) and self.blobs.has(sha256)):
-            return None
-        try:
-            return self.blobs.path(sha256).stat().st_size
-        except FileNotFoundError:  # collected in between
-            return None
+        # The store's size (a HEAD on S3): committing a file must not fetch its bytes into this replica.
+        return self.blobs.size(sha256) if self._links.is_linked(repo, sha256) else None
 
     def stores(self, sha256: str, size: int) -> bool:
         return self.blobs.has(sha256, size)
 
     def open(self, sha256: str) -> BinaryIO | None:
         try:
-            return open(self.blobs.path(sha256), "rb")  # noqa: SIM115 - the caller closes it
+            return self.blobs.open(sha256)
         except FileNotFoundError:
             return None
 

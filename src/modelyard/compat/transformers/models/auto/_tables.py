@@ -217,7 +217,8 @@ def _refuse_direct_registration(key: Any, value: Any, exist_ok: bool) -> None:
 # The reference's model tables (``<name>_MAPPING_NAMES`` / ``<name>_MAPPING``). Those of tasks no modelyard family has
 # a head for are offered empty: no model type maps to such a head here, which is what code reading them needs to know.
 REFERENCE_MODEL_TABLES = (
-    "MODEL", "MODEL_FOR_AUDIO_CLASSIFICATION", "MODEL_FOR_AUDIO_FRAME_CLASSIFICATION", "MODEL_FOR_AUDIO_XVECTOR",
+    "MODEL", "MODEL_FOR_AUDIO_CLASSIFICATION", "MODEL_FOR_AUDIO_FRAME_CLASSIFICATION", "MODEL_FOR_AUDIO_TOKENIZATION",
+    "MODEL_FOR_AUDIO_XVECTOR",
     "MODEL_FOR_BACKBONE", "MODEL_FOR_CAUSAL_IMAGE_MODELING", "MODEL_FOR_CAUSAL_LM", "MODEL_FOR_CTC",
     "MODEL_FOR_DEPTH_ESTIMATION", "MODEL_FOR_DOCUMENT_QUESTION_ANSWERING", "MODEL_FOR_IMAGE_CLASSIFICATION",
     "MODEL_FOR_IMAGE", "MODEL_FOR_IMAGE_SEGMENTATION", "MODEL_FOR_IMAGE_TEXT_TO_TEXT", "MODEL_FOR_IMAGE_TO_IMAGE",

@@ -10,10 +10,13 @@ converter in ``SLOW_TO_FAST_CONVERTERS`` under the slow class name.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
 from modelyard.errors import TokenizerError
+
+logger = logging.getLogger(__name__)
 
 
 def wordpiece_backend(
@@ -38,7 +41,12 @@ def wordpiece_backend(
     from tokenizers.models import WordPiece
 
     if unk_token not in vocab:
-        raise TokenizerError(f"The unknown token {unk_token!r} is not in the vocabulary; WordPiece needs it to map unknown words.")
+        # As in the reference, a vocabulary without it still loads (every word may be in it); a word that is not
+        # then fails when encoded, with the tokenizers library's "Missing [UNK] token" error.
+        logger.warning(
+            "The unknown token %r is not in the vocabulary: encoding a word the vocabulary cannot spell will fail. "
+            "Add %r to vocab.txt, or pass unk_token= naming a token it has.", unk_token, unk_token,
+        )
     backend = Tokenizer(
         WordPiece(
             dict(vocab),

@@ -460,7 +460,9 @@ class BaseImageProcessor(FeatureExtractionMixin):
                         "Image %d has shape %s: the channel axis is ambiguous; taking the first axis as channels "
                         "(pass input_data_format='channels_last' if that is wrong).", index, array.shape)
                 source = T.to_channels_last(array, fmt)
-                if source.shape[2] not in (1, 3):
+                # Any channel count once the layout is given (RGBA, multispectral), as in the reference; the
+                # mean and std must then have one value, or one per channel.
+                if source.shape[2] not in (1, 3) and s.input_data_format is None:
                     raise FeatureExtractionError(f"Image {index}: {T.channel_count_message(array.shape)}")
             else:
                 source = array[:, :, None]
@@ -503,8 +505,7 @@ class BaseImageProcessor(FeatureExtractionMixin):
             pixels = np.asarray(image)
         elif item.resize_to is not None:
             uint8, factor = T.pil_ready(image)
-            pil = PIL.Image.fromarray(uint8[:, :, 0] if uint8.shape[2] == 1 else np.ascontiguousarray(uint8))
-            pixels = np.asarray(T.pil_resize(pil, item.resize_to, s.resample))
+            pixels = T.pil_resize_array(uint8, item.resize_to, s.resample)
         else:
             pixels = image
             if pixels.dtype.kind == "f" and not np.isfinite(pixels).all():

@@ -340,7 +340,12 @@ class PretrainedConfig(PretrainedIO):
     # ------------------------------------------------------------------ serialisation
     def to_dict(self) -> dict[str, Any]:
         """Every attribute, plus ``model_type``; JSON-ready (dtypes as strings)."""
-        output = {k: copy.deepcopy(v) for k, v in self.__dict__.items() if not k.startswith("_")}
+        # nested configurations (a composite model's text_config, vision_config, ...) as their own dicts
+        output = {
+            k: v.to_dict() if isinstance(v, PretrainedConfig) else copy.deepcopy(v)
+            for k, v in self.__dict__.items()
+            if not k.startswith("_")
+        }
         output["dtype"] = _dtype_name(output.get("dtype"))
         if type(self).model_type:
             output["model_type"] = type(self).model_type
@@ -353,11 +358,17 @@ class PretrainedConfig(PretrainedIO):
         ``__init__`` defaults it to False), as the reference writes it: the file reloads to the same config."""
         full = self.to_dict()
         own = type(self)._own_common_defaults()
-        return {
+        diff = {
             key: value
             for key, value in full.items()
             if key not in COMMON_DEFAULTS or value != COMMON_DEFAULTS[key] or (key in own and value != own[key])
         }
+        for key, value in self.__dict__.items():  # a nested configuration: its own difference, with its model_type
+            if isinstance(value, PretrainedConfig) and key in diff:
+                nested = value.to_diff_dict()
+                nested.pop("modelyard_version", None)
+                diff[key] = nested
+        return diff
 
     @classmethod
     def _own_common_defaults(cls) -> dict[str, Any]:

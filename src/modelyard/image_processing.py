@@ -35,6 +35,9 @@ IMAGENET_STANDARD_MEAN = [0.5, 0.5, 0.5]
 IMAGENET_STANDARD_STD = [0.5, 0.5, 0.5]
 IMAGENET_DEFAULT_MEAN = [0.485, 0.456, 0.406]
 IMAGENET_DEFAULT_STD = [0.229, 0.224, 0.225]
+# the statistics of the images OpenAI trained CLIP on (CLIP and the models built on its image encoder use them)
+OPENAI_CLIP_MEAN = [0.48145466, 0.4578275, 0.40821073]
+OPENAI_CLIP_STD = [0.26862954, 0.26130258, 0.27577711]
 
 _pool: ThreadPoolExecutor | None = None
 
@@ -268,6 +271,9 @@ class BaseImageProcessor(FeatureExtractionMixin):
     type_key: ClassVar[str] = "image_processor_type"
     auto_class_choices = ("AutoImageProcessor", "AutoFeatureExtractor")
     model_input_names: ClassVar[list[str]] = ["pixel_values"]
+    # What a plain int ``size`` means: a square (ViT's 224 x 224), or the shortest edge, the aspect ratio kept
+    # (CLIP's), as the reference reads it for each processor.
+    int_size_is_shortest_edge: ClassVar[bool] = False
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -418,7 +424,8 @@ class BaseImageProcessor(FeatureExtractionMixin):
         return _Settings(
             do_convert_rgb=pick("do_convert_rgb", None),
             do_resize=do_resize,
-            size=size_to_hw(size) if do_resize else None,
+            size=(size_to_hw({"shortest_edge": size} if isinstance(size, int) and self.int_size_is_shortest_edge else size)
+                  if do_resize else None),
             resample=T.resolve_resample(pick("resample", PIL.Image.Resampling.BILINEAR)),
             crop=crop,  # type: ignore[arg-type]  # crop sizes are height and width (as the reference reads them)
             scale=scale,
@@ -540,6 +547,8 @@ __all__ = [
     "IMAGENET_DEFAULT_STD",
     "IMAGENET_STANDARD_MEAN",
     "IMAGENET_STANDARD_STD",
+    "OPENAI_CLIP_MEAN",
+    "OPENAI_CLIP_STD",
     "BaseImageProcessor",
     "ImageFeatureExtractionMixin",
     "flatten_images",

@@ -8,6 +8,9 @@ from modelyard.models.bert.configuration_bert import BertConfig
 from modelyard.models.bert.modeling_bert import BertForMaskedLM, BertForMultipleChoice, BertForNextSentencePrediction, BertForPreTraining, BertForQuestionAnswering, BertForSequenceClassification, BertForTokenClassification, BertLMHeadModel, BertModel, BertPreTrainedModel
 from modelyard.models.bert.tokenization_bert import BertTokenizer
 from modelyard.models.bert.tokenization_bert_fast import BertTokenizerFast
+from modelyard.models.clip.configuration_clip import CLIPConfig, CLIPTextConfig, CLIPVisionConfig
+from modelyard.models.clip.feature_extraction_clip import CLIPFeatureExtractor
+from modelyard.models.clip.image_processing_clip import CLIPImageProcessor
 from modelyard.models.distilbert.configuration_distilbert import DistilBertConfig
 from modelyard.models.distilbert.modeling_distilbert import DistilBertForMaskedLM, DistilBertForMultipleChoice, DistilBertForQuestionAnswering, DistilBertForSequenceClassification, DistilBertForTokenClassification, DistilBertModel, DistilBertPreTrainedModel
 from modelyard.models.distilbert.tokenization_distilbert import DistilBertTokenizer
@@ -40,6 +43,7 @@ from modelyard.models.wav2vec2.tokenization_wav2vec2 import Wav2Vec2CTCTokenizer
 
 __all__ = [
     "BertConfig", "BertForMaskedLM", "BertForMultipleChoice", "BertForNextSentencePrediction", "BertForPreTraining", "BertForQuestionAnswering", "BertForSequenceClassification", "BertForTokenClassification", "BertLMHeadModel", "BertModel", "BertPreTrainedModel", "BertTokenizer", "BertTokenizerFast",
+    "CLIPConfig", "CLIPFeatureExtractor", "CLIPImageProcessor", "CLIPTextConfig", "CLIPVisionConfig",
     "DistilBertConfig", "DistilBertForMaskedLM", "DistilBertForMultipleChoice", "DistilBertForQuestionAnswering", "DistilBertForSequenceClassification", "DistilBertForTokenClassification", "DistilBertModel", "DistilBertPreTrainedModel", "DistilBertTokenizer", "DistilBertTokenizerFast",
     "GPT2Config", "GPT2DoubleHeadsModel", "GPT2ForQuestionAnswering", "GPT2ForSequenceClassification", "GPT2ForTokenClassification", "GPT2LMHeadModel", "GPT2Model", "GPT2PreTrainedModel", "GPT2Tokenizer", "GPT2TokenizerFast",
     "LlamaConfig", "LlamaForCausalLM", "LlamaForQuestionAnswering", "LlamaForSequenceClassification", "LlamaForTokenClassification", "LlamaModel", "LlamaPreTrainedModel", "LlamaTokenizer", "LlamaTokenizerFast",

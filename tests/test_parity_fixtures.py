@@ -42,6 +42,8 @@ REQUIRED_CLASSES = {
     "distilbert": {"DistilBertModel", "DistilBertForMaskedLM", "DistilBertForSequenceClassification",
                    "DistilBertForTokenClassification", "DistilBertForQuestionAnswering",
                    "DistilBertForMultipleChoice"},
+    "roberta": {"RobertaModel", "RobertaForMaskedLM", "RobertaForCausalLM", "RobertaForSequenceClassification",
+                "RobertaForTokenClassification", "RobertaForQuestionAnswering", "RobertaForMultipleChoice"},
     "vit": {"ViTModel", "ViTForImageClassification", "ViTForMaskedImageModeling"},
     "wav2vec2": {"Wav2Vec2Model", "Wav2Vec2ForCTC", "Wav2Vec2ForSequenceClassification", "Wav2Vec2ForPreTraining",
                  "Wav2Vec2ForMaskedLM"},

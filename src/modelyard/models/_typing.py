@@ -31,6 +31,10 @@ from modelyard.models.qwen2.tokenization_qwen2 import Qwen2Tokenizer
 from modelyard.models.qwen2.tokenization_qwen2_fast import Qwen2TokenizerFast
 from modelyard.models.resnet.configuration_resnet import ResNetConfig
 from modelyard.models.resnet.modeling_resnet import ResNetBackbone, ResNetForImageClassification, ResNetModel, ResNetPreTrainedModel
+from modelyard.models.roberta.configuration_roberta import RobertaConfig
+from modelyard.models.roberta.modeling_roberta import RobertaForCausalLM, RobertaForMaskedLM, RobertaForMultipleChoice, RobertaForQuestionAnswering, RobertaForSequenceClassification, RobertaForTokenClassification, RobertaModel, RobertaPreTrainedModel
+from modelyard.models.roberta.tokenization_roberta import RobertaTokenizer
+from modelyard.models.roberta.tokenization_roberta_fast import RobertaTokenizerFast
 from modelyard.models.vit.configuration_vit import ViTConfig
 from modelyard.models.vit.feature_extraction_vit import ViTFeatureExtractor
 from modelyard.models.vit.image_processing_vit import ViTImageProcessor
@@ -50,6 +54,7 @@ __all__ = [
     "MistralConfig", "MistralForCausalLM", "MistralForQuestionAnswering", "MistralForSequenceClassification", "MistralForTokenClassification", "MistralModel", "MistralPreTrainedModel",
     "Qwen2Config", "Qwen2ForCausalLM", "Qwen2ForQuestionAnswering", "Qwen2ForSequenceClassification", "Qwen2ForTokenClassification", "Qwen2Model", "Qwen2PreTrainedModel", "Qwen2Tokenizer", "Qwen2TokenizerFast",
     "ResNetBackbone", "ResNetConfig", "ResNetForImageClassification", "ResNetModel", "ResNetPreTrainedModel",
+    "RobertaConfig", "RobertaForCausalLM", "RobertaForMaskedLM", "RobertaForMultipleChoice", "RobertaForQuestionAnswering", "RobertaForSequenceClassification", "RobertaForTokenClassification", "RobertaModel", "RobertaPreTrainedModel", "RobertaTokenizer", "RobertaTokenizerFast",
     "ViTConfig", "ViTFeatureExtractor", "ViTForImageClassification", "ViTForMaskedImageModeling", "ViTImageProcessor", "ViTModel", "ViTPreTrainedModel",
     "Wav2Vec2CTCTokenizer", "Wav2Vec2Config", "Wav2Vec2FeatureExtractor", "Wav2Vec2ForCTC", "Wav2Vec2ForMaskedLM", "Wav2Vec2ForPreTraining", "Wav2Vec2ForSequenceClassification", "Wav2Vec2Model", "Wav2Vec2PreTrainedModel", "Wav2Vec2Processor", "Wav2Vec2Tokenizer",
 ]

@@ -119,6 +119,23 @@ def convert_gpt2(slow: Any) -> Any:
     return backend
 
 
+def convert_roberta(slow: Any) -> Any:
+    """RoBERTa: GPT-2's byte-level BPE with the ``<s> A </s></s> B </s>`` post-processor."""
+    from tokenizers import Tokenizer, decoders, pre_tokenizers, processors
+
+    add_prefix_space = bool(getattr(slow, "add_prefix_space", False))
+    backend = Tokenizer(_bpe_model(slow))
+    backend.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=add_prefix_space)
+    backend.decoder = decoders.ByteLevel()
+    backend.post_processor = processors.RobertaProcessing(
+        sep=(str(slow.sep_token), slow.sep_token_id),
+        cls=(str(slow.cls_token), slow.cls_token_id),
+        add_prefix_space=add_prefix_space,
+        trim_offsets=bool(getattr(slow, "trim_offsets", True)),
+    )
+    return backend
+
+
 def convert_qwen2(slow: Any) -> Any:
     """Qwen2: NFC, Qwen2's split regex, then byte-level spelling without GPT-2's regex."""
     from tokenizers import Regex, Tokenizer, decoders, normalizers, pre_tokenizers, processors
@@ -147,6 +164,7 @@ SLOW_TO_FAST_CONVERTERS: dict[str, Callable[[Any], Any]] = {
     "BertTokenizer": convert_wordpiece,
     "DistilBertTokenizer": convert_wordpiece,
     "GPT2Tokenizer": convert_gpt2,
+    "RobertaTokenizer": convert_roberta,
     "Qwen2Tokenizer": convert_qwen2,
     "LlamaTokenizer": convert_llama,
 }

@@ -214,8 +214,8 @@ def test_feature_extraction_fixtures() -> None:
                 used.add(key)
         assert case["outputs"] or "reference_error" in case, case["name"]
     assert used == set(expected), f"unlisted arrays: {sorted(set(expected) - used)}"
-    assert {c["class"] for c in cases["cases"]} == {"ViTFeatureExtractor", "ViTImageProcessor",
-                                                    "Wav2Vec2FeatureExtractor"}
+    assert {c["class"] for c in cases["cases"]} == {"ViTFeatureExtractor", "ViTImageProcessor", "CLIPImageProcessor",
+                                                    "CLIPFeatureExtractor", "Wav2Vec2FeatureExtractor"}
     for key, value in expected.items():
         assert value.dtype.kind in "fi", key
 

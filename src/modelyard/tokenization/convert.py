@@ -127,11 +127,11 @@ def convert_roberta(slow: Any) -> Any:
     backend = Tokenizer(_bpe_model(slow))
     backend.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=add_prefix_space)
     backend.decoder = decoders.ByteLevel()
-    backend.post_processor = processors.RobertaProcessing(
-        sep=(str(slow.sep_token), slow.sep_token_id),
-        cls=(str(slow.cls_token), slow.cls_token_id),
+    backend.post_processor = processors.RobertaProcessing(  # sep and cls by position (their keyword names vary)
+        (str(slow.sep_token), slow.sep_token_id),
+        (str(slow.cls_token), slow.cls_token_id),
+        trim_offsets=bool(getattr(slow, "trim_offsets", getattr(slow, "init_kwargs", {}).get("trim_offsets", True))),
         add_prefix_space=add_prefix_space,
-        trim_offsets=bool(getattr(slow, "trim_offsets", True)),
     )
     return backend
 

@@ -6,6 +6,7 @@ BPE of GPT-2 with RoBERTa's ``<s> A </s></s> B </s>`` post-processor).
 
 from __future__ import annotations
 
+import json
 import os
 from typing import Any
 
@@ -67,6 +68,22 @@ class RobertaTokenizerFast(PreTrainedTokenizerFast):
         )
         self.add_prefix_space = add_prefix_space
         self.trim_offsets = trim_offsets
+        self._sync_post_processor()
+
+    def _sync_post_processor(self) -> None:
+        """A ``tokenizer.json`` carries its own ``add_prefix_space`` / ``trim_offsets`` in the post-processor (they
+        shape the offsets): the keywords given here win, as in the reference."""
+        from tokenizers import processors
+
+        processor = self.backend_tokenizer.post_processor
+        state = json.loads(processor.__getstate__()) if processor is not None else {}
+        if state.get("type") != "RobertaProcessing":
+            return
+        if state.get("add_prefix_space") != self.add_prefix_space or state.get("trim_offsets") != self.trim_offsets:
+            self.backend_tokenizer.post_processor = processors.RobertaProcessing(
+                tuple(state["sep"]), tuple(state["cls"]), trim_offsets=self.trim_offsets,
+                add_prefix_space=self.add_prefix_space,
+            )
 
     def _check_split_words(self, options: EncodingOptions) -> None:
         if options.is_split_into_words and not self.add_prefix_space:

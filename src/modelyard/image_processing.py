@@ -11,7 +11,9 @@ The transforms themselves live in :mod:`modelyard.image_transforms`.
 
 from __future__ import annotations
 
+import inspect
 import logging
+import warnings
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -22,6 +24,7 @@ import PIL.Image
 
 from modelyard import image_transforms as T
 from modelyard.errors import ConfigurationError, FeatureExtractionError
+from modelyard.options import refuse_near_misses
 from modelyard.feature_extraction import (
     BatchFeature,
     FeatureExtractionMixin,
@@ -339,12 +342,24 @@ class BaseImageProcessor(FeatureExtractionMixin):
         return_tensors: Any = None,
         data_format: str = T.CHANNELS_FIRST,
         input_data_format: str | None = None,
+        **unknown: Any,
     ) -> BatchFeature:
         """Images (PIL, numpy HWC/CHW/2-D, torch; one, a list, or a 4-D batch) to ``pixel_values``.
 
         Every setting defaults to the attribute of the same name. Returns a list of ``(C, H, W)`` float32
-        arrays, or one ``(N, C, H, W)`` array / tensor with ``return_tensors="np"`` / ``"pt"``.
+        arrays, or one ``(N, C, H, W)`` array / tensor with ``return_tensors="np"`` / ``"pt"``. A keyword that
+        misspells a setting is an error; any other keyword is ignored with a warning, as in the reference
+        (code passes one set of options to several processors).
         """
+        if unknown:
+            accepted = _PREPROCESS_OPTIONS
+            refuse_near_misses(f"{type(self).__name__}.preprocess", unknown, accepted)
+            warnings.warn(
+                f"{type(self).__name__}.preprocess ignores the keyword arguments {sorted(unknown)}: they are not among "
+                f"its settings ({', '.join(sorted(accepted))}).",
+                UserWarning,
+                stacklevel=2,
+            )
         kind = tensor_type_name(return_tensors)
         settings = self._settings(
             do_resize=do_resize, size=size, resample=resample, do_center_crop=do_center_crop, crop_size=crop_size,
@@ -540,6 +555,12 @@ class BaseImageProcessor(FeatureExtractionMixin):
         if b.any():
             np.add(out, b.reshape(shape), out=out)
         return out
+
+
+# the settings preprocess() takes, for the check of the keywords it does not
+_PREPROCESS_OPTIONS = frozenset(inspect.signature(BaseImageProcessor.preprocess).parameters) - {"self", "images", "unknown"}
+# The reference marks a preprocess that warns about keywords outside its signature this way (its tools check it).
+BaseImageProcessor.preprocess._filter_out_non_signature_kwargs = True  # type: ignore[attr-defined]
 
 
 __all__ = [

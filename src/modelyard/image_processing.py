@@ -24,13 +24,13 @@ import PIL.Image
 
 from modelyard import image_transforms as T
 from modelyard.errors import ConfigurationError, FeatureExtractionError
-from modelyard.options import refuse_near_misses
 from modelyard.feature_extraction import (
     BatchFeature,
     FeatureExtractionMixin,
     is_torch_tensor,
     tensor_type_name,
 )
+from modelyard.options import refuse_near_misses
 
 logger = logging.getLogger(__name__)
 

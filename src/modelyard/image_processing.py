@@ -560,7 +560,7 @@ class BaseImageProcessor(FeatureExtractionMixin):
 # the settings preprocess() takes, for the check of the keywords it does not
 _PREPROCESS_OPTIONS = frozenset(inspect.signature(BaseImageProcessor.preprocess).parameters) - {"self", "images", "unknown"}
 # The reference marks a preprocess that warns about keywords outside its signature this way (its tools check it).
-BaseImageProcessor.preprocess._filter_out_non_signature_kwargs = True  # type: ignore[attr-defined]
+setattr(BaseImageProcessor.preprocess, "_filter_out_non_signature_kwargs", True)  # noqa: B010  # a function attribute
 
 
 __all__ = [

@@ -52,7 +52,8 @@ class _LazyAutoMapping(Mapping[type, Any]):  # noqa: N801  # the reference's nam
         self._extra_content: dict[type, Any] = {}
 
     def _model_type(self, config_class: object) -> str | None:
-        return self._reverse_config_mapping.get(getattr(config_class, "__name__", None))  # type: ignore[arg-type]
+        name = getattr(config_class, "__name__", None)
+        return self._reverse_config_mapping.get(name) if isinstance(name, str) else None
 
     def __getitem__(self, config_class: type) -> Any:
         if config_class in self._extra_content:
@@ -68,15 +69,15 @@ class _LazyAutoMapping(Mapping[type, Any]):  # noqa: N801  # the reference's nam
         return [t for t in self._config_mapping if t in self._model_mapping]
 
     # lists, as the reference's lazy mappings give (code concatenates them: ``a.items() + b.items()``)
-    def keys(self) -> list[type]:  # type: ignore[override]
+    def keys(self) -> list[type]:  # type: ignore[override]  # lists, as the reference's (see above)
         built = [_class_for_name(t, self._config_mapping[t]) for t in self._common_types()]
         return built + list(self._extra_content)
 
-    def values(self) -> list[Any]:  # type: ignore[override]
+    def values(self) -> list[Any]:  # type: ignore[override]  # lists, as the reference's (see above)
         built = [_class_for_name(t, self._model_mapping[t]) for t in self._common_types()]
         return built + list(self._extra_content.values())
 
-    def items(self) -> list[tuple[type, Any]]:  # type: ignore[override]
+    def items(self) -> list[tuple[type, Any]]:  # type: ignore[override]  # lists, as the reference's (see above)
         built = [
             (_class_for_name(t, self._config_mapping[t]), _class_for_name(t, self._model_mapping[t]))
             for t in self._common_types()

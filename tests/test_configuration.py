@@ -250,3 +250,16 @@ def test_update_from_string_reads_values_as_the_attributes_types() -> None:
         config.update_from_string("not_a_setting=1")
     with pytest.raises(ConfigurationError, match="hidden_size='big' is not a int"):
         config.update_from_string("hidden_size=big")
+
+
+def test_saving_a_config_with_non_default_generation_settings_warns(tmp_path: Path) -> None:
+    """As in the reference (a UserWarning naming them); the file is written all the same."""
+    from modelyard import BertConfig
+
+    assert BertConfig()._get_non_default_generation_parameters() == {}
+    assert BertConfig(min_length=0)._get_non_default_generation_parameters() == {}
+    config = BertConfig(min_length=3, num_beams=None)
+    assert config._get_non_default_generation_parameters() == {"min_length": 3}
+    with pytest.warns(UserWarning, match="min_length"):
+        config.save_pretrained(tmp_path)
+    assert json.loads((tmp_path / "config.json").read_text())["min_length"] == 3

@@ -42,6 +42,8 @@ REQUIRED_CLASSES = {
     "distilbert": {"DistilBertModel", "DistilBertForMaskedLM", "DistilBertForSequenceClassification",
                    "DistilBertForTokenClassification", "DistilBertForQuestionAnswering",
                    "DistilBertForMultipleChoice"},
+    "roberta": {"RobertaModel", "RobertaForMaskedLM", "RobertaForCausalLM", "RobertaForSequenceClassification",
+                "RobertaForTokenClassification", "RobertaForQuestionAnswering", "RobertaForMultipleChoice"},
     "vit": {"ViTModel", "ViTForImageClassification", "ViTForMaskedImageModeling"},
     "wav2vec2": {"Wav2Vec2Model", "Wav2Vec2ForCTC", "Wav2Vec2ForSequenceClassification", "Wav2Vec2ForPreTraining",
                  "Wav2Vec2ForMaskedLM"},
@@ -212,8 +214,8 @@ def test_feature_extraction_fixtures() -> None:
                 used.add(key)
         assert case["outputs"] or "reference_error" in case, case["name"]
     assert used == set(expected), f"unlisted arrays: {sorted(set(expected) - used)}"
-    assert {c["class"] for c in cases["cases"]} == {"ViTFeatureExtractor", "ViTImageProcessor",
-                                                    "Wav2Vec2FeatureExtractor"}
+    assert {c["class"] for c in cases["cases"]} == {"ViTFeatureExtractor", "ViTImageProcessor", "CLIPImageProcessor",
+                                                    "CLIPFeatureExtractor", "Wav2Vec2FeatureExtractor"}
     for key, value in expected.items():
         assert value.dtype.kind in "fi", key
 

@@ -340,7 +340,12 @@ class PretrainedConfig(PretrainedIO):
     # ------------------------------------------------------------------ serialisation
     def to_dict(self) -> dict[str, Any]:
         """Every attribute, plus ``model_type``; JSON-ready (dtypes as strings)."""
-        output = {k: copy.deepcopy(v) for k, v in self.__dict__.items() if not k.startswith("_")}
+        # nested configurations (a composite model's text_config, vision_config, ...) as their own dicts
+        output = {
+            k: v.to_dict() if isinstance(v, PretrainedConfig) else copy.deepcopy(v)
+            for k, v in self.__dict__.items()
+            if not k.startswith("_")
+        }
         output["dtype"] = _dtype_name(output.get("dtype"))
         if type(self).model_type:
             output["model_type"] = type(self).model_type
@@ -353,11 +358,17 @@ class PretrainedConfig(PretrainedIO):
         ``__init__`` defaults it to False), as the reference writes it: the file reloads to the same config."""
         full = self.to_dict()
         own = type(self)._own_common_defaults()
-        return {
+        diff = {
             key: value
             for key, value in full.items()
             if key not in COMMON_DEFAULTS or value != COMMON_DEFAULTS[key] or (key in own and value != own[key])
         }
+        for key, value in self.__dict__.items():  # a nested configuration: its own difference, with its model_type
+            if isinstance(value, PretrainedConfig) and key in diff:
+                nested = value.to_diff_dict()
+                nested.pop("modelyard_version", None)
+                diff[key] = nested
+        return diff
 
     @classmethod
     def _own_common_defaults(cls) -> dict[str, Any]:
@@ -428,10 +439,38 @@ class PretrainedConfig(PretrainedIO):
                 ) from err
             setattr(self, key, value)
 
+    def _get_non_default_generation_parameters(self) -> dict[str, Any]:
+        """The legacy generation settings (``min_length``, ``num_beams``, ...) this config holds with a value other
+        than its class's own default (the global default when the class cannot be built without arguments);
+        ``None`` means "leave it to the generation config" and never counts. The reference's name."""
+        try:
+            default: PretrainedConfig | None = type(self)()
+        except (ValueError, TypeError):
+            default = None
+        found: dict[str, Any] = {}
+        for name, global_default in LEGACY_GENERATION_DEFAULTS.items():
+            value = getattr(self, name)
+            if value is None:
+                continue
+            if value != (getattr(default, name) if default is not None else global_default):
+                found[name] = value
+        return found
+
     # ------------------------------------------------------------------ saving (PretrainedIO hooks)
     def _save_into(self, directory: Path, *, portable_code: bool = False) -> list[Path]:
         """Write ``config.json`` (and the custom code, when the class is registered for an Auto class;
         ``portable_code=True`` writes its imports of modelyard so the transformers library can run it too)."""
+        misplaced = self._get_non_default_generation_parameters()
+        if misplaced:
+            # a UserWarning, as in the reference (code and tests check for it); saved anyway
+            warnings.warn(
+                f"{type(self).__name__} holds generation settings that are not its defaults: {misplaced}. They "
+                "belong in a GenerationConfig (model.generation_config, or generation_config.json saved with "
+                "GenerationConfig.save_pretrained), which is what generate() reads; they are written to config.json "
+                "too, for code that still reads them there.",
+                UserWarning,
+                stacklevel=3,
+            )
         written: list[Path] = []
         if type(self)._auto_class is not None:
             from modelyard.dynamic.saving import save_custom_code

@@ -36,7 +36,7 @@ from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 
-from modelyard.errors import ConfigurationError, FeatureExtractionError, MissingFileError
+from modelyard.errors import ConfigurationError, FeatureExtractionError, HubError, MissingFileError
 from modelyard.hub.files import FileSource
 from modelyard.options import HubOptions, refuse_near_misses, unknown_keywords_error
 from modelyard.pretrained_io import PretrainedIO, locate
@@ -235,15 +235,28 @@ def open_source(
 
 
 def read_preprocessor_settings(
-    pretrained_model_name_or_path: str | os.PathLike[str] | FileSource, hub: HubOptions | None = None
+    pretrained_model_name_or_path: str | os.PathLike[str] | FileSource,
+    hub: HubOptions | None = None,
+    *,
+    what: str = "feature extractor",
 ) -> tuple[FileSource | None, dict[str, Any], str]:
     """``(source, settings dict, name for messages)`` of a saved preprocessor: a JSON file path, or a folder /
-    repo id / FileSource read with :func:`load_preprocessor_dict`."""
-    source, file_path = open_source(pretrained_model_name_or_path, hub)
-    if file_path is not None:
-        return None, read_json_object(file_path), str(file_path)
-    assert source is not None
-    data = load_preprocessor_dict(source)
+    repo id / FileSource read with :func:`load_preprocessor_dict`.
+
+    When the settings cannot be had (no such file, repository or revision, offline), the error keeps its class
+    and its reason, opened by the reference's sentence ``Can't load <what> for '<name>'.``, which code
+    written against the reference matches."""
+    try:
+        source, file_path = open_source(pretrained_model_name_or_path, hub)
+        if file_path is not None:
+            return None, read_json_object(file_path), str(file_path)
+        assert source is not None
+        data = load_preprocessor_dict(source)
+    except (HubError, MissingFileError) as err:
+        name = pretrained_model_name_or_path.name if isinstance(pretrained_model_name_or_path, FileSource) else str(
+            pretrained_model_name_or_path
+        )
+        raise type(err)(f"Can't load {what} for '{name}'. {err}") from err
     assert data is not None  # required=True raises instead of returning None
     return source, data, source.name
 

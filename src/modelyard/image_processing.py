@@ -11,7 +11,9 @@ The transforms themselves live in :mod:`modelyard.image_transforms`.
 
 from __future__ import annotations
 
+import inspect
 import logging
+import warnings
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -28,6 +30,7 @@ from modelyard.feature_extraction import (
     is_torch_tensor,
     tensor_type_name,
 )
+from modelyard.options import refuse_near_misses
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +38,9 @@ IMAGENET_STANDARD_MEAN = [0.5, 0.5, 0.5]
 IMAGENET_STANDARD_STD = [0.5, 0.5, 0.5]
 IMAGENET_DEFAULT_MEAN = [0.485, 0.456, 0.406]
 IMAGENET_DEFAULT_STD = [0.229, 0.224, 0.225]
+# the statistics of the images OpenAI trained CLIP on (CLIP and the models built on its image encoder use them)
+OPENAI_CLIP_MEAN = [0.48145466, 0.4578275, 0.40821073]
+OPENAI_CLIP_STD = [0.26862954, 0.26130258, 0.27577711]
 
 _pool: ThreadPoolExecutor | None = None
 
@@ -268,6 +274,9 @@ class BaseImageProcessor(FeatureExtractionMixin):
     type_key: ClassVar[str] = "image_processor_type"
     auto_class_choices = ("AutoImageProcessor", "AutoFeatureExtractor")
     model_input_names: ClassVar[list[str]] = ["pixel_values"]
+    # What a plain int ``size`` means: a square (ViT's 224 x 224), or the shortest edge, the aspect ratio kept
+    # (CLIP's), as the reference reads it for each processor.
+    int_size_is_shortest_edge: ClassVar[bool] = False
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -333,12 +342,24 @@ class BaseImageProcessor(FeatureExtractionMixin):
         return_tensors: Any = None,
         data_format: str = T.CHANNELS_FIRST,
         input_data_format: str | None = None,
+        **unknown: Any,
     ) -> BatchFeature:
         """Images (PIL, numpy HWC/CHW/2-D, torch; one, a list, or a 4-D batch) to ``pixel_values``.
 
         Every setting defaults to the attribute of the same name. Returns a list of ``(C, H, W)`` float32
-        arrays, or one ``(N, C, H, W)`` array / tensor with ``return_tensors="np"`` / ``"pt"``.
+        arrays, or one ``(N, C, H, W)`` array / tensor with ``return_tensors="np"`` / ``"pt"``. A keyword that
+        misspells a setting is an error; any other keyword is ignored with a warning, as in the reference
+        (code passes one set of options to several processors).
         """
+        if unknown:
+            accepted = _PREPROCESS_OPTIONS
+            refuse_near_misses(f"{type(self).__name__}.preprocess", unknown, accepted)
+            warnings.warn(
+                f"{type(self).__name__}.preprocess ignores the keyword arguments {sorted(unknown)}: they are not among "
+                f"its settings ({', '.join(sorted(accepted))}).",
+                UserWarning,
+                stacklevel=2,
+            )
         kind = tensor_type_name(return_tensors)
         settings = self._settings(
             do_resize=do_resize, size=size, resample=resample, do_center_crop=do_center_crop, crop_size=crop_size,
@@ -418,7 +439,8 @@ class BaseImageProcessor(FeatureExtractionMixin):
         return _Settings(
             do_convert_rgb=pick("do_convert_rgb", None),
             do_resize=do_resize,
-            size=size_to_hw(size) if do_resize else None,
+            size=(size_to_hw({"shortest_edge": size} if isinstance(size, int) and self.int_size_is_shortest_edge else size)
+                  if do_resize else None),
             resample=T.resolve_resample(pick("resample", PIL.Image.Resampling.BILINEAR)),
             crop=crop,  # type: ignore[arg-type]  # crop sizes are height and width (as the reference reads them)
             scale=scale,
@@ -460,7 +482,9 @@ class BaseImageProcessor(FeatureExtractionMixin):
                         "Image %d has shape %s: the channel axis is ambiguous; taking the first axis as channels "
                         "(pass input_data_format='channels_last' if that is wrong).", index, array.shape)
                 source = T.to_channels_last(array, fmt)
-                if source.shape[2] not in (1, 3):
+                # Any channel count once the layout is given (RGBA, multispectral), as in the reference; the
+                # mean and std must then have one value, or one per channel.
+                if source.shape[2] not in (1, 3) and s.input_data_format is None:
                     raise FeatureExtractionError(f"Image {index}: {T.channel_count_message(array.shape)}")
             else:
                 source = array[:, :, None]
@@ -503,8 +527,7 @@ class BaseImageProcessor(FeatureExtractionMixin):
             pixels = np.asarray(image)
         elif item.resize_to is not None:
             uint8, factor = T.pil_ready(image)
-            pil = PIL.Image.fromarray(uint8[:, :, 0] if uint8.shape[2] == 1 else np.ascontiguousarray(uint8))
-            pixels = np.asarray(T.pil_resize(pil, item.resize_to, s.resample))
+            pixels = T.pil_resize_array(uint8, item.resize_to, s.resample)
         else:
             pixels = image
             if pixels.dtype.kind == "f" and not np.isfinite(pixels).all():
@@ -534,11 +557,19 @@ class BaseImageProcessor(FeatureExtractionMixin):
         return out
 
 
+# the settings preprocess() takes, for the check of the keywords it does not
+_PREPROCESS_OPTIONS = frozenset(inspect.signature(BaseImageProcessor.preprocess).parameters) - {"self", "images", "unknown"}
+# The reference marks a preprocess that warns about keywords outside its signature this way (its tools check it).
+setattr(BaseImageProcessor.preprocess, "_filter_out_non_signature_kwargs", True)  # noqa: B010  # a function attribute
+
+
 __all__ = [
     "IMAGENET_DEFAULT_MEAN",
     "IMAGENET_DEFAULT_STD",
     "IMAGENET_STANDARD_MEAN",
     "IMAGENET_STANDARD_STD",
+    "OPENAI_CLIP_MEAN",
+    "OPENAI_CLIP_STD",
     "BaseImageProcessor",
     "ImageFeatureExtractionMixin",
     "flatten_images",

@@ -150,6 +150,19 @@ def pil_resize(image: PIL.Image.Image, size: tuple[int, int], resample: int) -> 
     return image.resize((width, height), resample=resample)
 
 
+def pil_resize_array(image: np.ndarray, size: tuple[int, int], resample: int) -> np.ndarray:
+    """Resize a ``(height, width, channels)`` uint8 array with Pillow: 1, 3 or 4 channels (L, RGB, RGBA, which
+    Pillow resizes with premultiplied alpha, as the reference's resize does) in one image, other counts one
+    channel at a time."""
+    channels = image.shape[2]
+    if channels in (1, 3, 4):
+        pil = PIL.Image.fromarray(image[:, :, 0] if channels == 1 else np.ascontiguousarray(image))
+        return np.asarray(pil_resize(pil, size, resample))
+    planes = [np.asarray(pil_resize(PIL.Image.fromarray(np.ascontiguousarray(image[:, :, c])), size, resample))
+              for c in range(channels)]
+    return np.stack(planes, axis=-1)
+
+
 def resize(
     image: Any,
     size: tuple[int, int],

@@ -213,6 +213,11 @@ class ModelTypeTable:
         """Drop a user registration (tests, plugins unloading); built-ins stay."""
         self._registered.pop(model_type, None)
 
+    @property
+    def registrations(self) -> dict[str, Any]:
+        """The user registrations, live (``model_type -> value``): deleting a key unregisters it."""
+        return self._registered
+
 
 class ConfigKeyedTable:
     """``config class -> model class`` for one task (AutoModel, AutoModelForMaskedLM, ...).
@@ -269,6 +274,11 @@ class ConfigKeyedTable:
 
     def unregister(self, config_class: type[Any]) -> None:
         self._registered.pop(config_class, None)
+
+    @property
+    def registrations(self) -> dict[type[Any], type[Any]]:
+        """The user registrations, live (``config class -> model class``): deleting a key unregisters it."""
+        return self._registered
 
     def registered_config_classes(self) -> list[type]:
         """The config classes users registered a model for (the built-ins come from the manifests)."""

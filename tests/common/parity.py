@@ -46,7 +46,7 @@ if TYPE_CHECKING:
 
 PARITY_ENV = "MODELYARD_PARITY_DIR"
 COMMITTED_DIR = Path(__file__).resolve().parents[1] / "fixtures" / "parity"
-FAMILIES = ("bert", "distilbert", "vit", "wav2vec2", "resnet", "gpt2", "llama", "mistral", "qwen2")
+FAMILIES = ("bert", "distilbert", "roberta", "vit", "wav2vec2", "resnet", "gpt2", "llama", "mistral", "qwen2")
 
 
 def parity_dir() -> Path:

@@ -151,3 +151,69 @@ def test_a_family_modeling_module_serves_the_output_classes_the_reference_import
     assert provides(modeling_bert, "SequenceClassifierOutput")  # the check that runs before remote code does
     assert "MaskedLMOutput" not in dir(modeling_bert)  # listed where the reference defines them, not here
     assert not provides(tokenization_bert, "MaskedLMOutput")
+
+
+def test_extra_content_is_the_live_set_of_user_registrations() -> None:
+    """Code written for the reference cleans up after ``register`` by deleting from ``_extra_content``."""
+    from modelyard import AutoImageProcessor, AutoModel, AutoTokenizer, BertTokenizer, ViTImageProcessor
+    from modelyard.compat.transformers.models.auto import image_processing_auto
+
+    class ExtraConfig(PretrainedConfig):
+        model_type = "compat-extra-test"
+
+    class ExtraModel(PreTrainedModel):
+        config_class = ExtraConfig
+
+    class ExtraTokenizer(BertTokenizer):
+        pass
+
+    class ExtraImageProcessor(ViTImageProcessor):
+        pass
+
+    config_mapping = configuration_auto.CONFIG_MAPPING
+    model_mapping = modeling_auto.MODEL_MAPPING
+    tokenizer_mapping = tokenization_auto.TOKENIZER_MAPPING
+    image_mapping = image_processing_auto.IMAGE_PROCESSOR_MAPPING
+    for _ in range(2):  # registering again after the clean-up works: nothing is left behind
+        configuration_auto.CONFIG_MAPPING.register("compat-extra-test", ExtraConfig)
+        AutoModel.register(ExtraConfig, ExtraModel)
+        AutoTokenizer.register(ExtraConfig, slow_tokenizer_class=ExtraTokenizer)
+        AutoImageProcessor.register(ExtraConfig, ExtraImageProcessor)
+        assert config_mapping._extra_content["compat-extra-test"] is ExtraConfig
+        assert model_mapping._extra_content[ExtraConfig] is ExtraModel
+        assert tokenizer_mapping._extra_content[ExtraConfig] == (ExtraTokenizer, None)
+        assert ExtraConfig in image_mapping._extra_content and "bert" not in config_mapping._extra_content
+        assert list(image_mapping._extra_content) == [ExtraConfig]
+        del config_mapping._extra_content["compat-extra-test"]
+        del model_mapping._extra_content[ExtraConfig]
+        del tokenizer_mapping._extra_content[ExtraConfig]
+        del image_mapping._extra_content[ExtraConfig]
+        assert "compat-extra-test" not in CONFIG_TABLE and AutoModel._table.get(ExtraConfig) is None
+        assert ExtraConfig not in tokenizer_mapping and ExtraConfig not in image_mapping
+
+
+def test_lazy_auto_mapping_resolves_names_from_the_family_then_the_namespace() -> None:
+    from collections import OrderedDict
+
+    from modelyard import BertModel, GPT2Model
+    from modelyard.compat.transformers.models.auto.auto_factory import _LazyAutoMapping
+
+    configs = OrderedDict([("bert", "BertConfig")])
+    assert _LazyAutoMapping(configs, OrderedDict([("bert", "BertModel")]))[BertConfig] is BertModel
+    assert _LazyAutoMapping(configs, OrderedDict([("bert", "GPT2Model")]))[BertConfig] is GPT2Model
+    ghost = _LazyAutoMapping(configs, OrderedDict([("bert", "GhostModel")]))
+    with pytest.raises(ValueError, match=r"Could not find GhostModel neither in modelyard\.models\.bert nor in"):
+        ghost[BertConfig]
+    mapping = _LazyAutoMapping(configs, OrderedDict([("bert", "BertModel")]))
+    assert mapping.keys() == [BertConfig] and mapping.values() == [BertModel] and BertConfig in mapping
+    with pytest.raises(ValueError, match="already used"):
+        mapping.register(BertConfig, GPT2Model)
+    mapping.register(BertConfig, GPT2Model, exist_ok=True)
+    assert mapping[BertConfig] is GPT2Model and len(mapping) == 2
+
+
+def test_tokenizer_class_from_name_in_the_namespace() -> None:
+    from modelyard import RobertaTokenizerFast
+
+    assert tokenization_auto.tokenizer_class_from_name("RobertaTokenizerFast") is RobertaTokenizerFast
+    assert tokenization_auto.tokenizer_class_from_name("NoSuchTokenizer") is None

@@ -323,3 +323,34 @@ def test_yes_at_the_prompt_continues_through_one_door(tmp_path: Path, monkeypatc
     assert type(model).__name__ == "ToyModel" and entries == [folder]
     assert model.config.output_hidden_states is True and type(model.config).__name__ == "ToyConfig"
     assert next(model.parameters()).dtype == torch.float64
+
+
+def test_code_named_by_the_loaded_folders_own_repository_id_comes_from_that_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A copy of a repository kept under its id (``owner/repo`` relative to the working directory) whose auto_map
+    names its own repository (``owner/repo--module.Class``) runs its own code, as in the reference; the trust gate
+    still applies, and any other repository id still means the hub."""
+    from modelyard import AutoTokenizer
+    from modelyard.errors import HubError
+
+    repo = tmp_path / "some-owner" / "self-named"
+    repo.mkdir(parents=True)
+    (repo / "tokenizer.py").write_text(textwrap.dedent("""
+        from modelyard import PreTrainedTokenizer
+
+        class NopTokenizer(PreTrainedTokenizer):
+            def get_vocab(self):
+                return {}
+        """))
+    auto_map = {"AutoTokenizer": ["some-owner/self-named--tokenizer.NopTokenizer", None]}
+    (repo / "tokenizer_config.json").write_text(json.dumps({"auto_map": auto_map}))
+    monkeypatch.chdir(tmp_path)
+    tokenizer = AutoTokenizer.from_pretrained("some-owner/self-named", local_files_only=True, trust_remote_code=True)
+    assert type(tokenizer).__name__ == "NopTokenizer"
+    with pytest.raises(TrustRemoteCodeError):
+        AutoTokenizer.from_pretrained("some-owner/self-named", local_files_only=True, trust_remote_code=False)
+    other = {"AutoTokenizer": ["some-owner/another-repo--tokenizer.NopTokenizer", None]}
+    (repo / "tokenizer_config.json").write_text(json.dumps({"auto_map": other}))
+    with pytest.raises(HubError):
+        AutoTokenizer.from_pretrained("some-owner/self-named", local_files_only=True, trust_remote_code=True)

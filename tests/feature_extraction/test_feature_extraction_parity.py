@@ -100,3 +100,17 @@ def test_grayscale_2d_numpy_is_processed_as_rgb(inputs: dict[str, np.ndarray]) -
 def test_rgba_numpy_is_a_clear_error(inputs: dict[str, np.ndarray]) -> None:
     with pytest.raises(FeatureExtractionError, match=r"4-channel image is probably RGBA.*\[\.\.\., :3\]"):
         _run(BY_NAME["vit_ip_rgba_numpy"], inputs)
+
+
+def test_our_clip_processors_print_the_reference_settings() -> None:
+    for name, case in BY_NAME.items():
+        if case["class"] in ("CLIPImageProcessor", "CLIPFeatureExtractor"):
+            ours = getattr(modelyard, case["class"])(**case["init_kwargs"])
+            assert json.loads(ours.to_json_string()) == case["to_json_string"], name
+
+
+def test_rgba_numpy_with_its_layout_given_keeps_four_channels(inputs: dict[str, np.ndarray]) -> None:
+    out = _run(BY_NAME["vit_ip_rgba_numpy_channels_last"], inputs)["pixel_values"]
+    assert out.shape == (1, 4, 32, 48)
+    with pytest.raises(FeatureExtractionError, match="image_mean has 3 values"):
+        modelyard.ViTImageProcessor()(inputs["image_rgba_33x35"], input_data_format="channels_last")

@@ -140,9 +140,16 @@ def test_bad_settings(kwargs: dict, match: str) -> None:
         ViTImageProcessor(**kwargs)
 
 
-def test_unknown_call_option_is_refused(image: np.ndarray) -> None:
-    with pytest.raises(TypeError, match="do_resise"):
+def test_misspelt_call_option_is_refused(image: np.ndarray) -> None:
+    with pytest.raises(TypeError, match="'do_resise' \\(did you mean 'do_resize'\\?\\)"):
         ViTImageProcessor()(image, do_resise=False)
+
+
+def test_other_unknown_call_options_are_ignored_with_a_warning(image: np.ndarray) -> None:
+    """As in the reference: one set of options is often passed to several processors."""
+    with pytest.warns(UserWarning, match="ignores the keyword arguments \\['extra_argument'\\]"):
+        out = ViTImageProcessor()(image, extra_argument=True, return_tensors="np")
+    assert out["pixel_values"].shape == (1, 3, 224, 224)
 
 
 # ---------------------------------------------------------------------------------------------- transforms

@@ -418,3 +418,40 @@ def test_prepare_seq2seq_batch_cuts_sources_and_targets(impl: str) -> None:
     assert batch["labels"][1].tolist() == tok(tgt[1], max_length=6, truncation=True)["input_ids"]
     alone = tok.prepare_seq2seq_batch(src, max_length=4)
     assert "labels" not in alone and [len(row) for row in alone["input_ids"]] == [4, 4]
+
+
+def test_fast_pad_advises_call_once_per_tokenizer(caplog: pytest.LogCaptureFixture) -> None:
+    """As in the reference: padding already-encoded text with a fast tokenizer logs (once) that __call__ is faster;
+    the slow tokenizer, and code padding on purpose (data collators), get no such advice."""
+    from modelyard.tokenization.padding import pad_without_fast_tokenizer_warning
+
+    fast = BertTokenizerFast.from_pretrained(minilm_dir())
+    slow = BertTokenizer.from_pretrained(minilm_dir())
+    advice = "with a fast tokenizer, using the `__call__` method is faster"
+    with caplog.at_level(logging.WARNING):
+        pad_without_fast_tokenizer_warning(fast, fast("a b c"))
+        slow.pad(slow("a b c"))
+    assert advice not in caplog.text
+    with caplog.at_level(logging.WARNING):
+        fast.pad(fast("a b c"))
+        fast.pad(fast("a b"))
+    assert caplog.text.count(advice) == 1
+
+
+def test_pair_overflow_with_longest_first_is_refused_with_the_reference_sentence() -> None:
+    slow = BertTokenizer.from_pretrained(minilm_dir())
+    with pytest.raises(TokenizerError, match="^Not possible to return overflowing tokens for pair of sequences"):
+        slow("a b c d", "e f g h", max_length=5, truncation="longest_first", return_overflowing_tokens=True,
+             add_special_tokens=False)
+
+
+def test_wordpiece_vocabulary_without_its_unknown_token_loads(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """The reference loads it (every word may be in the vocabulary); a word that is not fails when encoded."""
+    vocab = tmp_path / "vocab.txt"
+    vocab.write_text("[PAD]\n[CLS]\n[SEP]\nhello\nworld\n")
+    with caplog.at_level(logging.WARNING):
+        fast = BertTokenizerFast(str(vocab))
+    assert "'[UNK]' is not in the vocabulary" in caplog.text
+    assert fast("hello world")["input_ids"] == [1, 3, 4, 2]
+    with pytest.raises(Exception, match=r"Missing \[UNK\] token"):
+        fast("goodbye")

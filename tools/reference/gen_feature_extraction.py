@@ -70,6 +70,7 @@ def cases() -> list[dict[str, Any]]:
 
     box = {"resample": PIL.Image.BOX, "do_normalize": False, "image_mean": [0.3, 0.3, 0.3]}
     size = {"size": {"height": 32, "width": 48}}
+    clip_small = {"size": {"shortest_edge": 24}, "crop_size": {"height": 20, "width": 20}}
     c: list[dict[str, Any]] = [
         dict(name="vit_fe_default", cls="ViTFeatureExtractor", init={}, inputs=IMAGES,
              notes="the document's ViTFeatureExtractor(): resize to 224x224 (bilinear), rescale, normalize 0.5/0.5"),
@@ -94,6 +95,19 @@ def cases() -> list[dict[str, Any]]:
              notes="2-D numpy grayscale: the reference cannot process it (records its error)"),
         dict(name="vit_ip_rgba_numpy", cls="ViTImageProcessor", init=size, inputs=["image_rgba_33x35"],
              notes="4-channel numpy image: the reference cannot infer the channel axis (records its error)"),
+        dict(name="vit_ip_rgba_numpy_channels_last", cls="ViTImageProcessor", init=size, inputs=["image_rgba_33x35"],
+             call={"input_data_format": "channels_last", "image_mean": 0.5, "image_std": 0.5},
+             notes="4-channel numpy image with its layout given: kept 4 channels, resized as RGBA (premultiplied)"),
+        dict(name="clip_ip_small", cls="CLIPImageProcessor", init=clip_small, inputs=IMAGES,
+             notes="shortest edge 24 (bicubic), centre crop 20x20, OpenAI CLIP mean/std"),
+        dict(name="clip_ip_small_pil_convert", cls="CLIPImageProcessor", init=clip_small,
+             inputs=["image_gray_45x31", "image_rgba_33x35"], input_format="pil",
+             notes="PIL 'L' and 'RGBA' images: do_convert_rgb=True by default"),
+        dict(name="clip_ip_int_sizes", cls="CLIPImageProcessor", init={"size": 30, "crop_size": 28},
+             inputs=IMAGES, notes="an int size is the shortest edge; an int crop_size a square"),
+        dict(name="clip_fe_crop_larger", cls="CLIPFeatureExtractor",
+             init={"size": {"shortest_edge": 20}, "crop_size": {"height": 24, "width": 22}}, inputs=IMAGES,
+             notes="the older class name; a crop larger than the resized image pads with zeros"),
         # audio
         dict(name="w2v_default_padding_true", cls="Wav2Vec2FeatureExtractor", init={}, inputs=AUDIO,
              call={"padding": True, "sampling_rate": 16000},

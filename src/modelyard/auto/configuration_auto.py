@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import Any, Literal, overload
@@ -11,6 +12,8 @@ from modelyard.errors import ConfigurationError
 from modelyard.hub.files import FileSource
 from modelyard.options import HubOptions
 from modelyard.registry import ModelTypeTable, builtin_names
+
+logger = logging.getLogger(__name__)
 
 CONFIG_TABLE = ModelTypeTable("AutoConfig", builtin_names(lambda family: family.config))
 
@@ -79,10 +82,31 @@ class AutoConfig:
             source = FileSource.open(location.parent) if location.parent.is_dir() else None
         else:
             source = location
+        if "model_type" not in config_dict and "AutoConfig" not in (config_dict.get("auto_map") or {}):
+            name = pretrained_model_name_or_path.name if isinstance(pretrained_model_name_or_path, FileSource) else str(
+                pretrained_model_name_or_path
+            )
+            guessed = model_type_in_name(name)
+            if guessed is not None:
+                logger.info(
+                    "config.json of %s has no model_type; using %s, the longest model type in its name (add "
+                    "\"model_type\" to the file to choose otherwise).", name, guessed,
+                )
+                config_class: type[PretrainedConfig] = CONFIG_TABLE.require(guessed, where=name)
+                return config_class.from_dict(config_dict, return_unused_kwargs=return_unused_kwargs, **kwargs)
         config_class = resolve_config_class(
             config_dict, source=source, trust_remote_code=trust_remote_code, code_revision=code_revision
         )
         return config_class.from_dict(config_dict, return_unused_kwargs=return_unused_kwargs, **kwargs)
+
+
+def model_type_in_name(name: str) -> str | None:
+    """The longest known model type written in ``name`` (``"fake-roberta"`` -> ``roberta``, not ``bert``): how
+    the reference reads a config.json that has no ``model_type``, from the folder or repository name."""
+    for model_type in sorted(CONFIG_TABLE.model_types(), key=len, reverse=True):
+        if model_type in name:
+            return model_type
+    return None
 
 
 # Keys every config file may hold that say nothing about the architecture.

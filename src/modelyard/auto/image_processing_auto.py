@@ -78,7 +78,7 @@ class AutoImageProcessor:
         if use_fast is not None:
             logger.debug("use_fast=%r ignored: modelyard has one (batched, threaded) image processor per model.", use_fast)
         hub = HubOptions.take(kwargs, where="AutoImageProcessor.from_pretrained")
-        source, data, name = read_preprocessor_settings(pretrained_model_name_or_path, hub)
+        source, data, name = read_preprocessor_settings(pretrained_model_name_or_path, hub, what="image processor")
         processor_class = resolve_preprocessor_class(
             data,
             auto_class="AutoImageProcessor",

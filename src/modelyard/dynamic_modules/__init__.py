@@ -276,6 +276,16 @@ def _consent(
     return _Consent(ask(question), publisher_note=note)
 
 
+def _is_source_itself(source: FileSource | None, repo_id: str) -> bool:
+    """Whether ``repo_id`` names the folder the user loaded (a copy of a repository kept under its id, relative to
+    the working directory, whose ``auto_map`` names its own repository): its code is then the folder's own, as
+    in the reference. Any other repository id always means the hub, never a folder that happens to match."""
+    if source is None or source.local_dir is None:
+        return False
+    root = source.local_dir / source.subfolder if source.subfolder else source.local_dir
+    return Path(repo_id).resolve() == Path(root).resolve()
+
+
 def _open_code_source(source: FileSource | None, other_repo: str | None, code_revision: str | None) -> FileSource:
     if other_repo is not None:  # always the hub: never a folder that happens to have the repository's name
         return FileSource.open_repo(
@@ -392,6 +402,8 @@ def resolve_remote_class(
     """
     chosen = _choose(reference)
     other_repo, module, class_name = parse_class_reference(chosen)
+    if other_repo is not None and _is_source_itself(source, other_repo):
+        other_repo = None
     where = _describe_repo(source, other_repo, code_revision)
     code_repo = _code_repo(source, other_repo)
     request = _request_text(auto_class, chosen, module, class_name, where)

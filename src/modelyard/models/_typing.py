@@ -8,6 +8,9 @@ from modelyard.models.bert.configuration_bert import BertConfig
 from modelyard.models.bert.modeling_bert import BertForMaskedLM, BertForMultipleChoice, BertForNextSentencePrediction, BertForPreTraining, BertForQuestionAnswering, BertForSequenceClassification, BertForTokenClassification, BertLMHeadModel, BertModel, BertPreTrainedModel
 from modelyard.models.bert.tokenization_bert import BertTokenizer
 from modelyard.models.bert.tokenization_bert_fast import BertTokenizerFast
+from modelyard.models.clip.configuration_clip import CLIPConfig, CLIPTextConfig, CLIPVisionConfig
+from modelyard.models.clip.feature_extraction_clip import CLIPFeatureExtractor
+from modelyard.models.clip.image_processing_clip import CLIPImageProcessor
 from modelyard.models.distilbert.configuration_distilbert import DistilBertConfig
 from modelyard.models.distilbert.modeling_distilbert import DistilBertForMaskedLM, DistilBertForMultipleChoice, DistilBertForQuestionAnswering, DistilBertForSequenceClassification, DistilBertForTokenClassification, DistilBertModel, DistilBertPreTrainedModel
 from modelyard.models.distilbert.tokenization_distilbert import DistilBertTokenizer
@@ -28,6 +31,10 @@ from modelyard.models.qwen2.tokenization_qwen2 import Qwen2Tokenizer
 from modelyard.models.qwen2.tokenization_qwen2_fast import Qwen2TokenizerFast
 from modelyard.models.resnet.configuration_resnet import ResNetConfig
 from modelyard.models.resnet.modeling_resnet import ResNetBackbone, ResNetForImageClassification, ResNetModel, ResNetPreTrainedModel
+from modelyard.models.roberta.configuration_roberta import RobertaConfig
+from modelyard.models.roberta.modeling_roberta import RobertaForCausalLM, RobertaForMaskedLM, RobertaForMultipleChoice, RobertaForQuestionAnswering, RobertaForSequenceClassification, RobertaForTokenClassification, RobertaModel, RobertaPreTrainedModel
+from modelyard.models.roberta.tokenization_roberta import RobertaTokenizer
+from modelyard.models.roberta.tokenization_roberta_fast import RobertaTokenizerFast
 from modelyard.models.vit.configuration_vit import ViTConfig
 from modelyard.models.vit.feature_extraction_vit import ViTFeatureExtractor
 from modelyard.models.vit.image_processing_vit import ViTImageProcessor
@@ -40,12 +47,14 @@ from modelyard.models.wav2vec2.tokenization_wav2vec2 import Wav2Vec2CTCTokenizer
 
 __all__ = [
     "BertConfig", "BertForMaskedLM", "BertForMultipleChoice", "BertForNextSentencePrediction", "BertForPreTraining", "BertForQuestionAnswering", "BertForSequenceClassification", "BertForTokenClassification", "BertLMHeadModel", "BertModel", "BertPreTrainedModel", "BertTokenizer", "BertTokenizerFast",
+    "CLIPConfig", "CLIPFeatureExtractor", "CLIPImageProcessor", "CLIPTextConfig", "CLIPVisionConfig",
     "DistilBertConfig", "DistilBertForMaskedLM", "DistilBertForMultipleChoice", "DistilBertForQuestionAnswering", "DistilBertForSequenceClassification", "DistilBertForTokenClassification", "DistilBertModel", "DistilBertPreTrainedModel", "DistilBertTokenizer", "DistilBertTokenizerFast",
     "GPT2Config", "GPT2DoubleHeadsModel", "GPT2ForQuestionAnswering", "GPT2ForSequenceClassification", "GPT2ForTokenClassification", "GPT2LMHeadModel", "GPT2Model", "GPT2PreTrainedModel", "GPT2Tokenizer", "GPT2TokenizerFast",
     "LlamaConfig", "LlamaForCausalLM", "LlamaForQuestionAnswering", "LlamaForSequenceClassification", "LlamaForTokenClassification", "LlamaModel", "LlamaPreTrainedModel", "LlamaTokenizer", "LlamaTokenizerFast",
     "MistralConfig", "MistralForCausalLM", "MistralForQuestionAnswering", "MistralForSequenceClassification", "MistralForTokenClassification", "MistralModel", "MistralPreTrainedModel",
     "Qwen2Config", "Qwen2ForCausalLM", "Qwen2ForQuestionAnswering", "Qwen2ForSequenceClassification", "Qwen2ForTokenClassification", "Qwen2Model", "Qwen2PreTrainedModel", "Qwen2Tokenizer", "Qwen2TokenizerFast",
     "ResNetBackbone", "ResNetConfig", "ResNetForImageClassification", "ResNetModel", "ResNetPreTrainedModel",
+    "RobertaConfig", "RobertaForCausalLM", "RobertaForMaskedLM", "RobertaForMultipleChoice", "RobertaForQuestionAnswering", "RobertaForSequenceClassification", "RobertaForTokenClassification", "RobertaModel", "RobertaPreTrainedModel", "RobertaTokenizer", "RobertaTokenizerFast",
     "ViTConfig", "ViTFeatureExtractor", "ViTForImageClassification", "ViTForMaskedImageModeling", "ViTImageProcessor", "ViTModel", "ViTPreTrainedModel",
     "Wav2Vec2CTCTokenizer", "Wav2Vec2Config", "Wav2Vec2FeatureExtractor", "Wav2Vec2ForCTC", "Wav2Vec2ForMaskedLM", "Wav2Vec2ForPreTraining", "Wav2Vec2ForSequenceClassification", "Wav2Vec2Model", "Wav2Vec2PreTrainedModel", "Wav2Vec2Processor", "Wav2Vec2Tokenizer",
 ]

@@ -10,10 +10,13 @@ converter in ``SLOW_TO_FAST_CONVERTERS`` under the slow class name.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
 from modelyard.errors import TokenizerError
+
+logger = logging.getLogger(__name__)
 
 
 def wordpiece_backend(
@@ -38,7 +41,12 @@ def wordpiece_backend(
     from tokenizers.models import WordPiece
 
     if unk_token not in vocab:
-        raise TokenizerError(f"The unknown token {unk_token!r} is not in the vocabulary; WordPiece needs it to map unknown words.")
+        # As in the reference, a vocabulary without it still loads (every word may be in it); a word that is not
+        # then fails when encoded, with the tokenizers library's "Missing [UNK] token" error.
+        logger.warning(
+            "The unknown token %r is not in the vocabulary: encoding a word the vocabulary cannot spell will fail. "
+            "Add %r to vocab.txt, or pass unk_token= naming a token it has.", unk_token, unk_token,
+        )
     backend = Tokenizer(
         WordPiece(
             dict(vocab),
@@ -111,6 +119,23 @@ def convert_gpt2(slow: Any) -> Any:
     return backend
 
 
+def convert_roberta(slow: Any) -> Any:
+    """RoBERTa: GPT-2's byte-level BPE with the ``<s> A </s></s> B </s>`` post-processor."""
+    from tokenizers import Tokenizer, decoders, pre_tokenizers, processors
+
+    add_prefix_space = bool(getattr(slow, "add_prefix_space", False))
+    backend = Tokenizer(_bpe_model(slow))
+    backend.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=add_prefix_space)
+    backend.decoder = decoders.ByteLevel()
+    backend.post_processor = processors.RobertaProcessing(  # sep and cls by position (their keyword names vary)
+        (str(slow.sep_token), slow.sep_token_id),
+        (str(slow.cls_token), slow.cls_token_id),
+        trim_offsets=bool(getattr(slow, "trim_offsets", getattr(slow, "init_kwargs", {}).get("trim_offsets", True))),
+        add_prefix_space=add_prefix_space,
+    )
+    return backend
+
+
 def convert_qwen2(slow: Any) -> Any:
     """Qwen2: NFC, Qwen2's split regex, then byte-level spelling without GPT-2's regex."""
     from tokenizers import Regex, Tokenizer, decoders, normalizers, pre_tokenizers, processors
@@ -139,6 +164,7 @@ SLOW_TO_FAST_CONVERTERS: dict[str, Callable[[Any], Any]] = {
     "BertTokenizer": convert_wordpiece,
     "DistilBertTokenizer": convert_wordpiece,
     "GPT2Tokenizer": convert_gpt2,
+    "RobertaTokenizer": convert_roberta,
     "Qwen2Tokenizer": convert_qwen2,
     "LlamaTokenizer": convert_llama,
 }

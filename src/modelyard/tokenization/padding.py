@@ -48,6 +48,9 @@ class PaddingTruncationMixin:
         @property
         def pad_token_type_id(self) -> int: ...
 
+        @property
+        def is_fast(self) -> bool: ...
+
         def num_special_tokens_to_add(self, pair: bool = False) -> int: ...
 
         def build_inputs_with_special_tokens(self, token_ids_0: list[int],
@@ -267,6 +270,15 @@ class PaddingTruncationMixin:
         verbose: bool = True,
     ) -> BatchEncoding:
         """Pad already-encoded inputs (one example or a batch: a dict of lists, or a list of dicts)."""
+        if self.is_fast:
+            # once per tokenizer, under the reference's key; the sentence is the reference's, which callers match
+            self._warn_once(
+                "Asking-to-pad-a-fast-tokenizer",
+                "%s is a fast tokenizer. Please note that with a fast tokenizer, using the `__call__` method is faster "
+                "than using a method to encode the text followed by a call to the `pad` method to get a padded "
+                "encoding. tokenizer(texts, padding=True) encodes and pads in one pass.",
+                type(self).__name__,
+            )
         if isinstance(encoded_inputs, (list, tuple)) and encoded_inputs and isinstance(encoded_inputs[0], Mapping):
             encoded_inputs = {key: [example[key] for example in encoded_inputs] for key in encoded_inputs[0]}
         main = self.model_input_names[0]
@@ -377,9 +389,10 @@ class PaddingTruncationMixin:
                 "layout); leave return_token_type_ids unset or add the special tokens."
             )
         if return_overflowing_tokens and pair and truncation_strategy is TruncationStrategy.LONGEST_FIRST:
+            # opens with the reference's sentence, which callers match
             raise TokenizerError(
-                "Overflowing tokens cannot be returned for pairs truncated with 'longest_first'; use "
-                "truncation='only_first' or 'only_second'."
+                "Not possible to return overflowing tokens for pair of sequences with the `longest_first`. Please "
+                "select another truncation strategy than `longest_first`, for instance `only_second` or `only_first`."
             )
         names = self.model_input_names
         if return_token_type_ids is None:
@@ -425,3 +438,18 @@ class PaddingTruncationMixin:
         if options.return_length:
             encoded["length"] = len(encoded["input_ids"])
         return BatchEncoding(encoded, tensor_type=options.return_tensors, prepend_batch_axis=prepend_batch_axis)
+
+
+def pad_without_fast_tokenizer_warning(tokenizer: Any, *args: Any, **kwargs: Any) -> Any:
+    """``tokenizer.pad(*args, **kwargs)`` without the advice that ``__call__`` pads faster: for code that pads
+    already-encoded examples on purpose (data collators). The advice stays armed for the tokenizer's own users."""
+    warnings = getattr(tokenizer, "deprecation_warnings", None)
+    if not isinstance(warnings, dict):
+        return tokenizer.pad(*args, **kwargs)
+    key = "Asking-to-pad-a-fast-tokenizer"
+    given = warnings.get(key, False)
+    warnings[key] = True
+    try:
+        return tokenizer.pad(*args, **kwargs)
+    finally:
+        warnings[key] = given

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from modelyard.tokenization.padding import pad_without_fast_tokenizer_warning
 from modelyard.training.errors import TrainerError
 
 IGNORE_INDEX = -100  # label value the losses skip
@@ -112,7 +113,8 @@ class DataCollatorWithPadding:
         # Labels of fixed size ride along; the padder only sees model inputs.
         labels = {k: [e.pop(k) for e in examples] for k in ("label", "label_ids", "labels") if k in examples[0]}
         batch = dict(
-            self.tokenizer.pad(
+            pad_without_fast_tokenizer_warning(
+                self.tokenizer,
                 examples, padding=self.padding, max_length=self.max_length,
                 pad_to_multiple_of=self.pad_to_multiple_of, return_tensors=self.return_tensors,
             )
@@ -147,8 +149,9 @@ class DataCollatorForLanguageModeling:
 
     def __call__(self, features: Sequence[Any]) -> dict[str, Any]:
         examples = [_as_mapping(f) for f in features]
-        batch = dict(self.tokenizer.pad(list(examples), padding=True, pad_to_multiple_of=self.pad_to_multiple_of,
-                                        return_tensors="pt"))
+        batch = dict(pad_without_fast_tokenizer_warning(
+            self.tokenizer, list(examples), padding=True, pad_to_multiple_of=self.pad_to_multiple_of, return_tensors="pt"
+        ))
         input_ids: torch.Tensor = batch["input_ids"]
         special = batch.pop("special_tokens_mask", None)
         if self.mlm:

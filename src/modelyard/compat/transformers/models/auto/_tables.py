@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, MutableMapping
 from typing import Any
 
 from modelyard.auto.configuration_auto import CONFIG_TABLE
@@ -20,7 +20,7 @@ from modelyard.auto.feature_extraction_auto import FEATURE_EXTRACTOR_TABLE
 from modelyard.auto.image_processing_auto import IMAGE_PROCESSOR_TABLE
 from modelyard.auto.processing_auto import PROCESSOR_TABLE
 from modelyard.auto.tokenization_auto import TOKENIZER_TABLE
-from modelyard.registry import MODEL_TASKS, ConfigKeyedTable, manifests
+from modelyard.registry import MODEL_TASKS, ConfigKeyedTable, ModelTypeTable, manifests
 
 # Auto classes whose table the reference names otherwise than the rule below
 _TABLE_NAMES = {"AutoModelForPreTraining": "MODEL_FOR_PRETRAINING", "AutoBackbone": "MODEL_FOR_BACKBONE"}
@@ -44,17 +44,67 @@ def model_mapping_names(auto_class: str) -> OrderedDict[str, str]:
     return _names(lambda m: m.models.get(auto_class))
 
 
+class RegistrationsByConfig(MutableMapping[type, Any]):
+    """A ``model_type``-keyed table's user registrations seen by config class: the reference's
+    ``<TABLE>_MAPPING._extra_content`` for tokenizers, feature extractors, image processors and processors. Live: deleting a
+    config class unregisters its ``model_type`` (the reference's tests clean up this way)."""
+
+    def __init__(self, table: ModelTypeTable) -> None:
+        self._table = table
+
+    @staticmethod
+    def _model_type(config_class: object) -> str | None:
+        model_type = getattr(config_class, "model_type", None) if isinstance(config_class, type) else None
+        return model_type if isinstance(model_type, str) and model_type else None
+
+    def __getitem__(self, config_class: type) -> Any:
+        model_type = self._model_type(config_class)
+        if model_type is None or model_type not in self._table.registrations:
+            raise KeyError(config_class)
+        return self._table.registrations[model_type]
+
+    def __setitem__(self, config_class: type, value: Any) -> None:
+        model_type = self._model_type(config_class)
+        if model_type is None:
+            raise KeyError(f"{config_class!r} has no model_type; set `model_type = \"...\"` on the config class.")
+        self._table.registrations[model_type] = value
+
+    def __delitem__(self, config_class: type) -> None:
+        model_type = self._model_type(config_class)
+        if model_type is None or model_type not in self._table.registrations:
+            raise KeyError(config_class)
+        del self._table.registrations[model_type]
+
+    def __iter__(self) -> Iterator[type]:
+        classes = (CONFIG_TABLE.get(model_type) for model_type in list(self._table.registrations))
+        return iter([c for c in classes if c is not None])
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
 class ConfigClassMapping(Mapping[type, Any]):
-    """``config class -> value`` over the model types a table knows, registrations included."""
+    """``config class -> value`` over the model types a table knows, registrations included.
+
+    ``_extra_content`` is the live mapping of user registrations (``config class -> value``), under the
+    reference's name: code that cleans up after ``register`` deletes from it."""
 
     def __init__(
-        self, describe: str, model_types: Any, value_for: Any, registered: Any, register: Any
+        self,
+        describe: str,
+        model_types: Any,
+        value_for: Any,
+        registered: Any,
+        register: Any,
+        *,
+        extra_content: MutableMapping[type, Any] | None = None,
     ) -> None:
         self._describe = describe
         self._model_types = model_types
         self._value_for = value_for
         self._registered = registered
         self._register = register
+        self._extra_content: MutableMapping[type, Any] = extra_content if extra_content is not None else {}
 
     def _config_classes(self) -> list[type]:
         classes = [c for t in self._model_types() if (c := CONFIG_TABLE.get(t)) is not None]
@@ -100,11 +150,17 @@ def model_mapping(auto_class: str) -> ConfigClassMapping:
         table.get,
         table.registered_config_classes,
         lambda key, value, exist_ok: auto.register(key, value, exist_ok=exist_ok),
+        extra_content=table.registrations,
     )
 
 
 class ModelTypeMapping(Mapping[str, Any]):
-    """``CONFIG_MAPPING``: ``model_type -> config class``, registrations included."""
+    """``CONFIG_MAPPING``: ``model_type -> config class``, registrations included (``_extra_content``: the
+    live user registrations, ``model_type -> config class``, under the reference's name)."""
+
+    @property
+    def _extra_content(self) -> dict[str, Any]:
+        return CONFIG_TABLE.registrations
 
     def __getitem__(self, model_type: str) -> Any:
         value = CONFIG_TABLE.get(model_type) if isinstance(model_type, str) else None
@@ -141,7 +197,9 @@ def _type_table_mapping(describe: str, table: Any, register: Any) -> ConfigClass
         model_type = getattr(config_class, "model_type", None)
         return table.get(model_type) if model_type else None
 
-    return ConfigClassMapping(describe, table.model_types, value_for, lambda: [], register)
+    return ConfigClassMapping(
+        describe, table.model_types, value_for, lambda: [], register, extra_content=RegistrationsByConfig(table)
+    )
 
 
 def get_values(model_mapping: Mapping[Any, Any]) -> list[Any]:
@@ -159,7 +217,8 @@ def _refuse_direct_registration(key: Any, value: Any, exist_ok: bool) -> None:
 # The reference's model tables (``<name>_MAPPING_NAMES`` / ``<name>_MAPPING``). Those of tasks no modelyard family has
 # a head for are offered empty: no model type maps to such a head here, which is what code reading them needs to know.
 REFERENCE_MODEL_TABLES = (
-    "MODEL", "MODEL_FOR_AUDIO_CLASSIFICATION", "MODEL_FOR_AUDIO_FRAME_CLASSIFICATION", "MODEL_FOR_AUDIO_XVECTOR",
+    "MODEL", "MODEL_FOR_AUDIO_CLASSIFICATION", "MODEL_FOR_AUDIO_FRAME_CLASSIFICATION", "MODEL_FOR_AUDIO_TOKENIZATION",
+    "MODEL_FOR_AUDIO_XVECTOR",
     "MODEL_FOR_BACKBONE", "MODEL_FOR_CAUSAL_IMAGE_MODELING", "MODEL_FOR_CAUSAL_LM", "MODEL_FOR_CTC",
     "MODEL_FOR_DEPTH_ESTIMATION", "MODEL_FOR_DOCUMENT_QUESTION_ANSWERING", "MODEL_FOR_IMAGE_CLASSIFICATION",
     "MODEL_FOR_IMAGE", "MODEL_FOR_IMAGE_SEGMENTATION", "MODEL_FOR_IMAGE_TEXT_TO_TEXT", "MODEL_FOR_IMAGE_TO_IMAGE",
@@ -192,7 +251,8 @@ def build() -> dict[str, Any]:
             lambda m: (m.tokenizer, m.fast_tokenizer) if m.tokenizer or m.fast_tokenizer else None
         ),
         "TOKENIZER_MAPPING": ConfigClassMapping(
-            "TOKENIZER_MAPPING", TOKENIZER_TABLE.model_types, _tokenizer_pair, lambda: [], _register_tokenizer
+            "TOKENIZER_MAPPING", TOKENIZER_TABLE.model_types, _tokenizer_pair, lambda: [], _register_tokenizer,
+            extra_content=RegistrationsByConfig(TOKENIZER_TABLE),
         ),
         "FEATURE_EXTRACTOR_MAPPING_NAMES": _names(lambda m: m.feature_extractor),
         "FEATURE_EXTRACTOR_MAPPING": _type_table_mapping(
@@ -254,13 +314,16 @@ def declare_auto_module(
     *,
     functions: tuple[str, ...] = (),
     submodules: tuple[str, ...] = (),
+    others: Mapping[str, str] | None = None,
 ) -> tuple[Any, Any]:
     """``(__getattr__, __dir__)`` for a module of ``transformers.models.auto``: its Auto classes (from
-    ``modelyard.auto``), its tables (built on first use) and helper functions (from this module)."""
+    ``modelyard.auto``), its tables (built on first use), helper functions (from this module) and ``others``
+    (``name -> modelyard module``)."""
     from modelyard.compat.transformers._namespace import declare
 
     exports = {name: "modelyard.auto" for name in classes}
     exports.update({name: __name__ for name in functions})
+    exports.update(others or {})
     namespace_getattr, namespace_dir = declare(
         module_globals, exports, submodules=submodules, constants=tables
     )

@@ -55,7 +55,7 @@ from modelyard.training.data import (
     remove_unused_hf_columns,
 )
 from modelyard.training.errors import CheckpointError, TrainerError
-from modelyard.training.optimizers import build_optimizer
+from modelyard.training.optimizers import build_optimizer, optimizer_cls_and_kwargs
 from modelyard.training.outputs import (
     EvalLoopOutput,
     EvalPrediction,
@@ -116,6 +116,13 @@ class Trainer:
             logger.info("No TrainingArguments given; using the defaults with output_dir=%r.", args.output_dir)
         if not isinstance(args, TrainingArguments):
             raise TrainerError(f"args must be a modelyard.TrainingArguments, got {type(args).__name__}.")
+        if (args.save_strategy == "best" or args.load_best_model_at_end) and args.metric_for_best_model is None:
+            raise TrainerError(
+                "`args.metric_for_best_model` must be provided when save_strategy='best' or load_best_model_at_end is "
+                "set: name the evaluation metric that decides which checkpoint is best (e.g. 'loss', 'accuracy')."
+            )
+        if args.log_level != "passive":
+            logging.getLogger("modelyard").setLevel(args.get_process_log_level())
         self.model_init = model_init
         if model_init is not None:
             if optimizers != (None, None):
@@ -183,19 +190,41 @@ class Trainer:
         from accelerate.utils import DataLoaderConfiguration
 
         args = self.args
+        config = args.accelerator_config
+        accumulation = dict(config.gradient_accumulation_kwargs or {})
+        if "num_steps" in accumulation:  # the accelerator config's way to set gradient accumulation
+            if args.gradient_accumulation_steps > 1 and accumulation["num_steps"] != args.gradient_accumulation_steps:
+                raise TrainerError(
+                    "The `AcceleratorConfig`'s `num_steps` is set but `gradient_accumulation_steps` is greater than 1 "
+                    f"in the TrainingArguments ({accumulation['num_steps']} vs {args.gradient_accumulation_steps}); "
+                    "set only one of them."
+                )
+            args.gradient_accumulation_steps = accumulation["num_steps"]
+        # micro-batches before the last of a step all-reduce their gradients too (less memory, more traffic)
+        self._sync_each_batch = bool(accumulation.get("sync_each_batch", False))
+        if config.non_blocking and not args.dataloader_pin_memory:
+            logger.warning("accelerator_config non_blocking=True has little effect without dataloader_pin_memory=True.")
         # Settings such as mixed precision live in a process-wide AcceleratorState; a new Trainer in the same
-        # process starts from a clean one (the reference resets it the same way). The distributed process
-        # group (PartialState) is kept.
-        AcceleratorState._reset_state(reset_partial_state=False)
+        # process starts from a clean one (the reference resets it the same way), unless the user configured
+        # it (use_configured_state). The distributed process group (PartialState) is kept.
+        if not config.use_configured_state:
+            AcceleratorState._reset_state(reset_partial_state=False)
         on_accelerator = torch.cuda.is_available() or (hasattr(torch, "xpu") and torch.xpu.is_available())
+        options: dict[str, Any] = {}
+        if not config.use_configured_state:
+            options.update(
+                cpu=args.use_cpu or not on_accelerator,
+                mixed_precision="bf16" if args.bf16 else "fp16" if args.fp16 else "no",
+                dynamo_backend="inductor" if args.torch_compile else None,
+            )
         return accelerate.Accelerator(
-            cpu=args.use_cpu or not on_accelerator,
-            mixed_precision="bf16" if args.bf16 else "fp16" if args.fp16 else "no",
             dataloader_config=DataLoaderConfiguration(
-                use_seedable_sampler=True, data_seed=args.effective_data_seed, even_batches=True
+                split_batches=config.split_batches, dispatch_batches=config.dispatch_batches,
+                even_batches=config.even_batches, use_seedable_sampler=config.use_seedable_sampler,
+                non_blocking=config.non_blocking, data_seed=args.effective_data_seed,
             ),
-            dynamo_backend="inductor" if args.torch_compile else None,
             step_scheduler_with_optimizer=False,
+            **options,
         )
 
     @property
@@ -306,37 +335,84 @@ class Trainer:
         return self.get_eval_dataloader(test_dataset)
 
     # ------------------------------------------------------------------ optimizer and schedule
-    def create_optimizer(self) -> torch.optim.Optimizer:
-        if self.optimizer is not None:
-            return self.optimizer
-        args = self.args
-        model = self._unwrapped()
-        # no weight decay on biases and normalisation weights (the reference's split)
+    @staticmethod
+    def get_optimizer_cls_and_kwargs(args: TrainingArguments, model: nn.Module | None = None) -> tuple[Any, dict[str, Any]]:
+        """The optimizer class ``args.optim`` names and its keyword arguments but the parameters (``lr``,
+        betas, ...); an optimizer from a package that is not installed is an error naming it. ``model`` is
+        accepted for the reference's signature (its low-rank optimizers need it; these do not)."""
+        return optimizer_cls_and_kwargs(args)
+
+    @staticmethod
+    def get_decay_parameter_names(model: nn.Module) -> list[str]:
+        """The parameters weight decay applies to: all but biases and the weights of normalisation layers."""
         no_decay: set[str] = set()
         for module_name, module in model.named_modules():
             is_norm = "norm" in type(module).__name__.lower()
             for param_name, _ in module.named_parameters(recurse=False):
                 if is_norm or param_name == "bias":
                     no_decay.add(f"{module_name}.{param_name}" if module_name else param_name)
+        return [name for name, _ in model.named_parameters() if name not in no_decay]
+
+    def create_optimizer(self) -> torch.optim.Optimizer:
+        """The optimizer ``args.optim`` names over two groups (with and without weight decay), unless one was
+        given to the Trainer."""
+        if self.optimizer is not None:
+            return self.optimizer
+        args = self.args
+        model = self._unwrapped()
+        decay = set(self.get_decay_parameter_names(model))
         params = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
         if not params:
             raise TrainerError(f"{type(model).__name__} has no trainable parameters (every requires_grad is False).")
         groups = [
-            {"params": [p for n, p in params if n not in no_decay], "weight_decay": args.weight_decay},
-            {"params": [p for n, p in params if n in no_decay], "weight_decay": 0.0},
+            {"params": [p for n, p in params if n in decay], "weight_decay": args.weight_decay},
+            {"params": [p for n, p in params if n not in decay], "weight_decay": 0.0},
         ]
         groups = [g for g in groups if g["params"]]
         self.optimizer = build_optimizer(args.optim, groups, args)
         return self.optimizer
 
-    def create_scheduler(self, num_training_steps: int, optimizer: torch.optim.Optimizer) -> Any:
+    def create_scheduler(self, num_training_steps: int, optimizer: torch.optim.Optimizer | None = None) -> Any:
+        """The ``lr_scheduler_type`` schedule over ``num_training_steps``, unless one was given to the Trainer."""
         if self.lr_scheduler is None:
+            optimizer = optimizer if optimizer is not None else self.optimizer
+            if optimizer is None:
+                raise TrainerError("create_scheduler() needs an optimizer: call create_optimizer() first.")
             self.lr_scheduler = get_scheduler(
                 self.args.lr_scheduler_type, optimizer,
                 num_warmup_steps=self.args.get_warmup_steps(num_training_steps), num_training_steps=num_training_steps,
                 scheduler_specific_kwargs=self.args.lr_scheduler_kwargs,
             )
         return self.lr_scheduler
+
+    def create_optimizer_and_scheduler(self, num_training_steps: int) -> None:
+        """Build the optimizer and the schedule a run of ``num_training_steps`` uses (``train()`` calls it; call
+        it yourself to inspect them first, or override :meth:`create_optimizer` / :meth:`create_scheduler`)."""
+        optimizer = self.create_optimizer()
+        self.create_scheduler(num_training_steps=num_training_steps, optimizer=optimizer)
+
+    def _require_optimizer(self, what: str) -> torch.optim.Optimizer:
+        if self.optimizer is None:
+            raise TrainerError(f"{what} needs the optimizer: call create_optimizer() (or train()) first.")
+        return self.optimizer
+
+    def get_learning_rates(self) -> list[float]:
+        """The current learning rate of each parameter group."""
+        return [group["lr"] for group in self._require_optimizer("get_learning_rates()").param_groups]
+
+    def get_optimizer_group(self, param: torch.Tensor | None = None) -> dict[str, Any] | list[dict[str, Any]]:
+        """The optimizer's parameter group holding ``param``, or every group when ``param`` is None."""
+        groups = self._require_optimizer("get_optimizer_group()").param_groups
+        if param is None:
+            return groups
+        for group in groups:
+            if any(p is param for p in group["params"]):
+                return group
+        raise TrainerError(f"The optimizer holds no group with this parameter (shape {tuple(param.shape)}).")
+
+    def get_num_trainable_parameters(self) -> int:
+        """How many parameter values the optimizer would train (those with requires_grad)."""
+        return sum(p.numel() for p in self.model.parameters() if p.requires_grad)
 
     # ------------------------------------------------------------------ loss
     def _has_labels(self, inputs: Mapping[str, Any]) -> bool:
@@ -491,8 +567,8 @@ class Trainer:
         train_loader = self.get_train_dataloader()
         batches_per_epoch, steps_per_epoch, max_steps, num_epochs = self._step_counts(train_loader)
         model = self._setup_model()
-        optimizer = self.create_optimizer()
-        scheduler = self.create_scheduler(max_steps, optimizer)
+        self.create_optimizer_and_scheduler(num_training_steps=max_steps)
+        optimizer, scheduler = self.optimizer, self.lr_scheduler
         if not self._direct:  # fp16's gradient scaler (and DeepSpeed/XLA) step through accelerate's wrapper
             self.optimizer = optimizer = accelerator.prepare(optimizer)
         self.callback_handler.objects.update(
@@ -513,7 +589,7 @@ class Trainer:
             self._hub_target = publishing.init_repo(args)
 
         logger.info(
-            "Training: %s examples, %d epochs, %d steps, %d per device x %d processes x %d accumulation = %d per step",
+            "Running training: %s examples, %d epochs, %d steps, %d per device x %d processes x %d accumulation = %d per step",
             batches_per_epoch * args.per_device_train_batch_size * accelerator.num_processes if batches_per_epoch else "?",
             num_epochs, max_steps, args.per_device_train_batch_size, accelerator.num_processes,
             args.gradient_accumulation_steps, total_batch_size,
@@ -618,12 +694,12 @@ class Trainer:
             step_loss = self.training_step(model, group[0], 1)
         else:
             step_loss = torch.zeros((), device=self.accelerator.device)
-            last = len(group) - 1
+            last = len(group) if self._sync_each_batch else len(group) - 1
             for index, batch in enumerate(group):
                 # micro-batches before the last skip DDP's gradient all-reduce
                 with self.accelerator.no_sync(model) if index < last else _NO_CONTEXT:
                     step_loss += self.training_step(model, batch, len(group))
-                if index < last and "on_substep_end" in hooks:
+                if index < len(group) - 1 and "on_substep_end" in hooks:
                     self.control = handler.call("on_substep_end", args, self.state, self.control)
             step_loss /= len(group)
         self._losses.add(step_loss)
@@ -640,7 +716,8 @@ class Trainer:
         optimizer.step()
         if hooks and "on_optimizer_step" in hooks:
             self.control = handler.call("on_optimizer_step", args, self.state, self.control)
-        if self._direct or not self.accelerator.optimizer_step_was_skipped:
+        # ReduceLROnPlateau steps on the evaluation metric instead (_evaluate)
+        if (self._direct or not self.accelerator.optimizer_step_was_skipped) and not self._on_plateau:
             scheduler.step()
         optimizer.zero_grad(set_to_none=True)
 
@@ -667,7 +744,7 @@ class Trainer:
             self._logged_steps = self.state.global_step
         metrics = None
         if control.should_evaluate:
-            metrics = self._evaluate_all()
+            metrics = self._evaluate(None, None)
             new_best = self._update_best(metrics)
             if self.args.save_strategy == "best" and new_best:
                 self.control.should_save = True
@@ -676,13 +753,31 @@ class Trainer:
             self.control = self.callback_handler.call("on_save", self.args, self.state, self.control)
         self.control._new_step()
 
-    def _evaluate_all(self) -> dict[str, float]:
+    def _evaluate(self, trial: Any, ignore_keys_for_eval: list[str] | None, skip_scheduler: bool = False) -> dict[str, float]:
+        """The evaluation during training (each eval dataset when there are several); then a ReduceLROnPlateau
+        schedule steps on ``metric_for_best_model``. ``trial`` is the reference's hyperparameter-search trial
+        (unused here)."""
         if isinstance(self.eval_dataset, Mapping):
             metrics: dict[str, float] = {}
             for name, dataset in self.eval_dataset.items():
-                metrics.update(self.evaluate(dataset, metric_key_prefix=f"eval_{name}"))
-            return metrics
-        return self.evaluate()
+                metrics.update(self.evaluate(dataset, ignore_keys_for_eval, metric_key_prefix=f"eval_{name}"))
+        else:
+            metrics = self.evaluate(ignore_keys=ignore_keys_for_eval)
+        if self._on_plateau and not skip_scheduler:
+            name = self.args.metric_for_best_model or "loss"
+            key = name if name.startswith("eval_") else f"eval_{name}"
+            if key not in metrics:
+                raise TrainerError(
+                    f"The ReduceLROnPlateau schedule steps on metric_for_best_model={name!r}, but the evaluation "
+                    f"reported no {key!r} (it reported {sorted(metrics)}); set metric_for_best_model to one of "
+                    "those, or make compute_metrics return it."
+                )
+            self.lr_scheduler.step(metrics[key])  # type: ignore[union-attr]  # _on_plateau: a scheduler is set
+        return metrics
+
+    @property
+    def _on_plateau(self) -> bool:
+        return isinstance(self.lr_scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau)
 
     def _update_best(self, metrics: dict[str, float]) -> bool:
         name = self.args.metric_for_best_model
@@ -726,7 +821,8 @@ class Trainer:
         if self.state.best_global_step == step:
             self.state.best_model_checkpoint = str(final)
         if accelerator.is_main_process:
-            ckpt.save_model_files(self._unwrapped(), temporary, processing_class=self.processing_class)
+            ckpt.save_model_files(self._unwrapped(), temporary, processing_class=self.processing_class,
+                                  safetensors=self.args.save_safetensors)
             if not args.save_only_model:
                 torch.save(self.optimizer.state_dict(), temporary / ckpt.OPTIMIZER_NAME)  # type: ignore[union-attr]  # created before the first step
                 torch.save(self.lr_scheduler.state_dict(), temporary / ckpt.SCHEDULER_NAME)  # type: ignore[union-attr]  # created before the first step
@@ -879,7 +975,8 @@ class Trainer:
         folder = Path(output_dir) if output_dir is not None else self.args.output_path
         self.accelerator.wait_for_everyone()
         if self.accelerator.is_main_process:
-            ckpt.save_model_files(self._unwrapped(), folder, processing_class=self.processing_class)
+            ckpt.save_model_files(self._unwrapped(), folder, processing_class=self.processing_class,
+                                  safetensors=self.args.save_safetensors)
             (folder / ckpt.ARGS_NAME).write_text(self.args.to_json_string() + "\n", encoding="utf-8")
         self.accelerator.wait_for_everyone()
 
@@ -921,7 +1018,8 @@ class Trainer:
         args = self.args
         target = self._hub_target = self._hub_target or publishing.init_repo(args)
         folder = args.output_path
-        ckpt.save_model_files(self._unwrapped(), folder, processing_class=self.processing_class)
+        ckpt.save_model_files(self._unwrapped(), folder, processing_class=self.processing_class,
+                             safetensors=self.args.save_safetensors)
         step = self.state.global_step
         target.commit_folder(folder, message=f"Training in progress, step {step}", ignore_patterns=_HUB_IGNORE)
         if args.hub_strategy == "checkpoint":

@@ -36,6 +36,9 @@ OPTIMIZER_NAME = "optimizer.pt"
 SCHEDULER_NAME = "scheduler.pt"
 SCALER_NAME = "scaler.pt"
 ARGS_NAME = "training_args.json"
+# the reference's name for the settings (it pickles the TrainingArguments object there); ours holds the same
+# settings as a dict of plain values, which torch.load(weights_only=True) reads without unpickling code
+ARGS_BIN_NAME = "training_args.bin"
 WEIGHTS_NAME = "model.safetensors"
 WEIGHTS_INDEX_NAME = "model.safetensors.index.json"
 # with save_safetensors=False: torch.save's format (read back with weights_only=True: tensors only)
@@ -126,6 +129,12 @@ def save_model_files(model: nn.Module, folder: Path, *, processing_class: Any = 
             torch.save(model.state_dict(), folder / PT_WEIGHTS_NAME)
     if processing_class is not None and callable(getattr(processing_class, "save_pretrained", None)):
         processing_class.save_pretrained(folder)
+
+
+def save_training_args(args: Any, folder: Path) -> None:
+    """The run's settings: ``training_args.json``, and ``training_args.bin`` where tools look for the reference's."""
+    (folder / ARGS_NAME).write_text(args.to_json_string() + "\n", encoding="utf-8")
+    torch.save(json.loads(args.to_json_string()), folder / ARGS_BIN_NAME)
 
 
 def _aliased_keys(model: nn.Module) -> set[str]:

@@ -326,7 +326,8 @@ class Trainer:
             generator = torch.Generator().manual_seed(self.args.effective_data_seed)
             options = self._loader_options(self.args.per_device_eval_batch_size, generator)
             sampler = None if is_iterable(prepared) else SequentialSampler(prepared)
-            loader = DataLoader(prepared, sampler=sampler, collate_fn=collate, **options)
+            loader = DataLoader(prepared, sampler=sampler, collate_fn=collate,
+                                drop_last=self.args.dataloader_drop_last, **options)
             self._eval_loaders[key] = (dataset, self._prepare_loader(loader))  # keep the dataset alive
         return self._eval_loaders[key][1]
 
@@ -495,14 +496,16 @@ class Trainer:
                 found = self._fetch_hub_checkpoint()
             if found is None:
                 raise CheckpointError(
-                    f"resume_from_checkpoint=True but {self.args.output_dir!r} holds no complete checkpoint "
-                    "(checkpoint-<step> with a trainer_state.json); train without resuming, or point to one."
+                    f"No valid checkpoint found in output directory {self.args.output_dir!r}: resume_from_checkpoint="
+                    "True but it holds no complete checkpoint (checkpoint-<step> with a trainer_state.json); train "
+                    "without resuming, or point to one."
                 )
             return found
         path = Path(resume)
         if not (path / TRAINER_STATE_NAME).is_file():
             raise CheckpointError(
-                f"Cannot resume from {str(path)!r}: it is not a complete checkpoint (no {TRAINER_STATE_NAME}). "
+                f"Can't find a valid checkpoint at {str(path)!r}: it is not a complete checkpoint (no "
+                f"{TRAINER_STATE_NAME}). "
                 "Pass a checkpoint-<step> folder, or True for the latest one in output_dir."
             )
         return path
@@ -828,7 +831,7 @@ class Trainer:
                 torch.save(self.lr_scheduler.state_dict(), temporary / ckpt.SCHEDULER_NAME)  # type: ignore[union-attr]  # created before the first step
                 if accelerator.scaler is not None:
                     torch.save(accelerator.scaler.state_dict(), temporary / ckpt.SCALER_NAME)
-            (temporary / ckpt.ARGS_NAME).write_text(args.to_json_string() + "\n", encoding="utf-8")
+            ckpt.save_training_args(args, temporary)
             self.state.save_to_json(temporary / TRAINER_STATE_NAME)
         accelerator.wait_for_everyone()
         if accelerator.is_main_process:
@@ -892,6 +895,9 @@ class Trainer:
     def _gather(self, value: Any) -> Any:
         if value is None:
             return None
+        if not isinstance(value, torch.Tensor) and self.args.eval_use_gather_object:
+            # lists of strings or other objects: every process's, concatenated (eval_use_gather_object)
+            return self.accelerator.gather_for_metrics(value, use_gather_object=True)
         if isinstance(value, tuple | list):
             return type(value)(self._gather(v) for v in value)
         if value.dim() >= 2:  # sequence outputs may differ in length between processes
@@ -908,8 +914,14 @@ class Trainer:
             self.args.prediction_loss_only or self.compute_metrics is None
         )
         losses = predictions = labels = None
+        # batch_eval_metrics: compute_metrics sees each batch (as tensors) and returns the result at the last one,
+        # so metrics need not hold the whole set's outputs at once
+        per_batch = self.args.batch_eval_metrics and self.compute_metrics is not None
+        batch_metrics: Mapping[str, Any] | None = None
         self.callback_handler.objects["eval_dataloader"] = dataloader
         for batch in self._on_device(iter(dataloader)):
+            # accelerate's loader looks one batch ahead and flags the last one (gather_for_metrics trims by it)
+            is_last = self.accelerator.gradient_state.end_of_dataloader
             loss, logits, batch_labels = self.prediction_step(model, batch, loss_only, ignore_keys)
             size = _batch_size(batch)
             if loss is not None:
@@ -920,11 +932,17 @@ class Trainer:
                 batch_labels = self._gather(batch_labels)
                 if self.preprocess_logits_for_metrics is not None:
                     logits = self.preprocess_logits_for_metrics(logits, batch_labels)
+                if per_batch and batch_labels is not None:
+                    batch_metrics = self.compute_metrics(  # type: ignore[misc,call-arg]  # per_batch: set, and takes it
+                        EvalPrediction(predictions=logits, label_ids=batch_labels), compute_result=is_last
+                    )
                 predictions = nested_concat(predictions, to_numpy(logits))
                 labels = nested_concat(labels, to_numpy(batch_labels)) if batch_labels is not None else labels
             self.control = self.callback_handler.call("on_prediction_step", self.args, self.state, self.control)
         metrics: dict[str, float] = {}
-        if self.compute_metrics is not None and predictions is not None and labels is not None:
+        if per_batch:
+            metrics = dict(batch_metrics or {})
+        elif self.compute_metrics is not None and predictions is not None and labels is not None:
             metrics = dict(self.compute_metrics(EvalPrediction(predictions=predictions, label_ids=labels)))
         num_samples = len(losses) if losses is not None else _num_rows(predictions)
         if losses is not None:
@@ -977,7 +995,7 @@ class Trainer:
         if self.accelerator.is_main_process:
             ckpt.save_model_files(self._unwrapped(), folder, processing_class=self.processing_class,
                                   safetensors=self.args.save_safetensors)
-            (folder / ckpt.ARGS_NAME).write_text(self.args.to_json_string() + "\n", encoding="utf-8")
+            ckpt.save_training_args(self.args, folder)
         self.accelerator.wait_for_everyone()
 
     def create_model_card(self, **card_options: Any) -> str:

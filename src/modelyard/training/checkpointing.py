@@ -59,16 +59,19 @@ def rng_file_name(process_index: int, num_processes: int) -> str:
     return "rng_state.pth" if num_processes == 1 else f"rng_state_{process_index}.pth"
 
 
-def sorted_checkpoints(output_dir: str | os.PathLike[str]) -> list[Path]:
-    """Complete checkpoints in ``output_dir``, oldest step first."""
+def sorted_checkpoints(
+    output_dir: str | os.PathLike[str], *, complete_only: bool = True, use_mtime: bool = False
+) -> list[Path]:
+    """Checkpoints in ``output_dir``, oldest step (or, with ``use_mtime``, oldest modification) first;
+    ``complete_only=False`` also lists ``checkpoint-<step>`` folders without a ``trainer_state.json``."""
     root = Path(output_dir)
     if not root.is_dir():
         return []
     found = []
     for child in root.iterdir():
         match = _CHECKPOINT_RE.match(child.name)
-        if match and child.is_dir() and (child / TRAINER_STATE_NAME).is_file():
-            found.append((int(match.group(1)), child))
+        if match and child.is_dir() and (not complete_only or (child / TRAINER_STATE_NAME).is_file()):
+            found.append((child.stat().st_mtime if use_mtime else int(match.group(1)), child))
     return [path for _, path in sorted(found)]
 
 
@@ -89,11 +92,15 @@ def commit_folder(temporary: Path, final: Path) -> None:
         os.replace(temporary, final)
 
 
-def rotate_checkpoints(output_dir: str | os.PathLike[str], limit: int | None, *, keep: list[str | None]) -> list[Path]:
-    """Delete the oldest checkpoints beyond ``limit``; those in ``keep`` (the best one) and the newest stay."""
+def rotate_checkpoints(
+    output_dir: str | os.PathLike[str], limit: int | None, *, keep: list[str | None], use_mtime: bool = False
+) -> list[Path]:
+    """Delete the oldest checkpoints beyond ``limit``; those in ``keep`` (the best one) and the newest stay, so
+    with ``limit=1`` and a best checkpoint older than the newest, two remain (the newest is needed to resume).
+    Every ``checkpoint-<step>`` folder counts, complete or not (as the reference's rotation)."""
     if limit is None:
         return []
-    checkpoints = sorted_checkpoints(output_dir)
+    checkpoints = sorted_checkpoints(output_dir, complete_only=False, use_mtime=use_mtime)
     protected = {Path(p).resolve() for p in keep if p} | ({checkpoints[-1].resolve()} if checkpoints else set())
     deleted = []
     excess = len(checkpoints) - limit

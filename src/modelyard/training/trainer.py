@@ -668,10 +668,10 @@ class Trainer:
         if self._loader_generator is not None:
             # workers' seeds come from this generator: reseeded per epoch, never from the global RNG
             self._loader_generator.manual_seed(_epoch_seed(self.args.effective_data_seed, epoch))
-        loader.set_epoch(epoch)
+        _set_epoch(loader, epoch)  # (a loader of the user's, from an overridden get_train_dataloader, may lack it)
         if skip:
             loader = self.accelerator.skip_first_batches(loader, skip)
-            loader.set_epoch(epoch)
+            _set_epoch(loader, epoch)
         # told here, whatever wraps them: accelerate's set_epoch reaches a sampler below its shard and skip
         # wrappers only where it put one itself, and the dataset only where it found no sampler
         for target in self._epoch_aware:
@@ -836,11 +836,17 @@ class Trainer:
         accelerator.wait_for_everyone()
         if accelerator.is_main_process:
             ckpt.commit_folder(temporary, final)
-            ckpt.rotate_checkpoints(output_dir, args.save_total_limit, keep=[self.state.best_model_checkpoint])
+            self._rotate_checkpoints(output_dir=output_dir)
             if args.push_to_hub and args.hub_strategy != "end":
                 self._push_checkpoint(final)
         accelerator.wait_for_everyone()
         return final
+
+    def _rotate_checkpoints(self, use_mtime: bool = False, output_dir: str | os.PathLike[str] | None = None) -> None:
+        """Delete the oldest checkpoints beyond ``save_total_limit``, never the best one nor the newest (override
+        to change which are kept)."""
+        ckpt.rotate_checkpoints(output_dir if output_dir is not None else self.args.output_path,
+                                self.args.save_total_limit, keep=[self.state.best_model_checkpoint], use_mtime=use_mtime)
 
     def _load_checkpoint(self, folder: Path, optimizer: Any, scheduler: Any) -> None:
         accelerator = self.accelerator
@@ -1081,14 +1087,15 @@ class LossWindow:
 
     def take(self, filter_non_finite: bool) -> tuple[torch.Tensor, torch.Tensor]:
         """(mean loss of the window, sum of its losses). With the filter, non-finite steps count as the mean
-        of the finite ones (the reference's logging_nan_inf_filter)."""
+        of the finite ones, 0 when none was (the reference's logging_nan_inf_filter)."""
         parts = self.folded + ([self._fold(self.pending)] if self.pending else [])
         self.pending, self.folded = [], []
         if not parts:
             return torch.zeros(()), torch.zeros(())
         finite_sum, finite_count, total_sum, count = torch.stack(parts).sum(0)
         if filter_non_finite:
-            mean = finite_sum / finite_count  # nan when no step was finite
+            # a window where no step was finite logs 0, as the reference (the logs stay finite, as asked)
+            mean = finite_sum / finite_count.clamp(min=1)
             return mean, mean * count
         return total_sum / count, total_sum
 
@@ -1105,6 +1112,12 @@ def _unwrap(model: nn.Module) -> nn.Module:
             model = compiled
         else:
             return model
+
+
+def _set_epoch(loader: Any, epoch: int) -> None:
+    set_epoch = getattr(loader, "set_epoch", None)
+    if callable(set_epoch):
+        set_epoch(epoch)
 
 
 def _epoch_seed(data_seed: int, epoch: int) -> int:

@@ -55,6 +55,7 @@ from modelyard.training.data import (
     remove_unused_hf_columns,
 )
 from modelyard.training.errors import CheckpointError, TrainerError
+from modelyard.training.memory import MemoryTracker
 from modelyard.training.optimizers import build_optimizer, optimizer_cls_and_kwargs
 from modelyard.training.outputs import (
     EvalLoopOutput,
@@ -116,6 +117,8 @@ class Trainer:
             logger.info("No TrainingArguments given; using the defaults with output_dir=%r.", args.output_dir)
         if not isinstance(args, TrainingArguments):
             raise TrainerError(f"args must be a modelyard.TrainingArguments, got {type(args).__name__}.")
+        self._memory = MemoryTracker(not args.skip_memory_metrics)
+        self._memory.start("init")
         if (args.save_strategy == "best" or args.load_best_model_at_end) and args.metric_for_best_model is None:
             raise TrainerError(
                 "`args.metric_for_best_model` must be provided when save_strategy='best' or load_best_model_at_end is "
@@ -182,6 +185,7 @@ class Trainer:
              "train_dataloader": None, "eval_dataloader": None},
         )
         self.control = self.callback_handler.call("on_init_end", args, self.state, self.control)
+        self._init_memory: dict[str, int] = self._memory.stop("init")  # reported with the first train()
 
     # ------------------------------------------------------------------ setup
     def _create_accelerator(self) -> Any:
@@ -466,6 +470,24 @@ class Trainer:
             raise TrainerError(f"model_init must return a torch.nn.Module, got {type(model).__name__}.")
         return model
 
+    def _activate_neftune(self, model: nn.Module) -> nn.Module:
+        """NEFTune (Jain et al., 2023): while training, the input embeddings get uniform noise of magnitude
+        ``neftune_noise_alpha / sqrt(sequence length * hidden size)``; evaluation sees them clean."""
+        embeddings = _input_embeddings(_unwrap(model))
+        alpha = self.args.neftune_noise_alpha
+        if alpha is None:
+            raise TrainerError("NEFTune needs neftune_noise_alpha > 0 in the TrainingArguments.")
+        self._neftune_hook = embeddings.register_forward_hook(functools.partial(_neftune_noise, alpha=alpha))
+        return model
+
+    def _deactivate_neftune(self, model: nn.Module) -> nn.Module:
+        """Remove the NEFTune noise from the input embeddings (train() does at its end)."""
+        hook = getattr(self, "_neftune_hook", None)
+        if hook is not None:
+            hook.remove()
+            self._neftune_hook = None
+        return model
+
     def train(self, resume_from_checkpoint: str | os.PathLike[str] | bool | None = None, **kwargs: Any) -> TrainOutput:
         """Train the model; ``resume_from_checkpoint=True`` continues from the latest complete checkpoint in
         ``output_dir`` (or the hub's ``last-checkpoint`` with ``hub_strategy="checkpoint"``), a path from that
@@ -481,11 +503,17 @@ class Trainer:
             self._prepared_model = None
             self.optimizer, self.lr_scheduler = None, None
         self.is_in_train = True
+        self._memory.start("train")
+        if self.args.neftune_noise_alpha is not None:
+            self.model = self._activate_neftune(self.model)
         try:
             return self._train(checkpoint)
         finally:
             self.is_in_train = False
             self._clip_params = None
+            self._memory.stop("train")  # (a no-op when _train reported it)
+            if self.args.neftune_noise_alpha is not None:
+                self.model = self._deactivate_neftune(self.model)
 
     def _resolve_checkpoint(self, resume: str | os.PathLike[str] | bool | None) -> Path | None:
         if resume is None or resume is False:
@@ -657,6 +685,9 @@ class Trainer:
         metrics = speed_metrics("train", start_time, num_samples=steps_done * total_batch_size, num_steps=steps_done)
         metrics["total_flos"] = float(self.state.total_flos)
         metrics["train_loss"] = self._total_loss / max(steps_done, 1)
+        metrics.update(self._init_memory)
+        self._init_memory = {}
+        metrics.update(self._memory.stop("train"))
         self.log(metrics)
         self.control = self.callback_handler.call("on_train_end", args, self.state, self.control)
         if args.push_to_hub:
@@ -969,10 +1000,12 @@ class Trainer:
             for name, part in dataset.items():
                 metrics.update(self.evaluate(part, ignore_keys, f"{metric_key_prefix}_{name}"))
             return metrics
+        self._memory.start("eval")
         start = time.perf_counter()
         loader = self.get_eval_dataloader(dataset)
         output = self.evaluation_loop(loader, "Evaluation", None, ignore_keys, metric_key_prefix)
         metrics = dict(output.metrics)
+        metrics.update(self._memory.stop("eval"))
         metrics.update(speed_metrics(metric_key_prefix, start, num_samples=output.num_samples,
                                      num_steps=math.ceil(output.num_samples / (self.args.per_device_eval_batch_size
                                                                               * self.accelerator.num_processes))))
@@ -985,10 +1018,12 @@ class Trainer:
         self, test_dataset: Any, ignore_keys: list[str] | None = None, metric_key_prefix: str = "test"
     ) -> PredictionOutput:
         """Predictions (everything the model returns but the loss, as NumPy), labels and metrics."""
+        self._memory.start("test")
         start = time.perf_counter()
         loader = self.get_test_dataloader(test_dataset)
         output = self.evaluation_loop(loader, "Prediction", False, ignore_keys, metric_key_prefix)
         metrics = dict(output.metrics)
+        metrics.update(self._memory.stop("test"))
         metrics.update(speed_metrics(metric_key_prefix, start, num_samples=output.num_samples))
         self.control = self.callback_handler.call("on_predict", self.args, self.state, self.control, metrics=metrics)
         return PredictionOutput(output.predictions, output.label_ids, metrics)
@@ -1112,6 +1147,24 @@ def _unwrap(model: nn.Module) -> nn.Module:
             model = compiled
         else:
             return model
+
+
+def _input_embeddings(model: nn.Module) -> nn.Module:
+    get = getattr(model, "get_input_embeddings", None)
+    embeddings = get() if callable(get) else None
+    if not isinstance(embeddings, nn.Module):
+        raise TrainerError(
+            f"neftune_noise_alpha is set but {type(model).__name__} has no get_input_embeddings() returning its "
+            "embedding layer (NEFTune adds its noise there); unset neftune_noise_alpha for this model."
+        )
+    return embeddings
+
+
+def _neftune_noise(module: nn.Module, inputs: Any, output: torch.Tensor, *, alpha: float) -> torch.Tensor:
+    if not module.training:
+        return output
+    magnitude = alpha / math.sqrt(output.size(1) * output.size(2))
+    return output + torch.zeros_like(output).uniform_(-magnitude, magnitude)
 
 
 def _set_epoch(loader: Any, epoch: int) -> None:

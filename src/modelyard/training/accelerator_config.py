@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from modelyard.training.errors import TrainingArgumentsError
@@ -104,4 +104,4 @@ def check_configured_state() -> None:
         )
 
 
-__all__ = ["AcceleratorConfig", "field"]
+__all__ = ["AcceleratorConfig", "coerce", "check_configured_state"]

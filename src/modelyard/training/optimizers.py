@@ -100,7 +100,7 @@ def optimizer_cls_and_kwargs(
         cls, settings = _bitsandbytes(name, args, extra)
         kwargs.update(settings)
     else:
-        raise TrainerError(f"optim={name!r} is not an optimizer this Trainer builds; choose one of {', '.join(SUPPORTED)}.")
+        raise TrainerError(f"optim={name!r} is not an optimizer this Trainer builds; choose one of {', '.join(BUILT_OPTIMIZERS)}.")
     return cls, kwargs
 
 

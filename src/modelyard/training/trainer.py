@@ -477,7 +477,7 @@ class Trainer:
         alpha = self.args.neftune_noise_alpha
         if alpha is None:
             raise TrainerError("NEFTune needs neftune_noise_alpha > 0 in the TrainingArguments.")
-        self._neftune_hook = embeddings.register_forward_hook(functools.partial(_neftune_noise, alpha=alpha))
+        self._neftune_hook: Any = embeddings.register_forward_hook(functools.partial(_neftune_noise, alpha=alpha))
         return model
 
     def _deactivate_neftune(self, model: nn.Module) -> nn.Module:
@@ -806,7 +806,8 @@ class Trainer:
                     f"reported no {key!r} (it reported {sorted(metrics)}); set metric_for_best_model to one of "
                     "those, or make compute_metrics return it."
                 )
-            self.lr_scheduler.step(metrics[key])  # type: ignore[union-attr]  # _on_plateau: a scheduler is set
+            plateau: Any = self.lr_scheduler  # a ReduceLROnPlateau (_on_plateau), whose step takes the metric
+            plateau.step(metrics[key])
         return metrics
 
     @property

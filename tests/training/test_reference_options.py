@@ -364,3 +364,26 @@ def test_memory_metrics_per_stage(tmp_path: Path, toy_data: list[dict]) -> None:
     assert "test_mem_cpu_alloc_delta" in trainer.predict(toy_data[:8]).metrics
     quiet = Trainer(DictModel(), args(tmp_path), train_dataset=toy_data)
     assert not any("_mem_" in key for key in quiet.train().metrics)
+
+
+def test_evaluation_datasets_by_name(tmp_path: Path, toy_data: list[dict]) -> None:
+    trainer = Trainer(DictModel(), args(tmp_path), eval_dataset={"small": toy_data[:8], "large": toy_data[:24]})
+    assert len(trainer.get_eval_dataloader("small")) == 1 and len(trainer.get_eval_dataloader("large")) == 3
+    assert trainer.get_eval_dataloader("small") is trainer.get_eval_dataloader("small")
+    assert set(trainer.evaluate()) >= {"eval_small_loss", "eval_large_loss"}
+    assert "eval_loss" in trainer.evaluate("large")
+    with pytest.raises(TrainerError, match=r"names no evaluation dataset .*\['large', 'small'\]"):
+        trainer.get_eval_dataloader("medium")
+
+
+def test_resuming_with_other_intervals_warns(tmp_path: Path, toy_data: list[dict],
+                                             caplog: pytest.LogCaptureFixture) -> None:
+    first = Trainer(DictModel(), args(tmp_path, save_strategy="steps", save_steps=4), train_dataset=toy_data)
+    first.train()
+    second = Trainer(DictModel(), args(tmp_path, save_strategy="steps", save_steps=8, logging_steps=2),
+                     train_dataset=toy_data)
+    with caplog.at_level(logging.WARNING, logger="modelyard.training.trainer"):
+        second.train(resume_from_checkpoint=str(tmp_path / "out" / "checkpoint-4"))
+    assert "save_steps: 8 (from args) != 4 (from trainer_state.json)" in caplog.text
+    assert "logging_steps: 2 (from args) != 4 (from trainer_state.json)" in caplog.text
+    assert "per_device_train_batch_size" not in caplog.text

@@ -307,7 +307,7 @@ class Trainer:
     def _prepare_loader(self, loader: DataLoader) -> Any:
         # batches are moved to the device by _on_device (nothing to do on CPU: accelerate's loader would
         # walk every batch for that)
-        return self.accelerator.prepare(loader, device_placement=[False])
+        return self.accelerator.prepare_data_loader(loader, device_placement=False)
 
     def _on_device(self, batches: Iterator[Any]) -> Iterator[Any]:
         if self.accelerator.device.type == "cpu":
@@ -318,22 +318,40 @@ class Trainer:
         return (send_to_device(batch, device, non_blocking=True) for batch in batches)
 
     def get_eval_dataloader(self, eval_dataset: Any = None) -> Any:
+        """The evaluation loader over ``eval_dataset``: a dataset, the name of one in the Trainer's dict of
+        evaluation datasets, or None for the Trainer's own (made once per dataset, then reused)."""
+        dataset = self._eval_dataset_named(eval_dataset)
+        if isinstance(dataset, Mapping):
+            raise TrainerError(
+                f"get_eval_dataloader() takes one dataset, or the name of one of {sorted(dataset)}; evaluate() "
+                "handles the dict of them."
+            )
+        key = id(dataset)
+        if key in self._eval_loaders:
+            return self._eval_loaders[key][1]
+        prepared, collate = self._indexed(self._prepare_dataset(dataset, "evaluation"),
+                                          self._collator_for(dataset, "evaluation"))
+        generator = torch.Generator().manual_seed(self.args.effective_data_seed)
+        options = self._loader_options(self.args.per_device_eval_batch_size, generator)
+        sampler = None if is_iterable(prepared) else SequentialSampler(prepared)
+        loader = self._prepare_loader(DataLoader(prepared, sampler=sampler, collate_fn=collate,
+                                                 drop_last=self.args.dataloader_drop_last, **options))
+        self._eval_loaders[key] = (dataset, loader)  # made once per dataset (kept alive with it)
+        return loader
+
+    def _eval_dataset_named(self, eval_dataset: Any) -> Any:
+        if isinstance(eval_dataset, str):
+            if not isinstance(self.eval_dataset, Mapping) or eval_dataset not in self.eval_dataset:
+                names = sorted(self.eval_dataset) if isinstance(self.eval_dataset, Mapping) else []
+                raise TrainerError(
+                    f"eval_dataset={eval_dataset!r} names no evaluation dataset of this Trainer (it has "
+                    f"{names or 'no dict of them'}); pass Trainer(eval_dataset={{name: dataset, ...}})."
+                )
+            return self.eval_dataset[eval_dataset]
         dataset = eval_dataset if eval_dataset is not None else self.eval_dataset
         if dataset is None:
             raise TrainerError("evaluate() needs an eval_dataset; pass it to Trainer(eval_dataset=...) or to evaluate().")
-        if isinstance(dataset, Mapping):
-            raise TrainerError("get_eval_dataloader() takes one dataset; evaluate() handles a dict of them.")
-        key = id(dataset)
-        if key not in self._eval_loaders:
-            prepared, collate = self._indexed(self._prepare_dataset(dataset, "evaluation"),
-                                              self._collator_for(dataset, "evaluation"))
-            generator = torch.Generator().manual_seed(self.args.effective_data_seed)
-            options = self._loader_options(self.args.per_device_eval_batch_size, generator)
-            sampler = None if is_iterable(prepared) else SequentialSampler(prepared)
-            loader = DataLoader(prepared, sampler=sampler, collate_fn=collate,
-                                drop_last=self.args.dataloader_drop_last, **options)
-            self._eval_loaders[key] = (dataset, self._prepare_loader(loader))  # keep the dataset alive
-        return self._eval_loaders[key][1]
+        return dataset
 
     def get_test_dataloader(self, test_dataset: Any) -> Any:
         check_dataset(test_dataset, "test_dataset")
@@ -880,6 +898,22 @@ class Trainer:
         ckpt.rotate_checkpoints(output_dir if output_dir is not None else self.args.output_path,
                                 self.args.save_total_limit, keep=[self.state.best_model_checkpoint], use_mtime=use_mtime)
 
+    def _compare_with_checkpoint(self, saved: TrainerState) -> None:
+        """Warn when this run's step intervals or batch size differ from those the checkpoint was trained with
+        (the run goes on with this run's settings)."""
+        ours = {"logging_steps": self.state.logging_steps, "eval_steps": self.state.eval_steps,
+                "save_steps": self.state.save_steps, "per_device_train_batch_size": self.args.per_device_train_batch_size}
+        theirs = {"logging_steps": saved.logging_steps, "eval_steps": saved.eval_steps, "save_steps": saved.save_steps,
+                  "per_device_train_batch_size": saved.train_batch_size}
+        differences = [f"\t{name}: {ours[name]} (from args) != {theirs[name]} (from {TRAINER_STATE_NAME})"
+                       for name in ours if theirs[name] is not None and theirs[name] != ours[name]]
+        if differences:
+            logger.warning(
+                "The following settings differ from those in the checkpoint's %s; the run goes on with this run's "
+                "(a different batch size also changes the data order and the results):\n%s",
+                TRAINER_STATE_NAME, "\n".join(differences),
+            )
+
     def _load_checkpoint(self, folder: Path, optimizer: Any, scheduler: Any) -> None:
         accelerator = self.accelerator
         saved = TrainerState.load_from_json(folder / TRAINER_STATE_NAME)
@@ -890,12 +924,7 @@ class Trainer:
                 f"with save_only_model=True, or by a run with a different number of processes). Load its weights "
                 "with from_pretrained and start a new run instead."
             )
-        if saved.train_batch_size not in (None, self.args.per_device_train_batch_size):
-            logger.warning(
-                "Resuming with per_device_train_batch_size=%d from a checkpoint trained with %d: the data order "
-                "and the results will differ from an uninterrupted run.",
-                self.args.per_device_train_batch_size, saved.train_batch_size,
-            )
+        self._compare_with_checkpoint(saved)
         ckpt.load_model_files(self._unwrapped(), folder)
         optimizer.load_state_dict(ckpt.load_torch_file(folder / ckpt.OPTIMIZER_NAME))
         scheduler.load_state_dict(ckpt.load_torch_file(folder / ckpt.SCHEDULER_NAME))
@@ -995,7 +1024,7 @@ class Trainer:
         self, eval_dataset: Any = None, ignore_keys: list[str] | None = None, metric_key_prefix: str = "eval"
     ) -> dict[str, float]:
         """Loss (and ``compute_metrics``) over the evaluation set, every sample counted once across processes."""
-        dataset = eval_dataset if eval_dataset is not None else self.eval_dataset
+        dataset = self._eval_dataset_named(eval_dataset)
         if isinstance(dataset, Mapping):
             metrics: dict[str, float] = {}
             for name, part in dataset.items():

@@ -387,3 +387,33 @@ def test_resuming_with_other_intervals_warns(tmp_path: Path, toy_data: list[dict
     assert "save_steps: 8 (from args) != 4 (from trainer_state.json)" in caplog.text
     assert "logging_steps: 2 (from args) != 4 (from trainer_state.json)" in caplog.text
     assert "per_device_train_batch_size" not in caplog.text
+
+
+def test_set_initial_training_values(tmp_path: Path, toy_data: list[dict]) -> None:
+    trainer = Trainer(DictModel(), args(tmp_path, gradient_accumulation_steps=3), train_dataset=toy_data)
+    loader = trainer.get_train_dataloader()
+    assert trainer.num_examples(loader) == 64
+    epochs, per_epoch, examples, samples, epoch_based, batches, max_steps = trainer.set_initial_training_values(
+        trainer.args, loader, 24)
+    assert (epochs, per_epoch, examples, samples, epoch_based, batches, max_steps) == (2, 3, 64, 128, True, 8, 6)
+    stream = Trainer(DictModel(), args(tmp_path, max_steps=5), train_dataset=_Stream(toy_data))
+    values = stream.set_initial_training_values(stream.args, stream.get_train_dataloader(), 8)
+    assert values[1:] == (5, 40, 40, False, None, 5)
+
+
+def test_the_best_checkpoint_is_found_when_saved_before_its_evaluation(tmp_path: Path, toy_data: list[dict]) -> None:
+    scores = iter([0.9, 0.5])
+
+    class Scripted(Trainer):
+        def _evaluate(self, trial: Any, ignore_keys_for_eval: Any, skip_scheduler: bool = False) -> dict[str, float]:
+            return {"eval_accuracy": next(scores)}
+
+    # saves every step, evaluates at each epoch's end (after that step's save)
+    settings = args(tmp_path, eval_strategy="epoch", save_strategy="steps", save_steps=1,
+                    metric_for_best_model="accuracy", save_total_limit=1)
+    trainer = Scripted(DictModel(), settings, train_dataset=toy_data, eval_dataset=toy_data)
+    trainer.train()
+    assert trainer.state.best_global_step == 8
+    assert trainer.state.best_model_checkpoint == str(tmp_path / "out" / "checkpoint-8")
+    # save_total_limit=1: the newest checkpoint stayed beside the best one for resuming, until the run ended
+    assert sorted(p.name for p in (tmp_path / "out").iterdir() if p.name.startswith("checkpoint")) == ["checkpoint-8"]

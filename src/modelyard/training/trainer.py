@@ -17,6 +17,7 @@ import logging
 import math
 import os
 import shutil
+import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
@@ -564,6 +565,35 @@ class Trainer:
         candidate = self.args.output_path / publishing.LAST_CHECKPOINT
         return found or (candidate if (candidate / TRAINER_STATE_NAME).is_file() else None)
 
+    def num_examples(self, dataloader: Any) -> int:
+        """How many examples ``dataloader`` gives per epoch: its dataset's length, else batches x batch size."""
+        dataset = getattr(dataloader, "dataset", None)
+        inner = getattr(dataset, "dataset", None)  # our seeding wrapper holds the user's dataset
+        for candidate in (inner, dataset):
+            if candidate is None:
+                continue
+            try:
+                return len(candidate)
+            except TypeError:  # an iterable dataset
+                continue
+        return len(dataloader) * self.args.per_device_train_batch_size
+
+    def set_initial_training_values(
+        self, args: TrainingArguments, dataloader: Any, total_train_batch_size: int
+    ) -> tuple[int, int, int, int, bool, int | None, int]:
+        """What a run over ``dataloader`` amounts to, as the reference's method of this name returns it:
+        ``(num_train_epochs, num_update_steps_per_epoch, num_examples, num_train_samples, epoch_based,
+        len_dataloader, max_steps)``; ``epoch_based`` is True when ``num_train_epochs`` sets the length."""
+        if args is not self.args:
+            raise TrainerError("set_initial_training_values() answers for this Trainer's own args (trainer.args).")
+        batches, per_epoch, max_steps, epochs = self._step_counts(dataloader)
+        if batches:
+            examples = self.num_examples(dataloader)
+            samples = max_steps * total_train_batch_size if args.max_steps > 0 else int(examples * args.num_train_epochs)
+            return epochs, per_epoch or 1, examples, samples, args.max_steps <= 0, batches, max_steps
+        samples = max_steps * total_train_batch_size
+        return sys.maxsize, max_steps, samples, samples, False, batches, max_steps
+
     def _step_counts(self, dataloader: Any) -> tuple[int | None, int | None, int, int]:
         """(batches per epoch, optimizer steps per epoch, max_steps, number of epochs) for this run."""
         args = self.args
@@ -698,6 +728,14 @@ class Trainer:
             logger.info("Loading the best model from %s (score: %s).", self.state.best_model_checkpoint,
                         self.state.best_metric)
             ckpt.load_model_files(self._unwrapped(), Path(self.state.best_model_checkpoint))
+
+        best = self.state.best_model_checkpoint
+        if args.save_total_limit == 1 and best is not None and accelerator.is_main_process:
+            # the newest checkpoint was kept beside the best one only to resume from; the run is over
+            for folder in ckpt.sorted_checkpoints(args.output_path, complete_only=False):
+                if folder.resolve() != Path(best).resolve():
+                    logger.info("Deleting %s (save_total_limit=1 keeps the best checkpoint once training ends)", folder)
+                    shutil.rmtree(folder, ignore_errors=True)
 
         steps_done = self.state.global_step - start_step
         metrics = speed_metrics("train", start_time, num_samples=steps_done * total_batch_size, num_steps=steps_done)
@@ -848,6 +886,9 @@ class Trainer:
         if better:
             self.state.best_metric = value
             self.state.best_global_step = self.state.global_step
+            saved = self.args.output_path / ckpt.checkpoint_name(self.state.global_step)
+            if (saved / TRAINER_STATE_NAME).is_file():  # saved at this step before the evaluation ran
+                self.state.best_model_checkpoint = str(saved)
         return better
 
     # ------------------------------------------------------------------ logging
@@ -871,8 +912,10 @@ class Trainer:
         accelerator.wait_for_everyone()
         if not args.save_only_model:
             save_rng_state(temporary / ckpt.rng_file_name(accelerator.process_index, accelerator.num_processes))
-        if self.state.best_global_step == step:
-            self.state.best_model_checkpoint = str(final)
+        best = self.state.best_global_step
+        if best == step or (best and (output_dir / ckpt.checkpoint_name(best)).is_dir()):
+            # (a checkpoint saved at the best step before the evaluation that found it best counts too)
+            self.state.best_model_checkpoint = str(output_dir / ckpt.checkpoint_name(best))
         if accelerator.is_main_process:
             ckpt.save_model_files(self._unwrapped(), temporary, processing_class=self.processing_class,
                                   safetensors=self.args.save_safetensors)

@@ -417,3 +417,32 @@ def test_the_best_checkpoint_is_found_when_saved_before_its_evaluation(tmp_path:
     assert trainer.state.best_model_checkpoint == str(tmp_path / "out" / "checkpoint-8")
     # save_total_limit=1: the newest checkpoint stayed beside the best one for resuming, until the run ended
     assert sorted(p.name for p in (tmp_path / "out").iterdir() if p.name.startswith("checkpoint")) == ["checkpoint-8"]
+
+
+def test_auto_find_batch_size_lowers_the_batch_size_on_out_of_memory(tmp_path: Path, toy_data: list[dict]) -> None:
+    from modelyard import TrainerCallback
+
+    class OutOfMemoryAbove(TrainerCallback):
+        """Fails a step the way CUDA's allocator does while the batch is larger than ``limit``."""
+
+        def __init__(self, limit: int) -> None:
+            self.limit = limit
+            self.sizes: list[int] = []
+
+        def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            self.sizes.append(state.train_batch_size)
+            if state.train_batch_size > self.limit:
+                raise RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+    watcher = OutOfMemoryAbove(limit=6)
+    settings = args(tmp_path, auto_find_batch_size=True, save_strategy="steps", save_steps=4, num_train_epochs=1)
+    trainer = Trainer(DictModel(), settings, train_dataset=toy_data, callbacks=[watcher])
+    trainer.train()
+    assert watcher.sizes[:2] == [8, 7] and watcher.sizes[2] == 6  # 8 -> int(8 * 0.9) = 7 -> 6, which fits
+    assert trainer.state.train_batch_size == 6 and trainer.state.global_step == math.ceil(64 / 6)
+    resumed = Trainer(DictModel(), settings, train_dataset=toy_data)
+    assert resumed._train_batch_size == 8
+    resumed.train(resume_from_checkpoint=True)  # goes on with the size the checkpoint ran with
+    assert resumed.state.train_batch_size == 6
+    with pytest.raises(RuntimeError, match="out of memory"):  # without the option the error reaches the user
+        Trainer(DictModel(), args(tmp_path), train_dataset=toy_data, callbacks=[OutOfMemoryAbove(6)]).train()

@@ -70,6 +70,7 @@ class TrainingArguments:
     # -- batches
     per_device_train_batch_size: int = 8
     per_device_eval_batch_size: int = 8
+    auto_find_batch_size: bool = False  # on an out-of-memory error, retry with a 10% smaller train batch size
     gradient_accumulation_steps: int = 1
     # -- optimiser and schedule
     learning_rate: float = 5e-5
@@ -354,6 +355,14 @@ class TrainingArguments:
         """Examples per training step before gradient accumulation: the per-device size, since this Trainer runs
         one device per process (the reference multiplies by the GPUs one process drives with DataParallel)."""
         return self.per_device_train_batch_size
+
+    @property
+    def n_gpu(self) -> int:
+        """GPUs this process trains on: 1 on a CUDA device, else 0 (one device per process; the reference
+        also counts the GPUs one process drives with DataParallel, which this Trainer does not use)."""
+        import torch
+
+        return 1 if torch.cuda.is_available() and not self.use_cpu else 0
 
     @property
     def eval_batch_size(self) -> int:

@@ -152,6 +152,9 @@ class Trainer:
         self.compute_metrics = compute_metrics
         self.preprocess_logits_for_metrics = preprocess_logits_for_metrics
         self.optimizer, self.lr_scheduler = optimizers
+        self._given_optimizers = optimizers
+        # per device; auto_find_batch_size lowers it when a step runs out of memory
+        self._train_batch_size = args.train_batch_size
         if data_collator is None:
             data_collator = (
                 DataCollatorWithPadding(processing_class)
@@ -292,7 +295,7 @@ class Trainer:
         dataset, collate = self._indexed(self._prepare_dataset(self.train_dataset, "training"),
                                          self._collator_for(self.train_dataset, "training"))
         self._loader_generator = torch.Generator()
-        options = self._loader_options(self.args.per_device_train_batch_size, self._loader_generator)
+        options = self._loader_options(self._train_batch_size, self._loader_generator)
         self._epoch_aware = [dataset] if callable(getattr(dataset, "set_epoch", None)) else []
         if is_iterable(dataset):
             loader = DataLoader(dataset, collate_fn=collate, drop_last=self.args.dataloader_drop_last, **options)
@@ -526,6 +529,8 @@ class Trainer:
         if self.args.neftune_noise_alpha is not None:
             self.model = self._activate_neftune(self.model)
         try:
+            if self.args.auto_find_batch_size:
+                return self._train_finding_batch_size(checkpoint)
             return self._train(checkpoint)
         finally:
             self.is_in_train = False
@@ -533,6 +538,29 @@ class Trainer:
             self._memory.stop("train")  # (a no-op when _train reported it)
             if self.args.neftune_noise_alpha is not None:
                 self.model = self._deactivate_neftune(self.model)
+
+    def _train_finding_batch_size(self, checkpoint: Path | None) -> TrainOutput:
+        """auto_find_batch_size: train with the largest per-device batch size that fits, from
+        per_device_train_batch_size (or the size the checkpoint ran with) down by 10% at each out-of-memory
+        error (accelerate's find_executable_batch_size). A retry starts the run again from its beginning (or the
+        checkpoint) with a fresh optimizer and schedule; the model keeps what the failed attempt changed, as the
+        reference's."""
+        from accelerate.utils import find_executable_batch_size
+
+        if checkpoint is not None:
+            saved = TrainerState.load_from_json(checkpoint / TRAINER_STATE_NAME).train_batch_size
+            self._train_batch_size = saved or self._train_batch_size
+
+        def attempt(batch_size: int) -> TrainOutput:
+            if batch_size != self._train_batch_size:
+                logger.warning("Out of memory with a per-device batch size of %d; trying %d.",
+                               self._train_batch_size, batch_size)
+                self._train_batch_size = batch_size
+                self.optimizer, self.lr_scheduler = self._given_optimizers
+            return self._train(checkpoint)
+
+        result: TrainOutput = find_executable_batch_size(attempt, starting_batch_size=self._train_batch_size)()
+        return result
 
     def _resolve_checkpoint(self, resume: str | os.PathLike[str] | bool | None) -> Path | None:
         if resume is None or resume is False:
@@ -576,7 +604,7 @@ class Trainer:
                 return len(candidate)
             except TypeError:  # an iterable dataset
                 continue
-        return len(dataloader) * self.args.per_device_train_batch_size
+        return len(dataloader) * self._train_batch_size
 
     def set_initial_training_values(
         self, args: TrainingArguments, dataloader: Any, total_train_batch_size: int
@@ -653,10 +681,10 @@ class Trainer:
         self.callback_handler.objects.update(
             model=model, optimizer=optimizer, lr_scheduler=scheduler, train_dataloader=train_loader
         )
-        total_batch_size = args.per_device_train_batch_size * args.gradient_accumulation_steps * accelerator.num_processes
+        total_batch_size = self._train_batch_size * args.gradient_accumulation_steps * accelerator.num_processes
 
         self.state = TrainerState(
-            max_steps=max_steps, num_train_epochs=num_epochs, train_batch_size=args.per_device_train_batch_size,
+            max_steps=max_steps, num_train_epochs=num_epochs, train_batch_size=self._train_batch_size,
             logging_steps=self._every(args.logging_steps, max_steps), eval_steps=self._every(args.eval_steps, max_steps),
             save_steps=self._every(args.save_steps, max_steps),
             is_local_process_zero=accelerator.is_local_main_process, is_world_process_zero=accelerator.is_main_process,
@@ -669,8 +697,8 @@ class Trainer:
 
         logger.info(
             "Running training: %s examples, %d epochs, %d steps, %d per device x %d processes x %d accumulation = %d per step",
-            batches_per_epoch * args.per_device_train_batch_size * accelerator.num_processes if batches_per_epoch else "?",
-            num_epochs, max_steps, args.per_device_train_batch_size, accelerator.num_processes,
+            batches_per_epoch * self._train_batch_size * accelerator.num_processes if batches_per_epoch else "?",
+            num_epochs, max_steps, self._train_batch_size, accelerator.num_processes,
             args.gradient_accumulation_steps, total_batch_size,
         )
         self.control = TrainerControl()
@@ -945,7 +973,7 @@ class Trainer:
         """Warn when this run's step intervals or batch size differ from those the checkpoint was trained with
         (the run goes on with this run's settings)."""
         ours = {"logging_steps": self.state.logging_steps, "eval_steps": self.state.eval_steps,
-                "save_steps": self.state.save_steps, "per_device_train_batch_size": self.args.per_device_train_batch_size}
+                "save_steps": self.state.save_steps, "per_device_train_batch_size": self._train_batch_size}
         theirs = {"logging_steps": saved.logging_steps, "eval_steps": saved.eval_steps, "save_steps": saved.save_steps,
                   "per_device_train_batch_size": saved.train_batch_size}
         differences = [f"\t{name}: {ours[name]} (from args) != {theirs[name]} (from {TRAINER_STATE_NAME})"
@@ -1118,7 +1146,7 @@ class Trainer:
         text = publishing.model_card(
             self.args, self.state, model=self._unwrapped(), eval_metrics=eval_metrics,
             num_processes=self.accelerator.num_processes, mixed_precision=str(self.accelerator.mixed_precision),
-            total_train_batch_size=self.args.per_device_train_batch_size * self.args.gradient_accumulation_steps
+            total_train_batch_size=self._train_batch_size * self.args.gradient_accumulation_steps
             * self.accelerator.num_processes, **card_options,
         )
         if self.accelerator.is_main_process:

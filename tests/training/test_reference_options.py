@@ -446,3 +446,15 @@ def test_auto_find_batch_size_lowers_the_batch_size_on_out_of_memory(tmp_path: P
     assert resumed.state.train_batch_size == 6
     with pytest.raises(RuntimeError, match="out of memory"):  # without the option the error reaches the user
         Trainer(DictModel(), args(tmp_path), train_dataset=toy_data, callbacks=[OutOfMemoryAbove(6)]).train()
+
+
+def test_target_modules_by_name_fragment_or_regex() -> None:
+    from modelyard.training.targets import check_target_module_exists
+
+    names = ["model.h.0.ln_1", "model.h.0.attn.q_proj", "model.lm_head", "model.h.0.mlp.up_proj"]
+    assert [check_target_module_exists([r".*\.attn\..*", r".*\.mlp\..*"], n, return_is_regex=True) for n in names] == [
+        (False, False), (True, True), (False, False), (True, True)]
+    assert [check_target_module_exists(["q_proj", "up_proj"], n, return_is_regex=True) for n in names] == [
+        (False, False), (True, False), (False, False), (True, False)]
+    assert [check_target_module_exists(r".*\.attn\..*", n) for n in names] == [False, True, False, False]
+    assert check_target_module_exists("model.lm_head", "model.lm_head", return_is_regex=True) == (True, False)

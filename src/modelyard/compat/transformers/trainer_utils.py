@@ -11,6 +11,7 @@ __getattr__, __dir__ = declare(
         "enable_full_determinism": "modelyard.training.seed",
         "PREFIX_CHECKPOINT_DIR": "modelyard.training.checkpointing:PREFIX",
         "get_last_checkpoint": "modelyard.training.checkpointing",
+        "check_target_module_exists": "modelyard.training.targets",
         "EvalPrediction": "modelyard.training.outputs",
         "EvalLoopOutput": "modelyard.training.outputs",
         "PredictionOutput": "modelyard.training.outputs",

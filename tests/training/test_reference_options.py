@@ -458,3 +458,11 @@ def test_target_modules_by_name_fragment_or_regex() -> None:
         (False, False), (True, False), (False, False), (True, False)]
     assert [check_target_module_exists(r".*\.attn\..*", n) for n in names] == [False, True, False, False]
     assert check_target_module_exists("model.lm_head", "model.lm_head", return_is_regex=True) == (True, False)
+
+
+def test_fixed_accumulation_behaviour_is_said(tmp_path: Path, toy_data: list[dict],
+                                              caplog: pytest.LogCaptureFixture) -> None:
+    config = {"gradient_accumulation_kwargs": {"sync_with_dataloader": False}}
+    with caplog.at_level(logging.WARNING, logger="modelyard.training.trainer"):
+        Trainer(DictModel(), args(tmp_path, accelerator_config=config), train_dataset=toy_data)
+    assert "['sync_with_dataloader']=False has no effect" in caplog.text

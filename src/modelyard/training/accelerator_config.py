@@ -3,7 +3,9 @@
 ``TrainingArguments(accelerator_config=...)`` takes one of these, a dict of its fields, or the path of a JSON
 file holding that dict, as the reference's does. The Trainer passes the data settings to accelerate's
 ``DataLoaderConfiguration``; ``gradient_accumulation_kwargs["num_steps"]`` sets ``gradient_accumulation_steps``
-and ``sync_each_batch`` makes every micro-batch all-reduce its gradients (less memory, more communication).
+and ``sync_each_batch`` makes every micro-batch all-reduce its gradients (less memory, more communication);
+the Trainer's loop always ends an accumulation at the end of the data and steps the schedule once per
+optimizer step (``sync_with_dataloader`` and ``adjust_scheduler`` as True; False is accepted with a warning).
 """
 
 from __future__ import annotations

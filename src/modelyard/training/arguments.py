@@ -137,7 +137,9 @@ class TrainingArguments:
     # -- checkpoint format
     save_safetensors: bool = True  # False: weights in pytorch_model.bin (torch.save) instead of model.safetensors
     # -- evaluation
-    eval_accumulation_steps: int | None = None  # predictions move to the CPU every this many steps (None: every step)
+    # the reference keeps predictions on the device for this many steps (None: all); this loop moves each batch's
+    # to the CPU at once, which any value allows (checked, accepted for the reference's scripts)
+    eval_accumulation_steps: int | None = None
     batch_eval_metrics: bool = False  # compute_metrics(pred, compute_result=...) per batch instead of on the whole set
     eval_use_gather_object: bool = False  # gather non-tensor outputs (lists, strings) across processes
     # -- logging

@@ -210,6 +210,12 @@ class Trainer:
             args.gradient_accumulation_steps = accumulation["num_steps"]
         # micro-batches before the last of a step all-reduce their gradients too (less memory, more traffic)
         self._sync_each_batch = bool(accumulation.get("sync_each_batch", False))
+        fixed = [k for k in ("adjust_scheduler", "sync_with_dataloader") if accumulation.get(k, True) is False]
+        if fixed:
+            logger.warning(
+                "accelerator_config gradient_accumulation_kwargs %s=False has no effect: the Trainer's loop ends an "
+                "accumulation at the end of the data and steps the schedule once per optimizer step.", fixed,
+            )
         if config.non_blocking and not args.dataloader_pin_memory:
             logger.warning("accelerator_config non_blocking=True has little effect without dataloader_pin_memory=True.")
         # Settings such as mixed precision live in a process-wide AcceleratorState; a new Trainer in the same

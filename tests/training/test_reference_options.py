@@ -212,9 +212,12 @@ def test_save_safetensors_false_writes_and_resumes_from_pytorch_bin(tmp_path: Pa
     checkpoint = tmp_path / "out" / "checkpoint-8"
     names = {p.name for p in checkpoint.iterdir()}
     assert "pytorch_model.bin" in names and "model.safetensors" not in names
-    assert {"training_args.bin", "training_args.json", "optimizer.pt", "scheduler.pt"} <= names
-    saved = torch.load(checkpoint / "training_args.bin", weights_only=True)  # plain values, no pickled objects
+    assert {"training_args.json", "optimizer.pt", "scheduler.pt"} <= names and "training_args.bin" not in names
+    saved = json.loads((checkpoint / "training_args.json").read_text())
     assert saved["save_safetensors"] is False and saved["learning_rate"] == 0.1
+    first.save_model()
+    final = {p.name for p in (tmp_path / "out").iterdir() if p.is_file()}
+    assert "pytorch_model.bin" in final and "training_args.json" in final
     resumed = Trainer(DictModel(), settings, train_dataset=toy_data)
     resumed.train(resume_from_checkpoint=str(checkpoint))
     torch.testing.assert_close(resumed.model.linear.weight, first.model.linear.weight, rtol=0, atol=0)

@@ -36,9 +36,6 @@ OPTIMIZER_NAME = "optimizer.pt"
 SCHEDULER_NAME = "scheduler.pt"
 SCALER_NAME = "scaler.pt"
 ARGS_NAME = "training_args.json"
-# the reference's name for the settings (it pickles the TrainingArguments object there); ours holds the same
-# settings as a dict of plain values, which torch.load(weights_only=True) reads without unpickling code
-ARGS_BIN_NAME = "training_args.bin"
 WEIGHTS_NAME = "model.safetensors"
 WEIGHTS_INDEX_NAME = "model.safetensors.index.json"
 # with save_safetensors=False: torch.save's format (read back with weights_only=True: tensors only)
@@ -139,9 +136,9 @@ def save_model_files(model: nn.Module, folder: Path, *, processing_class: Any = 
 
 
 def save_training_args(args: Any, folder: Path) -> None:
-    """The run's settings: ``training_args.json``, and ``training_args.bin`` where tools look for the reference's."""
+    """The run's settings as ``training_args.json`` (the reference pickles them into ``training_args.bin``; plain
+    JSON needs no unpickling to read, and the hub shows it)."""
     (folder / ARGS_NAME).write_text(args.to_json_string() + "\n", encoding="utf-8")
-    torch.save(json.loads(args.to_json_string()), folder / ARGS_BIN_NAME)
 
 
 def _aliased_keys(model: nn.Module) -> set[str]:

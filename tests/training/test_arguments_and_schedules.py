@@ -26,6 +26,9 @@ COMPARED = [
     "dataloader_drop_last", "remove_unused_columns", "label_names", "push_to_hub", "hub_model_id", "hub_strategy",
     "resume_from_checkpoint", "gradient_checkpointing", "torch_compile", "optim", "logging_first_step",
     "logging_nan_inf_filter", "save_only_model", "prediction_loss_only", "use_cpu", "hub_private_repo",
+    "do_train", "do_eval", "do_predict", "save_safetensors", "eval_accumulation_steps", "batch_eval_metrics",
+    "eval_use_gather_object", "log_level", "log_level_replica", "skip_memory_metrics", "neftune_noise_alpha",
+    "auto_find_batch_size",
 ]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
@@ -103,8 +104,8 @@ def test_each_supported_optim_builds_its_optimizer(tmp_path: Path, name: str) ->
 
 def test_optim_names_and_args(tmp_path: Path) -> None:
     assert TrainingArguments(output_dir=str(tmp_path), optim=OptimizerNames.SGD).optim == "sgd"
-    with pytest.raises(TrainingArgumentsError, match="needs a package or device"):
-        TrainingArguments(output_dir=str(tmp_path), optim="adamw_bnb_8bit")
+    with pytest.raises(TrainingArgumentsError, match="needs packages or model changes"):
+        TrainingArguments(output_dir=str(tmp_path), optim="galore_adamw")
     with pytest.raises(TrainingArgumentsError, match="Did you mean 'adafactor'"):
         TrainingArguments(output_dir=str(tmp_path), optim="adafacter")
     assert parse_optim_args("momentum=0.9, nesterov=True,dampening=0") == {"momentum": 0.9, "nesterov": True,
@@ -114,3 +115,94 @@ def test_optim_names_and_args(tmp_path: Path) -> None:
     assert optimizer.param_groups[0]["momentum"] == 0.9 and optimizer.param_groups[0]["nesterov"] is True
     with pytest.raises(ValueError, match="is not key=value"):
         parse_optim_args("momentum")
+
+
+def _fake_package(monkeypatch: pytest.MonkeyPatch, module: str, **classes: type) -> None:
+    """Install a stand-in ``module`` (and its parents) holding ``classes``, as if the package were installed."""
+    import sys
+    import types
+
+    parts = module.split(".")
+    for depth in range(1, len(parts) + 1):
+        name = ".".join(parts[:depth])
+        monkeypatch.setitem(sys.modules, name, types.ModuleType(name))
+    for attribute, cls in classes.items():
+        setattr(sys.modules[module], attribute, cls)
+
+
+class _Recorder(torch.optim.SGD):
+    """Stands in for an optional package's optimizer: an SGD that keeps the settings it was built with."""
+
+    def __init__(self, params: Any, lr: float, **settings: Any) -> None:
+        super().__init__(params, lr=lr)
+        self.settings = settings
+
+
+@pytest.mark.parametrize(
+    ("name", "cls", "expected"),
+    [
+        ("adamw_bnb_8bit", "AdamW", {"betas": (0.9, 0.999), "eps": 1e-8, "optim_bits": 8, "is_paged": False}),
+        ("paged_adamw_32bit", "AdamW", {"optim_bits": 32, "is_paged": True}),
+        ("lion_8bit", "Lion", {"betas": (0.9, 0.999), "optim_bits": 8, "is_paged": False}),
+        ("paged_ademamix_8bit", "AdEMAMix",
+         {"betas": (0.9, 0.999, 0.9999), "alpha": 5.0, "eps": 1e-8, "optim_bits": 8, "is_paged": True}),
+        ("rmsprop_bnb_32bit", "RMSprop", {"optim_bits": 32}),
+    ],
+)
+def test_bitsandbytes_optimizers_get_the_reference_settings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, cls: str, expected: dict[str, Any]
+) -> None:
+    from modelyard import Trainer
+
+    _fake_package(monkeypatch, "bitsandbytes.optim", **{cls: _Recorder})
+    args = TrainingArguments(output_dir=str(tmp_path), optim=name, learning_rate=0.01)
+    found, kwargs = Trainer.get_optimizer_cls_and_kwargs(args)
+    assert found is _Recorder and kwargs["lr"] == 0.01
+    assert {k: kwargs[k] for k in expected} == expected
+    optimizer = build_optimizer(args.optim, [{"params": [torch.nn.Parameter(torch.ones(2))]}], args)
+    assert isinstance(optimizer, _Recorder) and optimizer.settings["optim_bits"] == expected["optim_bits"]
+
+
+def test_ademamix_reads_its_settings_from_optim_args(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from modelyard import Trainer
+
+    _fake_package(monkeypatch, "bitsandbytes.optim", AdEMAMix=_Recorder)
+    args = TrainingArguments(output_dir=str(tmp_path), optim="ademamix",
+                             optim_args="beta3=0.999,alpha=8,t_alpha=100,t_beta3=200")
+    _, kwargs = Trainer.get_optimizer_cls_and_kwargs(args)
+    assert kwargs["betas"] == (0.9, 0.999, 0.999) and kwargs["alpha"] == 8.0
+    assert kwargs["t_alpha"] == 100 and kwargs["t_beta3"] == 200
+
+
+@pytest.mark.parametrize(
+    ("name", "module", "package"),
+    [
+        ("adamw_bnb_8bit", "bitsandbytes.optim", "bitsandbytes"),
+        ("ademamix", "bitsandbytes.optim", "bitsandbytes"),
+        ("adamw_apex_fused", "apex.optimizers", "apex"),
+        ("adamw_anyprecision", "torchdistx.optimizers", "torchdistx"),
+    ],
+)
+def test_an_optimizer_of_a_missing_package_names_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, module: str, package: str
+) -> None:
+    import sys
+
+    from modelyard import Trainer
+
+    monkeypatch.setitem(sys.modules, module, None)  # importing it fails, installed or not
+    args = TrainingArguments(output_dir=str(tmp_path), optim=name)  # accepted: the package may be there at run time
+    with pytest.raises(ValueError, match=f"install {package}"):
+        Trainer.get_optimizer_cls_and_kwargs(args)
+
+
+def test_anyprecision_adamw_gets_its_buffer_dtypes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from modelyard import Trainer
+
+    _fake_package(monkeypatch, "torchdistx.optimizers", AnyPrecisionAdamW=_Recorder)
+    args = TrainingArguments(output_dir=str(tmp_path), optim="adamw_anyprecision",
+                             optim_args="use_kahan_summation=True,momentum_dtype=bfloat16")
+    _, kwargs = Trainer.get_optimizer_cls_and_kwargs(args)
+    assert kwargs["use_kahan_summation"] is True and kwargs["momentum_dtype"] is torch.bfloat16
+    assert kwargs["variance_dtype"] is torch.float32 and kwargs["compensation_buffer_dtype"] is torch.bfloat16
+    assert kwargs["betas"] == (0.9, 0.999) and kwargs["eps"] == 1e-8

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from modelyard.errors import UnexpectedArgumentError
-from modelyard.training.choices import OptimizerNames, SchedulerType
+from modelyard.training.choices import BUILT_OPTIMIZERS, OptimizerNames, SchedulerType
 from modelyard.training.errors import TrainingArgumentsError
 
 
@@ -47,9 +47,9 @@ class HubStrategy(str, Enum):
 
 
 SCHEDULER_TYPES = tuple(kind.value for kind in SchedulerType)
-# what create_optimizer builds from torch (and our Adafactor); the others need packages or devices we do not use
-OPTIMIZERS = ("adamw_torch", "adamw_torch_fused", "sgd", "adagrad", "rmsprop", "adafactor")
+OPTIMIZERS = BUILT_OPTIMIZERS  # what create_optimizer builds (those of optional packages when installed)
 REPORTERS = ("none", "tensorboard", "csv", "all")
+LOG_LEVELS = ("passive", "debug", "info", "warning", "error", "critical")
 
 # Names users bring from older releases of the reference library, with the name that replaced them.
 _RENAMED = {
@@ -70,6 +70,7 @@ class TrainingArguments:
     # -- batches
     per_device_train_batch_size: int = 8
     per_device_eval_batch_size: int = 8
+    auto_find_batch_size: bool = False  # on an out-of-memory error, retry with a 10% smaller train batch size
     gradient_accumulation_steps: int = 1
     # -- optimiser and schedule
     learning_rate: float = 5e-5
@@ -129,12 +130,33 @@ class TrainingArguments:
     hub_private_repo: bool | None = None
     # -- resuming
     resume_from_checkpoint: str | None = None
+    # -- what a script runs (the Trainer does not read these; example scripts do, as the reference's)
+    do_train: bool = False
+    do_eval: bool = False  # set when eval_strategy is not "no"
+    do_predict: bool = False
+    # -- checkpoint format
+    save_safetensors: bool = True  # False: weights in pytorch_model.bin (torch.save) instead of model.safetensors
+    # -- evaluation
+    # the reference keeps predictions on the device for this many steps (None: all); this loop moves each batch's
+    # to the CPU at once, which any value allows (checked, accepted for the reference's scripts)
+    eval_accumulation_steps: int | None = None
+    batch_eval_metrics: bool = False  # compute_metrics(pred, compute_result=...) per batch instead of on the whole set
+    eval_use_gather_object: bool = False  # gather non-tensor outputs (lists, strings) across processes
+    # -- logging
+    log_level: str = "passive"  # the library's log level in the main process ("passive": leave it as set)
+    log_level_replica: str = "warning"  # in the other processes
+    skip_memory_metrics: bool = True  # False: report CPU (and GPU) memory deltas of each stage in the metrics
+    # -- regularisation
+    neftune_noise_alpha: float | None = None  # NEFTune: uniform noise on the input embeddings while training
+    # -- accelerate
+    accelerator_config: Any = None  # AcceleratorConfig, a dict of its fields, or a JSON file's path
 
     def __post_init__(self) -> None:
         if self.output_dir is None:
             self.output_dir = "trainer_output"
         self.output_dir = os.fspath(self.output_dir)
         self._check_ranges()
+        self._check_evaluation_and_logging()
         self._check_strategies()
         self._check_precision()
         self._check_reporting()
@@ -186,7 +208,7 @@ class TrainingArguments:
         self.optim = self.optim.value if isinstance(self.optim, OptimizerNames) else self.optim
         if self.optim in {o.value for o in OptimizerNames} - set(OPTIMIZERS):
             raise TrainingArgumentsError(
-                f"optim={self.optim!r} needs a package or device this Trainer does not use; choose one of "
+                f"optim={self.optim!r} needs packages or model changes this Trainer does not drive; choose one of "
                 f"{', '.join(OPTIMIZERS)}, or build the optimizer yourself and pass Trainer(optimizers=(opt, None))."
             )
         _choose("optim", self.optim, OPTIMIZERS)
@@ -197,8 +219,40 @@ class TrainingArguments:
                 "dataloader_persistent_workers=True needs worker processes; set dataloader_num_workers >= 1."
             )
 
+    def _check_evaluation_and_logging(self) -> None:
+        from modelyard.training import accelerator_config
+
+        if self.eval_accumulation_steps is not None and (
+            not isinstance(self.eval_accumulation_steps, int) or self.eval_accumulation_steps < 1
+        ):
+            raise TrainingArgumentsError(
+                f"eval_accumulation_steps must be a whole number >= 1 or None, got {self.eval_accumulation_steps!r}."
+            )
+        if self.neftune_noise_alpha is not None and not self.neftune_noise_alpha > 0:
+            raise TrainingArgumentsError(
+                f"neftune_noise_alpha must be > 0 (or None for no noise), got {self.neftune_noise_alpha!r}."
+            )
+        self.log_level = _choose("log_level", self.log_level, LOG_LEVELS)
+        self.log_level_replica = _choose("log_level_replica", self.log_level_replica, LOG_LEVELS)
+        self.accelerator_config = accelerator_config.coerce(self.accelerator_config)
+        if self.accelerator_config.use_configured_state:
+            accelerator_config.check_configured_state()
+
+    def get_process_log_level(self) -> int:
+        """The ``logging`` level for this process: ``log_level`` on the main one, ``log_level_replica`` on the others
+        ("passive" keeps the library's current level)."""
+        import logging
+
+        main = int(os.environ.get("RANK", os.environ.get("LOCAL_RANK", "0"))) == 0
+        name = self.log_level if main else self.log_level_replica
+        if name == "passive":
+            return logging.getLogger("modelyard").getEffectiveLevel()
+        return logging.getLevelName(name.upper()) if name != "critical" else logging.CRITICAL
+
     def _check_strategies(self) -> None:
         self.eval_strategy = _choose("eval_strategy", self.eval_strategy, [s.value for s in IntervalStrategy])
+        if self.eval_strategy != "no":
+            self.do_eval = True
         self.logging_strategy = _choose("logging_strategy", self.logging_strategy, [s.value for s in IntervalStrategy])
         self.save_strategy = _choose("save_strategy", self.save_strategy, [s.value for s in SaveStrategy])
         self.hub_strategy = _choose("hub_strategy", self.hub_strategy, [s.value for s in HubStrategy])
@@ -241,8 +295,15 @@ class TrainingArguments:
                     f"load_best_model_at_end=True needs every save to follow an evaluation, but save_steps "
                     f"({self.save_steps}) is not a multiple of eval_steps ({self.eval_steps}); make it one."
                 )
-            if self.metric_for_best_model is None:
-                self.metric_for_best_model = "loss"
+        if self.lr_scheduler_type == "reduce_lr_on_plateau" and self.eval_strategy == "no":
+            raise TrainingArgumentsError(
+                "lr_scheduler_type='reduce_lr_on_plateau' lowers the learning rate when the evaluation metric stops "
+                "improving, but eval_strategy is 'no'; set eval_strategy to 'steps' or 'epoch'."
+            )
+        if (self.load_best_model_at_end or self.lr_scheduler_type == "reduce_lr_on_plateau") and (
+            self.metric_for_best_model is None
+        ):
+            self.metric_for_best_model = "loss"
         if self.metric_for_best_model is not None and self.greater_is_better is None:
             self.greater_is_better = not self.metric_for_best_model.endswith("loss")
 
@@ -266,7 +327,9 @@ class TrainingArguments:
                 )
 
     def _check_reporting(self) -> None:
-        targets = [self.report_to] if isinstance(self.report_to, str) else list(self.report_to or ["none"])
+        targets = [self.report_to] if isinstance(self.report_to, str) else list(
+            ["none"] if self.report_to is None else self.report_to
+        )
         for target in targets:
             _choose("report_to", target, REPORTERS)
         if "none" in targets and len(targets) > 1:
@@ -296,6 +359,14 @@ class TrainingArguments:
         return self.per_device_train_batch_size
 
     @property
+    def n_gpu(self) -> int:
+        """GPUs this process trains on: 1 on a CUDA device, else 0 (one device per process; the reference
+        also counts the GPUs one process drives with DataParallel, which this Trainer does not use)."""
+        import torch
+
+        return 1 if torch.cuda.is_available() and not self.use_cpu else 0
+
+    @property
     def eval_batch_size(self) -> int:
         """Examples per evaluation step (the per-device size; see :attr:`train_batch_size`)."""
         return self.per_device_eval_batch_size
@@ -309,10 +380,10 @@ class TrainingArguments:
 
     def to_dict(self) -> dict[str, Any]:
         """The settings as a JSON-ready dict; the hub token is masked."""
-        result = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        result = {f.name: _json_ready(getattr(self, f.name)) for f in dataclasses.fields(self)}
         if result.get("hub_token"):
             result["hub_token"] = "<HUB_TOKEN>"
-        return {k: (v.value if isinstance(v, Enum) else v) for k, v in result.items()}
+        return result
 
     def to_json_string(self) -> str:
         return json.dumps(self.to_dict(), indent=2, sort_keys=True)
@@ -320,6 +391,19 @@ class TrainingArguments:
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> TrainingArguments:
         return cls(**values)
+
+
+def _json_ready(value: Any) -> Any:
+    """Enums as their values, torch dtypes by name ("bfloat16"), nested configs as dicts."""
+    if isinstance(value, Enum):
+        return value.value
+    if type(value).__module__ == "torch" and type(value).__name__ == "dtype":
+        return str(value).removeprefix("torch.")
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {k: _json_ready(v) for k, v in dataclasses.asdict(value).items()}
+    if isinstance(value, dict):
+        return {k: _json_ready(v) for k, v in value.items()}
+    return value
 
 
 def _choose(name: str, value: Any, choices: Any) -> str:

@@ -244,7 +244,7 @@ class ProgressCallback(TrainerCallback):
             return
         if self.prediction_bar is None:
             dataloader = kwargs.get("eval_dataloader")
-            total = len(dataloader) if dataloader is not None and hasattr(dataloader, "__len__") else None
+            total = _length(dataloader)
             self.prediction_bar = tqdm(total=total, leave=self.training_bar is None, dynamic_ncols=True,
                                        desc="evaluating", unit="batch")
         self.prediction_bar.update(1)
@@ -348,3 +348,11 @@ class EarlyStoppingCallback(TrainerCallback):
         }
         if self.early_stopping_patience_counter >= self.early_stopping_patience:
             control.should_training_stop = True
+
+
+def _length(loader: Any) -> int | None:
+    """The number of batches, or None for a loader over an iterable dataset (its ``__len__`` raises TypeError)."""
+    try:
+        return len(loader) if loader is not None else None
+    except TypeError:
+        return None

@@ -38,6 +38,9 @@ SCALER_NAME = "scaler.pt"
 ARGS_NAME = "training_args.json"
 WEIGHTS_NAME = "model.safetensors"
 WEIGHTS_INDEX_NAME = "model.safetensors.index.json"
+# with save_safetensors=False: torch.save's format (read back with weights_only=True: tensors only)
+PT_WEIGHTS_NAME = "pytorch_model.bin"
+PT_WEIGHTS_INDEX_NAME = "pytorch_model.bin.index.json"
 _CHECKPOINT_RE = re.compile(rf"^{PREFIX}-(\d+)$")
 
 
@@ -53,16 +56,19 @@ def rng_file_name(process_index: int, num_processes: int) -> str:
     return "rng_state.pth" if num_processes == 1 else f"rng_state_{process_index}.pth"
 
 
-def sorted_checkpoints(output_dir: str | os.PathLike[str]) -> list[Path]:
-    """Complete checkpoints in ``output_dir``, oldest step first."""
+def sorted_checkpoints(
+    output_dir: str | os.PathLike[str], *, complete_only: bool = True, use_mtime: bool = False
+) -> list[Path]:
+    """Checkpoints in ``output_dir``, oldest step (or, with ``use_mtime``, oldest modification) first;
+    ``complete_only=False`` also lists ``checkpoint-<step>`` folders without a ``trainer_state.json``."""
     root = Path(output_dir)
     if not root.is_dir():
         return []
     found = []
     for child in root.iterdir():
         match = _CHECKPOINT_RE.match(child.name)
-        if match and child.is_dir() and (child / TRAINER_STATE_NAME).is_file():
-            found.append((int(match.group(1)), child))
+        if match and child.is_dir() and (not complete_only or (child / TRAINER_STATE_NAME).is_file()):
+            found.append((child.stat().st_mtime if use_mtime else int(match.group(1)), child))
     return [path for _, path in sorted(found)]
 
 
@@ -83,11 +89,15 @@ def commit_folder(temporary: Path, final: Path) -> None:
         os.replace(temporary, final)
 
 
-def rotate_checkpoints(output_dir: str | os.PathLike[str], limit: int | None, *, keep: list[str | None]) -> list[Path]:
-    """Delete the oldest checkpoints beyond ``limit``; those in ``keep`` (the best one) and the newest stay."""
+def rotate_checkpoints(
+    output_dir: str | os.PathLike[str], limit: int | None, *, keep: list[str | None], use_mtime: bool = False
+) -> list[Path]:
+    """Delete the oldest checkpoints beyond ``limit``; those in ``keep`` (the best one) and the newest stay, so
+    with ``limit=1`` and a best checkpoint older than the newest, two remain (the newest is needed to resume).
+    Every ``checkpoint-<step>`` folder counts, complete or not (as the reference's rotation)."""
     if limit is None:
         return []
-    checkpoints = sorted_checkpoints(output_dir)
+    checkpoints = sorted_checkpoints(output_dir, complete_only=False, use_mtime=use_mtime)
     protected = {Path(p).resolve() for p in keep if p} | ({checkpoints[-1].resolve()} if checkpoints else set())
     deleted = []
     excess = len(checkpoints) - limit
@@ -104,18 +114,31 @@ def rotate_checkpoints(output_dir: str | os.PathLike[str], limit: int | None, *,
 
 
 # --------------------------------------------------------------------------------------- model weights
-def save_model_files(model: nn.Module, folder: Path, *, processing_class: Any = None) -> None:
-    """The model in the ``save_pretrained`` format (plain modules: ``model.safetensors``)."""
+def save_model_files(model: nn.Module, folder: Path, *, processing_class: Any = None, safetensors: bool = True) -> None:
+    """The model in the ``save_pretrained`` format (plain modules: ``model.safetensors``); ``safetensors=False``:
+    ``pytorch_model.bin`` instead (the reference's ``save_safetensors=False``)."""
     save_pretrained = getattr(model, "save_pretrained", None)
     if callable(save_pretrained):
-        save_pretrained(folder)
+        if safetensors:
+            save_pretrained(folder)
+        else:
+            save_pretrained(folder, safe_serialization=False)
     else:
-        from safetensors.torch import save_model
-
         folder.mkdir(parents=True, exist_ok=True)
-        save_model(model, str(folder / WEIGHTS_NAME))
+        if safetensors:
+            from safetensors.torch import save_model
+
+            save_model(model, str(folder / WEIGHTS_NAME))
+        else:
+            torch.save(model.state_dict(), folder / PT_WEIGHTS_NAME)
     if processing_class is not None and callable(getattr(processing_class, "save_pretrained", None)):
         processing_class.save_pretrained(folder)
+
+
+def save_training_args(args: Any, folder: Path) -> None:
+    """The run's settings as ``training_args.json`` (the reference pickles them into ``training_args.bin``; plain
+    JSON needs no unpickling to read, and the hub shows it)."""
+    (folder / ARGS_NAME).write_text(args.to_json_string() + "\n", encoding="utf-8")
 
 
 def _aliased_keys(model: nn.Module) -> set[str]:
@@ -133,23 +156,30 @@ def _aliased_keys(model: nn.Module) -> set[str]:
 
 def load_model_files(model: nn.Module, folder: Path) -> None:
     """Load a checkpoint's weights into ``model`` in place (bit for bit)."""
-    index = folder / WEIGHTS_INDEX_NAME
-    if index.is_file():
-        try:
-            weight_map = json.loads(index.read_text(encoding="utf-8"))["weight_map"]
-            shards = sorted({check_shard_name(name, str(index)) for name in weight_map.values()})
-        except (ValueError, KeyError, TypeError, AttributeError) as err:
-            raise CheckpointError(f"{index} is not a usable checkpoint index: {err}. Resume from another "
-                                  "checkpoint, or save this one again.") from err
-        state: dict[str, torch.Tensor] = {}
-        for shard in shards:
-            state.update(load_file(str(folder / shard)))
-    elif (folder / WEIGHTS_NAME).is_file():
-        state = load_file(str(folder / WEIGHTS_NAME))
+    state: dict[str, torch.Tensor] = {}
+    for index_name, single_name, read in (
+        (WEIGHTS_INDEX_NAME, WEIGHTS_NAME, lambda path: load_file(str(path))),
+        (PT_WEIGHTS_INDEX_NAME, PT_WEIGHTS_NAME, load_torch_file),
+    ):
+        index = folder / index_name
+        if index.is_file():
+            try:
+                weight_map = json.loads(index.read_text(encoding="utf-8"))["weight_map"]
+                shards = sorted({check_shard_name(name, str(index)) for name in weight_map.values()})
+            except (ValueError, KeyError, TypeError, AttributeError) as err:
+                raise CheckpointError(f"{index} is not a usable checkpoint index: {err}. Resume from another "
+                                      "checkpoint, or save this one again.") from err
+            for shard in shards:
+                state.update(read(folder / shard))
+            break
+        if (folder / single_name).is_file():
+            state = read(folder / single_name)
+            break
     else:
         raise CheckpointError(
-            f"{folder} holds no model weights ({WEIGHTS_NAME} or {WEIGHTS_INDEX_NAME}); it is not a complete "
-            "checkpoint. Resume from another one, or pass resume_from_checkpoint=True to pick the latest complete one."
+            f"{folder} holds no model weights ({WEIGHTS_NAME}, {PT_WEIGHTS_NAME} or their shard index); it is not a "
+            "complete checkpoint. Resume from another one, or pass resume_from_checkpoint=True to pick the latest "
+            "complete one."
         )
     result = model.load_state_dict(state, strict=False)
     missing = set(result.missing_keys) - _aliased_keys(model)

@@ -22,7 +22,7 @@ class SchedulerType(str, Enum):
 
 
 class OptimizerNames(str, Enum):
-    """Every ``optim`` name the reference knows; :data:`OPTIMIZERS` are those this Trainer builds."""
+    """Every ``optim`` name the reference knows; :data:`BUILT_OPTIMIZERS` are those this Trainer builds."""
 
     ADAMW_TORCH = "adamw_torch"
     ADAMW_TORCH_FUSED = "adamw_torch_fused"
@@ -66,3 +66,20 @@ class OptimizerNames(str, Enum):
     APOLLO_ADAMW = "apollo_adamw"
     APOLLO_ADAMW_LAYERWISE = "apollo_adamw_layerwise"
     STABLE_ADAMW = "stable_adamw"
+
+
+# the bitsandbytes optimizers (8 or 32-bit states, optionally paged)
+BNB_OPTIMIZERS = (
+    "adamw_bnb_8bit", "adamw_8bit", "paged_adamw_32bit", "paged_adamw_8bit",
+    "ademamix", "ademamix_8bit", "paged_ademamix_32bit", "paged_ademamix_8bit",
+    "lion_32bit", "lion_8bit", "paged_lion_32bit", "paged_lion_8bit",
+    "rmsprop_bnb", "rmsprop_bnb_8bit", "rmsprop_bnb_32bit",
+)
+# those of other optional packages (apex, torchdistx, torch_xla, torch_npu)
+PACKAGE_OPTIMIZERS = ("adamw_apex_fused", "adamw_anyprecision", "adamw_torch_xla", "adamw_torch_npu_fused")
+# every name this Trainer builds: torch's, our Adafactor, and the optional packages' (imported when named).
+# The reference's others (GaLore, APOLLO, LOMO, schedule-free, torchao, GrokAdamW, StableAdamW) need
+# packages and model surgery this Trainer does not drive.
+BUILT_OPTIMIZERS = (
+    "adamw_torch", "adamw_torch_fused", "sgd", "adagrad", "rmsprop", "adafactor", *PACKAGE_OPTIMIZERS, *BNB_OPTIMIZERS,
+)

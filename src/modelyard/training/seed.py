@@ -30,6 +30,18 @@ def set_seed(seed: int, deterministic: bool = False) -> None:
         torch.use_deterministic_algorithms(True)
 
 
+def enable_full_determinism(seed: int, warn_only: bool = False) -> None:
+    """:func:`set_seed` plus deterministic kernels everywhere, for runs that must repeat bit for bit (slower):
+    torch's deterministic algorithms (``warn_only``: warn instead of failing on an operation that has none),
+    cuDNN without benchmarking, and the cuBLAS workspace setting deterministic matrix products need."""
+    set_seed(seed)
+    os.environ["CUDA_LAUNCH_BLOCKING"] = "1"
+    os.environ["CUBLAS_WORKSPACE_CONFIG"] = ":16:8"
+    torch.use_deterministic_algorithms(True, warn_only=warn_only)
+    torch.backends.cudnn.deterministic = True
+    torch.backends.cudnn.benchmark = False
+
+
 def capture_rng_state() -> dict[str, Any]:
     """This process's generator states, as plain data (see the module docstring)."""
     version, internal, gauss = random.getstate()

@@ -17,6 +17,7 @@ import logging
 import math
 import os
 import shutil
+import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
@@ -55,7 +56,8 @@ from modelyard.training.data import (
     remove_unused_hf_columns,
 )
 from modelyard.training.errors import CheckpointError, TrainerError
-from modelyard.training.optimizers import build_optimizer
+from modelyard.training.memory import MemoryTracker
+from modelyard.training.optimizers import build_optimizer, optimizer_cls_and_kwargs
 from modelyard.training.outputs import (
     EvalLoopOutput,
     EvalPrediction,
@@ -116,6 +118,15 @@ class Trainer:
             logger.info("No TrainingArguments given; using the defaults with output_dir=%r.", args.output_dir)
         if not isinstance(args, TrainingArguments):
             raise TrainerError(f"args must be a modelyard.TrainingArguments, got {type(args).__name__}.")
+        self._memory = MemoryTracker(not args.skip_memory_metrics)
+        self._memory.start("init")
+        if (args.save_strategy == "best" or args.load_best_model_at_end) and args.metric_for_best_model is None:
+            raise TrainerError(
+                "`args.metric_for_best_model` must be provided when save_strategy='best' or load_best_model_at_end is "
+                "set: name the evaluation metric that decides which checkpoint is best (e.g. 'loss', 'accuracy')."
+            )
+        if args.log_level != "passive":
+            logging.getLogger("modelyard").setLevel(args.get_process_log_level())
         self.model_init = model_init
         if model_init is not None:
             if optimizers != (None, None):
@@ -141,6 +152,9 @@ class Trainer:
         self.compute_metrics = compute_metrics
         self.preprocess_logits_for_metrics = preprocess_logits_for_metrics
         self.optimizer, self.lr_scheduler = optimizers
+        self._given_optimizers = optimizers
+        # per device; auto_find_batch_size lowers it when a step runs out of memory
+        self._train_batch_size = args.train_batch_size
         if data_collator is None:
             data_collator = (
                 DataCollatorWithPadding(processing_class)
@@ -175,6 +189,7 @@ class Trainer:
              "train_dataloader": None, "eval_dataloader": None},
         )
         self.control = self.callback_handler.call("on_init_end", args, self.state, self.control)
+        self._init_memory: dict[str, int] = self._memory.stop("init")  # reported with the first train()
 
     # ------------------------------------------------------------------ setup
     def _create_accelerator(self) -> Any:
@@ -183,19 +198,47 @@ class Trainer:
         from accelerate.utils import DataLoaderConfiguration
 
         args = self.args
+        config = args.accelerator_config
+        accumulation = dict(config.gradient_accumulation_kwargs or {})
+        if "num_steps" in accumulation:  # the accelerator config's way to set gradient accumulation
+            if args.gradient_accumulation_steps > 1 and accumulation["num_steps"] != args.gradient_accumulation_steps:
+                raise TrainerError(
+                    "The `AcceleratorConfig`'s `num_steps` is set but `gradient_accumulation_steps` is greater than 1 "
+                    f"in the TrainingArguments ({accumulation['num_steps']} vs {args.gradient_accumulation_steps}); "
+                    "set only one of them."
+                )
+            args.gradient_accumulation_steps = accumulation["num_steps"]
+        # micro-batches before the last of a step all-reduce their gradients too (less memory, more traffic)
+        self._sync_each_batch = bool(accumulation.get("sync_each_batch", False))
+        fixed = [k for k in ("adjust_scheduler", "sync_with_dataloader") if accumulation.get(k, True) is False]
+        if fixed:
+            logger.warning(
+                "accelerator_config gradient_accumulation_kwargs %s=False has no effect: the Trainer's loop ends an "
+                "accumulation at the end of the data and steps the schedule once per optimizer step.", fixed,
+            )
+        if config.non_blocking and not args.dataloader_pin_memory:
+            logger.warning("accelerator_config non_blocking=True has little effect without dataloader_pin_memory=True.")
         # Settings such as mixed precision live in a process-wide AcceleratorState; a new Trainer in the same
-        # process starts from a clean one (the reference resets it the same way). The distributed process
-        # group (PartialState) is kept.
-        AcceleratorState._reset_state(reset_partial_state=False)
+        # process starts from a clean one (the reference resets it the same way), unless the user configured
+        # it (use_configured_state). The distributed process group (PartialState) is kept.
+        if not config.use_configured_state:
+            AcceleratorState._reset_state(reset_partial_state=False)
         on_accelerator = torch.cuda.is_available() or (hasattr(torch, "xpu") and torch.xpu.is_available())
+        options: dict[str, Any] = {}
+        if not config.use_configured_state:
+            options.update(
+                cpu=args.use_cpu or not on_accelerator,
+                mixed_precision="bf16" if args.bf16 else "fp16" if args.fp16 else "no",
+                dynamo_backend="inductor" if args.torch_compile else None,
+            )
         return accelerate.Accelerator(
-            cpu=args.use_cpu or not on_accelerator,
-            mixed_precision="bf16" if args.bf16 else "fp16" if args.fp16 else "no",
             dataloader_config=DataLoaderConfiguration(
-                use_seedable_sampler=True, data_seed=args.effective_data_seed, even_batches=True
+                split_batches=config.split_batches, dispatch_batches=config.dispatch_batches,
+                even_batches=config.even_batches, use_seedable_sampler=config.use_seedable_sampler,
+                non_blocking=config.non_blocking, data_seed=args.effective_data_seed,
             ),
-            dynamo_backend="inductor" if args.torch_compile else None,
             step_scheduler_with_optimizer=False,
+            **options,
         )
 
     @property
@@ -258,7 +301,7 @@ class Trainer:
         dataset, collate = self._indexed(self._prepare_dataset(self.train_dataset, "training"),
                                          self._collator_for(self.train_dataset, "training"))
         self._loader_generator = torch.Generator()
-        options = self._loader_options(self.args.per_device_train_batch_size, self._loader_generator)
+        options = self._loader_options(self._train_batch_size, self._loader_generator)
         self._epoch_aware = [dataset] if callable(getattr(dataset, "set_epoch", None)) else []
         if is_iterable(dataset):
             loader = DataLoader(dataset, collate_fn=collate, drop_last=self.args.dataloader_drop_last, **options)
@@ -274,7 +317,7 @@ class Trainer:
     def _prepare_loader(self, loader: DataLoader) -> Any:
         # batches are moved to the device by _on_device (nothing to do on CPU: accelerate's loader would
         # walk every batch for that)
-        return self.accelerator.prepare(loader, device_placement=[False])
+        return self.accelerator.prepare_data_loader(loader, device_placement=False)
 
     def _on_device(self, batches: Iterator[Any]) -> Iterator[Any]:
         if self.accelerator.device.type == "cpu":
@@ -285,58 +328,124 @@ class Trainer:
         return (send_to_device(batch, device, non_blocking=True) for batch in batches)
 
     def get_eval_dataloader(self, eval_dataset: Any = None) -> Any:
+        """The evaluation loader over ``eval_dataset``: a dataset, the name of one in the Trainer's dict of
+        evaluation datasets, or None for the Trainer's own (made once per dataset, then reused)."""
+        dataset = self._eval_dataset_named(eval_dataset)
+        if isinstance(dataset, Mapping):
+            raise TrainerError(
+                f"get_eval_dataloader() takes one dataset, or the name of one of {sorted(dataset)}; evaluate() "
+                "handles the dict of them."
+            )
+        key = id(dataset)
+        if key in self._eval_loaders:
+            return self._eval_loaders[key][1]
+        prepared, collate = self._indexed(self._prepare_dataset(dataset, "evaluation"),
+                                          self._collator_for(dataset, "evaluation"))
+        generator = torch.Generator().manual_seed(self.args.effective_data_seed)
+        options = self._loader_options(self.args.per_device_eval_batch_size, generator)
+        sampler = None if is_iterable(prepared) else SequentialSampler(prepared)
+        loader = self._prepare_loader(DataLoader(prepared, sampler=sampler, collate_fn=collate,
+                                                 drop_last=self.args.dataloader_drop_last, **options))
+        self._eval_loaders[key] = (dataset, loader)  # made once per dataset (kept alive with it)
+        return loader
+
+    def _eval_dataset_named(self, eval_dataset: Any) -> Any:
+        if isinstance(eval_dataset, str):
+            if not isinstance(self.eval_dataset, Mapping) or eval_dataset not in self.eval_dataset:
+                names = sorted(self.eval_dataset) if isinstance(self.eval_dataset, Mapping) else []
+                raise TrainerError(
+                    f"eval_dataset={eval_dataset!r} names no evaluation dataset of this Trainer (it has "
+                    f"{names or 'no dict of them'}); pass Trainer(eval_dataset={{name: dataset, ...}})."
+                )
+            return self.eval_dataset[eval_dataset]
         dataset = eval_dataset if eval_dataset is not None else self.eval_dataset
         if dataset is None:
             raise TrainerError("evaluate() needs an eval_dataset; pass it to Trainer(eval_dataset=...) or to evaluate().")
-        if isinstance(dataset, Mapping):
-            raise TrainerError("get_eval_dataloader() takes one dataset; evaluate() handles a dict of them.")
-        key = id(dataset)
-        if key not in self._eval_loaders:
-            prepared, collate = self._indexed(self._prepare_dataset(dataset, "evaluation"),
-                                              self._collator_for(dataset, "evaluation"))
-            generator = torch.Generator().manual_seed(self.args.effective_data_seed)
-            options = self._loader_options(self.args.per_device_eval_batch_size, generator)
-            sampler = None if is_iterable(prepared) else SequentialSampler(prepared)
-            loader = DataLoader(prepared, sampler=sampler, collate_fn=collate, **options)
-            self._eval_loaders[key] = (dataset, self._prepare_loader(loader))  # keep the dataset alive
-        return self._eval_loaders[key][1]
+        return dataset
 
     def get_test_dataloader(self, test_dataset: Any) -> Any:
         check_dataset(test_dataset, "test_dataset")
         return self.get_eval_dataloader(test_dataset)
 
     # ------------------------------------------------------------------ optimizer and schedule
-    def create_optimizer(self) -> torch.optim.Optimizer:
-        if self.optimizer is not None:
-            return self.optimizer
-        args = self.args
-        model = self._unwrapped()
-        # no weight decay on biases and normalisation weights (the reference's split)
+    @staticmethod
+    def get_optimizer_cls_and_kwargs(args: TrainingArguments, model: nn.Module | None = None) -> tuple[Any, dict[str, Any]]:
+        """The optimizer class ``args.optim`` names and its keyword arguments but the parameters (``lr``,
+        betas, ...); an optimizer from a package that is not installed is an error naming it. ``model`` is
+        accepted for the reference's signature (its low-rank optimizers need it; these do not)."""
+        return optimizer_cls_and_kwargs(args)
+
+    @staticmethod
+    def get_decay_parameter_names(model: nn.Module) -> list[str]:
+        """The parameters weight decay applies to: all but biases and the weights of normalisation layers."""
         no_decay: set[str] = set()
         for module_name, module in model.named_modules():
             is_norm = "norm" in type(module).__name__.lower()
             for param_name, _ in module.named_parameters(recurse=False):
                 if is_norm or param_name == "bias":
                     no_decay.add(f"{module_name}.{param_name}" if module_name else param_name)
+        return [name for name, _ in model.named_parameters() if name not in no_decay]
+
+    def create_optimizer(self) -> torch.optim.Optimizer:
+        """The optimizer ``args.optim`` names over two groups (with and without weight decay), unless one was
+        given to the Trainer."""
+        if self.optimizer is not None:
+            return self.optimizer
+        args = self.args
+        model = self._unwrapped()
+        decay = set(self.get_decay_parameter_names(model))
         params = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
         if not params:
             raise TrainerError(f"{type(model).__name__} has no trainable parameters (every requires_grad is False).")
         groups = [
-            {"params": [p for n, p in params if n not in no_decay], "weight_decay": args.weight_decay},
-            {"params": [p for n, p in params if n in no_decay], "weight_decay": 0.0},
+            {"params": [p for n, p in params if n in decay], "weight_decay": args.weight_decay},
+            {"params": [p for n, p in params if n not in decay], "weight_decay": 0.0},
         ]
         groups = [g for g in groups if g["params"]]
         self.optimizer = build_optimizer(args.optim, groups, args)
         return self.optimizer
 
-    def create_scheduler(self, num_training_steps: int, optimizer: torch.optim.Optimizer) -> Any:
+    def create_scheduler(self, num_training_steps: int, optimizer: torch.optim.Optimizer | None = None) -> Any:
+        """The ``lr_scheduler_type`` schedule over ``num_training_steps``, unless one was given to the Trainer."""
         if self.lr_scheduler is None:
+            optimizer = optimizer if optimizer is not None else self.optimizer
+            if optimizer is None:
+                raise TrainerError("create_scheduler() needs an optimizer: call create_optimizer() first.")
             self.lr_scheduler = get_scheduler(
                 self.args.lr_scheduler_type, optimizer,
                 num_warmup_steps=self.args.get_warmup_steps(num_training_steps), num_training_steps=num_training_steps,
                 scheduler_specific_kwargs=self.args.lr_scheduler_kwargs,
             )
         return self.lr_scheduler
+
+    def create_optimizer_and_scheduler(self, num_training_steps: int) -> None:
+        """Build the optimizer and the schedule a run of ``num_training_steps`` uses (``train()`` calls it; call
+        it yourself to inspect them first, or override :meth:`create_optimizer` / :meth:`create_scheduler`)."""
+        optimizer = self.create_optimizer()
+        self.create_scheduler(num_training_steps=num_training_steps, optimizer=optimizer)
+
+    def _require_optimizer(self, what: str) -> torch.optim.Optimizer:
+        if self.optimizer is None:
+            raise TrainerError(f"{what} needs the optimizer: call create_optimizer() (or train()) first.")
+        return self.optimizer
+
+    def get_learning_rates(self) -> list[float]:
+        """The current learning rate of each parameter group."""
+        return [group["lr"] for group in self._require_optimizer("get_learning_rates()").param_groups]
+
+    def get_optimizer_group(self, param: torch.Tensor | None = None) -> dict[str, Any] | list[dict[str, Any]]:
+        """The optimizer's parameter group holding ``param``, or every group when ``param`` is None."""
+        groups = self._require_optimizer("get_optimizer_group()").param_groups
+        if param is None:
+            return groups
+        for group in groups:
+            if any(p is param for p in group["params"]):
+                return group
+        raise TrainerError(f"The optimizer holds no group with this parameter (shape {tuple(param.shape)}).")
+
+    def get_num_trainable_parameters(self) -> int:
+        """How many parameter values the optimizer would train (those with requires_grad)."""
+        return sum(p.numel() for p in self.model.parameters() if p.requires_grad)
 
     # ------------------------------------------------------------------ loss
     def _has_labels(self, inputs: Mapping[str, Any]) -> bool:
@@ -389,6 +498,24 @@ class Trainer:
             raise TrainerError(f"model_init must return a torch.nn.Module, got {type(model).__name__}.")
         return model
 
+    def _activate_neftune(self, model: nn.Module) -> nn.Module:
+        """NEFTune (Jain et al., 2023): while training, the input embeddings get uniform noise of magnitude
+        ``neftune_noise_alpha / sqrt(sequence length * hidden size)``; evaluation sees them clean."""
+        embeddings = _input_embeddings(_unwrap(model))
+        alpha = self.args.neftune_noise_alpha
+        if alpha is None:
+            raise TrainerError("NEFTune needs neftune_noise_alpha > 0 in the TrainingArguments.")
+        self._neftune_hook: Any = embeddings.register_forward_hook(functools.partial(_neftune_noise, alpha=alpha))
+        return model
+
+    def _deactivate_neftune(self, model: nn.Module) -> nn.Module:
+        """Remove the NEFTune noise from the input embeddings (train() does at its end)."""
+        hook = getattr(self, "_neftune_hook", None)
+        if hook is not None:
+            hook.remove()
+            self._neftune_hook = None
+        return model
+
     def train(self, resume_from_checkpoint: str | os.PathLike[str] | bool | None = None, **kwargs: Any) -> TrainOutput:
         """Train the model; ``resume_from_checkpoint=True`` continues from the latest complete checkpoint in
         ``output_dir`` (or the hub's ``last-checkpoint`` with ``hub_strategy="checkpoint"``), a path from that
@@ -404,11 +531,42 @@ class Trainer:
             self._prepared_model = None
             self.optimizer, self.lr_scheduler = None, None
         self.is_in_train = True
+        self._memory.start("train")
+        if self.args.neftune_noise_alpha is not None:
+            self.model = self._activate_neftune(self.model)
         try:
+            if self.args.auto_find_batch_size:
+                return self._train_finding_batch_size(checkpoint)
             return self._train(checkpoint)
         finally:
             self.is_in_train = False
             self._clip_params = None
+            self._memory.stop("train")  # (a no-op when _train reported it)
+            if self.args.neftune_noise_alpha is not None:
+                self.model = self._deactivate_neftune(self.model)
+
+    def _train_finding_batch_size(self, checkpoint: Path | None) -> TrainOutput:
+        """auto_find_batch_size: train with the largest per-device batch size that fits, from
+        per_device_train_batch_size (or the size the checkpoint ran with) down by 10% at each out-of-memory
+        error (accelerate's find_executable_batch_size). A retry starts the run again from its beginning (or the
+        checkpoint) with a fresh optimizer and schedule; the model keeps what the failed attempt changed, as the
+        reference's."""
+        from accelerate.utils import find_executable_batch_size
+
+        if checkpoint is not None:
+            saved = TrainerState.load_from_json(checkpoint / TRAINER_STATE_NAME).train_batch_size
+            self._train_batch_size = saved or self._train_batch_size
+
+        def attempt(batch_size: int) -> TrainOutput:
+            if batch_size != self._train_batch_size:
+                logger.warning("Out of memory with a per-device batch size of %d; trying %d.",
+                               self._train_batch_size, batch_size)
+                self._train_batch_size = batch_size
+                self.optimizer, self.lr_scheduler = self._given_optimizers
+            return self._train(checkpoint)
+
+        result: TrainOutput = find_executable_batch_size(attempt, starting_batch_size=self._train_batch_size)()
+        return result
 
     def _resolve_checkpoint(self, resume: str | os.PathLike[str] | bool | None) -> Path | None:
         if resume is None or resume is False:
@@ -419,14 +577,16 @@ class Trainer:
                 found = self._fetch_hub_checkpoint()
             if found is None:
                 raise CheckpointError(
-                    f"resume_from_checkpoint=True but {self.args.output_dir!r} holds no complete checkpoint "
-                    "(checkpoint-<step> with a trainer_state.json); train without resuming, or point to one."
+                    f"No valid checkpoint found in output directory {self.args.output_dir!r}: resume_from_checkpoint="
+                    "True but it holds no complete checkpoint (checkpoint-<step> with a trainer_state.json); train "
+                    "without resuming, or point to one."
                 )
             return found
         path = Path(resume)
         if not (path / TRAINER_STATE_NAME).is_file():
             raise CheckpointError(
-                f"Cannot resume from {str(path)!r}: it is not a complete checkpoint (no {TRAINER_STATE_NAME}). "
+                f"Can't find a valid checkpoint at {str(path)!r}: it is not a complete checkpoint (no "
+                f"{TRAINER_STATE_NAME}). "
                 "Pass a checkpoint-<step> folder, or True for the latest one in output_dir."
             )
         return path
@@ -438,6 +598,35 @@ class Trainer:
         self.accelerator.wait_for_everyone()
         candidate = self.args.output_path / publishing.LAST_CHECKPOINT
         return found or (candidate if (candidate / TRAINER_STATE_NAME).is_file() else None)
+
+    def num_examples(self, dataloader: Any) -> int:
+        """How many examples ``dataloader`` gives per epoch: its dataset's length, else batches x batch size."""
+        dataset = getattr(dataloader, "dataset", None)
+        inner = getattr(dataset, "dataset", None)  # our seeding wrapper holds the user's dataset
+        for candidate in (inner, dataset):
+            if candidate is None:
+                continue
+            try:
+                return len(candidate)
+            except TypeError:  # an iterable dataset
+                continue
+        return len(dataloader) * self._train_batch_size
+
+    def set_initial_training_values(
+        self, args: TrainingArguments, dataloader: Any, total_train_batch_size: int
+    ) -> tuple[int, int, int, int, bool, int | None, int]:
+        """What a run over ``dataloader`` amounts to, as the reference's method of this name returns it:
+        ``(num_train_epochs, num_update_steps_per_epoch, num_examples, num_train_samples, epoch_based,
+        len_dataloader, max_steps)``; ``epoch_based`` is True when ``num_train_epochs`` sets the length."""
+        if args is not self.args:
+            raise TrainerError("set_initial_training_values() answers for this Trainer's own args (trainer.args).")
+        batches, per_epoch, max_steps, epochs = self._step_counts(dataloader)
+        if batches:
+            examples = self.num_examples(dataloader)
+            samples = max_steps * total_train_batch_size if args.max_steps > 0 else int(examples * args.num_train_epochs)
+            return epochs, per_epoch or 1, examples, samples, args.max_steps <= 0, batches, max_steps
+        samples = max_steps * total_train_batch_size
+        return sys.maxsize, max_steps, samples, samples, False, batches, max_steps
 
     def _step_counts(self, dataloader: Any) -> tuple[int | None, int | None, int, int]:
         """(batches per epoch, optimizer steps per epoch, max_steps, number of epochs) for this run."""
@@ -491,17 +680,17 @@ class Trainer:
         train_loader = self.get_train_dataloader()
         batches_per_epoch, steps_per_epoch, max_steps, num_epochs = self._step_counts(train_loader)
         model = self._setup_model()
-        optimizer = self.create_optimizer()
-        scheduler = self.create_scheduler(max_steps, optimizer)
+        self.create_optimizer_and_scheduler(num_training_steps=max_steps)
+        optimizer, scheduler = self.optimizer, self.lr_scheduler
         if not self._direct:  # fp16's gradient scaler (and DeepSpeed/XLA) step through accelerate's wrapper
             self.optimizer = optimizer = accelerator.prepare(optimizer)
         self.callback_handler.objects.update(
             model=model, optimizer=optimizer, lr_scheduler=scheduler, train_dataloader=train_loader
         )
-        total_batch_size = args.per_device_train_batch_size * args.gradient_accumulation_steps * accelerator.num_processes
+        total_batch_size = self._train_batch_size * args.gradient_accumulation_steps * accelerator.num_processes
 
         self.state = TrainerState(
-            max_steps=max_steps, num_train_epochs=num_epochs, train_batch_size=args.per_device_train_batch_size,
+            max_steps=max_steps, num_train_epochs=num_epochs, train_batch_size=self._train_batch_size,
             logging_steps=self._every(args.logging_steps, max_steps), eval_steps=self._every(args.eval_steps, max_steps),
             save_steps=self._every(args.save_steps, max_steps),
             is_local_process_zero=accelerator.is_local_main_process, is_world_process_zero=accelerator.is_main_process,
@@ -513,9 +702,9 @@ class Trainer:
             self._hub_target = publishing.init_repo(args)
 
         logger.info(
-            "Training: %s examples, %d epochs, %d steps, %d per device x %d processes x %d accumulation = %d per step",
-            batches_per_epoch * args.per_device_train_batch_size * accelerator.num_processes if batches_per_epoch else "?",
-            num_epochs, max_steps, args.per_device_train_batch_size, accelerator.num_processes,
+            "Running training: %s examples, %d epochs, %d steps, %d per device x %d processes x %d accumulation = %d per step",
+            batches_per_epoch * self._train_batch_size * accelerator.num_processes if batches_per_epoch else "?",
+            num_epochs, max_steps, self._train_batch_size, accelerator.num_processes,
             args.gradient_accumulation_steps, total_batch_size,
         )
         self.control = TrainerControl()
@@ -574,10 +763,21 @@ class Trainer:
                         self.state.best_metric)
             ckpt.load_model_files(self._unwrapped(), Path(self.state.best_model_checkpoint))
 
+        best = self.state.best_model_checkpoint
+        if args.save_total_limit == 1 and best is not None and accelerator.is_main_process:
+            # the newest checkpoint was kept beside the best one only to resume from; the run is over
+            for folder in ckpt.sorted_checkpoints(args.output_path, complete_only=False):
+                if folder.resolve() != Path(best).resolve():
+                    logger.info("Deleting %s (save_total_limit=1 keeps the best checkpoint once training ends)", folder)
+                    shutil.rmtree(folder, ignore_errors=True)
+
         steps_done = self.state.global_step - start_step
         metrics = speed_metrics("train", start_time, num_samples=steps_done * total_batch_size, num_steps=steps_done)
         metrics["total_flos"] = float(self.state.total_flos)
         metrics["train_loss"] = self._total_loss / max(steps_done, 1)
+        metrics.update(self._init_memory)
+        self._init_memory = {}
+        metrics.update(self._memory.stop("train"))
         self.log(metrics)
         self.control = self.callback_handler.call("on_train_end", args, self.state, self.control)
         if args.push_to_hub:
@@ -589,10 +789,10 @@ class Trainer:
         if self._loader_generator is not None:
             # workers' seeds come from this generator: reseeded per epoch, never from the global RNG
             self._loader_generator.manual_seed(_epoch_seed(self.args.effective_data_seed, epoch))
-        loader.set_epoch(epoch)
+        _set_epoch(loader, epoch)  # (a loader of the user's, from an overridden get_train_dataloader, may lack it)
         if skip:
             loader = self.accelerator.skip_first_batches(loader, skip)
-            loader.set_epoch(epoch)
+            _set_epoch(loader, epoch)
         # told here, whatever wraps them: accelerate's set_epoch reaches a sampler below its shard and skip
         # wrappers only where it put one itself, and the dataset only where it found no sampler
         for target in self._epoch_aware:
@@ -618,12 +818,12 @@ class Trainer:
             step_loss = self.training_step(model, group[0], 1)
         else:
             step_loss = torch.zeros((), device=self.accelerator.device)
-            last = len(group) - 1
+            last = len(group) if self._sync_each_batch else len(group) - 1
             for index, batch in enumerate(group):
                 # micro-batches before the last skip DDP's gradient all-reduce
                 with self.accelerator.no_sync(model) if index < last else _NO_CONTEXT:
                     step_loss += self.training_step(model, batch, len(group))
-                if index < last and "on_substep_end" in hooks:
+                if index < len(group) - 1 and "on_substep_end" in hooks:
                     self.control = handler.call("on_substep_end", args, self.state, self.control)
             step_loss /= len(group)
         self._losses.add(step_loss)
@@ -640,7 +840,8 @@ class Trainer:
         optimizer.step()
         if hooks and "on_optimizer_step" in hooks:
             self.control = handler.call("on_optimizer_step", args, self.state, self.control)
-        if self._direct or not self.accelerator.optimizer_step_was_skipped:
+        # ReduceLROnPlateau steps on the evaluation metric instead (_evaluate)
+        if (self._direct or not self.accelerator.optimizer_step_was_skipped) and not self._on_plateau:
             scheduler.step()
         optimizer.zero_grad(set_to_none=True)
 
@@ -667,7 +868,7 @@ class Trainer:
             self._logged_steps = self.state.global_step
         metrics = None
         if control.should_evaluate:
-            metrics = self._evaluate_all()
+            metrics = self._evaluate(None, None)
             new_best = self._update_best(metrics)
             if self.args.save_strategy == "best" and new_best:
                 self.control.should_save = True
@@ -676,13 +877,32 @@ class Trainer:
             self.control = self.callback_handler.call("on_save", self.args, self.state, self.control)
         self.control._new_step()
 
-    def _evaluate_all(self) -> dict[str, float]:
+    def _evaluate(self, trial: Any, ignore_keys_for_eval: list[str] | None, skip_scheduler: bool = False) -> dict[str, float]:
+        """The evaluation during training (each eval dataset when there are several); then a ReduceLROnPlateau
+        schedule steps on ``metric_for_best_model``. ``trial`` is the reference's hyperparameter-search trial
+        (unused here)."""
         if isinstance(self.eval_dataset, Mapping):
             metrics: dict[str, float] = {}
             for name, dataset in self.eval_dataset.items():
-                metrics.update(self.evaluate(dataset, metric_key_prefix=f"eval_{name}"))
-            return metrics
-        return self.evaluate()
+                metrics.update(self.evaluate(dataset, ignore_keys_for_eval, metric_key_prefix=f"eval_{name}"))
+        else:
+            metrics = self.evaluate(ignore_keys=ignore_keys_for_eval)
+        if self._on_plateau and not skip_scheduler:
+            name = self.args.metric_for_best_model or "loss"
+            key = name if name.startswith("eval_") else f"eval_{name}"
+            if key not in metrics:
+                raise TrainerError(
+                    f"The ReduceLROnPlateau schedule steps on metric_for_best_model={name!r}, but the evaluation "
+                    f"reported no {key!r} (it reported {sorted(metrics)}); set metric_for_best_model to one of "
+                    "those, or make compute_metrics return it."
+                )
+            plateau: Any = self.lr_scheduler  # a ReduceLROnPlateau (_on_plateau), whose step takes the metric
+            plateau.step(metrics[key])
+        return metrics
+
+    @property
+    def _on_plateau(self) -> bool:
+        return isinstance(self.lr_scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau)
 
     def _update_best(self, metrics: dict[str, float]) -> bool:
         name = self.args.metric_for_best_model
@@ -700,6 +920,9 @@ class Trainer:
         if better:
             self.state.best_metric = value
             self.state.best_global_step = self.state.global_step
+            saved = self.args.output_path / ckpt.checkpoint_name(self.state.global_step)
+            if (saved / TRAINER_STATE_NAME).is_file():  # saved at this step before the evaluation ran
+                self.state.best_model_checkpoint = str(saved)
         return better
 
     # ------------------------------------------------------------------ logging
@@ -723,25 +946,50 @@ class Trainer:
         accelerator.wait_for_everyone()
         if not args.save_only_model:
             save_rng_state(temporary / ckpt.rng_file_name(accelerator.process_index, accelerator.num_processes))
-        if self.state.best_global_step == step:
-            self.state.best_model_checkpoint = str(final)
+        best = self.state.best_global_step
+        if best == step or (best and (output_dir / ckpt.checkpoint_name(best)).is_dir()):
+            # (a checkpoint saved at the best step before the evaluation that found it best counts too)
+            self.state.best_model_checkpoint = str(output_dir / ckpt.checkpoint_name(best))
         if accelerator.is_main_process:
-            ckpt.save_model_files(self._unwrapped(), temporary, processing_class=self.processing_class)
+            ckpt.save_model_files(self._unwrapped(), temporary, processing_class=self.processing_class,
+                                  safetensors=self.args.save_safetensors)
             if not args.save_only_model:
                 torch.save(self.optimizer.state_dict(), temporary / ckpt.OPTIMIZER_NAME)  # type: ignore[union-attr]  # created before the first step
                 torch.save(self.lr_scheduler.state_dict(), temporary / ckpt.SCHEDULER_NAME)  # type: ignore[union-attr]  # created before the first step
                 if accelerator.scaler is not None:
                     torch.save(accelerator.scaler.state_dict(), temporary / ckpt.SCALER_NAME)
-            (temporary / ckpt.ARGS_NAME).write_text(args.to_json_string() + "\n", encoding="utf-8")
+            ckpt.save_training_args(args, temporary)
             self.state.save_to_json(temporary / TRAINER_STATE_NAME)
         accelerator.wait_for_everyone()
         if accelerator.is_main_process:
             ckpt.commit_folder(temporary, final)
-            ckpt.rotate_checkpoints(output_dir, args.save_total_limit, keep=[self.state.best_model_checkpoint])
+            self._rotate_checkpoints(output_dir=output_dir)
             if args.push_to_hub and args.hub_strategy != "end":
                 self._push_checkpoint(final)
         accelerator.wait_for_everyone()
         return final
+
+    def _rotate_checkpoints(self, use_mtime: bool = False, output_dir: str | os.PathLike[str] | None = None) -> None:
+        """Delete the oldest checkpoints beyond ``save_total_limit``, never the best one nor the newest (override
+        to change which are kept)."""
+        ckpt.rotate_checkpoints(output_dir if output_dir is not None else self.args.output_path,
+                                self.args.save_total_limit, keep=[self.state.best_model_checkpoint], use_mtime=use_mtime)
+
+    def _compare_with_checkpoint(self, saved: TrainerState) -> None:
+        """Warn when this run's step intervals or batch size differ from those the checkpoint was trained with
+        (the run goes on with this run's settings)."""
+        ours = {"logging_steps": self.state.logging_steps, "eval_steps": self.state.eval_steps,
+                "save_steps": self.state.save_steps, "per_device_train_batch_size": self._train_batch_size}
+        theirs = {"logging_steps": saved.logging_steps, "eval_steps": saved.eval_steps, "save_steps": saved.save_steps,
+                  "per_device_train_batch_size": saved.train_batch_size}
+        differences = [f"\t{name}: {ours[name]} (from args) != {theirs[name]} (from {TRAINER_STATE_NAME})"
+                       for name in ours if theirs[name] is not None and theirs[name] != ours[name]]
+        if differences:
+            logger.warning(
+                "The following settings differ from those in the checkpoint's %s; the run goes on with this run's "
+                "(a different batch size also changes the data order and the results):\n%s",
+                TRAINER_STATE_NAME, "\n".join(differences),
+            )
 
     def _load_checkpoint(self, folder: Path, optimizer: Any, scheduler: Any) -> None:
         accelerator = self.accelerator
@@ -753,12 +1001,7 @@ class Trainer:
                 f"with save_only_model=True, or by a run with a different number of processes). Load its weights "
                 "with from_pretrained and start a new run instead."
             )
-        if saved.train_batch_size not in (None, self.args.per_device_train_batch_size):
-            logger.warning(
-                "Resuming with per_device_train_batch_size=%d from a checkpoint trained with %d: the data order "
-                "and the results will differ from an uninterrupted run.",
-                self.args.per_device_train_batch_size, saved.train_batch_size,
-            )
+        self._compare_with_checkpoint(saved)
         ckpt.load_model_files(self._unwrapped(), folder)
         optimizer.load_state_dict(ckpt.load_torch_file(folder / ckpt.OPTIMIZER_NAME))
         scheduler.load_state_dict(ckpt.load_torch_file(folder / ckpt.SCHEDULER_NAME))
@@ -796,6 +1039,9 @@ class Trainer:
     def _gather(self, value: Any) -> Any:
         if value is None:
             return None
+        if not isinstance(value, torch.Tensor) and self.args.eval_use_gather_object:
+            # lists of strings or other objects: every process's, concatenated (eval_use_gather_object)
+            return self.accelerator.gather_for_metrics(value, use_gather_object=True)
         if isinstance(value, tuple | list):
             return type(value)(self._gather(v) for v in value)
         if value.dim() >= 2:  # sequence outputs may differ in length between processes
@@ -812,8 +1058,14 @@ class Trainer:
             self.args.prediction_loss_only or self.compute_metrics is None
         )
         losses = predictions = labels = None
+        # batch_eval_metrics: compute_metrics sees each batch (as tensors) and returns the result at the last one,
+        # so metrics need not hold the whole set's outputs at once
+        per_batch = self.args.batch_eval_metrics and self.compute_metrics is not None
+        batch_metrics: Mapping[str, Any] | None = None
         self.callback_handler.objects["eval_dataloader"] = dataloader
         for batch in self._on_device(iter(dataloader)):
+            # accelerate's loader looks one batch ahead and flags the last one (gather_for_metrics trims by it)
+            is_last = self.accelerator.gradient_state.end_of_dataloader
             loss, logits, batch_labels = self.prediction_step(model, batch, loss_only, ignore_keys)
             size = _batch_size(batch)
             if loss is not None:
@@ -824,11 +1076,17 @@ class Trainer:
                 batch_labels = self._gather(batch_labels)
                 if self.preprocess_logits_for_metrics is not None:
                     logits = self.preprocess_logits_for_metrics(logits, batch_labels)
+                if per_batch and batch_labels is not None:
+                    batch_metrics = self.compute_metrics(  # type: ignore[misc,call-arg]  # per_batch: set, and takes it
+                        EvalPrediction(predictions=logits, label_ids=batch_labels), compute_result=is_last
+                    )
                 predictions = nested_concat(predictions, to_numpy(logits))
                 labels = nested_concat(labels, to_numpy(batch_labels)) if batch_labels is not None else labels
             self.control = self.callback_handler.call("on_prediction_step", self.args, self.state, self.control)
         metrics: dict[str, float] = {}
-        if self.compute_metrics is not None and predictions is not None and labels is not None:
+        if per_batch:
+            metrics = dict(batch_metrics or {})
+        elif self.compute_metrics is not None and predictions is not None and labels is not None:
             metrics = dict(self.compute_metrics(EvalPrediction(predictions=predictions, label_ids=labels)))
         num_samples = len(losses) if losses is not None else _num_rows(predictions)
         if losses is not None:
@@ -843,16 +1101,18 @@ class Trainer:
         self, eval_dataset: Any = None, ignore_keys: list[str] | None = None, metric_key_prefix: str = "eval"
     ) -> dict[str, float]:
         """Loss (and ``compute_metrics``) over the evaluation set, every sample counted once across processes."""
-        dataset = eval_dataset if eval_dataset is not None else self.eval_dataset
+        dataset = self._eval_dataset_named(eval_dataset)
         if isinstance(dataset, Mapping):
             metrics: dict[str, float] = {}
             for name, part in dataset.items():
                 metrics.update(self.evaluate(part, ignore_keys, f"{metric_key_prefix}_{name}"))
             return metrics
+        self._memory.start("eval")
         start = time.perf_counter()
         loader = self.get_eval_dataloader(dataset)
         output = self.evaluation_loop(loader, "Evaluation", None, ignore_keys, metric_key_prefix)
         metrics = dict(output.metrics)
+        metrics.update(self._memory.stop("eval"))
         metrics.update(speed_metrics(metric_key_prefix, start, num_samples=output.num_samples,
                                      num_steps=math.ceil(output.num_samples / (self.args.per_device_eval_batch_size
                                                                               * self.accelerator.num_processes))))
@@ -865,10 +1125,12 @@ class Trainer:
         self, test_dataset: Any, ignore_keys: list[str] | None = None, metric_key_prefix: str = "test"
     ) -> PredictionOutput:
         """Predictions (everything the model returns but the loss, as NumPy), labels and metrics."""
+        self._memory.start("test")
         start = time.perf_counter()
         loader = self.get_test_dataloader(test_dataset)
         output = self.evaluation_loop(loader, "Prediction", False, ignore_keys, metric_key_prefix)
         metrics = dict(output.metrics)
+        metrics.update(self._memory.stop("test"))
         metrics.update(speed_metrics(metric_key_prefix, start, num_samples=output.num_samples))
         self.control = self.callback_handler.call("on_predict", self.args, self.state, self.control, metrics=metrics)
         return PredictionOutput(output.predictions, output.label_ids, metrics)
@@ -879,8 +1141,9 @@ class Trainer:
         folder = Path(output_dir) if output_dir is not None else self.args.output_path
         self.accelerator.wait_for_everyone()
         if self.accelerator.is_main_process:
-            ckpt.save_model_files(self._unwrapped(), folder, processing_class=self.processing_class)
-            (folder / ckpt.ARGS_NAME).write_text(self.args.to_json_string() + "\n", encoding="utf-8")
+            ckpt.save_model_files(self._unwrapped(), folder, processing_class=self.processing_class,
+                                  safetensors=self.args.save_safetensors)
+            ckpt.save_training_args(self.args, folder)
         self.accelerator.wait_for_everyone()
 
     def create_model_card(self, **card_options: Any) -> str:
@@ -889,7 +1152,7 @@ class Trainer:
         text = publishing.model_card(
             self.args, self.state, model=self._unwrapped(), eval_metrics=eval_metrics,
             num_processes=self.accelerator.num_processes, mixed_precision=str(self.accelerator.mixed_precision),
-            total_train_batch_size=self.args.per_device_train_batch_size * self.args.gradient_accumulation_steps
+            total_train_batch_size=self._train_batch_size * self.args.gradient_accumulation_steps
             * self.accelerator.num_processes, **card_options,
         )
         if self.accelerator.is_main_process:
@@ -921,7 +1184,8 @@ class Trainer:
         args = self.args
         target = self._hub_target = self._hub_target or publishing.init_repo(args)
         folder = args.output_path
-        ckpt.save_model_files(self._unwrapped(), folder, processing_class=self.processing_class)
+        ckpt.save_model_files(self._unwrapped(), folder, processing_class=self.processing_class,
+                             safetensors=self.args.save_safetensors)
         step = self.state.global_step
         target.commit_folder(folder, message=f"Training in progress, step {step}", ignore_patterns=_HUB_IGNORE)
         if args.hub_strategy == "checkpoint":
@@ -965,14 +1229,15 @@ class LossWindow:
 
     def take(self, filter_non_finite: bool) -> tuple[torch.Tensor, torch.Tensor]:
         """(mean loss of the window, sum of its losses). With the filter, non-finite steps count as the mean
-        of the finite ones (the reference's logging_nan_inf_filter)."""
+        of the finite ones, 0 when none was (the reference's logging_nan_inf_filter)."""
         parts = self.folded + ([self._fold(self.pending)] if self.pending else [])
         self.pending, self.folded = [], []
         if not parts:
             return torch.zeros(()), torch.zeros(())
         finite_sum, finite_count, total_sum, count = torch.stack(parts).sum(0)
         if filter_non_finite:
-            mean = finite_sum / finite_count  # nan when no step was finite
+            # a window where no step was finite logs 0, as the reference (the logs stay finite, as asked)
+            mean = finite_sum / finite_count.clamp(min=1)
             return mean, mean * count
         return total_sum / count, total_sum
 
@@ -989,6 +1254,30 @@ def _unwrap(model: nn.Module) -> nn.Module:
             model = compiled
         else:
             return model
+
+
+def _input_embeddings(model: nn.Module) -> nn.Module:
+    get = getattr(model, "get_input_embeddings", None)
+    embeddings = get() if callable(get) else None
+    if not isinstance(embeddings, nn.Module):
+        raise TrainerError(
+            f"neftune_noise_alpha is set but {type(model).__name__} has no get_input_embeddings() returning its "
+            "embedding layer (NEFTune adds its noise there); unset neftune_noise_alpha for this model."
+        )
+    return embeddings
+
+
+def _neftune_noise(module: nn.Module, inputs: Any, output: torch.Tensor, *, alpha: float) -> torch.Tensor:
+    if not module.training:
+        return output
+    magnitude = alpha / math.sqrt(output.size(1) * output.size(2))
+    return output + torch.zeros_like(output).uniform_(-magnitude, magnitude)
+
+
+def _set_epoch(loader: Any, epoch: int) -> None:
+    set_epoch = getattr(loader, "set_epoch", None)
+    if callable(set_epoch):
+        set_epoch(epoch)
 
 
 def _epoch_seed(data_seed: int, epoch: int) -> int:

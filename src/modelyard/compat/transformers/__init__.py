@@ -60,6 +60,7 @@ __getattr__, __dir__ = declare(
         # the reference's top level offers the live tables (not the *_NAMES dicts, which stay in the submodules)
         **{name: f"{_HERE}.models.auto" for name in _AUTO_TABLES if not name.endswith("_NAMES")},
         "set_seed": f"{_HERE}.trainer_utils",
+        "enable_full_determinism": f"{_HERE}.trainer_utils",
         "is_torch_available": f"{_HERE}.utils.import_utils",
         "add_start_docstrings": f"{_HERE}.utils.doc",
         "apply_chunking_to_forward": f"{_HERE}.pytorch_utils",
@@ -100,6 +101,9 @@ __getattr__, __dir__ = declare(
         "tokenization_utils",
         "tokenization_utils_base",
         "tokenization_utils_fast",
+        "trainer",
+        "trainer_callback",
+        "trainer_pt_utils",
         "trainer_utils",
         "training_args",
         "utils",

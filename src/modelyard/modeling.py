@@ -321,20 +321,31 @@ class PreTrainedModel(nn.Module, ModuleUtilsMixin, PretrainedIO):
             output.out_features = in_weight.shape[0]  # type: ignore[assignment]  # torch: setattr typed Tensor | Module
 
     def resize_token_embeddings(
-        self, new_num_tokens: int | None = None, pad_to_multiple_of: int | None = None
+        self, new_num_tokens: int | None = None, pad_to_multiple_of: int | None = None, mean_resizing: bool = True
     ) -> nn.Embedding:
-        """Grow or shrink the vocabulary; new rows are initialised, kept rows are unchanged."""
+        """Grow or shrink the vocabulary; kept rows are unchanged.
+
+        New rows start at the mean of the old ones (with a spread of 1e-9 times their covariance), as the
+        reference does: a fresh random row would give the new tokens far more probability than the trained ones
+        in a language model's output. ``mean_resizing=False`` initialises them like any new weight instead.
+        """
         old = self.get_input_embeddings()
         if not isinstance(old, nn.Embedding):
             raise NotImplementedError(f"{type(self).__name__}'s input embeddings are not an nn.Embedding.")
         size = old.num_embeddings if new_num_tokens is None else new_num_tokens
         if pad_to_multiple_of is not None:
             if not isinstance(pad_to_multiple_of, int) or pad_to_multiple_of <= 0:
-                raise ValueError(f"pad_to_multiple_of must be a positive int, got {pad_to_multiple_of!r}.")
+                # the reference's wording (callers match it), then ours
+                raise ValueError(
+                    f"Asking to pad the embedding matrix to a multiple of `{pad_to_multiple_of}`, which is not and "
+                    "integer. Please make sure to pass an integer: pad_to_multiple_of must be a positive int."
+                )
             size = -(-size // pad_to_multiple_of) * pad_to_multiple_of
         if size <= 0:
             raise ValueError(f"new_num_tokens must be positive, got {size}.")
         if size == old.num_embeddings:
+            if new_num_tokens is not None or pad_to_multiple_of is not None:
+                self.vocab_size = size  # the reference records the size on the model as well as in its config
             return old
         new = nn.Embedding(size, old.embedding_dim, padding_idx=old.padding_idx if (old.padding_idx or 0) < size else None)
         new.to(device=old.weight.device, dtype=old.weight.dtype)
@@ -342,24 +353,33 @@ class PreTrainedModel(nn.Module, ModuleUtilsMixin, PretrainedIO):
         keep = min(size, old.num_embeddings)
         with torch.no_grad():
             new.weight[:keep] = old.weight[:keep]
+            if mean_resizing and size > keep:
+                new.weight[keep:] = _rows_around_mean(old.weight, size - keep)
         self.set_input_embeddings(new)
         output = self.get_output_embeddings()
         if output is not None and not getattr(self.config, "tie_word_embeddings", False):
-            self._resize_output(output, size, keep)
+            self._resize_output(output, size, keep, mean_resizing=mean_resizing)
         self.config.vocab_size = size
+        self.vocab_size = size
         self.tie_weights()
         return new
 
-    def _resize_output(self, output: nn.Module, size: int, keep: int) -> None:
+    def _resize_output(self, output: nn.Module, size: int, keep: int, *, mean_resizing: bool = True) -> None:
         weight = cast(torch.Tensor, output.weight)  # torch types a module's attributes Tensor | Module
         grown = nn.Linear(weight.shape[1], size, bias=getattr(output, "bias", None) is not None)
         grown.to(device=weight.device, dtype=weight.dtype)
         self._init_weights(grown)
+        added = size - keep
         with torch.no_grad():
             grown.weight[:keep] = weight[:keep]
+            if mean_resizing and added > 0:
+                grown.weight[keep:] = _rows_around_mean(weight[:keep], added)
             if grown.bias is not None:
+                old_bias = cast(torch.Tensor, output.bias)
                 grown.bias.zero_()
-                grown.bias[:keep] = output.bias[:keep]  # type: ignore[index]  # torch: a module's attributes are typed Tensor | Module
+                grown.bias[:keep] = old_bias[:keep]
+                if mean_resizing and added > 0:
+                    grown.bias[keep:] = old_bias[:keep].float().mean().to(grown.bias.dtype)
         output.weight = grown.weight
         if grown.bias is not None:
             output.bias = grown.bias
@@ -793,3 +813,17 @@ class PreTrainedModel(nn.Module, ModuleUtilsMixin, PretrainedIO):
             ignore_unexpected=self._keys_to_ignore_on_load_unexpected or [],
             expected_unused=self._expected_unused_keys or [],
         )
+
+
+def _rows_around_mean(weight: torch.Tensor, count: int) -> torch.Tensor:
+    """``count`` new embedding rows drawn around the mean of ``weight``'s rows, with 1e-9 times their covariance
+    (the mean itself when that covariance is not positive definite, e.g. fewer rows than dimensions)."""
+    rows = weight.detach().float()
+    mean = rows.mean(dim=0)
+    centred = rows - mean
+    covariance = 1e-9 * (centred.T @ centred) / rows.shape[0]
+    factor, info = torch.linalg.cholesky_ex(covariance)
+    if int(info) != 0:
+        return mean.expand(count, -1).to(weight.dtype)
+    noise = torch.randn(count, rows.shape[1], device=rows.device, dtype=rows.dtype)
+    return (mean + noise @ factor.T).to(weight.dtype)

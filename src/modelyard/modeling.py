@@ -183,6 +183,16 @@ class PreTrainedModel(nn.Module, ModuleUtilsMixin, PretrainedIO):
     ]
     auto_class_choices = MODEL_TASKS
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """A class that annotates ``config: MyConfig`` without setting ``config_class`` gets ``MyConfig`` as its
+        ``config_class`` (the reference's rule: own ``config_class``, then own annotation, then the parent's)."""
+        super().__init_subclass__(**kwargs)
+        if "config_class" in cls.__dict__:
+            return
+        annotated = cls.__dict__.get("__annotations__", {}).get("config")
+        if isinstance(annotated, type) and issubclass(annotated, PretrainedConfig):
+            cls.config_class = annotated
+
     def __init__(self, config: PretrainedConfig, *args: Any, **kwargs: Any) -> None:
         super().__init__()
         if not isinstance(config, PretrainedConfig):
@@ -243,13 +253,19 @@ class PreTrainedModel(nn.Module, ModuleUtilsMixin, PretrainedIO):
 
     @classmethod
     def can_generate(cls) -> bool:
-        """Whether ``generate()`` works on this class: it inherits ``GenerationMixin`` (causal-LM heads do), or
-        it is custom code that defines ``prepare_inputs_for_generation`` / ``generate`` itself (older remote code;
-        the Auto classes then mix ``GenerationMixin`` in)."""
+        """Whether ``generate()`` works on this class: it inherits ``GenerationMixin`` (causal-LM heads do).
+
+        A class that only defines ``prepare_inputs_for_generation`` (custom code written before the reference's
+        4.50) cannot: a warning says so, and loading it through an Auto class mixes ``GenerationMixin`` in."""
         if any(klass.__name__ == "GenerationMixin" for klass in cls.__mro__):
             return True
-        return any(name in klass.__dict__ for klass in cls.__mro__ for name in ("prepare_inputs_for_generation",
-                                                                                  "generate"))
+        if any("prepare_inputs_for_generation" in klass.__dict__ for klass in cls.__mro__):
+            logger.warning(
+                "%s defines prepare_inputs_for_generation, but it doesn't directly inherit from `GenerationMixin`, so "
+                "it cannot generate. Make the class inherit from GenerationMixin (after PreTrainedModel), or load "
+                "it through an Auto class, which mixes GenerationMixin into custom code.", cls.__name__,
+            )
+        return False
 
     # ------------------------------------------------------------------ initialisation
     def post_init(self) -> None:
@@ -688,19 +704,33 @@ class PreTrainedModel(nn.Module, ModuleUtilsMixin, PretrainedIO):
             key = re.sub(pattern, replacement, key)
         return key
 
-    def _map_checkpoint_keys(self, checkpoint_keys: list[str], expected: set[str]) -> dict[str, str]:
-        """checkpoint key -> model key: old names renamed, base-model prefix added or removed."""
+    def _map_checkpoint_keys(self, checkpoint_keys: list[str], expected: set[str]) -> dict[str, str | None]:
+        """checkpoint key -> model key: old names renamed, base-model prefix added or removed. ``None``: a key of a
+        task model's checkpoint outside its base model, met while loading the base model alone (unused)."""
         renamed = {k: self._rename_key(k) for k in checkpoint_keys}
+        changed = {k: v for k, v in renamed.items() if k != v}
+        if changed:
+            shown = "".join(f"\n* `{old}` -> `{new}`" for old, new in list(changed.items())[:8])
+            logger.info("A pretrained model of type `%s` contains parameters that have been renamed internally "
+                        "(old checkpoint names, a few listed):%s", type(self).__name__, shown)
         prefix = self.base_model_prefix
         if not prefix:
-            return renamed
+            return dict(renamed)
         model_has_base = hasattr(self, prefix) and any(k.startswith(prefix + ".") for k in expected)
         ckpt_has_prefix = any(v.startswith(prefix + ".") for v in renamed.values())
         if model_has_base and not ckpt_has_prefix:  # base checkpoint into a model with a head
+            base_keys = {k[len(prefix) + 1 :] for k in expected if k.startswith(prefix + ".")}
+            head_only = sorted(v for v in renamed.values() if v in expected and v not in base_keys)
+            if head_only:  # a head's weight without the base's prefix: not a base checkpoint, not a head one
+                raise WeightsError(
+                    "The state dictionary of the model you are trying to load is corrupted: it has no "
+                    f"{prefix!r} prefix, like a base model's, but also {type(self).__name__}'s own head weights "
+                    f"({', '.join(head_only[:5])}). Save it again with save_pretrained from the model it belongs to."
+                )
             return {k: f"{prefix}.{v}" if f"{prefix}.{v}" in expected else v for k, v in renamed.items()}
-        if not model_has_base and ckpt_has_prefix:  # head checkpoint into the base model
-            return {k: v[len(prefix) + 1 :] if v.startswith(prefix + ".") else v for k, v in renamed.items()}
-        return renamed
+        if not model_has_base and ckpt_has_prefix:  # head checkpoint into the base model: only the base's keys
+            return {k: v[len(prefix) + 1 :] if v.startswith(prefix + ".") else None for k, v in renamed.items()}
+        return dict(renamed)
 
     def _load_checkpoint(
         self,
@@ -720,9 +750,12 @@ class PreTrainedModel(nn.Module, ModuleUtilsMixin, PretrainedIO):
         computed = {name for name, _ in self.named_buffers()} - expected
         computed_patterns = [re.compile(p) for p in self._computed_checkpoint_keys]
         for ckpt_key, model_key in mapping.items():
+            if model_key is None:  # outside the base model this class is
+                unexpected.append(ckpt_key)
+                continue
             if model_key not in expected:
                 if model_key not in computed and not any(p.search(model_key) for p in computed_patterns):
-                    unexpected.append(ckpt_key)
+                    unexpected.append(model_key)  # under its current name, as the reference reports it
                 continue
             want, have = tuple(model_state[model_key].shape), checkpoint.shapes[ckpt_key]
             if want != have:

@@ -42,6 +42,7 @@ from modelyard.weights.report import LoadReport, judge_load
 from modelyard.weights.saving import save_state_dict
 
 logger = logging.getLogger(__name__)
+_EXTRA_STATE = "_extra_state"  # the state-dict name torch gives what a module's get_extra_state() returns
 
 M = TypeVar("M", bound="PreTrainedModel")
 
@@ -402,6 +403,38 @@ class PreTrainedModel(nn.Module, ModuleUtilsMixin, PretrainedIO):
         if hasattr(output, "out_features"):
             output.out_features = size  # type: ignore[assignment]  # torch: setattr typed Tensor | Module
 
+    # ------------------------------------------------------------------ decoder
+    def get_decoder(self) -> nn.Module:
+        """The decoder of this model: its ``decoder`` attribute (encoder-decoder models), else the wrapped
+        ``model`` (a causal-LM head's decoder stack, asked in turn when it is another kind of model), else the
+        model itself (a decoder-only base model, or a head whose stack has another name)."""
+        decoder = getattr(self, "decoder", None)
+        if isinstance(decoder, nn.Module):
+            return decoder
+        inner = getattr(self, "model", None)
+        if isinstance(inner, nn.Module):
+            # a wrapper of its own type would ask itself forever
+            if isinstance(inner, PreTrainedModel) and type(inner) is not type(self):
+                return inner.get_decoder()
+            return inner
+        return self
+
+    def set_decoder(self, decoder: nn.Module) -> None:
+        """Replace the module :meth:`get_decoder` returns (where it is an attribute)."""
+        if isinstance(getattr(self, "decoder", None), nn.Module):
+            self.decoder = decoder
+            return
+        inner = getattr(self, "model", None)
+        if isinstance(inner, nn.Module):
+            if isinstance(inner, PreTrainedModel) and type(inner) is not type(self):
+                inner.set_decoder(decoder)
+            else:
+                self.model = decoder
+            return
+        raise NotImplementedError(
+            f"{type(self).__name__} is its own decoder (no 'decoder' or 'model' attribute); build a new model instead."
+        )
+
     # ------------------------------------------------------------------ heads
     def prune_heads(self, heads_to_prune: dict[int, list[int]]) -> None:
         """Remove attention heads: ``{layer: [head, ...]}``, numbered as in the unpruned model."""
@@ -603,6 +636,7 @@ class PreTrainedModel(nn.Module, ModuleUtilsMixin, PretrainedIO):
         init_args = cls.init_arguments()
         model_kwargs = {k: kwargs.pop(k) for k in list(kwargs) if k in init_args}
         config = cls._load_config(location, options.config, kwargs)
+        _check_quantization(config)
         if options.attn_implementation is not None:
             config._attn_implementation = options.attn_implementation
         if options.torchscript:
@@ -789,6 +823,9 @@ class PreTrainedModel(nn.Module, ModuleUtilsMixin, PretrainedIO):
 
     @staticmethod
     def _assign(module: nn.Module, name: str, tensor: torch.Tensor, dtype: torch.dtype | None) -> None:
+        if name == _EXTRA_STATE:  # a module's own state (torch's get_extra_state / set_extra_state), saved as a tensor
+            module.set_extra_state(tensor)
+            return
         if dtype is not None and tensor.is_floating_point() and tensor.dtype != dtype:
             tensor = tensor.to(dtype)
         if name in module._parameters:
@@ -860,3 +897,26 @@ def _rows_around_mean(weight: torch.Tensor, count: int) -> torch.Tensor:
         return mean.expand(count, -1).to(weight.dtype)
     noise = torch.randn(count, rows.shape[1], device=rows.device, dtype=rows.dtype)
     return (mean + noise @ factor.T).to(weight.dtype)
+
+
+# quant_method values of the reference's quantizers: checkpoints saved by them hold packed weights modelyard cannot
+# read (the load then reports mismatched or missing weights); any other value is a setting nobody implements.
+_KNOWN_QUANT_METHODS = frozenset({
+    "awq", "bitsandbytes", "bitsandbytes_4bit", "bitsandbytes_8bit", "gptq", "aqlm", "quanto", "eetq", "higgs",
+    "hqq", "compressed-tensors", "fbgemm_fp8", "torchao", "bitnet", "vptq", "spqr", "fp8", "quark", "auto-round",
+    "mxfp4", "fp_quant",
+})
+
+
+def _check_quantization(config: PretrainedConfig) -> None:
+    """A ``quantization_config`` whose method no library implements is ignored with a warning (the weights are
+    plain ones then), as the reference does."""
+    settings = getattr(config, "quantization_config", None)
+    method = settings.get("quant_method") if isinstance(settings, dict) else getattr(settings, "quant_method", None)
+    if method is None or str(method) in _KNOWN_QUANT_METHODS:
+        return
+    logger.warning(
+        "Unknown quantization type, got %s - known types are: %s. The checkpoint is loaded without quantization; "
+        "delete quantization_config from its config.json to remove this warning.",
+        method, ", ".join(sorted(_KNOWN_QUANT_METHODS)),
+    )

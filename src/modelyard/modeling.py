@@ -15,6 +15,7 @@ import functools
 import itertools
 import logging
 import re
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -191,6 +192,8 @@ class PreTrainedModel(nn.Module, ModuleUtilsMixin, PretrainedIO):
         if "config_class" in cls.__dict__:
             return
         annotated = cls.__dict__.get("__annotations__", {}).get("config")
+        if isinstance(annotated, str):  # postponed annotations: a name of the class's module
+            annotated = getattr(sys.modules.get(cls.__module__), annotated, None)
         if isinstance(annotated, type) and issubclass(annotated, PretrainedConfig):
             cls.config_class = annotated
 
@@ -426,7 +429,8 @@ class PreTrainedModel(nn.Module, ModuleUtilsMixin, PretrainedIO):
             return
         inner = getattr(self, "model", None)
         if isinstance(inner, nn.Module):
-            if isinstance(inner, PreTrainedModel) and type(inner) is not type(self):
+            nested = isinstance(inner, PreTrainedModel) and type(inner) is not type(self)
+            if nested and inner.get_decoder() is not inner:  # the decoder lives further in
                 inner.set_decoder(decoder)
             else:
                 self.model = decoder

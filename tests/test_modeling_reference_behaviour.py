@@ -371,3 +371,16 @@ def test_distilbert_base_model_keeps_the_sinusoidal_flag() -> None:
     model = DistilBertModel(DistilBertConfig(vocab_size=30, dim=16, hidden_dim=32, n_layers=1, n_heads=2,
                                              sinusoidal_pos_embds=True))
     assert not model.get_position_embeddings().weight.requires_grad
+
+
+def test_prompt_lookup_generator_with_the_reference_defaults_stops_before_an_end_token() -> None:
+    from modelyard.compat.transformers.generation import PromptLookupCandidateGenerator
+
+    ids = torch.tensor([[7, 8, 51, 0, 9, 10, 11, 12, 13, 51]])  # 51 recurs; after its first use comes the end token 0
+    generator = PromptLookupCandidateGenerator(eos_token_id=torch.tensor([0]), num_output_tokens=4,
+                                               max_matching_ngram_size=1)
+    assert generator.max_length == 20 and generator.get_candidates(ids)[0].shape[-1] == 10
+    default = PromptLookupCandidateGenerator(max_length=30)
+    assert default.max_matching_ngram_size == 2 and default.num_output_tokens == 10
+    drafted, _ = default.get_candidates(torch.tensor([[1, 2, 3, 4, 1, 2]]))
+    assert drafted.tolist() == [[1, 2, 3, 4, 1, 2, 3, 4, 1, 2]]

@@ -429,8 +429,8 @@ class PreTrainedModel(nn.Module, ModuleUtilsMixin, PretrainedIO):
             return
         inner = getattr(self, "model", None)
         if isinstance(inner, nn.Module):
-            nested = isinstance(inner, PreTrainedModel) and type(inner) is not type(self)
-            if nested and inner.get_decoder() is not inner:  # the decoder lives further in
+            if (isinstance(inner, PreTrainedModel) and type(inner) is not type(self)
+                    and inner.get_decoder() is not inner):  # the decoder lives further in
                 inner.set_decoder(decoder)
             else:
                 self.model = decoder

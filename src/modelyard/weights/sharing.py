@@ -77,7 +77,8 @@ def split_identical(
         spans: dict[tuple[torch.device, int, int], set[str]] = defaultdict(set)
         for name in group:
             tensor = state_dict[name]
-            spans[(tensor.device, *_memory_span(tensor))].add(name)
+            start, stop = _memory_span(tensor)
+            spans[(tensor.device, start, stop)].add(name)
         (identical if len(spans) == 1 else different).append(group)
     return different, identical
 

@@ -37,7 +37,7 @@ def load_state_dict(
     ``weights_only=False`` does not lift that (a file that needs it is refused with an error saying so).
     ``is_quantized`` is accepted for the reference's signature; modelyard loads no quantized checkpoints.
     """
-    return load_weights_file(checkpoint_file, map_location=map_location)
+    return load_weights_file(os.fspath(checkpoint_file), map_location=map_location)
 
 
 def _get_tied_weight_keys(module: nn.Module, prefix: str = "") -> list[str]:

@@ -384,3 +384,16 @@ def test_prompt_lookup_generator_with_the_reference_defaults_stops_before_an_end
     assert default.max_matching_ngram_size == 2 and default.num_output_tokens == 10
     drafted, _ = default.get_candidates(torch.tensor([[1, 2, 3, 4, 1, 2]]))
     assert drafted.tolist() == [[1, 2, 3, 4, 1, 2, 3, 4, 1, 2]]
+
+
+def test_compat_logger_exposes_the_logger_attributes_code_reads() -> None:
+    logger = compat_logging.get_logger("transformers.some_module_of_a_test")
+    plain = logging.getLogger("transformers.some_module_of_a_test")
+    plain.setLevel(logging.ERROR)
+    try:
+        assert logger.level == logging.ERROR and logger.filters is plain.filters and logger.propagate
+        logger.propagate = False
+        assert plain.propagate is False
+    finally:
+        plain.setLevel(logging.NOTSET)
+        plain.propagate = True

@@ -66,6 +66,22 @@ class _CompatLogger(_logging.LoggerAdapter):
     def handlers(self) -> list[_logging.Handler]:
         return self.logger.handlers
 
+    @property
+    def filters(self) -> list[Any]:
+        return self.logger.filters
+
+    @property
+    def level(self) -> int:
+        return self.logger.level
+
+    @property
+    def propagate(self) -> bool:
+        return self.logger.propagate
+
+    @propagate.setter
+    def propagate(self, value: bool) -> None:
+        self.logger.propagate = value
+
 
 @functools.lru_cache(None)
 def _adapter(name: str) -> _CompatLogger:

@@ -338,16 +338,25 @@ def test_compat_verbosity_reaches_handlers_on_the_transformers_logger() -> None:
         def emit(self, record: logging.LogRecord) -> None:
             records.append(record)
 
+    import modelyard.logging as library_logging
+
     handler = Keep()
     logger = compat_logging.get_logger("transformers.modeling_utils")
     before = compat_logging.get_verbosity()
+    had_stderr_handler = library_logging._default_handler is not None  # set_verbosity installs one, bound to
+    # this test's captured stderr: leave the library as this test found it
+    transformers_level = logging.getLogger("transformers").level
     logger.addHandler(handler)
     try:
         compat_logging.set_verbosity_info()
+        assert logging.getLogger("transformers").level == logging.INFO
         logging.getLogger("modelyard.modeling").info("hello from the loader")
     finally:
         logger.removeHandler(handler)
         compat_logging.set_verbosity(before)
+        logging.getLogger("transformers").setLevel(transformers_level)
+        if not had_stderr_handler:
+            library_logging.disable_default_handler()
     assert [r.getMessage() for r in records] == ["hello from the loader"]
 
 

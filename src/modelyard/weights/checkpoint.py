@@ -14,6 +14,7 @@ import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import torch
 from tqdm.auto import tqdm
@@ -157,11 +158,12 @@ _SAFETENSORS_DTYPES = {
 }
 
 
-def _meta_like(tensor_slice: object) -> torch.Tensor:
-    dtype_name = tensor_slice.get_dtype()  # type: ignore[attr-defined]  # safetensors' PySafeSlice
+def _meta_like(tensor_slice: Any) -> torch.Tensor:
+    """An empty meta tensor shaped like a safetensors slice (``PySafeSlice``, untyped), reading no data."""
+    dtype_name = tensor_slice.get_dtype()
     if dtype_name not in _SAFETENSORS_DTYPES:
         raise WeightsError(f"Cannot read a safetensors tensor of dtype {dtype_name!r}; known: {sorted(_SAFETENSORS_DTYPES)}.")
-    return torch.empty(tensor_slice.get_shape(), dtype=_SAFETENSORS_DTYPES[dtype_name], device="meta")  # type: ignore[attr-defined]
+    return torch.empty(tensor_slice.get_shape(), dtype=_SAFETENSORS_DTYPES[dtype_name], device="meta")
 
 
 def _read_index(path: Path) -> dict:

@@ -9,6 +9,7 @@ the stages it returns. Torch-free: configurations use it too.
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Sequence
 from typing import Any
 
@@ -108,13 +109,21 @@ class BackboneConfigMixin:
         return output
 
 
+class BackboneType(str, enum.Enum):
+    """Where a backbone's weights come from: a timm model or a model of the library itself. A ``str`` enum, so
+    ``backbone.backbone_type == "transformers"`` holds as well."""
+
+    TIMM = "timm"
+    TRANSFORMERS = "transformers"
+
+
 class BackboneMixin:
     """What a backbone model adds: ``stage_names``, aligned ``out_features`` / ``out_indices`` (from its config
     at build time, settable after), ``num_features`` (each stage's width, set by the model) and ``channels``
     (the widths of the returned stages). Call :meth:`_init_backbone` in ``__init__``."""
 
     has_attentions: bool = True  # False for convolutional backbones (they take no output_attentions)
-    backbone_type: str | None = None
+    backbone_type: BackboneType | None = None
     stage_names: list[str]
     num_features: list[int] | None
 
@@ -124,7 +133,7 @@ class BackboneMixin:
                 "use_timm_backbone=True is not supported by modelyard (timm cannot be imported here); set "
                 "use_timm_backbone=False to use the built-in backbone."
             )
-        self.backbone_type = "transformers"
+        self.backbone_type = BackboneType.TRANSFORMERS
         self.stage_names = list(config.stage_names)
         self._out_features, self._out_indices = get_aligned_output_features_output_indices(
             getattr(config, "out_features", None), getattr(config, "out_indices", None), self.stage_names
@@ -172,6 +181,7 @@ class BackboneMixin:
 __all__ = [
     "BackboneConfigMixin",
     "BackboneMixin",
+    "BackboneType",
     "get_aligned_output_features_output_indices",
     "verify_out_features_out_indices",
 ]

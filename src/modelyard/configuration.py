@@ -105,6 +105,16 @@ class DtypeName(str):
         return str.__repr__(self)
 
 
+def _layer_number(key: Any) -> Any:
+    """A ``pruned_heads`` key read back from JSON (``"0"``, ``"-1"``) as the layer index it was; other keys as given."""
+    if isinstance(key, str):
+        try:
+            return int(key)
+        except ValueError:
+            return key
+    return key
+
+
 def _is_torch_dtype(value: object) -> bool:
     return type(value).__module__ == "torch" and type(value).__name__ == "dtype"
 
@@ -217,8 +227,7 @@ class PretrainedConfig(PretrainedIO):
             # JSON keys are strings: layer numbers become ints again; anything else is kept as given (the
             # reference's constructor keeps the dict unchanged)
             self.pruned_heads = {
-                int(k) if isinstance(k, str) and k.isdigit() else k: list(v) if isinstance(v, (list, tuple, set)) else v
-                for k, v in heads.items()
+                _layer_number(k): list(v) if isinstance(v, (list, tuple, set)) else v for k, v in heads.items()
             }
         self._name_or_path = str(name_or_path)
         self._commit_hash = commit_hash

@@ -15,6 +15,7 @@ import functools
 import itertools
 import logging
 import re
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -42,6 +43,7 @@ from modelyard.weights.report import LoadReport, judge_load
 from modelyard.weights.saving import save_state_dict
 
 logger = logging.getLogger(__name__)
+_EXTRA_STATE = "_extra_state"  # the state-dict name torch gives what a module's get_extra_state() returns
 
 M = TypeVar("M", bound="PreTrainedModel")
 
@@ -183,6 +185,18 @@ class PreTrainedModel(nn.Module, ModuleUtilsMixin, PretrainedIO):
     ]
     auto_class_choices = MODEL_TASKS
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """A class that annotates ``config: MyConfig`` without setting ``config_class`` gets ``MyConfig`` as its
+        ``config_class`` (the reference's rule: own ``config_class``, then own annotation, then the parent's)."""
+        super().__init_subclass__(**kwargs)
+        if "config_class" in cls.__dict__:
+            return
+        annotated = cls.__dict__.get("__annotations__", {}).get("config")
+        if isinstance(annotated, str):  # postponed annotations: a name of the class's module
+            annotated = getattr(sys.modules.get(cls.__module__), annotated, None)
+        if isinstance(annotated, type) and issubclass(annotated, PretrainedConfig):
+            cls.config_class = annotated
+
     def __init__(self, config: PretrainedConfig, *args: Any, **kwargs: Any) -> None:
         super().__init__()
         if not isinstance(config, PretrainedConfig):
@@ -243,13 +257,19 @@ class PreTrainedModel(nn.Module, ModuleUtilsMixin, PretrainedIO):
 
     @classmethod
     def can_generate(cls) -> bool:
-        """Whether ``generate()`` works on this class: it inherits ``GenerationMixin`` (causal-LM heads do), or
-        it is custom code that defines ``prepare_inputs_for_generation`` / ``generate`` itself (older remote code;
-        the Auto classes then mix ``GenerationMixin`` in)."""
+        """Whether ``generate()`` works on this class: it inherits ``GenerationMixin`` (causal-LM heads do).
+
+        A class that only defines ``prepare_inputs_for_generation`` (custom code written before the reference's
+        4.50) cannot: a warning says so, and loading it through an Auto class mixes ``GenerationMixin`` in."""
         if any(klass.__name__ == "GenerationMixin" for klass in cls.__mro__):
             return True
-        return any(name in klass.__dict__ for klass in cls.__mro__ for name in ("prepare_inputs_for_generation",
-                                                                                  "generate"))
+        if any("prepare_inputs_for_generation" in klass.__dict__ for klass in cls.__mro__):
+            logger.warning(
+                "%s defines prepare_inputs_for_generation, but it doesn't directly inherit from `GenerationMixin`, so "
+                "it cannot generate. Make the class inherit from GenerationMixin (after PreTrainedModel), or load "
+                "it through an Auto class, which mixes GenerationMixin into custom code.", cls.__name__,
+            )
+        return False
 
     # ------------------------------------------------------------------ initialisation
     def post_init(self) -> None:
@@ -321,20 +341,31 @@ class PreTrainedModel(nn.Module, ModuleUtilsMixin, PretrainedIO):
             output.out_features = in_weight.shape[0]  # type: ignore[assignment]  # torch: setattr typed Tensor | Module
 
     def resize_token_embeddings(
-        self, new_num_tokens: int | None = None, pad_to_multiple_of: int | None = None
+        self, new_num_tokens: int | None = None, pad_to_multiple_of: int | None = None, mean_resizing: bool = True
     ) -> nn.Embedding:
-        """Grow or shrink the vocabulary; new rows are initialised, kept rows are unchanged."""
+        """Grow or shrink the vocabulary; kept rows are unchanged.
+
+        New rows start at the mean of the old ones (with a spread of 1e-9 times their covariance), as the
+        reference does: a fresh random row would give the new tokens far more probability than the trained ones
+        in a language model's output. ``mean_resizing=False`` initialises them like any new weight instead.
+        """
         old = self.get_input_embeddings()
         if not isinstance(old, nn.Embedding):
             raise NotImplementedError(f"{type(self).__name__}'s input embeddings are not an nn.Embedding.")
         size = old.num_embeddings if new_num_tokens is None else new_num_tokens
         if pad_to_multiple_of is not None:
             if not isinstance(pad_to_multiple_of, int) or pad_to_multiple_of <= 0:
-                raise ValueError(f"pad_to_multiple_of must be a positive int, got {pad_to_multiple_of!r}.")
+                # the reference's wording (callers match it), then ours
+                raise ValueError(
+                    f"Asking to pad the embedding matrix to a multiple of `{pad_to_multiple_of}`, which is not and "
+                    "integer. Please make sure to pass an integer: pad_to_multiple_of must be a positive int."
+                )
             size = -(-size // pad_to_multiple_of) * pad_to_multiple_of
         if size <= 0:
             raise ValueError(f"new_num_tokens must be positive, got {size}.")
         if size == old.num_embeddings:
+            if new_num_tokens is not None or pad_to_multiple_of is not None:
+                self.vocab_size = size  # the reference records the size on the model as well as in its config
             return old
         new = nn.Embedding(size, old.embedding_dim, padding_idx=old.padding_idx if (old.padding_idx or 0) < size else None)
         new.to(device=old.weight.device, dtype=old.weight.dtype)
@@ -342,29 +373,71 @@ class PreTrainedModel(nn.Module, ModuleUtilsMixin, PretrainedIO):
         keep = min(size, old.num_embeddings)
         with torch.no_grad():
             new.weight[:keep] = old.weight[:keep]
+            if mean_resizing and size > keep:
+                new.weight[keep:] = _rows_around_mean(old.weight, size - keep)
         self.set_input_embeddings(new)
         output = self.get_output_embeddings()
         if output is not None and not getattr(self.config, "tie_word_embeddings", False):
-            self._resize_output(output, size, keep)
+            self._resize_output(output, size, keep, mean_resizing=mean_resizing)
         self.config.vocab_size = size
+        self.vocab_size = size
         self.tie_weights()
         return new
 
-    def _resize_output(self, output: nn.Module, size: int, keep: int) -> None:
+    def _resize_output(self, output: nn.Module, size: int, keep: int, *, mean_resizing: bool = True) -> None:
         weight = cast(torch.Tensor, output.weight)  # torch types a module's attributes Tensor | Module
         grown = nn.Linear(weight.shape[1], size, bias=getattr(output, "bias", None) is not None)
         grown.to(device=weight.device, dtype=weight.dtype)
         self._init_weights(grown)
+        added = size - keep
         with torch.no_grad():
             grown.weight[:keep] = weight[:keep]
+            if mean_resizing and added > 0:
+                grown.weight[keep:] = _rows_around_mean(weight[:keep], added)
             if grown.bias is not None:
+                old_bias = cast(torch.Tensor, output.bias)
                 grown.bias.zero_()
-                grown.bias[:keep] = output.bias[:keep]  # type: ignore[index]  # torch: a module's attributes are typed Tensor | Module
+                grown.bias[:keep] = old_bias[:keep]
+                if mean_resizing and added > 0:
+                    grown.bias[keep:] = old_bias[:keep].float().mean().to(grown.bias.dtype)
         output.weight = grown.weight
         if grown.bias is not None:
             output.bias = grown.bias
         if hasattr(output, "out_features"):
             output.out_features = size  # type: ignore[assignment]  # torch: setattr typed Tensor | Module
+
+    # ------------------------------------------------------------------ decoder
+    def get_decoder(self) -> nn.Module:
+        """The decoder of this model: its ``decoder`` attribute (encoder-decoder models), else the wrapped
+        ``model`` (a causal-LM head's decoder stack, asked in turn when it is another kind of model), else the
+        model itself (a decoder-only base model, or a head whose stack has another name)."""
+        decoder = getattr(self, "decoder", None)
+        if isinstance(decoder, nn.Module):
+            return decoder
+        inner = getattr(self, "model", None)
+        if isinstance(inner, nn.Module):
+            # a wrapper of its own type would ask itself forever
+            if isinstance(inner, PreTrainedModel) and type(inner) is not type(self):
+                return inner.get_decoder()
+            return inner
+        return self
+
+    def set_decoder(self, decoder: nn.Module) -> None:
+        """Replace the module :meth:`get_decoder` returns (where it is an attribute)."""
+        if isinstance(getattr(self, "decoder", None), nn.Module):
+            self.decoder = decoder
+            return
+        inner = getattr(self, "model", None)
+        if isinstance(inner, nn.Module):
+            if (isinstance(inner, PreTrainedModel) and type(inner) is not type(self)
+                    and inner.get_decoder() is not inner):  # the decoder lives further in
+                inner.set_decoder(decoder)
+            else:
+                self.model = decoder
+            return
+        raise NotImplementedError(
+            f"{type(self).__name__} is its own decoder (no 'decoder' or 'model' attribute); build a new model instead."
+        )
 
     # ------------------------------------------------------------------ heads
     def prune_heads(self, heads_to_prune: dict[int, list[int]]) -> None:
@@ -567,6 +640,7 @@ class PreTrainedModel(nn.Module, ModuleUtilsMixin, PretrainedIO):
         init_args = cls.init_arguments()
         model_kwargs = {k: kwargs.pop(k) for k in list(kwargs) if k in init_args}
         config = cls._load_config(location, options.config, kwargs)
+        _check_quantization(config)
         if options.attn_implementation is not None:
             config._attn_implementation = options.attn_implementation
         if options.torchscript:
@@ -668,19 +742,33 @@ class PreTrainedModel(nn.Module, ModuleUtilsMixin, PretrainedIO):
             key = re.sub(pattern, replacement, key)
         return key
 
-    def _map_checkpoint_keys(self, checkpoint_keys: list[str], expected: set[str]) -> dict[str, str]:
-        """checkpoint key -> model key: old names renamed, base-model prefix added or removed."""
+    def _map_checkpoint_keys(self, checkpoint_keys: list[str], expected: set[str]) -> dict[str, str | None]:
+        """checkpoint key -> model key: old names renamed, base-model prefix added or removed. ``None``: a key of a
+        task model's checkpoint outside its base model, met while loading the base model alone (unused)."""
         renamed = {k: self._rename_key(k) for k in checkpoint_keys}
+        changed = {k: v for k, v in renamed.items() if k != v}
+        if changed:
+            shown = "".join(f"\n* `{old}` -> `{new}`" for old, new in list(changed.items())[:8])
+            logger.info("A pretrained model of type `%s` contains parameters that have been renamed internally "
+                        "(old checkpoint names, a few listed):%s", type(self).__name__, shown)
         prefix = self.base_model_prefix
         if not prefix:
-            return renamed
+            return dict(renamed)
         model_has_base = hasattr(self, prefix) and any(k.startswith(prefix + ".") for k in expected)
         ckpt_has_prefix = any(v.startswith(prefix + ".") for v in renamed.values())
         if model_has_base and not ckpt_has_prefix:  # base checkpoint into a model with a head
+            base_keys = {k[len(prefix) + 1 :] for k in expected if k.startswith(prefix + ".")}
+            head_only = sorted(v for v in renamed.values() if v in expected and v not in base_keys)
+            if head_only:  # a head's weight without the base's prefix: not a base checkpoint, not a head one
+                raise WeightsError(
+                    "The state dictionary of the model you are trying to load is corrupted: it has no "
+                    f"{prefix!r} prefix, like a base model's, but also {type(self).__name__}'s own head weights "
+                    f"({', '.join(head_only[:5])}). Save it again with save_pretrained from the model it belongs to."
+                )
             return {k: f"{prefix}.{v}" if f"{prefix}.{v}" in expected else v for k, v in renamed.items()}
-        if not model_has_base and ckpt_has_prefix:  # head checkpoint into the base model
-            return {k: v[len(prefix) + 1 :] if v.startswith(prefix + ".") else v for k, v in renamed.items()}
-        return renamed
+        if not model_has_base and ckpt_has_prefix:  # head checkpoint into the base model: only the base's keys
+            return {k: v[len(prefix) + 1 :] if v.startswith(prefix + ".") else None for k, v in renamed.items()}
+        return dict(renamed)
 
     def _load_checkpoint(
         self,
@@ -700,9 +788,12 @@ class PreTrainedModel(nn.Module, ModuleUtilsMixin, PretrainedIO):
         computed = {name for name, _ in self.named_buffers()} - expected
         computed_patterns = [re.compile(p) for p in self._computed_checkpoint_keys]
         for ckpt_key, model_key in mapping.items():
+            if model_key is None:  # outside the base model this class is
+                unexpected.append(ckpt_key)
+                continue
             if model_key not in expected:
                 if model_key not in computed and not any(p.search(model_key) for p in computed_patterns):
-                    unexpected.append(ckpt_key)
+                    unexpected.append(model_key)  # under its current name, as the reference reports it
                 continue
             want, have = tuple(model_state[model_key].shape), checkpoint.shapes[ckpt_key]
             if want != have:
@@ -736,6 +827,9 @@ class PreTrainedModel(nn.Module, ModuleUtilsMixin, PretrainedIO):
 
     @staticmethod
     def _assign(module: nn.Module, name: str, tensor: torch.Tensor, dtype: torch.dtype | None) -> None:
+        if name == _EXTRA_STATE:  # a module's own state (torch's get_extra_state / set_extra_state), saved as a tensor
+            module.set_extra_state(tensor)
+            return
         if dtype is not None and tensor.is_floating_point() and tensor.dtype != dtype:
             tensor = tensor.to(dtype)
         if name in module._parameters:
@@ -793,3 +887,40 @@ class PreTrainedModel(nn.Module, ModuleUtilsMixin, PretrainedIO):
             ignore_unexpected=self._keys_to_ignore_on_load_unexpected or [],
             expected_unused=self._expected_unused_keys or [],
         )
+
+
+def _rows_around_mean(weight: torch.Tensor, count: int) -> torch.Tensor:
+    """``count`` new embedding rows drawn around the mean of ``weight``'s rows, with 1e-9 times their covariance
+    (the mean itself when that covariance is not positive definite, e.g. fewer rows than dimensions)."""
+    rows = weight.detach().float()
+    mean = rows.mean(dim=0)
+    centred = rows - mean
+    covariance = 1e-9 * (centred.T @ centred) / rows.shape[0]
+    factor, info = torch.linalg.cholesky_ex(covariance)
+    if int(info) != 0:
+        return mean.expand(count, -1).to(weight.dtype)
+    noise = torch.randn(count, rows.shape[1], device=rows.device, dtype=rows.dtype)
+    return (mean + noise @ factor.T).to(weight.dtype)
+
+
+# quant_method values of the reference's quantizers: checkpoints saved by them hold packed weights modelyard cannot
+# read (the load then reports mismatched or missing weights); any other value is a setting nobody implements.
+_KNOWN_QUANT_METHODS = frozenset({
+    "awq", "bitsandbytes", "bitsandbytes_4bit", "bitsandbytes_8bit", "gptq", "aqlm", "quanto", "eetq", "higgs",
+    "hqq", "compressed-tensors", "fbgemm_fp8", "torchao", "bitnet", "vptq", "spqr", "fp8", "quark", "auto-round",
+    "mxfp4", "fp_quant",
+})
+
+
+def _check_quantization(config: PretrainedConfig) -> None:
+    """A ``quantization_config`` whose method no library implements is ignored with a warning (the weights are
+    plain ones then), as the reference does."""
+    settings = getattr(config, "quantization_config", None)
+    method = settings.get("quant_method") if isinstance(settings, dict) else getattr(settings, "quant_method", None)
+    if method is None or str(method) in _KNOWN_QUANT_METHODS:
+        return
+    logger.warning(
+        "Unknown quantization type, got %s - known types are: %s. The checkpoint is loaded without quantization; "
+        "delete quantization_config from its config.json to remove this warning.",
+        method, ", ".join(sorted(_KNOWN_QUANT_METHODS)),
+    )

@@ -90,14 +90,24 @@ class ModuleUtilsMixin:
         return head_mask.unsqueeze(-1) if is_attention_chunked else head_mask
 
     def warn_if_padding_and_no_attention_mask(self, input_ids: torch.Tensor | None, attention_mask: torch.Tensor | None) -> None:
-        """Warn (once per model) when padded ``input_ids`` come without an ``attention_mask``."""
+        """Warn (once per model) when ``input_ids`` look padded (the pad token first or last) and come without an
+        ``attention_mask``. Skipped while torch.compile or torch.jit traces, where it would break the graph."""
         if attention_mask is not None or input_ids is None or getattr(self, "_warned_padding_no_mask", False):
             return
-        pad = getattr(getattr(self, "config", None), "pad_token_id", None)
-        if pad is not None and bool((input_ids[:, [-1, 0]] == pad).any()):
-            logger.warning(
-                "The input_ids contain padding (token %s) but no attention_mask was passed; the padded positions "
-                "will be attended to. Pass the tokenizer's attention_mask.",
-                pad,
-            )
-            self._warned_padding_no_mask = True
+        if torch.compiler.is_compiling() or torch.jit.is_tracing():
+            return
+        config = getattr(self, "config", None)
+        pad = getattr(config, "pad_token_id", None)
+        if pad is None or not bool((input_ids[:, [-1, 0]] == pad).any()):
+            return
+        message = (
+            f"The input_ids contain padding (token {pad}) but no attention_mask was passed, so padded positions are "
+            "attended to. We strongly recommend passing in an `attention_mask` (the tokenizer returns one)."
+        )
+        specials = {name: getattr(config, f"{name}_token_id", None) for name in ("bos", "eos", "sep")}
+        if pad in specials.values():
+            shared = ", ".join(f"`{name}_token_id`" for name, value in specials.items() if value == pad)
+            message += (f"\nYou may ignore this warning if your `pad_token_id` ({pad}) is also the {shared} and your "
+                        "input is not padded.")
+        logger.warning(message)
+        self._warned_padding_no_mask = True

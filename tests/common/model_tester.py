@@ -269,7 +269,7 @@ class ModelTesterMixin:
         assert report.missing_keys and all(not k.startswith(prefix + ".") for k in report.missing_keys)
         # only leftovers the class expects (e.g. a pooler the head does not use), listed as the reference lists them
         assert set(report.unexpected_keys) == set(report.expected_leftovers), report.unexpected_keys
-        assert "not used by" not in report.summary(head_class.__name__, "here")
+        assert "were not used when initializing" not in report.summary(head_class.__name__, "here")
         head_state = head.state_dict()
         for key, value in base.state_dict().items():
             if f"{prefix}.{key}" in head_state:

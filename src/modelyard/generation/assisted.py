@@ -142,8 +142,11 @@ class PromptLookupCandidateGenerator(CandidateGenerator):
     the sequence and propose the up to ``num_output_tokens`` tokens that followed its first occurrence, cut
     before a token the logits processors forbid and before an end token."""
 
-    def __init__(self, *, eos_token_id: torch.Tensor | None, num_output_tokens: int, max_matching_ngram_size: int,
-                 max_length: int, logits_processor: LogitsProcessorList | None, vocab_size: int) -> None:
+    def __init__(self, *, eos_token_id: torch.Tensor | None = None, num_output_tokens: int = 10,
+                 max_matching_ngram_size: int | None = None, max_length: int = 20,
+                 logits_processor: LogitsProcessorList | None = None, vocab_size: int | None = None) -> None:
+        # the reference's defaults, for code that builds one itself
+        max_matching_ngram_size = 2 if max_matching_ngram_size is None else max_matching_ngram_size
         if max_matching_ngram_size <= 0 or num_output_tokens <= 0:
             raise ConfigurationError(
                 f"Prompt lookup needs positive sizes, got prompt_lookup_num_tokens={num_output_tokens} and "
@@ -185,7 +188,9 @@ class PromptLookupCandidateGenerator(CandidateGenerator):
         if self.logits_processor is None:
             return draft
         sequence = input_ids
-        neutral = torch.ones((input_ids.shape[0], self.vocab_size), device=input_ids.device, dtype=torch.float32)
+        # scores wide enough for every token in play when the vocabulary size was not given
+        width = self.vocab_size if self.vocab_size is not None else int(max(input_ids.max(), draft.max())) + 1
+        neutral = torch.ones((input_ids.shape[0], width), device=input_ids.device, dtype=torch.float32)
         for index, token in enumerate(draft.tolist()):
             value = self.logits_processor(sequence, neutral)[0, token]
             if value == -float("inf") or value == torch.finfo(value.dtype).min:

@@ -98,11 +98,12 @@ class GroupedQueryAttention(nn.Module):
         self.config = config  # read at call time: attn_implementation can change after loading
         self.layer_idx = layer_idx
         heads, kv_heads = config.num_attention_heads, config.num_key_value_heads
-        if heads % kv_heads != 0:
-            raise ConfigurationError(
-                f"num_attention_heads ({heads}) must be a multiple of num_key_value_heads ({kv_heads}); change one "
-                "of them in the config."
-            )
+        # A model whose head counts do not divide can still be built and inspected (as with the reference);
+        # running attention needs whole groups, so forward() refuses it, saying which numbers to change.
+        self._groups_error = None if heads % kv_heads == 0 else (
+            f"num_attention_heads ({heads}) must be a multiple of num_key_value_heads ({kv_heads}); change one "
+            "of them in the config."
+        )
         self.head_dim = getattr(config, "head_dim", None) or config.hidden_size // heads
         self.num_key_value_groups = heads // kv_heads
         self.scaling = self.head_dim**-0.5
@@ -123,6 +124,8 @@ class GroupedQueryAttention(nn.Module):
         cache_position: torch.Tensor | None = None,
         output_attentions: bool = False,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        if self._groups_error is not None:
+            raise ConfigurationError(self._groups_error)
         batch, seq = hidden_states.shape[:2]
         shape = (batch, seq, -1, self.head_dim)
         query = self.q_proj(hidden_states).view(shape).transpose(1, 2)  # (batch, heads, seq, head_dim)

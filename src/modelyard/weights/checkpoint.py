@@ -14,6 +14,7 @@ import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import torch
 from tqdm.auto import tqdm
@@ -114,6 +115,55 @@ def _load_pickle_weights(path: Path) -> dict[str, torch.Tensor]:
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise WeightsError(f"{str(path)!r} does not hold a flat state dict of tensors.")
     return state
+
+
+def load_weights_file(
+    path: str | Path, *, map_location: str | torch.device | None = "cpu"
+) -> dict[str, torch.Tensor]:
+    """Every tensor of one weights file, by name: a ``.safetensors`` file, or a PyTorch pickle read with
+    ``weights_only=True`` (a pickle that would import or call code is refused, never executed).
+
+    ``map_location="meta"`` gives empty tensors of the right shapes and dtypes without reading any data
+    (safetensors only reads the header; a pickle is read, then its tensors replaced).
+    """
+    path = Path(path)
+    device = torch.device(map_location) if map_location is not None else torch.device("cpu")
+    if path.suffix == ".safetensors":
+        from safetensors import safe_open
+
+        try:
+            with safe_open(str(path), framework="pt") as handle:
+                metadata = handle.metadata()
+                if metadata is not None and metadata.get("format") not in (None, "pt", "tf", "flax", "mlx"):
+                    raise WeightsError(
+                        f"{str(path)!r} says its tensors are in the {metadata.get('format')!r} format; modelyard reads "
+                        "PyTorch safetensors files (metadata format 'pt'). Save it again with save_pretrained."
+                    )
+                if device.type == "meta":
+                    return {key: _meta_like(handle.get_slice(key)) for key in handle.keys()}
+                return {key: handle.get_tensor(key).to(device) for key in handle.keys()}
+        except WeightsError:
+            raise
+        except Exception as err:  # safetensors raises its own error types
+            raise WeightsError(f"{str(path)!r} is not a readable safetensors file: {err}") from err
+    state = _load_pickle_weights(path)
+    return {key: torch.empty_like(tensor, device="meta") if device.type == "meta" else tensor.to(device)
+            for key, tensor in state.items()}
+
+
+_SAFETENSORS_DTYPES = {
+    "F64": torch.float64, "F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16,
+    "I64": torch.int64, "I32": torch.int32, "I16": torch.int16, "I8": torch.int8, "U8": torch.uint8,
+    "BOOL": torch.bool, "F8_E4M3": torch.float8_e4m3fn, "F8_E5M2": torch.float8_e5m2,
+}
+
+
+def _meta_like(tensor_slice: Any) -> torch.Tensor:
+    """An empty meta tensor shaped like a safetensors slice (``PySafeSlice``, untyped), reading no data."""
+    dtype_name = tensor_slice.get_dtype()
+    if dtype_name not in _SAFETENSORS_DTYPES:
+        raise WeightsError(f"Cannot read a safetensors tensor of dtype {dtype_name!r}; known: {sorted(_SAFETENSORS_DTYPES)}.")
+    return torch.empty(tensor_slice.get_shape(), dtype=_SAFETENSORS_DTYPES[dtype_name], device="meta")
 
 
 def _read_index(path: Path) -> dict:

@@ -73,7 +73,9 @@ class LoadReport(Mapping[str, list[str]]):
             lines.append(f"Re-initialised because the shapes did not match (ignore_mismatched_sizes=True): {shown}.")
         surprising = [k for k in self.unexpected_keys if k not in set(self.expected_leftovers)]
         if surprising:
-            lines.append(f"Weights in {source} not used by {model_name}: {_short_list(surprising)}.")
+            more = f" and {len(surprising) - 8} more" if len(surprising) > 8 else ""
+            lines.append(f"Some weights of the checkpoint at {source} were not used when initializing {model_name}: "
+                         f"{surprising[:8]!r}{more}. They are ignored: check that the checkpoint matches this class.")
         return "\n".join(lines)
 
 

@@ -91,6 +91,7 @@ __getattr__, __dir__ = declare(
         "file_utils",
         "generation",
         "image_processing_utils",
+        "integrations",
         "modeling_attn_mask_utils",
         "modeling_outputs",
         "modeling_utils",

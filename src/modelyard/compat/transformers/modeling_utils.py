@@ -7,9 +7,14 @@ are here too.
 
 from __future__ import annotations
 
+import os
+
 import torch
+from torch import nn
 
 from modelyard.compat.transformers._namespace import declare
+from modelyard.weights import sharing
+from modelyard.weights.checkpoint import load_weights_file
 
 
 def get_parameter_dtype(parameter: torch.nn.Module) -> torch.dtype:
@@ -18,6 +23,35 @@ def get_parameter_dtype(parameter: torch.nn.Module) -> torch.dtype:
         if tensor.is_floating_point():
             return tensor.dtype
     return torch.get_default_dtype()
+
+
+def load_state_dict(
+    checkpoint_file: str | os.PathLike[str],
+    is_quantized: bool = False,
+    map_location: str | torch.device | None = "cpu",
+    weights_only: bool = True,
+) -> dict[str, torch.Tensor]:
+    """The tensors of one ``.safetensors`` or ``pytorch_model.bin`` file, by name.
+
+    A pickle is always read with ``weights_only=True``: modelyard never unpickles arbitrary objects, so
+    ``weights_only=False`` does not lift that (a file that needs it is refused with an error saying so).
+    ``is_quantized`` is accepted for the reference's signature; modelyard loads no quantized checkpoints.
+    """
+    return load_weights_file(os.fspath(checkpoint_file), map_location=map_location)
+
+
+def _get_tied_weight_keys(module: nn.Module, prefix: str = "") -> list[str]:
+    return sharing.tied_weight_keys(module, prefix)
+
+
+def _find_disjoint(tensors: list[set[str]], state_dict: dict[str, torch.Tensor]) -> tuple[list[set[str]], list[str]]:
+    return sharing.split_disjoint(tensors, state_dict)
+
+
+def _find_identical(
+    tensors: list[set[str]], state_dict: dict[str, torch.Tensor]
+) -> tuple[list[set[str]], list[set[str]]]:
+    return sharing.split_identical(tensors, state_dict)
 
 
 _PYTORCH_UTILS = "modelyard.compat.transformers.pytorch_utils"

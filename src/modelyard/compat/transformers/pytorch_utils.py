@@ -11,8 +11,10 @@ from torch import nn
 from modelyard.compat.transformers._namespace import declare
 from modelyard.compat.transformers.utils.import_utils import is_torch_greater_or_equal
 from modelyard.layers.pruning import heads_to_keep_index, prune_linear
+from modelyard.weights.sharing import storage_id
 
 ALL_LAYERNORM_LAYERS = [nn.LayerNorm]
+is_torch_greater_or_equal_than_2_4 = is_torch_greater_or_equal("2.4", accept_dev=True)
 is_torch_greater_or_equal_than_2_0 = is_torch_greater_or_equal("2.0", accept_dev=True)
 is_torch_greater_or_equal_than_1_13 = is_torch_greater_or_equal("1.13", accept_dev=True)
 is_torch_greater_or_equal_than_1_12 = is_torch_greater_or_equal("1.12", accept_dev=True)
@@ -95,6 +97,17 @@ def apply_chunking_to_forward(
     return torch.cat([forward_fn(*piece) for piece in pieces], dim=chunk_dim)
 
 
+def id_tensor_storage(tensor: torch.Tensor) -> tuple[torch.device, int, int]:
+    """``(device, storage address, storage bytes)``: equal for tensors that share memory (tied weights)."""
+    return storage_id(tensor)
+
+
+def isin_mps_friendly(elements: torch.Tensor, test_elements: torch.Tensor | int) -> torch.Tensor:
+    """``torch.isin(elements, test_elements)``: whether each element is among ``test_elements`` (a tensor or a
+    single integer)."""
+    return torch.isin(elements, test_elements)
+
+
 def meshgrid(*tensors: torch.Tensor | list[torch.Tensor], indexing: str | None = None) -> tuple[torch.Tensor, ...]:
     return torch.meshgrid(*tensors, indexing=indexing)
 
@@ -104,6 +117,7 @@ __getattr__, __dir__ = declare(
     {"is_torch_greater_or_equal": "modelyard.compat.transformers.utils.import_utils"},
     constants=(
         "ALL_LAYERNORM_LAYERS",
+        "is_torch_greater_or_equal_than_2_4",
         "is_torch_greater_or_equal_than_2_0",
         "is_torch_greater_or_equal_than_1_13",
         "is_torch_greater_or_equal_than_1_12",

@@ -7,6 +7,7 @@ task heads. Submodule names equal the checkpoint keys of Hugging Face DistilBERT
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Any
 
 import torch
@@ -27,6 +28,7 @@ from modelyard.models.distilbert.configuration_distilbert import DistilBertConfi
 from modelyard.outputs import BaseModelOutput
 
 Tensor = torch.Tensor
+logger = logging.getLogger(__name__)
 
 
 def sinusoidal_table(n_positions: int, dim: int) -> Tensor:
@@ -38,6 +40,14 @@ def sinusoidal_table(n_positions: int, dim: int) -> Tensor:
     table[:, 0::2] = torch.sin(angles[:, 0::2])
     table[:, 1::2] = torch.cos(angles[:, 1::2])
     return table.float()
+
+
+def _create_sinusoidal_embeddings(n_pos: int, dim: int, out: Tensor) -> None:
+    """Fill ``out`` (``(n_pos, dim)``) with the fixed sinusoidal position table and freeze it: the reference's
+    helper, under its name, for code that builds DistilBERT position tables itself."""
+    with torch.no_grad():
+        out.copy_(sinusoidal_table(n_pos, dim).to(out.dtype))
+    out.requires_grad_(False)
 
 
 class Embeddings(nn.Module):
@@ -170,6 +180,30 @@ class DistilBertModel(DistilBertPreTrainedModel):
     def get_position_embeddings(self) -> nn.Embedding:
         return self.embeddings.position_embeddings
 
+    def resize_position_embeddings(self, new_num_position_embeddings: int) -> None:
+        """Grow or shrink the position table to ``new_num_position_embeddings`` rows and record it in
+        ``config.max_position_embeddings``. A sinusoidal table is recomputed for the new length; a learned one
+        keeps its first rows, and rows added at the end are newly initialised."""
+        if new_num_position_embeddings <= 0:
+            raise ValueError(f"new_num_position_embeddings must be positive, got {new_num_position_embeddings}.")
+        old = self.embeddings.position_embeddings
+        if new_num_position_embeddings == old.num_embeddings:
+            return
+        logger.info("Setting config.max_position_embeddings=%d", new_num_position_embeddings)
+        self.config.max_position_embeddings = new_num_position_embeddings
+        new = nn.Embedding(new_num_position_embeddings, old.embedding_dim, device=old.weight.device,
+                           dtype=old.weight.dtype)
+        if self.config.sinusoidal_pos_embds:
+            new.weight.requires_grad_(False)
+            new.is_sinusoidal = True  # type: ignore[assignment]  # torch types a module's attributes Tensor | Module
+            self._init_weights(new)
+        else:
+            self._init_weights(new)
+            keep = min(new_num_position_embeddings, old.num_embeddings)
+            with torch.no_grad():
+                new.weight[:keep] = old.weight[:keep]
+        self.embeddings.position_embeddings = new
+
     def _prune_heads(self, heads_to_prune: dict[int, list[int]]) -> None:
         for layer, pruned in heads_to_prune.items():
             self.transformer.layer[layer].attention.prune_heads(pruned)  # type: ignore[index,union-attr]  # set by name
@@ -208,6 +242,10 @@ class _DistilBertHead(DistilBertPreTrainedModel):
 
     def get_position_embeddings(self) -> nn.Embedding:
         return self.distilbert.get_position_embeddings()
+
+    def resize_position_embeddings(self, new_num_position_embeddings: int) -> None:
+        """See :meth:`DistilBertModel.resize_position_embeddings`."""
+        self.distilbert.resize_position_embeddings(new_num_position_embeddings)
 
     def forward(
         self,

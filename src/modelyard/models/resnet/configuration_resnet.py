@@ -41,20 +41,24 @@ class ResNetConfig(BackboneConfigMixin, PretrainedConfig):
             raise ConfigurationError(
                 f"layer_type={layer_type!r} is not one of {', '.join(self.layer_types)}; pick one of them."
             )
-        if len(hidden_sizes) != len(depths):
+        # Checked when both are per-stage lists; anything else is stored as given, as the reference does (a
+        # value set only to be read back, e.g. a property round trip), and the model says what it cannot build.
+        per_stage = isinstance(hidden_sizes, (list, tuple)) and isinstance(depths, (list, tuple))
+        if per_stage and len(hidden_sizes) != len(depths):
             raise ConfigurationError(
                 f"hidden_sizes ({list(hidden_sizes)}) and depths ({list(depths)}) must have one entry per stage; "
                 "give both the same length."
             )
         self.num_channels = num_channels
         self.embedding_size = embedding_size
-        self.hidden_sizes = list(hidden_sizes)
-        self.depths = list(depths)
+        self.hidden_sizes = list(hidden_sizes) if isinstance(hidden_sizes, (list, tuple)) else hidden_sizes
+        self.depths = list(depths) if isinstance(depths, (list, tuple)) else depths
         self.layer_type = layer_type
         self.hidden_act = hidden_act
         self.downsample_in_first_stage = downsample_in_first_stage
         self.downsample_in_bottleneck = downsample_in_bottleneck
-        self.stage_names = ["stem"] + [f"stage{i}" for i in range(1, len(self.depths) + 1)]
+        stages = len(self.depths) if isinstance(self.depths, list) else 0
+        self.stage_names = ["stem"] + [f"stage{i}" for i in range(1, stages + 1)]
         self._out_features, self._out_indices = get_aligned_output_features_output_indices(
             out_features, out_indices, self.stage_names
         )

@@ -14,6 +14,7 @@ __getattr__, __dir__ = declare(
         "ConstraintListState": "modelyard.generation.beam_constraints",
         "DisjunctiveConstraint": "modelyard.generation.beam_constraints",
         "PhrasalConstraint": "modelyard.generation.beam_constraints",
+        "PromptLookupCandidateGenerator": "modelyard.generation.assisted",
         "BeamSampleDecoderOnlyOutput": "modelyard.generation.utils",
         "BeamSearchDecoderOnlyOutput": "modelyard.generation.utils",
         "ConfidenceCriteria": "modelyard.generation.stopping_criteria",

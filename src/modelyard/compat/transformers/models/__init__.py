@@ -33,7 +33,7 @@ _TARGET_PREFIX = "modelyard.models."
 _REFERENCE_CONSTANTS = frozenset({"VOCAB_FILES_NAMES"})
 # Module-level helpers with a leading underscore that the reference's users import all the same (pre-training
 # collators: ``from transformers.models.wav2vec2.modeling_wav2vec2 import _compute_mask_indices``).
-_REFERENCE_HELPERS = frozenset({"_compute_mask_indices", "_sample_negative_indices"})
+_REFERENCE_HELPERS = frozenset({"_compute_mask_indices", "_sample_negative_indices", "_create_sinusoidal_embeddings"})
 
 
 def _defines(target: ModuleType, name: str) -> bool:

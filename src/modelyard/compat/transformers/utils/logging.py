@@ -66,6 +66,22 @@ class _CompatLogger(_logging.LoggerAdapter):
     def handlers(self) -> list[_logging.Handler]:
         return self.logger.handlers
 
+    @property
+    def filters(self) -> list[Any]:
+        return self.logger.filters
+
+    @property
+    def level(self) -> int:
+        return self.logger.level
+
+    @property
+    def propagate(self) -> bool:
+        return self.logger.propagate
+
+    @propagate.setter
+    def propagate(self, value: bool) -> None:
+        self.logger.propagate = value
+
 
 @functools.lru_cache(None)
 def _adapter(name: str) -> _CompatLogger:
@@ -79,6 +95,7 @@ def get_logger(name: str | None = None) -> _CompatLogger:
 # Where the reference logs what modelyard logs under these modules (family modules share the Hub's file names).
 _REFERENCE_LOGGERS = {
     "modelyard.modeling": "transformers.modeling_utils",
+    "modelyard.module_utils": "transformers.modeling_utils",
     "modelyard.configuration": "transformers.configuration_utils",
     "modelyard.tokenization": "transformers.tokenization_utils_base",
     "modelyard.feature_extraction": "transformers.feature_extraction_utils",
@@ -129,9 +146,12 @@ _forward_to_reference_loggers()
 
 
 def set_verbosity(verbosity: int) -> None:
-    """modelyard's verbosity (:func:`modelyard.logging.set_verbosity`), applied to remote code's loggers too."""
+    """modelyard's verbosity (:func:`modelyard.logging.set_verbosity`), applied to remote code's loggers and to
+    the ``transformers`` logger too (handlers that code written for the reference put there see modelyard's
+    records at that level: ``set_verbosity_info()`` then ``logging.getLogger("transformers").addHandler(...)``)."""
     library_logging.set_verbosity(verbosity)
     _logging.getLogger(_REMOTE_LOGGERS).setLevel(verbosity)
+    _logging.getLogger("transformers").setLevel(verbosity)
 
 
 def set_verbosity_debug() -> None:

@@ -178,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("pytest_args", nargs="*", help="extra pytest arguments for both runs (e.g. -n 2)")
     args = parser.parse_args(argv)
     try:
-        tree = sources.assemble(args.cache)
+        tree = sources.assemble(args.cache.resolve())  # pytest runs with --rootdir from another folder
     except sources.SourcesMissing as missing:
         print(f"reference suite skipped: {missing}")
         return 0

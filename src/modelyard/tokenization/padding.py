@@ -377,9 +377,10 @@ class PaddingTruncationMixin:
                 "layout); leave return_token_type_ids unset or add the special tokens."
             )
         if return_overflowing_tokens and pair and truncation_strategy is TruncationStrategy.LONGEST_FIRST:
+            # the message starts with the reference's words, which callers match on
             raise TokenizerError(
-                "Overflowing tokens cannot be returned for pairs truncated with 'longest_first'; use "
-                "truncation='only_first' or 'only_second'."
+                "Not possible to return overflowing tokens for pair of sequences with the `longest_first`. Please "
+                "select another truncation strategy than `longest_first`, for instance `only_second` or `only_first`."
             )
         names = self.model_input_names
         if return_token_type_ids is None:

@@ -224,12 +224,14 @@ class Wav2Vec2AttnAdapterLayer(nn.Module):
 
     def __init__(self, config: Wav2Vec2Config) -> None:
         super().__init__()
-        self.input_dim = config.adapter_attn_dim
+        if config.adapter_attn_dim is None:
+            raise ConfigurationError("Wav2Vec2AttnAdapterLayer needs config.adapter_attn_dim (the bottleneck width).")
+        self.input_dim: int = config.adapter_attn_dim
         self.hidden_dim = config.hidden_size
         self.norm = nn.LayerNorm(config.hidden_size)
-        self.linear_1 = nn.Linear(config.hidden_size, config.adapter_attn_dim)
+        self.linear_1 = nn.Linear(config.hidden_size, self.input_dim)
         self.act_fn = nn.ReLU()
-        self.linear_2 = nn.Linear(config.adapter_attn_dim, config.hidden_size)
+        self.linear_2 = nn.Linear(self.input_dim, config.hidden_size)
 
     def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:
         return self.linear_2(self.act_fn(self.linear_1(self.norm(hidden_states))))
@@ -372,6 +374,7 @@ class Wav2Vec2PreTrainedModel(PreTrainedModel):
     ]
     # pre-training checkpoints carry the quantizer and projection heads, which the other classes do not use
     _expected_unused_keys: ClassVar[list[str] | None] = [r"^quantizer\.", r"^project_q\.", r"^project_hid\."]
+    target_lang: str | None = None  # the language whose attention adapters are loaded (load_adapter)
 
     def _init_weights(self, module: nn.Module) -> None:
         std = self.config.initializer_range
@@ -384,10 +387,10 @@ class Wav2Vec2PreTrainedModel(PreTrainedModel):
                 module.weight_proj.bias.zero_()
                 nn.init.uniform_(module.codevectors)
             elif isinstance(module, Wav2Vec2PositionalConvEmbedding):
-                self._init_pos_conv(module.conv.parametrizations.weight, module.conv.in_channels)
+                self._init_pos_conv(module.conv.parametrizations.weight)
                 nn.init.zeros_(module.conv.bias)
             elif isinstance(module, parametrize.ParametrizationList):  # a weight-norm (g, v) pair on its own
-                self._init_pos_conv(module, module.original1.shape[0])  # type: ignore[index,arg-type]  # torch types a module's attributes Tensor | Module
+                self._init_pos_conv(module)
             elif isinstance(module, Wav2Vec2FeatureProjection):
                 bound = math.sqrt(1 / module.projection.in_features)
                 nn.init.uniform_(module.projection.weight, -bound, bound)
@@ -413,11 +416,13 @@ class Wav2Vec2PreTrainedModel(PreTrainedModel):
                 module.layer_weights.fill_(1.0 / module.layer_weights.numel())
 
     @staticmethod
-    def _init_pos_conv(weight_norm: nn.Module, in_channels: int) -> None:
-        """v ~ N(0, 2 / sqrt(kernel * in_channels)); g = |v| so the effective weight starts equal to v."""
+    def _init_pos_conv(weight_norm: nn.Module) -> None:
+        """v as torch initialises a Conv1d weight (Kaiming-uniform, a = sqrt(5)); g = |v| so the effective weight
+        starts equal to v. The reference's own normal init of this conv writes into the weight that the
+        parametrization computes, not into g and v, so the torch default is what its models start from."""
         # torch types a module's attributes Tensor | Module
         v, g = cast(torch.Tensor, weight_norm.original1), cast(torch.Tensor, weight_norm.original0)
-        nn.init.normal_(v, mean=0.0, std=2 * math.sqrt(1 / (v.shape[2] * in_channels)))
+        nn.init.kaiming_uniform_(v, a=math.sqrt(5))
         g.copy_(torch.linalg.vector_norm(v, dim=(0, 1), keepdim=True))  # one norm per kernel position
 
     def _get_feat_extract_output_lengths(
@@ -507,7 +512,7 @@ class Wav2Vec2PreTrainedModel(PreTrainedModel):
                 f"Cannot load the adapter of {target_lang!r}: config.adapter_attn_dim is None, so "
                 f"{type(self).__name__} has no attention adapters. Use a checkpoint built with adapters."
             )
-        if target_lang == getattr(self, "target_lang", None) and not force_load:
+        if target_lang == self.target_lang and not force_load:
             logger.warning("The adapter weights of %r are already loaded.", target_lang)
             return
         location = self.config.name_or_path

@@ -360,29 +360,37 @@ class ProcessorMixin(PretrainedIO):
         parts = "\n".join(f"- {name}: {getattr(self, name)!r}" for name in self.attributes)
         return f"{type(self).__name__}:\n{parts}\n\n{self.to_json_string()}"
 
-    def _save_into(self, directory: Path, *, portable_code: bool = False) -> list[Path]:
+    def _save_into(self, directory: Path, *, portable_code: bool = False,
+                   legacy_serialization: bool = True) -> list[Path]:
         """Save every part into ``directory`` (plus ``processor_config.json`` when needed; ``save_pretrained``);
-        ``portable_code=True`` writes custom code's imports of modelyard so the transformers library can run it."""
+        ``portable_code=True`` writes custom code's imports of modelyard so the transformers library can run it.
+
+        ``legacy_serialization=False`` is the reference's newer layout: the feature extractor / image processor
+        settings go into ``processor_config.json`` (nested under their attribute names) instead of their own file;
+        tokenizers keep their files. That file is then written always, and listed first."""
         written: list[Path] = []
         auto_map = custom_code_auto_map(self, directory, written, portable=portable_code)
         processor_map = {"AutoProcessor": auto_map["AutoProcessor"]} if auto_map and "AutoProcessor" in auto_map else None
+        nested: dict[str, Any] = {}
         for name in self.attributes:
             part = getattr(self, name)
             if hasattr(part, "_set_processor_class"):
                 part._set_processor_class(type(self).__name__)
-            if isinstance(part, FeatureExtractionMixin):
+            if isinstance(part, FeatureExtractionMixin) and not legacy_serialization:
+                nested[name] = part._file_dict()
+            elif isinstance(part, FeatureExtractionMixin):
                 written += part._save_into(directory, extra_auto_map=processor_map, portable_code=portable_code)
             else:
                 # a part may be any object with save_pretrained: pass the option only when it is asked for
                 files = part.save_pretrained(directory, **({"portable_code": True} if portable_code else {}))
                 written += [Path(f) for f in files or []]
-        data = self.to_dict()
+        data = {**self.to_dict(), **nested}
         if auto_map:
             data["auto_map"] = auto_map
         if set(data) != {"processor_class"}:
             path = directory / PROCESSOR_NAME
             path.write_text(json.dumps(jsonable(data), indent=2, sort_keys=True) + "\n", encoding="utf-8")
-            written.append(path)
+            written.insert(0 if nested else len(written), path)
         logger.info("Processor saved in %s", directory)
         return written
 

@@ -15,6 +15,7 @@ SAFE_WEIGHTS_INDEX_NAME = "model.safetensors.index.json"
 CONFIG_NAME = "config.json"
 FEATURE_EXTRACTOR_NAME = "preprocessor_config.json"
 IMAGE_PROCESSOR_NAME = FEATURE_EXTRACTOR_NAME
+GENERATION_CONFIG_NAME = "generation_config.json"
 
 __getattr__, __dir__ = declare(
     globals(),
@@ -85,5 +86,6 @@ __getattr__, __dir__ = declare(
         "CONFIG_NAME",
         "FEATURE_EXTRACTOR_NAME",
         "IMAGE_PROCESSOR_NAME",
+        "GENERATION_CONFIG_NAME",
     ),
 )

@@ -580,3 +580,12 @@ class TestWav2Vec2GroupNormCommon(_Wav2Vec2Common):
 
 class TestWav2Vec2StableLayerNormCommon(_Wav2Vec2Common):
     variant = "layer"
+
+
+def test_layerdrop_is_read_when_called() -> None:
+    model = Wav2Vec2Model(tiny_config(mask_time_prob=0.0)).train()  # built with layerdrop 0
+    model.config.layerdrop = 1.0  # set afterwards, as scripts and the reference's tests do: every layer skipped
+    out = model(audio(), output_attentions=True)
+    assert all(a is None for a in out.attentions)
+    model.config.layerdrop = 0.0
+    assert all(a is not None for a in model(audio(), output_attentions=True).attentions)

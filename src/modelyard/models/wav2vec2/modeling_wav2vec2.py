@@ -286,7 +286,7 @@ class Wav2Vec2Encoder(LayerStack):
     def __init__(self, config: Wav2Vec2Config) -> None:
         super().__init__()
         self.stable_layer_norm = bool(config.do_stable_layer_norm)
-        self.layerdrop = config.layerdrop
+        self.config = config  # layerdrop is read at call time, as the reference does (set it after building)
         self.pos_conv_embed = Wav2Vec2PositionalConvEmbedding(config)
         self.layer_norm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
         self.dropout = nn.Dropout(config.hidden_dropout)
@@ -316,7 +316,7 @@ class Wav2Vec2Encoder(LayerStack):
         return self.run_layers(
             self.layers, hidden_states, additive_mask,
             output_attentions=output_attentions, output_hidden_states=output_hidden_states,
-            layerdrop=self.layerdrop, final_norm=self.layer_norm if self.stable_layer_norm else None,
+            layerdrop=self.config.layerdrop, final_norm=self.layer_norm if self.stable_layer_norm else None,
         )
 
 

@@ -56,7 +56,6 @@ from gen_models import (
     RESNET_BASIC_HEAD,
     TEXT_LENGTHS,
     VIT_HEAD,
-    W2V_GROUP_HEAD,
     W2V_LAYER_HEAD,
     Case,
     audio,
@@ -75,7 +74,7 @@ VIT_MIM = dict(VIT_HEAD, image_size=16, patch_size=4, encoder_stride=4)
 W2V_PRETRAINING = dict(W2V_LAYER_HEAD, num_codevectors_per_group=5, num_codevector_groups=2, codevector_dim=8,
                        proj_codevector_dim=8, num_negatives=3, diversity_loss_weight=0.1)
 W2V_FRAMES = (15, 11, 8)  # frames of the padded audio rows (gen_models.AUDIO_LENGTHS)
-W2V_XVECTOR = dict(W2V_GROUP_HEAD, num_labels=3, tdnn_dim=(8, 8, 12), tdnn_kernel=(3, 3, 1), tdnn_dilation=(1, 2, 1),
+W2V_XVECTOR = dict(W2V_LAYER_HEAD, num_labels=3, tdnn_dim=(8, 8, 12), tdnn_kernel=(3, 3, 1), tdnn_dilation=(1, 2, 1),
                    xvector_output_dim=6)
 # both adapters: 2 strided convolutions after the encoder (15 frames -> 4) and a bottleneck in each pre-norm layer
 W2V_ADAPTERS = dict(W2V_LAYER_HEAD, add_adapter=True, output_hidden_size=8, num_adapter_layers=2, adapter_stride=2,
@@ -200,13 +199,13 @@ def all_cases() -> list[Case]:
              with_labels(audio(padded=True), frame_labels), {},
              notes="use_weighted_layer_sum=True; padded batch; one-hot frame labels (loss: cross-entropy against "
              "the argmax, every frame counted)"),
-        Case("wav2vec2-group-for-x-vector", "wav2vec2", "Wav2Vec2ForXVector", "Wav2Vec2Config", W2V_XVECTOR,
+        Case("wav2vec2-layer-for-x-vector", "wav2vec2", "Wav2Vec2ForXVector", "Wav2Vec2Config", W2V_XVECTOR,
              with_labels(audio(padded=True), speaker_labels), {},
              notes="TDNN kernels 3, 3, 1 with dilations 1, 2, 1; mean and std pooled over each row's real frames "
              "(counted without the dilation, as the reference does); AM-softmax loss"),
-        Case("wav2vec2-group-for-x-vector-unpadded", "wav2vec2", "Wav2Vec2ForXVector", "Wav2Vec2Config", {},
+        Case("wav2vec2-layer-for-x-vector-unpadded", "wav2vec2", "Wav2Vec2ForXVector", "Wav2Vec2Config", {},
              with_labels(audio(padded=False), speaker_labels), {}, notes="no attention_mask: pooled over all frames",
-             checkpoint="wav2vec2-group-for-x-vector"),
+             checkpoint="wav2vec2-layer-for-x-vector"),
         Case(W2V_ADAPTER_CASE, "wav2vec2", "Wav2Vec2ForCTC", "Wav2Vec2Config", W2V_ADAPTERS,
              with_labels(audio(padded=True), ctc_adapter_labels), {},
              notes="add_adapter (output_hidden_size 8, 2 layers of stride 2: frames 15, 11, 8 -> 4, 3, 2) and "

@@ -324,3 +324,15 @@ class BackboneOutput(ModelOutput):
     feature_maps: tuple[torch.Tensor, ...] | None = None
     hidden_states: tuple[torch.Tensor, ...] | None = None
     attentions: tuple[torch.Tensor, ...] | None = None
+
+
+@dataclass
+class XVectorOutput(ModelOutput):
+    """A speaker-verification head's output: ``embeddings`` (batch, xvector_output_dim) compare speakers (cosine
+    similarity); ``logits`` score the training speakers."""
+
+    loss: torch.Tensor | None = None
+    logits: torch.Tensor | None = None
+    embeddings: torch.Tensor | None = None
+    hidden_states: tuple[torch.Tensor, ...] | None = None
+    attentions: tuple[torch.Tensor, ...] | None = None

@@ -29,9 +29,14 @@ import json
 import logging
 import sys
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, TypedDict, TypeVar
+
+if sys.version_info >= (3, 11):
+    from typing import Unpack
+else:  # torch, a dependency, brings typing_extensions
+    from typing_extensions import Unpack
 
 from modelyard.errors import ConfigurationError, FeatureExtractionError, UnexpectedArgumentError
 from modelyard.feature_extraction import (
@@ -51,6 +56,61 @@ P = TypeVar("P", bound="ProcessorMixin")
 # Which call input each kind of part takes.
 _MODALITY_OF = {"feature_extractor": "audio", "image_processor": "images", "tokenizer": "text"}
 _TOKENIZER_API = ("__call__", "decode", "batch_decode", "save_pretrained")
+
+
+# The reference's typed call options (``transformers.processing_utils``): a processor whose ``__call__`` declares
+# ``**kwargs: Unpack[<its ProcessingKwargs>]`` tells type checkers (and the reference's tests) which options each
+# part takes. The routing below does not need them: it reads the parts' own signatures.
+class TextKwargs(TypedDict, total=False):
+    add_special_tokens: bool | None
+    padding: bool | str | None
+    truncation: bool | str | None
+    max_length: int | None
+    stride: int | None
+    is_split_into_words: bool | None
+    pad_to_multiple_of: int | None
+    return_token_type_ids: bool | None
+    return_attention_mask: bool | None
+    return_overflowing_tokens: bool | None
+    return_special_tokens_mask: bool | None
+    return_offsets_mapping: bool | None
+    return_length: bool | None
+    verbose: bool | None
+    padding_side: str | None
+
+
+class AudioKwargs(TypedDict, total=False):
+    sampling_rate: int | None
+    raw_speech: Any
+    padding: bool | str | None
+    max_length: int | None
+    truncation: bool | str | None
+    pad_to_multiple_of: int | None
+    return_attention_mask: bool | None
+
+
+class ImagesKwargs(TypedDict, total=False):
+    do_resize: bool | None
+    size: dict[str, int] | None
+    do_rescale: bool | None
+    rescale_factor: float | None
+    do_normalize: bool | None
+    image_mean: float | list[float] | None
+    image_std: float | list[float] | None
+
+
+class CommonKwargs(TypedDict, total=False):
+    return_tensors: str | None
+
+
+class ProcessingKwargs(TextKwargs, AudioKwargs, ImagesKwargs, CommonKwargs, total=False):
+    """Every option a processor call takes: flat (``padding=True``), per part (``text_kwargs={...}``) or for all
+    parts (``common_kwargs``)."""
+
+    text_kwargs: TextKwargs
+    audio_kwargs: AudioKwargs
+    images_kwargs: ImagesKwargs
+    common_kwargs: CommonKwargs
 
 
 def _explicit_parameters(function: Any) -> tuple[set[str], bool]:
@@ -142,9 +202,10 @@ class ProcessorMixin(PretrainedIO):
         text: Any = None,
         images: Any = None,
         *,
-        audio_kwargs: dict[str, Any] | None = None,
-        text_kwargs: dict[str, Any] | None = None,
-        images_kwargs: dict[str, Any] | None = None,
+        audio_kwargs: Mapping[str, object] | None = None,
+        text_kwargs: Mapping[str, object] | None = None,
+        images_kwargs: Mapping[str, object] | None = None,
+        common_kwargs: Mapping[str, object] | None = None,
         **kwargs: Any,
     ) -> Any:
         """Route inputs: ``audio`` to the feature extractor, ``images`` to the image processor, ``text`` to the
@@ -153,7 +214,10 @@ class ProcessorMixin(PretrainedIO):
 
         Keyword arguments go to every called part whose ``__call__`` names them (``padding``,
         ``return_tensors`` usually to both, ``sampling_rate`` to the feature extractor); for anything else, or
-        to give a part its own value, use ``audio_kwargs=`` / ``text_kwargs=`` / ``images_kwargs=``.
+        to give a part its own value, use ``audio_kwargs=`` / ``text_kwargs=`` / ``images_kwargs=``, and
+        ``common_kwargs=`` for every part (it wins over the rest). An option given both ways is an error. Text
+        options the tokenizer was created with (``from_pretrained(..., padding="max_length", max_length=64)``)
+        are its defaults here, as in the reference.
         """
         if "raw_speech" in kwargs:
             warnings.warn("raw_speech= is deprecated; pass audio= (or the audio as first argument).", FutureWarning, stacklevel=2)
@@ -171,11 +235,20 @@ class ProcessorMixin(PretrainedIO):
         if getattr(self, "_in_target_context_manager", False):
             parts["audio"] = parts["images"] = self.tokenizer
         explicit = {"audio": dict(audio_kwargs or {}), "text": dict(text_kwargs or {}), "images": dict(images_kwargs or {})}
+        for modality, options in explicit.items():
+            twice = sorted(set(options) & set(kwargs))
+            if twice:
+                raise FeatureExtractionError(
+                    f"{type(self).__name__}: {twice[0]!r} was passed two times, in {modality}_kwargs and as a keyword "
+                    "argument; pass it once."
+                )
         routed = self._route_kwargs(kwargs, {m: parts[m] for m in given})
+        if "text" in given and not getattr(self, "_in_target_context_manager", False):
+            routed["text"] = {**self._tokenizer_defaults(parts["text"]), **routed["text"]}
         outputs: dict[str, Any] = {}
         for modality in ("audio", "images", "text"):
             if modality in given:
-                call_kwargs = {**routed[modality], **explicit[modality]}
+                call_kwargs = {**routed[modality], **explicit[modality], **(common_kwargs or {})}
                 outputs[modality] = parts[modality](inputs[modality], **call_kwargs)
         if "text" not in outputs:
             return outputs.get("audio", outputs.get("images"))
@@ -202,6 +275,13 @@ class ProcessorMixin(PretrainedIO):
             for m in targets:
                 routed[m][key] = value
         return routed
+
+    @staticmethod
+    def _tokenizer_defaults(tokenizer: Any) -> dict[str, Any]:
+        """Text options the tokenizer was created with (its ``init_kwargs``): the current attribute where the
+        tokenizer has one (``padding_side``), else the value it was given."""
+        init = getattr(tokenizer, "init_kwargs", None) or {}
+        return {key: getattr(tokenizer, key, init[key]) for key in TextKwargs.__annotations__ if key in init}
 
     @staticmethod
     def _kind(attribute: str) -> str:
@@ -280,29 +360,37 @@ class ProcessorMixin(PretrainedIO):
         parts = "\n".join(f"- {name}: {getattr(self, name)!r}" for name in self.attributes)
         return f"{type(self).__name__}:\n{parts}\n\n{self.to_json_string()}"
 
-    def _save_into(self, directory: Path, *, portable_code: bool = False) -> list[Path]:
+    def _save_into(self, directory: Path, *, portable_code: bool = False,
+                   legacy_serialization: bool = True) -> list[Path]:
         """Save every part into ``directory`` (plus ``processor_config.json`` when needed; ``save_pretrained``);
-        ``portable_code=True`` writes custom code's imports of modelyard so the transformers library can run it."""
+        ``portable_code=True`` writes custom code's imports of modelyard so the transformers library can run it.
+
+        ``legacy_serialization=False`` is the reference's newer layout: the feature extractor / image processor
+        settings go into ``processor_config.json`` (nested under their attribute names) instead of their own file;
+        tokenizers keep their files. That file is then written always, and listed first."""
         written: list[Path] = []
         auto_map = custom_code_auto_map(self, directory, written, portable=portable_code)
         processor_map = {"AutoProcessor": auto_map["AutoProcessor"]} if auto_map and "AutoProcessor" in auto_map else None
+        nested: dict[str, Any] = {}
         for name in self.attributes:
             part = getattr(self, name)
             if hasattr(part, "_set_processor_class"):
                 part._set_processor_class(type(self).__name__)
-            if isinstance(part, FeatureExtractionMixin):
+            if isinstance(part, FeatureExtractionMixin) and not legacy_serialization:
+                nested[name] = part._file_dict()
+            elif isinstance(part, FeatureExtractionMixin):
                 written += part._save_into(directory, extra_auto_map=processor_map, portable_code=portable_code)
             else:
                 # a part may be any object with save_pretrained: pass the option only when it is asked for
                 files = part.save_pretrained(directory, **({"portable_code": True} if portable_code else {}))
                 written += [Path(f) for f in files or []]
-        data = self.to_dict()
+        data = {**self.to_dict(), **nested}
         if auto_map:
             data["auto_map"] = auto_map
         if set(data) != {"processor_class"}:
             path = directory / PROCESSOR_NAME
             path.write_text(json.dumps(jsonable(data), indent=2, sort_keys=True) + "\n", encoding="utf-8")
-            written.append(path)
+            written.insert(0 if nested else len(written), path)
         logger.info("Processor saved in %s", directory)
         return written
 
@@ -387,4 +475,12 @@ def _keywords_of(part_class: Any) -> frozenset[str]:
     return frozenset(accepted()) if accepted is not None else frozenset()
 
 
-__all__ = ["ProcessorMixin"]
+__all__ = [
+    "AudioKwargs",
+    "CommonKwargs",
+    "ImagesKwargs",
+    "ProcessingKwargs",
+    "ProcessorMixin",
+    "TextKwargs",
+    "Unpack",
+]

@@ -39,6 +39,8 @@ MODEL_TASKS: tuple[str, ...] = (
     "AutoModelForImageClassification",
     "AutoModelForCTC",
     "AutoModelForAudioClassification",
+    "AutoModelForAudioFrameClassification",
+    "AutoModelForAudioXVector",
     "AutoModelForPreTraining",
     "AutoModelForNextSentencePrediction",
     "AutoModelForMaskedImageModeling",

@@ -10,7 +10,13 @@ Cases use the layout of `gen_models.py` (`<out>/models/<case>/`, read by `tests/
 - ViT: `ViTForMaskedImageModeling` (mask token, pixel-shuffle decoder, masked L1 loss) on 16x16 images;
 - ResNet: `ResNetBackbone` with `out_features` and a variant choosing stages by `out_indices`;
 - Wav2Vec2: `Wav2Vec2ForPreTraining` given `mask_time_indices` and `sampled_negative_indices` (eval mode:
-  argmax quantizer), `Wav2Vec2ForMaskedLM` (a variant of the CTC checkpoint: the same keys).
+  argmax quantizer), `Wav2Vec2ForMaskedLM` (a variant of the CTC checkpoint: the same keys),
+  `Wav2Vec2ForAudioFrameClassification` (weighted layer sum, one-hot frame labels), `Wav2Vec2ForXVector`
+  (dilated TDNN, statistics pooling over the real frames, AM-softmax loss; and unpadded), `Wav2Vec2ForCTC` with
+  both adapters (the output adapter, projecting to `output_hidden_size`, and per-layer attention adapters), and
+  that checkpoint loaded with `target_lang="fra"`: `adapter.fra.safetensors` (written next to it) replaces the
+  attention adapters and the CTC head (same vocabulary size: the reference loads a different one only with
+  `ignore_mismatched_sizes=True`).
 
 `<out>/heads/bert_generation.json`: the reference's greedy and beam-search tokens of the two BERT decoders,
 one prompt and a left-padded batch, with the smallest top-1/top-2 gap on the way.
@@ -68,6 +74,13 @@ VIT_MIM = dict(VIT_HEAD, image_size=16, patch_size=4, encoder_stride=4)
 W2V_PRETRAINING = dict(W2V_LAYER_HEAD, num_codevectors_per_group=5, num_codevector_groups=2, codevector_dim=8,
                        proj_codevector_dim=8, num_negatives=3, diversity_loss_weight=0.1)
 W2V_FRAMES = (15, 11, 8)  # frames of the padded audio rows (gen_models.AUDIO_LENGTHS)
+W2V_XVECTOR = dict(W2V_LAYER_HEAD, num_labels=3, tdnn_dim=(8, 8, 12), tdnn_kernel=(3, 3, 1), tdnn_dilation=(1, 2, 1),
+                   xvector_output_dim=6)
+# both adapters: 2 strided convolutions after the encoder (15 frames -> 4) and a bottleneck in each pre-norm layer
+W2V_ADAPTERS = dict(W2V_LAYER_HEAD, add_adapter=True, output_hidden_size=8, num_adapter_layers=2, adapter_stride=2,
+                    adapter_attn_dim=4)
+W2V_ADAPTER_CASE = "wav2vec2-layer-for-ctc-adapters"
+W2V_LANGUAGE_CASE = "wav2vec2-layer-for-ctc-target-lang"
 
 
 def pretraining_labels(g: torch.Generator, config: Any, x: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -111,6 +124,35 @@ def contrastive_inputs(g: torch.Generator, config: Any, x: dict[str, torch.Tenso
     return {"mask_time_indices": mask, "sampled_negative_indices": negatives}
 
 
+def frame_labels(g: torch.Generator, config: Any, x: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """One-hot (batch, frames, num_labels) labels: one speaker per frame."""
+    picks = torch.randint(0, config.num_labels, (len(W2V_FRAMES), max(W2V_FRAMES)), generator=g)
+    return {"labels": torch.nn.functional.one_hot(picks, config.num_labels)}
+
+
+def speaker_labels(g: torch.Generator, config: Any, x: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    return {"labels": torch.randint(0, config.num_labels, (x["input_values"].shape[0],), generator=g)}
+
+
+def ctc_adapter_labels(g: torch.Generator, config: Any, x: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """CTC labels that fit the adapter's 4, 3 and 2 frames."""
+    labels = torch.randint(1, config.vocab_size, (3, 3), generator=g)
+    labels[1, 2:] = -100
+    labels[2, 1:] = -100
+    return {"labels": labels}
+
+
+def write_language_adapter(folder: Path) -> None:
+    """``adapter.fra.safetensors`` for the adapter checkpoint: new attention adapters and CTC head."""
+    import transformers
+    from safetensors.torch import save_file
+
+    model = transformers.Wav2Vec2ForCTC.from_pretrained(folder)
+    g = torch.Generator().manual_seed(stable_seed("adapter.fra"))
+    weights = {key: torch.randn(value.shape, generator=g) * 0.2 for key, value in sorted(model._get_adapters().items())}
+    save_file(dict(sorted(weights.items())), str(folder / "adapter.fra.safetensors"), metadata={"format": "pt"})
+
+
 def all_cases() -> list[Case]:
     return [
         Case("bert-for-pretraining", "bert", "BertForPreTraining", "BertConfig", BERT_HEAD,
@@ -152,6 +194,26 @@ def all_cases() -> list[Case]:
         Case("wav2vec2-group-for-masked-lm", "wav2vec2", "Wav2Vec2ForMaskedLM", "Wav2Vec2Config", {},
              audio(padded=False), {}, notes="the deprecated head on the CTC checkpoint (the same keys)",
              checkpoint="wav2vec2-group-for-ctc-mean"),
+        Case("wav2vec2-layer-for-audio-frame-classification", "wav2vec2", "Wav2Vec2ForAudioFrameClassification",
+             "Wav2Vec2Config", dict(W2V_LAYER_HEAD, num_labels=3, use_weighted_layer_sum=True),
+             with_labels(audio(padded=True), frame_labels), {},
+             notes="use_weighted_layer_sum=True; padded batch; one-hot frame labels (loss: cross-entropy against "
+             "the argmax, every frame counted)"),
+        Case("wav2vec2-layer-for-x-vector", "wav2vec2", "Wav2Vec2ForXVector", "Wav2Vec2Config", W2V_XVECTOR,
+             with_labels(audio(padded=True), speaker_labels), {},
+             notes="TDNN kernels 3, 3, 1 with dilations 1, 2, 1; mean and std pooled over each row's real frames "
+             "(counted without the dilation, as the reference does); AM-softmax loss"),
+        Case("wav2vec2-layer-for-x-vector-unpadded", "wav2vec2", "Wav2Vec2ForXVector", "Wav2Vec2Config", {},
+             with_labels(audio(padded=False), speaker_labels), {}, notes="no attention_mask: pooled over all frames",
+             checkpoint="wav2vec2-layer-for-x-vector"),
+        Case(W2V_ADAPTER_CASE, "wav2vec2", "Wav2Vec2ForCTC", "Wav2Vec2Config", W2V_ADAPTERS,
+             with_labels(audio(padded=True), ctc_adapter_labels), {},
+             notes="add_adapter (output_hidden_size 8, 2 layers of stride 2: frames 15, 11, 8 -> 4, 3, 2) and "
+             "adapter_attn_dim 4; padded batch; CTC loss over the adapter's frames"),
+        Case(W2V_LANGUAGE_CASE, "wav2vec2", "Wav2Vec2ForCTC", "Wav2Vec2Config", {},
+             with_labels(audio(padded=True), ctc_adapter_labels), {},
+             notes="target_lang='fra': adapter.fra.safetensors replaces the attention adapters and the CTC head",
+             checkpoint=W2V_ADAPTER_CASE, overrides={"target_lang": "fra"}),
     ]
 
 
@@ -257,6 +319,8 @@ def generate(out: Path, only: list[str] | None = None) -> list[str]:
     for case in cases:
         if only and case.name not in only:
             continue
+        if case.name == W2V_LANGUAGE_CASE:
+            write_language_adapter(root / W2V_ADAPTER_CASE)
         generate_case(case, root)
         print(f"  models/{case.name}")
     if not only:

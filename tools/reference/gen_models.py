@@ -641,8 +641,8 @@ def generate_case(case: Case, root: Path) -> dict[str, Any]:
     bad = {k: v for k, v in info.items() if v}
     if bad:
         raise RuntimeError(f"{case.name}: reference reload was not clean: {bad}")
-    for key, value in case.overrides.items():
-        assert getattr(loaded.config, key) == value, key
+    for key, value in case.overrides.items():  # a config attribute, or an argument of the model (target_lang)
+        assert getattr(loaded.config, key, getattr(loaded, key, None)) == value, key
     loaded.eval()
     inputs = case.inputs(g, loaded.config)
     with torch.no_grad():

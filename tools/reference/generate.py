@@ -60,8 +60,8 @@ def main() -> None:
                 "decoders": "models/<case>/ of the gpt2, llama, mistral and qwen2 families (same layout) and "
                 "decoders/generation.json: the reference's greedy and beam-search tokens",
                 "heads": "models/<case>/ of the further heads and variants (BERT pre-training, next-sentence, decoder "
-                "and relative positions; ViT masked image modelling; ResNet backbone; Wav2Vec2 pre-training and "
-                "masked LM; see tools/reference/gen_heads.py) and heads/bert_generation.json: the BERT decoders' "
+                "and relative positions; ViT masked image modelling; ResNet backbone; Wav2Vec2 pre-training, "
+                "masked LM, frame classification, x-vectors and adapters; see tools/reference/gen_heads.py) and heads/bert_generation.json: the BERT decoders' "
                 "greedy and beam-search tokens; heads/bert-lm-head-model-saved-by-modelyard/ (written by modelyard's "
                 "save_pretrained) and heads/bert_decoder_round_trip.json: the reference's greedy tokens on it and on a "
                 "decoder the reference saved",

@@ -286,6 +286,18 @@ class AutoModelForAudioClassification(_AutoModel["PreTrainedModel"]):
     _table = _task_table("AutoModelForAudioClassification")
 
 
+class AutoModelForAudioFrameClassification(_AutoModel["PreTrainedModel"]):
+    """A label per audio frame (e.g. speaker diarization: which speakers talk in each frame)."""
+
+    _table = _task_table("AutoModelForAudioFrameClassification")
+
+
+class AutoModelForAudioXVector(_AutoModel["PreTrainedModel"]):
+    """Speaker embeddings (x-vectors) for speaker verification."""
+
+    _table = _task_table("AutoModelForAudioXVector")
+
+
 class AutoModelForPreTraining(_AutoModel["PreTrainedModel"]):
     """The class each family was pre-trained as (BERT's masked-LM + next-sentence heads, Wav2Vec2's
     quantizer and contrastive heads, a decoder's language-model head)."""
@@ -321,6 +333,8 @@ AUTO_MODEL_CLASSES: dict[str, type[_AutoModel]] = {
         AutoModelForImageClassification,
         AutoModelForCTC,
         AutoModelForAudioClassification,
+        AutoModelForAudioFrameClassification,
+        AutoModelForAudioXVector,
         AutoModelForPreTraining,
         AutoModelForNextSentencePrediction,
         AutoModelForMaskedImageModeling,

@@ -41,7 +41,7 @@ from modelyard.models.vit.image_processing_vit import ViTImageProcessor
 from modelyard.models.vit.modeling_vit import ViTForImageClassification, ViTForMaskedImageModeling, ViTModel, ViTPreTrainedModel
 from modelyard.models.wav2vec2.configuration_wav2vec2 import Wav2Vec2Config
 from modelyard.models.wav2vec2.feature_extraction_wav2vec2 import Wav2Vec2FeatureExtractor
-from modelyard.models.wav2vec2.modeling_wav2vec2 import Wav2Vec2ForCTC, Wav2Vec2ForMaskedLM, Wav2Vec2ForPreTraining, Wav2Vec2ForSequenceClassification, Wav2Vec2Model, Wav2Vec2PreTrainedModel
+from modelyard.models.wav2vec2.modeling_wav2vec2 import Wav2Vec2ForAudioFrameClassification, Wav2Vec2ForCTC, Wav2Vec2ForMaskedLM, Wav2Vec2ForPreTraining, Wav2Vec2ForSequenceClassification, Wav2Vec2ForXVector, Wav2Vec2Model, Wav2Vec2PreTrainedModel
 from modelyard.models.wav2vec2.processing_wav2vec2 import Wav2Vec2Processor
 from modelyard.models.wav2vec2.tokenization_wav2vec2 import Wav2Vec2CTCTokenizer, Wav2Vec2Tokenizer
 
@@ -56,5 +56,5 @@ __all__ = [
     "ResNetBackbone", "ResNetConfig", "ResNetForImageClassification", "ResNetModel", "ResNetPreTrainedModel",
     "RobertaConfig", "RobertaForCausalLM", "RobertaForMaskedLM", "RobertaForMultipleChoice", "RobertaForQuestionAnswering", "RobertaForSequenceClassification", "RobertaForTokenClassification", "RobertaModel", "RobertaPreTrainedModel", "RobertaTokenizer", "RobertaTokenizerFast",
     "ViTConfig", "ViTFeatureExtractor", "ViTForImageClassification", "ViTForMaskedImageModeling", "ViTImageProcessor", "ViTModel", "ViTPreTrainedModel",
-    "Wav2Vec2CTCTokenizer", "Wav2Vec2Config", "Wav2Vec2FeatureExtractor", "Wav2Vec2ForCTC", "Wav2Vec2ForMaskedLM", "Wav2Vec2ForPreTraining", "Wav2Vec2ForSequenceClassification", "Wav2Vec2Model", "Wav2Vec2PreTrainedModel", "Wav2Vec2Processor", "Wav2Vec2Tokenizer",
+    "Wav2Vec2CTCTokenizer", "Wav2Vec2Config", "Wav2Vec2FeatureExtractor", "Wav2Vec2ForAudioFrameClassification", "Wav2Vec2ForCTC", "Wav2Vec2ForMaskedLM", "Wav2Vec2ForPreTraining", "Wav2Vec2ForSequenceClassification", "Wav2Vec2ForXVector", "Wav2Vec2Model", "Wav2Vec2PreTrainedModel", "Wav2Vec2Processor", "Wav2Vec2Tokenizer",
 ]

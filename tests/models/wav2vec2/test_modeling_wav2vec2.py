@@ -1,5 +1,6 @@
 """Wav2Vec2: config compatibility, both feature-encoder norms and layer-norm orders, padding masks, weight-norm
-key names, CTC and audio classification heads, SpecAugment, reference parity both ways."""
+key names, CTC, audio classification, frame classification and x-vector heads, the output and attention adapters
+(load_adapter, target_lang), SpecAugment, reference parity both ways."""
 
 from __future__ import annotations
 
@@ -16,12 +17,25 @@ from common.tolerance import assert_close_kernels
 from safetensors.torch import load_file, save_file
 
 import modelyard
-from modelyard import AutoConfig, AutoModel, AutoModelForAudioClassification, AutoModelForCTC
+from modelyard import (
+    AutoConfig,
+    AutoModel,
+    AutoModelForAudioClassification,
+    AutoModelForAudioFrameClassification,
+    AutoModelForAudioXVector,
+    AutoModelForCTC,
+)
+from modelyard.errors import ConfigurationError, MissingFileError, WeightsError
 from modelyard.layers.spec_augment import compute_mask_indices
 from modelyard.models.wav2vec2.configuration_wav2vec2 import Wav2Vec2Config
 from modelyard.models.wav2vec2.modeling_wav2vec2 import (
+    WAV2VEC2_ADAPTER_PT_FILE,
+    WAV2VEC2_ADAPTER_SAFE_FILE,
+    AMSoftmaxLoss,
+    Wav2Vec2ForAudioFrameClassification,
     Wav2Vec2ForCTC,
     Wav2Vec2ForSequenceClassification,
+    Wav2Vec2ForXVector,
     Wav2Vec2Model,
 )
 
@@ -292,9 +306,140 @@ def test_auto_classes_and_base_head_loading(tmp_path: Path) -> None:
     torch.testing.assert_close(ctc.wav2vec2.state_dict()[g], base.state_dict()[g])
 
 
-def test_adapters_are_refused_clearly() -> None:
-    with pytest.raises(NotImplementedError, match="adapters"):
-        Wav2Vec2Model(tiny_config(add_adapter=True))
+# ---------------------------------------------------------------------------------------------- adapters
+def test_output_adapter_shortens_and_projects() -> None:
+    config = tiny_config("layer", add_adapter=True, output_hidden_size=8, num_adapter_layers=2, adapter_stride=2)
+    model = Wav2Vec2ForCTC(config).eval()
+    mask = torch.ones(2, 320, dtype=torch.long)
+    mask[1, 200:] = 0
+    with torch.no_grad():
+        out = model(audio(), attention_mask=mask, output_hidden_states=True,
+                    labels=torch.tensor([[1, 2, 3], [4, 5, -100]]))
+    # 15 encoder frames -> 8 -> 4 after two stride-2 convolutions; the hidden states stay the encoder's
+    assert out.logits.shape == (2, 4, 12) and out.hidden_states[-1].shape == (2, 15, 32)
+    assert model.lm_head.in_features == 8 and torch.isfinite(out.loss)
+    assert model._get_feat_extract_output_lengths(320) == 4
+    assert model._get_feat_extract_output_lengths(320, add_adapter=False) == 15
+    assert {n for n, _ in model.named_parameters() if ".adapter." in n} >= {
+        "wav2vec2.adapter.proj.weight", "wav2vec2.adapter.proj_layer_norm.weight", "wav2vec2.adapter.layers.1.conv.weight"
+    }
+    same_width = Wav2Vec2Model(tiny_config(add_adapter=True, num_adapter_layers=1))
+    assert same_width.adapter is not None and same_width.adapter.proj is None  # no projection when widths agree
+    with pytest.raises(ConfigurationError, match="add_adapter=False"):
+        Wav2Vec2ForSequenceClassification(tiny_config(add_adapter=True))
+    with pytest.raises(ConfigurationError, match="add_adapter=False"):
+        Wav2Vec2ForAudioFrameClassification(tiny_config(add_adapter=True))
+
+
+def _adapter_model(**overrides: object) -> Wav2Vec2ForCTC:
+    return Wav2Vec2ForCTC(tiny_config("layer", adapter_attn_dim=4, **overrides))
+
+
+def test_attention_adapters_only_in_pre_norm_layers() -> None:
+    keys = set(_adapter_model()._get_adapters())
+    assert "wav2vec2.encoder.layers.1.adapter_layer.linear_2.weight" in keys and "lm_head.weight" in keys
+    post_norm = Wav2Vec2ForCTC(tiny_config("group", adapter_attn_dim=4))  # the reference adds none there either
+    assert set(post_norm._get_adapters()) == {"lm_head.weight", "lm_head.bias"}
+    with pytest.raises(ConfigurationError, match="adapter_attn_dim"):
+        Wav2Vec2ForCTC(tiny_config("layer"))._get_adapters()
+
+
+def test_load_adapter_swaps_languages(tmp_path: Path) -> None:
+    model = _adapter_model().eval()
+    _perturb(model)
+    model.save_pretrained(tmp_path)
+    inputs = {"input_values": audio()}
+    g = torch.Generator().manual_seed(3)
+    french = {k: torch.randn(v.shape, generator=g) for k, v in model._get_adapters().items()}
+    french["lm_head.weight"] = torch.randn(7, 32, generator=g)  # another vocabulary size
+    french["lm_head.bias"] = torch.randn(7, generator=g)
+    save_file(french, str(tmp_path / WAV2VEC2_ADAPTER_SAFE_FILE.format("fra")))
+    english = {k: v.detach().clone() for k, v in model._get_adapters().items()}
+    torch.save(english, tmp_path / WAV2VEC2_ADAPTER_PT_FILE.format("eng"))
+
+    loaded = Wav2Vec2ForCTC.from_pretrained(tmp_path).eval()
+    with torch.no_grad():
+        before = loaded(**inputs).logits
+        loaded.load_adapter("fra")
+        after_fr = loaded(**inputs).logits
+    assert loaded.target_lang == "fra" and loaded.config.vocab_size == 7 and after_fr.shape[-1] == 7
+    for key, value in french.items():
+        torch.testing.assert_close(loaded.state_dict()[key], value, rtol=0, atol=0)
+    with torch.no_grad():
+        loaded.load_adapter("eng")  # no safetensors file: the .bin one
+        torch.testing.assert_close(loaded(**inputs).logits, before, rtol=0, atol=0)
+    with pytest.raises(MissingFileError):
+        loaded.load_adapter("eng", use_safetensors=True)
+    with pytest.raises(MissingFileError):
+        loaded.load_adapter("fra", use_safetensors=False)
+    with pytest.raises(MissingFileError):
+        loaded.load_adapter("ita")
+
+    chosen = Wav2Vec2ForCTC.from_pretrained(tmp_path, target_lang="fra").eval()
+    with torch.no_grad():
+        torch.testing.assert_close(chosen(**inputs).logits, after_fr, rtol=0, atol=0)
+    assert chosen.target_lang == "fra"
+
+
+def test_load_adapter_refusals(tmp_path: Path) -> None:
+    model = _adapter_model()
+    model.save_pretrained(tmp_path)
+    wrong = {k: v.detach() for k, v in model._get_adapters().items() if "layers.0" not in k}
+    save_file(wrong, str(tmp_path / WAV2VEC2_ADAPTER_SAFE_FILE.format("deu")))
+    loaded = Wav2Vec2ForCTC.from_pretrained(tmp_path)
+    with pytest.raises(WeightsError, match="missing keys .*layers.0.adapter_layer"):
+        loaded.load_adapter("deu")
+    with pytest.raises(ConfigurationError, match="adapter_attn_dim is None"):
+        Wav2Vec2ForCTC(tiny_config("layer"), target_lang="fra")
+    with pytest.raises(ConfigurationError, match="not loaded from a folder"):
+        _adapter_model().load_adapter("fra")
+    with pytest.raises(ConfigurationError, match="no attention adapters"):
+        Wav2Vec2ForCTC(tiny_config("layer")).load_adapter("fra")
+    before = {k: v.clone() for k, v in loaded.state_dict().items()}
+    loaded.init_adapter_layers()
+    changed = {k for k, v in loaded.state_dict().items() if not torch.equal(v, before[k])}
+    assert changed and all("adapter_layer" in k or k.startswith("lm_head") for k in changed)
+
+
+# ---------------------------------------------------------------------------------------------- more heads
+def test_frame_classification_head() -> None:
+    config = tiny_config("layer", num_labels=3, use_weighted_layer_sum=True)
+    model = Wav2Vec2ForAudioFrameClassification(config).eval()
+    labels = torch.nn.functional.one_hot(torch.tensor([[0, 1, 2] * 5, [2, 2, 1] * 5]), 3)
+    with torch.no_grad():
+        out = model(audio(), labels=labels)
+    assert out.logits.shape == (2, 15, 3)
+    expected = torch.nn.functional.cross_entropy(out.logits.reshape(-1, 3), labels.reshape(-1, 3).argmax(1))
+    torch.testing.assert_close(out.loss, expected)
+    assert model.layer_weights is not None and model.layer_weights.shape == (3,)
+    assert type(AutoModelForAudioFrameClassification.from_config(config)) is Wav2Vec2ForAudioFrameClassification
+
+
+def test_xvector_head_pools_only_real_frames() -> None:
+    config = tiny_config(tdnn_dim=(8, 8, 12), tdnn_kernel=(3, 3, 1), tdnn_dilation=(1, 2, 1), xvector_output_dim=6)
+    model = Wav2Vec2ForXVector(config).eval()
+    mask = torch.ones(2, 320, dtype=torch.long)
+    mask[1, 200:] = 0
+    values = audio().masked_fill(mask == 0, 0.0)
+    with torch.no_grad():
+        out = model(values, attention_mask=mask, labels=torch.tensor([0, 2]))
+        alone = model(values[1:, :200])
+    assert out.logits.shape == (2, 6) and out.embeddings.shape == (2, 6) and torch.isfinite(out.loss)
+    # the padded row's embedding is pooled over its own frames (9 encoder frames -> 5 after the TDNN count)
+    assert model._get_tdnn_output_lengths(model._get_feat_extract_output_lengths(200)) == 5
+    assert type(AutoModelForAudioXVector.from_config(config)) is Wav2Vec2ForXVector
+    assert alone.embeddings.shape == (1, 6)
+
+
+def test_am_softmax_loss() -> None:
+    loss_fn = AMSoftmaxLoss(4, 3, scale=2.0, margin=0.5)
+    with torch.no_grad():
+        loss_fn.weight.copy_(torch.eye(4, 3))
+    x = torch.tensor([[1.0, 0.0, 0.0, 0.0], [0.0, 0.0, 3.0, 4.0]])
+    labels = torch.tensor([0, 2])
+    # cosines with the class directions (columns): row 0 -> (1, 0, 0); row 1 -> (0, 0, 0.6); margin off the true class
+    logits = 2.0 * torch.tensor([[1.0 - 0.5, 0.0, 0.0], [0.0, 0.0, 0.6 - 0.5]])
+    torch.testing.assert_close(loss_fn(x, labels), torch.nn.functional.cross_entropy(logits, labels))
 
 
 # ---------------------------------------------------------------------------------------------- reference parity
@@ -347,6 +492,20 @@ def test_our_save_loads_in_the_reference_library(tmp_path: Path) -> None:
             Wav2Vec2ForSequenceClassification(tiny_config("layer", use_weighted_layer_sum=True)),
             {"input_values": audio(), "attention_mask": mask},
         ),
+        "frames-layer-weighted": (
+            Wav2Vec2ForAudioFrameClassification(tiny_config("layer", use_weighted_layer_sum=True)),
+            {"input_values": audio(), "attention_mask": mask},
+        ),
+        "xvector-group": (
+            Wav2Vec2ForXVector(tiny_config(tdnn_dim=(8, 8, 12), tdnn_kernel=(3, 3, 1), tdnn_dilation=(1, 2, 1),
+                                           xvector_output_dim=6)),
+            {"input_values": audio(), "attention_mask": mask},
+        ),
+        "ctc-adapters": (
+            Wav2Vec2ForCTC(tiny_config("layer", add_adapter=True, output_hidden_size=8, num_adapter_layers=2,
+                                       adapter_attn_dim=4)),
+            {"input_values": audio(), "attention_mask": mask},
+        ),
     }
     folders = []
     for name, (model, inputs) in models.items():
@@ -368,14 +527,16 @@ def test_our_save_loads_in_the_reference_library(tmp_path: Path) -> None:
 
 # ---------------------------------------------------------------------------------------------- common tester
 class _Wav2Vec2Common(ModelTesterMixin):
-    all_model_classes = (Wav2Vec2Model, Wav2Vec2ForCTC, Wav2Vec2ForSequenceClassification)
+    all_model_classes = (Wav2Vec2Model, Wav2Vec2ForCTC, Wav2Vec2ForSequenceClassification,
+                         Wav2Vec2ForAudioFrameClassification, Wav2Vec2ForXVector)
     variant = "group"
 
     def get_config(self) -> Wav2Vec2Config:
         # spans of 2 frames so SpecAugment always masks something in training (masked_spec_embed gets a gradient).
         # hidden_size 32, not 16: torch 2.13's CPU (oneDNN) bfloat16 conv1d is wrong for 8 input channels with
         # kernel 8, which is what the positional convolution would get with 16 channels in 2 groups.
-        return tiny_config(self.variant, classifier_proj_size=8, mask_time_length=2)
+        return tiny_config(self.variant, classifier_proj_size=8, mask_time_length=2, tdnn_dim=(8, 8, 12),
+                           tdnn_kernel=(3, 3, 1), tdnn_dilation=(1, 2, 1), xvector_output_dim=6)
 
     def get_inputs(self, model_class: type, config: Wav2Vec2Config, with_labels: bool = False) -> dict[str, Any]:
         inputs: dict[str, Any] = {"input_values": audio(2, 320)}
@@ -386,8 +547,11 @@ class _Wav2Vec2Common(ModelTesterMixin):
             inputs["attention_mask"] = mask
         if with_labels and model_class is Wav2Vec2ForCTC:
             inputs["labels"] = torch.tensor([[1, 2, 3, 4], [5, 6, -100, -100]])
-        elif with_labels and model_class is Wav2Vec2ForSequenceClassification:
+        elif with_labels and model_class in (Wav2Vec2ForSequenceClassification, Wav2Vec2ForXVector):
             inputs["labels"] = torch.tensor([2, 0])
+        elif with_labels and model_class is Wav2Vec2ForAudioFrameClassification:
+            inputs["labels"] = torch.nn.functional.one_hot(torch.arange(30).view(2, 15) % config.num_labels,
+                                                           config.num_labels)
         return inputs
 
     def expected_output_shapes(self, model_class: type, config: Wav2Vec2Config, inputs: dict[str, Any]
@@ -396,6 +560,10 @@ class _Wav2Vec2Common(ModelTesterMixin):
             return {"last_hidden_state": (2, 15, 32), "extract_features": (2, 15, 16)}
         if model_class is Wav2Vec2ForCTC:
             return {"logits": (2, 15, config.vocab_size)}
+        if model_class is Wav2Vec2ForAudioFrameClassification:
+            return {"logits": (2, 15, config.num_labels)}
+        if model_class is Wav2Vec2ForXVector:
+            return {"logits": (2, 6), "embeddings": (2, 6)}
         return {"logits": (2, config.num_labels)}
 
     def hidden_state_shape(self, model_class: type, config: Wav2Vec2Config, inputs: dict[str, Any]
@@ -412,3 +580,12 @@ class TestWav2Vec2GroupNormCommon(_Wav2Vec2Common):
 
 class TestWav2Vec2StableLayerNormCommon(_Wav2Vec2Common):
     variant = "layer"
+
+
+def test_layerdrop_is_read_when_called() -> None:
+    model = Wav2Vec2Model(tiny_config(mask_time_prob=0.0)).train()  # built with layerdrop 0
+    model.config.layerdrop = 1.0  # set afterwards, as scripts and the reference's tests do: every layer skipped
+    out = model(audio(), output_attentions=True)
+    assert all(a is None for a in out.attentions)
+    model.config.layerdrop = 0.0
+    assert all(a is not None for a in model(audio(), output_attentions=True).attentions)

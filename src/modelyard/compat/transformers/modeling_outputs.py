@@ -52,15 +52,6 @@ class DepthEstimatorOutput(ModelOutput):
 
 
 @dataclass
-class XVectorOutput(ModelOutput):
-    loss: _Tensor = None
-    logits: _Tensor = None
-    embeddings: _Tensor = None
-    hidden_states: _Tensors = None
-    attentions: _Tensors = None
-
-
-@dataclass
 class Seq2SeqModelOutput(ModelOutput):
     last_hidden_state: _Tensor = None
     past_key_values: object = None
@@ -127,6 +118,7 @@ __getattr__, __dir__ = declare(
             "NextSentencePredictorOutput",
             "MaskedImageModelingOutput",
             "BackboneOutput",
+            "XVectorOutput",
         )
     },
 )

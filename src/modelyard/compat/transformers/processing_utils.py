@@ -4,4 +4,11 @@ from __future__ import annotations
 
 from modelyard.compat.transformers._namespace import declare
 
-__getattr__, __dir__ = declare(globals(), {"ProcessorMixin": "modelyard.processing"})
+__getattr__, __dir__ = declare(
+    globals(),
+    {
+        name: "modelyard.processing"
+        for name in ("ProcessorMixin", "ProcessingKwargs", "TextKwargs", "AudioKwargs", "ImagesKwargs",
+                     "CommonKwargs", "Unpack")
+    },
+)

@@ -1,8 +1,8 @@
 """``Wav2Vec2Config``: the settings of a Wav2Vec2 speech encoder (keys and defaults as in
 ``facebook/wav2vec2-base-960h``).
 
-The pre-training (quantizer, contrastive loss), adapter and x-vector keys are kept, with the reference's
-defaults, so files round-trip both ways; modelyard's classes do not use them.
+Every key has the reference's name and default, so files round-trip both ways: the pre-training (quantizer,
+contrastive loss), adapter (``add_adapter``, ``adapter_attn_dim``) and x-vector (``tdnn_*``) settings included.
 """
 
 from __future__ import annotations
@@ -22,6 +22,10 @@ class Wav2Vec2Config(PretrainedConfig):
     ``conv_kernel``; ``feat_extract_norm="group"`` normalises only the first one (GroupNorm), ``"layer"``
     every one (LayerNorm). ``do_stable_layer_norm=True`` selects the pre-norm encoder of the large models.
     CTC: ``ctc_loss_reduction`` ("sum" or "mean"), ``ctc_zero_infinity``; the blank is ``pad_token_id``.
+    Adapters: ``add_adapter`` (``num_adapter_layers`` strided convolutions after the encoder, output width
+    ``output_hidden_size``), ``adapter_attn_dim`` (a bottleneck in each pre-norm layer, per language).
+    Heads: ``use_weighted_layer_sum`` (classifiers read a learned mix of every layer), ``classifier_proj_size``;
+    x-vectors: ``tdnn_dim`` / ``tdnn_kernel`` / ``tdnn_dilation`` and ``xvector_output_dim``.
     """
 
     model_type = "wav2vec2"
@@ -135,7 +139,7 @@ class Wav2Vec2Config(PretrainedConfig):
         self.mask_feature_prob = mask_feature_prob
         self.mask_feature_length = mask_feature_length
         self.mask_feature_min_masks = mask_feature_min_masks
-        # pre-training (kept for file compatibility)
+        # pre-training (Wav2Vec2ForPreTraining)
         self.num_codevectors_per_group = num_codevectors_per_group
         self.num_codevector_groups = num_codevector_groups
         self.contrastive_logits_temperature = contrastive_logits_temperature
@@ -147,7 +151,7 @@ class Wav2Vec2Config(PretrainedConfig):
         # CTC
         self.ctc_loss_reduction = ctc_loss_reduction
         self.ctc_zero_infinity = ctc_zero_infinity
-        # adapter (kept for file compatibility)
+        # adapters
         self.add_adapter = add_adapter
         self.adapter_kernel_size = adapter_kernel_size
         self.adapter_stride = adapter_stride
@@ -156,7 +160,7 @@ class Wav2Vec2Config(PretrainedConfig):
         self.adapter_attn_dim = adapter_attn_dim
         # sequence classification
         self.classifier_proj_size = classifier_proj_size
-        # x-vector (kept for file compatibility)
+        # x-vector (Wav2Vec2ForXVector)
         self.tdnn_dim = list(tdnn_dim)
         self.tdnn_kernel = list(tdnn_kernel)
         self.tdnn_dilation = list(tdnn_dilation)

@@ -9,12 +9,22 @@ through the convolution length formula. Attention math is the shared SDPA path i
 
 Training-time SpecAugment (``layers/spec_augment``: time and feature masks) and LayerDrop are supported, and so
 is self-supervised pre-training (:class:`Wav2Vec2ForPreTraining`: a Gumbel-softmax product quantizer of the
-convolutional features and a contrastive loss over masked frames); adapters and x-vector heads are not.
+convolutional features and a contrastive loss over masked frames).
+
+Two kinds of adapters exist. ``config.add_adapter`` puts a stack of strided convolutions (``adapter``) after the
+encoder, which shortens the output (speech-to-text encoders). ``config.adapter_attn_dim`` gives each pre-norm
+encoder layer a small bottleneck (``adapter_layer``); with the CTC head these are per-language weights (MMS)
+kept in ``adapter.<lang>.safetensors`` files next to the model and swapped by :meth:`load_adapter`.
+
+Heads besides CTC: utterance classification, frame classification (diarization) and x-vectors (speaker
+verification: TDNN layers, statistics pooling and an additive-margin softmax loss).
 """
 
 from __future__ import annotations
 
+import logging
 import math
+import os
 import warnings
 from dataclasses import dataclass
 from typing import Any, ClassVar, cast
@@ -24,7 +34,7 @@ from torch import nn
 from torch.nn import functional as F
 from torch.nn.utils import parametrize
 
-from modelyard.errors import ConfigurationError
+from modelyard.errors import ConfigurationError, WeightsError
 from modelyard.layers.activations import get_activation
 from modelyard.layers.attention import attention_head_size, padding_mask_to_additive, self_attention
 from modelyard.layers.heads import TaskHead
@@ -43,8 +53,16 @@ from modelyard.outputs import (
     MaskedLMOutput,
     ModelOutput,
     SequenceClassifierOutput,
+    TokenClassifierOutput,
     Wav2Vec2BaseModelOutput,
+    XVectorOutput,
 )
+
+logger = logging.getLogger(__name__)
+
+# Where a model's per-language attention-adapter weights live (next to its config): the reference's names
+WAV2VEC2_ADAPTER_SAFE_FILE = "adapter.{}.safetensors"
+WAV2VEC2_ADAPTER_PT_FILE = "adapter.{}.bin"
 
 
 # ---------------------------------------------------------------------------------------------- feature encoder
@@ -200,9 +218,32 @@ class Wav2Vec2FeedForward(nn.Module):
         return self.output_dropout(self.output_dense(hidden_states))
 
 
+class Wav2Vec2AttnAdapterLayer(nn.Module):
+    """A per-layer bottleneck, LN -> Linear(hidden, adapter_attn_dim) -> ReLU -> Linear(back), added to the
+    layer's output. Only these (and the CTC head) change between the languages of a multilingual model."""
+
+    def __init__(self, config: Wav2Vec2Config) -> None:
+        super().__init__()
+        if config.adapter_attn_dim is None:
+            raise ConfigurationError("Wav2Vec2AttnAdapterLayer needs config.adapter_attn_dim (the bottleneck width).")
+        self.input_dim: int = config.adapter_attn_dim
+        self.hidden_dim = config.hidden_size
+        self.norm = nn.LayerNorm(config.hidden_size)
+        self.linear_1 = nn.Linear(config.hidden_size, self.input_dim)
+        self.act_fn = nn.ReLU()
+        self.linear_2 = nn.Linear(self.input_dim, config.hidden_size)
+
+    def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:
+        return self.linear_2(self.act_fn(self.linear_1(self.norm(hidden_states))))
+
+
 class Wav2Vec2EncoderLayer(nn.Module):
     """One Transformer block. Post-norm (base): LN(x + attn(x)), then LN(h + FF(h)).
-    Pre-norm (``stable_layer_norm``): x + attn(LN(x)), then h + FF(LN(h)). Same submodules either way."""
+    Pre-norm (``stable_layer_norm``): x + attn(LN(x)), then h + FF(LN(h)). Same submodules either way.
+
+    With ``config.adapter_attn_dim`` a pre-norm layer also adds ``adapter_layer(h)`` at the end; as in the
+    reference, post-norm layers have no attention adapter.
+    """
 
     def __init__(self, config: Wav2Vec2Config, stable_layer_norm: bool) -> None:
         super().__init__()
@@ -212,6 +253,9 @@ class Wav2Vec2EncoderLayer(nn.Module):
         self.layer_norm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
         self.feed_forward = Wav2Vec2FeedForward(config)
         self.final_layer_norm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
+        self.adapter_layer: Wav2Vec2AttnAdapterLayer | None = None
+        if stable_layer_norm and config.adapter_attn_dim is not None:
+            self.adapter_layer = Wav2Vec2AttnAdapterLayer(config)
 
     def forward(
         self,
@@ -226,6 +270,8 @@ class Wav2Vec2EncoderLayer(nn.Module):
             )
             hidden_states = residual + self.dropout(attention)
             hidden_states = hidden_states + self.feed_forward(self.final_layer_norm(hidden_states))
+            if self.adapter_layer is not None:
+                hidden_states = hidden_states + self.adapter_layer(hidden_states)
         else:
             attention, probs = self.attention(hidden_states, additive_mask, output_attentions)
             hidden_states = self.layer_norm(residual + self.dropout(attention))
@@ -240,7 +286,7 @@ class Wav2Vec2Encoder(LayerStack):
     def __init__(self, config: Wav2Vec2Config) -> None:
         super().__init__()
         self.stable_layer_norm = bool(config.do_stable_layer_norm)
-        self.layerdrop = config.layerdrop
+        self.config = config  # layerdrop is read at call time, as the reference does (set it after building)
         self.pos_conv_embed = Wav2Vec2PositionalConvEmbedding(config)
         self.layer_norm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
         self.dropout = nn.Dropout(config.hidden_dropout)
@@ -270,8 +316,46 @@ class Wav2Vec2Encoder(LayerStack):
         return self.run_layers(
             self.layers, hidden_states, additive_mask,
             output_attentions=output_attentions, output_hidden_states=output_hidden_states,
-            layerdrop=self.layerdrop, final_norm=self.layer_norm if self.stable_layer_norm else None,
+            layerdrop=self.config.layerdrop, final_norm=self.layer_norm if self.stable_layer_norm else None,
         )
+
+
+class Wav2Vec2AdapterLayer(nn.Module):
+    """Conv1d(output_hidden_size -> 2x, kernel ``adapter_kernel_size``, stride ``adapter_stride``, padding 1)
+    and a GLU, which halves the channels again: the sequence gets ``adapter_stride`` times shorter."""
+
+    def __init__(self, config: Wav2Vec2Config) -> None:
+        super().__init__()
+        width = config.output_hidden_size
+        self.conv = nn.Conv1d(width, 2 * width, config.adapter_kernel_size, stride=config.adapter_stride, padding=1)
+
+    def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:
+        return F.glu(self.conv(hidden_states), dim=1)
+
+
+class Wav2Vec2Adapter(nn.Module):
+    """``config.add_adapter``: the encoder's output, projected to ``output_hidden_size`` when that differs from
+    ``hidden_size``, through ``num_adapter_layers`` strided convolutions (each skipped with probability
+    ``layerdrop`` while training)."""
+
+    def __init__(self, config: Wav2Vec2Config) -> None:
+        super().__init__()
+        self.proj: nn.Linear | None = None
+        self.proj_layer_norm: nn.LayerNorm | None = None
+        if config.output_hidden_size != config.hidden_size:
+            self.proj = nn.Linear(config.hidden_size, config.output_hidden_size)
+            self.proj_layer_norm = nn.LayerNorm(config.output_hidden_size)
+        self.layers = nn.ModuleList(Wav2Vec2AdapterLayer(config) for _ in range(config.num_adapter_layers))
+        self.layerdrop = config.layerdrop
+
+    def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:
+        if self.proj is not None and self.proj_layer_norm is not None:
+            hidden_states = self.proj_layer_norm(self.proj(hidden_states))
+        hidden_states = hidden_states.transpose(1, 2)  # (batch, frames, width) -> (batch, width, frames)
+        for layer in self.layers:
+            if not self.training or torch.rand(()).item() >= self.layerdrop:
+                hidden_states = layer(hidden_states)
+        return hidden_states.transpose(1, 2)
 
 
 # ---------------------------------------------------------------------------------------------- models
@@ -290,6 +374,7 @@ class Wav2Vec2PreTrainedModel(PreTrainedModel):
     ]
     # pre-training checkpoints carry the quantizer and projection heads, which the other classes do not use
     _expected_unused_keys: ClassVar[list[str] | None] = [r"^quantizer\.", r"^project_q\.", r"^project_hid\."]
+    target_lang: str | None = None  # the language whose attention adapters are loaded (load_adapter)
 
     def _init_weights(self, module: nn.Module) -> None:
         std = self.config.initializer_range
@@ -302,10 +387,10 @@ class Wav2Vec2PreTrainedModel(PreTrainedModel):
                 module.weight_proj.bias.zero_()
                 nn.init.uniform_(module.codevectors)
             elif isinstance(module, Wav2Vec2PositionalConvEmbedding):
-                self._init_pos_conv(module.conv.parametrizations.weight, module.conv.in_channels)
+                self._init_pos_conv(module.conv.parametrizations.weight)
                 nn.init.zeros_(module.conv.bias)
             elif isinstance(module, parametrize.ParametrizationList):  # a weight-norm (g, v) pair on its own
-                self._init_pos_conv(module, module.original1.shape[0])  # type: ignore[index,arg-type]  # torch types a module's attributes Tensor | Module
+                self._init_pos_conv(module)
             elif isinstance(module, Wav2Vec2FeatureProjection):
                 bound = math.sqrt(1 / module.projection.in_features)
                 nn.init.uniform_(module.projection.weight, -bound, bound)
@@ -325,22 +410,31 @@ class Wav2Vec2PreTrainedModel(PreTrainedModel):
                     nn.init.uniform_(module.bias, -bound, bound)
             elif isinstance(module, Wav2Vec2Model) and module.masked_spec_embed is not None:
                 module.masked_spec_embed.uniform_()
-            elif isinstance(module, Wav2Vec2ForSequenceClassification) and module.layer_weights is not None:
+            elif isinstance(module, AMSoftmaxLoss):  # class directions start as standard normal draws
+                module.weight.normal_(mean=0.0, std=1.0)
+            if isinstance(module, _WEIGHTED_LAYER_HEADS) and module.layer_weights is not None:
                 module.layer_weights.fill_(1.0 / module.layer_weights.numel())
 
     @staticmethod
-    def _init_pos_conv(weight_norm: nn.Module, in_channels: int) -> None:
-        """v ~ N(0, 2 / sqrt(kernel * in_channels)); g = |v| so the effective weight starts equal to v."""
+    def _init_pos_conv(weight_norm: nn.Module) -> None:
+        """v as torch initialises a Conv1d weight (Kaiming-uniform, a = sqrt(5)); g = |v| so the effective weight
+        starts equal to v. The reference's own normal init of this conv writes into the weight that the
+        parametrization computes, not into g and v, so the torch default is what its models start from."""
         # torch types a module's attributes Tensor | Module
         v, g = cast(torch.Tensor, weight_norm.original1), cast(torch.Tensor, weight_norm.original0)
-        nn.init.normal_(v, mean=0.0, std=2 * math.sqrt(1 / (v.shape[2] * in_channels)))
+        nn.init.kaiming_uniform_(v, a=math.sqrt(5))
         g.copy_(torch.linalg.vector_norm(v, dim=(0, 1), keepdim=True))  # one norm per kernel position
 
     def _get_feat_extract_output_lengths(
         self, input_lengths: torch.Tensor | int, add_adapter: bool | None = None
     ) -> torch.Tensor | int:
-        """Frames the feature encoder makes from ``input_lengths`` samples (Conv1d length formula, no padding)."""
-        for kernel, stride in zip(self.config.conv_kernel, self.config.conv_stride):
+        """Frames the model outputs for ``input_lengths`` samples (Conv1d length formula, no padding): the
+        feature encoder's, then, with the output adapter (``add_adapter``, default ``config.add_adapter``), its
+        strided convolutions' (kernel k with padding 1 shortens like kernel 1 for the usual k = 3)."""
+        steps = list(zip(self.config.conv_kernel, self.config.conv_stride))
+        if self.config.add_adapter if add_adapter is None else add_adapter:
+            steps += [(1, self.config.adapter_stride)] * self.config.num_adapter_layers
+        for kernel, stride in steps:
             if isinstance(input_lengths, torch.Tensor):
                 input_lengths = torch.div(input_lengths - kernel, stride, rounding_mode="floor") + 1
             else:
@@ -354,7 +448,7 @@ class Wav2Vec2PreTrainedModel(PreTrainedModel):
 
         Lengths are counted, not positions: the mask is assumed right-padded, as the feature extractor pads.
         """
-        lengths = self._get_feat_extract_output_lengths(attention_mask.sum(-1))
+        lengths = self._get_feat_extract_output_lengths(attention_mask.sum(-1), add_adapter=add_adapter)
         frames = torch.arange(feature_vector_length, device=attention_mask.device)
         return (
             frames[None, :] < torch.as_tensor(lengths, device=attention_mask.device).to(torch.long)[:, None]
@@ -380,6 +474,95 @@ class Wav2Vec2PreTrainedModel(PreTrainedModel):
     def _base(self) -> Wav2Vec2Model:
         return self if isinstance(self, Wav2Vec2Model) else self.wav2vec2  # type: ignore[return-value]  # task heads hold the base model as wav2vec2
 
+    # ------------------------------------------------------------------ attention adapters
+    def _get_adapters(self) -> dict[str, nn.Parameter]:
+        """The parameters one language's adapter file holds, by state-dict key: every layer's
+        ``adapter_layer`` and, for CTC, the ``lm_head`` (each language has its own vocabulary)."""
+        if self.config.adapter_attn_dim is None:
+            raise ConfigurationError(
+                f"{type(self).__name__} has no attention adapters: config.adapter_attn_dim is None. Build the model "
+                "with adapter_attn_dim=<bottleneck width> to use adapters."
+            )
+        weights: dict[str, nn.Parameter] = {}
+        for name, module in self.named_modules():
+            if isinstance(module, Wav2Vec2AttnAdapterLayer):
+                weights.update({f"{name}.{key}": param for key, param in module.named_parameters()})
+        if isinstance(self, Wav2Vec2ForCTC):
+            weights.update({f"lm_head.{key}": param for key, param in self.lm_head.named_parameters()})
+        return weights
+
+    def init_adapter_layers(self) -> None:
+        """Initialise the attention adapters (and the CTC head) afresh, to train a new language's adapter."""
+        for module in self.modules():
+            if isinstance(module, Wav2Vec2AttnAdapterLayer):
+                module.apply(self._init_weights)
+        if isinstance(self, Wav2Vec2ForCTC):
+            self._init_weights(self.lm_head)
+
+    def load_adapter(self, target_lang: str, force_load: bool = True, *, use_safetensors: bool | None = None,
+                     **hub_options: Any) -> None:
+        """Swap in the adapter weights of ``target_lang``: ``adapter.<lang>.safetensors`` (or, failing that and
+        unless ``use_safetensors=True``, ``adapter.<lang>.bin``) from the folder or repository the model was
+        loaded from. ``hub_options``: ``revision``, ``cache_dir``, ``token``, ``local_files_only``,
+        ``force_download``. The CTC head is rebuilt when the language's vocabulary has another size."""
+        from modelyard.hub.files import FileSource
+
+        if self.config.adapter_attn_dim is None:
+            raise ConfigurationError(
+                f"Cannot load the adapter of {target_lang!r}: config.adapter_attn_dim is None, so "
+                f"{type(self).__name__} has no attention adapters. Use a checkpoint built with adapters."
+            )
+        if target_lang == self.target_lang and not force_load:
+            logger.warning("The adapter weights of %r are already loaded.", target_lang)
+            return
+        location = self.config.name_or_path
+        if not location:
+            raise ConfigurationError(
+                f"Cannot load the adapter of {target_lang!r}: the model was not loaded from a folder or repository "
+                "(config.name_or_path is empty). Load it with from_pretrained, or set config.name_or_path to the "
+                "folder that holds the adapter files."
+            )
+        options = {k: hub_options.pop(k) for k in list(hub_options)
+                   if k in ("revision", "cache_dir", "token", "local_files_only", "force_download")}
+        hub_options.pop("resume_download", None)  # the reference's deprecated, ignored flag
+        hub_options.pop("proxies", None)
+        if hub_options:
+            raise TypeError(f"load_adapter() got unexpected keyword arguments {sorted(hub_options)}.")
+        self._load_adapter_from(FileSource.open(location, **options), target_lang, use_safetensors=use_safetensors)
+
+    def _load_adapter_from(self, source: Any, target_lang: str, *, use_safetensors: bool | None) -> None:
+        from modelyard.weights.checkpoint import Checkpoint
+
+        path = None
+        if use_safetensors is not False:
+            path = source.get(WAV2VEC2_ADAPTER_SAFE_FILE.format(target_lang), required=bool(use_safetensors))
+            fmt = "safetensors"
+        if path is None:
+            path = source.get(WAV2VEC2_ADAPTER_PT_FILE.format(target_lang), required=True)
+            fmt = "pickle"
+        checkpoint = Checkpoint.from_files([path], fmt)  # a pickle holding more than tensors is refused
+        state = dict(checkpoint.read(checkpoint.keys()))
+        expected = self._get_adapters()
+        unexpected, missing = sorted(set(state) - set(expected)), sorted(set(expected) - set(state))
+        misshapen = sorted(k for k in set(state) & set(expected)
+                           if k != "lm_head.weight" and k != "lm_head.bias" and state[k].shape != expected[k].shape)
+        if unexpected or missing or misshapen:
+            raise WeightsError(
+                f"The adapter weights {os.fspath(path)!r} do not fit {type(self).__name__}: unexpected keys "
+                f"{unexpected}, missing keys {missing}, other shapes {misshapen}. Check that the file belongs to "
+                "this model (same hidden_size and adapter_attn_dim)."
+            )
+        head = getattr(self, "lm_head", None)
+        if isinstance(head, nn.Linear) and "lm_head.weight" in state and state["lm_head.weight"].shape[0] != head.out_features:
+            vocab_size = state["lm_head.weight"].shape[0]  # this language's vocabulary
+            self.lm_head = nn.Linear(head.in_features, vocab_size, device=head.weight.device, dtype=head.weight.dtype)
+            self.config.vocab_size = vocab_size
+            expected = self._get_adapters()
+        with torch.no_grad():
+            for key, param in expected.items():
+                param.copy_(state[key].to(dtype=param.dtype, device=param.device))
+        self.target_lang = target_lang
+
 
 class Wav2Vec2Model(Wav2Vec2PreTrainedModel):
     """The bare encoder: ``last_hidden_state`` (batch, frames, hidden) and ``extract_features`` (the
@@ -387,11 +570,6 @@ class Wav2Vec2Model(Wav2Vec2PreTrainedModel):
 
     def __init__(self, config: Wav2Vec2Config) -> None:
         super().__init__(config)
-        if config.add_adapter or config.adapter_attn_dim is not None:
-            raise NotImplementedError(
-                "Wav2Vec2 adapters (config.add_adapter / config.adapter_attn_dim) are not supported by modelyard; "
-                "use a checkpoint without adapters or set add_adapter=False and adapter_attn_dim=None."
-            )
         self.feature_extractor = Wav2Vec2FeatureEncoder(config)
         self.feature_projection = Wav2Vec2FeatureProjection(config)
         # the learned "masked frame" vector only exists when SpecAugment can mask frames
@@ -399,6 +577,7 @@ class Wav2Vec2Model(Wav2Vec2PreTrainedModel):
         if config.mask_time_prob > 0.0 or config.mask_feature_prob > 0.0:
             self.masked_spec_embed = nn.Parameter(torch.empty(config.hidden_size).uniform_())
         self.encoder = Wav2Vec2Encoder(config)
+        self.adapter = Wav2Vec2Adapter(config) if config.add_adapter else None
         self.post_init()
 
     def _mask_hidden_states(
@@ -458,16 +637,17 @@ class Wav2Vec2Model(Wav2Vec2PreTrainedModel):
         # (batch, conv_dim[-1], frames) -> (batch, frames, conv_dim[-1])
         features = self.feature_extractor(input_values).transpose(1, 2)
         frame_mask = None
-        if attention_mask is not None:
-            frame_mask = self._get_feature_vector_attention_mask(features.shape[1], attention_mask)
+        if attention_mask is not None:  # over the encoder's frames: the output adapter comes after it
+            frame_mask = self._get_feature_vector_attention_mask(features.shape[1], attention_mask, add_adapter=False)
         hidden_states, features = self.feature_projection(features)
         hidden_states = self._mask_hidden_states(
             hidden_states, mask_time_indices=mask_time_indices, attention_mask=frame_mask
         )
         encoded = self.encoder(hidden_states, frame_mask, output_attentions, output_hidden_states)
-        output = Wav2Vec2BaseModelOutput(
-            encoded.last_hidden_state, features, encoded.hidden_states, encoded.attentions
-        )
+        hidden_states = encoded.last_hidden_state
+        if self.adapter is not None:
+            hidden_states = self.adapter(hidden_states)
+        output = Wav2Vec2BaseModelOutput(hidden_states, features, encoded.hidden_states, encoded.attentions)
         return finish_output(output, return_dict, self.config)
 
 
@@ -476,10 +656,20 @@ class Wav2Vec2ForCTC(Wav2Vec2PreTrainedModel):
 
     Labels are (batch, target_length) token ids padded with -100 (or any negative value); the CTC blank
     is ``config.pad_token_id``.
+
+    A model with attention adapters (``config.adapter_attn_dim``) loads the adapter of ``target_lang``
+    (``from_pretrained(path, target_lang="fra")``) from ``adapter.fra.safetensors`` after its own weights;
+    :meth:`load_adapter` switches languages later.
     """
 
-    def __init__(self, config: Wav2Vec2Config) -> None:
+    def __init__(self, config: Wav2Vec2Config, target_lang: str | None = None) -> None:
         super().__init__(config)
+        if target_lang is not None and config.adapter_attn_dim is None:
+            raise ConfigurationError(
+                f"target_lang={target_lang!r} selects an adapter, but config.adapter_attn_dim is None (the model has "
+                "no attention adapters); drop target_lang or use a checkpoint with adapters."
+            )
+        self.target_lang = target_lang
         if config.vocab_size is None:
             raise ValueError(
                 "Wav2Vec2ForCTC needs config.vocab_size (the size of the CTC vocabulary); set it in the config, "
@@ -487,8 +677,18 @@ class Wav2Vec2ForCTC(Wav2Vec2PreTrainedModel):
             )
         self.wav2vec2 = Wav2Vec2Model(config)
         self.dropout = nn.Dropout(config.final_dropout)
-        self.lm_head = nn.Linear(config.hidden_size, config.vocab_size)
+        # the output adapter may change the width (output_hidden_size)
+        width = config.output_hidden_size if config.add_adapter else config.hidden_size
+        self.lm_head = nn.Linear(width, config.vocab_size)
         self.post_init()
+
+    @classmethod
+    def _from_source(cls, location: Any, *args: Any, **kwargs: Any) -> Any:
+        loaded = super()._from_source(location, *args, **kwargs)
+        model = loaded[0] if isinstance(loaded, tuple) else loaded
+        if model.target_lang is not None and location is not None:  # the language's adapter replaces the saved one
+            model._load_adapter_from(location, model.target_lang, use_safetensors=kwargs.get("use_safetensors"))
+        return loaded
 
     def forward(
         self,
@@ -558,11 +758,9 @@ class Wav2Vec2ForSequenceClassification(TaskHead, Wav2Vec2PreTrainedModel):
 
     def __init__(self, config: Wav2Vec2Config) -> None:
         super().__init__(config)
+        _refuse_output_adapter(config, type(self).__name__)
         self.wav2vec2 = Wav2Vec2Model(config)
-        self.layer_weights: nn.Parameter | None = None
-        if config.use_weighted_layer_sum:
-            num_layers = config.num_hidden_layers + 1  # layers + their input
-            self.layer_weights = nn.Parameter(torch.full((num_layers,), 1.0 / num_layers))
+        self.layer_weights = _layer_weights(config)
         self.projector = nn.Linear(config.hidden_size, config.classifier_proj_size)
         self.classifier = nn.Linear(config.classifier_proj_size, config.num_labels)
         self.post_init()
@@ -578,13 +776,7 @@ class Wav2Vec2ForSequenceClassification(TaskHead, Wav2Vec2PreTrainedModel):
     ) -> SequenceClassifierOutput | tuple[Any, ...]:
         all_layers = True if self.layer_weights is not None else output_hidden_states  # the weighted sum needs them
         outputs = self.wav2vec2(input_values, attention_mask, None, output_attentions, all_layers, True)
-        if self.layer_weights is not None:
-            stacked = torch.stack(outputs.hidden_states, dim=1)  # (batch, layers + 1, frames, hidden)
-            weights = F.softmax(self.layer_weights, dim=-1)
-            hidden_states = (stacked * weights.view(-1, 1, 1)).sum(dim=1)
-        else:
-            hidden_states = outputs.last_hidden_state
-        hidden_states = self.projector(hidden_states)
+        hidden_states = self.projector(_frames(outputs, self.layer_weights))
         if attention_mask is None:
             pooled = hidden_states.mean(dim=1)
         else:
@@ -596,6 +788,177 @@ class Wav2Vec2ForSequenceClassification(TaskHead, Wav2Vec2PreTrainedModel):
 
     def head_loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         return F.cross_entropy(logits.view(-1, self.config.num_labels), labels.view(-1))
+
+
+def _layer_weights(config: Wav2Vec2Config) -> nn.Parameter | None:
+    """``use_weighted_layer_sum``: one weight per layer output and for the layers' input, starting equal."""
+    if not config.use_weighted_layer_sum:
+        return None
+    count = config.num_hidden_layers + 1
+    return nn.Parameter(torch.full((count,), 1.0 / count))
+
+
+def _frames(outputs: Wav2Vec2BaseModelOutput, layer_weights: nn.Parameter | None) -> torch.Tensor:
+    """What a head reads: the last layer's frames, or the softmax(``layer_weights``)-weighted sum of every
+    layer's (the base model was asked for ``hidden_states``)."""
+    if layer_weights is None:
+        return cast(torch.Tensor, outputs.last_hidden_state)
+    stacked = torch.stack(cast(tuple[torch.Tensor, ...], outputs.hidden_states), dim=1)  # (batch, layers+1, frames, hidden)
+    return (stacked * F.softmax(layer_weights, dim=-1).view(-1, 1, 1)).sum(dim=1)
+
+
+def _refuse_output_adapter(config: Wav2Vec2Config, head: str) -> None:
+    if config.add_adapter:
+        raise ConfigurationError(
+            f"{head} reads the encoder's frames, which the output adapter (config.add_adapter=True) would shorten "
+            "and re-project; build it with add_adapter=False."
+        )
+
+
+class Wav2Vec2ForAudioFrameClassification(Wav2Vec2PreTrainedModel):
+    """A label per frame (speaker diarization: ``num_labels`` speakers, any of whom may talk in a frame).
+
+    ``labels`` are (batch, frames, num_labels) scores, e.g. one-hot; as in the reference, the loss is the
+    cross-entropy against each frame's highest-scoring label.
+    """
+
+    def __init__(self, config: Wav2Vec2Config) -> None:
+        super().__init__(config)
+        _refuse_output_adapter(config, type(self).__name__)
+        self.wav2vec2 = Wav2Vec2Model(config)
+        self.layer_weights = _layer_weights(config)
+        self.classifier = nn.Linear(config.hidden_size, config.num_labels)
+        self.num_labels = config.num_labels
+        self.post_init()
+
+    def forward(
+        self,
+        input_values: torch.Tensor | None,
+        attention_mask: torch.Tensor | None = None,
+        labels: torch.Tensor | None = None,
+        output_attentions: bool | None = None,
+        output_hidden_states: bool | None = None,
+        return_dict: bool | None = None,
+    ) -> TokenClassifierOutput | tuple[Any, ...]:
+        all_layers = True if self.layer_weights is not None else output_hidden_states  # the weighted sum needs them
+        outputs = self.wav2vec2(input_values, attention_mask, None, output_attentions, all_layers, True)
+        logits = self.classifier(_frames(outputs, self.layer_weights))  # (batch, frames, num_labels)
+        loss = None
+        if labels is not None:
+            targets = labels.reshape(-1, self.num_labels).argmax(dim=1)
+            loss = F.cross_entropy(logits.reshape(-1, self.num_labels), targets)
+        output = TokenClassifierOutput(
+            loss=loss, logits=logits, hidden_states=outputs.hidden_states, attentions=outputs.attentions
+        )
+        return finish_output(output, return_dict, self.config)
+
+
+class AMSoftmaxLoss(nn.Module):
+    """Additive-margin softmax: cross-entropy over ``scale`` * cosine(embedding, class direction), with
+    ``margin`` taken off the true class's cosine so that classes must be separated by at least that much."""
+
+    def __init__(self, input_dim: int, num_labels: int, scale: float = 30.0, margin: float = 0.4) -> None:
+        super().__init__()
+        self.scale = scale
+        self.margin = margin
+        self.num_labels = num_labels
+        self.weight = nn.Parameter(torch.randn(input_dim, num_labels))  # one direction per class, in columns
+
+    def forward(self, hidden_states: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        labels = labels.flatten()
+        cosine = F.normalize(hidden_states, dim=1) @ F.normalize(self.weight, dim=0)  # (batch, num_labels)
+        true_class = F.one_hot(labels, self.num_labels).bool()
+        logits = self.scale * torch.where(true_class, cosine - self.margin, cosine)
+        return F.cross_entropy(logits, labels)
+
+
+class TDNNLayer(nn.Module):
+    """A time-delay layer: a dilated 1-D convolution over frames, then ReLU. Its weight is stored as a Linear
+    (``kernel``: out x (kernel_size * in)), the checkpoints' layout, and applied as a convolution."""
+
+    def __init__(self, config: Wav2Vec2Config, layer_id: int = 0) -> None:
+        super().__init__()
+        self.in_conv_dim = config.tdnn_dim[layer_id - 1] if layer_id > 0 else config.tdnn_dim[layer_id]
+        self.out_conv_dim = config.tdnn_dim[layer_id]
+        self.kernel_size = config.tdnn_kernel[layer_id]
+        self.dilation = config.tdnn_dilation[layer_id]
+        self.kernel = nn.Linear(self.in_conv_dim * self.kernel_size, self.out_conv_dim)
+        self.activation = nn.ReLU()
+
+    def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:
+        # the Linear's input is (kernel position, channel) flattened: (out, k * in) -> (out, in, k) conv weight
+        weight = self.kernel.weight.view(self.out_conv_dim, self.kernel_size, self.in_conv_dim).transpose(1, 2)
+        hidden_states = F.conv1d(hidden_states.transpose(1, 2), weight, self.kernel.bias, dilation=self.dilation)
+        return self.activation(hidden_states.transpose(1, 2))
+
+
+class Wav2Vec2ForXVector(Wav2Vec2PreTrainedModel):
+    """Speaker embeddings (x-vectors): frames -> ``projector`` -> TDNN layers -> mean and standard deviation over
+    the valid frames -> ``feature_extractor`` (the embedding, ``xvector_output_dim``) -> ``classifier``.
+
+    ``labels`` (batch,) are speaker ids below ``num_labels``; the loss is :class:`AMSoftmaxLoss` over the
+    logits. Compare speakers by the cosine similarity of ``embeddings``.
+    """
+
+    def __init__(self, config: Wav2Vec2Config) -> None:
+        super().__init__(config)
+        self.wav2vec2 = Wav2Vec2Model(config)
+        self.layer_weights = _layer_weights(config)
+        self.projector = nn.Linear(config.hidden_size, config.tdnn_dim[0])
+        self.tdnn = nn.ModuleList(TDNNLayer(config, i) for i in range(len(config.tdnn_dim)))
+        self.feature_extractor = nn.Linear(config.tdnn_dim[-1] * 2, config.xvector_output_dim)
+        self.classifier = nn.Linear(config.xvector_output_dim, config.xvector_output_dim)
+        self.objective = AMSoftmaxLoss(config.xvector_output_dim, config.num_labels)
+        self.post_init()
+
+    def _get_tdnn_output_lengths(self, input_lengths: torch.Tensor | int) -> torch.Tensor | int:
+        """Frames left after the TDNN layers (unpadded convolutions of stride 1; the reference ignores the
+        dilation here, and so does this count, so that the pooled frames are the same)."""
+        for kernel in self.config.tdnn_kernel:
+            input_lengths = input_lengths - kernel + 1
+        return input_lengths
+
+    def forward(
+        self,
+        input_values: torch.Tensor | None,
+        attention_mask: torch.Tensor | None = None,
+        output_attentions: bool | None = None,
+        output_hidden_states: bool | None = None,
+        return_dict: bool | None = None,
+        labels: torch.Tensor | None = None,
+    ) -> XVectorOutput | tuple[Any, ...]:
+        all_layers = True if self.layer_weights is not None else output_hidden_states  # the weighted sum needs them
+        outputs = self.wav2vec2(input_values, attention_mask, None, output_attentions, all_layers, True)
+        hidden_states = self.projector(_frames(outputs, self.layer_weights))
+        for layer in self.tdnn:
+            hidden_states = layer(hidden_states)  # (batch, frames', tdnn_dim[-1])
+        if attention_mask is None:
+            mean, std = hidden_states.mean(dim=1), hidden_states.std(dim=1)
+        else:
+            mean, std = self._pooled_statistics(hidden_states, attention_mask)
+        embeddings = self.feature_extractor(torch.cat([mean, std], dim=-1))
+        logits = self.classifier(embeddings)
+        loss = self.objective(logits, labels) if labels is not None else None
+        output = XVectorOutput(loss=loss, logits=logits, embeddings=embeddings, hidden_states=outputs.hidden_states,
+                               attentions=outputs.attentions)
+        return finish_output(output, return_dict, self.config)
+
+    def _pooled_statistics(
+        self, hidden_states: torch.Tensor, attention_mask: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Mean and (unbiased) standard deviation over each sequence's first L frames, L from its unpadded length."""
+        lengths = self._get_tdnn_output_lengths(self._get_feat_extract_output_lengths(attention_mask.sum(dim=1)))
+        # the count ignores the dilation, so it can exceed the frames there are: those are all taken, then
+        lengths = torch.as_tensor(lengths, device=hidden_states.device).to(torch.long).clamp(max=hidden_states.shape[1])
+        valid = (torch.arange(hidden_states.shape[1], device=hidden_states.device)[None, :] < lengths[:, None])
+        valid = valid[..., None].to(hidden_states.dtype)  # (batch, frames', 1)
+        count = lengths[:, None].to(hidden_states.dtype)
+        mean = (hidden_states * valid).sum(dim=1) / count
+        variance = (((hidden_states - mean[:, None]) ** 2) * valid).sum(dim=1) / (count - 1)
+        return mean, variance.sqrt()
+
+
+_WEIGHTED_LAYER_HEADS = (Wav2Vec2ForSequenceClassification, Wav2Vec2ForAudioFrameClassification, Wav2Vec2ForXVector)
 
 
 # ---------------------------------------------------------------------------------------------- pre-training
@@ -785,11 +1148,17 @@ class Wav2Vec2ForMaskedLM(Wav2Vec2PreTrainedModel):
 
 
 __all__ = [
+    "WAV2VEC2_ADAPTER_PT_FILE",
+    "WAV2VEC2_ADAPTER_SAFE_FILE",
+    "AMSoftmaxLoss",
+    "TDNNLayer",
+    "Wav2Vec2ForAudioFrameClassification",
     "Wav2Vec2ForCTC",
     "Wav2Vec2ForMaskedLM",
     "Wav2Vec2ForPreTraining",
     "Wav2Vec2ForPreTrainingOutput",
     "Wav2Vec2ForSequenceClassification",
+    "Wav2Vec2ForXVector",
     "Wav2Vec2GumbelVectorQuantizer",
     "Wav2Vec2Model",
     "Wav2Vec2PreTrainedModel",

@@ -17,6 +17,7 @@ import json
 import logging
 import os
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,21 @@ class Wav2Vec2CTCTokenizerOutput:
     text: str | list[str]
     char_offsets: Offsets | list[Offsets] | None = None
     word_offsets: Offsets | list[Offsets] | None = None
+
+    def __post_init__(self) -> None:
+        # ``Wav2Vec2CTCTokenizerOutput({"text": ..., "char_offsets": ...})``: one mapping of the fields, as the
+        # reference's outputs also take them (batch code builds the batch output from a dict of lists this way)
+        if isinstance(self.text, Mapping) and self.char_offsets is None and self.word_offsets is None:
+            given = dict(self.text)
+            unknown = sorted(set(given) - {f.name for f in fields(self)})
+            if unknown or "text" not in given:
+                raise TypeError(
+                    f"Wav2Vec2CTCTokenizerOutput got a mapping with keys {sorted(given)}; it needs 'text' and may have "
+                    "'char_offsets' and 'word_offsets'."
+                )
+            self.text, self.char_offsets, self.word_offsets = (
+                given["text"], given.get("char_offsets"), given.get("word_offsets")
+            )
 
     def keys(self) -> list[str]:
         return [f.name for f in fields(self) if getattr(self, f.name) is not None]

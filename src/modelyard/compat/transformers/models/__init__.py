@@ -29,8 +29,9 @@ _TARGET_PREFIX = "modelyard.models."
 
 
 # Module constants that carry the reference's names and meaning wherever a family module defines them
-# (tokenizer tests and custom tokenizers read ``VOCAB_FILES_NAMES`` from the family's tokenization module).
-_REFERENCE_CONSTANTS = frozenset({"VOCAB_FILES_NAMES"})
+# (tokenizer tests and custom tokenizers read ``VOCAB_FILES_NAMES`` from the family's tokenization module; MMS
+# code reads Wav2Vec2's adapter file names from its modeling module).
+_REFERENCE_CONSTANTS = frozenset({"VOCAB_FILES_NAMES", "WAV2VEC2_ADAPTER_SAFE_FILE", "WAV2VEC2_ADAPTER_PT_FILE"})
 # Module-level helpers with a leading underscore that the reference's users import all the same (pre-training
 # collators: ``from transformers.models.wav2vec2.modeling_wav2vec2 import _compute_mask_indices``).
 _REFERENCE_HELPERS = frozenset({"_compute_mask_indices", "_sample_negative_indices", "_create_sinusoidal_embeddings"})

@@ -23,7 +23,8 @@ from modelyard.auto.tokenization_auto import TOKENIZER_TABLE
 from modelyard.registry import MODEL_TASKS, ConfigKeyedTable, ModelTypeTable, manifests
 
 # Auto classes whose table the reference names otherwise than the rule below
-_TABLE_NAMES = {"AutoModelForPreTraining": "MODEL_FOR_PRETRAINING", "AutoBackbone": "MODEL_FOR_BACKBONE"}
+_TABLE_NAMES = {"AutoModelForPreTraining": "MODEL_FOR_PRETRAINING", "AutoBackbone": "MODEL_FOR_BACKBONE",
+                "AutoModelForAudioXVector": "MODEL_FOR_AUDIO_XVECTOR"}
 
 
 def table_name(auto_class: str) -> str:

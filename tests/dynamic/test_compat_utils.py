@@ -170,3 +170,31 @@ def test_a_compat_logger_takes_handlers_like_a_logging_logger() -> None:
     logger.removeHandler(handler)
     logger.warning("not kept")
     assert seen == ["kept 1"]
+
+
+def test_the_unnamed_logger_is_the_reference_root_and_hears_the_trainer() -> None:
+    import logging
+
+    from modelyard.compat.transformers.utils import logging as compat_logging
+
+    root = compat_logging.get_logger()
+    assert root.logger is logging.getLogger("transformers")
+    seen: list[str] = []
+    handler = logging.Handler()
+    handler.emit = lambda record: seen.append(record.getMessage())  # type: ignore[method-assign]
+    root.addHandler(handler)
+    try:
+        logging.getLogger("modelyard.training.trainer").warning("resumed with %d steps", 3)
+    finally:
+        root.removeHandler(handler)
+    assert seen == ["resumed with 3 steps"]
+
+
+def test_check_torch_load_is_safe_follows_the_installed_torch(monkeypatch: pytest.MonkeyPatch) -> None:
+    from modelyard.compat.transformers.utils import import_utils
+
+    assert utils.check_torch_load_is_safe is import_utils.check_torch_load_is_safe
+    assert import_utils.check_torch_load_is_safe() is None  # torch >= 2.6 here
+    monkeypatch.setattr(torch, "__version__", "2.5.1")
+    with pytest.raises(ValueError, match="CVE-2025-32434"):
+        import_utils.check_torch_load_is_safe()

@@ -47,6 +47,7 @@ __getattr__, __dir__ = declare(
                 "is_torch_available",
                 "is_torch_cuda_available",
                 "is_torch_greater_or_equal",
+                "check_torch_load_is_safe",
                 "is_torch_sdpa_available",
                 "is_torch_fx_available",
                 "is_torchdynamo_compiling",

@@ -44,6 +44,19 @@ def is_torch_greater_or_equal(library_version: str, accept_dev: bool = False) ->
     return installed >= _version.parse(library_version)
 
 
+def check_torch_load_is_safe() -> None:
+    """Raise unless this torch's ``torch.load(weights_only=True)`` is one without CVE-2025-32434 (torch >= 2.6),
+    as the reference requires before it reads a pickled checkpoint (modelyard reads pickles only that way)."""
+    if not is_torch_greater_or_equal("2.6"):
+        import torch
+
+        raise ValueError(
+            f"torch {torch.__version__} cannot read pickled checkpoints safely: torch.load(weights_only=True) before "
+            "2.6 can run code from the file (CVE-2025-32434). Upgrade torch to 2.6 or later, or use safetensors "
+            "checkpoints, which need no torch.load."
+        )
+
+
 def is_torch_sdpa_available() -> bool:
     return is_torch_greater_or_equal("2.1.1")
 

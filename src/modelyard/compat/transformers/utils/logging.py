@@ -89,7 +89,9 @@ def _adapter(name: str) -> _CompatLogger:
 
 
 def get_logger(name: str | None = None) -> _CompatLogger:
-    return _adapter(name or _REMOTE_LOGGERS)
+    """``name``'s logger; without a name, the library's root as the reference names it (``transformers``), whose
+    handlers receive modelyard's records (see :class:`_ToReferenceLoggers`)."""
+    return _adapter(name or "transformers")
 
 
 # Where the reference logs what modelyard logs under these modules (family modules share the Hub's file names).

@@ -501,3 +501,20 @@ def test_the_packed_product_equals_linear() -> None:
         assert_close_kernels(onednn.packed_product(x, packed, None), F.linear(x, weight), width=64)
     x = torch.randn(64, 6, generator=generator).t()  # not contiguous
     assert_close_kernels(onednn.packed_product(x, packed, bias), F.linear(x, weight, bias), width=64)
+
+
+def test_weights_are_packed_largest_first_after_every_measurement(monkeypatch: pytest.MonkeyPatch) -> None:
+    from modelyard import GPT2Config, GPT2LMHeadModel
+
+    _pack_everything(monkeypatch)
+    events: list[str] = []
+    monkeypatch.setattr(inference, "packing_wins", lambda *shape, **options: events.append("measure") or True)
+    real_pack = inference._pack
+    monkeypatch.setattr(inference, "_pack", lambda module, cls: events.append(
+        f"pack {inference._weight(module).numel()}") or real_pack(module, cls))
+    model = GPT2LMHeadModel(GPT2Config(vocab_size=500, n_embd=32, n_layer=2, n_head=4, n_positions=64)).eval()
+    model.optimize_for_inference()
+    packed_sizes = [int(event.split()[1]) for event in events if event.startswith("pack")]
+    assert events.index(f"pack {packed_sizes[0]}") > max(i for i, e in enumerate(events) if e == "measure")
+    assert packed_sizes[0] == 500 * 32  # the vocabulary projection first
+    assert packed_sizes == sorted(packed_sizes, reverse=True) and len(packed_sizes) == 2 * 4 + 1

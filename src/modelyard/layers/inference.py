@@ -322,19 +322,19 @@ def optimize(model: nn.Module, inplace_activations: Iterable[str], classes: Mapp
     threads = torch.get_num_threads()
     for plain_block, fast_subclass in (classes or {}).items():
         _FAMILY_PLAIN[fast_subclass] = plain_block
+    # Measured first, while the process holds the least: the timings allocate weights of their own.
+    to_pack = [module for module in model.modules() if _packing_pays(module, threads)]
+    # Largest first: packing holds a weight twice until its file pages are given back, so the largest (often the
+    # vocabulary projection) is packed while nothing else is packed yet.
+    for module in sorted(to_pack, key=lambda m: _weight(m).numel(), reverse=True):
+        _pack(module, onednn.PackedLinear if type(module) is nn.Linear else onednn.PackedConv1D)
     for module in model.modules():
         fast_block = (classes or {}).get(type(module))
         if fast_block is not None:
             module.__class__ = fast_block
-        if type(module) is nn.Linear and _packable(module.weight) and packing_wins(
-                module.out_features, module.in_features, threads):
-            _pack(module, onednn.PackedLinear)
-        elif type(module) is Conv1D and _packable(module.weight) and packing_wins(
-                module.nf, module.nx, threads, stored_transposed=True):
-            _pack(module, onednn.PackedConv1D)
-        elif isinstance(module, nn.Linear) and type(module) is nn.Linear:
+        if type(module) is nn.Linear:
             _switch(module, FewRowLinear, transposed_rows(module.out_features, module.in_features, threads))
-        elif isinstance(module, Conv1D) and type(module) is Conv1D:
+        elif type(module) is Conv1D:
             rows = transposed_rows(module.nf, module.nx, threads, stored_transposed=True)
             if rows:  # re-laid only where the transposed product is used
                 _switch(module, FewRowConv1D, rows)
@@ -346,6 +346,21 @@ def optimize(model: nn.Module, inplace_activations: Iterable[str], classes: Mapp
                 activation.__class__ = fast
                 object.__setattr__(activation, "_owner", module)
     trim_heap()  # what the measurements and the re-laid weights freed
+
+
+def _weight(module: nn.Module) -> torch.Tensor:
+    weight = module.weight
+    if not isinstance(weight, torch.Tensor):  # nn.Module's __getattr__ is typed Tensor | Module
+        raise TypeError(f"{type(module).__name__}.weight is not a tensor")
+    return weight
+
+
+def _packing_pays(module: nn.Module, threads: int) -> bool:
+    if type(module) is nn.Linear:
+        return _packable(module.weight) and packing_wins(module.out_features, module.in_features, threads)
+    if type(module) is Conv1D:
+        return _packable(module.weight) and packing_wins(module.nf, module.nx, threads, stored_transposed=True)
+    return False
 
 
 def _packable(weight: torch.Tensor) -> bool:

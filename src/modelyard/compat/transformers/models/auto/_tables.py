@@ -236,6 +236,14 @@ REFERENCE_MODEL_TABLES = (
 )
 
 
+# The reference's one irregular name: the audio-tokenization table's names are MODEL_FOR_AUDIO_TOKENIZATION_NAMES.
+_IRREGULAR_NAMES = {"MODEL_FOR_AUDIO_TOKENIZATION": "MODEL_FOR_AUDIO_TOKENIZATION_NAMES"}
+
+
+def _names_table(name: str) -> str:
+    return _IRREGULAR_NAMES.get(name, name + "_MAPPING_NAMES")
+
+
 def _no_head_for(name: str) -> Any:
     def register(key: Any, value: Any, exist_ok: bool) -> None:
         raise TypeError(f"modelyard has no Auto class for {name}; register {value!r} with the Auto class of its task.")
@@ -276,7 +284,7 @@ def build() -> dict[str, Any]:
         tables[name + "_MAPPING"] = model_mapping(auto_class)
     for name in REFERENCE_MODEL_TABLES:
         if name + "_MAPPING" not in tables:
-            tables[name + "_MAPPING_NAMES"] = OrderedDict()
+            tables[_names_table(name)] = OrderedDict()
             tables[name + "_MAPPING"] = ConfigClassMapping(name + "_MAPPING", lambda: [], lambda c: None, lambda: [],
                                                            _no_head_for(name))
     return tables
@@ -294,9 +302,9 @@ TABLE_NAMES: tuple[str, ...] = (
     "PROCESSOR_MAPPING_NAMES",
     "PROCESSOR_MAPPING",
     *dict.fromkeys(
-        name + suffix
+        table
         for name in (*(table_name(a) for a in MODEL_TASKS), *REFERENCE_MODEL_TABLES)
-        for suffix in ("_MAPPING_NAMES", "_MAPPING")
+        for table in (_names_table(name), name + "_MAPPING")
     ),
 )
 _BUILT: dict[str, Any] = {}

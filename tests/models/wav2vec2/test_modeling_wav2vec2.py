@@ -367,7 +367,7 @@ def test_load_adapter_swaps_languages(tmp_path: Path) -> None:
         torch.testing.assert_close(loaded.state_dict()[key], value, rtol=0, atol=0)
     with torch.no_grad():
         loaded.load_adapter("eng")  # no safetensors file: the .bin one
-        torch.testing.assert_close(loaded(**inputs).logits, before, rtol=0, atol=0)
+        assert_close_kernels(loaded(**inputs).logits, before, depth=4)
     with pytest.raises(MissingFileError):
         loaded.load_adapter("eng", use_safetensors=True)
     with pytest.raises(MissingFileError):
@@ -377,7 +377,7 @@ def test_load_adapter_swaps_languages(tmp_path: Path) -> None:
 
     chosen = Wav2Vec2ForCTC.from_pretrained(tmp_path, target_lang="fra").eval()
     with torch.no_grad():
-        torch.testing.assert_close(chosen(**inputs).logits, after_fr, rtol=0, atol=0)
+        assert_close_kernels(chosen(**inputs).logits, after_fr, depth=4)
     assert chosen.target_lang == "fra"
 
 

@@ -390,8 +390,8 @@ def restore(model: nn.Module) -> None:
         if plain is not None:
             module.__class__ = plain
             module.__dict__.pop("_rows", None)
-            module.__dict__.pop("_packed", None)
-            module.__dict__.pop("_packed_from", None)
+            for name in onednn.PACKED_ATTRIBUTES:
+                module.__dict__.pop(name, None)
             if plain is Conv1D:
                 _relayout(module, column_major=False)
         elif type(module) in _PLAIN:

@@ -64,6 +64,10 @@ def _applies(x: torch.Tensor, weight: torch.Tensor, in_features: int) -> bool:
     )
 
 
+# The attributes that hold a packed copy: copies, pickles and the plain class (restore) drop them.
+PACKED_ATTRIBUTES = ("_packed", "_packed_from")
+
+
 def _identity(weight: torch.Tensor) -> tuple[int, int, int]:
     # A replaced parameter is a new object; `.data = ...` moves the address; in-place writes bump _version.
     return id(weight), weight.data_ptr(), weight._version
@@ -99,16 +103,9 @@ class _Packed:
             return self.repack()
         return self._packed
 
-    def forget_packed(self) -> None:
-        self.__dict__.pop("_packed", None)
-        self.__dict__.pop("_packed_from", None)
-
     def __getstate__(self) -> dict[str, Any]:
         # Copies and pickles carry the parameter only; they pack their own on first use.
-        state = dict(self.__dict__)
-        state.pop("_packed", None)
-        state.pop("_packed_from", None)
-        return state
+        return {name: value for name, value in self.__dict__.items() if name not in PACKED_ATTRIBUTES}
 
 
 class PackedLinear(_Packed, nn.Linear):
@@ -135,4 +132,4 @@ class PackedConv1D(_Packed, Conv1D):
         return packed_product(x, self._current_packed(), self.bias)
 
 
-__all__ = ["PackedConv1D", "PackedLinear", "available", "pack", "packed_product"]
+__all__ = ["PackedConv1D", "PackedLinear", "available", "pack", "packed_product", "PACKED_ATTRIBUTES"]

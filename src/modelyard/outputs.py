@@ -128,202 +128,195 @@ def _flatten_output(output: ModelOutput) -> tuple[list[Any], list[str]]:
     return list(output.values()), list(output.keys())
 
 
+# Field types: a tensor, or one tensor per layer (hidden states, attention maps).
+OptionalTensor = torch.Tensor | None
+LayerTensors = tuple[torch.Tensor, ...] | None
+
+
+# Field groups. The reference declares each output class on its own; many share their fields exactly, so
+# those are declared once here and the public classes below inherit them (in the same order, so
+# ``outputs[0]``, ``to_tuple()`` and unpacking are the reference's). The groups are private: the public
+# classes stay unrelated to one another, as in the reference.
 @dataclass
-class BaseModelOutput(ModelOutput):
-    last_hidden_state: torch.Tensor | None = None
-    hidden_states: tuple[torch.Tensor, ...] | None = None
-    attentions: tuple[torch.Tensor, ...] | None = None
+class _EncoderFields(ModelOutput):
+    last_hidden_state: OptionalTensor = None
+    hidden_states: LayerTensors = None
+    attentions: LayerTensors = None
 
 
 @dataclass
-class BaseModelOutputWithPooling(ModelOutput):
-    last_hidden_state: torch.Tensor | None = None
-    pooler_output: torch.Tensor | None = None
-    hidden_states: tuple[torch.Tensor, ...] | None = None
-    attentions: tuple[torch.Tensor, ...] | None = None
+class _PooledFields(ModelOutput):
+    last_hidden_state: OptionalTensor = None
+    pooler_output: OptionalTensor = None
+    hidden_states: LayerTensors = None
+    attentions: LayerTensors = None
+
+
+@dataclass
+class _ScoreFields(ModelOutput):
+    loss: OptionalTensor = None
+    logits: OptionalTensor = None
+    hidden_states: LayerTensors = None
+    attentions: LayerTensors = None
+
+
+@dataclass
+class _DecoderFields(ModelOutput):
+    last_hidden_state: OptionalTensor = None
+    past_key_values: Any = None
+    hidden_states: LayerTensors = None
+    attentions: LayerTensors = None
+
+
+@dataclass
+class _DecoderScoreFields(ModelOutput):
+    loss: OptionalTensor = None
+    logits: OptionalTensor = None
+    past_key_values: Any = None
+    hidden_states: LayerTensors = None
+    attentions: LayerTensors = None
+
+
+@dataclass
+class BaseModelOutput(_EncoderFields):
+    """An encoder's output: the last layer's hidden states ``(batch, seq, hidden)``."""
+
+
+@dataclass
+class BaseModelOutputWithPooling(_PooledFields):
+    """An encoder's output plus the pooled (first-token or averaged) representation."""
 
 
 @dataclass
 class BaseModelOutputWithNoAttention(ModelOutput):
-    last_hidden_state: torch.Tensor | None = None
-    hidden_states: tuple[torch.Tensor, ...] | None = None
+    last_hidden_state: OptionalTensor = None
+    hidden_states: LayerTensors = None
 
 
 @dataclass
 class BaseModelOutputWithPoolingAndNoAttention(ModelOutput):
-    last_hidden_state: torch.Tensor | None = None
-    pooler_output: torch.Tensor | None = None
-    hidden_states: tuple[torch.Tensor, ...] | None = None
+    last_hidden_state: OptionalTensor = None
+    pooler_output: OptionalTensor = None
+    hidden_states: LayerTensors = None
 
 
 @dataclass
 class Wav2Vec2BaseModelOutput(ModelOutput):
-    last_hidden_state: torch.Tensor | None = None
-    extract_features: torch.Tensor | None = None
-    hidden_states: tuple[torch.Tensor, ...] | None = None
-    attentions: tuple[torch.Tensor, ...] | None = None
+    last_hidden_state: OptionalTensor = None
+    extract_features: OptionalTensor = None
+    hidden_states: LayerTensors = None
+    attentions: LayerTensors = None
 
 
 @dataclass
-class MaskedLMOutput(ModelOutput):
-    loss: torch.Tensor | None = None
-    logits: torch.Tensor | None = None
-    hidden_states: tuple[torch.Tensor, ...] | None = None
-    attentions: tuple[torch.Tensor, ...] | None = None
+class MaskedLMOutput(_ScoreFields):
+    """Scores over the vocabulary at every position."""
 
 
 @dataclass
-class SequenceClassifierOutput(ModelOutput):
-    loss: torch.Tensor | None = None
-    logits: torch.Tensor | None = None
-    hidden_states: tuple[torch.Tensor, ...] | None = None
-    attentions: tuple[torch.Tensor, ...] | None = None
+class SequenceClassifierOutput(_ScoreFields):
+    """One score per label for each sequence (a single one for regression)."""
 
 
 @dataclass
-class TokenClassifierOutput(ModelOutput):
-    loss: torch.Tensor | None = None
-    logits: torch.Tensor | None = None
-    hidden_states: tuple[torch.Tensor, ...] | None = None
-    attentions: tuple[torch.Tensor, ...] | None = None
+class TokenClassifierOutput(_ScoreFields):
+    """One score per label for each token."""
 
 
 @dataclass
 class QuestionAnsweringModelOutput(ModelOutput):
-    loss: torch.Tensor | None = None
-    start_logits: torch.Tensor | None = None
-    end_logits: torch.Tensor | None = None
-    hidden_states: tuple[torch.Tensor, ...] | None = None
-    attentions: tuple[torch.Tensor, ...] | None = None
+    loss: OptionalTensor = None
+    start_logits: OptionalTensor = None
+    end_logits: OptionalTensor = None
+    hidden_states: LayerTensors = None
+    attentions: LayerTensors = None
 
 
 @dataclass
-class MultipleChoiceModelOutput(ModelOutput):
-    loss: torch.Tensor | None = None
-    logits: torch.Tensor | None = None
-    hidden_states: tuple[torch.Tensor, ...] | None = None
-    attentions: tuple[torch.Tensor, ...] | None = None
+class MultipleChoiceModelOutput(_ScoreFields):
+    """One score per choice: ``logits`` (batch, num_choices)."""
 
 
 @dataclass
-class ImageClassifierOutput(ModelOutput):
-    loss: torch.Tensor | None = None
-    logits: torch.Tensor | None = None
-    hidden_states: tuple[torch.Tensor, ...] | None = None
-    attentions: tuple[torch.Tensor, ...] | None = None
+class ImageClassifierOutput(_ScoreFields):
+    """One score per label for each image."""
 
 
 @dataclass
 class ImageClassifierOutputWithNoAttention(ModelOutput):
-    loss: torch.Tensor | None = None
-    logits: torch.Tensor | None = None
-    hidden_states: tuple[torch.Tensor, ...] | None = None
+    loss: OptionalTensor = None
+    logits: OptionalTensor = None
+    hidden_states: LayerTensors = None
 
 
 @dataclass
-class CausalLMOutput(ModelOutput):
+class CausalLMOutput(_ScoreFields):
     """Also the CTC head's output (logits over the character vocabulary per frame)."""
 
-    loss: torch.Tensor | None = None
-    logits: torch.Tensor | None = None
-    hidden_states: tuple[torch.Tensor, ...] | None = None
-    attentions: tuple[torch.Tensor, ...] | None = None
-
 
 @dataclass
-class BaseModelOutputWithPast(ModelOutput):
+class BaseModelOutputWithPast(_DecoderFields):
     """A decoder's hidden states plus its key/value cache (``past_key_values``)."""
 
-    last_hidden_state: torch.Tensor | None = None
-    past_key_values: Any = None
-    hidden_states: tuple[torch.Tensor, ...] | None = None
-    attentions: tuple[torch.Tensor, ...] | None = None
-
 
 @dataclass
-class CausalLMOutputWithPast(ModelOutput):
+class CausalLMOutputWithPast(_DecoderScoreFields):
     """A causal LM's output: next-token ``logits`` ``(batch, seq, vocab)`` and the cache to continue from."""
 
-    loss: torch.Tensor | None = None
-    logits: torch.Tensor | None = None
-    past_key_values: Any = None
-    hidden_states: tuple[torch.Tensor, ...] | None = None
-    attentions: tuple[torch.Tensor, ...] | None = None
-
 
 @dataclass
-class BaseModelOutputWithPastAndCrossAttentions(ModelOutput):
+class BaseModelOutputWithPastAndCrossAttentions(_DecoderFields):
     """GPT-2's base output: ``cross_attentions`` only for configs with ``add_cross_attention``."""
 
-    last_hidden_state: torch.Tensor | None = None
-    past_key_values: Any = None
-    hidden_states: tuple[torch.Tensor, ...] | None = None
-    attentions: tuple[torch.Tensor, ...] | None = None
-    cross_attentions: tuple[torch.Tensor, ...] | None = None
+    cross_attentions: LayerTensors = None
 
 
 @dataclass
-class CausalLMOutputWithCrossAttentions(ModelOutput):
+class CausalLMOutputWithCrossAttentions(_DecoderScoreFields):
     """GPT-2's language-model output (the reference's class name)."""
 
-    loss: torch.Tensor | None = None
-    logits: torch.Tensor | None = None
-    past_key_values: Any = None
-    hidden_states: tuple[torch.Tensor, ...] | None = None
-    attentions: tuple[torch.Tensor, ...] | None = None
-    cross_attentions: tuple[torch.Tensor, ...] | None = None
+    cross_attentions: LayerTensors = None
 
 
 @dataclass
-class SequenceClassifierOutputWithPast(ModelOutput):
+class SequenceClassifierOutputWithPast(_DecoderScoreFields):
     """A decoder's sequence scores (read at the last non-padding token) and its cache."""
-
-    loss: torch.Tensor | None = None
-    logits: torch.Tensor | None = None
-    past_key_values: Any = None
-    hidden_states: tuple[torch.Tensor, ...] | None = None
-    attentions: tuple[torch.Tensor, ...] | None = None
 
 
 @dataclass
 class BaseModelOutputWithPoolingAndCrossAttentions(ModelOutput):
     """BERT's base output: ``past_key_values`` and ``cross_attentions`` only in decoder mode."""
 
-    last_hidden_state: torch.Tensor | None = None
-    pooler_output: torch.Tensor | None = None
-    hidden_states: tuple[torch.Tensor, ...] | None = None
+    last_hidden_state: OptionalTensor = None
+    pooler_output: OptionalTensor = None
+    hidden_states: LayerTensors = None
     past_key_values: Any = None
-    attentions: tuple[torch.Tensor, ...] | None = None
-    cross_attentions: tuple[torch.Tensor, ...] | None = None
+    attentions: LayerTensors = None
+    cross_attentions: LayerTensors = None
 
 
 @dataclass
-class NextSentencePredictorOutput(ModelOutput):
+class NextSentencePredictorOutput(_ScoreFields):
     """Whether sentence B follows sentence A: ``logits`` (batch, 2)."""
-
-    loss: torch.Tensor | None = None
-    logits: torch.Tensor | None = None
-    hidden_states: tuple[torch.Tensor, ...] | None = None
-    attentions: tuple[torch.Tensor, ...] | None = None
 
 
 @dataclass
 class MaskedImageModelingOutput(ModelOutput):
     """Pixels reconstructed from an image with masked patches: ``reconstruction`` (batch, channels, height, width)."""
 
-    loss: torch.Tensor | None = None
-    reconstruction: torch.Tensor | None = None
-    hidden_states: tuple[torch.Tensor, ...] | None = None
-    attentions: tuple[torch.Tensor, ...] | None = None
+    loss: OptionalTensor = None
+    reconstruction: OptionalTensor = None
+    hidden_states: LayerTensors = None
+    attentions: LayerTensors = None
 
 
 @dataclass
 class BackboneOutput(ModelOutput):
     """A backbone's feature maps, one per stage named in ``out_features``."""
 
-    feature_maps: tuple[torch.Tensor, ...] | None = None
-    hidden_states: tuple[torch.Tensor, ...] | None = None
-    attentions: tuple[torch.Tensor, ...] | None = None
+    feature_maps: LayerTensors = None
+    hidden_states: LayerTensors = None
+    attentions: LayerTensors = None
 
 
 @dataclass
@@ -331,8 +324,72 @@ class XVectorOutput(ModelOutput):
     """A speaker-verification head's output: ``embeddings`` (batch, xvector_output_dim) compare speakers (cosine
     similarity); ``logits`` score the training speakers."""
 
-    loss: torch.Tensor | None = None
-    logits: torch.Tensor | None = None
-    embeddings: torch.Tensor | None = None
-    hidden_states: tuple[torch.Tensor, ...] | None = None
-    attentions: tuple[torch.Tensor, ...] | None = None
+    loss: OptionalTensor = None
+    logits: OptionalTensor = None
+    embeddings: OptionalTensor = None
+    hidden_states: LayerTensors = None
+    attentions: LayerTensors = None
+
+
+# Outputs of architectures modelyard has no family for yet, at the reference's names (its
+# ``modeling_outputs`` module offers them to custom code; see modelyard.compat.transformers).
+@dataclass
+class BaseModelOutputWithCrossAttentions(_EncoderFields):
+    """An encoder-decoder's decoder output without a cache."""
+
+    cross_attentions: LayerTensors = None
+
+
+@dataclass
+class BaseModelOutputWithPoolingAndProjection(_PooledFields):
+    """A pooled output plus the states projected into a shared (e.g. text-image) space."""
+
+    projection_state: LayerTensors = None
+
+
+@dataclass
+class SemanticSegmenterOutput(_ScoreFields):
+    """One score per label for each pixel: ``logits`` (batch, num_labels, height, width)."""
+
+
+@dataclass
+class DepthEstimatorOutput(ModelOutput):
+    loss: OptionalTensor = None
+    predicted_depth: OptionalTensor = None
+    hidden_states: LayerTensors = None
+    attentions: LayerTensors = None
+
+
+@dataclass
+class Seq2SeqModelOutput(ModelOutput):
+    last_hidden_state: OptionalTensor = None
+    past_key_values: Any = None
+    decoder_hidden_states: LayerTensors = None
+    decoder_attentions: LayerTensors = None
+    cross_attentions: LayerTensors = None
+    encoder_last_hidden_state: OptionalTensor = None
+    encoder_hidden_states: LayerTensors = None
+    encoder_attentions: LayerTensors = None
+
+
+@dataclass
+class _Seq2SeqScoreFields(ModelOutput):
+    loss: OptionalTensor = None
+    logits: OptionalTensor = None
+    past_key_values: Any = None
+    decoder_hidden_states: LayerTensors = None
+    decoder_attentions: LayerTensors = None
+    cross_attentions: LayerTensors = None
+    encoder_last_hidden_state: OptionalTensor = None
+    encoder_hidden_states: LayerTensors = None
+    encoder_attentions: LayerTensors = None
+
+
+@dataclass
+class Seq2SeqLMOutput(_Seq2SeqScoreFields):
+    """A sequence-to-sequence language model's output: the decoder's next-token ``logits``."""
+
+
+@dataclass
+class Seq2SeqSequenceClassifierOutput(_Seq2SeqScoreFields):
+    """A sequence-to-sequence model's scores per label for each sequence."""

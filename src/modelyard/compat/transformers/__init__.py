@@ -27,21 +27,9 @@ _MODELYARD_EXPORTS = {**_MODELYARD_CORE_EXPORTS, **public_exports()}  # the core
 __version__ = "4.57.6"
 
 _MODELYARD_ONLY = {"clear_module_cache"}
-_NOT_AT_THE_TOP = {  # the reference keeps these in their submodules only
-    "ModelOutput",
-    "BaseModelOutput",
-    "BaseModelOutputWithPooling",
-    "MaskedLMOutput",
-    "SequenceClassifierOutput",
-    "TokenClassifierOutput",
-    "QuestionAnsweringModelOutput",
-    "MultipleChoiceModelOutput",
-    "ImageClassifierOutput",
-    "CausalLMOutput",
-    "CausalLMOutputWithPast",
-    "GenerateDecoderOnlyOutput",
-    "GenerateBeamDecoderOnlyOutput",
-    "BaseModelOutputWithPast",
+# the reference keeps its output classes in their submodules only (modeling_outputs, generation)
+_NOT_AT_THE_TOP = {
+    name for name, module in _MODELYARD_CORE_EXPORTS.items() if module in ("modelyard.outputs", "modelyard.generation.outputs")
 }
 _HERE = "modelyard.compat.transformers"
 # names of other releases than the one this namespace follows (5.x's spelling, 4.4x's warper base class)

@@ -99,6 +99,12 @@ def declare(
     return __getattr__, __dir__
 
 
+def entries_for(table: Mapping[str, str], *modules: str) -> dict[str, str]:
+    """The entries of a lazy export table (``{name: "modelyard.module"}``) whose module is one of ``modules``:
+    a compatibility module that mirrors one of modelyard's modules offers what modelyard's table lists there."""
+    return {name: target for name, target in table.items() if target in modules}
+
+
 def provides(module: ModuleType, name: str) -> bool:
     """Whether ``module`` (a compatibility module) has ``name``, without importing what it points at."""
     if "_EXPORTS" not in module.__dict__:  # a family alias module (see .models)

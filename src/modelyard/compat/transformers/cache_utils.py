@@ -2,19 +2,7 @@
 
 from __future__ import annotations
 
-from modelyard.compat.transformers._namespace import declare
+from modelyard.compat.transformers._namespace import declare, entries_for
+from modelyard.generation import _EXPORTS as _GENERATION
 
-__getattr__, __dir__ = declare(
-    globals(),
-    {
-        "Cache": "modelyard.generation.caches",
-        "CacheLayerMixin": "modelyard.generation.caches",
-        "DynamicCache": "modelyard.generation.caches",
-        "DynamicLayer": "modelyard.generation.caches",
-        "DynamicSlidingWindowLayer": "modelyard.generation.caches",
-        "EncoderDecoderCache": "modelyard.generation.caches",
-        "StaticCache": "modelyard.generation.caches",
-        "StaticLayer": "modelyard.generation.caches",
-        "StaticSlidingWindowLayer": "modelyard.generation.caches",
-    },
-)
+__getattr__, __dir__ = declare(globals(), entries_for(_GENERATION, "modelyard.generation.caches"))

@@ -3,60 +3,23 @@
 from __future__ import annotations
 
 from modelyard.compat.transformers._namespace import declare
+from modelyard.generation import _EXPORTS as _GENERATION
 
 # LogitsWarper: the base class of warpers in releases before 4.46; remote code written then still imports it
 _LEGACY = frozenset({"LogitsWarper"})
+# modelyard.generation's names that the reference keeps in submodules only: the caches (in cache_utils)
+# and the beam-group diversity processor (in generation.logits_process)
+_SUBMODULES_ONLY = {"modelyard.generation.caches"}
+_LOGITS_PROCESS_ONLY = {"HammingDiversityLogitsProcessor"}
 __getattr__, __dir__ = declare(
     globals(),
     {
-        "BaseStreamer": "modelyard.generation.streamers",
-        "Constraint": "modelyard.generation.beam_constraints",
-        "ConstraintListState": "modelyard.generation.beam_constraints",
-        "DisjunctiveConstraint": "modelyard.generation.beam_constraints",
-        "PhrasalConstraint": "modelyard.generation.beam_constraints",
+        **{
+            name: module
+            for name, module in _GENERATION.items()
+            if module not in _SUBMODULES_ONLY and name not in _LOGITS_PROCESS_ONLY
+        },
         "PromptLookupCandidateGenerator": "modelyard.generation.assisted",
-        "BeamSampleDecoderOnlyOutput": "modelyard.generation.utils",
-        "BeamSearchDecoderOnlyOutput": "modelyard.generation.utils",
-        "ConfidenceCriteria": "modelyard.generation.stopping_criteria",
-        "EosTokenCriteria": "modelyard.generation.stopping_criteria",
-        "EpsilonLogitsWarper": "modelyard.generation.logits_process",
-        "EtaLogitsWarper": "modelyard.generation.logits_process",
-        "ExponentialDecayLengthPenalty": "modelyard.generation.logits_process",
-        "ForcedBOSTokenLogitsProcessor": "modelyard.generation.logits_process",
-        "ForcedEOSTokenLogitsProcessor": "modelyard.generation.logits_process",
-        "GenerateBeamDecoderOnlyOutput": "modelyard.generation.utils",
-        "GenerateDecoderOnlyOutput": "modelyard.generation.utils",
-        "GenerationConfig": "modelyard.generation.configuration_utils",
-        "GenerationMixin": "modelyard.generation.utils",
-        "GenerationMode": "modelyard.generation.configuration_utils",
-        "GreedySearchDecoderOnlyOutput": "modelyard.generation.utils",
-        "InfNanRemoveLogitsProcessor": "modelyard.generation.logits_process",
-        "LogitNormalization": "modelyard.generation.logits_process",
-        "LogitsProcessor": "modelyard.generation.logits_process",
-        "LogitsProcessorList": "modelyard.generation.logits_process",
-        "LogitsWarper": "modelyard.generation.logits_process",
-        "MaxLengthCriteria": "modelyard.generation.stopping_criteria",
-        "MaxTimeCriteria": "modelyard.generation.stopping_criteria",
-        "MinLengthLogitsProcessor": "modelyard.generation.logits_process",
-        "MinNewTokensLengthLogitsProcessor": "modelyard.generation.logits_process",
-        "MinPLogitsWarper": "modelyard.generation.logits_process",
-        "NoBadWordsLogitsProcessor": "modelyard.generation.logits_process",
-        "NoRepeatNGramLogitsProcessor": "modelyard.generation.logits_process",
-        "RepetitionPenaltyLogitsProcessor": "modelyard.generation.logits_process",
-        "SampleDecoderOnlyOutput": "modelyard.generation.utils",
-        "SequenceBiasLogitsProcessor": "modelyard.generation.logits_process",
-        "StopStringCriteria": "modelyard.generation.stopping_criteria",
-        "StoppingCriteria": "modelyard.generation.stopping_criteria",
-        "StoppingCriteriaList": "modelyard.generation.stopping_criteria",
-        "SuppressTokensAtBeginLogitsProcessor": "modelyard.generation.logits_process",
-        "SuppressTokensLogitsProcessor": "modelyard.generation.logits_process",
-        "TemperatureLogitsWarper": "modelyard.generation.logits_process",
-        "TextIteratorStreamer": "modelyard.generation.streamers",
-        "TextStreamer": "modelyard.generation.streamers",
-        "TopKLogitsWarper": "modelyard.generation.logits_process",
-        "TopPLogitsWarper": "modelyard.generation.logits_process",
-        "TypicalLogitsWarper": "modelyard.generation.logits_process",
-        "UnbatchedClassifierFreeGuidanceLogitsProcessor": "modelyard.generation.logits_process",
     },
     submodules=("configuration_utils", "logits_process", "stopping_criteria", "streamers", "utils"),
 )

@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
-from modelyard.compat.transformers._namespace import declare
+from modelyard.compat.transformers._namespace import declare, entries_for
+from modelyard.generation import _EXPORTS as _GENERATION
 
+_STOPPING_CRITERIA = "modelyard.generation.stopping_criteria"
 __getattr__, __dir__ = declare(
     globals(),
-    {
-        "EosTokenCriteria": "modelyard.generation.stopping_criteria",
-        "MaxLengthCriteria": "modelyard.generation.stopping_criteria",
-        "MaxTimeCriteria": "modelyard.generation.stopping_criteria",
-        "StopStringCriteria": "modelyard.generation.stopping_criteria",
-        "StoppingCriteria": "modelyard.generation.stopping_criteria",
-        "StoppingCriteriaList": "modelyard.generation.stopping_criteria",
-        "validate_stopping_criteria": "modelyard.generation.stopping_criteria",
-    },
+    {**entries_for(_GENERATION, _STOPPING_CRITERIA), "validate_stopping_criteria": _STOPPING_CRITERIA},
 )

@@ -74,9 +74,9 @@ def get_aligned_output_features_output_indices(
     return list(features), list(indices)  # type: ignore[arg-type]  # both are set by now (see above)
 
 
-class BackboneConfigMixin:
-    """``out_features`` / ``out_indices`` properties of a backbone's config, kept aligned with ``stage_names``;
-    ``to_dict`` writes them under their public names (``config.json`` has both)."""
+class _AlignedStages:
+    """``out_features`` / ``out_indices`` as properties kept aligned with ``stage_names``: setting one sets
+    the other (shared by a backbone's config and its model)."""
 
     stage_names: list[str]
     _out_features: list[str]
@@ -102,6 +102,11 @@ class BackboneConfigMixin:
             None, out_indices, self.stage_names
         )
 
+
+class BackboneConfigMixin(_AlignedStages):
+    """The aligned ``out_features`` / ``out_indices`` of a backbone's config; ``to_dict`` writes them under
+    their public names (``config.json`` has both)."""
+
     def to_dict(self) -> dict[str, Any]:
         output: dict[str, Any] = super().to_dict()  # type: ignore[misc]  # the config class this mixin is part of
         output["out_features"] = output.pop("_out_features", self._out_features)
@@ -117,14 +122,13 @@ class BackboneType(str, enum.Enum):
     TRANSFORMERS = "transformers"
 
 
-class BackboneMixin:
+class BackboneMixin(_AlignedStages):
     """What a backbone model adds: ``stage_names``, aligned ``out_features`` / ``out_indices`` (from its config
     at build time, settable after), ``num_features`` (each stage's width, set by the model) and ``channels``
     (the widths of the returned stages). Call :meth:`_init_backbone` in ``__init__``."""
 
     has_attentions: bool = True  # False for convolutional backbones (they take no output_attentions)
     backbone_type: BackboneType | None = None
-    stage_names: list[str]
     num_features: list[int] | None
 
     def _init_backbone(self, config: Any) -> None:
@@ -139,26 +143,6 @@ class BackboneMixin:
             getattr(config, "out_features", None), getattr(config, "out_indices", None), self.stage_names
         )
         self.num_features = None
-
-    @property
-    def out_features(self) -> list[str]:
-        return self._out_features
-
-    @out_features.setter
-    def out_features(self, out_features: list[str]) -> None:
-        self._out_features, self._out_indices = get_aligned_output_features_output_indices(
-            out_features, None, self.stage_names
-        )
-
-    @property
-    def out_indices(self) -> list[int]:
-        return self._out_indices
-
-    @out_indices.setter
-    def out_indices(self, out_indices: list[int] | tuple[int, ...]) -> None:
-        self._out_features, self._out_indices = get_aligned_output_features_output_indices(
-            None, out_indices, self.stage_names
-        )
 
     @property
     def out_feature_channels(self) -> dict[str, int]:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import io
 import mmap
 import os
 import re
@@ -56,6 +57,34 @@ def _set_direct(fd: int, on: bool) -> bool:
 
 
 _BLOB_NAME = re.compile(r"[0-9a-f]{64}")
+
+
+class SeekableReader(io.RawIOBase):
+    """The position bookkeeping of a random-access raw reader over ``size`` bytes (an S3 object read by
+    ranges, a Xet file read by chunks); a subclass reads at ``self._pos`` in ``readinto`` and names what it
+    reads in ``_label`` (for errors). Wrap it in ``io.BufferedReader`` for ``read``/``readline``."""
+
+    def __init__(self, size: int, label: str) -> None:
+        super().__init__()
+        self._size = size
+        self._label = label
+        self._pos = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}[whence]
+        if base + offset < 0:
+            raise ValueError(f"negative seek position {base + offset} in {self._label}")
+        self._pos = base + offset
+        return self._pos
 
 
 class StoredBlob(NamedTuple):

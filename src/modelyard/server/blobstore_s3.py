@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 from urllib.parse import quote, urlparse
 
-from modelyard.server.blobstore import BlobStore, StoredBlob
+from modelyard.server.blobstore import BlobStore, SeekableReader, StoredBlob
 
 logger = logging.getLogger(__name__)
 _SHA256_HEX = frozenset("0123456789abcdef")
@@ -374,30 +374,13 @@ class S3BlobStore(BlobStore):
         self.client.head_bucket(Bucket=self.bucket)
 
 
-class _RangeReader(io.RawIOBase):
+class _RangeReader(SeekableReader):
     """A seekable raw reader over one S3 object by ranged GETs (``If-Match`` its ETag: a replaced object fails
     the read instead of mixing two objects' bytes)."""
 
     def __init__(self, client: Any, bucket: str, key: str, size: int, etag: str | None) -> None:
-        super().__init__()
-        self._client, self._bucket, self._key, self._size, self._etag = client, bucket, key, size, etag
-        self._pos = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._pos
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}[whence]
-        if base + offset < 0:
-            raise OSError(f"negative seek position {base + offset} in {self._key}")
-        self._pos = base + offset
-        return self._pos
+        super().__init__(size, key)
+        self._client, self._bucket, self._key, self._etag = client, bucket, key, etag
 
     def readinto(self, buffer: Any) -> int:
         view = memoryview(buffer).cast("B")

@@ -29,22 +29,23 @@ def _signed_in(request: Request) -> Identity:
     return caller
 
 
-@router.post(REPO + "/like", tags=["likes"], status_code=200, responses=answers(*MOVED, *READ))
-def like(request: Request, repo_type: str, namespace: str, name: str) -> JSONResponse:
+def _set_like(request: Request, repo_type: str, namespace: str, name: str, *, liked: bool) -> JSONResponse:
+    """Like or unlike a readable repository as the signed-in caller; answers the repository's like count."""
     caller = _signed_in(request)
     hub = hub_of(request)
     repo, _ = hub.readable_repo(request, repo_type, namespace, name)
-    hub.storage.likes.like(caller.name, repo)
+    (hub.storage.likes.like if liked else hub.storage.likes.unlike)(caller.name, repo)
     return JSONResponse({"likes": hub.storage.likes.counts([repo.id]).get(repo.id, 0)})
+
+
+@router.post(REPO + "/like", tags=["likes"], status_code=200, responses=answers(*MOVED, *READ))
+def like(request: Request, repo_type: str, namespace: str, name: str) -> JSONResponse:
+    return _set_like(request, repo_type, namespace, name, liked=True)
 
 
 @router.delete(REPO + "/like", tags=["likes"], status_code=200, responses=answers(*MOVED, *READ))
 def unlike(request: Request, repo_type: str, namespace: str, name: str) -> JSONResponse:
-    caller = _signed_in(request)
-    hub = hub_of(request)
-    repo, _ = hub.readable_repo(request, repo_type, namespace, name)
-    hub.storage.likes.unlike(caller.name, repo)
-    return JSONResponse({"likes": hub.storage.likes.counts([repo.id]).get(repo.id, 0)})
+    return _set_like(request, repo_type, namespace, name, liked=False)
 
 
 @router.get(REPO + "/likers", tags=["likes"], responses=answers(*MOVED, *READ))

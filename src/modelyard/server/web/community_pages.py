@@ -15,8 +15,6 @@ Every form carries the CSRF token and runs the same permission checks as the API
 
 from __future__ import annotations
 
-import inspect
-from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -27,7 +25,14 @@ from modelyard.server import community
 from modelyard.server.errors import HubHTTPError
 from modelyard.server.storage.pull_requests import MergeRefused
 from modelyard.server.web import security, views
-from modelyard.server.web.routes import PageRoute, _field, _login_redirect, _open, _repo_context
+from modelyard.server.web.routes import (
+    PageRoute,
+    _field,
+    _login_redirect,
+    _open,
+    _repo_context,
+    bind_repo_type,
+)
 from modelyard.server.web.security import PageError
 from modelyard.server.web.templating import page
 
@@ -228,21 +233,6 @@ async def access_submit(request: Request, repo_type: str, namespace: str, name: 
 
 
 # -- registration -------------------------------------------------------------------------------------
-def _typed(handler: Callable[..., Any], repo_type: str) -> Callable[..., Any]:
-    """``handler`` with ``repo_type`` bound; FastAPI reads the path parameters from the rest of its signature."""
-    sig = inspect.signature(handler)
-    params = [p for n, p in sig.parameters.items() if n != "repo_type"]
-    if inspect.iscoroutinefunction(handler):
-        async def async_endpoint(request: Request, **kwargs: str) -> Any:
-            return await handler(request, repo_type, **kwargs)
-        endpoint: Callable[..., Any] = async_endpoint
-    else:
-        def endpoint(request: Request, **kwargs: str) -> Any:
-            return handler(request, repo_type, **kwargs)
-    endpoint.__signature__ = sig.replace(parameters=params)  # type: ignore[attr-defined]  # FastAPI reads an endpoint's signature from __signature__
-    return endpoint
-
-
 for _prefix, _type in (("/datasets", "dataset"), ("/spaces", "space"), ("", "model")):
     _base = _prefix + "/{namespace}/{name}"
     for _path, _handler, _method in (
@@ -252,5 +242,5 @@ for _prefix, _type in (("/datasets", "dataset"), ("/spaces", "space"), ("", "mod
         ("/discussions/{num}/merge", merge_action, "POST"), ("/ask-access-form", ask_access, "POST"),
         ("/access-requests", access_page, "GET"), ("/access-requests", access_submit, "POST"),
     ):
-        router.add_api_route(_base + _path, _typed(_handler, _type), methods=[_method],
+        router.add_api_route(_base + _path, bind_repo_type(_handler, _type), methods=[_method],
                              name=f"{_type}:{_handler.__name__}:{_method}")

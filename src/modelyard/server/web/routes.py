@@ -572,17 +572,6 @@ def _register_repo_routes(prefix: str, repo_type: str) -> None:
     """The repository pages of one type: ``prefix`` is "" (models), "/datasets" or "/spaces"."""
     base = prefix + "/{namespace}/{name}"
 
-    def typed(handler: Callable[..., Any]) -> Callable[..., Any]:
-        if inspect.iscoroutinefunction(handler):
-            async def async_endpoint(request: Request, **kwargs: str) -> Any:
-                return await handler(request, repo_type, **kwargs)
-            endpoint: Callable[..., Any] = async_endpoint
-        else:
-            def endpoint(request: Request, **kwargs: str) -> Any:
-                return handler(request, repo_type, **kwargs)
-        endpoint.__signature__ = _signature(handler)  # type: ignore[attr-defined]  # FastAPI reads an endpoint's signature from __signature__
-        return endpoint
-
     for path, handler, methods in (
         (base, repo_page, ["GET"]),
         (base + "/tree/{revision}", tree_page, ["GET"]),
@@ -597,14 +586,23 @@ def _register_repo_routes(prefix: str, repo_type: str) -> None:
         (base + "/settings", settings_page, ["GET"]),
         (base + "/settings", settings_submit, ["POST"]),
     ):
-        router.add_api_route(path, typed(handler), methods=methods, name=f"{repo_type}:{handler.__name__}")
+        router.add_api_route(path, bind_repo_type(handler, repo_type), methods=methods, name=f"{repo_type}:{handler.__name__}")
 
 
-def _signature(handler: Callable[..., Any]) -> Any:
-    """The handler's signature without ``repo_type`` (FastAPI reads the path parameters from it)."""
+def bind_repo_type(handler: Callable[..., Any], repo_type: str) -> Callable[..., Any]:
+    """The endpoint of a page handler for one repository type: ``handler`` with ``repo_type`` bound (sync or
+    async as the handler is); FastAPI reads the path parameters from the rest of its signature."""
+    if inspect.iscoroutinefunction(handler):
+        async def async_endpoint(request: Request, **kwargs: str) -> Any:
+            return await handler(request, repo_type, **kwargs)
+        endpoint: Callable[..., Any] = async_endpoint
+    else:
+        def endpoint(request: Request, **kwargs: str) -> Any:
+            return handler(request, repo_type, **kwargs)
     sig = inspect.signature(handler)
     params = [p for name, p in sig.parameters.items() if name != "repo_type"]
-    return sig.replace(parameters=params)
+    endpoint.__signature__ = sig.replace(parameters=params)  # type: ignore[attr-defined]  # FastAPI reads an endpoint's signature from __signature__
+    return endpoint
 
 
 # Typed prefixes first: /datasets/<ns>/<repo> must not be read as the model <datasets>/<ns>.

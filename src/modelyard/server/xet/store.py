@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import BinaryIO
 
 from modelyard.server.auth import can_read
-from modelyard.server.blobstore import BlobStore
+from modelyard.server.blobstore import BlobStore, SeekableReader
 from modelyard.server.storage import Identity, Repo, Storage, repo_from_row
 from modelyard.server.xet import hashing
 from modelyard.server.xet.files import Piece, XetError, XetFile
@@ -364,15 +364,14 @@ class XetStore:
         return io.BufferedReader(_XetFileRaw(self, xet_file), buffer_size=1024 * 1024)
 
 
-class _XetFileRaw(io.RawIOBase):
+class _XetFileRaw(SeekableReader):
     """Random access to a Xet file: the term of a position is found by bisection over the terms, then its
     chunk over that term's chunks (computed for one term at a time); the last decoded chunk is kept, so
     sequential reads decode each chunk once."""
 
     def __init__(self, xet: XetStore, xet_file: XetFile) -> None:
-        super().__init__()
+        super().__init__(xet_file.size, f"a Xet file of {xet_file.size} bytes")
         self._xet = xet
-        self._size = xet_file.size
         self._pieces = xet.pieces(xet_file)
         self._starts: list[int] = []  # file offset of each piece
         pos = 0
@@ -380,25 +379,8 @@ class _XetFileRaw(io.RawIOBase):
             self._starts.append(pos)
             pos += piece.length
         self._offsets: tuple[int, list[int]] = (-1, [])  # (piece, file offset of each of its chunks)
-        self._pos = 0
         self._cached: tuple[tuple[int, int], bytes] | None = None
         self._handles: dict[str, BinaryIO] = {}
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._pos
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}[whence]
-        if base + offset < 0:
-            raise ValueError(f"negative seek position {base + offset}")
-        self._pos = base + offset
-        return self._pos
 
     def _chunk_at(self, pos: int) -> tuple[int, bytes]:
         """(file offset of the chunk holding ``pos``, its bytes)."""

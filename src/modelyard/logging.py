@@ -15,6 +15,7 @@ import logging
 import os
 import sys
 import threading
+from collections.abc import Callable
 from logging import CRITICAL, DEBUG, ERROR, FATAL, INFO, NOTSET, WARN, WARNING
 
 LIBRARY_LOGGER = "modelyard"
@@ -72,20 +73,27 @@ def set_verbosity(verbosity: int) -> None:
     _library_logger().setLevel(verbosity)
 
 
-def set_verbosity_debug() -> None:
-    set_verbosity(DEBUG)
+def verbosity_shortcuts(
+    setter: Callable[[int], None], module: str
+) -> tuple[Callable[[], None], Callable[[], None], Callable[[], None], Callable[[], None]]:
+    """``set_verbosity_debug``, ``_info``, ``_warning`` and ``_error`` of the module ``module``, each calling
+    ``setter`` (that module's ``set_verbosity``) with its level."""
+
+    def shortcut(level_name: str, level: int) -> Callable[[], None]:
+        def set_level() -> None:
+            setter(level)
+
+        set_level.__name__ = set_level.__qualname__ = f"set_verbosity_{level_name}"
+        set_level.__module__ = module
+        set_level.__doc__ = f"``set_verbosity({level_name.upper()})``."
+        return set_level
+
+    return shortcut("debug", DEBUG), shortcut("info", INFO), shortcut("warning", WARNING), shortcut("error", ERROR)
 
 
-def set_verbosity_info() -> None:
-    set_verbosity(INFO)
-
-
-def set_verbosity_warning() -> None:
-    set_verbosity(WARNING)
-
-
-def set_verbosity_error() -> None:
-    set_verbosity(ERROR)
+set_verbosity_debug, set_verbosity_info, set_verbosity_warning, set_verbosity_error = verbosity_shortcuts(
+    set_verbosity, __name__
+)
 
 
 def disable_default_handler() -> None:

@@ -8,11 +8,12 @@ and blobs of the data folder), also while the server runs.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import re
 import shlex
 import shutil
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -297,12 +298,25 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _user_add(args: argparse.Namespace) -> int:
+@contextlib.contextmanager
+def _account_change() -> Iterator[None]:
+    """An account change the database refuses (ValueError) or a name the hub's rules refuse (HubHTTPError)
+    ends the command with its message."""
     from modelyard.server.errors import HubHTTPError
+
+    try:
+        yield
+    except ValueError as err:
+        raise CommandError(str(err)) from None
+    except HubHTTPError as err:
+        raise CommandError(err.message) from None
+
+
+def _user_add(args: argparse.Namespace) -> int:
     from modelyard.server.paths import check_namespace
 
     storage = _storage(args)
-    try:
+    with _account_change():
         check_namespace(args.name)
         storage.accounts.add_namespace(args.name, "user", args.fullname)
         for org in args.org:
@@ -310,10 +324,6 @@ def _user_add(args: argparse.Namespace) -> int:
                 check_namespace(org)
                 storage.accounts.add_namespace(org, "org")
             storage.accounts.add_member(org, args.name)
-    except ValueError as err:
-        raise CommandError(str(err)) from None
-    except HubHTTPError as err:  # from the name checks
-        raise CommandError(err.message) from None
     orgs = f" (member of {', '.join(args.org)})" if args.org else ""
     settings = _settings(args)
     print(f"Created user {args.name}{orgs} in the hub database {settings.describe_database()} (data folder "
@@ -334,31 +344,24 @@ def _user_list(args: argparse.Namespace) -> int:
 
 
 def _org_add(args: argparse.Namespace) -> int:
-    from modelyard.server.errors import HubHTTPError
     from modelyard.server.paths import check_namespace
 
     storage = _storage(args)
-    try:
+    with _account_change():
         check_namespace(args.name)
         storage.accounts.add_namespace(args.name, "org", args.fullname)
         for member in args.member:
             storage.accounts.add_member(args.name, member)
         if args.private_by_default:
             storage.accounts.set_default_private(args.name, True)
-    except ValueError as err:
-        raise CommandError(str(err)) from None
-    except HubHTTPError as err:
-        raise CommandError(err.message) from None
     print(f"Created organisation {args.name} in the hub database {_settings(args).describe_database()}.")
     return 0
 
 
 def _org_set(args: argparse.Namespace) -> int:
     storage = _storage(args)
-    try:
+    with _account_change():
         storage.accounts.set_default_private(args.name, args.private_by_default == "on")
-    except ValueError as err:
-        raise CommandError(str(err)) from None
     which = "private" if args.private_by_default == "on" else "public"
     print(f"Repositories organisation {args.name} creates without a visibility are now {which}.")
     return 0

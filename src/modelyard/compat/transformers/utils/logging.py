@@ -156,20 +156,9 @@ def set_verbosity(verbosity: int) -> None:
     _logging.getLogger("transformers").setLevel(verbosity)
 
 
-def set_verbosity_debug() -> None:
-    set_verbosity(DEBUG)
-
-
-def set_verbosity_info() -> None:
-    set_verbosity(INFO)
-
-
-def set_verbosity_warning() -> None:
-    set_verbosity(WARNING)
-
-
-def set_verbosity_error() -> None:
-    set_verbosity(ERROR)
+set_verbosity_debug, set_verbosity_info, set_verbosity_warning, set_verbosity_error = (
+    library_logging.verbosity_shortcuts(set_verbosity, __name__)
+)
 
 
 # The rest is modelyard's own (modelyard.logging), under the reference's names.

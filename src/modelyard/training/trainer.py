@@ -1097,6 +1097,30 @@ class Trainer:
         }
         return EvalLoopOutput(predictions, labels, metrics, num_samples)
 
+    def _measured_loop(
+        self,
+        stage: str,
+        make_loader: Callable[[], Any],
+        description: str,
+        prediction_loss_only: bool | None,
+        ignore_keys: list[str] | None,
+        metric_key_prefix: str,
+        *,
+        steps_per_second: bool,
+    ) -> tuple[EvalLoopOutput, dict[str, float]]:
+        """:meth:`evaluation_loop` over the loader ``make_loader`` builds, its metrics joined by the memory
+        tracker's for ``stage`` ("eval" or "test") and the speed metrics (steps per second for evaluation)."""
+        self._memory.start(stage)
+        start = time.perf_counter()
+        output = self.evaluation_loop(make_loader(), description, prediction_loss_only, ignore_keys, metric_key_prefix)
+        metrics = dict(output.metrics)
+        metrics.update(self._memory.stop(stage))
+        steps = None
+        if steps_per_second:
+            steps = math.ceil(output.num_samples / (self.args.per_device_eval_batch_size * self.accelerator.num_processes))
+        metrics.update(speed_metrics(metric_key_prefix, start, num_samples=output.num_samples, num_steps=steps))
+        return output, metrics
+
     def evaluate(
         self, eval_dataset: Any = None, ignore_keys: list[str] | None = None, metric_key_prefix: str = "eval"
     ) -> dict[str, float]:
@@ -1107,15 +1131,10 @@ class Trainer:
             for name, part in dataset.items():
                 metrics.update(self.evaluate(part, ignore_keys, f"{metric_key_prefix}_{name}"))
             return metrics
-        self._memory.start("eval")
-        start = time.perf_counter()
-        loader = self.get_eval_dataloader(dataset)
-        output = self.evaluation_loop(loader, "Evaluation", None, ignore_keys, metric_key_prefix)
-        metrics = dict(output.metrics)
-        metrics.update(self._memory.stop("eval"))
-        metrics.update(speed_metrics(metric_key_prefix, start, num_samples=output.num_samples,
-                                     num_steps=math.ceil(output.num_samples / (self.args.per_device_eval_batch_size
-                                                                              * self.accelerator.num_processes))))
+        _, metrics = self._measured_loop(
+            "eval", lambda: self.get_eval_dataloader(dataset), "Evaluation", None, ignore_keys, metric_key_prefix,
+            steps_per_second=True,
+        )
         self.log(metrics)
         self.control = self.callback_handler.call("on_evaluate", self.args, self.state, self.control, metrics=metrics)
         self._last_eval_metrics = metrics
@@ -1125,13 +1144,10 @@ class Trainer:
         self, test_dataset: Any, ignore_keys: list[str] | None = None, metric_key_prefix: str = "test"
     ) -> PredictionOutput:
         """Predictions (everything the model returns but the loss, as NumPy), labels and metrics."""
-        self._memory.start("test")
-        start = time.perf_counter()
-        loader = self.get_test_dataloader(test_dataset)
-        output = self.evaluation_loop(loader, "Prediction", False, ignore_keys, metric_key_prefix)
-        metrics = dict(output.metrics)
-        metrics.update(self._memory.stop("test"))
-        metrics.update(speed_metrics(metric_key_prefix, start, num_samples=output.num_samples))
+        output, metrics = self._measured_loop(
+            "test", lambda: self.get_test_dataloader(test_dataset), "Prediction", False, ignore_keys, metric_key_prefix,
+            steps_per_second=False,
+        )
         self.control = self.callback_handler.call("on_predict", self.args, self.state, self.control, metrics=metrics)
         return PredictionOutput(output.predictions, output.label_ids, metrics)
 

@@ -192,6 +192,17 @@ def with_variant(filename: str, variant: str | None) -> str:
     return f"{stem}.{variant}.{ext}"
 
 
+def _single_or_sharded(source: FileSource, single_name: str, index_name: str, kind: str) -> Checkpoint | None:
+    """The checkpoint in one file ``single_name`` or, failing that, in the shards ``index_name`` lists."""
+    single = source.get(single_name, required=False)
+    if single is not None:
+        return Checkpoint.from_files([single], kind)
+    index_path = source.get(index_name, required=False)
+    if index_path is not None:
+        return Checkpoint.from_files(_shard_paths(source, index_path), kind)
+    return None
+
+
 def find_checkpoint(
     source: FileSource, *, use_safetensors: bool | None = None, variant: str | None = None
 ) -> Checkpoint:
@@ -203,23 +214,17 @@ def find_checkpoint(
     safe_single, safe_index = with_variant(SAFE_WEIGHTS_NAME, variant), with_variant(SAFE_WEIGHTS_INDEX_NAME, variant)
     bin_single, bin_index = with_variant(WEIGHTS_NAME, variant), with_variant(WEIGHTS_INDEX_NAME, variant)
     if use_safetensors is not False:
-        single = source.get(safe_single, required=False)
-        if single is not None:
-            return Checkpoint.from_files([single], "safetensors")
-        index_path = source.get(safe_index, required=False)
-        if index_path is not None:
-            return Checkpoint.from_files(_shard_paths(source, index_path), "safetensors")
+        found = _single_or_sharded(source, safe_single, safe_index, "safetensors")
+        if found is not None:
+            return found
         if use_safetensors:
             raise MissingFileError(
                 f"No {safe_single} or {safe_index} in {source.name} and use_safetensors=True. "
                 f"Files there: {source.list_files()}."
             )
-    single = source.get(bin_single, required=False)
-    if single is not None:
-        return Checkpoint.from_files([single], "pickle")
-    index_path = source.get(bin_index, required=False)
-    if index_path is not None:
-        return Checkpoint.from_files(_shard_paths(source, index_path), "pickle")
+    found = _single_or_sharded(source, bin_single, bin_index, "pickle")
+    if found is not None:
+        return found
     hint = (
         f" No files of variant {variant!r}: drop variant= to load the default weights."
         if variant

@@ -111,6 +111,12 @@ def _prepare_4d_causal_attention_mask(attention_mask: torch.Tensor | None, input
                                       inputs_embeds: torch.Tensor, past_key_values_length: int,
                                       sliding_window: int | None = None) -> torch.Tensor | None:
     """The causal additive mask for eager attention, from a 2-d padding mask, a 4-d keep-mask, or None."""
+    return _causal_additive_mask(attention_mask, input_shape, inputs_embeds, past_key_values_length, sliding_window)
+
+
+def _causal_additive_mask(attention_mask: torch.Tensor | None, input_shape: tuple[int, ...] | torch.Size,
+                          inputs_embeds: torch.Tensor, past_key_values_length: int,
+                          sliding_window: int | None) -> torch.Tensor:
     converter = AttentionMaskConverter(is_causal=True, sliding_window=sliding_window)
     batch, query_length = input_shape[0], input_shape[-1]
     key_value_length = query_length + past_key_values_length
@@ -133,20 +139,17 @@ def _prepare_4d_causal_attention_mask_for_sdpa(attention_mask: torch.Tensor | No
                                                input_shape: tuple[int, ...] | torch.Size,
                                                inputs_embeds: torch.Tensor, past_key_values_length: int,
                                                sliding_window: int | None = None) -> torch.Tensor | None:
-    """As :func:`_prepare_4d_causal_attention_mask`, or None where SDPA's ``is_causal`` says the same."""
-    converter = AttentionMaskConverter(is_causal=True, sliding_window=sliding_window)
-    batch, query_length = input_shape[0], input_shape[-1]
-    key_value_length = query_length + past_key_values_length
-    dtype = inputs_embeds.dtype
+    """As :func:`_prepare_4d_causal_attention_mask` (but a 4-d mask is passed as given), or None where SDPA's
+    ``is_causal`` says the same."""
     if AttentionMaskConverter._ignore_causal_mask_sdpa(attention_mask, inputs_embeds, past_key_values_length,
                                                        sliding_window):
         return None
     if attention_mask is None:
-        return converter.to_causal_4d(batch, query_length, key_value_length, dtype, inputs_embeds.device)
-    mask = attention_mask if attention_mask.dim() == 4 else converter.to_4d(
-        attention_mask, query_length, dtype, key_value_length=key_value_length)
+        return _causal_additive_mask(None, input_shape, inputs_embeds, past_key_values_length, sliding_window)
+    mask = attention_mask if attention_mask.dim() == 4 else _causal_additive_mask(
+        attention_mask, input_shape, inputs_embeds, past_key_values_length, sliding_window)
     if mask.device.type == "cuda" and not _tracing(inputs_embeds):
-        mask = AttentionMaskConverter._unmask_unattended(mask, torch.finfo(dtype).min)
+        mask = AttentionMaskConverter._unmask_unattended(mask, torch.finfo(inputs_embeds.dtype).min)
     return mask
 
 

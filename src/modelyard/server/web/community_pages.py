@@ -30,6 +30,7 @@ from modelyard.server.web.routes import (
     _field,
     _login_redirect,
     _open,
+    _owner_page,
     _repo_context,
     bind_repo_type,
 )
@@ -192,13 +193,7 @@ async def ask_access(request: Request, repo_type: str, namespace: str, name: str
 
 
 def _owner(request: Request, repo_type: str, namespace: str, name: str) -> views.RepoPage:
-    rp = _open(request, repo_type, namespace, name)
-    if not rp.can_write:
-        if rp.caller is None:
-            raise _login_redirect(request)
-        raise PageError(403, "Only the repository's owners manage access to it",
-                        f"Sign in with a write token of {rp.repo.namespace!r} (you are {rp.caller.name!r}).")
-    return rp
+    return _owner_page(request, repo_type, namespace, name, refusal="manage access to it")
 
 
 def access_page(request: Request, repo_type: str, namespace: str, name: str) -> Response:

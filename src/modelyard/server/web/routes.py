@@ -540,12 +540,16 @@ def metrics_page(request: Request, repo_type: str, namespace: str, name: str, re
                                           "metrics": views.training_metrics(rp, source)})
 
 
-def _owner_page(request: Request, repo_type: str, namespace: str, name: str) -> views.RepoPage:
+def _owner_page(
+    request: Request, repo_type: str, namespace: str, name: str, *, refusal: str = "can change its settings"
+) -> views.RepoPage:
+    """The repository page for a caller who may write to it; others are sent to sign in or refused with
+    "Only the repository's owners <refusal>"."""
     rp = _open(request, repo_type, namespace, name)
     if not rp.can_write:
         if rp.caller is None:
             raise _login_redirect(request)
-        raise PageError(403, "Only the repository's owners can change its settings",
+        raise PageError(403, f"Only the repository's owners {refusal}",
                         f"Sign in with a write token of {rp.repo.namespace!r} (you are {rp.caller.name!r}, "
                         f"token role {rp.caller.role!r}).")
     return rp

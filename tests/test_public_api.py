@@ -59,3 +59,13 @@ def test_training_arguments_import_neither_torch_nor_accelerate() -> None:
         "print('torch' in sys.modules, 'accelerate' in sys.modules)"
     )
     assert out == "False False"
+
+
+def test_the_auto_classes_are_one_list() -> None:
+    """``modelyard.auto.__all__`` is a literal list because type checkers read the root's
+    ``from modelyard.auto import *`` from it: it must be the package's lazy table, and the root must export
+    exactly those names from it."""
+    import modelyard.auto as auto
+
+    assert auto.__all__ == sorted(auto._EXPORTS)
+    assert {name for name, module in modelyard._EXPORTS.items() if module == "modelyard.auto"} == set(auto.__all__)

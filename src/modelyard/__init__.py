@@ -68,6 +68,7 @@ _EXPORTS: dict[str, str] = {
     "TextIteratorStreamer": "modelyard.generation.streamers",
     "GenerateDecoderOnlyOutput": "modelyard.generation.outputs",
     "GenerateBeamDecoderOnlyOutput": "modelyard.generation.outputs",
+    # every name of modelyard.auto.__all__ (tests/test_public_api.py holds the two together)
     "AutoConfig": "modelyard.auto",
     "AutoModel": "modelyard.auto",
     "AutoModelForMaskedLM": "modelyard.auto",
@@ -147,29 +148,7 @@ def __dir__() -> list[str]:
     return _family_dir()
 
 if TYPE_CHECKING:  # the same names, for type checkers and IDEs (the families': see models/_typing.py)
-    from modelyard.auto import (  # noqa: F401
-        AutoBackbone,
-        AutoConfig,
-        AutoFeatureExtractor,
-        AutoImageProcessor,
-        AutoModel,
-        AutoModelForAudioClassification,
-        AutoModelForAudioFrameClassification,
-        AutoModelForAudioXVector,
-        AutoModelForCausalLM,
-        AutoModelForCTC,
-        AutoModelForImageClassification,
-        AutoModelForMaskedImageModeling,
-        AutoModelForMaskedLM,
-        AutoModelForMultipleChoice,
-        AutoModelForNextSentencePrediction,
-        AutoModelForPreTraining,
-        AutoModelForQuestionAnswering,
-        AutoModelForSequenceClassification,
-        AutoModelForTokenClassification,
-        AutoProcessor,
-        AutoTokenizer,
-    )
+    from modelyard.auto import *  # noqa: F403 - the Auto classes (modelyard.auto.__all__)
     from modelyard.configuration import PretrainedConfig  # noqa: F401
     from modelyard.dynamic_modules import clear_module_cache  # noqa: F401
     from modelyard.feature_extraction import BatchFeature, FeatureExtractionMixin, SequenceFeatureExtractor  # noqa: F401

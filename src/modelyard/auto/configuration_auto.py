@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 from typing import Any, Literal, overload
 
+from modelyard.auto.base import AutoClass
 from modelyard.configuration import COMMON_DEFAULTS, PretrainedConfig
 from modelyard.errors import ConfigurationError
 from modelyard.hub.files import FileSource
@@ -18,11 +19,11 @@ logger = logging.getLogger(__name__)
 CONFIG_TABLE = ModelTypeTable("AutoConfig", builtin_names(lambda family: family.config))
 
 
-class AutoConfig:
-    """Not instantiable: use :meth:`from_pretrained` or :meth:`for_model`."""
+class AutoConfig(AutoClass):
+    """The configuration class of a checkpoint, chosen by its ``model_type``: :meth:`from_pretrained`,
+    :meth:`for_model`."""
 
-    def __init__(self) -> None:
-        raise OSError("AutoConfig is not meant to be instantiated; use AutoConfig.from_pretrained(...) or AutoConfig.for_model(...).")
+    _ENTRY_POINTS = ("from_pretrained(...)", "for_model(...)")
 
     @classmethod
     def for_model(cls, model_type: str, *args: Any, **kwargs: Any) -> PretrainedConfig:

@@ -12,6 +12,7 @@ import logging
 import os
 from typing import Any, Literal, overload
 
+from modelyard.auto.base import AutoClass
 from modelyard.errors import RegistrationError, UnknownModelTypeError
 from modelyard.feature_extraction import (
     FeatureExtractionMixin,
@@ -100,11 +101,8 @@ def unknown_class_error(where: str, name: str, table: ModelTypeTable) -> Unknown
     )
 
 
-class AutoFeatureExtractor:
-    """Not instantiable: use :meth:`from_pretrained`."""
-
-    def __init__(self) -> None:
-        raise OSError("AutoFeatureExtractor is not meant to be instantiated; use AutoFeatureExtractor.from_pretrained(...).")
+class AutoFeatureExtractor(AutoClass):
+    """The feature extractor of a checkpoint, its class chosen from its settings: :meth:`from_pretrained`."""
 
     # A FeatureExtractionMixin to a type checker (the class is chosen at run time)
     @overload

@@ -8,6 +8,7 @@ import logging
 import os
 from typing import TYPE_CHECKING, Any, Literal, overload
 
+from modelyard.auto.base import AutoClass
 from modelyard.auto.feature_extraction_auto import (
     class_from_name,
     register_class,
@@ -39,11 +40,8 @@ def _modern_name(name: str) -> type[Any] | None:
     return None
 
 
-class AutoImageProcessor:
-    """Not instantiable: use :meth:`from_pretrained`."""
-
-    def __init__(self) -> None:
-        raise OSError("AutoImageProcessor is not meant to be instantiated; use AutoImageProcessor.from_pretrained(...).")
+class AutoImageProcessor(AutoClass):
+    """The image processor of a checkpoint, its class chosen from its settings: :meth:`from_pretrained`."""
 
     # A BaseImageProcessor to a type checker (the class is chosen at run time)
     @overload

@@ -6,6 +6,7 @@ import copy
 import os
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar, overload
 
+from modelyard.auto.base import AutoClass
 from modelyard.auto.configuration_auto import CONFIG_TABLE, resolve_config_class
 from modelyard.configuration import PretrainedConfig
 from modelyard.errors import RegistrationError, UnexpectedArgumentError, UnknownModelTypeError, WeightsError
@@ -32,16 +33,11 @@ def _task_table(auto_class: str) -> ConfigKeyedTable:
     return ConfigKeyedTable(auto_class, CONFIG_TABLE)
 
 
-class _AutoModel(Generic[M]):
+class _AutoModel(AutoClass, Generic[M]):
     """Shared behaviour; each subclass names its table and the model type it gives (``M``)."""
 
+    _ENTRY_POINTS = ("from_pretrained(...)", "from_config(config)")
     _table: ClassVar[ConfigKeyedTable]
-
-    def __init__(self) -> None:
-        raise OSError(
-            f"{type(self).__name__} is not meant to be instantiated; use {type(self).__name__}.from_pretrained(...) "
-            f"or {type(self).__name__}.from_config(config)."
-        )
 
     @classmethod
     def register(cls, config_class: type[PretrainedConfig], model_class: type, exist_ok: bool = False) -> None:

@@ -13,6 +13,7 @@ import logging
 import os
 from typing import Any
 
+from modelyard.auto.base import AutoClass
 from modelyard.auto.feature_extraction_auto import (
     class_from_name,
     register_class,
@@ -33,11 +34,8 @@ _CLASS_FILES = (PROCESSOR_NAME, FEATURE_EXTRACTOR_NAME, "tokenizer_config.json",
 _TOKENIZER_FILES = ("tokenizer_config.json", "tokenizer.json", "vocab.json", "vocab.txt")
 
 
-class AutoProcessor:
-    """Not instantiable: use :meth:`from_pretrained`."""
-
-    def __init__(self) -> None:
-        raise OSError("AutoProcessor is not meant to be instantiated; use AutoProcessor.from_pretrained(...).")
+class AutoProcessor(AutoClass):
+    """The processor of a checkpoint (or its one preprocessor, where it has no processor): :meth:`from_pretrained`."""
 
     @classmethod
     def from_pretrained(

@@ -13,6 +13,8 @@ import logging
 import os
 from typing import TYPE_CHECKING, Any
 
+from modelyard.auto.base import AutoClass
+from modelyard.auto.feature_extraction_auto import resolve_remote
 from modelyard.errors import RegistrationError, TokenizerError, UnknownModelTypeError
 from modelyard.hub.files import FileSource
 from modelyard.options import HubOptions
@@ -93,11 +95,8 @@ def _read_json_dict(source: FileSource, filename: str) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-class AutoTokenizer:
-    """Not instantiable: use :meth:`AutoTokenizer.from_pretrained`."""
-
-    def __init__(self) -> None:
-        raise OSError("AutoTokenizer is not meant to be instantiated; use AutoTokenizer.from_pretrained(...).")
+class AutoTokenizer(AutoClass):
+    """The tokenizer of a checkpoint, its class chosen from its files and config: :meth:`from_pretrained`."""
 
     @classmethod
     def from_pretrained(
@@ -140,24 +139,17 @@ class AutoTokenizer:
 
         local_class = cls._local_class(class_name, model_type, use_fast)
         if remote is not None:
-            from modelyard.dynamic_modules import resolve_remote_class
-
             slow_ref, fast_ref = (list(remote) + [None, None])[:2] if isinstance(remote, (list, tuple)) else (remote, None)
             chosen = fast_ref if use_fast and fast_ref else slow_ref
             if chosen is None:
                 chosen = fast_ref
-            remote_class = resolve_remote_class(
-                chosen,
-                auto_class="AutoTokenizer",
-                source=source,
-                trust_remote_code=trust_remote_code,
-                code_revision=code_revision,
-                builtin=local_class,
+            remote_class = resolve_remote(
+                chosen, auto_class="AutoTokenizer", source=source, trust_remote_code=trust_remote_code,
+                code_revision=code_revision, builtin=local_class,
             )
             if remote_class is not None:
                 from modelyard.dynamic_modules import load_pretrained
 
-                remote_class.register_for_auto_class("AutoTokenizer")
                 return load_pretrained(remote_class, source, *inputs, **kwargs)
         if local_class is not None:
             return local_class.from_pretrained(source, *inputs, **kwargs)

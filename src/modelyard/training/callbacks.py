@@ -59,53 +59,53 @@ class TrainerCallback:
     """Base class: override the hooks you need; each is a no-op here."""
 
     def on_init_end(self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: Any) -> Any:
-        pass
+        """At the end of ``Trainer.__init__``."""
 
     def on_train_begin(self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: Any) -> Any:
-        pass
+        """Before the first epoch of ``Trainer.train()``."""
 
     def on_train_end(self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: Any) -> Any:
-        pass
+        """After the last step of training (and the final save, if any)."""
 
     def on_epoch_begin(self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: Any) -> Any:
-        pass
+        """At the start of every epoch."""
 
     def on_epoch_end(self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: Any) -> Any:
-        pass
+        """At the end of every epoch, before its log / evaluate / save checks."""
 
     def on_step_begin(self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: Any) -> Any:
-        pass
+        """Before the first micro-batch of every optimizer step (gradient accumulation counts as one step)."""
 
     def on_pre_optimizer_step(
         self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: Any
     ) -> Any:
-        pass
+        """After the gradients are clipped, just before ``optimizer.step()``."""
 
     def on_optimizer_step(self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: Any) -> Any:
-        pass
+        """Just after ``optimizer.step()``, before the gradients are zeroed."""
 
     def on_substep_end(self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: Any) -> Any:
-        pass
+        """After each accumulated micro-batch but the last of an optimizer step."""
 
     def on_step_end(self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: Any) -> Any:
-        pass
+        """After every optimizer step; ``control`` may then ask to log, evaluate, save or stop."""
 
     def on_evaluate(self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: Any) -> Any:
-        pass
+        """After an evaluation, with its results in ``kwargs["metrics"]``."""
 
     def on_predict(self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: Any) -> Any:
-        pass
+        """After ``Trainer.predict()``, with its results in ``kwargs["metrics"]``."""
 
     def on_save(self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: Any) -> Any:
-        pass
+        """After a checkpoint is written."""
 
     def on_log(self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: Any) -> Any:
-        pass
+        """When the trainer logs, with the values in ``kwargs["logs"]``."""
 
     def on_prediction_step(
         self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: Any
     ) -> Any:
-        pass
+        """After every batch of an evaluation or prediction loop."""
 
 
 class CallbackHandler:

@@ -7,81 +7,49 @@ this environment. :mod:`.deepspeed` answers the DeepSpeed questions.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from modelyard.compat.transformers._namespace import declare
 from modelyard.compat.transformers.utils.import_utils import _found
 
 
-def is_azureml_available() -> bool:
-    return _found("azureml")
+def _availability(integration: str, *packages: str, any_of: bool = False) -> Callable[[], bool]:
+    """``is_<integration>_available()``: whether all of ``packages`` (any of them, with ``any_of``) can be imported."""
+
+    def available() -> bool:
+        found = (_found(package) for package in packages)
+        return any(found) if any_of else all(found)
+
+    available.__name__ = available.__qualname__ = f"is_{integration}_available"
+    available.__module__ = __name__
+    available.__doc__ = f"Whether {(' or ' if any_of else ' and ').join(packages)} can be imported."
+    return available
 
 
-def is_clearml_available() -> bool:
-    return _found("clearml")
-
-
-def is_codecarbon_available() -> bool:
-    return _found("codecarbon")
-
-
-def is_comet_available() -> bool:
-    return _found("comet_ml")
-
-
-def is_dagshub_available() -> bool:
-    return _found("dagshub") and _found("mlflow")
-
-
-def is_dvclive_available() -> bool:
-    return _found("dvclive")
-
-
-def is_flytekit_available() -> bool:
-    return _found("flytekit")
-
-
-def is_flyte_deck_standard_available() -> bool:
-    return _found("flytekit") and _found("flytekitplugins.deck")
-
-
-def is_mlflow_available() -> bool:
-    return _found("mlflow")
-
-
-def is_neptune_available() -> bool:
-    return _found("neptune")
-
-
-def is_optuna_available() -> bool:
-    return _found("optuna")
-
-
-def is_ray_available() -> bool:
-    return _found("ray")
-
-
-def is_ray_tune_available() -> bool:
-    return _found("ray") and _found("ray.tune")
-
-
-def is_sigopt_available() -> bool:
-    return _found("sigopt")
-
-
-def is_swanlab_available() -> bool:
-    return _found("swanlab")
-
-
-def is_tensorboard_available() -> bool:
-    return _found("tensorboard") or _found("tensorboardX")
-
-
-def is_trackio_available() -> bool:
-    return _found("trackio")
-
-
-def is_wandb_available() -> bool:
-    return _found("wandb")
-
+# The reference's integrations and the packages each needs.
+globals().update(
+    (check.__name__, check)
+    for check in (
+        _availability("azureml", "azureml"),
+        _availability("clearml", "clearml"),
+        _availability("codecarbon", "codecarbon"),
+        _availability("comet", "comet_ml"),
+        _availability("dagshub", "dagshub", "mlflow"),
+        _availability("dvclive", "dvclive"),
+        _availability("flytekit", "flytekit"),
+        _availability("flyte_deck_standard", "flytekit", "flytekitplugins.deck"),
+        _availability("mlflow", "mlflow"),
+        _availability("neptune", "neptune"),
+        _availability("optuna", "optuna"),
+        _availability("ray", "ray"),
+        _availability("ray_tune", "ray", "ray.tune"),
+        _availability("sigopt", "sigopt"),
+        _availability("swanlab", "swanlab"),
+        _availability("tensorboard", "tensorboard", "tensorboardX", any_of=True),
+        _availability("trackio", "trackio"),
+        _availability("wandb", "wandb"),
+    )
+)
 
 __getattr__, __dir__ = declare(
     globals(),

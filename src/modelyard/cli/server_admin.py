@@ -312,17 +312,21 @@ def _account_change() -> Iterator[None]:
         raise CommandError(err.message) from None
 
 
-def _user_add(args: argparse.Namespace) -> int:
+def _new_namespace(storage: Storage, name: str, kind: str, fullname: str = "") -> None:
+    """Add the user or organisation ``name``, once the hub's naming rules accept it."""
     from modelyard.server.paths import check_namespace
 
+    check_namespace(name)
+    storage.accounts.add_namespace(name, kind, fullname)
+
+
+def _user_add(args: argparse.Namespace) -> int:
     storage = _storage(args)
     with _account_change():
-        check_namespace(args.name)
-        storage.accounts.add_namespace(args.name, "user", args.fullname)
+        _new_namespace(storage, args.name, "user", args.fullname)
         for org in args.org:
             if storage.accounts.namespace_kind(org) is None:
-                check_namespace(org)
-                storage.accounts.add_namespace(org, "org")
+                _new_namespace(storage, org, "org")
             storage.accounts.add_member(org, args.name)
     orgs = f" (member of {', '.join(args.org)})" if args.org else ""
     settings = _settings(args)
@@ -344,12 +348,9 @@ def _user_list(args: argparse.Namespace) -> int:
 
 
 def _org_add(args: argparse.Namespace) -> int:
-    from modelyard.server.paths import check_namespace
-
     storage = _storage(args)
     with _account_change():
-        check_namespace(args.name)
-        storage.accounts.add_namespace(args.name, "org", args.fullname)
+        _new_namespace(storage, args.name, "org", args.fullname)
         for member in args.member:
             storage.accounts.add_member(args.name, member)
         if args.private_by_default:

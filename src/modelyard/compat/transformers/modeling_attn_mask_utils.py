@@ -116,7 +116,7 @@ def _prepare_4d_causal_attention_mask(attention_mask: torch.Tensor | None, input
 
 def _causal_additive_mask(attention_mask: torch.Tensor | None, input_shape: tuple[int, ...] | torch.Size,
                           inputs_embeds: torch.Tensor, past_key_values_length: int,
-                          sliding_window: int | None) -> torch.Tensor:
+                          sliding_window: int | None) -> torch.Tensor | None:
     converter = AttentionMaskConverter(is_causal=True, sliding_window=sliding_window)
     batch, query_length = input_shape[0], input_shape[-1]
     key_value_length = query_length + past_key_values_length
@@ -144,11 +144,12 @@ def _prepare_4d_causal_attention_mask_for_sdpa(attention_mask: torch.Tensor | No
     if AttentionMaskConverter._ignore_causal_mask_sdpa(attention_mask, inputs_embeds, past_key_values_length,
                                                        sliding_window):
         return None
-    if attention_mask is None:
-        return _causal_additive_mask(None, input_shape, inputs_embeds, past_key_values_length, sliding_window)
-    mask = attention_mask if attention_mask.dim() == 4 else _causal_additive_mask(
-        attention_mask, input_shape, inputs_embeds, past_key_values_length, sliding_window)
-    if mask.device.type == "cuda" and not _tracing(inputs_embeds):
+    if attention_mask is not None and attention_mask.dim() == 4:
+        mask: torch.Tensor | None = attention_mask
+    else:
+        mask = _causal_additive_mask(attention_mask, input_shape, inputs_embeds, past_key_values_length, sliding_window)
+    # rows with no key to attend (left padding) would give SDPA NaNs on CUDA: they attend everywhere instead
+    if attention_mask is not None and mask is not None and mask.device.type == "cuda" and not _tracing(inputs_embeds):
         mask = AttentionMaskConverter._unmask_unattended(mask, torch.finfo(inputs_embeds.dtype).min)
     return mask
 

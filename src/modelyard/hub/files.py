@@ -8,10 +8,12 @@ into ``huggingface_hub``'s standard cache, and its failures arrive as modelyard'
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from modelyard.errors import (
@@ -41,34 +43,25 @@ def _cache_repo_folder(cache_dir: Path, repo_id: str) -> Path:
     return cache_dir / ("models--" + repo_id.replace("/", "--"))
 
 
+@dataclass(kw_only=True, eq=False, repr=False)
 class FileSource:
     """A folder on disk or a hub repository at a fixed commit. Build with :meth:`open`."""
 
-    def __init__(
-        self,
-        *,
-        local_dir: Path | None = None,
-        repo_id: str | None = None,
-        commit_hash: str | None = None,
-        revision: str | None = None,
-        cache_dir: Path | None = None,
-        token: str | bool | None = None,
-        local_files_only: bool = False,
-        subfolder: str = "",
-        unsafe_files: Iterable[str] = (),
-        force_download: bool = False,
-    ) -> None:
-        self.local_dir = local_dir
-        self.repo_id = repo_id
-        self.commit_hash = commit_hash
-        self.revision = revision
-        self.cache_dir = cache_dir
-        self.token = token
-        self.local_files_only = local_files_only
-        self.subfolder = subfolder.strip("/")
-        self.unsafe_files = frozenset(unsafe_files)
-        self.force_download = force_download
-        self._files_cache: list[str] | None = None
+    local_dir: Path | None = None
+    repo_id: str | None = None
+    commit_hash: str | None = None
+    revision: str | None = None
+    cache_dir: Path | None = None
+    token: str | bool | None = None
+    local_files_only: bool = False
+    subfolder: str = ""
+    unsafe_files: Iterable[str] = ()  # stored as a frozenset
+    force_download: bool = False
+    _files_cache: list[str] | None = field(default=None, init=False)
+
+    def __post_init__(self) -> None:
+        self.subfolder = self.subfolder.strip("/")
+        self.unsafe_files = frozenset(self.unsafe_files)
 
     # ---------------------------------------------------------------- construction
     @classmethod
@@ -139,19 +132,8 @@ class FileSource:
         return source
 
     def with_subfolder(self, subfolder: str) -> FileSource:
-        clone = FileSource(
-            local_dir=self.local_dir,
-            repo_id=self.repo_id,
-            commit_hash=self.commit_hash,
-            revision=self.revision,
-            cache_dir=self.cache_dir,
-            token=self.token,
-            local_files_only=self.local_files_only,
-            subfolder="/".join(p for p in (self.subfolder, subfolder.strip("/")) if p),
-            unsafe_files=self.unsafe_files,
-            force_download=self.force_download,
-        )
-        return clone
+        """The same source, reading from ``subfolder`` inside its current subfolder."""
+        return dataclasses.replace(self, subfolder="/".join(p for p in (self.subfolder, subfolder.strip("/")) if p))
 
     @property
     def is_local(self) -> bool:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import array
 import functools
-import json
 import logging
 import os
 import re
@@ -25,6 +24,7 @@ from typing import Any
 
 from modelyard.errors import TokenizerError
 from modelyard.tokenization.added_tokens import AddedToken
+from modelyard.tokenization.serialization import read_json_vocab, write_json
 from modelyard.tokenization.slow import PreTrainedTokenizer
 
 logger = logging.getLogger(__name__)
@@ -132,17 +132,6 @@ QWEN2_SPLIT_REGEX = (
 
 
 # ---------------------------------------------------------------------------------------------------- files
-def read_vocab(vocab_file: str | os.PathLike[str]) -> dict[str, int]:
-    try:
-        with open(vocab_file, encoding="utf-8") as handle:
-            vocab = json.load(handle)
-    except json.JSONDecodeError as err:
-        raise TokenizerError(f"The vocabulary {str(vocab_file)!r} is not valid JSON ({err}); expected token -> id.") from err
-    if not isinstance(vocab, dict):
-        raise TokenizerError(f"The vocabulary {str(vocab_file)!r} must be a JSON object of token -> id.")
-    return vocab
-
-
 def read_merges(merges_file: str | os.PathLike[str], *, drop_first_line: bool = False) -> list[tuple[str, ...]]:
     """Merge rules in rank order.
 
@@ -169,8 +158,7 @@ def write_vocab_and_merges(
     stem = f"{prefix}-" if prefix else ""
     vocab_path = os.path.join(directory, stem + VOCAB_FILES_NAMES["vocab_file"])
     merges_path = os.path.join(directory, stem + VOCAB_FILES_NAMES["merges_file"])
-    with open(vocab_path, "w", encoding="utf-8") as handle:
-        handle.write(json.dumps(encoder, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+    write_json(Path(vocab_path), encoder)
     ordered = sorted(ranks.items(), key=lambda item: item[1])
     if any(rank != index for index, (_, rank) in enumerate(ordered)):
         logger.warning("Saving %s: the merge ranks are not consecutive; the tokenizer may be corrupted.", merges_path)
@@ -218,7 +206,7 @@ class ByteLevelBPETokenizer(PreTrainedTokenizer):
 
     def __init__(self, vocab_file: str | os.PathLike[str], merges_file: str | os.PathLike[str], errors: str = "replace",
                  **kwargs: Any) -> None:  # fmt: skip
-        self.encoder: dict[str, int] = read_vocab(vocab_file)
+        self.encoder: dict[str, int] = read_json_vocab(vocab_file, owner=type(self).__name__, layout="{token: id}")
         self.decoder: dict[int, str] = {index: token for token, index in self.encoder.items()}
         merges = read_merges(merges_file, drop_first_line=self.merges_drop_first_line)
         self.bpe_ranks: dict[tuple[str, ...], int] = dict(zip(merges, range(len(merges))))

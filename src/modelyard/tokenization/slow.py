@@ -374,12 +374,14 @@ class PreTrainedTokenizer(PreTrainedTokenizerBase):
 
     # ------------------------------------------------------------------ decoding
     def _legacy_added_tokens(self) -> frozenset[str]:
-        cached = self._special_cache.get("legacy_added")
-        if cached is None:
-            specials = self._special_token_set()
-            extra = {t for t in self.additional_special_tokens or [] if self.convert_tokens_to_ids(t) >= self.vocab_size}
-            cached = self._special_cache["legacy_added"] = frozenset((set(self._added_tokens_encoder) - specials) | extra)
-        return cached
+        return self._cached("legacy_added", self._find_legacy_added_tokens)
+
+    def _find_legacy_added_tokens(self) -> frozenset[str]:
+        """Added tokens decoded apart from the text around them: the non-special ones, and special ones beyond the
+        model's vocabulary."""
+        specials = self._special_token_set()
+        extra = {t for t in self.additional_special_tokens or [] if self.convert_tokens_to_ids(t) >= self.vocab_size}
+        return frozenset((set(self._added_tokens_encoder) - specials) | extra)
 
     def convert_tokens_to_string(self, tokens: list[str]) -> str:
         return " ".join(tokens)

@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any
 
 from modelyard.errors import TokenizerError
-from modelyard.tokenization.added_tokens import AddedToken
 from modelyard.tokenization.serialization import read_json_vocab, write_json
 from modelyard.tokenization.slow import PreTrainedTokenizer
 
@@ -294,12 +293,3 @@ class ByteLevelBPETokenizer(PreTrainedTokenizer):
     def save_vocabulary(self, save_directory: str | os.PathLike[str], filename_prefix: str | None = None) -> tuple[str, ...]:
         return write_vocab_and_merges(save_directory, self.encoder, self.bpe_ranks, filename_prefix)
 
-
-def special_added_token(token: str | AddedToken | None, **flags: Any) -> str | AddedToken | None:
-    """A string special token as an ``AddedToken`` with ``flags`` (how the families declare their defaults)."""
-    return AddedToken(token, **flags) if isinstance(token, str) else token
-
-
-def special_added_tokens(*tokens: str | AddedToken | None, **flags: Any) -> list[str | AddedToken | None]:
-    """:func:`special_added_token` for each of ``tokens``, in order."""
-    return [special_added_token(token, **flags) for token in tokens]

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from modelyard.errors import MissingFileError
+from modelyard.tokenization.base import constructor_arguments
 from modelyard.tokenization.slow import PreTrainedTokenizer
 
 logger = logging.getLogger(__name__)
@@ -274,20 +275,7 @@ class BertTokenizer(PreTrainedTokenizer):
         max_chars = kwargs.get("max_input_chars_per_word", 100)
         self.wordpiece_tokenizer = WordpieceTokenizer(self.vocab, unk_token=str(unk_token), max_input_chars_per_word=max_chars)
         self._word_caches: dict[Any, dict[str, list[str]]] = {}
-        super().__init__(
-            do_lower_case=do_lower_case,
-            do_basic_tokenize=do_basic_tokenize,
-            never_split=never_split,
-            unk_token=unk_token,
-            sep_token=sep_token,
-            pad_token=pad_token,
-            cls_token=cls_token,
-            mask_token=mask_token,
-            tokenize_chinese_chars=tokenize_chinese_chars,
-            strip_accents=strip_accents,
-            clean_up_tokenization_spaces=clean_up_tokenization_spaces,
-            **kwargs,
-        )
+        super().__init__(**constructor_arguments(leave_out=("vocab_file",)))
 
     @property
     def do_lower_case(self) -> bool:

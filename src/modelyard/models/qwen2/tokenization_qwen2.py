@@ -12,13 +12,12 @@ import os
 import unicodedata
 from typing import Any
 
-from modelyard.tokenization.added_tokens import AddedToken
+from modelyard.tokenization.added_tokens import AddedToken, special_added_tokens
 from modelyard.tokenization.base import constructor_arguments
 from modelyard.tokenization.byte_level_bpe import (
     VOCAB_FILES_NAMES,
     ByteLevelBPETokenizer,
     qwen2_pattern,
-    special_added_tokens,
 )
 
 logger = logging.getLogger(__name__)

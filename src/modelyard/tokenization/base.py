@@ -12,7 +12,6 @@ import copy
 import inspect
 import logging
 import os
-import sys
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
@@ -66,28 +65,6 @@ def _is_text_input(value: Any) -> bool:
         if isinstance(value[0], (list, tuple)):
             return not value[0] or isinstance(value[0][0], str)
     return False
-
-
-def constructor_arguments(*, leave_out: tuple[str, ...] = ()) -> dict[str, Any]:
-    """The arguments of the calling constructor as keywords: its named parameters (``self`` left out) with their
-    current values, and its ``**kwargs`` merged in.
-
-    A tokenizer's ``__init__`` spells out the reference's parameters (their names and defaults are its public
-    signature) and hands them all to the base class, which records them in ``init_kwargs`` and so in
-    ``tokenizer_config.json``: ``super().__init__(**constructor_arguments())`` says that once instead of
-    repeating every name. Only parameters are taken, never other local variables; a parameter re-bound before
-    the call (e.g. a default token made an ``AddedToken``) passes its new value. ``leave_out`` names parameters
-    the constructor used itself and the reference does not record (e.g. a vocabulary file it read).
-    """
-    caller = sys._getframe(1)
-    code, values = caller.f_code, caller.f_locals
-    count = code.co_argcount + code.co_kwonlyargcount
-    names = code.co_varnames[1:count]
-    arguments = {name: values[name] for name in names if name not in leave_out}
-    if code.co_flags & inspect.CO_VARKEYWORDS:
-        extra_name = code.co_varnames[count + (1 if code.co_flags & inspect.CO_VARARGS else 0)]
-        arguments.update(values[extra_name])
-    return arguments
 
 
 class PreTrainedTokenizerBase(SpecialTokensMixin, PaddingTruncationMixin, ChatTemplateMixin, PretrainedIO):

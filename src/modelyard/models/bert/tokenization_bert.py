@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from modelyard.errors import MissingFileError
-from modelyard.tokenization.base import constructor_arguments
+from modelyard.pretrained_io import constructor_arguments
 from modelyard.tokenization.slow import PreTrainedTokenizer
 
 logger = logging.getLogger(__name__)

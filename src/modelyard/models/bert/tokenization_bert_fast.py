@@ -12,7 +12,7 @@ import os
 from typing import Any
 
 from modelyard.models.bert.tokenization_bert import BertTokenizer
-from modelyard.tokenization.base import constructor_arguments
+from modelyard.pretrained_io import constructor_arguments
 from modelyard.tokenization.fast import PreTrainedTokenizerFast
 
 logger = logging.getLogger(__name__)

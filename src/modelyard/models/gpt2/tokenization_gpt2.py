@@ -10,8 +10,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from modelyard.pretrained_io import constructor_arguments
 from modelyard.tokenization.added_tokens import AddedToken, special_added_tokens
-from modelyard.tokenization.base import constructor_arguments
 from modelyard.tokenization.byte_level_bpe import (
     VOCAB_FILES_NAMES,
     ByteLevelBPETokenizer,

@@ -10,8 +10,8 @@ import os
 from typing import Any
 
 from modelyard.models.gpt2.tokenization_gpt2 import GPT2Tokenizer
+from modelyard.pretrained_io import constructor_arguments
 from modelyard.tokenization.added_tokens import AddedToken
-from modelyard.tokenization.base import constructor_arguments
 from modelyard.tokenization.byte_level_bpe_fast import VOCAB_FILES_NAMES, ByteLevelBPETokenizerFast
 
 

@@ -13,8 +13,8 @@ import os
 import shutil
 from typing import Any
 
+from modelyard.pretrained_io import constructor_arguments
 from modelyard.tokenization.added_tokens import AddedToken, special_added_tokens
-from modelyard.tokenization.base import constructor_arguments
 from modelyard.tokenization.sentencepiece_model import SPIECE_UNDERLINE, load_processor
 from modelyard.tokenization.slow import PreTrainedTokenizer
 

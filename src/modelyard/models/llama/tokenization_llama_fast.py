@@ -10,8 +10,8 @@ from typing import Any
 
 from modelyard.errors import TokenizerError
 from modelyard.models.llama.tokenization_llama import LlamaTokenizer
+from modelyard.pretrained_io import constructor_arguments
 from modelyard.tokenization.added_tokens import AddedToken
-from modelyard.tokenization.base import constructor_arguments
 from modelyard.tokenization.fast import PreTrainedTokenizerFast
 
 logger = logging.getLogger(__name__)

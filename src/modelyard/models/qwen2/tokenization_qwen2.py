@@ -12,8 +12,8 @@ import os
 import unicodedata
 from typing import Any
 
+from modelyard.pretrained_io import constructor_arguments
 from modelyard.tokenization.added_tokens import AddedToken, special_added_tokens
-from modelyard.tokenization.base import constructor_arguments
 from modelyard.tokenization.byte_level_bpe import (
     VOCAB_FILES_NAMES,
     ByteLevelBPETokenizer,

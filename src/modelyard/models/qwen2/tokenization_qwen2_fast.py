@@ -7,8 +7,8 @@ import os
 from typing import Any
 
 from modelyard.models.qwen2.tokenization_qwen2 import SPECIAL_TOKEN_FLAGS, Qwen2Tokenizer
+from modelyard.pretrained_io import constructor_arguments
 from modelyard.tokenization.added_tokens import AddedToken, special_added_tokens
-from modelyard.tokenization.base import constructor_arguments
 from modelyard.tokenization.byte_level_bpe_fast import VOCAB_FILES_NAMES, ByteLevelBPETokenizerFast
 
 

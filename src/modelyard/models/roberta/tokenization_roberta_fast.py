@@ -11,8 +11,8 @@ import os
 from typing import Any
 
 from modelyard.models.roberta.tokenization_roberta import RobertaTokenizer
+from modelyard.pretrained_io import constructor_arguments
 from modelyard.tokenization.added_tokens import AddedToken
-from modelyard.tokenization.base import constructor_arguments
 from modelyard.tokenization.byte_level_bpe_fast import VOCAB_FILES_NAMES, ByteLevelBPETokenizerFast
 
 

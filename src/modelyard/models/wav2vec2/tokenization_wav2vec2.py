@@ -24,8 +24,8 @@ from typing import Any
 import numpy as np
 
 from modelyard.errors import TokenizerError
+from modelyard.pretrained_io import constructor_arguments
 from modelyard.tokenization.added_tokens import AddedToken
-from modelyard.tokenization.base import constructor_arguments
 from modelyard.tokenization.encoding import BatchEncoding, to_py_obj
 from modelyard.tokenization.serialization import read_json_vocab, write_json
 from modelyard.tokenization.slow import PreTrainedTokenizer

@@ -199,6 +199,7 @@ class ByteLevelBPETokenizer(PreTrainedTokenizer):
     """
 
     vocab_files_names = VOCAB_FILES_NAMES
+    mask_from_layout = True
     model_input_names = ["input_ids", "attention_mask"]  # noqa: RUF012
     pattern = staticmethod(gpt2_pattern)
     merges_drop_first_line = False

@@ -67,13 +67,5 @@ class GPT2Tokenizer(ByteLevelBPETokenizer):
         output = bos + token_ids_0
         return output if token_ids_1 is None else output + bos + token_ids_1
 
-    def get_special_tokens_mask(
-        self, token_ids_0: list[int], token_ids_1: list[int] | None = None, already_has_special_tokens: bool = False
-    ) -> list[int]:
-        if already_has_special_tokens or not self.add_bos_token:
-            return super().get_special_tokens_mask(token_ids_0, token_ids_1, already_has_special_tokens)
-        mask = [1] + [0] * len(token_ids_0)
-        return mask if token_ids_1 is None else mask + [1] + [0] * len(token_ids_1)
-
 
 __all__ = ["GPT2Tokenizer"]

@@ -37,6 +37,7 @@ class LlamaTokenizer(PreTrainedTokenizer):
     """
 
     vocab_files_names = VOCAB_FILES_NAMES
+    mask_from_layout = True
     model_input_names = ["input_ids", "attention_mask"]  # noqa: RUF012
 
     def __init__(
@@ -156,16 +157,6 @@ class LlamaTokenizer(PreTrainedTokenizer):
         eos = [self.eos_token_id] if self.add_eos_token else []
         output = bos + token_ids_0 + eos
         return output if token_ids_1 is None else output + bos + token_ids_1 + eos
-
-    def get_special_tokens_mask(
-        self, token_ids_0: list[int], token_ids_1: list[int] | None = None, already_has_special_tokens: bool = False
-    ) -> list[int]:
-        if already_has_special_tokens:
-            return super().get_special_tokens_mask(token_ids_0, token_ids_1, already_has_special_tokens=True)
-        bos = [1] if self.add_bos_token else []
-        eos = [1] if self.add_eos_token else []
-        mask = bos + [0] * len(token_ids_0) + eos
-        return mask if token_ids_1 is None else mask + bos + [0] * len(token_ids_1) + eos
 
     def create_token_type_ids_from_sequences(self, token_ids_0: list[int], token_ids_1: list[int] | None = None) -> list[int]:
         extra = int(self.add_bos_token) + int(self.add_eos_token)

@@ -71,15 +71,6 @@ class RobertaTokenizer(ByteLevelBPETokenizer):
             return cls + token_ids_0 + sep
         return cls + token_ids_0 + sep + sep + token_ids_1 + sep
 
-    def get_special_tokens_mask(
-        self, token_ids_0: list[int], token_ids_1: list[int] | None = None, already_has_special_tokens: bool = False
-    ) -> list[int]:
-        if already_has_special_tokens:
-            return super().get_special_tokens_mask(token_ids_0, token_ids_1, already_has_special_tokens=True)
-        if token_ids_1 is None:
-            return [1] + [0] * len(token_ids_0) + [1]
-        return [1] + [0] * len(token_ids_0) + [1, 1] + [0] * len(token_ids_1) + [1]
-
     def create_token_type_ids_from_sequences(self, token_ids_0: list[int], token_ids_1: list[int] | None = None) -> list[int]:
         """All zeros: RoBERTa has no segment embeddings to tell the sequences of a pair apart."""
         return [0] * len(self.build_inputs_with_special_tokens(token_ids_0, token_ids_1))

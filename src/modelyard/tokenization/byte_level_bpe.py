@@ -101,33 +101,51 @@ def unicode_classes() -> tuple[str, str]:
     return _class_body(letters), _class_body(sorted(numbers))
 
 
+# The split regexes of GPT-2 and Qwen2 as the tokenizers library (and the reference) writes them; the fast
+# backends use them as they are, the slow tokenizers through ``compile_split_regex``.
+GPT2_SPLIT_REGEX = r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""
+QWEN2_SPLIT_REGEX = (
+    r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"""
+)
+# What compile_split_regex rewrites: the classes \p{L}, \p{N}, \s, \S, any other escape (kept), and the
+# brackets of a character class (to know whether a class is spelled inside one).
+_SPLIT_REGEX_PARTS = re.compile(r"\\p\{[LN]\}|\\.|\[\^?|\]")
+
+
+def compile_split_regex(source: str) -> re.Pattern[str]:
+    """A tokenizers-library split regex compiled with ``re``: ``\\p{L}``, ``\\p{N}`` and ``\\s`` spelled out as
+    character classes (see the module docstring), ``\\S`` as their complement."""
+    letter, number = unicode_classes()
+    bodies = {r"\p{L}": letter, r"\p{N}": number, r"\s": _WHITE_SPACE}
+    in_class = False
+
+    def spell(match: re.Match[str]) -> str:
+        nonlocal in_class
+        part = match.group()
+        if part.startswith("[") or part == "]":
+            in_class = part != "]"
+            return part
+        if part in bodies:
+            return bodies[part] if in_class else f"[{bodies[part]}]"
+        if part == r"\S":
+            if in_class:
+                raise TokenizerError(f"compile_split_regex cannot spell \\S inside a character class: {source!r}.")
+            return f"[^{_WHITE_SPACE}]"
+        return part
+
+    return re.compile(_SPLIT_REGEX_PARTS.sub(spell, source))
+
+
 @functools.cache
 def gpt2_pattern() -> re.Pattern[str]:
     """GPT-2's pre-tokeniser: contractions, letters, numbers, other symbols, whitespace runs."""
-    letter, number = unicode_classes()
-    space = _WHITE_SPACE
-    return re.compile(
-        rf"""'s|'t|'re|'ve|'m|'ll|'d| ?[{letter}]+| ?[{number}]+| ?[^{space}{letter}{number}]+"""
-        rf"""|[{space}]+(?![^{space}])|[{space}]+"""
-    )
+    return compile_split_regex(GPT2_SPLIT_REGEX)
 
 
 @functools.cache
 def qwen2_pattern() -> re.Pattern[str]:
     """Qwen2's pre-tokeniser: case-insensitive contractions, one digit per token, newlines kept apart."""
-    letter, number = unicode_classes()
-    space = _WHITE_SPACE
-    return re.compile(
-        rf"""(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n{letter}{number}]?[{letter}]+|[{number}]"""
-        rf"""| ?[^{space}{letter}{number}]+[\r\n]*|[{space}]*[\r\n]+|[{space}]+(?![^{space}])|[{space}]+"""
-    )
-
-
-# The tokenizers-library regexes equal to the patterns above (for the fast backends).
-GPT2_SPLIT_REGEX = r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""
-QWEN2_SPLIT_REGEX = (
-    r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"""
-)
+    return compile_split_regex(QWEN2_SPLIT_REGEX)
 
 
 # ---------------------------------------------------------------------------------------------------- files

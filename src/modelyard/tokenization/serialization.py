@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from modelyard import registry
-from modelyard.errors import MissingFileError, TokenizerError
+from modelyard.errors import TokenizerError
 from modelyard.hub.files import FileSource
+from modelyard.json_files import read_json_object
 from modelyard.tokenization.added_tokens import AddedToken
 from modelyard.tokenization.special_tokens import SPECIAL_TOKENS_ATTRIBUTES
 
@@ -55,21 +56,11 @@ def read_json(path: Path | str, *, what: str) -> Any:
 def read_json_vocab(vocab_file: str | os.PathLike[str] | None, *, owner: str, layout: str) -> dict[str, Any]:
     """The JSON object of a vocabulary file; errors name the file, ``owner`` (the tokenizer class) and the
     ``layout`` it reads (e.g. ``'{token: id}'``)."""
-    if vocab_file is None or not Path(vocab_file).is_file():
-        raise MissingFileError(
-            f"{owner} needs a JSON vocabulary file ({layout}), but {vocab_file!r} is not a file. Pass "
-            f"vocab_file=<path>, or load a saved tokenizer with {owner}.from_pretrained(<folder or repo id>)."
-        )
-    try:
-        vocab = json.loads(Path(vocab_file).read_text(encoding="utf-8"))
-    except json.JSONDecodeError as err:
-        raise TokenizerError(
-            f"The vocabulary {str(vocab_file)!r} is not valid JSON ({err}); {owner} reads a JSON object {layout} "
-            "(whatever the file extension)."
-        ) from err
-    if not isinstance(vocab, dict):
-        raise TokenizerError(f"The vocabulary {str(vocab_file)!r} must be a JSON object {layout}, got {type(vocab).__name__}.")
-    return vocab
+    return read_json_object(
+        vocab_file, holds=f"the vocabulary of {owner}, a JSON object {layout} (whatever the file extension)",
+        fix=f"Pass vocab_file=<path>, or load a saved tokenizer with {owner}.from_pretrained(<folder or repo id>).",
+        error=TokenizerError,
+    )
 
 
 def write_json(path: Path, data: Any) -> None:

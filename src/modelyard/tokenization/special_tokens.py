@@ -196,7 +196,7 @@ class SpecialTokensMixin:
         value = self._special_cache.get(key)
         if value is None:
             value = self._special_cache[key] = compute()
-        return value  # type: ignore[no-any-return]  # the value compute() gave for this key
+        return value
 
     def _distinct_special_tokens(self) -> list[str | AddedToken]:
         distinct: dict[str, str | AddedToken] = {}

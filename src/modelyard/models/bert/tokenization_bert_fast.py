@@ -40,7 +40,8 @@ class BertTokenizerFast(PreTrainedTokenizerFast):
         strip_accents: bool | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(**constructor_arguments())
+        # vocab_file goes positionally (to a conversion from it), so init_kwargs leaves it out, as the reference's do
+        super().__init__(vocab_file, **constructor_arguments(leave_out=("vocab_file",)))
         state = self._normalizer_state()
         wanted = {"lowercase": do_lower_case, "strip_accents": strip_accents, "handle_chinese_chars": tokenize_chinese_chars}
         if state and any(state.get(key, value) != value for key, value in wanted.items()):

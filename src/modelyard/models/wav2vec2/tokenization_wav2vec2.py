@@ -115,10 +115,10 @@ class _CharacterVocabulary(PreTrainedTokenizer):
 
     def _convert_token_to_id(self, token: str) -> int:
         index = self.encoder.get(token)
-        return index if index is not None else self.encoder.get(str(self.unk_token))  # type: ignore[return-value]  # the vocabulary holds the unknown token
+        return index if index is not None else self.encoder.get(self.unk_token)  # type: ignore[return-value]  # the vocabulary holds the unknown token
 
     def _convert_id_to_token(self, index: int) -> str:
-        return self.decoder.get(index, str(self.unk_token))
+        return self.decoder.get(index, self.unk_token)
 
     def save_vocabulary(self, save_directory: str | os.PathLike[str], filename_prefix: str | None = None) -> tuple[str, ...]:
         directory = Path(save_directory)

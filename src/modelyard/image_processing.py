@@ -279,6 +279,8 @@ class BaseImageProcessor(FeatureExtractionMixin):
     int_size_is_shortest_edge: ClassVar[bool] = False
 
     def __init__(self, **kwargs: Any) -> None:
+        if isinstance(kwargs.get("resample"), PIL.Image.Resampling):
+            kwargs["resample"] = int(kwargs["resample"])  # a filter is kept as its code, as the reference does
         super().__init__(**kwargs)
         resample = getattr(self, "resample", None)
         if resample is not None:

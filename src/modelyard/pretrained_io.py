@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import inspect
 import os
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar, overload
 
@@ -179,4 +180,28 @@ class PretrainedIO(PushToHubMixin):
         cls._auto_class = name
 
 
-__all__ = ["PretrainedIO", "locate"]
+
+def constructor_arguments(*, leave_out: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The arguments of the calling constructor as keywords: its named parameters (``self`` left out) with their
+    current values, and its ``**kwargs`` merged in.
+
+    A tokenizer's or processor's ``__init__`` spells out the reference's parameters (their names and defaults
+    are its public signature) and hands them all to the base class, which records them for saving (a
+    tokenizer's ``init_kwargs``, a processor's attributes): ``super().__init__(**constructor_arguments())`` says
+    that once instead of repeating every name. Only parameters are taken, never other local variables; a
+    parameter re-bound before the call (e.g. a default token made an ``AddedToken``) passes its new value.
+    ``leave_out`` names parameters the constructor used itself and the reference does not record (e.g. a
+    vocabulary file it read).
+    """
+    caller = sys._getframe(1)
+    code, values = caller.f_code, caller.f_locals
+    count = code.co_argcount + code.co_kwonlyargcount
+    names = code.co_varnames[1:count]
+    arguments = {name: values[name] for name in names if name not in leave_out}
+    if code.co_flags & inspect.CO_VARKEYWORDS:
+        extra_name = code.co_varnames[count + (1 if code.co_flags & inspect.CO_VARARGS else 0)]
+        arguments.update(values[extra_name])
+    return arguments
+
+
+__all__ = ["PretrainedIO", "constructor_arguments", "locate"]

@@ -21,52 +21,57 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class TaskSpec:
-    """One task: ``pipeline(name)`` builds ``module.class_name`` around a model of ``auto_class``."""
+    """One task: ``pipeline(name)`` builds ``module.class_name`` around a model of ``auto_class``.
+
+    The module and class are named after the task (``"fill-mask"``: ``modelyard.pipelines.fill_mask``,
+    ``FillMaskPipeline``), as in the reference.
+    """
 
     name: str
-    module: str  # under modelyard.pipelines
-    class_name: str
     auto_class: str  # the Auto class whose table holds the head this task needs
-    head: str  # the head in words, for errors
+    head_description: str  # the head in words, without the Auto class
     preprocessors: tuple[str, ...]  # "tokenizer", "feature_extractor", "image_processor" (all loaded)
     modality: str  # "text", "image" or "audio"
 
+    @property
+    def module(self) -> str:
+        """The module under ``modelyard.pipelines``."""
+        return self.name.replace("-", "_")
+
+    @property
+    def class_name(self) -> str:
+        return "".join(word.capitalize() for word in self.name.split("-")) + "Pipeline"
+
+    @property
+    def head(self) -> str:
+        """The head in words, for errors."""
+        return f"{self.head_description} ({self.auto_class})"
+
+
+_TEXT, _IMAGE, _AUDIO = ("tokenizer",), ("image_processor",), ("feature_extractor",)
 
 TASKS: dict[str, TaskSpec] = {
     spec.name: spec
     for spec in (
-        TaskSpec("feature-extraction", "feature_extraction", "FeatureExtractionPipeline", "AutoModel",
-                 "a base model (AutoModel)", ("tokenizer",), "text"),
-        TaskSpec("fill-mask", "fill_mask", "FillMaskPipeline", "AutoModelForMaskedLM",
-                 "a masked-language-modeling head (AutoModelForMaskedLM)", ("tokenizer",), "text"),
-        TaskSpec("text-classification", "text_classification", "TextClassificationPipeline",
-                 "AutoModelForSequenceClassification",
-                 "a sequence-classification head (AutoModelForSequenceClassification)", ("tokenizer",), "text"),
-        TaskSpec("token-classification", "token_classification", "TokenClassificationPipeline",
-                 "AutoModelForTokenClassification",
-                 "a token-classification head (AutoModelForTokenClassification)", ("tokenizer",), "text"),
-        TaskSpec("question-answering", "question_answering", "QuestionAnsweringPipeline",
-                 "AutoModelForQuestionAnswering",
-                 "an extractive question-answering head (AutoModelForQuestionAnswering)", ("tokenizer",), "text"),
-        TaskSpec("zero-shot-classification", "zero_shot_classification", "ZeroShotClassificationPipeline",
-                 "AutoModelForSequenceClassification",
-                 "a sequence-classification head trained for NLI, with an 'entailment' label "
-                 "(AutoModelForSequenceClassification)", ("tokenizer",), "text"),
-        TaskSpec("text-generation", "text_generation", "TextGenerationPipeline", "AutoModelForCausalLM",
-                 "a causal language-model head (AutoModelForCausalLM)", ("tokenizer",), "text"),
-        TaskSpec("image-classification", "image_classification", "ImageClassificationPipeline",
-                 "AutoModelForImageClassification",
-                 "an image-classification head (AutoModelForImageClassification)", ("image_processor",), "image"),
-        TaskSpec("image-feature-extraction", "image_feature_extraction", "ImageFeatureExtractionPipeline",
-                 "AutoModel", "a base vision model (AutoModel)", ("image_processor",), "image"),
-        TaskSpec("audio-classification", "audio_classification", "AudioClassificationPipeline",
-                 "AutoModelForAudioClassification",
-                 "an audio-classification head (AutoModelForAudioClassification)", ("feature_extractor",), "audio"),
-        TaskSpec("automatic-speech-recognition", "automatic_speech_recognition",
-                 "AutomaticSpeechRecognitionPipeline", "AutoModelForCTC", "a CTC head (AutoModelForCTC)",
-                 ("feature_extractor", "tokenizer"), "audio"),
+        TaskSpec("feature-extraction", "AutoModel", "a base model", _TEXT, "text"),
+        TaskSpec("fill-mask", "AutoModelForMaskedLM", "a masked-language-modeling head", _TEXT, "text"),
+        TaskSpec("text-classification", "AutoModelForSequenceClassification", "a sequence-classification head",
+                 _TEXT, "text"),
+        TaskSpec("token-classification", "AutoModelForTokenClassification", "a token-classification head",
+                 _TEXT, "text"),
+        TaskSpec("question-answering", "AutoModelForQuestionAnswering", "an extractive question-answering head",
+                 _TEXT, "text"),
+        TaskSpec("zero-shot-classification", "AutoModelForSequenceClassification",
+                 "a sequence-classification head trained for NLI, with an 'entailment' label", _TEXT, "text"),
+        TaskSpec("text-generation", "AutoModelForCausalLM", "a causal language-model head", _TEXT, "text"),
+        TaskSpec("image-classification", "AutoModelForImageClassification", "an image-classification head",
+                 _IMAGE, "image"),
+        TaskSpec("image-feature-extraction", "AutoModel", "a base vision model", _IMAGE, "image"),
+        TaskSpec("audio-classification", "AutoModelForAudioClassification", "an audio-classification head",
+                 _AUDIO, "audio"),
+        TaskSpec("automatic-speech-recognition", "AutoModelForCTC", "a CTC head", (*_AUDIO, *_TEXT), "audio"),
     )
-}
+}  # fmt: skip
 
 ALIASES = {"sentiment-analysis": "text-classification", "ner": "token-classification"}
 

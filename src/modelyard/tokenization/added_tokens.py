@@ -111,6 +111,16 @@ class AddedToken:
         return self.copy()
 
 
+def special_added_token(token: str | AddedToken | None, **flags: Any) -> str | AddedToken | None:
+    """A string special token as an ``AddedToken`` with ``flags`` (how the families declare their defaults)."""
+    return AddedToken(token, **flags) if isinstance(token, str) else token
+
+
+def special_added_tokens(*tokens: str | AddedToken | None, **flags: Any) -> list[str | AddedToken | None]:
+    """:func:`special_added_token` for each of ``tokens``, in order."""
+    return [special_added_token(token, **flags) for token in tokens]
+
+
 def _overlap_free(tokens: set[str]) -> bool:
     """True when no token occurs inside another and no token's tail is another's head.
 

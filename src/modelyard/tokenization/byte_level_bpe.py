@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import array
 import functools
-import json
 import logging
 import os
 import re
@@ -24,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from modelyard.errors import TokenizerError
-from modelyard.tokenization.added_tokens import AddedToken
+from modelyard.tokenization.serialization import read_json_vocab, write_json
 from modelyard.tokenization.slow import PreTrainedTokenizer
 
 logger = logging.getLogger(__name__)
@@ -102,47 +101,54 @@ def unicode_classes() -> tuple[str, str]:
     return _class_body(letters), _class_body(sorted(numbers))
 
 
+# The split regexes of GPT-2 and Qwen2 as the tokenizers library (and the reference) writes them; the fast
+# backends use them as they are, the slow tokenizers through ``compile_split_regex``.
+GPT2_SPLIT_REGEX = r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""
+QWEN2_SPLIT_REGEX = (
+    r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"""
+)
+# What compile_split_regex rewrites: the classes \p{L}, \p{N}, \s, \S, any other escape (kept), and the
+# brackets of a character class (to know whether a class is spelled inside one).
+_SPLIT_REGEX_PARTS = re.compile(r"\\p\{[LN]\}|\\.|\[\^?|\]")
+
+
+def compile_split_regex(source: str) -> re.Pattern[str]:
+    """A tokenizers-library split regex compiled with ``re``: ``\\p{L}``, ``\\p{N}`` and ``\\s`` spelled out as
+    character classes (see the module docstring), ``\\S`` as their complement."""
+    letter, number = unicode_classes()
+    bodies = {r"\p{L}": letter, r"\p{N}": number, r"\s": _WHITE_SPACE}
+    in_class = False
+
+    def spell(match: re.Match[str]) -> str:
+        nonlocal in_class
+        part = match.group()
+        if part.startswith("[") or part == "]":
+            in_class = part != "]"
+            return part
+        if part in bodies:
+            return bodies[part] if in_class else f"[{bodies[part]}]"
+        if part == r"\S":
+            if in_class:
+                raise TokenizerError(f"compile_split_regex cannot spell \\S inside a character class: {source!r}.")
+            return f"[^{_WHITE_SPACE}]"
+        return part
+
+    return re.compile(_SPLIT_REGEX_PARTS.sub(spell, source))
+
+
 @functools.cache
 def gpt2_pattern() -> re.Pattern[str]:
     """GPT-2's pre-tokeniser: contractions, letters, numbers, other symbols, whitespace runs."""
-    letter, number = unicode_classes()
-    space = _WHITE_SPACE
-    return re.compile(
-        rf"""'s|'t|'re|'ve|'m|'ll|'d| ?[{letter}]+| ?[{number}]+| ?[^{space}{letter}{number}]+"""
-        rf"""|[{space}]+(?![^{space}])|[{space}]+"""
-    )
+    return compile_split_regex(GPT2_SPLIT_REGEX)
 
 
 @functools.cache
 def qwen2_pattern() -> re.Pattern[str]:
     """Qwen2's pre-tokeniser: case-insensitive contractions, one digit per token, newlines kept apart."""
-    letter, number = unicode_classes()
-    space = _WHITE_SPACE
-    return re.compile(
-        rf"""(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n{letter}{number}]?[{letter}]+|[{number}]"""
-        rf"""| ?[^{space}{letter}{number}]+[\r\n]*|[{space}]*[\r\n]+|[{space}]+(?![^{space}])|[{space}]+"""
-    )
-
-
-# The tokenizers-library regexes equal to the patterns above (for the fast backends).
-GPT2_SPLIT_REGEX = r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""
-QWEN2_SPLIT_REGEX = (
-    r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"""
-)
+    return compile_split_regex(QWEN2_SPLIT_REGEX)
 
 
 # ---------------------------------------------------------------------------------------------------- files
-def read_vocab(vocab_file: str | os.PathLike[str]) -> dict[str, int]:
-    try:
-        with open(vocab_file, encoding="utf-8") as handle:
-            vocab = json.load(handle)
-    except json.JSONDecodeError as err:
-        raise TokenizerError(f"The vocabulary {str(vocab_file)!r} is not valid JSON ({err}); expected token -> id.") from err
-    if not isinstance(vocab, dict):
-        raise TokenizerError(f"The vocabulary {str(vocab_file)!r} must be a JSON object of token -> id.")
-    return vocab
-
-
 def read_merges(merges_file: str | os.PathLike[str], *, drop_first_line: bool = False) -> list[tuple[str, ...]]:
     """Merge rules in rank order.
 
@@ -169,8 +175,7 @@ def write_vocab_and_merges(
     stem = f"{prefix}-" if prefix else ""
     vocab_path = os.path.join(directory, stem + VOCAB_FILES_NAMES["vocab_file"])
     merges_path = os.path.join(directory, stem + VOCAB_FILES_NAMES["merges_file"])
-    with open(vocab_path, "w", encoding="utf-8") as handle:
-        handle.write(json.dumps(encoder, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+    write_json(Path(vocab_path), encoder)
     ordered = sorted(ranks.items(), key=lambda item: item[1])
     if any(rank != index for index, (_, rank) in enumerate(ordered)):
         logger.warning("Saving %s: the merge ranks are not consecutive; the tokenizer may be corrupted.", merges_path)
@@ -212,13 +217,14 @@ class ByteLevelBPETokenizer(PreTrainedTokenizer):
     """
 
     vocab_files_names = VOCAB_FILES_NAMES
+    mask_from_layout = True
     model_input_names = ["input_ids", "attention_mask"]  # noqa: RUF012
     pattern = staticmethod(gpt2_pattern)
     merges_drop_first_line = False
 
     def __init__(self, vocab_file: str | os.PathLike[str], merges_file: str | os.PathLike[str], errors: str = "replace",
                  **kwargs: Any) -> None:  # fmt: skip
-        self.encoder: dict[str, int] = read_vocab(vocab_file)
+        self.encoder: dict[str, int] = read_json_vocab(vocab_file, owner=type(self).__name__, layout="{token: id}")
         self.decoder: dict[int, str] = {index: token for token, index in self.encoder.items()}
         merges = read_merges(merges_file, drop_first_line=self.merges_drop_first_line)
         self.bpe_ranks: dict[tuple[str, ...], int] = dict(zip(merges, range(len(merges))))
@@ -306,7 +312,3 @@ class ByteLevelBPETokenizer(PreTrainedTokenizer):
     def save_vocabulary(self, save_directory: str | os.PathLike[str], filename_prefix: str | None = None) -> tuple[str, ...]:
         return write_vocab_and_merges(save_directory, self.encoder, self.bpe_ranks, filename_prefix)
 
-
-def special_added_token(token: str | AddedToken | None, **flags: Any) -> str | AddedToken | None:
-    """A string special token as an ``AddedToken`` with ``flags`` (how the families declare their defaults)."""
-    return AddedToken(token, **flags) if isinstance(token, str) else token

@@ -12,12 +12,14 @@ from __future__ import annotations
 import copy
 import json
 import logging
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from modelyard import registry
 from modelyard.errors import TokenizerError
 from modelyard.hub.files import FileSource
+from modelyard.json_files import read_json_object
 from modelyard.tokenization.added_tokens import AddedToken
 from modelyard.tokenization.special_tokens import SPECIAL_TOKENS_ATTRIBUTES
 
@@ -49,6 +51,16 @@ def read_json(path: Path | str, *, what: str) -> Any:
             return json.load(handle)
     except json.JSONDecodeError as err:
         raise TokenizerError(f"{what} at {str(path)!r} is not valid JSON ({err}). Re-save the tokenizer or fix the file.") from err
+
+
+def read_json_vocab(vocab_file: str | os.PathLike[str] | None, *, owner: str, layout: str) -> dict[str, Any]:
+    """The JSON object of a vocabulary file; errors name the file, ``owner`` (the tokenizer class) and the
+    ``layout`` it reads (e.g. ``'{token: id}'``)."""
+    return read_json_object(
+        vocab_file, holds=f"the vocabulary of {owner}, a JSON object {layout} (whatever the file extension)",
+        fix=f"Pass vocab_file=<path>, or load a saved tokenizer with {owner}.from_pretrained(<folder or repo id>).",
+        error=TokenizerError,
+    )
 
 
 def write_json(path: Path, data: Any) -> None:

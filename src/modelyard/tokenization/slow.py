@@ -12,7 +12,7 @@ from __future__ import annotations
 import itertools
 import logging
 import re
-from typing import Any
+from typing import Any, ClassVar
 
 from modelyard.errors import TokenizerError
 from modelyard.tokenization.added_tokens import AddedToken, AddedTokenSplitter
@@ -30,7 +30,14 @@ def _lower_per_char(text: str) -> str:
 
 
 class PreTrainedTokenizer(PreTrainedTokenizerBase):
-    """Base class of slow tokenizers (see the module docstring for what a subclass implements)."""
+    """Base class of slow tokenizers (see the module docstring for what a subclass implements).
+
+    ``mask_from_layout``: a family whose ``build_inputs_with_special_tokens`` only puts its special tokens around
+    the sequences' ids (every family here) sets it, and ``get_special_tokens_mask`` reads the mask off that
+    layout; otherwise the mask of ids without special tokens is all zeros, as the reference's base class says.
+    """
+
+    mask_from_layout: ClassVar[bool] = False
 
     def __init__(self, **kwargs: Any) -> None:
         if not hasattr(self, "_added_tokens_decoder"):
@@ -267,7 +274,13 @@ class PreTrainedTokenizer(PreTrainedTokenizerBase):
             if token_ids_1 is not None:
                 raise TokenizerError("Pass one sequence when already_has_special_tokens=True (its ids include the special tokens).")
             return super().get_special_tokens_mask(token_ids_0, None, already_has_special_tokens=True)
-        return [0] * (len(token_ids_0) + (len(token_ids_1) if token_ids_1 else 0))
+        if not self.mask_from_layout:
+            return [0] * (len(token_ids_0) + (len(token_ids_1) if token_ids_1 else 0))
+        placeholder = -1  # never a token id: where it stands, the layout put a sequence's token
+        layout = self.build_inputs_with_special_tokens(
+            [placeholder] * len(token_ids_0), None if token_ids_1 is None else [placeholder] * len(token_ids_1)
+        )
+        return [0 if index == placeholder else 1 for index in layout]
 
     # ------------------------------------------------------------------ encoding
     def _input_ids(self, text: Any, is_split_into_words: bool, tokenize_kwargs: dict[str, Any]) -> list[int]:
@@ -374,12 +387,14 @@ class PreTrainedTokenizer(PreTrainedTokenizerBase):
 
     # ------------------------------------------------------------------ decoding
     def _legacy_added_tokens(self) -> frozenset[str]:
-        cached = self._special_cache.get("legacy_added")
-        if cached is None:
-            specials = self._special_token_set()
-            extra = {t for t in self.additional_special_tokens or [] if self.convert_tokens_to_ids(t) >= self.vocab_size}
-            cached = self._special_cache["legacy_added"] = frozenset((set(self._added_tokens_encoder) - specials) | extra)
-        return cached
+        return self._cached("legacy_added", self._find_legacy_added_tokens)
+
+    def _find_legacy_added_tokens(self) -> frozenset[str]:
+        """Added tokens decoded apart from the text around them: the non-special ones, and special ones beyond the
+        model's vocabulary."""
+        specials = self._special_token_set()
+        extra = {t for t in self.additional_special_tokens or [] if self.convert_tokens_to_ids(t) >= self.vocab_size}
+        return frozenset((set(self._added_tokens_encoder) - specials) | extra)
 
     def convert_tokens_to_string(self, tokens: list[str]) -> str:
         return " ".join(tokens)

@@ -8,12 +8,15 @@ are cached because encoding and decoding read them on every call; every change c
 from __future__ import annotations
 
 import logging
-from typing import Any, ClassVar
+from collections.abc import Callable
+from typing import Any, ClassVar, TypeVar
 
 from modelyard.errors import TokenizerError
 from modelyard.tokenization.added_tokens import AddedToken
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 SPECIAL_TOKENS_ATTRIBUTES = (
     "bos_token",
@@ -188,49 +191,38 @@ class SpecialTokensMixin:
                 result[name] = value
         return result
 
+    def _cached(self, key: Any, compute: Callable[[], T]) -> T:
+        """``compute()``, kept in the cache that a change of special or added tokens empties."""
+        value = self._special_cache.get(key)
+        if value is None:
+            value = self._special_cache[key] = compute()
+        return value
+
+    def _distinct_special_tokens(self) -> list[str | AddedToken]:
+        distinct: dict[str, str | AddedToken] = {}
+        for value in self.special_tokens_map_extended.values():
+            for token in value if isinstance(value, list) else [value]:
+                distinct.setdefault(str(token), token)
+        return list(distinct.values())
+
     @property
     def all_special_tokens_extended(self) -> list[str | AddedToken]:
-        cached = self._special_cache.get("extended")
-        if cached is None:
-            cached, seen = [], set()
-            for value in self.special_tokens_map_extended.values():
-                for token in value if isinstance(value, list) else [value]:
-                    if str(token) not in seen:
-                        seen.add(str(token))
-                        cached.append(token)
-            self._special_cache["extended"] = cached
-        return list(cached)
+        return list(self._cached("extended", self._distinct_special_tokens))
 
     @property
     def all_special_tokens(self) -> list[str]:
         """Every distinct special token, as strings."""
-        cached = self._special_cache.get("tokens")
-        if cached is None:
-            cached = [str(t) for t in self.all_special_tokens_extended]
-            self._special_cache["tokens"] = cached
-        return list(cached)
+        return list(self._cached("tokens", lambda: [str(t) for t in self.all_special_tokens_extended]))
 
     @property
     def all_special_ids(self) -> list[int]:
-        cached = self._special_cache.get("ids")
-        if cached is None:
-            cached = self.convert_tokens_to_ids(self.all_special_tokens)
-            self._special_cache["ids"] = cached
-        return list(cached)
+        return list(self._cached("ids", lambda: self.convert_tokens_to_ids(self.all_special_tokens)))
 
     def _special_token_set(self) -> frozenset[str]:
-        cached = self._special_cache.get("token_set")
-        if cached is None:
-            cached = frozenset(self.all_special_tokens)
-            self._special_cache["token_set"] = cached
-        return cached
+        return self._cached("token_set", lambda: frozenset(self.all_special_tokens))
 
     def _special_id_set(self) -> frozenset[int]:
-        cached = self._special_cache.get("id_set")
-        if cached is None:
-            cached = frozenset(self.all_special_ids)
-            self._special_cache["id_set"] = cached
-        return cached
+        return self._cached("id_set", lambda: frozenset(self.all_special_ids))
 
     # ------------------------------------------------------------------ adding
     def add_special_tokens(

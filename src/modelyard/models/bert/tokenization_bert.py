@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from modelyard.errors import MissingFileError
+from modelyard.pretrained_io import constructor_arguments
 from modelyard.tokenization.slow import PreTrainedTokenizer
 
 logger = logging.getLogger(__name__)
@@ -238,6 +239,7 @@ class BertTokenizer(PreTrainedTokenizer):
     """
 
     vocab_files_names = VOCAB_FILES_NAMES
+    mask_from_layout = True
 
     def __init__(
         self,
@@ -274,20 +276,7 @@ class BertTokenizer(PreTrainedTokenizer):
         max_chars = kwargs.get("max_input_chars_per_word", 100)
         self.wordpiece_tokenizer = WordpieceTokenizer(self.vocab, unk_token=str(unk_token), max_input_chars_per_word=max_chars)
         self._word_caches: dict[Any, dict[str, list[str]]] = {}
-        super().__init__(
-            do_lower_case=do_lower_case,
-            do_basic_tokenize=do_basic_tokenize,
-            never_split=never_split,
-            unk_token=unk_token,
-            sep_token=sep_token,
-            pad_token=pad_token,
-            cls_token=cls_token,
-            mask_token=mask_token,
-            tokenize_chinese_chars=tokenize_chinese_chars,
-            strip_accents=strip_accents,
-            clean_up_tokenization_spaces=clean_up_tokenization_spaces,
-            **kwargs,
-        )
+        super().__init__(**constructor_arguments(leave_out=("vocab_file",)))
 
     @property
     def do_lower_case(self) -> bool:
@@ -380,15 +369,6 @@ class BertTokenizer(PreTrainedTokenizer):
         if token_ids_1 is None:
             return [cls, *token_ids_0, sep]
         return [cls, *token_ids_0, sep, *token_ids_1, sep]
-
-    def get_special_tokens_mask(
-        self, token_ids_0: list[int], token_ids_1: list[int] | None = None, already_has_special_tokens: bool = False
-    ) -> list[int]:
-        if already_has_special_tokens:
-            return super().get_special_tokens_mask(token_ids_0, token_ids_1, already_has_special_tokens=True)
-        if token_ids_1 is None:
-            return [1] + [0] * len(token_ids_0) + [1]
-        return [1] + [0] * len(token_ids_0) + [1] + [0] * len(token_ids_1) + [1]
 
     def create_token_type_ids_from_sequences(self, token_ids_0: list[int], token_ids_1: list[int] | None = None) -> list[int]:
         first = [0] * (len(token_ids_0) + 2)

@@ -12,6 +12,7 @@ import os
 from typing import Any
 
 from modelyard.models.bert.tokenization_bert import BertTokenizer
+from modelyard.pretrained_io import constructor_arguments
 from modelyard.tokenization.fast import PreTrainedTokenizerFast
 
 logger = logging.getLogger(__name__)
@@ -39,19 +40,8 @@ class BertTokenizerFast(PreTrainedTokenizerFast):
         strip_accents: bool | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(
-            vocab_file,
-            tokenizer_file=tokenizer_file,
-            do_lower_case=do_lower_case,
-            unk_token=unk_token,
-            sep_token=sep_token,
-            pad_token=pad_token,
-            cls_token=cls_token,
-            mask_token=mask_token,
-            tokenize_chinese_chars=tokenize_chinese_chars,
-            strip_accents=strip_accents,
-            **kwargs,
-        )
+        # vocab_file goes positionally (to a conversion from it), so init_kwargs leaves it out, as the reference's do
+        super().__init__(vocab_file, **constructor_arguments(leave_out=("vocab_file",)))
         state = self._normalizer_state()
         wanted = {"lowercase": do_lower_case, "strip_accents": strip_accents, "handle_chinese_chars": tokenize_chinese_chars}
         if state and any(state.get(key, value) != value for key, value in wanted.items()):

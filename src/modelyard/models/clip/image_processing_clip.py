@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 import PIL.Image
 
 from modelyard.image_processing import OPENAI_CLIP_MEAN, OPENAI_CLIP_STD, BaseImageProcessor, size_dict
+from modelyard.pretrained_io import constructor_arguments
 
 
 class CLIPImageProcessor(BaseImageProcessor):
@@ -53,18 +54,11 @@ class CLIPImageProcessor(BaseImageProcessor):
             size = {"shortest_edge": 224}
         elif isinstance(size, int) and not isinstance(size, bool):
             size = {"height": size, "width": size} if square else {"shortest_edge": size}
-        self.do_resize = do_resize
-        self.size = size_dict(size)
-        self.resample = int(resample) if isinstance(resample, PIL.Image.Resampling) else resample
-        self.do_center_crop = do_center_crop
-        self.crop_size = size_dict(crop_size if crop_size is not None else {"height": 224, "width": 224}, name="crop_size")
-        self.do_rescale = do_rescale
-        self.rescale_factor = rescale_factor
-        self.do_normalize = do_normalize
-        self.image_mean = image_mean if image_mean is not None else list(OPENAI_CLIP_MEAN)
-        self.image_std = image_std if image_std is not None else list(OPENAI_CLIP_STD)
-        self.do_convert_rgb = do_convert_rgb
-        super().__init__(**kwargs)
+        size = size_dict(size)
+        crop_size = size_dict(crop_size if crop_size is not None else {"height": 224, "width": 224}, name="crop_size")
+        image_mean = image_mean if image_mean is not None else list(OPENAI_CLIP_MEAN)
+        image_std = image_std if image_std is not None else list(OPENAI_CLIP_STD)
+        super().__init__(**constructor_arguments())
 
 
 __all__ = ["CLIPImageProcessor"]

@@ -10,12 +10,12 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from modelyard.tokenization.added_tokens import AddedToken
+from modelyard.pretrained_io import constructor_arguments
+from modelyard.tokenization.added_tokens import AddedToken, special_added_tokens
 from modelyard.tokenization.byte_level_bpe import (
     VOCAB_FILES_NAMES,
     ByteLevelBPETokenizer,
     gpt2_pattern,
-    special_added_token,
 )
 
 
@@ -32,7 +32,6 @@ class GPT2Tokenizer(ByteLevelBPETokenizer):
     """
 
     vocab_files_names = VOCAB_FILES_NAMES
-    model_input_names = ["input_ids", "attention_mask"]  # noqa: RUF012
     pattern = staticmethod(gpt2_pattern)
     merges_drop_first_line = True
 
@@ -51,18 +50,10 @@ class GPT2Tokenizer(ByteLevelBPETokenizer):
     ) -> None:
         self.add_bos_token = add_bos_token
         self.add_prefix_space = add_prefix_space
-        super().__init__(
-            vocab_file,
-            merges_file,
-            errors=errors,
-            unk_token=special_added_token(unk_token, lstrip=False, rstrip=False),
-            bos_token=special_added_token(bos_token, lstrip=False, rstrip=False),
-            eos_token=special_added_token(eos_token, lstrip=False, rstrip=False),
-            pad_token=special_added_token(pad_token, lstrip=False, rstrip=False),
-            add_prefix_space=add_prefix_space,
-            add_bos_token=add_bos_token,
-            **kwargs,
+        unk_token, bos_token, eos_token, pad_token = special_added_tokens(
+            unk_token, bos_token, eos_token, pad_token, lstrip=False, rstrip=False
         )
+        super().__init__(**constructor_arguments())
 
     def prepare_for_tokenization(self, text: str, is_split_into_words: bool = False, **kwargs: Any) -> tuple[str, dict[str, Any]]:
         add_prefix_space = kwargs.pop("add_prefix_space", self.add_prefix_space)
@@ -75,14 +66,6 @@ class GPT2Tokenizer(ByteLevelBPETokenizer):
         bos = [self.bos_token_id] if self.add_bos_token else []
         output = bos + token_ids_0
         return output if token_ids_1 is None else output + bos + token_ids_1
-
-    def get_special_tokens_mask(
-        self, token_ids_0: list[int], token_ids_1: list[int] | None = None, already_has_special_tokens: bool = False
-    ) -> list[int]:
-        if already_has_special_tokens or not self.add_bos_token:
-            return super().get_special_tokens_mask(token_ids_0, token_ids_1, already_has_special_tokens)
-        mask = [1] + [0] * len(token_ids_0)
-        return mask if token_ids_1 is None else mask + [1] + [0] * len(token_ids_1)
 
 
 __all__ = ["GPT2Tokenizer"]

@@ -9,17 +9,13 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from modelyard.errors import TokenizerError
 from modelyard.models.gpt2.tokenization_gpt2 import GPT2Tokenizer
+from modelyard.pretrained_io import constructor_arguments
 from modelyard.tokenization.added_tokens import AddedToken
-from modelyard.tokenization.encoding import BatchEncoding
-from modelyard.tokenization.encoding_options import EncodingOptions
-from modelyard.tokenization.fast import PreTrainedTokenizerFast
-
-VOCAB_FILES_NAMES = {"vocab_file": "vocab.json", "merges_file": "merges.txt", "tokenizer_file": "tokenizer.json"}
+from modelyard.tokenization.byte_level_bpe_fast import VOCAB_FILES_NAMES, ByteLevelBPETokenizerFast
 
 
-class GPT2TokenizerFast(PreTrainedTokenizerFast):
+class GPT2TokenizerFast(ByteLevelBPETokenizerFast):
     """Fast GPT-2 tokenizer; same ids as :class:`GPT2Tokenizer` (and the reference's fast class).
 
     ``add_prefix_space`` updates the backend's pre-tokenizer; pre-split words (``is_split_into_words=True``)
@@ -28,7 +24,6 @@ class GPT2TokenizerFast(PreTrainedTokenizerFast):
     """
 
     vocab_files_names = VOCAB_FILES_NAMES
-    model_input_names = ["input_ids", "attention_mask"]  # noqa: RUF012
     slow_tokenizer_class = GPT2Tokenizer
 
     def __init__(
@@ -43,36 +38,8 @@ class GPT2TokenizerFast(PreTrainedTokenizerFast):
         add_bos_token: bool = False,
         **kwargs: Any,
     ) -> None:
-        super().__init__(
-            vocab_file=vocab_file,
-            merges_file=merges_file,
-            tokenizer_file=tokenizer_file,
-            unk_token=unk_token,
-            bos_token=bos_token,
-            eos_token=eos_token,
-            add_prefix_space=add_prefix_space,
-            add_bos_token=add_bos_token,
-            **kwargs,
-        )
+        super().__init__(**constructor_arguments())
         self.add_bos_token = add_bos_token
-
-    def _check_split_words(self, options: EncodingOptions) -> None:
-        if options.is_split_into_words and not self.add_prefix_space:
-            raise TokenizerError(
-                f"{type(self).__name__} encodes pre-split words only with a space before each; load it with "
-                "add_prefix_space=True to pass is_split_into_words=True."
-            )
-
-    def _batch_encode_plus(self, batch: list[Any], options: EncodingOptions | None = None, **keywords: Any) -> BatchEncoding:
-        options = EncodingOptions.of(options, keywords)
-        self._check_split_words(options)
-        return super()._batch_encode_plus(batch, options=options)
-
-    def _encode_plus(self, text: Any, text_pair: Any = None, options: EncodingOptions | None = None,
-                     **keywords: Any) -> BatchEncoding:  # fmt: skip
-        options = EncodingOptions.of(options, keywords)
-        self._check_split_words(options)
-        return super()._encode_plus(text, text_pair, options=options)
 
 
 __all__ = ["GPT2TokenizerFast"]

@@ -13,8 +13,8 @@ import os
 import shutil
 from typing import Any
 
-from modelyard.tokenization.added_tokens import AddedToken
-from modelyard.tokenization.byte_level_bpe import special_added_token
+from modelyard.pretrained_io import constructor_arguments
+from modelyard.tokenization.added_tokens import AddedToken, special_added_tokens
 from modelyard.tokenization.sentencepiece_model import SPIECE_UNDERLINE, load_processor
 from modelyard.tokenization.slow import PreTrainedTokenizer
 
@@ -37,6 +37,7 @@ class LlamaTokenizer(PreTrainedTokenizer):
     """
 
     vocab_files_names = VOCAB_FILES_NAMES
+    mask_from_layout = True
     model_input_names = ["input_ids", "attention_mask"]  # noqa: RUF012
 
     def __init__(
@@ -56,7 +57,7 @@ class LlamaTokenizer(PreTrainedTokenizer):
         add_prefix_space: bool = True,
         **kwargs: Any,
     ) -> None:
-        self.sp_model_kwargs = dict(sp_model_kwargs or {})
+        sp_model_kwargs = self.sp_model_kwargs = dict(sp_model_kwargs or {})
         if legacy is None:
             logger.info(
                 "%s uses the legacy sentencepiece behaviour (legacy=True); pass legacy=False for the newer handling "
@@ -71,21 +72,8 @@ class LlamaTokenizer(PreTrainedTokenizer):
         from_slow = kwargs.pop("from_slow", False)
         self.sp_model = load_processor(vocab_file, dummy_prefix=legacy or from_slow, sp_model_kwargs=self.sp_model_kwargs)
         self.add_prefix_space = add_prefix_space
-        super().__init__(
-            bos_token=special_added_token(bos_token, **_SPECIAL),
-            eos_token=special_added_token(eos_token, **_SPECIAL),
-            unk_token=special_added_token(unk_token, **_SPECIAL),
-            pad_token=special_added_token(pad_token, **_SPECIAL),
-            add_bos_token=add_bos_token,
-            add_eos_token=add_eos_token,
-            sp_model_kwargs=self.sp_model_kwargs,
-            clean_up_tokenization_spaces=clean_up_tokenization_spaces,
-            use_default_system_prompt=use_default_system_prompt,
-            spaces_between_special_tokens=spaces_between_special_tokens,
-            legacy=legacy,
-            add_prefix_space=add_prefix_space,
-            **kwargs,
-        )
+        unk_token, bos_token, eos_token, pad_token = special_added_tokens(unk_token, bos_token, eos_token, pad_token, **_SPECIAL)
+        super().__init__(**constructor_arguments(leave_out=("vocab_file",)))
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
@@ -169,16 +157,6 @@ class LlamaTokenizer(PreTrainedTokenizer):
         eos = [self.eos_token_id] if self.add_eos_token else []
         output = bos + token_ids_0 + eos
         return output if token_ids_1 is None else output + bos + token_ids_1 + eos
-
-    def get_special_tokens_mask(
-        self, token_ids_0: list[int], token_ids_1: list[int] | None = None, already_has_special_tokens: bool = False
-    ) -> list[int]:
-        if already_has_special_tokens:
-            return super().get_special_tokens_mask(token_ids_0, token_ids_1, already_has_special_tokens=True)
-        bos = [1] if self.add_bos_token else []
-        eos = [1] if self.add_eos_token else []
-        mask = bos + [0] * len(token_ids_0) + eos
-        return mask if token_ids_1 is None else mask + bos + [0] * len(token_ids_1) + eos
 
     def create_token_type_ids_from_sequences(self, token_ids_0: list[int], token_ids_1: list[int] | None = None) -> list[int]:
         extra = int(self.add_bos_token) + int(self.add_eos_token)

@@ -10,6 +10,7 @@ from typing import Any
 
 from modelyard.errors import TokenizerError
 from modelyard.models.llama.tokenization_llama import LlamaTokenizer
+from modelyard.pretrained_io import constructor_arguments
 from modelyard.tokenization.added_tokens import AddedToken
 from modelyard.tokenization.fast import PreTrainedTokenizerFast
 
@@ -47,20 +48,7 @@ class LlamaTokenizerFast(PreTrainedTokenizerFast):
         self.legacy = legacy
         if add_prefix_space is not None:
             kwargs["from_slow"] = True
-        super().__init__(
-            vocab_file=vocab_file,
-            tokenizer_file=tokenizer_file,
-            clean_up_tokenization_spaces=clean_up_tokenization_spaces,
-            unk_token=unk_token,
-            bos_token=bos_token,
-            eos_token=eos_token,
-            add_bos_token=add_bos_token,
-            add_eos_token=add_eos_token,
-            use_default_system_prompt=use_default_system_prompt,
-            add_prefix_space=add_prefix_space,
-            legacy=legacy,
-            **kwargs,
-        )
+        super().__init__(**constructor_arguments())
         self._add_bos_token = add_bos_token
         self._add_eos_token = add_eos_token
         self.update_post_processor()

@@ -12,24 +12,24 @@ import os
 import unicodedata
 from typing import Any
 
-from modelyard.tokenization.added_tokens import AddedToken
+from modelyard.pretrained_io import constructor_arguments
+from modelyard.tokenization.added_tokens import AddedToken, special_added_tokens
 from modelyard.tokenization.byte_level_bpe import (
     VOCAB_FILES_NAMES,
     ByteLevelBPETokenizer,
     qwen2_pattern,
-    special_added_token,
 )
 
 logger = logging.getLogger(__name__)
 
-_SPECIAL = {"lstrip": False, "rstrip": False, "special": True, "normalized": False}
+# Qwen2's special tokens, given as strings, are never stripped of spaces or normalised (slow and fast alike).
+SPECIAL_TOKEN_FLAGS = {"lstrip": False, "rstrip": False, "special": True, "normalized": False}
 
 
 class Qwen2Tokenizer(ByteLevelBPETokenizer):
     """Qwen2 tokenizer (slow). Defaults: ``<|endoftext|>`` as unknown, end and padding token; no BOS."""
 
     vocab_files_names = VOCAB_FILES_NAMES
-    model_input_names = ["input_ids", "attention_mask"]  # noqa: RUF012
     pattern = staticmethod(qwen2_pattern)
 
     def __init__(
@@ -47,18 +47,10 @@ class Qwen2Tokenizer(ByteLevelBPETokenizer):
     ) -> None:
         if kwargs.get("add_prefix_space", False):
             logger.warning("%s has no add_prefix_space setting; add_prefix_space=True has no effect.", type(self).__name__)
-        super().__init__(
-            vocab_file,
-            merges_file,
-            errors=errors,
-            bos_token=special_added_token(bos_token, **_SPECIAL),
-            eos_token=special_added_token(eos_token, **_SPECIAL),
-            pad_token=special_added_token(pad_token, **_SPECIAL),
-            unk_token=special_added_token(unk_token, **_SPECIAL),
-            clean_up_tokenization_spaces=clean_up_tokenization_spaces,
-            split_special_tokens=split_special_tokens,
-            **kwargs,
+        unk_token, bos_token, eos_token, pad_token = special_added_tokens(
+            unk_token, bos_token, eos_token, pad_token, **SPECIAL_TOKEN_FLAGS
         )
+        super().__init__(**constructor_arguments())
 
     def prepare_for_tokenization(self, text: str, is_split_into_words: bool = False, **kwargs: Any) -> tuple[str, dict[str, Any]]:
         return unicodedata.normalize("NFC", text), kwargs

@@ -6,21 +6,18 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from modelyard.models.qwen2.tokenization_qwen2 import Qwen2Tokenizer
-from modelyard.tokenization.added_tokens import AddedToken
-from modelyard.tokenization.byte_level_bpe import special_added_token
-from modelyard.tokenization.fast import PreTrainedTokenizerFast
-
-VOCAB_FILES_NAMES = {"vocab_file": "vocab.json", "merges_file": "merges.txt", "tokenizer_file": "tokenizer.json"}
-_SPECIAL = {"lstrip": False, "rstrip": False, "special": True, "normalized": False}
+from modelyard.models.qwen2.tokenization_qwen2 import SPECIAL_TOKEN_FLAGS, Qwen2Tokenizer
+from modelyard.pretrained_io import constructor_arguments
+from modelyard.tokenization.added_tokens import AddedToken, special_added_tokens
+from modelyard.tokenization.byte_level_bpe_fast import VOCAB_FILES_NAMES, ByteLevelBPETokenizerFast
 
 
-class Qwen2TokenizerFast(PreTrainedTokenizerFast):
+class Qwen2TokenizerFast(ByteLevelBPETokenizerFast):
     """Fast Qwen2 tokenizer (``tokenizer.json``, or converted from ``vocab.json`` + ``merges.txt``)."""
 
     vocab_files_names = VOCAB_FILES_NAMES
-    model_input_names = ["input_ids", "attention_mask"]  # noqa: RUF012
     slow_tokenizer_class = Qwen2Tokenizer
+    split_words_need_prefix_space = False
 
     def __init__(
         self,
@@ -33,16 +30,10 @@ class Qwen2TokenizerFast(PreTrainedTokenizerFast):
         pad_token: str | AddedToken | None = "<|endoftext|>",
         **kwargs: Any,
     ) -> None:
-        super().__init__(
-            vocab_file=vocab_file,
-            merges_file=merges_file,
-            tokenizer_file=tokenizer_file,
-            unk_token=special_added_token(unk_token, **_SPECIAL),
-            bos_token=special_added_token(bos_token, **_SPECIAL),
-            eos_token=special_added_token(eos_token, **_SPECIAL),
-            pad_token=special_added_token(pad_token, **_SPECIAL),
-            **kwargs,
+        unk_token, bos_token, eos_token, pad_token = special_added_tokens(
+            unk_token, bos_token, eos_token, pad_token, **SPECIAL_TOKEN_FLAGS
         )
+        super().__init__(**constructor_arguments())
 
 
 __all__ = ["Qwen2TokenizerFast"]

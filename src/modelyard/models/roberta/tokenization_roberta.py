@@ -9,12 +9,12 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from modelyard.tokenization.added_tokens import AddedToken
+from modelyard.pretrained_io import constructor_arguments
+from modelyard.tokenization.added_tokens import AddedToken, special_added_token, special_added_tokens
 from modelyard.tokenization.byte_level_bpe import (
     VOCAB_FILES_NAMES,
     ByteLevelBPETokenizer,
     gpt2_pattern,
-    special_added_token,
 )
 
 
@@ -33,7 +33,6 @@ class RobertaTokenizer(ByteLevelBPETokenizer):
     """
 
     vocab_files_names = VOCAB_FILES_NAMES
-    model_input_names = ["input_ids", "attention_mask"]  # noqa: RUF012
     pattern = staticmethod(gpt2_pattern)
     merges_drop_first_line = True
 
@@ -53,21 +52,11 @@ class RobertaTokenizer(ByteLevelBPETokenizer):
         **kwargs: Any,
     ) -> None:
         self.add_prefix_space = add_prefix_space
-        plain = {"lstrip": False, "rstrip": False}
-        super().__init__(
-            vocab_file,
-            merges_file,
-            errors=errors,
-            bos_token=special_added_token(bos_token, **plain),
-            eos_token=special_added_token(eos_token, **plain),
-            sep_token=special_added_token(sep_token, **plain),
-            cls_token=special_added_token(cls_token, **plain),
-            unk_token=special_added_token(unk_token, **plain),
-            pad_token=special_added_token(pad_token, **plain),
-            mask_token=special_added_token(mask_token, lstrip=True, rstrip=False),
-            add_prefix_space=add_prefix_space,
-            **kwargs,
+        bos_token, eos_token, sep_token, cls_token, unk_token, pad_token = special_added_tokens(
+            bos_token, eos_token, sep_token, cls_token, unk_token, pad_token, lstrip=False, rstrip=False
         )
+        mask_token = special_added_token(mask_token, lstrip=True, rstrip=False)
+        super().__init__(**constructor_arguments())
 
     def prepare_for_tokenization(self, text: str, is_split_into_words: bool = False, **kwargs: Any) -> tuple[str, dict[str, Any]]:
         add_prefix_space = kwargs.pop("add_prefix_space", self.add_prefix_space)
@@ -81,15 +70,6 @@ class RobertaTokenizer(ByteLevelBPETokenizer):
         if token_ids_1 is None:
             return cls + token_ids_0 + sep
         return cls + token_ids_0 + sep + sep + token_ids_1 + sep
-
-    def get_special_tokens_mask(
-        self, token_ids_0: list[int], token_ids_1: list[int] | None = None, already_has_special_tokens: bool = False
-    ) -> list[int]:
-        if already_has_special_tokens:
-            return super().get_special_tokens_mask(token_ids_0, token_ids_1, already_has_special_tokens=True)
-        if token_ids_1 is None:
-            return [1] + [0] * len(token_ids_0) + [1]
-        return [1] + [0] * len(token_ids_0) + [1, 1] + [0] * len(token_ids_1) + [1]
 
     def create_token_type_ids_from_sequences(self, token_ids_0: list[int], token_ids_1: list[int] | None = None) -> list[int]:
         """All zeros: RoBERTa has no segment embeddings to tell the sequences of a pair apart."""

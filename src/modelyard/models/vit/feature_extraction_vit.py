@@ -18,6 +18,7 @@ from modelyard.image_processing import (
     BaseImageProcessor,
     ImageFeatureExtractionMixin,
 )
+from modelyard.pretrained_io import constructor_arguments
 
 
 class ViTFeatureExtractor(ImageFeatureExtractionMixin, BaseImageProcessor):
@@ -49,13 +50,9 @@ class ViTFeatureExtractor(ImageFeatureExtractionMixin, BaseImageProcessor):
         image_std: float | list[float] | None = None,
         **kwargs: Any,
     ) -> None:
-        self.do_resize = do_resize
-        self.size = size
-        self.resample = int(resample) if isinstance(resample, PIL.Image.Resampling) else resample
-        self.do_normalize = do_normalize
-        self.image_mean = image_mean if image_mean is not None else list(IMAGENET_STANDARD_MEAN)
-        self.image_std = image_std if image_std is not None else list(IMAGENET_STANDARD_STD)
-        super().__init__(**kwargs)
+        image_mean = image_mean if image_mean is not None else list(IMAGENET_STANDARD_MEAN)
+        image_std = image_std if image_std is not None else list(IMAGENET_STANDARD_STD)
+        super().__init__(**constructor_arguments())
 
     # Both bases have resize / rescale / normalize / center_crop: the classic helpers (the document's era: PIL
     # images out, int or (height, width) sizes) and the image processor's (numpy out, dict sizes, data formats),

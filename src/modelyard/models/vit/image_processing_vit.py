@@ -13,6 +13,7 @@ from modelyard.image_processing import (
     BaseImageProcessor,
     size_dict,
 )
+from modelyard.pretrained_io import constructor_arguments
 
 
 class ViTImageProcessor(BaseImageProcessor):
@@ -47,16 +48,10 @@ class ViTImageProcessor(BaseImageProcessor):
         do_convert_rgb: bool | None = None,
         **kwargs: Any,
     ) -> None:
-        self.do_resize = do_resize
-        self.size = size_dict(size if size is not None else {"height": 224, "width": 224})
-        self.resample = int(resample) if isinstance(resample, PIL.Image.Resampling) else resample
-        self.do_rescale = do_rescale
-        self.rescale_factor = rescale_factor
-        self.do_normalize = do_normalize
-        self.image_mean = image_mean if image_mean is not None else list(IMAGENET_STANDARD_MEAN)
-        self.image_std = image_std if image_std is not None else list(IMAGENET_STANDARD_STD)
-        self.do_convert_rgb = do_convert_rgb
-        super().__init__(**kwargs)
+        size = size_dict(size if size is not None else {"height": 224, "width": 224})
+        image_mean = image_mean if image_mean is not None else list(IMAGENET_STANDARD_MEAN)
+        image_std = image_std if image_std is not None else list(IMAGENET_STANDARD_STD)
+        super().__init__(**constructor_arguments())
 
 
 __all__ = ["ViTImageProcessor"]

@@ -13,7 +13,6 @@ called and decodes CTC ids.
 from __future__ import annotations
 
 import itertools
-import json
 import logging
 import os
 import warnings
@@ -24,9 +23,11 @@ from typing import Any
 
 import numpy as np
 
-from modelyard.errors import MissingFileError, TokenizerError
+from modelyard.errors import TokenizerError
+from modelyard.pretrained_io import constructor_arguments
 from modelyard.tokenization.added_tokens import AddedToken
 from modelyard.tokenization.encoding import BatchEncoding, to_py_obj
+from modelyard.tokenization.serialization import read_json_vocab, write_json
 from modelyard.tokenization.slow import PreTrainedTokenizer
 
 logger = logging.getLogger(__name__)
@@ -82,13 +83,50 @@ class Wav2Vec2CTCTokenizerOutput:
         return key in self.keys()
 
 
-class _WordDelimiter:
-    """``word_delimiter_token`` (the token standing for a space) and its id, as both Wav2Vec2 tokenizers have."""
+class _CharacterVocabulary(PreTrainedTokenizer):
+    """What both Wav2Vec2 tokenizers share: a JSON vocabulary of characters (``self.vocab``; ``self.encoder`` is
+    the part in use, one language's of a multilingual file), and ``word_delimiter_token``, the token standing
+    for a space."""
 
     _word_delimiter_token: str | None
-    verbose: bool
-    convert_tokens_to_ids: Any
-    convert_ids_to_tokens: Any
+
+    def _read_vocabulary(self, vocab_file: str | os.PathLike[str] | None, target_lang: str | None = None) -> None:
+        self.vocab: dict[str, Any] = read_json_vocab(
+            vocab_file, owner=type(self).__name__, layout='mapping each character to its id, e.g. {"<pad>": 0, "|": 1, "A": 2}'
+        )
+        self._use_language(target_lang)
+
+    def _use_language(self, target_lang: str | None) -> None:
+        """Encode with ``target_lang``'s part of a multilingual vocabulary (``None``: the whole vocabulary)."""
+        if target_lang is not None and not isinstance(self.vocab.get(target_lang), dict):
+            languages = ", ".join(key for key, value in self.vocab.items() if isinstance(value, dict))
+            raise TokenizerError(
+                f"target_lang={target_lang!r} is not a language of this vocabulary; it has: {languages or 'no languages'}."
+            )
+        self.encoder: dict[str, int] = self.vocab if target_lang is None else self.vocab[target_lang]
+        self.decoder: dict[int, str] = {index: token for token, index in self.encoder.items()}
+
+    @property
+    def vocab_size(self) -> int:
+        return len(self.decoder)
+
+    def get_vocab(self) -> dict[str, int]:
+        return {**self.encoder, **self.added_tokens_encoder}
+
+    def _convert_token_to_id(self, token: str) -> int:
+        index = self.encoder.get(token)
+        return index if index is not None else self.encoder.get(self.unk_token)  # type: ignore[return-value]  # the vocabulary holds the unknown token
+
+    def _convert_id_to_token(self, index: int) -> str:
+        return self.decoder.get(index, self.unk_token)
+
+    def save_vocabulary(self, save_directory: str | os.PathLike[str], filename_prefix: str | None = None) -> tuple[str, ...]:
+        directory = Path(save_directory)
+        if not directory.is_dir():
+            raise TokenizerError(f"save_vocabulary needs an existing folder, got {str(directory)!r}.")
+        path = directory / ((f"{filename_prefix}-" if filename_prefix else "") + VOCAB_FILES_NAMES["vocab_file"])
+        write_json(path, self.vocab)
+        return (str(path),)
 
     @property
     def word_delimiter_token(self) -> str | None:
@@ -113,7 +151,7 @@ class _WordDelimiter:
         self._word_delimiter_token = self.convert_ids_to_tokens(value)
 
 
-class Wav2Vec2CTCTokenizer(_WordDelimiter, PreTrainedTokenizer):
+class Wav2Vec2CTCTokenizer(_CharacterVocabulary):
     """Character-level CTC tokenizer of Wav2Vec2.
 
     ``word_delimiter_token`` stands for spaces; ``do_lower_case=True`` means the vocabulary is upper case:
@@ -140,28 +178,8 @@ class Wav2Vec2CTCTokenizer(_WordDelimiter, PreTrainedTokenizer):
         self.do_lower_case = do_lower_case
         self.replace_word_delimiter_char = replace_word_delimiter_char
         self.target_lang = target_lang
-        self.vocab = _read_vocab(vocab_file, type(self).__name__)
-        if target_lang is not None:
-            if target_lang not in self.vocab or not isinstance(self.vocab[target_lang], dict):
-                raise TokenizerError(
-                    f"target_lang={target_lang!r} is not a language of the vocabulary in {str(vocab_file)!r}; "
-                    f"it has: {', '.join(k for k, v in self.vocab.items() if isinstance(v, dict)) or 'no languages'}."
-                )
-            self.encoder = self.vocab[target_lang]
-        else:
-            self.encoder = self.vocab
-        self.decoder = {index: token for token, index in self.encoder.items()}
-        super().__init__(
-            unk_token=unk_token,
-            bos_token=bos_token,
-            eos_token=eos_token,
-            pad_token=pad_token,
-            do_lower_case=do_lower_case,
-            word_delimiter_token=word_delimiter_token,
-            replace_word_delimiter_char=replace_word_delimiter_char,
-            target_lang=target_lang,
-            **kwargs,
-        )
+        self._read_vocabulary(vocab_file, target_lang)
+        super().__init__(**constructor_arguments(leave_out=("vocab_file",)))
         self._add_multichar_tokens()
 
     def _add_multichar_tokens(self) -> None:
@@ -174,20 +192,10 @@ class Wav2Vec2CTCTokenizer(_WordDelimiter, PreTrainedTokenizer):
         """Switch a multilingual (nested) vocabulary to another language."""
         if self.vocab is self.encoder or self.vocab == self.encoder:
             raise TokenizerError("This vocabulary has a single language; set_target_lang needs a {lang: vocab} file.")
-        if target_lang not in self.vocab:
-            raise TokenizerError(f"target_lang={target_lang!r} is not in the vocabulary; choose one of {', '.join(self.vocab)}.")
+        self._use_language(target_lang)
         self.target_lang = target_lang
         self.init_kwargs["target_lang"] = target_lang
-        self.encoder = self.vocab[target_lang]
-        self.decoder = {index: token for token, index in self.encoder.items()}
         self._add_multichar_tokens()
-
-    @property
-    def vocab_size(self) -> int:
-        return len(self.decoder)
-
-    def get_vocab(self) -> dict[str, int]:
-        return {**self.encoder, **self.added_tokens_encoder}
 
     def _add_tokens(self, new_tokens: list[str | AddedToken], special_tokens: bool = False) -> int:
         # Plain strings are added unnormalized and without stripping (characters are case-sensitive here).
@@ -203,13 +211,6 @@ class Wav2Vec2CTCTokenizer(_WordDelimiter, PreTrainedTokenizer):
         if self.do_lower_case:
             text = text.upper()
         return list(text.replace(" ", self.word_delimiter_token or " "))
-
-    def _convert_token_to_id(self, token: str) -> int:
-        index = self.encoder.get(token)
-        return index if index is not None else self.encoder.get(self.unk_token)
-
-    def _convert_id_to_token(self, index: int) -> str:
-        return self.decoder.get(index, self.unk_token)
 
     # ------------------------------------------------------------------ CTC decoding
     def convert_tokens_to_string(  # type: ignore[override]  # the reference's CTC signature
@@ -355,17 +356,8 @@ class Wav2Vec2CTCTokenizer(_WordDelimiter, PreTrainedTokenizer):
             return Wav2Vec2CTCTokenizerOutput(**{key: [d[key] for d in decoded] for key in decoded[0]})  # type: ignore[index,arg-type]  # dicts of its fields when offsets are asked for
         return decoded  # type: ignore[return-value]  # strings, or outputs with offsets (returned above)
 
-    # ------------------------------------------------------------------ saving
-    def save_vocabulary(self, save_directory: str | os.PathLike[str], filename_prefix: str | None = None) -> tuple[str, ...]:
-        directory = Path(save_directory)
-        if not directory.is_dir():
-            raise TokenizerError(f"save_vocabulary needs an existing folder, got {str(directory)!r}.")
-        path = directory / ((f"{filename_prefix}-" if filename_prefix else "") + VOCAB_FILES_NAMES["vocab_file"])
-        path.write_text(json.dumps(self.vocab, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
-        return (str(path),)
 
-
-class Wav2Vec2Tokenizer(_WordDelimiter, PreTrainedTokenizer):
+class Wav2Vec2Tokenizer(_CharacterVocabulary):
     """The older Wav2Vec2 tokenizer (deprecated; use :class:`Wav2Vec2Processor` or :class:`Wav2Vec2CTCTokenizer`):
     calling it prepares raw audio, as a feature extractor does (``input_values``, zero-mean unit-variance with
     ``do_normalize``, padded with zeros, ``attention_mask`` when ``return_attention_mask``), and ``decode``
@@ -397,19 +389,8 @@ class Wav2Vec2Tokenizer(_WordDelimiter, PreTrainedTokenizer):
         self.do_lower_case = do_lower_case
         self.do_normalize = do_normalize
         self.return_attention_mask = return_attention_mask
-        self.encoder = _read_vocab(vocab_file, type(self).__name__)
-        self.decoder = {index: token for token, index in self.encoder.items()}
-        super().__init__(
-            unk_token=unk_token,
-            bos_token=bos_token,
-            eos_token=eos_token,
-            pad_token=pad_token,
-            do_lower_case=do_lower_case,
-            do_normalize=do_normalize,
-            return_attention_mask=return_attention_mask,
-            word_delimiter_token=word_delimiter_token,
-            **kwargs,
-        )
+        self._read_vocabulary(vocab_file)
+        super().__init__(**constructor_arguments(leave_out=("vocab_file",)))
 
     def __call__(  # type: ignore[override]  # the reference's signature (raw speech, not text)
         self,
@@ -444,19 +425,6 @@ class Wav2Vec2Tokenizer(_WordDelimiter, PreTrainedTokenizer):
             verbose=verbose,
         )
 
-    @property
-    def vocab_size(self) -> int:
-        return len(self.decoder)
-
-    def get_vocab(self) -> dict[str, int]:
-        return {**self.encoder, **self.added_tokens_encoder}
-
-    def _convert_token_to_id(self, token: str) -> int:
-        return self.encoder.get(token, self.encoder.get(str(self.unk_token)))  # type: ignore[return-value]  # the vocabulary holds the unknown token
-
-    def _convert_id_to_token(self, index: int) -> str:
-        return self.decoder.get(index, str(self.unk_token))
-
     def convert_tokens_to_string(self, tokens: list[str]) -> str:
         """CTC decoding: collapse repeats, drop the padding (blank) token, the word delimiter becomes a space."""
         grouped = [token for token, _ in itertools.groupby(tokens)]
@@ -479,32 +447,6 @@ class Wav2Vec2Tokenizer(_WordDelimiter, PreTrainedTokenizer):
         if clean_up_tokenization_spaces is None:
             clean_up_tokenization_spaces = self.clean_up_tokenization_spaces
         return self.clean_up_tokenization(text) if clean_up_tokenization_spaces else text
-
-    def save_vocabulary(self, save_directory: str | os.PathLike[str], filename_prefix: str | None = None) -> tuple[str, ...]:
-        directory = Path(save_directory)
-        if not directory.is_dir():
-            raise TokenizerError(f"save_vocabulary needs an existing folder, got {str(directory)!r}.")
-        path = directory / ((f"{filename_prefix}-" if filename_prefix else "") + VOCAB_FILES_NAMES["vocab_file"])
-        path.write_text(json.dumps(self.encoder, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
-        return (str(path),)
-
-
-def _read_vocab(vocab_file: str | os.PathLike[str] | None, owner: str) -> dict[str, Any]:
-    if vocab_file is None or not Path(vocab_file).is_file():
-        raise MissingFileError(
-            f"{owner} needs a JSON vocabulary file ({{token: id}}), but {vocab_file!r} is not a file. Pass "
-            f"vocab_file=<path>, or load a saved tokenizer with {owner}.from_pretrained(<folder or repo id>)."
-        )
-    try:
-        vocab = json.loads(Path(vocab_file).read_text(encoding="utf-8"))
-    except json.JSONDecodeError as err:
-        raise TokenizerError(
-            f"The vocabulary {str(vocab_file)!r} is not JSON ({err}); {owner} reads a JSON object mapping each "
-            'character to its id, e.g. {"<pad>": 0, "|": 1, "A": 2} (whatever the file extension).'
-        ) from err
-    if not isinstance(vocab, dict):
-        raise TokenizerError(f"The vocabulary {str(vocab_file)!r} must be a JSON object {{token: id}}, got {type(vocab).__name__}.")
-    return vocab
 
 
 __all__ = ["Wav2Vec2CTCTokenizer", "Wav2Vec2CTCTokenizerOutput", "Wav2Vec2Tokenizer"]

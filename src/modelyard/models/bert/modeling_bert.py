@@ -38,12 +38,12 @@ from modelyard.layers.attention import (
 )
 from modelyard.layers.causal_mask import build_causal_mask
 from modelyard.layers.decoder_heads import causal_lm_loss
-from modelyard.layers.embeddings import absolute_positions
+from modelyard.layers.embeddings import absolute_positions, check_one_input
 from modelyard.layers.init import init_normal_
 from modelyard.layers.mlp import Intermediate, OutputProjection
 from modelyard.layers.pooling import FirstTokenPooler
 from modelyard.layers.pruning import prune_linear
-from modelyard.layers.returns import finish_output, wants_dict
+from modelyard.layers.returns import finish_output, output_options, wants_dict
 from modelyard.layers.stack import LayerStack
 from modelyard.modeling import PreTrainedModel
 from modelyard.models.bert.configuration_bert import BertConfig
@@ -459,10 +459,8 @@ class BertModel(BertPreTrainedModel):
         cache_position: Tensor | None = None,
     ) -> BaseModelOutputWithPoolingAndCrossAttentions | tuple[Any, ...]:
         config = self.config
-        output_attentions = config.output_attentions if output_attentions is None else output_attentions
-        output_hidden_states = config.output_hidden_states if output_hidden_states is None else output_hidden_states
-        if (input_ids is None) == (inputs_embeds is None):
-            raise ValueError("Pass exactly one of input_ids or inputs_embeds to BertModel.")
+        output_attentions, output_hidden_states = output_options(config, output_attentions, output_hidden_states)
+        check_one_input(input_ids, inputs_embeds, model="BertModel")
         use_cache = bool(config.use_cache if use_cache is None else use_cache) and config.is_decoder
         if use_cache and self.encoder.gradient_checkpointing and self.training:
             logger.warning("use_cache=True does not work with gradient checkpointing while training; not caching.")

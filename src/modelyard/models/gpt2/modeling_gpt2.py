@@ -34,6 +34,7 @@ from modelyard.layers.decoder_heads import (
     token_scores_output,
 )
 from modelyard.layers.pooling import SequenceSummary
+from modelyard.layers.returns import output_options
 from modelyard.layers.rotary_decoder import as_cache, mask_sizes
 from modelyard.modeling import PreTrainedModel
 from modelyard.models.gpt2.configuration_gpt2 import GPT2Config
@@ -238,8 +239,7 @@ class GPT2Model(GPT2PreTrainedModel):
         **kwargs: Any,
     ) -> BaseModelOutputWithPastAndCrossAttentions | tuple[Any, ...]:
         config = self.config
-        output_attentions = config.output_attentions if output_attentions is None else output_attentions
-        output_hidden_states = config.output_hidden_states if output_hidden_states is None else output_hidden_states
+        output_attentions, output_hidden_states = output_options(config, output_attentions, output_hidden_states)
         use_cache = config.use_cache if use_cache is None else use_cache
         if input_ids is not None and inputs_embeds is None:
             given = input_ids

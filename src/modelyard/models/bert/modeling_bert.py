@@ -679,7 +679,7 @@ class BertForMaskedLM(TiedPredictions, heads.MaskedLMHead, BertPreTrainedModel):
         self.post_init()
 
     def head_logits(self, encoded: BaseModelOutputWithPoolingAndCrossAttentions) -> Tensor:
-        return self.lm_logits(encoded.last_hidden_state)  # (batch, seq, vocab)
+        return self.lm_logits(encoded.last_hidden_state)  # type: ignore[arg-type]  # (batch, seq, vocab); a base model's output always has it
 
     def forward(
         self,

@@ -138,7 +138,6 @@ class RobertaLMHeadMixin(TiedPredictions):
 
     lm_head: RobertaLMHead
     _tied_weights_keys: ClassVar[list[str] | None] = ["lm_head.decoder.weight", "lm_head.decoder.bias"]
-    _expected_unused_keys = _NO_POOLER
 
     def prediction_head(self) -> heads.TiedDecoderBias:
         return self.lm_head
@@ -147,18 +146,22 @@ class RobertaLMHeadMixin(TiedPredictions):
         self.lm_head = RobertaLMHead(config)
 
     def lm_logits(self, hidden_states: Tensor) -> Tensor:
-        return self.lm_head(hidden_states)  # type: ignore[no-any-return]  # torch: Module.__call__ is untyped
+        return self.lm_head(hidden_states)
 
 
 class RobertaForMaskedLM(RobertaLMHeadMixin, RobertaPreTrainedModel, BertForMaskedLM):
     """RoBERTa with the masked-language-modelling head: (batch, seq, vocab) logits; ``labels`` (batch, seq) token
     ids to predict, -100 where no prediction is scored."""
 
+    _expected_unused_keys = _NO_POOLER
+
 
 class RobertaForCausalLM(RobertaLMHeadMixin, RobertaPreTrainedModel, BertLMHeadModel):
     """RoBERTa as a left-to-right language model (``is_decoder=True`` in the config): next-token logits from the
     LM head, a key/value cache for ``generate()``, and with ``add_cross_attention`` attention over
     ``encoder_hidden_states``. ``labels`` are shifted inside (pass ``labels=input_ids``; -100 is not scored)."""
+
+    _expected_unused_keys = _NO_POOLER
 
 
 class RobertaForSequenceClassification(heads.SequenceClassificationHead, RobertaPreTrainedModel, BertHead):

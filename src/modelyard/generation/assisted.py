@@ -26,6 +26,7 @@ from __future__ import annotations
 import copy
 import inspect
 import logging
+from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any
 
@@ -35,7 +36,7 @@ from modelyard.errors import ConfigurationError
 from modelyard.generation.caches import Cache
 from modelyard.generation.configuration_utils import GenerationConfig
 from modelyard.generation.logits_process import LogitsProcessorList, MinLengthLogitsProcessor
-from modelyard.generation.outputs import GenerateDecoderOnlyOutput
+from modelyard.generation.outputs import decoder_only_output
 from modelyard.generation.stopping_criteria import StoppingCriteriaList
 
 logger = logging.getLogger(__name__)
@@ -218,22 +219,24 @@ def crop_cache(past: Any, length: int) -> Any:
     return tuple(tuple(state[:, :, :length, ...] for state in layer) for layer in past)
 
 
+# how each per-token input grows by n positions: the mask with ones, the token types with the last type
+_EXTENSIONS: dict[str, Callable[[torch.Tensor, int], torch.Tensor]] = {
+    "attention_mask": lambda mask, n: mask.new_ones((mask.shape[0], n)),
+    "token_type_ids": lambda types, n: types[:, -1:].repeat(1, n),
+}
+
+
 def resize_inputs(kwargs: dict[str, Any], length: int) -> None:
     """Crop or extend (with ones / the last token type) ``attention_mask`` and ``token_type_ids`` to ``length``."""
-    mask = kwargs.get("attention_mask")
-    if mask is not None:
-        diff = length - mask.shape[1]
+    for name, extension in _EXTENSIONS.items():
+        tensor = kwargs.get(name)
+        if tensor is None:
+            continue
+        diff = length - tensor.shape[1]
         if diff < 0:
-            kwargs["attention_mask"] = mask[:, :diff]
+            kwargs[name] = tensor[:, :diff]
         elif diff > 0:
-            kwargs["attention_mask"] = torch.cat([mask, mask.new_ones((mask.shape[0], diff))], dim=-1)
-    types = kwargs.get("token_type_ids")
-    if types is not None:
-        diff = length - types.shape[1]
-        if diff < 0:
-            kwargs["token_type_ids"] = types[:, :diff]
-        elif diff > 0:
-            kwargs["token_type_ids"] = torch.cat([types, types[:, -1:].repeat(1, diff)], dim=-1)
+            kwargs[name] = torch.cat([tensor, extension(tensor, diff)], dim=-1)
 
 
 def speculative_sampling(candidate_ids: torch.Tensor, candidate_scores: torch.Tensor, draft_length: int,
@@ -362,15 +365,8 @@ def assisted_decoding(model: Any, input_ids: torch.Tensor, processors: LogitsPro
         generator.finish()
     if not s.return_dict:
         return input_ids
-    fields: dict[str, Any] = dict(
-        sequences=input_ids,
-        scores=tuple(scores_out) if scores_out is not None else None,
-        logits=tuple(logits_out) if logits_out is not None else None,
-        attentions=tuple(attentions) if attentions is not None else None,
-        hidden_states=tuple(hidden) if hidden is not None else None,
-        past_key_values=model_kwargs.get("past_key_values"),
-    )
-    return GenerateDecoderOnlyOutput(**fields)
+    return decoder_only_output(input_ids, scores=scores_out, logits=logits_out, attentions=attentions,
+                               hidden_states=hidden, past_key_values=model_kwargs.get("past_key_values"))
 
 
 def check_assistant(model: Any, assistant_model: Any, assistant_tokenizer: Any) -> None:

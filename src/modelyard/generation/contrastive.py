@@ -21,7 +21,7 @@ from modelyard.generation.assisted import call_model, crop_cache
 from modelyard.generation.caches import Cache
 from modelyard.generation.configuration_utils import GenerationConfig
 from modelyard.generation.logits_process import LogitsProcessorList
-from modelyard.generation.outputs import GenerateDecoderOnlyOutput
+from modelyard.generation.outputs import decoder_only_output
 from modelyard.generation.stopping_criteria import StoppingCriteriaList
 
 
@@ -98,15 +98,8 @@ def contrastive_search(model: Any, input_ids: torch.Tensor, processors: LogitsPr
     model_kwargs["past_key_values"] = crop_cache(model_kwargs["past_key_values"], -1)
     if not s.return_dict:
         return input_ids
-    fields: dict[str, Any] = dict(
-        sequences=input_ids,
-        scores=tuple(scores_out) if scores_out is not None else None,
-        logits=tuple(logits_out) if logits_out is not None else None,
-        attentions=tuple(attentions) if attentions is not None else None,
-        hidden_states=tuple(hidden) if hidden is not None else None,
-        past_key_values=model_kwargs.get("past_key_values"),
-    )
-    return GenerateDecoderOnlyOutput(**fields)
+    return decoder_only_output(input_ids, scores=scores_out, logits=logits_out, attentions=attentions,
+                               hidden_states=hidden, past_key_values=model_kwargs.get("past_key_values"))
 
 
 class _Step:

@@ -23,6 +23,26 @@ class GenerateDecoderOnlyOutput(ModelOutput):
     past_key_values: Any = None
 
 
+def decoder_only_output(
+    sequences: torch.Tensor,
+    *,
+    scores: list[torch.Tensor] | None,
+    logits: list[torch.Tensor] | None,
+    attentions: list[Any] | None,
+    hidden_states: list[Any] | None,
+    past_key_values: Any,
+) -> GenerateDecoderOnlyOutput:
+    """The output of a decoder-only loop from what it recorded per step (lists; None where not asked for)."""
+    return GenerateDecoderOnlyOutput(
+        sequences=sequences,
+        scores=tuple(scores) if scores is not None else None,
+        logits=tuple(logits) if logits is not None else None,
+        attentions=tuple(attentions) if attentions is not None else None,
+        hidden_states=tuple(hidden_states) if hidden_states is not None else None,
+        past_key_values=past_key_values,
+    )
+
+
 @dataclass
 class GenerateBeamDecoderOnlyOutput(ModelOutput):
     """Beam search: also ``sequences_scores`` (each returned beam's length-penalised score, with

@@ -104,6 +104,7 @@ from modelyard.generation.outputs import (  # noqa: F401 - the reference's names
     GenerateOutput,
     GreedySearchDecoderOnlyOutput,
     SampleDecoderOnlyOutput,
+    decoder_only_output,
 )
 from modelyard.generation.stopping_criteria import (
     ConfidenceCriteria,
@@ -814,14 +815,8 @@ class GenerationMixin:
             streamer.end()
         if not s.return_dict:
             return input_ids
-        return GenerateDecoderOnlyOutput(
-            sequences=input_ids,
-            scores=tuple(scores_out) if scores_out is not None else None,
-            logits=tuple(logits_out) if logits_out is not None else None,
-            attentions=tuple(attentions) if attentions is not None else None,
-            hidden_states=tuple(hidden) if hidden is not None else None,
-            past_key_values=model_kwargs.get("past_key_values"),
-        )
+        return decoder_only_output(input_ids, scores=scores_out, logits=logits_out, attentions=attentions,
+                                   hidden_states=hidden, past_key_values=model_kwargs.get("past_key_values"))
 
     def _beam_search(self, input_ids: torch.Tensor, processors: LogitsProcessorList, criteria: StoppingCriteriaList,
                      config: GenerationConfig, s: _Settings, model_kwargs: dict[str, Any]) -> Any:

@@ -184,15 +184,12 @@ class CausalLMHead(_DecoderHead, GenerationMixin):
         return self._finish(causal_lm_output(logits, labels, self.config, out, kwargs), return_dict)
 
 
-class SequenceClassificationHead(_DecoderHead):
-    """Scores (``score``, no bias) read at each row's last non-padding token."""
+class _LabelledHead(_DecoderHead):
+    """The forward of the heads that take ``labels`` (sequence and token classification): the base model,
+    then the head's :meth:`labelled_output` (its logits, the loss from ``labels``, the output object)."""
 
-    def __init__(self, config: Any) -> None:
-        super().__init__(config)
-        self.num_labels = config.num_labels
-        setattr(self, self.base_model_prefix, self._make_backbone(config))
-        self.score = nn.Linear(config.hidden_size, self.num_labels, bias=False)
-        self.post_init()
+    def labelled_output(self, out: Any, input_ids: torch.Tensor | None, labels: torch.Tensor | None) -> Any:
+        raise NotImplementedError(f"{type(self).__name__} must define labelled_output(out, input_ids, labels).")
 
     def forward(
         self,
@@ -207,16 +204,29 @@ class SequenceClassificationHead(_DecoderHead):
         output_hidden_states: bool | None = None,
         return_dict: bool | None = None,
         **kwargs: Any,
-    ) -> SequenceClassifierOutputWithPast | tuple[Any, ...]:
-        """``labels``: (batch,) class ids, (batch, num_labels) floats for multi-label, or floats to regress."""
+    ) -> SequenceClassifierOutputWithPast | TokenClassifierOutput | tuple[Any, ...]:
         out = self._run_backbone(
             input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids,
             past_key_values=past_key_values, inputs_embeds=inputs_embeds, use_cache=use_cache,
             output_attentions=output_attentions, output_hidden_states=output_hidden_states,
         )
+        return self._finish(self.labelled_output(out, input_ids, labels), return_dict)
+
+
+class SequenceClassificationHead(_LabelledHead):
+    """Scores (``score``, no bias) read at each row's last non-padding token."""
+
+    def __init__(self, config: Any) -> None:
+        super().__init__(config)
+        self.num_labels = config.num_labels
+        setattr(self, self.base_model_prefix, self._make_backbone(config))
+        self.score = nn.Linear(config.hidden_size, self.num_labels, bias=False)
+        self.post_init()
+
+    def labelled_output(self, out: Any, input_ids: torch.Tensor | None, labels: torch.Tensor | None) -> Any:
+        """``labels``: (batch,) class ids, (batch, num_labels) floats for multi-label, or floats to regress."""
         scores = self.score(out.last_hidden_state)  # (batch, seq, num_labels)
-        result = last_token_scores_output(scores, input_ids, labels, self.config, out, where=type(self).__name__)
-        return self._finish(result, return_dict)
+        return last_token_scores_output(scores, input_ids, labels, self.config, out, where=type(self).__name__)
 
 
 def classifier_dropout(config: Any) -> float:
@@ -228,7 +238,7 @@ def classifier_dropout(config: Any) -> float:
     return 0.1
 
 
-class TokenClassificationHead(_DecoderHead):
+class TokenClassificationHead(_LabelledHead):
     """A label per token (``score`` after dropout)."""
 
     def __init__(self, config: Any) -> None:
@@ -239,28 +249,10 @@ class TokenClassificationHead(_DecoderHead):
         self.score = nn.Linear(config.hidden_size, config.num_labels)
         self.post_init()
 
-    def forward(
-        self,
-        input_ids: torch.Tensor | None = None,
-        attention_mask: torch.Tensor | None = None,
-        position_ids: torch.Tensor | None = None,
-        past_key_values: Any = None,
-        inputs_embeds: torch.Tensor | None = None,
-        labels: torch.Tensor | None = None,
-        use_cache: bool | None = None,
-        output_attentions: bool | None = None,
-        output_hidden_states: bool | None = None,
-        return_dict: bool | None = None,
-        **kwargs: Any,
-    ) -> TokenClassifierOutput | tuple[Any, ...]:
+    def labelled_output(self, out: Any, input_ids: torch.Tensor | None, labels: torch.Tensor | None) -> Any:
         """``labels``: (batch, seq) class ids, -100 where no label is scored."""
-        out = self._run_backbone(
-            input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids,
-            past_key_values=past_key_values, inputs_embeds=inputs_embeds, use_cache=use_cache,
-            output_attentions=output_attentions, output_hidden_states=output_hidden_states,
-        )
         logits = self.score(self.dropout(out.last_hidden_state))  # (batch, seq, num_labels)
-        return self._finish(token_scores_output(logits, labels, out), return_dict)
+        return token_scores_output(logits, labels, out)
 
 
 class QuestionAnsweringHead(_DecoderHead):

@@ -1,4 +1,5 @@
-"""Learned absolute position embeddings (BERT-style tables), and the check that an input fits them."""
+"""Learned absolute position embeddings (BERT-style tables), the check that an input fits them, and the check
+that a text model got its tokens one way (ids or embeddings)."""
 
 from __future__ import annotations
 
@@ -23,4 +24,10 @@ def absolute_positions(
     return table.weight[offset : offset + seq_length]
 
 
-__all__ = ["absolute_positions"]
+def check_one_input(input_ids: torch.Tensor | None, inputs_embeds: torch.Tensor | None, *, model: str) -> None:
+    """A text model takes its tokens as ``input_ids`` or as ``inputs_embeds``, exactly one of the two."""
+    if (input_ids is None) == (inputs_embeds is None):
+        raise ValueError(f"Pass exactly one of input_ids or inputs_embeds to {model}.")
+
+
+__all__ = ["absolute_positions", "check_one_input"]

@@ -39,6 +39,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import torch
+from torch import nn
 from torch.nn import functional as F
 
 import modelyard.outputs as outputs
@@ -135,6 +136,34 @@ def last_token_pool(
     positions = torch.arange(input_ids.shape[-1], device=input_ids.device, dtype=torch.int32)
     last = (positions * not_pad).argmax(-1).to(hidden_states.device)  # (batch,)
     return hidden_states[torch.arange(batch, device=hidden_states.device), last]
+
+
+class TiedDecoderBias(nn.Module):
+    """Base of a language-model head whose vocabulary projection ``decoder`` (weight tied to the word
+    embeddings) has its bias also under the head's own name ``bias``: one parameter, which checkpoints store
+    under either key (``cls.predictions.bias``, ``lm_head.bias``)."""
+
+    decoder: nn.Linear
+
+    def share_decoder_bias(self, vocab_size: int) -> None:
+        """Create ``bias`` (zeros) and make it ``decoder.bias`` too; called at the end of ``__init__``."""
+        self.bias = nn.Parameter(torch.zeros(vocab_size))
+        self.decoder.bias = self.bias
+
+    def tie_bias(self) -> None:
+        """Make ``bias`` and ``decoder.bias`` one parameter again, keeping the one that holds real values.
+
+        After loading, only one of the two names was filled from the checkpoint (the other is still on
+        the meta device); after a vocabulary resize, ``decoder.bias`` has the new size.
+        """
+        decoder_bias = self.decoder.bias
+        use_decoder = decoder_bias is not None and decoder_bias.device.type != "meta" and (
+            self.bias.device.type == "meta" or self.bias.shape[0] != self.decoder.weight.shape[0]
+        )
+        if use_decoder:
+            self.bias = decoder_bias
+        else:
+            self.decoder.bias = self.bias
 
 
 # ---------------------------------------------------------------------------------------------- generic heads
@@ -264,6 +293,7 @@ __all__ = [
     "QuestionAnsweringHead",
     "SequenceClassificationHead",
     "TaskHead",
+    "TiedDecoderBias",
     "TokenClassificationHead",
     "infer_problem_type",
     "last_token_pool",

@@ -90,17 +90,32 @@ def transposed_product(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor
     return out[:, :rows].t().contiguous()
 
 
-def _measure_transposed(out_features: int, in_features: int, *, stored_transposed: bool) -> list[int]:
+def _timing_operands(
+    out_features: int, in_features: int, row_counts: tuple[int, ...], *, cold_bytes: int, stored_transposed: bool
+) -> tuple[list[torch.Tensor], torch.Tensor, list[torch.Tensor]]:
+    """Seeded operands of a timing: enough weight copies (as the layer stores them) to fill ``cold_bytes``, so
+    each product reads its weight from memory rather than cache, a bias, and one input per row count."""
     generator = torch.Generator().manual_seed(0)
-    copies = min(_MAX_COPIES, max(1, -(-_COLD_BYTES // (4 * out_features * in_features))))
+    copies = min(_MAX_COPIES, max(1, -(-cold_bytes // (4 * out_features * in_features))))
     shape = (in_features, out_features) if stored_transposed else (out_features, in_features)
     weights = [torch.randn(*shape, generator=generator) for _ in range(copies)]
     bias = torch.randn(out_features, generator=generator)
-    inputs = [torch.randn(rows, in_features, generator=generator) for rows in _CANDIDATE_ROWS]
+    inputs = [torch.randn(rows, in_features, generator=generator) for rows in row_counts]
+    return weights, bias, inputs
+
+
+def _own_products(x: torch.Tensor, weights: list[torch.Tensor], bias: torch.Tensor, stored_transposed: bool) -> None:
+    """The layer's own product of ``x`` with each weight copy (``addmm`` for a Conv1D-style (in, out) weight)."""
+    for weight in weights:
+        torch.addmm(bias, x, weight) if stored_transposed else F.linear(x, weight, bias)
+
+
+def _measure_transposed(out_features: int, in_features: int, *, stored_transposed: bool) -> list[int]:
+    weights, bias, inputs = _timing_operands(out_features, in_features, _CANDIDATE_ROWS, cold_bytes=_COLD_BYTES,
+                                             stored_transposed=stored_transposed)
 
     def own(x: torch.Tensor) -> None:
-        for weight in weights:
-            torch.addmm(bias, x, weight) if stored_transposed else F.linear(x, weight, bias)
+        _own_products(x, weights, bias, stored_transposed)
 
     def transposed(x: torch.Tensor) -> None:
         for weight in weights:
@@ -135,17 +150,12 @@ def packing_wins(out_features: int, in_features: int, threads: int, *, stored_tr
 
 def _measure_packing(out_features: int, in_features: int, *, stored_transposed: bool) -> list[float]:
     """Time ratios packed / best other form at each of :data:`_PACKING_ROWS`."""
-    generator = torch.Generator().manual_seed(0)
     out_features = min(out_features, max(1, _PACKING_SLICE_BYTES // (4 * in_features)))
-    copies = min(_MAX_COPIES, max(1, -(-_PACKING_COLD_BYTES // (4 * out_features * in_features))))
-    shape = (in_features, out_features) if stored_transposed else (out_features, in_features)
-    weights = [torch.randn(*shape, generator=generator) for _ in range(copies)]
-    bias = torch.randn(out_features, generator=generator)
-    inputs = [torch.randn(rows, in_features, generator=generator) for rows in _PACKING_ROWS]
+    weights, bias, inputs = _timing_operands(out_features, in_features, _PACKING_ROWS,
+                                             cold_bytes=_PACKING_COLD_BYTES, stored_transposed=stored_transposed)
 
     def own(x: torch.Tensor) -> None:
-        for weight in weights:
-            torch.addmm(bias, x, weight) if stored_transposed else F.linear(x, weight, bias)
+        _own_products(x, weights, bias, stored_transposed)
 
     def transposed(x: torch.Tensor) -> None:
         for weight in weights:

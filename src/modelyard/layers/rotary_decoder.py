@@ -23,9 +23,13 @@ from torch import nn
 
 from modelyard.layers.causal_mask import build_causal_mask, packed_sequence_ids
 from modelyard.layers.decoder_attention import GroupedQueryAttention, uses_eager
+from modelyard.layers.embeddings import check_one_input
 from modelyard.layers.gated_mlp import GatedMLP
+from modelyard.layers.init import init_normal_
 from modelyard.layers.norms import RMSNorm
+from modelyard.layers.returns import output_options
 from modelyard.layers.rotary_embedding import RotaryEmbedding
+from modelyard.modeling import PreTrainedModel
 from modelyard.outputs import BaseModelOutputWithPast
 
 logger = logging.getLogger(__name__)
@@ -36,21 +40,12 @@ FULL, SLIDING = "full_attention", "sliding_attention"
 class RotaryDecoderLayer(nn.Module):
     """One pre-norm decoder block (``self_attn``, ``mlp``, ``input_layernorm``, ``post_attention_layernorm``)."""
 
-    def __init__(
-        self,
-        config: Any,
-        layer_idx: int,
-        *,
-        qkv_bias: bool = False,
-        output_bias: bool = False,
-        mlp_bias: bool = False,
-        sliding_window: int | None = None,
-    ) -> None:
+    def __init__(self, config: Any, layer_idx: int, *, mlp_bias: bool = False, **attention_options: Any) -> None:
+        """``attention_options``: ``qkv_bias``, ``output_bias`` and ``sliding_window`` of the
+        :class:`GroupedQueryAttention`."""
         super().__init__()
-        self.attention_type = SLIDING if sliding_window is not None else FULL
-        self.self_attn = GroupedQueryAttention(
-            config, layer_idx, qkv_bias=qkv_bias, output_bias=output_bias, sliding_window=sliding_window
-        )
+        self.attention_type = SLIDING if attention_options.get("sliding_window") is not None else FULL
+        self.self_attn = GroupedQueryAttention(config, layer_idx, **attention_options)
         self.mlp = GatedMLP(config.hidden_size, config.intermediate_size, hidden_act=config.hidden_act, bias=mlp_bias)
         self.input_layernorm = RMSNorm(config.hidden_size, eps=config.rms_norm_eps)
         self.post_attention_layernorm = RMSNorm(config.hidden_size, eps=config.rms_norm_eps)
@@ -77,19 +72,24 @@ class RotaryDecoderLayer(nn.Module):
 
 
 def init_decoder_weights(module: nn.Module, std: float) -> None:
-    """The reference's initialisation of these blocks: N(0, std) linear and embedding weights (the padding
-    row zeroed), zero biases, RMSNorm scales of one."""
-    with torch.no_grad():
-        if isinstance(module, nn.Linear):
-            module.weight.normal_(mean=0.0, std=std)
-            if module.bias is not None:
-                module.bias.zero_()
-        elif isinstance(module, nn.Embedding):
-            module.weight.normal_(mean=0.0, std=std)
-            if module.padding_idx is not None:
-                module.weight[module.padding_idx].zero_()
-        elif isinstance(module, RMSNorm):
+    """The reference's initialisation of these blocks: BERT's (:func:`~modelyard.layers.init.init_normal_`: N(0, std)
+    linear and embedding weights, the padding row zeroed, zero biases), RMSNorm scales of one."""
+    if not init_normal_(module, std) and isinstance(module, RMSNorm):
+        with torch.no_grad():
             module.weight.fill_(1.0)
+
+
+class RotaryDecoderPreTrainedModel(PreTrainedModel):
+    """Loading and initialisation rules of every class of a Llama-style family; the family's
+    ``PreTrainedModel`` subclasses it with its ``config_class`` and ``_make_backbone`` (its base model)."""
+
+    base_model_prefix = "model"
+    supports_gradient_checkpointing = True
+    _supports_sdpa = True
+    _keys_to_ignore_on_load_unexpected = [r"rotary_emb\.inv_freq$"]
+
+    def _init_weights(self, module: nn.Module) -> None:
+        init_decoder_weights(module, self.config.initializer_range)
 
 
 def layer_types(config: Any) -> list[str]:
@@ -170,11 +170,9 @@ class RotaryDecoderBackbone(nn.Module):
         **kwargs: Any,
     ) -> BaseModelOutputWithPast | tuple[Any, ...]:
         config = self.config
-        output_attentions = config.output_attentions if output_attentions is None else output_attentions
-        output_hidden_states = config.output_hidden_states if output_hidden_states is None else output_hidden_states
+        output_attentions, output_hidden_states = output_options(config, output_attentions, output_hidden_states)
         use_cache = getattr(config, "use_cache", True) if use_cache is None else use_cache
-        if (input_ids is None) == (inputs_embeds is None):
-            raise ValueError(f"Pass exactly one of input_ids or inputs_embeds to {type(self).__name__}.")
+        check_one_input(input_ids, inputs_embeds, model=type(self).__name__)
         if self.gradient_checkpointing and self.training and use_cache:
             if not self.__dict__.get("_told_cache_off"):  # once per model, not once per training step
                 logger.warning("use_cache=True is incompatible with gradient checkpointing; setting use_cache=False.")
@@ -254,4 +252,4 @@ class RotaryDecoderBackbone(nn.Module):
         return masks
 
 
-__all__ = ["FULL", "SLIDING", "RotaryDecoderBackbone", "RotaryDecoderLayer", "as_cache", "init_decoder_weights", "layer_types", "mask_sizes"]
+__all__ = ["FULL", "SLIDING", "RotaryDecoderBackbone", "RotaryDecoderLayer", "RotaryDecoderPreTrainedModel", "as_cache", "init_decoder_weights", "layer_types", "mask_sizes"]

@@ -38,12 +38,12 @@ from modelyard.layers.attention import (
 )
 from modelyard.layers.causal_mask import build_causal_mask
 from modelyard.layers.decoder_heads import causal_lm_loss
-from modelyard.layers.embeddings import absolute_positions
+from modelyard.layers.embeddings import absolute_positions, check_one_input
 from modelyard.layers.init import init_normal_
 from modelyard.layers.mlp import Intermediate, OutputProjection
 from modelyard.layers.pooling import FirstTokenPooler
 from modelyard.layers.pruning import prune_linear
-from modelyard.layers.returns import finish_output, wants_dict
+from modelyard.layers.returns import finish_output, output_options, wants_dict
 from modelyard.layers.stack import LayerStack
 from modelyard.modeling import PreTrainedModel
 from modelyard.models.bert.configuration_bert import BertConfig
@@ -102,10 +102,18 @@ class BertEmbeddings(nn.Module):
         else:
             embeddings = inputs_embeds + self.token_type_embeddings(token_type_ids)
         if self.position_embedding_type == "absolute":
+            position_ids = self.absolute_position_ids(input_ids, position_ids, inputs_embeds, past_key_values_length)
             embeddings = embeddings + absolute_positions(
                 self.position_embeddings, inputs_embeds.shape[1], position_ids, offset=past_key_values_length
             )
         return self.dropout(self.LayerNorm(embeddings))
+
+    def absolute_position_ids(
+        self, input_ids: Tensor | None, position_ids: Tensor | None, inputs_embeds: Tensor, past_length: int
+    ) -> Tensor | None:
+        """The positions to embed: BERT's are ``past_length, past_length + 1, ...`` (None here says so to
+        :func:`absolute_positions`); RoBERTa numbers them from the input ids."""
+        return position_ids
 
 
 def _layer_cache(past_key_values: Any, cross: bool) -> Cache | None:
@@ -302,7 +310,7 @@ class BertPredictionHeadTransform(nn.Module):
         return self.LayerNorm(self.transform_act_fn(self.dense(hidden_states)))
 
 
-class BertLMPredictionHead(nn.Module):
+class BertLMPredictionHead(heads.TiedDecoderBias):
     """Transform, then a vocabulary projection whose weight is tied to the word embeddings.
 
     ``bias`` and ``decoder.bias`` are one parameter (checkpoints store it as ``cls.predictions.bias``).
@@ -312,23 +320,7 @@ class BertLMPredictionHead(nn.Module):
         super().__init__()
         self.transform = BertPredictionHeadTransform(config)
         self.decoder = nn.Linear(config.hidden_size, config.vocab_size, bias=False)
-        self.bias = nn.Parameter(torch.zeros(config.vocab_size))
-        self.decoder.bias = self.bias
-
-    def tie_bias(self) -> None:
-        """Make ``bias`` and ``decoder.bias`` one parameter again, keeping the one that holds real values.
-
-        After loading, only one of the two names was filled from the checkpoint (the other is still on
-        the meta device); after a vocabulary resize, ``decoder.bias`` has the new size.
-        """
-        decoder_bias = self.decoder.bias
-        use_decoder = decoder_bias is not None and decoder_bias.device.type != "meta" and (
-            self.bias.device.type == "meta" or self.bias.shape[0] != self.decoder.weight.shape[0]
-        )
-        if use_decoder:
-            self.bias = decoder_bias
-        else:
-            self.decoder.bias = self.bias
+        self.share_decoder_bias(config.vocab_size)
 
     def forward(self, hidden_states: Tensor) -> Tensor:
         return self.decoder(self.transform(hidden_states))
@@ -379,9 +371,14 @@ class BertPreTrainedModel(PreTrainedModel):
     _computed_checkpoint_keys = [r"position_ids$"]
 
     def _init_weights(self, module: nn.Module) -> None:
-        if not init_normal_(module, self.config.initializer_range) and isinstance(module, BertLMPredictionHead):
+        if not init_normal_(module, self.config.initializer_range) and isinstance(module, heads.TiedDecoderBias):
             with torch.no_grad():
                 module.bias.zero_()
+
+    def build_base_model(self, config: BertConfig, *, add_pooling_layer: bool = True) -> None:
+        """The task heads' base model, under ``base_model_prefix``: ``self.bert = BertModel(...)`` (RoBERTa's
+        heads, built on these, get ``self.roberta = RobertaModel(...)``)."""
+        setattr(self, self.base_model_prefix, BertModel(config, add_pooling_layer))
 
 
 def _check_supported(config: BertConfig) -> None:
@@ -462,10 +459,8 @@ class BertModel(BertPreTrainedModel):
         cache_position: Tensor | None = None,
     ) -> BaseModelOutputWithPoolingAndCrossAttentions | tuple[Any, ...]:
         config = self.config
-        output_attentions = config.output_attentions if output_attentions is None else output_attentions
-        output_hidden_states = config.output_hidden_states if output_hidden_states is None else output_hidden_states
-        if (input_ids is None) == (inputs_embeds is None):
-            raise ValueError("Pass exactly one of input_ids or inputs_embeds to BertModel.")
+        output_attentions, output_hidden_states = output_options(config, output_attentions, output_hidden_states)
+        check_one_input(input_ids, inputs_embeds, model="BertModel")
         use_cache = bool(config.use_cache if use_cache is None else use_cache) and config.is_decoder
         if use_cache and self.encoder.gradient_checkpointing and self.training:
             logger.warning("use_cache=True does not work with gradient checkpointing while training; not caching.")
@@ -508,11 +503,9 @@ class BertModel(BertPreTrainedModel):
         )
 
 
-class _BertHead(BertPreTrainedModel):
-    """The task heads' forward: ``self.bert`` on BERT's inputs, the head's ``head_logits``, then the generic
-    head (``layers.heads``) adds the loss from ``labels`` and builds the output."""
-
-    bert: BertModel
+class BertHead(BertPreTrainedModel):
+    """The task heads' forward: the base model (``self.bert``) on BERT's inputs, the head's ``head_logits``,
+    then the generic head (``layers.heads``) adds the loss from ``labels`` and builds the output."""
 
     if TYPE_CHECKING:  # the generic head (layers.heads) first in each task class's bases gives it
         def head_forward(self, *args: Any, **kwargs: Any) -> Any: ...
@@ -530,43 +523,57 @@ class _BertHead(BertPreTrainedModel):
         output_hidden_states: bool | None = None,
         return_dict: bool | None = None,
     ) -> Any:
-        encoded = self.bert(input_ids, attention_mask, token_type_ids, position_ids, head_mask, inputs_embeds,
-                            output_attentions=output_attentions, output_hidden_states=output_hidden_states,
-                            return_dict=True)
+        encoded = self.base_model(input_ids, attention_mask, token_type_ids, position_ids, head_mask, inputs_embeds,
+                                  output_attentions=output_attentions, output_hidden_states=output_hidden_states,
+                                  return_dict=True)
         return self.head_forward(encoded, labels, return_dict)
 
 
-def _classifier_dropout(config: BertConfig) -> float:
+def classifier_dropout_prob(config: BertConfig) -> float:
+    """The heads' dropout: ``classifier_dropout``, else ``hidden_dropout_prob``."""
     return config.classifier_dropout if config.classifier_dropout is not None else config.hidden_dropout_prob
 
 
-class _TiedPredictions:
-    """Output embeddings of the classes whose ``cls.predictions`` decoder is tied to the word embeddings."""
+class TiedPredictions:
+    """The classes with a masked-LM prediction head (``cls.predictions``) whose decoder is tied to the word
+    embeddings: building it, its logits, and the output embeddings. RoBERTa's ``lm_head`` classes override
+    :meth:`prediction_head`, :meth:`build_lm_head` and :meth:`lm_logits`."""
 
     cls: BertOnlyMLMHead | BertPreTrainingHeads
     _tied_weights_keys: ClassVar[list[str] | None] = ["predictions.decoder.bias", "cls.predictions.decoder.weight"]
 
+    def prediction_head(self) -> heads.TiedDecoderBias:
+        return self.cls.predictions
+
+    def build_lm_head(self, config: BertConfig) -> None:
+        self.cls = BertOnlyMLMHead(config)
+
+    def lm_logits(self, hidden_states: Tensor) -> Tensor:
+        """(batch, seq, hidden) -> (batch, seq, vocab)."""
+        return self.cls.predictions(hidden_states)
+
     def get_output_embeddings(self) -> nn.Linear:
-        return self.cls.predictions.decoder
+        return self.prediction_head().decoder
 
     def set_output_embeddings(self, new_embeddings: nn.Linear) -> None:
-        self.cls.predictions.decoder = new_embeddings
+        head = self.prediction_head()
+        head.decoder = new_embeddings
         if new_embeddings.bias is not None:
-            self.cls.predictions.bias = new_embeddings.bias
+            head.bias = new_embeddings.bias
 
     def tie_weights(self) -> None:
         super().tie_weights()  # type: ignore[misc]  # the PreTrainedModel method, later in the MRO
-        self.cls.predictions.tie_bias()
+        self.prediction_head().tie_bias()
 
 
-class BertForPreTraining(_TiedPredictions, BertPreTrainedModel):
+class BertForPreTraining(TiedPredictions, BertPreTrainedModel):
     """BERT as pre-trained: masked-token ``prediction_logits`` (batch, seq, vocab) and next-sentence
     ``seq_relationship_logits`` (batch, 2). The loss (their sum) needs both ``labels`` (-100 where no token is
     scored) and ``next_sentence_label`` (0: B follows A, 1: B is random)."""
 
     def __init__(self, config: BertConfig) -> None:
         super().__init__(config)
-        self.bert = BertModel(config)
+        self.build_base_model(config)
         self.cls = BertPreTrainingHeads(config)
         self.post_init()
 
@@ -584,9 +591,9 @@ class BertForPreTraining(_TiedPredictions, BertPreTrainedModel):
         output_hidden_states: bool | None = None,
         return_dict: bool | None = None,
     ) -> BertForPreTrainingOutput | tuple[Any, ...]:
-        encoded = self.bert(input_ids, attention_mask, token_type_ids, position_ids, head_mask, inputs_embeds,
-                            output_attentions=output_attentions, output_hidden_states=output_hidden_states,
-                            return_dict=True)
+        encoded = self.base_model(input_ids, attention_mask, token_type_ids, position_ids, head_mask, inputs_embeds,
+                                  output_attentions=output_attentions, output_hidden_states=output_hidden_states,
+                                  return_dict=True)
         prediction_logits, seq_relationship_logits = self.cls(encoded.last_hidden_state, encoded.pooler_output)
         loss = None
         if labels is not None and next_sentence_label is not None:
@@ -600,7 +607,7 @@ class BertForPreTraining(_TiedPredictions, BertPreTrainedModel):
         return finish_output(output, return_dict, self.config)
 
 
-class BertLMHeadModel(_TiedPredictions, BertPreTrainedModel, GenerationMixin):
+class BertLMHeadModel(TiedPredictions, BertPreTrainedModel, GenerationMixin):
     """BERT as a left-to-right language model (``is_decoder=True`` in the config): next-token logits
     (batch, seq, vocab) from the masked-LM head, a key/value cache for ``generate()``, and with
     ``add_cross_attention`` attention over ``encoder_hidden_states``. ``labels`` are shifted inside (pass
@@ -611,10 +618,10 @@ class BertLMHeadModel(_TiedPredictions, BertPreTrainedModel, GenerationMixin):
     def __init__(self, config: BertConfig) -> None:
         super().__init__(config)
         if not config.is_decoder:
-            logger.warning("BertLMHeadModel is a causal language model: set is_decoder=True in the config to use "
-                           "it on its own.")
-        self.bert = BertModel(config, add_pooling_layer=False)
-        self.cls = BertOnlyMLMHead(config)
+            logger.warning("%s is a causal language model: set is_decoder=True in the config to use it on its own.",
+                           type(self).__name__)
+        self.build_base_model(config, add_pooling_layer=False)
+        self.build_lm_head(config)
         self.post_init()
 
     def forward(
@@ -638,13 +645,13 @@ class BertLMHeadModel(_TiedPredictions, BertPreTrainedModel, GenerationMixin):
     ) -> CausalLMOutputWithCrossAttentions | tuple[Any, ...]:
         if labels is not None:
             use_cache = False
-        encoded = self.bert(
+        encoded = self.base_model(
             input_ids, attention_mask, token_type_ids, position_ids, head_mask, inputs_embeds,
             encoder_hidden_states=encoder_hidden_states, encoder_attention_mask=encoder_attention_mask,
             past_key_values=past_key_values, use_cache=use_cache, output_attentions=output_attentions,
             output_hidden_states=output_hidden_states, return_dict=True, cache_position=cache_position,
         )
-        logits = self.cls(encoded.last_hidden_state)  # (batch, seq, vocab)
+        logits = self.lm_logits(encoded.last_hidden_state)  # (batch, seq, vocab)
         loss = None
         if labels is not None:
             loss = causal_lm_loss(logits, labels, self.config.vocab_size,
@@ -657,7 +664,7 @@ class BertLMHeadModel(_TiedPredictions, BertPreTrainedModel, GenerationMixin):
         return finish_output(output, return_dict, self.config)
 
 
-class BertForMaskedLM(_TiedPredictions, heads.MaskedLMHead, BertPreTrainedModel):
+class BertForMaskedLM(TiedPredictions, heads.MaskedLMHead, BertPreTrainedModel):
     """BERT with the masked-language-modelling head: (batch, seq, vocab) logits; ``labels`` (batch, seq) token
     ids to predict, -100 where no prediction is scored."""
 
@@ -666,13 +673,13 @@ class BertForMaskedLM(_TiedPredictions, heads.MaskedLMHead, BertPreTrainedModel)
     def __init__(self, config: BertConfig) -> None:
         super().__init__(config)
         if config.is_decoder:
-            logger.warning("BertForMaskedLM attends both ways: set is_decoder=False in the config.")
-        self.bert = BertModel(config, add_pooling_layer=False)
-        self.cls = BertOnlyMLMHead(config)
+            logger.warning("%s attends both ways: set is_decoder=False in the config.", type(self).__name__)
+        self.build_base_model(config, add_pooling_layer=False)
+        self.build_lm_head(config)
         self.post_init()
 
     def head_logits(self, encoded: BaseModelOutputWithPoolingAndCrossAttentions) -> Tensor:
-        return self.cls(encoded.last_hidden_state)  # (batch, seq, vocab)
+        return self.lm_logits(encoded.last_hidden_state)  # type: ignore[arg-type]  # (batch, seq, vocab); a base model's output always has it
 
     def forward(
         self,
@@ -689,7 +696,7 @@ class BertForMaskedLM(_TiedPredictions, heads.MaskedLMHead, BertPreTrainedModel)
         output_hidden_states: bool | None = None,
         return_dict: bool | None = None,
     ) -> Any:
-        encoded = self.bert(
+        encoded = self.base_model(
             input_ids, attention_mask, token_type_ids, position_ids, head_mask, inputs_embeds,
             encoder_hidden_states=encoder_hidden_states, encoder_attention_mask=encoder_attention_mask,
             use_cache=False, output_attentions=output_attentions, output_hidden_states=output_hidden_states,
@@ -702,7 +709,7 @@ def _next_sentence_loss(logits: Tensor, labels: Tensor) -> Tensor:
     return F.cross_entropy(logits.view(-1, 2), labels.view(-1))
 
 
-class BertForNextSentencePrediction(heads.TaskHead, _BertHead):
+class BertForNextSentencePrediction(heads.TaskHead, BertHead):
     """BERT scoring whether sentence B follows sentence A: logits (batch, 2) from the pooled output;
     ``labels`` (batch,): 0 when B follows A, 1 when B is random."""
 
@@ -711,7 +718,7 @@ class BertForNextSentencePrediction(heads.TaskHead, _BertHead):
 
     def __init__(self, config: BertConfig) -> None:
         super().__init__(config)
-        self.bert = BertModel(config)
+        self.build_base_model(config)
         self.cls = BertOnlyNSPHead(config)
         self.post_init()
 
@@ -744,15 +751,15 @@ class BertForNextSentencePrediction(heads.TaskHead, _BertHead):
                                labels, output_attentions, output_hidden_states, return_dict)
 
 
-class BertForSequenceClassification(heads.SequenceClassificationHead, _BertHead):
+class BertForSequenceClassification(heads.SequenceClassificationHead, BertHead):
     """BERT with a linear classifier (or regressor) on the pooled output. ``labels``: (batch,) class ids,
     (batch, num_labels) floats for multi-label, or floats to regress (``config.problem_type``)."""
 
     def __init__(self, config: BertConfig) -> None:
         super().__init__(config)
         self.num_labels = config.num_labels
-        self.bert = BertModel(config)
-        self.dropout = nn.Dropout(_classifier_dropout(config))
+        self.build_base_model(config)
+        self.dropout = nn.Dropout(classifier_dropout_prob(config))
         self.classifier = nn.Linear(config.hidden_size, config.num_labels)
         self.post_init()
 
@@ -760,14 +767,14 @@ class BertForSequenceClassification(heads.SequenceClassificationHead, _BertHead)
         return self.classifier(self.dropout(encoded.pooler_output))  # (batch, num_labels)
 
 
-class BertForMultipleChoice(heads.MultipleChoiceHead, _BertHead):
+class BertForMultipleChoice(heads.MultipleChoiceHead, BertHead):
     """BERT scoring each of several choices: inputs are (batch, num_choices, seq), logits (batch, num_choices);
     ``labels``: (batch,) index of the right choice."""
 
     def __init__(self, config: BertConfig) -> None:
         super().__init__(config)
-        self.bert = BertModel(config)
-        self.dropout = nn.Dropout(_classifier_dropout(config))
+        self.build_base_model(config)
+        self.dropout = nn.Dropout(classifier_dropout_prob(config))
         self.classifier = nn.Linear(config.hidden_size, 1)
         self.post_init()
 
@@ -789,13 +796,13 @@ class BertForMultipleChoice(heads.MultipleChoiceHead, _BertHead):
     ) -> Any:
         num_choices = (input_ids if input_ids is not None else inputs_embeds).shape[1]  # type: ignore[union-attr]  # one of the two is given (checked by the base model)
         flat = self.flatten_choices  # (batch, choices, ...) -> (batch * choices, ...)
-        encoded = self.bert(flat(input_ids), flat(attention_mask), flat(token_type_ids), flat(position_ids),
-                            head_mask, flat(inputs_embeds, 2), output_attentions=output_attentions,
-                            output_hidden_states=output_hidden_states, return_dict=True)
+        encoded = self.base_model(flat(input_ids), flat(attention_mask), flat(token_type_ids), flat(position_ids),
+                                  head_mask, flat(inputs_embeds, 2), output_attentions=output_attentions,
+                                  output_hidden_states=output_hidden_states, return_dict=True)
         return self.head_forward(encoded, labels, return_dict, num_choices=num_choices)
 
 
-class BertForTokenClassification(heads.TokenClassificationHead, _BertHead):
+class BertForTokenClassification(heads.TokenClassificationHead, BertHead):
     """BERT with a linear classifier on every token (e.g. named entities). ``labels``: (batch, seq) class ids,
     -100 where no label is scored."""
 
@@ -804,8 +811,8 @@ class BertForTokenClassification(heads.TokenClassificationHead, _BertHead):
     def __init__(self, config: BertConfig) -> None:
         super().__init__(config)
         self.num_labels = config.num_labels
-        self.bert = BertModel(config, add_pooling_layer=False)
-        self.dropout = nn.Dropout(_classifier_dropout(config))
+        self.build_base_model(config, add_pooling_layer=False)
+        self.dropout = nn.Dropout(classifier_dropout_prob(config))
         self.classifier = nn.Linear(config.hidden_size, config.num_labels)
         self.post_init()
 
@@ -813,7 +820,7 @@ class BertForTokenClassification(heads.TokenClassificationHead, _BertHead):
         return self.classifier(self.dropout(encoded.last_hidden_state))  # (batch, seq, num_labels)
 
 
-class BertForQuestionAnswering(heads.QuestionAnsweringHead, _BertHead):
+class BertForQuestionAnswering(heads.QuestionAnsweringHead, BertHead):
     """BERT predicting the start and end token of an answer span. ``start_positions`` / ``end_positions``:
     (batch,) token indices; positions past the end are ignored."""
 
@@ -822,7 +829,7 @@ class BertForQuestionAnswering(heads.QuestionAnsweringHead, _BertHead):
     def __init__(self, config: BertConfig) -> None:
         super().__init__(config)
         self.num_labels = config.num_labels
-        self.bert = BertModel(config, add_pooling_layer=False)
+        self.build_base_model(config, add_pooling_layer=False)
         self.qa_outputs = nn.Linear(config.hidden_size, config.num_labels)
         self.post_init()
 
@@ -843,9 +850,9 @@ class BertForQuestionAnswering(heads.QuestionAnsweringHead, _BertHead):
         output_hidden_states: bool | None = None,
         return_dict: bool | None = None,
     ) -> Any:
-        encoded = self.bert(input_ids, attention_mask, token_type_ids, position_ids, head_mask, inputs_embeds,
-                            output_attentions=output_attentions, output_hidden_states=output_hidden_states,
-                            return_dict=True)
+        encoded = self.base_model(input_ids, attention_mask, token_type_ids, position_ids, head_mask, inputs_embeds,
+                                  output_attentions=output_attentions, output_hidden_states=output_hidden_states,
+                                  return_dict=True)
         return self.head_forward(encoded, start_positions, end_positions, return_dict)
 
 

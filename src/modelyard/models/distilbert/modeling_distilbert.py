@@ -18,10 +18,10 @@ from modelyard.errors import ConfigurationError
 from modelyard.layers import heads
 from modelyard.layers.activations import get_activation
 from modelyard.layers.attention import attention_head_size, padding_mask_to_additive, self_attention
-from modelyard.layers.embeddings import absolute_positions
+from modelyard.layers.embeddings import absolute_positions, check_one_input
 from modelyard.layers.init import init_normal_
 from modelyard.layers.pruning import heads_to_keep_index, prune_linear
-from modelyard.layers.returns import finish_output
+from modelyard.layers.returns import finish_output, output_options
 from modelyard.layers.stack import LayerStack
 from modelyard.modeling import PreTrainedModel
 from modelyard.models.distilbert.configuration_distilbert import DistilBertConfig
@@ -219,10 +219,8 @@ class DistilBertModel(DistilBertPreTrainedModel):
         return_dict: bool | None = None,
     ) -> BaseModelOutput | tuple[Tensor, ...]:
         config = self.config
-        output_attentions = config.output_attentions if output_attentions is None else output_attentions
-        output_hidden_states = config.output_hidden_states if output_hidden_states is None else output_hidden_states
-        if (input_ids is None) == (inputs_embeds is None):
-            raise ValueError("Pass exactly one of input_ids or inputs_embeds to DistilBertModel.")
+        output_attentions, output_hidden_states = output_options(config, output_attentions, output_hidden_states)
+        check_one_input(input_ids, inputs_embeds, model="DistilBertModel")
         embeddings = self.embeddings(input_ids, inputs_embeds)  # (batch, seq, dim)
         # Built once per forward and shared by every layer.
         additive_mask = padding_mask_to_additive(attention_mask, embeddings.dtype)

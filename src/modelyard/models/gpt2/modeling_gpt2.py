@@ -34,6 +34,7 @@ from modelyard.layers.decoder_heads import (
     token_scores_output,
 )
 from modelyard.layers.pooling import SequenceSummary
+from modelyard.layers.returns import output_options
 from modelyard.layers.rotary_decoder import as_cache, mask_sizes
 from modelyard.modeling import PreTrainedModel
 from modelyard.models.gpt2.configuration_gpt2 import GPT2Config
@@ -238,8 +239,7 @@ class GPT2Model(GPT2PreTrainedModel):
         **kwargs: Any,
     ) -> BaseModelOutputWithPastAndCrossAttentions | tuple[Any, ...]:
         config = self.config
-        output_attentions = config.output_attentions if output_attentions is None else output_attentions
-        output_hidden_states = config.output_hidden_states if output_hidden_states is None else output_hidden_states
+        output_attentions, output_hidden_states = output_options(config, output_attentions, output_hidden_states)
         use_cache = config.use_cache if use_cache is None else use_cache
         if input_ids is not None and inputs_embeds is None:
             given = input_ids
@@ -460,15 +460,12 @@ class GPT2DoubleHeadsModel(_GPT2Head, GenerationMixin):
         return self._finish(result, return_dict)
 
 
-class GPT2ForSequenceClassification(_GPT2Head):
-    """GPT-2 scoring each sequence at its last non-padding token (``score``, no bias)."""
+class _GPT2LabelledHead(_GPT2Head):
+    """The forward of the heads that take ``labels`` (sequence and token classification): the base model,
+    then the head's :meth:`labelled_output` (its logits, the loss from ``labels``, the output object)."""
 
-    def __init__(self, config: GPT2Config) -> None:
-        super().__init__(config)
-        self.num_labels = config.num_labels
-        self.transformer = GPT2Model(config)
-        self.score = nn.Linear(config.n_embd, self.num_labels, bias=False)
-        self.post_init()
+    def labelled_output(self, out: Any, input_ids: Tensor | None, labels: Tensor | None) -> Any:
+        raise NotImplementedError(f"{type(self).__name__} must define labelled_output(out, input_ids, labels).")
 
     def forward(
         self,
@@ -484,20 +481,34 @@ class GPT2ForSequenceClassification(_GPT2Head):
         output_attentions: bool | None = None,
         output_hidden_states: bool | None = None,
         return_dict: bool | None = None,
-    ) -> SequenceClassifierOutputWithPast | tuple[Any, ...]:
-        """``labels``: (batch,) class ids, (batch, num_labels) floats for multi-label, or floats to regress."""
+    ) -> SequenceClassifierOutputWithPast | TokenClassifierOutput | tuple[Any, ...]:
+        """``labels``: see the head's :meth:`labelled_output`."""
         out = self._encode(
             input_ids=input_ids, past_key_values=past_key_values, attention_mask=attention_mask,
             token_type_ids=token_type_ids, position_ids=position_ids, head_mask=head_mask,
             inputs_embeds=inputs_embeds, use_cache=use_cache, output_attentions=output_attentions,
             output_hidden_states=output_hidden_states,
         )
+        return self._finish(self.labelled_output(out, input_ids, labels), return_dict)
+
+
+class GPT2ForSequenceClassification(_GPT2LabelledHead):
+    """GPT-2 scoring each sequence at its last non-padding token (``score``, no bias)."""
+
+    def __init__(self, config: GPT2Config) -> None:
+        super().__init__(config)
+        self.num_labels = config.num_labels
+        self.transformer = GPT2Model(config)
+        self.score = nn.Linear(config.n_embd, self.num_labels, bias=False)
+        self.post_init()
+
+    def labelled_output(self, out: Any, input_ids: Tensor | None, labels: Tensor | None) -> Any:
+        """``labels``: (batch,) class ids, (batch, num_labels) floats for multi-label, or floats to regress."""
         scores = self.score(out.last_hidden_state)  # (batch, seq, num_labels)
-        result = last_token_scores_output(scores, input_ids, labels, self.config, out, where=type(self).__name__)
-        return self._finish(result, return_dict)
+        return last_token_scores_output(scores, input_ids, labels, self.config, out, where=type(self).__name__)
 
 
-class GPT2ForTokenClassification(_GPT2Head):
+class GPT2ForTokenClassification(_GPT2LabelledHead):
     """GPT-2 with a classifier on every token (``classifier`` after dropout)."""
 
     def __init__(self, config: GPT2Config) -> None:
@@ -508,30 +519,10 @@ class GPT2ForTokenClassification(_GPT2Head):
         self.classifier = nn.Linear(config.hidden_size, config.num_labels)
         self.post_init()
 
-    def forward(
-        self,
-        input_ids: Tensor | None = None,
-        past_key_values: Any = None,
-        attention_mask: Tensor | None = None,
-        token_type_ids: Tensor | None = None,
-        position_ids: Tensor | None = None,
-        head_mask: Tensor | None = None,
-        inputs_embeds: Tensor | None = None,
-        labels: Tensor | None = None,
-        use_cache: bool | None = None,
-        output_attentions: bool | None = None,
-        output_hidden_states: bool | None = None,
-        return_dict: bool | None = None,
-    ) -> TokenClassifierOutput | tuple[Any, ...]:
+    def labelled_output(self, out: Any, input_ids: Tensor | None, labels: Tensor | None) -> Any:
         """``labels``: (batch, seq) class ids, -100 where no label is scored."""
-        out = self._encode(
-            input_ids=input_ids, past_key_values=past_key_values, attention_mask=attention_mask,
-            token_type_ids=token_type_ids, position_ids=position_ids, head_mask=head_mask,
-            inputs_embeds=inputs_embeds, use_cache=use_cache, output_attentions=output_attentions,
-            output_hidden_states=output_hidden_states,
-        )
         logits = self.classifier(self.dropout(out.last_hidden_state))  # (batch, seq, num_labels)
-        return self._finish(token_scores_output(logits, labels, out), return_dict)
+        return token_scores_output(logits, labels, out)
 
 
 class GPT2ForQuestionAnswering(_GPT2Head):

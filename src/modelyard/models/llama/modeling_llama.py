@@ -17,26 +17,18 @@ from modelyard.layers.decoder_heads import (
     SequenceClassificationHead,
     TokenClassificationHead,
 )
-from modelyard.layers.rotary_decoder import RotaryDecoderBackbone, init_decoder_weights
-from modelyard.modeling import PreTrainedModel
+from modelyard.layers.rotary_decoder import RotaryDecoderBackbone, RotaryDecoderPreTrainedModel
 from modelyard.models.llama.configuration_llama import LlamaConfig
 
 
-class LlamaPreTrainedModel(PreTrainedModel):
+class LlamaPreTrainedModel(RotaryDecoderPreTrainedModel):
     """Weight initialisation and loading rules shared by every Llama class."""
 
     config_class = LlamaConfig
-    base_model_prefix = "model"
-    supports_gradient_checkpointing = True
-    _supports_sdpa = True
     _no_split_modules = ["RotaryDecoderLayer"]
-    _keys_to_ignore_on_load_unexpected = [r"rotary_emb\.inv_freq$"]
 
     def _make_backbone(self, config: LlamaConfig) -> nn.Module:
         return LlamaModel(config)
-
-    def _init_weights(self, module: nn.Module) -> None:
-        init_decoder_weights(module, self.config.initializer_range)
 
 
 class LlamaModel(RotaryDecoderBackbone, LlamaPreTrainedModel):

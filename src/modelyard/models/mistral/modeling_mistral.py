@@ -17,25 +17,17 @@ from modelyard.layers.decoder_heads import (
     SequenceClassificationHead,
     TokenClassificationHead,
 )
-from modelyard.layers.rotary_decoder import SLIDING, RotaryDecoderBackbone, init_decoder_weights
-from modelyard.modeling import PreTrainedModel
+from modelyard.layers.rotary_decoder import SLIDING, RotaryDecoderBackbone, RotaryDecoderPreTrainedModel
 from modelyard.models.mistral.configuration_mistral import MistralConfig
 
 
-class MistralPreTrainedModel(PreTrainedModel):
+class MistralPreTrainedModel(RotaryDecoderPreTrainedModel):
     """Weight initialisation and loading rules shared by every Mistral class."""
 
     config_class = MistralConfig
-    base_model_prefix = "model"
-    supports_gradient_checkpointing = True
-    _supports_sdpa = True
-    _keys_to_ignore_on_load_unexpected = [r"rotary_emb\.inv_freq$"]
 
     def _make_backbone(self, config: MistralConfig) -> nn.Module:
         return MistralModel(config)
-
-    def _init_weights(self, module: nn.Module) -> None:
-        init_decoder_weights(module, self.config.initializer_range)
 
 
 class MistralModel(RotaryDecoderBackbone, MistralPreTrainedModel):

@@ -17,25 +17,17 @@ from modelyard.layers.decoder_heads import (
     SequenceClassificationHead,
     TokenClassificationHead,
 )
-from modelyard.layers.rotary_decoder import SLIDING, RotaryDecoderBackbone, init_decoder_weights
-from modelyard.modeling import PreTrainedModel
+from modelyard.layers.rotary_decoder import SLIDING, RotaryDecoderBackbone, RotaryDecoderPreTrainedModel
 from modelyard.models.qwen2.configuration_qwen2 import Qwen2Config
 
 
-class Qwen2PreTrainedModel(PreTrainedModel):
+class Qwen2PreTrainedModel(RotaryDecoderPreTrainedModel):
     """Weight initialisation and loading rules shared by every Qwen2 class."""
 
     config_class = Qwen2Config
-    base_model_prefix = "model"
-    supports_gradient_checkpointing = True
-    _supports_sdpa = True
-    _keys_to_ignore_on_load_unexpected = [r"rotary_emb\.inv_freq$"]
 
     def _make_backbone(self, config: Qwen2Config) -> nn.Module:
         return Qwen2Model(config)
-
-    def _init_weights(self, module: nn.Module) -> None:
-        init_decoder_weights(module, self.config.initializer_range)
 
 
 class Qwen2Model(RotaryDecoderBackbone, Qwen2PreTrainedModel):

@@ -76,6 +76,9 @@ class ResNetEmbeddings(nn.Module):
                 f"pixel_values have {pixel_values.shape[1]} channels but the config says "
                 f"num_channels={self.num_channels}; convert the images or set num_channels in the config."
             )
+        weight_dtype = self.embedder.convolution.weight.dtype
+        if pixel_values.dtype != weight_dtype:  # e.g. float32 images into a half-precision model
+            pixel_values = pixel_values.to(weight_dtype)
         return self.pooler(self.embedder(pixel_values))
 
 
@@ -277,9 +280,6 @@ class ResNetModel(ResNetPreTrainedModel):
     ) -> BaseModelOutputWithPoolingAndNoAttention | tuple[Any, ...]:
         if output_hidden_states is None:
             output_hidden_states = self.config.output_hidden_states
-        weight_dtype = self.embedder.embedder.convolution.weight.dtype
-        if pixel_values.dtype != weight_dtype:  # e.g. float32 images into a half-precision model
-            pixel_values = pixel_values.to(weight_dtype)
         encoded = self.encoder(self.embedder(pixel_values), output_hidden_states=output_hidden_states)
         last = encoded.last_hidden_state
         output = BaseModelOutputWithPoolingAndNoAttention(
@@ -345,9 +345,6 @@ class ResNetBackbone(BackboneMixin, ResNetPreTrainedModel):
     ) -> BackboneOutput | tuple[Any, ...]:
         if output_hidden_states is None:
             output_hidden_states = self.config.output_hidden_states
-        weight_dtype = self.embedder.embedder.convolution.weight.dtype
-        if pixel_values.dtype != weight_dtype:
-            pixel_values = pixel_values.to(weight_dtype)
         # every stage's output is needed to pick the feature maps: (stem, stage1, ..., stageN)
         stages = self.encoder(self.embedder(pixel_values), output_hidden_states=True).hidden_states
         feature_maps = tuple(stages[index] for index, name in enumerate(self.stage_names) if name in self.out_features)

@@ -19,7 +19,7 @@ from modelyard.layers.heads import SequenceClassificationHead
 from modelyard.layers.mlp import Intermediate, OutputProjection
 from modelyard.layers.pooling import FirstTokenPooler
 from modelyard.layers.pruning import prune_linear
-from modelyard.layers.returns import finish_output
+from modelyard.layers.returns import finish_output, output_options
 from modelyard.layers.stack import LayerStack
 from modelyard.modeling import PreTrainedModel
 from modelyard.models.vit.configuration_vit import ViTConfig
@@ -242,10 +242,7 @@ class ViTModel(ViTPreTrainedModel):
     ) -> BaseModelOutputWithPooling | tuple[Any, ...]:
         if pixel_values is None:
             raise ValueError("ViTModel needs pixel_values (batch, channels, height, width); got None.")
-        output_attentions = self.config.output_attentions if output_attentions is None else output_attentions
-        output_hidden_states = (
-            self.config.output_hidden_states if output_hidden_states is None else output_hidden_states
-        )
+        output_attentions, output_hidden_states = output_options(self.config, output_attentions, output_hidden_states)
         weight_dtype = self.embeddings.patch_embeddings.projection.weight.dtype
         if pixel_values.dtype != weight_dtype:  # e.g. float32 images into a half-precision model
             pixel_values = pixel_values.to(weight_dtype)

@@ -38,7 +38,7 @@ from modelyard.errors import ConfigurationError, WeightsError
 from modelyard.layers.activations import get_activation
 from modelyard.layers.attention import attention_head_size, padding_mask_to_additive, self_attention
 from modelyard.layers.heads import TaskHead
-from modelyard.layers.returns import finish_output
+from modelyard.layers.returns import finish_output, output_options
 from modelyard.layers.spec_augment import (
     compute_mask_indices,
     compute_mask_indices_np,
@@ -627,10 +627,7 @@ class Wav2Vec2Model(Wav2Vec2PreTrainedModel):
     ) -> Wav2Vec2BaseModelOutput | tuple[Any, ...]:
         if input_values is None:
             raise ValueError("Wav2Vec2Model needs input_values (batch, samples); got None.")
-        if output_attentions is None:
-            output_attentions = self.config.output_attentions
-        if output_hidden_states is None:
-            output_hidden_states = self.config.output_hidden_states
+        output_attentions, output_hidden_states = output_options(self.config, output_attentions, output_hidden_states)
         weight_dtype: torch.dtype = self.feature_extractor.conv_layers[0].conv.weight.dtype  # type: ignore[union-attr,assignment]  # torch types a module's attributes Tensor | Module
         if input_values.dtype != weight_dtype:  # e.g. float32 audio into a half-precision model
             input_values = input_values.to(weight_dtype)

@@ -21,6 +21,7 @@ from common.parity import load_json_fixture, load_model_case, model_case_names, 
 
 import modelyard
 from modelyard import AutoConfig, AutoModel, AutoModelForCausalLM, AutoTokenizer, OPTConfig
+from modelyard.auto.tokenization_auto import TOKENIZER_TABLE
 from modelyard.errors import ConfigurationError
 from modelyard.models.opt.modeling_opt import (
     OPTDecoder,
@@ -29,7 +30,6 @@ from modelyard.models.opt.modeling_opt import (
     OPTForSequenceClassification,
     OPTModel,
 )
-from modelyard.auto.tokenization_auto import TOKENIZER_TABLE
 
 ALL_CLASSES = (OPTModel, OPTForCausalLM, OPTForSequenceClassification, OPTForQuestionAnswering)
 

@@ -27,47 +27,32 @@ class OPTConfig(PretrainedConfig):
     model_type = "opt"
     keys_to_ignore_at_inference: ClassVar[list[str]] = ["past_key_values"]
 
-    def __init__(
+    def __init__(  # the reference's order of arguments
         self,
-        vocab_size: int = 50272,
-        hidden_size: int = 768,
-        num_hidden_layers: int = 12,
-        ffn_dim: int = 3072,
+        vocab_size: int = 50272, hidden_size: int = 768, num_hidden_layers: int = 12, ffn_dim: int = 3072,
         max_position_embeddings: int = 2048,
-        do_layer_norm_before: bool = True,
-        _remove_final_layer_norm: bool = False,
+        do_layer_norm_before: bool = True, _remove_final_layer_norm: bool = False,
         word_embed_proj_dim: int | None = None,
-        dropout: float = 0.1,
-        attention_dropout: float = 0.0,
-        num_attention_heads: int = 12,
-        activation_function: str = "relu",
-        layerdrop: float = 0.0,
-        init_std: float = 0.02,
-        use_cache: bool = True,
-        pad_token_id: int | None = 1,
-        bos_token_id: int | None = 2,
-        eos_token_id: int | list[int] | None = 2,
-        enable_bias: bool = True,
-        layer_norm_elementwise_affine: bool = True,
+        dropout: float = 0.1, attention_dropout: float = 0.0,
+        num_attention_heads: int = 12, activation_function: str = "relu",
+        layerdrop: float = 0.0, init_std: float = 0.02, use_cache: bool = True,
+        pad_token_id: int | None = 1, bos_token_id: int | None = 2, eos_token_id: int | list[int] | None = 2,
+        enable_bias: bool = True, layer_norm_elementwise_affine: bool = True,
         **kwargs: Any,
     ) -> None:
-        self.vocab_size = vocab_size
+        # sizes
+        self.vocab_size, self.hidden_size, self.num_hidden_layers = vocab_size, hidden_size, num_hidden_layers
+        self.ffn_dim, self.num_attention_heads = ffn_dim, num_attention_heads
         self.max_position_embeddings = max_position_embeddings
-        self.num_attention_heads = num_attention_heads
         self.word_embed_proj_dim = word_embed_proj_dim if word_embed_proj_dim is not None else hidden_size
-        self.ffn_dim = ffn_dim
-        self.hidden_size = hidden_size
-        self.num_hidden_layers = num_hidden_layers
-        self.dropout = dropout
-        self.attention_dropout = attention_dropout
+        # the blocks' layout
+        self.do_layer_norm_before, self._remove_final_layer_norm = do_layer_norm_before, _remove_final_layer_norm
+        self.enable_bias, self.layer_norm_elementwise_affine = enable_bias, layer_norm_elementwise_affine
         self.activation_function = activation_function
+        # training and inference
+        self.dropout, self.attention_dropout, self.layerdrop = dropout, attention_dropout, layerdrop
         self.init_std = init_std
-        self.layerdrop = layerdrop
         self.use_cache = use_cache
-        self.do_layer_norm_before = do_layer_norm_before
-        self.enable_bias = enable_bias
-        self.layer_norm_elementwise_affine = layer_norm_elementwise_affine
-        self._remove_final_layer_norm = _remove_final_layer_norm
         super().__init__(pad_token_id=pad_token_id, bos_token_id=bos_token_id, eos_token_id=eos_token_id, **kwargs)
 
     def to_dict(self) -> dict[str, Any]:

@@ -16,7 +16,6 @@ Where the token embeddings are narrower than the layers (opt-350m: 512 and 1024)
 from __future__ import annotations
 
 import functools
-import logging
 from typing import Any
 
 import torch
@@ -29,13 +28,12 @@ from modelyard.layers.causal_mask import build_causal_mask
 from modelyard.layers.decoder_attention import causal_attention, uses_eager
 from modelyard.layers.decoder_heads import CausalLMHead, QuestionAnsweringHead, SequenceClassificationHead
 from modelyard.layers.init import init_normal_
-from modelyard.layers.rotary_decoder import as_cache, mask_sizes
+from modelyard.layers.rotary_decoder import as_cache, forward_switches, mask_sizes
 from modelyard.layers.stack import LayerStack
 from modelyard.modeling import PreTrainedModel
 from modelyard.models.opt.configuration_opt import OPTConfig
 from modelyard.outputs import BaseModelOutputWithPast
 
-logger = logging.getLogger(__name__)
 Tensor = torch.Tensor
 
 
@@ -83,14 +81,11 @@ class OPTAttention(nn.Module):
         self.out_proj = nn.Linear(self.embed_dim, self.embed_dim, bias=bias)
 
     def forward(
-        self,
-        hidden_states: Tensor,
-        attention_mask: Tensor | None,
-        past_key_values: Any = None,
-        cache_position: Tensor | None = None,
-        head_mask: Tensor | None = None,
-        output_attentions: bool = False,
+        self, hidden_states: Tensor, attention_mask: Tensor | None, past_key_values: Any = None,
+        cache_position: Tensor | None = None, head_mask: Tensor | None = None, output_attentions: bool = False,
     ) -> tuple[Tensor, Tensor | None]:
+        """``attention_mask`` as the decoder builds it; returns (batch, seq, hidden) and the probabilities
+        (with ``output_attentions`` or eager attention, else None)."""
         batch, seq = hidden_states.shape[:2]
         shape = (batch, seq, self.num_heads, self.head_dim)
         # the queries are scaled before the product, as the reference does (the kernel then scales by 1)
@@ -123,22 +118,14 @@ class OPTDecoderLayer(nn.Module):
         self.fc2 = nn.Linear(config.ffn_dim, self.embed_dim, bias=config.enable_bias)
         self.final_layer_norm = nn.LayerNorm(self.embed_dim, elementwise_affine=affine)
 
-    def forward(
-        self,
-        hidden_states: Tensor,
-        attention_mask: Tensor | None,
-        past_key_values: Any = None,
-        cache_position: Tensor | None = None,
-        head_mask: Tensor | None = None,
-        output_attentions: bool = False,
-    ) -> tuple[Tensor, Tensor | None]:
+    def forward(self, hidden_states: Tensor, *attention_inputs: Any) -> tuple[Tensor, Tensor | None]:
+        """``attention_inputs``: the mask, cache, cache position, head mask and ``output_attentions``, in the
+        order :meth:`OPTAttention.forward` takes them (the layer contract of :class:`LayerStack`)."""
         pre_norm = self.do_layer_norm_before
         residual = hidden_states
         if pre_norm:
             hidden_states = self.self_attn_layer_norm(hidden_states)
-        attended, probs = self.self_attn(
-            hidden_states, attention_mask, past_key_values, cache_position, head_mask, output_attentions
-        )
+        attended, probs = self.self_attn(hidden_states, *attention_inputs)
         hidden_states = residual + F.dropout(attended, p=self.dropout, training=self.training)
         if not pre_norm:
             hidden_states = self.self_attn_layer_norm(hidden_states)
@@ -243,32 +230,17 @@ class OPTDecoder(OPTPreTrainedModel, LayerStack):
             )
         return position_ids
 
-    def forward(
-        self,
-        input_ids: Tensor | None = None,
-        attention_mask: Tensor | None = None,
-        head_mask: Tensor | None = None,
-        past_key_values: Any = None,
-        inputs_embeds: Tensor | None = None,
-        use_cache: bool | None = None,
-        output_attentions: bool | None = None,
-        output_hidden_states: bool | None = None,
-        return_dict: bool | None = None,
-        position_ids: Tensor | None = None,
-        cache_position: Tensor | None = None,
+    def forward(  # the reference's order of arguments
+        self, input_ids: Tensor | None = None, attention_mask: Tensor | None = None, head_mask: Tensor | None = None,
+        past_key_values: Any = None, inputs_embeds: Tensor | None = None, use_cache: bool | None = None,
+        output_attentions: bool | None = None, output_hidden_states: bool | None = None,
+        return_dict: bool | None = None, position_ids: Tensor | None = None, cache_position: Tensor | None = None,
         **kwargs: Any,
     ) -> BaseModelOutputWithPast | tuple[Any, ...]:
         config = self.config
-        output_attentions = config.output_attentions if output_attentions is None else output_attentions
-        output_hidden_states = config.output_hidden_states if output_hidden_states is None else output_hidden_states
-        use_cache = config.use_cache if use_cache is None else use_cache
-        if (input_ids is None) == (inputs_embeds is None):
-            raise ValueError(f"Pass exactly one of input_ids or inputs_embeds to {type(self).__name__}.")
-        if self.gradient_checkpointing and self.training and use_cache:
-            if not self.__dict__.get("_told_cache_off"):  # once per model, not once per training step
-                logger.warning("use_cache=True is incompatible with gradient checkpointing; setting use_cache=False.")
-                self.__dict__["_told_cache_off"] = True
-            use_cache = False
+        output_attentions, output_hidden_states, use_cache = forward_switches(
+            self, input_ids, inputs_embeds, output_attentions, output_hidden_states, use_cache
+        )
         if inputs_embeds is None:
             inputs_embeds = self.embed_tokens(input_ids.view(-1, input_ids.shape[-1]))  # type: ignore[union-attr]  # checked above
         cache = as_cache(past_key_values, use_cache=use_cache, config=config)
@@ -285,13 +257,13 @@ class OPTDecoder(OPTPreTrainedModel, LayerStack):
         mask = build_causal_mask(
             batch_size=batch, cache_position=cache_position, kv_length=kv_length, kv_offset=kv_offset,
             attention_mask=attention_mask, dtype=hidden_states.dtype,
-            additive=uses_eager(config, bool(output_attentions)) or head_mask is not None,
+            additive=uses_eager(config, output_attentions) or head_mask is not None,
             allow_skip=not getattr(cache, "is_compileable", False),
         )
         # the layers' cache is None under gradient checkpointing (use_cache is off there)
         out = self.run_layers(
             self.layers, hidden_states, mask, cache, cache_position, head_mask=head_mask,
-            output_attentions=bool(output_attentions), output_hidden_states=bool(output_hidden_states),
+            output_attentions=output_attentions, output_hidden_states=output_hidden_states,
             layerdrop=self.layerdrop, final_norm=self._finish,
         )
         result = BaseModelOutputWithPast(

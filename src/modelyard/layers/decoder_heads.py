@@ -2,11 +2,13 @@
 extractive QA), written once for every family whose base model follows the decoder forward contract.
 
 A head class lists the mixin first, then the family's ``PreTrainedModel``, which provides
-``_make_backbone(config)`` (the family's base model). The base model is stored under ``base_model_prefix``
-(``model`` for Llama; some reference heads use ``transformer``), so submodule names equal the reference's
-checkpoint keys. Losses follow the reference: the causal-LM labels are shifted inside the model (pass
-``labels=input_ids``), ``num_items_in_batch`` (the Trainer's token count under gradient accumulation) turns
-the mean into a sum divided by it.
+``_make_backbone(config)`` (the family's base model) and may say what its base model differs in:
+``head_input_size(config)`` (the width of its output, ``hidden_size`` unless said; OPT's is
+``word_embed_proj_dim``) and ``backbone_extra_inputs`` (keywords the heads pass on to it, OPT's
+``head_mask``). The base model is stored under ``base_model_prefix`` (``model`` for Llama; some reference heads
+use ``transformer``), so submodule names equal the reference's checkpoint keys. Losses follow the reference:
+the causal-LM labels are shifted inside the model (pass ``labels=input_ids``), ``num_items_in_batch`` (the
+Trainer's token count under gradient accumulation) turns the mean into a sum divided by it.
 """
 
 from __future__ import annotations

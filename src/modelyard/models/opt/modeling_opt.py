@@ -295,7 +295,7 @@ class OPTModel(OPTPreTrainedModel):
         return self.decoder(*args, **kwargs)
 
     # the decoder's arguments, for tools that read the signature (the Trainer's column filter, generate())
-    forward.__signature__ = inspect.signature(OPTDecoder.forward)  # type: ignore[attr-defined]
+    forward.__signature__ = inspect.signature(OPTDecoder.forward)  # type: ignore[attr-defined]  # functions take it
 
 
 class OPTForCausalLM(CausalLMHead, OPTPreTrainedModel):

@@ -53,6 +53,7 @@ REQUIRED_CLASSES = {
     **{family: {f"{prefix}Model", f"{prefix}ForCausalLM", f"{prefix}ForSequenceClassification",
                 f"{prefix}ForTokenClassification", f"{prefix}ForQuestionAnswering"}
        for family, prefix in (("llama", "Llama"), ("mistral", "Mistral"), ("qwen2", "Qwen2"))},
+    "opt": {"OPTModel", "OPTForCausalLM", "OPTForSequenceClassification", "OPTForQuestionAnswering"},
 }
 
 

@@ -10,6 +10,7 @@ Layout (see tests/fixtures/parity/README.json):
                       A case whose case.json has "checkpoint" re-uses that case's folder, loaded with its
                       "config_overrides": `ModelCase.folder` already points there.
   decoders/           generation.json: the reference's greedy / beam-search tokens of the GPT-2 and Llama LM cases.
+                      opt_generation.json: the same for the OPT LM cases (tools/reference/gen_opt.py).
   heads/              bert_generation.json: the same for the BERT decoders (tools/reference/gen_heads.py, whose
                       model cases are under models/ as the others); bert-lm-head-model-saved-by-modelyard/ (a
                       checkpoint modelyard saved) and bert_decoder_round_trip.json (the reference's greedy tokens on
@@ -46,7 +47,8 @@ if TYPE_CHECKING:
 
 PARITY_ENV = "MODELYARD_PARITY_DIR"
 COMMITTED_DIR = Path(__file__).resolve().parents[1] / "fixtures" / "parity"
-FAMILIES = ("bert", "distilbert", "roberta", "vit", "wav2vec2", "resnet", "gpt2", "llama", "mistral", "qwen2")
+FAMILIES = ("bert", "distilbert", "roberta", "vit", "wav2vec2", "resnet", "gpt2", "llama", "mistral", "qwen2",
+            "opt")
 
 
 def parity_dir() -> Path:
@@ -97,7 +99,7 @@ class ModelCase:
         layers = config.get("num_hidden_layers") or config.get("n_layers") or config.get("n_layer")
         depth = int(layers or sum(config.get("depths") or [0])) + 2
         widths = [config.get(k) or 0 for k in ("hidden_size", "intermediate_size", "dim", "hidden_dim", "n_embd",
-                                                "n_inner")]
+                                                "n_inner", "ffn_dim")]
         if config.get("model_type") == "gpt2" and config.get("n_inner") is None:
             widths.append(4 * (config.get("n_embd") or 0))
         widths += [9 * max(config.get("hidden_sizes") or [0]), max(config.get("conv_dim") or [0]) * 10]

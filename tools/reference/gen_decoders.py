@@ -132,12 +132,17 @@ def all_cases() -> list[Case]:
     return cases
 
 
-def generation_fixture(root: Path) -> dict[str, Any]:
+GENERATION_CHECKPOINTS = (("gpt2-lm-head-model", "GPT2LMHeadModel"), ("llama-for-causal-lm", "LlamaForCausalLM"))
+
+
+def generation_fixture(root: Path, checkpoints: tuple[tuple[str, str], ...] = GENERATION_CHECKPOINTS,
+                       name: str = "generation.json") -> dict[str, Any]:
+    """Greedy and beam-search tokens of each ``(case, class)`` causal-LM checkpoint, written to ``decoders/<name>``."""
     import transformers
 
     prompts = {"single": [[5, 9, 23, 7, 41]], "left_padded": [[0, 0, 12, 33, 8], [17, 4, 46, 30, 21]]}
     records = []
-    for case_name, cls in (("gpt2-lm-head-model", "GPT2LMHeadModel"), ("llama-for-causal-lm", "LlamaForCausalLM")):
+    for case_name, cls in checkpoints:
         model = getattr(transformers, cls).from_pretrained(root / "models" / case_name, attn_implementation="eager")
         model.eval()
         for prompt_name, rows in prompts.items():
@@ -156,7 +161,7 @@ def generation_fixture(root: Path) -> dict[str, Any]:
                                 "attention_mask": mask.tolist(), "mode": mode, "options": options,
                                 "sequences": out.sequences.tolist(), "min_top2_gap": round(margin, 6)})
     fixture = {"reference": reference_tag(), "pad_token_id": 0, "eos_token_id": 2, "cases": records}
-    write_json(root / "decoders" / "generation.json", fixture)
+    write_json(root / "decoders" / name, fixture)
     return fixture
 
 

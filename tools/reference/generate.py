@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import DEFAULT_OUT, check_reference, quiet_reference, reference_tag, write_json  # noqa: E402
 
-PARTS = ("models", "decoders", "heads", "minilm", "tokenizers", "bpe_tokenizers", "roberta_tokenizer", "feature_extraction",
+PARTS = ("models", "decoders", "opt", "heads", "minilm", "tokenizers", "bpe_tokenizers", "roberta_tokenizer", "feature_extraction",
          "contracts",
          "generation", "decoding", "pipelines")
 
@@ -59,6 +59,9 @@ def main() -> None:
                 "re-uses that case's folder, loaded with its `config_overrides`",
                 "decoders": "models/<case>/ of the gpt2, llama, mistral and qwen2 families (same layout) and "
                 "decoders/generation.json: the reference's greedy and beam-search tokens",
+                "opt": "models/<case>/ of the opt family (pre-norm, the 350m shape with project_in/out and post-norm, "
+                "the old checkpoints' switches; tools/reference/gen_opt.py) and decoders/opt_generation.json: the "
+                "reference's greedy and beam-search tokens of its causal-LM checkpoints",
                 "heads": "models/<case>/ of the further heads and variants (BERT pre-training, next-sentence, decoder "
                 "and relative positions; ViT masked image modelling; ResNet backbone; Wav2Vec2 pre-training, "
                 "masked LM, frame classification, x-vectors and adapters; see tools/reference/gen_heads.py) and heads/bert_generation.json: the BERT decoders' "

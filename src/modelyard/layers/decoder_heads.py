@@ -2,11 +2,13 @@
 extractive QA), written once for every family whose base model follows the decoder forward contract.
 
 A head class lists the mixin first, then the family's ``PreTrainedModel``, which provides
-``_make_backbone(config)`` (the family's base model). The base model is stored under ``base_model_prefix``
-(``model`` for Llama; some reference heads use ``transformer``), so submodule names equal the reference's
-checkpoint keys. Losses follow the reference: the causal-LM labels are shifted inside the model (pass
-``labels=input_ids``), ``num_items_in_batch`` (the Trainer's token count under gradient accumulation) turns
-the mean into a sum divided by it.
+``_make_backbone(config)`` (the family's base model) and may say what its base model differs in:
+``head_input_size(config)`` (the width of its output, ``hidden_size`` unless said; OPT's is
+``word_embed_proj_dim``) and ``backbone_extra_inputs`` (keywords the heads pass on to it, OPT's
+``head_mask``). The base model is stored under ``base_model_prefix`` (``model`` for Llama; some reference heads
+use ``transformer``), so submodule names equal the reference's checkpoint keys. Losses follow the reference:
+the causal-LM labels are shifted inside the model (pass ``labels=input_ids``), ``num_items_in_batch`` (the
+Trainer's token count under gradient accumulation) turns the mean into a sum divided by it.
 """
 
 from __future__ import annotations
@@ -129,8 +131,20 @@ class _DecoderHead(nn.Module):
     def _backbone(self) -> nn.Module:
         return getattr(self, self.base_model_prefix)
 
-    def _run_backbone(self, **inputs: Any) -> Any:
+    def _run_backbone(self, extra: dict[str, Any], **inputs: Any) -> Any:
+        """The base model's output. Of ``extra`` (the head's ``**kwargs``) it passes on the inputs the family's
+        base model adds to the shared contract, named by ``backbone_extra_inputs`` on the family's
+        PreTrainedModel (OPT's ``head_mask``)."""
+        for name in getattr(self, "backbone_extra_inputs", ()):
+            if name in extra:
+                inputs[name] = extra[name]
         return self._backbone()(**inputs, return_dict=True)
+
+    def _head_input_size(self, config: Any) -> int:
+        """The width of the base model's output: ``hidden_size``, unless the family's PreTrainedModel says
+        otherwise with ``head_input_size(config)`` (OPT's heads read ``word_embed_proj_dim``)."""
+        family_rule = getattr(self, "head_input_size", None)
+        return int(family_rule(config)) if family_rule is not None else int(config.hidden_size)
 
     def _finish(self, result: Any, return_dict: bool | None) -> Any:
         return result if (self.config.use_return_dict if return_dict is None else return_dict) else result.to_tuple()
@@ -145,7 +159,7 @@ class CausalLMHead(_DecoderHead, GenerationMixin):
         super().__init__(config)
         setattr(self, self.base_model_prefix, self._make_backbone(config))
         self.vocab_size = config.vocab_size
-        self.lm_head: nn.Module = nn.Linear(config.hidden_size, config.vocab_size, bias=False)
+        self.lm_head: nn.Module = nn.Linear(self._head_input_size(config), config.vocab_size, bias=False)
         self.post_init()
 
     def get_output_embeddings(self) -> nn.Module:
@@ -173,6 +187,7 @@ class CausalLMHead(_DecoderHead, GenerationMixin):
         """``labels``: (batch, seq) token ids, usually ``input_ids`` itself (shifted inside), -100 where no
         prediction is scored. ``logits_to_keep``: compute logits for the last n positions only (0: all)."""
         out = self._run_backbone(
+            kwargs,
             input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids,
             past_key_values=past_key_values, inputs_embeds=inputs_embeds, use_cache=use_cache,
             cache_position=cache_position, output_attentions=output_attentions,
@@ -206,6 +221,7 @@ class _LabelledHead(_DecoderHead):
         **kwargs: Any,
     ) -> SequenceClassifierOutputWithPast | TokenClassifierOutput | tuple[Any, ...]:
         out = self._run_backbone(
+            kwargs,
             input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids,
             past_key_values=past_key_values, inputs_embeds=inputs_embeds, use_cache=use_cache,
             output_attentions=output_attentions, output_hidden_states=output_hidden_states,
@@ -220,7 +236,7 @@ class SequenceClassificationHead(_LabelledHead):
         super().__init__(config)
         self.num_labels = config.num_labels
         setattr(self, self.base_model_prefix, self._make_backbone(config))
-        self.score = nn.Linear(config.hidden_size, self.num_labels, bias=False)
+        self.score = nn.Linear(self._head_input_size(config), self.num_labels, bias=False)
         self.post_init()
 
     def labelled_output(self, out: Any, input_ids: torch.Tensor | None, labels: torch.Tensor | None) -> Any:
@@ -246,7 +262,7 @@ class TokenClassificationHead(_LabelledHead):
         self.num_labels = config.num_labels
         setattr(self, self.base_model_prefix, self._make_backbone(config))
         self.dropout = nn.Dropout(classifier_dropout(config))
-        self.score = nn.Linear(config.hidden_size, config.num_labels)
+        self.score = nn.Linear(self._head_input_size(config), config.num_labels)
         self.post_init()
 
     def labelled_output(self, out: Any, input_ids: torch.Tensor | None, labels: torch.Tensor | None) -> Any:
@@ -261,7 +277,7 @@ class QuestionAnsweringHead(_DecoderHead):
     def __init__(self, config: Any) -> None:
         super().__init__(config)
         setattr(self, self.base_model_prefix, self._make_backbone(config))
-        self.qa_outputs = nn.Linear(config.hidden_size, 2)
+        self.qa_outputs = nn.Linear(self._head_input_size(config), 2)
         self.post_init()
 
     def forward(
@@ -280,6 +296,7 @@ class QuestionAnsweringHead(_DecoderHead):
     ) -> QuestionAnsweringModelOutput | tuple[Any, ...]:
         """``start_positions`` / ``end_positions``: (batch,) token indices; positions past the end are ignored."""
         out = self._run_backbone(
+            kwargs,
             input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids,
             past_key_values=past_key_values, inputs_embeds=inputs_embeds, use_cache=False,
             output_attentions=output_attentions, output_hidden_states=output_hidden_states,

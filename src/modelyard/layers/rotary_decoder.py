@@ -114,6 +114,25 @@ def as_cache(past_key_values: Any, *, use_cache: bool, config: Any) -> Any:
     return past_key_values
 
 
+def forward_switches(
+    model: Any, input_ids: Any, inputs_embeds: Any, output_attentions: bool | None,
+    output_hidden_states: bool | None, use_cache: bool | None,
+) -> tuple[bool, bool, bool]:
+    """A decoder forward's ``(output_attentions, output_hidden_states, use_cache)``, the unset ones from
+    ``model.config``. Refuses both or neither of ``input_ids`` / ``inputs_embeds``; while training with gradient
+    checkpointing the cache is switched off (said once per model, not once per step)."""
+    config = model.config
+    check_one_input(input_ids, inputs_embeds, model=type(model).__name__)
+    use_cache = getattr(config, "use_cache", True) if use_cache is None else use_cache
+    if use_cache and model.gradient_checkpointing and model.training:
+        if not model.__dict__.get("_told_cache_off"):  # once per model, not once per training step
+            logger.warning("use_cache=True is incompatible with gradient checkpointing; setting use_cache=False.")
+            model.__dict__["_told_cache_off"] = True
+        use_cache = False
+    attentions, hidden_states = output_options(config, output_attentions, output_hidden_states)
+    return bool(attentions), bool(hidden_states), bool(use_cache)
+
+
 def mask_sizes(cache: Any, cache_position: torch.Tensor, layer_idx: int, query_length: int) -> tuple[int, int]:
     """``(kv_length, kv_offset)`` of the keys a layer will attend over, asked before the cache is updated."""
     if cache is None:
@@ -170,14 +189,9 @@ class RotaryDecoderBackbone(nn.Module):
         **kwargs: Any,
     ) -> BaseModelOutputWithPast | tuple[Any, ...]:
         config = self.config
-        output_attentions, output_hidden_states = output_options(config, output_attentions, output_hidden_states)
-        use_cache = getattr(config, "use_cache", True) if use_cache is None else use_cache
-        check_one_input(input_ids, inputs_embeds, model=type(self).__name__)
-        if self.gradient_checkpointing and self.training and use_cache:
-            if not self.__dict__.get("_told_cache_off"):  # once per model, not once per training step
-                logger.warning("use_cache=True is incompatible with gradient checkpointing; setting use_cache=False.")
-                self.__dict__["_told_cache_off"] = True
-            use_cache = False
+        output_attentions, output_hidden_states, use_cache = forward_switches(
+            self, input_ids, inputs_embeds, output_attentions, output_hidden_states, use_cache
+        )
         if inputs_embeds is None:
             inputs_embeds = self.embed_tokens(input_ids)  # (batch, seq, hidden)
         cache = as_cache(past_key_values, use_cache=use_cache, config=config)
@@ -252,4 +266,7 @@ class RotaryDecoderBackbone(nn.Module):
         return masks
 
 
-__all__ = ["FULL", "SLIDING", "RotaryDecoderBackbone", "RotaryDecoderLayer", "RotaryDecoderPreTrainedModel", "as_cache", "init_decoder_weights", "layer_types", "mask_sizes"]
+__all__ = [
+    "FULL", "SLIDING", "RotaryDecoderBackbone", "RotaryDecoderLayer", "RotaryDecoderPreTrainedModel", "as_cache",
+    "forward_switches", "init_decoder_weights", "layer_types", "mask_sizes",
+]

@@ -87,7 +87,7 @@ class LayerStack(nn.Module):
         output_attentions: bool = False,
         output_hidden_states: bool = False,
         layerdrop: float = 0.0,
-        final_norm: nn.Module | None = None,
+        final_norm: Callable[[torch.Tensor], torch.Tensor] | None = None,
         output_cross_attentions: bool = False,
     ) -> Any:
         """Run ``layers`` over ``hidden_states``; the output holds the last hidden states and, when asked, every
@@ -97,7 +97,7 @@ class LayerStack(nn.Module):
         to each layer as its own (1, heads, 1, 1) slice; only for stacks built with ``layers_take_head_mask``.
         ``layerdrop``: while training, each layer is skipped with this probability (its attentions are None).
         ``final_norm``: applied to the last layer's output, which is then the last of ``hidden_states`` (the
-        pre-norm encoders and decoders whose stack ends with a norm).
+        pre-norm encoders and decoders whose stack ends with a norm; any module or function of the hidden states).
         ``output_cross_attentions``: the layers return cross-attention probabilities third, collected as the
         output's ``cross_attentions`` (a ``BaseModelOutputWithPastAndCrossAttentions``).
         """

@@ -25,6 +25,8 @@ from modelyard.models.llama.tokenization_llama import LlamaTokenizer
 from modelyard.models.llama.tokenization_llama_fast import LlamaTokenizerFast
 from modelyard.models.mistral.configuration_mistral import MistralConfig
 from modelyard.models.mistral.modeling_mistral import MistralForCausalLM, MistralForQuestionAnswering, MistralForSequenceClassification, MistralForTokenClassification, MistralModel, MistralPreTrainedModel
+from modelyard.models.opt.configuration_opt import OPTConfig
+from modelyard.models.opt.modeling_opt import OPTForCausalLM, OPTForQuestionAnswering, OPTForSequenceClassification, OPTModel, OPTPreTrainedModel
 from modelyard.models.qwen2.configuration_qwen2 import Qwen2Config
 from modelyard.models.qwen2.modeling_qwen2 import Qwen2ForCausalLM, Qwen2ForQuestionAnswering, Qwen2ForSequenceClassification, Qwen2ForTokenClassification, Qwen2Model, Qwen2PreTrainedModel
 from modelyard.models.qwen2.tokenization_qwen2 import Qwen2Tokenizer
@@ -52,6 +54,7 @@ __all__ = [
     "GPT2Config", "GPT2DoubleHeadsModel", "GPT2ForQuestionAnswering", "GPT2ForSequenceClassification", "GPT2ForTokenClassification", "GPT2LMHeadModel", "GPT2Model", "GPT2PreTrainedModel", "GPT2Tokenizer", "GPT2TokenizerFast",
     "LlamaConfig", "LlamaForCausalLM", "LlamaForQuestionAnswering", "LlamaForSequenceClassification", "LlamaForTokenClassification", "LlamaModel", "LlamaPreTrainedModel", "LlamaTokenizer", "LlamaTokenizerFast",
     "MistralConfig", "MistralForCausalLM", "MistralForQuestionAnswering", "MistralForSequenceClassification", "MistralForTokenClassification", "MistralModel", "MistralPreTrainedModel",
+    "OPTConfig", "OPTForCausalLM", "OPTForQuestionAnswering", "OPTForSequenceClassification", "OPTModel", "OPTPreTrainedModel",
     "Qwen2Config", "Qwen2ForCausalLM", "Qwen2ForQuestionAnswering", "Qwen2ForSequenceClassification", "Qwen2ForTokenClassification", "Qwen2Model", "Qwen2PreTrainedModel", "Qwen2Tokenizer", "Qwen2TokenizerFast",
     "ResNetBackbone", "ResNetConfig", "ResNetForImageClassification", "ResNetModel", "ResNetPreTrainedModel",
     "RobertaConfig", "RobertaForCausalLM", "RobertaForMaskedLM", "RobertaForMultipleChoice", "RobertaForQuestionAnswering", "RobertaForSequenceClassification", "RobertaForTokenClassification", "RobertaModel", "RobertaPreTrainedModel", "RobertaTokenizer", "RobertaTokenizerFast",

@@ -16,7 +16,7 @@ import json
 import logging
 import os
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, ClassVar, Literal, TypeVar, overload
 
@@ -239,6 +239,15 @@ class PretrainedConfig(PretrainedIO):
                 setattr(self, key, value)
             except AttributeError as err:
                 raise ConfigurationError(f"Cannot set {key}={value!r} on {type(self).__name__}: {err}") from err
+
+    def _store_arguments(self, arguments: Mapping[str, Any]) -> None:
+        """Store a family config's own settings, each under its argument's name: ``self._store_arguments(locals())``
+        as the first statement of its ``__init__``, so the signature (the keys, their types and defaults) is the one
+        place a setting is declared. ``self``, ``kwargs`` and the common settings (``pad_token_id``, ...: pass them
+        to ``PretrainedConfig.__init__``) are left out; a setting derived from its argument is assigned after."""
+        for name, value in arguments.items():
+            if name not in ("self", "kwargs") and not name.startswith("_") and name not in COMMON_DEFAULTS:
+                setattr(self, name, value)
 
     # ------------------------------------------------------------------ aliases
     def __setattr__(self, name: str, value: Any) -> None:

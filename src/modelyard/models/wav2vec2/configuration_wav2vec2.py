@@ -89,6 +89,7 @@ class Wav2Vec2Config(PretrainedConfig):
         adapter_attn_dim: int | None = None,
         **kwargs: Any,
     ) -> None:
+        self._store_arguments(locals())
         kwargs.pop("num_feat_extract_layers", None)  # derived from conv_dim
         super().__init__(
             pad_token_id=pad_token_id, bos_token_id=bos_token_id, eos_token_id=eos_token_id, **kwargs
@@ -106,65 +107,15 @@ class Wav2Vec2Config(PretrainedConfig):
             raise ConfigurationError(
                 f"ctc_loss_reduction must be 'sum', 'mean' or 'none', got {ctc_loss_reduction!r}."
             )
-        self.vocab_size = vocab_size
-        self.hidden_size = hidden_size
-        self.num_hidden_layers = num_hidden_layers
-        self.num_attention_heads = num_attention_heads
-        self.intermediate_size = intermediate_size
-        self.hidden_act = hidden_act
-        self.hidden_dropout = hidden_dropout
-        self.activation_dropout = activation_dropout
-        self.attention_dropout = attention_dropout
-        self.feat_proj_dropout = feat_proj_dropout
-        self.final_dropout = final_dropout
-        self.layerdrop = layerdrop
-        self.initializer_range = initializer_range
-        self.layer_norm_eps = layer_norm_eps
-        self.feat_extract_norm = feat_extract_norm
-        self.feat_extract_activation = feat_extract_activation
+        # lists in config.json, whatever sequence was given
         self.conv_dim = list(conv_dim)
         self.conv_stride = list(conv_stride)
         self.conv_kernel = list(conv_kernel)
-        self.conv_bias = conv_bias
-        self.num_feat_extract_layers = len(self.conv_dim)
-        self.num_conv_pos_embeddings = num_conv_pos_embeddings
-        self.num_conv_pos_embedding_groups = num_conv_pos_embedding_groups
-        self.do_stable_layer_norm = do_stable_layer_norm
-        self.use_weighted_layer_sum = use_weighted_layer_sum
-        # SpecAugment (training only)
-        self.apply_spec_augment = apply_spec_augment
-        self.mask_time_prob = mask_time_prob
-        self.mask_time_length = mask_time_length
-        self.mask_time_min_masks = mask_time_min_masks
-        self.mask_feature_prob = mask_feature_prob
-        self.mask_feature_length = mask_feature_length
-        self.mask_feature_min_masks = mask_feature_min_masks
-        # pre-training (Wav2Vec2ForPreTraining)
-        self.num_codevectors_per_group = num_codevectors_per_group
-        self.num_codevector_groups = num_codevector_groups
-        self.contrastive_logits_temperature = contrastive_logits_temperature
-        self.feat_quantizer_dropout = feat_quantizer_dropout
-        self.num_negatives = num_negatives
-        self.codevector_dim = codevector_dim
-        self.proj_codevector_dim = proj_codevector_dim
-        self.diversity_loss_weight = diversity_loss_weight
-        # CTC
-        self.ctc_loss_reduction = ctc_loss_reduction
-        self.ctc_zero_infinity = ctc_zero_infinity
-        # adapters
-        self.add_adapter = add_adapter
-        self.adapter_kernel_size = adapter_kernel_size
-        self.adapter_stride = adapter_stride
-        self.num_adapter_layers = num_adapter_layers
-        self.output_hidden_size = output_hidden_size or hidden_size
-        self.adapter_attn_dim = adapter_attn_dim
-        # sequence classification
-        self.classifier_proj_size = classifier_proj_size
-        # x-vector (Wav2Vec2ForXVector)
         self.tdnn_dim = list(tdnn_dim)
         self.tdnn_kernel = list(tdnn_kernel)
         self.tdnn_dilation = list(tdnn_dilation)
-        self.xvector_output_dim = xvector_output_dim
+        self.num_feat_extract_layers = len(self.conv_dim)
+        self.output_hidden_size = output_hidden_size or hidden_size
 
     @property
     def inputs_to_logits_ratio(self) -> int:

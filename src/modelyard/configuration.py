@@ -23,7 +23,7 @@ from typing import Any, ClassVar, Literal, TypeVar, overload
 from modelyard._version import __version__
 from modelyard.errors import ConfigurationError, MissingFileError, UnexpectedArgumentError
 from modelyard.hub.files import FileSource
-from modelyard.options import HubOptions, near_misses_message
+from modelyard.options import HubOptions, answer_with_unused, near_misses_message
 from modelyard.pretrained_io import PretrainedIO
 
 logger = logging.getLogger(__name__)
@@ -240,14 +240,21 @@ class PretrainedConfig(PretrainedIO):
             except AttributeError as err:
                 raise ConfigurationError(f"Cannot set {key}={value!r} on {type(self).__name__}: {err}") from err
 
-    def _store_arguments(self, arguments: Mapping[str, Any]) -> None:
-        """Store a family config's own settings, each under its argument's name: ``self._store_arguments(locals())``
-        as the first statement of its ``__init__``, so the signature (the keys, their types and defaults) is the one
-        place a setting is declared. ``self``, ``kwargs`` and the common settings (``pad_token_id``, ...: pass them
-        to ``PretrainedConfig.__init__``) are left out; a setting derived from its argument is assigned after."""
+    def _store_arguments(self, arguments: Mapping[str, Any]) -> dict[str, Any]:
+        """Store a family config's own settings, each under its argument's name, and return its common ones
+        (``pad_token_id``, ``tie_word_embeddings``, ...: :data:`COMMON_DEFAULTS`) for ``PretrainedConfig.__init__``.
+
+        Called as ``super().__init__(**self._store_arguments(locals()), **kwargs)``, first in a family config's
+        ``__init__``, so its signature (the keys, their types and defaults) is the one place a setting is declared;
+        a setting derived from its argument is assigned after. ``self`` and ``kwargs`` are left out.
+        """
+        common = {}
         for name, value in arguments.items():
-            if name not in ("self", "kwargs") and not name.startswith("_") and name not in COMMON_DEFAULTS:
+            if name in COMMON_DEFAULTS:
+                common[name] = value
+            elif name not in ("self", "kwargs") and not name.startswith("_"):
                 setattr(self, name, value)
+        return common
 
     # ------------------------------------------------------------------ aliases
     def __setattr__(self, name: str, value: Any) -> None:
@@ -663,16 +670,7 @@ class PretrainedConfig(PretrainedIO):
             else:
                 unused[key] = value
         flag_near_misses(f"{cls.__name__}.from_dict", unused, cls.known_attributes())
-        if return_unused_kwargs:
-            return config, unused
-        if unused:
-            warnings.warn(
-                f"{cls.__name__}: ignored keyword arguments that are not attributes: {sorted(unused)}. "
-                "Pass return_unused_kwargs=True to receive them.",
-                UserWarning,
-                stacklevel=3,
-            )
-        return config
+        return answer_with_unused(config, unused, return_unused_kwargs=return_unused_kwargs, where=cls.__name__)
 
     @classmethod
     def from_json_file(cls: type[C], json_file: str | os.PathLike[str]) -> C:

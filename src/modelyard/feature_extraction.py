@@ -28,7 +28,6 @@ import inspect
 import json
 import logging
 import os
-import warnings
 from collections import UserDict
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -38,7 +37,7 @@ import numpy as np
 
 from modelyard.errors import ConfigurationError, FeatureExtractionError, HubError, MissingFileError
 from modelyard.hub.files import FileSource
-from modelyard.options import HubOptions, refuse_near_misses, unknown_keywords_error
+from modelyard.options import HubOptions, answer_with_unused, refuse_near_misses, unknown_keywords_error
 from modelyard.pretrained_io import PretrainedIO, locate
 
 logger = logging.getLogger(__name__)
@@ -487,16 +486,7 @@ class FeatureExtractionMixin(PretrainedIO):
                 "offending key from the file, or give the class a **kwargs parameter."
             ) from err
         refuse_near_misses(f"{cls.__name__}.from_dict", unused, known | set(data))
-        if return_unused_kwargs:
-            return obj, unused
-        if unused:
-            warnings.warn(
-                f"{cls.__name__}: ignored keyword arguments that are not attributes: {sorted(unused)}. "
-                "Pass return_unused_kwargs=True to receive them.",
-                UserWarning,
-                stacklevel=3,
-            )
-        return obj
+        return answer_with_unused(obj, unused, return_unused_kwargs=return_unused_kwargs, where=cls.__name__)
 
     @classmethod
     def from_json_file(cls: type[F], json_file: str | os.PathLike[str]) -> F:

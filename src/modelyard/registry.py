@@ -112,6 +112,8 @@ class FamilyManifest:
     models: Mapping[str, str] = field(init=False)
 
     def __post_init__(self) -> None:
+        if isinstance(self.modeling, str):  # one class given without a tuple around it
+            object.__setattr__(self, "modeling", (self.modeling,))
         exports: dict[str, str] = {}
         for role, module in ROLE_MODULES.items():
             value = getattr(self, role)
@@ -136,6 +138,7 @@ class FamilyManifest:
         models: dict[str, str] = {}
         for name in self.modeling:
             tasks = self.tasks[name] if name in self.tasks else conventional_tasks(name, prefix)
+            tasks = (tasks,) if isinstance(tasks, str) else tasks
             for task in tasks:
                 if task not in MODEL_TASKS:
                     raise RegistrationError(

@@ -43,8 +43,7 @@ class BertConfig(PretrainedConfig):
         classifier_dropout: float | None = None,
         **kwargs: Any,
     ) -> None:
-        self._store_arguments(locals())
-        super().__init__(pad_token_id=pad_token_id, **kwargs)
+        super().__init__(**self._store_arguments(locals()), **kwargs)
 
 
 __all__ = ["BertConfig"]

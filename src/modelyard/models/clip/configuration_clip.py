@@ -41,8 +41,7 @@ class CLIPTextConfig(PretrainedConfig):
         eos_token_id: int | None = 49407,
         **kwargs: Any,
     ) -> None:
-        self._store_arguments(locals())
-        super().__init__(pad_token_id=pad_token_id, bos_token_id=bos_token_id, eos_token_id=eos_token_id, **kwargs)
+        super().__init__(**self._store_arguments(locals()), **kwargs)
 
 
 class CLIPVisionConfig(PretrainedConfig):
@@ -68,8 +67,7 @@ class CLIPVisionConfig(PretrainedConfig):
         initializer_factor: float = 1.0,
         **kwargs: Any,
     ) -> None:
-        self._store_arguments(locals())
-        super().__init__(**kwargs)
+        super().__init__(**self._store_arguments(locals()), **kwargs)
 
 
 def _sub_config(

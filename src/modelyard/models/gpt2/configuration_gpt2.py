@@ -55,8 +55,7 @@ class GPT2Config(PretrainedConfig):
         reorder_and_upcast_attn: bool = False,
         **kwargs: Any,
     ) -> None:
-        self._store_arguments(locals())
-        super().__init__(bos_token_id=bos_token_id, eos_token_id=eos_token_id, **kwargs)
+        super().__init__(**self._store_arguments(locals()), **kwargs)
 
 
 __all__ = ["GPT2Config"]

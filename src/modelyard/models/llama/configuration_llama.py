@@ -47,17 +47,10 @@ class LlamaConfig(PretrainedConfig):
         head_dim: int | None = None,
         **kwargs: Any,
     ) -> None:
-        self._store_arguments(locals())
+        super().__init__(**self._store_arguments(locals()), **kwargs)
         self.num_key_value_heads = num_attention_heads if num_key_value_heads is None else num_key_value_heads
         self.rope_scaling = normalise_rope_scaling(rope_scaling, where=type(self).__name__)
         self.head_dim = head_dim if head_dim is not None else hidden_size // num_attention_heads
-        super().__init__(
-            pad_token_id=pad_token_id,
-            bos_token_id=bos_token_id,
-            eos_token_id=eos_token_id,
-            tie_word_embeddings=tie_word_embeddings,
-            **kwargs,
-        )
 
 
 __all__ = ["LlamaConfig"]

@@ -43,17 +43,11 @@ class MistralConfig(PretrainedConfig):
         attention_dropout: float = 0.0,
         **kwargs: Any,
     ) -> None:
-        self._store_arguments(locals())
-        self.num_key_value_heads = num_attention_heads if num_key_value_heads is None else num_key_value_heads
         # Not an argument of the reference's MistralConfig, but its rotary embedding reads it when present.
-        self.rope_scaling = normalise_rope_scaling(kwargs.pop("rope_scaling", None), where=type(self).__name__)
-        super().__init__(
-            pad_token_id=pad_token_id,
-            bos_token_id=bos_token_id,
-            eos_token_id=eos_token_id,
-            tie_word_embeddings=tie_word_embeddings,
-            **kwargs,
-        )
+        rope_scaling = kwargs.pop("rope_scaling", None)
+        super().__init__(**self._store_arguments(locals()), **kwargs)
+        self.num_key_value_heads = num_attention_heads if num_key_value_heads is None else num_key_value_heads
+        self.rope_scaling = normalise_rope_scaling(rope_scaling, where=type(self).__name__)
 
 
 __all__ = ["MistralConfig"]

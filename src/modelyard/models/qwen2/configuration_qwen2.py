@@ -47,7 +47,7 @@ class Qwen2Config(PretrainedConfig):
         attention_dropout: float = 0.0,
         **kwargs: Any,
     ) -> None:
-        self._store_arguments(locals())
+        super().__init__(**self._store_arguments(locals()), **kwargs)
         self.sliding_window = sliding_window if use_sliding_window else None
         self.num_key_value_heads = num_attention_heads if num_key_value_heads is None else num_key_value_heads
         self.rope_scaling = normalise_rope_scaling(rope_scaling, where=type(self).__name__)
@@ -63,7 +63,6 @@ class Qwen2Config(PretrainedConfig):
                 f"got {layer_types!r}; fix layer_types or leave it out to derive it from max_window_layers."
             )
         self.layer_types = list(layer_types)
-        super().__init__(tie_word_embeddings=tie_word_embeddings, **kwargs)
 
 
 __all__ = ["Qwen2Config"]

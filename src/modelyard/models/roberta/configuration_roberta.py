@@ -42,8 +42,7 @@ class RobertaConfig(PretrainedConfig):
         classifier_dropout: float | None = None,
         **kwargs: Any,
     ) -> None:
-        self._store_arguments(locals())
-        super().__init__(pad_token_id=pad_token_id, bos_token_id=bos_token_id, eos_token_id=eos_token_id, **kwargs)
+        super().__init__(**self._store_arguments(locals()), **kwargs)
 
 
 __all__ = ["RobertaConfig"]

@@ -36,8 +36,7 @@ class ViTConfig(PretrainedConfig):
         pooler_act: str = "tanh",
         **kwargs: Any,
     ) -> None:
-        self._store_arguments(locals())
-        super().__init__(**kwargs)
+        super().__init__(**self._store_arguments(locals()), **kwargs)
         self.pooler_output_size = pooler_output_size if pooler_output_size else hidden_size
 
 

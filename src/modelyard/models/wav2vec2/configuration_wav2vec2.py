@@ -89,11 +89,8 @@ class Wav2Vec2Config(PretrainedConfig):
         adapter_attn_dim: int | None = None,
         **kwargs: Any,
     ) -> None:
-        self._store_arguments(locals())
         kwargs.pop("num_feat_extract_layers", None)  # derived from conv_dim
-        super().__init__(
-            pad_token_id=pad_token_id, bos_token_id=bos_token_id, eos_token_id=eos_token_id, **kwargs
-        )
+        super().__init__(**self._store_arguments(locals()), **kwargs)
         if not (len(conv_dim) == len(conv_stride) == len(conv_kernel)):
             raise ConfigurationError(
                 "conv_dim, conv_stride and conv_kernel need one entry per feature-encoder layer, got lengths "

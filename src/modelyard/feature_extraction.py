@@ -35,6 +35,7 @@ from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 
+from modelyard import json_files
 from modelyard.errors import ConfigurationError, FeatureExtractionError, HubError, MissingFileError
 from modelyard.hub.files import FileSource
 from modelyard.options import HubOptions, answer_with_unused, refuse_near_misses, unknown_keywords_error
@@ -208,17 +209,7 @@ def read_json_object(path: Path) -> dict[str, Any]:
     """The JSON object in ``path``; errors name the file and what is wrong with it."""
     if not path.is_file():
         raise MissingFileError(f"Preprocessing file {str(path)!r} does not exist.")
-    text = path.read_text(encoding="utf-8")
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise ConfigurationError(
-            f"{str(path)!r} is not valid JSON: {err.msg} at line {err.lineno}, column {err.colno}. Fix the file, "
-            "or write it again with save_pretrained()."
-        ) from err
-    if not isinstance(data, dict):
-        raise ConfigurationError(f"{str(path)!r} must hold a JSON object of settings, got a {type(data).__name__}.")
-    return data
+    return json_files.read_json_object(path)
 
 
 def open_source(

@@ -56,6 +56,7 @@ class Wav2Vec2Config(PretrainedConfig):
         num_conv_pos_embeddings: int = 128,
         num_conv_pos_embedding_groups: int = 16,
         do_stable_layer_norm: bool = False,
+        # SpecAugment (training only)
         apply_spec_augment: bool = True,
         mask_time_prob: float = 0.05,
         mask_time_length: int = 10,
@@ -63,6 +64,7 @@ class Wav2Vec2Config(PretrainedConfig):
         mask_feature_prob: float = 0.0,
         mask_feature_length: int = 10,
         mask_feature_min_masks: int = 0,
+        # pre-training (Wav2Vec2ForPreTraining)
         num_codevectors_per_group: int = 320,
         num_codevector_groups: int = 2,
         contrastive_logits_temperature: float = 0.1,
@@ -70,17 +72,22 @@ class Wav2Vec2Config(PretrainedConfig):
         codevector_dim: int = 256,
         proj_codevector_dim: int = 256,
         diversity_loss_weight: float = 0.1,
+        # CTC
         ctc_loss_reduction: str = "sum",
         ctc_zero_infinity: bool = False,
+        # the classifier heads
         use_weighted_layer_sum: bool = False,
         classifier_proj_size: int = 256,
+        # x-vector (Wav2Vec2ForXVector)
         tdnn_dim: list[int] | tuple[int, ...] = (512, 512, 512, 512, 1500),
         tdnn_kernel: list[int] | tuple[int, ...] = (5, 3, 3, 1, 1),
         tdnn_dilation: list[int] | tuple[int, ...] = (1, 2, 3, 1, 1),
         xvector_output_dim: int = 512,
+        # special tokens (the padding token is the CTC blank)
         pad_token_id: int | None = 0,
         bos_token_id: int | None = 1,
         eos_token_id: int | None = 2,
+        # adapters
         add_adapter: bool = False,
         adapter_kernel_size: int = 3,
         adapter_stride: int = 2,

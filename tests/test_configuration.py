@@ -9,7 +9,6 @@ import subprocess
 import sys
 import warnings
 from pathlib import Path
-from typing import Any, ClassVar
 
 import pytest
 
@@ -265,33 +264,3 @@ def test_saving_a_config_with_non_default_generation_settings_warns(tmp_path: Pa
         config.save_pretrained(tmp_path)
     assert json.loads((tmp_path / "config.json").read_text())["min_length"] == 3
 
-
-# ---------------------------------------------------------------------------------------------- _store_arguments
-class _StoringConfig(PretrainedConfig):
-    model_type = "storing"
-    attribute_map: ClassVar[dict[str, str]] = {"hidden_size": "dim"}
-
-    def __init__(self, dim: int = 8, layers: int = 2, pad_token_id: int | None = 3,
-                 tie_word_embeddings: bool = False, width: int | None = None, **kwargs: Any) -> None:
-        super().__init__(**self._store_arguments(locals()), **kwargs)
-        self.width = width or 2 * dim  # derived after the call
-
-
-def test_store_arguments_stores_own_settings_and_forwards_the_common_ones() -> None:
-    config = _StoringConfig(layers=5, pad_token_id=7, is_decoder=True)
-    assert (config.dim, config.hidden_size, config.layers, config.width) == (8, 8, 5, 16)
-    assert (config.pad_token_id, config.tie_word_embeddings, config.is_decoder) == (7, False, True)
-    data = config.to_dict()
-    assert {"dim", "layers", "width", "pad_token_id", "tie_word_embeddings"} <= set(data)
-    assert not {"self", "kwargs", "__class__"} & set(data)
-    assert _StoringConfig.from_dict(data).to_dict() == data
-
-
-def test_a_subclass_of_a_config_using_store_arguments_keeps_both_levels() -> None:
-    class Wider(_StoringConfig):
-        def __init__(self, extra: str = "x", **kwargs: Any) -> None:
-            super().__init__(**kwargs)
-            self.extra = extra
-
-    config = Wider(extra="y", dim=4)
-    assert (config.extra, config.dim, config.width, config.pad_token_id) == ("y", 4, 8, 3)

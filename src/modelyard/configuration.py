@@ -16,7 +16,7 @@ import json
 import logging
 import os
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, ClassVar, Literal, TypeVar, overload
 
@@ -240,22 +240,6 @@ class PretrainedConfig(PretrainedIO):
                 setattr(self, key, value)
             except AttributeError as err:
                 raise ConfigurationError(f"Cannot set {key}={value!r} on {type(self).__name__}: {err}") from err
-
-    def _store_arguments(self, arguments: Mapping[str, Any]) -> dict[str, Any]:
-        """Store a family config's own settings, each under its argument's name, and return its common ones
-        (``pad_token_id``, ``tie_word_embeddings``, ...: :data:`COMMON_DEFAULTS`) for ``PretrainedConfig.__init__``.
-
-        Called as ``super().__init__(**self._store_arguments(locals()), **kwargs)``, first in a family config's
-        ``__init__``, so its signature (the keys, their types and defaults) is the one place a setting is declared;
-        a setting derived from its argument is assigned after. ``self`` and ``kwargs`` are left out.
-        """
-        common = {}
-        for name, value in arguments.items():
-            if name in COMMON_DEFAULTS:
-                common[name] = value
-            elif name not in ("self", "kwargs") and not name.startswith("_"):
-                setattr(self, name, value)
-        return common
 
     # ------------------------------------------------------------------ aliases
     def __setattr__(self, name: str, value: Any) -> None:

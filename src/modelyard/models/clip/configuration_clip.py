@@ -41,7 +41,19 @@ class CLIPTextConfig(PretrainedConfig):
         eos_token_id: int | None = 49407,
         **kwargs: Any,
     ) -> None:
-        super().__init__(**self._store_arguments(locals()), **kwargs)
+        super().__init__(pad_token_id=pad_token_id, bos_token_id=bos_token_id, eos_token_id=eos_token_id, **kwargs)
+        self.vocab_size = vocab_size
+        self.hidden_size = hidden_size
+        self.intermediate_size = intermediate_size
+        self.projection_dim = projection_dim
+        self.num_hidden_layers = num_hidden_layers
+        self.num_attention_heads = num_attention_heads
+        self.max_position_embeddings = max_position_embeddings
+        self.layer_norm_eps = layer_norm_eps
+        self.hidden_act = hidden_act
+        self.initializer_range = initializer_range
+        self.initializer_factor = initializer_factor
+        self.attention_dropout = attention_dropout
 
 
 class CLIPVisionConfig(PretrainedConfig):
@@ -67,7 +79,20 @@ class CLIPVisionConfig(PretrainedConfig):
         initializer_factor: float = 1.0,
         **kwargs: Any,
     ) -> None:
-        super().__init__(**self._store_arguments(locals()), **kwargs)
+        super().__init__(**kwargs)
+        self.hidden_size = hidden_size
+        self.intermediate_size = intermediate_size
+        self.projection_dim = projection_dim
+        self.num_hidden_layers = num_hidden_layers
+        self.num_attention_heads = num_attention_heads
+        self.num_channels = num_channels
+        self.patch_size = patch_size
+        self.image_size = image_size
+        self.initializer_range = initializer_range
+        self.initializer_factor = initializer_factor
+        self.attention_dropout = attention_dropout
+        self.layer_norm_eps = layer_norm_eps
+        self.hidden_act = hidden_act
 
 
 def _sub_config(

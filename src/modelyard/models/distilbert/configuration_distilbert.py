@@ -43,7 +43,20 @@ class DistilBertConfig(PretrainedConfig):
         pad_token_id: int | None = 0,
         **kwargs: Any,
     ) -> None:
-        super().__init__(**self._store_arguments(locals()), **kwargs)
+        self.vocab_size = vocab_size
+        self.max_position_embeddings = max_position_embeddings
+        self.sinusoidal_pos_embds = sinusoidal_pos_embds
+        self.n_layers = n_layers
+        self.n_heads = n_heads
+        self.dim = dim
+        self.hidden_dim = hidden_dim
+        self.dropout = dropout
+        self.attention_dropout = attention_dropout
+        self.activation = activation
+        self.initializer_range = initializer_range
+        self.qa_dropout = qa_dropout
+        self.seq_classif_dropout = seq_classif_dropout
+        super().__init__(pad_token_id=pad_token_id, **kwargs)
 
 
 __all__ = ["DistilBertConfig"]

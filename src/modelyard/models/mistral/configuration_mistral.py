@@ -43,11 +43,30 @@ class MistralConfig(PretrainedConfig):
         attention_dropout: float = 0.0,
         **kwargs: Any,
     ) -> None:
-        # Not an argument of the reference's MistralConfig, but its rotary embedding reads it when present.
-        rope_scaling = kwargs.pop("rope_scaling", None)
-        super().__init__(**self._store_arguments(locals()), **kwargs)
+        self.vocab_size = vocab_size
+        self.max_position_embeddings = max_position_embeddings
+        self.hidden_size = hidden_size
+        self.intermediate_size = intermediate_size
+        self.num_hidden_layers = num_hidden_layers
+        self.num_attention_heads = num_attention_heads
+        self.sliding_window = sliding_window
+        self.head_dim = head_dim
         self.num_key_value_heads = num_attention_heads if num_key_value_heads is None else num_key_value_heads
-        self.rope_scaling = normalise_rope_scaling(rope_scaling, where=type(self).__name__)
+        self.hidden_act = hidden_act
+        self.initializer_range = initializer_range
+        self.rms_norm_eps = rms_norm_eps
+        self.use_cache = use_cache
+        self.rope_theta = rope_theta
+        self.attention_dropout = attention_dropout
+        # Not an argument of the reference's MistralConfig, but its rotary embedding reads it when present.
+        self.rope_scaling = normalise_rope_scaling(kwargs.pop("rope_scaling", None), where=type(self).__name__)
+        super().__init__(
+            pad_token_id=pad_token_id,
+            bos_token_id=bos_token_id,
+            eos_token_id=eos_token_id,
+            tie_word_embeddings=tie_word_embeddings,
+            **kwargs,
+        )
 
 
 __all__ = ["MistralConfig"]

@@ -47,10 +47,23 @@ class Qwen2Config(PretrainedConfig):
         attention_dropout: float = 0.0,
         **kwargs: Any,
     ) -> None:
-        super().__init__(**self._store_arguments(locals()), **kwargs)
+        self.vocab_size = vocab_size
+        self.max_position_embeddings = max_position_embeddings
+        self.hidden_size = hidden_size
+        self.intermediate_size = intermediate_size
+        self.num_hidden_layers = num_hidden_layers
+        self.num_attention_heads = num_attention_heads
+        self.use_sliding_window = use_sliding_window
         self.sliding_window = sliding_window if use_sliding_window else None
+        self.max_window_layers = max_window_layers
         self.num_key_value_heads = num_attention_heads if num_key_value_heads is None else num_key_value_heads
+        self.hidden_act = hidden_act
+        self.initializer_range = initializer_range
+        self.rms_norm_eps = rms_norm_eps
+        self.use_cache = use_cache
+        self.rope_theta = rope_theta
         self.rope_scaling = normalise_rope_scaling(rope_scaling, where=type(self).__name__)
+        self.attention_dropout = attention_dropout
         if layer_types is None:
             layer_types = [
                 "sliding_attention" if self.sliding_window is not None and i >= max_window_layers else "full_attention"
@@ -63,6 +76,7 @@ class Qwen2Config(PretrainedConfig):
                 f"got {layer_types!r}; fix layer_types or leave it out to derive it from max_window_layers."
             )
         self.layer_types = list(layer_types)
+        super().__init__(tie_word_embeddings=tie_word_embeddings, **kwargs)
 
 
 __all__ = ["Qwen2Config"]

@@ -56,7 +56,6 @@ class Wav2Vec2Config(PretrainedConfig):
         num_conv_pos_embeddings: int = 128,
         num_conv_pos_embedding_groups: int = 16,
         do_stable_layer_norm: bool = False,
-        # SpecAugment (training only)
         apply_spec_augment: bool = True,
         mask_time_prob: float = 0.05,
         mask_time_length: int = 10,
@@ -64,7 +63,6 @@ class Wav2Vec2Config(PretrainedConfig):
         mask_feature_prob: float = 0.0,
         mask_feature_length: int = 10,
         mask_feature_min_masks: int = 0,
-        # pre-training (Wav2Vec2ForPreTraining)
         num_codevectors_per_group: int = 320,
         num_codevector_groups: int = 2,
         contrastive_logits_temperature: float = 0.1,
@@ -72,22 +70,17 @@ class Wav2Vec2Config(PretrainedConfig):
         codevector_dim: int = 256,
         proj_codevector_dim: int = 256,
         diversity_loss_weight: float = 0.1,
-        # CTC
         ctc_loss_reduction: str = "sum",
         ctc_zero_infinity: bool = False,
-        # the classifier heads
         use_weighted_layer_sum: bool = False,
         classifier_proj_size: int = 256,
-        # x-vector (Wav2Vec2ForXVector)
         tdnn_dim: list[int] | tuple[int, ...] = (512, 512, 512, 512, 1500),
         tdnn_kernel: list[int] | tuple[int, ...] = (5, 3, 3, 1, 1),
         tdnn_dilation: list[int] | tuple[int, ...] = (1, 2, 3, 1, 1),
         xvector_output_dim: int = 512,
-        # special tokens (the padding token is the CTC blank)
         pad_token_id: int | None = 0,
         bos_token_id: int | None = 1,
         eos_token_id: int | None = 2,
-        # adapters
         add_adapter: bool = False,
         adapter_kernel_size: int = 3,
         adapter_stride: int = 2,
@@ -97,7 +90,9 @@ class Wav2Vec2Config(PretrainedConfig):
         **kwargs: Any,
     ) -> None:
         kwargs.pop("num_feat_extract_layers", None)  # derived from conv_dim
-        super().__init__(**self._store_arguments(locals()), **kwargs)
+        super().__init__(
+            pad_token_id=pad_token_id, bos_token_id=bos_token_id, eos_token_id=eos_token_id, **kwargs
+        )
         if not (len(conv_dim) == len(conv_stride) == len(conv_kernel)):
             raise ConfigurationError(
                 "conv_dim, conv_stride and conv_kernel need one entry per feature-encoder layer, got lengths "
@@ -111,15 +106,65 @@ class Wav2Vec2Config(PretrainedConfig):
             raise ConfigurationError(
                 f"ctc_loss_reduction must be 'sum', 'mean' or 'none', got {ctc_loss_reduction!r}."
             )
-        # lists in config.json, whatever sequence was given
+        self.vocab_size = vocab_size
+        self.hidden_size = hidden_size
+        self.num_hidden_layers = num_hidden_layers
+        self.num_attention_heads = num_attention_heads
+        self.intermediate_size = intermediate_size
+        self.hidden_act = hidden_act
+        self.hidden_dropout = hidden_dropout
+        self.activation_dropout = activation_dropout
+        self.attention_dropout = attention_dropout
+        self.feat_proj_dropout = feat_proj_dropout
+        self.final_dropout = final_dropout
+        self.layerdrop = layerdrop
+        self.initializer_range = initializer_range
+        self.layer_norm_eps = layer_norm_eps
+        self.feat_extract_norm = feat_extract_norm
+        self.feat_extract_activation = feat_extract_activation
         self.conv_dim = list(conv_dim)
         self.conv_stride = list(conv_stride)
         self.conv_kernel = list(conv_kernel)
+        self.conv_bias = conv_bias
+        self.num_feat_extract_layers = len(self.conv_dim)
+        self.num_conv_pos_embeddings = num_conv_pos_embeddings
+        self.num_conv_pos_embedding_groups = num_conv_pos_embedding_groups
+        self.do_stable_layer_norm = do_stable_layer_norm
+        self.use_weighted_layer_sum = use_weighted_layer_sum
+        # SpecAugment (training only)
+        self.apply_spec_augment = apply_spec_augment
+        self.mask_time_prob = mask_time_prob
+        self.mask_time_length = mask_time_length
+        self.mask_time_min_masks = mask_time_min_masks
+        self.mask_feature_prob = mask_feature_prob
+        self.mask_feature_length = mask_feature_length
+        self.mask_feature_min_masks = mask_feature_min_masks
+        # pre-training (Wav2Vec2ForPreTraining)
+        self.num_codevectors_per_group = num_codevectors_per_group
+        self.num_codevector_groups = num_codevector_groups
+        self.contrastive_logits_temperature = contrastive_logits_temperature
+        self.feat_quantizer_dropout = feat_quantizer_dropout
+        self.num_negatives = num_negatives
+        self.codevector_dim = codevector_dim
+        self.proj_codevector_dim = proj_codevector_dim
+        self.diversity_loss_weight = diversity_loss_weight
+        # CTC
+        self.ctc_loss_reduction = ctc_loss_reduction
+        self.ctc_zero_infinity = ctc_zero_infinity
+        # adapters
+        self.add_adapter = add_adapter
+        self.adapter_kernel_size = adapter_kernel_size
+        self.adapter_stride = adapter_stride
+        self.num_adapter_layers = num_adapter_layers
+        self.output_hidden_size = output_hidden_size or hidden_size
+        self.adapter_attn_dim = adapter_attn_dim
+        # sequence classification
+        self.classifier_proj_size = classifier_proj_size
+        # x-vector (Wav2Vec2ForXVector)
         self.tdnn_dim = list(tdnn_dim)
         self.tdnn_kernel = list(tdnn_kernel)
         self.tdnn_dilation = list(tdnn_dilation)
-        self.num_feat_extract_layers = len(self.conv_dim)
-        self.output_hidden_size = output_hidden_size or hidden_size
+        self.xvector_output_dim = xvector_output_dim
 
     @property
     def inputs_to_logits_ratio(self) -> int:

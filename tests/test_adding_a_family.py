@@ -10,17 +10,14 @@ from pathlib import Path
 
 FAMILY = {
     "__init__.py": '''
-        from modelyard._lazy import lazy_exports
         from modelyard.registry import FamilyManifest
 
         MANIFEST = FamilyManifest(
             model_type="toy",
-            exports={"ToyConfig": "configuration_toy", "ToyModel": "modeling_toy", "ToyForSequenceClassification": "modeling_toy"},
             config="ToyConfig",
-            models={"AutoModel": "ToyModel", "AutoModelForSequenceClassification": "ToyForSequenceClassification"},
+            modeling=("ToyModel", "ToyForSequenceClassification"),
         )
-        __getattr__, __dir__ = lazy_exports(__name__, globals(), MANIFEST.module_paths(__name__))
-        __all__ = sorted(MANIFEST.exports)
+        __getattr__, __dir__, __all__ = MANIFEST.lazy_exports(__name__, globals())
     ''',
     "configuration_toy.py": '''
         from modelyard import PretrainedConfig

@@ -263,3 +263,4 @@ def test_saving_a_config_with_non_default_generation_settings_warns(tmp_path: Pa
     with pytest.warns(UserWarning, match="min_length"):
         config.save_pretrained(tmp_path)
     assert json.loads((tmp_path / "config.json").read_text())["min_length"] == 3
+

@@ -23,7 +23,8 @@ from typing import Any, ClassVar, Literal, TypeVar, overload
 from modelyard._version import __version__
 from modelyard.errors import ConfigurationError, MissingFileError, UnexpectedArgumentError
 from modelyard.hub.files import FileSource
-from modelyard.options import HubOptions, near_misses_message
+from modelyard.json_files import read_json_object
+from modelyard.options import HubOptions, answer_with_unused, near_misses_message
 from modelyard.pretrained_io import PretrainedIO
 
 logger = logging.getLogger(__name__)
@@ -571,18 +572,10 @@ class PretrainedConfig(PretrainedIO):
                 jsons = sorted(p.name for p in path.parent.glob("*.json"))
                 hint = f" JSON files in {str(path.parent)!r}: {jsons or 'none'}."
             raise MissingFileError(f"Configuration file {str(path)!r} does not exist.{hint}")
-        text = path.read_text(encoding="utf-8")
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as err:
-            raise ConfigurationError(
-                f"{str(path)!r} is not valid JSON: {err.msg} at line {err.lineno}, column {err.colno}. "
-                "Fix the file, or write it again with save_pretrained()."
-            ) from err
-        if not isinstance(data, dict):
-            raise ConfigurationError(
-                f"{str(path)!r} must hold a JSON object of configuration attributes, got a {type(data).__name__}."
-            )
+        data = read_json_object(
+            path, holds="a JSON object of configuration attributes",
+            fix="Fix the file, or write it again with save_pretrained().", error=ConfigurationError,
+        )
         cls._check_value_types(data, source=str(path))
         return data
 
@@ -654,16 +647,7 @@ class PretrainedConfig(PretrainedIO):
             else:
                 unused[key] = value
         flag_near_misses(f"{cls.__name__}.from_dict", unused, cls.known_attributes())
-        if return_unused_kwargs:
-            return config, unused
-        if unused:
-            warnings.warn(
-                f"{cls.__name__}: ignored keyword arguments that are not attributes: {sorted(unused)}. "
-                "Pass return_unused_kwargs=True to receive them.",
-                UserWarning,
-                stacklevel=3,
-            )
-        return config
+        return answer_with_unused(config, unused, return_unused_kwargs=return_unused_kwargs, where=cls.__name__)
 
     @classmethod
     def from_json_file(cls: type[C], json_file: str | os.PathLike[str]) -> C:

@@ -20,11 +20,14 @@ import dataclasses
 import difflib
 import logging
 import os
+import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from modelyard.errors import UnexpectedArgumentError
+
+T = TypeVar("T")
 
 if TYPE_CHECKING:
     from modelyard.hub.files import FileSource
@@ -121,5 +124,22 @@ def unknown_keywords_error(where: str, unknown: Iterable[str], accepted: Iterabl
     return UnexpectedArgumentError(f"{where} got keyword arguments that are neither {what}: {', '.join(parts)}.")
 
 
-__all__ = ["HubOptions", "REFERENCE_FLAGS", "near_miss", "near_misses_message", "refuse_near_misses",
-           "unknown_keywords_error"]
+def answer_with_unused(
+    obj: T, unused: dict[str, Any], *, return_unused_kwargs: bool, where: str
+) -> T | tuple[T, dict[str, Any]]:
+    """What ``from_dict`` returns: ``(obj, unused)`` when the caller asked for the keywords that were not settings,
+    otherwise ``obj``, with a warning naming those keywords (the reference's behaviour)."""
+    if return_unused_kwargs:
+        return obj, unused
+    if unused:
+        warnings.warn(
+            f"{where}: ignored keyword arguments that are not attributes: {sorted(unused)}. "
+            "Pass return_unused_kwargs=True to receive them.",
+            UserWarning,
+            stacklevel=4,  # from_dict's caller's caller (this helper is one frame more)
+        )
+    return obj
+
+
+__all__ = ["HubOptions", "REFERENCE_FLAGS", "answer_with_unused", "near_miss", "near_misses_message",
+           "refuse_near_misses", "unknown_keywords_error"]

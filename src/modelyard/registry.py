@@ -1,10 +1,12 @@
 """Model families and the name tables behind the Auto classes (core layer, torch-free).
 
 A family is one folder under ``modelyard/models`` whose ``__init__.py`` declares a :class:`FamilyManifest`:
-its ``model_type``, public classes (and the module each lives in), its model class per Auto task, and its
-tokenizer, feature extractor, image processor and processor. :func:`families` discovers the folders; the
-Auto tables, the family's and the package's lazy exports are all built from the manifests, so adding a
-family touches its own folder only (see ``docs/adding-a-model.md``).
+its ``model_type`` and its public classes by role (config, model classes, tokenizer, feature extractor, image
+processor, processor). The module of each class and the Auto classes each model serves follow from the
+reference's naming conventions, written once here (:data:`ROLE_MODULES`, :data:`TASKS_BY_NAME_END`); a
+manifest spells out only its exceptions. :func:`families` discovers the folders; the Auto tables, the
+family's and the package's lazy exports are all built from the manifests, so adding a family touches its own
+folder only (see ``docs/adding-a-model.md``).
 
 Built-in table entries are class names resolved on first use by importing the family package, so reading a
 table imports no model code (and no torch). Users add entries with ``register``; a taken key is an error
@@ -18,10 +20,11 @@ import importlib
 import importlib.util
 import pkgutil
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from modelyard._lazy import lazy_exports
 from modelyard.errors import RegistrationError, UnknownModelTypeError
 
 FAMILIES_PACKAGE = "modelyard.models"
@@ -48,41 +51,120 @@ MODEL_TASKS: tuple[str, ...] = (
 )
 
 
+# Where the reference's naming says it, a model class's Auto classes follow from the end of its name after the
+# family's prefix (its config class's name without "Config"): "<Prefix>For<Task>" serves "AutoModelFor<Task>"
+# when that Auto class exists, and these ends serve the Auto classes listed. A manifest's ``tasks`` gives the
+# exceptions (Wav2Vec2's sequence classifier is an audio classifier).
+TASKS_BY_NAME_END: dict[str, tuple[str, ...]] = {
+    "Model": ("AutoModel",),
+    "LMHeadModel": ("AutoModelForCausalLM",),
+    "Backbone": ("AutoBackbone",),
+    "ForXVector": ("AutoModelForAudioXVector",),
+}
+
+# The module each role's class lives in, after the Hub's file names: "configuration_<model_type>", ...
+ROLE_MODULES: dict[str, str] = {
+    "config": "configuration_{}",
+    "modeling": "modeling_{}",
+    "tokenizer": "tokenization_{}",
+    "fast_tokenizer": "tokenization_{}_fast",
+    "feature_extractor": "feature_extraction_{}",
+    "image_processor": "image_processing_{}",
+    "processor": "processing_{}",
+}
+
+
+def conventional_tasks(class_name: str, prefix: str) -> tuple[str, ...]:
+    """The Auto classes a model class named ``class_name`` serves by the naming convention (none: not an Auto
+    class's model, like ``BertPreTrainedModel``)."""
+    if not class_name.startswith(prefix):
+        return ()
+    end = class_name[len(prefix):]
+    if end in TASKS_BY_NAME_END:
+        return TASKS_BY_NAME_END[end]
+    return (f"AutoModel{end}",) if end.startswith("For") and f"AutoModel{end}" in MODEL_TASKS else ()
+
+
 @dataclass(frozen=True)
 class FamilyManifest:
-    """What a model family provides. Class names refer to ``exports`` (public name -> module file)."""
+    """What a model family provides, by role; each class lives in the module its role names after the Hub's file
+    names (:data:`ROLE_MODULES`: ``config`` in ``configuration_<model_type>.py``, ...).
+
+    ``modeling`` lists the public classes of ``modeling_<model_type>.py``; their Auto classes follow from their
+    names (:func:`conventional_tasks`) unless ``tasks`` gives a class's own (``()``: none). ``other_exports``
+    names the public classes outside that convention, with their module (a module in this folder, or one named
+    in full, ``"modelyard.models.llama.tokenization_llama"``: Mistral uses Llama's tokenizers); a role's class
+    listed there is found there.
+    """
 
     model_type: str
-    exports: Mapping[str, str]
     config: str
-    models: Mapping[str, str] = field(default_factory=dict)  # Auto task -> model class
+    modeling: Sequence[str] = ()
     tokenizer: str | None = None
     fast_tokenizer: str | None = None
     feature_extractor: str | None = None
     image_processor: str | None = None
     processor: str | None = None
+    other_exports: Mapping[str, str] = field(default_factory=dict)
+    tasks: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    # Derived: every public name -> its module, and Auto class -> model class.
+    exports: Mapping[str, str] = field(init=False)
+    models: Mapping[str, str] = field(init=False)
 
     def __post_init__(self) -> None:
-        named = [self.config, *self.models.values(), self.tokenizer, self.fast_tokenizer,
-                 self.feature_extractor, self.image_processor, self.processor]
-        unknown = sorted(n for n in named if n is not None and n not in self.exports)
+        if isinstance(self.modeling, str):  # one class given without a tuple around it
+            object.__setattr__(self, "modeling", (self.modeling,))
+        exports: dict[str, str] = {}
+        for role, module in ROLE_MODULES.items():
+            value = getattr(self, role)
+            for name in [value] if isinstance(value, str) else (value or ()):
+                if name in exports:
+                    raise RegistrationError(
+                        f"The manifest of model_type {self.model_type!r} names {name!r} twice; give each class one role."
+                    )
+                exports[name] = self.other_exports.get(name, module.format(self.model_type))
+        exports.update({name: module for name, module in self.other_exports.items() if name not in exports})
+        object.__setattr__(self, "exports", exports)
+        object.__setattr__(self, "models", self._derive_models())
+
+    def _derive_models(self) -> dict[str, str]:
+        unknown = sorted(set(self.tasks) - set(self.modeling))
         if unknown:
             raise RegistrationError(
-                f"The manifest of model_type {self.model_type!r} names classes it does not export: {unknown}. "
-                "Add each to `exports` with the module that defines it."
+                f"The manifest of model_type {self.model_type!r} gives tasks for {unknown}, which `modeling` does "
+                "not list; add them there or drop them from `tasks`."
             )
-        tasks = sorted(set(self.models) - set(MODEL_TASKS))
-        if tasks:
-            raise RegistrationError(
-                f"The manifest of model_type {self.model_type!r} maps unknown Auto classes {tasks}; "
-                f"use one of {list(MODEL_TASKS)}."
-            )
+        prefix = self.config.removesuffix("Config")
+        models: dict[str, str] = {}
+        for name in self.modeling:
+            tasks = self.tasks[name] if name in self.tasks else conventional_tasks(name, prefix)
+            tasks = (tasks,) if isinstance(tasks, str) else tasks
+            for task in tasks:
+                if task not in MODEL_TASKS:
+                    raise RegistrationError(
+                        f"The manifest of model_type {self.model_type!r} maps {name} to the unknown Auto class "
+                        f"{task!r}; use one of {list(MODEL_TASKS)}."
+                    )
+                if task in models:
+                    raise RegistrationError(
+                        f"The manifest of model_type {self.model_type!r} serves {task} with both {models[task]} and "
+                        f"{name}; say which in `tasks` (a class mapped to `()` serves none)."
+                    )
+                models[task] = name
+        return models
 
     def module_paths(self, package: str) -> dict[str, str]:
-        """Public name -> full module path, for :func:`modelyard._lazy.lazy_exports`. A module named in full
-        (``"modelyard.models.llama.tokenization_llama"``) is another family's: Mistral uses Llama's tokenizers."""
+        """Public name -> full module path, for :func:`modelyard._lazy.lazy_exports`."""
         return {name: module if module.startswith("modelyard.") else f"{package}.{module}"
                 for name, module in self.exports.items()}
+
+    def lazy_exports(
+        self, package: str, package_globals: dict[str, Any]
+    ) -> tuple[Callable[[str], Any], Callable[[], list[str]], list[str]]:
+        """The family package's ``__getattr__``, ``__dir__`` and ``__all__``: each class is imported on first use,
+        so importing the family imports no torch."""
+        getattr_, dir_ = lazy_exports(package, package_globals, self.module_paths(package))
+        return getattr_, dir_, sorted(self.exports)
 
 
 @functools.cache

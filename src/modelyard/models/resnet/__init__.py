@@ -1,27 +1,10 @@
-"""The ResNet family: its manifest (what the Auto classes and ``modelyard`` export from it) and lazy exports.
+"""The ResNet family's manifest (what the Auto classes and ``modelyard`` export from it); it imports no torch."""
 
-Importing this package imports no torch: each class is imported on first use.
-"""
-
-from modelyard._lazy import lazy_exports
 from modelyard.registry import FamilyManifest
 
 MANIFEST = FamilyManifest(
     model_type="resnet",
-    exports={
-        "ResNetConfig": "configuration_resnet",
-        "ResNetModel": "modeling_resnet",
-        "ResNetForImageClassification": "modeling_resnet",
-        "ResNetBackbone": "modeling_resnet",
-        "ResNetPreTrainedModel": "modeling_resnet",
-    },
     config="ResNetConfig",
-    models={
-        "AutoModel": "ResNetModel",
-        "AutoModelForImageClassification": "ResNetForImageClassification",
-        "AutoBackbone": "ResNetBackbone",
-    },
+    modeling=("ResNetModel", "ResNetForImageClassification", "ResNetBackbone", "ResNetPreTrainedModel"),
 )
-
-__getattr__, __dir__ = lazy_exports(__name__, globals(), MANIFEST.module_paths(__name__))
-__all__ = sorted(MANIFEST.exports)
+__getattr__, __dir__, __all__ = MANIFEST.lazy_exports(__name__, globals())

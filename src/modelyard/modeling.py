@@ -839,8 +839,17 @@ class PreTrainedModel(nn.Module, ModuleUtilsMixin, PretrainedIO):
                     offloaded.add(model_key)
                 else:
                     self._assign(modules[module_name], name, tensor.to(where), dtype)
+            # An offloaded tensor stays on meta, but in the dtype it is read back in: accelerate casts what it
+            # reads to the dtype of the tensor it replaces.
+            for model_key in offloaded:
+                module_name, _, name = model_key.rpartition(".")
+                ckpt_key = to_load[model_key]
+                stand_in = torch.empty(checkpoint.shapes[ckpt_key], dtype=checkpoint.dtypes.get(ckpt_key, torch.float32),
+                                       device="meta")
+                self._assign(modules[module_name], name, stand_in, dtype)
         self.tie_weights()
-        offloaded_ids = {id(p) for k, p in model_state.items() if k in offloaded}
+        current = self.state_dict(keep_vars=True)
+        offloaded_ids = {id(current[k]) for k in offloaded}
         missing = self._initialise_missing(dtype, device, keep_meta=offloaded_ids)
         if placement is not None:
             self._offload_initialised(placement, offloaded)

@@ -376,7 +376,12 @@ def test_memory_metrics_per_stage(tmp_path: Path, toy_data: list[dict]) -> None:
 def test_evaluation_datasets_by_name(tmp_path: Path, toy_data: list[dict]) -> None:
     trainer = Trainer(DictModel(), args(tmp_path), eval_dataset={"small": toy_data[:8], "large": toy_data[:24]})
     assert len(trainer.get_eval_dataloader("small")) == 1 and len(trainer.get_eval_dataloader("large")) == 3
-    assert trainer.get_eval_dataloader("small") is trainer.get_eval_dataloader("small")
+    # a new loader per call, over the user's own dataset; reused only with persistent workers (as the reference)
+    assert trainer.get_eval_dataloader("small") is not trainer.get_eval_dataloader("small")
+    assert trainer.get_eval_dataloader("small").dataset is trainer.eval_dataset["small"]
+    persistent = Trainer(DictModel(), args(tmp_path, dataloader_num_workers=1, dataloader_persistent_workers=True),
+                         eval_dataset={"small": toy_data[:8]})
+    assert persistent.get_eval_dataloader("small") is persistent.get_eval_dataloader("small")
     assert set(trainer.evaluate()) >= {"eval_small_loss", "eval_large_loss"}
     assert "eval_loss" in trainer.evaluate("large")
     with pytest.raises(TrainerError, match=r"names no evaluation dataset .*\['large', 'small'\]"):
@@ -506,3 +511,30 @@ def test_training_args_bin_is_written_as_the_reference_does_but_never_read(tmp_p
     resumed.train(resume_from_checkpoint=str(checkpoint))
     assert not marker.exists()
     assert torch.equal(resumed.model.linear.weight, first.model.linear.weight)
+
+
+class _NoisyCollator:
+    """A collator that draws from torch's generator (as masking collators do)."""
+
+    def __call__(self, rows: list[dict]) -> dict[str, torch.Tensor]:
+        x = torch.stack([r["x"] for r in rows])
+        return {"x": x + torch.randn(x.shape), "labels": torch.tensor([r["labels"] for r in rows])}
+
+
+def test_evaluation_draws_are_repeatable_and_leave_the_training_randomness_alone(tmp_path: Path,
+                                                                                toy_data: list[dict]) -> None:
+    class Rows(torch.utils.data.Dataset):  # not a list: any dataset object is read as it is
+        def __len__(self) -> int:
+            return 24
+
+        def __getitem__(self, i: int) -> dict:
+            return toy_data[i]
+
+    rows = Rows()
+    trainer = Trainer(DictModel(), args(tmp_path), eval_dataset=rows, data_collator=_NoisyCollator())
+    assert trainer.get_eval_dataloader().dataset is rows
+    torch.manual_seed(11)
+    before = torch.get_rng_state()
+    first, second = trainer.evaluate(), trainer.evaluate()
+    assert torch.equal(torch.get_rng_state(), before)  # evaluating drew nothing from the training's stream
+    assert first["eval_loss"] == second["eval_loss"]  # the same noise both times: seeded from data_seed

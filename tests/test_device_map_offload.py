@@ -18,7 +18,7 @@ from common.tolerance import assert_close_kernels, assert_same_weights
 from safetensors.torch import save_file
 from torch import nn
 
-from modelyard import BertConfig, BertModel, PretrainedConfig, PreTrainedModel
+from modelyard import BertConfig, BertForMaskedLM, BertModel, PretrainedConfig, PreTrainedModel
 from modelyard.errors import ConfigurationError
 
 pytest.importorskip("accelerate")
@@ -115,6 +115,27 @@ def test_saving_an_offloaded_model_gives_back_every_weight(bert: BertModel, save
     model = BertModel.from_pretrained(saved, device_map=SPLIT)
     model.save_pretrained(tmp_path / "again")
     assert_same_weights(BertModel.from_pretrained(tmp_path / "again"), bert)
+
+
+@pytest.mark.parametrize("device_map", [
+    {"bert": "cpu", "cls": "disk"},  # the head on disk, its decoder tied to the embeddings kept in memory
+    {"bert.embeddings": "disk", "bert.encoder": "cpu", "cls": "cpu"},  # the tied embeddings on disk
+])
+def test_tied_weights_across_the_map(device_map: dict[str, str], tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    whole = BertForMaskedLM(BertConfig(**TINY_BERT)).eval()
+    whole.save_pretrained(tmp_path / "mlm")
+    model = BertForMaskedLM.from_pretrained(tmp_path / "mlm", device_map=device_map)
+    disk = tuple(k + "." for k, v in device_map.items() if v == "disk")
+    params = dict(model.named_parameters(remove_duplicate=False))
+    in_memory = {id(p) for n, p in params.items() if not n.startswith(disk)}
+    # what is on disk holds no data, but for a weight tied to one kept in memory (the same tensor)
+    assert all(p.device.type == "meta" for n, p in params.items() if n.startswith(disk) and id(p) not in in_memory)
+    assert any(p.device.type == "meta" for n, p in params.items() if n.startswith(disk))
+    with torch.no_grad():
+        assert_close_kernels(model(IDS, attention_mask=MASK).logits, whole(IDS, attention_mask=MASK).logits, depth=5)
+    model.save_pretrained(tmp_path / "again")
+    assert_same_weights(BertForMaskedLM.from_pretrained(tmp_path / "again"), whole)
 
 
 class _TwoLinears(PreTrainedModel):

@@ -852,7 +852,7 @@ class PreTrainedModel(nn.Module, ModuleUtilsMixin, PretrainedIO):
         offloaded_ids = {id(current[k]) for k in offloaded}
         missing = self._initialise_missing(dtype, device, keep_meta=offloaded_ids)
         if placement is not None:
-            self._offload_initialised(placement, offloaded)
+            self._settle_offloaded(placement)
         # Persistent buffers (e.g. BatchNorm running statistics) keep their initial values when absent:
         # not random, but not trained either, so they are reported too.
         parameter_keys = {name for name, _ in self.named_parameters(remove_duplicate=False)}
@@ -884,15 +884,34 @@ class PreTrainedModel(nn.Module, ModuleUtilsMixin, PretrainedIO):
             )
         return set(on_disk)
 
-    def _offload_initialised(self, placement: SplitPlacement, offloaded: set[str]) -> None:
-        """Weights of disk modules that the checkpoint did not hold (initialised ones) go to ``offload_folder``
-        too, so that every disk module is read from disk alike."""
+    def _settle_offloaded(self, placement: SplitPlacement) -> None:
+        """Give every tensor of a disk module a place to be read from, and every other tensor real data.
+
+        Tied weights may span the map: an alias in a disk module of an offloaded weight reads the same entry;
+        an alias in a disk module of a weight kept in memory is served from memory; an alias in a module kept in
+        memory of an offloaded weight is read now (the modules then hold separate copies of equal values).
+        Weights the checkpoint did not hold (initialised) of disk modules are written to ``offload_folder``."""
+        state = self.state_dict(keep_vars=True)  # every name, tied aliases included
         buffers = {name for name, _ in self.named_buffers(remove_duplicate=False)}
-        for key, tensor in self.state_dict().items():
-            if key in offloaded or tensor.device.type == "meta":
+        where = {key: placement.load_device(key, is_buffer=key in buffers) for key in state}
+        entry_of = {id(state[k]): placement.offload_index[k] for k in state if k in placement.offload_index}
+        kept = {id(t) for k, t in state.items() if where[k] is not None and t.device.type != "meta"}
+        modules = dict(self.named_modules(remove_duplicate=False))
+        for key, tensor in state.items():
+            if key in placement.offload_index:
                 continue
-            if placement.load_device(key, is_buffer=key in buffers) is None:
-                placement.offload_to_folder(key, tensor)
+            module_name, _, name = key.rpartition(".")
+            if where[key] is None:
+                if id(tensor) in entry_of:  # its own stand-in: accelerate loads a block's tensors once per object
+                    placement.offload_index[key] = dict(entry_of[id(tensor)])
+                    self._assign(modules[module_name], name, torch.empty_like(tensor, device="meta"), None)
+                elif id(tensor) in kept:
+                    placement.in_memory[key] = tensor
+                elif tensor.device.type != "meta":
+                    placement.offload_to_folder(key, tensor)
+            elif tensor.device.type == "meta" and id(tensor) in entry_of:
+                value = placement.read_offloaded(entry_of[id(tensor)])
+                self._assign(modules[module_name], name, value.to(where[key]), None)
 
     @staticmethod
     def _assign(module: nn.Module, name: str, tensor: torch.Tensor, dtype: torch.dtype | None) -> None:

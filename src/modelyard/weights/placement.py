@@ -60,6 +60,8 @@ class SplitPlacement:
     offload_buffers: bool = False
     # Filled while loading: tensor name -> where to read it at each forward (accelerate's offload index).
     offload_index: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Tensors of disk modules tied to a tensor kept in memory: served from memory, not read from disk.
+    in_memory: dict[str, torch.Tensor] = field(default_factory=dict)
 
     @classmethod
     def from_map(
@@ -152,6 +154,22 @@ class SplitPlacement:
         stored = dtype_name if dtype_name == "bfloat16" or dtype_name.startswith("float8_") else str(array.dtype)
         self.offload_index[key] = {"dtype": stored, "shape": list(tensor.shape)}
 
+    def read_offloaded(self, entry: dict[str, Any]) -> torch.Tensor:
+        """The tensor an offload-index entry points to (a checkpoint's safetensors entry or a ``.dat`` file)."""
+        if "safetensors_file" in entry:
+            from safetensors import safe_open
+
+            with safe_open(entry["safetensors_file"], framework="pt") as handle:
+                return handle.get_tensor(entry["weight_name"]).to(getattr(torch, entry["dtype"]))
+        key = next(k for k, v in self.offload_index.items() if v is entry)
+        stored = "int16" if entry["dtype"] == "bfloat16" else "int8" if entry["dtype"].startswith("float8_") else entry["dtype"]
+        shape = tuple(entry["shape"]) or (1,)
+        array = np.memmap(self.require_folder(key) / f"{key}.dat", dtype=stored, mode="r", shape=shape)
+        tensor = torch.from_numpy(np.array(array))
+        if stored != entry["dtype"]:
+            tensor = tensor.view(getattr(torch, entry["dtype"]))
+        return tensor.reshape(entry["shape"])
+
     def require_folder(self, what: str) -> Path:
         if self.offload_folder is None:
             raise ConfigurationError(
@@ -190,10 +208,24 @@ class SplitPlacement:
             ) from err
         self.save_folder_index()
         index = self.offload_index or None
+        in_memory: dict[str, torch.Tensor] | None = None
+        if self.in_memory:
+            in_memory = dict(self.in_memory)
+            if self.main_device.type != "cpu":  # accelerate serves the "cpu" modules from the same dict then
+                in_memory.update(
+                    (k, t) for k, t in model.state_dict().items() if self.device_of(k) == torch.device("cpu")
+                )
+        # Each offloaded module of the map is loaded whole at its forward (accelerate's "preload"): a forward may
+        # read a child's weight without calling the child (an embedding table sliced, a fused projection).
+        offloaded = ("disk",) if self.main_device.type == "cpu" else ("disk", "cpu")
+        blocks = sorted({type(model.get_submodule(name)).__name__ for name, device in self.accelerate_map().items()
+                         if device in offloaded})
         dispatch_model(
             model,
             device_map=self.accelerate_map(),
             main_device=self.main_device if self.main_device.type != "cpu" else None,
+            state_dict=in_memory,
+            preload_module_classes=blocks,
             offload_dir=str(self.offload_folder) if self.offload_folder is not None else None,
             offload_index=index,
             offload_buffers=self.offload_buffers,
@@ -202,7 +234,8 @@ class SplitPlacement:
 
 
 def offloaded_state_dict(model: nn.Module) -> dict[str, torch.Tensor]:
-    """``model.state_dict()`` with each offloaded tensor (meta in the model) read from where it is kept."""
+    """``model.state_dict()`` with each offloaded tensor (meta in the model) read from where it is kept: the
+    weights map of the accelerate hook on its module or on the nearest enclosing block."""
     state = model.state_dict()
     if not any(t.device.type == "meta" for t in state.values()):
         return state
@@ -210,10 +243,13 @@ def offloaded_state_dict(model: nn.Module) -> dict[str, torch.Tensor]:
     for key, tensor in state.items():
         if tensor.device.type != "meta":
             continue
-        module_name, _, name = key.rpartition(".")
-        hook = getattr(modules.get(module_name), "_hf_hook", None)
-        weights = getattr(hook, "weights_map", None)
-        if weights is None:
-            continue  # not offloaded: the caller reports the meta tensor
-        state[key] = weights[name].to("cpu")
+        owner = key.rpartition(".")[0]
+        while True:
+            weights = getattr(getattr(modules.get(owner), "_hf_hook", None), "weights_map", None)
+            if weights is not None:
+                state[key] = weights[key[len(owner) + 1:] if owner else key].to("cpu")
+                break
+            if not owner:
+                break  # not offloaded: the caller reports the meta tensor
+            owner = owner.rpartition(".")[0]
     return state

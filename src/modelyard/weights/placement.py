@@ -193,7 +193,7 @@ class SplitPlacement:
     def accelerate_map(self) -> dict[str, Any]:
         """The map in accelerate's terms: ``"cpu"``, ``"disk"`` or a torch device."""
         return {
-            name: device if device == DISK else ("cpu" if device.type == "cpu" else device)  # type: ignore[union-attr]
+            name: device if not isinstance(device, torch.device) else ("cpu" if device.type == "cpu" else device)
             for name, device in self.modules.items()
         }
 

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import warnings
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -167,6 +168,31 @@ def test_wrong_value_type_names_the_key(tmp_path: Path) -> None:
     (tmp_path / "config.json").write_text("[1, 2]")
     with pytest.raises(ConfigurationError, match="JSON object"):
         DistilBertConfig.from_pretrained(tmp_path)
+
+
+def test_a_user_configs_defaults_are_not_types(tmp_path: Path) -> None:
+    """A user's config class declares defaults, not types: a float where the default is 0 loads, as in the
+    reference (a trained value saved by save_pretrained); the library's own keys are still checked."""
+
+    class ScaleConfig(PretrainedConfig):
+        def __init__(self, a: Any = 0, **kwargs: Any) -> None:
+            super().__init__(**kwargs)
+            self.a = a
+
+    ScaleConfig(a=1.5).save_pretrained(tmp_path)
+    assert ScaleConfig.from_pretrained(tmp_path).a == 1.5
+
+    class ScaledBertConfig(BertConfig):
+        def __init__(self, a: Any = 0, **kwargs: Any) -> None:
+            super().__init__(**kwargs)
+            self.a = a
+
+    ScaledBertConfig(a=2.5).save_pretrained(tmp_path / "bert")
+    assert ScaledBertConfig.from_pretrained(tmp_path / "bert").a == 2.5
+    data = json.loads((tmp_path / "bert" / "config.json").read_text())
+    (tmp_path / "bert" / "config.json").write_text(json.dumps({**data, "hidden_size": "big"}))
+    with pytest.raises(ConfigurationError, match="'hidden_size'"):
+        ScaledBertConfig.from_pretrained(tmp_path / "bert")
 
 
 def test_missing_folder_and_file(tmp_path: Path) -> None:

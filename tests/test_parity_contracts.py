@@ -183,6 +183,11 @@ def test_model_output_is_the_reference_dict(contracts: dict[str, Any]) -> None:
     assert dict(labelled.items())["logits"] is labelled.logits and {**plain}.keys() == {"logits"}
     with pytest.raises(TypeError, match="fields are fixed"):
         plain.pop("logits")
+    # rebuilt from a mapping of its fields, as generic code does (type(output)({k: ...}))
+    rebuilt = type(labelled)(dict(labelled))
+    assert list(rebuilt.keys()) == expected["keys_with_labels"] and rebuilt.logits is labelled.logits
+    with pytest.raises(TypeError, match="no fields"):
+        type(plain)({"logitz": plain.logits})
 
 
 # ------------------------------------------------------------------------------------------ tokenizers

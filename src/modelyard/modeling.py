@@ -39,6 +39,7 @@ from modelyard.pretrained_io import PretrainedIO
 from modelyard.registry import MODEL_TASKS
 from modelyard.weights.checkpoint import Checkpoint, find_checkpoint
 from modelyard.weights.load_options import LoadOptions
+from modelyard.weights.placement import SplitPlacement, offloaded_state_dict
 from modelyard.weights.report import LoadReport, judge_load
 from modelyard.weights.saving import save_state_dict
 
@@ -569,7 +570,8 @@ class PreTrainedModel(nn.Module, ModuleUtilsMixin, PretrainedIO):
             from modelyard.dynamic.saving import save_custom_code
 
             written += save_custom_code(self, directory, config=config, portable=portable_code)
-        state = self._state_dict_without_shared(state_dict if state_dict is not None else self.state_dict())
+        # Offloaded modules (a device_map with "disk") hold meta tensors: their weights are read from disk.
+        state = self._state_dict_without_shared(state_dict if state_dict is not None else offloaded_state_dict(self))
         written += config._save_into(directory, portable_code=portable_code)
         generation_config = getattr(self, "generation_config", None)
         if self.can_generate() and generation_config is not None:
@@ -634,7 +636,8 @@ class PreTrainedModel(nn.Module, ModuleUtilsMixin, PretrainedIO):
                 f"{cls.__name__}.from_pretrained(None, ...) has no files to read the configuration from: pass "
                 "config=<a configuration> (and state_dict=<the weights>), or a folder or repository id."
             )
-        target_device = options.target_device()
+        placement = options.split_placement()
+        target_device = options.target_device() if placement is None else None
         # Arguments of the model's own __init__ (e.g. add_pooling_layer=False) build the model;
         # every other keyword overrides a config attribute.
         init_args = cls.init_arguments()
@@ -652,13 +655,17 @@ class PreTrainedModel(nn.Module, ModuleUtilsMixin, PretrainedIO):
         target_dtype = cls._target_dtype(options.dtype if options.dtype is not None else options.torch_dtype, config)
         with _parameters_on_meta():
             model = cls(config, **model_kwargs)
+        if placement is not None:
+            placement.check_covers(model)
         report = model._load_checkpoint(
             checkpoint, dtype=target_dtype, device=target_device or torch.device("cpu"),
-            ignore_mismatched_sizes=options.ignore_mismatched_sizes,
+            ignore_mismatched_sizes=options.ignore_mismatched_sizes, placement=placement,
         )
         if target_dtype is not None:
             model.config.dtype = str(target_dtype).removeprefix("torch.")
         model.eval()
+        if placement is not None:
+            placement.dispatch(model)
         name = location.name if location is not None else ""
         if model.can_generate() and location is not None:
             model._load_generation_config(location)
@@ -777,7 +784,10 @@ class PreTrainedModel(nn.Module, ModuleUtilsMixin, PretrainedIO):
         dtype: torch.dtype | None,
         device: torch.device,
         ignore_mismatched_sizes: bool,
+        placement: SplitPlacement | None = None,
     ) -> LoadReport:
+        """Read the checkpoint's tensors into this model (built on meta), onto ``device``, or where ``placement``
+        puts each module: a module on ``"disk"`` gets no tensors (they are indexed for its forwards instead)."""
         model_state = self.state_dict(keep_vars=True)
         expected = set(model_state)
         mapping = self._map_checkpoint_keys(checkpoint.keys(), expected)
@@ -809,21 +819,99 @@ class PreTrainedModel(nn.Module, ModuleUtilsMixin, PretrainedIO):
             )
         reverse = {v: k for k, v in to_load.items()}
         modules = dict(self.named_modules(remove_duplicate=False))
-        for ckpt_key, tensor in checkpoint.read(list(to_load.values()), device=device):
-            model_key = reverse[ckpt_key]
-            module_name, _, name = model_key.rpartition(".")
-            self._assign(modules[module_name], name, tensor, dtype)
+        offloaded = self._offload_from_checkpoint(checkpoint, to_load, dtype, placement) if placement else set()
+        if placement is None:
+            for ckpt_key, tensor in checkpoint.read(list(to_load.values()), device=device):
+                model_key = reverse[ckpt_key]
+                module_name, _, name = model_key.rpartition(".")
+                self._assign(modules[module_name], name, tensor, dtype)
+        else:
+            buffers = {name for name, _ in self.named_buffers(remove_duplicate=False)}
+            to_read = [ckpt_key for model_key, ckpt_key in to_load.items() if model_key not in offloaded]
+            for ckpt_key, tensor in checkpoint.read(to_read, device="cpu"):
+                model_key = reverse[ckpt_key]
+                module_name, _, name = model_key.rpartition(".")
+                where = placement.load_device(model_key, is_buffer=model_key in buffers)
+                if where is None:  # on disk, from a checkpoint that is not safetensors: copied to offload_folder
+                    if dtype is not None and tensor.is_floating_point():
+                        tensor = tensor.to(dtype)
+                    placement.offload_to_folder(model_key, tensor)
+                    offloaded.add(model_key)
+                else:
+                    self._assign(modules[module_name], name, tensor.to(where), dtype)
+            # An offloaded tensor stays on meta, but in the dtype it is read back in: accelerate casts what it
+            # reads to the dtype of the tensor it replaces.
+            for model_key in offloaded:
+                module_name, _, name = model_key.rpartition(".")
+                ckpt_key = to_load[model_key]
+                stand_in = torch.empty(checkpoint.shapes[ckpt_key], dtype=checkpoint.dtypes.get(ckpt_key, torch.float32),
+                                       device="meta")
+                self._assign(modules[module_name], name, stand_in, dtype)
         self.tie_weights()
-        missing = self._initialise_missing(dtype, device)
+        current = self.state_dict(keep_vars=True)
+        offloaded_ids = {id(current[k]) for k in offloaded}
+        missing = self._initialise_missing(dtype, device, keep_meta=offloaded_ids)
+        if placement is not None:
+            self._settle_offloaded(placement)
         # Persistent buffers (e.g. BatchNorm running statistics) keep their initial values when absent:
         # not random, but not trained either, so they are reported too.
         parameter_keys = {name for name, _ in self.named_parameters(remove_duplicate=False)}
         missing += sorted(expected - parameter_keys - set(to_load))
         # Non-persistent buffers (e.g. position ids) were built on the default device; a walk over every
-        # module costs more than checking first.
-        if any(t.device != device for t in itertools.chain(self.parameters(), self.buffers())):
+        # module costs more than checking first. (A split placement is dispatched by accelerate instead.)
+        if placement is None and any(t.device != device for t in itertools.chain(self.parameters(), self.buffers())):
             self.to(device)
         return self._report(missing, unexpected, mismatched)
+
+    def _offload_from_checkpoint(
+        self, checkpoint: Checkpoint, to_load: dict[str, str], dtype: torch.dtype | None, placement: SplitPlacement
+    ) -> set[str]:
+        """Index the weights of modules on disk that are read from the checkpoint's own safetensors files at each
+        forward (nothing copied); returns their keys. Weights of other formats are copied to ``offload_folder``
+        while loading, which must then be given (checked here, before reading anything)."""
+        buffers = {name for name, _ in self.named_buffers(remove_duplicate=False)}
+        on_disk = {k: c for k, c in to_load.items() if placement.load_device(k, is_buffer=k in buffers) is None}
+        if not on_disk:
+            return set()
+        if checkpoint.format != "safetensors":
+            placement.require_folder(f"{len(on_disk)} weights of a {checkpoint.format} checkpoint")
+            return set()
+        for model_key, ckpt_key in on_disk.items():
+            stored = checkpoint.dtypes.get(ckpt_key, torch.float32)
+            wanted = dtype if dtype is not None and stored.is_floating_point else stored
+            placement.offload_from_safetensors(
+                model_key, file=checkpoint.key_file[ckpt_key], name_in_file=ckpt_key, dtype=wanted
+            )
+        return set(on_disk)
+
+    def _settle_offloaded(self, placement: SplitPlacement) -> None:
+        """Give every tensor of a disk module a place to be read from, and every other tensor real data.
+
+        Tied weights may span the map: an alias in a disk module of an offloaded weight reads the same entry;
+        an alias in a disk module of a weight kept in memory is served from memory; an alias in a module kept in
+        memory of an offloaded weight is read now (the modules then hold separate copies of equal values).
+        Weights the checkpoint did not hold (initialised) of disk modules are written to ``offload_folder``."""
+        state = self.state_dict(keep_vars=True)  # every name, tied aliases included
+        buffers = {name for name, _ in self.named_buffers(remove_duplicate=False)}
+        where = {key: placement.load_device(key, is_buffer=key in buffers) for key in state}
+        entry_of = {id(state[k]): placement.offload_index[k] for k in state if k in placement.offload_index}
+        kept = {id(t) for k, t in state.items() if where[k] is not None and t.device.type != "meta"}
+        modules = dict(self.named_modules(remove_duplicate=False))
+        for key, tensor in state.items():
+            if key in placement.offload_index:
+                continue
+            module_name, _, name = key.rpartition(".")
+            if where[key] is None:
+                if id(tensor) in entry_of:  # its own stand-in: accelerate loads a block's tensors once per object
+                    placement.offload_index[key] = dict(entry_of[id(tensor)])
+                    self._assign(modules[module_name], name, torch.empty_like(tensor, device="meta"), None)
+                elif id(tensor) in kept:
+                    placement.in_memory[key] = tensor
+                elif tensor.device.type != "meta":
+                    placement.offload_to_folder(key, tensor)
+            elif tensor.device.type == "meta" and id(tensor) in entry_of:
+                value = placement.read_offloaded(entry_of[id(tensor)])
+                self._assign(modules[module_name], name, value.to(where[key]), None)
 
     @staticmethod
     def _assign(module: nn.Module, name: str, tensor: torch.Tensor, dtype: torch.dtype | None) -> None:
@@ -841,16 +929,24 @@ class PreTrainedModel(nn.Module, ModuleUtilsMixin, PretrainedIO):
                 tensor = tensor.to(old_buffer.dtype)
             module._buffers[name] = tensor
 
-    def _initialise_missing(self, dtype: torch.dtype | None, device: torch.device) -> list[str]:
-        """Materialise and initialise parameters the checkpoint did not provide; returns their keys."""
+    def _initialise_missing(
+        self, dtype: torch.dtype | None, device: torch.device, *, keep_meta: set[int] | None = None
+    ) -> list[str]:
+        """Materialise and initialise parameters the checkpoint did not provide; returns their keys.
+        ``keep_meta``: ids of parameters offloaded to disk, which stay on meta (they are not missing)."""
         missing: list[str] = []
         materialised: dict[int, nn.Parameter] = {}  # by id of the meta parameter: tied ones stay shared
+        keep = keep_meta or set()
         for module_name, module in self.named_modules():
-            meta = [n for n, p in module._parameters.items() if p is not None and p.device.type == "meta"]
+            meta = [
+                n for n, p in module._parameters.items()
+                if p is not None and p.device.type == "meta" and id(p) not in keep
+            ]
             if not meta:
                 continue
             loaded = {
-                n: p.detach().clone() for n, p in module._parameters.items() if p is not None and n not in meta
+                n: p.detach().clone() for n, p in module._parameters.items()
+                if p is not None and n not in meta and p.device.type != "meta"
             }
             for name in meta:
                 param = module._parameters[name]

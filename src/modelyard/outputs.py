@@ -10,7 +10,7 @@ utilities, so ``torch.export`` and ``torch.compile`` flatten it to its tensors a
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import Field, dataclass, fields
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -46,6 +46,17 @@ class ModelOutput(OrderedDict):
         # this only checks that the class was declared as a dataclass with defaults for every field.
         if not fields(self):
             raise TypeError(f"{type(self).__name__} must be a @dataclass with at least one field.")
+        # As in the reference, Output({"logits": x}) builds from a mapping of field values: code that
+        # rebuilds outputs generically does type(output)(dict(...)) (accelerate's device hooks, for one).
+        names = self._field_names()
+        first = getattr(self, names[0])
+        if isinstance(first, Mapping) and all(getattr(self, n) is None for n in names[1:]):
+            unknown = [k for k in first if k not in names]
+            if unknown:
+                raise TypeError(f"{type(self).__name__} has no fields {unknown}; its fields: {list(names)}")
+            values = dict(first)
+            for name in names:
+                setattr(self, name, values.get(name))
 
     # ------------------------------------------------------------------ one state, two views
     def __setattr__(self, name: str, value: Any) -> None:

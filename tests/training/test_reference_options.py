@@ -7,6 +7,10 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
+import pickle
+import pickletools
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -212,12 +216,12 @@ def test_save_safetensors_false_writes_and_resumes_from_pytorch_bin(tmp_path: Pa
     checkpoint = tmp_path / "out" / "checkpoint-8"
     names = {p.name for p in checkpoint.iterdir()}
     assert "pytorch_model.bin" in names and "model.safetensors" not in names
-    assert {"training_args.json", "optimizer.pt", "scheduler.pt"} <= names and "training_args.bin" not in names
+    assert {"training_args.json", "training_args.bin", "optimizer.pt", "scheduler.pt"} <= names
     saved = json.loads((checkpoint / "training_args.json").read_text())
     assert saved["save_safetensors"] is False and saved["learning_rate"] == 0.1
     first.save_model()
     final = {p.name for p in (tmp_path / "out").iterdir() if p.is_file()}
-    assert "pytorch_model.bin" in final and "training_args.json" in final
+    assert "pytorch_model.bin" in final and {"training_args.json", "training_args.bin"} <= final
     resumed = Trainer(DictModel(), settings, train_dataset=toy_data)
     resumed.train(resume_from_checkpoint=str(checkpoint))
     assert torch.equal(resumed.model.linear.weight, first.model.linear.weight)  # exact resume: weights bit for bit
@@ -372,7 +376,12 @@ def test_memory_metrics_per_stage(tmp_path: Path, toy_data: list[dict]) -> None:
 def test_evaluation_datasets_by_name(tmp_path: Path, toy_data: list[dict]) -> None:
     trainer = Trainer(DictModel(), args(tmp_path), eval_dataset={"small": toy_data[:8], "large": toy_data[:24]})
     assert len(trainer.get_eval_dataloader("small")) == 1 and len(trainer.get_eval_dataloader("large")) == 3
-    assert trainer.get_eval_dataloader("small") is trainer.get_eval_dataloader("small")
+    # a new loader per call, over the user's own dataset; reused only with persistent workers (as the reference)
+    assert trainer.get_eval_dataloader("small") is not trainer.get_eval_dataloader("small")
+    assert trainer.get_eval_dataloader("small").dataset is trainer.eval_dataset["small"]
+    persistent = Trainer(DictModel(), args(tmp_path, dataloader_num_workers=1, dataloader_persistent_workers=True),
+                         eval_dataset={"small": toy_data[:8]})
+    assert persistent.get_eval_dataloader("small") is persistent.get_eval_dataloader("small")
     assert set(trainer.evaluate()) >= {"eval_small_loss", "eval_large_loss"}
     assert "eval_loss" in trainer.evaluate("large")
     with pytest.raises(TrainerError, match=r"names no evaluation dataset .*\['large', 'small'\]"):
@@ -469,3 +478,63 @@ def test_fixed_accumulation_behaviour_is_said(tmp_path: Path, toy_data: list[dic
     with caplog.at_level(logging.WARNING, logger="modelyard.training.trainer"):
         Trainer(DictModel(), args(tmp_path, accelerator_config=config), train_dataset=toy_data)
     assert "['sync_with_dataloader']=False has no effect" in caplog.text
+
+
+class _Unpickled:
+    """A training_args.bin that leaves a folder behind if anything unpickles it."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def __reduce__(self):  # noqa: ANN204
+        return (os.makedirs, (self.path,))
+
+
+def test_training_args_bin_is_written_as_the_reference_does_but_never_read(tmp_path: Path, toy_data: list[dict]) -> None:
+    """The reference pickles its TrainingArguments into training_args.bin (checkpoints, save_model); modelyard writes
+    the file for the tools that look for it, without the hub token, and never unpickles it: resuming reads JSON."""
+    settings = args(tmp_path, save_strategy="steps", save_steps=8, hub_token="hf_not_a_real_secret")
+    first = Trainer(DictModel(), settings, train_dataset=toy_data)
+    first.train()
+    checkpoint = tmp_path / "out" / "checkpoint-8"
+    written = (checkpoint / "training_args.bin").read_bytes()
+    with zipfile.ZipFile(checkpoint / "training_args.bin") as archive:  # torch.save's format, read without unpickling
+        pickled = archive.read(next(n for n in archive.namelist() if n.endswith("data.pkl")))
+    imports = [arg for op, arg, _ in pickletools.genops(pickled) if op.name == "GLOBAL"]
+    assert imports[0] == "modelyard.training.arguments TrainingArguments"
+    assert b"hf_not_a_real_secret" not in written and b"learning_rate" in pickled
+    assert settings.hub_token == "hf_not_a_real_secret"  # the run's own arguments keep it
+
+    marker = tmp_path / "unpickled"
+    (checkpoint / "training_args.bin").write_bytes(pickle.dumps(_Unpickled(str(marker))))
+    resumed = Trainer(DictModel(), settings, train_dataset=toy_data)
+    resumed.train(resume_from_checkpoint=str(checkpoint))
+    assert not marker.exists()
+    assert torch.equal(resumed.model.linear.weight, first.model.linear.weight)
+
+
+class _NoisyCollator:
+    """A collator that draws from torch's generator (as masking collators do)."""
+
+    def __call__(self, rows: list[dict]) -> dict[str, torch.Tensor]:
+        x = torch.stack([r["x"] for r in rows])
+        return {"x": x + torch.randn(x.shape), "labels": torch.tensor([r["labels"] for r in rows])}
+
+
+def test_evaluation_draws_are_repeatable_and_leave_the_training_randomness_alone(tmp_path: Path,
+                                                                                toy_data: list[dict]) -> None:
+    class Rows(torch.utils.data.Dataset):  # not a list: any dataset object is read as it is
+        def __len__(self) -> int:
+            return 24
+
+        def __getitem__(self, i: int) -> dict:
+            return toy_data[i]
+
+    rows = Rows()
+    trainer = Trainer(DictModel(), args(tmp_path), eval_dataset=rows, data_collator=_NoisyCollator())
+    assert trainer.get_eval_dataloader().dataset is rows
+    torch.manual_seed(11)
+    before = torch.get_rng_state()
+    first, second = trainer.evaluate(), trainer.evaluate()
+    assert torch.equal(torch.get_rng_state(), before)  # evaluating drew nothing from the training's stream
+    assert first["eval_loss"] == second["eval_loss"]  # the same noise both times: seeded from data_seed

@@ -19,11 +19,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from modelyard.errors import UnexpectedArgumentError
 from modelyard.training.choices import BUILT_OPTIMIZERS, OptimizerNames, SchedulerType
 from modelyard.training.errors import TrainingArgumentsError
+
+if TYPE_CHECKING:
+    import torch
 
 
 class IntervalStrategy(str, Enum):
@@ -365,6 +368,19 @@ class TrainingArguments:
         import torch
 
         return 1 if torch.cuda.is_available() and not self.use_cpu else 0
+
+    @property
+    def device(self) -> torch.device:
+        """The ``torch.device`` this process trains on, the one the Trainer's accelerator picks: the process's GPU
+        (``cuda:<LOCAL_RANK>``, or XPU), else the CPU (``use_cpu=True``, or no GPU)."""
+        import torch
+
+        local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+        if not self.use_cpu and torch.cuda.is_available():
+            return torch.device("cuda", local_rank)
+        if not self.use_cpu and hasattr(torch, "xpu") and torch.xpu.is_available():
+            return torch.device("xpu", local_rank)
+        return torch.device("cpu")
 
     @property
     def eval_batch_size(self) -> int:

@@ -3,16 +3,19 @@
 A checkpoint holds the model in the ``save_pretrained`` format (so ``from_pretrained`` loads any
 checkpoint), the processing class, ``optimizer.pt``, ``scheduler.pt``, ``scaler.pt`` (mixed precision),
 ``rng_state.pth`` (``rng_state_<rank>.pth`` with several processes), ``trainer_state.json`` (which also
-records the position in the data stream) and ``training_args.json``.
+records the position in the data stream), ``training_args.json`` and the reference's ``training_args.bin``.
 
 Everything is written into ``tmp-checkpoint-<step>`` first and renamed into place last: a process killed
 mid-save leaves the previous checkpoints whole, and only folders named ``checkpoint-<step>`` that hold a
 ``trainer_state.json`` count as checkpoints. Every file is plain data: optimizer and RNG states are read
-back with ``torch.load(weights_only=True)``, the settings are JSON (the reference pickles them).
+back with ``torch.load(weights_only=True)``, the settings are read from JSON. ``training_args.bin`` (the
+settings pickled with ``torch.save``, as the reference writes them for the tools that expect the file) is
+written only: unpickling it could run code, so modelyard never loads it.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import os
@@ -36,6 +39,7 @@ OPTIMIZER_NAME = "optimizer.pt"
 SCHEDULER_NAME = "scheduler.pt"
 SCALER_NAME = "scaler.pt"
 ARGS_NAME = "training_args.json"
+ARGS_PICKLE_NAME = "training_args.bin"  # the reference's; written, never read
 WEIGHTS_NAME = "model.safetensors"
 WEIGHTS_INDEX_NAME = "model.safetensors.index.json"
 # with save_safetensors=False: torch.save's format (read back with weights_only=True: tensors only)
@@ -136,9 +140,20 @@ def save_model_files(model: nn.Module, folder: Path, *, processing_class: Any = 
 
 
 def save_training_args(args: Any, folder: Path) -> None:
-    """The run's settings as ``training_args.json`` (the reference pickles them into ``training_args.bin``; plain
-    JSON needs no unpickling to read, and the hub shows it)."""
+    """The run's settings as ``training_args.json`` (plain data: the hub shows it without unpickling anything)
+    and, as the reference saves them, pickled into ``training_args.bin`` (never read back by modelyard)."""
     (folder / ARGS_NAME).write_text(args.to_json_string() + "\n", encoding="utf-8")
+    torch.save(_without_tokens(args), folder / ARGS_PICKLE_NAME)
+
+
+def _without_tokens(args: Any) -> Any:
+    """A copy of ``args`` with the access tokens (``hub_token``, ...) cleared: the file is pushed with the model,
+    and a token in it would publish the account's credentials (the reference pickles its arguments as they are)."""
+    safe = copy.copy(args)
+    for name, value in vars(args).items():
+        if name.endswith("_token") and value is not None:
+            setattr(safe, name, None)
+    return safe
 
 
 def _aliased_keys(model: nn.Module) -> set[str]:

@@ -54,6 +54,7 @@ from modelyard.training.data import (
     needs_seeding,
     nothing_to_drop,
     remove_unused_hf_columns,
+    seeded_torch,
 )
 from modelyard.training.errors import CheckpointError, TrainerError
 from modelyard.training.memory import MemoryTracker
@@ -329,7 +330,8 @@ class Trainer:
 
     def get_eval_dataloader(self, eval_dataset: Any = None) -> Any:
         """The evaluation loader over ``eval_dataset``: a dataset, the name of one in the Trainer's dict of
-        evaluation datasets, or None for the Trainer's own (made once per dataset, then reused)."""
+        evaluation datasets, or None for the Trainer's own. A new loader each call, as in the reference, but
+        with ``dataloader_persistent_workers`` one per dataset, kept with its worker processes and reused."""
         dataset = self._eval_dataset_named(eval_dataset)
         if isinstance(dataset, Mapping):
             raise TrainerError(
@@ -337,16 +339,19 @@ class Trainer:
                 "handles the dict of them."
             )
         key = id(dataset)
-        if key in self._eval_loaders:
+        reuse = self.args.dataloader_persistent_workers
+        if reuse and key in self._eval_loaders:
             return self._eval_loaders[key][1]
-        prepared, collate = self._indexed(self._prepare_dataset(dataset, "evaluation"),
-                                          self._collator_for(dataset, "evaluation"))
+        # the user's dataset itself (columns are removed by the collator), read in order: see evaluation_loop
+        prepared = self._prepare_dataset(dataset, "evaluation")
+        collate = self._collator_for(dataset, "evaluation")
         generator = torch.Generator().manual_seed(self.args.effective_data_seed)
         options = self._loader_options(self.args.per_device_eval_batch_size, generator)
         sampler = None if is_iterable(prepared) else SequentialSampler(prepared)
         loader = self._prepare_loader(DataLoader(prepared, sampler=sampler, collate_fn=collate,
                                                  drop_last=self.args.dataloader_drop_last, **options))
-        self._eval_loaders[key] = (dataset, loader)  # made once per dataset (kept alive with it)
+        if reuse:
+            self._eval_loaders[key] = (dataset, loader)  # the dataset is kept alive with it: its id stays its own
         return loader
 
     def _eval_dataset_named(self, eval_dataset: Any) -> Any:
@@ -1063,26 +1068,30 @@ class Trainer:
         per_batch = self.args.batch_eval_metrics and self.compute_metrics is not None
         batch_metrics: Mapping[str, Any] | None = None
         self.callback_handler.objects["eval_dataloader"] = dataloader
-        for batch in self._on_device(iter(dataloader)):
-            # accelerate's loader looks one batch ahead and flags the last one (gather_for_metrics trims by it)
-            is_last = self.accelerator.gradient_state.end_of_dataloader
-            loss, logits, batch_labels = self.prediction_step(model, batch, loss_only, ignore_keys)
-            size = _batch_size(batch)
-            if loss is not None:
-                gathered = self.accelerator.gather_for_metrics(loss.float().reshape(1).repeat(size))
-                losses = nested_concat(losses, to_numpy(gathered))
-            if logits is not None:
-                logits = self._gather(logits)
-                batch_labels = self._gather(batch_labels)
-                if self.preprocess_logits_for_metrics is not None:
-                    logits = self.preprocess_logits_for_metrics(logits, batch_labels)
-                if per_batch and batch_labels is not None:
-                    batch_metrics = self.compute_metrics(  # type: ignore[misc,call-arg]  # per_batch: set, and takes it
-                        EvalPrediction(predictions=logits, label_ids=batch_labels), compute_result=is_last
-                    )
-                predictions = nested_concat(predictions, to_numpy(logits))
-                labels = nested_concat(labels, to_numpy(batch_labels)) if batch_labels is not None else labels
-            self.control = self.callback_handler.call("on_prediction_step", self.args, self.state, self.control)
+        # Evaluation loaders read the user's dataset as it is (as the reference's do); what a random collator or
+        # __getitem__ draws comes from torch's generator seeded with data_seed for the pass and put back after
+        # it: two evaluations see the same batches, and evaluating never shifts the training's randomness.
+        with seeded_torch(self.args.effective_data_seed):
+            for batch in self._on_device(iter(dataloader)):
+                # accelerate's loader looks one batch ahead and flags the last one (gather_for_metrics trims by it)
+                is_last = self.accelerator.gradient_state.end_of_dataloader
+                loss, logits, batch_labels = self.prediction_step(model, batch, loss_only, ignore_keys)
+                size = _batch_size(batch)
+                if loss is not None:
+                    gathered = self.accelerator.gather_for_metrics(loss.float().reshape(1).repeat(size))
+                    losses = nested_concat(losses, to_numpy(gathered))
+                if logits is not None:
+                    logits = self._gather(logits)
+                    batch_labels = self._gather(batch_labels)
+                    if self.preprocess_logits_for_metrics is not None:
+                        logits = self.preprocess_logits_for_metrics(logits, batch_labels)
+                    if per_batch and batch_labels is not None:
+                        batch_metrics = self.compute_metrics(  # type: ignore[misc,call-arg]  # per_batch: set, and takes it
+                            EvalPrediction(predictions=logits, label_ids=batch_labels), compute_result=is_last
+                        )
+                    predictions = nested_concat(predictions, to_numpy(logits))
+                    labels = nested_concat(labels, to_numpy(batch_labels)) if batch_labels is not None else labels
+                self.control = self.callback_handler.call("on_prediction_step", self.args, self.state, self.control)
         metrics: dict[str, float] = {}
         if per_batch:
             metrics = dict(batch_metrics or {})
@@ -1202,6 +1211,7 @@ class Trainer:
         folder = args.output_path
         ckpt.save_model_files(self._unwrapped(), folder, processing_class=self.processing_class,
                              safetensors=self.args.save_safetensors)
+        ckpt.save_training_args(args, folder)  # pushed with the model, as the reference does
         step = self.state.global_step
         target.commit_folder(folder, message=f"Training in progress, step {step}", ignore_patterns=_HUB_IGNORE)
         if args.hub_strategy == "checkpoint":

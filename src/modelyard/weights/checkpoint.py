@@ -39,6 +39,7 @@ class Checkpoint:
     format: str  # "safetensors" or "pickle"
     shapes: dict[str, tuple[int, ...]] = field(default_factory=dict)
     key_file: dict[str, Path] = field(default_factory=dict)
+    dtypes: dict[str, torch.dtype] = field(default_factory=dict)
     _pickled: dict[Path, dict[str, torch.Tensor]] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -51,8 +52,12 @@ class Checkpoint:
                 try:
                     with safe_open(str(path), framework="pt") as handle:
                         for key in handle.keys():
-                            ckpt.shapes[key] = tuple(handle.get_slice(key).get_shape())
+                            tensor_slice = handle.get_slice(key)
+                            ckpt.shapes[key] = tuple(tensor_slice.get_shape())
                             ckpt.key_file[key] = path
+                            dtype = _SAFETENSORS_DTYPES.get(tensor_slice.get_dtype())
+                            if dtype is not None:
+                                ckpt.dtypes[key] = dtype
                 except Exception as err:  # safetensors raises its own error types
                     raise WeightsError(f"{str(path)!r} is not a readable safetensors file: {err}") from err
             else:
@@ -61,6 +66,7 @@ class Checkpoint:
                 for key, tensor in state.items():
                     ckpt.shapes[key] = tuple(tensor.shape)
                     ckpt.key_file[key] = path
+                    ckpt.dtypes[key] = tensor.dtype
         return ckpt
 
     @classmethod
@@ -71,6 +77,7 @@ class Checkpoint:
         for key, tensor in state_dict.items():
             ckpt.shapes[key] = tuple(tensor.shape)
             ckpt.key_file[key] = memory
+            ckpt.dtypes[key] = tensor.dtype
         return ckpt
 
     def keys(self) -> list[str]:

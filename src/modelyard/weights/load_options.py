@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 
 from modelyard.errors import ConfigurationError, UnexpectedArgumentError
+from modelyard.weights.placement import DISK, SplitPlacement, as_placement_device
 
 logger = logging.getLogger(__name__)
 
@@ -29,7 +31,7 @@ IGNORED: dict[str, str] = {
     "trust_remote_code": "only the Auto classes run custom code; a concrete class is already chosen",
     "code_revision": "only the Auto classes fetch custom code",
     "low_cpu_mem_usage": "modelyard always loads without a second copy of the weights (meta-device build)",
-    "offload_state_dict": "weights are read one tensor at a time; there is nothing to offload",
+    "offload_state_dict": "weights are read one tensor at a time; there is no whole state dict to offload",
     "use_kernels": "modelyard's layers are plain PyTorch",
     "adapter_name": "only meaningful with an adapter, and adapters are refused (see adapter_kwargs)",
 }
@@ -41,8 +43,7 @@ UNSUPPORTED: dict[str, str] = {
     "load_in_4bit": "4-bit loading is not supported; load in a float dtype (dtype='bfloat16')",
     "gguf_file": "GGUF files are not supported; load a safetensors checkpoint",
     "tp_plan": "tensor parallelism is not supported; load on one device (device= or device_map=)",
-    "offload_folder": "disk offloading is not supported; load on one device (device= or device_map=)",
-    "max_memory": "memory budgets per device are not supported; load on one device (device= or device_map=)",
+    "max_memory": "memory budgets per device are not supported; give device_map an explicit map of modules",
 }
 
 ATTENTION_IMPLEMENTATIONS = ("eager", "sdpa")
@@ -57,7 +58,12 @@ class LoadOptions:
         dtype: ``None`` loads in float32, ``"auto"`` keeps the checkpoint's dtype, or a dtype / its name.
         torch_dtype: the reference's older name for ``dtype``.
         device: the device to load onto (default: CPU).
-        device_map: one device as a map (``"cpu"``, ``"cuda:1"``, ``{"": 0}``, ``"auto"``: the first GPU if any).
+        device_map: one device as a map (``"cpu"``, ``"cuda:1"``, ``{"": 0}``, ``"auto"``: the first GPU if any),
+            or modules on several devices and on ``"disk"`` (``{"encoder": 0, "lm_head": "disk"}``, see
+            :mod:`~modelyard.weights.placement`).
+        offload_folder: where weights of modules mapped to ``"disk"`` are written when they cannot be read from
+            the checkpoint's own safetensors files.
+        offload_buffers: offload the buffers of ``"disk"`` modules too (by default they stay in memory).
         attn_implementation: ``"sdpa"`` (default) or ``"eager"``.
         torchscript: return tuples and untie shared weights, for ``torch.jit``.
         ignore_mismatched_sizes: re-initialise weights whose shape differs instead of failing.
@@ -72,6 +78,8 @@ class LoadOptions:
     torch_dtype: Any = None
     device: Any = None
     device_map: Any = None
+    offload_folder: str | os.PathLike[str] | None = None
+    offload_buffers: bool = False
     attn_implementation: str | None = None
     torchscript: bool = False
     ignore_mismatched_sizes: bool = False
@@ -100,6 +108,20 @@ class LoadOptions:
     def target_device(self) -> torch.device | None:
         return device_from_map(self.device_map, self.device)
 
+    def split_placement(self) -> SplitPlacement | None:
+        """The placement of a ``device_map`` that splits the model (several devices, or ``"disk"``), else ``None``."""
+        if not is_split_map(self.device_map):
+            return None
+        if self.device is not None:
+            raise ConfigurationError(
+                f"Pass either device={self.device!r} or device_map={self.device_map!r}, not both: device_map already "
+                "places every module."
+            )
+        device_map = {"": DISK} if self.device_map == DISK else self.device_map
+        return SplitPlacement.from_map(
+            device_map, offload_folder=self.offload_folder, offload_buffers=self.offload_buffers
+        )
+
 
 def take_reference_options(where: str, kwargs: dict[str, Any]) -> None:
     """Remove the reference-only options from ``kwargs`` (in place): ignored ones quietly, refused ones with
@@ -120,12 +142,23 @@ def take_reference_options(where: str, kwargs: dict[str, Any]) -> None:
         del kwargs[name]  # given as None / False: the default, nothing to refuse
 
 
+def is_split_map(device_map: Any) -> bool:
+    """Whether ``device_map`` places modules on more than one device, or any on disk."""
+    if isinstance(device_map, str) and device_map == DISK:
+        return True
+    if not isinstance(device_map, dict) or not device_map:
+        return False
+    targets = {str(as_placement_device(v)) for v in device_map.values()}
+    return len(targets) > 1 or DISK in targets
+
+
 def device_from_map(device_map: Any, device: str | torch.device | None) -> torch.device | None:
     """The one device a ``device_map`` names, or ``device`` when no map is given.
 
     Accepted: a device (``"cpu"``, ``"cuda:1"``, ``torch.device``, an int GPU index), ``{"": device}``, a
     dict that puts every module on the same device, and ``"auto"`` / ``"balanced"`` / ``"sequential"``,
-    which mean the first GPU when there is one, else the CPU. Splitting a model across devices is refused.
+    which mean the first GPU when there is one, else the CPU. A map that splits the model is a
+    :class:`~modelyard.weights.placement.SplitPlacement` (see ``LoadOptions.split_placement``).
     """
     if device_map is None:
         return torch.device(device) if device is not None else None
@@ -140,24 +173,17 @@ def device_from_map(device_map: Any, device: str | torch.device | None) -> torch
         if len(targets) == 1:
             return _as_device(next(iter(device_map.values())))
         raise ConfigurationError(
-            f"device_map places parts of the model on several devices ({sorted(targets)}); modelyard loads a "
-            "model onto one device. Use device_map={'': 'cuda:0'} (or device=...), or shard the model yourself "
-            "with accelerate after loading."
+            f"device_map places parts of the model on several devices ({sorted(targets)}): that is a split "
+            "placement, loaded by LoadOptions.split_placement, not one device."
         )
     return _as_device(device_map)
 
 
 def _as_device(value: Any) -> torch.device:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return torch.device("cuda", value)
-    if value in ("disk",):
-        raise ConfigurationError("device_map entries on 'disk' (offloading) are not supported; load on one device.")
-    try:
-        return torch.device(value)
-    except (RuntimeError, TypeError) as err:
-        raise ConfigurationError(
-            f"device_map value {value!r} is not a device; use 'cpu', 'cuda', 'cuda:0', an int GPU index or 'auto'."
-        ) from err
+    device = as_placement_device(value)
+    if not isinstance(device, torch.device):  # maps with "disk" are split placements, never one device
+        raise ConfigurationError(f"device_map value {value!r} is not one device; a map with 'disk' is a split placement.")
+    return device
 
 
 def check_attn_implementation(value: str | None) -> str | None:

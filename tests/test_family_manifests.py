@@ -155,6 +155,25 @@ EXPECTED = {
             "MistralPreTrainedModel": "modeling_mistral",
         },
     ),
+    "opt": (
+        {"config": "OPTConfig", "tokenizer": "GPT2Tokenizer", "fast_tokenizer": "GPT2TokenizerFast"},
+        {
+            "AutoModel": "OPTModel",
+            "AutoModelForCausalLM": "OPTForCausalLM",
+            "AutoModelForQuestionAnswering": "OPTForQuestionAnswering",
+            "AutoModelForSequenceClassification": "OPTForSequenceClassification",
+        },
+        {
+            "GPT2Tokenizer": "modelyard.models.gpt2.tokenization_gpt2",
+            "GPT2TokenizerFast": "modelyard.models.gpt2.tokenization_gpt2_fast",
+            "OPTConfig": "configuration_opt",
+            "OPTForCausalLM": "modeling_opt",
+            "OPTForQuestionAnswering": "modeling_opt",
+            "OPTForSequenceClassification": "modeling_opt",
+            "OPTModel": "modeling_opt",
+            "OPTPreTrainedModel": "modeling_opt",
+        },
+    ),
     "qwen2": (
         {"config": "Qwen2Config", "tokenizer": "Qwen2Tokenizer", "fast_tokenizer": "Qwen2TokenizerFast"},
         {

@@ -549,8 +549,9 @@ class TiedPredictions:
         self.cls = BertOnlyMLMHead(config)
 
     def lm_logits(self, hidden_states: Tensor) -> Tensor:
-        """(batch, seq, hidden) -> (batch, seq, vocab)."""
-        return self.cls.predictions(hidden_states)
+        """(batch, seq, hidden) -> (batch, seq, vocab). Called through ``cls`` itself, not its child: hooks on
+        ``cls`` (a ``device_map`` that offloads it loads its weights at its forward) must run."""
+        return self.cls(hidden_states)
 
     def get_output_embeddings(self) -> nn.Linear:
         return self.prediction_head().decoder

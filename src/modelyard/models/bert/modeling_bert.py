@@ -503,7 +503,7 @@ class BertModel(BertPreTrainedModel):
         )
 
 
-class BertHead(BertPreTrainedModel):
+class _BertHead(BertPreTrainedModel):
     """The task heads' forward: the base model (``self.bert``) on BERT's inputs, the head's ``head_logits``,
     then the generic head (``layers.heads``) adds the loss from ``labels`` and builds the output."""
 
@@ -534,7 +534,7 @@ def classifier_dropout_prob(config: BertConfig) -> float:
     return config.classifier_dropout if config.classifier_dropout is not None else config.hidden_dropout_prob
 
 
-class TiedPredictions:
+class _TiedPredictions:
     """The classes with a masked-LM prediction head (``cls.predictions``) whose decoder is tied to the word
     embeddings: building it, its logits, and the output embeddings. RoBERTa's ``lm_head`` classes override
     :meth:`prediction_head`, :meth:`build_lm_head` and :meth:`lm_logits`."""
@@ -567,7 +567,7 @@ class TiedPredictions:
         self.prediction_head().tie_bias()
 
 
-class BertForPreTraining(TiedPredictions, BertPreTrainedModel):
+class BertForPreTraining(_TiedPredictions, BertPreTrainedModel):
     """BERT as pre-trained: masked-token ``prediction_logits`` (batch, seq, vocab) and next-sentence
     ``seq_relationship_logits`` (batch, 2). The loss (their sum) needs both ``labels`` (-100 where no token is
     scored) and ``next_sentence_label`` (0: B follows A, 1: B is random)."""
@@ -608,7 +608,7 @@ class BertForPreTraining(TiedPredictions, BertPreTrainedModel):
         return finish_output(output, return_dict, self.config)
 
 
-class BertLMHeadModel(TiedPredictions, BertPreTrainedModel, GenerationMixin):
+class BertLMHeadModel(_TiedPredictions, BertPreTrainedModel, GenerationMixin):
     """BERT as a left-to-right language model (``is_decoder=True`` in the config): next-token logits
     (batch, seq, vocab) from the masked-LM head, a key/value cache for ``generate()``, and with
     ``add_cross_attention`` attention over ``encoder_hidden_states``. ``labels`` are shifted inside (pass
@@ -665,7 +665,7 @@ class BertLMHeadModel(TiedPredictions, BertPreTrainedModel, GenerationMixin):
         return finish_output(output, return_dict, self.config)
 
 
-class BertForMaskedLM(TiedPredictions, heads.MaskedLMHead, BertPreTrainedModel):
+class BertForMaskedLM(_TiedPredictions, heads.MaskedLMHead, BertPreTrainedModel):
     """BERT with the masked-language-modelling head: (batch, seq, vocab) logits; ``labels`` (batch, seq) token
     ids to predict, -100 where no prediction is scored."""
 
@@ -710,7 +710,7 @@ def _next_sentence_loss(logits: Tensor, labels: Tensor) -> Tensor:
     return F.cross_entropy(logits.view(-1, 2), labels.view(-1))
 
 
-class BertForNextSentencePrediction(heads.TaskHead, BertHead):
+class BertForNextSentencePrediction(heads.TaskHead, _BertHead):
     """BERT scoring whether sentence B follows sentence A: logits (batch, 2) from the pooled output;
     ``labels`` (batch,): 0 when B follows A, 1 when B is random."""
 
@@ -752,7 +752,7 @@ class BertForNextSentencePrediction(heads.TaskHead, BertHead):
                                labels, output_attentions, output_hidden_states, return_dict)
 
 
-class BertForSequenceClassification(heads.SequenceClassificationHead, BertHead):
+class BertForSequenceClassification(heads.SequenceClassificationHead, _BertHead):
     """BERT with a linear classifier (or regressor) on the pooled output. ``labels``: (batch,) class ids,
     (batch, num_labels) floats for multi-label, or floats to regress (``config.problem_type``)."""
 
@@ -768,7 +768,7 @@ class BertForSequenceClassification(heads.SequenceClassificationHead, BertHead):
         return self.classifier(self.dropout(encoded.pooler_output))  # (batch, num_labels)
 
 
-class BertForMultipleChoice(heads.MultipleChoiceHead, BertHead):
+class BertForMultipleChoice(heads.MultipleChoiceHead, _BertHead):
     """BERT scoring each of several choices: inputs are (batch, num_choices, seq), logits (batch, num_choices);
     ``labels``: (batch,) index of the right choice."""
 
@@ -803,7 +803,7 @@ class BertForMultipleChoice(heads.MultipleChoiceHead, BertHead):
         return self.head_forward(encoded, labels, return_dict, num_choices=num_choices)
 
 
-class BertForTokenClassification(heads.TokenClassificationHead, BertHead):
+class BertForTokenClassification(heads.TokenClassificationHead, _BertHead):
     """BERT with a linear classifier on every token (e.g. named entities). ``labels``: (batch, seq) class ids,
     -100 where no label is scored."""
 
@@ -821,7 +821,7 @@ class BertForTokenClassification(heads.TokenClassificationHead, BertHead):
         return self.classifier(self.dropout(encoded.last_hidden_state))  # (batch, seq, num_labels)
 
 
-class BertForQuestionAnswering(heads.QuestionAnsweringHead, BertHead):
+class BertForQuestionAnswering(heads.QuestionAnsweringHead, _BertHead):
     """BERT predicting the start and end token of an answer span. ``start_positions`` / ``end_positions``:
     (batch,) token indices; positions past the end are ignored."""
 

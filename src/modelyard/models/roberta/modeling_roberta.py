@@ -8,7 +8,7 @@ names follow the reference's checkpoints (``roberta.*``, ``lm_head.*``).
 
 The task heads are BERT's (:class:`~modelyard.models.bert.modeling_bert.BertForMaskedLM` and the rest) with
 RoBERTa's base model under ``roberta`` (:meth:`RobertaPreTrainedModel.build_base_model`) and, for the
-language-model heads, ``lm_head`` in place of ``cls`` (:class:`RobertaLMHeadMixin`); what is BERT's is not
+language-model heads, ``lm_head`` in place of ``cls`` (:class:`_RobertaLMHeadMixin`); what is BERT's is not
 written again here.
 """
 
@@ -27,11 +27,11 @@ from modelyard.models.bert.modeling_bert import (
     BertForMultipleChoice,
     BertForQuestionAnswering,
     BertForTokenClassification,
-    BertHead,
+    _BertHead,
     BertLMHeadModel,
     BertModel,
     BertPreTrainedModel,
-    TiedPredictions,
+    _TiedPredictions,
     classifier_dropout_prob,
 )
 from modelyard.models.roberta.configuration_roberta import RobertaConfig
@@ -133,7 +133,7 @@ class RobertaModel(RobertaPreTrainedModel, BertModel):
 _NO_POOLER = [r"^(roberta\.)?pooler\."]  # the heads built without the pooler
 
 
-class RobertaLMHeadMixin(TiedPredictions):
+class _RobertaLMHeadMixin(_TiedPredictions):
     """The language-model heads' ``lm_head`` (:class:`RobertaLMHead`) in place of BERT's ``cls.predictions``."""
 
     lm_head: RobertaLMHead
@@ -149,14 +149,14 @@ class RobertaLMHeadMixin(TiedPredictions):
         return self.lm_head(hidden_states)
 
 
-class RobertaForMaskedLM(RobertaLMHeadMixin, RobertaPreTrainedModel, BertForMaskedLM):
+class RobertaForMaskedLM(_RobertaLMHeadMixin, RobertaPreTrainedModel, BertForMaskedLM):
     """RoBERTa with the masked-language-modelling head: (batch, seq, vocab) logits; ``labels`` (batch, seq) token
     ids to predict, -100 where no prediction is scored."""
 
     _expected_unused_keys = _NO_POOLER
 
 
-class RobertaForCausalLM(RobertaLMHeadMixin, RobertaPreTrainedModel, BertLMHeadModel):
+class RobertaForCausalLM(_RobertaLMHeadMixin, RobertaPreTrainedModel, BertLMHeadModel):
     """RoBERTa as a left-to-right language model (``is_decoder=True`` in the config): next-token logits from the
     LM head, a key/value cache for ``generate()``, and with ``add_cross_attention`` attention over
     ``encoder_hidden_states``. ``labels`` are shifted inside (pass ``labels=input_ids``; -100 is not scored)."""
@@ -164,7 +164,7 @@ class RobertaForCausalLM(RobertaLMHeadMixin, RobertaPreTrainedModel, BertLMHeadM
     _expected_unused_keys = _NO_POOLER
 
 
-class RobertaForSequenceClassification(heads.SequenceClassificationHead, RobertaPreTrainedModel, BertHead):
+class RobertaForSequenceClassification(heads.SequenceClassificationHead, RobertaPreTrainedModel, _BertHead):
     """RoBERTa with its classifier (or regressor) on the first token. ``labels``: (batch,) class ids,
     (batch, num_labels) floats for multi-label, or floats to regress (``config.problem_type``)."""
 

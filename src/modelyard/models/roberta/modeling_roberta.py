@@ -27,10 +27,10 @@ from modelyard.models.bert.modeling_bert import (
     BertForMultipleChoice,
     BertForQuestionAnswering,
     BertForTokenClassification,
-    _BertHead,
     BertLMHeadModel,
     BertModel,
     BertPreTrainedModel,
+    _BertHead,
     _TiedPredictions,
     classifier_dropout_prob,
 )

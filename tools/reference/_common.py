@@ -12,6 +12,7 @@ import os
 import shutil
 import warnings
 import zlib
+from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -48,6 +49,24 @@ def quiet_reference() -> None:
 
     transformers.logging.set_verbosity_error()
 
+
+
+def run_case_generator(doc: str, generate: Callable[[Path, list[str] | None], object]) -> None:
+    """The command line every case generator shares: ``--out``, repeatable ``--case``, ``--allow-other-version``;
+    the reference checked and quietened, one thread (the fixtures must not depend on the thread count)."""
+    import argparse
+
+    import torch
+
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    parser.add_argument("--case", action="append", help="only this case (repeatable)")
+    parser.add_argument("--allow-other-version", action="store_true")
+    args = parser.parse_args()
+    check_reference(args.allow_other_version)
+    quiet_reference()
+    torch.set_num_threads(1)
+    generate(args.out, args.case)
 
 def stable_seed(name: str) -> int:
     """A seed derived from a case name, the same on every machine and Python version."""

@@ -14,12 +14,15 @@ greedy path (recorded so a failure from a near tie is told apart from a bug).
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 from typing import Any
 
 import torch
-from _common import DEFAULT_OUT, check_reference, quiet_reference, reference_tag, write_json
+from _common import (
+    reference_tag,
+    run_case_generator,
+    write_json,
+)
 from gen_models import (
     TEXT_OPTIONS,
     Case,
@@ -181,15 +184,7 @@ def generate(out: Path, only: list[str] | None = None) -> list[str]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
-    parser.add_argument("--case", action="append", help="only this case (repeatable)")
-    parser.add_argument("--allow-other-version", action="store_true")
-    args = parser.parse_args()
-    check_reference(args.allow_other_version)
-    quiet_reference()
-    torch.set_num_threads(1)
-    generate(args.out, args.case)
+    run_case_generator(__doc__ or "", generate)
 
 
 if __name__ == "__main__":

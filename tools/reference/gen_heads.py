@@ -33,7 +33,6 @@ checkpoint wherever the keys allow.
 
 from __future__ import annotations
 
-import argparse
 import os
 import subprocess
 from pathlib import Path
@@ -41,12 +40,10 @@ from typing import Any
 
 import torch
 from _common import (
-    DEFAULT_OUT,
     REPO_ROOT,
-    check_reference,
     fresh_dir,
-    quiet_reference,
     reference_tag,
+    run_case_generator,
     stable_seed,
     write_json,
 )
@@ -332,15 +329,7 @@ def generate(out: Path, only: list[str] | None = None) -> list[str]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
-    parser.add_argument("--case", action="append", help="only this case (repeatable)")
-    parser.add_argument("--allow-other-version", action="store_true")
-    args = parser.parse_args()
-    check_reference(args.allow_other_version)
-    quiet_reference()
-    torch.set_num_threads(1)
-    generate(args.out, args.case)
+    run_case_generator(__doc__ or "", generate)
 
 
 if __name__ == "__main__":

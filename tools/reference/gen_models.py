@@ -12,7 +12,6 @@ zeros would hide swapped or unloaded weights in a parity test.
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,11 +19,9 @@ from typing import Any
 
 import torch
 from _common import (
-    DEFAULT_OUT,
-    check_reference,
     fresh_dir,
-    quiet_reference,
     reference_tag,
+    run_case_generator,
     stable_seed,
     write_json,
 )
@@ -711,15 +708,7 @@ def generate(out: Path, only: list[str] | None = None) -> list[str]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
-    parser.add_argument("--case", action="append", help="only this case (repeatable)")
-    parser.add_argument("--allow-other-version", action="store_true")
-    args = parser.parse_args()
-    check_reference(args.allow_other_version)
-    quiet_reference()
-    torch.set_num_threads(1)
-    generate(args.out, args.case)
+    run_case_generator(__doc__ or "", generate)
 
 
 if __name__ == "__main__":

@@ -14,11 +14,9 @@ prompt and a left-padded batch (the format of `gen_decoders.py`'s generation.jso
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
-import torch
-from _common import DEFAULT_OUT, check_reference, quiet_reference
+from _common import run_case_generator
 from gen_decoders import TEXT, TEXT_OPTIONS_NO_ATTN, generation_fixture, left_padded, lm_labels
 from gen_models import TEXT_OPTIONS, Case, generate_case, qa_labels, single_label, with_labels
 
@@ -70,15 +68,7 @@ def generate(out: Path, only: list[str] | None = None) -> list[str]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
-    parser.add_argument("--case", action="append", help="only this case (repeatable)")
-    parser.add_argument("--allow-other-version", action="store_true")
-    args = parser.parse_args()
-    check_reference(args.allow_other_version)
-    quiet_reference()
-    torch.set_num_threads(1)
-    generate(args.out, args.case)
+    run_case_generator(__doc__ or "", generate)
 
 
 if __name__ == "__main__":

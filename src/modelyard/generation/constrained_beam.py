@@ -19,7 +19,7 @@ from modelyard.errors import ConfigurationError
 from modelyard.generation.assisted import call_model
 from modelyard.generation.beam_constraints import Constraint, ConstraintListState, constraints_from_config
 from modelyard.generation.configuration_utils import GenerationConfig
-from modelyard.generation.group_beam import Finished, Hypotheses, assemble_output
+from modelyard.generation.group_beam import Finished, Hypotheses, assemble_output, split_candidates
 from modelyard.generation.logits_process import LogitsProcessorList
 from modelyard.generation.stopping_criteria import StoppingCriteriaList
 
@@ -125,38 +125,20 @@ def _step(input_ids: torch.Tensor, top_scores: torch.Tensor, tokens: torch.Tenso
           history: tuple[tuple[int, ...], ...] | None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Finished candidates (an end token, constraints fulfilled) join the hypotheses; the beams that keep
     running are the best candidates merged with the constraint-advancing ones, by bank."""
-    batch = top_scores.shape[0]
     cur_len = input_ids.shape[-1] + 1
-    new_scores = torch.zeros((batch, num_beams), dtype=top_scores.dtype, device=input_ids.device)
-    new_tokens = torch.zeros((batch, num_beams), dtype=tokens.dtype, device=input_ids.device)
-    new_sources = torch.zeros((batch, num_beams), dtype=sources.dtype, device=input_ids.device)
-    for b in range(batch):
+    new_scores, new_tokens, new_sources, kept, ended = split_candidates(
+        top_scores, tokens, sources, width=num_beams, finished=list(done), eos_ids=eos_ids, pad=pad,
+        finishing="Constrained beam search finished a prompt")
+    for b in range(top_scores.shape[0]):
         if done[b]:
-            if not eos_ids or pad is None:
-                raise ConfigurationError("Constrained beam search finished a prompt early: it needs eos_token_id and "
-                                         "pad_token_id to pad it.")
-            new_tokens[b, :] = pad
             continue
-        kept = 0
-        for rank, (token, score, source) in enumerate(zip(tokens[b].tolist(), top_scores[b], sources[b].tolist(),
-                                                          strict=True)):
-            row = b * num_beams + source
-            if token in eos_ids:
-                if rank >= num_beams:
-                    continue
-                if constraints.fulfilled_by(input_ids[row].tolist()):
-                    indices = history[row] + (row,) if history is not None else None
-                    hyps[b].add(input_ids[row].clone(), score.item(), indices, cur_len - prompt_len)
-            else:
-                new_scores[b, kept] = score
-                new_tokens[b, kept] = token
-                new_sources[b, kept] = row
-                kept += 1
-            if kept == num_beams:
-                break
+        for row, score in ended[b]:
+            if constraints.fulfilled_by(input_ids[row].tolist()):
+                indices = history[row] + (row,) if history is not None else None
+                hyps[b].add(input_ids[row].clone(), score.item(), indices, cur_len - prompt_len)
         new_scores[b], new_tokens[b], new_sources[b] = _merge_advancing(
             b, input_ids, all_vocab, new_scores[b], new_tokens[b], new_sources[b], constraints)
-        if kept < num_beams:
+        if kept[b] < num_beams:
             raise ConfigurationError(
                 f"At most {num_beams} of the best candidates may be end tokens; got {tokens[b].tolist()}.")
         done[b] = done[b] or hyps[b].is_done(top_scores[b].max().item(), cur_len, prompt_len)

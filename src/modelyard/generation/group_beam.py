@@ -141,41 +141,62 @@ def group_beam_search(model: Any, input_ids: torch.Tensor, processors: LogitsPro
                      model_kwargs.get("past_key_values"))
 
 
+def split_candidates(top_scores: torch.Tensor, tokens: torch.Tensor, sources: torch.Tensor, *, width: int,
+                     finished: list[bool], eos_ids: set[int], pad: int | None, finishing: str
+                     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, list[int], list[list[tuple[int, torch.Tensor]]]]:
+    """One beam-search step's ranked candidates of every prompt (row ``b``: ``top_scores``, ``tokens`` and source
+    beams, counted from row ``b * width``) split into those that end and those that run on. Returns the running
+    slots (batch, width) — scores, tokens, source rows —, how many of them each prompt filled with its best
+    candidates that do not end, and per prompt the ``(row, score)`` of the candidates ending in an end token among
+    its best ``width``. A ``finished`` prompt's slots run on padding (scores and rows 0, as the reference);
+    ``finishing`` names that event in the error when there is no padding ("Group beam search finished a group")."""
+    batch = top_scores.shape[0]
+    new_scores = torch.zeros((batch, width), dtype=top_scores.dtype, device=top_scores.device)
+    new_tokens = torch.zeros((batch, width), dtype=tokens.dtype, device=tokens.device)
+    new_sources = torch.zeros((batch, width), dtype=sources.dtype, device=sources.device)
+    kept_counts: list[int] = []
+    ended: list[list[tuple[int, torch.Tensor]]] = []
+    for b in range(batch):
+        kept = 0
+        ends: list[tuple[int, torch.Tensor]] = []
+        if finished[b]:
+            if not eos_ids or pad is None:
+                raise ConfigurationError(f"{finishing} early: it needs eos_token_id and pad_token_id to pad it.")
+            new_tokens[b, :] = pad
+        else:
+            for rank, (token, score, source) in enumerate(zip(tokens[b].tolist(), top_scores[b], sources[b].tolist(),
+                                                              strict=True)):
+                row = b * width + source
+                if token in eos_ids:
+                    if rank < width:
+                        ends.append((row, score))
+                    continue
+                new_scores[b, kept] = score
+                new_tokens[b, kept] = token
+                new_sources[b, kept] = row
+                kept += 1
+                if kept == width:
+                    break
+        kept_counts.append(kept)
+        ended.append(ends)
+    return new_scores, new_tokens, new_sources, kept_counts, ended
+
+
 def _step_group(group_ids: torch.Tensor, top_scores: torch.Tensor, tokens: torch.Tensor, sources: torch.Tensor,
                 hyps: list[Hypotheses], done: list[bool], *, group: int, groups: int, size: int, eos_ids: set[int],
                 pad: int | None, prompt_len: int, history: tuple[tuple[int, ...], ...] | None
                 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """One group's step for every prompt: candidates ending in an end token (among the best ``size``) become
     finished hypotheses, the best ``size`` others keep running. Returns their scores, tokens and source rows."""
-    batch = top_scores.shape[0]
     cur_len = group_ids.shape[-1] + 1
-    new_scores = torch.zeros((batch, size), dtype=top_scores.dtype, device=top_scores.device)
-    new_tokens = torch.zeros((batch, size), dtype=tokens.dtype, device=tokens.device)
-    new_sources = torch.zeros((batch, size), dtype=sources.dtype, device=sources.device)
-    for b in range(batch):
-        slot = b * groups + group
-        if done[slot]:
-            if not eos_ids or pad is None:
-                raise ConfigurationError("Group beam search finished a group early: it needs eos_token_id and "
-                                         "pad_token_id to pad it.")
-            new_tokens[b, :] = pad
-            continue  # scores and sources stay 0, as in the reference
-        kept = 0
-        for rank, (token, score, source) in enumerate(zip(tokens[b].tolist(), top_scores[b], sources[b].tolist(),
-                                                          strict=True)):
-            row = b * size + source
-            if token in eos_ids:
-                if rank >= size:
-                    continue
-                indices = history[row] + (row,) if history is not None else None
-                hyps[slot].add(group_ids[row].clone(), float(score), indices, cur_len - prompt_len)
-            else:
-                new_scores[b, kept] = score
-                new_tokens[b, kept] = token
-                new_sources[b, kept] = row
-                kept += 1
-            if kept == size:
-                break
+    slots = [b * groups + group for b in range(top_scores.shape[0])]
+    new_scores, new_tokens, new_sources, _, ended = split_candidates(
+        top_scores, tokens, sources, width=size, finished=[done[slot] for slot in slots], eos_ids=eos_ids, pad=pad,
+        finishing="Group beam search finished a group")
+    for b, slot in enumerate(slots):
+        for row, score in ended[b]:
+            indices = history[row] + (row,) if history is not None else None
+            hyps[slot].add(group_ids[row].clone(), float(score), indices, cur_len - prompt_len)
         done[slot] = done[slot] or hyps[slot].is_done(float(top_scores[b].max()), cur_len, prompt_len)
     return new_scores.view(-1), new_tokens.view(-1), new_sources.view(-1)
 
@@ -240,4 +261,4 @@ def assemble_output(chosen: list[Finished], input_ids: torch.Tensor, s: Any, wit
     return GenerateBeamDecoderOnlyOutput(**fields)
 
 
-__all__ = ["Hypotheses", "assemble_output", "group_beam_search"]
+__all__ = ["Hypotheses", "assemble_output", "group_beam_search", "split_candidates"]

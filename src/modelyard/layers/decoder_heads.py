@@ -150,8 +150,11 @@ class _DecoderHead(nn.Module):
         return result if (self.config.use_return_dict if return_dict is None else return_dict) else result.to_tuple()
 
 
-class CausalLMHead(_DecoderHead, GenerationMixin):
-    """Next-token logits over the vocabulary (``lm_head``, tied to the input embeddings when the config says)."""
+class LMHeadBase(_DecoderHead, GenerationMixin):
+    """All of the causal-LM head except its ``forward``: the base model and the next-token logits over the vocabulary
+    (``lm_head``, tied to the input embeddings when the config says), the result from the base model's output
+    (:meth:`_lm_output`). :class:`CausalLMHead` adds the decoders' common forward; a family whose reference takes
+    other arguments in another order (GPT-2) writes its own."""
 
     _tied_weights_keys: ClassVar[list[str] | None] = ["lm_head.weight"]
 
@@ -167,6 +170,18 @@ class CausalLMHead(_DecoderHead, GenerationMixin):
 
     def set_output_embeddings(self, new_embeddings: nn.Module) -> None:
         self.lm_head = new_embeddings
+
+    def _lm_output(self, out: Any, labels: torch.Tensor | None, logits_to_keep: int | torch.Tensor,
+                   loss_kwargs: dict, return_dict: bool | None, output_class: type = CausalLMOutputWithPast) -> Any:
+        """The forward's result from the base model's output ``out``: the logits of the kept positions, the loss
+        from ``labels``, as an ``output_class`` or its tuple."""
+        kept = slice(-logits_to_keep, None) if isinstance(logits_to_keep, int) else logits_to_keep
+        logits = self.lm_head(out.last_hidden_state[:, kept, :])  # (batch, kept, vocab)
+        return self._finish(causal_lm_output(logits, labels, self.config, out, loss_kwargs, output_class), return_dict)
+
+
+class CausalLMHead(LMHeadBase):
+    """Next-token logits over the vocabulary (``lm_head``, tied to the input embeddings when the config says)."""
 
     def forward(
         self,
@@ -193,10 +208,7 @@ class CausalLMHead(_DecoderHead, GenerationMixin):
             cache_position=cache_position, output_attentions=output_attentions,
             output_hidden_states=output_hidden_states,
         )
-        hidden = out.last_hidden_state
-        kept = slice(-logits_to_keep, None) if isinstance(logits_to_keep, int) else logits_to_keep
-        logits = self.lm_head(hidden[:, kept, :])  # (batch, kept, vocab)
-        return self._finish(causal_lm_output(logits, labels, self.config, out, kwargs), return_dict)
+        return self._lm_output(out, labels, logits_to_keep, kwargs, return_dict)
 
 
 class _LabelledHead(_DecoderHead):
@@ -305,8 +317,16 @@ class QuestionAnsweringHead(_DecoderHead):
         return self._finish(answer_span_output(logits, start_positions, end_positions, out), return_dict)
 
 
+class TransformerQuestionAnsweringHead(QuestionAnsweringHead):
+    """The answer-span head of the families whose reference checkpoints keep this head's base model under
+    ``transformer`` rather than ``model`` (Llama's and Qwen2's, kept so for backward compatibility)."""
+
+    base_model_prefix = "transformer"
+
+
 __all__ = [
     "CausalLMHead",
+    "LMHeadBase",
     "answer_span_output",
     "causal_lm_output",
     "last_token_scores_output",
@@ -314,6 +334,7 @@ __all__ = [
     "QuestionAnsweringHead",
     "SequenceClassificationHead",
     "TokenClassificationHead",
+    "TransformerQuestionAnsweringHead",
     "causal_lm_loss",
     "classifier_dropout",
     "last_token_index",

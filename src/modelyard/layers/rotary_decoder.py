@@ -3,8 +3,11 @@
 A block is pre-norm: ``x + self_attn(input_layernorm(x))``, then ``x + mlp(post_attention_layernorm(x))``,
 with RMSNorm, rotary grouped-query attention and a gated MLP. :class:`RotaryDecoderBackbone` is the base
 model's forward (embeddings, the cache, masks built once per forward, rotary tables, the blocks, the final
-norm); a family's base model subclasses it with its own ``PreTrainedModel`` and says per layer which biases
-and which attention window it has (:meth:`RotaryDecoderBackbone.layer_options`).
+norm); a family's base model subclasses it with its own ``PreTrainedModel`` (which then builds it for the
+shared heads of :mod:`modelyard.layers.decoder_heads`) and says what its layers differ in: biases on the q/k/v
+projections (:attr:`RotaryDecoderBackbone.qkv_bias`: Qwen2), or per layer which biases and which attention window
+(:meth:`RotaryDecoderBackbone.layer_options`: Llama's biases from its config). By default a layer has no biases
+and, when ``config.sliding_window`` is set, attends over that window (Mistral).
 
 The forward contract is the reference's: ``input_ids`` or ``inputs_embeds``, ``attention_mask`` (2-D padding
 mask over past + new tokens, or a ready 4-D mask), ``position_ids``, ``past_key_values`` (a ``Cache``, or the
@@ -16,25 +19,39 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import torch
 from torch import nn
 
+from modelyard.errors import RegistrationError
 from modelyard.layers.causal_mask import build_causal_mask, packed_sequence_ids
 from modelyard.layers.decoder_attention import GroupedQueryAttention, uses_eager
 from modelyard.layers.embeddings import check_one_input
 from modelyard.layers.gated_mlp import GatedMLP
 from modelyard.layers.init import init_normal_
 from modelyard.layers.norms import RMSNorm
-from modelyard.layers.returns import output_options
+from modelyard.layers.returns import finish_output, output_options
 from modelyard.layers.rotary_embedding import RotaryEmbedding
 from modelyard.modeling import PreTrainedModel
-from modelyard.outputs import BaseModelOutputWithPast
+from modelyard.outputs import BaseModelOutputWithPast, ModelOutput
 
 logger = logging.getLogger(__name__)
 
 FULL, SLIDING = "full_attention", "sliding_attention"
+
+
+class TokenEmbeddingAccess(nn.Module):
+    """``get_input_embeddings`` / ``set_input_embeddings`` over the decoder's token table ``embed_tokens`` (its
+    checkpoint name); mixed in before the family's ``PreTrainedModel``, whose defaults it replaces."""
+
+    embed_tokens: nn.Module
+
+    def get_input_embeddings(self) -> nn.Module:
+        return self.embed_tokens
+
+    def set_input_embeddings(self, value: nn.Module) -> None:
+        self.embed_tokens = value
 
 
 class RotaryDecoderLayer(nn.Module):
@@ -81,12 +98,25 @@ def init_decoder_weights(module: nn.Module, std: float) -> None:
 
 class RotaryDecoderPreTrainedModel(PreTrainedModel):
     """Loading and initialisation rules of every class of a Llama-style family; the family's
-    ``PreTrainedModel`` subclasses it with its ``config_class`` and ``_make_backbone`` (its base model)."""
+    ``PreTrainedModel`` subclasses it with its ``config_class``. Its base model (the family's
+    :class:`RotaryDecoderBackbone` subclass) names itself here when it is defined, so the shared heads build
+    it (``_make_backbone``)."""
 
     base_model_prefix = "model"
     supports_gradient_checkpointing = True
     _supports_sdpa = True
+    _no_split_modules = ["RotaryDecoderLayer"]
     _keys_to_ignore_on_load_unexpected = [r"rotary_emb\.inv_freq$"]
+    _backbone_class: type[nn.Module]  # set by RotaryDecoderBackbone.__init_subclass__
+
+    def _make_backbone(self, config: Any) -> nn.Module:
+        backbone = getattr(type(self), "_backbone_class", None)
+        if backbone is None:
+            raise RegistrationError(
+                f"{type(self).__name__} has no base model to build its heads on: a family's PreTrainedModel gets "
+                "one when the family defines it as `class XModel(RotaryDecoderBackbone, XPreTrainedModel)`."
+            )
+        return backbone(config)
 
     def _init_weights(self, module: nn.Module) -> None:
         init_decoder_weights(module, self.config.initializer_range)
@@ -143,20 +173,45 @@ def mask_sizes(cache: Any, cache_position: torch.Tensor, layer_idx: int, query_l
     return cache.get_seq_length(layer_idx) + query_length, 0
 
 
-class RotaryDecoderBackbone(nn.Module):
-    """Base-model behaviour of a Llama-style decoder; mix in before the family's ``PreTrainedModel``."""
+def decoder_output(
+    hidden_states: torch.Tensor, all_hidden: tuple[torch.Tensor, ...] | None,
+    all_attentions: tuple[torch.Tensor, ...] | None, cache: Any, *, return_dict: bool | None, config: Any,
+    output_class: type[ModelOutput] = BaseModelOutputWithPast,
+) -> Any:
+    """A decoder base model's result after its final norm: ``hidden_states`` (also appended to the collected
+    ``all_hidden``), the cache to hand back (None without ``use_cache``), the collected attentions, as an
+    ``output_class`` or its tuple per ``return_dict``."""
+    if all_hidden is not None:
+        all_hidden += (hidden_states,)
+    result = output_class(last_hidden_state=hidden_states, past_key_values=cache, hidden_states=all_hidden,
+                          attentions=all_attentions)
+    return finish_output(result, return_dict, config)
+
+
+class RotaryDecoderBackbone(TokenEmbeddingAccess):
+    """Base-model behaviour of a Llama-style decoder; mix in before the family's ``PreTrainedModel``
+    (``class MistralModel(RotaryDecoderBackbone, MistralPreTrainedModel)``), which makes the class that
+    family's base model."""
 
     config: Any
     # set with gradient_checkpointing by PreTrainedModel.gradient_checkpointing_enable()
     _gradient_checkpointing_func: Callable[..., Any]
+    qkv_bias: ClassVar[bool] = False  # a family whose query, key and value projections have biases says True (Qwen2)
 
-    def layer_options(self, config: Any, layer_idx: int, layer_type: str) -> dict[str, Any]:
-        """Keyword arguments of :class:`RotaryDecoderLayer` for one layer (biases, sliding window)."""
-        window = getattr(config, "sliding_window", None) if layer_type == SLIDING else None
-        return {"sliding_window": window}
+    if TYPE_CHECKING:  # given by the family's PreTrainedModel, later in the MRO
+        def post_init(self) -> None: ...
 
-    def build_backbone(self, config: Any) -> None:
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # A family's base model names itself to the family's PreTrainedModel (a direct base), whose heads
+        # build it; a subclass of a base model (bases without that PreTrainedModel) changes nothing.
+        for base in cls.__bases__:
+            if issubclass(base, RotaryDecoderPreTrainedModel) and not issubclass(base, RotaryDecoderBackbone):
+                base._backbone_class = cls
+
+    def __init__(self, config: Any) -> None:
         """Create ``embed_tokens``, ``layers``, ``norm`` and ``rotary_emb`` (the reference's key names)."""
+        super().__init__(config)  # the family's PreTrainedModel, later in the MRO
         self.padding_idx = config.pad_token_id
         self.vocab_size = config.vocab_size
         self.embed_tokens: nn.Module = nn.Embedding(config.vocab_size, config.hidden_size, self.padding_idx)
@@ -167,12 +222,13 @@ class RotaryDecoderBackbone(nn.Module):
         self.norm = RMSNorm(config.hidden_size, eps=config.rms_norm_eps)
         self.rotary_emb = RotaryEmbedding(config)
         self.gradient_checkpointing = False
+        self.post_init()
 
-    def get_input_embeddings(self) -> nn.Module:
-        return self.embed_tokens
-
-    def set_input_embeddings(self, value: nn.Module) -> None:
-        self.embed_tokens = value
+    def layer_options(self, config: Any, layer_idx: int, layer_type: str) -> dict[str, Any]:
+        """Keyword arguments of :class:`RotaryDecoderLayer` for one layer (biases, sliding window): by default
+        the q/k/v biases :attr:`qkv_bias` says, none elsewhere, and ``config.sliding_window`` on the sliding layers."""
+        window = getattr(config, "sliding_window", None) if layer_type == SLIDING else None
+        return {"qkv_bias": self.qkv_bias, "sliding_window": window}
 
     def forward(
         self,
@@ -225,16 +281,8 @@ class RotaryDecoderBackbone(nn.Module):
                 hidden_states, probs = layer(hidden_states, mask, position_embeddings, cache, cache_position, output_attentions)
             if all_attentions is not None:
                 all_attentions += (probs,)
-        hidden_states = self.norm(hidden_states)
-        if all_hidden is not None:
-            all_hidden += (hidden_states,)
-        result = BaseModelOutputWithPast(
-            last_hidden_state=hidden_states,
-            past_key_values=cache if use_cache else None,
-            hidden_states=all_hidden,
-            attentions=all_attentions,
-        )
-        return result if (config.use_return_dict if return_dict is None else return_dict) else result.to_tuple()
+        return decoder_output(self.norm(hidden_states), all_hidden, all_attentions, cache if use_cache else None,
+                              return_dict=return_dict, config=config)
 
     def _masks(
         self,
@@ -267,6 +315,7 @@ class RotaryDecoderBackbone(nn.Module):
 
 
 __all__ = [
-    "FULL", "SLIDING", "RotaryDecoderBackbone", "RotaryDecoderLayer", "RotaryDecoderPreTrainedModel", "as_cache",
-    "forward_switches", "init_decoder_weights", "layer_types", "mask_sizes",
+    "FULL", "SLIDING", "RotaryDecoderBackbone", "RotaryDecoderLayer", "RotaryDecoderPreTrainedModel",
+    "TokenEmbeddingAccess", "as_cache", "decoder_output", "forward_switches", "init_decoder_weights", "layer_types",
+    "mask_sizes",
 ]

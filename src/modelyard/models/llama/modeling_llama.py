@@ -9,13 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from torch import nn
-
 from modelyard.layers.decoder_heads import (
     CausalLMHead,
-    QuestionAnsweringHead,
     SequenceClassificationHead,
     TokenClassificationHead,
+    TransformerQuestionAnsweringHead,
 )
 from modelyard.layers.rotary_decoder import RotaryDecoderBackbone, RotaryDecoderPreTrainedModel
 from modelyard.models.llama.configuration_llama import LlamaConfig
@@ -25,19 +23,10 @@ class LlamaPreTrainedModel(RotaryDecoderPreTrainedModel):
     """Weight initialisation and loading rules shared by every Llama class."""
 
     config_class = LlamaConfig
-    _no_split_modules = ["RotaryDecoderLayer"]
-
-    def _make_backbone(self, config: LlamaConfig) -> nn.Module:
-        return LlamaModel(config)
 
 
 class LlamaModel(RotaryDecoderBackbone, LlamaPreTrainedModel):
     """The bare Llama decoder: hidden states of every token (and the KV cache when ``use_cache``)."""
-
-    def __init__(self, config: LlamaConfig) -> None:
-        super().__init__(config)
-        self.build_backbone(config)
-        self.post_init()
 
     def layer_options(self, config: Any, layer_idx: int, layer_type: str) -> dict[str, Any]:
         return {"qkv_bias": config.attention_bias, "output_bias": config.attention_bias, "mlp_bias": config.mlp_bias}
@@ -55,10 +44,8 @@ class LlamaForTokenClassification(TokenClassificationHead, LlamaPreTrainedModel)
     """Llama with a classifier on every token."""
 
 
-class LlamaForQuestionAnswering(QuestionAnsweringHead, LlamaPreTrainedModel):
-    """Llama predicting answer spans; the base model sits under ``transformer``, as in the reference."""
-
-    base_model_prefix = "transformer"
+class LlamaForQuestionAnswering(TransformerQuestionAnsweringHead, LlamaPreTrainedModel):
+    """Llama predicting answer spans (the base model under ``transformer``, as in the reference)."""
 
 
 __all__ = [

@@ -7,17 +7,13 @@ keys of Hugging Face Mistral checkpoints.
 
 from __future__ import annotations
 
-from typing import Any
-
-from torch import nn
-
 from modelyard.layers.decoder_heads import (
     CausalLMHead,
     QuestionAnsweringHead,
     SequenceClassificationHead,
     TokenClassificationHead,
 )
-from modelyard.layers.rotary_decoder import SLIDING, RotaryDecoderBackbone, RotaryDecoderPreTrainedModel
+from modelyard.layers.rotary_decoder import RotaryDecoderBackbone, RotaryDecoderPreTrainedModel
 from modelyard.models.mistral.configuration_mistral import MistralConfig
 
 
@@ -26,20 +22,9 @@ class MistralPreTrainedModel(RotaryDecoderPreTrainedModel):
 
     config_class = MistralConfig
 
-    def _make_backbone(self, config: MistralConfig) -> nn.Module:
-        return MistralModel(config)
-
 
 class MistralModel(RotaryDecoderBackbone, MistralPreTrainedModel):
-    """The bare Mistral decoder."""
-
-    def __init__(self, config: MistralConfig) -> None:
-        super().__init__(config)
-        self.build_backbone(config)
-        self.post_init()
-
-    def layer_options(self, config: Any, layer_idx: int, layer_type: str) -> dict[str, Any]:
-        return {"sliding_window": config.sliding_window if layer_type == SLIDING else None}
+    """The bare Mistral decoder (the shared blocks' defaults: no biases, sliding-window layers)."""
 
 
 class MistralForCausalLM(CausalLMHead, MistralPreTrainedModel):

@@ -28,7 +28,7 @@ from modelyard.layers.causal_mask import build_causal_mask
 from modelyard.layers.decoder_attention import causal_attention, uses_eager
 from modelyard.layers.decoder_heads import CausalLMHead, QuestionAnsweringHead, SequenceClassificationHead
 from modelyard.layers.init import init_normal_
-from modelyard.layers.rotary_decoder import as_cache, forward_switches, mask_sizes
+from modelyard.layers.rotary_decoder import TokenEmbeddingAccess, as_cache, forward_switches, mask_sizes
 from modelyard.layers.stack import LayerStack
 from modelyard.modeling import PreTrainedModel
 from modelyard.models.opt.configuration_opt import OPTConfig
@@ -163,7 +163,7 @@ class OPTPreTrainedModel(PreTrainedModel):
         init_normal_(module, self.config.init_std)
 
 
-class OPTDecoder(OPTPreTrainedModel, LayerStack):
+class OPTDecoder(TokenEmbeddingAccess, OPTPreTrainedModel, LayerStack):
     """The decoder stack: token and position embeddings, the layers, the final norm and projections.
 
     Takes the decoders' common inputs (``input_ids`` or ``inputs_embeds``, ``attention_mask``, ``position_ids``,
@@ -190,12 +190,6 @@ class OPTDecoder(OPTPreTrainedModel, LayerStack):
         )
         self.layers = nn.ModuleList(OPTDecoderLayer(config, layer_idx=i) for i in range(config.num_hidden_layers))
         self.post_init()
-
-    def get_input_embeddings(self) -> nn.Module:
-        return self.embed_tokens
-
-    def set_input_embeddings(self, value: nn.Module) -> None:
-        self.embed_tokens = value
 
     def _finish(self, hidden_states: Tensor) -> Tensor:
         """After the last layer: the final norm (pre-norm decoders) and the projection to the embedding width."""

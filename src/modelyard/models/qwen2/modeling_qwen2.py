@@ -7,17 +7,13 @@ checkpoints.
 
 from __future__ import annotations
 
-from typing import Any
-
-from torch import nn
-
 from modelyard.layers.decoder_heads import (
     CausalLMHead,
-    QuestionAnsweringHead,
     SequenceClassificationHead,
     TokenClassificationHead,
+    TransformerQuestionAnsweringHead,
 )
-from modelyard.layers.rotary_decoder import SLIDING, RotaryDecoderBackbone, RotaryDecoderPreTrainedModel
+from modelyard.layers.rotary_decoder import RotaryDecoderBackbone, RotaryDecoderPreTrainedModel
 from modelyard.models.qwen2.configuration_qwen2 import Qwen2Config
 
 
@@ -26,20 +22,11 @@ class Qwen2PreTrainedModel(RotaryDecoderPreTrainedModel):
 
     config_class = Qwen2Config
 
-    def _make_backbone(self, config: Qwen2Config) -> nn.Module:
-        return Qwen2Model(config)
-
 
 class Qwen2Model(RotaryDecoderBackbone, Qwen2PreTrainedModel):
     """The bare Qwen2 decoder."""
 
-    def __init__(self, config: Qwen2Config) -> None:
-        super().__init__(config)
-        self.build_backbone(config)
-        self.post_init()
-
-    def layer_options(self, config: Any, layer_idx: int, layer_type: str) -> dict[str, Any]:
-        return {"qkv_bias": True, "sliding_window": config.sliding_window if layer_type == SLIDING else None}
+    qkv_bias = True  # biases on the query, key and value projections (none on the others)
 
 
 class Qwen2ForCausalLM(CausalLMHead, Qwen2PreTrainedModel):
@@ -54,10 +41,8 @@ class Qwen2ForTokenClassification(TokenClassificationHead, Qwen2PreTrainedModel)
     """Qwen2 with a classifier on every token."""
 
 
-class Qwen2ForQuestionAnswering(QuestionAnsweringHead, Qwen2PreTrainedModel):
-    """Qwen2 predicting answer spans; the base model sits under ``transformer``, as in the reference."""
-
-    base_model_prefix = "transformer"
+class Qwen2ForQuestionAnswering(TransformerQuestionAnsweringHead, Qwen2PreTrainedModel):
+    """Qwen2 predicting answer spans (the base model under ``transformer``, as in the reference)."""
 
 
 __all__ = [

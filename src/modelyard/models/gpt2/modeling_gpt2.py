@@ -27,15 +27,15 @@ from modelyard.layers.causal_mask import build_causal_mask, packed_sequence_ids
 from modelyard.layers.conv1d import Conv1D
 from modelyard.layers.decoder_attention import causal_attention, uses_eager
 from modelyard.layers.decoder_heads import (
+    LMHeadBase,
     answer_span_output,
-    causal_lm_output,
     classifier_dropout,
     last_token_scores_output,
     token_scores_output,
 )
 from modelyard.layers.pooling import SequenceSummary
 from modelyard.layers.returns import output_options
-from modelyard.layers.rotary_decoder import as_cache, mask_sizes
+from modelyard.layers.rotary_decoder import as_cache, decoder_output, mask_sizes
 from modelyard.modeling import PreTrainedModel
 from modelyard.models.gpt2.configuration_gpt2 import GPT2Config
 from modelyard.outputs import (
@@ -170,6 +170,9 @@ class GPT2PreTrainedModel(PreTrainedModel):
     _inplace_activations = ()
     # Old checkpoints saved the causal-mask buffers; this implementation computes its masks.
     _computed_checkpoint_keys = [r"(^|\.)attn\.bias$", r"(^|\.)attn\.masked_bias$"]
+
+    def _make_backbone(self, config: GPT2Config) -> nn.Module:
+        return GPT2Model(config)
 
     def _init_weights(self, module: nn.Module) -> None:
         config = self.config
@@ -320,15 +323,8 @@ class GPT2Model(GPT2PreTrainedModel):
         hidden_states = self.ln_f(hidden_states)
         if len(leading) > 1:
             hidden_states = hidden_states.view(*leading, *hidden_states.shape[-2:])
-        if all_hidden is not None:
-            all_hidden += (hidden_states,)
-        result = BaseModelOutputWithPastAndCrossAttentions(
-            last_hidden_state=hidden_states,
-            past_key_values=cache if use_cache else None,
-            hidden_states=all_hidden,
-            attentions=all_attentions,
-        )
-        return result if (config.use_return_dict if return_dict is None else return_dict) else result.to_tuple()
+        return decoder_output(hidden_states, all_hidden, all_attentions, cache if use_cache else None,
+                              return_dict=return_dict, config=config, output_class=BaseModelOutputWithPastAndCrossAttentions)
 
 
 class _GPT2Head(GPT2PreTrainedModel):
@@ -346,22 +342,8 @@ class _GPT2Head(GPT2PreTrainedModel):
         return self.transformer.get_position_embeddings()
 
 
-class GPT2LMHeadModel(_GPT2Head, GenerationMixin):
+class GPT2LMHeadModel(LMHeadBase, _GPT2Head):
     """GPT-2 with the language-modelling head, tied to the token embeddings (``tie_word_embeddings``)."""
-
-    _tied_weights_keys = ["lm_head.weight"]
-
-    def __init__(self, config: GPT2Config) -> None:
-        super().__init__(config)
-        self.transformer = GPT2Model(config)
-        self.lm_head = nn.Linear(config.n_embd, config.vocab_size, bias=False)
-        self.post_init()
-
-    def get_output_embeddings(self) -> nn.Linear:
-        return self.lm_head
-
-    def set_output_embeddings(self, new_embeddings: nn.Linear) -> None:
-        self.lm_head = new_embeddings
 
     def forward(
         self,
@@ -388,10 +370,7 @@ class GPT2LMHeadModel(_GPT2Head, GenerationMixin):
             head_mask=head_mask, inputs_embeds=inputs_embeds, use_cache=use_cache,
             output_attentions=output_attentions, output_hidden_states=output_hidden_states,
         )
-        kept = slice(-logits_to_keep, None) if isinstance(logits_to_keep, int) else logits_to_keep
-        logits = self.lm_head(out.last_hidden_state[:, kept, :])  # type: ignore[index]  # (batch, kept, vocab); a base model's output always has it
-        result = causal_lm_output(logits, labels, self.config, out, kwargs, CausalLMOutputWithCrossAttentions)
-        return self._finish(result, return_dict)
+        return self._lm_output(out, labels, logits_to_keep, kwargs, return_dict, CausalLMOutputWithCrossAttentions)
 
 
 class GPT2DoubleHeadsModel(_GPT2Head, GenerationMixin):

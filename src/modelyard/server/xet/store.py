@@ -19,14 +19,13 @@ from __future__ import annotations
 import bisect
 import hashlib
 import io
-import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from typing import BinaryIO
 
 from modelyard.server.auth import can_read
 from modelyard.server.blobstore import BlobStore, SeekableReader
+from modelyard.server.lru import LRUCache
 from modelyard.server.storage import Identity, Repo, Storage, repo_from_row
 from modelyard.server.xet import hashing
 from modelyard.server.xet.files import Piece, XetError, XetFile
@@ -41,26 +40,20 @@ class XetStore:
     def __init__(self, storage: Storage, store: BlobStore) -> None:
         self.storage = storage
         self.store = store
-        self._lock = threading.Lock()
-        self._xorbs: OrderedDict[str, XorbInfo] = OrderedDict()
-        self._files: OrderedDict[str, XetFile] = OrderedDict()
+        self._xorbs: LRUCache[str, XorbInfo] = LRUCache(512)
+        self._files: LRUCache[str, XetFile] = LRUCache(1024)
 
     # -- xorbs ----------------------------------------------------------------------------------------
     def xorb(self, text: str) -> XorbInfo | None:
-        with self._lock:
-            found = self._xorbs.get(text)
-            if found is not None:
-                self._xorbs.move_to_end(text)
-                return found
+        found = self._xorbs.get(text)
+        if found is not None:
+            return found
         row = self.storage.conn().execute("SELECT chunks, content_end, size FROM xet_xorbs WHERE hash=?",
                                           (text,)).fetchone()
         if row is None:
             return None
         info = XorbInfo.unpack(hashing.text_to_hash(text), row["chunks"], row["content_end"], row["size"])
-        with self._lock:
-            self._xorbs[text] = info
-            while len(self._xorbs) > 512:
-                self._xorbs.popitem(last=False)
+        self._xorbs.put(text, info)
         return info
 
     def xorb_blob(self, text: str) -> str | None:
@@ -118,19 +111,15 @@ class XetStore:
 
     # -- files ----------------------------------------------------------------------------------------
     def file(self, text: str) -> XetFile | None:
-        with self._lock:
-            found = self._files.get(text)
-            if found is not None:
-                return found
+        found = self._files.get(text)
+        if found is not None:
+            return found
         row = self.storage.conn().execute("SELECT sha256, size, terms FROM xet_files WHERE hash=?",
                                           (text,)).fetchone()
         if row is None:
             return None
         found = XetFile(text, row["sha256"], row["size"], XetFile.unpack_terms(row["terms"]))
-        with self._lock:
-            self._files[text] = found
-            while len(self._files) > 1024:
-                self._files.popitem(last=False)
+        self._files.put(text, found)
         return found
 
     def file_linked(self, repo: Repo, text: str) -> bool:

@@ -164,7 +164,7 @@ class Pipeline:
             return list(self._run(iter(inputs), size, pre, fwd, post))
         return self._run(iterate(inputs), size, pre, fwd, post)
 
-    def _split(self, item: Any, pre: Params) -> tuple[list[Any], list[tuple[list[Any], int, Piece]]]:
+    def _pieces(self, item: Any, pre: Params) -> tuple[list[Any], list[tuple[list[Any], int, Piece]]]:
         """Preprocess ``item``: its slot (``[pieces left, output per piece]``) and its pieces, each with the slot
         and its index there (the forward fills the slot in as the pieces' batches come back)."""
         pieces = self.preprocess(item, **pre)
@@ -177,7 +177,7 @@ class Pipeline:
         slots: list[list[Any]] = []
         pieces: list[tuple[list[Any], int, Piece]] = []
         for item in items:
-            slot, tagged = self._split(item, pre)
+            slot, tagged = self._pieces(item, pre)
             slots.append(slot)
             pieces.extend(tagged)
         pieces.sort(key=lambda entry: _length(entry[2]))
@@ -189,7 +189,7 @@ class Pipeline:
         open_items: deque[list[Any]] = deque()  # [pieces left, outputs per piece], in input order
         buffer: list[tuple[list[Any], int, Piece]] = []
         for item in items:
-            slot, tagged = self._split(item, pre)
+            slot, tagged = self._pieces(item, pre)
             open_items.append(slot)
             buffer.extend(tagged)
             while len(buffer) >= size:

@@ -5,9 +5,9 @@ parsed JSON, a xorb's chunk table, a rendered card): each keyed by a content has
 written by request threads at once. This is the one class they all use.
 
 Written here rather than taken from a library: the standard library's ``functools.lru_cache`` memoizes a
-function (these caches are keyed by values the caller computes, filled in batches, cleared by tests and
-maintenance, and must not hold their lock while a value is computed: reading a blob or a database row under
-it would serialize every request), and ``cachetools`` (a cache, still without a lock) is not a dependency of
+function (these caches are keyed by values the caller computes, filled in batches, cleared by tests, and
+must not hold their lock while a value is computed: reading a blob or a database row under it would serialize
+every request), and ``cachetools`` (a cache, still without a lock) is not a dependency of
 the server; an ``OrderedDict`` and a lock are all it takes.
 
 Values are computed outside the lock, so two threads that miss the same key at once may both compute it (the

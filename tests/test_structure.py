@@ -209,13 +209,19 @@ def test_server_routers_do_not_import_each_other() -> None:
 
 
 def test_server_storage_is_the_bottom_layer() -> None:
-    """The stores know the database and the git object formats, nothing of HTTP, routes or the hub service."""
-    allowed = {"modelyard.server.gitobjects"}
+    """The stores know the database and the git object formats (and the shared LRU cache), nothing of HTTP, routes or
+    the hub service."""
+    allowed = {"modelyard.server.gitobjects", "modelyard.server.lru"}
     for module, targets in import_graph().items():
         if module.startswith("modelyard.server.storage"):
             outside = {t for t in targets if t.startswith("modelyard.")
                        and not t.startswith("modelyard.server.storage") and t not in allowed}
             assert outside == set(), (module, outside)
+
+
+def test_the_server_lru_cache_is_a_leaf() -> None:
+    """Every layer of the server (its storage included) uses ``server.lru``: it imports nothing of modelyard."""
+    assert {t for t in import_graph()["modelyard.server.lru"] if t.startswith("modelyard")} == set()
 
 
 def test_server_storage_is_split_by_concern() -> None:

@@ -108,7 +108,8 @@ def _exports(tree: ast.Module, package: str) -> dict[str, str] | None:
 
 def test_lazy_packages_name_their_exports_for_type_checkers() -> None:
     """A lazy package (PEP 562 ``__getattr__``) is opaque to a type checker: every name it serves must also be
-    imported under ``if TYPE_CHECKING:``, or ``from modelyard.auto import AutoConfig`` is ``Any`` to an IDE."""
+    imported under ``if TYPE_CHECKING:``, or ``from modelyard.auto import AutoConfig`` is ``Any`` to an IDE; and
+    only those names."""
     checked = 0
     for init in sorted((ROOT / "src" / "modelyard").rglob("__init__.py")):
         tree = ast.parse(init.read_text(encoding="utf-8"))
@@ -119,6 +120,10 @@ def test_lazy_packages_name_their_exports_for_type_checkers() -> None:
         served = {name for name, module in exports.items() if module != f"{package}.{name}"}  # not submodules
         missing = sorted(served - _type_checking_names(tree))
         assert missing == [], f"{init.relative_to(ROOT)}: import {missing} under `if TYPE_CHECKING:`"
+        # and nothing more (a star import brings a module's whole __all__): a name a type checker accepts that is
+        # not served would fail at run time
+        extra = sorted(_type_checking_names(tree) - set(importlib.import_module(package).__all__))
+        assert extra == [], f"{init.relative_to(ROOT)}: {extra} are imported under `if TYPE_CHECKING:` but not served"
         checked += 1
     assert checked >= 4
 

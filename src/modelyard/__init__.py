@@ -58,6 +58,8 @@ _EXPORTS: dict[str, str] = {
     "SuppressTokensLogitsProcessor": "modelyard.generation.logits_process",
     "SuppressTokensAtBeginLogitsProcessor": "modelyard.generation.logits_process",
     "ExponentialDecayLengthPenalty": "modelyard.generation.logits_process",
+    "HammingDiversityLogitsProcessor": "modelyard.generation.logits_process",
+    "UnbatchedClassifierFreeGuidanceLogitsProcessor": "modelyard.generation.logits_process",
     "StoppingCriteria": "modelyard.generation.stopping_criteria",
     "StoppingCriteriaList": "modelyard.generation.stopping_criteria",
     "MaxLengthCriteria": "modelyard.generation.stopping_criteria",
@@ -152,52 +154,25 @@ if TYPE_CHECKING:  # the same names, for type checkers and IDEs (the families': 
     from modelyard.configuration import PretrainedConfig  # noqa: F401
     from modelyard.dynamic_modules import clear_module_cache  # noqa: F401
     from modelyard.feature_extraction import BatchFeature, FeatureExtractionMixin, SequenceFeatureExtractor  # noqa: F401
-    from modelyard.generation.caches import Cache, DynamicCache, EncoderDecoderCache, StaticCache  # noqa: F401
-    from modelyard.generation.configuration_utils import (  # noqa: F401
-        GenerationConfig,
-    )
-    from modelyard.generation.logits_process import (  # noqa: F401
-        EpsilonLogitsWarper,
-        EtaLogitsWarper,
-        ExponentialDecayLengthPenalty,
-        ForcedBOSTokenLogitsProcessor,
-        ForcedEOSTokenLogitsProcessor,
-        InfNanRemoveLogitsProcessor,
-        LogitNormalization,
-        LogitsProcessor,
-        LogitsProcessorList,
-        LogitsWarper,
-        MinLengthLogitsProcessor,
-        MinNewTokensLengthLogitsProcessor,
-        MinPLogitsWarper,
-        NoBadWordsLogitsProcessor,
-        NoRepeatNGramLogitsProcessor,
-        RepetitionPenaltyLogitsProcessor,
-        SequenceBiasLogitsProcessor,
-        SuppressTokensAtBeginLogitsProcessor,
-        SuppressTokensLogitsProcessor,
-        TemperatureLogitsWarper,
-        TopKLogitsWarper,
-        TopPLogitsWarper,
-        TypicalLogitsWarper,
-    )
-    from modelyard.generation.stopping_criteria import (  # noqa: F401
+    from modelyard.generation import (  # noqa: F401
+        Cache,
+        DynamicCache,
+        EncoderDecoderCache,
         EosTokenCriteria,
+        GenerateBeamDecoderOnlyOutput,
+        GenerateDecoderOnlyOutput,
+        GenerationConfig,
+        GenerationMixin,
         MaxLengthCriteria,
         MaxTimeCriteria,
+        StaticCache,
         StoppingCriteria,
         StoppingCriteriaList,
         StopStringCriteria,
-    )
-    from modelyard.generation.streamers import (  # noqa: F401
         TextIteratorStreamer,
         TextStreamer,
     )
-    from modelyard.generation.utils import (  # noqa: F401
-        GenerateBeamDecoderOnlyOutput,
-        GenerateDecoderOnlyOutput,
-        GenerationMixin,
-    )
+    from modelyard.generation.logits_process import *  # noqa: F403 - every logits processor (its __all__)
     from modelyard.image_processing import BaseImageProcessor, ImageFeatureExtractionMixin  # noqa: F401
     from modelyard.modeling import PreTrainedModel  # noqa: F401
     from modelyard.models._typing import *  # noqa: F403

@@ -93,14 +93,12 @@ def _file_inputs(path: str, column: str | None) -> list[Any]:
     return rows
 
 
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
+def _tolist(value: Any) -> Any:
+    """What ``json`` cannot write by itself (its ``default``): tensors and NumPy arrays or scalars, as lists and
+    numbers."""
     if hasattr(value, "tolist"):
         return value.tolist()
-    return value
+    raise TypeError(f"a {type(value).__name__} in the pipeline's output cannot be written as JSON")
 
 
 def _progress(results: Iterator[Any], total: int, enabled: bool) -> Iterator[Any]:
@@ -137,7 +135,7 @@ def _run(args: argparse.Namespace) -> int:
     except (ModelyardError, ValueError, OSError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
-    print(json.dumps(_jsonable(output), indent=args.indent or None, ensure_ascii=False))
+    print(json.dumps(output, default=_tolist, indent=args.indent or None, ensure_ascii=False))
     return 0
 
 

@@ -73,52 +73,17 @@ _EXPORTS: dict[str, str] = {
 __getattr__, __dir__ = lazy_exports(__name__, globals(), _EXPORTS)
 __all__ = sorted(_EXPORTS)
 
-if TYPE_CHECKING:  # the same names, for type checkers and IDEs (at run time they load on first use)
+if TYPE_CHECKING:  # the same names, for type checkers and IDEs (at run time they load on first use); a star
+    # import where the package serves exactly its module's __all__ (tests/test_typing.py holds them together)
     from modelyard.generation.beam_constraints import (  # noqa: F401
         Constraint,
         ConstraintListState,
         DisjunctiveConstraint,
         PhrasalConstraint,
     )
-    from modelyard.generation.caches import (  # noqa: F401
-        Cache,
-        CacheLayerMixin,
-        DynamicCache,
-        DynamicLayer,
-        DynamicSlidingWindowLayer,
-        EncoderDecoderCache,
-        StaticCache,
-        StaticLayer,
-        StaticSlidingWindowLayer,
-    )
+    from modelyard.generation.caches import *  # noqa: F403 - all of caches.__all__
     from modelyard.generation.configuration_utils import GenerationConfig, GenerationMode  # noqa: F401
-    from modelyard.generation.logits_process import (  # noqa: F401
-        EpsilonLogitsWarper,
-        EtaLogitsWarper,
-        ExponentialDecayLengthPenalty,
-        ForcedBOSTokenLogitsProcessor,
-        ForcedEOSTokenLogitsProcessor,
-        HammingDiversityLogitsProcessor,
-        InfNanRemoveLogitsProcessor,
-        LogitNormalization,
-        LogitsProcessor,
-        LogitsProcessorList,
-        LogitsWarper,
-        MinLengthLogitsProcessor,
-        MinNewTokensLengthLogitsProcessor,
-        MinPLogitsWarper,
-        NoBadWordsLogitsProcessor,
-        NoRepeatNGramLogitsProcessor,
-        RepetitionPenaltyLogitsProcessor,
-        SequenceBiasLogitsProcessor,
-        SuppressTokensAtBeginLogitsProcessor,
-        SuppressTokensLogitsProcessor,
-        TemperatureLogitsWarper,
-        TopKLogitsWarper,
-        TopPLogitsWarper,
-        TypicalLogitsWarper,
-        UnbatchedClassifierFreeGuidanceLogitsProcessor,
-    )
+    from modelyard.generation.logits_process import *  # noqa: F403 - all of logits_process.__all__
     from modelyard.generation.outputs import (  # noqa: F401
         BeamSampleDecoderOnlyOutput,
         BeamSearchDecoderOnlyOutput,
@@ -128,7 +93,7 @@ if TYPE_CHECKING:  # the same names, for type checkers and IDEs (at run time the
         SampleDecoderOnlyOutput,
     )
     from modelyard.generation.stopping_criteria import (  # noqa: F401
-        ConfidenceCriteria,  # noqa: F401
+        ConfidenceCriteria,
         EosTokenCriteria,
         MaxLengthCriteria,
         MaxTimeCriteria,
@@ -136,5 +101,5 @@ if TYPE_CHECKING:  # the same names, for type checkers and IDEs (at run time the
         StoppingCriteriaList,
         StopStringCriteria,
     )
-    from modelyard.generation.streamers import BaseStreamer, TextIteratorStreamer, TextStreamer  # noqa: F401
+    from modelyard.generation.streamers import *  # noqa: F403 - all of streamers.__all__
     from modelyard.generation.utils import GenerationMixin  # noqa: F401

@@ -164,16 +164,22 @@ class Pipeline:
             return list(self._run(iter(inputs), size, pre, fwd, post))
         return self._run(iterate(inputs), size, pre, fwd, post)
 
+    def _pieces(self, item: Any, pre: Params) -> tuple[list[Any], list[tuple[list[Any], int, Piece]]]:
+        """Preprocess ``item``: its slot (``[pieces left, output per piece]``) and its pieces, each with the slot
+        and its index there (the forward fills the slot in as the pieces' batches come back)."""
+        pieces = self.preprocess(item, **pre)
+        slot: list[Any] = [len(pieces), [None] * len(pieces)]
+        return slot, [(slot, index, piece) for index, piece in enumerate(pieces)]
+
     def _run_sorted(self, items: list[Any], size: int, pre: Params, fwd: Params, post: Params) -> list[Any]:
         """A whole list at once: pieces batched in order of length, so a batch pads to little more than its
         rows (each row's result is its own; only float rounding could tell the batches apart)."""
         slots: list[list[Any]] = []
         pieces: list[tuple[list[Any], int, Piece]] = []
         for item in items:
-            made = self.preprocess(item, **pre)
-            slot: list[Any] = [len(made), [None] * len(made)]
+            slot, tagged = self._pieces(item, pre)
             slots.append(slot)
-            pieces.extend((slot, index, piece) for index, piece in enumerate(made))
+            pieces.extend(tagged)
         pieces.sort(key=lambda entry: _length(entry[2]))
         for start in range(0, len(pieces), size):
             self._forward_pieces(pieces[start:start + size], fwd)
@@ -183,10 +189,9 @@ class Pipeline:
         open_items: deque[list[Any]] = deque()  # [pieces left, outputs per piece], in input order
         buffer: list[tuple[list[Any], int, Piece]] = []
         for item in items:
-            pieces = self.preprocess(item, **pre)
-            slot: list[Any] = [len(pieces), [None] * len(pieces)]
+            slot, tagged = self._pieces(item, pre)
             open_items.append(slot)
-            buffer.extend((slot, index, piece) for index, piece in enumerate(pieces))
+            buffer.extend(tagged)
             while len(buffer) >= size:
                 self._forward_pieces(buffer[:size], fwd)
                 del buffer[:size]

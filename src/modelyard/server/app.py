@@ -35,8 +35,9 @@ from modelyard.server import (
     routes_upload,
     web,
 )
+from modelyard.server.asgi import HttpMiddleware, with_header
 from modelyard.server.config import HubSettings
-from modelyard.server.errors import HubHTTPError, error_response, repo_not_found
+from modelyard.server.errors import HubHTTPError, repo_not_found
 from modelyard.server.request_ids import RequestIdMiddleware
 from modelyard.server.service import Hub
 from modelyard.server.xet import routes as xet_routes
@@ -50,24 +51,20 @@ except ImportError:  # FastAPI before 0.137 builds an included router's routes a
 logger = logging.getLogger(__name__)
 
 
-class RawPathMiddleware:
+class RawPathMiddleware(HttpMiddleware):
     """Replace ``scope["path"]`` by the undecoded request path (see module docstring), and echo the client's
     ``X-Amzn-Trace-Id`` as ``X-Request-Id`` so the client's error messages name the request."""
 
-    def __init__(self, app: Any) -> None:
-        self.app = app
-
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] == "http":
-            raw = scope.get("raw_path")
-            if raw:
-                path = raw.decode("utf-8", "surrogateescape").split("?", 1)[0]
-            else:
-                path = quote(scope["path"], safe="/:@!$&'()*+,;=-._~")
-            scope = {**scope, "path": path}
-            trace = next((v for k, v in scope.get("headers", ()) if k == b"x-amzn-trace-id"), None)
-            if trace is not None and len(trace) <= 200:
-                send = _with_header(send, b"x-request-id", trace)
+    async def handle(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        raw = scope.get("raw_path")
+        if raw:
+            path = raw.decode("utf-8", "surrogateescape").split("?", 1)[0]
+        else:
+            path = quote(scope["path"], safe="/:@!$&'()*+,;=-._~")
+        scope = {**scope, "path": path}
+        trace = next((v for k, v in scope.get("headers", ()) if k == b"x-amzn-trace-id"), None)
+        if trace is not None and len(trace) <= 200:
+            send = with_header(send, b"x-request-id", trace)
         await self.app(scope, receive, send)
 
 
@@ -75,18 +72,15 @@ _STRUCTURED = (b"application/json", b"application/vnd.git-lfs+json", b"applicati
                b"multipart/form-data")
 
 
-class BodyLimitMiddleware:
+class BodyLimitMiddleware(HttpMiddleware):
     """Refuse JSON and form bodies larger than ``limit`` bytes with 413 (they are parsed in memory); raw
     uploads (LFS transfers, the NDJSON commit) have their own, larger limits in their routes."""
 
     def __init__(self, app: Any, limit: int) -> None:
-        self.app = app
+        super().__init__(app)
         self.limit = limit
 
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         headers = dict(scope.get("headers", ()))
         content_type = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
         if content_type not in _STRUCTURED:
@@ -118,7 +112,7 @@ class BodyLimitMiddleware:
                 "(HubSettings.json_body_limit); send less per request.")
 
     async def _refuse(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        await error_response(413, self._message())(scope, receive, send)
+        await HubHTTPError(413, self._message()).response()(scope, receive, send)
 
 
 def _replay(messages: list[dict[str, Any]], then: Any = None) -> Any:
@@ -133,15 +127,6 @@ def _replay(messages: list[dict[str, Any]], then: Any = None) -> Any:
         return {"type": "http.disconnect"}
 
     return receive
-
-
-def _with_header(send: Any, name: bytes, value: bytes) -> Any:
-    async def wrapped(message: dict[str, Any]) -> None:
-        if message["type"] == "http.response.start":
-            message = {**message, "headers": [*message.get("headers", ()), (name, value)]}
-        await send(message)
-
-    return wrapped
 
 
 _PARAM = re.compile(r"\{[^}]*\}")
@@ -229,7 +214,7 @@ def create_app(settings: HubSettings | None = None) -> FastAPI:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        return error_response(400, _validation_message(exc))
+        return HubHTTPError(400, _validation_message(exc)).response()
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -240,16 +225,16 @@ def create_app(settings: HubSettings | None = None) -> FastAPI:
                 return not_here.response()
             allowed = allowed_methods(request.app, request.scope["path"])
             if allowed and request.method not in allowed:
-                return error_response(405, f"Method {request.method} is not allowed on {request.url.path}; it "
-                                      f"answers {', '.join(allowed)}.", headers={"Allow": ", ".join(allowed)})
+                return HubHTTPError(405, f"Method {request.method} is not allowed on {request.url.path}; it answers "
+                                    f"{', '.join(allowed)}.", headers={"Allow": ", ".join(allowed)}).response()
         if exc.status_code == 404:
             message = f"Not found: no route for {request.method} {request.url.path}."
-        return error_response(exc.status_code, message, headers=getattr(exc, "headers", None))
+        return HubHTTPError(exc.status_code, message, headers=getattr(exc, "headers", None)).response()
 
     @app.exception_handler(Exception)
     async def _crash(request: Request, exc: Exception) -> JSONResponse:
         logger.exception("unhandled error on %s %s", request.method, request.url.path)
-        return error_response(500, f"Internal server error ({type(exc).__name__}); see the hub's log.")
+        return HubHTTPError(500, f"Internal server error ({type(exc).__name__}); see the hub's log.").response()
 
     @app.get("/api/health", tags=["misc"])
     def health() -> JSONResponse:

@@ -36,30 +36,20 @@ class HubHTTPError(Exception):
         self.extra = dict(extra or {})
 
     def response(self) -> JSONResponse:
-        return error_response(self.status, self.message, code=self.code, headers=self.headers, extra=self.extra)
+        """The error answer: ``X-Error-Message`` and ``X-Error-Code`` headers, ``{"error": message}`` body."""
+        headers = {"X-Error-Message": header_value(self.message), **self.headers}
+        # A message may quote what the client sent, lone surrogates included (JSON escapes such as "\ud800"):
+        # they cannot be encoded as UTF-8, so they are written as escapes rather than failing the answer.
+        message = self.message.encode("utf-8", "backslashreplace").decode("utf-8")
+        if self.code:
+            headers["X-Error-Code"] = self.code
+        return JSONResponse({"error": message, **self.extra}, status_code=self.status, headers=headers)
 
 
 def header_value(text: str) -> str:
     """``text`` as a header value: latin-1, one line, no control characters (a message may quote the request,
     "\x1b" or "\ud800" included); the JSON body keeps the full text."""
     return _CONTROL.sub("?", " ".join(text.split()).encode("latin-1", "replace").decode("latin-1"))
-
-
-def error_response(
-    status: int,
-    message: str,
-    *,
-    code: str | None = None,
-    headers: dict[str, str] | None = None,
-    extra: dict[str, Any] | None = None,
-) -> JSONResponse:
-    all_headers = {"X-Error-Message": header_value(message), **(headers or {})}
-    # A message may quote what the client sent, lone surrogates included (JSON escapes such as "\ud800"):
-    # they cannot be encoded as UTF-8, so they are written as escapes rather than failing the answer.
-    message = message.encode("utf-8", "backslashreplace").decode("utf-8")
-    if code:
-        all_headers["X-Error-Code"] = code
-    return JSONResponse({"error": message, **(extra or {})}, status_code=status, headers=all_headers)
 
 
 def repo_not_found(repo_id: str, *, anonymous: bool = False, detail: str = "") -> HubHTTPError:

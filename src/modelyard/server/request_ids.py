@@ -15,32 +15,23 @@ import uuid
 from contextvars import ContextVar
 from typing import Any
 
+from modelyard.server.asgi import HttpMiddleware, with_header
+
 REQUEST_ID: ContextVar[str] = ContextVar("modelyard_request_id", default="-")
 _MAX_ID = 200
 
 
-class RequestIdMiddleware:
+class RequestIdMiddleware(HttpMiddleware):
     """Set :data:`REQUEST_ID` for the request and answer it as ``X-Request-Id``."""
 
-    def __init__(self, app: Any) -> None:
-        self.app = app
-
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         given = next((v for k, v in scope.get("headers", ()) if k == b"x-amzn-trace-id"), None)
         if given is not None and len(given) <= _MAX_ID:
             request_id = given.decode("latin-1")  # echoed as X-Request-Id by RawPathMiddleware already
             wrapped = send
         else:
             request_id = uuid.uuid4().hex
-            header = request_id.encode()
-
-            async def wrapped(message: dict[str, Any]) -> None:
-                if message["type"] == "http.response.start":
-                    message = {**message, "headers": [*message.get("headers", ()), (b"x-request-id", header)]}
-                await send(message)
+            wrapped = with_header(send, b"x-request-id", request_id.encode())
 
         token = REQUEST_ID.set(request_id)
         try:

@@ -5,9 +5,7 @@ from __future__ import annotations
 import functools
 import logging
 import re
-import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Collection, Iterable
 from pathlib import PurePosixPath
 from typing import Any, BinaryIO
@@ -23,6 +21,7 @@ from modelyard.server.content import ContentStore
 from modelyard.server.errors import HubHTTPError, bad_request, revision_not_found
 from modelyard.server.gitattributes import LfsAttributes, default_gitattributes
 from modelyard.server.gitobjects import FileEntry, git_blob_oid, tree_oids
+from modelyard.server.lru import LRUCache
 from modelyard.server.storage import Commit, Identity, Repo, Storage
 
 logger = logging.getLogger(__name__)
@@ -71,11 +70,10 @@ class Hub:
         # Routes reach file contents only through the content gateway (regular blobs, LFS objects, Xet files);
         # ``store`` is kept for maintenance (health, garbage collection, exports).
         self.content = ContentStore(self.storage, self.store, settings, self.secret)
-        self._small_json: OrderedDict[str, Any] = OrderedDict()
-        self._trees: OrderedDict[str, dict[str, str]] = OrderedDict()
-        self._content_kinds: OrderedDict[str, str] = OrderedDict()
-        self._lfs_attributes: OrderedDict[str, LfsAttributes] = OrderedDict()
-        self._cache_lock = threading.Lock()
+        self._small_json: LRUCache[str, Any] = LRUCache(512)
+        self._trees: LRUCache[str, dict[str, str]] = LRUCache(64)
+        self._content_kinds: LRUCache[str, str] = LRUCache(100_000)
+        self._lfs_attributes: LRUCache[str, LfsAttributes] = LRUCache(256)
         # Stored at start (as before datasets had attributes of their own), so creating a model repository only
         # touches its .gitattributes; those of datasets and Spaces are stored when the first one is created.
         self.initial_blob("model")
@@ -175,15 +173,7 @@ class Hub:
         return self.storage.trees.manifest(commit.tree)
 
     def tree_oids(self, tree: str, manifest: dict[str, FileEntry]) -> dict[str, str]:
-        with self._cache_lock:
-            cached = self._trees.get(tree)
-        if cached is None:
-            cached = tree_oids(manifest)
-            with self._cache_lock:
-                self._trees[tree] = cached
-                while len(self._trees) > 64:
-                    self._trees.popitem(last=False)
-        return cached
+        return self._trees.get_or_compute(tree, lambda: tree_oids(manifest))
 
     def branch_ref(self, repo: Repo, revision: str) -> str:
         """The ref a commit to ``revision`` moves: ``refs/heads/<b>`` or an existing ``refs/pr/N``."""
@@ -218,19 +208,14 @@ class Hub:
         """Parsed JSON of a small stored file (config.json...), or None when unreadable."""
         if entry.size > limit:
             return None
-        with self._cache_lock:
-            if entry.sha256 in self._small_json:
-                return self._small_json[entry.sha256]
+        return self._small_json.get_or_compute(entry.sha256, lambda: self._parse_small_json(entry, limit))
+
+    def _parse_small_json(self, entry: FileEntry, limit: int) -> Any:
         raw = self._read_small(entry, limit)
         try:
-            value = bounded.load_json(raw) if raw is not None else None
+            return bounded.load_json(raw) if raw is not None else None
         except ValueError:  # not JSON, not UTF-8, or nested too deep to serve (bounded.ContentTooComplex)
-            value = None
-        with self._cache_lock:
-            self._small_json[entry.sha256] = value
-            while len(self._small_json) > 512:
-                self._small_json.popitem(last=False)
-        return value
+            return None
 
     def small_text(self, entry: FileEntry, limit: int = 1024 * 1024) -> str | None:
         raw = self._read_small(entry, limit)
@@ -246,14 +231,9 @@ class Hub:
     def content_scan_exts(self, entries: Iterable[FileEntry]) -> dict[str, str]:
         """:meth:`content_scan_ext` of many blobs at once ("" = no pickle): cached, then the database, then
         sniffed, with what was sniffed recorded in one transaction."""
-        found: dict[str, str] = {}
-        wanted = []
-        with self._cache_lock:
-            for entry in entries:
-                if entry.sha256 in self._content_kinds:
-                    found[entry.sha256] = self._content_kinds[entry.sha256]
-                else:
-                    wanted.append(entry.sha256)
+        shas = [entry.sha256 for entry in entries]
+        found = self._content_kinds.get_many(shas)
+        wanted = [sha for sha in shas if sha not in found]
         if not wanted:
             return found
         stored = self.storage.blobs.content_kinds(wanted)
@@ -268,10 +248,7 @@ class Hub:
         self.storage.blobs.put_content_kinds(sniffed)
         found.update(stored)
         found.update(sniffed)
-        with self._cache_lock:
-            self._content_kinds.update({**stored, **sniffed})
-            while len(self._content_kinds) > 100_000:
-                self._content_kinds.popitem(last=False)
+        self._content_kinds.update({**stored, **sniffed})
         return found
 
     def pickle_shards(self, manifest: dict[str, FileEntry]) -> set[str]:
@@ -347,18 +324,7 @@ class Hub:
         entry = manifest.get(".gitattributes")
         if entry is None:
             return None
-        with self._cache_lock:
-            cached = self._lfs_attributes.get(entry.sha256)
-            if cached is not None:
-                self._lfs_attributes.move_to_end(entry.sha256)
-                return cached
-        text = self.small_text(entry)
-        parsed = LfsAttributes(text or "")
-        with self._cache_lock:
-            self._lfs_attributes[entry.sha256] = parsed
-            while len(self._lfs_attributes) > 256:
-                self._lfs_attributes.popitem(last=False)
-        return parsed
+        return self._lfs_attributes.get_or_compute(entry.sha256, lambda: LfsAttributes(self.small_text(entry) or ""))
 
 
 def hub_of(request: Request) -> Hub:

@@ -61,24 +61,23 @@ class Checkpoint:
                 except Exception as err:  # safetensors raises its own error types
                     raise WeightsError(f"{str(path)!r} is not a readable safetensors file: {err}") from err
             else:
-                state = _load_pickle_weights(path)
-                ckpt._pickled[path] = state
-                for key, tensor in state.items():
-                    ckpt.shapes[key] = tuple(tensor.shape)
-                    ckpt.key_file[key] = path
-                    ckpt.dtypes[key] = tensor.dtype
+                ckpt._hold(path, _load_pickle_weights(path))
         return ckpt
 
     @classmethod
     def from_state_dict(cls, state_dict: dict[str, torch.Tensor]) -> Checkpoint:
         ckpt = cls(files=[], format="memory")
-        memory = Path("<state_dict>")
-        ckpt._pickled[memory] = state_dict
-        for key, tensor in state_dict.items():
-            ckpt.shapes[key] = tuple(tensor.shape)
-            ckpt.key_file[key] = memory
-            ckpt.dtypes[key] = tensor.dtype
+        ckpt._hold(Path("<state_dict>"), state_dict)
         return ckpt
+
+    def _hold(self, path: Path, state: dict[str, torch.Tensor]) -> None:
+        """Keep the tensors of ``state`` (read whole from ``path``, or given in memory) and note each key's
+        shape, dtype and source."""
+        self._pickled[path] = state
+        for key, tensor in state.items():
+            self.shapes[key] = tuple(tensor.shape)
+            self.key_file[key] = path
+            self.dtypes[key] = tensor.dtype
 
     def keys(self) -> list[str]:
         return list(self.shapes)

@@ -9,9 +9,8 @@ chains (immutable once written) are cached per head.
 from __future__ import annotations
 
 import logging
-import threading
-from collections import OrderedDict
 
+from modelyard.server.lru import LRUCache
 from modelyard.server.storage.changed_paths import record_changed_paths
 from modelyard.server.storage.commits import Commits
 from modelyard.server.storage.database import Database, chunked, placeholders
@@ -29,8 +28,7 @@ class ChangeIndex:
         self._db = db
         self._trees = trees
         self._commits = commits
-        self._chains: OrderedDict[tuple[int, str], list[str]] = OrderedDict()
-        self._lock = threading.Lock()
+        self._chains: LRUCache[tuple[int, str], list[str]] = LRUCache(_CACHED_CHAINS)
         self._indexed_repos: set[int] = set()
 
     def ensure_indexed(self, repo: Repo) -> int:
@@ -60,11 +58,9 @@ class ChangeIndex:
     def first_parent_chain(self, repo: Repo, head: str) -> list[str]:
         """Commit ids from ``head`` back to the repo's first commit along first parents (immutable, cached)."""
         key = (repo.id, head)
-        with self._lock:
-            cached = self._chains.get(key)
-            if cached is not None:
-                self._chains.move_to_end(key)
-                return cached
+        cached = self._chains.get(key)
+        if cached is not None:
+            return cached
         prefix: list[str] = []
         oid: str | None = head
         base: list[str] | None = None
@@ -72,8 +68,7 @@ class ChangeIndex:
             if oid is None:
                 base = []
                 break
-            with self._lock:
-                base = self._chains.get((repo.id, oid))
+            base = self._chains.get((repo.id, oid))
             if base is not None:
                 break
             prefix.append(oid)
@@ -92,10 +87,7 @@ class ChangeIndex:
                 " SELECT oid FROM chain ORDER BY depth", (repo.id, oid, repo.id)).fetchall()
             base = [r["oid"] for r in rows]
         chain = prefix + base
-        with self._lock:
-            self._chains[key] = chain
-            while len(self._chains) > _CACHED_CHAINS:
-                self._chains.popitem(last=False)
+        self._chains.put(key, chain)
         return chain
 
     def last_changes(self, repo: Repo, head: str, paths: list[str]) -> dict[str, Commit]:

@@ -16,13 +16,12 @@ from __future__ import annotations
 
 import json
 import struct
-import threading
 from array import array
-from collections import OrderedDict
 from collections.abc import Mapping
 from itertools import repeat
 
 from modelyard.server.gitobjects import FileEntry, tree_oids
+from modelyard.server.lru import LRUCache
 from modelyard.server.storage.database import Database
 from modelyard.server.storage.sql import Connection
 
@@ -109,8 +108,7 @@ def decode_manifest(stored: bytes | str) -> dict[str, FileEntry]:
 class Trees:
     def __init__(self, db: Database) -> None:
         self._db = db
-        self._manifests: OrderedDict[str, dict[str, FileEntry]] = OrderedDict()
-        self._lock = threading.Lock()
+        self._manifests: LRUCache[str, dict[str, FileEntry]] = LRUCache(_CACHED_MANIFESTS)
 
     def put(self, db: Connection, manifest: Mapping[str, FileEntry]) -> str:
         """Store ``manifest`` (inside the caller's transaction ``db``) and return its git tree id."""
@@ -120,17 +118,12 @@ class Trees:
 
     def manifest(self, tree: str, db: Connection | None = None) -> dict[str, FileEntry]:
         """The (cached, immutable: do not mutate) path -> FileEntry map of a tree, in path order."""
-        with self._lock:
-            cached = self._manifests.get(tree)
-            if cached is not None:
-                self._manifests.move_to_end(tree)
-                return cached
+        cached = self._manifests.get(tree)
+        if cached is not None:
+            return cached
         row = (db or self._db.conn()).execute("SELECT manifest FROM trees WHERE oid=?", (tree,)).fetchone()
         if row is None:
             raise LookupError(f"tree {tree} is missing from the database")
         manifest = decode_manifest(row["manifest"])
-        with self._lock:
-            self._manifests[tree] = manifest
-            while len(self._manifests) > _CACHED_MANIFESTS:
-                self._manifests.popitem(last=False)
+        self._manifests.put(tree, manifest)
         return manifest

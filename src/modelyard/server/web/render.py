@@ -14,11 +14,8 @@ from __future__ import annotations
 
 import json
 import posixpath
-from collections import OrderedDict
 from collections.abc import Callable
 from datetime import datetime, timezone
-from threading import Lock
-from typing import Any, TypeVar
 from urllib.parse import quote, unquote, urlsplit
 
 import nh3
@@ -55,7 +52,6 @@ _ATTRIBUTES: dict[str, set[str]] = {
 _CLASSES = {"span": set(_PYGMENTS_CLASSES), "div": {"highlight"}, "pre": {"highlight"}}
 URL_SCHEMES = frozenset({"http", "https", "mailto"})
 LINK_REL = "noopener noreferrer nofollow ugc"
-T = TypeVar("T")
 
 
 class HubMarkdown:
@@ -211,28 +207,3 @@ def ago(ts: float, now: float | None = None) -> str:
             n = seconds // span
             return f"{n} {unit}{'s' if n != 1 else ''} ago"
     return "just now"
-
-
-class RenderCache:
-    """A small LRU of what was computed from immutable content (rendered cards and files, facts of a tree)."""
-
-    def __init__(self, size: int = 256) -> None:
-        self._items: OrderedDict[tuple[str, ...], Any] = OrderedDict()
-        self._size = size
-        self._lock = Lock()
-
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
-
-    def get_or_render(self, key: tuple[str, ...], render: Callable[[], T]) -> T:
-        with self._lock:
-            if key in self._items:
-                self._items.move_to_end(key)
-                return self._items[key]
-        value = render()
-        with self._lock:
-            self._items[key] = value
-            while len(self._items) > self._size:
-                self._items.popitem(last=False)
-        return value

@@ -39,6 +39,7 @@ from modelyard.server import bounded
 from modelyard.server.auth import GATE_FREE
 from modelyard.server.cards import card_body, card_metadata
 from modelyard.server.errors import HubHTTPError
+from modelyard.server.lru import LRUCache
 from modelyard.server.paths import RESERVED_NAMESPACES, check_path_in_repo
 from modelyard.server.service import Hub, hub_of, seg
 from modelyard.server.storage import Identity, Repo
@@ -52,7 +53,7 @@ LIST_PAGE = 30
 SORTS = {"lastModified": "Recently updated", "downloads": "Most downloads", "createdAt": "Recently created",
          "id": "Name"}
 TYPE_SEGMENTS = {"model": "models", "dataset": "datasets", "space": "spaces"}
-CARDS = render.RenderCache()
+CARDS: LRUCache[tuple[str, ...], str] = LRUCache(256)  # rendered cards and files, by content
 MARKDOWN = render.HubMarkdown()
 
 
@@ -301,8 +302,8 @@ def _card_metadata(hub: Hub, repo: Repo) -> dict[str, Any]:
     if readme is None:
         return {}
     key = ("card-meta", readme.sha256)
-    text = CARDS.get_or_render(key, lambda: json.dumps(card_metadata(hub.small_text(readme)) or {},
-                                                        default=str))
+    text = CARDS.get_or_compute(key, lambda: json.dumps(card_metadata(hub.small_text(readme)) or {},
+                                                         default=str))
     return json.loads(text)
 
 
@@ -381,7 +382,7 @@ def repo_page(request: Request, repo_type: str, namespace: str, name: str) -> Re
     if text is not None:
         readme = rp.manifest["README.md"]
         blob_base, raw_base = rp.url("blob", "") + "/", rp.url("resolve", "") + "/"
-        card_html = CARDS.get_or_render(("card", readme.sha256, blob_base, raw_base), lambda: MARKDOWN.render(
+        card_html = CARDS.get_or_compute(("card", readme.sha256, blob_base, raw_base), lambda: MARKDOWN.render(
             card_body(text), blob_base=blob_base, raw_base=raw_base))
     config_entry = rp.manifest.get("config.json")
     config = hub.small_json(config_entry) if config_entry else None
@@ -442,7 +443,7 @@ def blob_page(request: Request, repo_type: str, namespace: str, name: str, revis
     elif not entry.lfs:
         view = {"mode": "too_large", **NO_VIEW}
     if suffix == "safetensors":
-        counts = views.HEADERS.parameters(hub, entry)
+        counts = views.safetensors_parameters(hub, entry)
         if counts:
             view["tensors"] = sorted(counts.items(), key=lambda item: -item[1])
     last = hub.storage.changes.last_changes(rp.repo, rp.commit.oid, [file_path]).get(file_path)
@@ -469,16 +470,16 @@ def _text_view(rp: views.RepoPage, path: str, entry: Any, text: str) -> dict[str
         pretty = render.pretty_json(text)
         if pretty is not None:
             view["mode"] = "json"
-            view["html"] = CARDS.get_or_render(key, lambda: render.highlight_json(path, pretty))
+            view["html"] = CARDS.get_or_compute(key, lambda: render.highlight_json(path, pretty))
             if path.rpartition("/")[2] == "config.json":
                 view["config"] = _explain_config(rp, bounded.load_json(text))
             return view
     if path.lower().endswith((".md", ".markdown")) and len(text) <= render.CARD_LIMIT:
         blob_base = rp.url("blob", path.rpartition("/")[0]).rstrip("/") + "/"
         raw_base = rp.url("resolve", path.rpartition("/")[0]).rstrip("/") + "/"
-        view["markdown"] = CARDS.get_or_render(("md", entry.sha256, blob_base), lambda: MARKDOWN.render(
+        view["markdown"] = CARDS.get_or_compute(("md", entry.sha256, blob_base), lambda: MARKDOWN.render(
             card_body(text), blob_base=blob_base, raw_base=raw_base))
-    view["html"] = CARDS.get_or_render(key, lambda: render.highlight_file(path, text))
+    view["html"] = CARDS.get_or_compute(key, lambda: render.highlight_file(path, text))
     return view
 
 

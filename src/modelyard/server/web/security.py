@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 from fastapi import Request
 from fastapi.responses import Response
 
+from modelyard.server.asgi import Headers, HttpMiddleware, editing_headers
 from modelyard.server.service import hub_of
 from modelyard.server.storage import Identity, Session
 
@@ -161,28 +162,20 @@ def safe_next(target: str | None, default: str = "/") -> str:
 
 
 # -- headers on every answer --------------------------------------------------------------------------
-class SecurityHeadersMiddleware:
+class SecurityHeadersMiddleware(HttpMiddleware):
     """``nosniff`` everywhere; a sandboxing CSP on every answer that is not a page (see module docstring),
     except the ``exempt`` paths (FastAPI's own API documentation pages, which need their inline scripts)."""
 
     def __init__(self, app: Any, exempt: frozenset[str] = frozenset()) -> None:
-        self.app = app
+        super().__init__(app)
         self.exempt = exempt
 
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        def add_missing(headers: Headers) -> None:
+            names = {k.lower() for k, _ in headers}
+            if b"content-security-policy" not in names and scope.get("path") not in self.exempt:
+                headers.append((b"content-security-policy", CONTENT_CSP.encode()))
+            if b"x-content-type-options" not in names:
+                headers.append((b"x-content-type-options", b"nosniff"))
 
-        async def send_with_headers(message: dict[str, Any]) -> None:
-            if message["type"] == "http.response.start":
-                headers = list(message.get("headers", ()))
-                names = {k.lower() for k, _ in headers}
-                if b"content-security-policy" not in names and scope.get("path") not in self.exempt:
-                    headers.append((b"content-security-policy", CONTENT_CSP.encode()))
-                if b"x-content-type-options" not in names:
-                    headers.append((b"x-content-type-options", b"nosniff"))
-                message = {**message, "headers": headers}
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
+        await self.app(scope, receive, editing_headers(send, add_missing))

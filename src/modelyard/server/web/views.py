@@ -6,10 +6,8 @@ import difflib
 import logging
 import math
 import struct
-from collections import OrderedDict
 from collections.abc import Collection
 from dataclasses import dataclass, field
-from threading import Lock
 from typing import Any
 from urllib.parse import quote
 
@@ -19,6 +17,7 @@ from modelyard.server import bounded, scanning
 from modelyard.server.auth import GATE_FREE, owns_namespace, require_read
 from modelyard.server.cards import card_metadata
 from modelyard.server.gitobjects import FileEntry
+from modelyard.server.lru import LRUCache
 from modelyard.server.paths import is_repo_id
 from modelyard.server.service import URL_PREFIX, Hub, seg
 from modelyard.server.storage import BRANCH, PR, TAG, Commit, Identity, Repo
@@ -104,7 +103,7 @@ class RepoPage:
         return self.gate in (None, "owner", "accepted")
 
     def is_folder(self, path: str) -> bool:
-        return path in FOLDERS.children(self.commit.tree, self.manifest)
+        return path in folder_children(self.commit.tree, self.manifest)
 
     @property
     def has_training_metrics(self) -> bool:
@@ -155,47 +154,33 @@ def refs_of(page: RepoPage) -> dict[str, list[tuple[str, str]]]:
 
 
 # -- folder listings ----------------------------------------------------------------------------------
-class FolderIndex:
-    """Per tree: each folder's subfolders and files, sorted (built once per tree, kept for a few trees)."""
-
-    def __init__(self, size: int = 16) -> None:
-        self._items: OrderedDict[str, dict[str, tuple[list[str], list[str]]]] = OrderedDict()
-        self._size = size
-        self._lock = Lock()
-
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
-
-    def children(self, tree: str, manifest: dict[str, FileEntry]) -> dict[str, tuple[list[str], list[str]]]:
-        with self._lock:
-            found = self._items.get(tree)
-            if found is not None:
-                self._items.move_to_end(tree)
-                return found
-        folders: dict[str, tuple[list[str], list[str]]] = {"": ([], [])}
-        for path in manifest:
-            parent = path.rpartition("/")[0]
-            missing = []
-            folder = parent
-            while folder not in folders:  # "" is always there, so this stops
-                missing.append(folder)
-                folder = folder.rpartition("/")[0]
-            for folder in reversed(missing):
-                folders[folder] = ([], [])
-                folders[folder.rpartition("/")[0]][0].append(folder)
-            folders[parent][1].append(path)
-        for subfolders, files in folders.values():
-            subfolders.sort()
-            files.sort()
-        with self._lock:
-            self._items[tree] = folders
-            while len(self._items) > self._size:
-                self._items.popitem(last=False)
-        return folders
+Folders = dict[str, tuple[list[str], list[str]]]
+# Per tree: each folder's subfolders and files, sorted (built once per tree, kept for a few trees).
+FOLDERS: LRUCache[str, Folders] = LRUCache(16)
 
 
-FOLDERS = FolderIndex()
+def folder_children(tree: str, manifest: dict[str, FileEntry]) -> Folders:
+    """Each folder of the tree ``tree`` (whose files are ``manifest``): its subfolders and files, sorted."""
+    return FOLDERS.get_or_compute(tree, lambda: _index_folders(manifest))
+
+
+def _index_folders(manifest: dict[str, FileEntry]) -> Folders:
+    folders: Folders = {"": ([], [])}
+    for path in manifest:
+        parent = path.rpartition("/")[0]
+        missing = []
+        folder = parent
+        while folder not in folders:  # "" is always there, so this stops
+            missing.append(folder)
+            folder = folder.rpartition("/")[0]
+        for folder in reversed(missing):
+            folders[folder] = ([], [])
+            folders[folder.rpartition("/")[0]][0].append(folder)
+        folders[parent][1].append(path)
+    for subfolders, files in folders.values():
+        subfolders.sort()
+        files.sort()
+    return folders
 
 
 @dataclass
@@ -214,7 +199,7 @@ class Entry:
 def list_folder(page: RepoPage, folder: str, offset: int, limit: int = TREE_PAGE) -> tuple[list[Entry], int]:
     """A page of ``folder``'s entries (folders first), with the last commit touching each and scan verdicts;
     and the number of entries in the folder."""
-    children = FOLDERS.children(page.commit.tree, page.manifest)
+    children = folder_children(page.commit.tree, page.manifest)
     subfolders, files = children[folder]
     everything = [(p, True) for p in subfolders] + [(p, False) for p in files]
     chosen = everything[offset:offset + limit]
@@ -235,8 +220,8 @@ def list_folder(page: RepoPage, folder: str, offset: int, limit: int = TREE_PAGE
 
 def shards_of(page: RepoPage) -> frozenset[str]:
     """Files a non-safetensors weights index of the page's tree names (scanned as pickles whatever their name)."""
-    return TREE_FACTS.get_or_render(("shards", page.commit.tree),
-                                    lambda: frozenset(page.hub.pickle_shards(page.manifest)))
+    return TREE_FACTS.get_or_compute(("shards", page.commit.tree),
+                                     lambda: frozenset(page.hub.pickle_shards(page.manifest)))
 
 
 def file_security(page: RepoPage, path: str, entry: FileEntry, shards: Collection[str] | None = None
@@ -352,7 +337,8 @@ def is_weights(path: str) -> bool:
 
 
 # Facts about a tree that never change (its files, their content kinds and headers): computed once per tree.
-TREE_FACTS = render.RenderCache(size=64)
+# What was computed once per tree for the pages (shards, pickle files, weights summary, training logs).
+TREE_FACTS: LRUCache[tuple[str, ...], Any] = LRUCache(64)
 
 
 def pickle_paths(page: RepoPage) -> list[str]:
@@ -364,7 +350,7 @@ def pickle_paths(page: RepoPage) -> list[str]:
         return sorted(p for p, e in page.manifest.items()
                       if _suffix(p) in scanning.PICKLE_EXTENSIONS or p in shards or kinds.get(e.sha256))
 
-    return TREE_FACTS.get_or_render(("pickles", page.commit.tree), find)
+    return TREE_FACTS.get_or_compute(("pickles", page.commit.tree), find)
 
 
 def flagged_files(page: RepoPage) -> list[tuple[str, str, str]]:
@@ -477,61 +463,43 @@ _DTYPE_BYTES = {"F64": 8, "F32": 4, "F16": 2, "BF16": 2, "I64": 8, "I32": 4, "I1
                 "F8_E4M3": 1, "F8_E5M2": 1, "U16": 2, "U32": 4, "U64": 8}
 
 
-class SafetensorsHeaders:
-    """Parameter counts per dtype of stored safetensors files, read from their headers once per content."""
+# Parameter counts per dtype of stored safetensors files (None: not readable as one), by content.
+HEADERS: LRUCache[str, dict[str, int] | None] = LRUCache(1024)
 
-    def __init__(self, size: int = 1024) -> None:
-        self._items: OrderedDict[str, dict[str, int] | None] = OrderedDict()
-        self._size = size
-        self._lock = Lock()
 
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
+def safetensors_parameters(hub: Hub, entry: FileEntry) -> dict[str, int] | None:
+    """Parameter counts per dtype of a stored safetensors file, read from its header once per content."""
+    return HEADERS.get_or_compute(entry.sha256, lambda: _read_safetensors_header(hub, entry))
 
-    def parameters(self, hub: Hub, entry: FileEntry) -> dict[str, int] | None:
-        with self._lock:
-            if entry.sha256 in self._items:
-                return self._items[entry.sha256]
-        found = self._read(hub, entry)
-        with self._lock:
-            self._items[entry.sha256] = found
-            while len(self._items) > self._size:
-                self._items.popitem(last=False)
-        return found
 
-    @staticmethod
-    def _read(hub: Hub, entry: FileEntry) -> dict[str, int] | None:
-        try:
-            with hub.open_content(entry) as fh:  # an LFS blob, or a file stored through Xet
-                raw = fh.read(8)
-                if len(raw) < 8:
-                    return None
-                (length,) = struct.unpack("<Q", raw)
-                if not 2 <= length <= min(SAFETENSORS_HEADER_LIMIT, entry.size - 8):
-                    return None
-                header = bounded.load_json(fh.read(length))
-        except (OSError, ValueError) as err:
-            logger.debug("cannot read the safetensors header of %s: %s", entry.sha256, err)
-            return None
-        if not isinstance(header, dict):
-            return None
-        counts: dict[str, int] = {}
-        for name, info in header.items():
-            if name == "__metadata__" or not isinstance(info, dict):
-                continue
-            shape, dtype = info.get("shape"), info.get("dtype")
-            if not isinstance(shape, list) or not all(isinstance(d, int) and d >= 0 for d in shape):
+def _read_safetensors_header(hub: Hub, entry: FileEntry) -> dict[str, int] | None:
+    try:
+        with hub.open_content(entry) as fh:  # an LFS blob, or a file stored through Xet
+            raw = fh.read(8)
+            if len(raw) < 8:
                 return None
-            counts[str(dtype)] = counts.get(str(dtype), 0) + math.prod(shape)
-        return counts
-
-
-HEADERS = SafetensorsHeaders()
+            (length,) = struct.unpack("<Q", raw)
+            if not 2 <= length <= min(SAFETENSORS_HEADER_LIMIT, entry.size - 8):
+                return None
+            header = bounded.load_json(fh.read(length))
+    except (OSError, ValueError) as err:
+        logger.debug("cannot read the safetensors header of %s: %s", entry.sha256, err)
+        return None
+    if not isinstance(header, dict):
+        return None
+    counts: dict[str, int] = {}
+    for name, info in header.items():
+        if name == "__metadata__" or not isinstance(info, dict):
+            continue
+        shape, dtype = info.get("shape"), info.get("dtype")
+        if not isinstance(shape, list) or not all(isinstance(d, int) and d >= 0 for d in shape):
+            return None
+        counts[str(dtype)] = counts.get(str(dtype), 0) + math.prod(shape)
+    return counts
 
 
 def weights_summary(page: RepoPage) -> Weights:
-    return TREE_FACTS.get_or_render(("weights", page.commit.tree), lambda: _weights(page))
+    return TREE_FACTS.get_or_compute(("weights", page.commit.tree), lambda: _weights(page))
 
 
 def _weights(page: RepoPage) -> Weights:
@@ -549,7 +517,7 @@ def _weights(page: RepoPage) -> Weights:
         formats.add(suffix.lstrip("."))
         if suffix == ".safetensors":
             any_safetensors = True
-            counts = HEADERS.parameters(page.hub, entry)
+            counts = safetensors_parameters(page.hub, entry)
             if counts is None:
                 safetensors_complete = False
             else:
@@ -563,21 +531,21 @@ def _weights(page: RepoPage) -> Weights:
 
 
 # -- training metrics ---------------------------------------------------------------------------------
-METRICS = render.RenderCache(size=16)
+METRICS: LRUCache[tuple[str, ...], training_logs.Metrics] = LRUCache(16)
 
 
 def training_sources(page: RepoPage) -> list[training_logs.Source]:
     """The training logs of the page's tree (trainer_state.json, TensorBoard runs): found once per tree."""
-    return TREE_FACTS.get_or_render(("training", page.commit.tree),
-                                    lambda: training_logs.find_sources(page.manifest))
+    return TREE_FACTS.get_or_compute(("training", page.commit.tree),
+                                     lambda: training_logs.find_sources(page.manifest))
 
 
 def training_metrics(page: RepoPage, source: training_logs.Source) -> training_logs.Metrics:
     """The charts and tables of one log, computed once per tree and model card (both immutable)."""
     readme = page.manifest.get("README.md")
     key = ("metrics", page.commit.tree, source.id, readme.sha256 if readme else "")
-    return METRICS.get_or_render(key, lambda: training_logs.read_metrics(page.hub, page.manifest, source,
-                                                                         card=read_card(page)[1]))
+    return METRICS.get_or_compute(key, lambda: training_logs.read_metrics(page.hub, page.manifest, source,
+                                                                          card=read_card(page)[1]))
 
 
 CARD_TAG_KEYS = ("pipeline_tag", "library_name", "license", "language", "datasets", "base_model", "tags")

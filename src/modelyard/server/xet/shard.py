@@ -12,9 +12,10 @@ hash is 32 bytes of 0xFF ends each section.
 
 from __future__ import annotations
 
+import itertools
 import struct
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from modelyard.server.xet import hashing
@@ -93,20 +94,28 @@ def parse_shard(data: bytes | memoryview) -> Shard:
         pos += RECORD
         return out
 
+    def section(what: str) -> Iterator[memoryview]:
+        """The head record of each entry of a section, up to the record that ends the section."""
+        for index in itertools.count():
+            head = record(f"{what} {index}")
+            if bytes(head[:32]) == BOOKEND[:32]:
+                return
+            yield head
+
+    def entries(head: memoryview, count: int, owner: str, unit: str, what: str) -> list[memoryview]:
+        """The ``count`` records of ``unit`` (terms, chunks) that follow an entry's ``head``."""
+        if count > (end - pos) // RECORD:
+            raise ShardFormatError(f"{owner} {hashing.hash_to_text(bytes(head[:32]))} claims {count} {unit}, more "
+                                   "than the shard holds")
+        return [record(what) for _ in range(count)]
+
     files: list[FileRecord] = []
-    while True:
-        head = record(f"file info record {len(files)}")
-        if bytes(head[:32]) == b"\xff" * 32:
-            break
+    for head in section("file info record"):
         flags, count = struct.unpack_from("<II", head, 32)
         if count == 0:
             raise ShardFormatError(f"file {hashing.hash_to_text(bytes(head[:32]))} has no term")
-        if count > (end - pos) // RECORD:
-            raise ShardFormatError(f"file {hashing.hash_to_text(bytes(head[:32]))} claims {count} terms, more "
-                                   "than the shard holds")
         terms = []
-        for _ in range(count):
-            rec = record("a file term")
+        for rec in entries(head, count, "file", "terms", "a file term"):
             _flags, length, start, stop = struct.unpack_from("<IIII", rec, 32)
             terms.append(Term(bytes(rec[:32]), start, stop, length))
         verifications = None
@@ -116,17 +125,10 @@ def parse_shard(data: bytes | memoryview) -> Shard:
         files.append(FileRecord(bytes(head[:32]), tuple(terms), verifications, sha256))
 
     xorbs: list[XorbRecord] = []
-    while True:
-        head = record(f"CAS info record {len(xorbs)}")
-        if bytes(head[:32]) == b"\xff" * 32:
-            break
+    for head in section("CAS info record"):
         _flags, count, raw_size, serialized = struct.unpack_from("<IIII", head, 32)
-        if count > (end - pos) // RECORD:
-            raise ShardFormatError(f"xorb {hashing.hash_to_text(bytes(head[:32]))} claims {count} chunks, more "
-                                   "than the shard holds")
         chunks = []
-        for _ in range(count):
-            rec = record("a CAS chunk record")
+        for rec in entries(head, count, "xorb", "chunks", "a CAS chunk record"):
             offset, length = struct.unpack_from("<II", rec, 32)
             chunks.append((bytes(rec[:32]), offset, length))
         xorbs.append(XorbRecord(bytes(head[:32]), tuple(chunks), raw_size, serialized))

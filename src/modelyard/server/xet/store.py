@@ -19,19 +19,20 @@ from __future__ import annotations
 import bisect
 import hashlib
 import io
-import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
-from typing import BinaryIO
+from typing import Any, BinaryIO, TypeVar
 
 from modelyard.server.auth import can_read
 from modelyard.server.blobstore import BlobStore, SeekableReader
+from modelyard.server.lru import LRUCache
 from modelyard.server.storage import Identity, Repo, Storage, repo_from_row
 from modelyard.server.xet import hashing
 from modelyard.server.xet.files import Piece, XetError, XetFile
 from modelyard.server.xet.shard import FileRecord, Shard, Term, XorbRecord
 from modelyard.server.xet.xorb import XorbFormatError, XorbInfo, iter_chunks
+
+T = TypeVar("T")
 
 # Largest run of serialized chunk bytes read from a xorb at once while streaming a file.
 _READ_BATCH = 8 * 1024 * 1024
@@ -41,27 +42,27 @@ class XetStore:
     def __init__(self, storage: Storage, store: BlobStore) -> None:
         self.storage = storage
         self.store = store
-        self._lock = threading.Lock()
-        self._xorbs: OrderedDict[str, XorbInfo] = OrderedDict()
-        self._files: OrderedDict[str, XetFile] = OrderedDict()
+        self._xorbs: LRUCache[str, XorbInfo] = LRUCache(512)
+        self._files: LRUCache[str, XetFile] = LRUCache(1024)
 
     # -- xorbs ----------------------------------------------------------------------------------------
-    def xorb(self, text: str) -> XorbInfo | None:
-        with self._lock:
-            found = self._xorbs.get(text)
-            if found is not None:
-                self._xorbs.move_to_end(text)
-                return found
-        row = self.storage.conn().execute("SELECT chunks, content_end, size FROM xet_xorbs WHERE hash=?",
-                                          (text,)).fetchone()
+    def _cached(self, cache: LRUCache[str, T], text: str, query: str, build: Callable[[Any], T]) -> T | None:
+        """``cache``'s entry for the hash ``text``, else ``build`` of the row ``query`` finds for it, remembered
+        (not a miss: the row may be written by the next upload)."""
+        found = cache.get(text)
+        if found is not None:
+            return found
+        row = self.storage.conn().execute(query, (text,)).fetchone()
         if row is None:
             return None
-        info = XorbInfo.unpack(hashing.text_to_hash(text), row["chunks"], row["content_end"], row["size"])
-        with self._lock:
-            self._xorbs[text] = info
-            while len(self._xorbs) > 512:
-                self._xorbs.popitem(last=False)
-        return info
+        found = build(row)
+        cache.put(text, found)
+        return found
+
+    def xorb(self, text: str) -> XorbInfo | None:
+        return self._cached(self._xorbs, text, "SELECT chunks, content_end, size FROM xet_xorbs WHERE hash=?",
+                            lambda row: XorbInfo.unpack(hashing.text_to_hash(text), row["chunks"], row["content_end"],
+                                                        row["size"]))
 
     def xorb_blob(self, text: str) -> str | None:
         row = self.storage.conn().execute("SELECT blob FROM xet_xorbs WHERE hash=?", (text,)).fetchone()
@@ -118,20 +119,8 @@ class XetStore:
 
     # -- files ----------------------------------------------------------------------------------------
     def file(self, text: str) -> XetFile | None:
-        with self._lock:
-            found = self._files.get(text)
-            if found is not None:
-                return found
-        row = self.storage.conn().execute("SELECT sha256, size, terms FROM xet_files WHERE hash=?",
-                                          (text,)).fetchone()
-        if row is None:
-            return None
-        found = XetFile(text, row["sha256"], row["size"], XetFile.unpack_terms(row["terms"]))
-        with self._lock:
-            self._files[text] = found
-            while len(self._files) > 1024:
-                self._files.popitem(last=False)
-        return found
+        return self._cached(self._files, text, "SELECT sha256, size, terms FROM xet_files WHERE hash=?",
+                            lambda row: XetFile(text, row["sha256"], row["size"], XetFile.unpack_terms(row["terms"])))
 
     def file_linked(self, repo: Repo, text: str) -> bool:
         return self.storage.conn().execute("SELECT 1 FROM xet_file_repos WHERE repo_id=? AND file=?",

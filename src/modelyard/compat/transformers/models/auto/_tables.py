@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping, MutableMapping
-from typing import Any
+from typing import Any, TypeVar
 
 from modelyard.auto.configuration_auto import CONFIG_TABLE
 from modelyard.auto.feature_extraction_auto import FEATURE_EXTRACTOR_TABLE
@@ -21,6 +21,8 @@ from modelyard.auto.image_processing_auto import IMAGE_PROCESSOR_TABLE
 from modelyard.auto.processing_auto import PROCESSOR_TABLE
 from modelyard.auto.tokenization_auto import TOKENIZER_TABLE
 from modelyard.registry import MODEL_TASKS, ConfigKeyedTable, ModelTypeTable, manifests
+
+_K = TypeVar("_K")
 
 # Auto classes whose table the reference names otherwise than the rule below
 _TABLE_NAMES = {"AutoModelForPreTraining": "MODEL_FOR_PRETRAINING", "AutoBackbone": "MODEL_FOR_BACKBONE",
@@ -84,7 +86,23 @@ class RegistrationsByConfig(MutableMapping[type, Any]):
         return sum(1 for _ in self)
 
 
-class ConfigClassMapping(Mapping[type, Any]):
+class _LookupMapping(Mapping[_K, Any]):
+    """A read-only view of a live table: a key of ``_key_type`` maps to what :meth:`_lookup` finds (``None``: no
+    entry, a ``KeyError``), so the view follows every registration."""
+
+    _key_type: type
+
+    def _lookup(self, key: _K) -> Any:
+        raise NotImplementedError
+
+    def __getitem__(self, key: _K) -> Any:
+        value = self._lookup(key) if isinstance(key, self._key_type) else None
+        if value is None:
+            raise KeyError(key)
+        return value
+
+
+class ConfigClassMapping(_LookupMapping[type]):
     """``config class -> value`` over the model types a table knows, registrations included.
 
     ``_extra_content`` is the live mapping of user registrations (``config class -> value``), under the
@@ -111,11 +129,10 @@ class ConfigClassMapping(Mapping[type, Any]):
         classes = [c for t in self._model_types() if (c := CONFIG_TABLE.get(t)) is not None]
         return list(dict.fromkeys([*classes, *self._registered()]))
 
-    def __getitem__(self, config_class: type) -> Any:
-        value = self._value_for(config_class) if isinstance(config_class, type) else None
-        if value is None:
-            raise KeyError(config_class)
-        return value
+    _key_type = type
+
+    def _lookup(self, config_class: type) -> Any:
+        return self._value_for(config_class)
 
     def __iter__(self) -> Iterator[type]:
         return iter(c for c in self._config_classes() if self._value_for(c) is not None)
@@ -155,7 +172,7 @@ def model_mapping(auto_class: str) -> ConfigClassMapping:
     )
 
 
-class ModelTypeMapping(Mapping[str, Any]):
+class ModelTypeMapping(_LookupMapping[str]):
     """``CONFIG_MAPPING``: ``model_type -> config class``, registrations included (``_extra_content``: the
     live user registrations, ``model_type -> config class``, under the reference's name)."""
 
@@ -163,11 +180,10 @@ class ModelTypeMapping(Mapping[str, Any]):
     def _extra_content(self) -> dict[str, Any]:
         return CONFIG_TABLE.registrations
 
-    def __getitem__(self, model_type: str) -> Any:
-        value = CONFIG_TABLE.get(model_type) if isinstance(model_type, str) else None
-        if value is None:
-            raise KeyError(model_type)
-        return value
+    _key_type = str
+
+    def _lookup(self, model_type: str) -> Any:
+        return CONFIG_TABLE.get(model_type)
 
     def __iter__(self) -> Iterator[str]:
         return iter(CONFIG_TABLE.model_types())

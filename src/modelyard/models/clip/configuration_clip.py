@@ -12,7 +12,6 @@ from typing import Any, ClassVar
 
 from modelyard.configuration import PretrainedConfig
 from modelyard.errors import ConfigurationError
-from modelyard.pretrained_io import constructor_arguments
 
 logger = logging.getLogger(__name__)
 
@@ -22,19 +21,6 @@ class CLIPTextConfig(PretrainedConfig):
 
     model_type = "clip_text_model"
     base_config_key: ClassVar[str] = "text_config"
-
-    vocab_size: int
-    hidden_size: int
-    intermediate_size: int
-    projection_dim: int
-    num_hidden_layers: int
-    num_attention_heads: int
-    max_position_embeddings: int
-    layer_norm_eps: float
-    hidden_act: str
-    initializer_range: float
-    initializer_factor: float
-    attention_dropout: float
 
     def __init__(
         self,
@@ -55,7 +41,19 @@ class CLIPTextConfig(PretrainedConfig):
         eos_token_id: int | None = 49407,
         **kwargs: Any,
     ) -> None:
-        super().__init__(**constructor_arguments())
+        super().__init__(pad_token_id=pad_token_id, bos_token_id=bos_token_id, eos_token_id=eos_token_id, **kwargs)
+        self.vocab_size = vocab_size
+        self.hidden_size = hidden_size
+        self.intermediate_size = intermediate_size
+        self.projection_dim = projection_dim
+        self.num_hidden_layers = num_hidden_layers
+        self.num_attention_heads = num_attention_heads
+        self.max_position_embeddings = max_position_embeddings
+        self.layer_norm_eps = layer_norm_eps
+        self.hidden_act = hidden_act
+        self.initializer_range = initializer_range
+        self.initializer_factor = initializer_factor
+        self.attention_dropout = attention_dropout
 
 
 class CLIPVisionConfig(PretrainedConfig):
@@ -63,20 +61,6 @@ class CLIPVisionConfig(PretrainedConfig):
 
     model_type = "clip_vision_model"
     base_config_key: ClassVar[str] = "vision_config"
-
-    hidden_size: int
-    intermediate_size: int
-    projection_dim: int
-    num_hidden_layers: int
-    num_attention_heads: int
-    num_channels: int
-    patch_size: int
-    image_size: int
-    initializer_range: float
-    initializer_factor: float
-    attention_dropout: float
-    layer_norm_eps: float
-    hidden_act: str
 
     def __init__(
         self,
@@ -95,7 +79,20 @@ class CLIPVisionConfig(PretrainedConfig):
         initializer_factor: float = 1.0,
         **kwargs: Any,
     ) -> None:
-        super().__init__(**constructor_arguments())
+        super().__init__(**kwargs)
+        self.hidden_size = hidden_size
+        self.intermediate_size = intermediate_size
+        self.projection_dim = projection_dim
+        self.num_hidden_layers = num_hidden_layers
+        self.num_attention_heads = num_attention_heads
+        self.num_channels = num_channels
+        self.patch_size = patch_size
+        self.image_size = image_size
+        self.initializer_range = initializer_range
+        self.initializer_factor = initializer_factor
+        self.attention_dropout = attention_dropout
+        self.layer_norm_eps = layer_norm_eps
+        self.hidden_act = hidden_act
 
 
 def _sub_config(

@@ -8,7 +8,6 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from modelyard.configuration import PretrainedConfig
-from modelyard.pretrained_io import constructor_arguments
 
 
 class DistilBertConfig(PretrainedConfig):
@@ -25,20 +24,6 @@ class DistilBertConfig(PretrainedConfig):
         "num_attention_heads": "n_heads",
         "num_hidden_layers": "n_layers",
     }
-
-    vocab_size: int
-    max_position_embeddings: int
-    sinusoidal_pos_embds: bool
-    n_layers: int
-    n_heads: int
-    dim: int
-    hidden_dim: int
-    dropout: float
-    attention_dropout: float
-    activation: str
-    initializer_range: float
-    qa_dropout: float
-    seq_classif_dropout: float
 
     def __init__(
         self,
@@ -58,7 +43,20 @@ class DistilBertConfig(PretrainedConfig):
         pad_token_id: int | None = 0,
         **kwargs: Any,
     ) -> None:
-        super().__init__(**constructor_arguments())
+        self.vocab_size = vocab_size
+        self.max_position_embeddings = max_position_embeddings
+        self.sinusoidal_pos_embds = sinusoidal_pos_embds
+        self.n_layers = n_layers
+        self.n_heads = n_heads
+        self.dim = dim
+        self.hidden_dim = hidden_dim
+        self.dropout = dropout
+        self.attention_dropout = attention_dropout
+        self.activation = activation
+        self.initializer_range = initializer_range
+        self.qa_dropout = qa_dropout
+        self.seq_classif_dropout = seq_classif_dropout
+        super().__init__(pad_token_id=pad_token_id, **kwargs)
 
 
 __all__ = ["DistilBertConfig"]

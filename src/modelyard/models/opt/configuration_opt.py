@@ -8,7 +8,6 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from modelyard.configuration import PretrainedConfig
-from modelyard.pretrained_io import constructor_arguments
 
 
 class OPTConfig(PretrainedConfig):
@@ -28,27 +27,6 @@ class OPTConfig(PretrainedConfig):
     model_type = "opt"
     keys_to_ignore_at_inference: ClassVar[list[str]] = ["past_key_values"]
 
-    # sizes
-    vocab_size: int
-    hidden_size: int
-    num_hidden_layers: int
-    ffn_dim: int
-    num_attention_heads: int
-    max_position_embeddings: int
-    word_embed_proj_dim: int
-    # the blocks' layout
-    do_layer_norm_before: bool
-    _remove_final_layer_norm: bool
-    enable_bias: bool
-    layer_norm_elementwise_affine: bool
-    activation_function: str
-    # training and inference
-    dropout: float
-    attention_dropout: float
-    layerdrop: float
-    init_std: float
-    use_cache: bool
-
     def __init__(  # the reference's order of arguments
         self,
         vocab_size: int = 50272, hidden_size: int = 768, num_hidden_layers: int = 12, ffn_dim: int = 3072,
@@ -62,9 +40,20 @@ class OPTConfig(PretrainedConfig):
         enable_bias: bool = True, layer_norm_elementwise_affine: bool = True,
         **kwargs: Any,
     ) -> None:
-        if word_embed_proj_dim is None:
-            word_embed_proj_dim = hidden_size
-        super().__init__(**constructor_arguments())
+        # sizes
+        self.vocab_size, self.hidden_size, self.num_hidden_layers = vocab_size, hidden_size, num_hidden_layers
+        self.ffn_dim, self.num_attention_heads = ffn_dim, num_attention_heads
+        self.max_position_embeddings = max_position_embeddings
+        self.word_embed_proj_dim = word_embed_proj_dim if word_embed_proj_dim is not None else hidden_size
+        # the blocks' layout
+        self.do_layer_norm_before, self._remove_final_layer_norm = do_layer_norm_before, _remove_final_layer_norm
+        self.enable_bias, self.layer_norm_elementwise_affine = enable_bias, layer_norm_elementwise_affine
+        self.activation_function = activation_function
+        # training and inference
+        self.dropout, self.attention_dropout, self.layerdrop = dropout, attention_dropout, layerdrop
+        self.init_std = init_std
+        self.use_cache = use_cache
+        super().__init__(pad_token_id=pad_token_id, bos_token_id=bos_token_id, eos_token_id=eos_token_id, **kwargs)
 
     def to_dict(self) -> dict[str, Any]:
         """Every setting; ``_remove_final_layer_norm`` is kept despite its underscore, as the reference writes it

@@ -13,7 +13,6 @@ from typing import Any
 
 from modelyard.configuration import PretrainedConfig
 from modelyard.errors import ConfigurationError
-from modelyard.pretrained_io import constructor_arguments
 
 
 class Wav2Vec2Config(PretrainedConfig):
@@ -30,66 +29,6 @@ class Wav2Vec2Config(PretrainedConfig):
     """
 
     model_type = "wav2vec2"
-
-    vocab_size: int
-    hidden_size: int
-    num_hidden_layers: int
-    num_attention_heads: int
-    intermediate_size: int
-    hidden_act: str
-    hidden_dropout: float
-    activation_dropout: float
-    attention_dropout: float
-    feat_proj_dropout: float
-    final_dropout: float
-    layerdrop: float
-    initializer_range: float
-    layer_norm_eps: float
-    feat_extract_norm: str
-    feat_extract_activation: str
-    conv_dim: list[int]
-    conv_stride: list[int]
-    conv_kernel: list[int]
-    conv_bias: bool
-    num_feat_extract_layers: int
-    num_conv_pos_embeddings: int
-    num_conv_pos_embedding_groups: int
-    do_stable_layer_norm: bool
-    use_weighted_layer_sum: bool
-    # SpecAugment (training only)
-    apply_spec_augment: bool
-    mask_time_prob: float
-    mask_time_length: int
-    mask_time_min_masks: int
-    mask_feature_prob: float
-    mask_feature_length: int
-    mask_feature_min_masks: int
-    # pre-training (Wav2Vec2ForPreTraining)
-    num_codevectors_per_group: int
-    num_codevector_groups: int
-    contrastive_logits_temperature: float
-    feat_quantizer_dropout: float
-    num_negatives: int
-    codevector_dim: int
-    proj_codevector_dim: int
-    diversity_loss_weight: float
-    # CTC
-    ctc_loss_reduction: str
-    ctc_zero_infinity: bool
-    # adapters
-    add_adapter: bool
-    adapter_kernel_size: int
-    adapter_stride: int
-    num_adapter_layers: int
-    output_hidden_size: int
-    adapter_attn_dim: int | None
-    # sequence classification
-    classifier_proj_size: int
-    # x-vector (Wav2Vec2ForXVector)
-    tdnn_dim: list[int]
-    tdnn_kernel: list[int]
-    tdnn_dilation: list[int]
-    xvector_output_dim: int
 
     def __init__(
         self,
@@ -150,6 +89,10 @@ class Wav2Vec2Config(PretrainedConfig):
         adapter_attn_dim: int | None = None,
         **kwargs: Any,
     ) -> None:
+        kwargs.pop("num_feat_extract_layers", None)  # derived from conv_dim
+        super().__init__(
+            pad_token_id=pad_token_id, bos_token_id=bos_token_id, eos_token_id=eos_token_id, **kwargs
+        )
         if not (len(conv_dim) == len(conv_stride) == len(conv_kernel)):
             raise ConfigurationError(
                 "conv_dim, conv_stride and conv_kernel need one entry per feature-encoder layer, got lengths "
@@ -163,11 +106,65 @@ class Wav2Vec2Config(PretrainedConfig):
             raise ConfigurationError(
                 f"ctc_loss_reduction must be 'sum', 'mean' or 'none', got {ctc_loss_reduction!r}."
             )
-        conv_dim, conv_stride, conv_kernel = list(conv_dim), list(conv_stride), list(conv_kernel)
-        tdnn_dim, tdnn_kernel, tdnn_dilation = list(tdnn_dim), list(tdnn_kernel), list(tdnn_dilation)
-        output_hidden_size = output_hidden_size or hidden_size
-        kwargs["num_feat_extract_layers"] = len(conv_dim)  # derived: a value given (the file's) is replaced
-        super().__init__(**constructor_arguments())
+        self.vocab_size = vocab_size
+        self.hidden_size = hidden_size
+        self.num_hidden_layers = num_hidden_layers
+        self.num_attention_heads = num_attention_heads
+        self.intermediate_size = intermediate_size
+        self.hidden_act = hidden_act
+        self.hidden_dropout = hidden_dropout
+        self.activation_dropout = activation_dropout
+        self.attention_dropout = attention_dropout
+        self.feat_proj_dropout = feat_proj_dropout
+        self.final_dropout = final_dropout
+        self.layerdrop = layerdrop
+        self.initializer_range = initializer_range
+        self.layer_norm_eps = layer_norm_eps
+        self.feat_extract_norm = feat_extract_norm
+        self.feat_extract_activation = feat_extract_activation
+        self.conv_dim = list(conv_dim)
+        self.conv_stride = list(conv_stride)
+        self.conv_kernel = list(conv_kernel)
+        self.conv_bias = conv_bias
+        self.num_feat_extract_layers = len(self.conv_dim)
+        self.num_conv_pos_embeddings = num_conv_pos_embeddings
+        self.num_conv_pos_embedding_groups = num_conv_pos_embedding_groups
+        self.do_stable_layer_norm = do_stable_layer_norm
+        self.use_weighted_layer_sum = use_weighted_layer_sum
+        # SpecAugment (training only)
+        self.apply_spec_augment = apply_spec_augment
+        self.mask_time_prob = mask_time_prob
+        self.mask_time_length = mask_time_length
+        self.mask_time_min_masks = mask_time_min_masks
+        self.mask_feature_prob = mask_feature_prob
+        self.mask_feature_length = mask_feature_length
+        self.mask_feature_min_masks = mask_feature_min_masks
+        # pre-training (Wav2Vec2ForPreTraining)
+        self.num_codevectors_per_group = num_codevectors_per_group
+        self.num_codevector_groups = num_codevector_groups
+        self.contrastive_logits_temperature = contrastive_logits_temperature
+        self.feat_quantizer_dropout = feat_quantizer_dropout
+        self.num_negatives = num_negatives
+        self.codevector_dim = codevector_dim
+        self.proj_codevector_dim = proj_codevector_dim
+        self.diversity_loss_weight = diversity_loss_weight
+        # CTC
+        self.ctc_loss_reduction = ctc_loss_reduction
+        self.ctc_zero_infinity = ctc_zero_infinity
+        # adapters
+        self.add_adapter = add_adapter
+        self.adapter_kernel_size = adapter_kernel_size
+        self.adapter_stride = adapter_stride
+        self.num_adapter_layers = num_adapter_layers
+        self.output_hidden_size = output_hidden_size or hidden_size
+        self.adapter_attn_dim = adapter_attn_dim
+        # sequence classification
+        self.classifier_proj_size = classifier_proj_size
+        # x-vector (Wav2Vec2ForXVector)
+        self.tdnn_dim = list(tdnn_dim)
+        self.tdnn_kernel = list(tdnn_kernel)
+        self.tdnn_dilation = list(tdnn_dilation)
+        self.xvector_output_dim = xvector_output_dim
 
     @property
     def inputs_to_logits_ratio(self) -> int:

@@ -13,7 +13,7 @@ import logging
 import os
 from typing import Any, ClassVar, Literal, overload
 
-from modelyard.auto.base import AutoClass
+from modelyard.auto.base import AutoClass, CustomCode
 from modelyard.errors import RegistrationError, UnknownModelTypeError
 from modelyard.feature_extraction import (
     FeatureExtractionMixin,
@@ -55,27 +55,10 @@ def config_dict_of(source: FileSource | None, config: Any = None) -> dict[str, A
     return read_json_object(path) if path is not None else {}
 
 
-def resolve_remote(
-    reference: Any,
-    *,
-    auto_class: str,
-    source: FileSource | None,
-    trust_remote_code: bool | None,
-    code_revision: str | None,
-    builtin: type | None,
-) -> type[Any] | None:
+def resolve_remote(reference: Any, *, auto_class: str, code: CustomCode, builtin: type | None) -> type[Any] | None:
     """The custom class an ``auto_map`` entry names (behind the trust gate), registered for ``auto_class`` so
     that saving it again ships its code; ``None`` means use ``builtin``."""
-    from modelyard.dynamic_modules import resolve_remote_class
-
-    remote = resolve_remote_class(
-        reference,
-        auto_class=auto_class,
-        source=source,
-        trust_remote_code=trust_remote_code,
-        code_revision=code_revision,
-        builtin=builtin,
-    )
+    remote = code.resolve(reference, auto_class=auto_class, builtin=builtin)
     if remote is not None and hasattr(remote, "register_for_auto_class"):
         remote.register_for_auto_class(auto_class)
     return remote
@@ -130,23 +113,12 @@ class _PreprocessorAutoClass(AutoClass):
         """``from_pretrained``'s work: read the settings, choose the class, build it (``kwargs`` override)."""
         hub = HubOptions.take(kwargs, where=f"{cls.__name__}.from_pretrained")
         source, data, name = read_preprocessor_settings(pretrained_model_name_or_path, hub, what=cls._what)
-        chosen = cls._resolve_class(
-            data, source=source, config=config, trust_remote_code=trust_remote_code, code_revision=code_revision,
-            where=f"preprocessor_config.json of {name}",
-        )
+        code = CustomCode(source, trust_remote_code, code_revision)
+        chosen = cls._resolve_class(data, code=code, config=config, where=f"preprocessor_config.json of {name}")
         return chosen.from_dict(data, **kwargs)
 
     @classmethod
-    def _resolve_class(
-        cls,
-        data: dict[str, Any],
-        *,
-        source: FileSource | None,
-        config: Any,
-        trust_remote_code: bool | None,
-        code_revision: str | None,
-        where: str,
-    ) -> type[Any]:
+    def _resolve_class(cls, data: dict[str, Any], *, code: CustomCode, config: Any, where: str) -> type[Any]:
         """The class for a preprocessor settings dict."""
         table, type_keys = cls._table, cls._type_keys
         auto_class = table.description  # the auto_map key: "AutoFeatureExtractor", "AutoImageProcessor"
@@ -155,7 +127,7 @@ class _PreprocessorAutoClass(AutoClass):
         reference = auto_map.get(auto_class) or (auto_map.get("AutoFeatureExtractor") if auto_class == "AutoImageProcessor" else None)
         model_type = None
         if class_name is None and reference is None:
-            config_dict = config_dict_of(source, config)
+            config_dict = config_dict_of(code.source, config)
             class_name = config_dict.get(type_keys[0])
             config_map = config_dict.get("auto_map") or {}
             reference = config_map.get(auto_class)
@@ -166,14 +138,7 @@ class _PreprocessorAutoClass(AutoClass):
         elif model_type is not None and model_type in table:
             builtin = table.get(model_type)
         if reference is not None:
-            remote = resolve_remote(
-                reference,
-                auto_class=auto_class,
-                source=source,
-                trust_remote_code=trust_remote_code,
-                code_revision=code_revision,
-                builtin=builtin,
-            )
+            remote = resolve_remote(reference, auto_class=auto_class, code=code, builtin=builtin)
             if remote is not None:
                 return remote
         if builtin is not None:

@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import Any, Literal, overload
 
-from modelyard.auto.base import AutoClass
+from modelyard.auto.base import AutoClass, CustomCode
 from modelyard.configuration import COMMON_DEFAULTS, PretrainedConfig
 from modelyard.errors import ConfigurationError
 from modelyard.hub.files import FileSource
@@ -95,9 +95,7 @@ class AutoConfig(AutoClass):
                 )
                 config_class: type[PretrainedConfig] = CONFIG_TABLE.require(guessed, where=name)
                 return config_class.from_dict(config_dict, return_unused_kwargs=return_unused_kwargs, **kwargs)
-        config_class = resolve_config_class(
-            config_dict, source=source, trust_remote_code=trust_remote_code, code_revision=code_revision
-        )
+        config_class = resolve_config_class(config_dict, code=CustomCode(source, trust_remote_code, code_revision))
         return config_class.from_dict(config_dict, return_unused_kwargs=return_unused_kwargs, **kwargs)
 
 
@@ -134,13 +132,7 @@ def builtin_config_misfit(config_class: type[PretrainedConfig], config_dict: dic
     )
 
 
-def resolve_config_class(
-    config_dict: dict[str, Any],
-    *,
-    source: FileSource | None,
-    trust_remote_code: bool | None,
-    code_revision: str | None,
-) -> type[PretrainedConfig]:
+def resolve_config_class(config_dict: dict[str, Any], *, code: CustomCode) -> type[PretrainedConfig]:
     """The class for a config dict: custom code from ``auto_map`` (behind the trust gate) or the table.
 
     Without consent, the table's class for the same ``model_type`` stands in only when the file's settings
@@ -149,18 +141,10 @@ def resolve_config_class(
     model_type = config_dict.get("model_type")
     auto_map = config_dict.get("auto_map") or {}
     if "AutoConfig" in auto_map:
-        from modelyard.dynamic_modules import resolve_remote_class
-
         candidate = CONFIG_TABLE.get(model_type) if model_type in CONFIG_TABLE else None
         misfit = builtin_config_misfit(candidate, config_dict) if candidate is not None else None
-        remote = resolve_remote_class(
-            auto_map["AutoConfig"],
-            auto_class="AutoConfig",
-            source=source,
-            trust_remote_code=trust_remote_code,
-            code_revision=code_revision,
-            builtin=candidate if misfit is None else None,
-            misfit=misfit,
+        remote = code.resolve(
+            auto_map["AutoConfig"], auto_class="AutoConfig", builtin=candidate if misfit is None else None, misfit=misfit
         )
         if remote is not None:
             return remote

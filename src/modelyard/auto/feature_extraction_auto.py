@@ -2,7 +2,8 @@
 ``feature_extractor_type``, or ``auto_map`` for custom code) or from ``config.json``'s ``model_type``.
 
 The helpers here (class lookup by name, the remote-code step, registration) are shared with
-``AutoImageProcessor`` and ``AutoProcessor``. Importing this module imports neither torch nor a model family.
+``AutoImageProcessor`` and ``AutoProcessor``; ``_PreprocessorAutoClass`` is the loading both
+``AutoFeatureExtractor`` and ``AutoImageProcessor`` do. Importing this module imports neither torch nor a model family.
 """
 
 from __future__ import annotations
@@ -10,9 +11,9 @@ from __future__ import annotations
 import importlib
 import logging
 import os
-from typing import Any, Literal, overload
+from typing import Any, ClassVar, Literal, overload
 
-from modelyard.auto.base import AutoClass
+from modelyard.auto.base import AutoClass, CustomCode
 from modelyard.errors import RegistrationError, UnknownModelTypeError
 from modelyard.feature_extraction import (
     FeatureExtractionMixin,
@@ -54,27 +55,10 @@ def config_dict_of(source: FileSource | None, config: Any = None) -> dict[str, A
     return read_json_object(path) if path is not None else {}
 
 
-def resolve_remote(
-    reference: Any,
-    *,
-    auto_class: str,
-    source: FileSource | None,
-    trust_remote_code: bool | None,
-    code_revision: str | None,
-    builtin: type | None,
-) -> type[Any] | None:
+def resolve_remote(reference: Any, *, auto_class: str, code: CustomCode, builtin: type | None) -> type[Any] | None:
     """The custom class an ``auto_map`` entry names (behind the trust gate), registered for ``auto_class`` so
     that saving it again ships its code; ``None`` means use ``builtin``."""
-    from modelyard.dynamic_modules import resolve_remote_class
-
-    remote = resolve_remote_class(
-        reference,
-        auto_class=auto_class,
-        source=source,
-        trust_remote_code=trust_remote_code,
-        code_revision=code_revision,
-        builtin=builtin,
-    )
+    remote = code.resolve(reference, auto_class=auto_class, builtin=builtin)
     if remote is not None and hasattr(remote, "register_for_auto_class"):
         remote.register_for_auto_class(auto_class)
     return remote
@@ -101,8 +85,78 @@ def unknown_class_error(where: str, name: str, table: ModelTypeTable) -> Unknown
     )
 
 
-class AutoFeatureExtractor(AutoClass):
+class _PreprocessorAutoClass(AutoClass):
+    """What ``AutoFeatureExtractor`` and ``AutoImageProcessor`` share: a saved preprocessor's class is chosen from
+    its settings (the type keys, then ``auto_map`` behind the trust gate, then ``config.json``'s ``model_type``)
+    and built with ``from_dict``. Subclasses name their table (its name is their ``auto_map`` key), their type
+    keys and what messages call them."""
+
+    _table: ClassVar[ModelTypeTable]
+    _type_keys: ClassVar[tuple[str, ...]]
+    _what: ClassVar[str]  # for messages: "feature extractor", "image processor"
+
+    @classmethod
+    def _class_named(cls, name: str) -> type[Any] | None:
+        """The class a settings file names (AutoImageProcessor also maps older names to today's)."""
+        return class_from_name(name, cls._table)
+
+    @classmethod
+    def _load(
+        cls,
+        pretrained_model_name_or_path: str | os.PathLike[str] | FileSource,
+        kwargs: dict[str, Any],
+        *,
+        config: Any,
+        trust_remote_code: bool | None,
+        code_revision: str | None,
+    ) -> Any:
+        """``from_pretrained``'s work: read the settings, choose the class, build it (``kwargs`` override)."""
+        hub = HubOptions.take(kwargs, where=f"{cls.__name__}.from_pretrained")
+        source, data, name = read_preprocessor_settings(pretrained_model_name_or_path, hub, what=cls._what)
+        code = CustomCode(source, trust_remote_code, code_revision)
+        chosen = cls._resolve_class(data, code=code, config=config, where=f"preprocessor_config.json of {name}")
+        return chosen.from_dict(data, **kwargs)
+
+    @classmethod
+    def _resolve_class(cls, data: dict[str, Any], *, code: CustomCode, config: Any, where: str) -> type[Any]:
+        """The class for a preprocessor settings dict."""
+        table, type_keys = cls._table, cls._type_keys
+        auto_class = table.description  # the auto_map key: "AutoFeatureExtractor", "AutoImageProcessor"
+        class_name = next((data[k] for k in type_keys if isinstance(data.get(k), str)), None)
+        auto_map = data.get("auto_map") or {}
+        reference = auto_map.get(auto_class) or (auto_map.get("AutoFeatureExtractor") if auto_class == "AutoImageProcessor" else None)
+        model_type = None
+        if class_name is None and reference is None:
+            config_dict = config_dict_of(code.source, config)
+            class_name = config_dict.get(type_keys[0])
+            config_map = config_dict.get("auto_map") or {}
+            reference = config_map.get(auto_class)
+            model_type = config_dict.get("model_type")
+        builtin: type | None = None
+        if class_name is not None:
+            builtin = cls._class_named(class_name)
+        elif model_type is not None and model_type in table:
+            builtin = table.get(model_type)
+        if reference is not None:
+            remote = resolve_remote(reference, auto_class=auto_class, code=code, builtin=builtin)
+            if remote is not None:
+                return remote
+        if builtin is not None:
+            return builtin
+        if class_name is not None:
+            raise unknown_class_error(where, class_name, table)
+        return table.require(
+            model_type,
+            where=f"{where} has no {' / '.join(type_keys)} key, and config.json's model_type",
+        )
+
+
+class AutoFeatureExtractor(_PreprocessorAutoClass):
     """The feature extractor of a checkpoint, its class chosen from its settings: :meth:`from_pretrained`."""
+
+    _table = FEATURE_EXTRACTOR_TABLE
+    _type_keys = ("feature_extractor_type", "image_processor_type")
+    _what = "feature extractor"
 
     # A FeatureExtractionMixin to a type checker (the class is chosen at run time)
     @overload
@@ -133,20 +187,10 @@ class AutoFeatureExtractor(AutoClass):
         """Load a feature extractor: the class comes from ``feature_extractor_type`` (or
         ``image_processor_type``), then ``auto_map["AutoFeatureExtractor"]`` (custom code, behind
         ``trust_remote_code``), then ``config.json``'s ``model_type``. ``kwargs`` override attributes."""
-        hub = HubOptions.take(kwargs, where="AutoFeatureExtractor.from_pretrained")
-        source, data, name = read_preprocessor_settings(pretrained_model_name_or_path, hub)
-        extractor_class = resolve_preprocessor_class(
-            data,
-            auto_class="AutoFeatureExtractor",
-            table=FEATURE_EXTRACTOR_TABLE,
-            type_keys=("feature_extractor_type", "image_processor_type"),
-            source=source,
-            config=config,
-            trust_remote_code=trust_remote_code,
+        return cls._load(
+            pretrained_model_name_or_path, kwargs, config=config, trust_remote_code=trust_remote_code,
             code_revision=code_revision,
-            where=f"preprocessor_config.json of {name}",
         )
-        return extractor_class.from_dict(data, **kwargs)
 
     @staticmethod
     def register(config_class: Any, feature_extractor_class: type, exist_ok: bool = False) -> None:
@@ -156,56 +200,6 @@ class AutoFeatureExtractor(AutoClass):
                 f"AutoFeatureExtractor.register needs a FeatureExtractionMixin subclass, got {feature_extractor_class!r}."
             )
         register_class(FEATURE_EXTRACTOR_TABLE, config_class, feature_extractor_class, exist_ok=exist_ok)
-
-
-def resolve_preprocessor_class(
-    data: dict[str, Any],
-    *,
-    auto_class: str,
-    table: ModelTypeTable,
-    type_keys: tuple[str, ...],
-    source: FileSource | None,
-    config: Any,
-    trust_remote_code: bool | None,
-    code_revision: str | None,
-    where: str,
-    rename: Any = None,
-) -> type[Any]:
-    """The class for a preprocessor settings dict (shared by AutoFeatureExtractor and AutoImageProcessor)."""
-    class_name = next((data[k] for k in type_keys if isinstance(data.get(k), str)), None)
-    auto_map = data.get("auto_map") or {}
-    reference = auto_map.get(auto_class) or (auto_map.get("AutoFeatureExtractor") if auto_class == "AutoImageProcessor" else None)
-    model_type = None
-    if class_name is None and reference is None:
-        config_dict = config_dict_of(source, config)
-        class_name = config_dict.get(type_keys[0])
-        config_map = config_dict.get("auto_map") or {}
-        reference = config_map.get(auto_class)
-        model_type = config_dict.get("model_type")
-    builtin: type | None = None
-    if class_name is not None:
-        builtin = (rename(class_name) if rename else None) or class_from_name(class_name, table)
-    elif model_type is not None and model_type in table:
-        builtin = table.get(model_type)
-    if reference is not None:
-        remote = resolve_remote(
-            reference,
-            auto_class=auto_class,
-            source=source,
-            trust_remote_code=trust_remote_code,
-            code_revision=code_revision,
-            builtin=builtin,
-        )
-        if remote is not None:
-            return remote
-    if builtin is not None:
-        return builtin
-    if class_name is not None:
-        raise unknown_class_error(where, class_name, table)
-    return table.require(
-        model_type,
-        where=f"{where} has no {' / '.join(type_keys)} key, and config.json's model_type",
-    )
 
 
 __all__ = ["FEATURE_EXTRACTOR_TABLE", "AutoFeatureExtractor"]

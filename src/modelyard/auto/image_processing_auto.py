@@ -8,16 +8,9 @@ import logging
 import os
 from typing import TYPE_CHECKING, Any, Literal, overload
 
-from modelyard.auto.base import AutoClass
-from modelyard.auto.feature_extraction_auto import (
-    class_from_name,
-    register_class,
-    resolve_preprocessor_class,
-)
+from modelyard.auto.feature_extraction_auto import _PreprocessorAutoClass, class_from_name, register_class
 from modelyard.errors import RegistrationError
-from modelyard.feature_extraction import read_preprocessor_settings
 from modelyard.hub.files import FileSource
-from modelyard.options import HubOptions
 from modelyard.registry import ModelTypeTable, builtin_names
 
 if TYPE_CHECKING:
@@ -28,20 +21,23 @@ logger = logging.getLogger(__name__)
 IMAGE_PROCESSOR_TABLE = ModelTypeTable("AutoImageProcessor", builtin_names(lambda family: family.image_processor))
 
 
-def _modern_name(name: str) -> type[Any] | None:
-    """``ViTFeatureExtractor`` -> ``ViTImageProcessor``; ``ViTImageProcessorFast`` -> ``ViTImageProcessor``
-    (modelyard has one implementation, already batched and threaded)."""
-    candidates = [name.replace("FeatureExtractor", "ImageProcessor"), name.removesuffix("Fast")]
-    for candidate in candidates:
-        if candidate != name:
-            found = class_from_name(candidate, IMAGE_PROCESSOR_TABLE)
-            if found is not None:
-                return found
-    return None
-
-
-class AutoImageProcessor(AutoClass):
+class AutoImageProcessor(_PreprocessorAutoClass):
     """The image processor of a checkpoint, its class chosen from its settings: :meth:`from_pretrained`."""
+
+    _table = IMAGE_PROCESSOR_TABLE
+    _type_keys = ("image_processor_type", "feature_extractor_type")
+    _what = "image processor"
+
+    @classmethod
+    def _class_named(cls, name: str) -> type[Any] | None:
+        """``ViTFeatureExtractor`` -> ``ViTImageProcessor``; ``ViTImageProcessorFast`` -> ``ViTImageProcessor``
+        (modelyard has one implementation, already batched and threaded); other names as they are."""
+        for candidate in (name.replace("FeatureExtractor", "ImageProcessor"), name.removesuffix("Fast")):
+            if candidate != name:
+                found = class_from_name(candidate, IMAGE_PROCESSOR_TABLE)
+                if found is not None:
+                    return found
+        return class_from_name(name, IMAGE_PROCESSOR_TABLE)
 
     # A BaseImageProcessor to a type checker (the class is chosen at run time)
     @overload
@@ -75,21 +71,10 @@ class AutoImageProcessor(AutoClass):
         compatibility and ignored: modelyard's image processors are one fast implementation."""
         if use_fast is not None:
             logger.debug("use_fast=%r ignored: modelyard has one (batched, threaded) image processor per model.", use_fast)
-        hub = HubOptions.take(kwargs, where="AutoImageProcessor.from_pretrained")
-        source, data, name = read_preprocessor_settings(pretrained_model_name_or_path, hub, what="image processor")
-        processor_class = resolve_preprocessor_class(
-            data,
-            auto_class="AutoImageProcessor",
-            table=IMAGE_PROCESSOR_TABLE,
-            type_keys=("image_processor_type", "feature_extractor_type"),
-            source=source,
-            config=config,
-            trust_remote_code=trust_remote_code,
+        return cls._load(
+            pretrained_model_name_or_path, kwargs, config=config, trust_remote_code=trust_remote_code,
             code_revision=code_revision,
-            where=f"preprocessor_config.json of {name}",
-            rename=_modern_name,
         )
-        return processor_class.from_dict(data, **kwargs)
 
     @staticmethod
     def register(config_class: Any, image_processor_class: type | None = None, exist_ok: bool = False, **compat: Any) -> None:

@@ -6,7 +6,7 @@ import copy
 import os
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar, overload
 
-from modelyard.auto.base import AutoClass
+from modelyard.auto.base import AutoClass, CustomCode
 from modelyard.auto.configuration_auto import CONFIG_TABLE, resolve_config_class
 from modelyard.configuration import PretrainedConfig
 from modelyard.errors import RegistrationError, UnexpectedArgumentError, UnknownModelTypeError, WeightsError
@@ -80,14 +80,8 @@ class _AutoModel(AutoClass, Generic[M]):
                 source = dynamic_modules.source_for_config(config)
             if trust_remote_code is None and dynamic_modules.loaded_from(type(config), source):
                 trust_remote_code = True  # the config's own code from this very source was already accepted
-            remote = dynamic_modules.resolve_remote_class(
-                reference,
-                auto_class=cls.__name__,
-                source=source,
-                trust_remote_code=trust_remote_code,
-                code_revision=code_revision,
-                builtin=builtin,
-            )
+            code = CustomCode(source, trust_remote_code, code_revision)
+            remote = code.resolve(reference, auto_class=cls.__name__, builtin=builtin)
             if remote is not None:
                 from modelyard.generation.utils import add_generation_mixin_to_remote_model
 
@@ -180,15 +174,11 @@ class _AutoModel(AutoClass, Generic[M]):
             return model_class.from_pretrained(source, config=config_, _require_fit=True, **options)
         except WeightsError as err:
             from modelyard.dynamic.stand_in import StandInMisfitError
-            from modelyard.dynamic_modules import resolve_remote_class
 
             # Asks on a terminal (trust_remote_code=None) or raises the trust error with the reason.
-            resolve_remote_class(
+            CustomCode(source, trust_remote_code, code_revision).resolve(
                 stand_in_for,
                 auto_class=cls.__name__,
-                source=source,
-                trust_remote_code=trust_remote_code,
-                code_revision=code_revision,
                 builtin=None,
                 misfit=str(err)
                 if isinstance(err, StandInMisfitError)
@@ -218,9 +208,7 @@ class _AutoModel(AutoClass, Generic[M]):
         where = f"{cls.__name__}.from_pretrained"
         if config is None:
             config_dict = PretrainedConfig._config_dict_at(source)
-            config_class = resolve_config_class(
-                config_dict, source=source, trust_remote_code=trust_remote_code, code_revision=code_revision
-            )
+            config_class = resolve_config_class(config_dict, code=CustomCode(source, trust_remote_code, code_revision))
             config, unused = config_class.from_dict(config_dict, return_unused_kwargs=True, **overrides)
         else:
             config = copy.deepcopy(config)

@@ -13,7 +13,7 @@ import logging
 import os
 from typing import Any
 
-from modelyard.auto.base import AutoClass
+from modelyard.auto.base import AutoClass, CustomCode
 from modelyard.auto.feature_extraction_auto import (
     class_from_name,
     register_class,
@@ -59,14 +59,8 @@ class AutoProcessor(AutoClass):
             # The model type's processor, when the folder holds its parts (a tokenizer besides the preprocessor).
             builtin = PROCESSOR_TABLE.get(model_type)
         if reference is not None:
-            remote = resolve_remote(
-                reference,
-                auto_class="AutoProcessor",
-                source=source,
-                trust_remote_code=trust_remote_code,
-                code_revision=code_revision,
-                builtin=builtin,
-            )
+            code = CustomCode(source, trust_remote_code, code_revision)
+            remote = resolve_remote(reference, auto_class="AutoProcessor", code=code, builtin=builtin)
             if remote is not None:
                 from modelyard.dynamic_modules import load_pretrained
 

@@ -13,7 +13,7 @@ import logging
 import os
 from typing import TYPE_CHECKING, Any
 
-from modelyard.auto.base import AutoClass
+from modelyard.auto.base import AutoClass, CustomCode
 from modelyard.auto.feature_extraction_auto import resolve_remote
 from modelyard.errors import RegistrationError, TokenizerError, UnknownModelTypeError
 from modelyard.hub.files import FileSource
@@ -143,10 +143,8 @@ class AutoTokenizer(AutoClass):
             chosen = fast_ref if use_fast and fast_ref else slow_ref
             if chosen is None:
                 chosen = fast_ref
-            remote_class = resolve_remote(
-                chosen, auto_class="AutoTokenizer", source=source, trust_remote_code=trust_remote_code,
-                code_revision=code_revision, builtin=local_class,
-            )
+            code = CustomCode(source, trust_remote_code, code_revision)
+            remote_class = resolve_remote(chosen, auto_class="AutoTokenizer", code=code, builtin=local_class)
             if remote_class is not None:
                 from modelyard.dynamic_modules import load_pretrained
 

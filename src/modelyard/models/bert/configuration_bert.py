@@ -8,9 +8,34 @@ from __future__ import annotations
 from typing import Any
 
 from modelyard.configuration import PretrainedConfig
+from modelyard.pretrained_io import constructor_arguments
 
 
-class BertConfig(PretrainedConfig):
+class _BertStyleConfig(PretrainedConfig):
+    """The settings BERT's encoder and the families built on it (RoBERTa) hold, declared once for type checkers.
+
+    Each family keeps its own class (a ``RobertaConfig`` is no ``BertConfig``) and its explicit ``__init__``
+    keywords; the keywords are stored as these attributes by ``PretrainedConfig``.
+    """
+
+    vocab_size: int
+    hidden_size: int
+    num_hidden_layers: int
+    num_attention_heads: int
+    intermediate_size: int
+    hidden_act: str
+    hidden_dropout_prob: float
+    attention_probs_dropout_prob: float
+    max_position_embeddings: int
+    type_vocab_size: int
+    initializer_range: float
+    layer_norm_eps: float
+    position_embedding_type: str
+    use_cache: bool
+    classifier_dropout: float | None
+
+
+class BertConfig(_BertStyleConfig):
     """Configuration of :class:`~modelyard.models.bert.BertModel` and its heads.
 
     The defaults describe ``google-bert/bert-base-uncased``: 12 layers of width 768 with 12 heads.
@@ -43,22 +68,7 @@ class BertConfig(PretrainedConfig):
         classifier_dropout: float | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(pad_token_id=pad_token_id, **kwargs)
-        self.vocab_size = vocab_size
-        self.hidden_size = hidden_size
-        self.num_hidden_layers = num_hidden_layers
-        self.num_attention_heads = num_attention_heads
-        self.hidden_act = hidden_act
-        self.intermediate_size = intermediate_size
-        self.hidden_dropout_prob = hidden_dropout_prob
-        self.attention_probs_dropout_prob = attention_probs_dropout_prob
-        self.max_position_embeddings = max_position_embeddings
-        self.type_vocab_size = type_vocab_size
-        self.initializer_range = initializer_range
-        self.layer_norm_eps = layer_norm_eps
-        self.position_embedding_type = position_embedding_type
-        self.use_cache = use_cache
-        self.classifier_dropout = classifier_dropout
+        super().__init__(**constructor_arguments())
 
 
 __all__ = ["BertConfig"]

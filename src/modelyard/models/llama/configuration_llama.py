@@ -9,9 +9,41 @@ from typing import Any
 
 from modelyard.configuration import PretrainedConfig
 from modelyard.layers.rotary import normalise_rope_scaling
+from modelyard.pretrained_io import constructor_arguments
 
 
-class LlamaConfig(PretrainedConfig):
+class _LlamaStyleConfig(PretrainedConfig):
+    """The settings the Llama-style decoders (Llama, Mistral, Qwen2) hold in common, declared once for type
+    checkers, and the two values they derive from their keywords alike: ``num_key_value_heads`` (None: one per
+    query head) and the normalised ``rope_scaling``.
+
+    Each family keeps its own class (a ``MistralConfig`` is no ``LlamaConfig``) and its explicit ``__init__``
+    keywords, which it hands here with ``super().__init__(**constructor_arguments())``.
+    """
+
+    vocab_size: int
+    hidden_size: int
+    intermediate_size: int
+    num_hidden_layers: int
+    num_attention_heads: int
+    num_key_value_heads: int
+    hidden_act: str
+    max_position_embeddings: int
+    initializer_range: float
+    rms_norm_eps: float
+    use_cache: bool
+    rope_theta: float
+    rope_scaling: dict[str, Any] | None
+    attention_dropout: float
+
+    def __init__(self, **kwargs: Any) -> None:
+        if kwargs.get("num_key_value_heads") is None:
+            kwargs["num_key_value_heads"] = kwargs.get("num_attention_heads")
+        kwargs["rope_scaling"] = normalise_rope_scaling(kwargs.get("rope_scaling"), where=type(self).__name__)
+        super().__init__(**kwargs)
+
+
+class LlamaConfig(_LlamaStyleConfig):
     """Configuration of :class:`~modelyard.models.llama.LlamaModel` and its heads.
 
     The defaults describe Llama 2 7B: 32 layers of width 4096, 32 heads (``num_key_value_heads`` fewer for
@@ -20,6 +52,10 @@ class LlamaConfig(PretrainedConfig):
     """
 
     model_type = "llama"
+    pretraining_tp: int
+    attention_bias: bool
+    mlp_bias: bool
+    head_dim: int
 
     def __init__(
         self,
@@ -47,31 +83,9 @@ class LlamaConfig(PretrainedConfig):
         head_dim: int | None = None,
         **kwargs: Any,
     ) -> None:
-        self.vocab_size = vocab_size
-        self.max_position_embeddings = max_position_embeddings
-        self.hidden_size = hidden_size
-        self.intermediate_size = intermediate_size
-        self.num_hidden_layers = num_hidden_layers
-        self.num_attention_heads = num_attention_heads
-        self.num_key_value_heads = num_attention_heads if num_key_value_heads is None else num_key_value_heads
-        self.hidden_act = hidden_act
-        self.initializer_range = initializer_range
-        self.rms_norm_eps = rms_norm_eps
-        self.pretraining_tp = pretraining_tp
-        self.use_cache = use_cache
-        self.rope_theta = rope_theta
-        self.rope_scaling = normalise_rope_scaling(rope_scaling, where=type(self).__name__)
-        self.attention_bias = attention_bias
-        self.attention_dropout = attention_dropout
-        self.mlp_bias = mlp_bias
-        self.head_dim = head_dim if head_dim is not None else hidden_size // num_attention_heads
-        super().__init__(
-            pad_token_id=pad_token_id,
-            bos_token_id=bos_token_id,
-            eos_token_id=eos_token_id,
-            tie_word_embeddings=tie_word_embeddings,
-            **kwargs,
-        )
+        if head_dim is None:
+            head_dim = hidden_size // num_attention_heads
+        super().__init__(**constructor_arguments())
 
 
 __all__ = ["LlamaConfig"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-from typing import Any
+from typing import Any, overload
 
 from modelyard.errors import TokenizerError
 from modelyard.models.llama.tokenization_llama import LlamaTokenizer
@@ -17,6 +17,27 @@ from modelyard.tokenization.fast import PreTrainedTokenizerFast
 logger = logging.getLogger(__name__)
 
 VOCAB_FILES_NAMES = {"vocab_file": "tokenizer.model", "tokenizer_file": "tokenizer.json"}
+
+
+class _PostProcessorFlag:
+    """A setting the backend's post-processor is built from (``add_bos_token``, ``add_eos_token``): setting it
+    rebuilds the template, so ``tokenizer.add_eos_token = True`` takes effect at once."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self._stored = f"_{name}"
+
+    @overload
+    def __get__(self, tokenizer: None, owner: type) -> _PostProcessorFlag: ...
+
+    @overload
+    def __get__(self, tokenizer: LlamaTokenizerFast, owner: type | None = None) -> bool: ...
+
+    def __get__(self, tokenizer: LlamaTokenizerFast | None, owner: type | None = None) -> bool | _PostProcessorFlag:
+        return self if tokenizer is None else getattr(tokenizer, self._stored)
+
+    def __set__(self, tokenizer: LlamaTokenizerFast, value: bool) -> None:
+        setattr(tokenizer, self._stored, value)
+        tokenizer.update_post_processor()
 
 
 class LlamaTokenizerFast(PreTrainedTokenizerFast):
@@ -75,23 +96,8 @@ class LlamaTokenizerFast(PreTrainedTokenizerFast):
             special.append((eos, self.eos_token_id))
         self._tokenizer.post_processor = processors.TemplateProcessing(single=single, pair=pair, special_tokens=special)
 
-    @property
-    def add_bos_token(self) -> bool:
-        return self._add_bos_token
-
-    @add_bos_token.setter
-    def add_bos_token(self, value: bool) -> None:
-        self._add_bos_token = value
-        self.update_post_processor()
-
-    @property
-    def add_eos_token(self) -> bool:
-        return self._add_eos_token
-
-    @add_eos_token.setter
-    def add_eos_token(self, value: bool) -> None:
-        self._add_eos_token = value
-        self.update_post_processor()
+    add_bos_token = _PostProcessorFlag()
+    add_eos_token = _PostProcessorFlag()
 
     def build_inputs_with_special_tokens(self, token_ids_0: list[int], token_ids_1: list[int] | None = None) -> list[int]:
         bos = [self.bos_token_id] if self.add_bos_token else []

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from modelyard.configuration import PretrainedConfig
-from modelyard.layers.rotary import normalise_rope_scaling
+from modelyard.models.llama.configuration_llama import _LlamaStyleConfig
+from modelyard.pretrained_io import constructor_arguments
 
 
-class MistralConfig(PretrainedConfig):
+class MistralConfig(_LlamaStyleConfig):
     """Configuration of :class:`~modelyard.models.mistral.MistralModel` and its heads.
 
     The defaults describe Mistral 7B: 32 layers of width 4096, 32 query and 8 key/value heads, SwiGLU width
@@ -19,6 +19,8 @@ class MistralConfig(PretrainedConfig):
     """
 
     model_type = "mistral"
+    sliding_window: int | None
+    head_dim: int | None
 
     def __init__(
         self,
@@ -43,30 +45,9 @@ class MistralConfig(PretrainedConfig):
         attention_dropout: float = 0.0,
         **kwargs: Any,
     ) -> None:
-        self.vocab_size = vocab_size
-        self.max_position_embeddings = max_position_embeddings
-        self.hidden_size = hidden_size
-        self.intermediate_size = intermediate_size
-        self.num_hidden_layers = num_hidden_layers
-        self.num_attention_heads = num_attention_heads
-        self.sliding_window = sliding_window
-        self.head_dim = head_dim
-        self.num_key_value_heads = num_attention_heads if num_key_value_heads is None else num_key_value_heads
-        self.hidden_act = hidden_act
-        self.initializer_range = initializer_range
-        self.rms_norm_eps = rms_norm_eps
-        self.use_cache = use_cache
-        self.rope_theta = rope_theta
-        self.attention_dropout = attention_dropout
-        # Not an argument of the reference's MistralConfig, but its rotary embedding reads it when present.
-        self.rope_scaling = normalise_rope_scaling(kwargs.pop("rope_scaling", None), where=type(self).__name__)
-        super().__init__(
-            pad_token_id=pad_token_id,
-            bos_token_id=bos_token_id,
-            eos_token_id=eos_token_id,
-            tie_word_embeddings=tie_word_embeddings,
-            **kwargs,
-        )
+        # rope_scaling (in kwargs) is no argument of the reference's MistralConfig, but its rotary embedding reads it
+        # when present: stored normalised, as the other decoders' one
+        super().__init__(**constructor_arguments())
 
 
 __all__ = ["MistralConfig"]

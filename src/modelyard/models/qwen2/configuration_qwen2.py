@@ -7,14 +7,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from modelyard.configuration import PretrainedConfig
 from modelyard.errors import ConfigurationError
-from modelyard.layers.rotary import normalise_rope_scaling
+from modelyard.models.llama.configuration_llama import _LlamaStyleConfig
+from modelyard.pretrained_io import constructor_arguments
 
 LAYER_KINDS = ("full_attention", "sliding_attention")
 
 
-class Qwen2Config(PretrainedConfig):
+class Qwen2Config(_LlamaStyleConfig):
     """Configuration of :class:`~modelyard.models.qwen2.Qwen2Model` and its heads.
 
     With ``use_sliding_window=True`` the layers from ``max_window_layers`` on attend over the last
@@ -23,6 +23,10 @@ class Qwen2Config(PretrainedConfig):
     """
 
     model_type = "qwen2"
+    use_sliding_window: bool
+    sliding_window: int | None
+    max_window_layers: int
+    layer_types: list[str]
 
     def __init__(
         self,
@@ -47,26 +51,11 @@ class Qwen2Config(PretrainedConfig):
         attention_dropout: float = 0.0,
         **kwargs: Any,
     ) -> None:
-        self.vocab_size = vocab_size
-        self.max_position_embeddings = max_position_embeddings
-        self.hidden_size = hidden_size
-        self.intermediate_size = intermediate_size
-        self.num_hidden_layers = num_hidden_layers
-        self.num_attention_heads = num_attention_heads
-        self.use_sliding_window = use_sliding_window
-        self.sliding_window = sliding_window if use_sliding_window else None
-        self.max_window_layers = max_window_layers
-        self.num_key_value_heads = num_attention_heads if num_key_value_heads is None else num_key_value_heads
-        self.hidden_act = hidden_act
-        self.initializer_range = initializer_range
-        self.rms_norm_eps = rms_norm_eps
-        self.use_cache = use_cache
-        self.rope_theta = rope_theta
-        self.rope_scaling = normalise_rope_scaling(rope_scaling, where=type(self).__name__)
-        self.attention_dropout = attention_dropout
+        if not use_sliding_window:
+            sliding_window = None
         if layer_types is None:
             layer_types = [
-                "sliding_attention" if self.sliding_window is not None and i >= max_window_layers else "full_attention"
+                "sliding_attention" if sliding_window is not None and i >= max_window_layers else "full_attention"
                 for i in range(num_hidden_layers)
             ]
         unknown = sorted({kind for kind in layer_types if kind not in LAYER_KINDS})
@@ -75,8 +64,8 @@ class Qwen2Config(PretrainedConfig):
                 f"Qwen2Config: layer_types must list one of {LAYER_KINDS} per layer ({num_hidden_layers} layers), "
                 f"got {layer_types!r}; fix layer_types or leave it out to derive it from max_window_layers."
             )
-        self.layer_types = list(layer_types)
-        super().__init__(tie_word_embeddings=tie_word_embeddings, **kwargs)
+        layer_types = list(layer_types)
+        super().__init__(**constructor_arguments())
 
 
 __all__ = ["Qwen2Config"]

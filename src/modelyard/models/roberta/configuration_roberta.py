@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from modelyard.configuration import PretrainedConfig
+from modelyard.models.bert.configuration_bert import _BertStyleConfig
+from modelyard.pretrained_io import constructor_arguments
 
 
-class RobertaConfig(PretrainedConfig):
+class RobertaConfig(_BertStyleConfig):
     """Configuration of :class:`~modelyard.models.roberta.RobertaModel` and its heads.
 
     RoBERTa is BERT's encoder trained differently, with a byte-level BPE vocabulary (50265 tokens) and positions
@@ -42,22 +43,7 @@ class RobertaConfig(PretrainedConfig):
         classifier_dropout: float | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(pad_token_id=pad_token_id, bos_token_id=bos_token_id, eos_token_id=eos_token_id, **kwargs)
-        self.vocab_size = vocab_size
-        self.hidden_size = hidden_size
-        self.num_hidden_layers = num_hidden_layers
-        self.num_attention_heads = num_attention_heads
-        self.hidden_act = hidden_act
-        self.intermediate_size = intermediate_size
-        self.hidden_dropout_prob = hidden_dropout_prob
-        self.attention_probs_dropout_prob = attention_probs_dropout_prob
-        self.max_position_embeddings = max_position_embeddings
-        self.type_vocab_size = type_vocab_size
-        self.initializer_range = initializer_range
-        self.layer_norm_eps = layer_norm_eps
-        self.position_embedding_type = position_embedding_type
-        self.use_cache = use_cache
-        self.classifier_dropout = classifier_dropout
+        super().__init__(**constructor_arguments())
 
 
 __all__ = ["RobertaConfig"]

@@ -443,10 +443,7 @@ class Wav2Vec2Tokenizer(_CharacterVocabulary):
         tokens = self.convert_ids_to_tokens(token_ids, skip_special_tokens=skip_special_tokens)
         if skip_special_tokens:  # the padding token stays: it separates real repeats ("L <pad> L")
             tokens = [t for t in tokens if t == self.pad_token or t not in self.all_special_tokens]
-        text = self.convert_tokens_to_string(tokens)
-        if clean_up_tokenization_spaces is None:
-            clean_up_tokenization_spaces = self.clean_up_tokenization_spaces
-        return self.clean_up_tokenization(text) if clean_up_tokenization_spaces else text
+        return self._maybe_clean_up(self.convert_tokens_to_string(tokens), clean_up_tokenization_spaces)
 
 
 __all__ = ["Wav2Vec2CTCTokenizer", "Wav2Vec2CTCTokenizerOutput", "Wav2Vec2Tokenizer"]

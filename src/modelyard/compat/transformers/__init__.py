@@ -26,7 +26,8 @@ _MODELYARD_EXPORTS = {**_MODELYARD_CORE_EXPORTS, **public_exports()}  # the core
 
 __version__ = "4.57.6"
 
-_MODELYARD_ONLY = {"clear_module_cache"}
+# modelyard's top level offers every logits processor; the reference keeps Hamming diversity in generation only
+_MODELYARD_ONLY = {"clear_module_cache", "HammingDiversityLogitsProcessor"}
 # the reference keeps its output classes in their submodules only (modeling_outputs, generation)
 _NOT_AT_THE_TOP = {
     name for name, module in _MODELYARD_CORE_EXPORTS.items() if module in ("modelyard.outputs", "modelyard.generation.outputs")

@@ -1,4 +1,5 @@
-"""The layer library's shared pieces, on their own: the layer stack and the generic task heads.
+"""The layer library's shared pieces, on their own: the layer stack and the generic task heads (with their
+forward).
 
 The families' tests (tests/models) and the parity fixtures prove the pieces inside real models; these pin the
 contracts a new family (a decoder, say) relies on, with toy layers whose results are known exactly.
@@ -17,7 +18,7 @@ from torch.nn import functional as F
 from torch.utils.checkpoint import checkpoint
 
 from modelyard.configuration import PretrainedConfig
-from modelyard.layers import heads
+from modelyard.layers import generic_heads, heads
 from modelyard.layers.mlp import OutputProjection
 from modelyard.layers.pooling import FirstTokenPooler
 from modelyard.layers.returns import finish_output
@@ -207,6 +208,47 @@ def test_multiple_choice_head_folds_choices_into_the_batch_and_back() -> None:
                                     None, num_choices=3)
     assert out.logits.shape == (2, 3)
     assert torch.equal(out.loss, F.cross_entropy(out.logits, torch.tensor([2, 0])))
+
+
+class RecordingBase(nn.Module):
+    """A base model that records the keywords it was called with and returns the input ids as hidden states."""
+
+    def forward(self, **inputs):
+        self.inputs = inputs
+        given = inputs["input_ids"] if inputs["input_ids"] is not None else inputs["inputs_embeds"][..., 0]
+        return BaseModelOutput(last_hidden_state=given.float()[..., None], hidden_states=(given.float(),))
+
+
+class ToyModel(nn.Module):
+    config = PretrainedConfig()
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.base_model = RecordingBase()
+
+
+def test_generic_multiple_choice_folds_every_choice_input_for_the_base_model_and_unfolds_the_scores() -> None:
+    class ToyChoices(generic_heads.GenericForMultipleChoice, ToyModel):
+        def head_logits(self, encoded):
+            return encoded.last_hidden_state.sum(1)  # (batch * choices, 1): the sum of each choice's ids
+
+    model = ToyChoices()
+    ids = torch.arange(24).view(2, 3, 4)  # (batch, choices, seq)
+    head_mask = torch.ones(2)
+    out = model.task_forward(torch.tensor([2, 0]), None, input_ids=ids, attention_mask=torch.ones(2, 3, 4),
+                             token_type_ids=None, head_mask=head_mask, output_attentions=False)
+    seen = model.base_model.inputs
+    assert seen["input_ids"].shape == (6, 4) and seen["attention_mask"].shape == (6, 4)
+    assert seen["token_type_ids"] is None and seen["head_mask"] is head_mask and seen["output_attentions"] is False
+    assert seen["return_dict"] is True
+    assert out.logits.tolist() == ids.sum(-1).float().tolist()  # (batch, choices), in the inputs' order
+    assert torch.equal(out.loss, F.cross_entropy(out.logits, torch.tensor([2, 0])))
+    assert out.hidden_states is not None  # the base model's extras pass through
+    embeds = torch.zeros(2, 3, 4, 5)
+    model.task_forward(None, None, input_ids=None, inputs_embeds=embeds)
+    assert model.base_model.inputs["inputs_embeds"].shape == (6, 4, 5)
+    with pytest.raises(ValueError, match="input_ids or inputs_embeds"):
+        model.task_forward(None, None, input_ids=None, inputs_embeds=None)
 
 
 def test_last_token_pool_finds_each_rows_last_real_token_with_either_padding() -> None:

@@ -1,7 +1,8 @@
 """The library of modules and helpers the model families compose.
 
 ``stack`` (LayerStack: the layer loop with gradient checkpointing, LayerDrop, hidden-state and attention
-collection), ``heads`` (losses and the generic task heads), ``returns`` (finish_output: object or tuple),
-``attention`` (SDPA, masks, the query/key/value block), ``mlp``, ``embeddings``, ``pooling``, ``init``, ``activations``,
-``pruning``, ``spec_augment``, and ``inference`` (the fast paths behind ``optimize_for_inference()``).
+collection), ``heads`` (losses and the generic task heads), ``generic_heads`` (their forward: the base model on
+the inputs, the multiple-choice fold), ``returns`` (finish_output: object or tuple), ``attention`` (SDPA, masks,
+the query/key/value block), ``mlp``, ``embeddings``, ``pooling``, ``init``, ``activations``, ``pruning``,
+``spec_augment``, and ``inference`` (the fast paths behind ``optimize_for_inference()``).
 """

@@ -17,7 +17,7 @@ import logging
 import math
 import warnings
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 import torch
 from torch import nn
@@ -26,7 +26,7 @@ from torch.nn import functional as F
 from modelyard.errors import ConfigurationError
 from modelyard.generation.caches import Cache, DynamicCache, EncoderDecoderCache
 from modelyard.generation.utils import GenerationMixin
-from modelyard.layers import heads
+from modelyard.layers import generic_heads, heads
 from modelyard.layers.activations import get_activation
 from modelyard.layers.attention import (
     QueryKeyValueAttention,
@@ -503,12 +503,9 @@ class BertModel(BertPreTrainedModel):
         )
 
 
-class _BertHead(BertPreTrainedModel):
-    """The task heads' forward: the base model (``self.bert``) on BERT's inputs, the head's ``head_logits``,
-    then the generic head (``layers.heads``) adds the loss from ``labels`` and builds the output."""
-
-    if TYPE_CHECKING:  # the generic head (layers.heads) first in each task class's bases gives it
-        def head_forward(self, *args: Any, **kwargs: Any) -> Any: ...
+class _BertHead(generic_heads.TokenInputsHead, BertPreTrainedModel):
+    """The labelled task heads' forward, on BERT's inputs: the base model (``self.bert``), the head's
+    ``head_logits``, then the generic head (``layers.heads``) adds the loss from ``labels`` and builds the output."""
 
     def forward(
         self,
@@ -523,10 +520,11 @@ class _BertHead(BertPreTrainedModel):
         output_hidden_states: bool | None = None,
         return_dict: bool | None = None,
     ) -> Any:
-        encoded = self.base_model(input_ids, attention_mask, token_type_ids, position_ids, head_mask, inputs_embeds,
-                                  output_attentions=output_attentions, output_hidden_states=output_hidden_states,
-                                  return_dict=True)
-        return self.head_forward(encoded, labels, return_dict)
+        return self.task_forward(
+            labels, return_dict, input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids,
+            position_ids=position_ids, head_mask=head_mask, inputs_embeds=inputs_embeds,
+            output_attentions=output_attentions, output_hidden_states=output_hidden_states,
+        )
 
 
 def classifier_dropout_prob(config: BertConfig) -> float:
@@ -710,7 +708,7 @@ def _next_sentence_loss(logits: Tensor, labels: Tensor) -> Tensor:
     return F.cross_entropy(logits.view(-1, 2), labels.view(-1))
 
 
-class BertForNextSentencePrediction(heads.TaskHead, _BertHead):
+class BertForNextSentencePrediction(_BertHead):
     """BERT scoring whether sentence B follows sentence A: logits (batch, 2) from the pooled output;
     ``labels`` (batch,): 0 when B follows A, 1 when B is random."""
 
@@ -768,7 +766,7 @@ class BertForSequenceClassification(heads.SequenceClassificationHead, _BertHead)
         return self.classifier(self.dropout(encoded.pooler_output))  # (batch, num_labels)
 
 
-class BertForMultipleChoice(heads.MultipleChoiceHead, _BertHead):
+class BertForMultipleChoice(generic_heads.GenericForMultipleChoice, _BertHead):
     """BERT scoring each of several choices: inputs are (batch, num_choices, seq), logits (batch, num_choices);
     ``labels``: (batch,) index of the right choice."""
 
@@ -781,26 +779,6 @@ class BertForMultipleChoice(heads.MultipleChoiceHead, _BertHead):
 
     def head_logits(self, encoded: BaseModelOutputWithPoolingAndCrossAttentions) -> Tensor:
         return self.classifier(self.dropout(encoded.pooler_output))  # (batch * choices, 1)
-
-    def forward(
-        self,
-        input_ids: Tensor | None = None,
-        attention_mask: Tensor | None = None,
-        token_type_ids: Tensor | None = None,
-        position_ids: Tensor | None = None,
-        head_mask: Tensor | None = None,
-        inputs_embeds: Tensor | None = None,
-        labels: Tensor | None = None,
-        output_attentions: bool | None = None,
-        output_hidden_states: bool | None = None,
-        return_dict: bool | None = None,
-    ) -> Any:
-        num_choices = (input_ids if input_ids is not None else inputs_embeds).shape[1]  # type: ignore[union-attr]  # one of the two is given (checked by the base model)
-        flat = self.flatten_choices  # (batch, choices, ...) -> (batch * choices, ...)
-        encoded = self.base_model(flat(input_ids), flat(attention_mask), flat(token_type_ids), flat(position_ids),
-                                  head_mask, flat(inputs_embeds, 2), output_attentions=output_attentions,
-                                  output_hidden_states=output_hidden_states, return_dict=True)
-        return self.head_forward(encoded, labels, return_dict, num_choices=num_choices)
 
 
 class BertForTokenClassification(heads.TokenClassificationHead, _BertHead):

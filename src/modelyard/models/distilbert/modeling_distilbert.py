@@ -8,14 +8,14 @@ task heads. Submodule names equal the checkpoint keys of Hugging Face DistilBERT
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
 from torch import nn
 from torch.nn import functional as F
 
 from modelyard.errors import ConfigurationError
-from modelyard.layers import heads
+from modelyard.layers import generic_heads, heads
 from modelyard.layers.activations import get_activation
 from modelyard.layers.attention import attention_head_size, padding_mask_to_additive, self_attention
 from modelyard.layers.embeddings import absolute_positions, check_one_input
@@ -229,14 +229,11 @@ class DistilBertModel(DistilBertPreTrainedModel):
         return finish_output(result, return_dict, config)
 
 
-class _DistilBertHead(DistilBertPreTrainedModel):
-    """The task heads' forward: ``self.distilbert`` on DistilBERT's inputs, the head's ``head_logits``, then
-    the generic head (``layers.heads``) adds the loss from ``labels`` and builds the output."""
+class _DistilBertHead(generic_heads.TokenInputsHead, DistilBertPreTrainedModel):
+    """The labelled task heads' forward: ``self.distilbert`` on DistilBERT's inputs, the head's ``head_logits``,
+    then the generic head (``layers.heads``) adds the loss from ``labels`` and builds the output."""
 
     distilbert: DistilBertModel
-
-    if TYPE_CHECKING:  # the generic head (layers.heads) first in each task class's bases gives it
-        def head_forward(self, *args: Any, **kwargs: Any) -> Any: ...
 
     def get_position_embeddings(self) -> nn.Embedding:
         return self.distilbert.get_position_embeddings()
@@ -256,9 +253,10 @@ class _DistilBertHead(DistilBertPreTrainedModel):
         output_hidden_states: bool | None = None,
         return_dict: bool | None = None,
     ) -> Any:
-        encoded = self.distilbert(input_ids, attention_mask, head_mask, inputs_embeds, output_attentions,
-                                  output_hidden_states, return_dict=True)
-        return self.head_forward(encoded, labels, return_dict)
+        return self.task_forward(
+            labels, return_dict, input_ids=input_ids, attention_mask=attention_mask, head_mask=head_mask,
+            inputs_embeds=inputs_embeds, output_attentions=output_attentions, output_hidden_states=output_hidden_states,
+        )
 
 
 class DistilBertForMaskedLM(heads.MaskedLMHead, _DistilBertHead):
@@ -336,8 +334,9 @@ class DistilBertForQuestionAnswering(heads.QuestionAnsweringHead, _DistilBertHea
         output_hidden_states: bool | None = None,
         return_dict: bool | None = None,
     ) -> Any:
-        encoded = self.distilbert(input_ids, attention_mask, head_mask, inputs_embeds, output_attentions,
-                                  output_hidden_states, return_dict=True)
+        encoded = self.encode(input_ids=input_ids, attention_mask=attention_mask, head_mask=head_mask,
+                              inputs_embeds=inputs_embeds, output_attentions=output_attentions,
+                              output_hidden_states=output_hidden_states)
         return self.head_forward(encoded, start_positions, end_positions, return_dict)
 
 
@@ -357,7 +356,7 @@ class DistilBertForTokenClassification(heads.TokenClassificationHead, _DistilBer
         return self.classifier(self.dropout(encoded.last_hidden_state))  # (batch, seq, num_labels)
 
 
-class DistilBertForMultipleChoice(heads.MultipleChoiceHead, _DistilBertHead):
+class DistilBertForMultipleChoice(generic_heads.GenericForMultipleChoice, _DistilBertHead):
     """DistilBERT scoring each of several choices: inputs are (batch, num_choices, seq), logits
     (batch, num_choices); ``labels``: (batch,) index of the right choice."""
 
@@ -372,23 +371,6 @@ class DistilBertForMultipleChoice(heads.MultipleChoiceHead, _DistilBertHead):
     def head_logits(self, encoded: BaseModelOutput) -> Tensor:
         pooled = F.relu(self.pre_classifier(encoded.last_hidden_state[:, 0]))  # type: ignore[index]  # (batch * choices, dim); a base model's output always has it
         return self.classifier(self.dropout(pooled))  # (batch * choices, 1)
-
-    def forward(
-        self,
-        input_ids: Tensor | None = None,
-        attention_mask: Tensor | None = None,
-        head_mask: Tensor | None = None,
-        inputs_embeds: Tensor | None = None,
-        labels: Tensor | None = None,
-        output_attentions: bool | None = None,
-        output_hidden_states: bool | None = None,
-        return_dict: bool | None = None,
-    ) -> Any:
-        num_choices = (input_ids if input_ids is not None else inputs_embeds).shape[1]  # type: ignore[union-attr]  # one of the two is given (checked by the base model)
-        flat = self.flatten_choices  # (batch, choices, ...) -> (batch * choices, ...)
-        encoded = self.distilbert(flat(input_ids), flat(attention_mask), head_mask, flat(inputs_embeds, 2),
-                                  output_attentions, output_hidden_states, return_dict=True)
-        return self.head_forward(encoded, labels, return_dict, num_choices=num_choices)
 
 
 __all__ = [

@@ -11,7 +11,7 @@ with the weights (``num_batches_tracked`` included, so saves match the reference
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import torch
 from torch import nn
@@ -28,7 +28,10 @@ from modelyard.outputs import (
     BaseModelOutputWithNoAttention,
     BaseModelOutputWithPoolingAndNoAttention,
     ImageClassifierOutputWithNoAttention,
+    ModelOutput,
 )
+
+_OutputT = TypeVar("_OutputT", bound=ModelOutput)  # what a forward returns
 
 
 # ---------------------------------------------------------------------------------------------- blocks
@@ -262,30 +265,45 @@ class ResNetPreTrainedModel(PreTrainedModel):
                 nn.init.zeros_(module.bias)
 
 
-class ResNetModel(ResNetPreTrainedModel):
-    """Stem + stages + global average pool; ``pooler_output`` is (batch, hidden_sizes[-1], 1, 1)."""
+class _ResNetStages(ResNetPreTrainedModel, Generic[_OutputT]):
+    """The stem and the stages (``embedder``, ``encoder``), and the forward of the models that end there (the bare
+    model and the backbone): each gives its output from the images in :meth:`stages_output`."""
 
-    def __init__(self, config: ResNetConfig) -> None:
-        super().__init__(config)
+    def build_stages(self, config: ResNetConfig) -> None:
         self.embedder = ResNetEmbeddings(config)
         self.encoder = ResNetEncoder(config)
-        self.pooler = nn.AdaptiveAvgPool2d((1, 1))
-        self.post_init()
+
+    def stages_output(self, pixel_values: torch.Tensor, output_hidden_states: bool) -> _OutputT:
+        raise NotImplementedError(f"{type(self).__name__} must define stages_output(pixel_values, output_hidden_states).")
 
     def forward(
         self,
         pixel_values: torch.Tensor,
         output_hidden_states: bool | None = None,
         return_dict: bool | None = None,
-    ) -> BaseModelOutputWithPoolingAndNoAttention | tuple[Any, ...]:
+    ) -> _OutputT | tuple[Any, ...]:
         if output_hidden_states is None:
             output_hidden_states = self.config.output_hidden_states
+        return finish_output(self.stages_output(pixel_values, output_hidden_states), return_dict, self.config)
+
+
+class ResNetModel(_ResNetStages[BaseModelOutputWithPoolingAndNoAttention]):
+    """Stem + stages + global average pool; ``pooler_output`` is (batch, hidden_sizes[-1], 1, 1)."""
+
+    def __init__(self, config: ResNetConfig) -> None:
+        super().__init__(config)
+        self.build_stages(config)
+        self.pooler = nn.AdaptiveAvgPool2d((1, 1))
+        self.post_init()
+
+    def stages_output(
+        self, pixel_values: torch.Tensor, output_hidden_states: bool
+    ) -> BaseModelOutputWithPoolingAndNoAttention:
         encoded = self.encoder(self.embedder(pixel_values), output_hidden_states=output_hidden_states)
         last = encoded.last_hidden_state
-        output = BaseModelOutputWithPoolingAndNoAttention(
+        return BaseModelOutputWithPoolingAndNoAttention(
             last_hidden_state=last, pooler_output=self.pooler(last), hidden_states=encoded.hidden_states
         )
-        return finish_output(output, return_dict, self.config)
 
 
 class ResNetForImageClassification(SequenceClassificationHead, ResNetPreTrainedModel):
@@ -322,7 +340,7 @@ class ResNetForImageClassification(SequenceClassificationHead, ResNetPreTrainedM
         return self.classifier(encoded.pooler_output)  # (batch, num_labels)
 
 
-class ResNetBackbone(BackboneMixin, ResNetPreTrainedModel):
+class ResNetBackbone(BackboneMixin, _ResNetStages[BackboneOutput]):
     """The stem and stages as a backbone: ``feature_maps`` holds the output of each stage named in
     ``config.out_features`` (``stem`` is the stem's output, ``stageN`` stage N's), in stage order; ``channels``
     gives their widths. No pooler, no head."""
@@ -333,23 +351,14 @@ class ResNetBackbone(BackboneMixin, ResNetPreTrainedModel):
         super().__init__(config)
         self._init_backbone(config)
         self.num_features = [config.embedding_size, *config.hidden_sizes]
-        self.embedder = ResNetEmbeddings(config)
-        self.encoder = ResNetEncoder(config)
+        self.build_stages(config)
         self.post_init()
 
-    def forward(
-        self,
-        pixel_values: torch.Tensor,
-        output_hidden_states: bool | None = None,
-        return_dict: bool | None = None,
-    ) -> BackboneOutput | tuple[Any, ...]:
-        if output_hidden_states is None:
-            output_hidden_states = self.config.output_hidden_states
+    def stages_output(self, pixel_values: torch.Tensor, output_hidden_states: bool) -> BackboneOutput:
         # every stage's output is needed to pick the feature maps: (stem, stage1, ..., stageN)
         stages = self.encoder(self.embedder(pixel_values), output_hidden_states=True).hidden_states
         feature_maps = tuple(stages[index] for index, name in enumerate(self.stage_names) if name in self.out_features)
-        output = BackboneOutput(feature_maps=feature_maps, hidden_states=stages if output_hidden_states else None)
-        return finish_output(output, return_dict, self.config)
+        return BackboneOutput(feature_maps=feature_maps, hidden_states=stages if output_hidden_states else None)
 
 
 __all__ = ["ResNetBackbone", "ResNetForImageClassification", "ResNetModel", "ResNetPreTrainedModel"]

@@ -9,7 +9,7 @@ final ``layernorm`` follows the encoder. Attention math is the shared SDPA path 
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Generic, NamedTuple, TypeVar
 
 import torch
 from torch import nn
@@ -23,7 +23,14 @@ from modelyard.layers.returns import finish_output, output_options
 from modelyard.layers.stack import LayerStack
 from modelyard.modeling import PreTrainedModel
 from modelyard.models.vit.configuration_vit import ViTConfig
-from modelyard.outputs import BaseModelOutputWithPooling, ImageClassifierOutput, MaskedImageModelingOutput
+from modelyard.outputs import (
+    BaseModelOutputWithPooling,
+    ImageClassifierOutput,
+    MaskedImageModelingOutput,
+    ModelOutput,
+)
+
+_OutputT = TypeVar("_OutputT", bound=ModelOutput)  # what a forward returns
 
 
 def _pair(value: int | tuple[int, int] | list[int]) -> tuple[int, int]:
@@ -208,7 +215,41 @@ class ViTPreTrainedModel(PreTrainedModel):
                     module.mask_token.zero_()
 
 
-class ViTModel(ViTPreTrainedModel):
+class _MaskedImageInputs(NamedTuple):
+    """What :class:`_MaskedImageModel`'s forward got (the config's output options already applied)."""
+
+    pixel_values: torch.Tensor | None
+    bool_masked_pos: torch.Tensor | None
+    head_mask: torch.Tensor | None
+    output_attentions: bool
+    output_hidden_states: bool
+    interpolate_pos_encoding: bool
+
+
+class _MaskedImageModel(ViTPreTrainedModel, Generic[_OutputT]):
+    """The forward of the models that take images with an optional patch mask (the bare model and the masked image
+    model), written once: each gives its output in :meth:`image_output`."""
+
+    def image_output(self, inputs: _MaskedImageInputs) -> _OutputT:
+        raise NotImplementedError(f"{type(self).__name__} must define image_output(inputs).")
+
+    def forward(
+        self,
+        pixel_values: torch.Tensor | None = None,
+        bool_masked_pos: torch.Tensor | None = None,
+        head_mask: torch.Tensor | None = None,
+        output_attentions: bool | None = None,
+        output_hidden_states: bool | None = None,
+        interpolate_pos_encoding: bool | None = None,
+        return_dict: bool | None = None,
+    ) -> _OutputT | tuple[Any, ...]:
+        output_attentions, output_hidden_states = output_options(self.config, output_attentions, output_hidden_states)
+        inputs = _MaskedImageInputs(pixel_values, bool_masked_pos, head_mask, output_attentions, output_hidden_states,
+                                    bool(interpolate_pos_encoding))
+        return finish_output(self.image_output(inputs), return_dict, self.config)
+
+
+class ViTModel(_MaskedImageModel[BaseModelOutputWithPooling]):
     """The bare ViT encoder; ``add_pooling_layer=False`` leaves out the CLS pooler (as the heads do),
     ``use_mask_token=True`` adds the mask token ``bool_masked_pos`` needs."""
 
@@ -230,35 +271,25 @@ class ViTModel(ViTPreTrainedModel):
         for layer, heads in heads_to_prune.items():
             self.encoder.layer[layer].attention.prune_heads(heads)  # type: ignore[index,union-attr]  # set by name
 
-    def forward(
-        self,
-        pixel_values: torch.Tensor | None = None,
-        bool_masked_pos: torch.Tensor | None = None,
-        head_mask: torch.Tensor | None = None,
-        output_attentions: bool | None = None,
-        output_hidden_states: bool | None = None,
-        interpolate_pos_encoding: bool | None = None,
-        return_dict: bool | None = None,
-    ) -> BaseModelOutputWithPooling | tuple[Any, ...]:
+    def image_output(self, inputs: _MaskedImageInputs) -> BaseModelOutputWithPooling:
+        pixel_values = inputs.pixel_values
         if pixel_values is None:
             raise ValueError("ViTModel needs pixel_values (batch, channels, height, width); got None.")
-        output_attentions, output_hidden_states = output_options(self.config, output_attentions, output_hidden_states)
         weight_dtype = self.embeddings.patch_embeddings.projection.weight.dtype
         if pixel_values.dtype != weight_dtype:  # e.g. float32 images into a half-precision model
             pixel_values = pixel_values.to(weight_dtype)
-        embeddings = self.embeddings(pixel_values, bool_masked_pos,
-                                     interpolate_pos_encoding=bool(interpolate_pos_encoding))
-        encoded = self.encoder(embeddings, head_mask=head_mask, output_attentions=output_attentions,
-                               output_hidden_states=output_hidden_states)
+        embeddings = self.embeddings(pixel_values, inputs.bool_masked_pos,
+                                     interpolate_pos_encoding=inputs.interpolate_pos_encoding)
+        encoded = self.encoder(embeddings, head_mask=inputs.head_mask, output_attentions=inputs.output_attentions,
+                               output_hidden_states=inputs.output_hidden_states)
         sequence_output = self.layernorm(encoded.last_hidden_state)
         pooled = self.pooler(sequence_output) if self.pooler is not None else None
-        output = BaseModelOutputWithPooling(
+        return BaseModelOutputWithPooling(
             last_hidden_state=sequence_output,
             pooler_output=pooled,
             hidden_states=encoded.hidden_states,
             attentions=encoded.attentions,
         )
-        return finish_output(output, return_dict, self.config)
 
 
 class ViTForImageClassification(SequenceClassificationHead, ViTPreTrainedModel):
@@ -298,7 +329,7 @@ class ViTForImageClassification(SequenceClassificationHead, ViTPreTrainedModel):
         return self.classifier(encoded.last_hidden_state[:, 0, :])  # type: ignore[index]  # (batch, num_labels); a base model's output always has it
 
 
-class ViTForMaskedImageModeling(ViTPreTrainedModel):
+class ViTForMaskedImageModeling(_MaskedImageModel[MaskedImageModelingOutput]):
     """ViT reconstructing the pixels of masked patches (SimMIM): the patch tokens, laid out on their grid, go
     through ``decoder`` (a 1x1 convolution to ``encoder_stride ** 2 * num_channels`` channels and a pixel
     shuffle back to the image size). ``bool_masked_pos`` (batch, num_patches) marks the masked patches; the loss
@@ -315,26 +346,18 @@ class ViTForMaskedImageModeling(ViTPreTrainedModel):
         )
         self.post_init()
 
-    def forward(
-        self,
-        pixel_values: torch.Tensor | None = None,
-        bool_masked_pos: torch.Tensor | None = None,
-        head_mask: torch.Tensor | None = None,
-        output_attentions: bool | None = None,
-        output_hidden_states: bool | None = None,
-        interpolate_pos_encoding: bool | None = None,
-        return_dict: bool | None = None,
-    ) -> MaskedImageModelingOutput | tuple[Any, ...]:
+    def image_output(self, inputs: _MaskedImageInputs) -> MaskedImageModelingOutput:
         config = self.config
+        pixel_values, bool_masked_pos = inputs.pixel_values, inputs.bool_masked_pos
         if bool_masked_pos is not None and _pair(config.patch_size) != _pair(config.encoder_stride):
             raise ValueError(
                 f"bool_masked_pos needs patch_size == encoder_stride so the reconstruction has the input's size; "
                 f"got patch_size={config.patch_size} and encoder_stride={config.encoder_stride}. Set encoder_stride "
                 "to the patch size in the config."
             )
-        outputs = self.vit(pixel_values, bool_masked_pos, head_mask=head_mask, output_attentions=output_attentions,
-                           output_hidden_states=output_hidden_states,
-                           interpolate_pos_encoding=interpolate_pos_encoding, return_dict=True)
+        outputs = self.vit(pixel_values, bool_masked_pos, head_mask=inputs.head_mask,
+                           output_attentions=inputs.output_attentions, output_hidden_states=inputs.output_hidden_states,
+                           interpolate_pos_encoding=inputs.interpolate_pos_encoding, return_dict=True)
         patches = outputs.last_hidden_state[:, 1:]  # the CLS token is not a patch
         batch, count, hidden = patches.shape
         side = math.floor(count**0.5)
@@ -350,9 +373,8 @@ class ViTForMaskedImageModeling(ViTPreTrainedModel):
                     .repeat_interleave(patch_rows, 1).repeat_interleave(patch_cols, 2).unsqueeze(1).contiguous())
             error = nn.functional.l1_loss(pixel_values, reconstruction, reduction="none")  # type: ignore[arg-type]  # pixel_values is given (the model ran on it above)
             loss = (error * mask).sum() / (mask.sum() + 1e-5) / config.num_channels
-        output = MaskedImageModelingOutput(loss=loss, reconstruction=reconstruction,
-                                           hidden_states=outputs.hidden_states, attentions=outputs.attentions)
-        return finish_output(output, return_dict, config)
+        return MaskedImageModelingOutput(loss=loss, reconstruction=reconstruction,
+                                         hidden_states=outputs.hidden_states, attentions=outputs.attentions)
 
 
 __all__ = ["ViTForImageClassification", "ViTForMaskedImageModeling", "ViTModel", "ViTPreTrainedModel"]

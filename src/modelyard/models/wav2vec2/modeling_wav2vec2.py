@@ -27,7 +27,7 @@ import math
 import os
 import warnings
 from dataclasses import dataclass
-from typing import Any, ClassVar, cast
+from typing import Any, ClassVar, Generic, NamedTuple, TypeVar, cast
 
 import torch
 from torch import nn
@@ -59,6 +59,8 @@ from modelyard.outputs import (
 )
 
 logger = logging.getLogger(__name__)
+
+_OutputT = TypeVar("_OutputT", bound=ModelOutput)  # what a task head's forward returns
 
 # Where a model's per-language attention-adapter weights live (next to its config): the reference's names
 WAV2VEC2_ADAPTER_SAFE_FILE = "adapter.{}.safetensors"
@@ -412,7 +414,7 @@ class Wav2Vec2PreTrainedModel(PreTrainedModel):
                 module.masked_spec_embed.uniform_()
             elif isinstance(module, AMSoftmaxLoss):  # class directions start as standard normal draws
                 module.weight.normal_(mean=0.0, std=1.0)
-            if isinstance(module, _WEIGHTED_LAYER_HEADS) and module.layer_weights is not None:
+            if isinstance(module, _WeightedLayerSumHead) and module.layer_weights is not None:
                 module.layer_weights.fill_(1.0 / module.layer_weights.numel())
 
     @staticmethod
@@ -648,7 +650,65 @@ class Wav2Vec2Model(Wav2Vec2PreTrainedModel):
         return finish_output(output, return_dict, self.config)
 
 
-class Wav2Vec2ForCTC(Wav2Vec2PreTrainedModel):
+class _AudioInputs(NamedTuple):
+    """A task head's inputs, as its forward got them."""
+
+    input_values: torch.Tensor | None
+    attention_mask: torch.Tensor | None
+    labels: torch.Tensor | None
+    output_attentions: bool | None
+    output_hidden_states: bool | None
+
+
+class _AudioHead(Wav2Vec2PreTrainedModel, Generic[_OutputT]):
+    """The forward of the heads that take ``labels`` last (CTC, sequence classification, x-vector, masked LM),
+    written once: each head computes its output object in :meth:`task_output`."""
+
+    def task_output(self, inputs: _AudioInputs) -> _OutputT:
+        raise NotImplementedError(f"{type(self).__name__} must define task_output(inputs).")
+
+    def forward(
+        self,
+        input_values: torch.Tensor | None,
+        attention_mask: torch.Tensor | None = None,
+        output_attentions: bool | None = None,
+        output_hidden_states: bool | None = None,
+        return_dict: bool | None = None,
+        labels: torch.Tensor | None = None,
+    ) -> _OutputT | tuple[Any, ...]:
+        output = self.task_output(
+            _AudioInputs(input_values, attention_mask, labels, output_attentions, output_hidden_states)
+        )
+        return finish_output(output, return_dict, self.config)
+
+
+class _WeightedLayerSumHead(Wav2Vec2PreTrainedModel):
+    """Base of the heads that read the encoder's frames, or with ``use_weighted_layer_sum`` a softmax-weighted
+    sum of every layer's hidden states (sequence and frame classification, x-vectors)."""
+
+    wav2vec2: Wav2Vec2Model
+    layer_weights: nn.Parameter | None
+
+    def build_base_model(self, config: Wav2Vec2Config) -> None:
+        """``wav2vec2`` and, with ``use_weighted_layer_sum``, ``layer_weights``: one weight per layer output and
+        for the layers' input, starting equal."""
+        self.wav2vec2 = Wav2Vec2Model(config)
+        count = config.num_hidden_layers + 1
+        self.layer_weights = nn.Parameter(torch.full((count,), 1.0 / count)) if config.use_weighted_layer_sum else None
+
+    def encode_frames(self, inputs: _AudioInputs) -> tuple[Wav2Vec2BaseModelOutput, torch.Tensor]:
+        """The base model's output and the (batch, frames, hidden) frames the head reads."""
+        weights = self.layer_weights
+        all_layers = True if weights is not None else inputs.output_hidden_states  # the weighted sum needs them
+        outputs = self.wav2vec2(inputs.input_values, inputs.attention_mask, None, inputs.output_attentions, all_layers,
+                                True)
+        if weights is None:
+            return outputs, outputs.last_hidden_state
+        stacked = torch.stack(outputs.hidden_states, dim=1)  # (batch, layers+1, frames, hidden)
+        return outputs, (stacked * F.softmax(weights, dim=-1).view(-1, 1, 1)).sum(dim=1)
+
+
+class Wav2Vec2ForCTC(_AudioHead[CausalLMOutput]):
     """Wav2Vec2 with a linear layer over the character vocabulary per frame, trained with CTC.
 
     Labels are (batch, target_length) token ids padded with -100 (or any negative value); the CTC blank
@@ -687,29 +747,20 @@ class Wav2Vec2ForCTC(Wav2Vec2PreTrainedModel):
             model._load_adapter_from(location, model.target_lang, use_safetensors=kwargs.get("use_safetensors"))
         return loaded
 
-    def forward(
-        self,
-        input_values: torch.Tensor | None,
-        attention_mask: torch.Tensor | None = None,
-        output_attentions: bool | None = None,
-        output_hidden_states: bool | None = None,
-        return_dict: bool | None = None,
-        labels: torch.Tensor | None = None,
-    ) -> CausalLMOutput | tuple[Any, ...]:
+    def task_output(self, inputs: _AudioInputs) -> CausalLMOutput:
+        labels = inputs.labels
         if labels is not None and labels.numel() and int(labels.max()) >= self.config.vocab_size:
             raise ValueError(
                 f"CTC labels must be below vocab_size={self.config.vocab_size}, got {int(labels.max())}; check the "
                 "tokenizer matches the model, or set vocab_size."
             )
-        outputs = self.wav2vec2(input_values, attention_mask, None, output_attentions, output_hidden_states, True)
+        outputs = self.wav2vec2(inputs.input_values, inputs.attention_mask, None, inputs.output_attentions,
+                                inputs.output_hidden_states, True)
         logits = self.lm_head(self.dropout(outputs.last_hidden_state))
         loss = None
         if labels is not None:
-            loss = self._ctc_loss(logits, labels, input_values, attention_mask)  # type: ignore[arg-type]  # input_values is required (None fails in the base model above)
-        output = CausalLMOutput(
-            loss=loss, logits=logits, hidden_states=outputs.hidden_states, attentions=outputs.attentions
-        )
-        return finish_output(output, return_dict, self.config)
+            loss = self._ctc_loss(logits, labels, inputs.input_values, inputs.attention_mask)  # type: ignore[arg-type]  # input_values is required (None fails in the base model above)
+        return CausalLMOutput(loss=loss, logits=logits, hidden_states=outputs.hidden_states, attentions=outputs.attentions)
 
     def _ctc_loss(
         self,
@@ -744,7 +795,7 @@ class Wav2Vec2ForCTC(Wav2Vec2PreTrainedModel):
             )
 
 
-class Wav2Vec2ForSequenceClassification(TaskHead, Wav2Vec2PreTrainedModel):
+class Wav2Vec2ForSequenceClassification(TaskHead, _WeightedLayerSumHead, _AudioHead[SequenceClassifierOutput]):
     """Utterance classification: project frames, average the valid ones, classify.
 
     With ``use_weighted_layer_sum`` the frames are a softmax-weighted sum of every layer's hidden states.
@@ -756,52 +807,24 @@ class Wav2Vec2ForSequenceClassification(TaskHead, Wav2Vec2PreTrainedModel):
     def __init__(self, config: Wav2Vec2Config) -> None:
         super().__init__(config)
         _refuse_output_adapter(config, type(self).__name__)
-        self.wav2vec2 = Wav2Vec2Model(config)
-        self.layer_weights = _layer_weights(config)
+        self.build_base_model(config)
         self.projector = nn.Linear(config.hidden_size, config.classifier_proj_size)
         self.classifier = nn.Linear(config.classifier_proj_size, config.num_labels)
         self.post_init()
 
-    def forward(
-        self,
-        input_values: torch.Tensor | None,
-        attention_mask: torch.Tensor | None = None,
-        output_attentions: bool | None = None,
-        output_hidden_states: bool | None = None,
-        return_dict: bool | None = None,
-        labels: torch.Tensor | None = None,
-    ) -> SequenceClassifierOutput | tuple[Any, ...]:
-        all_layers = True if self.layer_weights is not None else output_hidden_states  # the weighted sum needs them
-        outputs = self.wav2vec2(input_values, attention_mask, None, output_attentions, all_layers, True)
-        hidden_states = self.projector(_frames(outputs, self.layer_weights))
-        if attention_mask is None:
+    def task_output(self, inputs: _AudioInputs) -> SequenceClassifierOutput:
+        outputs, frames = self.encode_frames(inputs)
+        hidden_states = self.projector(frames)
+        if inputs.attention_mask is None:
             pooled = hidden_states.mean(dim=1)
         else:
-            frame_mask = self._get_feature_vector_attention_mask(hidden_states.shape[1], attention_mask)
+            frame_mask = self._get_feature_vector_attention_mask(hidden_states.shape[1], inputs.attention_mask)
             summed = hidden_states.masked_fill(~frame_mask[..., None], 0.0).sum(dim=1)
             pooled = summed / frame_mask.sum(dim=1).view(-1, 1)
-        logits = self.classifier(pooled)
-        return finish_output(self.head_output(logits, outputs, labels), return_dict, self.config)
+        return self.head_output(self.classifier(pooled), outputs, inputs.labels)  # type: ignore[return-value]  # output_class
 
     def head_loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         return F.cross_entropy(logits.view(-1, self.config.num_labels), labels.view(-1))
-
-
-def _layer_weights(config: Wav2Vec2Config) -> nn.Parameter | None:
-    """``use_weighted_layer_sum``: one weight per layer output and for the layers' input, starting equal."""
-    if not config.use_weighted_layer_sum:
-        return None
-    count = config.num_hidden_layers + 1
-    return nn.Parameter(torch.full((count,), 1.0 / count))
-
-
-def _frames(outputs: Wav2Vec2BaseModelOutput, layer_weights: nn.Parameter | None) -> torch.Tensor:
-    """What a head reads: the last layer's frames, or the softmax(``layer_weights``)-weighted sum of every
-    layer's (the base model was asked for ``hidden_states``)."""
-    if layer_weights is None:
-        return cast(torch.Tensor, outputs.last_hidden_state)
-    stacked = torch.stack(cast(tuple[torch.Tensor, ...], outputs.hidden_states), dim=1)  # (batch, layers+1, frames, hidden)
-    return (stacked * F.softmax(layer_weights, dim=-1).view(-1, 1, 1)).sum(dim=1)
 
 
 def _refuse_output_adapter(config: Wav2Vec2Config, head: str) -> None:
@@ -812,7 +835,7 @@ def _refuse_output_adapter(config: Wav2Vec2Config, head: str) -> None:
         )
 
 
-class Wav2Vec2ForAudioFrameClassification(Wav2Vec2PreTrainedModel):
+class Wav2Vec2ForAudioFrameClassification(_WeightedLayerSumHead):
     """A label per frame (speaker diarization: ``num_labels`` speakers, any of whom may talk in a frame).
 
     ``labels`` are (batch, frames, num_labels) scores, e.g. one-hot; as in the reference, the loss is the
@@ -822,8 +845,7 @@ class Wav2Vec2ForAudioFrameClassification(Wav2Vec2PreTrainedModel):
     def __init__(self, config: Wav2Vec2Config) -> None:
         super().__init__(config)
         _refuse_output_adapter(config, type(self).__name__)
-        self.wav2vec2 = Wav2Vec2Model(config)
-        self.layer_weights = _layer_weights(config)
+        self.build_base_model(config)
         self.classifier = nn.Linear(config.hidden_size, config.num_labels)
         self.num_labels = config.num_labels
         self.post_init()
@@ -837,9 +859,9 @@ class Wav2Vec2ForAudioFrameClassification(Wav2Vec2PreTrainedModel):
         output_hidden_states: bool | None = None,
         return_dict: bool | None = None,
     ) -> TokenClassifierOutput | tuple[Any, ...]:
-        all_layers = True if self.layer_weights is not None else output_hidden_states  # the weighted sum needs them
-        outputs = self.wav2vec2(input_values, attention_mask, None, output_attentions, all_layers, True)
-        logits = self.classifier(_frames(outputs, self.layer_weights))  # (batch, frames, num_labels)
+        inputs = _AudioInputs(input_values, attention_mask, labels, output_attentions, output_hidden_states)
+        outputs, frames = self.encode_frames(inputs)
+        logits = self.classifier(frames)  # (batch, frames, num_labels)
         loss = None
         if labels is not None:
             targets = labels.reshape(-1, self.num_labels).argmax(dim=1)
@@ -889,7 +911,7 @@ class TDNNLayer(nn.Module):
         return self.activation(hidden_states.transpose(1, 2))
 
 
-class Wav2Vec2ForXVector(Wav2Vec2PreTrainedModel):
+class Wav2Vec2ForXVector(_WeightedLayerSumHead, _AudioHead[XVectorOutput]):
     """Speaker embeddings (x-vectors): frames -> ``projector`` -> TDNN layers -> mean and standard deviation over
     the valid frames -> ``feature_extractor`` (the embedding, ``xvector_output_dim``) -> ``classifier``.
 
@@ -899,8 +921,7 @@ class Wav2Vec2ForXVector(Wav2Vec2PreTrainedModel):
 
     def __init__(self, config: Wav2Vec2Config) -> None:
         super().__init__(config)
-        self.wav2vec2 = Wav2Vec2Model(config)
-        self.layer_weights = _layer_weights(config)
+        self.build_base_model(config)
         self.projector = nn.Linear(config.hidden_size, config.tdnn_dim[0])
         self.tdnn = nn.ModuleList(TDNNLayer(config, i) for i in range(len(config.tdnn_dim)))
         self.feature_extractor = nn.Linear(config.tdnn_dim[-1] * 2, config.xvector_output_dim)
@@ -915,30 +936,20 @@ class Wav2Vec2ForXVector(Wav2Vec2PreTrainedModel):
             input_lengths = input_lengths - kernel + 1
         return input_lengths
 
-    def forward(
-        self,
-        input_values: torch.Tensor | None,
-        attention_mask: torch.Tensor | None = None,
-        output_attentions: bool | None = None,
-        output_hidden_states: bool | None = None,
-        return_dict: bool | None = None,
-        labels: torch.Tensor | None = None,
-    ) -> XVectorOutput | tuple[Any, ...]:
-        all_layers = True if self.layer_weights is not None else output_hidden_states  # the weighted sum needs them
-        outputs = self.wav2vec2(input_values, attention_mask, None, output_attentions, all_layers, True)
-        hidden_states = self.projector(_frames(outputs, self.layer_weights))
+    def task_output(self, inputs: _AudioInputs) -> XVectorOutput:
+        outputs, frames = self.encode_frames(inputs)
+        hidden_states = self.projector(frames)
         for layer in self.tdnn:
             hidden_states = layer(hidden_states)  # (batch, frames', tdnn_dim[-1])
-        if attention_mask is None:
+        if inputs.attention_mask is None:
             mean, std = hidden_states.mean(dim=1), hidden_states.std(dim=1)
         else:
-            mean, std = self._pooled_statistics(hidden_states, attention_mask)
+            mean, std = self._pooled_statistics(hidden_states, inputs.attention_mask)
         embeddings = self.feature_extractor(torch.cat([mean, std], dim=-1))
         logits = self.classifier(embeddings)
-        loss = self.objective(logits, labels) if labels is not None else None
-        output = XVectorOutput(loss=loss, logits=logits, embeddings=embeddings, hidden_states=outputs.hidden_states,
-                               attentions=outputs.attentions)
-        return finish_output(output, return_dict, self.config)
+        loss = self.objective(logits, inputs.labels) if inputs.labels is not None else None
+        return XVectorOutput(loss=loss, logits=logits, embeddings=embeddings, hidden_states=outputs.hidden_states,
+                             attentions=outputs.attentions)
 
     def _pooled_statistics(
         self, hidden_states: torch.Tensor, attention_mask: torch.Tensor
@@ -953,9 +964,6 @@ class Wav2Vec2ForXVector(Wav2Vec2PreTrainedModel):
         mean = (hidden_states * valid).sum(dim=1) / count
         variance = (((hidden_states - mean[:, None]) ** 2) * valid).sum(dim=1) / (count - 1)
         return mean, variance.sqrt()
-
-
-_WEIGHTED_LAYER_HEADS = (Wav2Vec2ForSequenceClassification, Wav2Vec2ForAudioFrameClassification, Wav2Vec2ForXVector)
 
 
 # ---------------------------------------------------------------------------------------------- pre-training
@@ -1117,7 +1125,7 @@ class Wav2Vec2ForPreTraining(Wav2Vec2PreTrainedModel):
         return F.cross_entropy(logits.float(), target, reduction="sum")
 
 
-class Wav2Vec2ForMaskedLM(Wav2Vec2PreTrainedModel):
+class Wav2Vec2ForMaskedLM(_AudioHead[MaskedLMOutput]):
     """Deprecated (use :class:`Wav2Vec2ForCTC`): per-frame vocabulary logits from ``lm_head``, no loss. As in
     the reference, ``attention_mask`` and ``labels`` are accepted but not used."""
 
@@ -1129,19 +1137,12 @@ class Wav2Vec2ForMaskedLM(Wav2Vec2PreTrainedModel):
         self.lm_head = nn.Linear(config.hidden_size, config.vocab_size)
         self.post_init()
 
-    def forward(
-        self,
-        input_values: torch.Tensor | None,
-        attention_mask: torch.Tensor | None = None,
-        output_attentions: bool | None = None,
-        output_hidden_states: bool | None = None,
-        return_dict: bool | None = None,
-        labels: torch.Tensor | None = None,
-    ) -> MaskedLMOutput | tuple[Any, ...]:
-        outputs = self.wav2vec2(input_values, None, None, output_attentions, output_hidden_states, True)
+    def task_output(self, inputs: _AudioInputs) -> MaskedLMOutput:
+        # as in the reference, the padding mask is not used
+        outputs = self.wav2vec2(inputs.input_values, None, None, inputs.output_attentions, inputs.output_hidden_states,
+                                True)
         logits = self.lm_head(self.dropout(outputs.last_hidden_state))
-        output = MaskedLMOutput(logits=logits, hidden_states=outputs.hidden_states, attentions=outputs.attentions)
-        return finish_output(output, return_dict, self.config)
+        return MaskedLMOutput(logits=logits, hidden_states=outputs.hidden_states, attentions=outputs.attentions)
 
 
 __all__ = [

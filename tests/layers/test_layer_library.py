@@ -251,6 +251,27 @@ def test_generic_multiple_choice_folds_every_choice_input_for_the_base_model_and
         model.task_forward(None, None, input_ids=None, inputs_embeds=None)
 
 
+def test_generic_question_answering_passes_the_inputs_by_name_and_scores_the_span() -> None:
+    class ToyQA(generic_heads.GenericForQuestionAnswering, ToyModel):
+        def head_logits(self, encoded):
+            hidden = encoded.last_hidden_state
+            return torch.cat([hidden, -hidden], dim=-1)  # (batch, seq, 2)
+
+    model = ToyQA()
+    ids = torch.tensor([[3, 1, 2], [0, 5, 4]])
+    out = model(ids, token_type_ids=torch.zeros(2, 3), start_positions=torch.tensor([0, 1]),
+                end_positions=torch.tensor([1, 9]), output_hidden_states=True)
+    seen = model.base_model.inputs
+    assert set(seen) == {"input_ids", "attention_mask", "token_type_ids", "position_ids", "head_mask",
+                         "inputs_embeds", "output_attentions", "output_hidden_states", "return_dict"}
+    assert seen["input_ids"] is ids and seen["output_hidden_states"] is True and seen["attention_mask"] is None
+    assert torch.equal(out.start_logits, ids.float()) and torch.equal(out.end_logits, -ids.float())
+    start_loss = F.cross_entropy(ids.float(), torch.tensor([0, 1]))
+    end_loss = F.cross_entropy(-ids.float()[:1], torch.tensor([1]))  # row 1's end lies past the sequence
+    torch.testing.assert_close(out.loss, (start_loss + end_loss) / 2)
+    assert isinstance(model(ids, return_dict=False), tuple)
+
+
 def test_last_token_pool_finds_each_rows_last_real_token_with_either_padding() -> None:
     hidden = torch.arange(2 * 4 * 1.0).view(2, 4, 1)
     right = torch.tensor([[5, 6, 0, 0], [5, 6, 7, 8]])

@@ -1,7 +1,7 @@
 """The forward of the task heads, written once: the base model on the inputs, then the generic head.
 
 :mod:`modelyard.layers.heads` gives a task head its loss and its output object; the classes here add the step
-before, running the family's base model:
+before, running the family's base model, and the ``forward`` that several families share:
 
 - :class:`TokenInputsHead` runs the base model (:meth:`~TokenInputsHead.encode`: ``self.base_model`` on the
   inputs, by keyword; a family whose base model needs more there overrides it) and, for the heads scored against
@@ -9,24 +9,22 @@ before, running the family's base model:
   signature once, in its private head base, and every labelled head inherits it.
 - :class:`GenericForMultipleChoice` folds the choices into the batch in :meth:`task_forward`, so the multiple
   choice head takes the family's labelled forward as it is.
+- :class:`GenericForQuestionAnswering` is the whole question-answering forward for the families whose base model
+  takes BERT's token inputs (``input_ids``, ``attention_mask``, ``token_type_ids``, ``position_ids``,
+  ``head_mask``, ``inputs_embeds``): BERT, RoBERTa and GPT-2.
 
 The family's task class puts the generic head first in its bases and keeps what differs in its own file, under the
 checkpoint's key names::
 
-    class _BertHead(TokenInputsHead, BertPreTrainedModel):
-        def forward(self, input_ids=None, attention_mask=None, ..., labels=None, ..., return_dict=None):
-            return self.task_forward(labels, return_dict, input_ids=input_ids, attention_mask=attention_mask, ...)
-
-    class BertForMultipleChoice(GenericForMultipleChoice, _BertHead):
+    class BertForQuestionAnswering(GenericForQuestionAnswering, BertPreTrainedModel):
         def __init__(self, config):
             super().__init__(config)
-            self.bert = BertModel(config)
-            self.dropout = nn.Dropout(config.hidden_dropout_prob)
-            self.classifier = nn.Linear(config.hidden_size, 1)
+            self.bert = BertModel(config, add_pooling_layer=False)
+            self.qa_outputs = nn.Linear(config.hidden_size, config.num_labels)
             self.post_init()
 
         def head_logits(self, encoded):
-            return self.classifier(self.dropout(encoded.pooler_output))  # (batch * choices, 1)
+            return self.qa_outputs(encoded.last_hidden_state)
 """
 
 from __future__ import annotations
@@ -35,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from modelyard.layers.heads import MultipleChoiceHead, TaskHead
+from modelyard.layers.heads import MultipleChoiceHead, QuestionAnsweringHead, TaskHead
 
 # The inputs that carry a choice axis, with their trailing dimensions: (batch, choices, seq[, hidden]).
 CHOICE_INPUTS = {"input_ids": 1, "attention_mask": 1, "token_type_ids": 1, "position_ids": 1, "inputs_embeds": 2}
@@ -72,4 +70,30 @@ class GenericForMultipleChoice(TokenInputsHead, MultipleChoiceHead):
         return self.head_forward(self.encode(**folded), labels, return_dict, num_choices=given.shape[1])
 
 
-__all__ = ["CHOICE_INPUTS", "GenericForMultipleChoice", "TokenInputsHead"]
+class GenericForQuestionAnswering(TokenInputsHead, QuestionAnsweringHead):
+    """Answer spans: start and end logits (batch, seq); ``start_positions`` / ``end_positions``: (batch,) token
+    indices, positions past the end ignored."""
+
+    def forward(
+        self,
+        input_ids: torch.Tensor | None = None,
+        attention_mask: torch.Tensor | None = None,
+        token_type_ids: torch.Tensor | None = None,
+        position_ids: torch.Tensor | None = None,
+        head_mask: torch.Tensor | None = None,
+        inputs_embeds: torch.Tensor | None = None,
+        start_positions: torch.Tensor | None = None,
+        end_positions: torch.Tensor | None = None,
+        output_attentions: bool | None = None,
+        output_hidden_states: bool | None = None,
+        return_dict: bool | None = None,
+    ) -> Any:
+        encoded = self.encode(
+            input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids,
+            position_ids=position_ids, head_mask=head_mask, inputs_embeds=inputs_embeds,
+            output_attentions=output_attentions, output_hidden_states=output_hidden_states,
+        )
+        return self.head_forward(encoded, start_positions, end_positions, return_dict)
+
+
+__all__ = ["CHOICE_INPUTS", "GenericForMultipleChoice", "GenericForQuestionAnswering", "TokenInputsHead"]

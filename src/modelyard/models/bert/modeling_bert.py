@@ -799,7 +799,7 @@ class BertForTokenClassification(heads.TokenClassificationHead, _BertHead):
         return self.classifier(self.dropout(encoded.last_hidden_state))  # (batch, seq, num_labels)
 
 
-class BertForQuestionAnswering(heads.QuestionAnsweringHead, _BertHead):
+class BertForQuestionAnswering(generic_heads.GenericForQuestionAnswering, BertPreTrainedModel):
     """BERT predicting the start and end token of an answer span. ``start_positions`` / ``end_positions``:
     (batch,) token indices; positions past the end are ignored."""
 
@@ -814,25 +814,6 @@ class BertForQuestionAnswering(heads.QuestionAnsweringHead, _BertHead):
 
     def head_logits(self, encoded: BaseModelOutputWithPoolingAndCrossAttentions) -> Tensor:
         return self.qa_outputs(encoded.last_hidden_state)  # (batch, seq, 2)
-
-    def forward(  # type: ignore[override]  # start/end positions in place of labels, as the reference
-        self,
-        input_ids: Tensor | None = None,
-        attention_mask: Tensor | None = None,
-        token_type_ids: Tensor | None = None,
-        position_ids: Tensor | None = None,
-        head_mask: Tensor | None = None,
-        inputs_embeds: Tensor | None = None,
-        start_positions: Tensor | None = None,
-        end_positions: Tensor | None = None,
-        output_attentions: bool | None = None,
-        output_hidden_states: bool | None = None,
-        return_dict: bool | None = None,
-    ) -> Any:
-        encoded = self.base_model(input_ids, attention_mask, token_type_ids, position_ids, head_mask, inputs_embeds,
-                                  output_attentions=output_attentions, output_hidden_states=output_hidden_states,
-                                  return_dict=True)
-        return self.head_forward(encoded, start_positions, end_positions, return_dict)
 
 
 __all__ = [

@@ -28,11 +28,11 @@ from modelyard.layers.conv1d import Conv1D
 from modelyard.layers.decoder_attention import causal_attention, uses_eager
 from modelyard.layers.decoder_heads import (
     LMHeadBase,
-    answer_span_output,
     classifier_dropout,
     last_token_scores_output,
     token_scores_output,
 )
+from modelyard.layers.generic_heads import GenericForQuestionAnswering
 from modelyard.layers.pooling import SequenceSummary
 from modelyard.layers.returns import output_options
 from modelyard.layers.rotary_decoder import as_cache, decoder_output, mask_sizes
@@ -42,7 +42,6 @@ from modelyard.outputs import (
     BaseModelOutputWithPastAndCrossAttentions,
     CausalLMOutputWithCrossAttentions,
     ModelOutput,
-    QuestionAnsweringModelOutput,
     SequenceClassifierOutputWithPast,
     TokenClassifierOutput,
 )
@@ -504,8 +503,9 @@ class GPT2ForTokenClassification(_GPT2LabelledHead):
         return token_scores_output(logits, labels, out)
 
 
-class GPT2ForQuestionAnswering(_GPT2Head):
-    """GPT-2 predicting the start and end token of an answer span (``qa_outputs``)."""
+class GPT2ForQuestionAnswering(GenericForQuestionAnswering, _GPT2Head):
+    """GPT-2 predicting the start and end token of an answer span (``qa_outputs``). ``start_positions`` /
+    ``end_positions``: (batch,) token indices; positions past the end are ignored."""
 
     def __init__(self, config: GPT2Config) -> None:
         super().__init__(config)
@@ -514,28 +514,11 @@ class GPT2ForQuestionAnswering(_GPT2Head):
         self.qa_outputs = nn.Linear(config.hidden_size, 2)
         self.post_init()
 
-    def forward(
-        self,
-        input_ids: Tensor | None = None,
-        attention_mask: Tensor | None = None,
-        token_type_ids: Tensor | None = None,
-        position_ids: Tensor | None = None,
-        head_mask: Tensor | None = None,
-        inputs_embeds: Tensor | None = None,
-        start_positions: Tensor | None = None,
-        end_positions: Tensor | None = None,
-        output_attentions: bool | None = None,
-        output_hidden_states: bool | None = None,
-        return_dict: bool | None = None,
-    ) -> QuestionAnsweringModelOutput | tuple[Any, ...]:
-        """``start_positions`` / ``end_positions``: (batch,) token indices; positions past the end are ignored."""
-        out = self._encode(
-            input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids,
-            position_ids=position_ids, head_mask=head_mask, inputs_embeds=inputs_embeds, use_cache=False,
-            output_attentions=output_attentions, output_hidden_states=output_hidden_states,
-        )
-        logits = self.qa_outputs(out.last_hidden_state)  # (batch, seq, 2)
-        return self._finish(answer_span_output(logits, start_positions, end_positions, out), return_dict)
+    def encode(self, **inputs: Any) -> BaseModelOutputWithPastAndCrossAttentions:
+        return self._encode(**inputs, use_cache=False)  # nothing generates from here: no key/value cache
+
+    def head_logits(self, encoded: BaseModelOutputWithPastAndCrossAttentions) -> Tensor:
+        return self.qa_outputs(encoded.last_hidden_state)  # (batch, seq, 2)
 
 
 __all__ = [

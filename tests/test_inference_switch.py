@@ -489,6 +489,48 @@ def test_the_packing_measurement_answers_per_shape_and_is_cached(monkeypatch: py
     assert inference.packing_wins.cache_info().misses == 2
 
 
+def test_an_encoder_is_judged_at_prompt_rows_and_a_generator_also_at_one_row(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The rule, not the timing: ratios as a CPU gives them (packing slower for one and two rows, faster from
+    eight). An encoder, which never computes single rows, packs; a model that decodes one row per step does not."""
+    monkeypatch.undo()
+    monkeypatch.setattr(onednn, "available", lambda: True)
+    ratio_at = {1: 1.5, 2: 1.6, 8: 0.6, 32: 0.7, 256: 0.85}
+    asked: list[tuple[int, ...]] = []
+
+    def measured(out_features: int, in_features: int, *, stored_transposed: bool, rows: tuple[int, ...]) -> list[float]:
+        asked.append(rows)
+        return [ratio_at[r] for r in rows]
+
+    monkeypatch.setattr(inference, "_measure_packing", measured)
+    inference.packing_wins.cache_clear()
+    try:
+        assert inference.packing_wins(48, 64, 1, decodes=False)
+        assert not inference.packing_wins(48, 64, 1, decodes=True)
+        assert asked == [(8, 32, 256), (1, 2, 8, 32, 256)]
+        ratio_at[1] = 1.0  # one row no longer slower: a generating model packs too
+        inference.packing_wins.cache_clear()
+        assert inference.packing_wins(48, 64, 1, decodes=True)
+    finally:
+        inference.packing_wins.cache_clear()  # never leave the invented ratios' answers behind
+
+
+@pytest.mark.parametrize("generates", [False, True], ids=["encoder", "causal-lm"])
+def test_the_switch_tells_the_measurement_whether_the_model_generates(generates: bool,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    from modelyard import GPT2Config, GPT2LMHeadModel, GPT2Model
+
+    seen: set[bool] = set()
+
+    def wins(*shape: int, stored_transposed: bool = False, decodes: bool = True) -> bool:
+        seen.add(decodes)
+        return False
+
+    monkeypatch.setattr(inference, "packing_wins", wins)
+    config = GPT2Config(vocab_size=97, n_embd=32, n_layer=1, n_head=4, n_positions=16)
+    (GPT2LMHeadModel if generates else GPT2Model)(config).eval().optimize_for_inference()
+    assert seen == {generates}
+
+
 def test_the_packed_product_equals_linear() -> None:
     if not onednn.available():
         pytest.skip("this PyTorch build has no oneDNN")

@@ -514,7 +514,7 @@ class PreTrainedModel(nn.Module, ModuleUtilsMixin, PretrainedIO):
         from modelyard.layers import inference
 
         if enabled:
-            inference.optimize(self, self._inplace_activations, self._inference_classes)
+            inference.optimize(self, self._inplace_activations, self._inference_classes, decodes=self.can_generate())
         else:
             inference.restore(self)
         return self

@@ -6,7 +6,8 @@ of some submodules in place (same parameters, same state-dict keys, undone by
 
 - **projections over packed weights**: where oneDNN's product over a weight packed once into its kernel's layout
   beats the best of the others on this machine for the layer's shape (:func:`packing_wins`, measured over the
-  row counts of decoding steps and prompts), the layer keeps a packed copy of its weight and computes every
+  row counts the model computes: decoding steps and prompts for a model that generates, prompts for an
+  encoder), the layer keeps a packed copy of its weight and computes every
   product through it (:mod:`modelyard.layers.onednn`: the parameter stays as it was, the copy follows it).
 - otherwise **few-row projections** run as ``(W @ x.T).T`` over the row-major ``(out, in)`` weight: for a handful of
   rows (decoding steps, short-sequence inference) MKL's sgemm repacks the large operand of ``x @ W.T`` on
@@ -132,26 +133,33 @@ def _measure_transposed(out_features: int, in_features: int, *, stored_transpose
 
 
 @functools.cache
-def packing_wins(out_features: int, in_features: int, threads: int, *, stored_transposed: bool = False) -> bool:
+def packing_wins(out_features: int, in_features: int, threads: int, *, stored_transposed: bool = False,
+                 decodes: bool = True) -> bool:
     """Whether products over the weight packed for oneDNN (:mod:`modelyard.layers.onednn`) beat the best of
-    the layer's own product and the transposed one on this machine for this shape, over the row counts of
-    decoding steps and prompts (:data:`_PACKING_ROWS`): the geometric mean of the time ratios at least 5%
-    lower, and one row (decoding a single sequence) at most 5% slower. A packed layer computes every row
-    count that way (keeping a second form would hold the weight twice). Timed with the weights out of cache;
-    the vocabulary projection is timed on a slice of its rows (its products stream the weight, so the ratio
-    holds) to keep the measurement's memory small."""
+    the layer's own product and the transposed one on this machine for this shape, over the row counts the
+    model computes: the geometric mean of the time ratios at least 5% lower. A model that ``decodes`` (one
+    that generates, a step of one or a few rows per sequence) is timed at the rows of decoding steps and prompts
+    (:data:`_PACKING_ROWS`) and may lose at most 5% at one row (decoding a single sequence, the commonest CPU
+    case); a model that does not (an encoder: batch x sequence rows per call) only at prompt-sized row counts
+    (:data:`_PROMPT_ROWS`). A packed layer computes every row count that way (keeping a second form would hold
+    the weight twice). Timed with the weights out of cache; the vocabulary projection is timed on a slice of its
+    rows (its products stream the weight, so the ratio holds) to keep the measurement's memory small."""
     if not onednn.available():
         return False
-    ratios = _measure_packing(out_features, in_features, stored_transposed=stored_transposed)
+    rows = _PACKING_ROWS if decodes else _PROMPT_ROWS
+    ratios = _measure_packing(out_features, in_features, stored_transposed=stored_transposed, rows=rows)
     trim_heap()
-    # One-row products (decoding one sequence, the commonest CPU case) may not lose more than 5%.
-    return math.prod(ratios) ** (1 / len(ratios)) < 0.95 and ratios[0] < 1.05
+    faster = math.prod(ratios) ** (1 / len(ratios)) < 0.95
+    # The one-row ratio sits close to 1 on some CPUs, so it only decides where single rows are computed at all:
+    # an encoder judged on it would get packed or plain layers by the chance of one noisy timing.
+    return (faster and ratios[0] < 1.05) if decodes else faster
 
 
-def _measure_packing(out_features: int, in_features: int, *, stored_transposed: bool) -> list[float]:
-    """Time ratios packed / best other form at each of :data:`_PACKING_ROWS`."""
+def _measure_packing(out_features: int, in_features: int, *, stored_transposed: bool,
+                     rows: tuple[int, ...]) -> list[float]:
+    """Time ratios packed / best other form at each of the ``rows`` counts."""
     out_features = min(out_features, max(1, _PACKING_SLICE_BYTES // (4 * in_features)))
-    weights, bias, inputs = _timing_operands(out_features, in_features, _PACKING_ROWS,
+    weights, bias, inputs = _timing_operands(out_features, in_features, rows,
                                              cold_bytes=_PACKING_COLD_BYTES, stored_transposed=stored_transposed)
 
     def own(x: torch.Tensor) -> None:
@@ -200,6 +208,8 @@ _COLD_BYTES = 64 * 2**20
 _MAX_COPIES = 64
 # Row counts the packed form is compared at: decoding steps at batch 1, 2 and 8, prompts of 32 and 256 tokens.
 _PACKING_ROWS = (1, 2, 8, 32, 256)
+# Those of a model that does not decode step by step (an encoder): a batch of short texts and longer inputs.
+_PROMPT_ROWS = (8, 32, 256)
 # The packing measurement cycles through this many bytes of weights, each at most _PACKING_SLICE_BYTES: it holds
 # them twice for a moment (plain and packed), next to the model it is about to speed up.
 _PACKING_COLD_BYTES = 32 * 2**20
@@ -327,15 +337,17 @@ _PLAIN = {fast: plain for plain, fast in _INPLACE.items()}
 _FAMILY_PLAIN: dict[type, type] = {}
 
 
-def optimize(model: nn.Module, inplace_activations: Iterable[str], classes: Mapping[type, type] | None = None) -> None:
+def optimize(model: nn.Module, inplace_activations: Iterable[str], classes: Mapping[type, type] | None = None, *,
+             decodes: bool = True) -> None:
     """Switch ``model``'s plain linear layers, the named activation attributes and the family's own
-    ``classes`` (plain block class -> its fast subclass) to their fast forms."""
+    ``classes`` (plain block class -> its fast subclass) to their fast forms; ``decodes``: whether the model
+    generates step by step (which row counts decide packing, :func:`packing_wins`)."""
     names = tuple(inplace_activations)
     threads = torch.get_num_threads()
     for plain_block, fast_subclass in (classes or {}).items():
         _FAMILY_PLAIN[fast_subclass] = plain_block
     # Measured first, while the process holds the least: the timings allocate weights of their own.
-    to_pack = [module for module in model.modules() if _packing_pays(module, threads)]
+    to_pack = [module for module in model.modules() if _packing_pays(module, threads, decodes)]
     # Largest first: packing holds a weight twice until its file pages are given back, so the largest (often the
     # vocabulary projection) is packed while nothing else is packed yet.
     for module in sorted(to_pack, key=lambda m: _weight(m).numel(), reverse=True):
@@ -367,11 +379,13 @@ def _weight(module: nn.Module) -> torch.Tensor:
     return weight
 
 
-def _packing_pays(module: nn.Module, threads: int) -> bool:
+def _packing_pays(module: nn.Module, threads: int, decodes: bool) -> bool:
     if type(module) is nn.Linear:
-        return _packable(module.weight) and packing_wins(module.out_features, module.in_features, threads)
+        return _packable(module.weight) and packing_wins(module.out_features, module.in_features, threads,
+                                                         decodes=decodes)
     if type(module) is Conv1D:
-        return _packable(module.weight) and packing_wins(module.nf, module.nx, threads, stored_transposed=True)
+        return _packable(module.weight) and packing_wins(module.nf, module.nx, threads, stored_transposed=True,
+                                                         decodes=decodes)
     return False
 
 

@@ -334,6 +334,23 @@ GENERATION_SETTINGS = {"max_new_tokens": 7, "num_beams": 2, "repetition_penalty"
                        "min_new_tokens": 5}
 
 
+def check_decoder_fixture(case_name: str) -> None:
+    """One reference parity fixture of a decoder family: the checkpoint loads completely on the eager and the SDPA
+    path, and each path's outputs match what the reference recorded (:func:`assert_decoder_parity`)."""
+    import modelyard
+    from common.parity import load_model_case
+
+    case = load_model_case(case_name)
+    model_class = getattr(modelyard, case.class_name)
+    for attn in ("eager", "sdpa"):
+        model, report = model_class.from_pretrained(case.folder, output_loading_info=True, attn_implementation=attn,
+                                                    **case.config_overrides)
+        assert report.verdict == "complete" and not report.unexpected_keys, report
+        with torch.no_grad():
+            out = model(**case.inputs, **case.forward_options)
+        assert_decoder_parity(case, out, attn_implementation=attn)
+
+
 def assert_decoder_parity(case: Any, out: Any, *, attn_implementation: str) -> None:
     """The reference fixture's outputs (recorded on its eager path) against ``out``.
 

@@ -10,12 +10,11 @@ import torch
 from common.decoder_tester import (
     REF_PY,
     DecoderTesterMixin,
-    assert_decoder_parity,
+    check_decoder_fixture,
     check_saves_load_in_reference,
 )
 from common.parity import load_model_case, model_case_names
 
-import modelyard
 from modelyard import AutoConfig, AutoModelForCausalLM, LlamaConfig
 from modelyard.errors import ConfigurationError
 from modelyard.layers.rotary import ROPE_KINDS
@@ -59,15 +58,7 @@ class TestLlamaBiasesAndHeadDimCommon(TestLlamaCommon):
 # ------------------------------------------------------------------------------------------------ parity
 @pytest.mark.parametrize("case_name", model_case_names("llama"))
 def test_llama_parity_with_reference_fixture(case_name: str) -> None:
-    case = load_model_case(case_name)
-    model_class = getattr(modelyard, case.class_name)
-    for attn in ("eager", "sdpa"):
-        model, report = model_class.from_pretrained(case.folder, output_loading_info=True, attn_implementation=attn,
-                                                    **case.config_overrides)
-        assert report.verdict == "complete" and not report.unexpected_keys, report
-        with torch.no_grad():
-            out = model(**case.inputs, **case.forward_options)
-        assert_decoder_parity(case, out, attn_implementation=attn)
+    check_decoder_fixture(case_name)
 
 
 def test_every_rope_kind_has_a_parity_case() -> None:

@@ -11,12 +11,11 @@ import torch
 from common.decoder_tester import (
     REF_PY,
     DecoderTesterMixin,
-    assert_decoder_parity,
+    check_decoder_fixture,
     check_saves_load_in_reference,
 )
-from common.parity import load_model_case, model_case_names
+from common.parity import model_case_names
 
-import modelyard
 from modelyard import MistralConfig
 from modelyard.models.mistral.modeling_mistral import (
     MistralForCausalLM,
@@ -55,15 +54,7 @@ class TestMistralFullAttentionCommon(TestMistralCommon):
 
 @pytest.mark.parametrize("case_name", model_case_names("mistral"))
 def test_mistral_parity_with_reference_fixture(case_name: str) -> None:
-    case = load_model_case(case_name)
-    model_class = getattr(modelyard, case.class_name)
-    for attn in ("eager", "sdpa"):
-        model, report = model_class.from_pretrained(case.folder, output_loading_info=True, attn_implementation=attn,
-                                                    **case.config_overrides)
-        assert report.verdict == "complete" and not report.unexpected_keys, report
-        with torch.no_grad():
-            out = model(**case.inputs, **case.forward_options)
-        assert_decoder_parity(case, out, attn_implementation=attn)
+    check_decoder_fixture(case_name)
 
 
 def test_sliding_window_bounds_what_a_token_sees() -> None:

@@ -14,11 +14,11 @@ import torch
 from common.decoder_tester import (
     REF_PY,
     DecoderTesterMixin,
-    assert_decoder_parity,
+    check_decoder_fixture,
     check_saves_load_in_reference,
 )
 from common.model_tester import assert_same_outputs
-from common.parity import load_json_fixture, load_model_case, model_case_names, parity_dir
+from common.parity import load_json_fixture, model_case_names, parity_dir
 
 import modelyard
 from modelyard import AutoConfig, AutoModel, AutoModelForCausalLM, AutoTokenizer, OPTConfig
@@ -87,15 +87,7 @@ class TestOPTSwitchesCommon(TestOPTCommon):
 # ------------------------------------------------------------------------------------------------ parity
 @pytest.mark.parametrize("case_name", model_case_names("opt"))
 def test_opt_parity_with_reference_fixture(case_name: str) -> None:
-    case = load_model_case(case_name)
-    model_class = getattr(modelyard, case.class_name)
-    for attn in ("eager", "sdpa"):
-        model, report = model_class.from_pretrained(case.folder, output_loading_info=True, attn_implementation=attn,
-                                                    **case.config_overrides)
-        assert report.verdict == "complete" and not report.unexpected_keys, report
-        with torch.no_grad():
-            out = model(**case.inputs, **case.forward_options)
-        assert_decoder_parity(case, out, attn_implementation=attn)
+    check_decoder_fixture(case_name)
 
 
 GENERATION = load_json_fixture("decoders/opt_generation.json")

@@ -26,13 +26,13 @@ from _common import (
 from gen_models import (
     TEXT_OPTIONS,
     Case,
-    generate_case,
     qa_labels,
     single_label,
     text_inputs,
     token_labels,
     with_head_mask,
     with_labels,
+    write_cases,
 )
 
 GPT2 = dict(vocab_size=48, n_embd=16, n_layer=2, n_head=4, n_inner=20, n_positions=16, use_cache=False,
@@ -169,18 +169,11 @@ def generation_fixture(root: Path, checkpoints: tuple[tuple[str, str], ...] = GE
 
 
 def generate(out: Path, only: list[str] | None = None) -> list[str]:
-    root = out / "models"
-    root.mkdir(parents=True, exist_ok=True)
-    cases = all_cases()
-    for case in cases:
-        if only and case.name not in only:
-            continue
-        generate_case(case, root)
-        print(f"  models/{case.name}")
+    names = write_cases(all_cases(), out / "models", only)
     if not only:
         generation_fixture(out)
         print("  decoders/generation.json")
-    return [c.name for c in cases]
+    return names
 
 
 def main() -> None:

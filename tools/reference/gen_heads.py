@@ -56,11 +56,11 @@ from gen_models import (
     W2V_LAYER_HEAD,
     Case,
     audio,
-    generate_case,
     mlm_labels,
     pixels,
     text_inputs,
     with_labels,
+    write_cases,
 )
 
 BERT_HEAD = dict(BERT, **HEAD_BODY["bert"])
@@ -311,21 +311,18 @@ def round_trip_fixture(out: Path) -> dict[str, Any]:
 
 def generate(out: Path, only: list[str] | None = None) -> list[str]:
     root = out / "models"
-    root.mkdir(parents=True, exist_ok=True)
-    cases = all_cases()
-    for case in cases:
-        if only and case.name not in only:
-            continue
-        if case.name == W2V_LANGUAGE_CASE:
+
+    def before(case: Case) -> None:
+        if case.name == W2V_LANGUAGE_CASE:  # the case loads a language adapter written next to its own model
             write_language_adapter(root / W2V_ADAPTER_CASE)
-        generate_case(case, root)
-        print(f"  models/{case.name}")
+
+    names = write_cases(all_cases(), root, only, before)
     if not only:
         generation_fixture(out)
         print("  heads/bert_generation.json")
         round_trip_fixture(out)
         print(f"  heads/{MODELYARD_SAVED}/ and heads/bert_decoder_round_trip.json")
-    return [c.name for c in cases]
+    return names
 
 
 def main() -> None:

@@ -695,16 +695,27 @@ def generate(out: Path, only: list[str] | None = None) -> list[str]:
         # drop case folders that no longer exist in the list (the decoder cases of gen_decoders.py stay)
         from gen_decoders import all_cases as decoder_cases
         from gen_heads import all_cases as head_cases
+        from gen_opt import all_cases as opt_cases
 
-        kept = set(names) | {c.name for c in decoder_cases()} | {c.name for c in head_cases()}
+        kept = set(names) | {c.name for make in (decoder_cases, head_cases, opt_cases) for c in make()}
         for stale in sorted(p for p in root.iterdir() if p.is_dir() and p.name not in kept):
             fresh_dir(stale).rmdir()
+    return write_cases(cases, root, only)
+
+
+def write_cases(cases: list[Case], root: Path, only: list[str] | None = None,
+                before: Callable[[Case], None] | None = None) -> list[str]:
+    """Write each case's fixture folder under ``root`` (only those named in ``only``, when given), after
+    ``before(case)`` where a case needs files of its own first; the names of all the cases."""
+    root.mkdir(parents=True, exist_ok=True)
     for case in cases:
         if only and case.name not in only:
             continue
+        if before is not None:
+            before(case)
         generate_case(case, root)
         print(f"  models/{case.name}")
-    return names
+    return [c.name for c in cases]
 
 
 def main() -> None:

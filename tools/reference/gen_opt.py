@@ -18,7 +18,7 @@ from pathlib import Path
 
 from _common import run_case_generator
 from gen_decoders import TEXT, TEXT_OPTIONS_NO_ATTN, generation_fixture, left_padded, lm_labels
-from gen_models import TEXT_OPTIONS, Case, generate_case, qa_labels, single_label, with_labels
+from gen_models import TEXT_OPTIONS, Case, qa_labels, single_label, with_labels, write_cases
 
 OPT = dict(vocab_size=48, hidden_size=16, num_hidden_layers=2, num_attention_heads=4, ffn_dim=20,
            max_position_embeddings=32, use_cache=False, pad_token_id=0, bos_token_id=1, eos_token_id=2)
@@ -53,18 +53,11 @@ GENERATION_CHECKPOINTS = (("opt-for-causal-lm", "OPTForCausalLM"), ("opt-350m-fo
 
 
 def generate(out: Path, only: list[str] | None = None) -> list[str]:
-    root = out / "models"
-    root.mkdir(parents=True, exist_ok=True)
-    cases = all_cases()
-    for case in cases:
-        if only and case.name not in only:
-            continue
-        generate_case(case, root)
-        print(f"  models/{case.name}")
+    names = write_cases(all_cases(), out / "models", only)
     if not only:
         generation_fixture(out, GENERATION_CHECKPOINTS, "opt_generation.json")
         print("  decoders/opt_generation.json")
-    return [c.name for c in cases]
+    return names
 
 
 def main() -> None:

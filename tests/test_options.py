@@ -27,8 +27,10 @@ from modelyard import (
     Wav2Vec2Processor,
 )
 from modelyard.errors import UnexpectedArgumentError
-from modelyard.options import REFERENCE_FLAGS, HubOptions
+from modelyard.hub.files import FileSource
+from modelyard.options import IGNORED_FLAGS, REFERENCE_FLAGS, HubKwargs, HubOptions
 from modelyard.pretrained_io import PretrainedIO
+from modelyard.weights import load_options
 from modelyard.weights.load_options import LoadOptions
 
 TINY_BERT = dict(vocab_size=30, hidden_size=16, num_hidden_layers=1, num_attention_heads=2, intermediate_size=20,
@@ -81,6 +83,32 @@ def test_every_hub_option_and_reference_flag_is_accepted(loader, folder: str, sa
     assert set(flags) <= set(REFERENCE_FLAGS)
     obj = loader(saved[folder], **hub, **flags)
     assert type(obj) is type(loader(saved[folder]))
+
+
+def test_the_hub_keywords_for_a_type_checker_are_the_hub_options() -> None:
+    """HubKwargs (what ``**hub: Unpack[HubKwargs]`` signatures take) names every HubOptions field, with its type."""
+    fields = {f.name: f.type for f in dataclasses.fields(HubOptions)}
+    written = {name: getattr(hint, "__forward_arg__", hint) for name, hint in HubKwargs.__annotations__.items()}
+    assert written == fields  # both written with postponed annotations: the same text
+    assert HubKwargs.__required_keys__ == frozenset()  # each has HubOptions' default
+
+
+def test_the_file_source_openers_take_the_hub_keywords_at_their_defaults(tmp_path: Path) -> None:
+    defaults = dataclasses.asdict(HubOptions())
+    assert FileSource.open(tmp_path, **defaults).local_dir == tmp_path
+    assert FileSource.open(tmp_path, subfolder="sub").subfolder == "sub"
+    with pytest.raises(TypeError, match="revison"):
+        FileSource.open(tmp_path, revison="main")
+
+
+def test_one_table_of_ignored_reference_flags() -> None:
+    """Every kind drops the reference's private flags; model loading also ignores its model-only ones."""
+    assert set(REFERENCE_FLAGS) | set(load_options.IGNORED) == set(IGNORED_FLAGS)
+    assert not set(REFERENCE_FLAGS) & set(load_options.IGNORED)
+    assert {"_from_auto", "proxies"} <= set(REFERENCE_FLAGS) and {"low_cpu_mem_usage", "code_revision"} <= set(
+        load_options.IGNORED
+    )
+    assert all(flag.why for flag in IGNORED_FLAGS.values())
 
 
 @pytest.mark.parametrize("loader, folder", LOADERS, ids=IDS)

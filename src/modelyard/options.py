@@ -5,8 +5,14 @@
 vocabulary of "did you mean" suggestions. ``from_pretrained(location, **kwargs)`` takes them out of the
 keywords once, at the door (:meth:`HubOptions.take`), and hands the rest to the kind being loaded.
 
-The reference library's own private flags (which its Auto classes and pipelines pass to whatever class they
-load) are taken and dropped here too; see :data:`REFERENCE_FLAGS`.
+:class:`HubKwargs` declares the same names for a type checker: a signature that takes nothing but them (a
+:class:`~modelyard.hub.files.FileSource` opener) takes ``**hub: Unpack[HubKwargs]``, so a misspelt or mistyped one
+is a type error there.
+
+The reference library's flags that modelyard takes and ignores are one table, :data:`IGNORED_FLAGS`, each with
+why ignoring it is right: its own private flags (which its Auto classes and pipelines pass to whatever class they
+load) are dropped for every kind (:data:`REFERENCE_FLAGS`), the rest where a model is loaded
+(:mod:`modelyard.weights.load_options`).
 
 The policy for a keyword that nothing takes is the same for every kind (:func:`refuse_near_misses`): a near
 miss of an accepted name is an error that names the likely intended one; anything else is left to the kind,
@@ -23,7 +29,7 @@ import os
 import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypedDict, TypeVar
 
 from modelyard.errors import UnexpectedArgumentError
 
@@ -34,17 +40,55 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-# The reference's own flags, taken by every from_pretrained and dropped (with why it is right to drop them).
-REFERENCE_FLAGS: dict[str, str] = {
-    "_from_auto": "the reference's Auto classes mark their calls with it; loading is the same either way",
-    "_from_pipeline": "the reference's pipelines mark their calls with it",
-    "_commit_hash": "the file source already pins one commit for every file of the load",
-    "resume_download": "interrupted downloads always resume",
-    "mirror": "choose the hub with HF_ENDPOINT",
-    "proxies": "set HTTPS_PROXY / HTTP_PROXY in the environment; huggingface_hub reads them",
+
+@dataclass(frozen=True)
+class IgnoredFlag:
+    """A keyword of the reference that modelyard takes and ignores: why that is right, and whether only model
+    loading takes it (the others every ``from_pretrained`` takes)."""
+
+    why: str
+    models_only: bool = False
+
+
+# The reference's flags that modelyard takes and ignores (none is half-honoured: the others it refuses).
+IGNORED_FLAGS: dict[str, IgnoredFlag] = {
+    "_from_auto": IgnoredFlag("the reference's Auto classes mark their calls with it; loading is the same either way"),
+    "_from_pipeline": IgnoredFlag("the reference's pipelines mark their calls with it"),
+    "_commit_hash": IgnoredFlag("the file source already pins one commit for every file of the load"),
+    "resume_download": IgnoredFlag("interrupted downloads always resume"),
+    "mirror": IgnoredFlag("choose the hub with HF_ENDPOINT"),
+    "proxies": IgnoredFlag("set HTTPS_PROXY / HTTP_PROXY in the environment; huggingface_hub reads them"),
+    "trust_remote_code": IgnoredFlag(
+        "only the Auto classes run custom code; a concrete class is already chosen", models_only=True
+    ),
+    "code_revision": IgnoredFlag("only the Auto classes fetch custom code", models_only=True),
+    "low_cpu_mem_usage": IgnoredFlag(
+        "modelyard always loads without a second copy of the weights (meta-device build)", models_only=True
+    ),
+    "offload_state_dict": IgnoredFlag(
+        "weights are read one tensor at a time; there is no whole state dict to offload", models_only=True
+    ),
+    "use_kernels": IgnoredFlag("modelyard's layers are plain PyTorch", models_only=True),
+    "adapter_name": IgnoredFlag(
+        "only meaningful with an adapter, and adapters are refused (see adapter_kwargs)", models_only=True
+    ),
 }
+# The reference's own flags, taken by every from_pretrained and dropped (name -> why it is right to drop them).
+REFERENCE_FLAGS: dict[str, str] = {name: flag.why for name, flag in IGNORED_FLAGS.items() if not flag.models_only}
 # How close a keyword must be to an accepted name to count as a misspelling of it (difflib ratio).
 NEAR_MISS_CUTOFF = 0.8
+
+
+class HubKwargs(TypedDict, total=False):
+    """The :class:`HubOptions` as keywords, for a type checker (``**hub: Unpack[HubKwargs]``): the same names, each
+    with its type (``tests/test_options.py`` holds the two to the same names)."""
+
+    revision: str | None
+    cache_dir: str | os.PathLike[str] | None
+    token: str | bool | None
+    local_files_only: bool
+    subfolder: str
+    force_download: bool
 
 
 @dataclass(frozen=True)
@@ -141,5 +185,5 @@ def answer_with_unused(
     return obj
 
 
-__all__ = ["HubOptions", "REFERENCE_FLAGS", "answer_with_unused", "near_miss", "near_misses_message",
-           "refuse_near_misses", "unknown_keywords_error"]
+__all__ = ["IGNORED_FLAGS", "REFERENCE_FLAGS", "HubKwargs", "HubOptions", "IgnoredFlag", "answer_with_unused",
+           "near_miss", "near_misses_message", "refuse_near_misses", "unknown_keywords_error"]

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
-from typing import Any, Literal, overload
+from typing import Any
 
-from modelyard.auto.base import AutoClass, CustomCode
+from modelyard.auto.base import CustomCode, PretrainedAutoClass
 from modelyard.configuration import COMMON_DEFAULTS, PretrainedConfig
 from modelyard.errors import ConfigurationError
-from modelyard.hub.files import FileSource
+from modelyard.hub.files import FileSource, Location
 from modelyard.options import HubOptions
 from modelyard.registry import ModelTypeTable, builtin_names
 
@@ -19,9 +18,10 @@ logger = logging.getLogger(__name__)
 CONFIG_TABLE = ModelTypeTable("AutoConfig", builtin_names(lambda family: family.config))
 
 
-class AutoConfig(AutoClass):
+class AutoConfig(PretrainedAutoClass[PretrainedConfig]):
     """The configuration class of a checkpoint, chosen by its ``model_type``: :meth:`from_pretrained`,
-    :meth:`for_model`."""
+    :meth:`for_model`. To a type checker a PretrainedConfig (the class is chosen at run time; attributes a family
+    adds read as Any through PretrainedConfig's alias lookup)."""
 
     _ENTRY_POINTS = ("from_pretrained(...)", "for_model(...)")
 
@@ -43,50 +43,19 @@ class AutoConfig(AutoClass):
             )
         CONFIG_TABLE.register(model_type, config, exist_ok=exist_ok)
 
-    # A PretrainedConfig to a type checker (the class itself is chosen at run time; attributes a family adds
-    # read as Any through PretrainedConfig's alias lookup).
-    @overload
     @classmethod
-    def from_pretrained(
-        cls, pretrained_model_name_or_path: str | os.PathLike[str] | FileSource, *,
-        trust_remote_code: bool | None = None, code_revision: str | None = None,
-        return_unused_kwargs: Literal[True], **kwargs: Any,
-    ) -> tuple[PretrainedConfig, dict[str, Any]]: ...
-
-    @overload
-    @classmethod
-    def from_pretrained(
-        cls, pretrained_model_name_or_path: str | os.PathLike[str] | FileSource, *,
-        trust_remote_code: bool | None = None, code_revision: str | None = None,
-        return_unused_kwargs: Literal[False] = False, **kwargs: Any,
-    ) -> PretrainedConfig: ...
-
-    @classmethod
-    def from_pretrained(
-        cls,
-        pretrained_model_name_or_path: str | os.PathLike[str] | FileSource,
-        *,
-        trust_remote_code: bool | None = None,
-        code_revision: str | None = None,
-        return_unused_kwargs: bool = False,
-        **kwargs: Any,
-    ) -> PretrainedConfig | tuple[PretrainedConfig, dict[str, Any]]:
-        """Load a config, choosing its class from ``model_type`` (or from ``auto_map`` for custom code).
-
-        Where the file comes from: the :class:`~modelyard.options.HubOptions`; other keywords override
-        attributes, as in :meth:`PretrainedConfig.from_pretrained`.
-        """
-        hub = HubOptions.take(kwargs, where="AutoConfig.from_pretrained")
-        location = PretrainedConfig._locate(pretrained_model_name_or_path, hub)
-        config_dict = PretrainedConfig._config_dict_at(location)
-        if isinstance(location, Path):  # a lone config file: custom code, if any, sits next to it
-            source = FileSource.open(location.parent) if location.parent.is_dir() else None
+    def _load(cls, location: Location, hub: HubOptions, code: CustomCode, *args: Any, **kwargs: Any) -> Any:
+        """Read the config file, choose its class from ``model_type`` (or from ``auto_map`` for custom code) and
+        build it; the other keywords override attributes, as in :meth:`PretrainedConfig.from_pretrained`
+        (``return_unused_kwargs=True`` returns those that are not attributes too)."""
+        opened = PretrainedConfig._locate(location, hub)
+        config_dict = PretrainedConfig._config_dict_at(opened)
+        if isinstance(opened, Path):  # a lone config file: custom code, if any, sits next to it
+            source = FileSource.open(opened.parent) if opened.parent.is_dir() else None
         else:
-            source = location
+            source = opened
         if "model_type" not in config_dict and "AutoConfig" not in (config_dict.get("auto_map") or {}):
-            name = pretrained_model_name_or_path.name if isinstance(pretrained_model_name_or_path, FileSource) else str(
-                pretrained_model_name_or_path
-            )
+            name = location.name if isinstance(location, FileSource) else str(location)
             guessed = model_type_in_name(name)
             if guessed is not None:
                 logger.info(
@@ -94,9 +63,9 @@ class AutoConfig(AutoClass):
                     "\"model_type\" to the file to choose otherwise).", name, guessed,
                 )
                 config_class: type[PretrainedConfig] = CONFIG_TABLE.require(guessed, where=name)
-                return config_class.from_dict(config_dict, return_unused_kwargs=return_unused_kwargs, **kwargs)
-        config_class = resolve_config_class(config_dict, code=CustomCode(source, trust_remote_code, code_revision))
-        return config_class.from_dict(config_dict, return_unused_kwargs=return_unused_kwargs, **kwargs)
+                return config_class.from_dict(config_dict, **kwargs)
+        config_class = resolve_config_class(config_dict, code=code.at(source))
+        return config_class.from_dict(config_dict, **kwargs)
 
 
 def model_type_in_name(name: str) -> str | None:

@@ -10,21 +10,23 @@ from __future__ import annotations
 
 import importlib
 import logging
-import os
-from typing import Any, ClassVar, Literal, overload
+from typing import Any, ClassVar, TypeVar
 
-from modelyard.auto.base import AutoClass, CustomCode
+from modelyard.auto.base import CustomCode, PretrainedAutoClass
 from modelyard.errors import RegistrationError, UnknownModelTypeError
 from modelyard.feature_extraction import (
     FeatureExtractionMixin,
     read_json_object,
     read_preprocessor_settings,
 )
-from modelyard.hub.files import FileSource
+from modelyard.hub.files import FileSource, Location
 from modelyard.options import HubOptions
 from modelyard.registry import ModelTypeTable, builtin_names
 
 logger = logging.getLogger(__name__)
+
+# What a preprocessor Auto class gives a type checker: FeatureExtractionMixin, BaseImageProcessor.
+P = TypeVar("P")
 
 FEATURE_EXTRACTOR_TABLE = ModelTypeTable("AutoFeatureExtractor", builtin_names(lambda family: family.feature_extractor))
 
@@ -85,7 +87,7 @@ def unknown_class_error(where: str, name: str, table: ModelTypeTable) -> Unknown
     )
 
 
-class _PreprocessorAutoClass(AutoClass):
+class _PreprocessorAutoClass(PretrainedAutoClass[P]):
     """What ``AutoFeatureExtractor`` and ``AutoImageProcessor`` share: a saved preprocessor's class is chosen from
     its settings (the type keys, then ``auto_map`` behind the trust gate, then ``config.json``'s ``model_type``)
     and built with ``from_dict``. Subclasses name their table (its name is their ``auto_map`` key), their type
@@ -101,20 +103,12 @@ class _PreprocessorAutoClass(AutoClass):
         return class_from_name(name, cls._table)
 
     @classmethod
-    def _load(
-        cls,
-        pretrained_model_name_or_path: str | os.PathLike[str] | FileSource,
-        kwargs: dict[str, Any],
-        *,
-        config: Any,
-        trust_remote_code: bool | None,
-        code_revision: str | None,
-    ) -> Any:
-        """``from_pretrained``'s work: read the settings, choose the class, build it (``kwargs`` override)."""
-        hub = HubOptions.take(kwargs, where=f"{cls.__name__}.from_pretrained")
-        source, data, name = read_preprocessor_settings(pretrained_model_name_or_path, hub, what=cls._what)
-        code = CustomCode(source, trust_remote_code, code_revision)
-        chosen = cls._resolve_class(data, code=code, config=config, where=f"preprocessor_config.json of {name}")
+    def _load(cls, location: Location, hub: HubOptions, code: CustomCode, *args: Any, **kwargs: Any) -> Any:
+        """Read the settings, choose the class (``config=``: a config object or dict to read ``model_type`` from
+        instead of ``config.json``) and build it; the other keywords override attributes."""
+        config = kwargs.pop("config", None)
+        source, data, name = read_preprocessor_settings(location, hub, what=cls._what)
+        chosen = cls._resolve_class(data, code=code.at(source), config=config, where=f"preprocessor_config.json of {name}")
         return chosen.from_dict(data, **kwargs)
 
     @classmethod
@@ -151,46 +145,14 @@ class _PreprocessorAutoClass(AutoClass):
         )
 
 
-class AutoFeatureExtractor(_PreprocessorAutoClass):
-    """The feature extractor of a checkpoint, its class chosen from its settings: :meth:`from_pretrained`."""
+class AutoFeatureExtractor(_PreprocessorAutoClass[FeatureExtractionMixin]):
+    """The feature extractor of a checkpoint, its class chosen from its settings (``feature_extractor_type`` or
+    ``image_processor_type``, then ``auto_map["AutoFeatureExtractor"]``: custom code, behind ``trust_remote_code``,
+    then ``config.json``'s ``model_type``): :meth:`from_pretrained`. A FeatureExtractionMixin to a type checker."""
 
     _table = FEATURE_EXTRACTOR_TABLE
     _type_keys = ("feature_extractor_type", "image_processor_type")
     _what = "feature extractor"
-
-    # A FeatureExtractionMixin to a type checker (the class is chosen at run time)
-    @overload
-    @classmethod
-    def from_pretrained(
-        cls, pretrained_model_name_or_path: str | os.PathLike[str] | FileSource, *, config: Any = None,
-        trust_remote_code: bool | None = None, code_revision: str | None = None,
-        return_unused_kwargs: Literal[True], **kwargs: Any,
-    ) -> tuple[FeatureExtractionMixin, dict[str, Any]]: ...
-
-    @overload
-    @classmethod
-    def from_pretrained(
-        cls, pretrained_model_name_or_path: str | os.PathLike[str] | FileSource, *, config: Any = None,
-        trust_remote_code: bool | None = None, code_revision: str | None = None, **kwargs: Any,
-    ) -> FeatureExtractionMixin: ...
-
-    @classmethod
-    def from_pretrained(
-        cls,
-        pretrained_model_name_or_path: str | os.PathLike[str] | FileSource,
-        *,
-        config: Any = None,
-        trust_remote_code: bool | None = None,
-        code_revision: str | None = None,
-        **kwargs: Any,
-    ) -> FeatureExtractionMixin | tuple[FeatureExtractionMixin, dict[str, Any]]:
-        """Load a feature extractor: the class comes from ``feature_extractor_type`` (or
-        ``image_processor_type``), then ``auto_map["AutoFeatureExtractor"]`` (custom code, behind
-        ``trust_remote_code``), then ``config.json``'s ``model_type``. ``kwargs`` override attributes."""
-        return cls._load(
-            pretrained_model_name_or_path, kwargs, config=config, trust_remote_code=trust_remote_code,
-            code_revision=code_revision,
-        )
 
     @staticmethod
     def register(config_class: Any, feature_extractor_class: type, exist_ok: bool = False) -> None:

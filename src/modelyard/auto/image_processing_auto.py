@@ -5,24 +5,26 @@
 from __future__ import annotations
 
 import logging
-import os
-from typing import TYPE_CHECKING, Any, Literal, overload
+from typing import TYPE_CHECKING, Any
 
 from modelyard.auto.feature_extraction_auto import _PreprocessorAutoClass, class_from_name, register_class
 from modelyard.errors import RegistrationError
-from modelyard.hub.files import FileSource
 from modelyard.registry import ModelTypeTable, builtin_names
 
 if TYPE_CHECKING:
+    from modelyard.auto.base import CustomCode
+    from modelyard.hub.files import Location
     from modelyard.image_processing import BaseImageProcessor
+    from modelyard.options import HubOptions
 
 logger = logging.getLogger(__name__)
 
 IMAGE_PROCESSOR_TABLE = ModelTypeTable("AutoImageProcessor", builtin_names(lambda family: family.image_processor))
 
 
-class AutoImageProcessor(_PreprocessorAutoClass):
-    """The image processor of a checkpoint, its class chosen from its settings: :meth:`from_pretrained`."""
+class AutoImageProcessor(_PreprocessorAutoClass["BaseImageProcessor"]):
+    """The image processor of a checkpoint, its class chosen from its settings: :meth:`from_pretrained`. A
+    BaseImageProcessor to a type checker."""
 
     _table = IMAGE_PROCESSOR_TABLE
     _type_keys = ("image_processor_type", "feature_extractor_type")
@@ -39,42 +41,16 @@ class AutoImageProcessor(_PreprocessorAutoClass):
                     return found
         return class_from_name(name, IMAGE_PROCESSOR_TABLE)
 
-    # A BaseImageProcessor to a type checker (the class is chosen at run time)
-    @overload
     @classmethod
-    def from_pretrained(
-        cls, pretrained_model_name_or_path: str | os.PathLike[str] | FileSource, *, config: Any = None,
-        trust_remote_code: bool | None = None, code_revision: str | None = None, use_fast: bool | None = None,
-        return_unused_kwargs: Literal[True], **kwargs: Any,
-    ) -> tuple[BaseImageProcessor, dict[str, Any]]: ...
-
-    @overload
-    @classmethod
-    def from_pretrained(
-        cls, pretrained_model_name_or_path: str | os.PathLike[str] | FileSource, *, config: Any = None,
-        trust_remote_code: bool | None = None, code_revision: str | None = None, use_fast: bool | None = None,
-        **kwargs: Any,
-    ) -> BaseImageProcessor: ...
-
-    @classmethod
-    def from_pretrained(
-        cls,
-        pretrained_model_name_or_path: str | os.PathLike[str] | FileSource,
-        *,
-        config: Any = None,
-        trust_remote_code: bool | None = None,
-        code_revision: str | None = None,
-        use_fast: bool | None = None,
-        **kwargs: Any,
-    ) -> BaseImageProcessor | tuple[BaseImageProcessor, dict[str, Any]]:
-        """Load an image processor (``kwargs`` override attributes). ``use_fast`` is accepted for
-        compatibility and ignored: modelyard's image processors are one fast implementation."""
+    def _load(
+        cls, location: Location, hub: HubOptions, code: CustomCode, *args: Any, **kwargs: Any
+    ) -> BaseImageProcessor:
+        """As for every preprocessor; ``use_fast`` is accepted for compatibility and ignored: modelyard's image
+        processors are one fast implementation."""
+        use_fast = kwargs.pop("use_fast", None)
         if use_fast is not None:
             logger.debug("use_fast=%r ignored: modelyard has one (batched, threaded) image processor per model.", use_fast)
-        return cls._load(
-            pretrained_model_name_or_path, kwargs, config=config, trust_remote_code=trust_remote_code,
-            code_revision=code_revision,
-        )
+        return super()._load(location, hub, code, *args, **kwargs)
 
     @staticmethod
     def register(config_class: Any, image_processor_class: type | None = None, exist_ok: bool = False, **compat: Any) -> None:

@@ -3,21 +3,20 @@
 from __future__ import annotations
 
 import copy
-import os
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar, overload
+import dataclasses
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
-from modelyard.auto.base import AutoClass, CustomCode
+from modelyard.auto.base import CustomCode, PretrainedAutoClass
 from modelyard.auto.configuration_auto import CONFIG_TABLE, resolve_config_class
 from modelyard.configuration import PretrainedConfig
 from modelyard.errors import RegistrationError, UnexpectedArgumentError, UnknownModelTypeError, WeightsError
-from modelyard.hub.files import FileSource
+from modelyard.hub.files import FileSource, Location
 from modelyard.options import HubOptions, unknown_keywords_error
 from modelyard.registry import MODEL_TASKS, ConfigKeyedTable
 
 if TYPE_CHECKING:
     from modelyard.generation.utils import GenerationMixin
     from modelyard.modeling import PreTrainedModel
-    from modelyard.weights.report import LoadReport
 
     class GenerativeModel(PreTrainedModel, GenerationMixin):
         """What a type checker sees of a model with a language-model head: a PreTrainedModel with generate()."""
@@ -33,8 +32,14 @@ def _task_table(auto_class: str) -> ConfigKeyedTable:
     return ConfigKeyedTable(auto_class, CONFIG_TABLE)
 
 
-class _AutoModel(AutoClass, Generic[M]):
-    """Shared behaviour; each subclass names its table and the model type it gives (``M``)."""
+class _AutoModel(PretrainedAutoClass[M]):
+    """Shared behaviour; each subclass names its table and the model type it gives (``M``).
+
+    ``from_pretrained(location, **kwargs)`` loads a pretrained model: besides where the files come from, the
+    :class:`~modelyard.weights.load_options.LoadOptions` say how the model loads (``output_loading_info=True``
+    also returns the :class:`~modelyard.weights.report.LoadReport`), ``config=`` gives a config instead of the
+    saved one, and every other keyword overrides a config attribute or is an argument of the model class.
+    """
 
     _ENTRY_POINTS = ("from_pretrained(...)", "from_config(config)")
     _table: ClassVar[ConfigKeyedTable]
@@ -45,29 +50,15 @@ class _AutoModel(AutoClass, Generic[M]):
         cls._table.register(config_class, model_class, exist_ok=exist_ok)
 
     @classmethod
-    def model_class_for(
-        cls,
-        config: PretrainedConfig,
-        *,
-        source: FileSource | None = None,
-        trust_remote_code: bool | None = None,
-        code_revision: str | None = None,
-    ) -> type[Any]:
-        """The model class this Auto class builds for ``config`` (custom code behind the trust gate)."""
-        model_class, _ = cls._resolve_model_class(
-            config, source=source, trust_remote_code=trust_remote_code, code_revision=code_revision
-        )
+    def model_class_for(cls, config: PretrainedConfig, code: CustomCode | None = None) -> type[Any]:
+        """The model class this Auto class builds for ``config``; custom code behind the trust gate, as ``code``
+        says (its source, ``trust_remote_code``, ``code_revision``; by default the config's own source, nothing
+        said)."""
+        model_class, _ = cls._resolve_model_class(config, code or CustomCode(None))
         return model_class
 
     @classmethod
-    def _resolve_model_class(
-        cls,
-        config: PretrainedConfig,
-        *,
-        source: FileSource | None,
-        trust_remote_code: bool | None,
-        code_revision: str | None,
-    ) -> tuple[type[Any], Any]:
+    def _resolve_model_class(cls, config: PretrainedConfig, code: CustomCode) -> tuple[type[Any], Any]:
         """``(class, stand_in_for)``: ``stand_in_for`` is the ``auto_map`` entry a built-in class replaces
         because the user did not consent to custom code; such a class must prove it fits the weights."""
         auto_map = getattr(config, "auto_map", None) or {}
@@ -76,11 +67,11 @@ class _AutoModel(AutoClass, Generic[M]):
         if reference is not None:
             from modelyard import dynamic_modules
 
-            if source is None:
-                source = dynamic_modules.source_for_config(config)
-            if trust_remote_code is None and dynamic_modules.loaded_from(type(config), source):
-                trust_remote_code = True  # the config's own code from this very source was already accepted
-            code = CustomCode(source, trust_remote_code, code_revision)
+            if code.source is None:
+                code = code.at(dynamic_modules.source_for_config(config))
+            if code.trust_remote_code is None and dynamic_modules.loaded_from(type(config), code.source):
+                # the config's own code from this very source was already accepted
+                code = dataclasses.replace(code, trust_remote_code=True)
             remote = code.resolve(reference, auto_class=cls.__name__, builtin=builtin)
             if remote is not None:
                 from modelyard.generation.utils import add_generation_mixin_to_remote_model
@@ -100,8 +91,8 @@ class _AutoModel(AutoClass, Generic[M]):
     @classmethod
     def from_config(cls, config: PretrainedConfig, *, trust_remote_code: bool | None = None, **kwargs: Any) -> M:
         """A randomly initialised model for ``config`` (no weights are loaded)."""
-        code_revision = kwargs.pop("code_revision", None)
-        model_class = cls.model_class_for(config, trust_remote_code=trust_remote_code, code_revision=code_revision)
+        code = CustomCode(None, trust_remote_code, kwargs.pop("code_revision", None))
+        model_class = cls.model_class_for(config, code)
         dtype = kwargs.pop("dtype", kwargs.pop("torch_dtype", None))
         if kwargs:
             raise UnexpectedArgumentError(f"{cls.__name__}.from_config got unexpected arguments {sorted(kwargs)}.")
@@ -112,62 +103,19 @@ class _AutoModel(AutoClass, Generic[M]):
             model = model.to(resolve_dtype(dtype))
         return model
 
-    @overload
     @classmethod
-    def from_pretrained(
-        cls, pretrained_model_name_or_path: str | os.PathLike[str] | FileSource, *model_args: Any,
-        config: PretrainedConfig | None = None, trust_remote_code: bool | None = None,
-        code_revision: str | None = None, output_loading_info: Literal[True], **kwargs: Any,
-    ) -> tuple[M, LoadReport]: ...
-
-    @overload
-    @classmethod
-    def from_pretrained(
-        cls, pretrained_model_name_or_path: str | os.PathLike[str] | FileSource, *model_args: Any,
-        config: PretrainedConfig | None = None, trust_remote_code: bool | None = None,
-        code_revision: str | None = None, **kwargs: Any,
-    ) -> M: ...
-
-    @classmethod
-    def from_pretrained(
-        cls,
-        pretrained_model_name_or_path: str | os.PathLike[str] | FileSource,
-        *model_args: Any,
-        config: PretrainedConfig | None = None,
-        trust_remote_code: bool | None = None,
-        code_revision: str | None = None,
-        **kwargs: Any,
-    ) -> M | tuple[M, LoadReport]:
-        """Load a pretrained model; keywords that are not loading options override config attributes.
-
-        Where the files come from: the :class:`~modelyard.options.HubOptions` (``revision``, ``cache_dir``,
-        ``token``, ``local_files_only``, ``subfolder``, ``force_download``); how the model loads: the
-        :class:`~modelyard.weights.load_options.LoadOptions`.
-
-        ``trust_remote_code``: ``True`` runs the repository's own code (``auto_map``), ``False`` never does,
-        ``None`` (default) runs it only for a trusted publisher or after a yes on an interactive terminal.
-        Without consent, a built-in class is used only when the weights really fit it; otherwise
-        :class:`~modelyard.errors.TrustRemoteCodeError` is raised. ``revision`` pins the weights and the code
-        to one commit; ``code_revision`` takes the code from another revision.
-        """
-        if model_args:
-            raise UnexpectedArgumentError(
-                f"{cls.__name__}.from_pretrained takes the model location as its only positional argument; "
-                f"pass options by keyword (got {len(model_args)} extra positional arguments)."
-            )
+    def _load(cls, location: Location, hub: HubOptions, code: CustomCode, *args: Any, **kwargs: Any) -> Any:
         from modelyard.dynamic_modules import load_pretrained
         from modelyard.weights.load_options import LoadOptions
 
-        where = f"{cls.__name__}.from_pretrained"
         # One door: the options split once, one source opened, the classes picked, the loader called.
-        hub = HubOptions.take(kwargs, where=where)
-        source = hub.open(pretrained_model_name_or_path)
+        source = hub.open(location)
+        code = code.at(source)
+        config = kwargs.pop("config", None)
         # Load options go to the model class; every other keyword is a config override (or a model argument).
         load_options = {k: kwargs.pop(k) for k in list(kwargs) if k in LoadOptions.accepted_names()}
         overrides = kwargs
-        config_, model_class, stand_in_for, options = cls._pick(
-            source, config, overrides, load_options, trust_remote_code=trust_remote_code, code_revision=code_revision
-        )
+        config_, model_class, stand_in_for, options = cls._pick(source, code, config, overrides, load_options)
         if stand_in_for is None:
             return load_pretrained(model_class, source, config=config_, **options)
         try:
@@ -176,7 +124,7 @@ class _AutoModel(AutoClass, Generic[M]):
             from modelyard.dynamic.stand_in import StandInMisfitError
 
             # Asks on a terminal (trust_remote_code=None) or raises the trust error with the reason.
-            CustomCode(source, trust_remote_code, code_revision).resolve(
+            code.resolve(
                 stand_in_for,
                 auto_class=cls.__name__,
                 builtin=None,
@@ -185,38 +133,34 @@ class _AutoModel(AutoClass, Generic[M]):
                 else f"the weights do not fit the built-in {model_class.__name__}: {err}",
             )
         # The user said yes: the repository's code throughout (its config class included), same source and options.
-        config_, model_class, _, options = cls._pick(
-            source, config, overrides, load_options, trust_remote_code=True, code_revision=code_revision
-        )
+        trusted = dataclasses.replace(code, trust_remote_code=True)
+        config_, model_class, _, options = cls._pick(source, trusted, config, overrides, load_options)
         return load_pretrained(model_class, source, config=config_, **options)
 
     @classmethod
     def _pick(
         cls,
         source: FileSource,
+        code: CustomCode,
         config: PretrainedConfig | None,
         overrides: dict[str, Any],
         load_options: dict[str, Any],
-        *,
-        trust_remote_code: bool | None,
-        code_revision: str | None,
     ) -> tuple[PretrainedConfig, type[Any], Any, dict[str, Any]]:
-        """The configuration (read from ``source`` unless given, with ``overrides`` applied), the model class,
-        the ``auto_map`` entry a built-in class stands in for (or None) and the options for its loader."""
+        """The configuration (read from ``source`` unless given, with ``overrides`` applied), the model class
+        (custom code of ``source`` as ``code`` says), the ``auto_map`` entry a built-in class stands in for (or
+        None) and the options for its loader."""
         from modelyard.modeling import PreTrainedModel
 
         where = f"{cls.__name__}.from_pretrained"
         if config is None:
             config_dict = PretrainedConfig._config_dict_at(source)
-            config_class = resolve_config_class(config_dict, code=CustomCode(source, trust_remote_code, code_revision))
+            config_class = resolve_config_class(config_dict, code=code)
             config, unused = config_class.from_dict(config_dict, return_unused_kwargs=True, **overrides)
         else:
             config = copy.deepcopy(config)
             unused = {k: v for k, v in overrides.items() if not hasattr(config, k)}
             config.update({k: v for k, v in overrides.items() if k not in unused})
-        model_class, stand_in_for = cls._resolve_model_class(
-            config, source=source, trust_remote_code=trust_remote_code, code_revision=code_revision
-        )
+        model_class, stand_in_for = cls._resolve_model_class(config, code)
         # What the config does not take may be an argument of the model class (add_pooling_layer=...).
         init_args = model_class.init_arguments() if hasattr(model_class, "init_arguments") else frozenset()
         options = {**load_options, **{k: unused.pop(k) for k in list(unused) if k in init_args}}

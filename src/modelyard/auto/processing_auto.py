@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import importlib
 import logging
-import os
 from typing import Any
 
-from modelyard.auto.base import AutoClass, CustomCode
+from modelyard.auto.base import CustomCode, PretrainedAutoClass
 from modelyard.auto.feature_extraction_auto import (
     class_from_name,
     register_class,
@@ -22,7 +21,7 @@ from modelyard.auto.feature_extraction_auto import (
 )
 from modelyard.errors import ModelyardError, RegistrationError, UnknownModelTypeError
 from modelyard.feature_extraction import FEATURE_EXTRACTOR_NAME, PROCESSOR_NAME, open_source, read_json_object
-from modelyard.hub.files import FileSource
+from modelyard.hub.files import FileSource, Location
 from modelyard.options import HubOptions
 from modelyard.registry import ModelTypeTable, builtin_names
 
@@ -34,21 +33,13 @@ _CLASS_FILES = (PROCESSOR_NAME, FEATURE_EXTRACTOR_NAME, "tokenizer_config.json",
 _TOKENIZER_FILES = ("tokenizer_config.json", "tokenizer.json", "vocab.json", "vocab.txt")
 
 
-class AutoProcessor(AutoClass):
-    """The processor of a checkpoint (or its one preprocessor, where it has no processor): :meth:`from_pretrained`."""
+class AutoProcessor(PretrainedAutoClass[Any]):
+    """The processor of a checkpoint (or its one preprocessor, where it has no processor): :meth:`from_pretrained`
+    (the other keywords go to the chosen class's ``from_pretrained``)."""
 
     @classmethod
-    def from_pretrained(
-        cls,
-        pretrained_model_name_or_path: str | os.PathLike[str] | FileSource,
-        *,
-        trust_remote_code: bool | None = None,
-        code_revision: str | None = None,
-        **kwargs: Any,
-    ) -> Any:
-        """Load the processor of a folder or repository (``kwargs`` go to the chosen class's ``from_pretrained``)."""
-        hub = HubOptions.take(kwargs, where="AutoProcessor.from_pretrained")
-        source, file_path = open_source(pretrained_model_name_or_path, hub)
+    def _load(cls, location: Location, hub: HubOptions, code: CustomCode, *args: Any, **kwargs: Any) -> Any:
+        source, file_path = open_source(location, hub)
         if source is None:
             raise ModelyardError(
                 f"AutoProcessor needs a folder or repository, got the file {str(file_path)!r}; pass its folder."
@@ -59,8 +50,7 @@ class AutoProcessor(AutoClass):
             # The model type's processor, when the folder holds its parts (a tokenizer besides the preprocessor).
             builtin = PROCESSOR_TABLE.get(model_type)
         if reference is not None:
-            code = CustomCode(source, trust_remote_code, code_revision)
-            remote = resolve_remote(reference, auto_class="AutoProcessor", code=code, builtin=builtin)
+            remote = resolve_remote(reference, auto_class="AutoProcessor", code=code.at(source), builtin=builtin)
             if remote is not None:
                 from modelyard.dynamic_modules import load_pretrained
 
@@ -69,7 +59,9 @@ class AutoProcessor(AutoClass):
             return builtin.from_pretrained(source, **kwargs)
         if class_name is not None:
             raise unknown_class_error(f"{source.name!r}", class_name, PROCESSOR_TABLE)
-        return _single_preprocessor(source, trust_remote_code=trust_remote_code, code_revision=code_revision, **kwargs)
+        return _single_preprocessor(
+            source, trust_remote_code=code.trust_remote_code, code_revision=code.code_revision, **kwargs
+        )
 
     @staticmethod
     def register(config_class: Any, processor_class: type, exist_ok: bool = False) -> None:

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import importlib
 import logging
-import os
 from typing import TYPE_CHECKING, Any
 
-from modelyard.auto.base import AutoClass, CustomCode
+from modelyard.auto.base import CustomCode, PretrainedAutoClass
 from modelyard.auto.feature_extraction_auto import resolve_remote
 from modelyard.errors import RegistrationError, TokenizerError, UnknownModelTypeError
-from modelyard.hub.files import FileSource
+from modelyard.hub.files import FileSource, Location
 from modelyard.options import HubOptions
 from modelyard.registry import ModelTypeTable, builtin_names, import_family_class, public_exports
 
@@ -95,28 +94,25 @@ def _read_json_dict(source: FileSource, filename: str) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-class AutoTokenizer(AutoClass):
-    """The tokenizer of a checkpoint, its class chosen from its files and config: :meth:`from_pretrained`."""
+class AutoTokenizer(PretrainedAutoClass["PreTrainedTokenizerBase"]):
+    """The tokenizer of a checkpoint, its class chosen from its files and config: :meth:`from_pretrained` loads the
+    fast class by default, the slow one with ``use_fast=False`` (or when the model has no fast tokenizer);
+    ``tokenizer_type=`` names the model type whose tokenizer to use, ``config=`` a config (object or dict) to read
+    the class from instead of ``config.json``. Other arguments go to the tokenizer.
+
+    To a type checker the result is a ``PreTrainedTokenizerBase`` (the class is chosen at run time; the slow and
+    fast classes share that API)."""
+
+    _passes_positional = True  # a tokenizer's own positional arguments
 
     @classmethod
-    def from_pretrained(
-        cls,
-        pretrained_model_name_or_path: str | os.PathLike[str] | FileSource,
-        *inputs: Any,
-        use_fast: bool = True,
-        tokenizer_type: str | None = None,
-        trust_remote_code: bool | None = None,
-        code_revision: str | None = None,
-        config: Any | None = None,
-        **kwargs: Any,
+    def _load(
+        cls, location: Location, hub: HubOptions, code: CustomCode, *inputs: Any, **kwargs: Any
     ) -> PreTrainedTokenizerBase:
-        """Load the tokenizer saved in a folder or repository: the fast class by default, the slow one with
-        ``use_fast=False`` (or when the model has no fast tokenizer). Where the files come from: the
-        :class:`~modelyard.options.HubOptions`; other keyword arguments go to the tokenizer.
-
-        To a type checker the result is a ``PreTrainedTokenizerBase`` (the class is chosen at run time; the
-        slow and fast classes share that API)."""
-        source = HubOptions.take(kwargs, where="AutoTokenizer.from_pretrained").open(pretrained_model_name_or_path)
+        use_fast: bool = kwargs.pop("use_fast", True)
+        tokenizer_type: str | None = kwargs.pop("tokenizer_type", None)
+        config = kwargs.pop("config", None)
+        source = hub.open(location)
         if tokenizer_type is not None:
             names = TOKENIZER_TABLE.builtin_names(tokenizer_type)
             if names is None and tokenizer_type not in TOKENIZER_TABLE:
@@ -143,8 +139,7 @@ class AutoTokenizer(AutoClass):
             chosen = fast_ref if use_fast and fast_ref else slow_ref
             if chosen is None:
                 chosen = fast_ref
-            code = CustomCode(source, trust_remote_code, code_revision)
-            remote_class = resolve_remote(chosen, auto_class="AutoTokenizer", code=code, builtin=local_class)
+            remote_class = resolve_remote(chosen, auto_class="AutoTokenizer", code=code.at(source), builtin=local_class)
             if remote_class is not None:
                 from modelyard.dynamic_modules import load_pretrained
 

@@ -32,7 +32,7 @@ import os
 import weakref
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from modelyard import registry
 from modelyard.dynamic.closure import DirectoryReader, SourceReader, collect
@@ -63,6 +63,11 @@ from modelyard.dynamic_modules.trust import (
 from modelyard.errors import ConfigurationError, MissingFileError, TrustRemoteCodeError
 from modelyard.hub import settings
 from modelyard.hub.files import FileSource
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack  # (typing's own from Python 3.11; the package supports 3.10)
+
+    from modelyard.options import HubKwargs
 
 logger = logging.getLogger(__name__)
 
@@ -513,21 +518,13 @@ def get_class_from_dynamic_module(
     *,
     trust_remote_code: bool | None = None,
     code_revision: str | None = None,
-    revision: str | None = None,
     auto_class: str = "AutoModel",
-    cache_dir: str | os.PathLike[str] | None = None,
-    local_files_only: bool = False,
-    token: str | bool | None = None,
+    **hub: Unpack[HubKwargs],
 ) -> type[Any]:
     """Load one class of custom code directly (``"module.Class"`` in the given folder or repository, or
-    ``"owner/repo--module.Class"``), behind the same trust gate as the Auto classes."""
-    source = FileSource.open(
-        pretrained_model_name_or_path,
-        revision=revision,
-        cache_dir=cache_dir,
-        token=token,
-        local_files_only=local_files_only,
-    )
+    ``"owner/repo--module.Class"``), behind the same trust gate as the Auto classes. Where the code comes
+    from: the :class:`~modelyard.options.HubOptions` (``revision``, ``cache_dir``, ``token``, ...)."""
+    source = FileSource.open(pretrained_model_name_or_path, **hub)
     klass = resolve_remote_class(
         class_reference,
         auto_class=auto_class,

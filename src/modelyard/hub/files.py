@@ -15,6 +15,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from modelyard.errors import (
     HubError,
@@ -26,6 +27,10 @@ from modelyard.errors import (
 )
 from modelyard.hub import settings
 from modelyard.hub.gateway import hub_client
+from modelyard.options import HubKwargs, HubOptions
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack  # (typing's own from Python 3.11; the package supports 3.10)
 
 logger = logging.getLogger(__name__)
 
@@ -65,21 +70,13 @@ class FileSource:
 
     # ---------------------------------------------------------------- construction
     @classmethod
-    def open(
-        cls,
-        path_or_repo_id: PathLike | FileSource,
-        *,
-        revision: str | None = None,
-        cache_dir: PathLike | None = None,
-        token: str | bool | None = None,
-        local_files_only: bool = False,
-        subfolder: str = "",
-        force_download: bool = False,
-    ) -> FileSource:
+    def open(cls, path_or_repo_id: PathLike | FileSource, **hub: Unpack[HubKwargs]) -> FileSource:
         """Resolve ``path_or_repo_id`` once: a folder is used as is; a repo id is pinned to a commit.
 
+        The keywords are the :class:`~modelyard.options.HubOptions` (a folder uses only ``subfolder``);
         ``force_download=True`` downloads every file of this load again even when it is cached.
         """
+        subfolder = HubOptions(**hub).subfolder  # (an unknown keyword is a TypeError here, as for any call)
         if isinstance(path_or_repo_id, FileSource):
             return path_or_repo_id.with_subfolder(subfolder) if subfolder else path_or_repo_id
         name = os.fspath(path_or_repo_id)
@@ -97,36 +94,25 @@ class FileSource:
                 f"{name!r} is neither an existing folder nor a valid hub repository id "
                 f"('name' or 'namespace/name'). Check the path (current directory: {os.getcwd()!r})."
             )
-        return cls.open_repo(
-            name, revision=revision, cache_dir=cache_dir, token=token, local_files_only=local_files_only,
-            subfolder=subfolder, force_download=force_download,
-        )
+        return cls.open_repo(name, **hub)
 
     @classmethod
-    def open_repo(
-        cls,
-        repo_id: str,
-        *,
-        revision: str | None = None,
-        cache_dir: PathLike | None = None,
-        token: str | bool | None = None,
-        local_files_only: bool = False,
-        subfolder: str = "",
-        force_download: bool = False,
-    ) -> FileSource:
+    def open_repo(cls, repo_id: str, **hub: Unpack[HubKwargs]) -> FileSource:
         """A hub repository pinned to a commit, never a folder that happens to have the same name (for
-        references that can only mean the hub, such as ``auto_map``'s ``"owner/repo--module.Class"``)."""
+        references that can only mean the hub, such as ``auto_map``'s ``"owner/repo--module.Class"``). The
+        keywords are the :class:`~modelyard.options.HubOptions`."""
         if not _REPO_ID_RE.fullmatch(repo_id) or "--" in repo_id or ".." in repo_id:
             raise MissingFileError(f"{repo_id!r} is not a valid hub repository id ('name' or 'namespace/name').")
-        offline = local_files_only or settings.is_offline()
+        options = HubOptions(**hub)
+        offline = options.local_files_only or settings.is_offline()
         source = cls(
             repo_id=repo_id,
-            revision=revision,
-            cache_dir=settings.hub_cache_dir(cache_dir),
-            token=token,
+            revision=options.revision,
+            cache_dir=settings.hub_cache_dir(options.cache_dir),
+            token=options.token,
             local_files_only=offline,
-            subfolder=subfolder,
-            force_download=force_download and not offline,
+            subfolder=options.subfolder,
+            force_download=options.force_download and not offline,
         )
         source._pin_commit()
         return source
@@ -269,6 +255,10 @@ class FileSource:
         present = self.list_files()
         shown = ", ".join(present[:12]) + (" ..." if len(present) > 12 else "") if present else "no files"
         return f"{filename!r} was not found in {where}, which holds: {shown}."
+
+
+# What every from_pretrained loads from: a folder, a hub repository id, or a source already opened.
+Location = PathLike | FileSource
 
 
 def _unsafe_siblings(info: object) -> list[str]:

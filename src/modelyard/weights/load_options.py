@@ -20,21 +20,14 @@ from typing import Any
 import torch
 
 from modelyard.errors import ConfigurationError, UnexpectedArgumentError
+from modelyard.options import IGNORED_FLAGS
 from modelyard.weights.placement import DISK, SplitPlacement, as_placement_device
 
 logger = logging.getLogger(__name__)
 
-# Taken and ignored; the value says why ignoring them is right.
-# (The reference's general private flags, _from_auto and the like, are dropped for every kind by
-# modelyard.options.HubOptions.take.)
-IGNORED: dict[str, str] = {
-    "trust_remote_code": "only the Auto classes run custom code; a concrete class is already chosen",
-    "code_revision": "only the Auto classes fetch custom code",
-    "low_cpu_mem_usage": "modelyard always loads without a second copy of the weights (meta-device build)",
-    "offload_state_dict": "weights are read one tensor at a time; there is no whole state dict to offload",
-    "use_kernels": "modelyard's layers are plain PyTorch",
-    "adapter_name": "only meaningful with an adapter, and adapters are refused (see adapter_kwargs)",
-}
+# Taken and ignored where a model is loaded (name -> why ignoring it is right; one table with the reference's
+# general private flags, _from_auto and the like, which modelyard.options.HubOptions.take drops for every kind).
+IGNORED: dict[str, str] = {name: flag.why for name, flag in IGNORED_FLAGS.items() if flag.models_only}
 
 # Refused, with the way forward.
 UNSUPPORTED: dict[str, str] = {

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import re
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping, MutableMapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
+from dataclasses import KW_ONLY, InitVar, dataclass
 from typing import Any, TypeVar
 
 from modelyard.auto.configuration_auto import CONFIG_TABLE
@@ -102,27 +103,24 @@ class _LookupMapping(Mapping[_K, Any]):
         return value
 
 
+@dataclass(eq=False, repr=False)  # a Mapping's equality and the repr below
 class ConfigClassMapping(_LookupMapping[type]):
-    """``config class -> value`` over the model types a table knows, registrations included.
+    """``config class -> value`` over the model types a table knows, registrations included: what it is called,
+    the table's model types, the value for a config class, the config classes registered, and where a
+    ``register`` goes.
 
     ``_extra_content`` is the live mapping of user registrations (``config class -> value``), under the
     reference's name: code that cleans up after ``register`` deletes from it."""
 
-    def __init__(
-        self,
-        describe: str,
-        model_types: Any,
-        value_for: Any,
-        registered: Any,
-        register: Any,
-        *,
-        extra_content: MutableMapping[type, Any] | None = None,
-    ) -> None:
-        self._describe = describe
-        self._model_types = model_types
-        self._value_for = value_for
-        self._registered = registered
-        self._register = register
+    _describe: str
+    _model_types: Callable[[], Iterable[str]]
+    _value_for: Callable[[type], Any]
+    _registered: Callable[[], Iterable[type]]
+    _register: Callable[[type, Any, bool], None]
+    _: KW_ONLY
+    extra_content: InitVar[MutableMapping[type, Any] | None] = None
+
+    def __post_init__(self, extra_content: MutableMapping[type, Any] | None) -> None:
         self._extra_content: MutableMapping[type, Any] = extra_content if extra_content is not None else {}
 
     def _config_classes(self) -> list[type]:

@@ -27,8 +27,8 @@ from modelyard import (
     Wav2Vec2Processor,
 )
 from modelyard.errors import UnexpectedArgumentError
-from modelyard.hub.files import FileSource
-from modelyard.options import IGNORED_FLAGS, REFERENCE_FLAGS, HubKwargs, HubOptions
+from modelyard.hub.files import FileSource, HubKwargs
+from modelyard.options import IGNORED_FLAGS, REFERENCE_FLAGS, HubOptions
 from modelyard.pretrained_io import PretrainedIO
 from modelyard.weights import load_options
 from modelyard.weights.load_options import LoadOptions

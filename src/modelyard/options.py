@@ -5,9 +5,9 @@
 vocabulary of "did you mean" suggestions. ``from_pretrained(location, **kwargs)`` takes them out of the
 keywords once, at the door (:meth:`HubOptions.take`), and hands the rest to the kind being loaded.
 
-:class:`HubKwargs` declares the same names for a type checker: a signature that takes nothing but them (a
-:class:`~modelyard.hub.files.FileSource` opener) takes ``**hub: Unpack[HubKwargs]``, so a misspelt or mistyped one
-is a type error there.
+:class:`~modelyard.hub.files.HubKwargs` declares the same names for a type checker: a signature that takes nothing
+but them (``FileSource.open``) takes ``**hub: Unpack[HubKwargs]``, so a misspelt or mistyped one is a type error
+there.
 
 The reference library's flags that modelyard takes and ignores are one table, :data:`IGNORED_FLAGS`, each with
 why ignoring it is right: its own private flags (which its Auto classes and pipelines pass to whatever class they
@@ -29,7 +29,7 @@ import os
 import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, TypedDict, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from modelyard.errors import UnexpectedArgumentError
 
@@ -77,18 +77,6 @@ IGNORED_FLAGS: dict[str, IgnoredFlag] = {
 REFERENCE_FLAGS: dict[str, str] = {name: flag.why for name, flag in IGNORED_FLAGS.items() if not flag.models_only}
 # How close a keyword must be to an accepted name to count as a misspelling of it (difflib ratio).
 NEAR_MISS_CUTOFF = 0.8
-
-
-class HubKwargs(TypedDict, total=False):
-    """The :class:`HubOptions` as keywords, for a type checker (``**hub: Unpack[HubKwargs]``): the same names, each
-    with its type (``tests/test_options.py`` holds the two to the same names)."""
-
-    revision: str | None
-    cache_dir: str | os.PathLike[str] | None
-    token: str | bool | None
-    local_files_only: bool
-    subfolder: str
-    force_download: bool
 
 
 @dataclass(frozen=True)
@@ -185,5 +173,5 @@ def answer_with_unused(
     return obj
 
 
-__all__ = ["IGNORED_FLAGS", "REFERENCE_FLAGS", "HubKwargs", "HubOptions", "IgnoredFlag", "answer_with_unused",
+__all__ = ["IGNORED_FLAGS", "REFERENCE_FLAGS", "HubOptions", "IgnoredFlag", "answer_with_unused",
            "near_miss", "near_misses_message", "refuse_near_misses", "unknown_keywords_error"]

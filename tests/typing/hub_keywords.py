@@ -1,5 +1,5 @@
 """The hub keywords (``revision``, ``cache_dir``, ``token``, ``local_files_only``, ``subfolder``,
-``force_download``) are declared once, :class:`modelyard.options.HubKwargs`, and a signature that takes only them
+``force_download``) are declared once, :class:`modelyard.hub.files.HubKwargs`, and a signature that takes only them
 takes ``**hub: Unpack[HubKwargs]``: a misspelt or mistyped one is a type error there. Checked by mypy in
 ``make lint`` and by ``tests/test_typing.py``; never run.
 
@@ -22,8 +22,8 @@ from typing_extensions import assert_type
 
 from modelyard import AutoModel, AutoTokenizer
 from modelyard.dynamic_modules import get_class_from_dynamic_module
-from modelyard.hub.files import FileSource
-from modelyard.options import HubKwargs, HubOptions
+from modelyard.hub.files import FileSource, HubKwargs
+from modelyard.options import HubOptions
 
 
 def every_hub_keyword_is_taken(path: str) -> None:

@@ -62,12 +62,10 @@ from modelyard.dynamic_modules.trust import (
 )
 from modelyard.errors import ConfigurationError, MissingFileError, TrustRemoteCodeError
 from modelyard.hub import settings
-from modelyard.hub.files import FileSource
+from modelyard.hub.files import FileSource, HubKwargs
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack  # (typing's own from Python 3.11; the package supports 3.10)
-
-    from modelyard.options import HubKwargs
 
 logger = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypedDict
 
 from modelyard.errors import (
     HubError,
@@ -23,11 +23,11 @@ from modelyard.errors import (
     OfflineModeError,
     RepositoryNotFoundError,
     RevisionNotFoundError,
+    UnexpectedArgumentError,
     UnsafeFileError,
 )
 from modelyard.hub import settings
 from modelyard.hub.gateway import hub_client
-from modelyard.options import HubKwargs, HubOptions
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack  # (typing's own from Python 3.11; the package supports 3.10)
@@ -42,6 +42,19 @@ PathLike = str | os.PathLike[str]
 
 def is_commit_hash(revision: str | None) -> bool:
     return revision is not None and COMMIT_RE.fullmatch(revision) is not None
+
+
+class HubKwargs(TypedDict, total=False):
+    """Where the files of a load come from, as keywords (:class:`~modelyard.options.HubOptions` documents them and
+    ``tests/test_options.py`` holds the two to the same names and types): a signature that takes only them takes
+    ``**hub: Unpack[HubKwargs]``, so that a type checker rejects a misspelt or mistyped one."""
+
+    revision: str | None
+    cache_dir: str | os.PathLike[str] | None
+    token: str | bool | None
+    local_files_only: bool
+    subfolder: str
+    force_download: bool
 
 
 def _cache_repo_folder(cache_dir: Path, repo_id: str) -> Path:
@@ -71,12 +84,15 @@ class FileSource:
     # ---------------------------------------------------------------- construction
     @classmethod
     def open(cls, path_or_repo_id: PathLike | FileSource, **hub: Unpack[HubKwargs]) -> FileSource:
-        """Resolve ``path_or_repo_id`` once: a folder is used as is; a repo id is pinned to a commit.
-
-        The keywords are the :class:`~modelyard.options.HubOptions` (a folder uses only ``subfolder``);
-        ``force_download=True`` downloads every file of this load again even when it is cached.
-        """
-        subfolder = HubOptions(**hub).subfolder  # (an unknown keyword is a TypeError here, as for any call)
+        """Resolve ``path_or_repo_id`` once: a folder is used as is; a repo id is pinned to a commit
+        (:meth:`open_repo`, which says what each keyword does; a folder uses only ``subfolder``)."""
+        unknown = sorted(set(hub) - HubKwargs.__optional_keys__)
+        if unknown:
+            raise UnexpectedArgumentError(
+                f"FileSource.open got unexpected keyword arguments {unknown}; it takes "
+                f"{', '.join(HubKwargs.__annotations__)}."
+            )
+        subfolder = hub.get("subfolder", "")
         if isinstance(path_or_repo_id, FileSource):
             return path_or_repo_id.with_subfolder(subfolder) if subfolder else path_or_repo_id
         name = os.fspath(path_or_repo_id)
@@ -97,22 +113,33 @@ class FileSource:
         return cls.open_repo(name, **hub)
 
     @classmethod
-    def open_repo(cls, repo_id: str, **hub: Unpack[HubKwargs]) -> FileSource:
+    def open_repo(
+        cls,
+        repo_id: str,
+        *,
+        revision: str | None = None,
+        cache_dir: PathLike | None = None,
+        token: str | bool | None = None,
+        local_files_only: bool = False,
+        subfolder: str = "",
+        force_download: bool = False,
+    ) -> FileSource:
         """A hub repository pinned to a commit, never a folder that happens to have the same name (for
-        references that can only mean the hub, such as ``auto_map``'s ``"owner/repo--module.Class"``). The
-        keywords are the :class:`~modelyard.options.HubOptions`."""
+        references that can only mean the hub, such as ``auto_map``'s ``"owner/repo--module.Class"``).
+
+        ``force_download=True`` downloads every file of this load again even when it is cached.
+        """
         if not _REPO_ID_RE.fullmatch(repo_id) or "--" in repo_id or ".." in repo_id:
             raise MissingFileError(f"{repo_id!r} is not a valid hub repository id ('name' or 'namespace/name').")
-        options = HubOptions(**hub)
-        offline = options.local_files_only or settings.is_offline()
+        offline = local_files_only or settings.is_offline()
         source = cls(
             repo_id=repo_id,
-            revision=options.revision,
-            cache_dir=settings.hub_cache_dir(options.cache_dir),
-            token=options.token,
+            revision=revision,
+            cache_dir=settings.hub_cache_dir(cache_dir),
+            token=token,
             local_files_only=offline,
-            subfolder=options.subfolder,
-            force_download=options.force_download and not offline,
+            subfolder=subfolder,
+            force_download=force_download and not offline,
         )
         source._pin_commit()
         return source

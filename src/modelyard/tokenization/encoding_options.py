@@ -1,6 +1,6 @@
 """``EncodingOptions``: how to encode, as one value; ``EncodingKwargs``: the same options as keywords.
 
-Calling a tokenizer takes sixteen keywords (special tokens, padding, truncation, what to return, ...). They
+Calling a tokenizer takes seventeen keywords (special tokens, padding, truncation, what to return, ...). They
 are declared once, as the ``EncodingKwargs`` TypedDict: the public methods (``__call__``, ``encode_plus``,
 ``batch_encode_plus``, ``encode``, ``prepare_for_model``) name their leading inputs and take the rest as
 ``**kwargs: Unpack[EncodingKwargs]``, so a type checker or an IDE still sees every name and type (a misspelled

@@ -1,10 +1,12 @@
-"""The encoding keywords as one value (EncodingOptions), with the reference's public signatures intact:
-positional and keyword calls give the same encodings, and code written against the reference's internal
-keywords (custom tokenizers overriding _batch_encode_plus) still works."""
+"""The encoding keywords declared once (EncodingKwargs, keyword-only) and turned into one value
+(EncodingOptions): every public method gives the encodings of calling the tokenizer, inspect still names every
+keyword, and code written against the reference's internal keywords (custom tokenizers overriding
+_batch_encode_plus) still works."""
 
 from __future__ import annotations
 
 import dataclasses
+import inspect
 from typing import Any
 
 import pytest
@@ -12,6 +14,7 @@ from bpe_helpers import load
 from tokenizer_helpers import load_bert
 
 from modelyard.tokenization import EncodingOptions, PaddingStrategy, TruncationStrategy
+from modelyard.tokenization.encoding_options import ENCODING_DEFAULTS
 
 TEXTS = ["Hello world, a longer sentence here", "short"]
 
@@ -21,32 +24,47 @@ def tok(request: pytest.FixtureRequest) -> Any:
     return load_bert(request.param, "uncased")
 
 
-def test_call_accepts_the_reference_positional_order(tok) -> None:
-    # text, text_pair, text_target, text_pair_target, add_special_tokens, padding, truncation, max_length
-    positional = tok(TEXTS, None, None, None, True, "max_length", True, 6)
-    keywords = tok(TEXTS, add_special_tokens=True, padding="max_length", truncation=True, max_length=6)
-    assert positional.data == keywords.data
-    assert all(len(row) == 6 for row in positional["input_ids"])
+def test_encoding_keywords_are_declared_once_and_keyword_only(tok) -> None:
+    """The leading inputs stay positional; the encoding keywords (EncodingKwargs) are keyword-only, and every
+    method's signature, as inspect reports it, names each of them with its default."""
+    ids = tok.convert_tokens_to_ids(tok.tokenize("hello world"))
+    calls = {
+        "__call__": lambda: tok(TEXTS, None, None, None, True),
+        "encode_plus": lambda: tok.encode_plus(TEXTS[0], None, False),
+        "batch_encode_plus": lambda: tok.batch_encode_plus(TEXTS, True),
+        "encode": lambda: tok.encode(TEXTS[0], None, True),
+        "prepare_for_model": lambda: tok.prepare_for_model(ids, None, True),
+    }
+    for name, call in calls.items():
+        with pytest.raises(TypeError, match="positional argument"):
+            call()
+        parameters = inspect.signature(getattr(tok, name)).parameters
+        assert {key: parameters[key].default for key in ENCODING_DEFAULTS} == ENCODING_DEFAULTS, name
+        assert {parameters[key].kind for key in ENCODING_DEFAULTS} == {inspect.Parameter.KEYWORD_ONLY}, name
+        assert list(parameters)[-1] == "kwargs", name  # others still go to tokenize
 
 
-def test_encode_plus_batch_encode_plus_and_encode_positionally(tok) -> None:
-    # text, text_pair, add_special_tokens, padding, truncation, max_length, stride, is_split_into_words,
-    # pad_to_multiple_of, padding_side, return_tensors, return_token_type_ids, return_attention_mask
-    one = tok.encode_plus(TEXTS[0], None, False, False, True, 4, 0, False, None, None, None, None, False)
+def test_encode_plus_batch_encode_plus_and_encode_match_the_call(tok) -> None:
+    one = tok.encode_plus(TEXTS[0], None, add_special_tokens=False, truncation=True, max_length=4,
+                          return_attention_mask=False)  # fmt: skip
     assert one.data == {"input_ids": tok(TEXTS[0], add_special_tokens=False, truncation=True, max_length=4,
                                          return_attention_mask=False)["input_ids"],
                         "token_type_ids": [0, 0, 0, 0]}  # fmt: skip
-    batch = tok.batch_encode_plus(TEXTS, True, True, None, None, 0, False, 8, "left")
+    batch = tok.batch_encode_plus(TEXTS, padding=True, pad_to_multiple_of=8, padding_side="left")
     assert batch.data == tok(TEXTS, padding=True, pad_to_multiple_of=8, padding_side="left").data
-    assert tok.encode(TEXTS[0], None, True, False, True, 5) == tok(TEXTS[0], truncation=True, max_length=5)["input_ids"]
+    assert tok.encode(TEXTS[0], truncation=True, max_length=5) == tok(TEXTS[0], truncation=True, max_length=5)["input_ids"]
     assert tok.encode(TEXTS[0], return_token_type_ids=False) == tok(TEXTS[0])["input_ids"]
+    # keywords that are not encoding keywords go to tokenize, as before
+    assert tok(TEXTS[0], split_special_tokens=True).data == tok(TEXTS[0]).data
 
 
-def test_prepare_for_model_positionally(tok) -> None:
+def test_prepare_for_model_keywords(tok) -> None:
     ids = tok.convert_tokens_to_ids(tok.tokenize("hello world"))
-    positional = tok.prepare_for_model(ids, None, True, "max_length", False, 8)
-    assert positional["input_ids"][-1] == tok.pad_token_id and len(positional["input_ids"]) == 8
-    assert positional.data == tok.prepare_for_model(ids, add_special_tokens=True, padding="max_length", max_length=8).data
+    padded = tok.prepare_for_model(ids, None, padding="max_length", max_length=8)
+    assert padded["input_ids"][-1] == tok.pad_token_id and len(padded["input_ids"]) == 8
+    assert padded.data == tok("hello world", padding="max_length", max_length=8).data
+    batched = tok.prepare_for_model(ids, prepend_batch_axis=True, return_tensors="np")
+    assert batched["input_ids"].shape == (1, len(ids) + 2)
 
 
 def test_options_are_one_frozen_value_resolved_once(tok) -> None:

@@ -13,7 +13,7 @@ import inspect
 import logging
 import os
 from pathlib import Path
-from typing import Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from modelyard.errors import MissingFileError, TokenizerArgumentClashError, TokenizerError
 from modelyard.hub.files import FileSource
@@ -23,7 +23,7 @@ from modelyard.tokenization import serialization
 from modelyard.tokenization.added_tokens import AddedToken
 from modelyard.tokenization.chat_template import ChatTemplateMixin
 from modelyard.tokenization.encoding import BatchEncoding, CharSpan, TensorType, TokenSpan, to_py_obj
-from modelyard.tokenization.encoding_options import EncodingOptions
+from modelyard.tokenization.encoding_options import EncodingKwargs, EncodingOptions, takes_encoding_keywords
 from modelyard.tokenization.padding import (
     VERY_LARGE_INTEGER,
     PaddingStrategy,
@@ -31,6 +31,9 @@ from modelyard.tokenization.padding import (
     TruncationStrategy,
 )
 from modelyard.tokenization.special_tokens import SPECIAL_TOKENS_ATTRIBUTES, SpecialTokensMixin
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 logger = logging.getLogger(__name__)
 
@@ -202,39 +205,25 @@ class PreTrainedTokenizerBase(SpecialTokensMixin, PaddingTruncationMixin, ChatTe
         return [1 if token in special else 0 for token in token_ids_0]
 
     # ------------------------------------------------------------------ encoding entry points
+    @takes_encoding_keywords
     def __call__(
         self,
         text: str | list[str] | list[list[str]] | None = None,
         text_pair: str | list[str] | list[list[str]] | None = None,
         text_target: str | list[str] | list[list[str]] | None = None,
         text_pair_target: str | list[str] | list[list[str]] | None = None,
-        add_special_tokens: bool = True,
-        padding: bool | str | PaddingStrategy = False,
-        truncation: bool | str | TruncationStrategy | None = None,
-        max_length: int | None = None,
-        stride: int = 0,
-        is_split_into_words: bool = False,
-        pad_to_multiple_of: int | None = None,
-        padding_side: str | None = None,
-        return_tensors: str | TensorType | None = None,
-        return_token_type_ids: bool | None = None,
-        return_attention_mask: bool | None = None,
-        return_overflowing_tokens: bool = False,
-        return_special_tokens_mask: bool = False,
-        return_offsets_mapping: bool = False,
-        return_length: bool = False,
-        verbose: bool = True,
-        **kwargs: Any,
+        **kwargs: Unpack[EncodingKwargs],
     ) -> BatchEncoding:
         """Encode a text, a pair of texts, or a batch of either, for the model.
 
-        ``text_target`` encodes labels the same way (returned as ``labels`` when ``text`` is given too).
-        Extra keyword arguments (e.g. ``split_special_tokens``) go to :meth:`tokenize`. The arguments become
-        one :class:`~modelyard.tokenization.encoding_options.EncodingOptions` here.
+        ``text_target`` encodes labels the same way (returned as ``labels`` when ``text`` is given too). The
+        keywords (:class:`~modelyard.tokenization.encoding_options.EncodingKwargs`) become one
+        :class:`~modelyard.tokenization.encoding_options.EncodingOptions` here; others (a slow tokenizer's own,
+        e.g. ``add_prefix_space``) go to :meth:`tokenize`.
         """
         if text is None and text_target is None:
             raise TokenizerError("Nothing to encode: pass text (and optionally text_pair) or text_target.")
-        options = EncodingOptions.from_call(self, locals(), kwargs)
+        options = EncodingOptions.from_call(self, kwargs)
         if text_target is None:
             return self._call_one(text, text_pair, options)
         if text is None:
@@ -289,74 +278,20 @@ class PreTrainedTokenizerBase(SpecialTokensMixin, PaddingTruncationMixin, ChatTe
         batch = list(zip(text, text_pair)) if text_pair is not None else list(text)
         return self._batch_encode_plus(batch, options=options)
 
-    def encode_plus(
-        self,
-        text: Any,
-        text_pair: Any = None,
-        add_special_tokens: bool = True,
-        padding: bool | str | PaddingStrategy = False,
-        truncation: bool | str | TruncationStrategy | None = None,
-        max_length: int | None = None,
-        stride: int = 0,
-        is_split_into_words: bool = False,
-        pad_to_multiple_of: int | None = None,
-        padding_side: str | None = None,
-        return_tensors: str | TensorType | None = None,
-        return_token_type_ids: bool | None = None,
-        return_attention_mask: bool | None = None,
-        return_overflowing_tokens: bool = False,
-        return_special_tokens_mask: bool = False,
-        return_offsets_mapping: bool = False,
-        return_length: bool = False,
-        verbose: bool = True,
-        **kwargs: Any,
-    ) -> BatchEncoding:
+    @takes_encoding_keywords
+    def encode_plus(self, text: Any, text_pair: Any = None, **kwargs: Unpack[EncodingKwargs]) -> BatchEncoding:
         """Encode one text (or pair); same options as calling the tokenizer."""
-        return self._encode_plus(text, text_pair, options=EncodingOptions.from_call(self, locals(), kwargs))
+        return self._encode_plus(text, text_pair, options=EncodingOptions.from_call(self, kwargs))
 
-    def batch_encode_plus(
-        self,
-        batch_text_or_text_pairs: list[Any],
-        add_special_tokens: bool = True,
-        padding: bool | str | PaddingStrategy = False,
-        truncation: bool | str | TruncationStrategy | None = None,
-        max_length: int | None = None,
-        stride: int = 0,
-        is_split_into_words: bool = False,
-        pad_to_multiple_of: int | None = None,
-        padding_side: str | None = None,
-        return_tensors: str | TensorType | None = None,
-        return_token_type_ids: bool | None = None,
-        return_attention_mask: bool | None = None,
-        return_overflowing_tokens: bool = False,
-        return_special_tokens_mask: bool = False,
-        return_offsets_mapping: bool = False,
-        return_length: bool = False,
-        verbose: bool = True,
-        **kwargs: Any,
-    ) -> BatchEncoding:
+    @takes_encoding_keywords
+    def batch_encode_plus(self, batch_text_or_text_pairs: list[Any], **kwargs: Unpack[EncodingKwargs]) -> BatchEncoding:
         """Encode a batch of texts or (text, text_pair) tuples; same options as calling the tokenizer."""
-        options = EncodingOptions.from_call(self, locals(), kwargs)
-        return self._batch_encode_plus(list(batch_text_or_text_pairs), options=options)
+        return self._batch_encode_plus(list(batch_text_or_text_pairs), options=EncodingOptions.from_call(self, kwargs))
 
-    def encode(
-        self,
-        text: Any,
-        text_pair: Any = None,
-        add_special_tokens: bool = True,
-        padding: bool | str | PaddingStrategy = False,
-        truncation: bool | str | TruncationStrategy | None = None,
-        max_length: int | None = None,
-        stride: int = 0,
-        padding_side: str | None = None,
-        return_tensors: str | TensorType | None = None,
-        **kwargs: Any,
-    ) -> list[int]:
+    @takes_encoding_keywords
+    def encode(self, text: Any, text_pair: Any = None, **kwargs: Unpack[EncodingKwargs]) -> list[int]:
         """The token ids of a text (or pair), special tokens included by default."""
-        arguments = {k: v for k, v in locals().items() if k not in ("self", "text", "text_pair", "kwargs")}
-        extra = {k: v for k, v in kwargs.items() if k not in EncodingOptions.CALL_KEYWORDS}
-        options = EncodingOptions.from_call(self, {**arguments, **kwargs}, extra)
-        return self._encode_plus(text, text_pair, options=options)["input_ids"]
+        return self._encode_plus(text, text_pair, options=EncodingOptions.from_call(self, kwargs))["input_ids"]
 
     def _encode_plus(self, text: Any, text_pair: Any = None, options: EncodingOptions | None = None,
                      **keywords: Any) -> BatchEncoding:  # fmt: skip

@@ -210,9 +210,11 @@ def merge_word(symbols: list[str], ranks: dict[tuple[str, ...], int]) -> list[st
 
 
 class ByteLevelBPETokenizer(PreTrainedTokenizer):
-    """Slow byte-level BPE tokenizer over ``vocab.json`` + ``merges.txt``; families set the pattern and defaults.
+    """Slow byte-level BPE tokenizer over ``vocab.json`` + ``merges.txt``; families set their special tokens.
 
-    Subclasses set ``pattern`` (a function returning the compiled pre-tokeniser) and may override
+    It reads and splits as GPT-2 does (GPT-2's pre-tokeniser; the first line of ``merges.txt`` a header, the text
+    after its last newline ignored), which RoBERTa shares. Another family sets ``pattern`` (a function returning
+    the compiled pre-tokeniser) and ``merges_drop_first_line`` (Qwen2), and may override
     ``prepare_for_tokenization`` (e.g. GPT-2's prefix space, Qwen2's NFC).
     """
 
@@ -220,7 +222,7 @@ class ByteLevelBPETokenizer(PreTrainedTokenizer):
     mask_from_layout = True
     model_input_names = ["input_ids", "attention_mask"]  # noqa: RUF012
     pattern = staticmethod(gpt2_pattern)
-    merges_drop_first_line = False
+    merges_drop_first_line = True
 
     def __init__(self, vocab_file: str | os.PathLike[str], merges_file: str | os.PathLike[str], errors: str = "replace",
                  **kwargs: Any) -> None:  # fmt: skip

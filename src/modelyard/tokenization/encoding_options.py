@@ -1,10 +1,13 @@
-"""``EncodingOptions``: how to encode, as one value.
+"""``EncodingOptions``: how to encode, as one value; ``EncodingKwargs``: the same options as keywords.
 
-Calling a tokenizer takes seventeen keywords (special tokens, padding, truncation, what to return, ...). The
-public methods keep the reference's signatures, positional and keyword, and turn their arguments into one
-``EncodingOptions`` at the door (padding and truncation resolved to strategies there, once); everything
-behind the door (``_encode_plus``, ``_batch_encode_plus``, ``_prepare`` of slow and fast tokenizers) takes
-that value instead of the keywords one by one.
+Calling a tokenizer takes seventeen keywords (special tokens, padding, truncation, what to return, ...). They
+are declared once, as the ``EncodingKwargs`` TypedDict: the public methods (``__call__``, ``encode_plus``,
+``batch_encode_plus``, ``encode``, ``prepare_for_model``) name their leading inputs and take the rest as
+``**kwargs: Unpack[EncodingKwargs]``, so a type checker or an IDE still sees every name and type (a misspelled
+keyword is an error), and :func:`takes_encoding_keywords` gives them the signature ``inspect`` reports, with
+every keyword named. The keywords become one ``EncodingOptions`` at the door (padding and truncation resolved
+to strategies there, once); everything behind the door (``_encode_plus``, ``_batch_encode_plus``, ``_prepare``
+of slow and fast tokenizers) takes that value instead of the keywords one by one.
 
 Subclasses written for the reference (custom code) may still call the internal methods with the reference's
 keywords (``padding_strategy=...``, ``truncation_strategy=...``); :meth:`EncodingOptions.of` accepts either.
@@ -15,9 +18,10 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-from collections.abc import Mapping
+import inspect
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypedDict, TypeVar
 
 if TYPE_CHECKING:
     from modelyard.tokenization.encoding import TensorType
@@ -35,6 +39,30 @@ class TruncationStrategy(str, enum.Enum):
     ONLY_SECOND = "only_second"
     LONGEST_FIRST = "longest_first"
     DO_NOT_TRUNCATE = "do_not_truncate"
+
+
+class EncodingKwargs(TypedDict, total=False):
+    """The keywords of an encoding call, each with the meaning :class:`EncodingOptions` gives it (defaults:
+    ``ENCODING_DEFAULTS``). ``split_special_tokens`` defaults to the tokenizer's own setting. Keywords beyond
+    these are accepted at run time and handed to ``tokenize`` (a slow tokenizer's own options)."""
+
+    add_special_tokens: bool
+    padding: bool | str | PaddingStrategy
+    truncation: bool | str | TruncationStrategy | None
+    max_length: int | None
+    stride: int
+    is_split_into_words: bool
+    pad_to_multiple_of: int | None
+    padding_side: str | None
+    return_tensors: str | TensorType | None
+    return_token_type_ids: bool | None
+    return_attention_mask: bool | None
+    return_overflowing_tokens: bool
+    return_special_tokens_mask: bool
+    return_offsets_mapping: bool
+    return_length: bool
+    verbose: bool
+    split_special_tokens: bool
 
 
 @dataclass(frozen=True)
@@ -84,9 +112,12 @@ class EncodingOptions:
     def from_call(
         cls, tokenizer: PaddingTruncationMixin, arguments: Mapping[str, Any], extra: Mapping[str, Any] | None = None
     ) -> EncodingOptions:
-        """Options from a public method's arguments (``padding``, ``truncation``, ``max_length`` and
-        :attr:`CALL_KEYWORDS`; missing ones take their defaults); ``extra`` keywords go to ``tokenize``."""
-        extra = dict(extra or {})
+        """Options from a public method's keywords (:class:`EncodingKwargs`; missing ones take their defaults).
+        ``extra``: the keywords for ``tokenize``; by default those of ``arguments`` that are not encoding keywords."""
+        if extra is None:
+            extra = {key: value for key, value in arguments.items() if key not in ENCODING_DEFAULTS}
+        else:
+            extra = dict(extra)
         split = extra.pop("split_special_tokens", getattr(tokenizer, "split_special_tokens", False))
         verbose = arguments.get("verbose", True)
         padding, truncation, max_length, _ = tokenizer._get_padding_truncation_strategies(
@@ -121,3 +152,33 @@ class EncodingOptions:
     def tokenize_keywords(self) -> dict[str, Any]:
         """The keywords a slow tokenizer's ``tokenize`` gets."""
         return {"split_special_tokens": self.split_special_tokens, **self.tokenize_kwargs}
+
+
+# The defaults of the encoding keywords, in their declaration order: ``padding=False`` (no padding), and for the
+# others the defaults of EncodingOptions. ``split_special_tokens`` is left out: it defaults to the tokenizer's own.
+_FIELD_DEFAULTS = {f.name: f.default for f in dataclasses.fields(EncodingOptions)}
+ENCODING_DEFAULTS: dict[str, Any] = {
+    **{name: _FIELD_DEFAULTS.get(name) for name in EncodingKwargs.__annotations__ if name != "split_special_tokens"},
+    "padding": False,
+}
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def takes_encoding_keywords(method: F) -> F:
+    """Mark ``method``'s ``**kwargs: Unpack[EncodingKwargs]``: ``inspect.signature`` (and ``help``) then name every
+    encoding keyword, keyword-only with its default, as when they were written out in the signature (processors
+    send a keyword to the parts whose ``__call__`` names it)."""
+    signature = inspect.signature(method)
+    parameters = list(signature.parameters.values())
+    # ``**kwargs`` stays, for the other keywords (those of ``tokenize``)
+    rest = [p.replace(annotation="Any") for p in parameters if p.kind is inspect.Parameter.VAR_KEYWORD]
+    hints = EncodingKwargs.__annotations__  # strings here (postponed annotations), as ForwardRefs
+    named = [
+        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default,
+                          annotation=getattr(hints[name], "__forward_arg__", hints[name]))
+        for name, default in ENCODING_DEFAULTS.items() if name not in signature.parameters
+    ]  # fmt: skip
+    kept = [p for p in parameters if p.kind is not inspect.Parameter.VAR_KEYWORD]
+    method.__signature__ = signature.replace(parameters=[*kept, *named, *rest])  # type: ignore[attr-defined]  # read by inspect
+    return method

@@ -14,7 +14,16 @@ from typing import TYPE_CHECKING, Any
 
 from modelyard.errors import TokenizerError
 from modelyard.tokenization.encoding import BatchEncoding, TensorType, to_py_obj
-from modelyard.tokenization.encoding_options import EncodingOptions, PaddingStrategy, TruncationStrategy
+from modelyard.tokenization.encoding_options import (
+    EncodingKwargs,
+    EncodingOptions,
+    PaddingStrategy,
+    TruncationStrategy,
+    takes_encoding_keywords,
+)
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 logger = logging.getLogger(__name__)
 
@@ -348,31 +357,18 @@ class PaddingTruncationMixin:
             )
 
     # ------------------------------------------------------------------ one example, ids to model inputs
+    @takes_encoding_keywords
     def prepare_for_model(
         self,
         ids: list[int],
         pair_ids: list[int] | None = None,
-        add_special_tokens: bool = True,
-        padding: bool | str | PaddingStrategy = False,
-        truncation: bool | str | TruncationStrategy | None = None,
-        max_length: int | None = None,
-        stride: int = 0,
-        pad_to_multiple_of: int | None = None,
-        padding_side: str | None = None,
-        return_tensors: str | TensorType | None = None,
-        return_token_type_ids: bool | None = None,
-        return_attention_mask: bool | None = None,
-        return_overflowing_tokens: bool = False,
-        return_special_tokens_mask: bool = False,
-        return_offsets_mapping: bool = False,
-        return_length: bool = False,
-        verbose: bool = True,
+        *,
         prepend_batch_axis: bool = False,
-        **kwargs: Any,
+        **kwargs: Unpack[EncodingKwargs],
     ) -> BatchEncoding:
-        """Turn ids (or a pair) into model inputs: special tokens, truncation, padding, masks."""
-        options = EncodingOptions.from_call(self, locals())
-        return self._prepare(ids, pair_ids, options, prepend_batch_axis=prepend_batch_axis)
+        """Turn ids (or a pair) into model inputs: special tokens, truncation, padding, masks (the keywords of
+        calling the tokenizer; ``is_split_into_words`` and keywords for ``tokenize`` mean nothing here)."""
+        return self._prepare(ids, pair_ids, EncodingOptions.from_call(self, kwargs), prepend_batch_axis=prepend_batch_axis)
 
     def _prepare(self, ids: list[int], pair_ids: list[int] | None, options: EncodingOptions, *,
                  prepend_batch_axis: bool = False) -> BatchEncoding:  # fmt: skip

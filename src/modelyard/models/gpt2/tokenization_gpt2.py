@@ -12,11 +12,9 @@ from typing import Any
 
 from modelyard.pretrained_io import constructor_arguments
 from modelyard.tokenization.added_tokens import AddedToken, special_added_tokens
-from modelyard.tokenization.byte_level_bpe import (
-    VOCAB_FILES_NAMES,
-    ByteLevelBPETokenizer,
-    gpt2_pattern,
-)
+
+# VOCAB_FILES_NAMES: the reference defines it in this module, and its tests import it from here
+from modelyard.tokenization.byte_level_bpe import VOCAB_FILES_NAMES, ByteLevelBPETokenizer  # noqa: F401
 
 
 class GPT2Tokenizer(ByteLevelBPETokenizer):
@@ -30,10 +28,6 @@ class GPT2Tokenizer(ByteLevelBPETokenizer):
         add_prefix_space: put a space before the text, so its first word is encoded like any other.
         add_bos_token: start each sequence (and each of a pair) with ``bos_token``.
     """
-
-    vocab_files_names = VOCAB_FILES_NAMES
-    pattern = staticmethod(gpt2_pattern)
-    merges_drop_first_line = True
 
     def __init__(
         self,

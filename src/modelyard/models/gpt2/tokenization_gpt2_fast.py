@@ -12,7 +12,9 @@ from typing import Any
 from modelyard.models.gpt2.tokenization_gpt2 import GPT2Tokenizer
 from modelyard.pretrained_io import constructor_arguments
 from modelyard.tokenization.added_tokens import AddedToken
-from modelyard.tokenization.byte_level_bpe_fast import VOCAB_FILES_NAMES, ByteLevelBPETokenizerFast
+
+# VOCAB_FILES_NAMES: the reference defines it in this module, and its tests import it from here
+from modelyard.tokenization.byte_level_bpe_fast import VOCAB_FILES_NAMES, ByteLevelBPETokenizerFast  # noqa: F401
 
 
 class GPT2TokenizerFast(ByteLevelBPETokenizerFast):
@@ -23,7 +25,6 @@ class GPT2TokenizerFast(ByteLevelBPETokenizerFast):
     ``tokenizer.json`` defines (a conversion from the slow files builds it from ``add_bos_token``).
     """
 
-    vocab_files_names = VOCAB_FILES_NAMES
     slow_tokenizer_class = GPT2Tokenizer
 
     def __init__(

@@ -14,11 +14,9 @@ from typing import Any
 
 from modelyard.pretrained_io import constructor_arguments
 from modelyard.tokenization.added_tokens import AddedToken, special_added_tokens
-from modelyard.tokenization.byte_level_bpe import (
-    VOCAB_FILES_NAMES,
-    ByteLevelBPETokenizer,
-    qwen2_pattern,
-)
+
+# VOCAB_FILES_NAMES: the reference defines it in this module, and its tests import it from here
+from modelyard.tokenization.byte_level_bpe import VOCAB_FILES_NAMES, ByteLevelBPETokenizer, qwen2_pattern  # noqa: F401
 
 logger = logging.getLogger(__name__)
 
@@ -29,8 +27,8 @@ SPECIAL_TOKEN_FLAGS = {"lstrip": False, "rstrip": False, "special": True, "norma
 class Qwen2Tokenizer(ByteLevelBPETokenizer):
     """Qwen2 tokenizer (slow). Defaults: ``<|endoftext|>`` as unknown, end and padding token; no BOS."""
 
-    vocab_files_names = VOCAB_FILES_NAMES
     pattern = staticmethod(qwen2_pattern)
+    merges_drop_first_line = False  # a "#version" first line and blank lines are skipped, as the reference reads
 
     def __init__(
         self,

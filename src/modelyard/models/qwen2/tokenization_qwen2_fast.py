@@ -9,13 +9,14 @@ from typing import Any
 from modelyard.models.qwen2.tokenization_qwen2 import SPECIAL_TOKEN_FLAGS, Qwen2Tokenizer
 from modelyard.pretrained_io import constructor_arguments
 from modelyard.tokenization.added_tokens import AddedToken, special_added_tokens
-from modelyard.tokenization.byte_level_bpe_fast import VOCAB_FILES_NAMES, ByteLevelBPETokenizerFast
+
+# VOCAB_FILES_NAMES: the reference defines it in this module, and its tests import it from here
+from modelyard.tokenization.byte_level_bpe_fast import VOCAB_FILES_NAMES, ByteLevelBPETokenizerFast  # noqa: F401
 
 
 class Qwen2TokenizerFast(ByteLevelBPETokenizerFast):
     """Fast Qwen2 tokenizer (``tokenizer.json``, or converted from ``vocab.json`` + ``merges.txt``)."""
 
-    vocab_files_names = VOCAB_FILES_NAMES
     slow_tokenizer_class = Qwen2Tokenizer
     split_words_need_prefix_space = False
 

@@ -11,11 +11,9 @@ from typing import Any
 
 from modelyard.pretrained_io import constructor_arguments
 from modelyard.tokenization.added_tokens import AddedToken, special_added_token, special_added_tokens
-from modelyard.tokenization.byte_level_bpe import (
-    VOCAB_FILES_NAMES,
-    ByteLevelBPETokenizer,
-    gpt2_pattern,
-)
+
+# VOCAB_FILES_NAMES: the reference defines it in this module, and its tests import it from here
+from modelyard.tokenization.byte_level_bpe import VOCAB_FILES_NAMES, ByteLevelBPETokenizer  # noqa: F401
 
 
 class RobertaTokenizer(ByteLevelBPETokenizer):
@@ -31,10 +29,6 @@ class RobertaTokenizer(ByteLevelBPETokenizer):
             (``lstrip``), so ``"a <mask>"`` predicts the word with its space.
         add_prefix_space: put a space before the text (needed for ``is_split_into_words=True``).
     """
-
-    vocab_files_names = VOCAB_FILES_NAMES
-    pattern = staticmethod(gpt2_pattern)
-    merges_drop_first_line = True
 
     def __init__(
         self,

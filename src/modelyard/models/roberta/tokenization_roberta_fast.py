@@ -13,7 +13,9 @@ from typing import Any
 from modelyard.models.roberta.tokenization_roberta import RobertaTokenizer
 from modelyard.pretrained_io import constructor_arguments
 from modelyard.tokenization.added_tokens import AddedToken
-from modelyard.tokenization.byte_level_bpe_fast import VOCAB_FILES_NAMES, ByteLevelBPETokenizerFast
+
+# VOCAB_FILES_NAMES: the reference defines it in this module, and its tests import it from here
+from modelyard.tokenization.byte_level_bpe_fast import VOCAB_FILES_NAMES, ByteLevelBPETokenizerFast  # noqa: F401
 
 
 class RobertaTokenizerFast(ByteLevelBPETokenizerFast):
@@ -23,7 +25,6 @@ class RobertaTokenizerFast(ByteLevelBPETokenizerFast):
     ``trim_offsets`` leaves the spaces out of the offsets of ``return_offsets_mapping``.
     """
 
-    vocab_files_names = VOCAB_FILES_NAMES
     slow_tokenizer_class = RobertaTokenizer
 
     def __init__(

@@ -88,6 +88,7 @@ class _CharacterVocabulary(PreTrainedTokenizer):
     the part in use, one language's of a multilingual file), and ``word_delimiter_token``, the token standing
     for a space."""
 
+    vocab_files_names = VOCAB_FILES_NAMES
     _word_delimiter_token: str | None
 
     def _read_vocabulary(self, vocab_file: str | os.PathLike[str] | None, target_lang: str | None = None) -> None:
@@ -158,7 +159,6 @@ class Wav2Vec2CTCTokenizer(_CharacterVocabulary):
     input is upper-cased before lookup and decoded text lower-cased.
     """
 
-    vocab_files_names = VOCAB_FILES_NAMES
     model_input_names = ["input_ids", "attention_mask"]  # noqa: RUF012
 
     def __init__(
@@ -364,7 +364,6 @@ class Wav2Vec2Tokenizer(_CharacterVocabulary):
     turns CTC ids into text (repeats collapsed, the padding token dropped, the word delimiter a space). It does
     not tokenize text."""
 
-    vocab_files_names = VOCAB_FILES_NAMES
     model_input_names = ["input_values", "attention_mask"]  # noqa: RUF012
 
     def __init__(

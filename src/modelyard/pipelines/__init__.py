@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from modelyard._lazy import lazy_exports
+from modelyard._lazy import lazy_package
 
 _EXPORTS = {
     "pipeline": "modelyard.pipelines.factory",
@@ -30,8 +30,7 @@ _EXPORTS = {
     "AutomaticSpeechRecognitionPipeline": "modelyard.pipelines.automatic_speech_recognition",
 }
 
-__getattr__, __dir__ = lazy_exports(__name__, globals(), _EXPORTS)
-__all__ = sorted(_EXPORTS)
+__getattr__, __dir__, __all__ = lazy_package(globals(), _EXPORTS)
 
 if TYPE_CHECKING:
     from modelyard.pipelines.audio_classification import AudioClassificationPipeline  # noqa: F401

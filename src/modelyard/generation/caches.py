@@ -750,8 +750,9 @@ class EncoderDecoderCache(Cache):
     ``EncoderDecoderCache(self_attention_cache, cross_attention_cache)`` wraps two caches;
     ``EncoderDecoderCache(legacy)`` fills two :class:`DynamicCache` from the legacy tuple
     ``((self_keys, self_values[, cross_keys, cross_values]), ...)``. The cross-attention cache is written once
-    per layer (``is_updated[layer_idx]`` then becomes True) and read on every later step. The length of the
-    cache is the self-attention cache's: the decoder tokens seen so far.
+    per layer (``is_updated[layer_idx]`` then becomes True) and read on every later step. ``layers`` are the
+    self-attention cache's, so what :class:`Cache` reads from them (``get_seq_length``, ``get_mask_sizes``,
+    ``is_sliding``, ``is_compileable``, ...) describes the decoder: its length is the decoder tokens seen so far.
     """
 
     def __init__(self, *caches: Any) -> None:
@@ -836,15 +837,6 @@ class EncoderDecoderCache(Cache):
                 cache.is_updated[index] = True
         return cache
 
-    def get_seq_length(self, layer_idx: int = 0) -> int:
-        return self.self_attention_cache.get_seq_length(layer_idx)
-
-    def get_max_cache_shape(self, layer_idx: int = 0) -> int:
-        return self.self_attention_cache.get_max_cache_shape(layer_idx)
-
-    def get_mask_sizes(self, cache_position: torch.Tensor, layer_idx: int) -> tuple[int, int]:
-        return self.self_attention_cache.get_mask_sizes(cache_position, layer_idx)
-
     def reset(self) -> None:
         self.self_attention_cache.reset()
         self.cross_attention_cache.reset()
@@ -882,11 +874,3 @@ class EncoderDecoderCache(Cache):
         self._require_dynamic("batch_select_indices")
         self.self_attention_cache.batch_select_indices(indices)
         self.cross_attention_cache.batch_select_indices(indices)
-
-    @property
-    def is_sliding(self) -> list[bool]:
-        return self.self_attention_cache.is_sliding
-
-    @property
-    def is_compileable(self) -> bool:
-        return self.self_attention_cache.is_compileable

@@ -135,13 +135,12 @@ class DynamicLayer(CacheLayerMixin):
     def update(
         self, key_states: torch.Tensor, value_states: torch.Tensor, cache_kwargs: dict[str, Any] | None = None
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        keys, values = self.keys, self.values
-        if not self.is_initialized or keys is None or values is None or keys.numel() == 0:
+        held = self._states_so_far(key_states)
+        if held is None:
             # the first states are kept as given: concatenating onto an empty tensor would only copy them
-            self.dtype, self.device = key_states.dtype, key_states.device
             self.keys, self.values = key_states, value_states
-            self.is_initialized = True
             return key_states, value_states
+        keys, values = held
         if not _may_write_in_place(keys, values, key_states, value_states):
             self._views = None
             self.keys = keys = torch.cat((keys, key_states), dim=-2)
@@ -166,6 +165,16 @@ class DynamicLayer(CacheLayerMixin):
         self.values = values = value_buffer[..., :length + new, :]
         self._views = (keys, values)
         return keys, values
+
+    def _states_so_far(self, key_states: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """The states held before this update; ``None`` when there are none yet (an empty layer too), and then the
+        layer takes the new states' dtype and device and counts as initialized from now on."""
+        keys, values = self.keys, self.values
+        if self.is_initialized and keys is not None and values is not None and keys.numel() > 0:
+            return keys, values
+        self.dtype, self.device = key_states.dtype, key_states.device
+        self.is_initialized = True
+        return None
 
     def get_seq_length(self) -> int:
         if not self.is_initialized or self.keys is None or self.keys.dim() < 2:
@@ -233,14 +242,12 @@ class DynamicSlidingWindowLayer(DynamicLayer):
     def update(
         self, key_states: torch.Tensor, value_states: torch.Tensor, cache_kwargs: dict[str, Any] | None = None
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        keys, values = self.keys, self.values
-        if not self.is_initialized or keys is None or values is None or keys.numel() == 0:
-            self.dtype, self.device = key_states.dtype, key_states.device
-            self.is_initialized = True
+        held = self._states_so_far(key_states)
+        if held is None:
             full_keys, full_values = key_states, value_states
         else:
-            full_keys = torch.cat((keys, key_states), dim=-2)
-            full_values = torch.cat((values, value_states), dim=-2)
+            full_keys = torch.cat((held[0], key_states), dim=-2)
+            full_values = torch.cat((held[1], value_states), dim=-2)
         self.cumulative_length += key_states.shape[-2]
         keep = self.sliding_window - 1
         self.keys = full_keys[:, :, -keep:, :] if keep > 0 else full_keys[:, :, :0, :]

@@ -758,8 +758,8 @@ class EncoderDecoderCache(Cache):
     ``EncoderDecoderCache(legacy)`` fills two :class:`DynamicCache` from the legacy tuple
     ``((self_keys, self_values[, cross_keys, cross_values]), ...)``. The cross-attention cache is written once
     per layer (``is_updated[layer_idx]`` then becomes True) and read on every later step. ``layers`` are the
-    self-attention cache's, so what :class:`Cache` reads from them (``get_seq_length``, ``get_mask_sizes``,
-    ``is_sliding``, ``is_compileable``, ...) describes the decoder: its length is the decoder tokens seen so far.
+    self-attention cache's, so what :class:`Cache` does with them describes the decoder: ``update`` (what a
+    decoder-only model calls) stores self-attention states, and the length is the decoder tokens seen so far.
     """
 
     def __init__(self, *caches: Any) -> None:
@@ -793,6 +793,11 @@ class EncoderDecoderCache(Cache):
         """The self-attention cache's layers (what the decoder's length and masks are read from)."""
         return self.self_attention_cache.layers
 
+    @property
+    def layer_class_to_replicate(self) -> type[CacheLayerMixin] | None:  # type: ignore[override]  # a property over the self-attention cache's
+        """The self-attention cache's (what :meth:`Cache.update` adds a layer of when it meets a new index)."""
+        return self.self_attention_cache.layer_class_to_replicate
+
     def __repr__(self) -> str:
         return (f"{type(self).__name__}(self_attention_cache={self.self_attention_cache}, "
                 f"cross_attention_cache={self.cross_attention_cache})")
@@ -818,16 +823,6 @@ class EncoderDecoderCache(Cache):
 
     def __len__(self) -> int:
         return len(self.self_attention_cache)
-
-    def update(
-        self,
-        key_states: torch.Tensor,
-        value_states: torch.Tensor,
-        layer_idx: int,
-        cache_kwargs: dict[str, Any] | None = None,
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Self-attention states go to the self-attention cache (what a decoder-only model calls)."""
-        return self.self_attention_cache.update(key_states, value_states, layer_idx, cache_kwargs)
 
     def to_legacy_cache(self) -> tuple[tuple[torch.Tensor, ...], ...]:
         """``((self_keys, self_values[, cross_keys, cross_values]), ...)``."""

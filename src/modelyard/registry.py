@@ -154,7 +154,7 @@ class FamilyManifest:
         return models
 
     def module_paths(self, package: str) -> dict[str, str]:
-        """Public name -> full module path, for :func:`modelyard._lazy.lazy_exports`."""
+        """Public name -> full module path, for :func:`modelyard._lazy.lazy_package`."""
         return {name: module if module.startswith("modelyard.") else f"{package}.{module}"
                 for name, module in self.exports.items()}
 

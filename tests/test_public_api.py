@@ -69,3 +69,27 @@ def test_the_auto_classes_are_one_list() -> None:
 
     assert auto.__all__ == sorted(auto._EXPORTS)
     assert {name for name, module in modelyard._EXPORTS.items() if module == "modelyard.auto"} == set(auto.__all__)
+
+
+@pytest.mark.parametrize("package", ["generation", "pipelines", "tokenization", "training"])
+def test_lazy_packages_serve_their_table_from_one_call(package: str) -> None:
+    # lazy_package gives each package its three hooks: __all__ is the table's names, sorted; a name loads its
+    # module on first access only (then it is a plain global); an unknown name is an AttributeError naming both
+    out = _run(
+        "import importlib, sys\n"
+        f"pkg = importlib.import_module('modelyard.{package}')\n"
+        "table = pkg._EXPORTS\n"
+        "name, module = next(iter(table.items()))\n"
+        "before = module in sys.modules\n"
+        "value = getattr(pkg, name)\n"
+        "print(pkg.__all__ == sorted(table), before, module in sys.modules, vars(pkg)[name] is value,\n"
+        "      set(table) <= set(dir(pkg)))\n"
+        "try:\n"
+        "    pkg.NoSuchThing\n"
+        "except AttributeError as err:\n"
+        "    print(err)\n"
+    )
+    assert out.splitlines() == [
+        "True False True True True",
+        f"module 'modelyard.{package}' has no attribute 'NoSuchThing'",
+    ]

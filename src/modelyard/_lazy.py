@@ -3,6 +3,7 @@
 A package declares ``{public_name: "module.path"}``; the module is imported on first attribute access and
 the object cached in the package namespace, so later accesses are plain lookups. An entry whose path is the
 package's own submodule of that name (``"logging": "modelyard.logging"``) serves the submodule itself.
+:func:`lazy_package` is the one call a package's ``__init__.py`` makes for all three of its module hooks.
 """
 
 from __future__ import annotations
@@ -41,3 +42,12 @@ def lazy_exports(
         return sorted(set(package_globals) | set(names()))
 
     return __getattr__, __dir__
+
+
+def lazy_package(
+    package_globals: dict[str, Any], table: Mapping[str, str]
+) -> tuple[Callable[[str], Any], Callable[[], list[str]], list[str]]:
+    """A package's ``__getattr__``, ``__dir__`` and ``__all__`` (every name of ``table``, sorted), for its
+    ``__init__.py``: ``__getattr__, __dir__, __all__ = lazy_package(globals(), _EXPORTS)``."""
+    getattr_, dir_ = lazy_exports(package_globals["__name__"], package_globals, table)
+    return getattr_, dir_, sorted(table)

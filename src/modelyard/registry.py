@@ -24,7 +24,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from modelyard._lazy import lazy_exports
+from modelyard._lazy import lazy_package
 from modelyard.errors import RegistrationError, UnknownModelTypeError
 
 FAMILIES_PACKAGE = "modelyard.models"
@@ -154,7 +154,7 @@ class FamilyManifest:
         return models
 
     def module_paths(self, package: str) -> dict[str, str]:
-        """Public name -> full module path, for :func:`modelyard._lazy.lazy_exports`."""
+        """Public name -> full module path, for :func:`modelyard._lazy.lazy_package`."""
         return {name: module if module.startswith("modelyard.") else f"{package}.{module}"
                 for name, module in self.exports.items()}
 
@@ -163,8 +163,7 @@ class FamilyManifest:
     ) -> tuple[Callable[[str], Any], Callable[[], list[str]], list[str]]:
         """The family package's ``__getattr__``, ``__dir__`` and ``__all__``: each class is imported on first use,
         so importing the family imports no torch."""
-        getattr_, dir_ = lazy_exports(package, package_globals, self.module_paths(package))
-        return getattr_, dir_, sorted(self.exports)
+        return lazy_package(package_globals, self.module_paths(package))
 
 
 @functools.cache

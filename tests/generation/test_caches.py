@@ -11,6 +11,7 @@ from modelyard.generation.caches import (
     DynamicCache,
     DynamicLayer,
     DynamicSlidingWindowLayer,
+    EncoderDecoderCache,
     StaticCache,
     StaticLayer,
     StaticSlidingWindowLayer,
@@ -206,3 +207,30 @@ def test_dynamic_layer_concatenates_what_autograd_records_and_moves_between_mode
     with torch.no_grad():
         keys, _ = layer.update(states(seq=1, start=3), -states(seq=1, start=3))
     assert torch.equal(keys, states(seq=4))
+
+
+def test_encoder_decoder_cache_updates_and_reads_its_self_attention_cache() -> None:
+    # update() (what a decoder-only model calls) and every per-layer read go to the self-attention cache: the
+    # decoder's tokens; the cross-attention cache is only touched by the attention that fills it
+    cache = EncoderDecoderCache(DynamicCache(), DynamicCache())
+    for layer in range(2):
+        keys, values = cache.update(states(seq=3), -states(seq=3), layer)
+        assert torch.equal(keys, states(seq=3)) and torch.equal(values, -states(seq=3))
+    cache.update(states(seq=1, start=3), -states(seq=1, start=3), 0)
+    own = cache.self_attention_cache
+    assert len(own) == 2 and len(cache.cross_attention_cache) == 0 and len(cache) == 2
+    assert (cache.get_seq_length(0), cache.get_seq_length(1)) == (own.get_seq_length(0), own.get_seq_length(1)) == (4, 3)
+    assert cache.get_max_cache_shape() == own.get_max_cache_shape() == -1
+    assert cache.get_mask_sizes(torch.arange(4, 5), 0) == own.get_mask_sizes(torch.arange(4, 5), 0) == (5, 0)
+    assert cache.is_sliding == own.is_sliding == [False, False]
+    assert cache.is_compileable is own.is_compileable is False
+
+
+def test_encoder_decoder_cache_over_fixed_layers_follows_them() -> None:
+    sliding = EncoderDecoderCache(DynamicCache(config=config(sliding_window=4)), DynamicCache())
+    assert sliding.is_sliding == [True, True] and sliding.get_max_cache_shape() == 4
+    static = EncoderDecoderCache(StaticCache(config=config(), max_cache_len=8), DynamicCache())
+    keys, _ = static.update(states(seq=3), states(seq=3), 1, {"cache_position": torch.arange(3)})
+    assert keys.shape == (2, 2, 8, 4) and static.is_compileable and static.get_max_cache_shape() == 8
+    with pytest.raises(IndexError, match="layer_idx=2 is out of range"):
+        static.update(states(seq=1), states(seq=1), 2, {"cache_position": torch.arange(3, 4)})

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from modelyard._lazy import lazy_exports
+from modelyard._lazy import lazy_package
 
 _EXPORTS: dict[str, str] = {
     "Cache": "modelyard.generation.caches",
@@ -70,8 +70,7 @@ _EXPORTS: dict[str, str] = {
     "BeamSampleDecoderOnlyOutput": "modelyard.generation.outputs",
 }
 
-__getattr__, __dir__ = lazy_exports(__name__, globals(), _EXPORTS)
-__all__ = sorted(_EXPORTS)
+__getattr__, __dir__, __all__ = lazy_package(globals(), _EXPORTS)
 
 if TYPE_CHECKING:  # the same names, for type checkers and IDEs (at run time they load on first use); a star
     # import where the package serves exactly its module's __all__ (tests/test_typing.py holds them together)

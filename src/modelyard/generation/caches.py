@@ -135,13 +135,12 @@ class DynamicLayer(CacheLayerMixin):
     def update(
         self, key_states: torch.Tensor, value_states: torch.Tensor, cache_kwargs: dict[str, Any] | None = None
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        keys, values = self.keys, self.values
-        if not self.is_initialized or keys is None or values is None or keys.numel() == 0:
+        held = self._states_so_far(key_states)
+        if held is None:
             # the first states are kept as given: concatenating onto an empty tensor would only copy them
-            self.dtype, self.device = key_states.dtype, key_states.device
             self.keys, self.values = key_states, value_states
-            self.is_initialized = True
             return key_states, value_states
+        keys, values = held
         if not _may_write_in_place(keys, values, key_states, value_states):
             self._views = None
             self.keys = keys = torch.cat((keys, key_states), dim=-2)
@@ -166,6 +165,16 @@ class DynamicLayer(CacheLayerMixin):
         self.values = values = value_buffer[..., :length + new, :]
         self._views = (keys, values)
         return keys, values
+
+    def _states_so_far(self, key_states: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """The states held before this update; ``None`` when there are none yet (an empty layer too), and then the
+        layer takes the new states' dtype and device and counts as initialized from now on."""
+        keys, values = self.keys, self.values
+        if self.is_initialized and keys is not None and values is not None and keys.numel() > 0:
+            return keys, values
+        self.dtype, self.device = key_states.dtype, key_states.device
+        self.is_initialized = True
+        return None
 
     def get_seq_length(self) -> int:
         if not self.is_initialized or self.keys is None or self.keys.dim() < 2:
@@ -233,14 +242,12 @@ class DynamicSlidingWindowLayer(DynamicLayer):
     def update(
         self, key_states: torch.Tensor, value_states: torch.Tensor, cache_kwargs: dict[str, Any] | None = None
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        keys, values = self.keys, self.values
-        if not self.is_initialized or keys is None or values is None or keys.numel() == 0:
-            self.dtype, self.device = key_states.dtype, key_states.device
-            self.is_initialized = True
+        held = self._states_so_far(key_states)
+        if held is None:
             full_keys, full_values = key_states, value_states
         else:
-            full_keys = torch.cat((keys, key_states), dim=-2)
-            full_values = torch.cat((values, value_states), dim=-2)
+            full_keys = torch.cat((held[0], key_states), dim=-2)
+            full_values = torch.cat((held[1], value_states), dim=-2)
         self.cumulative_length += key_states.shape[-2]
         keep = self.sliding_window - 1
         self.keys = full_keys[:, :, -keep:, :] if keep > 0 else full_keys[:, :, :0, :]
@@ -750,8 +757,9 @@ class EncoderDecoderCache(Cache):
     ``EncoderDecoderCache(self_attention_cache, cross_attention_cache)`` wraps two caches;
     ``EncoderDecoderCache(legacy)`` fills two :class:`DynamicCache` from the legacy tuple
     ``((self_keys, self_values[, cross_keys, cross_values]), ...)``. The cross-attention cache is written once
-    per layer (``is_updated[layer_idx]`` then becomes True) and read on every later step. The length of the
-    cache is the self-attention cache's: the decoder tokens seen so far.
+    per layer (``is_updated[layer_idx]`` then becomes True) and read on every later step. ``layers`` are the
+    self-attention cache's, so what :class:`Cache` does with them describes the decoder: ``update`` (what a
+    decoder-only model calls) stores self-attention states, and the length is the decoder tokens seen so far.
     """
 
     def __init__(self, *caches: Any) -> None:
@@ -785,6 +793,11 @@ class EncoderDecoderCache(Cache):
         """The self-attention cache's layers (what the decoder's length and masks are read from)."""
         return self.self_attention_cache.layers
 
+    @property
+    def layer_class_to_replicate(self) -> type[CacheLayerMixin] | None:  # type: ignore[override]  # a property over the self-attention cache's
+        """The self-attention cache's (what :meth:`Cache.update` adds a layer of when it meets a new index)."""
+        return self.self_attention_cache.layer_class_to_replicate
+
     def __repr__(self) -> str:
         return (f"{type(self).__name__}(self_attention_cache={self.self_attention_cache}, "
                 f"cross_attention_cache={self.cross_attention_cache})")
@@ -811,16 +824,6 @@ class EncoderDecoderCache(Cache):
     def __len__(self) -> int:
         return len(self.self_attention_cache)
 
-    def update(
-        self,
-        key_states: torch.Tensor,
-        value_states: torch.Tensor,
-        layer_idx: int,
-        cache_kwargs: dict[str, Any] | None = None,
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Self-attention states go to the self-attention cache (what a decoder-only model calls)."""
-        return self.self_attention_cache.update(key_states, value_states, layer_idx, cache_kwargs)
-
     def to_legacy_cache(self) -> tuple[tuple[torch.Tensor, ...], ...]:
         """``((self_keys, self_values[, cross_keys, cross_values]), ...)``."""
         return tuple(self._states(index) for index in range(len(self)))
@@ -835,15 +838,6 @@ class EncoderDecoderCache(Cache):
                 cache.cross_attention_cache.update(states[2], states[3], index)
                 cache.is_updated[index] = True
         return cache
-
-    def get_seq_length(self, layer_idx: int = 0) -> int:
-        return self.self_attention_cache.get_seq_length(layer_idx)
-
-    def get_max_cache_shape(self, layer_idx: int = 0) -> int:
-        return self.self_attention_cache.get_max_cache_shape(layer_idx)
-
-    def get_mask_sizes(self, cache_position: torch.Tensor, layer_idx: int) -> tuple[int, int]:
-        return self.self_attention_cache.get_mask_sizes(cache_position, layer_idx)
 
     def reset(self) -> None:
         self.self_attention_cache.reset()
@@ -882,11 +876,3 @@ class EncoderDecoderCache(Cache):
         self._require_dynamic("batch_select_indices")
         self.self_attention_cache.batch_select_indices(indices)
         self.cross_attention_cache.batch_select_indices(indices)
-
-    @property
-    def is_sliding(self) -> list[bool]:
-        return self.self_attention_cache.is_sliding
-
-    @property
-    def is_compileable(self) -> bool:
-        return self.self_attention_cache.is_compileable

@@ -1,15 +1,16 @@
 """Pipelines: one-line inference for every task modelyard's heads serve (``modelyard.pipeline``).
 
 ``pipeline(task, model=...)`` builds a :class:`~modelyard.pipelines.base.Pipeline` subclass from
-``tasks.TASKS``; each task lives in its own module. Importing this package imports no torch; the pipeline
-modules (which do) are imported on first use.
+``tasks.TASKS``; each task lives in its own module. Importing this package imports no torch (only the task table);
+the pipeline modules (which do) are imported on first use.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from modelyard._lazy import lazy_exports
+from modelyard._lazy import lazy_package
+from modelyard.pipelines.tasks import TASKS as _TASKS
 
 _EXPORTS = {
     "pipeline": "modelyard.pipelines.factory",
@@ -17,21 +18,11 @@ _EXPORTS = {
     "KeyDataset": "modelyard.pipelines.inputs",
     "KeyPairDataset": "modelyard.pipelines.inputs",
     "SUPPORTED_TASKS": "modelyard.pipelines.tasks",
-    "FeatureExtractionPipeline": "modelyard.pipelines.feature_extraction",
-    "FillMaskPipeline": "modelyard.pipelines.fill_mask",
-    "TextClassificationPipeline": "modelyard.pipelines.text_classification",
-    "TextGenerationPipeline": "modelyard.pipelines.text_generation",
-    "TokenClassificationPipeline": "modelyard.pipelines.token_classification",
-    "QuestionAnsweringPipeline": "modelyard.pipelines.question_answering",
-    "ZeroShotClassificationPipeline": "modelyard.pipelines.zero_shot_classification",
-    "ImageClassificationPipeline": "modelyard.pipelines.image_classification",
-    "ImageFeatureExtractionPipeline": "modelyard.pipelines.image_feature_extraction",
-    "AudioClassificationPipeline": "modelyard.pipelines.audio_classification",
-    "AutomaticSpeechRecognitionPipeline": "modelyard.pipelines.automatic_speech_recognition",
+    # every task's pipeline class, from the task table (which names its class and module once)
+    **{spec.class_name: f"modelyard.pipelines.{spec.module}" for spec in _TASKS.values()},
 }
 
-__getattr__, __dir__ = lazy_exports(__name__, globals(), _EXPORTS)
-__all__ = sorted(_EXPORTS)
+__getattr__, __dir__, __all__ = lazy_package(globals(), _EXPORTS)
 
 if TYPE_CHECKING:
     from modelyard.pipelines.audio_classification import AudioClassificationPipeline  # noqa: F401

@@ -5,7 +5,7 @@ Lazy: importing this package imports neither torch nor the Rust ``tokenizers`` l
 
 from typing import TYPE_CHECKING
 
-from modelyard._lazy import lazy_exports
+from modelyard._lazy import lazy_package
 
 _EXPORTS = {
     "AddedToken": "modelyard.tokenization.added_tokens",
@@ -22,8 +22,7 @@ _EXPORTS = {
     "convert_slow_tokenizer": "modelyard.tokenization.convert",
 }
 
-__getattr__, __dir__ = lazy_exports(__name__, globals(), _EXPORTS)
-__all__ = sorted(_EXPORTS)
+__getattr__, __dir__, __all__ = lazy_package(globals(), _EXPORTS)
 
 if TYPE_CHECKING:  # the same names, for type checkers and IDEs (at run time they load on first use)
     from modelyard.tokenization.added_tokens import AddedToken  # noqa: F401

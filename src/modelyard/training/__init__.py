@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from modelyard._lazy import lazy_exports
+from modelyard._lazy import lazy_package
 
 _EXPORTS: dict[str, str] = {
     "Trainer": "modelyard.training.trainer",
@@ -39,8 +39,7 @@ _EXPORTS: dict[str, str] = {
     "CheckpointError": "modelyard.training.errors",
 }
 
-__getattr__, __dir__ = lazy_exports(__name__, globals(), _EXPORTS)
-__all__ = sorted(_EXPORTS)  # noqa: PLE0605 (names resolved lazily)
+__getattr__, __dir__, __all__ = lazy_package(globals(), _EXPORTS)
 
 if TYPE_CHECKING:
     from modelyard.training.arguments import HubStrategy, IntervalStrategy, SaveStrategy, TrainingArguments  # noqa: F401

@@ -16,6 +16,6 @@ __getattr__, __dir__ = declare(
         "OPTIMIZER_NAME": _CHECKPOINTS,
         "SCHEDULER_NAME": _CHECKPOINTS,
         "SCALER_NAME": _CHECKPOINTS,
-        "TRAINING_ARGS_NAME": f"{_CHECKPOINTS}:ARGS_NAME"  # our settings file (JSON, not a pickle),
+        "TRAINING_ARGS_NAME": f"{_CHECKPOINTS}:ARGS_NAME",  # our settings file (JSON, not a pickle)
     },
 )

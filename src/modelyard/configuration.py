@@ -172,6 +172,10 @@ class PretrainedConfig(PretrainedIO):
     sub_configs: ClassVar[dict[str, type[PretrainedConfig]]] = {}
     # whether ``Config()`` needs arguments (composite configs of the reference); every modelyard config has defaults
     has_no_defaults_at_init: ClassVar[bool] = False
+    # Where a family's own settings (its ``__init__`` parameters other than the common ones) stand among the
+    # attributes, so ``to_dict()`` lists them where the reference does: after the common ones (False: BERT's
+    # constructor calls its base first), or before them (True: GPT-2's and DistilBERT's store theirs first).
+    _own_settings_first: ClassVar[bool] = False
     auto_class_choices = ("AutoConfig",)
     reads_json_files = True
 
@@ -214,6 +218,10 @@ class PretrainedConfig(PretrainedIO):
             self._refuse_probable_typos(kwargs)
 
         given_labels = {key for key in ("id2label", "label2id") if kwargs.get(key) is not None}
+        if type(self)._own_settings_first:
+            for key in type(self)._init_defaults():
+                if key in kwargs and key not in COMMON_DEFAULTS:
+                    setattr(self, key, kwargs.pop(key))
         for key, default in COMMON_DEFAULTS.items():
             value = kwargs.pop(key, copy.deepcopy(default))
             setattr(self, key, value)
@@ -381,17 +389,22 @@ class PretrainedConfig(PretrainedIO):
         return diff
 
     @classmethod
+    def _init_defaults(cls) -> dict[str, Any]:
+        """The named parameters of this class's ``__init__``, in signature order, with their defaults
+        (``inspect.Parameter.empty`` where there is none); read once per class."""
+        cached = cls.__dict__.get("_init_defaults_cache")
+        if cached is None:
+            params = inspect.signature(cls.__init__).parameters.values()
+            cached = {p.name: p.default for p in params
+                      if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.name != "self"}
+            type.__setattr__(cls, "_init_defaults_cache", cached)
+        return cached
+
+    @classmethod
     def _own_common_defaults(cls) -> dict[str, Any]:
         """The common keys this class's ``__init__`` gives defaults of its own (e.g. ``bos_token_id=1``)."""
-        cached = cls.__dict__.get("_own_defaults_cache")
-        if cached is None:
-            import inspect
-
-            params = inspect.signature(cls.__init__).parameters
-            cached = {name: p.default for name, p in params.items()
-                      if name in COMMON_DEFAULTS and p.default is not inspect.Parameter.empty}
-            type.__setattr__(cls, "_own_defaults_cache", cached)
-        return cached
+        return {name: default for name, default in cls._init_defaults().items()
+                if name in COMMON_DEFAULTS and default is not inspect.Parameter.empty}
 
     def to_json_string(self, use_diff: bool = True) -> str:
         data = self.to_diff_dict() if use_diff else self.to_dict()

@@ -29,7 +29,6 @@ import json
 import logging
 import os
 import warnings
-from collections import UserDict
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
@@ -37,6 +36,7 @@ from typing import Any, ClassVar, TypeVar
 import numpy as np
 
 from modelyard import json_files
+from modelyard.batch_dict import BatchDict
 from modelyard.errors import ConfigurationError, FeatureExtractionError, HubError, MissingFileError
 from modelyard.hub.files import FileSource
 from modelyard.options import HubOptions, refuse_near_misses, unknown_keywords_error
@@ -123,7 +123,7 @@ def _stack_numpy(key: str, value: Any, kind: str) -> np.ndarray:
     return array
 
 
-class BatchFeature(UserDict):
+class BatchFeature(BatchDict):
     """The output of a feature extractor: a dict (``"input_values"``, ``"pixel_values"``, ...) whose values
     are lists, numpy arrays or torch tensors. Keys are also attributes (``batch.pixel_values``)."""
 
@@ -138,20 +138,6 @@ class BatchFeature(UserDict):
             f"BatchFeature is indexed by name ({', '.join(map(repr, self.data))}), not by {item!r}; "
             "index the value instead, e.g. batch['input_values'][0]."
         )
-
-    def __getattr__(self, item: str) -> Any:
-        if item == "data" or item.startswith("__"):
-            raise AttributeError(item)
-        try:
-            return self.data[item]
-        except KeyError:
-            raise AttributeError(f"BatchFeature has no key {item!r}; keys: {list(self.data)}") from None
-
-    def __getstate__(self) -> dict[str, Any]:
-        return {"data": self.data}
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.data = state.get("data", {})
 
     def convert_to_tensors(self, tensor_type: Any = None) -> BatchFeature:
         """Turn every value into a numpy array (``"np"``) or a torch tensor (``"pt"``), in place."""

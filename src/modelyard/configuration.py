@@ -24,8 +24,8 @@ from modelyard._version import __version__
 from modelyard.errors import ConfigurationError, MissingFileError, UnexpectedArgumentError
 from modelyard.hub.files import FileSource
 from modelyard.json_files import read_json_object
+from modelyard.json_settings import JsonSettings
 from modelyard.options import HubOptions, answer_with_unused, near_misses_message
-from modelyard.pretrained_io import PretrainedIO
 
 logger = logging.getLogger(__name__)
 
@@ -158,7 +158,7 @@ def flag_near_misses(where: str, keys: Iterable[str], accepted: Iterable[str]) -
                    "error.", message, _STRICT_ENV)
 
 
-class PretrainedConfig(PretrainedIO):
+class PretrainedConfig(JsonSettings):
     """Base class of every model configuration.
 
     Class attributes a family sets: ``model_type`` (the key used by the Auto classes and written to
@@ -177,7 +177,6 @@ class PretrainedConfig(PretrainedIO):
     # constructor calls its base first), or before them (True: GPT-2's and DistilBERT's store theirs first).
     _own_settings_first: ClassVar[bool] = False
     auto_class_choices = ("AutoConfig",)
-    reads_json_files = True
 
     # The attributes of COMMON_DEFAULTS (set in __init__), declared for type checkers and IDEs.
     return_dict: bool
@@ -413,16 +412,8 @@ class PretrainedConfig(PretrainedIO):
     def to_json_file(self, json_file_path: str | os.PathLike[str], use_diff: bool = True) -> None:
         Path(json_file_path).write_text(self.to_json_string(use_diff=use_diff), encoding="utf-8")
 
-    def __repr__(self) -> str:
-        return f"{type(self).__name__} {self.to_json_string()}"
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, PretrainedConfig):
-            return NotImplemented
-        mine, theirs = self.to_dict(), other.to_dict()
-        return type(self) is type(other) and mine == theirs
-
-    __hash__ = None  # type: ignore[assignment]  # mutable, compared by value
+    def _compared(self) -> Any:
+        return self.to_dict()
 
     def update(self, values: dict[str, Any]) -> None:
         for key, value in values.items():
@@ -507,15 +498,11 @@ class PretrainedConfig(PretrainedIO):
 
     # ------------------------------------------------------------------ loading
     @classmethod
-    def _from_source(
-        cls: type[C], location: FileSource | Path, *, return_unused_kwargs: bool = False, **kwargs: Any
-    ) -> C | tuple[C, dict[str, Any]]:
-        """Build from a folder / repository's ``config.json`` (or a JSON file); ``kwargs`` override attributes.
-
-        Keyword arguments that are not attributes are returned with ``return_unused_kwargs=True`` (otherwise a
-        warning names them); a misspelt attribute is an error.
-        """
-        kwargs.pop("trust_remote_code", None)  # only the Auto classes decide about custom code
+    def _settings_at(cls, location: FileSource | Path) -> dict[str, Any]:
+        """The ``config.json`` of a folder or repository (or a JSON file) that ``from_pretrained`` builds from; a
+        file of another ``model_type`` loads with a warning. Keyword arguments of ``from_pretrained`` that are not
+        attributes come back with ``return_unused_kwargs=True`` (otherwise a warning names them); a misspelt
+        attribute is an error (see ``from_dict``)."""
         config_dict = cls._config_dict_at(location)
         file_type = config_dict.get("model_type")
         if cls.model_type and file_type and file_type != cls.model_type:
@@ -525,11 +512,11 @@ class PretrainedConfig(PretrainedIO):
                 cls.__name__,
                 cls.model_type,
             )
-        return cls.from_dict(config_dict, return_unused_kwargs=return_unused_kwargs, **kwargs)
+        return config_dict
 
     @classmethod
     def _accepted_keywords(cls) -> set[str]:
-        return super()._accepted_keywords() | cls.known_attributes() | {"trust_remote_code"}
+        return super()._accepted_keywords() | cls.known_attributes()
 
     @staticmethod
     def _set_token_in_kwargs(kwargs: dict[str, Any], token: str | bool | None = None) -> None:

@@ -39,8 +39,9 @@ from modelyard import json_files
 from modelyard.batch_dict import BatchDict
 from modelyard.errors import ConfigurationError, FeatureExtractionError, HubError, MissingFileError
 from modelyard.hub.files import FileSource
+from modelyard.json_settings import JsonSettings
 from modelyard.options import HubOptions, refuse_near_misses, unknown_keywords_error
-from modelyard.pretrained_io import PretrainedIO, locate
+from modelyard.pretrained_io import locate
 
 logger = logging.getLogger(__name__)
 
@@ -304,7 +305,7 @@ def custom_code_auto_map(obj: Any, directory: Path, written: list[Path], *, port
 
 
 # ---------------------------------------------------------------------------------------------- the mixin
-class FeatureExtractionMixin(PretrainedIO):
+class FeatureExtractionMixin(JsonSettings):
     """Attributes from keyword arguments, JSON (de)serialisation, ``save_pretrained`` / ``from_pretrained``.
 
     Every keyword given to ``__init__`` becomes an attribute, so files written by other versions (or by the
@@ -315,7 +316,6 @@ class FeatureExtractionMixin(PretrainedIO):
     # The key naming the class in the JSON file ("image_processor_type" for image processors).
     type_key: ClassVar[str] = "feature_extractor_type"
     auto_class_choices = ("AutoFeatureExtractor", "AutoImageProcessor")
-    reads_json_files = True
     settings_error = ConfigurationError
     model_input_names: ClassVar[list[str]] = []
 
@@ -366,15 +366,8 @@ class FeatureExtractionMixin(PretrainedIO):
             data["auto_map"] = auto_map
         path.write_text(json.dumps(jsonable(data), indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
-    def __repr__(self) -> str:
-        return f"{type(self).__name__} {self.to_json_string()}"
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, FeatureExtractionMixin):
-            return NotImplemented
-        return type(self) is type(other) and jsonable(self.to_dict()) == jsonable(other.to_dict())
-
-    __hash__ = None  # type: ignore[assignment]  # mutable, compared by value
+    def _compared(self) -> Any:
+        return jsonable(self.to_dict())
 
     # ------------------------------------------------------------------ saving (PretrainedIO hooks)
     def _save_into(
@@ -395,21 +388,16 @@ class FeatureExtractionMixin(PretrainedIO):
 
     # ------------------------------------------------------------------ loading
     @classmethod
-    def _from_source(
-        cls: type[F], location: FileSource | Path, *, return_unused_kwargs: bool = False, **kwargs: Any
-    ) -> F | tuple[F, dict[str, Any]]:
-        """Load from a folder, a JSON file or a hub repository (``from_pretrained``).
-
-        ``kwargs`` override attributes; keywords that are not attributes are returned with
-        ``return_unused_kwargs=True`` (otherwise a warning names them); a misspelt one is an error.
-        """
-        kwargs.pop("trust_remote_code", None)  # only the Auto classes decide about custom code
+    def _settings_at(cls, location: FileSource | Path) -> dict[str, Any]:
+        """The settings ``from_pretrained`` builds from: a JSON file, or the preprocessor file of a folder or hub
+        repository. Keyword arguments of ``from_pretrained`` override attributes; those that are not attributes
+        come back with ``return_unused_kwargs=True`` (otherwise a warning names them); a misspelt one is an error."""
         _, data, _ = read_preprocessor_settings(location)
-        return cls.from_dict(data, return_unused_kwargs=return_unused_kwargs, **kwargs)
+        return data
 
     @classmethod
     def _accepted_keywords(cls) -> set[str]:
-        return super()._accepted_keywords() | cls._init_parameter_names() | {"trust_remote_code"}
+        return super()._accepted_keywords() | cls._init_parameter_names()
 
     @classmethod
     def get_feature_extractor_dict(

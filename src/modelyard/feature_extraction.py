@@ -28,10 +28,17 @@ import inspect
 import json
 import logging
 import os
+import sys
 import warnings
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, TypedDict, TypeVar
+
+if sys.version_info >= (3, 11):
+    from typing import Unpack
+else:  # torch, a dependency, brings typing_extensions
+    from typing_extensions import Unpack
 
 import numpy as np
 
@@ -52,6 +59,7 @@ TYPE_KEYS = ("feature_extractor_type", "image_processor_type")
 AUTO_CLASS_NAMES = ("AutoFeatureExtractor", "AutoImageProcessor", "AutoProcessor")
 
 F = TypeVar("F", bound="FeatureExtractionMixin")
+R = TypeVar("R")
 
 
 # ---------------------------------------------------------------------------------------------- tensors
@@ -507,6 +515,48 @@ def round_up(length: int, multiple: int | None) -> int:
     return -(-length // multiple) * multiple
 
 
+class AudioPaddingKwargs(TypedDict, total=False):
+    """The padding options of an audio feature extractor's ``__call__`` and ``pad``, declared once (the reference's
+    names; taken as ``**options: Unpack[AudioPaddingKwargs]``, so type checkers and IDEs see each one).
+
+    ``padding``: ``True``/``"longest"``, ``"max_length"`` (with ``max_length``) or ``False``/``"do_not_pad"``
+    (``pad`` pads by default, ``__call__`` does not); ``max_length``: the target length of ``"max_length"`` padding
+    and of truncation; ``truncation``: cut longer inputs to ``max_length``; ``pad_to_multiple_of``: round the
+    padded length up to a multiple of this; ``return_attention_mask``: add the mask (1 = real, 0 = padding;
+    default: the extractor's ``return_attention_mask``); ``return_tensors``: ``None``, ``"np"`` or ``"pt"``.
+    """
+
+    padding: bool | str
+    max_length: int | None
+    truncation: bool
+    pad_to_multiple_of: int | None
+    return_attention_mask: bool | None
+    return_tensors: Any
+
+
+@dataclass(frozen=True)
+class AudioPadding:
+    """One call's :class:`AudioPaddingKwargs`, checked, with the extractor's defaults filled in."""
+
+    strategy: str  # "longest", "max_length" or "do_not_pad"
+    max_length: int | None
+    truncation: bool
+    pad_to_multiple_of: int | None
+    return_attention_mask: bool
+    return_tensors: Any
+
+    def truncated(self, rows: list[R]) -> list[R]:
+        """``rows`` cut to ``max_length`` (rounded up to ``pad_to_multiple_of``) under ``truncation=True``."""
+        if not self.truncation:
+            return rows
+        limit = round_up(int(self.max_length or 0), self.pad_to_multiple_of)
+        return [row[:limit] for row in rows]  # type: ignore[index]  # rows are arrays (or lists) of samples
+
+    def target_length(self, longest: int) -> int:
+        """The length every row is padded to, given the longest row's (the strategy must pad)."""
+        return padded_length(longest, self.strategy, self.max_length, self.pad_to_multiple_of)
+
+
 class SequenceFeatureExtractor(FeatureExtractionMixin):
     """Base class of audio feature extractors: a ``sampling_rate`` to check, and :meth:`pad`."""
 
@@ -548,12 +598,7 @@ class SequenceFeatureExtractor(FeatureExtractionMixin):
     def pad(
         self,
         processed_features: Mapping[str, Any] | Sequence[Mapping[str, Any]],
-        padding: bool | str = True,
-        max_length: int | None = None,
-        truncation: bool = False,
-        pad_to_multiple_of: int | None = None,
-        return_attention_mask: bool | None = None,
-        return_tensors: Any = None,
+        **options: Unpack[AudioPaddingKwargs],
     ) -> BatchFeature:
         """Pad (and optionally truncate) a batch of features to one length.
 
@@ -561,7 +606,9 @@ class SequenceFeatureExtractor(FeatureExtractionMixin):
         input). ``padding``: ``True``/``"longest"``, ``"max_length"`` (needs ``max_length``) or
         ``False``/``"do_not_pad"``. Values are padded with ``padding_value`` on ``padding_side``; the
         attention mask (1 = real, 0 = padding) is added when asked or when the extractor's default says so.
+        The other options: see :class:`AudioPaddingKwargs`.
         """
+        self._refuse_unknown_options("pad", options)
         if isinstance(processed_features, (list, tuple)):
             if not processed_features:
                 raise FeatureExtractionError("pad() got an empty list; give at least one example.")
@@ -580,14 +627,15 @@ class SequenceFeatureExtractor(FeatureExtractionMixin):
             raise FeatureExtractionError(
                 f"pad() needs the key {main!r} (this extractor's model input), got keys {list(processed_features)}."
             )
-        want_mask = self.return_attention_mask if return_attention_mask is None else return_attention_mask
         values = processed_features[main]
         if len(values) == 0:
             out = dict(processed_features)
-            if want_mask:
+            if self._wants_attention_mask(options):
                 out["attention_mask"] = []
             return BatchFeature(out)
         first = values[0]
+        plan = self._padding(options, padding=True)
+        return_tensors = plan.return_tensors
         if return_tensors is None:
             return_tensors = "pt" if is_torch_tensor(first) or (isinstance(first, (list, tuple)) and first and is_torch_tensor(first[0])) else "np"
         if isinstance(first, (int, float, np.number)):  # one example given as a flat list of numbers
@@ -595,19 +643,15 @@ class SequenceFeatureExtractor(FeatureExtractionMixin):
         arrays = [np.asarray(to_numpy(v)) for v in values]
         masks = processed_features.get("attention_mask")
         mask_arrays = [np.asarray(to_numpy(m), dtype=np.int32) for m in masks] if masks is not None else None
-        strategy = padding_strategy(padding, max_length)
-        if truncation:
-            if max_length is None:
-                raise FeatureExtractionError("truncation=True needs max_length=<number of samples>; pass it.")
-            limit = round_up(max_length, pad_to_multiple_of)
-            arrays = [a[:limit] for a in arrays]
-            mask_arrays = [m[:limit] for m in mask_arrays] if mask_arrays is not None else None
+        arrays = plan.truncated(arrays)
+        mask_arrays = plan.truncated(mask_arrays) if mask_arrays is not None else None
+        strategy = plan.strategy
         if strategy != "do_not_pad" and self.padding_value is None:
             raise FeatureExtractionError(
                 f"{type(self).__name__}.padding_value is None, so it cannot pad; set extractor.padding_value = 0.0."
             )
         lengths = [len(a) for a in arrays]
-        target = padded_length(max(lengths), strategy, max_length, pad_to_multiple_of) if strategy != "do_not_pad" else 0
+        target = plan.target_length(max(lengths)) if strategy != "do_not_pad" else 0
         padded, new_masks = [], []
         for i, array in enumerate(arrays):
             if array.dtype == np.float64:
@@ -621,10 +665,33 @@ class SequenceFeatureExtractor(FeatureExtractionMixin):
             new_masks.append(mask)
         out = {k: v for k, v in processed_features.items() if k not in (main, "attention_mask")}
         out[main] = padded
-        if want_mask or masks is not None:
+        if plan.return_attention_mask or masks is not None:
             out["attention_mask"] = new_masks
         shapes = {a.shape for a in padded}
         return BatchFeature(out, tensor_type=return_tensors if len(shapes) == 1 else None)
+
+    # ------------------------------------------------------------------ the padding options
+    def _refuse_unknown_options(self, method: str, options: Mapping[str, Any]) -> None:
+        unknown = [key for key in options if key not in AudioPaddingKwargs.__annotations__]
+        if unknown:
+            raise unknown_keywords_error(f"{type(self).__name__}.{method}()", unknown,
+                                         AudioPaddingKwargs.__annotations__, "its parameters nor padding options")
+
+    def _wants_attention_mask(self, options: AudioPaddingKwargs) -> bool:
+        asked = options.get("return_attention_mask")
+        return bool(self.return_attention_mask if asked is None else asked)
+
+    def _padding(self, options: AudioPaddingKwargs, *, padding: bool | str) -> AudioPadding:
+        """The options of one call, checked; ``padding`` is the method's default strategy."""
+        max_length = options.get("max_length")
+        strategy = padding_strategy(options.get("padding", padding), max_length)
+        truncation = bool(options.get("truncation", False))
+        if truncation and max_length is None:
+            raise FeatureExtractionError("truncation=True needs max_length=<number of samples>; pass it.")
+        return AudioPadding(strategy=strategy, max_length=max_length, truncation=truncation,
+                            pad_to_multiple_of=options.get("pad_to_multiple_of"),
+                            return_attention_mask=self._wants_attention_mask(options),
+                            return_tensors=options.get("return_tensors"))
 
     def _pad_one(self, array: np.ndarray, target: int, value: float) -> np.ndarray:
         result = np.full((target,) + array.shape[1:], value, dtype=array.dtype)

@@ -12,34 +12,15 @@ from typing import Any, ClassVar
 
 from modelyard.configuration import PretrainedConfig
 from modelyard.errors import ConfigurationError
-from modelyard.pretrained_io import constructor_arguments
 
 logger = logging.getLogger(__name__)
 
 
-class _CLIPTowerConfig(PretrainedConfig):
-    """The settings CLIP's two encoders (towers) both have, declared once for type checkers: each tower keeps its
-    own class and explicit ``__init__`` keywords, which it hands to ``PretrainedConfig`` to store."""
-
-    hidden_size: int
-    intermediate_size: int
-    projection_dim: int
-    num_hidden_layers: int
-    num_attention_heads: int
-    hidden_act: str
-    layer_norm_eps: float
-    attention_dropout: float
-    initializer_range: float
-    initializer_factor: float
-
-
-class CLIPTextConfig(_CLIPTowerConfig):
+class CLIPTextConfig(PretrainedConfig):
     """The text encoder: a causal transformer over CLIP's byte-level BPE vocabulary (77 positions)."""
 
     model_type = "clip_text_model"
     base_config_key: ClassVar[str] = "text_config"
-    vocab_size: int
-    max_position_embeddings: int
 
     def __init__(
         self,
@@ -60,17 +41,26 @@ class CLIPTextConfig(_CLIPTowerConfig):
         eos_token_id: int | None = 49407,
         **kwargs: Any,
     ) -> None:
-        super().__init__(**constructor_arguments())
+        super().__init__(pad_token_id=pad_token_id, bos_token_id=bos_token_id, eos_token_id=eos_token_id, **kwargs)
+        self.vocab_size = vocab_size
+        self.hidden_size = hidden_size
+        self.intermediate_size = intermediate_size
+        self.projection_dim = projection_dim
+        self.num_hidden_layers = num_hidden_layers
+        self.num_attention_heads = num_attention_heads
+        self.max_position_embeddings = max_position_embeddings
+        self.layer_norm_eps = layer_norm_eps
+        self.hidden_act = hidden_act
+        self.initializer_range = initializer_range
+        self.initializer_factor = initializer_factor
+        self.attention_dropout = attention_dropout
 
 
-class CLIPVisionConfig(_CLIPTowerConfig):
+class CLIPVisionConfig(PretrainedConfig):
     """The image encoder: a ViT over ``patch_size`` patches of ``image_size`` images."""
 
     model_type = "clip_vision_model"
     base_config_key: ClassVar[str] = "vision_config"
-    num_channels: int
-    image_size: int
-    patch_size: int
 
     def __init__(
         self,
@@ -89,7 +79,20 @@ class CLIPVisionConfig(_CLIPTowerConfig):
         initializer_factor: float = 1.0,
         **kwargs: Any,
     ) -> None:
-        super().__init__(**constructor_arguments())
+        super().__init__(**kwargs)
+        self.hidden_size = hidden_size
+        self.intermediate_size = intermediate_size
+        self.projection_dim = projection_dim
+        self.num_hidden_layers = num_hidden_layers
+        self.num_attention_heads = num_attention_heads
+        self.num_channels = num_channels
+        self.patch_size = patch_size
+        self.image_size = image_size
+        self.initializer_range = initializer_range
+        self.initializer_factor = initializer_factor
+        self.attention_dropout = attention_dropout
+        self.layer_norm_eps = layer_norm_eps
+        self.hidden_act = hidden_act
 
 
 def _sub_config(

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from modelyard.configuration import PretrainedConfig
-from modelyard.pretrained_io import constructor_arguments
 
 
 class ViTConfig(PretrainedConfig):
@@ -16,23 +15,6 @@ class ViTConfig(PretrainedConfig):
     """
 
     model_type = "vit"
-    # the settings, stored by PretrainedConfig from the keywords below (declared for type checkers)
-    hidden_size: int
-    num_hidden_layers: int
-    num_attention_heads: int
-    intermediate_size: int
-    hidden_act: str
-    hidden_dropout_prob: float
-    attention_probs_dropout_prob: float
-    initializer_range: float
-    layer_norm_eps: float
-    image_size: int | tuple[int, int] | list[int]
-    patch_size: int | tuple[int, int] | list[int]
-    num_channels: int
-    qkv_bias: bool
-    encoder_stride: int
-    pooler_output_size: int
-    pooler_act: str
 
     def __init__(
         self,
@@ -54,8 +36,23 @@ class ViTConfig(PretrainedConfig):
         pooler_act: str = "tanh",
         **kwargs: Any,
     ) -> None:
-        pooler_output_size = pooler_output_size if pooler_output_size else hidden_size
-        super().__init__(**constructor_arguments())
+        super().__init__(**kwargs)
+        self.hidden_size = hidden_size
+        self.num_hidden_layers = num_hidden_layers
+        self.num_attention_heads = num_attention_heads
+        self.intermediate_size = intermediate_size
+        self.hidden_act = hidden_act
+        self.hidden_dropout_prob = hidden_dropout_prob
+        self.attention_probs_dropout_prob = attention_probs_dropout_prob
+        self.initializer_range = initializer_range
+        self.layer_norm_eps = layer_norm_eps
+        self.image_size = image_size
+        self.patch_size = patch_size
+        self.num_channels = num_channels
+        self.qkv_bias = qkv_bias
+        self.encoder_stride = encoder_stride
+        self.pooler_output_size = pooler_output_size if pooler_output_size else hidden_size
+        self.pooler_act = pooler_act
 
 
 __all__ = ["ViTConfig"]

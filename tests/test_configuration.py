@@ -98,6 +98,22 @@ def test_common_attributes_and_labels() -> None:
         BertConfig(problem_type="ranking")
 
 
+def test_to_dict_lists_a_familys_settings_where_the_reference_does() -> None:
+    """GPT-2's and DistilBERT's reference constructors store their own settings before the common ones, BERT's
+    after them; every family hands its keywords to PretrainedConfig, which keeps each order."""
+    from modelyard import GPT2Config
+
+    gpt2 = list(GPT2Config(n_embd=64, foo=1).to_dict())
+    assert gpt2[:5] == ["vocab_size", "n_positions", "n_embd", "n_layer", "n_head"]
+    assert gpt2.index("reorder_and_upcast_attn") < gpt2.index("return_dict") < gpt2.index("bos_token_id")
+    assert gpt2.index("pruned_heads") < gpt2.index("foo")  # a user's own key after the common ones
+    distilbert = list(DistilBertConfig().to_dict())
+    assert distilbert[:3] == ["vocab_size", "max_position_embeddings", "sinusoidal_pos_embds"]
+    assert distilbert.index("seq_classif_dropout") < distilbert.index("return_dict")
+    bert = list(BertConfig().to_dict())
+    assert bert[0] == "return_dict" and bert.index("pruned_heads") < bert.index("vocab_size")
+
+
 def test_label2id_follows_a_given_id2label() -> None:
     named = BertConfig(id2label={"0": "neg", "1": "pos"})
     assert named.label2id == {"neg": 0, "pos": 1}

@@ -24,8 +24,8 @@ from modelyard._version import __version__
 from modelyard.errors import ConfigurationError, MissingFileError, UnexpectedArgumentError
 from modelyard.hub.files import FileSource
 from modelyard.json_files import read_json_object
+from modelyard.json_settings import JsonSettings
 from modelyard.options import HubOptions, answer_with_unused, near_misses_message
-from modelyard.pretrained_io import PretrainedIO
 
 logger = logging.getLogger(__name__)
 
@@ -158,7 +158,7 @@ def flag_near_misses(where: str, keys: Iterable[str], accepted: Iterable[str]) -
                    "error.", message, _STRICT_ENV)
 
 
-class PretrainedConfig(PretrainedIO):
+class PretrainedConfig(JsonSettings):
     """Base class of every model configuration.
 
     Class attributes a family sets: ``model_type`` (the key used by the Auto classes and written to
@@ -172,8 +172,11 @@ class PretrainedConfig(PretrainedIO):
     sub_configs: ClassVar[dict[str, type[PretrainedConfig]]] = {}
     # whether ``Config()`` needs arguments (composite configs of the reference); every modelyard config has defaults
     has_no_defaults_at_init: ClassVar[bool] = False
+    # Where a family's own settings (its ``__init__`` parameters other than the common ones) stand among the
+    # attributes, so ``to_dict()`` lists them where the reference does: after the common ones (False: BERT's
+    # constructor calls its base first), or before them (True: GPT-2's and DistilBERT's store theirs first).
+    _own_settings_first: ClassVar[bool] = False
     auto_class_choices = ("AutoConfig",)
-    reads_json_files = True
 
     # The attributes of COMMON_DEFAULTS (set in __init__), declared for type checkers and IDEs.
     return_dict: bool
@@ -214,6 +217,10 @@ class PretrainedConfig(PretrainedIO):
             self._refuse_probable_typos(kwargs)
 
         given_labels = {key for key in ("id2label", "label2id") if kwargs.get(key) is not None}
+        if type(self)._own_settings_first:
+            for key in type(self)._init_defaults():
+                if key in kwargs and key not in COMMON_DEFAULTS:
+                    setattr(self, key, kwargs.pop(key))
         for key, default in COMMON_DEFAULTS.items():
             value = kwargs.pop(key, copy.deepcopy(default))
             setattr(self, key, value)
@@ -381,17 +388,22 @@ class PretrainedConfig(PretrainedIO):
         return diff
 
     @classmethod
+    def _init_defaults(cls) -> dict[str, Any]:
+        """The named parameters of this class's ``__init__``, in signature order, with their defaults
+        (``inspect.Parameter.empty`` where there is none); read once per class."""
+        cached = cls.__dict__.get("_init_defaults_cache")
+        if cached is None:
+            params = inspect.signature(cls.__init__).parameters.values()
+            cached = {p.name: p.default for p in params
+                      if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.name != "self"}
+            type.__setattr__(cls, "_init_defaults_cache", cached)
+        return cached
+
+    @classmethod
     def _own_common_defaults(cls) -> dict[str, Any]:
         """The common keys this class's ``__init__`` gives defaults of its own (e.g. ``bos_token_id=1``)."""
-        cached = cls.__dict__.get("_own_defaults_cache")
-        if cached is None:
-            import inspect
-
-            params = inspect.signature(cls.__init__).parameters
-            cached = {name: p.default for name, p in params.items()
-                      if name in COMMON_DEFAULTS and p.default is not inspect.Parameter.empty}
-            type.__setattr__(cls, "_own_defaults_cache", cached)
-        return cached
+        return {name: default for name, default in cls._init_defaults().items()
+                if name in COMMON_DEFAULTS and default is not inspect.Parameter.empty}
 
     def to_json_string(self, use_diff: bool = True) -> str:
         data = self.to_diff_dict() if use_diff else self.to_dict()
@@ -400,16 +412,8 @@ class PretrainedConfig(PretrainedIO):
     def to_json_file(self, json_file_path: str | os.PathLike[str], use_diff: bool = True) -> None:
         Path(json_file_path).write_text(self.to_json_string(use_diff=use_diff), encoding="utf-8")
 
-    def __repr__(self) -> str:
-        return f"{type(self).__name__} {self.to_json_string()}"
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, PretrainedConfig):
-            return NotImplemented
-        mine, theirs = self.to_dict(), other.to_dict()
-        return type(self) is type(other) and mine == theirs
-
-    __hash__ = None  # type: ignore[assignment]  # mutable, compared by value
+    def _compared(self) -> Any:
+        return self.to_dict()
 
     def update(self, values: dict[str, Any]) -> None:
         for key, value in values.items():
@@ -494,15 +498,11 @@ class PretrainedConfig(PretrainedIO):
 
     # ------------------------------------------------------------------ loading
     @classmethod
-    def _from_source(
-        cls: type[C], location: FileSource | Path, *, return_unused_kwargs: bool = False, **kwargs: Any
-    ) -> C | tuple[C, dict[str, Any]]:
-        """Build from a folder / repository's ``config.json`` (or a JSON file); ``kwargs`` override attributes.
-
-        Keyword arguments that are not attributes are returned with ``return_unused_kwargs=True`` (otherwise a
-        warning names them); a misspelt attribute is an error.
-        """
-        kwargs.pop("trust_remote_code", None)  # only the Auto classes decide about custom code
+    def _settings_at(cls, location: FileSource | Path) -> dict[str, Any]:
+        """The ``config.json`` of a folder or repository (or a JSON file) that ``from_pretrained`` builds from; a
+        file of another ``model_type`` loads with a warning. Keyword arguments of ``from_pretrained`` that are not
+        attributes come back with ``return_unused_kwargs=True`` (otherwise a warning names them); a misspelt
+        attribute is an error (see ``from_dict``)."""
         config_dict = cls._config_dict_at(location)
         file_type = config_dict.get("model_type")
         if cls.model_type and file_type and file_type != cls.model_type:
@@ -512,11 +512,11 @@ class PretrainedConfig(PretrainedIO):
                 cls.__name__,
                 cls.model_type,
             )
-        return cls.from_dict(config_dict, return_unused_kwargs=return_unused_kwargs, **kwargs)
+        return config_dict
 
     @classmethod
     def _accepted_keywords(cls) -> set[str]:
-        return super()._accepted_keywords() | cls.known_attributes() | {"trust_remote_code"}
+        return super()._accepted_keywords() | cls.known_attributes()
 
     @staticmethod
     def _set_token_in_kwargs(kwargs: dict[str, Any], token: str | bool | None = None) -> None:

@@ -28,19 +28,27 @@ import inspect
 import json
 import logging
 import os
+import sys
 import warnings
-from collections import UserDict
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, TypedDict, TypeVar
+
+if sys.version_info >= (3, 11):
+    from typing import Unpack
+else:  # torch, a dependency, brings typing_extensions
+    from typing_extensions import Unpack
 
 import numpy as np
 
 from modelyard import json_files
+from modelyard.batch_dict import BatchDict
 from modelyard.errors import ConfigurationError, FeatureExtractionError, HubError, MissingFileError
 from modelyard.hub.files import FileSource
+from modelyard.json_settings import JsonSettings
 from modelyard.options import HubOptions, refuse_near_misses, unknown_keywords_error
-from modelyard.pretrained_io import PretrainedIO, locate
+from modelyard.pretrained_io import locate
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +59,7 @@ TYPE_KEYS = ("feature_extractor_type", "image_processor_type")
 AUTO_CLASS_NAMES = ("AutoFeatureExtractor", "AutoImageProcessor", "AutoProcessor")
 
 F = TypeVar("F", bound="FeatureExtractionMixin")
+R = TypeVar("R")
 
 
 # ---------------------------------------------------------------------------------------------- tensors
@@ -123,7 +132,7 @@ def _stack_numpy(key: str, value: Any, kind: str) -> np.ndarray:
     return array
 
 
-class BatchFeature(UserDict):
+class BatchFeature(BatchDict):
     """The output of a feature extractor: a dict (``"input_values"``, ``"pixel_values"``, ...) whose values
     are lists, numpy arrays or torch tensors. Keys are also attributes (``batch.pixel_values``)."""
 
@@ -138,20 +147,6 @@ class BatchFeature(UserDict):
             f"BatchFeature is indexed by name ({', '.join(map(repr, self.data))}), not by {item!r}; "
             "index the value instead, e.g. batch['input_values'][0]."
         )
-
-    def __getattr__(self, item: str) -> Any:
-        if item == "data" or item.startswith("__"):
-            raise AttributeError(item)
-        try:
-            return self.data[item]
-        except KeyError:
-            raise AttributeError(f"BatchFeature has no key {item!r}; keys: {list(self.data)}") from None
-
-    def __getstate__(self) -> dict[str, Any]:
-        return {"data": self.data}
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.data = state.get("data", {})
 
     def convert_to_tensors(self, tensor_type: Any = None) -> BatchFeature:
         """Turn every value into a numpy array (``"np"``) or a torch tensor (``"pt"``), in place."""
@@ -318,7 +313,7 @@ def custom_code_auto_map(obj: Any, directory: Path, written: list[Path], *, port
 
 
 # ---------------------------------------------------------------------------------------------- the mixin
-class FeatureExtractionMixin(PretrainedIO):
+class FeatureExtractionMixin(JsonSettings):
     """Attributes from keyword arguments, JSON (de)serialisation, ``save_pretrained`` / ``from_pretrained``.
 
     Every keyword given to ``__init__`` becomes an attribute, so files written by other versions (or by the
@@ -329,7 +324,6 @@ class FeatureExtractionMixin(PretrainedIO):
     # The key naming the class in the JSON file ("image_processor_type" for image processors).
     type_key: ClassVar[str] = "feature_extractor_type"
     auto_class_choices = ("AutoFeatureExtractor", "AutoImageProcessor")
-    reads_json_files = True
     settings_error = ConfigurationError
     model_input_names: ClassVar[list[str]] = []
 
@@ -380,15 +374,8 @@ class FeatureExtractionMixin(PretrainedIO):
             data["auto_map"] = auto_map
         path.write_text(json.dumps(jsonable(data), indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
-    def __repr__(self) -> str:
-        return f"{type(self).__name__} {self.to_json_string()}"
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, FeatureExtractionMixin):
-            return NotImplemented
-        return type(self) is type(other) and jsonable(self.to_dict()) == jsonable(other.to_dict())
-
-    __hash__ = None  # type: ignore[assignment]  # mutable, compared by value
+    def _compared(self) -> Any:
+        return jsonable(self.to_dict())
 
     # ------------------------------------------------------------------ saving (PretrainedIO hooks)
     def _save_into(
@@ -409,21 +396,16 @@ class FeatureExtractionMixin(PretrainedIO):
 
     # ------------------------------------------------------------------ loading
     @classmethod
-    def _from_source(
-        cls: type[F], location: FileSource | Path, *, return_unused_kwargs: bool = False, **kwargs: Any
-    ) -> F | tuple[F, dict[str, Any]]:
-        """Load from a folder, a JSON file or a hub repository (``from_pretrained``).
-
-        ``kwargs`` override attributes; keywords that are not attributes are returned with
-        ``return_unused_kwargs=True`` (otherwise a warning names them); a misspelt one is an error.
-        """
-        kwargs.pop("trust_remote_code", None)  # only the Auto classes decide about custom code
+    def _settings_at(cls, location: FileSource | Path) -> dict[str, Any]:
+        """The settings ``from_pretrained`` builds from: a JSON file, or the preprocessor file of a folder or hub
+        repository. Keyword arguments of ``from_pretrained`` override attributes; those that are not attributes
+        come back with ``return_unused_kwargs=True`` (otherwise a warning names them); a misspelt one is an error."""
         _, data, _ = read_preprocessor_settings(location)
-        return cls.from_dict(data, return_unused_kwargs=return_unused_kwargs, **kwargs)
+        return data
 
     @classmethod
     def _accepted_keywords(cls) -> set[str]:
-        return super()._accepted_keywords() | cls._init_parameter_names() | {"trust_remote_code"}
+        return super()._accepted_keywords() | cls._init_parameter_names()
 
     @classmethod
     def get_feature_extractor_dict(
@@ -533,6 +515,48 @@ def round_up(length: int, multiple: int | None) -> int:
     return -(-length // multiple) * multiple
 
 
+class AudioPaddingKwargs(TypedDict, total=False):
+    """The padding options of an audio feature extractor's ``__call__`` and ``pad``, declared once (the reference's
+    names; taken as ``**options: Unpack[AudioPaddingKwargs]``, so type checkers and IDEs see each one).
+
+    ``padding``: ``True``/``"longest"``, ``"max_length"`` (with ``max_length``) or ``False``/``"do_not_pad"``
+    (``pad`` pads by default, ``__call__`` does not); ``max_length``: the target length of ``"max_length"`` padding
+    and of truncation; ``truncation``: cut longer inputs to ``max_length``; ``pad_to_multiple_of``: round the
+    padded length up to a multiple of this; ``return_attention_mask``: add the mask (1 = real, 0 = padding;
+    default: the extractor's ``return_attention_mask``); ``return_tensors``: ``None``, ``"np"`` or ``"pt"``.
+    """
+
+    padding: bool | str
+    max_length: int | None
+    truncation: bool
+    pad_to_multiple_of: int | None
+    return_attention_mask: bool | None
+    return_tensors: Any
+
+
+@dataclass(frozen=True)
+class AudioPadding:
+    """One call's :class:`AudioPaddingKwargs`, checked, with the extractor's defaults filled in."""
+
+    strategy: str  # "longest", "max_length" or "do_not_pad"
+    max_length: int | None
+    truncation: bool
+    pad_to_multiple_of: int | None
+    return_attention_mask: bool
+    return_tensors: Any
+
+    def truncated(self, rows: list[R]) -> list[R]:
+        """``rows`` cut to ``max_length`` (rounded up to ``pad_to_multiple_of``) under ``truncation=True``."""
+        if not self.truncation:
+            return rows
+        limit = round_up(int(self.max_length or 0), self.pad_to_multiple_of)
+        return [row[:limit] for row in rows]  # type: ignore[index]  # rows are arrays (or lists) of samples
+
+    def target_length(self, longest: int) -> int:
+        """The length every row is padded to, given the longest row's (the strategy must pad)."""
+        return padded_length(longest, self.strategy, self.max_length, self.pad_to_multiple_of)
+
+
 class SequenceFeatureExtractor(FeatureExtractionMixin):
     """Base class of audio feature extractors: a ``sampling_rate`` to check, and :meth:`pad`."""
 
@@ -574,12 +598,7 @@ class SequenceFeatureExtractor(FeatureExtractionMixin):
     def pad(
         self,
         processed_features: Mapping[str, Any] | Sequence[Mapping[str, Any]],
-        padding: bool | str = True,
-        max_length: int | None = None,
-        truncation: bool = False,
-        pad_to_multiple_of: int | None = None,
-        return_attention_mask: bool | None = None,
-        return_tensors: Any = None,
+        **options: Unpack[AudioPaddingKwargs],
     ) -> BatchFeature:
         """Pad (and optionally truncate) a batch of features to one length.
 
@@ -587,7 +606,9 @@ class SequenceFeatureExtractor(FeatureExtractionMixin):
         input). ``padding``: ``True``/``"longest"``, ``"max_length"`` (needs ``max_length``) or
         ``False``/``"do_not_pad"``. Values are padded with ``padding_value`` on ``padding_side``; the
         attention mask (1 = real, 0 = padding) is added when asked or when the extractor's default says so.
+        The other options: see :class:`AudioPaddingKwargs`.
         """
+        self._refuse_unknown_options("pad", options)
         if isinstance(processed_features, (list, tuple)):
             if not processed_features:
                 raise FeatureExtractionError("pad() got an empty list; give at least one example.")
@@ -606,14 +627,15 @@ class SequenceFeatureExtractor(FeatureExtractionMixin):
             raise FeatureExtractionError(
                 f"pad() needs the key {main!r} (this extractor's model input), got keys {list(processed_features)}."
             )
-        want_mask = self.return_attention_mask if return_attention_mask is None else return_attention_mask
         values = processed_features[main]
         if len(values) == 0:
             out = dict(processed_features)
-            if want_mask:
+            if self._wants_attention_mask(options):
                 out["attention_mask"] = []
             return BatchFeature(out)
         first = values[0]
+        plan = self._padding(options, padding=True)
+        return_tensors = plan.return_tensors
         if return_tensors is None:
             return_tensors = "pt" if is_torch_tensor(first) or (isinstance(first, (list, tuple)) and first and is_torch_tensor(first[0])) else "np"
         if isinstance(first, (int, float, np.number)):  # one example given as a flat list of numbers
@@ -621,19 +643,15 @@ class SequenceFeatureExtractor(FeatureExtractionMixin):
         arrays = [np.asarray(to_numpy(v)) for v in values]
         masks = processed_features.get("attention_mask")
         mask_arrays = [np.asarray(to_numpy(m), dtype=np.int32) for m in masks] if masks is not None else None
-        strategy = padding_strategy(padding, max_length)
-        if truncation:
-            if max_length is None:
-                raise FeatureExtractionError("truncation=True needs max_length=<number of samples>; pass it.")
-            limit = round_up(max_length, pad_to_multiple_of)
-            arrays = [a[:limit] for a in arrays]
-            mask_arrays = [m[:limit] for m in mask_arrays] if mask_arrays is not None else None
+        arrays = plan.truncated(arrays)
+        mask_arrays = plan.truncated(mask_arrays) if mask_arrays is not None else None
+        strategy = plan.strategy
         if strategy != "do_not_pad" and self.padding_value is None:
             raise FeatureExtractionError(
                 f"{type(self).__name__}.padding_value is None, so it cannot pad; set extractor.padding_value = 0.0."
             )
         lengths = [len(a) for a in arrays]
-        target = padded_length(max(lengths), strategy, max_length, pad_to_multiple_of) if strategy != "do_not_pad" else 0
+        target = plan.target_length(max(lengths)) if strategy != "do_not_pad" else 0
         padded, new_masks = [], []
         for i, array in enumerate(arrays):
             if array.dtype == np.float64:
@@ -647,10 +665,33 @@ class SequenceFeatureExtractor(FeatureExtractionMixin):
             new_masks.append(mask)
         out = {k: v for k, v in processed_features.items() if k not in (main, "attention_mask")}
         out[main] = padded
-        if want_mask or masks is not None:
+        if plan.return_attention_mask or masks is not None:
             out["attention_mask"] = new_masks
         shapes = {a.shape for a in padded}
         return BatchFeature(out, tensor_type=return_tensors if len(shapes) == 1 else None)
+
+    # ------------------------------------------------------------------ the padding options
+    def _refuse_unknown_options(self, method: str, options: Mapping[str, Any]) -> None:
+        unknown = [key for key in options if key not in AudioPaddingKwargs.__annotations__]
+        if unknown:
+            raise unknown_keywords_error(f"{type(self).__name__}.{method}()", unknown,
+                                         AudioPaddingKwargs.__annotations__, "its parameters nor padding options")
+
+    def _wants_attention_mask(self, options: AudioPaddingKwargs) -> bool:
+        asked = options.get("return_attention_mask")
+        return bool(self.return_attention_mask if asked is None else asked)
+
+    def _padding(self, options: AudioPaddingKwargs, *, padding: bool | str) -> AudioPadding:
+        """The options of one call, checked; ``padding`` is the method's default strategy."""
+        max_length = options.get("max_length")
+        strategy = padding_strategy(options.get("padding", padding), max_length)
+        truncation = bool(options.get("truncation", False))
+        if truncation and max_length is None:
+            raise FeatureExtractionError("truncation=True needs max_length=<number of samples>; pass it.")
+        return AudioPadding(strategy=strategy, max_length=max_length, truncation=truncation,
+                            pad_to_multiple_of=options.get("pad_to_multiple_of"),
+                            return_attention_mask=self._wants_attention_mask(options),
+                            return_tensors=options.get("return_tensors"))
 
     def _pad_one(self, array: np.ndarray, target: int, value: float) -> np.ndarray:
         result = np.full((target,) + array.shape[1:], value, dtype=array.dtype)

@@ -11,13 +11,12 @@ The transforms themselves live in :mod:`modelyard.image_transforms`.
 
 from __future__ import annotations
 
-import inspect
 import logging
 import warnings
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypedDict
 
 import numpy as np
 import PIL.Image
@@ -27,6 +26,7 @@ from modelyard.errors import ConfigurationError, FeatureExtractionError
 from modelyard.feature_extraction import (
     BatchFeature,
     FeatureExtractionMixin,
+    Unpack,
     is_torch_tensor,
     tensor_type_name,
 )
@@ -262,6 +262,27 @@ class ImageFeatureExtractionMixin:
         return pil.rotate(angle, resample=code, expand=expand, center=center, translate=translate, fillcolor=fillcolor)  # type: ignore[arg-type]  # Pillow's stubs want a Resampling member; Pillow takes its int code
 
 
+class ImagePreprocessKwargs(TypedDict, total=False):
+    """The options of one ``preprocess`` (or ``__call__``) of an image processor, declared once (the reference's
+    names; taken as ``**options: Unpack[ImagePreprocessKwargs]``, so type checkers and IDEs see each one). Each
+    defaults to the processor's attribute of the same name; ``data_format`` (of the output) to channels first and
+    ``input_data_format`` to what the image's shape says."""
+
+    do_resize: bool | None
+    size: Any
+    resample: Any
+    do_center_crop: bool | None
+    crop_size: Any
+    do_rescale: bool | None
+    rescale_factor: float | None
+    do_normalize: bool | None
+    image_mean: float | Sequence[float] | None
+    image_std: float | Sequence[float] | None
+    do_convert_rgb: bool | None
+    data_format: str
+    input_data_format: str | None
+
+
 class BaseImageProcessor(FeatureExtractionMixin):
     """Image processors: settings as attributes, ``__call__``/``preprocess`` turning images into
     ``pixel_values``. Saved as ``preprocessor_config.json`` with ``image_processor_type``.
@@ -322,37 +343,24 @@ class BaseImageProcessor(FeatureExtractionMixin):
         return T.center_crop(image, hw, input_format=input_data_format)  # type: ignore[arg-type]  # the caller's format string (see above)
 
     # ------------------------------------------------------------------ the batched pipeline
-    def __call__(self, images: Any, return_tensors: Any = None, **kwargs: Any) -> BatchFeature:
+    def __call__(
+        self, images: Any, return_tensors: Any = None, **options: Unpack[ImagePreprocessKwargs]
+    ) -> BatchFeature:
         """Preprocess one image or a batch; see :meth:`preprocess`."""
-        return self.preprocess(images, return_tensors=return_tensors, **kwargs)
+        return self.preprocess(images, return_tensors=return_tensors, **options)
 
     def preprocess(
-        self,
-        images: Any,
-        *,
-        do_resize: bool | None = None,
-        size: Any = None,
-        resample: Any = None,
-        do_center_crop: bool | None = None,
-        crop_size: Any = None,
-        do_rescale: bool | None = None,
-        rescale_factor: float | None = None,
-        do_normalize: bool | None = None,
-        image_mean: float | Sequence[float] | None = None,
-        image_std: float | Sequence[float] | None = None,
-        do_convert_rgb: bool | None = None,
-        return_tensors: Any = None,
-        data_format: str = T.CHANNELS_FIRST,
-        input_data_format: str | None = None,
-        **unknown: Any,
+        self, images: Any, *, return_tensors: Any = None, **options: Unpack[ImagePreprocessKwargs]
     ) -> BatchFeature:
         """Images (PIL, numpy HWC/CHW/2-D, torch; one, a list, or a 4-D batch) to ``pixel_values``.
 
-        Every setting defaults to the attribute of the same name. Returns a list of ``(C, H, W)`` float32
-        arrays, or one ``(N, C, H, W)`` array / tensor with ``return_tensors="np"`` / ``"pt"``. A keyword that
-        misspells a setting is an error; any other keyword is ignored with a warning, as in the reference
-        (code passes one set of options to several processors).
+        The options (:class:`ImagePreprocessKwargs`) default to the attributes of the same names. Returns a list of
+        ``(C, H, W)`` float32 arrays, or one ``(N, C, H, W)`` array / tensor with ``return_tensors="np"`` /
+        ``"pt"``. A keyword that misspells an option is an error; any other keyword is ignored with a warning, as
+        in the reference (code passes one set of options to several processors).
         """
+        given: dict[str, Any] = dict(options)
+        unknown = {key: given.pop(key) for key in list(given) if key not in _PREPROCESS_OPTIONS}
         if unknown:
             accepted = _PREPROCESS_OPTIONS
             refuse_near_misses(f"{type(self).__name__}.preprocess", unknown, accepted)
@@ -363,12 +371,7 @@ class BaseImageProcessor(FeatureExtractionMixin):
                 stacklevel=2,
             )
         kind = tensor_type_name(return_tensors)
-        settings = self._settings(
-            do_resize=do_resize, size=size, resample=resample, do_center_crop=do_center_crop, crop_size=crop_size,
-            do_rescale=do_rescale, rescale_factor=rescale_factor, do_normalize=do_normalize, image_mean=image_mean,
-            image_std=image_std, do_convert_rgb=do_convert_rgb, data_format=data_format,
-            input_data_format=input_data_format,
-        )
+        settings = self._settings(given)
         flat = flatten_images(images)
         if not flat:
             raise FeatureExtractionError(f"{type(self).__name__} got an empty batch; give at least one image.")
@@ -402,7 +405,8 @@ class BaseImageProcessor(FeatureExtractionMixin):
             return BatchFeature({"pixel_values": out}, tensor_type=kind)
         return BatchFeature({"pixel_values": results}, tensor_type=kind)
 
-    def _settings(self, **given: Any) -> _Settings:
+    def _settings(self, given: dict[str, Any]) -> _Settings:
+        """One call's options, each defaulting to the attribute of its name, checked."""
         def pick(name: str, default: Any) -> Any:
             value = given.get(name)
             return value if value is not None else getattr(self, name, default)
@@ -431,8 +435,8 @@ class BaseImageProcessor(FeatureExtractionMixin):
                 raise ConfigurationError(
                     f"{type(self).__name__}: do_normalize=True needs image_mean and image_std (one value per channel)."
                 )
-        data_format = given["data_format"]
-        input_data_format = given["input_data_format"]
+        data_format = given.get("data_format", T.CHANNELS_FIRST)
+        input_data_format = given.get("input_data_format")
         for name, value in (("data_format", data_format), ("input_data_format", input_data_format)):
             if value not in (None, T.CHANNELS_FIRST, T.CHANNELS_LAST):
                 raise FeatureExtractionError(f"{name} must be 'channels_first' or 'channels_last', got {value!r}.")
@@ -560,7 +564,7 @@ class BaseImageProcessor(FeatureExtractionMixin):
 
 
 # the settings preprocess() takes, for the check of the keywords it does not
-_PREPROCESS_OPTIONS = frozenset(inspect.signature(BaseImageProcessor.preprocess).parameters) - {"self", "images", "unknown"}
+_PREPROCESS_OPTIONS = frozenset(ImagePreprocessKwargs.__annotations__) | {"return_tensors"}
 # The reference marks a preprocess that warns about keywords outside its signature this way (its tools check it).
 setattr(BaseImageProcessor.preprocess, "_filter_out_non_signature_kwargs", True)  # noqa: B010  # a function attribute
 
@@ -574,6 +578,7 @@ __all__ = [
     "OPENAI_CLIP_STD",
     "BaseImageProcessor",
     "ImageFeatureExtractionMixin",
+    "ImagePreprocessKwargs",
     "flatten_images",
     "size_dict",
     "size_to_hw",

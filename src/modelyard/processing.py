@@ -28,6 +28,7 @@ import inspect
 import json
 import logging
 import sys
+import typing
 import warnings
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -114,13 +115,30 @@ class ProcessingKwargs(TextKwargs, AudioKwargs, ImagesKwargs, CommonKwargs, tota
 
 
 def _explicit_parameters(function: Any) -> tuple[set[str], bool]:
-    """Named keyword parameters of ``function`` and whether it also takes ``**kwargs``."""
+    """Named keyword parameters of ``function`` (with the keys of a ``**kwargs: Unpack[SomeTypedDict]``, e.g. an
+    audio extractor's padding options) and whether it also takes ``**kwargs``."""
     try:
         params = inspect.signature(function).parameters.values()
     except (TypeError, ValueError):
         return set(), True
     names = {p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
-    return names, any(p.kind is p.VAR_KEYWORD for p in params)
+    var_keyword = next((p for p in params if p.kind is p.VAR_KEYWORD), None)
+    if var_keyword is not None and var_keyword.annotation is not inspect.Parameter.empty:
+        names |= _typed_keywords(function, var_keyword.name)
+    return names, var_keyword is not None
+
+
+def _typed_keywords(function: Any, name: str) -> set[str]:
+    """The keys of the TypedDict in ``**name: Unpack[...]`` (none for another annotation or one that cannot be
+    resolved)."""
+    try:
+        annotation = typing.get_type_hints(function, include_extras=True).get(name)
+    except (NameError, AttributeError, TypeError):  # a name only a type checker sees: nothing to add
+        return set()
+    args = typing.get_args(annotation)
+    if typing.get_origin(annotation) is Unpack and args and typing.is_typeddict(args[0]):
+        return set(args[0].__annotations__)
+    return set()
 
 
 class ProcessorMixin(PretrainedIO):

@@ -151,6 +151,22 @@ def test_bad_padding_arguments(clips: list[np.ndarray], kwargs: dict, match: str
         Wav2Vec2FeatureExtractor()(clips, sampling_rate=16000, **kwargs)
 
 
+def test_the_padding_options_are_one_group_with_each_methods_default(clips: list[np.ndarray]) -> None:
+    """``__call__`` and ``pad`` take the same padding options (AudioPaddingKwargs); ``pad`` pads unless told not
+    to, ``__call__`` only when asked; a misspelt option is refused with the name it misses, by both."""
+    from modelyard.errors import UnexpectedArgumentError
+
+    fe = Wav2Vec2FeatureExtractor(do_normalize=False)
+    assert [len(row) for row in fe(clips, sampling_rate=16000)["input_values"]] == [300, 170, 233]
+    assert fe.pad({"input_values": clips})["input_values"].shape == (3, 300)
+    assert [len(row) for row in fe.pad({"input_values": clips}, padding=False)["input_values"]] == [300, 170, 233]
+    for call in (lambda: fe(clips, sampling_rate=16000, paddding=True), lambda: fe.pad({"input_values": clips}, max_lenght=8)):
+        with pytest.raises(UnexpectedArgumentError, match="did you mean 'padding'|did you mean 'max_length'"):
+            call()
+    with pytest.raises(TypeError):  # the options are keywords (as every caller passes them)
+        fe(clips, True)
+
+
 @pytest.mark.parametrize(
     "kwargs", [{"padding_side": "middle"}, {"sampling_rate": 0}, {"feature_size": "1"}]
 )

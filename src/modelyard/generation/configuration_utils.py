@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Any
 from modelyard._version import __version__
 from modelyard.errors import ConfigurationError, MissingFileError
 from modelyard.hub.files import FileSource
+from modelyard.json_settings import JsonSettings
 from modelyard.options import refuse_near_misses
-from modelyard.pretrained_io import PretrainedIO
 
 logger = logging.getLogger(__name__)
 
@@ -163,7 +163,7 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-class GenerationConfig(PretrainedIO):
+class GenerationConfig(JsonSettings):
     """The settings of ``generate()`` (see the module doc). Keyword arguments are the settings; a keyword that
     is not one is kept as an attribute (as the reference does), unless it misspells one."""
 
@@ -173,7 +173,6 @@ class GenerationConfig(PretrainedIO):
         def __getattr__(self, name: str) -> Any: ...
 
         def __setattr__(self, name: str, value: Any) -> None: ...
-    reads_json_files = True
 
     # The settings of DEFAULTS (set in __init__), declared for type checkers and IDEs. The values are checked
     # by validate(), not by these types: settings the reference accepts in several shapes are typed Any.
@@ -518,16 +517,14 @@ class GenerationConfig(PretrainedIO):
     def to_json_file(self, json_file_path: str | os.PathLike[str], use_diff: bool = True) -> None:
         Path(json_file_path).write_text(self.to_json_string(use_diff=use_diff), encoding="utf-8")
 
-    def __repr__(self) -> str:
-        return f"{type(self).__name__} {self.to_json_string(ignore_metadata=True)}"
+    def _shown_json(self) -> str:
+        return self.to_json_string(ignore_metadata=True)
 
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, GenerationConfig):
-            return NotImplemented
-        return self.to_json_string(use_diff=False, ignore_metadata=True) == other.to_json_string(
-            use_diff=False, ignore_metadata=True)
+    def _compared(self) -> Any:
+        return self.to_json_string(use_diff=False, ignore_metadata=True)
 
-    __hash__ = None  # type: ignore[assignment]  # mutable, compared by value
+    def _same_kind(self, other: JsonSettings) -> bool:
+        return isinstance(other, GenerationConfig)  # a subclass's object compares by its settings too
 
     @classmethod
     def from_dict(cls, config_dict: dict[str, Any], *, return_unused_kwargs: bool = False,

@@ -13,8 +13,9 @@ import logging
 import sys
 from collections import UserDict
 from collections.abc import Sequence
-from typing import Any, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 
+from modelyard.batch_dict import BatchDict
 from modelyard.errors import TokenizerError
 
 logger = logging.getLogger(__name__)
@@ -125,8 +126,10 @@ def _convert(value: Any, kind: TensorType, key: str) -> Any:
     return torch.from_numpy(array)
 
 
-class BatchEncoding(UserDict):
+class BatchEncoding(BatchDict):
     """The output of a tokenizer: a dict of model inputs, with alignment helpers for fast tokenizers."""
+
+    _state_fields: ClassVar[dict[str, str]] = {"_encodings": "encodings", "_n_sequences": "n_sequences"}
 
     def __init__(
         self,
@@ -158,22 +161,6 @@ class BatchEncoding(UserDict):
             f"Invalid key {item!r}: use a field name (str), an integer index into the fast tokenizer's encodings, "
             "or a slice of the batch."
         )
-
-    def __getattr__(self, item: str) -> Any:
-        if item.startswith("__") or item in ("data", "_encodings", "_n_sequences"):
-            raise AttributeError(item)
-        try:
-            return self.data[item]
-        except KeyError:
-            raise AttributeError(f"'BatchEncoding' has no field or attribute {item!r}") from None
-
-    def __getstate__(self) -> dict[str, Any]:
-        return {"data": self.data, "encodings": self._encodings, "n_sequences": self._n_sequences}
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.data = state.get("data", {})
-        self._encodings = state.get("encodings")
-        self._n_sequences = state.get("n_sequences")
 
     @property
     def n_sequences(self) -> int | None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from modelyard.configuration import PretrainedConfig
+from modelyard.pretrained_io import constructor_arguments
 
 
 class DistilBertConfig(PretrainedConfig):
@@ -24,6 +25,21 @@ class DistilBertConfig(PretrainedConfig):
         "num_attention_heads": "n_heads",
         "num_hidden_layers": "n_layers",
     }
+    _own_settings_first = True
+    # the settings, stored by PretrainedConfig from the keywords below (declared for type checkers)
+    vocab_size: int
+    max_position_embeddings: int
+    sinusoidal_pos_embds: bool
+    n_layers: int
+    n_heads: int
+    dim: int
+    hidden_dim: int
+    dropout: float
+    attention_dropout: float
+    activation: str
+    initializer_range: float
+    qa_dropout: float
+    seq_classif_dropout: float
 
     def __init__(
         self,
@@ -43,20 +59,7 @@ class DistilBertConfig(PretrainedConfig):
         pad_token_id: int | None = 0,
         **kwargs: Any,
     ) -> None:
-        self.vocab_size = vocab_size
-        self.max_position_embeddings = max_position_embeddings
-        self.sinusoidal_pos_embds = sinusoidal_pos_embds
-        self.n_layers = n_layers
-        self.n_heads = n_heads
-        self.dim = dim
-        self.hidden_dim = hidden_dim
-        self.dropout = dropout
-        self.attention_dropout = attention_dropout
-        self.activation = activation
-        self.initializer_range = initializer_range
-        self.qa_dropout = qa_dropout
-        self.seq_classif_dropout = seq_classif_dropout
-        super().__init__(pad_token_id=pad_token_id, **kwargs)
+        super().__init__(**constructor_arguments())
 
 
 __all__ = ["DistilBertConfig"]

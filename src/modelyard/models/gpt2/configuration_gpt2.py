@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from modelyard.configuration import PretrainedConfig
+from modelyard.pretrained_io import constructor_arguments
 
 
 class GPT2Config(PretrainedConfig):
@@ -27,6 +28,29 @@ class GPT2Config(PretrainedConfig):
         "num_attention_heads": "n_head",
         "num_hidden_layers": "n_layer",
     }
+    _own_settings_first = True
+    # the settings, stored by PretrainedConfig from the keywords below (declared for type checkers)
+    vocab_size: int
+    n_positions: int
+    n_embd: int
+    n_layer: int
+    n_head: int
+    n_inner: int | None
+    activation_function: str
+    resid_pdrop: float
+    embd_pdrop: float
+    attn_pdrop: float
+    layer_norm_epsilon: float
+    initializer_range: float
+    summary_type: str
+    summary_use_proj: bool
+    summary_activation: str | None
+    summary_proj_to_labels: bool
+    summary_first_dropout: float
+    scale_attn_weights: bool
+    use_cache: bool
+    scale_attn_by_inverse_layer_idx: bool
+    reorder_and_upcast_attn: bool
 
     def __init__(
         self,
@@ -55,28 +79,7 @@ class GPT2Config(PretrainedConfig):
         reorder_and_upcast_attn: bool = False,
         **kwargs: Any,
     ) -> None:
-        self.vocab_size = vocab_size
-        self.n_positions = n_positions
-        self.n_embd = n_embd
-        self.n_layer = n_layer
-        self.n_head = n_head
-        self.n_inner = n_inner
-        self.activation_function = activation_function
-        self.resid_pdrop = resid_pdrop
-        self.embd_pdrop = embd_pdrop
-        self.attn_pdrop = attn_pdrop
-        self.layer_norm_epsilon = layer_norm_epsilon
-        self.initializer_range = initializer_range
-        self.summary_type = summary_type
-        self.summary_use_proj = summary_use_proj
-        self.summary_activation = summary_activation
-        self.summary_first_dropout = summary_first_dropout
-        self.summary_proj_to_labels = summary_proj_to_labels
-        self.scale_attn_weights = scale_attn_weights
-        self.use_cache = use_cache
-        self.scale_attn_by_inverse_layer_idx = scale_attn_by_inverse_layer_idx
-        self.reorder_and_upcast_attn = reorder_and_upcast_attn
-        super().__init__(bos_token_id=bos_token_id, eos_token_id=eos_token_id, **kwargs)
+        super().__init__(**constructor_arguments())
 
 
 __all__ = ["GPT2Config"]

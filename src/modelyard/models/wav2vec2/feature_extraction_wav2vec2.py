@@ -15,11 +15,10 @@ import numpy as np
 
 from modelyard.errors import FeatureExtractionError
 from modelyard.feature_extraction import (
+    AudioPaddingKwargs,
     BatchFeature,
     SequenceFeatureExtractor,
-    padded_length,
-    padding_strategy,
-    round_up,
+    Unpack,
     to_numpy,
 )
 from modelyard.image_transforms import usable_cpus
@@ -150,38 +149,25 @@ class Wav2Vec2FeatureExtractor(SequenceFeatureExtractor):
 
     # ------------------------------------------------------------------ call
     def __call__(
-        self,
-        raw_speech: Any,
-        padding: bool | str = False,
-        max_length: int | None = None,
-        truncation: bool = False,
-        pad_to_multiple_of: int | None = None,
-        return_attention_mask: bool | None = None,
-        return_tensors: Any = None,
-        sampling_rate: int | None = None,
+        self, raw_speech: Any, *, sampling_rate: int | None = None, **options: Unpack[AudioPaddingKwargs]
     ) -> BatchFeature:
         """Featurise one clip or a batch.
 
         Args:
             raw_speech: a 1-D clip (list of floats, numpy array, torch tensor), a list of clips, or a 2-D
                 ``(batch, samples)`` array.
-            padding: ``True``/``"longest"``, ``"max_length"`` (with ``max_length``), ``False``/``"do_not_pad"``.
-            max_length: target length for ``"max_length"`` padding and for truncation.
-            truncation: cut clips longer than ``max_length``.
-            pad_to_multiple_of: round the padded length up to a multiple of this.
-            return_attention_mask: return the mask (default: the extractor's ``return_attention_mask``).
-            return_tensors: ``None`` (lists of arrays), ``"np"`` or ``"pt"``.
             sampling_rate: the rate of ``raw_speech`` in Hz; checked against the extractor's.
+            options: the padding options, as ``pad`` takes them
+                (:class:`~modelyard.feature_extraction.AudioPaddingKwargs`): ``padding`` (``False`` by default
+                here), ``max_length``, ``truncation``, ``pad_to_multiple_of``, ``return_attention_mask`` and
+                ``return_tensors`` (``None`` gives lists of arrays).
         """
+        self._refuse_unknown_options("__call__", options)
         self._check_sampling_rate(sampling_rate)
         clips = self._clips(raw_speech)
-        strategy = padding_strategy(padding, max_length)
-        want_mask = self.return_attention_mask if return_attention_mask is None else return_attention_mask
-        if truncation:
-            if max_length is None:
-                raise FeatureExtractionError("truncation=True needs max_length=<number of samples>; pass it.")
-            limit = round_up(max_length, pad_to_multiple_of)
-            clips = [c[:limit] for c in clips]
+        plan = self._padding(options, padding=False)
+        strategy, want_mask, return_tensors = plan.strategy, plan.return_attention_mask, plan.return_tensors
+        clips = plan.truncated(clips)
         lengths = [len(c) for c in clips]
         if strategy == "do_not_pad":
             row_lengths = lengths
@@ -190,7 +176,7 @@ class Wav2Vec2FeatureExtractor(SequenceFeatureExtractor):
                 raise FeatureExtractionError(
                     f"{type(self).__name__}.padding_value is None, so it cannot pad; set extractor.padding_value = 0.0."
                 )
-            target = padded_length(max(lengths), strategy, max_length, pad_to_multiple_of)
+            target = plan.target_length(max(lengths))
             row_lengths = [max(n, target) for n in lengths]  # clips longer than max_length stay whole
         # Statistics over the real samples when a mask tells the model where they are; otherwise over the
         # whole (padded) row, as the reference does.

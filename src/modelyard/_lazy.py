@@ -9,7 +9,7 @@ package's own submodule of that name (``"logging": "modelyard.logging"``) serves
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 
@@ -42,6 +42,12 @@ def lazy_exports(
         return sorted(set(package_globals) | set(names()))
 
     return __getattr__, __dir__
+
+
+def by_module(groups: Mapping[str, Iterable[str]]) -> dict[str, str]:
+    """A lazy table ``{public_name: "module.path"}`` from ``{"module.path": names}``: each module is written once,
+    with the names it serves, as the imports under ``if TYPE_CHECKING:`` write them."""
+    return {name: module for module, names in groups.items() for name in names}
 
 
 def lazy_package(

@@ -5,22 +5,18 @@ Lazy: importing this package imports neither torch nor the Rust ``tokenizers`` l
 
 from typing import TYPE_CHECKING
 
-from modelyard._lazy import lazy_package
+from modelyard._lazy import by_module, lazy_package
 
-_EXPORTS = {
-    "AddedToken": "modelyard.tokenization.added_tokens",
-    "BatchEncoding": "modelyard.tokenization.encoding",
-    "EncodingOptions": "modelyard.tokenization.encoding_options",
-    "CharSpan": "modelyard.tokenization.encoding",
-    "TokenSpan": "modelyard.tokenization.encoding",
-    "TensorType": "modelyard.tokenization.encoding",
-    "PaddingStrategy": "modelyard.tokenization.padding",
-    "TruncationStrategy": "modelyard.tokenization.padding",
-    "PreTrainedTokenizerBase": "modelyard.tokenization.base",
-    "PreTrainedTokenizer": "modelyard.tokenization.slow",
-    "PreTrainedTokenizerFast": "modelyard.tokenization.fast",
-    "convert_slow_tokenizer": "modelyard.tokenization.convert",
-}
+_EXPORTS = by_module({
+    "modelyard.tokenization.added_tokens": ("AddedToken",),
+    "modelyard.tokenization.encoding": ("BatchEncoding", "CharSpan", "TokenSpan", "TensorType"),
+    "modelyard.tokenization.encoding_options": ("EncodingOptions",),
+    "modelyard.tokenization.padding": ("PaddingStrategy", "TruncationStrategy"),
+    "modelyard.tokenization.base": ("PreTrainedTokenizerBase",),
+    "modelyard.tokenization.slow": ("PreTrainedTokenizer",),
+    "modelyard.tokenization.fast": ("PreTrainedTokenizerFast",),
+    "modelyard.tokenization.convert": ("convert_slow_tokenizer",),
+})
 
 __getattr__, __dir__, __all__ = lazy_package(globals(), _EXPORTS)
 

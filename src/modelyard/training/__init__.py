@@ -7,37 +7,26 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from modelyard._lazy import lazy_package
+from modelyard._lazy import by_module, lazy_package
 
-_EXPORTS: dict[str, str] = {
-    "Trainer": "modelyard.training.trainer",
-    "TrainingArguments": "modelyard.training.arguments",
-    "IntervalStrategy": "modelyard.training.arguments",
-    "SaveStrategy": "modelyard.training.arguments",
-    "HubStrategy": "modelyard.training.arguments",
-    "TrainerState": "modelyard.training.state",
-    "TrainerControl": "modelyard.training.state",
-    "TrainerCallback": "modelyard.training.callbacks",
-    "CallbackHandler": "modelyard.training.callbacks",
-    "DefaultFlowCallback": "modelyard.training.callbacks",
-    "ProgressCallback": "modelyard.training.callbacks",
-    "PrinterCallback": "modelyard.training.callbacks",
-    "EarlyStoppingCallback": "modelyard.training.callbacks",
-    "TensorBoardCallback": "modelyard.training.reporting",
-    "CSVLoggerCallback": "modelyard.training.reporting",
-    "default_data_collator": "modelyard.training.collators",
-    "DataCollatorWithPadding": "modelyard.training.collators",
-    "DataCollatorForLanguageModeling": "modelyard.training.collators",
-    "get_scheduler": "modelyard.training.schedulers",
-    "set_seed": "modelyard.training.seed",
-    "EvalPrediction": "modelyard.training.outputs",
-    "PredictionOutput": "modelyard.training.outputs",
-    "TrainOutput": "modelyard.training.outputs",
-    "get_last_checkpoint": "modelyard.training.checkpointing",
-    "TrainingArgumentsError": "modelyard.training.errors",
-    "TrainerError": "modelyard.training.errors",
-    "CheckpointError": "modelyard.training.errors",
-}
+_EXPORTS = by_module({
+    "modelyard.training.trainer": ("Trainer",),
+    "modelyard.training.arguments": ("TrainingArguments", "IntervalStrategy", "SaveStrategy", "HubStrategy"),
+    "modelyard.training.state": ("TrainerState", "TrainerControl"),
+    "modelyard.training.callbacks": (
+        "TrainerCallback", "CallbackHandler", "DefaultFlowCallback", "ProgressCallback", "PrinterCallback",
+        "EarlyStoppingCallback",
+    ),
+    "modelyard.training.reporting": ("TensorBoardCallback", "CSVLoggerCallback"),
+    "modelyard.training.collators": (
+        "default_data_collator", "DataCollatorWithPadding", "DataCollatorForLanguageModeling",
+    ),
+    "modelyard.training.schedulers": ("get_scheduler",),
+    "modelyard.training.seed": ("set_seed",),
+    "modelyard.training.outputs": ("EvalPrediction", "PredictionOutput", "TrainOutput"),
+    "modelyard.training.checkpointing": ("get_last_checkpoint",),
+    "modelyard.training.errors": ("TrainingArgumentsError", "TrainerError", "CheckpointError"),
+})
 
 __getattr__, __dir__, __all__ = lazy_package(globals(), _EXPORTS)
 

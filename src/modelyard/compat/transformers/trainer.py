@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from modelyard._lazy import by_module
 from modelyard.compat.transformers._namespace import declare
 
 _CHECKPOINTS = "modelyard.training.checkpointing"
@@ -9,13 +10,12 @@ _CHECKPOINTS = "modelyard.training.checkpointing"
 __getattr__, __dir__ = declare(
     globals(),
     {
-        "Trainer": "modelyard.training.trainer",
-        "TrainingArguments": "modelyard.training.arguments",
-        "TrainerState": "modelyard.training.state",
-        "TRAINER_STATE_NAME": "modelyard.training.state",
-        "OPTIMIZER_NAME": _CHECKPOINTS,
-        "SCHEDULER_NAME": _CHECKPOINTS,
-        "SCALER_NAME": _CHECKPOINTS,
+        **by_module({
+            "modelyard.training.trainer": ("Trainer",),
+            "modelyard.training.arguments": ("TrainingArguments",),
+            "modelyard.training.state": ("TrainerState", "TRAINER_STATE_NAME"),
+            _CHECKPOINTS: ("OPTIMIZER_NAME", "SCHEDULER_NAME", "SCALER_NAME"),
+        }),
         "TRAINING_ARGS_NAME": f"{_CHECKPOINTS}:ARGS_NAME",  # our settings file (JSON, not a pickle)
     },
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from modelyard._lazy import by_module
 from modelyard.compat.transformers._namespace import declare
 
 _GENERIC = "modelyard.compat.transformers.utils.generic"
@@ -20,65 +21,30 @@ GENERATION_CONFIG_NAME = "generation_config.json"
 
 __getattr__, __dir__ = declare(
     globals(),
-    {
-        "ModelOutput": "modelyard.outputs",
-        "TensorType": "modelyard.tokenization.encoding",
-        "PaddingStrategy": "modelyard.tokenization.padding",
-        "PushToHubMixin": "modelyard.hub.push",
-        "ExplicitEnum": _GENERIC,
-        "TransformersKwargs": _GENERIC,
-        "can_return_tuple": _GENERIC,
-        "torch_int": _GENERIC,
-        "strtobool": _GENERIC,
-        "add_start_docstrings": _DOC,
-        "add_start_docstrings_to_model_forward": _DOC,
-        "add_end_docstrings": _DOC,
-        "replace_return_docstrings": _DOC,
-        "add_code_sample_docstrings": _DOC,
-        "auto_docstring": "modelyard.compat.transformers.utils.auto_docstring",
-        "ContextManagers": _GENERIC,
-        "cached_file": "modelyard.compat.transformers.utils.hub",
-        "has_file": "modelyard.compat.transformers.utils.hub",
-        "is_remote_url": "modelyard.compat.transformers.utils.hub",
-        "is_offline_mode": "modelyard.compat.transformers.utils.hub",
-        **{
-            name: _IMPORTS
-            for name in (
-                "is_torch_available",
-                "is_torch_cuda_available",
-                "is_torch_greater_or_equal",
-                "check_torch_load_is_safe",
-                "is_torch_sdpa_available",
-                "is_torch_fx_available",
-                "is_torchdynamo_compiling",
-                "is_flash_attn_2_available",
-                "is_flash_attn_greater_or_equal_2_10",
-                "is_accelerate_available",
-                "is_safetensors_available",
-                "is_tokenizers_available",
-                "is_sentencepiece_available",
-                "is_protobuf_available",
-                "is_vision_available",
-                "is_torchvision_available",
-                "is_timm_available",
-                "is_scipy_available",
-                "is_sklearn_available",
-                "is_librosa_available",
-                "is_soundfile_available",
-                "is_bitsandbytes_available",
-                "is_peft_available",
-                "is_triton_available",
-                "is_flash_attn_3_available",
-                "is_torch_flex_attn_available",
-                "is_torch_bf16_gpu_available",
-                "is_torch_mps_available",
-                "is_torch_xpu_available",
-                "is_torch_npu_available",
-                "requires_backends",
-                "direct_transformers_import",
-            )
-        },
-    },
+    by_module({
+        "modelyard.outputs": ("ModelOutput",),
+        "modelyard.tokenization.encoding": ("TensorType",),
+        "modelyard.tokenization.padding": ("PaddingStrategy",),
+        "modelyard.hub.push": ("PushToHubMixin",),
+        _GENERIC: ("ExplicitEnum", "TransformersKwargs", "can_return_tuple", "torch_int", "strtobool", "ContextManagers"),
+        _DOC: (
+            "add_start_docstrings", "add_start_docstrings_to_model_forward", "add_end_docstrings",
+            "replace_return_docstrings", "add_code_sample_docstrings",
+        ),
+        "modelyard.compat.transformers.utils.auto_docstring": ("auto_docstring",),
+        "modelyard.compat.transformers.utils.hub": ("cached_file", "has_file", "is_remote_url", "is_offline_mode"),
+        _IMPORTS: (
+            "is_torch_available", "is_torch_cuda_available", "is_torch_greater_or_equal", "check_torch_load_is_safe",
+            "is_torch_sdpa_available", "is_torch_fx_available", "is_torchdynamo_compiling",
+            "is_flash_attn_2_available", "is_flash_attn_greater_or_equal_2_10", "is_accelerate_available",
+            "is_safetensors_available", "is_tokenizers_available", "is_sentencepiece_available",
+            "is_protobuf_available", "is_vision_available", "is_torchvision_available", "is_timm_available",
+            "is_scipy_available", "is_sklearn_available", "is_librosa_available", "is_soundfile_available",
+            "is_bitsandbytes_available", "is_peft_available", "is_triton_available", "is_flash_attn_3_available",
+            "is_torch_flex_attn_available", "is_torch_bf16_gpu_available", "is_torch_mps_available",
+            "is_torch_xpu_available", "is_torch_npu_available", "requires_backends", "direct_transformers_import",
+        ),
+    }),
     submodules=("logging", "generic", "doc", "hub", "import_utils", "auto_docstring", "backbone_utils"),
     constants=(
         "WEIGHTS_NAME",

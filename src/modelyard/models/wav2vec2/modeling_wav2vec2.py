@@ -20,7 +20,8 @@ Heads besides CTC: utterance classification, frame classification (diarization) 
 verification: TDNN layers, statistics pooling and an additive-margin softmax loss).
 """
 
-from __future__ import annotations
+# No ``from __future__ import annotations``: the forwards' ``**kwargs: Unpack[...]`` annotations stay live objects,
+# which is how tools that read a signature (the Trainer, the reference's tests) see the output switches.
 
 import logging
 import math
@@ -38,7 +39,7 @@ from modelyard.errors import ConfigurationError, WeightsError
 from modelyard.layers.activations import get_activation
 from modelyard.layers.attention import attention_head_size, padding_mask_to_additive, self_attention
 from modelyard.layers.heads import TaskHead
-from modelyard.layers.returns import finish_output, output_options
+from modelyard.layers.returns import OutputSwitches, Unpack, base_switches, check_switches, finish_output
 from modelyard.layers.spec_augment import (
     compute_mask_indices,
     compute_mask_indices_np,
@@ -473,7 +474,7 @@ class Wav2Vec2PreTrainedModel(PreTrainedModel):
         for param in self._base().parameters():
             param.requires_grad = False
 
-    def _base(self) -> Wav2Vec2Model:
+    def _base(self) -> "Wav2Vec2Model":  # defined below
         return self if isinstance(self, Wav2Vec2Model) else self.wav2vec2  # type: ignore[return-value]  # task heads hold the base model as wav2vec2
 
     # ------------------------------------------------------------------ attention adapters
@@ -623,13 +624,11 @@ class Wav2Vec2Model(Wav2Vec2PreTrainedModel):
         input_values: torch.Tensor | None,
         attention_mask: torch.Tensor | None = None,
         mask_time_indices: torch.Tensor | None = None,
-        output_attentions: bool | None = None,
-        output_hidden_states: bool | None = None,
-        return_dict: bool | None = None,
+        **kwargs: Unpack[OutputSwitches],
     ) -> Wav2Vec2BaseModelOutput | tuple[Any, ...]:
+        output_attentions, output_hidden_states = base_switches(self, kwargs)
         if input_values is None:
             raise ValueError("Wav2Vec2Model needs input_values (batch, samples); got None.")
-        output_attentions, output_hidden_states = output_options(self.config, output_attentions, output_hidden_states)
         weight_dtype: torch.dtype = self.feature_extractor.conv_layers[0].conv.weight.dtype  # type: ignore[union-attr,assignment]  # torch types a module's attributes Tensor | Module
         if input_values.dtype != weight_dtype:  # e.g. float32 audio into a half-precision model
             input_values = input_values.to(weight_dtype)
@@ -647,7 +646,7 @@ class Wav2Vec2Model(Wav2Vec2PreTrainedModel):
         if self.adapter is not None:
             hidden_states = self.adapter(hidden_states)
         output = Wav2Vec2BaseModelOutput(hidden_states, features, encoded.hidden_states, encoded.attentions)
-        return finish_output(output, return_dict, self.config)
+        return finish_output(output, kwargs.get("return_dict"), self.config)
 
 
 class _AudioInputs(NamedTuple):
@@ -658,6 +657,14 @@ class _AudioInputs(NamedTuple):
     labels: torch.Tensor | None
     output_attentions: bool | None
     output_hidden_states: bool | None
+
+    @classmethod
+    def of(cls, head: Any, input_values: torch.Tensor | None, attention_mask: torch.Tensor | None,
+           labels: torch.Tensor | None, switches: OutputSwitches) -> "_AudioInputs":
+        """The inputs, with the switches of the head's keyword group (any other keyword is refused)."""
+        check_switches(head, switches)
+        return cls(input_values, attention_mask, labels, switches.get("output_attentions"),
+                   switches.get("output_hidden_states"))
 
 
 class _AudioHead(Wav2Vec2PreTrainedModel, Generic[_OutputT]):
@@ -671,15 +678,12 @@ class _AudioHead(Wav2Vec2PreTrainedModel, Generic[_OutputT]):
         self,
         input_values: torch.Tensor | None,
         attention_mask: torch.Tensor | None = None,
-        output_attentions: bool | None = None,
-        output_hidden_states: bool | None = None,
-        return_dict: bool | None = None,
+        *,
         labels: torch.Tensor | None = None,
+        **kwargs: Unpack[OutputSwitches],
     ) -> _OutputT | tuple[Any, ...]:
-        output = self.task_output(
-            _AudioInputs(input_values, attention_mask, labels, output_attentions, output_hidden_states)
-        )
-        return finish_output(output, return_dict, self.config)
+        output = self.task_output(_AudioInputs.of(self, input_values, attention_mask, labels, kwargs))
+        return finish_output(output, kwargs.get("return_dict"), self.config)
 
 
 class _WeightedLayerSumHead(Wav2Vec2PreTrainedModel):
@@ -700,8 +704,8 @@ class _WeightedLayerSumHead(Wav2Vec2PreTrainedModel):
         """The base model's output and the (batch, frames, hidden) frames the head reads."""
         weights = self.layer_weights
         all_layers = True if weights is not None else inputs.output_hidden_states  # the weighted sum needs them
-        outputs = self.wav2vec2(inputs.input_values, inputs.attention_mask, None, inputs.output_attentions, all_layers,
-                                True)
+        outputs = self.wav2vec2(inputs.input_values, inputs.attention_mask, output_attentions=inputs.output_attentions,
+                                output_hidden_states=all_layers, return_dict=True)
         if weights is None:
             return outputs, outputs.last_hidden_state
         stacked = torch.stack(outputs.hidden_states, dim=1)  # (batch, layers+1, frames, hidden)
@@ -754,8 +758,8 @@ class Wav2Vec2ForCTC(_AudioHead[CausalLMOutput]):
                 f"CTC labels must be below vocab_size={self.config.vocab_size}, got {int(labels.max())}; check the "
                 "tokenizer matches the model, or set vocab_size."
             )
-        outputs = self.wav2vec2(inputs.input_values, inputs.attention_mask, None, inputs.output_attentions,
-                                inputs.output_hidden_states, True)
+        outputs = self.wav2vec2(inputs.input_values, inputs.attention_mask, output_attentions=inputs.output_attentions,
+                                output_hidden_states=inputs.output_hidden_states, return_dict=True)
         logits = self.lm_head(self.dropout(outputs.last_hidden_state))
         loss = None
         if labels is not None:
@@ -855,11 +859,9 @@ class Wav2Vec2ForAudioFrameClassification(_WeightedLayerSumHead):
         input_values: torch.Tensor | None,
         attention_mask: torch.Tensor | None = None,
         labels: torch.Tensor | None = None,
-        output_attentions: bool | None = None,
-        output_hidden_states: bool | None = None,
-        return_dict: bool | None = None,
+        **kwargs: Unpack[OutputSwitches],
     ) -> TokenClassifierOutput | tuple[Any, ...]:
-        inputs = _AudioInputs(input_values, attention_mask, labels, output_attentions, output_hidden_states)
+        inputs = _AudioInputs.of(self, input_values, attention_mask, labels, kwargs)
         outputs, frames = self.encode_frames(inputs)
         logits = self.classifier(frames)  # (batch, frames, num_labels)
         loss = None
@@ -869,7 +871,7 @@ class Wav2Vec2ForAudioFrameClassification(_WeightedLayerSumHead):
         output = TokenClassifierOutput(
             loss=loss, logits=logits, hidden_states=outputs.hidden_states, attentions=outputs.attentions
         )
-        return finish_output(output, return_dict, self.config)
+        return finish_output(output, kwargs.get("return_dict"), self.config)
 
 
 class AMSoftmaxLoss(nn.Module):
@@ -1076,14 +1078,12 @@ class Wav2Vec2ForPreTraining(Wav2Vec2PreTrainedModel):
         attention_mask: torch.Tensor | None = None,
         mask_time_indices: torch.Tensor | None = None,
         sampled_negative_indices: torch.Tensor | None = None,
-        output_attentions: bool | None = None,
-        output_hidden_states: bool | None = None,
-        return_dict: bool | None = None,
+        **kwargs: Unpack[OutputSwitches],
     ) -> Wav2Vec2ForPreTrainingOutput | tuple[Any, ...]:
+        return_dict = kwargs.pop("return_dict", None)
         if mask_time_indices is not None:
             mask_time_indices = mask_time_indices.to(torch.bool)
-        outputs = self.wav2vec2(input_values, attention_mask, mask_time_indices, output_attentions,
-                                output_hidden_states, True)
+        outputs = self.wav2vec2(input_values, attention_mask, mask_time_indices, return_dict=True, **kwargs)
         projected = self.project_hid(outputs.last_hidden_state)  # (batch, frames, proj)
         features = self.dropout_features(outputs.extract_features)
         quantized, perplexity = self.quantizer(features, mask_time_indices=mask_time_indices)
@@ -1139,8 +1139,8 @@ class Wav2Vec2ForMaskedLM(_AudioHead[MaskedLMOutput]):
 
     def task_output(self, inputs: _AudioInputs) -> MaskedLMOutput:
         # as in the reference, the padding mask is not used
-        outputs = self.wav2vec2(inputs.input_values, None, None, inputs.output_attentions, inputs.output_hidden_states,
-                                True)
+        outputs = self.wav2vec2(inputs.input_values, output_attentions=inputs.output_attentions,
+                                output_hidden_states=inputs.output_hidden_states, return_dict=True)
         logits = self.lm_head(self.dropout(outputs.last_hidden_state))
         return MaskedLMOutput(logits=logits, hidden_states=outputs.hidden_states, attentions=outputs.attentions)
 

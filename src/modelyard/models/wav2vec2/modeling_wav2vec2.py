@@ -658,18 +658,9 @@ class _AudioInputs(NamedTuple):
     output_attentions: bool | None
     output_hidden_states: bool | None
 
-    @classmethod
-    def of(cls, head: Any, input_values: torch.Tensor | None, attention_mask: torch.Tensor | None,
-           labels: torch.Tensor | None, switches: OutputSwitches) -> "_AudioInputs":
-        """The inputs, with the switches of the head's keyword group (any other keyword is refused)."""
-        check_switches(head, switches)
-        return cls(input_values, attention_mask, labels, switches.get("output_attentions"),
-                   switches.get("output_hidden_states"))
-
-
 class _AudioHead(Wav2Vec2PreTrainedModel, Generic[_OutputT]):
-    """The forward of the heads that take ``labels`` last (CTC, sequence classification, x-vector, masked LM),
-    written once: each head computes its output object in :meth:`task_output`."""
+    """The forward of the heads that take ``labels`` (CTC, sequence and frame classification, x-vector, masked
+    LM), written once: each head computes its output object in :meth:`task_output`."""
 
     def task_output(self, inputs: _AudioInputs) -> _OutputT:
         raise NotImplementedError(f"{type(self).__name__} must define task_output(inputs).")
@@ -678,11 +669,12 @@ class _AudioHead(Wav2Vec2PreTrainedModel, Generic[_OutputT]):
         self,
         input_values: torch.Tensor | None,
         attention_mask: torch.Tensor | None = None,
-        *,
         labels: torch.Tensor | None = None,
         **kwargs: Unpack[OutputSwitches],
     ) -> _OutputT | tuple[Any, ...]:
-        output = self.task_output(_AudioInputs.of(self, input_values, attention_mask, labels, kwargs))
+        check_switches(self, kwargs)  # the heads read the two they pass on: any other keyword is refused here
+        output = self.task_output(_AudioInputs(input_values, attention_mask, labels, kwargs.get("output_attentions"),
+                                               kwargs.get("output_hidden_states")))
         return finish_output(output, kwargs.get("return_dict"), self.config)
 
 
@@ -839,7 +831,7 @@ def _refuse_output_adapter(config: Wav2Vec2Config, head: str) -> None:
         )
 
 
-class Wav2Vec2ForAudioFrameClassification(_WeightedLayerSumHead):
+class Wav2Vec2ForAudioFrameClassification(_WeightedLayerSumHead, _AudioHead[TokenClassifierOutput]):
     """A label per frame (speaker diarization: ``num_labels`` speakers, any of whom may talk in a frame).
 
     ``labels`` are (batch, frames, num_labels) scores, e.g. one-hot; as in the reference, the loss is the
@@ -854,24 +846,16 @@ class Wav2Vec2ForAudioFrameClassification(_WeightedLayerSumHead):
         self.num_labels = config.num_labels
         self.post_init()
 
-    def forward(
-        self,
-        input_values: torch.Tensor | None,
-        attention_mask: torch.Tensor | None = None,
-        labels: torch.Tensor | None = None,
-        **kwargs: Unpack[OutputSwitches],
-    ) -> TokenClassifierOutput | tuple[Any, ...]:
-        inputs = _AudioInputs.of(self, input_values, attention_mask, labels, kwargs)
+    def task_output(self, inputs: _AudioInputs) -> TokenClassifierOutput:
         outputs, frames = self.encode_frames(inputs)
         logits = self.classifier(frames)  # (batch, frames, num_labels)
         loss = None
-        if labels is not None:
-            targets = labels.reshape(-1, self.num_labels).argmax(dim=1)
+        if inputs.labels is not None:
+            targets = inputs.labels.reshape(-1, self.num_labels).argmax(dim=1)
             loss = F.cross_entropy(logits.reshape(-1, self.num_labels), targets)
-        output = TokenClassifierOutput(
+        return TokenClassifierOutput(
             loss=loss, logits=logits, hidden_states=outputs.hidden_states, attentions=outputs.attentions
         )
-        return finish_output(output, kwargs.get("return_dict"), self.config)
 
 
 class AMSoftmaxLoss(nn.Module):

@@ -49,7 +49,6 @@ from modelyard.layers.stack import LayerStack
 from modelyard.modeling import PreTrainedModel
 from modelyard.models.wav2vec2.configuration_wav2vec2 import Wav2Vec2Config
 from modelyard.outputs import (
-    BaseModelOutput,
     CausalLMOutput,
     MaskedLMOutput,
     ModelOutput,
@@ -297,15 +296,10 @@ class Wav2Vec2Encoder(LayerStack):
             Wav2Vec2EncoderLayer(config, self.stable_layer_norm) for _ in range(config.num_hidden_layers)
         )
 
-    # the positional convolution runs first, and the stable variant's norm last: this stack's own forward
-
-    def forward(  # type: ignore[override]  # the encoder's own layer loop (see above)
-        self,
-        hidden_states: torch.Tensor,
-        attention_mask: torch.Tensor | None = None,
-        output_attentions: bool = False,
-        output_hidden_states: bool = False,
-    ) -> BaseModelOutput:
+    def before_layers(  # takes the (batch, frames) bool mask, gives the layers their additive one
+        self, hidden_states: torch.Tensor, attention_mask: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, tuple[torch.Tensor | None]]:
+        """The positional convolution (and the post-norm variant's norm) before the layers."""
         additive_mask = None
         if attention_mask is not None:
             # padded frames enter the positional convolution as zeros, as in the reference
@@ -314,13 +308,13 @@ class Wav2Vec2Encoder(LayerStack):
         hidden_states = hidden_states + self.pos_conv_embed(hidden_states)
         if not self.stable_layer_norm:
             hidden_states = self.layer_norm(hidden_states)
-        hidden_states = self.dropout(hidden_states)
+        return self.dropout(hidden_states), (additive_mask,)
 
-        return self.run_layers(
-            self.layers, hidden_states, additive_mask,
-            output_attentions=output_attentions, output_hidden_states=output_hidden_states,
-            layerdrop=self.config.layerdrop, final_norm=self.layer_norm if self.stable_layer_norm else None,
-        )
+    def layerdrop_rate(self) -> float:
+        return self.config.layerdrop
+
+    def final_norm(self) -> nn.LayerNorm | None:
+        return self.layer_norm if self.stable_layer_norm else None  # the stable variant's norm comes last
 
 
 class Wav2Vec2AdapterLayer(nn.Module):
@@ -641,7 +635,8 @@ class Wav2Vec2Model(Wav2Vec2PreTrainedModel):
         hidden_states = self._mask_hidden_states(
             hidden_states, mask_time_indices=mask_time_indices, attention_mask=frame_mask
         )
-        encoded = self.encoder(hidden_states, frame_mask, output_attentions, output_hidden_states)
+        encoded = self.encoder(hidden_states, frame_mask, output_attentions=output_attentions,
+                               output_hidden_states=output_hidden_states)
         hidden_states = encoded.last_hidden_state
         if self.adapter is not None:
             hidden_states = self.adapter(hidden_states)

@@ -235,8 +235,8 @@ def test_generic_multiple_choice_folds_every_choice_input_for_the_base_model_and
     model = ToyChoices()
     ids = torch.arange(24).view(2, 3, 4)  # (batch, choices, seq)
     head_mask = torch.ones(2)
-    out = model.task_forward(torch.tensor([2, 0]), None, input_ids=ids, attention_mask=torch.ones(2, 3, 4),
-                             token_type_ids=None, head_mask=head_mask, output_attentions=False)
+    out = model.task_forward(torch.tensor([2, 0]), input_ids=ids, attention_mask=torch.ones(2, 3, 4),
+                             token_type_ids=None, head_mask=head_mask, output_attentions=False, return_dict=None)
     seen = model.base_model.inputs
     assert seen["input_ids"].shape == (6, 4) and seen["attention_mask"].shape == (6, 4)
     assert seen["token_type_ids"] is None and seen["head_mask"] is head_mask and seen["output_attentions"] is False
@@ -245,10 +245,10 @@ def test_generic_multiple_choice_folds_every_choice_input_for_the_base_model_and
     assert torch.equal(out.loss, F.cross_entropy(out.logits, torch.tensor([2, 0])))
     assert out.hidden_states is not None  # the base model's extras pass through
     embeds = torch.zeros(2, 3, 4, 5)
-    model.task_forward(None, None, input_ids=None, inputs_embeds=embeds)
+    model.task_forward(None, input_ids=None, inputs_embeds=embeds)
     assert model.base_model.inputs["inputs_embeds"].shape == (6, 4, 5)
     with pytest.raises(ValueError, match="input_ids or inputs_embeds"):
-        model.task_forward(None, None, input_ids=None, inputs_embeds=None)
+        model.task_forward(None, input_ids=None, inputs_embeds=None)
 
 
 def test_generic_question_answering_passes_the_inputs_by_name_and_scores_the_span() -> None:
@@ -262,9 +262,12 @@ def test_generic_question_answering_passes_the_inputs_by_name_and_scores_the_spa
     out = model(ids, token_type_ids=torch.zeros(2, 3), start_positions=torch.tensor([0, 1]),
                 end_positions=torch.tensor([1, 9]), output_hidden_states=True)
     seen = model.base_model.inputs
+    # the inputs by name, and of the output switches the ones given (the base model defaults the others)
     assert set(seen) == {"input_ids", "attention_mask", "token_type_ids", "position_ids", "head_mask",
-                         "inputs_embeds", "output_attentions", "output_hidden_states", "return_dict"}
+                         "inputs_embeds", "output_hidden_states", "return_dict"}
     assert seen["input_ids"] is ids and seen["output_hidden_states"] is True and seen["attention_mask"] is None
+    with pytest.raises(TypeError, match="output_hidden_state"):  # a misspelt switch is refused, as before
+        model(ids, output_hidden_state=True)
     assert torch.equal(out.start_logits, ids.float()) and torch.equal(out.end_logits, -ids.float())
     start_loss = F.cross_entropy(ids.float(), torch.tensor([0, 1]))
     end_loss = F.cross_entropy(-ids.float()[:1], torch.tensor([1]))  # row 1's end lies past the sequence

@@ -127,6 +127,28 @@ def test_keeping_unused_columns_reaches_the_model_and_fails_there(tmp_path: Path
         trainer.train()
 
 
+def test_a_typed_keyword_group_counts_as_the_names_it_declares_for_the_column_filter() -> None:
+    # BERT takes its output switches as **kwargs: Unpack[OutputSwitches]: the filter still knows every name, so a
+    # text column is dropped rather than passed to forward; a bare **kwargs still means "anything goes"
+    from modelyard import BertConfig, BertForSequenceClassification
+    from modelyard.training.data import forward_parameters, kept_columns
+
+    bert = BertForSequenceClassification(BertConfig(vocab_size=20, hidden_size=8, num_hidden_layers=1,
+                                                    num_attention_heads=2, intermediate_size=16))
+    names = forward_parameters(bert)
+    assert names is not None and names[:7] == ["input_ids", "attention_mask", "token_type_ids", "position_ids",
+                                               "head_mask", "inputs_embeds", "labels"]
+    assert {"output_attentions", "output_hidden_states", "return_dict"} <= set(names) and "kwargs" not in names
+    kept = kept_columns(bert, ["labels"])
+    assert kept is not None and "text" not in kept and "input_ids" in kept
+
+    class Loose(torch.nn.Module):
+        def forward(self, x: torch.Tensor, **kwargs: Any) -> torch.Tensor:
+            return x
+
+    assert forward_parameters(Loose()) is None
+
+
 def test_iterable_dataset_needs_max_steps(tmp_path: Path, toy_data: list[dict]) -> None:
     with pytest.raises(TrainerError, match="set max_steps"):
         Trainer(DictModel(), args(tmp_path), train_dataset=Stream(toy_data)).train()

@@ -11,9 +11,11 @@ the causal-LM labels are shifted inside the model (pass ``labels=input_ids``), `
 Trainer's token count under gradient accumulation) turns the mean into a sum divided by it.
 """
 
-from __future__ import annotations
+# No ``from __future__ import annotations``: the forwards' ``**kwargs: Unpack[...]`` annotations stay live objects,
+# which is how tools that read a signature (the Trainer, the reference's tests) see the output switches.
 
 import logging
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import torch
@@ -22,6 +24,7 @@ from torch.nn import functional as F
 
 from modelyard.generation.utils import GenerationMixin
 from modelyard.layers.heads import IGNORE_INDEX, question_answering_loss, sequence_classification_loss
+from modelyard.layers.returns import OutputSwitches, Unpack, finish_output, inner_switches
 from modelyard.outputs import (
     CausalLMOutputWithPast,
     QuestionAnsweringModelOutput,
@@ -30,6 +33,20 @@ from modelyard.outputs import (
 )
 
 logger = logging.getLogger(__name__)
+
+
+class CausalLMKeywords(OutputSwitches, total=False):
+    """A causal language model's keywords besides its inputs: the output switches and the Trainer's loss options."""
+
+    num_items_in_batch: torch.Tensor | int | None  # tokens in the whole accumulated batch: the loss is sum / this
+    shift_labels: torch.Tensor | None  # labels already shifted by one (used as they are)
+
+
+class DecoderKeywords(CausalLMKeywords, total=False):
+    """The keywords of the shared decoder heads: a causal LM's, and the inputs a family's base model adds to the
+    common ones (``backbone_extra_inputs``: OPT's ``head_mask``)."""
+
+    head_mask: torch.Tensor | None
 
 
 def causal_lm_loss(
@@ -75,7 +92,8 @@ def last_token_index(
     return (positions * not_pad).argmax(-1)
 
 
-def causal_lm_output(logits: torch.Tensor, labels: torch.Tensor | None, config: Any, out: Any, loss_kwargs: dict,
+def causal_lm_output(logits: torch.Tensor, labels: torch.Tensor | None, config: Any, out: Any,
+                     loss_kwargs: Mapping[str, Any],
                      output_class: type = CausalLMOutputWithPast) -> Any:
     """The causal-LM output from its logits (the loss from shifted labels when given) and the base output."""
     loss = None
@@ -131,23 +149,20 @@ class _DecoderHead(nn.Module):
     def _backbone(self) -> nn.Module:
         return getattr(self, self.base_model_prefix)
 
-    def _run_backbone(self, extra: dict[str, Any], **inputs: Any) -> Any:
-        """The base model's output. Of ``extra`` (the head's ``**kwargs``) it passes on the inputs the family's
-        base model adds to the shared contract, named by ``backbone_extra_inputs`` on the family's
-        PreTrainedModel (OPT's ``head_mask``)."""
+    def _run_backbone(self, extra: Mapping[str, Any], **inputs: Any) -> Any:
+        """The base model's output. Of ``extra`` (the head's ``**kwargs``) it passes on the output switches and the
+        inputs the family's base model adds to the shared contract, named by ``backbone_extra_inputs`` on the
+        family's PreTrainedModel (OPT's ``head_mask``)."""
         for name in getattr(self, "backbone_extra_inputs", ()):
             if name in extra:
                 inputs[name] = extra[name]
-        return self._backbone()(**inputs, return_dict=True)
+        return self._backbone()(**inputs, **inner_switches(extra))
 
     def _head_input_size(self, config: Any) -> int:
         """The width of the base model's output: ``hidden_size``, unless the family's PreTrainedModel says
         otherwise with ``head_input_size(config)`` (OPT's heads read ``word_embed_proj_dim``)."""
         family_rule = getattr(self, "head_input_size", None)
         return int(family_rule(config)) if family_rule is not None else int(config.hidden_size)
-
-    def _finish(self, result: Any, return_dict: bool | None) -> Any:
-        return result if (self.config.use_return_dict if return_dict is None else return_dict) else result.to_tuple()
 
 
 class LMHeadBase(_DecoderHead, GenerationMixin):
@@ -172,12 +187,14 @@ class LMHeadBase(_DecoderHead, GenerationMixin):
         self.lm_head = new_embeddings
 
     def _lm_output(self, out: Any, labels: torch.Tensor | None, logits_to_keep: int | torch.Tensor,
-                   loss_kwargs: dict, return_dict: bool | None, output_class: type = CausalLMOutputWithPast) -> Any:
+                   kwargs: Mapping[str, Any], output_class: type = CausalLMOutputWithPast) -> Any:
         """The forward's result from the base model's output ``out``: the logits of the kept positions, the loss
-        from ``labels``, as an ``output_class`` or its tuple."""
+        from ``labels`` (with the loss options of ``kwargs``), as an ``output_class`` or its tuple (``kwargs``'
+        ``return_dict``)."""
         kept = slice(-logits_to_keep, None) if isinstance(logits_to_keep, int) else logits_to_keep
         logits = self.lm_head(out.last_hidden_state[:, kept, :])  # (batch, kept, vocab)
-        return self._finish(causal_lm_output(logits, labels, self.config, out, loss_kwargs, output_class), return_dict)
+        result = causal_lm_output(logits, labels, self.config, out, kwargs, output_class)
+        return finish_output(result, kwargs.get("return_dict"), self.config)
 
 
 class CausalLMHead(LMHeadBase):
@@ -193,11 +210,8 @@ class CausalLMHead(LMHeadBase):
         labels: torch.Tensor | None = None,
         use_cache: bool | None = None,
         cache_position: torch.Tensor | None = None,
-        output_attentions: bool | None = None,
-        output_hidden_states: bool | None = None,
-        return_dict: bool | None = None,
         logits_to_keep: int | torch.Tensor = 0,
-        **kwargs: Any,
+        **kwargs: Unpack[DecoderKeywords],
     ) -> CausalLMOutputWithPast | tuple[Any, ...]:
         """``labels``: (batch, seq) token ids, usually ``input_ids`` itself (shifted inside), -100 where no
         prediction is scored. ``logits_to_keep``: compute logits for the last n positions only (0: all)."""
@@ -205,10 +219,9 @@ class CausalLMHead(LMHeadBase):
             kwargs,
             input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids,
             past_key_values=past_key_values, inputs_embeds=inputs_embeds, use_cache=use_cache,
-            cache_position=cache_position, output_attentions=output_attentions,
-            output_hidden_states=output_hidden_states,
+            cache_position=cache_position,
         )
-        return self._lm_output(out, labels, logits_to_keep, kwargs, return_dict)
+        return self._lm_output(out, labels, logits_to_keep, kwargs)
 
 
 class _LabelledHead(_DecoderHead):
@@ -227,18 +240,14 @@ class _LabelledHead(_DecoderHead):
         inputs_embeds: torch.Tensor | None = None,
         labels: torch.Tensor | None = None,
         use_cache: bool | None = None,
-        output_attentions: bool | None = None,
-        output_hidden_states: bool | None = None,
-        return_dict: bool | None = None,
-        **kwargs: Any,
+        **kwargs: Unpack[DecoderKeywords],
     ) -> SequenceClassifierOutputWithPast | TokenClassifierOutput | tuple[Any, ...]:
         out = self._run_backbone(
             kwargs,
             input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids,
             past_key_values=past_key_values, inputs_embeds=inputs_embeds, use_cache=use_cache,
-            output_attentions=output_attentions, output_hidden_states=output_hidden_states,
         )
-        return self._finish(self.labelled_output(out, input_ids, labels), return_dict)
+        return finish_output(self.labelled_output(out, input_ids, labels), kwargs.get("return_dict"), self.config)
 
 
 class SequenceClassificationHead(_LabelledHead):
@@ -301,20 +310,17 @@ class QuestionAnsweringHead(_DecoderHead):
         inputs_embeds: torch.Tensor | None = None,
         start_positions: torch.Tensor | None = None,
         end_positions: torch.Tensor | None = None,
-        output_attentions: bool | None = None,
-        output_hidden_states: bool | None = None,
-        return_dict: bool | None = None,
-        **kwargs: Any,
+        **kwargs: Unpack[DecoderKeywords],
     ) -> QuestionAnsweringModelOutput | tuple[Any, ...]:
         """``start_positions`` / ``end_positions``: (batch,) token indices; positions past the end are ignored."""
         out = self._run_backbone(
             kwargs,
             input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids,
             past_key_values=past_key_values, inputs_embeds=inputs_embeds, use_cache=False,
-            output_attentions=output_attentions, output_hidden_states=output_hidden_states,
         )
         logits = self.qa_outputs(out.last_hidden_state)  # (batch, seq, 2)
-        return self._finish(answer_span_output(logits, start_positions, end_positions, out), return_dict)
+        result = answer_span_output(logits, start_positions, end_positions, out)
+        return finish_output(result, kwargs.get("return_dict"), self.config)
 
 
 class TransformerQuestionAnsweringHead(QuestionAnsweringHead):
@@ -326,6 +332,8 @@ class TransformerQuestionAnsweringHead(QuestionAnsweringHead):
 
 __all__ = [
     "CausalLMHead",
+    "CausalLMKeywords",
+    "DecoderKeywords",
     "LMHeadBase",
     "answer_span_output",
     "causal_lm_output",

@@ -9,9 +9,12 @@ before, running the family's base model, and the ``forward`` that several famili
   signature once, in its private head base, and every labelled head inherits it.
 - :class:`GenericForMultipleChoice` folds the choices into the batch in :meth:`task_forward`, so the multiple
   choice head takes the family's labelled forward as it is.
-- :class:`GenericForQuestionAnswering` is the whole question-answering forward for the families whose base model
+- :class:`GenericForQuestionAnswering` is the whole question-answering head for the families whose base model
   takes BERT's token inputs (``input_ids``, ``attention_mask``, ``token_type_ids``, ``position_ids``,
-  ``head_mask``, ``inputs_embeds``): BERT, RoBERTa and GPT-2.
+  ``head_mask``, ``inputs_embeds``): BERT, RoBERTa and GPT-2. The family builds ``qa_outputs``; the head reads it.
+
+A forward takes the model output switches as ``**kwargs: Unpack[OutputSwitches]`` (:mod:`modelyard.layers.returns`)
+and hands them on to the base model with the inputs.
 
 The family's task class puts the generic head first in its bases and keeps what differs in its own file, under the
 checkpoint's key names::
@@ -22,18 +25,17 @@ checkpoint's key names::
             self.bert = BertModel(config, add_pooling_layer=False)
             self.qa_outputs = nn.Linear(config.hidden_size, config.num_labels)
             self.post_init()
-
-        def head_logits(self, encoded):
-            return self.qa_outputs(encoded.last_hidden_state)
 """
 
-from __future__ import annotations
+# No ``from __future__ import annotations``: the forwards' ``**kwargs: Unpack[...]`` annotations stay live objects,
+# which is how tools that read a signature (the Trainer, the reference's tests) see the output switches.
 
 from typing import TYPE_CHECKING, Any
 
 import torch
 
 from modelyard.layers.heads import MultipleChoiceHead, QuestionAnsweringHead, TaskHead
+from modelyard.layers.returns import OutputSwitches, Unpack, check_switches
 
 # The inputs that carry a choice axis, with their trailing dimensions: (batch, choices, seq[, hidden]).
 CHOICE_INPUTS = {"input_ids": 1, "attention_mask": 1, "token_type_ids": 1, "position_ids": 1, "inputs_embeds": 2}
@@ -50,8 +52,10 @@ class TokenInputsHead(TaskHead):
         """The base model's output object for ``inputs`` (keywords of its ``forward``)."""
         return self.base_model(**inputs, return_dict=True)
 
-    def task_forward(self, labels: torch.Tensor | None, return_dict: bool | None, **inputs: Any) -> Any:
-        """The end of a labelled head's forward: the base model on ``inputs``, then ``head_forward``."""
+    def task_forward(self, labels: torch.Tensor | None, **inputs: Any) -> Any:
+        """The end of a labelled head's forward: the base model on ``inputs`` (the forward's inputs and output
+        switches, by keyword), then ``head_forward``, which answers ``return_dict``."""
+        return_dict = inputs.pop("return_dict", None)
         return self.head_forward(self.encode(**inputs), labels, return_dict)
 
 
@@ -59,7 +63,8 @@ class GenericForMultipleChoice(TokenInputsHead, MultipleChoiceHead):
     """One score per choice: the inputs named in :data:`CHOICE_INPUTS` are (batch, num_choices, ...) and are
     folded into the batch for the base model; ``labels``: (batch,) index of the right choice."""
 
-    def task_forward(self, labels: torch.Tensor | None, return_dict: bool | None, **inputs: Any) -> Any:
+    def task_forward(self, labels: torch.Tensor | None, **inputs: Any) -> Any:
+        return_dict = inputs.pop("return_dict", None)
         given = inputs["input_ids"] if inputs.get("input_ids") is not None else inputs.get("inputs_embeds")
         if given is None:
             raise ValueError(f"{type(self).__name__} needs input_ids or inputs_embeds (batch, num_choices, ...).")
@@ -71,8 +76,14 @@ class GenericForMultipleChoice(TokenInputsHead, MultipleChoiceHead):
 
 
 class GenericForQuestionAnswering(TokenInputsHead, QuestionAnsweringHead):
-    """Answer spans: start and end logits (batch, seq); ``start_positions`` / ``end_positions``: (batch,) token
-    indices, positions past the end ignored."""
+    """Answer spans: start and end logits (batch, seq) from ``qa_outputs`` (the family's linear layer, built in its
+    ``__init__``) on the last hidden states; ``start_positions`` / ``end_positions``: (batch,) token indices,
+    positions past the end ignored."""
+
+    qa_outputs: torch.nn.Module
+
+    def head_logits(self, encoded: Any) -> torch.Tensor:
+        return self.qa_outputs(encoded.last_hidden_state)  # (batch, seq, 2)
 
     def forward(
         self,
@@ -84,14 +95,13 @@ class GenericForQuestionAnswering(TokenInputsHead, QuestionAnsweringHead):
         inputs_embeds: torch.Tensor | None = None,
         start_positions: torch.Tensor | None = None,
         end_positions: torch.Tensor | None = None,
-        output_attentions: bool | None = None,
-        output_hidden_states: bool | None = None,
-        return_dict: bool | None = None,
+        **kwargs: Unpack[OutputSwitches],
     ) -> Any:
+        check_switches(self, kwargs)  # GPT-2's base model lets unknown keywords pass
+        return_dict = kwargs.pop("return_dict", None)
         encoded = self.encode(
             input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids,
-            position_ids=position_ids, head_mask=head_mask, inputs_embeds=inputs_embeds,
-            output_attentions=output_attentions, output_hidden_states=output_hidden_states,
+            position_ids=position_ids, head_mask=head_mask, inputs_embeds=inputs_embeds, **kwargs,
         )
         return self.head_forward(encoded, start_positions, end_positions, return_dict)
 

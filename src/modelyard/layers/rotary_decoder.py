@@ -15,7 +15,8 @@ legacy tuple of (key, value) pairs), ``use_cache``, ``cache_position``, ``output
 ``output_hidden_states``, ``return_dict``.
 """
 
-from __future__ import annotations
+# No ``from __future__ import annotations``: the forwards' ``**kwargs: Unpack[...]`` annotations stay live objects,
+# which is how tools that read a signature (the Trainer, the reference's tests) see the output switches.
 
 import logging
 from collections.abc import Callable
@@ -31,7 +32,7 @@ from modelyard.layers.embeddings import check_one_input
 from modelyard.layers.gated_mlp import GatedMLP
 from modelyard.layers.init import init_normal_
 from modelyard.layers.norms import RMSNorm
-from modelyard.layers.returns import finish_output, output_options
+from modelyard.layers.returns import OutputSwitches, Unpack, finish_output, output_options
 from modelyard.layers.rotary_embedding import RotaryEmbedding
 from modelyard.modeling import PreTrainedModel
 from modelyard.outputs import BaseModelOutputWithPast, ModelOutput
@@ -239,14 +240,12 @@ class RotaryDecoderBackbone(TokenEmbeddingAccess):
         inputs_embeds: torch.Tensor | None = None,
         use_cache: bool | None = None,
         cache_position: torch.Tensor | None = None,
-        output_attentions: bool | None = None,
-        output_hidden_states: bool | None = None,
-        return_dict: bool | None = None,
-        **kwargs: Any,
+        **kwargs: Unpack[OutputSwitches],
     ) -> BaseModelOutputWithPast | tuple[Any, ...]:
         config = self.config
         output_attentions, output_hidden_states, use_cache = forward_switches(
-            self, input_ids, inputs_embeds, output_attentions, output_hidden_states, use_cache
+            self, input_ids, inputs_embeds, kwargs.get("output_attentions"), kwargs.get("output_hidden_states"),
+            use_cache,
         )
         if inputs_embeds is None:
             inputs_embeds = self.embed_tokens(input_ids)  # (batch, seq, hidden)
@@ -282,7 +281,7 @@ class RotaryDecoderBackbone(TokenEmbeddingAccess):
             if all_attentions is not None:
                 all_attentions += (probs,)
         return decoder_output(self.norm(hidden_states), all_hidden, all_attentions, cache if use_cache else None,
-                              return_dict=return_dict, config=config)
+                              return_dict=kwargs.get("return_dict"), config=config)
 
     def _masks(
         self,

@@ -15,7 +15,9 @@ attention probabilities::
     encoded = self.encoder(embeddings, additive_mask, head_mask=head_mask, output_attentions=False,
                            output_hidden_states=False)  # a BaseModelOutput
 
-A stack that does more around its layers (a positional convolution first, a norm last) overrides
+A stack that does more around its layers says so in hooks its ``forward`` calls: :meth:`~LayerStack.before_layers`
+(a positional convolution first; it also gives the arguments every layer gets), :meth:`~LayerStack.layerdrop_rate`
+and :meth:`~LayerStack.final_norm` (a norm last). One whose layers take other inputs (a decoder's cache) overrides
 ``forward`` and calls :meth:`LayerStack.run_layers` with its layers.
 
 The layer contract: ``layer(hidden_states, *args, [head_mask,] output_attentions)`` returns
@@ -66,11 +68,26 @@ class LayerStack(nn.Module):
         output_attentions: bool = False,
         output_hidden_states: bool = False,
     ) -> BaseModelOutput:
-        """Run the stack's layers (``args`` go to every layer; see :meth:`run_layers`)."""
+        """Run the stack's layers (see :meth:`run_layers`) on what :meth:`before_layers` makes of the input."""
+        hidden_states, args = self.before_layers(hidden_states, *args)
         return self.run_layers(
             getattr(self, self._layers_name), hidden_states, *args, head_mask=head_mask,
             output_attentions=output_attentions, output_hidden_states=output_hidden_states,
+            layerdrop=self.layerdrop_rate(), final_norm=self.final_norm(),
         )
+
+    def before_layers(self, hidden_states: torch.Tensor, *args: Any) -> tuple[torch.Tensor, tuple[Any, ...]]:
+        """The layers' input and the arguments every layer gets, from the stack's input and ``args``: as they are,
+        unless the stack does something first."""
+        return hidden_states, args
+
+    def layerdrop_rate(self) -> float:
+        """The probability of skipping each layer while training (LayerDrop): none unless the stack says."""
+        return 0.0
+
+    def final_norm(self) -> Callable[[torch.Tensor], torch.Tensor] | None:
+        """What runs on the last layer's output (a pre-norm stack's closing norm): nothing unless the stack says."""
+        return None
 
     def call_layer(self, layer: nn.Module, *args: Any) -> Any:
         """``layer(*args)``, recomputed in the backward pass when gradient checkpointing is on and training."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import typing
 from collections.abc import Callable, Iterator, Mapping, Sequence, Sized
 from typing import Any
 
@@ -58,14 +59,32 @@ def check_dataset(dataset: Any, role: str) -> None:
 
 
 def forward_parameters(model: nn.Module) -> list[str] | None:
-    """The names ``model.forward`` takes; None when it takes ``**kwargs`` (anything goes)."""
+    """The names ``model.forward`` takes; None when it takes a bare ``**kwargs`` (anything goes). A keyword group
+    typed ``**kwargs: Unpack[SomeTypedDict]`` (PEP 692: the output switches) counts as the names it declares."""
     try:
         parameters = inspect.signature(model.forward).parameters.values()
     except (TypeError, ValueError):
         return None
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
+    names = [p.name for p in parameters if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+    for p in parameters:
+        if p.kind is p.VAR_KEYWORD:
+            group = _keyword_group(model.forward, p.name)
+            if group is None:
+                return None
+            names += group
+    return names
+
+
+def _keyword_group(function: Callable[..., Any], name: str) -> list[str] | None:
+    """The keys of the TypedDict that ``**name: Unpack[...]`` declares, None for any other ``**kwargs``."""
+    try:
+        annotation = typing.get_type_hints(function, include_extras=True).get(name)
+    except Exception:  # an annotation that does not resolve (a name imported only for type checkers)
         return None
-    return [p.name for p in parameters if p.kind is not inspect.Parameter.VAR_POSITIONAL]
+    unpacked = typing.get_args(annotation)
+    if len(unpacked) == 1 and typing.is_typeddict(unpacked[0]):
+        return list(unpacked[0].__annotations__)
+    return None
 
 
 def default_label_names(model: nn.Module) -> list[str]:

@@ -11,7 +11,8 @@ attention.self.query.weight``, ``cls.predictions.transform.LayerNorm.weight``, .
 and what we save loads in the reference library.
 """
 
-from __future__ import annotations
+# No ``from __future__ import annotations``: the forwards' ``**kwargs: Unpack[...]`` annotations stay live objects,
+# which is how tools that read a signature (the Trainer, the reference's tests) see the output switches.
 
 import logging
 import math
@@ -37,13 +38,20 @@ from modelyard.layers.attention import (
     uses_eager_attention,
 )
 from modelyard.layers.causal_mask import build_causal_mask
-from modelyard.layers.decoder_heads import causal_lm_loss
+from modelyard.layers.decoder_heads import CausalLMKeywords, causal_lm_loss
 from modelyard.layers.embeddings import absolute_positions, check_one_input
 from modelyard.layers.init import init_normal_
 from modelyard.layers.mlp import Intermediate, OutputProjection
 from modelyard.layers.pooling import FirstTokenPooler
 from modelyard.layers.pruning import prune_linear
-from modelyard.layers.returns import finish_output, output_options, wants_dict
+from modelyard.layers.returns import (
+    OutputSwitches,
+    Unpack,
+    base_switches,
+    finish_output,
+    inner_switches,
+    wants_dict,
+)
 from modelyard.layers.stack import LayerStack
 from modelyard.modeling import PreTrainedModel
 from modelyard.models.bert.configuration_bert import BertConfig
@@ -453,13 +461,12 @@ class BertModel(BertPreTrainedModel):
         encoder_attention_mask: Tensor | None = None,
         past_key_values: Any = None,
         use_cache: bool | None = None,
-        output_attentions: bool | None = None,
-        output_hidden_states: bool | None = None,
-        return_dict: bool | None = None,
+        *,
         cache_position: Tensor | None = None,
+        **kwargs: Unpack[OutputSwitches],
     ) -> BaseModelOutputWithPoolingAndCrossAttentions | tuple[Any, ...]:
         config = self.config
-        output_attentions, output_hidden_states = output_options(config, output_attentions, output_hidden_states)
+        output_attentions, output_hidden_states = base_switches(self, kwargs)
         check_one_input(input_ids, inputs_embeds, model="BertModel")
         use_cache = bool(config.use_cache if use_cache is None else use_cache) and config.is_decoder
         if use_cache and self.encoder.gradient_checkpointing and self.training:
@@ -489,7 +496,7 @@ class BertModel(BertPreTrainedModel):
         sequence_output = encoded.last_hidden_state
         pooled_output = self.pooler(sequence_output) if self.pooler is not None else None
         cross_attentions = encoded.cross_attentions if config.add_cross_attention else None
-        if not wants_dict(return_dict, config):
+        if not wants_dict(kwargs.get("return_dict"), config):
             # The reference keeps the pooled slot (None without a pooler) so indices stay stable.
             extras = (past_key_values, encoded.hidden_states, encoded.attentions, cross_attentions)
             return (sequence_output, pooled_output, *(v for v in extras if v is not None))
@@ -516,14 +523,11 @@ class _BertHead(generic_heads.TokenInputsHead, BertPreTrainedModel):
         head_mask: Tensor | None = None,
         inputs_embeds: Tensor | None = None,
         labels: Tensor | None = None,
-        output_attentions: bool | None = None,
-        output_hidden_states: bool | None = None,
-        return_dict: bool | None = None,
+        **kwargs: Unpack[OutputSwitches],
     ) -> Any:
         return self.task_forward(
-            labels, return_dict, input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids,
-            position_ids=position_ids, head_mask=head_mask, inputs_embeds=inputs_embeds,
-            output_attentions=output_attentions, output_hidden_states=output_hidden_states,
+            labels, input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids,
+            position_ids=position_ids, head_mask=head_mask, inputs_embeds=inputs_embeds, **kwargs,
         )
 
 
@@ -586,13 +590,11 @@ class BertForPreTraining(_TiedPredictions, BertPreTrainedModel):
         inputs_embeds: Tensor | None = None,
         labels: Tensor | None = None,
         next_sentence_label: Tensor | None = None,
-        output_attentions: bool | None = None,
-        output_hidden_states: bool | None = None,
-        return_dict: bool | None = None,
+        **kwargs: Unpack[OutputSwitches],
     ) -> BertForPreTrainingOutput | tuple[Any, ...]:
+        return_dict = kwargs.pop("return_dict", None)
         encoded = self.base_model(input_ids, attention_mask, token_type_ids, position_ids, head_mask, inputs_embeds,
-                                  output_attentions=output_attentions, output_hidden_states=output_hidden_states,
-                                  return_dict=True)
+                                  return_dict=True, **kwargs)
         prediction_logits, seq_relationship_logits = self.cls(encoded.last_hidden_state, encoded.pooler_output)
         loss = None
         if labels is not None and next_sentence_label is not None:
@@ -636,31 +638,29 @@ class BertLMHeadModel(_TiedPredictions, BertPreTrainedModel, GenerationMixin):
         labels: Tensor | None = None,
         past_key_values: Any = None,
         use_cache: bool | None = None,
-        output_attentions: bool | None = None,
-        output_hidden_states: bool | None = None,
-        return_dict: bool | None = None,
+        *,
         cache_position: Tensor | None = None,
-        **loss_kwargs: Any,
+        **kwargs: Unpack[CausalLMKeywords],
     ) -> CausalLMOutputWithCrossAttentions | tuple[Any, ...]:
         if labels is not None:
             use_cache = False
         encoded = self.base_model(
             input_ids, attention_mask, token_type_ids, position_ids, head_mask, inputs_embeds,
             encoder_hidden_states=encoder_hidden_states, encoder_attention_mask=encoder_attention_mask,
-            past_key_values=past_key_values, use_cache=use_cache, output_attentions=output_attentions,
-            output_hidden_states=output_hidden_states, return_dict=True, cache_position=cache_position,
+            past_key_values=past_key_values, use_cache=use_cache, cache_position=cache_position,
+            **inner_switches(kwargs),
         )
         logits = self.lm_logits(encoded.last_hidden_state)  # (batch, seq, vocab)
         loss = None
         if labels is not None:
             loss = causal_lm_loss(logits, labels, self.config.vocab_size,
-                                  num_items_in_batch=loss_kwargs.get("num_items_in_batch"),
-                                  shift_labels=loss_kwargs.get("shift_labels"))
+                                  num_items_in_batch=kwargs.get("num_items_in_batch"),
+                                  shift_labels=kwargs.get("shift_labels"))
         output = CausalLMOutputWithCrossAttentions(
             loss=loss, logits=logits, past_key_values=encoded.past_key_values, hidden_states=encoded.hidden_states,
             attentions=encoded.attentions, cross_attentions=encoded.cross_attentions,
         )
-        return finish_output(output, return_dict, self.config)
+        return finish_output(output, kwargs.get("return_dict"), self.config)
 
 
 class BertForMaskedLM(_TiedPredictions, heads.MaskedLMHead, BertPreTrainedModel):
@@ -691,15 +691,13 @@ class BertForMaskedLM(_TiedPredictions, heads.MaskedLMHead, BertPreTrainedModel)
         encoder_hidden_states: Tensor | None = None,
         encoder_attention_mask: Tensor | None = None,
         labels: Tensor | None = None,
-        output_attentions: bool | None = None,
-        output_hidden_states: bool | None = None,
-        return_dict: bool | None = None,
+        **kwargs: Unpack[OutputSwitches],
     ) -> Any:
+        return_dict = kwargs.pop("return_dict", None)
         encoded = self.base_model(
             input_ids, attention_mask, token_type_ids, position_ids, head_mask, inputs_embeds,
             encoder_hidden_states=encoder_hidden_states, encoder_attention_mask=encoder_attention_mask,
-            use_cache=False, output_attentions=output_attentions, output_hidden_states=output_hidden_states,
-            return_dict=True,
+            use_cache=False, return_dict=True, **kwargs,
         )
         return self.head_forward(encoded, labels, return_dict)
 
@@ -727,27 +725,12 @@ class BertForNextSentencePrediction(_BertHead):
     def head_loss(self, logits: Tensor, labels: Tensor) -> Tensor:
         return _next_sentence_loss(logits, labels)
 
-    def forward(
-        self,
-        input_ids: Tensor | None = None,
-        attention_mask: Tensor | None = None,
-        token_type_ids: Tensor | None = None,
-        position_ids: Tensor | None = None,
-        head_mask: Tensor | None = None,
-        inputs_embeds: Tensor | None = None,
-        labels: Tensor | None = None,
-        output_attentions: bool | None = None,
-        output_hidden_states: bool | None = None,
-        return_dict: bool | None = None,
-        **kwargs: Any,
-    ) -> Any:
-        if "next_sentence_label" in kwargs:
-            warnings.warn("next_sentence_label is deprecated; pass labels instead.", FutureWarning, stacklevel=2)
-            labels = kwargs.pop("next_sentence_label")
-        if kwargs:
-            raise TypeError(f"BertForNextSentencePrediction.forward got unexpected arguments {sorted(kwargs)}.")
-        return super().forward(input_ids, attention_mask, token_type_ids, position_ids, head_mask, inputs_embeds,
-                               labels, output_attentions, output_hidden_states, return_dict)
+    def task_forward(self, labels: Tensor | None, **inputs: Any) -> Any:
+        """BERT's labelled forward; the old name of ``labels``, ``next_sentence_label``, still works (warned)."""
+        if "next_sentence_label" in inputs:
+            warnings.warn("next_sentence_label is deprecated; pass labels instead.", FutureWarning, stacklevel=3)
+            labels = inputs.pop("next_sentence_label")
+        return super().task_forward(labels, **inputs)
 
 
 class BertForSequenceClassification(heads.SequenceClassificationHead, _BertHead):
@@ -811,9 +794,6 @@ class BertForQuestionAnswering(generic_heads.GenericForQuestionAnswering, BertPr
         self.build_base_model(config, add_pooling_layer=False)
         self.qa_outputs = nn.Linear(config.hidden_size, config.num_labels)
         self.post_init()
-
-    def head_logits(self, encoded: BaseModelOutputWithPoolingAndCrossAttentions) -> Tensor:
-        return self.qa_outputs(encoded.last_hidden_state)  # (batch, seq, 2)
 
 
 __all__ = [

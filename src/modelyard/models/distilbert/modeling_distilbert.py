@@ -5,7 +5,8 @@ task heads. Submodule names equal the checkpoint keys of Hugging Face DistilBERT
 (``distilbert.transformer.layer.0.attention.q_lin.weight``, ``vocab_projector.bias``, ...).
 """
 
-from __future__ import annotations
+# No ``from __future__ import annotations``: the forwards' ``**kwargs: Unpack[...]`` annotations stay live objects,
+# which is how tools that read a signature (the Trainer, the reference's tests) see the output switches.
 
 import logging
 from typing import Any
@@ -21,7 +22,7 @@ from modelyard.layers.attention import attention_head_size, padding_mask_to_addi
 from modelyard.layers.embeddings import absolute_positions, check_one_input
 from modelyard.layers.init import init_normal_
 from modelyard.layers.pruning import heads_to_keep_index, prune_linear
-from modelyard.layers.returns import finish_output, output_options
+from modelyard.layers.returns import OutputSwitches, Unpack, base_switches, finish_output
 from modelyard.layers.stack import LayerStack
 from modelyard.modeling import PreTrainedModel
 from modelyard.models.distilbert.configuration_distilbert import DistilBertConfig
@@ -214,19 +215,16 @@ class DistilBertModel(DistilBertPreTrainedModel):
         attention_mask: Tensor | None = None,
         head_mask: Tensor | None = None,
         inputs_embeds: Tensor | None = None,
-        output_attentions: bool | None = None,
-        output_hidden_states: bool | None = None,
-        return_dict: bool | None = None,
+        **kwargs: Unpack[OutputSwitches],
     ) -> BaseModelOutput | tuple[Tensor, ...]:
-        config = self.config
-        output_attentions, output_hidden_states = output_options(config, output_attentions, output_hidden_states)
+        output_attentions, output_hidden_states = base_switches(self, kwargs)
         check_one_input(input_ids, inputs_embeds, model="DistilBertModel")
         embeddings = self.embeddings(input_ids, inputs_embeds)  # (batch, seq, dim)
         # Built once per forward and shared by every layer.
         additive_mask = padding_mask_to_additive(attention_mask, embeddings.dtype)
         result = self.transformer(embeddings, additive_mask, head_mask=head_mask,
                                   output_attentions=bool(output_attentions), output_hidden_states=bool(output_hidden_states))
-        return finish_output(result, return_dict, config)
+        return finish_output(result, kwargs.get("return_dict"), self.config)
 
 
 class _DistilBertHead(generic_heads.TokenInputsHead, DistilBertPreTrainedModel):
@@ -249,13 +247,11 @@ class _DistilBertHead(generic_heads.TokenInputsHead, DistilBertPreTrainedModel):
         head_mask: Tensor | None = None,
         inputs_embeds: Tensor | None = None,
         labels: Tensor | None = None,
-        output_attentions: bool | None = None,
-        output_hidden_states: bool | None = None,
-        return_dict: bool | None = None,
+        **kwargs: Unpack[OutputSwitches],
     ) -> Any:
         return self.task_forward(
-            labels, return_dict, input_ids=input_ids, attention_mask=attention_mask, head_mask=head_mask,
-            inputs_embeds=inputs_embeds, output_attentions=output_attentions, output_hidden_states=output_hidden_states,
+            labels, input_ids=input_ids, attention_mask=attention_mask, head_mask=head_mask,
+            inputs_embeds=inputs_embeds, **kwargs,
         )
 
 
@@ -322,7 +318,7 @@ class DistilBertForQuestionAnswering(heads.QuestionAnsweringHead, _DistilBertHea
     def head_logits(self, encoded: BaseModelOutput) -> Tensor:
         return self.qa_outputs(self.dropout(encoded.last_hidden_state))  # (batch, seq, 2)
 
-    def forward(  # type: ignore[override]  # start/end positions in place of labels, as the reference
+    def forward(  # start/end positions in place of labels, as the reference
         self,
         input_ids: Tensor | None = None,
         attention_mask: Tensor | None = None,
@@ -330,13 +326,11 @@ class DistilBertForQuestionAnswering(heads.QuestionAnsweringHead, _DistilBertHea
         inputs_embeds: Tensor | None = None,
         start_positions: Tensor | None = None,
         end_positions: Tensor | None = None,
-        output_attentions: bool | None = None,
-        output_hidden_states: bool | None = None,
-        return_dict: bool | None = None,
+        **kwargs: Unpack[OutputSwitches],
     ) -> Any:
+        return_dict = kwargs.pop("return_dict", None)
         encoded = self.encode(input_ids=input_ids, attention_mask=attention_mask, head_mask=head_mask,
-                              inputs_embeds=inputs_embeds, output_attentions=output_attentions,
-                              output_hidden_states=output_hidden_states)
+                              inputs_embeds=inputs_embeds, **kwargs)
         return self.head_forward(encoded, start_positions, end_positions, return_dict)
 
 

@@ -8,7 +8,8 @@ Attention runs on SDPA (causal by the kernel whenever no padding is masked) or, 
 reference's rounding (softmax in the scores' dtype; float32 scores with ``reorder_and_upcast_attn``).
 """
 
-from __future__ import annotations
+# No ``from __future__ import annotations``: the forwards' ``**kwargs: Unpack[...]`` annotations stay live objects,
+# which is how tools that read a signature (the Trainer, the reference's tests) see the output switches.
 
 import logging
 from collections.abc import Callable
@@ -27,6 +28,7 @@ from modelyard.layers.causal_mask import build_causal_mask, packed_sequence_ids
 from modelyard.layers.conv1d import Conv1D
 from modelyard.layers.decoder_attention import causal_attention, uses_eager
 from modelyard.layers.decoder_heads import (
+    CausalLMKeywords,
     LMHeadBase,
     classifier_dropout,
     last_token_scores_output,
@@ -34,7 +36,14 @@ from modelyard.layers.decoder_heads import (
 )
 from modelyard.layers.generic_heads import GenericForQuestionAnswering
 from modelyard.layers.pooling import SequenceSummary
-from modelyard.layers.returns import output_options
+from modelyard.layers.returns import (
+    OutputSwitches,
+    Unpack,
+    check_switches,
+    finish_output,
+    inner_switches,
+    output_options,
+)
 from modelyard.layers.rotary_decoder import as_cache, decoder_output, mask_sizes
 from modelyard.modeling import PreTrainedModel
 from modelyard.models.gpt2.configuration_gpt2 import GPT2Config
@@ -235,13 +244,12 @@ class GPT2Model(GPT2PreTrainedModel):
         head_mask: Tensor | None = None,
         inputs_embeds: Tensor | None = None,
         use_cache: bool | None = None,
-        output_attentions: bool | None = None,
-        output_hidden_states: bool | None = None,
-        return_dict: bool | None = None,
-        **kwargs: Any,
+        **kwargs: Unpack[OutputSwitches],
     ) -> BaseModelOutputWithPastAndCrossAttentions | tuple[Any, ...]:
         config = self.config
-        output_attentions, output_hidden_states = output_options(config, output_attentions, output_hidden_states)
+        output_attentions, output_hidden_states = output_options(
+            config, kwargs.get("output_attentions"), kwargs.get("output_hidden_states")
+        )
         use_cache = config.use_cache if use_cache is None else use_cache
         if input_ids is not None and inputs_embeds is None:
             given = input_ids
@@ -323,19 +331,14 @@ class GPT2Model(GPT2PreTrainedModel):
         if len(leading) > 1:
             hidden_states = hidden_states.view(*leading, *hidden_states.shape[-2:])
         return decoder_output(hidden_states, all_hidden, all_attentions, cache if use_cache else None,
-                              return_dict=return_dict, config=config, output_class=BaseModelOutputWithPastAndCrossAttentions)
+                              return_dict=kwargs.get("return_dict"), config=config,
+                              output_class=BaseModelOutputWithPastAndCrossAttentions)
 
 
 class _GPT2Head(GPT2PreTrainedModel):
-    """Shared plumbing of the heads: run the base model, return the output or its tuple."""
+    """What every GPT-2 head has: the base model under ``transformer`` and its position table."""
 
     transformer: GPT2Model
-
-    def _encode(self, **inputs: Any) -> BaseModelOutputWithPastAndCrossAttentions:
-        return self.transformer(**inputs, return_dict=True)
-
-    def _finish(self, result: Any, return_dict: bool | None) -> Any:
-        return result if (self.config.use_return_dict if return_dict is None else return_dict) else result.to_tuple()
 
     def get_position_embeddings(self) -> nn.Embedding:
         return self.transformer.get_position_embeddings()
@@ -356,20 +359,16 @@ class GPT2LMHeadModel(LMHeadBase, _GPT2Head):
         inputs_embeds: Tensor | None = None,
         labels: Tensor | None = None,
         use_cache: bool | None = None,
-        output_attentions: bool | None = None,
-        output_hidden_states: bool | None = None,
-        return_dict: bool | None = None,
+        *,
         logits_to_keep: int | Tensor = 0,
-        **kwargs: Any,
+        **kwargs: Unpack[CausalLMKeywords],
     ) -> CausalLMOutputWithCrossAttentions | tuple[Any, ...]:
         """``labels``: (batch, seq) token ids, usually ``input_ids`` (shifted inside), -100 where not scored."""
-        out = self._encode(
-            input_ids=input_ids, past_key_values=past_key_values, cache_position=cache_position,
-            attention_mask=attention_mask, token_type_ids=token_type_ids, position_ids=position_ids,
-            head_mask=head_mask, inputs_embeds=inputs_embeds, use_cache=use_cache,
-            output_attentions=output_attentions, output_hidden_states=output_hidden_states,
+        out = self.transformer(
+            input_ids, past_key_values, cache_position, attention_mask, token_type_ids, position_ids, head_mask,
+            inputs_embeds, use_cache, **inner_switches(kwargs),
         )
-        return self._lm_output(out, labels, logits_to_keep, kwargs, return_dict, CausalLMOutputWithCrossAttentions)
+        return self._lm_output(out, labels, logits_to_keep, kwargs, CausalLMOutputWithCrossAttentions)
 
 
 class GPT2DoubleHeadsModel(_GPT2Head, GenerationMixin):
@@ -408,18 +407,13 @@ class GPT2DoubleHeadsModel(_GPT2Head, GenerationMixin):
         labels: Tensor | None = None,
         mc_labels: Tensor | None = None,
         use_cache: bool | None = None,
-        output_attentions: bool | None = None,
-        output_hidden_states: bool | None = None,
-        return_dict: bool | None = None,
-        **kwargs: Any,
+        **kwargs: Unpack[OutputSwitches],
     ) -> GPT2DoubleHeadsModelOutput | tuple[Any, ...]:
         """``labels``: token ids shaped like ``input_ids`` (shifted inside, -100 unscored); ``mc_labels``:
         (batch,) the index of the right choice."""
-        out = self._encode(
-            input_ids=input_ids, past_key_values=past_key_values, cache_position=cache_position,
-            attention_mask=attention_mask, token_type_ids=token_type_ids, position_ids=position_ids,
-            head_mask=head_mask, inputs_embeds=inputs_embeds, use_cache=use_cache,
-            output_attentions=output_attentions, output_hidden_states=output_hidden_states,
+        out = self.transformer(
+            input_ids, past_key_values, cache_position, attention_mask, token_type_ids, position_ids, head_mask,
+            inputs_embeds, use_cache, **inner_switches(kwargs),
         )
         hidden = out.last_hidden_state  # (batch, choices, seq, hidden)
         logits = self.lm_head(hidden)
@@ -435,7 +429,7 @@ class GPT2DoubleHeadsModel(_GPT2Head, GenerationMixin):
         result = GPT2DoubleHeadsModelOutput(loss=loss, mc_loss=mc_loss, logits=logits, mc_logits=mc_logits,
                                             past_key_values=out.past_key_values, hidden_states=out.hidden_states,
                                             attentions=out.attentions)
-        return self._finish(result, return_dict)
+        return finish_output(result, kwargs.get("return_dict"), self.config)
 
 
 class _GPT2LabelledHead(_GPT2Head):
@@ -456,18 +450,15 @@ class _GPT2LabelledHead(_GPT2Head):
         inputs_embeds: Tensor | None = None,
         labels: Tensor | None = None,
         use_cache: bool | None = None,
-        output_attentions: bool | None = None,
-        output_hidden_states: bool | None = None,
-        return_dict: bool | None = None,
+        **kwargs: Unpack[OutputSwitches],
     ) -> SequenceClassifierOutputWithPast | TokenClassifierOutput | tuple[Any, ...]:
         """``labels``: see the head's :meth:`labelled_output`."""
-        out = self._encode(
-            input_ids=input_ids, past_key_values=past_key_values, attention_mask=attention_mask,
-            token_type_ids=token_type_ids, position_ids=position_ids, head_mask=head_mask,
-            inputs_embeds=inputs_embeds, use_cache=use_cache, output_attentions=output_attentions,
-            output_hidden_states=output_hidden_states,
+        check_switches(self, kwargs)  # GPT2Model lets unknown keywords pass; these heads refuse them
+        out = self.transformer(
+            input_ids, past_key_values, None, attention_mask, token_type_ids, position_ids, head_mask, inputs_embeds,
+            use_cache, **inner_switches(kwargs),
         )
-        return self._finish(self.labelled_output(out, input_ids, labels), return_dict)
+        return finish_output(self.labelled_output(out, input_ids, labels), kwargs.get("return_dict"), self.config)
 
 
 class GPT2ForSequenceClassification(_GPT2LabelledHead):
@@ -515,10 +506,7 @@ class GPT2ForQuestionAnswering(GenericForQuestionAnswering, _GPT2Head):
         self.post_init()
 
     def encode(self, **inputs: Any) -> BaseModelOutputWithPastAndCrossAttentions:
-        return self._encode(**inputs, use_cache=False)  # nothing generates from here: no key/value cache
-
-    def head_logits(self, encoded: BaseModelOutputWithPastAndCrossAttentions) -> Tensor:
-        return self.qa_outputs(encoded.last_hidden_state)  # (batch, seq, 2)
+        return super().encode(**inputs, use_cache=False)  # nothing generates from here: no key/value cache
 
 
 __all__ = [

@@ -6,7 +6,8 @@ sizes); each layer normalises *before* attention and MLP (``layernorm_before`` /
 final ``layernorm`` follows the encoder. Attention math is the shared SDPA path in ``layers/attention``.
 """
 
-from __future__ import annotations
+# No ``from __future__ import annotations``: the forwards' ``**kwargs: Unpack[...]`` annotations stay live objects,
+# which is how tools that read a signature (the Trainer, the reference's tests) see the output switches.
 
 import math
 from typing import Any, Generic, NamedTuple, TypeVar
@@ -19,7 +20,7 @@ from modelyard.layers.heads import SequenceClassificationHead
 from modelyard.layers.mlp import Intermediate, OutputProjection
 from modelyard.layers.pooling import FirstTokenPooler
 from modelyard.layers.pruning import prune_linear
-from modelyard.layers.returns import finish_output, output_options
+from modelyard.layers.returns import OutputSwitches, Unpack, base_switches, finish_output
 from modelyard.layers.stack import LayerStack
 from modelyard.modeling import PreTrainedModel
 from modelyard.models.vit.configuration_vit import ViTConfig
@@ -238,15 +239,13 @@ class _MaskedImageModel(ViTPreTrainedModel, Generic[_OutputT]):
         pixel_values: torch.Tensor | None = None,
         bool_masked_pos: torch.Tensor | None = None,
         head_mask: torch.Tensor | None = None,
-        output_attentions: bool | None = None,
-        output_hidden_states: bool | None = None,
         interpolate_pos_encoding: bool | None = None,
-        return_dict: bool | None = None,
+        **kwargs: Unpack[OutputSwitches],
     ) -> _OutputT | tuple[Any, ...]:
-        output_attentions, output_hidden_states = output_options(self.config, output_attentions, output_hidden_states)
+        output_attentions, output_hidden_states = base_switches(self, kwargs)
         inputs = _MaskedImageInputs(pixel_values, bool_masked_pos, head_mask, output_attentions, output_hidden_states,
                                     bool(interpolate_pos_encoding))
-        return finish_output(self.image_output(inputs), return_dict, self.config)
+        return finish_output(self.image_output(inputs), kwargs.get("return_dict"), self.config)
 
 
 class ViTModel(_MaskedImageModel[BaseModelOutputWithPooling]):
@@ -315,14 +314,12 @@ class ViTForImageClassification(SequenceClassificationHead, ViTPreTrainedModel):
         pixel_values: torch.Tensor | None = None,
         head_mask: torch.Tensor | None = None,
         labels: torch.Tensor | None = None,
-        output_attentions: bool | None = None,
-        output_hidden_states: bool | None = None,
         interpolate_pos_encoding: bool | None = None,
-        return_dict: bool | None = None,
+        **kwargs: Unpack[OutputSwitches],
     ) -> ImageClassifierOutput | tuple[Any, ...]:
-        outputs = self.vit(pixel_values, head_mask=head_mask, output_attentions=output_attentions,
-                           output_hidden_states=output_hidden_states,
-                           interpolate_pos_encoding=interpolate_pos_encoding, return_dict=True)
+        return_dict = kwargs.pop("return_dict", None)
+        outputs = self.vit(pixel_values, head_mask=head_mask, interpolate_pos_encoding=interpolate_pos_encoding,
+                           return_dict=True, **kwargs)
         return self.head_forward(outputs, labels, return_dict)
 
     def head_logits(self, encoded: BaseModelOutputWithPooling) -> torch.Tensor:

@@ -20,7 +20,8 @@ Heads besides CTC: utterance classification, frame classification (diarization) 
 verification: TDNN layers, statistics pooling and an additive-margin softmax loss).
 """
 
-from __future__ import annotations
+# No ``from __future__ import annotations``: the forwards' ``**kwargs: Unpack[...]`` annotations stay live objects,
+# which is how tools that read a signature (the Trainer, the reference's tests) see the output switches.
 
 import logging
 import math
@@ -38,7 +39,7 @@ from modelyard.errors import ConfigurationError, WeightsError
 from modelyard.layers.activations import get_activation
 from modelyard.layers.attention import attention_head_size, padding_mask_to_additive, self_attention
 from modelyard.layers.heads import TaskHead
-from modelyard.layers.returns import finish_output, output_options
+from modelyard.layers.returns import OutputSwitches, Unpack, base_switches, check_switches, finish_output
 from modelyard.layers.spec_augment import (
     compute_mask_indices,
     compute_mask_indices_np,
@@ -48,7 +49,6 @@ from modelyard.layers.stack import LayerStack
 from modelyard.modeling import PreTrainedModel
 from modelyard.models.wav2vec2.configuration_wav2vec2 import Wav2Vec2Config
 from modelyard.outputs import (
-    BaseModelOutput,
     CausalLMOutput,
     MaskedLMOutput,
     ModelOutput,
@@ -296,15 +296,10 @@ class Wav2Vec2Encoder(LayerStack):
             Wav2Vec2EncoderLayer(config, self.stable_layer_norm) for _ in range(config.num_hidden_layers)
         )
 
-    # the positional convolution runs first, and the stable variant's norm last: this stack's own forward
-
-    def forward(  # type: ignore[override]  # the encoder's own layer loop (see above)
-        self,
-        hidden_states: torch.Tensor,
-        attention_mask: torch.Tensor | None = None,
-        output_attentions: bool = False,
-        output_hidden_states: bool = False,
-    ) -> BaseModelOutput:
+    def before_layers(  # takes the (batch, frames) bool mask, gives the layers their additive one
+        self, hidden_states: torch.Tensor, attention_mask: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, tuple[torch.Tensor | None]]:
+        """The positional convolution (and the post-norm variant's norm) before the layers."""
         additive_mask = None
         if attention_mask is not None:
             # padded frames enter the positional convolution as zeros, as in the reference
@@ -313,13 +308,13 @@ class Wav2Vec2Encoder(LayerStack):
         hidden_states = hidden_states + self.pos_conv_embed(hidden_states)
         if not self.stable_layer_norm:
             hidden_states = self.layer_norm(hidden_states)
-        hidden_states = self.dropout(hidden_states)
+        return self.dropout(hidden_states), (additive_mask,)
 
-        return self.run_layers(
-            self.layers, hidden_states, additive_mask,
-            output_attentions=output_attentions, output_hidden_states=output_hidden_states,
-            layerdrop=self.config.layerdrop, final_norm=self.layer_norm if self.stable_layer_norm else None,
-        )
+    def layerdrop_rate(self) -> float:
+        return self.config.layerdrop
+
+    def final_norm(self) -> nn.LayerNorm | None:
+        return self.layer_norm if self.stable_layer_norm else None  # the stable variant's norm comes last
 
 
 class Wav2Vec2AdapterLayer(nn.Module):
@@ -473,7 +468,7 @@ class Wav2Vec2PreTrainedModel(PreTrainedModel):
         for param in self._base().parameters():
             param.requires_grad = False
 
-    def _base(self) -> Wav2Vec2Model:
+    def _base(self) -> "Wav2Vec2Model":  # defined below
         return self if isinstance(self, Wav2Vec2Model) else self.wav2vec2  # type: ignore[return-value]  # task heads hold the base model as wav2vec2
 
     # ------------------------------------------------------------------ attention adapters
@@ -623,13 +618,11 @@ class Wav2Vec2Model(Wav2Vec2PreTrainedModel):
         input_values: torch.Tensor | None,
         attention_mask: torch.Tensor | None = None,
         mask_time_indices: torch.Tensor | None = None,
-        output_attentions: bool | None = None,
-        output_hidden_states: bool | None = None,
-        return_dict: bool | None = None,
+        **kwargs: Unpack[OutputSwitches],
     ) -> Wav2Vec2BaseModelOutput | tuple[Any, ...]:
+        output_attentions, output_hidden_states = base_switches(self, kwargs)
         if input_values is None:
             raise ValueError("Wav2Vec2Model needs input_values (batch, samples); got None.")
-        output_attentions, output_hidden_states = output_options(self.config, output_attentions, output_hidden_states)
         weight_dtype: torch.dtype = self.feature_extractor.conv_layers[0].conv.weight.dtype  # type: ignore[union-attr,assignment]  # torch types a module's attributes Tensor | Module
         if input_values.dtype != weight_dtype:  # e.g. float32 audio into a half-precision model
             input_values = input_values.to(weight_dtype)
@@ -642,12 +635,13 @@ class Wav2Vec2Model(Wav2Vec2PreTrainedModel):
         hidden_states = self._mask_hidden_states(
             hidden_states, mask_time_indices=mask_time_indices, attention_mask=frame_mask
         )
-        encoded = self.encoder(hidden_states, frame_mask, output_attentions, output_hidden_states)
+        encoded = self.encoder(hidden_states, frame_mask, output_attentions=output_attentions,
+                               output_hidden_states=output_hidden_states)
         hidden_states = encoded.last_hidden_state
         if self.adapter is not None:
             hidden_states = self.adapter(hidden_states)
         output = Wav2Vec2BaseModelOutput(hidden_states, features, encoded.hidden_states, encoded.attentions)
-        return finish_output(output, return_dict, self.config)
+        return finish_output(output, kwargs.get("return_dict"), self.config)
 
 
 class _AudioInputs(NamedTuple):
@@ -659,10 +653,9 @@ class _AudioInputs(NamedTuple):
     output_attentions: bool | None
     output_hidden_states: bool | None
 
-
 class _AudioHead(Wav2Vec2PreTrainedModel, Generic[_OutputT]):
-    """The forward of the heads that take ``labels`` last (CTC, sequence classification, x-vector, masked LM),
-    written once: each head computes its output object in :meth:`task_output`."""
+    """The forward of the heads that take ``labels`` (CTC, sequence and frame classification, x-vector, masked
+    LM), written once: each head computes its output object in :meth:`task_output`."""
 
     def task_output(self, inputs: _AudioInputs) -> _OutputT:
         raise NotImplementedError(f"{type(self).__name__} must define task_output(inputs).")
@@ -671,15 +664,13 @@ class _AudioHead(Wav2Vec2PreTrainedModel, Generic[_OutputT]):
         self,
         input_values: torch.Tensor | None,
         attention_mask: torch.Tensor | None = None,
-        output_attentions: bool | None = None,
-        output_hidden_states: bool | None = None,
-        return_dict: bool | None = None,
         labels: torch.Tensor | None = None,
+        **kwargs: Unpack[OutputSwitches],
     ) -> _OutputT | tuple[Any, ...]:
-        output = self.task_output(
-            _AudioInputs(input_values, attention_mask, labels, output_attentions, output_hidden_states)
-        )
-        return finish_output(output, return_dict, self.config)
+        check_switches(self, kwargs)  # the heads read the two they pass on: any other keyword is refused here
+        output = self.task_output(_AudioInputs(input_values, attention_mask, labels, kwargs.get("output_attentions"),
+                                               kwargs.get("output_hidden_states")))
+        return finish_output(output, kwargs.get("return_dict"), self.config)
 
 
 class _WeightedLayerSumHead(Wav2Vec2PreTrainedModel):
@@ -700,8 +691,8 @@ class _WeightedLayerSumHead(Wav2Vec2PreTrainedModel):
         """The base model's output and the (batch, frames, hidden) frames the head reads."""
         weights = self.layer_weights
         all_layers = True if weights is not None else inputs.output_hidden_states  # the weighted sum needs them
-        outputs = self.wav2vec2(inputs.input_values, inputs.attention_mask, None, inputs.output_attentions, all_layers,
-                                True)
+        outputs = self.wav2vec2(inputs.input_values, inputs.attention_mask, output_attentions=inputs.output_attentions,
+                                output_hidden_states=all_layers, return_dict=True)
         if weights is None:
             return outputs, outputs.last_hidden_state
         stacked = torch.stack(outputs.hidden_states, dim=1)  # (batch, layers+1, frames, hidden)
@@ -754,8 +745,8 @@ class Wav2Vec2ForCTC(_AudioHead[CausalLMOutput]):
                 f"CTC labels must be below vocab_size={self.config.vocab_size}, got {int(labels.max())}; check the "
                 "tokenizer matches the model, or set vocab_size."
             )
-        outputs = self.wav2vec2(inputs.input_values, inputs.attention_mask, None, inputs.output_attentions,
-                                inputs.output_hidden_states, True)
+        outputs = self.wav2vec2(inputs.input_values, inputs.attention_mask, output_attentions=inputs.output_attentions,
+                                output_hidden_states=inputs.output_hidden_states, return_dict=True)
         logits = self.lm_head(self.dropout(outputs.last_hidden_state))
         loss = None
         if labels is not None:
@@ -835,7 +826,7 @@ def _refuse_output_adapter(config: Wav2Vec2Config, head: str) -> None:
         )
 
 
-class Wav2Vec2ForAudioFrameClassification(_WeightedLayerSumHead):
+class Wav2Vec2ForAudioFrameClassification(_WeightedLayerSumHead, _AudioHead[TokenClassifierOutput]):
     """A label per frame (speaker diarization: ``num_labels`` speakers, any of whom may talk in a frame).
 
     ``labels`` are (batch, frames, num_labels) scores, e.g. one-hot; as in the reference, the loss is the
@@ -850,26 +841,16 @@ class Wav2Vec2ForAudioFrameClassification(_WeightedLayerSumHead):
         self.num_labels = config.num_labels
         self.post_init()
 
-    def forward(
-        self,
-        input_values: torch.Tensor | None,
-        attention_mask: torch.Tensor | None = None,
-        labels: torch.Tensor | None = None,
-        output_attentions: bool | None = None,
-        output_hidden_states: bool | None = None,
-        return_dict: bool | None = None,
-    ) -> TokenClassifierOutput | tuple[Any, ...]:
-        inputs = _AudioInputs(input_values, attention_mask, labels, output_attentions, output_hidden_states)
+    def task_output(self, inputs: _AudioInputs) -> TokenClassifierOutput:
         outputs, frames = self.encode_frames(inputs)
         logits = self.classifier(frames)  # (batch, frames, num_labels)
         loss = None
-        if labels is not None:
-            targets = labels.reshape(-1, self.num_labels).argmax(dim=1)
+        if inputs.labels is not None:
+            targets = inputs.labels.reshape(-1, self.num_labels).argmax(dim=1)
             loss = F.cross_entropy(logits.reshape(-1, self.num_labels), targets)
-        output = TokenClassifierOutput(
+        return TokenClassifierOutput(
             loss=loss, logits=logits, hidden_states=outputs.hidden_states, attentions=outputs.attentions
         )
-        return finish_output(output, return_dict, self.config)
 
 
 class AMSoftmaxLoss(nn.Module):
@@ -1076,14 +1057,12 @@ class Wav2Vec2ForPreTraining(Wav2Vec2PreTrainedModel):
         attention_mask: torch.Tensor | None = None,
         mask_time_indices: torch.Tensor | None = None,
         sampled_negative_indices: torch.Tensor | None = None,
-        output_attentions: bool | None = None,
-        output_hidden_states: bool | None = None,
-        return_dict: bool | None = None,
+        **kwargs: Unpack[OutputSwitches],
     ) -> Wav2Vec2ForPreTrainingOutput | tuple[Any, ...]:
+        return_dict = kwargs.pop("return_dict", None)
         if mask_time_indices is not None:
             mask_time_indices = mask_time_indices.to(torch.bool)
-        outputs = self.wav2vec2(input_values, attention_mask, mask_time_indices, output_attentions,
-                                output_hidden_states, True)
+        outputs = self.wav2vec2(input_values, attention_mask, mask_time_indices, return_dict=True, **kwargs)
         projected = self.project_hid(outputs.last_hidden_state)  # (batch, frames, proj)
         features = self.dropout_features(outputs.extract_features)
         quantized, perplexity = self.quantizer(features, mask_time_indices=mask_time_indices)
@@ -1139,8 +1118,8 @@ class Wav2Vec2ForMaskedLM(_AudioHead[MaskedLMOutput]):
 
     def task_output(self, inputs: _AudioInputs) -> MaskedLMOutput:
         # as in the reference, the padding mask is not used
-        outputs = self.wav2vec2(inputs.input_values, None, None, inputs.output_attentions, inputs.output_hidden_states,
-                                True)
+        outputs = self.wav2vec2(inputs.input_values, output_attentions=inputs.output_attentions,
+                                output_hidden_states=inputs.output_hidden_states, return_dict=True)
         logits = self.lm_head(self.dropout(outputs.last_hidden_state))
         return MaskedLMOutput(logits=logits, hidden_states=outputs.hidden_states, attentions=outputs.attentions)
 

@@ -98,6 +98,9 @@ class _ExampleTracer(fx.Tracer):
     def proxy(self, node: fx.Node) -> fx.Proxy:
         return _ExampleProxy(node, self)
 
+    def create_args_for_root(self, root_fn: Any, is_module: bool, concrete_args: Any = None) -> Any:
+        return super().create_args_for_root(_named_parameters_only(root_fn), is_module, concrete_args)
+
     def create_proxy(self, kind: str, target: Any, args: Any, kwargs: Any, name: str | None = None,
                      type_expr: Any = None, proxy_factory_fn: Any = None) -> Any:
         proxy = super().create_proxy(kind, target, args, kwargs, name, type_expr, proxy_factory_fn)
@@ -161,6 +164,26 @@ class _ExampleTracer(fx.Tracer):
             copy._forward_pre_hooks = type(module._forward_pre_hooks)()
             self._meta_modules[qualified_name] = copy
         return self._meta_modules[qualified_name]
+
+
+def _named_parameters_only(forward: Any) -> Any:
+    """``forward`` as a function of its named parameters. torch.fx binds those, not a keyword group
+    (``**kwargs: Unpack[OutputSwitches]``): the function it traces calls ``forward`` with the group empty, every
+    output switch at its default, as every other argument that is not traced is fixed to its default."""
+    signature = inspect.signature(forward)
+    named = [p for p in signature.parameters.values() if p.kind is not p.VAR_KEYWORD]
+    if len(named) == len(signature.parameters) or any(p.kind is p.VAR_POSITIONAL for p in named):
+        return forward
+    header: list[str] = []
+    call: list[str] = []
+    for p in named:
+        if p.kind is p.KEYWORD_ONLY and "*" not in header:
+            header.append("*")
+        header.append(p.name if p.default is p.empty else f"{p.name}=_defaults[{p.name!r}]")
+        call.append(f"{p.name}={p.name}" if p.kind is p.KEYWORD_ONLY else p.name)
+    namespace = {"_forward": forward, "_defaults": {p.name: p.default for p in named}}
+    exec(f"def forward({', '.join(header)}):\n    return _forward({', '.join(call)})\n", namespace)  # noqa: S102  # generated from the signature, no user text
+    return namespace["forward"]
 
 
 def _label_example(model: nn.Module, config: Any, name: str, batch: int, sequence: int) -> torch.Tensor:

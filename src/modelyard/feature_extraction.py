@@ -28,17 +28,11 @@ import inspect
 import json
 import logging
 import os
-import sys
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, TypedDict, TypeVar
-
-if sys.version_info >= (3, 11):
-    from typing import Unpack
-else:  # torch, a dependency, brings typing_extensions
-    from typing_extensions import Unpack
 
 import numpy as np
 
@@ -47,6 +41,7 @@ from modelyard.batch_dict import BatchDict
 from modelyard.errors import ConfigurationError, FeatureExtractionError, HubError, MissingFileError
 from modelyard.hub.files import FileSource
 from modelyard.json_settings import JsonSettings
+from modelyard.keyword_groups import Unpack
 from modelyard.options import HubOptions, refuse_near_misses, unknown_keywords_error
 from modelyard.pretrained_io import locate
 

@@ -28,16 +28,10 @@ import inspect
 import json
 import logging
 import sys
-import typing
 import warnings
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, ClassVar, TypedDict, TypeVar
-
-if sys.version_info >= (3, 11):
-    from typing import Unpack
-else:  # torch, a dependency, brings typing_extensions
-    from typing_extensions import Unpack
 
 from modelyard.errors import ConfigurationError, FeatureExtractionError, UnexpectedArgumentError
 from modelyard.feature_extraction import (
@@ -48,6 +42,7 @@ from modelyard.feature_extraction import (
     read_json_object,
 )
 from modelyard.hub.files import FileSource
+from modelyard.keyword_groups import Unpack, group_keywords
 from modelyard.pretrained_io import PretrainedIO
 
 logger = logging.getLogger(__name__)
@@ -124,21 +119,8 @@ def _explicit_parameters(function: Any) -> tuple[set[str], bool]:
     names = {p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
     var_keyword = next((p for p in params if p.kind is p.VAR_KEYWORD), None)
     if var_keyword is not None and var_keyword.annotation is not inspect.Parameter.empty:
-        names |= _typed_keywords(function, var_keyword.name)
+        names |= set(group_keywords(function, var_keyword.name) or ())
     return names, var_keyword is not None
-
-
-def _typed_keywords(function: Any, name: str) -> set[str]:
-    """The keys of the TypedDict in ``**name: Unpack[...]`` (none for another annotation or one that cannot be
-    resolved)."""
-    try:
-        annotation = typing.get_type_hints(function, include_extras=True).get(name)
-    except (NameError, AttributeError, TypeError):  # a name only a type checker sees: nothing to add
-        return set()
-    args = typing.get_args(annotation)
-    if typing.get_origin(annotation) is Unpack and args and typing.is_typeddict(args[0]):
-        return set(args[0].__annotations__)
-    return set()
 
 
 class ProcessorMixin(PretrainedIO):

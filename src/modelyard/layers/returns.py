@@ -13,16 +13,11 @@ unknown named parameter. A head hands them to its base model with :func:`inner_s
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Mapping
 from typing import Any, TypedDict
 
-if sys.version_info >= (3, 11):
-    from typing import Unpack
-else:  # torch, a dependency, brings typing_extensions
-    from typing_extensions import Unpack
-
 from modelyard.configuration import PretrainedConfig
+from modelyard.keyword_groups import Unpack
 from modelyard.outputs import ModelOutput
 
 

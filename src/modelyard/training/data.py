@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import inspect
 import logging
-import typing
 from collections.abc import Callable, Iterator, Mapping, Sequence, Sized
 from typing import Any
 
@@ -18,6 +17,7 @@ import torch
 from torch import nn
 from torch.utils.data import Dataset, IterableDataset, Sampler
 
+from modelyard.keyword_groups import group_keywords
 from modelyard.training.errors import TrainerError
 
 logger = logging.getLogger(__name__)
@@ -68,23 +68,11 @@ def forward_parameters(model: nn.Module) -> list[str] | None:
     names = [p.name for p in parameters if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
     for p in parameters:
         if p.kind is p.VAR_KEYWORD:
-            group = _keyword_group(model.forward, p.name)
+            group = group_keywords(model.forward, p.name)
             if group is None:
                 return None
             names += group
     return names
-
-
-def _keyword_group(function: Callable[..., Any], name: str) -> list[str] | None:
-    """The keys of the TypedDict that ``**name: Unpack[...]`` declares, None for any other ``**kwargs``."""
-    try:
-        annotation = typing.get_type_hints(function, include_extras=True).get(name)
-    except Exception:  # an annotation that does not resolve (a name imported only for type checkers)
-        return None
-    unpacked = typing.get_args(annotation)
-    if len(unpacked) == 1 and typing.is_typeddict(unpacked[0]):
-        return list(unpacked[0].__annotations__)
-    return None
 
 
 def default_label_names(model: nn.Module) -> list[str]:

@@ -65,7 +65,7 @@ from modelyard.hub import settings
 from modelyard.hub.files import FileSource, HubKwargs
 
 if TYPE_CHECKING:
-    from typing_extensions import Unpack  # (typing's own from Python 3.11; the package supports 3.10)
+    from modelyard.keyword_groups import Unpack
 
 logger = logging.getLogger(__name__)
 

@@ -33,7 +33,7 @@ from modelyard.tokenization.padding import (
 from modelyard.tokenization.special_tokens import SPECIAL_TOKENS_ATTRIBUTES, SpecialTokensMixin
 
 if TYPE_CHECKING:
-    from typing_extensions import Unpack
+    from modelyard.keyword_groups import Unpack
 
 logger = logging.getLogger(__name__)
 

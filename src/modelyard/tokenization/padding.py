@@ -23,7 +23,7 @@ from modelyard.tokenization.encoding_options import (
 )
 
 if TYPE_CHECKING:
-    from typing_extensions import Unpack
+    from modelyard.keyword_groups import Unpack
 
 logger = logging.getLogger(__name__)
 
